@@ -12,7 +12,7 @@ struct errinfo {
 
 static const struct errinfo errtab[] = {
 #define AP_ERR_ROW(name, value, code, status, msg) {value, code, status, msg},
-	AP_ERRORS(AP_ERR_ROW)
+    AP_ERRORS(AP_ERR_ROW)
 #undef AP_ERR_ROW
 };
 

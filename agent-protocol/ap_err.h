@@ -14,29 +14,29 @@
 
 /* X(name, value, api_code, http_status, message) */
 #define AP_ERRORS(X)                                                                      \
-	X(AP_OK, 0, "ok", 200, "success")                                                  \
-	X(AP_ENOMEM, -1, "no_memory", 503, "out of memory")                                \
-	X(AP_EINVAL, -2, "invalid", 400, "invalid argument")                               \
-	X(AP_EPARSE, -3, "malformed", 400, "malformed input")                              \
-	X(AP_ETOOBIG, -4, "too_large", 413, "input too large")                             \
-	X(AP_ETOODEEP, -5, "too_deep", 400, "input nested too deeply")                     \
-	X(AP_ETYPE, -6, "wrong_type", 400, "value has the wrong type")                     \
-	X(AP_EMISSING, -7, "missing", 400, "required value missing")                       \
-	X(AP_EUNSUPPORTED, -8, "unsupported", 400, "not supported")                        \
-	X(AP_ENOTFOUND, -9, "not_found", 404, "not found")                                 \
-	X(AP_EEXIST, -10, "exists", 409, "already exists")                                 \
-	X(AP_ECONFLICT, -11, "conflict", 409, "conflicts with the current state")          \
-	X(AP_EIO, -12, "io", 500, "input/output error")                                    \
-	X(AP_EDB, -13, "storage", 500, "storage error")                                    \
-	X(AP_ECRYPTO, -14, "crypto", 500, "cryptographic operation failed")                \
-	X(AP_EAUTH, -15, "unauthorized", 401, "authentication required or failed")         \
-	X(AP_EFORBIDDEN, -16, "forbidden", 403, "not allowed for this account")            \
-	X(AP_ELIMIT, -17, "limit", 429, "limit reached")                                   \
-	X(AP_EBADSIG, -18, "bad_signature", 403, "signature or certificate not accepted")  \
-	X(AP_EPERM, -19, "permissions", 500, "file permissions are unsafe")                \
-	X(AP_ECONFIG, -20, "config", 500, "configuration error")                           \
-	X(AP_ETIMEOUT, -21, "timeout", 504, "timed out")                                   \
-	X(AP_EBUSY, -22, "busy", 503, "busy, try again")                                   \
+	X(AP_OK, 0, "ok", 200, "success")                                                 \
+	X(AP_ENOMEM, -1, "no_memory", 503, "out of memory")                               \
+	X(AP_EINVAL, -2, "invalid", 400, "invalid argument")                              \
+	X(AP_EPARSE, -3, "malformed", 400, "malformed input")                             \
+	X(AP_ETOOBIG, -4, "too_large", 413, "input too large")                            \
+	X(AP_ETOODEEP, -5, "too_deep", 400, "input nested too deeply")                    \
+	X(AP_ETYPE, -6, "wrong_type", 400, "value has the wrong type")                    \
+	X(AP_EMISSING, -7, "missing", 400, "required value missing")                      \
+	X(AP_EUNSUPPORTED, -8, "unsupported", 400, "not supported")                       \
+	X(AP_ENOTFOUND, -9, "not_found", 404, "not found")                                \
+	X(AP_EEXIST, -10, "exists", 409, "already exists")                                \
+	X(AP_ECONFLICT, -11, "conflict", 409, "conflicts with the current state")         \
+	X(AP_EIO, -12, "io", 500, "input/output error")                                   \
+	X(AP_EDB, -13, "storage", 500, "storage error")                                   \
+	X(AP_ECRYPTO, -14, "crypto", 500, "cryptographic operation failed")               \
+	X(AP_EAUTH, -15, "unauthorized", 401, "authentication required or failed")        \
+	X(AP_EFORBIDDEN, -16, "forbidden", 403, "not allowed for this account")           \
+	X(AP_ELIMIT, -17, "limit", 429, "limit reached")                                  \
+	X(AP_EBADSIG, -18, "bad_signature", 403, "signature or certificate not accepted") \
+	X(AP_EPERM, -19, "permissions", 500, "file permissions are unsafe")               \
+	X(AP_ECONFIG, -20, "config", 500, "configuration error")                          \
+	X(AP_ETIMEOUT, -21, "timeout", 504, "timed out")                                  \
+	X(AP_EBUSY, -22, "busy", 503, "busy, try again")                                  \
 	X(AP_EINTERNAL, -23, "internal", 500, "internal error")
 
 enum ap_err {

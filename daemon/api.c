@@ -1,0 +1,121 @@
+/* api.c - answering helpers shared by every JSON handler. */
+#include "api.h"
+#include "ap_err.h"
+#include "authz.h"
+#include "db_audit.h"
+#include "log.h"
+#include "server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void api_json(struct req *r, int status, json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(v);
+	r->resp->status = status;
+	r->resp->content_type = "application/json";
+	ap_buf_reset(&r->resp->body);
+	if (text == NULL || ap_buf_appends(&r->resp->body, text) < 0 ||
+	    ap_buf_appends(&r->resp->body, "\n") < 0) {
+		r->resp->status = 500;
+		ap_buf_reset(&r->resp->body);
+	}
+	free(text);
+}
+
+void api_fail(struct req *r, int err, int status, const char *fmt, ...)
+{
+	char msg[512], esc[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status <= 0)
+		status = ap_errstatus(err);
+	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", ap_errname(err), "message", msg);
+	log_info("api_error", "id=%s status=%d code=%s message=%s", r->id, status, ap_errname(err),
+		 log_esc(msg, esc, sizeof(esc)));
+	if (status == 401)
+		http_resp_add_header(r->resp, "WWW-Authenticate", "Bearer realm=\"ardoise\"");
+	api_json(r, status, o);
+}
+
+json_t *api_body(struct req *r)
+{
+	json_error_t je;
+	struct ap_buf *b = &r->http->body;
+	if (b->len > API_MAX_JSON) {
+		api_fail(r, AP_ETOOBIG, 413, "JSON body larger than %u bytes", API_MAX_JSON);
+		return NULL;
+	}
+	json_t *v = json_loadb(b->data ? b->data : "", b->len, JSON_REJECT_DUPLICATES, &je);
+	if (v == NULL) {
+		api_fail(r, AP_EPARSE, 400, "body is not valid JSON: %s (line %d)", je.text,
+			 je.line);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		api_fail(r, AP_ETYPE, 400, "body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+int api_allow(struct req *r, int action, const char *school)
+{
+	int rc = authz_check(r, (enum authz_action)action, school);
+	if (rc == AP_EAUTH)
+		api_fail(r, rc, 401, "a valid bearer token is required");
+	else if (rc < 0)
+		api_fail(r, rc, 403, "role %s may not do this%s%s", db_role_name(r->acct.role),
+			 school ? " for collège " : "", school ? school : "");
+	return rc;
+}
+
+int api_audit(struct req *r, const char *action, const char *target, const char *reason,
+	      json_t *detail)
+{
+	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	int rc = db_audit_append(r->w->db, r->has_acct ? r->acct.name : "system", action, target,
+				 reason, d);
+	free(d);
+	if (rc < 0)
+		log_error("audit_failed", "id=%s action=%s error=\"%s\"", r->id, action,
+			  ap_strerror(rc));
+	return rc;
+}
+
+const char *api_param(const struct req *r, size_t i)
+{
+	return i < r->n_params ? r->params[i] : "";
+}
+
+int api_query(const struct req *r, const char *name, char *out, size_t cap)
+{
+	return http_req_query(r->http, name, out, cap);
+}
+
+void api_healthz(struct req *r)
+{
+	api_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void api_whoami(struct req *r)
+{
+	json_t *schools = json_array();
+	for (size_t i = 0; i < r->acct.n_schools; i++)
+		json_array_append_new(schools, json_string(r->acct.schools[i]));
+	api_json(r, 200,
+		 json_pack("{s:s,s:s,s:o,s:b}", "name", r->acct.name, "role",
+			   db_role_name(r->acct.role), "schools", schools, "fleet_wide",
+			   authz_fleet_wide(r)));
+}
+
+const struct route api_core_routes[] = {
+    {"GET", "/healthz", AUTH_NONE, api_healthz},
+    {"GET", "/api/v1/whoami", AUTH_STAFF, api_whoami},
+    {NULL, NULL, AUTH_NONE, NULL},
+};

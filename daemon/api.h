@@ -1,0 +1,40 @@
+/*
+ * api.h - helpers every handler uses to answer, and the handler tables.
+ *
+ * Handlers have the signature void fn(struct req *r) and answer through
+ * api_ok() / api_fail(); a handler that writes nothing answers 500.
+ */
+#ifndef API_H
+#define API_H
+
+#include <jansson.h>
+
+#include "router.h"
+
+/* Max JSON body accepted from staff (smaller than device bodies). */
+#define API_MAX_JSON (1u << 20)
+
+/* Answers status with the JSON value (reference stolen). */
+void api_json(struct req *r, int status, json_t *v);
+/* Answers an error: status from the AP_E* code (or `status` when > 0),
+ * body {"error":{"code":..., "message":...}}; logs it. */
+void api_fail(struct req *r, int err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Parses the request body as a JSON object; answers 400 itself and
+ * returns NULL when it is not one. */
+json_t *api_body(struct req *r);
+/* Authorises, answering 401/403 itself; returns 0 when allowed. */
+int api_allow(struct req *r, int action, const char *school);
+/* Appends an audit row for this request's account. */
+int api_audit(struct req *r, const char *action, const char *target, const char *reason,
+	      json_t *detail);
+/* Path parameter i (0-based), or "" */
+const char *api_param(const struct req *r, size_t i);
+/* Query parameter into out; 0 when present. */
+int api_query(const struct req *r, const char *name, char *out, size_t cap);
+
+/* Route handlers of the foundation. */
+void api_healthz(struct req *r);
+void api_whoami(struct req *r);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * authz.h - the one authorisation function every staff route goes through.
+ *
+ * Decisions come from one table (role x action); scope (the collèges an ATI
+ * or référent account names) is checked here too, against the collège of
+ * the object acted on.
+ */
+#ifndef AUTHZ_H
+#define AUTHZ_H
+
+struct req;
+
+enum authz_action {
+	AZ_READ,	  /* devices, schools, loans, incidents of a collège */
+	AZ_READ_FLEET,	  /* fleet-wide views without a collège (reports, all schools) */
+	AZ_LOAN,	  /* loans, returns, people */
+	AZ_INCIDENT,	  /* declare / close incidents */
+	AZ_DEVICE_ACTION, /* lock, clear passcode, commands, push */
+	AZ_SCHOOL_POLICY, /* add apps/profiles to a collège */
+	AZ_ADMIN,	  /* accounts, collèges, fleet policy, enrolment, imports */
+	AZ_AUDIT,	  /* audit log, registers */
+	AZ_LOCATE,	  /* the geolocation procedure */
+};
+
+/* 0 when r's account may do action on an object of collège `school`
+ * (NULL: no collège, fleet-wide); AP_EFORBIDDEN otherwise.  On refusal the
+ * answer is NOT written: the caller does (api_fail). */
+int authz_check(const struct req *r, enum authz_action action, const char *school);
+/* 1 when the account's role sees the whole fleet (technician, auditor). */
+int authz_fleet_wide(const struct req *r);
+/* 1 when school is in the account's scope (always for fleet-wide roles). */
+int authz_in_scope(const struct req *r, const char *school);
+
+#endif

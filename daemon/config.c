@@ -1,0 +1,197 @@
+/* config.c - the table of settings and the inih glue. */
+#include "config.h"
+#include "ap_err.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ctype { C_STR, C_INT, C_ENUM };
+
+struct ckey {
+	const char *section;
+	const char *name;
+	enum ctype type;
+	size_t off;
+	const char *def;
+	int64_t min, max;  /* C_INT bounds */
+	const char *enums; /* C_ENUM: "a|b|c" */
+	int secret;
+};
+
+#define S(sec, name, field, def)                                                     \
+	{                                                                            \
+		sec, name, C_STR, offsetof(struct config, field), def, 0, 0, NULL, 0 \
+	}
+#define SECRET(sec, name, field)                                                    \
+	{                                                                           \
+		sec, name, C_STR, offsetof(struct config, field), "", 0, 0, NULL, 1 \
+	}
+#define I(sec, name, field, def, lo, hi)                                               \
+	{                                                                              \
+		sec, name, C_INT, offsetof(struct config, field), def, lo, hi, NULL, 0 \
+	}
+#define E(sec, name, field, def, list)                                                \
+	{                                                                             \
+		sec, name, C_ENUM, offsetof(struct config, field), def, 0, 0, list, 0 \
+	}
+
+static const struct ckey keys[] = {
+    S("server", "listen", listen, "127.0.0.1:8443"),
+    I("server", "workers", workers, "0", 0, 64),
+    S("server", "hostname", hostname, "localhost"),
+    S("server", "public_url", public_url, ""),
+    I("server", "max_header_bytes", max_header_bytes, "16384", 1024, 1048576),
+    I("server", "max_body_bytes", max_body_bytes, "8388608", 1024, 268435456),
+    I("server", "header_timeout_ms", header_timeout_ms, "10000", 100, 600000),
+    I("server", "body_timeout_ms", body_timeout_ms, "30000", 100, 3600000),
+    I("server", "idle_timeout_ms", idle_timeout_ms, "30000", 100, 3600000),
+    I("server", "max_connections", max_connections, "20000", 1, 1000000),
+    I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000),
+    E("log", "level", log_level, "info", "debug|info|warn|error"),
+    S("mdm", "topic", topic, "com.apple.mgmt.External.ardoise"),
+    S("mdm", "device_ca", device_ca, ""),
+    S("mdm", "organization", organization, "Département"),
+    I("mdm", "queue_max", queue_max, "200", 1, 100000),
+    I("mdm", "command_expiry_days", command_expiry_days, "30", 1, 3650),
+    I("mdm", "command_retention_days", command_retention_days, "90", 1, 3650),
+    I("mdm", "device_cert_days", device_cert_days, "825", 1, 7300),
+    E("geolocation", "approval", geo_approval, "two-person", "two-person|single"),
+    I("geolocation", "expiry_hours", geo_expiry_hours, "72", 1, 720),
+    I("geolocation", "retention_days", geo_retention_days, "30", 1, 365),
+    S("geolocation", "message", geo_message,
+      "Cette tablette appartient au Département. Merci de la rapporter au collège."),
+    S("geolocation", "phone", geo_phone, ""),
+    S("push", "url", push_url, "https://api.push.apple.com:443"),
+    S("push", "cert", push_cert, ""),
+    S("push", "key", push_key, ""),
+    SECRET("push", "passphrase", push_passphrase),
+    S("push", "ca", push_ca, ""),
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int enum_has(const char *list, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *p = list; *p;) {
+		size_t m = strcspn(p, "|");
+		if (m == n && strncmp(p, v, n) == 0)
+			return 1;
+		p += m;
+		if (*p == '|')
+			p++;
+	}
+	return 0;
+}
+
+static int apply(struct config *c, const struct ckey *k, const char *v, char *err, size_t cap)
+{
+	char *field = (char *)c + k->off;
+	switch (k->type) {
+	case C_STR:
+		if (strlen(v) >= CONFIG_STR) {
+			snprintf(err, cap, "%s.%s: longer than %d bytes", k->section, k->name,
+				 CONFIG_STR - 1);
+			return AP_ECONFIG;
+		}
+		snprintf(field, CONFIG_STR, "%s", v);
+		return 0;
+	case C_ENUM:
+		if (!enum_has(k->enums, v)) {
+			snprintf(err, cap, "%s.%s: '%s' is not one of %s", k->section, k->name, v,
+				 k->enums);
+			return AP_ECONFIG;
+		}
+		snprintf(field, CONFIG_STR, "%s", v);
+		return 0;
+	case C_INT: {
+		char *end;
+		errno = 0;
+		long long n = strtoll(v, &end, 10);
+		if (errno || end == v || *end != '\0') {
+			snprintf(err, cap, "%s.%s: '%s' is not a whole number", k->section, k->name,
+				 v);
+			return AP_ECONFIG;
+		}
+		if (n < k->min || n > k->max) {
+			snprintf(err, cap, "%s.%s: %lld is out of range %lld..%lld", k->section,
+				 k->name, n, (long long)k->min, (long long)k->max);
+			return AP_ECONFIG;
+		}
+		*(int64_t *)(void *)field = n;
+		return 0;
+	}
+	}
+	return AP_EINTERNAL;
+}
+
+void config_defaults(struct config *c)
+{
+	char err[256];
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NKEYS; i++)
+		apply(c, &keys[i], keys[i].def, err, sizeof(err));
+}
+
+int config_set(struct config *c, const char *section, const char *key, const char *value, char *err,
+	       size_t errcap)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, key) == 0)
+			return apply(c, &keys[i], value, err, errcap);
+	snprintf(err, errcap, "unknown key '%s' in section [%s]", key, section);
+	return AP_ECONFIG;
+}
+
+struct load_ctx {
+	struct config *c;
+	char msg[256];
+};
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *lc = user;
+	return config_set(lc->c, section, name, value, lc->msg, sizeof(lc->msg)) == 0;
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errcap)
+{
+	struct load_ctx lc = {c, ""};
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errcap, "%s: %s", path, strerror(errno));
+		return AP_ECONFIG;
+	}
+	int line = ini_parse_file(f, on_key, &lc);
+	fclose(f);
+	if (line != 0) {
+		snprintf(err, errcap, "%s:%d: %s", path, line,
+			 lc.msg[0] ? lc.msg : "syntax error (expected [section] or key = value)");
+		return AP_ECONFIG;
+	}
+	return 0;
+}
+
+void config_dump(const struct config *c, void *file)
+{
+	FILE *f = file;
+	const char *sec = "";
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct ckey *k = &keys[i];
+		const char *field = (const char *)c + k->off;
+		if (strcmp(sec, k->section) != 0) {
+			fprintf(f, "%s[%s]\n", i ? "\n" : "", k->section);
+			sec = k->section;
+		}
+		if (k->type == C_INT)
+			fprintf(f, "%s = %lld\n", k->name,
+				(long long)*(const int64_t *)(const void *)field);
+		else if (k->secret)
+			fprintf(f, "%s = %s\n", k->name, field[0] ? "(set)" : "");
+		else
+			fprintf(f, "%s = %s\n", k->name, field);
+	}
+}

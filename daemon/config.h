@@ -1,0 +1,63 @@
+/*
+ * config.h - ardoised's settings, read from an INI file (inih) through one
+ * table of keys (section, name, type, default, bounds).  Unknown sections or
+ * keys and out-of-bound values are errors that name file:line.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_STR 256
+
+struct config {
+	/* [server] */
+	char listen[CONFIG_STR];     /* ADDR:PORT */
+	int64_t workers;	     /* event loops; 0 = one per core */
+	char hostname[CONFIG_STR];   /* public name used in URLs and certificate */
+	char public_url[CONFIG_STR]; /* https://host:port seen by devices; "" = derived */
+	int64_t max_header_bytes;
+	int64_t max_body_bytes;
+	int64_t header_timeout_ms; /* whole request head must arrive within */
+	int64_t body_timeout_ms;   /* whole body must arrive within */
+	int64_t idle_timeout_ms;   /* keep-alive idle */
+	int64_t max_connections;   /* per worker */
+	int64_t drain_timeout_ms;  /* SIGTERM: longest wait for in-flight requests */
+	/* [log] */
+	char log_level[CONFIG_STR];
+	/* [mdm] */
+	char topic[CONFIG_STR];
+	char device_ca[CONFIG_STR];
+	char organization[CONFIG_STR];
+	int64_t queue_max;		/* commands queued per device */
+	int64_t command_expiry_days;	/* unacknowledged commands expire */
+	int64_t command_retention_days; /* finished commands are pruned after */
+	int64_t device_cert_days;
+	/* [geolocation] */
+	char geo_approval[CONFIG_STR]; /* two-person | single */
+	int64_t geo_expiry_hours;
+	int64_t geo_retention_days;
+	char geo_message[CONFIG_STR];
+	char geo_phone[CONFIG_STR];
+	/* [push] */
+	char push_url[CONFIG_STR];
+	char push_cert[CONFIG_STR];
+	char push_key[CONFIG_STR];
+	char push_passphrase[CONFIG_STR];
+	char push_ca[CONFIG_STR];
+};
+
+/* Fills c with the defaults. */
+void config_defaults(struct config *c);
+/* Reads path over the current values.  On error returns AP_ECONFIG and
+ * writes "file:line: reason" into err. */
+int config_load(struct config *c, const char *path, char *err, size_t errcap);
+/* Sets one key from text (used for command-line overrides), same checks. */
+int config_set(struct config *c, const char *section, const char *key, const char *value, char *err,
+	       size_t errcap);
+/* Prints every key with its current value, as an INI file (secrets shown
+ * as "(set)"). */
+void config_dump(const struct config *c, void *file);
+
+#endif

@@ -1,0 +1,372 @@
+/* conn.c - connection state machine: bytes -> TLS -> HTTP -> router. */
+#include "conn.h"
+#include "ap_buf.h"
+#include "ap_err.h"
+#include "http.h"
+#include "log.h"
+#include "router.h"
+#include "server.h"
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	struct worker *w;
+	enum conn_state state;
+	struct tls *tls;
+	struct http_in *http;
+	struct ap_buf in; /* plaintext received, not yet parsed */
+	char id[24];
+	char peer[64];
+	int handles_open; /* tcp + timer */
+	int pending_writes;
+	int close_when_flushed;
+	int close_after_answer; /* drain asked while a request was in flight */
+	uint64_t requests;
+	struct conn *next, *prev;
+};
+
+static const char *const state_names[] = {"handshake", "idle", "head", "body", "closing"};
+
+static void conn_close(struct conn *c);
+static void on_timer(uv_timer_t *t);
+
+static void conn_set_state(struct conn *c, enum conn_state s)
+{
+	const struct config *cfg = &c->w->srv->cfg;
+	if (c->state == s)
+		return;
+	log_debug("conn_state", "conn=%s from=%s to=%s", c->id, state_names[c->state],
+		  state_names[s]);
+	c->state = s;
+	/* each state has its own deadline, armed once on entry: a slow peer
+	 * cannot extend it by trickling bytes */
+	switch (s) {
+	case CONN_HANDSHAKE:
+	case CONN_HEAD:
+		uv_timer_start(&c->timer, on_timer, (uint64_t)cfg->header_timeout_ms, 0);
+		break;
+	case CONN_BODY:
+		uv_timer_start(&c->timer, on_timer, (uint64_t)cfg->body_timeout_ms, 0);
+		break;
+	case CONN_IDLE:
+		uv_timer_start(&c->timer, on_timer, (uint64_t)cfg->idle_timeout_ms, 0);
+		break;
+	case CONN_CLOSING:
+		uv_timer_stop(&c->timer);
+		break;
+	}
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	if (--c->handles_open > 0)
+		return;
+	struct worker *w = c->w;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->n_conns--;
+	tls_free(c->tls);
+	http_in_free(c->http);
+	ap_buf_free(&c->in);
+	free(c);
+	if (w->draining && w->n_conns == 0)
+		uv_async_send(&w->wake); /* lets the worker finish its drain */
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	conn_set_state(c, CONN_CLOSING);
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+struct wreq {
+	uv_write_t req;
+	char *data;
+};
+
+static void on_write(uv_write_t *req, int status)
+{
+	struct wreq *wr = (struct wreq *)req;
+	struct conn *c = req->data;
+	free(wr->data);
+	free(wr);
+	c->pending_writes--;
+	if (status < 0 && status != UV_ECANCELED)
+		conn_close(c);
+	else if (c->pending_writes == 0 && c->close_when_flushed)
+		conn_close(c);
+}
+
+/* Sends whatever ciphertext the TLS filter has produced. */
+static int flush(struct conn *c)
+{
+	char *data;
+	size_t len;
+	if (c->state == CONN_CLOSING)
+		return 0;
+	int rc = tls_take(c->tls, &data, &len);
+	if (rc < 0 || data == NULL)
+		return rc;
+	struct wreq *wr = malloc(sizeof(*wr));
+	if (wr == NULL) {
+		free(data);
+		return AP_ENOMEM;
+	}
+	wr->data = data;
+	wr->req.data = c;
+	uv_buf_t b = uv_buf_init(data, (unsigned)len);
+	if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
+		free(data);
+		free(wr);
+		return AP_EIO;
+	}
+	c->pending_writes++;
+	return 0;
+}
+
+/* Closes once everything queued has been written. */
+static void close_after_flush(struct conn *c)
+{
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	if (c->pending_writes == 0)
+		conn_close(c);
+	else
+		c->close_when_flushed = 1;
+}
+
+static void send_response(struct conn *c, struct http_resp *resp, int keep_alive)
+{
+	struct ap_buf out;
+	ap_buf_init(&out, (size_t)1 << 31);
+	if (http_resp_serialize(resp, keep_alive, &out) == 0 &&
+	    tls_write(c->tls, out.data, out.len) == 0)
+		flush(c);
+	ap_buf_free(&out);
+}
+
+static void answer_error(struct conn *c, int status)
+{
+	struct http_resp resp;
+	http_resp_init(&resp, 4096);
+	resp.status = status;
+	resp.close = 1;
+	resp.content_type = "application/json";
+	ap_buf_printf(&resp.body, "{\"error\":{\"code\":\"http_%d\",\"message\":\"%s\"}}\n", status,
+		      http_reason(status));
+	log_info("http_error", "conn=%s peer=%s status=%d", c->id, c->peer, status);
+	send_response(c, &resp, 0);
+	http_resp_free(&resp);
+	close_after_flush(c);
+}
+
+static void handle_request(struct conn *c)
+{
+	struct http_req *hr = http_in_request(c->http);
+	struct http_resp resp;
+	struct req r;
+	char rid[40], path[200];
+	uint64_t t0 = uv_hrtime();
+
+	memset(&r, 0, sizeof(r));
+	snprintf(rid, sizeof(rid), "%s.%llu", c->id, (unsigned long long)++c->requests);
+	http_resp_init(&resp, (size_t)c->w->srv->cfg.max_body_bytes * 2);
+	r.w = c->w;
+	r.http = hr;
+	r.resp = &resp;
+	r.id = rid;
+	r.peer = c->peer;
+	r.peer_cert = tls_peer_cert(c->tls);
+	r.peer_verified = tls_peer_verified(c->tls);
+	router_dispatch(&r);
+
+	int keep = hr->keep_alive && !resp.close && !c->close_after_answer && !c->w->draining;
+	log_info("request",
+		 "id=%s method=%s path=%s status=%d bytes_in=%zu bytes_out=%zu us=%llu%s%s", rid,
+		 hr->method, log_esc(hr->path, path, sizeof(path)), resp.status, hr->body.len,
+		 resp.body.len, (unsigned long long)((uv_hrtime() - t0) / 1000),
+		 r.has_acct ? " account=" : "", r.has_acct ? r.acct.name : "");
+	send_response(c, &resp, keep);
+	http_resp_free(&resp);
+	http_in_next(c->http);
+	if (!keep)
+		close_after_flush(c);
+	else
+		conn_set_state(c, CONN_IDLE);
+}
+
+/* Parses what plaintext there is; answers every complete request. */
+static void process_http(struct conn *c)
+{
+	while (c->in.len > 0 && c->state != CONN_CLOSING && !c->close_when_flushed) {
+		size_t used = 0;
+		int status = http_in_feed(c->http, c->in.data, c->in.len, &used);
+		ap_buf_consume(&c->in, used);
+		if (status) {
+			answer_error(c, status);
+			return;
+		}
+		switch (http_in_state(c->http)) {
+		case HTTP_IN_IDLE:
+			return;
+		case HTTP_IN_HEAD:
+			conn_set_state(c, CONN_HEAD);
+			return;
+		case HTTP_IN_BODY:
+			if (c->state == CONN_IDLE || c->state == CONN_HANDSHAKE)
+				conn_set_state(c, CONN_HEAD); /* arms the head deadline */
+			conn_set_state(c, CONN_BODY);
+			return;
+		case HTTP_IN_DONE:
+			handle_request(c);
+			break;
+		}
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct conn *c = h->data;
+	*buf = uv_buf_init(c->w->rbuf, sizeof(c->w->rbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		log_debug("conn_eof", "conn=%s reason=%s", c->id, uv_err_name((int)nread));
+		conn_close(c);
+		return;
+	}
+	tls_feed(c->tls, buf->base, (size_t)nread);
+	int rc = tls_read(c->tls, &c->in);
+	int was_handshake = c->state == CONN_HANDSHAKE;
+	flush(c);
+	if (rc == AP_EIO) { /* close_notify */
+		close_after_flush(c);
+		return;
+	}
+	if (rc < 0) {
+		char why[160];
+		log_info("tls_error", "conn=%s peer=%s error=%s", c->id, c->peer,
+			 log_esc(tls_last_error(c->tls), why, sizeof(why)));
+		close_after_flush(c);
+		return;
+	}
+	if (was_handshake && tls_handshake_done(c->tls)) {
+		log_debug("tls_ready", "conn=%s version=%s resumed=%d client_cert=%d", c->id,
+			  tls_version(c->tls), tls_resumed(c->tls), tls_peer_cert(c->tls) != NULL);
+		conn_set_state(c, CONN_IDLE);
+	}
+	if (c->state != CONN_HANDSHAKE)
+		process_http(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	log_info("timeout", "conn=%s peer=%s state=%s", c->id, c->peer, state_names[c->state]);
+	if (c->state == CONN_HEAD || c->state == CONN_BODY) {
+		answer_error(c, 408);
+		return;
+	}
+	conn_close(c);
+}
+
+static void peer_name(uv_tcp_t *tcp, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+			port = ntohs(a->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+			port = ntohs(a->sin6_port);
+		}
+	}
+	snprintf(out, cap, "%s:%d", ip, port);
+}
+
+void conn_accept(struct worker *w, uv_stream_t *listener)
+{
+	const struct config *cfg = &w->srv->cfg;
+	struct http_limits lim = {(size_t)cfg->max_header_bytes, (size_t)cfg->max_body_bytes};
+	struct conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return;
+	c->w = w;
+	uv_tcp_init(&w->loop, &c->tcp);
+	uv_timer_init(&w->loop, &c->timer);
+	c->tcp.data = c->timer.data = c;
+	c->handles_open = 2;
+	c->state = CONN_HANDSHAKE;
+	snprintf(c->id, sizeof(c->id), "w%d-%llu", w->id, (unsigned long long)++w->next_id);
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+	if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0) {
+		conn_close(c);
+		return;
+	}
+	peer_name(&c->tcp, c->peer, sizeof(c->peer));
+	if (w->draining || w->n_conns > (size_t)cfg->max_connections) {
+		log_warn("conn_refused", "conn=%s peer=%s reason=%s", c->id, c->peer,
+			 w->draining ? "draining" : "max_connections");
+		conn_close(c);
+		return;
+	}
+	c->tls = tls_new(w->srv->ssl_ctx);
+	c->http = http_in_new(&lim);
+	ap_buf_init(&c->in, lim.max_header_bytes + lim.max_body_bytes + 65536);
+	if (c->tls == NULL || c->http == NULL) {
+		conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	log_debug("conn_open", "conn=%s peer=%s", c->id, c->peer);
+	uv_timer_start(&c->timer, on_timer, (uint64_t)cfg->header_timeout_ms, 0);
+	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+void conn_drain_all(struct worker *w)
+{
+	for (struct conn *c = w->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->state == CONN_IDLE || c->state == CONN_HANDSHAKE)
+			close_after_flush(c);
+		else
+			c->close_after_answer = 1;
+	}
+}
+
+void conn_close_all(struct worker *w)
+{
+	for (struct conn *c = w->conns, *next; c; c = next) {
+		next = c->next;
+		conn_close(c);
+	}
+}

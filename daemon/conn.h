@@ -1,0 +1,30 @@
+/*
+ * conn.h - one client connection: TCP (libuv) -> TLS filter -> HTTP.
+ *
+ * An explicit state machine; conn_set_state() is the one place the state
+ * changes.  A connection is freed only from its libuv close callbacks,
+ * after both of its handles (tcp, timer) have closed.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <uv.h>
+
+struct worker;
+
+enum conn_state {
+	CONN_HANDSHAKE, /* TLS handshake in progress */
+	CONN_IDLE,	/* between requests (keep-alive) */
+	CONN_HEAD,	/* receiving request line and headers */
+	CONN_BODY,	/* receiving the body */
+	CONN_CLOSING,	/* uv_close issued, waiting for the callbacks */
+};
+
+/* Accepts a pending connection on the worker's listener. */
+void conn_accept(struct worker *w, uv_stream_t *listener);
+/* Drain: idle connections close now, busy ones after their answer. */
+void conn_drain_all(struct worker *w);
+/* Closes every connection now (drain timeout). */
+void conn_close_all(struct worker *w);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * keystore.h - every private key of Ardoise lives behind this module.
+ *
+ * Files in the data directory:
+ *   ca.pem / ca.key          device and server CA (ECDSA P-256)
+ *   server.pem / server.key  TLS server identity, signed by the CA
+ *   secret.key               32 random bytes: AES-256-GCM key for secrets
+ *                            kept in the database (UnlockTokens, bypass codes,
+ *                            coordinates)
+ * Key files must be 0600 (no group/other bits): keystore_open() refuses
+ * otherwise, naming the file.  No key material is ever logged.
+ */
+#ifndef KEYSTORE_H
+#define KEYSTORE_H
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stddef.h>
+
+struct keystore;
+
+/* Creates the files above in dir (which must not hold any of them).
+ * names: host names / IPs for the server certificate's SAN. */
+int keystore_create(const char *dir, const char *const *names, size_t n_names, char *err,
+		    size_t errcap);
+/* Loads the files; extra_ca (may be NULL or "") is a PEM file of more
+ * trust anchors for device identities. */
+int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, char *err,
+		  size_t errcap);
+void keystore_free(struct keystore *ks);
+
+/* TLS server context with the server identity and device trust. */
+int keystore_tls_ctx(struct keystore *ks, SSL_CTX **ret);
+/* Trust store for device identities (borrowed). */
+X509_STORE *keystore_device_trust(struct keystore *ks);
+/* The CA certificate (borrowed) and its DER/PEM paths. */
+X509 *keystore_ca_cert(struct keystore *ks);
+const char *keystore_ca_path(struct keystore *ks);
+
+/* Seals plaintext with AES-256-GCM: out = nonce(12) | ciphertext | tag(16),
+ * malloc'd.  aad binds the secret to its owner (e.g. the UDID). */
+int keystore_seal(struct keystore *ks, const void *plain, size_t len, const char *aad,
+		  unsigned char **ret, size_t *ret_len);
+int keystore_unseal(struct keystore *ks, const unsigned char *sealed, size_t len, const char *aad,
+		    unsigned char **ret, size_t *ret_len);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * log.h - key=value log lines, one event a line, on stderr.
+ *
+ *   ts=2026-11-24T03:00:00.123Z level=info event=listening addr=127.0.0.1:8443
+ *
+ * The format string supplies the key=value pairs after "event=NAME".  Any
+ * string that came from a peer must go through log_esc() (quotes it when it
+ * holds spaces, escapes quotes, backslashes and control bytes, truncates to
+ * 200 bytes).  Secrets are never passed here.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_set_level(enum log_level l);
+int log_level_from_name(const char *name, enum log_level *ret);
+int log_enabled(enum log_level l);
+void log_msg(enum log_level l, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Escapes s into out (cap bytes, at least 8) and returns out. NULL -> "-". */
+const char *log_esc(const char *s, char *out, size_t cap);
+
+#define log_debug(ev, ...)                                   \
+	do {                                                 \
+		if (log_enabled(LOG_DEBUG))                  \
+			log_msg(LOG_DEBUG, ev, __VA_ARGS__); \
+	} while (0)
+#define log_info(ev, ...)  log_msg(LOG_INFO, ev, __VA_ARGS__)
+#define log_warn(ev, ...)  log_msg(LOG_WARN, ev, __VA_ARGS__)
+#define log_error(ev, ...) log_msg(LOG_ERROR, ev, __VA_ARGS__)
+
+#endif

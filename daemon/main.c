@@ -1,0 +1,246 @@
+/*
+ * main.c - ardoised: command line, --init, start-up checks, run.
+ */
+#include "ap_err.h"
+#include "config.h"
+#include "db_account.h"
+#include "db_audit.h"
+#include "keystore.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_HOSTNAMES 16
+
+static const char usage[] =
+    "Usage: ardoised --data-dir DIR --init [--hostname NAME]... [--admin NAME]\n"
+    "       ardoised --data-dir DIR [--config FILE] [--listen ADDR:PORT] [-n]\n"
+    "\n"
+    "ardoised is the Ardoise fleet-management daemon: it serves the tablets'\n"
+    "MDM protocol and the staff API on one TLS port.\n"
+    "\n"
+    "Options:\n"
+    "  -d, --data-dir DIR    where the database, CA and keys live (required)\n"
+    "      --init            create DIR's CA, server certificate, secret key,\n"
+    "                        database and a first technician account, print its\n"
+    "                        token once as 'token: <value>', and exit; refuses\n"
+    "                        when DIR already holds any of these\n"
+    "      --hostname NAME   with --init: extra DNS name or IP address for the\n"
+    "                        server certificate (repeatable; localhost and\n"
+    "                        127.0.0.1 are always included)\n"
+    "      --admin NAME      with --init: name of the first account (default admin)\n"
+    "  -c, --config FILE     INI configuration file (see README, 'Configuration')\n"
+    "  -l, --listen A:P      address and port to listen on (default\n"
+    "                        127.0.0.1:8443; port 0 picks a free one)\n"
+    "  -w, --workers N       event loops (default: one per core)\n"
+    "  -n, --check           check the configuration and the data directory,\n"
+    "                        print the effective configuration, and exit\n"
+    "  -h, --help            this text\n"
+    "  -V, --version         print the version\n"
+    "\n"
+    "Signals: SIGTERM or SIGINT stop accepting, finish requests in flight\n"
+    "(bounded by server.drain_timeout_ms), close the database and exit 0.\n"
+    "Logs go to standard error as key=value lines.\n";
+
+struct opts {
+	const char *data_dir;
+	const char *config;
+	const char *listen;
+	const char *workers;
+	const char *admin;
+	const char *hostnames[MAX_HOSTNAMES];
+	size_t n_hostnames;
+	int init;
+	int check;
+};
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int die(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "ardoised: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"init", no_argument, NULL, 'I'},
+	    {"hostname", required_argument, NULL, 'H'},
+	    {"admin", required_argument, NULL, 'A'},
+	    {"check", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "d:c:l:w:nhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			o->data_dir = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'w':
+			o->workers = optarg;
+			break;
+		case 'I':
+			o->init = 1;
+			break;
+		case 'A':
+			o->admin = optarg;
+			break;
+		case 'n':
+			o->check = 1;
+			break;
+		case 'H':
+			if (o->n_hostnames == MAX_HOSTNAMES)
+				return die("at most %d --hostname options", MAX_HOSTNAMES);
+			o->hostnames[o->n_hostnames++] = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case 'V':
+			puts("ardoised 0.1.0");
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return die("unexpected argument '%s' (see --help)", argv[optind]);
+	if (o->data_dir == NULL)
+		return die("--data-dir DIR is required (see --help)");
+	return 0;
+}
+
+static int cmd_init(const struct opts *o)
+{
+	static const char *const owned[] = {"ca.key",	  "ca.pem",	"server.key",
+					    "server.pem", "secret.key", "ardoise.db"};
+	const char *names[MAX_HOSTNAMES + 2] = {"localhost", "127.0.0.1"};
+	char path[4200], err[512], token[DB_TOKEN_LEN + 1];
+	struct db *db = NULL;
+	size_t n = 2;
+	int rc;
+
+	if (mkdir(o->data_dir, 0700) < 0 && errno != EEXIST)
+		return die("cannot create %s: %s", o->data_dir, strerror(errno));
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", o->data_dir, owned[i]);
+		if (access(path, F_OK) == 0)
+			return die("%s already exists: --init refuses to overwrite an installation",
+				   path);
+	}
+	for (size_t i = 0; i < o->n_hostnames; i++)
+		names[n++] = o->hostnames[i];
+	if (keystore_create(o->data_dir, names, n, err, sizeof(err)) < 0)
+		return die("%s", err);
+	snprintf(path, sizeof(path), "%s/ardoise.db", o->data_dir);
+	if ((rc = db_open(path, &db)) < 0)
+		return die("%s: %s", path, ap_strerror(rc));
+	const char *admin = o->admin ? o->admin : "admin";
+	rc = db_account_create(db, admin, DB_ROLE_TECHNICIAN, NULL, 0, token, NULL);
+	if (rc == 0)
+		rc = db_audit_append(db, "system", "init", admin, "ardoised --init",
+				     "{\"role\":\"technician\"}");
+	db_close(db);
+	if (rc < 0)
+		return die("creating account '%s': %s", admin, ap_strerror(rc));
+	chmod(path, 0600);
+	printf("initialised %s\n", o->data_dir);
+	printf("ca: %s/ca.pem\n", o->data_dir);
+	printf("account: %s (technician)\n", admin);
+	printf("token: %s\n", token);
+	return 0;
+}
+
+static int load_config(const struct opts *o, struct config *cfg)
+{
+	char err[512];
+	enum log_level lvl;
+	config_defaults(cfg);
+	if (o->config && config_load(cfg, o->config, err, sizeof(err)) < 0)
+		return die("%s", err);
+	if (o->listen && config_set(cfg, "server", "listen", o->listen, err, sizeof(err)) < 0)
+		return die("--listen: %s", err);
+	if (o->workers && config_set(cfg, "server", "workers", o->workers, err, sizeof(err)) < 0)
+		return die("--workers: %s", err);
+	if (log_level_from_name(cfg->log_level, &lvl) == 0)
+		log_set_level(lvl);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {0};
+	struct server srv;
+	struct db *db = NULL;
+	char err[512];
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &o)) != 0)
+		return rc;
+	if (o.init)
+		return cmd_init(&o);
+	memset(&srv, 0, sizeof(srv));
+	if (load_config(&o, &srv.cfg) != 0)
+		return 1;
+	snprintf(srv.data_dir, sizeof(srv.data_dir), "%s", o.data_dir);
+	snprintf(srv.db_path, sizeof(srv.db_path), "%s/ardoise.db", o.data_dir);
+	if (access(srv.db_path, F_OK) != 0)
+		return die("%s not found: run 'ardoised --data-dir %s --init' first", srv.db_path,
+			   o.data_dir);
+	if (keystore_open(o.data_dir, srv.cfg.device_ca, &srv.ks, err, sizeof(err)) < 0)
+		return die("%s", err);
+	if (keystore_tls_ctx(srv.ks, &srv.ssl_ctx) < 0) {
+		keystore_free(srv.ks);
+		return die("%s/server.pem or server.key: cannot load the TLS identity", o.data_dir);
+	}
+	/* migrate once here, before any worker opens its own connection */
+	if ((rc = db_open(srv.db_path, &db)) < 0) {
+		fprintf(stderr, "ardoised: %s: %s\n", srv.db_path, ap_strerror(rc));
+		rc = 1;
+		goto out;
+	}
+	int version = 0;
+	db_version(db, &version);
+	db_close(db);
+	if (o.check) {
+		config_dump(&srv.cfg, stdout);
+		printf("\n; configuration OK; data dir %s OK (schema version %d)\n", o.data_dir,
+		       version);
+		rc = 0;
+		goto out;
+	}
+	log_info("starting", "version=0.1.0 data_dir=%s schema=%d", o.data_dir, version);
+	rc = server_run(&srv) < 0 ? 1 : 0;
+out:
+	SSL_CTX_free(srv.ssl_ctx);
+	keystore_free(srv.ks);
+	return rc;
+}

@@ -1,0 +1,94 @@
+/* router.c - the route table: method, pattern, who may call, handler. */
+#include "router.h"
+#include "ap_err.h"
+#include "api.h"
+#include "db_account.h"
+#include "server.h"
+
+#include <string.h>
+
+/* every module's table; order matters only for overlapping patterns */
+static const struct route *const tables[] = {
+    api_core_routes,
+};
+
+/* Matches path against pattern, capturing ":x" and "*" into r->params. */
+static int match(const char *pattern, const char *path, struct req *r)
+{
+	size_t used = 0;
+	r->n_params = 0;
+	while (*pattern == '/' && *path == '/') {
+		pattern++;
+		path++;
+		size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
+		if (pattern[0] == '*') {
+			sl = strlen(path);
+		} else if (pattern[0] != ':') {
+			if (pl != sl || strncmp(pattern, path, pl) != 0)
+				return 0;
+			pattern += pl;
+			path += sl;
+			continue;
+		}
+		if (sl == 0 || r->n_params == sizeof(r->params) / sizeof(r->params[0]) ||
+		    used + sl + 1 > sizeof(r->param_buf))
+			return 0;
+		memcpy(r->param_buf + used, path, sl);
+		r->param_buf[used + sl] = '\0';
+		r->params[r->n_params++] = r->param_buf + used;
+		used += sl + 1;
+		pattern += pl;
+		path += sl;
+	}
+	return *pattern == '\0' && (*path == '\0' || (path[0] == '/' && path[1] == '\0'));
+}
+
+static int authenticate_staff(struct req *r)
+{
+	const char *h = http_req_header(r->http, "authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		api_fail(r, AP_EAUTH, 401, "missing bearer token (Authorization: Bearer TOKEN)");
+		return AP_EAUTH;
+	}
+	int rc = db_account_by_token(r->w->db, h + 7, &r->acct);
+	if (rc == AP_EAUTH) {
+		api_fail(r, rc, 401, "unknown, rotated or disabled token");
+		return rc;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "could not check the token: %s", ap_strerror(rc));
+		return rc;
+	}
+	r->has_acct = 1;
+	return 0;
+}
+
+void router_dispatch(struct req *r)
+{
+	int path_matched = 0;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		for (const struct route *rt = tables[t]; rt->method; rt++) {
+			if (!match(rt->pattern, r->http->path, r))
+				continue;
+			path_matched = 1;
+			if (strcmp(rt->method, r->http->method) != 0 &&
+			    !(strcmp(rt->method, "GET") == 0 &&
+			      strcmp(r->http->method, "HEAD") == 0))
+				continue;
+			if (rt->auth == AUTH_STAFF && authenticate_staff(r) < 0)
+				return;
+			r->resp->status = 0;
+			rt->fn(r);
+			if (r->resp->status == 0)
+				api_fail(r, AP_EINTERNAL, 500, "handler gave no answer");
+			if (strcmp(r->http->method, "HEAD") == 0)
+				ap_buf_reset(&r->resp->body);
+			return;
+		}
+	}
+	if (path_matched)
+		api_fail(r, AP_EUNSUPPORTED, 405, "method %s not allowed on %s", r->http->method,
+			 r->http->path);
+	else
+		api_fail(r, AP_ENOTFOUND, 404, "no such route: %s", r->http->path);
+}

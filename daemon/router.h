@@ -1,0 +1,58 @@
+/*
+ * router.h - the route table and the request context handlers receive.
+ *
+ * Every route names who may call it (auth kind); router_dispatch() does
+ * authentication before calling the handler, so no handler sees an
+ * unauthenticated staff request.  Role/scope decisions are made by
+ * authz_check() (authz.h), the one authorisation function.
+ */
+#ifndef ROUTER_H
+#define ROUTER_H
+
+#include <openssl/x509.h>
+#include <stdint.h>
+
+#include "db_account.h"
+#include "http.h"
+
+struct worker;
+
+struct req {
+	struct worker *w;
+	struct http_req *http;
+	struct http_resp *resp;
+	const char *id;	  /* request id for logs */
+	const char *peer; /* "ip:port" */
+	/* staff routes: the caller */
+	struct db_account acct;
+	int has_acct;
+	/* device routes: the TLS client certificate, if any */
+	X509 *peer_cert;   /* borrowed */
+	int peer_verified; /* chains to the device CA */
+	/* path parameters: what followed the route's prefix, split on '/' */
+	const char *params[4];
+	size_t n_params;
+	char param_buf[512];
+};
+
+enum route_auth {
+	AUTH_NONE,  /* anyone (health, SCEP, enrolment with a code) */
+	AUTH_STAFF, /* bearer token required; the handler then calls api_allow() */
+	AUTH_DEVICE /* device identity checked by the handler (certificate/UDID) */
+};
+
+struct route {
+	const char *method;
+	const char *pattern; /* segments; ":name" matches one, "*" the rest */
+	enum route_auth auth;
+	void (*fn)(struct req *r);
+};
+
+/* Each API module exports one table, terminated by a {NULL} row, and is
+ * listed once in router.c. */
+extern const struct route api_core_routes[];
+
+/* Routes the request, writes the answer into resp. */
+void router_dispatch(struct req *r);
+
+#endif

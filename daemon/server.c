@@ -1,0 +1,221 @@
+/* server.c - listeners, worker threads, signals and the drain. */
+#include "server.h"
+#include "ap_err.h"
+#include "conn.h"
+#include "log.h"
+#include "jobs.h"
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* "127.0.0.1:8443", "[::1]:8443", ":8443" -> sockaddr. */
+static int parse_listen(const char *s, int port_override, struct sockaddr_storage *ss)
+{
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+		return AP_EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 0 || port > 65535)
+		return AP_EINVAL;
+	if (port_override >= 0)
+		port = port_override;
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+		if (n < 2 || host[n - 1] != ']')
+			return AP_EINVAL;
+		host[n - 1] = '\0';
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : AP_EINVAL;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	if (host[0] == '\0')
+		return 0;
+	return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : AP_EINVAL;
+}
+
+static int bind_one(const struct sockaddr_storage *ss, int *ret_fd, int *ret_port)
+{
+	int one = 1;
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return AP_EIO;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (const struct sockaddr *)ss,
+		 ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					   : sizeof(struct sockaddr_in)) < 0) {
+		close(fd);
+		return AP_EIO;
+	}
+	struct sockaddr_storage got;
+	socklen_t len = sizeof(got);
+	getsockname(fd, (struct sockaddr *)&got, &len);
+	*ret_port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+						    : ((struct sockaddr_in *)&got)->sin_port);
+	*ret_fd = fd;
+	return 0;
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct worker *w = listener->data;
+	if (status < 0) {
+		log_warn("accept_error", "worker=%d error=%s", w->id, uv_strerror(status));
+		return;
+	}
+	conn_accept(w, listener);
+}
+
+static void finish_if_drained(struct worker *w)
+{
+	if (w->n_conns > 0)
+		return;
+	if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
+		uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	if (!uv_is_closing((uv_handle_t *)&w->wake))
+		uv_close((uv_handle_t *)&w->wake, NULL);
+	jobs_stop(w);
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	log_warn("drain_timeout", "worker=%d open_connections=%zu", w->id, w->n_conns);
+	conn_close_all(w);
+}
+
+static void on_wake(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	if (!w->draining) {
+		w->draining = 1;
+		uv_close((uv_handle_t *)&w->listener, NULL);
+		conn_drain_all(w);
+		uv_timer_start(&w->drain_timer, on_drain_timeout,
+			       (uint64_t)w->srv->cfg.drain_timeout_ms, 0);
+	}
+	finish_if_drained(w);
+}
+
+static void worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&w->loop);
+	db_close(w->db);
+	w->db = NULL;
+}
+
+static int worker_start(struct server *srv, struct worker *w)
+{
+	int rc;
+	w->srv = srv;
+	if ((rc = db_open(srv->db_path, &w->db)) < 0)
+		return rc;
+	uv_loop_init(&w->loop);
+	uv_tcp_init(&w->loop, &w->listener);
+	uv_async_init(&w->loop, &w->wake, on_wake);
+	uv_timer_init(&w->loop, &w->drain_timer);
+	w->listener.data = w->wake.data = w->drain_timer.data = w;
+	if (uv_tcp_open(&w->listener, w->listen_fd) < 0 ||
+	    uv_listen((uv_stream_t *)&w->listener, 4096, on_connection) < 0)
+		return AP_EIO;
+	if (w->id == 0 && (rc = jobs_start(w)) < 0)
+		return rc;
+	if (uv_thread_create(&w->thread, worker_main, w) != 0)
+		return AP_ENOMEM;
+	return 0;
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+int server_run(struct server *srv)
+{
+	struct sockaddr_storage ss;
+	int rc, started = 0;
+	sigset_t set;
+
+	if (parse_listen(srv->cfg.listen, -1, &ss) < 0) {
+		log_error("bad_listen", "listen=%s", srv->cfg.listen);
+		return AP_ECONFIG;
+	}
+	srv->n_workers =
+	    srv->cfg.workers > 0 ? (int)srv->cfg.workers : (int)uv_available_parallelism();
+	srv->workers = calloc((size_t)srv->n_workers, sizeof(*srv->workers));
+	if (srv->workers == NULL)
+		return AP_ENOMEM;
+
+	/* the first bind fixes the port (listen may ask for 0); the others
+	 * join it with SO_REUSEPORT */
+	for (int i = 0; i < srv->n_workers; i++) {
+		struct worker *w = &srv->workers[i];
+		w->id = i;
+		if (i > 0)
+			((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)srv->port);
+		if ((rc = bind_one(&ss, &w->listen_fd, &srv->port)) < 0) {
+			log_error("bind_failed", "listen=%s error=\"%s\"", srv->cfg.listen,
+				  strerror(errno));
+			goto out;
+		}
+	}
+
+	/* only the main thread takes SIGTERM/SIGINT, through sigwait() */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (; started < srv->n_workers; started++) {
+		if ((rc = worker_start(srv, &srv->workers[started])) < 0) {
+			log_error("worker_failed", "worker=%d error=\"%s\"", started,
+				  ap_strerror(rc));
+			goto stop;
+		}
+	}
+	char addr[CONFIG_STR + 8];
+	snprintf(addr, sizeof(addr), "%s", srv->cfg.listen);
+	*strrchr(addr, ':') = '\0';
+	log_info("listening", "addr=%s:%d workers=%d", addr, srv->port, srv->n_workers);
+
+	int sig = wait_for_signal();
+	log_info("shutdown", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	rc = 0;
+stop:
+	for (int i = 0; i < started; i++)
+		uv_async_send(&srv->workers[i].wake);
+	for (int i = 0; i < started; i++)
+		uv_thread_join(&srv->workers[i].thread);
+	log_info("stopped", "workers=%d", started);
+out:
+	free(srv->workers);
+	srv->workers = NULL;
+	return rc;
+}

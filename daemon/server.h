@@ -1,0 +1,56 @@
+/*
+ * server.h - the worker event loops and what they share.
+ *
+ * One struct server for the process; one struct worker per event loop,
+ * each on its own thread with its own listening socket (SO_REUSEPORT, the
+ * kernel spreads connections), its own database connection and its own
+ * connections.  Nothing mutable is shared between workers except through
+ * the database.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <openssl/ssl.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+
+struct db;
+struct keystore;
+struct conn;
+
+struct worker {
+	int id;
+	struct server *srv;
+	uv_loop_t loop;
+	uv_tcp_t listener;
+	uv_async_t wake; /* asks the loop to drain and stop */
+	uv_timer_t drain_timer;
+	uv_thread_t thread;
+	int listen_fd;
+	int draining;
+	struct db *db;	    /* this loop's own connection */
+	struct conn *conns; /* doubly linked list of live connections */
+	size_t n_conns;
+	uint64_t next_id;
+	char rbuf[65536]; /* read buffer: libuv reads are synchronous per loop */
+	void *jobs;	  /* scheduler state (worker 0 only), NULL elsewhere */
+};
+
+struct server {
+	struct config cfg;
+	char data_dir[4096];
+	char db_path[4200];
+	struct keystore *ks;
+	SSL_CTX *ssl_ctx;
+	int port; /* bound port (useful when listen asked for 0) */
+	int n_workers;
+	struct worker *workers;
+};
+
+/* Binds the listeners, starts the workers, waits for SIGTERM/SIGINT,
+ * drains and returns 0 (or an AP_E* code when it could not start). */
+int server_run(struct server *srv);
+
+#endif

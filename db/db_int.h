@@ -1,0 +1,41 @@
+/* db_int.h - private to db/: the connection and small statement helpers. */
+#ifndef DB_INT_H
+#define DB_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define DB_STMT_CACHE 512
+
+struct db {
+	sqlite3 *h;
+	int tx_depth;
+	int tx_failed;
+	/* prepared statements keyed by the address of their SQL text, which
+	 * must therefore be a string literal (static storage) */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[DB_STMT_CACHE];
+};
+
+/* A prepared statement for sql, a string literal: cached per connection,
+ * reset and with bindings cleared.  Do not finalize it: call db_done(). */
+int db_stmt(struct db *db, const char *sql, sqlite3_stmt **ret);
+/* Resets a statement from db_stmt() so it can be reused. NULL ok. */
+void db_done(sqlite3_stmt *st);
+/* An uncached prepared statement (for SQL built at run time); finalize it. */
+int db_prepare(struct db *db, const char *sql, sqlite3_stmt **ret);
+/* Runs sql with no results; several statements allowed. */
+int db_exec(struct db *db, const char *sql);
+/* Binds a C string or NULL as text. */
+int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+/* Copies column text into out (truncated to cap-1); NULL column -> "". */
+void db_col_copy(sqlite3_stmt *st, int col, char *out, size_t cap);
+/* malloc'd copy of column text, or NULL when the column is NULL / no memory. */
+char *db_col_dup(sqlite3_stmt *st, int col);
+/* Maps an SQLite result code to an AP_E* code. */
+int db_rc(struct db *db, int rc);
+
+#endif

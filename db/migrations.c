@@ -1,0 +1,141 @@
+/*
+ * migrations.c - the schema, as an ordered list of steps.
+ *
+ * Step i (1-based) takes the file from user_version i-1 to i.  Steps are
+ * never edited once released: a change is a new step at the end.  tests/
+ * builds a file at every earlier version and migrates it to the newest.
+ */
+#include "migrations.h"
+
+#include <stddef.h>
+
+static const char *const steps[] = {
+    /* 1: accounts and the audit log */
+    "CREATE TABLE account ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('technician','ati','referent','auditor')),"
+    "  schools TEXT NOT NULL DEFAULT '',"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ts INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL DEFAULT '',"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "CREATE INDEX audit_ts ON audit(ts);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    /* the chain's head, kept apart so that deleting the newest rows shows */
+    "CREATE TABLE audit_head (one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  last_id INTEGER NOT NULL, last_hash TEXT NOT NULL);",
+
+    /* 2: collèges, tablets (inventory and MDM identity), command queue,
+	 * reported apps and profiles, one-time enrolment codes */
+    "CREATE TABLE school ("
+    "  uai TEXT PRIMARY KEY CHECK (length(uai) = 8),"
+    "  name TEXT NOT NULL,"
+    "  commune TEXT NOT NULL DEFAULT '',"
+    "  address TEXT NOT NULL DEFAULT '',"
+    "  sector TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE device ("
+    "  id INTEGER PRIMARY KEY,"
+    "  serial TEXT UNIQUE,"
+    "  udid TEXT UNIQUE,"
+    "  school TEXT REFERENCES school(uai),"
+    "  state TEXT NOT NULL DEFAULT 'stock' CHECK (state IN"
+    "    ('stock','loaned','returning','repair','lost','stolen','retired')),"
+    "  asset_tag TEXT NOT NULL DEFAULT '',"
+    "  model TEXT NOT NULL DEFAULT '',"
+    "  product_name TEXT NOT NULL DEFAULT '',"
+    "  os_version TEXT NOT NULL DEFAULT '',"
+    "  build_version TEXT NOT NULL DEFAULT '',"
+    "  device_name TEXT NOT NULL DEFAULT '',"
+    "  wifi_mac TEXT NOT NULL DEFAULT '',"
+    "  enrollment TEXT NOT NULL DEFAULT 'none' CHECK (enrollment IN"
+    "    ('none','pending','enrolled','unenrolled')),"
+    "  cert_fp TEXT," /* SHA-256 of the bound identity certificate */
+    "  topic TEXT,"
+    "  push_token BLOB,"
+    "  push_magic TEXT,"
+    "  push_state TEXT NOT NULL DEFAULT ''," /* '', 'invalid: <reason>' */
+    "  unlock_token BLOB,"		     /* sealed (keystore_seal) */
+    "  bypass_code BLOB,"		     /* sealed */
+    "  supervised INTEGER,"
+    "  lost_mode INTEGER,"
+    "  passcode_present INTEGER,"
+    "  battery REAL,"
+    "  capacity_gb REAL,"
+    "  available_gb REAL,"
+    "  awaiting_config INTEGER NOT NULL DEFAULT 0,"
+    "  last_seen INTEGER,"
+    "  last_push INTEGER,"
+    "  enrolled_at INTEGER,"
+    "  inventory_at INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX device_school ON device(school, state);"
+    "CREATE INDEX device_seen ON device(last_seen);"
+    "CREATE TABLE command ("
+    "  id INTEGER PRIMARY KEY,"
+    "  uuid TEXT NOT NULL UNIQUE,"
+    "  device_id INTEGER NOT NULL REFERENCES device(id),"
+    "  type TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('queued','sent','notnow','acknowledged',"
+    "    'error','format_error','expired','canceled')),"
+    "  payload BLOB NOT NULL," /* the command plist as sent */
+    "  origin TEXT NOT NULL DEFAULT 'staff',"
+    "  created_by TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  sent_at INTEGER,"
+    "  done_at INTEGER,"
+    "  expires_at INTEGER NOT NULL,"
+    "  result BLOB," /* the device's report plist */
+    "  error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX command_queue ON command(device_id, id)"
+    "  WHERE status IN ('queued','sent','notnow');"
+    "CREATE INDEX command_device ON command(device_id, id);"
+    "CREATE INDEX command_done ON command(done_at) WHERE done_at IS NOT NULL;"
+    "CREATE TABLE device_app ("
+    "  device_id INTEGER NOT NULL REFERENCES device(id),"
+    "  identifier TEXT NOT NULL,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  version TEXT NOT NULL DEFAULT '',"
+    "  short_version TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (device_id, identifier)) WITHOUT ROWID;"
+    "CREATE TABLE device_profile ("
+    "  device_id INTEGER NOT NULL REFERENCES device(id),"
+    "  identifier TEXT NOT NULL,"
+    "  uuid TEXT NOT NULL DEFAULT '',"
+    "  display_name TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (device_id, identifier)) WITHOUT ROWID;"
+    "CREATE TABLE enroll_code ("
+    "  code_hash TEXT PRIMARY KEY,"
+    "  school TEXT REFERENCES school(uai),"
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER,"
+    "  used_by TEXT);",
+};
+
+int migrations_count(void)
+{
+	return (int)(sizeof(steps) / sizeof(steps[0]));
+}
+
+const char *migrations_step(int version)
+{
+	if (version < 1 || version > migrations_count())
+		return NULL;
+	return steps[version - 1];
+}

@@ -1,0 +1,258 @@
+/* store.c - opening, migrating and closing the SQLite store. */
+#include "db_int.h"
+#include "migrations.h"
+#include "ap_err.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static _Atomic int64_t clock_offset;
+
+int64_t db_now(void)
+{
+	return (int64_t)time(NULL) + atomic_load(&clock_offset);
+}
+
+void db_clock_set_offset(int64_t seconds)
+{
+	atomic_store(&clock_offset, seconds);
+}
+
+int db_rc(struct db *db, int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return AP_ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return AP_EBUSY;
+	case SQLITE_CONSTRAINT:
+		return AP_EEXIST;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+		return AP_EIO;
+	default:
+		return AP_EDB;
+	}
+}
+
+int db_prepare(struct db *db, const char *sql, sqlite3_stmt **ret)
+{
+	int rc = sqlite3_prepare_v3(db->h, sql, -1, 0, ret, NULL);
+	return rc == SQLITE_OK ? 0 : db_rc(db, rc);
+}
+
+int db_stmt(struct db *db, const char *sql, sqlite3_stmt **ret)
+{
+	size_t h = ((uintptr_t)sql >> 3) % DB_STMT_CACHE;
+	for (size_t i = 0; i < DB_STMT_CACHE; i++) {
+		size_t k = (h + i) % DB_STMT_CACHE;
+		if (db->cache[k].sql == sql) {
+			*ret = db->cache[k].st;
+			return 0;
+		}
+		if (db->cache[k].sql == NULL) {
+			int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
+						    &db->cache[k].st, NULL);
+			if (rc != SQLITE_OK)
+				return db_rc(db, rc);
+			db->cache[k].sql = sql;
+			*ret = db->cache[k].st;
+			return 0;
+		}
+	}
+	return AP_ELIMIT; /* more distinct statements than DB_STMT_CACHE: raise it */
+}
+
+void db_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int db_exec(struct db *db, const char *sql)
+{
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : db_rc(db, rc);
+}
+
+int db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s == NULL)
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+}
+
+void db_col_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+char *db_col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return t ? strdup((const char *)t) : NULL;
+}
+
+const char *db_errmsg(struct db *db)
+{
+	return db && db->h ? sqlite3_errmsg(db->h) : "no database";
+}
+
+int db_schema_version(void)
+{
+	return migrations_count();
+}
+
+int db_version(struct db *db, int *ret)
+{
+	sqlite3_stmt *st;
+	int rc = db_prepare(db, "PRAGMA user_version", &st);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return AP_EDB;
+	}
+	*ret = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int db_open_raw(const char *path, struct db **ret)
+{
+	struct db *db = calloc(1, sizeof(*db));
+	int rc;
+	if (db == NULL)
+		return AP_ENOMEM;
+	if (sqlite3_open_v2(path, &db->h,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		rc = AP_EIO;
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->h, 5000);
+	rc = db_exec(db, "PRAGMA journal_mode=WAL;"
+			 "PRAGMA synchronous=NORMAL;"
+			 "PRAGMA foreign_keys=ON;"
+			 "PRAGMA temp_store=MEMORY;");
+	if (rc < 0)
+		goto fail;
+	*ret = db;
+	return 0;
+fail:
+	db_close(db);
+	return rc;
+}
+
+int db_migrate(struct db *db, int version)
+{
+	int cur, rc;
+	if (version > migrations_count())
+		return AP_EINVAL;
+	rc = db_version(db, &cur);
+	if (rc < 0)
+		return rc;
+	if (cur > migrations_count())
+		return AP_EUNSUPPORTED; /* made by a newer Ardoise */
+	for (int v = cur + 1; v <= version; v++) {
+		char pragma[48];
+		rc = db_exec(db, "BEGIN IMMEDIATE");
+		if (rc < 0)
+			return rc;
+		rc = db_exec(db, migrations_step(v));
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", v);
+		if (rc == 0)
+			rc = db_exec(db, pragma);
+		if (rc == 0)
+			rc = db_exec(db, "COMMIT");
+		if (rc < 0) {
+			db_exec(db, "ROLLBACK");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int db_open(const char *path, struct db **ret)
+{
+	struct db *db;
+	int rc = db_open_raw(path, &db);
+	if (rc < 0)
+		return rc;
+	rc = db_migrate(db, migrations_count());
+	if (rc < 0) {
+		db_close(db);
+		return rc;
+	}
+	*ret = db;
+	return 0;
+}
+
+void db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->h) {
+		for (size_t i = 0; i < DB_STMT_CACHE; i++)
+			sqlite3_finalize(db->cache[i].st);
+		sqlite3_exec(db->h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+		sqlite3_close_v2(db->h);
+	}
+	free(db);
+}
+
+int db_checkpoint(struct db *db)
+{
+	int rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : db_rc(db, rc);
+}
+
+int db_begin(struct db *db)
+{
+	if (db->tx_depth++ > 0)
+		return 0;
+	db->tx_failed = 0;
+	int rc = db_exec(db, "BEGIN IMMEDIATE");
+	if (rc < 0)
+		db->tx_depth = 0;
+	return rc;
+}
+
+int db_commit(struct db *db)
+{
+	if (db->tx_depth == 0)
+		return AP_EINVAL;
+	if (--db->tx_depth > 0)
+		return 0;
+	if (db->tx_failed) {
+		db_exec(db, "ROLLBACK");
+		return AP_EDB;
+	}
+	int rc = db_exec(db, "COMMIT");
+	if (rc < 0)
+		db_exec(db, "ROLLBACK");
+	return rc;
+}
+
+void db_rollback(struct db *db)
+{
+	if (db->tx_depth == 0)
+		return;
+	if (--db->tx_depth > 0) {
+		db->tx_failed = 1;
+		return;
+	}
+	db_exec(db, "ROLLBACK");
+}

@@ -1,0 +1,51 @@
+/*
+ * store.h - the one storage API of Ardoise.
+ *
+ * Everything the daemon keeps goes through these functions; only db/
+ * includes sqlite3.h, so another backend can replace this one without
+ * touching the handlers.  A `struct db` is one connection: it is used by one
+ * thread at a time (each event loop opens its own).  All functions return 0
+ * or a negative AP_E* code (ap_err.h).  Strings returned through ret_* are
+ * malloc'd and owned by the caller unless said otherwise.
+ */
+#ifndef DB_STORE_H
+#define DB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+/* Opens (creating if needed) the database at path, in WAL mode with
+ * synchronous=NORMAL and foreign keys on, and applies every pending
+ * migration.  path may be ":memory:". */
+int db_open(const char *path, struct db **ret);
+/* Opens without migrating: for tests that build an older schema. */
+int db_open_raw(const char *path, struct db **ret);
+/* Applies migrations up to `version` (db_schema_version() for all). */
+int db_migrate(struct db *db, int version);
+/* Current user_version of the file. */
+int db_version(struct db *db, int *ret);
+/* The newest schema version this build knows. */
+int db_schema_version(void);
+/* Checkpoints the WAL and closes.  NULL ok. */
+void db_close(struct db *db);
+
+/* Passive WAL checkpoint (the periodic job). */
+int db_checkpoint(struct db *db);
+
+/* Transactions nest by counting: only the outermost begin/commit touch SQLite.
+ * db_rollback() aborts the whole outermost transaction. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* The last SQLite error message of this connection (static, for logs). */
+const char *db_errmsg(struct db *db);
+
+/* Time source for everything stored: seconds since the epoch.  Tests may
+ * shift it with db_clock_set_offset() (process-wide). */
+int64_t db_now(void);
+void db_clock_set_offset(int64_t seconds);
+
+#endif

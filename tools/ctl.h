@@ -1,0 +1,52 @@
+/*
+ * ctl.h - ardoisectl's shared pieces: the HTTP client, output, the verb
+ * table type.  Each noun's verbs live in their own ctl_<noun>.c.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct ctl {
+	const char *url; /* https://127.0.0.1:8443 */
+	const char *token;
+	const char *ca; /* CA file to trust; NULL: system store */
+	int json;	/* --json */
+	int verbose;
+};
+
+/* Exit statuses. */
+enum { CTL_OK = 0, CTL_EFAIL = 1, CTL_EUSAGE = 2, CTL_ECONNECT = 3 };
+
+/* Sends method path with an optional JSON body (not consumed).  On HTTP
+ * 2xx stores the parsed JSON answer in *ret (NULL when empty) and returns
+ * CTL_OK; otherwise prints the one-line error and returns CTL_EFAIL (or
+ * CTL_ECONNECT when the server could not be reached). */
+int ctl_call(struct ctl *c, const char *method, const char *path, json_t *body, json_t **ret);
+/* Same, but returns the raw body (malloc'd) and its content type. */
+int ctl_call_raw(struct ctl *c, const char *method, const char *path, const void *body,
+		 size_t body_len, const char *content_type, char **ret, size_t *ret_len);
+
+/* Prints v as JSON (pretty) on stdout. */
+void ctl_print_json(json_t *v);
+/* One-line error on stderr: "ardoisectl: ...". Returns CTL_EFAIL. */
+int ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Usage error: prints the line and the verb's usage; returns CTL_EUSAGE. */
+int ctl_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* URL-encodes s into out. */
+void ctl_urlenc(const char *s, char *out, size_t cap);
+
+struct ctl_verb {
+	const char *noun;
+	const char *verb;
+	int (*run)(struct ctl *c, int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+/* Each ctl_<noun>.c exports one table of verbs, terminated by a row whose
+ * noun is NULL, and is listed once in ctl_main.c. */
+extern const struct ctl_verb ctl_account_verbs[];
+
+#endif

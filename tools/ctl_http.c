@@ -1,0 +1,173 @@
+/* ctl_http.c - ardoisectl's libcurl client and output helpers. */
+#include "ctl.h"
+#include "ap_buf.h"
+
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CTL_MAX_ANSWER (256u << 20)
+
+static size_t on_data(char *p, size_t size, size_t n, void *user)
+{
+	struct ap_buf *b = user;
+	return ap_buf_append(b, p, size * n) == 0 ? size * n : 0;
+}
+
+int ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("ardoisectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CTL_EFAIL;
+}
+
+int ctl_usage(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("ardoisectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: ardoisectl %s\n", usage);
+	return CTL_EUSAGE;
+}
+
+void ctl_urlenc(const char *s, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (; *s && o + 4 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+void ctl_print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	if (s) {
+		puts(s);
+		free(s);
+	}
+}
+
+/* One transfer; *ret_status is the HTTP status (0 when none). */
+static int transfer(struct ctl *c, const char *method, const char *path, const void *body,
+		    size_t body_len, const char *ctype, struct ap_buf *out, long *ret_status,
+		    char *ret_ctype, size_t ctype_cap)
+{
+	char url[4096], auth[512], ct[160], errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdrs = NULL;
+	CURL *h = curl_easy_init();
+	int rc = CTL_ECONNECT;
+	if (h == NULL)
+		return ctl_err("cannot initialise libcurl");
+	snprintf(url, sizeof(url), "%s%s", c->url, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (c->ca)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca);
+	if (c->token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	if (body) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
+		hdrs = curl_slist_append(hdrs, ct);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	CURLcode cr = curl_easy_perform(h);
+	if (cr != CURLE_OK) {
+		ctl_err("cannot reach %s: %s", c->url, errbuf[0] ? errbuf : curl_easy_strerror(cr));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, ret_status);
+	char *got_ct = NULL;
+	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &got_ct);
+	if (ret_ctype)
+		snprintf(ret_ctype, ctype_cap, "%s", got_ct ? got_ct : "");
+	rc = CTL_OK;
+out:
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+/* Prints the server's error object as one line. */
+static int report_error(long status, const struct ap_buf *b)
+{
+	json_t *v = b->len ? json_loadb(b->data, b->len, 0, NULL) : NULL;
+	const char *msg = NULL, *code = NULL;
+	json_unpack(v, "{s:{s?s,s?s}}", "error", "message", &msg, "code", &code);
+	if (msg)
+		ctl_err("%s (HTTP %ld, %s)", msg, status, code ? code : "error");
+	else
+		ctl_err("the server answered HTTP %ld", status);
+	json_decref(v);
+	return CTL_EFAIL;
+}
+
+int ctl_call(struct ctl *c, const char *method, const char *path, json_t *body, json_t **ret)
+{
+	struct ap_buf out;
+	char *text = NULL;
+	long status = 0;
+	int rc;
+	ap_buf_init(&out, CTL_MAX_ANSWER);
+	if (body)
+		text = json_dumps(body, JSON_COMPACT);
+	rc = transfer(c, method, path, text, text ? strlen(text) : 0, NULL, &out, &status, NULL, 0);
+	free(text);
+	if (rc != CTL_OK)
+		goto out;
+	if (status < 200 || status > 299) {
+		rc = report_error(status, &out);
+		goto out;
+	}
+	if (ret) {
+		json_error_t je;
+		*ret = out.len ? json_loadb(out.data, out.len, 0, &je) : NULL;
+		if (out.len && *ret == NULL)
+			rc = ctl_err("the server's answer is not JSON: %s", je.text);
+	}
+out:
+	ap_buf_free(&out);
+	return rc;
+}
+
+int ctl_call_raw(struct ctl *c, const char *method, const char *path, const void *body,
+		 size_t body_len, const char *content_type, char **ret, size_t *ret_len)
+{
+	struct ap_buf out;
+	long status = 0;
+	ap_buf_init(&out, CTL_MAX_ANSWER);
+	int rc = transfer(c, method, path, body, body_len, content_type, &out, &status, NULL, 0);
+	if (rc == CTL_OK && (status < 200 || status > 299))
+		rc = report_error(status, &out);
+	if (rc == CTL_OK)
+		*ret = ap_buf_steal(&out, ret_len);
+	ap_buf_free(&out);
+	return rc;
+}

@@ -1,0 +1,144 @@
+/*
+ * ctl_main.c - ardoisectl: global options and the one table of verbs.
+ */
+#include "ctl.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct ctl_verb *const tables[] = {
+    ctl_account_verbs,
+};
+
+#define NTABLES (sizeof(tables) / sizeof(tables[0]))
+
+/* Calls fn for every verb of every table; stops when fn returns non-zero. */
+static const struct ctl_verb *each_verb(int (*fn)(const struct ctl_verb *v, const void *arg),
+					const void *arg)
+{
+	for (size_t t = 0; t < NTABLES; t++)
+		for (const struct ctl_verb *v = tables[t]; v->noun; v++)
+			if (fn(v, arg))
+				return v;
+	return NULL;
+}
+
+static int print_line(const struct ctl_verb *v, const void *arg)
+{
+	fprintf((FILE *)arg, "  %-44s %s\n", v->usage, v->help);
+	return 0;
+}
+
+static int print_noun(const struct ctl_verb *v, const void *arg)
+{
+	if (strcmp(v->noun, arg) == 0)
+		printf("  ardoisectl %s\n      %s\n", v->usage, v->help);
+	return 0;
+}
+
+static int has_noun(const struct ctl_verb *v, const void *arg)
+{
+	return strcmp(v->noun, arg) == 0;
+}
+
+struct find {
+	const char *noun, *verb;
+};
+
+static int is_verb(const struct ctl_verb *v, const void *arg)
+{
+	const struct find *f = arg;
+	return strcmp(v->noun, f->noun) == 0 &&
+	       (v->verb == NULL || (f->verb && strcmp(v->verb, f->verb) == 0));
+}
+
+static void help(FILE *f)
+{
+	fputs("Usage: ardoisectl [--url URL] [--token TOKEN] [--ca FILE] [--json] NOUN [VERB] "
+	      "[ARGS]\n\n"
+	      "ardoisectl drives an Ardoise server (ardoised) through its JSON API.\n\n"
+	      "Connection (flags win over the environment):\n"
+	      "  --url URL      server, e.g. https://127.0.0.1:8443   (ARDOISE_URL)\n"
+	      "  --token TOKEN  bearer token of your account          (ARDOISE_TOKEN)\n"
+	      "  --ca FILE      CA certificate to trust (the data dir's ca.pem) (ARDOISE_CA)\n"
+	      "Output:\n"
+	      "  --json         JSON on stdout for scripts (default: text for people)\n"
+	      "  -h, --help     this text; 'ardoisectl NOUN --help' for one noun\n\n"
+	      "Commands:\n",
+	      f);
+	each_verb(print_line, f);
+	fputs("\nExit status: 0 success, 1 refused or failed (one line on stderr says why),\n"
+	      "2 usage error, 3 server unreachable.\n",
+	      f);
+}
+
+static int noun_help(const char *noun)
+{
+	if (each_verb(has_noun, noun) == NULL)
+		return CTL_EUSAGE;
+	printf("Usage:\n");
+	each_verb(print_noun, noun);
+	return CTL_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = {getenv("ARDOISE_URL"), getenv("ARDOISE_TOKEN"), getenv("ARDOISE_CA"), 0, 0};
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--json") == 0) {
+			c.json = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			help(stdout);
+			return 0;
+		} else if ((strcmp(a, "--url") == 0 || strcmp(a, "--token") == 0 ||
+			    strcmp(a, "--ca") == 0) &&
+			   i + 1 < argc) {
+			const char **dst = a[2] == 'u' ? &c.url : a[2] == 't' ? &c.token : &c.ca;
+			*dst = argv[++i];
+		} else {
+			fprintf(stderr, "ardoisectl: unknown option %s (see --help)\n", a);
+			return CTL_EUSAGE;
+		}
+	}
+	if (i >= argc) {
+		help(stderr);
+		return CTL_EUSAGE;
+	}
+	const char *noun = argv[i++];
+	const char *verb = i < argc && argv[i][0] != '-' ? argv[i] : NULL;
+	for (int k = i; k < argc; k++) {
+		if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0)
+			return noun_help(noun) == CTL_OK ? 0 : (help(stderr), CTL_EUSAGE);
+		if (strcmp(argv[k], "--json") == 0)
+			c.json = 1;
+	}
+	struct find f = {noun, verb};
+	const struct ctl_verb *v = each_verb(is_verb, &f);
+	if (v == NULL) {
+		if (each_verb(has_noun, noun) != NULL)
+			fprintf(stderr, "ardoisectl: unknown or missing verb for '%s'\n", noun);
+		else
+			fprintf(stderr, "ardoisectl: unknown command '%s' (see --help)\n", noun);
+		return CTL_EUSAGE;
+	}
+	if (v->verb)
+		i++;
+	if (c.url == NULL)
+		return ctl_usage(v->usage, "no server: set ARDOISE_URL or pass --url");
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	/* verbs see their own arguments, --json removed */
+	char **args = calloc((size_t)(argc - i) + 1, sizeof(*args));
+	int n = 0;
+	for (int k = i; k < argc; k++)
+		if (strcmp(argv[k], "--json") != 0)
+			args[n++] = argv[k];
+	int rc = v->run(&c, n, args);
+	free(args);
+	curl_global_cleanup();
+	return rc;
+}
