@@ -1,0 +1,226 @@
+"""harness.py - start a real ardoised for integration tests.
+
+Each test file is its own process (meson runs them in parallel).  A Daemon
+gets a fresh data dir under a temp dir, runs `ardoised --init`, starts the
+daemon on 127.0.0.1 with port 0 and reads the bound port from its log.
+
+    with Daemon() as d:
+        out = d.ctl("whoami", "--json")          # ardoisectl as the admin
+        status, headers, body = d.request("GET", "/healthz")
+
+Paths of the built binaries come from the environment meson sets:
+ARDOISED, ARDOISECTL, ARDOISE_SIM (see tests/integration/meson.build).
+Only the Python standard library is used.
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+ARDOISED = os.environ.get("ARDOISED", "build/daemon/ardoised")
+ARDOISECTL = os.environ.get("ARDOISECTL", "build/tools/ardoisectl")
+ARDOISE_SIM = os.environ.get("ARDOISE_SIM", "build/tools/ardoise-sim")
+SHARED = os.environ.get("ARDOISE_SHARED",
+                        os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    """Assert that survives python -O; message says what the user relies on."""
+    if not cond:
+        raise Failure(msg)
+
+
+class Daemon:
+    def __init__(self, config="", workers=2, init_args=(), start=True, keep=False):
+        self.tmp = tempfile.mkdtemp(prefix="ardoise-it-")
+        self.data = os.path.join(self.tmp, "data")
+        self.config_text = config
+        self.workers = workers
+        self.init_args = list(init_args)
+        self.start_now = start
+        self.keep = keep
+        self.proc = None
+        self.port = None
+        self.token = None
+        self.log_path = os.path.join(self.tmp, "ardoised.log")
+
+    # -- lifecycle ---------------------------------------------------------
+    def init(self):
+        out = subprocess.run([ARDOISED, "--data-dir", self.data, "--init"] + self.init_args,
+                             capture_output=True, text=True, timeout=60)
+        check(out.returncode == 0, "ardoised --init failed: " + out.stderr)
+        m = re.search(r"^token: (\S+)$", out.stdout, re.M)
+        check(m is not None, "--init printed no 'token:' line: " + out.stdout)
+        self.token = m.group(1)
+        return out
+
+    def start(self, extra=()):
+        args = [ARDOISED, "--data-dir", self.data, "--listen", "127.0.0.1:0",
+                "--workers", str(self.workers)]
+        if self.config_text:
+            path = os.path.join(self.tmp, "ardoised.conf")
+            with open(path, "w") as f:
+                f.write(self.config_text)
+            args += ["--config", path]
+        args += list(extra)
+        self.logf = open(self.log_path, "w")
+        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            m = re.search(r"event=listening addr=127\.0\.0\.1:(\d+)", self.log())
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                raise Failure("ardoised exited at start (%d): %s" % (self.proc.returncode, self.log()))
+            time.sleep(0.02)
+        raise Failure("ardoised did not start: " + self.log())
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise Failure("ardoised did not stop within %ds after %s" % (timeout, sig))
+        self.logf.close()
+        self.proc = None
+        return rc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self):
+        self.init()
+        if self.start_now:
+            self.start()
+        return self
+
+    def __exit__(self, et, ev, tb):
+        try:
+            rc = self.stop()
+            if et is None and rc not in (0, None):
+                raise Failure("ardoised exited %s at the end of the test" % rc)
+        finally:
+            if et is not None:
+                sys.stderr.write("---- ardoised log (last 60 lines) ----\n")
+                sys.stderr.write("\n".join(self.log().splitlines()[-60:]) + "\n")
+            if not self.keep:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- clients -----------------------------------------------------------
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d" % self.port
+
+    @property
+    def ca(self):
+        return os.path.join(self.data, "ca.pem")
+
+    def ssl_context(self, cert=None, key=None):
+        ctx = ssl.create_default_context(cafile=self.ca)
+        if cert:
+            ctx.load_cert_chain(cert, key)
+        return ctx
+
+    def connect(self, **kw):
+        """A keep-alive HTTPS connection (http.client)."""
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ssl_context(**kw),
+                                           timeout=30)
+
+    def request(self, method, path, body=None, headers=None, token="admin", conn=None):
+        """One request; returns (status, headers dict lower-cased, body bytes)."""
+        h = dict(headers or {})
+        if token == "admin":
+            token = self.token
+        if token:
+            h["Authorization"] = "Bearer " + token
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        own = conn is None
+        c = conn or self.connect()
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            if own:
+                c.close()
+
+    def api(self, method, path, body=None, token="admin", expect=200):
+        status, _, data = self.request(method, path, body=body, token=token)
+        check(status == expect, "%s %s: expected %d, got %d: %s" % (method, path, expect, status, data[:300]))
+        return json.loads(data) if data else None
+
+    def raw_tls(self, cert=None, key=None):
+        """A TLS socket for hand-written requests."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        return self.ssl_context(cert, key).wrap_socket(s, server_hostname="127.0.0.1")
+
+    def ctl(self, *args, token="admin", expect=0, input=None):
+        """Runs ardoisectl; returns the CompletedProcess (checked against expect)."""
+        env = dict(os.environ, ARDOISE_URL=self.url, ARDOISE_CA=self.ca)
+        env.pop("ARDOISE_TOKEN", None)
+        if token == "admin":
+            token = self.token
+        if token:
+            env["ARDOISE_TOKEN"] = token
+        out = subprocess.run([ARDOISECTL] + list(args), capture_output=True, text=True, env=env,
+                             input=input, timeout=120)
+        if expect is not None:
+            check(out.returncode == expect,
+                  "ardoisectl %s: expected exit %d, got %d\nstdout: %s\nstderr: %s"
+                  % (" ".join(args), expect, out.returncode, out.stdout[:2000], out.stderr[:2000]))
+        return out
+
+    def ctl_json(self, *args, token="admin"):
+        out = self.ctl(*(list(args) + ["--json"]), token=token)
+        return json.loads(out.stdout)
+
+    def sqlite(self, sql):
+        """Runs SQL on the daemon's database with the sqlite3 CLI (tamper tests)."""
+        out = subprocess.run(["sqlite3", os.path.join(self.data, "ardoise.db"), sql],
+                             capture_output=True, text=True, timeout=30)
+        return out
+
+
+def run(tests):
+    """Runs test functions in order; prints one line each; exit status 1 on failure."""
+    failed = 0
+    for t in tests:
+        t0 = time.time()
+        try:
+            t()
+            print("ok   %s (%.2fs)" % (t.__name__, time.time() - t0))
+        except Exception as e:  # report and continue with the next test
+            failed += 1
+            print("FAIL %s: %s: %s" % (t.__name__, type(e).__name__, e))
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (len(tests) - failed, failed))
+    sys.exit(1 if failed else 0)
