@@ -126,6 +126,67 @@ static const char *const steps[] = {
     "  expires_at INTEGER NOT NULL,"
     "  used_at INTEGER,"
     "  used_by TEXT);",
+
+    /* 3: the fleet records: people, loans, incidents.  Dates are epoch
+	 * seconds (a calendar day is stored as its 00:00 UTC). */
+    "CREATE TABLE person ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ext_id TEXT NOT NULL UNIQUE," /* the collège's id (ENT / INE) */
+    "  kind TEXT NOT NULL CHECK (kind IN ('pupil','teacher')),"
+    "  name TEXT NOT NULL,"
+    "  class TEXT NOT NULL DEFAULT '',"
+    "  school TEXT NOT NULL REFERENCES school(uai),"
+    "  agreement_at INTEGER," /* guardians' home-use agreement signed */
+    "  left_at INTEGER,"	     /* last day at the collège */
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX person_school ON person(school, class);"
+    "CREATE TABLE loan ("
+    "  id INTEGER PRIMARY KEY,"
+    "  device_id INTEGER NOT NULL REFERENCES device(id),"
+    "  person_id INTEGER NOT NULL REFERENCES person(id),"
+    "  school TEXT NOT NULL REFERENCES school(uai),"
+    "  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open','returning','closed')),"
+    "  home_use INTEGER NOT NULL DEFAULT 0,"
+    "  started_at INTEGER NOT NULL,"
+    "  due_at INTEGER,"
+    "  returned_at INTEGER,"
+    "  condition TEXT NOT NULL DEFAULT '' CHECK (condition IN ('','ok','damaged')),"
+    "  erase_command TEXT NOT NULL DEFAULT '',"
+    "  closed_at INTEGER,"
+    "  end_reason TEXT NOT NULL DEFAULT ''"
+    "    CHECK (end_reason IN ('','erased','written_off')),"
+    "  created_by TEXT NOT NULL,"
+    "  returned_by TEXT NOT NULL DEFAULT '');"
+    /* one loan in progress (open or awaiting its erase) per tablet */
+    "CREATE UNIQUE INDEX loan_active ON loan(device_id) WHERE state IN ('open','returning');"
+    "CREATE INDEX loan_device ON loan(device_id, id);"
+    "CREATE INDEX loan_person ON loan(person_id, id);"
+    "CREATE INDEX loan_school ON loan(school, state);"
+    "CREATE TABLE incident ("
+    "  id INTEGER PRIMARY KEY,"
+    "  device_id INTEGER NOT NULL REFERENCES device(id),"
+    "  school TEXT REFERENCES school(uai)," /* the tablet's collège when declared */
+    "  loan_id INTEGER REFERENCES loan(id)," /* the loan in progress then, if any */
+    "  kind TEXT NOT NULL CHECK (kind IN ('loss','theft','damage','failure')),"
+    "  occurred_at INTEGER NOT NULL,"
+    "  declared_at INTEGER NOT NULL,"
+    "  late INTEGER NOT NULL DEFAULT 0," /* declared more than 48 h after */
+    "  police_ref TEXT NOT NULL DEFAULT '',"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  prev_state TEXT NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')),"
+    "  outcome TEXT NOT NULL DEFAULT ''"
+    "    CHECK (outcome IN ('','found','repaired','written_off')),"
+    "  close_note TEXT NOT NULL DEFAULT '',"
+    "  closed_at INTEGER,"
+    "  declared_by TEXT NOT NULL,"
+    "  closed_by TEXT NOT NULL DEFAULT '',"
+    "  CHECK (kind != 'theft' OR police_ref != ''));"
+    "CREATE UNIQUE INDEX incident_open ON incident(device_id) WHERE status = 'open';"
+    "CREATE INDEX incident_device ON incident(device_id, id);"
+    "CREATE INDEX incident_school ON incident(school, status);"
+    "CREATE INDEX device_state ON device(state);",
 };
 
 int migrations_count(void)

@@ -1,0 +1,363 @@
+/* db_device.c - tablets: import, lists, moves, the state transition table. */
+#include "db_int.h"
+#include "db_device.h"
+#include "db_scope.h"
+#include "ap_err.h"
+
+#include <string.h>
+
+static const char *const state_names[DB_DEV_NSTATES] = {
+    [DB_DEV_STOCK] = "stock",	  [DB_DEV_LOANED] = "loaned", [DB_DEV_RETURNING] = "returning",
+    [DB_DEV_REPAIR] = "repair",	  [DB_DEV_LOST] = "lost",     [DB_DEV_STOLEN] = "stolen",
+    [DB_DEV_RETIRED] = "retired",
+};
+
+/* Every state change a tablet may go through, and what causes it. */
+static const struct {
+	enum db_device_state from, to;
+	const char *cause;
+} transitions[] = {
+    {DB_DEV_STOCK, DB_DEV_LOANED, "loan created"},
+    {DB_DEV_LOANED, DB_DEV_RETURNING, "handed back, EraseDevice queued"},
+    {DB_DEV_RETURNING, DB_DEV_STOCK, "EraseDevice acknowledged"},
+    {DB_DEV_STOCK, DB_DEV_REPAIR, "damage or failure declared"},
+    {DB_DEV_LOANED, DB_DEV_REPAIR, "damage or failure declared"},
+    {DB_DEV_RETURNING, DB_DEV_REPAIR, "damage or failure declared"},
+    {DB_DEV_STOCK, DB_DEV_LOST, "loss declared"},
+    {DB_DEV_LOANED, DB_DEV_LOST, "loss declared"},
+    {DB_DEV_RETURNING, DB_DEV_LOST, "loss declared"},
+    {DB_DEV_STOCK, DB_DEV_STOLEN, "theft declared"},
+    {DB_DEV_LOANED, DB_DEV_STOLEN, "theft declared"},
+    {DB_DEV_RETURNING, DB_DEV_STOLEN, "theft declared"},
+    /* incident closed: back where its loan (if any) left it */
+    {DB_DEV_REPAIR, DB_DEV_STOCK, "repaired"},
+    {DB_DEV_REPAIR, DB_DEV_LOANED, "repaired, loan still open"},
+    {DB_DEV_REPAIR, DB_DEV_RETURNING, "repaired, erase still pending"},
+    {DB_DEV_LOST, DB_DEV_STOCK, "found"},
+    {DB_DEV_LOST, DB_DEV_LOANED, "found, loan still open"},
+    {DB_DEV_LOST, DB_DEV_RETURNING, "found, erase still pending"},
+    {DB_DEV_STOLEN, DB_DEV_STOCK, "found"},
+    {DB_DEV_STOLEN, DB_DEV_LOANED, "found, loan still open"},
+    {DB_DEV_STOLEN, DB_DEV_RETURNING, "found, erase still pending"},
+    {DB_DEV_REPAIR, DB_DEV_RETIRED, "written off"},
+    {DB_DEV_LOST, DB_DEV_RETIRED, "written off"},
+    {DB_DEV_STOLEN, DB_DEV_RETIRED, "written off"},
+    {DB_DEV_STOCK, DB_DEV_RETIRED, "retired"},
+};
+
+const char *db_device_state_name(enum db_device_state s)
+{
+	return (unsigned)s < DB_DEV_NSTATES ? state_names[s] : "?";
+}
+
+int db_device_state_from_name(const char *name, enum db_device_state *ret)
+{
+	for (int i = 0; i < DB_DEV_NSTATES; i++) {
+		if (name && strcmp(name, state_names[i]) == 0) {
+			*ret = (enum db_device_state)i;
+			return 0;
+		}
+	}
+	return AP_EINVAL;
+}
+
+int db_device_can(enum db_device_state from, enum db_device_state to)
+{
+	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+		if (transitions[i].from == from && transitions[i].to == to)
+			return 1;
+	return 0;
+}
+
+static int step_done(struct db *db, sqlite3_stmt *st, int want_change)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = want_change && sqlite3_changes(db->h) == 0 ? AP_ECONFLICT : 0;
+	else
+		rc = db_rc(db, rc);
+	db_done(st);
+	return rc;
+}
+
+int db_device_set_state(struct db *db, int64_t id, enum db_device_state from,
+			enum db_device_state to)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (!db_device_can(from, to))
+		return AP_ECONFLICT;
+	rc = db_stmt(
+	    db, "UPDATE device SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, state_names[from]);
+	db_bind_text(st, 3, state_names[to]);
+	sqlite3_bind_int64(st, 4, db_now());
+	return step_done(db, st, 1);
+}
+
+/* Reads the number at *p and moves past it (0 when there is none). */
+static unsigned long long ver_part(const char **p)
+{
+	unsigned long long n = 0;
+	while (**p >= '0' && **p <= '9') {
+		if (n < 1000000000ULL)
+			n = n * 10 + (unsigned)(**p - '0');
+		(*p)++;
+	}
+	while (**p && **p != '.')
+		(*p)++; /* "4b2": ignore what follows the number */
+	if (**p == '.')
+		(*p)++;
+	return n;
+}
+
+int db_device_vercmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		unsigned long long x = ver_part(&a), y = ver_part(&b);
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return 0;
+}
+
+/* The id and collège ("" when none) of the device with this serial; id 0
+ * when there is none. */
+static int by_serial(struct db *db, const char *serial, int64_t *ret_id, char ret_school[9])
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "SELECT id, school FROM device WHERE serial = ?", &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, serial);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_id = sqlite3_column_int64(st, 0);
+		db_col_copy(st, 1, ret_school, 9);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		*ret_id = 0;
+		ret_school[0] = '\0';
+		rc = 0;
+	} else {
+		rc = db_rc(db, rc);
+	}
+	db_done(st);
+	return rc;
+}
+
+int db_device_import(struct db *db, const char *serial, const char *model, const char *school,
+		     const char *asset_tag, int *ret_created)
+{
+	sqlite3_stmt *st;
+	char cur[9];
+	int64_t id = 0;
+	int rc = by_serial(db, serial, &id, cur);
+	if (rc < 0)
+		return rc;
+	if (id && cur[0] && strcmp(cur, school) != 0)
+		return AP_ECONFLICT;
+	if (id)
+		rc = db_stmt(db,
+			     "UPDATE device SET school = ?2,"
+			     " model = CASE WHEN ?3 = '' THEN model ELSE ?3 END,"
+			     " asset_tag = CASE WHEN ?4 = '' THEN asset_tag ELSE ?4 END,"
+			     " updated_at = ?5 WHERE id = ?1",
+			     &st);
+	else
+		rc = db_stmt(db,
+			     "INSERT INTO device(serial, school, model, asset_tag, created_at,"
+			     " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+			     &st);
+	if (rc < 0)
+		return rc;
+	if (id)
+		sqlite3_bind_int64(st, 1, id);
+	else
+		db_bind_text(st, 1, serial);
+	db_bind_text(st, 2, school);
+	db_bind_text(st, 3, model ? model : "");
+	db_bind_text(st, 4, asset_tag ? asset_tag : "");
+	sqlite3_bind_int64(st, 5, db_now());
+	rc = step_done(db, st, 0);
+	if (rc == 0)
+		*ret_created = id == 0;
+	return rc;
+}
+
+#define DEVICE_COLS                                                                   \
+	"SELECT d.id, d.serial, d.udid, d.school, d.state, d.model, d.asset_tag,"     \
+	" d.os_version, d.product_name, d.device_name, d.enrollment, d.last_seen,"    \
+	" d.created_at, p.ext_id FROM device d"                                       \
+	" LEFT JOIN loan l ON l.device_id = d.id AND l.state IN ('open','returning')" \
+	" LEFT JOIN person p ON p.id = l.person_id "
+
+static void row_to_device(sqlite3_stmt *st, struct db_device *d)
+{
+	d->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, d->serial, sizeof(d->serial));
+	db_col_copy(st, 2, d->udid, sizeof(d->udid));
+	db_col_copy(st, 3, d->school, sizeof(d->school));
+	if (db_device_state_from_name((const char *)sqlite3_column_text(st, 4), &d->state) < 0)
+		d->state = DB_DEV_STOCK; /* the CHECK constraint makes this unreachable */
+	db_col_copy(st, 5, d->model, sizeof(d->model));
+	db_col_copy(st, 6, d->asset_tag, sizeof(d->asset_tag));
+	db_col_copy(st, 7, d->os_version, sizeof(d->os_version));
+	db_col_copy(st, 8, d->product_name, sizeof(d->product_name));
+	db_col_copy(st, 9, d->device_name, sizeof(d->device_name));
+	db_col_copy(st, 10, d->enrollment, sizeof(d->enrollment));
+	d->last_seen = sqlite3_column_int64(st, 11);
+	d->created_at = sqlite3_column_int64(st, 12);
+	db_col_copy(st, 13, d->holder, sizeof(d->holder));
+}
+
+static int one_device(struct db *db, sqlite3_stmt *st, struct db_device *ret)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_to_device(st, ret);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
+	}
+	db_done(st);
+	return rc;
+}
+
+int db_device_get(struct db *db, const char *serial_or_udid, struct db_device *ret)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, DEVICE_COLS "WHERE d.serial = ?1 OR d.udid = ?1", &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, serial_or_udid);
+	return one_device(db, st, ret);
+}
+
+int db_device_get_id(struct db *db, int64_t id, struct db_device *ret)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, DEVICE_COLS "WHERE d.id = ?1", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	return one_device(db, st, ret);
+}
+
+/* The filters every list statement shares, on ?2..?5. */
+#define DEVICE_FILTERS                                                 \
+	" (?2 IS NULL OR d.state = ?2)"                                \
+	" AND (?3 IS NULL OR d.last_seen IS NULL OR d.last_seen < ?3)" \
+	" AND d.id > ?4 ORDER BY d.id"
+
+static int list_stmt(struct db *db, const struct db_device_filter *f, sqlite3_stmt **ret)
+{
+	char scope[DB_SCOPE_JSON_CAP];
+	sqlite3_stmt *st;
+	int rc;
+	if (f->only) {
+		rc = db_scope_json(f->only, f->n_only, scope);
+		if (rc < 0)
+			return rc;
+		rc = db_stmt(
+		    db,
+		    DEVICE_COLS
+		    "WHERE d.school IN (SELECT value FROM json_each(?1)) AND" DEVICE_FILTERS,
+		    &st);
+	} else {
+		rc = db_stmt(db, DEVICE_COLS "WHERE" DEVICE_FILTERS, &st);
+	}
+	if (rc < 0)
+		return rc;
+	if (f->only)
+		db_bind_text(st, 1, scope);
+	if (f->state >= 0)
+		db_bind_text(st, 2, db_device_state_name((enum db_device_state)f->state));
+	if (f->not_seen_since > 0)
+		sqlite3_bind_int64(st, 3, f->not_seen_since);
+	sqlite3_bind_int64(st, 4, f->after_id);
+	*ret = st;
+	return 0;
+}
+
+int db_device_list(struct db *db, const struct db_device_filter *f,
+		   int (*fn)(const struct db_device *d, void *arg), void *arg, int64_t *ret_next)
+{
+	sqlite3_stmt *st;
+	struct db_device d;
+	size_t n = 0;
+	int64_t last = 0, next = 0;
+	int rc = list_stmt(db, f, &st);
+	if (rc < 0)
+		return rc;
+	/* the OS filter is applied here, so the page counts matches only */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_to_device(st, &d);
+		if (f->os_below &&
+		    (d.os_version[0] == '\0' || db_device_vercmp(d.os_version, f->os_below) >= 0))
+			continue;
+		if (n == f->limit) {
+			next = last; /* one more match exists: another page */
+			break;
+		}
+		n++;
+		last = d.id;
+		if (fn(&d, arg))
+			break;
+	}
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
+	db_done(st);
+	if (rc == 0)
+		*ret_next = next;
+	return rc;
+}
+
+int db_device_move(struct db *db, int64_t id, const char *school)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    db_stmt(db,
+		    "UPDATE device SET school = ?2, updated_at = ?3 WHERE id = ?1"
+		    " AND state NOT IN ('loaned','returning','retired') AND NOT EXISTS"
+		    " (SELECT 1 FROM loan WHERE device_id = ?1 AND state IN ('open','returning'))",
+		    &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, school);
+	sqlite3_bind_int64(st, 3, db_now());
+	return step_done(db, st, 1);
+}
+
+int db_device_commands(struct db *db, int64_t id, size_t limit,
+		       int (*fn)(const struct db_device_command *c, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "SELECT uuid, type, status, origin, created_by, error, created_at,"
+			 " done_at FROM command WHERE device_id = ? ORDER BY id DESC LIMIT ?",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_device_command c;
+		c.uuid = (const char *)sqlite3_column_text(st, 0);
+		c.type = (const char *)sqlite3_column_text(st, 1);
+		c.status = (const char *)sqlite3_column_text(st, 2);
+		c.origin = (const char *)sqlite3_column_text(st, 3);
+		c.created_by = (const char *)sqlite3_column_text(st, 4);
+		c.error = (const char *)sqlite3_column_text(st, 5);
+		c.created_at = sqlite3_column_int64(st, 6);
+		c.done_at = sqlite3_column_int64(st, 7);
+		if (fn(&c, arg))
+			break;
+	}
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
+	db_done(st);
+	return rc;
+}

@@ -1,0 +1,106 @@
+/*
+ * db_device.h - the tablets as the fleet sees them: inventory import,
+ * lists with filters, history, moves, and the one table of state
+ * transitions.
+ *
+ * The MDM side of a device (identity, push, command queue) is db_mdm.h /
+ * db_command.h; both work on the same `device` rows.
+ */
+#ifndef DB_DEVICE_H
+#define DB_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+enum db_device_state {
+	DB_DEV_STOCK,
+	DB_DEV_LOANED,
+	DB_DEV_RETURNING, /* handed back, EraseDevice not yet acknowledged */
+	DB_DEV_REPAIR,
+	DB_DEV_LOST,
+	DB_DEV_STOLEN,
+	DB_DEV_RETIRED,
+	DB_DEV_NSTATES
+};
+
+#define DB_SERIAL_MAX	 32
+#define DB_UDID_MAX	 64
+#define DB_MODEL_MAX	 64
+#define DB_ASSET_TAG_MAX 64
+#define DB_EXT_ID_MAX	 64 /* person external id */
+
+struct db_device {
+	int64_t id;
+	char serial[DB_SERIAL_MAX + 1]; /* "" when not known yet */
+	char udid[DB_UDID_MAX + 1];	/* "" until enrolled */
+	char school[9];			/* "" when not assigned */
+	enum db_device_state state;
+	char model[DB_MODEL_MAX + 1];
+	char asset_tag[DB_ASSET_TAG_MAX + 1];
+	char os_version[33];
+	char product_name[65];
+	char device_name[129];
+	char enrollment[16]; /* none, pending, enrolled, unenrolled */
+	int64_t last_seen;   /* 0: never */
+	int64_t created_at;
+	char holder[DB_EXT_ID_MAX + 1]; /* external id of the person whose loan is
+					   in progress (open or returning), or "" */
+};
+
+const char *db_device_state_name(enum db_device_state s);
+int db_device_state_from_name(const char *name, enum db_device_state *ret);
+/* 1 when the transition table allows from -> to. */
+int db_device_can(enum db_device_state from, enum db_device_state to);
+/* Changes the state of device id from `from` to `to`: AP_ECONFLICT when the
+ * table forbids it or the device is not in `from` any more. */
+int db_device_set_state(struct db *db, int64_t id, enum db_device_state from,
+			enum db_device_state to);
+
+/* Orders OS versions numerically by dotted component ("17.4.1" < "17.10");
+ * missing components count as 0.  <0, 0, >0 like strcmp. */
+int db_device_vercmp(const char *a, const char *b);
+
+/* One inventory row.  A new serial is added in stock; a known serial with
+ * no collège or the same collège gets the collège, and the model and asset
+ * tag when they are not empty (*ret_created = 0).  AP_ECONFLICT when the
+ * serial is already assigned to another collège (moves are explicit). */
+int db_device_import(struct db *db, const char *serial, const char *model, const char *school,
+		     const char *asset_tag, int *ret_created);
+
+/* By serial, or by UDID; AP_ENOTFOUND when neither matches. */
+int db_device_get(struct db *db, const char *serial_or_udid, struct db_device *ret);
+int db_device_get_id(struct db *db, int64_t id, struct db_device *ret);
+
+struct db_device_filter {
+	const char *const *only; /* collèges (normalised UAIs), NULL = all */
+	size_t n_only;
+	int state;		/* an enum db_device_state, or -1 for any */
+	int64_t not_seen_since; /* >0: never seen or last seen before this time */
+	const char *os_below;	/* non-NULL: known OS version below this one */
+	int64_t after_id;	/* page: devices with a larger id */
+	size_t limit;		/* page size, >= 1 */
+};
+
+/* Calls fn for up to f->limit matching devices in id order (pointers valid
+ * during the call only); fn returning non-zero stops.  *ret_next is the id
+ * to pass as after_id for the next page, 0 when there is none. */
+int db_device_list(struct db *db, const struct db_device_filter *f,
+		   int (*fn)(const struct db_device *d, void *arg), void *arg, int64_t *ret_next);
+
+/* Reassigns an unloaned device to another collège: AP_ECONFLICT when a
+ * loan is in progress or the device is retired. */
+int db_device_move(struct db *db, int64_t id, const char *school);
+
+struct db_device_command {
+	const char *uuid, *type, *status, *origin, *created_by, *error;
+	int64_t created_at, done_at; /* done_at 0: not done */
+};
+
+/* The device's newest `limit` MDM commands, newest first (read from the
+ * command queue).  Pointers valid during the call only. */
+int db_device_commands(struct db *db, int64_t id, size_t limit,
+		       int (*fn)(const struct db_device_command *c, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,333 @@
+/* db_incident.c - incidents and the device states they imply. */
+#include "db_int.h"
+#include "db_incident.h"
+#include "db_loan.h"
+#include "db_scope.h"
+#include "ap_err.h"
+
+#include <string.h>
+
+static const char *const kind_names[] = {
+    [DB_INC_LOSS] = "loss",
+    [DB_INC_THEFT] = "theft",
+    [DB_INC_DAMAGE] = "damage",
+    [DB_INC_FAILURE] = "failure",
+};
+
+static const char *const outcome_names[] = {
+    [DB_INC_FOUND] = "found",
+    [DB_INC_REPAIRED] = "repaired",
+    [DB_INC_WRITTEN_OFF] = "written_off",
+};
+
+#define NKINDS	  (sizeof(kind_names) / sizeof(kind_names[0]))
+#define NOUTCOMES (sizeof(outcome_names) / sizeof(outcome_names[0]))
+
+const char *db_incident_kind_name(enum db_incident_kind k)
+{
+	return (unsigned)k < NKINDS ? kind_names[k] : "?";
+}
+
+int db_incident_kind_from_name(const char *name, enum db_incident_kind *ret)
+{
+	for (size_t i = 0; i < NKINDS; i++) {
+		if (name && strcmp(name, kind_names[i]) == 0) {
+			*ret = (enum db_incident_kind)i;
+			return 0;
+		}
+	}
+	return AP_EINVAL;
+}
+
+const char *db_incident_outcome_name(enum db_incident_outcome o)
+{
+	return (unsigned)o < NOUTCOMES ? outcome_names[o] : "?";
+}
+
+int db_incident_outcome_from_name(const char *name, enum db_incident_outcome *ret)
+{
+	for (size_t i = 0; i < NOUTCOMES; i++) {
+		if (name && strcmp(name, outcome_names[i]) == 0) {
+			*ret = (enum db_incident_outcome)i;
+			return 0;
+		}
+	}
+	return AP_EINVAL;
+}
+
+enum db_device_state db_incident_state(enum db_incident_kind k)
+{
+	switch (k) {
+	case DB_INC_LOSS:
+		return DB_DEV_LOST;
+	case DB_INC_THEFT:
+		return DB_DEV_STOLEN;
+	default:
+		return DB_DEV_REPAIR;
+	}
+}
+
+int db_incident_outcome_fits(enum db_incident_kind k, enum db_incident_outcome o)
+{
+	if (o == DB_INC_WRITTEN_OFF)
+		return 1;
+	if (o == DB_INC_FOUND)
+		return k == DB_INC_LOSS || k == DB_INC_THEFT;
+	return k == DB_INC_DAMAGE || k == DB_INC_FAILURE;
+}
+
+static int step_done(struct db *db, sqlite3_stmt *st, int want_change)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = want_change && sqlite3_changes(db->h) == 0 ? AP_ECONFLICT : 0;
+	else
+		rc = db_rc(db, rc);
+	db_done(st);
+	return rc;
+}
+
+static int in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+{
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = fn(db, arg);
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
+}
+
+struct declare_args {
+	int64_t device_id, occurred_at, id;
+	enum db_incident_kind kind;
+	const char *police_ref, *note, *actor;
+};
+
+static int insert_incident(struct db *db, struct declare_args *a, const struct db_device *d,
+			   int64_t loan_id)
+{
+	sqlite3_stmt *st;
+	int64_t now = db_now();
+	int rc = db_stmt(db,
+			 "INSERT INTO incident(device_id, school, loan_id, kind, occurred_at,"
+			 " declared_at, late, police_ref, note, prev_state, declared_by)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, a->device_id);
+	db_bind_text(st, 2, d->school[0] ? d->school : NULL);
+	if (loan_id)
+		sqlite3_bind_int64(st, 3, loan_id);
+	db_bind_text(st, 4, kind_names[a->kind]);
+	sqlite3_bind_int64(st, 5, a->occurred_at);
+	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_int(st, 7, now - a->occurred_at > DB_INCIDENT_LATE_SECONDS);
+	db_bind_text(st, 8, a->police_ref ? a->police_ref : "");
+	db_bind_text(st, 9, a->note ? a->note : "");
+	db_bind_text(st, 10, db_device_state_name(d->state));
+	db_bind_text(st, 11, a->actor);
+	rc = step_done(db, st, 0);
+	if (rc == 0)
+		a->id = sqlite3_last_insert_rowid(db->h);
+	return rc == AP_EEXIST ? AP_ECONFLICT : rc; /* unique index: one open */
+}
+
+static int declare_tx(struct db *db, void *arg)
+{
+	struct declare_args *a = arg;
+	struct db_device d;
+	struct db_loan l;
+	int64_t loan_id = 0;
+	int rc = db_device_get_id(db, a->device_id, &d);
+	if (rc < 0)
+		return rc;
+	rc = db_loan_active(db, a->device_id, &l);
+	if (rc == 0)
+		loan_id = l.id;
+	else if (rc != AP_ENOTFOUND)
+		return rc;
+	rc = insert_incident(db, a, &d, loan_id);
+	if (rc < 0)
+		return rc;
+	return db_device_set_state(db, a->device_id, d.state, db_incident_state(a->kind));
+}
+
+int db_incident_declare(struct db *db, int64_t device_id, enum db_incident_kind kind,
+			int64_t occurred_at, const char *police_ref, const char *note,
+			const char *actor, int64_t *ret_id)
+{
+	struct declare_args a = {device_id, occurred_at, 0, kind, police_ref, note, actor};
+	if ((unsigned)kind >= NKINDS)
+		return AP_EINVAL;
+	if (kind == DB_INC_THEFT && (police_ref == NULL || police_ref[0] == '\0'))
+		return AP_EMISSING;
+	int rc = in_tx(db, declare_tx, &a);
+	if (rc == 0)
+		*ret_id = a.id;
+	return rc;
+}
+
+struct close_args {
+	int64_t id;
+	enum db_incident_outcome outcome;
+	const char *note, *actor;
+};
+
+/* Where the device goes when the incident ends. */
+static int device_after(struct db *db, const struct db_incident *in,
+			enum db_incident_outcome outcome, enum db_device_state *ret)
+{
+	struct db_loan l;
+	int rc = db_loan_active(db, in->device_id, &l);
+	if (rc < 0 && rc != AP_ENOTFOUND)
+		return rc;
+	if (outcome == DB_INC_WRITTEN_OFF) {
+		if (rc == 0 && (rc = db_loan_close_written_off(db, l.id)) < 0)
+			return rc;
+		*ret = DB_DEV_RETIRED;
+	} else if (rc == AP_ENOTFOUND) {
+		*ret = DB_DEV_STOCK;
+	} else {
+		*ret = l.state == DB_LOAN_OPEN ? DB_DEV_LOANED : DB_DEV_RETURNING;
+	}
+	return 0;
+}
+
+static int close_tx(struct db *db, void *arg)
+{
+	struct close_args *a = arg;
+	struct db_incident in;
+	enum db_device_state to;
+	sqlite3_stmt *st;
+	int rc = db_incident_get(db, a->id, &in);
+	if (rc < 0)
+		return rc;
+	if (!in.open)
+		return AP_ECONFLICT;
+	if (!db_incident_outcome_fits(in.kind, a->outcome))
+		return AP_EINVAL;
+	rc = device_after(db, &in, a->outcome, &to);
+	if (rc < 0)
+		return rc;
+	rc = db_device_set_state(db, in.device_id, db_incident_state(in.kind), to);
+	if (rc < 0)
+		return rc;
+	rc = db_stmt(db,
+		     "UPDATE incident SET status = 'closed', outcome = ?2, close_note = ?3,"
+		     " closed_at = ?4, closed_by = ?5 WHERE id = ?1 AND status = 'open'",
+		     &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, a->id);
+	db_bind_text(st, 2, outcome_names[a->outcome]);
+	db_bind_text(st, 3, a->note ? a->note : "");
+	sqlite3_bind_int64(st, 4, db_now());
+	db_bind_text(st, 5, a->actor);
+	return step_done(db, st, 1);
+}
+
+int db_incident_close(struct db *db, int64_t id, enum db_incident_outcome outcome, const char *note,
+		      const char *actor)
+{
+	struct close_args a = {id, outcome, note, actor};
+	if ((unsigned)outcome >= NOUTCOMES)
+		return AP_EINVAL;
+	return in_tx(db, close_tx, &a);
+}
+
+#define INCIDENT_COLS                                                                    \
+	"SELECT i.id, i.device_id, coalesce(d.serial, d.udid), i.school, i.loan_id,"     \
+	" p.ext_id, i.kind, i.occurred_at, i.declared_at, i.late, i.police_ref, i.note," \
+	" i.prev_state, i.status, i.outcome, i.close_note, i.closed_at, i.declared_by,"  \
+	" i.closed_by FROM incident i JOIN device d ON d.id = i.device_id"               \
+	" LEFT JOIN loan l ON l.id = i.loan_id LEFT JOIN person p ON p.id = l.person_id "
+
+static void row_to_incident(sqlite3_stmt *st, struct db_incident *in)
+{
+	in->id = sqlite3_column_int64(st, 0);
+	in->device_id = sqlite3_column_int64(st, 1);
+	db_col_copy(st, 2, in->serial, sizeof(in->serial));
+	db_col_copy(st, 3, in->school, sizeof(in->school));
+	in->loan_id = sqlite3_column_int64(st, 4);
+	db_col_copy(st, 5, in->holder, sizeof(in->holder));
+	if (db_incident_kind_from_name((const char *)sqlite3_column_text(st, 6), &in->kind) < 0)
+		in->kind = DB_INC_FAILURE; /* CHECK constraint: unreachable */
+	in->occurred_at = sqlite3_column_int64(st, 7);
+	in->declared_at = sqlite3_column_int64(st, 8);
+	in->late = sqlite3_column_int(st, 9);
+	db_col_copy(st, 10, in->police_ref, sizeof(in->police_ref));
+	db_col_copy(st, 11, in->note, sizeof(in->note));
+	db_col_copy(st, 12, in->prev_state, sizeof(in->prev_state));
+	in->open = strcmp((const char *)sqlite3_column_text(st, 13), "open") == 0;
+	db_col_copy(st, 14, in->outcome, sizeof(in->outcome));
+	db_col_copy(st, 15, in->close_note, sizeof(in->close_note));
+	in->closed_at = sqlite3_column_int64(st, 16);
+	db_col_copy(st, 17, in->declared_by, sizeof(in->declared_by));
+	db_col_copy(st, 18, in->closed_by, sizeof(in->closed_by));
+}
+
+int db_incident_get(struct db *db, int64_t id, struct db_incident *ret)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, INCIDENT_COLS "WHERE i.id = ?", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_to_incident(st, ret);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
+	}
+	db_done(st);
+	return rc;
+}
+
+int db_incident_list(struct db *db, const struct db_incident_filter *f,
+		     int (*fn)(const struct db_incident *in, void *arg), void *arg,
+		     int64_t *ret_next)
+{
+	char scope[DB_SCOPE_JSON_CAP];
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int64_t last = 0, next = 0;
+	int rc = f->only ? db_scope_json(f->only, f->n_only, scope) : 0;
+	if (rc < 0)
+		return rc;
+	rc = db_stmt(db,
+		     INCIDENT_COLS
+		     "WHERE (?1 IS NULL OR i.school IN (SELECT value FROM json_each(?1)))"
+		     " AND (?2 = 0 OR i.status = 'open') AND (?3 IS NULL OR i.device_id = ?3)"
+		     " AND i.id > ?4 ORDER BY i.id LIMIT ?5",
+		     &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, f->only ? scope : NULL);
+	sqlite3_bind_int(st, 2, f->open_only != 0);
+	if (f->device_id > 0)
+		sqlite3_bind_int64(st, 3, f->device_id);
+	sqlite3_bind_int64(st, 4, f->after_id);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)f->limit + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_incident in;
+		if (n == f->limit) {
+			next = last;
+			break;
+		}
+		row_to_incident(st, &in);
+		n++;
+		last = in.id;
+		if (fn(&in, arg))
+			break;
+	}
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
+	db_done(st);
+	if (rc == 0)
+		*ret_next = next;
+	return rc;
+}

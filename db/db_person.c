@@ -1,0 +1,241 @@
+/* db_person.c - pupils and teachers. */
+#include "db_int.h"
+#include "db_person.h"
+#include "db_scope.h"
+#include "ap_err.h"
+
+#include <string.h>
+
+static const char *const kind_names[] = {
+    [DB_PERSON_PUPIL] = "pupil",
+    [DB_PERSON_TEACHER] = "teacher",
+};
+
+const char *db_person_kind_name(enum db_person_kind k)
+{
+	return (unsigned)k < 2 ? kind_names[k] : "?";
+}
+
+int db_person_kind_from_name(const char *name, enum db_person_kind *ret)
+{
+	for (int i = 0; i < 2; i++) {
+		if (name && strcmp(name, kind_names[i]) == 0) {
+			*ret = (enum db_person_kind)i;
+			return 0;
+		}
+	}
+	return AP_EINVAL;
+}
+
+static int step_done(struct db *db, sqlite3_stmt *st, int want_change)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = want_change && sqlite3_changes(db->h) == 0 ? AP_ENOTFOUND : 0;
+	else
+		rc = db_rc(db, rc);
+	db_done(st);
+	return rc;
+}
+
+static void bind_opt_time(sqlite3_stmt *st, int idx, int64_t t)
+{
+	if (t > 0)
+		sqlite3_bind_int64(st, idx, t);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static int has_active_loan(struct db *db, int64_t person_id, int *ret)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "SELECT 1 FROM loan WHERE person_id = ? AND state IN ('open','returning')"
+			 " LIMIT 1",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, person_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		*ret = rc == SQLITE_ROW;
+		rc = 0;
+	} else {
+		rc = db_rc(db, rc);
+	}
+	db_done(st);
+	return rc;
+}
+
+static int update_person(struct db *db, const struct db_person *old, const struct db_person *p)
+{
+	sqlite3_stmt *st;
+	int busy = 0, rc;
+	if (strcmp(old->school, p->school) != 0) {
+		rc = has_active_loan(db, old->id, &busy);
+		if (rc < 0)
+			return rc;
+		if (busy)
+			return AP_ECONFLICT;
+	}
+	rc = db_stmt(db,
+		     "UPDATE person SET kind = ?2, name = ?3, class = ?4, school = ?5,"
+		     " agreement_at = coalesce(?6, agreement_at), updated_at = ?7 WHERE id = ?1",
+		     &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, old->id);
+	db_bind_text(st, 2, db_person_kind_name(p->kind));
+	db_bind_text(st, 3, p->name);
+	db_bind_text(st, 4, p->class_name);
+	db_bind_text(st, 5, p->school);
+	bind_opt_time(st, 6, p->agreement_at);
+	sqlite3_bind_int64(st, 7, db_now());
+	return step_done(db, st, 0);
+}
+
+static int insert_person(struct db *db, const struct db_person *p)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "INSERT INTO person(ext_id, kind, name, class, school, agreement_at,"
+			 " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, p->ext_id);
+	db_bind_text(st, 2, db_person_kind_name(p->kind));
+	db_bind_text(st, 3, p->name);
+	db_bind_text(st, 4, p->class_name);
+	db_bind_text(st, 5, p->school);
+	bind_opt_time(st, 6, p->agreement_at);
+	sqlite3_bind_int64(st, 7, db_now());
+	return step_done(db, st, 0);
+}
+
+int db_person_put(struct db *db, const struct db_person *p, int *ret_created)
+{
+	struct db_person old;
+	int rc = db_person_get(db, p->ext_id, &old);
+	if (rc == AP_ENOTFOUND) {
+		rc = insert_person(db, p);
+		if (rc == 0)
+			*ret_created = 1;
+		return rc;
+	}
+	if (rc == 0)
+		rc = update_person(db, &old, p);
+	if (rc == 0)
+		*ret_created = 0;
+	return rc;
+}
+
+#define PERSON_COLS \
+	"SELECT id, ext_id, kind, name, class, school, agreement_at, left_at FROM person "
+
+static void row_to_person(sqlite3_stmt *st, struct db_person *p)
+{
+	p->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, p->ext_id, sizeof(p->ext_id));
+	if (db_person_kind_from_name((const char *)sqlite3_column_text(st, 2), &p->kind) < 0)
+		p->kind = DB_PERSON_PUPIL; /* CHECK constraint: unreachable */
+	db_col_copy(st, 3, p->name, sizeof(p->name));
+	db_col_copy(st, 4, p->class_name, sizeof(p->class_name));
+	db_col_copy(st, 5, p->school, sizeof(p->school));
+	p->agreement_at = sqlite3_column_int64(st, 6);
+	p->left_at = sqlite3_column_int64(st, 7);
+}
+
+int db_person_get(struct db *db, const char *ext_id, struct db_person *ret)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, PERSON_COLS "WHERE ext_id = ?", &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, ext_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_to_person(st, ret);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
+	}
+	db_done(st);
+	return rc;
+}
+
+int db_person_list(struct db *db, const char *const *only, size_t n_only, const char *class_name,
+		   int (*fn)(const struct db_person *p, void *arg), void *arg)
+{
+	char scope[DB_SCOPE_JSON_CAP];
+	sqlite3_stmt *st;
+	int rc = only ? db_scope_json(only, n_only, scope) : 0;
+	if (rc < 0)
+		return rc;
+	rc = db_stmt(db,
+		     PERSON_COLS "WHERE (?1 IS NULL OR school IN (SELECT value FROM json_each(?1)))"
+				 " AND (?2 IS NULL OR class = ?2) ORDER BY school, class, name, id",
+		     &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, only ? scope : NULL);
+	db_bind_text(st, 2, class_name);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_person p;
+		row_to_person(st, &p);
+		if (fn(&p, arg))
+			break;
+	}
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
+	db_done(st);
+	return rc;
+}
+
+int db_person_leave(struct db *db, int64_t id, int64_t day, int *ret_loans)
+{
+	sqlite3_stmt *st;
+	int loans = 0, rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = db_stmt(db, "UPDATE person SET left_at = ?2, updated_at = ?3 WHERE id = ?1", &st);
+	if (rc < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, day);
+	sqlite3_bind_int64(st, 3, db_now());
+	rc = step_done(db, st, 1);
+	if (rc < 0)
+		goto out;
+	rc = db_stmt(db,
+		     "UPDATE loan SET due_at = ?2 WHERE person_id = ?1 AND state = 'open'"
+		     " AND (due_at IS NULL OR due_at > ?2)",
+		     &st);
+	if (rc < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, day);
+	rc = step_done(db, st, 0);
+	loans = sqlite3_changes(db->h);
+out:
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	rc = db_commit(db);
+	if (rc == 0)
+		*ret_loans = loans;
+	return rc;
+}
+
+int db_person_set_agreement(struct db *db, int64_t id, int64_t day)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    db_stmt(db, "UPDATE person SET agreement_at = ?2, updated_at = ?3 WHERE id = ?1", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	bind_opt_time(st, 2, day);
+	sqlite3_bind_int64(st, 3, db_now());
+	return step_done(db, st, 1);
+}

@@ -1,0 +1,53 @@
+/*
+ * db_person.h - pupils and teachers who borrow tablets.
+ *
+ * Personal data is kept to what loans need: the collège's own id for the
+ * person (external id), name, class, collège, the date the guardians signed
+ * the home-use agreement, and the last day at the collège.
+ */
+#ifndef DB_PERSON_H
+#define DB_PERSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+enum db_person_kind { DB_PERSON_PUPIL, DB_PERSON_TEACHER };
+
+#define DB_PERSON_ID_MAX    64
+#define DB_PERSON_NAME_MAX  128
+#define DB_PERSON_CLASS_MAX 32
+
+struct db_person {
+	int64_t id;
+	char ext_id[DB_PERSON_ID_MAX + 1];
+	enum db_person_kind kind;
+	char name[DB_PERSON_NAME_MAX + 1];
+	char class_name[DB_PERSON_CLASS_MAX + 1]; /* "" for teachers */
+	char school[9];
+	int64_t agreement_at; /* guardians' agreement signed (day), 0: none */
+	int64_t left_at;      /* last day at the collège, 0: still there */
+};
+
+const char *db_person_kind_name(enum db_person_kind k);
+int db_person_kind_from_name(const char *name, enum db_person_kind *ret);
+
+/* Adds the person, or updates kind, name, class and collège of the one with
+ * this external id (agreement and leaving date are kept; a non-zero
+ * p->agreement_at replaces the stored one).  AP_ECONFLICT when the collège
+ * would change while a loan is in progress. */
+int db_person_put(struct db *db, const struct db_person *p, int *ret_created);
+/* AP_ENOTFOUND when unknown. */
+int db_person_get(struct db *db, const char *ext_id, struct db_person *ret);
+/* Persons of the collèges in `only` (NULL: all), optionally of one class
+ * (NULL: all), ordered by collège, class, name. */
+int db_person_list(struct db *db, const char *const *only, size_t n_only, const char *class_name,
+		   int (*fn)(const struct db_person *p, void *arg), void *arg);
+/* Records the last day; the person's open loans become due that day when
+ * they had no due date or a later one (*ret_loans: how many changed). */
+int db_person_leave(struct db *db, int64_t id, int64_t day, int *ret_loans);
+/* Records (day > 0) or withdraws (day 0) the guardians' agreement. */
+int db_person_set_agreement(struct db *db, int64_t id, int64_t day);
+
+#endif
