@@ -69,9 +69,12 @@ int api_allow(struct req *r, int action, const char *school)
 	int rc = authz_check(r, (enum authz_action)action, school);
 	if (rc == AP_EAUTH)
 		api_fail(r, rc, 401, "a valid bearer token is required");
+	else if (rc < 0 && school && strcmp(school, AUTHZ_OWN_SCOPE) != 0 &&
+		 authz_check(r, (enum authz_action)action, AUTHZ_OWN_SCOPE) == 0)
+		api_fail(r, rc, 403, "collège %s is outside the scope of account %s (%s)", school,
+			 r->acct.name, db_role_name(r->acct.role));
 	else if (rc < 0)
-		api_fail(r, rc, 403, "role %s may not do this%s%s", db_role_name(r->acct.role),
-			 school ? " for collège " : "", school ? school : "");
+		api_fail(r, rc, 403, "role %s may not do this", db_role_name(r->acct.role));
 	return rc;
 }
 

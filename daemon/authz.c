@@ -19,6 +19,7 @@ static const unsigned char grants[][4] = {
     [AZ_ADMIN] = {FLEET, NO, NO, NO},
     [AZ_AUDIT] = {FLEET, NO, NO, FLEET},
     [AZ_LOCATE] = {FLEET, NO, NO, NO},
+    [AZ_SELF] = {FLEET, FLEET, FLEET, FLEET},
 };
 
 int authz_fleet_wide(const struct req *r)
@@ -49,6 +50,8 @@ int authz_check(const struct req *r, enum authz_action action, const char *schoo
 	case FLEET:
 		return 0;
 	case SCOPE:
+		if (school && strcmp(school, AUTHZ_OWN_SCOPE) == 0)
+			return r->acct.n_schools > 0 ? 0 : AP_EFORBIDDEN;
 		return authz_in_scope(r, school) ? 0 : AP_EFORBIDDEN;
 	default:
 		return AP_EFORBIDDEN;

@@ -20,7 +20,14 @@ enum authz_action {
 	AZ_ADMIN,	  /* accounts, collèges, fleet policy, enrolment, imports */
 	AZ_AUDIT,	  /* audit log, registers */
 	AZ_LOCATE,	  /* the geolocation procedure */
+	AZ_SELF,	  /* the caller's own account: rotate its token */
 };
+
+/* Pass as `school` for a view over every collège the account may see (a
+ * list without a collège filter): allowed when the role has the action
+ * fleet-wide, or in a scope that names at least one collège.  No UAI can
+ * be "*". */
+#define AUTHZ_OWN_SCOPE "*"
 
 /* 0 when r's account may do action on an object of collège `school`
  * (NULL: no collège, fleet-wide); AP_EFORBIDDEN otherwise.  On refusal the

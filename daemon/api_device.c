@@ -1,0 +1,390 @@
+/* api_device.c - tablets: list with filters, show with history, import,
+ * move, retire. */
+#include "api.h"
+#include "api_fleet.h"
+#include "ap_err.h"
+#include "db_device.h"
+#include "db_incident.h"
+#include "db_loan.h"
+#include "db_school.h"
+#include "server.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEVICE_PAGE_DEFAULT 5000
+#define DEVICE_PAGE_MAX	    10000
+#define HISTORY_MAX	    100
+
+static json_t *str_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+const char *api_device_name(const struct db_device *d)
+{
+	return d->serial[0] ? d->serial : d->udid;
+}
+
+json_t *api_device_json(const struct db_device *d)
+{
+	return json_pack("{s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:s}", "serial",
+			 str_or_null(d->serial), "udid", str_or_null(d->udid), "school",
+			 str_or_null(d->school), "state", db_device_state_name(d->state), "model",
+			 d->model, "asset_tag", d->asset_tag, "os_version", d->os_version,
+			 "last_seen", api_fleet_time(d->last_seen), "holder", str_or_null(d->holder),
+			 "enrollment", d->enrollment);
+}
+
+int api_device_find(struct req *r, const char *name, struct db_device *ret)
+{
+	int rc = name[0] ? db_device_get(r->w->db, name, ret) : AP_ENOTFOUND;
+	if (rc == AP_ENOTFOUND)
+		api_fail(r, rc, 404, "no tablet with serial or UDID '%s'", name);
+	else if (rc < 0)
+		api_fleet_dberr(r, rc, "reading the tablet");
+	return rc;
+}
+
+/* Reads the filters of a list (?state=, ?not_seen_days=, ?os_below=). */
+static int list_filter(struct req *r, struct db_device_filter *f, char *os, size_t os_cap)
+{
+	char q[32], *end;
+	enum db_device_state st;
+	if (api_query(r, "state", q, sizeof(q)) == 0 && q[0]) {
+		if (db_device_state_from_name(q, &st) < 0) {
+			api_fail(r, AP_EINVAL, 400,
+				 "unknown state '%s' (stock, loaned, returning, repair, lost, "
+				 "stolen, retired)",
+				 q);
+			return AP_EINVAL;
+		}
+		f->state = (int)st;
+	}
+	if (api_query(r, "not_seen_days", q, sizeof(q)) == 0 && q[0]) {
+		long days = strtol(q, &end, 10);
+		if (*end || days < 0 || days > 36500) {
+			api_fail(r, AP_EINVAL, 400, "not_seen_days must be a number of days");
+			return AP_EINVAL;
+		}
+		f->not_seen_since = db_now() - days * 86400;
+	}
+	if (api_query(r, "os_below", os, os_cap) == 0 && os[0]) {
+		if (strspn(os, "0123456789.") != strlen(os) || os[0] == '.') {
+			api_fail(r, AP_EINVAL, 400, "os_below must be a version like 17.5");
+			return AP_EINVAL;
+		}
+		f->os_below = os;
+	}
+	return 0;
+}
+
+static int add_device(const struct db_device *d, void *arg)
+{
+	return json_array_append_new(arg, api_device_json(d)) < 0;
+}
+
+static void list_devices(struct req *r)
+{
+	struct db_device_filter f = {NULL, 0, -1, 0, NULL, 0, DEVICE_PAGE_DEFAULT};
+	struct api_scope sc;
+	char os[32];
+	int64_t next = 0;
+	json_t *a = json_array();
+	if (api_fleet_scope(r, AZ_READ, &sc) < 0 || list_filter(r, &f, os, sizeof(os)) < 0 ||
+	    api_fleet_page(r, DEVICE_PAGE_DEFAULT, DEVICE_PAGE_MAX, &f.after_id, &f.limit) < 0)
+		goto fail;
+	f.only = sc.only;
+	f.n_only = sc.n_only;
+	int rc = db_device_list(r->w->db, &f, add_device, a, &next);
+	if (rc < 0) {
+		api_fleet_dberr(r, rc, "listing tablets");
+		goto fail;
+	}
+	api_json(r, 200,
+		 json_pack("{s:o,s:o}", "devices", a, "next",
+			   next ? json_integer((json_int_t)next) : json_null()));
+	return;
+fail:
+	json_decref(a);
+}
+
+static int add_loan(const struct db_loan *l, void *arg)
+{
+	return json_array_append_new(arg, api_loan_json(l)) < 0;
+}
+
+static int add_incident(const struct db_incident *in, void *arg)
+{
+	return json_array_append_new(arg, api_incident_json(in)) < 0;
+}
+
+static int add_command(const struct db_device_command *c, void *arg)
+{
+	json_t *o = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:o,s:s?}", "uuid", c->uuid, "type",
+			      c->type, "status", c->status, "origin", c->origin, "created_by",
+			      c->created_by, "created_at", api_fleet_time(c->created_at), "done_at",
+			      api_fleet_time(c->done_at), "error", c->error);
+	return json_array_append_new(arg, o) < 0;
+}
+
+/* The device's loans, incidents and commands, newest last (commands newest
+ * first). */
+static int history(struct req *r, const struct db_device *d, json_t *o)
+{
+	struct db_loan_filter lf = {NULL, 0, -2, 0, d->id, 0, 0, HISTORY_MAX};
+	struct db_incident_filter inf = {NULL, 0, 0, d->id, 0, HISTORY_MAX};
+	json_t *loans = json_array(), *incidents = json_array(), *commands = json_array();
+	int64_t next;
+	int rc = db_loan_list(r->w->db, &lf, add_loan, loans, &next);
+	if (rc == 0)
+		rc = db_incident_list(r->w->db, &inf, add_incident, incidents, &next);
+	if (rc == 0)
+		rc = db_device_commands(r->w->db, d->id, HISTORY_MAX, add_command, commands);
+	json_object_set_new(o, "loans", loans);
+	json_object_set_new(o, "incidents", incidents);
+	json_object_set_new(o, "commands", commands);
+	return rc;
+}
+
+static void show_device(struct req *r)
+{
+	struct db_device d;
+	if (api_device_find(r, api_param(r, 0), &d) < 0 ||
+	    api_allow(r, AZ_READ, d.school[0] ? d.school : NULL) < 0)
+		return;
+	json_t *o = api_device_json(&d);
+	json_object_set_new(o, "product_name", json_string(d.product_name));
+	json_object_set_new(o, "device_name", json_string(d.device_name));
+	json_object_set_new(o, "created_at", api_fleet_time(d.created_at));
+	int rc = history(r, &d, o);
+	if (rc < 0) {
+		json_decref(o);
+		api_fleet_dberr(r, rc, "reading the tablet's history");
+		return;
+	}
+	api_json(r, 200, o);
+}
+
+static int school_exists(struct req *r, const char *uai)
+{
+	struct db_school s;
+	int rc = db_school_get(r->w->db, uai, &s);
+	if (rc == AP_ENOTFOUND)
+		api_fail(r, rc, 404, "no collège %s (add it with 'school add' first)", uai);
+	else if (rc < 0)
+		api_fleet_dberr(r, rc, "reading the collège");
+	return rc;
+}
+
+/* Why a device cannot be moved or retired now, or NULL. */
+static const char *busy(const struct db_device *d)
+{
+	switch (d->state) {
+	case DB_DEV_LOANED:
+		return "is on loan: return it first";
+	case DB_DEV_RETURNING:
+		return "is being returned: its erase is not acknowledged yet";
+	case DB_DEV_RETIRED:
+		return "is retired";
+	default:
+		return NULL;
+	}
+}
+
+static void move_device(struct req *r)
+{
+	struct db_device d;
+	const char *to = NULL, *reason = NULL, *why;
+	char uai[9];
+	json_t *b = NULL;
+	int rc;
+	if (api_allow(r, AZ_ADMIN, NULL) < 0 || api_device_find(r, api_param(r, 0), &d) < 0 ||
+	    (b = api_body(r)) == NULL)
+		return;
+	if (api_fleet_str(r, b, "school", 32, 1, &to) < 0 ||
+	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0 || api_fleet_uai(r, to, uai) < 0 ||
+	    school_exists(r, uai) < 0)
+		goto out;
+	if ((why = busy(&d)) != NULL) {
+		api_fail(r, AP_ECONFLICT, 409, "tablet %s %s", api_device_name(&d), why);
+		goto out;
+	}
+	if (strcmp(d.school, uai) == 0) {
+		api_fail(r, AP_ECONFLICT, 409, "tablet %s is already at collège %s",
+			 api_device_name(&d), uai);
+		goto out;
+	}
+	if (api_fleet_begin(r) < 0)
+		goto out;
+	rc = db_device_move(r->w->db, d.id, uai);
+	if (rc < 0) {
+		api_fleet_rollback(r);
+		if (rc == AP_ECONFLICT)
+			api_fail(r, rc, 409, "tablet %s has a loan in progress", api_device_name(&d));
+		else
+			api_fleet_dberr(r, rc, "moving the tablet");
+		goto out;
+	}
+	json_t *det = json_pack("{s:s,s:s}", "from", d.school, "to", uai);
+	rc = api_fleet_commit(r, "device.move", api_device_name(&d), reason, det);
+	json_decref(det);
+	if (rc == 0 && db_device_get_id(r->w->db, d.id, &d) == 0)
+		api_json(r, 200, api_device_json(&d));
+	else if (rc == 0)
+		api_json(r, 200, json_pack("{s:s}", "school", uai));
+out:
+	json_decref(b);
+}
+
+static void retire_device(struct req *r)
+{
+	struct db_device d;
+	const char *reason = NULL, *why;
+	json_t *b = NULL;
+	int rc;
+	if (api_allow(r, AZ_ADMIN, NULL) < 0 || api_device_find(r, api_param(r, 0), &d) < 0 ||
+	    (b = api_body(r)) == NULL)
+		return;
+	if (api_fleet_str(r, b, "reason", 512, 0, &reason) < 0)
+		goto out;
+	why = busy(&d);
+	if (why == NULL && d.state != DB_DEV_STOCK)
+		why = "has an open incident: close it with the outcome written_off";
+	if (why) {
+		api_fail(r, AP_ECONFLICT, 409, "tablet %s %s", api_device_name(&d), why);
+		goto out;
+	}
+	if (api_fleet_begin(r) < 0)
+		goto out;
+	rc = db_device_set_state(r->w->db, d.id, DB_DEV_STOCK, DB_DEV_RETIRED);
+	if (rc < 0) {
+		api_fleet_rollback(r);
+		api_fleet_dberr(r, rc, "retiring the tablet");
+		goto out;
+	}
+	if (api_fleet_commit(r, "device.retire", api_device_name(&d), reason, NULL) == 0) {
+		d.state = DB_DEV_RETIRED;
+		api_json(r, 200, api_device_json(&d));
+	}
+out:
+	json_decref(b);
+}
+
+static const struct import_col device_cols[] = {
+    {"serial", "serial|serialnumber|numerodeserie|numeroserie|sn", 1},
+    {"model", "model|modele|productname", 0},
+    {"uai", "uai|rne|school|college", 1},
+    {"asset_tag", "assettag|asset|tag|inventaire|numeroinventaire", 0},
+};
+
+struct device_import {
+	struct api_import spec;
+	char last_uai[9]; /* the last collège found, to look each up once */
+};
+
+/* Serial numbers: 4 to 32 letters and digits, stored in upper case. */
+static int serial_norm(const char *in, char out[DB_SERIAL_MAX + 1])
+{
+	size_t n = strlen(in);
+	if (n < 4 || n > DB_SERIAL_MAX)
+		return AP_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = in[i];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return AP_EINVAL;
+		out[i] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Checks one row's fields; reports the first problem. */
+static int device_fields(struct import *im, const char **v, size_t line, char *serial, char *uai)
+{
+	char why[200];
+	int rc;
+	if (serial_norm(v[0], serial) < 0) {
+		import_error(im, line, "bad serial '%.40s': 4 to %d letters and digits", v[0],
+			     DB_SERIAL_MAX);
+		return AP_EINVAL;
+	}
+	if ((rc = db_school_uai_norm(v[2], uai)) < 0) {
+		api_fleet_uai_why(v[2], rc, why, sizeof(why));
+		import_error(im, line, "%s", why);
+		return rc;
+	}
+	if (!import_text_ok(v[1], DB_MODEL_MAX) || !import_text_ok(v[3], DB_ASSET_TAG_MAX)) {
+		import_error(im, line, "model and asset tag: at most %d bytes of text each",
+			     DB_MODEL_MAX);
+		return AP_EINVAL;
+	}
+	return 0;
+}
+
+static int device_row(struct req *r, struct import *im, const char **v, size_t line, void *ctx)
+{
+	struct device_import *di = ctx;
+	struct db_school s;
+	char serial[DB_SERIAL_MAX + 1], uai[9];
+	size_t first;
+	int created, rc;
+	if (device_fields(im, v, line, serial, uai) < 0)
+		return 0;
+	if ((rc = import_seen(im, serial, line, &first)) < 0)
+		return rc;
+	if (rc == 1) {
+		import_error(im, line, "serial %s is already on line %zu", serial, first);
+		return 0;
+	}
+	if (strcmp(uai, di->last_uai) != 0) {
+		rc = db_school_get(r->w->db, uai, &s);
+		if (rc == AP_ENOTFOUND) {
+			import_error(im, line, "unknown collège %s (import the collèges first)", uai);
+			return 0;
+		}
+		if (rc < 0)
+			return rc;
+		memcpy(di->last_uai, uai, sizeof(uai));
+	}
+	rc = db_device_import(r->w->db, serial, v[1], uai, v[3], &created);
+	if (rc == AP_ECONFLICT) {
+		struct db_device d;
+		rc = db_device_get(r->w->db, serial, &d);
+		if (rc < 0)
+			return rc;
+		import_error(im, line, "serial %s is at collège %s, not %s (use 'device move')",
+			     serial, d.school, uai);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (created)
+		di->spec.added++;
+	else
+		di->spec.updated++;
+	return 0;
+}
+
+static void import_devices(struct req *r)
+{
+	struct device_import di = {{"device.import", device_cols,
+				    sizeof(device_cols) / sizeof(device_cols[0]), device_row, NULL},
+				   ""};
+	if (api_allow(r, AZ_ADMIN, NULL) < 0)
+		return;
+	di.spec.ctx = &di;
+	api_fleet_import(r, &di.spec);
+}
+
+const struct route api_device_routes[] = {
+    {"GET", "/api/v1/devices", AUTH_STAFF, list_devices},
+    {"POST", "/api/v1/devices/import", AUTH_STAFF, import_devices},
+    {"GET", "/api/v1/devices/:serial", AUTH_STAFF, show_device},
+    {"POST", "/api/v1/devices/:serial/move", AUTH_STAFF, move_device},
+    {"POST", "/api/v1/devices/:serial/retire", AUTH_STAFF, retire_device},
+    {NULL, NULL, AUTH_NONE, NULL},
+};

@@ -1,0 +1,304 @@
+/* api_fleet.c - helpers shared by the fleet handlers. */
+#include "api_fleet.h"
+#include "ap_err.h"
+#include "api.h"
+#include "db_school.h"
+#include "isodate.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void api_fleet_uai_why(const char *in, int rc, char *buf, size_t cap)
+{
+	char shown[24];
+	snprintf(shown, sizeof(shown), "%s", in ? in : "");
+	if (rc == AP_EINVAL)
+		snprintf(buf, cap, "bad UAI '%s': the check letter of %.7s is %c, not %c", shown,
+			 shown, db_school_uai_letter(shown), shown[7]);
+	else
+		snprintf(buf, cap, "bad UAI '%s': 7 digits and a check letter expected (e.g. 0131266F)",
+			 shown);
+}
+
+int api_fleet_uai(struct req *r, const char *in, char out[9])
+{
+	char why[160];
+	int rc = db_school_uai_norm(in, out);
+	if (rc < 0) {
+		api_fleet_uai_why(in, rc, why, sizeof(why));
+		api_fail(r, AP_EINVAL, 400, "%s", why);
+	}
+	return rc;
+}
+
+int api_fleet_scope(struct req *r, enum authz_action action, struct api_scope *sc)
+{
+	char q[64];
+	int rc;
+	memset(sc, 0, sizeof(*sc));
+	if (api_query(r, "school", q, sizeof(q)) == 0 && q[0]) {
+		if ((rc = api_fleet_uai(r, q, sc->uai)) < 0)
+			return rc;
+		if ((rc = api_allow(r, action, sc->uai)) < 0)
+			return rc;
+		sc->list[0] = sc->uai;
+		sc->only = sc->list;
+		sc->n_only = 1;
+		return 0;
+	}
+	if ((rc = api_allow(r, action, AUTHZ_OWN_SCOPE)) < 0)
+		return rc;
+	if (authz_fleet_wide(r))
+		return 0;
+	for (size_t i = 0; i < r->acct.n_schools; i++)
+		sc->list[i] = r->acct.schools[i];
+	sc->only = sc->list;
+	sc->n_only = r->acct.n_schools;
+	return 0;
+}
+
+/* Query parameter as a non-negative integer (*ret untouched when absent). */
+static int query_num(struct req *r, const char *name, int64_t max, int64_t *ret)
+{
+	char q[32], *end;
+	if (api_query(r, name, q, sizeof(q)) < 0 || q[0] == '\0')
+		return 0;
+	errno = 0;
+	long long v = strtoll(q, &end, 10);
+	if (errno || *end || v < 0 || v > max) {
+		api_fail(r, AP_EINVAL, 400, "%s must be a whole number from 0 to %lld", name,
+			 (long long)max);
+		return AP_EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+int api_fleet_page(struct req *r, size_t def, size_t max, int64_t *ret_after, size_t *ret_limit)
+{
+	int64_t after = 0, limit = (int64_t)def;
+	int rc = query_num(r, "after", INT64_MAX, &after);
+	if (rc == 0)
+		rc = query_num(r, "limit", (int64_t)max, &limit);
+	if (rc < 0)
+		return rc;
+	*ret_after = after;
+	*ret_limit = limit > 0 ? (size_t)limit : def;
+	return 0;
+}
+
+int api_fleet_flag(const struct req *r, const char *name)
+{
+	char q[8];
+	if (api_query(r, name, q, sizeof(q)) < 0)
+		return 0;
+	return strcmp(q, "1") == 0 || strcmp(q, "true") == 0 || strcmp(q, "yes") == 0;
+}
+
+int api_fleet_query_day(struct req *r, const char *name, int64_t *ret)
+{
+	char q[32];
+	if (api_query(r, name, q, sizeof(q)) < 0 || q[0] == '\0') {
+		*ret = 0;
+		return 0;
+	}
+	if (isodate_parse_day(q, ret) < 0) {
+		api_fail(r, AP_EINVAL, 400, "%s: '%s' is not a date YYYY-MM-DD", name, q);
+		return AP_EINVAL;
+	}
+	return 0;
+}
+
+json_t *api_fleet_day(int64_t t)
+{
+	char s[ISODATE_DAY_LEN + 1];
+	if (t == 0)
+		return json_null();
+	isodate_format_day(t, s);
+	return json_string(s);
+}
+
+json_t *api_fleet_time(int64_t t)
+{
+	char s[ISODATE_TIME_LEN + 1];
+	if (t == 0)
+		return json_null();
+	isodate_format_time(t, s);
+	return json_string(s);
+}
+
+int api_fleet_str(struct req *r, json_t *body, const char *key, size_t max, int required,
+		  const char **ret)
+{
+	json_t *v = json_object_get(body, key);
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			api_fail(r, AP_EMISSING, 400, "'%s' is required", key);
+			return AP_EMISSING;
+		}
+		*ret = NULL;
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		api_fail(r, AP_ETYPE, 400, "'%s' must be a string", key);
+		return AP_ETYPE;
+	}
+	const char *s = json_string_value(v);
+	if (!import_text_ok(s, max) || strlen(s) != json_string_length(v)) {
+		api_fail(r, AP_EINVAL, 400, "'%s' must be text of at most %zu bytes, on one line",
+			 key, max);
+		return AP_EINVAL;
+	}
+	if (required && s[0] == '\0') {
+		api_fail(r, AP_EMISSING, 400, "'%s' must not be empty", key);
+		return AP_EMISSING;
+	}
+	*ret = s;
+	return 0;
+}
+
+int api_fleet_body_day(struct req *r, json_t *body, const char *key, int required, int64_t *ret)
+{
+	const char *s;
+	int rc = api_fleet_str(r, body, key, 32, required, &s);
+	if (rc < 0)
+		return rc;
+	if (s == NULL || s[0] == '\0') {
+		*ret = 0;
+		return 0;
+	}
+	if (isodate_parse_day(s, ret) < 0) {
+		api_fail(r, AP_EINVAL, 400, "'%s': '%s' is not a date YYYY-MM-DD", key, s);
+		return AP_EINVAL;
+	}
+	return 0;
+}
+
+int api_fleet_bool(struct req *r, json_t *body, const char *key, int *ret)
+{
+	json_t *v = json_object_get(body, key);
+	if (v == NULL || json_is_null(v)) {
+		*ret = 0;
+		return 0;
+	}
+	if (!json_is_boolean(v)) {
+		api_fail(r, AP_ETYPE, 400, "'%s' must be true or false", key);
+		return AP_ETYPE;
+	}
+	*ret = json_is_true(v);
+	return 0;
+}
+
+void api_fleet_dberr(struct req *r, int rc, const char *what)
+{
+	log_error("db_error", "id=%s what=\"%s\" error=\"%s\" sqlite=\"%s\"", r->id, what,
+		  ap_strerror(rc), db_errmsg(r->w->db));
+	api_fail(r, rc, rc == AP_EBUSY ? 503 : 500, "storage error while %s: %s", what,
+		 ap_strerror(rc));
+}
+
+int api_fleet_begin(struct req *r)
+{
+	int rc = db_begin(r->w->db);
+	if (rc < 0)
+		api_fleet_dberr(r, rc, "starting a transaction");
+	return rc;
+}
+
+void api_fleet_rollback(struct req *r)
+{
+	db_rollback(r->w->db);
+}
+
+int api_fleet_commit(struct req *r, const char *action, const char *target, const char *reason,
+		     json_t *detail)
+{
+	int rc = api_audit(r, action, target, reason, detail);
+	if (rc < 0) {
+		db_rollback(r->w->db);
+		api_fleet_dberr(r, rc, "writing the audit row");
+		return rc;
+	}
+	rc = db_commit(r->w->db);
+	if (rc < 0)
+		api_fleet_dberr(r, rc, "committing");
+	return rc;
+}
+
+static int csv_body(struct req *r)
+{
+	const char *ct = http_req_header(r->http, "content-type");
+	if (ct == NULL || strncasecmp(ct, "text/csv", 8) != 0) {
+		api_fail(r, AP_EUNSUPPORTED, 415, "send the file as text/csv (got %s)",
+			 ct ? ct : "no Content-Type");
+		return AP_EUNSUPPORTED;
+	}
+	return 0;
+}
+
+static void import_answer(struct req *r, struct import *im, struct api_import *spec,
+			  int dry_run, int written)
+{
+	json_t *rep = import_report(im);
+	json_object_set_new(rep, "added", json_integer((json_int_t)spec->added));
+	json_object_set_new(rep, "updated", json_integer((json_int_t)spec->updated));
+	json_object_set_new(rep, "dry_run", json_boolean(dry_run));
+	json_object_set_new(rep, "written", json_boolean(written));
+	if (im->n_errors == 0) {
+		api_json(r, 200, rep);
+		return;
+	}
+	json_object_set_new(rep, "error",
+			    json_pack("{s:s,s:s}", "code", "invalid", "message",
+				      im->n_errors == 1 ? "1 bad row: nothing was written"
+							: "bad rows: nothing was written"));
+	log_info("import_refused", "id=%s action=%s rows=%zu bad_rows=%zu", r->id, spec->action,
+		 im->rows, im->n_errors);
+	api_json(r, 422, rep);
+}
+
+void api_fleet_import(struct req *r, struct api_import *spec)
+{
+	struct import im;
+	const char *vals[IMPORT_MAX_COLS];
+	size_t line;
+	int dry_run = api_fleet_flag(r, "dry_run"), rc, written = 0;
+	if (csv_body(r) < 0)
+		return;
+	rc = import_begin(&im, r->http->body.data ? r->http->body.data : "", r->http->body.len,
+			  spec->cols, spec->n_cols);
+	if (rc < 0) {
+		api_fail(r, rc, 0, "cannot read the file: %s", ap_strerror(rc));
+		goto out;
+	}
+	if ((rc = api_fleet_begin(r)) < 0)
+		goto out;
+	while (import_next(&im, vals, &line) == 1)
+		if ((rc = spec->row(r, &im, vals, line, spec->ctx)) < 0)
+			break;
+	if (rc < 0) {
+		api_fleet_rollback(r);
+		api_fleet_dberr(r, rc, "importing");
+		goto out;
+	}
+	if (im.n_errors || dry_run) {
+		api_fleet_rollback(r);
+	} else {
+		json_t *d = json_pack("{s:I,s:I}", "added", (json_int_t)spec->added, "updated",
+				      (json_int_t)spec->updated);
+		rc = api_fleet_commit(r, spec->action, "", NULL, d);
+		json_decref(d);
+		if (rc < 0)
+			goto out;
+		written = 1;
+	}
+	import_answer(r, &im, spec, dry_run, written);
+out:
+	import_end(&im);
+}

@@ -1,0 +1,99 @@
+/*
+ * api_fleet.h - what the fleet handlers (api_school.c ... api_report.c)
+ * share: collège parameters and list scopes, pages, dates in JSON, body
+ * members, the audited commit, CSV imports.
+ *
+ * Functions that take a struct req and return int answer the request
+ * themselves when they fail (a 4xx/5xx JSON error): the handler just
+ * returns.
+ */
+#ifndef API_FLEET_H
+#define API_FLEET_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authz.h"
+#include "db_account.h"
+#include "import.h"
+#include "router.h"
+
+/* The collèges a list covers: one named by ?school=, or the account's
+ * whole view (only NULL: the whole fleet). */
+struct api_scope {
+	char uai[9];
+	const char *list[DB_ACCOUNT_MAX_SCHOOLS];
+	const char *const *only;
+	size_t n_only;
+};
+
+/* Normalises a UAI given by staff; 400 with the reason when it is bad. */
+int api_fleet_uai(struct req *r, const char *in, char out[9]);
+/* Why `in` is not a UAI (rc from db_school_uai_norm) into buf. */
+void api_fleet_uai_why(const char *in, int rc, char *buf, size_t cap);
+/* Resolves and authorises (action) the scope of a list from ?school=. */
+int api_fleet_scope(struct req *r, enum authz_action action, struct api_scope *sc);
+/* ?after=ID and ?limit=N (default def, at most max). */
+int api_fleet_page(struct req *r, size_t def, size_t max, int64_t *ret_after, size_t *ret_limit);
+/* 1 when query parameter name is "1", "true" or "yes". */
+int api_fleet_flag(const struct req *r, const char *name);
+/* ?name=YYYY-MM-DD into *ret (0 when absent); 400 when malformed. */
+int api_fleet_query_day(struct req *r, const char *name, int64_t *ret);
+
+/* "YYYY-MM-DD" / ISO time as a JSON string, null when t is 0. */
+json_t *api_fleet_day(int64_t t);
+json_t *api_fleet_time(int64_t t);
+
+/* String member `key` of body: *ret NULL when absent or null (400 when
+ * required); 400 when not a string, longer than max bytes or holding
+ * control characters.  *ret borrows from body. */
+int api_fleet_str(struct req *r, json_t *body, const char *key, size_t max, int required,
+		  const char **ret);
+/* Day member "YYYY-MM-DD" (*ret 0 when absent and not required). */
+int api_fleet_body_day(struct req *r, json_t *body, const char *key, int required, int64_t *ret);
+/* Boolean member (absent: 0). */
+int api_fleet_bool(struct req *r, json_t *body, const char *key, int *ret);
+
+/* Opens the write transaction of a change (503 when the store is busy). */
+int api_fleet_begin(struct req *r);
+/* Appends the audit row and commits; on failure rolls back and answers.
+ * detail may be NULL (not consumed). */
+int api_fleet_commit(struct req *r, const char *action, const char *target, const char *reason,
+		     json_t *detail);
+/* Rolls back the transaction of api_fleet_begin(). */
+void api_fleet_rollback(struct req *r);
+/* Answers a storage error met while doing `what`. */
+void api_fleet_dberr(struct req *r, int rc, const char *what);
+
+/* A CSV import: the handler's row function validates one row and writes it
+ * (inside the import's transaction), reporting problems with
+ * import_error(); it returns 0, or a negative code for a storage failure
+ * that aborts the import. */
+struct api_import {
+	const char *action; /* audit action, e.g. "device.import" */
+	const struct import_col *cols;
+	size_t n_cols;
+	int (*row)(struct req *r, struct import *im, const char **vals, size_t line, void *ctx);
+	void *ctx;
+	size_t added, updated; /* counted by row() */
+};
+
+/* Runs an import of the text/csv body: all rows or none (?dry_run=1:
+ * none).  Answers 200 with the report, or 422 with it when a row is bad. */
+void api_fleet_import(struct req *r, struct api_import *spec);
+
+/* JSON of the fleet records, shared by the handlers that show them
+ * (each defined in the module of its noun).  New references. */
+struct db_device;
+struct db_loan;
+struct db_incident;
+json_t *api_device_json(const struct db_device *d);
+json_t *api_loan_json(const struct db_loan *l);
+json_t *api_incident_json(const struct db_incident *in);
+/* The name staff know a device by: its serial, else its UDID. */
+const char *api_device_name(const struct db_device *d);
+/* Finds the device named by serial or UDID; 404 when unknown. */
+int api_device_find(struct req *r, const char *name, struct db_device *ret);
+
+#endif

@@ -1,0 +1,253 @@
+/* import.c - header mapping and error report of CSV imports. */
+#include "import.h"
+#include "ap_err.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct import_key {
+	uint64_t hash;
+	size_t off; /* in the arena; 0 = empty slot (the arena starts with a NUL) */
+	size_t line;
+};
+
+#define IMPORT_ARENA_MAX ((size_t)64 << 20)
+
+void import_error(struct import *im, size_t line, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line != im->last_error_line || im->n_errors == 0)
+		im->n_errors++;
+	im->last_error_line = line;
+	if (im->errors && json_array_size(im->errors) < IMPORT_MAX_ERRORS)
+		json_array_append_new(im->errors,
+				      json_pack("{s:I,s:s}", "line", (json_int_t)line, "message", msg));
+}
+
+/* Lower-cases s into out and drops blanks, '_', '-' and '.'. */
+static void norm_name(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (; *s && o + 1 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == ' ' || ch == '\t' || ch == '_' || ch == '-' || ch == '.')
+			continue;
+		out[o++] = (char)tolower(ch);
+	}
+	out[o] = '\0';
+}
+
+static int alias_match(const char *aliases, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = aliases; *p;) {
+		size_t k = strcspn(p, "|");
+		if (k == n && strncmp(p, name, n) == 0)
+			return 1;
+		p += k;
+		if (*p == '|')
+			p++;
+	}
+	return 0;
+}
+
+static void map_header(struct import *im)
+{
+	char name[64];
+	im->header_fields = im->rec.n;
+	for (size_t f = 0; f < im->rec.n; f++) {
+		norm_name(im->rec.f[f], name, sizeof(name));
+		for (size_t c = 0; c < im->n_cols; c++) {
+			if (im->idx[c] >= 0 || !alias_match(im->cols[c].aliases, name))
+				continue;
+			im->idx[c] = (int)f;
+			break;
+		}
+	}
+	for (size_t c = 0; c < im->n_cols; c++)
+		if (im->idx[c] < 0 && im->cols[c].required)
+			import_error(im, im->rec.line, "the header has no column '%s'",
+				     im->cols[c].name);
+}
+
+int import_begin(struct import *im, const char *data, size_t len, const struct import_col *cols,
+		 size_t n_cols)
+{
+	int rc;
+	memset(im, 0, sizeof(*im));
+	ap_buf_init(&im->arena, IMPORT_ARENA_MAX);
+	im->cols = cols;
+	im->n_cols = n_cols < IMPORT_MAX_COLS ? n_cols : IMPORT_MAX_COLS;
+	for (size_t c = 0; c < IMPORT_MAX_COLS; c++)
+		im->idx[c] = -1;
+	im->errors = json_array();
+	if (im->errors == NULL)
+		return AP_ENOMEM;
+	rc = csv_open(data, len, NULL, &im->csv);
+	if (rc == AP_EUNSUPPORTED) {
+		import_error(im, 1, "the file is UTF-16: save it as \"CSV UTF-8\"");
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	rc = csv_next(im->csv, &im->rec);
+	if (rc == 0)
+		import_error(im, 1, "the file is empty: a header line is expected");
+	else if (rc < 0)
+		import_error(im, im->rec.line, "header: %s", im->rec.error);
+	else
+		map_header(im);
+	im->sep = csv_separator(im->csv);
+	if (rc <= 0 || im->n_errors) { /* no row can be read against a bad header */
+		csv_free(im->csv);
+		im->csv = NULL;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	size_t n;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* 1 when every field of the record is blank. */
+static int blank(const struct csv_record *rec)
+{
+	for (size_t f = 0; f < rec->n; f++)
+		if (trim(rec->f[f])[0])
+			return 0;
+	return 1;
+}
+
+/* Any non-blank field past the header's last column is an error. */
+static int extra_fields(const struct import *im)
+{
+	for (size_t f = im->header_fields; f < im->rec.n; f++)
+		if (trim(im->rec.f[f])[0])
+			return 1;
+	return 0;
+}
+
+int import_next(struct import *im, const char *vals[], size_t *ret_line)
+{
+	int rc;
+	if (im->csv == NULL)
+		return 0;
+	while ((rc = csv_next(im->csv, &im->rec)) != 0) {
+		if (rc < 0) {
+			im->rows++;
+			import_error(im, im->rec.line, "%s", im->rec.error);
+			if (rc == AP_ELIMIT)
+				return 0;
+			continue;
+		}
+		if (blank(&im->rec))
+			continue;
+		im->rows++;
+		if (extra_fields(im)) {
+			import_error(im, im->rec.line, "%zu fields, but the header names %zu",
+				     im->rec.n, im->header_fields);
+			continue;
+		}
+		for (size_t c = 0; c < im->n_cols; c++)
+			vals[c] = im->idx[c] >= 0 && (size_t)im->idx[c] < im->rec.n
+				      ? trim(im->rec.f[im->idx[c]])
+				      : "";
+		*ret_line = im->rec.line;
+		return 1;
+	}
+	return 0;
+}
+
+int import_text_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
+			return 0;
+	return n <= max;
+}
+
+json_t *import_report(const struct import *im)
+{
+	char sep[2] = {im->sep ? im->sep : ',', '\0'};
+	return json_pack("{s:I,s:I,s:O,s:s}", "rows", (json_int_t)im->rows, "bad_rows",
+			 (json_int_t)im->n_errors, "errors", im->errors, "separator", sep);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* Doubles the table (rehashing every key). */
+static int grow(struct import *im)
+{
+	size_t cap = im->keys_cap ? im->keys_cap * 2 : 1024;
+	struct import_key *k = calloc(cap, sizeof(*k));
+	if (k == NULL)
+		return AP_ENOMEM;
+	for (size_t i = 0; i < im->keys_cap; i++) {
+		if (im->keys[i].off == 0)
+			continue;
+		size_t j = im->keys[i].hash & (cap - 1);
+		while (k[j].off)
+			j = (j + 1) & (cap - 1);
+		k[j] = im->keys[i];
+	}
+	free(im->keys);
+	im->keys = k;
+	im->keys_cap = cap;
+	return 0;
+}
+
+int import_seen(struct import *im, const char *key, size_t line, size_t *ret_line)
+{
+	uint64_t h = fnv1a(key);
+	int rc;
+	if (im->arena.len == 0 && (rc = ap_buf_append(&im->arena, "", 1)) < 0)
+		return rc;
+	if (2 * (im->keys_n + 1) > im->keys_cap && (rc = grow(im)) < 0)
+		return rc;
+	size_t j = h & (im->keys_cap - 1);
+	for (; im->keys[j].off; j = (j + 1) & (im->keys_cap - 1)) {
+		if (im->keys[j].hash == h && strcmp(im->arena.data + im->keys[j].off, key) == 0) {
+			*ret_line = im->keys[j].line;
+			return 1;
+		}
+	}
+	size_t off = im->arena.len;
+	if ((rc = ap_buf_append(&im->arena, key, strlen(key) + 1)) < 0)
+		return rc == AP_ETOOBIG ? AP_ELIMIT : rc;
+	im->keys[j] = (struct import_key){h, off, line};
+	im->keys_n++;
+	return 0;
+}
+
+void import_end(struct import *im)
+{
+	free(im->keys);
+	im->keys = NULL;
+	ap_buf_free(&im->arena);
+	csv_free(im->csv);
+	im->csv = NULL;
+	json_decref(im->errors);
+	im->errors = NULL;
+}

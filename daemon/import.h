@@ -1,0 +1,76 @@
+/*
+ * import.h - all-or-nothing CSV imports: header mapping and the report.
+ *
+ * An import maps the header's column names to the columns a handler
+ * expects, hands each data row over with its line number, and collects
+ * every bad row (line, reason).  The handler writes rows in one
+ * transaction and commits only when the report has no error.
+ *
+ * Header names are compared after lower-casing and dropping blanks, '_',
+ * '-' and '.', so "Asset tag", "asset_tag" and "ASSET-TAG" are one name.
+ */
+#ifndef IMPORT_H
+#define IMPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "ap_buf.h"
+#include "csv.h"
+
+struct import_key;
+
+#define IMPORT_MAX_COLS	  16
+#define IMPORT_MAX_ERRORS 1000 /* listed in the report; more are counted */
+
+struct import_col {
+	const char *name;    /* as reported: "serial" */
+	const char *aliases; /* normalised names that match, '|'-separated */
+	int required;	     /* the header must have it */
+};
+
+struct import {
+	struct csv *csv;
+	const struct import_col *cols;
+	size_t n_cols;
+	int idx[IMPORT_MAX_COLS]; /* CSV column of each col, -1 when absent */
+	size_t header_fields;
+	char sep;
+	size_t rows;	 /* data rows read (blank ones excluded) */
+	size_t n_errors; /* bad rows (a row counts once) */
+	size_t last_error_line;
+	json_t *errors; /* [{"line":N,"message":"..."}], at most IMPORT_MAX_ERRORS */
+	struct csv_record rec;
+	/* keys seen (import_seen): open addressing over an arena of keys */
+	struct import_key *keys;
+	size_t keys_cap, keys_n;
+	struct ap_buf arena;
+};
+
+/* Opens data and reads the header.  0 when rows can be read (the header
+ * may still have produced errors: a missing required column); a negative
+ * AP_E* code when the import cannot start at all (no memory).  An empty
+ * file, UTF-16 and a bad header are reported as errors of line 1, and then
+ * no row is read. */
+int import_begin(struct import *im, const char *data, size_t len, const struct import_col *cols,
+		 size_t n_cols);
+/* The next data row: vals[i] is the value of cols[i], blanks around it
+ * removed ("" when the column is absent or the row is short).  Returns 1
+ * with a row, 0 at the end.  Bad CSV records and rows with more fields
+ * than the header are reported and skipped; blank rows are skipped. */
+int import_next(struct import *im, const char *vals[], size_t *ret_line);
+/* Reports row `line` as bad. */
+void import_error(struct import *im, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Remembers that key (a serial, a UAI, an id) is on `line`: 0 when it is
+ * new, 1 when an earlier row had it (*ret_line says which), or AP_ENOMEM /
+ * AP_ELIMIT (more keys than rows can make). */
+int import_seen(struct import *im, const char *key, size_t line, size_t *ret_line);
+/* 1 when s is at most max bytes of text without control characters. */
+int import_text_ok(const char *s, size_t max);
+/* The report: {"rows":N,"errors":[...],"bad_rows":N,"separator":","}; the
+ * caller adds its counts.  New reference. */
+json_t *import_report(const struct import *im);
+void import_end(struct import *im);
+
+#endif
