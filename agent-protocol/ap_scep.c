@@ -375,6 +375,15 @@ static int envelope(const unsigned char *data, size_t len, X509 *recip, enum ap_
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	if (cipher == NULL || certs == NULL || !sk_X509_push(certs, recip))
 		goto out;
+	/* Key agreement wraps the content key with AES key wrap, which needs
+	 * at least 16 bytes: single DES cannot go to an EC recipient. */
+	EVP_PKEY *pub = X509_get0_pubkey(recip);
+	if (pub == NULL)
+		goto out;
+	rc = AP_EUNSUPPORTED;
+	if (c == AP_SCEP_DES && EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA)
+		goto out;
+	rc = AP_ECRYPTO;
 	if ((in = BIO_new_mem_buf(data, (int)len)) == NULL)
 		goto out;
 	if ((env = CMS_encrypt(certs, in, cipher, CMS_BINARY)) == NULL)

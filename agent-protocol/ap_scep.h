@@ -126,9 +126,11 @@ int ap_scep_cacert(X509 *ca_cert, unsigned char **ret_der, size_t *ret_len);
  * Builds a PKCSReq for `key` (RSA or EC): a CSR with subject CN=cn and, when
  * challenge is not NULL, a challengePassword attribute; a self-signed signer
  * certificate for key (as iPads do); the CSR enveloped to ca_cert (RSA or EC)
- * with `cipher` (AES192 included); signed with SHA-256.  The transactionID is
- * the hex SHA-256 of the DER SubjectPublicKeyInfo of key.  *ret_der is
- * malloc'd; *ret_selfsigned (X509_free) is needed to read the answer.
+ * with `cipher` (AES192 included; DES to an EC CA is AP_EUNSUPPORTED, as CMS
+ * key agreement cannot wrap an 8-byte key); signed with SHA-256.  The
+ * transactionID is the hex SHA-256 of the DER SubjectPublicKeyInfo of key.
+ * *ret_der is malloc'd; *ret_selfsigned (X509_free) is needed to read the
+ * answer.
  */
 int ap_scep_client_request(EVP_PKEY *key, const char *cn, const char *challenge, X509 *ca_cert,
 			   enum ap_scep_cipher cipher, unsigned char **ret_der, size_t *ret_len,
