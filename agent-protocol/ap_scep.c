@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <openssl/cms.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
 #include <openssl/provider.h>
@@ -59,15 +60,32 @@ static const struct {
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc = AP_EINTERNAL;
 static const ASN1_OBJECT *attr_obj[ATTR_COUNT]; /* owned by OpenSSL's table */
+static OSSL_PROVIDER *prov_default, *prov_legacy;
+
+/*
+ * Run by OPENSSL_cleanup() (at exit, or when called explicitly) before it
+ * frees the library context: a provider still loaded then leaves its
+ * allocations behind, which leak checkers report.
+ */
+static void unload_providers(void)
+{
+	if (prov_legacy != NULL)
+		OSSL_PROVIDER_unload(prov_legacy);
+	if (prov_default != NULL)
+		OSSL_PROVIDER_unload(prov_default);
+	prov_legacy = prov_default = NULL;
+}
 
 static void init(void)
 {
 	ERR_set_mark();
 	init_rc = AP_ECRYPTO;
 	/* Loading any provider explicitly stops the implicit load of "default". */
-	if (OSSL_PROVIDER_load(NULL, "default") == NULL)
+	if ((prov_default = OSSL_PROVIDER_load(NULL, "default")) == NULL)
 		goto out;
-	(void)OSSL_PROVIDER_load(NULL, "legacy"); /* optional: single DES only */
+	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy"); /* optional: single DES only */
+	if (!OPENSSL_atexit(unload_providers))
+		goto out;
 	for (int i = 0; i < ATTR_COUNT; i++) {
 		int nid = OBJ_txt2nid(attr_oids[i].oid);
 		if (nid == NID_undef)

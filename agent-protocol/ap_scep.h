@@ -12,8 +12,9 @@
  * Messages are CMS (PKCS#7-compatible DER).  The first call of any ap_scep_*
  * function loads OpenSSL's "default" and "legacy" providers into the default
  * library context (once, thread-safely) so that single DES still decrypts;
- * that is visible process-wide.  If the legacy provider is missing, DES
- * messages fail with AP_ECRYPTO and everything else works.
+ * that is visible process-wide, and they stay loaded until OPENSSL_cleanup()
+ * (automatic at exit).  If the legacy provider is missing, DES messages fail
+ * with AP_ECRYPTO and everything else works.
  *
  * The CA key may be RSA (key transport) or EC (ECDH key agreement).  Apple
  * devices and most SCEP clients only encrypt to RSA certificates.
