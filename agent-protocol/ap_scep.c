@@ -24,11 +24,11 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#define NONCE_LEN 16		 /* senderNonce we produce (RFC 8894: 16 bytes) */
-#define NONCE_MAX 64		 /* longest peer nonce we keep and echo */
-#define TRANSACTION_ID_MAX 256	 /* longest peer transactionID */
-#define CHALLENGE_MAX 255	 /* ub-challengePassword (RFC 2985) */
-#define SELFSIGNED_DAYS 30	 /* validity of the client's throw-away cert */
+#define NONCE_LEN	   16  /* senderNonce we produce (RFC 8894: 16 bytes) */
+#define NONCE_MAX	   64  /* longest peer nonce we keep and echo */
+#define TRANSACTION_ID_MAX 256 /* longest peer transactionID */
+#define CHALLENGE_MAX	   255 /* ub-challengePassword (RFC 2985) */
+#define SELFSIGNED_DAYS	   30  /* validity of the client's throw-away cert */
 #define PKI_STATUS_SUCCESS 0
 #define PKI_STATUS_FAILURE 2
 #define PKI_STATUS_PENDING 3
@@ -49,12 +49,12 @@ static const struct {
 	const char *oid;
 	const char *name;
 } attr_oids[ATTR_COUNT] = {
-	[ATTR_MESSAGE_TYPE] = {"2.16.840.1.113733.1.9.2", "messageType"},
-	[ATTR_PKI_STATUS] = {"2.16.840.1.113733.1.9.3", "pkiStatus"},
-	[ATTR_FAIL_INFO] = {"2.16.840.1.113733.1.9.4", "failInfo"},
-	[ATTR_SENDER_NONCE] = {"2.16.840.1.113733.1.9.5", "senderNonce"},
-	[ATTR_RECIPIENT_NONCE] = {"2.16.840.1.113733.1.9.6", "recipientNonce"},
-	[ATTR_TRANSACTION_ID] = {"2.16.840.1.113733.1.9.7", "transactionID"},
+    [ATTR_MESSAGE_TYPE] = {"2.16.840.1.113733.1.9.2", "messageType"},
+    [ATTR_PKI_STATUS] = {"2.16.840.1.113733.1.9.3", "pkiStatus"},
+    [ATTR_FAIL_INFO] = {"2.16.840.1.113733.1.9.4", "failInfo"},
+    [ATTR_SENDER_NONCE] = {"2.16.840.1.113733.1.9.5", "senderNonce"},
+    [ATTR_RECIPIENT_NONCE] = {"2.16.840.1.113733.1.9.6", "recipientNonce"},
+    [ATTR_TRANSACTION_ID] = {"2.16.840.1.113733.1.9.7", "transactionID"},
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -111,9 +111,9 @@ static const struct {
 	enum ap_scep_cipher id;
 	int nid;
 } cipher_tab[] = {
-	{AP_SCEP_AES128, NID_aes_128_cbc}, {AP_SCEP_AES192, NID_aes_192_cbc},
-	{AP_SCEP_AES256, NID_aes_256_cbc}, {AP_SCEP_DES3, NID_des_ede3_cbc},
-	{AP_SCEP_DES, NID_des_cbc},
+    {AP_SCEP_AES128, NID_aes_128_cbc}, {AP_SCEP_AES192, NID_aes_192_cbc},
+    {AP_SCEP_AES256, NID_aes_256_cbc}, {AP_SCEP_DES3, NID_des_ede3_cbc},
+    {AP_SCEP_DES, NID_des_cbc},
 };
 
 static int cipher_by_nid(int nid, enum ap_scep_cipher *ret)
@@ -307,8 +307,7 @@ static int attr_add_number(CMS_SignerInfo *si, enum scep_attr a, int v)
 	return attr_add_text(si, a, buf);
 }
 
-static int attr_add_octets(CMS_SignerInfo *si, enum scep_attr a, const unsigned char *d,
-			   size_t n)
+static int attr_add_octets(CMS_SignerInfo *si, enum scep_attr a, const unsigned char *d, size_t n)
 {
 	if (!CMS_signed_add1_attr_by_OBJ(si, attr_obj[a], V_ASN1_OCTET_STRING, d, (int)n))
 		return AP_ECRYPTO;
@@ -445,8 +444,7 @@ static int decrypt_envelope(const unsigned char *der, size_t len, X509 *cert, EV
 	enum ap_scep_cipher cipher;
 	const unsigned char *p = der;
 	CMS_ContentInfo *env = d2i_CMS_ContentInfo(NULL, &p, (long)len);
-	if (env == NULL || p != der + len ||
-	    OBJ_obj2nid(CMS_get0_type(env)) != NID_pkcs7_enveloped)
+	if (env == NULL || p != der + len || OBJ_obj2nid(CMS_get0_type(env)) != NID_pkcs7_enveloped)
 		goto out;
 	rc = AP_ECRYPTO;
 	/* What CMS_decrypt() does, but keeping the cipher BIO to learn the
@@ -524,7 +522,7 @@ static int has_content(CMS_ContentInfo *cms)
  * not judged here.  *ret_content is a memory BIO with the content,
  * *ret_signer a new reference to the signer certificate.
  */
-static int verify_signed(CMS_ContentInfo *cms, STACK_OF(X509) *extra, BIO **ret_content,
+static int verify_signed(CMS_ContentInfo *cms, STACK_OF(X509) * extra, BIO **ret_content,
 			 X509 **ret_signer)
 {
 	int rc = AP_ENOMEM;
@@ -563,8 +561,8 @@ static CMS_SignerInfo *the_signer_info(CMS_ContentInfo *cms)
 /* ---- server side ---- */
 
 struct ap_scep_req {
-	int type;			      /* enum ap_scep_msgtype */
-	enum ap_scep_cipher cipher;	      /* the client's content cipher */
+	int type;		    /* enum ap_scep_msgtype */
+	enum ap_scep_cipher cipher; /* the client's content cipher */
 	char transaction_id[TRANSACTION_ID_MAX + 1];
 	unsigned char sender_nonce[NONCE_MAX];
 	size_t sender_nonce_len;
@@ -783,16 +781,16 @@ int ap_scep_certrep_success(const struct ap_scep_req *r, X509 *issued, X509 *ca_
 		goto out;
 	if ((rc = certs_only(issued, ca_cert, &inner, &inner_len)) < 0)
 		goto out;
-	if ((rc = envelope(inner, inner_len, r->signer, reply_cipher(r->cipher), &env,
-			   &env_len)) < 0)
+	enum ap_scep_cipher cipher = reply_cipher(r->cipher);
+	if ((rc = envelope(inner, inner_len, r->signer, cipher, &env, &env_len)) < 0)
 		goto out;
 	const struct pki_attrs pa = {
-		.message_type = AP_SCEP_CERTREP,
-		.transaction_id = r->transaction_id,
-		.pki_status = PKI_STATUS_SUCCESS,
-		.fail_info = -1,
-		.recipient_nonce = r->sender_nonce,
-		.recipient_nonce_len = r->sender_nonce_len,
+	    .message_type = AP_SCEP_CERTREP,
+	    .transaction_id = r->transaction_id,
+	    .pki_status = PKI_STATUS_SUCCESS,
+	    .fail_info = -1,
+	    .recipient_nonce = r->sender_nonce,
+	    .recipient_nonce_len = r->sender_nonce_len,
 	};
 	rc = sign_pkimessage(env, env_len, ca_cert, ca_key, &pa, ret_der, ret_len);
 out:
@@ -815,12 +813,12 @@ int ap_scep_certrep_failure(const struct ap_scep_req *r, enum ap_scep_failinfo f
 	if (X509_check_private_key(ca_cert, ca_key) != 1)
 		goto out;
 	const struct pki_attrs pa = {
-		.message_type = AP_SCEP_CERTREP,
-		.transaction_id = r->transaction_id,
-		.pki_status = PKI_STATUS_FAILURE,
-		.fail_info = (int)fi,
-		.recipient_nonce = r->sender_nonce,
-		.recipient_nonce_len = r->sender_nonce_len,
+	    .message_type = AP_SCEP_CERTREP,
+	    .transaction_id = r->transaction_id,
+	    .pki_status = PKI_STATUS_FAILURE,
+	    .fail_info = (int)fi,
+	    .recipient_nonce = r->sender_nonce,
+	    .recipient_nonce_len = r->sender_nonce_len,
 	};
 	rc = sign_pkimessage(NULL, 0, ca_cert, ca_key, &pa, ret_der, ret_len);
 out:
@@ -885,10 +883,10 @@ int ap_scep_client_request(EVP_PKEY *key, const char *cn, const char *challenge,
 	if ((rc = key_transaction_id(key, tid)) < 0)
 		goto out;
 	const struct pki_attrs pa = {
-		.message_type = AP_SCEP_PKCSREQ,
-		.transaction_id = tid,
-		.pki_status = -1,
-		.fail_info = -1,
+	    .message_type = AP_SCEP_PKCSREQ,
+	    .transaction_id = tid,
+	    .pki_status = -1,
+	    .fail_info = -1,
 	};
 	if ((rc = sign_pkimessage(env, env_len, self, key, &pa, ret_der, ret_len)) < 0)
 		goto out;

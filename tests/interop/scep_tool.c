@@ -176,8 +176,10 @@ static int cipher_by_name(const char *s, enum ap_scep_cipher *c)
 	static const struct {
 		const char *name;
 		enum ap_scep_cipher c;
-	} tab[] = {{"aes128", AP_SCEP_AES128}, {"aes192", AP_SCEP_AES192},
-		   {"aes256", AP_SCEP_AES256}, {"des3", AP_SCEP_DES3},
+	} tab[] = {{"aes128", AP_SCEP_AES128},
+		   {"aes192", AP_SCEP_AES192},
+		   {"aes256", AP_SCEP_AES256},
+		   {"des3", AP_SCEP_DES3},
 		   {"des", AP_SCEP_DES}};
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
 		if (strcmp(s, tab[i].name) == 0) {

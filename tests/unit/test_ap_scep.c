@@ -27,6 +27,7 @@
 #include "ap_err.h"
 #include "ap_scep.h"
 #include "ap_x509.h"
+#include "../fuzz/scep_test_ca.h"
 
 extern char **environ;
 
@@ -80,9 +81,8 @@ static unsigned char *request(struct fixture *f, X509 *ca, enum ap_scep_cipher c
 			      X509 **ss)
 {
 	unsigned char *der = NULL;
-	assert_int_equal(ap_scep_client_request(f->dev_key, "iPad-42", "s3cret", ca, c, &der, len,
-						ss),
-			 0);
+	assert_int_equal(
+	    ap_scep_client_request(f->dev_key, "iPad-42", "s3cret", ca, c, &der, len, ss), 0);
 	return der;
 }
 
@@ -149,8 +149,8 @@ static void roundtrip(struct fixture *f, X509 *ca, EVP_PKEY *ca_key, enum ap_sce
 	/* the same CertRep read against another CA is refused */
 	X509 *none = NULL;
 	assert_int_equal(
-		ap_scep_client_response(rep, rep_len, f->other_ca, f->dev_key, ss, &none, NULL),
-		AP_EBADSIG);
+	    ap_scep_client_response(rep, rep_len, f->other_ca, f->dev_key, ss, &none, NULL),
+	    AP_EBADSIG);
 	assert_null(none);
 
 	X509_free(got);
@@ -174,9 +174,9 @@ static void test_roundtrip_ec_ca(void **state)
 	unsigned char *der = NULL;
 	size_t len = 0;
 	X509 *ss = NULL;
-	assert_int_equal(ap_scep_client_request(f->dev_key, "x", NULL, f->ec_ca, AP_SCEP_DES, &der,
-						&len, &ss),
-			 AP_EUNSUPPORTED);
+	assert_int_equal(
+	    ap_scep_client_request(f->dev_key, "x", NULL, f->ec_ca, AP_SCEP_DES, &der, &len, &ss),
+	    AP_EUNSUPPORTED);
 	assert_null(der);
 }
 
@@ -202,17 +202,15 @@ static void test_ec_device_key(void **state)
 	assert_int_equal(ap_scep_req_parse(der, len, f->rsa_ca, f->rsa_ca_key, &r), 0);
 	assert_null(ap_scep_req_challenge(r));
 	X509 *issued = NULL;
-	assert_int_equal(ap_x509_issue_client(f->rsa_ca, f->rsa_ca_key, ap_scep_req_csr(r), 30,
-					      &issued),
-			 0);
+	assert_int_equal(
+	    ap_x509_issue_client(f->rsa_ca, f->rsa_ca_key, ap_scep_req_csr(r), 30, &issued), 0);
 	unsigned char *rep = NULL;
 	size_t rep_len = 0;
-	assert_int_equal(ap_scep_certrep_success(r, issued, f->rsa_ca, f->rsa_ca_key, &rep,
-						 &rep_len),
-			 0);
+	assert_int_equal(
+	    ap_scep_certrep_success(r, issued, f->rsa_ca, f->rsa_ca_key, &rep, &rep_len), 0);
 	X509 *got = NULL;
 	assert_int_equal(
-		ap_scep_client_response(rep, rep_len, f->rsa_ca, f->other_key, ss, &got, NULL), 0);
+	    ap_scep_client_response(rep, rep_len, f->rsa_ca, f->other_key, ss, &got, NULL), 0);
 	assert_int_equal(X509_cmp(got, issued), 0);
 	X509_free(got);
 	free(rep);
@@ -246,9 +244,9 @@ static void test_failure(void **state)
 
 		X509 *got = NULL;
 		int got_fi = -5;
-		assert_int_equal(ap_scep_client_response(rep, rep_len, f->ec_ca, f->dev_key, ss,
-							 &got, &got_fi),
-				 AP_EFORBIDDEN);
+		assert_int_equal(
+		    ap_scep_client_response(rep, rep_len, f->ec_ca, f->dev_key, ss, &got, &got_fi),
+		    AP_EFORBIDDEN);
 		assert_int_equal(got_fi, fi);
 		assert_null(got);
 		free(rep);
@@ -259,18 +257,18 @@ static void test_failure(void **state)
 						 f->ec_ca_key, &rep, &rep_len),
 			 AP_EINVAL);
 	/* CertRep for a different key: transactionID mismatch */
-	assert_int_equal(ap_scep_certrep_failure(r, AP_SCEP_BADREQUEST, f->ec_ca, f->ec_ca_key,
-						 &rep, &rep_len),
-			 0);
+	assert_int_equal(
+	    ap_scep_certrep_failure(r, AP_SCEP_BADREQUEST, f->ec_ca, f->ec_ca_key, &rep, &rep_len),
+	    0);
 	X509 *got = NULL;
 	assert_int_equal(
-		ap_scep_client_response(rep, rep_len, f->ec_ca, f->other_key, ss, &got, NULL),
-		AP_ECONFLICT);
+	    ap_scep_client_response(rep, rep_len, f->ec_ca, f->other_key, ss, &got, NULL),
+	    AP_ECONFLICT);
 	free(rep);
 	/* issued certificate that does not certify the CSR key */
-	assert_int_equal(ap_scep_certrep_success(r, f->other_ca, f->ec_ca, f->ec_ca_key, &rep,
-						 &rep_len),
-			 AP_EINVAL);
+	assert_int_equal(
+	    ap_scep_certrep_success(r, f->other_ca, f->ec_ca, f->ec_ca_key, &rep, &rep_len),
+	    AP_EINVAL);
 	ap_scep_req_free(r);
 	X509_free(ss);
 	free(der);
@@ -333,35 +331,32 @@ static void test_tampered(void **state)
 	assert_int_equal(ap_scep_req_parse(der, len, f->ec_ca, f->ec_ca_key, &r), 0);
 
 	X509 *issued = NULL;
-	assert_int_equal(ap_x509_issue_client(f->ec_ca, f->ec_ca_key, ap_scep_req_csr(r), 365,
-					      &issued),
-			 0);
+	assert_int_equal(
+	    ap_x509_issue_client(f->ec_ca, f->ec_ca_key, ap_scep_req_csr(r), 365, &issued), 0);
 	unsigned char *rep = NULL;
 	size_t rep_len = 0;
-	assert_int_equal(ap_scep_certrep_success(r, issued, f->ec_ca, f->ec_ca_key, &rep,
-						 &rep_len),
+	assert_int_equal(ap_scep_certrep_success(r, issued, f->ec_ca, f->ec_ca_key, &rep, &rep_len),
 			 0);
 	X509 *got = NULL;
 	at = find(rep, rep_len, oid_enveloped, sizeof(oid_enveloped)) + 40;
 	rep[at] ^= 0x01;
 	assert_int_equal(
-		ap_scep_client_response(rep, rep_len, f->ec_ca, f->dev_key, ss, &got, NULL),
-		AP_EBADSIG);
+	    ap_scep_client_response(rep, rep_len, f->ec_ca, f->dev_key, ss, &got, NULL),
+	    AP_EBADSIG);
 	rep[at] ^= 0x01;
 	/* a CertRep signed by a CA we do not trust */
 	unsigned char *rep2 = NULL;
 	size_t rep2_len = 0;
-	assert_int_equal(ap_scep_certrep_success(r, issued, f->other_ca, f->other_key, &rep2,
-						 &rep2_len),
-			 0);
 	assert_int_equal(
-		ap_scep_client_response(rep2, rep2_len, f->ec_ca, f->dev_key, ss, &got, NULL),
-		AP_EBADSIG);
+	    ap_scep_certrep_success(r, issued, f->other_ca, f->other_key, &rep2, &rep2_len), 0);
+	assert_int_equal(
+	    ap_scep_client_response(rep2, rep2_len, f->ec_ca, f->dev_key, ss, &got, NULL),
+	    AP_EBADSIG);
 	assert_null(got);
 	/* the device cannot decrypt a CertRep with someone else's key */
 	assert_int_equal(
-		ap_scep_client_response(rep, rep_len, f->ec_ca, f->dev_key, f->other_ca, &got, NULL),
-		AP_ECRYPTO);
+	    ap_scep_client_response(rep, rep_len, f->ec_ca, f->dev_key, f->other_ca, &got, NULL),
+	    AP_ECRYPTO);
 	free(rep2);
 	free(rep);
 	X509_free(issued);
@@ -379,9 +374,9 @@ static void test_hostile_input(void **state)
 	assert_int_equal(ap_scep_req_parse(junk, sizeof(junk), f->ec_ca, f->ec_ca_key, &r),
 			 AP_EPARSE);
 	assert_int_equal(ap_scep_req_parse(junk, 0, f->ec_ca, f->ec_ca_key, &r), AP_EPARSE);
-	assert_int_equal(ap_scep_req_parse(junk, AP_SCEP_MAX_MESSAGE + 1, f->ec_ca, f->ec_ca_key,
-					   &r),
-			 AP_ETOOBIG);
+	assert_int_equal(
+	    ap_scep_req_parse(junk, AP_SCEP_MAX_MESSAGE + 1, f->ec_ca, f->ec_ca_key, &r),
+	    AP_ETOOBIG);
 	assert_int_equal(ap_scep_req_parse(NULL, 10, f->ec_ca, f->ec_ca_key, &r), AP_EINVAL);
 	/* a SEQUENCE claiming a huge length */
 	static const unsigned char huge[] = {0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x06, 0x09};
@@ -409,8 +404,7 @@ static void test_hostile_input(void **state)
 	unsigned char *longer = malloc(len + 1);
 	memcpy(longer, der, len);
 	longer[len] = 0;
-	assert_int_equal(ap_scep_req_parse(longer, len + 1, f->ec_ca, f->ec_ca_key, &r),
-			 AP_EPARSE);
+	assert_int_equal(ap_scep_req_parse(longer, len + 1, f->ec_ca, f->ec_ca_key, &r), AP_EPARSE);
 	free(longer);
 	/* random single-byte corruption: any defined answer, no crash, no leak */
 	unsigned int seed = 12345;
@@ -431,21 +425,19 @@ static void test_hostile_input(void **state)
 	/* the same for random truncations of a CertRep on the client side */
 	assert_int_equal(ap_scep_req_parse(der, len, f->ec_ca, f->ec_ca_key, &r), 0);
 	X509 *issued = NULL;
-	assert_int_equal(ap_x509_issue_client(f->ec_ca, f->ec_ca_key, ap_scep_req_csr(r), 365,
-					      &issued),
-			 0);
+	assert_int_equal(
+	    ap_x509_issue_client(f->ec_ca, f->ec_ca_key, ap_scep_req_csr(r), 365, &issued), 0);
 	unsigned char *rep = NULL;
 	size_t rep_len = 0;
-	assert_int_equal(ap_scep_certrep_success(r, issued, f->ec_ca, f->ec_ca_key, &rep,
-						 &rep_len),
+	assert_int_equal(ap_scep_certrep_success(r, issued, f->ec_ca, f->ec_ca_key, &rep, &rep_len),
 			 0);
 	for (int i = 0; i < 300; i++) {
 		seed = seed * 1103515245u + 12345u;
 		size_t n = (seed >> 8) % rep_len;
 		X509 *got = NULL;
 		assert_int_equal(
-			ap_scep_client_response(rep, n, f->ec_ca, f->dev_key, ss, &got, NULL),
-			AP_EPARSE);
+		    ap_scep_client_response(rep, n, f->ec_ca, f->dev_key, ss, &got, NULL),
+		    AP_EPARSE);
 	}
 	free(rep);
 	X509_free(issued);
@@ -673,8 +665,7 @@ static int have_openssl(void)
 	return run(argv) == 0;
 }
 
-static void openssl_reads_certrep(struct fixture *f, X509 *ca, EVP_PKEY *ca_key,
-				  const char *dir)
+static void openssl_reads_certrep(struct fixture *f, X509 *ca, EVP_PKEY *ca_key, const char *dir)
 {
 	char p_rep[512], p_env[512], p_certs[512], p_pem[512], p_ss[512], p_key[512], p_ca[512];
 	snprintf(p_rep, sizeof(p_rep), "%s/certrep.der", dir);
@@ -700,21 +691,19 @@ static void openssl_reads_certrep(struct fixture *f, X509 *ca, EVP_PKEY *ca_key,
 	write_pem_cert(p_ca, ca);
 	write_pem_key(p_key, f->dev_key);
 
-	char *verify_noverify[] = {"openssl", "cms",   "-verify", "-noverify", "-inform",
-				   "DER",     "-binary", "-in",	    p_rep,	   "-out",
-				   p_env,     NULL};
+	char *verify_noverify[] = {"openssl", "cms", "-verify", "-noverify", "-inform", "DER",
+				   "-binary", "-in", p_rep,	"-out",	     p_env,	NULL};
 	assert_int_equal(run(verify_noverify), 0);
 	/* and with the signer chained to the CA */
-	char *verify_chain[] = {"openssl", "cms",   "-verify", "-CAfile", p_ca, "-purpose",
-				"any",	   "-inform", "DER",	 "-binary", "-in", p_rep,
-				"-out",	   "/dev/null", NULL};
+	char *verify_chain[] = {"openssl",  "cms", "-verify", "-CAfile",   p_ca,
+				"-purpose", "any", "-inform", "DER",	   "-binary",
+				"-in",	    p_rep, "-out",    "/dev/null", NULL};
 	assert_int_equal(run(verify_chain), 0);
-	char *decrypt[] = {"openssl", "cms",   "-decrypt", "-inform", "DER", "-binary",
-			   "-in",     p_env,   "-recip",   p_ss,      "-inkey", p_key,
-			   "-out",    p_certs, NULL};
+	char *decrypt[] = {"openssl", "cms", "-decrypt", "-inform", "DER",  "-binary", "-in", p_env,
+			   "-recip",  p_ss,  "-inkey",	 p_key,	    "-out", p_certs,   NULL};
 	assert_int_equal(run(decrypt), 0);
-	char *print[] = {"openssl", "pkcs7", "-inform", "DER", "-in", p_certs, "-print_certs",
-			 "-out",    p_pem,   NULL};
+	char *print[] = {"openssl", "pkcs7",	    "-inform", "DER", "-in",
+			 p_certs,   "-print_certs", "-out",    p_pem, NULL};
 	assert_int_equal(run(print), 0);
 
 	/* issued certificate first, then the CA */
@@ -756,8 +745,8 @@ static void openssl_builds_request(struct fixture *f, const char *dir)
 	write_file(p_cnf, cnf, sizeof(cnf) - 1);
 	write_pem_key(p_key, f->dev_key);
 	write_pem_cert(p_ca, f->rsa_ca);
-	char *req[] = {"openssl", "req", "-new", "-config", p_cnf,   "-key", p_key,
-		       "-sha256", "-outform", "DER", "-out",	p_csr, NULL};
+	char *req[] = {"openssl", "req",      "-new", "-config", p_cnf, "-key", p_key,
+		       "-sha256", "-outform", "DER",  "-out",	 p_csr, NULL};
 	assert_int_equal(run(req), 0);
 	const char *ciphers[] = {"-aes128", "-aes256", "-des3"};
 	const enum ap_scep_cipher want[] = {AP_SCEP_AES128, AP_SCEP_AES256, AP_SCEP_DES3};
@@ -798,19 +787,57 @@ static void test_openssl_cli(void **state)
 	run(rm);
 }
 
+/* The fuzzer's seed requests still decrypt with the fixed test CAs. */
+static void test_fuzz_corpus(void **state)
+{
+	static const struct {
+		const char *file;
+		int ec;
+		enum ap_scep_cipher c;
+	} seeds[] = {
+	    {"req-rsa-aes128.der", 0, AP_SCEP_AES128}, {"req-rsa-aes256.der", 0, AP_SCEP_AES256},
+	    {"req-rsa-des3.der", 0, AP_SCEP_DES3},     {"req-rsa-des.der", 0, AP_SCEP_DES},
+	    {"req-ec-aes128.der", 1, AP_SCEP_AES128},  {"req-ec-aes256.der", 1, AP_SCEP_AES256},
+	    {"req-ec-des3.der", 1, AP_SCEP_DES3},
+	};
+	X509 *ca[2] = {NULL, NULL};
+	EVP_PKEY *key[2] = {NULL, NULL};
+	assert_int_equal(
+	    ap_x509_from_pem(scep_test_rsa_ca_cert, strlen(scep_test_rsa_ca_cert), &ca[0]), 0);
+	assert_int_equal(
+	    ap_pkey_from_pem(scep_test_rsa_ca_key, strlen(scep_test_rsa_ca_key), &key[0]), 0);
+	assert_int_equal(
+	    ap_x509_from_pem(scep_test_ec_ca_cert, strlen(scep_test_ec_ca_cert), &ca[1]), 0);
+	assert_int_equal(
+	    ap_pkey_from_pem(scep_test_ec_ca_key, strlen(scep_test_ec_ca_key), &key[1]), 0);
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/%s", SCEP_CORPUS_DIR, seeds[i].file);
+		size_t len = 0;
+		unsigned char *der = read_file(path, &len);
+		struct ap_scep_req *r = NULL;
+		assert_int_equal(ap_scep_req_parse(der, len, ca[seeds[i].ec], key[seeds[i].ec], &r),
+				 0);
+		assert_int_equal(ap_scep_req_cipher(r), seeds[i].c);
+		assert_string_equal(ap_scep_req_challenge(r), "fuzz-challenge");
+		ap_scep_req_free(r);
+		free(der);
+	}
+	for (int i = 0; i < 2; i++) {
+		X509_free(ca[i]);
+		EVP_PKEY_free(key[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_ec_ca),
-		cmocka_unit_test(test_roundtrip_rsa_ca),
-		cmocka_unit_test(test_ec_device_key),
-		cmocka_unit_test(test_failure),
-		cmocka_unit_test(test_wrong_ca),
-		cmocka_unit_test(test_tampered),
-		cmocka_unit_test(test_hostile_input),
-		cmocka_unit_test(test_hand_built),
-		cmocka_unit_test(test_cacaps_cacert),
-		cmocka_unit_test(test_openssl_cli),
+	    cmocka_unit_test(test_roundtrip_ec_ca), cmocka_unit_test(test_roundtrip_rsa_ca),
+	    cmocka_unit_test(test_ec_device_key),   cmocka_unit_test(test_failure),
+	    cmocka_unit_test(test_wrong_ca),	    cmocka_unit_test(test_tampered),
+	    cmocka_unit_test(test_hostile_input),   cmocka_unit_test(test_hand_built),
+	    cmocka_unit_test(test_cacaps_cacert),   cmocka_unit_test(test_openssl_cli),
+	    cmocka_unit_test(test_fuzz_corpus),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

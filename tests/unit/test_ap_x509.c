@@ -88,9 +88,8 @@ static void test_ca(void **state)
 	/* org NULL, RSA CA */
 	X509 *ca2 = NULL;
 	assert_int_equal(ap_x509_make_ca(f->rsa, "RSA CA", NULL, 1, &ca2), 0);
-	assert_int_equal(X509_NAME_get_index_by_NID(X509_get_subject_name(ca2),
-						    NID_organizationName, -1),
-			 -1);
+	assert_int_equal(
+	    X509_NAME_get_index_by_NID(X509_get_subject_name(ca2), NID_organizationName, -1), -1);
 	assert_int_equal(X509_get_signature_nid(ca2), NID_sha256WithRSAEncryption);
 	X509_free(ca2);
 }
@@ -114,7 +113,8 @@ static void test_bad_args(void **state)
 	assert_int_equal(ap_x509_issue_server(f->ca, f->ec, f->ec, names, 1, 10, &c), AP_EINVAL);
 	const char *bad[] = {"has space"};
 	assert_int_equal(ap_x509_issue_server(f->ca, f->ca_key, f->ec, bad, 1, 10, &c), AP_EINVAL);
-	assert_int_equal(ap_x509_issue_server(f->ca, f->ca_key, f->ec, names, 0, 10, &c), AP_EINVAL);
+	assert_int_equal(ap_x509_issue_server(f->ca, f->ca_key, f->ec, names, 0, 10, &c),
+			 AP_EINVAL);
 	assert_ptr_equal(c, (X509 *)0x1);
 	assert_int_equal(ERR_peek_error(), 0); /* error queue left clean */
 }
@@ -187,7 +187,7 @@ static void test_client(void **state)
 	X509 *cert2 = NULL;
 	assert_int_equal(ap_x509_issue_client(f->ca, f->ca_key, csr, 365, &cert2), 0);
 	assert_int_not_equal(
-		ASN1_INTEGER_cmp(X509_get0_serialNumber(cert), X509_get0_serialNumber(cert2)), 0);
+	    ASN1_INTEGER_cmp(X509_get0_serialNumber(cert), X509_get0_serialNumber(cert2)), 0);
 	X509_free(cert2);
 	X509_free(cert);
 
@@ -286,10 +286,10 @@ static void test_cn_absent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ca),	  cmocka_unit_test(test_bad_args),
-		cmocka_unit_test(test_server),	  cmocka_unit_test(test_client),
-		cmocka_unit_test(test_pem_der),	  cmocka_unit_test(test_pkey_pem),
-		cmocka_unit_test(test_cn_absent),
+	    cmocka_unit_test(test_ca),	      cmocka_unit_test(test_bad_args),
+	    cmocka_unit_test(test_server),    cmocka_unit_test(test_client),
+	    cmocka_unit_test(test_pem_der),   cmocka_unit_test(test_pkey_pem),
+	    cmocka_unit_test(test_cn_absent),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
