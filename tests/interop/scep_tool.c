@@ -217,34 +217,43 @@ static int cmd_request(char **argv)
 
 static int cmd_response(char **argv)
 {
-	size_t len;
+	size_t len = 0;
 	X509 *cert = NULL;
-	int fi = -1, rc;
+	char *pem = NULL;
+	size_t pem_len;
+	int fi = -1, status = 1;
 	X509 *ca = load_cert(argv[0]);
 	EVP_PKEY *key = load_key(argv[1]);
 	X509 *ss = load_cert(argv[2]);
 	unsigned char *rep = slurp(stdin, &len);
-	if (ca == NULL || key == NULL || ss == NULL || rep == NULL)
-		return die("load", 0);
-	rc = ap_scep_client_response(rep, len, ca, key, ss, &cert, &fi);
+	if (ca == NULL || key == NULL || ss == NULL || rep == NULL) {
+		die("load", 0);
+		goto out;
+	}
+	int rc = ap_scep_client_response(rep, len, ca, key, ss, &cert, &fi);
 	if (rc == AP_EFORBIDDEN) {
 		fprintf(stderr, "scep_tool: FAILURE failInfo=%d\n", fi);
-		return 3;
+		status = 3;
+		goto out;
 	}
-	if (rc != 0)
-		return die("response", rc);
-	char *pem;
-	size_t pem_len;
-	if (ap_x509_to_pem(cert, &pem, &pem_len) != 0)
-		return die("pem", 0);
+	if (rc != 0) {
+		die("response", rc);
+		goto out;
+	}
+	if (ap_x509_to_pem(cert, &pem, &pem_len) != 0) {
+		die("pem", 0);
+		goto out;
+	}
 	fwrite(pem, 1, pem_len, stdout);
+	status = 0;
+out:
 	free(pem);
 	X509_free(cert);
 	free(rep);
 	X509_free(ss);
 	EVP_PKEY_free(key);
 	X509_free(ca);
-	return 0;
+	return status;
 }
 
 int main(int argc, char **argv)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,51 @@ static void roundtrip(struct fixture *f, X509 *ca, EVP_PKEY *ca_key, enum ap_sce
 	X509_free(ss);
 	free(der);
 	assert_int_equal(ERR_peek_error(), 0);
+}
+
+/* Runs first: several threads race through the one-time initialisation
+ * (providers, OIDs) and then each do full round trips. */
+static void *thread_roundtrip(void *arg)
+{
+	struct fixture *f = arg;
+	for (int i = 0; i < 3; i++) {
+		unsigned char *der = NULL, *rep = NULL;
+		size_t len = 0, rep_len = 0;
+		X509 *ss = NULL, *issued = NULL, *got = NULL;
+		struct ap_scep_req *r = NULL;
+		enum ap_scep_cipher c = i == 0 ? AP_SCEP_DES : AP_SCEP_AES128;
+		int ok = ap_scep_client_request(f->dev_key, "thread", "pw", f->rsa_ca, c, &der,
+						&len, &ss) == 0 &&
+			 ap_scep_req_parse(der, len, f->rsa_ca, f->rsa_ca_key, &r) == 0 &&
+			 ap_x509_issue_client(f->rsa_ca, f->rsa_ca_key, ap_scep_req_csr(r), 1,
+					      &issued) == 0 &&
+			 ap_scep_certrep_success(r, issued, f->rsa_ca, f->rsa_ca_key, &rep,
+						 &rep_len) == 0 &&
+			 ap_scep_client_response(rep, rep_len, f->rsa_ca, f->dev_key, ss, &got,
+						 NULL) == 0 &&
+			 X509_cmp(got, issued) == 0;
+		X509_free(got);
+		free(rep);
+		X509_free(issued);
+		ap_scep_req_free(r);
+		X509_free(ss);
+		free(der);
+		if (!ok)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	pthread_t t[6];
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, thread_roundtrip, *state), 0);
+	for (size_t i = 0; i < 6; i++) {
+		void *res = (void *)1;
+		assert_int_equal(pthread_join(t[i], &res), 0);
+		assert_null(res);
+	}
 }
 
 static void test_roundtrip_ec_ca(void **state)
@@ -832,12 +878,12 @@ static void test_fuzz_corpus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip_ec_ca), cmocka_unit_test(test_roundtrip_rsa_ca),
-	    cmocka_unit_test(test_ec_device_key),   cmocka_unit_test(test_failure),
-	    cmocka_unit_test(test_wrong_ca),	    cmocka_unit_test(test_tampered),
-	    cmocka_unit_test(test_hostile_input),   cmocka_unit_test(test_hand_built),
-	    cmocka_unit_test(test_cacaps_cacert),   cmocka_unit_test(test_openssl_cli),
-	    cmocka_unit_test(test_fuzz_corpus),
+	    cmocka_unit_test(test_threads),	     cmocka_unit_test(test_roundtrip_ec_ca),
+	    cmocka_unit_test(test_roundtrip_rsa_ca), cmocka_unit_test(test_ec_device_key),
+	    cmocka_unit_test(test_failure),	     cmocka_unit_test(test_wrong_ca),
+	    cmocka_unit_test(test_tampered),	     cmocka_unit_test(test_hostile_input),
+	    cmocka_unit_test(test_hand_built),	     cmocka_unit_test(test_cacaps_cacert),
+	    cmocka_unit_test(test_openssl_cli),	     cmocka_unit_test(test_fuzz_corpus),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
