@@ -633,6 +633,7 @@ int ap_scep_req_signer_issued_by(const struct ap_scep_req *r, X509 *ca_cert)
 static int csr_challenge(X509_REQ *csr, char **ret)
 {
 	unsigned char *utf8 = NULL;
+	int n = 0;
 	int idx = X509_REQ_get_attr_by_NID(csr, NID_pkcs9_challengePassword, -1);
 	if (idx < 0) {
 		*ret = NULL;
@@ -646,7 +647,7 @@ static int csr_challenge(X509_REQ *csr, char **ret)
 	ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(at, 0);
 	if (t == NULL || !(ASN1_tag2bit(t->type) & (B_ASN1_DIRECTORYSTRING)))
 		goto out;
-	int n = ASN1_STRING_to_UTF8(&utf8, t->value.asn1_string);
+	n = ASN1_STRING_to_UTF8(&utf8, t->value.asn1_string);
 	if (n < 0 || n > CHALLENGE_MAX || memchr(utf8, '\0', (size_t)n) != NULL)
 		goto out;
 	rc = AP_ENOMEM;
@@ -659,7 +660,7 @@ static int csr_challenge(X509_REQ *csr, char **ret)
 	rc = 0;
 out:
 	if (utf8 != NULL) {
-		OPENSSL_cleanse(utf8, strlen((char *)utf8));
+		OPENSSL_cleanse(utf8, (size_t)n);
 		OPENSSL_free(utf8);
 	}
 	return rc;

@@ -34,6 +34,9 @@
  * line, each line ending in "\n".  Static storage. */
 const char *ap_scep_cacaps(void);
 
+/* GetCertInitial (CertPoll) is named for completeness; the parser answers it
+ * AP_EUNSUPPORTED: we never answer PENDING, so a conforming client never
+ * polls. */
 enum ap_scep_msgtype {
 	AP_SCEP_PKCSREQ = 19,
 	AP_SCEP_RENEWALREQ = 17,
@@ -75,6 +78,11 @@ struct ap_scep_req;
  *  - the content is one PKCS#10 request whose self-signature verifies
  *    (AP_EPARSE / AP_EBADSIG).
  * On success *ret is the request; free it with ap_scep_req_free().
+ *
+ * Answer every failure after the signature check (AP_ECRYPTO, AP_EPARSE,
+ * AP_EBADSIG of the CSR) identically to the peer, in content and as far as
+ * possible in timing: with an RSA CA key, telling them apart is a padding
+ * oracle (OpenSSL 3.0 has no implicit rejection for PKCS#1 v1.5).
  */
 int ap_scep_req_parse(const unsigned char *der, size_t len, X509 *ca_cert, EVP_PKEY *ca_key,
 		      struct ap_scep_req **ret);
