@@ -11,10 +11,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#define DAYS_MAX 36500
+#define DAYS_MAX	 36500
 #define BACKDATE_SECONDS 300
-#define SERIAL_BITS 128
-#define DNS_NAME_MAX 253
+#define SERIAL_BITS	 128
+#define DNS_NAME_MAX	 253
 
 static int days_ok(int days)
 {
@@ -288,8 +288,9 @@ static int add_san(X509 *cert, const char *const *names, size_t n_names)
 		if ((rc = push_general_name(gens, names[i])) < 0)
 			goto out;
 	}
-	rc = X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1 ? 0
-											 : AP_ECRYPTO;
+	rc = AP_ECRYPTO;
+	if (X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1)
+		rc = 0;
 out:
 	GENERAL_NAMES_free(gens);
 	return rc;
@@ -315,8 +316,8 @@ int ap_x509_issue_server(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *
 	if ((rc = new_leaf(ca, key, subject, days, &cert)) < 0)
 		goto out;
 	const char *ku = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA
-				 ? "critical,digitalSignature,keyEncipherment"
-				 : "critical,digitalSignature";
+			     ? "critical,digitalSignature,keyEncipherment"
+			     : "critical,digitalSignature";
 	if ((rc = add_ext(cert, ca, NID_key_usage, ku)) < 0 ||
 	    (rc = add_ext(cert, ca, NID_ext_key_usage, "serverAuth")) < 0 ||
 	    (rc = add_san(cert, names, n_names)) < 0)
@@ -351,8 +352,8 @@ int ap_x509_issue_client(X509 *ca, EVP_PKEY *ca_key, X509_REQ *csr, int days, X5
 		goto out;
 	if ((rc = new_leaf(ca, pub, subject, days, &cert)) < 0)
 		goto out;
-	if ((rc = add_ext(cert, ca, NID_key_usage, "critical,digitalSignature,keyEncipherment")) <
-		    0 ||
+	const char *ku = "critical,digitalSignature,keyEncipherment";
+	if ((rc = add_ext(cert, ca, NID_key_usage, ku)) < 0 ||
 	    (rc = add_ext(cert, ca, NID_ext_key_usage, "clientAuth")) < 0)
 		goto out;
 	if ((rc = sign(cert, ca_key)) < 0)
@@ -528,6 +529,15 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/* 1 when the n bytes of `needle` occur in hay[0..len). */
+static int contains(const char *hay, size_t len, const char *needle, size_t n)
+{
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(hay + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
 int ap_pkey_from_pem(const char *pem, size_t len, EVP_PKEY **ret)
 {
 	int rc = AP_EPARSE;
@@ -535,7 +545,7 @@ int ap_pkey_from_pem(const char *pem, size_t len, EVP_PKEY **ret)
 		return AP_EINVAL;
 	if (len > AP_X509_MAX_PEM)
 		return AP_ETOOBIG;
-	if (memmem(pem, len, "ENCRYPTED", 9) != NULL)
+	if (contains(pem, len, "ENCRYPTED", 9))
 		return AP_EUNSUPPORTED;
 	ERR_set_mark();
 	BIO *b = BIO_new_mem_buf(pem, (int)len);

@@ -3,6 +3,8 @@
 #include "ap_err.h"
 #include "log.h"
 #include "server.h"
+#include "db_command.h"
+#include "db_command.h"
 #include "store.h"
 
 #include <stdlib.h>
@@ -18,7 +20,36 @@ static int job_checkpoint(struct worker *w)
 	return db_checkpoint(w->db);
 }
 
+/* Pending commands past their expiry become visible as expired. */
+static int job_expire_commands(struct worker *w)
+{
+	int64_t n = 0;
+	int rc = db_cmd_expire(w->db, db_now(), &n);
+	if (rc == 0 && n > 0)
+		log_info("commands_expired", "count=%lld", (long long)n);
+	return rc;
+}
+
+/* Finished commands older than the retention are deleted, in batches so
+ * the loop is never held long: peers melted their database by never
+ * pruning. */
+static int job_prune_commands(struct worker *w)
+{
+	int64_t n = 0, total = 0;
+	int64_t before = db_now() - w->srv->cfg.command_retention_days * 86400;
+	int rc;
+	do {
+		rc = db_cmd_prune(w->db, before, 5000, &n);
+		total += n;
+	} while (rc == 0 && n == 5000 && total < 200000);
+	if (rc == 0 && total > 0)
+		log_info("commands_pruned", "count=%lld", (long long)total);
+	return rc;
+}
+
 static const struct job jobs[] = {
+	{"expire_commands", 60 * 1000, job_expire_commands},
+	{"prune_commands", 3600 * 1000, job_prune_commands},
     {"checkpoint", 60 * 1000, job_checkpoint},
 };
 
@@ -52,7 +83,8 @@ int jobs_start(struct worker *w)
 	for (size_t i = 0; i < NJOBS; i++) {
 		uv_timer_init(&w->loop, &s->timers[i]);
 		s->timers[i].data = w;
-		uv_timer_start(&s->timers[i], on_tick, jobs[i].period_ms, jobs[i].period_ms);
+		/* first run soon after start, then every period */
+		uv_timer_start(&s->timers[i], on_tick, 10 * 1000, jobs[i].period_ms);
 	}
 	return 0;
 }

@@ -1,6 +1,8 @@
 /* keystore.c - key files, permissions, TLS context, sealing. */
 #include "keystore.h"
 #include "ap_err.h"
+#include "ap_cms.h"
+#include "ap_scep.h"
 #include "ap_x509.h"
 #include "tls.h"
 
@@ -25,6 +27,9 @@ struct keystore {
 	char cert_path[4200];
 	char key_path[4200];
 	X509 *ca;
+	EVP_PKEY *ca_key;
+	X509 *server;
+	EVP_PKEY *server_key;
 	X509_STORE *trust;
 	unsigned char secret[32];
 };
@@ -182,6 +187,35 @@ static int add_anchors(X509_STORE *store, const char *path, char *err, size_t er
 	return 0;
 }
 
+/* Loads a certificate (ret_cert may be NULL to skip) and its private key. */
+static int load_pair(const char *dir, const char *cert_name, const char *key_name, X509 **ret_cert,
+		     EVP_PKEY **ret_key, char *err, size_t errcap)
+{
+	char path[4200], *pem = NULL;
+	size_t len = 0;
+	int rc;
+	if (ret_cert) {
+		path_in(path, sizeof(path), dir, cert_name);
+		if ((rc = read_file(path, &pem, &len, err, errcap)) < 0)
+			return rc;
+		rc = ap_x509_from_pem(pem, len, ret_cert);
+		free(pem);
+		if (rc < 0) {
+			snprintf(err, errcap, "%s: not a PEM certificate", path);
+			return rc;
+		}
+	}
+	path_in(path, sizeof(path), dir, key_name);
+	if ((rc = read_file(path, &pem, &len, err, errcap)) < 0)
+		return rc;
+	rc = ap_pkey_from_pem(pem, len, ret_key);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	if (rc < 0)
+		snprintf(err, errcap, "%s: not a PEM private key", path);
+	return rc;
+}
+
 int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, char *err,
 		  size_t errcap)
 {
@@ -210,6 +244,10 @@ int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, 
 		snprintf(err, errcap, "%s: not a PEM certificate", ks->ca_path);
 		goto fail;
 	}
+	if ((rc = load_pair(dir, "ca.pem", "ca.key", NULL, &ks->ca_key, err, errcap)) < 0 ||
+	    (rc = load_pair(dir, "server.pem", "server.key", &ks->server, &ks->server_key, err,
+			    errcap)) < 0)
+		goto fail;
 	path_in(path, sizeof(path), dir, "secret.key");
 	if ((rc = read_file(path, &pem, &len, err, errcap)) < 0)
 		goto fail;
@@ -242,6 +280,9 @@ void keystore_free(struct keystore *ks)
 	if (ks == NULL)
 		return;
 	X509_free(ks->ca);
+	EVP_PKEY_free(ks->ca_key);
+	X509_free(ks->server);
+	EVP_PKEY_free(ks->server_key);
 	X509_STORE_free(ks->trust);
 	OPENSSL_cleanse(ks->secret, sizeof(ks->secret));
 	free(ks);
@@ -337,4 +378,49 @@ out:
 	free(out);
 	EVP_CIPHER_CTX_free(c);
 	return rc;
+}
+
+int keystore_sign(struct keystore *ks, const void *data, size_t len, unsigned char **ret_der,
+		  size_t *ret_len)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	if (chain == NULL || !sk_X509_push(chain, ks->ca)) {
+		sk_X509_free(chain);
+		return AP_ENOMEM;
+	}
+	int rc = ap_cms_sign(data, len, ks->server, ks->server_key, chain, ret_der, ret_len);
+	sk_X509_free(chain);
+	return rc;
+}
+
+int keystore_scep_open(struct keystore *ks, const unsigned char *der, size_t len,
+		       struct ap_scep_req **ret)
+{
+	return ap_scep_req_parse(der, len, ks->ca, ks->ca_key, ret);
+}
+
+int keystore_scep_issue(struct keystore *ks, struct ap_scep_req *req, int days, char ret_fp[65],
+			unsigned char **ret_der, size_t *ret_len)
+{
+	X509 *cert = NULL;
+	int rc = ap_x509_issue_client(ks->ca, ks->ca_key, ap_scep_req_csr(req), days, &cert);
+	if (rc < 0)
+		return rc;
+	rc = ap_scep_certrep_success(req, cert, ks->ca, ks->ca_key, ret_der, ret_len);
+	if (rc == 0)
+		ap_x509_fingerprint(cert, ret_fp);
+	X509_free(cert);
+	return rc;
+}
+
+int keystore_scep_reject(struct keystore *ks, struct ap_scep_req *req, int fi,
+			 unsigned char **ret_der, size_t *ret_len)
+{
+	return ap_scep_certrep_failure(req, (enum ap_scep_failinfo)fi, ks->ca, ks->ca_key, ret_der,
+				       ret_len);
+}
+
+int keystore_scep_cacert(struct keystore *ks, unsigned char **ret_der, size_t *ret_len)
+{
+	return ap_scep_cacert(ks->ca, ret_der, ret_len);
 }

@@ -37,6 +37,25 @@ X509_STORE *keystore_device_trust(struct keystore *ks);
 X509 *keystore_ca_cert(struct keystore *ks);
 const char *keystore_ca_path(struct keystore *ks);
 
+/* CMS SignedData (DER, content attached) over data, signed with the
+ * server identity: used for enrolment and policy profiles. */
+int keystore_sign(struct keystore *ks, const void *data, size_t len, unsigned char **ret_der,
+		  size_t *ret_len);
+
+struct ap_scep_req;
+/* Decrypts and checks a SCEP PKIOperation message with the CA key. */
+int keystore_scep_open(struct keystore *ks, const unsigned char *der, size_t len,
+		       struct ap_scep_req **ret);
+/* Issues the device identity for the request's CSR (valid `days`) and
+ * builds the SUCCESS CertRep.  *ret_fp: SHA-256 of the new certificate. */
+int keystore_scep_issue(struct keystore *ks, struct ap_scep_req *req, int days, char ret_fp[65],
+			unsigned char **ret_der, size_t *ret_len);
+/* FAILURE CertRep with failInfo fi (enum ap_scep_failinfo). */
+int keystore_scep_reject(struct keystore *ks, struct ap_scep_req *req, int fi,
+			 unsigned char **ret_der, size_t *ret_len);
+/* GetCACert answer (DER). */
+int keystore_scep_cacert(struct keystore *ks, unsigned char **ret_der, size_t *ret_len);
+
 /* Seals plaintext with AES-256-GCM: out = nonce(12) | ciphertext | tag(16),
  * malloc'd.  aad binds the secret to its owner (e.g. the UDID). */
 int keystore_seal(struct keystore *ks, const void *plain, size_t len, const char *aad,

@@ -10,6 +10,8 @@
 /* every module's table; order matters only for overlapping patterns */
 static const struct route *const tables[] = {
     api_core_routes,
+	mdm_routes,
+	api_command_routes,
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */
@@ -43,7 +45,7 @@ static int match(const char *pattern, const char *path, struct req *r)
 	return *pattern == '\0' && (*path == '\0' || (path[0] == '/' && path[1] == '\0'));
 }
 
-static int authenticate_staff(struct req *r)
+int router_staff_auth(struct req *r)
 {
 	const char *h = http_req_header(r->http, "authorization");
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
@@ -75,7 +77,7 @@ void router_dispatch(struct req *r)
 			    !(strcmp(rt->method, "GET") == 0 &&
 			      strcmp(r->http->method, "HEAD") == 0))
 				continue;
-			if (rt->auth == AUTH_STAFF && authenticate_staff(r) < 0)
+			if (rt->auth == AUTH_STAFF && router_staff_auth(r) < 0)
 				return;
 			r->resp->status = 0;
 			rt->fn(r);

@@ -51,6 +51,12 @@ struct route {
 /* Each API module exports one table, terminated by a {NULL} row, and is
  * listed once in router.c. */
 extern const struct route api_core_routes[];
+extern const struct route mdm_routes[];
+extern const struct route api_command_routes[];
+
+/* Authenticates the bearer token into r->acct; on failure answers 401
+ * and returns AP_EAUTH.  Routes marked AUTH_STAFF get it done for them. */
+int router_staff_auth(struct req *r);
 
 /* Routes the request, writes the answer into resp. */
 void router_dispatch(struct req *r);

@@ -93,7 +93,8 @@ static const char *const steps[] = {
     "  status TEXT NOT NULL CHECK (status IN ('queued','sent','notnow','acknowledged',"
     "    'error','format_error','expired','canceled')),"
     "  payload BLOB NOT NULL," /* the command plist as sent */
-    "  origin TEXT NOT NULL DEFAULT 'staff',"
+    "  dedupe TEXT NOT NULL DEFAULT '',"  /* same type+dedupe: one pending at a time */
+	"  origin TEXT NOT NULL DEFAULT 'staff',"
     "  created_by TEXT NOT NULL DEFAULT '',"
     "  created_at INTEGER NOT NULL,"
     "  sent_at INTEGER,"
@@ -124,7 +125,9 @@ static const char *const steps[] = {
     "  created_by TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL,"
-    "  used_at INTEGER,"
+    "  max_uses INTEGER NOT NULL DEFAULT 1,"
+	"  uses INTEGER NOT NULL DEFAULT 0,"
+	"  used_at INTEGER,"          /* last use */
     "  used_by TEXT);",
 
     /* 3: the fleet records: people, loans, incidents.  Dates are epoch

@@ -48,5 +48,6 @@ struct ctl_verb {
 /* Each ctl_<noun>.c exports one table of verbs, terminated by a row whose
  * noun is NULL, and is listed once in ctl_main.c. */
 extern const struct ctl_verb ctl_account_verbs[];
+extern const struct ctl_verb ctl_command_verbs[];
 
 #endif

@@ -1,0 +1,301 @@
+/*
+ * api_command.c - staff routes for a device's command queue and for
+ * one-time enrolment codes.
+ *
+ *   POST   /api/v1/devices/:serial/commands  {"type": T, "params": ["K=V", ...]}
+ *   GET    /api/v1/devices/:serial/commands
+ *   GET    /api/v1/commands/:uuid            (?plist=1: with payload and result)
+ *   DELETE /api/v1/commands/:uuid
+ *   POST   /api/v1/commands/bulk             {"type": T, "params": [...],
+ *                                             "school": UAI | "all": true}
+ *   POST   /api/v1/enroll-codes              {"uses": N}
+ */
+#include "ap_cmd.h"
+#include "ap_err.h"
+#include "api.h"
+#include "authz.h"
+#include "db_command.h"
+#include "db_mdm.h"
+#include "mdm.h"
+#include "server.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ENROLL_CODE_TTL (7 * 86400)
+#define MAX_KV 32
+
+/* Device named by the path's serial, authorised for action; answers on failure. */
+static int device_for(struct req *r, int action, struct db_mdm_device *d)
+{
+	int rc = db_mdm_by_serial(r->w->db, api_param(r, 0), d);
+	if (rc == AP_ENOTFOUND) {
+		/* say 404 only to those who could see it anyway */
+		if (authz_fleet_wide(r))
+			api_fail(r, rc, 404, "no tablet with serial %s", api_param(r, 0));
+		else
+			api_fail(r, AP_EFORBIDDEN, 403, "no tablet with serial %s in your collèges",
+				 api_param(r, 0));
+		return rc;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot read the device: %s", ap_strerror(rc));
+		return rc;
+	}
+	return api_allow(r, action, d->school[0] ? d->school : NULL);
+}
+
+static json_t *cmd_json(const struct db_cmd *c)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s}", "uuid", c->uuid, "type",
+			 c->type, "status", c->status, "origin", c->origin, "created_by",
+			 c->created_by, "created_at", (json_int_t)c->created_at, "sent_at",
+			 (json_int_t)c->sent_at, "done_at", (json_int_t)c->done_at, "expires_at",
+			 (json_int_t)c->expires_at, "error", c->error);
+}
+
+/* Converts the body's "params" array into a plist for type t; answers on error. */
+static int body_params(struct req *r, json_t *params, enum ap_cmd_type t, plist_t *ret)
+{
+	const char *kv[MAX_KV];
+	char detail[256] = "";
+	size_t n = 0, i;
+	json_t *v;
+	if (params && !json_is_array(params)) {
+		api_fail(r, AP_EINVAL, 400, "params must be an array of \"Key=value\" strings");
+		return AP_EINVAL;
+	}
+	json_array_foreach(params, i, v) {
+		if (!json_is_string(v) || n == MAX_KV) {
+			api_fail(r, AP_EINVAL, 400, "params: at most %d \"Key=value\" strings", MAX_KV);
+			return AP_EINVAL;
+		}
+		kv[n++] = json_string_value(v);
+	}
+	int rc = ap_cmd_params_from_kv(t, kv, n, ret, detail, sizeof(detail));
+	if (rc < 0)
+		api_fail(r, rc, 400, "%s: %s", ap_cmd_name(t), detail[0] ? detail : ap_strerror(rc));
+	return rc;
+}
+
+static void command_send(struct req *r)
+{
+	struct db_mdm_device d;
+	const char *type = NULL;
+	json_t *params = NULL;
+	enum ap_cmd_type t;
+	plist_t p = NULL;
+	char detail[256] = "", uuid[37];
+	if (device_for(r, AZ_DEVICE_ACTION, &d) < 0)
+		return;
+	json_t *body = api_body(r);
+	if (body == NULL)
+		return;
+	if (json_unpack(body, "{s:s,s?o}", "type", &type, "params", &params) < 0) {
+		api_fail(r, AP_EINVAL, 400, "expected {\"type\": RequestType, \"params\": [\"Key=value\"]}");
+		goto out;
+	}
+	if (ap_cmd_from_name(type, &t) < 0) {
+		api_fail(r, AP_EINVAL, 400, "unknown command type '%s'", type);
+		goto out;
+	}
+	if (body_params(r, params, t, &p) < 0)
+		goto out;
+	int rc = mdm_queue(r->w, d.id, t, p, "", "staff", r->acct.name, uuid, detail, sizeof(detail));
+	if (rc < 0) {
+		api_fail(r, rc, 0, "%s: %s", type, detail[0] ? detail : ap_strerror(rc));
+		goto out;
+	}
+	api_audit(r, "command.send", d.serial, NULL, json_pack("{s:s,s:s}", "type", type, "uuid", uuid));
+	api_json(r, 201, json_pack("{s:s,s:s,s:s,s:s}", "uuid", uuid, "type", type, "status",
+				   "queued", "serial", d.serial));
+out:
+	if (p)
+		plist_free(p);
+	json_decref(body);
+}
+
+struct bulk {
+	struct req *r;
+	enum ap_cmd_type t;
+	plist_t params;
+	int64_t queued, skipped, failed;
+	char last_error[200];
+};
+
+static int bulk_one(int64_t device_id, void *arg)
+{
+	struct bulk *b = arg;
+	char uuid[37], detail[160];
+	int rc = mdm_queue(b->r->w, device_id, b->t, b->params, "", "bulk", b->r->acct.name, uuid,
+			   detail, sizeof(detail));
+	if (rc == 0)
+		b->queued++;
+	else if (rc == AP_ECONFLICT)
+		b->skipped++;
+	else {
+		b->failed++;
+		snprintf(b->last_error, sizeof(b->last_error), "%s", detail[0] ? detail : ap_strerror(rc));
+	}
+	return 0;
+}
+
+/* One command for every enrolled tablet of a collège, or of the fleet.
+ * Tablets that already have the same command pending are skipped. */
+static void command_bulk(struct req *r)
+{
+	const char *type = NULL, *school = NULL;
+	json_t *params = NULL;
+	int all = 0, rc;
+	struct bulk b = {r, 0, NULL, 0, 0, 0, ""};
+	json_t *body = api_body(r);
+	if (body == NULL)
+		return;
+	if (json_unpack(body, "{s:s,s?o,s?s,s?b}", "type", &type, "params", &params, "school",
+			&school, "all", &all) < 0 ||
+	    (!school && !all) || (school && all)) {
+		api_fail(r, AP_EINVAL, 400,
+			 "expected {\"type\": T, \"params\": [...], and \"school\": UAI or \"all\": true}");
+		goto out;
+	}
+	if (api_allow(r, all ? AZ_ADMIN : AZ_DEVICE_ACTION, school) < 0)
+		goto out;
+	if (ap_cmd_from_name(type, &b.t) < 0) {
+		api_fail(r, AP_EINVAL, 400, "unknown command type '%s'", type);
+		goto out;
+	}
+	if (body_params(r, params, b.t, &b.params) < 0)
+		goto out;
+	if ((rc = db_begin(r->w->db)) == 0) {
+		rc = db_mdm_each_enrolled(r->w->db, school, bulk_one, &b);
+		rc = rc < 0 ? (db_rollback(r->w->db), rc) : db_commit(r->w->db);
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "bulk queueing failed: %s", ap_strerror(rc));
+		goto out;
+	}
+	api_audit(r, "command.bulk", school ? school : "fleet", NULL,
+		  json_pack("{s:s,s:I,s:I,s:I}", "type", type, "queued", (json_int_t)b.queued,
+			    "skipped", (json_int_t)b.skipped, "failed", (json_int_t)b.failed));
+	api_json(r, 200, json_pack("{s:s,s:I,s:I,s:I,s:s}", "type", type, "queued",
+				   (json_int_t)b.queued, "skipped", (json_int_t)b.skipped, "failed",
+				   (json_int_t)b.failed, "last_error", b.last_error));
+out:
+	if (b.params)
+		plist_free(b.params);
+	json_decref(body);
+}
+
+static int add_cmd(const struct db_cmd *c, void *arg)
+{
+	json_array_append_new(arg, cmd_json(c));
+	return 0;
+}
+
+static void command_list(struct req *r)
+{
+	struct db_mdm_device d;
+	if (device_for(r, AZ_READ, &d) < 0)
+		return;
+	json_t *a = json_array();
+	int rc = db_cmd_list(r->w->db, d.id, 0, add_cmd, a);
+	if (rc < 0) {
+		json_decref(a);
+		api_fail(r, rc, 503, "cannot list commands");
+		return;
+	}
+	api_json(r, 200, a);
+}
+
+/* The command of the path's uuid with its device, authorised. */
+static int command_for(struct req *r, int action, struct db_cmd *c)
+{
+	struct db_mdm_device d;
+	int rc = db_cmd_get(r->w->db, api_param(r, 0), c);
+	if (rc == 0)
+		rc = db_mdm_by_id(r->w->db, c->device_id, &d);
+	if (rc == AP_ENOTFOUND) {
+		api_fail(r, rc, 404, "no command %s", api_param(r, 0));
+		return rc;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot read the command");
+		return rc;
+	}
+	return api_allow(r, action, d.school[0] ? d.school : NULL);
+}
+
+static void command_show(struct req *r)
+{
+	struct db_cmd c;
+	char want[4];
+	if (command_for(r, AZ_READ, &c) < 0)
+		return;
+	json_t *o = cmd_json(&c);
+	if (api_query(r, "plist", want, sizeof(want)) == 0 && strcmp(want, "0") != 0) {
+		char *payload = NULL, *result = NULL;
+		size_t n1 = 0, n2 = 0;
+		db_cmd_blob(r->w->db, c.uuid, 0, &payload, &n1);
+		db_cmd_blob(r->w->db, c.uuid, 1, &result, &n2);
+		json_object_set_new(o, "payload", payload ? json_stringn(payload, n1) : json_null());
+		json_object_set_new(o, "result", result ? json_stringn(result, n2) : json_null());
+		free(payload);
+		free(result);
+	}
+	api_json(r, 200, o);
+}
+
+static void command_cancel(struct req *r)
+{
+	struct db_cmd c;
+	if (command_for(r, AZ_DEVICE_ACTION, &c) < 0)
+		return;
+	int rc = db_cmd_cancel(r->w->db, c.uuid);
+	if (rc == AP_ECONFLICT) {
+		api_fail(r, rc, 409, "command %s is already %s", c.uuid, c.status);
+		return;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot cancel");
+		return;
+	}
+	api_audit(r, "command.cancel", c.uuid, NULL, json_pack("{s:s}", "type", c.type));
+	snprintf(c.status, sizeof(c.status), "canceled");
+	api_json(r, 200, cmd_json(&c));
+}
+
+static void enroll_code_new(struct req *r)
+{
+	char code[33];
+	json_int_t uses = 1;
+	if (api_allow(r, AZ_ADMIN, NULL) < 0)
+		return;
+	json_t *body = r->http->body.len ? api_body(r) : json_object();
+	if (body == NULL)
+		return;
+	if (json_unpack(body, "{s?I}", "uses", &uses) < 0 || uses < 1 || uses > 100000) {
+		json_decref(body);
+		api_fail(r, AP_EINVAL, 400, "uses must be a whole number from 1 to 100000");
+		return;
+	}
+	json_decref(body);
+	int rc = db_enroll_code_new(r->w->db, NULL, r->acct.name, ENROLL_CODE_TTL, uses, code);
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot make a code");
+		return;
+	}
+	api_audit(r, "enroll_code.create", "", NULL, json_pack("{s:I}", "uses", uses));
+	api_json(r, 201, json_pack("{s:s,s:I,s:I}", "code", code, "uses", uses, "expires_at",
+				   (json_int_t)(db_now() + ENROLL_CODE_TTL)));
+}
+
+const struct route api_command_routes[] = {
+	{"POST", "/api/v1/devices/:serial/commands", AUTH_STAFF, command_send},
+	{"GET", "/api/v1/devices/:serial/commands", AUTH_STAFF, command_list},
+	{"GET", "/api/v1/commands/:uuid", AUTH_STAFF, command_show},
+	{"DELETE", "/api/v1/commands/:uuid", AUTH_STAFF, command_cancel},
+	{"POST", "/api/v1/commands/bulk", AUTH_STAFF, command_bulk},
+	{"POST", "/api/v1/enroll-codes", AUTH_STAFF, enroll_code_new},
+	{NULL, NULL, AUTH_NONE, NULL},
+};

@@ -1,0 +1,475 @@
+/*
+ * mdm.c - PUT /mdm/checkin and /mdm/connect: who the device is, what it
+ * says, and the next command it gets.
+ *
+ * Identity: the verified TLS client certificate, or the Mdm-Signature
+ * header (detached CMS over the body) when TLS ends at a proxy; when both
+ * are present they must name the same certificate.  Authenticate binds the
+ * certificate's fingerprint to the UDID; every later message for that UDID
+ * must come with the same certificate (403 otherwise).
+ *
+ * A report and the next command are handled in one transaction, committed
+ * before the answer is written: what the device was told is durable.
+ */
+#include "mdm.h"
+#include "ap_cms.h"
+#include "ap_err.h"
+#include "ap_msg.h"
+#include "ap_plist.h"
+#include "ap_result.h"
+#include "ap_uuid.h"
+#include "ap_x509.h"
+#include "api.h"
+#include "db_audit.h"
+#include "db_command.h"
+#include "db_mdm.h"
+#include "keystore.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY 86400
+
+static void answer_empty(struct req *r)
+{
+	r->resp->status = 200;
+	r->resp->content_type = NULL;
+	ap_buf_reset(&r->resp->body);
+}
+
+/* 403/401 to a device, with a log line; never the "unrecognized device"
+ * body, which would make the device unenrol. */
+static void refuse(struct req *r, int status, const char *udid, const char *why)
+{
+	char u[160], w[300];
+	log_warn("device_refused", "id=%s peer=%s udid=%s status=%d reason=%s", r->id, r->peer,
+		 log_esc(udid, u, sizeof(u)), status, log_esc(why, w, sizeof(w)));
+	api_fail(r, status == 401 ? AP_EAUTH : AP_EFORBIDDEN, status, "%s", why);
+}
+
+/* Fingerprint of the device identity of this request into fp. */
+static int device_identity(struct req *r, char fp[65], const char **why)
+{
+	const char *sig = http_req_header(r->http, "mdm-signature");
+	char sig_fp[65] = "";
+	if (sig) {
+		X509 *signer = NULL;
+		struct ap_buf *b = &r->http->body;
+		if (ap_cms_verify_detached(sig, b->data ? b->data : "", b->len,
+					   keystore_device_trust(r->w->srv->ks), &signer) < 0) {
+			*why = "Mdm-Signature does not verify against the device CA";
+			return AP_EBADSIG;
+		}
+		ap_x509_fingerprint(signer, sig_fp);
+		X509_free(signer);
+	}
+	if (r->peer_cert) {
+		if (!r->peer_verified) {
+			*why = "client certificate not issued by a trusted device CA";
+			return AP_EBADSIG;
+		}
+		ap_x509_fingerprint(r->peer_cert, fp);
+		if (sig_fp[0] && strcmp(sig_fp, fp) != 0) {
+			*why = "Mdm-Signature and TLS client certificate differ";
+			return AP_EBADSIG;
+		}
+		return 0;
+	}
+	if (sig_fp[0]) {
+		memcpy(fp, sig_fp, 65);
+		return 0;
+	}
+	*why = "no device identity: present the enrolment certificate or Mdm-Signature";
+	return AP_EAUTH;
+}
+
+void mdm_public_url(struct worker *w, char *out, size_t cap)
+{
+	const struct config *c = &w->srv->cfg;
+	if (c->public_url[0])
+		snprintf(out, cap, "%s", c->public_url);
+	else
+		snprintf(out, cap, "https://%s:%d", c->hostname, w->srv->port);
+	size_t n = strlen(out);
+	if (n && out[n - 1] == '/')
+		out[n - 1] = '\0';
+}
+
+int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t params,
+	      const char *dedupe, const char *origin, const char *actor, char ret_uuid[37],
+	      char *detail, size_t detail_cap)
+{
+	const struct config *c = &w->srv->cfg;
+	char uuid[37], *xml = NULL, local[160];
+	size_t len = 0;
+	if (detail == NULL) {
+		detail = local;
+		detail_cap = sizeof(local);
+	}
+	detail[0] = '\0';
+	ap_uuid_random(uuid);
+	int rc = ap_cmd_build(t, uuid, params, &xml, &len, detail, detail_cap);
+	if (rc < 0)
+		return rc;
+	rc = db_cmd_enqueue(w->db, device_id, ap_cmd_name(t), dedupe ? dedupe : "", uuid, xml, len,
+			    origin, actor, db_now() + c->command_expiry_days * DAY, c->queue_max,
+			    NULL);
+	free(xml);
+	if (rc == AP_ECONFLICT)
+		snprintf(detail, detail_cap, "a %s is already pending for this device", ap_cmd_name(t));
+	else if (rc == AP_ELIMIT)
+		snprintf(detail, detail_cap, "the device's queue is full (%lld commands pending)",
+			 (long long)c->queue_max);
+	if (rc == 0)
+		memcpy(ret_uuid, uuid, sizeof(uuid));
+	return rc;
+}
+
+static const enum ap_cmd_type initial_inventory[] = {
+	AP_CMD_DEVICE_INFORMATION,
+	AP_CMD_SECURITY_INFO,
+	AP_CMD_PROFILE_LIST,
+	AP_CMD_INSTALLED_APPLICATION_LIST,
+};
+
+static void queue_initial(struct req *r, int64_t id, const char *udid)
+{
+	char uuid[37];
+	for (size_t i = 0; i < sizeof(initial_inventory) / sizeof(initial_inventory[0]); i++) {
+		int rc = mdm_queue(r->w, id, initial_inventory[i], NULL, NULL, "enrolment", "system",
+				   uuid, NULL, 0);
+		if (rc < 0 && rc != AP_ECONFLICT)
+			log_warn("queue_failed", "id=%s udid=%s type=%s error=\"%s\"", r->id, udid,
+				 ap_cmd_name(initial_inventory[i]), ap_strerror(rc));
+	}
+}
+
+static void on_authenticate(struct req *r, const struct ap_checkin *ci, const char *fp)
+{
+	const struct config *c = &r->w->srv->cfg;
+	struct db_mdm_auth a = {ci->udid,	   ci->serial,	     ci->topic, ci->os_version,
+				ci->build_version, ci->product_name, fp};
+	int64_t id;
+	if (strcmp(ci->topic, c->topic) != 0) {
+		refuse(r, 403, ci->udid, "Topic does not match this server's push topic");
+		return;
+	}
+	int rc = db_mdm_authenticate(r->w->db, &a, &id);
+	if (rc == AP_EBADSIG) {
+		refuse(r, 403, ci->udid, "this UDID is enrolled with another certificate");
+		return;
+	}
+	if (rc == AP_ECONFLICT) {
+		refuse(r, 403, ci->udid, "this serial number belongs to another UDID");
+		return;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot record the device: %s", ap_strerror(rc));
+		return;
+	}
+	log_info("device_authenticate", "id=%s device=%lld", r->id, (long long)id);
+	answer_empty(r);
+}
+
+/* The device record for udid, checked against the identity fp. */
+static int bound_device(struct req *r, const char *udid, const char *fp, struct db_mdm_device *d)
+{
+	int rc = db_mdm_by_udid(r->w->db, udid, d);
+	if (rc == AP_ENOTFOUND) {
+		refuse(r, 401, udid, "unknown device: enrol first");
+		return rc;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot read the device: %s", ap_strerror(rc));
+		return rc;
+	}
+	if (strcmp(d->cert_fp, fp) != 0) {
+		refuse(r, 403, udid, "certificate is not the one bound to this UDID");
+		return AP_EBADSIG;
+	}
+	return 0;
+}
+
+static void on_token_update(struct req *r, const struct ap_checkin *ci, const char *fp)
+{
+	struct db_mdm_device d;
+	unsigned char *sealed = NULL;
+	size_t sealed_len = 0;
+	int first = 0, rc;
+	if (bound_device(r, ci->udid, fp, &d) < 0)
+		return;
+	if (ci->unlock_token &&
+	    (rc = keystore_seal(r->w->srv->ks, ci->unlock_token, ci->unlock_token_len, ci->udid,
+				&sealed, &sealed_len)) < 0) {
+		api_fail(r, rc, 500, "cannot seal the UnlockToken");
+		return;
+	}
+	rc = db_mdm_token_update(r->w->db, d.id, ci->token, ci->token_len, ci->push_magic,
+				 ci->topic, sealed, sealed_len, ci->awaiting_configuration, &first);
+	free(sealed);
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot store the push token: %s", ap_strerror(rc));
+		return;
+	}
+	if (first) {
+		queue_initial(r, d.id, ci->udid);
+		db_audit_append(r->w->db, "system", "device.enrolled", d.serial[0] ? d.serial : ci->udid,
+				"", "");
+	}
+	log_info("device_token_update", "id=%s device=%lld first=%d unlock_token=%d", r->id,
+		 (long long)d.id, first, ci->unlock_token != NULL);
+	answer_empty(r);
+}
+
+static void on_checkout(struct req *r, const struct ap_checkin *ci, const char *fp)
+{
+	struct db_mdm_device d;
+	if (bound_device(r, ci->udid, fp, &d) < 0)
+		return;
+	int rc = db_mdm_unenroll(r->w->db, d.id);
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot record the check-out");
+		return;
+	}
+	db_audit_append(r->w->db, "system", "device.checkout", d.serial[0] ? d.serial : ci->udid,
+			"MDM profile removed", "");
+	answer_empty(r);
+}
+
+/* Result handlers: one row per command type whose answer updates the
+ * inventory.  They run inside the report's transaction. */
+struct result_handler {
+	const char *type;
+	int (*apply)(struct req *r, int64_t id, plist_t dict);
+};
+
+static int apply_device_info(struct req *r, int64_t id, plist_t dict)
+{
+	struct ap_device_info *di = NULL;
+	int rc = ap_result_device_info(dict, &di);
+	if (rc == 0)
+		rc = db_mdm_set_device_info(r->w->db, id, di);
+	ap_device_info_free(di);
+	return rc;
+}
+
+static int apply_security(struct req *r, int64_t id, plist_t dict)
+{
+	struct ap_security_info si;
+	int rc = ap_result_security_info(dict, &si);
+	return rc == 0 ? db_mdm_set_security(r->w->db, id, &si) : rc;
+}
+
+static int apply_apps(struct req *r, int64_t id, plist_t dict)
+{
+	struct ap_app *apps = NULL;
+	size_t n = 0;
+	int rc = ap_result_installed_apps(dict, &apps, &n);
+	if (rc == 0)
+		rc = db_mdm_set_apps(r->w->db, id, apps, n);
+	ap_apps_free(apps, n);
+	return rc;
+}
+
+static int apply_profiles(struct req *r, int64_t id, plist_t dict)
+{
+	struct ap_profile_info *p = NULL;
+	size_t n = 0;
+	int rc = ap_result_profile_list(dict, &p, &n);
+	if (rc == 0)
+		rc = db_mdm_set_profiles(r->w->db, id, p, n);
+	ap_profiles_free(p, n);
+	return rc;
+}
+
+static int apply_erase(struct req *r, int64_t id, plist_t dict)
+{
+	/* the tablet wipes itself now: it will come back through a new
+	 * enrolment, with a new identity */
+	return db_mdm_unenroll(r->w->db, id);
+}
+
+static int apply_bypass(struct req *r, int64_t id, plist_t dict)
+{
+	char *code = NULL, udid[8] = "bypass";
+	unsigned char *sealed = NULL;
+	size_t len = 0;
+	int rc = ap_result_bypass_code(dict, &code);
+	if (rc == AP_EMISSING)
+		return 0; /* no code on this device */
+	if (rc == 0)
+		rc = keystore_seal(r->w->srv->ks, code, strlen(code), udid, &sealed, &len);
+	if (rc == 0)
+		rc = db_mdm_set_bypass(r->w->db, id, sealed, len);
+	free(code);
+	free(sealed);
+	return rc;
+}
+
+static const struct result_handler result_handlers[] = {
+	{"DeviceInformation", apply_device_info},
+	{"SecurityInfo", apply_security},
+	{"InstalledApplicationList", apply_apps},
+	{"ProfileList", apply_profiles},
+	{"EraseDevice", apply_erase},
+	{"ActivationLockBypassCode", apply_bypass},
+};
+
+static const char *status_word(enum ap_status s)
+{
+	switch (s) {
+	case AP_STATUS_ACKNOWLEDGED: return "acknowledged";
+	case AP_STATUS_ERROR: return "error";
+	case AP_STATUS_FORMAT_ERROR: return "format_error";
+	case AP_STATUS_NOTNOW: return "notnow";
+	default: return "idle";
+	}
+}
+
+/* "Domain code: description; ..." from the ErrorChain. */
+static void error_summary(const struct ap_report *rep, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < rep->n_errors && o + 1 < cap; i++) {
+		const struct ap_error_item *e = &rep->errors[i];
+		int n = snprintf(out + o, cap - o, "%s%s %lld: %s", i ? "; " : "",
+				 e->domain ? e->domain : "?", (long long)e->code,
+				 e->description ? e->description : "");
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	if (rep->status == AP_STATUS_FORMAT_ERROR && out[0] == '\0')
+		snprintf(out, cap, "the device could not read the command (CommandFormatError)");
+}
+
+/* Stores the report on its command and applies its result. */
+static int record_report(struct req *r, const struct db_mdm_device *d, struct ap_report *rep)
+{
+	struct db_cmd c;
+	char err[512];
+	int dup = 0;
+	error_summary(rep, err, sizeof(err));
+	char *xml = NULL;
+	size_t len = 0;
+	if (rep->status != AP_STATUS_NOTNOW)
+		ap_plist_to_xml(rep->dict, &xml, &len);
+	int rc = db_cmd_report(r->w->db, d->id, rep->command_uuid, status_word(rep->status), xml, len,
+			       err, &c, &dup);
+	free(xml);
+	if (rc == AP_ENOTFOUND) {
+		char u[80];
+		log_warn("report_unknown_command", "id=%s device=%lld command=%s", r->id,
+			 (long long)d->id, log_esc(rep->command_uuid, u, sizeof(u)));
+		return 0;
+	}
+	if (rc < 0 || dup || rep->status != AP_STATUS_ACKNOWLEDGED)
+		return rc;
+	for (size_t i = 0; i < sizeof(result_handlers) / sizeof(result_handlers[0]); i++) {
+		if (strcmp(result_handlers[i].type, c.type) != 0)
+			continue;
+		int arc = result_handlers[i].apply(r, d->id, rep->dict);
+		if (arc < 0 && arc != AP_ENOMEM && arc != AP_EDB && arc != AP_EIO && arc != AP_EBUSY) {
+			/* a malformed result is kept on the command, not fatal */
+			log_warn("result_unusable", "id=%s command=%s type=%s error=\"%s\"", r->id,
+				 c.uuid, c.type, ap_strerror(arc));
+			return 0;
+		}
+		return arc;
+	}
+	return 0;
+}
+
+static void on_report(struct req *r, struct ap_report *rep, const char *fp)
+{
+	struct db_mdm_device d;
+	struct db_cmd next;
+	char *payload = NULL;
+	size_t len = 0;
+	int rc;
+	if (bound_device(r, rep->udid, fp, &d) < 0)
+		return;
+	if ((rc = db_begin(r->w->db)) < 0)
+		goto fail;
+	if ((rc = db_mdm_seen(r->w->db, d.id)) < 0)
+		goto rollback;
+	if (rep->status != AP_STATUS_IDLE && (rc = record_report(r, &d, rep)) < 0)
+		goto rollback;
+	if (rep->status == AP_STATUS_NOTNOW) {
+		/* the device is busy or locked: nothing more this session */
+		if ((rc = db_commit(r->w->db)) < 0)
+			goto fail;
+		answer_empty(r);
+		return;
+	}
+	rc = db_cmd_next(r->w->db, d.id, &next, &payload, &len);
+	if (rc < 0 && rc != AP_ENOTFOUND)
+		goto rollback;
+	if ((rc = db_commit(r->w->db)) < 0)
+		goto fail;
+	if (payload == NULL) {
+		answer_empty(r);
+		return;
+	}
+	r->resp->status = 200;
+	r->resp->content_type = "application/xml";
+	ap_buf_reset(&r->resp->body);
+	rc = ap_buf_append(&r->resp->body, payload, len);
+	free(payload);
+	if (rc < 0)
+		api_fail(r, rc, 500, "command too large to send");
+	log_debug("command_sent", "id=%s device=%lld command=%s type=%s", r->id, (long long)d.id,
+		  next.uuid, next.type);
+	return;
+rollback:
+	db_rollback(r->w->db);
+fail:
+	free(payload);
+	api_fail(r, rc, 503, "cannot record the report: %s", ap_strerror(rc));
+}
+
+static void mdm_endpoint(struct req *r)
+{
+	struct ap_msg *m = NULL;
+	char fp[65], detail[160];
+	const char *why = "";
+	int rc = device_identity(r, fp, &why);
+	if (rc < 0) {
+		refuse(r, rc == AP_EAUTH ? 401 : 403, NULL, why);
+		return;
+	}
+	struct ap_buf *b = &r->http->body;
+	rc = ap_msg_parse(b->data ? b->data : "", b->len, (size_t)r->w->srv->cfg.max_body_bytes, &m,
+			  detail, sizeof(detail));
+	if (rc < 0) {
+		char d[240];
+		log_info("bad_device_message", "id=%s error=%s detail=%s", r->id, ap_errname(rc),
+			 log_esc(detail, d, sizeof(d)));
+		api_fail(r, rc, rc == AP_ETOOBIG ? 413 : 400, "%s: %s", ap_strerror(rc), detail);
+		return;
+	}
+	if (m->kind == AP_MSG_REPORT) {
+		on_report(r, &m->u.report, fp);
+	} else if (m->u.checkin.type == AP_CHECKIN_AUTHENTICATE) {
+		on_authenticate(r, &m->u.checkin, fp);
+	} else if (m->u.checkin.type == AP_CHECKIN_TOKENUPDATE) {
+		on_token_update(r, &m->u.checkin, fp);
+	} else {
+		on_checkout(r, &m->u.checkin, fp);
+	}
+	ap_msg_free(m);
+}
+
+const struct route mdm_routes[] = {
+	{"PUT", "/mdm/checkin", AUTH_DEVICE, mdm_endpoint},
+	{"PUT", "/mdm/connect", AUTH_DEVICE, mdm_endpoint},
+	{"GET", "/mdm/enroll", AUTH_NONE, mdm_enroll},
+	{"GET", "/scep", AUTH_NONE, mdm_scep},
+	{"POST", "/scep", AUTH_NONE, mdm_scep},
+	{NULL, NULL, AUTH_NONE, NULL},
+};

@@ -1,0 +1,33 @@
+/*
+ * mdm.h - the device side: check-in and command endpoints, the enrolment
+ * profile, SCEP, and queueing commands for a device.
+ */
+#ifndef MDM_H
+#define MDM_H
+
+#include <plist/plist.h>
+#include <stdint.h>
+
+#include "ap_cmd.h"
+#include "router.h"
+
+struct worker;
+
+/* Builds and queues one command for a device (params may be NULL; not
+ * consumed).  dedupe: see db_cmd_enqueue.  Expiry from [mdm]
+ * command_expiry_days.  Wakes the device through push when enabled.
+ * detail (may be NULL) receives the reason of a refusal. */
+int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t params,
+	      const char *dedupe, const char *origin, const char *actor, char ret_uuid[37],
+	      char *detail, size_t detail_cap);
+
+/* The public base URL devices use, "https://host:port". */
+void mdm_public_url(struct worker *w, char *out, size_t cap);
+
+/* GET /mdm/enroll and GET|POST /scep (mdm_enroll.c). */
+void mdm_enroll(struct req *r);
+void mdm_scep(struct req *r);
+
+extern const struct route mdm_routes[];
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * mdm_enroll.c - GET /mdm/enroll (the enrolment profile) and /scep
+ * (RFC 8894: the device gets its identity certificate).
+ *
+ * The profile is given to a staff account (bearer token: a fresh one-time
+ * code is made and embedded) or to whoever holds a one-time enrolment code
+ * (?code=...).  The code is the SCEP challenge: /scep consumes it, so one
+ * code yields one device identity.
+ */
+#include "ap_enroll.h"
+#include "ap_err.h"
+#include "ap_scep.h"
+#include "ap_x509.h"
+#include "api.h"
+#include "authz.h"
+#include "db_audit.h"
+#include "db_mdm.h"
+#include "keystore.h"
+#include "log.h"
+#include "mdm.h"
+#include "server.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENROLL_CODE_TTL (7 * 86400)
+
+/* The code to embed: ?code=... checked, or a new one for a staff account. */
+static int enrolment_code(struct req *r, char code[65])
+{
+	if (api_query(r, "code", code, 65) == 0) {
+		int rc = db_enroll_code_check(r->w->db, code);
+		if (rc < 0)
+			api_fail(r, AP_EAUTH, 403, "enrolment code unknown, used or expired");
+		return rc;
+	}
+	if (http_req_header(r->http, "authorization") == NULL) {
+		api_fail(r, AP_EAUTH, 401, "an enrolment code (?code=) or a staff token is required");
+		return AP_EAUTH;
+	}
+	if (router_staff_auth(r) < 0)
+		return AP_EAUTH;
+	if (api_allow(r, AZ_ADMIN, NULL) < 0)
+		return AP_EFORBIDDEN;
+	int rc = db_enroll_code_new(r->w->db, NULL, r->acct.name, ENROLL_CODE_TTL, 1, code);
+	if (rc < 0)
+		api_fail(r, rc, 503, "cannot make an enrolment code");
+	return rc;
+}
+
+void mdm_enroll(struct req *r)
+{
+	const struct config *c = &r->w->srv->cfg;
+	char code[65], base[300], server_url[340], checkin_url[340], scep_url[340], seed[80],
+		unsigned_q[8];
+	unsigned char *ca_der = NULL, *signed_der = NULL;
+	size_t ca_len = 0, signed_len = 0, xml_len = 0;
+	char *xml = NULL;
+	int rc;
+
+	if (enrolment_code(r, code) < 0)
+		return;
+	mdm_public_url(r->w, base, sizeof(base));
+	snprintf(server_url, sizeof(server_url), "%s/mdm/connect", base);
+	snprintf(checkin_url, sizeof(checkin_url), "%s/mdm/checkin", base);
+	snprintf(scep_url, sizeof(scep_url), "%s/scep", base);
+	X509 *ca = keystore_ca_cert(r->w->srv->ks);
+	ap_x509_fingerprint(ca, seed);
+	if ((rc = ap_x509_to_der(ca, &ca_der, &ca_len)) < 0)
+		goto fail;
+	struct ap_enroll_params p = {
+		.server_url = server_url,
+		.checkin_url = checkin_url,
+		.topic = c->topic,
+		.scep_url = scep_url,
+		.scep_challenge = code,
+		.scep_subject_cn = "Ardoise device",
+		.ca_der = ca_der,
+		.ca_der_len = ca_len,
+		.organization = c->organization,
+		.identifier = "fr.ardoise.enroll",
+		.uuid_seed = seed,
+	};
+	if ((rc = ap_enroll_profile_build(&p, &xml, &xml_len)) < 0)
+		goto fail;
+	r->resp->status = 200;
+	r->resp->content_type = "application/x-apple-aspen-config";
+	ap_buf_reset(&r->resp->body);
+	int want_unsigned = api_query(r, "unsigned", unsigned_q, sizeof(unsigned_q)) == 0 &&
+			    strcmp(unsigned_q, "0") != 0;
+	if (want_unsigned) {
+		rc = ap_buf_append(&r->resp->body, xml, xml_len);
+	} else {
+		rc = keystore_sign(r->w->srv->ks, xml, xml_len, &signed_der, &signed_len);
+		if (rc == 0)
+			rc = ap_buf_append(&r->resp->body, signed_der, signed_len);
+	}
+	if (rc < 0)
+		goto fail;
+	http_resp_add_header(r->resp, "Content-Disposition",
+			     "attachment; filename=\"ardoise-enroll.mobileconfig\"");
+	api_audit(r, "enroll.profile", "", r->has_acct ? "downloaded by staff" : "downloaded with code",
+		  NULL);
+	goto out;
+fail:
+	api_fail(r, rc, 500, "cannot build the enrolment profile: %s", ap_strerror(rc));
+out:
+	free(ca_der);
+	free(signed_der);
+	free(xml);
+}
+
+static void answer_bytes(struct req *r, const char *ctype, const void *data, size_t len)
+{
+	r->resp->status = 200;
+	r->resp->content_type = ctype;
+	ap_buf_reset(&r->resp->body);
+	if (ap_buf_append(&r->resp->body, data, len) < 0)
+		api_fail(r, AP_ETOOBIG, 500, "answer too large");
+}
+
+/* The PKIOperation message: the POST body, or ?message= (base64) on GET. */
+static int pki_message(struct req *r, unsigned char **ret, size_t *ret_len)
+{
+	if (strcmp(r->http->method, "POST") == 0) {
+		struct ap_buf *b = &r->http->body;
+		if (b->len == 0 || b->len > AP_SCEP_MAX_MESSAGE)
+			return AP_ETOOBIG;
+		unsigned char *p = malloc(b->len);
+		if (p == NULL)
+			return AP_ENOMEM;
+		memcpy(p, b->data, b->len);
+		*ret = p;
+		*ret_len = b->len;
+		return 0;
+	}
+	size_t cap = AP_SCEP_MAX_MESSAGE * 4 / 3 + 8;
+	char *b64 = malloc(cap);
+	unsigned char *out = malloc(cap);
+	int n;
+	if (b64 == NULL || out == NULL || api_query(r, "message", b64, cap) < 0 ||
+	    (n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)strlen(b64))) <= 0) {
+		free(b64);
+		free(out);
+		return AP_EPARSE;
+	}
+	size_t l = strlen(b64); /* EVP_DecodeBlock counts padding as zero bytes */
+	while (l > 0 && b64[l - 1] == '=') {
+		n--;
+		l--;
+	}
+	free(b64);
+	*ret = out;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+static void scep_pki_operation(struct req *r)
+{
+	struct keystore *ks = r->w->srv->ks;
+	struct ap_scep_req *req = NULL;
+	unsigned char *msg = NULL, *der = NULL;
+	size_t len = 0, der_len = 0;
+	char fp[65], used_by[120];
+	int rc = pki_message(r, &msg, &len);
+	if (rc < 0) {
+		api_fail(r, rc, rc == AP_ETOOBIG ? 413 : 400, "PKIOperation needs a PKCS#7 message");
+		return;
+	}
+	rc = keystore_scep_open(ks, msg, len, &req);
+	free(msg);
+	if (rc < 0) {
+		api_fail(r, rc, 400, "cannot read the SCEP message: %s", ap_strerror(rc));
+		return;
+	}
+	snprintf(used_by, sizeof(used_by), "scep:%.100s", ap_scep_req_transaction_id(req));
+	const char *challenge = ap_scep_req_challenge(req);
+	if (challenge == NULL || db_enroll_code_use(r->w->db, challenge, used_by) < 0) {
+		log_warn("scep_refused", "id=%s peer=%s reason=bad_challenge", r->id, r->peer);
+		rc = keystore_scep_reject(ks, req, AP_SCEP_BADREQUEST, &der, &der_len);
+	} else {
+		rc = keystore_scep_issue(ks, req, (int)r->w->srv->cfg.device_cert_days, fp, &der,
+					 &der_len);
+		if (rc == 0) {
+			log_info("scep_issued", "id=%s cert=%s", r->id, fp);
+			db_audit_append(r->w->db, "system", "device.identity_issued", fp, "SCEP",
+					"");
+		}
+	}
+	if (rc < 0)
+		api_fail(r, rc, 500, "cannot answer the SCEP request: %s", ap_strerror(rc));
+	else
+		answer_bytes(r, "application/x-pki-message", der, der_len);
+	free(der);
+	ap_scep_req_free(req);
+}
+
+void mdm_scep(struct req *r)
+{
+	char op[40];
+	if (api_query(r, "operation", op, sizeof(op)) < 0) {
+		api_fail(r, AP_EMISSING, 400, "missing ?operation= (GetCACaps, GetCACert, PKIOperation)");
+		return;
+	}
+	if (strcmp(op, "GetCACaps") == 0) {
+		const char *caps = ap_scep_cacaps();
+		answer_bytes(r, "text/plain", caps, strlen(caps));
+	} else if (strcmp(op, "GetCACert") == 0) {
+		unsigned char *der = NULL;
+		size_t len = 0;
+		if (keystore_scep_cacert(r->w->srv->ks, &der, &len) < 0)
+			api_fail(r, AP_ECRYPTO, 500, "cannot encode the CA certificate");
+		else
+			answer_bytes(r, "application/x-x509-ca-cert", der, len);
+		free(der);
+	} else if (strcmp(op, "PKIOperation") == 0) {
+		scep_pki_operation(r);
+	} else {
+		api_fail(r, AP_EUNSUPPORTED, 400, "unknown SCEP operation '%s'", op);
+	}
+}

@@ -1,0 +1,64 @@
+/*
+ * db_command.h - the per-device FIFO command queue.
+ *
+ * Status flow: queued -> sent -> acknowledged | error | format_error;
+ * notnow keeps a command pending (it is sent again in a later session);
+ * staff may cancel a pending command; the expiry job moves pending commands
+ * past expires_at to expired; the prune job deletes finished commands after
+ * the retention period so the table stays small.
+ */
+#ifndef DB_COMMAND_H
+#define DB_COMMAND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+struct db_cmd {
+	int64_t id;
+	char uuid[37];
+	int64_t device_id;
+	char type[48];
+	char status[16];
+	char origin[16];
+	char created_by[65];
+	int64_t created_at, sent_at, done_at, expires_at;
+	char error[512];
+};
+
+/* Queues a command.  dedupe ("" for none) names what makes two commands of
+ * one type the same (profile identifier, bundle id): a pending command with
+ * the same type and dedupe -> AP_ECONFLICT.  More than queue_max pending
+ * -> AP_ELIMIT.  payload: the command plist XML. */
+int db_cmd_enqueue(struct db *db, int64_t device_id, const char *type, const char *dedupe,
+		   const char *uuid, const char *payload, size_t len, const char *origin,
+		   const char *created_by, int64_t expires_at, int64_t queue_max, int64_t *ret_id);
+/* The oldest pending, unexpired command for the device, marked sent.
+ * AP_ENOTFOUND when the queue is empty.  *ret_payload is malloc'd. */
+int db_cmd_next(struct db *db, int64_t device_id, struct db_cmd *ret, char **ret_payload,
+		size_t *ret_len);
+/* Records a device's report on command uuid: status is "acknowledged",
+ * "error", "format_error" or "notnow"; result is the report plist (may be
+ * NULL), error a summary ("" when none).  Idempotent: a report on a command
+ * already finished changes nothing and sets *ret_dup.  AP_ENOTFOUND when
+ * the device has no such command.  *ret (may be NULL) gets the command. */
+int db_cmd_report(struct db *db, int64_t device_id, const char *uuid, const char *status,
+		  const void *result, size_t result_len, const char *error, struct db_cmd *ret,
+		  int *ret_dup);
+int db_cmd_get(struct db *db, const char *uuid, struct db_cmd *ret);
+/* The payload or result plist of a command (malloc'd; NULL/0 when none). */
+int db_cmd_blob(struct db *db, const char *uuid, int result, char **ret, size_t *ret_len);
+/* Commands of one device, newest first, at most limit (0: 1000). */
+int db_cmd_list(struct db *db, int64_t device_id, int64_t limit,
+		int (*fn)(const struct db_cmd *c, void *arg), void *arg);
+/* Cancels a pending command; AP_ECONFLICT when it is finished. */
+int db_cmd_cancel(struct db *db, const char *uuid);
+/* Pending commands past expires_at become expired; *ret_n how many. */
+int db_cmd_expire(struct db *db, int64_t now, int64_t *ret_n);
+/* Deletes up to batch finished commands done before `before`. */
+int db_cmd_prune(struct db *db, int64_t before, int64_t batch, int64_t *ret_n);
+/* Number of pending commands of a device. */
+int db_cmd_pending(struct db *db, int64_t device_id, int64_t *ret_n);
+
+#endif

@@ -1,0 +1,505 @@
+/* db_mdm.c - identity binding, check-in state, inventory, enrolment codes. */
+#include "db_int.h"
+#include "db_mdm.h"
+#include "ap_err.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MDM_COLS                                                                                  \
+	"SELECT id, coalesce(udid,''), coalesce(serial,''), coalesce(school,''), state,"        \
+	" enrollment, coalesce(cert_fp,''), coalesce(topic,''), coalesce(push_magic,''),"       \
+	" push_token, push_state, os_version, unlock_token IS NOT NULL,"                         \
+	" coalesce(last_seen,0), coalesce(last_push,0) FROM device "
+
+static void fill(sqlite3_stmt *st, struct db_mdm_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, d->udid, sizeof(d->udid));
+	db_col_copy(st, 2, d->serial, sizeof(d->serial));
+	db_col_copy(st, 3, d->school, sizeof(d->school));
+	db_col_copy(st, 4, d->state, sizeof(d->state));
+	db_col_copy(st, 5, d->enrollment, sizeof(d->enrollment));
+	db_col_copy(st, 6, d->cert_fp, sizeof(d->cert_fp));
+	db_col_copy(st, 7, d->topic, sizeof(d->topic));
+	db_col_copy(st, 8, d->push_magic, sizeof(d->push_magic));
+	size_t n = (size_t)sqlite3_column_bytes(st, 9);
+	if (n <= sizeof(d->push_token) && sqlite3_column_type(st, 9) == SQLITE_BLOB) {
+		memcpy(d->push_token, sqlite3_column_blob(st, 9), n);
+		d->push_token_len = n;
+	}
+	db_col_copy(st, 10, d->push_state, sizeof(d->push_state));
+	db_col_copy(st, 11, d->os_version, sizeof(d->os_version));
+	d->has_unlock_token = sqlite3_column_int(st, 12);
+	d->last_seen = sqlite3_column_int64(st, 13);
+	d->last_push = sqlite3_column_int64(st, 14);
+}
+
+static int one(struct db *db, const char *sql, const char *key, int64_t id,
+	       struct db_mdm_device *ret)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, sql, &st);
+	if (rc < 0)
+		return rc;
+	if (key)
+		db_bind_text(st, 1, key);
+	else
+		sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		fill(st, ret);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
+	}
+	db_done(st);
+	return rc;
+}
+
+int db_mdm_by_udid(struct db *db, const char *udid, struct db_mdm_device *ret)
+{
+	return one(db, MDM_COLS "WHERE udid = ?", udid, 0, ret);
+}
+
+int db_mdm_by_serial(struct db *db, const char *serial, struct db_mdm_device *ret)
+{
+	return one(db, MDM_COLS "WHERE serial = ?", serial, 0, ret);
+}
+
+int db_mdm_by_id(struct db *db, int64_t id, struct db_mdm_device *ret)
+{
+	return one(db, MDM_COLS "WHERE id = ?", NULL, id, ret);
+}
+
+/* Runs a one-row UPDATE/INSERT statement already bound; 0 or error. */
+static int step_done(struct db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
+	db_done(st);
+	return rc;
+}
+
+static int bind_auth_update(struct db *db, int64_t id, const struct db_mdm_auth *a)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "UPDATE device SET udid = ?1, serial = coalesce(?2, serial),"
+			     " cert_fp = ?3, topic = ?4, os_version = coalesce(?5, os_version),"
+			     " build_version = coalesce(?6, build_version),"
+			     " product_name = coalesce(?7, product_name),"
+			     " enrollment = 'pending', last_seen = ?8, updated_at = ?8 WHERE id = ?9",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, a->udid);
+	db_bind_text(st, 2, a->serial);
+	db_bind_text(st, 3, a->cert_fp);
+	db_bind_text(st, 4, a->topic);
+	db_bind_text(st, 5, a->os_version);
+	db_bind_text(st, 6, a->build_version);
+	db_bind_text(st, 7, a->product_name);
+	sqlite3_bind_int64(st, 8, db_now());
+	sqlite3_bind_int64(st, 9, id);
+	return step_done(db, st);
+}
+
+int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, int64_t *ret_id)
+{
+	struct db_mdm_device d;
+	sqlite3_stmt *st;
+	int64_t id = 0;
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = db_mdm_by_udid(db, a->udid, &d);
+	if (rc == AP_ENOTFOUND && a->serial && a->serial[0]) {
+		rc = db_mdm_by_serial(db, a->serial, &d);
+		if (rc == 0 && d.udid[0] && strcmp(d.udid, a->udid) != 0)
+			rc = AP_ECONFLICT; /* that serial belongs to another UDID */
+	}
+	if (rc == 0) {
+		/* an enrolled device keeps its identity: re-enrolment with a
+		 * new certificate needs a CheckOut or an erase first */
+		if (strcmp(d.enrollment, "enrolled") == 0 && d.cert_fp[0] &&
+		    strcmp(d.cert_fp, a->cert_fp) != 0) {
+			rc = AP_EBADSIG;
+			goto out;
+		}
+		id = d.id;
+	} else if (rc == AP_ENOTFOUND) {
+		rc = db_stmt(db, "INSERT INTO device(udid, created_at, updated_at) VALUES (?, ?, ?)",
+			     &st);
+		if (rc < 0)
+			goto out;
+		db_bind_text(st, 1, a->udid);
+		sqlite3_bind_int64(st, 2, db_now());
+		sqlite3_bind_int64(st, 3, db_now());
+		if ((rc = step_done(db, st)) < 0)
+			goto out;
+		id = sqlite3_last_insert_rowid(db->h);
+	} else {
+		goto out;
+	}
+	rc = bind_auth_update(db, id, a);
+out:
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	rc = db_commit(db);
+	if (rc == 0)
+		*ret_id = id;
+	return rc;
+}
+
+int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, size_t token_len,
+			const char *push_magic, const char *topic, const unsigned char *sealed_unlock,
+			size_t sealed_len, int awaiting_config, int *ret_first)
+{
+	struct db_mdm_device d;
+	sqlite3_stmt *st;
+	int rc = db_mdm_by_id(db, id, &d);
+	if (rc < 0)
+		return rc;
+	rc = db_stmt(db, "UPDATE device SET push_token = ?1, push_magic = ?2, topic = ?3,"
+			 " unlock_token = coalesce(?4, unlock_token), awaiting_config = ?5,"
+			 " push_state = '', enrollment = 'enrolled',"
+			 " enrolled_at = CASE WHEN enrollment = 'enrolled' THEN enrolled_at ELSE ?6 END,"
+			 " last_seen = ?6, updated_at = ?6 WHERE id = ?7",
+		     &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, token, (int)token_len, SQLITE_STATIC);
+	db_bind_text(st, 2, push_magic);
+	db_bind_text(st, 3, topic);
+	if (sealed_unlock)
+		sqlite3_bind_blob(st, 4, sealed_unlock, (int)sealed_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_int(st, 5, awaiting_config);
+	sqlite3_bind_int64(st, 6, db_now());
+	sqlite3_bind_int64(st, 7, id);
+	rc = step_done(db, st);
+	if (rc == 0 && ret_first)
+		*ret_first = strcmp(d.enrollment, "enrolled") != 0;
+	return rc;
+}
+
+int db_mdm_unenroll(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "UPDATE device SET enrollment = 'unenrolled', push_token = NULL,"
+			     " push_magic = NULL, unlock_token = NULL, updated_at = ? WHERE id = ?",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, db_now());
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
+}
+
+int db_mdm_each_enrolled(struct db *db, const char *school,
+			 int (*fn)(int64_t device_id, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	/* ids first, so fn may write to the same tables */
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int rc = db_stmt(db, "SELECT id FROM device WHERE enrollment = 'enrolled'"
+			     " AND (?1 IS NULL OR school = ?1) ORDER BY id",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, school);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			int64_t *p = realloc(ids, ncap * sizeof(*ids));
+			if (p == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			ids = p;
+			cap = ncap;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
+	db_done(st);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (fn(ids[i], arg))
+			break;
+	free(ids);
+	return rc;
+}
+
+int db_mdm_seen(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "UPDATE device SET last_seen = ? WHERE id = ?", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, db_now());
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
+}
+
+int db_mdm_secret(struct db *db, int64_t id, int bypass, unsigned char **ret, size_t *ret_len)
+{
+	sqlite3_stmt *st;
+	int rc = bypass ? db_stmt(db, "SELECT bypass_code FROM device WHERE id = ?", &st)
+			: db_stmt(db, "SELECT unlock_token FROM device WHERE id = ?", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		unsigned char *p = malloc(n ? n : 1);
+		if (p == NULL) {
+			rc = AP_ENOMEM;
+		} else {
+			memcpy(p, sqlite3_column_blob(st, 0), n);
+			*ret = p;
+			*ret_len = n;
+			rc = 0;
+		}
+	} else {
+		rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? AP_ENOTFOUND : db_rc(db, rc);
+	}
+	db_done(st);
+	return rc;
+}
+
+int db_mdm_set_bypass(struct db *db, int64_t id, const unsigned char *sealed, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "UPDATE device SET bypass_code = ? WHERE id = ?", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
+}
+
+int db_mdm_set_push_state(struct db *db, int64_t id, const char *state)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "UPDATE device SET push_state = ? WHERE id = ?", &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, state ? state : "");
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
+}
+
+static void bind_real(sqlite3_stmt *st, int idx, int has, double v)
+{
+	if (has)
+		sqlite3_bind_double(st, idx, v);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+int db_mdm_set_device_info(struct db *db, int64_t id, const struct ap_device_info *di)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "UPDATE device SET serial = coalesce(serial, ?1),"
+			     " device_name = coalesce(?2, device_name), model = coalesce(?3, model),"
+			     " product_name = coalesce(?4, product_name),"
+			     " os_version = coalesce(?5, os_version),"
+			     " build_version = coalesce(?6, build_version),"
+			     " wifi_mac = coalesce(?7, wifi_mac), capacity_gb = coalesce(?8, capacity_gb),"
+			     " available_gb = coalesce(?9, available_gb), battery = coalesce(?10, battery),"
+			     " supervised = coalesce(?11, supervised), lost_mode = coalesce(?12, lost_mode),"
+			     " inventory_at = ?13, updated_at = ?13 WHERE id = ?14",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, di->serial);
+	db_bind_text(st, 2, di->device_name);
+	db_bind_text(st, 3, di->model_name ? di->model_name : di->model);
+	db_bind_text(st, 4, di->product_name);
+	db_bind_text(st, 5, di->os_version);
+	db_bind_text(st, 6, di->build_version);
+	db_bind_text(st, 7, di->wifi_mac);
+	bind_real(st, 8, di->has_capacity, di->capacity_gb);
+	bind_real(st, 9, di->has_available, di->available_gb);
+	bind_real(st, 10, di->has_battery, di->battery_level);
+	if (di->has_supervised)
+		sqlite3_bind_int(st, 11, di->supervised);
+	if (di->has_lost_mode)
+		sqlite3_bind_int(st, 12, di->lost_mode);
+	sqlite3_bind_int64(st, 13, db_now());
+	sqlite3_bind_int64(st, 14, id);
+	return step_done(db, st);
+}
+
+int db_mdm_set_security(struct db *db, int64_t id, const struct ap_security_info *si)
+{
+	sqlite3_stmt *st;
+	if (!si->has_passcode_present)
+		return 0;
+	int rc = db_stmt(db, "UPDATE device SET passcode_present = ? WHERE id = ?", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int(st, 1, si->passcode_present);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st);
+}
+
+/* Replaces the rows of a per-device table inside one transaction. */
+static int replace_rows(struct db *db, int64_t id, const char *del_sql, const char *ins_sql,
+			size_t n, void (*bind)(sqlite3_stmt *st, size_t i, const void *items),
+			const void *items)
+{
+	sqlite3_stmt *st;
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_stmt(db, del_sql, &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = step_done(db, st)) < 0)
+		goto out;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if ((rc = db_stmt(db, ins_sql, &st)) < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, id);
+		bind(st, i, items);
+		rc = step_done(db, st);
+		if (rc == AP_EEXIST) /* duplicate identifier in one report: keep the first */
+			rc = 0;
+	}
+out:
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
+}
+
+static void bind_app(sqlite3_stmt *st, size_t i, const void *items)
+{
+	const struct ap_app *a = (const struct ap_app *)items + i;
+	db_bind_text(st, 2, a->identifier ? a->identifier : "");
+	db_bind_text(st, 3, a->name ? a->name : "");
+	db_bind_text(st, 4, a->version ? a->version : "");
+	db_bind_text(st, 5, a->short_version ? a->short_version : "");
+}
+
+int db_mdm_set_apps(struct db *db, int64_t id, const struct ap_app *apps, size_t n)
+{
+	return replace_rows(db, id, "DELETE FROM device_app WHERE device_id = ?",
+			    "INSERT INTO device_app(device_id, identifier, name, version,"
+			    " short_version) VALUES (?,?,?,?,?)",
+			    n, bind_app, apps);
+}
+
+static void bind_profile(sqlite3_stmt *st, size_t i, const void *items)
+{
+	const struct ap_profile_info *p = (const struct ap_profile_info *)items + i;
+	db_bind_text(st, 2, p->identifier ? p->identifier : "");
+	db_bind_text(st, 3, p->uuid ? p->uuid : "");
+	db_bind_text(st, 4, p->display_name ? p->display_name : "");
+}
+
+int db_mdm_set_profiles(struct db *db, int64_t id, const struct ap_profile_info *p, size_t n)
+{
+	return replace_rows(db, id, "DELETE FROM device_profile WHERE device_id = ?",
+			    "INSERT INTO device_profile(device_id, identifier, uuid, display_name)"
+			    " VALUES (?,?,?,?)",
+			    n, bind_profile, p);
+}
+
+static void code_hash(const char *code, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	EVP_Digest(code, strlen(code), md, &n, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+int db_enroll_code_new(struct db *db, const char *school, const char *created_by,
+		       int64_t ttl_seconds, int64_t max_uses, char ret_code[33])
+{
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	unsigned char raw[20];
+	char code[33], hash[65];
+	sqlite3_stmt *st;
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return AP_ECRYPTO;
+	/* 20 characters of 5 bits: 100 bits, grouped XXXXX-XXXXX-XXXXX-XXXXX */
+	size_t o = 0;
+	for (size_t i = 0; i < 20; i++) {
+		if (i && i % 5 == 0)
+			code[o++] = '-';
+		code[o++] = alphabet[raw[i] & 31];
+	}
+	code[o] = '\0';
+	code_hash(code, hash);
+	if (max_uses < 1 || max_uses > 100000)
+		return AP_EINVAL;
+	int rc = db_stmt(db, "INSERT INTO enroll_code(code_hash, school, created_by, created_at,"
+			     " expires_at, max_uses) VALUES (?,?,?,?,?,?)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, hash);
+	db_bind_text(st, 2, school && school[0] ? school : NULL);
+	db_bind_text(st, 3, created_by);
+	sqlite3_bind_int64(st, 4, db_now());
+	sqlite3_bind_int64(st, 5, db_now() + ttl_seconds);
+	sqlite3_bind_int64(st, 6, max_uses);
+	rc = step_done(db, st);
+	if (rc == 0)
+		memcpy(ret_code, code, o + 1);
+	return rc;
+}
+
+int db_enroll_code_check(struct db *db, const char *code)
+{
+	char hash[65];
+	sqlite3_stmt *st;
+	if (code == NULL || strlen(code) > 64)
+		return AP_EAUTH;
+	code_hash(code, hash);
+	int rc = db_stmt(db, "SELECT 1 FROM enroll_code WHERE code_hash = ? AND uses < max_uses"
+			     " AND expires_at > ?",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, hash);
+	sqlite3_bind_int64(st, 2, db_now());
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? AP_EAUTH : db_rc(db, rc);
+	db_done(st);
+	return rc;
+}
+
+int db_enroll_code_use(struct db *db, const char *code, const char *used_by)
+{
+	char hash[65];
+	sqlite3_stmt *st;
+	if (code == NULL || strlen(code) > 64)
+		return AP_EAUTH;
+	code_hash(code, hash);
+	int rc = db_stmt(db, "UPDATE enroll_code SET uses = uses + 1, used_at = ?1, used_by = ?2"
+			     " WHERE code_hash = ?3 AND uses < max_uses AND expires_at > ?1",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, db_now());
+	db_bind_text(st, 2, used_by);
+	db_bind_text(st, 3, hash);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? (sqlite3_changes(db->h) ? 0 : AP_EAUTH) : db_rc(db, rc);
+	db_done(st);
+	return rc;
+}

@@ -1,0 +1,183 @@
+/* testutil.c - schema checker runner, file reading, test PKI. */
+#include "testutil.h"
+
+#include <openssl/x509v3.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_DOCS 64
+#define MAX_ARGS 16
+
+static int write_temp(const char *dir, const struct tu_doc *d, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/%s.plist", dir, d->name);
+	FILE *f = fopen(path, "wb");
+	if (f == NULL)
+		return -1;
+	int ok = fwrite(d->data, 1, d->len, f) == d->len;
+	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+static int run(char *const argv[], char **out)
+{
+	int fds[2];
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (buf == NULL || pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		if (len + 1024 > cap && (buf = realloc(buf, cap *= 2)) == NULL)
+			return -1;
+		ssize_t n = read(fds[0], buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fds[0]);
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	*out = buf;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int tu_schema_check(const struct tu_doc *docs, size_t n, const char *const *args)
+{
+	const char *tool = getenv("AP_SCHEMA_CHECK");
+	char dir[] = "/tmp/ap-schema-XXXXXX";
+	char paths[MAX_DOCS][512];
+	char *argv[MAX_DOCS + MAX_ARGS + 2];
+	char *out = NULL;
+	size_t a = 0;
+	int rc = -1;
+
+	if (tool == NULL || access(tool, X_OK) != 0) {
+		fprintf(stderr, "schema checker not found (AP_SCHEMA_CHECK=%s)\n",
+			tool ? tool : "(unset)");
+		return -1;
+	}
+	if (n > MAX_DOCS || mkdtemp(dir) == NULL)
+		return -1;
+	argv[a++] = (char *)tool;
+	for (size_t i = 0; args && args[i] && i < MAX_ARGS; i++)
+		argv[a++] = (char *)args[i];
+	for (size_t i = 0; i < n; i++) {
+		if (write_temp(dir, &docs[i], paths[i], sizeof(paths[i])) != 0)
+			goto out;
+		argv[a++] = paths[i];
+	}
+	argv[a] = NULL;
+	rc = run(argv, &out);
+	if (rc != 0 || getenv("TU_VERBOSE"))
+		fprintf(stderr, "--- mdm-schema-check (exit %d) ---\n%s", rc, out ? out : "");
+out:
+	for (size_t i = 0; i < n; i++)
+		unlink(paths[i]);
+	rmdir(dir);
+	free(out);
+	return rc;
+}
+
+int tu_schema_check1(const char *name, const char *data, size_t len, const char *const *args)
+{
+	struct tu_doc d = {name, data, len};
+	return tu_schema_check(&d, 1, args);
+}
+
+char *tu_read_file(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+		if (len + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	fclose(f);
+	if (buf == NULL)
+		return NULL;
+	buf[len] = '\0';
+	*ret_len = len;
+	return buf;
+}
+
+EVP_PKEY *tu_key(const char *kind)
+{
+	if (strcmp(kind, "rsa") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+}
+
+static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (ext == NULL)
+		return -1;
+	int ok = X509_add_ext(cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
+X509 *tu_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, int is_ca)
+{
+	static long serial = 1;
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+
+	if (x == NULL || name == NULL)
+		goto fail;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 365);
+	X509_set_pubkey(x, key);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+				   0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+	X509 *iss = issuer ? issuer : x;
+	if (is_ca) {
+		if (add_ext(x, iss, NID_basic_constraints, "critical,CA:TRUE") ||
+		    add_ext(x, iss, NID_key_usage, "critical,keyCertSign,cRLSign"))
+			goto fail;
+	} else {
+		if (add_ext(x, iss, NID_basic_constraints, "critical,CA:FALSE") ||
+		    add_ext(x, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment") ||
+		    add_ext(x, iss, NID_ext_key_usage, "clientAuth"))
+			goto fail;
+	}
+	if (add_ext(x, iss, NID_subject_key_identifier, "hash"))
+		goto fail;
+	if (X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) <= 0)
+		goto fail;
+	X509_NAME_free(name);
+	return x;
+fail:
+	X509_NAME_free(name);
+	X509_free(x);
+	return NULL;
+}

@@ -1,0 +1,41 @@
+/*
+ * testutil.h - helpers shared by the unit tests (tests may do I/O):
+ * running tools/mdm-schema-check on plists, reading files, and a tiny
+ * test PKI.
+ */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <stddef.h>
+
+/* A document for the schema checker: a name for messages and its bytes. */
+struct tu_doc {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+
+/* Writes each document to a temporary file and runs the checker once on
+ * all of them with the extra arguments (NULL-terminated, may be NULL).
+ * The checker is $AP_SCHEMA_CHECK (set by meson).  Returns its exit status
+ * (0 = every file valid); prints its output when it is not 0 or when
+ * $TU_VERBOSE is set.  Returns -1 if it cannot be run. */
+int tu_schema_check(const struct tu_doc *docs, size_t n, const char *const *args);
+/* One document. */
+int tu_schema_check1(const char *name, const char *data, size_t len, const char *const *args);
+
+/* Reads a whole file (malloc'd, NUL-terminated); NULL on error. */
+char *tu_read_file(const char *path, size_t *ret_len);
+
+/* Test PKI.  Keys: "ec" (P-256) or "rsa" (2048 bits). */
+EVP_PKEY *tu_key(const char *kind);
+/* A certificate for key with subject CN=cn.  issuer/issuer_key NULL makes a
+ * self-signed CA; is_ca adds basicConstraints CA:TRUE and keyCertSign,
+ * otherwise a leaf with digitalSignature and clientAuth.  Signed with
+ * SHA-256, valid from an hour ago for a year. */
+X509 *tu_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, int is_ca);
+
+#endif
