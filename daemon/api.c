@@ -74,7 +74,8 @@ int api_allow(struct req *r, int action, const char *school)
 		api_fail(r, rc, 403, "collège %s is outside the scope of account %s (%s)", school,
 			 r->acct.name, db_role_name(r->acct.role));
 	else if (rc < 0)
-		api_fail(r, rc, 403, "role %s may not do this", db_role_name(r->acct.role));
+		api_fail(r, rc, 403, "role %s may not %s", db_role_name(r->acct.role),
+			 authz_action_text((enum authz_action)action));
 	return rc;
 }
 

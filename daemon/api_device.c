@@ -33,8 +33,8 @@ json_t *api_device_json(const struct db_device *d)
 			 str_or_null(d->serial), "udid", str_or_null(d->udid), "school",
 			 str_or_null(d->school), "state", db_device_state_name(d->state), "model",
 			 d->model, "asset_tag", d->asset_tag, "os_version", d->os_version,
-			 "last_seen", api_fleet_time(d->last_seen), "holder", str_or_null(d->holder),
-			 "enrollment", d->enrollment);
+			 "last_seen", api_fleet_time(d->last_seen), "holder",
+			 str_or_null(d->holder), "enrollment", d->enrollment);
 }
 
 int api_device_find(struct req *r, const char *name, struct db_device *ret)
@@ -222,7 +222,8 @@ static void move_device(struct req *r)
 	if (rc < 0) {
 		api_fleet_rollback(r);
 		if (rc == AP_ECONFLICT)
-			api_fail(r, rc, 409, "tablet %s has a loan in progress", api_device_name(&d));
+			api_fail(r, rc, 409, "tablet %s has a loan in progress",
+				 api_device_name(&d));
 		else
 			api_fleet_dberr(r, rc, "moving the tablet");
 		goto out;
@@ -343,7 +344,8 @@ static int device_row(struct req *r, struct import *im, const char **v, size_t l
 	if (strcmp(uai, di->last_uai) != 0) {
 		rc = db_school_get(r->w->db, uai, &s);
 		if (rc == AP_ENOTFOUND) {
-			import_error(im, line, "unknown collège %s (import the collèges first)", uai);
+			import_error(im, line, "unknown collège %s (import the collèges first)",
+				     uai);
 			return 0;
 		}
 		if (rc < 0)

@@ -8,6 +8,7 @@
 #include "server.h"
 #include "store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,14 @@ void api_fleet_uai_why(const char *in, int rc, char *buf, size_t cap)
 {
 	char shown[24];
 	snprintf(shown, sizeof(shown), "%s", in ? in : "");
+	if (rc == AP_EINVAL) /* 7 digits and a letter, upper-cased as stored */
+		shown[7] = (char)toupper((unsigned char)shown[7]);
 	if (rc == AP_EINVAL)
 		snprintf(buf, cap, "bad UAI '%s': the check letter of %.7s is %c, not %c", shown,
 			 shown, db_school_uai_letter(shown), shown[7]);
 	else
-		snprintf(buf, cap, "bad UAI '%s': 7 digits and a check letter expected (e.g. 0131266F)",
+		snprintf(buf, cap,
+			 "bad UAI '%s': 7 digits and a check letter expected (e.g. 0131266F)",
 			 shown);
 }
 
@@ -242,8 +246,8 @@ static int csv_body(struct req *r)
 	return 0;
 }
 
-static void import_answer(struct req *r, struct import *im, struct api_import *spec,
-			  int dry_run, int written)
+static void import_answer(struct req *r, struct import *im, struct api_import *spec, int dry_run,
+			  int written)
 {
 	json_t *rep = import_report(im);
 	json_object_set_new(rep, "added", json_integer((json_int_t)spec->added));

@@ -5,6 +5,7 @@
 #include "db_report.h"
 #include "db_school.h"
 #include "server.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,8 @@ static json_t *school_counts(struct req *r, const char *uai, int64_t now)
 		goto out;
 	json_t *states = json_object();
 	for (int s = 0; s < DB_DEV_NSTATES; s++)
-		json_object_set_new(states, db_device_state_name(s), json_integer(rows[0].by_state[s]));
+		json_object_set_new(states, db_device_state_name(s),
+				    json_integer(rows[0].by_state[s]));
 	o = json_pack("{s:I,s:o,s:I,s:I,s:I}", "devices", (json_int_t)rows[0].devices, "by_state",
 		      states, "loans_open", (json_int_t)rows[0].loans_open, "overdue",
 		      (json_int_t)rows[0].overdue, "incidents_open",

@@ -8,19 +8,30 @@
 /* who may do what: FLEET = anywhere, SCOPE = within the account's collèges */
 enum grant { NO = 0, SCOPE = 1, FLEET = 2 };
 
-static const unsigned char grants[][4] = {
-    /*                   technician ati    referent auditor */
-    [AZ_READ] = {FLEET, SCOPE, SCOPE, FLEET},
-    [AZ_READ_FLEET] = {FLEET, NO, NO, FLEET},
-    [AZ_LOAN] = {FLEET, SCOPE, NO, NO},
-    [AZ_INCIDENT] = {FLEET, SCOPE, NO, NO},
-    [AZ_DEVICE_ACTION] = {FLEET, SCOPE, NO, NO},
-    [AZ_SCHOOL_POLICY] = {FLEET, SCOPE, NO, NO},
-    [AZ_ADMIN] = {FLEET, NO, NO, NO},
-    [AZ_AUDIT] = {FLEET, NO, NO, FLEET},
-    [AZ_LOCATE] = {FLEET, NO, NO, NO},
-    [AZ_SELF] = {FLEET, FLEET, FLEET, FLEET},
+/* The one table: per action, who may do it, and what it is (for messages). */
+static const struct {
+	unsigned char grant[4]; /* technician, ati, referent, auditor */
+	const char *what;
+} actions[] = {
+    [AZ_READ] = {{FLEET, SCOPE, SCOPE, FLEET}, "see this collège's records"},
+    [AZ_READ_FLEET] = {{FLEET, NO, NO, FLEET}, "see fleet-wide views"},
+    [AZ_LOAN] = {{FLEET, SCOPE, NO, NO}, "change loans, returns or people"},
+    [AZ_INCIDENT] = {{FLEET, SCOPE, NO, NO}, "declare or close incidents"},
+    [AZ_DEVICE_ACTION] = {{FLEET, SCOPE, NO, NO}, "act on tablets"},
+    [AZ_SCHOOL_POLICY] = {{FLEET, SCOPE, NO, NO}, "change a collège's apps and profiles"},
+    [AZ_ADMIN] = {{FLEET, NO, NO, NO}, "administer (accounts, collèges, inventory, policy)"},
+    [AZ_AUDIT] = {{FLEET, NO, NO, FLEET}, "read the audit log and registers"},
+    [AZ_LOCATE] = {{FLEET, NO, NO, NO}, "run the geolocation procedure"},
+    [AZ_SELF] = {{FLEET, FLEET, FLEET, FLEET}, "manage its own token"},
 };
+
+#define NACTIONS (sizeof(actions) / sizeof(actions[0]))
+
+const char *authz_action_text(enum authz_action action)
+{
+	return (unsigned)action < NACTIONS && actions[action].what ? actions[action].what
+								    : "do this";
+}
 
 int authz_fleet_wide(const struct req *r)
 {
@@ -44,9 +55,9 @@ int authz_check(const struct req *r, enum authz_action action, const char *schoo
 {
 	if (!r->has_acct || r->acct.disabled)
 		return AP_EAUTH;
-	if ((unsigned)action >= sizeof(grants) / sizeof(grants[0]) || (unsigned)r->acct.role >= 4)
+	if ((unsigned)action >= NACTIONS || (unsigned)r->acct.role >= 4)
 		return AP_EFORBIDDEN;
-	switch (grants[action][r->acct.role]) {
+	switch (actions[action].grant[r->acct.role]) {
 	case FLEET:
 		return 0;
 	case SCOPE:

@@ -33,6 +33,8 @@ enum authz_action {
  * (NULL: no collège, fleet-wide); AP_EFORBIDDEN otherwise.  On refusal the
  * answer is NOT written: the caller does (api_fail). */
 int authz_check(const struct req *r, enum authz_action action, const char *school);
+/* What the action is, in words, for refusal messages ("change loans..."). */
+const char *authz_action_text(enum authz_action action);
 /* 1 when the account's role sees the whole fleet (technician, auditor). */
 int authz_fleet_wide(const struct req *r);
 /* 1 when school is in the account's scope (always for fleet-wide roles). */

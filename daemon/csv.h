@@ -28,8 +28,8 @@ struct csv_limits {
 extern const struct csv_limits csv_default_limits;
 
 struct csv_record {
-	size_t line; /* physical line (1-based) where the record starts */
-	size_t n;    /* fields */
+	size_t line;		 /* physical line (1-based) where the record starts */
+	size_t n;		 /* fields */
 	char *f[CSV_MAX_FIELDS]; /* NUL-terminated, unquoted; valid until the next call */
 	size_t len[CSV_MAX_FIELDS];
 	char error[160]; /* why the record is bad, when csv_next() says so */

@@ -28,8 +28,8 @@ void import_error(struct import *im, size_t line, const char *fmt, ...)
 		im->n_errors++;
 	im->last_error_line = line;
 	if (im->errors && json_array_size(im->errors) < IMPORT_MAX_ERRORS)
-		json_array_append_new(im->errors,
-				      json_pack("{s:I,s:s}", "line", (json_int_t)line, "message", msg));
+		json_array_append_new(
+		    im->errors, json_pack("{s:I,s:s}", "line", (json_int_t)line, "message", msg));
 }
 
 /* Lower-cases s into out and drops blanks, '_', '-' and '.'. */

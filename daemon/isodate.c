@@ -63,8 +63,9 @@ int isodate_parse_time(const char *s, int64_t *ret)
 		return isodate_parse_day(s, ret);
 	if (n > 0 && s[n - 1] == 'Z')
 		n--;
-	if ((n != 16 && n != 19) || parse_ymd(s, &y, &mo, &d) < 0 || (s[10] != 'T' && s[10] != ' ') ||
-	    digits(s + 11, 2, &h) < 0 || s[13] != ':' || digits(s + 14, 2, &mi) < 0)
+	if ((n != 16 && n != 19) || parse_ymd(s, &y, &mo, &d) < 0 ||
+	    (s[10] != 'T' && s[10] != ' ') || digits(s + 11, 2, &h) < 0 || s[13] != ':' ||
+	    digits(s + 14, 2, &mi) < 0)
 		return AP_EPARSE;
 	if (n == 19 && (s[16] != ':' || digits(s + 17, 2, &se) < 0))
 		return AP_EPARSE;
@@ -77,8 +78,8 @@ void isodate_format_day(int64_t t, char out[ISODATE_DAY_LEN + 1])
 	time_t tt = (time_t)t;
 	if (gmtime_r(&tt, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
-	snprintf(out, ISODATE_DAY_LEN + 1, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000,
-		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+	snprintf(out, ISODATE_DAY_LEN + 1, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+		 (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u);
 }
 
 void isodate_format_time(int64_t t, char out[ISODATE_TIME_LEN + 1])
@@ -87,9 +88,10 @@ void isodate_format_time(int64_t t, char out[ISODATE_TIME_LEN + 1])
 	time_t tt = (time_t)t;
 	if (gmtime_r(&tt, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
-	snprintf(out, ISODATE_TIME_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
-		 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+	snprintf(out, ISODATE_TIME_LEN + 1, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }
 
 int64_t isodate_day_start(int64_t t)

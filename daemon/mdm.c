@@ -22,6 +22,7 @@
 #include "api.h"
 #include "db_audit.h"
 #include "db_command.h"
+#include "db_loan.h"
 #include "db_mdm.h"
 #include "keystore.h"
 #include "log.h"
@@ -289,7 +290,11 @@ static int apply_profiles(struct req *r, int64_t id, plist_t dict)
 static int apply_erase(struct req *r, int64_t id, plist_t dict)
 {
 	/* the tablet wipes itself now: it will come back through a new
-	 * enrolment, with a new identity */
+	 * enrolment, with a new identity.  A returned tablet's loan ends here
+	 * and the tablet goes back to stock (db_loan.h). */
+	int rc = db_loan_erase_acknowledged(r->w->db, id);
+	if (rc < 0 && rc != AP_ENOTFOUND)
+		return rc;
 	return db_mdm_unenroll(r->w->db, id);
 }
 

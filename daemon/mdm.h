@@ -24,6 +24,12 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 /* The public base URL devices use, "https://host:port". */
 void mdm_public_url(struct worker *w, char *out, size_t cap);
 
+/* The enrolment profile embedding the one-time code `code` (the SCEP
+ * challenge), CMS-signed when sign is set; *ret malloc'd, caller frees.
+ * Also the MDMProfileData of an EraseDevice with Return to Service. */
+int mdm_enroll_profile(struct worker *w, const char *code, int sign, unsigned char **ret,
+		       size_t *ret_len);
+
 /* GET /mdm/enroll and GET|POST /scep (mdm_enroll.c). */
 void mdm_enroll(struct req *r);
 void mdm_scep(struct req *r);

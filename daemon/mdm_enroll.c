@@ -50,26 +50,24 @@ static int enrolment_code(struct req *r, char code[65])
 	return rc;
 }
 
-void mdm_enroll(struct req *r)
+int mdm_enroll_profile(struct worker *w, const char *code, int sign, unsigned char **ret,
+		       size_t *ret_len)
 {
-	const struct config *c = &r->w->srv->cfg;
-	char code[65], base[300], server_url[340], checkin_url[340], scep_url[340], seed[80],
-		unsigned_q[8];
+	const struct config *c = &w->srv->cfg;
+	char base[300], server_url[340], checkin_url[340], scep_url[340], seed[80];
 	unsigned char *ca_der = NULL, *signed_der = NULL;
 	size_t ca_len = 0, signed_len = 0, xml_len = 0;
 	char *xml = NULL;
 	int rc;
 
-	if (enrolment_code(r, code) < 0)
-		return;
-	mdm_public_url(r->w, base, sizeof(base));
+	mdm_public_url(w, base, sizeof(base));
 	snprintf(server_url, sizeof(server_url), "%s/mdm/connect", base);
 	snprintf(checkin_url, sizeof(checkin_url), "%s/mdm/checkin", base);
 	snprintf(scep_url, sizeof(scep_url), "%s/scep", base);
-	X509 *ca = keystore_ca_cert(r->w->srv->ks);
+	X509 *ca = keystore_ca_cert(w->srv->ks);
 	ap_x509_fingerprint(ca, seed);
 	if ((rc = ap_x509_to_der(ca, &ca_der, &ca_len)) < 0)
-		goto fail;
+		goto out;
 	struct ap_enroll_params p = {
 		.server_url = server_url,
 		.checkin_url = checkin_url,
@@ -84,20 +82,40 @@ void mdm_enroll(struct req *r)
 		.uuid_seed = seed,
 	};
 	if ((rc = ap_enroll_profile_build(&p, &xml, &xml_len)) < 0)
+		goto out;
+	if (!sign) {
+		*ret = (unsigned char *)xml;
+		*ret_len = xml_len;
+		xml = NULL;
+		goto out;
+	}
+	if ((rc = keystore_sign(w->srv->ks, xml, xml_len, &signed_der, &signed_len)) < 0)
+		goto out;
+	*ret = signed_der;
+	*ret_len = signed_len;
+out:
+	free(ca_der);
+	free(xml);
+	return rc;
+}
+
+void mdm_enroll(struct req *r)
+{
+	char code[65], unsigned_q[8];
+	unsigned char *profile = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (enrolment_code(r, code) < 0)
+		return;
+	int want_unsigned = api_query(r, "unsigned", unsigned_q, sizeof(unsigned_q)) == 0 &&
+			    strcmp(unsigned_q, "0") != 0;
+	if ((rc = mdm_enroll_profile(r->w, code, !want_unsigned, &profile, &len)) < 0)
 		goto fail;
 	r->resp->status = 200;
 	r->resp->content_type = "application/x-apple-aspen-config";
 	ap_buf_reset(&r->resp->body);
-	int want_unsigned = api_query(r, "unsigned", unsigned_q, sizeof(unsigned_q)) == 0 &&
-			    strcmp(unsigned_q, "0") != 0;
-	if (want_unsigned) {
-		rc = ap_buf_append(&r->resp->body, xml, xml_len);
-	} else {
-		rc = keystore_sign(r->w->srv->ks, xml, xml_len, &signed_der, &signed_len);
-		if (rc == 0)
-			rc = ap_buf_append(&r->resp->body, signed_der, signed_len);
-	}
-	if (rc < 0)
+	if ((rc = ap_buf_append(&r->resp->body, profile, len)) < 0)
 		goto fail;
 	http_resp_add_header(r->resp, "Content-Disposition",
 			     "attachment; filename=\"ardoise-enroll.mobileconfig\"");
@@ -107,9 +125,7 @@ void mdm_enroll(struct req *r)
 fail:
 	api_fail(r, rc, 500, "cannot build the enrolment profile: %s", ap_strerror(rc));
 out:
-	free(ca_der);
-	free(signed_der);
-	free(xml);
+	free(profile);
 }
 
 static void answer_bytes(struct req *r, const char *ctype, const void *data, size_t len)

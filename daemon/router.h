@@ -53,6 +53,14 @@ struct route {
 extern const struct route api_core_routes[];
 extern const struct route mdm_routes[];
 extern const struct route api_command_routes[];
+extern const struct route api_school_routes[];
+extern const struct route api_device_routes[];
+extern const struct route api_person_routes[];
+extern const struct route api_loan_routes[];
+extern const struct route api_incident_routes[];
+extern const struct route api_account_routes[];
+extern const struct route api_audit_routes[];
+extern const struct route api_report_routes[];
 
 /* Authenticates the bearer token into r->acct; on failure answers 401
  * and returns AP_EAUTH.  Routes marked AUTH_STAFF get it done for them. */

@@ -28,6 +28,12 @@ int ctl_call(struct ctl *c, const char *method, const char *path, json_t *body, 
 int ctl_call_raw(struct ctl *c, const char *method, const char *path, const void *body,
 		 size_t body_len, const char *content_type, char **ret, size_t *ret_len);
 
+/* Sends without judging the answer: on CTL_OK *ret_status is the HTTP
+ * status and *ret the answer parsed as JSON (NULL when empty or not
+ * JSON).  Only a failure to reach the server is printed. */
+int ctl_call_any(struct ctl *c, const char *method, const char *path, const void *body,
+		 size_t body_len, const char *content_type, long *ret_status, json_t **ret);
+
 /* Prints v as JSON (pretty) on stdout. */
 void ctl_print_json(json_t *v);
 /* One-line error on stderr: "ardoisectl: ...". Returns CTL_EFAIL. */
@@ -49,5 +55,12 @@ struct ctl_verb {
  * noun is NULL, and is listed once in ctl_main.c. */
 extern const struct ctl_verb ctl_account_verbs[];
 extern const struct ctl_verb ctl_command_verbs[];
+extern const struct ctl_verb ctl_school_verbs[];
+extern const struct ctl_verb ctl_device_verbs[];
+extern const struct ctl_verb ctl_person_verbs[];
+extern const struct ctl_verb ctl_loan_verbs[];
+extern const struct ctl_verb ctl_incident_verbs[];
+extern const struct ctl_verb ctl_audit_verbs[];
+extern const struct ctl_verb ctl_report_verbs[];
 
 #endif

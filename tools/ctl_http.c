@@ -171,3 +171,18 @@ int ctl_call_raw(struct ctl *c, const char *method, const char *path, const void
 	ap_buf_free(&out);
 	return rc;
 }
+
+int ctl_call_any(struct ctl *c, const char *method, const char *path, const void *body,
+		 size_t body_len, const char *content_type, long *ret_status, json_t **ret)
+{
+	struct ap_buf out;
+	long status = 0;
+	ap_buf_init(&out, CTL_MAX_ANSWER);
+	int rc = transfer(c, method, path, body, body_len, content_type, &out, &status, NULL, 0);
+	if (rc == CTL_OK) {
+		*ret_status = status;
+		*ret = out.len ? json_loadb(out.data, out.len, 0, NULL) : NULL;
+	}
+	ap_buf_free(&out);
+	return rc;
+}

@@ -11,6 +11,13 @@
 static const struct ctl_verb *const tables[] = {
     ctl_account_verbs,
 	ctl_command_verbs,
+	ctl_school_verbs,
+	ctl_device_verbs,
+	ctl_person_verbs,
+	ctl_loan_verbs,
+	ctl_incident_verbs,
+	ctl_audit_verbs,
+	ctl_report_verbs,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

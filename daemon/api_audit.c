@@ -1,0 +1,77 @@
+/* api_audit.c - the audit log: list and chain verification. */
+#include "api.h"
+#include "api_fleet.h"
+#include "ap_err.h"
+#include "db_audit.h"
+#include "server.h"
+
+#define AUDIT_PAGE_DEFAULT 1000
+#define AUDIT_PAGE_MAX	   10000
+
+struct page {
+	json_t *rows;
+	int64_t after;
+	size_t limit, n;
+	int64_t last, next;
+};
+
+static int add_row(const struct db_audit_row *row, void *arg)
+{
+	struct page *p = arg;
+	if (row->id <= p->after)
+		return 0;
+	if (p->n == p->limit) {
+		p->next = p->last; /* one more row exists */
+		return 1;
+	}
+	json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)row->id, "ts",
+			      api_fleet_time(row->ts), "actor", row->actor, "action", row->action,
+			      "target", row->target, "reason", row->reason, "hash", row->hash);
+	json_t *detail = row->detail[0] ? json_loads(row->detail, 0, NULL) : NULL;
+	json_object_set_new(o, "detail", detail ? detail : json_null());
+	json_array_append_new(p->rows, o);
+	p->n++;
+	p->last = row->id;
+	return 0;
+}
+
+static void list(struct req *r)
+{
+	struct page p = {json_array(), 0, 0, 0, 0, 0};
+	int64_t since = 0;
+	if (api_allow(r, AZ_AUDIT, NULL) < 0 || api_fleet_query_day(r, "since", &since) < 0 ||
+	    api_fleet_page(r, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, &p.after, &p.limit) < 0)
+		goto fail;
+	int rc = db_audit_list(r->w->db, since, 0, add_row, &p);
+	if (rc < 0) {
+		api_fleet_dberr(r, rc, "reading the audit log");
+		goto fail;
+	}
+	api_json(r, 200,
+		 json_pack("{s:o,s:o}", "rows", p.rows, "next",
+			   p.next ? json_integer((json_int_t)p.next) : json_null()));
+	return;
+fail:
+	json_decref(p.rows);
+}
+
+static void verify(struct req *r)
+{
+	int64_t rows = 0, bad = 0;
+	if (api_allow(r, AZ_AUDIT, NULL) < 0)
+		return;
+	int rc = db_audit_verify(r->w->db, &rows, &bad);
+	if (rc < 0 && rc != AP_ECONFLICT) {
+		api_fleet_dberr(r, rc, "verifying the audit log");
+		return;
+	}
+	api_json(r, 200,
+		 json_pack("{s:b,s:I,s:o}", "intact", rc == 0, "rows", (json_int_t)rows,
+			   "first_bad_id", rc == 0 ? json_null() : json_integer((json_int_t)bad)));
+}
+
+const struct route api_audit_routes[] = {
+    {"GET", "/api/v1/audit", AUTH_STAFF, list},
+    {"GET", "/api/v1/audit/verify", AUTH_STAFF, verify},
+    {NULL, NULL, AUTH_NONE, NULL},
+};

@@ -1,0 +1,297 @@
+/* api_person.c - pupils and teachers: CSV import, list, show, leaving,
+ * the guardians' home-use agreement. */
+#include "api.h"
+#include "api_fleet.h"
+#include "ap_err.h"
+#include "db_loan.h"
+#include "db_person.h"
+#include "db_school.h"
+#include "isodate.h"
+#include "server.h"
+#include "store.h"
+
+#include <string.h>
+#include <strings.h>
+
+static json_t *person_json(const struct db_person *p)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", p->ext_id, "kind",
+			 db_person_kind_name(p->kind), "name", p->name, "class", p->class_name,
+			 "school", p->school, "agreement", api_fleet_day(p->agreement_at), "left",
+			 api_fleet_day(p->left_at));
+}
+
+/* External ids: 1 to 64 of [A-Za-z0-9._@-] (they appear in URLs). */
+static int ext_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > DB_PERSON_ID_MAX)
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-") == n;
+}
+
+static int kind_from_text(const char *s, enum db_person_kind *ret)
+{
+	static const struct {
+		const char *word;
+		enum db_person_kind kind;
+	} words[] = {{"pupil", DB_PERSON_PUPIL},	{"eleve", DB_PERSON_PUPIL},
+		     {"élève", DB_PERSON_PUPIL},	{"student", DB_PERSON_PUPIL},
+		     {"teacher", DB_PERSON_TEACHER},	{"enseignant", DB_PERSON_TEACHER},
+		     {"professeur", DB_PERSON_TEACHER}, {"staff", DB_PERSON_TEACHER}};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcasecmp(s, words[i].word) == 0) {
+			*ret = words[i].kind;
+			return 0;
+		}
+	}
+	return AP_EINVAL;
+}
+
+/* The agreement column: a signing date, yes/oui (today), or empty/no. */
+static int agreement_from_text(const char *s, int64_t *ret)
+{
+	if (s[0] == '\0' || strcasecmp(s, "no") == 0 || strcasecmp(s, "non") == 0 ||
+	    strcmp(s, "0") == 0) {
+		*ret = 0;
+		return 0;
+	}
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "oui") == 0 || strcmp(s, "1") == 0) {
+		*ret = isodate_day_start(db_now());
+		return 0;
+	}
+	return isodate_parse_day(s, ret);
+}
+
+static const struct import_col person_cols[] = {
+    {"external_id", "externalid|id|extid|identifiant|ine|ident", 1},
+    {"kind", "kind|type|statut|role|categorie", 1},
+    {"name", "name|nom|nomprenom|fullname|prenomnom", 1},
+    {"class", "class|classe|division", 0},
+    {"uai", "uai|rne|school|college", 1},
+    {"agreement", "agreement|homeuse|accord|agreementdate|autorisation|accordparental", 0},
+};
+
+/* Checks one row into p; reports the first problem. */
+static int person_fields(struct req *r, struct import *im, const char **v, size_t line,
+			 struct db_person *p)
+{
+	char why[200];
+	int rc;
+	memset(p, 0, sizeof(*p));
+	if (!ext_id_ok(v[0]))
+		return import_error(im, line, "bad id '%.40s': 1 to %d of A-Z a-z 0-9 . _ @ -",
+				    v[0], DB_PERSON_ID_MAX),
+		       AP_EINVAL;
+	if (kind_from_text(v[1], &p->kind) < 0)
+		return import_error(im, line, "bad kind '%.20s': pupil or teacher", v[1]),
+		       AP_EINVAL;
+	if (v[2][0] == '\0' || !import_text_ok(v[2], DB_PERSON_NAME_MAX) ||
+	    !import_text_ok(v[3], DB_PERSON_CLASS_MAX))
+		return import_error(im, line,
+				    "name (1 to %d bytes) and class (at most %d) expected",
+				    DB_PERSON_NAME_MAX, DB_PERSON_CLASS_MAX),
+		       AP_EINVAL;
+	if ((rc = db_school_uai_norm(v[4], p->school)) < 0) {
+		api_fleet_uai_why(v[4], rc, why, sizeof(why));
+		return import_error(im, line, "%s", why), rc;
+	}
+	if (agreement_from_text(v[5], &p->agreement_at) < 0)
+		return import_error(im, line, "bad agreement '%.20s': a date YYYY-MM-DD, yes or no",
+				    v[5]),
+		       AP_EINVAL;
+	if (authz_check(r, AZ_LOAN, p->school) < 0)
+		return import_error(im, line, "collège %s is outside the scope of account %s",
+				    p->school, r->acct.name),
+		       AP_EFORBIDDEN;
+	snprintf(p->ext_id, sizeof(p->ext_id), "%s", v[0]);
+	snprintf(p->name, sizeof(p->name), "%s", v[2]);
+	snprintf(p->class_name, sizeof(p->class_name), "%s", v[3]);
+	return 0;
+}
+
+static int person_row(struct req *r, struct import *im, const char **v, size_t line, void *ctx)
+{
+	struct api_import *spec = ctx;
+	struct db_person p;
+	struct db_school s;
+	size_t first;
+	int created, rc;
+	if (person_fields(r, im, v, line, &p) < 0)
+		return 0;
+	if ((rc = import_seen(im, p.ext_id, line, &first)) < 0)
+		return rc;
+	if (rc == 1)
+		return import_error(im, line, "id %s is already on line %zu", p.ext_id, first), 0;
+	rc = db_school_get(r->w->db, p.school, &s);
+	if (rc == AP_ENOTFOUND)
+		return import_error(im, line, "unknown collège %s", p.school), 0;
+	if (rc < 0)
+		return rc;
+	rc = db_person_put(r->w->db, &p, &created);
+	if (rc == AP_ECONFLICT)
+		return import_error(im, line,
+				    "%s has a tablet on loan at another collège: return it before "
+				    "moving them to %s",
+				    p.ext_id, p.school),
+		       0;
+	if (rc < 0)
+		return rc;
+	if (created)
+		spec->added++;
+	else
+		spec->updated++;
+	return 0;
+}
+
+static void import_people(struct req *r)
+{
+	struct api_import spec = {"person.import", person_cols,
+				  sizeof(person_cols) / sizeof(person_cols[0]), person_row, NULL};
+	/* each row's collège is checked against the scope too */
+	if (api_allow(r, AZ_LOAN, AUTHZ_OWN_SCOPE) < 0)
+		return;
+	spec.ctx = &spec;
+	api_fleet_import(r, &spec);
+}
+
+static int add_person(const struct db_person *p, void *arg)
+{
+	return json_array_append_new(arg, person_json(p)) < 0;
+}
+
+static void list_people(struct req *r)
+{
+	struct api_scope sc;
+	char cls[DB_PERSON_CLASS_MAX + 1];
+	json_t *a = json_array();
+	int has_class = api_query(r, "class", cls, sizeof(cls)) == 0 && cls[0];
+	if (api_fleet_scope(r, AZ_READ, &sc) < 0)
+		goto fail;
+	int rc =
+	    db_person_list(r->w->db, sc.only, sc.n_only, has_class ? cls : NULL, add_person, a);
+	if (rc < 0) {
+		api_fleet_dberr(r, rc, "listing people");
+		goto fail;
+	}
+	api_json(r, 200, json_pack("{s:o}", "people", a));
+	return;
+fail:
+	json_decref(a);
+}
+
+/* Finds :id and checks `action` on its collège. */
+static int person_param(struct req *r, enum authz_action action, struct db_person *p)
+{
+	const char *id = api_param(r, 0);
+	int rc = db_person_get(r->w->db, id, p);
+	if (rc == AP_ENOTFOUND)
+		api_fail(r, rc, 404, "no person with id '%s'", id);
+	else if (rc < 0)
+		api_fleet_dberr(r, rc, "reading the person");
+	else
+		rc = api_allow(r, action, p->school);
+	return rc;
+}
+
+static int add_loan(const struct db_loan *l, void *arg)
+{
+	return json_array_append_new(arg, api_loan_json(l)) < 0;
+}
+
+static void show_person(struct req *r)
+{
+	struct db_person p;
+	int64_t next;
+	if (person_param(r, AZ_READ, &p) < 0)
+		return;
+	struct db_loan_filter f = {NULL, 0, -2, 0, 0, p.id, 0, 100};
+	json_t *o = person_json(&p), *loans = json_array();
+	json_object_set_new(o, "loans", loans);
+	int rc = db_loan_list(r->w->db, &f, add_loan, loans, &next);
+	if (rc < 0) {
+		json_decref(o);
+		api_fleet_dberr(r, rc, "reading the person's loans");
+		return;
+	}
+	api_json(r, 200, o);
+}
+
+static void leave(struct req *r)
+{
+	struct db_person p;
+	const char *reason = NULL;
+	int64_t day = 0;
+	int changed = 0, rc;
+	json_t *b = NULL;
+	if (person_param(r, AZ_LOAN, &p) < 0 || (b = api_body(r)) == NULL)
+		return;
+	if (api_fleet_body_day(r, b, "date", 1, &day) < 0 ||
+	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0 || api_fleet_begin(r) < 0)
+		goto out;
+	rc = db_person_leave(r->w->db, p.id, day, &changed);
+	if (rc < 0) {
+		api_fleet_rollback(r);
+		api_fleet_dberr(r, rc, "recording the departure");
+		goto out;
+	}
+	json_t *det = json_pack("{s:o,s:i}", "date", api_fleet_day(day), "loans_due", changed);
+	rc = api_fleet_commit(r, "person.leave", p.ext_id, reason, det);
+	json_decref(det);
+	if (rc < 0)
+		goto out;
+	p.left_at = day;
+	json_t *o = person_json(&p);
+	json_object_set_new(o, "loans_now_due", json_integer(changed));
+	api_json(r, 200, o);
+out:
+	json_decref(b);
+}
+
+static void agreement(struct req *r)
+{
+	struct db_person p;
+	const char *reason = NULL;
+	int64_t day = 0;
+	int withdrawn = 0, rc;
+	json_t *b = NULL;
+	if (person_param(r, AZ_LOAN, &p) < 0 || (b = api_body(r)) == NULL)
+		return;
+	if (api_fleet_bool(r, b, "withdrawn", &withdrawn) < 0 ||
+	    api_fleet_body_day(r, b, "date", !withdrawn, &day) < 0 ||
+	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0)
+		goto out;
+	if (p.kind != DB_PERSON_PUPIL) {
+		api_fail(r, AP_ECONFLICT, 409, "%s is a teacher: no guardians' agreement applies",
+			 p.ext_id);
+		goto out;
+	}
+	if (withdrawn)
+		day = 0;
+	if (api_fleet_begin(r) < 0)
+		goto out;
+	rc = db_person_set_agreement(r->w->db, p.id, day);
+	if (rc < 0) {
+		api_fleet_rollback(r);
+		api_fleet_dberr(r, rc, "recording the agreement");
+		goto out;
+	}
+	json_t *det = json_pack("{s:o}", "agreement", api_fleet_day(day));
+	rc = api_fleet_commit(r, "person.agreement", p.ext_id, reason, det);
+	json_decref(det);
+	if (rc < 0)
+		goto out;
+	p.agreement_at = day;
+	api_json(r, 200, person_json(&p));
+out:
+	json_decref(b);
+}
+
+const struct route api_person_routes[] = {
+    {"GET", "/api/v1/people", AUTH_STAFF, list_people},
+    {"POST", "/api/v1/people/import", AUTH_STAFF, import_people},
+    {"GET", "/api/v1/people/:id", AUTH_STAFF, show_person},
+    {"POST", "/api/v1/people/:id/leave", AUTH_STAFF, leave},
+    {"POST", "/api/v1/people/:id/agreement", AUTH_STAFF, agreement},
+    {NULL, NULL, AUTH_NONE, NULL},
+};

@@ -1,0 +1,314 @@
+/* ctl_fleet.c - options, tables, CSV, pages and imports for fleet verbs. */
+#include "ctl_fleet.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CTL_MAX_FILE ((size_t)256 << 20)
+
+static const struct ctl_fleet_opt *find_opt(const struct ctl_fleet_opt *opts, const char *a)
+{
+	for (; opts->name; opts++)
+		if (strcmp(opts->name, a) == 0)
+			return opts;
+	return NULL;
+}
+
+int ctl_fleet_args(const char *usage, int argc, char **argv, const struct ctl_fleet_opt *opts,
+		   const char **pos, size_t min_pos, size_t max_pos)
+{
+	size_t n = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] != '-') {
+			if (n == max_pos)
+				return ctl_usage(usage, "unexpected argument '%s'", a);
+			pos[n++] = a;
+			continue;
+		}
+		const struct ctl_fleet_opt *o = find_opt(opts, a);
+		if (o == NULL)
+			return ctl_usage(usage, "unknown option %s", a);
+		if (o->flag) {
+			*o->flag = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return ctl_usage(usage, "%s needs a value", a);
+		if (o->multi) {
+			if (*o->n_multi == o->max_multi)
+				return ctl_usage(usage, "too many %s", a);
+			o->multi[(*o->n_multi)++] = argv[++i];
+		} else {
+			*o->val = argv[++i];
+		}
+	}
+	if (n < min_pos)
+		return ctl_usage(usage, "missing argument");
+	return CTL_OK;
+}
+
+struct ctl_table {
+	size_t ncols, nrows, cap;
+	char **cells; /* nrows * ncols, row 0 = headers */
+};
+
+static char *dup_cell(const char *s)
+{
+	char *d = strdup(s ? s : "");
+	if (d == NULL) {
+		fputs("ardoisectl: out of memory\n", stderr);
+		exit(CTL_EFAIL);
+	}
+	return d;
+}
+
+struct ctl_table *ctl_fleet_table(size_t ncols, const char *const *headers)
+{
+	struct ctl_table *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->ncols = ncols;
+	ctl_fleet_row(t, headers);
+	return t;
+}
+
+void ctl_fleet_row(struct ctl_table *t, const char *const *cells)
+{
+	if (t == NULL)
+		return;
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		char **p = realloc(t->cells, cap * t->ncols * sizeof(*p));
+		if (p == NULL)
+			return;
+		t->cells = p;
+		t->cap = cap;
+	}
+	for (size_t i = 0; i < t->ncols; i++)
+		t->cells[t->nrows * t->ncols + i] = dup_cell(cells[i]);
+	t->nrows++;
+}
+
+/* Characters (not bytes) of a UTF-8 string. */
+static size_t width(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+void ctl_fleet_table_print(struct ctl_table *t, FILE *f)
+{
+	size_t *w;
+	if (t == NULL)
+		return;
+	w = calloc(t->ncols, sizeof(*w));
+	for (size_t r = 0; w && r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++)
+			if (width(t->cells[r * t->ncols + c]) > w[c])
+				w[c] = width(t->cells[r * t->ncols + c]);
+	for (size_t r = 0; w && r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+			int last = c + 1 == t->ncols;
+			fputs(s, f);
+			for (size_t k = width(s); !last && k < w[c] + 2; k++)
+				fputc(' ', f);
+		}
+		fputc('\n', f);
+	}
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(w);
+	free(t);
+}
+
+void ctl_fleet_csv_line(FILE *f, const char *const *cells, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *s = cells[i] ? cells[i] : "";
+		if (i)
+			fputc(',', f);
+		if (strpbrk(s, ",;\"\r\n") == NULL) {
+			fputs(s, f);
+			continue;
+		}
+		fputc('"', f);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', f);
+			fputc(*s, f);
+		}
+		fputc('"', f);
+	}
+	fputs("\r\n", f);
+}
+
+const char *ctl_fleet_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s && s[0] ? s : "-";
+}
+
+const char *ctl_fleet_when(json_t *o, const char *key, char *buf, size_t cap)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	if (s == NULL || s[0] == '\0')
+		return "-";
+	if (strlen(s) == 20 && s[10] == 'T') {
+		snprintf(buf, cap, "%.10s %.5s", s, s + 11);
+		return buf;
+	}
+	return s;
+}
+
+void ctl_fleet_query(char *path, size_t cap, const char *key, const char *value)
+{
+	char enc[512];
+	size_t n = strlen(path);
+	if (value == NULL)
+		return;
+	ctl_urlenc(value, enc, sizeof(enc));
+	snprintf(path + n, cap - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', key, enc);
+}
+
+int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t **ret)
+{
+	json_t *all = json_array();
+	char page[4200], after[32] = "";
+	for (;;) {
+		json_t *v = NULL, *next;
+		snprintf(page, sizeof(page), "%s", path);
+		ctl_fleet_query(page, sizeof(page), "after", after[0] ? after : NULL);
+		int rc = ctl_call(c, "GET", page, NULL, &v);
+		if (rc != CTL_OK) {
+			json_decref(all);
+			return rc;
+		}
+		json_array_extend(all, json_object_get(v, key));
+		next = json_object_get(v, "next");
+		if (!json_is_integer(next)) {
+			json_decref(v);
+			break;
+		}
+		snprintf(after, sizeof(after), "%lld", (long long)json_integer_value(next));
+		json_decref(v);
+	}
+	*ret = all;
+	return CTL_OK;
+}
+
+int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret)
+{
+	int rc = ctl_call(c, "POST", path, body, ret);
+	json_decref(body);
+	return rc;
+}
+
+/* Reads a whole file (at most CTL_MAX_FILE bytes). */
+static int read_file(const char *name, char **ret, size_t *ret_len)
+{
+	FILE *f = fopen(name, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	if (f == NULL)
+		return ctl_err("cannot open %s: %s", name, strerror(errno));
+	for (;;) {
+		if (len == cap) {
+			if (cap >= CTL_MAX_FILE) {
+				fclose(f);
+				free(buf);
+				return ctl_err("%s is larger than %zu MiB", name,
+					       CTL_MAX_FILE >> 20);
+			}
+			cap = cap ? cap * 2 : 65536;
+			char *p = realloc(buf, cap);
+			if (p == NULL) {
+				fclose(f);
+				free(buf);
+				return ctl_err("out of memory reading %s", name);
+			}
+			buf = p;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(buf);
+		return ctl_err("cannot read %s", name);
+	}
+	*ret = buf;
+	*ret_len = len;
+	return CTL_OK;
+}
+
+static void print_report(const char *file, json_t *rep, int ok)
+{
+	json_int_t rows = 0, added = 0, updated = 0, bad = 0;
+	json_t *errors = json_object_get(rep, "errors"), *e;
+	size_t i;
+	int dry = json_is_true(json_object_get(rep, "dry_run"));
+	json_unpack(rep, "{s?I,s?I,s?I,s?I}", "rows", &rows, "added", &added, "updated", &updated,
+		    "bad_rows", &bad);
+	json_array_foreach(errors, i, e)
+	{
+		printf("%s:%lld: %s\n", file,
+		       (long long)json_integer_value(json_object_get(e, "line")),
+		       ctl_fleet_str(e, "message"));
+	}
+	if (bad > (json_int_t)json_array_size(errors))
+		printf("... and %lld more bad rows\n",
+		       (long long)(bad - (json_int_t)json_array_size(errors)));
+	if (ok)
+		printf("%s: %lld rows: %lld to add, %lld to update%s\n", file, (long long)rows,
+		       (long long)added, (long long)updated,
+		       dry ? " (dry run: nothing written)" : " — written");
+}
+
+int ctl_fleet_import(struct ctl *c, const char *usage, const char *path, int argc, char **argv)
+{
+	const char *file = NULL;
+	int dry = 0, rc;
+	struct ctl_fleet_opt opts[] = {{"--dry-run", NULL, &dry, NULL, NULL, 0}, {NULL}};
+	char *data = NULL, url[256];
+	size_t len = 0;
+	long status = 0;
+	json_t *rep = NULL;
+	if ((rc = ctl_fleet_args(usage, argc, argv, opts, &file, 1, 1)) != CTL_OK)
+		return rc;
+	if ((rc = read_file(file, &data, &len)) != CTL_OK)
+		return rc;
+	snprintf(url, sizeof(url), "%s%s", path, dry ? "?dry_run=1" : "");
+	rc = ctl_call_any(c, "POST", url, data ? data : "", len, "text/csv", &status, &rep);
+	free(data);
+	if (rc != CTL_OK)
+		return rc;
+	int ok = status >= 200 && status < 300;
+	if (rep && json_object_get(rep, "rows")) {
+		if (c->json)
+			ctl_print_json(rep);
+		else
+			print_report(file, rep, ok);
+	}
+	json_t *err = json_object_get(rep, "error");
+	const char *msg = json_string_value(json_object_get(err, "message"));
+	const char *code = json_string_value(json_object_get(err, "code"));
+	json_int_t bad = json_integer_value(json_object_get(rep, "bad_rows"));
+	if (!ok && bad > 0)
+		rc = ctl_err("%s: %lld bad row%s: nothing was written", file, (long long)bad,
+			     bad == 1 ? "" : "s");
+	else if (!ok)
+		rc = ctl_err("%s (HTTP %ld, %s)", msg ? msg : "the server refused the import",
+			     status, code ? code : "error");
+	json_decref(rep);
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* ctl_report.c - the fleet report, as a table or CSV. */
+#include "ctl_fleet.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] = "report fleet [--school UAI] [--csv] [--json]";
+
+#define NCOLS 16
+
+static const char *const head[NCOLS] = {
+    "uai",	  "name",    "devices",	       "stock",	      "loaned",
+    "returning",  "repair",  "lost",	       "stolen",      "retired",
+    "loans_open", "overdue", "incidents_open", "not_seen_7d", "not_seen_30d",
+    "never_seen"};
+
+/* The row's cells; numbers written into num. */
+static void cells(json_t *row, const char **out, char num[NCOLS][24])
+{
+	json_t *st = json_object_get(row, "by_state");
+	out[0] = json_is_string(json_object_get(row, "uai")) ? ctl_fleet_str(row, "uai") : "";
+	out[1] = ctl_fleet_str(row, "name");
+	for (int i = 2; i < NCOLS; i++) {
+		json_t *v = json_object_get(row, head[i]);
+		if (v == NULL)
+			v = json_object_get(st, head[i]);
+		snprintf(num[i], sizeof(num[i]), "%lld", (long long)json_integer_value(v));
+		out[i] = num[i];
+	}
+}
+
+static int fleet(struct ctl *c, int argc, char **argv)
+{
+	const char *school = NULL;
+	int csv = 0;
+	struct ctl_fleet_opt opts[] = {{"--school", &school}, {"--csv", NULL, &csv}, {NULL}};
+	char path[256] = "/api/v1/reports/fleet", num[NCOLS][24];
+	const char *row[NCOLS];
+	json_t *rep = NULL, *r;
+	size_t i;
+	int rc = ctl_fleet_args(usage, argc, argv, opts, NULL, 0, 0);
+	if (rc != CTL_OK)
+		return rc;
+	ctl_fleet_query(path, sizeof(path), "school", school);
+	if ((rc = ctl_call(c, "GET", path, NULL, &rep)) != CTL_OK)
+		return rc;
+	if (c->json) {
+		ctl_print_json(rep);
+	} else if (csv) {
+		ctl_fleet_csv_line(stdout, head, NCOLS);
+		json_array_foreach(json_object_get(rep, "schools"), i, r)
+		{
+			cells(r, row, num);
+			ctl_fleet_csv_line(stdout, row, NCOLS);
+		}
+	} else {
+		static const char *const human[NCOLS] = {
+		    "UAI",	 "NAME",      "TABLETS",    "STOCK",	 "LOANED", "RETURNING",
+		    "REPAIR",	 "LOST",      "STOLEN",	    "RETIRED",	 "LOANS",  "OVERDUE",
+		    "INCIDENTS", "UNSEEN 7D", "UNSEEN 30D", "NEVER SEEN"};
+		struct ctl_table *t = ctl_fleet_table(NCOLS, human);
+		json_array_foreach(json_object_get(rep, "schools"), i, r)
+		{
+			cells(r, row, num);
+			ctl_fleet_row(t, row);
+		}
+		cells(json_object_get(rep, "total"), row, num);
+		row[0] = "TOTAL";
+		row[1] = "";
+		ctl_fleet_row(t, row);
+		ctl_fleet_table_print(t, stdout);
+	}
+	json_decref(rep);
+	return CTL_OK;
+}
+
+const struct ctl_verb ctl_report_verbs[] = {
+    {"report", "fleet", fleet, usage,
+     "per collège: tablets by state, loans, overdue, open incidents, not seen 7/30 days"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
