@@ -42,6 +42,9 @@
  * plist_free().  Note that libplist 2.2 is lenient about values: bad base64
  * in <data> yields empty data, a bad <date> yields the epoch, "12abc" in
  * <integer> yields 12; callers validate meaning, not syntax.
+ * Cost: libplist builds about 15 bytes of tree per input byte and, for a
+ * dictionary of 200,000 small keys (4.9 MB), takes about 1 s of CPU on the
+ * test machine; pick max_bytes per endpoint (check-ins are tiny).
  */
 int ap_plist_parse(const char *data, size_t len, size_t max_bytes, plist_t *ret);
 

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #define ENROLL_CODE_TTL (7 * 86400)
-#define MAX_KV 32
+#define MAX_KV		32
 
 /* Device named by the path's serial, authorised for action; answers on failure. */
 static int device_for(struct req *r, int action, struct db_mdm_device *d)
@@ -66,16 +66,19 @@ static int body_params(struct req *r, json_t *params, enum ap_cmd_type t, plist_
 		api_fail(r, AP_EINVAL, 400, "params must be an array of \"Key=value\" strings");
 		return AP_EINVAL;
 	}
-	json_array_foreach(params, i, v) {
+	json_array_foreach(params, i, v)
+	{
 		if (!json_is_string(v) || n == MAX_KV) {
-			api_fail(r, AP_EINVAL, 400, "params: at most %d \"Key=value\" strings", MAX_KV);
+			api_fail(r, AP_EINVAL, 400, "params: at most %d \"Key=value\" strings",
+				 MAX_KV);
 			return AP_EINVAL;
 		}
 		kv[n++] = json_string_value(v);
 	}
 	int rc = ap_cmd_params_from_kv(t, kv, n, ret, detail, sizeof(detail));
 	if (rc < 0)
-		api_fail(r, rc, 400, "%s: %s", ap_cmd_name(t), detail[0] ? detail : ap_strerror(rc));
+		api_fail(r, rc, 400, "%s: %s", ap_cmd_name(t),
+			 detail[0] ? detail : ap_strerror(rc));
 	return rc;
 }
 
@@ -93,7 +96,8 @@ static void command_send(struct req *r)
 	if (body == NULL)
 		return;
 	if (json_unpack(body, "{s:s,s?o}", "type", &type, "params", &params) < 0) {
-		api_fail(r, AP_EINVAL, 400, "expected {\"type\": RequestType, \"params\": [\"Key=value\"]}");
+		api_fail(r, AP_EINVAL, 400,
+			 "expected {\"type\": RequestType, \"params\": [\"Key=value\"]}");
 		goto out;
 	}
 	if (ap_cmd_from_name(type, &t) < 0) {
@@ -102,14 +106,17 @@ static void command_send(struct req *r)
 	}
 	if (body_params(r, params, t, &p) < 0)
 		goto out;
-	int rc = mdm_queue(r->w, d.id, t, p, "", "staff", r->acct.name, uuid, detail, sizeof(detail));
+	int rc =
+	    mdm_queue(r->w, d.id, t, p, "", "staff", r->acct.name, uuid, detail, sizeof(detail));
 	if (rc < 0) {
 		api_fail(r, rc, 0, "%s: %s", type, detail[0] ? detail : ap_strerror(rc));
 		goto out;
 	}
-	api_audit(r, "command.send", d.serial, NULL, json_pack("{s:s,s:s}", "type", type, "uuid", uuid));
-	api_json(r, 201, json_pack("{s:s,s:s,s:s,s:s}", "uuid", uuid, "type", type, "status",
-				   "queued", "serial", d.serial));
+	api_audit(r, "command.send", d.serial, NULL,
+		  json_pack("{s:s,s:s}", "type", type, "uuid", uuid));
+	api_json(r, 201,
+		 json_pack("{s:s,s:s,s:s,s:s}", "uuid", uuid, "type", type, "status", "queued",
+			   "serial", d.serial));
 out:
 	if (p)
 		plist_free(p);
@@ -136,7 +143,8 @@ static int bulk_one(int64_t device_id, void *arg)
 		b->skipped++;
 	else {
 		b->failed++;
-		snprintf(b->last_error, sizeof(b->last_error), "%s", detail[0] ? detail : ap_strerror(rc));
+		snprintf(b->last_error, sizeof(b->last_error), "%s",
+			 detail[0] ? detail : ap_strerror(rc));
 	}
 	return 0;
 }
@@ -156,7 +164,8 @@ static void command_bulk(struct req *r)
 			&school, "all", &all) < 0 ||
 	    (!school && !all) || (school && all)) {
 		api_fail(r, AP_EINVAL, 400,
-			 "expected {\"type\": T, \"params\": [...], and \"school\": UAI or \"all\": true}");
+			 "expected {\"type\": T, \"params\": [...], and \"school\": UAI or "
+			 "\"all\": true}");
 		goto out;
 	}
 	if (api_allow(r, all ? AZ_ADMIN : AZ_DEVICE_ACTION, school) < 0)
@@ -178,9 +187,10 @@ static void command_bulk(struct req *r)
 	api_audit(r, "command.bulk", school ? school : "fleet", NULL,
 		  json_pack("{s:s,s:I,s:I,s:I}", "type", type, "queued", (json_int_t)b.queued,
 			    "skipped", (json_int_t)b.skipped, "failed", (json_int_t)b.failed));
-	api_json(r, 200, json_pack("{s:s,s:I,s:I,s:I,s:s}", "type", type, "queued",
-				   (json_int_t)b.queued, "skipped", (json_int_t)b.skipped, "failed",
-				   (json_int_t)b.failed, "last_error", b.last_error));
+	api_json(r, 200,
+		 json_pack("{s:s,s:I,s:I,s:I,s:s}", "type", type, "queued", (json_int_t)b.queued,
+			   "skipped", (json_int_t)b.skipped, "failed", (json_int_t)b.failed,
+			   "last_error", b.last_error));
 out:
 	if (b.params)
 		plist_free(b.params);
@@ -238,7 +248,8 @@ static void command_show(struct req *r)
 		size_t n1 = 0, n2 = 0;
 		db_cmd_blob(r->w->db, c.uuid, 0, &payload, &n1);
 		db_cmd_blob(r->w->db, c.uuid, 1, &result, &n2);
-		json_object_set_new(o, "payload", payload ? json_stringn(payload, n1) : json_null());
+		json_object_set_new(o, "payload",
+				    payload ? json_stringn(payload, n1) : json_null());
 		json_object_set_new(o, "result", result ? json_stringn(result, n2) : json_null());
 		free(payload);
 		free(result);
@@ -286,16 +297,17 @@ static void enroll_code_new(struct req *r)
 		return;
 	}
 	api_audit(r, "enroll_code.create", "", NULL, json_pack("{s:I}", "uses", uses));
-	api_json(r, 201, json_pack("{s:s,s:I,s:I}", "code", code, "uses", uses, "expires_at",
-				   (json_int_t)(db_now() + ENROLL_CODE_TTL)));
+	api_json(r, 201,
+		 json_pack("{s:s,s:I,s:I}", "code", code, "uses", uses, "expires_at",
+			   (json_int_t)(db_now() + ENROLL_CODE_TTL)));
 }
 
 const struct route api_command_routes[] = {
-	{"POST", "/api/v1/devices/:serial/commands", AUTH_STAFF, command_send},
-	{"GET", "/api/v1/devices/:serial/commands", AUTH_STAFF, command_list},
-	{"GET", "/api/v1/commands/:uuid", AUTH_STAFF, command_show},
-	{"DELETE", "/api/v1/commands/:uuid", AUTH_STAFF, command_cancel},
-	{"POST", "/api/v1/commands/bulk", AUTH_STAFF, command_bulk},
-	{"POST", "/api/v1/enroll-codes", AUTH_STAFF, enroll_code_new},
-	{NULL, NULL, AUTH_NONE, NULL},
+    {"POST", "/api/v1/devices/:serial/commands", AUTH_STAFF, command_send},
+    {"GET", "/api/v1/devices/:serial/commands", AUTH_STAFF, command_list},
+    {"GET", "/api/v1/commands/:uuid", AUTH_STAFF, command_show},
+    {"DELETE", "/api/v1/commands/:uuid", AUTH_STAFF, command_cancel},
+    {"POST", "/api/v1/commands/bulk", AUTH_STAFF, command_bulk},
+    {"POST", "/api/v1/enroll-codes", AUTH_STAFF, enroll_code_new},
+    {NULL, NULL, AUTH_NONE, NULL},
 };

@@ -58,6 +58,7 @@ static const struct job jobs[] = {
 struct jobs {
 	uv_timer_t timers[NJOBS];
 	int stopped;
+	size_t open; /* timers not yet closed */
 };
 
 static void on_tick(uv_timer_t *t)
@@ -93,7 +94,8 @@ static void on_closed(uv_handle_t *h)
 {
 	struct worker *w = h->data;
 	struct jobs *s = w->jobs;
-	if (h == (uv_handle_t *)&s->timers[NJOBS - 1]) {
+	/* libuv runs close callbacks in no promised order: count them */
+	if (--s->open == 0) {
 		free(s);
 		w->jobs = NULL;
 	}
@@ -105,6 +107,7 @@ void jobs_stop(struct worker *w)
 	if (s == NULL || s->stopped)
 		return;
 	s->stopped = 1;
+	s->open = NJOBS;
 	for (size_t i = 0; i < NJOBS; i++)
 		uv_close((uv_handle_t *)&s->timers[i], on_closed);
 }

@@ -121,7 +121,8 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 			    NULL);
 	free(xml);
 	if (rc == AP_ECONFLICT)
-		snprintf(detail, detail_cap, "a %s is already pending for this device", ap_cmd_name(t));
+		snprintf(detail, detail_cap, "a %s is already pending for this device",
+			 ap_cmd_name(t));
 	else if (rc == AP_ELIMIT)
 		snprintf(detail, detail_cap, "the device's queue is full (%lld commands pending)",
 			 (long long)c->queue_max);
@@ -130,19 +131,34 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 	return rc;
 }
 
+int mdm_queue_profile(struct worker *w, int64_t device_id, const char *blob_hash,
+		      const char *identifier, const char *origin, const char *actor,
+		      char ret_uuid[37])
+{
+	const struct config *c = &w->srv->cfg;
+	char uuid[37];
+	ap_uuid_random(uuid);
+	int rc = db_cmd_enqueue_ref(w->db, device_id, ap_cmd_name(AP_CMD_INSTALL_PROFILE),
+				    identifier, uuid, blob_hash, origin, actor,
+				    db_now() + c->command_expiry_days * DAY, c->queue_max, NULL);
+	if (rc == 0)
+		memcpy(ret_uuid, uuid, sizeof(uuid));
+	return rc;
+}
+
 static const enum ap_cmd_type initial_inventory[] = {
-	AP_CMD_DEVICE_INFORMATION,
-	AP_CMD_SECURITY_INFO,
-	AP_CMD_PROFILE_LIST,
-	AP_CMD_INSTALLED_APPLICATION_LIST,
+    AP_CMD_DEVICE_INFORMATION,
+    AP_CMD_SECURITY_INFO,
+    AP_CMD_PROFILE_LIST,
+    AP_CMD_INSTALLED_APPLICATION_LIST,
 };
 
 static void queue_initial(struct req *r, int64_t id, const char *udid)
 {
 	char uuid[37];
 	for (size_t i = 0; i < sizeof(initial_inventory) / sizeof(initial_inventory[0]); i++) {
-		int rc = mdm_queue(r->w, id, initial_inventory[i], NULL, NULL, "enrolment", "system",
-				   uuid, NULL, 0);
+		int rc = mdm_queue(r->w, id, initial_inventory[i], NULL, NULL, "enrolment",
+				   "system", uuid, NULL, 0);
 		if (rc < 0 && rc != AP_ECONFLICT)
 			log_warn("queue_failed", "id=%s udid=%s type=%s error=\"%s\"", r->id, udid,
 				 ap_cmd_name(initial_inventory[i]), ap_strerror(rc));
@@ -218,8 +234,8 @@ static void on_token_update(struct req *r, const struct ap_checkin *ci, const ch
 	}
 	if (first) {
 		queue_initial(r, d.id, ci->udid);
-		db_audit_append(r->w->db, "system", "device.enrolled", d.serial[0] ? d.serial : ci->udid,
-				"", "");
+		db_audit_append(r->w->db, "system", "device.enrolled",
+				d.serial[0] ? d.serial : ci->udid, "", "");
 	}
 	log_info("device_token_update", "id=%s device=%lld first=%d unlock_token=%d", r->id,
 		 (long long)d.id, first, ci->unlock_token != NULL);
@@ -316,22 +332,27 @@ static int apply_bypass(struct req *r, int64_t id, plist_t dict)
 }
 
 static const struct result_handler result_handlers[] = {
-	{"DeviceInformation", apply_device_info},
-	{"SecurityInfo", apply_security},
-	{"InstalledApplicationList", apply_apps},
-	{"ProfileList", apply_profiles},
-	{"EraseDevice", apply_erase},
-	{"ActivationLockBypassCode", apply_bypass},
+    {"DeviceInformation", apply_device_info},
+    {"SecurityInfo", apply_security},
+    {"InstalledApplicationList", apply_apps},
+    {"ProfileList", apply_profiles},
+    {"EraseDevice", apply_erase},
+    {"ActivationLockBypassCode", apply_bypass},
 };
 
 static const char *status_word(enum ap_status s)
 {
 	switch (s) {
-	case AP_STATUS_ACKNOWLEDGED: return "acknowledged";
-	case AP_STATUS_ERROR: return "error";
-	case AP_STATUS_FORMAT_ERROR: return "format_error";
-	case AP_STATUS_NOTNOW: return "notnow";
-	default: return "idle";
+	case AP_STATUS_ACKNOWLEDGED:
+		return "acknowledged";
+	case AP_STATUS_ERROR:
+		return "error";
+	case AP_STATUS_FORMAT_ERROR:
+		return "format_error";
+	case AP_STATUS_NOTNOW:
+		return "notnow";
+	default:
+		return "idle";
 	}
 }
 
@@ -364,8 +385,8 @@ static int record_report(struct req *r, const struct db_mdm_device *d, struct ap
 	size_t len = 0;
 	if (rep->status != AP_STATUS_NOTNOW)
 		ap_plist_to_xml(rep->dict, &xml, &len);
-	int rc = db_cmd_report(r->w->db, d->id, rep->command_uuid, status_word(rep->status), xml, len,
-			       err, &c, &dup);
+	int rc = db_cmd_report(r->w->db, d->id, rep->command_uuid, status_word(rep->status), xml,
+			       len, err, &c, &dup);
 	free(xml);
 	if (rc == AP_ENOTFOUND) {
 		char u[80];
@@ -379,7 +400,8 @@ static int record_report(struct req *r, const struct db_mdm_device *d, struct ap
 		if (strcmp(result_handlers[i].type, c.type) != 0)
 			continue;
 		int arc = result_handlers[i].apply(r, d->id, rep->dict);
-		if (arc < 0 && arc != AP_ENOMEM && arc != AP_EDB && arc != AP_EIO && arc != AP_EBUSY) {
+		if (arc < 0 && arc != AP_ENOMEM && arc != AP_EDB && arc != AP_EIO &&
+		    arc != AP_EBUSY) {
 			/* a malformed result is kept on the command, not fatal */
 			log_warn("result_unusable", "id=%s command=%s type=%s error=\"%s\"", r->id,
 				 c.uuid, c.type, ap_strerror(arc));
@@ -387,6 +409,32 @@ static int record_report(struct req *r, const struct db_mdm_device *d, struct ap
 		}
 		return arc;
 	}
+	return 0;
+}
+
+/* Builds the plist of a command queued by reference (InstallProfile whose
+ * Payload is a shared blob); replaces *payload. */
+static int build_from_blob(struct req *r, const struct db_cmd *c, char **payload, size_t *len)
+{
+	unsigned char *data = NULL;
+	size_t n = 0;
+	plist_t params = NULL;
+	enum ap_cmd_type t;
+	char *xml = NULL;
+	int rc = ap_cmd_from_name(c->type, &t);
+	if (rc == 0)
+		rc = db_blob_get(r->w->db, c->blob_ref, &data, &n);
+	if (rc == 0)
+		rc = ap_cmd_params_install_profile(data, n, &params);
+	if (rc == 0)
+		rc = ap_cmd_build(t, c->uuid, params, &xml, len, NULL, 0);
+	free(data);
+	if (params)
+		plist_free(params);
+	if (rc < 0)
+		return rc;
+	free(*payload);
+	*payload = xml;
 	return 0;
 }
 
@@ -414,6 +462,8 @@ static void on_report(struct req *r, struct ap_report *rep, const char *fp)
 	}
 	rc = db_cmd_next(r->w->db, d.id, &next, &payload, &len);
 	if (rc < 0 && rc != AP_ENOTFOUND)
+		goto rollback;
+	if (payload && next.blob_ref[0] && (rc = build_from_blob(r, &next, &payload, &len)) < 0)
 		goto rollback;
 	if ((rc = db_commit(r->w->db)) < 0)
 		goto fail;
@@ -471,10 +521,10 @@ static void mdm_endpoint(struct req *r)
 }
 
 const struct route mdm_routes[] = {
-	{"PUT", "/mdm/checkin", AUTH_DEVICE, mdm_endpoint},
-	{"PUT", "/mdm/connect", AUTH_DEVICE, mdm_endpoint},
-	{"GET", "/mdm/enroll", AUTH_NONE, mdm_enroll},
-	{"GET", "/scep", AUTH_NONE, mdm_scep},
-	{"POST", "/scep", AUTH_NONE, mdm_scep},
-	{NULL, NULL, AUTH_NONE, NULL},
+    {"PUT", "/mdm/checkin", AUTH_DEVICE, mdm_endpoint},
+    {"PUT", "/mdm/connect", AUTH_DEVICE, mdm_endpoint},
+    {"GET", "/mdm/enroll", AUTH_NONE, mdm_enroll},
+    {"GET", "/scep", AUTH_NONE, mdm_scep},
+    {"POST", "/scep", AUTH_NONE, mdm_scep},
+    {NULL, NULL, AUTH_NONE, NULL},
 };

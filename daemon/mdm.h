@@ -21,6 +21,13 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 	      const char *dedupe, const char *origin, const char *actor, char ret_uuid[37],
 	      char *detail, size_t detail_cap);
 
+/* Queues InstallProfile whose Payload is the blob blob_hash (db_blob_put):
+ * the plist is built when the device asks for it, so a profile sent to
+ * 100,000 tablets is stored once.  dedupe = the profile's identifier. */
+int mdm_queue_profile(struct worker *w, int64_t device_id, const char *blob_hash,
+		      const char *identifier, const char *origin, const char *actor,
+		      char ret_uuid[37]);
+
 /* The public base URL devices use, "https://host:port". */
 void mdm_public_url(struct worker *w, char *out, size_t cap);
 

@@ -37,7 +37,8 @@ static int enrolment_code(struct req *r, char code[65])
 		return rc;
 	}
 	if (http_req_header(r->http, "authorization") == NULL) {
-		api_fail(r, AP_EAUTH, 401, "an enrolment code (?code=) or a staff token is required");
+		api_fail(r, AP_EAUTH, 401,
+			 "an enrolment code (?code=) or a staff token is required");
 		return AP_EAUTH;
 	}
 	if (router_staff_auth(r) < 0)
@@ -69,17 +70,17 @@ int mdm_enroll_profile(struct worker *w, const char *code, int sign, unsigned ch
 	if ((rc = ap_x509_to_der(ca, &ca_der, &ca_len)) < 0)
 		goto out;
 	struct ap_enroll_params p = {
-		.server_url = server_url,
-		.checkin_url = checkin_url,
-		.topic = c->topic,
-		.scep_url = scep_url,
-		.scep_challenge = code,
-		.scep_subject_cn = "Ardoise device",
-		.ca_der = ca_der,
-		.ca_der_len = ca_len,
-		.organization = c->organization,
-		.identifier = "fr.ardoise.enroll",
-		.uuid_seed = seed,
+	    .server_url = server_url,
+	    .checkin_url = checkin_url,
+	    .topic = c->topic,
+	    .scep_url = scep_url,
+	    .scep_challenge = code,
+	    .scep_subject_cn = "Ardoise device",
+	    .ca_der = ca_der,
+	    .ca_der_len = ca_len,
+	    .organization = c->organization,
+	    .identifier = "fr.ardoise.enroll",
+	    .uuid_seed = seed,
 	};
 	if ((rc = ap_enroll_profile_build(&p, &xml, &xml_len)) < 0)
 		goto out;
@@ -119,8 +120,8 @@ void mdm_enroll(struct req *r)
 		goto fail;
 	http_resp_add_header(r->resp, "Content-Disposition",
 			     "attachment; filename=\"ardoise-enroll.mobileconfig\"");
-	api_audit(r, "enroll.profile", "", r->has_acct ? "downloaded by staff" : "downloaded with code",
-		  NULL);
+	api_audit(r, "enroll.profile", "",
+		  r->has_acct ? "downloaded by staff" : "downloaded with code", NULL);
 	goto out;
 fail:
 	api_fail(r, rc, 500, "cannot build the enrolment profile: %s", ap_strerror(rc));
@@ -182,7 +183,8 @@ static void scep_pki_operation(struct req *r)
 	char fp[65], used_by[120];
 	int rc = pki_message(r, &msg, &len);
 	if (rc < 0) {
-		api_fail(r, rc, rc == AP_ETOOBIG ? 413 : 400, "PKIOperation needs a PKCS#7 message");
+		api_fail(r, rc, rc == AP_ETOOBIG ? 413 : 400,
+			 "PKIOperation needs a PKCS#7 message");
 		return;
 	}
 	rc = keystore_scep_open(ks, msg, len, &req);
@@ -217,7 +219,8 @@ void mdm_scep(struct req *r)
 {
 	char op[40];
 	if (api_query(r, "operation", op, sizeof(op)) < 0) {
-		api_fail(r, AP_EMISSING, 400, "missing ?operation= (GetCACaps, GetCACert, PKIOperation)");
+		api_fail(r, AP_EMISSING, 400,
+			 "missing ?operation= (GetCACaps, GetCACert, PKIOperation)");
 		return;
 	}
 	if (strcmp(op, "GetCACaps") == 0) {

@@ -12,8 +12,8 @@
 int db_cmd_pending(struct db *db, int64_t device_id, int64_t *ret_n)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "SELECT count(*) FROM command WHERE device_id = ? AND status IN " PENDING,
-			 &st);
+	int rc = db_stmt(
+	    db, "SELECT count(*) FROM command WHERE device_id = ? AND status IN " PENDING, &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);
@@ -31,8 +31,9 @@ int db_cmd_pending(struct db *db, int64_t device_id, int64_t *ret_n)
 static int has_twin(struct db *db, int64_t device_id, const char *type, const char *dedupe)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "SELECT 1 FROM command WHERE device_id = ? AND type = ? AND dedupe = ?"
-			     " AND status IN " PENDING " LIMIT 1",
+	int rc = db_stmt(db,
+			 "SELECT 1 FROM command WHERE device_id = ? AND type = ? AND dedupe = ?"
+			 " AND status IN " PENDING " LIMIT 1",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -45,9 +46,10 @@ static int has_twin(struct db *db, int64_t device_id, const char *type, const ch
 	return rc;
 }
 
-int db_cmd_enqueue(struct db *db, int64_t device_id, const char *type, const char *dedupe,
-		   const char *uuid, const char *payload, size_t len, const char *origin,
-		   const char *created_by, int64_t expires_at, int64_t queue_max, int64_t *ret_id)
+static int enqueue(struct db *db, int64_t device_id, const char *type, const char *dedupe,
+		   const char *uuid, const char *payload, size_t len, const char *blob_ref,
+		   const char *origin, const char *created_by, int64_t expires_at,
+		   int64_t queue_max, int64_t *ret_id)
 {
 	sqlite3_stmt *st;
 	int64_t n = 0;
@@ -64,8 +66,10 @@ int db_cmd_enqueue(struct db *db, int64_t device_id, const char *type, const cha
 		rc = AP_ELIMIT;
 		goto out;
 	}
-	rc = db_stmt(db, "INSERT INTO command(uuid, device_id, type, status, payload, dedupe, origin,"
-			 " created_by, created_at, expires_at) VALUES (?,?,?,'queued',?,?,?,?,?,?)",
+	rc = db_stmt(db,
+		     "INSERT INTO command(uuid, device_id, type, status, payload, dedupe, origin,"
+		     " created_by, created_at, expires_at, blob_ref)"
+		     " VALUES (?,?,?,'queued',?,?,?,?,?,?,?)",
 		     &st);
 	if (rc < 0)
 		goto out;
@@ -78,6 +82,7 @@ int db_cmd_enqueue(struct db *db, int64_t device_id, const char *type, const cha
 	db_bind_text(st, 7, created_by ? created_by : "");
 	sqlite3_bind_int64(st, 8, db_now());
 	sqlite3_bind_int64(st, 9, expires_at);
+	db_bind_text(st, 10, blob_ref);
 	rc = sqlite3_step(st);
 	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
 	db_done(st);
@@ -91,8 +96,25 @@ out:
 	return db_commit(db);
 }
 
-#define CMD_SEL                                                                                   \
-	"SELECT id, uuid, device_id, type, status, origin, created_by, created_at,"             \
+int db_cmd_enqueue(struct db *db, int64_t device_id, const char *type, const char *dedupe,
+		   const char *uuid, const char *payload, size_t len, const char *origin,
+		   const char *created_by, int64_t expires_at, int64_t queue_max, int64_t *ret_id)
+{
+	return enqueue(db, device_id, type, dedupe, uuid, payload, len, NULL, origin, created_by,
+		       expires_at, queue_max, ret_id);
+}
+
+int db_cmd_enqueue_ref(struct db *db, int64_t device_id, const char *type, const char *dedupe,
+		       const char *uuid, const char *blob_ref, const char *origin,
+		       const char *created_by, int64_t expires_at, int64_t queue_max,
+		       int64_t *ret_id)
+{
+	return enqueue(db, device_id, type, dedupe, uuid, "", 0, blob_ref, origin, created_by,
+		       expires_at, queue_max, ret_id);
+}
+
+#define CMD_SEL                                                                     \
+	"SELECT id, uuid, device_id, type, status, origin, created_by, created_at," \
 	" coalesce(sent_at,0), coalesce(done_at,0), expires_at, error"
 #define CMD_COLS CMD_SEL " FROM command "
 
@@ -121,9 +143,11 @@ int db_cmd_next(struct db *db, int64_t device_id, struct db_cmd *ret, char **ret
 	char *payload = NULL;
 	size_t len = 0;
 	int64_t now = db_now();
-	int rc = db_stmt(db, CMD_SEL ", payload FROM command WHERE device_id = ? AND status IN " PENDING
-				     " AND expires_at > ? ORDER BY id LIMIT 1",
-			 &st);
+	int rc =
+	    db_stmt(db,
+		    CMD_SEL ", payload, coalesce(blob_ref,'') FROM command WHERE device_id = ? AND "
+			    "status IN " PENDING " AND expires_at > ? ORDER BY id LIMIT 1",
+		    &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);
@@ -143,6 +167,7 @@ int db_cmd_next(struct db *db, int64_t device_id, struct db_cmd *ret, char **ret
 	}
 	memcpy(payload, sqlite3_column_blob(st, 12), len);
 	payload[len] = '\0';
+	db_col_copy(st, 13, c.blob_ref, sizeof(c.blob_ref));
 	db_done(st);
 	rc = db_stmt(db, "UPDATE command SET status = 'sent', sent_at = ? WHERE id = ?", &st);
 	if (rc < 0)
@@ -214,8 +239,9 @@ int db_cmd_report(struct db *db, int64_t device_id, const char *uuid, const char
 			*ret_dup = 1;
 		return 0;
 	}
-	rc = db_stmt(db, "UPDATE command SET status = ?, done_at = ?, result = ?, error = ?"
-			 " WHERE id = ?",
+	rc = db_stmt(db,
+		     "UPDATE command SET status = ?, done_at = ?, result = ?, error = ?"
+		     " WHERE id = ?",
 		     &st);
 	if (rc < 0)
 		return rc;
@@ -306,8 +332,9 @@ int db_cmd_cancel(struct db *db, const char *uuid)
 		return rc;
 	if (!is_pending(c.status))
 		return AP_ECONFLICT;
-	rc = db_stmt(db, "UPDATE command SET status = 'canceled', done_at = ? WHERE id = ?"
-			 " AND status IN " PENDING,
+	rc = db_stmt(db,
+		     "UPDATE command SET status = 'canceled', done_at = ? WHERE id = ?"
+		     " AND status IN " PENDING,
 		     &st);
 	if (rc < 0)
 		return rc;
@@ -322,8 +349,9 @@ int db_cmd_cancel(struct db *db, const char *uuid)
 int db_cmd_expire(struct db *db, int64_t now, int64_t *ret_n)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "UPDATE command SET status = 'expired', done_at = ?1"
-			     " WHERE status IN " PENDING " AND expires_at <= ?1",
+	int rc = db_stmt(db,
+			 "UPDATE command SET status = 'expired', done_at = ?1"
+			 " WHERE status IN " PENDING " AND expires_at <= ?1",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -339,8 +367,9 @@ int db_cmd_expire(struct db *db, int64_t now, int64_t *ret_n)
 int db_cmd_prune(struct db *db, int64_t before, int64_t batch, int64_t *ret_n)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "DELETE FROM command WHERE id IN (SELECT id FROM command"
-			     " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)",
+	int rc = db_stmt(db,
+			 "DELETE FROM command WHERE id IN (SELECT id FROM command"
+			 " WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)",
 			 &st);
 	if (rc < 0)
 		return rc;

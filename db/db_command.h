@@ -25,6 +25,7 @@ struct db_cmd {
 	char created_by[65];
 	int64_t created_at, sent_at, done_at, expires_at;
 	char error[512];
+	char blob_ref[65]; /* db_cmd_next only: "" or the blob holding the Payload */
 };
 
 /* Queues a command.  dedupe ("" for none) names what makes two commands of
@@ -34,8 +35,20 @@ struct db_cmd {
 int db_cmd_enqueue(struct db *db, int64_t device_id, const char *type, const char *dedupe,
 		   const char *uuid, const char *payload, size_t len, const char *origin,
 		   const char *created_by, int64_t expires_at, int64_t queue_max, int64_t *ret_id);
+/* Same, for a command whose plist is built when it is sent: its Payload
+ * (InstallProfile) is the blob blob_ref (db_blob_put), stored once however
+ * many devices get it. */
+int db_cmd_enqueue_ref(struct db *db, int64_t device_id, const char *type, const char *dedupe,
+		       const char *uuid, const char *blob_ref, const char *origin,
+		       const char *created_by, int64_t expires_at, int64_t queue_max,
+		       int64_t *ret_id);
+/* Content-addressed shared payloads: put returns the SHA-256 hex key. */
+int db_blob_put(struct db *db, const void *data, size_t len, char ret_hash[65]);
+int db_blob_get(struct db *db, const char *hash, unsigned char **ret, size_t *ret_len);
+
 /* The oldest pending, unexpired command for the device, marked sent.
- * AP_ENOTFOUND when the queue is empty.  *ret_payload is malloc'd. */
+ * AP_ENOTFOUND when the queue is empty.  *ret_payload is malloc'd; it is
+ * empty when ret->blob_ref names the Payload to build the plist from. */
 int db_cmd_next(struct db *db, int64_t device_id, struct db_cmd *ret, char **ret_payload,
 		size_t *ret_len);
 /* Records a device's report on command uuid: status is "acknowledged",

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MDM_COLS                                                                                  \
-	"SELECT id, coalesce(udid,''), coalesce(serial,''), coalesce(school,''), state,"        \
-	" enrollment, coalesce(cert_fp,''), coalesce(topic,''), coalesce(push_magic,''),"       \
-	" push_token, push_state, os_version, unlock_token IS NOT NULL,"                         \
+#define MDM_COLS                                                                          \
+	"SELECT id, coalesce(udid,''), coalesce(serial,''), coalesce(school,''), state,"  \
+	" enrollment, coalesce(cert_fp,''), coalesce(topic,''), coalesce(push_magic,'')," \
+	" push_token, push_state, os_version, unlock_token IS NOT NULL,"                  \
 	" coalesce(last_seen,0), coalesce(last_push,0) FROM device "
 
 static void fill(sqlite3_stmt *st, struct db_mdm_device *d)
@@ -88,11 +88,12 @@ static int step_done(struct db *db, sqlite3_stmt *st)
 static int bind_auth_update(struct db *db, int64_t id, const struct db_mdm_auth *a)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "UPDATE device SET udid = ?1, serial = coalesce(?2, serial),"
-			     " cert_fp = ?3, topic = ?4, os_version = coalesce(?5, os_version),"
-			     " build_version = coalesce(?6, build_version),"
-			     " product_name = coalesce(?7, product_name),"
-			     " enrollment = 'pending', last_seen = ?8, updated_at = ?8 WHERE id = ?9",
+	int rc = db_stmt(db,
+			 "UPDATE device SET udid = ?1, serial = coalesce(?2, serial),"
+			 " cert_fp = ?3, topic = ?4, os_version = coalesce(?5, os_version),"
+			 " build_version = coalesce(?6, build_version),"
+			 " product_name = coalesce(?7, product_name),"
+			 " enrollment = 'pending', last_seen = ?8, updated_at = ?8 WHERE id = ?9",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -132,8 +133,8 @@ int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, int64_t *ret
 		}
 		id = d.id;
 	} else if (rc == AP_ENOTFOUND) {
-		rc = db_stmt(db, "INSERT INTO device(udid, created_at, updated_at) VALUES (?, ?, ?)",
-			     &st);
+		rc = db_stmt(
+		    db, "INSERT INTO device(udid, created_at, updated_at) VALUES (?, ?, ?)", &st);
 		if (rc < 0)
 			goto out;
 		db_bind_text(st, 1, a->udid);
@@ -158,20 +159,23 @@ out:
 }
 
 int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, size_t token_len,
-			const char *push_magic, const char *topic, const unsigned char *sealed_unlock,
-			size_t sealed_len, int awaiting_config, int *ret_first)
+			const char *push_magic, const char *topic,
+			const unsigned char *sealed_unlock, size_t sealed_len, int awaiting_config,
+			int *ret_first)
 {
 	struct db_mdm_device d;
 	sqlite3_stmt *st;
 	int rc = db_mdm_by_id(db, id, &d);
 	if (rc < 0)
 		return rc;
-	rc = db_stmt(db, "UPDATE device SET push_token = ?1, push_magic = ?2, topic = ?3,"
-			 " unlock_token = coalesce(?4, unlock_token), awaiting_config = ?5,"
-			 " push_state = '', enrollment = 'enrolled',"
-			 " enrolled_at = CASE WHEN enrollment = 'enrolled' THEN enrolled_at ELSE ?6 END,"
-			 " last_seen = ?6, updated_at = ?6 WHERE id = ?7",
-		     &st);
+	rc =
+	    db_stmt(db,
+		    "UPDATE device SET push_token = ?1, push_magic = ?2, topic = ?3,"
+		    " unlock_token = coalesce(?4, unlock_token), awaiting_config = ?5,"
+		    " push_state = '', enrollment = 'enrolled',"
+		    " enrolled_at = CASE WHEN enrollment = 'enrolled' THEN enrolled_at ELSE ?6 END,"
+		    " last_seen = ?6, updated_at = ?6 WHERE id = ?7",
+		    &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_blob(st, 1, token, (int)token_len, SQLITE_STATIC);
@@ -193,8 +197,9 @@ int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, s
 int db_mdm_unenroll(struct db *db, int64_t id)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "UPDATE device SET enrollment = 'unenrolled', push_token = NULL,"
-			     " push_magic = NULL, unlock_token = NULL, updated_at = ? WHERE id = ?",
+	int rc = db_stmt(db,
+			 "UPDATE device SET enrollment = 'unenrolled', push_token = NULL,"
+			 " push_magic = NULL, unlock_token = NULL, updated_at = ? WHERE id = ?",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -203,15 +208,16 @@ int db_mdm_unenroll(struct db *db, int64_t id)
 	return step_done(db, st);
 }
 
-int db_mdm_each_enrolled(struct db *db, const char *school,
-			 int (*fn)(int64_t device_id, void *arg), void *arg)
+int db_mdm_each_enrolled(struct db *db, const char *school, int (*fn)(int64_t device_id, void *arg),
+			 void *arg)
 {
 	sqlite3_stmt *st;
 	/* ids first, so fn may write to the same tables */
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
-	int rc = db_stmt(db, "SELECT id FROM device WHERE enrollment = 'enrolled'"
-			     " AND (?1 IS NULL OR school = ?1) ORDER BY id",
+	int rc = db_stmt(db,
+			 "SELECT id FROM device WHERE enrollment = 'enrolled'"
+			 " AND (?1 IS NULL OR school = ?1) ORDER BY id",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -309,16 +315,18 @@ static void bind_real(sqlite3_stmt *st, int idx, int has, double v)
 int db_mdm_set_device_info(struct db *db, int64_t id, const struct ap_device_info *di)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "UPDATE device SET serial = coalesce(serial, ?1),"
-			     " device_name = coalesce(?2, device_name), model = coalesce(?3, model),"
-			     " product_name = coalesce(?4, product_name),"
-			     " os_version = coalesce(?5, os_version),"
-			     " build_version = coalesce(?6, build_version),"
-			     " wifi_mac = coalesce(?7, wifi_mac), capacity_gb = coalesce(?8, capacity_gb),"
-			     " available_gb = coalesce(?9, available_gb), battery = coalesce(?10, battery),"
-			     " supervised = coalesce(?11, supervised), lost_mode = coalesce(?12, lost_mode),"
-			     " inventory_at = ?13, updated_at = ?13 WHERE id = ?14",
-			 &st);
+	int rc =
+	    db_stmt(db,
+		    "UPDATE device SET serial = coalesce(serial, ?1),"
+		    " device_name = coalesce(?2, device_name), model = coalesce(?3, model),"
+		    " product_name = coalesce(?4, product_name),"
+		    " os_version = coalesce(?5, os_version),"
+		    " build_version = coalesce(?6, build_version),"
+		    " wifi_mac = coalesce(?7, wifi_mac), capacity_gb = coalesce(?8, capacity_gb),"
+		    " available_gb = coalesce(?9, available_gb), battery = coalesce(?10, battery),"
+		    " supervised = coalesce(?11, supervised), lost_mode = coalesce(?12, lost_mode),"
+		    " inventory_at = ?13, updated_at = ?13 WHERE id = ?14",
+		    &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, di->serial);
@@ -446,8 +454,9 @@ int db_enroll_code_new(struct db *db, const char *school, const char *created_by
 	code_hash(code, hash);
 	if (max_uses < 1 || max_uses > 100000)
 		return AP_EINVAL;
-	int rc = db_stmt(db, "INSERT INTO enroll_code(code_hash, school, created_by, created_at,"
-			     " expires_at, max_uses) VALUES (?,?,?,?,?,?)",
+	int rc = db_stmt(db,
+			 "INSERT INTO enroll_code(code_hash, school, created_by, created_at,"
+			 " expires_at, max_uses) VALUES (?,?,?,?,?,?)",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -470,8 +479,9 @@ int db_enroll_code_check(struct db *db, const char *code)
 	if (code == NULL || strlen(code) > 64)
 		return AP_EAUTH;
 	code_hash(code, hash);
-	int rc = db_stmt(db, "SELECT 1 FROM enroll_code WHERE code_hash = ? AND uses < max_uses"
-			     " AND expires_at > ?",
+	int rc = db_stmt(db,
+			 "SELECT 1 FROM enroll_code WHERE code_hash = ? AND uses < max_uses"
+			 " AND expires_at > ?",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -490,8 +500,9 @@ int db_enroll_code_use(struct db *db, const char *code, const char *used_by)
 	if (code == NULL || strlen(code) > 64)
 		return AP_EAUTH;
 	code_hash(code, hash);
-	int rc = db_stmt(db, "UPDATE enroll_code SET uses = uses + 1, used_at = ?1, used_by = ?2"
-			     " WHERE code_hash = ?3 AND uses < max_uses AND expires_at > ?1",
+	int rc = db_stmt(db,
+			 "UPDATE enroll_code SET uses = uses + 1, used_at = ?1, used_by = ?2"
+			 " WHERE code_hash = ?3 AND uses < max_uses AND expires_at > ?1",
 			 &st);
 	if (rc < 0)
 		return rc;

@@ -92,7 +92,8 @@ static const char *const steps[] = {
     "  type TEXT NOT NULL,"
     "  status TEXT NOT NULL CHECK (status IN ('queued','sent','notnow','acknowledged',"
     "    'error','format_error','expired','canceled')),"
-    "  payload BLOB NOT NULL," /* the command plist as sent */
+    "  payload BLOB NOT NULL,"      /* the command plist as sent, or '' with blob_ref */
+	"  blob_ref TEXT,"              /* InstallProfile: Payload kept once in blob, plist built at send time */
     "  dedupe TEXT NOT NULL DEFAULT '',"  /* same type+dedupe: one pending at a time */
 	"  origin TEXT NOT NULL DEFAULT 'staff',"
     "  created_by TEXT NOT NULL DEFAULT '',"
@@ -119,7 +120,11 @@ static const char *const steps[] = {
     "  uuid TEXT NOT NULL DEFAULT '',"
     "  display_name TEXT NOT NULL DEFAULT '',"
     "  PRIMARY KEY (device_id, identifier)) WITHOUT ROWID;"
-    "CREATE TABLE enroll_code ("
+    "CREATE TABLE blob ("         /* content-addressed (SHA-256 hex) shared payloads */
+	"  hash TEXT PRIMARY KEY,"
+	"  data BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE enroll_code ("
     "  code_hash TEXT PRIMARY KEY,"
     "  school TEXT REFERENCES school(uai),"
     "  created_by TEXT NOT NULL,"

@@ -90,7 +90,8 @@ static int bulk(struct ctl *c, int argc, char **argv)
 		return ctl_usage(bulk_usage, "give exactly one of --school UAI and --all");
 	}
 	body = json_pack("{s:s,s:o}", "type", argv[0], "params", params);
-	json_object_set_new(body, school ? "school" : "all", school ? json_string(school) : json_true());
+	json_object_set_new(body, school ? "school" : "all",
+			    school ? json_string(school) : json_true());
 	int rc = ctl_call(c, "POST", "/api/v1/commands/bulk", body, &ret);
 	json_decref(body);
 	if (rc != CTL_OK)
@@ -122,8 +123,8 @@ static int list(struct ctl *c, int argc, char **argv)
 	if (c->json) {
 		ctl_print_json(ret);
 	} else {
-		printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", "UUID", "TYPE", "STATUS", "QUEUED",
-		       "DONE", "ERROR");
+		printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", "UUID", "TYPE", "STATUS",
+		       "QUEUED", "DONE", "ERROR");
 		json_array_foreach(ret, i, v) print_cmd_row(v);
 	}
 	json_decref(ret);
@@ -154,8 +155,10 @@ static int show(struct ctl *c, int argc, char **argv)
 	} else {
 		const char *key;
 		json_t *v;
-		json_object_foreach(ret, key, v) {
-			if (json_is_string(v) && (strcmp(key, "payload") == 0 || strcmp(key, "result") == 0))
+		json_object_foreach(ret, key, v)
+		{
+			if (json_is_string(v) &&
+			    (strcmp(key, "payload") == 0 || strcmp(key, "result") == 0))
 				printf("%s:\n%s\n", key, json_string_value(v));
 			else if (json_is_string(v))
 				printf("%-11s %s\n", key, json_string_value(v));
@@ -239,19 +242,19 @@ static int profile(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_command_verbs[] = {
-	{"command", "send", send, send_usage,
-	 "queue an MDM command (RequestType, e.g. DeviceLock Message=...) for a tablet"},
-	{"command", "bulk", bulk, bulk_usage,
-	 "queue one command for every enrolled tablet of a collège (or the fleet)"},
-	{"command", "list", list, "command list SERIAL [--json]",
-	 "a tablet's commands, newest first, with status and error"},
-	{"command", "show", show, "command show UUID [--plist] [--json]",
-	 "one command; --plist adds the plist sent and the device's answer"},
-	{"command", "cancel", cancel, "command cancel UUID [--json]",
-	 "cancel a command that is still pending"},
-	{"enroll-code", "new", code_new, "enroll-code new [--uses N] [--json]",
-	 "make an enrolment code (valid 7 days, one tablet unless --uses), printed as 'code: <value>'"},
-	{"enroll-profile", NULL, profile, "enroll-profile [--unsigned] > enroll.mobileconfig",
-	 "download the enrolment profile (signed unless --unsigned); uses a new one-time code"},
-	{NULL, NULL, NULL, NULL, NULL},
+    {"command", "send", send, send_usage,
+     "queue an MDM command (RequestType, e.g. DeviceLock Message=...) for a tablet"},
+    {"command", "bulk", bulk, bulk_usage,
+     "queue one command for every enrolled tablet of a collège (or the fleet)"},
+    {"command", "list", list, "command list SERIAL [--json]",
+     "a tablet's commands, newest first, with status and error"},
+    {"command", "show", show, "command show UUID [--plist] [--json]",
+     "one command; --plist adds the plist sent and the device's answer"},
+    {"command", "cancel", cancel, "command cancel UUID [--json]",
+     "cancel a command that is still pending"},
+    {"enroll-code", "new", code_new, "enroll-code new [--uses N] [--json]",
+     "make an enrolment code (valid 7 days, one tablet unless --uses), printed as 'code: <value>'"},
+    {"enroll-profile", NULL, profile, "enroll-profile [--unsigned] > enroll.mobileconfig",
+     "download the enrolment profile (signed unless --unsigned); uses a new one-time code"},
+    {NULL, NULL, NULL, NULL, NULL},
 };

@@ -165,7 +165,8 @@ static void test_every_command_is_schema_valid(void **state)
 	size_t len;
 	assert_int_equal(ap_cmd_build(AP_CMD_INSTALL_APPLICATION, "9C1D7F8E-AAAA-4BBB-8CCC-000000000001",
 				      p, &xml[n], &len, NULL, 0), 0);
-	docs[n++] = (struct tu_doc){"InstallApplication-bundle", xml[n - 1], len};
+	docs[n] = (struct tu_doc){"InstallApplication-bundle", xml[n], len};
+	n++;
 	plist_free(p);
 	/* DeviceInformation with explicit queries and a nonce */
 	p = KV(AP_CMD_DEVICE_INFORMATION, "Queries=UDID,TimeZone,OrganizationInfo,MDMOptions",
@@ -173,7 +174,8 @@ static void test_every_command_is_schema_valid(void **state)
 	assert_int_equal(ap_cmd_build(AP_CMD_DEVICE_INFORMATION,
 				      "9C1D7F8E-AAAA-4BBB-8CCC-000000000002", p, &xml[n], &len,
 				      NULL, 0), 0);
-	docs[n++] = (struct tu_doc){"DeviceInformation-queries", xml[n - 1], len};
+	docs[n] = (struct tu_doc){"DeviceInformation-queries", xml[n], len};
+	n++;
 	plist_free(p);
 
 	const char *const args[] = {"--werror", NULL};
