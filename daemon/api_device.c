@@ -319,7 +319,8 @@ static int device_fields(struct import *im, const char **v, size_t line, char *s
 		return rc;
 	}
 	if (!import_text_ok(v[1], DB_MODEL_MAX) || !import_text_ok(v[3], DB_ASSET_TAG_MAX)) {
-		import_error(im, line, "model and asset tag: at most %d bytes of text each",
+		import_error(im, line,
+			     "model and asset tag: at most %d bytes of text each, on one line",
 			     DB_MODEL_MAX);
 		return AP_EINVAL;
 	}

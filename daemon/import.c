@@ -32,14 +32,33 @@ void import_error(struct import *im, size_t line, const char *fmt, ...)
 		    im->errors, json_pack("{s:I,s:s}", "line", (json_int_t)line, "message", msg));
 }
 
-/* Lower-cases s into out and drops blanks, '_', '-' and '.'. */
+/* The letter without its accent for the Latin-1 letters U+00C0..U+00FF
+ * (second byte of their UTF-8 form, 0x80..0xBF after a 0xC3), or 0. */
+static char unaccent(unsigned char second)
+{
+	static const char base[] = "aaaaaaaceeeeiiiidnooooo ouuuuyts"  /* C3 80..9F */
+				   "aaaaaaaceeeeiiiidnooooo ouuuuyty"; /* C3 A0..BF */
+	if (second < 0x80 || second > 0xbf)
+		return 0;
+	char c = base[second - 0x80];
+	return c == ' ' ? 0 : c;
+}
+
+/* Lower-cases s into out, drops blanks, '_', '-', '.' and the accents of
+ * Latin letters ("Numéro de série" -> "numerodeserie"). */
 static void norm_name(const char *s, char *out, size_t cap)
 {
 	size_t o = 0;
 	for (; *s && o + 1 < cap; s++) {
 		unsigned char ch = (unsigned char)*s;
+		char plain;
 		if (ch == ' ' || ch == '\t' || ch == '_' || ch == '-' || ch == '.')
 			continue;
+		if (ch == 0xc3 && (plain = unaccent((unsigned char)s[1])) != 0) {
+			out[o++] = plain;
+			s++;
+			continue;
+		}
 		out[o++] = (char)tolower(ch);
 	}
 	out[o] = '\0';

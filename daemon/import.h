@@ -7,7 +7,8 @@
  * transaction and commits only when the report has no error.
  *
  * Header names are compared after lower-casing and dropping blanks, '_',
- * '-' and '.', so "Asset tag", "asset_tag" and "ASSET-TAG" are one name.
+ * '-', '.' and accents, so "Asset tag", "asset_tag" and "ASSET-TAG" are one
+ * name, and "Numéro de série" is "numerodeserie".
  */
 #ifndef IMPORT_H
 #define IMPORT_H

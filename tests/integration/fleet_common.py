@@ -1,0 +1,73 @@
+"""fleet_common.py - shared setup and checks of the test_fleet_* files.
+
+Two collèges of the 38 in the real agreement are used throughout:
+A = 0131266F (Clg N. Sarraute, Aubagne) and B = 0132318Z (Clg Elie
+Coutarel, Istres).  Dates are computed from today (UTC), as the daemon
+counts days in UTC.
+"""
+import datetime
+import os
+
+from harness import SHARED, check
+
+COLLEGES = os.path.join(SHARED, "data", "colleges-bouches-du-rhone-2017.csv")
+A = "0131266F"
+B = "0132318Z"
+
+
+def day(delta=0):
+    """Today + delta days, YYYY-MM-DD (UTC)."""
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    return (today + datetime.timedelta(days=delta)).isoformat()
+
+
+def write(d, name, text):
+    """Writes text (str: UTF-8, bytes: as is) into the daemon's temp dir."""
+    path = os.path.join(d.tmp, name)
+    with open(path, "wb") as f:
+        f.write(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def refused(d, args, expect_in, token="admin", code=1):
+    """Runs ardoisectl expecting a refusal: exit code, one line on stderr
+    that contains expect_in."""
+    out = d.ctl(*args, token=token, expect=code)
+    err = out.stderr.strip()
+    check(err != "" and "\n" not in err, "one-line error for %s: %r" % (args, out.stderr))
+    check(expect_in in err, "%s: the message should say %r, got %r" % (" ".join(args), expect_in, err))
+    return out
+
+
+def snapshot(d):
+    """What a refused change must leave as it was."""
+    return {
+        "schools": d.ctl_json("school", "list"),
+        "devices": d.ctl_json("device", "list"),
+        "people": d.ctl_json("person", "list"),
+        "loans": d.ctl_json("loan", "list", "--state", "all"),
+        "incidents": d.ctl_json("incident", "list"),
+        "audit": len(d.ctl_json("audit", "list")),
+    }
+
+
+def unchanged(d, before, what):
+    after = snapshot(d)
+    for k in before:
+        check(before[k] == after[k], "%s changed %s:\nbefore %r\nafter  %r" % (what, k, before[k], after[k]))
+
+
+def setup_fleet(d, devices=(("DMPA00000001", A), ("DMPA00000002", A), ("DMPA00000003", A),
+                            ("DMPB00000001", B), ("DMPB00000002", B))):
+    """The 38 collèges, a few tablets, pupils and a teacher in A and B."""
+    d.ctl("school", "import", COLLEGES)
+    rows = "serial,model,uai,asset_tag\n" + "".join(
+        "%s,iPad 9,%s,T-%s\n" % (s, u, s[-3:]) for s, u in devices)
+    d.ctl("device", "import", write(d, "devices.csv", rows))
+    people = ("external_id;kind;name;class;uai;agreement\n"
+              "E-A1;pupil;Léa Dupont;3A;%s;2024-09-02\n"
+              "E-A2;pupil;Hugo Martin;3B;%s;\n"
+              "E-A3;pupil;Inès Bernard;3A;%s;2024-09-03\n"
+              "T-A1;teacher;Mme Durand;;%s;\n"
+              "E-B1;pupil;Jules Petit;4C;%s;2024-09-02\n" % (A, A, A, A, B))
+    d.ctl("person", "import", write(d, "people.csv", people))
