@@ -31,9 +31,11 @@ def write(d, name, text):
 
 def refused(d, args, expect_in, token="admin", code=1):
     """Runs ardoisectl expecting a refusal: exit code, one line on stderr
-    that contains expect_in."""
+    that contains expect_in (usage errors, exit 2, add the usage line)."""
     out = d.ctl(*args, token=token, expect=code)
     err = out.stderr.strip()
+    if code == 2 and err.count("\n") == 1 and err.splitlines()[1].startswith("usage: "):
+        err = err.splitlines()[0]
     check(err != "" and "\n" not in err, "one-line error for %s: %r" % (args, out.stderr))
     check(expect_in in err, "%s: the message should say %r, got %r" % (" ".join(args), expect_in, err))
     return out
