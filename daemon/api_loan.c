@@ -129,11 +129,13 @@ static void create_loan(struct req *r)
 			api_fleet_dberr(r, rc, "creating the loan");
 		goto out;
 	}
-	json_t *o = api_loan_json(&l);
-	if (api_fleet_commit(r, "loan.create", api_device_name(&d), reason, o) == 0)
-		api_json(r, 201, o);
-	else
-		json_decref(o);
+	/* the audit log cannot be purged: ids only, no names */
+	json_t *det = json_pack("{s:I,s:s,s:b,s:o}", "loan", (json_int_t)l.id, "person", l.person,
+				"home_use", l.home_use, "due", api_fleet_day(l.due_at));
+	rc = api_fleet_commit(r, "loan.create", api_device_name(&d), reason, det);
+	json_decref(det);
+	if (rc == 0)
+		api_json(r, 201, api_loan_json(&l));
 out:
 	json_decref(b);
 }
