@@ -17,24 +17,46 @@
 #define DEVICE_PAGE_MAX	    10000
 #define HISTORY_MAX	    100
 
-static json_t *str_or_null(const char *s)
-{
-	return s[0] ? json_string(s) : json_null();
-}
-
 const char *api_device_name(const struct db_device *d)
 {
 	return d->serial[0] ? d->serial : d->udid;
 }
 
+/* The one description of a tablet in JSON, written into b. */
+static int device_write(struct ap_buf *b, const struct db_device *d)
+{
+	int rc = 0;
+	rc |= ap_buf_appends(b, "{\"serial\":");
+	rc |= api_fleet_jstr(b, d->serial, 1);
+	rc |= ap_buf_appends(b, ",\"udid\":");
+	rc |= api_fleet_jstr(b, d->udid, 1);
+	rc |= ap_buf_appends(b, ",\"school\":");
+	rc |= api_fleet_jstr(b, d->school, 1);
+	rc |= ap_buf_printf(b, ",\"state\":\"%s\",\"model\":", db_device_state_name(d->state));
+	rc |= api_fleet_jstr(b, d->model, 0);
+	rc |= ap_buf_appends(b, ",\"asset_tag\":");
+	rc |= api_fleet_jstr(b, d->asset_tag, 0);
+	rc |= ap_buf_appends(b, ",\"os_version\":");
+	rc |= api_fleet_jstr(b, d->os_version, 0);
+	rc |= ap_buf_appends(b, ",\"last_seen\":");
+	rc |= api_fleet_jtime(b, d->last_seen);
+	rc |= ap_buf_appends(b, ",\"holder\":");
+	rc |= api_fleet_jstr(b, d->holder, 1);
+	rc |= ap_buf_appends(b, ",\"enrollment\":");
+	rc |= api_fleet_jstr(b, d->enrollment, 0);
+	rc |= ap_buf_appends(b, "}");
+	return rc ? AP_ETOOBIG : 0;
+}
+
 json_t *api_device_json(const struct db_device *d)
 {
-	return json_pack("{s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:s}", "serial",
-			 str_or_null(d->serial), "udid", str_or_null(d->udid), "school",
-			 str_or_null(d->school), "state", db_device_state_name(d->state), "model",
-			 d->model, "asset_tag", d->asset_tag, "os_version", d->os_version,
-			 "last_seen", api_fleet_time(d->last_seen), "holder",
-			 str_or_null(d->holder), "enrollment", d->enrollment);
+	struct ap_buf b;
+	json_t *v = NULL;
+	ap_buf_init(&b, 1 << 16);
+	if (device_write(&b, d) == 0)
+		v = json_loadb(b.data, b.len, 0, NULL);
+	ap_buf_free(&b);
+	return v ? v : json_object();
 }
 
 int api_device_find(struct req *r, const char *name, struct db_device *ret)
@@ -80,34 +102,41 @@ static int list_filter(struct req *r, struct db_device_filter *f, char *os, size
 	return 0;
 }
 
+struct device_page {
+	struct ap_buf *out;
+	size_t n;
+	int full; /* the answer's cap was reached: the page is not complete */
+};
+
 static int add_device(const struct db_device *d, void *arg)
 {
-	return json_array_append_new(arg, api_device_json(d)) < 0;
+	struct device_page *p = arg;
+	if ((p->n++ && ap_buf_append(p->out, ",\n", 2) < 0) || device_write(p->out, d) < 0)
+		p->full = 1;
+	return p->full;
 }
 
 static void list_devices(struct req *r)
 {
 	struct db_device_filter f = {NULL, 0, -1, 0, NULL, 0, DEVICE_PAGE_DEFAULT};
+	struct device_page page = {&r->resp->body, 0, 0};
 	struct api_scope sc;
 	char os[32];
 	int64_t next = 0;
-	json_t *a = json_array();
 	if (api_fleet_scope(r, AZ_READ, &sc) < 0 || list_filter(r, &f, os, sizeof(os)) < 0 ||
 	    api_fleet_page(r, DEVICE_PAGE_DEFAULT, DEVICE_PAGE_MAX, &f.after_id, &f.limit) < 0)
-		goto fail;
+		return;
 	f.only = sc.only;
 	f.n_only = sc.n_only;
-	int rc = db_device_list(r->w->db, &f, add_device, a, &next);
-	if (rc < 0) {
+	int rc = api_fleet_list_begin(r, "devices");
+	if (rc == 0)
+		rc = db_device_list(r->w->db, &f, add_device, &page, &next);
+	if (rc < 0)
 		api_fleet_dberr(r, rc, "listing tablets");
-		goto fail;
-	}
-	api_json(r, 200,
-		 json_pack("{s:o,s:o}", "devices", a, "next",
-			   next ? json_integer((json_int_t)next) : json_null()));
-	return;
-fail:
-	json_decref(a);
+	else if (page.full)
+		api_fail(r, AP_ETOOBIG, 500, "the page is too large: ask for a smaller limit");
+	else
+		api_fleet_list_end(r, next);
 }
 
 static int add_loan(const struct db_loan *l, void *arg)

@@ -119,6 +119,99 @@ int api_fleet_query_day(struct req *r, const char *name, int64_t *ret)
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (2..4), or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t k;
+	unsigned cp;
+	if ((s[0] & 0xe0) == 0xc0)
+		k = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		k = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		k = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k;
+}
+
+int api_fleet_jstr(struct ap_buf *b, const char *s, int empty_null)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int rc;
+	if (s == NULL || (empty_null && s[0] == '\0'))
+		return ap_buf_append(b, "null", 4);
+	if ((rc = ap_buf_append(b, "\"", 1)) < 0)
+		return rc;
+	while (*p) {
+		const unsigned char *run = p;
+		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run && (rc = ap_buf_append(b, run, (size_t)(p - run))) < 0)
+			return rc;
+		if (*p == '\0')
+			break;
+		size_t k = *p >= 0x80 ? utf8_seq(p) : 0;
+		if (k)
+			rc = ap_buf_append(b, p, k);
+		else if (*p == '"' || *p == '\\')
+			rc = ap_buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			rc = ap_buf_printf(b, "\\u%04x", *p);
+		else
+			rc = ap_buf_append(b, "\\ufffd", 6);
+		if (rc < 0)
+			return rc;
+		p += k ? k : 1;
+	}
+	return ap_buf_append(b, "\"", 1);
+}
+
+int api_fleet_jtime(struct ap_buf *b, int64_t t)
+{
+	char s[ISODATE_TIME_LEN + 1];
+	if (t == 0)
+		return ap_buf_append(b, "null", 4);
+	isodate_format_time(t, s);
+	return ap_buf_printf(b, "\"%s\"", s);
+}
+
+/* {"next": then room for the cursor, overwritten when the list is done */
+#define LIST_NEXT_AT  8
+#define LIST_NEXT_PAD 20
+
+int api_fleet_list_begin(struct req *r, const char *key)
+{
+	struct ap_buf *out = &r->resp->body;
+	ap_buf_reset(out);
+	if (ap_buf_printf(out, "{\"next\":%*s,\"%s\":[\n", LIST_NEXT_PAD, "", key) < 0)
+		return AP_ETOOBIG;
+	return 0;
+}
+
+void api_fleet_list_end(struct req *r, int64_t next)
+{
+	struct ap_buf *out = &r->resp->body;
+	char cur[LIST_NEXT_PAD + 1];
+	int n = next ? snprintf(cur, sizeof(cur), "%lld", (long long)next)
+		     : snprintf(cur, sizeof(cur), "null");
+	if (out->len < LIST_NEXT_AT + LIST_NEXT_PAD || ap_buf_appends(out, "\n]}\n") < 0) {
+		api_fail(r, AP_ETOOBIG, 500, "the answer is too large: ask for a smaller page");
+		return;
+	}
+	memcpy(out->data + LIST_NEXT_AT, cur, (size_t)n);
+	r->resp->status = 200;
+	r->resp->content_type = "application/json";
+}
+
 json_t *api_fleet_day(int64_t t)
 {
 	char s[ISODATE_DAY_LEN + 1];

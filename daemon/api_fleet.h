@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ap_buf.h"
 #include "authz.h"
 #include "db_account.h"
 #include "import.h"
@@ -40,6 +41,21 @@ int api_fleet_page(struct req *r, size_t def, size_t max, int64_t *ret_after, si
 int api_fleet_flag(const struct req *r, const char *name);
 /* ?name=YYYY-MM-DD into *ret (0 when absent); 400 when malformed. */
 int api_fleet_query_day(struct req *r, const char *name, int64_t *ret);
+
+/* Writing JSON straight into a buffer, for long lists (building jansson
+ * objects costs more than the query).  Each returns 0 or AP_ETOOBIG. */
+/* s as a JSON string: quoted, escaped, invalid UTF-8 bytes as U+FFFD;
+ * NULL or "" (when empty_null) as null. */
+int api_fleet_jstr(struct ap_buf *b, const char *s, int empty_null);
+/* "YYYY-MM-DDTHH:MM:SSZ", or null when t is 0. */
+int api_fleet_jtime(struct ap_buf *b, int64_t t);
+/* A long list written straight into the answer: begin writes
+ * {"next":<room>,"KEY":[\n, the caller appends the elements to
+ * r->resp->body separated by ",\n", end closes with \n]}\n and writes the
+ * cursor (or null) into the room, blank-padded, and answers 200.  The CLI
+ * relies on this shape to join pages without parsing them. */
+int api_fleet_list_begin(struct req *r, const char *key);
+void api_fleet_list_end(struct req *r, int64_t next);
 
 /* "YYYY-MM-DD" / ISO time as a JSON string, null when t is 0. */
 json_t *api_fleet_day(int64_t t);

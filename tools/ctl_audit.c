@@ -18,13 +18,10 @@ static int list(struct ctl *c, int argc, char **argv)
 	if (rc != CTL_OK)
 		return rc;
 	ctl_fleet_query(path, sizeof(path), "since", since);
+	if (c->json)
+		return ctl_fleet_print_all(c, path, "rows");
 	if ((rc = ctl_fleet_get_all(c, path, "rows", &all)) != CTL_OK)
 		return rc;
-	if (c->json) {
-		ctl_print_json(all);
-		json_decref(all);
-		return CTL_OK;
-	}
 	struct ctl_table *t = ctl_fleet_table(6, head);
 	json_array_foreach(all, i, row)
 	{

@@ -55,12 +55,11 @@ static int list(struct ctl *c, int argc, char **argv)
 	ctl_fleet_query(path, sizeof(path), "state", state);
 	ctl_fleet_query(path, sizeof(path), "not_seen_days", days);
 	ctl_fleet_query(path, sizeof(path), "os_below", os);
+	if (c->json)
+		return ctl_fleet_print_all(c, path, "devices");
 	if ((rc = ctl_fleet_get_all(c, path, "devices", &all)) != CTL_OK)
 		return rc;
-	if (c->json)
-		ctl_print_json(all);
-	else
-		print_devices(all);
+	print_devices(all);
 	json_decref(all);
 	return CTL_OK;
 }

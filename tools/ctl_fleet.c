@@ -1,5 +1,6 @@
 /* ctl_fleet.c - options, tables, CSV, pages and imports for fleet verbs. */
 #include "ctl_fleet.h"
+#include "ap_buf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -177,30 +178,128 @@ void ctl_fleet_query(char *path, size_t cap, const char *key, const char *value)
 	snprintf(path + n, cap - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', key, enc);
 }
 
+/* A page shaped {"next":N|null<blanks>,"KEY":[\n ITEMS \n]}\n, as the
+ * server writes long lists (api_fleet_list_begin()): the elements' text at
+ * items (n_items bytes), the cursor in next ("" when none).  0 when the
+ * page has another shape. */
+static int split_page(const char *body, size_t len, const char *key, const char **items,
+		      size_t *n_items, char *next, size_t next_cap)
+{
+	static const char lead[] = "{\"next\":", tail[] = "\n]}\n";
+	char head[80];
+	const char *p = body, *end = body + len;
+	if (len < sizeof(lead) - 1 || strncmp(p, lead, sizeof(lead) - 1) != 0)
+		return 0;
+	p += sizeof(lead) - 1;
+	size_t k = strspn(p, "0123456789");
+	if (k == 0 && strncmp(p, "null", 4) == 0)
+		k = 4;
+	if (k == 0 || k >= next_cap)
+		return 0;
+	snprintf(next, next_cap, "%.*s", (int)k, p[0] == 'n' ? "" : p);
+	p += k;
+	p += strspn(p, " "); /* the server pads the cursor */
+	snprintf(head, sizeof(head), ",\"%s\":[\n", key);
+	if ((size_t)(end - p) < strlen(head) + sizeof(tail) - 1 ||
+	    strncmp(p, head, strlen(head)) != 0 ||
+	    memcmp(end - (sizeof(tail) - 1), tail, sizeof(tail) - 1) != 0)
+		return 0;
+	p += strlen(head);
+	*items = p;
+	*n_items = (size_t)(end - (sizeof(tail) - 1) - p);
+	return 1;
+}
+
+/* Appends one page's elements to all (",\n"-separated); the cursor of the
+ * next page into next ("" when it was the last). */
+static int add_page(struct ctl *c, const char *body, size_t len, const char *key,
+		    struct ap_buf *all, char *next, size_t next_cap)
+{
+	const char *items;
+	size_t n;
+	if (split_page(body, len, key, &items, &n, next, next_cap)) {
+		if (n && ((all->len && ap_buf_append(all, ",\n", 2) < 0) ||
+			  ap_buf_append(all, items, n) < 0))
+			return ctl_err("the answer is too large");
+		return CTL_OK;
+	}
+	json_t *v = json_loadb(body, len, 0, NULL), *e, *nx;
+	size_t i;
+	if (!json_is_array(json_object_get(v, key))) {
+		json_decref(v);
+		return ctl_err("the server's answer has no '%s' list", key);
+	}
+	json_array_foreach(json_object_get(v, key), i, e)
+	{
+		char *t = json_dumps(e, JSON_COMPACT);
+		if (t == NULL || (all->len && ap_buf_append(all, ",\n", 2) < 0) ||
+		    ap_buf_appends(all, t) < 0) {
+			free(t);
+			json_decref(v);
+			return ctl_err("the answer is too large");
+		}
+		free(t);
+	}
+	nx = json_object_get(v, "next");
+	if (json_is_integer(nx))
+		snprintf(next, next_cap, "%lld", (long long)json_integer_value(nx));
+	else
+		next[0] = '\0';
+	json_decref(v);
+	return CTL_OK;
+}
+
+/* GETs every page of a list into all: the elements' JSON text. */
+static int get_pages(struct ctl *c, const char *path, const char *key, struct ap_buf *all)
+{
+	char page[4200], next[32] = "";
+	int rc;
+	do {
+		char *body = NULL;
+		size_t len = 0;
+		snprintf(page, sizeof(page), "%s", path);
+		ctl_fleet_query(page, sizeof(page), "after", next[0] ? next : NULL);
+		rc = ctl_call_raw(c, "GET", page, NULL, 0, NULL, &body, &len);
+		if (rc == CTL_OK)
+			rc = add_page(c, body ? body : "", len, key, all, next, sizeof(next));
+		free(body);
+	} while (rc == CTL_OK && next[0]);
+	return rc;
+}
+
 int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t **ret)
 {
-	json_t *all = json_array();
-	char page[4200], after[32] = "";
-	for (;;) {
-		json_t *v = NULL, *next;
-		snprintf(page, sizeof(page), "%s", path);
-		ctl_fleet_query(page, sizeof(page), "after", after[0] ? after : NULL);
-		int rc = ctl_call(c, "GET", page, NULL, &v);
-		if (rc != CTL_OK) {
-			json_decref(all);
-			return rc;
-		}
-		json_array_extend(all, json_object_get(v, key));
-		next = json_object_get(v, "next");
-		if (!json_is_integer(next)) {
-			json_decref(v);
-			break;
-		}
-		snprintf(after, sizeof(after), "%lld", (long long)json_integer_value(next));
-		json_decref(v);
+	struct ap_buf items, all;
+	json_error_t je;
+	ap_buf_init(&items, (size_t)1 << 31);
+	ap_buf_init(&all, (size_t)1 << 31);
+	int rc = get_pages(c, path, key, &items);
+	if (rc == CTL_OK && (ap_buf_appends(&all, "[") < 0 ||
+			     (items.len && ap_buf_append(&all, items.data, items.len) < 0) ||
+			     ap_buf_appends(&all, "]") < 0))
+		rc = ctl_err("out of memory");
+	if (rc == CTL_OK) {
+		*ret = json_loadb(all.data, all.len, 0, &je);
+		if (*ret == NULL)
+			rc = ctl_err("the server's answer is not JSON: %s", je.text);
 	}
-	*ret = all;
-	return CTL_OK;
+	ap_buf_free(&items);
+	ap_buf_free(&all);
+	return rc;
+}
+
+int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key)
+{
+	struct ap_buf all;
+	ap_buf_init(&all, (size_t)1 << 31);
+	int rc = get_pages(c, path, key, &all);
+	if (rc == CTL_OK) {
+		fputs(all.len ? "[\n" : "[", stdout);
+		fwrite(all.data ? all.data : "", 1, all.len, stdout);
+		fputs(all.len ? "\n]\n" : "]\n", stdout);
+	}
+	ap_buf_free(&all);
+	return rc;
 }
 
 int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret)

@@ -52,6 +52,10 @@ void ctl_fleet_query(char *path, size_t cap, const char *key, const char *value)
  * under `key` into *ret (new reference). */
 int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t **ret);
 
+/* The same list printed as a JSON array (one element a line) without
+ * parsing it: what --json prints for long lists. */
+int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
+
 /* POST a JSON body to path; prints the error or stores the answer. */
 int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret);
 

@@ -106,13 +106,10 @@ static int list(struct ctl *c, int argc, char **argv)
 	ctl_fleet_query(path, sizeof(path), "school", school);
 	ctl_fleet_query(path, sizeof(path), "open", open ? "1" : NULL);
 	ctl_fleet_query(path, sizeof(path), "device", dev);
+	if (c->json)
+		return ctl_fleet_print_all(c, path, "incidents");
 	if ((rc = ctl_fleet_get_all(c, path, "incidents", &all)) != CTL_OK)
 		return rc;
-	if (c->json) {
-		ctl_print_json(all);
-		json_decref(all);
-		return CTL_OK;
-	}
 	struct ctl_table *t = ctl_fleet_table(9, head);
 	json_array_foreach(all, i, in)
 	{

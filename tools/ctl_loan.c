@@ -124,12 +124,11 @@ static int list(struct ctl *c, int argc, char **argv)
 	ctl_fleet_query(path, sizeof(path), "overdue", overdue ? "1" : NULL);
 	ctl_fleet_query(path, sizeof(path), "person", person);
 	ctl_fleet_query(path, sizeof(path), "device", dev);
+	if (c->json)
+		return ctl_fleet_print_all(c, path, "loans");
 	if ((rc = ctl_fleet_get_all(c, path, "loans", &all)) != CTL_OK)
 		return rc;
-	if (c->json)
-		ctl_print_json(all);
-	else
-		print_loans(all);
+	print_loans(all);
 	json_decref(all);
 	return CTL_OK;
 }
