@@ -27,32 +27,31 @@ static int account_schools(struct req *r, json_t *b, enum db_role role, char lis
 	size_t i;
 	*n = 0;
 	if (a && !json_is_array(a))
-		return api_fail(r, AP_ETYPE, 400, "'schools' must be an array of UAIs"), AP_ETYPE;
+		return api_fleet_refuse(r, AP_ETYPE, 400, "'schools' must be an array of UAIs");
 	json_array_foreach(a, i, v)
 	{
 		if (!json_is_string(v) || *n == DB_ACCOUNT_MAX_SCHOOLS)
-			return api_fail(r, AP_EINVAL, 400, "'schools': at most %d UAIs",
-					DB_ACCOUNT_MAX_SCHOOLS),
-			       AP_EINVAL;
+			return api_fleet_refuse(r, AP_EINVAL, 400, "'schools': at most %d UAIs",
+						DB_ACCOUNT_MAX_SCHOOLS);
 		if (api_fleet_uai(r, json_string_value(v), list[*n]) < 0)
 			return AP_EINVAL;
 		int rc = db_school_get(r->w->db, list[*n], &s);
 		if (rc == AP_ENOTFOUND)
-			return api_fail(r, rc, 404, "no collège %s", list[*n]), rc;
+			return api_fleet_refuse(r, rc, 404, "no collège %s", list[*n]);
 		if (rc < 0)
-			return api_fleet_dberr(r, rc, "reading the collège"), rc;
+			return api_fleet_dberr(r, rc, "reading the collège");
 		(*n)++;
 	}
 	if ((role == DB_ROLE_TECHNICIAN || role == DB_ROLE_AUDITOR) && *n)
-		return api_fail(r, AP_EINVAL, 400, "a %s sees the whole fleet: give no collège",
-				db_role_name(role)),
-		       AP_EINVAL;
+		return api_fleet_refuse(r, AP_EINVAL, 400,
+					"a %s sees the whole fleet: give no collège",
+					db_role_name(role));
 	if (role == DB_ROLE_ATI && *n == 0)
-		return api_fail(r, AP_EMISSING, 400, "an ati account needs at least one collège"),
-		       AP_EMISSING;
+		return api_fleet_refuse(r, AP_EMISSING, 400,
+					"an ati account needs at least one collège");
 	if (role == DB_ROLE_REFERENT && *n != 1)
-		return api_fail(r, AP_EINVAL, 400, "a referent account has exactly one collège"),
-		       AP_EINVAL;
+		return api_fleet_refuse(r, AP_EINVAL, 400,
+					"a referent account has exactly one collège");
 	return 0;
 }
 

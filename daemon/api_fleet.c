@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,12 +293,24 @@ int api_fleet_bool(struct req *r, json_t *body, const char *key, int *ret)
 	return 0;
 }
 
-void api_fleet_dberr(struct req *r, int rc, const char *what)
+int api_fleet_dberr(struct req *r, int rc, const char *what)
 {
 	log_error("db_error", "id=%s what=\"%s\" error=\"%s\" sqlite=\"%s\"", r->id, what,
 		  ap_strerror(rc), db_errmsg(r->w->db));
 	api_fail(r, rc, rc == AP_EBUSY ? 503 : 500, "storage error while %s: %s", what,
 		 ap_strerror(rc));
+	return rc;
+}
+
+int api_fleet_refuse(struct req *r, int err, int status, const char *fmt, ...)
+{
+	char msg[480];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_fail(r, err, status, "%s", msg);
+	return err;
 }
 
 int api_fleet_begin(struct req *r)

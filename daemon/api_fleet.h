@@ -79,8 +79,12 @@ int api_fleet_commit(struct req *r, const char *action, const char *target, cons
 		     json_t *detail);
 /* Rolls back the transaction of api_fleet_begin(). */
 void api_fleet_rollback(struct req *r);
-/* Answers a storage error met while doing `what`. */
-void api_fleet_dberr(struct req *r, int rc, const char *what);
+/* Answers a storage error met while doing `what`; returns rc. */
+int api_fleet_dberr(struct req *r, int rc, const char *what);
+/* Answers a refusal (api_fail()) and returns err, so that rule checks
+ * read `return api_fleet_refuse(...)`. */
+int api_fleet_refuse(struct req *r, int err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* A CSV import: the handler's row function validates one row and writes it
  * (inside the import's transaction), reporting problems with

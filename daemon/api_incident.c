@@ -46,18 +46,16 @@ static int declare_rules(struct req *r, const struct db_device *d, enum db_incid
 	int64_t next;
 	int rc = db_incident_list(r->w->db, &f, first_open, &open, &next);
 	if (rc < 0)
-		return api_fleet_dberr(r, rc, "reading incidents"), rc;
+		return api_fleet_dberr(r, rc, "reading incidents");
 	if (open.id)
-		return api_fail(r, AP_ECONFLICT, 409,
-				"tablet %s already has open incident #%lld (%s): close it first",
-				api_device_name(d), (long long)open.id,
-				db_incident_kind_name(open.kind)),
-		       AP_ECONFLICT;
+		return api_fleet_refuse(
+		    r, AP_ECONFLICT, 409,
+		    "tablet %s already has open incident #%lld (%s): close it first",
+		    api_device_name(d), (long long)open.id, db_incident_kind_name(open.kind));
 	if (!db_device_can(d->state, db_incident_state(k)))
-		return api_fail(r, AP_ECONFLICT, 409,
-				"tablet %s is %s: no incident can be declared", api_device_name(d),
-				db_device_state_name(d->state)),
-		       AP_ECONFLICT;
+		return api_fleet_refuse(r, AP_ECONFLICT, 409,
+					"tablet %s is %s: no incident can be declared",
+					api_device_name(d), db_device_state_name(d->state));
 	return 0;
 }
 
@@ -72,21 +70,19 @@ static int declare_body(struct req *r, json_t *b, enum db_incident_kind *k, int6
 	    api_fleet_str(r, b, "note", DB_INCIDENT_TEXT_MAX, 0, note) < 0)
 		return AP_EINVAL;
 	if (db_incident_kind_from_name(kind, k) < 0)
-		return api_fail(r, AP_EINVAL, 400, "kind must be loss, theft, damage or failure"),
-		       AP_EINVAL;
+		return api_fleet_refuse(r, AP_EINVAL, 400,
+					"kind must be loss, theft, damage or failure");
 	if (isodate_parse_time(when, occurred) < 0)
-		return api_fail(r, AP_EINVAL, 400,
-				"occurred: '%s' is not a date YYYY-MM-DD or a time "
-				"YYYY-MM-DDTHH:MM (UTC)",
-				when),
-		       AP_EINVAL;
+		return api_fleet_refuse(r, AP_EINVAL, 400,
+					"occurred: '%s' is not a date YYYY-MM-DD or a time "
+					"YYYY-MM-DDTHH:MM (UTC)",
+					when);
 	if (*occurred > db_now() + FUTURE_SLACK)
-		return api_fail(r, AP_EINVAL, 400, "occurred is in the future"), AP_EINVAL;
+		return api_fleet_refuse(r, AP_EINVAL, 400, "occurred is in the future");
 	if (*k == DB_INC_THEFT && (*police == NULL || (*police)[0] == '\0'))
-		return api_fail(r, AP_EMISSING, 400,
-				"a theft needs the police complaint reference (police_ref, "
-				"--police-ref)"),
-		       AP_EMISSING;
+		return api_fleet_refuse(r, AP_EMISSING, 400,
+					"a theft needs the police complaint reference (police_ref, "
+					"--police-ref)");
 	return 0;
 }
 
@@ -158,16 +154,15 @@ static int close_rules(struct req *r, const struct db_incident *in, const char *
 		       enum db_incident_outcome *o)
 {
 	if (!in->open)
-		return api_fail(r, AP_ECONFLICT, 409, "incident #%lld is already closed (%s)",
-				(long long)in->id, in->outcome),
-		       AP_ECONFLICT;
+		return api_fleet_refuse(r, AP_ECONFLICT, 409,
+					"incident #%lld is already closed (%s)", (long long)in->id,
+					in->outcome);
 	if (db_incident_outcome_from_name(outcome, o) < 0 ||
 	    !db_incident_outcome_fits(in->kind, *o))
-		return api_fail(r, AP_EINVAL, 400, "outcome for a %s: %s or written_off",
-				db_incident_kind_name(in->kind),
-				in->kind == DB_INC_LOSS || in->kind == DB_INC_THEFT ? "found"
-										    : "repaired"),
-		       AP_EINVAL;
+		return api_fleet_refuse(
+		    r, AP_EINVAL, 400, "outcome for a %s: %s or written_off",
+		    db_incident_kind_name(in->kind),
+		    in->kind == DB_INC_LOSS || in->kind == DB_INC_THEFT ? "found" : "repaired");
 	return 0;
 }
 

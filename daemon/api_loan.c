@@ -65,34 +65,33 @@ static int loan_rules(struct req *r, const struct db_device *d, const struct db_
 	int64_t today = isodate_day_start(db_now());
 	const char *dn = api_device_name(d);
 	if (d->school[0] == '\0')
-		return api_fail(r, AP_ECONFLICT, 409, "tablet %s belongs to no collège", dn), -1;
+		return api_fleet_refuse(r, AP_ECONFLICT, 409, "tablet %s belongs to no collège",
+					dn);
 	if (strcmp(d->school, p->school) != 0)
-		return api_fail(r, AP_ECONFLICT, 409,
-				"tablet %s is at collège %s but %s is at collège %s: a loan needs "
-				"both in the same collège",
-				dn, d->school, p->ext_id, p->school),
-		       -1;
+		return api_fleet_refuse(
+		    r, AP_ECONFLICT, 409,
+		    "tablet %s is at collège %s but %s is at collège %s: a loan needs "
+		    "both in the same collège",
+		    dn, d->school, p->ext_id, p->school);
 	if (d->state == DB_DEV_LOANED)
-		return api_fail(r, AP_ECONFLICT, 409, "tablet %s is already on loan to %s", dn,
-				d->holder),
-		       -1;
+		return api_fleet_refuse(r, AP_ECONFLICT, 409, "tablet %s is already on loan to %s",
+					dn, d->holder);
 	if (d->state != DB_DEV_STOCK)
-		return api_fail(r, AP_ECONFLICT, 409, "tablet %s is %s, not in stock", dn,
-				db_device_state_name(d->state)),
-		       -1;
+		return api_fleet_refuse(r, AP_ECONFLICT, 409, "tablet %s is %s, not in stock", dn,
+					db_device_state_name(d->state));
 	if (p->left_at && p->left_at < today) {
 		isodate_format_day(p->left_at, day);
-		return api_fail(r, AP_ECONFLICT, 409, "%s left the collège on %s", p->ext_id, day),
-		       -1;
+		return api_fleet_refuse(r, AP_ECONFLICT, 409, "%s left the collège on %s",
+					p->ext_id, day);
 	}
 	if (home_use && p->kind == DB_PERSON_PUPIL && p->agreement_at == 0)
-		return api_fail(r, AP_ECONFLICT, 409,
-				"home use needs the guardians' signed agreement, not recorded for "
-				"%s (person agreement %s --date D)",
-				p->ext_id, p->ext_id),
-		       -1;
+		return api_fleet_refuse(
+		    r, AP_ECONFLICT, 409,
+		    "home use needs the guardians' signed agreement, not recorded for "
+		    "%s (person agreement %s --date D)",
+		    p->ext_id, p->ext_id);
 	if (*due && *due < today)
-		return api_fail(r, AP_EINVAL, 400, "the due date is in the past"), -1;
+		return api_fleet_refuse(r, AP_EINVAL, 400, "the due date is in the past");
 	if (p->left_at && (*due == 0 || *due > p->left_at))
 		*due = p->left_at;
 	return 0;
@@ -176,24 +175,20 @@ static int return_rules(struct req *r, const struct db_device *d, const struct d
 	char day[ISODATE_DAY_LEN + 1];
 	const char *dn = api_device_name(d);
 	if (rc == AP_ENOTFOUND)
-		return api_fail(r, rc, 409, "tablet %s is not on loan (it is %s)", dn,
-				db_device_state_name(d->state)),
-		       -1;
+		return api_fleet_refuse(r, rc, 409, "tablet %s is not on loan (it is %s)", dn,
+					db_device_state_name(d->state));
 	if (rc < 0)
-		return api_fleet_dberr(r, rc, "reading the loan"), -1;
+		return api_fleet_dberr(r, rc, "reading the loan");
 	if (l->state == DB_LOAN_RETURNING) {
 		isodate_format_day(l->returned_at, day);
-		return api_fail(
-			   r, AP_ECONFLICT, 409,
-			   "tablet %s was handed back on %s; its erase is not acknowledged yet", dn,
-			   day),
-		       -1;
+		return api_fleet_refuse(
+		    r, AP_ECONFLICT, 409,
+		    "tablet %s was handed back on %s; its erase is not acknowledged yet", dn, day);
 	}
 	if (d->state != DB_DEV_LOANED)
-		return api_fail(r, AP_ECONFLICT, 409,
-				"tablet %s is %s: close its incident before the return", dn,
-				db_device_state_name(d->state)),
-		       -1;
+		return api_fleet_refuse(r, AP_ECONFLICT, 409,
+					"tablet %s is %s: close its incident before the return", dn,
+					db_device_state_name(d->state));
 	return 0;
 }
 
@@ -204,15 +199,14 @@ static int do_return(struct req *r, const struct db_device *d, const struct db_l
 	int rts = 0;
 	int rc = db_loan_return(r->w->db, l->id, cond, r->acct.name);
 	if (rc < 0)
-		return api_fleet_dberr(r, rc, "recording the return"), rc;
+		return api_fleet_dberr(r, rc, "recording the return");
 	rc = queue_erase(r, d, uuid, &rts, detail, sizeof(detail));
 	if (rc < 0)
-		return api_fail(r, rc, 0, "cannot queue EraseDevice for %s: %s", api_device_name(d),
-				detail[0] ? detail : ap_strerror(rc)),
-		       rc;
+		return api_fleet_refuse(r, rc, 0, "cannot queue EraseDevice for %s: %s",
+					api_device_name(d), detail[0] ? detail : ap_strerror(rc));
 	rc = db_loan_set_erase_command(r->w->db, l->id, uuid);
 	if (rc < 0)
-		return api_fleet_dberr(r, rc, "recording the erase command"), rc;
+		return api_fleet_dberr(r, rc, "recording the erase command");
 	json_t *det =
 	    json_pack("{s:I,s:s,s:s,s:s,s:b}", "loan", (json_int_t)l->id, "person", l->person,
 		      "condition", cond, "erase_command", uuid, "return_to_service", rts);

@@ -81,35 +81,31 @@ static int person_fields(struct req *r, struct import *im, const char **v, size_
 	memset(p, 0, sizeof(*p));
 	if (!ext_id_ok(v[0]))
 		return import_error(im, line, "bad id '%.40s': 1 to %d of A-Z a-z 0-9 . _ @ -",
-				    v[0], DB_PERSON_ID_MAX),
-		       AP_EINVAL;
+				    v[0], DB_PERSON_ID_MAX);
 	if (kind_from_text(v[1], &p->kind) < 0)
-		return import_error(im, line, "bad kind '%.20s': pupil or teacher", v[1]),
-		       AP_EINVAL;
+		return import_error(im, line, "bad kind '%.20s': pupil or teacher", v[1]);
 	if (v[2][0] == '\0' || !import_text_ok(v[2], DB_PERSON_NAME_MAX) ||
 	    !import_text_ok(v[3], DB_PERSON_CLASS_MAX))
 		return import_error(im, line,
 				    "name (1 to %d bytes) and class (at most %d) expected",
-				    DB_PERSON_NAME_MAX, DB_PERSON_CLASS_MAX),
-		       AP_EINVAL;
+				    DB_PERSON_NAME_MAX, DB_PERSON_CLASS_MAX);
 	if ((rc = db_school_uai_norm(v[4], p->school)) < 0) {
 		api_fleet_uai_why(v[4], rc, why, sizeof(why));
-		return import_error(im, line, "%s", why), rc;
+		return import_error(im, line, "%s", why);
 	}
 	if (agreement_from_text(v[5], &p->agreement_at) < 0)
 		return import_error(im, line, "bad agreement '%.20s': a date YYYY-MM-DD, yes or no",
-				    v[5]),
-		       AP_EINVAL;
+				    v[5]);
 	if (authz_check(r, AZ_LOAN, p->school) < 0)
 		return import_error(im, line, "collège %s is outside the scope of account %s",
-				    p->school, r->acct.name),
-		       AP_EFORBIDDEN;
+				    p->school, r->acct.name);
 	snprintf(p->ext_id, sizeof(p->ext_id), "%s", v[0]);
 	snprintf(p->name, sizeof(p->name), "%s", v[2]);
 	snprintf(p->class_name, sizeof(p->class_name), "%s", v[3]);
 	return 0;
 }
 
+/* Writes one checked row; 0 also when the row is refused (reported). */
 static int person_row(struct req *r, struct import *im, const char **v, size_t line, void *ctx)
 {
 	struct api_import *spec = ctx;
@@ -121,20 +117,25 @@ static int person_row(struct req *r, struct import *im, const char **v, size_t l
 		return 0;
 	if ((rc = import_seen(im, p.ext_id, line, &first)) < 0)
 		return rc;
-	if (rc == 1)
-		return import_error(im, line, "id %s is already on line %zu", p.ext_id, first), 0;
+	if (rc == 1) {
+		import_error(im, line, "id %s is already on line %zu", p.ext_id, first);
+		return 0;
+	}
 	rc = db_school_get(r->w->db, p.school, &s);
-	if (rc == AP_ENOTFOUND)
-		return import_error(im, line, "unknown collège %s", p.school), 0;
+	if (rc == AP_ENOTFOUND) {
+		import_error(im, line, "unknown collège %s", p.school);
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	rc = db_person_put(r->w->db, &p, &created);
-	if (rc == AP_ECONFLICT)
-		return import_error(im, line,
-				    "%s has a tablet on loan at another collège: return it before "
-				    "moving them to %s",
-				    p.ext_id, p.school),
-		       0;
+	if (rc == AP_ECONFLICT) {
+		import_error(im, line,
+			     "%s has a tablet on loan at another collège: return it before moving "
+			     "them to %s",
+			     p.ext_id, p.school);
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	if (created)

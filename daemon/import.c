@@ -17,7 +17,7 @@ struct import_key {
 
 #define IMPORT_ARENA_MAX ((size_t)64 << 20)
 
-void import_error(struct import *im, size_t line, const char *fmt, ...)
+int import_error(struct import *im, size_t line, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -30,6 +30,7 @@ void import_error(struct import *im, size_t line, const char *fmt, ...)
 	if (im->errors && json_array_size(im->errors) < IMPORT_MAX_ERRORS)
 		json_array_append_new(
 		    im->errors, json_pack("{s:I,s:s}", "line", (json_int_t)line, "message", msg));
+	return AP_EINVAL;
 }
 
 /* The letter without its accent for the Latin-1 letters U+00C0..U+00FF

@@ -60,8 +60,8 @@ int import_begin(struct import *im, const char *data, size_t len, const struct i
  * with a row, 0 at the end.  Bad CSV records and rows with more fields
  * than the header are reported and skipped; blank rows are skipped. */
 int import_next(struct import *im, const char *vals[], size_t *ret_line);
-/* Reports row `line` as bad. */
-void import_error(struct import *im, size_t line, const char *fmt, ...)
+/* Reports row `line` as bad; returns AP_EINVAL (the row is refused). */
+int import_error(struct import *im, size_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Remembers that key (a serial, a UAI, an id) is on `line`: 0 when it is
  * new, 1 when an earlier row had it (*ret_line says which), or AP_ENOMEM /
