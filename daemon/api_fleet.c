@@ -377,10 +377,15 @@ void api_fleet_import(struct req *r, struct api_import *spec)
 {
 	struct import im;
 	const char *vals[IMPORT_MAX_COLS];
+	char reason[513] = "";
 	size_t line;
 	int dry_run = api_fleet_flag(r, "dry_run"), rc, written = 0;
 	if (csv_body(r) < 0)
 		return;
+	if (api_query(r, "reason", reason, sizeof(reason)) == 0 && !import_text_ok(reason, 512)) {
+		api_fail(r, AP_EINVAL, 400, "reason must be one line of text");
+		return;
+	}
 	rc = import_begin(&im, r->http->body.data ? r->http->body.data : "", r->http->body.len,
 			  spec->cols, spec->n_cols);
 	if (rc < 0) {
@@ -402,7 +407,7 @@ void api_fleet_import(struct req *r, struct api_import *spec)
 	} else {
 		json_t *d = json_pack("{s:I,s:I}", "added", (json_int_t)spec->added, "updated",
 				      (json_int_t)spec->updated);
-		rc = api_fleet_commit(r, spec->action, "", NULL, d);
+		rc = api_fleet_commit(r, spec->action, "", reason, d);
 		json_decref(d);
 		if (rc < 0)
 			goto out;

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
+#define PEOPLE_PAGE_DEFAULT 5000
+#define PEOPLE_PAGE_MAX	    10000
+
 static json_t *person_json(const struct db_person *p)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", p->ext_id, "kind",
@@ -165,17 +168,23 @@ static void list_people(struct req *r)
 {
 	struct api_scope sc;
 	char cls[DB_PERSON_CLASS_MAX + 1];
+	int64_t offset = 0, next = 0;
+	size_t limit;
 	json_t *a = json_array();
 	int has_class = api_query(r, "class", cls, sizeof(cls)) == 0 && cls[0];
-	if (api_fleet_scope(r, AZ_READ, &sc) < 0)
+	/* the cursor of this list is an offset (people are listed by class) */
+	if (api_fleet_scope(r, AZ_READ, &sc) < 0 ||
+	    api_fleet_page(r, PEOPLE_PAGE_DEFAULT, PEOPLE_PAGE_MAX, &offset, &limit) < 0)
 		goto fail;
-	int rc =
-	    db_person_list(r->w->db, sc.only, sc.n_only, has_class ? cls : NULL, add_person, a);
+	int rc = db_person_list(r->w->db, sc.only, sc.n_only, has_class ? cls : NULL, offset, limit,
+				add_person, a, &next);
 	if (rc < 0) {
 		api_fleet_dberr(r, rc, "listing people");
 		goto fail;
 	}
-	api_json(r, 200, json_pack("{s:o}", "people", a));
+	api_json(r, 200,
+		 json_pack("{s:o,s:o}", "people", a, "next",
+			   next ? json_integer((json_int_t)next) : json_null()));
 	return;
 fail:
 	json_decref(a);

@@ -165,29 +165,42 @@ int db_person_get(struct db *db, const char *ext_id, struct db_person *ret)
 }
 
 int db_person_list(struct db *db, const char *const *only, size_t n_only, const char *class_name,
-		   int (*fn)(const struct db_person *p, void *arg), void *arg)
+		   int64_t offset, size_t limit, int (*fn)(const struct db_person *p, void *arg),
+		   void *arg, int64_t *ret_next)
 {
 	char scope[DB_SCOPE_JSON_CAP];
 	sqlite3_stmt *st;
+	size_t n = 0;
+	int64_t next = 0;
 	int rc = only ? db_scope_json(only, n_only, scope) : 0;
 	if (rc < 0)
 		return rc;
 	rc = db_stmt(db,
 		     PERSON_COLS "WHERE (?1 IS NULL OR school IN (SELECT value FROM json_each(?1)))"
-				 " AND (?2 IS NULL OR class = ?2) ORDER BY school, class, name, id",
+				 " AND (?2 IS NULL OR class = ?2) ORDER BY school, class, name, id"
+				 " LIMIT ?3 OFFSET ?4",
 		     &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, only ? scope : NULL);
 	db_bind_text(st, 2, class_name);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit + 1);
+	sqlite3_bind_int64(st, 4, offset);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_person p;
+		if (n == limit) {
+			next = offset + (int64_t)n; /* one more row exists */
+			break;
+		}
 		row_to_person(st, &p);
+		n++;
 		if (fn(&p, arg))
 			break;
 	}
 	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
 	db_done(st);
+	if (rc == 0)
+		*ret_next = next;
 	return rc;
 }
 

@@ -41,9 +41,12 @@ int db_person_put(struct db *db, const struct db_person *p, int *ret_created);
 /* AP_ENOTFOUND when unknown. */
 int db_person_get(struct db *db, const char *ext_id, struct db_person *ret);
 /* Persons of the collèges in `only` (NULL: all), optionally of one class
- * (NULL: all), ordered by collège, class, name. */
+ * (NULL: all), ordered by collège, class, name: up to `limit` of them from
+ * position `offset`.  *ret_next is the offset of the next page, 0 when
+ * there is none. */
 int db_person_list(struct db *db, const char *const *only, size_t n_only, const char *class_name,
-		   int (*fn)(const struct db_person *p, void *arg), void *arg);
+		   int64_t offset, size_t limit, int (*fn)(const struct db_person *p, void *arg),
+		   void *arg, int64_t *ret_next);
 /* Records the last day; the person's open loans become due that day when
  * they had no due date or a later one (*ret_loans: how many changed). */
 int db_person_leave(struct db *db, int64_t id, int64_t day, int *ret_loans);

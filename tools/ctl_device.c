@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char import_usage[] = "device import FILE.csv [--dry-run] [--json]";
+static const char import_usage[] = "device import FILE.csv [--dry-run] [--reason R] [--json]";
 static const char list_usage[] = "device list [--school UAI] [--state S] [--not-seen-days N] "
 				 "[--os-below X] [--json]";
 

@@ -375,10 +375,11 @@ static void print_report(const char *file, json_t *rep, int ok)
 
 int ctl_fleet_import(struct ctl *c, const char *usage, const char *path, int argc, char **argv)
 {
-	const char *file = NULL;
+	const char *file = NULL, *reason = NULL;
 	int dry = 0, rc;
-	struct ctl_fleet_opt opts[] = {{"--dry-run", NULL, &dry, NULL, NULL, 0}, {NULL}};
-	char *data = NULL, url[256];
+	struct ctl_fleet_opt opts[] = {
+	    {"--dry-run", NULL, &dry, NULL, NULL, 0}, {"--reason", &reason}, {NULL}};
+	char *data = NULL, url[1024];
 	size_t len = 0;
 	long status = 0;
 	json_t *rep = NULL;
@@ -386,7 +387,9 @@ int ctl_fleet_import(struct ctl *c, const char *usage, const char *path, int arg
 		return rc;
 	if ((rc = read_file(file, &data, &len)) != CTL_OK)
 		return rc;
-	snprintf(url, sizeof(url), "%s%s", path, dry ? "?dry_run=1" : "");
+	snprintf(url, sizeof(url), "%s", path);
+	ctl_fleet_query(url, sizeof(url), "dry_run", dry ? "1" : NULL);
+	ctl_fleet_query(url, sizeof(url), "reason", reason);
 	rc = ctl_call_any(c, "POST", url, data ? data : "", len, "text/csv", &status, &rep);
 	free(data);
 	if (rc != CTL_OK)

@@ -59,7 +59,7 @@ int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
 /* POST a JSON body to path; prints the error or stores the answer. */
 int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret);
 
-/* `NOUN import FILE [--dry-run]`: POSTs the file as text/csv to path and
+/* `NOUN import FILE [--dry-run] [--reason R]`: POSTs the file as text/csv to path and
  * prints the report (each bad row as FILE:LINE: reason). */
 int ctl_fleet_import(struct ctl *c, const char *usage, const char *path, int argc, char **argv);
 

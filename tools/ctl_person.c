@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char import_usage[] = "person import FILE.csv [--dry-run] [--json]";
+static const char import_usage[] = "person import FILE.csv [--dry-run] [--reason R] [--json]";
 
 static int import(struct ctl *c, int argc, char **argv)
 {
@@ -35,19 +35,18 @@ static int list(struct ctl *c, int argc, char **argv)
 	const char *school = NULL, *cls = NULL;
 	struct ctl_fleet_opt opts[] = {{"--school", &school}, {"--class", &cls}, {NULL}};
 	char path[512] = "/api/v1/people";
-	json_t *ret = NULL;
+	json_t *all = NULL;
 	int rc = ctl_fleet_args(usage, argc, argv, opts, NULL, 0, 0);
 	if (rc != CTL_OK)
 		return rc;
 	ctl_fleet_query(path, sizeof(path), "school", school);
 	ctl_fleet_query(path, sizeof(path), "class", cls);
-	if ((rc = ctl_call(c, "GET", path, NULL, &ret)) != CTL_OK)
-		return rc;
 	if (c->json)
-		ctl_print_json(json_object_get(ret, "people"));
-	else
-		print_people(json_object_get(ret, "people"));
-	json_decref(ret);
+		return ctl_fleet_print_all(c, path, "people");
+	if ((rc = ctl_fleet_get_all(c, path, "people", &all)) != CTL_OK)
+		return rc;
+	print_people(all);
+	json_decref(all);
 	return CTL_OK;
 }
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char import_usage[] = "school import FILE.csv [--dry-run] [--json]";
+static const char import_usage[] = "school import FILE.csv [--dry-run] [--reason R] [--json]";
 static const char add_usage[] =
     "school add UAI --name NAME [--commune C] [--address A] [--sector S] [--reason R] [--json]";
 

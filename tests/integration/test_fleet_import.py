@@ -28,8 +28,11 @@ def test_colleges_import_as_is():
         row = next(l for l in text if "René Cassin" in l)
         check(row[col:].startswith("Tarascon"), "aligned columns:\n%s\n%s" % (text[0], row))
         # importing again updates, adds nothing
-        again = d.ctl_json("school", "import", COLLEGES)
+        again = d.ctl_json("school", "import", COLLEGES, "--reason", "convention 2017, avenant")
         check(again["added"] == 0 and again["updated"] == 38 and again["written"], again)
+        row = d.ctl_json("audit", "list")[-1]
+        check(row["action"] == "school.import" and row["reason"] == "convention 2017, avenant"
+              and row["detail"] == {"added": 0, "updated": 38}, row)
 
 
 def test_uai_rules():
@@ -170,6 +173,28 @@ def test_device_filters_and_moves():
               and moves[0]["detail"] == {"from": A, "to": B}, moves)
 
 
+def test_lists_span_pages():
+    with Daemon() as d:
+        d.ctl("school", "import", COLLEGES)
+        n = 5100  # pages hold 5000
+        d.ctl("device", "import", write(d, "many.csv", "serial,uai\n" + "".join(
+            "PAGE%05d,%s\n" % (i, A if i % 2 else B) for i in range(n))))
+        d.ctl("person", "import", write(d, "many-people.csv", "id,kind,name,class,uai\n" + "".join(
+            "P%05d,pupil,Élève %d,6A,%s\n" % (i, i, A) for i in range(n))))
+        devs = d.ctl_json("device", "list")
+        check(len(devs) == n and len({x["serial"] for x in devs}) == n, "%d devices over 2 pages" % len(devs))
+        check(len(d.ctl_json("device", "list", "--school", A)) == n // 2, "filtered")
+        check(len(d.ctl("device", "list").stdout.splitlines()) == n + 1, "table: header + one line each")
+        people = d.ctl_json("person", "list")
+        check(len(people) == n and len({p["id"] for p in people}) == n, "%d people over 2 pages" % len(people))
+        page = d.api("GET", "/api/v1/devices?limit=2")
+        check(len(page["devices"]) == 2 and isinstance(page["next"], int), page)
+        rest = d.api("GET", "/api/v1/devices?limit=10000&after=%d" % page["next"])
+        check(len(rest["devices"]) == n - 2 and rest["next"] is None, "second page: %d" % len(rest["devices"]))
+        status, _, body = d.request("GET", "/api/v1/devices?limit=abc")
+        check(status == 400 and b"limit must be a whole number" in body, body)
+
+
 if __name__ == "__main__":
     run([test_colleges_import_as_is, test_uai_rules, test_bad_rows_all_reported_nothing_written,
-         test_csv_dialects, test_device_filters_and_moves])
+         test_csv_dialects, test_device_filters_and_moves, test_lists_span_pages])

@@ -132,6 +132,38 @@ static void test_person_put(void **state)
 	assert_int_equal(p.agreement_at, 0);
 }
 
+static int count_person(const struct db_person *p, void *arg)
+{
+	struct loans *s = arg;
+	snprintf(s->v[s->n % 8].person, sizeof(s->v[0].person), "%s", p->ext_id);
+	s->n++;
+	return 0;
+}
+
+static void test_person_pages(void **state)
+{
+	struct db *db = *state;
+	struct loans s = {0};
+	int64_t next = -1;
+	const char *only[] = {UAI_A};
+	char id[8];
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "P%d", i);
+		fixture_person(db, id, DB_PERSON_PUPIL, i < 3 ? "3A" : "3B", i % 2 ? UAI_A : UAI_B);
+	}
+	assert_int_equal(db_person_list(db, NULL, 0, NULL, 0, 2, count_person, &s, &next), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(next, 2);
+	assert_int_equal(db_person_list(db, NULL, 0, NULL, next, 2, count_person, &s, &next), 0);
+	assert_int_equal(db_person_list(db, NULL, 0, NULL, next, 2, count_person, &s, &next), 0);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(next, 0);
+	s.n = 0;
+	assert_int_equal(db_person_list(db, only, 1, "3A", 0, 100, count_person, &s, &next), 0);
+	assert_int_equal(s.n, 1); /* P1: collège A, class 3A */
+	assert_string_equal(s.v[0].person, "P1");
+}
+
 static void test_campaign(void **state)
 {
 	struct db *db = *state;
@@ -172,6 +204,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_leave_and_overdue, fixture_setup,
 					    fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_person_put, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_person_pages, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_campaign, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
