@@ -12,6 +12,8 @@ static const struct route *const tables[] = {
     api_core_routes,
 	mdm_routes,
 	api_command_routes,
+	api_lock_routes,
+	api_locate_routes,
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */

@@ -11,6 +11,8 @@
 static const struct ctl_verb *const tables[] = {
     ctl_account_verbs,
 	ctl_command_verbs,
+	ctl_lock_verbs,
+	ctl_locate_verbs,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
