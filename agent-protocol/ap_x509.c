@@ -11,10 +11,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#define DAYS_MAX 36500
+#define DAYS_MAX	 36500
 #define BACKDATE_SECONDS 300
-#define SERIAL_BITS 128
-#define DNS_NAME_MAX 253
+#define SERIAL_BITS	 128
+#define DNS_NAME_MAX	 253
 
 static int days_ok(int days)
 {
@@ -288,8 +288,9 @@ static int add_san(X509 *cert, const char *const *names, size_t n_names)
 		if ((rc = push_general_name(gens, names[i])) < 0)
 			goto out;
 	}
-	rc = X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1 ? 0
-											 : AP_ECRYPTO;
+	rc = X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1
+		 ? 0
+		 : AP_ECRYPTO;
 out:
 	GENERAL_NAMES_free(gens);
 	return rc;
@@ -315,8 +316,8 @@ int ap_x509_issue_server(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *
 	if ((rc = new_leaf(ca, key, subject, days, &cert)) < 0)
 		goto out;
 	const char *ku = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA
-				 ? "critical,digitalSignature,keyEncipherment"
-				 : "critical,digitalSignature";
+			     ? "critical,digitalSignature,keyEncipherment"
+			     : "critical,digitalSignature";
 	if ((rc = add_ext(cert, ca, NID_key_usage, ku)) < 0 ||
 	    (rc = add_ext(cert, ca, NID_ext_key_usage, "serverAuth")) < 0 ||
 	    (rc = add_san(cert, names, n_names)) < 0)
@@ -352,7 +353,7 @@ int ap_x509_issue_client(X509 *ca, EVP_PKEY *ca_key, X509_REQ *csr, int days, X5
 	if ((rc = new_leaf(ca, pub, subject, days, &cert)) < 0)
 		goto out;
 	if ((rc = add_ext(cert, ca, NID_key_usage, "critical,digitalSignature,keyEncipherment")) <
-		    0 ||
+		0 ||
 	    (rc = add_ext(cert, ca, NID_ext_key_usage, "clientAuth")) < 0)
 		goto out;
 	if ((rc = sign(cert, ca_key)) < 0)
