@@ -16,9 +16,10 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
-from harness import Daemon, check, read_response, read_until_closed, run
+from harness import Daemon, Failure, check, read_response, read_until_closed, run
 
 LIMITS = """[server]
 header_timeout_ms = 500
@@ -244,6 +245,65 @@ def test_431():
     D.check_serving()
 
 
+def server_rx_queue(d, client_port):
+    """Bytes the daemon has not read yet on the connection from client_port
+    (the kernel's receive queue, /proc/net/tcp)."""
+    want = (":%04X" % d.port, ":%04X" % client_port)
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(want[0]) and fields[2].endswith(want[1]):
+                return int(fields[4].split(":")[1], 16)
+    raise Failure("connection from port %d not found in /proc/net/tcp" % client_port)
+
+
+def cpu_ticks(d):
+    with open("/proc/%d/stat" % d.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_quiet(d, timeout=30):
+    """Waits until the daemon stops using CPU for a while."""
+    deadline, last, still = time.time() + timeout, -1, 0
+    while time.time() < deadline and still < 4:
+        now = cpu_ticks(d)
+        still = still + 1 if now == last else 0
+        last = now
+        time.sleep(0.1)
+
+
+def test_unread_answers_stop_reading():
+    """A client that pipelines requests and never reads the answers must not
+    make the daemon queue answers without bound: it stops reading instead,
+    and resumes when the client reads."""
+    # each answer is a ~600-byte 404 (its message names the path), so that
+    # a few thousand requests fill the kernel's buffers and the 1 MB queue
+    n, batch = 14000, (b"GET /" + b"p" * 480 + b" HTTP/1.1\r\n\r\n") * 1000
+    with Daemon(workers=1) as q:
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # a slow reader
+        raw.connect(("127.0.0.1", q.port))
+        s = q.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1")
+        writer = threading.Thread(target=lambda: [s.sendall(batch) for _ in range(n // 1000)])
+        writer.start()
+        wait_quiet(q)
+        unread = server_rx_queue(q, s.getsockname()[1])
+        check(unread > 0, "the daemon kept reading requests whose answers were not read")
+        s.settimeout(30)
+        got, tail = 0, b""
+        while got < n:  # now read: every answer arrives, and the daemon resumes
+            data = tail + s.recv(1 << 20)
+            got += data.count(b"HTTP/1.1 404 Not Found\r\n")
+            tail = data[-24:] if not data.endswith(b"\r\n") else b""
+            check(len(data) > len(tail), "connection closed after %d answers" % got)
+        writer.join(30)
+        check(got == n, "%d answers for %d requests" % (got, n))
+        s.close()
+        q.check_serving("a client that does not read")
+    D.check_serving()
+
+
 # -- TLS level -------------------------------------------------------------
 
 def test_tls_garbage():
@@ -463,7 +523,7 @@ def main():
              test_400_garbage_request, test_query_strings, test_pipelined, test_chunked_body,
              test_413_content_length, test_413_chunked, test_431,
              test_tls_garbage, test_plain_http_to_tls_port, test_abrupt_disconnects,
-             test_200_concurrent_keepalive,
+             test_200_concurrent_keepalive, test_unread_answers_stop_reading,
              test_handshake_timeout, test_slow_headers_408, test_stalled_body_408,
              test_idle_timeout, test_client_certificates, test_secrets_never_logged,
              test_survived_everything])
