@@ -396,7 +396,38 @@ def test_handshake_timeout():
     t0 = time.time()
     check(closed_within(s, 5) and time.time() - t0 < 3, "a stalled handshake is closed")
     s.close()
+    s = D.tcp()  # a handshake trickled byte by byte does not extend the deadline
+    s.settimeout(0.05)
+    t0, closed = time.time(), False
+    for b in client_hello()[:200]:
+        try:
+            s.send(bytes([b]))
+            closed = s.recv(1) == b""
+        except socket.timeout:
+            continue
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+        if closed:
+            break
+    check(closed and time.time() - t0 < 2, "a trickled handshake is closed at the deadline")
+    s.close()
     D.check_serving()
+
+
+def test_max_connections():
+    with Daemon(workers=1, config="[server]\nmax_connections = 5\n") as q:
+        conns = [q.raw_tls() for _ in range(5)]
+        extra = q.tcp()
+        check(closed_within(extra, 2), "a 6th connection is closed at once")
+        extra.close()
+        check("reason=max_connections" in q.log(), "the refusal is logged")
+        conns.pop().close()
+        deadline = time.time() + 5
+        while q.healthz() != 200:  # the freed slot is usable again
+            check(time.time() < deadline, "a connection slot was not freed")
+            time.sleep(0.02)
+        for c in conns:
+            c.close()
 
 
 def test_slow_headers_408():
@@ -524,7 +555,7 @@ def main():
              test_413_content_length, test_413_chunked, test_431,
              test_tls_garbage, test_plain_http_to_tls_port, test_abrupt_disconnects,
              test_200_concurrent_keepalive, test_unread_answers_stop_reading,
-             test_handshake_timeout, test_slow_headers_408, test_stalled_body_408,
+             test_max_connections, test_handshake_timeout, test_slow_headers_408, test_stalled_body_408,
              test_idle_timeout, test_client_certificates, test_secrets_never_logged,
              test_survived_everything])
         except SystemExit as e:  # leave the with blocks normally: no log dump on success
