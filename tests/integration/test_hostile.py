@@ -293,7 +293,7 @@ def test_unread_answers_stop_reading():
         s.settimeout(30)
         got, tail = 0, b""
         while got < n:  # now read: every answer arrives, and the daemon resumes
-            data = tail + s.recv(1 << 20)
+            data = tail + s.recv(65536)
             got += data.count(b"HTTP/1.1 404 Not Found\r\n")
             tail = data[-24:] if not data.endswith(b"\r\n") else b""
             check(len(data) > len(tail), "connection closed after %d answers" % got)
