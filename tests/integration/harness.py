@@ -115,10 +115,14 @@ class Daemon:
         """Runs `ardoised --data-dir DATA ARGS` expecting it to exit by itself
         (-n, refused start-ups); returns the CompletedProcess (text)."""
         try:
-            return subprocess.run([ARDOISED, "--data-dir", self.data] + list(args),
-                                  capture_output=True, text=True, timeout=timeout)
+            out = subprocess.run([ARDOISED, "--data-dir", self.data] + list(args),
+                                 capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise Failure("ardoised %s did not exit within %ds" % (" ".join(args), timeout))
+        # a refused start-up exits non-zero anyway: do not let a sanitizer report hide there
+        check("Sanitizer" not in out.stderr and "runtime error:" not in out.stderr,
+              "ardoised %s: %s" % (" ".join(args), out.stderr[-3000:]))
+        return out
 
     def wait_log(self, pattern, timeout=10):
         """Waits until the log matches the regex; returns the match."""
