@@ -27,7 +27,8 @@ void ap_buf_reset(struct ap_buf *b);
 int ap_buf_append(struct ap_buf *b, const void *data, size_t len);
 int ap_buf_appends(struct ap_buf *b, const char *s);
 int ap_buf_printf(struct ap_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int ap_buf_vprintf(struct ap_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int ap_buf_vprintf(struct ap_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Removes the first n bytes (n <= len). */
 void ap_buf_consume(struct ap_buf *b, size_t n);
 /* Hands the data to the caller (who frees it with free()); empties b. */

@@ -13,8 +13,8 @@
 enum ftype { F_STRING, F_DATA, F_BOOL };
 
 #define BIT(t) (1u << (t))
-#define ALL (BIT(AP_CHECKIN_AUTHENTICATE) | BIT(AP_CHECKIN_TOKENUPDATE) | BIT(AP_CHECKIN_CHECKOUT))
-#define TU BIT(AP_CHECKIN_TOKENUPDATE)
+#define ALL    (BIT(AP_CHECKIN_AUTHENTICATE) | BIT(AP_CHECKIN_TOKENUPDATE) | BIT(AP_CHECKIN_CHECKOUT))
+#define TU     BIT(AP_CHECKIN_TOKENUPDATE)
 #define OFF(f) offsetof(struct ap_checkin, f)
 
 /* One row per key we read.  `used`: message types that carry it;
@@ -23,33 +23,33 @@ enum ftype { F_STRING, F_DATA, F_BOOL };
 struct field {
 	const char *key;
 	enum ftype type;
-	size_t off;     /* char *, unsigned char * or int member */
+	size_t off;	/* char *, unsigned char * or int member */
 	size_t len_off; /* F_DATA: the size_t length member */
 	unsigned used;
 	unsigned required;
 };
 
 static const struct field fields[] = {
-	{"UDID", F_STRING, OFF(udid), 0, ALL, ALL},
-	{"Topic", F_STRING, OFF(topic), 0, ALL, ALL},
-	{"Token", F_DATA, OFF(token), OFF(token_len), TU, TU},
-	{"PushMagic", F_STRING, OFF(push_magic), 0, TU, TU},
-	{"UnlockToken", F_DATA, OFF(unlock_token), OFF(unlock_token_len), TU, 0},
-	{"AwaitingConfiguration", F_BOOL, OFF(awaiting_configuration), 0, TU, 0},
-	{"SerialNumber", F_STRING, OFF(serial), 0, ALL, 0},
-	{"OSVersion", F_STRING, OFF(os_version), 0, ALL, 0},
-	{"BuildVersion", F_STRING, OFF(build_version), 0, ALL, 0},
-	{"ProductName", F_STRING, OFF(product_name), 0, ALL, 0},
-	{"IMEI", F_STRING, OFF(imei), 0, ALL, 0},
-	{"MEID", F_STRING, OFF(meid), 0, ALL, 0},
-	{"Model", F_STRING, OFF(model), 0, ALL, 0},
-	{"DeviceName", F_STRING, OFF(device_name), 0, ALL, 0},
+    {"UDID", F_STRING, OFF(udid), 0, ALL, ALL},
+    {"Topic", F_STRING, OFF(topic), 0, ALL, ALL},
+    {"Token", F_DATA, OFF(token), OFF(token_len), TU, TU},
+    {"PushMagic", F_STRING, OFF(push_magic), 0, TU, TU},
+    {"UnlockToken", F_DATA, OFF(unlock_token), OFF(unlock_token_len), TU, 0},
+    {"AwaitingConfiguration", F_BOOL, OFF(awaiting_configuration), 0, TU, 0},
+    {"SerialNumber", F_STRING, OFF(serial), 0, ALL, 0},
+    {"OSVersion", F_STRING, OFF(os_version), 0, ALL, 0},
+    {"BuildVersion", F_STRING, OFF(build_version), 0, ALL, 0},
+    {"ProductName", F_STRING, OFF(product_name), 0, ALL, 0},
+    {"IMEI", F_STRING, OFF(imei), 0, ALL, 0},
+    {"MEID", F_STRING, OFF(meid), 0, ALL, 0},
+    {"Model", F_STRING, OFF(model), 0, ALL, 0},
+    {"DeviceName", F_STRING, OFF(device_name), 0, ALL, 0},
 };
 
 static const char *const type_names[] = {
-	[AP_CHECKIN_AUTHENTICATE] = "Authenticate",
-	[AP_CHECKIN_TOKENUPDATE] = "TokenUpdate",
-	[AP_CHECKIN_CHECKOUT] = "CheckOut",
+    [AP_CHECKIN_AUTHENTICATE] = "Authenticate",
+    [AP_CHECKIN_TOKENUPDATE] = "TokenUpdate",
+    [AP_CHECKIN_CHECKOUT] = "CheckOut",
 };
 
 #define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
@@ -60,7 +60,7 @@ const char *ap_checkin_type_name(enum ap_checkin_type t)
 }
 
 static const char *const ftype_names[] = {
-	[F_STRING] = "a string", [F_DATA] = "data", [F_BOOL] = "a boolean"};
+    [F_STRING] = "a string", [F_DATA] = "data", [F_BOOL] = "a boolean"};
 
 static int read_field(plist_t dict, const struct field *f, struct ap_checkin *c)
 {

@@ -31,10 +31,10 @@ struct pspec {
 	const char *key;
 	plist_type type;
 	unsigned flags;
-	plist_type item;                /* PLIST_ARRAY: type of the items */
-	const struct pspec *sub;        /* PLIST_DICT (or array of them): its keys */
+	plist_type item;		/* PLIST_ARRAY: type of the items */
+	const struct pspec *sub;	/* PLIST_DICT (or array of them): its keys */
 	const struct variant *variants; /* array of dicts told apart by "Item" */
-	const int64_t *ints;            /* allowed integer values (n_ints of them) */
+	const int64_t *ints;		/* allowed integer values (n_ints of them) */
 	size_t n_ints;
 	const char *const *strs; /* allowed strings, or array items (n_strs) */
 	size_t n_strs;
@@ -46,52 +46,140 @@ struct variant {
 	const struct pspec *keys;
 };
 
-#define STR(k, f) {.key = k, .type = PLIST_STRING, .flags = f}
-#define INT(k, f) {.key = k, .type = PLIST_UINT, .flags = f}
-#define BOOL(k, f) {.key = k, .type = PLIST_BOOLEAN, .flags = f}
-#define DATA(k, f) {.key = k, .type = PLIST_DATA, .flags = f}
-#define STRS(k, f) {.key = k, .type = PLIST_ARRAY, .flags = f, .item = PLIST_STRING}
-#define DICT(k, f, s) {.key = k, .type = PLIST_DICT, .flags = f, .sub = s}
-#define FREEDICT(k, f) {.key = k, .type = PLIST_DICT, .flags = (f) | P_FREE}
-#define ONE_OF_INT(...)                          \
+#define STR(k, f)                                          \
+	{                                                  \
+		.key = k, .type = PLIST_STRING, .flags = f \
+	}
+#define INT(k, f)                                        \
+	{                                                \
+		.key = k, .type = PLIST_UINT, .flags = f \
+	}
+#define BOOL(k, f)                                          \
+	{                                                   \
+		.key = k, .type = PLIST_BOOLEAN, .flags = f \
+	}
+#define DATA(k, f)                                       \
+	{                                                \
+		.key = k, .type = PLIST_DATA, .flags = f \
+	}
+#define STRS(k, f)                                                              \
+	{                                                                       \
+		.key = k, .type = PLIST_ARRAY, .flags = f, .item = PLIST_STRING \
+	}
+#define DICT(k, f, s)                                              \
+	{                                                          \
+		.key = k, .type = PLIST_DICT, .flags = f, .sub = s \
+	}
+#define FREEDICT(k, f)                                              \
+	{                                                           \
+		.key = k, .type = PLIST_DICT, .flags = (f) | P_FREE \
+	}
+#define ONE_OF_INT(...)                         \
 	.ints = (const int64_t[]){__VA_ARGS__}, \
 	.n_ints = sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)
 #define ONE_OF_STR(a) .strs = a, .n_strs = N(a)
-#define END {NULL}
+#define END          \
+	{            \
+		NULL \
+	}
 
 /* DeviceInformation queries that apply to a one-user iPad (Apple's list in
  * information.device.yaml, less the macOS and Shared-iPad-only ones and
  * IsActivationLockEnabled, deprecated since iOS 16). */
 static const char *const query_names[] = {
-	"UDID", "OrganizationInfo", "MDMOptions", "LastCloudBackupDate",
-	"AwaitingConfiguration", "iTunesStoreAccountIsActive", "iTunesStoreAccountHash",
-	"DeviceName", "OSVersion", "SupplementalOSVersionExtra", "BuildVersion",
-	"SupplementalBuildVersion", "ModelName", "Model", "ModelNumber", "ProductName",
-	"SerialNumber", "DeviceCapacity", "AvailableDeviceCapacity", "IMEI", "MEID",
-	"ModemFirmwareVersion", "CellularTechnology", "BatteryLevel", "IsSupervised",
-	"IsMultiUser", "IsDeviceLocatorServiceEnabled",
-	"IsDoNotDisturbInEffect", "EASDeviceIdentifier", "IsCloudBackupEnabled",
-	"IsMDMLostModeEnabled", "PushToken", "DiagnosticSubmissionEnabled",
-	"AppAnalyticsEnabled", "TimeZone", "ICCID", "BluetoothMAC", "WiFiMAC",
-	"CurrentCarrierNetwork", "SIMCarrierNetwork", "SubscriberCarrierNetwork",
-	"CarrierSettingsVersion", "PhoneNumber", "DataRoamingEnabled", "VoiceRoamingEnabled",
-	"PersonalHotspotEnabled", "IsNetworkTethered", "IsRoaming", "SubscriberMCC",
-	"SubscriberMNC", "CurrentMCC", "CurrentMNC", "ServiceSubscriptions",
-	"SoftwareUpdateDeviceID", "SoftwareUpdateSettings", "AccessibilitySettings",
-	"DevicePropertiesAttestation",
+    "UDID",
+    "OrganizationInfo",
+    "MDMOptions",
+    "LastCloudBackupDate",
+    "AwaitingConfiguration",
+    "iTunesStoreAccountIsActive",
+    "iTunesStoreAccountHash",
+    "DeviceName",
+    "OSVersion",
+    "SupplementalOSVersionExtra",
+    "BuildVersion",
+    "SupplementalBuildVersion",
+    "ModelName",
+    "Model",
+    "ModelNumber",
+    "ProductName",
+    "SerialNumber",
+    "DeviceCapacity",
+    "AvailableDeviceCapacity",
+    "IMEI",
+    "MEID",
+    "ModemFirmwareVersion",
+    "CellularTechnology",
+    "BatteryLevel",
+    "IsSupervised",
+    "IsMultiUser",
+    "IsDeviceLocatorServiceEnabled",
+    "IsDoNotDisturbInEffect",
+    "EASDeviceIdentifier",
+    "IsCloudBackupEnabled",
+    "IsMDMLostModeEnabled",
+    "PushToken",
+    "DiagnosticSubmissionEnabled",
+    "AppAnalyticsEnabled",
+    "TimeZone",
+    "ICCID",
+    "BluetoothMAC",
+    "WiFiMAC",
+    "CurrentCarrierNetwork",
+    "SIMCarrierNetwork",
+    "SubscriberCarrierNetwork",
+    "CarrierSettingsVersion",
+    "PhoneNumber",
+    "DataRoamingEnabled",
+    "VoiceRoamingEnabled",
+    "PersonalHotspotEnabled",
+    "IsNetworkTethered",
+    "IsRoaming",
+    "SubscriberMCC",
+    "SubscriberMNC",
+    "CurrentMCC",
+    "CurrentMNC",
+    "ServiceSubscriptions",
+    "SoftwareUpdateDeviceID",
+    "SoftwareUpdateSettings",
+    "AccessibilitySettings",
+    "DevicePropertiesAttestation",
 };
 
 static const char *const default_queries[] = {
-	"UDID", "DeviceName", "SerialNumber", "Model", "ModelName", "ProductName", "OSVersion",
-	"BuildVersion", "DeviceCapacity", "AvailableDeviceCapacity", "BatteryLevel",
-	"IsSupervised", "IsMDMLostModeEnabled", "WiFiMAC",
+    "UDID",
+    "DeviceName",
+    "SerialNumber",
+    "Model",
+    "ModelName",
+    "ProductName",
+    "OSVersion",
+    "BuildVersion",
+    "DeviceCapacity",
+    "AvailableDeviceCapacity",
+    "BatteryLevel",
+    "IsSupervised",
+    "IsMDMLostModeEnabled",
+    "WiFiMAC",
 };
 
 static const char *const app_items[] = {
-	"AdHocCodeSigned", "AppStoreVendable", "BetaApp", "BundleSize", "DeviceBasedVPP",
-	"DistributorIdentifier", "DynamicSize", "ExternalVersionIdentifier",
-	"HasUpdateAvailable", "Identifier", "Installing", "IsAppClip", "IsValidated", "Name",
-	"ShortVersion", "Version",
+    "AdHocCodeSigned",
+    "AppStoreVendable",
+    "BetaApp",
+    "BundleSize",
+    "DeviceBasedVPP",
+    "DistributorIdentifier",
+    "DynamicSize",
+    "ExternalVersionIdentifier",
+    "HasUpdateAvailable",
+    "Identifier",
+    "Installing",
+    "IsAppClip",
+    "IsValidated",
+    "Name",
+    "ShortVersion",
+    "Version",
 };
 
 static const char *const managed_state[] = {"Managed"};
@@ -99,17 +187,20 @@ static const char *const managed_state[] = {"Managed"};
 static const struct pspec no_params[] = {END};
 
 static const struct pspec p_device_information[] = {
-	{.key = "Queries", .type = PLIST_ARRAY, .flags = P_REQ, .item = PLIST_STRING,
-	 ONE_OF_STR(query_names)},
-	DATA("DeviceAttestationNonce", 0),
-	END,
+    {.key = "Queries",
+     .type = PLIST_ARRAY,
+     .flags = P_REQ,
+     .item = PLIST_STRING,
+     ONE_OF_STR(query_names)},
+    DATA("DeviceAttestationNonce", 0),
+    END,
 };
 
 static const struct pspec p_installed_apps[] = {
-	STRS("Identifiers", 0),
-	BOOL("ManagedAppsOnly", 0),
-	{.key = "Items", .type = PLIST_ARRAY, .item = PLIST_STRING, ONE_OF_STR(app_items)},
-	END,
+    STRS("Identifiers", 0),
+    BOOL("ManagedAppsOnly", 0),
+    {.key = "Items", .type = PLIST_ARRAY, .item = PLIST_STRING, ONE_OF_STR(app_items)},
+    END,
 };
 
 static const struct pspec p_managed_apps[] = {STRS("Identifiers", 0), END};
@@ -119,50 +210,56 @@ static const struct pspec p_identifier[] = {STR("Identifier", P_REQ), END};
 static const struct pspec p_clear_passcode[] = {DATA("UnlockToken", P_REQ), END};
 static const struct pspec p_device_lock[] = {STR("Message", 0), STR("PhoneNumber", 0), END};
 static const struct pspec p_lost_mode[] = {
-	STR("Message", 0), STR("PhoneNumber", 0), STR("Footnote", 0), END,
+    STR("Message", 0),
+    STR("PhoneNumber", 0),
+    STR("Footnote", 0),
+    END,
 };
 
 static const struct pspec p_purchase[] = {
-	{.key = "PurchaseMethod", .type = PLIST_UINT, ONE_OF_INT(0, 1)},
-	END,
+    {.key = "PurchaseMethod", .type = PLIST_UINT, ONE_OF_INT(0, 1)},
+    END,
 };
 
 static const struct pspec p_app_attributes[] = {
-	STR("VPNUUID", 0),
-	STR("ContentFilterUUID", 0),
-	STR("DNSProxyUUID", 0),
-	STR("RelayUUID", 0),
-	STRS("AssociatedDomains", 0),
-	BOOL("AssociatedDomainsEnableDirectDownloads", 0),
-	BOOL("Removable", 0),
-	BOOL("TapToPayScreenLock", 0),
-	STR("CellularSliceUUID", 0),
-	BOOL("Hideable", 0),
-	BOOL("Lockable", 0),
-	END,
+    STR("VPNUUID", 0),
+    STR("ContentFilterUUID", 0),
+    STR("DNSProxyUUID", 0),
+    STR("RelayUUID", 0),
+    STRS("AssociatedDomains", 0),
+    BOOL("AssociatedDomainsEnableDirectDownloads", 0),
+    BOOL("Removable", 0),
+    BOOL("TapToPayScreenLock", 0),
+    STR("CellularSliceUUID", 0),
+    BOOL("Hideable", 0),
+    BOOL("Lockable", 0),
+    END,
 };
 
 static const struct pspec p_install_app[] = {
-	INT("iTunesStoreID", 0),
-	STR("Identifier", 0),
-	STR("ManifestURL", 0),
-	DICT("Options", 0, p_purchase),
-	{.key = "ManagementFlags", .type = PLIST_UINT, ONE_OF_INT(1, 4, 5)},
-	FREEDICT("Configuration", 0),
-	DICT("Attributes", 0, p_app_attributes),
-	{.key = "ChangeManagementState", .type = PLIST_STRING, ONE_OF_STR(managed_state)},
-	END,
+    INT("iTunesStoreID", 0),
+    STR("Identifier", 0),
+    STR("ManifestURL", 0),
+    DICT("Options", 0, p_purchase),
+    {.key = "ManagementFlags", .type = PLIST_UINT, ONE_OF_INT(1, 4, 5)},
+    FREEDICT("Configuration", 0),
+    DICT("Attributes", 0, p_app_attributes),
+    {.key = "ChangeManagementState", .type = PLIST_STRING, ONE_OF_STR(managed_state)},
+    END,
 };
 
 static const struct pspec p_return_to_service[] = {
-	BOOL("Enabled", P_REQ), DATA("WiFiProfileData", 0), DATA("MDMProfileData", 0), END,
+    BOOL("Enabled", P_REQ),
+    DATA("WiFiProfileData", 0),
+    DATA("MDMProfileData", 0),
+    END,
 };
 
 static const struct pspec p_erase[] = {
-	BOOL("PreserveDataPlan", 0),
-	BOOL("DisallowProximitySetup", 0),
-	DICT("ReturnToService", 0, p_return_to_service),
-	END,
+    BOOL("PreserveDataPlan", 0),
+    BOOL("DisallowProximitySetup", 0),
+    DICT("ReturnToService", 0, p_return_to_service),
+    END,
 };
 
 /* Settings items for one-user iPads (those Apple reserves for Shared iPad
@@ -171,64 +268,78 @@ static const struct pspec p_erase[] = {
 #define ITEM STR("Item", P_REQ)
 static const struct pspec s_enabled[] = {ITEM, BOOL("Enabled", P_REQ), END};
 static const struct pspec s_wallpaper[] = {
-	ITEM, DATA("Image", P_REQ), {.key = "Where", .type = PLIST_UINT, .flags = P_REQ,
-				     ONE_OF_INT(1, 2, 3)}, END,
+    ITEM,
+    DATA("Image", P_REQ),
+    {.key = "Where", .type = PLIST_UINT, .flags = P_REQ, ONE_OF_INT(1, 2, 3)},
+    END,
 };
 static const struct pspec s_app_config[] = {
-	ITEM, STR("Identifier", P_REQ), FREEDICT("Configuration", 0), END,
+    ITEM,
+    STR("Identifier", P_REQ),
+    FREEDICT("Configuration", 0),
+    END,
 };
 static const struct pspec s_app_attributes[] = {
-	ITEM, STR("Identifier", P_REQ), DICT("Attributes", 0, p_app_attributes), END,
+    ITEM,
+    STR("Identifier", P_REQ),
+    DICT("Attributes", 0, p_app_attributes),
+    END,
 };
 static const struct pspec s_device_name[] = {ITEM, STR("DeviceName", P_REQ), END};
 static const struct pspec s_org_fields[] = {
-	STR("OrganizationName", P_REQ), STR("OrganizationShortName", 0),
-	STR("OrganizationAddress", 0),  STR("OrganizationPhone", 0),
-	STR("OrganizationEmail", 0),    STR("OrganizationMagic", 0),
-	END,
+    STR("OrganizationName", P_REQ),
+    STR("OrganizationShortName", 0),
+    STR("OrganizationAddress", 0),
+    STR("OrganizationPhone", 0),
+    STR("OrganizationEmail", 0),
+    STR("OrganizationMagic", 0),
+    END,
 };
 static const struct pspec s_org_info[] = {ITEM, DICT("OrganizationInfo", 0, s_org_fields), END};
 static const struct pspec s_mdm_fields[] = {BOOL("ActivationLockAllowedWhileSupervised", 0), END};
 static const struct pspec s_mdm_options[] = {ITEM, DICT("MDMOptions", P_REQ, s_mdm_fields), END};
 static const struct pspec s_time_zone[] = {ITEM, STR("TimeZone", P_REQ), END};
 static const struct pspec s_update[] = {
-	ITEM,
-	{.key = "RecommendationCadence", .type = PLIST_UINT, .flags = P_REQ, ONE_OF_INT(0, 1, 2)},
-	END,
+    ITEM,
+    {.key = "RecommendationCadence", .type = PLIST_UINT, .flags = P_REQ, ONE_OF_INT(0, 1, 2)},
+    END,
 };
 static const struct pspec s_accessibility[] = {
-	ITEM,
-	BOOL("BoldTextEnabled", 0),
-	BOOL("IncreaseContrastEnabled", 0),
-	BOOL("ReduceMotionEnabled", 0),
-	BOOL("ReduceTransparencyEnabled", 0),
-	{.key = "TextSize", .type = PLIST_UINT, ONE_OF_INT(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)},
-	BOOL("TouchAccommodationsEnabled", 0),
-	BOOL("VoiceOverEnabled", 0),
-	BOOL("ZoomEnabled", 0),
-	END,
+    ITEM,
+    BOOL("BoldTextEnabled", 0),
+    BOOL("IncreaseContrastEnabled", 0),
+    BOOL("ReduceMotionEnabled", 0),
+    BOOL("ReduceTransparencyEnabled", 0),
+    {.key = "TextSize", .type = PLIST_UINT, ONE_OF_INT(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)},
+    BOOL("TouchAccommodationsEnabled", 0),
+    BOOL("VoiceOverEnabled", 0),
+    BOOL("ZoomEnabled", 0),
+    END,
 };
 
 static const struct variant settings_items[] = {
-	{"Wallpaper", s_wallpaper},
-	{"DataRoaming", s_enabled},
-	{"PersonalHotspot", s_enabled},
-	{"Bluetooth", s_enabled},
-	{"ApplicationConfiguration", s_app_config},
-	{"ApplicationAttributes", s_app_attributes},
-	{"DeviceName", s_device_name},
-	{"OrganizationInfo", s_org_info},
-	{"MDMOptions", s_mdm_options},
-	{"TimeZone", s_time_zone},
-	{"SoftwareUpdateSettings", s_update},
-	{"AccessibilitySettings", s_accessibility},
-	{NULL, NULL},
+    {"Wallpaper", s_wallpaper},
+    {"DataRoaming", s_enabled},
+    {"PersonalHotspot", s_enabled},
+    {"Bluetooth", s_enabled},
+    {"ApplicationConfiguration", s_app_config},
+    {"ApplicationAttributes", s_app_attributes},
+    {"DeviceName", s_device_name},
+    {"OrganizationInfo", s_org_info},
+    {"MDMOptions", s_mdm_options},
+    {"TimeZone", s_time_zone},
+    {"SoftwareUpdateSettings", s_update},
+    {"AccessibilitySettings", s_accessibility},
+    {NULL, NULL},
 };
 
 static const struct pspec p_settings[] = {
-	{.key = "Settings", .type = PLIST_ARRAY, .flags = P_REQ, .item = PLIST_DICT,
-	 .variants = settings_items},
-	END,
+    {.key = "Settings",
+     .type = PLIST_ARRAY,
+     .flags = P_REQ,
+     .item = PLIST_DICT,
+     .variants = settings_items},
+    END,
 };
 
 /* ---- rules and defaults ---- */
@@ -313,39 +424,36 @@ static int default_device_information(plist_t *ret)
 /* ---- the command table ---- */
 
 struct cmd {
-	const char *name;           /* RequestType */
+	const char *name;	    /* RequestType */
 	const struct pspec *params; /* allowed keys; no_params when none */
 	int (*rule)(plist_t params, char *detail, size_t cap); /* may be NULL */
 	int (*defaults)(plist_t *ret); /* params used when none given; may be NULL */
 };
 
 static const struct cmd cmds[AP_CMD__COUNT] = {
-	[AP_CMD_DEVICE_INFORMATION] = {"DeviceInformation", p_device_information,
-				       rule_device_information, default_device_information},
-	[AP_CMD_SECURITY_INFO] = {"SecurityInfo", no_params, NULL, NULL},
-	[AP_CMD_INSTALLED_APPLICATION_LIST] = {"InstalledApplicationList", p_installed_apps,
-					       NULL, NULL},
-	[AP_CMD_MANAGED_APPLICATION_LIST] = {"ManagedApplicationList", p_managed_apps, NULL,
-					     NULL},
-	[AP_CMD_PROFILE_LIST] = {"ProfileList", p_profile_list, NULL, NULL},
-	[AP_CMD_INSTALL_PROFILE] = {"InstallProfile", p_install_profile, NULL, NULL},
-	[AP_CMD_REMOVE_PROFILE] = {"RemoveProfile", p_identifier, NULL, NULL},
-	[AP_CMD_INSTALL_APPLICATION] = {"InstallApplication", p_install_app, rule_install_app,
-					NULL},
-	[AP_CMD_REMOVE_APPLICATION] = {"RemoveApplication", p_identifier, NULL, NULL},
-	[AP_CMD_CLEAR_PASSCODE] = {"ClearPasscode", p_clear_passcode, NULL, NULL},
-	[AP_CMD_DEVICE_LOCK] = {"DeviceLock", p_device_lock, NULL, NULL},
-	[AP_CMD_ENABLE_LOST_MODE] = {"EnableLostMode", p_lost_mode, rule_lost_mode, NULL},
-	[AP_CMD_DISABLE_LOST_MODE] = {"DisableLostMode", no_params, NULL, NULL},
-	[AP_CMD_DEVICE_LOCATION] = {"DeviceLocation", no_params, NULL, NULL},
-	[AP_CMD_PLAY_LOST_MODE_SOUND] = {"PlayLostModeSound", no_params, NULL, NULL},
-	[AP_CMD_ERASE_DEVICE] = {"EraseDevice", p_erase, NULL, NULL},
-	[AP_CMD_RESTART_DEVICE] = {"RestartDevice", no_params, NULL, NULL},
-	[AP_CMD_SHUT_DOWN_DEVICE] = {"ShutDownDevice", no_params, NULL, NULL},
-	[AP_CMD_SETTINGS] = {"Settings", p_settings, NULL, NULL},
-	[AP_CMD_ACTIVATION_LOCK_BYPASS_CODE] = {"ActivationLockBypassCode", no_params, NULL,
-						NULL},
-	[AP_CMD_DEVICE_CONFIGURED] = {"DeviceConfigured", no_params, NULL, NULL},
+    [AP_CMD_DEVICE_INFORMATION] = {"DeviceInformation", p_device_information,
+				   rule_device_information, default_device_information},
+    [AP_CMD_SECURITY_INFO] = {"SecurityInfo", no_params, NULL, NULL},
+    [AP_CMD_INSTALLED_APPLICATION_LIST] = {"InstalledApplicationList", p_installed_apps, NULL,
+					   NULL},
+    [AP_CMD_MANAGED_APPLICATION_LIST] = {"ManagedApplicationList", p_managed_apps, NULL, NULL},
+    [AP_CMD_PROFILE_LIST] = {"ProfileList", p_profile_list, NULL, NULL},
+    [AP_CMD_INSTALL_PROFILE] = {"InstallProfile", p_install_profile, NULL, NULL},
+    [AP_CMD_REMOVE_PROFILE] = {"RemoveProfile", p_identifier, NULL, NULL},
+    [AP_CMD_INSTALL_APPLICATION] = {"InstallApplication", p_install_app, rule_install_app, NULL},
+    [AP_CMD_REMOVE_APPLICATION] = {"RemoveApplication", p_identifier, NULL, NULL},
+    [AP_CMD_CLEAR_PASSCODE] = {"ClearPasscode", p_clear_passcode, NULL, NULL},
+    [AP_CMD_DEVICE_LOCK] = {"DeviceLock", p_device_lock, NULL, NULL},
+    [AP_CMD_ENABLE_LOST_MODE] = {"EnableLostMode", p_lost_mode, rule_lost_mode, NULL},
+    [AP_CMD_DISABLE_LOST_MODE] = {"DisableLostMode", no_params, NULL, NULL},
+    [AP_CMD_DEVICE_LOCATION] = {"DeviceLocation", no_params, NULL, NULL},
+    [AP_CMD_PLAY_LOST_MODE_SOUND] = {"PlayLostModeSound", no_params, NULL, NULL},
+    [AP_CMD_ERASE_DEVICE] = {"EraseDevice", p_erase, NULL, NULL},
+    [AP_CMD_RESTART_DEVICE] = {"RestartDevice", no_params, NULL, NULL},
+    [AP_CMD_SHUT_DOWN_DEVICE] = {"ShutDownDevice", no_params, NULL, NULL},
+    [AP_CMD_SETTINGS] = {"Settings", p_settings, NULL, NULL},
+    [AP_CMD_ACTIVATION_LOCK_BYPASS_CODE] = {"ActivationLockBypassCode", no_params, NULL, NULL},
+    [AP_CMD_DEVICE_CONFIGURED] = {"DeviceConfigured", no_params, NULL, NULL},
 };
 
 static const struct cmd *lookup(enum ap_cmd_type t)
@@ -434,8 +542,7 @@ struct vctx {
 	size_t cap;
 };
 
-static int check_dict(const struct vctx *c, const struct pspec *keys, plist_t d,
-		      const char *path);
+static int check_dict(const struct vctx *c, const struct pspec *keys, plist_t d, const char *path);
 
 static void child_path(char *out, size_t cap, const char *path, const char *key)
 {
@@ -467,8 +574,7 @@ static int one_of_int(const struct pspec *s, int64_t v)
 	return 0;
 }
 
-static int check_string(const struct vctx *c, const struct pspec *s, plist_t v,
-			const char *path)
+static int check_string(const struct vctx *c, const struct pspec *s, plist_t v, const char *path)
 {
 	uint64_t len = 0;
 	const char *str = plist_get_string_ptr(v, &len);
@@ -497,8 +603,8 @@ static int check_variant(const struct vctx *c, const struct variant *vars, plist
 	plist_t item = plist_dict_get_item(v, "Item");
 
 	if (item == NULL)
-		return ap_detail_set(c->detail, c->cap, AP_EMISSING, "%s: %s.Item missing",
-				     c->cmd, path);
+		return ap_detail_set(c->detail, c->cap, AP_EMISSING, "%s: %s.Item missing", c->cmd,
+				     path);
 	if (plist_get_node_type(item) != PLIST_STRING)
 		return ap_detail_set(c->detail, c->cap, AP_ETYPE, "%s: %s.Item must be string",
 				     c->cmd, path);
@@ -513,14 +619,12 @@ static int check_variant(const struct vctx *c, const struct variant *vars, plist
 	return check_dict(c, var->keys, v, path);
 }
 
-static int check_value(const struct vctx *c, const struct pspec *s, plist_t v,
-		       const char *path);
+static int check_value(const struct vctx *c, const struct pspec *s, plist_t v, const char *path);
 
-static int check_array(const struct vctx *c, const struct pspec *s, plist_t v,
-		       const char *path)
+static int check_array(const struct vctx *c, const struct pspec *s, plist_t v, const char *path)
 {
-	struct pspec item = {.key = s->key, .type = s->item, .sub = s->sub,
-			     .strs = s->strs, .n_strs = s->n_strs};
+	struct pspec item = {
+	    .key = s->key, .type = s->item, .sub = s->sub, .strs = s->strs, .n_strs = s->n_strs};
 	char ipath[160];
 	uint32_t n = plist_array_get_size(v);
 	int rc = 0;
@@ -536,8 +640,7 @@ static int check_array(const struct vctx *c, const struct pspec *s, plist_t v,
 	return rc;
 }
 
-static int check_value(const struct vctx *c, const struct pspec *s, plist_t v,
-		       const char *path)
+static int check_value(const struct vctx *c, const struct pspec *s, plist_t v, const char *path)
 {
 	plist_type t = plist_get_node_type(v);
 	int64_t i;
@@ -602,8 +705,7 @@ static int check_missing(const struct vctx *c, const struct pspec *keys, plist_t
 	return 0;
 }
 
-static int check_dict(const struct vctx *c, const struct pspec *keys, plist_t d,
-		      const char *path)
+static int check_dict(const struct vctx *c, const struct pspec *keys, plist_t d, const char *path)
 {
 	plist_dict_iter it = NULL;
 	char kpath[160];
@@ -722,7 +824,8 @@ int ap_cmd_build(enum ap_cmd_type t, const char *command_uuid, plist_t params, c
 				     (int)t);
 	if (!uuid_ok(command_uuid))
 		return ap_detail_set(detail, detail_cap, AP_EINVAL,
-				     "%s: CommandUUID must be 1-128 printable ASCII characters", c->name);
+				     "%s: CommandUUID must be 1-128 printable ASCII characters",
+				     c->name);
 	if (params != NULL && plist_get_node_type(params) != PLIST_DICT)
 		return ap_detail_set(detail, detail_cap, AP_ETYPE,
 				     "%s: parameters must be a dictionary", c->name);
@@ -878,8 +981,8 @@ struct kvctx {
 	size_t cap;
 };
 
-static int kv_set(const struct kvctx *c, plist_t dict, const struct pspec *s,
-		  const struct kpath *k, const char *value);
+static int kv_set(const struct kvctx *c, plist_t dict, const struct pspec *s, const struct kpath *k,
+		  const char *value);
 
 /* The dictionary at dict[key], created when absent. */
 static plist_t sub_dict(plist_t dict, const char *key)
@@ -902,8 +1005,8 @@ static int kv_leaf(const struct kvctx *c, plist_t dict, const char *key, plist_t
 				     c->cmd->name, c->full, key);
 	rc = convert(type, item, value, &node);
 	if (rc == AP_EINVAL)
-		return ap_detail_set(c->detail, c->cap, rc,
-				     "%s: \"%.60s\": %s wants %s%s", c->cmd->name, c->full, key,
+		return ap_detail_set(c->detail, c->cap, rc, "%s: \"%.60s\": %s wants %s%s",
+				     c->cmd->name, c->full, key,
 				     type == PLIST_ARRAY ? "comma-separated " : "",
 				     ap_plist_type_name(type == PLIST_ARRAY ? item : type));
 	if (rc < 0)
@@ -941,8 +1044,8 @@ static int kv_descend(const struct kvctx *c, plist_t dict, const struct pspec *s
 	return kv_set(c, d, sub, &next, value);
 }
 
-static int kv_set(const struct kvctx *c, plist_t dict, const struct pspec *s,
-		  const struct kpath *k, const char *value)
+static int kv_set(const struct kvctx *c, plist_t dict, const struct pspec *s, const struct kpath *k,
+		  const char *value)
 {
 	if (k->rest != NULL) {
 		if (s->type != PLIST_DICT)
@@ -989,8 +1092,8 @@ static plist_t variant_dict(plist_t dict, const struct pspec *s, const char *ite
 
 /* "<Item>.<Key>=value" for a command whose parameter is an array of
  * Item-tagged dictionaries; 1 if handled (rc in *rc), 0 if not such a key. */
-static int kv_variant(const struct kvctx *c, plist_t dict, const struct kpath *k,
-		      const char *value, int *rc)
+static int kv_variant(const struct kvctx *c, plist_t dict, const struct kpath *k, const char *value,
+		      int *rc)
 {
 	for (const struct pspec *s = c->cmd->params; s->key; s++) {
 		const struct variant *var = find_variant(s->variants, k->seg, k->seg_len);
@@ -1033,9 +1136,8 @@ static int kv_unknown(const struct kvctx *c, const struct kpath *k)
 			join_items(s->variants, list + used, sizeof(list) - used);
 		}
 	}
-	return ap_detail_set(c->detail, c->cap, AP_EINVAL,
-			     "%s: unknown key \"%.*s\" (allowed: %s)", c->cmd->name,
-			     (int)(k->seg_len > 40 ? 40 : k->seg_len), k->seg, list);
+	return ap_detail_set(c->detail, c->cap, AP_EINVAL, "%s: unknown key \"%.*s\" (allowed: %s)",
+			     c->cmd->name, (int)(k->seg_len > 40 ? 40 : k->seg_len), k->seg, list);
 }
 
 static int kv_one(const struct kvctx *c, plist_t dict, const char *kv)

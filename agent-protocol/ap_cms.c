@@ -12,8 +12,7 @@
 #include <string.h>
 
 /* Digests an Mdm-Signature may use. */
-static const int accepted_digests[] = {NID_sha1, NID_sha224, NID_sha256, NID_sha384,
-				       NID_sha512};
+static const int accepted_digests[] = {NID_sha1, NID_sha224, NID_sha256, NID_sha384, NID_sha512};
 
 static int digest_accepted(int nid)
 {
@@ -25,7 +24,7 @@ static int digest_accepted(int nid)
 
 /* Signs with SHA-256; flags add CMS_DETACHED or not. */
 static CMS_ContentInfo *sign(const void *data, size_t len, X509 *cert, EVP_PKEY *key,
-			     STACK_OF(X509) *chain, unsigned flags)
+			     STACK_OF(X509) * chain, unsigned flags)
 {
 	CMS_ContentInfo *cms = NULL;
 	BIO *in = NULL;
@@ -68,8 +67,8 @@ static int to_der(CMS_ContentInfo *cms, unsigned char **ret, size_t *ret_len)
 	return 0;
 }
 
-int ap_cms_sign(const void *data, size_t len, X509 *signer, EVP_PKEY *key,
-		STACK_OF(X509) *chain, unsigned char **ret_der, size_t *ret_len)
+int ap_cms_sign(const void *data, size_t len, X509 *signer, EVP_PKEY *key, STACK_OF(X509) * chain,
+		unsigned char **ret_der, size_t *ret_len)
 {
 	if (signer == NULL || key == NULL || ret_der == NULL || ret_len == NULL)
 		return AP_EINVAL;
@@ -178,8 +177,7 @@ int ap_cms_verify_detached(const char *b64_header, const void *body, size_t body
 		rc = AP_ENOMEM;
 		goto out;
 	}
-	if (CMS_verify(cms, NULL, NULL, content, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) !=
-	    1)
+	if (CMS_verify(cms, NULL, NULL, content, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1)
 		goto out;
 	signers = CMS_get0_signers(cms);
 	if (signers == NULL || sk_X509_num(signers) != 1)

@@ -19,8 +19,8 @@
  * signer certificate included, plus chain (may be NULL).  *ret_der is
  * malloc'd (caller frees with free()).  AP_ECRYPTO if OpenSSL fails (e.g.
  * key and certificate do not match). */
-int ap_cms_sign(const void *data, size_t len, X509 *signer, EVP_PKEY *key,
-		STACK_OF(X509) *chain, unsigned char **ret_der, size_t *ret_len);
+int ap_cms_sign(const void *data, size_t len, X509 *signer, EVP_PKEY *key, STACK_OF(X509) * chain,
+		unsigned char **ret_der, size_t *ret_len);
 
 /*
  * Verifies an Mdm-Signature header value: base64 of a DETACHED CMS

@@ -18,7 +18,7 @@
 /* Formats the reason and returns err unchanged, so a caller can write
  * `return ap_detail_set(detail, cap, AP_EINVAL, "...", ...);`. */
 int ap_detail_set(char *detail, size_t cap, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Empties the buffer (detail[0] = '\0') when there is one. */
 void ap_detail_clear(char *detail, size_t cap);
 

@@ -37,9 +37,9 @@ static int ca_ok(const unsigned char *der, size_t len)
 
 static int params_ok(const struct ap_enroll_params *p)
 {
-	const char *const required[] = {p->server_url,      p->checkin_url,  p->topic,
-					p->scep_url,        p->scep_challenge,
-					p->scep_subject_cn, p->identifier,   p->uuid_seed};
+	const char *const required[] = {p->server_url, p->checkin_url,	  p->topic,
+					p->scep_url,   p->scep_challenge, p->scep_subject_cn,
+					p->identifier, p->uuid_seed};
 
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!text_ok(required[i]))
@@ -109,8 +109,7 @@ static plist_t subject(const char *cn)
 
 static plist_t scep_payload(const struct ap_enroll_params *p, char uuid[37])
 {
-	plist_t d = payload(p, "com.apple.security.scep", ".scep", "Ardoise device identity",
-			    uuid);
+	plist_t d = payload(p, "com.apple.security.scep", ".scep", "Ardoise device identity", uuid);
 	plist_t c = plist_new_dict();
 
 	if (d == NULL || c == NULL) {

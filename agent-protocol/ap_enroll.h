@@ -12,18 +12,18 @@
  * is required (non-NULL, non-empty, valid UTF-8 text) except organization,
  * which may be NULL. */
 struct ap_enroll_params {
-	const char *server_url;      /* https://host:port/mdm/connect */
+	const char *server_url;	     /* https://host:port/mdm/connect */
 	const char *checkin_url;     /* https://host:port/mdm/checkin */
-	const char *topic;           /* com.apple.mgmt.... (push certificate UID) */
-	const char *scep_url;        /* https://host:port/scep */
+	const char *topic;	     /* com.apple.mgmt.... (push certificate UID) */
+	const char *scep_url;	     /* https://host:port/scep */
 	const char *scep_challenge;  /* one-time code */
 	const char *scep_subject_cn; /* e.g. "Ardoise device" */
 	const unsigned char *ca_der; /* root CA certificate, DER */
 	size_t ca_der_len;
 	const char *organization; /* PayloadOrganization, e.g. "Département des Bouches-du-Rhône" */
-	const char *identifier;   /* top PayloadIdentifier, e.g. "fr.ardoise.enroll"; the
+	const char *identifier;	  /* top PayloadIdentifier, e.g. "fr.ardoise.enroll"; the
 				   * payloads use identifier + ".ca", ".scep", ".mdm" */
-	const char *uuid_seed;    /* payload UUIDs are derived from this seed
+	const char *uuid_seed;	  /* payload UUIDs are derived from this seed
 				   * (ap_uuid_from_seed()), so re-downloads are stable */
 };
 

@@ -6,8 +6,8 @@
 
 #include <stdlib.h>
 
-int ap_msg_parse(const char *body, size_t len, size_t max_bytes, struct ap_msg **ret,
-		 char *detail, size_t detail_cap)
+int ap_msg_parse(const char *body, size_t len, size_t max_bytes, struct ap_msg **ret, char *detail,
+		 size_t detail_cap)
 {
 	plist_t root = NULL;
 	struct ap_msg *m = NULL;

@@ -30,27 +30,27 @@ struct ap_checkin { /* all strings malloc'd, NULL when absent */
 	enum ap_checkin_type type;
 	char *udid, *topic; /* both required; no UDID (User Enrollment) -> AP_EMISSING */
 	char *serial, *os_version, *build_version, *product_name, *imei, *meid, *model,
-		*device_name;
+	    *device_name;
 	unsigned char *token; /* TokenUpdate: required (any length, may be 0) */
 	size_t token_len;
-	char *push_magic; /* TokenUpdate: required */
+	char *push_magic;	     /* TokenUpdate: required */
 	unsigned char *unlock_token; /* TokenUpdate, optional; NULL when absent */
 	size_t unlock_token_len;
 	int awaiting_configuration; /* TokenUpdate, optional; 0 when absent */
 };
 
 struct ap_error_item {
-	int64_t code;      /* ErrorCode; 0 when absent */
-	char *domain;      /* ErrorDomain; NULL when absent */
+	int64_t code;	   /* ErrorCode; 0 when absent */
+	char *domain;	   /* ErrorDomain; NULL when absent */
 	char *description; /* LocalizedDescription, else USEnglishDescription; NULL if neither */
 };
 
 struct ap_report {
 	enum ap_status status;
-	char *udid;                   /* required */
-	char *command_uuid;           /* required unless Idle; NULL when absent with Idle */
+	char *udid;		      /* required */
+	char *command_uuid;	      /* required unless Idle; NULL when absent with Idle */
 	struct ap_error_item *errors; /* from ErrorChain, first AP_MSG_MAX_ERRORS kept; */
-	size_t n_errors;              /* NULL / 0 when absent */
+	size_t n_errors;	      /* NULL / 0 when absent */
 	plist_t dict; /* the whole parsed dictionary, owned by the report: result keys
 		       * are read from it (ap_result_*); freed by ap_msg_free() */
 };
@@ -77,8 +77,8 @@ struct ap_msg {
  * detail may be NULL; otherwise detail[detail_cap] receives a short reason
  * on failure (e.g. "TokenUpdate: Token must be data") and "" on success.
  */
-int ap_msg_parse(const char *body, size_t len, size_t max_bytes, struct ap_msg **ret,
-		 char *detail, size_t detail_cap);
+int ap_msg_parse(const char *body, size_t len, size_t max_bytes, struct ap_msg **ret, char *detail,
+		 size_t detail_cap);
 /* Frees m and everything it owns (report dict included).  NULL ok. */
 void ap_msg_free(struct ap_msg *m);
 

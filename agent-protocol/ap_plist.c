@@ -203,7 +203,8 @@ static int scan_close(struct scan *s)
 	while (j < s->len && is_name_char(s->p[j]))
 		j++;
 	struct elem e = {s->p + start, j - start};
-	while (j < s->len && (s->p[j] == ' ' || s->p[j] == '\t' || s->p[j] == '\r' || s->p[j] == '\n'))
+	while (j < s->len &&
+	       (s->p[j] == ' ' || s->p[j] == '\t' || s->p[j] == '\r' || s->p[j] == '\n'))
 		j++;
 	if (j >= s->len || s->p[j] != '>' || s->depth == 0)
 		return AP_EPARSE;
@@ -295,9 +296,10 @@ static int scan_ref(struct scan *s)
 		return AP_EPARSE;
 	for (; k < n; k++) {
 		char c = r[k];
-		int d = c >= '0' && c <= '9' ? c - '0' :
-			hex && c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-			hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int d = c >= '0' && c <= '9'	      ? c - '0'
+			: hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+						      : -1;
 		if (d < 0)
 			return AP_EPARSE;
 		cp = cp * (hex ? 16 : 10) + (unsigned long)d;
@@ -487,10 +489,10 @@ int ap_dict_get_real(plist_t dict, const char *key, double *ret)
 const char *ap_plist_type_name(plist_type t)
 {
 	static const char *const names[] = {
-		[PLIST_BOOLEAN] = "boolean", [PLIST_UINT] = "integer", [PLIST_REAL] = "real",
-		[PLIST_STRING] = "string",   [PLIST_ARRAY] = "array",  [PLIST_DICT] = "dictionary",
-		[PLIST_DATE] = "date",       [PLIST_DATA] = "data",    [PLIST_KEY] = "key",
-		[PLIST_UID] = "uid",         [PLIST_NONE] = "none",
+	    [PLIST_BOOLEAN] = "boolean", [PLIST_UINT] = "integer", [PLIST_REAL] = "real",
+	    [PLIST_STRING] = "string",	 [PLIST_ARRAY] = "array",  [PLIST_DICT] = "dictionary",
+	    [PLIST_DATE] = "date",	 [PLIST_DATA] = "data",	   [PLIST_KEY] = "key",
+	    [PLIST_UID] = "uid",	 [PLIST_NONE] = "none",
 	};
 	if ((unsigned)t < sizeof(names) / sizeof(names[0]) && names[t] != NULL)
 		return names[t];

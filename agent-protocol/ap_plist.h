@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define AP_PLIST_MAX_BYTES (4u * 1024 * 1024) /* default hard cap for one message */
-#define AP_PLIST_MAX_DEPTH 32                 /* nested containers (dict, array) */
+#define AP_PLIST_MAX_DEPTH 32		      /* nested containers (dict, array) */
 
 /*
  * Parses an XML plist from untrusted bytes (data need not be NUL-terminated;

@@ -8,11 +8,9 @@
 #include <string.h>
 
 static const char *const status_names[] = {
-	[AP_STATUS_IDLE] = "Idle",
-	[AP_STATUS_ACKNOWLEDGED] = "Acknowledged",
-	[AP_STATUS_ERROR] = "Error",
-	[AP_STATUS_FORMAT_ERROR] = "CommandFormatError",
-	[AP_STATUS_NOTNOW] = "NotNow",
+    [AP_STATUS_IDLE] = "Idle",	   [AP_STATUS_ACKNOWLEDGED] = "Acknowledged",
+    [AP_STATUS_ERROR] = "Error",   [AP_STATUS_FORMAT_ERROR] = "CommandFormatError",
+    [AP_STATUS_NOTNOW] = "NotNow",
 };
 
 #define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))

@@ -97,20 +97,20 @@ static int container(plist_t report, const char *key, plist_type type, plist_t *
 
 #define DI(m) offsetof(struct ap_device_info, m)
 static const struct vfield device_fields[] = {
-	{"UDID", V_STRING, DI(udid), NO_HAS},
-	{"SerialNumber", V_STRING, DI(serial), NO_HAS},
-	{"DeviceName", V_STRING, DI(device_name), NO_HAS},
-	{"Model", V_STRING, DI(model), NO_HAS},
-	{"ModelName", V_STRING, DI(model_name), NO_HAS},
-	{"ProductName", V_STRING, DI(product_name), NO_HAS},
-	{"OSVersion", V_STRING, DI(os_version), NO_HAS},
-	{"BuildVersion", V_STRING, DI(build_version), NO_HAS},
-	{"WiFiMAC", V_STRING, DI(wifi_mac), NO_HAS},
-	{"DeviceCapacity", V_REAL, DI(capacity_gb), DI(has_capacity)},
-	{"AvailableDeviceCapacity", V_REAL, DI(available_gb), DI(has_available)},
-	{"BatteryLevel", V_REAL, DI(battery_level), DI(has_battery)},
-	{"IsSupervised", V_BOOL, DI(supervised), DI(has_supervised)},
-	{"IsMDMLostModeEnabled", V_BOOL, DI(lost_mode), DI(has_lost_mode)},
+    {"UDID", V_STRING, DI(udid), NO_HAS},
+    {"SerialNumber", V_STRING, DI(serial), NO_HAS},
+    {"DeviceName", V_STRING, DI(device_name), NO_HAS},
+    {"Model", V_STRING, DI(model), NO_HAS},
+    {"ModelName", V_STRING, DI(model_name), NO_HAS},
+    {"ProductName", V_STRING, DI(product_name), NO_HAS},
+    {"OSVersion", V_STRING, DI(os_version), NO_HAS},
+    {"BuildVersion", V_STRING, DI(build_version), NO_HAS},
+    {"WiFiMAC", V_STRING, DI(wifi_mac), NO_HAS},
+    {"DeviceCapacity", V_REAL, DI(capacity_gb), DI(has_capacity)},
+    {"AvailableDeviceCapacity", V_REAL, DI(available_gb), DI(has_available)},
+    {"BatteryLevel", V_REAL, DI(battery_level), DI(has_battery)},
+    {"IsSupervised", V_BOOL, DI(supervised), DI(has_supervised)},
+    {"IsMDMLostModeEnabled", V_BOOL, DI(lost_mode), DI(has_lost_mode)},
 };
 
 int ap_result_device_info(plist_t report_dict, struct ap_device_info **ret)
@@ -144,10 +144,10 @@ void ap_device_info_free(struct ap_device_info *d)
 
 #define SI(m) offsetof(struct ap_security_info, m)
 static const struct vfield security_fields[] = {
-	{"HardwareEncryptionCaps", V_INT, SI(hw_encryption_caps), NO_HAS},
-	{"PasscodePresent", V_BOOL, SI(passcode_present), SI(has_passcode_present)},
-	{"PasscodeCompliant", V_BOOL, SI(passcode_compliant), NO_HAS},
-	{"PasscodeCompliantWithProfiles", V_BOOL, SI(passcode_compliant_with_profiles), NO_HAS},
+    {"HardwareEncryptionCaps", V_INT, SI(hw_encryption_caps), NO_HAS},
+    {"PasscodePresent", V_BOOL, SI(passcode_present), SI(has_passcode_present)},
+    {"PasscodeCompliant", V_BOOL, SI(passcode_compliant), NO_HAS},
+    {"PasscodeCompliantWithProfiles", V_BOOL, SI(passcode_compliant_with_profiles), NO_HAS},
 };
 
 int ap_result_security_info(plist_t report_dict, struct ap_security_info *ret)
@@ -215,10 +215,10 @@ static int read_array(plist_t report, const char *key, const struct list_kind *k
 
 #define AP(m) offsetof(struct ap_app, m)
 static const struct vfield app_fields[] = {
-	{"Identifier", V_STRING, AP(identifier), NO_HAS},
-	{"Name", V_STRING, AP(name), NO_HAS},
-	{"ShortVersion", V_STRING, AP(short_version), NO_HAS},
-	{"Version", V_STRING, AP(version), NO_HAS},
+    {"Identifier", V_STRING, AP(identifier), NO_HAS},
+    {"Name", V_STRING, AP(name), NO_HAS},
+    {"ShortVersion", V_STRING, AP(short_version), NO_HAS},
+    {"Version", V_STRING, AP(version), NO_HAS},
 };
 static const struct list_kind app_kind = {app_fields, N(app_fields), sizeof(struct ap_app),
 					  AP_RESULT_MAX_APPS};
@@ -243,14 +243,13 @@ void ap_apps_free(struct ap_app *apps, size_t n)
 
 #define PI(m) offsetof(struct ap_profile_info, m)
 static const struct vfield profile_fields[] = {
-	{"PayloadIdentifier", V_STRING, PI(identifier), NO_HAS},
-	{"PayloadUUID", V_STRING, PI(uuid), NO_HAS},
-	{"PayloadDisplayName", V_STRING, PI(display_name), NO_HAS},
-	{"IsManaged", V_BOOL, PI(managed), NO_HAS},
+    {"PayloadIdentifier", V_STRING, PI(identifier), NO_HAS},
+    {"PayloadUUID", V_STRING, PI(uuid), NO_HAS},
+    {"PayloadDisplayName", V_STRING, PI(display_name), NO_HAS},
+    {"IsManaged", V_BOOL, PI(managed), NO_HAS},
 };
-static const struct list_kind profile_kind = {profile_fields, N(profile_fields),
-					      sizeof(struct ap_profile_info),
-					      AP_RESULT_MAX_PROFILES};
+static const struct list_kind profile_kind = {
+    profile_fields, N(profile_fields), sizeof(struct ap_profile_info), AP_RESULT_MAX_PROFILES};
 
 int ap_result_profile_list(plist_t report_dict, struct ap_profile_info **ret, size_t *ret_n)
 {
@@ -273,12 +272,12 @@ void ap_profiles_free(struct ap_profile_info *profiles, size_t n)
 /* ManagedApplicationList: dictionary keyed by bundle identifier. */
 #define MA(m) offsetof(struct ap_managed_app, m)
 static const struct vfield managed_fields[] = {
-	{"Status", V_STRING, MA(status), NO_HAS},
-	{"ManagementFlags", V_I64, MA(management_flags), NO_HAS},
+    {"Status", V_STRING, MA(status), NO_HAS},
+    {"ManagementFlags", V_I64, MA(management_flags), NO_HAS},
 };
 static const struct vfield managed_all_strings[] = {
-	{"", V_STRING, MA(identifier), NO_HAS},
-	{"", V_STRING, MA(status), NO_HAS},
+    {"", V_STRING, MA(identifier), NO_HAS},
+    {"", V_STRING, MA(status), NO_HAS},
 };
 static const struct list_kind managed_kind = {managed_all_strings, N(managed_all_strings),
 					      sizeof(struct ap_managed_app), AP_RESULT_MAX_APPS};
@@ -342,20 +341,23 @@ void ap_managed_apps_free(struct ap_managed_app *apps, size_t n)
 
 #define LO(m) offsetof(struct ap_location, m)
 static const struct vfield location_fields[] = {
-	{"Latitude", V_REAL, LO(latitude), NO_HAS},
-	{"Longitude", V_REAL, LO(longitude), NO_HAS},
-	{"HorizontalAccuracy", V_REAL, LO(horizontal_accuracy), NO_HAS},
-	{"VerticalAccuracy", V_REAL, LO(vertical_accuracy), NO_HAS},
-	{"Altitude", V_REAL, LO(altitude), NO_HAS},
-	{"Speed", V_REAL, LO(speed), NO_HAS},
-	{"Course", V_REAL, LO(course), NO_HAS},
-	{"Timestamp", V_STRING, LO(timestamp), NO_HAS},
+    {"Latitude", V_REAL, LO(latitude), NO_HAS},
+    {"Longitude", V_REAL, LO(longitude), NO_HAS},
+    {"HorizontalAccuracy", V_REAL, LO(horizontal_accuracy), NO_HAS},
+    {"VerticalAccuracy", V_REAL, LO(vertical_accuracy), NO_HAS},
+    {"Altitude", V_REAL, LO(altitude), NO_HAS},
+    {"Speed", V_REAL, LO(speed), NO_HAS},
+    {"Course", V_REAL, LO(course), NO_HAS},
+    {"Timestamp", V_STRING, LO(timestamp), NO_HAS},
 };
 
 int ap_result_location(plist_t report_dict, struct ap_location *ret)
 {
-	struct ap_location l = {.horizontal_accuracy = -1, .vertical_accuracy = -1,
-				.altitude = -1, .speed = -1, .course = -1};
+	struct ap_location l = {.horizontal_accuracy = -1,
+				.vertical_accuracy = -1,
+				.altitude = -1,
+				.speed = -1,
+				.course = -1};
 	double tmp;
 	int rc;
 
@@ -365,8 +367,8 @@ int ap_result_location(plist_t report_dict, struct ap_location *ret)
 	    (rc = ap_dict_get_real(report_dict, "Longitude", &tmp)) < 0)
 		return rc;
 	rc = read_fields(report_dict, location_fields, N(location_fields), &l);
-	if (rc == 0 && (l.latitude < -90 || l.latitude > 90 || l.longitude < -180 ||
-			l.longitude > 180))
+	if (rc == 0 &&
+	    (l.latitude < -90 || l.latitude > 90 || l.longitude < -180 || l.longitude > 180))
 		rc = AP_EINVAL;
 	if (rc < 0) {
 		ap_location_clear(&l);

@@ -19,16 +19,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AP_RESULT_MAX_APPS 10000    /* more items in a list -> AP_ETOOBIG */
-#define AP_RESULT_MAX_PROFILES 1000 /* idem for ProfileList */
+#define AP_RESULT_MAX_APPS     10000 /* more items in a list -> AP_ETOOBIG */
+#define AP_RESULT_MAX_PROFILES 1000  /* idem for ProfileList */
 
 /* DeviceInformation: QueryResponses.  Strings NULL when absent; the
  * numbers and flags are meaningful only when their has_* is 1. */
 struct ap_device_info {
 	char *udid, *serial, *device_name, *model, *model_name, *product_name, *os_version,
-		*build_version, *wifi_mac;
+	    *build_version, *wifi_mac;
 	double capacity_gb, available_gb; /* base-10 GB */
-	double battery_level;             /* 0..1, -1 when the device does not know */
+	double battery_level;		  /* 0..1, -1 when the device does not know */
 	int supervised;
 	int lost_mode; /* IsMDMLostModeEnabled */
 	int has_capacity, has_available, has_battery, has_supervised, has_lost_mode;
@@ -77,8 +77,7 @@ void ap_profiles_free(struct ap_profile_info *profiles, size_t n);
  * (RFC 3339 text as sent) is malloc'd or NULL.  Release with
  * ap_location_clear(), which also zeroes the struct. */
 struct ap_location {
-	double latitude, longitude, horizontal_accuracy, vertical_accuracy, altitude, speed,
-		course;
+	double latitude, longitude, horizontal_accuracy, vertical_accuracy, altitude, speed, course;
 	char *timestamp;
 };
 int ap_result_location(plist_t report_dict, struct ap_location *ret);

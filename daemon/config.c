@@ -55,6 +55,7 @@ static const struct ckey keys[] = {
     S("mdm", "device_ca", device_ca, ""),
     S("mdm", "organization", organization, "Département"),
     I("mdm", "queue_max", queue_max, "200", 1, 100000),
+	I("mdm", "max_message_bytes", max_message_bytes, "2097152", 4096, 67108864),
     I("mdm", "command_expiry_days", command_expiry_days, "30", 1, 3650),
     I("mdm", "command_retention_days", command_retention_days, "90", 1, 3650),
     I("mdm", "device_cert_days", device_cert_days, "825", 1, 7300),
@@ -148,28 +149,74 @@ int config_set(struct config *c, const char *section, const char *key, const cha
 
 struct load_ctx {
 	struct config *c;
+	FILE *f;
+	int line;     /* lines handed to inih so far: its line numbers */
+	int err_line; /* first line rejected here, 0 when none */
 	char msg[256];
 };
+
+static void note_error(struct load_ctx *lc, const char *msg)
+{
+	if (lc->err_line == 0) {
+		lc->err_line = lc->line;
+		snprintf(lc->msg, sizeof(lc->msg), "%s", msg);
+	}
+}
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *lc = user;
-	return config_set(lc->c, section, name, value, lc->msg, sizeof(lc->msg)) == 0;
+	char msg[256];
+	if (config_set(lc->c, section, name, value, msg, sizeof(msg)) == 0)
+		return 1;
+	note_error(lc, msg);
+	return 0;
+}
+
+/* fgets() for inih, one call per line.  Leading blanks are dropped, so an
+ * indented line is a key of its own (or a syntax error), never a silent
+ * continuation of the previous value; a line longer than inih's buffer is
+ * an error here rather than two lines there. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_ctx *lc = stream;
+	if (fgets(str, num, lc->f) == NULL)
+		return NULL;
+	lc->line++;
+	size_t n = strlen(str);
+	if (n > 0 && str[n - 1] != '\n') {
+		int ch = fgetc(lc->f);
+		if (ch != EOF && ch != '\n') {
+			char msg[64];
+			while ((ch = fgetc(lc->f)) != EOF && ch != '\n')
+				;
+			snprintf(msg, sizeof(msg), "line longer than %d bytes", num - 2);
+			note_error(lc, msg);
+		}
+	}
+	size_t skip = strspn(str, " \t");
+	memmove(str, str + skip, n - skip + 1);
+	return str;
 }
 
 int config_load(struct config *c, const char *path, char *err, size_t errcap)
 {
-	struct load_ctx lc = {c, ""};
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
+	struct load_ctx lc = {c, NULL, 0, 0, ""};
+	lc.f = fopen(path, "r");
+	if (lc.f == NULL) {
 		snprintf(err, errcap, "%s: %s", path, strerror(errno));
 		return AP_ECONFIG;
 	}
-	int line = ini_parse_file(f, on_key, &lc);
-	fclose(f);
+	int line = ini_parse_stream(read_line, &lc, on_key, &lc);
+	fclose(lc.f);
+	if (lc.err_line && (line <= 0 || lc.err_line <= line)) {
+		snprintf(err, errcap, "%s:%d: %s", path, lc.err_line, lc.msg);
+		return AP_ECONFIG;
+	}
 	if (line != 0) {
-		snprintf(err, errcap, "%s:%d: %s", path, line,
-			 lc.msg[0] ? lc.msg : "syntax error (expected [section] or key = value)");
+		snprintf(err, errcap, "%s:%d: %s", path, line > 0 ? line : 0,
+			 line > 0 ? "syntax error (expected [section] or key = value)"
+				  : "cannot parse (out of memory)");
 		return AP_ECONFIG;
 	}
 	return 0;

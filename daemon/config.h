@@ -31,6 +31,7 @@ struct config {
 	char device_ca[CONFIG_STR];
 	char organization[CONFIG_STR];
 	int64_t queue_max;		/* commands queued per device */
+	int64_t max_message_bytes;	/* largest plist a device may send */
 	int64_t command_expiry_days;	/* unacknowledged commands expire */
 	int64_t command_retention_days; /* finished commands are pruned after */
 	int64_t device_cert_days;

@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Answers queued in libuv beyond what the kernel took: past this, the
+ * connection stops reading (and parsing) until the peer reads. */
+#define CONN_MAX_QUEUED (1u << 20)
+
 struct conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
@@ -27,6 +31,7 @@ struct conn {
 	int pending_writes;
 	int close_when_flushed;
 	int close_after_answer; /* drain asked while a request was in flight */
+	int read_paused;	/* the peer is not reading its answers */
 	uint64_t requests;
 	struct conn *next, *prev;
 };
@@ -35,6 +40,9 @@ static const char *const state_names[] = {"handshake", "idle", "head", "body", "
 
 static void conn_close(struct conn *c);
 static void on_timer(uv_timer_t *t);
+static void process_http(struct conn *c);
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static void conn_set_state(struct conn *c, enum conn_state s)
 {
@@ -110,6 +118,12 @@ static void on_write(uv_write_t *req, int status)
 		conn_close(c);
 	else if (c->pending_writes == 0 && c->close_when_flushed)
 		conn_close(c);
+	else if (c->read_paused && c->state != CONN_CLOSING && !c->close_when_flushed &&
+		 uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= CONN_MAX_QUEUED / 2) {
+		c->read_paused = 0;
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+		process_http(c); /* requests already received */
+	}
 }
 
 /* Sends whatever ciphertext the TLS filter has produced. */
@@ -214,6 +228,14 @@ static void process_http(struct conn *c)
 {
 	while (c->in.len > 0 && c->state != CONN_CLOSING && !c->close_when_flushed) {
 		size_t used = 0;
+		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_MAX_QUEUED) {
+			if (!c->read_paused)
+				log_debug("conn_paused", "conn=%s queued=%zu", c->id,
+					  uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp));
+			c->read_paused = 1;
+			uv_read_stop((uv_stream_t *)&c->tcp);
+			return;
+		}
 		int status = http_in_feed(c->http, c->in.data, c->in.len, &used);
 		ap_buf_consume(&c->in, used);
 		if (status) {

@@ -1,6 +1,7 @@
 /* jobs.c - the table of periodic jobs. */
 #include "jobs.h"
 #include "ap_err.h"
+#include "locate.h"
 #include "log.h"
 #include "server.h"
 #include "db_command.h"
@@ -8,6 +9,7 @@
 #include "store.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct job {
 	const char *name;
@@ -48,8 +50,10 @@ static int job_prune_commands(struct worker *w)
 }
 
 static const struct job jobs[] = {
-	{"expire_commands", 60 * 1000, job_expire_commands},
-	{"prune_commands", 3600 * 1000, job_prune_commands},
+    {"locate_expire", 60 * 1000, locate_job_expire},
+    {"locate_purge", 3600 * 1000, locate_job_purge},
+    {"expire_commands", 60 * 1000, job_expire_commands},
+    {"prune_commands", 3600 * 1000, job_prune_commands},
     {"checkpoint", 60 * 1000, job_checkpoint},
 };
 
@@ -73,6 +77,14 @@ static void on_tick(uv_timer_t *t)
 	else
 		log_debug("job_done", "job=%s us=%llu", jobs[i].name,
 			  (unsigned long long)((uv_hrtime() - t0) / 1000));
+}
+
+int jobs_run(struct worker *w, const char *name)
+{
+	for (size_t i = 0; i < NJOBS; i++)
+		if (strcmp(jobs[i].name, name) == 0)
+			return jobs[i].run(w);
+	return AP_ENOTFOUND;
 }
 
 int jobs_start(struct worker *w)

@@ -205,6 +205,10 @@ int main(int argc, char **argv)
 
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;
+	/* tests only: shift the clock (retention, expiry) without waiting */
+	const char *shift = getenv("ARDOISE_CLOCK_OFFSET");
+	if (shift && *shift)
+		db_clock_set_offset(strtoll(shift, NULL, 10));
 	if (o.init)
 		return cmd_init(&o);
 	memset(&srv, 0, sizeof(srv));

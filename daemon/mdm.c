@@ -25,6 +25,7 @@
 #include "db_loan.h"
 #include "db_mdm.h"
 #include "keystore.h"
+#include "locate.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -151,6 +152,8 @@ static const enum ap_cmd_type initial_inventory[] = {
     AP_CMD_SECURITY_INFO,
     AP_CMD_PROFILE_LIST,
     AP_CMD_INSTALLED_APPLICATION_LIST,
+    /* escrow the Activation Lock bypass code while we can (supervised) */
+    AP_CMD_ACTIVATION_LOCK_BYPASS_CODE,
 };
 
 static void queue_initial(struct req *r, int64_t id, const char *udid)
@@ -261,11 +264,12 @@ static void on_checkout(struct req *r, const struct ap_checkin *ci, const char *
  * inventory.  They run inside the report's transaction. */
 struct result_handler {
 	const char *type;
-	int (*apply)(struct req *r, int64_t id, plist_t dict);
+	int (*apply)(struct req *r, const struct db_mdm_device *d, plist_t dict);
 };
 
-static int apply_device_info(struct req *r, int64_t id, plist_t dict)
+static int apply_device_info(struct req *r, const struct db_mdm_device *d, plist_t dict)
 {
+	int64_t id = d->id;
 	struct ap_device_info *di = NULL;
 	int rc = ap_result_device_info(dict, &di);
 	if (rc == 0)
@@ -274,15 +278,17 @@ static int apply_device_info(struct req *r, int64_t id, plist_t dict)
 	return rc;
 }
 
-static int apply_security(struct req *r, int64_t id, plist_t dict)
+static int apply_security(struct req *r, const struct db_mdm_device *d, plist_t dict)
 {
+	int64_t id = d->id;
 	struct ap_security_info si;
 	int rc = ap_result_security_info(dict, &si);
 	return rc == 0 ? db_mdm_set_security(r->w->db, id, &si) : rc;
 }
 
-static int apply_apps(struct req *r, int64_t id, plist_t dict)
+static int apply_apps(struct req *r, const struct db_mdm_device *d, plist_t dict)
 {
+	int64_t id = d->id;
 	struct ap_app *apps = NULL;
 	size_t n = 0;
 	int rc = ap_result_installed_apps(dict, &apps, &n);
@@ -292,8 +298,9 @@ static int apply_apps(struct req *r, int64_t id, plist_t dict)
 	return rc;
 }
 
-static int apply_profiles(struct req *r, int64_t id, plist_t dict)
+static int apply_profiles(struct req *r, const struct db_mdm_device *d, plist_t dict)
 {
+	int64_t id = d->id;
 	struct ap_profile_info *p = NULL;
 	size_t n = 0;
 	int rc = ap_result_profile_list(dict, &p, &n);
@@ -303,8 +310,9 @@ static int apply_profiles(struct req *r, int64_t id, plist_t dict)
 	return rc;
 }
 
-static int apply_erase(struct req *r, int64_t id, plist_t dict)
+static int apply_erase(struct req *r, const struct db_mdm_device *d, plist_t dict)
 {
+	int64_t id = d->id;
 	/* the tablet wipes itself now: it will come back through a new
 	 * enrolment, with a new identity.  A returned tablet's loan ends here
 	 * and the tablet goes back to stock (db_loan.h). */
@@ -314,16 +322,17 @@ static int apply_erase(struct req *r, int64_t id, plist_t dict)
 	return db_mdm_unenroll(r->w->db, id);
 }
 
-static int apply_bypass(struct req *r, int64_t id, plist_t dict)
+static int apply_bypass(struct req *r, const struct db_mdm_device *d, plist_t dict)
 {
-	char *code = NULL, udid[8] = "bypass";
+	int64_t id = d->id;
+	char *code = NULL;
 	unsigned char *sealed = NULL;
 	size_t len = 0;
 	int rc = ap_result_bypass_code(dict, &code);
 	if (rc == AP_EMISSING)
 		return 0; /* no code on this device */
 	if (rc == 0)
-		rc = keystore_seal(r->w->srv->ks, code, strlen(code), udid, &sealed, &len);
+		rc = keystore_seal(r->w->srv->ks, code, strlen(code), d->udid, &sealed, &len);
 	if (rc == 0)
 		rc = db_mdm_set_bypass(r->w->db, id, sealed, len);
 	free(code);
@@ -331,7 +340,13 @@ static int apply_bypass(struct req *r, int64_t id, plist_t dict)
 	return rc;
 }
 
+static int apply_location(struct req *r, const struct db_mdm_device *d, plist_t dict)
+{
+	return locate_on_fix(r->w, d, dict);
+}
+
 static const struct result_handler result_handlers[] = {
+	{"DeviceLocation", apply_location},
     {"DeviceInformation", apply_device_info},
     {"SecurityInfo", apply_security},
     {"InstalledApplicationList", apply_apps},
@@ -399,7 +414,7 @@ static int record_report(struct req *r, const struct db_mdm_device *d, struct ap
 	for (size_t i = 0; i < sizeof(result_handlers) / sizeof(result_handlers[0]); i++) {
 		if (strcmp(result_handlers[i].type, c.type) != 0)
 			continue;
-		int arc = result_handlers[i].apply(r, d->id, rep->dict);
+		int arc = result_handlers[i].apply(r, d, rep->dict);
 		if (arc < 0 && arc != AP_ENOMEM && arc != AP_EDB && arc != AP_EIO &&
 		    arc != AP_EBUSY) {
 			/* a malformed result is kept on the command, not fatal */
@@ -499,7 +514,7 @@ static void mdm_endpoint(struct req *r)
 		return;
 	}
 	struct ap_buf *b = &r->http->body;
-	rc = ap_msg_parse(b->data ? b->data : "", b->len, (size_t)r->w->srv->cfg.max_body_bytes, &m,
+	rc = ap_msg_parse(b->data ? b->data : "", b->len, (size_t)r->w->srv->cfg.max_message_bytes, &m,
 			  detail, sizeof(detail));
 	if (rc < 0) {
 		char d[240];

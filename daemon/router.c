@@ -20,6 +20,8 @@ static const struct route *const tables[] = {
 	api_account_routes,
 	api_audit_routes,
 	api_report_routes,
+	api_lock_routes,
+	api_locate_routes,
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */

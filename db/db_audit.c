@@ -54,12 +54,19 @@ int db_audit_append(struct db *db, const char *actor, const char *action, const 
 	int rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db_stmt(db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &st);
+	/* chain from the recorded head, not from the newest row present: a
+	 * deleted newest row must stay visible after the next append */
+	rc = db_stmt(db,
+		     "SELECT coalesce((SELECT max(id) FROM audit), 0),"
+		     " coalesce((SELECT last_hash FROM audit_head WHERE one = 1),"
+		     " (SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '')",
+		     &st);
 	if (rc < 0)
 		goto out;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0) + 1;
-		db_col_copy(st, 1, prev, sizeof(prev));
+		if (sqlite3_column_bytes(st, 1) > 0)
+			db_col_copy(st, 1, prev, sizeof(prev));
 	}
 	db_done(st);
 	rc =

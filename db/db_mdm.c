@@ -13,7 +13,7 @@
 	"SELECT id, coalesce(udid,''), coalesce(serial,''), coalesce(school,''), state,"  \
 	" enrollment, coalesce(cert_fp,''), coalesce(topic,''), coalesce(push_magic,'')," \
 	" push_token, push_state, os_version, unlock_token IS NOT NULL,"                  \
-	" coalesce(last_seen,0), coalesce(last_push,0) FROM device "
+	" coalesce(last_seen,0), coalesce(last_push,0), coalesce(supervised,-1) FROM device "
 
 static void fill(sqlite3_stmt *st, struct db_mdm_device *d)
 {
@@ -37,6 +37,7 @@ static void fill(sqlite3_stmt *st, struct db_mdm_device *d)
 	d->has_unlock_token = sqlite3_column_int(st, 12);
 	d->last_seen = sqlite3_column_int64(st, 13);
 	d->last_push = sqlite3_column_int64(st, 14);
+	d->supervised = sqlite3_column_int(st, 15);
 }
 
 static int one(struct db *db, const char *sql, const char *key, int64_t id,

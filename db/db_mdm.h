@@ -28,6 +28,7 @@ struct db_mdm_device {
 	char push_state[128];
 	char os_version[32];
 	int has_unlock_token;
+	int supervised; /* -1 unknown */
 	int64_t last_seen, last_push;
 };
 

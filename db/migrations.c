@@ -135,7 +135,38 @@ static const char *const steps[] = {
 	"  used_at INTEGER,"          /* last use */
     "  used_by TEXT);",
 
-    /* 3: the fleet records: people, loans, incidents.  Dates are epoch
+	/* locate: the geolocation register (issue 4); coordinates sealed */
+	"CREATE TABLE locate_request ("
+	"  id INTEGER PRIMARY KEY,"
+	"  device_id INTEGER NOT NULL REFERENCES device(id),"
+	"  incident_id INTEGER REFERENCES incident(id),"
+	"  authority_ref TEXT NOT NULL DEFAULT '',"
+	"  reason TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN"
+	"    ('pending','approved','denied','expired','closed')),"
+	"  requested_by TEXT NOT NULL,"
+	"  requested_at INTEGER NOT NULL,"
+	"  decided_by TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER,"
+	"  deny_reason TEXT NOT NULL DEFAULT '',"
+	"  expires_at INTEGER,"
+	"  closed_at INTEGER,"
+	"  outcome TEXT NOT NULL DEFAULT '' CHECK (outcome IN ('','found','not_found')),"
+	"  purge_after INTEGER,"
+	"  purged_at INTEGER,"
+	"  fixes INTEGER NOT NULL DEFAULT 0,"
+	"  reads INTEGER NOT NULL DEFAULT 0,"
+	"  CHECK (incident_id IS NOT NULL OR authority_ref != ''));"
+	"CREATE INDEX locate_device ON locate_request(device_id, state);"
+	"CREATE INDEX locate_time ON locate_request(requested_at);"
+	"CREATE TABLE locate_fix ("
+	"  id INTEGER PRIMARY KEY,"
+	"  request_id INTEGER NOT NULL REFERENCES locate_request(id),"
+	"  taken_at INTEGER NOT NULL,"
+	"  sealed BLOB NOT NULL);"
+	"CREATE INDEX locate_fix_request ON locate_fix(request_id);",
+
+    /* 4: the fleet records: people, loans, incidents.  Dates are epoch
 	 * seconds (a calendar day is stored as its 00:00 UTC). */
     "CREATE TABLE person ("
     "  id INTEGER PRIMARY KEY,"

@@ -3,6 +3,7 @@
 #include "migrations.h"
 #include "ap_err.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -222,14 +223,25 @@ int db_checkpoint(struct db *db)
 	return rc == SQLITE_OK ? 0 : db_rc(db, rc);
 }
 
+/*
+ * Writers of one process take turns on this lock before BEGIN IMMEDIATE,
+ * so the event loops never meet SQLite's busy handler (which sleeps in
+ * milliseconds) on each other: they queue on a mutex instead.  Writes
+ * from other processes still go through busy_timeout.
+ */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int db_begin(struct db *db)
 {
 	if (db->tx_depth++ > 0)
 		return 0;
 	db->tx_failed = 0;
+	pthread_mutex_lock(&write_lock);
 	int rc = db_exec(db, "BEGIN IMMEDIATE");
-	if (rc < 0)
+	if (rc < 0) {
 		db->tx_depth = 0;
+		pthread_mutex_unlock(&write_lock);
+	}
 	return rc;
 }
 
@@ -241,11 +253,13 @@ int db_commit(struct db *db)
 		return 0;
 	if (db->tx_failed) {
 		db_exec(db, "ROLLBACK");
+		pthread_mutex_unlock(&write_lock);
 		return AP_EDB;
 	}
 	int rc = db_exec(db, "COMMIT");
 	if (rc < 0)
 		db_exec(db, "ROLLBACK");
+	pthread_mutex_unlock(&write_lock);
 	return rc;
 }
 
@@ -258,4 +272,5 @@ void db_rollback(struct db *db)
 		return;
 	}
 	db_exec(db, "ROLLBACK");
+	pthread_mutex_unlock(&write_lock);
 }

@@ -62,5 +62,7 @@ extern const struct ctl_verb ctl_loan_verbs[];
 extern const struct ctl_verb ctl_incident_verbs[];
 extern const struct ctl_verb ctl_audit_verbs[];
 extern const struct ctl_verb ctl_report_verbs[];
+extern const struct ctl_verb ctl_lock_verbs[];
+extern const struct ctl_verb ctl_locate_verbs[];
 
 #endif

@@ -18,6 +18,8 @@ static const struct ctl_verb *const tables[] = {
 	ctl_incident_verbs,
 	ctl_audit_verbs,
 	ctl_report_verbs,
+	ctl_lock_verbs,
+	ctl_locate_verbs,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

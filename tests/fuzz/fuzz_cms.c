@@ -19,18 +19,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The CA that signed the device certificates of corpus/cms (its key was
  * thrown away after making the corpus; valid until 2126). */
-static const char corpus_ca[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBqTCCAU+gAwIBAgIUNp6sN+kVPWxD3Ad5zi+r5x0Ii+MwCgYIKoZIzj0EAwIw\n"
-	"ITEfMB0GA1UEAwwWQXJkb2lzZSBmdXp6IGNvcnB1cyBDQTAgFw0yNjExMjQwMzMw\n"
-	"MTdaGA8yMTI2MTAzMTAzMzAxN1owITEfMB0GA1UEAwwWQXJkb2lzZSBmdXp6IGNv\n"
-	"cnB1cyBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABDjAz4wWILPzJVGqQv03\n"
-	"mH8TslvHQebPJyD/amN8TK3+27mGpvNE6r5rj2y6Bq0dSv7gL2Kf2tVxZHcEgCBi\n"
-	"pCOjYzBhMB0GA1UdDgQWBBSmtK57T7w1c219ao2AQFOu9+Yl5zAfBgNVHSMEGDAW\n"
-	"gBSmtK57T7w1c219ao2AQFOu9+Yl5zAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB\n"
-	"/wQEAwICBDAKBggqhkjOPQQDAgNIADBFAiAw4EP6aU2Y62NVekaoHte2b035fgdQ\n"
-	"o7Pzvo6iWG+X7gIhAKNecDqEi/xv17YAzZzJ1AHRgZQdBEWK5YbRvrf/f2FJ\n"
-	"-----END CERTIFICATE-----\n";
+static const char corpus_ca[] = "-----BEGIN CERTIFICATE-----\n"
+				"MIIBqTCCAU+gAwIBAgIUNp6sN+kVPWxD3Ad5zi+r5x0Ii+MwCgYIKoZIzj0EAwIw\n"
+				"ITEfMB0GA1UEAwwWQXJkb2lzZSBmdXp6IGNvcnB1cyBDQTAgFw0yNjExMjQwMzMw\n"
+				"MTdaGA8yMTI2MTAzMTAzMzAxN1owITEfMB0GA1UEAwwWQXJkb2lzZSBmdXp6IGNv\n"
+				"cnB1cyBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABDjAz4wWILPzJVGqQv03\n"
+				"mH8TslvHQebPJyD/amN8TK3+27mGpvNE6r5rj2y6Bq0dSv7gL2Kf2tVxZHcEgCBi\n"
+				"pCOjYzBhMB0GA1UdDgQWBBSmtK57T7w1c219ao2AQFOu9+Yl5zAfBgNVHSMEGDAW\n"
+				"gBSmtK57T7w1c219ao2AQFOu9+Yl5zAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB\n"
+				"/wQEAwICBDAKBggqhkjOPQQDAgNIADBFAiAw4EP6aU2Y62NVekaoHte2b035fgdQ\n"
+				"o7Pzvo6iWG+X7gIhAKNecDqEi/xv17YAzZzJ1AHRgZQdBEWK5YbRvrf/f2FJ\n"
+				"-----END CERTIFICATE-----\n";
 
 static X509_STORE *trust(void)
 {

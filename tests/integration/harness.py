@@ -67,14 +67,18 @@ class Daemon:
         self.token = m.group(1)
         return out
 
+    def write_config(self, text=None, name="ardoised.conf"):
+        """Writes text (default: the Daemon's config) to a file in tmp; returns its path."""
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(self.config_text if text is None else text)
+        return path
+
     def start(self, extra=()):
         args = [ARDOISED, "--data-dir", self.data, "--listen", "127.0.0.1:0",
                 "--workers", str(self.workers)]
         if self.config_text:
-            path = os.path.join(self.tmp, "ardoised.conf")
-            with open(path, "w") as f:
-                f.write(self.config_text)
-            args += ["--config", path]
+            args += ["--config", self.write_config()]
         args += list(extra)
         self.logf = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
@@ -106,6 +110,57 @@ class Daemon:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def run_once(self, *args, timeout=20):
+        """Runs `ardoised --data-dir DATA ARGS` expecting it to exit by itself
+        (-n, refused start-ups); returns the CompletedProcess (text)."""
+        try:
+            out = subprocess.run([ARDOISED, "--data-dir", self.data] + list(args),
+                                 capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("ardoised %s did not exit within %ds" % (" ".join(args), timeout))
+        # a refused start-up exits non-zero anyway: do not let a sanitizer report hide there
+        check("Sanitizer" not in out.stderr and "runtime error:" not in out.stderr,
+              "ardoised %s: %s" % (" ".join(args), out.stderr[-3000:]))
+        return out
+
+    def wait_log(self, pattern, timeout=10):
+        """Waits until the log matches the regex; returns the match."""
+        deadline = time.time() + timeout
+        while True:
+            m = re.search(pattern, self.log())
+            if m:
+                return m
+            if time.time() > deadline:
+                raise Failure("log never showed %r; last lines:\n%s"
+                              % (pattern, "\n".join(self.log().splitlines()[-20:])))
+            time.sleep(0.01)
+
+    def open_sockets(self):
+        """Number of sockets the daemon holds, listeners included (Linux /proc)."""
+        n = 0
+        fd_dir = "/proc/%d/fd" % self.proc.pid
+        for fd in os.listdir(fd_dir):
+            try:
+                n += os.readlink(os.path.join(fd_dir, fd)).startswith("socket:")
+            except FileNotFoundError:  # closed meanwhile
+                pass
+        return n
+
+    def healthz(self):
+        """Status of GET /healthz on a fresh connection, None when it fails."""
+        try:
+            status, _, _ = self.request("GET", "/healthz", token=None)
+            return status
+        except (OSError, http.client.HTTPException):
+            return None
+
+    def check_serving(self, what=""):
+        """The daemon is still up and answers /healthz."""
+        check(self.alive(), "ardoised died%s: %s" % (" after " + what if what else "",
+                                                     "\n".join(self.log().splitlines()[-20:])))
+        status = self.healthz()
+        check(status == 200, "/healthz answered %s%s" % (status, " after " + what if what else ""))
 
     def log(self):
         try:
@@ -183,6 +238,10 @@ class Daemon:
         s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         return self.ssl_context(cert, key).wrap_socket(s, server_hostname="127.0.0.1")
 
+    def tcp(self, timeout=30):
+        """A plain TCP socket to the daemon's port (no TLS)."""
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
     def ctl(self, *args, token="admin", expect=0, input=None):
         """Runs ardoisectl; returns the CompletedProcess (checked against expect)."""
         env = dict(os.environ, ARDOISE_URL=self.url, ARDOISE_CA=self.ca)
@@ -208,6 +267,41 @@ class Daemon:
         out = subprocess.run(["sqlite3", os.path.join(self.data, "ardoise.db"), sql],
                              capture_output=True, text=True, timeout=30)
         return out
+
+
+def read_response(f):
+    """Reads one HTTP/1.1 response from a binary file object (sock.makefile("rb")).
+    Returns (status, headers dict lower-cased, body bytes); the body is
+    framed by Content-Length (no body when absent or for HEAD: pass a
+    file whose next response is known to have none)."""
+    line = f.readline()
+    if not line:
+        raise Failure("connection closed before a response")
+    parts = line.decode("latin-1").split(" ", 2)
+    check(len(parts) >= 2 and parts[0] == "HTTP/1.1", "bad status line %r" % line)
+    headers = {}
+    while True:
+        h = f.readline()
+        if h in (b"\r\n", b"\n", b""):
+            break
+        k, _, v = h.decode("latin-1").partition(":")
+        headers[k.strip().lower()] = v.strip()
+    n = int(headers.get("content-length", "0"))
+    return int(parts[1]), headers, f.read(n) if n else b""
+
+
+def read_until_closed(sock, limit=1 << 20):
+    """Reads until the peer closes (clean or not); returns the bytes read."""
+    data = b""
+    while len(data) < limit:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def run(tests):

@@ -50,9 +50,9 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cap_is_hard),
-		cmocka_unit_test(test_printf_and_consume),
-		cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_cap_is_hard),
+	    cmocka_unit_test(test_printf_and_consume),
+	    cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,24 +18,24 @@
 /* A small baseline profile, used as InstallProfile / ReturnToService data
  * (the checker validates embedded profiles too). */
 static const char restrictions_profile[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
-	"\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
-	"<plist version=\"1.0\"><dict>\n"
-	"<key>PayloadType</key><string>Configuration</string>\n"
-	"<key>PayloadVersion</key><integer>1</integer>\n"
-	"<key>PayloadIdentifier</key><string>fr.ardoise.baseline.restrictions</string>\n"
-	"<key>PayloadUUID</key><string>3C7A3E0B-6F21-4B7E-9D1A-2E5C8F0A1B2C</string>\n"
-	"<key>PayloadDisplayName</key><string>Restrictions coll\xc3\xa8ge</string>\n"
-	"<key>PayloadContent</key><array><dict>\n"
-	"<key>PayloadType</key><string>com.apple.applicationaccess</string>\n"
-	"<key>PayloadVersion</key><integer>1</integer>\n"
-	"<key>PayloadIdentifier</key><string>fr.ardoise.baseline.restrictions.r</string>\n"
-	"<key>PayloadUUID</key><string>3C7A3E0B-6F21-4B7E-9D1A-2E5C8F0A1B2D</string>\n"
-	"<key>allowCamera</key><true/>\n"
-	"<key>allowAirDrop</key><false/>\n"
-	"<key>safariAcceptCookies</key><real>1.5</real>\n"
-	"</dict></array></dict></plist>\n";
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
+    "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
+    "<plist version=\"1.0\"><dict>\n"
+    "<key>PayloadType</key><string>Configuration</string>\n"
+    "<key>PayloadVersion</key><integer>1</integer>\n"
+    "<key>PayloadIdentifier</key><string>fr.ardoise.baseline.restrictions</string>\n"
+    "<key>PayloadUUID</key><string>3C7A3E0B-6F21-4B7E-9D1A-2E5C8F0A1B2C</string>\n"
+    "<key>PayloadDisplayName</key><string>Restrictions coll\xc3\xa8ge</string>\n"
+    "<key>PayloadContent</key><array><dict>\n"
+    "<key>PayloadType</key><string>com.apple.applicationaccess</string>\n"
+    "<key>PayloadVersion</key><integer>1</integer>\n"
+    "<key>PayloadIdentifier</key><string>fr.ardoise.baseline.restrictions.r</string>\n"
+    "<key>PayloadUUID</key><string>3C7A3E0B-6F21-4B7E-9D1A-2E5C8F0A1B2D</string>\n"
+    "<key>allowCamera</key><true/>\n"
+    "<key>allowAirDrop</key><false/>\n"
+    "<key>safariAcceptCookies</key><real>1.5</real>\n"
+    "</dict></array></dict></plist>\n";
 
 static const unsigned char unlock_token[] = "ardoise test unlock token, not real";
 
@@ -52,8 +52,9 @@ static plist_t kv(enum ap_cmd_type t, const char *const *args, size_t n)
 	return p;
 }
 
-#define KV(t, ...) kv(t, (const char *const[]){__VA_ARGS__}, \
-		      sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define KV(t, ...)                                \
+	kv(t, (const char *const[]){__VA_ARGS__}, \
+	   sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 static plist_t params_for(enum ap_cmd_type t)
 {
@@ -68,9 +69,9 @@ static plist_t params_for(enum ap_cmd_type t)
 	case AP_CMD_PROFILE_LIST:
 		return KV(t, "ManagedOnly=true");
 	case AP_CMD_INSTALL_PROFILE:
-		assert_int_equal(ap_cmd_params_install_profile(restrictions_profile,
-							       sizeof(restrictions_profile) - 1,
-							       &p), 0);
+		assert_int_equal(ap_cmd_params_install_profile(
+				     restrictions_profile, sizeof(restrictions_profile) - 1, &p),
+				 0);
 		return p;
 	case AP_CMD_REMOVE_PROFILE:
 		return KV(t, "Identifier=fr.ardoise.baseline.restrictions");
@@ -80,35 +81,39 @@ static plist_t params_for(enum ap_cmd_type t)
 	case AP_CMD_REMOVE_APPLICATION:
 		return KV(t, "Identifier=fr.education.pronote");
 	case AP_CMD_CLEAR_PASSCODE:
-		assert_int_equal(ap_cmd_params_clear_passcode(unlock_token, sizeof(unlock_token),
-							      &p), 0);
+		assert_int_equal(
+		    ap_cmd_params_clear_passcode(unlock_token, sizeof(unlock_token), &p), 0);
 		return p;
 	case AP_CMD_DEVICE_LOCK:
-		return KV(t, "Message=Tablette verrouill\xc3\xa9" "e par le coll\xc3\xa8ge",
+		return KV(t,
+			  "Message=Tablette verrouill\xc3\xa9"
+			  "e par le coll\xc3\xa8ge",
 			  "PhoneNumber=04 91 00 00 00");
 	case AP_CMD_ENABLE_LOST_MODE:
 		return KV(t, "Message=Tablette perdue. Merci de la rapporter au coll\xc3\xa8ge.",
 			  "PhoneNumber=04 91 00 00 00", "Footnote=D\xc3\xa9partement 13");
 	case AP_CMD_ERASE_DEVICE:
 		assert_int_equal(ap_cmd_params_erase(1, restrictions_profile,
-						     sizeof(restrictions_profile) - 1, &p), 0);
+						     sizeof(restrictions_profile) - 1, &p),
+				 0);
 		plist_dict_set_item(p, "DisallowProximitySetup", plist_new_bool(1));
 		return p;
 	case AP_CMD_SETTINGS:
-		return KV(t, "DeviceName.DeviceName=iPad-0131266F-042",
-			  "TimeZone.TimeZone=Europe/Paris", "Bluetooth.Enabled=false",
-			  "OrganizationInfo.OrganizationInfo.OrganizationName=Coll\xc3\xa8ge Longchamp",
-			  "OrganizationInfo.OrganizationInfo.OrganizationPhone=04 91 00 00 00",
-			  "MDMOptions.MDMOptions.ActivationLockAllowedWhileSupervised=false",
-			  "Wallpaper.Image=@hex:89504e470d0a1a0a", "Wallpaper.Where=3",
-			  "SoftwareUpdateSettings.RecommendationCadence=1",
-			  "AccessibilitySettings.TextSize=5",
-			  "AccessibilitySettings.BoldTextEnabled=true",
-			  "ApplicationConfiguration.Identifier=fr.education.pronote",
-			  "ApplicationConfiguration.Configuration.serverURL=https://ent.example.fr",
-			  "ApplicationAttributes.Identifier=fr.education.pronote",
-			  "ApplicationAttributes.Attributes.Removable=false",
-			  "DataRoaming.Enabled=false", "PersonalHotspot.Enabled=false");
+		return KV(
+		    t, "DeviceName.DeviceName=iPad-0131266F-042", "TimeZone.TimeZone=Europe/Paris",
+		    "Bluetooth.Enabled=false",
+		    "OrganizationInfo.OrganizationInfo.OrganizationName=Coll\xc3\xa8ge Longchamp",
+		    "OrganizationInfo.OrganizationInfo.OrganizationPhone=04 91 00 00 00",
+		    "MDMOptions.MDMOptions.ActivationLockAllowedWhileSupervised=false",
+		    "Wallpaper.Image=@hex:89504e470d0a1a0a", "Wallpaper.Where=3",
+		    "SoftwareUpdateSettings.RecommendationCadence=1",
+		    "AccessibilitySettings.TextSize=5",
+		    "AccessibilitySettings.BoldTextEnabled=true",
+		    "ApplicationConfiguration.Identifier=fr.education.pronote",
+		    "ApplicationConfiguration.Configuration.serverURL=https://ent.example.fr",
+		    "ApplicationAttributes.Identifier=fr.education.pronote",
+		    "ApplicationAttributes.Attributes.Removable=false", "DataRoaming.Enabled=false",
+		    "PersonalHotspot.Enabled=false");
 	default:
 		return NULL; /* no parameters, or defaults (DeviceInformation) */
 	}
@@ -125,7 +130,7 @@ static void test_names(void **state)
 	}
 	enum ap_cmd_type x;
 	assert_null(ap_cmd_name(AP_CMD__COUNT));
-	assert_null(ap_cmd_name((enum ap_cmd_type)-1));
+	assert_null(ap_cmd_name((enum ap_cmd_type) - 1));
 	assert_int_equal(ap_cmd_from_name("devicelock", &x), AP_EINVAL);
 	assert_int_equal(ap_cmd_from_name("DeviceLock ", &x), AP_EINVAL);
 	assert_int_equal(ap_cmd_from_name(NULL, &x), AP_EINVAL);
@@ -158,13 +163,15 @@ static void test_every_command_is_schema_valid(void **state)
 		plist_free(p);
 	}
 	/* InstallApplication by bundle identifier, with configuration and attributes */
-	plist_t p = KV(AP_CMD_INSTALL_APPLICATION, "Identifier=fr.education.pronote",
-		       "ManagementFlags=5", "Options.PurchaseMethod=1",
-		       "Configuration.server=https://ent.example.fr",
-		       "Attributes.Removable=false", "ChangeManagementState=Managed");
+	plist_t p =
+	    KV(AP_CMD_INSTALL_APPLICATION, "Identifier=fr.education.pronote", "ManagementFlags=5",
+	       "Options.PurchaseMethod=1", "Configuration.server=https://ent.example.fr",
+	       "Attributes.Removable=false", "ChangeManagementState=Managed");
 	size_t len;
-	assert_int_equal(ap_cmd_build(AP_CMD_INSTALL_APPLICATION, "9C1D7F8E-AAAA-4BBB-8CCC-000000000001",
-				      p, &xml[n], &len, NULL, 0), 0);
+	assert_int_equal(ap_cmd_build(AP_CMD_INSTALL_APPLICATION,
+				      "9C1D7F8E-AAAA-4BBB-8CCC-000000000001", p, &xml[n], &len,
+				      NULL, 0),
+			 0);
 	docs[n] = (struct tu_doc){"InstallApplication-bundle", xml[n], len};
 	n++;
 	plist_free(p);
@@ -173,7 +180,8 @@ static void test_every_command_is_schema_valid(void **state)
 	       "DeviceAttestationNonce=YXJkb2lzZQ==");
 	assert_int_equal(ap_cmd_build(AP_CMD_DEVICE_INFORMATION,
 				      "9C1D7F8E-AAAA-4BBB-8CCC-000000000002", p, &xml[n], &len,
-				      NULL, 0), 0);
+				      NULL, 0),
+			 0);
 	docs[n] = (struct tu_doc){"DeviceInformation-queries", xml[n], len};
 	n++;
 	plist_free(p);
@@ -189,13 +197,23 @@ static void test_default_queries(void **state)
 	char *xml = NULL;
 	plist_t root = NULL, empty = plist_new_dict();
 	size_t len;
-	const char *expected[] = {"UDID", "DeviceName", "SerialNumber", "Model", "ModelName",
-				  "ProductName", "OSVersion", "BuildVersion", "DeviceCapacity",
-				  "AvailableDeviceCapacity", "BatteryLevel", "IsSupervised",
-				  "IsMDMLostModeEnabled", "WiFiMAC"};
+	const char *expected[] = {"UDID",
+				  "DeviceName",
+				  "SerialNumber",
+				  "Model",
+				  "ModelName",
+				  "ProductName",
+				  "OSVersion",
+				  "BuildVersion",
+				  "DeviceCapacity",
+				  "AvailableDeviceCapacity",
+				  "BatteryLevel",
+				  "IsSupervised",
+				  "IsMDMLostModeEnabled",
+				  "WiFiMAC"};
 
-	assert_int_equal(ap_cmd_build(AP_CMD_DEVICE_INFORMATION, "U-1", empty, &xml, &len, NULL,
-				      0), 0);
+	assert_int_equal(ap_cmd_build(AP_CMD_DEVICE_INFORMATION, "U-1", empty, &xml, &len, NULL, 0),
+			 0);
 	assert_int_equal(plist_dict_get_size(empty), 0); /* not modified */
 	assert_int_equal(ap_plist_parse(xml, len, 0, &root), 0);
 	plist_t cmd = plist_dict_get_item(root, "Command");
@@ -219,8 +237,8 @@ static int build_rc(enum ap_cmd_type t, plist_t p, char *detail, size_t cap)
 {
 	char *xml = (char *)0x1;
 	size_t len = 0;
-	int rc = ap_cmd_build(t, "9C1D7F8E-AAAA-4BBB-8CCC-000000000003", p, &xml, &len, detail,
-			      cap);
+	int rc =
+	    ap_cmd_build(t, "9C1D7F8E-AAAA-4BBB-8CCC-000000000003", p, &xml, &len, detail, cap);
 	if (rc == 0)
 		free(xml);
 	else
@@ -286,10 +304,10 @@ static void test_validation(void **state)
 	expect_build(AP_CMD_SETTINGS, NULL, AP_EMISSING, "Settings");
 	expect_build(AP_CMD_REMOVE_PROFILE, dict1("Identifier", plist_new_string("")), AP_EINVAL,
 		     "empty");
-	expect_build(AP_CMD_ENABLE_LOST_MODE, dict1("Footnote", plist_new_string("x")),
-		     AP_EMISSING, "Message or a PhoneNumber");
-	expect_build(AP_CMD_ENABLE_LOST_MODE, dict1("Message", plist_new_string("")),
-		     AP_EMISSING, NULL);
+	expect_build(AP_CMD_ENABLE_LOST_MODE, dict1("Footnote", plist_new_string("x")), AP_EMISSING,
+		     "Message or a PhoneNumber");
+	expect_build(AP_CMD_ENABLE_LOST_MODE, dict1("Message", plist_new_string("")), AP_EMISSING,
+		     NULL);
 	expect_build(AP_CMD_ENABLE_LOST_MODE, dict1("PhoneNumber", plist_new_string("112")), 0,
 		     NULL);
 	expect_build(AP_CMD_INSTALL_APPLICATION, NULL, AP_EMISSING, "iTunesStoreID");
@@ -308,7 +326,8 @@ static void test_validation(void **state)
 	expect_build(AP_CMD_INSTALL_APPLICATION, p, AP_EINVAL, "Options.PurchaseMethod");
 	p = dict1("iTunesStoreID", plist_new_uint(1));
 	plist_dict_set_item(p, "Options", dict1("Foo", plist_new_uint(3)));
-	expect_build(AP_CMD_INSTALL_APPLICATION, p, AP_EINVAL, "in Options (allowed: PurchaseMethod)");
+	expect_build(AP_CMD_INSTALL_APPLICATION, p, AP_EINVAL,
+		     "in Options (allowed: PurchaseMethod)");
 	p = dict1("iTunesStoreID", plist_new_uint(1));
 	plist_dict_set_item(p, "ChangeManagementState", plist_new_string("Unmanaged"));
 	expect_build(AP_CMD_INSTALL_APPLICATION, p, AP_EINVAL, "Unmanaged");
@@ -372,9 +391,9 @@ static void test_build_arguments(void **state)
 	char detail[128];
 	plist_t arr = plist_new_array();
 
-	assert_int_equal(ap_cmd_build(AP_CMD__COUNT, "u", NULL, &xml, &len, detail,
-				      sizeof(detail)), AP_EINVAL);
-	assert_int_equal(ap_cmd_build((enum ap_cmd_type)-3, "u", NULL, &xml, &len, NULL, 0),
+	assert_int_equal(ap_cmd_build(AP_CMD__COUNT, "u", NULL, &xml, &len, detail, sizeof(detail)),
+			 AP_EINVAL);
+	assert_int_equal(ap_cmd_build((enum ap_cmd_type) - 3, "u", NULL, &xml, &len, NULL, 0),
 			 AP_EINVAL);
 	assert_int_equal(ap_cmd_build(AP_CMD_SECURITY_INFO, "", NULL, &xml, &len, NULL, 0),
 			 AP_EINVAL);
@@ -382,8 +401,9 @@ static void test_build_arguments(void **state)
 			 AP_EINVAL);
 	assert_int_equal(ap_cmd_build(AP_CMD_SECURITY_INFO, "a\nb", NULL, &xml, &len, NULL, 0),
 			 AP_EINVAL);
-	assert_int_equal(ap_cmd_build(AP_CMD_SECURITY_INFO, "u", arr, &xml, &len, detail,
-				      sizeof(detail)), AP_ETYPE);
+	assert_int_equal(
+	    ap_cmd_build(AP_CMD_SECURITY_INFO, "u", arr, &xml, &len, detail, sizeof(detail)),
+	    AP_ETYPE);
 	assert_int_equal(ap_cmd_build(AP_CMD_SECURITY_INFO, "u", NULL, NULL, &len, NULL, 0),
 			 AP_EINVAL);
 	assert_int_equal(ap_cmd_build(AP_CMD_SECURITY_INFO, "u", NULL, &xml, NULL, NULL, 0), 0);
@@ -431,9 +451,9 @@ static void expect_kv(enum ap_cmd_type t, const char *arg, int rc, const char *i
 
 static void test_kv_types(void **state)
 {
-	plist_t p = KV(AP_CMD_INSTALL_APPLICATION, "iTunesStoreID=361309726",
-		       "Options.PurchaseMethod=0", "Attributes.AssociatedDomains=a.fr,b.fr",
-		       "Attributes.Removable=false");
+	plist_t p =
+	    KV(AP_CMD_INSTALL_APPLICATION, "iTunesStoreID=361309726", "Options.PurchaseMethod=0",
+	       "Attributes.AssociatedDomains=a.fr,b.fr", "Attributes.Removable=false");
 	int64_t i = 0;
 	assert_int_equal(ap_dict_get_int(p, "iTunesStoreID", &i), 0);
 	assert_int_equal(i, 361309726);
@@ -507,8 +527,9 @@ static void test_kv_errors(void **state)
 	const char *dup[] = {"Identifier=a", "Identifier=b"};
 	plist_t p = NULL;
 	char detail[256];
-	assert_int_equal(ap_cmd_params_from_kv(AP_CMD_REMOVE_PROFILE, dup, 2, &p, detail,
-					       sizeof(detail)), AP_EINVAL);
+	assert_int_equal(
+	    ap_cmd_params_from_kv(AP_CMD_REMOVE_PROFILE, dup, 2, &p, detail, sizeof(detail)),
+	    AP_EINVAL);
 	assert_non_null(strstr(detail, "twice"));
 	assert_int_equal(ap_cmd_params_from_kv(AP_CMD_REMOVE_PROFILE, NULL, 1, &p, NULL, 0),
 			 AP_EINVAL);
@@ -578,16 +599,16 @@ static void test_convenience(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_every_command_is_schema_valid),
-		cmocka_unit_test(test_default_queries),
-		cmocka_unit_test(test_validation),
-		cmocka_unit_test(test_settings_validation),
-		cmocka_unit_test(test_build_arguments),
-		cmocka_unit_test(test_kv_types),
-		cmocka_unit_test(test_kv_errors),
-		cmocka_unit_test(test_kv_settings_grouping),
-		cmocka_unit_test(test_convenience),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_every_command_is_schema_valid),
+	    cmocka_unit_test(test_default_queries),
+	    cmocka_unit_test(test_validation),
+	    cmocka_unit_test(test_settings_validation),
+	    cmocka_unit_test(test_build_arguments),
+	    cmocka_unit_test(test_kv_types),
+	    cmocka_unit_test(test_kv_errors),
+	    cmocka_unit_test(test_kv_settings_grouping),
+	    cmocka_unit_test(test_convenience),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,7 +40,8 @@ static int setup(void **state)
 	p->rsa_key = tu_key("rsa");
 	p->rsa_cert = tu_cert("device-rsa", p->rsa_key, p->ca, p->ca_key, 0);
 	p->foreign_key = tu_key("ec");
-	p->foreign_cert = tu_cert("device-foreign", p->foreign_key, p->other_ca, p->other_ca_key, 0);
+	p->foreign_cert =
+	    tu_cert("device-foreign", p->foreign_key, p->other_ca, p->other_ca_key, 0);
 	p->trust = X509_STORE_new();
 	if (!p->ca || !p->other_ca || !p->ec_cert || !p->rsa_cert || !p->foreign_cert ||
 	    !p->trust || X509_STORE_add_cert(p->trust, p->ca) != 1)
@@ -112,8 +113,8 @@ static void test_foreign_ca(void **state)
 	struct pki *p = *state;
 	char *sig = NULL;
 
-	assert_int_equal(ap_cms_sign_detached_b64(body, BODY_LEN, p->foreign_cert,
-						  p->foreign_key, &sig), 0);
+	assert_int_equal(
+	    ap_cms_sign_detached_b64(body, BODY_LEN, p->foreign_cert, p->foreign_key, &sig), 0);
 	assert_int_equal(ap_cms_verify_detached(sig, body, BODY_LEN, p->trust, NULL), AP_EBADSIG);
 	free(sig);
 	/* a self-signed leaf is not trusted either */
@@ -178,10 +179,11 @@ static void test_garbage(void **state)
 	char *sig = NULL;
 
 	assert_int_equal(ap_cms_verify_detached("", body, BODY_LEN, p->trust, NULL), AP_EBADSIG);
-	assert_int_equal(ap_cms_verify_detached("not base64 at all!", body, BODY_LEN, p->trust,
-						NULL), AP_EBADSIG);
-	assert_int_equal(ap_cms_verify_detached("aGVsbG8gd29ybGQ=", body, BODY_LEN, p->trust,
-						NULL), AP_EBADSIG);
+	assert_int_equal(
+	    ap_cms_verify_detached("not base64 at all!", body, BODY_LEN, p->trust, NULL),
+	    AP_EBADSIG);
+	assert_int_equal(ap_cms_verify_detached("aGVsbG8gd29ybGQ=", body, BODY_LEN, p->trust, NULL),
+			 AP_EBADSIG);
 	assert_int_equal(ap_cms_sign_detached_b64(body, BODY_LEN, p->ec_cert, p->ec_key, &sig), 0);
 	size_t n = strlen(sig);
 	/* truncated, trailing garbage, whitespace tolerated */
@@ -240,8 +242,8 @@ static void test_sign_attached(void **state)
 	BIO *out = BIO_new(BIO_s_mem());
 	/* the leaf's clientAuth EKU does not suit S/MIME purpose checks: chain
 	 * checks are ap_cms_verify_detached()'s business, this is about content */
-	assert_int_equal(CMS_verify(cms, NULL, NULL, NULL, out,
-				    CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY), 1);
+	assert_int_equal(
+	    CMS_verify(cms, NULL, NULL, NULL, out, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY), 1);
 	char *content = NULL;
 	long clen = BIO_get_mem_data(out, &content);
 	assert_int_equal(clen, BODY_LEN);
@@ -252,30 +254,26 @@ static void test_sign_attached(void **state)
 
 	/* the signed profile still passes the schema checker, which unwraps it */
 	static const char profile[] =
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>"
-		"<key>PayloadType</key><string>Configuration</string>"
-		"<key>PayloadVersion</key><integer>1</integer>"
-		"<key>PayloadIdentifier</key><string>fr.ardoise.test</string>"
-		"<key>PayloadUUID</key><string>3C7A3E0B-6F21-4B7E-9D1A-2E5C8F0A1B2C</string>"
-		"<key>PayloadContent</key><array/></dict></plist>\n";
-	assert_int_equal(ap_cms_sign(profile, sizeof(profile) - 1, p->ec_cert, p->ec_key, NULL,
-				     &der, &len), 0);
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>"
+	    "<key>PayloadType</key><string>Configuration</string>"
+	    "<key>PayloadVersion</key><integer>1</integer>"
+	    "<key>PayloadIdentifier</key><string>fr.ardoise.test</string>"
+	    "<key>PayloadUUID</key><string>3C7A3E0B-6F21-4B7E-9D1A-2E5C8F0A1B2C</string>"
+	    "<key>PayloadContent</key><array/></dict></plist>\n";
+	assert_int_equal(
+	    ap_cms_sign(profile, sizeof(profile) - 1, p->ec_cert, p->ec_key, NULL, &der, &len), 0);
 	const char *const args[] = {"--werror", NULL};
 	assert_int_equal(tu_schema_check1("signed", (const char *)der, len, args), 0);
 	free(der);
-	assert_int_equal(ap_cms_sign(body, BODY_LEN, NULL, p->ec_key, NULL, &der, &len),
-			 AP_EINVAL);
+	assert_int_equal(ap_cms_sign(body, BODY_LEN, NULL, p->ec_key, NULL, &der, &len), AP_EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip_ec),
-		cmocka_unit_test(test_round_trip_rsa),
-		cmocka_unit_test(test_foreign_ca),
-		cmocka_unit_test(test_sha1_and_md5),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_sign_attached),
+	    cmocka_unit_test(test_round_trip_ec), cmocka_unit_test(test_round_trip_rsa),
+	    cmocka_unit_test(test_foreign_ca),	  cmocka_unit_test(test_sha1_and_md5),
+	    cmocka_unit_test(test_garbage),	  cmocka_unit_test(test_sign_attached),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

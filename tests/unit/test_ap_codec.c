@@ -14,15 +14,19 @@
 
 static void test_b64(void **state)
 {
-	const char *vectors[][2] = {{"", ""},         {"f", "Zg=="},       {"fo", "Zm8="},
-				    {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+	const char *vectors[][2] = {{"", ""},
+				    {"f", "Zg=="},
+				    {"fo", "Zm8="},
+				    {"foo", "Zm9v"},
+				    {"foob", "Zm9vYg=="},
+				    {"fooba", "Zm9vYmE="},
 				    {"foobar", "Zm9vYmFy"}};
 	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
 		char *enc = NULL;
 		unsigned char *dec = NULL;
 		size_t n = 99;
-		assert_int_equal(ap_codec_b64_encode(vectors[i][0], strlen(vectors[i][0]), &enc, &n),
-				 0);
+		assert_int_equal(
+		    ap_codec_b64_encode(vectors[i][0], strlen(vectors[i][0]), &enc, &n), 0);
 		assert_string_equal(enc, vectors[i][1]);
 		assert_int_equal(n, strlen(vectors[i][1]));
 		assert_int_equal(ap_codec_b64_decode(enc, n, &dec, &n), 0);
@@ -114,10 +118,10 @@ static void test_detail(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_b64),
-		cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_uuid),
-		cmocka_unit_test(test_detail),
+	    cmocka_unit_test(test_b64),
+	    cmocka_unit_test(test_hex),
+	    cmocka_unit_test(test_uuid),
+	    cmocka_unit_test(test_detail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,17 +38,17 @@ static int setup(void **state)
 	X509_free(ca);
 	EVP_PKEY_free(key);
 	f->p = (struct ap_enroll_params){
-		.server_url = "https://ardoise.departement13.fr:8443/mdm/connect",
-		.checkin_url = "https://ardoise.departement13.fr:8443/mdm/checkin",
-		.topic = "com.apple.mgmt.External.2f5e8e0b-6d7e-4a3c-9b1f-0a1b2c3d4e5f",
-		.scep_url = "https://ardoise.departement13.fr:8443/scep",
-		.scep_challenge = "7Q2M-XK4P-9RTA",
-		.scep_subject_cn = "Ardoise device",
-		.ca_der = f->der,
-		.ca_der_len = f->der_len,
-		.organization = "D\xc3\xa9partement des Bouches-du-Rh\xc3\xb4ne",
-		.identifier = "fr.ardoise.enroll",
-		.uuid_seed = "enrolment-code-7Q2M-XK4P-9RTA",
+	    .server_url = "https://ardoise.departement13.fr:8443/mdm/connect",
+	    .checkin_url = "https://ardoise.departement13.fr:8443/mdm/checkin",
+	    .topic = "com.apple.mgmt.External.2f5e8e0b-6d7e-4a3c-9b1f-0a1b2c3d4e5f",
+	    .scep_url = "https://ardoise.departement13.fr:8443/scep",
+	    .scep_challenge = "7Q2M-XK4P-9RTA",
+	    .scep_subject_cn = "Ardoise device",
+	    .ca_der = f->der,
+	    .ca_der_len = f->der_len,
+	    .organization = "D\xc3\xa9partement des Bouches-du-Rh\xc3\xb4ne",
+	    .identifier = "fr.ardoise.enroll",
+	    .uuid_seed = "enrolment-code-7Q2M-XK4P-9RTA",
 	};
 	*state = f;
 	return 0;
@@ -215,10 +215,10 @@ static void test_bad_params(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_schema_valid),
-		cmocka_unit_test(test_structure),
-		cmocka_unit_test(test_deterministic),
-		cmocka_unit_test(test_bad_params),
+	    cmocka_unit_test(test_schema_valid),
+	    cmocka_unit_test(test_structure),
+	    cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_bad_params),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,71 +13,77 @@
 #include "ap_plist.h"
 #include "testutil.h"
 
-#define HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
-	     "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" " \
-	     "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n"
-#define TAIL "</plist>\n"
-#define TOPIC "com.apple.mgmt.External.2f5e8e0b-6d7e-4a3c-9b1f-0a1b2c3d4e5f"
-#define UDID "00008103-001A2B3C4D5E6F70"
+#define HEAD                                                      \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"            \
+	"<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" " \
+	"\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n"
+#define TAIL	"</plist>\n"
+#define TOPIC	"com.apple.mgmt.External.2f5e8e0b-6d7e-4a3c-9b1f-0a1b2c3d4e5f"
+#define UDID	"00008103-001A2B3C4D5E6F70"
 #define CMDUUID "0B6F1A52-3C1E-4D7A-9E0E-1F2A3B4C5D0C"
 
 static const char authenticate[] = HEAD "<dict>\n"
-	"<key>MessageType</key><string>Authenticate</string>\n"
-	"<key>Topic</key><string>" TOPIC "</string>\n"
-	"<key>UDID</key><string>" UDID "</string>\n"
-	"<key>OSVersion</key><string>17.5.1</string>\n"
-	"<key>BuildVersion</key><string>21F90</string>\n"
-	"<key>ProductName</key><string>iPad13,18</string>\n"
-	"<key>SerialNumber</key><string>DMPXK0AAQ1GC</string>\n"
-	"<key>IMEI</key><string>35 123456 789012 3</string>\n"
-	"<key>MEID</key><string>35123456789012</string>\n"
-	"</dict>\n" TAIL;
+					"<key>MessageType</key><string>Authenticate</string>\n"
+					"<key>Topic</key><string>" TOPIC "</string>\n"
+					"<key>UDID</key><string>" UDID "</string>\n"
+					"<key>OSVersion</key><string>17.5.1</string>\n"
+					"<key>BuildVersion</key><string>21F90</string>\n"
+					"<key>ProductName</key><string>iPad13,18</string>\n"
+					"<key>SerialNumber</key><string>DMPXK0AAQ1GC</string>\n"
+					"<key>IMEI</key><string>35 123456 789012 3</string>\n"
+					"<key>MEID</key><string>35123456789012</string>\n"
+					"</dict>\n" TAIL;
 
-static const char tokenupdate[] = HEAD "<dict>\n"
-	"<key>MessageType</key><string>TokenUpdate</string>\n"
-	"<key>Topic</key><string>" TOPIC "</string>\n"
-	"<key>UDID</key><string>" UDID "</string>\n"
-	"<key>Token</key><data>q2Vd7m3Tn8Xg0m8Ew7b3sJ1rQ9tL4y2kP6hA5cZ0uVw=</data>\n"
-	"<key>PushMagic</key><string>9E2C3D4B-5A6F-4E7D-8C9B-0A1B2C3D4E5F</string>\n"
-	"<key>UnlockToken</key><data>YXJkb2lzZSB0ZXN0IHVubG9jayB0b2tlbg==</data>\n"
-	"<key>AwaitingConfiguration</key><true/>\n"
-	"</dict>\n" TAIL;
+static const char tokenupdate[] =
+    HEAD "<dict>\n"
+	 "<key>MessageType</key><string>TokenUpdate</string>\n"
+	 "<key>Topic</key><string>" TOPIC "</string>\n"
+	 "<key>UDID</key><string>" UDID "</string>\n"
+	 "<key>Token</key><data>q2Vd7m3Tn8Xg0m8Ew7b3sJ1rQ9tL4y2kP6hA5cZ0uVw=</data>\n"
+	 "<key>PushMagic</key><string>9E2C3D4B-5A6F-4E7D-8C9B-0A1B2C3D4E5F</string>\n"
+	 "<key>UnlockToken</key><data>YXJkb2lzZSB0ZXN0IHVubG9jayB0b2tlbg==</data>\n"
+	 "<key>AwaitingConfiguration</key><true/>\n"
+	 "</dict>\n" TAIL;
 
 static const char checkout[] = HEAD "<dict>\n"
-	"<key>MessageType</key><string>CheckOut</string>\n"
-	"<key>Topic</key><string>" TOPIC "</string>\n"
-	"<key>UDID</key><string>" UDID "</string>\n"
-	"</dict>\n" TAIL;
+				    "<key>MessageType</key><string>CheckOut</string>\n"
+				    "<key>Topic</key><string>" TOPIC "</string>\n"
+				    "<key>UDID</key><string>" UDID "</string>\n"
+				    "</dict>\n" TAIL;
 
 static const char idle[] = HEAD "<dict><key>Status</key><string>Idle</string>"
-	"<key>UDID</key><string>" UDID "</string></dict>" TAIL;
+				"<key>UDID</key><string>" UDID "</string></dict>" TAIL;
 
-static const char acknowledged[] = HEAD "<dict><key>Status</key><string>Acknowledged</string>"
-	"<key>UDID</key><string>" UDID "</string>"
-	"<key>CommandUUID</key><string>" CMDUUID "</string>"
-	"<key>MessageResult</key><string>Success</string></dict>" TAIL;
+static const char acknowledged[] =
+    HEAD "<dict><key>Status</key><string>Acknowledged</string>"
+	 "<key>UDID</key><string>" UDID "</string>"
+	 "<key>CommandUUID</key><string>" CMDUUID "</string>"
+	 "<key>MessageResult</key><string>Success</string></dict>" TAIL;
 
-static const char error[] = HEAD "<dict><key>Status</key><string>Error</string>"
-	"<key>UDID</key><string>" UDID "</string>"
-	"<key>CommandUUID</key><string>" CMDUUID "</string>"
-	"<key>ErrorChain</key><array>"
-	"<dict><key>ErrorCode</key><integer>12067</integer>"
-	"<key>ErrorDomain</key><string>MCMDMErrorDomain</string>"
-	"<key>LocalizedDescription</key><string>L\xe2\x80\x99" "appareil n\xe2\x80\x99"
-	"est pas en mode perdu.</string>"
-	"<key>USEnglishDescription</key><string>Device is not in Lost Mode.</string></dict>"
-	"<dict><key>ErrorCode</key><integer>-1</integer>"
-	"<key>ErrorDomain</key><string>NSPOSIXErrorDomain</string>"
-	"<key>USEnglishDescription</key><string>inner</string></dict>"
-	"</array></dict>" TAIL;
+static const char error[] =
+    HEAD "<dict><key>Status</key><string>Error</string>"
+	 "<key>UDID</key><string>" UDID "</string>"
+	 "<key>CommandUUID</key><string>" CMDUUID "</string>"
+	 "<key>ErrorChain</key><array>"
+	 "<dict><key>ErrorCode</key><integer>12067</integer>"
+	 "<key>ErrorDomain</key><string>MCMDMErrorDomain</string>"
+	 "<key>LocalizedDescription</key><string>L\xe2\x80\x99"
+	 "appareil n\xe2\x80\x99"
+	 "est pas en mode perdu.</string>"
+	 "<key>USEnglishDescription</key><string>Device is not in Lost Mode.</string></dict>"
+	 "<dict><key>ErrorCode</key><integer>-1</integer>"
+	 "<key>ErrorDomain</key><string>NSPOSIXErrorDomain</string>"
+	 "<key>USEnglishDescription</key><string>inner</string></dict>"
+	 "</array></dict>" TAIL;
 
-static const char format_error[] = HEAD "<dict><key>Status</key>"
-	"<string>CommandFormatError</string><key>UDID</key><string>" UDID "</string>"
-	"<key>CommandUUID</key><string>" CMDUUID "</string></dict>" TAIL;
+static const char format_error[] =
+    HEAD "<dict><key>Status</key>"
+	 "<string>CommandFormatError</string><key>UDID</key><string>" UDID "</string>"
+	 "<key>CommandUUID</key><string>" CMDUUID "</string></dict>" TAIL;
 
 static const char notnow[] = HEAD "<dict><key>Status</key><string>NotNow</string>"
-	"<key>UDID</key><string>" UDID "</string>"
-	"<key>CommandUUID</key><string>" CMDUUID "</string></dict>" TAIL;
+				  "<key>UDID</key><string>" UDID "</string>"
+				  "<key>CommandUUID</key><string>" CMDUUID "</string></dict>" TAIL;
 
 static int parse(const char *s, struct ap_msg **m, char *detail, size_t cap)
 {
@@ -88,13 +94,13 @@ static int parse(const char *s, struct ap_msg **m, char *detail, size_t cap)
 static void test_fixtures_are_schema_valid(void **state)
 {
 	const struct tu_doc checkins[] = {
-		{"authenticate", authenticate, sizeof(authenticate) - 1},
-		{"tokenupdate", tokenupdate, sizeof(tokenupdate) - 1},
-		{"checkout", checkout, sizeof(checkout) - 1},
-		{"idle", idle, sizeof(idle) - 1},
-		{"error", error, sizeof(error) - 1},
-		{"formaterror", format_error, sizeof(format_error) - 1},
-		{"notnow", notnow, sizeof(notnow) - 1},
+	    {"authenticate", authenticate, sizeof(authenticate) - 1},
+	    {"tokenupdate", tokenupdate, sizeof(tokenupdate) - 1},
+	    {"checkout", checkout, sizeof(checkout) - 1},
+	    {"idle", idle, sizeof(idle) - 1},
+	    {"error", error, sizeof(error) - 1},
+	    {"formaterror", format_error, sizeof(format_error) - 1},
+	    {"notnow", notnow, sizeof(notnow) - 1},
 	};
 	const char *const args[] = {"--werror", NULL};
 	assert_int_equal(tu_schema_check(checkins, sizeof(checkins) / sizeof(checkins[0]), args),
@@ -163,11 +169,11 @@ static void test_statuses(void **state)
 		enum ap_status status;
 		const char *name;
 	} cases[] = {
-		{idle, AP_STATUS_IDLE, "Idle"},
-		{acknowledged, AP_STATUS_ACKNOWLEDGED, "Acknowledged"},
-		{error, AP_STATUS_ERROR, "Error"},
-		{format_error, AP_STATUS_FORMAT_ERROR, "CommandFormatError"},
-		{notnow, AP_STATUS_NOTNOW, "NotNow"},
+	    {idle, AP_STATUS_IDLE, "Idle"},
+	    {acknowledged, AP_STATUS_ACKNOWLEDGED, "Acknowledged"},
+	    {error, AP_STATUS_ERROR, "Error"},
+	    {format_error, AP_STATUS_FORMAT_ERROR, "CommandFormatError"},
+	    {notnow, AP_STATUS_NOTNOW, "NotNow"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct ap_msg *m = NULL;
@@ -200,8 +206,9 @@ static void test_error_chain(void **state)
 	assert_int_equal(r->n_errors, 2);
 	assert_int_equal(r->errors[0].code, 12067);
 	assert_string_equal(r->errors[0].domain, "MCMDMErrorDomain");
-	assert_string_equal(r->errors[0].description,
-			    "L\xe2\x80\x99" "appareil n\xe2\x80\x99" "est pas en mode perdu.");
+	assert_string_equal(r->errors[0].description, "L\xe2\x80\x99"
+						      "appareil n\xe2\x80\x99"
+						      "est pas en mode perdu.");
 	assert_int_equal(r->errors[1].code, -1);
 	assert_string_equal(r->errors[1].description, "inner");
 	ap_msg_free(m);
@@ -282,23 +289,23 @@ struct key_case {
 static void test_checkin_wrong_types_and_missing(void **state)
 {
 	const struct key_case cases[] = {
-		{authenticate, "MessageType", VT_STRING, 1},
-		{authenticate, "Topic", VT_STRING, 1},
-		{authenticate, "UDID", VT_STRING, 1},
-		{authenticate, "OSVersion", VT_STRING, 0},
-		{authenticate, "BuildVersion", VT_STRING, 0},
-		{authenticate, "ProductName", VT_STRING, 0},
-		{authenticate, "SerialNumber", VT_STRING, 0},
-		{authenticate, "IMEI", VT_STRING, 0},
-		{authenticate, "MEID", VT_STRING, 0},
-		{tokenupdate, "Topic", VT_STRING, 1},
-		{tokenupdate, "UDID", VT_STRING, 1},
-		{tokenupdate, "Token", VT_DATA, 1},
-		{tokenupdate, "PushMagic", VT_STRING, 1},
-		{tokenupdate, "UnlockToken", VT_DATA, 0},
-		{tokenupdate, "AwaitingConfiguration", VT_BOOL, 0},
-		{checkout, "Topic", VT_STRING, 1},
-		{checkout, "UDID", VT_STRING, 1},
+	    {authenticate, "MessageType", VT_STRING, 1},
+	    {authenticate, "Topic", VT_STRING, 1},
+	    {authenticate, "UDID", VT_STRING, 1},
+	    {authenticate, "OSVersion", VT_STRING, 0},
+	    {authenticate, "BuildVersion", VT_STRING, 0},
+	    {authenticate, "ProductName", VT_STRING, 0},
+	    {authenticate, "SerialNumber", VT_STRING, 0},
+	    {authenticate, "IMEI", VT_STRING, 0},
+	    {authenticate, "MEID", VT_STRING, 0},
+	    {tokenupdate, "Topic", VT_STRING, 1},
+	    {tokenupdate, "UDID", VT_STRING, 1},
+	    {tokenupdate, "Token", VT_DATA, 1},
+	    {tokenupdate, "PushMagic", VT_STRING, 1},
+	    {tokenupdate, "UnlockToken", VT_DATA, 0},
+	    {tokenupdate, "AwaitingConfiguration", VT_BOOL, 0},
+	    {checkout, "Topic", VT_STRING, 1},
+	    {checkout, "UDID", VT_STRING, 1},
 	};
 	char detail[128];
 
@@ -328,11 +335,11 @@ static void test_checkin_wrong_types_and_missing(void **state)
 static void test_report_wrong_types_and_missing(void **state)
 {
 	const struct key_case cases[] = {
-		{acknowledged, "Status", VT_STRING, 1},
-		{acknowledged, "UDID", VT_STRING, 1},
-		{acknowledged, "CommandUUID", VT_STRING, 1},
-		{notnow, "CommandUUID", VT_STRING, 1},
-		{idle, "UDID", VT_STRING, 1},
+	    {acknowledged, "Status", VT_STRING, 1},
+	    {acknowledged, "UDID", VT_STRING, 1},
+	    {acknowledged, "CommandUUID", VT_STRING, 1},
+	    {notnow, "CommandUUID", VT_STRING, 1},
+	    {idle, "UDID", VT_STRING, 1},
 	};
 	char detail[128];
 
@@ -380,8 +387,12 @@ static void test_dispatch_errors(void **state)
 {
 	struct ap_msg *m = NULL;
 	char detail[128];
-	const char *unsupported[] = {"GetToken", "DeclarativeManagement", "UserAuthenticate",
-				     "GetBootstrapToken", "SetBootstrapToken", "authenticate",
+	const char *unsupported[] = {"GetToken",
+				     "DeclarativeManagement",
+				     "UserAuthenticate",
+				     "GetBootstrapToken",
+				     "SetBootstrapToken",
+				     "authenticate",
 				     ""};
 
 	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
@@ -403,8 +414,9 @@ static void test_dispatch_errors(void **state)
 	plist_free(d);
 
 	/* wrong root types */
-	assert_int_equal(parse(HEAD "<array><string>Idle</string></array>" TAIL, &m, detail,
-			       sizeof(detail)), AP_ETYPE);
+	assert_int_equal(
+	    parse(HEAD "<array><string>Idle</string></array>" TAIL, &m, detail, sizeof(detail)),
+	    AP_ETYPE);
 	assert_int_equal(parse(HEAD "<string>Status</string>" TAIL, &m, detail, sizeof(detail)),
 			 AP_ETYPE);
 	assert_null(m);
@@ -431,13 +443,13 @@ static void test_hostile_bodies(void **state)
 		const char *body;
 		int rc;
 	} cases[] = {
-		{"<!DOCTYPE plist [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;\">]>"
-		 "<plist><dict><key>Status</key><string>&b;</string></dict></plist>",
-		 AP_EUNSUPPORTED},
-		{"bplist00\xd1\x01\x02", AP_EUNSUPPORTED},
-		{HEAD "<dict><key>Status</key><string>Idle</str", AP_EPARSE},
-		{HEAD "<dict><key>UDID</key><string>\xc3\x28</string></dict>" TAIL, AP_EPARSE},
-		{"", AP_EPARSE},
+	    {"<!DOCTYPE plist [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;\">]>"
+	     "<plist><dict><key>Status</key><string>&b;</string></dict></plist>",
+	     AP_EUNSUPPORTED},
+	    {"bplist00\xd1\x01\x02", AP_EUNSUPPORTED},
+	    {HEAD "<dict><key>Status</key><string>Idle</str", AP_EPARSE},
+	    {HEAD "<dict><key>UDID</key><string>\xc3\x28</string></dict>" TAIL, AP_EPARSE},
+	    {"", AP_EPARSE},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -465,16 +477,16 @@ static void test_hostile_bodies(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fixtures_are_schema_valid),
-		cmocka_unit_test(test_authenticate),
-		cmocka_unit_test(test_tokenupdate),
-		cmocka_unit_test(test_checkout),
-		cmocka_unit_test(test_statuses),
-		cmocka_unit_test(test_error_chain),
-		cmocka_unit_test(test_checkin_wrong_types_and_missing),
-		cmocka_unit_test(test_report_wrong_types_and_missing),
-		cmocka_unit_test(test_dispatch_errors),
-		cmocka_unit_test(test_hostile_bodies),
+	    cmocka_unit_test(test_fixtures_are_schema_valid),
+	    cmocka_unit_test(test_authenticate),
+	    cmocka_unit_test(test_tokenupdate),
+	    cmocka_unit_test(test_checkout),
+	    cmocka_unit_test(test_statuses),
+	    cmocka_unit_test(test_error_chain),
+	    cmocka_unit_test(test_checkin_wrong_types_and_missing),
+	    cmocka_unit_test(test_report_wrong_types_and_missing),
+	    cmocka_unit_test(test_dispatch_errors),
+	    cmocka_unit_test(test_hostile_bodies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

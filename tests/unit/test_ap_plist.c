@@ -12,9 +12,10 @@
 #include "ap_err.h"
 #include "ap_plist.h"
 
-#define HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
-	     "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" " \
-	     "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n"
+#define HEAD                                                      \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"            \
+	"<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" " \
+	"\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n"
 #define TAIL "</plist>\n"
 
 static int parse_s(const char *s, plist_t *ret)
@@ -52,9 +53,9 @@ static void test_valid(void **state)
 {
 	plist_t p = NULL;
 	const char *s = HEAD "<dict><key>a</key><string>x &amp; y &lt;&#233;&#x1F600;</string>"
-			"<!-- a comment with <tags> & stuff -->"
-			"<key>b</key><string><![CDATA[<raw> & ]]></string>"
-			"<key>c</key><array/><key>d</key><dict/></dict>" TAIL;
+			     "<!-- a comment with <tags> & stuff -->"
+			     "<key>b</key><string><![CDATA[<raw> & ]]></string>"
+			     "<key>c</key><array/><key>d</key><dict/></dict>" TAIL;
 	assert_int_equal(parse_s(s, &p), 0);
 	char *v = NULL;
 	assert_int_equal(ap_dict_get_string(p, "a", &v), 0);
@@ -80,7 +81,8 @@ static void test_entities(void **state)
 	       AP_EUNSUPPORTED);
 	/* external entity (XXE) through an internal subset */
 	expect("<!DOCTYPE plist [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
-	       "<plist><string>&x;</string></plist>", AP_EUNSUPPORTED);
+	       "<plist><string>&x;</string></plist>",
+	       AP_EUNSUPPORTED);
 	/* a quoted '[' does not count as a subset */
 	expect("<!DOCTYPE plist PUBLIC \"[x\" \"y\"><plist><true/></plist>", 0);
 	/* markup declarations outside a DOCTYPE */
@@ -131,7 +133,7 @@ static void test_malformed(void **state)
 {
 	expect("", AP_EPARSE);
 	expect("garbage", AP_EPARSE);
-	expect("<plist><dict><key>a</key><string>abc", AP_EPARSE);    /* truncated */
+	expect("<plist><dict><key>a</key><string>abc", AP_EPARSE);		/* truncated */
 	expect("<plist><dict><key>a</key><string>x</dict></plist>", AP_EPARSE); /* mismatch */
 	expect("<plist><dict></plist></dict>", AP_EPARSE);
 	expect("<plist><dict><key>a</key><string>x</string></dict></plist></plist>", AP_EPARSE);
@@ -150,8 +152,8 @@ static void test_bytes(void **state)
 	static const char nul[] = "<plist><string>a\0b</string></plist>";
 	assert_int_equal(ap_plist_parse(nul, sizeof(nul) - 1, 0, &p), AP_EPARSE);
 	expect("<plist><string>\xff\xfe</string></plist>", AP_EPARSE);
-	expect("<plist><string>\xc3</string></plist>", AP_EPARSE);         /* cut sequence */
-	expect("<plist><string>\xc0\xaf</string></plist>", AP_EPARSE);     /* overlong */
+	expect("<plist><string>\xc3</string></plist>", AP_EPARSE);	   /* cut sequence */
+	expect("<plist><string>\xc0\xaf</string></plist>", AP_EPARSE);	   /* overlong */
 	expect("<plist><string>\xed\xa0\x80</string></plist>", AP_EPARSE); /* surrogate */
 	expect("<plist><string>\xf4\x90\x80\x80</string></plist>", AP_EPARSE);
 	expect("<plist><string>\x01</string></plist>", AP_EPARSE);
@@ -194,10 +196,10 @@ static void test_getters(void **state)
 {
 	plist_t p = NULL;
 	const char *s = HEAD "<dict><key>s</key><string>str</string><key>e</key><string/>"
-			"<key>d</key><data>AAEC</data><key>z</key><data></data>"
-			"<key>b</key><true/><key>i</key><integer>-42</integer>"
-			"<key>r</key><real>1.5</real><key>ri</key><integer>7</integer>"
-			"<key>nan</key><real>nan</real><key>a</key><array/></dict>" TAIL;
+			     "<key>d</key><data>AAEC</data><key>z</key><data></data>"
+			     "<key>b</key><true/><key>i</key><integer>-42</integer>"
+			     "<key>r</key><real>1.5</real><key>ri</key><integer>7</integer>"
+			     "<key>nan</key><real>nan</real><key>a</key><array/></dict>" TAIL;
 	char *str = NULL;
 	unsigned char *data = NULL;
 	size_t len = 99;
@@ -305,15 +307,11 @@ static void test_text_and_tree(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_entities),
-		cmocka_unit_test(test_depth),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_bytes),
-		cmocka_unit_test(test_binary_and_size),
-		cmocka_unit_test(test_getters),
-		cmocka_unit_test(test_to_xml_round_trip),
-		cmocka_unit_test(test_text_and_tree),
+	    cmocka_unit_test(test_valid),	  cmocka_unit_test(test_entities),
+	    cmocka_unit_test(test_depth),	  cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_bytes),	  cmocka_unit_test(test_binary_and_size),
+	    cmocka_unit_test(test_getters),	  cmocka_unit_test(test_to_xml_round_trip),
+	    cmocka_unit_test(test_text_and_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,111 +14,117 @@
 #include "ap_result.h"
 #include "testutil.h"
 
-#define HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
-	     "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" " \
-	     "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n"
+#define HEAD                                                      \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"            \
+	"<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" " \
+	"\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n"
 #define TAIL "</plist>\n"
-#define ACK "<key>Status</key><string>Acknowledged</string>\n" \
-	    "<key>UDID</key><string>00008103-001A2B3C4D5E6F70</string>\n" \
-	    "<key>CommandUUID</key><string>5E1C0F4A-9B7D-4C2E-8A61-3F0D2B7C9E11</string>\n"
+#define ACK                                                           \
+	"<key>Status</key><string>Acknowledged</string>\n"            \
+	"<key>UDID</key><string>00008103-001A2B3C4D5E6F70</string>\n" \
+	"<key>CommandUUID</key><string>5E1C0F4A-9B7D-4C2E-8A61-3F0D2B7C9E11</string>\n"
 
-static const char device_information[] = HEAD "<dict>\n" ACK
-	"<key>QueryResponses</key><dict>\n"
-	"<key>UDID</key><string>00008103-001A2B3C4D5E6F70</string>\n"
-	"<key>DeviceName</key><string>iPad-0131266F-042</string>\n"
-	"<key>SerialNumber</key><string>DMPXK0AAQ1GC</string>\n"
-	"<key>Model</key><string>MK2K3NF/A</string>\n"
-	"<key>ModelName</key><string>iPad</string>\n"
-	"<key>ProductName</key><string>iPad12,1</string>\n"
-	"<key>OSVersion</key><string>17.5.1</string>\n"
-	"<key>BuildVersion</key><string>21F90</string>\n"
-	"<key>DeviceCapacity</key><real>64</real>\n"
-	"<key>AvailableDeviceCapacity</key><real>41.73</real>\n"
-	"<key>BatteryLevel</key><real>0.82</real>\n"
-	"<key>IsSupervised</key><true/>\n"
-	"<key>IsMDMLostModeEnabled</key><false/>\n"
-	"<key>WiFiMAC</key><string>a4:83:e7:12:34:56</string>\n"
-	"</dict>\n</dict>\n" TAIL;
+static const char device_information[] =
+    HEAD "<dict>\n" ACK "<key>QueryResponses</key><dict>\n"
+	 "<key>UDID</key><string>00008103-001A2B3C4D5E6F70</string>\n"
+	 "<key>DeviceName</key><string>iPad-0131266F-042</string>\n"
+	 "<key>SerialNumber</key><string>DMPXK0AAQ1GC</string>\n"
+	 "<key>Model</key><string>MK2K3NF/A</string>\n"
+	 "<key>ModelName</key><string>iPad</string>\n"
+	 "<key>ProductName</key><string>iPad12,1</string>\n"
+	 "<key>OSVersion</key><string>17.5.1</string>\n"
+	 "<key>BuildVersion</key><string>21F90</string>\n"
+	 "<key>DeviceCapacity</key><real>64</real>\n"
+	 "<key>AvailableDeviceCapacity</key><real>41.73</real>\n"
+	 "<key>BatteryLevel</key><real>0.82</real>\n"
+	 "<key>IsSupervised</key><true/>\n"
+	 "<key>IsMDMLostModeEnabled</key><false/>\n"
+	 "<key>WiFiMAC</key><string>a4:83:e7:12:34:56</string>\n"
+	 "</dict>\n</dict>\n" TAIL;
 
-static const char security_info[] = HEAD "<dict>\n" ACK
-	"<key>SecurityInfo</key><dict>\n"
-	"<key>HardwareEncryptionCaps</key><integer>3</integer>\n"
-	"<key>PasscodePresent</key><true/>\n"
-	"<key>PasscodeCompliant</key><true/>\n"
-	"<key>PasscodeCompliantWithProfiles</key><false/>\n"
-	"<key>PasscodeLockGracePeriodEnforced</key><integer>0</integer>\n"
-	"<key>ManagementStatus</key><dict><key>IsUserEnrollment</key><false/></dict>\n"
-	"</dict>\n</dict>\n" TAIL;
+static const char security_info[] =
+    HEAD "<dict>\n" ACK "<key>SecurityInfo</key><dict>\n"
+	 "<key>HardwareEncryptionCaps</key><integer>3</integer>\n"
+	 "<key>PasscodePresent</key><true/>\n"
+	 "<key>PasscodeCompliant</key><true/>\n"
+	 "<key>PasscodeCompliantWithProfiles</key><false/>\n"
+	 "<key>PasscodeLockGracePeriodEnforced</key><integer>0</integer>\n"
+	 "<key>ManagementStatus</key><dict><key>IsUserEnrollment</key><false/></dict>\n"
+	 "</dict>\n</dict>\n" TAIL;
 
-static const char installed_apps[] = HEAD "<dict>\n" ACK
-	"<key>InstalledApplicationList</key><array>\n"
-	"<dict><key>Identifier</key><string>com.apple.Pages</string>"
-	"<key>Name</key><string>Pages</string><key>ShortVersion</key><string>14.1</string>"
-	"<key>Version</key><string>6217.0.71</string><key>BundleSize</key>"
-	"<integer>512000000</integer><key>Installing</key><false/>"
-	"<key>IsValidated</key><true/><key>HasUpdateAvailable</key><false/></dict>\n"
-	"<dict><key>Identifier</key><string>fr.education.pronote</string>"
-	"<key>Name</key><string>PRONOTE</string><key>Version</key><string>2024.0.3</string>"
-	"<key>ExternalVersionIdentifier</key><integer>866012345</integer></dict>\n"
-	"<dict><key>Identifier</key><string>com.example.installing</string>"
-	"<key>Installing</key><true/></dict>\n"
-	"</array>\n</dict>\n" TAIL;
+static const char installed_apps[] =
+    HEAD "<dict>\n" ACK "<key>InstalledApplicationList</key><array>\n"
+	 "<dict><key>Identifier</key><string>com.apple.Pages</string>"
+	 "<key>Name</key><string>Pages</string><key>ShortVersion</key><string>14.1</string>"
+	 "<key>Version</key><string>6217.0.71</string><key>BundleSize</key>"
+	 "<integer>512000000</integer><key>Installing</key><false/>"
+	 "<key>IsValidated</key><true/><key>HasUpdateAvailable</key><false/></dict>\n"
+	 "<dict><key>Identifier</key><string>fr.education.pronote</string>"
+	 "<key>Name</key><string>PRONOTE</string><key>Version</key><string>2024.0.3</string>"
+	 "<key>ExternalVersionIdentifier</key><integer>866012345</integer></dict>\n"
+	 "<dict><key>Identifier</key><string>com.example.installing</string>"
+	 "<key>Installing</key><true/></dict>\n"
+	 "</array>\n</dict>\n" TAIL;
 
-static const char managed_apps[] = HEAD "<dict>\n" ACK
-	"<key>ManagedApplicationList</key><dict>\n"
-	"<key>com.apple.Pages</key><dict><key>Status</key><string>Managed</string>"
-	"<key>ManagementFlags</key><integer>1</integer>"
-	"<key>UnusedRedemptionCode</key><string></string>"
-	"<key>HasConfiguration</key><false/><key>HasFeedback</key><false/>"
-	"<key>IsValidated</key><true/>"
-	"<key>ExternalVersionIdentifier</key><integer>861234567</integer></dict>\n"
-	"<key>fr.education.pronote</key><dict><key>Status</key><string>Installing</string>"
-	"<key>ManagementFlags</key><integer>5</integer>"
-	"<key>UnusedRedemptionCode</key><string></string>"
-	"<key>HasConfiguration</key><true/><key>HasFeedback</key><false/>"
-	"<key>IsValidated</key><false/>"
-	"<key>ExternalVersionIdentifier</key><integer>0</integer></dict>\n"
-	"</dict>\n</dict>\n" TAIL;
+static const char managed_apps[] =
+    HEAD "<dict>\n" ACK "<key>ManagedApplicationList</key><dict>\n"
+	 "<key>com.apple.Pages</key><dict><key>Status</key><string>Managed</string>"
+	 "<key>ManagementFlags</key><integer>1</integer>"
+	 "<key>UnusedRedemptionCode</key><string></string>"
+	 "<key>HasConfiguration</key><false/><key>HasFeedback</key><false/>"
+	 "<key>IsValidated</key><true/>"
+	 "<key>ExternalVersionIdentifier</key><integer>861234567</integer></dict>\n"
+	 "<key>fr.education.pronote</key><dict><key>Status</key><string>Installing</string>"
+	 "<key>ManagementFlags</key><integer>5</integer>"
+	 "<key>UnusedRedemptionCode</key><string></string>"
+	 "<key>HasConfiguration</key><true/><key>HasFeedback</key><false/>"
+	 "<key>IsValidated</key><false/>"
+	 "<key>ExternalVersionIdentifier</key><integer>0</integer></dict>\n"
+	 "</dict>\n</dict>\n" TAIL;
 
-static const char profile_list[] = HEAD "<dict>\n" ACK
-	"<key>ProfileList</key><array>\n"
-	"<dict><key>PayloadIdentifier</key><string>fr.ardoise.enroll</string>"
-	"<key>PayloadUUID</key><string>A1B2C3D4-0000-4000-8000-000000000001</string>"
-	"<key>PayloadVersion</key><integer>1</integer>"
-	"<key>PayloadDisplayName</key><string>Ardoise MDM</string>"
-	"<key>PayloadOrganization</key><string>D\xc3\xa9partement</string>"
-	"<key>IsManaged</key><true/><key>PayloadRemovalDisallowed</key><true/>"
-	"<key>IsEncrypted</key><false/><key>HasRemovalPasscode</key><false/>"
-	"<key>PayloadContent</key><array><dict><key>PayloadType</key>"
-	"<string>com.apple.mdm</string><key>PayloadIdentifier</key>"
-	"<string>fr.ardoise.enroll.mdm</string><key>PayloadUUID</key>"
-	"<string>A1B2C3D4-0000-4000-8000-000000000004</string><key>PayloadVersion</key>"
-	"<integer>1</integer></dict></array></dict>\n"
-	"<dict><key>PayloadIdentifier</key><string>com.example.user</string>"
-	"<key>PayloadUUID</key><string>A1B2C3D4-0000-4000-8000-0000000000AA</string>"
-	"<key>IsManaged</key><false/></dict>\n"
-	"</array>\n</dict>\n" TAIL;
+static const char profile_list[] =
+    HEAD "<dict>\n" ACK "<key>ProfileList</key><array>\n"
+	 "<dict><key>PayloadIdentifier</key><string>fr.ardoise.enroll</string>"
+	 "<key>PayloadUUID</key><string>A1B2C3D4-0000-4000-8000-000000000001</string>"
+	 "<key>PayloadVersion</key><integer>1</integer>"
+	 "<key>PayloadDisplayName</key><string>Ardoise MDM</string>"
+	 "<key>PayloadOrganization</key><string>D\xc3\xa9partement</string>"
+	 "<key>IsManaged</key><true/><key>PayloadRemovalDisallowed</key><true/>"
+	 "<key>IsEncrypted</key><false/><key>HasRemovalPasscode</key><false/>"
+	 "<key>PayloadContent</key><array><dict><key>PayloadType</key>"
+	 "<string>com.apple.mdm</string><key>PayloadIdentifier</key>"
+	 "<string>fr.ardoise.enroll.mdm</string><key>PayloadUUID</key>"
+	 "<string>A1B2C3D4-0000-4000-8000-000000000004</string><key>PayloadVersion</key>"
+	 "<integer>1</integer></dict></array></dict>\n"
+	 "<dict><key>PayloadIdentifier</key><string>com.example.user</string>"
+	 "<key>PayloadUUID</key><string>A1B2C3D4-0000-4000-8000-0000000000AA</string>"
+	 "<key>IsManaged</key><false/></dict>\n"
+	 "</array>\n</dict>\n" TAIL;
 
-static const char device_location[] = HEAD "<dict>\n" ACK
-	"<key>Latitude</key><real>43.2965</real>\n"
-	"<key>Longitude</key><real>5.3698</real>\n"
-	"<key>HorizontalAccuracy</key><real>35</real>\n"
-	"<key>VerticalAccuracy</key><real>-1</real>\n"
-	"<key>Altitude</key><real>12.5</real>\n"
-	"<key>Speed</key><real>-1</real>\n"
-	"<key>Course</key><real>-1</real>\n"
-	"<key>Timestamp</key><string>2024-11-05T09:41:00Z</string>\n"
-	"</dict>\n" TAIL;
+static const char device_location[] =
+    HEAD "<dict>\n" ACK "<key>Latitude</key><real>43.2965</real>\n"
+	 "<key>Longitude</key><real>5.3698</real>\n"
+	 "<key>HorizontalAccuracy</key><real>35</real>\n"
+	 "<key>VerticalAccuracy</key><real>-1</real>\n"
+	 "<key>Altitude</key><real>12.5</real>\n"
+	 "<key>Speed</key><real>-1</real>\n"
+	 "<key>Course</key><real>-1</real>\n"
+	 "<key>Timestamp</key><string>2024-11-05T09:41:00Z</string>\n"
+	 "</dict>\n" TAIL;
 
-static const char bypass_code[] = HEAD "<dict>\n" ACK
-	"<key>ActivationLockBypassCode</key><string>R7ZKJ-8W3HG-4JRM6-1C2K3-9YXRX</string>\n"
-	"</dict>\n" TAIL;
+static const char bypass_code[] =
+    HEAD "<dict>\n" ACK
+	 "<key>ActivationLockBypassCode</key><string>R7ZKJ-8W3HG-4JRM6-1C2K3-9YXRX</string>\n"
+	 "</dict>\n" TAIL;
 
-static const char device_lock[] = HEAD "<dict>\n" ACK
-	"<key>MessageResult</key><string>DeviceInLostMode</string>\n"
-	"</dict>\n" TAIL;
+static const char device_lock[] =
+    HEAD "<dict>\n" ACK "<key>MessageResult</key><string>DeviceInLostMode</string>\n"
+	 "</dict>\n" TAIL;
 
-#define DOC(n) {#n, n, sizeof(n) - 1}
+#define DOC(n)                       \
+	{                            \
+#n, n, sizeof(n) - 1 \
+	}
 
 /* Each response against its command's schema, missing keys as errors. */
 static void test_responses_are_schema_valid(void **state)
@@ -127,18 +133,19 @@ static void test_responses_are_schema_valid(void **state)
 		struct tu_doc doc;
 		const char *request_type;
 	} cases[] = {
-		{DOC(device_information), "DeviceInformation"},
-		{DOC(security_info), "SecurityInfo"},
-		{DOC(installed_apps), "InstalledApplicationList"},
-		{DOC(managed_apps), "ManagedApplicationList"},
-		{DOC(profile_list), "ProfileList"},
-		{DOC(device_location), "DeviceLocation"},
-		{DOC(bypass_code), "ActivationLockBypassCode"},
-		{DOC(device_lock), "DeviceLock"},
+	    {DOC(device_information), "DeviceInformation"},
+	    {DOC(security_info), "SecurityInfo"},
+	    {DOC(installed_apps), "InstalledApplicationList"},
+	    {DOC(managed_apps), "ManagedApplicationList"},
+	    {DOC(profile_list), "ProfileList"},
+	    {DOC(device_location), "DeviceLocation"},
+	    {DOC(bypass_code), "ActivationLockBypassCode"},
+	    {DOC(device_lock), "DeviceLock"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *const args[] = {"--kind", "response", "--request-type",
-					    cases[i].request_type, "--strict", "--werror", NULL};
+		const char *const args[] = {
+		    "--kind",	"response", "--request-type", cases[i].request_type, "--strict",
+		    "--werror", NULL};
 		assert_int_equal(tu_schema_check(&cases[i].doc, 1, args), 0);
 	}
 }
@@ -348,8 +355,8 @@ static void test_location(void **state)
 
 	/* pre-10.3 devices send only the coordinates */
 	plist_t d = m->u.report.dict;
-	const char *optional[] = {"HorizontalAccuracy", "VerticalAccuracy", "Altitude", "Speed",
-				  "Course", "Timestamp"};
+	const char *optional[] = {
+	    "HorizontalAccuracy", "VerticalAccuracy", "Altitude", "Speed", "Course", "Timestamp"};
 	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
 		plist_dict_remove_item(d, optional[i]);
 	assert_int_equal(ap_result_location(d, &l), 0);
@@ -392,14 +399,14 @@ static void test_strings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_responses_are_schema_valid),
-		cmocka_unit_test(test_device_info),
-		cmocka_unit_test(test_security_info),
-		cmocka_unit_test(test_installed_apps),
-		cmocka_unit_test(test_managed_apps),
-		cmocka_unit_test(test_profile_list),
-		cmocka_unit_test(test_location),
-		cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_responses_are_schema_valid),
+	    cmocka_unit_test(test_device_info),
+	    cmocka_unit_test(test_security_info),
+	    cmocka_unit_test(test_installed_apps),
+	    cmocka_unit_test(test_managed_apps),
+	    cmocka_unit_test(test_profile_list),
+	    cmocka_unit_test(test_location),
+	    cmocka_unit_test(test_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

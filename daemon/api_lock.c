@@ -1,0 +1,170 @@
+/*
+ * api_lock.c - lock-code reset, remote lock, and Activation Lock escrow.
+ *
+ *   POST /api/v1/devices/:serial/clear-passcode  {"reason": T}
+ *   POST /api/v1/devices/:serial/lock            {"message": T?, "phone": P?, "reason": T?}
+ *   GET  /api/v1/devices/:serial/activation-lock (?reveal=1: the escrowed code,
+ *                                                 technicians only, audited)
+ *
+ * Nobody can read a lock code and none is stored: ClearPasscode removes it
+ * with the UnlockToken the tablet gave at enrolment (sealed at rest).
+ */
+#include "ap_cmd.h"
+#include "ap_err.h"
+#include "api.h"
+#include "authz.h"
+#include "db_mdm.h"
+#include "keystore.h"
+#include "mdm.h"
+#include "server.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The tablet of the path's serial, authorised for action; answers on failure. */
+static int tablet(struct req *r, int action, struct db_mdm_device *d)
+{
+	int rc = db_mdm_by_serial(r->w->db, api_param(r, 0), d);
+	if (rc == AP_ENOTFOUND) {
+		if (authz_fleet_wide(r))
+			api_fail(r, rc, 404, "no tablet with serial %s", api_param(r, 0));
+		else
+			api_fail(r, AP_EFORBIDDEN, 403, "no tablet with serial %s in your collèges",
+				 api_param(r, 0));
+		return rc;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot read the tablet: %s", ap_strerror(rc));
+		return rc;
+	}
+	return api_allow(r, action, d->school[0] ? d->school : NULL);
+}
+
+/* Queues t with params for d, answers 201 with the command, audits. */
+static void queue_and_answer(struct req *r, const struct db_mdm_device *d, enum ap_cmd_type t,
+			     plist_t params, const char *action, const char *reason)
+{
+	char uuid[37], detail[200] = "";
+	int rc = mdm_queue(r->w, d->id, t, params, "", "staff", r->acct.name, uuid, detail,
+			   sizeof(detail));
+	if (rc < 0) {
+		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));
+		return;
+	}
+	api_audit(r, action, d->serial, reason,
+		  json_pack("{s:s,s:s}", "command", uuid, "type", ap_cmd_name(t)));
+	api_json(r, 201,
+		 json_pack("{s:s,s:s,s:s,s:s}", "uuid", uuid, "type", ap_cmd_name(t), "status",
+			   "queued", "serial", d->serial));
+}
+
+static void clear_passcode(struct req *r)
+{
+	struct db_mdm_device d;
+	const char *reason = NULL;
+	unsigned char *sealed = NULL, *token = NULL;
+	size_t sealed_len = 0, token_len = 0;
+	plist_t params = NULL;
+	json_t *body;
+	if (tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
+		return;
+	if (json_unpack(body, "{s:s}", "reason", &reason) < 0 || reason[0] == '\0') {
+		api_fail(r, AP_EMISSING, 400, "a reason is required (it goes to the audit log)");
+		goto out;
+	}
+	int rc = db_mdm_secret(r->w->db, d.id, 0, &sealed, &sealed_len);
+	if (rc == AP_ENOTFOUND) {
+		api_fail(r, AP_ECONFLICT, 409,
+			 "tablet %s has no UnlockToken: it has not completed enrolment, or is not "
+			 "supervised; its lock code cannot be reset remotely",
+			 d.serial);
+		goto out;
+	}
+	if (rc == 0)
+		rc = keystore_unseal(r->w->srv->ks, sealed, sealed_len, d.udid, &token, &token_len);
+	if (rc == 0)
+		rc = ap_cmd_params_clear_passcode(token, token_len, &params);
+	if (rc < 0) {
+		api_fail(r, rc, 500, "cannot prepare ClearPasscode: %s", ap_strerror(rc));
+		goto out;
+	}
+	queue_and_answer(r, &d, AP_CMD_CLEAR_PASSCODE, params, "device.clear_passcode", reason);
+out:
+	if (token)
+		OPENSSL_cleanse(token, token_len);
+	free(token);
+	free(sealed);
+	if (params)
+		plist_free(params);
+	json_decref(body);
+}
+
+static void lock(struct req *r)
+{
+	struct db_mdm_device d;
+	const char *msg = NULL, *phone = NULL, *reason = NULL;
+	json_t *body;
+	if (tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
+		return;
+	if (json_unpack(body, "{s?s,s?s,s?s}", "message", &msg, "phone", &phone, "reason",
+			&reason) < 0) {
+		api_fail(r, AP_ETYPE, 400, "message, phone and reason must be strings");
+		json_decref(body);
+		return;
+	}
+	plist_t params = plist_new_dict();
+	if (msg && msg[0])
+		plist_dict_set_item(params, "Message", plist_new_string(msg));
+	if (phone && phone[0])
+		plist_dict_set_item(params, "PhoneNumber", plist_new_string(phone));
+	queue_and_answer(r, &d, AP_CMD_DEVICE_LOCK, params, "device.lock", reason);
+	plist_free(params);
+	json_decref(body);
+}
+
+static void activation_lock(struct req *r)
+{
+	struct db_mdm_device d;
+	unsigned char *sealed = NULL, *code = NULL;
+	size_t sealed_len = 0, code_len = 0;
+	char reveal[4];
+	if (tablet(r, AZ_READ, &d) < 0)
+		return;
+	int want = api_query(r, "reveal", reveal, sizeof(reveal)) == 0 && strcmp(reveal, "0") != 0;
+	if (want && api_allow(r, AZ_LOCATE, NULL) < 0) /* technicians only */
+		return;
+	int rc = db_mdm_secret(r->w->db, d.id, 1, &sealed, &sealed_len);
+	if (rc < 0 && rc != AP_ENOTFOUND) {
+		api_fail(r, rc, 503, "cannot read the escrow");
+		return;
+	}
+	/* iPadOS 16+ no longer reports whether Activation Lock is on
+	 * (IsActivationLockEnabled is deprecated): what matters is whether
+	 * the bypass code is escrowed, so a returned tablet can be reset */
+	json_t *o = json_pack("{s:s,s:o,s:b}", "serial", d.serial, "supervised",
+			      d.supervised < 0 ? json_null() : json_boolean(d.supervised),
+			      "bypass_code_escrowed", rc == 0);
+	if (want && rc == 0) {
+		rc = keystore_unseal(r->w->srv->ks, sealed, sealed_len, d.udid, &code, &code_len);
+		if (rc < 0) {
+			json_decref(o);
+			free(sealed);
+			api_fail(r, rc, 500, "cannot open the escrowed code");
+			return;
+		}
+		json_object_set_new(o, "bypass_code", json_stringn((const char *)code, code_len));
+		api_audit(r, "device.activation_lock_code_read", d.serial, NULL, NULL);
+		OPENSSL_cleanse(code, code_len);
+		free(code);
+	}
+	free(sealed);
+	api_json(r, 200, o);
+}
+
+const struct route api_lock_routes[] = {
+    {"POST", "/api/v1/devices/:serial/clear-passcode", AUTH_STAFF, clear_passcode},
+    {"POST", "/api/v1/devices/:serial/lock", AUTH_STAFF, lock},
+    {"GET", "/api/v1/devices/:serial/activation-lock", AUTH_STAFF, activation_lock},
+    {NULL, NULL, AUTH_NONE, NULL},
+};

@@ -1,0 +1,443 @@
+/*
+ * locate.c - the geolocation procedure: API, Lost Mode commands, fixes.
+ *
+ *   POST /api/v1/locate                 {"serial", "incident"|"authority_ref", "reason"}
+ *   POST /api/v1/locate/:id/approve
+ *   POST /api/v1/locate/:id/deny        {"reason"}
+ *   POST /api/v1/locate/:id/refresh
+ *   POST /api/v1/locate/:id/close       {"outcome": "found"|"not_found"}
+ *   GET  /api/v1/locate/:id             the request and its fixes (a recorded read)
+ *   GET  /api/v1/locate?since=EPOCH     the register (technician, auditor)
+ */
+#include "locate.h"
+#include "ap_cmd.h"
+#include "ap_err.h"
+#include "ap_result.h"
+#include "api.h"
+#include "authz.h"
+#include "db_audit.h"
+#include "db_locate.h"
+#include "db_mdm.h"
+#include "keystore.h"
+#include "log.h"
+#include "mdm.h"
+#include "server.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUR 3600
+#define DAY  86400
+
+static json_t *request_json(const struct db_locate *l)
+{
+	json_t *o = json_pack(
+	    "{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:s,s:I,s:I}", "id", (json_int_t)l->id,
+	    "serial", l->serial, "school", l->school, "reason", l->reason, "state", l->state,
+	    "requested_by", l->requested_by, "requested_at", (json_int_t)l->requested_at,
+	    "decided_by", l->decided_by, "decided_at", (json_int_t)l->decided_at, "expires_at",
+	    (json_int_t)l->expires_at, "closed_at", (json_int_t)l->closed_at, "outcome", l->outcome,
+	    "fixes", (json_int_t)l->fixes, "reads", (json_int_t)l->reads);
+	json_object_set_new(o, "incident",
+			    l->incident_id ? json_integer(l->incident_id) : json_null());
+	json_object_set_new(o, "authority_ref", json_string(l->authority_ref));
+	json_object_set_new(o, "deny_reason", json_string(l->deny_reason));
+	json_object_set_new(o, "purge_after", json_integer(l->purge_after));
+	json_object_set_new(o, "purged_at",
+			    l->purged_at ? json_integer(l->purged_at) : json_null());
+	return o;
+}
+
+/* The request of the path's id; answers 404 itself. */
+static int request_for(struct req *r, struct db_locate *l)
+{
+	char *end;
+	long long id = strtoll(api_param(r, 0), &end, 10);
+	int rc = (*end || id <= 0) ? AP_ENOTFOUND : db_locate_get(r->w->db, id, l);
+	if (rc == AP_ENOTFOUND)
+		api_fail(r, rc, 404, "no geolocation request %s", api_param(r, 0));
+	else if (rc < 0)
+		api_fail(r, rc, 503, "cannot read the register");
+	return rc;
+}
+
+static int queue(struct req *r, int64_t device_id, enum ap_cmd_type t, plist_t params)
+{
+	char uuid[37], detail[160];
+	int rc = mdm_queue(r->w, device_id, t, params, "", "locate", r->acct.name, uuid, detail,
+			   sizeof(detail));
+	if (rc < 0 && rc != AP_ECONFLICT)
+		log_warn("locate_queue_failed", "id=%s type=%s error=\"%s\"", r->id, ap_cmd_name(t),
+			 ap_strerror(rc));
+	return rc == AP_ECONFLICT ? 0 : rc;
+}
+
+/* Approval done: Lost Mode with the collège's name, then a first fix. */
+static int start_lost_mode(struct req *r, const struct db_locate *l)
+{
+	const struct config *c = &r->w->srv->cfg;
+	char school[200] = "", msg[600];
+	if (l->school[0])
+		db_locate_school_name(r->w->db, l->school, school, sizeof(school));
+	snprintf(msg, sizeof(msg), "%s%s%s", c->geo_message, school[0] ? " " : "", school);
+	plist_t p = plist_new_dict();
+	plist_dict_set_item(p, "Message", plist_new_string(msg));
+	if (c->geo_phone[0])
+		plist_dict_set_item(p, "PhoneNumber", plist_new_string(c->geo_phone));
+	int rc = queue(r, l->device_id, AP_CMD_ENABLE_LOST_MODE, p);
+	plist_free(p);
+	if (rc == 0)
+		rc = queue(r, l->device_id, AP_CMD_DEVICE_LOCATION, NULL);
+	return rc;
+}
+
+static int decide(struct req *r, const struct db_locate *l, int approve, const char *why)
+{
+	int64_t expires = db_now() + r->w->srv->cfg.geo_expiry_hours * HOUR;
+	int rc = db_begin(r->w->db);
+	if (rc < 0)
+		return rc;
+	rc = db_locate_decide(r->w->db, l->id, approve, r->acct.name, why, expires);
+	if (rc == 0 && approve) {
+		struct db_locate now;
+		rc = db_locate_get(r->w->db, l->id, &now);
+		if (rc == 0)
+			rc = start_lost_mode(r, &now);
+	}
+	if (rc < 0) {
+		db_rollback(r->w->db);
+		return rc;
+	}
+	return db_commit(r->w->db);
+}
+
+static void answer_request(struct req *r, int status, int64_t id)
+{
+	struct db_locate l;
+	if (db_locate_get(r->w->db, id, &l) < 0) {
+		api_fail(r, AP_EDB, 503, "cannot read the register");
+		return;
+	}
+	api_json(r, status, request_json(&l));
+}
+
+static void locate_request(struct req *r)
+{
+	const char *serial = NULL, *authority = NULL, *reason = NULL;
+	json_int_t incident = 0;
+	struct db_mdm_device d;
+	int64_t id;
+	if (api_allow(r, AZ_LOCATE, NULL) < 0)
+		return;
+	json_t *body = api_body(r);
+	if (body == NULL)
+		return;
+	if (json_unpack(body, "{s:s,s?I,s?s,s?s}", "serial", &serial, "incident", &incident,
+			"authority_ref", &authority, "reason", &reason) < 0) {
+		api_fail(r, AP_EINVAL, 400,
+			 "expected {\"serial\", \"incident\" or \"authority_ref\", \"reason\"}");
+		goto out;
+	}
+	if (reason == NULL || reason[0] == '\0') {
+		api_fail(r, AP_EMISSING, 400, "a reason is required: geolocation is exceptional");
+		goto out;
+	}
+	int rc = db_mdm_by_serial(r->w->db, serial, &d);
+	if (rc < 0) {
+		api_fail(r, rc, rc == AP_ENOTFOUND ? 404 : 503, "no tablet with serial %s", serial);
+		goto out;
+	}
+	if (incident > 0 && db_locate_incident_ok(r->w->db, d.id, incident) < 0) {
+		api_fail(
+		    r, AP_ECONFLICT, 409,
+		    "incident %lld is not an open loss or theft of tablet %s: geolocation refused",
+		    (long long)incident, serial);
+		goto out;
+	}
+	if (incident <= 0 && (authority == NULL || authority[0] == '\0')) {
+		api_fail(
+		    r, AP_ECONFLICT, 409,
+		    "geolocation needs an open loss/theft incident (--incident) or the reference "
+		    "of a written request from the authorities (--authority-ref)");
+		goto out;
+	}
+	if ((rc = db_locate_create(r->w->db, d.id, incident, incident > 0 ? "" : authority, reason,
+				   r->acct.name, &id)) < 0) {
+		api_fail(r, rc, 503, "cannot record the request");
+		goto out;
+	}
+	api_audit(r, "locate.request", serial, reason,
+		  json_pack("{s:I,s:I,s:s}", "request", (json_int_t)id, "incident", incident,
+			    "authority_ref", authority ? authority : ""));
+	if (strcmp(r->w->srv->cfg.geo_approval, "single") == 0) {
+		struct db_locate l;
+		if (db_locate_get(r->w->db, id, &l) == 0 && decide(r, &l, 1, "") == 0)
+			api_audit(r, "locate.approve", serial, "single approval configured",
+				  json_pack("{s:I}", "request", (json_int_t)id));
+	}
+	answer_request(r, 201, id);
+out:
+	json_decref(body);
+}
+
+static void locate_approve(struct req *r)
+{
+	struct db_locate l;
+	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0)
+		return;
+	if (strcmp(l.requested_by, r->acct.name) == 0) {
+		api_fail(r, AP_EFORBIDDEN, 403,
+			 "the requester cannot approve their own geolocation request: a second "
+			 "technician must");
+		return;
+	}
+	int rc = decide(r, &l, 1, "");
+	if (rc == AP_ECONFLICT) {
+		api_fail(r, rc, 409, "request %lld is %s, not pending", (long long)l.id, l.state);
+		return;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot approve: %s", ap_strerror(rc));
+		return;
+	}
+	api_audit(r, "locate.approve", l.serial, NULL,
+		  json_pack("{s:I}", "request", (json_int_t)l.id));
+	answer_request(r, 200, l.id);
+}
+
+static void locate_deny(struct req *r)
+{
+	struct db_locate l;
+	const char *why = NULL;
+	json_t *body;
+	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 ||
+	    (body = api_body(r)) == NULL)
+		return;
+	if (json_unpack(body, "{s:s}", "reason", &why) < 0 || why[0] == '\0') {
+		api_fail(r, AP_EMISSING, 400, "a reason is required to deny");
+	} else {
+		int rc = decide(r, &l, 0, why);
+		if (rc < 0) {
+			api_fail(r, rc, rc == AP_ECONFLICT ? 409 : 503,
+				 "request %lld is %s, not pending", (long long)l.id, l.state);
+		} else {
+			api_audit(r, "locate.deny", l.serial, why,
+				  json_pack("{s:I}", "request", (json_int_t)l.id));
+			answer_request(r, 200, l.id);
+		}
+	}
+	json_decref(body);
+}
+
+static void locate_refresh(struct req *r)
+{
+	struct db_locate l;
+	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0)
+		return;
+	if (strcmp(l.state, "approved") != 0 || l.expires_at <= db_now()) {
+		api_fail(r, AP_ECONFLICT, 409, "request %lld is %s: no new location may be asked",
+			 (long long)l.id,
+			 l.expires_at <= db_now() && !strcmp(l.state, "approved")
+			     ? "past its time box"
+			     : l.state);
+		return;
+	}
+	char uuid[37], detail[160] = "";
+	int rc = mdm_queue(r->w, l.device_id, AP_CMD_DEVICE_LOCATION, NULL, "", "locate",
+			   r->acct.name, uuid, detail, sizeof(detail));
+	if (rc < 0) {
+		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));
+		return;
+	}
+	api_audit(r, "locate.refresh", l.serial, NULL,
+		  json_pack("{s:I}", "request", (json_int_t)l.id));
+	answer_request(r, 200, l.id);
+}
+
+static void locate_close(struct req *r)
+{
+	struct db_locate l;
+	const char *outcome = NULL;
+	json_t *body;
+	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 ||
+	    (body = api_body(r)) == NULL)
+		return;
+	if (json_unpack(body, "{s:s}", "outcome", &outcome) < 0 ||
+	    (strcmp(outcome, "found") != 0 && strcmp(outcome, "not_found") != 0)) {
+		api_fail(r, AP_EINVAL, 400, "outcome must be \"found\" or \"not_found\"");
+		goto out;
+	}
+	int64_t purge = db_now() + r->w->srv->cfg.geo_retention_days * DAY;
+	int rc = db_locate_close(r->w->db, l.id, outcome, purge);
+	if (rc == AP_ECONFLICT) {
+		api_fail(r, rc, 409,
+			 "request %lld is %s: only an approved or expired request closes",
+			 (long long)l.id, l.state);
+		goto out;
+	}
+	if (rc == 0 && strcmp(outcome, "found") == 0)
+		rc = queue(r, l.device_id, AP_CMD_DISABLE_LOST_MODE, NULL);
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot close: %s", ap_strerror(rc));
+		goto out;
+	}
+	api_audit(r, "locate.close", l.serial, outcome,
+		  json_pack("{s:I}", "request", (json_int_t)l.id));
+	answer_request(r, 200, l.id);
+out:
+	json_decref(body);
+}
+
+struct fixes {
+	struct req *r;
+	const struct db_locate *l;
+	json_t *arr;
+	int failed;
+};
+
+static int add_fix(int64_t taken_at, const unsigned char *sealed, size_t len, void *arg)
+{
+	struct fixes *f = arg;
+	unsigned char *plain = NULL;
+	size_t n = 0;
+	char aad[48];
+	snprintf(aad, sizeof(aad), "locate:%lld", (long long)f->l->id);
+	if (keystore_unseal(f->r->w->srv->ks, sealed, len, aad, &plain, &n) < 0) {
+		f->failed++;
+		return 0;
+	}
+	json_t *fix = json_loadb((const char *)plain, n, 0, NULL);
+	free(plain);
+	if (fix == NULL) {
+		f->failed++;
+		return 0;
+	}
+	json_object_set_new(fix, "received_at", json_integer(taken_at));
+	json_array_append_new(f->arr, fix);
+	return 0;
+}
+
+static void locate_show(struct req *r)
+{
+	struct db_locate l;
+	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0)
+		return;
+	struct fixes f = {r, &l, json_array(), 0};
+	int rc = db_locate_fixes(r->w->db, l.id, add_fix, &f);
+	if (rc < 0) {
+		json_decref(f.arr);
+		api_fail(r, rc, 503, "cannot read the fixes");
+		return;
+	}
+	/* every read of a location is itself recorded */
+	api_audit(r, "locate.read", l.serial, NULL,
+		  json_pack("{s:I,s:I}", "request", (json_int_t)l.id, "fixes",
+			    (json_int_t)json_array_size(f.arr)));
+	db_locate_get(r->w->db, l.id, &l);
+	json_t *o = request_json(&l);
+	json_object_set_new(o, "locations", f.arr);
+	api_json(r, 200, o);
+}
+
+static int add_row(const struct db_locate *l, void *arg)
+{
+	json_array_append_new(arg, request_json(l));
+	return 0;
+}
+
+static void locate_register(struct req *r)
+{
+	char since[32];
+	long long s = 0;
+	if (api_allow(r, AZ_AUDIT, NULL) < 0)
+		return;
+	if (api_query(r, "since", since, sizeof(since)) == 0) {
+		char *end;
+		s = strtoll(since, &end, 10);
+		if (*end || s < 0) {
+			api_fail(r, AP_EINVAL, 400, "since must be epoch seconds");
+			return;
+		}
+	}
+	json_t *a = json_array();
+	int rc = db_locate_list(r->w->db, s, add_row, a);
+	if (rc < 0) {
+		json_decref(a);
+		api_fail(r, rc, 503, "cannot read the register");
+		return;
+	}
+	api_audit(r, "locate.register_read", "", NULL, NULL);
+	api_json(r, 200, a);
+}
+
+int locate_on_fix(struct worker *w, const struct db_mdm_device *d, plist_t report)
+{
+	struct db_locate l;
+	struct ap_location loc;
+	unsigned char *sealed = NULL;
+	size_t len = 0;
+	char aad[48];
+	int rc = db_locate_active(w->db, d->id, &l);
+	if (rc == AP_ENOTFOUND) {
+		log_warn("locate_fix_dropped", "device=%lld reason=no_active_request",
+			 (long long)d->id);
+		return 0; /* not kept: no request covers it */
+	}
+	if (rc < 0)
+		return rc;
+	if ((rc = ap_result_location(report, &loc)) < 0)
+		return rc;
+	json_t *o = json_pack("{s:f,s:f,s:f,s:s}", "latitude", loc.latitude, "longitude",
+			      loc.longitude, "horizontal_accuracy", loc.horizontal_accuracy,
+			      "timestamp", loc.timestamp ? loc.timestamp : "");
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	ap_location_clear(&loc);
+	if (text == NULL)
+		return AP_ENOMEM;
+	snprintf(aad, sizeof(aad), "locate:%lld", (long long)l.id);
+	rc = keystore_seal(w->srv->ks, text, strlen(text), aad, &sealed, &len);
+	free(text);
+	if (rc == 0)
+		rc = db_locate_add_fix(w->db, l.id, sealed, len);
+	free(sealed);
+	if (rc == 0)
+		log_info("locate_fix", "request=%lld device=%lld", (long long)l.id,
+			 (long long)d->id);
+	return rc;
+}
+
+int locate_job_expire(struct worker *w)
+{
+	int64_t n = 0;
+	int rc = db_locate_expire(w->db, db_now(), w->srv->cfg.geo_retention_days * DAY, &n);
+	if (rc == 0 && n > 0) {
+		log_info("locate_expired", "count=%lld", (long long)n);
+		db_audit_append(w->db, "system", "locate.expire", "", "time box over", "");
+	}
+	return rc;
+}
+
+int locate_job_purge(struct worker *w)
+{
+	int64_t n = 0;
+	int rc = db_locate_purge(w->db, db_now(), &n);
+	if (rc == 0 && n > 0) {
+		log_info("locate_purged", "requests=%lld", (long long)n);
+		db_audit_append(w->db, "system", "locate.purge", "", "retention period over", "");
+	}
+	return rc;
+}
+
+const struct route api_locate_routes[] = {
+    {"POST", "/api/v1/locate", AUTH_STAFF, locate_request},
+    {"GET", "/api/v1/locate", AUTH_STAFF, locate_register},
+    {"POST", "/api/v1/locate/:id/approve", AUTH_STAFF, locate_approve},
+    {"POST", "/api/v1/locate/:id/deny", AUTH_STAFF, locate_deny},
+    {"POST", "/api/v1/locate/:id/refresh", AUTH_STAFF, locate_refresh},
+    {"POST", "/api/v1/locate/:id/close", AUTH_STAFF, locate_close},
+    {"GET", "/api/v1/locate/:id", AUTH_STAFF, locate_show},
+    {NULL, NULL, AUTH_NONE, NULL},
+};

@@ -1,0 +1,154 @@
+/*
+ * Unit tests for daemon/authz.c: every role x action, in and out of scope.
+ *
+ * The expected table is written here from DESIGN.md §1 (who uses it, for
+ * what), independently of the table in authz.c, so a change to either
+ * shows up as a failure to be looked at.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "ap_err.h"
+#include "authz.h"
+#include "router.h"
+
+#define MINE  "0131266F" /* a collège on the account */
+#define OTHER "0060001B" /* a collège not on it */
+
+enum expect { NO, SCOPE, FLEET };
+
+static const char *const action_names[] = {
+    "READ",	     "READ_FLEET", "LOAN",  "INCIDENT", "DEVICE_ACTION",
+    "SCHOOL_POLICY", "ADMIN",	   "AUDIT", "LOCATE",
+};
+
+/* rows: actions in enum order; columns: technician, ati, referent, auditor */
+static const enum expect table[][4] = {
+    [AZ_READ] = {FLEET, SCOPE, SCOPE, FLEET},
+    [AZ_READ_FLEET] = {FLEET, NO, NO, FLEET},
+    [AZ_LOAN] = {FLEET, SCOPE, NO, NO},
+    [AZ_INCIDENT] = {FLEET, SCOPE, NO, NO},
+    [AZ_DEVICE_ACTION] = {FLEET, SCOPE, NO, NO},
+    [AZ_SCHOOL_POLICY] = {FLEET, SCOPE, NO, NO},
+    [AZ_ADMIN] = {FLEET, NO, NO, NO},
+    [AZ_AUDIT] = {FLEET, NO, NO, FLEET},
+    [AZ_LOCATE] = {FLEET, NO, NO, NO},
+};
+
+static void make_req(struct req *r, enum db_role role, int n_schools)
+{
+	memset(r, 0, sizeof(*r));
+	r->has_acct = 1;
+	r->acct.role = role;
+	snprintf(r->acct.name, sizeof(r->acct.name), "%s", db_role_name(role));
+	r->acct.n_schools = (size_t)n_schools;
+	if (n_schools > 0)
+		memcpy(r->acct.schools[0], "0130001C", 9);
+	if (n_schools > 1)
+		memcpy(r->acct.schools[1], MINE, 9);
+}
+
+static void check(const struct req *r, enum authz_action a, const char *school, int want)
+{
+	int got = authz_check(r, a, school);
+	if (got != want)
+		fail_msg("%s may%s %s on %s: expected %s, got %s", db_role_name(r->acct.role),
+			 want ? " not" : "", action_names[a], school ? school : "(fleet)",
+			 ap_errname(want), ap_errname(got));
+}
+
+static void test_table(void **state)
+{
+	assert_int_equal(sizeof(table) / sizeof(table[0]), AZ_LOCATE + 1);
+	for (int role = 0; role < 4; role++) {
+		struct req r;
+		make_req(&r, (enum db_role)role, 2);
+		for (int a = 0; a <= AZ_LOCATE; a++) {
+			enum expect e = table[a][role];
+			check(&r, (enum authz_action)a, MINE, e == NO ? AP_EFORBIDDEN : 0);
+			check(&r, (enum authz_action)a, OTHER, e == FLEET ? 0 : AP_EFORBIDDEN);
+			check(&r, (enum authz_action)a, NULL, e == FLEET ? 0 : AP_EFORBIDDEN);
+		}
+	}
+}
+
+/* An ATI of one collège cannot touch another's tablets (DESIGN.md §6). */
+static void test_ati_of_one_college(void **state)
+{
+	struct req r;
+	make_req(&r, DB_ROLE_ATI, 2);
+	check(&r, AZ_DEVICE_ACTION, MINE, 0);
+	check(&r, AZ_DEVICE_ACTION, OTHER, AP_EFORBIDDEN);
+	check(&r, AZ_LOAN, OTHER, AP_EFORBIDDEN);
+	check(&r, AZ_READ, OTHER, AP_EFORBIDDEN);
+	check(&r, AZ_DEVICE_ACTION, "", AP_EFORBIDDEN);
+	check(&r, AZ_DEVICE_ACTION, "0131266", AP_EFORBIDDEN);	 /* prefix */
+	check(&r, AZ_DEVICE_ACTION, "0131266FX", AP_EFORBIDDEN); /* extension */
+	check(&r, AZ_DEVICE_ACTION, "0131266f", AP_EFORBIDDEN);	 /* case */
+}
+
+static void test_no_schools(void **state)
+{
+	struct req r;
+	make_req(&r, DB_ROLE_REFERENT, 0);
+	check(&r, AZ_READ, MINE, AP_EFORBIDDEN);
+	assert_int_equal(authz_in_scope(&r, MINE), 0);
+}
+
+static void test_unauthenticated_and_disabled(void **state)
+{
+	struct req r;
+	make_req(&r, DB_ROLE_TECHNICIAN, 0);
+	r.has_acct = 0;
+	for (int a = 0; a <= AZ_LOCATE; a++)
+		check(&r, (enum authz_action)a, NULL, AP_EAUTH);
+	assert_int_equal(authz_fleet_wide(&r), 0);
+	assert_int_equal(authz_in_scope(&r, MINE), 0);
+
+	make_req(&r, DB_ROLE_TECHNICIAN, 0);
+	r.acct.disabled = 1;
+	check(&r, AZ_READ, NULL, AP_EAUTH);
+	check(&r, AZ_ADMIN, NULL, AP_EAUTH);
+}
+
+static void test_out_of_table_values(void **state)
+{
+	struct req r;
+	make_req(&r, DB_ROLE_TECHNICIAN, 0);
+	assert_int_equal(authz_check(&r, (enum authz_action)(AZ_LOCATE + 1), NULL), AP_EFORBIDDEN);
+	assert_int_equal(authz_check(&r, (enum authz_action) - 1, NULL), AP_EFORBIDDEN);
+	r.acct.role = (enum db_role)4;
+	assert_int_equal(authz_check(&r, AZ_READ, NULL), AP_EFORBIDDEN);
+	r.acct.role = (enum db_role) - 1;
+	assert_int_equal(authz_check(&r, AZ_READ, NULL), AP_EFORBIDDEN);
+}
+
+static void test_fleet_wide_and_scope(void **state)
+{
+	static const int fleet[] = {1, 0, 0, 1};
+	for (int role = 0; role < 4; role++) {
+		struct req r;
+		make_req(&r, (enum db_role)role, 2);
+		assert_int_equal(authz_fleet_wide(&r), fleet[role]);
+		assert_int_equal(authz_in_scope(&r, MINE), 1);
+		assert_int_equal(authz_in_scope(&r, OTHER), fleet[role]);
+		assert_int_equal(authz_in_scope(&r, NULL), fleet[role]);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_ati_of_one_college),
+	    cmocka_unit_test(test_no_schools),
+	    cmocka_unit_test(test_unauthenticated_and_disabled),
+	    cmocka_unit_test(test_out_of_table_values),
+	    cmocka_unit_test(test_fleet_wide_and_scope),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

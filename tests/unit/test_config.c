@@ -1,0 +1,291 @@
+/* Unit tests for daemon/config.c: the table of settings and its errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ap_err.h"
+#include "config.h"
+#include "unit.h"
+
+struct fixture {
+	char dir[4096];
+	char err[512];
+	struct config c;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	unit_tmpdir(f->dir);
+	config_defaults(&f->c);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	unit_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Loads text as a config file; returns the result, error text in f->err. */
+static int load(struct fixture *f, const char *text)
+{
+	const char *path = unit_write(f->dir, "ardoised.conf", text);
+	f->err[0] = '\0';
+	return config_load(&f->c, path, f->err, sizeof(f->err));
+}
+
+/* The error names the file and the line, then says what is wrong. */
+static void expect_error(struct fixture *f, const char *text, int line, const char *what)
+{
+	char want[4300];
+	assert_int_equal(load(f, text), AP_ECONFIG);
+	snprintf(want, sizeof(want), "%s/ardoised.conf:%d: ", f->dir, line);
+	if (strncmp(f->err, want, strlen(want)) != 0)
+		fail_msg("error should start with '%s': '%s'", want, f->err);
+	if (strstr(f->err, what) == NULL)
+		fail_msg("error should mention '%s': '%s'", what, f->err);
+}
+
+static void test_defaults(void **state)
+{
+	struct fixture *f = *state;
+	struct config *c = &f->c;
+	assert_string_equal(c->listen, "127.0.0.1:8443");
+	assert_int_equal(c->workers, 0);
+	assert_int_equal(c->max_header_bytes, 16384);
+	assert_int_equal(c->max_body_bytes, 8388608);
+	assert_int_equal(c->header_timeout_ms, 10000);
+	assert_int_equal(c->body_timeout_ms, 30000);
+	assert_int_equal(c->idle_timeout_ms, 30000);
+	assert_int_equal(c->drain_timeout_ms, 10000);
+	assert_true(c->max_connections > 1000);
+	assert_string_equal(c->log_level, "info");
+	assert_string_equal(c->geo_approval, "two-person");
+	assert_int_equal(c->queue_max, 200);
+	assert_string_equal(c->device_ca, "");
+	assert_string_equal(c->push_passphrase, "");
+}
+
+static void test_load_file(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load(f, "; Ardoise\n"
+				 "# comment\n"
+				 "[server]\n"
+				 "listen = 0.0.0.0:443\n"
+				 "header_timeout_ms=500\n"
+				 "  max_body_bytes  =  4096  \n"
+				 "\n"
+				 "[log]\n"
+				 "level = debug\n"
+				 "[geolocation]\n"
+				 "approval = single\n"
+				 "message = Tablette du Département : merci de la rapporter.\n"
+				 "[push]\n"
+				 "passphrase = s3cret\n"),
+			 0);
+	assert_string_equal(f->err, "");
+	assert_string_equal(f->c.listen, "0.0.0.0:443");
+	assert_int_equal(f->c.header_timeout_ms, 500);
+	assert_int_equal(f->c.max_body_bytes, 4096);
+	assert_int_equal(f->c.body_timeout_ms, 30000); /* untouched keys keep defaults */
+	assert_string_equal(f->c.log_level, "debug");
+	assert_string_equal(f->c.geo_approval, "single");
+	assert_string_equal(f->c.geo_message, "Tablette du Département : merci de la rapporter.");
+	assert_string_equal(f->c.push_passphrase, "s3cret");
+}
+
+static void test_empty_file(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load(f, ""), 0);
+	assert_string_equal(f->c.listen, "127.0.0.1:8443");
+}
+
+static void test_missing_file(void **state)
+{
+	struct fixture *f = *state;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/nope.conf", f->dir);
+	assert_int_equal(config_load(&f->c, path, f->err, sizeof(f->err)), AP_ECONFIG);
+	assert_non_null(strstr(f->err, path));
+}
+
+static void test_unknown_key(void **state)
+{
+	struct fixture *f = *state;
+	expect_error(f, "[server]\nlisten = 127.0.0.1:1\nlistne = x\n", 3, "listne");
+}
+
+static void test_unknown_section(void **state)
+{
+	struct fixture *f = *state;
+	expect_error(f, "[server]\nworkers = 1\n\n[serveur]\nworkers = 2\n", 5, "serveur");
+}
+
+static void test_key_outside_section(void **state)
+{
+	struct fixture *f = *state;
+	expect_error(f, "workers = 2\n", 1, "workers");
+}
+
+static void test_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+	expect_error(f, "[server]\nheader_timeout_ms = 99\n", 2, "100..600000");
+	expect_error(f, "[server]\nmax_header_bytes = 1048577\n", 2, "out of range");
+	expect_error(f, "[server]\nworkers = -1\n", 2, "out of range");
+	expect_error(f, "[mdm]\nqueue_max = 0\n", 2, "queue_max");
+	/* the bounds themselves are accepted */
+	assert_int_equal(load(f, "[server]\nheader_timeout_ms = 100\nworkers = 64\n"), 0);
+	assert_int_equal(f->c.header_timeout_ms, 100);
+	assert_int_equal(f->c.workers, 64);
+}
+
+static void test_bad_enum(void **state)
+{
+	struct fixture *f = *state;
+	expect_error(f, "[log]\nlevel = verbose\n", 2, "debug|info|warn|error");
+	expect_error(f, "[geolocation]\napproval = none\n", 2, "two-person|single");
+	expect_error(f, "[log]\nlevel = INFO\n", 2, "INFO");
+	expect_error(f, "[log]\nlevel = inf\n", 2, "inf");
+}
+
+static void test_bad_integer(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {"12abc", "",	 "1.5", "0x10", "99999999999999999999",
+					  "1 2",   "ten"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[200];
+		snprintf(text, sizeof(text), "[server]\n\nworkers = %s\n", bad[i]);
+		expect_error(f, text, 3, "workers");
+	}
+	assert_int_equal(f->c.workers, 0); /* a refused value leaves the old one */
+}
+
+static void test_syntax_error(void **state)
+{
+	struct fixture *f = *state;
+	expect_error(f, "[server]\nworkers 2\n", 2, "syntax");
+	expect_error(f, "[server\nworkers = 2\n", 1, "syntax");
+}
+
+/* With several mistakes, the first one is reported, with its own reason. */
+static void test_first_error_reported(void **state)
+{
+	struct fixture *f = *state;
+	expect_error(f, "[server]\nworkers = 1\nbogus = 1\nworkers = 2\n[log]\nlevel = loud\n", 3,
+		     "bogus");
+	assert_null(strstr(f->err, "loud"));
+	expect_error(f, "[server]\nno equals sign\n[log]\nlevel = loud\n", 2, "syntax");
+	assert_null(strstr(f->err, "loud"));
+}
+
+static void test_long_lines(void **state)
+{
+	struct fixture *f = *state;
+	char text[1200], value[600];
+	/* a line of 198 bytes loads whole */
+	memset(value, 'x', 188);
+	value[188] = '\0';
+	snprintf(text, sizeof(text), "[geolocation]\nmessage = %s\n[server]\nworkers = 3\n", value);
+	assert_int_equal(load(f, text), 0);
+	assert_string_equal(f->c.geo_message, value);
+	assert_int_equal(f->c.workers, 3);
+	/* a longer one is an error on its own line, not a split line */
+	memset(value, 'x', 300);
+	value[300] = '\0';
+	snprintf(text, sizeof(text), "[geolocation]\nmessage = %s\n[server]\nworkers = 4\n", value);
+	expect_error(f, text, 2, "longer than");
+	/* the longest string a setting holds is CONFIG_STR - 1 */
+	memset(value, 'x', CONFIG_STR);
+	value[CONFIG_STR] = '\0';
+	assert_int_equal(config_set(&f->c, "geolocation", "message", value, f->err, 512),
+			 AP_ECONFIG);
+	assert_non_null(strstr(f->err, "message"));
+	value[CONFIG_STR - 1] = '\0';
+	assert_int_equal(config_set(&f->c, "geolocation", "message", value, f->err, 512), 0);
+	assert_string_equal(f->c.geo_message, value);
+}
+
+/* An indented line is not a hidden continuation of the value above. */
+static void test_indented_lines(void **state)
+{
+	struct fixture *f = *state;
+	expect_error(f,
+		     "[geolocation]\nmessage = Cette tablette appartient au Département.\n"
+		     "   Merci de la rapporter.\n",
+		     3, "syntax");
+	assert_int_equal(load(f, "[server]\n\tworkers = 5\n  max_body_bytes = 4096\n"), 0);
+	assert_int_equal(f->c.workers, 5);
+	assert_int_equal(f->c.max_body_bytes, 4096);
+}
+
+static void test_set(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(config_set(&f->c, "server", "listen", "[::1]:8443", f->err, 512), 0);
+	assert_string_equal(f->c.listen, "[::1]:8443");
+	assert_int_equal(config_set(&f->c, "server", "workers", "65", f->err, 512), AP_ECONFIG);
+	assert_non_null(strstr(f->err, "workers"));
+	assert_int_equal(config_set(&f->c, "server", "nope", "1", f->err, 512), AP_ECONFIG);
+	assert_non_null(strstr(f->err, "nope"));
+}
+
+static void test_dump(void **state)
+{
+	struct fixture *f = *state;
+	char path[4200], text[8192];
+	assert_int_equal(config_set(&f->c, "push", "passphrase", "s3cret", f->err, 512), 0);
+	assert_int_equal(config_set(&f->c, "server", "workers", "7", f->err, 512), 0);
+	snprintf(path, sizeof(path), "%s/dump.conf", f->dir);
+	FILE *out = fopen(path, "w");
+	config_dump(&f->c, out);
+	fclose(out);
+	FILE *in = fopen(path, "r");
+	size_t n = fread(text, 1, sizeof(text) - 1, in);
+	fclose(in);
+	text[n] = '\0';
+	assert_null(strstr(text, "s3cret")); /* secrets are never printed */
+	assert_non_null(strstr(text, "passphrase = (set)"));
+	assert_non_null(strstr(text, "[server]\nlisten = 127.0.0.1:8443\nworkers = 7\n"));
+	/* the dump is itself a valid configuration giving the same values */
+	struct config again;
+	config_defaults(&again);
+	assert_int_equal(config_load(&again, path, f->err, sizeof(f->err)), 0);
+	assert_int_equal(again.workers, 7);
+	assert_string_equal(again.geo_message, f->c.geo_message);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_defaults),
+	    T(test_load_file),
+	    T(test_empty_file),
+	    T(test_missing_file),
+	    T(test_unknown_key),
+	    T(test_unknown_section),
+	    T(test_key_outside_section),
+	    T(test_out_of_range),
+	    T(test_bad_enum),
+	    T(test_bad_integer),
+	    T(test_syntax_error),
+	    T(test_first_error_reported),
+	    T(test_long_lines),
+	    T(test_indented_lines),
+	    T(test_set),
+	    T(test_dump),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,335 @@
+/*
+ * Unit tests for db/store.c: opening, migrations from every earlier schema
+ * version, refusing newer files, and nested transactions.
+ *
+ * Migrations are checked in a loop over every version k < newest: a file is
+ * built at version k, rows that exist at k are inserted (the seeds below,
+ * written against the schema as it was at their version), and db_open()
+ * must migrate it to db_schema_version() keeping every row.  A new
+ * migration is covered automatically; a new table deserves a new seed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ap_err.h"
+#include "db_account.h"
+#include "db_audit.h"
+#include "store.h"
+#include "unit.h"
+
+struct seed {
+	int since; /* schema version that has the table */
+	const char *insert;
+	const char *count; /* must return 1 after the migration */
+};
+
+static const struct seed seeds[] = {
+    {1,
+     "INSERT INTO account(name, role, schools, token_hash, created_at)"
+     " VALUES ('seed.ati', 'ati', '0131266F', 'seedhash', 1700000000)",
+     "SELECT count(*) FROM account WHERE name = 'seed.ati' AND role = 'ati'"
+     " AND schools = '0131266F' AND token_hash = 'seedhash'"},
+    {1,
+     "INSERT INTO audit(id, ts, actor, action, target, reason, detail, prev_hash, hash)"
+     " VALUES (1, 1700000000, 'system', 'seed', 't', 'r', '{}', 'p', 'h')",
+     "SELECT count(*) FROM audit WHERE id = 1 AND actor = 'system' AND action = 'seed'"},
+    {2, "INSERT INTO school(uai, name, created_at) VALUES ('0131266F', 'Collège Seed', 1)",
+     "SELECT count(*) FROM school WHERE uai = '0131266F' AND name = 'Collège Seed'"},
+    {2,
+     "INSERT INTO device(serial, udid, school, state, created_at, updated_at)"
+     " VALUES ('SEEDSERIAL1', 'seed-udid', '0131266F', 'loaned', 1, 1)",
+     "SELECT count(*) FROM device WHERE serial = 'SEEDSERIAL1' AND udid = 'seed-udid'"
+     " AND school = '0131266F' AND state = 'loaned'"},
+    {2,
+     "INSERT INTO command(uuid, device_id, type, status, payload, created_at, expires_at)"
+     " VALUES ('seed-cmd', (SELECT id FROM device WHERE serial = 'SEEDSERIAL1'),"
+     " 'DeviceInformation', 'queued', x'00', 1, 2)",
+     "SELECT count(*) FROM command WHERE uuid = 'seed-cmd' AND status = 'queued'"},
+};
+
+#define NSEEDS (sizeof(seeds) / sizeof(seeds[0]))
+
+struct fixture {
+	char dir[4096];
+	char path[4200];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	unit_tmpdir(f->dir);
+	snprintf(f->path, sizeof(f->path), "%s/ardoise.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	unit_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Runs sql on path through a separate plain SQLite connection. */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	char *err = NULL;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	int rc = sqlite3_exec(h, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		fail_msg("%s: %s", sql, err);
+	sqlite3_close(h);
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void test_open_memory(void **state)
+{
+	struct db *db = NULL;
+	int v = -1;
+	assert_true(db_schema_version() >= 2);
+	assert_int_equal(db_open(":memory:", &db), 0);
+	assert_int_equal(db_version(db, &v), 0);
+	assert_int_equal(v, db_schema_version());
+	db_close(db);
+	db_close(NULL); /* destructors accept NULL */
+}
+
+static void test_open_file_and_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct db *db = NULL;
+	char token[DB_TOKEN_LEN + 1];
+	struct db_account a;
+	int v = -1;
+
+	assert_int_equal(db_open(f->path, &db), 0);
+	assert_int_equal(db_account_create(db, "alice", DB_ROLE_TECHNICIAN, NULL, 0, token, NULL),
+			 0);
+	db_close(db);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), db_schema_version());
+	assert_int_equal(db_open(f->path, &db), 0); /* no migration left: a no-op */
+	assert_int_equal(db_version(db, &v), 0);
+	assert_int_equal(v, db_schema_version());
+	assert_int_equal(db_account_by_token(db, token, &a), 0);
+	assert_string_equal(a.name, "alice");
+	db_close(db);
+}
+
+static void test_open_empty_existing_file(void **state)
+{
+	struct fixture *f = *state;
+	struct db *db = NULL;
+	unit_write(f->dir, "ardoise.db", "");
+	assert_int_equal(db_open(f->path, &db), 0);
+	db_close(db);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), db_schema_version());
+}
+
+static void test_migrate_from_every_version(void **state)
+{
+	struct fixture *f = *state;
+	int newest = db_schema_version();
+
+	for (int k = 0; k < newest; k++) {
+		struct db *db = NULL;
+		int v = -1;
+		unit_rmtree(f->dir);
+		assert_int_equal(mkdir(f->dir, 0700), 0);
+
+		assert_int_equal(db_open_raw(f->path, &db), 0);
+		assert_int_equal(db_migrate(db, k), 0);
+		assert_int_equal(db_version(db, &v), 0);
+		assert_int_equal(v, k);
+		db_close(db);
+		for (size_t i = 0; i < NSEEDS; i++)
+			if (seeds[i].since <= k)
+				raw_exec(f->path, seeds[i].insert);
+
+		db = NULL;
+		if (db_open(f->path, &db) != 0)
+			fail_msg("migrating from version %d to %d failed", k, newest);
+		assert_int_equal(db_version(db, &v), 0);
+		assert_int_equal(v, newest);
+		if (k >= 1) { /* the store's own API reads the migrated row */
+			struct db_account a;
+			assert_int_equal(db_account_by_name(db, "seed.ati", &a), 0);
+			assert_int_equal(a.role, DB_ROLE_ATI);
+			assert_int_equal(a.n_schools, 1);
+			assert_string_equal(a.schools[0], "0131266F");
+		}
+		db_close(db);
+		for (size_t i = 0; i < NSEEDS; i++)
+			if (seeds[i].since <= k && raw_int(f->path, seeds[i].count) != 1)
+				fail_msg("row seeded at version %d lost migrating to %d: %s", k,
+					 newest, seeds[i].count);
+	}
+}
+
+static void test_migrate_bounds(void **state)
+{
+	struct db *db = NULL;
+	int v = -1;
+	assert_int_equal(db_open_raw(":memory:", &db), 0);
+	assert_int_equal(db_migrate(db, db_schema_version() + 1), AP_EINVAL);
+	assert_int_equal(db_version(db, &v), 0);
+	assert_int_equal(v, 0);
+	db_close(db);
+}
+
+/* A file written by a newer Ardoise is refused, and left untouched. */
+static void test_newer_file_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct db *db = NULL;
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", db_schema_version() + 1);
+	raw_exec(f->path, sql);
+	assert_int_equal(db_open(f->path, &db), AP_EUNSUPPORTED);
+	assert_null(db);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), db_schema_version() + 1);
+}
+
+/* A step that fails leaves the file at the version before it, whole. */
+static void test_failed_migration_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	struct db *db = NULL;
+	raw_exec(f->path, "CREATE TABLE audit (x INTEGER)"); /* step 1 creates audit too */
+	assert_true(db_open(f->path, &db) < 0);
+	assert_null(db);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 0);
+	assert_int_equal(
+	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'account'"), 0);
+}
+
+/* Two connections to one file (one per worker) see each other's commits. */
+static void test_two_connections(void **state)
+{
+	struct fixture *f = *state;
+	struct db *a = NULL, *b = NULL;
+	char token[DB_TOKEN_LEN + 1];
+	struct db_account acct;
+	assert_int_equal(db_open(f->path, &a), 0);
+	assert_int_equal(db_open(f->path, &b), 0);
+	assert_int_equal(db_account_create(a, "bob", DB_ROLE_AUDITOR, NULL, 0, token, NULL), 0);
+	assert_int_equal(db_account_by_token(b, token, &acct), 0);
+	assert_int_equal(acct.role, DB_ROLE_AUDITOR);
+	db_close(a);
+	db_close(b);
+}
+
+static int exists(struct db *db, const char *name)
+{
+	struct db_account a;
+	int rc = db_account_by_name(db, name, &a);
+	assert_true(rc == 0 || rc == AP_ENOTFOUND);
+	return rc == 0;
+}
+
+static void create(struct db *db, const char *name)
+{
+	char token[DB_TOKEN_LEN + 1];
+	assert_int_equal(db_account_create(db, name, DB_ROLE_REFERENT, NULL, 0, token, NULL), 0);
+}
+
+static void test_transactions(void **state)
+{
+	struct db *db = NULL;
+	int64_t rows = -1, bad = -1;
+	assert_int_equal(db_open(":memory:", &db), 0);
+
+	assert_int_equal(db_commit(db), AP_EINVAL); /* nothing to commit */
+	db_rollback(db);			    /* nothing to roll back: harmless */
+
+	assert_int_equal(db_begin(db), 0);
+	create(db, "one");
+	assert_int_equal(db_commit(db), 0);
+	assert_true(exists(db, "one"));
+
+	/* nested: only the outermost commit makes it durable */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_begin(db), 0);
+	create(db, "two");
+	assert_int_equal(db_commit(db), 0);
+	assert_true(exists(db, "two")); /* visible inside the transaction */
+	assert_int_equal(db_commit(db), 0);
+	assert_true(exists(db, "two"));
+
+	assert_int_equal(db_begin(db), 0);
+	create(db, "three");
+	db_rollback(db);
+	assert_false(exists(db, "three"));
+
+	/* an inner rollback dooms the whole outer transaction */
+	assert_int_equal(db_begin(db), 0);
+	create(db, "four");
+	assert_int_equal(db_begin(db), 0);
+	create(db, "five");
+	db_rollback(db);
+	assert_int_equal(db_commit(db), AP_EDB);
+	assert_false(exists(db, "four"));
+	assert_false(exists(db, "five"));
+
+	/* and the connection is usable afterwards */
+	assert_int_equal(db_begin(db), 0);
+	create(db, "six");
+	assert_int_equal(db_audit_append(db, "six", "test", "", "", ""), 0); /* nests */
+	assert_int_equal(db_commit(db), 0);
+	assert_true(exists(db, "six"));
+
+	/* an audit row appended in a transaction rolled back leaves no trace */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_audit_append(db, "x", "rolled.back", "", "", ""), 0);
+	db_rollback(db);
+	assert_int_equal(db_audit_verify(db, &rows, &bad), 0);
+	assert_int_equal(rows, 1);
+	db_close(db);
+}
+
+static void test_clock_offset(void **state)
+{
+	int64_t t0 = db_now();
+	db_clock_set_offset(86400);
+	int64_t t1 = db_now();
+	db_clock_set_offset(0);
+	assert_true(t1 - t0 >= 86400 && t1 - t0 <= 86402);
+	assert_true(db_now() - t0 <= 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_open_memory),
+	    cmocka_unit_test_setup_teardown(test_open_file_and_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_empty_existing_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_from_every_version, setup, teardown),
+	    cmocka_unit_test(test_migrate_bounds),
+	    cmocka_unit_test_setup_teardown(test_newer_file_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
+	    cmocka_unit_test(test_transactions),
+	    cmocka_unit_test(test_clock_offset),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,259 @@
+/* Unit tests for daemon/keystore.c: key files, permissions, sealing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ap_err.h"
+#include "ap_x509.h"
+#include "keystore.h"
+#include "unit.h"
+
+static const char *const private_files[] = {"ca.key", "server.key", "secret.key"};
+
+struct fixture {
+	char dir[4096];
+	char err[512];
+	struct keystore *ks;
+};
+
+static void path_of(const struct fixture *f, const char *name, char out[4200])
+{
+	snprintf(out, 4200, "%s/%s", f->dir, name);
+}
+
+static int mode_of(const struct fixture *f, const char *name)
+{
+	char p[4200];
+	struct stat st;
+	path_of(f, name, p);
+	assert_int_equal(stat(p, &st), 0);
+	return (int)(st.st_mode & 07777);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *names[] = {"localhost", "127.0.0.1", "mdm.college.example"};
+	unit_tmpdir(f->dir);
+	mode_t old = umask(0); /* the modes must not depend on the umask */
+	int rc = keystore_create(f->dir, names, 3, f->err, sizeof(f->err));
+	umask(old);
+	if (rc != 0) {
+		fprintf(stderr, "keystore_create: %s\n", f->err);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	keystore_free(f->ks);
+	unit_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static void test_create_modes(void **state)
+{
+	struct fixture *f = *state;
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(mode_of(f, private_files[i]), 0600);
+	assert_int_equal(mode_of(f, "ca.pem"), 0644);
+	assert_int_equal(mode_of(f, "server.pem"), 0644);
+}
+
+static void test_open(void **state)
+{
+	struct fixture *f = *state;
+	SSL_CTX *ctx = NULL;
+	char *cn = NULL, ca_path[4200];
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+	assert_non_null(keystore_ca_cert(f->ks));
+	assert_int_equal(ap_x509_subject_cn(keystore_ca_cert(f->ks), &cn), 0);
+	assert_string_equal(cn, "Ardoise CA");
+	free(cn);
+	path_of(f, "ca.pem", ca_path);
+	assert_string_equal(keystore_ca_path(f->ks), ca_path);
+	assert_non_null(keystore_device_trust(f->ks));
+	assert_int_equal(keystore_tls_ctx(f->ks, &ctx), 0);
+	assert_non_null(ctx);
+	SSL_CTX_free(ctx);
+}
+
+/* keystore_create never overwrites an installation. */
+static void test_create_refuses_existing(void **state)
+{
+	struct fixture *f = *state;
+	const char *names[] = {"localhost"};
+	char p[4200], before[64], after[64];
+	path_of(f, "ca.key", p);
+	FILE *in = fopen(p, "r");
+	size_t n = fread(before, 1, sizeof(before), in);
+	fclose(in);
+	assert_true(keystore_create(f->dir, names, 1, f->err, sizeof(f->err)) < 0);
+	assert_non_null(strstr(f->err, f->dir));
+	in = fopen(p, "r");
+	assert_int_equal(fread(after, 1, sizeof(after), in), n);
+	fclose(in);
+	assert_memory_equal(before, after, n);
+}
+
+static void test_unsafe_modes_refused(void **state)
+{
+	static const mode_t unsafe[] = {0644, 0640, 0604, 0660, 0606, 0700 | 0004, 0620};
+	struct fixture *f = *state;
+	for (size_t i = 0; i < 3; i++) {
+		char p[4200];
+		path_of(f, private_files[i], p);
+		for (size_t m = 0; m < sizeof(unsafe) / sizeof(unsafe[0]); m++) {
+			struct keystore *ks = (struct keystore *)0x1;
+			assert_int_equal(chmod(p, unsafe[m]), 0);
+			f->err[0] = '\0';
+			assert_int_equal(keystore_open(f->dir, NULL, &ks, f->err, sizeof(f->err)),
+					 AP_EPERM);
+			assert_ptr_equal(ks, (struct keystore *)0x1);
+			if (strstr(f->err, p) == NULL)
+				fail_msg("mode %o of %s: the message must name the file: %s",
+					 (unsigned)unsafe[m], p, f->err);
+		}
+		assert_int_equal(chmod(p, 0600), 0);
+	}
+	/* owner-only modes are fine, read-only included */
+	char p[4200];
+	path_of(f, "ca.key", p);
+	assert_int_equal(chmod(p, 0400), 0);
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+}
+
+static void test_missing_and_bad_files(void **state)
+{
+	struct fixture *f = *state;
+	struct keystore *ks = NULL;
+	char p[4200];
+
+	path_of(f, "secret.key", p);
+	unit_write(f->dir, "secret.key", "too short");
+	assert_int_equal(keystore_open(f->dir, NULL, &ks, f->err, sizeof(f->err)), AP_ECONFIG);
+	assert_non_null(strstr(f->err, p));
+
+	assert_int_equal(unlink(p), 0);
+	assert_true(keystore_open(f->dir, NULL, &ks, f->err, sizeof(f->err)) < 0);
+	assert_non_null(strstr(f->err, p));
+	assert_null(ks);
+}
+
+static void test_extra_device_ca(void **state)
+{
+	struct fixture *f = *state;
+	char p[4200];
+	path_of(f, "nope.pem", p);
+	assert_true(keystore_open(f->dir, p, &f->ks, f->err, sizeof(f->err)) < 0);
+	assert_non_null(strstr(f->err, p));
+	const char *junk = unit_write(f->dir, "junk.pem", "not a certificate\n");
+	assert_int_equal(keystore_open(f->dir, junk, &f->ks, f->err, sizeof(f->err)), AP_ECONFIG);
+	assert_non_null(strstr(f->err, "junk.pem"));
+	path_of(f, "server.pem", p); /* any PEM certificate is a valid anchor */
+	assert_int_equal(keystore_open(f->dir, p, &f->ks, f->err, sizeof(f->err)), 0);
+	ERR_clear_error();
+}
+
+static void test_seal_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	static const char secret[] = "UnlockToken \x00\x01\x02 bytes";
+	unsigned char *sealed = NULL, *sealed2 = NULL, *plain = NULL;
+	size_t slen = 0, slen2 = 0, plen = 0;
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+
+	assert_int_equal(keystore_seal(f->ks, secret, sizeof(secret), "udid-1", &sealed, &slen), 0);
+	assert_int_equal(slen, 12 + sizeof(secret) + 16);
+	assert_null(memmem(sealed, slen, "UnlockToken", 11)); /* not in clear */
+	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "udid-1", &plain, &plen), 0);
+	assert_int_equal(plen, sizeof(secret));
+	assert_memory_equal(plain, secret, sizeof(secret));
+	free(plain);
+
+	/* a fresh nonce each time */
+	assert_int_equal(keystore_seal(f->ks, secret, sizeof(secret), "udid-1", &sealed2, &slen2),
+			 0);
+	assert_int_equal(slen2, slen);
+	assert_memory_not_equal(sealed, sealed2, slen);
+	free(sealed2);
+
+	/* an empty secret works too */
+	assert_int_equal(keystore_seal(f->ks, "", 0, "udid-1", &sealed2, &slen2), 0);
+	assert_int_equal(keystore_unseal(f->ks, sealed2, slen2, "udid-1", &plain, &plen), 0);
+	assert_int_equal(plen, 0);
+	free(plain);
+	free(sealed2);
+
+	/* the same key survives a reopen (it is the file, not memory) */
+	keystore_free(f->ks);
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "udid-1", &plain, &plen), 0);
+	free(plain);
+	free(sealed);
+}
+
+static void test_unseal_refuses_tampering(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *sealed = NULL, *plain = (unsigned char *)0x1;
+	size_t slen = 0, plen = 77;
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+	assert_int_equal(keystore_seal(f->ks, "bypass-code", 11, "udid-1", &sealed, &slen), 0);
+
+	/* wrong owner */
+	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "udid-2", &plain, &plen), AP_ECRYPTO);
+	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "", &plain, &plen), AP_ECRYPTO);
+	assert_int_equal(keystore_unseal(f->ks, sealed, slen, NULL, &plain, &plen), AP_ECRYPTO);
+	/* any flipped bit: nonce, ciphertext or tag */
+	for (size_t i = 0; i < slen; i++) {
+		sealed[i] ^= 0x40;
+		if (keystore_unseal(f->ks, sealed, slen, "udid-1", &plain, &plen) != AP_ECRYPTO)
+			fail_msg("a flipped byte at %zu was not detected", i);
+		sealed[i] ^= 0x40;
+	}
+	/* truncated */
+	assert_int_equal(keystore_unseal(f->ks, sealed, slen - 1, "udid-1", &plain, &plen),
+			 AP_ECRYPTO);
+	assert_int_equal(keystore_unseal(f->ks, sealed, 27, "udid-1", &plain, &plen), AP_EPARSE);
+	assert_ptr_equal(plain, (unsigned char *)0x1); /* outputs untouched on failure */
+	assert_int_equal(plen, 77);
+
+	/* another installation's key cannot open it */
+	struct fixture *other;
+	assert_int_equal(setup((void **)&other), 0);
+	assert_int_equal(keystore_open(other->dir, NULL, &other->ks, other->err, 512), 0);
+	assert_int_equal(keystore_unseal(other->ks, sealed, slen, "udid-1", &plain, &plen),
+			 AP_ECRYPTO);
+	teardown((void **)&other);
+
+	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "udid-1", &plain, &plen), 0);
+	assert_memory_equal(plain, "bypass-code", 11);
+	free(plain);
+	free(sealed);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_create_modes),
+	    T(test_open),
+	    T(test_create_refuses_existing),
+	    T(test_unsafe_modes_refused),
+	    T(test_missing_and_bad_files),
+	    T(test_extra_device_ca),
+	    T(test_seal_round_trip),
+	    T(test_unseal_refuses_tampering),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
