@@ -30,7 +30,7 @@ static const struct {
 const char *authz_action_text(enum authz_action action)
 {
 	return (unsigned)action < NACTIONS && actions[action].what ? actions[action].what
-								    : "do this";
+								   : "do this";
 }
 
 int authz_fleet_wide(const struct req *r)

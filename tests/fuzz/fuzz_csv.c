@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* the reader must make progress */
 		if (rc < 0) {
 			if (rec.error[0] == '\0')
-				abort(); /* a bad record always says why */
+				abort();     /* a bad record always says why */
 			if (rc == AP_ELIMIT) /* sticky */
 				break;
 			continue;

@@ -23,7 +23,7 @@ enum expect { NO, SCOPE, FLEET };
 
 static const char *const action_names[] = {
     "READ",	     "READ_FLEET", "LOAN",  "INCIDENT", "DEVICE_ACTION",
-    "SCHOOL_POLICY", "ADMIN",	   "AUDIT", "LOCATE",
+    "SCHOOL_POLICY", "ADMIN",	   "AUDIT", "LOCATE",	"SELF",
 };
 
 /* rows: actions in enum order; columns: technician, ati, referent, auditor */
@@ -37,6 +37,7 @@ static const enum expect table[][4] = {
     [AZ_ADMIN] = {FLEET, NO, NO, NO},
     [AZ_AUDIT] = {FLEET, NO, NO, FLEET},
     [AZ_LOCATE] = {FLEET, NO, NO, NO},
+    [AZ_SELF] = {FLEET, FLEET, FLEET, FLEET}, /* one's own token */
 };
 
 static void make_req(struct req *r, enum db_role role, int n_schools)
@@ -63,11 +64,11 @@ static void check(const struct req *r, enum authz_action a, const char *school, 
 
 static void test_table(void **state)
 {
-	assert_int_equal(sizeof(table) / sizeof(table[0]), AZ_LOCATE + 1);
+	assert_int_equal(sizeof(table) / sizeof(table[0]), AZ_SELF + 1);
 	for (int role = 0; role < 4; role++) {
 		struct req r;
 		make_req(&r, (enum db_role)role, 2);
-		for (int a = 0; a <= AZ_LOCATE; a++) {
+		for (int a = 0; a <= AZ_SELF; a++) {
 			enum expect e = table[a][role];
 			check(&r, (enum authz_action)a, MINE, e == NO ? AP_EFORBIDDEN : 0);
 			check(&r, (enum authz_action)a, OTHER, e == FLEET ? 0 : AP_EFORBIDDEN);
@@ -104,7 +105,7 @@ static void test_unauthenticated_and_disabled(void **state)
 	struct req r;
 	make_req(&r, DB_ROLE_TECHNICIAN, 0);
 	r.has_acct = 0;
-	for (int a = 0; a <= AZ_LOCATE; a++)
+	for (int a = 0; a <= AZ_SELF; a++)
 		check(&r, (enum authz_action)a, NULL, AP_EAUTH);
 	assert_int_equal(authz_fleet_wide(&r), 0);
 	assert_int_equal(authz_in_scope(&r, MINE), 0);
@@ -119,12 +120,33 @@ static void test_out_of_table_values(void **state)
 {
 	struct req r;
 	make_req(&r, DB_ROLE_TECHNICIAN, 0);
-	assert_int_equal(authz_check(&r, (enum authz_action)(AZ_LOCATE + 1), NULL), AP_EFORBIDDEN);
+	assert_int_equal(authz_check(&r, (enum authz_action)(AZ_SELF + 1), NULL), AP_EFORBIDDEN);
 	assert_int_equal(authz_check(&r, (enum authz_action) - 1, NULL), AP_EFORBIDDEN);
 	r.acct.role = (enum db_role)4;
 	assert_int_equal(authz_check(&r, AZ_READ, NULL), AP_EFORBIDDEN);
 	r.acct.role = (enum db_role) - 1;
 	assert_int_equal(authz_check(&r, AZ_READ, NULL), AP_EFORBIDDEN);
+}
+
+/* Lists without a collège: "*" means every collège the account sees. */
+static void test_own_scope(void **state)
+{
+	struct req r;
+	make_req(&r, DB_ROLE_ATI, 2);
+	check(&r, AZ_READ, AUTHZ_OWN_SCOPE, 0);
+	check(&r, AZ_LOAN, AUTHZ_OWN_SCOPE, 0);
+	check(&r, AZ_ADMIN, AUTHZ_OWN_SCOPE, AP_EFORBIDDEN);
+	make_req(&r, DB_ROLE_REFERENT, 1);
+	check(&r, AZ_READ, AUTHZ_OWN_SCOPE, 0);
+	check(&r, AZ_LOAN, AUTHZ_OWN_SCOPE, AP_EFORBIDDEN);
+	make_req(&r, DB_ROLE_REFERENT, 0); /* a scope naming no collège sees nothing */
+	check(&r, AZ_READ, AUTHZ_OWN_SCOPE, AP_EFORBIDDEN);
+	make_req(&r, DB_ROLE_AUDITOR, 0);
+	check(&r, AZ_READ, AUTHZ_OWN_SCOPE, 0);
+	check(&r, AZ_LOAN, AUTHZ_OWN_SCOPE, AP_EFORBIDDEN);
+	assert_int_equal(authz_in_scope(&r, AUTHZ_OWN_SCOPE), 1); /* fleet-wide */
+	assert_string_equal(authz_action_text(AZ_LOAN), "change loans, returns or people");
+	assert_string_equal(authz_action_text((enum authz_action)99), "do this");
 }
 
 static void test_fleet_wide_and_scope(void **state)
@@ -148,6 +170,7 @@ int main(void)
 	    cmocka_unit_test(test_no_schools),
 	    cmocka_unit_test(test_unauthenticated_and_disabled),
 	    cmocka_unit_test(test_out_of_table_values),
+	    cmocka_unit_test(test_own_scope),
 	    cmocka_unit_test(test_fleet_wide_and_scope),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

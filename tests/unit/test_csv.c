@@ -84,7 +84,8 @@ static void test_separator_detection(void **state)
 	assert_int_equal(csv_open(semis, sizeof(semis) - 1, NULL, &c), 0);
 	assert_int_equal(csv_separator(c), ';');
 	csv_free(c);
-	static const char utf16[] = "\xFF\xFE" "a\0,\0b\0";
+	static const char utf16[] = "\xFF\xFE"
+				    "a\0,\0b\0";
 	assert_int_equal(csv_open(utf16, sizeof(utf16) - 1, NULL, &c), AP_EUNSUPPORTED);
 }
 
@@ -93,8 +94,8 @@ static void test_bad_records_and_recovery(void **state)
 	struct csv *c;
 	struct csv_record r;
 	static const char text[] = "a,b\n"
-				   "x\"y,1\n"	   /* quote in an unquoted field */
-				   "\"x\"y,2\n"	   /* text after the closing quote */
+				   "x\"y,1\n"	/* quote in an unquoted field */
+				   "\"x\"y,2\n" /* text after the closing quote */
 				   "ok,3\n"
 				   "\xC3\x28,4\n"  /* invalid UTF-8 */
 				   "\xE9t\xE9,5\n" /* Latin-1 */
@@ -184,7 +185,7 @@ static void test_import_header(void **state)
 	static const char nohead[] = "model\nm\n";
 	assert_int_equal(import_begin(&im, nohead, sizeof(nohead) - 1, cols, 3), 0);
 	assert_int_equal(json_array_size(im.errors), 2); /* serial and uai ... */
-	assert_int_equal(im.n_errors, 1);		  /* ... both on line 1 */
+	assert_int_equal(im.n_errors, 1);		 /* ... both on line 1 */
 	assert_int_equal(import_next(&im, v, &line), 0); /* ... and no row is read */
 	import_end(&im);
 }
