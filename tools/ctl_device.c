@@ -13,29 +13,26 @@ static int import(struct ctl *c, int argc, char **argv)
 	return ctl_fleet_import(c, import_usage, "/api/v1/devices/import", argc, argv);
 }
 
-static void print_devices(json_t *a)
+static const char *const row_keys[] = {"serial",     "udid",   "school",    "state",	"model",
+				       "os_version", "holder", "last_seen", "asset_tag"};
+
+static const char *dash(const char *s)
 {
-	static const char *const head[] = {"SERIAL", "SCHOOL", "STATE",	    "MODEL",
-					   "OS",     "HOLDER", "LAST SEEN", "ASSET TAG"};
-	struct ctl_table *t = ctl_fleet_table(8, head);
-	json_t *d;
-	size_t i;
+	return s[0] ? s : "-";
+}
+
+static void add_row(const char *const *v, void *arg)
+{
 	char when[32];
-	json_array_foreach(a, i, d)
-	{
-		const char *row[] = {json_is_string(json_object_get(d, "serial"))
-					 ? ctl_fleet_str(d, "serial")
-					 : ctl_fleet_str(d, "udid"),
-				     ctl_fleet_str(d, "school"),
-				     ctl_fleet_str(d, "state"),
-				     ctl_fleet_str(d, "model"),
-				     ctl_fleet_str(d, "os_version"),
-				     ctl_fleet_str(d, "holder"),
-				     ctl_fleet_when(d, "last_seen", when, sizeof(when)),
-				     ctl_fleet_str(d, "asset_tag")};
-		ctl_fleet_row(t, row);
-	}
-	ctl_fleet_table_print(t, stdout);
+	const char *row[] = {dash(v[0][0] ? v[0] : v[1]),
+			     dash(v[2]),
+			     dash(v[3]),
+			     dash(v[4]),
+			     dash(v[5]),
+			     dash(v[6]),
+			     ctl_fleet_when_text(v[7], when, sizeof(when)),
+			     dash(v[8])};
+	ctl_fleet_row(arg, row);
 }
 
 static int list(struct ctl *c, int argc, char **argv)
@@ -47,7 +44,6 @@ static int list(struct ctl *c, int argc, char **argv)
 				       {"--os-below", &os},
 				       {NULL}};
 	char path[1024] = "/api/v1/devices";
-	json_t *all = NULL;
 	int rc = ctl_fleet_args(list_usage, argc, argv, opts, NULL, 0, 0);
 	if (rc != CTL_OK)
 		return rc;
@@ -57,11 +53,15 @@ static int list(struct ctl *c, int argc, char **argv)
 	ctl_fleet_query(path, sizeof(path), "os_below", os);
 	if (c->json)
 		return ctl_fleet_print_all(c, path, "devices");
-	if ((rc = ctl_fleet_get_all(c, path, "devices", &all)) != CTL_OK)
-		return rc;
-	print_devices(all);
-	json_decref(all);
-	return CTL_OK;
+	static const char *const head[] = {"SERIAL", "SCHOOL", "STATE",	    "MODEL",
+					   "OS",     "HOLDER", "LAST SEEN", "ASSET TAG"};
+	struct ctl_table *t = ctl_fleet_table(8, head);
+	rc = ctl_fleet_get_rows(c, path, "devices", row_keys, 9, add_row, t);
+	if (rc == CTL_OK)
+		ctl_fleet_table_print(t, stdout);
+	else
+		ctl_fleet_table_free(t);
+	return rc;
 }
 
 static void print_history(json_t *d)

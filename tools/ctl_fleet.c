@@ -122,10 +122,17 @@ void ctl_fleet_table_print(struct ctl_table *t, FILE *f)
 		}
 		fputc('\n', f);
 	}
+	free(w);
+	ctl_fleet_table_free(t);
+}
+
+void ctl_fleet_table_free(struct ctl_table *t)
+{
+	if (t == NULL)
+		return;
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i]);
 	free(t->cells);
-	free(w);
 	free(t);
 }
 
@@ -307,6 +314,221 @@ int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret)
 	int rc = ctl_call(c, "POST", path, body, ret);
 	json_decref(body);
 	return rc;
+}
+
+/* Flat rows: the elements of a list read without building JSON objects
+ * (jansson's allocations are most of the time of a long table). */
+
+#define FLAT_VAL 512
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* Appends code point cp as UTF-8 to out[*o..cap). */
+static void put_utf8(char *out, size_t *o, size_t cap, unsigned cp)
+{
+	char b[4];
+	size_t n;
+	if (cp < 0x80) {
+		b[0] = (char)cp, n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (char)(0xc0 | cp >> 6), b[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | cp >> 12), b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+	} else {
+		b[0] = (char)(0xf0 | cp >> 18), b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), b[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
+	}
+	if (*o + n < cap) {
+		memcpy(out + *o, b, n);
+		*o += n;
+	}
+}
+
+/* The 4 hex digits at p as a number, or -1. */
+static long hex4(const char *p, const char *end)
+{
+	char tmp[5], *e;
+	if (end - p < 4)
+		return -1;
+	memcpy(tmp, p, 4);
+	tmp[4] = '\0';
+	long v = strtol(tmp, &e, 16);
+	return *e ? -1 : v;
+}
+
+/* Decodes the JSON string whose opening quote is at p into out (cut at
+ * cap - 1 bytes); returns the position after its closing quote, or NULL. */
+static const char *jstring(const char *p, const char *end, char *out, size_t cap)
+{
+	static const char esc[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+	size_t o = 0;
+	for (p++; p < end && *p != '"'; p++) {
+		if (*p != '\\') {
+			if (o + 1 < cap)
+				out[o++] = *p;
+			continue;
+		}
+		if (++p >= end)
+			return NULL;
+		const char *e = *p ? strchr(esc, *p) : NULL;
+		if (e && (e - esc) % 2 == 0) {
+			if (o + 1 < cap)
+				out[o++] = e[1];
+			continue;
+		}
+		long cp = *p == 'u' ? hex4(p + 1, end) : -1;
+		if (cp < 0)
+			return NULL;
+		p += 4;
+		if (cp >= 0xd800 && cp < 0xdc00 && end - p > 6 && p[1] == '\\' && p[2] == 'u') {
+			long lo = hex4(p + 3, end);
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			}
+		}
+		put_utf8(out, &o, cap, (unsigned)cp);
+	}
+	if (p >= end)
+		return NULL;
+	out[o] = '\0';
+	return p + 1;
+}
+
+/* One flat object at p: vals[k] gets the value of keys[k] ("" when null or
+ * absent; numbers and booleans as written).  NULL when it is not one. */
+static const char *flat_object(const char *p, const char *end, const char *const *keys,
+			       size_t nkeys, char (*vals)[FLAT_VAL])
+{
+	char key[64], skip[FLAT_VAL];
+	for (size_t k = 0; k < nkeys; k++)
+		vals[k][0] = '\0';
+	p = skip_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return NULL;
+	for (p = skip_ws(p, end); p < end && *p != '}';) {
+		size_t k = 0;
+		if (*p != '"' || (p = jstring(p, end, key, sizeof(key))) == NULL)
+			return NULL;
+		p = skip_ws(p, end);
+		if (p >= end || *p++ != ':')
+			return NULL;
+		p = skip_ws(p, end);
+		while (k < nkeys && strcmp(keys[k], key) != 0)
+			k++;
+		char *v = k < nkeys ? vals[k] : skip;
+		if (p < end && *p == '"') {
+			p = jstring(p, end, v, FLAT_VAL);
+		} else {
+			size_t n = strspn(p, "-+.0123456789eEnulltrfas");
+			if (n == 0 || n >= FLAT_VAL || (size_t)(end - p) < n)
+				return NULL;
+			snprintf(v, FLAT_VAL, "%.*s", (int)n, strncmp(p, "null", 4) == 0 ? "" : p);
+			p += n;
+		}
+		if (p == NULL)
+			return NULL;
+		p = skip_ws(p, end);
+		if (p < end && *p == ',')
+			p = skip_ws(p + 1, end);
+		else if (p >= end || *p != '}')
+			return NULL;
+	}
+	return p < end ? p + 1 : NULL;
+}
+
+/* The rows from elements joined by ",\n"; -1 (and fn not called at all)
+ * when one of them is not a flat object. */
+static int flat_rows(const char *text, size_t len, const char *const *keys, size_t nkeys,
+		     void (*fn)(const char *const *vals, void *arg), void *arg)
+{
+	char(*vals)[FLAT_VAL] = calloc(nkeys ? nkeys : 1, FLAT_VAL);
+	const char *ptrs[CTL_FLEET_MAX_KEYS];
+	const char *end = text + len;
+	int rc = vals && nkeys <= CTL_FLEET_MAX_KEYS ? 0 : -1;
+	for (int pass = 0; rc == 0 && pass < 2; pass++) { /* check all, then call */
+		for (const char *p = skip_ws(text, end); rc == 0 && p < end;) {
+			if ((p = flat_object(p, end, keys, nkeys, vals)) == NULL) {
+				rc = -1;
+				break;
+			}
+			for (size_t k = 0; pass == 1 && k < nkeys; k++)
+				ptrs[k] = vals[k];
+			if (pass == 1)
+				fn(ptrs, arg);
+			p = skip_ws(p, end);
+			if (p < end && *p == ',')
+				p = skip_ws(p + 1, end);
+		}
+	}
+	free(vals);
+	return rc;
+}
+
+/* The same from parsed JSON (an answer of another shape). */
+static void json_rows(json_t *all, const char *const *keys, size_t nkeys,
+		      void (*fn)(const char *const *vals, void *arg), void *arg)
+{
+	const char *ptrs[CTL_FLEET_MAX_KEYS];
+	char num[CTL_FLEET_MAX_KEYS][32];
+	json_t *e;
+	size_t i;
+	json_array_foreach(all, i, e)
+	{
+		for (size_t k = 0; k < nkeys && k < CTL_FLEET_MAX_KEYS; k++) {
+			json_t *v = json_object_get(e, keys[k]);
+			if (json_is_string(v)) {
+				ptrs[k] = json_string_value(v);
+				continue;
+			}
+			if (json_is_integer(v))
+				snprintf(num[k], sizeof(num[k]), "%lld",
+					 (long long)json_integer_value(v));
+			else if (json_is_boolean(v))
+				snprintf(num[k], sizeof(num[k]), "%s",
+					 json_is_true(v) ? "true" : "false");
+			else
+				num[k][0] = '\0';
+			ptrs[k] = num[k];
+		}
+		fn(ptrs, arg);
+	}
+}
+
+int ctl_fleet_get_rows(struct ctl *c, const char *path, const char *key, const char *const *keys,
+		       size_t nkeys, void (*fn)(const char *const *vals, void *arg), void *arg)
+{
+	struct ap_buf items;
+	json_t *all = NULL;
+	ap_buf_init(&items, (size_t)1 << 31);
+	int rc = nkeys <= CTL_FLEET_MAX_KEYS ? get_pages(c, path, key, &items) : CTL_EFAIL;
+	if (rc == CTL_OK &&
+	    flat_rows(items.data ? items.data : "", items.len, keys, nkeys, fn, arg) < 0) {
+		ap_buf_free(&items);
+		rc = ctl_fleet_get_all(c, path, key, &all);
+		if (rc == CTL_OK)
+			json_rows(all, keys, nkeys, fn, arg);
+		json_decref(all);
+	}
+	ap_buf_free(&items);
+	return rc;
+}
+
+const char *ctl_fleet_when_text(const char *s, char *buf, size_t cap)
+{
+	if (s == NULL || s[0] == '\0')
+		return "-";
+	if (strlen(s) == 20 && s[10] == 'T') {
+		snprintf(buf, cap, "%.10s %.5s", s, s + 11);
+		return buf;
+	}
+	return s;
 }
 
 /* Reads a whole file (at most CTL_MAX_FILE bytes). */

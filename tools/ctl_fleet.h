@@ -35,6 +35,8 @@ struct ctl_table *ctl_fleet_table(size_t ncols, const char *const *headers);
 void ctl_fleet_row(struct ctl_table *t, const char *const *cells);
 /* Prints and frees. */
 void ctl_fleet_table_print(struct ctl_table *t, FILE *f);
+/* Frees without printing.  NULL ok. */
+void ctl_fleet_table_free(struct ctl_table *t);
 
 /* Writes one CSV line (RFC 4180 quoting, ',' separated, CRLF-free). */
 void ctl_fleet_csv_line(FILE *f, const char *const *cells, size_t n);
@@ -55,6 +57,16 @@ int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t *
 /* The same list printed as a JSON array (one element a line) without
  * parsing it: what --json prints for long lists. */
 int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
+
+/* GETs every page of a list and calls fn for each element with vals[k]
+ * the value of keys[k] as text ("" for null or absent), strings decoded;
+ * at most CTL_FLEET_MAX_KEYS keys.  Elements the server writes flat (the
+ * long lists) are read without building JSON objects. */
+#define CTL_FLEET_MAX_KEYS 16
+int ctl_fleet_get_rows(struct ctl *c, const char *path, const char *key, const char *const *keys,
+		       size_t nkeys, void (*fn)(const char *const *vals, void *arg), void *arg);
+/* A time value shortened as ctl_fleet_when() does; "-" for "". */
+const char *ctl_fleet_when_text(const char *s, char *buf, size_t cap);
 
 /* POST a JSON body to path; prints the error or stores the answer. */
 int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret);

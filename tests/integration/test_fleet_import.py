@@ -116,6 +116,8 @@ def test_csv_dialects():
         check(devs["SEMI0001"]["model"] == "iPad; 9th gen" and devs["SEMI0001"]["asset_tag"] == 'T "1"',
               devs["SEMI0001"])
         check(devs["SEMI0003"]["school"] == A, "lower-case UAI in a CSV is normalised")
+        table = d.ctl("device", "list", "--school", A).stdout
+        check('iPad; 9th gen' in table and 'T "1"' in table, "the table shows decoded text:\n" + table)
         # a quoted line break is part of its field: the lines after it keep
         # their numbers (a model must be one line, so that row is refused)
         text = ("serial,model,uai\r\n"
