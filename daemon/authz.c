@@ -19,6 +19,8 @@ static const unsigned char grants[][4] = {
     [AZ_ADMIN] = {FLEET, NO, NO, NO},
     [AZ_AUDIT] = {FLEET, NO, NO, FLEET},
     [AZ_LOCATE] = {FLEET, NO, NO, NO},
+    [AZ_POLICY_READ] = {FLEET, FLEET, FLEET, FLEET},
+    [AZ_APP_CATALOGUE] = {FLEET, FLEET, NO, NO},
 };
 
 int authz_fleet_wide(const struct req *r)

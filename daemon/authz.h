@@ -20,6 +20,8 @@ enum authz_action {
 	AZ_ADMIN,	  /* accounts, collèges, fleet policy, enrolment, imports */
 	AZ_AUDIT,	  /* audit log, registers */
 	AZ_LOCATE,	  /* the geolocation procedure */
+	AZ_POLICY_READ,	  /* the profile and app catalogue, assignments (no personal data) */
+	AZ_APP_CATALOGUE, /* add an App Store app to the catalogue (ATIs push their apps) */
 };
 
 /* 0 when r's account may do action on an object of collège `school`

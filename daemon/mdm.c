@@ -25,6 +25,7 @@
 #include "db_mdm.h"
 #include "keystore.h"
 #include "log.h"
+#include "reconcile.h"
 #include "server.h"
 #include "store.h"
 
@@ -235,6 +236,10 @@ static void on_token_update(struct req *r, const struct ap_checkin *ci, const ch
 		queue_initial(r, d.id, ci->udid);
 		db_audit_append(r->w->db, "system", "device.enrolled",
 				d.serial[0] ? d.serial : ci->udid, "", "");
+		/* the desired policy right after the initial inventory */
+		if ((rc = reconcile_enrolled(r->w, d.id)) < 0)
+			log_warn("reconcile_failed", "id=%s device=%lld error=\"%s\"", r->id,
+				 (long long)d.id, ap_strerror(rc));
 	}
 	log_info("device_token_update", "id=%s device=%lld first=%d unlock_token=%d", r->id,
 		 (long long)d.id, first, ci->unlock_token != NULL);
@@ -257,10 +262,14 @@ static void on_checkout(struct req *r, const struct ap_checkin *ci, const char *
 }
 
 /* Result handlers: one row per command type whose answer updates the
- * inventory.  They run inside the report's transaction. */
+ * inventory or the policy state.  They run inside the report's
+ * transaction: apply (may be NULL) reads the result, then, when policy is
+ * set, reconcile_on_result() records what the tablet now holds and
+ * reconciles it after fresh lists. */
 struct result_handler {
 	const char *type;
 	int (*apply)(struct req *r, int64_t id, plist_t dict);
+	int policy;
 };
 
 static int apply_device_info(struct req *r, int64_t id, plist_t dict)
@@ -327,13 +336,22 @@ static int apply_bypass(struct req *r, int64_t id, plist_t dict)
 }
 
 static const struct result_handler result_handlers[] = {
-    {"DeviceInformation", apply_device_info},
-    {"SecurityInfo", apply_security},
-    {"InstalledApplicationList", apply_apps},
-    {"ProfileList", apply_profiles},
-    {"EraseDevice", apply_erase},
-    {"ActivationLockBypassCode", apply_bypass},
+    {"DeviceInformation", apply_device_info, 0},
+    {"SecurityInfo", apply_security, 0},
+    {"InstalledApplicationList", apply_apps, 1},
+    {"ProfileList", apply_profiles, 1},
+    {"EraseDevice", apply_erase, 0},
+    {"ActivationLockBypassCode", apply_bypass, 0},
+    {"InstallProfile", NULL, 1},
+    {"RemoveProfile", NULL, 1},
+    {"InstallApplication", NULL, 1},
+    {"RemoveApplication", NULL, 1},
 };
+
+static int storage_error(int rc)
+{
+	return rc == AP_ENOMEM || rc == AP_EDB || rc == AP_EIO || rc == AP_EBUSY;
+}
 
 static const char *status_word(enum ap_status s)
 {
@@ -392,16 +410,18 @@ static int record_report(struct req *r, const struct db_mdm_device *d, struct ap
 	if (rc < 0 || dup || rep->status != AP_STATUS_ACKNOWLEDGED)
 		return rc;
 	for (size_t i = 0; i < sizeof(result_handlers) / sizeof(result_handlers[0]); i++) {
-		if (strcmp(result_handlers[i].type, c.type) != 0)
+		const struct result_handler *h = &result_handlers[i];
+		if (strcmp(h->type, c.type) != 0)
 			continue;
-		int arc = result_handlers[i].apply(r, d->id, rep->dict);
-		if (arc < 0 && arc != AP_ENOMEM && arc != AP_EDB && arc != AP_EIO &&
-		    arc != AP_EBUSY) {
+		int arc = h->apply ? h->apply(r, d->id, rep->dict) : 0;
+		if (arc < 0 && !storage_error(arc)) {
 			/* a malformed result is kept on the command, not fatal */
 			log_warn("result_unusable", "id=%s command=%s type=%s error=\"%s\"", r->id,
 				 c.uuid, c.type, ap_strerror(arc));
 			return 0;
 		}
+		if (arc == 0 && h->policy)
+			arc = reconcile_on_result(r->w, d->id, &c);
 		return arc;
 	}
 	return 0;
