@@ -536,7 +536,7 @@ static void assignment_remove(struct req *r)
 
 static int add_assignment(const struct db_assignment *a, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:s,s:I}", "item", a->item, "kind",
+	json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "item", a->item, "kind",
 					     a->kind, "identifier", a->identifier, "scope",
 					     a->scope, "created_by", a->created_by, "created_at",
 					     (json_int_t)a->created_at));
