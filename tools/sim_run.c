@@ -62,13 +62,12 @@ static void env_close(struct env *e)
 	sim_state_close(e->st);
 }
 
-static void key_progress(size_t done, size_t total)
+static void key_announce(size_t total)
 {
-	if (done == 1)
-		fprintf(stderr,
-			"ardoise-sim: generating %zu keys for the key pool (kept in the state"
-			" file for later runs)\n",
-			total);
+	fprintf(stderr,
+		"ardoise-sim: generating %zu keys for the key pool (kept in the state file for"
+		" later runs)\n",
+		total);
 }
 
 static int read_ca(const char *path, X509 **ret)
@@ -113,7 +112,7 @@ static int env_open(const struct sim_opts *o, int net, size_t want_keys, struct 
 	memset(e, 0, sizeof(*e));
 	if (sim_state_open(o->state, &e->st, err, sizeof(err)) < 0)
 		return sim_run_fail("%s: %s", o->state, err);
-	if (sim_state_pool(e->st, &e->pool, o->key_type, want_keys, key_progress) < 0)
+	if (sim_state_pool(e->st, &e->pool, o->key_type, want_keys, key_announce) < 0)
 		return sim_run_fail("%s: cannot load or store the key pool", o->state);
 	return net ? env_net(o, e) : 0;
 }

@@ -5,6 +5,9 @@
 
 #include <sqlite3.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,25 +307,75 @@ static int pool_store(struct sim_state *st, enum sim_key_kind k, size_t slot, EV
 	return rc;
 }
 
-int sim_state_pool(struct sim_state *st, struct sim_pool *pool, enum sim_key_kind kind, size_t want,
-		   void (*progress)(size_t done, size_t total))
+/* Key generation shared by a few threads (RSA-2048 takes ~100 ms each). */
+struct keygen {
+	enum sim_key_kind kind;
+	EVP_PKEY **out;
+	size_t n;
+	atomic_size_t next;
+	atomic_int failed;
+};
+
+static void *keygen_main(void *arg)
+{
+	struct keygen *g = arg;
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&g->next, 1);
+		if (i >= g->n || atomic_load(&g->failed))
+			break;
+		int rc = g->kind == SIM_KEY_RSA ? ap_x509_new_rsa_key(2048, &g->out[i])
+						: ap_x509_new_ec_key(&g->out[i]);
+		if (rc < 0)
+			atomic_store(&g->failed, rc);
+	}
+	return NULL;
+}
+
+static int keygen(enum sim_key_kind kind, EVP_PKEY **out, size_t n)
+{
+	struct keygen g = {kind, out, n, 0, 0};
+	pthread_t th[8];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t k = cpus > 1 ? (size_t)(cpus > 8 ? 8 : cpus) : 1, started = 0;
+
+	for (; started + 1 < k; started++)
+		if (pthread_create(&th[started], NULL, keygen_main, &g) != 0)
+			break;
+	keygen_main(&g);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	return atomic_load(&g.failed);
+}
+
+int sim_state_pool(struct sim_state *st, struct sim_pool *pool, enum sim_key_kind kind,
+		   size_t want, void (*announce)(size_t total))
 {
 	int rc = pool_load(st, pool);
-	size_t have = pool->n[kind], total = want > have ? want - have : 0;
+	size_t have = pool->n[kind], todo = want > have ? want - have : 0;
 
-	for (size_t i = 0; rc == 0 && pool->n[kind] < want; i++) {
-		EVP_PKEY *key = NULL;
-		rc = kind == SIM_KEY_RSA ? ap_x509_new_rsa_key(2048, &key)
-					 : ap_x509_new_ec_key(&key);
-		if (rc == 0)
-			rc = pool_store(st, kind, pool->n[kind], key);
-		if (rc == 0)
-			rc = pool_push(pool, kind, key);
-		if (rc < 0)
-			EVP_PKEY_free(key);
-		else if (progress)
-			progress(i + 1, total);
+	if (rc < 0 || todo == 0)
+		return rc;
+	EVP_PKEY **fresh = calloc(todo, sizeof(*fresh));
+	if (fresh == NULL)
+		return AP_ENOMEM;
+	if (announce)
+		announce(todo);
+	int in_tx = 0;
+	if ((rc = keygen(kind, fresh, todo)) == 0 && (rc = sim_state_begin(st)) == 0)
+		in_tx = 1;
+	for (size_t i = 0; rc == 0 && i < todo; i++) {
+		if ((rc = pool_store(st, kind, pool->n[kind], fresh[i])) == 0 &&
+		    (rc = pool_push(pool, kind, fresh[i])) == 0)
+			fresh[i] = NULL;
 	}
+	if (in_tx && rc == 0)
+		rc = sim_state_commit(st);
+	else if (in_tx)
+		sim_state_rollback(st);
+	for (size_t i = 0; i < todo; i++)
+		EVP_PKEY_free(fresh[i]);
+	free(fresh);
 	return rc;
 }
 
