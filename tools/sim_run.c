@@ -140,11 +140,12 @@ static struct sim_ctx *new_ctx(struct env *e, const struct sim_opts *o)
 static void stats_add(struct sim_stats *total, struct sim_stats *part)
 {
 	double *lat = realloc(total->lat_ms, (total->n_lat + part->n_lat + 1) * sizeof(double));
-	if (lat) {
+	if (lat && part->n_lat) {
 		memcpy(lat + total->n_lat, part->lat_ms, part->n_lat * sizeof(double));
-		total->lat_ms = lat;
 		total->n_lat += part->n_lat;
 	}
+	if (lat)
+		total->lat_ms = lat;
 	total->tasks += part->tasks;
 	total->errors += part->errors;
 	total->seconds += part->seconds;
@@ -291,7 +292,8 @@ static int devices_to_enrol(struct env *e, size_t n, struct sim_device ***ret)
 		sim_state_free_devices(erased, n_erased);
 		return AP_ENOMEM;
 	}
-	memcpy(devs, erased, n_erased * sizeof(*devs));
+	if (n_erased)
+		memcpy(devs, erased, n_erased * sizeof(*devs));
 	free(erased);
 	for (size_t i = n_erased; i < n && rc == 0; i++)
 		rc = sim_device_new(&devs[i]);
