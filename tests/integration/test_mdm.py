@@ -100,6 +100,13 @@ def test_enrol_inventory_and_schemas():
         schema_check(sent + [profile])
         schema_check(answers)
 
+        # bulk queueing twice: the second skips the tablets that have it pending
+        first = d.ctl_json("command", "bulk", "SecurityInfo", "--all")
+        second = d.ctl_json("command", "bulk", "SecurityInfo", "--all")
+        check(first["queued"] == 5 and second["queued"] == 0 and second["skipped"] == 5,
+              "bulk skips pending twins: %r %r" % (first, second))
+        check(sim.connect()["acknowledged"] == 5, "one SecurityInfo each")
+
 
 def test_device_lock_cancel_notnow():
     with Daemon() as d:
