@@ -26,7 +26,7 @@ json_t *api_body(struct req *r);
 /* Authorises, answering 401/403 itself; returns 0 when allowed. */
 int api_allow(struct req *r, int action, const char *school);
 /* Appends an audit row for this request's account.  detail (may be NULL)
- * is a JSON object whose reference is stolen. */
+ * is consumed (reference stolen), as every caller passes a new json_pack(). */
 int api_audit(struct req *r, const char *action, const char *target, const char *reason,
 	      json_t *detail);
 /* Path parameter i (0-based), or "" */

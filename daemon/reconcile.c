@@ -25,10 +25,11 @@ static int64_t ms_since(uint64_t t0)
 	return (int64_t)((uv_hrtime() - t0) / 1000000);
 }
 
+/* Errors that end a run (anything else fails one command: a refused
+ * enqueue, AP_ECONFLICT or AP_ELIMIT, leaves the transaction usable). */
 static int storage_error(int rc)
 {
-	return rc == AP_EDB || rc == AP_EIO || rc == AP_EBUSY || rc == AP_ENOMEM ||
-	       rc == AP_ECONFLICT || rc == AP_ELIMIT;
+	return rc == AP_EDB || rc == AP_EIO || rc == AP_EBUSY || rc == AP_ENOMEM;
 }
 
 /* One run's queueing state: params built once per catalogue item. */

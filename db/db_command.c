@@ -89,6 +89,12 @@ static int enqueue(struct db *db, int64_t device_id, const char *type, const cha
 	if (rc == 0 && ret_id)
 		*ret_id = sqlite3_last_insert_rowid(db->h);
 out:
+	if (rc == AP_ECONFLICT || rc == AP_ELIMIT) {
+		/* a refusal, nothing written: must not doom an enclosing
+		 * transaction (bulk queueing skips such devices) */
+		db_commit(db);
+		return rc;
+	}
 	if (rc < 0) {
 		db_rollback(db);
 		return rc;
