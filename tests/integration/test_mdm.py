@@ -65,7 +65,7 @@ def enrolled(d, n):
 
 
 def test_enrol_inventory_and_schemas():
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
         sim = enrolled(d, 5)
         devs = sim.devices()
         check(len(devs) == 5 and all(x["state"] == "enrolled" for x in devs),
@@ -109,7 +109,7 @@ def test_enrol_inventory_and_schemas():
 
 
 def test_device_lock_cancel_notnow():
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
         sim = enrolled(d, 2)
         sim.connect()
         dev = sim.devices()[0]
@@ -146,7 +146,7 @@ def test_device_lock_cancel_notnow():
 
 
 def test_sign_mode_and_enroll_token():
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
         sim = Sim(d)
         sim("enroll", "-n", "2", "--enroll-token", d.token, "--signed-profile", "--key-pool", "2")
         devs = sim.devices()
@@ -161,7 +161,7 @@ def test_sign_mode_and_enroll_token():
 
 
 def test_erase_and_reenrol():
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
         sim = enrolled(d, 1)
         sim.connect()
         dev = sim.devices()[0]
@@ -184,7 +184,7 @@ def openssl(*args, cwd):
 
 
 def test_foreign_ca_refused():
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
         sim = enrolled(d, 1)
         udid = sim.devices()[0]["udid"]
         tmp = tempfile.mkdtemp(dir=d.tmp)
