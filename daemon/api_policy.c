@@ -51,11 +51,12 @@ static json_t *stats_json(int rc, const struct reconcile_stats *st)
 {
 	if (rc < 0)
 		return json_pack("{s:s}", "error", ap_strerror(rc));
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "devices", (json_int_t)st->devices,
-			 "converged", (json_int_t)st->converged, "queued", (json_int_t)st->queued,
-			 "canceled", (json_int_t)st->canceled, "capped", (json_int_t)st->capped,
-			 "failed", (json_int_t)st->failed, "load_ms", (json_int_t)st->load_ms, "ms",
-			 (json_int_t)st->total_ms);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "devices",
+			 (json_int_t)st->devices, "converged", (json_int_t)st->converged, "queued",
+			 (json_int_t)st->queued, "canceled", (json_int_t)st->canceled, "capped",
+			 (json_int_t)st->capped, "failed", (json_int_t)st->failed, "load_ms",
+			 (json_int_t)st->load_ms, "ms", (json_int_t)st->total_ms, "cpu_ms",
+			 (json_int_t)st->cpu_ms);
 }
 
 /* Reconciles what a change touched; the JSON of the outcome. */

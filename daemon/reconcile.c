@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #define ORIGIN "policy"
@@ -23,6 +24,15 @@
 static int64_t ms_since(uint64_t t0)
 {
 	return (int64_t)((uv_hrtime() - t0) / 1000000);
+}
+
+/* CPU time of this thread, in ms (wall time lies on a busy machine). */
+static int64_t cpu_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Errors that end a run (anything else fails one command: a refused
@@ -158,10 +168,11 @@ static void log_run(const char *reason, const char *school, int64_t device_id,
 	}
 	log_info("reconcile",
 		 "reason=%s scope=%s devices=%lld converged=%lld queued=%lld canceled=%lld"
-		 " capped=%lld failed=%lld load_ms=%lld ms=%lld",
+		 " capped=%lld failed=%lld load_ms=%lld ms=%lld cpu_ms=%lld",
 		 reason, where, (long long)st->devices, (long long)st->converged,
 		 (long long)st->queued, (long long)st->canceled, (long long)st->capped,
-		 (long long)st->failed, (long long)st->load_ms, (long long)st->total_ms);
+		 (long long)st->failed, (long long)st->load_ms, (long long)st->total_ms,
+		 (long long)st->cpu_ms);
 	if (st->failed)
 		log_warn("reconcile_command_failed", "reason=%s last_error=\"%s\"", reason,
 			 st->last_error);
@@ -174,8 +185,11 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 	struct reconcile_facts f;
 	struct reconcile_stats st;
 	uint64_t t0 = uv_hrtime();
+	int64_t c0 = cpu_ms();
 	int rc;
 	memset(&st, 0, sizeof(st));
+	if (device_id == 0 && (rc = db_policy_bulk(w->db, 1)) < 0)
+		goto out;
 	if ((rc = db_begin(w->db)) < 0)
 		goto out;
 	if ((rc = reconcile_facts_load(w->db, &flt, &f)) < 0) {
@@ -196,7 +210,10 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 	else
 		rc = db_commit(w->db);
 out:
+	if (device_id == 0)
+		db_policy_bulk(w->db, 0);
 	st.total_ms = ms_since(t0);
+	st.cpu_ms = cpu_ms() - c0;
 	log_run(reason, school, device_id, &st, rc);
 	if (rc == 0 && ret)
 		*ret = st;

@@ -28,13 +28,14 @@ struct worker;
 struct db_cmd;
 
 struct reconcile_stats {
-	int64_t devices;   /* tablets looked at */
-	int64_t converged; /* of which nothing to do */
-	int64_t queued;	   /* commands queued */
-	int64_t canceled;  /* pending commands canceled */
-	int64_t capped;	   /* actions left for later: queue full */
-	int64_t failed;	   /* commands that could not be built */
-	int64_t load_ms, total_ms;
+	int64_t devices;	   /* tablets looked at */
+	int64_t converged;	   /* of which nothing to do */
+	int64_t queued;		   /* commands queued */
+	int64_t canceled;	   /* pending commands canceled */
+	int64_t capped;		   /* actions left for later: queue full */
+	int64_t failed;		   /* commands that could not be built */
+	int64_t load_ms, total_ms; /* wall clock: loading the facts, the whole run */
+	int64_t cpu_ms;		   /* CPU time of the run (this thread) */
 	char last_error[160];
 };
 

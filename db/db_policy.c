@@ -783,6 +783,11 @@ int db_policy_each_failed(struct db *db, int64_t device_id,
 	return rows(db, st, failed_row, &c);
 }
 
+int db_policy_bulk(struct db *db, int on)
+{
+	return db_exec(db, on ? "PRAGMA cache_size = -32768" : "PRAGMA cache_size = -2000");
+}
+
 /* ---- results of policy commands ---------------------------------------- */
 
 int db_policy_command_ref(struct db *db, const char *uuid, char ret_dedupe[256], char ret_blob[65])

@@ -156,6 +156,12 @@ int db_policy_each_failed(struct db *db, int64_t device_id,
 				    void *arg),
 			  void *arg);
 
+/* A reconciliation of many tablets reads and writes a lot in one
+ * transaction: on 1 gives this connection a 32 MiB page cache (so the
+ * indexes it touches stay in memory instead of spilling to the WAL), on 0
+ * goes back to SQLite's default (pages beyond it are released). */
+int db_policy_bulk(struct db *db, int on);
+
 /* Results of policy commands. */
 /* dedupe and blob_ref of a command.  AP_ENOTFOUND. */
 int db_policy_command_ref(struct db *db, const char *uuid, char ret_dedupe[256], char ret_blob[65]);
