@@ -468,6 +468,9 @@ int reconcile_explain(struct worker *w, int64_t device_id,
 
 /* ---- unapproved apps ---------------------------------------------------- */
 
+/* Apple's own apps ship with iPadOS: not worth a line in the report. */
+#define APPLE_PREFIX "com.apple."
+
 struct unapproved {
 	struct reconcile_facts f;
 	struct pol_plan p;
@@ -492,7 +495,7 @@ static int on_installed(int64_t device_id, const char *serial, const char *schoo
 {
 	struct unapproved *u = arg;
 	long i = reconcile_facts_find(&u->f, device_id);
-	if (i < 0)
+	if (i < 0 || strncmp(identifier, APPLE_PREFIX, strlen(APPLE_PREFIX)) == 0)
 		return 0;
 	if (i != u->cur) {
 		struct pol_device_state s;

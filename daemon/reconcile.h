@@ -95,7 +95,8 @@ int reconcile_explain(struct worker *w, int64_t device_id,
 		      void (*item_fn)(const struct reconcile_item_view *it, void *arg), void *arg);
 
 /* Apps reported by the enrolled tablets of school (NULL: the fleet) that
- * are not in the tablet's desired state. */
+ * are not in the tablet's desired state, Apple's own (com.apple.*) left
+ * out. */
 int reconcile_unapproved(struct worker *w, const char *school,
 			 int (*fn)(const char *serial, const char *school, const char *identifier,
 				   const char *name, const char *version, void *arg),
