@@ -171,7 +171,8 @@ int db_cmd_next(struct db *db, int64_t device_id, struct db_cmd *ret, char **ret
 		db_done(st);
 		return AP_ENOMEM;
 	}
-	memcpy(payload, sqlite3_column_blob(st, 12), len);
+	if (len) /* '' for commands built from a blob: SQLite gives NULL */
+		memcpy(payload, sqlite3_column_blob(st, 12), len);
 	payload[len] = '\0';
 	db_col_copy(st, 13, c.blob_ref, sizeof(c.blob_ref));
 	db_done(st);
