@@ -246,6 +246,40 @@ def test_baseline_and_school_app_reach_the_right_tablets():
               all(i["state"] == "installed" for i in show["items"]), "effective policy: %r" % show)
 
 
+def test_profiles_sent_are_signed_and_stable():
+    with Daemon() as d:
+        add_devices(d, [("P1", UAI_A), ("P2", UAI_B)])
+        reconcile(d)
+        p = d.ctl_json("profile", "show", "passcode")
+        refs = d.sqlite("SELECT DISTINCT c.blob_ref FROM command c WHERE c.type='InstallProfile'"
+                        " AND c.dedupe='fr.ardoise.baseline.passcode'").stdout.split()
+        check(len(refs) == 1 and len(refs[0]) == 64,
+              "every tablet gets the same stored bytes: %r" % refs)
+        der = os.path.join(d.tmp, "sent.der")
+        out = d.sqlite("SELECT writefile('%s', data) FROM blob WHERE hash='%s'" % (der, refs[0]))
+        check(out.returncode == 0 and os.path.getsize(der) > 0, out.stderr)
+        inner = os.path.join(d.tmp, "sent.mobileconfig")
+        out = subprocess.run(["openssl", "cms", "-verify", "-inform", "DER", "-in", der, "-CAfile", d.ca,
+                              "-purpose", "any", "-out", inner], capture_output=True, text=True)
+        check(out.returncode == 0, "signed by the server, chains to its CA: " + out.stderr)
+        text = open(inner).read()
+        check("<string>%s</string>" % p["payload_uuid"] in text, "the PayloadUUID sent is the derived one")
+        out = subprocess.run([os.path.join(SHARED, "tools", "mdm-schema-check"), "--werror", inner],
+                             capture_output=True, text=True)
+        check(out.returncode == 0, "what tablets get passes the schema: " + out.stdout)
+        # a re-send (the tablet lost it) carries the very same bytes
+        d.sqlite("UPDATE command SET status='acknowledged' WHERE type='InstallProfile'")
+        d.sqlite("DELETE FROM device_profile")
+        r = reconcile(d)
+        check(r["queued"] == 10, "sent again: %r" % r)
+        again = d.sqlite("SELECT DISTINCT blob_ref FROM command WHERE status='queued'"
+                         " AND dedupe='fr.ardoise.baseline.passcode'").stdout.split()
+        check(again == refs, "same blob: %r %r" % (again, refs))
+        # the query form of DELETE works too
+        status, _, body = d.request("DELETE", "/api/v1/policy/assignments?item=profile:passcode&scope=fleet")
+        check(status == 200 and b"profile:passcode" in body, "unassign by query: %d %r" % (status, body))
+
+
 def test_profile_edit_reinstalls_only_that_profile():
     with Daemon() as d:
         add_devices(d, [("E1", UAI_A), ("E2", UAI_B)])
@@ -416,6 +450,7 @@ def test_failing_and_report():
 
 if __name__ == "__main__":
     run([test_init_loads_the_baseline, test_profile_catalogue_and_validation,
-         test_baseline_and_school_app_reach_the_right_tablets, test_profile_edit_reinstalls_only_that_profile,
+         test_baseline_and_school_app_reach_the_right_tablets, test_profiles_sent_are_signed_and_stable,
+         test_profile_edit_reinstalls_only_that_profile,
          test_unassign_removes_only_what_ardoise_installed, test_move_and_removed_app,
          test_groups_from_loans, test_authorisation, test_failing_and_report])
