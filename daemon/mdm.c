@@ -131,6 +131,31 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 	return rc;
 }
 
+int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, const char *xml,
+		       size_t len, size_t uuid_at, const char *dedupe, const char *origin,
+		       const char *actor, char ret_uuid[37])
+{
+	const struct config *c = &w->srv->cfg;
+	char uuid[37];
+	if (uuid_at + AP_UUID_LEN > len ||
+	    memcmp(xml + uuid_at, MDM_TEMPLATE_UUID, AP_UUID_LEN) != 0)
+		return AP_EINVAL;
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return AP_ENOMEM;
+	memcpy(copy, xml, len);
+	copy[len] = '\0';
+	ap_uuid_random(uuid);
+	memcpy(copy + uuid_at, uuid, AP_UUID_LEN);
+	int rc = db_cmd_enqueue(w->db, device_id, ap_cmd_name(t), dedupe ? dedupe : "", uuid, copy,
+				len, origin, actor, db_now() + c->command_expiry_days * DAY,
+				c->queue_max, NULL);
+	free(copy);
+	if (rc == 0)
+		memcpy(ret_uuid, uuid, sizeof(uuid));
+	return rc;
+}
+
 int mdm_queue_profile(struct worker *w, int64_t device_id, const char *blob_hash,
 		      const char *identifier, const char *origin, const char *actor,
 		      char ret_uuid[37])

@@ -2,6 +2,7 @@
 #include "reconcile.h"
 #include "ap_cmd.h"
 #include "ap_err.h"
+#include "ap_uuid.h"
 #include "db_command.h"
 #include "db_policy.h"
 #include "log.h"
@@ -42,42 +43,100 @@ static int storage_error(int rc)
 	return rc == AP_EDB || rc == AP_EIO || rc == AP_EBUSY || rc == AP_ENOMEM;
 }
 
-/* One run's queueing state: params built once per catalogue item. */
+/* A command plist built once per (type, identifier) for the whole run. */
+struct template
+{
+	enum pol_action_type type;
+	const char *identifier;
+	char *xml;
+	size_t len, uuid_at;
+};
+
+/* One run's queueing state. */
 struct run {
 	struct worker *w;
 	const struct reconcile_facts *f;
-	plist_t *install_params; /* per item, NULL until needed */
+	struct template *tpl;
+	size_t n_tpl, cap_tpl;
 	struct reconcile_stats *st;
 };
 
-static int identifier_params(const char *identifier, plist_t *ret)
+static void run_free(struct run *r)
 {
+	for (size_t i = 0; i < r->n_tpl; i++)
+		free(r->tpl[i].xml);
+	free(r->tpl);
+}
+
+static enum ap_cmd_type command_of(enum pol_action_type t)
+{
+	return t == POL_INSTALL_APP	 ? AP_CMD_INSTALL_APPLICATION
+	       : t == POL_REMOVE_PROFILE ? AP_CMD_REMOVE_PROFILE
+					 : AP_CMD_REMOVE_APPLICATION;
+}
+
+/* InstallApplication from the catalogue item (removed with the MDM
+ * profile, ap_cmd_params_install_app), or {Identifier} for removals. */
+static int params_of(const struct pol_action *a, plist_t *ret)
+{
+	if (a->type == POL_INSTALL_APP)
+		return ap_cmd_params_install_app(a->item->store_id, a->identifier, ret);
 	plist_t d = plist_new_dict();
 	if (d == NULL)
 		return AP_ENOMEM;
-	plist_dict_set_item(d, "Identifier", plist_new_string(identifier));
+	plist_dict_set_item(d, "Identifier", plist_new_string(a->identifier));
 	*ret = d;
 	return 0;
 }
 
-static int app_params(struct run *r, const struct pol_item *it, plist_t *ret)
+static int template_build(const struct pol_action *a, struct template *t)
 {
-	size_t k = (size_t)(it - r->f->items);
-	if (r->install_params[k] == NULL) {
-		int rc =
-		    ap_cmd_params_install_app(it->store_id, it->identifier, &r->install_params[k]);
-		if (rc < 0)
-			return rc;
+	plist_t params = NULL;
+	int rc = params_of(a, &params);
+	if (rc == 0)
+		rc = ap_cmd_build(command_of(a->type), MDM_TEMPLATE_UUID, params, &t->xml, &t->len,
+				  NULL, 0);
+	if (params)
+		plist_free(params);
+	if (rc < 0)
+		return rc;
+	const char *at = memmem(t->xml, t->len, MDM_TEMPLATE_UUID, AP_UUID_LEN);
+	if (at == NULL) {
+		free(t->xml);
+		return AP_EINTERNAL;
 	}
-	*ret = r->install_params[k];
+	t->type = a->type;
+	t->identifier = a->identifier;
+	t->uuid_at = (size_t)(at - t->xml);
 	return 0;
+}
+
+static int template_for(struct run *r, const struct pol_action *a, const struct template **ret)
+{
+	for (size_t i = 0; i < r->n_tpl; i++)
+		if (r->tpl[i].type == a->type && strcmp(r->tpl[i].identifier, a->identifier) == 0) {
+			*ret = &r->tpl[i];
+			return 0;
+		}
+	if (r->n_tpl == r->cap_tpl) {
+		size_t ncap = r->cap_tpl ? r->cap_tpl * 2 : 8;
+		struct template *n = realloc(r->tpl, ncap * sizeof(*n));
+		if (n == NULL)
+			return AP_ENOMEM;
+		r->tpl = n;
+		r->cap_tpl = ncap;
+	}
+	int rc = template_build(a, &r->tpl[r->n_tpl]);
+	if (rc == 0)
+		*ret = &r->tpl[r->n_tpl++];
+	return rc;
 }
 
 /* Queues one action for tablet dev. */
 static int queue_one(struct run *r, int64_t dev, const struct pol_action *a)
 {
-	char uuid[37], detail[160] = "";
-	plist_t params = NULL;
+	const struct template *t;
+	char uuid[37];
 	int rc;
 	switch (a->type) {
 	case POL_CANCEL:
@@ -85,22 +144,12 @@ static int queue_one(struct run *r, int64_t dev, const struct pol_action *a)
 	case POL_INSTALL_PROFILE:
 		return mdm_queue_profile(r->w, dev, a->item->ref, a->identifier, ORIGIN, ACTOR,
 					 uuid);
-	case POL_INSTALL_APP:
-		if ((rc = app_params(r, a->item, &params)) < 0)
-			break;
-		return mdm_queue(r->w, dev, AP_CMD_INSTALL_APPLICATION, params, a->identifier,
-				 ORIGIN, ACTOR, uuid, detail, sizeof(detail));
 	default:
-		if ((rc = identifier_params(a->identifier, &params)) < 0)
-			break;
-		rc = mdm_queue(r->w, dev,
-			       a->type == POL_REMOVE_PROFILE ? AP_CMD_REMOVE_PROFILE
-							     : AP_CMD_REMOVE_APPLICATION,
-			       params, a->identifier, ORIGIN, ACTOR, uuid, detail, sizeof(detail));
-		plist_free(params);
-		return rc;
+		if ((rc = template_for(r, a, &t)) < 0)
+			return rc;
+		return mdm_queue_template(r->w, dev, command_of(a->type), t->xml, t->len,
+					  t->uuid_at, a->identifier, ORIGIN, ACTOR, uuid);
 	}
-	return rc;
 }
 
 /* Queues a tablet's plan; only storage errors stop the run. */
@@ -198,12 +247,9 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 	}
 	st.load_ms = ms_since(t0);
 	st.devices = (int64_t)f.n_devs;
-	struct run r = {w, &f, calloc(f.n_items + 1, sizeof(plist_t)), &st};
-	rc = r.install_params ? plan_all(&r) : AP_ENOMEM;
-	for (size_t i = 0; r.install_params && i < f.n_items; i++)
-		if (r.install_params[i])
-			plist_free(r.install_params[i]);
-	free(r.install_params);
+	struct run r = {w, &f, NULL, 0, 0, &st};
+	rc = plan_all(&r);
+	run_free(&r);
 	reconcile_facts_free(&f);
 	if (rc < 0)
 		db_rollback(w->db);
