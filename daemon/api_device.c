@@ -1,6 +1,8 @@
 /* api_device.c - tablets: list with filters, show with history, import,
  * move, retire. */
 #include "api.h"
+#include "log.h"
+#include "reconcile.h"
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "db_device.h"
@@ -260,6 +262,9 @@ static void move_device(struct req *r)
 	json_t *det = json_pack("{s:s,s:s}", "from", d.school, "to", uai);
 	rc = api_fleet_commit(r, "device.move", api_device_name(&d), reason, det);
 	json_decref(det);
+	/* the tablet now follows its new collège's apps and profiles */
+	if (rc == 0 && reconcile_device(r->w, d.id, "move") < 0)
+		log_warn("reconcile_failed", "id=%s device=%lld reason=move", r->id, (long long)d.id);
 	if (rc == 0 && db_device_get_id(r->w->db, d.id, &d) == 0)
 		api_json(r, 200, api_device_json(&d));
 	else if (rc == 0)

@@ -23,6 +23,8 @@ static const struct {
     [AZ_AUDIT] = {{FLEET, NO, NO, FLEET}, "read the audit log and registers"},
     [AZ_LOCATE] = {{FLEET, NO, NO, NO}, "run the geolocation procedure"},
     [AZ_SELF] = {{FLEET, FLEET, FLEET, FLEET}, "manage its own token"},
+    [AZ_POLICY_READ] = {{FLEET, FLEET, FLEET, FLEET}, "read the profile and app catalogue"},
+    [AZ_APP_CATALOGUE] = {{FLEET, FLEET, NO, NO}, "add apps to the catalogue"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))

@@ -21,6 +21,8 @@ enum authz_action {
 	AZ_AUDIT,	  /* audit log, registers */
 	AZ_LOCATE,	  /* the geolocation procedure */
 	AZ_SELF,	  /* the caller's own account: rotate its token */
+	AZ_POLICY_READ,	  /* the profile and app catalogue, assignments (no personal data) */
+	AZ_APP_CATALOGUE, /* add an App Store app to the catalogue (ATIs push their apps) */
 };
 
 /* Pass as `school` for a view over every collège the account may see (a

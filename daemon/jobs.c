@@ -3,6 +3,7 @@
 #include "ap_err.h"
 #include "locate.h"
 #include "log.h"
+#include "reconcile.h"
 #include "server.h"
 #include "db_command.h"
 #include "db_command.h"
@@ -49,12 +50,25 @@ static int job_prune_commands(struct worker *w)
 	return rc;
 }
 
+/* Daily inventory refresh spread over the day: each hour, ProfileList and
+ * InstalledApplicationList for the 1/24 of tablets whose lists are the
+ * oldest; their results reconcile each tablet (reconcile_on_result). */
+static int job_refresh_lists(struct worker *w)
+{
+	int64_t n = 0;
+	int rc = reconcile_refresh(w, &n);
+	if (rc == 0 && n > 0)
+		log_info("lists_refresh_queued", "devices=%lld", (long long)n);
+	return rc;
+}
+
 static const struct job jobs[] = {
     {"locate_expire", 60 * 1000, locate_job_expire},
     {"locate_purge", 3600 * 1000, locate_job_purge},
     {"expire_commands", 60 * 1000, job_expire_commands},
     {"prune_commands", 3600 * 1000, job_prune_commands},
     {"checkpoint", 60 * 1000, job_checkpoint},
+    {"refresh_lists", 3600 * 1000, job_refresh_lists},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

@@ -7,6 +7,7 @@
 #include "db_audit.h"
 #include "keystore.h"
 #include "log.h"
+#include "policy.h"
 #include "server.h"
 #include "store.h"
 
@@ -21,8 +22,13 @@
 
 #define MAX_HOSTNAMES 16
 
+#ifndef ARDOISE_BASELINE_DIR /* set by meson: the source tree's policies/baseline */
+#define ARDOISE_BASELINE_DIR "policies/baseline"
+#endif
+
 static const char usage[] =
     "Usage: ardoised --data-dir DIR --init [--hostname NAME]... [--admin NAME]\n"
+    "                [--baseline-dir DIR | --no-baseline]\n"
     "       ardoised --data-dir DIR [--config FILE] [--listen ADDR:PORT] [-n]\n"
     "\n"
     "ardoised is the Ardoise fleet-management daemon: it serves the tablets'\n"
@@ -38,6 +44,10 @@ static const char usage[] =
     "                        server certificate (repeatable; localhost and\n"
     "                        127.0.0.1 are always included)\n"
     "      --admin NAME      with --init: name of the first account (default admin)\n"
+    "      --baseline-dir DIR  with --init: the security baseline to load and assign\n"
+    "                        to the whole fleet, every DIR/*.mobileconfig (default\n"
+    "                        " ARDOISE_BASELINE_DIR ")\n"
+    "      --no-baseline     with --init: start with no policy at all\n"
     "  -c, --config FILE     INI configuration file (see README, 'Configuration')\n"
     "  -l, --listen A:P      address and port to listen on (default\n"
     "                        127.0.0.1:8443; port 0 picks a free one)\n"
@@ -57,6 +67,8 @@ struct opts {
 	const char *listen;
 	const char *workers;
 	const char *admin;
+	const char *baseline_dir;
+	int no_baseline;
 	const char *hostnames[MAX_HOSTNAMES];
 	size_t n_hostnames;
 	int init;
@@ -86,6 +98,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"init", no_argument, NULL, 'I'},
 	    {"hostname", required_argument, NULL, 'H'},
 	    {"admin", required_argument, NULL, 'A'},
+	    {"baseline-dir", required_argument, NULL, 'B'},
+	    {"no-baseline", no_argument, NULL, 'N'},
 	    {"check", no_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -112,6 +126,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'A':
 			o->admin = optarg;
 			break;
+		case 'B':
+			o->baseline_dir = optarg;
+			break;
+		case 'N':
+			o->no_baseline = 1;
+			break;
 		case 'n':
 			o->check = 1;
 			break;
@@ -135,6 +155,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return die("unexpected argument '%s' (see --help)", argv[optind]);
 	if (o->data_dir == NULL)
 		return die("--data-dir DIR is required (see --help)");
+	if (o->baseline_dir && o->no_baseline)
+		return die("--baseline-dir and --no-baseline exclude each other");
+	return 0;
+}
+
+/* Loads the baseline profiles, signed with the new server identity, and
+ * assigns them to the fleet. */
+static int init_baseline(const struct opts *o, struct db *db, size_t *ret_n)
+{
+	const char *dir = o->baseline_dir ? o->baseline_dir : ARDOISE_BASELINE_DIR;
+	struct keystore *ks = NULL;
+	char err[600], detail[64];
+	if (keystore_open(o->data_dir, NULL, &ks, err, sizeof(err)) < 0)
+		return die("%s", err);
+	int rc = policy_baseline_load(db, ks, dir, "system", ret_n, err, sizeof(err));
+	keystore_free(ks);
+	if (rc < 0)
+		return die("baseline: %s (use --baseline-dir DIR or --no-baseline)", err);
+	snprintf(detail, sizeof(detail), "{\"profiles\":%zu}", *ret_n);
+	if ((rc = db_audit_append(db, "system", "policy.baseline", "fleet", dir, detail)) < 0)
+		return die("audit: %s", ap_strerror(rc));
 	return 0;
 }
 
@@ -168,13 +209,24 @@ static int cmd_init(const struct opts *o)
 	if (rc == 0)
 		rc = db_audit_append(db, "system", "init", admin, "ardoised --init",
 				     "{\"role\":\"technician\"}");
-	db_close(db);
-	if (rc < 0)
+	if (rc < 0) {
+		db_close(db);
 		return die("creating account '%s': %s", admin, ap_strerror(rc));
+	}
+	size_t n_baseline = 0;
+	if (!o->no_baseline && init_baseline(o, db, &n_baseline) != 0) {
+		db_close(db);
+		return 1;
+	}
+	db_close(db);
 	chmod(path, 0600);
 	printf("initialised %s\n", o->data_dir);
 	printf("ca: %s/ca.pem\n", o->data_dir);
 	printf("account: %s (technician)\n", admin);
+	if (o->no_baseline)
+		printf("baseline: none (--no-baseline)\n");
+	else
+		printf("baseline: %zu profiles assigned to the fleet\n", n_baseline);
 	printf("token: %s\n", token);
 	return 0;
 }

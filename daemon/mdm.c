@@ -27,6 +27,7 @@
 #include "keystore.h"
 #include "locate.h"
 #include "log.h"
+#include "reconcile.h"
 #include "server.h"
 #include "store.h"
 
@@ -127,6 +128,31 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 	else if (rc == AP_ELIMIT)
 		snprintf(detail, detail_cap, "the device's queue is full (%lld commands pending)",
 			 (long long)c->queue_max);
+	if (rc == 0)
+		memcpy(ret_uuid, uuid, sizeof(uuid));
+	return rc;
+}
+
+int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, const char *xml,
+		       size_t len, size_t uuid_at, const char *dedupe, const char *origin,
+		       const char *actor, char ret_uuid[37])
+{
+	const struct config *c = &w->srv->cfg;
+	char uuid[37];
+	if (uuid_at + AP_UUID_LEN > len ||
+	    memcmp(xml + uuid_at, MDM_TEMPLATE_UUID, AP_UUID_LEN) != 0)
+		return AP_EINVAL;
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return AP_ENOMEM;
+	memcpy(copy, xml, len);
+	copy[len] = '\0';
+	ap_uuid_random(uuid);
+	memcpy(copy + uuid_at, uuid, AP_UUID_LEN);
+	int rc = db_cmd_enqueue(w->db, device_id, ap_cmd_name(t), dedupe ? dedupe : "", uuid, copy,
+				len, origin, actor, db_now() + c->command_expiry_days * DAY,
+				c->queue_max, NULL);
+	free(copy);
 	if (rc == 0)
 		memcpy(ret_uuid, uuid, sizeof(uuid));
 	return rc;
@@ -239,6 +265,10 @@ static void on_token_update(struct req *r, const struct ap_checkin *ci, const ch
 		queue_initial(r, d.id, ci->udid);
 		db_audit_append(r->w->db, "system", "device.enrolled",
 				d.serial[0] ? d.serial : ci->udid, "", "");
+		/* the desired policy right after the initial inventory */
+		if ((rc = reconcile_enrolled(r->w, d.id)) < 0)
+			log_warn("reconcile_failed", "id=%s device=%lld error=\"%s\"", r->id,
+				 (long long)d.id, ap_strerror(rc));
 	}
 	log_info("device_token_update", "id=%s device=%lld first=%d unlock_token=%d", r->id,
 		 (long long)d.id, first, ci->unlock_token != NULL);
@@ -261,10 +291,14 @@ static void on_checkout(struct req *r, const struct ap_checkin *ci, const char *
 }
 
 /* Result handlers: one row per command type whose answer updates the
- * inventory.  They run inside the report's transaction. */
+ * inventory or the policy state.  They run inside the report's
+ * transaction: apply (may be NULL) reads the result, then, when policy is
+ * set, reconcile_on_result() records what the tablet now holds and
+ * reconciles it after fresh lists. */
 struct result_handler {
 	const char *type;
 	int (*apply)(struct req *r, const struct db_mdm_device *d, plist_t dict);
+	int policy;
 };
 
 static int apply_device_info(struct req *r, const struct db_mdm_device *d, plist_t dict)
@@ -346,14 +380,23 @@ static int apply_location(struct req *r, const struct db_mdm_device *d, plist_t 
 }
 
 static const struct result_handler result_handlers[] = {
-	{"DeviceLocation", apply_location},
-    {"DeviceInformation", apply_device_info},
-    {"SecurityInfo", apply_security},
-    {"InstalledApplicationList", apply_apps},
-    {"ProfileList", apply_profiles},
-    {"EraseDevice", apply_erase},
-    {"ActivationLockBypassCode", apply_bypass},
+    {"DeviceLocation", apply_location, 0},
+    {"DeviceInformation", apply_device_info, 0},
+    {"SecurityInfo", apply_security, 0},
+    {"InstalledApplicationList", apply_apps, 1},
+    {"ProfileList", apply_profiles, 1},
+    {"EraseDevice", apply_erase, 0},
+    {"ActivationLockBypassCode", apply_bypass, 0},
+    {"InstallProfile", NULL, 1},
+    {"RemoveProfile", NULL, 1},
+    {"InstallApplication", NULL, 1},
+    {"RemoveApplication", NULL, 1},
 };
+
+static int storage_error(int rc)
+{
+	return rc == AP_ENOMEM || rc == AP_EDB || rc == AP_EIO || rc == AP_EBUSY;
+}
 
 static const char *status_word(enum ap_status s)
 {
@@ -412,16 +455,18 @@ static int record_report(struct req *r, const struct db_mdm_device *d, struct ap
 	if (rc < 0 || dup || rep->status != AP_STATUS_ACKNOWLEDGED)
 		return rc;
 	for (size_t i = 0; i < sizeof(result_handlers) / sizeof(result_handlers[0]); i++) {
-		if (strcmp(result_handlers[i].type, c.type) != 0)
+		const struct result_handler *h = &result_handlers[i];
+		if (strcmp(h->type, c.type) != 0)
 			continue;
-		int arc = result_handlers[i].apply(r, d, rep->dict);
-		if (arc < 0 && arc != AP_ENOMEM && arc != AP_EDB && arc != AP_EIO &&
-		    arc != AP_EBUSY) {
+		int arc = h->apply ? h->apply(r, d, rep->dict) : 0;
+		if (arc < 0 && !storage_error(arc)) {
 			/* a malformed result is kept on the command, not fatal */
 			log_warn("result_unusable", "id=%s command=%s type=%s error=\"%s\"", r->id,
 				 c.uuid, c.type, ap_strerror(arc));
 			return 0;
 		}
+		if (arc == 0 && h->policy)
+			arc = reconcile_on_result(r->w, d->id, &c);
 		return arc;
 	}
 	return 0;

@@ -21,6 +21,15 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 	      const char *dedupe, const char *origin, const char *actor, char ret_uuid[37],
 	      char *detail, size_t detail_cap);
 
+/* The same command for many devices: a plist built once by ap_cmd_build()
+ * with the CommandUUID MDM_TEMPLATE_UUID, which each call replaces by a
+ * fresh UUID (at byte uuid_at of xml).  For bulk queueing (reconcile.c):
+ * validation and serialisation are paid once, not per tablet. */
+#define MDM_TEMPLATE_UUID "00000000-0000-4000-8000-000000000000"
+int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, const char *xml,
+		       size_t len, size_t uuid_at, const char *dedupe, const char *origin,
+		       const char *actor, char ret_uuid[37]);
+
 /* Queues InstallProfile whose Payload is the blob blob_hash (db_blob_put):
  * the plist is built when the device asks for it, so a profile sent to
  * 100,000 tablets is stored once.  dedupe = the profile's identifier. */

@@ -22,6 +22,7 @@ static const struct route *const tables[] = {
 	api_report_routes,
 	api_lock_routes,
 	api_locate_routes,
+	api_policy_routes,
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */

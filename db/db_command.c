@@ -89,6 +89,12 @@ static int enqueue(struct db *db, int64_t device_id, const char *type, const cha
 	if (rc == 0 && ret_id)
 		*ret_id = sqlite3_last_insert_rowid(db->h);
 out:
+	if (rc == AP_ECONFLICT || rc == AP_ELIMIT) {
+		/* a refusal, nothing written: must not doom an enclosing
+		 * transaction (bulk queueing skips such devices) */
+		db_commit(db);
+		return rc;
+	}
 	if (rc < 0) {
 		db_rollback(db);
 		return rc;
@@ -165,7 +171,8 @@ int db_cmd_next(struct db *db, int64_t device_id, struct db_cmd *ret, char **ret
 		db_done(st);
 		return AP_ENOMEM;
 	}
-	memcpy(payload, sqlite3_column_blob(st, 12), len);
+	if (len) /* '' for commands built from a blob: SQLite gives NULL */
+		memcpy(payload, sqlite3_column_blob(st, 12), len);
 	payload[len] = '\0';
 	db_col_copy(st, 13, c.blob_ref, sizeof(c.blob_ref));
 	db_done(st);

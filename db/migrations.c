@@ -226,6 +226,65 @@ static const char *const steps[] = {
     "CREATE INDEX incident_device ON incident(device_id, id);"
     "CREATE INDEX incident_school ON incident(school, status);"
     "CREATE INDEX device_state ON device(state);",
+
+    /* policies: the profile and app catalogue, assignments to scopes, what
+	 * Ardoise installed on each tablet, when its lists were last reported */
+    "CREATE TABLE profile ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  identifier TEXT NOT NULL,"	     /* top-level PayloadIdentifier */
+    "  display_name TEXT NOT NULL DEFAULT '',"
+    "  payload_types TEXT NOT NULL DEFAULT ''," /* comma-separated */
+    "  payload_hash TEXT NOT NULL,"	     /* content hash (pol_profile) */
+    "  payload_uuid TEXT NOT NULL,"	     /* top-level PayloadUUID sent */
+    "  blob TEXT NOT NULL REFERENCES blob(hash)," /* the signed bytes sent */
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_by TEXT NOT NULL DEFAULT '',"
+    "  updated_at INTEGER,"
+    "  removed_at INTEGER);"
+    "CREATE UNIQUE INDEX profile_identifier ON profile(identifier) WHERE removed_at IS NULL;"
+    "CREATE UNIQUE INDEX profile_name ON profile(name) WHERE removed_at IS NULL;"
+    /* every version ever sent: an acknowledged InstallProfile names its
+	 * blob, this says which PayloadUUID the tablet now holds */
+    "CREATE TABLE profile_version ("
+    "  blob TEXT PRIMARY KEY,"
+    "  profile_id INTEGER NOT NULL REFERENCES profile(id),"
+    "  payload_uuid TEXT NOT NULL,"
+    "  payload_hash TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE app ("
+    "  id INTEGER PRIMARY KEY,"
+    "  bundle_id TEXT NOT NULL,"
+    "  store_id INTEGER NOT NULL DEFAULT 0,"  /* App Store (iTunes) id, 0 unknown */
+    "  name TEXT NOT NULL,"
+    "  licence TEXT NOT NULL DEFAULT '',"     /* reserved for Volume Purchase */
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  removed_at INTEGER);"
+    "CREATE UNIQUE INDEX app_bundle ON app(bundle_id) WHERE removed_at IS NULL;"
+    "CREATE TABLE assignment ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('profile','app')),"
+    "  item_id INTEGER NOT NULL,"
+    "  scope TEXT NOT NULL,"		     /* canonical pol_scope text */
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (kind, item_id, scope));"
+    "CREATE INDEX assignment_scope ON assignment(scope);"
+    "CREATE TABLE device_owned ("
+    "  device_id INTEGER NOT NULL REFERENCES device(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('profile','app')),"
+    "  identifier TEXT NOT NULL,"
+    "  version TEXT NOT NULL DEFAULT ''," /* profiles: the PayloadUUID acknowledged */
+    "  acked_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, kind, identifier)) WITHOUT ROWID;"
+    "CREATE TABLE device_lists ("
+    "  device_id INTEGER PRIMARY KEY REFERENCES device(id),"
+    "  profiles_at INTEGER NOT NULL DEFAULT 0," /* last ProfileList result */
+    "  apps_at INTEGER NOT NULL DEFAULT 0);"   /* last InstalledApplicationList */
+    "CREATE INDEX device_profile_identifier ON device_profile(identifier, uuid);"
+    "CREATE INDEX device_app_identifier ON device_app(identifier);",
 };
 
 int migrations_count(void)

@@ -64,5 +64,6 @@ extern const struct ctl_verb ctl_audit_verbs[];
 extern const struct ctl_verb ctl_report_verbs[];
 extern const struct ctl_verb ctl_lock_verbs[];
 extern const struct ctl_verb ctl_locate_verbs[];
+extern const struct ctl_verb ctl_policy_verbs[];
 
 #endif

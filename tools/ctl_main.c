@@ -20,6 +20,7 @@ static const struct ctl_verb *const tables[] = {
 	ctl_report_verbs,
 	ctl_lock_verbs,
 	ctl_locate_verbs,
+	ctl_policy_verbs,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

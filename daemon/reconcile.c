@@ -1,0 +1,643 @@
+/* reconcile.c - plan every tablet concerned, queue the difference. */
+#include "reconcile.h"
+#include "ap_cmd.h"
+#include "ap_err.h"
+#include "ap_uuid.h"
+#include "db_command.h"
+#include "db_policy.h"
+#include "log.h"
+#include "mdm.h"
+#include "pol_plan.h"
+#include "reconcile_facts.h"
+#include "server.h"
+#include "store.h"
+
+#include <plist/plist.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#define ORIGIN "policy"
+#define ACTOR  "system"
+
+static int64_t ms_since(uint64_t t0)
+{
+	return (int64_t)((uv_hrtime() - t0) / 1000000);
+}
+
+/* CPU time of this thread, in ms (wall time lies on a busy machine). */
+static int64_t cpu_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Errors that end a run (anything else fails one command: a refused
+ * enqueue, AP_ECONFLICT or AP_ELIMIT, leaves the transaction usable). */
+static int storage_error(int rc)
+{
+	return rc == AP_EDB || rc == AP_EIO || rc == AP_EBUSY || rc == AP_ENOMEM;
+}
+
+/* A command plist built once per (type, identifier) for the whole run. */
+struct template
+{
+	enum pol_action_type type;
+	const char *identifier;
+	char *xml;
+	size_t len, uuid_at;
+};
+
+/* One run's queueing state. */
+struct run {
+	struct worker *w;
+	const struct reconcile_facts *f;
+	struct template *tpl;
+	size_t n_tpl, cap_tpl;
+	struct reconcile_stats *st;
+};
+
+static void run_free(struct run *r)
+{
+	for (size_t i = 0; i < r->n_tpl; i++)
+		free(r->tpl[i].xml);
+	free(r->tpl);
+}
+
+static enum ap_cmd_type command_of(enum pol_action_type t)
+{
+	return t == POL_INSTALL_APP	 ? AP_CMD_INSTALL_APPLICATION
+	       : t == POL_REMOVE_PROFILE ? AP_CMD_REMOVE_PROFILE
+					 : AP_CMD_REMOVE_APPLICATION;
+}
+
+/* InstallApplication from the catalogue item (removed with the MDM
+ * profile, ap_cmd_params_install_app), or {Identifier} for removals. */
+static int params_of(const struct pol_action *a, plist_t *ret)
+{
+	if (a->type == POL_INSTALL_APP)
+		return ap_cmd_params_install_app(a->item->store_id, a->identifier, ret);
+	plist_t d = plist_new_dict();
+	if (d == NULL)
+		return AP_ENOMEM;
+	plist_dict_set_item(d, "Identifier", plist_new_string(a->identifier));
+	*ret = d;
+	return 0;
+}
+
+static int template_build(const struct pol_action *a, struct template *t)
+{
+	plist_t params = NULL;
+	int rc = params_of(a, &params);
+	if (rc == 0)
+		rc = ap_cmd_build(command_of(a->type), MDM_TEMPLATE_UUID, params, &t->xml, &t->len,
+				  NULL, 0);
+	if (params)
+		plist_free(params);
+	if (rc < 0)
+		return rc;
+	const char *at = memmem(t->xml, t->len, MDM_TEMPLATE_UUID, AP_UUID_LEN);
+	if (at == NULL) {
+		free(t->xml);
+		return AP_EINTERNAL;
+	}
+	t->type = a->type;
+	t->identifier = a->identifier;
+	t->uuid_at = (size_t)(at - t->xml);
+	return 0;
+}
+
+static int template_for(struct run *r, const struct pol_action *a, const struct template **ret)
+{
+	for (size_t i = 0; i < r->n_tpl; i++)
+		if (r->tpl[i].type == a->type && strcmp(r->tpl[i].identifier, a->identifier) == 0) {
+			*ret = &r->tpl[i];
+			return 0;
+		}
+	if (r->n_tpl == r->cap_tpl) {
+		size_t ncap = r->cap_tpl ? r->cap_tpl * 2 : 8;
+		struct template *n = realloc(r->tpl, ncap * sizeof(*n));
+		if (n == NULL)
+			return AP_ENOMEM;
+		r->tpl = n;
+		r->cap_tpl = ncap;
+	}
+	int rc = template_build(a, &r->tpl[r->n_tpl]);
+	if (rc == 0)
+		*ret = &r->tpl[r->n_tpl++];
+	return rc;
+}
+
+/* Queues one action for tablet dev. */
+static int queue_one(struct run *r, int64_t dev, const struct pol_action *a)
+{
+	const struct template *t;
+	char uuid[37];
+	int rc;
+	switch (a->type) {
+	case POL_CANCEL:
+		return db_policy_cancel(r->w->db, a->pending_id);
+	case POL_INSTALL_PROFILE:
+		return mdm_queue_profile(r->w, dev, a->item->ref, a->identifier, ORIGIN, ACTOR,
+					 uuid);
+	default:
+		if ((rc = template_for(r, a, &t)) < 0)
+			return rc;
+		return mdm_queue_template(r->w, dev, command_of(a->type), t->xml, t->len,
+					  t->uuid_at, a->identifier, ORIGIN, ACTOR, uuid);
+	}
+}
+
+/* Queues a tablet's plan; only storage errors stop the run. */
+static int queue_plan(struct run *r, size_t i, const struct pol_plan *p)
+{
+	const struct reconcile_device *d = &r->f->devs[i];
+	for (size_t k = 0; k < p->n; k++) {
+		const struct pol_action *a = &p->actions[k];
+		int rc = queue_one(r, d->id, a);
+		if (rc < 0 && storage_error(rc))
+			return rc;
+		if (rc < 0) {
+			r->st->failed++;
+			snprintf(r->st->last_error, sizeof(r->st->last_error), "%s %s on %s: %s",
+				 pol_action_name(a->type), a->identifier, d->serial,
+				 ap_strerror(rc));
+		} else if (a->type == POL_CANCEL) {
+			r->st->canceled++;
+		} else {
+			r->st->queued++;
+		}
+	}
+	r->st->capped += (int64_t)p->capped;
+	return 0;
+}
+
+static int plan_all(struct run *r)
+{
+	const struct reconcile_facts *f = r->f;
+	struct pol_plan p;
+	int rc = 0;
+	pol_plan_init(&p);
+	for (size_t i = 0; i < f->n_devs && rc == 0; i++) {
+		struct pol_device_state s;
+		reconcile_facts_state(f, i, r->w->srv->cfg.queue_max, &s);
+		if ((rc = pol_plan_device(f->assignments, f->n_assignments, &s, &p)) < 0)
+			break;
+		if (p.n == 0 && p.capped == 0)
+			r->st->converged++;
+		else
+			rc = queue_plan(r, i, &p);
+	}
+	pol_plan_free(&p);
+	return rc;
+}
+
+static void log_run(const char *reason, const char *school, int64_t device_id,
+		    const struct reconcile_stats *st, int rc)
+{
+	char where[64];
+	if (device_id)
+		snprintf(where, sizeof(where), "device:%lld", (long long)device_id);
+	else
+		snprintf(where, sizeof(where), "%s%s", school ? "school:" : "fleet",
+			 school ? school : "");
+	if (rc < 0) {
+		log_error("reconcile_failed", "reason=%s scope=%s error=\"%s\"", reason, where,
+			  ap_strerror(rc));
+		return;
+	}
+	if (device_id && st->queued == 0 && st->canceled == 0 && st->failed == 0) {
+		log_debug("reconcile", "reason=%s scope=%s converged=%lld", reason, where,
+			  (long long)st->converged);
+		return;
+	}
+	log_info("reconcile",
+		 "reason=%s scope=%s devices=%lld converged=%lld queued=%lld canceled=%lld"
+		 " capped=%lld failed=%lld load_ms=%lld ms=%lld cpu_ms=%lld",
+		 reason, where, (long long)st->devices, (long long)st->converged,
+		 (long long)st->queued, (long long)st->canceled, (long long)st->capped,
+		 (long long)st->failed, (long long)st->load_ms, (long long)st->total_ms,
+		 (long long)st->cpu_ms);
+	if (st->failed)
+		log_warn("reconcile_command_failed", "reason=%s last_error=\"%s\"", reason,
+			 st->last_error);
+}
+
+int reconcile_run(struct worker *w, const char *school, int64_t device_id, const char *reason,
+		  struct reconcile_stats *ret)
+{
+	struct reconcile_filter flt = {school, device_id, 0, 0};
+	struct reconcile_facts f;
+	struct reconcile_stats st;
+	uint64_t t0 = uv_hrtime();
+	int64_t c0 = cpu_ms();
+	int rc;
+	memset(&st, 0, sizeof(st));
+	if (device_id == 0 && (rc = db_policy_bulk(w->db, 1)) < 0)
+		goto out;
+	if ((rc = db_begin(w->db)) < 0)
+		goto out;
+	if ((rc = reconcile_facts_load(w->db, &flt, &f)) < 0) {
+		db_rollback(w->db);
+		goto out;
+	}
+	st.load_ms = ms_since(t0);
+	st.devices = (int64_t)f.n_devs;
+	struct run r = {w, &f, NULL, 0, 0, &st};
+	rc = plan_all(&r);
+	run_free(&r);
+	reconcile_facts_free(&f);
+	if (rc < 0)
+		db_rollback(w->db);
+	else
+		rc = db_commit(w->db);
+out:
+	if (device_id == 0)
+		db_policy_bulk(w->db, 0);
+	st.total_ms = ms_since(t0);
+	st.cpu_ms = cpu_ms() - c0;
+	log_run(reason, school, device_id, &st, rc);
+	if (rc == 0 && ret)
+		*ret = st;
+	return rc;
+}
+
+int reconcile_fleet(struct worker *w, const char *reason)
+{
+	return reconcile_run(w, NULL, 0, reason, NULL);
+}
+
+int reconcile_school(struct worker *w, const char *uai, const char *reason,
+		     struct reconcile_stats *ret)
+{
+	return reconcile_run(w, uai, 0, reason, ret);
+}
+
+int reconcile_device(struct worker *w, int64_t device_id, const char *reason)
+{
+	return reconcile_run(w, NULL, device_id, reason, NULL);
+}
+
+int reconcile_enrolled(struct worker *w, int64_t device_id)
+{
+	int rc = db_policy_forget_device(w->db, device_id);
+	return rc < 0 ? rc : reconcile_device(w, device_id, "enrolment");
+}
+
+/* An acknowledged policy command: what the tablet now holds. */
+static int record_ack(struct worker *w, int64_t device_id, const struct db_cmd *c,
+		      enum pol_action_type t)
+{
+	char dedupe[256], blob[65], uuid[37] = "";
+	int rc = db_policy_command_ref(w->db, c->uuid, dedupe, blob);
+	if (rc < 0 || dedupe[0] == '\0')
+		return rc;
+	switch (t) {
+	case POL_INSTALL_PROFILE:
+		rc = db_policy_version_uuid(w->db, blob, uuid);
+		if (rc == AP_ENOTFOUND)
+			return 0; /* not a catalogue version: nothing to record */
+		return rc < 0 ? rc
+			      : db_policy_installed(w->db, device_id, "profile", dedupe, uuid, "");
+	case POL_INSTALL_APP:
+		return db_policy_installed(w->db, device_id, "app", dedupe, "", "");
+	case POL_REMOVE_PROFILE:
+		return db_policy_removed(w->db, device_id, "profile", dedupe);
+	case POL_REMOVE_APP:
+		return db_policy_removed(w->db, device_id, "app", dedupe);
+	default:
+		return 0;
+	}
+}
+
+int reconcile_on_result(struct worker *w, int64_t device_id, const struct db_cmd *c)
+{
+	enum pol_action_type t;
+	int profiles = strcmp(c->type, "ProfileList") == 0;
+	if (profiles || strcmp(c->type, "InstalledApplicationList") == 0) {
+		int rc = db_policy_lists_stamp(w->db, device_id, profiles);
+		return rc < 0 ? rc : reconcile_device(w, device_id, "inventory");
+	}
+	if (strcmp(c->origin, ORIGIN) != 0 || pol_action_from_command(c->type, &t) < 0)
+		return 0;
+	return record_ack(w, device_id, c, t);
+}
+
+/* ---- read-only views ---------------------------------------------------- */
+
+static int load_view(struct worker *w, const char *school, int64_t device_id, int all,
+		     struct reconcile_facts *f)
+{
+	struct reconcile_filter flt = {school, device_id, all, 1};
+	return reconcile_facts_load(w->db, &flt, f);
+}
+
+/* What tablet i still needs, pending commands not counted, into p. */
+static int needed(const struct reconcile_facts *f, size_t i, struct pol_plan *p)
+{
+	struct pol_device_state s;
+	reconcile_facts_state(f, i, 0, &s);
+	s.n_pending = 0;
+	s.room = (size_t)-1;
+	return pol_plan_device(f->assignments, f->n_assignments, &s, p);
+}
+
+static const struct reconcile_failure *failure_of(const struct reconcile_facts *f, size_t i,
+						  const struct pol_action *a)
+{
+	size_t n;
+	const struct reconcile_failure *x = reconcile_facts_failures(f, i, &n);
+	for (size_t k = 0; k < n; k++)
+		if (x[k].type == a->type && strcmp(x[k].identifier, a->identifier) == 0)
+			return &x[k];
+	return NULL;
+}
+
+static int is_pending(const struct pol_device_state *s, const struct pol_action *a)
+{
+	for (size_t k = 0; k < s->n_pending; k++)
+		if (s->pending[k].type == a->type &&
+		    strcmp(s->pending[k].identifier, a->identifier) == 0)
+			return 1;
+	return 0;
+}
+
+struct status_ctx {
+	int (*fn)(const char *serial, const char *type, const char *identifier, const char *error,
+		  void *arg);
+	void *arg;
+};
+
+/* Classifies tablet i: 0 converged, 1 pending, 2 failing. */
+static int classify(const struct reconcile_facts *f, size_t i, const struct pol_plan *needed,
+		    const struct status_ctx *c)
+{
+	struct pol_device_state s;
+	int failing = 0;
+	if (needed->n == 0)
+		return 0;
+	reconcile_facts_state(f, i, 0, &s);
+	for (size_t k = 0; k < needed->n; k++) {
+		const struct pol_action *a = &needed->actions[k];
+		const struct reconcile_failure *x = failure_of(f, i, a);
+		if (x == NULL || is_pending(&s, a))
+			continue;
+		failing = 1;
+		if (c->fn)
+			c->fn(f->devs[i].serial, pol_action_name(a->type), a->identifier, x->error,
+			      c->arg);
+	}
+	return failing ? 2 : 1;
+}
+
+int reconcile_status(struct worker *w, const char *school, struct reconcile_status *ret,
+		     int (*failing_fn)(const char *serial, const char *type, const char *identifier,
+				       const char *error, void *arg),
+		     void *arg)
+{
+	struct reconcile_facts f;
+	struct reconcile_status out = {0, 0, 0, 0};
+	struct status_ctx c = {failing_fn, arg};
+	struct pol_plan p;
+	int rc = load_view(w, school, 0, 0, &f);
+	if (rc < 0)
+		return rc;
+	pol_plan_init(&p);
+	out.devices = (int64_t)f.n_devs;
+	for (size_t i = 0; i < f.n_devs && rc == 0; i++) {
+		if ((rc = needed(&f, i, &p)) < 0)
+			break;
+		int k = classify(&f, i, &p, &c);
+		out.converged += k == 0;
+		out.pending += k == 1;
+		out.failing += k == 2;
+	}
+	pol_plan_free(&p);
+	reconcile_facts_free(&f);
+	if (rc == 0)
+		*ret = out;
+	return rc;
+}
+
+/* The state word of a desired item of tablet i. */
+static const char *item_state(const struct reconcile_facts *f, size_t i,
+			      const struct pol_plan *needed, const struct pol_item *it,
+			      const char **error)
+{
+	struct pol_device_state s;
+	reconcile_facts_state(f, i, 0, &s);
+	*error = "";
+	for (size_t k = 0; k < needed->n; k++) {
+		const struct pol_action *a = &needed->actions[k];
+		if (a->item != it)
+			continue;
+		if (is_pending(&s, a))
+			return "pending";
+		const struct reconcile_failure *x = failure_of(f, i, a);
+		if (x) {
+			*error = x->error;
+			return "failed";
+		}
+		return "missing";
+	}
+	return "installed";
+}
+
+static void explain_items(const struct reconcile_facts *f, const struct pol_plan *needed,
+			  void (*item_fn)(const struct reconcile_item_view *it, void *arg),
+			  void *arg)
+{
+	const char *scopes[64];
+	struct pol_device_state s;
+	reconcile_facts_state(f, 0, 0, &s);
+	for (size_t d = 0; d < needed->n_desired; d++) {
+		const struct pol_item *it = needed->desired[d];
+		struct reconcile_item_view v = {it->kind == POL_PROFILE ? "profile" : "app",
+						it->name,
+						it->identifier,
+						scopes,
+						0,
+						NULL,
+						NULL};
+		for (size_t k = 0; k < f->n_assignments && v.n_scopes < 64; k++)
+			if (f->assignments[k].item == it &&
+			    pol_scope_applies(&f->assignments[k].scope, &s.facts))
+				scopes[v.n_scopes++] = f->assignment_scopes[k];
+		v.state = item_state(f, 0, needed, it, &v.error);
+		item_fn(&v, arg);
+	}
+	for (size_t k = 0; k < needed->n; k++) {
+		const struct pol_action *a = &needed->actions[k];
+		if (a->type != POL_REMOVE_PROFILE && a->type != POL_REMOVE_APP)
+			continue;
+		struct reconcile_item_view v = {a->type == POL_REMOVE_PROFILE ? "profile" : "app",
+						a->identifier,
+						a->identifier,
+						NULL,
+						0,
+						is_pending(&s, a) ? "removing" : "to_remove",
+						""};
+		item_fn(&v, arg);
+	}
+}
+
+int reconcile_explain(struct worker *w, int64_t device_id,
+		      void (*device_fn)(const struct reconcile_device_view *d, void *arg),
+		      void (*item_fn)(const struct reconcile_item_view *it, void *arg), void *arg)
+{
+	struct reconcile_facts f;
+	struct pol_plan p;
+	struct pol_device_state s;
+	int rc = load_view(w, NULL, device_id, 1, &f);
+	if (rc < 0)
+		return rc;
+	if (f.n_devs != 1) {
+		reconcile_facts_free(&f);
+		return AP_ENOTFOUND;
+	}
+	pol_plan_init(&p);
+	if ((rc = needed(&f, 0, &p)) == 0) {
+		reconcile_facts_state(&f, 0, 0, &s);
+		struct reconcile_device_view d = {f.devs[0].id, f.devs[0].serial, f.devs[0].school,
+						  s.facts.groups, s.facts.n_groups};
+		device_fn(&d, arg);
+		explain_items(&f, &p, item_fn, arg);
+	}
+	pol_plan_free(&p);
+	reconcile_facts_free(&f);
+	return rc;
+}
+
+/* ---- unapproved apps ---------------------------------------------------- */
+
+/* Apple's own apps ship with iPadOS: not worth a line in the report. */
+#define APPLE_PREFIX "com.apple."
+
+struct unapproved {
+	struct reconcile_facts f;
+	struct pol_plan p;
+	long cur; /* tablet whose desired state is in p, -1 none */
+	int (*fn)(const char *serial, const char *school, const char *identifier, const char *name,
+		  const char *version, void *arg);
+	void *arg;
+	int rc;
+};
+
+static int desired_app(const struct pol_plan *p, const char *identifier)
+{
+	for (size_t i = 0; i < p->n_desired; i++)
+		if (p->desired[i]->kind == POL_APP &&
+		    strcmp(p->desired[i]->identifier, identifier) == 0)
+			return 1;
+	return 0;
+}
+
+static int on_installed(int64_t device_id, const char *serial, const char *school,
+			const char *identifier, const char *name, const char *version, void *arg)
+{
+	struct unapproved *u = arg;
+	long i = reconcile_facts_find(&u->f, device_id);
+	if (i < 0 || strncmp(identifier, APPLE_PREFIX, strlen(APPLE_PREFIX)) == 0)
+		return 0;
+	if (i != u->cur) {
+		struct pol_device_state s;
+		reconcile_facts_state(&u->f, (size_t)i, 0, &s);
+		if ((u->rc = pol_plan_desired(u->f.assignments, u->f.n_assignments, &s.facts,
+					      &u->p)) < 0)
+			return 1;
+		u->cur = i;
+	}
+	return desired_app(&u->p, identifier)
+		   ? 0
+		   : u->fn(serial, school, identifier, name, version, u->arg);
+}
+
+int reconcile_unapproved(struct worker *w, const char *school,
+			 int (*fn)(const char *serial, const char *school, const char *identifier,
+				   const char *name, const char *version, void *arg),
+			 void *arg)
+{
+	struct unapproved u;
+	memset(&u, 0, sizeof(u));
+	u.cur = -1;
+	u.fn = fn;
+	u.arg = arg;
+	int rc = load_view(w, school, 0, 0, &u.f);
+	if (rc < 0)
+		return rc;
+	pol_plan_init(&u.p);
+	rc = db_policy_each_installed_app(w->db, school, on_installed, &u);
+	if (rc == 0)
+		rc = u.rc;
+	pol_plan_free(&u.p);
+	reconcile_facts_free(&u.f);
+	return rc;
+}
+
+/* ---- daily refresh ------------------------------------------------------ */
+
+struct ids {
+	int64_t *v;
+	size_t n, cap;
+	int rc;
+};
+
+static int collect_id(int64_t device_id, void *arg)
+{
+	struct ids *x = arg;
+	if (x->n == x->cap) {
+		size_t ncap = x->cap ? x->cap * 2 : 256;
+		int64_t *v = realloc(x->v, ncap * sizeof(*v));
+		if (v == NULL) {
+			x->rc = AP_ENOMEM;
+			return 1;
+		}
+		x->v = v;
+		x->cap = ncap;
+	}
+	x->v[x->n++] = device_id;
+	return 0;
+}
+
+static int refresh_one(struct worker *w, int64_t device_id)
+{
+	static const enum ap_cmd_type lists[] = {AP_CMD_PROFILE_LIST,
+						 AP_CMD_INSTALLED_APPLICATION_LIST};
+	char uuid[37];
+	for (size_t i = 0; i < 2; i++) {
+		int rc = mdm_queue(w, device_id, lists[i], NULL, "refresh", "refresh", ACTOR, uuid,
+				   NULL, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int reconcile_refresh(struct worker *w, int64_t *ret_n)
+{
+	struct ids due = {NULL, 0, 0, 0};
+	int64_t enrolled = 0;
+	int rc = db_policy_count_enrolled(w->db, &enrolled);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_begin(w->db)) < 0)
+		return rc;
+	/* ids first, then the queue is written */
+	rc = db_policy_refresh_due(w->db, db_now() - 86400, (enrolled + 23) / 24, collect_id, &due);
+	if (rc == 0)
+		rc = due.rc;
+	for (size_t i = 0; i < due.n && rc == 0; i++)
+		rc = refresh_one(w, due.v[i]);
+	free(due.v);
+	if (rc < 0) {
+		db_rollback(w->db);
+		return rc;
+	}
+	if ((rc = db_commit(w->db)) == 0)
+		*ret_n = (int64_t)due.n;
+	return rc;
+}

@@ -1,0 +1,110 @@
+/*
+ * reconcile.h - keeping every tablet converged to its desired policy.
+ *
+ * A run loads the facts of the tablets concerned in a few bulk scans
+ * (db_policy), asks policies/ for each tablet's plan (pol_plan_device),
+ * and queues the commands in ONE transaction: InstallProfile by blob
+ * reference (mdm_queue_profile), InstallApplication, RemoveProfile and
+ * RemoveApplication through mdm_queue with dedupe = the identifier, and
+ * cancels pending policy commands the plan supersedes.  Commands carry
+ * origin "policy".  A converged tablet costs a few comparisons and
+ * writes nothing.
+ *
+ * Triggers: policy or assignment changes (api_policy.c, after commit),
+ * a first TokenUpdate and fresh ProfileList / InstalledApplicationList
+ * results (mdm.c), a tablet moved to another collège (the fleet
+ * handlers call reconcile_device), the daily list refresh (jobs.c).
+ *
+ * All functions run on a worker's loop with its database connection;
+ * they nest inside a caller's transaction.
+ */
+#ifndef RECONCILE_H
+#define RECONCILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct worker;
+struct db_cmd;
+
+struct reconcile_stats {
+	int64_t devices;	   /* tablets looked at */
+	int64_t converged;	   /* of which nothing to do */
+	int64_t queued;		   /* commands queued */
+	int64_t canceled;	   /* pending commands canceled */
+	int64_t capped;		   /* actions left for later: queue full */
+	int64_t failed;		   /* commands that could not be built */
+	int64_t load_ms, total_ms; /* wall clock: loading the facts, the whole run */
+	int64_t cpu_ms;		   /* CPU time of the run (this thread) */
+	char last_error[160];
+};
+
+/* The whole fleet / one collège / one tablet.  reason is logged
+ * ("assignment", "inventory", ...).  ret may be NULL.  Errors are storage
+ * errors (nothing was queued) or AP_ENOMEM. */
+int reconcile_fleet(struct worker *w, const char *reason);
+int reconcile_school(struct worker *w, const char *uai, const char *reason,
+		     struct reconcile_stats *ret);
+int reconcile_device(struct worker *w, int64_t device_id, const char *reason);
+/* school NULL: the fleet. */
+int reconcile_run(struct worker *w, const char *school, int64_t device_id, const char *reason,
+		  struct reconcile_stats *ret);
+
+/* A first TokenUpdate: forgets what was known of the tablet's previous
+ * enrolment, then reconciles it. */
+int reconcile_enrolled(struct worker *w, int64_t device_id);
+/* Called by mdm.c, inside the report's transaction, when a device
+ * acknowledges ProfileList, InstalledApplicationList (stamps the list,
+ * reconciles the tablet) or a policy InstallProfile, InstallApplication,
+ * RemoveProfile, RemoveApplication (records what Ardoise installed). */
+int reconcile_on_result(struct worker *w, int64_t device_id, const struct db_cmd *c);
+
+/* Convergence of the fleet or a collège.  failing_fn (may be NULL) is
+ * called for each failing item: the tablet, the command type, the item
+ * identifier, the device's error. */
+struct reconcile_status {
+	int64_t devices, converged, pending, failing;
+};
+int reconcile_status(struct worker *w, const char *school, struct reconcile_status *ret,
+		     int (*failing_fn)(const char *serial, const char *type, const char *identifier,
+				       const char *error, void *arg),
+		     void *arg);
+
+/* The effective policy of one tablet (enrolled or not). */
+struct reconcile_device_view {
+	int64_t id;
+	const char *serial, *school;
+	const char *const *groups;
+	size_t n_groups;
+};
+struct reconcile_item_view {
+	const char *kind; /* "profile" or "app" */
+	const char *name; /* profile name or bundle id */
+	const char *identifier;
+	const char *const *scopes; /* the assignments it comes from; none when removed */
+	size_t n_scopes;
+	/* installed | pending (a command is queued) | failed | missing (will
+	 * be queued) | removing (its removal is queued) | to_remove */
+	const char *state;
+	const char *error; /* failed: the device's error; else "" */
+};
+/* AP_ENOTFOUND when no such tablet.  Both callbacks are called once per
+ * object; the views are valid during the call. */
+int reconcile_explain(struct worker *w, int64_t device_id,
+		      void (*device_fn)(const struct reconcile_device_view *d, void *arg),
+		      void (*item_fn)(const struct reconcile_item_view *it, void *arg), void *arg);
+
+/* Apps reported by the enrolled tablets of school (NULL: the fleet) that
+ * are not in the tablet's desired state, Apple's own (com.apple.*) left
+ * out. */
+int reconcile_unapproved(struct worker *w, const char *school,
+			 int (*fn)(const char *serial, const char *school, const char *identifier,
+				   const char *name, const char *version, void *arg),
+			 void *arg);
+
+/* The daily refresh: ProfileList and InstalledApplicationList for the
+ * 1/24 of enrolled tablets whose lists are the oldest (older than a day);
+ * *ret_n tablets asked. */
+int reconcile_refresh(struct worker *w, int64_t *ret_n);
+
+#endif

@@ -1,0 +1,214 @@
+"""MDM end to end: a real ardoised, tablets simulated by ardoise-sim,
+staff actions through ardoisectl.
+
+Enrolment with a multi-use code and with a staff token, the initial
+inventory drained, DeviceLock acknowledged, a second DeviceLock refused while
+one is pending, cancel, NotNow while locked, Mdm-Signature mode, erase and
+re-enrolment; every command plist the daemon sent, every result and the
+enrolment profile pass mdm-schema-check; a client certificate from a foreign
+CA is refused and the daemon keeps serving.
+"""
+import json
+import os
+import subprocess
+import tempfile
+
+from harness import ARDOISE_SIM, ARDOISECTL, SHARED, Daemon, check, run
+
+SCHEMA_CHECK = os.path.join(SHARED, "tools", "mdm-schema-check")
+
+
+class Sim:
+    """ardoise-sim on one state file, against one daemon."""
+
+    def __init__(self, d):
+        self.d = d
+        self.state = os.path.join(d.tmp, "sim.db")
+
+    def __call__(self, *args, expect=0):
+        cmd = [ARDOISE_SIM, "--url", self.d.url, "--ca", self.d.ca, "--state", self.state]
+        out = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=300)
+        if expect is not None:
+            check(out.returncode == expect,
+                  "ardoise-sim %s: expected exit %d, got %d\nstdout: %s\nstderr: %s"
+                  % (" ".join(args), expect, out.returncode, out.stdout[-2000:],
+                     out.stderr[-2000:]))
+        return out
+
+    def devices(self):
+        return json.loads(self("list", "--json").stdout)
+
+    def connect(self, *args):
+        out = self("connect", "--json", *args)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def new_code(d, uses):
+    return d.ctl_json("enroll-code", "new", "--uses", str(uses))["code"]
+
+
+def commands(d, serial):
+    return d.ctl_json("command", "list", serial)
+
+
+def schema_check(paths, *args):
+    out = subprocess.run([SCHEMA_CHECK, "--os-version", "17.5"] + list(args) + paths,
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, "mdm-schema-check failed:\n" + out.stdout[-4000:] + out.stderr)
+
+
+def enrolled(d, n):
+    """A daemon with n simulated tablets enrolled and inventoried."""
+    sim = Sim(d)
+    sim("enroll", "-n", str(n), "--code", new_code(d, n), "--key-pool", "2")
+    return sim
+
+
+def test_enrol_inventory_and_schemas():
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
+        sim = enrolled(d, 5)
+        devs = sim.devices()
+        check(len(devs) == 5 and all(x["state"] == "enrolled" for x in devs),
+              "5 enrolled devices: %r" % [x["state"] for x in devs])
+        first = commands(d, devs[0]["serial"])
+        check(sorted(c["type"] for c in first) ==
+              ["DeviceInformation", "InstalledApplicationList", "ProfileList", "SecurityInfo"],
+              "enrolment queues the inventory: %r" % first)
+        res = sim.connect()
+        check(res["devices"] == 5 and res["commands"] == 20 and res["acknowledged"] == 20
+              and res["errors"] == 0, "connect drains the inventory: %r" % res)
+        check(sim.connect()["commands"] == 0, "nothing left to drain")
+
+        # every plist the daemon sent, every answer, and the enrolment profile
+        tmp = tempfile.mkdtemp(dir=d.tmp)
+        sent, answers = [], []
+        for dev in devs:
+            for c in commands(d, dev["serial"]):
+                check(c["status"] == "acknowledged", "acknowledged: %r" % c)
+                shown = d.ctl_json("command", "show", c["uuid"], "--plist")
+                for key, bucket in (("payload", sent), ("result", answers)):
+                    path = os.path.join(tmp, "%s-%s.plist" % (c["uuid"], key))
+                    with open(path, "w") as f:
+                        f.write(shown[key])
+                    bucket.append(path)
+        profile = os.path.join(tmp, "enroll.mobileconfig")
+        with open(profile, "wb") as f:
+            f.write(subprocess.run([ARDOISECTL,
+                                    "--url", d.url, "--ca", d.ca, "--token", d.token,
+                                    "enroll-profile"],
+                                   capture_output=True, timeout=60, check=True).stdout)
+        schema_check(sent + [profile])
+        schema_check(answers)
+
+        # bulk queueing twice: the second skips the tablets that have it pending
+        first = d.ctl_json("command", "bulk", "SecurityInfo", "--all")
+        second = d.ctl_json("command", "bulk", "SecurityInfo", "--all")
+        check(first["queued"] == 5 and second["queued"] == 0 and second["skipped"] == 5,
+              "bulk skips pending twins: %r %r" % (first, second))
+        check(sim.connect()["acknowledged"] == 5, "one SecurityInfo each")
+
+
+def test_device_lock_cancel_notnow():
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
+        sim = enrolled(d, 2)
+        sim.connect()
+        dev = sim.devices()[0]
+        serial, udid = dev["serial"], dev["udid"]
+
+        out = d.ctl("command", "send", serial, "DeviceLock", "Message=Rendez la tablette au CDI")
+        check("queued DeviceLock" in out.stdout, out.stdout)
+        again = d.ctl("command", "send", serial, "DeviceLock", "Message=encore", expect=1)
+        check("already pending" in again.stderr and again.stderr.count("\n") == 1,
+              "a second DeviceLock is refused with one clear line: %r" % again.stderr)
+        res = sim.connect("--device", udid)
+        check(res["acknowledged"] == 1, "DeviceLock answered: %r" % res)
+        lock = [c for c in commands(d, serial) if c["type"] == "DeviceLock"][0]
+        check(lock["status"] == "acknowledged", "DeviceLock acknowledged: %r" % lock)
+        shown = d.ctl_json("command", "show", lock["uuid"], "--plist")
+        check("MessageResult" in shown["result"] and "Success" in shown["result"],
+              "the result says Success: %s" % shown["result"][:400])
+
+        queued = d.ctl_json("command", "send", serial, "ProfileList")
+        canceled = d.ctl_json("command", "cancel", queued["uuid"])
+        check(canceled["status"] == "canceled", "cancel: %r" % canceled)
+        check(sim.connect("--device", udid)["commands"] == 0, "a canceled command is not sent")
+        d.ctl("command", "cancel", queued["uuid"], expect=1)
+
+        # locked: NotNow keeps the command; unlocked: it runs
+        sim("lock", udid)
+        queued = d.ctl_json("command", "send", serial, "ProfileList")
+        res = sim.connect("--device", udid)
+        check(res["notnow"] == 1, "a locked iPad answers NotNow: %r" % res)
+        check(d.ctl_json("command", "show", queued["uuid"])["status"] == "notnow", "kept queued")
+        sim("unlock", udid)
+        check(sim.connect("--device", udid)["acknowledged"] == 1, "sent again once unlocked")
+        check(d.ctl_json("command", "show", queued["uuid"])["status"] == "acknowledged", "done")
+
+
+def test_sign_mode_and_enroll_token():
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
+        sim = Sim(d)
+        sim("enroll", "-n", "2", "--enroll-token", d.token, "--signed-profile", "--key-pool", "2")
+        devs = sim.devices()
+        check(len(devs) == 2, "two devices enrolled with a staff token: %r" % devs)
+        res = sim.connect("--sign")
+        check(res["acknowledged"] == 8 and res["errors"] == 0 and res["sign"],
+              "inventory through Mdm-Signature: %r" % res)
+        d.ctl("command", "send", devs[1]["serial"], "SecurityInfo")
+        res = sim.connect("--keepalive", "-c", "1")
+        check(res["acknowledged"] == 1 and res["errors"] == 0,
+              "identity by Mdm-Signature alone on a shared connection: %r" % res)
+
+
+def test_erase_and_reenrol():
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
+        sim = enrolled(d, 1)
+        sim.connect()
+        dev = sim.devices()[0]
+        d.ctl("command", "send", dev["serial"], "EraseDevice")
+        check(sim.connect()["acknowledged"] == 1, "erase acknowledged")
+        after = sim.devices()[0]
+        check(after["state"] == "erased" and not after["passcode_present"]
+              and len(after["profiles"]) == 0, "the tablet is wiped: %r" % after)
+        out = d.sqlite("SELECT enrollment FROM device WHERE serial = '%s'" % dev["serial"])
+        check(out.stdout.strip() == "unenrolled", "the daemon unenrolled it: %r" % out.stdout)
+        sim("enroll", "-n", "1", "--code", new_code(d, 1), "--key-pool", "2")
+        again = sim.devices()
+        check(len(again) == 1 and again[0]["udid"] == dev["udid"]
+              and again[0]["state"] == "enrolled", "the same tablet enrols again: %r" % again)
+        check(sim.connect()["acknowledged"] == 4, "a new inventory after re-enrolment")
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def test_foreign_ca_refused():
+    with Daemon(init_args=["--no-baseline"]) as d:  # the MDM core alone: no policy
+        sim = enrolled(d, 1)
+        udid = sim.devices()[0]["udid"]
+        tmp = tempfile.mkdtemp(dir=d.tmp)
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-subj", "/CN=Rogue CA", "-days", "2", "-keyout", "ca.key",
+                "-out", "ca.pem", cwd=tmp)
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-subj", "/CN=rogue", "-keyout", "dev.key", "-out", "dev.csr", cwd=tmp)
+        openssl("x509", "-req", "-in", "dev.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-out", "dev.pem", cwd=tmp)
+        body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><plist version=\"1.0\"><dict>"
+                "<key>Status</key><string>Idle</string><key>UDID</key><string>%s</string>"
+                "</dict></plist>" % udid).encode()
+        conn = d.connect(cert=os.path.join(tmp, "dev.pem"), key=os.path.join(tmp, "dev.key"))
+        status, _, answer = d.request("PUT", "/mdm/connect", body=body, token=None, conn=conn,
+                                      headers={"Content-Type": "application/x-apple-aspen-mdm"})
+        conn.close()
+        check(status in (401, 403), "foreign certificate refused, got %d %r" % (status, answer))
+        check(b"unrecognized.device" not in answer, "never the unenrol body for a refusal")
+        status, _, _ = d.request("GET", "/healthz", token=None)
+        check(status == 200 and d.alive(), "the daemon keeps serving")
+        check(sim.connect()["errors"] == 0, "real tablets still work")
+
+
+if __name__ == "__main__":
+    run([test_enrol_inventory_and_schemas, test_device_lock_cancel_notnow,
+         test_sign_mode_and_enroll_token, test_erase_and_reenrol, test_foreign_ca_refused])

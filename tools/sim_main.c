@@ -1,0 +1,437 @@
+/*
+ * sim_main.c - ardoise-sim's command line: global options, the table of
+ * subcommands, and their options.  The work is in sim_run.c.
+ */
+#include "ap_err.h"
+#include "sim_run.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char manual[] =
+    "NAME\n"
+    "    ardoise-sim - simulated school iPads for testing and measuring ardoised\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    ardoise-sim [--url URL] [--ca FILE] [--state FILE] [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
+    "\n"
+    "    ardoise-sim ... enroll -n N (--code CODE | --enroll-token TOKEN) [-c CONC]\n"
+    "    ardoise-sim ... connect [-c CONC] [-n N] [--device UDID] [--sign]\n"
+    "    ardoise-sim ... bench -n N -c CONC --token TOKEN [--rate R] [--keepalive]\n"
+    "                          [--resume] [--sign] [--server-pid PID]\n"
+    "    ardoise-sim ... list [--json]\n"
+    "    ardoise-sim ... lock UDID | unlock UDID | checkout UDID\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Each simulated device behaves as a supervised iPad (10th generation, Wi-Fi,\n"
+    "    iPadOS 17.5) enrolled in Ardoise: it installs the enrolment profile, gets its\n"
+    "    identity certificate through SCEP, checks in (Authenticate, TokenUpdate) and,\n"
+    "    in each session, answers the commands the server queued as the tablet would,\n"
+    "    with realistic result payloads: inventory queries, profiles and apps that\n"
+    "    really install and go away, passcode reset with the UnlockToken, lost mode and\n"
+    "    location, erase (the device must then enrol again), restart, settings.\n"
+    "\n"
+    "    The devices live in a state file (SQLite), so runs can be split: enrol once,\n"
+    "    connect many times.  Identities reuse a pool of private keys kept in the same\n"
+    "    file (each device still gets its own certificate), which makes enrolling\n"
+    "    100,000 devices practical.\n"
+    "\n"
+    "    Every session is a new TLS connection presenting the device's certificate,\n"
+    "    carrying its requests with keep-alive; the server certificate is checked\n"
+    "    against --ca.  Network failures, timeouts and refusals are counted and\n"
+    "    reported, never fatal to the other devices.\n"
+    "\n"
+    "COMMANDS\n"
+    "    enroll      Enrol N devices: devices the state file holds as erased enrol\n"
+    "                again first, then new ones.  GET /mdm/enroll (?code=CODE, or a\n"
+    "                staff token with --enroll-token: each device then gets a profile\n"
+    "                with a fresh one-time code), SCEP GetCACaps, GetCACert and\n"
+    "                PKIOperation (AES-256), then Authenticate and TokenUpdate (random\n"
+    "                32-byte push token, PushMagic, 32-byte UnlockToken) with the new\n"
+    "                identity.  One code made with 'ardoisectl enroll-code new --uses N'\n"
+    "                covers N devices.\n"
+    "    connect     Every enrolled device (or --device UDID, or the first -n N) runs\n"
+    "                one session: Idle, then the answer to each command until the\n"
+    "                server's queue is empty.  A locked device answers NotNow.\n"
+    "    bench       Measures a wave of N sessions.  Enrols the missing devices first\n"
+    "                (with a code made through the API) and drains their initial\n"
+    "                inventory, queues one command for every enrolled tablet\n"
+    "                (POST /api/v1/commands/bulk), then runs one session per device:\n"
+    "                connect, Idle, the command, its result, the empty answer, close.\n"
+    "                Prints one JSON line per phase (enrol, drain, prime, queue,\n"
+    "                sessions) with devices, seconds, sessions_per_s, p50_ms, p99_ms,\n"
+    "                errors and, with --server-pid, server_cpu_s,\n"
+    "                server_cpu_us_per_session and server_peak_rss_mb.\n"
+    "    list        The devices of the state file (--json: everything known).\n"
+    "    lock UDID   The device answers NotNow to what a locked iPad defers.\n"
+    "    unlock UDID Undoes lock.\n"
+    "    checkout UDID\n"
+    "                The device sends CheckOut (its MDM profile was removed).\n"
+    "\n"
+    "GLOBAL OPTIONS\n"
+    "    --url URL          the server, https://HOST[:PORT] (default $ARDOISE_URL)\n"
+    "    --ca FILE          PEM CA certificate that issued the server's certificate\n"
+    "                       (default $ARDOISE_CA)\n"
+    "    --state FILE       the state file (default $ARDOISE_SIM_STATE, else\n"
+    "                       ./ardoise-sim.db); created 0600\n"
+    "    --timeout MS       per request, connection included (default 30000)\n"
+    "    -j, --threads N    event loops, one thread each (default 1)\n"
+    "    -v, --verbose      report the first failure of each run on stderr\n"
+    "    -h, --help         this manual\n"
+    "\n"
+    "COMMAND OPTIONS\n"
+    "    -n, --devices N    how many devices\n"
+    "    -c, --concurrency N  sessions (or enrolments) in flight (default 16)\n"
+    "    --code CODE        enrol: the one-time enrolment code\n"
+    "    --enroll-token T   enrol: a staff token (technician) instead of a code\n"
+    "    --token T          bench: staff token for the API (codes, bulk queueing)\n"
+    "    --key-pool K       keys in the pool (default 64); kept in the state file\n"
+    "    --key-type rsa|ec  identity keys: rsa (2048 bits, as the enrolment profile\n"
+    "                       asks; default) or ec (P-256, cheaper for load generation)\n"
+    "    --signed-profile   fetch the CMS-signed profile (not ?unsigned=1) and check\n"
+    "                       its signature chains to --ca\n"
+    "    --batch B          enrol: save the state every B devices (default 2000)\n"
+    "    --device UDID      connect: this device only\n"
+    "    --sign             add the Mdm-Signature header (detached CMS signature of\n"
+    "                       the body with the device identity) to every message\n"
+    "    --keepalive        bench/connect: connections stay open across device sessions\n"
+    "                       (one per concurrency slot) and carry no client\n"
+    "                       certificate: devices are identified by Mdm-Signature, as\n"
+    "                       behind a TLS-terminating proxy (implies --sign)\n"
+    "    --resume           keep each device's TLS session and resume it at the next\n"
+    "                       connection (bench first runs a 'prime' phase to get one)\n"
+    "    --rate R           start R sessions per second (latency is measured from the\n"
+    "                       scheduled start)\n"
+    "    --server-pid PID   bench: read the daemon's CPU time and peak RSS in /proc\n"
+    "    --command TYPE     bench: the RequestType queued (default SecurityInfo)\n"
+    "    --max-commands N   sessions stop with an error past N commands (default 10000)\n"
+    "    --json             one JSON object per line (list: an array)\n"
+    "\n"
+    "FILES\n"
+    "    The state file holds the devices' private keys and UnlockTokens: test\n"
+    "    material, never real devices'.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 success; 1 failure (one line on stderr), including any device that failed;\n"
+    "    2 usage error.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    code=$(ardoisectl enroll-code new --uses 30 --json | jq -r .code)\n"
+    "    ardoise-sim --url https://127.0.0.1:8443 --ca var/ca.pem --state trolley.db \\\n"
+    "        enroll -n 30 --code \"$code\"\n"
+    "    ardoise-sim --url https://127.0.0.1:8443 --ca var/ca.pem --state trolley.db connect\n"
+    "    ardoise-sim ... bench -n 100000 -c 64 --token \"$(cat var/admin.token)\" \\\n"
+    "        --server-pid \"$(pgrep -o ardoised)\"\n";
+
+enum {
+	O_URL = 256,
+	O_CA,
+	O_STATE,
+	O_TIMEOUT,
+	O_CODE,
+	O_ENROLL_TOKEN,
+	O_TOKEN,
+	O_KEY_POOL,
+	O_KEY_TYPE,
+	O_SIGNED_PROFILE,
+	O_BATCH,
+	O_DEVICE,
+	O_SIGN,
+	O_KEEPALIVE,
+	O_RESUME,
+	O_RATE,
+	O_SERVER_PID,
+	O_COMMAND,
+	O_MAX_COMMANDS,
+	O_JSON,
+};
+
+static const struct option options[] = {
+    {"url", required_argument, NULL, O_URL},
+    {"ca", required_argument, NULL, O_CA},
+    {"state", required_argument, NULL, O_STATE},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"threads", required_argument, NULL, 'j'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"devices", required_argument, NULL, 'n'},
+    {"concurrency", required_argument, NULL, 'c'},
+    {"code", required_argument, NULL, O_CODE},
+    {"enroll-token", required_argument, NULL, O_ENROLL_TOKEN},
+    {"token", required_argument, NULL, O_TOKEN},
+    {"key-pool", required_argument, NULL, O_KEY_POOL},
+    {"key-type", required_argument, NULL, O_KEY_TYPE},
+    {"signed-profile", no_argument, NULL, O_SIGNED_PROFILE},
+    {"batch", required_argument, NULL, O_BATCH},
+    {"device", required_argument, NULL, O_DEVICE},
+    {"sign", no_argument, NULL, O_SIGN},
+    {"keepalive", no_argument, NULL, O_KEEPALIVE},
+    {"resume", no_argument, NULL, O_RESUME},
+    {"rate", required_argument, NULL, O_RATE},
+    {"server-pid", required_argument, NULL, O_SERVER_PID},
+    {"command", required_argument, NULL, O_COMMAND},
+    {"max-commands", required_argument, NULL, O_MAX_COMMANDS},
+    {"json", no_argument, NULL, O_JSON},
+    {NULL, 0, NULL, 0},
+};
+
+static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ardoise-sim: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(ardoise-sim --help for the manual)\n", stderr);
+	return 2;
+}
+
+/* A whole number in [lo, hi]; 0 on success. */
+static int number(const char *s, long long lo, long long hi, long long *ret)
+{
+	char *end = NULL;
+	long long v = strtoll(s, &end, 10);
+
+	if (s[0] == '\0' || *end != '\0' || v < lo || v > hi)
+		return AP_EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int positive(const char *s, long long hi, long long *ret)
+{
+	return number(s, 1, hi, ret);
+}
+
+/* Options that take a number: 0 when handled, -1 when not such an option,
+ * 2 on a bad value. */
+static int numeric_option(int c, const char *arg, struct sim_opts *o)
+{
+	long long v = 0;
+	char *end = NULL;
+
+	switch (c) {
+	case 'n':
+		if (positive(arg, 10000000, &v) < 0)
+			return usage("-n wants a positive number, not '%s'", arg);
+		o->n = (size_t)v;
+		return 0;
+	case 'c':
+		if (positive(arg, 100000, &v) < 0)
+			return usage("-c wants a positive number, not '%s'", arg);
+		o->conc = (unsigned)v;
+		return 0;
+	case 'j':
+		if (positive(arg, 64, &v) < 0)
+			return usage("-j wants 1 to 64 threads, not '%s'", arg);
+		o->threads = (unsigned)v;
+		return 0;
+	case O_TIMEOUT:
+		if (positive(arg, 3600000, &v) < 0)
+			return usage("--timeout wants milliseconds, not '%s'", arg);
+		o->timeout_ms = (unsigned)v;
+		return 0;
+	case O_KEY_POOL:
+		if (positive(arg, 100000, &v) < 0)
+			return usage("--key-pool wants a positive number, not '%s'", arg);
+		o->key_pool = (size_t)v;
+		return 0;
+	case O_BATCH:
+		if (positive(arg, 10000000, &v) < 0)
+			return usage("--batch wants a positive number, not '%s'", arg);
+		o->batch = (size_t)v;
+		return 0;
+	case O_SERVER_PID:
+		if (positive(arg, 4194304, &v) < 0)
+			return usage("--server-pid wants a process id, not '%s'", arg);
+		o->server_pid = (long)v;
+		return 0;
+	case O_MAX_COMMANDS:
+		if (positive(arg, 10000000, &v) < 0)
+			return usage("--max-commands wants a positive number, not '%s'", arg);
+		o->max_commands = (size_t)v;
+		return 0;
+	case O_RATE:
+		o->rate = strtod(arg, &end);
+		if (arg[0] == '\0' || *end != '\0' || !(o->rate > 0) || o->rate > 1e7)
+			return usage("--rate wants sessions per second, not '%s'", arg);
+		return 0;
+	}
+	return -1;
+}
+
+static int other_option(int c, const char *arg, struct sim_opts *o)
+{
+	switch (c) {
+	case O_URL:
+		o->url = arg;
+		break;
+	case O_CA:
+		o->ca = arg;
+		break;
+	case O_STATE:
+		o->state = arg;
+		break;
+	case 'v':
+		o->verbose = 1;
+		break;
+	case O_CODE:
+		o->code = arg;
+		break;
+	case O_ENROLL_TOKEN:
+		o->enroll_token = arg;
+		break;
+	case O_TOKEN:
+		o->token = arg;
+		break;
+	case O_SIGNED_PROFILE:
+		o->signed_profile = 1;
+		break;
+	case O_DEVICE:
+		o->device = arg;
+		break;
+	case O_SIGN:
+		o->sign = 1;
+		break;
+	case O_KEEPALIVE:
+		o->keepalive = 1;
+		break;
+	case O_RESUME:
+		o->resume = 1;
+		break;
+	case O_COMMAND:
+		o->command = arg;
+		break;
+	case O_JSON:
+		o->json = 1;
+		break;
+	case O_KEY_TYPE:
+		if (sim_key_kind_from_name(arg, &o->key_type) < 0)
+			return usage("--key-type is rsa or ec, not '%s'", arg);
+		break;
+	default:
+		return 2;
+	}
+	return 0;
+}
+
+/* Reads options from argv[optind...] until the first non-option; 0, 1
+ * (help shown) or 2 (usage error). */
+static int parse(int argc, char **argv, struct sim_opts *o)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+n:c:j:vh", options, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(manual, stdout);
+			return 1;
+		}
+		if (c == '?' || c == ':')
+			return usage("%s", "bad option");
+		int rc = numeric_option(c, optarg, o);
+		if (rc == -1)
+			rc = other_option(c, optarg, o);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- the subcommands ---- */
+
+static int cmd_enroll(struct sim_opts *o, int argc, char **argv)
+{
+	return argc ? usage("enroll: unexpected argument '%s'", argv[0]) : sim_run_enroll(o);
+}
+
+static int cmd_connect(struct sim_opts *o, int argc, char **argv)
+{
+	return argc ? usage("connect: unexpected argument '%s'", argv[0]) : sim_run_connect(o);
+}
+
+static int cmd_bench(struct sim_opts *o, int argc, char **argv)
+{
+	return argc ? usage("bench: unexpected argument '%s'", argv[0]) : sim_run_bench(o);
+}
+
+static int cmd_list(struct sim_opts *o, int argc, char **argv)
+{
+	return argc ? usage("list: unexpected argument '%s'", argv[0]) : sim_run_list(o);
+}
+
+static int one_udid(const char *verb, int argc, char **argv)
+{
+	if (argc != 1)
+		return usage("%s wants one device UDID", verb);
+	return 0;
+}
+
+static int cmd_lock(struct sim_opts *o, int argc, char **argv)
+{
+	return one_udid("lock", argc, argv) ?: sim_run_lock(o, argv[0], 1);
+}
+
+static int cmd_unlock(struct sim_opts *o, int argc, char **argv)
+{
+	return one_udid("unlock", argc, argv) ?: sim_run_lock(o, argv[0], 0);
+}
+
+static int cmd_checkout(struct sim_opts *o, int argc, char **argv)
+{
+	return one_udid("checkout", argc, argv) ?: sim_run_checkout(o, argv[0]);
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct sim_opts *o, int argc, char **argv);
+} commands[] = {
+    {"enroll", cmd_enroll},	{"connect", cmd_connect}, {"bench", cmd_bench},
+    {"list", cmd_list},		{"lock", cmd_lock},	  {"unlock", cmd_unlock},
+    {"checkout", cmd_checkout},
+};
+
+static void defaults(struct sim_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = getenv("ARDOISE_URL");
+	o->ca = getenv("ARDOISE_CA");
+	o->state = getenv("ARDOISE_SIM_STATE") ? getenv("ARDOISE_SIM_STATE") : "ardoise-sim.db";
+	o->timeout_ms = 30000;
+	o->conc = 16;
+	o->threads = 1;
+	o->key_pool = 64;
+	o->key_type = SIM_KEY_RSA;
+	o->command = "SecurityInfo";
+	o->batch = 2000;
+}
+
+int main(int argc, char **argv)
+{
+	struct sim_opts o;
+	int rc;
+
+	defaults(&o);
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = parse(argc, argv, &o)) != 0)
+		return rc == 1 ? 0 : rc;
+	if (optind >= argc)
+		return usage("%s", "a COMMAND is required: enroll, connect, bench, list, lock,"
+				   " unlock, checkout");
+	const char *verb = argv[optind++];
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, verb) != 0)
+			continue;
+		/* the command's own options, then its arguments */
+		if ((rc = parse(argc, argv, &o)) != 0)
+			return rc == 1 ? 0 : rc;
+		return commands[i].run(&o, argc - optind, argv + optind);
+	}
+	return usage("unknown command '%s'", verb);
+}

@@ -1,0 +1,56 @@
+/*
+ * sim_session.h - what a simulated iPad does over the network, as tasks
+ * of a sim_net run: enrolment (profile, SCEP, Authenticate, TokenUpdate),
+ * the command loop of one MDM session, CheckOut; and one-off staff API
+ * calls (bearer token) for the commands that drive the daemon.
+ *
+ * The run's argument is a struct sim_ctx; task i works on devs[i] alone.
+ */
+#ifndef SIM_SESSION_H
+#define SIM_SESSION_H
+
+#include "sim_device.h"
+#include "sim_net.h"
+#include "sim_state.h"
+
+#include <openssl/x509.h>
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+/* Counters of what the devices answered, shared by the run's threads. */
+struct sim_counts {
+	atomic_size_t sessions, commands, acknowledged, errors, format_errors, notnow, resumed;
+};
+
+struct sim_ctx {
+	const struct sim_net_cfg *cfg;
+	struct sim_device **devs; /* task i: devs[i] */
+	/* enrolment */
+	const char *code;	  /* one-time code (?code=), or */
+	const char *enroll_token; /* staff token: a profile (and code) per device */
+	int signed_profile;	  /* fetch the CMS-signed profile and check it against ca */
+	X509 *ca;		  /* the server's CA (--ca), borrowed */
+	X509_STORE *trust;	  /* holding ca, for the profile signature */
+	const struct sim_pool *pool;
+	enum sim_key_kind key_kind; /* identities are made with keys of this pool */
+	/* sessions */
+	int sign;	     /* add Mdm-Signature */
+	int sig_only;	     /* no TLS client certificate: identity by Mdm-Signature alone */
+	size_t max_commands; /* per session, a guard against a loop; 0: 10000 */
+	struct sim_counts counts;
+};
+
+/* Task start functions for sim_net_run(). */
+void sim_session_enrol(struct sim_task *t);
+void sim_session_connect(struct sim_task *t);
+void sim_session_checkout(struct sim_task *t);
+
+/* One staff API request with a bearer token (no device identity):
+ * *ret_status and *ret_body (malloc'd, NUL-terminated; may be NULL to
+ * discard) on success.  err receives the transport failure. */
+int sim_session_call(const struct sim_net_cfg *cfg, const char *method, const char *path,
+		     const char *token, const char *json, int *ret_status, char **ret_body,
+		     char *err, size_t cap);
+
+#endif
