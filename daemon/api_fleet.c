@@ -329,7 +329,8 @@ void api_fleet_rollback(struct req *r)
 int api_fleet_commit(struct req *r, const char *action, const char *target, const char *reason,
 		     json_t *detail)
 {
-	int rc = api_audit(r, action, target, reason, detail);
+	/* api_audit() takes a reference; detail stays the caller's */
+	int rc = api_audit(r, action, target, reason, json_incref(detail));
 	if (rc < 0) {
 		db_rollback(r->w->db);
 		api_fleet_dberr(r, rc, "writing the audit row");

@@ -264,6 +264,14 @@ static int erased_tx(struct db *db, void *arg)
 
 int db_loan_erase_acknowledged(struct db *db, int64_t device_id)
 {
+	struct db_loan l;
+	/* decided before any transaction: a nested rollback would doom the
+	 * caller's (the device report's) transaction for a mere "no loan" */
+	int rc = db_loan_active(db, device_id, &l);
+	if (rc == 0 && l.state != DB_LOAN_RETURNING)
+		rc = AP_ENOTFOUND;
+	if (rc < 0)
+		return rc;
 	return in_tx(db, erased_tx, &device_id);
 }
 

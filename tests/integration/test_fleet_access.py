@@ -20,7 +20,7 @@ def make_account(d, name, role, *schools):
 
 
 def test_accounts():
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:
         d.ctl("school", "import", COLLEGES)
         tok = make_account(d, "ati-a", "ati", A, "0132786h")
         who = d.ctl_json("whoami", token=tok)
@@ -57,7 +57,7 @@ def test_accounts():
 
 
 def test_ati_scope():
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:
         setup_fleet(d)
         d.ctl("loan", "create", "--device", "DMPB00000002", "--person", "E-B1")
         ati = make_account(d, "ati-a", "ati", A)
@@ -100,7 +100,7 @@ def test_ati_scope():
 
 
 def test_referent_read_only():
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:
         setup_fleet(d)
         d.ctl("loan", "create", "--device", "DMPB00000002", "--person", "E-B1")
         inc = d.ctl_json("incident", "declare", "--device", "DMPB00000001", "--kind", "failure", "--occurred", day(0))
@@ -143,7 +143,7 @@ def test_referent_read_only():
 
 
 def tampered(edit, expect_row):
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:
         setup_fleet(d)
         for who in ("E-A1", "E-A2"):
             d.ctl("loan", "create", "--device", "DMPA0000000%s" % who[-1], "--person", who)
@@ -177,7 +177,7 @@ def test_audit_detects_deleted_last_row():
 
 
 def test_audit_rows_and_since():
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:
         setup_fleet(d)
         d.ctl("loan", "create", "--device", "DMPA00000001", "--person", "E-A1", "--reason", "rentrée")
         rows = d.ctl_json("audit", "list")
@@ -195,7 +195,7 @@ def test_audit_rows_and_since():
 
 def test_fleet_report():
     devices = [("DMPA0000000%d" % i, A) for i in range(1, 6)] + [("DMPB00000001", B), ("DMPB00000002", B)]
-    with Daemon() as d:
+    with Daemon(init_args=["--no-baseline"]) as d:
         setup_fleet(d, devices)
         d.ctl("loan", "create", "--device", "DMPA00000001", "--person", "E-A1")
         d.ctl("loan", "create", "--device", "DMPA00000002", "--person", "E-A2")

@@ -84,7 +84,7 @@ def test_fleet_converges_then_follows_changes():
         a_side, b_side = serials[:3], serials[3:]
         # enrolment queued the baseline after the inventory; one session each
         r = connect(sim)
-        check(r["commands"] == 6 * (4 + 5), "inventory and baseline: %r" % r)
+        check(r["commands"] == 6 * (5 + 5), "inventory (with bypass escrow) and baseline: %r" % r)
         held = on_device(sim)
         uuids = {p["identifier"]: p["payload_uuid"] for p in d.ctl_json("profile", "list")}
         for s in serials:

@@ -1,0 +1,178 @@
+"""Lock-code reset and the geolocation procedure, end to end with ardoise-sim.
+
+A real ardoised, real simulated iPads (enrolled through SCEP, talking TLS
+with their own certificates), driven through ardoisectl as staff would.
+"""
+import json
+import os
+import re
+import subprocess
+
+from harness import ARDOISE_SIM, Daemon, check, run
+
+UAI = "0131266F"
+OTHER = "0132318Z"
+CONFIG = "[geolocation]\napproval = two-person\nexpiry_hours = 1\nretention_days = 1\n"
+
+
+class Sim:
+    def __init__(self, d):
+        self.d = d
+        self.state = os.path.join(d.tmp, "sim.db")
+
+    def run(self, *args, expect=0):
+        out = subprocess.run([ARDOISE_SIM, "--url", self.d.url, "--ca", self.d.ca, "--state",
+                              self.state] + list(args), capture_output=True, text=True, timeout=300)
+        check(out.returncode == expect, "ardoise-sim %s: exit %d\n%s\n%s"
+              % (" ".join(args), out.returncode, out.stdout[-2000:], out.stderr[-2000:]))
+        return out
+
+    def devices(self):
+        return json.loads(self.run("list", "--json").stdout)
+
+    def device(self, serial):
+        return [x for x in self.devices() if x["serial"] == serial][0]
+
+
+def token_of(out):
+    m = re.search(r"^token: (\S+)$", out.stdout, re.M)
+    check(m is not None, "account create prints 'token: <value>': %r" % out.stdout)
+    return m.group(1)
+
+
+def fleet(d, n=2):
+    """n enrolled tablets of collège UAI, drained; staff accounts."""
+    d.ctl("school", "add", UAI, "--name", "Clg N. Sarraute")
+    d.ctl("school", "add", OTHER, "--name", "Clg Elie Coutarel")
+    code = d.ctl_json("enroll-code", "new", "--uses", str(n))["code"]
+    sim = Sim(d)
+    sim.run("enroll", "-n", str(n), "--code", code)
+    sim.run("connect")
+    serials = [x["serial"] for x in sim.devices()]
+    check(len(serials) == n and all(serials), "enrolled serials: %r" % serials)
+    d.ctl("device", "move", serials[0], "--school", UAI)
+    d.ctl("device", "move", serials[1], "--school", OTHER)
+    staff = {
+        "tech2": token_of(d.ctl("account", "create", "--name", "tech2", "--role", "technician")),
+        "ati": token_of(d.ctl("account", "create", "--name", "ati1", "--role", "ati", "--school", UAI)),
+        "auditor": token_of(d.ctl("account", "create", "--name", "cnil", "--role", "auditor")),
+    }
+    return sim, serials, staff
+
+
+def command_status(d, serial, type_):
+    cmds = d.ctl_json("command", "list", serial)
+    mine = [c for c in cmds if c["type"] == type_]
+    check(mine, "%s has a %s command: %r" % (serial, type_, cmds))
+    return mine[0]["status"], mine[0]
+
+
+def test_clear_passcode_scope_and_result():
+    with Daemon() as d:
+        sim, (mine, other), staff = fleet(d)
+        check(sim.device(mine)["passcode_present"], "simulated iPads start with a lock code")
+        out = d.ctl("device", "clear-passcode", mine, token=staff["ati"], expect=2)
+        check("reason" in out.stderr, "a reason is required: %r" % out.stderr)
+        d.ctl("device", "clear-passcode", mine, "--reason", "code oublié, élève de 5B", token=staff["ati"])
+        out = d.ctl("device", "clear-passcode", other, "--reason", "x", token=staff["ati"], expect=1)
+        check("403" in out.stderr, "an ATI of one collège gets 403 on another's tablet: %r" % out.stderr)
+        out = d.ctl("device", "clear-passcode", mine, "--reason", "again", token=staff["ati"], expect=1)
+        check("already pending" in out.stderr, "no second ClearPasscode while one is pending: %r" % out.stderr)
+        sim.run("connect")
+        status, cmd = command_status(d, mine, "ClearPasscode")
+        check(status == "acknowledged", "ClearPasscode acknowledged: %r" % cmd)
+        check(not sim.device(mine)["passcode_present"], "the tablet's lock code is gone")
+        shown = d.ctl_json("command", "show", cmd["uuid"])
+        check(shown["status"] == "acknowledged", "command show gives the result")
+        audit = d.ctl_json("audit", "list")
+        rows = [a for a in audit if a["action"] == "device.clear_passcode"]
+        check(rows and rows[0]["reason"] == "code oublié, élève de 5B", "audited with its reason: %r" % rows)
+        d.ctl("audit", "verify")
+
+
+def test_locate_refusals():
+    with Daemon(config=CONFIG) as d:
+        sim, (mine, other), staff = fleet(d)
+        out = d.ctl("locate", "request", mine, "--authority-ref", "PV-1", "--reason", "x",
+                    token=staff["ati"], expect=1)
+        check("403" in out.stderr, "ATIs cannot ask for a location: %r" % out.stderr)
+        out = d.ctl("locate", "request", mine, "--incident", "999", "--reason", "perdue", expect=1)
+        check("409" in out.stderr and "incident" in out.stderr, "no open incident -> 409: %r" % out.stderr)
+        inc = d.ctl_json("incident", "declare", "--device", mine, "--kind", "damage", "--occurred", "2026-11-20")
+        out = d.ctl("locate", "request", mine, "--incident", str(inc["id"]), "--reason", "x", expect=1)
+        check("409" in out.stderr, "a damage incident does not allow geolocation: %r" % out.stderr)
+        check(d.ctl_json("locate", "register") == [], "refused requests leave no register entry")
+
+
+def test_locate_full_cycle_expiry_and_purge():
+    with Daemon(config=CONFIG) as d:
+        sim, (mine, other), staff = fleet(d)
+        inc = d.ctl_json("incident", "declare", "--device", mine, "--kind", "theft", "--occurred",
+                         "2026-11-23", "--police-ref", "PV-13-2026-4242")
+        req = d.ctl_json("locate", "request", mine, "--incident", str(inc["id"]), "--reason",
+                         "vol déclaré, plainte PV-13-2026-4242")
+        check(req["state"] == "pending", "two-person approval: pending first: %r" % req)
+        out = d.ctl("locate", "approve", str(req["id"]), expect=1)
+        check("403" in out.stderr and "own" in out.stderr, "the requester cannot approve: %r" % out.stderr)
+        req = d.ctl_json("locate", "approve", str(req["id"]), token=staff["tech2"])
+        check(req["state"] == "approved" and req["decided_by"] == "tech2", "approved: %r" % req)
+        sim.run("connect")
+        check(sim.device(mine)["lost_mode"], "EnableLostMode reached the tablet")
+        shown = d.ctl_json("locate", "show", str(req["id"]))
+        check(len(shown["locations"]) == 1, "one location taken: %r" % shown)
+        loc = shown["locations"][0]
+        check(abs(loc["latitude"] - sim.device(mine)["latitude"]) < 1e-6, "the tablet's coordinates")
+        check(shown["reads"] == 1, "the read is counted")
+        d.ctl("locate", "refresh", str(req["id"]))
+        sim.run("connect")
+        check(d.ctl_json("locate", "show", str(req["id"]))["fixes"] == 2, "refresh adds a location")
+        raw = d.sqlite("SELECT hex(sealed) FROM locate_fix").stdout
+        check(("%.4f" % loc["latitude"]).encode().hex().upper() not in raw, "coordinates are sealed at rest")
+        # past the time box (1 h): expired, no new location
+        d.stop()
+        os.environ["ARDOISE_CLOCK_OFFSET"] = str(2 * 3600)
+        try:
+            d.start()
+            d.api("POST", "/api/v1/jobs/locate_expire/run")
+            out = d.ctl("locate", "refresh", str(req["id"]), expect=1)
+            check("409" in out.stderr, "no new location after the time box: %r" % out.stderr)
+            check(d.ctl_json("locate", "show", str(req["id"]))["state"] == "expired", "expired")
+            # retention (1 day after expiry): coordinates purged, entry kept
+            d.stop()
+            os.environ["ARDOISE_CLOCK_OFFSET"] = str(2 * 3600 + 2 * 86400)
+            d.start()
+            d.api("POST", "/api/v1/jobs/locate_purge/run")
+            shown = d.ctl_json("locate", "show", str(req["id"]))
+            check(shown["locations"] == [] and shown["purged_at"], "purged: %r" % shown)
+            reg = d.ctl_json("locate", "register", token=staff["auditor"])
+            check(len(reg) == 1 and reg[0]["fixes"] == 2 and reg[0]["requested_by"] == "admin"
+                  and reg[0]["decided_by"] == "tech2" and reg[0]["reads"] >= 3,
+                  "the register keeps who, why, counts: %r" % reg)
+            out = d.ctl("locate", "register", token=staff["ati"], expect=1)
+            check("403" in out.stderr, "ATIs do not read the register")
+        finally:
+            os.environ.pop("ARDOISE_CLOCK_OFFSET", None)
+        actions = [a["action"] for a in d.ctl_json("audit", "list")]
+        for a in ("locate.request", "locate.approve", "locate.read", "locate.refresh", "locate.purge"):
+            check(a in actions, "%s is in the audit log" % a)
+        d.ctl("audit", "verify")
+
+
+def test_locate_found_disables_lost_mode():
+    with Daemon(config="[geolocation]\napproval = single\n") as d:
+        sim, (mine, other), staff = fleet(d)
+        req = d.ctl_json("locate", "request", other, "--authority-ref", "Réquisition gendarmerie 2026/118",
+                         "--reason", "demande écrite des autorités")
+        check(req["state"] == "approved", "single approval: approved at once: %r" % req)
+        sim.run("connect")
+        check(sim.device(other)["lost_mode"], "in lost mode")
+        d.ctl("locate", "close", str(req["id"]), "--found")
+        sim.run("connect")
+        check(not sim.device(other)["lost_mode"], "DisableLostMode when found")
+        status, _ = command_status(d, other, "DisableLostMode")
+        check(status == "acknowledged", "DisableLostMode acknowledged")
+
+
+if __name__ == "__main__":
+    run([test_clear_passcode_scope_and_result, test_locate_refusals,
+         test_locate_full_cycle_expiry_and_purge, test_locate_found_disables_lost_mode])
