@@ -39,6 +39,7 @@ struct stream {
 	char apns_id[40];
 	size_t payload_len, payload_off;
 	char payload[PAYLOAD_CAP];
+	char token[APNS_MAX_TOKEN_HEX + 1];
 };
 
 struct apns_conn {
@@ -347,9 +348,10 @@ static void body_reason(const struct stream *st, char *out, size_t cap)
 static void stream_end(struct apns_conn *c, struct stream *st, const char *lost_reason, int refused)
 {
 	struct apns *a = c->a;
-	char reason[64] = "", apns_id[40];
-	struct apns_result r = {st->status, reason, 0, apns_id};
+	char reason[64] = "", apns_id[40], token[APNS_MAX_TOKEN_HEX + 1];
+	struct apns_result r = {st->status, reason, 0, apns_id, token};
 	memcpy(apns_id, st->apns_id, sizeof(apns_id));
+	memcpy(token, st->token, sizeof(token));
 	if (st->status > 0 && st->status != 200)
 		body_reason(st, reason, sizeof(reason));
 	if (st->status == 0) {
@@ -965,7 +967,8 @@ int apns_push(struct apns *a, const char *token_hex, const char *topic, const ch
 	char path[600];
 	if (apns_room(a) == 0)
 		return AP_EBUSY;
-	if (!is_hex(token_hex) || strlen(token_hex) > 512 || strlen(magic) > APNS_MAX_MAGIC)
+	if (!is_hex(token_hex) || strlen(token_hex) > APNS_MAX_TOKEN_HEX ||
+	    strlen(magic) > APNS_MAX_MAGIC)
 		return AP_EINVAL;
 	struct stream *st = calloc(1, sizeof(*st));
 	if (st == NULL)
@@ -980,6 +983,7 @@ int apns_push(struct apns *a, const char *token_hex, const char *topic, const ch
 	    NV(":path", path),	   NV("apns-topic", topic), NV("apns-push-type", "mdm"),
 	};
 	nghttp2_data_provider dp = {.source.ptr = st, .read_callback = read_payload};
+	memcpy(st->token, token_hex, strlen(token_hex) + 1);
 	st->tag = tag;
 	st->t_submit = uv_now(a->loop);
 	int32_t id = nghttp2_submit_request(c->h2, NULL, nv, sizeof(nv) / sizeof(nv[0]), &dp, st);

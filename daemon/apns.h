@@ -61,6 +61,7 @@ struct apns_result {
 	int refused;	     /* 1: the server never processed it (not sent, GOAWAY,
 				REFUSED_STREAM): send it again, it was no attempt */
 	const char *apns_id; /* "" when none */
+	const char *token;   /* the token_hex given to apns_push() */
 };
 
 struct apns_handler {
@@ -101,7 +102,8 @@ const char *apns_state_name(enum apns_state s);
  * mdm and the body {"mdm":"<magic>"}.  AP_EBUSY when there is no room,
  * AP_EINVAL for a token that is not lowercase hex or a magic longer than
  * APNS_MAX_MAGIC.  tag comes back in done(). */
-#define APNS_MAX_MAGIC 128
+#define APNS_MAX_MAGIC	   128
+#define APNS_MAX_TOKEN_HEX 512
 int apns_push(struct apns *a, const char *token_hex, const char *topic, const char *magic,
 	      uint64_t tag);
 

@@ -4,7 +4,7 @@
 #include "log.h"
 #include "server.h"
 #include "db_command.h"
-#include "db_command.h"
+#include "push.h"
 #include "store.h"
 
 #include <stdlib.h>
@@ -13,6 +13,7 @@ struct job {
 	const char *name;
 	uint64_t period_ms;
 	int (*run)(struct worker *w);
+	uint64_t (*period_from)(const struct config *c); /* when set, overrides period_ms */
 };
 
 static int job_checkpoint(struct worker *w)
@@ -47,10 +48,17 @@ static int job_prune_commands(struct worker *w)
 	return rc;
 }
 
+static uint64_t repush_period(const struct config *c)
+{
+	return (uint64_t)c->push_repush_check_s * 1000;
+}
+
 static const struct job jobs[] = {
 	{"expire_commands", 60 * 1000, job_expire_commands},
 	{"prune_commands", 3600 * 1000, job_prune_commands},
     {"checkpoint", 60 * 1000, job_checkpoint},
+	{"push_repush", 0, push_repush, repush_period},
+	{"push_certificate", 86400 * 1000, push_cert_check},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -85,7 +93,9 @@ int jobs_start(struct worker *w)
 		uv_timer_init(&w->loop, &s->timers[i]);
 		s->timers[i].data = w;
 		/* first run soon after start, then every period */
-		uv_timer_start(&s->timers[i], on_tick, 10 * 1000, jobs[i].period_ms);
+		uint64_t period = jobs[i].period_from ? jobs[i].period_from(&w->srv->cfg)
+						      : jobs[i].period_ms;
+		uv_timer_start(&s->timers[i], on_tick, period < 10000 ? period : 10000, period);
 	}
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "db_mdm.h"
 #include "keystore.h"
 #include "log.h"
+#include "push.h"
 #include "server.h"
 #include "store.h"
 
@@ -126,6 +127,8 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 			 (long long)c->queue_max);
 	if (rc == 0)
 		memcpy(ret_uuid, uuid, sizeof(uuid));
+	if (rc == 0 && w->srv->push)
+		push_notify(w, device_id); /* never waits: a hand-off to the push thread */
 	return rc;
 }
 

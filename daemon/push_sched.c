@@ -261,6 +261,8 @@ static uint64_t planned(const struct push_sched *s, enum push_kind k, uint64_t n
 
 int push_sched_notify(struct push_sched *s, int64_t id, enum push_kind k, uint64_t now)
 {
+	if (id <= 0)
+		return AP_EINVAL;
 	uint32_t e = lookup(s, id);
 	if (e == NIL) {
 		int rc = ent_new(s, id, &e);
@@ -308,6 +310,19 @@ int push_sched_next(struct push_sched *s, uint64_t now, int64_t *ret_id, enum pu
 		*ret_id = x->id;
 		*ret_kind = (enum push_kind)x->kind;
 		return 1;
+	}
+	return 0;
+}
+
+int push_sched_due(struct push_sched *s, uint64_t now)
+{
+	while (s->heap_len > 0) {
+		uint32_t e = s->heap[0];
+		if (s->ents[e].due > now)
+			return 0;
+		if (s->ents[e].state != S_QUIET)
+			return 1;
+		ent_free(s, e);
 	}
 	return 0;
 }

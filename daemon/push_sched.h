@@ -60,6 +60,10 @@ int push_sched_notify(struct push_sched *s, int64_t id, enum push_kind k, uint64
  * ended are dropped on the way. */
 int push_sched_next(struct push_sched *s, uint64_t now, int64_t *ret_id, enum push_kind *ret_kind);
 
+/* Drops quiet devices whose window ended; 1 when a waiting device is due
+ * at now (what push_sched_next() would hand out), else 0. */
+int push_sched_due(struct push_sched *s, uint64_t now);
+
 /* When the earliest waiting or quiet device is due; UINT64_MAX when none. */
 uint64_t push_sched_next_due(const struct push_sched *s);
 
