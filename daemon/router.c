@@ -12,6 +12,7 @@ static const struct route *const tables[] = {
     api_core_routes,
 	mdm_routes,
 	api_command_routes,
+	api_push_routes,
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */

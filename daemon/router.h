@@ -53,6 +53,7 @@ struct route {
 extern const struct route api_core_routes[];
 extern const struct route mdm_routes[];
 extern const struct route api_command_routes[];
+extern const struct route api_push_routes[];
 
 /* Authenticates the bearer token into r->acct; on failure answers 401
  * and returns AP_EAUTH.  Routes marked AUTH_STAFF get it done for them. */

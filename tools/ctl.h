@@ -49,5 +49,6 @@ struct ctl_verb {
  * noun is NULL, and is listed once in ctl_main.c. */
 extern const struct ctl_verb ctl_account_verbs[];
 extern const struct ctl_verb ctl_command_verbs[];
+extern const struct ctl_verb ctl_push_verbs[];
 
 #endif

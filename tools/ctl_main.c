@@ -11,6 +11,7 @@
 static const struct ctl_verb *const tables[] = {
     ctl_account_verbs,
 	ctl_command_verbs,
+	ctl_push_verbs,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
