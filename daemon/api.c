@@ -80,6 +80,7 @@ int api_audit(struct req *r, const char *action, const char *target, const char 
 	      json_t *detail)
 {
 	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(detail);
 	int rc = db_audit_append(r->w->db, r->has_acct ? r->acct.name : "system", action, target,
 				 reason, d);
 	free(d);
