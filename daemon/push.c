@@ -8,10 +8,12 @@
  * or behind `lock` (the hand-off) or `stat_lock` (the counters).
  *
  * Results are batched: an APNs answer adds a row to `results`, written in
- * one transaction every FLUSH_MS (or when RESULTS_BATCH rows wait).  A row
- * that cannot be written (database busy) waits for the next flush; past
- * the cap, plain last_push rows are dropped first (the re-push job may then
- * push a device once more), invalid-token rows are kept.
+ * one transaction every FLUSH_MS (or when RESULTS_BATCH rows wait).  The
+ * thread's connection waits at most BUSY_MS for the write lock, so a long
+ * transaction elsewhere (a bulk of 100,000 commands) does not stall pushing:
+ * the rows wait for a later flush.  The buffer grows up to queue_size rows;
+ * past that, plain last_push rows are dropped first (the re-push job may
+ * then push a device once more), invalid-token rows are kept.
  */
 #include "push.h"
 #include "ap_err.h"
@@ -30,6 +32,7 @@
 #include <time.h>
 
 #define FLUSH_MS      100
+#define BUSY_MS	      20 /* ms: never stall the loop on another connection's write lock */
 #define RESULTS_BATCH 2048
 #define REPUSH_GRACE  60 /* s: a notification normally gets pushed well within this */
 #define DAY	      86400
@@ -75,6 +78,7 @@ struct push {
 	struct result *results;
 	size_t n_results, results_cap;
 	int draining, finished, mismatch_logged;
+	unsigned flush_fails; /* consecutive failed result flushes (busy) */
 	char logged_error[300];
 	/* counters, under stat_lock */
 	uv_mutex_t stat_lock;
@@ -125,6 +129,8 @@ static int is_cert_error(const char *error)
 
 /* ---- results -------------------------------------------------------------------- */
 
+static void on_flush_timer(uv_timer_t *t);
+
 static void flush_results(struct push *p)
 {
 	size_t n = p->n_results;
@@ -141,9 +147,14 @@ static void flush_results(struct push *p)
 	else
 		db_rollback(p->db);
 	if (rc < 0) {
-		log_warn("push_results_delayed", "rows=%zu error=\"%s\"", n, ap_strerror(rc));
+		/* busy: another connection writes; the rows wait for the timer */
+		if (++p->flush_fails == 50)
+			log_warn("push_results_delayed", "rows=%zu error=\"%s\" attempts=50", n,
+				 ap_strerror(rc));
+		uv_timer_start(&p->flush_timer, on_flush_timer, FLUSH_MS, 0);
 		return;
 	}
+	p->flush_fails = 0;
 	for (size_t i = 0; i < n; i++)
 		free(p->results[i].token);
 	p->n_results = 0;
@@ -168,9 +179,25 @@ static void on_flush_timer(uv_timer_t *t)
 	flush_results(t->data);
 }
 
+/* Room for one more row: grows the buffer up to queue_size rows. */
+static int results_room(struct push *p)
+{
+	if (p->n_results < p->results_cap)
+		return 1;
+	size_t cap = p->results_cap * 2;
+	if (cap > (size_t)p->cfg->push_queue_size)
+		cap = (size_t)p->cfg->push_queue_size;
+	struct result *r = cap > p->results_cap ? realloc(p->results, cap * sizeof(*r)) : NULL;
+	if (r == NULL)
+		return 0;
+	p->results = r;
+	p->results_cap = cap;
+	return 1;
+}
+
 static void add_result(struct push *p, int64_t id, const char *state, const char *token_hex)
 {
-	if (p->n_results == p->results_cap) {
+	if (!results_room(p)) {
 		flush_results(p);
 		if (p->n_results == p->results_cap)
 			shed_results(p);
@@ -195,7 +222,7 @@ static void add_result(struct push *p, int64_t id, const char *state, const char
 		r->token_len = n;
 	}
 	p->n_results++;
-	if (p->n_results >= RESULTS_BATCH)
+	if (p->n_results % RESULTS_BATCH == 0 && p->flush_fails == 0)
 		flush_results(p);
 	else if (!uv_is_active((uv_handle_t *)&p->flush_timer))
 		uv_timer_start(&p->flush_timer, on_flush_timer, FLUSH_MS, 0);
@@ -572,6 +599,7 @@ static int start_thread(struct push *p)
 	int rc;
 	if ((rc = db_open(p->srv->db_path, &p->db)) < 0)
 		return rc;
+	db_set_busy_timeout(p->db, BUSY_MS);
 	uv_loop_init(&p->loop);
 	if ((rc = apns_new(&p->loop, p->ctx, &p->ao, &h, &p->apns)) < 0) {
 		uv_loop_close(&p->loop);
