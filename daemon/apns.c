@@ -857,6 +857,8 @@ static void on_flush(uv_prepare_t *p)
 		return;
 	if (h2_flush(c) < 0)
 		conn_close(c, "ConnectionLost", "cannot write to the connection");
+	else if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
+		conn_close(c, "ConnectionLost", ""); /* we ended the session, nothing left */
 }
 
 static void want_flush(struct apns *a)
@@ -989,6 +991,14 @@ int apns_push(struct apns *a, const char *token_hex, const char *topic, const ch
 	int32_t id = nghttp2_submit_request(c->h2, NULL, nv, sizeof(nv) / sizeof(nv[0]), &dp, st);
 	if (id < 0) {
 		free(st);
+		if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) {
+			/* 2^30 streams on this connection: leave it gracefully (the
+			 * streams in flight finish), a new one follows */
+			nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL,
+					      0);
+			set_state(a, APNS_GOAWAY, NULL);
+			want_flush(a);
+		}
 		return AP_EBUSY;
 	}
 	stream_append(c, st);

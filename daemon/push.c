@@ -259,28 +259,30 @@ static int device_for_push(struct push *p, int64_t id, struct db_mdm_device *d)
 	return 0;
 }
 
-/* Hands one due device to APNs. */
-static void submit(struct push *p, int64_t id)
+/* Hands one due device to APNs; AP_EBUSY when the connection took nothing
+ * (the device is due again at once: stop for now). */
+static int submit(struct push *p, int64_t id)
 {
 	struct db_mdm_device d;
 	char hex[2 * sizeof(d.push_token) + 1];
 	uint64_t now = uv_now(&p->loop);
 	int rc = device_for_push(p, id, &d);
 	if (rc == AP_ENOTFOUND || rc == AP_ECONFLICT)
-		return;
+		return 0;
 	if (rc < 0) { /* database busy: try again later */
 		push_sched_done(p->sched, id, PUSH_END_RETRY, now, NULL);
-		return;
+		return 0;
 	}
 	if (apns_hex(d.push_token, d.push_token_len, hex, sizeof(hex)) < 0 ||
 	    (rc = apns_push(p->apns, hex, d.topic, d.push_magic, (uint64_t)id)) == AP_EINVAL) {
 		push_sched_done(p->sched, id, PUSH_END_DROP, now, NULL);
 		count_reason(p, "Other");
 		STAT(p, p->st.failed++);
-		return;
+		return 0;
 	}
 	if (rc < 0)
 		push_sched_done(p->sched, id, PUSH_END_RESEND, now, NULL);
+	return rc < 0 ? AP_EBUSY : 0;
 }
 
 static void on_due(uv_timer_t *t);
@@ -297,7 +299,8 @@ static void pump(struct push *p)
 	uint64_t now = uv_now(&p->loop);
 	size_t room = apns_room(p->apns);
 	while (room > 0 && push_sched_next(p->sched, now, &id, &kind)) {
-		submit(p, id);
+		if (submit(p, id) == AP_EBUSY)
+			break;
 		room = apns_room(p->apns);
 	}
 	if (room == 0 && push_sched_due(p->sched, now))
