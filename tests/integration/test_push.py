@@ -311,6 +311,28 @@ def test_reconnect_after_the_connection_drops():
         apns.stop()
 
 
+def test_goaway_streams_are_resent_without_penalty():
+    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    apns = Standin(tmp, rules=["goaway-after 2 1"]).start()
+    try:
+        with Daemon(config=push_config(apns.url, "coalesce_ms = 100\n")) as d:
+            school = uai(5151)
+            tokens = add_devices(d, "DMPGONE", 6, school)
+            d.ctl("push", "--school", school)
+            for t in tokens:
+                wait_for(lambda: any(r["status"] == 200 for r in apns.for_token(t)),
+                         what="every tablet pushed after APNs said GOAWAY")
+            check(len(set(r["conn"] for r in apns.requests())) == 2, "a new connection after GOAWAY")
+            check(all(len(apns.for_token(t)) == 1 for t in tokens),
+                  "each push processed once: the refused ones were not processed before")
+            k = status(d)["counters"]
+            check(k["sent"] == 6 and k["retried"] == 0 and k["failed"] == 0 and k["connects"] == 2,
+                  "refused streams are resent, not failures: %r" % k)
+            check("event=push_connection_failed" not in d.log(), "GOAWAY is not an error")
+    finally:
+        apns.stop()
+
+
 def test_queueing_never_waits_when_apns_is_down():
     tmp = tempfile.mkdtemp(prefix="ardoise-push-")
     port = free_port()
@@ -554,6 +576,7 @@ def test_push_off_and_sigterm_drain():
 if __name__ == "__main__":
     run([test_path_headers_payload_and_coalescing, test_invalid_tokens_410_and_400,
          test_429_and_5xx_retried_with_backoff, test_reconnect_after_the_connection_drops,
+         test_goaway_streams_are_resent_without_penalty,
          test_queueing_never_waits_when_apns_is_down, test_stale_devices_are_pushed_again_with_backoff,
          test_certificate_problems, test_pkcs12_with_passphrase, test_authorisation_and_errors,
          test_push_off_and_sigterm_drain])

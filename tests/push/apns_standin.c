@@ -24,6 +24,11 @@
  *   drop-after K [COUNT]                on the next COUNT connections (or all),
  *                                       close the socket abruptly when the
  *                                       K-th request arrives, unanswered
+ *   goaway-after K [COUNT]              on the next COUNT connections (or all),
+ *                                       answer the K-th request, then send
+ *                                       GOAWAY {"reason":"Shutdown"} with it as
+ *                                       the last stream: later ones are not
+ *                                       processed (the client must resend)
  *   # comment
  * With --log, every request is one JSON line: t (seconds), conn, stream,
  * method, path, headers {name: value}, body, status, reason, dropped.
@@ -58,7 +63,8 @@
 #define OUT_MAX	    (4u << 20)
 
 struct rule {
-	int drop; /* drop-after rule */
+	int drop;   /* drop-after rule */
+	int goaway; /* goaway-after rule */
 	char token[520];
 	int status;
 	char reason[64];
@@ -90,7 +96,9 @@ struct sconn {
 	unsigned char *out;
 	size_t out_len, out_off;
 	long requests;
-	long drop_after; /* 0: never */
+	long drop_after;     /* 0: never */
+	long goaway_after;   /* 0: never */
+	int32_t goaway_last; /* GOAWAY sent: streams past this one are refused */
 	int dead;
 	struct req *reqs;
 	char uid[256];
@@ -136,9 +144,10 @@ static int parse_rule(const char *line, struct rule *r)
 			return -1;
 		return 0;
 	}
-	if (strcmp(kind, "drop-after") == 0) {
-		r->drop = 1;
-		if (sscanf(line, "drop-after %ld %ld", &r->k, &r->count) < 1 || r->k < 1)
+	if (strcmp(kind, "drop-after") == 0 || strcmp(kind, "goaway-after") == 0) {
+		r->drop = kind[0] == 'd';
+		r->goaway = !r->drop;
+		if (sscanf(line + strlen(kind), " %ld %ld", &r->k, &r->count) < 1 || r->k < 1)
 			return -1;
 		return 0;
 	}
@@ -179,7 +188,7 @@ static struct rule *rule_for_token(const char *token)
 {
 	for (size_t i = 0; i < g.n_rules; i++) {
 		struct rule *r = &g.rules[i];
-		if (r->drop || r->count == 0)
+		if (r->drop || r->goaway || r->count == 0)
 			continue;
 		if (strcmp(r->token, "*") == 0 || strcmp(r->token, token) == 0)
 			return r;
@@ -187,11 +196,13 @@ static struct rule *rule_for_token(const char *token)
 	return NULL;
 }
 
-static long drop_after_for_new_conn(void)
+/* The K of the first drop-after (drop) or goaway-after rule that still
+ * applies to a new connection, 0 when none. */
+static long conn_rule(int drop)
 {
 	for (size_t i = 0; i < g.n_rules; i++) {
 		struct rule *r = &g.rules[i];
-		if (!r->drop || r->count == 0)
+		if ((drop ? !r->drop : !r->goaway) || r->count == 0)
 			continue;
 		if (r->count > 0)
 			r->count--;
@@ -434,6 +445,11 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 	struct req *q = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
 	if (q == NULL || c->dead)
 		return 0;
+	if (c->goaway_last && q->id > c->goaway_last) {
+		/* not processed, as GOAWAY told the client */
+		nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, q->id, NGHTTP2_REFUSED_STREAM);
+		return 0;
+	}
 	c->requests++;
 	if (c->drop_after > 0 && c->requests >= c->drop_after) {
 		log_request(c, q, 0, "", 1);
@@ -441,6 +457,12 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 		return 0;
 	}
 	answer(c, q);
+	if (c->goaway_after > 0 && c->requests == c->goaway_after) {
+		static const char debug[] = "{\"reason\":\"Shutdown\"}";
+		nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, q->id, NGHTTP2_NO_ERROR,
+				      (const uint8_t *)debug, sizeof(debug) - 1);
+		c->goaway_last = q->id;
+	}
 	return 0;
 }
 
@@ -605,7 +627,8 @@ static void accept_one(int lfd, SSL_CTX *ctx)
 	reload_control();
 	c->fd = fd;
 	c->id = ++g.next_conn;
-	c->drop_after = drop_after_for_new_conn();
+	c->drop_after = conn_rule(1);
+	c->goaway_after = conn_rule(0);
 	c->ssl = SSL_new(ctx);
 	SSL_set_fd(c->ssl, fd);
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
