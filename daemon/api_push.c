@@ -93,6 +93,15 @@ static int device_pushable(struct req *r, const struct db_mdm_device *d)
 			 d->serial, d->push_state);
 		return AP_ECONFLICT;
 	}
+	struct push_status st;
+	push_status_get(r->w->srv, &st);
+	if (strcmp(d->topic, st.topic) != 0) {
+		api_fail(r, AP_ECONFLICT, 409,
+			 "tablet %s was enrolled for topic %s, the push certificate is for %s: it "
+			 "must enrol again",
+			 d->serial, d->topic, st.topic);
+		return AP_ECONFLICT;
+	}
 	return 0;
 }
 

@@ -528,6 +528,9 @@ def test_authorisation_and_errors():
             d.ctl("push", "--school", "0131266A", expect=1)  # bad UAI
             d.ctl("device", "push", "NOSUCHSERIAL", expect=1)
             d.ctl("push", expect=2)
+            add_device(d, "DMPTOPC0001", mine, topic="com.apple.mgmt.External.other")
+            out = d.ctl("device", "push", "DMPTOPC0001", expect=1)
+            check("enrol again" in out.stderr, "topic mismatch explained: %r" % out.stderr)
             sql(d, "UPDATE device SET enrollment = 'unenrolled', push_token = NULL"
                 " WHERE serial = 'DMPOTHR0001'")
             out = d.ctl("device", "push", "DMPOTHR0001", expect=1)
