@@ -782,11 +782,20 @@ int push_warning(struct server *srv, char *out, size_t cap)
 	return out[0] != '\0';
 }
 
+/* Expiry only: an unusable or refused certificate was logged when seen. */
 int push_cert_check(struct worker *w)
 {
-	char msg[400], esc[440];
-	if (push_warning(w->srv, msg, sizeof(msg)))
-		log_warn("push_warning", "message=%s", log_esc(msg, esc, sizeof(esc)));
+	struct push *p = w->srv->push;
+	char day[16];
+	if (p == NULL || !p->usable)
+		return 0;
+	int64_t left = p->info.not_after - (int64_t)time(NULL);
+	if (left >= w->srv->cfg.push_expiry_warn_days * DAY)
+		return 0;
+	day_of(p->info.not_after, day, sizeof(day));
+	log_warn("push_certificate_expiring",
+		 "days=%lld not_after=%s topic=%s: renew it with the same Apple account",
+		 (long long)(left > 0 ? left / DAY : 0), day, p->info.topic);
 	return 0;
 }
 

@@ -82,7 +82,7 @@ int push_check(const struct config *c, char *out, size_t cap);
 
 /* Jobs (worker 0, jobs.c): hands devices due for a re-push to the push
  * thread (db_mdm_push_due, at most [push] repush_batch), and logs a warning
- * when the certificate nears its expiry. */
+ * when the certificate expires within [push] expiry_warn_days. */
 int push_repush(struct worker *w);
 int push_cert_check(struct worker *w);
 

@@ -439,6 +439,8 @@ def test_certificate_problems():
                 check(any("expires in" in w for w in st["warnings"]), "warning: %r" % st["warnings"])
                 human = d.ctl("push", "status").stdout
                 check("WARNING: push: certificate expires in" in human, human)
+                wait_for(lambda: "event=push_certificate_expiring" in d.log(), timeout=15,
+                         what="the certificate job's log line")
                 token, _ = add_device(d, "DMPSOON0001")
                 d.ctl("device", "push", "DMPSOON0001")
                 wait_for(lambda: apns_soon.for_token(token), what="push with a certificate near expiry")
