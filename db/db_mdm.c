@@ -569,9 +569,10 @@ int db_mdm_push_due(struct db *db, const struct db_repush *p, int64_t limit,
 	    " AND ((coalesce(d.last_push, 0) < p.newest AND p.newest <= ?1 - ?2)"
 	    "  OR (coalesce(d.last_seen, 0) < d.last_push AND ?1 >= d.last_push +"
 	    "      min(?4, max(?3, d.last_push - max(coalesce(d.last_seen, 0), p.oldest))))"
-	    "  OR (coalesce(d.last_seen, 0) >= coalesce(d.last_push, 0) AND EXISTS ("
+	    "  OR (coalesce(d.last_seen, 0) >= coalesce(d.last_push, 0)"
+	    "      AND d.last_seen <= ?1 - ?2 AND EXISTS ("
 	    "      SELECT 1 FROM command c WHERE c.device_id = d.id AND c.status = 'queued'"
-	    "      AND c.expires_at > ?1 AND c.created_at < d.last_seen - ?2)))"
+	    "      AND c.expires_at > ?1 AND c.created_at < d.last_seen)))"
 	    " ORDER BY d.id LIMIT ?5",
 	    &st);
 	if (rc < 0)

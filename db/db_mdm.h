@@ -85,9 +85,10 @@ int db_mdm_push_result(struct db *db, int64_t id, int64_t at, const unsigned cha
  *     command), at least min_s and at most max_s: the gaps double from
  *     min_s, so a silent device gets a bounded number of pushes a day
  *     (with min 15 min, max 6 h: at most 9 the first day, 4 a day after);
- *   - it was seen since the last push, yet a command queued more than
- *     grace_s before that contact was never sent (it was queued inside a
- *     transaction the device's session did not see). */
+ *   - it was seen since the last push, that contact ended more than grace_s
+ *     ago, yet a command queued before it was never sent (it was queued in
+ *     a transaction that committed after the device's session, e.g. a long
+ *     bulk: the push woke the device before the commit). */
 struct db_repush {
 	int64_t now, grace_s, min_s, max_s;
 };

@@ -139,15 +139,32 @@ static void test_seen_but_missed(void **state)
 	queue(c, "c-c-1", 86400);
 	db_mdm_push_result(db, c, base + 1, NULL, 0, NULL);
 	at(100);
-	db_mdm_seen(db, c); /* came, yet the command stayed queued */
-	assert_int_equal(due(105).n, 1);
+	db_mdm_seen(db, c);		 /* came, yet the command stayed queued */
+	assert_int_equal(due(105).n, 0); /* maybe still in its session */
+	assert_int_equal(due(160).n, 1);
 	/* once sent, it is no longer "missed" */
 	struct db_cmd cmd;
 	char *payload = NULL;
 	size_t len;
 	assert_int_equal(db_cmd_next(db, c, &cmd, &payload, &len), 0);
 	free(payload);
-	assert_int_equal(due(105).n, 0);
+	assert_int_equal(due(160).n, 0);
+}
+
+/* A bulk's push woke the tablet before the bulk committed. */
+static void test_woken_before_commit(void **state)
+{
+	at(0);
+	int64_t f = enrolled("DMPF", token_a);
+	db_mdm_push_result(db, f, base - 100, NULL, 0, NULL);
+	assert_int_equal(db_begin(db), 0);
+	queue(f, "c-f-1", 86400); /* created_at 0, inside the transaction */
+	at(2);
+	db_mdm_push_result(db, f, base + 1, NULL, 0, NULL);
+	assert_int_equal(db_commit(db), 0);
+	db_mdm_seen(db, f); /* the session at 2 found nothing (not committed yet) */
+	assert_int_equal(due(61).n, 0);
+	assert_int_equal(due(62).n, 1);
 }
 
 static void test_not_pushable(void **state)
@@ -189,6 +206,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_queued_after_last_push, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seen_but_missed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_pushable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_woken_before_commit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
