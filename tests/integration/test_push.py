@@ -8,9 +8,11 @@ certificate problems, authorisation, and the drain at SIGTERM.
 Tablets are rows inserted with the sqlite3 CLI (enrolment is tested
 elsewhere); commands are queued with `ardoisectl command send|bulk`.
 """
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -25,7 +27,17 @@ TOPIC = "com.apple.mgmt.External.ardoise-test"
 TYPES = ["DeviceInformation", "SecurityInfo", "ProfileList", "InstalledApplicationList",
          "ManagedApplicationList"]
 
-PKI = tempfile.mkdtemp(prefix="ardoise-push-pki-")
+TMPDIRS = []
+
+
+def mkdtemp():
+    d = tempfile.mkdtemp(prefix="ardoise-push-")
+    TMPDIRS.append(d)
+    return d
+
+
+atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in TMPDIRS])
+PKI = mkdtemp()
 subprocess.run(["sh", MAKE_CERTS, PKI, TOPIC], check=True)
 
 
@@ -75,11 +87,11 @@ class Standin:
         os.replace(tmp, self.control)
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [STANDIN, "--cert", pki("server.pem"), "--key", pki("server.key"), "--ca", self.ca,
-             "--port", str(self.port), "--log", self.log_path, "--control", self.control],
-            stdout=subprocess.PIPE, stderr=open(os.path.join(self.tmp, "standin.err"), "a"),
-            text=True)
+        with open(os.path.join(self.tmp, "standin.err"), "a") as err:
+            self.proc = subprocess.Popen(
+                [STANDIN, "--cert", pki("server.pem"), "--key", pki("server.key"), "--ca", self.ca,
+                 "--port", str(self.port), "--log", self.log_path, "--control", self.control],
+                stdout=subprocess.PIPE, stderr=err, text=True)
         line = self.proc.stdout.readline()
         check(line.startswith("port="), "stand-in did not start: %r" % line)
         self.port = int(line.strip().split("=")[1])
@@ -89,6 +101,8 @@ class Standin:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+        if self.proc:
+            self.proc.stdout.close()
         self.proc = None
 
     def requests(self):
@@ -166,7 +180,7 @@ def secrets_not_logged(d, *secrets):
 
 
 def test_path_headers_payload_and_coalescing():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     apns = Standin(tmp).start()
     try:
         with Daemon(config=push_config(apns.url, "coalesce_ms = 2500\n")) as d:
@@ -209,7 +223,7 @@ def test_path_headers_payload_and_coalescing():
 
 
 def test_invalid_tokens_410_and_400():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     apns = Standin(tmp).start()
     try:
         with Daemon(config=push_config(apns.url, "coalesce_ms = 200\n")) as d:
@@ -249,7 +263,7 @@ def gaps(reqs):
 
 
 def test_429_and_5xx_retried_with_backoff():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     apns = Standin(tmp).start()
     try:
         with Daemon(config=push_config(apns.url, "coalesce_ms = 100\nretries = 2\n")) as d:
@@ -288,7 +302,7 @@ def test_429_and_5xx_retried_with_backoff():
 
 
 def test_reconnect_after_the_connection_drops():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     apns = Standin(tmp, rules=["drop-after 2 1"]).start()
     try:
         with Daemon(config=push_config(apns.url, "coalesce_ms = 100\n")) as d:
@@ -312,7 +326,7 @@ def test_reconnect_after_the_connection_drops():
 
 
 def test_goaway_streams_are_resent_without_penalty():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     apns = Standin(tmp, rules=["goaway-after 2 1"]).start()
     try:
         with Daemon(config=push_config(apns.url, "coalesce_ms = 100\n")) as d:
@@ -334,7 +348,7 @@ def test_goaway_streams_are_resent_without_penalty():
 
 
 def test_queueing_never_waits_when_apns_is_down():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     port = free_port()
     apns = Standin(tmp, port=port)
     with Daemon(config=push_config(apns.url, "coalesce_ms = 100\n")) as d:
@@ -366,7 +380,7 @@ def test_queueing_never_waits_when_apns_is_down():
 
 
 def test_stale_devices_are_pushed_again_with_backoff():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     apns = Standin(tmp).start()
     conf = "coalesce_ms = 100\nrepush_check_s = 1\nrepush_min_s = 2\nrepush_max_s = 4\n"
     try:
@@ -400,7 +414,7 @@ def test_stale_devices_are_pushed_again_with_backoff():
 
 
 def test_certificate_problems():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     garbage = os.path.join(tmp, "garbage.pem")
     with open(garbage, "w") as f:
         f.write("not a certificate\n")
@@ -486,7 +500,7 @@ def test_certificate_problems():
 
 
 def test_pkcs12_with_passphrase():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     p12 = os.path.join(tmp, "push.p12")
     subprocess.run(["openssl", "pkcs12", "-export", "-in", pki("push.pem"), "-inkey", pki("push.key"),
                     "-out", p12, "-passout", "pass:Tr0ub4dor"], check=True)
@@ -505,7 +519,7 @@ def test_pkcs12_with_passphrase():
 
 
 def test_authorisation_and_errors():
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     apns = Standin(tmp).start()
     try:
         with Daemon(config=push_config(apns.url, "coalesce_ms = 100\n")) as d:
@@ -554,7 +568,7 @@ def test_push_off_and_sigterm_drain():
         out = d.ctl("device", "push", "DMPOFFX0001", expect=1)
         check("push is off" in out.stderr, out.stderr)
 
-    tmp = tempfile.mkdtemp(prefix="ardoise-push-")
+    tmp = mkdtemp()
     apns = Standin(tmp).start()
     try:
         # pushes still inside their coalescing window go out at SIGTERM
