@@ -11,7 +11,10 @@
  * one transaction every FLUSH_MS (or when RESULTS_BATCH rows wait).  The
  * thread's connection waits at most BUSY_MS for the write lock, so a long
  * transaction elsewhere (a bulk of 100,000 commands) does not stall pushing:
- * the rows wait for a later flush.  The buffer grows up to queue_size rows;
+ * the rows wait for a later flush.  While they wait, new pushes are held
+ * (at most HOLD_MS): a long write elsewhere is typically a bulk whose
+ * commands are not committed yet, so a tablet woken now would find nothing,
+ * and the CPU is better left to the bulk.  The buffer grows up to queue_size rows;
  * past that, plain last_push rows are dropped first (the re-push job may
  * then push a device once more), invalid-token rows are kept.
  */
@@ -32,7 +35,8 @@
 #include <time.h>
 
 #define FLUSH_MS      100
-#define BUSY_MS	      20 /* ms: never stall the loop on another connection's write lock */
+#define HOLD_MS	      10000 /* longest hold of new pushes while results cannot be written */
+#define BUSY_MS	      20    /* ms: never stall the loop on another connection's write lock */
 #define RESULTS_BATCH 2048
 #define REPUSH_GRACE  60 /* s: a notification normally gets pushed well within this */
 #define DAY	      86400
@@ -79,6 +83,7 @@ struct push {
 	size_t n_results, results_cap;
 	int draining, finished, mismatch_logged;
 	unsigned flush_fails; /* consecutive failed result flushes (busy) */
+	uint64_t held_since;  /* loop time of the first of them */
 	char logged_error[300];
 	/* counters, under stat_lock */
 	uv_mutex_t stat_lock;
@@ -148,13 +153,21 @@ static void flush_results(struct push *p)
 		db_rollback(p->db);
 	if (rc < 0) {
 		/* busy: another connection writes; the rows wait for the timer */
-		if (++p->flush_fails == 50)
+		if (p->flush_fails++ == 0)
+			p->held_since = uv_now(&p->loop);
+		if (p->flush_fails == 50)
 			log_warn("push_results_delayed", "rows=%zu error=\"%s\" attempts=50", n,
 				 ap_strerror(rc));
 		uv_timer_start(&p->flush_timer, on_flush_timer, FLUSH_MS, 0);
 		return;
 	}
-	p->flush_fails = 0;
+	if (p->flush_fails) {
+		uint64_t held = uv_now(&p->loop) - p->held_since;
+		p->flush_fails = 0;
+		if (held > 1000)
+			log_info("push_resumed", "held_ms=%llu reason=database_busy",
+				 (unsigned long long)held);
+	}
 	for (size_t i = 0; i < n; i++)
 		free(p->results[i].token);
 	p->n_results = 0;
@@ -174,9 +187,15 @@ static void shed_results(struct push *p)
 	log_warn("push_results_shed", "rows=%zu", shed);
 }
 
+static void pump(struct push *p);
+
 static void on_flush_timer(uv_timer_t *t)
 {
-	flush_results(t->data);
+	struct push *p = t->data;
+	int held = p->flush_fails > 0;
+	flush_results(p);
+	if (held)
+		pump(p); /* resumes the pushes held (written, or held long enough) */
 }
 
 /* Room for one more row: grows the buffer up to queue_size rows. */
@@ -297,6 +316,8 @@ static void pump(struct push *p)
 		return;
 	uv_update_time(&p->loop);
 	uint64_t now = uv_now(&p->loop);
+	if (p->flush_fails && !p->draining && now - p->held_since < HOLD_MS)
+		return; /* the flush timer pumps once the results are written */
 	size_t room = apns_room(p->apns);
 	while (room > 0 && push_sched_next(p->sched, now, &id, &kind)) {
 		if (submit(p, id) == AP_EBUSY)
