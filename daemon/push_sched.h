@@ -50,9 +50,9 @@ struct push_sched_opts {
 int push_sched_new(const struct push_sched_opts *o, struct push_sched **ret);
 void push_sched_free(struct push_sched *s); /* NULL ok */
 
-/* A reason to push device id (> 0).  Returns 0 when a push is now planned,
- * 1 when merged into one already planned or in flight, AP_ELIMIT when
- * max_devices are tracked already (nothing planned). */
+/* A reason to push device id.  Returns 0 when a push is now planned, 1 when
+ * merged into one already planned or in flight, AP_ELIMIT when max_devices
+ * are tracked already (nothing planned), AP_EINVAL for an id <= 0. */
 int push_sched_notify(struct push_sched *s, int64_t id, enum push_kind k, uint64_t now);
 
 /* The next device due at now, moved to flight: returns 1 and writes
