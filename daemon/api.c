@@ -5,6 +5,7 @@
 #include "db_audit.h"
 #include "jobs.h"
 #include "log.h"
+#include "push.h"
 #include "server.h"
 
 #include <stdarg.h>
@@ -104,9 +105,14 @@ int api_query(const struct req *r, const char *name, char *out, size_t cap)
 	return http_req_query(r->http, name, out, cap);
 }
 
+/* Always 200 while serving; "warnings" lists what needs an operator. */
 void api_healthz(struct req *r)
 {
-	api_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	char push[400];
+	json_t *warnings = json_array();
+	if (push_warning(r->w->srv, push, sizeof(push)))
+		json_array_append_new(warnings, json_string(push));
+	api_json(r, 200, json_pack("{s:s,s:o}", "status", "ok", "warnings", warnings));
 }
 
 void api_whoami(struct req *r)

@@ -25,8 +25,8 @@ void api_fail(struct req *r, int err, int status, const char *fmt, ...)
 json_t *api_body(struct req *r);
 /* Authorises, answering 401/403 itself; returns 0 when allowed. */
 int api_allow(struct req *r, int action, const char *school);
-/* Appends an audit row for this request's account.  detail (may be NULL)
- * is consumed (reference stolen), as every caller passes a new json_pack(). */
+/* Appends an audit row for this request's account.  detail (may be NULL):
+ * reference stolen, like api_json(). */
 int api_audit(struct req *r, const char *action, const char *target, const char *reason,
 	      json_t *detail);
 /* Path parameter i (0-based), or "" */

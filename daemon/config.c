@@ -70,6 +70,21 @@ static const struct ckey keys[] = {
     S("push", "key", push_key, ""),
     SECRET("push", "passphrase", push_passphrase),
     S("push", "ca", push_ca, ""),
+    I("push", "coalesce_ms", push_coalesce_ms, "500", 0, 60000),
+    I("push", "max_streams", push_max_streams, "1000", 1, 10000),
+    I("push", "queue_size", push_queue_size, "200000", 1024, 10000000),
+    I("push", "timeout_ms", push_timeout_ms, "10000", 100, 600000),
+    I("push", "retries", push_retries, "5", 0, 20),
+    I("push", "retry_base_ms", push_retry_base_ms, "1000", 10, 600000),
+    I("push", "retry_max_ms", push_retry_max_ms, "60000", 10, 3600000),
+    I("push", "reconnect_min_ms", push_reconnect_min_ms, "1000", 10, 600000),
+    I("push", "reconnect_max_ms", push_reconnect_max_ms, "60000", 10, 3600000),
+    I("push", "repush_check_s", push_repush_check_s, "60", 1, 86400),
+    I("push", "repush_min_s", push_repush_min_s, "900", 1, 86400),
+    I("push", "repush_max_s", push_repush_max_s, "21600", 1, 604800),
+    I("push", "repush_batch", push_repush_batch, "5000", 1, 1000000),
+    I("push", "expiry_warn_days", push_expiry_warn_days, "30", 1, 365),
+    I("push", "drain_ms", push_drain_ms, "5000", 0, 600000),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -6,7 +6,7 @@
 #include "reconcile.h"
 #include "server.h"
 #include "db_command.h"
-#include "db_command.h"
+#include "push.h"
 #include "store.h"
 
 #include <stdlib.h>
@@ -16,6 +16,7 @@ struct job {
 	const char *name;
 	uint64_t period_ms;
 	int (*run)(struct worker *w);
+	uint64_t (*period_from)(const struct config *c); /* when set, overrides period_ms */
 };
 
 static int job_checkpoint(struct worker *w)
@@ -62,6 +63,11 @@ static int job_refresh_lists(struct worker *w)
 	return rc;
 }
 
+static uint64_t repush_period(const struct config *c)
+{
+	return (uint64_t)c->push_repush_check_s * 1000;
+}
+
 static const struct job jobs[] = {
     {"locate_expire", 60 * 1000, locate_job_expire},
     {"locate_purge", 3600 * 1000, locate_job_purge},
@@ -69,6 +75,8 @@ static const struct job jobs[] = {
     {"prune_commands", 3600 * 1000, job_prune_commands},
     {"checkpoint", 60 * 1000, job_checkpoint},
     {"refresh_lists", 3600 * 1000, job_refresh_lists},
+	{"push_repush", 0, push_repush, repush_period},
+	{"push_certificate", 86400 * 1000, push_cert_check},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -111,7 +119,9 @@ int jobs_start(struct worker *w)
 		uv_timer_init(&w->loop, &s->timers[i]);
 		s->timers[i].data = w;
 		/* first run soon after start, then every period */
-		uv_timer_start(&s->timers[i], on_tick, 10 * 1000, jobs[i].period_ms);
+		uint64_t period = jobs[i].period_from ? jobs[i].period_from(&w->srv->cfg)
+						      : jobs[i].period_ms;
+		uv_timer_start(&s->timers[i], on_tick, period < 10000 ? period : 10000, period);
 	}
 	return 0;
 }

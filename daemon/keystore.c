@@ -1,4 +1,4 @@
-/* keystore.c - key files, permissions, TLS context, sealing. */
+/* keystore.c - key files, permissions, TLS contexts, sealing, the push identity. */
 #include "keystore.h"
 #include "ap_err.h"
 #include "ap_cms.h"
@@ -9,13 +9,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CA_DAYS	    3650
@@ -423,4 +426,270 @@ int keystore_scep_reject(struct keystore *ks, struct ap_scep_req *req, int fi,
 int keystore_scep_cacert(struct keystore *ks, unsigned char **ret_der, size_t *ret_len)
 {
 	return ap_scep_cacert(ks->ca, ret_der, ret_len);
+}
+
+/* The push identity as read from its files. */
+struct push_id {
+	X509 *cert;
+	EVP_PKEY *key; /* NULL when only the certificate was asked for */
+	STACK_OF(X509) *chain;
+};
+
+static void push_id_free(struct push_id *id)
+{
+	X509_free(id->cert);
+	EVP_PKEY_free(id->key);
+	sk_X509_pop_free(id->chain, X509_free);
+	memset(id, 0, sizeof(*id));
+}
+
+/* Never prompts: the passphrase comes from the configuration or is empty. */
+static int pass_cb(char *buf, int size, int rwflag, void *u)
+{
+	const char *p = u ? u : "";
+	size_t n = strlen(p);
+	(void)rwflag;
+	if (n > (size_t)size)
+		return -1;
+	memcpy(buf, p, n);
+	return (int)n;
+}
+
+static int is_pem(const char *buf)
+{
+	return strstr(buf, "-----BEGIN") != NULL;
+}
+
+/* Certificate, then chain, from PEM text; the key too when want_key and
+ * key_pem is not NULL. */
+static int push_from_pem(const char *pem, size_t len, const char *key_pem, size_t key_len,
+			 const char *pass, struct push_id *id)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *c;
+	int rc = AP_EPARSE;
+	if (b == NULL || (id->cert = PEM_read_bio_X509(b, NULL, pass_cb, NULL)) == NULL)
+		goto out;
+	if ((id->chain = sk_X509_new_null()) == NULL) {
+		rc = AP_ENOMEM;
+		goto out;
+	}
+	while ((c = PEM_read_bio_X509(b, NULL, pass_cb, NULL)) != NULL)
+		if (!sk_X509_push(id->chain, c)) {
+			X509_free(c);
+			rc = AP_ENOMEM;
+			goto out;
+		}
+	if (key_pem) {
+		BIO_free(b);
+		b = BIO_new_mem_buf(key_pem, (int)key_len);
+		if (b == NULL ||
+		    (id->key = PEM_read_bio_PrivateKey(b, NULL, pass_cb, (void *)pass)) == NULL)
+			goto out;
+	}
+	rc = 0;
+out:
+	BIO_free(b);
+	ERR_clear_error();
+	return rc;
+}
+
+static int push_from_p12(const char *der, size_t len, const char *pass, struct push_id *id)
+{
+	BIO *b = BIO_new_mem_buf(der, (int)len);
+	PKCS12 *p12 = b ? d2i_PKCS12_bio(b, NULL) : NULL;
+	int rc = AP_EPARSE;
+	if (p12 && PKCS12_parse(p12, pass ? pass : "", &id->key, &id->cert, &id->chain) == 1 &&
+	    id->cert)
+		rc = 0;
+	PKCS12_free(p12);
+	BIO_free(b);
+	ERR_clear_error();
+	return rc;
+}
+
+/* Reads the push identity.  want_key: also the key, from key_path or, when
+ * that is empty, from the certificate file (whose mode is then checked). */
+static int push_load(const char *cert_path, const char *key_path, const char *pass, int want_key,
+		     struct push_id *id, char *err, size_t errcap)
+{
+	char *buf = NULL, *kbuf = NULL;
+	size_t len = 0, klen = 0;
+	int rc, has_key_file = key_path && key_path[0];
+	memset(id, 0, sizeof(*id));
+	if (want_key && (rc = check_private(has_key_file ? key_path : cert_path, err, errcap)) < 0)
+		return rc;
+	if ((rc = read_file(cert_path, &buf, &len, err, errcap)) < 0)
+		return rc;
+	if (is_pem(buf)) {
+		if (want_key && has_key_file &&
+		    (rc = read_file(key_path, &kbuf, &klen, err, errcap)) < 0)
+			goto out;
+		rc = push_from_pem(buf, len, want_key ? (kbuf ? kbuf : buf) : NULL,
+				   kbuf ? klen : len, pass, id);
+		if (rc < 0)
+			snprintf(err, errcap, "%s: %s", want_key && kbuf ? key_path : cert_path,
+				 id->cert ? "no readable private key (wrong passphrase?)"
+					  : "no PEM certificate");
+	} else {
+		rc = push_from_p12(buf, len, pass, id);
+		if (rc < 0)
+			snprintf(err, errcap,
+				 "%s: neither PEM nor a PKCS#12 file this passphrase opens (or its "
+				 "encryption is a legacy one: re-export it with openssl pkcs12)",
+				 cert_path);
+		if (rc == 0 && !want_key) {
+			EVP_PKEY_free(id->key);
+			id->key = NULL;
+		}
+	}
+out:
+	if (rc < 0)
+		push_id_free(id);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	if (kbuf)
+		OPENSSL_cleanse(kbuf, klen);
+	free(kbuf);
+	return rc;
+}
+
+static int asn1_time_epoch(const ASN1_TIME *t, int64_t *ret)
+{
+	struct tm tm;
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return AP_EPARSE;
+	*ret = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* The subject's UID (userId) as UTF-8. */
+static int subject_uid(X509 *c, char *out, size_t cap)
+{
+	X509_NAME *n = X509_get_subject_name(c);
+	int i = X509_NAME_get_index_by_NID(n, NID_userId, -1);
+	unsigned char *u = NULL;
+	if (i < 0)
+		return AP_EMISSING;
+	int len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i)));
+	int rc = AP_EPARSE;
+	if (len > 0 && (size_t)len < cap && memchr(u, 0, (size_t)len) == NULL) {
+		memcpy(out, u, (size_t)len);
+		out[len] = '\0';
+		rc = 0;
+	}
+	OPENSSL_free(u);
+	return rc;
+}
+
+static void subject_line(X509 *c, char *out, size_t cap)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	out[0] = '\0';
+	if (b == NULL)
+		return;
+	if (X509_NAME_print_ex(b, X509_get_subject_name(c), 0, XN_FLAG_ONELINE) >= 0) {
+		int n = BIO_read(b, out, (int)cap - 1);
+		out[n > 0 ? n : 0] = '\0';
+	}
+	BIO_free(b);
+}
+
+static int describe(X509 *c, const char *path, struct keystore_push_info *ret, char *err,
+		    size_t errcap)
+{
+	struct keystore_push_info info;
+	memset(&info, 0, sizeof(info));
+	subject_line(c, info.subject, sizeof(info.subject));
+	int rc = subject_uid(c, info.topic, sizeof(info.topic));
+	if (rc < 0) {
+		snprintf(err, errcap,
+			 "%s: the subject (%s) has no usable UID: not an MDM push certificate", path,
+			 info.subject);
+		return rc;
+	}
+	if (asn1_time_epoch(X509_get0_notBefore(c), &info.not_before) < 0 ||
+	    asn1_time_epoch(X509_get0_notAfter(c), &info.not_after) < 0) {
+		snprintf(err, errcap, "%s: unreadable validity dates", path);
+		return AP_EPARSE;
+	}
+	*ret = info;
+	return 0;
+}
+
+int keystore_push_info(const char *cert, const char *passphrase, struct keystore_push_info *ret,
+		       char *err, size_t errcap)
+{
+	struct push_id id;
+	int rc = push_load(cert, NULL, passphrase, 0, &id, err, errcap);
+	if (rc < 0)
+		return rc;
+	rc = describe(id.cert, cert, ret, err, errcap);
+	push_id_free(&id);
+	return rc;
+}
+
+static int push_ctx_build(struct push_id *id, const char *ca, SSL_CTX **ret, char *err,
+			  size_t errcap)
+{
+	static const unsigned char alpn[] = "\x02h2";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int rc = AP_ECRYPTO;
+	if (ctx == NULL)
+		return AP_ENOMEM;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate(ctx, id->cert) != 1)
+		goto out;
+	for (int i = 0; i < sk_X509_num(id->chain); i++)
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(id->chain, i)) != 1)
+			goto out;
+	if (SSL_CTX_use_PrivateKey(ctx, id->key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errcap, "the push private key does not match the certificate");
+		rc = AP_EBADSIG;
+		goto out;
+	}
+	SSL_CTX_set_default_verify_paths(ctx);
+	if (ca && ca[0] && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		snprintf(err, errcap, "%s: no PEM certificate to trust", ca);
+		rc = AP_EIO;
+		goto out;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0)
+		goto out;
+	*ret = ctx;
+	ctx = NULL;
+	rc = 0;
+out:
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+int keystore_push_ctx(const char *cert, const char *key, const char *passphrase, const char *ca,
+		      SSL_CTX **ret, char *err, size_t errcap)
+{
+	struct keystore_push_info info;
+	struct push_id id;
+	char day[32];
+	int rc = push_load(cert, key, passphrase, 1, &id, err, errcap);
+	if (rc < 0)
+		return rc;
+	if ((rc = describe(id.cert, cert, &info, err, errcap)) < 0)
+		goto out;
+	int64_t now = (int64_t)time(NULL);
+	if (now > info.not_after || now < info.not_before) {
+		time_t t = (time_t)(now > info.not_after ? info.not_after : info.not_before);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d %H:%M UTC", &tm);
+		snprintf(err, errcap, "%s: the push certificate %s %s", cert,
+			 now > info.not_after ? "expired on" : "is not valid before", day);
+		rc = AP_EBADSIG;
+		goto out;
+	}
+	rc = push_ctx_build(&id, ca, ret, err, errcap);
+out:
+	push_id_free(&id);
+	return rc;
 }

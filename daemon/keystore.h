@@ -9,6 +9,9 @@
  *                            coordinates)
  * Key files must be 0600 (no group/other bits): keystore_open() refuses
  * otherwise, naming the file.  No key material is ever logged.
+ *
+ * The APNs push identity lives outside the data directory, where the
+ * operator put the files Apple's portal gave them ([push] cert/key).
  */
 #ifndef KEYSTORE_H
 #define KEYSTORE_H
@@ -16,6 +19,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct keystore;
 
@@ -62,5 +66,39 @@ int keystore_seal(struct keystore *ks, const void *plain, size_t len, const char
 		  unsigned char **ret, size_t *ret_len);
 int keystore_unseal(struct keystore *ks, const unsigned char *sealed, size_t len, const char *aad,
 		    unsigned char **ret, size_t *ret_len);
+
+/* What the push certificate says about itself. */
+struct keystore_push_info {
+	char topic[256];    /* subject UID (0.9.2342.19200300.100.1.1): the APNs topic */
+	char subject[256];  /* one-line subject, for messages */
+	int64_t not_before; /* seconds since the epoch */
+	int64_t not_after;
+};
+
+/* Reads the push certificate (PEM, or PKCS#12 opened with passphrase) and
+ * describes it; succeeds for an expired certificate too (callers show the
+ * date).  AP_EIO, AP_EPARSE, AP_EMISSING (no UID in the subject); err gets
+ * one line for the operator. */
+int keystore_push_info(const char *cert, const char *passphrase,
+		       struct keystore_push_info *ret, char *err, size_t errcap);
+
+/*
+ * Client TLS context for APNs from the MDM push certificate.
+ *   cert: PEM (certificate, then its chain; may hold the key too) or a
+ *         PKCS#12 file (DER) holding certificate, key and chain;
+ *   key:  PEM private key file, or NULL/"" when cert holds it;
+ *   passphrase: for an encrypted PEM key or the PKCS#12 ("" or NULL: none);
+ *   ca:   extra PEM trust anchors for the server (a local stand-in), added
+ *         to the system store; NULL/"" for none.
+ * The context has the identity, TLS >= 1.2, ALPN "h2", and verifies the
+ * server (callers set the expected name per connection: tls_client_new).
+ * The file holding the private key must be 0600: AP_EPERM otherwise.
+ * Other failures: AP_EIO (unreadable), AP_EPARSE (not a certificate or key,
+ * or a wrong passphrase), AP_EMISSING (no UID in the subject), AP_EBADSIG
+ * (key does not match, or the certificate is expired or not yet valid).
+ * err gets one line for the operator, never key material.
+ */
+int keystore_push_ctx(const char *cert, const char *key, const char *passphrase, const char *ca,
+		      SSL_CTX **ret, char *err, size_t errcap);
 
 #endif

@@ -8,6 +8,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "policy.h"
+#include "push.h"
 #include "server.h"
 #include "store.h"
 
@@ -287,8 +288,14 @@ int main(int argc, char **argv)
 	db_version(db, &version);
 	db_close(db);
 	if (o.check) {
+		char push_line[600];
 		config_dump(&srv.cfg, stdout);
-		printf("\n; configuration OK; data dir %s OK (schema version %d)\n", o.data_dir,
+		if (push_check(&srv.cfg, push_line, sizeof(push_line)) < 0) {
+			rc = die("%s", push_line);
+			goto out;
+		}
+		printf("\n; %s\n", push_line);
+		printf("; configuration OK; data dir %s OK (schema version %d)\n", o.data_dir,
 		       version);
 		rc = 0;
 		goto out;

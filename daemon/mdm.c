@@ -28,6 +28,7 @@
 #include "locate.h"
 #include "log.h"
 #include "reconcile.h"
+#include "push.h"
 #include "server.h"
 #include "store.h"
 
@@ -102,6 +103,19 @@ void mdm_public_url(struct worker *w, char *out, size_t cap)
 		out[n - 1] = '\0';
 }
 
+/* After an enqueue: hands out the uuid and wakes the tablet.  Every way of
+ * queueing a command ends here, so none forgets the push. */
+static int queued(struct worker *w, int64_t device_id, int rc, const char uuid[37],
+		  char ret_uuid[37])
+{
+	if (rc < 0)
+		return rc;
+	memcpy(ret_uuid, uuid, 37);
+	if (w->srv->push)
+		push_notify(w, device_id); /* never waits: a hand-off to the push thread */
+	return 0;
+}
+
 int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t params,
 	      const char *dedupe, const char *origin, const char *actor, char ret_uuid[37],
 	      char *detail, size_t detail_cap)
@@ -128,9 +142,7 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 	else if (rc == AP_ELIMIT)
 		snprintf(detail, detail_cap, "the device's queue is full (%lld commands pending)",
 			 (long long)c->queue_max);
-	if (rc == 0)
-		memcpy(ret_uuid, uuid, sizeof(uuid));
-	return rc;
+	return queued(w, device_id, rc, uuid, ret_uuid);
 }
 
 int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, const char *xml,
@@ -153,9 +165,7 @@ int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, 
 				len, origin, actor, db_now() + c->command_expiry_days * DAY,
 				c->queue_max, NULL);
 	free(copy);
-	if (rc == 0)
-		memcpy(ret_uuid, uuid, sizeof(uuid));
-	return rc;
+	return queued(w, device_id, rc, uuid, ret_uuid);
 }
 
 int mdm_queue_profile(struct worker *w, int64_t device_id, const char *blob_hash,
@@ -168,9 +178,7 @@ int mdm_queue_profile(struct worker *w, int64_t device_id, const char *blob_hash
 	int rc = db_cmd_enqueue_ref(w->db, device_id, ap_cmd_name(AP_CMD_INSTALL_PROFILE),
 				    identifier, uuid, blob_hash, origin, actor,
 				    db_now() + c->command_expiry_days * DAY, c->queue_max, NULL);
-	if (rc == 0)
-		memcpy(ret_uuid, uuid, sizeof(uuid));
-	return rc;
+	return queued(w, device_id, rc, uuid, ret_uuid);
 }
 
 static const enum ap_cmd_type initial_inventory[] = {

@@ -23,6 +23,7 @@ static const struct route *const tables[] = {
 	api_lock_routes,
 	api_locate_routes,
 	api_policy_routes,
+	api_push_routes,
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */

@@ -64,6 +64,7 @@ extern const struct route api_report_routes[];
 extern const struct route api_lock_routes[];
 extern const struct route api_locate_routes[];
 extern const struct route api_policy_routes[];
+extern const struct route api_push_routes[];
 
 /* Authenticates the bearer token into r->acct; on failure answers 401
  * and returns AP_EAUTH.  Routes marked AUTH_STAFF get it done for them. */

@@ -4,6 +4,7 @@
 #include "conn.h"
 #include "log.h"
 #include "jobs.h"
+#include "push.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -193,6 +194,11 @@ int server_run(struct server *srv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* the push thread first: workers may queue commands at once */
+	if ((rc = push_start(srv)) < 0) {
+		log_error("push_failed", "error=\"%s\"", ap_strerror(rc));
+		goto out;
+	}
 	for (; started < srv->n_workers; started++) {
 		if ((rc = worker_start(srv, &srv->workers[started])) < 0) {
 			log_error("worker_failed", "worker=%d error=\"%s\"", started,
@@ -213,6 +219,7 @@ stop:
 		uv_async_send(&srv->workers[i].wake);
 	for (int i = 0; i < started; i++)
 		uv_thread_join(&srv->workers[i].thread);
+	push_stop(srv); /* after the workers: nothing more can be queued */
 	log_info("stopped", "workers=%d", started);
 out:
 	free(srv->workers);

@@ -19,6 +19,7 @@
 struct db;
 struct keystore;
 struct conn;
+struct push;
 
 struct worker {
 	int id;
@@ -47,6 +48,7 @@ struct server {
 	int port; /* bound port (useful when listen asked for 0) */
 	int n_workers;
 	struct worker *workers;
+	struct push *push; /* the APNs push thread, NULL when push is off */
 };
 
 /* Binds the listeners, starts the workers, waits for SIGTERM/SIGINT,

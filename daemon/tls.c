@@ -3,7 +3,9 @@
 #include "ap_buf.h"
 #include "ap_err.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +54,7 @@ int tls_ctx_new(const char *cert_file, const char *key_file, X509_STORE *trust,
 	return 0;
 }
 
-struct tls *tls_new(SSL_CTX *ctx)
+static struct tls *tls_alloc(SSL_CTX *ctx)
 {
 	struct tls *t = calloc(1, sizeof(*t));
 	if (t == NULL)
@@ -69,7 +71,31 @@ struct tls *tls_new(SSL_CTX *ctx)
 	}
 	BIO_set_mem_eof_return(t->rbio, -1);
 	SSL_set_bio(t->ssl, t->rbio, t->wbio);
-	SSL_set_accept_state(t->ssl);
+	return t;
+}
+
+struct tls *tls_new(SSL_CTX *ctx)
+{
+	struct tls *t = tls_alloc(ctx);
+	if (t)
+		SSL_set_accept_state(t->ssl);
+	return t;
+}
+
+struct tls *tls_client_new(SSL_CTX *ctx, const char *host)
+{
+	unsigned char addr[16];
+	struct tls *t = tls_alloc(ctx);
+	if (t == NULL)
+		return NULL;
+	SSL_set_connect_state(t->ssl);
+	int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+	int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1
+		       : SSL_set_tlsext_host_name(t->ssl, host) == 1 && SSL_set1_host(t->ssl, host) == 1;
+	if (!ok) {
+		tls_free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -96,7 +122,11 @@ int tls_feed(struct tls *t, const void *data, size_t len)
 static int fail(struct tls *t)
 {
 	unsigned long e = ERR_peek_last_error();
-	if (e)
+	long v = SSL_get_verify_result(t->ssl);
+	if (!SSL_is_server(t->ssl) && v != X509_V_OK)
+		snprintf(t->err, sizeof(t->err), "server certificate not accepted: %s",
+			 X509_verify_cert_error_string(v));
+	else if (e)
 		ERR_error_string_n(e, t->err, sizeof(t->err));
 	else
 		snprintf(t->err, sizeof(t->err), "protocol error");
@@ -198,6 +228,14 @@ int tls_resumed(const struct tls *t)
 const char *tls_version(const struct tls *t)
 {
 	return SSL_get_version(t->ssl);
+}
+
+void tls_alpn(const struct tls *t, char *out, size_t cap)
+{
+	const unsigned char *p = NULL;
+	unsigned int n = 0;
+	SSL_get0_alpn_selected(t->ssl, &p, &n);
+	snprintf(out, cap, "%.*s", (int)n, p ? (const char *)p : "");
 }
 
 const char *tls_last_error(const struct tls *t)

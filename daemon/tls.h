@@ -22,6 +22,10 @@ int tls_ctx_new(const char *cert_file, const char *key_file, X509_STORE *trust,
 		STACK_OF(X509_NAME) * client_ca_names, SSL_CTX **ret);
 
 struct tls *tls_new(SSL_CTX *ctx);
+/* Client side of the filter (APNs): the handshake starts at the first
+ * tls_read(); the server's certificate must name host (a DNS name, sent as
+ * SNI, or an IP literal).  NULL when out of memory. */
+struct tls *tls_client_new(SSL_CTX *ctx, const char *host);
 void tls_free(struct tls *t);
 
 /* Hands ciphertext received from the peer to the filter. */
@@ -47,6 +51,8 @@ int tls_peer_verified(const struct tls *t);
 int tls_resumed(const struct tls *t);
 /* Negotiated protocol name ("TLSv1.3") for logs. */
 const char *tls_version(const struct tls *t);
+/* The ALPN protocol the handshake settled on ("h2"), or "" when none. */
+void tls_alpn(const struct tls *t, char *out, size_t cap);
 /* A short reason for the last protocol error, for logs. */
 const char *tls_last_error(const struct tls *t);
 

@@ -515,3 +515,120 @@ int db_enroll_code_use(struct db *db, const char *code, const char *used_by)
 	db_done(st);
 	return rc;
 }
+
+int db_mdm_push_result(struct db *db, int64_t id, int64_t at, const unsigned char *token,
+		       size_t token_len, const char *state)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "UPDATE device SET last_push = ?1,"
+			 " push_state = CASE WHEN ?2 IS NOT NULL AND push_token = ?3"
+			 " THEN ?2 ELSE push_state END WHERE id = ?4",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, at);
+	db_bind_text(st, 2, state);
+	if (token && token_len)
+		sqlite3_bind_blob(st, 3, token, (int)token_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, id);
+	return step_done(db, st);
+}
+
+/* Reads the first column of every row as an id (at most limit), then calls
+ * fn on each once the statement is reset. */
+static int ids_then_call(struct db *db, sqlite3_stmt *st, int64_t limit,
+			 int (*fn)(int64_t id, void *arg), void *arg)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while (n < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			int64_t *p = realloc(ids, ncap * sizeof(*ids));
+			if (p == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			ids = p;
+			cap = ncap;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	rc = n == (size_t)limit || rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_rc(db, rc);
+	db_done(st);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (fn(ids[i], arg))
+			break;
+	free(ids);
+	return rc;
+}
+
+int db_mdm_push_due(struct db *db, const struct db_repush *p, int64_t limit,
+		    int (*fn)(int64_t device_id, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	if (limit <= 0)
+		return 0;
+	int rc = db_stmt(
+	    db,
+	    "WITH p AS (SELECT device_id, min(created_at) AS oldest, max(created_at) AS newest"
+	    "  FROM command WHERE status IN ('queued','sent','notnow') AND expires_at > ?1"
+	    "  GROUP BY device_id)"
+	    " SELECT d.id FROM p JOIN device d ON d.id = p.device_id"
+	    " WHERE d.enrollment = 'enrolled' AND d.push_token IS NOT NULL AND d.push_state = ''"
+	    " AND ((coalesce(d.last_push, 0) < p.newest AND p.newest <= ?1 - ?2)"
+	    "  OR (coalesce(d.last_seen, 0) < d.last_push AND ?1 >= d.last_push +"
+	    "      min(?4, max(?3, d.last_push - max(coalesce(d.last_seen, 0), p.oldest))))"
+	    "  OR (coalesce(d.last_seen, 0) >= coalesce(d.last_push, 0)"
+	    "      AND d.last_seen <= ?1 - ?2 AND EXISTS ("
+	    "      SELECT 1 FROM command c WHERE c.device_id = d.id AND c.status = 'queued'"
+	    "      AND c.expires_at > ?1 AND c.created_at < d.last_seen)))"
+	    " ORDER BY d.id LIMIT ?5",
+	    &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, p->now);
+	sqlite3_bind_int64(st, 2, p->grace_s);
+	sqlite3_bind_int64(st, 3, p->min_s);
+	sqlite3_bind_int64(st, 4, p->max_s);
+	sqlite3_bind_int64(st, 5, limit);
+	return ids_then_call(db, st, limit, fn, arg);
+}
+
+int db_mdm_push_invalid(struct db *db, int64_t limit,
+			int (*fn)(const char *serial, const char *state, int64_t last_push,
+				  void *arg),
+			void *arg, int64_t *ret_count)
+{
+	sqlite3_stmt *st;
+	int64_t count = 0;
+	int rc = db_stmt(db, "SELECT count(*) FROM device WHERE push_state LIKE 'invalid%'", &st);
+	if (rc < 0)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		count = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW ? 0 : db_rc(db, rc);
+	db_done(st);
+	if (rc < 0 || limit <= 0 || fn == NULL)
+		goto out;
+	rc = db_stmt(db,
+		     "SELECT coalesce(serial, udid, ''), push_state, coalesce(last_push, 0)"
+		     " FROM device WHERE push_state LIKE 'invalid%' ORDER BY serial LIMIT ?",
+		     &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn((const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2), arg))
+			break;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_rc(db, rc);
+	db_done(st);
+out:
+	if (rc == 0)
+		*ret_count = count;
+	return rc;
+}

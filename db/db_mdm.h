@@ -70,6 +70,40 @@ int db_mdm_set_apps(struct db *db, int64_t id, const struct ap_app *apps, size_t
 int db_mdm_set_profiles(struct db *db, int64_t id, const struct ap_profile_info *p, size_t n);
 int db_mdm_set_push_state(struct db *db, int64_t id, const char *state);
 
+/* Push results (written by the push thread).  Records that a push of the
+ * device ended at `at` (last_push); state (NULL: unchanged), e.g.
+ * "invalid: Unregistered", is set only while the device still has `token`:
+ * a TokenUpdate that came in meanwhile wins. */
+int db_mdm_push_result(struct db *db, int64_t id, int64_t at, const unsigned char *token,
+		       size_t token_len, const char *state);
+
+/* When an enrolled device with a usable push token (push_state '') and
+ * pending, unexpired commands needs a push again (all times in seconds):
+ *   - no push ended since its newest pending command was queued, and that
+ *     was more than grace_s ago (a notification dropped, a restart);
+ *   - it has not been seen since the last push, and last_push + interval
+ *     has passed, where interval = last_push - max(last_seen, oldest pending
+ *     command), at least min_s and at most max_s: the gaps double from
+ *     min_s, so a silent device gets a bounded number of pushes a day
+ *     (with min 15 min, max 6 h: at most 9 the first day, 4 a day after);
+ *   - it was seen since the last push, that contact ended more than grace_s
+ *     ago, yet a command queued before it was never sent (it was queued in
+ *     a transaction that committed after the device's session, e.g. a long
+ *     bulk: the push woke the device before the commit). */
+struct db_repush {
+	int64_t now, grace_s, min_s, max_s;
+};
+/* Calls fn with each such device id (lowest first, at most limit); the ids
+ * are read first, so fn may use the database.  fn returning non-zero stops. */
+int db_mdm_push_due(struct db *db, const struct db_repush *p, int64_t limit,
+		    int (*fn)(int64_t device_id, void *arg), void *arg);
+/* Devices whose push token APNs refused (push_state "invalid: ..."):
+ * *ret_count of them, and fn for the first `limit` by serial. */
+int db_mdm_push_invalid(struct db *db, int64_t limit,
+			int (*fn)(const char *serial, const char *state, int64_t last_push,
+				  void *arg),
+			void *arg, int64_t *ret_count);
+
 /* One-time enrolment codes (stored as SHA-256). */
 /* A new code good for max_uses enrolments (1..100000) within ttl. */
 int db_enroll_code_new(struct db *db, const char *school, const char *created_by,

@@ -217,6 +217,11 @@ void db_close(struct db *db)
 	free(db);
 }
 
+int db_set_busy_timeout(struct db *db, int ms)
+{
+	return sqlite3_busy_timeout(db->h, ms) == SQLITE_OK ? 0 : AP_EINVAL;
+}
+
 int db_checkpoint(struct db *db)
 {
 	int rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

@@ -31,6 +31,10 @@ int db_schema_version(void);
 /* Checkpoints the WAL and closes.  NULL ok. */
 void db_close(struct db *db);
 
+/* How long a statement waits for another connection's write lock before
+ * failing with AP_EBUSY (db_open sets 5000 ms). */
+int db_set_busy_timeout(struct db *db, int ms);
+
 /* Passive WAL checkpoint (the periodic job). */
 int db_checkpoint(struct db *db);
 

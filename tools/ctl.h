@@ -65,5 +65,6 @@ extern const struct ctl_verb ctl_report_verbs[];
 extern const struct ctl_verb ctl_lock_verbs[];
 extern const struct ctl_verb ctl_locate_verbs[];
 extern const struct ctl_verb ctl_policy_verbs[];
+extern const struct ctl_verb ctl_push_verbs[];
 
 #endif

@@ -21,6 +21,7 @@ static const struct ctl_verb *const tables[] = {
 	ctl_lock_verbs,
 	ctl_locate_verbs,
 	ctl_policy_verbs,
+	ctl_push_verbs,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

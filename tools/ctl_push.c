@@ -1,0 +1,190 @@
+/* ctl_push.c - APNs push verbs: device push, push --school/--all, push status. */
+#include "ctl.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void when(json_int_t t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t <= 0) {
+		snprintf(out, cap, "never");
+		return;
+	}
+	localtime_r(&tt, &tm);
+	strftime(out, cap, "%Y-%m-%d %H:%M", &tm);
+}
+
+static const char device_usage[] = "device push SERIAL [--json]";
+
+static int device_push(struct ctl *c, int argc, char **argv)
+{
+	char path[256], enc[160], t1[32], t2[32];
+	json_t *ret = NULL;
+	json_int_t last_push = 0, last_seen = 0;
+	if (argc != 1)
+		return ctl_usage(device_usage, "one SERIAL is required");
+	ctl_urlenc(argv[0], enc, sizeof(enc));
+	snprintf(path, sizeof(path), "/api/v1/devices/%s/push", enc);
+	json_t *body = json_object();
+	int rc = ctl_call(c, "POST", path, body, &ret);
+	json_decref(body);
+	if (rc != CTL_OK)
+		return rc;
+	if (c->json) {
+		ctl_print_json(ret);
+	} else {
+		json_unpack(ret, "{s:I,s:I}", "last_push", &last_push, "last_seen", &last_seen);
+		when(last_push, t1, sizeof(t1));
+		when(last_seen, t2, sizeof(t2));
+		printf("push requested for %s (previous push: %s, last seen: %s)\n", argv[0], t1,
+		       t2);
+	}
+	json_decref(ret);
+	return CTL_OK;
+}
+
+static const char many_usage[] = "push (--school UAI | --all) [--json]";
+
+static int push_many(struct ctl *c, int argc, char **argv)
+{
+	const char *school = NULL;
+	json_t *ret = NULL, *body;
+	int all = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--school") == 0 && i + 1 < argc)
+			school = argv[++i];
+		else if (strcmp(argv[i], "--all") == 0)
+			all = 1;
+		else
+			return ctl_usage(many_usage, "unexpected argument '%s'", argv[i]);
+	}
+	if (!school == !all)
+		return ctl_usage(many_usage, "give exactly one of --school UAI and --all");
+	body = school ? json_pack("{s:s}", "school", school) : json_pack("{s:b}", "all", 1);
+	int rc = ctl_call(c, "POST", "/api/v1/push", body, &ret);
+	json_decref(body);
+	if (rc != CTL_OK)
+		return rc;
+	if (c->json) {
+		ctl_print_json(ret);
+	} else {
+		json_int_t n = 0, dropped = 0;
+		json_unpack(ret, "{s:I,s:I}", "requested", &n, "dropped", &dropped);
+		printf("push requested for %lld enrolled tablets of %s", (long long)n,
+		       school ? school : "the fleet");
+		if (dropped)
+			printf(
+			    " (%lld dropped: the push queue was full; the re-push job catches up)",
+			    (long long)dropped);
+		putchar('\n');
+	}
+	json_decref(ret);
+	return CTL_OK;
+}
+
+static void print_certificate(json_t *cert)
+{
+	json_int_t not_after = 0, days = 0;
+	const char *subject = "";
+	char t[32];
+	if (!json_is_object(cert)) {
+		printf("%-15s unreadable\n", "certificate:");
+		return;
+	}
+	json_unpack(cert, "{s:s,s:I,s:I}", "subject", &subject, "not_after", &not_after,
+		    "expires_in_days", &days);
+	when(not_after, t, sizeof(t));
+	printf("%-15s %s\n", "certificate:", subject);
+	printf("%-15s %s (%s%lld days)\n", days < 0 ? "expired:" : "expires:", t,
+	       days < 0 ? "" : "in ", (long long)(days < 0 ? -days : days));
+}
+
+static void print_counters(json_t *k)
+{
+	json_int_t v[9] = {0};
+	json_t *by = NULL, *n;
+	const char *reason;
+	json_unpack(k, "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "notified", &v[0], "coalesced",
+		    &v[1], "dropped", &v[2], "skipped", &v[3], "sent", &v[4], "failed", &v[5],
+		    "retried", &v[6], "invalidated", &v[7], "connects", &v[8], "failed_by_reason",
+		    &by);
+	printf("%-15s %lld\n", "sent:", (long long)v[4]);
+	printf("%-15s %lld (given up)\n", "failed:", (long long)v[5]);
+	printf("%-15s", "by reason:");
+	if (json_object_size(by) == 0)
+		printf(" none");
+	json_object_foreach(by, reason, n)
+	    printf(" %s=%lld", reason, (long long)json_integer_value(n));
+	putchar('\n');
+	printf("%-15s %lld retried, %lld coalesced, %lld dropped (queue full), %lld skipped "
+	       "(not pushable)\n",
+	       "attempts:", (long long)v[6], (long long)v[1], (long long)v[2], (long long)v[3]);
+	printf("%-15s %lld\n", "connections:", (long long)v[8]);
+}
+
+static void print_status(json_t *s)
+{
+	const char *topic = "", *host = "", *conn = "";
+	json_int_t port = 0, invalid = 0, waiting = 0, in_flight = 0, at = 0;
+	json_t *cert = NULL, *counters = NULL, *last = NULL, *warnings = NULL, *sample = NULL, *v;
+	const char *msg = "";
+	char t[32];
+	size_t i;
+	json_unpack(s, "{s:s,s:s,s:I,s:s,s:o,s:o,s:I,s:o,s:I,s:I,s:o,s:o}", "topic", &topic, "host",
+		    &host, "port", &port, "connection", &conn, "certificate", &cert, "counters",
+		    &counters, "invalid_tokens", &invalid, "invalid_sample", &sample, "waiting",
+		    &waiting, "in_flight", &in_flight, "last_error", &last, "warnings", &warnings);
+	if (!json_is_true(json_object_get(s, "usable")))
+		printf("%-15s on, but the certificate is unusable: nothing is pushed\n", "push:");
+	else
+		printf("%-15s on, connection %s, APNs %s:%lld\n", "push:", conn, host,
+		       (long long)port);
+	printf("%-15s %s\n", "topic:", topic);
+	print_certificate(cert);
+	print_counters(counters);
+	printf("%-15s %lld", "invalid tokens:", (long long)invalid);
+	json_array_foreach(sample, i, v)
+	    printf("%s%s (%s)", i ? ", " : "  ", json_string_value(json_object_get(v, "serial")),
+		   json_string_value(json_object_get(v, "push_state")));
+	putchar('\n');
+	printf("%-15s %lld waiting, %lld in flight\n", "now:", (long long)waiting,
+	       (long long)in_flight);
+	if (json_is_object(last)) {
+		json_unpack(last, "{s:s,s:I}", "message", &msg, "at", &at);
+		when(at, t, sizeof(t));
+		printf("%-15s %s  %s\n", "last error:", t, msg);
+	}
+	json_array_foreach(warnings, i, v) printf("WARNING: %s\n", json_string_value(v));
+}
+
+static int status(struct ctl *c, int argc, char **argv)
+{
+	json_t *ret = NULL;
+	if (argc > 0)
+		return ctl_usage("push status [--json]", "unexpected argument '%s'", argv[0]);
+	int rc = ctl_call(c, "GET", "/api/v1/push/status", NULL, &ret);
+	if (rc != CTL_OK)
+		return rc;
+	if (c->json)
+		ctl_print_json(ret);
+	else if (!json_is_true(json_object_get(ret, "enabled")))
+		printf("push: off ([push] cert is not set in ardoised's configuration)\n");
+	else
+		print_status(ret);
+	json_decref(ret);
+	return CTL_OK;
+}
+
+/* "device push" lives here, not in ctl_device.c: one table per file merges cleanly. */
+const struct ctl_verb ctl_push_verbs[] = {
+    {"device", "push", device_push, device_usage,
+     "wake a tablet now through APNs, so it fetches its queued commands"},
+    {"push", "status", status, "push status [--json]",
+     "APNs push: certificate expiry, connection, pushes sent, failures by reason, invalid tokens"},
+    {"push", NULL, push_many, many_usage,
+     "wake every enrolled tablet of a collège (or of the fleet) through APNs"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
