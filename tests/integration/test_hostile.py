@@ -100,7 +100,7 @@ def test_keepalive_reuse():
     socks = set()
     for _ in range(5):
         status, _, body = D.request("GET", "/healthz", token=None, conn=c)
-        check(status == 200 and json.loads(body) == {"status": "ok"}, "healthz: %r" % body)
+        check(status == 200 and json.loads(body)["status"] == "ok", "healthz: %r" % body)
         socks.add(id(c.sock))
     c.close()
     check(len(socks) == 1, "five requests must share one connection")
