@@ -534,6 +534,9 @@ int sim_session_call(const struct sim_net_cfg *cfg, const char *method, const ch
 
 	one.keepalive = 0;
 	one.resume = 0;
+	/* a bulk queueing for 100,000 tablets takes a while */
+	if (one.timeout_ms < 600000)
+		one.timeout_ms = 600000;
 	if (token)
 		snprintf(k.headers, sizeof(k.headers), "Authorization: Bearer %s\r\n", token);
 	int rc = sim_net_run(&one, &o, call_start, &k, &st);
