@@ -271,7 +271,7 @@ void sim_session_enrol(struct sim_task *t)
 	t->user = e;
 	e->x = x;
 	e->d = x->devs[t->index];
-	e->slot = (int)(t->index % n_keys);
+	e->slot = (int)((x->index_base + t->index) % n_keys);
 	e->key = x->pool->keys[x->key_kind][e->slot];
 	if ((e->c = sim_conn_open(t, NULL)) == NULL) {
 		enrol_end(t, AP_ENOMEM, "out of memory");

@@ -34,6 +34,7 @@ struct sim_ctx {
 	X509_STORE *trust;	  /* holding ca, for the profile signature */
 	const struct sim_pool *pool;
 	enum sim_key_kind key_kind; /* identities are made with keys of this pool */
+	size_t index_base;	    /* task i is device number index_base + i (picks its key) */
 	/* sessions */
 	int sign;	     /* add Mdm-Signature */
 	int sig_only;	     /* no TLS client certificate: identity by Mdm-Signature alone */
