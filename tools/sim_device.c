@@ -132,9 +132,11 @@ void sim_device_clear_lists(struct sim_device *d)
 void sim_device_drop_identity(struct sim_device *d)
 {
 	EVP_PKEY_free(d->key);
+	X509_free(d->cert);
 	free(d->cert_der);
 	SSL_SESSION_free(d->tls_session);
 	d->key = NULL;
+	d->cert = NULL;
 	d->cert_der = NULL;
 	d->cert_len = 0;
 	d->tls_session = NULL;
@@ -149,6 +151,15 @@ void sim_device_free(struct sim_device *d)
 	sim_device_clear_lists(d);
 	OPENSSL_cleanse(d->unlock_token, sizeof(d->unlock_token));
 	free(d);
+}
+
+X509 *sim_device_cert(struct sim_device *d)
+{
+	if (d->cert == NULL && d->cert_der) {
+		const unsigned char *p = d->cert_der;
+		d->cert = d2i_X509(NULL, &p, (long)d->cert_len);
+	}
+	return d->cert;
 }
 
 int sim_device_set_identity(struct sim_device *d, EVP_PKEY *key, int key_slot,

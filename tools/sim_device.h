@@ -22,6 +22,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,7 @@ struct sim_device {
 	int key_slot;  /* its slot in the state file's key pool */
 	unsigned char *cert_der;
 	size_t cert_len;
+	X509 *cert; /* parsed from cert_der on first use (sim_device_cert()) */
 
 	/* MDM enrolment, from the profile */
 	char topic[256];
@@ -101,6 +103,9 @@ void sim_device_free(struct sim_device *d);
 /* Takes a new reference on key and a copy of the DER certificate. */
 int sim_device_set_identity(struct sim_device *d, EVP_PKEY *key, int key_slot,
 			    const unsigned char *cert_der, size_t cert_len);
+/* The identity certificate, parsed once and kept (OpenSSL 3.0 makes each
+ * parse cost a public-key decode); borrowed.  NULL without identity. */
+X509 *sim_device_cert(struct sim_device *d);
 /* Forgets the identity (key reference, certificate, TLS session). */
 void sim_device_drop_identity(struct sim_device *d);
 /* Fresh push token, PushMagic and UnlockToken, as at each enrolment. */

@@ -189,7 +189,7 @@ static int usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\n(ardoise-sim --help for the manual)\n", stderr);
+	fputs(" (see ardoise-sim --help)\n", stderr);
 	return 2;
 }
 

@@ -470,9 +470,8 @@ static int set_identity(struct sim_conn *c, const struct sim_identity *id)
 {
 	if (id == NULL)
 		return 0;
-	if (id->cert_der &&
-	    (SSL_use_certificate_ASN1(c->ssl, id->cert_der, (int)id->cert_len) != 1 ||
-	     SSL_use_PrivateKey(c->ssl, id->key) != 1))
+	if (id->cert && (SSL_use_certificate(c->ssl, id->cert) != 1 ||
+			 SSL_use_PrivateKey(c->ssl, id->key) != 1))
 		return AP_ECRYPTO;
 	c->session = id->session;
 	if (c->loop->cfg->resume && id->session && *id->session)
@@ -490,7 +489,7 @@ static struct sim_conn *conn_new(struct sim_task *t, const struct sim_identity *
 	c->loop = l;
 	c->task = t;
 	c->state = CS_CONNECTING;
-	c->pooled = id == NULL || id->cert_der == NULL;
+	c->pooled = id == NULL || id->cert == NULL;
 	ap_buf_init(&c->body, l->cfg->max_body);
 	ap_buf_init(&c->pending, l->cfg->max_body + 65536);
 	c->ssl = SSL_new(l->cfg->ctx);
@@ -524,7 +523,7 @@ struct sim_conn *sim_conn_open(struct sim_task *t, const struct sim_identity *id
 {
 	struct sim_loop *l = t->loop;
 
-	if (l->cfg->keepalive && (id == NULL || id->cert_der == NULL) && l->idle) {
+	if (l->cfg->keepalive && (id == NULL || id->cert == NULL) && l->idle) {
 		struct sim_conn *c = l->idle;
 		l->idle = c->next_idle;
 		c->next_idle = NULL;

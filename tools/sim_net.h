@@ -91,8 +91,7 @@ void sim_task_done(struct sim_task *t, int err, const char *why);
  * and where the newest session received is stored (SSL_SESSION_free the
  * old one). */
 struct sim_identity {
-	const unsigned char *cert_der;
-	size_t cert_len;
+	X509 *cert; /* NULL: no client certificate */
 	EVP_PKEY *key;
 	SSL_SESSION **session;
 };

@@ -305,33 +305,36 @@ static int devices_to_enrol(struct env *e, size_t n, struct sim_device ***ret)
 	return 0;
 }
 
-/* Enrols n devices in batches (saved after each); stats of all of them. */
+/* Enrols n devices in batches: each batch is prepared (erased devices of
+ * the file first, then new ones), run and saved, so a long enrolment keeps
+ * its progress and memory holds one batch.  Stats of all of them. */
 static int enrol_devices(struct env *e, const struct sim_opts *o, const char *code, size_t n,
 			 struct sim_stats *total)
 {
-	struct sim_device **devs = NULL;
 	struct sim_ctx *x = new_ctx(e, o);
 	size_t batch = o->batch ? o->batch : 2000;
-	int rc;
+	int rc = x ? 0 : sim_run_fail("out of memory");
 
-	if (x == NULL || (rc = devices_to_enrol(e, n, &devs)) < 0) {
-		free(x);
-		return sim_run_fail("cannot prepare %zu devices", n);
-	}
-	x->code = code;
 	for (size_t off = 0; off < n && rc == 0; off += batch) {
+		struct sim_device **devs = NULL;
 		struct sim_stats part = {0};
 		size_t k = n - off < batch ? n - off : batch;
 		double t0 = now_s();
-		x->devs = devs + off;
+		if (devices_to_enrol(e, k, &devs) < 0) {
+			rc = sim_run_fail("cannot prepare %zu devices", k);
+			break;
+		}
+		x->code = code;
+		x->devs = devs;
+		x->index_base = off;
 		if (run(e, o, sim_session_enrol, x, k, 0, &part) != 0)
 			rc = 1;
-		else if (save_batch(e, devs + off, k) < 0)
+		else if (save_batch(e, devs, k) < 0)
 			rc = sim_run_fail("%s: cannot save the devices", o->state);
 		part.seconds = now_s() - t0; /* saving included */
 		stats_add(total, &part);
+		sim_state_free_devices(devs, k);
 	}
-	sim_state_free_devices(devs, n);
 	free(x);
 	return rc;
 }

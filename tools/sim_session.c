@@ -126,7 +126,7 @@ static void start_checkins(struct sim_task *t)
 {
 	struct enrol *e = t->user;
 	struct sim_device *d = e->d;
-	struct sim_identity id = {d->cert_der, d->cert_len, d->key, NULL};
+	struct sim_identity id = {sim_device_cert(d), d->key, NULL};
 
 	sim_conn_release(e->c);
 	snprintf(d->topic, sizeof(d->topic), "%s", e->info.topic);
@@ -271,7 +271,7 @@ void sim_session_enrol(struct sim_task *t)
 	t->user = e;
 	e->x = x;
 	e->d = x->devs[t->index];
-	e->slot = (int)(t->index % n_keys);
+	e->slot = (int)((x->index_base + t->index) % n_keys);
 	e->key = x->pool->keys[x->key_kind][e->slot];
 	if ((e->c = sim_conn_open(t, NULL)) == NULL) {
 		enrol_end(t, AP_ENOMEM, "out of memory");
@@ -299,7 +299,7 @@ struct sess {
 	struct sim_ctx *x;
 	struct sim_device *d;
 	struct sim_conn *c;
-	X509 *cert; /* for Mdm-Signature */
+	X509 *cert; /* for Mdm-Signature; borrowed from the device */
 	size_t n;   /* commands answered */
 	char *headers;
 };
@@ -308,7 +308,6 @@ static void sess_end(struct sim_task *t, int err, const char *why)
 {
 	struct sess *s = t->user;
 	sim_conn_release(s->c);
-	X509_free(s->cert);
 	free(s->headers);
 	free(s);
 	t->user = NULL;
@@ -418,13 +417,11 @@ void sim_session_connect(struct sim_task *t)
 		sess_end(t, AP_EMISSING, "device has no identity (enrol it first)");
 		return;
 	}
-	if (x->sign) {
-		const unsigned char *p = s->d->cert_der;
-		s->cert = d2i_X509(NULL, &p, (long)s->d->cert_len);
-	}
-	struct sim_identity id = {x->sig_only ? NULL : s->d->cert_der, s->d->cert_len, s->d->key,
-				  &s->d->tls_session};
-	if ((x->sign && s->cert == NULL) || (s->c = sim_conn_open(t, &id)) == NULL ||
+	X509 *cert = sim_device_cert(s->d);
+	if (x->sign)
+		s->cert = cert;
+	struct sim_identity id = {x->sig_only ? NULL : cert, s->d->key, &s->d->tls_session};
+	if (cert == NULL || (s->c = sim_conn_open(t, &id)) == NULL ||
 	    sim_device_idle(s->d, &xml, &len) < 0) {
 		sess_end(t, AP_ENOMEM, "cannot start the session");
 		return;
@@ -471,7 +468,7 @@ void sim_session_checkout(struct sim_task *t)
 	t->user = s;
 	s->x = x;
 	s->d = x->devs[t->index];
-	struct sim_identity id = {s->d->cert_der, s->d->cert_len, s->d->key, NULL};
+	struct sim_identity id = {sim_device_cert(s->d), s->d->key, NULL};
 	if (s->d->key == NULL || (s->c = sim_conn_open(t, &id)) == NULL ||
 	    sim_device_checkin(s->d, SIM_CHECKOUT, &xml, &len) < 0) {
 		sess_end(t, AP_EMISSING, "device has no identity");
@@ -537,6 +534,9 @@ int sim_session_call(const struct sim_net_cfg *cfg, const char *method, const ch
 
 	one.keepalive = 0;
 	one.resume = 0;
+	/* a bulk queueing for 100,000 tablets takes a while */
+	if (one.timeout_ms < 600000)
+		one.timeout_ms = 600000;
 	if (token)
 		snprintf(k.headers, sizeof(k.headers), "Authorization: Bearer %s\r\n", token);
 	int rc = sim_net_run(&one, &o, call_start, &k, &st);

@@ -34,6 +34,7 @@ struct sim_ctx {
 	X509_STORE *trust;	  /* holding ca, for the profile signature */
 	const struct sim_pool *pool;
 	enum sim_key_kind key_kind; /* identities are made with keys of this pool */
+	size_t index_base;	    /* task i is device number index_base + i (picks its key) */
 	/* sessions */
 	int sign;	     /* add Mdm-Signature */
 	int sig_only;	     /* no TLS client certificate: identity by Mdm-Signature alone */
@@ -46,7 +47,8 @@ void sim_session_enrol(struct sim_task *t);
 void sim_session_connect(struct sim_task *t);
 void sim_session_checkout(struct sim_task *t);
 
-/* One staff API request with a bearer token (no device identity):
+/* One staff API request with a bearer token (no device identity), with a
+ * timeout of at least 10 minutes (bulk queueing for a whole fleet):
  * *ret_status and *ret_body (malloc'd, NUL-terminated; may be NULL to
  * discard) on success.  err receives the transport failure. */
 int sim_session_call(const struct sim_net_cfg *cfg, const char *method, const char *path,

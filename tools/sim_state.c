@@ -348,8 +348,8 @@ static int keygen(enum sim_key_kind kind, EVP_PKEY **out, size_t n)
 	return atomic_load(&g.failed);
 }
 
-int sim_state_pool(struct sim_state *st, struct sim_pool *pool, enum sim_key_kind kind,
-		   size_t want, void (*announce)(size_t total))
+int sim_state_pool(struct sim_state *st, struct sim_pool *pool, enum sim_key_kind kind, size_t want,
+		   void (*announce)(size_t total))
 {
 	int rc = pool_load(st, pool);
 	size_t have = pool->n[kind], todo = want > have ? want - have : 0;

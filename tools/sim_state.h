@@ -48,8 +48,8 @@ enum sim_key_kind sim_key_kind_of(EVP_PKEY *key);
  * generates (on every core) and stores keys of `kind` until it has at least
  * `want` of them (want 0: load only).  announce (may be NULL) is called
  * once with the number of keys about to be generated, when there are some. */
-int sim_state_pool(struct sim_state *st, struct sim_pool *pool, enum sim_key_kind kind,
-		   size_t want, void (*announce)(size_t total));
+int sim_state_pool(struct sim_state *st, struct sim_pool *pool, enum sim_key_kind kind, size_t want,
+		   void (*announce)(size_t total));
 void sim_pool_clear(struct sim_pool *pool);
 /* Borrowed; NULL when the slot does not exist. */
 EVP_PKEY *sim_pool_key(const struct sim_pool *pool, enum sim_key_kind kind, int slot);
