@@ -264,7 +264,8 @@ static void move_device(struct req *r)
 	json_decref(det);
 	/* the tablet now follows its new collège's apps and profiles */
 	if (rc == 0 && reconcile_device(r->w, d.id, "move") < 0)
-		log_warn("reconcile_failed", "id=%s device=%lld reason=move", r->id, (long long)d.id);
+		log_warn("reconcile_failed", "id=%s device=%lld reason=move", r->id,
+			 (long long)d.id);
 	if (rc == 0 && db_device_get_id(r->w->db, d.id, &d) == 0)
 		api_json(r, 200, api_device_json(&d));
 	else if (rc == 0)

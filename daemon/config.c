@@ -55,7 +55,7 @@ static const struct ckey keys[] = {
     S("mdm", "device_ca", device_ca, ""),
     S("mdm", "organization", organization, "Département"),
     I("mdm", "queue_max", queue_max, "200", 1, 100000),
-	I("mdm", "max_message_bytes", max_message_bytes, "2097152", 4096, 67108864),
+    I("mdm", "max_message_bytes", max_message_bytes, "2097152", 4096, 67108864),
     I("mdm", "command_expiry_days", command_expiry_days, "30", 1, 3650),
     I("mdm", "command_retention_days", command_retention_days, "90", 1, 3650),
     I("mdm", "device_cert_days", device_cert_days, "825", 1, 7300),

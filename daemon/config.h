@@ -42,26 +42,26 @@ struct config {
 	char geo_message[CONFIG_STR];
 	char geo_phone[CONFIG_STR];
 	/* [push] */
-	char push_url[CONFIG_STR];	   /* https://host[:port], or production | development */
-	char push_cert[CONFIG_STR];	   /* PEM certificate (+chain, maybe key) or PKCS#12; "" = off */
-	char push_key[CONFIG_STR];	   /* PEM private key; "" when cert holds it */
+	char push_url[CONFIG_STR];  /* https://host[:port], or production | development */
+	char push_cert[CONFIG_STR]; /* PEM certificate (+chain, maybe key) or PKCS#12; "" = off */
+	char push_key[CONFIG_STR];  /* PEM private key; "" when cert holds it */
 	char push_passphrase[CONFIG_STR]; /* for an encrypted key or PKCS#12 (secret) */
 	char push_ca[CONFIG_STR];	  /* extra trust anchor (PEM) for the APNs server */
-	int64_t push_coalesce_ms;	  /* queueing -> push delay; one push per device per window */
-	int64_t push_max_streams;	  /* our cap on concurrent HTTP/2 streams */
-	int64_t push_queue_size;	  /* devices waiting for a push (hand-off and schedule) */
-	int64_t push_timeout_ms;	  /* connect + handshake, and the longest wait for an answer */
-	int64_t push_retries;		  /* attempts after the first on 429/5xx/connection loss */
-	int64_t push_retry_base_ms;	  /* first retry delay, doubled each attempt ... */
-	int64_t push_retry_max_ms;	  /* ... up to this */
-	int64_t push_reconnect_min_ms;	  /* reconnect delay after a failed connection, doubled ... */
-	int64_t push_reconnect_max_ms;	  /* ... up to this */
-	int64_t push_repush_check_s;	  /* period of the stale re-push job */
-	int64_t push_repush_min_s;	  /* first re-push of a silent device, doubled ... */
-	int64_t push_repush_max_s;	  /* ... up to this interval */
-	int64_t push_repush_batch;	  /* devices re-pushed per job run at most */
-	int64_t push_expiry_warn_days;	  /* certificate expiry warning */
-	int64_t push_drain_ms;		  /* SIGTERM: longest wait for pushes in flight */
+	int64_t push_coalesce_ms;      /* queueing -> push delay; one push per device per window */
+	int64_t push_max_streams;      /* our cap on concurrent HTTP/2 streams */
+	int64_t push_queue_size;       /* devices waiting for a push (hand-off and schedule) */
+	int64_t push_timeout_ms;       /* connect + handshake, and the longest wait for an answer */
+	int64_t push_retries;	       /* attempts after the first on 429/5xx/connection loss */
+	int64_t push_retry_base_ms;    /* first retry delay, doubled each attempt ... */
+	int64_t push_retry_max_ms;     /* ... up to this */
+	int64_t push_reconnect_min_ms; /* reconnect delay after a failed connection, doubled ... */
+	int64_t push_reconnect_max_ms; /* ... up to this */
+	int64_t push_repush_check_s;   /* period of the stale re-push job */
+	int64_t push_repush_min_s;     /* first re-push of a silent device, doubled ... */
+	int64_t push_repush_max_s;     /* ... up to this interval */
+	int64_t push_repush_batch;     /* devices re-pushed per job run at most */
+	int64_t push_expiry_warn_days; /* certificate expiry warning */
+	int64_t push_drain_ms;	       /* SIGTERM: longest wait for pushes in flight */
 };
 
 /* Fills c with the defaults. */

@@ -70,14 +70,14 @@ static uint64_t repush_period(const struct config *c)
 }
 
 static const struct job jobs[] = {
-	{"locate_expire", 60 * 1000, locate_job_expire, NULL, 1},
-	{"locate_purge", 3600 * 1000, locate_job_purge, NULL, 1},
-	{"expire_commands", 60 * 1000, job_expire_commands, NULL, 1},
-	{"prune_commands", 3600 * 1000, job_prune_commands, NULL, 1},
-	{"checkpoint", 60 * 1000, job_checkpoint, NULL, 0},
-	{"refresh_lists", 3600 * 1000, job_refresh_lists, NULL, 0},
-	{"push_repush", 0, push_repush, repush_period, 0},
-	{"push_certificate", 86400 * 1000, push_cert_check, NULL, 1},
+    {"locate_expire", 60 * 1000, locate_job_expire, NULL, 1},
+    {"locate_purge", 3600 * 1000, locate_job_purge, NULL, 1},
+    {"expire_commands", 60 * 1000, job_expire_commands, NULL, 1},
+    {"prune_commands", 3600 * 1000, job_prune_commands, NULL, 1},
+    {"checkpoint", 60 * 1000, job_checkpoint, NULL, 0},
+    {"refresh_lists", 3600 * 1000, job_refresh_lists, NULL, 0},
+    {"push_repush", 0, push_repush, repush_period, 0},
+    {"push_certificate", 86400 * 1000, push_cert_check, NULL, 1},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -119,8 +119,8 @@ int jobs_start(struct worker *w)
 	for (size_t i = 0; i < NJOBS; i++) {
 		uv_timer_init(&w->loop, &s->timers[i]);
 		s->timers[i].data = w;
-		uint64_t period = jobs[i].period_from ? jobs[i].period_from(&w->srv->cfg)
-						      : jobs[i].period_ms;
+		uint64_t period =
+		    jobs[i].period_from ? jobs[i].period_from(&w->srv->cfg) : jobs[i].period_ms;
 		uint64_t first = jobs[i].soon && period > 10000 ? 10000 : period;
 		uv_timer_start(&s->timers[i], on_tick, first, period);
 	}

@@ -432,7 +432,7 @@ int keystore_scep_cacert(struct keystore *ks, unsigned char **ret_der, size_t *r
 struct push_id {
 	X509 *cert;
 	EVP_PKEY *key; /* NULL when only the certificate was asked for */
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 };
 
 static void push_id_free(struct push_id *id)
@@ -604,8 +604,8 @@ static int describe(X509 *c, const char *path, struct keystore_push_info *ret, c
 	int rc = subject_uid(c, info.topic, sizeof(info.topic));
 	if (rc < 0) {
 		snprintf(err, errcap,
-			 "%s: the subject (%s) has no usable UID: not an MDM push certificate", path,
-			 info.subject);
+			 "%s: the subject (%s) has no usable UID: not an MDM push certificate",
+			 path, info.subject);
 		return rc;
 	}
 	if (asn1_time_epoch(X509_get0_notBefore(c), &info.not_before) < 0 ||

@@ -79,8 +79,8 @@ struct keystore_push_info {
  * describes it; succeeds for an expired certificate too (callers show the
  * date).  AP_EIO, AP_EPARSE, AP_EMISSING (no UID in the subject); err gets
  * one line for the operator. */
-int keystore_push_info(const char *cert, const char *passphrase,
-		       struct keystore_push_info *ret, char *err, size_t errcap);
+int keystore_push_info(const char *cert, const char *passphrase, struct keystore_push_info *ret,
+		       char *err, size_t errcap);
 
 /*
  * Client TLS context for APNs from the MDM push certificate.

@@ -567,8 +567,8 @@ static void mdm_endpoint(struct req *r)
 		return;
 	}
 	struct ap_buf *b = &r->http->body;
-	rc = ap_msg_parse(b->data ? b->data : "", b->len, (size_t)r->w->srv->cfg.max_message_bytes, &m,
-			  detail, sizeof(detail));
+	rc = ap_msg_parse(b->data ? b->data : "", b->len, (size_t)r->w->srv->cfg.max_message_bytes,
+			  &m, detail, sizeof(detail));
 	if (rc < 0) {
 		char d[240];
 		log_info("bad_device_message", "id=%s error=%s detail=%s", r->id, ap_errname(rc),

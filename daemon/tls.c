@@ -90,8 +90,9 @@ struct tls *tls_client_new(SSL_CTX *ctx, const char *host)
 		return NULL;
 	SSL_set_connect_state(t->ssl);
 	int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
-	int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1
-		       : SSL_set_tlsext_host_name(t->ssl, host) == 1 && SSL_set1_host(t->ssl, host) == 1;
+	int ok =
+	    is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1
+		  : SSL_set_tlsext_host_name(t->ssl, host) == 1 && SSL_set1_host(t->ssl, host) == 1;
 	if (!ok) {
 		tls_free(t);
 		return NULL;

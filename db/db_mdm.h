@@ -17,10 +17,10 @@ struct db_mdm_device {
 	int64_t id;
 	char udid[65];
 	char serial[65];
-	char school[9];       /* "" when not assigned */
+	char school[9]; /* "" when not assigned */
 	char state[16];
-	char enrollment[16];  /* none, pending, enrolled, unenrolled */
-	char cert_fp[65];     /* "" when unbound */
+	char enrollment[16]; /* none, pending, enrolled, unenrolled */
+	char cert_fp[65];    /* "" when unbound */
 	char topic[256];
 	char push_magic[128];
 	unsigned char push_token[256];
@@ -46,8 +46,9 @@ int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, int64_t *ret
  * UnlockToken (NULL keeps the old one); enrolled.  *ret_first = 1 when it
  * was not enrolled before. */
 int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, size_t token_len,
-			const char *push_magic, const char *topic, const unsigned char *sealed_unlock,
-			size_t sealed_len, int awaiting_config, int *ret_first);
+			const char *push_magic, const char *topic,
+			const unsigned char *sealed_unlock, size_t sealed_len, int awaiting_config,
+			int *ret_first);
 /* CheckOut (or an acknowledged erase): unenrolled, push credentials dropped. */
 int db_mdm_unenroll(struct db *db, int64_t id);
 int db_mdm_by_udid(struct db *db, const char *udid, struct db_mdm_device *ret);
@@ -55,8 +56,8 @@ int db_mdm_by_serial(struct db *db, const char *serial, struct db_mdm_device *re
 int db_mdm_by_id(struct db *db, int64_t id, struct db_mdm_device *ret);
 /* Calls fn for each enrolled device of school (NULL: the whole fleet),
  * in id order; fn returning non-zero stops. */
-int db_mdm_each_enrolled(struct db *db, const char *school,
-			 int (*fn)(int64_t device_id, void *arg), void *arg);
+int db_mdm_each_enrolled(struct db *db, const char *school, int (*fn)(int64_t device_id, void *arg),
+			 void *arg);
 /* Records that the device talked to us now. */
 int db_mdm_seen(struct db *db, int64_t id);
 /* The sealed UnlockToken / bypass code (malloc'd); AP_ENOTFOUND when none. */

@@ -92,10 +92,10 @@ static const char *const steps[] = {
     "  type TEXT NOT NULL,"
     "  status TEXT NOT NULL CHECK (status IN ('queued','sent','notnow','acknowledged',"
     "    'error','format_error','expired','canceled')),"
-    "  payload BLOB NOT NULL,"      /* the command plist as sent, or '' with blob_ref */
-	"  blob_ref TEXT,"              /* InstallProfile: Payload kept once in blob, plist built at send time */
-    "  dedupe TEXT NOT NULL DEFAULT '',"  /* same type+dedupe: one pending at a time */
-	"  origin TEXT NOT NULL DEFAULT 'staff',"
+    "  payload BLOB NOT NULL," /* the command plist as sent, or '' with blob_ref */
+    "  blob_ref TEXT," /* InstallProfile: Payload kept once in blob, plist built at send time */
+    "  dedupe TEXT NOT NULL DEFAULT ''," /* same type+dedupe: one pending at a time */
+    "  origin TEXT NOT NULL DEFAULT 'staff',"
     "  created_by TEXT NOT NULL DEFAULT '',"
     "  created_at INTEGER NOT NULL,"
     "  sent_at INTEGER,"
@@ -120,51 +120,51 @@ static const char *const steps[] = {
     "  uuid TEXT NOT NULL DEFAULT '',"
     "  display_name TEXT NOT NULL DEFAULT '',"
     "  PRIMARY KEY (device_id, identifier)) WITHOUT ROWID;"
-    "CREATE TABLE blob ("         /* content-addressed (SHA-256 hex) shared payloads */
-	"  hash TEXT PRIMARY KEY,"
-	"  data BLOB NOT NULL,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE TABLE enroll_code ("
+    "CREATE TABLE blob (" /* content-addressed (SHA-256 hex) shared payloads */
+    "  hash TEXT PRIMARY KEY,"
+    "  data BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE enroll_code ("
     "  code_hash TEXT PRIMARY KEY,"
     "  school TEXT REFERENCES school(uai),"
     "  created_by TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL,"
     "  max_uses INTEGER NOT NULL DEFAULT 1,"
-	"  uses INTEGER NOT NULL DEFAULT 0,"
-	"  used_at INTEGER,"          /* last use */
+    "  uses INTEGER NOT NULL DEFAULT 0,"
+    "  used_at INTEGER," /* last use */
     "  used_by TEXT);",
 
-	/* locate: the geolocation register (issue 4); coordinates sealed */
-	"CREATE TABLE locate_request ("
-	"  id INTEGER PRIMARY KEY,"
-	"  device_id INTEGER NOT NULL REFERENCES device(id),"
-	"  incident_id INTEGER REFERENCES incident(id),"
-	"  authority_ref TEXT NOT NULL DEFAULT '',"
-	"  reason TEXT NOT NULL,"
-	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN"
-	"    ('pending','approved','denied','expired','closed')),"
-	"  requested_by TEXT NOT NULL,"
-	"  requested_at INTEGER NOT NULL,"
-	"  decided_by TEXT NOT NULL DEFAULT '',"
-	"  decided_at INTEGER,"
-	"  deny_reason TEXT NOT NULL DEFAULT '',"
-	"  expires_at INTEGER,"
-	"  closed_at INTEGER,"
-	"  outcome TEXT NOT NULL DEFAULT '' CHECK (outcome IN ('','found','not_found')),"
-	"  purge_after INTEGER,"
-	"  purged_at INTEGER,"
-	"  fixes INTEGER NOT NULL DEFAULT 0,"
-	"  reads INTEGER NOT NULL DEFAULT 0,"
-	"  CHECK (incident_id IS NOT NULL OR authority_ref != ''));"
-	"CREATE INDEX locate_device ON locate_request(device_id, state);"
-	"CREATE INDEX locate_time ON locate_request(requested_at);"
-	"CREATE TABLE locate_fix ("
-	"  id INTEGER PRIMARY KEY,"
-	"  request_id INTEGER NOT NULL REFERENCES locate_request(id),"
-	"  taken_at INTEGER NOT NULL,"
-	"  sealed BLOB NOT NULL);"
-	"CREATE INDEX locate_fix_request ON locate_fix(request_id);",
+    /* locate: the geolocation register (issue 4); coordinates sealed */
+    "CREATE TABLE locate_request ("
+    "  id INTEGER PRIMARY KEY,"
+    "  device_id INTEGER NOT NULL REFERENCES device(id),"
+    "  incident_id INTEGER REFERENCES incident(id),"
+    "  authority_ref TEXT NOT NULL DEFAULT '',"
+    "  reason TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN"
+    "    ('pending','approved','denied','expired','closed')),"
+    "  requested_by TEXT NOT NULL,"
+    "  requested_at INTEGER NOT NULL,"
+    "  decided_by TEXT NOT NULL DEFAULT '',"
+    "  decided_at INTEGER,"
+    "  deny_reason TEXT NOT NULL DEFAULT '',"
+    "  expires_at INTEGER,"
+    "  closed_at INTEGER,"
+    "  outcome TEXT NOT NULL DEFAULT '' CHECK (outcome IN ('','found','not_found')),"
+    "  purge_after INTEGER,"
+    "  purged_at INTEGER,"
+    "  fixes INTEGER NOT NULL DEFAULT 0,"
+    "  reads INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK (incident_id IS NOT NULL OR authority_ref != ''));"
+    "CREATE INDEX locate_device ON locate_request(device_id, state);"
+    "CREATE INDEX locate_time ON locate_request(requested_at);"
+    "CREATE TABLE locate_fix ("
+    "  id INTEGER PRIMARY KEY,"
+    "  request_id INTEGER NOT NULL REFERENCES locate_request(id),"
+    "  taken_at INTEGER NOT NULL,"
+    "  sealed BLOB NOT NULL);"
+    "CREATE INDEX locate_fix_request ON locate_fix(request_id);",
 
     /* 4: the fleet records: people, loans, incidents.  Dates are epoch
 	 * seconds (a calendar day is stored as its 00:00 UTC). */
@@ -176,7 +176,7 @@ static const char *const steps[] = {
     "  class TEXT NOT NULL DEFAULT '',"
     "  school TEXT NOT NULL REFERENCES school(uai),"
     "  agreement_at INTEGER," /* guardians' home-use agreement signed */
-    "  left_at INTEGER,"	     /* last day at the collège */
+    "  left_at INTEGER,"      /* last day at the collège */
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL);"
     "CREATE INDEX person_school ON person(school, class);"
@@ -205,7 +205,7 @@ static const char *const steps[] = {
     "CREATE TABLE incident ("
     "  id INTEGER PRIMARY KEY,"
     "  device_id INTEGER NOT NULL REFERENCES device(id),"
-    "  school TEXT REFERENCES school(uai)," /* the tablet's collège when declared */
+    "  school TEXT REFERENCES school(uai),"  /* the tablet's collège when declared */
     "  loan_id INTEGER REFERENCES loan(id)," /* the loan in progress then, if any */
     "  kind TEXT NOT NULL CHECK (kind IN ('loss','theft','damage','failure')),"
     "  occurred_at INTEGER NOT NULL,"
@@ -232,11 +232,11 @@ static const char *const steps[] = {
     "CREATE TABLE profile ("
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL,"
-    "  identifier TEXT NOT NULL,"	     /* top-level PayloadIdentifier */
+    "  identifier TEXT NOT NULL," /* top-level PayloadIdentifier */
     "  display_name TEXT NOT NULL DEFAULT '',"
-    "  payload_types TEXT NOT NULL DEFAULT ''," /* comma-separated */
-    "  payload_hash TEXT NOT NULL,"	     /* content hash (pol_profile) */
-    "  payload_uuid TEXT NOT NULL,"	     /* top-level PayloadUUID sent */
+    "  payload_types TEXT NOT NULL DEFAULT '',"	  /* comma-separated */
+    "  payload_hash TEXT NOT NULL,"		  /* content hash (pol_profile) */
+    "  payload_uuid TEXT NOT NULL,"		  /* top-level PayloadUUID sent */
     "  blob TEXT NOT NULL REFERENCES blob(hash)," /* the signed bytes sent */
     "  created_by TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
@@ -256,9 +256,9 @@ static const char *const steps[] = {
     "CREATE TABLE app ("
     "  id INTEGER PRIMARY KEY,"
     "  bundle_id TEXT NOT NULL,"
-    "  store_id INTEGER NOT NULL DEFAULT 0,"  /* App Store (iTunes) id, 0 unknown */
+    "  store_id INTEGER NOT NULL DEFAULT 0," /* App Store (iTunes) id, 0 unknown */
     "  name TEXT NOT NULL,"
-    "  licence TEXT NOT NULL DEFAULT '',"     /* reserved for Volume Purchase */
+    "  licence TEXT NOT NULL DEFAULT ''," /* reserved for Volume Purchase */
     "  created_by TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
     "  removed_at INTEGER);"
@@ -267,7 +267,7 @@ static const char *const steps[] = {
     "  id INTEGER PRIMARY KEY,"
     "  kind TEXT NOT NULL CHECK (kind IN ('profile','app')),"
     "  item_id INTEGER NOT NULL,"
-    "  scope TEXT NOT NULL,"		     /* canonical pol_scope text */
+    "  scope TEXT NOT NULL," /* canonical pol_scope text */
     "  created_by TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
     "  UNIQUE (kind, item_id, scope));"
@@ -282,7 +282,7 @@ static const char *const steps[] = {
     "CREATE TABLE device_lists ("
     "  device_id INTEGER PRIMARY KEY REFERENCES device(id),"
     "  profiles_at INTEGER NOT NULL DEFAULT 0," /* last ProfileList result */
-    "  apps_at INTEGER NOT NULL DEFAULT 0);"   /* last InstalledApplicationList */
+    "  apps_at INTEGER NOT NULL DEFAULT 0);"	/* last InstalledApplicationList */
     "CREATE INDEX device_profile_identifier ON device_profile(identifier, uuid);"
     "CREATE INDEX device_app_identifier ON device_app(identifier);",
 };

@@ -175,17 +175,16 @@ static void test_too_many_payloads(void **state)
  * setting changed: another hash and another UUID. */
 static void test_hash(void **state)
 {
-	static const char same[] =
-	    HEAD "<dict>\n  " TOP(
-		"fr.test.p",
-		"99999999-9999-4999-8999-999999999999") "\n<key>PayloadContent</"
-							"key>\n<array>" RESTR("fr.test.p.r",
-									      "22222222-2222-4222-"
-									      "8222-222222222222")
-							    NOTIF("fr.test.p.n",
-								  "33333333-3333-4333-8333-"
-								  "333333333333") "</array></"
-										  "dict>" TAIL;
+	static const char same[] = HEAD "<dict>\n  " TOP(
+	    "fr.test.p",
+	    "99999999-9999-4999-8999-999999999999") "\n<key>PayloadContent</"
+						    "key>\n<array>" RESTR("fr.test.p.r",
+									  "22222222-2222-4222-"
+									  "8222-222222222222")
+							NOTIF("fr.test.p.n",
+							      "33333333-3333-4333-8333-"
+							      "333333333333") "</array></"
+									      "dict>" TAIL;
 	static const char edited[] = PROFILE(
 	    TOP("fr.test.p", "11111111-1111-4111-8111-111111111111"),
 	    PAYLOAD("com.apple.applicationaccess", "fr.test.p.r",
