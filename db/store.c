@@ -13,9 +13,17 @@
 
 static _Atomic int64_t clock_offset;
 
+static _Atomic int64_t clock_frozen;
+
 int64_t db_now(void)
 {
-	return (int64_t)time(NULL) + atomic_load(&clock_offset);
+	int64_t f = atomic_load(&clock_frozen);
+	return f ? f : (int64_t)time(NULL) + atomic_load(&clock_offset);
+}
+
+void db_clock_freeze(int64_t at)
+{
+	atomic_store(&clock_frozen, at);
 }
 
 void db_clock_set_offset(int64_t seconds)

@@ -51,5 +51,7 @@ const char *db_errmsg(struct db *db);
  * shift it with db_clock_set_offset() (process-wide). */
 int64_t db_now(void);
 void db_clock_set_offset(int64_t seconds);
+/* Tests: db_now() reads `at` until called again with 0. */
+void db_clock_freeze(int64_t at);
 
 #endif
