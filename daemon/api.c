@@ -3,6 +3,7 @@
 #include "ap_err.h"
 #include "authz.h"
 #include "db_audit.h"
+#include "db_mdm.h"
 #include "jobs.h"
 #include "log.h"
 #include "push.h"
@@ -93,6 +94,25 @@ int api_audit(struct req *r, const char *action, const char *target, const char 
 		log_error("audit_failed", "id=%s action=%s error=\"%s\"", r->id, action,
 			  ap_strerror(rc));
 	return rc;
+}
+
+int api_tablet(struct req *r, int action, struct db_mdm_device *d)
+{
+	int rc = db_mdm_by_serial(r->w->db, api_param(r, 0), d);
+	if (rc == AP_ENOTFOUND) {
+		/* say 404 only to those who could see it anyway */
+		if (authz_fleet_wide(r))
+			api_fail(r, rc, 404, "no tablet with serial %s", api_param(r, 0));
+		else
+			api_fail(r, AP_EFORBIDDEN, 403, "no tablet with serial %s in your collèges",
+				 api_param(r, 0));
+		return rc;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot read the tablet: %s", ap_strerror(rc));
+		return rc;
+	}
+	return api_allow(r, action, d->school[0] ? d->school : NULL);
 }
 
 const char *api_param(const struct req *r, size_t i)

@@ -29,6 +29,10 @@ int api_allow(struct req *r, int action, const char *school);
  * reference stolen, like api_json(). */
 int api_audit(struct req *r, const char *action, const char *target, const char *reason,
 	      json_t *detail);
+struct db_mdm_device;
+/* The tablet named by the path's first parameter (its serial), authorised
+ * for action on its collège; answers 404/403/503 itself on failure. */
+int api_tablet(struct req *r, int action, struct db_mdm_device *d);
 /* Path parameter i (0-based), or "" */
 const char *api_param(const struct req *r, size_t i);
 /* Query parameter into out; 0 when present. */

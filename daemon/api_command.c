@@ -26,26 +26,6 @@
 #define ENROLL_CODE_TTL (7 * 86400)
 #define MAX_KV		32
 
-/* Device named by the path's serial, authorised for action; answers on failure. */
-static int device_for(struct req *r, int action, struct db_mdm_device *d)
-{
-	int rc = db_mdm_by_serial(r->w->db, api_param(r, 0), d);
-	if (rc == AP_ENOTFOUND) {
-		/* say 404 only to those who could see it anyway */
-		if (authz_fleet_wide(r))
-			api_fail(r, rc, 404, "no tablet with serial %s", api_param(r, 0));
-		else
-			api_fail(r, AP_EFORBIDDEN, 403, "no tablet with serial %s in your collèges",
-				 api_param(r, 0));
-		return rc;
-	}
-	if (rc < 0) {
-		api_fail(r, rc, 503, "cannot read the device: %s", ap_strerror(rc));
-		return rc;
-	}
-	return api_allow(r, action, d->school[0] ? d->school : NULL);
-}
-
 static json_t *cmd_json(const struct db_cmd *c)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s}", "uuid", c->uuid, "type",
@@ -90,7 +70,7 @@ static void command_send(struct req *r)
 	enum ap_cmd_type t;
 	plist_t p = NULL;
 	char detail[256] = "", uuid[37];
-	if (device_for(r, AZ_DEVICE_ACTION, &d) < 0)
+	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0)
 		return;
 	json_t *body = api_body(r);
 	if (body == NULL)
@@ -206,7 +186,7 @@ static int add_cmd(const struct db_cmd *c, void *arg)
 static void command_list(struct req *r)
 {
 	struct db_mdm_device d;
-	if (device_for(r, AZ_READ, &d) < 0)
+	if (api_tablet(r, AZ_READ, &d) < 0)
 		return;
 	json_t *a = json_array();
 	int rc = db_cmd_list(r->w->db, d.id, 0, add_cmd, a);

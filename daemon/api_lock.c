@@ -22,25 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The tablet of the path's serial, authorised for action; answers on failure. */
-static int tablet(struct req *r, int action, struct db_mdm_device *d)
-{
-	int rc = db_mdm_by_serial(r->w->db, api_param(r, 0), d);
-	if (rc == AP_ENOTFOUND) {
-		if (authz_fleet_wide(r))
-			api_fail(r, rc, 404, "no tablet with serial %s", api_param(r, 0));
-		else
-			api_fail(r, AP_EFORBIDDEN, 403, "no tablet with serial %s in your collèges",
-				 api_param(r, 0));
-		return rc;
-	}
-	if (rc < 0) {
-		api_fail(r, rc, 503, "cannot read the tablet: %s", ap_strerror(rc));
-		return rc;
-	}
-	return api_allow(r, action, d->school[0] ? d->school : NULL);
-}
-
 /* Queues t with params for d, answers 201 with the command, audits. */
 static void queue_and_answer(struct req *r, const struct db_mdm_device *d, enum ap_cmd_type t,
 			     plist_t params, const char *action, const char *reason)
@@ -67,7 +48,7 @@ static void clear_passcode(struct req *r)
 	size_t sealed_len = 0, token_len = 0;
 	plist_t params = NULL;
 	json_t *body;
-	if (tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
+	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
 		return;
 	if (json_unpack(body, "{s:s}", "reason", &reason) < 0 || reason[0] == '\0') {
 		api_fail(r, AP_EMISSING, 400, "a reason is required (it goes to the audit log)");
@@ -105,7 +86,7 @@ static void lock(struct req *r)
 	struct db_mdm_device d;
 	const char *msg = NULL, *phone = NULL, *reason = NULL;
 	json_t *body;
-	if (tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
+	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
 		return;
 	if (json_unpack(body, "{s?s,s?s,s?s}", "message", &msg, "phone", &phone, "reason",
 			&reason) < 0) {
@@ -129,7 +110,7 @@ static void activation_lock(struct req *r)
 	unsigned char *sealed = NULL, *code = NULL;
 	size_t sealed_len = 0, code_len = 0;
 	char reveal[4];
-	if (tablet(r, AZ_READ, &d) < 0)
+	if (api_tablet(r, AZ_READ, &d) < 0)
 		return;
 	int want = api_query(r, "reveal", reveal, sizeof(reveal)) == 0 && strcmp(reveal, "0") != 0;
 	if (want && api_allow(r, AZ_LOCATE, NULL) < 0) /* technicians only */

@@ -58,25 +58,6 @@ static int push_unavailable(struct req *r)
 	return 0;
 }
 
-/* Device named by the path's serial, authorised for action; answers on failure. */
-static int device_for(struct req *r, int action, struct db_mdm_device *d)
-{
-	int rc = db_mdm_by_serial(r->w->db, api_param(r, 0), d);
-	if (rc == AP_ENOTFOUND) {
-		if (authz_fleet_wide(r))
-			api_fail(r, rc, 404, "no tablet with serial %s", api_param(r, 0));
-		else
-			api_fail(r, AP_EFORBIDDEN, 403, "no tablet with serial %s in your collèges",
-				 api_param(r, 0));
-		return rc;
-	}
-	if (rc < 0) {
-		api_fail(r, rc, 503, "cannot read the device: %s", ap_strerror(rc));
-		return rc;
-	}
-	return api_allow(r, action, d->school[0] ? d->school : NULL);
-}
-
 /* 409 when the tablet cannot be pushed, naming why. */
 static int device_pushable(struct req *r, const struct db_mdm_device *d)
 {
@@ -108,7 +89,7 @@ static int device_pushable(struct req *r, const struct db_mdm_device *d)
 static void device_push(struct req *r)
 {
 	struct db_mdm_device d;
-	if (device_for(r, AZ_DEVICE_ACTION, &d) < 0 || push_unavailable(r) ||
+	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || push_unavailable(r) ||
 	    device_pushable(r, &d) < 0)
 		return;
 	int rc = push_request(r->w->srv, d.id, 1);
