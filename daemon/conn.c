@@ -254,6 +254,9 @@ static void process_http(struct conn *c)
 			conn_set_state(c, CONN_BODY);
 			return;
 		case HTTP_IN_DONE:
+			/* a whole request in one read still leaves IDLE, so the
+			 * next IDLE re-arms the idle deadline */
+			conn_set_state(c, CONN_HEAD);
 			handle_request(c);
 			break;
 		}

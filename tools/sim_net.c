@@ -23,7 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_CHUNK 65536
+#define READ_CHUNK	 65536
+#define POOL_MAX_IDLE_MS 20000 /* below the daemon's idle_timeout_ms default (30 s) */
 
 enum conn_state { CS_CONNECTING, CS_HANDSHAKE, CS_READY, CS_WAITING, CS_CLOSING };
 
@@ -48,6 +49,7 @@ struct sim_conn {
 	struct ap_buf pending; /* serialized request waiting for the handshake */
 	sim_resp_fn cb;
 	struct sim_conn *next_idle;
+	uint64_t idle_since; /* uv_now() when pooled */
 };
 
 struct sim_loop {
@@ -519,14 +521,27 @@ static struct sim_conn *conn_new(struct sim_task *t, const struct sim_identity *
 	return c;
 }
 
-struct sim_conn *sim_conn_open(struct sim_task *t, const struct sim_identity *id)
+/* A pooled connection young enough not to race the server's idle close. */
+static struct sim_conn *pool_take(struct sim_loop *l)
 {
-	struct sim_loop *l = t->loop;
-
-	if (l->cfg->keepalive && (id == NULL || id->cert == NULL) && l->idle) {
+	while (l->idle) {
 		struct sim_conn *c = l->idle;
 		l->idle = c->next_idle;
 		c->next_idle = NULL;
+		if (uv_now(&l->uv) - c->idle_since < POOL_MAX_IDLE_MS)
+			return c;
+		c->pooled = 0;
+		sim_conn_release(c);
+	}
+	return NULL;
+}
+
+struct sim_conn *sim_conn_open(struct sim_task *t, const struct sim_identity *id)
+{
+	struct sim_loop *l = t->loop;
+	struct sim_conn *c = NULL;
+
+	if (l->cfg->keepalive && (id == NULL || id->cert == NULL) && (c = pool_take(l)) != NULL) {
 		c->task = t;
 		return c;
 	}
@@ -585,6 +600,7 @@ void sim_conn_release(struct sim_conn *c)
 	c->session = NULL;
 	c->task = NULL;
 	if (c->loop->cfg->keepalive && c->pooled && c->state == CS_READY) {
+		c->idle_since = uv_now(&c->loop->uv);
 		c->next_idle = c->loop->idle;
 		c->loop->idle = c;
 		return;

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 
 from harness import ARDOISE_SIM, ARDOISECTL, SHARED, Daemon, check, run
 
@@ -180,6 +181,21 @@ def test_erase_and_reenrol():
         check(sim.connect()["acknowledged"] == 5, "a new inventory (and bypass escrow) after re-enrolment")
 
 
+def test_keepalive_connection_stays_open():
+    """A connection that keeps carrying requests (a TLS-terminating proxy, or
+    --keepalive) is not closed by the idle deadline of its first answer."""
+    with Daemon(config="[server]\nidle_timeout_ms = 400\n") as d:
+        conn = d.connect()
+        for i in range(8):
+            status, _, _ = d.request("GET", "/healthz", token=None, conn=conn)
+            check(status == 200, "request %d on the same connection: %d" % (i, status))
+            time.sleep(0.15)
+        conn.close()
+        sim = enrolled(d, 3)
+        res = sim.connect("--keepalive", "-c", "1")
+        check(res["errors"] == 0 and res["acknowledged"] == 12, "keep-alive sessions: %r" % res)
+
+
 def openssl(*args, cwd):
     subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True, timeout=60)
 
@@ -212,4 +228,5 @@ def test_foreign_ca_refused():
 
 if __name__ == "__main__":
     run([test_enrol_inventory_and_schemas, test_device_lock_cancel_notnow,
-         test_sign_mode_and_enroll_token, test_erase_and_reenrol, test_foreign_ca_refused])
+         test_sign_mode_and_enroll_token, test_erase_and_reenrol, test_keepalive_connection_stays_open,
+         test_foreign_ca_refused])
