@@ -80,10 +80,14 @@ static void init(void)
 {
 	ERR_set_mark();
 	init_rc = AP_ECRYPTO;
-	/* Loading any provider explicitly stops the implicit load of "default". */
-	if ((prov_default = OSSL_PROVIDER_load(NULL, "default")) == NULL)
+	/* Loading any provider explicitly stops the implicit load of "default".
+	 * Into the global context by name: NULL would mean the calling thread's
+	 * default, which a daemon worker sets to its own context (that one
+	 * loads its providers itself, and is gone before the atexit unload). */
+	OSSL_LIB_CTX *global = OSSL_LIB_CTX_get0_global_default();
+	if ((prov_default = OSSL_PROVIDER_load(global, "default")) == NULL)
 		goto out;
-	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy"); /* optional: single DES only */
+	prov_legacy = OSSL_PROVIDER_load(global, "legacy"); /* optional: single DES only */
 	if (!OPENSSL_atexit(unload_providers))
 		goto out;
 	for (int i = 0; i < ATTR_COUNT; i++) {

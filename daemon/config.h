@@ -23,6 +23,7 @@ struct config {
 	int64_t body_timeout_ms;   /* whole body must arrive within */
 	int64_t idle_timeout_ms;   /* keep-alive idle */
 	int64_t max_connections;   /* per worker */
+	int64_t tls_session_cache; /* TLS sessions kept for resumption */
 	int64_t drain_timeout_ms;  /* SIGTERM: longest wait for in-flight requests */
 	/* [log] */
 	char log_level[CONFIG_STR];

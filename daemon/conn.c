@@ -157,6 +157,13 @@ static int flush(struct conn *c)
 static void close_after_flush(struct conn *c)
 {
 	uv_read_stop((uv_stream_t *)&c->tcp);
+	/* close_notify: the peer knows nothing was cut, and OpenSSL keeps the
+	 * session resumable (it drops sessions of connections that end
+	 * without one) */
+	if (c->state != CONN_CLOSING && tls_handshake_done(c->tls)) {
+		tls_shutdown(c->tls);
+		flush(c);
+	}
 	if (c->pending_writes == 0)
 		conn_close(c);
 	else
@@ -205,7 +212,9 @@ static void handle_request(struct conn *c)
 	r.id = rid;
 	r.peer = c->peer;
 	r.peer_cert = tls_peer_cert(c->tls);
-	r.peer_verified = tls_peer_verified(c->tls);
+	r.peer_fp = tls_peer_fingerprint(c->tls);
+	r.peer_verified = -1;
+	r.tls = c->tls;
 	router_dispatch(&r);
 
 	int keep = hr->keep_alive && !resp.close && !c->close_after_answer && !c->w->draining;
@@ -276,6 +285,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (nread < 0) {
 		log_debug("conn_eof", "conn=%s reason=%s", c->id, uv_err_name((int)nread));
+		if (c->state == CONN_IDLE)
+			tls_shutdown(c->tls); /* closed between requests: resumable */
 		conn_close(c);
 		return;
 	}
@@ -364,7 +375,7 @@ void conn_accept(struct worker *w, uv_stream_t *listener)
 		conn_close(c);
 		return;
 	}
-	c->tls = tls_new(w->srv->ssl_ctx);
+	c->tls = tls_new(w->ssl_ctx);
 	c->http = http_in_new(&lim);
 	ap_buf_init(&c->in, lim.max_header_bytes + lim.max_body_bytes + 65536);
 	if (c->tls == NULL || c->http == NULL) {

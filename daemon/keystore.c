@@ -291,7 +291,8 @@ void keystore_free(struct keystore *ks)
 	free(ks);
 }
 
-int keystore_tls_ctx(struct keystore *ks, SSL_CTX **ret)
+int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct tls_sessions *sessions,
+		     SSL_CTX **ret)
 {
 	STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
 	X509_NAME *n = X509_NAME_dup(X509_get_subject_name(ks->ca));
@@ -300,7 +301,7 @@ int keystore_tls_ctx(struct keystore *ks, SSL_CTX **ret)
 		sk_X509_NAME_pop_free(names, X509_NAME_free);
 		return AP_ENOMEM;
 	}
-	int rc = tls_ctx_new(ks->cert_path, ks->key_path, ks->trust, names, ret);
+	int rc = tls_ctx_new(libctx, ks->cert_path, ks->key_path, ks->trust, names, sessions, ret);
 	if (rc < 0)
 		sk_X509_NAME_pop_free(names, X509_NAME_free);
 	return rc;

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct tls_sessions;
+
 struct keystore;
 
 /* Creates the files above in dir (which must not hold any of them).
@@ -34,7 +36,8 @@ int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, 
 void keystore_free(struct keystore *ks);
 
 /* TLS server context with the server identity and device trust. */
-int keystore_tls_ctx(struct keystore *ks, SSL_CTX **ret);
+int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct tls_sessions *sessions,
+		     SSL_CTX **ret);
 /* Trust store for device identities (borrowed). */
 X509_STORE *keystore_device_trust(struct keystore *ks);
 /* The CA certificate (borrowed) and its DER/PEM paths. */

@@ -274,10 +274,12 @@ int main(int argc, char **argv)
 			   o.data_dir);
 	if (keystore_open(o.data_dir, srv.cfg.device_ca, &srv.ks, err, sizeof(err)) < 0)
 		return die("%s", err);
-	if (keystore_tls_ctx(srv.ks, &srv.ssl_ctx) < 0) {
+	SSL_CTX *probe = NULL; /* each worker makes its own; this one says early what is wrong */
+	if (keystore_tls_ctx(srv.ks, NULL, NULL, &probe) < 0) {
 		keystore_free(srv.ks);
 		return die("%s/server.pem or server.key: cannot load the TLS identity", o.data_dir);
 	}
+	SSL_CTX_free(probe);
 	/* migrate once here, before any worker opens its own connection */
 	if ((rc = db_open(srv.db_path, &db)) < 0) {
 		fprintf(stderr, "ardoised: %s: %s\n", srv.db_path, ap_strerror(rc));
@@ -303,7 +305,6 @@ int main(int argc, char **argv)
 	log_info("starting", "version=0.1.0 data_dir=%s schema=%d", o.data_dir, version);
 	rc = server_run(&srv) < 0 ? 1 : 0;
 out:
-	SSL_CTX_free(srv.ssl_ctx);
 	keystore_free(srv.ks);
 	return rc;
 }

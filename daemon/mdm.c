@@ -31,6 +31,7 @@
 #include "push.h"
 #include "server.h"
 #include "store.h"
+#include "tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,22 @@ static void refuse(struct req *r, int status, const char *udid, const char *why)
 	api_fail(r, status == 401 ? AP_EAUTH : AP_EFORBIDDEN, status, "%s", why);
 }
 
-/* Fingerprint of the device identity of this request into fp. */
+/* Whether the TLS client certificate chains to a device CA.  Asked only
+ * where it matters: when Authenticate binds a certificate to a UDID, and
+ * to word a refusal.  A later session presenting the bound certificate
+ * (same fingerprint) needs no chain check: it was checked when bound, and
+ * the handshake proved the tablet holds its key. */
+static int peer_trusted(struct req *r)
+{
+	if (r->peer_verified < 0)
+		r->peer_verified = r->tls ? tls_peer_verified(r->tls) : 0;
+	return r->peer_verified;
+}
+
+/* Fingerprint of the device identity of this request into fp: the TLS
+ * client certificate (in its validity period) and/or the Mdm-Signature
+ * (whose chain ap_cms_verify_detached checks).  The certificate's chain
+ * is checked by peer_trusted() when the identity is bound or refused. */
 static int device_identity(struct req *r, char fp[65], const char **why)
 {
 	const char *sig = http_req_header(r->http, "mdm-signature");
@@ -72,11 +88,15 @@ static int device_identity(struct req *r, char fp[65], const char **why)
 		X509_free(signer);
 	}
 	if (r->peer_cert) {
-		if (!r->peer_verified) {
-			*why = "client certificate not issued by a trusted device CA";
+		if (X509_cmp_current_time(X509_get0_notBefore(r->peer_cert)) >= 0 ||
+		    X509_cmp_current_time(X509_get0_notAfter(r->peer_cert)) <= 0) {
+			*why = "client certificate expired or not yet valid";
 			return AP_EBADSIG;
 		}
-		ap_x509_fingerprint(r->peer_cert, fp);
+		if (r->peer_fp && r->peer_fp[0])
+			memcpy(fp, r->peer_fp, 65);
+		else
+			ap_x509_fingerprint(r->peer_cert, fp);
 		if (sig_fp[0] && strcmp(sig_fp, fp) != 0) {
 			*why = "Mdm-Signature and TLS client certificate differ";
 			return AP_EBADSIG;
@@ -208,6 +228,10 @@ static void on_authenticate(struct req *r, const struct ap_checkin *ci, const ch
 	struct db_mdm_auth a = {ci->udid,	   ci->serial,	     ci->topic, ci->os_version,
 				ci->build_version, ci->product_name, fp};
 	int64_t id;
+	if (r->peer_cert && !peer_trusted(r)) {
+		refuse(r, 403, ci->udid, "client certificate not issued by a trusted device CA");
+		return;
+	}
 	if (strcmp(ci->topic, c->topic) != 0) {
 		refuse(r, 403, ci->udid, "Topic does not match this server's push topic");
 		return;
@@ -233,19 +257,22 @@ static void on_authenticate(struct req *r, const struct ap_checkin *ci, const ch
 static int bound_device(struct req *r, const char *udid, const char *fp, struct db_mdm_device *d)
 {
 	int rc = db_mdm_by_udid(r->w->db, udid, d);
+	if (rc == 0 && strcmp(d->cert_fp, fp) == 0)
+		return 0;
+	if (rc < 0 && rc != AP_ENOTFOUND) {
+		api_fail(r, rc, 503, "cannot read the device: %s", ap_strerror(rc));
+		return rc;
+	}
+	if (r->peer_cert && !peer_trusted(r)) {
+		refuse(r, 403, udid, "client certificate not issued by a trusted device CA");
+		return AP_EBADSIG;
+	}
 	if (rc == AP_ENOTFOUND) {
 		refuse(r, 401, udid, "unknown device: enrol first");
 		return rc;
 	}
-	if (rc < 0) {
-		api_fail(r, rc, 503, "cannot read the device: %s", ap_strerror(rc));
-		return rc;
-	}
-	if (strcmp(d->cert_fp, fp) != 0) {
-		refuse(r, 403, udid, "certificate is not the one bound to this UDID");
-		return AP_EBADSIG;
-	}
-	return 0;
+	refuse(r, 403, udid, "certificate is not the one bound to this UDID");
+	return AP_EBADSIG;
 }
 
 static void on_token_update(struct req *r, const struct ap_checkin *ci, const char *fp)

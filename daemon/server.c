@@ -6,10 +6,13 @@
 #include "jobs.h"
 #include "push.h"
 #include "store.h"
+#include "keystore.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,16 +122,45 @@ static void on_wake(uv_async_t *a)
 static void worker_main(void *arg)
 {
 	struct worker *w = arg;
+	OSSL_LIB_CTX_set0_default(w->libctx);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
 	db_close(w->db);
 	w->db = NULL;
+	SSL_CTX_free(w->ssl_ctx);
+	w->ssl_ctx = NULL;
+}
+
+/* The worker's library context: the default provider, and the legacy one
+ * when installed (SCEP clients that still encrypt with single DES). */
+static int worker_crypto(struct server *srv, struct worker *w)
+{
+	if ((w->libctx = OSSL_LIB_CTX_new()) == NULL ||
+	    (w->providers[0] = OSSL_PROVIDER_load(w->libctx, "default")) == NULL)
+		return AP_ECRYPTO;
+	ERR_set_mark();
+	w->providers[1] = OSSL_PROVIDER_load(w->libctx, "legacy");
+	ERR_pop_to_mark();
+	return keystore_tls_ctx(srv->ks, w->libctx, srv->tls_sessions, &w->ssl_ctx);
+}
+
+static void worker_crypto_free(struct worker *w)
+{
+	SSL_CTX_free(w->ssl_ctx);
+	w->ssl_ctx = NULL;
+	for (int i = 1; i >= 0; i--)
+		if (w->providers[i])
+			OSSL_PROVIDER_unload(w->providers[i]);
+	OSSL_LIB_CTX_free(w->libctx);
+	w->libctx = NULL;
 }
 
 static int worker_start(struct server *srv, struct worker *w)
 {
 	int rc;
 	w->srv = srv;
+	if ((rc = worker_crypto(srv, w)) < 0)
+		return rc;
 	if ((rc = db_open(srv->db_path, &w->db)) < 0)
 		return rc;
 	uv_loop_init(&w->loop);
@@ -170,8 +202,11 @@ int server_run(struct server *srv)
 	srv->n_workers =
 	    srv->cfg.workers > 0 ? (int)srv->cfg.workers : (int)uv_available_parallelism();
 	srv->workers = calloc((size_t)srv->n_workers, sizeof(*srv->workers));
-	if (srv->workers == NULL)
+	if (srv->workers == NULL ||
+	    tls_sessions_new((size_t)srv->cfg.tls_session_cache, &srv->tls_sessions) < 0) {
+		free(srv->workers);
 		return AP_ENOMEM;
+	}
 
 	/* the first bind fixes the port (listen may ask for 0); the others
 	 * join it with SO_REUSEPORT */
@@ -222,6 +257,11 @@ stop:
 	push_stop(srv); /* after the workers: nothing more can be queued */
 	log_info("stopped", "workers=%d", started);
 out:
+	/* the cached sessions hold certificates of the workers' contexts */
+	tls_sessions_free(srv->tls_sessions);
+	srv->tls_sessions = NULL;
+	for (int i = 0; i < srv->n_workers; i++)
+		worker_crypto_free(&srv->workers[i]);
 	free(srv->workers);
 	srv->workers = NULL;
 	return rc;

@@ -10,6 +10,7 @@
 #ifndef SERVER_H
 #define SERVER_H
 
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
 #include <uv.h>
@@ -20,6 +21,7 @@ struct db;
 struct keystore;
 struct conn;
 struct push;
+struct tls_sessions;
 
 struct worker {
 	int id;
@@ -31,7 +33,15 @@ struct worker {
 	uv_thread_t thread;
 	int listen_fd;
 	int draining;
-	struct db *db;	    /* this loop's own connection */
+	struct db *db; /* this loop's own connection */
+	/* this loop's own OpenSSL library context (the thread's default, so
+	 * every OpenSSL call on it) and TLS context: OpenSSL 3.0 guards its
+	 * algorithm and decoder stores with locks per library context, and
+	 * one context shared by the cores spent more time in them than in
+	 * the cryptography */
+	OSSL_LIB_CTX *libctx;
+	OSSL_PROVIDER *providers[2]; /* default, legacy (NULL when absent) */
+	SSL_CTX *ssl_ctx;
 	struct conn *conns; /* doubly linked list of live connections */
 	size_t n_conns;
 	uint64_t next_id;
@@ -44,8 +54,8 @@ struct server {
 	char data_dir[4096];
 	char db_path[4200];
 	struct keystore *ks;
-	SSL_CTX *ssl_ctx;
-	int port; /* bound port (useful when listen asked for 0) */
+	struct tls_sessions *tls_sessions; /* resumption, shared by the workers */
+	int port;			   /* bound port (useful when listen asked for 0) */
 	int n_workers;
 	struct worker *workers;
 	struct push *push; /* the APNs push thread, NULL when push is off */

@@ -2,9 +2,13 @@
 #include "tls.h"
 #include "ap_buf.h"
 #include "ap_err.h"
+#include "ap_x509.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,26 +18,201 @@ struct tls {
 	BIO *rbio; /* network -> SSL */
 	BIO *wbio; /* SSL -> network */
 	int done;
+	int verified; /* -1 until tls_peer_verified() asks */
+	char fp[65];  /* the peer certificate's SHA-256, computed once */
 	char err[128];
 };
 
-/* Accept any chain at the handshake: device routes check the result. */
-static int verify_any(int ok, X509_STORE_CTX *ctx)
+/* The session cache every worker's context shares: a chained hash on the
+ * session ID and a list from oldest to newest for eviction.  OpenSSL's own
+ * cache is per SSL_CTX, so with a context per worker a tablet whose next
+ * connection lands on another worker could not resume. */
+struct sess {
+	unsigned char id[SSL_MAX_SSL_SESSION_ID_LENGTH];
+	unsigned int id_len;
+	SSL_SESSION *s;
+	struct sess *hnext, *older, *newer;
+};
+
+struct tls_sessions {
+	pthread_mutex_t mu;
+	size_t n, max, n_buckets;
+	struct sess **buckets;
+	struct sess *oldest, *newest;
+};
+
+static size_t sess_hash(const unsigned char *id, unsigned int len, size_t n_buckets)
 {
-	(void)ok;
-	(void)ctx;
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (unsigned int i = 0; i < len; i++)
+		h = (h ^ id[i]) * 1099511628211ull;
+	return (size_t)(h % n_buckets);
+}
+
+static struct sess **sess_slot(struct tls_sessions *c, const unsigned char *id, unsigned int len)
+{
+	struct sess **p = &c->buckets[sess_hash(id, len, c->n_buckets)];
+	while (*p && ((*p)->id_len != len || memcmp((*p)->id, id, len) != 0))
+		p = &(*p)->hnext;
+	return p;
+}
+
+/* Unlinks *slot from both structures; returns the session to free (the
+ * caller frees it outside the lock). */
+static SSL_SESSION *sess_unlink(struct tls_sessions *c, struct sess **slot)
+{
+	struct sess *e = *slot;
+	SSL_SESSION *s = e->s;
+	*slot = e->hnext;
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		c->oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		c->newest = e->older;
+	c->n--;
+	free(e);
+	return s;
+}
+
+int tls_sessions_new(size_t max, struct tls_sessions **ret)
+{
+	struct tls_sessions *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return AP_ENOMEM;
+	c->max = max;
+	c->n_buckets = max / 2 + 1;
+	c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
+	if (c->buckets == NULL) {
+		free(c->buckets);
+		free(c);
+		return AP_ENOMEM;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	*ret = c;
+	return 0;
+}
+
+void tls_sessions_free(struct tls_sessions *c)
+{
+	if (c == NULL)
+		return;
+	while (c->oldest) {
+		struct sess *e = c->oldest;
+		SSL_SESSION_free(sess_unlink(c, sess_slot(c, e->id, e->id_len)));
+	}
+	pthread_mutex_destroy(&c->mu);
+	free(c->buckets);
+	free(c);
+}
+
+size_t tls_sessions_count(struct tls_sessions *c)
+{
+	pthread_mutex_lock(&c->mu);
+	size_t n = c->n;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+static int sess_new_cb(SSL *ssl, SSL_SESSION *s)
+{
+	struct tls_sessions *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	unsigned int len = 0;
+	const unsigned char *id = SSL_SESSION_get_id(s, &len);
+	SSL_SESSION *evicted = NULL, *replaced = NULL;
+	struct sess *e = calloc(1, sizeof(*e));
+	if (c == NULL || e == NULL || len == 0 || len > sizeof(e->id)) {
+		free(e);
+		return 0; /* not kept: OpenSSL keeps its reference */
+	}
+	memcpy(e->id, id, len);
+	e->id_len = len;
+	e->s = s; /* returning 1 hands us OpenSSL's reference */
+	pthread_mutex_lock(&c->mu);
+	struct sess **slot = sess_slot(c, id, len);
+	if (*slot)
+		replaced = sess_unlink(c, slot);
+	if (c->n >= c->max && c->oldest)
+		evicted = sess_unlink(c, sess_slot(c, c->oldest->id, c->oldest->id_len));
+	slot = sess_slot(c, id, len);
+	*slot = e;
+	e->older = c->newest;
+	if (c->newest)
+		c->newest->newer = e;
+	else
+		c->oldest = e;
+	c->newest = e;
+	c->n++;
+	pthread_mutex_unlock(&c->mu);
+	SSL_SESSION_free(replaced);
+	SSL_SESSION_free(evicted);
 	return 1;
 }
 
-int tls_ctx_new(const char *cert_file, const char *key_file, X509_STORE *trust,
-		STACK_OF(X509_NAME) * client_ca_names, SSL_CTX **ret)
+static SSL_SESSION *sess_get_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	struct tls_sessions *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	SSL_SESSION *s = NULL;
+	*copy = 0; /* the reference taken under the lock is the caller's */
+	if (c == NULL || len <= 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH)
+		return NULL;
+	pthread_mutex_lock(&c->mu);
+	struct sess **slot = sess_slot(c, id, (unsigned int)len);
+	if (*slot) {
+		s = (*slot)->s;
+		SSL_SESSION_up_ref(s);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return s;
+}
+
+static void sess_remove_cb(SSL_CTX *ctx, SSL_SESSION *s)
+{
+	struct tls_sessions *c = SSL_CTX_get_app_data(ctx);
+	unsigned int len = 0;
+	const unsigned char *id = SSL_SESSION_get_id(s, &len);
+	SSL_SESSION *gone = NULL;
+	if (c == NULL || len == 0)
+		return;
+	pthread_mutex_lock(&c->mu);
+	struct sess **slot = sess_slot(c, id, len);
+	if (*slot)
+		gone = sess_unlink(c, slot);
+	pthread_mutex_unlock(&c->mu);
+	SSL_SESSION_free(gone);
+}
+
+/* The chain is not checked during the handshake: a tablet's certificate
+ * was checked once, when Authenticate bound it to its UDID, and each later
+ * session only compares fingerprints.  tls_peer_verified() checks it when
+ * a handler asks.  (libssl still checks the CertificateVerify signature:
+ * the peer holds the certificate's key.) */
+static int verify_later(X509_STORE_CTX *ctx, void *arg)
+{
+	(void)ctx;
+	(void)arg;
+	return 1;
+}
+
+int tls_ctx_new(OSSL_LIB_CTX *libctx, const char *cert_file, const char *key_file,
+		X509_STORE *trust, STACK_OF(X509_NAME) * client_ca_names,
+		struct tls_sessions *sessions, SSL_CTX **ret)
+{
+	SSL_CTX *ctx = SSL_CTX_new_ex(libctx, NULL, TLS_server_method());
 	if (ctx == NULL)
 		return AP_ENOMEM;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* NO_TICKET: TLS 1.3 tickets are then references into the session
+	 * cache; a self-contained ticket costs a serialisation round trip of
+	 * the session, peer certificate included, on every handshake */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+				     SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 1);
+	/* NO_AUTO_CHAIN: server.pem holds what we send; building the chain
+	 * from the store would verify our own certificate at every handshake */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
@@ -46,10 +225,19 @@ int tls_ctx_new(const char *cert_file, const char *key_file, X509_STORE *trust,
 	}
 	if (client_ca_names)
 		SSL_CTX_set_client_CA_list(ctx, client_ca_names);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_any);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_cert_verify_callback(ctx, verify_later, NULL);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"ardoise", 7);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-	SSL_CTX_sess_set_cache_size(ctx, 20000);
+	if (sessions) {
+		SSL_CTX_set_app_data(ctx, sessions);
+		SSL_CTX_set_session_cache_mode(ctx,
+					       SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+		SSL_CTX_sess_set_new_cb(ctx, sess_new_cb);
+		SSL_CTX_sess_set_get_cb(ctx, sess_get_cb);
+		SSL_CTX_sess_set_remove_cb(ctx, sess_remove_cb);
+	} else {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	}
 	*ret = ctx;
 	return 0;
 }
@@ -59,6 +247,7 @@ static struct tls *tls_alloc(SSL_CTX *ctx)
 	struct tls *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return NULL;
+	t->verified = -1;
 	t->ssl = SSL_new(ctx);
 	t->rbio = BIO_new(BIO_s_mem());
 	t->wbio = BIO_new(BIO_s_mem());
@@ -215,10 +404,29 @@ X509 *tls_peer_cert(const struct tls *t)
 	return SSL_get0_peer_certificate(t->ssl);
 }
 
-int tls_peer_verified(const struct tls *t)
+const char *tls_peer_fingerprint(struct tls *t)
 {
-	return SSL_get0_peer_certificate(t->ssl) != NULL &&
-	       SSL_get_verify_result(t->ssl) == X509_V_OK;
+	X509 *cert = SSL_get0_peer_certificate(t->ssl);
+	if (cert == NULL)
+		return "";
+	if (t->fp[0] == '\0')
+		ap_x509_fingerprint(cert, t->fp);
+	return t->fp;
+}
+
+int tls_peer_verified(struct tls *t)
+{
+	if (t->verified >= 0)
+		return t->verified;
+	X509 *cert = SSL_get0_peer_certificate(t->ssl);
+	X509_STORE *trust = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(t->ssl));
+	X509_STORE_CTX *x = cert ? X509_STORE_CTX_new() : NULL;
+	t->verified = x && X509_STORE_CTX_init(x, trust, cert, SSL_get_peer_cert_chain(t->ssl)) &&
+		      X509_STORE_CTX_set_purpose(x, X509_PURPOSE_SSL_CLIENT) &&
+		      X509_verify_cert(x) == 1;
+	X509_STORE_CTX_free(x);
+	ERR_clear_error();
+	return t->verified;
 }
 
 int tls_resumed(const struct tls *t)

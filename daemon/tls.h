@@ -15,11 +15,23 @@
 struct ap_buf;
 struct tls;
 
-/* Server context: cert/key in PEM files, TLS 1.2 and 1.3, client
- * certificates requested but optional (verified later against trust by
- * tls_peer_verified()).  trust is the device CA store (ref taken). */
-int tls_ctx_new(const char *cert_file, const char *key_file, X509_STORE *trust,
-		STACK_OF(X509_NAME) * client_ca_names, SSL_CTX **ret);
+/* The TLS session cache the server contexts share (one per process, so a
+ * client resumes whichever worker its next connection lands on), holding
+ * at most max sessions, the oldest evicted first. */
+struct tls_sessions;
+int tls_sessions_new(size_t max, struct tls_sessions **ret);
+void tls_sessions_free(struct tls_sessions *c);
+size_t tls_sessions_count(struct tls_sessions *c);
+
+/* Server context in libctx (NULL: the default one; each worker has its
+ * own, so OpenSSL's internal locks are not shared between cores):
+ * cert/key in PEM files, TLS 1.2 and 1.3, client certificates requested
+ * but optional and not checked during the handshake (tls_peer_verified()
+ * checks them against trust, ref taken, when asked).  Resumption through
+ * sessions (NULL: none). */
+int tls_ctx_new(OSSL_LIB_CTX *libctx, const char *cert_file, const char *key_file,
+		X509_STORE *trust, STACK_OF(X509_NAME) * client_ca_names,
+		struct tls_sessions *sessions, SSL_CTX **ret);
 
 struct tls *tls_new(SSL_CTX *ctx);
 /* Client side of the filter (APNs): the handshake starts at the first
@@ -37,7 +49,8 @@ int tls_feed(struct tls *t, const void *data, size_t len);
 int tls_read(struct tls *t, struct ap_buf *out);
 /* Encrypts plaintext; the ciphertext is then available from tls_take(). */
 int tls_write(struct tls *t, const void *data, size_t len);
-/* Sends close_notify (best effort). */
+/* Queues close_notify (then take it with tls_take()); the session stays
+ * resumable, which OpenSSL only allows for connections ended this way. */
 void tls_shutdown(struct tls *t);
 /* Takes all pending ciphertext as a malloc'd buffer; *ret NULL when none. */
 int tls_take(struct tls *t, char **ret, size_t *ret_len);
@@ -45,8 +58,11 @@ int tls_take(struct tls *t, char **ret, size_t *ret_len);
 int tls_handshake_done(const struct tls *t);
 /* The peer's certificate (borrowed, valid while t lives) or NULL. */
 X509 *tls_peer_cert(const struct tls *t);
-/* 1 when the peer sent a certificate that chains to the trust store. */
-int tls_peer_verified(const struct tls *t);
+/* SHA-256 of the peer's certificate in hex ("" when none), computed once. */
+const char *tls_peer_fingerprint(struct tls *t);
+/* 1 when the peer sent a certificate that chains to the trust store
+ * (checked at the first call, then remembered). */
+int tls_peer_verified(struct tls *t);
 /* 1 when this session was resumed. */
 int tls_resumed(const struct tls *t);
 /* Negotiated protocol name ("TLSv1.3") for logs. */

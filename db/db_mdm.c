@@ -248,7 +248,10 @@ int db_mdm_each_enrolled(struct db *db, const char *school, int (*fn)(int64_t de
 int db_mdm_seen(struct db *db, int64_t id)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "UPDATE device SET last_seen = ? WHERE id = ?", &st);
+	/* a session's second request in the same second writes nothing (the
+	 * row and the device_seen index entry would be rewritten as is) */
+	int rc = db_stmt(
+	    db, "UPDATE device SET last_seen = ?1 WHERE id = ?2 AND last_seen IS NOT ?1", &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now());

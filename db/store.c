@@ -155,10 +155,7 @@ int db_open_raw(const char *path, struct db **ret)
 	rc = db_exec(db, "PRAGMA journal_mode=WAL;"
 			 "PRAGMA synchronous=NORMAL;"
 			 "PRAGMA foreign_keys=ON;"
-			 "PRAGMA temp_store=MEMORY;"
-			 /* reads of big lists (a collège's 3,000 tablets are spread over
-			  * the whole table) through the page cache, not one pread each */
-			 "PRAGMA mmap_size=1073741824;");
+			 "PRAGMA temp_store=MEMORY;");
 	if (rc < 0)
 		goto fail;
 	*ret = db;

@@ -129,7 +129,8 @@ static int make_ctx(struct sim_net_cfg *c, const char *ca_file, char *err, size_
 	if (ctx == NULL)
 		return AP_ENOMEM;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* an iPad presents its identity certificate alone, no chain */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
 		snprintf(err, cap, "%s: cannot read the CA certificate", ca_file);

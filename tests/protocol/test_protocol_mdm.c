@@ -393,11 +393,26 @@ static void test_replayed_report_is_idempotent(void **state)
 	tablet_free(&t);
 }
 
+/* The CA's private key, from the data directory. */
+static EVP_PKEY *test_ca_key(struct env *e)
+{
+	char path[200], pem[8192];
+	EVP_PKEY *key = NULL;
+	snprintf(path, sizeof(path), "%s/ca.key", e->dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(pem, 1, sizeof(pem) - 1, f);
+	fclose(f);
+	pem[n] = '\0';
+	assert_int_equal(ap_pkey_from_pem(pem, n, &key), 0);
+	return key;
+}
+
 static void test_identity_refusals(void **state)
 {
 	struct env *e = *state;
 	struct tablet a = {0}, b = {0};
-	char *xml = NULL;
+	char *xml = NULL, *xml2 = NULL;
 	size_t len = 0;
 
 	enrol(e, &a);
@@ -421,10 +436,38 @@ static void test_identity_refusals(void **state)
 	assert_int_equal(r.status, 200);
 	free(r.body);
 	free(sig);
-	/* a certificate the device CA did not issue */
-	r = call(e, "PUT", "/mdm/connect", NULL, NULL, xml, len, a.cert, 0);
+	/* a certificate the device CA did not issue, with a's own key */
+	X509 *foreign = NULL;
+	assert_int_equal(ap_x509_make_selfsigned(a.d->key, "Ardoise device", 30, &foreign), 0);
+	r = call(e, "PUT", "/mdm/connect", NULL, NULL, xml, len, foreign, 0);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(r.body, "not issued by a trusted device CA"));
+	free(r.body);
+	/* ... nor may it bind a new UDID */
+	struct sim_device *c = NULL;
+	char *auth = NULL;
+	assert_int_equal(sim_device_new(&c), 0);
+	assert_int_equal(sim_device_checkin(c, SIM_AUTHENTICATE, &auth, &len), 0);
+	r = call(e, "PUT", "/mdm/checkin", NULL, NULL, auth, len, foreign, 0);
 	assert_int_equal(r.status, 403);
 	free(r.body);
+	free(auth);
+	sim_device_free(c);
+	X509_free(foreign);
+	/* a's own certificate, bound, once expired */
+	X509 *expired = X509_dup(a.cert);
+	EVP_PKEY *ca_key = test_ca_key(e);
+	X509_gmtime_adj(X509_getm_notBefore(expired), -7200);
+	X509_gmtime_adj(X509_getm_notAfter(expired), -60);
+	assert_true(X509_sign(expired, ca_key, EVP_sha256()) > 0);
+	assert_int_equal(sim_device_idle(a.d, &xml2, &len), 0);
+	r = call(e, "PUT", "/mdm/connect", NULL, NULL, xml2, len, expired, 1);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(r.body, "expired"));
+	free(r.body);
+	free(xml2);
+	X509_free(expired);
+	EVP_PKEY_free(ca_key);
 	free(xml);
 
 	/* an unknown UDID on /mdm/connect */

@@ -82,7 +82,7 @@ static void test_open(void **state)
 	path_of(f, "ca.pem", ca_path);
 	assert_string_equal(keystore_ca_path(f->ks), ca_path);
 	assert_non_null(keystore_device_trust(f->ks));
-	assert_int_equal(keystore_tls_ctx(f->ks, &ctx), 0);
+	assert_int_equal(keystore_tls_ctx(f->ks, NULL, NULL, &ctx), 0);
 	assert_non_null(ctx);
 	SSL_CTX_free(ctx);
 }

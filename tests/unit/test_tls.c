@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <openssl/err.h>
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
 #include <string.h>
 
@@ -22,6 +23,11 @@ struct world {
 	EVP_PKEY *ca_key, *foreign_key, *client_key;
 	X509 *ca, *foreign, *client_cert, *foreign_client_cert;
 	SSL_CTX *srv_ctx; /* tls_ctx_new: our server */
+	/* a second worker: its own library context, the same session cache */
+	OSSL_LIB_CTX *libctx2;
+	OSSL_PROVIDER *provider2;
+	SSL_CTX *srv_ctx2;
+	struct tls_sessions *sessions;
 	SSL_CTX *cli_ctx; /* an ordinary client trusting our CA */
 };
 
@@ -87,8 +93,15 @@ static int group_setup(void **state)
 	X509_STORE_add_cert(trust, w->ca);
 	snprintf(cert_path, sizeof(cert_path), "%s/server.pem", w->dir);
 	snprintf(key_path, sizeof(key_path), "%s/server.key", w->dir);
-	assert_int_equal(tls_ctx_new(cert_path, key_path, trust, NULL, &w->srv_ctx), 0);
-	X509_STORE_free(trust); /* the context took its own reference */
+	assert_int_equal(tls_sessions_new(4, &w->sessions), 0);
+	assert_int_equal(
+	    tls_ctx_new(NULL, cert_path, key_path, trust, NULL, w->sessions, &w->srv_ctx), 0);
+	w->libctx2 = OSSL_LIB_CTX_new();
+	assert_non_null(w->provider2 = OSSL_PROVIDER_load(w->libctx2, "default"));
+	assert_int_equal(
+	    tls_ctx_new(w->libctx2, cert_path, key_path, trust, NULL, w->sessions, &w->srv_ctx2),
+	    0);
+	X509_STORE_free(trust); /* the contexts took their own reference */
 
 	w->cli_ctx = SSL_CTX_new(TLS_client_method());
 	X509_STORE_add_cert(SSL_CTX_get_cert_store(w->cli_ctx), w->ca);
@@ -104,6 +117,10 @@ static int group_teardown(void **state)
 {
 	struct world *w = *state;
 	SSL_CTX_free(w->srv_ctx);
+	SSL_CTX_free(w->srv_ctx2);
+	tls_sessions_free(w->sessions);
+	OSSL_PROVIDER_unload(w->provider2);
+	OSSL_LIB_CTX_free(w->libctx2);
 	SSL_CTX_free(w->cli_ctx);
 	EVP_PKEY_free(w->ca_key);
 	EVP_PKEY_free(w->foreign_key);
@@ -117,10 +134,10 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void pair_init(struct world *w, struct pair *p, X509 *cert, EVP_PKEY *key)
+static void pair_init_ctx(struct world *w, SSL_CTX *ctx, struct pair *p, X509 *cert, EVP_PKEY *key)
 {
 	memset(p, 0, sizeof(*p));
-	p->srv = tls_new(w->srv_ctx);
+	p->srv = tls_new(ctx);
 	assert_non_null(p->srv);
 	p->cli = SSL_new(w->cli_ctx);
 	p->cli_rbio = BIO_new(BIO_s_mem());
@@ -134,6 +151,11 @@ static void pair_init(struct world *w, struct pair *p, X509 *cert, EVP_PKEY *key
 		assert_int_equal(SSL_use_PrivateKey(p->cli, key), 1);
 	}
 	ap_buf_init(&p->plain, 1 << 20);
+}
+
+static void pair_init(struct world *w, struct pair *p, X509 *cert, EVP_PKEY *key)
+{
+	pair_init_ctx(w, w->srv_ctx, p, cert, key);
 }
 
 static void pair_free(struct pair *p)
@@ -444,26 +466,74 @@ static void test_plaintext_over_cap(void **state)
 	pair_free(&p);
 }
 
-static void test_session_resumption(void **state)
+/* A full handshake on ctx with the client certificate; returns the session
+ * the client got (TLS 1.3 ticket, or TLS 1.2 session ID when tls12). */
+static SSL_SESSION *first_session(struct world *w, SSL_CTX *ctx, int tls12)
 {
-	struct world *w = *state;
 	struct pair p;
 	char buf[16];
-	pair_init(w, &p, NULL, NULL);
+	pair_init_ctx(w, ctx, &p, w->client_cert, w->client_key);
+	if (tls12)
+		SSL_set_max_proto_version(p.cli, TLS1_2_VERSION);
 	assert_int_equal(handshake(&p), 0);
-	client_read(&p, buf, sizeof(buf)); /* takes the TLS 1.3 session tickets */
+	client_read(&p, buf, sizeof(buf)); /* takes the TLS 1.3 session ticket */
 	SSL_SESSION *sess = SSL_get1_session(p.cli);
 	assert_non_null(sess);
 	assert_int_equal(tls_resumed(p.srv), 0);
-	SSL_shutdown(p.cli); /* a session closed without it is not resumable */
+	/* both ends close properly: OpenSSL drops sessions cut short */
+	SSL_shutdown(p.cli);
+	tls_shutdown(p.srv); /* as conn.c does */
 	pair_free(&p);
+	return sess;
+}
 
-	pair_init(w, &p, NULL, NULL);
+/* Resumes sess on ctx; returns whether the server resumed, and checks the
+ * resumed connection still knows the client's certificate. */
+static int resume(struct world *w, SSL_CTX *ctx, SSL_SESSION *sess, int tls12)
+{
+	struct pair p;
+	char fp[65];
+	pair_init_ctx(w, ctx, &p, NULL, NULL);
+	if (tls12)
+		SSL_set_max_proto_version(p.cli, TLS1_2_VERSION);
 	SSL_set_session(p.cli, sess);
 	assert_int_equal(handshake(&p), 0);
-	assert_int_equal(tls_resumed(p.srv), 1);
+	int resumed = tls_resumed(p.srv);
+	if (resumed) {
+		ap_x509_fingerprint(w->client_cert, fp);
+		assert_string_equal(tls_peer_fingerprint(p.srv), fp);
+		assert_int_equal(tls_peer_verified(p.srv), 1);
+	}
 	pair_free(&p);
-	SSL_SESSION_free(sess);
+	return resumed;
+}
+
+static void test_session_resumption(void **state)
+{
+	struct world *w = *state;
+	for (int tls12 = 0; tls12 <= 1; tls12++) {
+		/* same worker, then another worker: the cache is shared */
+		SSL_SESSION *sess = first_session(w, w->srv_ctx, tls12);
+		assert_int_equal(resume(w, w->srv_ctx, sess, tls12), 1);
+		SSL_SESSION_free(sess);
+		sess = first_session(w, w->srv_ctx, tls12);
+		assert_int_equal(resume(w, w->srv_ctx2, sess, tls12), 1);
+		SSL_SESSION_free(sess);
+	}
+}
+
+static void test_session_cache_bounded(void **state)
+{
+	struct world *w = *state;
+	SSL_SESSION *sess[6];
+	for (int i = 0; i < 6; i++)
+		sess[i] = first_session(w, i % 2 ? w->srv_ctx2 : w->srv_ctx, 0);
+	assert_true(tls_sessions_count(w->sessions) <= 4); /* the cache holds 4 */
+	/* the oldest went first; the newest are still there */
+	assert_int_equal(resume(w, w->srv_ctx, sess[0], 0), 0);
+	assert_int_equal(resume(w, w->srv_ctx2, sess[5], 0), 1);
+	for (int i = 0; i < 6; i++)
+		SSL_SESSION_free(sess[i]);
 }
 
 static void test_ctx_errors(void **state)
@@ -475,9 +545,10 @@ static void test_ctx_errors(void **state)
 	snprintf(key, sizeof(key), "%s/server.key", w->dir);
 	snprintf(other, sizeof(other), "%s/other.key", w->dir);
 	snprintf(missing, sizeof(missing), "%s/missing.pem", w->dir);
-	assert_int_equal(tls_ctx_new(cert, other, NULL, NULL, &ctx), AP_ECRYPTO); /* key mismatch */
-	assert_int_equal(tls_ctx_new(missing, key, NULL, NULL, &ctx), AP_ECRYPTO);
-	assert_int_equal(tls_ctx_new(cert, missing, NULL, NULL, &ctx), AP_ECRYPTO);
+	assert_int_equal(tls_ctx_new(NULL, cert, other, NULL, NULL, NULL, &ctx),
+			 AP_ECRYPTO); /* key mismatch */
+	assert_int_equal(tls_ctx_new(NULL, missing, key, NULL, NULL, NULL, &ctx), AP_ECRYPTO);
+	assert_int_equal(tls_ctx_new(NULL, cert, missing, NULL, NULL, NULL, &ctx), AP_ECRYPTO);
 	assert_ptr_equal(ctx, (SSL_CTX *)0x1); /* untouched on failure */
 	ERR_clear_error();
 }
@@ -499,6 +570,7 @@ int main(void)
 	    cmocka_unit_test(test_tls12_accepted),
 	    cmocka_unit_test(test_plaintext_over_cap),
 	    cmocka_unit_test(test_session_resumption),
+	    cmocka_unit_test(test_session_cache_bounded),
 	    cmocka_unit_test(test_ctx_errors),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
