@@ -302,9 +302,10 @@ static int record_ack(struct worker *w, int64_t device_id, const struct db_cmd *
 		if (rc == AP_ENOTFOUND)
 			return 0; /* not a catalogue version: nothing to record */
 		return rc < 0 ? rc
-			      : db_policy_installed(w->db, device_id, "profile", dedupe, uuid, "");
+			      : db_policy_installed(w->db, device_id, "profile", dedupe, uuid, "",
+						    c->id);
 	case POL_INSTALL_APP:
-		return db_policy_installed(w->db, device_id, "app", dedupe, "", "");
+		return db_policy_installed(w->db, device_id, "app", dedupe, "", "", c->id);
 	case POL_REMOVE_PROFILE:
 		return db_policy_removed(w->db, device_id, "profile", dedupe);
 	case POL_REMOVE_APP:
@@ -319,7 +320,7 @@ int reconcile_on_result(struct worker *w, int64_t device_id, const struct db_cmd
 	enum pol_action_type t;
 	int profiles = strcmp(c->type, "ProfileList") == 0;
 	if (profiles || strcmp(c->type, "InstalledApplicationList") == 0) {
-		int rc = db_policy_lists_stamp(w->db, device_id, profiles);
+		int rc = db_policy_lists_stamp(w->db, device_id, profiles, c->id);
 		return rc < 0 ? rc : reconcile_device(w, device_id, "inventory");
 	}
 	if (strcmp(c->origin, ORIGIN) != 0 || pol_action_from_command(c->type, &t) < 0)

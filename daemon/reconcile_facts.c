@@ -188,13 +188,13 @@ static int on_device(int64_t id, const char *serial, const char *school, void *a
 	return 0;
 }
 
-static int on_lists(int64_t device_id, int64_t profiles_at, int64_t apps_at, void *arg)
+static int on_lists(int64_t device_id, int64_t profiles_cmd, int64_t apps_cmd, void *arg)
 {
 	struct load *l = arg;
 	long i = reconcile_facts_find(l->f, device_id);
 	if (i >= 0) {
-		l->f->devs[i].profiles_at = profiles_at;
-		l->f->devs[i].apps_at = apps_at;
+		l->f->devs[i].profiles_cmd = profiles_cmd;
+		l->f->devs[i].apps_cmd = apps_cmd;
 	}
 	return 0;
 }
@@ -234,7 +234,7 @@ static int on_app(int64_t device_id, const char *identifier, void *arg)
 }
 
 static int on_owned(int64_t device_id, const char *kind, const char *identifier,
-		    const char *version, int64_t acked_at, void *arg)
+		    const char *version, int64_t acked_cmd, void *arg)
 {
 	struct load *l = arg;
 	long i = reconcile_facts_find(l->f, device_id);
@@ -242,7 +242,7 @@ static int on_owned(int64_t device_id, const char *kind, const char *identifier,
 		return 0;
 	struct pol_owned o = {strcmp(kind, "profile") == 0 ? POL_PROFILE : POL_APP,
 			      intern(l->f->strs, identifier), intern(l->f->strs, version),
-			      acked_at};
+			      acked_cmd};
 	if (o.identifier == NULL || o.version == NULL)
 		return oom(l);
 	return rows_push(&l->f->owned, (size_t)i, &o) < 0 ? oom(l) : 0;
@@ -433,9 +433,9 @@ void reconcile_facts_state(const struct reconcile_facts *f, size_t i, int64_t qu
 	ret->facts.school = d->school;
 	ret->facts.groups = rows_of(&f->groups, i, &ret->facts.n_groups);
 	ret->profiles = rows_of(&f->profiles, i, &ret->n_profiles);
-	ret->profiles_at = d->profiles_at;
+	ret->profiles_cmd = d->profiles_cmd;
 	ret->apps = rows_of(&f->apps, i, &ret->n_apps);
-	ret->apps_at = d->apps_at;
+	ret->apps_cmd = d->apps_cmd;
 	ret->owned = rows_of(&f->owned, i, &ret->n_owned);
 	ret->pending = rows_of(&f->pending, i, &ret->n_pending);
 	ret->room = d->pending_all < queue_max ? (size_t)(queue_max - d->pending_all) : 0;

@@ -35,7 +35,7 @@ struct reconcile_failure {
 struct reconcile_device {
 	int64_t id;
 	const char *serial, *school;
-	int64_t profiles_at, apps_at;
+	int64_t profiles_cmd, apps_cmd;
 	int64_t pending_all; /* every pending command, policy or not */
 };
 

@@ -647,7 +647,7 @@ int db_policy_each_reported_app(struct db *db, int64_t device_id,
 
 struct owned_cb {
 	int (*fn)(int64_t device_id, const char *kind, const char *identifier, const char *version,
-		  int64_t acked_at, void *arg);
+		  int64_t acked_cmd, void *arg);
 	void *arg;
 };
 
@@ -660,17 +660,17 @@ static int owned_row(sqlite3_stmt *st, void *ctx)
 
 int db_policy_each_owned(struct db *db, int64_t device_id,
 			 int (*fn)(int64_t device_id, const char *kind, const char *identifier,
-				   const char *version, int64_t acked_at, void *arg),
+				   const char *version, int64_t acked_cmd, void *arg),
 			 void *arg)
 {
 	struct owned_cb c = {fn, arg};
 	sqlite3_stmt *st;
 	int rc = device_id ? db_stmt(db,
-				     "SELECT device_id, kind, identifier, version, acked_at"
+				     "SELECT device_id, kind, identifier, version, acked_cmd"
 				     " FROM device_owned WHERE device_id = ?",
 				     &st)
 			   : db_stmt(db,
-				     "SELECT device_id, kind, identifier, version, acked_at"
+				     "SELECT device_id, kind, identifier, version, acked_cmd"
 				     " FROM device_owned",
 				     &st);
 	if (rc < 0)
@@ -716,7 +716,7 @@ int db_policy_each_pending(struct db *db, int64_t device_id,
 }
 
 struct lists_cb {
-	int (*fn)(int64_t device_id, int64_t profiles_at, int64_t apps_at, void *arg);
+	int (*fn)(int64_t device_id, int64_t profiles_cmd, int64_t apps_cmd, void *arg);
 	void *arg;
 };
 
@@ -728,18 +728,19 @@ static int lists_row(sqlite3_stmt *st, void *ctx)
 }
 
 int db_policy_each_lists(struct db *db, int64_t device_id,
-			 int (*fn)(int64_t device_id, int64_t profiles_at, int64_t apps_at,
+			 int (*fn)(int64_t device_id, int64_t profiles_cmd, int64_t apps_cmd,
 				   void *arg),
 			 void *arg)
 {
 	struct lists_cb c = {fn, arg};
 	sqlite3_stmt *st;
-	int rc = device_id
-		     ? db_stmt(db,
-			       "SELECT device_id, profiles_at, apps_at FROM device_lists"
-			       " WHERE device_id = ?",
-			       &st)
-		     : db_stmt(db, "SELECT device_id, profiles_at, apps_at FROM device_lists", &st);
+	int rc =
+	    device_id
+		? db_stmt(db,
+			  "SELECT device_id, profiles_cmd, apps_cmd FROM device_lists"
+			  " WHERE device_id = ?",
+			  &st)
+		: db_stmt(db, "SELECT device_id, profiles_cmd, apps_cmd FROM device_lists", &st);
 	if (rc < 0)
 		return rc;
 	if (device_id)
@@ -846,12 +847,12 @@ static int reported_profile_set(struct db *db, int64_t device_id, const char *id
 }
 
 int db_policy_installed(struct db *db, int64_t device_id, const char *kind, const char *identifier,
-			const char *version, const char *display_name)
+			const char *version, const char *display_name, int64_t command_id)
 {
 	sqlite3_stmt *st;
 	int rc = db_stmt(db,
 			 "INSERT OR REPLACE INTO device_owned(device_id, kind, identifier, version,"
-			 " acked_at) VALUES (?,?,?,?,?)",
+			 " acked_at, acked_cmd) VALUES (?,?,?,?,?,?)",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -860,6 +861,7 @@ int db_policy_installed(struct db *db, int64_t device_id, const char *kind, cons
 	db_bind_text(st, 3, identifier);
 	db_bind_text(st, 4, version ? version : "");
 	sqlite3_bind_int64(st, 5, db_now());
+	sqlite3_bind_int64(st, 6, command_id);
 	if ((rc = step_done(db, st)) == 0 && strcmp(kind, "profile") == 0)
 		rc = reported_profile_set(db, device_id, identifier, version, display_name);
 	return rc;
@@ -898,22 +900,24 @@ int db_policy_removed(struct db *db, int64_t device_id, const char *kind, const 
 			     device_id, identifier);
 }
 
-int db_policy_lists_stamp(struct db *db, int64_t device_id, int profiles)
+int db_policy_lists_stamp(struct db *db, int64_t device_id, int profiles, int64_t command_id)
 {
 	sqlite3_stmt *st;
-	int rc = profiles
-		     ? db_stmt(db,
-			       "INSERT INTO device_lists(device_id, profiles_at) VALUES (?1, ?2)"
-			       " ON CONFLICT(device_id) DO UPDATE SET profiles_at = ?2",
-			       &st)
-		     : db_stmt(db,
-			       "INSERT INTO device_lists(device_id, apps_at) VALUES (?1, ?2)"
-			       " ON CONFLICT(device_id) DO UPDATE SET apps_at = ?2",
-			       &st);
+	int rc = profiles ? db_stmt(db,
+				    "INSERT INTO device_lists(device_id, profiles_at, profiles_cmd)"
+				    " VALUES (?1, ?2, ?3) ON CONFLICT(device_id) DO UPDATE"
+				    " SET profiles_at = ?2, profiles_cmd = ?3",
+				    &st)
+			  : db_stmt(db,
+				    "INSERT INTO device_lists(device_id, apps_at, apps_cmd)"
+				    " VALUES (?1, ?2, ?3) ON CONFLICT(device_id) DO UPDATE"
+				    " SET apps_at = ?2, apps_cmd = ?3",
+				    &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);
 	sqlite3_bind_int64(st, 2, db_now());
+	sqlite3_bind_int64(st, 3, command_id);
 	return step_done(db, st);
 }
 

@@ -135,7 +135,7 @@ int db_policy_each_reported_app(struct db *db, int64_t device_id,
 /* What Ardoise installed: kind "profile" or "app". */
 int db_policy_each_owned(struct db *db, int64_t device_id,
 			 int (*fn)(int64_t device_id, const char *kind, const char *identifier,
-				   const char *version, int64_t acked_at, void *arg),
+				   const char *version, int64_t acked_cmd, void *arg),
 			 void *arg);
 /* Every pending command (queued, sent, notnow), any type; blob_ref "" for
  * commands that carry their own payload. */
@@ -143,9 +143,9 @@ int db_policy_each_pending(struct db *db, int64_t device_id,
 			   int (*fn)(int64_t device_id, int64_t command_id, const char *type,
 				     const char *dedupe, const char *blob_ref, void *arg),
 			   void *arg);
-/* When each tablet last reported its lists (0: never). */
+/* The command whose result was each tablet's last lists (0: never). */
 int db_policy_each_lists(struct db *db, int64_t device_id,
-			 int (*fn)(int64_t device_id, int64_t profiles_at, int64_t apps_at,
+			 int (*fn)(int64_t device_id, int64_t profiles_cmd, int64_t apps_cmd,
 				   void *arg),
 			 void *arg);
 /* Policy commands (origin 'policy') that are the latest of their
@@ -167,15 +167,16 @@ int db_policy_bulk(struct db *db, int on);
 int db_policy_command_ref(struct db *db, const char *uuid, char ret_dedupe[256], char ret_blob[65]);
 /* The PayloadUUID a profile blob carries.  AP_ENOTFOUND. */
 int db_policy_version_uuid(struct db *db, const char *blob, char ret_uuid[37]);
-/* An acknowledged install: owned (kind, identifier, version, now); a
- * profile is also recorded as reported (installing it is synchronous). */
+/* An acknowledged install (command command_id): owned (kind, identifier,
+ * version); a profile is also recorded as reported (installing it is
+ * synchronous). */
 int db_policy_installed(struct db *db, int64_t device_id, const char *kind, const char *identifier,
-			const char *version, const char *display_name);
+			const char *version, const char *display_name, int64_t command_id);
 /* An acknowledged removal: no longer owned nor reported. */
 int db_policy_removed(struct db *db, int64_t device_id, const char *kind, const char *identifier);
-/* A fresh list arrived: profiles 1 for ProfileList, 0 for
- * InstalledApplicationList. */
-int db_policy_lists_stamp(struct db *db, int64_t device_id, int profiles);
+/* A fresh list arrived, the result of command command_id: profiles 1 for
+ * ProfileList, 0 for InstalledApplicationList. */
+int db_policy_lists_stamp(struct db *db, int64_t device_id, int profiles, int64_t command_id);
 /* A new enrolment: what was known of the tablet's previous installation
  * (owned items, reported lists) no longer holds. */
 int db_policy_forget_device(struct db *db, int64_t device_id);

@@ -285,6 +285,14 @@ static const char *const steps[] = {
     "  apps_at INTEGER NOT NULL DEFAULT 0);"	/* last InstalledApplicationList */
     "CREATE INDEX device_profile_identifier ON device_profile(identifier, uuid);"
     "CREATE INDEX device_app_identifier ON device_app(identifier);",
+
+    /* 6: the planner orders an acknowledged install and the last list
+     * report by the commands' ids (the queue hands them out in id order),
+     * not by their times: both can fall in the same second.  Rows from
+     * before have 0 and count only through the next list. */
+    "ALTER TABLE device_owned ADD COLUMN acked_cmd INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE device_lists ADD COLUMN profiles_cmd INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE device_lists ADD COLUMN apps_cmd INTEGER NOT NULL DEFAULT 0;",
 };
 
 int migrations_count(void)

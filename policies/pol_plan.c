@@ -141,14 +141,15 @@ static const struct pol_reported *reported(const struct ctx *c, enum pol_kind k,
 	return NULL;
 }
 
-/* The owned record of an item if it is newer than the last list report. */
+/* The owned record of an item if its install was acknowledged after the
+ * command whose result is the last list (so the list cannot show it). */
 static const struct pol_owned *owned_fresh(const struct ctx *c, enum pol_kind k, const char *id)
 {
-	int64_t listed = k == POL_PROFILE ? c->s->profiles_at : c->s->apps_at;
+	int64_t listed = k == POL_PROFILE ? c->s->profiles_cmd : c->s->apps_cmd;
 	for (size_t i = 0; i < c->s->n_owned; i++) {
 		const struct pol_owned *o = &c->s->owned[i];
 		if (o->kind == k && strcmp(o->identifier, id) == 0)
-			return o->acked_at >= listed ? o : NULL;
+			return o->acked_cmd > listed ? o : NULL;
 	}
 	return NULL;
 }

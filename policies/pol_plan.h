@@ -26,10 +26,12 @@
  * replaced).  Never an action whose (type, identifier) is already
  * pending; nothing at all for a converged tablet.
  *
- * Freshness: an item acknowledged at or after the last list report
- * (owned.acked_at >= profiles_at / apps_at) counts as present, since the
- * report predates it; once a newer list arrives, only the list counts
- * (so an app the user removed is installed again).
+ * Freshness: an item whose install command was acknowledged after the
+ * command that brought the last list (owned.acked_cmd > profiles_cmd /
+ * apps_cmd: the queue hands commands out in id order) counts as present,
+ * since the list predates it; once a newer list arrives, only the list
+ * counts (so an app the user removed is installed again).  Command ids,
+ * not times: an install and a list can be acknowledged in one second.
  *
  * Pure: no I/O.  Strings are borrowed from the caller for the duration of
  * the call; actions point at the caller's items.
@@ -71,7 +73,7 @@ struct pol_owned {
 	enum pol_kind kind;
 	const char *identifier;
 	const char *version; /* profiles: the PayloadUUID acknowledged */
-	int64_t acked_at;
+	int64_t acked_cmd;   /* id of the install command acknowledged */
 };
 
 enum pol_action_type {
@@ -95,10 +97,10 @@ struct pol_device_state {
 	struct pol_device_facts facts;
 	const struct pol_reported *profiles;
 	size_t n_profiles;
-	int64_t profiles_at; /* last ProfileList, 0 never */
+	int64_t profiles_cmd; /* id of the last ProfileList answered, 0 never */
 	const struct pol_reported *apps;
 	size_t n_apps;
-	int64_t apps_at; /* last InstalledApplicationList, 0 never */
+	int64_t apps_cmd; /* same for InstalledApplicationList */
 	const struct pol_owned *owned;
 	size_t n_owned;
 	const struct pol_pending *pending;

@@ -251,10 +251,11 @@ static void test_devices_and_groups(void **state)
 }
 
 static int on_owned(int64_t device_id, const char *kind, const char *identifier,
-		    const char *version, int64_t acked_at, void *arg)
+		    const char *version, int64_t acked_cmd, void *arg)
 {
 	char *out = arg;
-	snprintf(out + strlen(out), 256 - strlen(out), "%s:%s=%s;", kind, identifier, version);
+	snprintf(out + strlen(out), 256 - strlen(out), "%s:%s=%s@%lld;", kind, identifier, version,
+		 (long long)acked_cmd);
 	return 0;
 }
 
@@ -305,11 +306,11 @@ static void test_owned_and_reported(void **state)
 	assert_int_equal(db_policy_each_reported_app(db, 0, on_app, out), 0);
 	assert_string_equal(out, "org.a;");
 	/* acknowledged install: owned, and the profile counts as reported */
-	assert_int_equal(db_policy_installed(db, d, "profile", "fr.t.b", "UB", "B"), 0);
-	assert_int_equal(db_policy_installed(db, d, "app", "org.a", "", ""), 0);
+	assert_int_equal(db_policy_installed(db, d, "profile", "fr.t.b", "UB", "B", 41), 0);
+	assert_int_equal(db_policy_installed(db, d, "app", "org.a", "", "", 42), 0);
 	out[0] = '\0';
 	assert_int_equal(db_policy_each_owned(db, 0, on_owned, out), 0);
-	assert_string_equal(out, "app:org.a=;profile:fr.t.b=UB;");
+	assert_string_equal(out, "app:org.a=@42;profile:fr.t.b=UB@41;");
 	out[0] = '\0';
 	assert_int_equal(db_policy_each_reported_profile(db, d, on_profile, out), 0);
 	assert_string_equal(out, "fr.other=UO;fr.t.a=UA;fr.t.b=UB;");
@@ -317,13 +318,15 @@ static void test_owned_and_reported(void **state)
 	out[0] = '\0';
 	assert_int_equal(db_policy_each_reported_app(db, d, on_app, out), 0);
 	assert_string_equal(out, "org.game;");
-	assert_int_equal(db_policy_lists_stamp(db, d, 1), 0);
+	/* lists: the id of the command that brought them */
+	assert_int_equal(db_policy_lists_stamp(db, d, 1, 43), 0);
 	assert_int_equal(db_policy_each_lists(db, d, on_lists, lists), 0);
-	assert_true(lists[0] > 0);
+	assert_int_equal(lists[0], 43);
 	assert_int_equal(lists[1], 0);
-	assert_int_equal(db_policy_lists_stamp(db, d, 0), 0);
+	assert_int_equal(db_policy_lists_stamp(db, d, 0, 44), 0);
 	assert_int_equal(db_policy_each_lists(db, d, on_lists, lists), 0);
-	assert_true(lists[1] > 0);
+	assert_int_equal(lists[0], 43);
+	assert_int_equal(lists[1], 44);
 	/* a new enrolment forgets all of it */
 	assert_int_equal(db_policy_forget_device(db, d), 0);
 	out[0] = '\0';
@@ -411,8 +414,8 @@ static void test_refresh_due(void **state)
 	assert_int_equal(db_policy_count_enrolled(db, &n), 0);
 	assert_int_equal(n, 3);
 	/* d1 fresh, d2 never reported, d3 has a list pending */
-	assert_int_equal(db_policy_lists_stamp(db, d1, 1), 0);
-	assert_int_equal(db_policy_lists_stamp(db, d1, 0), 0);
+	assert_int_equal(db_policy_lists_stamp(db, d1, 1, 1), 0);
+	assert_int_equal(db_policy_lists_stamp(db, d1, 0, 2), 0);
 	queue(d3, "ProfileList", "refresh", "refresh", "R3");
 	assert_int_equal(db_policy_refresh_due(db, db_now() - 60, 10, collect_ids, out), 0);
 	snprintf(want, sizeof(want), "%lld;", (long long)d2);

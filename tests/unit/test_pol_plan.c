@@ -55,10 +55,10 @@ struct plan_case {
 	const char *name;
 	const char *serial, *school, *groups; /* groups: "a,b" */
 	const char *profiles;		      /* "id=uuid;..." */
-	int64_t profiles_at;
+	int64_t profiles_cmd;
 	const char *apps; /* "id;..." */
-	int64_t apps_at;
-	const char *owned;   /* "p:id=version@t;a:id@t" */
+	int64_t apps_cmd;
+	const char *owned;   /* "p:id=version@cmd;a:id@cmd" */
 	const char *pending; /* "IP:id@ref;IA:id;RP:id;RA:id", ids 101, 102, ... */
 	size_t room;	     /* 0: plenty */
 	const char *expect;  /* "IP:id,RA:id,C:101" in order */
@@ -83,7 +83,9 @@ static const struct plan_case cases[] = {
     {"pending install of an older version: cancel, send the new one", "S1", "", "", "fr.b.p2=U2",
      100, "org.a1", 100, "", "IP:fr.b.p1@B0", 0, "C:101,IP:fr.b.p1", 0},
     {"acknowledged after the last list: not sent again", "S1", "", "", "fr.b.p2=U2", 100, "", 100,
-     "p:fr.b.p1=U1@100;a:org.a1@150", "", 0, "", 0},
+     "p:fr.b.p1=U1@101;a:org.a1@150", "", 0, "", 0},
+    {"acknowledged before the list, by one command: the list is right", "S1", "", "", "fr.b.p2=U2",
+     101, "org.a1", 100, "p:fr.b.p1=U1@100", "", 0, "IP:fr.b.p1", 0},
     {"acknowledged before the last list, absent from it: sent again", "S1", "", "",
      "fr.b.p1=U1;fr.b.p2=U2", 100, "", 200, "a:org.a1@150", "", 0, "IA:org.a1", 0},
     {"acknowledged old version after the list: new version sent", "S1", "", "", "fr.b.p2=U2", 100,
@@ -179,13 +181,13 @@ static void build(const struct plan_case *c, struct built *b)
 	}
 	b->s.profiles = b->profiles;
 	b->s.n_profiles = n;
-	b->s.profiles_at = c->profiles_at;
+	b->s.profiles_cmd = c->profiles_cmd;
 	n = split(c->apps, ';', b->b3, sizeof(b->b3), parts, 16);
 	for (size_t i = 0; i < n; i++)
 		b->apps[i] = (struct pol_reported){parts[i], NULL};
 	b->s.apps = b->apps;
 	b->s.n_apps = n;
-	b->s.apps_at = c->apps_at;
+	b->s.apps_cmd = c->apps_cmd;
 	n = split(c->owned, ';', b->b4, sizeof(b->b4), parts, 16);
 	for (size_t i = 0; i < n; i++) {
 		char *at = strchr(parts[i], '@'), *eq;
@@ -193,7 +195,7 @@ static void build(const struct plan_case *c, struct built *b)
 		struct pol_owned *o = &b->owned[i];
 		o->kind = parts[i][0] == 'p' ? POL_PROFILE : POL_APP;
 		o->identifier = parts[i] + 2;
-		o->acked_at = strtoll(at + 1, NULL, 10);
+		o->acked_cmd = strtoll(at + 1, NULL, 10);
 		if ((eq = strchr(parts[i], '=')) != NULL) {
 			*eq = '\0';
 			o->version = eq + 1;
@@ -328,7 +330,7 @@ static void test_plan_converges(void **state)
 		}
 		s.n_profiles = np;
 		s.n_apps = na;
-		s.profiles_at = s.apps_at = 200;
+		s.profiles_cmd = s.apps_cmd = 200;
 		assert_int_equal(pol_plan_device(assignments, n_assignments, &s, &p), 0);
 		assert_int_equal(p.n, 0);
 	}
