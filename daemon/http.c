@@ -345,7 +345,7 @@ int http_resp_serialize(const struct http_resp *r, int keep_alive, struct ap_buf
 		out->len -= 2;
 		rc = ap_buf_printf(out, "%s\r\n", r->extra);
 	}
-	if (rc == 0 && r->body.len)
+	if (rc == 0 && r->body.len && !r->head)
 		rc = ap_buf_append(out, r->body.data, r->body.len);
 	return rc;
 }

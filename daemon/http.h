@@ -63,6 +63,7 @@ struct http_resp {
 	struct ap_buf body;
 	char extra[512]; /* extra header lines, each ending in \r\n */
 	int close;	 /* close the connection after this answer */
+	int head;	 /* HEAD: the headers of the GET answer, no body */
 };
 
 void http_resp_init(struct http_resp *r, size_t body_limit);

@@ -65,6 +65,26 @@ int router_staff_auth(struct req *r)
 	return 0;
 }
 
+/* 405's Allow header: every method some route takes on this path. */
+static void allow_header(struct req *r)
+{
+	char allow[128] = "";
+	size_t n = 0;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		for (const struct route *rt = tables[t]; rt->method; rt++) {
+			char m[16];
+			if (!match(rt->pattern, r->http->path, r))
+				continue;
+			snprintf(m, sizeof(m), "%s%s", rt->method,
+				 strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
+			if (strstr(allow, rt->method) == NULL && n + strlen(m) + 3 < sizeof(allow))
+				n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s",
+						      n ? ", " : "", m);
+		}
+	}
+	http_resp_add_header(r->resp, "Allow", allow);
+}
+
 void router_dispatch(struct req *r)
 {
 	int path_matched = 0;
@@ -83,14 +103,14 @@ void router_dispatch(struct req *r)
 			rt->fn(r);
 			if (r->resp->status == 0)
 				api_fail(r, AP_EINTERNAL, 500, "handler gave no answer");
-			if (strcmp(r->http->method, "HEAD") == 0)
-				ap_buf_reset(&r->resp->body);
+			r->resp->head = strcmp(r->http->method, "HEAD") == 0;
 			return;
 		}
 	}
-	if (path_matched)
+	if (path_matched) {
 		api_fail(r, AP_EUNSUPPORTED, 405, "method %s not allowed on %s", r->http->method,
 			 r->http->path);
-	else
+		allow_header(r);
+	} else
 		api_fail(r, AP_ENOTFOUND, 404, "no such route: %s", r->http->path);
 }

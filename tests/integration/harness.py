@@ -269,11 +269,11 @@ class Daemon:
         return out
 
 
-def read_response(f):
+def read_response(f, head=False):
     """Reads one HTTP/1.1 response from a binary file object (sock.makefile("rb")).
     Returns (status, headers dict lower-cased, body bytes); the body is
-    framed by Content-Length (no body when absent or for HEAD: pass a
-    file whose next response is known to have none)."""
+    framed by Content-Length (no body when absent, nor after a HEAD: pass
+    head=True)."""
     line = f.readline()
     if not line:
         raise Failure("connection closed before a response")
@@ -286,7 +286,7 @@ def read_response(f):
             break
         k, _, v = h.decode("latin-1").partition(":")
         headers[k.strip().lower()] = v.strip()
-    n = int(headers.get("content-length", "0"))
+    n = 0 if head else int(headers.get("content-length", "0"))
     return int(parts[1]), headers, f.read(n) if n else b""
 
 

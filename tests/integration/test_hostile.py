@@ -112,10 +112,11 @@ def test_keepalive_reuse():
 
 def test_head():
     c = D.connect()
-    status, _, body = D.request("HEAD", "/healthz", token=None, conn=c)
+    status, h, body = D.request("HEAD", "/healthz", token=None, conn=c)
     check(status == 200 and body == b"", "HEAD: %d %r" % (status, body))
     status, _, body = D.request("GET", "/healthz", token=None, conn=c)  # framing intact
     check(status == 200 and b"ok" in body, "GET after HEAD on one connection: %d" % status)
+    check(h.get("content-length") == str(len(body)), "HEAD's Content-Length is GET's: %r" % h)
     c.close()
     D.check_serving()
 
@@ -130,9 +131,18 @@ def test_404():
 
 
 def test_405():
-    for method, path in (("POST", "/healthz"), ("DELETE", "/healthz"), ("PUT", "/api/v1/whoami")):
-        status, _, body = D.request(method, path, body=b"{}", token=None)
+    for method, path, allow in (("POST", "/healthz", "GET, HEAD"),
+                                ("DELETE", "/healthz", "GET, HEAD"),
+                                ("PUT", "/api/v1/whoami", "GET, HEAD"),
+                                ("GET", "/scep/../mdm/checkin", None),
+                                ("DELETE", "/mdm/checkin", "PUT")):
+        status, h, body = D.request(method, path, body=b"{}", token=None)
+        if allow is None:  # not a route at all
+            check(status in (400, 404), "%s %s: %d" % (method, path, status))
+            continue
         check(status == 405, "%s %s: expected 405, got %d" % (method, path, status))
+        check(h.get("allow") == allow, "%s %s: Allow %r, want %r" % (method, path,
+                                                                     h.get("allow"), allow))
         error_code(body)
     D.check_serving()
 
@@ -181,9 +191,12 @@ def test_pipelined():
     s = tls()
     s.sendall(raw)
     f = s.makefile("rb")
-    got = [read_response(f)[0] for _ in range(2)]
-    status, h, _ = read_response(f)  # HEAD: no body follows, whatever Content-Length says
-    check(h.get("content-length") in ("0", None), "HEAD answer carries no body: %r" % h)
+    first = read_response(f)
+    got = [first[0], read_response(f)[0]]
+    status, h, _ = read_response(f, head=True)
+    # the GET answer's length, and no body: the next answer follows at once
+    check(h.get("content-length") == first[1].get("content-length"),
+          "HEAD gives the GET answer's length: %r" % h)
     got.append(status)
     got.append(read_response(f)[0])
     check(got == [200, 404, 200, 200], "pipelined answers in order: %r" % got)
