@@ -13,6 +13,7 @@
 #include <http_parser.h>
 #include <netdb.h>
 #include <openssl/err.h>
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 #include <uv.h>
 
@@ -67,6 +68,12 @@ struct sim_loop {
 	size_t started;
 	int pumping, pump_again;
 	struct sim_conn *idle; /* pooled connections */
+	/* loops on threads of their own have their own OpenSSL library and TLS
+	 * contexts: OpenSSL 3.0's locks are per library context, and shared
+	 * by two cores they cost more than the handshakes */
+	OSSL_LIB_CTX *libctx;
+	OSSL_PROVIDER *provider;
+	SSL_CTX *ctx;
 	/* results */
 	double *lat;
 	size_t n_lat, errors, tasks;
@@ -121,10 +128,11 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 	return 1; /* we keep the reference */
 }
 
-static int make_ctx(struct sim_net_cfg *c, const char *ca_file, char *err, size_t cap)
+static int make_ctx(const struct sim_net_cfg *c, OSSL_LIB_CTX *libctx, const char *ca_file,
+		    SSL_CTX **ret, char *err, size_t cap)
 {
 	struct in6_addr a6;
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *ctx = SSL_CTX_new_ex(libctx, NULL, TLS_client_method());
 
 	if (ctx == NULL)
 		return AP_ENOMEM;
@@ -147,7 +155,7 @@ static int make_ctx(struct sim_net_cfg *c, const char *ca_file, char *err, size_
 	SSL_CTX_set_session_cache_mode(ctx,
 				       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
-	c->ctx = ctx;
+	*ret = ctx;
 	return 0;
 }
 
@@ -173,7 +181,8 @@ int sim_net_cfg_init(struct sim_net_cfg *c, const char *url, const char *ca_file
 	}
 	memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
-	return make_ctx(c, ca_file, err, cap);
+	snprintf(c->ca_file, sizeof(c->ca_file), "%s", ca_file ? ca_file : "");
+	return make_ctx(c, NULL, ca_file, &c->ctx, err, cap);
 }
 
 void sim_net_cfg_clear(struct sim_net_cfg *c)
@@ -495,7 +504,7 @@ static struct sim_conn *conn_new(struct sim_task *t, const struct sim_identity *
 	c->pooled = id == NULL || id->cert == NULL;
 	ap_buf_init(&c->body, l->cfg->max_body);
 	ap_buf_init(&c->pending, l->cfg->max_body + 65536);
-	c->ssl = SSL_new(l->cfg->ctx);
+	c->ssl = SSL_new(l->ctx);
 	c->rbio = BIO_new(BIO_s_mem());
 	c->wbio = BIO_new(BIO_s_mem());
 	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
@@ -714,9 +723,36 @@ static void pump(struct sim_loop *l)
 static void loop_main(void *arg)
 {
 	struct sim_loop *l = arg;
+	OSSL_LIB_CTX *before = l->libctx ? OSSL_LIB_CTX_set0_default(l->libctx) : NULL;
 	l->t_start = uv_hrtime();
 	pump(l);
 	uv_run(&l->uv, UV_RUN_DEFAULT);
+	if (before)
+		OSSL_LIB_CTX_set0_default(before);
+}
+
+/* Loop k > 0 runs on a thread of its own: its own contexts. */
+static int loop_crypto(struct sim_loop *l, unsigned k)
+{
+	char err[512];
+	if (k == 0) {
+		l->ctx = l->cfg->ctx;
+		return 0;
+	}
+	if ((l->libctx = OSSL_LIB_CTX_new()) == NULL ||
+	    (l->provider = OSSL_PROVIDER_load(l->libctx, "default")) == NULL)
+		return AP_ECRYPTO;
+	return make_ctx(l->cfg, l->libctx, l->cfg->ca_file, &l->ctx, err, sizeof(err));
+}
+
+static void loop_crypto_free(struct sim_loop *l)
+{
+	if (l->libctx == NULL)
+		return;
+	SSL_CTX_free(l->ctx);
+	if (l->provider)
+		OSSL_PROVIDER_unload(l->provider);
+	OSSL_LIB_CTX_free(l->libctx);
 }
 
 static int loop_init(struct sim_loop *l, const struct sim_net_cfg *cfg,
@@ -735,6 +771,12 @@ static int loop_init(struct sim_loop *l, const struct sim_net_cfg *cfg,
 	if (l->lat == NULL || uv_loop_init(&l->uv) < 0) {
 		free(l->lat);
 		return AP_ENOMEM;
+	}
+	if (loop_crypto(l, k) < 0) {
+		loop_crypto_free(l);
+		free(l->lat);
+		uv_loop_close(&l->uv);
+		return AP_ECRYPTO;
 	}
 	uv_timer_init(&l->uv, &l->pace);
 	l->pace.data = l;
@@ -758,6 +800,7 @@ static void merge(struct sim_loop *loops, unsigned threads, struct sim_stats *s)
 			memcpy(s->first_error, l->first_error, sizeof(s->first_error));
 		free(l->lat);
 		uv_loop_close(&l->uv);
+		loop_crypto_free(l);
 	}
 }
 

@@ -29,6 +29,7 @@ struct sim_net_cfg {
 	int port;
 	struct sockaddr_storage addr; /* resolved once */
 	SSL_CTX *ctx;		      /* client context: server verified against the CA */
+	char ca_file[4096];	      /* for the contexts of the other threads */
 	unsigned timeout_ms;	      /* per request, connection set-up included */
 	size_t max_body;	      /* response bodies larger than this are errors */
 	int resume;    /* offer and keep TLS sessions (struct sim_identity.session) */

@@ -197,6 +197,16 @@ def test_keepalive_connection_stays_open():
         check(res["errors"] == 0 and res["acknowledged"] == 15, "keep-alive sessions: %r" % res)
 
 
+def test_threaded_simulator():
+    """ardoise-sim -j 2: two event loops, each with its own OpenSSL contexts."""
+    with Daemon(init_args=["--no-baseline"]) as d:
+        sim = enrolled(d, 4)
+        res = sim.connect("-j", "2", "-c", "4")
+        # the initial inventory: 5 commands each
+        check(res["errors"] == 0 and res["acknowledged"] == 20 and res["threads"] == 2,
+              "two threads: %r" % res)
+
+
 def openssl(*args, cwd):
     subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True, timeout=60)
 
