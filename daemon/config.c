@@ -49,7 +49,7 @@ static const struct ckey keys[] = {
     I("server", "body_timeout_ms", body_timeout_ms, "30000", 100, 3600000),
     I("server", "idle_timeout_ms", idle_timeout_ms, "30000", 100, 3600000),
     I("server", "max_connections", max_connections, "20000", 1, 1000000),
-    I("server", "tls_session_cache", tls_session_cache, "20000", 1, 1000000),
+    I("server", "tls_session_cache", tls_session_cache, "4096", 1, 1000000),
     I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000),
     E("log", "level", log_level, "info", "debug|info|warn|error"),
     S("mdm", "topic", topic, "com.apple.mgmt.External.ardoise"),
