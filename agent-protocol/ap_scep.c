@@ -706,8 +706,15 @@ static int read_req_attrs(struct ap_scep_req *r, CMS_SignerInfo *si)
 	return 0;
 }
 
-int ap_scep_req_parse(const unsigned char *der, size_t len, X509 *ca_cert, EVP_PKEY *ca_key,
-		      struct ap_scep_req **ret)
+/* Makes the global library context the calling thread's default for one
+ * SCEP operation; returns the one to restore. */
+static OSSL_LIB_CTX *enter_global(void)
+{
+	return OSSL_LIB_CTX_set0_default(OSSL_LIB_CTX_get0_global_default());
+}
+
+static int scep_req_parse(const unsigned char *der, size_t len, X509 *ca_cert, EVP_PKEY *ca_key,
+			  struct ap_scep_req **ret)
 {
 	int rc;
 	CMS_ContentInfo *cms = NULL;
@@ -767,8 +774,8 @@ static int certrep_args_ok(const struct ap_scep_req *r, X509 *ca_cert, EVP_PKEY 
 	return scep_init();
 }
 
-int ap_scep_certrep_success(const struct ap_scep_req *r, X509 *issued, X509 *ca_cert,
-			    EVP_PKEY *ca_key, unsigned char **ret_der, size_t *ret_len)
+static int scep_certrep_success(const struct ap_scep_req *r, X509 *issued, X509 *ca_cert,
+				EVP_PKEY *ca_key, unsigned char **ret_der, size_t *ret_len)
 {
 	int rc;
 	unsigned char *inner = NULL, *env = NULL;
@@ -805,8 +812,9 @@ out:
 	return rc;
 }
 
-int ap_scep_certrep_failure(const struct ap_scep_req *r, enum ap_scep_failinfo fi, X509 *ca_cert,
-			    EVP_PKEY *ca_key, unsigned char **ret_der, size_t *ret_len)
+static int scep_certrep_failure(const struct ap_scep_req *r, enum ap_scep_failinfo fi,
+				X509 *ca_cert, EVP_PKEY *ca_key, unsigned char **ret_der,
+				size_t *ret_len)
 {
 	int rc;
 	if ((rc = certrep_args_ok(r, ca_cert, ca_key, ret_der, ret_len)) < 0)
@@ -864,9 +872,9 @@ out:
 	return rc;
 }
 
-int ap_scep_client_request(EVP_PKEY *key, const char *cn, const char *challenge, X509 *ca_cert,
-			   enum ap_scep_cipher cipher, unsigned char **ret_der, size_t *ret_len,
-			   X509 **ret_selfsigned)
+static int scep_client_request(EVP_PKEY *key, const char *cn, const char *challenge, X509 *ca_cert,
+			       enum ap_scep_cipher cipher, unsigned char **ret_der, size_t *ret_len,
+			       X509 **ret_selfsigned)
 {
 	int rc;
 	unsigned char *csr = NULL, *env = NULL;
@@ -974,8 +982,8 @@ static int certrep_cert(BIO *content, EVP_PKEY *key, X509 *selfsigned, X509 **re
 	return rc;
 }
 
-int ap_scep_client_response(const unsigned char *der, size_t len, X509 *ca_cert, EVP_PKEY *key,
-			    X509 *selfsigned, X509 **ret_cert, int *ret_failinfo)
+static int scep_client_response(const unsigned char *der, size_t len, X509 *ca_cert, EVP_PKEY *key,
+				X509 *selfsigned, X509 **ret_cert, int *ret_failinfo)
 {
 	int rc, status, fail_info = -1;
 	CMS_ContentInfo *cms = NULL;
@@ -1030,5 +1038,56 @@ out:
 	BIO_free(content);
 	CMS_ContentInfo_free(cms);
 	ERR_pop_to_mark();
+	return rc;
+}
+
+/* The public entry points run in the global library context, where init()
+ * loaded the legacy provider (single DES): a daemon worker makes its own
+ * context its thread's default, and loads only "default" there (every
+ * provider more slows each certificate parse of its handshakes). */
+int ap_scep_req_parse(const unsigned char *der, size_t len, X509 *ca_cert, EVP_PKEY *ca_key,
+		      struct ap_scep_req **ret)
+{
+	OSSL_LIB_CTX *prev = enter_global();
+	int rc = scep_req_parse(der, len, ca_cert, ca_key, ret);
+	OSSL_LIB_CTX_set0_default(prev);
+	return rc;
+}
+
+int ap_scep_certrep_success(const struct ap_scep_req *r, X509 *issued, X509 *ca_cert,
+			    EVP_PKEY *ca_key, unsigned char **ret_der, size_t *ret_len)
+{
+	OSSL_LIB_CTX *prev = enter_global();
+	int rc = scep_certrep_success(r, issued, ca_cert, ca_key, ret_der, ret_len);
+	OSSL_LIB_CTX_set0_default(prev);
+	return rc;
+}
+
+int ap_scep_certrep_failure(const struct ap_scep_req *r, enum ap_scep_failinfo fi, X509 *ca_cert,
+			    EVP_PKEY *ca_key, unsigned char **ret_der, size_t *ret_len)
+{
+	OSSL_LIB_CTX *prev = enter_global();
+	int rc = scep_certrep_failure(r, fi, ca_cert, ca_key, ret_der, ret_len);
+	OSSL_LIB_CTX_set0_default(prev);
+	return rc;
+}
+
+int ap_scep_client_request(EVP_PKEY *key, const char *cn, const char *challenge, X509 *ca_cert,
+			   enum ap_scep_cipher cipher, unsigned char **ret_der, size_t *ret_len,
+			   X509 **ret_selfsigned)
+{
+	OSSL_LIB_CTX *prev = enter_global();
+	int rc = scep_client_request(key, cn, challenge, ca_cert, cipher, ret_der, ret_len,
+				     ret_selfsigned);
+	OSSL_LIB_CTX_set0_default(prev);
+	return rc;
+}
+
+int ap_scep_client_response(const unsigned char *der, size_t len, X509 *ca_cert, EVP_PKEY *key,
+			    X509 *selfsigned, X509 **ret_cert, int *ret_failinfo)
+{
+	OSSL_LIB_CTX *prev = enter_global();
+	int rc = scep_client_response(der, len, ca_cert, key, selfsigned, ret_cert, ret_failinfo);
+	OSSL_LIB_CTX_set0_default(prev);
 	return rc;
 }

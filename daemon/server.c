@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -131,16 +130,15 @@ static void worker_main(void *arg)
 	w->ssl_ctx = NULL;
 }
 
-/* The worker's library context: the default provider, and the legacy one
- * when installed (SCEP clients that still encrypt with single DES). */
+/* The worker's library context, with the default provider alone: each
+ * provider more lengthens every certificate parse (OpenSSL 3.0 walks them
+ * all to find a decoder).  SCEP, which may need the legacy provider for
+ * single DES, switches to the global context itself (ap_scep.c). */
 static int worker_crypto(struct server *srv, struct worker *w)
 {
 	if ((w->libctx = OSSL_LIB_CTX_new()) == NULL ||
-	    (w->providers[0] = OSSL_PROVIDER_load(w->libctx, "default")) == NULL)
+	    (w->provider = OSSL_PROVIDER_load(w->libctx, "default")) == NULL)
 		return AP_ECRYPTO;
-	ERR_set_mark();
-	w->providers[1] = OSSL_PROVIDER_load(w->libctx, "legacy");
-	ERR_pop_to_mark();
 	return keystore_tls_ctx(srv->ks, w->libctx, srv->tls_sessions, &w->ssl_ctx);
 }
 
@@ -148,9 +146,8 @@ static void worker_crypto_free(struct worker *w)
 {
 	SSL_CTX_free(w->ssl_ctx);
 	w->ssl_ctx = NULL;
-	for (int i = 1; i >= 0; i--)
-		if (w->providers[i])
-			OSSL_PROVIDER_unload(w->providers[i]);
+	if (w->provider)
+		OSSL_PROVIDER_unload(w->provider);
 	OSSL_LIB_CTX_free(w->libctx);
 	w->libctx = NULL;
 }

@@ -40,7 +40,7 @@ struct worker {
 	 * one context shared by the cores spent more time in them than in
 	 * the cryptography */
 	OSSL_LIB_CTX *libctx;
-	OSSL_PROVIDER *providers[2]; /* default, legacy (NULL when absent) */
+	OSSL_PROVIDER *provider; /* "default" */
 	SSL_CTX *ssl_ctx;
 	struct conn *conns; /* doubly linked list of live connections */
 	size_t n_conns;

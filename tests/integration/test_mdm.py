@@ -207,6 +207,29 @@ def test_threaded_simulator():
               "two threads: %r" % res)
 
 
+def test_scep_ciphers_through_a_worker():
+    """SCEP requests encrypted with DES3 (old clients), AES-128 and AES-256,
+    through a real worker (ap_scep runs in the global OpenSSL context, not
+    the worker's).  Single DES cannot be wrapped for the daemon's EC CA: the
+    client refuses it (ap_scep's unit tests cover it with an RSA CA)."""
+    tool = os.environ.get("SCEP_TOOL", "build/tests/interop/scep_tool")
+    with Daemon(init_args=["--no-baseline"]) as d:
+        code = new_code(d, 3)
+        tmp = tempfile.mkdtemp(dir=d.tmp)
+        for cipher in ("des3", "aes128", "aes256"):
+            key, ss = os.path.join(tmp, cipher + ".key"), os.path.join(tmp, cipher + ".ss")
+            req = subprocess.run([tool, "request", d.ca, key, ss, "Ardoise device", code, cipher],
+                                 capture_output=True, check=True, timeout=60).stdout
+            status, h, rep = d.request("POST", "/scep?operation=PKIOperation", body=req,
+                                       token=None,
+                                       headers={"Content-Type": "application/x-pki-message"})
+            check(status == 200, "%s: PKIOperation %d %r" % (cipher, status, rep[:200]))
+            got = subprocess.run([tool, "response", d.ca, key, ss], input=rep,
+                                 capture_output=True, timeout=60)
+            check(got.returncode == 0 and b"BEGIN CERTIFICATE" in got.stdout,
+                  "%s: a certificate comes back: %r" % (cipher, got.stderr[-300:]))
+
+
 def openssl(*args, cwd):
     subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True, timeout=60)
 
@@ -240,4 +263,4 @@ def test_foreign_ca_refused():
 if __name__ == "__main__":
     run([test_enrol_inventory_and_schemas, test_device_lock_cancel_notnow,
          test_sign_mode_and_enroll_token, test_erase_and_reenrol, test_keepalive_connection_stays_open,
-         test_foreign_ca_refused])
+         test_foreign_ca_refused, test_threaded_simulator, test_scep_ciphers_through_a_worker])
