@@ -139,32 +139,51 @@ static int shape_ok(CMS_ContentInfo *cms)
 
 /* The signer certificate chains to trust (message certificates may serve
  * as intermediates). */
-static int chain_ok(CMS_ContentInfo *cms, X509 *signer, X509_STORE *trust)
+int ap_cms_chain_ok(X509 *signer, STACK_OF(X509) * certs, X509_STORE *trust)
 {
-	STACK_OF(X509) *untrusted = CMS_get1_certs(cms);
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int ok = 0;
 
-	if (ctx == NULL || X509_STORE_CTX_init(ctx, trust, signer, untrusted) != 1)
+	if (signer == NULL || trust == NULL || ctx == NULL ||
+	    X509_STORE_CTX_init(ctx, trust, signer, certs) != 1)
 		goto out;
 	if (X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1)
 		goto out;
 	ok = X509_verify_cert(ctx) == 1;
 out:
 	X509_STORE_CTX_free(ctx);
-	sk_X509_pop_free(untrusted, X509_free);
+	ERR_clear_error();
 	return ok;
 }
 
 int ap_cms_verify_detached(const char *b64_header, const void *body, size_t body_len,
 			   X509_STORE *trust, X509 **ret_signer)
 {
+	X509 *signer = NULL;
+	STACK_OF(X509) *certs = NULL;
+	if (trust == NULL)
+		return AP_EINVAL;
+	int rc = ap_cms_verify_signature(b64_header, body, body_len, &signer, &certs);
+	if (rc == 0 && !ap_cms_chain_ok(signer, certs, trust))
+		rc = AP_EBADSIG;
+	sk_X509_pop_free(certs, X509_free);
+	if (rc == 0 && ret_signer)
+		*ret_signer = signer;
+	else
+		X509_free(signer);
+	return rc;
+}
+
+int ap_cms_verify_signature(const char *b64_header, const void *body, size_t body_len,
+			    X509 **ret_signer, STACK_OF(X509) * *ret_certs)
+{
 	CMS_ContentInfo *cms = NULL;
 	STACK_OF(X509) *signers = NULL;
 	BIO *content = NULL;
 	int rc = AP_EBADSIG;
 
-	if (b64_header == NULL || trust == NULL || (body == NULL && body_len > 0))
+	if (b64_header == NULL || ret_signer == NULL || ret_certs == NULL ||
+	    (body == NULL && body_len > 0))
 		return AP_EINVAL;
 	if (strnlen(b64_header, AP_CMS_MAX_HEADER + 1) > AP_CMS_MAX_HEADER)
 		return AP_ETOOBIG;
@@ -183,13 +202,13 @@ int ap_cms_verify_detached(const char *b64_header, const void *body, size_t body
 	if (signers == NULL || sk_X509_num(signers) != 1)
 		goto out;
 	X509 *signer = sk_X509_value(signers, 0);
-	if (!chain_ok(cms, signer, trust))
+	STACK_OF(X509) *certs = CMS_get1_certs(cms);
+	if (certs == NULL || X509_up_ref(signer) != 1) {
+		sk_X509_pop_free(certs, X509_free);
 		goto out;
-	if (ret_signer) {
-		if (X509_up_ref(signer) != 1)
-			goto out;
-		*ret_signer = signer;
 	}
+	*ret_signer = signer;
+	*ret_certs = certs;
 	rc = 0;
 out:
 	sk_X509_free(signers);

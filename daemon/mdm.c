@@ -64,28 +64,43 @@ static void refuse(struct req *r, int status, const char *udid, const char *why)
 static int peer_trusted(struct req *r)
 {
 	if (r->peer_verified < 0)
-		r->peer_verified = r->tls ? tls_peer_verified(r->tls) : 0;
+		r->peer_verified = r->tls ? tls_peer_verified(r->tls)
+					  : ap_cms_chain_ok(r->peer_cert, r->peer_chain,
+							    keystore_device_trust(r->w->srv->ks));
 	return r->peer_verified;
 }
 
+/* The identity certificate when it came in an Mdm-Signature (owned by the
+ * request, freed by mdm_endpoint). */
+struct sig_identity {
+	X509 *signer;
+	STACK_OF(X509) * certs;
+};
+
 /* Fingerprint of the device identity of this request into fp: the TLS
- * client certificate (in its validity period) and/or the Mdm-Signature
- * (whose chain ap_cms_verify_detached checks).  The certificate's chain
- * is checked by peer_trusted() when the identity is bound or refused. */
-static int device_identity(struct req *r, char fp[65], const char **why)
+ * client certificate and/or the Mdm-Signature signer (the same one when
+ * both), in its validity period.  Its chain is checked by peer_trusted()
+ * when the identity is bound or refused; a signer without TLS certificate
+ * becomes r->peer_cert for that (its certificates r->peer_chain). */
+static int device_identity(struct req *r, struct sig_identity *own, char fp[65], const char **why)
 {
 	const char *sig = http_req_header(r->http, "mdm-signature");
 	char sig_fp[65] = "";
 	if (sig) {
-		X509 *signer = NULL;
 		struct ap_buf *b = &r->http->body;
-		if (ap_cms_verify_detached(sig, b->data ? b->data : "", b->len,
-					   keystore_device_trust(r->w->srv->ks), &signer) < 0) {
-			*why = "Mdm-Signature does not verify against the device CA";
+		if (ap_cms_verify_signature(sig, b->data ? b->data : "", b->len, &own->signer,
+					    &own->certs) < 0) {
+			*why = "Mdm-Signature does not verify";
 			return AP_EBADSIG;
 		}
-		ap_x509_fingerprint(signer, sig_fp);
-		X509_free(signer);
+		ap_x509_fingerprint(own->signer, sig_fp);
+		if (r->peer_cert == NULL) { /* behind a TLS-terminating proxy */
+			r->peer_cert = own->signer;
+			r->peer_chain = own->certs;
+			r->peer_fp = NULL;
+			r->peer_verified = -1;
+			r->tls = NULL;
+		}
 	}
 	if (r->peer_cert) {
 		if (X509_cmp_current_time(X509_get0_notBefore(r->peer_cert)) >= 0 ||
@@ -101,10 +116,6 @@ static int device_identity(struct req *r, char fp[65], const char **why)
 			*why = "Mdm-Signature and TLS client certificate differ";
 			return AP_EBADSIG;
 		}
-		return 0;
-	}
-	if (sig_fp[0]) {
-		memcpy(fp, sig_fp, 65);
 		return 0;
 	}
 	*why = "no device identity: present the enrolment certificate or Mdm-Signature";
@@ -586,12 +597,13 @@ fail:
 static void mdm_endpoint(struct req *r)
 {
 	struct ap_msg *m = NULL;
+	struct sig_identity own = {NULL, NULL};
 	char fp[65], detail[160];
 	const char *why = "";
-	int rc = device_identity(r, fp, &why);
+	int rc = device_identity(r, &own, fp, &why);
 	if (rc < 0) {
 		refuse(r, rc == AP_EAUTH ? 401 : 403, NULL, why);
-		return;
+		goto out;
 	}
 	struct ap_buf *b = &r->http->body;
 	rc = ap_msg_parse(b->data ? b->data : "", b->len, (size_t)r->w->srv->cfg.max_message_bytes,
@@ -601,7 +613,7 @@ static void mdm_endpoint(struct req *r)
 		log_info("bad_device_message", "id=%s error=%s detail=%s", r->id, ap_errname(rc),
 			 log_esc(detail, d, sizeof(d)));
 		api_fail(r, rc, rc == AP_ETOOBIG ? 413 : 400, "%s: %s", ap_strerror(rc), detail);
-		return;
+		goto out;
 	}
 	if (m->kind == AP_MSG_REPORT) {
 		on_report(r, &m->u.report, fp);
@@ -613,6 +625,13 @@ static void mdm_endpoint(struct req *r)
 		on_checkout(r, &m->u.checkin, fp);
 	}
 	ap_msg_free(m);
+out:
+	if (r->peer_cert == own.signer) {
+		r->peer_cert = NULL;
+		r->peer_chain = NULL;
+	}
+	X509_free(own.signer);
+	sk_X509_pop_free(own.certs, X509_free);
 }
 
 const struct route mdm_routes[] = {

@@ -28,11 +28,12 @@ struct req {
 	struct db_account acct;
 	int has_acct;
 	/* device routes: the TLS client certificate, if any */
-	X509 *peer_cert;     /* borrowed */
-	const char *peer_fp; /* its SHA-256 in hex (NULL: compute it) */
-	int peer_verified;   /* -1 until mdm asks (through tls), then 1 when
+	X509 *peer_cert;	     /* borrowed */
+	const char *peer_fp;	     /* its SHA-256 in hex (NULL: compute it) */
+	int peer_verified;	     /* -1 until mdm asks (through tls), then 1 when
 			      * it chains to a device CA */
-	struct tls *tls;     /* the connection (NULL in in-process tests) */
+	struct tls *tls;	     /* the connection (NULL in in-process tests) */
+	STACK_OF(X509) * peer_chain; /* certificates sent with an Mdm-Signature */
 	/* path parameters: what followed the route's prefix, split on '/' */
 	const char *params[4];
 	size_t n_params;

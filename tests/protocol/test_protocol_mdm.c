@@ -451,6 +451,24 @@ static void test_identity_refusals(void **state)
 	r = call(e, "PUT", "/mdm/checkin", NULL, NULL, auth, len, foreign, 0);
 	assert_int_equal(r.status, 403);
 	free(r.body);
+	/* ... the same through Mdm-Signature (a TLS-terminating proxy): its
+	 * chain is checked against the device CA, for a's UDID and a new one */
+	char *fsig = NULL;
+	assert_int_equal(sim_device_idle(a.d, &xml2, &len), 0);
+	assert_int_equal(ap_cms_sign_detached_b64(xml2, len, foreign, a.d->key, &fsig), 0);
+	r = call(e, "PUT", "/mdm/connect", "mdm-signature", fsig, xml2, len, NULL, 0);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(r.body, "not issued by a trusted device CA"));
+	free(r.body);
+	free(fsig);
+	free(xml2);
+	assert_int_equal(sim_device_checkin(c, SIM_AUTHENTICATE, &xml2, &len), 0);
+	assert_int_equal(ap_cms_sign_detached_b64(xml2, len, foreign, a.d->key, &fsig), 0);
+	r = call(e, "PUT", "/mdm/checkin", "mdm-signature", fsig, xml2, len, NULL, 0);
+	assert_int_equal(r.status, 403);
+	free(r.body);
+	free(fsig);
+	free(xml2);
 	free(auth);
 	sim_device_free(c);
 	X509_free(foreign);
