@@ -178,7 +178,7 @@ static void sess_remove_cb(SSL_CTX *ctx, SSL_SESSION *s)
 		return;
 	pthread_mutex_lock(&c->mu);
 	struct sess **slot = sess_slot(c, id, len);
-	if (*slot)
+	if (*slot && (*slot)->s == s) /* not a newer session under the same ID */
 		gone = sess_unlink(c, slot);
 	pthread_mutex_unlock(&c->mu);
 	SSL_SESSION_free(gone);
