@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,7 +174,17 @@ struct server_use {
 	double cpu_s;  /* utime + stime */
 	double hwm_mb; /* VmHWM */
 	int ok;
+	double sim_cpu_s; /* this process's own, always known */
 };
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static struct server_use server_use(long pid)
 {
@@ -182,6 +193,7 @@ static struct server_use server_use(long pid)
 	unsigned long ut = 0, stime = 0;
 	FILE *f;
 
+	u.sim_cpu_s = self_cpu_s();
 	if (pid <= 0)
 		return u;
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
@@ -227,6 +239,12 @@ static void print_phase(const struct sim_opts *o, const char *phase, struct sim_
 	json_object_set_new(j, "p50_ms", json_real(r3(sim_stats_percentile(s, 50))));
 	json_object_set_new(j, "p99_ms", json_real(r3(sim_stats_percentile(s, 99))));
 	json_object_set_new(j, "errors", json_integer((json_int_t)s->errors));
+	if (before) { /* the simulator's own share of the two cores */
+		double cpu = self_cpu_s() - before->sim_cpu_s;
+		json_object_set_new(j, "sim_cpu_s", json_real(r3(cpu)));
+		json_object_set_new(j, "sim_cpu_us_per_session",
+				    json_real(r3(s->tasks ? cpu * 1e6 / (double)s->tasks : 0)));
+	}
 	if (before && before->ok) {
 		struct server_use after = server_use(o->server_pid);
 		double cpu = after.cpu_s - before->cpu_s;

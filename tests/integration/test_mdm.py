@@ -207,6 +207,35 @@ def test_threaded_simulator():
               "two threads: %r" % res)
 
 
+def test_bench_phases_and_variants():
+    """ardoise-sim bench: enrols the missing tablets itself, one JSON line per
+    phase with the server's and its own CPU; TLS resumption works across the
+    daemon's workers (one shared session cache), keep-alive and signatures."""
+    with Daemon(init_args=["--no-baseline"]) as d:
+        sim = Sim(d)
+        pid = str(d.proc.pid)
+
+        def bench(*args):
+            out = sim("bench", "-n", "6", "-c", "3", "--token", d.token, "--server-pid", pid,
+                      *args)
+            return {p["phase"]: p for p in map(json.loads, out.stdout.strip().splitlines())}
+
+        phases = bench()
+        check({"enrol", "drain", "queue", "sessions"} <= set(phases), "phases: %r" % phases)
+        s = phases["sessions"]
+        check(s["devices"] == 6 and s["acknowledged"] == 6 and s["errors"] == 0,
+              "one command per tablet: %r" % s)
+        for key in ("sessions_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_session",
+                    "server_peak_rss_mb", "sim_cpu_us_per_session"):
+            check(s.get(key, 0) > 0, "%s in %r" % (key, s))
+        s = bench("--resume")["sessions"]
+        check(s["resumed"] == 6 and s["acknowledged"] == 6, "every session resumed: %r" % s)
+        s = bench("--keepalive")["sessions"]
+        check(s["acknowledged"] == 6 and s["errors"] == 0 and s["sign"], "keep-alive: %r" % s)
+        s = bench("--sign")["sessions"]
+        check(s["acknowledged"] == 6 and s["errors"] == 0, "signed sessions: %r" % s)
+
+
 def test_scep_ciphers_through_a_worker():
     """SCEP requests encrypted with DES3 (old clients), AES-128 and AES-256,
     through a real worker (ap_scep runs in the global OpenSSL context, not
@@ -263,4 +292,5 @@ def test_foreign_ca_refused():
 if __name__ == "__main__":
     run([test_enrol_inventory_and_schemas, test_device_lock_cancel_notnow,
          test_sign_mode_and_enroll_token, test_erase_and_reenrol, test_keepalive_connection_stays_open,
-         test_foreign_ca_refused, test_threaded_simulator, test_scep_ciphers_through_a_worker])
+         test_foreign_ca_refused, test_threaded_simulator, test_scep_ciphers_through_a_worker,
+         test_bench_phases_and_variants])
