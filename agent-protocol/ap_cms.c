@@ -2,6 +2,7 @@
 #include "ap_cms.h"
 #include "ap_codec.h"
 #include "ap_err.h"
+#include "ap_x509.h"
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -139,23 +140,6 @@ static int shape_ok(CMS_ContentInfo *cms)
 
 /* The signer certificate chains to trust (message certificates may serve
  * as intermediates). */
-int ap_cms_chain_ok(X509 *signer, STACK_OF(X509) * certs, X509_STORE *trust)
-{
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	int ok = 0;
-
-	if (signer == NULL || trust == NULL || ctx == NULL ||
-	    X509_STORE_CTX_init(ctx, trust, signer, certs) != 1)
-		goto out;
-	if (X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1)
-		goto out;
-	ok = X509_verify_cert(ctx) == 1;
-out:
-	X509_STORE_CTX_free(ctx);
-	ERR_clear_error();
-	return ok;
-}
-
 int ap_cms_verify_detached(const char *b64_header, const void *body, size_t body_len,
 			   X509_STORE *trust, X509 **ret_signer)
 {
@@ -164,7 +148,7 @@ int ap_cms_verify_detached(const char *b64_header, const void *body, size_t body
 	if (trust == NULL)
 		return AP_EINVAL;
 	int rc = ap_cms_verify_signature(b64_header, body, body_len, &signer, &certs);
-	if (rc == 0 && !ap_cms_chain_ok(signer, certs, trust))
+	if (rc == 0 && !ap_x509_client_chain_ok(signer, certs, trust))
 		rc = AP_EBADSIG;
 	sk_X509_pop_free(certs, X509_free);
 	if (rc == 0 && ret_signer)

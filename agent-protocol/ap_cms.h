@@ -42,12 +42,10 @@ int ap_cms_verify_detached(const char *b64_header, const void *body, size_t body
  * chain when it already knows the signer (a tablet whose certificate was
  * checked when it was bound): the same checks but the chain, giving the
  * signer (*ret_signer, new reference) and every certificate of the message
- * (*ret_certs, a new stack: sk_X509_pop_free(certs, X509_free)); then
- * ap_cms_chain_ok() says whether signer chains to trust through certs
- * (may be NULL), for the SSL-client purpose, now (1, else 0). */
+ * (*ret_certs, a new stack: sk_X509_pop_free(certs, X509_free)), for
+ * ap_x509_client_chain_ok() later. */
 int ap_cms_verify_signature(const char *b64_header, const void *body, size_t body_len,
 			    X509 **ret_signer, STACK_OF(X509) * *ret_certs);
-int ap_cms_chain_ok(X509 *signer, STACK_OF(X509) * certs, X509_STORE *trust);
 
 /* Builds an Mdm-Signature header value (for the simulator and tests):
  * detached CMS SignedData over body with key/cert, SHA-256, signer

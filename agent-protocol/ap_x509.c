@@ -417,6 +417,23 @@ void ap_x509_fingerprint(X509 *cert, char out[65])
 	ERR_pop_to_mark();
 }
 
+int ap_x509_client_chain_ok(X509 *cert, STACK_OF(X509) * untrusted, X509_STORE *trust)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int ok = 0;
+
+	if (cert == NULL || trust == NULL || ctx == NULL ||
+	    X509_STORE_CTX_init(ctx, trust, cert, untrusted) != 1)
+		goto out;
+	if (X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1)
+		goto out;
+	ok = X509_verify_cert(ctx) == 1;
+out:
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return ok;
+}
+
 /* Copies the memory BIO's contents into a malloc'd NUL-terminated buffer. */
 static int bio_to_string(BIO *b, char **ret, size_t *ret_len)
 {

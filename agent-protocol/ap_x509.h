@@ -73,6 +73,9 @@ int ap_x509_subject_cn(X509 *cert, char **ret);
 /* SHA-256 of the DER certificate as 64 lowercase hex digits and a NUL; out is
  * the empty string if the digest cannot be computed. */
 void ap_x509_fingerprint(X509 *cert, char out[65]);
+/* 1 when a device identity cert chains to trust (untrusted: intermediates
+ * it came with, may be NULL), for the SSL-client purpose, now; else 0. */
+int ap_x509_client_chain_ok(X509 *cert, STACK_OF(X509) * untrusted, X509_STORE *trust);
 
 /* PEM/DER conversions.  Outputs are malloc'd; PEM text is NUL-terminated
  * (the NUL is not counted in *ret_len). */

@@ -213,8 +213,8 @@ static void handle_request(struct conn *c)
 	r.peer = c->peer;
 	r.peer_cert = tls_peer_cert(c->tls);
 	r.peer_fp = tls_peer_fingerprint(c->tls);
+	r.peer_chain = tls_peer_chain(c->tls);
 	r.peer_verified = -1;
-	r.tls = c->tls;
 	router_dispatch(&r);
 
 	int keep = hr->keep_alive && !resp.close && !c->close_after_answer && !c->w->draining;

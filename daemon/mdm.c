@@ -31,7 +31,6 @@
 #include "push.h"
 #include "server.h"
 #include "store.h"
-#include "tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +55,7 @@ static void refuse(struct req *r, int status, const char *udid, const char *why)
 	api_fail(r, status == 401 ? AP_EAUTH : AP_EFORBIDDEN, status, "%s", why);
 }
 
-/* Whether the TLS client certificate chains to a device CA.  Asked only
+/* Whether the identity certificate chains to a device CA.  Asked only
  * where it matters: when Authenticate binds a certificate to a UDID, and
  * to word a refusal.  A later session presenting the bound certificate
  * (same fingerprint) needs no chain check: it was checked when bound, and
@@ -64,9 +63,8 @@ static void refuse(struct req *r, int status, const char *udid, const char *why)
 static int peer_trusted(struct req *r)
 {
 	if (r->peer_verified < 0)
-		r->peer_verified = r->tls ? tls_peer_verified(r->tls)
-					  : ap_cms_chain_ok(r->peer_cert, r->peer_chain,
-							    keystore_device_trust(r->w->srv->ks));
+		r->peer_verified = ap_x509_client_chain_ok(r->peer_cert, r->peer_chain,
+							   keystore_device_trust(r->w->srv->ks));
 	return r->peer_verified;
 }
 
@@ -99,7 +97,6 @@ static int device_identity(struct req *r, struct sig_identity *own, char fp[65],
 			r->peer_chain = own->certs;
 			r->peer_fp = NULL;
 			r->peer_verified = -1;
-			r->tls = NULL;
 		}
 	}
 	if (r->peer_cert) {

@@ -16,7 +16,6 @@
 #include "http.h"
 
 struct worker;
-struct tls;
 
 struct req {
 	struct worker *w;
@@ -30,10 +29,9 @@ struct req {
 	/* device routes: the TLS client certificate, if any */
 	X509 *peer_cert;	     /* borrowed */
 	const char *peer_fp;	     /* its SHA-256 in hex (NULL: compute it) */
-	int peer_verified;	     /* -1 until mdm asks (through tls), then 1 when
-			      * it chains to a device CA */
-	struct tls *tls;	     /* the connection (NULL in in-process tests) */
-	STACK_OF(X509) * peer_chain; /* certificates sent with an Mdm-Signature */
+	STACK_OF(X509) * peer_chain; /* borrowed: the certificates sent with it */
+	int peer_verified;	     /* -1 until mdm asks, then 1 when it chains
+				      * to a device CA */
 	/* path parameters: what followed the route's prefix, split on '/' */
 	const char *params[4];
 	size_t n_params;

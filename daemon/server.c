@@ -126,8 +126,6 @@ static void worker_main(void *arg)
 	uv_loop_close(&w->loop);
 	db_close(w->db);
 	w->db = NULL;
-	SSL_CTX_free(w->ssl_ctx);
-	w->ssl_ctx = NULL;
 }
 
 /* The worker's library context, with the default provider alone: each

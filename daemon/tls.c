@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <openssl/err.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +17,7 @@ struct tls {
 	BIO *rbio; /* network -> SSL */
 	BIO *wbio; /* SSL -> network */
 	int done;
-	int verified; /* -1 until tls_peer_verified() asks */
-	char fp[65];  /* the peer certificate's SHA-256, computed once */
+	char fp[65]; /* the peer certificate's SHA-256, computed once */
 	char err[128];
 };
 
@@ -86,7 +84,6 @@ int tls_sessions_new(size_t max, struct tls_sessions **ret)
 	c->n_buckets = max / 2 + 1;
 	c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
 	if (c->buckets == NULL) {
-		free(c->buckets);
 		free(c);
 		return AP_ENOMEM;
 	}
@@ -247,7 +244,6 @@ static struct tls *tls_alloc(SSL_CTX *ctx)
 	struct tls *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return NULL;
-	t->verified = -1;
 	t->ssl = SSL_new(ctx);
 	t->rbio = BIO_new(BIO_s_mem());
 	t->wbio = BIO_new(BIO_s_mem());
@@ -414,19 +410,15 @@ const char *tls_peer_fingerprint(struct tls *t)
 	return t->fp;
 }
 
-int tls_peer_verified(struct tls *t)
+STACK_OF(X509) * tls_peer_chain(const struct tls *t)
 {
-	if (t->verified >= 0)
-		return t->verified;
-	X509 *cert = SSL_get0_peer_certificate(t->ssl);
-	X509_STORE *trust = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(t->ssl));
-	X509_STORE_CTX *x = cert ? X509_STORE_CTX_new() : NULL;
-	t->verified = x && X509_STORE_CTX_init(x, trust, cert, SSL_get_peer_cert_chain(t->ssl)) &&
-		      X509_STORE_CTX_set_purpose(x, X509_PURPOSE_SSL_CLIENT) &&
-		      X509_verify_cert(x) == 1;
-	X509_STORE_CTX_free(x);
-	ERR_clear_error();
-	return t->verified;
+	return SSL_get_peer_cert_chain(t->ssl);
+}
+
+int tls_peer_verified(const struct tls *t)
+{
+	return ap_x509_client_chain_ok(SSL_get0_peer_certificate(t->ssl), tls_peer_chain(t),
+				       SSL_CTX_get_cert_store(SSL_get_SSL_CTX(t->ssl)));
 }
 
 int tls_resumed(const struct tls *t)

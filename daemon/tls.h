@@ -60,9 +60,10 @@ int tls_handshake_done(const struct tls *t);
 X509 *tls_peer_cert(const struct tls *t);
 /* SHA-256 of the peer's certificate in hex ("" when none), computed once. */
 const char *tls_peer_fingerprint(struct tls *t);
-/* 1 when the peer sent a certificate that chains to the trust store
- * (checked at the first call, then remembered). */
-int tls_peer_verified(struct tls *t);
+/* The certificates the peer sent after its own (borrowed), or NULL. */
+STACK_OF(X509) * tls_peer_chain(const struct tls *t);
+/* 1 when the peer sent a certificate that chains to the trust store. */
+int tls_peer_verified(const struct tls *t);
 /* 1 when this session was resumed. */
 int tls_resumed(const struct tls *t);
 /* Negotiated protocol name ("TLSv1.3") for logs. */
