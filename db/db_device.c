@@ -69,17 +69,6 @@ int db_device_can(enum db_device_state from, enum db_device_state to)
 	return 0;
 }
 
-static int step_done(struct db *db, sqlite3_stmt *st, int want_change)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = want_change && sqlite3_changes(db->h) == 0 ? AP_ECONFLICT : 0;
-	else
-		rc = db_rc(db, rc);
-	db_done(st);
-	return rc;
-}
-
 int db_device_set_state(struct db *db, int64_t id, enum db_device_state from,
 			enum db_device_state to)
 {
@@ -95,7 +84,7 @@ int db_device_set_state(struct db *db, int64_t id, enum db_device_state from,
 	db_bind_text(st, 2, state_names[from]);
 	db_bind_text(st, 3, state_names[to]);
 	sqlite3_bind_int64(st, 4, db_now());
-	return step_done(db, st, 1);
+	return db_step_done(db, st, AP_ECONFLICT);
 }
 
 /* Reads the number at *p and moves past it (0 when there is none). */
@@ -182,7 +171,7 @@ int db_device_import(struct db *db, const char *serial, const char *model, const
 	db_bind_text(st, 3, model ? model : "");
 	db_bind_text(st, 4, asset_tag ? asset_tag : "");
 	sqlite3_bind_int64(st, 5, db_now());
-	rc = step_done(db, st, 0);
+	rc = db_step_done(db, st, 0);
 	if (rc == 0)
 		*ret_created = id == 0;
 	return rc;
@@ -329,7 +318,7 @@ int db_device_move(struct db *db, int64_t id, const char *school)
 	sqlite3_bind_int64(st, 1, id);
 	db_bind_text(st, 2, school);
 	sqlite3_bind_int64(st, 3, db_now());
-	return step_done(db, st, 1);
+	return db_step_done(db, st, AP_ECONFLICT);
 }
 
 int db_device_commands(struct db *db, int64_t id, size_t limit,

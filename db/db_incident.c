@@ -76,30 +76,6 @@ int db_incident_outcome_fits(enum db_incident_kind k, enum db_incident_outcome o
 	return k == DB_INC_DAMAGE || k == DB_INC_FAILURE;
 }
 
-static int step_done(struct db *db, sqlite3_stmt *st, int want_change)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = want_change && sqlite3_changes(db->h) == 0 ? AP_ECONFLICT : 0;
-	else
-		rc = db_rc(db, rc);
-	db_done(st);
-	return rc;
-}
-
-static int in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
-{
-	int rc = db_begin(db);
-	if (rc < 0)
-		return rc;
-	rc = fn(db, arg);
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
-}
-
 struct declare_args {
 	int64_t device_id, occurred_at, id;
 	enum db_incident_kind kind;
@@ -130,7 +106,7 @@ static int insert_incident(struct db *db, struct declare_args *a, const struct d
 	db_bind_text(st, 9, a->note ? a->note : "");
 	db_bind_text(st, 10, db_device_state_name(d->state));
 	db_bind_text(st, 11, a->actor);
-	rc = step_done(db, st, 0);
+	rc = db_step_done(db, st, 0);
 	if (rc == 0)
 		a->id = sqlite3_last_insert_rowid(db->h);
 	return rc == AP_EEXIST ? AP_ECONFLICT : rc; /* unique index: one open */
@@ -165,7 +141,7 @@ int db_incident_declare(struct db *db, int64_t device_id, enum db_incident_kind 
 		return AP_EINVAL;
 	if (kind == DB_INC_THEFT && (police_ref == NULL || police_ref[0] == '\0'))
 		return AP_EMISSING;
-	int rc = in_tx(db, declare_tx, &a);
+	int rc = db_in_tx(db, declare_tx, &a);
 	if (rc == 0)
 		*ret_id = a.id;
 	return rc;
@@ -227,7 +203,7 @@ static int close_tx(struct db *db, void *arg)
 	db_bind_text(st, 3, a->note ? a->note : "");
 	sqlite3_bind_int64(st, 4, db_now());
 	db_bind_text(st, 5, a->actor);
-	return step_done(db, st, 1);
+	return db_step_done(db, st, AP_ECONFLICT);
 }
 
 int db_incident_close(struct db *db, int64_t id, enum db_incident_outcome outcome, const char *note,
@@ -236,7 +212,7 @@ int db_incident_close(struct db *db, int64_t id, enum db_incident_outcome outcom
 	struct close_args a = {id, outcome, note, actor};
 	if ((unsigned)outcome >= NOUTCOMES)
 		return AP_EINVAL;
-	return in_tx(db, close_tx, &a);
+	return db_in_tx(db, close_tx, &a);
 }
 
 #define INCIDENT_COLS                                                                    \

@@ -37,5 +37,11 @@ void db_col_copy(sqlite3_stmt *st, int col, char *out, size_t cap);
 char *db_col_dup(sqlite3_stmt *st, int col);
 /* Maps an SQLite result code to an AP_E* code. */
 int db_rc(struct db *db, int rc);
+/* Steps a statement that returns no row, then db_done() it: 0 or the
+ * mapped error; with none_rc != 0, none_rc when it changed no row. */
+int db_step_done(struct db *db, sqlite3_stmt *st, int none_rc);
+/* Runs fn(db, arg) between db_begin() and db_commit(), rolling back when
+ * it fails; returns its error or the commit's. */
+int db_in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);
 
 #endif

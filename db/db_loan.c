@@ -30,31 +30,6 @@ static int loan_state_from_name(const char *name, enum db_loan_state *ret)
 	return AP_EINVAL;
 }
 
-static int step_done(struct db *db, sqlite3_stmt *st, int want_change)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = want_change && sqlite3_changes(db->h) == 0 ? AP_ECONFLICT : 0;
-	else
-		rc = db_rc(db, rc);
-	db_done(st);
-	return rc;
-}
-
-/* Runs fn between db_begin() and db_commit(), rolling back on failure. */
-static int in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
-{
-	int rc = db_begin(db);
-	if (rc < 0)
-		return rc;
-	rc = fn(db, arg);
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
-}
-
 struct create_args {
 	int64_t device_id, person_id, due_at, id;
 	const char *school, *actor;
@@ -82,7 +57,7 @@ static int create_tx(struct db *db, void *arg)
 	if (a->due_at > 0)
 		sqlite3_bind_int64(st, 6, a->due_at);
 	db_bind_text(st, 7, a->actor);
-	rc = step_done(db, st, 0);
+	rc = db_step_done(db, st, 0);
 	if (rc == 0)
 		a->id = sqlite3_last_insert_rowid(db->h);
 	return rc == AP_EEXIST ? AP_ECONFLICT : rc;
@@ -92,7 +67,7 @@ int db_loan_create(struct db *db, int64_t device_id, int64_t person_id, const ch
 		   int home_use, int64_t due_at, const char *actor, int64_t *ret_id)
 {
 	struct create_args a = {device_id, person_id, due_at, 0, school, actor, home_use};
-	int rc = in_tx(db, create_tx, &a);
+	int rc = db_in_tx(db, create_tx, &a);
 	if (rc == 0)
 		*ret_id = a.id;
 	return rc;
@@ -194,7 +169,7 @@ static int return_tx(struct db *db, void *arg)
 	sqlite3_bind_int64(st, 2, db_now());
 	db_bind_text(st, 3, a->condition);
 	db_bind_text(st, 4, a->actor);
-	return step_done(db, st, 1);
+	return db_step_done(db, st, AP_ECONFLICT);
 }
 
 int db_loan_return(struct db *db, int64_t loan_id, const char *condition, const char *actor)
@@ -203,7 +178,7 @@ int db_loan_return(struct db *db, int64_t loan_id, const char *condition, const 
 	if (condition == NULL ||
 	    (strcmp(condition, "ok") != 0 && strcmp(condition, "damaged") != 0))
 		return AP_EINVAL;
-	return in_tx(db, return_tx, &a);
+	return db_in_tx(db, return_tx, &a);
 }
 
 int db_loan_set_erase_command(struct db *db, int64_t loan_id, const char *uuid)
@@ -215,7 +190,7 @@ int db_loan_set_erase_command(struct db *db, int64_t loan_id, const char *uuid)
 		return rc;
 	sqlite3_bind_int64(st, 1, loan_id);
 	db_bind_text(st, 2, uuid);
-	return step_done(db, st, 1);
+	return db_step_done(db, st, AP_ECONFLICT);
 }
 
 /* Closes loan id (which must be in `from`) with end_reason. */
@@ -232,7 +207,7 @@ static int close_loan(struct db *db, int64_t id, const char *from, const char *e
 	sqlite3_bind_int64(st, 2, db_now());
 	db_bind_text(st, 3, end_reason);
 	db_bind_text(st, 4, from);
-	return step_done(db, st, 1);
+	return db_step_done(db, st, AP_ECONFLICT);
 }
 
 static int erased_tx(struct db *db, void *arg)
@@ -272,7 +247,7 @@ int db_loan_erase_acknowledged(struct db *db, int64_t device_id)
 		rc = AP_ENOTFOUND;
 	if (rc < 0)
 		return rc;
-	return in_tx(db, erased_tx, &device_id);
+	return db_in_tx(db, erased_tx, &device_id);
 }
 
 int db_loan_close_written_off(struct db *db, int64_t loan_id)

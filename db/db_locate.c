@@ -6,14 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int step_done(struct db *db, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
-	return rc;
-}
-
 int db_locate_incident_ok(struct db *db, int64_t device_id, int64_t incident_id)
 {
 	sqlite3_stmt *st;
@@ -48,7 +40,7 @@ int db_locate_create(struct db *db, int64_t device_id, int64_t incident_id,
 	db_bind_text(st, 4, reason);
 	db_bind_text(st, 5, by);
 	sqlite3_bind_int64(st, 6, db_now());
-	rc = step_done(db, st);
+	rc = db_step_done(db, st, 0);
 	if (rc == 0)
 		*ret_id = sqlite3_last_insert_rowid(db->h);
 	return rc;
@@ -178,7 +170,7 @@ int db_locate_expire(struct db *db, int64_t now, int64_t retention_s, int64_t *r
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, now);
-	if ((rc = step_done(db, st)) < 0)
+	if ((rc = db_step_done(db, st, 0)) < 0)
 		return rc;
 	rc = db_stmt(db,
 		     "UPDATE locate_request SET state = 'expired',"
@@ -209,7 +201,7 @@ int db_locate_purge(struct db *db, int64_t now, int64_t *ret_n)
 	if (rc < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, now);
-	if ((rc = step_done(db, st)) < 0)
+	if ((rc = db_step_done(db, st, 0)) < 0)
 		goto out;
 	rc = db_stmt(db,
 		     "UPDATE locate_request SET purged_at = ?1 WHERE purge_after <= ?1"
@@ -244,13 +236,13 @@ int db_locate_add_fix(struct db *db, int64_t request_id, const unsigned char *se
 	sqlite3_bind_int64(st, 1, request_id);
 	sqlite3_bind_int64(st, 2, db_now());
 	sqlite3_bind_blob(st, 3, sealed, (int)len, SQLITE_STATIC);
-	if ((rc = step_done(db, st)) < 0)
+	if ((rc = db_step_done(db, st, 0)) < 0)
 		goto out;
 	rc = db_stmt(db, "UPDATE locate_request SET fixes = fixes + 1 WHERE id = ?", &st);
 	if (rc < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, request_id);
-	rc = step_done(db, st);
+	rc = db_step_done(db, st, 0);
 out:
 	if (rc < 0) {
 		db_rollback(db);
@@ -271,7 +263,7 @@ int db_locate_fixes(struct db *db, int64_t request_id,
 	if (rc < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, request_id);
-	if ((rc = step_done(db, st)) < 0)
+	if ((rc = db_step_done(db, st, 0)) < 0)
 		goto out;
 	rc = db_stmt(db, "SELECT taken_at, sealed FROM locate_fix WHERE request_id = ? ORDER BY id",
 		     &st);

@@ -77,15 +77,6 @@ int db_mdm_by_id(struct db *db, int64_t id, struct db_mdm_device *ret)
 	return one(db, MDM_COLS "WHERE id = ?", NULL, id, ret);
 }
 
-/* Runs a one-row UPDATE/INSERT statement already bound; 0 or error. */
-static int step_done(struct db *db, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
-	return rc;
-}
-
 static int bind_auth_update(struct db *db, int64_t id, const struct db_mdm_auth *a)
 {
 	sqlite3_stmt *st;
@@ -107,7 +98,7 @@ static int bind_auth_update(struct db *db, int64_t id, const struct db_mdm_auth 
 	db_bind_text(st, 7, a->product_name);
 	sqlite3_bind_int64(st, 8, db_now());
 	sqlite3_bind_int64(st, 9, id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, int64_t *ret_id)
@@ -141,7 +132,7 @@ int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, int64_t *ret
 		db_bind_text(st, 1, a->udid);
 		sqlite3_bind_int64(st, 2, db_now());
 		sqlite3_bind_int64(st, 3, db_now());
-		if ((rc = step_done(db, st)) < 0)
+		if ((rc = db_step_done(db, st, 0)) < 0)
 			goto out;
 		id = sqlite3_last_insert_rowid(db->h);
 	} else {
@@ -189,7 +180,7 @@ int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, s
 	sqlite3_bind_int(st, 5, awaiting_config);
 	sqlite3_bind_int64(st, 6, db_now());
 	sqlite3_bind_int64(st, 7, id);
-	rc = step_done(db, st);
+	rc = db_step_done(db, st, 0);
 	if (rc == 0 && ret_first)
 		*ret_first = strcmp(d.enrollment, "enrolled") != 0;
 	return rc;
@@ -206,7 +197,7 @@ int db_mdm_unenroll(struct db *db, int64_t id)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now());
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_mdm_each_enrolled(struct db *db, const char *school, int (*fn)(int64_t device_id, void *arg),
@@ -256,7 +247,7 @@ int db_mdm_seen(struct db *db, int64_t id)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now());
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_mdm_secret(struct db *db, int64_t id, int bypass, unsigned char **ret, size_t *ret_len)
@@ -294,7 +285,7 @@ int db_mdm_set_bypass(struct db *db, int64_t id, const unsigned char *sealed, si
 		return rc;
 	sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_mdm_set_push_state(struct db *db, int64_t id, const char *state)
@@ -305,7 +296,7 @@ int db_mdm_set_push_state(struct db *db, int64_t id, const char *state)
 		return rc;
 	db_bind_text(st, 1, state ? state : "");
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 static void bind_real(sqlite3_stmt *st, int idx, int has, double v)
@@ -349,7 +340,7 @@ int db_mdm_set_device_info(struct db *db, int64_t id, const struct ap_device_inf
 		sqlite3_bind_int(st, 12, di->lost_mode);
 	sqlite3_bind_int64(st, 13, db_now());
 	sqlite3_bind_int64(st, 14, id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_mdm_set_security(struct db *db, int64_t id, const struct ap_security_info *si)
@@ -362,7 +353,7 @@ int db_mdm_set_security(struct db *db, int64_t id, const struct ap_security_info
 		return rc;
 	sqlite3_bind_int(st, 1, si->passcode_present);
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 /* Replaces the rows of a per-device table inside one transaction. */
@@ -377,14 +368,14 @@ static int replace_rows(struct db *db, int64_t id, const char *del_sql, const ch
 	if ((rc = db_stmt(db, del_sql, &st)) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_done(db, st)) < 0)
+	if ((rc = db_step_done(db, st, 0)) < 0)
 		goto out;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if ((rc = db_stmt(db, ins_sql, &st)) < 0)
 			goto out;
 		sqlite3_bind_int64(st, 1, id);
 		bind(st, i, items);
-		rc = step_done(db, st);
+		rc = db_step_done(db, st, 0);
 		if (rc == AP_EEXIST) /* duplicate identifier in one report: keep the first */
 			rc = 0;
 	}
@@ -470,7 +461,7 @@ int db_enroll_code_new(struct db *db, const char *school, const char *created_by
 	sqlite3_bind_int64(st, 4, db_now());
 	sqlite3_bind_int64(st, 5, db_now() + ttl_seconds);
 	sqlite3_bind_int64(st, 6, max_uses);
-	rc = step_done(db, st);
+	rc = db_step_done(db, st, 0);
 	if (rc == 0)
 		memcpy(ret_code, code, o + 1);
 	return rc;
@@ -535,7 +526,7 @@ int db_mdm_push_result(struct db *db, int64_t id, int64_t at, const unsigned cha
 	if (token && token_len)
 		sqlite3_bind_blob(st, 3, token, (int)token_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 /* Reads the first column of every row as an id (at most limit), then calls

@@ -27,17 +27,6 @@ int db_person_kind_from_name(const char *name, enum db_person_kind *ret)
 	return AP_EINVAL;
 }
 
-static int step_done(struct db *db, sqlite3_stmt *st, int want_change)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = want_change && sqlite3_changes(db->h) == 0 ? AP_ENOTFOUND : 0;
-	else
-		rc = db_rc(db, rc);
-	db_done(st);
-	return rc;
-}
-
 static void bind_opt_time(sqlite3_stmt *st, int idx, int64_t t)
 {
 	if (t > 0)
@@ -91,7 +80,7 @@ static int update_person(struct db *db, const struct db_person *old, const struc
 	db_bind_text(st, 5, p->school);
 	bind_opt_time(st, 6, p->agreement_at);
 	sqlite3_bind_int64(st, 7, db_now());
-	return step_done(db, st, 0);
+	return db_step_done(db, st, 0);
 }
 
 static int insert_person(struct db *db, const struct db_person *p)
@@ -110,7 +99,7 @@ static int insert_person(struct db *db, const struct db_person *p)
 	db_bind_text(st, 5, p->school);
 	bind_opt_time(st, 6, p->agreement_at);
 	sqlite3_bind_int64(st, 7, db_now());
-	return step_done(db, st, 0);
+	return db_step_done(db, st, 0);
 }
 
 int db_person_put(struct db *db, const struct db_person *p, int *ret_created)
@@ -216,7 +205,7 @@ int db_person_leave(struct db *db, int64_t id, int64_t day, int *ret_loans)
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, day);
 	sqlite3_bind_int64(st, 3, db_now());
-	rc = step_done(db, st, 1);
+	rc = db_step_done(db, st, AP_ENOTFOUND);
 	if (rc < 0)
 		goto out;
 	rc = db_stmt(db,
@@ -227,7 +216,7 @@ int db_person_leave(struct db *db, int64_t id, int64_t day, int *ret_loans)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, day);
-	rc = step_done(db, st, 0);
+	rc = db_step_done(db, st, 0);
 	loans = sqlite3_changes(db->h);
 out:
 	if (rc < 0) {
@@ -250,5 +239,5 @@ int db_person_set_agreement(struct db *db, int64_t id, int64_t day)
 	sqlite3_bind_int64(st, 1, id);
 	bind_opt_time(st, 2, day);
 	sqlite3_bind_int64(st, 3, db_now());
-	return step_done(db, st, 1);
+	return db_step_done(db, st, AP_ENOTFOUND);
 }

@@ -22,14 +22,6 @@ static int rows(struct db *db, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, vo
 	return rc;
 }
 
-static int step_done(struct db *db, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
-	return rc;
-}
-
 /* 1 when the query bound to st yields a row, 0 when not, or an error. */
 static int exists(struct db *db, sqlite3_stmt *st)
 {
@@ -98,7 +90,7 @@ static int version_add(struct db *db, int64_t profile_id, const struct db_profil
 	db_bind_text(st, 3, p->payload_uuid);
 	db_bind_text(st, 4, p->payload_hash);
 	sqlite3_bind_int64(st, 5, db_now());
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 static int profile_insert(struct db *db, const struct db_profile *p, int64_t *ret_id)
@@ -120,7 +112,7 @@ static int profile_insert(struct db *db, const struct db_profile *p, int64_t *re
 	db_bind_text(st, 7, p->blob);
 	db_bind_text(st, 8, p->created_by);
 	sqlite3_bind_int64(st, 9, db_now());
-	if ((rc = step_done(db, st)) == 0)
+	if ((rc = db_step_done(db, st, 0)) == 0)
 		*ret_id = sqlite3_last_insert_rowid(db->h);
 	return rc;
 }
@@ -169,7 +161,7 @@ static int profile_set(struct db *db, int64_t id, const struct db_profile *p, co
 	db_bind_text(st, 7, actor);
 	sqlite3_bind_int64(st, 8, db_now());
 	sqlite3_bind_int64(st, 9, id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_policy_profile_update(struct db *db, const char *name, const struct db_profile *p,
@@ -244,7 +236,7 @@ static int unassign_all(struct db *db, const char *kind, int64_t item_id, int64_
 		return rc;
 	db_bind_text(st, 1, kind);
 	sqlite3_bind_int64(st, 2, item_id);
-	if ((rc = step_done(db, st)) == 0 && ret_n)
+	if ((rc = db_step_done(db, st, 0)) == 0 && ret_n)
 		*ret_n = sqlite3_changes(db->h);
 	return rc;
 }
@@ -261,7 +253,7 @@ static int remove_item(struct db *db, const char *sql, const char *kind, int64_t
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now());
 	sqlite3_bind_int64(st, 2, id);
-	if ((rc = step_done(db, st)) == 0)
+	if ((rc = db_step_done(db, st, 0)) == 0)
 		rc = unassign_all(db, kind, id, &n);
 	if (rc == 0 && ret_unassigned)
 		*ret_unassigned = n;
@@ -321,7 +313,7 @@ int db_policy_app_add(struct db *db, const struct db_app *a, int64_t *ret_id)
 	db_bind_text(st, 4, a->licence);
 	db_bind_text(st, 5, a->created_by);
 	sqlite3_bind_int64(st, 6, db_now());
-	if ((rc = step_done(db, st)) == 0 && ret_id)
+	if ((rc = db_step_done(db, st, 0)) == 0 && ret_id)
 		*ret_id = sqlite3_last_insert_rowid(db->h);
 	return rc;
 }
@@ -398,7 +390,7 @@ int db_policy_assign(struct db *db, const char *kind, int64_t item_id, const cha
 	db_bind_text(st, 3, scope);
 	db_bind_text(st, 4, actor);
 	sqlite3_bind_int64(st, 5, db_now());
-	return step_done(db, st); /* UNIQUE -> AP_EEXIST */
+	return db_step_done(db, st, 0); /* UNIQUE -> AP_EEXIST */
 }
 
 int db_policy_unassign(struct db *db, const char *kind, int64_t item_id, const char *scope)
@@ -411,7 +403,7 @@ int db_policy_unassign(struct db *db, const char *kind, int64_t item_id, const c
 	db_bind_text(st, 1, kind);
 	sqlite3_bind_int64(st, 2, item_id);
 	db_bind_text(st, 3, scope);
-	if ((rc = step_done(db, st)) == 0 && sqlite3_changes(db->h) == 0)
+	if ((rc = db_step_done(db, st, 0)) == 0 && sqlite3_changes(db->h) == 0)
 		rc = AP_ENOTFOUND;
 	return rc;
 }
@@ -843,7 +835,7 @@ static int reported_profile_set(struct db *db, int64_t device_id, const char *id
 	db_bind_text(st, 2, identifier);
 	db_bind_text(st, 3, uuid);
 	db_bind_text(st, 4, display_name ? display_name : "");
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_policy_installed(struct db *db, int64_t device_id, const char *kind, const char *identifier,
@@ -862,7 +854,7 @@ int db_policy_installed(struct db *db, int64_t device_id, const char *kind, cons
 	db_bind_text(st, 4, version ? version : "");
 	sqlite3_bind_int64(st, 5, db_now());
 	sqlite3_bind_int64(st, 6, command_id);
-	if ((rc = step_done(db, st)) == 0 && strcmp(kind, "profile") == 0)
+	if ((rc = db_step_done(db, st, 0)) == 0 && strcmp(kind, "profile") == 0)
 		rc = reported_profile_set(db, device_id, identifier, version, display_name);
 	return rc;
 }
@@ -876,7 +868,7 @@ static int delete2(struct db *db, const char *sql, int64_t device_id, const char
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);
 	db_bind_text(st, 2, identifier);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_policy_removed(struct db *db, int64_t device_id, const char *kind, const char *identifier)
@@ -918,7 +910,7 @@ int db_policy_lists_stamp(struct db *db, int64_t device_id, int profiles, int64_
 	sqlite3_bind_int64(st, 1, device_id);
 	sqlite3_bind_int64(st, 2, db_now());
 	sqlite3_bind_int64(st, 3, command_id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 static int delete1(struct db *db, const char *sql, int64_t device_id)
@@ -928,7 +920,7 @@ static int delete1(struct db *db, const char *sql, int64_t device_id)
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_policy_forget_device(struct db *db, int64_t device_id)
@@ -959,7 +951,7 @@ int db_policy_cancel(struct db *db, int64_t command_id)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now());
 	sqlite3_bind_int64(st, 2, command_id);
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 struct id_cb {

@@ -44,14 +44,6 @@ int db_school_uai_norm(const char *in, char ret[DB_UAI_LEN + 1])
 	return 0;
 }
 
-static int step_done(struct db *db, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
-	return rc;
-}
-
 /* Binds ?1..?5 (uai, name, address, commune, sector). */
 static void bind_school(sqlite3_stmt *st, const struct db_school *s)
 {
@@ -73,7 +65,7 @@ int db_school_add(struct db *db, const struct db_school *s)
 		return rc;
 	bind_school(st, s);
 	sqlite3_bind_int64(st, 6, db_now());
-	return step_done(db, st);
+	return db_step_done(db, st, 0);
 }
 
 int db_school_put(struct db *db, const struct db_school *s, int *ret_created)
@@ -96,7 +88,7 @@ int db_school_put(struct db *db, const struct db_school *s, int *ret_created)
 	if (rc < 0)
 		return rc;
 	bind_school(st, s);
-	rc = step_done(db, st);
+	rc = db_step_done(db, st, 0);
 	if (rc == 0)
 		*ret_created = 0;
 	return rc;

@@ -81,6 +81,30 @@ int db_stmt(struct db *db, const char *sql, sqlite3_stmt **ret)
 	return AP_ELIMIT; /* more distinct statements than DB_STMT_CACHE: raise it */
 }
 
+int db_step_done(struct db *db, sqlite3_stmt *st, int none_rc)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		rc = none_rc && sqlite3_changes(db->h) == 0 ? none_rc : 0;
+	else
+		rc = db_rc(db, rc);
+	db_done(st);
+	return rc;
+}
+
+int db_in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+{
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = fn(db, arg);
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
+}
+
 void db_done(sqlite3_stmt *st)
 {
 	if (st == NULL)
