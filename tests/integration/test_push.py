@@ -108,7 +108,9 @@ class Standin:
     def requests(self):
         try:
             with open(self.log_path) as f:
-                return [json.loads(line) for line in f if line.strip()]
+                # the stand-in may be writing its next line while we read: a
+                # line without its newline is not complete yet
+                return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
         except FileNotFoundError:
             return []
 
