@@ -34,6 +34,7 @@ struct keystore {
 	X509 *server;
 	EVP_PKEY *server_key;
 	X509_STORE *trust;
+	char trust_id[17];
 	unsigned char secret[32];
 };
 
@@ -190,6 +191,38 @@ static int add_anchors(X509_STORE *store, const char *path, char *err, size_t er
 	return 0;
 }
 
+static int cmp_fp(const void *a, const void *b)
+{
+	return memcmp(a, b, 65);
+}
+
+/* Names the set of anchors in ks->trust: the first 16 hex digits of the
+ * SHA-256 of their sorted fingerprints (the order of device_ca's file
+ * does not matter, its content does). */
+static int name_trust(struct keystore *ks)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(ks->trust);
+	int n = sk_X509_OBJECT_num(objs), k = 0;
+	char(*fps)[65] = calloc((size_t)(n > 0 ? n : 1), 65);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (fps == NULL)
+		return AP_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		X509 *c = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		if (c)
+			ap_x509_fingerprint(c, fps[k++]);
+	}
+	qsort(fps, (size_t)k, 65, cmp_fp);
+	int ok = EVP_Digest(fps, (size_t)k * 65, md, &mdlen, EVP_sha256(), NULL);
+	free(fps);
+	if (!ok)
+		return AP_ENOMEM;
+	for (int i = 0; i < 8; i++)
+		snprintf(ks->trust_id + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
 /* Loads a certificate (ret_cert may be NULL to skip) and its private key. */
 static int load_pair(const char *dir, const char *cert_name, const char *key_name, X509 **ret_cert,
 		     EVP_PKEY **ret_key, char *err, size_t errcap)
@@ -271,6 +304,8 @@ int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, 
 	}
 	if (extra_ca && extra_ca[0] && (rc = add_anchors(ks->trust, extra_ca, err, errcap)) < 0)
 		goto fail;
+	if ((rc = name_trust(ks)) < 0)
+		goto fail;
 	*ret = ks;
 	return 0;
 fail:
@@ -310,6 +345,11 @@ int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct tls_sessi
 X509_STORE *keystore_device_trust(struct keystore *ks)
 {
 	return ks->trust;
+}
+
+const char *keystore_device_trust_id(struct keystore *ks)
+{
+	return ks->trust_id;
 }
 
 X509 *keystore_ca_cert(struct keystore *ks)

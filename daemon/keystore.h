@@ -40,6 +40,9 @@ int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct tls_sessi
 		     SSL_CTX **ret);
 /* Trust store for device identities (borrowed). */
 X509_STORE *keystore_device_trust(struct keystore *ks);
+/* Names the set of device trust anchors (16 hex digits): a device bound
+ * under another set has its chain checked again (daemon/mdm.c). */
+const char *keystore_device_trust_id(struct keystore *ks);
 /* The CA certificate (borrowed) and its DER/PEM paths. */
 X509 *keystore_ca_cert(struct keystore *ks);
 const char *keystore_ca_path(struct keystore *ks);

@@ -233,8 +233,14 @@ static void queue_initial(struct req *r, int64_t id, const char *udid)
 static void on_authenticate(struct req *r, const struct ap_checkin *ci, const char *fp)
 {
 	const struct config *c = &r->w->srv->cfg;
-	struct db_mdm_auth a = {ci->udid,	   ci->serial,	     ci->topic, ci->os_version,
-				ci->build_version, ci->product_name, fp};
+	struct db_mdm_auth a = {.udid = ci->udid,
+				.serial = ci->serial,
+				.topic = ci->topic,
+				.os_version = ci->os_version,
+				.build_version = ci->build_version,
+				.product_name = ci->product_name,
+				.cert_fp = fp,
+				.trust_id = keystore_device_trust_id(r->w->srv->ks)};
 	int64_t id;
 	if (r->peer_cert && !peer_trusted(r)) {
 		refuse(r, 403, ci->udid, "client certificate not issued by a trusted device CA");
@@ -261,12 +267,35 @@ static void on_authenticate(struct req *r, const struct ap_checkin *ci, const ch
 	answer_empty(r);
 }
 
+/* The bound identity was checked under another set of trust anchors
+ * ([mdm] device_ca changed since): its chain is checked once again, so
+ * that removing an anchor shuts out the tablets it vouched for. */
+static int trust_rechecked(struct req *r, struct db_mdm_device *d)
+{
+	const char *now = keystore_device_trust_id(r->w->srv->ks);
+	if (strcmp(d->trust_id, now) == 0)
+		return 0;
+	if (!peer_trusted(r)) {
+		refuse(r, 403, d->udid,
+		       "client certificate no longer issued by a trusted device CA"
+		       " ([mdm] device_ca changed)");
+		return AP_EBADSIG;
+	}
+	int rc = db_mdm_set_trust(r->w->db, d->id, now);
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot record the device: %s", ap_strerror(rc));
+		return rc;
+	}
+	snprintf(d->trust_id, sizeof(d->trust_id), "%s", now);
+	return 0;
+}
+
 /* The device record for udid, checked against the identity fp. */
 static int bound_device(struct req *r, const char *udid, const char *fp, struct db_mdm_device *d)
 {
 	int rc = db_mdm_by_udid(r->w->db, udid, d);
 	if (rc == 0 && strcmp(d->cert_fp, fp) == 0)
-		return 0;
+		return trust_rechecked(r, d);
 	if (rc < 0 && rc != AP_ENOTFOUND) {
 		api_fail(r, rc, 503, "cannot read the device: %s", ap_strerror(rc));
 		return rc;

@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MDM_COLS                                                                          \
-	"SELECT id, coalesce(udid,''), coalesce(serial,''), coalesce(school,''), state,"  \
-	" enrollment, coalesce(cert_fp,''), coalesce(topic,''), coalesce(push_magic,'')," \
-	" push_token, push_state, os_version, unlock_token IS NOT NULL,"                  \
-	" coalesce(last_seen,0), coalesce(last_push,0), coalesce(supervised,-1) FROM device "
+#define MDM_COLS                                                                           \
+	"SELECT id, coalesce(udid,''), coalesce(serial,''), coalesce(school,''), state,"   \
+	" enrollment, coalesce(cert_fp,''), coalesce(topic,''), coalesce(push_magic,''),"  \
+	" push_token, push_state, os_version, unlock_token IS NOT NULL,"                   \
+	" coalesce(last_seen,0), coalesce(last_push,0), coalesce(supervised,-1), trust_id" \
+	" FROM device "
 
 static void fill(sqlite3_stmt *st, struct db_mdm_device *d)
 {
@@ -38,6 +39,7 @@ static void fill(sqlite3_stmt *st, struct db_mdm_device *d)
 	d->last_seen = sqlite3_column_int64(st, 13);
 	d->last_push = sqlite3_column_int64(st, 14);
 	d->supervised = sqlite3_column_int(st, 15);
+	db_col_copy(st, 16, d->trust_id, sizeof(d->trust_id));
 }
 
 static int one(struct db *db, const char *sql, const char *key, int64_t id,
@@ -85,7 +87,8 @@ static int bind_auth_update(struct db *db, int64_t id, const struct db_mdm_auth 
 			 " cert_fp = ?3, topic = ?4, os_version = coalesce(?5, os_version),"
 			 " build_version = coalesce(?6, build_version),"
 			 " product_name = coalesce(?7, product_name),"
-			 " enrollment = 'pending', last_seen = ?8, updated_at = ?8 WHERE id = ?9",
+			 " enrollment = 'pending', last_seen = ?8, updated_at = ?8, trust_id = ?10"
+			 " WHERE id = ?9",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -98,7 +101,19 @@ static int bind_auth_update(struct db *db, int64_t id, const struct db_mdm_auth 
 	db_bind_text(st, 7, a->product_name);
 	sqlite3_bind_int64(st, 8, db_now());
 	sqlite3_bind_int64(st, 9, id);
+	db_bind_text(st, 10, a->trust_id ? a->trust_id : "");
 	return db_step_done(db, st, 0);
+}
+
+int db_mdm_set_trust(struct db *db, int64_t id, const char *trust_id)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "UPDATE device SET trust_id = ? WHERE id = ?", &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, trust_id);
+	sqlite3_bind_int64(st, 2, id);
+	return db_step_done(db, st, AP_ENOTFOUND);
 }
 
 int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, int64_t *ret_id)

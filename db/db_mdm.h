@@ -30,11 +30,13 @@ struct db_mdm_device {
 	int has_unlock_token;
 	int supervised; /* -1 unknown */
 	int64_t last_seen, last_push;
+	char trust_id[17]; /* trust anchors the identity was last checked under */
 };
 
 /* Device facts from Authenticate. */
 struct db_mdm_auth {
 	const char *udid, *serial, *topic, *os_version, *build_version, *product_name, *cert_fp;
+	const char *trust_id; /* keystore_device_trust_id() the chain was checked under */
 };
 
 /* Authenticate: finds the device by UDID, else by serial (an imported
@@ -51,6 +53,8 @@ int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, s
 			int *ret_first);
 /* CheckOut (or an acknowledged erase): unenrolled, push credentials dropped. */
 int db_mdm_unenroll(struct db *db, int64_t id);
+/* Records that the bound identity chains to the anchors trust_id. */
+int db_mdm_set_trust(struct db *db, int64_t id, const char *trust_id);
 int db_mdm_by_udid(struct db *db, const char *udid, struct db_mdm_device *ret);
 int db_mdm_by_serial(struct db *db, const char *serial, struct db_mdm_device *ret);
 int db_mdm_by_id(struct db *db, int64_t id, struct db_mdm_device *ret);

@@ -293,6 +293,12 @@ static const char *const steps[] = {
     "ALTER TABLE device_owned ADD COLUMN acked_cmd INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE device_lists ADD COLUMN profiles_cmd INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE device_lists ADD COLUMN apps_cmd INTEGER NOT NULL DEFAULT 0;",
+
+    /* 7: the set of device trust anchors under which the identity was
+     * last checked (keystore_device_trust_id): when [mdm] device_ca
+     * changes, a bound identity's chain is checked again once.  '' (rows
+     * from before) counts as changed. */
+    "ALTER TABLE device ADD COLUMN trust_id TEXT NOT NULL DEFAULT '';",
 };
 
 int migrations_count(void)

@@ -114,11 +114,12 @@ struct tablet {
 	X509 *cert;
 };
 
-/* PUT a message of the device to path; returns the answer. */
+/* PUT a message of the device to path; returns the answer.  The chain of
+ * its certificate is checked when the server asks, as on a connection. */
 static struct answer put(struct env *e, struct tablet *t, const char *path, const char *xml,
 			 size_t len)
 {
-	return call(e, "PUT", path, NULL, NULL, xml, len, t->cert, 1);
+	return call(e, "PUT", path, NULL, NULL, xml, len, t->cert, -1);
 }
 
 static int checkin(struct env *e, struct tablet *t, enum sim_checkin type)
@@ -507,6 +508,105 @@ static void test_identity_refusals(void **state)
 	tablet_free(&b);
 }
 
+/* Reopens the keystore with extra_ca as [mdm] device_ca (NULL: none), as
+ * a restart with another configuration does. */
+static void reopen_keystore(struct env *e, const char *extra_ca)
+{
+	char err[256];
+	keystore_free(e->srv.ks);
+	e->srv.ks = NULL;
+	assert_int_equal(keystore_open(e->dir, extra_ca, &e->srv.ks, err, sizeof(err)), 0);
+}
+
+/* A tablet whose identity another MDM's CA issued (ca, ca_key), with the
+ * server paths and topic of `like`. */
+static void migrated_tablet(struct env *e, X509 *ca, EVP_PKEY *ca_key, const struct tablet *like,
+			    struct tablet *t)
+{
+	EVP_PKEY *key = NULL;
+	X509_REQ *csr = X509_REQ_new();
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	assert_int_equal(sim_device_new(&t->d), 0);
+	assert_int_equal(ap_x509_new_ec_key(&key), 0);
+	assert_non_null(csr);
+	assert_true(X509_REQ_set_pubkey(csr, key) == 1);
+	assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(csr), "CN", MBSTRING_ASC,
+					       (const unsigned char *)"Other MDM device", -1, -1,
+					       0) == 1);
+	assert_true(X509_REQ_sign(csr, key, EVP_sha256()) > 0);
+	assert_int_equal(ap_x509_issue_client(ca, ca_key, csr, 30, &t->cert), 0);
+	X509_REQ_free(csr);
+	assert_int_equal(ap_x509_to_der(t->cert, &der, &der_len), 0);
+	assert_int_equal(sim_device_set_identity(t->d, key, 0, der, der_len), 0);
+	free(der);
+	EVP_PKEY_free(key);
+	memcpy(t->d->topic, like->d->topic, sizeof(t->d->topic));
+	memcpy(t->d->checkin_path, like->d->checkin_path, sizeof(t->d->checkin_path));
+	memcpy(t->d->server_path, like->d->server_path, sizeof(t->d->server_path));
+}
+
+/* [mdm] device_ca: identities issued by another MDM's CA enrol while it is
+ * an anchor; once it is removed, the tablets it vouched for are refused
+ * although their certificates are bound, and come back with the anchor. */
+static void test_device_ca_anchor_added_and_removed(void **state)
+{
+	struct env *e = *state;
+	struct tablet own = {0}, migrated = {0};
+	EVP_PKEY *other_key = NULL;
+	X509 *other = NULL;
+	char pem_path[200], *pem = NULL, *xml = NULL;
+	size_t pem_len = 0, len = 0;
+
+	assert_int_equal(ap_x509_new_ec_key(&other_key), 0);
+	assert_int_equal(ap_x509_make_ca(other_key, "Other MDM CA", "Other", 365, &other), 0);
+	assert_int_equal(ap_x509_to_pem(other, &pem, &pem_len), 0);
+	snprintf(pem_path, sizeof(pem_path), "%s/other-ca.pem", e->dir);
+	FILE *f = fopen(pem_path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(pem, 1, pem_len, f), pem_len);
+	fclose(f);
+	free(pem);
+
+	enrol(e, &own);
+	migrated_tablet(e, other, other_key, &own, &migrated);
+	/* without the anchor: refused */
+	assert_int_equal(checkin(e, &migrated, SIM_AUTHENTICATE), 403);
+	/* with it: enrols, and its sessions work */
+	reopen_keystore(e, pem_path);
+	assert_int_equal(checkin(e, &migrated, SIM_AUTHENTICATE), 200);
+	assert_int_equal(checkin(e, &migrated, SIM_TOKEN_UPDATE), 200);
+	assert_int_equal(session(e, &migrated, NULL, NULL), 5); /* its inventory */
+	assert_int_equal(session(e, &own, NULL, NULL), 5);
+
+	/* the anchor removed: the bound migrated tablet is refused, on every
+	 * endpoint; the server's own tablets are not */
+	reopen_keystore(e, NULL);
+	assert_int_equal(sim_device_idle(migrated.d, &xml, &len), 0);
+	struct answer r = put(e, &migrated, migrated.d->server_path, xml, len);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(r.body, "no longer issued by a trusted device CA"));
+	free(r.body);
+	free(xml);
+	assert_int_equal(checkin(e, &migrated, SIM_TOKEN_UPDATE), 403);
+	assert_int_equal(checkin(e, &migrated, SIM_AUTHENTICATE), 403);
+	queue(e, device_row(e, own.d->udid).id, AP_CMD_DEVICE_INFORMATION, (char[37]){0});
+	assert_int_equal(session(e, &own, NULL, NULL), 1);
+	assert_string_equal(device_row(e, own.d->udid).trust_id,
+			    keystore_device_trust_id(e->srv.ks));
+
+	/* the anchor back: the migrated tablet is served again */
+	reopen_keystore(e, pem_path);
+	assert_int_equal(session(e, &migrated, NULL, NULL), 0);
+	assert_string_equal(device_row(e, migrated.d->udid).trust_id,
+			    keystore_device_trust_id(e->srv.ks));
+
+	X509_free(other);
+	EVP_PKEY_free(other_key);
+	tablet_free(&own);
+	tablet_free(&migrated);
+}
+
 static void test_checkout_unenrols(void **state)
 {
 	struct env *e = *state;
@@ -554,6 +654,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_notnow_keeps_command, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replayed_report_is_idempotent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_identity_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_device_ca_anchor_added_and_removed, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_checkout_unenrols, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_erase_unenrols, setup, teardown),
 	};

@@ -161,6 +161,16 @@ static void test_extra_device_ca(void **state)
 	assert_non_null(strstr(f->err, "junk.pem"));
 	path_of(f, "server.pem", p); /* any PEM certificate is a valid anchor */
 	assert_int_equal(keystore_open(f->dir, p, &f->ks, f->err, sizeof(f->err)), 0);
+	/* the set of anchors has a name: the same files, the same name; an
+	 * anchor more or less, another (daemon/mdm.c checks chains again) */
+	struct keystore *same = NULL, *fewer = NULL;
+	assert_int_equal(keystore_open(f->dir, p, &same, f->err, sizeof(f->err)), 0);
+	assert_int_equal(keystore_open(f->dir, NULL, &fewer, f->err, sizeof(f->err)), 0);
+	assert_int_equal(strlen(keystore_device_trust_id(f->ks)), 16);
+	assert_string_equal(keystore_device_trust_id(f->ks), keystore_device_trust_id(same));
+	assert_string_not_equal(keystore_device_trust_id(f->ks), keystore_device_trust_id(fewer));
+	keystore_free(same);
+	keystore_free(fewer);
 	ERR_clear_error();
 }
 
