@@ -260,21 +260,44 @@ int db_checkpoint(struct db *db)
 /*
  * Writers of one process take turns on this lock before BEGIN IMMEDIATE,
  * so the event loops never meet SQLite's busy handler (which sleeps in
- * milliseconds) on each other: they queue on a mutex instead.  Writes
- * from other processes still go through busy_timeout.
+ * milliseconds) on each other: they queue here instead.  Writes from
+ * other processes still go through busy_timeout.  The turns are FIFO (a
+ * ticket lock): a long run committing in parts (db_split) would otherwise
+ * take the lock back before a waiting loop wakes up.
  */
-static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t turn;
+	uint64_t next, serving;
+} write_lock = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void write_lock_take(void)
+{
+	pthread_mutex_lock(&write_lock.mu);
+	uint64_t mine = write_lock.next++;
+	while (write_lock.serving != mine)
+		pthread_cond_wait(&write_lock.turn, &write_lock.mu);
+	pthread_mutex_unlock(&write_lock.mu);
+}
+
+static void write_lock_give(void)
+{
+	pthread_mutex_lock(&write_lock.mu);
+	write_lock.serving++;
+	pthread_cond_broadcast(&write_lock.turn);
+	pthread_mutex_unlock(&write_lock.mu);
+}
 
 int db_begin(struct db *db)
 {
 	if (db->tx_depth++ > 0)
 		return 0;
 	db->tx_failed = 0;
-	pthread_mutex_lock(&write_lock);
+	write_lock_take();
 	int rc = db_exec(db, "BEGIN IMMEDIATE");
 	if (rc < 0) {
 		db->tx_depth = 0;
-		pthread_mutex_unlock(&write_lock);
+		write_lock_give();
 	}
 	return rc;
 }
@@ -287,14 +310,22 @@ int db_commit(struct db *db)
 		return 0;
 	if (db->tx_failed) {
 		db_exec(db, "ROLLBACK");
-		pthread_mutex_unlock(&write_lock);
+		write_lock_give();
 		return AP_EDB;
 	}
 	int rc = db_exec(db, "COMMIT");
 	if (rc < 0)
 		db_exec(db, "ROLLBACK");
-	pthread_mutex_unlock(&write_lock);
+	write_lock_give();
 	return rc;
+}
+
+int db_split(struct db *db)
+{
+	if (db->tx_depth != 1)
+		return 0;
+	int rc = db_commit(db);
+	return rc < 0 ? rc : db_begin(db);
 }
 
 void db_rollback(struct db *db)
@@ -306,5 +337,5 @@ void db_rollback(struct db *db)
 		return;
 	}
 	db_exec(db, "ROLLBACK");
-	pthread_mutex_unlock(&write_lock);
+	write_lock_give();
 }

@@ -43,6 +43,10 @@ int db_checkpoint(struct db *db);
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+/* In the outermost transaction: commits the work so far and begins again,
+ * so that the other loops' writers get their turn (a long run in parts).
+ * Nested in a caller's transaction: does nothing. */
+int db_split(struct db *db);
 
 /* The last SQLite error message of this connection (static, for logs). */
 const char *db_errmsg(struct db *db);

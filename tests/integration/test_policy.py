@@ -448,8 +448,33 @@ def test_failing_and_report():
         check("com.games.candy" in human and "F1" in human, human)
 
 
+def test_large_run_commits_in_parts():
+    # more tablets than one part of a run (10,000): every tablet gets its
+    # commands exactly once across the parts, and the next run finds
+    # nothing to do
+    n = 10050
+    with Daemon(init_args=["--no-baseline"]) as d:
+        out = d.sqlite("INSERT INTO school(uai,name,created_at) VALUES ('%s','A',0);"
+                       "INSERT INTO device(serial,udid,school,enrollment,created_at,updated_at)"
+                       " WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %d)"
+                       " SELECT printf('PART%%05d', i), printf('UDID-PART%%05d', i), '%s', 'enrolled', 0, 0"
+                       " FROM k;"
+                       "INSERT INTO device_lists(device_id,profiles_at,apps_at) SELECT id,%d,%d FROM device;"
+                       % (UAI_A, n, UAI_A, now(), now()))
+        check(out.returncode == 0, "sqlite: " + out.stderr)
+        d.ctl("app", "add", "--bundle-id", "fr.pronote.app", "--store-id", "123456", "--name", "Pronote")
+        a = d.ctl_json("policy", "assign", "app:fr.pronote.app", "--scope", "fleet")
+        check(a["reconcile"]["devices"] == n and a["reconcile"]["queued"] == n, "one each: %r" % a)
+        rows = d.sqlite("SELECT count(*), count(DISTINCT device_id) FROM command"
+                        " WHERE type = 'InstallApplication' AND status = 'queued'").stdout.strip()
+        check(rows == "%d|%d" % (n, n), "queued rows: %s" % rows)
+        r = reconcile(d)
+        check(r["devices"] == n and r["queued"] == 0 and r["canceled"] == 0, "converged: %r" % r)
+
+
 if __name__ == "__main__":
-    run([test_init_loads_the_baseline, test_profile_catalogue_and_validation,
+    run([test_init_loads_the_baseline, test_large_run_commits_in_parts,
+         test_profile_catalogue_and_validation,
          test_baseline_and_school_app_reach_the_right_tablets, test_profiles_sent_are_signed_and_stable,
          test_profile_edit_reinstalls_only_that_profile,
          test_unassign_removes_only_what_ardoise_installed, test_move_and_removed_app,

@@ -307,6 +307,38 @@ static void test_transactions(void **state)
 	db_close(db);
 }
 
+/* db_split: a long run in parts, each visible to the other connections
+ * once done; nested in a caller's transaction it waits for the caller. */
+static void test_split(void **state)
+{
+	struct fixture *f = *state;
+	struct db *a = NULL, *b = NULL;
+	assert_int_equal(db_open(f->path, &a), 0);
+	assert_int_equal(db_open(f->path, &b), 0);
+
+	assert_int_equal(db_begin(a), 0);
+	create(a, "part1");
+	assert_false(exists(b, "part1"));
+	assert_int_equal(db_split(a), 0);
+	assert_true(exists(b, "part1")); /* committed */
+	create(a, "part2");
+	db_rollback(a); /* undoes the current part only */
+	assert_true(exists(b, "part1"));
+	assert_false(exists(b, "part2"));
+	assert_false(exists(a, "part2"));
+
+	assert_int_equal(db_begin(a), 0);
+	assert_int_equal(db_begin(a), 0);
+	create(a, "nested");
+	assert_int_equal(db_split(a), 0);
+	assert_false(exists(b, "nested")); /* the caller's transaction decides */
+	assert_int_equal(db_commit(a), 0);
+	assert_int_equal(db_commit(a), 0);
+	assert_true(exists(b, "nested"));
+	db_close(a);
+	db_close(b);
+}
+
 static void test_clock_offset(void **state)
 {
 	int64_t t0 = db_now();
@@ -329,6 +361,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
 	    cmocka_unit_test(test_transactions),
+	    cmocka_unit_test_setup_teardown(test_split, setup, teardown),
 	    cmocka_unit_test(test_clock_offset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
