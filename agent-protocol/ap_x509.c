@@ -165,8 +165,11 @@ int ap_x509_make_ca(EVP_PKEY *key, const char *cn, const char *org, int days, X5
 		goto out;
 	if ((rc = set_self_name(cert, cn, org)) < 0)
 		goto out;
+	const char *ku = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA
+			     ? "critical,digitalSignature,keyEncipherment,keyCertSign,cRLSign"
+			     : "critical,keyCertSign,cRLSign";
 	if ((rc = add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE")) < 0 ||
-	    (rc = add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign")) < 0 ||
+	    (rc = add_ext(cert, cert, NID_key_usage, ku)) < 0 ||
 	    (rc = add_ext(cert, cert, NID_subject_key_identifier, "hash")) < 0)
 		goto out;
 	if ((rc = sign(cert, key)) < 0)

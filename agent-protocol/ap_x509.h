@@ -30,7 +30,9 @@ int ap_x509_new_rsa_key(int bits, EVP_PKEY **ret);
 
 /*
  * Self-signed CA certificate for `key`: basicConstraints CA:TRUE (critical),
- * keyUsage keyCertSign+cRLSign (critical), subjectKeyIdentifier, subject and
+ * keyUsage keyCertSign+cRLSign (critical; an RSA key also gets
+ * digitalSignature+keyEncipherment: a SCEP CA without RA decrypts the
+ * requests and signs the replies with it), subjectKeyIdentifier, subject and
  * issuer O=org (omitted when org is NULL), CN=cn, random 128-bit serial.
  * cn must be 1..64 characters (AP_EINVAL otherwise).
  */

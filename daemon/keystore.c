@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #define CA_DAYS	    3650
+#define CA_RSA_BITS 2048
 #define SERVER_DAYS 825
 
 struct keystore {
@@ -98,7 +99,12 @@ int keystore_create(const char *dir, const char *const *names, size_t n_names, c
 	unsigned char secret[32];
 	int rc;
 
-	if ((rc = ap_x509_new_ec_key(&ca_key)) < 0 ||
+	/* The CA is RSA: iPads answer GetCACert's certificate by encrypting
+	 * their SCEP request to it, and Apple's SCEP client encrypts to RSA
+	 * keys only (Security's SecSCEP.c: "We don't support EC recipients
+	 * for SCEP").  The TLS server key stays ECDSA P-256 (every session
+	 * signs with it); the CA key works at enrolment only. */
+	if ((rc = ap_x509_new_rsa_key(CA_RSA_BITS, &ca_key)) < 0 ||
 	    (rc = ap_x509_make_ca(ca_key, "Ardoise CA", "Ardoise", CA_DAYS, &ca)) < 0 ||
 	    (rc = ap_x509_new_ec_key(&srv_key)) < 0 ||
 	    (rc = ap_x509_issue_server(ca, ca_key, srv_key, names, n_names, SERVER_DAYS, &srv)) <

@@ -2,7 +2,8 @@
  * keystore.h - every private key of Ardoise lives behind this module.
  *
  * Files in the data directory:
- *   ca.pem / ca.key          device and server CA (ECDSA P-256)
+ *   ca.pem / ca.key          device and server CA (RSA-2048: iPads encrypt
+ *                            their SCEP requests to it, to RSA only)
  *   server.pem / server.key  TLS server identity, signed by the CA
  *   secret.key               32 random bytes: AES-256-GCM key for secrets
  *                            kept in the database (UnlockTokens, bypass codes,

@@ -13,6 +13,8 @@
 #include "store.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -289,7 +291,14 @@ int main(int argc, char **argv)
 	int version = 0;
 	db_version(db, &version);
 	db_close(db);
+	static const char ca_not_rsa[] =
+	    "the CA key in ca.key is not RSA: iPads cannot enrol by SCEP (Apple's client encrypts "
+	    "its request to RSA keys only); ardoised --init makes an RSA CA";
+	int ca_rsa =
+	    EVP_PKEY_get_base_id(X509_get0_pubkey(keystore_ca_cert(srv.ks))) == EVP_PKEY_RSA;
 	if (o.check) {
+		if (!ca_rsa)
+			printf("; warning: %s\n", ca_not_rsa);
 		char push_line[600];
 		config_dump(&srv.cfg, stdout);
 		if (push_check(&srv.cfg, push_line, sizeof(push_line)) < 0) {
@@ -303,6 +312,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("starting", "version=0.1.0 data_dir=%s schema=%d", o.data_dir, version);
+	if (!ca_rsa)
+		log_warn("ca_not_rsa", "msg=\"%s\"", ca_not_rsa);
 	rc = server_run(&srv) < 0 ? 1 : 0;
 out:
 	keystore_free(srv.ks);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <openssl/x509v3.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -171,7 +172,7 @@ static int run(struct env *e, const struct sim_opts *o, sim_task_fn fn, struct s
 /* ---- server figures (/proc) ---- */
 
 struct server_use {
-	double cpu_s;  /* utime + stime */
+	double cpu_s;  /* CPU time of its threads (utime + stime) */
 	double hwm_mb; /* VmHWM */
 	int ok;
 	double sim_cpu_s; /* this process's own, always known */
@@ -184,6 +185,38 @@ static double self_cpu_s(void)
 		return 0;
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The CPU time of pid's live threads in seconds, to the nanosecond
+ * (/proc/PID/task/TID/schedstat); -1 when the kernel does not say.
+ * /proc/PID/stat counts in clock ticks (10 ms): too coarse for a short
+ * phase. */
+static double threads_cpu_s(long pid)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	double total = 0;
+	int n = 0;
+	if (dir == NULL)
+		return -1;
+	while ((e = readdir(dir)) != NULL) {
+		unsigned long long ns = 0;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/schedstat", pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue; /* the thread has just ended */
+		if (fscanf(f, "%llu", &ns) == 1) {
+			total += (double)ns / 1e9;
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return n > 0 ? total : -1;
 }
 
 static struct server_use server_use(long pid)
@@ -207,6 +240,9 @@ static struct server_use server_use(long pid)
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stime) != 2)
 		return u;
 	u.cpu_s = (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+	double precise = threads_cpu_s(pid);
+	if (precise >= 0)
+		u.cpu_s = precise;
 	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
 	if ((f = fopen(path, "r")) != NULL) {
 		while (fgets(buf, sizeof(buf), f))

@@ -131,6 +131,27 @@ def test_check_config_ok():
         check("listening" not in out.stderr, "-n does not serve")
 
 
+def test_ec_ca_warned():
+    # a data dir whose CA key is EC (made by hand, or before the CA was
+    # RSA): iPads could not enrol by SCEP, and the operator is told
+    with Daemon(start=False) as d:
+        out = d.run_once("-n")
+        check(out.returncode == 0 and "not RSA" not in out.stdout, "--init's CA is RSA: " + out.stdout[-300:])
+        key, pem = os.path.join(d.data, "ca.key"), os.path.join(d.data, "ca.pem")
+        os.unlink(key)
+        os.unlink(pem)
+        made = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                               "-nodes", "-keyout", key, "-out", pem, "-subj", "/CN=EC CA", "-days", "30"],
+                              capture_output=True, text=True, timeout=60)
+        check(made.returncode == 0, "openssl: " + made.stderr)
+        os.chmod(key, 0o600)
+        out = d.run_once("-n")
+        check(out.returncode == 0 and "warning: the CA key in ca.key is not RSA: iPads cannot enrol"
+              in out.stdout, "-n warns: " + out.stdout[-300:])
+        d.start()  # (its server certificate no longer chains to ca.pem: not served here)
+        check("event=ca_not_rsa" in d.log(), "the start is logged with a warning")
+
+
 def test_check_config_errors():
     cases = [
         ("[server]\nworkers = 2\nheader_timeout = 5\n", 3, "header_timeout"),
@@ -264,7 +285,7 @@ def test_sigint_exits_zero():
 
 if __name__ == "__main__":
     run([test_init_creates_private_keys, test_init_twice_refused, test_start_without_init,
-         test_refuses_readable_key_files, test_check_config_ok, test_check_config_errors,
+         test_refuses_readable_key_files, test_check_config_ok, test_ec_ca_warned, test_check_config_errors,
          test_bad_listen_refused, test_migrates_an_empty_database, test_data_survives_restart,
          test_refuses_newer_database, test_sigterm_finishes_request_in_flight,
          test_sigterm_closes_idle_connections_at_once, test_drain_is_bounded,

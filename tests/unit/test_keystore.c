@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -58,6 +59,34 @@ static int teardown(void **state)
 	unit_rmtree(f->dir);
 	free(f);
 	return 0;
+}
+
+/* The CA is RSA with the key usages of a SCEP CA without RA (iPads
+ * encrypt their requests to it; it signs the replies); the TLS server
+ * key is ECDSA P-256, signed by it. */
+static void test_ca_is_rsa_for_ipads(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+	X509 *ca = keystore_ca_cert(f->ks);
+	EVP_PKEY *pub = X509_get0_pubkey(ca);
+	assert_int_equal(EVP_PKEY_get_base_id(pub), EVP_PKEY_RSA);
+	assert_int_equal(EVP_PKEY_get_bits(pub), 2048);
+	uint32_t ku = X509_get_key_usage(ca);
+	assert_true(ku & KU_KEY_ENCIPHERMENT);
+	assert_true(ku & KU_DIGITAL_SIGNATURE);
+	assert_true(ku & KU_KEY_CERT_SIGN);
+	char p[4200], pem[8192];
+	path_of(f, "server.pem", p);
+	FILE *in = fopen(p, "r");
+	assert_non_null(in);
+	size_t n = fread(pem, 1, sizeof(pem), in);
+	fclose(in);
+	X509 *srv = NULL;
+	assert_int_equal(ap_x509_from_pem(pem, n, &srv), 0);
+	assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(srv)), EVP_PKEY_EC);
+	assert_int_equal(X509_verify(srv, pub), 1);
+	X509_free(srv);
 }
 
 static void test_create_modes(void **state)
@@ -256,6 +285,7 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+	    T(test_ca_is_rsa_for_ipads),
 	    T(test_create_modes),
 	    T(test_open),
 	    T(test_create_refuses_existing),
