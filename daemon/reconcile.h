@@ -17,9 +17,10 @@
  *
  * All functions run on a worker's loop with its database connection;
  * they nest inside a caller's transaction.  Outside one, a run of many
- * tablets commits every 10,000 tablets so that the other loop's writers
- * are not held for the whole run: a storage error then leaves the
- * earlier parts queued, and the next run converges the rest.
+ * tablets reads its facts before taking the write lock and commits every
+ * 10,000 tablets, so that the other loop's writers are not held for the
+ * whole run: a storage error then leaves the earlier parts queued, and the
+ * next run converges the rest.
  */
 #ifndef RECONCILE_H
 #define RECONCILE_H

@@ -320,6 +320,19 @@ int db_commit(struct db *db)
 	return rc;
 }
 
+int db_read_begin(struct db *db)
+{
+	if (db->tx_depth != 0)
+		return AP_EINVAL;
+	return db_exec(db, "BEGIN DEFERRED");
+}
+
+void db_read_end(struct db *db)
+{
+	if (db->tx_depth == 0)
+		db_exec(db, "COMMIT");
+}
+
 int db_split(struct db *db)
 {
 	if (db->tx_depth != 1)

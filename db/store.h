@@ -43,6 +43,10 @@ int db_checkpoint(struct db *db);
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+/* A read transaction: one snapshot for several SELECTs, without taking
+ * the write lock.  Not inside db_begin() (AP_EINVAL), not nested. */
+int db_read_begin(struct db *db);
+void db_read_end(struct db *db);
 /* In the outermost transaction: commits the work so far and begins again,
  * so that the other loops' writers get their turn (a long run in parts).
  * Nested in a caller's transaction: does nothing. */

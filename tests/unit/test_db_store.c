@@ -308,7 +308,8 @@ static void test_transactions(void **state)
 }
 
 /* db_split: a long run in parts, each visible to the other connections
- * once done; nested in a caller's transaction it waits for the caller. */
+ * once done; nested in a caller's transaction it waits for the caller.
+ * db_read_begin: a snapshot without the write lock. */
 static void test_split(void **state)
 {
 	struct fixture *f = *state;
@@ -335,6 +336,17 @@ static void test_split(void **state)
 	assert_int_equal(db_commit(a), 0);
 	assert_int_equal(db_commit(a), 0);
 	assert_true(exists(b, "nested"));
+
+	/* a read transaction: one snapshot, and the others write meanwhile */
+	assert_int_equal(db_read_begin(a), 0);
+	assert_false(exists(a, "later"));
+	create(b, "later"); /* would wait forever if a held the write lock */
+	assert_false(exists(a, "later"));
+	db_read_end(a);
+	assert_true(exists(a, "later"));
+	assert_int_equal(db_begin(a), 0);
+	assert_int_equal(db_read_begin(a), AP_EINVAL); /* not inside a write */
+	assert_int_equal(db_commit(a), 0);
 	db_close(a);
 	db_close(b);
 }
