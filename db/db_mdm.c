@@ -108,12 +108,19 @@ static int bind_auth_update(struct db *db, int64_t id, const struct db_mdm_auth 
 int db_mdm_set_trust(struct db *db, int64_t id, const char *trust_id)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "UPDATE device SET trust_id = ? WHERE id = ?", &st);
+	int rc = db_begin(db); /* the loops' write lock, also outside a transaction */
 	if (rc < 0)
 		return rc;
-	db_bind_text(st, 1, trust_id);
-	sqlite3_bind_int64(st, 2, id);
-	return db_step_done(db, st, AP_ENOTFOUND);
+	if ((rc = db_stmt(db, "UPDATE device SET trust_id = ? WHERE id = ?", &st)) == 0) {
+		db_bind_text(st, 1, trust_id);
+		sqlite3_bind_int64(st, 2, id);
+		rc = db_step_done(db, st, AP_ENOTFOUND);
+	}
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
 }
 
 int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, int64_t *ret_id)
