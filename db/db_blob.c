@@ -40,8 +40,7 @@ int db_blob_get(struct db *db, const char *hash, unsigned char **ret, size_t *re
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, hash);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0) {
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
 		unsigned char *p = malloc(n ? n : 1);
 		if (p == NULL) {
@@ -50,10 +49,7 @@ int db_blob_get(struct db *db, const char *hash, unsigned char **ret, size_t *re
 			memcpy(p, sqlite3_column_blob(st, 0), n);
 			*ret = p;
 			*ret_len = n;
-			rc = 0;
 		}
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
 	}
 	db_done(st);
 	return rc;

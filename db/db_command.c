@@ -158,9 +158,7 @@ int db_cmd_next(struct db *db, int64_t device_id, struct db_cmd *ret, char **ret
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);
 	sqlite3_bind_int64(st, 2, now);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
+	if ((rc = db_step_row(db, st)) < 0) {
 		db_done(st);
 		return rc;
 	}
@@ -207,13 +205,8 @@ static int find(struct db *db, const char *sql, int64_t device_id, const char *u
 	db_bind_text(st, 1, uuid);
 	if (device_id)
 		sqlite3_bind_int64(st, 2, device_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0)
 		fill(st, ret);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }
@@ -287,8 +280,7 @@ int db_cmd_blob(struct db *db, const char *uuid, int result, char **ret, size_t 
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, uuid);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0) {
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
 		char *p = NULL;
 		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
@@ -302,9 +294,6 @@ int db_cmd_blob(struct db *db, const char *uuid, int result, char **ret, size_t 
 		}
 		*ret = p;
 		*ret_len = p ? n : 0;
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
 	}
 	db_done(st);
 	return rc;

@@ -205,13 +205,9 @@ static void row_to_device(sqlite3_stmt *st, struct db_device *d)
 
 static int one_device(struct db *db, sqlite3_stmt *st, struct db_device *ret)
 {
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	int rc = db_step_row(db, st);
+	if (rc == 0)
 		row_to_device(st, ret);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }

@@ -253,13 +253,8 @@ int db_incident_get(struct db *db, int64_t id, struct db_incident *ret)
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0)
 		row_to_incident(st, ret);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }

@@ -40,6 +40,9 @@ int db_rc(struct db *db, int rc);
 /* Steps a statement that returns no row, then db_done() it: 0 or the
  * mapped error; with none_rc != 0, none_rc when it changed no row. */
 int db_step_done(struct db *db, sqlite3_stmt *st, int none_rc);
+/* Steps a statement that returns at most one row: 0 with the row to read
+ * (then db_done() it), AP_ENOTFOUND without, else the mapped error. */
+int db_step_row(struct db *db, sqlite3_stmt *st);
 /* Runs fn(db, arg) between db_begin() and db_commit(), rolling back when
  * it fails; returns its error or the commit's. */
 int db_in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);

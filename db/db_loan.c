@@ -109,13 +109,9 @@ static void row_to_loan(sqlite3_stmt *st, struct db_loan *l)
 
 static int one_loan(struct db *db, sqlite3_stmt *st, struct db_loan *ret)
 {
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	int rc = db_step_row(db, st);
+	if (rc == 0)
 		row_to_loan(st, ret);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }

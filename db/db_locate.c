@@ -17,8 +17,7 @@ int db_locate_incident_ok(struct db *db, int64_t device_id, int64_t incident_id)
 		return rc;
 	sqlite3_bind_int64(st, 1, incident_id);
 	sqlite3_bind_int64(st, 2, device_id);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
+	rc = db_step_row(db, st);
 	db_done(st);
 	return rc;
 }
@@ -88,13 +87,8 @@ static int one(struct db *db, const char *sql, int64_t key, int64_t now, struct 
 	sqlite3_bind_int64(st, 1, key);
 	if (now)
 		sqlite3_bind_int64(st, 2, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0)
 		fill(st, ret);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }
@@ -310,13 +304,8 @@ int db_locate_school_name(struct db *db, const char *uai, char *out, size_t cap)
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, uai);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0)
 		db_col_copy(st, 0, out, cap);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }

@@ -142,13 +142,8 @@ int db_person_get(struct db *db, const char *ext_id, struct db_person *ret)
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, ext_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0)
 		row_to_person(st, ret);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }

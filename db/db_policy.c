@@ -194,13 +194,8 @@ int db_policy_profile_get(struct db *db, const char *name, struct db_profile *re
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0)
 		profile_fill(st, ret);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }
@@ -325,13 +320,8 @@ int db_policy_app_get(struct db *db, const char *bundle_id, struct db_app *ret)
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, bundle_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0)
 		app_fill(st, ret);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }
@@ -791,13 +781,9 @@ int db_policy_command_ref(struct db *db, const char *uuid, char ret_dedupe[256],
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, uuid);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0) {
 		db_col_copy(st, 0, ret_dedupe, 256);
 		db_col_copy(st, 1, ret_blob, 65);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
 	}
 	db_done(st);
 	return rc;
@@ -810,13 +796,8 @@ int db_policy_version_uuid(struct db *db, const char *blob, char ret_uuid[37])
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, blob);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = db_step_row(db, st)) == 0)
 		db_col_copy(st, 0, ret_uuid, 37);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
-	}
 	db_done(st);
 	return rc;
 }

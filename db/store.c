@@ -92,6 +92,12 @@ int db_step_done(struct db *db, sqlite3_stmt *st, int none_rc)
 	return rc;
 }
 
+int db_step_row(struct db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
+}
+
 int db_in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
 {
 	int rc = db_begin(db);
