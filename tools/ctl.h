@@ -42,6 +42,9 @@ int ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* URL-encodes s into out. */
 void ctl_urlenc(const char *s, char *out, size_t cap);
+/* out = prefix + arg URL-encoded + suffix: the path of a verb that names
+ * one thing ("/api/v1/devices/", serial, "/commands"). */
+void ctl_path(char *out, size_t cap, const char *prefix, const char *arg, const char *suffix);
 
 struct ctl_verb {
 	const char *noun;

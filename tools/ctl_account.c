@@ -117,13 +117,12 @@ static int disable(struct ctl *c, int argc, char **argv)
 	static const char usage[] = "account disable NAME [--reason R] [--json]";
 	const char *name = NULL, *reason = NULL;
 	struct ctl_fleet_opt opts[] = {{"--reason", &reason}, {NULL}};
-	char path[256], enc[200];
+	char path[256];
 	json_t *ret = NULL;
 	int rc = ctl_fleet_args(usage, argc, argv, opts, &name, 1, 1);
 	if (rc != CTL_OK)
 		return rc;
-	ctl_urlenc(name, enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/accounts/%s/disable", enc);
+	ctl_path(path, sizeof(path), "/api/v1/accounts/", name, "/disable");
 	rc = ctl_fleet_post(c, path, json_pack("{s:s?}", "reason", reason), &ret);
 	if (rc != CTL_OK)
 		return rc;

@@ -34,7 +34,7 @@ static const char send_usage[] = "command send SERIAL TYPE [Key=value...] [--jso
 
 static int send(struct ctl *c, int argc, char **argv)
 {
-	char path[256], enc[160];
+	char path[256];
 	json_t *ret = NULL;
 	if (argc < 2)
 		return ctl_usage(send_usage, "SERIAL and TYPE are required");
@@ -47,8 +47,7 @@ static int send(struct ctl *c, int argc, char **argv)
 		json_array_append_new(params, json_string(argv[i]));
 	}
 	json_t *body = json_pack("{s:s,s:o}", "type", argv[1], "params", params);
-	ctl_urlenc(argv[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/devices/%s/commands", enc);
+	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "/commands");
 	int rc = ctl_call(c, "POST", path, body, &ret);
 	json_decref(body);
 	if (rc != CTL_OK)
@@ -110,13 +109,12 @@ static int bulk(struct ctl *c, int argc, char **argv)
 
 static int list(struct ctl *c, int argc, char **argv)
 {
-	char path[256], enc[160];
+	char path[256];
 	json_t *ret = NULL, *v;
 	size_t i;
 	if (argc != 1)
 		return ctl_usage("command list SERIAL [--json]", "one SERIAL is required");
-	ctl_urlenc(argv[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/devices/%s/commands", enc);
+	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "/commands");
 	int rc = ctl_call(c, "GET", path, NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
@@ -133,7 +131,7 @@ static int list(struct ctl *c, int argc, char **argv)
 
 static int show(struct ctl *c, int argc, char **argv)
 {
-	char path[256], enc[80];
+	char path[256];
 	json_t *ret = NULL;
 	int plist = 0, k = 0;
 	const char *uuid = NULL;
@@ -145,8 +143,7 @@ static int show(struct ctl *c, int argc, char **argv)
 	}
 	if (uuid == NULL || k != 1)
 		return ctl_usage("command show UUID [--plist] [--json]", "one UUID is required");
-	ctl_urlenc(uuid, enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/commands/%s%s", enc, plist ? "?plist=1" : "");
+	ctl_path(path, sizeof(path), "/api/v1/commands/", uuid, plist ? "?plist=1" : "");
 	int rc = ctl_call(c, "GET", path, NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
@@ -175,12 +172,11 @@ static int show(struct ctl *c, int argc, char **argv)
 
 static int cancel(struct ctl *c, int argc, char **argv)
 {
-	char path[256], enc[80];
+	char path[256];
 	json_t *ret = NULL;
 	if (argc != 1)
 		return ctl_usage("command cancel UUID [--json]", "one UUID is required");
-	ctl_urlenc(argv[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/commands/%s", enc);
+	ctl_path(path, sizeof(path), "/api/v1/commands/", argv[0], "");
 	int rc = ctl_call(c, "DELETE", path, NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;

@@ -102,12 +102,11 @@ static void print_history(json_t *d)
 
 static int show(struct ctl *c, int argc, char **argv)
 {
-	char path[256], enc[160], when[32];
+	char path[256], when[32];
 	json_t *d = NULL;
 	if (argc != 1)
 		return ctl_usage("device show SERIAL [--json]", "one SERIAL is required");
-	ctl_urlenc(argv[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/devices/%s", enc);
+	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "");
 	int rc = ctl_call(c, "GET", path, NULL, &d);
 	if (rc != CTL_OK)
 		return rc;

@@ -56,6 +56,13 @@ void ctl_urlenc(const char *s, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+void ctl_path(char *out, size_t cap, const char *prefix, const char *arg, const char *suffix)
+{
+	char enc[1024];
+	ctl_urlenc(arg, enc, sizeof(enc));
+	snprintf(out, cap, "%s%s%s", prefix, enc, suffix);
+}
+
 void ctl_print_json(json_t *v)
 {
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);

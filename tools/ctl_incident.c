@@ -64,15 +64,14 @@ static int close_incident(struct ctl *c, int argc, char **argv)
 {
 	const char *id = NULL, *outcome = NULL, *note = NULL;
 	struct ctl_fleet_opt opts[] = {{"--outcome", &outcome}, {"--note", &note}, {NULL}};
-	char path[128], enc[64];
+	char path[128];
 	json_t *in = NULL;
 	int rc = ctl_fleet_args(close_usage, argc, argv, opts, &id, 1, 1);
 	if (rc != CTL_OK)
 		return rc;
 	if (outcome == NULL)
 		return ctl_usage(close_usage, "--outcome is required");
-	ctl_urlenc(id[0] == '#' ? id + 1 : id, enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/incidents/%s/close", enc);
+	ctl_path(path, sizeof(path), "/api/v1/incidents/", id[0] == '#' ? id + 1 : id, "/close");
 	rc =
 	    ctl_fleet_post(c, path, json_pack("{s:s,s:s?}", "outcome", outcome, "note", note), &in);
 	if (rc != CTL_OK)
@@ -133,12 +132,12 @@ static int list(struct ctl *c, int argc, char **argv)
 
 static int show(struct ctl *c, int argc, char **argv)
 {
-	char path[128], enc[64];
+	char path[128];
 	json_t *in = NULL;
 	if (argc != 1)
 		return ctl_usage("incident show ID [--json]", "one ID is required");
-	ctl_urlenc(argv[0][0] == '#' ? argv[0] + 1 : argv[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/incidents/%s", enc);
+	ctl_path(path, sizeof(path), "/api/v1/incidents/",
+		 argv[0][0] == '#' ? argv[0] + 1 : argv[0], "");
 	int rc = ctl_call(c, "GET", path, NULL, &in);
 	if (rc != CTL_OK)
 		return rc;

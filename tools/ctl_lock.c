@@ -98,7 +98,7 @@ static int activation_lock(struct ctl *c, int argc, char **argv)
 {
 	const char *serial = NULL;
 	int reveal = 0;
-	char path[256], enc[160];
+	char path[256];
 	json_t *ret = NULL;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--reveal") == 0)
@@ -110,9 +110,8 @@ static int activation_lock(struct ctl *c, int argc, char **argv)
 	}
 	if (serial == NULL)
 		return ctl_usage(al_usage, "SERIAL is required");
-	ctl_urlenc(serial, enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/devices/%s/activation-lock%s", enc,
-		 reveal ? "?reveal=1" : "");
+	ctl_path(path, sizeof(path), "/api/v1/devices/", serial,
+		 reveal ? "/activation-lock?reveal=1" : "/activation-lock");
 	int rc = ctl_call(c, "GET", path, NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;

@@ -52,13 +52,12 @@ static int list(struct ctl *c, int argc, char **argv)
 
 static int show(struct ctl *c, int argc, char **argv)
 {
-	char path[256], enc[160], t1[32], t2[32];
+	char path[256], t1[32], t2[32];
 	json_t *p = NULL, *l;
 	size_t i;
 	if (argc != 1)
 		return ctl_usage("person show ID [--json]", "one ID is required");
-	ctl_urlenc(argv[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/people/%s", enc);
+	ctl_path(path, sizeof(path), "/api/v1/people/", argv[0], "");
 	int rc = ctl_call(c, "GET", path, NULL, &p);
 	if (rc != CTL_OK)
 		return rc;

@@ -178,7 +178,7 @@ static int profile_add(struct ctl *c, int argc, char **argv)
 {
 	static const char *const flags[] = {"--name", NULL};
 	const char *pos[1];
-	char name[80], enc[240], path[300];
+	char name[80], path[300];
 	int n;
 	if (!args_ok(argc, argv, flags, pos, 1, &n) || n != 1)
 		return ctl_usage(add_usage, "one FILE is required");
@@ -187,21 +187,19 @@ static int profile_add(struct ctl *c, int argc, char **argv)
 		snprintf(name, sizeof(name), "%s", given);
 	else
 		stem(pos[0], name, sizeof(name));
-	ctl_urlenc(name, enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/policy/profiles?name=%s", enc);
+	ctl_path(path, sizeof(path), "/api/v1/policy/profiles?name=", name, "");
 	return send_profile(c, "POST", path, pos[0]);
 }
 
 static int profile_update(struct ctl *c, int argc, char **argv)
 {
 	const char *pos[2];
-	char enc[240], path[300];
+	char path[300];
 	int n;
 	if (!args_ok(argc, argv, NULL, pos, 2, &n) || n != 2)
 		return ctl_usage("profile update NAME FILE.mobileconfig [--json]",
 				 "NAME and FILE are required");
-	ctl_urlenc(pos[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/policy/profiles/%s", enc);
+	ctl_path(path, sizeof(path), "/api/v1/policy/profiles/", pos[0], "");
 	return send_profile(c, "PUT", path, pos[1]);
 }
 
@@ -236,12 +234,11 @@ static int profile_list(struct ctl *c, int argc, char **argv)
 static int one_arg(struct ctl *c, int argc, char **argv, const char *usage, const char *method,
 		   const char *prefix, void (*human)(json_t *v))
 {
-	char enc[300], path[400];
+	char path[400];
 	json_t *ret = NULL;
 	if (argc != 1 || argv[0][0] == '-')
 		return ctl_usage(usage, "one argument is required");
-	ctl_urlenc(argv[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "%s%s", prefix, enc);
+	ctl_path(path, sizeof(path), prefix, argv[0], "");
 	int rc = ctl_call(c, method, path, NULL, &ret);
 	return rc != CTL_OK ? rc : output(c, ret, human);
 }
@@ -418,12 +415,11 @@ static int policy_show(struct ctl *c, int argc, char **argv)
 {
 	static const char usage[] = "policy show --device SERIAL [--json]";
 	const char *flags[] = {"--device", NULL}, *pos[1];
-	char enc[200], path[300];
+	char path[300];
 	int n;
 	if (!args_ok(argc, argv, flags, pos, 0, &n) || !opt(argc, argv, "--device"))
 		return ctl_usage(usage, "--device SERIAL is required");
-	ctl_urlenc(opt(argc, argv, "--device"), enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/policy/devices/%s", enc);
+	ctl_path(path, sizeof(path), "/api/v1/policy/devices/", opt(argc, argv, "--device"), "");
 	return get_print(c, path, print_device_policy);
 }
 

@@ -21,13 +21,12 @@ static const char device_usage[] = "device push SERIAL [--json]";
 
 static int device_push(struct ctl *c, int argc, char **argv)
 {
-	char path[256], enc[160], t1[32], t2[32];
+	char path[256], t1[32], t2[32];
 	json_t *ret = NULL;
 	json_int_t last_push = 0, last_seen = 0;
 	if (argc != 1)
 		return ctl_usage(device_usage, "one SERIAL is required");
-	ctl_urlenc(argv[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/devices/%s/push", enc);
+	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "/push");
 	json_t *body = json_object();
 	int rc = ctl_call(c, "POST", path, body, &ret);
 	json_decref(body);

@@ -72,12 +72,11 @@ static int list(struct ctl *c, int argc, char **argv)
 
 static int show(struct ctl *c, int argc, char **argv)
 {
-	char path[128], enc[64];
+	char path[128];
 	json_t *ret = NULL;
 	if (argc != 1)
 		return ctl_usage("school show UAI [--json]", "one UAI is required");
-	ctl_urlenc(argv[0], enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/schools/%s", enc);
+	ctl_path(path, sizeof(path), "/api/v1/schools/", argv[0], "");
 	int rc = ctl_call(c, "GET", path, NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
