@@ -217,23 +217,17 @@ int db_mdm_unenroll(struct db *db, int64_t id)
 	return db_step_done(db, st, 0);
 }
 
-int db_mdm_each_enrolled(struct db *db, const char *school, int (*fn)(int64_t device_id, void *arg),
-			 void *arg)
+/* Reads the first column of every row as an id (at most limit), then calls
+ * fn on each once the statement is reset. */
+static int ids_then_call(struct db *db, sqlite3_stmt *st, int64_t limit,
+			 int (*fn)(int64_t id, void *arg), void *arg)
 {
-	sqlite3_stmt *st;
-	/* ids first, so fn may write to the same tables */
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
-	int rc = db_stmt(db,
-			 "SELECT id FROM device WHERE enrollment = 'enrolled'"
-			 " AND (?1 IS NULL OR school = ?1) ORDER BY id",
-			 &st);
-	if (rc < 0)
-		return rc;
-	db_bind_text(st, 1, school);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc;
+	while (n < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 1024;
+			size_t ncap = cap ? cap * 2 : 256;
 			int64_t *p = realloc(ids, ncap * sizeof(*ids));
 			if (p == NULL) {
 				rc = SQLITE_NOMEM;
@@ -244,13 +238,28 @@ int db_mdm_each_enrolled(struct db *db, const char *school, int (*fn)(int64_t de
 		}
 		ids[n++] = sqlite3_column_int64(st, 0);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
+	rc = n == (size_t)limit || rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_rc(db, rc);
 	db_done(st);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (fn(ids[i], arg))
 			break;
 	free(ids);
 	return rc;
+}
+
+int db_mdm_each_enrolled(struct db *db, const char *school, int (*fn)(int64_t device_id, void *arg),
+			 void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "SELECT id FROM device WHERE enrollment = 'enrolled'"
+			 " AND (?1 IS NULL OR school = ?1) ORDER BY id",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, school);
+	/* ids first, so fn may write to the same tables */
+	return ids_then_call(db, st, INT64_MAX, fn, arg);
 }
 
 int db_mdm_seen(struct db *db, int64_t id)
@@ -544,36 +553,6 @@ int db_mdm_push_result(struct db *db, int64_t id, int64_t at, const unsigned cha
 		sqlite3_bind_blob(st, 3, token, (int)token_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, id);
 	return db_step_done(db, st, 0);
-}
-
-/* Reads the first column of every row as an id (at most limit), then calls
- * fn on each once the statement is reset. */
-static int ids_then_call(struct db *db, sqlite3_stmt *st, int64_t limit,
-			 int (*fn)(int64_t id, void *arg), void *arg)
-{
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while (n < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			int64_t *p = realloc(ids, ncap * sizeof(*ids));
-			if (p == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			ids = p;
-			cap = ncap;
-		}
-		ids[n++] = sqlite3_column_int64(st, 0);
-	}
-	rc = n == (size_t)limit || rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_rc(db, rc);
-	db_done(st);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if (fn(ids[i], arg))
-			break;
-	free(ids);
-	return rc;
 }
 
 int db_mdm_push_due(struct db *db, const struct db_repush *p, int64_t limit,
