@@ -240,7 +240,6 @@ int db_account_list(struct db *db, int (*fn)(const struct db_account *a, void *a
 		if (fn(&a, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	return rc;
 }

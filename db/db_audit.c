@@ -88,9 +88,7 @@ int db_audit_append(struct db *db, const char *actor, const char *action, const 
 	db_bind_text(st, 7, nz(detail));
 	db_bind_text(st, 8, prev);
 	db_bind_text(st, 9, hash);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_step_done(db, st, 0);
 	if (rc < 0)
 		goto out;
 	rc = db_stmt(db,
@@ -101,9 +99,7 @@ int db_audit_append(struct db *db, const char *actor, const char *action, const 
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
 	db_bind_text(st, 2, hash);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_step_done(db, st, 0);
 out:
 	if (rc < 0) {
 		db_rollback(db);
@@ -142,8 +138,7 @@ int db_audit_list(struct db *db, int64_t since, int64_t limit,
 		if (fn(&r, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	return rc;
 }
 

@@ -25,9 +25,7 @@ int db_blob_put(struct db *db, const void *data, size_t len, char ret_hash[65])
 	db_bind_text(st, 1, hash);
 	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, db_now());
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_step_done(db, st, 0);
 	if (rc == 0)
 		memcpy(ret_hash, hash, sizeof(hash));
 	return rc;

@@ -83,9 +83,7 @@ static int enqueue(struct db *db, int64_t device_id, const char *type, const cha
 	sqlite3_bind_int64(st, 8, db_now());
 	sqlite3_bind_int64(st, 9, expires_at);
 	db_bind_text(st, 10, blob_ref);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_step_done(db, st, 0);
 	if (rc == 0 && ret_id)
 		*ret_id = sqlite3_last_insert_rowid(db->h);
 out:
@@ -179,9 +177,7 @@ int db_cmd_next(struct db *db, int64_t device_id, struct db_cmd *ret, char **ret
 		goto fail;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, c.id);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_step_done(db, st, 0);
 	if (rc < 0)
 		goto fail;
 	snprintf(c.status, sizeof(c.status), "sent");
@@ -256,9 +252,7 @@ int db_cmd_report(struct db *db, int64_t device_id, const char *uuid, const char
 		sqlite3_bind_null(st, 3);
 	db_bind_text(st, 4, error ? error : "");
 	sqlite3_bind_int64(st, 5, c.id);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_step_done(db, st, 0);
 	if (rc < 0)
 		return rc;
 	snprintf(c.status, sizeof(c.status), "%s", status);
@@ -314,8 +308,7 @@ int db_cmd_list(struct db *db, int64_t device_id, int64_t limit,
 		if (fn(&c, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	return rc;
 }
 
@@ -352,11 +345,8 @@ int db_cmd_expire(struct db *db, int64_t now, int64_t *ret_n)
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	if (rc == 0)
+	if ((rc = db_step_done(db, st, 0)) == 0)
 		*ret_n = sqlite3_changes(db->h);
-	db_done(st);
 	return rc;
 }
 
@@ -371,10 +361,7 @@ int db_cmd_prune(struct db *db, int64_t before, int64_t batch, int64_t *ret_n)
 		return rc;
 	sqlite3_bind_int64(st, 1, before);
 	sqlite3_bind_int64(st, 2, batch);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	if (rc == 0)
+	if ((rc = db_step_done(db, st, 0)) == 0)
 		*ret_n = sqlite3_changes(db->h);
-	db_done(st);
 	return rc;
 }

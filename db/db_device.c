@@ -293,8 +293,7 @@ int db_device_list(struct db *db, const struct db_device_filter *f,
 		if (fn(&d, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	if (rc == 0)
 		*ret_next = next;
 	return rc;
@@ -342,7 +341,6 @@ int db_device_commands(struct db *db, int64_t id, size_t limit,
 		if (fn(&c, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	return rc;
 }

@@ -296,8 +296,7 @@ int db_incident_list(struct db *db, const struct db_incident_filter *f,
 		if (fn(&in, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	if (rc == 0)
 		*ret_next = next;
 	return rc;

@@ -40,6 +40,10 @@ int db_rc(struct db *db, int rc);
 /* Steps a statement that returns no row, then db_done() it: 0 or the
  * mapped error; with none_rc != 0, none_rc when it changed no row. */
 int db_step_done(struct db *db, sqlite3_stmt *st, int none_rc);
+/* Ends a loop over st's rows that stopped at step result rc (a row when
+ * the caller broke off, the end, or an error): db_done() it, then 0 or
+ * the mapped error. */
+int db_rows_done(struct db *db, sqlite3_stmt *st, int rc);
 /* Steps a statement that returns at most one row: 0 with the row to read
  * (then db_done() it), AP_ENOTFOUND without, else the mapped error. */
 int db_step_row(struct db *db, sqlite3_stmt *st);

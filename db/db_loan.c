@@ -301,8 +301,7 @@ int db_loan_list(struct db *db, const struct db_loan_filter *f,
 		if (fn(&l, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	if (rc == 0)
 		*ret_next = next;
 	return rc;
@@ -327,7 +326,6 @@ int db_loan_campaign(struct db *db, const char *school, int64_t by,
 		if (fn(&l, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	return rc;
 }

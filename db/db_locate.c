@@ -174,11 +174,8 @@ int db_locate_expire(struct db *db, int64_t now, int64_t retention_s, int64_t *r
 		return rc;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, retention_s);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	if (rc == 0)
+	if ((rc = db_step_done(db, st, 0)) == 0)
 		*ret_n = sqlite3_changes(db->h);
-	db_done(st);
 	return rc;
 }
 
@@ -204,11 +201,8 @@ int db_locate_purge(struct db *db, int64_t now, int64_t *ret_n)
 	if (rc < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	if (rc == 0)
+	if ((rc = db_step_done(db, st, 0)) == 0)
 		*ret_n = sqlite3_changes(db->h);
-	db_done(st);
 out:
 	if (rc < 0) {
 		db_rollback(db);
@@ -268,8 +262,7 @@ int db_locate_fixes(struct db *db, int64_t request_id,
 		if (fn(sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
 		       (size_t)sqlite3_column_bytes(st, 1), arg))
 			break;
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 out:
 	if (rc < 0) {
 		db_rollback(db);
@@ -292,8 +285,7 @@ int db_locate_list(struct db *db, int64_t since, int (*fn)(const struct db_locat
 		if (fn(&l, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	return rc;
 }
 

@@ -615,8 +615,7 @@ int db_mdm_push_invalid(struct db *db, int64_t limit,
 		if (fn((const char *)sqlite3_column_text(st, 0),
 		       (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2), arg))
 			break;
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 out:
 	if (rc == 0)
 		*ret_count = count;

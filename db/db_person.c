@@ -181,8 +181,7 @@ int db_person_list(struct db *db, const char *const *only, size_t n_only, const 
 		if (fn(&p, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	if (rc == 0)
 		*ret_next = next;
 	return rc;

@@ -17,8 +17,7 @@ static int rows(struct db *db, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, vo
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (row(st, ctx))
 			break;
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	return rc;
 }
 

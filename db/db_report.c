@@ -75,8 +75,7 @@ static int fold_query(struct db *db, sqlite3_stmt *st, struct rows *r,
 		if (row)
 			fold(row, st);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	return rc;
 }
 

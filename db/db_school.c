@@ -134,7 +134,6 @@ int db_school_list(struct db *db, const char *const *only, size_t n_only,
 		if (fn(&s, arg))
 			break;
 	}
-	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
-	db_done(st);
+	rc = db_rows_done(db, st, rc);
 	return rc;
 }

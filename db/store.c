@@ -92,6 +92,13 @@ int db_step_done(struct db *db, sqlite3_stmt *st, int none_rc)
 	return rc;
 }
 
+int db_rows_done(struct db *db, sqlite3_stmt *st, int rc)
+{
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_rc(db, rc);
+	db_done(st);
+	return rc;
+}
+
 int db_step_row(struct db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
