@@ -1071,8 +1071,8 @@ int ap_cmd_settings_has(plist_t params, const char *item)
 	uint32_t n = arr && plist_get_node_type(arr) == PLIST_ARRAY ? plist_array_get_size(arr) : 0;
 	for (uint32_t i = 0; i < n; i++) {
 		plist_t d = plist_array_get_item(arr, i);
-		plist_t it = plist_get_node_type(d) == PLIST_DICT ? plist_dict_get_item(d, "Item")
-								    : NULL;
+		plist_t it =
+		    plist_get_node_type(d) == PLIST_DICT ? plist_dict_get_item(d, "Item") : NULL;
 		if (it && plist_get_node_type(it) == PLIST_STRING &&
 		    plist_string_val_compare(it, item) == 0)
 			return 1;

@@ -97,8 +97,8 @@ static int generic_command(struct req *r, json_t *body, struct generic *g)
 		return AP_EFORBIDDEN;
 	}
 	if (authz_command_needs_reason(g->t) && (g->reason == NULL || g->reason[0] == '\0')) {
-		api_fail(r, AP_EMISSING, 400, "%s needs a reason (\"reason\": it goes to the audit log)",
-			 g->type);
+		api_fail(r, AP_EMISSING, 400,
+			 "%s needs a reason (\"reason\": it goes to the audit log)", g->type);
 		return AP_EMISSING;
 	}
 	return 0;

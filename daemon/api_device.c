@@ -324,7 +324,7 @@ static void erase_device(struct req *r)
 	if (api_fleet_str(r, b, "reason", 512, 1, &reason) < 0)
 		goto out;
 	why = strcmp(d.enrollment, "enrolled") != 0 ? "is not enrolled: nothing can reach it"
-						      : busy(&d);
+						    : busy(&d);
 	if (why) {
 		api_fail(r, AP_ECONFLICT, 409, "tablet %s %s", api_device_name(&d), why);
 		goto out;

@@ -208,8 +208,7 @@ static int second_person(struct req *r, const struct db_locate *l)
 static void locate_approve(struct req *r)
 {
 	struct db_locate l;
-	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 ||
-	    second_person(r, &l) < 0)
+	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 || second_person(r, &l) < 0)
 		return;
 	int rc = decide(r, &l, 1, "");
 	if (rc == AP_ECONFLICT) {

@@ -153,7 +153,7 @@ static void row_to_account(sqlite3_stmt *st, struct db_account *a)
 	}
 }
 
-#define ACCOUNT_COLS                                                                       \
+#define ACCOUNT_COLS \
 	"SELECT id, name, role, schools, disabled, created_at, token_at, token_by FROM account "
 
 static int one_account(struct db *db, const char *sql, const char *key, int want_enabled,

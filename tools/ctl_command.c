@@ -30,8 +30,7 @@ static void print_cmd_row(json_t *c)
 	printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", uuid, type, status, t1, t2, error);
 }
 
-static const char send_usage[] =
-    "command send SERIAL TYPE [Key=value...] [--reason TEXT] [--json]";
+static const char send_usage[] = "command send SERIAL TYPE [Key=value...] [--reason TEXT] [--json]";
 
 static int send(struct ctl *c, int argc, char **argv)
 {
@@ -52,8 +51,8 @@ static int send(struct ctl *c, int argc, char **argv)
 		}
 		json_array_append_new(params, json_string(argv[i]));
 	}
-	json_t *body = json_pack("{s:s,s:o,s:s?}", "type", argv[1], "params", params, "reason",
-				 reason);
+	json_t *body =
+	    json_pack("{s:s,s:o,s:s?}", "type", argv[1], "params", params, "reason", reason);
 	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "/commands");
 	int rc = ctl_call(c, "POST", path, body, &ret);
 	json_decref(body);
