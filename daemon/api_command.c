@@ -78,10 +78,19 @@ struct generic {
 	plist_t params;
 };
 
+/* Refuses t through these routes when authz_command() does (403). */
+static int generic_allowed(struct req *r, const struct generic *g, int mdm_options)
+{
+	const char *why;
+	if (authz_command(r, g->t, mdm_options, &why) == 0)
+		return 0;
+	api_fail(r, AP_EFORBIDDEN, 403, "%s is refused here: %s", g->type, why);
+	return AP_EFORBIDDEN;
+}
+
 static int generic_command(struct req *r, json_t *body, struct generic *g)
 {
 	json_t *params = json_object_get(body, "params");
-	const char *why;
 	if (api_fleet_str(r, body, "type", 64, 1, &g->type) < 0 ||
 	    api_fleet_str(r, body, "reason", 512, 0, &g->reason) < 0)
 		return AP_EINVAL;
@@ -89,13 +98,12 @@ static int generic_command(struct req *r, json_t *body, struct generic *g)
 		api_fail(r, AP_EINVAL, 400, "unknown command type '%s'", g->type);
 		return AP_EINVAL;
 	}
-	if (body_params(r, params, g->t, &g->params) < 0)
+	/* the type first: a refused command's parameters are not even read */
+	if (generic_allowed(r, g, 0) < 0 || body_params(r, params, g->t, &g->params) < 0)
 		return AP_EINVAL;
-	int mdm_options = g->t == AP_CMD_SETTINGS && ap_cmd_settings_has(g->params, "MDMOptions");
-	if (authz_command(r, g->t, mdm_options, &why) < 0) {
-		api_fail(r, AP_EFORBIDDEN, 403, "%s is refused here: %s", g->type, why);
+	if (g->t == AP_CMD_SETTINGS && ap_cmd_settings_has(g->params, "MDMOptions") &&
+	    generic_allowed(r, g, 1) < 0)
 		return AP_EFORBIDDEN;
-	}
 	if (authz_command_needs_reason(g->t) && (g->reason == NULL || g->reason[0] == '\0')) {
 		api_fail(r, AP_EMISSING, 400,
 			 "%s needs a reason (\"reason\": it goes to the audit log)", g->type);
