@@ -291,18 +291,22 @@ static void command_show(struct req *r)
 static void command_cancel(struct req *r)
 {
 	struct db_cmd c;
-	if (command_for(r, AZ_DEVICE_ACTION, &c) < 0)
+	if (command_for(r, AZ_DEVICE_ACTION, &c) < 0 || api_fleet_begin(r) < 0)
 		return;
 	int rc = db_cmd_cancel(r->w->db, c.uuid);
-	if (rc == AP_ECONFLICT) {
-		api_fail(r, rc, 409, "command %s is already %s", c.uuid, c.status);
-		return;
-	}
 	if (rc < 0) {
-		api_fail(r, rc, 503, "cannot cancel");
+		api_fleet_rollback(r);
+		if (rc == AP_ECONFLICT)
+			api_fail(r, rc, 409, "command %s is already %s", c.uuid, c.status);
+		else
+			api_fail(r, rc, 503, "cannot cancel");
 		return;
 	}
-	api_audit(r, "command.cancel", c.uuid, NULL, json_pack("{s:s}", "type", c.type));
+	json_t *det = json_pack("{s:s}", "type", c.type);
+	rc = api_fleet_commit(r, "command.cancel", c.uuid, NULL, det);
+	json_decref(det);
+	if (rc < 0)
+		return;
 	snprintf(c.status, sizeof(c.status), "canceled");
 	api_json(r, 200, cmd_json(&c));
 }
@@ -322,15 +326,21 @@ static void enroll_code_new(struct req *r)
 		return;
 	}
 	json_decref(body);
+	if (api_fleet_begin(r) < 0)
+		return;
 	int rc = db_enroll_code_new(r->w->db, NULL, r->acct.name, ENROLL_CODE_TTL, uses, code);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, 503, "cannot make a code");
 		return;
 	}
-	api_audit(r, "enroll_code.create", "", NULL, json_pack("{s:I}", "uses", uses));
-	api_json(r, 201,
-		 json_pack("{s:s,s:I,s:I}", "code", code, "uses", uses, "expires_at",
-			   (json_int_t)(db_now() + ENROLL_CODE_TTL)));
+	json_t *det = json_pack("{s:I}", "uses", uses);
+	rc = api_fleet_commit(r, "enroll_code.create", "", NULL, det);
+	json_decref(det);
+	if (rc == 0)
+		api_json(r, 201,
+			 json_pack("{s:s,s:I,s:I}", "code", code, "uses", uses, "expires_at",
+				   (json_int_t)(db_now() + ENROLL_CODE_TTL)));
 }
 
 const struct route api_command_routes[] = {
