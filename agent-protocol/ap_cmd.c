@@ -1065,6 +1065,21 @@ static int kv_set(const struct kvctx *c, plist_t dict, const struct pspec *s, co
 	return kv_leaf(c, dict, s->key, s->type, s->item, value);
 }
 
+int ap_cmd_settings_has(plist_t params, const char *item)
+{
+	plist_t arr = params ? plist_dict_get_item(params, "Settings") : NULL;
+	uint32_t n = arr && plist_get_node_type(arr) == PLIST_ARRAY ? plist_array_get_size(arr) : 0;
+	for (uint32_t i = 0; i < n; i++) {
+		plist_t d = plist_array_get_item(arr, i);
+		plist_t it =
+		    plist_get_node_type(d) == PLIST_DICT ? plist_dict_get_item(d, "Item") : NULL;
+		if (it && plist_get_node_type(it) == PLIST_STRING &&
+		    plist_string_val_compare(it, item) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* The Settings-style dictionary for `item` in the array dict[s->key]. */
 static plist_t variant_dict(plist_t dict, const struct pspec *s, const char *item)
 {

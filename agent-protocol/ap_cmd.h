@@ -75,6 +75,10 @@ int ap_cmd_from_name(const char *name, enum ap_cmd_type *ret);
 int ap_cmd_build(enum ap_cmd_type t, const char *command_uuid, plist_t params, char **ret_xml,
 		 size_t *ret_len, char *detail, size_t detail_cap);
 
+/* 1 when Settings params (as ap_cmd_params_from_kv() makes them) carry an
+ * item named `item` ("MDMOptions"), 0 otherwise or for NULL. */
+int ap_cmd_settings_has(plist_t params, const char *item);
+
 /* Validates params for t exactly as ap_cmd_build() does (NULL = none). */
 int ap_cmd_check_params(enum ap_cmd_type t, plist_t params, char *detail, size_t detail_cap);
 

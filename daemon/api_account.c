@@ -80,6 +80,8 @@ static void create_account(struct req *r)
 		ptrs[i] = list[i];
 	rc = db_account_create(r->w->db, name, role, ptrs, n, token, NULL);
 	if (rc == 0)
+		rc = db_account_token_issuer(r->w->db, name, r->acct.name);
+	if (rc == 0)
 		rc = db_account_by_name(r->w->db, name, &a);
 	if (rc < 0) {
 		api_fleet_rollback(r);
@@ -171,6 +173,8 @@ static void rotate_token(struct req *r)
 	    api_fleet_begin(r) < 0)
 		goto out;
 	rc = db_account_rotate_token(r->w->db, who, token);
+	if (rc == 0 && strcmp(who, r->acct.name) != 0)
+		rc = db_account_token_issuer(r->w->db, who, r->acct.name);
 	if (rc < 0) {
 		api_fleet_rollback(r);
 		if (rc == AP_ENOTFOUND)

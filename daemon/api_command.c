@@ -2,17 +2,24 @@
  * api_command.c - staff routes for a device's command queue and for
  * one-time enrolment codes.
  *
- *   POST   /api/v1/devices/:serial/commands  {"type": T, "params": ["K=V", ...]}
+ *   POST   /api/v1/devices/:serial/commands  {"type": T, "params": ["K=V", ...],
+ *                                             "reason": T (DeviceLock, ShutDownDevice,
+ *                                             Settings, DeviceConfigured)}
  *   GET    /api/v1/devices/:serial/commands
  *   GET    /api/v1/commands/:uuid            (?plist=1: with payload and result)
  *   DELETE /api/v1/commands/:uuid
- *   POST   /api/v1/commands/bulk             {"type": T, "params": [...],
- *                                             "school": UAI | "all": true}
+ *   POST   /api/v1/commands/bulk             {"type": T, "params": [...], "reason": T,
+ *                                             "school": UAI | "all": true} (technicians)
+ *
+ * These routes take only the command types no procedure owns
+ * (authz_command(): geolocation, lock code, erase, policy catalogue and
+ * escrow have their own routes, with their own checks and records).
  *   POST   /api/v1/enroll-codes              {"uses": N}
  */
 #include "ap_cmd.h"
 #include "ap_err.h"
 #include "api.h"
+#include "api_fleet.h"
 #include "authz.h"
 #include "db_command.h"
 #include "db_mdm.h"
@@ -62,44 +69,76 @@ static int body_params(struct req *r, json_t *params, enum ap_cmd_type t, plist_
 	return rc;
 }
 
+/* The body of a generic command: its type, allowed to this account
+ * through these routes, its parameters as a plist, and the reason when the
+ * type needs one.  Answers itself on failure. */
+struct generic {
+	const char *type, *reason;
+	enum ap_cmd_type t;
+	plist_t params;
+};
+
+/* Refuses t through these routes when authz_command() does (403). */
+static int generic_allowed(struct req *r, const struct generic *g, int mdm_options)
+{
+	const char *why;
+	if (authz_command(r, g->t, mdm_options, &why) == 0)
+		return 0;
+	api_fail(r, AP_EFORBIDDEN, 403, "%s is refused here: %s", g->type, why);
+	return AP_EFORBIDDEN;
+}
+
+static int generic_command(struct req *r, json_t *body, struct generic *g)
+{
+	json_t *params = json_object_get(body, "params");
+	if (api_fleet_str(r, body, "type", 64, 1, &g->type) < 0 ||
+	    api_fleet_str(r, body, "reason", 512, 0, &g->reason) < 0)
+		return AP_EINVAL;
+	if (ap_cmd_from_name(g->type, &g->t) < 0) {
+		api_fail(r, AP_EINVAL, 400, "unknown command type '%s'", g->type);
+		return AP_EINVAL;
+	}
+	/* the type first: a refused command's parameters are not even read */
+	if (generic_allowed(r, g, 0) < 0 || body_params(r, params, g->t, &g->params) < 0)
+		return AP_EINVAL;
+	if (g->t == AP_CMD_SETTINGS && ap_cmd_settings_has(g->params, "MDMOptions") &&
+	    generic_allowed(r, g, 1) < 0)
+		return AP_EFORBIDDEN;
+	if (authz_command_needs_reason(g->t) && (g->reason == NULL || g->reason[0] == '\0')) {
+		api_fail(r, AP_EMISSING, 400,
+			 "%s needs a reason (\"reason\": it goes to the audit log)", g->type);
+		return AP_EMISSING;
+	}
+	return 0;
+}
+
 static void command_send(struct req *r)
 {
 	struct db_mdm_device d;
-	const char *type = NULL;
-	json_t *params = NULL;
-	enum ap_cmd_type t;
-	plist_t p = NULL;
+	struct generic g = {NULL, NULL, 0, NULL};
 	char detail[256] = "", uuid[37];
-	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0)
+	json_t *body;
+	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
 		return;
-	json_t *body = api_body(r);
-	if (body == NULL)
-		return;
-	if (json_unpack(body, "{s:s,s?o}", "type", &type, "params", &params) < 0) {
-		api_fail(r, AP_EINVAL, 400,
-			 "expected {\"type\": RequestType, \"params\": [\"Key=value\"]}");
+	if (generic_command(r, body, &g) < 0 || api_fleet_begin(r) < 0)
 		goto out;
-	}
-	if (ap_cmd_from_name(type, &t) < 0) {
-		api_fail(r, AP_EINVAL, 400, "unknown command type '%s'", type);
-		goto out;
-	}
-	if (body_params(r, params, t, &p) < 0)
-		goto out;
-	int rc =
-	    mdm_queue(r->w, d.id, t, p, "", "staff", r->acct.name, uuid, detail, sizeof(detail));
+	int rc = mdm_queue(r->w, d.id, g.t, g.params, "", "staff", r->acct.name, uuid, detail,
+			   sizeof(detail));
 	if (rc < 0) {
-		api_fail(r, rc, 0, "%s: %s", type, detail[0] ? detail : ap_strerror(rc));
+		api_fleet_rollback(r);
+		api_fail(r, rc, 0, "%s: %s", g.type, detail[0] ? detail : ap_strerror(rc));
 		goto out;
 	}
-	api_audit(r, "command.send", d.serial, NULL,
-		  json_pack("{s:s,s:s}", "type", type, "uuid", uuid));
-	api_json(r, 201,
-		 json_pack("{s:s,s:s,s:s,s:s}", "uuid", uuid, "type", type, "status", "queued",
-			   "serial", d.serial));
+	json_t *det = json_pack("{s:s,s:s}", "type", g.type, "uuid", uuid);
+	rc = api_fleet_commit(r, "command.send", d.serial, g.reason, det);
+	json_decref(det);
+	if (rc == 0)
+		api_json(r, 201,
+			 json_pack("{s:s,s:s,s:s,s:s}", "uuid", uuid, "type", g.type, "status",
+				   "queued", "serial", d.serial));
 out:
-	if (p)
-		plist_free(p);
+	if (g.params)
+		plist_free(g.params);
 	json_decref(body);
 }
 
@@ -129,51 +168,63 @@ static int bulk_one(int64_t device_id, void *arg)
 	return 0;
 }
 
-/* One command for every enrolled tablet of a collège, or of the fleet.
- * Tablets that already have the same command pending are skipped. */
+/* The collège of a bulk command into uai, school NULL for "all": true;
+ * answers 400 itself. */
+static int bulk_scope(struct req *r, json_t *body, char uai[9], const char **school)
+{
+	const char *given = NULL;
+	int all = 0;
+	if (api_fleet_str(r, body, "school", 16, 0, &given) < 0 ||
+	    api_fleet_bool(r, body, "all", &all) < 0)
+		return AP_EINVAL;
+	if ((given == NULL) == !all) {
+		api_fail(r, AP_EINVAL, 400,
+			 "give the tablets: \"school\": UAI or \"all\": true (not both)");
+		return AP_EINVAL;
+	}
+	*school = NULL;
+	if (given && api_fleet_uai(r, given, uai) < 0)
+		return AP_EINVAL;
+	if (given)
+		*school = uai;
+	return 0;
+}
+
+/* One command for every enrolled tablet of a collège, or of the fleet
+ * (technicians only).  Tablets that already have the same command pending
+ * are skipped.  One transaction, with its audit row. */
 static void command_bulk(struct req *r)
 {
-	const char *type = NULL, *school = NULL;
-	json_t *params = NULL;
-	int all = 0, rc;
+	const char *school = NULL;
+	char uai[9];
+	struct generic g = {NULL, NULL, 0, NULL};
 	struct bulk b = {r, 0, NULL, 0, 0, 0, ""};
 	json_t *body = api_body(r);
 	if (body == NULL)
 		return;
-	if (json_unpack(body, "{s:s,s?o,s?s,s?b}", "type", &type, "params", &params, "school",
-			&school, "all", &all) < 0 ||
-	    (!school && !all) || (school && all)) {
-		api_fail(r, AP_EINVAL, 400,
-			 "expected {\"type\": T, \"params\": [...], and \"school\": UAI or "
-			 "\"all\": true}");
+	if (api_allow(r, AZ_BULK, NULL) < 0 || bulk_scope(r, body, uai, &school) < 0 ||
+	    generic_command(r, body, &g) < 0 || api_fleet_begin(r) < 0)
 		goto out;
-	}
-	if (api_allow(r, all ? AZ_ADMIN : AZ_DEVICE_ACTION, school) < 0)
-		goto out;
-	if (ap_cmd_from_name(type, &b.t) < 0) {
-		api_fail(r, AP_EINVAL, 400, "unknown command type '%s'", type);
-		goto out;
-	}
-	if (body_params(r, params, b.t, &b.params) < 0)
-		goto out;
-	if ((rc = db_begin(r->w->db)) == 0) {
-		rc = db_mdm_each_enrolled(r->w->db, school, bulk_one, &b);
-		rc = rc < 0 ? (db_rollback(r->w->db), rc) : db_commit(r->w->db);
-	}
+	b.t = g.t;
+	b.params = g.params;
+	int rc = db_mdm_each_enrolled(r->w->db, school, bulk_one, &b);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, 503, "bulk queueing failed: %s", ap_strerror(rc));
 		goto out;
 	}
-	api_audit(r, "command.bulk", school ? school : "fleet", NULL,
-		  json_pack("{s:s,s:I,s:I,s:I}", "type", type, "queued", (json_int_t)b.queued,
-			    "skipped", (json_int_t)b.skipped, "failed", (json_int_t)b.failed));
-	api_json(r, 200,
-		 json_pack("{s:s,s:I,s:I,s:I,s:s}", "type", type, "queued", (json_int_t)b.queued,
-			   "skipped", (json_int_t)b.skipped, "failed", (json_int_t)b.failed,
-			   "last_error", b.last_error));
+	json_t *det = json_pack("{s:s,s:I,s:I,s:I}", "type", g.type, "queued", (json_int_t)b.queued,
+				"skipped", (json_int_t)b.skipped, "failed", (json_int_t)b.failed);
+	rc = api_fleet_commit(r, "command.bulk", school ? school : "fleet", g.reason, det);
+	json_decref(det);
+	if (rc == 0)
+		api_json(r, 200,
+			 json_pack("{s:s,s:I,s:I,s:I,s:s}", "type", g.type, "queued",
+				   (json_int_t)b.queued, "skipped", (json_int_t)b.skipped, "failed",
+				   (json_int_t)b.failed, "last_error", b.last_error));
 out:
-	if (b.params)
-		plist_free(b.params);
+	if (g.params)
+		plist_free(g.params);
 	json_decref(body);
 }
 
@@ -240,18 +291,22 @@ static void command_show(struct req *r)
 static void command_cancel(struct req *r)
 {
 	struct db_cmd c;
-	if (command_for(r, AZ_DEVICE_ACTION, &c) < 0)
+	if (command_for(r, AZ_DEVICE_ACTION, &c) < 0 || api_fleet_begin(r) < 0)
 		return;
 	int rc = db_cmd_cancel(r->w->db, c.uuid);
-	if (rc == AP_ECONFLICT) {
-		api_fail(r, rc, 409, "command %s is already %s", c.uuid, c.status);
-		return;
-	}
 	if (rc < 0) {
-		api_fail(r, rc, 503, "cannot cancel");
+		api_fleet_rollback(r);
+		if (rc == AP_ECONFLICT)
+			api_fail(r, rc, 409, "command %s is already %s", c.uuid, c.status);
+		else
+			api_fail(r, rc, 503, "cannot cancel");
 		return;
 	}
-	api_audit(r, "command.cancel", c.uuid, NULL, json_pack("{s:s}", "type", c.type));
+	json_t *det = json_pack("{s:s}", "type", c.type);
+	rc = api_fleet_commit(r, "command.cancel", c.uuid, NULL, det);
+	json_decref(det);
+	if (rc < 0)
+		return;
 	snprintf(c.status, sizeof(c.status), "canceled");
 	api_json(r, 200, cmd_json(&c));
 }
@@ -271,15 +326,21 @@ static void enroll_code_new(struct req *r)
 		return;
 	}
 	json_decref(body);
+	if (api_fleet_begin(r) < 0)
+		return;
 	int rc = db_enroll_code_new(r->w->db, NULL, r->acct.name, ENROLL_CODE_TTL, uses, code);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, 503, "cannot make a code");
 		return;
 	}
-	api_audit(r, "enroll_code.create", "", NULL, json_pack("{s:I}", "uses", uses));
-	api_json(r, 201,
-		 json_pack("{s:s,s:I,s:I}", "code", code, "uses", uses, "expires_at",
-			   (json_int_t)(db_now() + ENROLL_CODE_TTL)));
+	json_t *det = json_pack("{s:I}", "uses", uses);
+	rc = api_fleet_commit(r, "enroll_code.create", "", NULL, det);
+	json_decref(det);
+	if (rc == 0)
+		api_json(r, 201,
+			 json_pack("{s:s,s:I,s:I}", "code", code, "uses", uses, "expires_at",
+				   (json_int_t)(db_now() + ENROLL_CODE_TTL)));
 }
 
 const struct route api_command_routes[] = {

@@ -1,5 +1,5 @@
 /* api_device.c - tablets: list with filters, show with history, import,
- * move, retire. */
+ * move, retire, erase. */
 #include "api.h"
 #include "log.h"
 #include "reconcile.h"
@@ -308,6 +308,47 @@ out:
 	json_decref(b);
 }
 
+/* A technician's erase outside a loan return (a tablet found wiped of its
+ * restrictions, a write-off before disposal...): audited with its reason,
+ * the one way to send EraseDevice besides the return. */
+static void erase_device(struct req *r)
+{
+	struct db_device d;
+	const char *reason = NULL, *why;
+	char uuid[37], detail[200] = "";
+	int rts = 0;
+	json_t *b = NULL;
+	if (api_allow(r, AZ_ERASE, NULL) < 0 || api_device_find(r, api_param(r, 0), &d) < 0 ||
+	    (b = api_body(r)) == NULL)
+		return;
+	if (api_fleet_str(r, b, "reason", 512, 1, &reason) < 0)
+		goto out;
+	why = strcmp(d.enrollment, "enrolled") != 0 ? "is not enrolled: nothing can reach it"
+						    : busy(&d);
+	if (why) {
+		api_fail(r, AP_ECONFLICT, 409, "tablet %s %s", api_device_name(&d), why);
+		goto out;
+	}
+	if (api_fleet_begin(r) < 0)
+		goto out;
+	int rc = api_queue_erase(r, &d, "staff", uuid, &rts, detail, sizeof(detail));
+	if (rc < 0) {
+		api_fleet_rollback(r);
+		api_fail(r, rc, 0, "cannot queue EraseDevice for %s: %s", api_device_name(&d),
+			 detail[0] ? detail : ap_strerror(rc));
+		goto out;
+	}
+	json_t *det = json_pack("{s:s,s:b}", "command", uuid, "return_to_service", rts);
+	if (api_fleet_commit(r, "device.erase", api_device_name(&d), reason, det) == 0)
+		api_json(r, 201,
+			 json_pack("{s:s,s:s,s:s,s:s,s:b}", "uuid", uuid, "type", "EraseDevice",
+				   "status", "queued", "serial", api_device_name(&d),
+				   "return_to_service", rts));
+	json_decref(det);
+out:
+	json_decref(b);
+}
+
 static const struct import_col device_cols[] = {
     {"serial", "serial|serialnumber|numerodeserie|numeroserie|sn", 1},
     {"model", "model|modele|productname", 0},
@@ -424,5 +465,6 @@ const struct route api_device_routes[] = {
     {"GET", "/api/v1/devices/:serial", AUTH_STAFF, show_device},
     {"POST", "/api/v1/devices/:serial/move", AUTH_STAFF, move_device},
     {"POST", "/api/v1/devices/:serial/retire", AUTH_STAFF, retire_device},
+    {"POST", "/api/v1/devices/:serial/erase", AUTH_STAFF, erase_device},
     {NULL, NULL, AUTH_NONE, NULL},
 };

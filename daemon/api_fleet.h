@@ -113,6 +113,12 @@ json_t *api_loan_json(const struct db_loan *l);
 json_t *api_incident_json(const struct db_incident *in);
 /* The name staff know a device by: its serial, else its UDID. */
 const char *api_device_name(const struct db_device *d);
+/* Queues d's EraseDevice (api_loan.c), with Return to Service (and the
+ * enrolment profile, with a fresh one-use code, as MDMProfileData) when
+ * the tablet runs iPadOS 17 or later so it comes back enrolled; *ret_rts
+ * says which.  Runs in the caller's transaction; detail says why not. */
+int api_queue_erase(struct req *r, const struct db_device *d, const char *origin, char uuid[37],
+		    int *ret_rts, char *detail, size_t cap);
 /* Finds the device named by serial or UDID; 404 when unknown. */
 int api_device_find(struct req *r, const char *name, struct db_device *ret);
 

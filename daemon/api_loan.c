@@ -139,11 +139,8 @@ out:
 	json_decref(b);
 }
 
-/* Queues the EraseDevice of a return, with Return to Service (and the
- * enrolment profile, with a fresh one-use code, as MDMProfileData) when
- * the tablet runs iPadOS 17 or later so it comes back enrolled. */
-static int queue_erase(struct req *r, const struct db_device *d, char uuid[37], int *ret_rts,
-		       char *detail, size_t cap)
+int api_queue_erase(struct req *r, const struct db_device *d, const char *origin, char uuid[37],
+		    int *ret_rts, char *detail, size_t cap)
 {
 	const struct config *c = &r->w->srv->cfg;
 	int rts = d->os_version[0] && db_device_vercmp(d->os_version, RTS_MIN_OS) >= 0;
@@ -160,7 +157,7 @@ static int queue_erase(struct req *r, const struct db_device *d, char uuid[37], 
 	if (rc == 0)
 		rc = ap_cmd_params_erase(rts, profile, len, &params);
 	if (rc == 0)
-		rc = mdm_queue(r->w, d->id, AP_CMD_ERASE_DEVICE, params, "", "loan", r->acct.name,
+		rc = mdm_queue(r->w, d->id, AP_CMD_ERASE_DEVICE, params, "", origin, r->acct.name,
 			       uuid, detail, cap);
 	plist_free(params);
 	free(profile);
@@ -200,7 +197,7 @@ static int do_return(struct req *r, const struct db_device *d, const struct db_l
 	int rc = db_loan_return(r->w->db, l->id, cond, r->acct.name);
 	if (rc < 0)
 		return api_fleet_dberr(r, rc, "recording the return");
-	rc = queue_erase(r, d, uuid, &rts, detail, sizeof(detail));
+	rc = api_queue_erase(r, d, "loan", uuid, &rts, detail, sizeof(detail));
 	if (rc < 0)
 		return api_fleet_refuse(r, rc, 0, "cannot queue EraseDevice for %s: %s",
 					api_device_name(d), detail[0] ? detail : ap_strerror(rc));

@@ -25,6 +25,8 @@ static const struct {
     [AZ_SELF] = {{FLEET, FLEET, FLEET, FLEET}, "manage its own token"},
     [AZ_POLICY_READ] = {{FLEET, FLEET, FLEET, FLEET}, "read the profile and app catalogue"},
     [AZ_APP_CATALOGUE] = {{FLEET, FLEET, NO, NO}, "add apps to the catalogue"},
+    [AZ_ERASE] = {{FLEET, NO, NO, NO}, "erase a tablet outside a loan return"},
+    [AZ_BULK] = {{FLEET, NO, NO, NO}, "send a command to every tablet of a collège"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))
@@ -69,4 +71,76 @@ int authz_check(const struct req *r, enum authz_action action, const char *schoo
 	default:
 		return AP_EFORBIDDEN;
 	}
+}
+
+/* Who may send a command type through the generic routes: STAFF (those
+ * who may act on the tablet: technicians, ATIs in their collèges), TECH
+ * (technicians), PROC (nobody: a procedure owns it, named by `how`). */
+enum cmd_grant { C_NONE = 0, C_STAFF, C_TECH, C_PROC };
+
+#define GEOLOC "the geolocation procedure owns it (ardoisectl locate request)"
+#define POLICY "the policy catalogue owns it (ardoisectl policy assign)"
+
+static const struct {
+	unsigned char grant;
+	unsigned char reason; /* the generic route needs a reason */
+	const char *how;
+} commands[AP_CMD__COUNT] = {
+    [AP_CMD_DEVICE_INFORMATION] = {C_STAFF, 0, NULL},
+    [AP_CMD_SECURITY_INFO] = {C_STAFF, 0, NULL},
+    [AP_CMD_INSTALLED_APPLICATION_LIST] = {C_STAFF, 0, NULL},
+    [AP_CMD_MANAGED_APPLICATION_LIST] = {C_STAFF, 0, NULL},
+    [AP_CMD_PROFILE_LIST] = {C_STAFF, 0, NULL},
+    [AP_CMD_RESTART_DEVICE] = {C_STAFF, 0, NULL},
+    [AP_CMD_SHUT_DOWN_DEVICE] = {C_STAFF, 1, NULL},
+    [AP_CMD_DEVICE_LOCK] = {C_STAFF, 1, NULL},
+    [AP_CMD_SETTINGS] = {C_TECH, 1, NULL},
+    [AP_CMD_DEVICE_CONFIGURED] = {C_TECH, 1, NULL},
+    [AP_CMD_INSTALL_PROFILE] = {C_PROC, 0, POLICY},
+    [AP_CMD_REMOVE_PROFILE] = {C_PROC, 0, POLICY},
+    [AP_CMD_INSTALL_APPLICATION] = {C_PROC, 0, POLICY},
+    [AP_CMD_REMOVE_APPLICATION] = {C_PROC, 0, POLICY},
+    [AP_CMD_CLEAR_PASSCODE] = {C_PROC, 0,
+			       "the lock-code procedure owns it (ardoisectl device clear-passcode "
+			       "SERIAL --reason TEXT)"},
+    [AP_CMD_ENABLE_LOST_MODE] = {C_PROC, 0, GEOLOC},
+    [AP_CMD_DISABLE_LOST_MODE] = {C_PROC, 0, GEOLOC},
+    [AP_CMD_DEVICE_LOCATION] = {C_PROC, 0, GEOLOC},
+    [AP_CMD_PLAY_LOST_MODE_SOUND] = {C_PROC, 0, GEOLOC},
+    [AP_CMD_ERASE_DEVICE] = {C_PROC, 0,
+			     "a loan return erases the tablet (ardoisectl loan return), or a "
+			     "technician's ardoisectl device erase SERIAL --reason TEXT"},
+    [AP_CMD_ACTIVATION_LOCK_BYPASS_CODE] = {C_PROC, 0,
+					    "the code is escrowed at enrolment and read with "
+					    "ardoisectl device activation-lock SERIAL --reveal"},
+};
+
+int authz_command(const struct req *r, enum ap_cmd_type t, int mdm_options, const char **why)
+{
+	static const char *const techs = "only technicians may send it";
+	*why = "this command is not sent through the generic routes";
+	if (!r->has_acct || r->acct.disabled)
+		return AP_EAUTH;
+	if ((unsigned)t >= AP_CMD__COUNT || commands[t].grant == C_NONE)
+		return AP_EFORBIDDEN;
+	if (commands[t].grant == C_PROC) {
+		*why = commands[t].how;
+		return AP_EFORBIDDEN;
+	}
+	if (mdm_options) {
+		*why = "MDMOptions changes how the tablet treats its management (Activation Lock, "
+		       "…): it is not sent through the generic routes";
+		return AP_EFORBIDDEN;
+	}
+	if (commands[t].grant == C_TECH && r->acct.role != DB_ROLE_TECHNICIAN) {
+		*why = techs;
+		return AP_EFORBIDDEN;
+	}
+	*why = NULL;
+	return 0;
+}
+
+int authz_command_needs_reason(enum ap_cmd_type t)
+{
+	return (unsigned)t < AP_CMD__COUNT && commands[t].reason;
 }

@@ -8,6 +8,8 @@
 #ifndef AUTHZ_H
 #define AUTHZ_H
 
+#include "ap_cmd.h"
+
 struct req;
 
 enum authz_action {
@@ -23,6 +25,8 @@ enum authz_action {
 	AZ_SELF,	  /* the caller's own account: rotate its token */
 	AZ_POLICY_READ,	  /* the profile and app catalogue, assignments (no personal data) */
 	AZ_APP_CATALOGUE, /* add an App Store app to the catalogue (ATIs push their apps) */
+	AZ_ERASE,	  /* erase a tablet outside a loan return (device erase --reason) */
+	AZ_BULK,	  /* one command for every tablet of a collège or of the fleet */
 	AZ__COUNT	  /* not an action: the size of the table */
 };
 
@@ -38,6 +42,19 @@ enum authz_action {
 int authz_check(const struct req *r, enum authz_action action, const char *school);
 /* What the action is, in words, for refusal messages ("change loans..."). */
 const char *authz_action_text(enum authz_action action);
+/*
+ * The generic command routes (POST /api/v1/devices/:serial/commands and
+ * /api/v1/commands/bulk) are a way around every procedure, so they take
+ * only the command types no procedure owns.  0 when r's account may send
+ * t through them (the tablet's collège is checked apart, with
+ * AZ_DEVICE_ACTION); otherwise AP_EFORBIDDEN with why (a sentence naming
+ * the procedure's own command, for the 403).  mdm_options: the Settings
+ * command carries an MDMOptions item.
+ */
+int authz_command(const struct req *r, enum ap_cmd_type t, int mdm_options, const char **why);
+/* 1 when the generic routes need a reason for t (it goes to the audit log). */
+int authz_command_needs_reason(enum ap_cmd_type t);
+
 /* 1 when the account's role sees the whole fleet (technician, auditor). */
 int authz_fleet_wide(const struct req *r);
 /* 1 when school is in the account's scope (always for fleet-wide roles). */

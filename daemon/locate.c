@@ -182,17 +182,34 @@ out:
 	json_decref(body);
 }
 
+/* The two-person rule needs two people, not two tokens in one hand.  The
+ * approver is not the requester; its token was not issued by the
+ * requester (account create, token rotation: the issuer saw the token, and
+ * rotating it oneself needs the old one), until a third technician rotates
+ * it; and a token another account issued cannot approve for a day (the
+ * audit log's account.create / token.rotate rows stay in view first). */
+static int second_person(struct req *r, const struct db_locate *l)
+{
+	const char *why = NULL;
+	if (strcmp(l->requested_by, r->acct.name) == 0)
+		why = "the requester cannot approve their own geolocation request: a second "
+		      "technician must";
+	else if (strcmp(r->acct.token_by, l->requested_by) == 0)
+		why = "this account's token was issued by the requester: another technician must "
+		      "rotate it before it approves the requester's requests";
+	else if (r->acct.token_by[0] && r->acct.token_at > db_now() - DAY)
+		why = "this account's token was issued by another account less than 24 h ago: it "
+		      "cannot approve a geolocation request yet";
+	if (why)
+		api_fail(r, AP_EFORBIDDEN, 403, "%s", why);
+	return why ? AP_EFORBIDDEN : 0;
+}
+
 static void locate_approve(struct req *r)
 {
 	struct db_locate l;
-	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0)
+	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 || second_person(r, &l) < 0)
 		return;
-	if (strcmp(l.requested_by, r->acct.name) == 0) {
-		api_fail(r, AP_EFORBIDDEN, 403,
-			 "the requester cannot approve their own geolocation request: a second "
-			 "technician must");
-		return;
-	}
 	int rc = decide(r, &l, 1, "");
 	if (rc == AP_ECONFLICT) {
 		api_fail(r, rc, 409, "request %lld is %s, not pending", (long long)l.id, l.state);

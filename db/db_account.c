@@ -104,8 +104,8 @@ int db_account_create(struct db *db, const char *name, enum db_role role,
 		return rc;
 	token_hash(token, hash);
 	rc = db_stmt(db,
-		     "INSERT INTO account(name, role, schools, token_hash, created_at)"
-		     " VALUES (?, ?, ?, ?, ?)",
+		     "INSERT INTO account(name, role, schools, token_hash, created_at, token_at)"
+		     " VALUES (?, ?, ?, ?, ?5, ?5)",
 		     &st);
 	if (rc < 0)
 		goto out;
@@ -139,6 +139,8 @@ static void row_to_account(sqlite3_stmt *st, struct db_account *a)
 	db_col_copy(st, 3, list, sizeof(list));
 	a->disabled = sqlite3_column_int(st, 4);
 	a->created_at = sqlite3_column_int64(st, 5);
+	a->token_at = sqlite3_column_int64(st, 6);
+	db_col_copy(st, 7, a->token_by, sizeof(a->token_by));
 	for (char *p = list; *p && a->n_schools < DB_ACCOUNT_MAX_SCHOOLS;) {
 		size_t n = strcspn(p, ",");
 		if (n == 8) {
@@ -151,7 +153,8 @@ static void row_to_account(sqlite3_stmt *st, struct db_account *a)
 	}
 }
 
-#define ACCOUNT_COLS "SELECT id, name, role, schools, disabled, created_at FROM account "
+#define ACCOUNT_COLS \
+	"SELECT id, name, role, schools, disabled, created_at, token_at, token_by FROM account "
 
 static int one_account(struct db *db, const char *sql, const char *key, int want_enabled,
 		       int notfound, struct db_account *ret)
@@ -199,6 +202,21 @@ int db_account_disable(struct db *db, const char *name)
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? (sqlite3_changes(db->h) ? 0 : AP_ENOTFOUND) : db_rc(db, rc);
+	db_done(st);
+	return rc;
+}
+
+int db_account_token_issuer(struct db *db, const char *name, const char *by)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "UPDATE account SET token_by = ?, token_at = ? WHERE name = ?", &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, by);
+	sqlite3_bind_int64(st, 2, db_now());
+	db_bind_text(st, 3, name);
 	rc = sqlite3_step(st);
 	rc = rc == SQLITE_DONE ? (sqlite3_changes(db->h) ? 0 : AP_ENOTFOUND) : db_rc(db, rc);
 	db_done(st);

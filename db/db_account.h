@@ -23,6 +23,8 @@ struct db_account {
 	enum db_role role;
 	int disabled;
 	int64_t created_at;
+	int64_t token_at;  /* when another account last issued its token */
+	char token_by[65]; /* that account ("": none since this was kept) */
 	size_t n_schools;
 	char schools[DB_ACCOUNT_MAX_SCHOOLS][9]; /* UAIs, "0131266F" */
 };
@@ -44,6 +46,10 @@ int db_account_by_name(struct db *db, const char *name, struct db_account *ret);
 int db_account_disable(struct db *db, const char *name);
 /* Replaces the account's token with a new one. */
 int db_account_rotate_token(struct db *db, const char *name, char ret_token[DB_TOKEN_LEN + 1]);
+/* Records that another account (by) issued name's token, now (account
+ * creation, rotation by a technician).  The account rotating its own token
+ * keeps both: whoever held the old token may hold the new one. */
+int db_account_token_issuer(struct db *db, const char *name, const char *by);
 /* Calls fn for each account, ordered by name; fn returning non-zero stops. */
 int db_account_list(struct db *db, int (*fn)(const struct db_account *a, void *arg), void *arg);
 

@@ -299,6 +299,13 @@ static const char *const steps[] = {
      * changes, a bound identity's chain is checked again once.  '' (rows
      * from before) counts as changed. */
     "ALTER TABLE device ADD COLUMN trust_id TEXT NOT NULL DEFAULT '';",
+
+    /* 11: which other account last issued an account's token, and when
+     * (account creation, rotation by a technician; rotating one's own
+     * token keeps them): such a token cannot approve what its issuer asked,
+     * nor anything for a day (the two-person rule).  '': none known. */
+    "ALTER TABLE account ADD COLUMN token_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE account ADD COLUMN token_by TEXT NOT NULL DEFAULT '';",
 };
 
 int migrations_count(void)

@@ -30,23 +30,29 @@ static void print_cmd_row(json_t *c)
 	printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", uuid, type, status, t1, t2, error);
 }
 
-static const char send_usage[] = "command send SERIAL TYPE [Key=value...] [--json]";
+static const char send_usage[] = "command send SERIAL TYPE [Key=value...] [--reason TEXT] [--json]";
 
 static int send(struct ctl *c, int argc, char **argv)
 {
 	char path[256];
+	const char *reason = NULL;
 	json_t *ret = NULL;
 	if (argc < 2)
 		return ctl_usage(send_usage, "SERIAL and TYPE are required");
 	json_t *params = json_array();
 	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc) {
+			reason = argv[++i];
+			continue;
+		}
 		if (strchr(argv[i], '=') == NULL) {
 			json_decref(params);
 			return ctl_usage(send_usage, "'%s' is not Key=value", argv[i]);
 		}
 		json_array_append_new(params, json_string(argv[i]));
 	}
-	json_t *body = json_pack("{s:s,s:o}", "type", argv[1], "params", params);
+	json_t *body =
+	    json_pack("{s:s,s:o,s:s?}", "type", argv[1], "params", params, "reason", reason);
 	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "/commands");
 	int rc = ctl_call(c, "POST", path, body, &ret);
 	json_decref(body);
@@ -61,12 +67,13 @@ static int send(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static const char bulk_usage[] = "command bulk TYPE (--school UAI | --all) [Key=value...] [--json]";
+static const char bulk_usage[] =
+    "command bulk TYPE (--school UAI | --all) [Key=value...] [--reason TEXT] [--json]";
 
 static int bulk(struct ctl *c, int argc, char **argv)
 {
 	json_t *ret = NULL, *params = json_array(), *body;
-	const char *school = NULL;
+	const char *school = NULL, *reason = NULL;
 	int all = 0;
 	if (argc < 1) {
 		json_decref(params);
@@ -77,6 +84,8 @@ static int bulk(struct ctl *c, int argc, char **argv)
 			school = argv[++i];
 		} else if (strcmp(argv[i], "--all") == 0) {
 			all = 1;
+		} else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc) {
+			reason = argv[++i];
 		} else if (strchr(argv[i], '=')) {
 			json_array_append_new(params, json_string(argv[i]));
 		} else {
@@ -88,7 +97,7 @@ static int bulk(struct ctl *c, int argc, char **argv)
 		json_decref(params);
 		return ctl_usage(bulk_usage, "give exactly one of --school UAI and --all");
 	}
-	body = json_pack("{s:s,s:o}", "type", argv[0], "params", params);
+	body = json_pack("{s:s,s:o,s:s?}", "type", argv[0], "params", params, "reason", reason);
 	json_object_set_new(body, school ? "school" : "all",
 			    school ? json_string(school) : json_true());
 	int rc = ctl_call(c, "POST", "/api/v1/commands/bulk", body, &ret);
@@ -239,9 +248,11 @@ static int profile(struct ctl *c, int argc, char **argv)
 
 const struct ctl_verb ctl_command_verbs[] = {
     {"command", "send", send, send_usage,
-     "queue an MDM command (RequestType, e.g. DeviceLock Message=...) for a tablet"},
+     "queue an MDM command no procedure owns (DeviceInformation, RestartDevice, DeviceLock "
+     "with --reason...) for a tablet"},
     {"command", "bulk", bulk, bulk_usage,
-     "queue one command for every enrolled tablet of a collège (or the fleet)"},
+     "technicians: queue one such command for every enrolled tablet of a collège (or the "
+     "fleet)"},
     {"command", "list", list, "command list SERIAL [--json]",
      "a tablet's commands, newest first, with status and error"},
     {"command", "show", show, "command show UUID [--plist] [--json]",

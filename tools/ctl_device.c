@@ -1,4 +1,4 @@
-/* ctl_device.c - device import, list, show, move, retire. */
+/* ctl_device.c - device import, list, show, move, retire, erase. */
 #include "ctl_fleet.h"
 
 #include <stdio.h>
@@ -170,6 +170,35 @@ static int retire(struct ctl *c, int argc, char **argv)
 	return change(c, serial, "retire", json_pack("{s:s?}", "reason", reason));
 }
 
+static const char erase_usage[] = "device erase SERIAL --reason TEXT [--json]";
+
+static int erase(struct ctl *c, int argc, char **argv)
+{
+	const char *serial = NULL, *reason = NULL;
+	char path[256];
+	json_t *ret = NULL;
+	struct ctl_fleet_opt opts[] = {{"--reason", &reason}, {NULL}};
+	int rc = ctl_fleet_args(erase_usage, argc, argv, opts, &serial, 1, 1);
+	if (rc != CTL_OK)
+		return rc;
+	if (reason == NULL)
+		return ctl_usage(erase_usage, "--reason is required (it goes to the audit log)");
+	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/erase");
+	json_t *body = json_pack("{s:s}", "reason", reason);
+	rc = ctl_fleet_post(c, path, body, &ret);
+	if (rc != CTL_OK)
+		return rc;
+	if (c->json)
+		ctl_print_json(ret);
+	else
+		printf("queued EraseDevice %s for %s%s\n", ctl_fleet_str(ret, "uuid"), serial,
+		       json_is_true(json_object_get(ret, "return_to_service"))
+			   ? " (Return to Service: it comes back enrolled)"
+			   : "");
+	json_decref(ret);
+	return CTL_OK;
+}
+
 const struct ctl_verb ctl_device_verbs[] = {
     {"device", "import", import, import_usage,
      "import tablets from CSV (serial, model, uai, asset_tag); all rows or none"},
@@ -180,5 +209,7 @@ const struct ctl_verb ctl_device_verbs[] = {
      "assign a tablet (not on loan) to another collège"},
     {"device", "retire", retire, "device retire SERIAL [--reason R] [--json]",
      "retire a tablet in stock"},
+    {"device", "erase", erase, erase_usage,
+     "technicians: erase a tablet outside a loan return (audited with the reason)"},
     {NULL, NULL, NULL, NULL, NULL},
 };

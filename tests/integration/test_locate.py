@@ -57,6 +57,9 @@ def fleet(d, n=2):
         "ati": token_of(d.ctl("account", "create", "--name", "ati1", "--role", "ati", "--school", UAI)),
         "auditor": token_of(d.ctl("account", "create", "--name", "cnil", "--role", "auditor")),
     }
+    # tech2 stands for a colleague whose token nobody else issued (the
+    # two-person rule refuses a token the requester made: tests/security)
+    d.sqlite("UPDATE account SET token_by = '', token_at = 0 WHERE name = 'tech2'")
     return sim, serials, staff
 
 

@@ -117,9 +117,11 @@ def test_device_lock_cancel_notnow():
         dev = sim.devices()[0]
         serial, udid = dev["serial"], dev["udid"]
 
-        out = d.ctl("command", "send", serial, "DeviceLock", "Message=Rendez la tablette au CDI")
+        out = d.ctl("command", "send", serial, "DeviceLock", "Message=Rendez la tablette au CDI",
+                    "--reason", "tablette non rendue")
         check("queued DeviceLock" in out.stdout, out.stdout)
-        again = d.ctl("command", "send", serial, "DeviceLock", "Message=encore", expect=1)
+        again = d.ctl("command", "send", serial, "DeviceLock", "Message=encore", "--reason", "x",
+                      expect=1)
         check("already pending" in again.stderr and again.stderr.count("\n") == 1,
               "a second DeviceLock is refused with one clear line: %r" % again.stderr)
         res = sim.connect("--device", udid)
@@ -167,7 +169,7 @@ def test_erase_and_reenrol():
         sim = enrolled(d, 1)
         sim.connect()
         dev = sim.devices()[0]
-        d.ctl("command", "send", dev["serial"], "EraseDevice")
+        d.ctl("device", "erase", dev["serial"], "--reason", "test de remise à zéro")
         check(sim.connect()["acknowledged"] == 1, "erase acknowledged")
         after = sim.devices()[0]
         check(after["state"] == "erased" and not after["passcode_present"]

@@ -182,7 +182,7 @@ def test_reenrolment_starts_afresh():
         connect(sim)
         serial = sim.devices()[0]["serial"]
         check(BASELINE <= set(on_device(sim)[serial][0]), "baseline installed")
-        d.ctl("command", "send", serial, "EraseDevice")
+        d.ctl("device", "erase", serial, "--reason", "remise à zéro")
         connect(sim)
         sim("enroll", "-n", "1", "--code", new_code(d, 1), "--key-pool", "2")
         check(not (BASELINE & set(on_device(sim)[serial][0])), "erased: no profile left")

@@ -22,8 +22,8 @@
 enum expect { NO, SCOPE, FLEET };
 
 static const char *const action_names[] = {
-    "READ",	     "READ_FLEET", "LOAN",  "INCIDENT", "DEVICE_ACTION",
-    "SCHOOL_POLICY", "ADMIN",	   "AUDIT", "LOCATE",	"SELF",
+    "READ",  "READ_FLEET", "LOAN", "INCIDENT",	  "DEVICE_ACTION", "SCHOOL_POLICY", "ADMIN",
+    "AUDIT", "LOCATE",	   "SELF", "POLICY_READ", "APP_CATALOGUE", "ERASE",	    "BULK",
 };
 
 /* rows: actions in enum order; columns: technician, ati, referent, auditor */
@@ -38,6 +38,10 @@ static const enum expect table[][4] = {
     [AZ_AUDIT] = {FLEET, NO, NO, FLEET},
     [AZ_LOCATE] = {FLEET, NO, NO, NO},
     [AZ_SELF] = {FLEET, FLEET, FLEET, FLEET}, /* one's own token */
+    [AZ_POLICY_READ] = {FLEET, FLEET, FLEET, FLEET},
+    [AZ_APP_CATALOGUE] = {FLEET, FLEET, NO, NO},
+    [AZ_ERASE] = {FLEET, NO, NO, NO}, /* outside a loan return */
+    [AZ_BULK] = {FLEET, NO, NO, NO},
 };
 
 static void make_req(struct req *r, enum db_role role, int n_schools)
@@ -64,11 +68,11 @@ static void check(const struct req *r, enum authz_action a, const char *school, 
 
 static void test_table(void **state)
 {
-	assert_int_equal(sizeof(table) / sizeof(table[0]), AZ_SELF + 1);
+	assert_int_equal(sizeof(table) / sizeof(table[0]), AZ__COUNT);
 	for (int role = 0; role < 4; role++) {
 		struct req r;
 		make_req(&r, (enum db_role)role, 2);
-		for (int a = 0; a <= AZ_SELF; a++) {
+		for (int a = 0; a < AZ__COUNT; a++) {
 			enum expect e = table[a][role];
 			check(&r, (enum authz_action)a, MINE, e == NO ? AP_EFORBIDDEN : 0);
 			check(&r, (enum authz_action)a, OTHER, e == FLEET ? 0 : AP_EFORBIDDEN);
@@ -105,7 +109,7 @@ static void test_unauthenticated_and_disabled(void **state)
 	struct req r;
 	make_req(&r, DB_ROLE_TECHNICIAN, 0);
 	r.has_acct = 0;
-	for (int a = 0; a <= AZ_SELF; a++)
+	for (int a = 0; a < AZ__COUNT; a++)
 		check(&r, (enum authz_action)a, NULL, AP_EAUTH);
 	assert_int_equal(authz_fleet_wide(&r), 0);
 	assert_int_equal(authz_in_scope(&r, MINE), 0);
@@ -162,6 +166,71 @@ static void test_fleet_wide_and_scope(void **state)
 	}
 }
 
+/* The generic command routes, written from issue 11: what a procedure
+ * owns is refused to everyone; technicians alone for Settings and
+ * DeviceConfigured; ATIs keep the harmless ones. */
+enum cmd_expect { C_ALL, C_TECHNICIAN, C_NOBODY };
+
+static const enum cmd_expect commands[AP_CMD__COUNT] = {
+    [AP_CMD_DEVICE_INFORMATION] = C_ALL,
+    [AP_CMD_SECURITY_INFO] = C_ALL,
+    [AP_CMD_INSTALLED_APPLICATION_LIST] = C_ALL,
+    [AP_CMD_MANAGED_APPLICATION_LIST] = C_ALL,
+    [AP_CMD_PROFILE_LIST] = C_ALL,
+    [AP_CMD_RESTART_DEVICE] = C_ALL,
+    [AP_CMD_SHUT_DOWN_DEVICE] = C_ALL,
+    [AP_CMD_DEVICE_LOCK] = C_ALL,
+    [AP_CMD_SETTINGS] = C_TECHNICIAN,
+    [AP_CMD_DEVICE_CONFIGURED] = C_TECHNICIAN,
+    [AP_CMD_INSTALL_PROFILE] = C_NOBODY,
+    [AP_CMD_REMOVE_PROFILE] = C_NOBODY,
+    [AP_CMD_INSTALL_APPLICATION] = C_NOBODY,
+    [AP_CMD_REMOVE_APPLICATION] = C_NOBODY,
+    [AP_CMD_CLEAR_PASSCODE] = C_NOBODY,
+    [AP_CMD_ENABLE_LOST_MODE] = C_NOBODY,
+    [AP_CMD_DISABLE_LOST_MODE] = C_NOBODY,
+    [AP_CMD_DEVICE_LOCATION] = C_NOBODY,
+    [AP_CMD_PLAY_LOST_MODE_SOUND] = C_NOBODY,
+    [AP_CMD_ERASE_DEVICE] = C_NOBODY,
+    [AP_CMD_ACTIVATION_LOCK_BYPASS_CODE] = C_NOBODY,
+};
+
+static void test_generic_commands(void **state)
+{
+	const char *why;
+	for (int role = 0; role < 2; role++) { /* technician, ati */
+		struct req r;
+		make_req(&r, (enum db_role)role, 2);
+		for (int t = 0; t < AP_CMD__COUNT; t++) {
+			int want =
+			    commands[t] == C_ALL || (commands[t] == C_TECHNICIAN && role == 0)
+				? 0
+				: AP_EFORBIDDEN;
+			int got = authz_command(&r, (enum ap_cmd_type)t, 0, &why);
+			if (got != want)
+				fail_msg("%s may%s send %s: got %s", db_role_name(r.acct.role),
+					 want ? " not" : "", ap_cmd_name((enum ap_cmd_type)t),
+					 ap_errname(got));
+			if (got < 0 && (why == NULL || why[0] == '\0'))
+				fail_msg("refusing %s says why", ap_cmd_name((enum ap_cmd_type)t));
+		}
+		/* Settings with MDMOptions: nobody */
+		assert_int_equal(authz_command(&r, AP_CMD_SETTINGS, 1, &why), AP_EFORBIDDEN);
+	}
+	struct req r;
+	make_req(&r, DB_ROLE_TECHNICIAN, 0);
+	assert_int_equal(authz_command(&r, AP_CMD_DEVICE_LOCATION, 0, &why), AP_EFORBIDDEN);
+	assert_non_null(strstr(why, "locate request"));
+	assert_int_equal(authz_command(&r, AP_CMD_ERASE_DEVICE, 0, &why), AP_EFORBIDDEN);
+	assert_non_null(strstr(why, "device erase"));
+	assert_int_equal(authz_command(&r, (enum ap_cmd_type)AP_CMD__COUNT, 0, &why),
+			 AP_EFORBIDDEN);
+	r.has_acct = 0;
+	assert_int_equal(authz_command(&r, AP_CMD_DEVICE_INFORMATION, 0, &why), AP_EAUTH);
+	assert_int_equal(authz_command_needs_reason(AP_CMD_DEVICE_LOCK), 1);
+	assert_int_equal(authz_command_needs_reason(AP_CMD_DEVICE_INFORMATION), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +241,7 @@ int main(void)
 	    cmocka_unit_test(test_out_of_table_values),
 	    cmocka_unit_test(test_own_scope),
 	    cmocka_unit_test(test_fleet_wide_and_scope),
+	    cmocka_unit_test(test_generic_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
