@@ -435,7 +435,12 @@ static void release_device(struct req *r)
 		goto out;
 	if ((rc = db_mdm_release(r->w->db, d.id)) < 0) {
 		api_fleet_rollback(r);
-		api_fleet_dberr(r, rc, "releasing the tablet's certificate");
+		if (rc == AP_ECONFLICT)
+			api_fail(r, rc, 409,
+				 "tablet %s has no certificate bound (never enrolled, or released)",
+				 api_device_name(&d));
+		else
+			api_fleet_dberr(r, rc, "releasing the tablet's certificate");
 		goto out;
 	}
 	json_t *det = json_pack("{s:s}", "enrollment", d.enrollment);

@@ -326,19 +326,14 @@ int db_mdm_release(struct db *db, int64_t id)
 	struct db_mdm_device d;
 	sqlite3_stmt *st;
 	int rc = db_mdm_by_id(db, id, &d);
-	if (rc == 0 && d.cert_fp[0])
-		rc = identity_end(db, d.cert_fp, "released");
-	if (rc < 0)
+	if (rc == 0 && d.cert_fp[0] == '\0')
+		rc = AP_ECONFLICT;
+	if (rc < 0 || (rc = identity_end(db, d.cert_fp, "released")) < 0 ||
+	    (rc = db_mdm_unenroll(db, id)) < 0)
 		return rc;
-	rc = db_stmt(db,
-		     "UPDATE device SET cert_fp = NULL, enrollment = CASE enrollment"
-		     " WHEN 'none' THEN 'none' ELSE 'unenrolled' END, push_token = NULL,"
-		     " push_magic = NULL, unlock_token = NULL, updated_at = ? WHERE id = ?",
-		     &st);
-	if (rc < 0)
+	if ((rc = db_stmt(db, "UPDATE device SET cert_fp = NULL WHERE id = ?", &st)) < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, db_now());
-	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 1, id);
 	return db_step_done(db, st, AP_ENOTFOUND);
 }
 

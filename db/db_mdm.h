@@ -83,7 +83,8 @@ int db_mdm_identity_get(struct db *db, const char *fp, struct db_mdm_identity *r
  * its hash) and the SCEP transactionID that paid for it. */
 int db_mdm_identity_issued(struct db *db, const char *fp, const char *code, const char *scep_tx);
 /* Staff release: the device's certificate is ended and unbound, the device
- * unenrolled (push credentials dropped): its next enrolment binds afresh. */
+ * unenrolled (push credentials dropped): its next enrolment binds afresh.
+ * AP_ECONFLICT when no certificate is bound. */
 int db_mdm_release(struct db *db, int64_t id);
 /* TokenUpdate on a bound device: stores push credentials and the sealed
  * UnlockToken (NULL keeps the old one); enrolled.  *ret_first = 1 when it

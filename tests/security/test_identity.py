@@ -239,6 +239,8 @@ def test_release_by_technician_only():
         rows = [a for a in d.ctl_json("audit", "list") if a["action"] == "device.release"]
         check(len(rows) == 1 and rows[0]["target"] == serial
               and rows[0]["reason"] == "restaurée en DFU", "audited with its reason: %r" % rows)
+        again = d.ctl("device", "release", serial, "--reason", "encore", expect=1)
+        check("no certificate bound" in again.stderr, "released once: %r" % again.stderr)
         status, _ = send(d, old, idle(dev["udid"]), path="/mdm/connect")
         check(status == 403, "the released certificate is refused: %d" % status)
         wipe_outside(sim, dev["udid"])

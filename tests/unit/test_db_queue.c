@@ -184,6 +184,7 @@ static void test_one_certificate_one_tablet(void **state)
 	assert_int_equal(db_mdm_by_id(db, a, &d), 0);
 	assert_string_equal(d.cert_fp, "");
 	assert_string_equal(d.enrollment, "unenrolled");
+	assert_int_equal(db_mdm_release(db, a), AP_ECONFLICT); /* nothing bound any more */
 	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-new"), DB_MDM_BIND_CERT_ENDED);
 	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-ext"), DB_MDM_BIND_NEW);
 	struct db_mdm_identity i;
