@@ -280,36 +280,48 @@ static int auth_bind(struct db *db, const struct db_mdm_auth *a, struct db_mdm_d
 	return rc;
 }
 
+/* What an Authenticate does (*ret_how); *ret_found = 1 when d is the
+ * existing device it names. */
+static int auth_outcome(struct db *db, const struct db_mdm_auth *a, struct db_mdm_device *d,
+			int *ret_found, enum db_mdm_bind *ret_how)
+{
+	struct db_mdm_identity n = {0};
+	int rc = db_mdm_identity_get(db, a->cert_fp, &n);
+	if (rc < 0 && rc != AP_ENOTFOUND)
+		return rc;
+	*ret_how = DB_MDM_BIND_NEW;
+	if (n.udid[0] && strcmp(n.udid, a->udid) != 0) {
+		*ret_how = DB_MDM_BIND_CERT_ELSEWHERE; /* one certificate, one tablet */
+		return 0;
+	}
+	if (n.ended) {
+		*ret_how = DB_MDM_BIND_CERT_ENDED;
+		return 0;
+	}
+	rc = auth_device(db, a, d, ret_how);
+	if (rc == AP_ENOTFOUND)
+		return 0; /* a new device */
+	if (rc < 0 || *ret_how != DB_MDM_BIND_NEW)
+		return rc;
+	*ret_found = 1;
+	return auth_decide(db, d, a->cert_fp, &n, ret_how);
+}
+
 int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, struct db_mdm_bound *ret)
 {
 	struct db_mdm_device d;
-	struct db_mdm_identity n = {0};
-	struct db_mdm_bound b = {.how = DB_MDM_BIND_NEW};
+	struct db_mdm_bound b = {0};
 	int found = 0, rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db_mdm_identity_get(db, a->cert_fp, &n);
-	if (rc < 0 && rc != AP_ENOTFOUND)
+	if ((rc = auth_outcome(db, a, &d, &found, &b.how)) < 0)
 		goto out;
-	rc = 0;
-	if (n.udid[0] && strcmp(n.udid, a->udid) != 0)
-		b.how = DB_MDM_BIND_CERT_ELSEWHERE; /* one certificate, one tablet */
-	else if (n.ended)
-		b.how = DB_MDM_BIND_CERT_ENDED;
-	else if ((rc = auth_device(db, a, &d, &b.how)) == 0 && b.how == DB_MDM_BIND_NEW)
-		found = 1, rc = auth_decide(db, &d, a->cert_fp, &n, &b.how);
-	else if (rc == AP_ENOTFOUND)
-		rc = 0;
-	if (rc < 0)
-		goto out;
-	if (found)
-		memcpy(b.old_fp, d.cert_fp, sizeof(b.old_fp));
-	else
+	if (!found)
 		memset(&d, 0, sizeof(d));
+	memcpy(b.old_fp, d.cert_fp, sizeof(b.old_fp));
+	b.id = d.id;
 	if (b.how < DB_MDM_BIND_REFUSED)
 		rc = auth_bind(db, a, &d, found, &b);
-	else
-		b.id = found ? d.id : 0;
 out:
 	if (rc < 0) {
 		db_rollback(db);
