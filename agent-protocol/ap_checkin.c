@@ -44,6 +44,8 @@ static const struct field fields[] = {
     {"MEID", F_STRING, OFF(meid), 0, ALL, 0},
     {"Model", F_STRING, OFF(model), 0, ALL, 0},
     {"DeviceName", F_STRING, OFF(device_name), 0, ALL, 0},
+    {"UserID", F_STRING, OFF(user_id), 0, ALL, 0},
+    {"UserShortName", F_STRING, OFF(user_short_name), 0, ALL, 0},
 };
 
 static const char *const type_names[] = {

@@ -36,7 +36,8 @@ struct ap_checkin { /* all strings malloc'd, NULL when absent */
 	char *push_magic;	     /* TokenUpdate: required */
 	unsigned char *unlock_token; /* TokenUpdate, optional; NULL when absent */
 	size_t unlock_token_len;
-	int awaiting_configuration; /* TokenUpdate, optional; 0 when absent */
+	int awaiting_configuration;	 /* TokenUpdate, optional; 0 when absent */
+	char *user_id, *user_short_name; /* a user channel's message (Shared iPad, macOS) */
 };
 
 struct ap_error_item {
@@ -47,10 +48,12 @@ struct ap_error_item {
 
 struct ap_report {
 	enum ap_status status;
-	char *udid;		      /* required */
-	char *command_uuid;	      /* required unless Idle; NULL when absent with Idle */
-	struct ap_error_item *errors; /* from ErrorChain, first AP_MSG_MAX_ERRORS kept; */
-	size_t n_errors;	      /* NULL / 0 when absent */
+	char *udid;			 /* required */
+	char *user_id, *user_short_name; /* UserID / UserShortName: a user channel; NULL
+					  * when absent (the device channel) */
+	char *command_uuid;		 /* required unless Idle; NULL when absent with Idle */
+	struct ap_error_item *errors;	 /* from ErrorChain, first AP_MSG_MAX_ERRORS kept; */
+	size_t n_errors;		 /* NULL / 0 when absent */
 	plist_t dict; /* the whole parsed dictionary, owned by the report: result keys
 		       * are read from it (ap_result_*); freed by ap_msg_free() */
 };

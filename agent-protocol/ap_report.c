@@ -140,6 +140,8 @@ int ap_report_parse(plist_t dict, struct ap_report *ret, char *detail, size_t ca
 
 	if ((rc = read_status(dict, &r.status, detail, cap)) < 0 ||
 	    (rc = read_string(dict, "UDID", 1, &r.udid, detail, cap)) < 0 ||
+	    (rc = read_string(dict, "UserID", 0, &r.user_id, detail, cap)) < 0 ||
+	    (rc = read_string(dict, "UserShortName", 0, &r.user_short_name, detail, cap)) < 0 ||
 	    (rc = read_string(dict, "CommandUUID", r.status != AP_STATUS_IDLE, &r.command_uuid,
 			      detail, cap)) < 0 ||
 	    (rc = read_error_chain(dict, &r, detail, cap)) < 0)
@@ -160,6 +162,8 @@ void ap_report_clear(struct ap_report *r)
 		error_item_clear(&r->errors[i]);
 	free(r->errors);
 	free(r->udid);
+	free(r->user_id);
+	free(r->user_short_name);
 	free(r->command_uuid);
 	plist_free(r->dict);
 	memset(r, 0, sizeof(*r));

@@ -1,5 +1,5 @@
 /* api_device.c - tablets: list with filters, show with history, import,
- * move, retire, erase. */
+ * move, retire, erase, release of the certificate binding. */
 #include "api.h"
 #include "log.h"
 #include "reconcile.h"
@@ -8,6 +8,7 @@
 #include "db_device.h"
 #include "db_incident.h"
 #include "db_loan.h"
+#include "db_mdm.h"
 #include "db_school.h"
 #include "server.h"
 #include "store.h"
@@ -459,6 +460,41 @@ static void import_devices(struct req *r)
 	api_fleet_import(r, &di.spec);
 }
 
+/* Ends the tablet's certificate binding (db_mdm_release): a tablet that
+ * cannot re-bind by itself (a certificate of another device CA, an
+ * identity lost otherwise) enrols afresh.  Technicians, with a reason. */
+static void release_device(struct req *r)
+{
+	struct db_device d;
+	const char *reason = NULL;
+	json_t *b = NULL;
+	int rc;
+	if (api_allow(r, AZ_ADMIN, NULL) < 0 || api_device_find(r, api_param(r, 0), &d) < 0 ||
+	    (b = api_body(r)) == NULL)
+		return;
+	if (api_fleet_str(r, b, "reason", 512, 1, &reason) < 0 || api_fleet_begin(r) < 0)
+		goto out;
+	if ((rc = db_mdm_release(r->w->db, d.id)) < 0) {
+		api_fleet_rollback(r);
+		if (rc == AP_ECONFLICT)
+			api_fail(r, rc, 409,
+				 "tablet %s has no certificate bound (never enrolled, or released)",
+				 api_device_name(&d));
+		else
+			api_fleet_dberr(r, rc, "releasing the tablet's certificate");
+		goto out;
+	}
+	json_t *det = json_pack("{s:s}", "enrollment", d.enrollment);
+	rc = api_fleet_commit(r, "device.release", api_device_name(&d), reason, det);
+	json_decref(det);
+	if (rc == 0 && db_device_get_id(r->w->db, d.id, &d) == 0)
+		api_json(r, 200, api_device_json(&d));
+	else if (rc == 0)
+		api_json(r, 200, json_pack("{s:s}", "enrollment", "unenrolled"));
+out:
+	json_decref(b);
+}
+
 const struct route api_device_routes[] = {
     {"GET", "/api/v1/devices", AUTH_STAFF, list_devices},
     {"POST", "/api/v1/devices/import", AUTH_STAFF, import_devices},
@@ -466,5 +502,6 @@ const struct route api_device_routes[] = {
     {"POST", "/api/v1/devices/:serial/move", AUTH_STAFF, move_device},
     {"POST", "/api/v1/devices/:serial/retire", AUTH_STAFF, retire_device},
     {"POST", "/api/v1/devices/:serial/erase", AUTH_STAFF, erase_device},
+    {"POST", "/api/v1/devices/:serial/release", AUTH_STAFF, release_device},
     {NULL, NULL, AUTH_NONE, NULL},
 };

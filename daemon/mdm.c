@@ -5,8 +5,14 @@
  * Identity: the verified TLS client certificate, or the Mdm-Signature
  * header (detached CMS over the body) when TLS ends at a proxy; when both
  * are present they must name the same certificate.  Authenticate binds the
- * certificate's fingerprint to the UDID; every later message for that UDID
- * must come with the same certificate (403 otherwise).
+ * certificate's fingerprint to the UDID, for ever: a certificate serves one
+ * tablet (db_mdm.h, enum db_mdm_bind), and every later message for that
+ * UDID must come with the same certificate (403 otherwise) until a newer
+ * certificate from Ardoise's SCEP replaces it (a tablet wiped without
+ * CheckOut enrols again) or staff release it.  Trust is decided before the
+ * body is parsed: a certificate Ardoise knows as bound, or one that chains
+ * to a device CA.  User channels (Shared iPad, macOS users) are not
+ * managed: their messages get 410 and never touch the device record.
  *
  * A report and the next command are handled in one transaction, committed
  * before the answer is written: what the device was told is durable.
@@ -73,6 +79,13 @@ static int peer_trusted(struct req *r)
 struct sig_identity {
 	X509 *signer;
 	STACK_OF(X509) * certs;
+};
+
+/* The device identity of a request: its certificate's SHA-256, and what
+ * Ardoise knows of that certificate (known.id 0: never seen). */
+struct ident {
+	char fp[65];
+	struct db_mdm_identity known;
 };
 
 /* Fingerprint of the device identity of this request into fp: the TLS
@@ -230,9 +243,37 @@ static void queue_initial(struct req *r, int64_t id, const char *udid)
 	}
 }
 
-static void on_authenticate(struct req *r, const struct ap_checkin *ci, const char *fp)
+/* Why an Authenticate is refused, per enum db_mdm_bind refusal. */
+static const char *const bind_refusals[] = {
+    [DB_MDM_BIND_CERT_ELSEWHERE] = "this certificate is bound to another tablet"
+				   " (one certificate, one tablet)",
+    [DB_MDM_BIND_CERT_ENDED] = "this certificate was replaced or released: enrol again",
+    [DB_MDM_BIND_UDID_TAKEN] = "this UDID is enrolled with another certificate",
+    [DB_MDM_BIND_SERIAL_TAKEN] = "this serial number belongs to another UDID",
+    [DB_MDM_BIND_SERIAL_DIFFERS] = "this UDID is recorded with another serial number",
+};
+
+/* The audit row of a re-binding, in the Authenticate's transaction. */
+static int audit_rebind(struct req *r, const struct ap_checkin *ci, const struct db_mdm_bound *b,
+			const char *fp)
 {
-	const struct config *c = &r->w->srv->cfg;
+	struct db_mdm_device d;
+	char detail[200];
+	int rc = db_mdm_by_id(r->w->db, b->id, &d);
+	if (rc < 0)
+		return rc;
+	snprintf(detail, sizeof(detail), "{\"old_cert\":\"%s\",\"new_cert\":\"%s\"}", b->old_fp,
+		 fp);
+	return db_audit_append(r->w->db, "system", "device.rebind",
+			       d.serial[0] ? d.serial : ci->udid,
+			       "re-enrolled with a newer certificate from Ardoise's SCEP", detail);
+}
+
+/* Binds fp to the UDID (db_mdm_authenticate) and audits a re-binding, in
+ * one transaction. */
+static int bind_identity(struct req *r, const struct ap_checkin *ci, const char *fp,
+			 struct db_mdm_bound *ret)
+{
 	struct db_mdm_auth a = {.udid = ci->udid,
 				.serial = ci->serial,
 				.topic = ci->topic,
@@ -241,7 +282,27 @@ static void on_authenticate(struct req *r, const struct ap_checkin *ci, const ch
 				.product_name = ci->product_name,
 				.cert_fp = fp,
 				.trust_id = keystore_device_trust_id(r->w->srv->ks)};
-	int64_t id;
+	struct db_mdm_bound b;
+	int rc = db_begin(r->w->db);
+	if (rc < 0)
+		return rc;
+	rc = db_mdm_authenticate(r->w->db, &a, &b);
+	if (rc == 0 && b.how == DB_MDM_BIND_REPLACED)
+		rc = audit_rebind(r, ci, &b, fp);
+	if (rc < 0) {
+		db_rollback(r->w->db);
+		return rc;
+	}
+	if ((rc = db_commit(r->w->db)) == 0)
+		*ret = b;
+	return rc;
+}
+
+static void on_authenticate(struct req *r, const struct ap_checkin *ci, const struct ident *id)
+{
+	const char *fp = id->fp;
+	const struct config *c = &r->w->srv->cfg;
+	struct db_mdm_bound b;
 	if (r->peer_cert && !peer_trusted(r)) {
 		refuse(r, 403, ci->udid, "client certificate not issued by a trusted device CA");
 		return;
@@ -250,20 +311,19 @@ static void on_authenticate(struct req *r, const struct ap_checkin *ci, const ch
 		refuse(r, 403, ci->udid, "Topic does not match this server's push topic");
 		return;
 	}
-	int rc = db_mdm_authenticate(r->w->db, &a, &id);
-	if (rc == AP_EBADSIG) {
-		refuse(r, 403, ci->udid, "this UDID is enrolled with another certificate");
-		return;
-	}
-	if (rc == AP_ECONFLICT) {
-		refuse(r, 403, ci->udid, "this serial number belongs to another UDID");
-		return;
-	}
+	int rc = bind_identity(r, ci, fp, &b);
 	if (rc < 0) {
 		api_fail(r, rc, 503, "cannot record the device: %s", ap_strerror(rc));
 		return;
 	}
-	log_info("device_authenticate", "id=%s device=%lld", r->id, (long long)id);
+	if (b.how >= DB_MDM_BIND_REFUSED) {
+		refuse(r, 403, ci->udid, bind_refusals[b.how]);
+		return;
+	}
+	if (b.how == DB_MDM_BIND_REPLACED)
+		log_warn("device_rebound", "id=%s device=%lld old_cert=%.16s new_cert=%.16s", r->id,
+			 (long long)b.id, b.old_fp, fp);
+	log_info("device_authenticate", "id=%s device=%lld", r->id, (long long)b.id);
 	answer_empty(r);
 }
 
@@ -291,8 +351,10 @@ static int trust_rechecked(struct req *r, struct db_mdm_device *d)
 }
 
 /* The device record for udid, checked against the identity fp. */
-static int bound_device(struct req *r, const char *udid, const char *fp, struct db_mdm_device *d)
+static int bound_device(struct req *r, const char *udid, const struct ident *id,
+			struct db_mdm_device *d)
 {
+	const char *fp = id->fp;
 	int rc = db_mdm_by_udid(r->w->db, udid, d);
 	if (rc == 0 && strcmp(d->cert_fp, fp) == 0)
 		return trust_rechecked(r, d);
@@ -304,6 +366,10 @@ static int bound_device(struct req *r, const char *udid, const char *fp, struct 
 		refuse(r, 403, udid, "client certificate not issued by a trusted device CA");
 		return AP_EBADSIG;
 	}
+	if (id->known.udid[0] && strcmp(id->known.udid, udid) != 0) {
+		refuse(r, 403, udid, bind_refusals[DB_MDM_BIND_CERT_ELSEWHERE]);
+		return AP_EBADSIG;
+	}
 	if (rc == AP_ENOTFOUND) {
 		refuse(r, 401, udid, "unknown device: enrol first");
 		return rc;
@@ -312,13 +378,13 @@ static int bound_device(struct req *r, const char *udid, const char *fp, struct 
 	return AP_EBADSIG;
 }
 
-static void on_token_update(struct req *r, const struct ap_checkin *ci, const char *fp)
+static void on_token_update(struct req *r, const struct ap_checkin *ci, const struct ident *id)
 {
 	struct db_mdm_device d;
 	unsigned char *sealed = NULL;
 	size_t sealed_len = 0;
 	int first = 0, rc;
-	if (bound_device(r, ci->udid, fp, &d) < 0)
+	if (bound_device(r, ci->udid, id, &d) < 0)
 		return;
 	if (ci->unlock_token &&
 	    (rc = keystore_seal(r->w->srv->ks, ci->unlock_token, ci->unlock_token_len, ci->udid,
@@ -347,10 +413,10 @@ static void on_token_update(struct req *r, const struct ap_checkin *ci, const ch
 	answer_empty(r);
 }
 
-static void on_checkout(struct req *r, const struct ap_checkin *ci, const char *fp)
+static void on_checkout(struct req *r, const struct ap_checkin *ci, const struct ident *id)
 {
 	struct db_mdm_device d;
-	if (bound_device(r, ci->udid, fp, &d) < 0)
+	if (bound_device(r, ci->udid, id, &d) < 0)
 		return;
 	int rc = db_mdm_unenroll(r->w->db, d.id);
 	if (rc < 0) {
@@ -570,14 +636,14 @@ static int build_from_blob(struct req *r, const struct db_cmd *c, char **payload
 	return 0;
 }
 
-static void on_report(struct req *r, struct ap_report *rep, const char *fp)
+static void on_report(struct req *r, struct ap_report *rep, const struct ident *id)
 {
 	struct db_mdm_device d;
 	struct db_cmd next;
 	char *payload = NULL;
 	size_t len = 0;
 	int rc;
-	if (bound_device(r, rep->udid, fp, &d) < 0)
+	if (bound_device(r, rep->udid, id, &d) < 0)
 		return;
 	if ((rc = db_begin(r->w->db)) < 0)
 		goto fail;
@@ -620,17 +686,63 @@ fail:
 	api_fail(r, rc, 503, "cannot record the report: %s", ap_strerror(rc));
 }
 
+/* Decided before the body is parsed: a certificate Ardoise knows as bound
+ * (the handshake proved the key; the handlers compare its UDID), else one
+ * that chains to a device CA.  An ended certificate is refused here. */
+static int identity_admitted(struct req *r, struct ident *id)
+{
+	int rc = db_mdm_identity_get(r->w->db, id->fp, &id->known);
+	if (rc == AP_ENOTFOUND)
+		memset(&id->known, 0, sizeof(id->known));
+	else if (rc < 0) {
+		api_fail(r, rc, 503, "cannot read the device identity: %s", ap_strerror(rc));
+		return rc;
+	}
+	if (id->known.ended) {
+		refuse(r, 403, id->known.udid, bind_refusals[DB_MDM_BIND_CERT_ENDED]);
+		return AP_EBADSIG;
+	}
+	if (id->known.udid[0] == '\0' && !peer_trusted(r)) {
+		refuse(r, 403, NULL,
+		       "client certificate not issued by a trusted device CA (body not read)");
+		return AP_EBADSIG;
+	}
+	return 0;
+}
+
+/* Messages of a user channel (UserID or UserShortName: Shared iPad, macOS
+ * users): Ardoise manages the device channel only.  410 is what Apple's
+ * documentation names for a server that does not support a user channel;
+ * nothing is recorded. */
+static int user_channel(struct req *r, const struct ap_msg *m)
+{
+	const char *udid = m->kind == AP_MSG_REPORT ? m->u.report.udid : m->u.checkin.udid;
+	int user = m->kind == AP_MSG_REPORT ? m->u.report.user_id || m->u.report.user_short_name
+					    : m->u.checkin.user_id || m->u.checkin.user_short_name;
+	if (!user)
+		return 0;
+	char u[160];
+	log_warn("user_channel_refused", "id=%s peer=%s udid=%s status=410", r->id, r->peer,
+		 log_esc(udid, u, sizeof(u)));
+	api_fail(r, AP_EUNSUPPORTED, 410,
+		 "user channels are not supported: Ardoise manages the device channel only");
+	return 1;
+}
+
 static void mdm_endpoint(struct req *r)
 {
 	struct ap_msg *m = NULL;
 	struct sig_identity own = {NULL, NULL};
-	char fp[65], detail[160];
+	struct ident id;
+	char detail[160];
 	const char *why = "";
-	int rc = device_identity(r, &own, fp, &why);
+	int rc = device_identity(r, &own, id.fp, &why);
 	if (rc < 0) {
 		refuse(r, rc == AP_EAUTH ? 401 : 403, NULL, why);
 		goto out;
 	}
+	if (identity_admitted(r, &id) < 0)
+		goto out;
 	struct ap_buf *b = &r->http->body;
 	rc = ap_msg_parse(b->data ? b->data : "", b->len, (size_t)r->w->srv->cfg.max_message_bytes,
 			  &m, detail, sizeof(detail));
@@ -641,14 +753,16 @@ static void mdm_endpoint(struct req *r)
 		api_fail(r, rc, rc == AP_ETOOBIG ? 413 : 400, "%s: %s", ap_strerror(rc), detail);
 		goto out;
 	}
-	if (m->kind == AP_MSG_REPORT) {
-		on_report(r, &m->u.report, fp);
+	if (user_channel(r, m)) {
+		/* answered */
+	} else if (m->kind == AP_MSG_REPORT) {
+		on_report(r, &m->u.report, &id);
 	} else if (m->u.checkin.type == AP_CHECKIN_AUTHENTICATE) {
-		on_authenticate(r, &m->u.checkin, fp);
+		on_authenticate(r, &m->u.checkin, &id);
 	} else if (m->u.checkin.type == AP_CHECKIN_TOKENUPDATE) {
-		on_token_update(r, &m->u.checkin, fp);
+		on_token_update(r, &m->u.checkin, &id);
 	} else {
-		on_checkout(r, &m->u.checkin, fp);
+		on_checkout(r, &m->u.checkin, &id);
 	}
 	ap_msg_free(m);
 out:

@@ -5,7 +5,10 @@
  * The profile is given to a staff account (bearer token: a fresh one-time
  * code is made and embedded) or to whoever holds a one-time enrolment code
  * (?code=...).  The code is the SCEP challenge: /scep consumes it, so one
- * code yields one device identity.
+ * code yields one device identity, and the certificate is recorded with
+ * the code and the SCEP transaction that paid for it (the same
+ * transaction, the code's use and the audit row): the first Authenticate
+ * binds it to one UDID for ever (db_mdm.h).
  */
 #include "ap_enroll.h"
 #include "ap_err.h"
@@ -19,6 +22,7 @@
 #include "log.h"
 #include "mdm.h"
 #include "server.h"
+#include "store.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -174,13 +178,34 @@ static int pki_message(struct req *r, unsigned char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* Consumes the code and records the certificate it paid for, with the
+ * audit row, in one transaction; AP_EAUTH when the code is no longer good
+ * (used up meanwhile): the certificate is then never handed out. */
+static int record_issued(struct req *r, const char *code, const char *tx, const char *fp)
+{
+	struct db *db = r->w->db;
+	char used_by[120];
+	snprintf(used_by, sizeof(used_by), "scep:%.100s", tx ? tx : "");
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_enroll_code_use(db, code, used_by)) == 0 &&
+	    (rc = db_mdm_identity_issued(db, fp, code, tx)) == 0)
+		rc = db_audit_append(db, "system", "device.identity_issued", fp, "SCEP", "");
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
+}
+
 static void scep_pki_operation(struct req *r)
 {
 	struct keystore *ks = r->w->srv->ks;
 	struct ap_scep_req *req = NULL;
 	unsigned char *msg = NULL, *der = NULL;
 	size_t len = 0, der_len = 0;
-	char fp[65], used_by[120];
+	char fp[65];
 	int rc = pki_message(r, &msg, &len);
 	if (rc < 0) {
 		api_fail(r, rc, rc == AP_ETOOBIG ? 413 : 400,
@@ -193,19 +218,21 @@ static void scep_pki_operation(struct req *r)
 		api_fail(r, rc, 400, "cannot read the SCEP message: %s", ap_strerror(rc));
 		return;
 	}
-	snprintf(used_by, sizeof(used_by), "scep:%.100s", ap_scep_req_transaction_id(req));
 	const char *challenge = ap_scep_req_challenge(req);
-	if (challenge == NULL || db_enroll_code_use(r->w->db, challenge, used_by) < 0) {
-		log_warn("scep_refused", "id=%s peer=%s reason=bad_challenge", r->id, r->peer);
-		rc = keystore_scep_reject(ks, req, AP_SCEP_BADREQUEST, &der, &der_len);
-	} else {
+	rc = challenge ? db_enroll_code_check(r->w->db, challenge) : AP_EAUTH;
+	if (rc == 0)
 		rc = keystore_scep_issue(ks, req, (int)r->w->srv->cfg.device_cert_days, fp, &der,
 					 &der_len);
-		if (rc == 0) {
-			log_info("scep_issued", "id=%s cert=%s", r->id, fp);
-			db_audit_append(r->w->db, "system", "device.identity_issued", fp, "SCEP",
-					"");
-		}
+	if (rc == 0 &&
+	    (rc = record_issued(r, challenge, ap_scep_req_transaction_id(req), fp)) < 0) {
+		free(der); /* never handed out */
+		der = NULL;
+	}
+	if (rc == AP_EAUTH) {
+		log_warn("scep_refused", "id=%s peer=%s reason=bad_challenge", r->id, r->peer);
+		rc = keystore_scep_reject(ks, req, AP_SCEP_BADREQUEST, &der, &der_len);
+	} else if (rc == 0) {
+		log_info("scep_issued", "id=%s cert=%s", r->id, fp);
 	}
 	if (rc < 0)
 		api_fail(r, rc, 500, "cannot answer the SCEP request: %s", ap_strerror(rc));

@@ -118,44 +118,210 @@ int db_mdm_set_trust(struct db *db, int64_t id, const char *trust_id)
 	return db_commit(db);
 }
 
-int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, int64_t *ret_id)
+static void fill_identity(sqlite3_stmt *st, struct db_mdm_identity *ret)
 {
-	struct db_mdm_device d;
+	memset(ret, 0, sizeof(*ret));
+	ret->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, ret->udid, sizeof(ret->udid));
+	ret->issued = sqlite3_column_type(st, 2) != SQLITE_NULL;
+	ret->ended = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	ret->bind_seq = sqlite3_column_int64(st, 4);
+}
+
+int db_mdm_identity_get(struct db *db, const char *fp, struct db_mdm_identity *ret)
+{
 	sqlite3_stmt *st;
-	int64_t id = 0;
-	int rc = db_begin(db);
+	int rc = db_stmt(db,
+			 "SELECT id, coalesce(udid,''), issued_at, ended_at, bind_seq"
+			 " FROM device_identity WHERE fp = ?",
+			 &st);
 	if (rc < 0)
 		return rc;
-	rc = db_mdm_by_udid(db, a->udid, &d);
-	if (rc == AP_ENOTFOUND && a->serial && a->serial[0]) {
-		rc = db_mdm_by_serial(db, a->serial, &d);
-		if (rc == 0 && d.udid[0] && strcmp(d.udid, a->udid) != 0)
-			rc = AP_ECONFLICT; /* that serial belongs to another UDID */
+	db_bind_text(st, 1, fp);
+	if ((rc = db_step_row(db, st)) == 0)
+		fill_identity(st, ret);
+	db_done(st);
+	return rc;
+}
+
+static void code_hash(const char *code, char out[65]);
+
+int db_mdm_identity_issued(struct db *db, const char *fp, const char *code, const char *scep_tx)
+{
+	char hash[65];
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "INSERT INTO device_identity(fp, issued_at, code_hash, scep_tx)"
+			 " VALUES (?,?,?,?)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	code_hash(code ? code : "", hash);
+	db_bind_text(st, 1, fp);
+	sqlite3_bind_int64(st, 2, db_now());
+	db_bind_text(st, 3, hash);
+	db_bind_text(st, 4, scep_tx);
+	return db_step_done(db, st, 0);
+}
+
+/* Binds fp to udid for ever (a certificate of another CA gets its row
+ * now); bind_seq = the newest identity row at this moment. */
+static int identity_bind(struct db *db, const char *fp, const char *udid)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "INSERT OR IGNORE INTO device_identity(fp) VALUES (?)", &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, fp);
+	if ((rc = db_step_done(db, st, 0)) < 0)
+		return rc;
+	rc = db_stmt(db,
+		     "UPDATE device_identity SET udid = ?2, bound_at = ?3,"
+		     " bind_seq = (SELECT max(id) FROM device_identity) WHERE fp = ?1",
+		     &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, fp);
+	db_bind_text(st, 2, udid);
+	sqlite3_bind_int64(st, 3, db_now());
+	return db_step_done(db, st, AP_ENOTFOUND);
+}
+
+/* Ends the certificate fp (refused from now on); none or already ended
+ * is not an error. */
+static int identity_end(struct db *db, const char *fp, const char *why)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "UPDATE device_identity SET ended_at = ?, ended_why = ?"
+			 " WHERE fp = ? AND ended_at IS NULL",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, db_now());
+	db_bind_text(st, 2, why);
+	db_bind_text(st, 3, fp);
+	return db_step_done(db, st, 0);
+}
+
+/* The device an Authenticate is about: by UDID, else by serial (an
+ * imported tablet not enrolled yet).  *ret_how a refusal when the serial
+ * belongs to another UDID, or the UDID is recorded with another serial. */
+static int auth_device(struct db *db, const struct db_mdm_auth *a, struct db_mdm_device *d,
+		       enum db_mdm_bind *ret_how)
+{
+	int has_serial = a->serial && a->serial[0];
+	int rc = db_mdm_by_udid(db, a->udid, d);
+	if (rc == 0 && has_serial && d->serial[0] && strcmp(d->serial, a->serial) != 0)
+		*ret_how = DB_MDM_BIND_SERIAL_DIFFERS;
+	if (rc != AP_ENOTFOUND || !has_serial)
+		return rc;
+	rc = db_mdm_by_serial(db, a->serial, d);
+	if (rc == 0 && d->udid[0] && strcmp(d->udid, a->udid) != 0)
+		*ret_how = DB_MDM_BIND_SERIAL_TAKEN;
+	return rc;
+}
+
+/* Whether the certificate n (row id; 0 when unknown) may bind to device
+ * d found for the Authenticate. */
+static int auth_decide(struct db *db, const struct db_mdm_device *d, const char *fp,
+		       const struct db_mdm_identity *n, enum db_mdm_bind *ret_how)
+{
+	struct db_mdm_identity cur = {0};
+	if (strcmp(d->cert_fp, fp) == 0) {
+		*ret_how = DB_MDM_BIND_SAME;
+		return 0;
 	}
-	if (rc == 0) {
-		/* an enrolled device keeps its identity: re-enrolment with a
-		 * new certificate needs a CheckOut or an erase first */
-		if (strcmp(d.enrollment, "enrolled") == 0 && d.cert_fp[0] &&
-		    strcmp(d.cert_fp, a->cert_fp) != 0) {
-			rc = AP_EBADSIG;
-			goto out;
-		}
-		id = d.id;
-	} else if (rc == AP_ENOTFOUND) {
-		rc = db_stmt(
-		    db, "INSERT INTO device(udid, created_at, updated_at) VALUES (?, ?, ?)", &st);
-		if (rc < 0)
-			goto out;
-		db_bind_text(st, 1, a->udid);
-		sqlite3_bind_int64(st, 2, db_now());
-		sqlite3_bind_int64(st, 3, db_now());
-		if ((rc = db_step_done(db, st, 0)) < 0)
-			goto out;
-		id = sqlite3_last_insert_rowid(db->h);
-	} else {
+	/* no live binding: never bound, released, checked out or erased */
+	int live = strcmp(d->enrollment, "pending") == 0 || strcmp(d->enrollment, "enrolled") == 0;
+	if (d->cert_fp[0] == '\0' || !live) {
+		*ret_how = DB_MDM_BIND_NEW;
+		return 0;
+	}
+	int rc = db_mdm_identity_get(db, d->cert_fp, &cur);
+	if (rc < 0 && rc != AP_ENOTFOUND)
+		return rc;
+	/* a tablet wiped without CheckOut comes back with a certificate that
+	 * Ardoise's SCEP issued after the current binding */
+	*ret_how =
+	    n->issued && n->id > cur.bind_seq ? DB_MDM_BIND_REPLACED : DB_MDM_BIND_UDID_TAKEN;
+	return 0;
+}
+
+static int insert_device(struct db *db, const char *udid, int64_t *ret_id)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    db_stmt(db, "INSERT INTO device(udid, created_at, updated_at) VALUES (?, ?, ?)", &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, udid);
+	sqlite3_bind_int64(st, 2, db_now());
+	sqlite3_bind_int64(st, 3, db_now());
+	if ((rc = db_step_done(db, st, 0)) == 0)
+		*ret_id = sqlite3_last_insert_rowid(db->h);
+	return rc;
+}
+
+/* Writes the binding decided by db_mdm_authenticate(). */
+static int auth_bind(struct db *db, const struct db_mdm_auth *a, struct db_mdm_device *d, int found,
+		     struct db_mdm_bound *b)
+{
+	int rc = 0;
+	if (!found)
+		rc = insert_device(db, a->udid, &d->id);
+	if (rc == 0 && b->how != DB_MDM_BIND_SAME && d->cert_fp[0])
+		rc = identity_end(db, d->cert_fp, "replaced");
+	if (rc == 0 && b->how != DB_MDM_BIND_SAME)
+		rc = identity_bind(db, a->cert_fp, a->udid);
+	if (rc == 0)
+		rc = bind_auth_update(db, d->id, a);
+	b->id = d->id;
+	return rc;
+}
+
+/* What an Authenticate does (*ret_how); *ret_found = 1 when d is the
+ * existing device it names. */
+static int auth_outcome(struct db *db, const struct db_mdm_auth *a, struct db_mdm_device *d,
+			int *ret_found, enum db_mdm_bind *ret_how)
+{
+	struct db_mdm_identity n = {0};
+	int rc = db_mdm_identity_get(db, a->cert_fp, &n);
+	if (rc < 0 && rc != AP_ENOTFOUND)
+		return rc;
+	*ret_how = DB_MDM_BIND_NEW;
+	if (n.udid[0] && strcmp(n.udid, a->udid) != 0) {
+		*ret_how = DB_MDM_BIND_CERT_ELSEWHERE; /* one certificate, one tablet */
+		return 0;
+	}
+	if (n.ended) {
+		*ret_how = DB_MDM_BIND_CERT_ENDED;
+		return 0;
+	}
+	rc = auth_device(db, a, d, ret_how);
+	if (rc == AP_ENOTFOUND)
+		return 0; /* a new device */
+	if (rc < 0 || *ret_how != DB_MDM_BIND_NEW)
+		return rc;
+	*ret_found = 1;
+	return auth_decide(db, d, a->cert_fp, &n, ret_how);
+}
+
+int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, struct db_mdm_bound *ret)
+{
+	struct db_mdm_device d;
+	struct db_mdm_bound b = {0};
+	int found = 0, rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	if ((rc = auth_outcome(db, a, &d, &found, &b.how)) < 0)
 		goto out;
-	}
-	rc = bind_auth_update(db, id, a);
+	if (!found)
+		memset(&d, 0, sizeof(d));
+	memcpy(b.old_fp, d.cert_fp, sizeof(b.old_fp));
+	b.id = d.id;
+	if (b.how < DB_MDM_BIND_REFUSED)
+		rc = auth_bind(db, a, &d, found, &b);
 out:
 	if (rc < 0) {
 		db_rollback(db);
@@ -163,8 +329,24 @@ out:
 	}
 	rc = db_commit(db);
 	if (rc == 0)
-		*ret_id = id;
+		*ret = b;
 	return rc;
+}
+
+int db_mdm_release(struct db *db, int64_t id)
+{
+	struct db_mdm_device d;
+	sqlite3_stmt *st;
+	int rc = db_mdm_by_id(db, id, &d);
+	if (rc == 0 && d.cert_fp[0] == '\0')
+		rc = AP_ECONFLICT;
+	if (rc < 0 || (rc = identity_end(db, d.cert_fp, "released")) < 0 ||
+	    (rc = db_mdm_unenroll(db, id)) < 0)
+		return rc;
+	if ((rc = db_stmt(db, "UPDATE device SET cert_fp = NULL WHERE id = ?", &st)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	return db_step_done(db, st, AP_ENOTFOUND);
 }
 
 int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, size_t token_len,

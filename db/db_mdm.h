@@ -39,11 +39,53 @@ struct db_mdm_auth {
 	const char *trust_id; /* keystore_device_trust_id() the chain was checked under */
 };
 
+/* How an Authenticate's certificate relates to the UDID it names.  A
+ * certificate binds to one UDID for ever; a UDID has one live certificate. */
+enum db_mdm_bind {
+	DB_MDM_BIND_SAME,     /* the certificate already bound to this UDID */
+	DB_MDM_BIND_NEW,      /* bound now: a new UDID, or one with no live binding
+			       * (never bound, released, checked out, erased) */
+	DB_MDM_BIND_REPLACED, /* a certificate from Ardoise's SCEP issued after the
+			       * live binding replaced it (the old one is ended) */
+	/* refusals, from here on: nothing was changed */
+	DB_MDM_BIND_CERT_ELSEWHERE, /* the certificate is bound to another UDID */
+	DB_MDM_BIND_CERT_ENDED,	    /* the certificate was replaced or released */
+	DB_MDM_BIND_UDID_TAKEN,	    /* the UDID is bound to another certificate, and
+				     * this one is not a newer one from Ardoise's SCEP */
+	DB_MDM_BIND_SERIAL_TAKEN,   /* the serial belongs to another UDID */
+	DB_MDM_BIND_SERIAL_DIFFERS, /* the UDID is recorded with another serial */
+};
+#define DB_MDM_BIND_REFUSED DB_MDM_BIND_CERT_ELSEWHERE
+
+struct db_mdm_bound {
+	enum db_mdm_bind how;
+	int64_t id;	 /* the device (0 when refused before one was found) */
+	char old_fp[65]; /* the certificate bound before ("" when none) */
+};
+
 /* Authenticate: finds the device by UDID, else by serial (an imported
  * tablet gets its UDID), else creates it (stock, no collège); binds
- * cert_fp and marks it pending.  A device currently enrolled with another
- * certificate -> AP_EBADSIG (nothing changed).  *ret_id the device. */
-int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, int64_t *ret_id);
+ * cert_fp and marks it pending, unless ret->how is a refusal (then
+ * nothing changed).  Storage errors only are negative. */
+int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, struct db_mdm_bound *ret);
+
+/* A device identity certificate as Ardoise knows it. */
+struct db_mdm_identity {
+	int64_t id;	  /* a larger id is a newer certificate */
+	char udid[65];	  /* the one UDID it is bound to; "" until then */
+	int issued;	  /* issued by Ardoise's SCEP (db_mdm_identity_issued) */
+	int ended;	  /* replaced or released: refused */
+	int64_t bind_seq; /* the newest id when it was bound */
+};
+/* The row of the certificate whose SHA-256 is fp; AP_ENOTFOUND. */
+int db_mdm_identity_get(struct db *db, const char *fp, struct db_mdm_identity *ret);
+/* Records a certificate SCEP issued, with the enrolment code (stored as
+ * its hash) and the SCEP transactionID that paid for it. */
+int db_mdm_identity_issued(struct db *db, const char *fp, const char *code, const char *scep_tx);
+/* Staff release: the device's certificate is ended and unbound, the device
+ * unenrolled (push credentials dropped): its next enrolment binds afresh.
+ * AP_ECONFLICT when no certificate is bound. */
+int db_mdm_release(struct db *db, int64_t id);
 /* TokenUpdate on a bound device: stores push credentials and the sealed
  * UnlockToken (NULL keeps the old one); enrolled.  *ret_first = 1 when it
  * was not enrolled before. */

@@ -300,12 +300,37 @@ static const char *const steps[] = {
      * from before) counts as changed. */
     "ALTER TABLE device ADD COLUMN trust_id TEXT NOT NULL DEFAULT '';",
 
-    /* 11: which other account last issued an account's token, and when
+    /* 8: which other account last issued an account's token, and when
      * (account creation, rotation by a technician; rotating one's own
      * token keeps them): such a token cannot approve what its issuer asked,
      * nor anything for a day (the two-person rule).  '': none known. */
     "ALTER TABLE account ADD COLUMN token_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE account ADD COLUMN token_by TEXT NOT NULL DEFAULT '';",
+
+    /* 9: one certificate, one tablet.  Every device identity certificate
+     * Ardoise issued (SCEP: the enrolment code that paid for it) or
+     * accepted (another device CA, or issued before this step) has a row;
+     * its UDID, once set, never changes.  A larger id is a newer row:
+     * bind_seq is the largest id when the certificate was bound, so a
+     * certificate from Ardoise's SCEP with a larger id was issued after
+     * that binding (re-enrolment of a tablet wiped without CheckOut).
+     * ended_at: replaced by such a certificate, or released by staff; an
+     * ended certificate is refused.  Rows are never deleted. */
+    "CREATE TABLE device_identity ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  fp TEXT NOT NULL UNIQUE," /* SHA-256 of the certificate (DER), hex */
+    "  issued_at INTEGER,"	 /* NULL: not issued by Ardoise's SCEP */
+    "  code_hash TEXT,"		 /* enroll_code.code_hash that paid for it */
+    "  scep_tx TEXT,"		 /* SCEP transactionID */
+    "  udid TEXT,"		 /* NULL until its first Authenticate */
+    "  bound_at INTEGER,"
+    "  bind_seq INTEGER NOT NULL DEFAULT 0,"
+    "  ended_at INTEGER,"
+    "  ended_why TEXT);"
+    "CREATE INDEX device_identity_udid ON device_identity(udid);"
+    "INSERT OR IGNORE INTO device_identity(fp, udid, bound_at)"
+    "  SELECT cert_fp, udid, coalesce(last_seen, updated_at) FROM device"
+    "  WHERE cert_fp IS NOT NULL AND cert_fp != '' AND udid IS NOT NULL ORDER BY id;",
 };
 
 int migrations_count(void)

@@ -1,4 +1,4 @@
-/* ctl_device.c - device import, list, show, move, retire, erase. */
+/* ctl_device.c - device import, list, show, move, retire, erase, release. */
 #include "ctl_fleet.h"
 
 #include <stdio.h>
@@ -199,6 +199,34 @@ static int erase(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+static const char release_usage[] = "device release SERIAL --reason R [--json]";
+
+/* POST /api/v1/devices/SERIAL/release: the tablet's certificate binding
+ * ends; its next enrolment binds a new one. */
+static int release(struct ctl *c, int argc, char **argv)
+{
+	char path[256];
+	const char *serial = NULL, *reason = NULL;
+	struct ctl_fleet_opt opts[] = {{"--reason", &reason}, {NULL}};
+	json_t *d = NULL;
+	int rc = ctl_fleet_args(release_usage, argc, argv, opts, &serial, 1, 1);
+	if (rc != CTL_OK)
+		return rc;
+	if (reason == NULL)
+		return ctl_usage(release_usage, "--reason is required");
+	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/release");
+	rc = ctl_fleet_post(c, path, json_pack("{s:s}", "reason", reason), &d);
+	if (rc != CTL_OK)
+		return rc;
+	if (c->json)
+		ctl_print_json(d);
+	else
+		printf("%s: certificate released (%s); its next enrolment binds a new one\n",
+		       serial, ctl_fleet_str(d, "enrollment"));
+	json_decref(d);
+	return CTL_OK;
+}
+
 const struct ctl_verb ctl_device_verbs[] = {
     {"device", "import", import, import_usage,
      "import tablets from CSV (serial, model, uai, asset_tag); all rows or none"},
@@ -211,5 +239,7 @@ const struct ctl_verb ctl_device_verbs[] = {
      "retire a tablet in stock"},
     {"device", "erase", erase, erase_usage,
      "technicians: erase a tablet outside a loan return (audited with the reason)"},
+    {"device", "release", release, release_usage,
+     "technicians: end a tablet's certificate binding, so that it enrols afresh"},
     {NULL, NULL, NULL, NULL, NULL},
 };

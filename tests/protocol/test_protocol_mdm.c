@@ -489,12 +489,14 @@ static void test_identity_refusals(void **state)
 	EVP_PKEY_free(ca_key);
 	free(xml);
 
-	/* an unknown UDID on /mdm/connect */
+	/* an unknown UDID on /mdm/connect, with b's certificate: it serves b
+	 * only (one certificate, one tablet) */
 	struct sim_device *stranger = NULL;
 	assert_int_equal(sim_device_new(&stranger), 0);
 	assert_int_equal(sim_device_idle(stranger, &xml, &len), 0);
 	r = call(e, "PUT", "/mdm/connect", NULL, NULL, xml, len, b.cert, 1);
-	assert_int_equal(r.status, 401);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(r.body, "bound to another tablet"));
 	free(r.body);
 	free(xml);
 	sim_device_free(stranger);

@@ -152,6 +152,34 @@ static void test_tokenupdate(void **state)
 	ap_msg_free(m);
 }
 
+/* A user channel's messages (Shared iPad, macOS) are told apart. */
+static void test_user_channel(void **state)
+{
+	static const char user_tu[] =
+	    HEAD "<dict><key>MessageType</key><string>TokenUpdate</string>"
+		 "<key>Topic</key><string>" TOPIC "</string><key>UDID</key><string>" UDID
+		 "</string><key>Token</key><data>AAEC</data><key>PushMagic</key><string>m</string>"
+		 "<key>UserID</key><string>USER-1</string>"
+		 "<key>UserShortName</key><string>eleve</string></dict>" TAIL;
+	static const char user_idle[] = HEAD "<dict><key>Status</key><string>Idle</string>"
+					     "<key>UDID</key><string>" UDID "</string>"
+					     "<key>UserID</key><string>USER-1</string></dict>" TAIL;
+	struct ap_msg *m = NULL;
+	assert_int_equal(parse(user_tu, &m, NULL, 0), 0);
+	assert_string_equal(m->u.checkin.user_id, "USER-1");
+	assert_string_equal(m->u.checkin.user_short_name, "eleve");
+	ap_msg_free(m);
+	assert_int_equal(parse(user_idle, &m, NULL, 0), 0);
+	assert_string_equal(m->u.report.user_id, "USER-1");
+	assert_null(m->u.report.user_short_name);
+	ap_msg_free(m);
+	/* the device channel carries neither */
+	assert_int_equal(parse(tokenupdate, &m, NULL, 0), 0);
+	assert_null(m->u.checkin.user_id);
+	assert_null(m->u.checkin.user_short_name);
+	ap_msg_free(m);
+}
+
 static void test_checkout(void **state)
 {
 	struct ap_msg *m = NULL;
@@ -481,6 +509,7 @@ int main(void)
 	    cmocka_unit_test(test_authenticate),
 	    cmocka_unit_test(test_tokenupdate),
 	    cmocka_unit_test(test_checkout),
+	    cmocka_unit_test(test_user_channel),
 	    cmocka_unit_test(test_statuses),
 	    cmocka_unit_test(test_error_chain),
 	    cmocka_unit_test(test_checkin_wrong_types_and_missing),

@@ -25,7 +25,9 @@ static int64_t enrolled(const char *udid, const char *serial, const char *school
 	int64_t id = 0;
 	int first = 0;
 	char sql[256];
-	assert_int_equal(db_mdm_authenticate(db, &a, &id), 0);
+	struct db_mdm_bound b;
+	assert_int_equal(db_mdm_authenticate(db, &a, &b), 0);
+	id = b.id;
 	assert_int_equal(db_mdm_token_update(db, id, (const unsigned char *)"t", 1, "magic",
 					     "topic", NULL, 0, 0, &first),
 			 0);
@@ -214,8 +216,9 @@ static void test_devices_and_groups(void **state)
 	int64_t d2 = enrolled("U2", "S2", "0750001U");
 	int64_t d3 = enrolled("U3", "S3", "0131266F");
 	struct db_mdm_auth a = {"U4", "S4", "topic", "17.5", "", "", "fp"};
-	int64_t d4 = 0;
-	assert_int_equal(db_mdm_authenticate(db, &a, &d4), 0); /* pending: not enrolled */
+	struct db_mdm_bound b4;
+	assert_int_equal(db_mdm_authenticate(db, &a, &b4), 0); /* pending: not enrolled */
+	int64_t d4 = b4.id;
 	assert_int_equal(db_policy_each_device(db, NULL, 0, 0, collect_dev, out), 0);
 	assert_string_equal(out, "S1@0131266F;S2@0750001U;S3@0131266F;");
 	out[0] = '\0';

@@ -37,7 +37,9 @@ static int64_t enrolled(const char *serial, const unsigned char *token)
 	snprintf(fp, sizeof(fp), "%064d", 0);
 	memcpy(fp, serial, strlen(serial));
 	struct db_mdm_auth a = {udid, serial, TOPIC, "17.0", "21A", "iPad13,1", fp};
-	assert_int_equal(db_mdm_authenticate(db, &a, &id), 0);
+	struct db_mdm_bound b;
+	assert_int_equal(db_mdm_authenticate(db, &a, &b), 0);
+	id = b.id;
 	assert_int_equal(db_mdm_token_update(db, id, token, 32, "MAGIC", TOPIC, NULL, 0, 0, NULL),
 			 0);
 	return id;

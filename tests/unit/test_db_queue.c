@@ -11,6 +11,7 @@
 
 #include "ap_err.h"
 #include "db_command.h"
+#include "db_device.h"
 #include "db_locate.h"
 #include "db_mdm.h"
 #include "store.h"
@@ -38,7 +39,10 @@ static int64_t enrol(struct db *db, const char *udid, const char *serial, const 
 	int64_t id = 0;
 	const unsigned char tok[4] = {1, 2, 3, 4};
 	int first = 0;
-	assert_int_equal(db_mdm_authenticate(db, &a, &id), 0);
+	struct db_mdm_bound b;
+	assert_int_equal(db_mdm_authenticate(db, &a, &b), 0);
+	assert_int_equal(b.how, DB_MDM_BIND_NEW);
+	id = b.id;
 	assert_int_equal(
 	    db_mdm_token_update(db, id, tok, 4, "magic", "com.apple.mgmt.test", NULL, 0, 0, &first),
 	    0);
@@ -119,21 +123,75 @@ static void test_limits_expiry_prune(void **state)
 	assert_int_equal(db_cmd_get(db, "Q1", &c), AP_ENOTFOUND);
 }
 
+static enum db_mdm_bind auth(struct db *db, const char *udid, const char *serial, const char *fp)
+{
+	struct db_mdm_auth a = {udid, serial, "t", NULL, NULL, NULL, fp};
+	struct db_mdm_bound b;
+	assert_int_equal(db_mdm_authenticate(db, &a, &b), 0);
+	return b.how;
+}
+
 static void test_identity_binding(void **state)
 {
 	struct db *db = *state;
-	int64_t id = enrol(db, "UDID-4", "SER4", "fp4"), id2;
-	struct db_mdm_auth other = {"UDID-4", "SER4", "t", NULL, NULL, NULL, "fp-other"};
+	int64_t id = enrol(db, "UDID-4", "SER4", "fp4");
 	/* an enrolled UDID keeps its certificate */
-	assert_int_equal(db_mdm_authenticate(db, &other, &id2), AP_EBADSIG);
+	assert_int_equal(auth(db, "UDID-4", "SER4", "fp-other"), DB_MDM_BIND_UDID_TAKEN);
+	assert_int_equal(auth(db, "UDID-4", "SER4", "fp4"), DB_MDM_BIND_SAME);
 	/* after CheckOut (or an erase) it may enrol with a new one */
 	assert_int_equal(db_mdm_unenroll(db, id), 0);
-	assert_int_equal(db_mdm_authenticate(db, &other, &id2), 0);
-	assert_int_equal(id2, id);
+	assert_int_equal(auth(db, "UDID-4", "SER4", "fp-other"), DB_MDM_BIND_NEW);
 	struct db_mdm_device d;
 	assert_int_equal(db_mdm_by_udid(db, "UDID-4", &d), 0);
+	assert_int_equal(d.id, id);
 	assert_string_equal(d.cert_fp, "fp-other");
 	assert_string_equal(d.enrollment, "pending");
+	/* the replaced certificate is refused, even for its own UDID */
+	assert_int_equal(auth(db, "UDID-4", "SER4", "fp4"), DB_MDM_BIND_CERT_ENDED);
+}
+
+static void test_one_certificate_one_tablet(void **state)
+{
+	struct db *db = *state;
+	int64_t a = enrol(db, "UDID-A", "SERA", "fpA");
+	int created = 0;
+	assert_int_equal(db_device_import(db, "SERI", "iPad", NULL, "", &created), 0);
+	/* a bound certificate names no other UDID: new, imported or erased */
+	assert_int_equal(auth(db, "UDID-X", "SERX", "fpA"), DB_MDM_BIND_CERT_ELSEWHERE);
+	assert_int_equal(auth(db, "UDID-I", "SERI", "fpA"), DB_MDM_BIND_CERT_ELSEWHERE);
+	struct db_mdm_device d;
+	assert_int_equal(db_mdm_by_udid(db, "UDID-X", &d), AP_ENOTFOUND);
+	assert_int_equal(db_mdm_by_serial(db, "SERI", &d), 0);
+	assert_string_equal(d.udid, "");
+	/* a UDID keeps its serial; a serial keeps its UDID */
+	assert_int_equal(auth(db, "UDID-A", "SERI", "fpA"), DB_MDM_BIND_SERIAL_DIFFERS);
+	assert_int_equal(auth(db, "UDID-Y", "SERA", "fpY"), DB_MDM_BIND_SERIAL_TAKEN);
+	/* a certificate of another CA does not replace a live binding */
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-ext"), DB_MDM_BIND_UDID_TAKEN);
+	/* one from Ardoise's SCEP issued after the binding does, once */
+	assert_int_equal(db_mdm_identity_issued(db, "fpA2", "CODE", "tx-1"), 0);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fpA2"), DB_MDM_BIND_REPLACED);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fpA"), DB_MDM_BIND_CERT_ENDED);
+	assert_int_equal(db_mdm_identity_issued(db, "fpA3", "CODE", "tx-2"), 0);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fpA3"), DB_MDM_BIND_REPLACED);
+	/* issued before the current binding: not newer */
+	assert_int_equal(db_mdm_identity_issued(db, "fp-old", "CODE", "tx-3"), 0);
+	assert_int_equal(db_mdm_identity_issued(db, "fp-new", "CODE", "tx-4"), 0);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-new"), DB_MDM_BIND_REPLACED);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-old"), DB_MDM_BIND_UDID_TAKEN);
+	/* released: the next enrolment binds afresh, the released one is ended */
+	assert_int_equal(db_mdm_release(db, a), 0);
+	assert_int_equal(db_mdm_by_id(db, a, &d), 0);
+	assert_string_equal(d.cert_fp, "");
+	assert_string_equal(d.enrollment, "unenrolled");
+	assert_int_equal(db_mdm_release(db, a), AP_ECONFLICT); /* nothing bound any more */
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-new"), DB_MDM_BIND_CERT_ENDED);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-ext"), DB_MDM_BIND_NEW);
+	struct db_mdm_identity i;
+	assert_int_equal(db_mdm_identity_get(db, "fp-ext", &i), 0);
+	assert_string_equal(i.udid, "UDID-A");
+	assert_false(i.issued);
+	assert_false(i.ended);
 }
 
 static void test_enrol_codes(void **state)
@@ -222,6 +280,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fifo_and_report, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limits_expiry_prune, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_identity_binding, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_certificate_one_tablet, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enrol_codes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blob_reference, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_locate_register, setup, teardown),
