@@ -34,6 +34,16 @@ int ctl_call_raw(struct ctl *c, const char *method, const char *path, const void
 int ctl_call_any(struct ctl *c, const char *method, const char *path, const void *body,
 		 size_t body_len, const char *content_type, long *ret_status, json_t **ret);
 
+/* Server text as the CLI shows it to people: every control character
+ * (C0 with tab and line breaks, DEL, C1) written \xHH or \u00HH and every
+ * byte of invalid UTF-8 \xHH, so that no terminal acts on it; into out,
+ * cut at cap - 1 bytes (a character is cut whole).  Returns out. */
+const char *ctl_safe(const char *s, char *out, size_t cap);
+/* ctl_safe() applied to every string of v, recursively, in place.  The
+ * answers ctl_call() and ctl_call_any() hand over are already so, except
+ * with --json (JSON escapes control characters itself). */
+void ctl_safe_json(json_t *v);
+
 /* Prints v as JSON (pretty) on stdout. */
 void ctl_print_json(json_t *v);
 /* One-line error on stderr: "ardoisectl: ...". Returns CTL_EFAIL. */
