@@ -74,7 +74,8 @@ const char *ctl_safe(const char *s, char *out, size_t cap)
 			memcpy(out + o, s, k);
 			o += k;
 		} else if (k) {
-			o += (size_t)snprintf(out + o, cap - o, cp < 0x80 ? "\\x%02x" : "\\u%04x", cp);
+			o += (size_t)snprintf(out + o, cap - o, cp < 0x80 ? "\\x%02x" : "\\u%04x",
+					      cp);
 		} else {
 			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", (unsigned char)*s);
 		}
