@@ -12,7 +12,9 @@
  */
 #include "ap_cmd.h"
 #include "ap_err.h"
+#include "ap_text.h"
 #include "api.h"
+#include "api_fleet.h"
 #include "authz.h"
 #include "db_command.h"
 #include "db_mdm.h"
@@ -51,6 +53,14 @@ static int body_params(struct req *r, json_t *params, enum ap_cmd_type t, plist_
 		if (!json_is_string(v) || n == MAX_KV) {
 			api_fail(r, AP_EINVAL, 400, "params: at most %d \"Key=value\" strings",
 				 MAX_KV);
+			return AP_EINVAL;
+		}
+		/* a DeviceLock Message may hold line breaks, nothing else */
+		if (!ap_text_ok(json_string_value(v), API_REASON_MAX, 1)) {
+			api_fail(r, AP_EINVAL, 400,
+				 "params: each \"Key=value\" is text of at most %d bytes, without "
+				 "control characters other than line breaks",
+				 API_REASON_MAX);
 			return AP_EINVAL;
 		}
 		kv[n++] = json_string_value(v);

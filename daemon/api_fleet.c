@@ -137,20 +137,20 @@ int api_fleet_jstr(struct ap_buf *b, const char *s, int empty_null)
 		return rc;
 	while (*p) {
 		const unsigned char *run = p;
-		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
 			p++;
 		if (p > run && (rc = ap_buf_append(b, run, (size_t)(p - run))) < 0)
 			return rc;
 		if (*p == '\0')
 			break;
-		unsigned cp;
-		size_t k = *p >= 0x80 ? ap_utf8_char((const char *)p, &cp) : 0;
-		if (k)
+		unsigned cp = *p;
+		size_t k = ap_utf8_char((const char *)p, &cp);
+		if (k && ap_text_control(cp)) /* C0, DEL, C1: none raw in an answer */
+			rc = ap_buf_printf(b, "\\u%04x", cp);
+		else if (k && cp >= 0x80)
 			rc = ap_buf_append(b, p, k);
 		else if (*p == '"' || *p == '\\')
 			rc = ap_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			rc = ap_buf_printf(b, "\\u%04x", *p);
 		else
 			rc = ap_buf_append(b, "\\ufffd", 6);
 		if (rc < 0)

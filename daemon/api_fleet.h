@@ -48,8 +48,9 @@ int api_fleet_query_day(struct req *r, const char *name, int64_t *ret);
 
 /* Writing JSON straight into a buffer, for long lists (building jansson
  * objects costs more than the query).  Each returns 0 or AP_ETOOBIG. */
-/* s as a JSON string: quoted, escaped, invalid UTF-8 bytes as U+FFFD;
- * NULL or "" (when empty_null) as null. */
+/* s as a JSON string: quoted, escaped (control characters, DEL and C1
+ * included, as \u00XX), invalid UTF-8 bytes as U+FFFD; NULL or "" (when
+ * empty_null) as null. */
 int api_fleet_jstr(struct ap_buf *b, const char *s, int empty_null);
 /* "YYYY-MM-DDTHH:MM:SSZ", or null when t is 0. */
 int api_fleet_jtime(struct ap_buf *b, int64_t t);

@@ -27,6 +27,7 @@
  * what the reconciliation queued and how long it took.
  */
 #include "ap_err.h"
+#include "ap_text.h"
 #include "ap_plist.h"
 #include "api.h"
 #include "authz.h"
@@ -284,7 +285,7 @@ static void profile_remove(struct req *r)
 
 static int text_ok(const char *s, size_t max)
 {
-	return s && s[0] && strlen(s) <= max && ap_plist_text_ok(s, strlen(s));
+	return s && s[0] && ap_text_ok(s, max, 0) && ap_plist_text_ok(s, strlen(s));
 }
 
 static void app_add(struct req *r)

@@ -307,7 +307,7 @@ int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key)
 	int rc = get_pages(c, path, key, &all);
 	if (rc == CTL_OK) {
 		fputs(all.len ? "[\n" : "[", stdout);
-		fwrite(all.data ? all.data : "", 1, all.len, stdout);
+		ctl_put_json(all.data, stdout);
 		fputs(all.len ? "\n]\n" : "]\n", stdout);
 	}
 	ap_buf_free(&all);
@@ -465,7 +465,7 @@ static int flat_rows(const char *text, size_t len, const char *const *keys, size
 				break;
 			}
 			for (size_t k = 0; pass == 1 && k < nkeys; k++)
-				ptrs[k] = ctl_safe(vals[k], shown[k], FLAT_VAL);
+				ptrs[k] = ctl_safe(vals[k], 0, shown[k], FLAT_VAL);
 			if (pass == 1)
 				fn(ptrs, arg);
 			p = skip_ws(p, end);
@@ -634,7 +634,7 @@ int ctl_fleet_import(struct ctl *c, const char *usage, const char *path, int arg
 	const char *msg = json_string_value(json_object_get(err, "message"));
 	char shown[600];
 	if (msg) /* on stderr, also with --json */
-		msg = ctl_safe(msg, shown, sizeof(shown));
+		msg = ctl_safe(msg, 0, shown, sizeof(shown));
 	const char *code = json_string_value(json_object_get(err, "code"));
 	json_int_t bad = json_integer_value(json_object_get(rep, "bad_rows"));
 	if (!ok && bad > 0)

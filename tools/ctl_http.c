@@ -64,13 +64,13 @@ void ctl_path(char *out, size_t cap, const char *prefix, const char *arg, const 
 	snprintf(out, cap, "%s%s%s", prefix, enc, suffix);
 }
 
-const char *ctl_safe(const char *s, char *out, size_t cap)
+const char *ctl_safe(const char *s, int lines, char *out, size_t cap)
 {
 	size_t o = 0, k;
 	unsigned cp;
 	for (; *s && o + 7 < cap; s += k ? k : 1) {
 		k = ap_utf8_char(s, &cp);
-		if (k && !ap_text_control(cp)) {
+		if (k && (!ap_text_control(cp) || (lines && (cp == '\n' || cp == '\t')))) {
 			memcpy(out + o, s, k);
 			o += k;
 		} else if (k) {
@@ -94,20 +94,36 @@ void ctl_safe_json(json_t *v)
 		size_t cap = json_string_length(v) * 6 + 1;
 		char *shown = malloc(cap);
 		if (shown)
-			json_string_set(v, ctl_safe(json_string_value(v), shown, cap));
+			json_string_set(v, ctl_safe(json_string_value(v), 0, shown, cap));
 		free(shown);
 	}
 	json_object_foreach(v, key, e) ctl_safe_json(e);
 	json_array_foreach(v, i, e) ctl_safe_json(e);
 }
 
+void ctl_put_json(const char *text, FILE *f)
+{
+	size_t k;
+	unsigned cp;
+	/* jansson escapes C0 but writes DEL and C1 as they are: they can only
+	 * be inside strings, where \u00XX means the same */
+	for (const char *p = text; p && *p; p += k ? k : 1) {
+		k = ap_utf8_char(p, &cp);
+		if (k && ap_text_control(cp) && cp >= 0x7f)
+			fprintf(f, "\\u%04x", cp);
+		else
+			fwrite(p, 1, k ? k : 1, f);
+	}
+}
+
 void ctl_print_json(json_t *v)
 {
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
 	if (s) {
-		puts(s);
-		free(s);
+		ctl_put_json(s, stdout);
+		putchar('\n');
 	}
+	free(s);
 }
 
 /* One transfer; *ret_status is the HTTP status (0 when none). */

@@ -123,6 +123,8 @@ def test_reason_fields_are_one_bounded_line():
             check_refused(d, "/api/v1/loans/return", {"device": "DMPA00000002", "reason": bad}, what, ati)
             if what not in ("newline",):  # the Lock screen shows several lines
                 check_refused(d, "/api/v1/devices/%s/lock" % mine, {"message": bad}, what, ati)
+                check_refused(d, "/api/v1/devices/%s/commands" % mine,
+                              {"type": "DeviceLock", "params": ["Message=" + bad]}, what)
         check(d.api("GET", "/api/v1/locate/%d" % pending)["state"] == "pending", "the request is still pending")
         # plain text still works, and a lock-screen message may hold line breaks
         d.api("POST", "/api/v1/devices/%s/lock" % mine,
@@ -194,11 +196,21 @@ def test_cli_escapes_server_text():
             bad = [c for c in out.stdout if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f]
             check(not bad, "ardoisectl %s prints control characters raw: %r" % (" ".join(args), bad[:5]))
             check("\\x1b" in out.stdout, "ardoisectl %s shows the ESC escaped: %r" % (" ".join(args), out.stdout[-600:]))
+        # a plist is shown on its lines, still without any other control character
+        uuid = d.ctl_json("device", "lock", "DMPA00000002", "--message", "Tablette du collège\nRapportez-la",
+                          "--reason", "perdue")["uuid"]
+        out = d.ctl("command", "show", uuid, "--plist")
+        check("<key>RequestType</key>" in out.stdout and out.stdout.count("\n") > 10, out.stdout)
+        check(not [c for c in out.stdout if (ord(c) < 0x20 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f],
+              "command show --plist: %r" % out.stdout)
         # --json stays JSON, which escapes them itself
         rows = d.ctl_json("audit", "list")
         check(any(ESC in r["reason"] for r in rows), "--json keeps the value: %r" % rows[-1])
-        out = d.ctl("audit", "list", "--json")
-        check(ESC not in out.stdout, "--json escapes ESC")
+        for args in (["audit", "list", "--json"], ["device", "show", "DMPA00000001", "--json"],
+                     ["device", "list", "--json"]):
+            out = d.ctl(*args)
+            bad = [c for c in out.stdout if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f]
+            check(not bad, "ardoisectl %s: JSON escapes every control character: %r" % (" ".join(args), bad[:5]))
 
 
 # -- 6. CSV exports ------------------------------------------------------------
