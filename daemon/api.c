@@ -70,16 +70,40 @@ json_t *api_body(struct req *r)
 int api_allow(struct req *r, int action, const char *school)
 {
 	int rc = authz_check(r, (enum authz_action)action, school);
+	/* the collège is not named: an object's would tell where it is */
 	if (rc == AP_EAUTH)
 		api_fail(r, rc, 401, "a valid bearer token is required");
 	else if (rc < 0 && school && strcmp(school, AUTHZ_OWN_SCOPE) != 0 &&
 		 authz_check(r, (enum authz_action)action, AUTHZ_OWN_SCOPE) == 0)
-		api_fail(r, rc, 403, "collège %s is outside the scope of account %s (%s)", school,
+		api_fail(r, rc, 403, "that collège is outside the scope of account %s (%s)",
 			 r->acct.name, db_role_name(r->acct.role));
 	else if (rc < 0)
 		api_fail(r, rc, 403, "role %s may not %s", db_role_name(r->acct.role),
 			 authz_action_text((enum authz_action)action));
 	return rc;
+}
+
+int api_allow_object(struct req *r, int action, int found, const char *school, const char *fmt, ...)
+{
+	char what[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (found < 0 && found != AP_ENOTFOUND) {
+		api_fail(r, found, 503, "cannot read the %s: %s", what, ap_strerror(found));
+		return found;
+	}
+	/* a role that may not do this anywhere hears so, found or not */
+	int rc = api_allow(r, action, AUTHZ_OWN_SCOPE);
+	if (rc < 0)
+		return rc;
+	if (found == 0 &&
+	    authz_check(r, (enum authz_action)action, school && school[0] ? school : NULL) == 0)
+		return 0;
+	api_fail(r, AP_ENOTFOUND, 404, "no %s%s", what,
+		 authz_fleet_wide(r) ? "" : " in your collèges");
+	return AP_ENOTFOUND;
 }
 
 int api_audit(struct req *r, const char *action, const char *target, const char *reason,
@@ -96,23 +120,16 @@ int api_audit(struct req *r, const char *action, const char *target, const char 
 	return rc;
 }
 
+int api_tablet_serial(struct req *r, int action, const char *serial, struct db_mdm_device *d)
+{
+	int rc = db_mdm_by_serial(r->w->db, serial, d);
+	return api_allow_object(r, action, rc, rc == 0 ? d->school : NULL, "tablet with serial %s",
+				serial);
+}
+
 int api_tablet(struct req *r, int action, struct db_mdm_device *d)
 {
-	int rc = db_mdm_by_serial(r->w->db, api_param(r, 0), d);
-	if (rc == AP_ENOTFOUND) {
-		/* say 404 only to those who could see it anyway */
-		if (authz_fleet_wide(r))
-			api_fail(r, rc, 404, "no tablet with serial %s", api_param(r, 0));
-		else
-			api_fail(r, AP_EFORBIDDEN, 403, "no tablet with serial %s in your collèges",
-				 api_param(r, 0));
-		return rc;
-	}
-	if (rc < 0) {
-		api_fail(r, rc, 503, "cannot read the tablet: %s", ap_strerror(rc));
-		return rc;
-	}
-	return api_allow(r, action, d->school[0] ? d->school : NULL);
+	return api_tablet_serial(r, action, api_param(r, 0), d);
 }
 
 const char *api_param(const struct req *r, size_t i)

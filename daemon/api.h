@@ -23,16 +23,30 @@ void api_fail(struct req *r, int err, int status, const char *fmt, ...)
 /* Parses the request body as a JSON object; answers 400 itself and
  * returns NULL when it is not one. */
 json_t *api_body(struct req *r);
-/* Authorises, answering 401/403 itself; returns 0 when allowed. */
+/* Authorises, answering 401/403 itself; returns 0 when allowed.  The
+ * refusal does not name the collège. */
 int api_allow(struct req *r, int action, const char *school);
+/* Authorises action on an object a lookup found (found 0; school its
+ * collège, NULL or "" for none) or not (found AP_ENOTFOUND; another
+ * negative found answers 503).  The object is described by fmt, e.g.
+ * "tablet with serial %s".  A role that may not do the action at all gets
+ * 403 (401 without an account); otherwise an unknown object and one of a
+ * collège outside the caller's scope answer alike, 404 "no <what> in your
+ * collèges" (just "no <what>" for fleet-wide roles): a scoped account
+ * learns neither whether it exists nor where.  0 when allowed. */
+int api_allow_object(struct req *r, int action, int found, const char *school, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Appends an audit row for this request's account.  detail (may be NULL):
  * reference stolen, like api_json(). */
 int api_audit(struct req *r, const char *action, const char *target, const char *reason,
 	      json_t *detail);
 struct db_mdm_device;
 /* The tablet named by the path's first parameter (its serial), authorised
- * for action on its collège; answers 404/403/503 itself on failure. */
+ * for action on its collège (api_allow_object()); answers itself on
+ * failure. */
 int api_tablet(struct req *r, int action, struct db_mdm_device *d);
+/* The same for the tablet of serial. */
+int api_tablet_serial(struct req *r, int action, const char *serial, struct db_mdm_device *d);
 /* Path parameter i (0-based), or "" */
 const char *api_param(const struct req *r, size_t i);
 /* Query parameter into out; 0 when present. */

@@ -68,7 +68,7 @@ static void create_account(struct req *r)
 		return;
 	if (api_fleet_str(r, b, "name", 64, 1, &name) < 0 ||
 	    api_fleet_str(r, b, "role", 16, 1, &role_s) < 0 ||
-	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0)
+	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	if (db_role_from_name(role_s, &role) < 0) {
 		api_fail(r, AP_EINVAL, 400, "role must be technician, ati, referent or auditor");
@@ -133,7 +133,7 @@ static void disable_account(struct req *r)
 	int rc;
 	if (api_allow(r, AZ_ADMIN, NULL) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "reason", 512, 0, &reason) < 0)
+	if (api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	if (strcmp(name, r->acct.name) == 0) {
 		api_fail(r, AP_ECONFLICT, 409, "you cannot disable your own account");
@@ -166,7 +166,7 @@ static void rotate_token(struct req *r)
 	if (b == NULL)
 		return;
 	if (api_fleet_str(r, b, "account", 64, 0, &name) < 0 ||
-	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0)
+	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	snprintf(who, sizeof(who), "%s", name ? name : r->acct.name);
 	if (api_allow(r, strcmp(who, r->acct.name) == 0 ? AZ_SELF : AZ_ADMIN, NULL) < 0 ||

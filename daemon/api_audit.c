@@ -8,10 +8,14 @@
 #define AUDIT_PAGE_DEFAULT 1000
 #define AUDIT_PAGE_MAX	   10000
 
+/* A page ends at `limit` rows or when its JSON would pass `bytes` (half
+ * the answer's cap, at least one row): rows written before reasons were
+ * bounded may hold up to 1 MiB each, six times that escaped. */
 struct page {
 	json_t *rows;
 	int64_t after;
 	size_t limit, n;
+	size_t bytes, used;
 	int64_t last, next;
 };
 
@@ -29,6 +33,13 @@ static int add_row(const struct db_audit_row *row, void *arg)
 			      "target", row->target, "reason", row->reason, "hash", row->hash);
 	json_t *detail = row->detail[0] ? json_loads(row->detail, 0, NULL) : NULL;
 	json_object_set_new(o, "detail", detail ? detail : json_null());
+	size_t size = json_dumpb(o, NULL, 0, JSON_COMPACT | JSON_ENSURE_ASCII) + 1;
+	if (p->n && p->used + size > p->bytes) {
+		json_decref(o);
+		p->next = p->last;
+		return 1;
+	}
+	p->used += size;
 	json_array_append_new(p->rows, o);
 	p->n++;
 	p->last = row->id;
@@ -37,7 +48,7 @@ static int add_row(const struct db_audit_row *row, void *arg)
 
 static void list(struct req *r)
 {
-	struct page p = {json_array(), 0, 0, 0, 0, 0};
+	struct page p = {json_array(), 0, 0, 0, r->resp->body.limit / 2, 0, 0, 0};
 	int64_t since = 0;
 	if (api_allow(r, AZ_AUDIT, NULL) < 0 || api_fleet_query_day(r, "since", &since) < 0 ||
 	    api_fleet_page(r, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, &p.after, &p.limit) < 0)

@@ -18,6 +18,7 @@
  */
 #include "ap_cmd.h"
 #include "ap_err.h"
+#include "ap_text.h"
 #include "api.h"
 #include "api_fleet.h"
 #include "authz.h"
@@ -60,6 +61,14 @@ static int body_params(struct req *r, json_t *params, enum ap_cmd_type t, plist_
 				 MAX_KV);
 			return AP_EINVAL;
 		}
+		/* a DeviceLock Message may hold line breaks, nothing else */
+		if (!ap_text_ok(json_string_value(v), API_REASON_MAX, 1)) {
+			api_fail(r, AP_EINVAL, 400,
+				 "params: each \"Key=value\" is text of at most %d bytes, without "
+				 "control characters other than line breaks",
+				 API_REASON_MAX);
+			return AP_EINVAL;
+		}
 		kv[n++] = json_string_value(v);
 	}
 	int rc = ap_cmd_params_from_kv(t, kv, n, ret, detail, sizeof(detail));
@@ -92,7 +101,7 @@ static int generic_command(struct req *r, json_t *body, struct generic *g)
 {
 	json_t *params = json_object_get(body, "params");
 	if (api_fleet_str(r, body, "type", 64, 1, &g->type) < 0 ||
-	    api_fleet_str(r, body, "reason", 512, 0, &g->reason) < 0)
+	    api_fleet_str(r, body, "reason", API_REASON_MAX, 0, &g->reason) < 0)
 		return AP_EINVAL;
 	if (ap_cmd_from_name(g->type, &g->t) < 0) {
 		api_fail(r, AP_EINVAL, 400, "unknown command type '%s'", g->type);
@@ -256,15 +265,9 @@ static int command_for(struct req *r, int action, struct db_cmd *c)
 	int rc = db_cmd_get(r->w->db, api_param(r, 0), c);
 	if (rc == 0)
 		rc = db_mdm_by_id(r->w->db, c->device_id, &d);
-	if (rc == AP_ENOTFOUND) {
-		api_fail(r, rc, 404, "no command %s", api_param(r, 0));
-		return rc;
-	}
-	if (rc < 0) {
-		api_fail(r, rc, 503, "cannot read the command");
-		return rc;
-	}
-	return api_allow(r, action, d.school[0] ? d.school : NULL);
+	/* one in another collège answers as an unknown one */
+	return api_allow_object(r, action, rc, rc == 0 ? d.school : NULL, "command %s",
+				api_param(r, 0));
 }
 
 static void command_show(struct req *r)

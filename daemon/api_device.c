@@ -5,6 +5,7 @@
 #include "reconcile.h"
 #include "api_fleet.h"
 #include "ap_err.h"
+#include "ap_text.h"
 #include "db_device.h"
 #include "db_incident.h"
 #include "db_loan.h"
@@ -62,14 +63,11 @@ json_t *api_device_json(const struct db_device *d)
 	return v ? v : json_object();
 }
 
-int api_device_find(struct req *r, const char *name, struct db_device *ret)
+int api_device_find(struct req *r, int action, const char *name, struct db_device *ret)
 {
 	int rc = name[0] ? db_device_get(r->w->db, name, ret) : AP_ENOTFOUND;
-	if (rc == AP_ENOTFOUND)
-		api_fail(r, rc, 404, "no tablet with serial or UDID '%s'", name);
-	else if (rc < 0)
-		api_fleet_dberr(r, rc, "reading the tablet");
-	return rc;
+	return api_allow_object(r, action, rc, rc == 0 ? ret->school : NULL,
+				"tablet with serial or UDID '%s'", name);
 }
 
 /* Reads the filters of a list (?state=, ?not_seen_days=, ?os_below=). */
@@ -161,12 +159,14 @@ static int add_command(const struct db_device_command *c, void *arg)
 	return json_array_append_new(arg, o) < 0;
 }
 
-/* The device's loans, incidents and commands, newest last (commands newest
- * first). */
+/* The device's loans and incidents recorded in the caller's collèges,
+ * newest last, and its commands, newest first. */
 static int history(struct req *r, const struct db_device *d, json_t *o)
 {
-	struct db_loan_filter lf = {NULL, 0, -2, 0, d->id, 0, 0, HISTORY_MAX};
-	struct db_incident_filter inf = {NULL, 0, 0, d->id, 0, HISTORY_MAX};
+	struct api_scope sc;
+	api_fleet_view(r, &sc); /* a tablet moved here keeps its past elsewhere */
+	struct db_loan_filter lf = {sc.only, sc.n_only, -2, 0, d->id, 0, 0, HISTORY_MAX};
+	struct db_incident_filter inf = {sc.only, sc.n_only, 0, d->id, 0, HISTORY_MAX};
 	json_t *loans = json_array(), *incidents = json_array(), *commands = json_array();
 	int64_t next;
 	int rc = db_loan_list(r->w->db, &lf, add_loan, loans, &next);
@@ -183,8 +183,7 @@ static int history(struct req *r, const struct db_device *d, json_t *o)
 static void show_device(struct req *r)
 {
 	struct db_device d;
-	if (api_device_find(r, api_param(r, 0), &d) < 0 ||
-	    api_allow(r, AZ_READ, d.school[0] ? d.school : NULL) < 0)
+	if (api_device_find(r, AZ_READ, api_param(r, 0), &d) < 0)
 		return;
 	json_t *o = api_device_json(&d);
 	json_object_set_new(o, "product_name", json_string(d.product_name));
@@ -232,12 +231,11 @@ static void move_device(struct req *r)
 	char uai[9];
 	json_t *b = NULL;
 	int rc;
-	if (api_allow(r, AZ_ADMIN, NULL) < 0 || api_device_find(r, api_param(r, 0), &d) < 0 ||
-	    (b = api_body(r)) == NULL)
+	if (api_device_find(r, AZ_ADMIN, api_param(r, 0), &d) < 0 || (b = api_body(r)) == NULL)
 		return;
 	if (api_fleet_str(r, b, "school", 32, 1, &to) < 0 ||
-	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0 || api_fleet_uai(r, to, uai) < 0 ||
-	    school_exists(r, uai) < 0)
+	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
+	    api_fleet_uai(r, to, uai) < 0 || school_exists(r, uai) < 0)
 		goto out;
 	if ((why = busy(&d)) != NULL) {
 		api_fail(r, AP_ECONFLICT, 409, "tablet %s %s", api_device_name(&d), why);
@@ -281,10 +279,9 @@ static void retire_device(struct req *r)
 	const char *reason = NULL, *why;
 	json_t *b = NULL;
 	int rc;
-	if (api_allow(r, AZ_ADMIN, NULL) < 0 || api_device_find(r, api_param(r, 0), &d) < 0 ||
-	    (b = api_body(r)) == NULL)
+	if (api_device_find(r, AZ_ADMIN, api_param(r, 0), &d) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "reason", 512, 0, &reason) < 0)
+	if (api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	why = busy(&d);
 	if (why == NULL && d.state != DB_DEV_STOCK)
@@ -319,10 +316,9 @@ static void erase_device(struct req *r)
 	char uuid[37], detail[200] = "";
 	int rts = 0;
 	json_t *b = NULL;
-	if (api_allow(r, AZ_ERASE, NULL) < 0 || api_device_find(r, api_param(r, 0), &d) < 0 ||
-	    (b = api_body(r)) == NULL)
+	if (api_device_find(r, AZ_ERASE, api_param(r, 0), &d) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "reason", 512, 1, &reason) < 0)
+	if (api_fleet_str(r, b, "reason", API_REASON_MAX, 1, &reason) < 0)
 		goto out;
 	why = strcmp(d.enrollment, "enrolled") != 0 ? "is not enrolled: nothing can reach it"
 						    : busy(&d);
@@ -395,7 +391,7 @@ static int device_fields(struct import *im, const char **v, size_t line, char *s
 		import_error(im, line, "%s", why);
 		return rc;
 	}
-	if (!import_text_ok(v[1], DB_MODEL_MAX) || !import_text_ok(v[3], DB_ASSET_TAG_MAX)) {
+	if (!ap_text_ok(v[1], DB_MODEL_MAX, 0) || !ap_text_ok(v[3], DB_ASSET_TAG_MAX, 0)) {
 		import_error(im, line,
 			     "model and asset tag: at most %d bytes of text each, on one line",
 			     DB_MODEL_MAX);
@@ -469,10 +465,9 @@ static void release_device(struct req *r)
 	const char *reason = NULL;
 	json_t *b = NULL;
 	int rc;
-	if (api_allow(r, AZ_ADMIN, NULL) < 0 || api_device_find(r, api_param(r, 0), &d) < 0 ||
-	    (b = api_body(r)) == NULL)
+	if (api_device_find(r, AZ_ADMIN, api_param(r, 0), &d) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "reason", 512, 1, &reason) < 0 || api_fleet_begin(r) < 0)
+	if (api_fleet_str(r, b, "reason", API_REASON_MAX, 1, &reason) < 0 || api_fleet_begin(r) < 0)
 		goto out;
 	if ((rc = db_mdm_release(r->w->db, d.id)) < 0) {
 		api_fleet_rollback(r);

@@ -2,6 +2,7 @@
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "api.h"
+#include "ap_text.h"
 #include "db_school.h"
 #include "isodate.h"
 #include "log.h"
@@ -59,13 +60,19 @@ int api_fleet_scope(struct req *r, enum authz_action action, struct api_scope *s
 	}
 	if ((rc = api_allow(r, action, AUTHZ_OWN_SCOPE)) < 0)
 		return rc;
+	api_fleet_view(r, sc);
+	return 0;
+}
+
+void api_fleet_view(const struct req *r, struct api_scope *sc)
+{
+	memset(sc, 0, sizeof(*sc));
 	if (authz_fleet_wide(r))
-		return 0;
+		return;
 	for (size_t i = 0; i < r->acct.n_schools; i++)
 		sc->list[i] = r->acct.schools[i];
 	sc->only = sc->list;
 	sc->n_only = r->acct.n_schools;
-	return 0;
 }
 
 /* Query parameter as a non-negative integer (*ret untouched when absent). */
@@ -120,30 +127,6 @@ int api_fleet_query_day(struct req *r, const char *name, int64_t *ret)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (2..4), or 0. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	size_t k;
-	unsigned cp;
-	if ((s[0] & 0xe0) == 0xc0)
-		k = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		k = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		k = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
-}
-
 int api_fleet_jstr(struct ap_buf *b, const char *s, int empty_null)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -154,19 +137,20 @@ int api_fleet_jstr(struct ap_buf *b, const char *s, int empty_null)
 		return rc;
 	while (*p) {
 		const unsigned char *run = p;
-		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
 			p++;
 		if (p > run && (rc = ap_buf_append(b, run, (size_t)(p - run))) < 0)
 			return rc;
 		if (*p == '\0')
 			break;
-		size_t k = *p >= 0x80 ? utf8_seq(p) : 0;
-		if (k)
+		unsigned cp = *p;
+		size_t k = ap_utf8_char((const char *)p, &cp);
+		if (k && ap_text_control(cp)) /* C0, DEL, C1: none raw in an answer */
+			rc = ap_buf_printf(b, "\\u%04x", cp);
+		else if (k && cp >= 0x80)
 			rc = ap_buf_append(b, p, k);
 		else if (*p == '"' || *p == '\\')
 			rc = ap_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			rc = ap_buf_printf(b, "\\u%04x", *p);
 		else
 			rc = ap_buf_append(b, "\\ufffd", 6);
 		if (rc < 0)
@@ -231,8 +215,10 @@ json_t *api_fleet_time(int64_t t)
 	return json_string(s);
 }
 
-int api_fleet_str(struct req *r, json_t *body, const char *key, size_t max, int required,
-		  const char **ret)
+/* String member key of body as text (see api_fleet_str()); lines: line
+ * feeds allowed. */
+static int text_member(struct req *r, json_t *body, const char *key, size_t max, int required,
+		       int lines, const char **ret)
 {
 	json_t *v = json_object_get(body, key);
 	if (v == NULL || json_is_null(v)) {
@@ -248,9 +234,10 @@ int api_fleet_str(struct req *r, json_t *body, const char *key, size_t max, int 
 		return AP_ETYPE;
 	}
 	const char *s = json_string_value(v);
-	if (!import_text_ok(s, max) || strlen(s) != json_string_length(v)) {
-		api_fail(r, AP_EINVAL, 400, "'%s' must be text of at most %zu bytes, on one line",
-			 key, max);
+	if (!ap_text_ok(s, max, lines) || strlen(s) != json_string_length(v)) {
+		api_fail(r, AP_EINVAL, 400, "'%s' must be text of at most %zu bytes%s", key, max,
+			 lines ? ", without control characters other than line breaks"
+			       : ", on one line, without control characters");
 		return AP_EINVAL;
 	}
 	if (required && s[0] == '\0') {
@@ -259,6 +246,18 @@ int api_fleet_str(struct req *r, json_t *body, const char *key, size_t max, int 
 	}
 	*ret = s;
 	return 0;
+}
+
+int api_fleet_str(struct req *r, json_t *body, const char *key, size_t max, int required,
+		  const char **ret)
+{
+	return text_member(r, body, key, max, required, 0, ret);
+}
+
+int api_fleet_lines(struct req *r, json_t *body, const char *key, size_t max, int required,
+		    const char **ret)
+{
+	return text_member(r, body, key, max, required, 1, ret);
 }
 
 int api_fleet_body_day(struct req *r, json_t *body, const char *key, int required, int64_t *ret)
@@ -378,13 +377,17 @@ void api_fleet_import(struct req *r, struct api_import *spec)
 {
 	struct import im;
 	const char *vals[IMPORT_MAX_COLS];
-	char reason[513] = "";
+	char reason[API_REASON_MAX + 2] = ""; /* one byte more: a longer one is refused */
 	size_t line;
 	int dry_run = api_fleet_flag(r, "dry_run"), rc, written = 0;
 	if (csv_body(r) < 0)
 		return;
-	if (api_query(r, "reason", reason, sizeof(reason)) == 0 && !import_text_ok(reason, 512)) {
-		api_fail(r, AP_EINVAL, 400, "reason must be one line of text");
+	if (api_query(r, "reason", reason, sizeof(reason)) == 0 &&
+	    !ap_text_ok(reason, API_REASON_MAX, 0)) {
+		api_fail(r, AP_EINVAL, 400,
+			 "reason must be one line of text of at most %d bytes, without control "
+			 "characters",
+			 API_REASON_MAX);
 		return;
 	}
 	rc = import_begin(&im, r->http->body.data ? r->http->body.data : "", r->http->body.len,

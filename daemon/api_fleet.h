@@ -35,6 +35,10 @@ int api_fleet_uai(struct req *r, const char *in, char out[9]);
 void api_fleet_uai_why(const char *in, int rc, char *buf, size_t cap);
 /* Resolves and authorises (action) the scope of a list from ?school=. */
 int api_fleet_scope(struct req *r, enum authz_action action, struct api_scope *sc);
+/* The account's whole view, without ?school= nor authorisation: what a
+ * record's history is narrowed to (the loans and incidents of a tablet or
+ * a person recorded in the caller's collèges). */
+void api_fleet_view(const struct req *r, struct api_scope *sc);
 /* ?after=ID and ?limit=N (default def, at most max). */
 int api_fleet_page(struct req *r, size_t def, size_t max, int64_t *ret_after, size_t *ret_limit);
 /* 1 when query parameter name is "1", "true" or "yes". */
@@ -44,8 +48,9 @@ int api_fleet_query_day(struct req *r, const char *name, int64_t *ret);
 
 /* Writing JSON straight into a buffer, for long lists (building jansson
  * objects costs more than the query).  Each returns 0 or AP_ETOOBIG. */
-/* s as a JSON string: quoted, escaped, invalid UTF-8 bytes as U+FFFD;
- * NULL or "" (when empty_null) as null. */
+/* s as a JSON string: quoted, escaped (control characters, DEL and C1
+ * included, as \u00XX), invalid UTF-8 bytes as U+FFFD; NULL or "" (when
+ * empty_null) as null. */
 int api_fleet_jstr(struct ap_buf *b, const char *s, int empty_null);
 /* "YYYY-MM-DDTHH:MM:SSZ", or null when t is 0. */
 int api_fleet_jtime(struct ap_buf *b, int64_t t);
@@ -61,11 +66,19 @@ void api_fleet_list_end(struct req *r, int64_t next);
 json_t *api_fleet_day(int64_t t);
 json_t *api_fleet_time(int64_t t);
 
+/* The most bytes of a free-text field staff write: a reason, a note, a
+ * reference (one line, see api_fleet_str()). */
+#define API_REASON_MAX 512
+
 /* String member `key` of body: *ret NULL when absent or null (400 when
- * required); 400 when not a string, longer than max bytes or holding
- * control characters.  *ret borrows from body. */
+ * required); 400 when not a string, longer than max bytes, not valid UTF-8
+ * or holding control characters (C0 with tab and line breaks, DEL, C1):
+ * one line of text (ap_text_ok()).  *ret borrows from body. */
 int api_fleet_str(struct req *r, json_t *body, const char *key, size_t max, int required,
 		  const char **ret);
+/* The same for text shown on several lines: line feeds are allowed. */
+int api_fleet_lines(struct req *r, json_t *body, const char *key, size_t max, int required,
+		    const char **ret);
 /* Day member "YYYY-MM-DD" (*ret 0 when absent and not required). */
 int api_fleet_body_day(struct req *r, json_t *body, const char *key, int required, int64_t *ret);
 /* Boolean member (absent: 0). */
@@ -119,7 +132,9 @@ const char *api_device_name(const struct db_device *d);
  * says which.  Runs in the caller's transaction; detail says why not. */
 int api_queue_erase(struct req *r, const struct db_device *d, const char *origin, char uuid[37],
 		    int *ret_rts, char *detail, size_t cap);
-/* Finds the device named by serial or UDID; 404 when unknown. */
-int api_device_find(struct req *r, const char *name, struct db_device *ret);
+/* Finds the device named by serial or UDID and authorises action on its
+ * collège: an unknown tablet and one outside the caller's collèges answer
+ * alike (api_allow_object()). */
+int api_device_find(struct req *r, int action, const char *name, struct db_device *ret);
 
 #endif

@@ -97,8 +97,8 @@ static void declare(struct req *r)
 	json_t *b = api_body(r);
 	if (b == NULL)
 		return;
-	if (api_fleet_str(r, b, "device", 64, 1, &dev) < 0 || api_device_find(r, dev, &d) < 0 ||
-	    api_allow(r, AZ_INCIDENT, d.school[0] ? d.school : NULL) < 0 ||
+	if (api_fleet_str(r, b, "device", 64, 1, &dev) < 0 ||
+	    api_device_find(r, AZ_INCIDENT, dev, &d) < 0 ||
 	    declare_body(r, b, &k, &occurred, &police, &note) < 0 || declare_rules(r, &d, k) < 0 ||
 	    api_fleet_begin(r) < 0)
 		goto out;
@@ -134,13 +134,8 @@ static int incident_param(struct req *r, enum authz_action action, struct db_inc
 	char *end;
 	long long id = strtoll(api_param(r, 0), &end, 10);
 	int rc = *end || id <= 0 ? AP_ENOTFOUND : db_incident_get(r->w->db, id, in);
-	if (rc == AP_ENOTFOUND)
-		api_fail(r, rc, 404, "no incident #%s", api_param(r, 0));
-	else if (rc < 0)
-		api_fleet_dberr(r, rc, "reading the incident");
-	else
-		rc = api_allow(r, action, in->school[0] ? in->school : NULL);
-	return rc;
+	return api_allow_object(r, action, rc, rc == 0 ? in->school : NULL, "incident #%s",
+				api_param(r, 0));
 }
 
 static void show(struct req *r)
@@ -219,7 +214,7 @@ static void list(struct req *r)
 	f.open_only = api_fleet_flag(r, "open");
 	if (api_query(r, "device", q, sizeof(q)) == 0 && q[0]) {
 		struct db_device d;
-		if (api_device_find(r, q, &d) < 0)
+		if (api_device_find(r, AZ_READ, q, &d) < 0)
 			goto fail;
 		f.device_id = d.id;
 	}

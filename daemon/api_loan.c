@@ -45,15 +45,12 @@ json_t *api_loan_json(const struct db_loan *l)
 			 l->created_by, "returned_by", l->returned_by);
 }
 
-/* 404 when the person is unknown. */
-static int find_person(struct req *r, const char *id, struct db_person *ret)
+/* The person of id, authorised for action (api_allow_object()). */
+static int find_person(struct req *r, int action, const char *id, struct db_person *ret)
 {
 	int rc = db_person_get(r->w->db, id, ret);
-	if (rc == AP_ENOTFOUND)
-		api_fail(r, rc, 404, "no person with id '%s'", id);
-	else if (rc < 0)
-		api_fleet_dberr(r, rc, "reading the person");
-	return rc;
+	return api_allow_object(r, action, rc, rc == 0 ? ret->school : NULL, "person with id '%s'",
+				id);
 }
 
 /* Why this loan may not be made (409), or 0.  *due may be brought
@@ -112,9 +109,8 @@ static void create_loan(struct req *r)
 	    api_fleet_str(r, b, "person", 64, 1, &pid) < 0 ||
 	    api_fleet_bool(r, b, "home_use", &home) < 0 ||
 	    api_fleet_body_day(r, b, "due", 0, &due) < 0 ||
-	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0 || api_device_find(r, dev, &d) < 0 ||
-	    api_allow(r, AZ_LOAN, d.school[0] ? d.school : NULL) < 0 ||
-	    find_person(r, pid, &p) < 0 || api_allow(r, AZ_LOAN, p.school) < 0 ||
+	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
+	    api_device_find(r, AZ_LOAN, dev, &d) < 0 || find_person(r, AZ_LOAN, pid, &p) < 0 ||
 	    loan_rules(r, &d, &p, home, &due) < 0 || api_fleet_begin(r) < 0)
 		goto out;
 	rc = db_loan_create(r->w->db, d.id, p.id, d.school, home, due, r->acct.name, &id);
@@ -230,8 +226,8 @@ static void return_loan(struct req *r)
 		return;
 	if (api_fleet_str(r, b, "device", 64, 1, &dev) < 0 ||
 	    api_fleet_str(r, b, "condition", 16, 0, &cond) < 0 ||
-	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0 || api_device_find(r, dev, &d) < 0 ||
-	    api_allow(r, AZ_LOAN, d.school[0] ? d.school : NULL) < 0)
+	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
+	    api_device_find(r, AZ_LOAN, dev, &d) < 0)
 		goto out;
 	if (cond == NULL)
 		cond = "ok";
@@ -284,13 +280,13 @@ static int who_filter(struct req *r, struct db_loan_filter *f)
 	char q[80];
 	if (api_query(r, "person", q, sizeof(q)) == 0 && q[0]) {
 		struct db_person p;
-		if (find_person(r, q, &p) < 0)
+		if (find_person(r, AZ_READ, q, &p) < 0)
 			return -1;
 		f->person_id = p.id;
 	}
 	if (api_query(r, "device", q, sizeof(q)) == 0 && q[0]) {
 		struct db_device d;
-		if (api_device_find(r, q, &d) < 0)
+		if (api_device_find(r, AZ_READ, q, &d) < 0)
 			return -1;
 		f->device_id = d.id;
 	}

@@ -12,6 +12,7 @@
 #include "ap_cmd.h"
 #include "ap_err.h"
 #include "api.h"
+#include "api_fleet.h"
 #include "authz.h"
 #include "db_mdm.h"
 #include "keystore.h"
@@ -21,6 +22,9 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define LOCK_MESSAGE_MAX API_REASON_MAX
+#define LOCK_PHONE_MAX	 64
 
 /* Queues t with params for d, answers 201 with the command, audits. */
 static void queue_and_answer(struct req *r, const struct db_mdm_device *d, enum ap_cmd_type t,
@@ -50,10 +54,8 @@ static void clear_passcode(struct req *r)
 	json_t *body;
 	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
 		return;
-	if (json_unpack(body, "{s:s}", "reason", &reason) < 0 || reason[0] == '\0') {
-		api_fail(r, AP_EMISSING, 400, "a reason is required (it goes to the audit log)");
+	if (api_fleet_str(r, body, "reason", API_REASON_MAX, 1, &reason) < 0)
 		goto out;
-	}
 	int rc = db_mdm_secret(r->w->db, d.id, 0, &sealed, &sealed_len);
 	if (rc == AP_ENOTFOUND) {
 		api_fail(r, AP_ECONFLICT, 409,
@@ -88,9 +90,10 @@ static void lock(struct req *r)
 	json_t *body;
 	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
 		return;
-	if (json_unpack(body, "{s?s,s?s,s?s}", "message", &msg, "phone", &phone, "reason",
-			&reason) < 0) {
-		api_fail(r, AP_ETYPE, 400, "message, phone and reason must be strings");
+	/* the Lock screen shows the message on several lines */
+	if (api_fleet_lines(r, body, "message", LOCK_MESSAGE_MAX, 0, &msg) < 0 ||
+	    api_fleet_str(r, body, "phone", LOCK_PHONE_MAX, 0, &phone) < 0 ||
+	    api_fleet_str(r, body, "reason", API_REASON_MAX, 0, &reason) < 0) {
 		json_decref(body);
 		return;
 	}

@@ -3,6 +3,7 @@
 #include "api.h"
 #include "api_fleet.h"
 #include "ap_err.h"
+#include "ap_text.h"
 #include "db_loan.h"
 #include "db_person.h"
 #include "db_school.h"
@@ -87,8 +88,8 @@ static int person_fields(struct req *r, struct import *im, const char **v, size_
 				    v[0], DB_PERSON_ID_MAX);
 	if (kind_from_text(v[1], &p->kind) < 0)
 		return import_error(im, line, "bad kind '%.20s': pupil or teacher", v[1]);
-	if (v[2][0] == '\0' || !import_text_ok(v[2], DB_PERSON_NAME_MAX) ||
-	    !import_text_ok(v[3], DB_PERSON_CLASS_MAX))
+	if (v[2][0] == '\0' || !ap_text_ok(v[2], DB_PERSON_NAME_MAX, 0) ||
+	    !ap_text_ok(v[3], DB_PERSON_CLASS_MAX, 0))
 		return import_error(im, line,
 				    "name (1 to %d bytes) and class (at most %d) expected",
 				    DB_PERSON_NAME_MAX, DB_PERSON_CLASS_MAX);
@@ -106,6 +107,26 @@ static int person_fields(struct req *r, struct import *im, const char **v, size_
 	snprintf(p->name, sizeof(p->name), "%s", v[2]);
 	snprintf(p->class_name, sizeof(p->class_name), "%s", v[3]);
 	return 0;
+}
+
+/* 1 (the row reported) when the id is a person of a collège outside the
+ * caller's scope: an import never moves or renames someone it could not
+ * see.  The message does not say which collège holds them. */
+static int outside_scope(struct req *r, struct import *im, const struct db_person *p, size_t line)
+{
+	struct db_person old;
+	int rc = db_person_get(r->w->db, p->ext_id, &old);
+	if (rc == AP_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (authz_check(r, AZ_LOAN, old.school) == 0)
+		return 0;
+	import_error(im, line,
+		     "id %s is a person of a collège outside your scope: it cannot be imported "
+		     "into yours (a technician moves people between collèges)",
+		     p->ext_id);
+	return 1;
 }
 
 /* Writes one checked row; 0 also when the row is refused (reported). */
@@ -129,8 +150,8 @@ static int person_row(struct req *r, struct import *im, const char **v, size_t l
 		import_error(im, line, "unknown collège %s", p.school);
 		return 0;
 	}
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || (rc = outside_scope(r, im, &p, line)) != 0)
+		return rc < 0 ? rc : 0;
 	rc = db_person_put(r->w->db, &p, &created);
 	if (rc == AP_ECONFLICT) {
 		import_error(im, line,
@@ -195,13 +216,8 @@ static int person_param(struct req *r, enum authz_action action, struct db_perso
 {
 	const char *id = api_param(r, 0);
 	int rc = db_person_get(r->w->db, id, p);
-	if (rc == AP_ENOTFOUND)
-		api_fail(r, rc, 404, "no person with id '%s'", id);
-	else if (rc < 0)
-		api_fleet_dberr(r, rc, "reading the person");
-	else
-		rc = api_allow(r, action, p->school);
-	return rc;
+	return api_allow_object(r, action, rc, rc == 0 ? p->school : NULL, "person with id '%s'",
+				id);
 }
 
 static int add_loan(const struct db_loan *l, void *arg)
@@ -215,7 +231,9 @@ static void show_person(struct req *r)
 	int64_t next;
 	if (person_param(r, AZ_READ, &p) < 0)
 		return;
-	struct db_loan_filter f = {NULL, 0, -2, 0, 0, p.id, 0, 100};
+	struct api_scope sc;
+	api_fleet_view(r, &sc); /* someone who moved here keeps their past elsewhere */
+	struct db_loan_filter f = {sc.only, sc.n_only, -2, 0, 0, p.id, 0, 100};
 	json_t *o = person_json(&p), *loans = json_array();
 	json_object_set_new(o, "loans", loans);
 	int rc = db_loan_list(r->w->db, &f, add_loan, loans, &next);
@@ -237,7 +255,7 @@ static void leave(struct req *r)
 	if (person_param(r, AZ_LOAN, &p) < 0 || (b = api_body(r)) == NULL)
 		return;
 	if (api_fleet_body_day(r, b, "date", 1, &day) < 0 ||
-	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0 || api_fleet_begin(r) < 0)
+	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 || api_fleet_begin(r) < 0)
 		goto out;
 	rc = db_person_leave(r->w->db, p.id, day, &changed);
 	if (rc < 0) {
@@ -269,7 +287,7 @@ static void agreement(struct req *r)
 		return;
 	if (api_fleet_bool(r, b, "withdrawn", &withdrawn) < 0 ||
 	    api_fleet_body_day(r, b, "date", !withdrawn, &day) < 0 ||
-	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0)
+	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	if (p.kind != DB_PERSON_PUPIL) {
 		api_fail(r, AP_ECONFLICT, 409, "%s is a teacher: no guardians' agreement applies",

@@ -27,6 +27,7 @@
  * what the reconciliation queued and how long it took.
  */
 #include "ap_err.h"
+#include "ap_text.h"
 #include "ap_plist.h"
 #include "api.h"
 #include "authz.h"
@@ -120,22 +121,6 @@ static int school_query(struct req *r, char out[9])
 static int allow_view(struct req *r, const char *school)
 {
 	return school[0] ? api_allow(r, AZ_READ, school) : api_allow(r, AZ_READ_FLEET, NULL);
-}
-
-/* The tablet of a serial, answering 404/403 (to those who cannot see it). */
-static int device_by_serial(struct req *r, const char *serial, struct db_mdm_device *d)
-{
-	int rc = db_mdm_by_serial(r->w->db, serial, d);
-	if (rc == AP_ENOTFOUND) {
-		if (authz_fleet_wide(r))
-			api_fail(r, rc, 404, "no tablet with serial %s", serial);
-		else
-			api_fail(r, AP_EFORBIDDEN, 403, "no tablet with serial %s in your collèges",
-				 serial);
-	} else if (rc < 0) {
-		api_fail(r, rc, 503, "cannot read the device: %s", ap_strerror(rc));
-	}
-	return rc;
 }
 
 /* ---- profiles ----------------------------------------------------------- */
@@ -300,7 +285,7 @@ static void profile_remove(struct req *r)
 
 static int text_ok(const char *s, size_t max)
 {
-	return s && s[0] && strlen(s) <= max && ap_plist_text_ok(s, strlen(s));
+	return s && s[0] && ap_text_ok(s, max, 0) && ap_plist_text_ok(s, strlen(s));
 }
 
 static void app_add(struct req *r)
@@ -459,11 +444,10 @@ static int allow_scope(struct req *r, const char *text, struct pol_scope *s, int
 		return api_allow(r, AZ_ADMIN, NULL); /* the baseline: technicians only */
 	if (s->kind != POL_SCOPE_DEVICE)
 		return api_allow(r, AZ_SCHOOL_POLICY, pol_scope_school(s));
-	int rc = device_by_serial(r, s->name, &d);
-	if (rc < 0)
-		return rc;
-	*ret_device = d.id;
-	return api_allow(r, AZ_SCHOOL_POLICY, d.school[0] ? d.school : NULL);
+	int rc = api_tablet_serial(r, AZ_SCHOOL_POLICY, s->name, &d);
+	if (rc == 0)
+		*ret_device = d.id;
+	return rc;
 }
 
 /* item and scope from the JSON body, or from ?item=&scope=. */
@@ -631,8 +615,7 @@ static void on_item_view(const struct reconcile_item_view *it, void *arg)
 static void device_policy(struct req *r)
 {
 	struct db_mdm_device d;
-	if (device_by_serial(r, api_param(r, 0), &d) < 0 ||
-	    api_allow(r, AZ_READ, d.school[0] ? d.school : NULL) < 0)
+	if (api_tablet(r, AZ_READ, &d) < 0)
 		return;
 	json_t *o = json_pack("{s:o,s:s}", "items", json_array(), "enrollment", d.enrollment);
 	int rc = reconcile_explain(r->w, d.id, on_device_view, on_item_view, o);

@@ -2,6 +2,7 @@
 #include "api.h"
 #include "api_fleet.h"
 #include "ap_err.h"
+#include "ap_text.h"
 #include "db_report.h"
 #include "db_school.h"
 #include "server.h"
@@ -64,17 +65,11 @@ static void show_school(struct req *r)
 {
 	struct db_school s;
 	char uai[9];
-	if (api_fleet_uai(r, api_param(r, 0), uai) < 0 || api_allow(r, AZ_READ, uai) < 0)
+	if (api_fleet_uai(r, api_param(r, 0), uai) < 0)
 		return;
 	int rc = db_school_get(r->w->db, uai, &s);
-	if (rc == AP_ENOTFOUND) {
-		api_fail(r, rc, 404, "no collège %s", uai);
+	if (api_allow_object(r, AZ_READ, rc, uai, "collège %s", uai) < 0)
 		return;
-	}
-	if (rc < 0) {
-		api_fleet_dberr(r, rc, "reading the collège");
-		return;
-	}
 	json_t *o = school_json(&s);
 	json_t *counts = school_counts(r, uai, db_now());
 	if (counts)
@@ -92,13 +87,13 @@ static int school_fields(struct db_school *s, const char *uai, const char *name,
 		api_fleet_uai_why(uai, rc, why, cap);
 		return rc;
 	}
-	if (name == NULL || name[0] == '\0' || !import_text_ok(name, DB_SCHOOL_NAME_MAX)) {
+	if (name == NULL || name[0] == '\0' || !ap_text_ok(name, DB_SCHOOL_NAME_MAX, 0)) {
 		snprintf(why, cap, "name must be 1 to %d bytes of text", DB_SCHOOL_NAME_MAX);
 		return AP_EINVAL;
 	}
-	if (!import_text_ok(address ? address : "", DB_SCHOOL_TEXT_MAX) ||
-	    !import_text_ok(commune ? commune : "", DB_SCHOOL_TEXT_MAX) ||
-	    !import_text_ok(sector ? sector : "", DB_SCHOOL_SECTOR_MAX)) {
+	if (!ap_text_ok(address ? address : "", DB_SCHOOL_TEXT_MAX, 0) ||
+	    !ap_text_ok(commune ? commune : "", DB_SCHOOL_TEXT_MAX, 0) ||
+	    !ap_text_ok(sector ? sector : "", DB_SCHOOL_SECTOR_MAX, 0)) {
 		snprintf(why, cap, "address and commune: at most %d bytes, sector %d",
 			 DB_SCHOOL_TEXT_MAX, DB_SCHOOL_SECTOR_MAX);
 		return AP_EINVAL;
@@ -125,7 +120,7 @@ static void add_school(struct req *r)
 	    api_fleet_str(r, b, "address", 1024, 0, &address) < 0 ||
 	    api_fleet_str(r, b, "commune", 1024, 0, &commune) < 0 ||
 	    api_fleet_str(r, b, "sector", 1024, 0, &sector) < 0 ||
-	    api_fleet_str(r, b, "reason", 512, 0, &reason) < 0)
+	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	memset(&s, 0, sizeof(s));
 	if (school_fields(&s, uai, name, address, commune, sector, why, sizeof(why)) < 0) {

@@ -193,15 +193,6 @@ int import_next(struct import *im, const char *vals[], size_t *ret_line)
 	return 0;
 }
 
-int import_text_ok(const char *s, size_t max)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
-			return 0;
-	return n <= max;
-}
-
 json_t *import_report(const struct import *im)
 {
 	char sep[2] = {im->sep ? im->sep : ',', '\0'};

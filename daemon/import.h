@@ -67,8 +67,6 @@ int import_error(struct import *im, size_t line, const char *fmt, ...)
  * new, 1 when an earlier row had it (*ret_line says which), or AP_ENOMEM /
  * AP_ELIMIT (more keys than rows can make). */
 int import_seen(struct import *im, const char *key, size_t line, size_t *ret_line);
-/* 1 when s is at most max bytes of text without control characters. */
-int import_text_ok(const char *s, size_t max);
 /* The report: {"rows":N,"errors":[...],"bad_rows":N,"separator":","}; the
  * caller adds its counts.  New reference. */
 json_t *import_report(const struct import *im);

@@ -14,6 +14,7 @@
 #include "ap_err.h"
 #include "ap_result.h"
 #include "api.h"
+#include "api_fleet.h"
 #include "authz.h"
 #include "db_audit.h"
 #include "db_locate.h"
@@ -134,8 +135,11 @@ static void locate_request(struct req *r)
 	json_t *body = api_body(r);
 	if (body == NULL)
 		return;
-	if (json_unpack(body, "{s:s,s?I,s?s,s?s}", "serial", &serial, "incident", &incident,
-			"authority_ref", &authority, "reason", &reason) < 0) {
+	if (api_fleet_str(r, body, "serial", 64, 1, &serial) < 0 ||
+	    api_fleet_str(r, body, "authority_ref", API_REASON_MAX, 0, &authority) < 0 ||
+	    api_fleet_str(r, body, "reason", API_REASON_MAX, 0, &reason) < 0)
+		goto out;
+	if (json_unpack(body, "{s?I}", "incident", &incident) < 0) {
 		api_fail(r, AP_EINVAL, 400,
 			 "expected {\"serial\", \"incident\" or \"authority_ref\", \"reason\"}");
 		goto out;
@@ -232,8 +236,8 @@ static void locate_deny(struct req *r)
 	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 ||
 	    (body = api_body(r)) == NULL)
 		return;
-	if (json_unpack(body, "{s:s}", "reason", &why) < 0 || why[0] == '\0') {
-		api_fail(r, AP_EMISSING, 400, "a reason is required to deny");
+	if (api_fleet_str(r, body, "reason", API_REASON_MAX, 1, &why) < 0) {
+		/* answered */
 	} else {
 		int rc = decide(r, &l, 0, why);
 		if (rc < 0) {

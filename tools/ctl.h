@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct ctl {
 	const char *url; /* https://127.0.0.1:8443 */
@@ -34,7 +35,22 @@ int ctl_call_raw(struct ctl *c, const char *method, const char *path, const void
 int ctl_call_any(struct ctl *c, const char *method, const char *path, const void *body,
 		 size_t body_len, const char *content_type, long *ret_status, json_t **ret);
 
-/* Prints v as JSON (pretty) on stdout. */
+/* Server text as the CLI shows it to people: every control character
+ * (C0 with tab and line breaks, DEL, C1) written \xHH or \u00HH and every
+ * byte of invalid UTF-8 \xHH, so that no terminal acts on it; line feeds
+ * and tabs are kept when lines is non-zero (a block of text shown on its
+ * own lines, such as a plist).  Into out, cut at cap - 1 bytes (a
+ * character is cut whole).  Returns out. */
+const char *ctl_safe(const char *s, int lines, char *out, size_t cap);
+/* ctl_safe() applied to every string of v, recursively, in place.  The
+ * answers ctl_call() and ctl_call_any() hand over are already so, except
+ * with --json (JSON escapes control characters itself). */
+void ctl_safe_json(json_t *v);
+
+/* Writes JSON text to f with DEL and C1 characters escaped (\u00XX) as C0
+ * already are: JSON output carries no raw control character either. */
+void ctl_put_json(const char *text, FILE *f);
+/* Prints v as JSON (pretty) on stdout, through ctl_put_json(). */
 void ctl_print_json(json_t *v);
 /* One-line error on stderr: "ardoisectl: ...". Returns CTL_EFAIL. */
 int ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

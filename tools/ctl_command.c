@@ -138,6 +138,17 @@ static int list(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* One field of a command, made safe (ctl_safe()); a plist (block) on its
+ * own lines. */
+static void print_field(const char *key, const char *text, int block)
+{
+	size_t cap = strlen(text) * 6 + 1;
+	char *shown = malloc(cap);
+	if (shown)
+		printf(block ? "%s:\n%s\n" : "%-11s %s\n", key, ctl_safe(text, block, shown, cap));
+	free(shown);
+}
+
 static int show(struct ctl *c, int argc, char **argv)
 {
 	char path[256];
@@ -153,7 +164,10 @@ static int show(struct ctl *c, int argc, char **argv)
 	if (uuid == NULL || k != 1)
 		return ctl_usage("command show UUID [--plist] [--json]", "one UUID is required");
 	ctl_path(path, sizeof(path), "/api/v1/commands/", uuid, plist ? "?plist=1" : "");
-	int rc = ctl_call(c, "GET", path, NULL, &ret);
+	int json = c->json, rc;
+	c->json = 1; /* the answer as sent: print_field() makes it safe */
+	rc = ctl_call(c, "GET", path, NULL, &ret);
+	c->json = json;
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json) {
@@ -163,11 +177,10 @@ static int show(struct ctl *c, int argc, char **argv)
 		json_t *v;
 		json_object_foreach(ret, key, v)
 		{
-			if (json_is_string(v) &&
-			    (strcmp(key, "payload") == 0 || strcmp(key, "result") == 0))
-				printf("%s:\n%s\n", key, json_string_value(v));
-			else if (json_is_string(v))
-				printf("%-11s %s\n", key, json_string_value(v));
+			if (json_is_string(v))
+				print_field(key, json_string_value(v),
+					    strcmp(key, "payload") == 0 ||
+						strcmp(key, "result") == 0);
 			else if (json_is_integer(v) && strstr(key, "_at")) {
 				char t[32];
 				when(json_integer_value(v), t, sizeof(t));

@@ -140,13 +140,16 @@ void ctl_fleet_csv_line(FILE *f, const char *const *cells, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *s = cells[i] ? cells[i] : "";
+		/* a spreadsheet reads a cell starting with one of these as a
+		 * formula (=HYPERLINK(...), +cmd|...): a leading ' keeps it text */
+		const char *guard = s[0] && strchr("=+-@\t\r", s[0]) ? "'" : "";
 		if (i)
 			fputc(',', f);
 		if (strpbrk(s, ",;\"\r\n") == NULL) {
-			fputs(s, f);
+			fprintf(f, "%s%s", guard, s);
 			continue;
 		}
-		fputc('"', f);
+		fprintf(f, "\"%s", guard);
 		for (; *s; s++) {
 			if (*s == '"')
 				fputc('"', f);
@@ -289,6 +292,8 @@ int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t *
 		*ret = json_loadb(all.data, all.len, 0, &je);
 		if (*ret == NULL)
 			rc = ctl_err("the server's answer is not JSON: %s", je.text);
+		else if (!c->json)
+			ctl_safe_json(*ret);
 	}
 	ap_buf_free(&items);
 	ap_buf_free(&all);
@@ -302,7 +307,7 @@ int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key)
 	int rc = get_pages(c, path, key, &all);
 	if (rc == CTL_OK) {
 		fputs(all.len ? "[\n" : "[", stdout);
-		fwrite(all.data ? all.data : "", 1, all.len, stdout);
+		ctl_put_json(all.data, stdout);
 		fputs(all.len ? "\n]\n" : "]\n", stdout);
 	}
 	ap_buf_free(&all);
@@ -449,9 +454,10 @@ static int flat_rows(const char *text, size_t len, const char *const *keys, size
 		     void (*fn)(const char *const *vals, void *arg), void *arg)
 {
 	char(*vals)[FLAT_VAL] = calloc(nkeys ? nkeys : 1, FLAT_VAL);
+	char(*shown)[FLAT_VAL] = calloc(nkeys ? nkeys : 1, FLAT_VAL); /* ctl_safe() */
 	const char *ptrs[CTL_FLEET_MAX_KEYS];
 	const char *end = text + len;
-	int rc = vals && nkeys <= CTL_FLEET_MAX_KEYS ? 0 : -1;
+	int rc = vals && shown && nkeys <= CTL_FLEET_MAX_KEYS ? 0 : -1;
 	for (int pass = 0; rc == 0 && pass < 2; pass++) { /* check all, then call */
 		for (const char *p = skip_ws(text, end); rc == 0 && p < end;) {
 			if ((p = flat_object(p, end, keys, nkeys, vals)) == NULL) {
@@ -459,7 +465,7 @@ static int flat_rows(const char *text, size_t len, const char *const *keys, size
 				break;
 			}
 			for (size_t k = 0; pass == 1 && k < nkeys; k++)
-				ptrs[k] = vals[k];
+				ptrs[k] = ctl_safe(vals[k], 0, shown[k], FLAT_VAL);
 			if (pass == 1)
 				fn(ptrs, arg);
 			p = skip_ws(p, end);
@@ -468,6 +474,7 @@ static int flat_rows(const char *text, size_t len, const char *const *keys, size
 		}
 	}
 	free(vals);
+	free(shown);
 	return rc;
 }
 
@@ -625,6 +632,9 @@ int ctl_fleet_import(struct ctl *c, const char *usage, const char *path, int arg
 	}
 	json_t *err = json_object_get(rep, "error");
 	const char *msg = json_string_value(json_object_get(err, "message"));
+	char shown[600];
+	if (msg) /* on stderr, also with --json */
+		msg = ctl_safe(msg, 0, shown, sizeof(shown));
 	const char *code = json_string_value(json_object_get(err, "code"));
 	json_int_t bad = json_integer_value(json_object_get(rep, "bad_rows"));
 	if (!ok && bad > 0)

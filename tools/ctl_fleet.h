@@ -38,7 +38,10 @@ void ctl_fleet_table_print(struct ctl_table *t, FILE *f);
 /* Frees without printing.  NULL ok. */
 void ctl_fleet_table_free(struct ctl_table *t);
 
-/* Writes one CSV line (RFC 4180 quoting, ',' separated, CRLF-free). */
+/* Writes one CSV line (RFC 4180 quoting, ',' separated, ended by CRLF).
+ * Every CSV ardoisectl writes goes through here: a cell starting with
+ * = + - @ TAB or CR is written with a leading ' so that no spreadsheet
+ * runs it as a formula. */
 void ctl_fleet_csv_line(FILE *f, const char *const *cells, size_t n);
 
 /* s, or "-" when NULL/empty; times "YYYY-MM-DDTHH:MM:SSZ" shortened to
@@ -51,7 +54,8 @@ const char *ctl_fleet_when(json_t *o, const char *key, char *buf, size_t cap);
 void ctl_fleet_query(char *path, size_t cap, const char *key, const char *value);
 
 /* GETs path page after page (following "next") and gathers the arrays
- * under `key` into *ret (new reference). */
+ * under `key` into *ret (new reference), strings shown safe without
+ * --json (ctl_safe_json()). */
 int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t **ret);
 
 /* The same list printed as a JSON array (one element a line) without
@@ -59,7 +63,8 @@ int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t *
 int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
 
 /* GETs every page of a list and calls fn for each element with vals[k]
- * the value of keys[k] as text ("" for null or absent), strings decoded;
+ * the value of keys[k] as text ("" for null or absent), strings decoded
+ * and shown safe (ctl_safe(): for people, not for --json);
  * at most CTL_FLEET_MAX_KEYS keys.  Elements the server writes flat (the
  * long lists) are read without building JSON objects. */
 #define CTL_FLEET_MAX_KEYS 16

@@ -1,6 +1,7 @@
 /* ctl_http.c - ardoisectl's libcurl client and output helpers. */
 #include "ctl.h"
 #include "ap_buf.h"
+#include "ap_text.h"
 
 #include <curl/curl.h>
 #include <stdarg.h>
@@ -63,13 +64,66 @@ void ctl_path(char *out, size_t cap, const char *prefix, const char *arg, const 
 	snprintf(out, cap, "%s%s%s", prefix, enc, suffix);
 }
 
+const char *ctl_safe(const char *s, int lines, char *out, size_t cap)
+{
+	size_t o = 0, k;
+	unsigned cp;
+	for (; *s && o + 7 < cap; s += k ? k : 1) {
+		k = ap_utf8_char(s, &cp);
+		if (k && (!ap_text_control(cp) || (lines && (cp == '\n' || cp == '\t')))) {
+			memcpy(out + o, s, k);
+			o += k;
+		} else if (k) {
+			o += (size_t)snprintf(out + o, cap - o, cp < 0x80 ? "\\x%02x" : "\\u%04x",
+					      cp);
+		} else {
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", (unsigned char)*s);
+		}
+	}
+	if (cap)
+		out[o] = '\0';
+	return out;
+}
+
+void ctl_safe_json(json_t *v)
+{
+	const char *key;
+	json_t *e;
+	size_t i;
+	if (json_is_string(v) && !ap_text_ok(json_string_value(v), json_string_length(v), 0)) {
+		size_t cap = json_string_length(v) * 6 + 1;
+		char *shown = malloc(cap);
+		if (shown)
+			json_string_set(v, ctl_safe(json_string_value(v), 0, shown, cap));
+		free(shown);
+	}
+	json_object_foreach(v, key, e) ctl_safe_json(e);
+	json_array_foreach(v, i, e) ctl_safe_json(e);
+}
+
+void ctl_put_json(const char *text, FILE *f)
+{
+	size_t k;
+	unsigned cp;
+	/* jansson escapes C0 but writes DEL and C1 as they are: they can only
+	 * be inside strings, where \u00XX means the same */
+	for (const char *p = text; p && *p; p += k ? k : 1) {
+		k = ap_utf8_char(p, &cp);
+		if (k && ap_text_control(cp) && cp >= 0x7f)
+			fprintf(f, "\\u%04x", cp);
+		else
+			fwrite(p, 1, k ? k : 1, f);
+	}
+}
+
 void ctl_print_json(json_t *v)
 {
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
 	if (s) {
-		puts(s);
-		free(s);
+		ctl_put_json(s, stdout);
+		putchar('\n');
 	}
+	free(s);
 }
 
 /* One transfer; *ret_status is the HTTP status (0 when none). */
@@ -127,6 +181,7 @@ static int report_error(long status, const struct ap_buf *b)
 {
 	json_t *v = b->len ? json_loadb(b->data, b->len, 0, NULL) : NULL;
 	const char *msg = NULL, *code = NULL;
+	ctl_safe_json(v);
 	json_unpack(v, "{s:{s?s,s?s}}", "error", "message", &msg, "code", &code);
 	if (msg)
 		ctl_err("%s (HTTP %ld, %s)", msg, status, code ? code : "error");
@@ -158,6 +213,8 @@ int ctl_call(struct ctl *c, const char *method, const char *path, json_t *body, 
 		*ret = out.len ? json_loadb(out.data, out.len, 0, &je) : NULL;
 		if (out.len && *ret == NULL)
 			rc = ctl_err("the server's answer is not JSON: %s", je.text);
+		else if (!c->json)
+			ctl_safe_json(*ret);
 	}
 out:
 	ap_buf_free(&out);
@@ -189,6 +246,8 @@ int ctl_call_any(struct ctl *c, const char *method, const char *path, const void
 	if (rc == CTL_OK) {
 		*ret_status = status;
 		*ret = out.len ? json_loadb(out.data, out.len, 0, NULL) : NULL;
+		if (!c->json)
+			ctl_safe_json(*ret);
 	}
 	ap_buf_free(&out);
 	return rc;

@@ -147,10 +147,11 @@ static void campaign_csv(json_t *ret)
 			const char *s = json_string_value(json_object_get(l, "started"));
 			char day[16];
 			snprintf(day, sizeof(day), "%.10s", s ? s : "");
-			const char *row[] = {ctl_fleet_str(cls, "class"),
-					     ctl_fleet_str(l, "person"),
-					     ctl_fleet_str(l, "name"),
-					     ctl_fleet_str(l, "device"),
+			/* empty cells stay empty: no "-" in a CSV */
+			const char *row[] = {json_string_value(json_object_get(cls, "class")),
+					     json_string_value(json_object_get(l, "person")),
+					     json_string_value(json_object_get(l, "name")),
+					     json_string_value(json_object_get(l, "device")),
 					     json_string_value(json_object_get(l, "asset_tag")),
 					     day,
 					     json_string_value(json_object_get(l, "due")),

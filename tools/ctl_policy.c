@@ -169,6 +169,8 @@ static int send_profile(struct ctl *c, const char *method, const char *path, con
 	free(answer);
 	if (ret == NULL)
 		return ctl_err("the server's answer is not JSON");
+	if (!c->json)
+		ctl_safe_json(ret);
 	return output(c, ret, print_profile);
 }
 

@@ -19,7 +19,7 @@ static void cells(json_t *row, const char **out, char num[NCOLS][24])
 {
 	json_t *st = json_object_get(row, "by_state");
 	out[0] = json_is_string(json_object_get(row, "uai")) ? ctl_fleet_str(row, "uai") : "";
-	out[1] = ctl_fleet_str(row, "name");
+	out[1] = json_string_value(json_object_get(row, "name")); /* NULL: an empty cell */
 	for (int i = 2; i < NCOLS; i++) {
 		json_t *v = json_object_get(row, head[i]);
 		if (v == NULL)

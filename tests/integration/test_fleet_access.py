@@ -1,5 +1,5 @@
 """Accounts, roles and scopes (one authorisation function: an ATI of one
-collège gets 403 on another's tablets, a referent 403 on any change), the
+collège gets 404 on another's tablets, a referent 403 on any change), the
 audit log and its hash chain, the fleet report."""
 import csv
 import io
@@ -62,18 +62,23 @@ def test_ati_scope():
         d.ctl("loan", "create", "--device", "DMPB00000002", "--person", "E-B1")
         ati = make_account(d, "ati-a", "ati", A)
         before = snapshot(d)
-        other = "collège %s is outside the scope of account ati-a (ati)" % B
-        for args in (["device", "show", "DMPB00000001"],
-                     ["device", "list", "--school", B],
-                     ["loan", "create", "--device", "DMPB00000001", "--person", "E-B1"],
-                     ["loan", "return", "DMPB00000002"],
+        # another collège's records: answered as if they did not exist, its UAI never named
+        for args, what in ((["device", "show", "DMPB00000001"], "tablet with serial or UDID 'DMPB00000001'"),
+                           (["loan", "create", "--device", "DMPB00000001", "--person", "E-B1"],
+                            "tablet with serial or UDID 'DMPB00000001'"),
+                           (["loan", "return", "DMPB00000002"], "tablet with serial or UDID 'DMPB00000002'"),
+                           (["incident", "declare", "--device", "DMPB00000001", "--kind", "loss", "--occurred", day(0)],
+                            "tablet with serial or UDID 'DMPB00000001'"),
+                           (["person", "show", "E-B1"], "person with id 'E-B1'"),
+                           (["person", "leave", "E-B1", "--date", day(0)], "person with id 'E-B1'")):
+            out = refused(d, args, "no %s in your collèges" % what, token=ati)
+            check("HTTP 404" in out.stderr and B not in out.stderr, "404 for %s: %s" % (args, out.stderr))
+        # a collège it names itself: its lists are refused
+        for args in (["device", "list", "--school", B],
                      ["loan", "list", "--school", B],
                      ["loan", "campaign", "--school", B, "--by", day(10)],
-                     ["incident", "declare", "--device", "DMPB00000001", "--kind", "loss", "--occurred", day(0)],
-                     ["person", "show", "E-B1"],
-                     ["person", "leave", "E-B1", "--date", day(0)],
                      ["report", "fleet", "--school", B]):
-            out = refused(d, args, other, token=ati)
+            out = refused(d, args, "that collège is outside the scope of account ati-a (ati)", token=ati)
             check("HTTP 403" in out.stderr, "403 for %s: %s" % (args, out.stderr))
         for args in (["device", "move", "DMPA00000001", "--school", B],
                      ["device", "retire", "DMPA00000001"],
@@ -134,7 +139,8 @@ def test_referent_read_only():
         check(len(d.ctl_json("loan", "list", token=ref)) == 1, "loans of its collège")
         check(len(d.ctl_json("incident", "list", "--open", token=ref)) == 1, "incidents of its collège")
         check([s["uai"] for s in d.ctl_json("school", "list", token=ref)] == [B], "its collège only")
-        refused(d, ["device", "show", "DMPA00000001"], "outside the scope of account ref-b", token=ref)
+        refused(d, ["device", "show", "DMPA00000001"], "no tablet with serial or UDID 'DMPA00000001' in your collèges",
+                token=ref)
         refused(d, ["audit", "list"], "role referent may not read the audit log", token=ref)
         # the auditor reads the audit log and the whole fleet
         check(len(d.ctl_json("audit", "list", token=aud)) > 5, "auditor reads the audit log")

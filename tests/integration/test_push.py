@@ -540,7 +540,7 @@ def test_authorisation_and_errors():
             d.ctl("device", "push", "DMPMINE0001", token=ati)
             d.ctl("push", "--school", mine, token=ati)
             out = d.ctl("device", "push", "DMPOTHR0001", token=ati, expect=1)
-            check("403" in out.stderr, "ATI cannot push another collège's tablet: %r" % out.stderr)
+            check("404" in out.stderr, "ATI cannot push another collège's tablet (as unknown): %r" % out.stderr)
             d.ctl("push", "--school", other, token=ati, expect=1)
             d.ctl("push", "--all", token=ati, expect=1)
             d.ctl("push", "status", token=ati, expect=1)

@@ -202,9 +202,6 @@ static void test_import_seen_many(void **state)
 	}
 	assert_int_equal(import_seen(&im, "K31337", 9, &first), 1);
 	assert_int_equal(first, 31339);
-	assert_int_equal(import_text_ok("ok text é", 20), 1);
-	assert_int_equal(import_text_ok("tab\there", 20), 0);
-	assert_int_equal(import_text_ok("toolong", 3), 0);
 	import_end(&im);
 }
 
