@@ -321,8 +321,8 @@ static void on_token_update(struct req *r, const struct ap_checkin *ci, const ch
 	if (bound_device(r, ci->udid, fp, &d) < 0)
 		return;
 	if (ci->unlock_token &&
-	    (rc = keystore_seal(r->w->srv->ks, ci->unlock_token, ci->unlock_token_len, ci->udid,
-				&sealed, &sealed_len)) < 0) {
+	    (rc = keystore_seal(r->w->srv->ks, KEYSTORE_UNLOCK_TOKEN, ci->udid, ci->unlock_token,
+				ci->unlock_token_len, &sealed, &sealed_len)) < 0) {
 		api_fail(r, rc, 500, "cannot seal the UnlockToken");
 		return;
 	}
@@ -438,7 +438,8 @@ static int apply_bypass(struct req *r, const struct db_mdm_device *d, plist_t di
 	if (rc == AP_EMISSING)
 		return 0; /* no code on this device */
 	if (rc == 0)
-		rc = keystore_seal(r->w->srv->ks, code, strlen(code), d->udid, &sealed, &len);
+		rc = keystore_seal(r->w->srv->ks, KEYSTORE_BYPASS_CODE, d->udid, code, strlen(code),
+				   &sealed, &len);
 	if (rc == 0)
 		rc = db_mdm_set_bypass(r->w->db, id, sealed, len);
 	free(code);
