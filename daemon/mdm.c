@@ -28,6 +28,7 @@
 #include "locate.h"
 #include "log.h"
 #include "reconcile.h"
+#include "secret.h"
 #include "push.h"
 #include "server.h"
 #include "store.h"
@@ -144,6 +145,40 @@ static int queued(struct worker *w, int64_t device_id, int rc, const char uuid[3
 	return 0;
 }
 
+/* Stores command xml (uuid) for the device: its secret parameters sealed
+ * apart (secret.h), in one transaction with the command. */
+static int enqueue(struct worker *w, int64_t device_id, enum ap_cmd_type t, const char *dedupe,
+		   const char *uuid, const char *xml, size_t len, const char *origin,
+		   const char *actor)
+{
+	const struct config *c = &w->srv->cfg;
+	int64_t expires = db_now() + c->command_expiry_days * DAY;
+	const char *type = ap_cmd_name(t);
+	char *pub = NULL;
+	unsigned char *sealed = NULL;
+	size_t plen = 0, slen = 0;
+	int rc =
+	    secret_split(w->srv->ks, device_id, uuid, type, xml, len, &pub, &plen, &sealed, &slen);
+	if (rc < 0 || sealed == NULL)
+		return rc < 0
+			   ? rc
+			   : db_cmd_enqueue(w->db, device_id, type, dedupe ? dedupe : "", uuid, xml,
+					    len, origin, actor, expires, c->queue_max, NULL);
+	if ((rc = db_begin(w->db)) == 0) {
+		rc = db_cmd_enqueue(w->db, device_id, type, dedupe ? dedupe : "", uuid, pub, plen,
+				    origin, actor, expires, c->queue_max, NULL);
+		if (rc == 0)
+			rc = db_cmd_set_sealed(w->db, uuid, sealed, slen);
+		if (rc == 0 || rc == AP_ECONFLICT || rc == AP_ELIMIT) /* a refusal wrote nothing */
+			rc = rc == 0 ? db_commit(w->db) : (db_commit(w->db), rc);
+		else
+			db_rollback(w->db);
+	}
+	free(pub);
+	free(sealed);
+	return rc;
+}
+
 int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t params,
 	      const char *dedupe, const char *origin, const char *actor, char ret_uuid[37],
 	      char *detail, size_t detail_cap)
@@ -160,9 +195,7 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 	int rc = ap_cmd_build(t, uuid, params, &xml, &len, detail, detail_cap);
 	if (rc < 0)
 		return rc;
-	rc = db_cmd_enqueue(w->db, device_id, ap_cmd_name(t), dedupe ? dedupe : "", uuid, xml, len,
-			    origin, actor, db_now() + c->command_expiry_days * DAY, c->queue_max,
-			    NULL);
+	rc = enqueue(w, device_id, t, dedupe, uuid, xml, len, origin, actor);
 	free(xml);
 	if (rc == AP_ECONFLICT)
 		snprintf(detail, detail_cap, "a %s is already pending for this device",
@@ -177,7 +210,6 @@ int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, 
 		       size_t len, size_t uuid_at, const char *dedupe, const char *origin,
 		       const char *actor, char ret_uuid[37])
 {
-	const struct config *c = &w->srv->cfg;
 	char uuid[37];
 	if (uuid_at + AP_UUID_LEN > len ||
 	    memcmp(xml + uuid_at, MDM_TEMPLATE_UUID, AP_UUID_LEN) != 0)
@@ -189,9 +221,7 @@ int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, 
 	copy[len] = '\0';
 	ap_uuid_random(uuid);
 	memcpy(copy + uuid_at, uuid, AP_UUID_LEN);
-	int rc = db_cmd_enqueue(w->db, device_id, ap_cmd_name(t), dedupe ? dedupe : "", uuid, copy,
-				len, origin, actor, db_now() + c->command_expiry_days * DAY,
-				c->queue_max, NULL);
+	int rc = enqueue(w, device_id, t, dedupe, uuid, copy, len, origin, actor);
 	free(copy);
 	return queued(w, device_id, rc, uuid, ret_uuid);
 }
@@ -515,7 +545,7 @@ static int record_report(struct req *r, const struct db_mdm_device *d, struct ap
 	char *xml = NULL;
 	size_t len = 0;
 	if (rep->status != AP_STATUS_NOTNOW)
-		ap_plist_to_xml(rep->dict, &xml, &len);
+		secret_result_xml(rep->dict, &xml, &len); /* never a secret in clear */
 	int rc = db_cmd_report(r->w->db, d->id, rep->command_uuid, status_word(rep->status), xml,
 			       len, err, &c, &dup);
 	free(xml);
@@ -571,6 +601,56 @@ static int build_from_blob(struct req *r, const struct db_cmd *c, char **payload
 	return 0;
 }
 
+/* Puts the sealed secret parameters back into the payload of c (the
+ * answer only: the database keeps them sealed).  AP_ECRYPTO / AP_EPARSE
+ * when they do not open, or are missing where the stored command says
+ * "(sealed)". */
+static int with_secrets(struct req *r, const struct db_mdm_device *d, const struct db_cmd *c,
+			char **payload, size_t *len)
+{
+	enum ap_cmd_type t;
+	char *sealed = NULL;
+	size_t n = 0;
+	if (ap_cmd_from_name(c->type, &t) < 0 || !ap_cmd_has_secrets(t))
+		return 0;
+	int rc = db_cmd_blob(r->w->db, c->uuid, DB_CMD_SEALED, &sealed, &n);
+	if (rc == 0 && sealed)
+		rc = secret_join(r->w->srv->ks, d->id, c->uuid, (unsigned char *)sealed, n, payload,
+				 len);
+	else if (rc == 0 && memmem(*payload, *len, AP_CMD_SEALED, strlen(AP_CMD_SEALED)))
+		rc = AP_EPARSE;
+	free(sealed);
+	return rc;
+}
+
+/* The next command for the device, marked sent, with the payload to send
+ * (AP_ENOTFOUND when none).  A command whose sealed secrets do not open
+ * is never sent as it is: it ends in error and the next one is taken. */
+static int next_command(struct req *r, const struct db_mdm_device *d, struct db_cmd *next,
+			char **payload, size_t *len)
+{
+	for (;;) {
+		int rc = db_cmd_next(r->w->db, d->id, next, payload, len);
+		if (rc < 0)
+			return rc;
+		if (next->blob_ref[0])
+			return build_from_blob(r, next, payload, len);
+		rc = with_secrets(r, d, next, payload, len);
+		if (rc != AP_ECRYPTO && rc != AP_EPARSE)
+			return rc;
+		log_warn("command_secret_refused", "id=%s device=%lld command=%s type=%s", r->id,
+			 (long long)d->id, next->uuid, next->type);
+		free(*payload);
+		*payload = NULL;
+		rc = db_cmd_report(r->w->db, d->id, next->uuid, "error", NULL, 0,
+				   "its sealed secret does not open (altered in the database?): "
+				   "not sent",
+				   NULL, NULL);
+		if (rc < 0)
+			return rc;
+	}
+}
+
 static void on_report(struct req *r, struct ap_report *rep, const char *fp)
 {
 	struct db_mdm_device d;
@@ -593,10 +673,8 @@ static void on_report(struct req *r, struct ap_report *rep, const char *fp)
 		answer_empty(r);
 		return;
 	}
-	rc = db_cmd_next(r->w->db, d.id, &next, &payload, &len);
+	rc = next_command(r, &d, &next, &payload, &len);
 	if (rc < 0 && rc != AP_ENOTFOUND)
-		goto rollback;
-	if (payload && next.blob_ref[0] && (rc = build_from_blob(r, &next, &payload, &len)) < 0)
 		goto rollback;
 	if ((rc = db_commit(r->w->db)) < 0)
 		goto fail;
