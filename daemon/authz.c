@@ -25,6 +25,8 @@ static const struct {
     [AZ_SELF] = {{FLEET, FLEET, FLEET, FLEET}, "manage its own token"},
     [AZ_POLICY_READ] = {{FLEET, FLEET, FLEET, FLEET}, "read the profile and app catalogue"},
     [AZ_APP_CATALOGUE] = {{FLEET, FLEET, NO, NO}, "add apps to the catalogue"},
+    [AZ_COMMAND_PLIST] = {{FLEET, NO, NO, NO},
+			  "read a command's payload and result (?plist=1): technicians only"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))

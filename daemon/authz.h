@@ -23,6 +23,7 @@ enum authz_action {
 	AZ_SELF,	  /* the caller's own account: rotate its token */
 	AZ_POLICY_READ,	  /* the profile and app catalogue, assignments (no personal data) */
 	AZ_APP_CATALOGUE, /* add an App Store app to the catalogue (ATIs push their apps) */
+	AZ_COMMAND_PLIST, /* a command's stored payload and result (?plist=1), secrets masked */
 	AZ__COUNT	  /* not an action: the size of the table */
 };
 
