@@ -140,8 +140,9 @@ out:
 }
 
 /* Queues the EraseDevice of a return, with Return to Service (and the
- * enrolment profile, with a fresh one-use code, as MDMProfileData) when
- * the tablet runs iPadOS 17 or later so it comes back enrolled. */
+ * enrolment profile, with a fresh one-use code bound to this tablet's
+ * serial, as MDMProfileData, sealed until sent) when the tablet runs
+ * iPadOS 17 or later so it comes back enrolled. */
 static int queue_erase(struct req *r, const struct db_device *d, char uuid[37], int *ret_rts,
 		       char *detail, size_t cap)
 {
@@ -153,8 +154,9 @@ static int queue_erase(struct req *r, const struct db_device *d, char uuid[37], 
 	char code[33];
 	int rc = 0;
 	if (rts)
-		rc = db_enroll_code_new(r->w->db, d->school[0] ? d->school : NULL, r->acct.name,
-					(int64_t)(c->command_expiry_days + 7) * 86400, 1, code);
+		rc = db_enroll_code_for_serial(r->w->db, d->school[0] ? d->school : NULL, d->serial,
+					       r->acct.name,
+					       (int64_t)(c->command_expiry_days + 7) * 86400, code);
 	if (rts && rc == 0)
 		rc = mdm_enroll_profile(r->w, code, 1, &profile, &len);
 	if (rc == 0)

@@ -260,6 +260,27 @@ static void queue_initial(struct req *r, int64_t id, const char *udid)
 	}
 }
 
+/* An identity issued with a Return-to-Service code enrols only the tablet
+ * the code was made for: 1 when fp is such an identity and the serial
+ * matches, 0 when fp is not one, < 0 when refused (answered). */
+static int bound_serial_ok(struct req *r, const struct ap_checkin *ci, const char *fp)
+{
+	char serial[65];
+	int rc = db_enroll_cert_serial(r->w->db, fp, serial);
+	if (rc == AP_ENOTFOUND)
+		return 0;
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot read the identity: %s", ap_strerror(rc));
+		return rc;
+	}
+	if (ci->serial == NULL || strcmp(ci->serial, serial) != 0) {
+		refuse(r, 403, ci->udid,
+		       "this identity comes from a Return-to-Service code made for another tablet");
+		return AP_EFORBIDDEN;
+	}
+	return 1;
+}
+
 static void on_authenticate(struct req *r, const struct ap_checkin *ci, const char *fp)
 {
 	const struct config *c = &r->w->srv->cfg;
@@ -280,7 +301,12 @@ static void on_authenticate(struct req *r, const struct ap_checkin *ci, const ch
 		refuse(r, 403, ci->udid, "Topic does not match this server's push topic");
 		return;
 	}
+	int bound = bound_serial_ok(r, ci, fp);
+	if (bound < 0)
+		return;
 	int rc = db_mdm_authenticate(r->w->db, &a, &id);
+	if (rc == 0 && bound)
+		rc = db_enroll_cert_used(r->w->db, fp);
 	if (rc == AP_EBADSIG) {
 		refuse(r, 403, ci->udid, "this UDID is enrolled with another certificate");
 		return;

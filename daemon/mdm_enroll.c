@@ -201,6 +201,9 @@ static void scep_pki_operation(struct req *r)
 	} else {
 		rc = keystore_scep_issue(ks, req, (int)r->w->srv->cfg.device_cert_days, fp, &der,
 					 &der_len);
+		if (rc == 0)
+			rc = db_enroll_code_cert(r->w->db, challenge,
+						 fp); /* a code bound to a tablet */
 		if (rc == 0) {
 			log_info("scep_issued", "id=%s cert=%s", r->id, fp);
 			db_audit_append(r->w->db, "system", "device.identity_issued", fp, "SCEP",
