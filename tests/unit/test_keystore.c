@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +12,7 @@
 #include "ap_err.h"
 #include "ap_x509.h"
 #include "keystore.h"
+#include "testutil.h"
 #include "unit.h"
 
 static const char *const private_files[] = {"ca.key", "server.key", "secret.key"};
@@ -346,42 +346,27 @@ static void test_seal_purpose_bound(void **state)
 static void test_legacy_blobs(void **state)
 {
 	struct fixture *f = *state;
-	unsigned char key[32], old[12 + 6 + 16], *plain = NULL, *sealed = NULL;
-	size_t plen = 0, slen = 0;
-	char p[4200];
-	int n = 0;
-	path_of(f, "secret.key", p);
-	FILE *fp = fopen(p, "rb");
-	assert_non_null(fp);
-	assert_int_equal(fread(key, 1, 32, fp), 32);
-	fclose(fp);
-	memset(old, 7, 12);
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, old), 1);
-	assert_int_equal(EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)"udid-1", 6), 1);
-	assert_int_equal(EVP_EncryptUpdate(c, old + 12, &n, (const unsigned char *)"legacy", 6), 1);
-	assert_int_equal(EVP_EncryptFinal_ex(c, old + 18, &n), 1);
-	assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, old + 18), 1);
-	EVP_CIPHER_CTX_free(c);
+	unsigned char *old = NULL, *plain = NULL, *sealed = NULL;
+	size_t old_len = 0, plen = 0, slen = 0;
+	assert_int_equal(tu_legacy_seal(f->dir, "udid-1", "legacy", 6, &old, &old_len), 0);
 	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
 
-	assert_int_equal(keystore_unseal_legacy(f->ks, old, sizeof(old), "udid-1", &plain, &plen),
-			 0);
+	assert_int_equal(keystore_unseal_legacy(f->ks, old, old_len, "udid-1", &plain, &plen), 0);
 	assert_int_equal(plen, 6);
 	assert_memory_equal(plain, "legacy", 6);
 	free(plain);
-	assert_int_equal(keystore_unseal_legacy(f->ks, old, sizeof(old), "udid-2", &plain, &plen),
+	assert_int_equal(keystore_unseal_legacy(f->ks, old, old_len, "udid-2", &plain, &plen),
 			 AP_ECRYPTO);
 	old[0] = 1; /* even when its first byte looks like the version */
 	for (int k = KEYSTORE_UNLOCK_TOKEN; k <= KEYSTORE_COMMAND; k++)
-		assert_true(keystore_unseal(f->ks, (enum keystore_purpose)k, "udid-1", old,
-					    sizeof(old), &plain, &plen) < 0);
+		assert_true(keystore_unseal(f->ks, (enum keystore_purpose)k, "udid-1", old, old_len,
+					    &plain, &plen) < 0);
 	assert_int_equal(
 	    keystore_seal(f->ks, KEYSTORE_UNLOCK_TOKEN, "udid-1", "legacy", 6, &sealed, &slen), 0);
 	assert_int_equal(keystore_unseal_legacy(f->ks, sealed, slen, "udid-1", &plain, &plen),
 			 AP_ECRYPTO);
 	free(sealed);
-	OPENSSL_cleanse(key, sizeof(key));
+	free(old);
 }
 
 int main(void)
