@@ -7,7 +7,8 @@
  *   server.pem / server.key  TLS server identity, signed by the CA
  *   secret.key               32 random bytes: AES-256-GCM key for secrets
  *                            kept in the database (UnlockTokens, bypass codes,
- *                            coordinates)
+ *                            coordinates, commands' secret parameters), each
+ *                            sealed for one purpose (keystore_seal)
  * Key files must be 0600 (no group/other bits): keystore_open() refuses
  * otherwise, naming the file.  No key material is ever logged.
  *

@@ -121,8 +121,8 @@ int secret_masked(const char *xml, size_t len, int result, char **ret, size_t *r
 		*ret_len = plen;
 		return 0;
 	}
-	/* nothing to mask, or not a plist we read: shown as stored only when
-	 * it cannot hold a secret we know */
+	/* nothing to mask (AP_ENOTFOUND), or not a command plist we read:
+	 * shown as stored (the secrets we know are in commands we read) */
 	*ret = malloc(len + 1);
 	if (*ret == NULL)
 		return AP_ENOMEM;
