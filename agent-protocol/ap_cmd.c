@@ -20,8 +20,9 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
-	P_REQ = 1u << 0,  /* the key must be present */
-	P_FREE = 1u << 1, /* PLIST_DICT with any keys (app configuration) */
+	P_REQ = 1u << 0,    /* the key must be present */
+	P_FREE = 1u << 1,   /* PLIST_DICT with any keys (app configuration) */
+	P_SECRET = 1u << 2, /* never stored in clear: ap_cmd_split_secrets() */
 };
 
 struct variant;
@@ -207,7 +208,7 @@ static const struct pspec p_managed_apps[] = {STRS("Identifiers", 0), END};
 static const struct pspec p_profile_list[] = {BOOL("ManagedOnly", 0), END};
 static const struct pspec p_install_profile[] = {DATA("Payload", P_REQ), END};
 static const struct pspec p_identifier[] = {STR("Identifier", P_REQ), END};
-static const struct pspec p_clear_passcode[] = {DATA("UnlockToken", P_REQ), END};
+static const struct pspec p_clear_passcode[] = {DATA("UnlockToken", P_REQ | P_SECRET), END};
 static const struct pspec p_device_lock[] = {STR("Message", 0), STR("PhoneNumber", 0), END};
 static const struct pspec p_lost_mode[] = {
     STR("Message", 0),
@@ -250,8 +251,8 @@ static const struct pspec p_install_app[] = {
 
 static const struct pspec p_return_to_service[] = {
     BOOL("Enabled", P_REQ),
-    DATA("WiFiProfileData", 0),
-    DATA("MDMProfileData", 0),
+    DATA("WiFiProfileData", P_SECRET), /* may hold a Wi-Fi password */
+    DATA("MDMProfileData", P_SECRET),  /* holds a one-time enrolment code */
     END,
 };
 
@@ -1280,4 +1281,135 @@ int ap_cmd_params_install_app(int64_t itunes_store_id, const char *bundle_id, pl
 	plist_dict_set_item(d, "ManagementFlags", plist_new_uint(1));
 	*ret = d;
 	return 0;
+}
+
+/* ---- secret parameters ---- */
+
+static int has_secret(const struct pspec *keys)
+{
+	for (const struct pspec *k = keys; k && k->key; k++)
+		if ((k->flags & P_SECRET) || (k->type == PLIST_DICT && has_secret(k->sub)))
+			return 1;
+	return 0;
+}
+
+int ap_cmd_has_secrets(enum ap_cmd_type t)
+{
+	const struct cmd *c = lookup(t);
+	return c != NULL && has_secret(c->params);
+}
+
+/* Moves the secret values of dict d (keys described by keys) into *sec
+ * (made on demand, same nesting), leaving AP_CMD_SEALED in their place. */
+static void take_secrets(const struct pspec *keys, plist_t d, plist_t *sec)
+{
+	for (const struct pspec *k = keys; k && k->key; k++) {
+		plist_t v = plist_dict_get_item(d, k->key), inner = NULL;
+		if (v == NULL)
+			continue;
+		if (k->flags & P_SECRET) {
+			inner = plist_copy(v);
+			plist_dict_set_item(d, k->key, plist_new_string(AP_CMD_SEALED));
+		} else if (k->type == PLIST_DICT && plist_get_node_type(v) == PLIST_DICT) {
+			take_secrets(k->sub, v, &inner);
+		}
+		if (inner == NULL)
+			continue;
+		if (*sec == NULL)
+			*sec = plist_new_dict();
+		plist_dict_set_item(*sec, k->key, inner);
+	}
+}
+
+/* The Command dictionary of a command plist and the table row of its
+ * RequestType. */
+static int command_of(plist_t root, plist_t *ret_cmd, const struct cmd **ret_row)
+{
+	plist_t cmd = NULL;
+	char *name = NULL;
+	enum ap_cmd_type t;
+	int rc = ap_dict_get_node(root, "Command", PLIST_DICT, &cmd);
+	if (rc == 0)
+		rc = ap_dict_get_string(cmd, "RequestType", &name);
+	if (rc == 0)
+		rc = ap_cmd_from_name(name, &t);
+	free(name);
+	if (rc < 0)
+		return AP_EPARSE;
+	*ret_cmd = cmd;
+	*ret_row = lookup(t);
+	return 0;
+}
+
+int ap_cmd_split_secrets(const char *xml, size_t len, char **ret_public, size_t *ret_plen,
+			 char **ret_secret, size_t *ret_slen)
+{
+	plist_t root = NULL, cmd = NULL, sec = NULL;
+	const struct cmd *row = NULL;
+	char *pub = NULL, *sx = NULL;
+	size_t plen = 0, slen = 0;
+	int rc = ap_plist_parse(xml, len, len, &root);
+	if (rc == 0)
+		rc = command_of(root, &cmd, &row);
+	if (rc < 0)
+		goto out;
+	take_secrets(row->params, cmd, &sec);
+	if ((rc = ap_plist_to_xml(root, &pub, &plen)) < 0 ||
+	    (sec && (rc = ap_plist_to_xml(sec, &sx, &slen)) < 0))
+		goto out;
+	*ret_public = pub;
+	*ret_plen = plen;
+	*ret_secret = sx;
+	*ret_slen = slen;
+	pub = sx = NULL;
+out:
+	free(pub);
+	free(sx);
+	plist_free(sec);
+	plist_free(root);
+	return rc;
+}
+
+/* Copies every value of src into dst, into nested dictionaries where both
+ * have one. */
+static void put_back(plist_t dst, plist_t src)
+{
+	plist_dict_iter it = NULL;
+	plist_dict_new_iter(src, &it);
+	for (char *key = NULL; it != NULL; key = NULL) {
+		plist_t v = NULL;
+		plist_dict_next_item(src, it, &key, &v);
+		if (key == NULL || v == NULL) {
+			free(key);
+			break;
+		}
+		plist_t here = plist_dict_get_item(dst, key);
+		if (here && plist_get_node_type(here) == PLIST_DICT &&
+		    plist_get_node_type(v) == PLIST_DICT)
+			put_back(here, v);
+		else
+			plist_dict_set_item(dst, key, plist_copy(v));
+		free(key);
+	}
+	free(it);
+}
+
+int ap_cmd_join_secrets(const char *public_xml, size_t plen, const char *secret_xml, size_t slen,
+			char **ret, size_t *ret_len)
+{
+	plist_t root = NULL, cmd = NULL, sec = NULL;
+	const struct cmd *row = NULL;
+	int rc = ap_plist_parse(public_xml, plen, plen, &root);
+	if (rc == 0)
+		rc = command_of(root, &cmd, &row);
+	if (rc == 0 && (rc = ap_plist_parse(secret_xml, slen, slen, &sec)) == 0 &&
+	    plist_get_node_type(sec) != PLIST_DICT)
+		rc = AP_EPARSE;
+	if (rc == 0) {
+		put_back(cmd, sec);
+		rc = ap_plist_to_xml(root, ret, ret_len);
+	}
+	plist_free(sec);
+	plist_free(root);
+	return rc;
 }

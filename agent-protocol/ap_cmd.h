@@ -124,4 +124,26 @@ int ap_cmd_params_erase(int return_to_service, const void *mdm_profile, size_t m
  * {Identifier: bundle_id}.  Neither -> AP_EINVAL. */
 int ap_cmd_params_install_app(int64_t itunes_store_id, const char *bundle_id, plist_t *ret);
 
+/*
+ * Secret parameters (UnlockToken; ReturnToService's MDMProfileData, which
+ * holds a one-time enrolment code, and WiFiProfileData) are never stored in
+ * clear: the daemon stores the command without them and keeps them sealed
+ * apart, then puts them back when the command is sent.
+ */
+#define AP_CMD_SEALED "(sealed)" /* what stands in a stored command for a secret */
+/* Whether t has secret parameters. */
+int ap_cmd_has_secrets(enum ap_cmd_type t);
+/* Splits a command plist (XML, as ap_cmd_build() makes it): *ret_public
+ * is the same command with each secret value replaced by the string
+ * AP_CMD_SEALED; *ret_secret a dictionary (XML) of the secret values, in
+ * the nesting they have under Command, or NULL (*ret_slen 0) when the
+ * command holds none.  Both malloc'd.  AP_EPARSE when xml is not a command
+ * of a known RequestType. */
+int ap_cmd_split_secrets(const char *xml, size_t len, char **ret_public, size_t *ret_plen,
+			 char **ret_secret, size_t *ret_slen);
+/* The command to send: public_xml with the values of secret_xml (as
+ * ap_cmd_split_secrets() made them) put back; *ret malloc'd. */
+int ap_cmd_join_secrets(const char *public_xml, size_t plen, const char *secret_xml, size_t slen,
+			char **ret, size_t *ret_len);
+
 #endif

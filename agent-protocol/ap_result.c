@@ -404,3 +404,43 @@ int ap_result_device_lock(plist_t report_dict, char **ret_message_result)
 {
 	return result_string(report_dict, "MessageResult", ret_message_result);
 }
+
+/* ---- secrets ---- */
+
+static const char *const secret_keys[] = {
+    "ActivationLockBypassCode",
+    "Latitude",
+    "Longitude",
+    "HorizontalAccuracy",
+    "VerticalAccuracy",
+    "Altitude",
+    "Speed",
+    "Course",
+    "Timestamp",
+};
+
+static int walk_secrets(plist_t report_dict, int redact)
+{
+	int n = 0;
+	if (report_dict == NULL || plist_get_node_type(report_dict) != PLIST_DICT)
+		return 0;
+	for (size_t i = 0; i < N(secret_keys); i++) {
+		if (plist_dict_get_item(report_dict, secret_keys[i]) == NULL)
+			continue;
+		n++;
+		if (redact)
+			plist_dict_set_item(report_dict, secret_keys[i],
+					    plist_new_string(AP_RESULT_NOT_STORED));
+	}
+	return n;
+}
+
+int ap_result_has_secrets(plist_t report_dict)
+{
+	return walk_secrets(report_dict, 0) > 0;
+}
+
+int ap_result_redact(plist_t report_dict)
+{
+	return walk_secrets(report_dict, 1);
+}

@@ -90,4 +90,15 @@ int ap_result_bypass_code(plist_t report_dict, char **ret);
  * AP_EMISSING when the device did not send one. */
 int ap_result_device_lock(plist_t report_dict, char **ret_message_result);
 
+/* Secrets a report may carry (the bypass code; a location fix: Latitude,
+ * Longitude, the accuracies, Altitude, Speed, Course, Timestamp) are
+ * never stored with the report: the daemon keeps them sealed in their own
+ * place (escrow, geolocation register) and stores the report redacted. */
+#define AP_RESULT_NOT_STORED "(not stored)" /* what stands for a redacted value */
+/* Whether report_dict (a dictionary) holds any of them. */
+int ap_result_has_secrets(plist_t report_dict);
+/* Replaces each of them in report_dict by the string AP_RESULT_NOT_STORED;
+ * returns how many (0 when none, or report_dict is not a dictionary). */
+int ap_result_redact(plist_t report_dict);
+
 #endif

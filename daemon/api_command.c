@@ -6,7 +6,8 @@
  *                                             "reason": T (DeviceLock, ShutDownDevice,
  *                                             Settings, DeviceConfigured)}
  *   GET    /api/v1/devices/:serial/commands
- *   GET    /api/v1/commands/:uuid            (?plist=1: with payload and result)
+ *   GET    /api/v1/commands/:uuid            (?plist=1: with payload and result,
+ *                                             technicians only, secrets masked)
  *   DELETE /api/v1/commands/:uuid
  *   POST   /api/v1/commands/bulk             {"type": T, "params": [...], "reason": T,
  *                                             "school": UAI | "all": true} (technicians)
@@ -25,6 +26,7 @@
 #include "db_command.h"
 #include "db_mdm.h"
 #include "mdm.h"
+#include "secret.h"
 #include "server.h"
 #include "store.h"
 
@@ -270,23 +272,42 @@ static int command_for(struct req *r, int action, struct db_cmd *c)
 				api_param(r, 0));
 }
 
+/* The stored payload and result of c into o, any secret value still in
+ * them masked (the stored ones hold none since migration 8). */
+static int show_plists(struct req *r, const struct db_cmd *c, json_t *o)
+{
+	static const char *const keys[] = {"payload", "result"};
+	for (int i = 0; i < 2; i++) {
+		char *stored = NULL, *shown = NULL;
+		size_t n = 0, m = 0;
+		int rc =
+		    db_cmd_blob(r->w->db, c->uuid, i ? DB_CMD_RESULT : DB_CMD_PAYLOAD, &stored, &n);
+		if (rc == 0 && stored)
+			rc = secret_masked(stored, n, i, &shown, &m);
+		free(stored);
+		if (rc < 0) {
+			api_fail(r, rc, 503, "cannot read the command");
+			return rc;
+		}
+		json_object_set_new(o, keys[i], shown ? json_stringn(shown, m) : json_null());
+		free(shown);
+	}
+	return 0;
+}
+
 static void command_show(struct req *r)
 {
 	struct db_cmd c;
 	char want[4];
 	if (command_for(r, AZ_READ, &c) < 0)
 		return;
+	int plist = api_query(r, "plist", want, sizeof(want)) == 0 && strcmp(want, "0") != 0;
+	if (plist && api_allow(r, AZ_COMMAND_PLIST, NULL) < 0)
+		return;
 	json_t *o = cmd_json(&c);
-	if (api_query(r, "plist", want, sizeof(want)) == 0 && strcmp(want, "0") != 0) {
-		char *payload = NULL, *result = NULL;
-		size_t n1 = 0, n2 = 0;
-		db_cmd_blob(r->w->db, c.uuid, 0, &payload, &n1);
-		db_cmd_blob(r->w->db, c.uuid, 1, &result, &n2);
-		json_object_set_new(o, "payload",
-				    payload ? json_stringn(payload, n1) : json_null());
-		json_object_set_new(o, "result", result ? json_stringn(result, n2) : json_null());
-		free(payload);
-		free(result);
+	if (plist && show_plists(r, &c, o) < 0) {
+		json_decref(o);
+		return;
 	}
 	api_json(r, 200, o);
 }

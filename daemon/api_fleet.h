@@ -127,7 +127,8 @@ json_t *api_incident_json(const struct db_incident *in);
 /* The name staff know a device by: its serial, else its UDID. */
 const char *api_device_name(const struct db_device *d);
 /* Queues d's EraseDevice (api_loan.c), with Return to Service (and the
- * enrolment profile, with a fresh one-use code, as MDMProfileData) when
+ * enrolment profile, with a fresh one-use code bound to this tablet's
+ * serial, as MDMProfileData, sealed until sent) when
  * the tablet runs iPadOS 17 or later so it comes back enrolled; *ret_rts
  * says which.  Runs in the caller's transaction; detail says why not. */
 int api_queue_erase(struct req *r, const struct db_device *d, const char *origin, char uuid[37],

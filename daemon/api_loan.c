@@ -146,8 +146,9 @@ int api_queue_erase(struct req *r, const struct db_device *d, const char *origin
 	char code[33];
 	int rc = 0;
 	if (rts)
-		rc = db_enroll_code_new(r->w->db, d->school[0] ? d->school : NULL, r->acct.name,
-					(int64_t)(c->command_expiry_days + 7) * 86400, 1, code);
+		rc = db_enroll_code_for_serial(r->w->db, d->school[0] ? d->school : NULL, d->serial,
+					       r->acct.name,
+					       (int64_t)(c->command_expiry_days + 7) * 86400, code);
 	if (rts && rc == 0)
 		rc = mdm_enroll_profile(r->w, code, 1, &profile, &len);
 	if (rc == 0)

@@ -65,9 +65,17 @@ static void clear_passcode(struct req *r)
 		goto out;
 	}
 	if (rc == 0)
-		rc = keystore_unseal(r->w->srv->ks, sealed, sealed_len, d.udid, &token, &token_len);
+		rc = keystore_unseal(r->w->srv->ks, KEYSTORE_UNLOCK_TOKEN, d.udid, sealed,
+				     sealed_len, &token, &token_len);
 	if (rc == 0)
 		rc = ap_cmd_params_clear_passcode(token, token_len, &params);
+	if (rc == AP_ECRYPTO || rc == AP_EPARSE) {
+		api_fail(r, rc, 500,
+			 "the sealed UnlockToken of tablet %s does not open as its UnlockToken "
+			 "(altered in the database?): ClearPasscode not queued",
+			 d.serial);
+		goto out;
+	}
 	if (rc < 0) {
 		api_fail(r, rc, 500, "cannot prepare ClearPasscode: %s", ap_strerror(rc));
 		goto out;
@@ -130,11 +138,15 @@ static void activation_lock(struct req *r)
 			      d.supervised < 0 ? json_null() : json_boolean(d.supervised),
 			      "bypass_code_escrowed", rc == 0);
 	if (want && rc == 0) {
-		rc = keystore_unseal(r->w->srv->ks, sealed, sealed_len, d.udid, &code, &code_len);
+		rc = keystore_unseal(r->w->srv->ks, KEYSTORE_BYPASS_CODE, d.udid, sealed,
+				     sealed_len, &code, &code_len);
 		if (rc < 0) {
 			json_decref(o);
 			free(sealed);
-			api_fail(r, rc, 500, "cannot open the escrowed code");
+			api_fail(r, rc, 500,
+				 "the escrowed code of tablet %s does not open as its bypass code "
+				 "(altered in the database?)",
+				 d.serial);
 			return;
 		}
 		json_object_set_new(o, "bypass_code", json_stringn((const char *)code, code_len));

@@ -27,6 +27,8 @@ static const struct {
     [AZ_APP_CATALOGUE] = {{FLEET, FLEET, NO, NO}, "add apps to the catalogue"},
     [AZ_ERASE] = {{FLEET, NO, NO, NO}, "erase a tablet outside a loan return"},
     [AZ_BULK] = {{FLEET, NO, NO, NO}, "send a command to every tablet of a collège"},
+    [AZ_COMMAND_PLIST] = {{FLEET, NO, NO, NO},
+			  "read a command's payload and result (?plist=1): technicians only"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))

@@ -368,26 +368,75 @@ const char *keystore_ca_path(struct keystore *ks)
 	return ks->ca_path;
 }
 
-int keystore_seal(struct keystore *ks, const void *plain, size_t len, const char *aad,
-		  unsigned char **ret, size_t *ret_len)
+/* What a sealed blob's tag covers besides the ciphertext: the format
+ * version, the purpose's name and the owner ("unlock-token\0<udid>"), so
+ * that a blob answers only the question it was sealed for. */
+static const char *const purpose_names[] = {
+    [KEYSTORE_UNLOCK_TOKEN] = "unlock-token",
+    [KEYSTORE_BYPASS_CODE] = "bypass-code",
+    [KEYSTORE_LOCATION] = "location",
+    [KEYSTORE_COMMAND] = "command-secret",
+};
+
+#define SEAL_V1	     1
+#define SEAL_NONCE   12
+#define SEAL_TAG     16
+#define SEAL_V1_OVER (1 + SEAL_NONCE + SEAL_TAG)
+
+/* Feeds the associated data to c: the version byte, then the purpose and
+ * owner for v1; only the owner (may be NULL) for the legacy format. */
+static int put_aad(EVP_CIPHER_CTX *c, int enc, int version, enum keystore_purpose p,
+		   const char *owner)
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	unsigned char *out = malloc(12 + len + 16);
+	int n = 0;
+	int (*up)(EVP_CIPHER_CTX *, unsigned char *, int *, const unsigned char *, int) =
+	    enc ? EVP_EncryptUpdate : EVP_DecryptUpdate;
+	if (version == SEAL_V1) {
+		unsigned char v = SEAL_V1;
+		const char *name = purpose_names[p];
+		if (up(c, NULL, &n, &v, 1) != 1 ||
+		    up(c, NULL, &n, (const unsigned char *)name, (int)strlen(name) + 1) != 1)
+			return -1;
+	}
+	if (owner && owner[0] &&
+	    up(c, NULL, &n, (const unsigned char *)owner, (int)strlen(owner)) != 1)
+		return -1;
+	return 0;
+}
+
+static int purpose_ok(enum keystore_purpose p)
+{
+	return (unsigned)p < sizeof(purpose_names) / sizeof(purpose_names[0]) &&
+	       purpose_names[p] != NULL;
+}
+
+int keystore_seal(struct keystore *ks, enum keystore_purpose p, const char *owner,
+		  const void *plain, size_t len, unsigned char **ret, size_t *ret_len)
+{
+	EVP_CIPHER_CTX *c = NULL;
+	unsigned char *out = NULL;
 	int n = 0, rc = AP_ECRYPTO;
-	if (c == NULL || out == NULL || len > (1u << 24)) {
-		rc = c && out ? AP_ETOOBIG : AP_ENOMEM;
+	if (!purpose_ok(p))
+		return AP_EINVAL;
+	if (len > (1u << 24))
+		return AP_ETOOBIG;
+	c = EVP_CIPHER_CTX_new();
+	out = malloc(SEAL_V1_OVER + len);
+	if (c == NULL || out == NULL) {
+		rc = AP_ENOMEM;
 		goto out;
 	}
-	if (RAND_bytes(out, 12) != 1 ||
-	    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, ks->secret, out) != 1 ||
-	    (aad &&
-	     EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) != 1) ||
-	    EVP_EncryptUpdate(c, out + 12, &n, plain, (int)len) != 1 ||
-	    EVP_EncryptFinal_ex(c, out + 12 + n, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + len) != 1)
+	unsigned char *nonce = out + 1, *ct = nonce + SEAL_NONCE;
+	out[0] = SEAL_V1;
+	if (RAND_bytes(nonce, SEAL_NONCE) != 1 ||
+	    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, ks->secret, nonce) != 1 ||
+	    put_aad(c, 1, SEAL_V1, p, owner) < 0 ||
+	    EVP_EncryptUpdate(c, ct, &n, plain, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(c, ct + n, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, ct + len) != 1)
 		goto out;
 	*ret = out;
-	*ret_len = 12 + len + 16;
+	*ret_len = SEAL_V1_OVER + len;
 	out = NULL;
 	rc = 0;
 out:
@@ -396,26 +445,28 @@ out:
 	return rc;
 }
 
-int keystore_unseal(struct keystore *ks, const unsigned char *sealed, size_t len, const char *aad,
-		    unsigned char **ret, size_t *ret_len)
+/* Opens nonce | ciphertext | tag (len bytes) under the given AAD. */
+static int open_gcm(struct keystore *ks, const unsigned char *nonce, size_t len, int version,
+		    enum keystore_purpose p, const char *owner, unsigned char **ret,
+		    size_t *ret_len)
 {
 	EVP_CIPHER_CTX *c = NULL;
 	unsigned char *out = NULL;
 	int n = 0, rc = AP_ECRYPTO;
-	if (len < 28)
+	if (len < SEAL_NONCE + SEAL_TAG)
 		return AP_EPARSE;
-	size_t plen = len - 28;
+	size_t plen = len - SEAL_NONCE - SEAL_TAG;
+	const unsigned char *ct = nonce + SEAL_NONCE;
 	c = EVP_CIPHER_CTX_new();
 	out = malloc(plen + 1);
 	if (c == NULL || out == NULL) {
 		rc = AP_ENOMEM;
 		goto out;
 	}
-	if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, ks->secret, sealed) != 1 ||
-	    (aad &&
-	     EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) != 1) ||
-	    EVP_DecryptUpdate(c, out, &n, sealed + 12, (int)plen) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(sealed + 12 + plen)) != 1 ||
+	if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, ks->secret, nonce) != 1 ||
+	    put_aad(c, 0, version, p, owner) < 0 ||
+	    EVP_DecryptUpdate(c, out, &n, ct, (int)plen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, (void *)(ct + plen)) != 1 ||
 	    EVP_DecryptFinal_ex(c, out + n, &n) != 1)
 		goto out;
 	*ret = out;
@@ -428,6 +479,22 @@ out:
 	free(out);
 	EVP_CIPHER_CTX_free(c);
 	return rc;
+}
+
+int keystore_unseal(struct keystore *ks, enum keystore_purpose p, const char *owner,
+		    const unsigned char *sealed, size_t len, unsigned char **ret, size_t *ret_len)
+{
+	if (!purpose_ok(p))
+		return AP_EINVAL;
+	if (len < SEAL_V1_OVER || sealed[0] != SEAL_V1)
+		return AP_EPARSE;
+	return open_gcm(ks, sealed + 1, len - 1, SEAL_V1, p, owner, ret, ret_len);
+}
+
+int keystore_unseal_legacy(struct keystore *ks, const unsigned char *sealed, size_t len,
+			   const char *aad, unsigned char **ret, size_t *ret_len)
+{
+	return open_gcm(ks, sealed, len, 0, KEYSTORE_UNLOCK_TOKEN, aad, ret, ret_len);
 }
 
 int keystore_sign(struct keystore *ks, const void *data, size_t len, unsigned char **ret_der,

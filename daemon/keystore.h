@@ -7,7 +7,8 @@
  *   server.pem / server.key  TLS server identity, signed by the CA
  *   secret.key               32 random bytes: AES-256-GCM key for secrets
  *                            kept in the database (UnlockTokens, bypass codes,
- *                            coordinates)
+ *                            coordinates, commands' secret parameters), each
+ *                            sealed for one purpose (keystore_seal)
  * Key files must be 0600 (no group/other bits): keystore_open() refuses
  * otherwise, naming the file.  No key material is ever logged.
  *
@@ -67,12 +68,34 @@ int keystore_scep_reject(struct keystore *ks, struct ap_scep_req *req, int fi,
 /* GetCACert answer (DER). */
 int keystore_scep_cacert(struct keystore *ks, unsigned char **ret_der, size_t *ret_len);
 
-/* Seals plaintext with AES-256-GCM: out = nonce(12) | ciphertext | tag(16),
- * malloc'd.  aad binds the secret to its owner (e.g. the UDID). */
-int keystore_seal(struct keystore *ks, const void *plain, size_t len, const char *aad,
-		  unsigned char **ret, size_t *ret_len);
-int keystore_unseal(struct keystore *ks, const unsigned char *sealed, size_t len, const char *aad,
-		    unsigned char **ret, size_t *ret_len);
+/* What a sealed secret is for.  The purpose is in the blob's associated
+ * data: a blob sealed for one purpose never opens for another, so an
+ * UnlockToken and a bypass code swapped in the database are refused
+ * instead of being sent or shown as each other. */
+enum keystore_purpose {
+	KEYSTORE_UNLOCK_TOKEN, /* owner: the device's UDID */
+	KEYSTORE_BYPASS_CODE,  /* owner: the device's UDID */
+	KEYSTORE_LOCATION,     /* owner: "locate:<request id>" */
+	KEYSTORE_COMMAND,      /* a command's secret fields; owner: "<udid>/<command uuid>" */
+};
+
+/* Seals plaintext with AES-256-GCM: out = version(1) | nonce(12) |
+ * ciphertext | tag(16), malloc'd.  The tag covers the version, the
+ * purpose's name and owner (the thing the secret belongs to; NULL = "").
+ * AP_EINVAL for an unknown purpose, AP_ETOOBIG past 16 MiB. */
+int keystore_seal(struct keystore *ks, enum keystore_purpose p, const char *owner,
+		  const void *plain, size_t len, unsigned char **ret, size_t *ret_len);
+/* Opens what keystore_seal() made for the same purpose and owner.
+ * AP_EPARSE when it is not a version-1 blob, AP_ECRYPTO when it does not
+ * open (other purpose or owner, tampered, another key).  *ret is malloc'd
+ * (NUL-terminated beyond *ret_len); outputs untouched on failure. */
+int keystore_unseal(struct keystore *ks, enum keystore_purpose p, const char *owner,
+		    const unsigned char *sealed, size_t len, unsigned char **ret, size_t *ret_len);
+/* The format before version 1 (nonce | ciphertext | tag, aad = owner
+ * only): used once, by the re-sealing at start (daemon/secret.c), never to
+ * hand a secret out. */
+int keystore_unseal_legacy(struct keystore *ks, const unsigned char *sealed, size_t len,
+			   const char *aad, unsigned char **ret, size_t *ret_len);
 
 /* What the push certificate says about itself. */
 struct keystore_push_info {

@@ -325,7 +325,8 @@ static int add_fix(int64_t taken_at, const unsigned char *sealed, size_t len, vo
 	size_t n = 0;
 	char aad[48];
 	snprintf(aad, sizeof(aad), "locate:%lld", (long long)f->l->id);
-	if (keystore_unseal(f->r->w->srv->ks, sealed, len, aad, &plain, &n) < 0) {
+	if (keystore_unseal(f->r->w->srv->ks, KEYSTORE_LOCATION, aad, sealed, len, &plain, &n) <
+	    0) {
 		f->failed++;
 		return 0;
 	}
@@ -419,7 +420,7 @@ int locate_on_fix(struct worker *w, const struct db_mdm_device *d, plist_t repor
 	if (text == NULL)
 		return AP_ENOMEM;
 	snprintf(aad, sizeof(aad), "locate:%lld", (long long)l.id);
-	rc = keystore_seal(w->srv->ks, text, strlen(text), aad, &sealed, &len);
+	rc = keystore_seal(w->srv->ks, KEYSTORE_LOCATION, aad, text, strlen(text), &sealed, &len);
 	free(text);
 	if (rc == 0)
 		rc = db_locate_add_fix(w->db, l.id, sealed, len);

@@ -6,6 +6,7 @@
 #include "db_account.h"
 #include "db_audit.h"
 #include "keystore.h"
+#include "secret.h"
 #include "log.h"
 #include "policy.h"
 #include "push.h"
@@ -290,7 +291,15 @@ int main(int argc, char **argv)
 	}
 	int version = 0;
 	db_version(db, &version);
+	/* what was sealed or stored in clear before: once, before serving */
+	rc = secret_upgrade(db, srv.ks);
 	db_close(db);
+	if (rc < 0) {
+		fprintf(stderr, "ardoised: %s: re-sealing secrets: %s\n", srv.db_path,
+			ap_strerror(rc));
+		rc = 1;
+		goto out;
+	}
 	static const char ca_not_rsa[] =
 	    "the CA key in ca.key is not RSA: iPads cannot enrol by SCEP (Apple's client encrypts "
 	    "its request to RSA keys only); ardoised --init makes an RSA CA";

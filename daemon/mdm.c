@@ -34,6 +34,7 @@
 #include "locate.h"
 #include "log.h"
 #include "reconcile.h"
+#include "secret.h"
 #include "push.h"
 #include "server.h"
 #include "store.h"
@@ -157,6 +158,40 @@ static int queued(struct worker *w, int64_t device_id, int rc, const char uuid[3
 	return 0;
 }
 
+/* Stores command xml (uuid) for the device: its secret parameters sealed
+ * apart (secret.h), in one transaction with the command. */
+static int enqueue(struct worker *w, int64_t device_id, enum ap_cmd_type t, const char *dedupe,
+		   const char *uuid, const char *xml, size_t len, const char *origin,
+		   const char *actor)
+{
+	const struct config *c = &w->srv->cfg;
+	int64_t expires = db_now() + c->command_expiry_days * DAY;
+	const char *type = ap_cmd_name(t);
+	char *pub = NULL;
+	unsigned char *sealed = NULL;
+	size_t plen = 0, slen = 0;
+	int rc =
+	    secret_split(w->srv->ks, device_id, uuid, type, xml, len, &pub, &plen, &sealed, &slen);
+	if (rc < 0 || sealed == NULL)
+		return rc < 0
+			   ? rc
+			   : db_cmd_enqueue(w->db, device_id, type, dedupe ? dedupe : "", uuid, xml,
+					    len, origin, actor, expires, c->queue_max, NULL);
+	if ((rc = db_begin(w->db)) == 0) {
+		rc = db_cmd_enqueue(w->db, device_id, type, dedupe ? dedupe : "", uuid, pub, plen,
+				    origin, actor, expires, c->queue_max, NULL);
+		if (rc == 0)
+			rc = db_cmd_set_sealed(w->db, uuid, sealed, slen);
+		if (rc == 0 || rc == AP_ECONFLICT || rc == AP_ELIMIT) /* a refusal wrote nothing */
+			rc = rc == 0 ? db_commit(w->db) : (db_commit(w->db), rc);
+		else
+			db_rollback(w->db);
+	}
+	free(pub);
+	free(sealed);
+	return rc;
+}
+
 int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t params,
 	      const char *dedupe, const char *origin, const char *actor, char ret_uuid[37],
 	      char *detail, size_t detail_cap)
@@ -173,9 +208,7 @@ int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t p
 	int rc = ap_cmd_build(t, uuid, params, &xml, &len, detail, detail_cap);
 	if (rc < 0)
 		return rc;
-	rc = db_cmd_enqueue(w->db, device_id, ap_cmd_name(t), dedupe ? dedupe : "", uuid, xml, len,
-			    origin, actor, db_now() + c->command_expiry_days * DAY, c->queue_max,
-			    NULL);
+	rc = enqueue(w, device_id, t, dedupe, uuid, xml, len, origin, actor);
 	free(xml);
 	if (rc == AP_ECONFLICT)
 		snprintf(detail, detail_cap, "a %s is already pending for this device",
@@ -190,7 +223,6 @@ int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, 
 		       size_t len, size_t uuid_at, const char *dedupe, const char *origin,
 		       const char *actor, char ret_uuid[37])
 {
-	const struct config *c = &w->srv->cfg;
 	char uuid[37];
 	if (uuid_at + AP_UUID_LEN > len ||
 	    memcmp(xml + uuid_at, MDM_TEMPLATE_UUID, AP_UUID_LEN) != 0)
@@ -202,9 +234,7 @@ int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, 
 	copy[len] = '\0';
 	ap_uuid_random(uuid);
 	memcpy(copy + uuid_at, uuid, AP_UUID_LEN);
-	int rc = db_cmd_enqueue(w->db, device_id, ap_cmd_name(t), dedupe ? dedupe : "", uuid, copy,
-				len, origin, actor, db_now() + c->command_expiry_days * DAY,
-				c->queue_max, NULL);
+	int rc = enqueue(w, device_id, t, dedupe, uuid, copy, len, origin, actor);
 	free(copy);
 	return queued(w, device_id, rc, uuid, ret_uuid);
 }
@@ -243,6 +273,27 @@ static void queue_initial(struct req *r, int64_t id, const char *udid)
 	}
 }
 
+/* An identity issued with a Return-to-Service code enrols only the tablet
+ * the code was made for: 1 when fp is such an identity and the serial
+ * matches, 0 when fp is not one, < 0 when refused (answered). */
+static int bound_serial_ok(struct req *r, const struct ap_checkin *ci, const char *fp)
+{
+	char serial[65];
+	int rc = db_enroll_cert_serial(r->w->db, fp, serial);
+	if (rc == AP_ENOTFOUND)
+		return 0;
+	if (rc < 0) {
+		api_fail(r, rc, 503, "cannot read the identity: %s", ap_strerror(rc));
+		return rc;
+	}
+	if (ci->serial == NULL || strcmp(ci->serial, serial) != 0) {
+		refuse(r, 403, ci->udid,
+		       "this identity comes from a Return-to-Service code made for another tablet");
+		return AP_EFORBIDDEN;
+	}
+	return 1;
+}
+
 /* Why an Authenticate is refused, per enum db_mdm_bind refusal. */
 static const char *const bind_refusals[] = {
     [DB_MDM_BIND_CERT_ELSEWHERE] = "this certificate is bound to another tablet"
@@ -270,8 +321,9 @@ static int audit_rebind(struct req *r, const struct ap_checkin *ci, const struct
 }
 
 /* Binds fp to the UDID (db_mdm_authenticate) and audits a re-binding, in
- * one transaction. */
-static int bind_identity(struct req *r, const struct ap_checkin *ci, const char *fp,
+ * one transaction; an identity from a Return-to-Service code (rts) uses
+ * the code up there too. */
+static int bind_identity(struct req *r, const struct ap_checkin *ci, const char *fp, int rts,
 			 struct db_mdm_bound *ret)
 {
 	struct db_mdm_auth a = {.udid = ci->udid,
@@ -289,6 +341,8 @@ static int bind_identity(struct req *r, const struct ap_checkin *ci, const char 
 	rc = db_mdm_authenticate(r->w->db, &a, &b);
 	if (rc == 0 && b.how == DB_MDM_BIND_REPLACED)
 		rc = audit_rebind(r, ci, &b, fp);
+	if (rc == 0 && b.how < DB_MDM_BIND_REFUSED && rts)
+		rc = db_enroll_cert_used(r->w->db, fp);
 	if (rc < 0) {
 		db_rollback(r->w->db);
 		return rc;
@@ -311,7 +365,10 @@ static void on_authenticate(struct req *r, const struct ap_checkin *ci, const st
 		refuse(r, 403, ci->udid, "Topic does not match this server's push topic");
 		return;
 	}
-	int rc = bind_identity(r, ci, fp, &b);
+	int rts = bound_serial_ok(r, ci, fp);
+	if (rts < 0)
+		return;
+	int rc = bind_identity(r, ci, fp, rts, &b);
 	if (rc < 0) {
 		api_fail(r, rc, 503, "cannot record the device: %s", ap_strerror(rc));
 		return;
@@ -387,8 +444,8 @@ static void on_token_update(struct req *r, const struct ap_checkin *ci, const st
 	if (bound_device(r, ci->udid, id, &d) < 0)
 		return;
 	if (ci->unlock_token &&
-	    (rc = keystore_seal(r->w->srv->ks, ci->unlock_token, ci->unlock_token_len, ci->udid,
-				&sealed, &sealed_len)) < 0) {
+	    (rc = keystore_seal(r->w->srv->ks, KEYSTORE_UNLOCK_TOKEN, ci->udid, ci->unlock_token,
+				ci->unlock_token_len, &sealed, &sealed_len)) < 0) {
 		api_fail(r, rc, 500, "cannot seal the UnlockToken");
 		return;
 	}
@@ -504,7 +561,8 @@ static int apply_bypass(struct req *r, const struct db_mdm_device *d, plist_t di
 	if (rc == AP_EMISSING)
 		return 0; /* no code on this device */
 	if (rc == 0)
-		rc = keystore_seal(r->w->srv->ks, code, strlen(code), d->udid, &sealed, &len);
+		rc = keystore_seal(r->w->srv->ks, KEYSTORE_BYPASS_CODE, d->udid, code, strlen(code),
+				   &sealed, &len);
 	if (rc == 0)
 		rc = db_mdm_set_bypass(r->w->db, id, sealed, len);
 	free(code);
@@ -580,7 +638,7 @@ static int record_report(struct req *r, const struct db_mdm_device *d, struct ap
 	char *xml = NULL;
 	size_t len = 0;
 	if (rep->status != AP_STATUS_NOTNOW)
-		ap_plist_to_xml(rep->dict, &xml, &len);
+		secret_result_xml(rep->dict, &xml, &len); /* never a secret in clear */
 	int rc = db_cmd_report(r->w->db, d->id, rep->command_uuid, status_word(rep->status), xml,
 			       len, err, &c, &dup);
 	free(xml);
@@ -636,6 +694,56 @@ static int build_from_blob(struct req *r, const struct db_cmd *c, char **payload
 	return 0;
 }
 
+/* Puts the sealed secret parameters back into the payload of c (the
+ * answer only: the database keeps them sealed).  AP_ECRYPTO / AP_EPARSE
+ * when they do not open, or are missing where the stored command says
+ * "(sealed)". */
+static int with_secrets(struct req *r, const struct db_mdm_device *d, const struct db_cmd *c,
+			char **payload, size_t *len)
+{
+	enum ap_cmd_type t;
+	char *sealed = NULL;
+	size_t n = 0;
+	if (ap_cmd_from_name(c->type, &t) < 0 || !ap_cmd_has_secrets(t))
+		return 0;
+	int rc = db_cmd_blob(r->w->db, c->uuid, DB_CMD_SEALED, &sealed, &n);
+	if (rc == 0 && sealed)
+		rc = secret_join(r->w->srv->ks, d->id, c->uuid, (unsigned char *)sealed, n, payload,
+				 len);
+	else if (rc == 0 && memmem(*payload, *len, AP_CMD_SEALED, strlen(AP_CMD_SEALED)))
+		rc = AP_EPARSE;
+	free(sealed);
+	return rc;
+}
+
+/* The next command for the device, marked sent, with the payload to send
+ * (AP_ENOTFOUND when none).  A command whose sealed secrets do not open
+ * is never sent as it is: it ends in error and the next one is taken. */
+static int next_command(struct req *r, const struct db_mdm_device *d, struct db_cmd *next,
+			char **payload, size_t *len)
+{
+	for (;;) {
+		int rc = db_cmd_next(r->w->db, d->id, next, payload, len);
+		if (rc < 0)
+			return rc;
+		if (next->blob_ref[0])
+			return build_from_blob(r, next, payload, len);
+		rc = with_secrets(r, d, next, payload, len);
+		if (rc != AP_ECRYPTO && rc != AP_EPARSE)
+			return rc;
+		log_warn("command_secret_refused", "id=%s device=%lld command=%s type=%s", r->id,
+			 (long long)d->id, next->uuid, next->type);
+		free(*payload);
+		*payload = NULL;
+		rc = db_cmd_report(r->w->db, d->id, next->uuid, "error", NULL, 0,
+				   "its sealed secret does not open (altered in the database?): "
+				   "not sent",
+				   NULL, NULL);
+		if (rc < 0)
+			return rc;
+	}
+}
+
 static void on_report(struct req *r, struct ap_report *rep, const struct ident *id)
 {
 	struct db_mdm_device d;
@@ -658,10 +766,8 @@ static void on_report(struct req *r, struct ap_report *rep, const struct ident *
 		answer_empty(r);
 		return;
 	}
-	rc = db_cmd_next(r->w->db, d.id, &next, &payload, &len);
+	rc = next_command(r, &d, &next, &payload, &len);
 	if (rc < 0 && rc != AP_ENOTFOUND)
-		goto rollback;
-	if (payload && next.blob_ref[0] && (rc = build_from_blob(r, &next, &payload, &len)) < 0)
 		goto rollback;
 	if ((rc = db_commit(r->w->db)) < 0)
 		goto fail;

@@ -190,7 +190,8 @@ static int record_issued(struct req *r, const char *code, const char *tx, const 
 	if (rc < 0)
 		return rc;
 	if ((rc = db_enroll_code_use(db, code, used_by)) == 0 &&
-	    (rc = db_mdm_identity_issued(db, fp, code, tx)) == 0)
+	    (rc = db_mdm_identity_issued(db, fp, code, tx)) == 0 &&
+	    (rc = db_enroll_code_cert(db, code, fp)) == 0) /* a code bound to a tablet */
 		rc = db_audit_append(db, "system", "device.identity_issued", fp, "SCEP", "");
 	if (rc < 0) {
 		db_rollback(db);

@@ -236,8 +236,8 @@ int db_cmd_report(struct db *db, int64_t device_id, const char *uuid, const char
 		return 0;
 	}
 	rc = db_stmt(db,
-		     "UPDATE command SET status = ?, done_at = ?, result = ?, error = ?"
-		     " WHERE id = ?",
+		     "UPDATE command SET status = ?1, done_at = ?2, result = ?3, error = ?4,"
+		     " sealed = CASE WHEN ?1 = 'notnow' THEN sealed END WHERE id = ?5",
 		     &st);
 	if (rc < 0)
 		return rc;
@@ -266,11 +266,17 @@ int db_cmd_report(struct db *db, int64_t device_id, const char *uuid, const char
 	return 0;
 }
 
-int db_cmd_blob(struct db *db, const char *uuid, int result, char **ret, size_t *ret_len)
+int db_cmd_blob(struct db *db, const char *uuid, enum db_cmd_part part, char **ret, size_t *ret_len)
 {
+	static const char *const sql[] = {
+	    [DB_CMD_PAYLOAD] = "SELECT payload FROM command WHERE uuid = ?",
+	    [DB_CMD_RESULT] = "SELECT result FROM command WHERE uuid = ?",
+	    [DB_CMD_SEALED] = "SELECT sealed FROM command WHERE uuid = ?",
+	};
 	sqlite3_stmt *st;
-	int rc = result ? db_stmt(db, "SELECT result FROM command WHERE uuid = ?", &st)
-			: db_stmt(db, "SELECT payload FROM command WHERE uuid = ?", &st);
+	if ((unsigned)part > DB_CMD_SEALED)
+		return AP_EINVAL;
+	int rc = db_stmt(db, sql[part], &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, uuid);
@@ -291,6 +297,18 @@ int db_cmd_blob(struct db *db, const char *uuid, int result, char **ret, size_t 
 	}
 	db_done(st);
 	return rc;
+}
+
+int db_cmd_set_sealed(struct db *db, const char *uuid, const void *sealed, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    db_stmt(db, "UPDATE command SET sealed = ? WHERE uuid = ? AND status IN " PENDING, &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
+	db_bind_text(st, 2, uuid);
+	return db_step_done(db, st, AP_ENOTFOUND);
 }
 
 int db_cmd_list(struct db *db, int64_t device_id, int64_t limit,
@@ -321,10 +339,11 @@ int db_cmd_cancel(struct db *db, const char *uuid)
 		return rc;
 	if (!is_pending(c.status))
 		return AP_ECONFLICT;
-	rc = db_stmt(db,
-		     "UPDATE command SET status = 'canceled', done_at = ? WHERE id = ?"
-		     " AND status IN " PENDING,
-		     &st);
+	rc = db_stmt(
+	    db,
+	    "UPDATE command SET status = 'canceled', done_at = ?, sealed = NULL WHERE id = ?"
+	    " AND status IN " PENDING,
+	    &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now());
@@ -339,7 +358,7 @@ int db_cmd_expire(struct db *db, int64_t now, int64_t *ret_n)
 {
 	sqlite3_stmt *st;
 	int rc = db_stmt(db,
-			 "UPDATE command SET status = 'expired', done_at = ?1"
+			 "UPDATE command SET status = 'expired', done_at = ?1, sealed = NULL"
 			 " WHERE status IN " PENDING " AND expires_at <= ?1",
 			 &st);
 	if (rc < 0)

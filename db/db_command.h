@@ -60,8 +60,19 @@ int db_cmd_report(struct db *db, int64_t device_id, const char *uuid, const char
 		  const void *result, size_t result_len, const char *error, struct db_cmd *ret,
 		  int *ret_dup);
 int db_cmd_get(struct db *db, const char *uuid, struct db_cmd *ret);
-/* The payload or result plist of a command (malloc'd; NULL/0 when none). */
-int db_cmd_blob(struct db *db, const char *uuid, int result, char **ret, size_t *ret_len);
+/* What db_cmd_blob() reads. */
+enum db_cmd_part {
+	DB_CMD_PAYLOAD, /* the command plist as stored (secrets replaced by "(sealed)") */
+	DB_CMD_RESULT,	/* the report plist as stored (redacted) */
+	DB_CMD_SEALED,	/* the sealed secret parameters (keystore KEYSTORE_COMMAND) */
+};
+/* One part of a command (malloc'd, NUL-terminated beyond *ret_len; NULL/0
+ * when none). */
+int db_cmd_blob(struct db *db, const char *uuid, enum db_cmd_part part, char **ret,
+		size_t *ret_len);
+/* Stores the sealed secret parameters of a pending command.  They are
+ * dropped when the command ends (reported, canceled, expired). */
+int db_cmd_set_sealed(struct db *db, const char *uuid, const void *sealed, size_t len);
 /* Commands of one device, newest first, at most limit (0: 1000). */
 int db_cmd_list(struct db *db, int64_t device_id, int64_t limit,
 		int (*fn)(const struct db_cmd *c, void *arg), void *arg);

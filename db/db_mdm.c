@@ -637,8 +637,8 @@ static void code_hash(const char *code, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-int db_enroll_code_new(struct db *db, const char *school, const char *created_by,
-		       int64_t ttl_seconds, int64_t max_uses, char ret_code[33])
+static int code_new(struct db *db, const char *school, const char *serial, const char *created_by,
+		    int64_t ttl_seconds, int64_t max_uses, char ret_code[33])
 {
 	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 	unsigned char raw[20];
@@ -659,7 +659,7 @@ int db_enroll_code_new(struct db *db, const char *school, const char *created_by
 		return AP_EINVAL;
 	int rc = db_stmt(db,
 			 "INSERT INTO enroll_code(code_hash, school, created_by, created_at,"
-			 " expires_at, max_uses) VALUES (?,?,?,?,?,?)",
+			 " expires_at, max_uses, serial) VALUES (?,?,?,?,?,?,?)",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -669,10 +669,25 @@ int db_enroll_code_new(struct db *db, const char *school, const char *created_by
 	sqlite3_bind_int64(st, 4, db_now());
 	sqlite3_bind_int64(st, 5, db_now() + ttl_seconds);
 	sqlite3_bind_int64(st, 6, max_uses);
+	db_bind_text(st, 7, serial);
 	rc = db_step_done(db, st, 0);
 	if (rc == 0)
 		memcpy(ret_code, code, o + 1);
 	return rc;
+}
+
+int db_enroll_code_new(struct db *db, const char *school, const char *created_by,
+		       int64_t ttl_seconds, int64_t max_uses, char ret_code[33])
+{
+	return code_new(db, school, NULL, created_by, ttl_seconds, max_uses, ret_code);
+}
+
+int db_enroll_code_for_serial(struct db *db, const char *school, const char *serial,
+			      const char *created_by, int64_t ttl_seconds, char ret_code[33])
+{
+	if (serial == NULL || serial[0] == '\0')
+		return AP_EINVAL;
+	return code_new(db, school, serial, created_by, ttl_seconds, 1, ret_code);
 }
 
 int db_enroll_code_check(struct db *db, const char *code)
@@ -703,10 +718,11 @@ int db_enroll_code_use(struct db *db, const char *code, const char *used_by)
 	if (code == NULL || strlen(code) > 64)
 		return AP_EAUTH;
 	code_hash(code, hash);
-	int rc = db_stmt(db,
-			 "UPDATE enroll_code SET uses = uses + 1, used_at = ?1, used_by = ?2"
-			 " WHERE code_hash = ?3 AND uses < max_uses AND expires_at > ?1",
-			 &st);
+	int rc =
+	    db_stmt(db,
+		    "UPDATE enroll_code SET uses = uses + (serial IS NULL), used_at = ?1,"
+		    " used_by = ?2 WHERE code_hash = ?3 AND uses < max_uses AND expires_at > ?1",
+		    &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now());
@@ -716,6 +732,53 @@ int db_enroll_code_use(struct db *db, const char *code, const char *used_by)
 	rc = rc == SQLITE_DONE ? (sqlite3_changes(db->h) ? 0 : AP_EAUTH) : db_rc(db, rc);
 	db_done(st);
 	return rc;
+}
+
+int db_enroll_code_cert(struct db *db, const char *code, const char *cert_fp)
+{
+	char hash[65];
+	sqlite3_stmt *st;
+	if (code == NULL || strlen(code) > 64)
+		return AP_EAUTH;
+	code_hash(code, hash);
+	int rc = db_stmt(db,
+			 "INSERT OR REPLACE INTO enroll_code_cert(cert_fp, code_hash, serial,"
+			 " issued_at) SELECT ?1, code_hash, serial, ?2 FROM enroll_code"
+			 " WHERE code_hash = ?3 AND serial IS NOT NULL",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, cert_fp);
+	sqlite3_bind_int64(st, 2, db_now());
+	db_bind_text(st, 3, hash);
+	return db_step_done(db, st, 0);
+}
+
+int db_enroll_cert_serial(struct db *db, const char *cert_fp, char ret_serial[65])
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "SELECT serial FROM enroll_code_cert WHERE cert_fp = ?", &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, cert_fp);
+	if ((rc = db_step_row(db, st)) == 0)
+		db_col_copy(st, 0, ret_serial, 65);
+	db_done(st);
+	return rc;
+}
+
+int db_enroll_cert_used(struct db *db, const char *cert_fp)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "UPDATE enroll_code SET uses = max_uses, used_at = ?1 WHERE code_hash ="
+			 " (SELECT code_hash FROM enroll_code_cert WHERE cert_fp = ?2)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, db_now());
+	db_bind_text(st, 2, cert_fp);
+	return db_step_done(db, st, 0);
 }
 
 int db_mdm_push_result(struct db *db, int64_t id, int64_t at, const unsigned char *token,

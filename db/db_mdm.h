@@ -155,8 +155,25 @@ int db_mdm_push_invalid(struct db *db, int64_t limit,
 /* A new code good for max_uses enrolments (1..100000) within ttl. */
 int db_enroll_code_new(struct db *db, const char *school, const char *created_by,
 		       int64_t ttl_seconds, int64_t max_uses, char ret_code[33]);
-/* Uses a code once: AP_EAUTH when unknown, used up or expired. */
+/* A one-use code bound to the tablet of that serial (Return to Service):
+ * identities issued with it enrol only a tablet that Authenticates with
+ * that serial (db_enroll_cert_serial). */
+int db_enroll_code_for_serial(struct db *db, const char *school, const char *serial,
+			      const char *created_by, int64_t ttl_seconds, char ret_code[33]);
+/* Uses a code once: AP_EAUTH when unknown, used up or expired.  A code
+ * bound to a serial is only checked here: it is used up when its tablet
+ * Authenticates (db_enroll_cert_used), so that another device trying it
+ * does not burn it. */
 int db_enroll_code_use(struct db *db, const char *code, const char *used_by);
+/* Records that the identity cert_fp was issued with code, when the code is
+ * bound to a serial (nothing otherwise). */
+int db_enroll_code_cert(struct db *db, const char *code, const char *cert_fp);
+/* The serial the identity cert_fp may enrol (ret_serial); AP_ENOTFOUND
+ * when it was not issued with a bound code. */
+int db_enroll_cert_serial(struct db *db, const char *cert_fp, char ret_serial[65]);
+/* The tablet of the identity cert_fp has enrolled: its bound code is used
+ * up (no more identities from it). */
+int db_enroll_cert_used(struct db *db, const char *cert_fp);
 /* Checks a code without consuming it. */
 int db_enroll_code_check(struct db *db, const char *code);
 

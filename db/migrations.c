@@ -331,6 +331,33 @@ static const char *const steps[] = {
     "INSERT OR IGNORE INTO device_identity(fp, udid, bound_at)"
     "  SELECT cert_fp, udid, coalesce(last_seen, updated_at) FROM device"
     "  WHERE cert_fp IS NOT NULL AND cert_fp != '' AND udid IS NOT NULL ORDER BY id;",
+
+    /* 10: no secret in clear (issue 11).  A command's secret parameters
+     * (UnlockToken, Return-to-Service profile) are sealed in
+     * command.sealed, the stored payload has "(sealed)" in their place, and
+     * the sealed copy goes when the command ends.  Sealed blobs now carry a
+     * version byte and their purpose (keystore.h): what was sealed before,
+     * and the commands stored before with secrets in clear, are listed in
+     * seal_legacy and re-sealed / redacted at the next start
+     * (daemon/secret.c).  A Return-to-Service enrolment code is bound to its
+     * tablet's serial; the identities issued with such a code remember it
+     * (enroll_code_cert) until Authenticate checks the serial. */
+    "ALTER TABLE command ADD COLUMN sealed BLOB;"
+    "ALTER TABLE enroll_code ADD COLUMN serial TEXT;"
+    "CREATE TABLE enroll_code_cert ("
+    "  cert_fp TEXT PRIMARY KEY,"
+    "  code_hash TEXT NOT NULL,"
+    "  serial TEXT NOT NULL,"
+    "  issued_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE seal_legacy ("
+    "  what TEXT NOT NULL CHECK (what IN ('unlock_token','bypass_code','locate_fix','command')),"
+    "  id INTEGER NOT NULL,"
+    "  PRIMARY KEY (what, id)) WITHOUT ROWID;"
+    "INSERT INTO seal_legacy SELECT 'unlock_token', id FROM device WHERE unlock_token IS NOT NULL;"
+    "INSERT INTO seal_legacy SELECT 'bypass_code', id FROM device WHERE bypass_code IS NOT NULL;"
+    "INSERT INTO seal_legacy SELECT 'locate_fix', id FROM locate_fix;"
+    "INSERT INTO seal_legacy SELECT 'command', id FROM command WHERE type IN"
+    "  ('ClearPasscode','EraseDevice','DeviceLocation','ActivationLockBypassCode');",
 };
 
 int migrations_count(void)

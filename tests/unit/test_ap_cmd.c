@@ -596,6 +596,52 @@ static void test_convenience(void **state)
 	assert_int_equal(ap_cmd_params_clear_passcode(NULL, 0, &p), AP_EINVAL);
 }
 
+/* Secret parameters come out of what is stored ("(sealed)" in their
+ * place, nested ones too) and go back into what is sent. */
+static void test_secrets_split_and_join(void **state)
+{
+	plist_t p = NULL;
+	char *xml = NULL, *pub = NULL, *sec = NULL, *full = NULL;
+	size_t len = 0, plen = 0, slen = 0, flen = 0;
+	assert_true(ap_cmd_has_secrets(AP_CMD_CLEAR_PASSCODE));
+	assert_true(ap_cmd_has_secrets(AP_CMD_ERASE_DEVICE));
+	assert_false(ap_cmd_has_secrets(AP_CMD_DEVICE_LOCK));
+	assert_false(ap_cmd_has_secrets(AP_CMD_DEVICE_LOCATION));
+
+	assert_int_equal(ap_cmd_params_erase(1, "PROFILE-WITH-CODE", 17, &p), 0);
+	assert_int_equal(ap_cmd_build(AP_CMD_ERASE_DEVICE, "U-1", p, &xml, &len, NULL, 0), 0);
+	plist_free(p);
+	assert_int_equal(ap_cmd_split_secrets(xml, len, &pub, &plen, &sec, &slen), 0);
+	assert_non_null(strstr(xml, "UFJPRklMRS1XSVRILUNPREU=")); /* base64 of the profile */
+	assert_null(strstr(pub, "UFJPRklMRS1XSVRILUNPREU="));
+	assert_non_null(strstr(pub, "<key>MDMProfileData</key>"));
+	assert_non_null(strstr(pub, AP_CMD_SEALED));
+	assert_non_null(strstr(pub, "<key>Enabled</key>"));
+	assert_non_null(strstr(sec, "UFJPRklMRS1XSVRILUNPREU="));
+	assert_null(strstr(sec, "Enabled"));
+	assert_int_equal(ap_cmd_join_secrets(pub, plen, sec, slen, &full, &flen), 0);
+	assert_non_null(strstr(full, "UFJPRklMRS1XSVRILUNPREU="));
+	assert_null(strstr(full, AP_CMD_SEALED));
+	free(full);
+	free(pub);
+	free(sec);
+	free(xml);
+
+	/* a command without secret values: nothing sealed */
+	assert_int_equal(ap_cmd_params_erase(0, NULL, 0, &p), 0);
+	assert_int_equal(ap_cmd_build(AP_CMD_ERASE_DEVICE, "U-2", p, &xml, &len, NULL, 0), 0);
+	plist_free(p);
+	assert_int_equal(ap_cmd_split_secrets(xml, len, &pub, &plen, &sec, &slen), 0);
+	assert_null(sec);
+	assert_int_equal(slen, 0);
+	free(pub);
+	free(xml);
+	/* not a command */
+	assert_int_equal(
+	    ap_cmd_split_secrets("<plist><dict/></plist>", 22, &pub, &plen, &sec, &slen),
+	    AP_EPARSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +655,7 @@ int main(void)
 	    cmocka_unit_test(test_kv_errors),
 	    cmocka_unit_test(test_kv_settings_grouping),
 	    cmocka_unit_test(test_convenience),
+	    cmocka_unit_test(test_secrets_split_and_join),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

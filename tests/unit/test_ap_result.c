@@ -396,6 +396,37 @@ static void test_strings(void **state)
 	ap_msg_free(m);
 }
 
+/* The secrets a report carries are replaced, the rest kept. */
+static void test_redact(void **state)
+{
+	struct ap_msg *m = ack(device_location);
+	plist_t d = m->u.report.dict;
+	assert_true(ap_result_has_secrets(d));
+	assert_int_equal(ap_result_redact(d), 8);
+	char *xml = NULL;
+	assert_int_equal(ap_plist_to_xml(d, &xml, NULL), 0);
+	assert_null(strstr(xml, "43.29"));
+	assert_null(strstr(xml, "5.369"));
+	assert_non_null(strstr(xml, AP_RESULT_NOT_STORED));
+	assert_non_null(strstr(xml, "Acknowledged"));
+	free(xml);
+	ap_msg_free(m);
+
+	m = ack(bypass_code);
+	assert_int_equal(ap_result_redact(m->u.report.dict), 1);
+	char *code = NULL;
+	assert_int_equal(ap_result_bypass_code(m->u.report.dict, &code), 0);
+	assert_string_equal(code, AP_RESULT_NOT_STORED);
+	free(code);
+	ap_msg_free(m);
+
+	m = ack(security_info);
+	assert_false(ap_result_has_secrets(m->u.report.dict));
+	assert_int_equal(ap_result_redact(m->u.report.dict), 0);
+	ap_msg_free(m);
+	assert_int_equal(ap_result_redact(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +438,7 @@ int main(void)
 	    cmocka_unit_test(test_profile_list),
 	    cmocka_unit_test(test_location),
 	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_redact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "ap_err.h"
 #include "ap_x509.h"
 #include "keystore.h"
+#include "testutil.h"
 #include "unit.h"
 
 static const char *const private_files[] = {"ca.key", "server.key", "secret.key"};
@@ -211,24 +212,33 @@ static void test_seal_round_trip(void **state)
 	size_t slen = 0, slen2 = 0, plen = 0;
 	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
 
-	assert_int_equal(keystore_seal(f->ks, secret, sizeof(secret), "udid-1", &sealed, &slen), 0);
-	assert_int_equal(slen, 12 + sizeof(secret) + 16);
+	assert_int_equal(keystore_seal(f->ks, KEYSTORE_UNLOCK_TOKEN, "udid-1", secret,
+				       sizeof(secret), &sealed, &slen),
+			 0);
+	assert_int_equal(slen, 1 + 12 + sizeof(secret) + 16);
+	assert_int_equal(sealed[0], 1);			      /* the format version */
 	assert_null(memmem(sealed, slen, "UnlockToken", 11)); /* not in clear */
-	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "udid-1", &plain, &plen), 0);
+	assert_int_equal(
+	    keystore_unseal(f->ks, KEYSTORE_UNLOCK_TOKEN, "udid-1", sealed, slen, &plain, &plen),
+	    0);
 	assert_int_equal(plen, sizeof(secret));
 	assert_memory_equal(plain, secret, sizeof(secret));
 	free(plain);
 
 	/* a fresh nonce each time */
-	assert_int_equal(keystore_seal(f->ks, secret, sizeof(secret), "udid-1", &sealed2, &slen2),
+	assert_int_equal(keystore_seal(f->ks, KEYSTORE_UNLOCK_TOKEN, "udid-1", secret,
+				       sizeof(secret), &sealed2, &slen2),
 			 0);
 	assert_int_equal(slen2, slen);
 	assert_memory_not_equal(sealed, sealed2, slen);
 	free(sealed2);
 
 	/* an empty secret works too */
-	assert_int_equal(keystore_seal(f->ks, "", 0, "udid-1", &sealed2, &slen2), 0);
-	assert_int_equal(keystore_unseal(f->ks, sealed2, slen2, "udid-1", &plain, &plen), 0);
+	assert_int_equal(
+	    keystore_seal(f->ks, KEYSTORE_UNLOCK_TOKEN, "udid-1", "", 0, &sealed2, &slen2), 0);
+	assert_int_equal(
+	    keystore_unseal(f->ks, KEYSTORE_UNLOCK_TOKEN, "udid-1", sealed2, slen2, &plain, &plen),
+	    0);
 	assert_int_equal(plen, 0);
 	free(plain);
 	free(sealed2);
@@ -236,7 +246,9 @@ static void test_seal_round_trip(void **state)
 	/* the same key survives a reopen (it is the file, not memory) */
 	keystore_free(f->ks);
 	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
-	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "udid-1", &plain, &plen), 0);
+	assert_int_equal(
+	    keystore_unseal(f->ks, KEYSTORE_UNLOCK_TOKEN, "udid-1", sealed, slen, &plain, &plen),
+	    0);
 	free(plain);
 	free(sealed);
 }
@@ -247,23 +259,36 @@ static void test_unseal_refuses_tampering(void **state)
 	unsigned char *sealed = NULL, *plain = (unsigned char *)0x1;
 	size_t slen = 0, plen = 77;
 	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
-	assert_int_equal(keystore_seal(f->ks, "bypass-code", 11, "udid-1", &sealed, &slen), 0);
+	assert_int_equal(
+	    keystore_seal(f->ks, KEYSTORE_BYPASS_CODE, "udid-1", "bypass-code", 11, &sealed, &slen),
+	    0);
 
 	/* wrong owner */
-	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "udid-2", &plain, &plen), AP_ECRYPTO);
-	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "", &plain, &plen), AP_ECRYPTO);
-	assert_int_equal(keystore_unseal(f->ks, sealed, slen, NULL, &plain, &plen), AP_ECRYPTO);
+	assert_int_equal(
+	    keystore_unseal(f->ks, KEYSTORE_BYPASS_CODE, "udid-2", sealed, slen, &plain, &plen),
+	    AP_ECRYPTO);
+	assert_int_equal(
+	    keystore_unseal(f->ks, KEYSTORE_BYPASS_CODE, "", sealed, slen, &plain, &plen),
+	    AP_ECRYPTO);
+	assert_int_equal(
+	    keystore_unseal(f->ks, KEYSTORE_BYPASS_CODE, NULL, sealed, slen, &plain, &plen),
+	    AP_ECRYPTO);
 	/* any flipped bit: nonce, ciphertext or tag */
 	for (size_t i = 0; i < slen; i++) {
 		sealed[i] ^= 0x40;
-		if (keystore_unseal(f->ks, sealed, slen, "udid-1", &plain, &plen) != AP_ECRYPTO)
+		int want = i == 0 ? AP_EPARSE : AP_ECRYPTO; /* byte 0: the version */
+		if (keystore_unseal(f->ks, KEYSTORE_BYPASS_CODE, "udid-1", sealed, slen, &plain,
+				    &plen) != want)
 			fail_msg("a flipped byte at %zu was not detected", i);
 		sealed[i] ^= 0x40;
 	}
 	/* truncated */
-	assert_int_equal(keystore_unseal(f->ks, sealed, slen - 1, "udid-1", &plain, &plen),
-			 AP_ECRYPTO);
-	assert_int_equal(keystore_unseal(f->ks, sealed, 27, "udid-1", &plain, &plen), AP_EPARSE);
+	assert_int_equal(
+	    keystore_unseal(f->ks, KEYSTORE_BYPASS_CODE, "udid-1", sealed, slen - 1, &plain, &plen),
+	    AP_ECRYPTO);
+	assert_int_equal(
+	    keystore_unseal(f->ks, KEYSTORE_BYPASS_CODE, "udid-1", sealed, 27, &plain, &plen),
+	    AP_EPARSE);
 	assert_ptr_equal(plain, (unsigned char *)0x1); /* outputs untouched on failure */
 	assert_int_equal(plen, 77);
 
@@ -271,14 +296,77 @@ static void test_unseal_refuses_tampering(void **state)
 	struct fixture *other;
 	assert_int_equal(setup((void **)&other), 0);
 	assert_int_equal(keystore_open(other->dir, NULL, &other->ks, other->err, 512), 0);
-	assert_int_equal(keystore_unseal(other->ks, sealed, slen, "udid-1", &plain, &plen),
-			 AP_ECRYPTO);
+	assert_int_equal(
+	    keystore_unseal(other->ks, KEYSTORE_BYPASS_CODE, "udid-1", sealed, slen, &plain, &plen),
+	    AP_ECRYPTO);
 	teardown((void **)&other);
 
-	assert_int_equal(keystore_unseal(f->ks, sealed, slen, "udid-1", &plain, &plen), 0);
+	assert_int_equal(
+	    keystore_unseal(f->ks, KEYSTORE_BYPASS_CODE, "udid-1", sealed, slen, &plain, &plen), 0);
 	assert_memory_equal(plain, "bypass-code", 11);
 	free(plain);
 	free(sealed);
+}
+
+/* A blob sealed for one purpose opens for no other, whatever the owner:
+ * an UnlockToken moved into the bypass code's column (or a location fix
+ * into a command) is refused, not used as the other secret. */
+static void test_seal_purpose_bound(void **state)
+{
+	struct fixture *f = *state;
+	static const enum keystore_purpose all[] = {KEYSTORE_UNLOCK_TOKEN, KEYSTORE_BYPASS_CODE,
+						    KEYSTORE_LOCATION, KEYSTORE_COMMAND};
+	unsigned char *sealed = NULL, *plain = NULL;
+	size_t slen = 0, plen = 0;
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(
+		    keystore_seal(f->ks, all[i], "udid-1", "s3cret", 6, &sealed, &slen), 0);
+		for (size_t j = 0; j < 4; j++) {
+			int rc =
+			    keystore_unseal(f->ks, all[j], "udid-1", sealed, slen, &plain, &plen);
+			assert_int_equal(rc, i == j ? 0 : AP_ECRYPTO);
+			if (rc == 0) {
+				assert_memory_equal(plain, "s3cret", 6);
+				free(plain);
+			}
+		}
+		free(sealed);
+	}
+	assert_int_equal(
+	    keystore_seal(f->ks, (enum keystore_purpose)99, "u", "x", 1, &sealed, &slen),
+	    AP_EINVAL);
+}
+
+/* Blobs sealed before the version byte (nonce | ciphertext | tag, the
+ * owner alone as associated data), made here by hand with the key file:
+ * only keystore_unseal_legacy opens them (the re-sealing at start does),
+ * never keystore_unseal, for any purpose; and a version-1 blob is not
+ * taken for a legacy one. */
+static void test_legacy_blobs(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *old = NULL, *plain = NULL, *sealed = NULL;
+	size_t old_len = 0, plen = 0, slen = 0;
+	assert_int_equal(tu_legacy_seal(f->dir, "udid-1", "legacy", 6, &old, &old_len), 0);
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+
+	assert_int_equal(keystore_unseal_legacy(f->ks, old, old_len, "udid-1", &plain, &plen), 0);
+	assert_int_equal(plen, 6);
+	assert_memory_equal(plain, "legacy", 6);
+	free(plain);
+	assert_int_equal(keystore_unseal_legacy(f->ks, old, old_len, "udid-2", &plain, &plen),
+			 AP_ECRYPTO);
+	old[0] = 1; /* even when its first byte looks like the version */
+	for (int k = KEYSTORE_UNLOCK_TOKEN; k <= KEYSTORE_COMMAND; k++)
+		assert_true(keystore_unseal(f->ks, (enum keystore_purpose)k, "udid-1", old, old_len,
+					    &plain, &plen) < 0);
+	assert_int_equal(
+	    keystore_seal(f->ks, KEYSTORE_UNLOCK_TOKEN, "udid-1", "legacy", 6, &sealed, &slen), 0);
+	assert_int_equal(keystore_unseal_legacy(f->ks, sealed, slen, "udid-1", &plain, &plen),
+			 AP_ECRYPTO);
+	free(sealed);
+	free(old);
 }
 
 int main(void)
@@ -294,6 +382,8 @@ int main(void)
 	    T(test_extra_device_ca),
 	    T(test_seal_round_trip),
 	    T(test_unseal_refuses_tampering),
+	    T(test_seal_purpose_bound),
+	    T(test_legacy_blobs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* testutil.c - schema checker runner, file reading, test PKI. */
 #include "testutil.h"
 
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include <stdio.h>
@@ -179,4 +180,35 @@ fail:
 	X509_NAME_free(name);
 	X509_free(x);
 	return NULL;
+}
+
+int tu_legacy_seal(const char *dir, const char *aad, const void *plain, size_t len,
+		   unsigned char **ret, size_t *ret_len)
+{
+	char path[4200];
+	unsigned char key[32];
+	int n = 0, ok;
+	snprintf(path, sizeof(path), "%s/secret.key", dir);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return -1;
+	ok = fread(key, 1, sizeof(key), f) == sizeof(key);
+	fclose(f);
+	unsigned char *out = malloc(12 + len + 16);
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	ok = ok && out && c && RAND_bytes(out, 12) == 1 &&
+	     EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, out) == 1 &&
+	     EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
+	     EVP_EncryptUpdate(c, out + 12, &n, plain, (int)len) == 1 &&
+	     EVP_EncryptFinal_ex(c, out + 12 + n, &n) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + len) == 1;
+	EVP_CIPHER_CTX_free(c);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (!ok) {
+		free(out);
+		return -1;
+	}
+	*ret = out;
+	*ret_len = 12 + len + 16;
+	return 0;
 }

@@ -38,4 +38,11 @@ EVP_PKEY *tu_key(const char *kind);
  * SHA-256, valid from an hour ago for a year. */
 X509 *tu_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, int is_ca);
 
+/* Seals plain as keystore.c did before the version byte (nonce(12) |
+ * ciphertext | tag(16), aad = the owner alone) with the secret.key of the
+ * data directory dir: the rows an upgraded installation holds.  *ret
+ * malloc'd.  Returns 0, or -1 when the key cannot be read. */
+int tu_legacy_seal(const char *dir, const char *aad, const void *plain, size_t len,
+		   unsigned char **ret, size_t *ret_len);
+
 #endif
