@@ -132,6 +132,8 @@ void api_healthz(struct req *r)
 	json_t *warnings = json_array();
 	if (push_warning(r->w->srv, push, sizeof(push)))
 		json_array_append_new(warnings, json_string(push));
+	if (r->w->srv->audit_warning[0])
+		json_array_append_new(warnings, json_string(r->w->srv->audit_warning));
 	api_json(r, 200, json_pack("{s:s,s:o}", "status", "ok", "warnings", warnings));
 }
 

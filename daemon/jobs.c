@@ -1,6 +1,7 @@
 /* jobs.c - the table of periodic jobs. */
 #include "jobs.h"
 #include "ap_err.h"
+#include "audit_head.h"
 #include "locate.h"
 #include "log.h"
 #include "reconcile.h"
@@ -78,6 +79,7 @@ static const struct job jobs[] = {
     {"refresh_lists", 3600 * 1000, job_refresh_lists, NULL, 0},
     {"push_repush", 0, push_repush, repush_period, 0},
     {"push_certificate", 86400 * 1000, push_cert_check, NULL, 1},
+    {"audit_head", 1000, audit_head_job, NULL, 0},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

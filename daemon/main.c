@@ -2,6 +2,7 @@
  * main.c - ardoised: command line, --init, start-up checks, run.
  */
 #include "ap_err.h"
+#include "audit_head.h"
 #include "config.h"
 #include "db_account.h"
 #include "db_audit.h"
@@ -165,15 +166,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* Loads the baseline profiles, signed with the new server identity, and
  * assigns them to the fleet. */
-static int init_baseline(const struct opts *o, struct db *db, size_t *ret_n)
+static int init_baseline(const struct opts *o, struct keystore *ks, struct db *db, size_t *ret_n)
 {
 	const char *dir = o->baseline_dir ? o->baseline_dir : ARDOISE_BASELINE_DIR;
-	struct keystore *ks = NULL;
 	char err[600], detail[64];
-	if (keystore_open(o->data_dir, NULL, &ks, err, sizeof(err)) < 0)
-		return die("%s", err);
 	int rc = policy_baseline_load(db, ks, dir, "system", ret_n, err, sizeof(err));
-	keystore_free(ks);
 	if (rc < 0)
 		return die("baseline: %s (use --baseline-dir DIR or --no-baseline)", err);
 	snprintf(detail, sizeof(detail), "{\"profiles\":%zu}", *ret_n);
@@ -184,10 +181,11 @@ static int init_baseline(const struct opts *o, struct db *db, size_t *ret_n)
 
 static int cmd_init(const struct opts *o)
 {
-	static const char *const owned[] = {"ca.key",	  "ca.pem",	"server.key",
-					    "server.pem", "secret.key", "ardoise.db"};
+	static const char *const owned[] = {"ca.key",	  "ca.pem",    "server.key", "server.pem",
+					    "secret.key", "audit.key", "ardoise.db"};
 	const char *names[MAX_HOSTNAMES + 2] = {"localhost", "127.0.0.1"};
 	char path[4200], err[512], token[DB_TOKEN_LEN + 1];
+	struct keystore *ks = NULL;
 	struct db *db = NULL;
 	size_t n = 2;
 	int rc;
@@ -202,11 +200,16 @@ static int cmd_init(const struct opts *o)
 	}
 	for (size_t i = 0; i < o->n_hostnames; i++)
 		names[n++] = o->hostnames[i];
-	if (keystore_create(o->data_dir, names, n, err, sizeof(err)) < 0)
+	if (keystore_create(o->data_dir, names, n, err, sizeof(err)) < 0 ||
+	    keystore_open(o->data_dir, NULL, &ks, err, sizeof(err)) < 0)
 		return die("%s", err);
 	snprintf(path, sizeof(path), "%s/ardoise.db", o->data_dir);
-	if ((rc = db_open(path, &db)) < 0)
+	if ((rc = db_open(path, &db)) < 0) {
+		keystore_free(ks);
 		return die("%s: %s", path, ap_strerror(rc));
+	}
+	/* the first row is the keyed chain's anchor */
+	db_audit_set_key(db, keystore_audit_key(ks), DB_AUDIT_KEY_LEN);
 	const char *admin = o->admin ? o->admin : "admin";
 	rc = db_account_create(db, admin, DB_ROLE_TECHNICIAN, NULL, 0, token, NULL);
 	if (rc == 0)
@@ -214,14 +217,15 @@ static int cmd_init(const struct opts *o)
 				     "{\"role\":\"technician\"}");
 	if (rc < 0) {
 		db_close(db);
+		keystore_free(ks);
 		return die("creating account '%s': %s", admin, ap_strerror(rc));
 	}
 	size_t n_baseline = 0;
-	if (!o->no_baseline && init_baseline(o, db, &n_baseline) != 0) {
-		db_close(db);
-		return 1;
-	}
+	rc = !o->no_baseline && init_baseline(o, ks, db, &n_baseline) != 0;
 	db_close(db);
+	keystore_free(ks);
+	if (rc)
+		return 1;
 	chmod(path, 0600);
 	printf("initialised %s\n", o->data_dir);
 	printf("ca: %s/ca.pem\n", o->data_dir);
@@ -282,14 +286,24 @@ int main(int argc, char **argv)
 		return die("%s/server.pem or server.key: cannot load the TLS identity", o.data_dir);
 	}
 	SSL_CTX_free(probe);
+	int key_created = 0;
+	if (!o.check && keystore_audit_key_ensure(srv.ks, &key_created, err, sizeof(err)) < 0) {
+		rc = die("%s", err);
+		goto out;
+	}
 	/* migrate once here, before any worker opens its own connection */
-	if ((rc = db_open(srv.db_path, &db)) < 0) {
+	if ((rc = server_db_open(&srv, &db)) < 0) {
 		fprintf(stderr, "ardoised: %s: %s\n", srv.db_path, ap_strerror(rc));
 		rc = 1;
 		goto out;
 	}
 	int version = 0;
 	db_version(db, &version);
+	if (!o.check && (rc = audit_head_start(&srv, db, key_created)) < 0) {
+		db_close(db);
+		rc = die("audit log: %s", ap_strerror(rc));
+		goto out;
+	}
 	db_close(db);
 	static const char ca_not_rsa[] =
 	    "the CA key in ca.key is not RSA: iPads cannot enrol by SCEP (Apple's client encrypts "

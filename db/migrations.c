@@ -299,6 +299,11 @@ static const char *const steps[] = {
      * changes, a bound identity's chain is checked again once.  '' (rows
      * from before) counts as changed. */
     "ALTER TABLE device ADD COLUMN trust_id TEXT NOT NULL DEFAULT '';",
+
+    /* 10: the audit chain is keyed (HMAC-SHA-256) from the row keyed_from
+     * on, the "audit.rekey" anchor (db_audit.h); 0: not keyed yet, the
+     * rows of before keep their plain SHA-256 links. */
+    "ALTER TABLE audit_head ADD COLUMN keyed_from INTEGER NOT NULL DEFAULT 0;",
 };
 
 int migrations_count(void)
