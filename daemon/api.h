@@ -25,8 +25,12 @@ void api_fail(struct req *r, int err, int status, const char *fmt, ...)
 json_t *api_body(struct req *r);
 /* Authorises, answering 401/403 itself; returns 0 when allowed. */
 int api_allow(struct req *r, int action, const char *school);
-/* Appends an audit row for this request's account.  detail (may be NULL):
- * reference stolen, like api_json(). */
+/* Appends an audit row for this request's account, in the caller's
+ * transaction when one is open (else its own).  detail (may be NULL):
+ * reference stolen, like api_json().  For rows that record no stored
+ * change (a secret shown, a push asked): the caller checks the result and
+ * does not go on without the row.  A change writes its row with
+ * api_fleet_commit() (api_fleet.h), in the change's transaction. */
 int api_audit(struct req *r, const char *action, const char *target, const char *reason,
 	      json_t *detail);
 struct db_mdm_device;

@@ -104,6 +104,14 @@ static void on_tick(uv_timer_t *t)
 			  (unsigned long long)((uv_hrtime() - t0) / 1000));
 }
 
+int jobs_exists(const char *name)
+{
+	for (size_t i = 0; i < NJOBS; i++)
+		if (strcmp(jobs[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
 int jobs_run(struct worker *w, const char *name)
 {
 	for (size_t i = 0; i < NJOBS; i++)
