@@ -40,7 +40,7 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  -d, --data-dir DIR    where the database, CA and keys live (required)\n"
-    "      --init            create DIR's CA, server certificate, secret key,\n"
+    "      --init            create DIR's CA, server certificate, secret and audit keys,\n"
     "                        database and a first technician account, print its\n"
     "                        token once as 'token: <value>', and exit; refuses\n"
     "                        when DIR already holds any of these\n"
