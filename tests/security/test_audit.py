@@ -111,6 +111,18 @@ def healthz_warnings(d):
     return json.loads(body).get("warnings", [])
 
 
+def warned(d, text):
+    w = healthz_warnings(d)
+    check(any(text in x for x in w), "/healthz warns that the audit log is behind: %r" % w)
+
+
+def truncation_reported(d, heads, saved):
+    for arg in heads:
+        out = d.ctl("audit", "verify", "--head", arg, expect=1)
+        check("truncated: the saved head %d" % saved in out.stderr and "missing" in out.stderr,
+              "verify --head %s reports the truncation: %r" % (arg[:40], out.stderr))
+
+
 def test_rechained_edit_detected():
     """(a) an edited reason re-chained with plain SHA-256 fails verify, naming the row."""
     with Daemon() as d:
@@ -142,13 +154,9 @@ def test_truncated_tail_detected_with_saved_head():
         tamper(d, lambda c: delete_from(c, saved))
         d.start()
         d.ctl("audit", "verify")  # the chain alone still verifies: only a saved head shows it
-        for arg in (head_file, head_line):
-            out = d.ctl("audit", "verify", "--head", arg, expect=1)
-            check("truncated: the saved head %d" % saved in out.stderr and "missing" in out.stderr,
-                  "verify --head %s reports the truncation: %r" % (arg[:40], out.stderr))
+        truncation_reported(d, (head_file, head_line), saved)
         d.wait_log(r"event=audit_behind", 30)
-        check(any("audit log behind" in w for w in healthz_warnings(d)),
-              "/healthz warns that the audit log is behind its head: %r" % healthz_warnings(d))
+        warned(d, "audit log behind")
 
 
 def test_wiped_log_detected():
@@ -162,16 +170,11 @@ def test_wiped_log_detected():
         d.start()
         m = d.wait_log(r"level=error event=audit_behind[^\n]*", 30)
         check("truncated" in m.group(0), "the start-up error says truncated: %r" % m.group(0))
-        check(any("audit log behind" in w for w in healthz_warnings(d)),
-              "/healthz warns: %r" % healthz_warnings(d))
-        for arg in (head_file, head_line):
-            out = d.ctl("audit", "verify", "--head", arg, expect=1)
-            check("truncated: the saved head %d" % saved in out.stderr,
-                  "verify --head reports the wipe: %r" % out.stderr)
+        warned(d, "audit log behind")
+        truncation_reported(d, (head_file, head_line), saved)
         d.stop()
         d.start()  # the warning stays until the operator removes the kept head
-        check(any("behind" in w for w in healthz_warnings(d)),
-              "/healthz still warns after a restart: %r" % healthz_warnings(d))
+        warned(d, "behind")
 
 
 def test_untouched_log_verifies():
