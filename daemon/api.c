@@ -149,6 +149,8 @@ void api_healthz(struct req *r)
 	json_t *warnings = json_array();
 	if (push_warning(r->w->srv, push, sizeof(push)))
 		json_array_append_new(warnings, json_string(push));
+	if (r->w->srv->audit_warning[0])
+		json_array_append_new(warnings, json_string(r->w->srv->audit_warning));
 	api_json(r, 200, json_pack("{s:s,s:o}", "status", "ok", "warnings", warnings));
 }
 
@@ -169,16 +171,21 @@ static void api_job_run(struct req *r)
 {
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return;
-	int rc = jobs_run(r->w, api_param(r, 0));
-	if (rc == AP_ENOTFOUND) {
-		api_fail(r, rc, 404, "no job named %s", api_param(r, 0));
+	if (!jobs_exists(api_param(r, 0))) {
+		api_fail(r, AP_ENOTFOUND, 404, "no job named %s", api_param(r, 0));
 		return;
 	}
+	/* a job commits on its own (in parts): the request's row comes
+	 * first, and no job runs without it */
+	int rc = api_audit(r, "job.run", api_param(r, 0), NULL, NULL);
 	if (rc < 0) {
+		api_fail(r, rc, 500, "cannot write the audit row: %s", ap_strerror(rc));
+		return;
+	}
+	if ((rc = jobs_run(r->w, api_param(r, 0))) < 0) {
 		api_fail(r, rc, 500, "job %s failed: %s", api_param(r, 0), ap_strerror(rc));
 		return;
 	}
-	api_audit(r, "job.run", api_param(r, 0), NULL, NULL);
 	api_json(r, 200, json_pack("{s:s,s:s}", "job", api_param(r, 0), "status", "done"));
 }
 

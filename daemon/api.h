@@ -36,8 +36,12 @@ int api_allow(struct req *r, int action, const char *school);
  * learns neither whether it exists nor where.  0 when allowed. */
 int api_allow_object(struct req *r, int action, int found, const char *school, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/* Appends an audit row for this request's account.  detail (may be NULL):
- * reference stolen, like api_json(). */
+/* Appends an audit row for this request's account, in the caller's
+ * transaction when one is open (else its own).  detail (may be NULL):
+ * reference stolen, like api_json().  For rows that record no stored
+ * change (a secret shown, a push asked): the caller checks the result and
+ * does not go on without the row.  A change writes its row with
+ * api_fleet_commit() (api_fleet.h), in the change's transaction. */
 int api_audit(struct req *r, const char *action, const char *target, const char *reason,
 	      json_t *detail);
 struct db_mdm_device;

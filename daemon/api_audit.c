@@ -1,7 +1,8 @@
-/* api_audit.c - the audit log: list and chain verification. */
+/* api_audit.c - the audit log: list, chain verification, saved heads. */
 #include "api.h"
 #include "api_fleet.h"
 #include "ap_err.h"
+#include "audit_head.h"
 #include "db_audit.h"
 #include "server.h"
 
@@ -66,19 +67,52 @@ fail:
 	json_decref(p.rows);
 }
 
+/* ?head=TEXT: a saved head (the head file's line, or a logged one);
+ * *ret_given 0 when absent.  Answers 400 itself when malformed. */
+static int saved_head(struct req *r, struct audit_head *ret, int *ret_given)
+{
+	char text[1024];
+	*ret_given = api_query(r, "head", text, sizeof(text)) == 0 && text[0];
+	if (*ret_given && audit_head_parse(text, ret) < 0) {
+		api_fail(r, AP_EPARSE, 400,
+			 "not an audit head: expected the line 'audit_head count=N last_id=N "
+			 "hash=HEX at=TIME' of the head file or of the daemon's log");
+		return AP_EPARSE;
+	}
+	return 0;
+}
+
+/* GET /api/v1/audit/verify[?head=TEXT]: the chain (keyed from its
+ * anchor), and the saved head when given. */
 static void verify(struct req *r)
 {
 	int64_t rows = 0, bad = 0;
-	if (api_allow(r, AZ_AUDIT, NULL) < 0)
+	struct audit_head saved;
+	struct db_audit_head now;
+	char why[400] = "";
+	int given = 0, head_rc = 0;
+	if (api_allow(r, AZ_AUDIT, NULL) < 0 || saved_head(r, &saved, &given) < 0)
 		return;
 	int rc = db_audit_verify(r->w->db, &rows, &bad);
-	if (rc < 0 && rc != AP_ECONFLICT) {
-		api_fleet_dberr(r, rc, "verifying the audit log");
+	if ((rc < 0 && rc != AP_ECONFLICT) || (head_rc = db_audit_last(r->w->db, &now)) < 0 ||
+	    (given && (head_rc = audit_head_check(r->w->db, &saved, why, sizeof(why))) < 0 &&
+	     head_rc != AP_ECONFLICT)) {
+		api_fleet_dberr(r, rc < 0 && rc != AP_ECONFLICT ? rc : head_rc,
+				"verifying the audit log");
 		return;
 	}
-	api_json(r, 200,
-		 json_pack("{s:b,s:I,s:o}", "intact", rc == 0, "rows", (json_int_t)rows,
-			   "first_bad_id", rc == 0 ? json_null() : json_integer((json_int_t)bad)));
+	json_t *o =
+	    json_pack("{s:b,s:I,s:o,s:I,s:s,s:o}", "intact", rc == 0, "rows", (json_int_t)rows,
+		      "first_bad_id", rc == 0 ? json_null() : json_integer((json_int_t)bad),
+		      "last_id", (json_int_t)now.last_id, "last_hash", now.hash, "keyed_from",
+		      now.keyed_from ? json_integer((json_int_t)now.keyed_from) : json_null());
+	if (given)
+		json_object_set_new(o, "head",
+				    json_pack("{s:b,s:I,s:I,s:s,s:s,s:s?}", "ok", head_rc == 0,
+					      "count", (json_int_t)saved.count, "last_id",
+					      (json_int_t)saved.last_id, "hash", saved.hash, "at",
+					      saved.at, "problem", head_rc == 0 ? NULL : why));
+	api_json(r, 200, o);
 }
 
 const struct route api_audit_routes[] = {

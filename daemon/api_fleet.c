@@ -341,6 +341,14 @@ int api_fleet_commit(struct req *r, const char *action, const char *target, cons
 	return rc;
 }
 
+int api_fleet_commit_new(struct req *r, const char *action, const char *target, const char *reason,
+			 json_t *detail)
+{
+	int rc = api_fleet_commit(r, action, target, reason, detail);
+	json_decref(detail);
+	return rc;
+}
+
 static int csv_body(struct req *r)
 {
 	const char *ct = http_req_header(r->http, "content-type");

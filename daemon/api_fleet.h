@@ -90,6 +90,9 @@ int api_fleet_begin(struct req *r);
  * detail may be NULL (not consumed). */
 int api_fleet_commit(struct req *r, const char *action, const char *target, const char *reason,
 		     json_t *detail);
+/* The same with detail (may be NULL) stolen, like api_json(). */
+int api_fleet_commit_new(struct req *r, const char *action, const char *target, const char *reason,
+			 json_t *detail);
 /* Rolls back the transaction of api_fleet_begin(). */
 void api_fleet_rollback(struct req *r);
 /* Answers a storage error met while doing `what`; returns rc. */

@@ -26,19 +26,26 @@
 #define LOCK_MESSAGE_MAX API_REASON_MAX
 #define LOCK_PHONE_MAX	 64
 
-/* Queues t with params for d, answers 201 with the command, audits. */
+/* Queues t with params for d and its audit row in one transaction;
+ * answers 201 with the command. */
 static void queue_and_answer(struct req *r, const struct db_mdm_device *d, enum ap_cmd_type t,
 			     plist_t params, const char *action, const char *reason)
 {
 	char uuid[37], detail[200] = "";
+	if (api_fleet_begin(r) < 0)
+		return;
 	int rc = mdm_queue(r->w, d->id, t, params, "", "staff", r->acct.name, uuid, detail,
 			   sizeof(detail));
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));
 		return;
 	}
-	api_audit(r, action, d->serial, reason,
-		  json_pack("{s:s,s:s}", "command", uuid, "type", ap_cmd_name(t)));
+	json_t *det = json_pack("{s:s,s:s}", "command", uuid, "type", ap_cmd_name(t));
+	rc = api_fleet_commit(r, action, d->serial, reason, det);
+	json_decref(det);
+	if (rc < 0)
+		return;
 	api_json(r, 201,
 		 json_pack("{s:s,s:s,s:s,s:s}", "uuid", uuid, "type", ap_cmd_name(t), "status",
 			   "queued", "serial", d->serial));
@@ -150,11 +157,17 @@ static void activation_lock(struct req *r)
 			return;
 		}
 		json_object_set_new(o, "bypass_code", json_stringn((const char *)code, code_len));
-		api_audit(r, "device.activation_lock_code_read", d.serial, NULL, NULL);
 		OPENSSL_cleanse(code, code_len);
 		free(code);
+		/* no code shown without its audit row */
+		rc = api_audit(r, "device.activation_lock_code_read", d.serial, NULL, NULL);
 	}
 	free(sealed);
+	if (want && rc < 0 && rc != AP_ENOTFOUND) {
+		json_decref(o);
+		api_fleet_dberr(r, rc, "writing the audit row");
+		return;
+	}
 	api_json(r, 200, o);
 }
 

@@ -30,6 +30,7 @@
 #include "ap_text.h"
 #include "ap_plist.h"
 #include "api.h"
+#include "api_fleet.h"
 #include "authz.h"
 #include "db_mdm.h"
 #include "db_policy.h"
@@ -173,10 +174,16 @@ static void profile_add(struct req *r)
 			 POLICY_NAME_MAX);
 		return;
 	}
-	if (store_body(r, name, 0, &p) < 0)
+	if (api_fleet_begin(r) < 0)
 		return;
-	api_audit(r, "policy.profile.add", p.name, NULL,
-		  json_pack("{s:s,s:s}", "identifier", p.identifier, "hash", p.payload_hash));
+	if (store_body(r, name, 0, &p) < 0) {
+		api_fleet_rollback(r);
+		return;
+	}
+	if (api_fleet_commit_new(
+		r, "policy.profile.add", p.name, NULL,
+		json_pack("{s:s,s:s}", "identifier", p.identifier, "hash", p.payload_hash)) < 0)
+		return;
 	api_json(r, 201, profile_json(&p));
 }
 
@@ -190,13 +197,18 @@ static void profile_update(struct req *r)
 		api_fail(r, AP_ENOTFOUND, 404, "no profile named '%s'", name);
 		return;
 	}
-	if (store_body(r, name, 1, &p) < 0)
+	if (api_fleet_begin(r) < 0)
 		return;
+	if (store_body(r, name, 1, &p) < 0) {
+		api_fleet_rollback(r);
+		return;
+	}
 	int same = strcmp(old.payload_hash, p.payload_hash) == 0 &&
 		   strcmp(old.identifier, p.identifier) == 0;
-	api_audit(r, "policy.profile.update", p.name, NULL,
-		  json_pack("{s:s,s:s,s:s}", "identifier", p.identifier, "old_hash",
-			    old.payload_hash, "hash", p.payload_hash));
+	if (api_fleet_commit_new(r, "policy.profile.update", p.name, NULL,
+				 json_pack("{s:s,s:s,s:s}", "identifier", p.identifier, "old_hash",
+					   old.payload_hash, "hash", p.payload_hash)) < 0)
+		return;
 	json_t *o = profile_json(&p);
 	json_object_set_new(o, "changed", json_boolean(!same));
 	json_object_set_new(o, "reconcile",
@@ -270,12 +282,17 @@ static void profile_remove(struct req *r)
 	const char *name = api_param(r, 0);
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return;
+	if (api_fleet_begin(r) < 0)
+		return;
 	int rc = db_policy_profile_remove(r->w->db, name, &n);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, rc == AP_ENOTFOUND ? 404 : 503, "no profile named '%s'", name);
 		return;
 	}
-	api_audit(r, "policy.profile.remove", name, NULL, json_pack("{s:I}", "unassigned", n));
+	if (api_fleet_commit_new(r, "policy.profile.remove", name, NULL,
+				 json_pack("{s:I}", "unassigned", n)) < 0)
+		return;
 	api_json(r, 200,
 		 json_pack("{s:s,s:I,s:o}", "name", name, "unassigned", (json_int_t)n, "reconcile",
 			   reconcile_after(r, NULL, 0, "profile.remove")));
@@ -314,15 +331,19 @@ static void app_add(struct req *r)
 	snprintf(a.licence, sizeof(a.licence), "%s", licence);
 	snprintf(a.created_by, sizeof(a.created_by), "%s", r->acct.name);
 	a.store_id = store_id;
+	if (api_fleet_begin(r) < 0)
+		goto out;
 	int rc = db_policy_app_add(r->w->db, &a, &id);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, rc == AP_EEXIST ? 409 : 503, "%s is %s", bundle,
 			 rc == AP_EEXIST ? "already in the catalogue" : "not stored");
 		goto out;
 	}
+	if (api_fleet_commit_new(r, "policy.app.add", bundle, NULL,
+				 json_pack("{s:s,s:I}", "name", name, "store_id", store_id)) < 0)
+		goto out;
 	db_policy_app_get(r->w->db, bundle, &a);
-	api_audit(r, "policy.app.add", bundle, NULL,
-		  json_pack("{s:s,s:I}", "name", name, "store_id", store_id));
 	api_json(r, 201, app_json(&a));
 out:
 	json_decref(body);
@@ -354,13 +375,18 @@ static void app_remove(struct req *r)
 	const char *bundle = api_param(r, 0);
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return;
+	if (api_fleet_begin(r) < 0)
+		return;
 	int rc = db_policy_app_remove(r->w->db, bundle, &n);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, rc == AP_ENOTFOUND ? 404 : 503, "%s is not in the catalogue",
 			 bundle);
 		return;
 	}
-	api_audit(r, "policy.app.remove", bundle, NULL, json_pack("{s:I}", "unassigned", n));
+	if (api_fleet_commit_new(r, "policy.app.remove", bundle, NULL,
+				 json_pack("{s:I}", "unassigned", n)) < 0)
+		return;
 	api_json(r, 200,
 		 json_pack("{s:s,s:I,s:o}", "bundle_id", bundle, "unassigned", (json_int_t)n,
 			   "reconcile", reconcile_after(r, NULL, 0, "app.remove")));
@@ -485,9 +511,12 @@ static void assignment_change(struct req *r, int add)
 	if (allow_scope(r, scope, &s, &device) < 0 || resolve_item(r, item, &it) < 0)
 		goto out;
 	pol_scope_format(&s, canon);
+	if (api_fleet_begin(r) < 0)
+		goto out;
 	int rc = add ? db_policy_assign(r->w->db, it.kind, it.id, canon, r->acct.name)
 		     : db_policy_unassign(r->w->db, it.kind, it.id, canon);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc,
 			 rc == AP_EEXIST      ? 409
 			 : rc == AP_ENOTFOUND ? 404
@@ -499,8 +528,9 @@ static void assignment_change(struct req *r, int add)
 			 canon);
 		goto out;
 	}
-	api_audit(r, add ? "policy.assign" : "policy.unassign", canon, NULL,
-		  json_pack("{s:s}", "item", it.name));
+	if (api_fleet_commit_new(r, add ? "policy.assign" : "policy.unassign", canon, NULL,
+				 json_pack("{s:s}", "item", it.name)) < 0)
+		goto out;
 	api_json(r, add ? 201 : 200,
 		 json_pack("{s:s,s:s,s:o}", "item", it.name, "scope", canon, "reconcile",
 			   reconcile_after(r, pol_scope_school(&s), device,
@@ -582,8 +612,14 @@ static void reconcile_now(struct req *r)
 	}
 	if (api_allow(r, uai[0] ? AZ_SCHOOL_POLICY : AZ_ADMIN, uai[0] ? uai : NULL) < 0)
 		goto out;
+	/* the run commits in parts: its row is written first, and no run
+	 * happens without it */
+	int rc = api_audit(r, "policy.reconcile", uai[0] ? uai : "fleet", NULL, NULL);
+	if (rc < 0) {
+		api_fleet_dberr(r, rc, "writing the audit row");
+		goto out;
+	}
 	json_t *st = reconcile_after(r, uai[0] ? uai : NULL, 0, "staff");
-	api_audit(r, "policy.reconcile", uai[0] ? uai : "fleet", NULL, json_incref(st));
 	api_json(r, json_object_get(st, "error") ? 503 : 200, st);
 out:
 	json_decref(body);

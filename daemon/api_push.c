@@ -14,6 +14,7 @@
  */
 #include "ap_err.h"
 #include "api.h"
+#include "api_fleet.h"
 #include "apns.h"
 #include "authz.h"
 #include "db_mdm.h"
@@ -92,12 +93,18 @@ static void device_push(struct req *r)
 	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || push_unavailable(r) ||
 	    device_pushable(r, &d) < 0)
 		return;
+	/* a push changes nothing stored: its row is written first, and no
+	 * push is asked without it */
+	if (api_fleet_begin(r) < 0)
+		return;
 	int rc = push_request(r->w->srv, d.id, 1);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, 503, "the push queue is full: try again in a moment");
 		return;
 	}
-	api_audit(r, "device.push", d.serial, NULL, NULL);
+	if (api_fleet_commit(r, "device.push", d.serial, NULL, NULL) < 0)
+		return;
 	api_json(r, 202,
 		 json_pack("{s:s,s:b,s:s,s:I,s:I}", "serial", d.serial, "requested", 1,
 			   "push_state", d.push_state, "last_push", (json_int_t)d.last_push,
@@ -139,13 +146,18 @@ static void push_many(struct req *r)
 	}
 	if (api_allow(r, all ? AZ_ADMIN : AZ_DEVICE_ACTION, school) < 0 || push_unavailable(r))
 		goto out;
+	if (api_fleet_begin(r) < 0)
+		goto out;
 	int rc = db_mdm_each_enrolled(r->w->db, school, request_one, &m);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, 503, "cannot list the tablets: %s", ap_strerror(rc));
 		goto out;
 	}
-	api_audit(r, school ? "push.school" : "push.fleet", school ? school : "fleet", NULL,
-		  json_pack("{s:I,s:I}", "requested", m.requested, "dropped", m.dropped));
+	if (api_fleet_commit_new(
+		r, school ? "push.school" : "push.fleet", school ? school : "fleet", NULL,
+		json_pack("{s:I,s:I}", "requested", m.requested, "dropped", m.dropped)) < 0)
+		goto out;
 	api_json(r, 202,
 		 json_pack("{s:s?,s:I,s:I}", "school", school, "requested", m.requested, "dropped",
 			   m.dropped));

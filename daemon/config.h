@@ -27,6 +27,9 @@ struct config {
 	int64_t drain_timeout_ms;  /* SIGTERM: longest wait for in-flight requests */
 	/* [log] */
 	char log_level[CONFIG_STR];
+	/* where the audit chain's head is kept outside the database; "" =
+	 * DATA_DIR/audit.head */
+	char audit_head_file[CONFIG_STR];
 	/* [mdm] */
 	char topic[CONFIG_STR];
 	char device_ca[CONFIG_STR];

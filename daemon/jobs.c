@@ -1,6 +1,7 @@
 /* jobs.c - the table of periodic jobs. */
 #include "jobs.h"
 #include "ap_err.h"
+#include "audit_head.h"
 #include "locate.h"
 #include "log.h"
 #include "reconcile.h"
@@ -78,6 +79,7 @@ static const struct job jobs[] = {
     {"refresh_lists", 3600 * 1000, job_refresh_lists, NULL, 0},
     {"push_repush", 0, push_repush, repush_period, 0},
     {"push_certificate", 86400 * 1000, push_cert_check, NULL, 1},
+    {"audit_head", 1000, audit_head_job, NULL, 0},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -100,6 +102,14 @@ static void on_tick(uv_timer_t *t)
 	else
 		log_debug("job_done", "job=%s us=%llu", jobs[i].name,
 			  (unsigned long long)((uv_hrtime() - t0) / 1000));
+}
+
+int jobs_exists(const char *name)
+{
+	for (size_t i = 0; i < NJOBS; i++)
+		if (strcmp(jobs[i].name, name) == 0)
+			return 1;
+	return 0;
 }
 
 int jobs_run(struct worker *w, const char *name)

@@ -37,6 +37,8 @@ struct keystore {
 	X509_STORE *trust;
 	char trust_id[17];
 	unsigned char secret[32];
+	unsigned char audit_key[32]; /* valid when has_audit_key */
+	int has_audit_key;
 };
 
 static void path_in(char *out, size_t cap, const char *dir, const char *name)
@@ -64,6 +66,19 @@ static int write_new(const char *dir, const char *name, const void *data, size_t
 	}
 	close(fd);
 	return 0;
+}
+
+/* Writes DIR/name: 32 random bytes, 0600 (refuses when it exists). */
+static int write_random_key(const char *dir, const char *name, char *err, size_t errcap)
+{
+	unsigned char key[32];
+	if (RAND_bytes(key, sizeof(key)) != 1) {
+		snprintf(err, errcap, "no randomness for %s", name);
+		return AP_ECRYPTO;
+	}
+	int rc = write_new(dir, name, key, sizeof(key), 0600, err, errcap);
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
 }
 
 static int write_pem_cert(const char *dir, const char *name, X509 *c, char *err, size_t cap)
@@ -117,6 +132,8 @@ int keystore_create(const char *dir, const char *const *names, size_t n_names, c
 		snprintf(err, errcap, "no randomness for secret.key");
 		goto out;
 	}
+	if ((rc = write_random_key(dir, "audit.key", err, errcap)) < 0)
+		goto out;
 	if ((rc = write_pem_key(dir, "ca.key", ca_key, err, errcap)) < 0 ||
 	    (rc = write_pem_cert(dir, "ca.pem", ca, err, errcap)) < 0 ||
 	    (rc = write_pem_key(dir, "server.key", srv_key, err, errcap)) < 0 ||
@@ -258,6 +275,53 @@ static int load_pair(const char *dir, const char *cert_name, const char *key_nam
 	return rc;
 }
 
+/* audit.key when present (a data dir from before has none until
+ * keystore_audit_key_ensure() makes it): 0600, 32 bytes. */
+static int load_audit_key(struct keystore *ks, char *err, size_t errcap)
+{
+	char path[4200], *raw = NULL;
+	size_t len = 0;
+	int rc;
+	path_in(path, sizeof(path), ks->dir, "audit.key");
+	if (access(path, F_OK) != 0)
+		return 0;
+	if ((rc = check_private(path, err, errcap)) < 0 ||
+	    (rc = read_file(path, &raw, &len, err, errcap)) < 0)
+		return rc;
+	if (len == sizeof(ks->audit_key)) {
+		memcpy(ks->audit_key, raw, len);
+		ks->has_audit_key = 1;
+	} else {
+		snprintf(err, errcap, "%s: must hold exactly 32 bytes", path);
+		rc = AP_ECONFIG;
+	}
+	OPENSSL_cleanse(raw, len);
+	free(raw);
+	return rc;
+}
+
+int keystore_audit_key_ensure(struct keystore *ks, int *ret_created, char *err, size_t errcap)
+{
+	int rc = 0;
+	*ret_created = 0;
+	if (ks->has_audit_key)
+		return 0;
+	if ((rc = write_random_key(ks->dir, "audit.key", err, errcap)) < 0 ||
+	    (rc = load_audit_key(ks, err, errcap)) < 0)
+		return rc;
+	if (!ks->has_audit_key) {
+		snprintf(err, errcap, "%s/audit.key: written but not read back", ks->dir);
+		return AP_EIO;
+	}
+	*ret_created = 1;
+	return 0;
+}
+
+const unsigned char *keystore_audit_key(const struct keystore *ks)
+{
+	return ks->has_audit_key ? ks->audit_key : NULL;
+}
+
 int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, char *err,
 		  size_t errcap)
 {
@@ -303,6 +367,8 @@ int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, 
 	memcpy(ks->secret, pem, len);
 	OPENSSL_cleanse(pem, len);
 	free(pem);
+	if ((rc = load_audit_key(ks, err, errcap)) < 0)
+		goto fail;
 	ks->trust = X509_STORE_new();
 	if (ks->trust == NULL || X509_STORE_add_cert(ks->trust, ks->ca) != 1) {
 		rc = AP_ENOMEM;
@@ -329,6 +395,7 @@ void keystore_free(struct keystore *ks)
 	EVP_PKEY_free(ks->server_key);
 	X509_STORE_free(ks->trust);
 	OPENSSL_cleanse(ks->secret, sizeof(ks->secret));
+	OPENSSL_cleanse(ks->audit_key, sizeof(ks->audit_key));
 	free(ks);
 }
 

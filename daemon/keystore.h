@@ -9,6 +9,10 @@
  *                            kept in the database (UnlockTokens, bypass codes,
  *                            coordinates, commands' secret parameters), each
  *                            sealed for one purpose (keystore_seal)
+ *   audit.key                32 random bytes: HMAC-SHA-256 key of the audit
+ *                            chain (db_audit.h), handed to each database
+ *                            connection; made at the first start of a data
+ *                            dir from before it existed
  * Key files must be 0600 (no group/other bits): keystore_open() refuses
  * otherwise, naming the file.  No key material is ever logged.
  *
@@ -36,6 +40,11 @@ int keystore_create(const char *dir, const char *const *names, size_t n_names, c
 int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, char *err,
 		  size_t errcap);
 void keystore_free(struct keystore *ks);
+/* Makes audit.key (0600) when the data dir has none yet; *ret_created 1
+ * when it did.  keystore_open() loads it when present. */
+int keystore_audit_key_ensure(struct keystore *ks, int *ret_created, char *err, size_t errcap);
+/* The audit chain's key (32 bytes, borrowed), or NULL when none yet. */
+const unsigned char *keystore_audit_key(const struct keystore *ks);
 
 /* TLS server context with the server identity and device trust. */
 int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct tls_sessions *sessions,

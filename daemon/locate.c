@@ -114,6 +114,24 @@ static int decide(struct req *r, const struct db_locate *l, int approve, const c
 	return db_commit(r->w->db);
 }
 
+/* decide() and its audit row (action, reason) in one transaction. */
+static int decide_audited(struct req *r, const struct db_locate *l, int approve, const char *why,
+			  const char *action, const char *reason)
+{
+	int rc = db_begin(r->w->db);
+	if (rc < 0)
+		return rc;
+	rc = decide(r, l, approve, why);
+	if (rc == 0)
+		rc = api_audit(r, action, l->serial, reason,
+			       json_pack("{s:I}", "request", (json_int_t)l->id));
+	if (rc < 0) {
+		db_rollback(r->w->db);
+		return rc;
+	}
+	return db_commit(r->w->db);
+}
+
 static void answer_request(struct req *r, int status, int64_t id)
 {
 	struct db_locate l;
@@ -167,19 +185,25 @@ static void locate_request(struct req *r)
 		    "of a written request from the authorities (--authority-ref)");
 		goto out;
 	}
+	if (api_fleet_begin(r) < 0)
+		goto out;
 	if ((rc = db_locate_create(r->w->db, d.id, incident, incident > 0 ? "" : authority, reason,
 				   r->acct.name, &id)) < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, 503, "cannot record the request");
 		goto out;
 	}
-	api_audit(r, "locate.request", serial, reason,
-		  json_pack("{s:I,s:I,s:s}", "request", (json_int_t)id, "incident", incident,
-			    "authority_ref", authority ? authority : ""));
+	json_t *det = json_pack("{s:I,s:I,s:s}", "request", (json_int_t)id, "incident", incident,
+				"authority_ref", authority ? authority : "");
+	rc = api_fleet_commit(r, "locate.request", serial, reason, det);
+	json_decref(det);
+	if (rc < 0)
+		goto out;
 	if (strcmp(r->w->srv->cfg.geo_approval, "single") == 0) {
 		struct db_locate l;
-		if (db_locate_get(r->w->db, id, &l) == 0 && decide(r, &l, 1, "") == 0)
-			api_audit(r, "locate.approve", serial, "single approval configured",
-				  json_pack("{s:I}", "request", (json_int_t)id));
+		if (db_locate_get(r->w->db, id, &l) == 0)
+			decide_audited(r, &l, 1, "", "locate.approve",
+				       "single approval configured");
 	}
 	answer_request(r, 201, id);
 out:
@@ -214,7 +238,7 @@ static void locate_approve(struct req *r)
 	struct db_locate l;
 	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 || second_person(r, &l) < 0)
 		return;
-	int rc = decide(r, &l, 1, "");
+	int rc = decide_audited(r, &l, 1, "", "locate.approve", NULL);
 	if (rc == AP_ECONFLICT) {
 		api_fail(r, rc, 409, "request %lld is %s, not pending", (long long)l.id, l.state);
 		return;
@@ -223,8 +247,6 @@ static void locate_approve(struct req *r)
 		api_fail(r, rc, 503, "cannot approve: %s", ap_strerror(rc));
 		return;
 	}
-	api_audit(r, "locate.approve", l.serial, NULL,
-		  json_pack("{s:I}", "request", (json_int_t)l.id));
 	answer_request(r, 200, l.id);
 }
 
@@ -239,17 +261,24 @@ static void locate_deny(struct req *r)
 	if (api_fleet_str(r, body, "reason", API_REASON_MAX, 1, &why) < 0) {
 		/* answered */
 	} else {
-		int rc = decide(r, &l, 0, why);
-		if (rc < 0) {
+		int rc = decide_audited(r, &l, 0, why, "locate.deny", why);
+		if (rc < 0)
 			api_fail(r, rc, rc == AP_ECONFLICT ? 409 : 503,
 				 "request %lld is %s, not pending", (long long)l.id, l.state);
-		} else {
-			api_audit(r, "locate.deny", l.serial, why,
-				  json_pack("{s:I}", "request", (json_int_t)l.id));
+		else
 			answer_request(r, 200, l.id);
-		}
 	}
 	json_decref(body);
+}
+
+/* api_fleet_commit() with the request's audit row. */
+static int commit_request(struct req *r, const char *action, const struct db_locate *l,
+			  const char *reason)
+{
+	json_t *det = json_pack("{s:I}", "request", (json_int_t)l->id);
+	int rc = api_fleet_commit(r, action, l->serial, reason, det);
+	json_decref(det);
+	return rc;
 }
 
 static void locate_refresh(struct req *r)
@@ -266,15 +295,17 @@ static void locate_refresh(struct req *r)
 		return;
 	}
 	char uuid[37], detail[160] = "";
+	if (api_fleet_begin(r) < 0)
+		return;
 	int rc = mdm_queue(r->w, l.device_id, AP_CMD_DEVICE_LOCATION, NULL, "", "locate",
 			   r->acct.name, uuid, detail, sizeof(detail));
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));
 		return;
 	}
-	api_audit(r, "locate.refresh", l.serial, NULL,
-		  json_pack("{s:I}", "request", (json_int_t)l.id));
-	answer_request(r, 200, l.id);
+	if (commit_request(r, "locate.refresh", &l, NULL) == 0)
+		answer_request(r, 200, l.id);
 }
 
 static void locate_close(struct req *r)
@@ -291,22 +322,25 @@ static void locate_close(struct req *r)
 		goto out;
 	}
 	int64_t purge = db_now() + r->w->srv->cfg.geo_retention_days * DAY;
+	if (api_fleet_begin(r) < 0)
+		goto out;
 	int rc = db_locate_close(r->w->db, l.id, outcome, purge);
+	if (rc == 0 && strcmp(outcome, "found") == 0)
+		rc = queue(r, l.device_id, AP_CMD_DISABLE_LOST_MODE, NULL);
+	if (rc < 0)
+		api_fleet_rollback(r);
 	if (rc == AP_ECONFLICT) {
 		api_fail(r, rc, 409,
 			 "request %lld is %s: only an approved or expired request closes",
 			 (long long)l.id, l.state);
 		goto out;
 	}
-	if (rc == 0 && strcmp(outcome, "found") == 0)
-		rc = queue(r, l.device_id, AP_CMD_DISABLE_LOST_MODE, NULL);
 	if (rc < 0) {
 		api_fail(r, rc, 503, "cannot close: %s", ap_strerror(rc));
 		goto out;
 	}
-	api_audit(r, "locate.close", l.serial, outcome,
-		  json_pack("{s:I}", "request", (json_int_t)l.id));
-	answer_request(r, 200, l.id);
+	if (commit_request(r, "locate.close", &l, outcome) == 0)
+		answer_request(r, 200, l.id);
 out:
 	json_decref(body);
 }
@@ -347,16 +381,26 @@ static void locate_show(struct req *r)
 	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0)
 		return;
 	struct fixes f = {r, &l, json_array(), 0};
+	if (api_fleet_begin(r) < 0) {
+		json_decref(f.arr);
+		return;
+	}
 	int rc = db_locate_fixes(r->w->db, l.id, add_fix, &f);
 	if (rc < 0) {
+		api_fleet_rollback(r);
 		json_decref(f.arr);
 		api_fail(r, rc, 503, "cannot read the fixes");
 		return;
 	}
-	/* every read of a location is itself recorded */
-	api_audit(r, "locate.read", l.serial, NULL,
-		  json_pack("{s:I,s:I}", "request", (json_int_t)l.id, "fixes",
-			    (json_int_t)json_array_size(f.arr)));
+	/* every read of a location is itself recorded, or not shown */
+	json_t *det = json_pack("{s:I,s:I}", "request", (json_int_t)l.id, "fixes",
+				(json_int_t)json_array_size(f.arr));
+	rc = api_fleet_commit(r, "locate.read", l.serial, NULL, det);
+	json_decref(det);
+	if (rc < 0) {
+		json_decref(f.arr);
+		return;
+	}
 	db_locate_get(r->w->db, l.id, &l);
 	json_t *o = request_json(&l);
 	json_object_set_new(o, "locations", f.arr);
@@ -390,7 +434,11 @@ static void locate_register(struct req *r)
 		api_fail(r, rc, 503, "cannot read the register");
 		return;
 	}
-	api_audit(r, "locate.register_read", "", NULL, NULL);
+	if ((rc = api_audit(r, "locate.register_read", "", NULL, NULL)) < 0) {
+		json_decref(a);
+		api_fleet_dberr(r, rc, "writing the audit row");
+		return;
+	}
 	api_json(r, 200, a);
 }
 
@@ -434,11 +482,18 @@ int locate_on_fix(struct worker *w, const struct db_mdm_device *d, plist_t repor
 int locate_job_expire(struct worker *w)
 {
 	int64_t n = 0;
-	int rc = db_locate_expire(w->db, db_now(), w->srv->cfg.geo_retention_days * DAY, &n);
-	if (rc == 0 && n > 0) {
-		log_info("locate_expired", "count=%lld", (long long)n);
-		db_audit_append(w->db, "system", "locate.expire", "", "time box over", "");
+	int rc = db_begin(w->db);
+	if (rc < 0)
+		return rc;
+	rc = db_locate_expire(w->db, db_now(), w->srv->cfg.geo_retention_days * DAY, &n);
+	if (rc == 0 && n > 0)
+		rc = db_audit_append(w->db, "system", "locate.expire", "", "time box over", "");
+	if (rc < 0) {
+		db_rollback(w->db);
+		return rc;
 	}
+	if ((rc = db_commit(w->db)) == 0 && n > 0)
+		log_info("locate_expired", "count=%lld", (long long)n);
 	return rc;
 }
 

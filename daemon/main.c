@@ -2,6 +2,7 @@
  * main.c - ardoised: command line, --init, start-up checks, run.
  */
 #include "ap_err.h"
+#include "audit_head.h"
 #include "config.h"
 #include "db_account.h"
 #include "db_audit.h"
@@ -40,7 +41,7 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  -d, --data-dir DIR    where the database, CA and keys live (required)\n"
-    "      --init            create DIR's CA, server certificate, secret key,\n"
+    "      --init            create DIR's CA, server certificate, secret and audit keys,\n"
     "                        database and a first technician account, print its\n"
     "                        token once as 'token: <value>', and exit; refuses\n"
     "                        when DIR already holds any of these\n"
@@ -166,15 +167,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* Loads the baseline profiles, signed with the new server identity, and
  * assigns them to the fleet. */
-static int init_baseline(const struct opts *o, struct db *db, size_t *ret_n)
+static int init_baseline(const struct opts *o, struct keystore *ks, struct db *db, size_t *ret_n)
 {
 	const char *dir = o->baseline_dir ? o->baseline_dir : ARDOISE_BASELINE_DIR;
-	struct keystore *ks = NULL;
 	char err[600], detail[64];
-	if (keystore_open(o->data_dir, NULL, &ks, err, sizeof(err)) < 0)
-		return die("%s", err);
 	int rc = policy_baseline_load(db, ks, dir, "system", ret_n, err, sizeof(err));
-	keystore_free(ks);
 	if (rc < 0)
 		return die("baseline: %s (use --baseline-dir DIR or --no-baseline)", err);
 	snprintf(detail, sizeof(detail), "{\"profiles\":%zu}", *ret_n);
@@ -185,10 +182,11 @@ static int init_baseline(const struct opts *o, struct db *db, size_t *ret_n)
 
 static int cmd_init(const struct opts *o)
 {
-	static const char *const owned[] = {"ca.key",	  "ca.pem",	"server.key",
-					    "server.pem", "secret.key", "ardoise.db"};
+	static const char *const owned[] = {"ca.key",	  "ca.pem",    "server.key", "server.pem",
+					    "secret.key", "audit.key", "ardoise.db"};
 	const char *names[MAX_HOSTNAMES + 2] = {"localhost", "127.0.0.1"};
 	char path[4200], err[512], token[DB_TOKEN_LEN + 1];
+	struct keystore *ks = NULL;
 	struct db *db = NULL;
 	size_t n = 2;
 	int rc;
@@ -203,11 +201,16 @@ static int cmd_init(const struct opts *o)
 	}
 	for (size_t i = 0; i < o->n_hostnames; i++)
 		names[n++] = o->hostnames[i];
-	if (keystore_create(o->data_dir, names, n, err, sizeof(err)) < 0)
+	if (keystore_create(o->data_dir, names, n, err, sizeof(err)) < 0 ||
+	    keystore_open(o->data_dir, NULL, &ks, err, sizeof(err)) < 0)
 		return die("%s", err);
 	snprintf(path, sizeof(path), "%s/ardoise.db", o->data_dir);
-	if ((rc = db_open(path, &db)) < 0)
+	if ((rc = db_open(path, &db)) < 0) {
+		keystore_free(ks);
 		return die("%s: %s", path, ap_strerror(rc));
+	}
+	/* the first row is the keyed chain's anchor */
+	db_audit_set_key(db, keystore_audit_key(ks), DB_AUDIT_KEY_LEN);
 	const char *admin = o->admin ? o->admin : "admin";
 	rc = db_account_create(db, admin, DB_ROLE_TECHNICIAN, NULL, 0, token, NULL);
 	if (rc == 0)
@@ -215,14 +218,15 @@ static int cmd_init(const struct opts *o)
 				     "{\"role\":\"technician\"}");
 	if (rc < 0) {
 		db_close(db);
+		keystore_free(ks);
 		return die("creating account '%s': %s", admin, ap_strerror(rc));
 	}
 	size_t n_baseline = 0;
-	if (!o->no_baseline && init_baseline(o, db, &n_baseline) != 0) {
-		db_close(db);
-		return 1;
-	}
+	rc = !o->no_baseline && init_baseline(o, ks, db, &n_baseline) != 0;
 	db_close(db);
+	keystore_free(ks);
+	if (rc)
+		return 1;
 	chmod(path, 0600);
 	printf("initialised %s\n", o->data_dir);
 	printf("ca: %s/ca.pem\n", o->data_dir);
@@ -283,8 +287,13 @@ int main(int argc, char **argv)
 		return die("%s/server.pem or server.key: cannot load the TLS identity", o.data_dir);
 	}
 	SSL_CTX_free(probe);
+	int key_created = 0;
+	if (!o.check && keystore_audit_key_ensure(srv.ks, &key_created, err, sizeof(err)) < 0) {
+		rc = die("%s", err);
+		goto out;
+	}
 	/* migrate once here, before any worker opens its own connection */
-	if ((rc = db_open(srv.db_path, &db)) < 0) {
+	if ((rc = server_db_open(&srv, &db)) < 0) {
 		fprintf(stderr, "ardoised: %s: %s\n", srv.db_path, ap_strerror(rc));
 		rc = 1;
 		goto out;
@@ -293,6 +302,11 @@ int main(int argc, char **argv)
 	db_version(db, &version);
 	/* what was sealed or stored in clear before: once, before serving */
 	rc = secret_upgrade(db, srv.ks);
+	if (rc == 0 && !o.check && (rc = audit_head_start(&srv, db, key_created)) < 0) {
+		db_close(db);
+		rc = die("audit log: %s", ap_strerror(rc));
+		goto out;
+	}
 	db_close(db);
 	if (rc < 0) {
 		fprintf(stderr, "ardoised: %s: re-sealing secrets: %s\n", srv.db_path,

@@ -124,8 +124,11 @@ void mdm_enroll(struct req *r)
 		goto fail;
 	http_resp_add_header(r->resp, "Content-Disposition",
 			     "attachment; filename=\"ardoise-enroll.mobileconfig\"");
-	api_audit(r, "enroll.profile", "",
-		  r->has_acct ? "downloaded by staff" : "downloaded with code", NULL);
+	/* no profile handed out without its row */
+	if ((rc = api_audit(r, "enroll.profile", "",
+			    r->has_acct ? "downloaded by staff" : "downloaded with code", NULL)) <
+	    0)
+		goto fail;
 	goto out;
 fail:
 	api_fail(r, rc, 500, "cannot build the enrolment profile: %s", ap_strerror(rc));

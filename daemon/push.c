@@ -621,7 +621,7 @@ static int start_thread(struct push *p)
 {
 	struct apns_handler h = {p, on_done, on_room, on_state};
 	int rc;
-	if ((rc = db_open(p->srv->db_path, &p->db)) < 0)
+	if ((rc = server_db_open(p->srv, &p->db)) < 0)
 		return rc;
 	db_set_busy_timeout(p->db, BUSY_MS);
 	uv_loop_init(&p->loop);

@@ -1,7 +1,9 @@
 /* server.c - listeners, worker threads, signals and the drain. */
 #include "server.h"
 #include "ap_err.h"
+#include "audit_head.h"
 #include "conn.h"
+#include "db_audit.h"
 #include "log.h"
 #include "jobs.h"
 #include "push.h"
@@ -156,7 +158,7 @@ static int worker_start(struct server *srv, struct worker *w)
 	w->srv = srv;
 	if ((rc = worker_crypto(srv, w)) < 0)
 		return rc;
-	if ((rc = db_open(srv->db_path, &w->db)) < 0)
+	if ((rc = server_db_open(srv, &w->db)) < 0)
 		return rc;
 	uv_loop_init(&w->loop);
 	uv_tcp_init(&w->loop, &w->listener);
@@ -170,6 +172,21 @@ static int worker_start(struct server *srv, struct worker *w)
 		return rc;
 	if (uv_thread_create(&w->thread, worker_main, w) != 0)
 		return AP_ENOMEM;
+	return 0;
+}
+
+int server_db_open(struct server *srv, struct db **ret)
+{
+	struct db *db = NULL;
+	const unsigned char *key = keystore_audit_key(srv->ks);
+	int rc = db_open(srv->db_path, &db);
+	if (rc == 0 && key)
+		rc = db_audit_set_key(db, key, DB_AUDIT_KEY_LEN);
+	if (rc < 0) {
+		db_close(db);
+		return rc;
+	}
+	*ret = db;
 	return 0;
 }
 
@@ -250,6 +267,7 @@ stop:
 	for (int i = 0; i < started; i++)
 		uv_thread_join(&srv->workers[i].thread);
 	push_stop(srv); /* after the workers: nothing more can be queued */
+	audit_head_final(srv);
 	log_info("stopped", "workers=%d", started);
 out:
 	/* the cached sessions hold certificates of the workers' contexts */

@@ -59,10 +59,19 @@ struct server {
 	int n_workers;
 	struct worker *workers;
 	struct push *push; /* the APNs push thread, NULL when push is off */
+	/* the audit log was found behind its saved head at start (a /healthz
+	 * warning), "" otherwise; written before the workers start */
+	char audit_warning[512];
+	/* the audit head last saved (audit_head.c): worker 0's job, then the
+	 * main thread once the workers are joined */
+	int64_t audit_saved_id;
+	char audit_saved_hash[65];
 };
 
 /* Binds the listeners, starts the workers, waits for SIGTERM/SIGINT,
  * drains and returns 0 (or an AP_E* code when it could not start). */
 int server_run(struct server *srv);
+/* Opens a connection to the database with the audit chain's key set. */
+int server_db_open(struct server *srv, struct db **ret);
 
 #endif

@@ -1,42 +1,89 @@
-/* db_audit.c - append-only, hash-chained audit log. */
+/* db_audit.c - append-only, hash-chained audit log, keyed (HMAC-SHA-256). */
 #include "db_int.h"
 #include "db_audit.h"
 #include "ap_err.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
-#define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+#define GENESIS	     "0000000000000000000000000000000000000000000000000000000000000000"
+#define SHA256_BLOCK 64
 
-/* hash = SHA-256 over the fields, each length-prefixed so that no two
- * different rows can hash the same text. */
-static int row_hash(const char *prev, int64_t id, int64_t ts, const char *actor, const char *action,
-		    const char *target, const char *reason, const char *detail, char out[65])
+/* SHA-256, or HMAC-SHA-256 (RFC 2104) when key is not NULL: the inner
+ * hash starts with key ^ ipad, the outer one hashes key ^ opad and it. */
+struct mac {
+	EVP_MD_CTX *c;
+	const unsigned char *key;
+};
+
+static void pad_key(const unsigned char *key, unsigned char x, unsigned char out[SHA256_BLOCK])
+{
+	memset(out, x, SHA256_BLOCK);
+	for (size_t i = 0; i < DB_AUDIT_KEY_LEN; i++)
+		out[i] ^= key[i];
+}
+
+static int mac_init(struct mac *m, const unsigned char *key)
+{
+	unsigned char pad[SHA256_BLOCK];
+	m->key = key;
+	m->c = EVP_MD_CTX_new();
+	if (m->c == NULL || EVP_DigestInit_ex(m->c, EVP_sha256(), NULL) != 1)
+		return AP_ECRYPTO;
+	if (key == NULL)
+		return 0;
+	pad_key(key, 0x36, pad);
+	int ok = EVP_DigestUpdate(m->c, pad, sizeof(pad));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	return ok == 1 ? 0 : AP_ECRYPTO;
+}
+
+static int mac_final(struct mac *m, unsigned char md[32])
+{
+	unsigned char pad[SHA256_BLOCK];
+	unsigned int n = 0;
+	if (EVP_DigestFinal_ex(m->c, md, &n) != 1)
+		return AP_ECRYPTO;
+	if (m->key == NULL)
+		return 0;
+	pad_key(m->key, 0x5c, pad);
+	int ok = EVP_DigestInit_ex(m->c, EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(m->c, pad, sizeof(pad)) == 1 &&
+		 EVP_DigestUpdate(m->c, md, n) == 1 && EVP_DigestFinal_ex(m->c, md, &n) == 1;
+	OPENSSL_cleanse(pad, sizeof(pad));
+	return ok ? 0 : AP_ECRYPTO;
+}
+
+/* hash = MAC over the fields, each length-prefixed so that no two
+ * different rows can hash the same text; key NULL: plain SHA-256 (rows
+ * before the anchor). */
+static int row_hash(const unsigned char *key, const char *prev, int64_t id, int64_t ts,
+		    const char *actor, const char *action, const char *target, const char *reason,
+		    const char *detail, char out[65])
 {
 	const char *fields[] = {prev, actor, action, target, reason, detail};
 	unsigned char md[32];
-	unsigned int n = 0;
 	char num[64];
-	int rc = AP_ECRYPTO;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
+	struct mac m;
+	int rc = mac_init(&m, key);
+	if (rc < 0)
 		goto out;
 	snprintf(num, sizeof(num), "%lld:%lld:", (long long)id, (long long)ts);
-	EVP_DigestUpdate(c, num, strlen(num));
+	EVP_DigestUpdate(m.c, num, strlen(num));
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const char *f = fields[i] ? fields[i] : "";
 		snprintf(num, sizeof(num), "%zu:", strlen(f));
-		EVP_DigestUpdate(c, num, strlen(num));
-		EVP_DigestUpdate(c, f, strlen(f));
+		EVP_DigestUpdate(m.c, num, strlen(num));
+		EVP_DigestUpdate(m.c, f, strlen(f));
 	}
-	if (EVP_DigestFinal_ex(c, md, &n) != 1)
+	if ((rc = mac_final(&m, md)) < 0)
 		goto out;
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	rc = 0;
 out:
-	EVP_MD_CTX_free(c);
+	EVP_MD_CTX_free(m.c);
 	return rc;
 }
 
@@ -45,67 +92,172 @@ static const char *nz(const char *s)
 	return s ? s : "";
 }
 
-int db_audit_append(struct db *db, const char *actor, const char *action, const char *target,
-		    const char *reason, const char *detail)
+int db_audit_set_key(struct db *db, const unsigned char *key, size_t len)
+{
+	if (key == NULL) {
+		OPENSSL_cleanse(db->audit_key, sizeof(db->audit_key));
+		db->has_audit_key = 0;
+		return 0;
+	}
+	if (len != DB_AUDIT_KEY_LEN)
+		return AP_EINVAL;
+	memcpy(db->audit_key, key, len);
+	db->has_audit_key = 1;
+	return 0;
+}
+
+/* Where the next row goes: its id, the hash it links to, the anchor. */
+struct chain_end {
+	int64_t next_id;
+	int64_t keyed_from;
+	char prev[65];
+};
+
+static int chain_end(struct db *db, struct chain_end *e)
 {
 	sqlite3_stmt *st = NULL;
-	char prev[65] = GENESIS, hash[65];
-	int64_t id = 1, ts = db_now();
+	/* chain from the recorded head, not from the newest row present: a
+	 * deleted newest row must stay visible after the next append */
+	int rc = db_stmt(db,
+			 "SELECT coalesce((SELECT max(id) FROM audit), 0),"
+			 " coalesce((SELECT last_hash FROM audit_head WHERE one = 1),"
+			 " (SELECT hash FROM audit ORDER BY id DESC LIMIT 1), ''),"
+			 " coalesce((SELECT keyed_from FROM audit_head WHERE one = 1), 0)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	snprintf(e->prev, sizeof(e->prev), GENESIS);
+	e->next_id = 1;
+	e->keyed_from = 0;
+	if ((rc = db_step_row(db, st)) == 0) {
+		e->next_id = sqlite3_column_int64(st, 0) + 1;
+		if (sqlite3_column_bytes(st, 1) > 0)
+			db_col_copy(st, 1, e->prev, sizeof(e->prev));
+		e->keyed_from = sqlite3_column_int64(st, 2);
+	}
+	db_done(st);
+	return rc;
+}
+
+/* Inserts the row at the chain's end (keyed from the anchor on) and moves
+ * the end past it. */
+static int insert_row(struct db *db, struct chain_end *e, const char *actor, const char *action,
+		      const char *target, const char *reason, const char *detail)
+{
+	sqlite3_stmt *st = NULL;
+	char hash[65];
+	int64_t ts = db_now();
+	const unsigned char *key = e->keyed_from ? db->audit_key : NULL;
+	int rc =
+	    row_hash(key, e->prev, e->next_id, ts, actor, action, target, reason, detail, hash);
+	if (rc < 0 ||
+	    (rc = db_stmt(db,
+			  "INSERT INTO audit(id, ts, actor, action, target, reason, detail,"
+			  " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+			  &st)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, e->next_id);
+	sqlite3_bind_int64(st, 2, ts);
+	db_bind_text(st, 3, actor);
+	db_bind_text(st, 4, action);
+	db_bind_text(st, 5, target);
+	db_bind_text(st, 6, reason);
+	db_bind_text(st, 7, detail);
+	db_bind_text(st, 8, e->prev);
+	db_bind_text(st, 9, hash);
+	if ((rc = db_step_done(db, st, 0)) < 0)
+		return rc;
+	e->next_id++;
+	memcpy(e->prev, hash, sizeof(e->prev));
+	return 0;
+}
+
+static int write_head(struct db *db, const struct chain_end *e)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "INSERT OR REPLACE INTO audit_head(one, last_id, last_hash, keyed_from)"
+			 " VALUES (1, ?, ?, ?)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, e->next_id - 1);
+	db_bind_text(st, 2, e->prev);
+	sqlite3_bind_int64(st, 3, e->keyed_from);
+	return db_step_done(db, st, 0);
+}
+
+/* The anchor: the first keyed row; its hash covers the unkeyed head. */
+static int insert_anchor(struct db *db, struct chain_end *e)
+{
+	char detail[160];
+	snprintf(detail, sizeof(detail), "{\"unkeyed_rows\":%lld,\"unkeyed_head\":\"%s\"}",
+		 (long long)(e->next_id - 1), e->next_id > 1 ? e->prev : "");
+	e->keyed_from = e->next_id;
+	return insert_row(db, e, "system", DB_AUDIT_REKEY, "", "audit chain keyed (HMAC-SHA-256)",
+			  detail);
+}
+
+/* Opens the write transaction and finds the chain's end, anchoring it
+ * first when this connection has the key and the chain is not keyed. */
+static int chain_open(struct db *db, struct chain_end *e, int64_t *ret_anchor)
+{
 	int rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	/* chain from the recorded head, not from the newest row present: a
-	 * deleted newest row must stay visible after the next append */
-	rc = db_stmt(db,
-		     "SELECT coalesce((SELECT max(id) FROM audit), 0),"
-		     " coalesce((SELECT last_hash FROM audit_head WHERE one = 1),"
-		     " (SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '')",
-		     &st);
-	if (rc < 0)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0) + 1;
-		if (sqlite3_column_bytes(st, 1) > 0)
-			db_col_copy(st, 1, prev, sizeof(prev));
+	*ret_anchor = 0;
+	if ((rc = chain_end(db, e)) < 0)
+		goto fail;
+	if (e->keyed_from && !db->has_audit_key) {
+		rc = AP_ECRYPTO; /* a keyed chain: no unkeyed row may follow */
+		goto fail;
 	}
-	db_done(st);
-	rc =
-	    row_hash(prev, id, ts, nz(actor), nz(action), nz(target), nz(reason), nz(detail), hash);
-	if (rc < 0)
-		goto out;
-	rc = db_stmt(db,
-		     "INSERT INTO audit(id, ts, actor, action, target, reason, detail,"
-		     " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
-		     &st);
-	if (rc < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, ts);
-	db_bind_text(st, 3, nz(actor));
-	db_bind_text(st, 4, nz(action));
-	db_bind_text(st, 5, nz(target));
-	db_bind_text(st, 6, nz(reason));
-	db_bind_text(st, 7, nz(detail));
-	db_bind_text(st, 8, prev);
-	db_bind_text(st, 9, hash);
-	rc = db_step_done(db, st, 0);
-	if (rc < 0)
-		goto out;
-	rc = db_stmt(db,
-		     "INSERT OR REPLACE INTO audit_head(one, last_id, last_hash)"
-		     " VALUES (1, ?, ?)",
-		     &st);
-	if (rc < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	db_bind_text(st, 2, hash);
-	rc = db_step_done(db, st, 0);
-out:
+	if (e->keyed_from == 0 && db->has_audit_key) {
+		if ((rc = insert_anchor(db, e)) < 0)
+			goto fail;
+		*ret_anchor = e->keyed_from;
+	}
+	return 0;
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+static int chain_close(struct db *db, const struct chain_end *e, int rc)
+{
+	if (rc == 0)
+		rc = write_head(db, e);
 	if (rc < 0) {
 		db_rollback(db);
 		return rc;
 	}
 	return db_commit(db);
+}
+
+int db_audit_anchor(struct db *db, int64_t *ret_anchor)
+{
+	struct chain_end e;
+	int64_t anchor = 0;
+	if (!db->has_audit_key)
+		return AP_EINVAL;
+	int rc = chain_open(db, &e, &anchor);
+	if (rc < 0)
+		return rc;
+	if ((rc = chain_close(db, &e, 0)) == 0)
+		*ret_anchor = anchor;
+	return rc;
+}
+
+int db_audit_append(struct db *db, const char *actor, const char *action, const char *target,
+		    const char *reason, const char *detail)
+{
+	struct chain_end e;
+	int64_t anchor;
+	int rc = chain_open(db, &e, &anchor);
+	if (rc < 0)
+		return rc;
+	rc = insert_row(db, &e, nz(actor), nz(action), nz(target), nz(reason), nz(detail));
+	return chain_close(db, &e, rc);
 }
 
 #define AUDIT_COLS \
@@ -161,47 +313,104 @@ static int check_head(struct db *db, int64_t last_id, const char *last_hash)
 	return rc;
 }
 
+/* The walk of db_audit_verify(): the hash the next row links to, whether
+ * the anchor was passed, and the first bad row. */
+struct walk {
+	char prev[65];
+	int64_t expect_id, rows, bad;
+	int keyed;
+};
+
+/* 0 when the row links and hashes right; 1 when it is the first bad one;
+ * AP_ECRYPTO when it is keyed and there is no key. */
+static int walk_row(struct db *db, struct walk *w, sqlite3_stmt *st)
+{
+	struct db_audit_row r;
+	char h[65];
+	const char *stored_prev = nz((const char *)sqlite3_column_text(st, 7));
+	fill_row(st, &r);
+	if (!w->keyed && strcmp(r.action, DB_AUDIT_REKEY) == 0 && strcmp(r.actor, "system") == 0)
+		w->keyed = 1;
+	if (w->keyed && !db->has_audit_key)
+		return AP_ECRYPTO;
+	if (r.id != w->expect_id || strcmp(stored_prev, w->prev) != 0 ||
+	    row_hash(w->keyed ? db->audit_key : NULL, w->prev, r.id, r.ts, r.actor, r.action,
+		     r.target, r.reason, r.detail, h) < 0 ||
+	    strcmp(h, r.hash) != 0) {
+		w->bad = r.id;
+		return 1;
+	}
+	memcpy(w->prev, h, sizeof(w->prev));
+	w->expect_id++;
+	w->rows++;
+	return 0;
+}
+
 int db_audit_verify(struct db *db, int64_t *ret_rows, int64_t *ret_bad_id)
 {
 	sqlite3_stmt *st;
-	char prev[65] = GENESIS, h[65];
-	int64_t rows = 0, expect_id = 1, bad = 0;
-	int rc = db_stmt(db, AUDIT_COLS "ORDER BY id", &st);
+	struct walk w = {GENESIS, 1, 0, 0, 0};
+	int rc = db_stmt(db, AUDIT_COLS "ORDER BY id", &st), step;
 	if (rc < 0)
 		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct db_audit_row r;
-		const char *stored_prev = nz((const char *)sqlite3_column_text(st, 7));
-		fill_row(st, &r);
-		if (r.id != expect_id || strcmp(stored_prev, prev) != 0) {
-			bad = r.id;
-			break;
-		}
-		if (row_hash(prev, r.id, r.ts, r.actor, r.action, r.target, r.reason, r.detail, h) <
-			0 ||
-		    strcmp(h, r.hash) != 0) {
-			bad = r.id;
-			break;
-		}
-		memcpy(prev, h, sizeof(prev));
-		expect_id++;
-		rows++;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = db_rc(db, rc);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && (rc = walk_row(db, &w, st)) == 0)
+		;
+	if (rc < 0) {
 		db_done(st);
 		return rc;
 	}
-	db_done(st);
-	if (!bad && (rc = check_head(db, expect_id - 1, prev)) < 0) {
+	if ((rc = db_rows_done(db, st, step)) < 0)
+		return rc;
+	/* with the key, a log that holds rows but no anchor was rewritten
+	 * with unkeyed hashes (the daemon anchors it at start) */
+	if (!w.bad && db->has_audit_key && w.rows > 0 && !w.keyed)
+		w.bad = 1;
+	if (!w.bad && (rc = check_head(db, w.expect_id - 1, w.prev)) < 0) {
 		if (rc != AP_ECONFLICT)
 			return rc;
-		bad = expect_id; /* rows after the last one present were deleted */
+		w.bad = w.expect_id; /* rows after the last one present were deleted */
 	}
-	*ret_rows = rows;
-	if (bad) {
-		*ret_bad_id = bad;
+	*ret_rows = w.rows;
+	if (w.bad) {
+		*ret_bad_id = w.bad;
 		return AP_ECONFLICT;
 	}
 	return 0;
+}
+
+int db_audit_last(struct db *db, struct db_audit_head *ret)
+{
+	sqlite3_stmt *st;
+	struct db_audit_head h = {0, 0, 0, ""};
+	int rc = db_stmt(db,
+			 "SELECT a.id, a.ts, a.hash,"
+			 " coalesce((SELECT keyed_from FROM audit_head WHERE one = 1), 0)"
+			 " FROM audit a ORDER BY a.id DESC LIMIT 1",
+			 &st);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_step_row(db, st)) == 0) {
+		h.last_id = sqlite3_column_int64(st, 0);
+		h.ts = sqlite3_column_int64(st, 1);
+		db_col_copy(st, 2, h.hash, sizeof(h.hash));
+		h.keyed_from = sqlite3_column_int64(st, 3);
+	}
+	db_done(st);
+	if (rc < 0 && rc != AP_ENOTFOUND)
+		return rc;
+	*ret = h;
+	return 0;
+}
+
+int db_audit_row_hash(struct db *db, int64_t id, char ret[65])
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, "SELECT hash FROM audit WHERE id = ?", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = db_step_row(db, st)) == 0)
+		db_col_copy(st, 0, ret, 65);
+	db_done(st);
+	return rc;
 }

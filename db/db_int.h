@@ -12,6 +12,9 @@ struct db {
 	sqlite3 *h;
 	int tx_depth;
 	int tx_failed;
+	/* the audit chain's HMAC key (db_audit_set_key), when has_audit_key */
+	unsigned char audit_key[32];
+	int has_audit_key;
 	/* prepared statements keyed by the address of their SQL text, which
 	 * must therefore be a string literal (static storage) */
 	struct {

@@ -358,6 +358,11 @@ static const char *const steps[] = {
     "INSERT INTO seal_legacy SELECT 'locate_fix', id FROM locate_fix;"
     "INSERT INTO seal_legacy SELECT 'command', id FROM command WHERE type IN"
     "  ('ClearPasscode','EraseDevice','DeviceLocation','ActivationLockBypassCode');",
+
+    /* 11: the audit chain is keyed (HMAC-SHA-256) from the row keyed_from
+     * on, the "audit.rekey" anchor (db_audit.h); 0: not keyed yet, the
+     * rows of before keep their plain SHA-256 links. */
+    "ALTER TABLE audit_head ADD COLUMN keyed_from INTEGER NOT NULL DEFAULT 0;",
 };
 
 int migrations_count(void)

@@ -40,33 +40,87 @@ static int list(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* The last "audit_head ..." line of arg: a file (a copy of audit.head,
+ * or a log), else arg itself (a pasted line); from "audit_head" to the end
+ * of its line, into out.  0, or -1 when there is none. */
+static int head_text(const char *arg, char *out, size_t cap)
+{
+	char *line = NULL;
+	size_t n = 0;
+	out[0] = '\0';
+	FILE *f = fopen(arg, "r");
+	if (f == NULL) {
+		const char *p = strstr(arg, "audit_head ");
+		if (p)
+			snprintf(out, cap, "%.*s", (int)strcspn(p, "\r\n"), p);
+		return out[0] ? 0 : -1;
+	}
+	while (getline(&line, &n, f) > 0) {
+		const char *p = strstr(line, "audit_head ");
+		if (p)
+			snprintf(out, cap, "%.*s", (int)strcspn(p, "\r\n"), p);
+	}
+	free(line);
+	fclose(f);
+	return out[0] ? 0 : -1;
+}
+
+static void print_verified(json_t *v)
+{
+	json_t *head = json_object_get(v, "head"), *keyed = json_object_get(v, "keyed_from");
+	printf("audit log intact: %lld rows, hash chain verified",
+	       (long long)json_integer_value(json_object_get(v, "rows")));
+	if (keyed && !json_is_null(keyed))
+		printf(" (keyed from row %lld)", (long long)json_integer_value(keyed));
+	printf("\n");
+	if (head)
+		printf("saved head present: row %lld (%lld rows, at %s)\n",
+		       (long long)json_integer_value(json_object_get(head, "last_id")),
+		       (long long)json_integer_value(json_object_get(head, "count")),
+		       ctl_fleet_str(head, "at"));
+}
+
 static int verify(struct ctl *c, int argc, char **argv)
 {
+	static const char usage[] = "audit verify [--head FILE|LINE] [--json]";
+	const char *head_arg = NULL;
+	struct ctl_fleet_opt opts[] = {{"--head", &head_arg}, {NULL}};
+	char path[1400] = "/api/v1/audit/verify", head[400];
 	json_t *v = NULL;
-	if (argc > 0)
-		return ctl_usage("audit verify [--json]", "unexpected argument '%s'", argv[0]);
-	int rc = ctl_call(c, "GET", "/api/v1/audit/verify", NULL, &v);
+	int rc = ctl_fleet_args(usage, argc, argv, opts, NULL, 0, 0);
 	if (rc != CTL_OK)
 		return rc;
+	if (head_arg && head_text(head_arg, head, sizeof(head)) < 0)
+		return ctl_usage(usage, "no 'audit_head count=... last_id=... hash=...' in %s",
+				 head_arg);
+	ctl_fleet_query(path, sizeof(path), "head", head_arg ? head : NULL);
+	if ((rc = ctl_call(c, "GET", path, NULL, &v)) != CTL_OK)
+		return rc;
 	int intact = json_is_true(json_object_get(v, "intact"));
+	json_t *h = json_object_get(v, "head");
+	int head_ok = h == NULL || json_is_true(json_object_get(h, "ok"));
 	long long rows = (long long)json_integer_value(json_object_get(v, "rows"));
 	long long bad = (long long)json_integer_value(json_object_get(v, "first_bad_id"));
 	if (c->json)
 		ctl_print_json(v);
-	else if (intact)
-		printf("audit log intact: %lld rows, hash chain verified\n", rows);
+	else if (intact && head_ok)
+		print_verified(v);
+	if (!head_ok)
+		ctl_err("%s", ctl_fleet_str(h, "problem"));
 	json_decref(v);
 	if (!intact)
 		return ctl_err("audit log broken at row %lld: it was edited or rows were deleted "
 			       "(%lld rows before it verify)",
 			       bad, rows);
-	return CTL_OK;
+	return head_ok ? CTL_OK : CTL_EFAIL;
 }
 
 const struct ctl_verb ctl_audit_verbs[] = {
     {"audit", "list", list, "audit list [--since YYYY-MM-DD] [--json]",
      "the audit log: who did what, when, on what, why"},
-    {"audit", "verify", verify, "audit verify [--json]",
-     "recompute the hash chain; names the first edited or missing row"},
+    {"audit", "verify", verify, "audit verify [--head FILE|LINE] [--json]",
+     "recompute the keyed hash chain; names the first edited or missing row; with --head, "
+     "checks the log still holds a head saved elsewhere (a copy of audit.head, a log with "
+     "audit_head lines, or one such line): a deleted tail or a wiped log is reported"},
     {NULL, NULL, NULL, NULL, NULL},
 };

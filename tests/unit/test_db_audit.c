@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -268,6 +269,205 @@ static void test_append_after_deleting_last_row_detected(void **state)
 	assert_int_equal(bad, 5); /* the appended row does not link to row 4 */
 }
 
+/* ---- the keyed chain ------------------------------------------------- */
+
+static const unsigned char key[DB_AUDIT_KEY_LEN] = "0123456789abcdef0123456789abcdef";
+
+static int setup_keyed(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	unit_tmpdir(f->dir);
+	snprintf(f->path, sizeof(f->path), "%s/audit.db", f->dir);
+	if (db_open(f->path, &f->db) != 0 || db_audit_set_key(f->db, key, sizeof(key)) != 0)
+		return -1;
+	for (int i = 1; i <= NROWS; i++)
+		if (db_audit_append(f->db, "tech", "device.lock", "DMPXK0001", "lost", "") != 0)
+			return -1;
+	*state = f;
+	return 0;
+}
+
+/* A row's hash as an intruder or a checker recomputes it: SHA-256 (key
+ * NULL) or HMAC-SHA-256 by OpenSSL's own HMAC, over the row's fields. */
+static void hash_row(sqlite3 *h, int64_t id, const char *prev, const unsigned char *k, char out[65])
+{
+	sqlite3_stmt *st;
+	char msg[2048];
+	unsigned char md[32];
+	size_t n = 0, mdlen = 0;
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT ts, actor, action, target, reason, detail"
+					    " FROM audit WHERE id = ?",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = (size_t)snprintf(msg, sizeof(msg), "%lld:%lld:%zu:%s", (long long)id,
+			     (long long)sqlite3_column_int64(st, 0), strlen(prev), prev);
+	for (int c = 1; c <= 5; c++) {
+		const char *t = (const char *)sqlite3_column_text(st, c);
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%zu:%s", strlen(t), t);
+	}
+	sqlite3_finalize(st);
+	if (k)
+		assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, DB_AUDIT_KEY_LEN,
+					  (unsigned char *)msg, n, md, sizeof(md), &mdlen));
+	else
+		assert_int_equal(EVP_Digest(msg, n, md, NULL, EVP_sha256(), NULL), 1);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Re-chains rows from..last with hashes under k (NULL: plain SHA-256),
+ * as the unkeyed chain allowed anyone with the database to. */
+static void rechain(struct fixture *f, int64_t from, int64_t last, const unsigned char *k)
+{
+	sqlite3 *h;
+	char prev[65], hash[65], sql[300];
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+	sqlite3_prepare_v2(h, "SELECT hash FROM audit WHERE id = ?", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, from - 1);
+	snprintf(prev, sizeof(prev), "%s",
+		 sqlite3_step(st) == SQLITE_ROW
+		     ? (const char *)sqlite3_column_text(st, 0)
+		     : "0000000000000000000000000000000000000000000000000000000000000000");
+	sqlite3_finalize(st);
+	for (int64_t id = from; id <= last; id++) {
+		hash_row(h, id, prev, k, hash);
+		snprintf(sql, sizeof(sql),
+			 "UPDATE audit SET prev_hash = '%s', hash = '%s' WHERE id = %lld", prev,
+			 hash, (long long)id);
+		assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+		memcpy(prev, hash, sizeof(prev));
+	}
+	snprintf(sql, sizeof(sql), "UPDATE audit_head SET last_hash = '%s'", prev);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static int action_of(struct fixture *f, int64_t id, char *out, size_t cap)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+	sqlite3_prepare_v2(h, "SELECT action FROM audit WHERE id = ?", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* A new log's first row is the anchor; every row is HMAC-SHA-256 under
+ * the key, exactly as OpenSSL's HMAC computes it. */
+static void test_keyed_chain_is_hmac(void **state)
+{
+	struct fixture *f = *state;
+	int64_t rows = -1, bad = -1;
+	char action[64], want[65], got[65];
+	assert_int_equal(action_of(f, 1, action, sizeof(action)), 0);
+	assert_string_equal(action, DB_AUDIT_REKEY);
+	assert_int_equal(db_audit_verify(f->db, &rows, &bad), 0);
+	assert_int_equal(rows, NROWS + 1);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+	assert_int_equal(db_audit_row_hash(f->db, 2, got), 0);
+	char prev[65];
+	assert_int_equal(db_audit_row_hash(f->db, 1, prev), 0);
+	hash_row(h, 2, prev, key, want);
+	sqlite3_close(h);
+	assert_string_equal(got, want);
+}
+
+/* An edited row re-chained with plain SHA-256 (all an intruder without
+ * the key can do) fails at that row; so does one re-chained under
+ * another key. */
+static void test_rechained_without_key_detected(void **state)
+{
+	struct fixture *f = *state;
+	static const unsigned char other[DB_AUDIT_KEY_LEN] = "another key, not the daemon's!!";
+	assert_int_equal(tamper(f, drop_guards), SQLITE_OK);
+	assert_int_equal(tamper(f, "UPDATE audit SET reason = 'found' WHERE id = 4"), SQLITE_OK);
+	rechain(f, 4, NROWS + 1, NULL);
+	expect_bad(f, 4);
+	rechain(f, 4, NROWS + 1, other);
+	expect_bad(f, 4);
+	rechain(f, 4, NROWS + 1, key); /* with the key itself it would pass */
+	int64_t rows, bad;
+	assert_int_equal(db_audit_verify(f->db, &rows, &bad), 0);
+}
+
+/* Without the key a keyed chain can be neither verified nor appended to. */
+static void test_keyed_chain_needs_the_key(void **state)
+{
+	struct fixture *f = *state;
+	int64_t rows, bad;
+	db_audit_set_key(f->db, NULL, 0);
+	assert_int_equal(db_audit_verify(f->db, &rows, &bad), AP_ECRYPTO);
+	assert_int_equal(db_audit_append(f->db, "x", "y", "", "", ""), AP_ECRYPTO);
+	assert_int_equal(db_audit_set_key(f->db, key, 5), AP_EINVAL);
+}
+
+/* A log from before the key: its rows keep verifying, the anchor comes
+ * next and covers the unkeyed head, and a re-chained old row shows at the
+ * anchor. */
+static void test_old_log_reanchored(void **state)
+{
+	struct fixture *f = *state; /* setup(): NROWS unkeyed rows */
+	int64_t rows, bad, anchor = -1;
+	char action[64];
+	struct db_audit_head head;
+	assert_int_equal(db_audit_set_key(f->db, key, sizeof(key)), 0);
+	assert_int_equal(db_audit_verify(f->db, &rows, &bad), AP_ECONFLICT);
+	assert_int_equal(bad, 1); /* with the key, an unanchored log is not trusted */
+	assert_int_equal(db_audit_anchor(f->db, &anchor), 0);
+	assert_int_equal(anchor, NROWS + 1);
+	assert_int_equal(db_audit_anchor(f->db, &anchor), 0);
+	assert_int_equal(anchor, 0); /* once */
+	assert_int_equal(db_audit_append(f->db, "tech", "later", "", "", ""), 0);
+	assert_int_equal(db_audit_verify(f->db, &rows, &bad), 0);
+	assert_int_equal(rows, NROWS + 2);
+	assert_int_equal(action_of(f, NROWS + 1, action, sizeof(action)), 0);
+	assert_string_equal(action, DB_AUDIT_REKEY);
+	assert_int_equal(db_audit_last(f->db, &head), 0);
+	assert_int_equal(head.last_id, NROWS + 2);
+	assert_int_equal(head.keyed_from, NROWS + 1);
+	assert_int_equal(strlen(head.hash), 64);
+	assert_int_equal(tamper(f, drop_guards), SQLITE_OK);
+	assert_int_equal(tamper(f, "UPDATE audit SET reason = 'found' WHERE id = 2"), SQLITE_OK);
+	rechain(f, 2, NROWS, NULL);
+	expect_bad(f, NROWS + 1);
+}
+
+/* The anchor stripped and the whole log re-chained unkeyed does not
+ * verify with the key. */
+static void test_stripped_anchor_detected(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(tamper(f, drop_guards), SQLITE_OK);
+	assert_int_equal(tamper(f, "UPDATE audit SET action = 'note' WHERE id = 1;"
+				   "UPDATE audit_head SET keyed_from = 0"),
+			 SQLITE_OK);
+	rechain(f, 1, NROWS + 1, NULL);
+	expect_bad(f, 1);
+}
+
+static void test_row_hash_and_last(void **state)
+{
+	struct fixture *f = *state;
+	struct db_audit_head head;
+	char h[65];
+	assert_int_equal(db_audit_row_hash(f->db, NROWS + 2, h), AP_ENOTFOUND);
+	assert_int_equal(db_audit_last(f->db, &head), 0);
+	assert_int_equal(db_audit_row_hash(f->db, head.last_id, h), 0);
+	assert_string_equal(h, head.hash);
+	assert_int_equal(head.keyed_from, 1);
+	assert_true(head.ts > 1700000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +486,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_renumbered_rows_detected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_append_after_tamper_still_detected, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_keyed_chain_is_hmac, setup_keyed, teardown),
+	    cmocka_unit_test_setup_teardown(test_rechained_without_key_detected, setup_keyed,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_keyed_chain_needs_the_key, setup_keyed, teardown),
+	    cmocka_unit_test_setup_teardown(test_old_log_reanchored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stripped_anchor_detected, setup_keyed, teardown),
+	    cmocka_unit_test_setup_teardown(test_row_hash_and_last, setup_keyed, teardown),
 	    cmocka_unit_test_setup_teardown(test_append_after_deleting_last_row_detected, setup,
 					    teardown),
 	};
