@@ -25,6 +25,10 @@ struct config {
 	int64_t max_connections;   /* per worker */
 	int64_t tls_session_cache; /* TLS sessions kept for resumption */
 	int64_t drain_timeout_ms;  /* SIGTERM: longest wait for in-flight requests */
+	/* what unauthenticated peers may hold (quota.h) */
+	int64_t max_anon_body_bytes;	/* body of a request its head does not authenticate */
+	int64_t body_budget_bytes;	/* request bodies in flight, whole process */
+	int64_t max_connections_per_ip; /* whole process (IPv6: per /64); 0 = no cap */
 	/* [log] */
 	char log_level[CONFIG_STR];
 	/* [mdm] */
