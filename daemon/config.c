@@ -55,6 +55,7 @@ static const struct ckey keys[] = {
     I("server", "tls_session_cache", tls_session_cache, "4096", 1, 1000000),
     I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000),
     E("log", "level", log_level, "info", "debug|info|warn|error"),
+    E("db", "synchronous", db_synchronous, "normal", "normal|full"),
     S("mdm", "topic", topic, "com.apple.mgmt.External.ardoise"),
     S("mdm", "device_ca", device_ca, ""),
     S("mdm", "organization", organization, "Département"),

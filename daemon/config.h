@@ -31,6 +31,8 @@ struct config {
 	int64_t max_connections_per_ip; /* whole process (IPv6: per /64); 0 = no cap */
 	/* [log] */
 	char log_level[CONFIG_STR];
+	/* [db] */
+	char db_synchronous[CONFIG_STR]; /* normal | full: SQLite's synchronous pragma */
 	/* [mdm] */
 	char topic[CONFIG_STR];
 	char device_ca[CONFIG_STR];

@@ -624,6 +624,7 @@ static int start_thread(struct push *p)
 	if ((rc = db_open(p->srv->db_path, &p->db)) < 0)
 		return rc;
 	db_set_busy_timeout(p->db, BUSY_MS);
+	db_set_synchronous(p->db, strcmp(p->srv->cfg.db_synchronous, "full") == 0);
 	uv_loop_init(&p->loop);
 	if ((rc = apns_new(&p->loop, p->ctx, &p->ao, &h, &p->apns)) < 0) {
 		uv_loop_close(&p->loop);

@@ -215,7 +215,8 @@ static int worker_start(struct server *srv, struct worker *w)
 	w->srv = srv;
 	if ((rc = worker_crypto(srv, w)) < 0)
 		return rc;
-	if ((rc = db_open(srv->db_path, &w->db)) < 0)
+	if ((rc = db_open(srv->db_path, &w->db)) < 0 ||
+	    (rc = db_set_synchronous(w->db, strcmp(srv->cfg.db_synchronous, "full") == 0)) < 0)
 		return rc;
 	uv_loop_init(&w->loop);
 	uv_async_init(&w->loop, &w->wake, on_wake);
