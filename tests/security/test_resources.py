@@ -239,14 +239,16 @@ def noisy_lines(d):
 def descriptors_case(limit, n):
     """More idle connections than descriptors: no spin, no log flood, serves
     again once they go (within the handshake deadline), stops on SIGTERM."""
-    raise_own_nofile(n + 200)
+    raise_own_nofile(2 * n + 200)
     handshake_s = 8
     config = "[server]\nheader_timeout_ms = %d\n" % (handshake_s * 1000)
     with Daemon(config=config, preexec=nofile(limit)) as d:
         pid = d.proc.pid
         t0 = time.time()
         socks = flood_idle(d, n)
-        time.sleep(0.5)  # let it take what it can
+        time.sleep(0.5)  # let it take what it can, then a second crowd comes
+        socks += flood_idle(d, n // 2)
+        time.sleep(0.5)
         cpu0, w0 = cpu_seconds(pid), time.time()
         time.sleep(3)
         cpu = (cpu_seconds(pid) - cpu0) / (time.time() - w0)
