@@ -25,11 +25,17 @@ struct config {
 	int64_t max_connections;   /* per worker */
 	int64_t tls_session_cache; /* TLS sessions kept for resumption */
 	int64_t drain_timeout_ms;  /* SIGTERM: longest wait for in-flight requests */
+	/* what unauthenticated peers may hold (quota.h) */
+	int64_t max_anon_body_bytes;	/* body of a request its head does not authenticate */
+	int64_t body_budget_bytes;	/* request bodies in flight, whole process */
+	int64_t max_connections_per_ip; /* whole process (IPv6: per /64); 0 = no cap */
 	/* [log] */
 	char log_level[CONFIG_STR];
 	/* where the audit chain's head is kept outside the database; "" =
 	 * DATA_DIR/audit.head */
 	char audit_head_file[CONFIG_STR];
+	/* [db] */
+	char db_synchronous[CONFIG_STR]; /* normal | full: SQLite's synchronous pragma */
 	/* [mdm] */
 	char topic[CONFIG_STR];
 	char device_ca[CONFIG_STR];

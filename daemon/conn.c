@@ -4,6 +4,7 @@
 #include "ap_err.h"
 #include "http.h"
 #include "log.h"
+#include "quota.h"
 #include "router.h"
 #include "server.h"
 #include "tls.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Answers queued in libuv beyond what the kernel took: past this, the
  * connection stops reading (and parsing) until the peer reads. */
@@ -33,6 +35,12 @@ struct conn {
 	int close_after_answer; /* drain asked while a request was in flight */
 	int read_paused;	/* the peer is not reading its answers */
 	uint64_t requests;
+	struct quota_addr addr; /* counted in the per-address quota when addr_counted */
+	int addr_counted;
+	size_t body_reserved; /* bytes of the body budget the current request holds */
+	int body_anonymous;
+	struct db_account acct; /* the staff caller router_admit() authenticated */
+	int has_acct;
 	struct conn *next, *prev;
 };
 
@@ -71,6 +79,15 @@ static void conn_set_state(struct conn *c, enum conn_state s)
 	}
 }
 
+/* Gives the current request's body bytes back to the process's budget. */
+static void body_release(struct conn *c)
+{
+	if (c->body_reserved)
+		quota_body_give(c->w->srv->quota, c->body_reserved, c->body_anonymous);
+	c->body_reserved = 0;
+	c->has_acct = 0;
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
@@ -84,6 +101,9 @@ static void on_handle_closed(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->n_conns--;
+	body_release(c);
+	if (c->addr_counted)
+		quota_addr_give(w->srv->quota, &c->addr);
 	tls_free(c->tls);
 	http_in_free(c->http);
 	ap_buf_free(&c->in);
@@ -195,41 +215,91 @@ static void answer_error(struct conn *c, int status)
 	close_after_flush(c);
 }
 
+/* A handler's view of the request being parsed on c: rid (40 bytes) and
+ * resp are the caller's, resp to be freed with http_resp_free(). */
+static void req_init(struct conn *c, struct req *r, struct http_resp *resp, char *rid)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(rid, 40, "%s.%llu", c->id, (unsigned long long)c->requests + 1);
+	http_resp_init(resp, (size_t)c->w->srv->cfg.max_body_bytes * 2);
+	r->w = c->w;
+	r->http = http_in_request(c->http);
+	r->resp = resp;
+	r->id = rid;
+	r->peer = c->peer;
+	r->peer_cert = tls_peer_cert(c->tls);
+	r->peer_fp = tls_peer_fingerprint(c->tls);
+	r->peer_chain = tls_peer_chain(c->tls);
+	r->peer_verified = -1;
+}
+
+static void log_request(const struct req *r, uint64_t t0)
+{
+	char path[200];
+	log_info(
+	    "request", "id=%s method=%s path=%s status=%d bytes_in=%zu bytes_out=%zu us=%llu%s%s",
+	    r->id, r->http->method, log_esc(r->http->path, path, sizeof(path)), r->resp->status,
+	    r->http->body.len, r->resp->body.len, (unsigned long long)((uv_hrtime() - t0) / 1000),
+	    r->has_acct ? " account=" : "", r->has_acct ? r->acct.name : "");
+}
+
 static void handle_request(struct conn *c)
 {
 	struct http_req *hr = http_in_request(c->http);
 	struct http_resp resp;
 	struct req r;
-	char rid[40], path[200];
+	char rid[40];
 	uint64_t t0 = uv_hrtime();
 
-	memset(&r, 0, sizeof(r));
-	snprintf(rid, sizeof(rid), "%s.%llu", c->id, (unsigned long long)++c->requests);
-	http_resp_init(&resp, (size_t)c->w->srv->cfg.max_body_bytes * 2);
-	r.w = c->w;
-	r.http = hr;
-	r.resp = &resp;
-	r.id = rid;
-	r.peer = c->peer;
-	r.peer_cert = tls_peer_cert(c->tls);
-	r.peer_fp = tls_peer_fingerprint(c->tls);
-	r.peer_chain = tls_peer_chain(c->tls);
-	r.peer_verified = -1;
+	req_init(c, &r, &resp, rid);
+	c->requests++;
+	r.acct = c->acct;
+	r.has_acct = c->has_acct;
 	router_dispatch(&r);
 
 	int keep = hr->keep_alive && !resp.close && !c->close_after_answer && !c->w->draining;
-	log_info("request",
-		 "id=%s method=%s path=%s status=%d bytes_in=%zu bytes_out=%zu us=%llu%s%s", rid,
-		 hr->method, log_esc(hr->path, path, sizeof(path)), resp.status, hr->body.len,
-		 resp.body.len, (unsigned long long)((uv_hrtime() - t0) / 1000),
-		 r.has_acct ? " account=" : "", r.has_acct ? r.acct.name : "");
+	log_request(&r, t0);
 	send_response(c, &resp, keep);
 	http_resp_free(&resp);
 	http_in_next(c->http);
+	body_release(c);
 	if (!keep)
 		close_after_flush(c);
 	else
 		conn_set_state(c, CONN_IDLE);
+}
+
+/* The head of a request with a body is in and none of the body is read:
+ * the router decides from the head how much body it may send and reserves
+ * it in the process's budget, or answers at once (401, 413, 503) and the
+ * connection closes unread.  0 when the body may come. */
+static int admit_body(struct conn *c)
+{
+	struct http_resp resp;
+	struct req r;
+	struct router_admission a;
+	char rid[40];
+	uint64_t t0 = uv_hrtime();
+
+	req_init(c, &r, &resp, rid);
+	int rc = router_admit(&r, http_in_body_length(c->http), &a);
+	if (rc == 0) {
+		c->body_reserved = a.reserved;
+		c->body_anonymous = a.anonymous;
+		c->acct = r.acct;
+		c->has_acct = r.has_acct;
+		if (http_in_admit(c->http, a.limit) != 0) {
+			answer_error(c, 413);
+			rc = AP_ETOOBIG;
+		}
+	} else {
+		c->requests++;
+		log_request(&r, t0);
+		send_response(c, &resp, 0);
+		close_after_flush(c);
+	}
+	http_resp_free(&resp);
+	return rc;
 }
 
 /* Parses what plaintext there is; answers every complete request. */
@@ -257,6 +327,13 @@ static void process_http(struct conn *c)
 		case HTTP_IN_HEAD:
 			conn_set_state(c, CONN_HEAD);
 			return;
+		case HTTP_IN_ADMIT:
+			if (c->state == CONN_IDLE || c->state == CONN_HANDSHAKE)
+				conn_set_state(c, CONN_HEAD); /* arms the head deadline */
+			if (admit_body(c) < 0)
+				return; /* answered, closing */
+			conn_set_state(c, CONN_BODY);
+			break; /* parse the body received with the head */
 		case HTTP_IN_BODY:
 			if (c->state == CONN_IDLE || c->state == CONN_HANDSHAKE)
 				conn_set_state(c, CONN_HEAD); /* arms the head deadline */
@@ -325,33 +402,54 @@ static void on_timer(uv_timer_t *t)
 	conn_close(c);
 }
 
-static void peer_name(uv_tcp_t *tcp, char *out, size_t cap)
+/* "ip:port" of the peer for logs, and its key in the per-address quota;
+ * AP_EINVAL when the peer's address is unknown. */
+static int peer_name(struct conn *c)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	char ip[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-			port = ntohs(a->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-			port = ntohs(a->sin6_port);
-		}
+	int port = 0, rc = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len);
+	if (rc == 0 && ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		port = ntohs(a->sin_port);
+	} else if (rc == 0 && ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		port = ntohs(a->sin6_port);
 	}
-	snprintf(out, cap, "%s:%d", ip, port);
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+	return rc == 0 ? quota_addr_of((struct sockaddr *)&ss, &c->addr) : AP_EINVAL;
 }
 
-void conn_accept(struct worker *w, uv_stream_t *listener)
+/* Why a new connection cannot be served, or NULL (then it is counted in
+ * the per-address quota). */
+static const char *refusal(struct conn *c)
+{
+	struct worker *w = c->w;
+	if (w->draining)
+		return "draining";
+	if (w->n_conns > (size_t)w->srv->cfg.max_connections)
+		return "max_connections";
+	if (peer_name(c) < 0)
+		return "no_peer_address";
+	if (quota_addr_take(w->srv->quota, &c->addr) < 0)
+		return "max_connections_per_ip";
+	c->addr_counted = 1;
+	return NULL;
+}
+
+void conn_accept(struct worker *w, int fd)
 {
 	const struct config *cfg = &w->srv->cfg;
-	struct http_limits lim = {(size_t)cfg->max_header_bytes, (size_t)cfg->max_body_bytes};
+	struct http_limits lim = {(size_t)cfg->max_header_bytes, (size_t)cfg->max_body_bytes, 1};
 	struct conn *c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	uint64_t dropped = 0;
+	if (c == NULL) {
+		close(fd);
 		return;
+	}
 	c->w = w;
 	uv_tcp_init(&w->loop, &c->tcp);
 	uv_timer_init(&w->loop, &c->timer);
@@ -364,14 +462,19 @@ void conn_accept(struct worker *w, uv_stream_t *listener)
 		w->conns->prev = c;
 	w->conns = c;
 	w->n_conns++;
-	if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0) {
+	if (uv_tcp_open(&c->tcp, fd) < 0) {
+		close(fd);
 		conn_close(c);
 		return;
 	}
-	peer_name(&c->tcp, c->peer, sizeof(c->peer));
-	if (w->draining || w->n_conns > (size_t)cfg->max_connections) {
-		log_warn("conn_refused", "conn=%s peer=%s reason=%s", c->id, c->peer,
-			 w->draining ? "draining" : "max_connections");
+	const char *why = refusal(c);
+	if (why) {
+		/* a flood of these must not flood the log */
+		if (log_rate_pass(&w->accept_log, uv_now(&w->loop), &dropped))
+			log_warn("conn_refused",
+				 "conn=%s peer=%s reason=%s open_connections=%zu "
+				 "not_logged=%llu",
+				 c->id, c->peer, why, w->n_conns, (unsigned long long)dropped);
 		conn_close(c);
 		return;
 	}

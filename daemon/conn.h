@@ -20,8 +20,10 @@ enum conn_state {
 	CONN_CLOSING,	/* uv_close issued, waiting for the callbacks */
 };
 
-/* Accepts a pending connection on the worker's listener. */
-void conn_accept(struct worker *w, uv_stream_t *listener);
+/* Serves a connection the worker's listener accepted (fd: non-blocking,
+ * owned from now on), or closes it at once when the worker is draining or
+ * full, or its address holds [server] max_connections_per_ip. */
+void conn_accept(struct worker *w, int fd);
 /* Drain: idle connections close now, busy ones after their answer. */
 void conn_drain_all(struct worker *w);
 /* Closes every connection now (drain timeout). */

@@ -136,6 +136,10 @@ static int on_headers_complete(http_parser *p)
 	}
 	r->method = http_method_str((enum http_method)p->method);
 	h->state = HTTP_IN_BODY;
+	if (h->lim.admit_bodies && http_in_body_length(h) > 0) {
+		h->state = HTTP_IN_ADMIT;
+		http_parser_pause(p, 1); /* http_in_admit() resumes */
+	}
 	return 0;
 }
 
@@ -197,13 +201,14 @@ int http_in_feed(struct http_in *h, const char *data, size_t len, size_t *consum
 	*consumed = 0;
 	if (h->error)
 		return h->error;
-	if (h->state == HTTP_IN_DONE || len == 0)
+	if (h->state == HTTP_IN_DONE || h->state == HTTP_IN_ADMIT || len == 0)
 		return 0;
 	size_t n = http_parser_execute(&h->p, &h->s, data, len);
 	enum http_errno e = HTTP_PARSER_ERRNO(&h->p);
 	*consumed = n;
 	if (e == HPE_PAUSED)
-		return 0; /* paused by on_message_complete: the request is whole */
+		return 0; /* paused by on_message_complete (the request is whole)
+			   * or on_headers_complete (HTTP_IN_ADMIT) */
 	if (e != HPE_OK) {
 		if (h->error == 0)
 			h->error = e == HPE_HEADER_OVERFLOW ? 431 : 400;
@@ -220,6 +225,30 @@ enum http_in_state http_in_state(const struct http_in *h)
 struct http_req *http_in_request(struct http_in *h)
 {
 	return &h->req;
+}
+
+uint64_t http_in_body_length(const struct http_in *h)
+{
+	if (h->p.flags & F_CHUNKED)
+		return HTTP_LENGTH_CHUNKED;
+	return h->p.content_length == ULLONG_MAX ? 0 : (uint64_t)h->p.content_length;
+}
+
+int http_in_admit(struct http_in *h, size_t limit)
+{
+	if (h->state != HTTP_IN_ADMIT)
+		return 0;
+	if (limit > h->lim.max_body_bytes)
+		limit = h->lim.max_body_bytes;
+	uint64_t n = http_in_body_length(h);
+	if (n != HTTP_LENGTH_CHUNKED && n > limit) {
+		h->error = 413;
+		return h->error;
+	}
+	h->req.body.limit = limit; /* the body is still empty */
+	h->state = HTTP_IN_BODY;
+	http_parser_pause(&h->p, 0);
+	return 0;
 }
 
 void http_in_next(struct http_in *h)

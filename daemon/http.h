@@ -7,6 +7,7 @@
 
 #include <http_parser.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ap_buf.h"
 
@@ -30,10 +31,17 @@ struct http_req {
 /* Limits chosen at creation; counted on what the peer sends. */
 struct http_limits {
 	size_t max_header_bytes; /* request line + headers */
-	size_t max_body_bytes;
+	size_t max_body_bytes;	 /* the most any request may send */
+	int admit_bodies;	 /* 1: after the head of a request that has a body,
+				  * stop in HTTP_IN_ADMIT until http_in_admit() */
 };
 
-enum http_in_state { HTTP_IN_IDLE, HTTP_IN_HEAD, HTTP_IN_BODY, HTTP_IN_DONE };
+/* HTTP_IN_ADMIT: the head is parsed (method, path, headers), the body not
+ * yet: the caller decides from the head how much of it to accept. */
+enum http_in_state { HTTP_IN_IDLE, HTTP_IN_HEAD, HTTP_IN_ADMIT, HTTP_IN_BODY, HTTP_IN_DONE };
+
+/* http_in_body_length() of a chunked body: its length is not announced. */
+#define HTTP_LENGTH_CHUNKED UINT64_MAX
 
 struct http_in;
 
@@ -46,8 +54,16 @@ void http_in_free(struct http_in *h);
  * too large, 501 unsupported transfer coding. */
 int http_in_feed(struct http_in *h, const char *data, size_t len, size_t *consumed);
 enum http_in_state http_in_state(const struct http_in *h);
-/* The complete request (valid until http_in_next()). */
+/* The complete request (valid until http_in_next()); in HTTP_IN_ADMIT, its
+ * head with an empty body. */
 struct http_req *http_in_request(struct http_in *h);
+/* In HTTP_IN_ADMIT: the body length the head announced, or
+ * HTTP_LENGTH_CHUNKED. */
+uint64_t http_in_body_length(const struct http_in *h);
+/* In HTTP_IN_ADMIT: lets parsing go on with a body of at most limit bytes
+ * (capped by max_body_bytes).  Returns 0, or 413 when the announced length
+ * is over limit (a chunked body over it gets 413 from http_in_feed()). */
+int http_in_admit(struct http_in *h, size_t limit);
 /* Forgets the current request to parse the next one on the connection. */
 void http_in_next(struct http_in *h);
 

@@ -149,8 +149,7 @@ out:
 	return rc;
 }
 
-/* Refuses key files that group or others can read or write. */
-static int check_private(const char *path, char *err, size_t errcap)
+int keystore_check_private(const char *path, const char *what, char *err, size_t errcap)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
@@ -159,12 +158,18 @@ static int check_private(const char *path, char *err, size_t errcap)
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errcap,
-			 "%s: key file is readable by group or others (mode %04o); "
-			 "run: chmod 600 %s",
-			 path, (unsigned)(st.st_mode & 07777), path);
+			 "%s: %s is readable by group or others (mode %04o); "
+			 "run: chmod %s %s",
+			 path, what, (unsigned)(st.st_mode & 07777),
+			 S_ISDIR(st.st_mode) ? "700" : "600", path);
 		return AP_EPERM;
 	}
 	return 0;
+}
+
+static int check_private(const char *path, char *err, size_t errcap)
+{
+	return keystore_check_private(path, "key file", err, errcap);
 }
 
 static int read_file(const char *path, char **ret, size_t *ret_len, char *err, size_t errcap)

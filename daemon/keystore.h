@@ -140,4 +140,11 @@ int keystore_push_info(const char *cert, const char *passphrase, struct keystore
 int keystore_push_ctx(const char *cert, const char *key, const char *passphrase, const char *ca,
 		      SSL_CTX **ret, char *err, size_t errcap);
 
+/* Refuses a file or directory that group or others may read, write or
+ * enter (what names it in the message: "key file", "database"): AP_EPERM,
+ * AP_EIO when it cannot be examined; err says which and the chmod to run.
+ * Key files are checked by keystore_open(); main.c checks the database and
+ * the data directory with it. */
+int keystore_check_private(const char *path, const char *what, char *err, size_t errcap);
+
 #endif

@@ -63,6 +63,18 @@ void log_msg(enum log_level l, const char *event, const char *fmt, ...)
 	(void)w;
 }
 
+int log_rate_pass(struct log_rate *r, uint64_t now_ms, uint64_t *ret_dropped)
+{
+	if (now_ms < r->next_ms) {
+		r->dropped++;
+		return 0;
+	}
+	*ret_dropped = r->dropped;
+	r->dropped = 0;
+	r->next_ms = now_ms + 1000;
+	return 1;
+}
+
 const char *log_esc(const char *s, char *out, size_t cap)
 {
 	size_t o = 0, i = 0;

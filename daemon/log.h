@@ -12,6 +12,7 @@
 #define LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -23,6 +24,18 @@ void log_msg(enum log_level l, const char *event, const char *fmt, ...)
 
 /* Escapes s into out (cap bytes, at least 8) and returns out. NULL -> "-". */
 const char *log_esc(const char *s, char *out, size_t cap);
+
+/* At most one line a second for an event a peer can repeat at will
+ * (refused connections, accept errors).  The caller owns the state; it is
+ * not shared between threads. */
+struct log_rate {
+	uint64_t next_ms;
+	uint64_t dropped;
+};
+/* 1 when a line may be written at now_ms (a monotonic clock), with
+ * *ret_dropped the lines held back since the last one; 0 otherwise (the
+ * line is counted as dropped). */
+int log_rate_pass(struct log_rate *r, uint64_t now_ms, uint64_t *ret_dropped);
 
 #define log_debug(ev, ...)                                   \
 	do {                                                 \

@@ -193,6 +193,8 @@ static int cmd_init(const struct opts *o)
 
 	if (mkdir(o->data_dir, 0700) < 0 && errno != EEXIST)
 		return die("cannot create %s: %s", o->data_dir, strerror(errno));
+	if (chmod(o->data_dir, 0700) < 0) /* it may have been made beforehand */
+		return die("cannot make %s private: %s", o->data_dir, strerror(errno));
 	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", o->data_dir, owned[i]);
 		if (access(path, F_OK) == 0)
@@ -227,7 +229,6 @@ static int cmd_init(const struct opts *o)
 	keystore_free(ks);
 	if (rc)
 		return 1;
-	chmod(path, 0600);
 	printf("initialised %s\n", o->data_dir);
 	printf("ca: %s/ca.pem\n", o->data_dir);
 	printf("account: %s (technician)\n", admin);
@@ -236,6 +237,24 @@ static int cmd_init(const struct opts *o)
 	else
 		printf("baseline: %zu profiles assigned to the fleet\n", n_baseline);
 	printf("token: %s\n", token);
+	return 0;
+}
+
+/* The database holds every tablet's and person's record and the sealed
+ * secrets: like the key files, it (with its WAL and shared memory) and the
+ * data directory are the daemon user's alone. */
+static int check_data_private(const char *dir)
+{
+	static const char *const db_files[] = {"ardoise.db", "ardoise.db-wal", "ardoise.db-shm"};
+	char path[4200], err[4600];
+	if (keystore_check_private(dir, "data directory", err, sizeof(err)) < 0)
+		return die("%s", err);
+	for (size_t i = 0; i < sizeof(db_files) / sizeof(db_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, db_files[i]);
+		if (access(path, F_OK) == 0 &&
+		    keystore_check_private(path, "database", err, sizeof(err)) < 0)
+			return die("%s", err);
+	}
 	return 0;
 }
 
@@ -265,6 +284,9 @@ int main(int argc, char **argv)
 
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;
+	/* what ardoised creates is its user's alone; SQLite gives the WAL and
+	 * shared-memory files the database's mode */
+	umask(077);
 	/* tests only: shift the clock (retention, expiry) without waiting */
 	const char *shift = getenv("ARDOISE_CLOCK_OFFSET");
 	if (shift && *shift)
@@ -279,6 +301,8 @@ int main(int argc, char **argv)
 	if (access(srv.db_path, F_OK) != 0)
 		return die("%s not found: run 'ardoised --data-dir %s --init' first", srv.db_path,
 			   o.data_dir);
+	if (check_data_private(o.data_dir) != 0)
+		return 1;
 	if (keystore_open(o.data_dir, srv.cfg.device_ca, &srv.ks, err, sizeof(err)) < 0)
 		return die("%s", err);
 	SSL_CTX *probe = NULL; /* each worker makes its own; this one says early what is wrong */

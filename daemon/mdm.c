@@ -880,6 +880,23 @@ out:
 	sk_X509_pop_free(own.certs, X509_free);
 }
 
+void mdm_body_limit(struct req *r, size_t anon_limit, size_t *ret_limit, int *ret_anonymous)
+{
+	size_t msg = (size_t)r->w->srv->cfg.max_message_bytes;
+	*ret_limit = anon_limit;
+	*ret_anonymous = 1;
+	if (r->peer_cert) {
+		/* a certificate proves only that the peer holds its key: more
+		 * than the unauthenticated limit for one that chains to a device
+		 * CA (rare: inventories of many apps), so the common small
+		 * messages cost no chain check */
+		*ret_anonymous = 0;
+		*ret_limit = msg > anon_limit && peer_trusted(r) == 1 ? msg : anon_limit;
+	} else if (http_req_header(r->http, "mdm-signature")) {
+		*ret_limit = msg; /* a proxy's tablet: its signature is checked with the body */
+	}
+}
+
 const struct route mdm_routes[] = {
     {"PUT", "/mdm/checkin", AUTH_DEVICE, mdm_endpoint},
     {"PUT", "/mdm/connect", AUTH_DEVICE, mdm_endpoint},

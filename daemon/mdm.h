@@ -46,6 +46,13 @@ void mdm_public_url(struct worker *w, char *out, size_t cap);
 int mdm_enroll_profile(struct worker *w, const char *code, int sign, unsigned char **ret,
 		       size_t *ret_len);
 
+/* The largest body a tablet's request may send, decided from its head:
+ * [mdm] max_message_bytes with a TLS client certificate that chains to a
+ * device CA, or with an Mdm-Signature (behind a TLS-terminating proxy: the
+ * signature is checked with the body, so it counts as unauthenticated);
+ * anon_limit otherwise.  *ret_anonymous: no client certificate. */
+void mdm_body_limit(struct req *r, size_t anon_limit, size_t *ret_limit, int *ret_anonymous);
+
 /* GET /mdm/enroll and GET|POST /scep (mdm_enroll.c). */
 void mdm_enroll(struct req *r);
 void mdm_scep(struct req *r);

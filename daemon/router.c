@@ -3,6 +3,8 @@
 #include "ap_err.h"
 #include "api.h"
 #include "db_account.h"
+#include "mdm.h"
+#include "quota.h"
 #include "server.h"
 
 #include <string.h>
@@ -85,32 +87,87 @@ static void allow_header(struct req *r)
 	http_resp_add_header(r->resp, "Allow", allow);
 }
 
-void router_dispatch(struct req *r)
+/* The route for the request's method and path; NULL when none, with
+ * *ret_path_matched set when some route takes the path with another
+ * method. */
+static const struct route *find_route(struct req *r, int *ret_path_matched)
 {
-	int path_matched = 0;
+	*ret_path_matched = 0;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct route *rt = tables[t]; rt->method; rt++) {
 			if (!match(rt->pattern, r->http->path, r))
 				continue;
-			path_matched = 1;
-			if (strcmp(rt->method, r->http->method) != 0 &&
-			    !(strcmp(rt->method, "GET") == 0 &&
-			      strcmp(r->http->method, "HEAD") == 0))
-				continue;
-			if (rt->auth == AUTH_STAFF && router_staff_auth(r) < 0)
-				return;
-			r->resp->status = 0;
-			rt->fn(r);
-			if (r->resp->status == 0)
-				api_fail(r, AP_EINTERNAL, 500, "handler gave no answer");
-			r->resp->head = strcmp(r->http->method, "HEAD") == 0;
-			return;
+			*ret_path_matched = 1;
+			if (strcmp(rt->method, r->http->method) == 0 ||
+			    (strcmp(rt->method, "GET") == 0 &&
+			     strcmp(r->http->method, "HEAD") == 0))
+				return rt;
 		}
 	}
-	if (path_matched) {
+	return NULL;
+}
+
+void router_dispatch(struct req *r)
+{
+	int path_matched;
+	const struct route *rt = find_route(r, &path_matched);
+	if (rt) {
+		if (rt->auth == AUTH_STAFF && !r->has_acct && router_staff_auth(r) < 0)
+			return;
+		r->resp->status = 0;
+		rt->fn(r);
+		if (r->resp->status == 0)
+			api_fail(r, AP_EINTERNAL, 500, "handler gave no answer");
+		r->resp->head = strcmp(r->http->method, "HEAD") == 0;
+	} else if (path_matched) {
 		api_fail(r, AP_EUNSUPPORTED, 405, "method %s not allowed on %s", r->http->method,
 			 r->http->path);
 		allow_header(r);
-	} else
+	} else {
 		api_fail(r, AP_ENOTFOUND, 404, "no such route: %s", r->http->path);
+	}
+}
+
+/* The largest body the request may send, from its route and head. */
+static int body_limit(struct req *r, const struct route *rt, struct router_admission *a)
+{
+	const struct config *cfg = &r->w->srv->cfg;
+	size_t anon = (size_t)cfg->max_anon_body_bytes;
+	a->limit = anon;
+	a->anonymous = 1;
+	if (rt && rt->auth == AUTH_STAFF) {
+		if (router_staff_auth(r) < 0)
+			return AP_EAUTH;
+		a->limit = (size_t)cfg->max_body_bytes;
+		a->anonymous = 0;
+	} else if (rt && rt->auth == AUTH_DEVICE) {
+		mdm_body_limit(r, anon, &a->limit, &a->anonymous);
+	}
+	if (a->limit > (size_t)cfg->max_body_bytes)
+		a->limit = (size_t)cfg->max_body_bytes;
+	return 0;
+}
+
+int router_admit(struct req *r, uint64_t announced, struct router_admission *ret)
+{
+	struct router_admission a;
+	int path_matched;
+	int rc = body_limit(r, find_route(r, &path_matched), &a);
+	if (rc < 0)
+		return rc;
+	if (announced != HTTP_LENGTH_CHUNKED && announced > a.limit) {
+		api_fail(r, AP_ETOOBIG, 413,
+			 "a body of %llu bytes is over the %zu bytes this request may send%s",
+			 (unsigned long long)announced, a.limit,
+			 a.anonymous ? " unauthenticated" : "");
+		return AP_ETOOBIG;
+	}
+	a.reserved = announced == HTTP_LENGTH_CHUNKED ? a.limit : (size_t)announced;
+	if (quota_body_take(r->w->srv->quota, a.reserved, a.anonymous) < 0) {
+		api_fail(r, AP_EBUSY, 503, "too many request bodies in flight: retry in a moment");
+		http_resp_add_header(r->resp, "Retry-After", "2");
+		return AP_EBUSY;
+	}
+	*ret = a;
+	return 0;
 }

@@ -10,6 +10,7 @@
 #define ROUTER_H
 
 #include <openssl/x509.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db_account.h"
@@ -73,7 +74,23 @@ extern const struct route api_push_routes[];
  * and returns AP_EAUTH.  Routes marked AUTH_STAFF get it done for them. */
 int router_staff_auth(struct req *r);
 
-/* Routes the request, writes the answer into resp. */
+/* Routes the request, writes the answer into resp.  A staff route whose
+ * caller router_admit() authenticated (r->has_acct) is not checked again. */
 void router_dispatch(struct req *r);
+
+/* What the body of a request may be, decided from its head alone. */
+struct router_admission {
+	size_t limit;	 /* bytes the body may have */
+	size_t reserved; /* bytes taken from the process's body budget */
+	int anonymous;	 /* charged to the unauthenticated part of it */
+};
+/* Decides from the head (route, bearer token, TLS client certificate)
+ * before any body byte is read, announced being the Content-Length or
+ * HTTP_LENGTH_CHUNKED: staff routes authenticate now (r->acct filled);
+ * tablets get their message limit; the rest [server] max_anon_body_bytes.
+ * The body's bytes are then reserved (quota_body_give() them back).
+ * Returns 0 and fills *ret, or answers into r->resp (401 bad token, 413
+ * over the limit, 503 budget spent, with Retry-After) and returns AP_E*. */
+int router_admit(struct req *r, uint64_t announced, struct router_admission *ret);
 
 #endif

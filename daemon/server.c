@@ -9,6 +9,7 @@
 #include "push.h"
 #include "store.h"
 #include "keystore.h"
+#include "quota.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -19,8 +20,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* Connections accepted per wake-up of the listener: the rest wait for the
+ * next loop iteration, so a flood of new connections cannot starve the
+ * open ones. */
+#define ACCEPT_BATCH 64
+/* Out of descriptors, accepting pauses 10 ms, doubled up to this. */
+#define ACCEPT_PAUSE_MAX_MS 1000
+/* Descriptors kept out of max_connections: per worker (its listener, its
+ * database, WAL and shared memory, libuv's own), and for the process
+ * (standard streams, the push connection, files opened at run time). */
+#define FD_RESERVE_WORKER  8
+#define FD_RESERVE_PROCESS 64
 
 /* "127.0.0.1:8443", "[::1]:8443", ":8443" -> sockaddr. */
 static int parse_listen(const char *s, int port_override, struct sockaddr_storage *ss)
@@ -79,14 +93,55 @@ static int bind_one(const struct sockaddr_storage *ss, int *ret_fd, int *ret_por
 	return 0;
 }
 
-static void on_connection(uv_stream_t *listener, int status)
+static void on_listener(uv_poll_t *p, int status, int events);
+
+static void accept_resume(uv_timer_t *t)
 {
-	struct worker *w = listener->data;
+	struct worker *w = t->data;
+	if (!w->draining)
+		uv_poll_start(&w->listener, UV_READABLE, on_listener);
+}
+
+/* Stops accepting for a while (the pause doubles while the error lasts):
+ * out of descriptors, accept() would fail at once forever.  Connections
+ * keep their deadlines meanwhile, and each one closed gives a descriptor
+ * back. */
+static void accept_pause(struct worker *w, int err)
+{
+	uint64_t dropped = 0;
+	w->accept_backoff_ms = w->accept_backoff_ms ? w->accept_backoff_ms * 2 : 10;
+	if (w->accept_backoff_ms > ACCEPT_PAUSE_MAX_MS)
+		w->accept_backoff_ms = ACCEPT_PAUSE_MAX_MS;
+	uv_poll_stop(&w->listener);
+	uv_timer_start(&w->accept_timer, accept_resume, w->accept_backoff_ms, 0);
+	if (log_rate_pass(&w->accept_log, uv_now(&w->loop), &dropped))
+		log_warn(
+		    "accept_paused",
+		    "worker=%d error=\"%s\" open_connections=%zu pause_ms=%llu not_logged=%llu",
+		    w->id, strerror(err), w->n_conns, (unsigned long long)w->accept_backoff_ms,
+		    (unsigned long long)dropped);
+}
+
+static void on_listener(uv_poll_t *p, int status, int events)
+{
+	struct worker *w = p->data;
+	(void)events;
 	if (status < 0) {
-		log_warn("accept_error", "worker=%d error=%s", w->id, uv_strerror(status));
+		accept_pause(w, -status);
 		return;
 	}
-	conn_accept(w, listener);
+	for (int i = 0; i < ACCEPT_BATCH && !w->draining; i++) {
+		int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			w->accept_backoff_ms = 0;
+			conn_accept(w, fd);
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			return;
+		} else if (errno != EINTR && errno != ECONNABORTED) {
+			accept_pause(w, errno); /* EMFILE, ENFILE, ENOBUFS, ENOMEM... */
+			return;
+		}
+	}
 }
 
 static void finish_if_drained(struct worker *w)
@@ -95,6 +150,8 @@ static void finish_if_drained(struct worker *w)
 		return;
 	if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
 		uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	if (!uv_is_closing((uv_handle_t *)&w->accept_timer))
+		uv_close((uv_handle_t *)&w->accept_timer, NULL);
 	if (!uv_is_closing((uv_handle_t *)&w->wake))
 		uv_close((uv_handle_t *)&w->wake, NULL);
 	jobs_stop(w);
@@ -112,7 +169,9 @@ static void on_wake(uv_async_t *a)
 	struct worker *w = a->data;
 	if (!w->draining) {
 		w->draining = 1;
-		uv_close((uv_handle_t *)&w->listener, NULL);
+		uv_close((uv_handle_t *)&w->listener, NULL); /* stops polling the fd */
+		close(w->listen_fd);
+		uv_timer_stop(&w->accept_timer);
 		conn_drain_all(w);
 		uv_timer_start(&w->drain_timer, on_drain_timeout,
 			       (uint64_t)w->srv->cfg.drain_timeout_ms, 0);
@@ -161,12 +220,15 @@ static int worker_start(struct server *srv, struct worker *w)
 	if ((rc = server_db_open(srv, &w->db)) < 0)
 		return rc;
 	uv_loop_init(&w->loop);
-	uv_tcp_init(&w->loop, &w->listener);
 	uv_async_init(&w->loop, &w->wake, on_wake);
 	uv_timer_init(&w->loop, &w->drain_timer);
-	w->listener.data = w->wake.data = w->drain_timer.data = w;
-	if (uv_tcp_open(&w->listener, w->listen_fd) < 0 ||
-	    uv_listen((uv_stream_t *)&w->listener, 4096, on_connection) < 0)
+	uv_timer_init(&w->loop, &w->accept_timer);
+	w->wake.data = w->drain_timer.data = w->accept_timer.data = w;
+	if (listen(w->listen_fd, 4096) < 0 ||
+	    uv_poll_init_socket(&w->loop, &w->listener, w->listen_fd) < 0)
+		return AP_EIO;
+	w->listener.data = w;
+	if (uv_poll_start(&w->listener, UV_READABLE, on_listener) < 0)
 		return AP_EIO;
 	if (w->id == 0 && (rc = jobs_start(w)) < 0)
 		return rc;
@@ -182,6 +244,8 @@ int server_db_open(struct server *srv, struct db **ret)
 	int rc = db_open(srv->db_path, &db);
 	if (rc == 0 && key)
 		rc = db_audit_set_key(db, key, DB_AUDIT_KEY_LEN);
+	if (rc == 0)
+		rc = db_set_synchronous(db, strcmp(srv->cfg.db_synchronous, "full") == 0);
 	if (rc < 0) {
 		db_close(db);
 		return rc;
@@ -201,6 +265,33 @@ static int wait_for_signal(void)
 	return sig;
 }
 
+/* Raises the soft RLIMIT_NOFILE (up to the hard one) to what
+ * max_connections needs, or lowers max_connections to what fits, with a
+ * warning: past the limit, accept() fails and connections are refused. */
+static void fit_descriptors(struct server *srv)
+{
+	struct rlimit rl;
+	uint64_t n = (uint64_t)srv->n_workers;
+	uint64_t reserve = FD_RESERVE_PROCESS + FD_RESERVE_WORKER * n;
+	uint64_t want = (uint64_t)srv->cfg.max_connections * n + reserve;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= want)
+		return;
+	struct rlimit up = {rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max,
+			    rl.rlim_max};
+	if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+		rl = up;
+	if (rl.rlim_cur >= want)
+		return;
+	int64_t fit = rl.rlim_cur > reserve + n ? (int64_t)((rl.rlim_cur - reserve) / n) : 1;
+	log_warn("max_connections_lowered",
+		 "configured=%lld now=%lld workers=%d nofile=%llu msg=\"the descriptor limit "
+		 "(ulimit -n, systemd LimitNOFILE=) is too low for max_connections\"",
+		 (long long)srv->cfg.max_connections, (long long)fit, srv->n_workers,
+		 (unsigned long long)rl.rlim_cur);
+	srv->cfg.max_connections = fit;
+}
+
 int server_run(struct server *srv)
 {
 	struct sockaddr_storage ss;
@@ -214,8 +305,14 @@ int server_run(struct server *srv)
 	srv->n_workers =
 	    srv->cfg.workers > 0 ? (int)srv->cfg.workers : (int)uv_available_parallelism();
 	srv->workers = calloc((size_t)srv->n_workers, sizeof(*srv->workers));
+	fit_descriptors(srv);
+	uint64_t total = (uint64_t)srv->cfg.max_connections * (uint64_t)srv->n_workers;
 	if (srv->workers == NULL ||
-	    tls_sessions_new((size_t)srv->cfg.tls_session_cache, &srv->tls_sessions) < 0) {
+	    tls_sessions_new((size_t)srv->cfg.tls_session_cache, &srv->tls_sessions) < 0 ||
+	    quota_new((uint64_t)srv->cfg.body_budget_bytes,
+		      (uint64_t)srv->cfg.max_connections_per_ip,
+		      total / 4 > 65536 ? 65536 : (size_t)total / 4, &srv->quota) < 0) {
+		tls_sessions_free(srv->tls_sessions);
 		free(srv->workers);
 		return AP_ENOMEM;
 	}
@@ -273,6 +370,8 @@ out:
 	/* the cached sessions hold certificates of the workers' contexts */
 	tls_sessions_free(srv->tls_sessions);
 	srv->tls_sessions = NULL;
+	quota_free(srv->quota);
+	srv->quota = NULL;
 	for (int i = 0; i < srv->n_workers; i++)
 		worker_crypto_free(&srv->workers[i]);
 	free(srv->workers);

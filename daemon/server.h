@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "log.h"
 
 struct db;
 struct keystore;
@@ -27,8 +28,14 @@ struct worker {
 	int id;
 	struct server *srv;
 	uv_loop_t loop;
-	uv_tcp_t listener;
-	uv_async_t wake; /* asks the loop to drain and stop */
+	/* the listening socket is polled and accepted here rather than by
+	 * uv_listen(): out of descriptors, accepting pauses (accept_timer,
+	 * backing off up to a second) instead of spinning */
+	uv_poll_t listener;
+	uv_timer_t accept_timer;
+	uint64_t accept_backoff_ms; /* 0 while accepting normally */
+	struct log_rate accept_log; /* accept errors, refused connections */
+	uv_async_t wake;	    /* asks the loop to drain and stop */
 	uv_timer_t drain_timer;
 	uv_thread_t thread;
 	int listen_fd;
@@ -58,7 +65,8 @@ struct server {
 	int port;			   /* bound port (useful when listen asked for 0) */
 	int n_workers;
 	struct worker *workers;
-	struct push *push; /* the APNs push thread, NULL when push is off */
+	struct push *push;   /* the APNs push thread, NULL when push is off */
+	struct quota *quota; /* body bytes in flight, connections per address */
 	/* the audit log was found behind its saved head at start (a /healthz
 	 * warning), "" otherwise; written before the workers start */
 	char audit_warning[512];
@@ -71,7 +79,8 @@ struct server {
 /* Binds the listeners, starts the workers, waits for SIGTERM/SIGINT,
  * drains and returns 0 (or an AP_E* code when it could not start). */
 int server_run(struct server *srv);
-/* Opens a connection to the database with the audit chain's key set. */
+/* Opens a connection to the database with the audit chain's key and the
+ * configured synchronous mode set. */
 int server_db_open(struct server *srv, struct db **ret);
 
 #endif

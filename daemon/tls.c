@@ -193,6 +193,45 @@ static int verify_later(X509_STORE_CTX *ctx, void *arg)
 	return 1;
 }
 
+/* TLS 1.2: forward secrecy and AEAD only, as Apple asks of MDM servers
+ * (ECDHE; AES-GCM or ChaCha20-Poly1305); the RSA suites serve a server.pem
+ * with an RSA key.  TLS 1.3's suites are all of that kind already. */
+static const char tls12_ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305";
+
+/* 1 when the ClientHello offers TLS 1.3 (supported_versions), which this
+ * server then picks. */
+static int offers_tls13(SSL *ssl)
+{
+	const unsigned char *p;
+	size_t len;
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &p, &len) != 1 ||
+	    len < 1 || (size_t)p[0] != len - 1)
+		return 0;
+	for (size_t i = 1; i + 1 < len; i += 2)
+		if (p[i] == 0x03 && p[i + 1] == 0x04)
+			return 1;
+	return 0;
+}
+
+/* Extended Master Secret (RFC 7627) is required of TLS 1.2 clients.
+ * OpenSSL 3.0 has no option to require it of a client (only to turn it
+ * off), so a ClientHello that would settle on TLS 1.2 without it is
+ * refused here with handshake_failure.  TLS 1.3 always binds its secrets
+ * to the handshake. */
+static int require_ems(SSL *ssl, int *al, void *arg)
+{
+	const unsigned char *p;
+	size_t len;
+	(void)arg;
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_extended_master_secret, &p, &len) == 1 ||
+	    offers_tls13(ssl))
+		return SSL_CLIENT_HELLO_SUCCESS;
+	*al = SSL_AD_HANDSHAKE_FAILURE;
+	return SSL_CLIENT_HELLO_ERROR;
+}
+
 int tls_ctx_new(OSSL_LIB_CTX *libctx, const char *cert_file, const char *key_file,
 		X509_STORE *trust, STACK_OF(X509_NAME) * client_ca_names,
 		struct tls_sessions *sessions, SSL_CTX **ret)
@@ -207,10 +246,12 @@ int tls_ctx_new(OSSL_LIB_CTX *libctx, const char *cert_file, const char *key_fil
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 				     SSL_OP_NO_TICKET);
 	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_client_hello_cb(ctx, require_ems, NULL);
 	/* NO_AUTO_CHAIN: server.pem holds what we send; building the chain
 	 * from the store would verify our own certificate at every handshake */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1 ||
+	if (SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		SSL_CTX_free(ctx);

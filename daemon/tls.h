@@ -25,7 +25,8 @@ size_t tls_sessions_count(struct tls_sessions *c);
 
 /* Server context in libctx (NULL: the default one; each worker has its
  * own, so OpenSSL's internal locks are not shared between cores):
- * cert/key in PEM files, TLS 1.2 and 1.3, client certificates requested
+ * cert/key in PEM files, TLS 1.2 (ECDHE with AEAD ciphers only, Extended
+ * Master Secret required) and 1.3, client certificates requested
  * but optional and not checked during the handshake (tls_peer_verified()
  * checks them against trust, ref taken, when asked).  Resumption through
  * sessions (NULL: none). */

@@ -264,6 +264,11 @@ int db_set_busy_timeout(struct db *db, int ms)
 	return sqlite3_busy_timeout(db->h, ms) == SQLITE_OK ? 0 : AP_EINVAL;
 }
 
+int db_set_synchronous(struct db *db, int full)
+{
+	return db_exec(db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
 int db_checkpoint(struct db *db)
 {
 	int rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

@@ -35,6 +35,12 @@ void db_close(struct db *db);
  * failing with AP_EBUSY (db_open sets 5000 ms). */
 int db_set_busy_timeout(struct db *db, int ms);
 
+/* synchronous=FULL (full != 0) or NORMAL (db_open's): with NORMAL in WAL
+ * mode a power cut may lose the transactions committed since the last
+ * checkpoint's sync, the file staying consistent; FULL syncs the WAL at
+ * every commit, so nothing committed is lost. */
+int db_set_synchronous(struct db *db, int full);
+
 /* Passive WAL checkpoint (the periodic job). */
 int db_checkpoint(struct db *db);
 

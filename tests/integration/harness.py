@@ -44,7 +44,7 @@ def check(cond, msg):
 
 
 class Daemon:
-    def __init__(self, config="", workers=2, init_args=(), start=True, keep=False):
+    def __init__(self, config="", workers=2, init_args=(), start=True, keep=False, preexec=None):
         self.tmp = tempfile.mkdtemp(prefix="ardoise-it-")
         self.data = os.path.join(self.tmp, "data")
         self.config_text = config
@@ -52,6 +52,7 @@ class Daemon:
         self.init_args = list(init_args)
         self.start_now = start
         self.keep = keep
+        self.preexec = preexec  # run in the daemon's process before exec (e.g. setrlimit)
         self.proc = None
         self.port = None
         self.token = None
@@ -81,7 +82,8 @@ class Daemon:
             args += ["--config", self.write_config()]
         args += list(extra)
         self.logf = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     preexec_fn=self.preexec)
         deadline = time.time() + 30
         while time.time() < deadline:
             m = re.search(r"event=listening addr=127\.0\.0\.1:(\d+)", self.log())

@@ -189,7 +189,8 @@ def test_migrates_an_empty_database():
         newest = schema_version(d)
         check(newest >= 1, "--init leaves a migrated database")
         os.unlink(os.path.join(d.data, "ardoise.db"))
-        open(os.path.join(d.data, "ardoise.db"), "w").close()  # version 0
+        # version 0, private like every database the daemon accepts
+        os.close(os.open(os.path.join(d.data, "ardoise.db"), os.O_CREAT | os.O_WRONLY, 0o600))
         d.start()
         d.check_serving("migrating from version 0")
         check(("schema=%d" % newest) in d.log(), "logs the schema version")

@@ -67,6 +67,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c->idle_timeout_ms, 30000);
 	assert_int_equal(c->drain_timeout_ms, 10000);
 	assert_true(c->max_connections > 1000);
+	assert_int_equal(c->max_anon_body_bytes, 65536);
+	assert_int_equal(c->body_budget_bytes, 33554432);
+	assert_int_equal(c->max_connections_per_ip, 4096);
+	assert_string_equal(c->db_synchronous, "normal");
 	assert_string_equal(c->log_level, "info");
 	assert_string_equal(c->geo_approval, "two-person");
 	assert_int_equal(c->queue_max, 200);
@@ -155,6 +159,7 @@ static void test_bad_enum(void **state)
 	struct fixture *f = *state;
 	expect_error(f, "[log]\nlevel = verbose\n", 2, "debug|info|warn|error");
 	expect_error(f, "[geolocation]\napproval = none\n", 2, "two-person|single");
+	expect_error(f, "[db]\nsynchronous = off\n", 2, "normal|full");
 	expect_error(f, "[log]\nlevel = INFO\n", 2, "INFO");
 	expect_error(f, "[log]\nlevel = inf\n", 2, "inf");
 }

@@ -446,6 +446,70 @@ static void test_response(void **state)
 	ap_buf_free(&out);
 }
 
+static struct http_in *new_admitting(void)
+{
+	static const struct http_limits lim = {1024, 2048, 1};
+	struct http_in *h = http_in_new(&lim);
+	assert_non_null(h);
+	return h;
+}
+
+static const char put_req[] = "PUT /mdm/checkin HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789";
+
+/* The head stops the parser until the caller admits the body: nothing of
+ * the body is taken before. */
+static void test_admit_content_length(void **state)
+{
+	(void)state;
+	struct http_in *h = new_admitting();
+	size_t used = 0, head = strlen(put_req) - 10;
+	assert_int_equal(feed(h, put_req, strlen(put_req), &used), 0);
+	assert_int_equal(http_in_state(h), HTTP_IN_ADMIT);
+	assert_true(used <= head);
+	assert_string_equal(http_in_request(h)->path, "/mdm/checkin");
+	assert_int_equal(http_in_request(h)->body.len, 0);
+	assert_int_equal(http_in_body_length(h), 10);
+	size_t more = 0;
+	assert_int_equal(feed(h, put_req + used, strlen(put_req) - used, &more), 0);
+	assert_int_equal(more, 0); /* still waiting */
+	assert_int_equal(http_in_admit(h, 10), 0);
+	assert_int_equal(feed(h, put_req + used, strlen(put_req) - used, &more), 0);
+	assert_int_equal(used + more, strlen(put_req));
+	assert_int_equal(http_in_state(h), HTTP_IN_DONE);
+	assert_memory_equal(http_in_request(h)->body.data, "0123456789", 10);
+	/* a request without a body does not stop */
+	http_in_next(h);
+	assert_int_equal(feed_str(h, get_req), 0);
+	check_get(h);
+	http_in_free(h);
+}
+
+static void test_admit_refused(void **state)
+{
+	(void)state;
+	struct http_in *h = new_admitting();
+	size_t used = 0;
+	assert_int_equal(feed(h, put_req, strlen(put_req), &used), 0);
+	assert_int_equal(http_in_admit(h, 9), 413);
+	assert_int_equal(feed(h, put_req + used, strlen(put_req) - used, &used), 413);
+	http_in_free(h);
+}
+
+static void test_admit_chunked(void **state)
+{
+	(void)state;
+	static const char req[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+				  "8\r\n01234567\r\n0\r\n\r\n";
+	struct http_in *h = new_admitting();
+	size_t used = 0, more = 0;
+	assert_int_equal(feed(h, req, strlen(req), &used), 0);
+	assert_int_equal(http_in_state(h), HTTP_IN_ADMIT);
+	assert_true(http_in_body_length(h) == HTTP_LENGTH_CHUNKED);
+	assert_int_equal(http_in_admit(h, 4), 0); /* the length is not known yet */
+	assert_int_equal(feed(h, req + used, strlen(req) - used, &more), 413);
+	http_in_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +530,9 @@ int main(void)
 	    cmocka_unit_test(test_query),
 	    cmocka_unit_test(test_methods),
 	    cmocka_unit_test(test_response),
+	    cmocka_unit_test(test_admit_content_length),
+	    cmocka_unit_test(test_admit_refused),
+	    cmocka_unit_test(test_admit_chunked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -449,6 +449,33 @@ static void test_tls12_accepted(void **state)
 	pair_free(&p);
 }
 
+/* TLS 1.2 only with ECDHE and an AEAD cipher, and with Extended Master
+ * Secret; TLS 1.3 needs no EMS. */
+static void test_tls12_policy(void **state)
+{
+	struct world *w = *state;
+	static const char *const refused[] = {"ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES128-SHA256",
+					      "ECDHE-ECDSA-AES256-SHA384"};
+	struct pair p;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		pair_init(w, &p, NULL, NULL);
+		SSL_set_max_proto_version(p.cli, TLS1_2_VERSION);
+		assert_int_equal(SSL_set_cipher_list(p.cli, refused[i]), 1);
+		assert_int_equal(handshake(&p), AP_EPARSE);
+		pair_free(&p);
+	}
+	pair_init(w, &p, NULL, NULL);
+	SSL_set_max_proto_version(p.cli, TLS1_2_VERSION);
+	SSL_set_options(p.cli, SSL_OP_NO_EXTENDED_MASTER_SECRET);
+	assert_int_equal(handshake(&p), AP_EPARSE);
+	pair_free(&p);
+	pair_init(w, &p, NULL, NULL);
+	SSL_set_options(p.cli, SSL_OP_NO_EXTENDED_MASTER_SECRET);
+	assert_int_equal(handshake(&p), 0);
+	assert_string_equal(tls_version(p.srv), "TLSv1.3");
+	pair_free(&p);
+}
+
 static void test_plaintext_over_cap(void **state)
 {
 	struct world *w = *state;
@@ -568,6 +595,7 @@ int main(void)
 	    cmocka_unit_test(test_close_notify),
 	    cmocka_unit_test(test_old_protocol_refused),
 	    cmocka_unit_test(test_tls12_accepted),
+	    cmocka_unit_test(test_tls12_policy),
 	    cmocka_unit_test(test_plaintext_over_cap),
 	    cmocka_unit_test(test_session_resumption),
 	    cmocka_unit_test(test_session_cache_bounded),
