@@ -2,7 +2,7 @@
  * api_lock.c - lock-code reset, remote lock, and Activation Lock escrow.
  *
  *   POST /api/v1/devices/:serial/clear-passcode  {"reason": T}
- *   POST /api/v1/devices/:serial/lock            {"message": T?, "phone": P?, "reason": T?}
+ *   POST /api/v1/devices/:serial/lock            {"message": T?, "phone": P?, "reason": T}
  *   GET  /api/v1/devices/:serial/activation-lock (?reveal=1: the escrowed code,
  *                                                 technicians only, audited)
  *
@@ -108,7 +108,7 @@ static void lock(struct req *r)
 	/* the Lock screen shows the message on several lines */
 	if (api_fleet_lines(r, body, "message", LOCK_MESSAGE_MAX, 0, &msg) < 0 ||
 	    api_fleet_str(r, body, "phone", LOCK_PHONE_MAX, 0, &phone) < 0 ||
-	    api_fleet_str(r, body, "reason", API_REASON_MAX, 0, &reason) < 0) {
+	    api_fleet_str(r, body, "reason", API_REASON_MAX, 1, &reason) < 0) {
 		json_decref(body);
 		return;
 	}

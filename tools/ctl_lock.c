@@ -73,7 +73,7 @@ static int clear_passcode(struct ctl *c, int argc, char **argv)
 }
 
 static const char lock_usage[] =
-    "device lock SERIAL [--message TEXT] [--phone NUMBER] [--reason TEXT] [--json]";
+    "device lock SERIAL --reason TEXT [--message TEXT] [--phone NUMBER] [--json]";
 
 static int lock(struct ctl *c, int argc, char **argv)
 {
@@ -82,13 +82,14 @@ static int lock(struct ctl *c, int argc, char **argv)
 	int rc = parse(argc, argv, opts, 3, lock_usage, &serial);
 	if (rc)
 		return rc;
+	if (reason == NULL || reason[0] == '\0')
+		return ctl_usage(lock_usage, "--reason is required (it goes to the audit log)");
 	json_t *body = json_object();
 	if (msg)
 		json_object_set_new(body, "message", json_string(msg));
 	if (phone)
 		json_object_set_new(body, "phone", json_string(phone));
-	if (reason)
-		json_object_set_new(body, "reason", json_string(reason));
+	json_object_set_new(body, "reason", json_string(reason));
 	return post_action(c, serial, "lock", body);
 }
 
@@ -136,7 +137,8 @@ static int activation_lock(struct ctl *c, int argc, char **argv)
 const struct ctl_verb ctl_lock_verbs[] = {
     {"device", "clear-passcode", clear_passcode, clear_usage,
      "reset (remove) a tablet's lock code with its UnlockToken; the user sets a new one"},
-    {"device", "lock", lock, lock_usage, "lock a tablet now, with an optional message and phone"},
+    {"device", "lock", lock, lock_usage,
+     "lock a tablet now (the reason goes to the audit log), with an optional message and phone"},
     {"device", "activation-lock", activation_lock, al_usage,
      "whether the Activation Lock bypass code is escrowed; --reveal shows it (technicians, "
      "audited)"},
