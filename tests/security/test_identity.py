@@ -21,7 +21,7 @@ import sqlite3
 import ssl
 import subprocess
 
-from harness import Daemon, check, run
+from harness import Daemon, check, read_response, run
 from fleet_common import write
 from test_locate import Sim, token_of
 
@@ -289,10 +289,22 @@ def test_untrusted_certificate_refused_before_parsing():
                         "-keyout", "self.key", "-out", "self.pem"], cwd=tmp, check=True,
                        capture_output=True, timeout=60)
         ident = (os.path.join(tmp, "self.pem"), os.path.join(tmp, "self.key"), "")
-        # 2 MiB that a parser would have to read to the end to refuse
         head = b'<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict>' \
                b"<key>Status</key><string>Idle</string><key>UDID</key><string>"
-        body = head + b"A" * (2 * 1024 * 1024 - len(head) - 64)
+        # 2 MiB that a parser would have to read to the end to refuse: an
+        # untrusted certificate may not even send it (413 from the head)
+        sock = d.raw_tls(ident[0], ident[1])
+        try:
+            sock.sendall(b"PUT /mdm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         b"application/x-apple-aspen-mdm\r\nContent-Length: 2097152\r\n\r\n"
+                         + head)
+            status, _, answer = read_response(sock.makefile("rb"))
+        finally:
+            sock.close()
+        check(status in (403, 413), "a self-signed certificate's 2 MiB is refused unread: "
+              "%d %r" % (status, answer[:200]))
+        # what it may send (under 64 KiB) is refused on trust before parsing
+        body = head + b"A" * (60 * 1024)
         status, answer = send(d, ident, body, path="/mdm/connect")
         check(status == 403, "a self-signed certificate is refused (403), not parsed: %d %r"
               % (status, answer[:200]))
