@@ -500,11 +500,19 @@ int locate_job_expire(struct worker *w)
 int locate_job_purge(struct worker *w)
 {
 	int64_t n = 0;
-	int rc = db_locate_purge(w->db, db_now(), &n);
-	if (rc == 0 && n > 0) {
-		log_info("locate_purged", "requests=%lld", (long long)n);
-		db_audit_append(w->db, "system", "locate.purge", "", "retention period over", "");
+	int rc = db_begin(w->db);
+	if (rc < 0)
+		return rc;
+	rc = db_locate_purge(w->db, db_now(), &n);
+	if (rc == 0 && n > 0) /* the purge and its row, together */
+		rc = db_audit_append(w->db, "system", "locate.purge", "", "retention period over",
+				     "");
+	if (rc < 0) {
+		db_rollback(w->db);
+		return rc;
 	}
+	if ((rc = db_commit(w->db)) == 0 && n > 0)
+		log_info("locate_purged", "requests=%lld", (long long)n);
 	return rc;
 }
 

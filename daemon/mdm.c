@@ -435,6 +435,28 @@ static int bound_device(struct req *r, const char *udid, const struct ident *id,
 	return AP_EBADSIG;
 }
 
+/* Stores the push credentials; the first time, queues the initial
+ * inventory and writes the enrolment's audit row, in one transaction. */
+static int token_update(struct req *r, const struct ap_checkin *ci, const struct db_mdm_device *d,
+			const unsigned char *sealed, size_t sealed_len, int *first)
+{
+	int rc = db_begin(r->w->db);
+	if (rc < 0)
+		return rc;
+	rc = db_mdm_token_update(r->w->db, d->id, ci->token, ci->token_len, ci->push_magic,
+				 ci->topic, sealed, sealed_len, ci->awaiting_configuration, first);
+	if (rc == 0 && *first) {
+		queue_initial(r, d->id, ci->udid);
+		rc = db_audit_append(r->w->db, "system", "device.enrolled",
+				     d->serial[0] ? d->serial : ci->udid, "", "");
+	}
+	if (rc < 0) {
+		db_rollback(r->w->db);
+		return rc;
+	}
+	return db_commit(r->w->db);
+}
+
 static void on_token_update(struct req *r, const struct ap_checkin *ci, const struct ident *id)
 {
 	struct db_mdm_device d;
@@ -449,17 +471,13 @@ static void on_token_update(struct req *r, const struct ap_checkin *ci, const st
 		api_fail(r, rc, 500, "cannot seal the UnlockToken");
 		return;
 	}
-	rc = db_mdm_token_update(r->w->db, d.id, ci->token, ci->token_len, ci->push_magic,
-				 ci->topic, sealed, sealed_len, ci->awaiting_configuration, &first);
+	rc = token_update(r, ci, &d, sealed, sealed_len, &first);
 	free(sealed);
 	if (rc < 0) {
 		api_fail(r, rc, 503, "cannot store the push token: %s", ap_strerror(rc));
 		return;
 	}
 	if (first) {
-		queue_initial(r, d.id, ci->udid);
-		db_audit_append(r->w->db, "system", "device.enrolled",
-				d.serial[0] ? d.serial : ci->udid, "", "");
 		/* the desired policy right after the initial inventory */
 		if ((rc = reconcile_enrolled(r->w, d.id)) < 0)
 			log_warn("reconcile_failed", "id=%s device=%lld error=\"%s\"", r->id,
@@ -475,13 +493,18 @@ static void on_checkout(struct req *r, const struct ap_checkin *ci, const struct
 	struct db_mdm_device d;
 	if (bound_device(r, ci->udid, id, &d) < 0)
 		return;
-	int rc = db_mdm_unenroll(r->w->db, d.id);
+	int rc = db_begin(r->w->db);
+	if (rc == 0) { /* the check-out and its row, together */
+		if ((rc = db_mdm_unenroll(r->w->db, d.id)) == 0)
+			rc = db_audit_append(r->w->db, "system", "device.checkout",
+					     d.serial[0] ? d.serial : ci->udid,
+					     "MDM profile removed", "");
+		rc = rc < 0 ? (db_rollback(r->w->db), rc) : db_commit(r->w->db);
+	}
 	if (rc < 0) {
 		api_fail(r, rc, 503, "cannot record the check-out");
 		return;
 	}
-	db_audit_append(r->w->db, "system", "device.checkout", d.serial[0] ? d.serial : ci->udid,
-			"MDM profile removed", "");
 	answer_empty(r);
 }
 
