@@ -38,11 +38,11 @@
 
 static json_t *cmd_json(const struct db_cmd *c)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s}", "uuid", c->uuid, "type",
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "uuid", c->uuid, "type",
 			 c->type, "status", c->status, "origin", c->origin, "created_by",
-			 c->created_by, "created_at", (json_int_t)c->created_at, "sent_at",
-			 (json_int_t)c->sent_at, "done_at", (json_int_t)c->done_at, "expires_at",
-			 (json_int_t)c->expires_at, "error", c->error);
+			 c->created_by, "created_at", api_fleet_time(c->created_at), "sent_at",
+			 api_fleet_time(c->sent_at), "done_at", api_fleet_time(c->done_at),
+			 "expires_at", api_fleet_time(c->expires_at), "error", c->error);
 }
 
 /* Converts the body's "params" array into a plist for type t; answers on error. */
@@ -363,8 +363,8 @@ static void enroll_code_new(struct req *r)
 	json_decref(det);
 	if (rc == 0)
 		api_json(r, 201,
-			 json_pack("{s:s,s:I,s:I}", "code", code, "uses", uses, "expires_at",
-				   (json_int_t)(db_now() + ENROLL_CODE_TTL)));
+			 json_pack("{s:s,s:I,s:o}", "code", code, "uses", uses, "expires_at",
+				   api_fleet_time(db_now() + ENROLL_CODE_TTL)));
 }
 
 const struct route api_command_routes[] = {

@@ -85,19 +85,19 @@ static json_t *split_types(const char *csv)
 
 static json_t *profile_json(const struct db_profile *p)
 {
-	return json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:I}", "name", p->name, "identifier",
+	return json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:o,s:s,s:o}", "name", p->name, "identifier",
 			 p->identifier, "display_name", p->display_name, "payload_types",
 			 split_types(p->payload_types), "payload_hash", p->payload_hash,
 			 "payload_uuid", p->payload_uuid, "created_by", p->created_by, "created_at",
-			 (json_int_t)p->created_at, "updated_by", p->updated_by, "updated_at",
-			 (json_int_t)p->updated_at);
+			 api_fleet_time(p->created_at), "updated_by", p->updated_by, "updated_at",
+			 api_fleet_time(p->updated_at));
 }
 
 static json_t *app_json(const struct db_app *a)
 {
-	return json_pack("{s:s,s:I,s:s,s:s,s:s,s:I}", "bundle_id", a->bundle_id, "store_id",
+	return json_pack("{s:s,s:I,s:s,s:s,s:s,s:o}", "bundle_id", a->bundle_id, "store_id",
 			 (json_int_t)a->store_id, "name", a->name, "licence", a->licence,
-			 "created_by", a->created_by, "created_at", (json_int_t)a->created_at);
+			 "created_by", a->created_by, "created_at", api_fleet_time(a->created_at));
 }
 
 /* ?school= checked: 0 and out "" when absent, answers 400 when bad. */
@@ -551,10 +551,10 @@ static void assignment_remove(struct req *r)
 
 static int add_assignment(const struct db_assignment *a, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "item", a->item, "kind",
+	json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "item", a->item, "kind",
 					     a->kind, "identifier", a->identifier, "scope",
 					     a->scope, "created_by", a->created_by, "created_at",
-					     (json_int_t)a->created_at));
+					     api_fleet_time(a->created_at)));
 	return 0;
 }
 

@@ -106,9 +106,9 @@ static void device_push(struct req *r)
 	if (api_fleet_commit(r, "device.push", d.serial, NULL, NULL) < 0)
 		return;
 	api_json(r, 202,
-		 json_pack("{s:s,s:b,s:s,s:I,s:I}", "serial", d.serial, "requested", 1,
-			   "push_state", d.push_state, "last_push", (json_int_t)d.last_push,
-			   "last_seen", (json_int_t)d.last_seen));
+		 json_pack("{s:s,s:b,s:s,s:o,s:o}", "serial", d.serial, "requested", 1,
+			   "push_state", d.push_state, "last_push", api_fleet_time(d.last_push),
+			   "last_seen", api_fleet_time(d.last_seen)));
 }
 
 struct many {
@@ -167,9 +167,9 @@ out:
 
 static int add_invalid(const char *serial, const char *state, int64_t last_push, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s,s:s,s:I}", "serial", serial ? serial : "",
+	json_array_append_new(arg, json_pack("{s:s,s:s,s:o}", "serial", serial ? serial : "",
 					     "push_state", state ? state : "", "last_push",
-					     (json_int_t)last_push));
+					     api_fleet_time(last_push)));
 	return 0;
 }
 
@@ -194,8 +194,8 @@ static json_t *certificate_json(const struct push_status *st)
 	if (st->cert_not_after == 0)
 		return json_null();
 	int64_t left = st->cert_not_after - db_now();
-	return json_pack("{s:s,s:I,s:I}", "subject", st->cert_subject, "not_after",
-			 (json_int_t)st->cert_not_after, "expires_in_days",
+	return json_pack("{s:s,s:o,s:I}", "subject", st->cert_subject, "not_after",
+			 api_fleet_time(st->cert_not_after), "expires_in_days",
 			 (json_int_t)(left >= 0 ? left / DAY : -((-left + DAY - 1) / DAY)));
 }
 
@@ -225,8 +225,8 @@ static void push_status(struct req *r)
 			      "waiting", (json_int_t)st.waiting, "in_flight",
 			      (json_int_t)st.in_flight, "warnings", warnings);
 	json_object_set_new(o, "last_error",
-			    st.last_error[0] ? json_pack("{s:s,s:I}", "message", st.last_error,
-							 "at", (json_int_t)st.last_error_at)
+			    st.last_error[0] ? json_pack("{s:s,s:o}", "message", st.last_error,
+							 "at", api_fleet_time(st.last_error_at))
 					     : json_null());
 	api_json(r, 200, o);
 }

@@ -35,19 +35,18 @@
 static json_t *request_json(const struct db_locate *l)
 {
 	json_t *o = json_pack(
-	    "{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:s,s:I,s:I}", "id", (json_int_t)l->id,
+	    "{s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s,s:I,s:I}", "id", (json_int_t)l->id,
 	    "serial", l->serial, "school", l->school, "reason", l->reason, "state", l->state,
-	    "requested_by", l->requested_by, "requested_at", (json_int_t)l->requested_at,
-	    "decided_by", l->decided_by, "decided_at", (json_int_t)l->decided_at, "expires_at",
-	    (json_int_t)l->expires_at, "closed_at", (json_int_t)l->closed_at, "outcome", l->outcome,
-	    "fixes", (json_int_t)l->fixes, "reads", (json_int_t)l->reads);
+	    "requested_by", l->requested_by, "requested_at", api_fleet_time(l->requested_at),
+	    "decided_by", l->decided_by, "decided_at", api_fleet_time(l->decided_at), "expires_at",
+	    api_fleet_time(l->expires_at), "closed_at", api_fleet_time(l->closed_at), "outcome",
+	    l->outcome, "fixes", (json_int_t)l->fixes, "reads", (json_int_t)l->reads);
 	json_object_set_new(o, "incident",
 			    l->incident_id ? json_integer(l->incident_id) : json_null());
 	json_object_set_new(o, "authority_ref", json_string(l->authority_ref));
 	json_object_set_new(o, "deny_reason", json_string(l->deny_reason));
-	json_object_set_new(o, "purge_after", json_integer(l->purge_after));
-	json_object_set_new(o, "purged_at",
-			    l->purged_at ? json_integer(l->purged_at) : json_null());
+	json_object_set_new(o, "purge_after", api_fleet_time(l->purge_after));
+	json_object_set_new(o, "purged_at", api_fleet_time(l->purged_at));
 	return o;
 }
 
@@ -370,7 +369,7 @@ static int add_fix(int64_t taken_at, const unsigned char *sealed, size_t len, vo
 		f->failed++;
 		return 0;
 	}
-	json_object_set_new(fix, "received_at", json_integer(taken_at));
+	json_object_set_new(fix, "received_at", api_fleet_time(taken_at));
 	json_array_append_new(f->arr, fix);
 	return 0;
 }

@@ -47,6 +47,14 @@ const char *ctl_safe(const char *s, int lines, char *out, size_t cap);
  * with --json (JSON escapes control characters itself). */
 void ctl_safe_json(json_t *v);
 
+/* The API's times ("YYYY-MM-DDTHH:MM:SSZ", ISO 8601 in UTC) as people
+ * read them: "YYYY-MM-DD HH:MM" in the local time zone (TZ).  "-" for
+ * NULL or ""; any other text is shown as it is.  Into buf; returns buf or
+ * a constant. */
+const char *ctl_when(const char *iso, char *buf, size_t cap);
+/* ctl_when() of the string member key of o. */
+const char *ctl_when_of(json_t *o, const char *key, char *buf, size_t cap);
+
 /* Writes JSON text to f with DEL and C1 characters escaped (\u00XX) as C0
  * already are: JSON output carries no raw control character either. */
 void ctl_put_json(const char *text, FILE *f);

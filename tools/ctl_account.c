@@ -104,7 +104,7 @@ static int list(struct ctl *c, int argc, char **argv)
 				     schools[0] ? schools : "(whole fleet)",
 				     json_is_true(json_object_get(a, "disabled")) ? "disabled"
 										  : "active",
-				     ctl_fleet_when(a, "created_at", when, sizeof(when))};
+				     ctl_when_of(a, "created_at", when, sizeof(when))};
 		ctl_fleet_row(t, row);
 	}
 	ctl_fleet_table_print(t, stdout);

@@ -28,7 +28,7 @@ static int list(struct ctl *c, int argc, char **argv)
 		snprintf(id, sizeof(id), "%lld",
 			 (long long)json_integer_value(json_object_get(row, "id")));
 		const char *cells[] = {id,
-				       ctl_fleet_when(row, "ts", when, sizeof(when)),
+				       ctl_when_of(row, "ts", when, sizeof(when)),
 				       ctl_fleet_str(row, "actor"),
 				       ctl_fleet_str(row, "action"),
 				       ctl_fleet_str(row, "target"),

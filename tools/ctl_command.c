@@ -4,30 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static void when(json_int_t t, char *out, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (t <= 0) {
-		snprintf(out, cap, "-");
-		return;
-	}
-	localtime_r(&tt, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M", &tm);
-}
 
 static void print_cmd_row(json_t *c)
 {
 	const char *uuid = "", *type = "", *status = "", *error = "";
-	json_int_t created = 0, done = 0;
 	char t1[32], t2[32];
-	json_unpack(c, "{s:s,s:s,s:s,s:I,s:I,s:s}", "uuid", &uuid, "type", &type, "status", &status,
-		    "created_at", &created, "done_at", &done, "error", &error);
-	when(created, t1, sizeof(t1));
-	when(done, t2, sizeof(t2));
-	printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", uuid, type, status, t1, t2, error);
+	json_unpack(c, "{s:s,s:s,s:s,s:s}", "uuid", &uuid, "type", &type, "status", &status,
+		    "error", &error);
+	printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", uuid, type, status,
+	       ctl_when_of(c, "created_at", t1, sizeof(t1)),
+	       ctl_when_of(c, "done_at", t2, sizeof(t2)), error);
 }
 
 static const char send_usage[] = "command send SERIAL TYPE [Key=value...] [--reason TEXT] [--json]";
@@ -177,15 +163,14 @@ static int show(struct ctl *c, int argc, char **argv)
 		json_t *v;
 		json_object_foreach(ret, key, v)
 		{
-			if (json_is_string(v))
+			char t[32];
+			if (json_is_string(v) && strstr(key, "_at"))
+				printf("%-11s %s\n", key,
+				       ctl_when(json_string_value(v), t, sizeof(t)));
+			else if (json_is_string(v))
 				print_field(key, json_string_value(v),
 					    strcmp(key, "payload") == 0 ||
 						strcmp(key, "result") == 0);
-			else if (json_is_integer(v) && strstr(key, "_at")) {
-				char t[32];
-				when(json_integer_value(v), t, sizeof(t));
-				printf("%-11s %s\n", key, t);
-			}
 		}
 	}
 	json_decref(ret);

@@ -30,7 +30,7 @@ static void add_row(const char *const *v, void *arg)
 			     dash(v[4]),
 			     dash(v[5]),
 			     dash(v[6]),
-			     ctl_fleet_when_text(v[7], when, sizeof(when)),
+			     ctl_when(v[7], when, sizeof(when)),
 			     dash(v[8])};
 	ctl_fleet_row(arg, row);
 }
@@ -75,8 +75,8 @@ static void print_history(json_t *d)
 		printf("  #%lld %-9s %s (%s) from %s, returned %s, due %s%s\n",
 		       (long long)json_integer_value(json_object_get(v, "id")),
 		       ctl_fleet_str(v, "state"), ctl_fleet_str(v, "person"),
-		       ctl_fleet_str(v, "name"), ctl_fleet_when(v, "started", t1, sizeof(t1)),
-		       ctl_fleet_when(v, "returned", t2, sizeof(t2)), ctl_fleet_str(v, "due"),
+		       ctl_fleet_str(v, "name"), ctl_when_of(v, "started", t1, sizeof(t1)),
+		       ctl_when_of(v, "returned", t2, sizeof(t2)), ctl_fleet_str(v, "due"),
 		       json_is_true(json_object_get(v, "home_use")) ? ", home use" : "");
 	}
 	printf("incidents:\n");
@@ -85,8 +85,8 @@ static void print_history(json_t *d)
 		printf("  #%lld %-7s %-6s occurred %s, declared %s%s%s%s\n",
 		       (long long)json_integer_value(json_object_get(v, "id")),
 		       ctl_fleet_str(v, "kind"), ctl_fleet_str(v, "status"),
-		       ctl_fleet_when(v, "occurred", t1, sizeof(t1)),
-		       ctl_fleet_when(v, "declared", t2, sizeof(t2)),
+		       ctl_when_of(v, "occurred", t1, sizeof(t1)),
+		       ctl_when_of(v, "declared", t2, sizeof(t2)),
 		       json_is_true(json_object_get(v, "late")) ? " (late)" : "",
 		       *ctl_fleet_str(v, "outcome") != '-' ? ", outcome " : "",
 		       *ctl_fleet_str(v, "outcome") != '-' ? ctl_fleet_str(v, "outcome") : "");
@@ -94,7 +94,7 @@ static void print_history(json_t *d)
 	printf("commands:\n");
 	json_array_foreach(json_object_get(d, "commands"), i, v)
 	{
-		printf("  %s %-24s %-12s %s\n", ctl_fleet_when(v, "created_at", t1, sizeof(t1)),
+		printf("  %s %-24s %-12s %s\n", ctl_when_of(v, "created_at", t1, sizeof(t1)),
 		       ctl_fleet_str(v, "type"), ctl_fleet_str(v, "status"),
 		       ctl_fleet_str(v, "uuid"));
 	}
@@ -118,8 +118,7 @@ static int show(struct ctl *c, int argc, char **argv)
 		    "model",  "asset_tag", "os_version", "enrollment", "device_name"};
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			printf("%-12s %s\n", keys[i], ctl_fleet_str(d, keys[i]));
-		printf("%-12s %s\n", "last_seen",
-		       ctl_fleet_when(d, "last_seen", when, sizeof(when)));
+		printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
 		print_history(d);
 	}
 	json_decref(d);

@@ -166,18 +166,6 @@ const char *ctl_fleet_str(json_t *o, const char *key)
 	return s && s[0] ? s : "-";
 }
 
-const char *ctl_fleet_when(json_t *o, const char *key, char *buf, size_t cap)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	if (s == NULL || s[0] == '\0')
-		return "-";
-	if (strlen(s) == 20 && s[10] == 'T') {
-		snprintf(buf, cap, "%.10s %.5s", s, s + 11);
-		return buf;
-	}
-	return s;
-}
-
 void ctl_fleet_query(char *path, size_t cap, const char *key, const char *value)
 {
 	char enc[512];
@@ -525,17 +513,6 @@ int ctl_fleet_get_rows(struct ctl *c, const char *path, const char *key, const c
 	}
 	ap_buf_free(&items);
 	return rc;
-}
-
-const char *ctl_fleet_when_text(const char *s, char *buf, size_t cap)
-{
-	if (s == NULL || s[0] == '\0')
-		return "-";
-	if (strlen(s) == 20 && s[10] == 'T') {
-		snprintf(buf, cap, "%.10s %.5s", s, s + 11);
-		return buf;
-	}
-	return s;
 }
 
 /* Reads a whole file (at most CTL_MAX_FILE bytes). */

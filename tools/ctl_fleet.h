@@ -44,10 +44,8 @@ void ctl_fleet_table_free(struct ctl_table *t);
  * runs it as a formula. */
 void ctl_fleet_csv_line(FILE *f, const char *const *cells, size_t n);
 
-/* s, or "-" when NULL/empty; times "YYYY-MM-DDTHH:MM:SSZ" shortened to
- * "YYYY-MM-DD HH:MM" (UTC). */
+/* The string member key of o, or "-" when NULL/empty (times: ctl_when()). */
 const char *ctl_fleet_str(json_t *o, const char *key);
-const char *ctl_fleet_when(json_t *o, const char *key, char *buf, size_t cap);
 
 /* Appends "&key=value" (URL-encoded) to a path under construction when
  * value is not NULL; the first one gets '?'. */
@@ -70,8 +68,6 @@ int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
 #define CTL_FLEET_MAX_KEYS 16
 int ctl_fleet_get_rows(struct ctl *c, const char *path, const char *key, const char *const *keys,
 		       size_t nkeys, void (*fn)(const char *const *vals, void *arg), void *arg);
-/* A time value shortened as ctl_fleet_when() does; "-" for "". */
-const char *ctl_fleet_when_text(const char *s, char *buf, size_t cap);
 
 /* POST a JSON body to path; prints the error or stores the answer. */
 int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CTL_MAX_ANSWER (256u << 20)
 
@@ -62,6 +63,26 @@ void ctl_path(char *out, size_t cap, const char *prefix, const char *arg, const 
 	char enc[1024];
 	ctl_urlenc(arg, enc, sizeof(enc));
 	snprintf(out, cap, "%s%s%s", prefix, enc, suffix);
+}
+
+const char *ctl_when(const char *iso, char *buf, size_t cap)
+{
+	struct tm tm;
+	if (iso == NULL || iso[0] == '\0')
+		return "-";
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return iso;
+	time_t t = timegm(&tm);
+	localtime_r(&t, &tm);
+	strftime(buf, cap, "%Y-%m-%d %H:%M", &tm);
+	return buf;
+}
+
+const char *ctl_when_of(json_t *o, const char *key, char *buf, size_t cap)
+{
+	return ctl_when(json_string_value(json_object_get(o, key)), buf, cap);
 }
 
 const char *ctl_safe(const char *s, int lines, char *out, size_t cap)

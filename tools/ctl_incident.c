@@ -17,8 +17,8 @@ static void print_one(json_t *in)
 	       (long long)json_integer_value(json_object_get(in, "id")), ctl_fleet_str(in, "kind"),
 	       ctl_fleet_str(in, "device"), ctl_fleet_str(in, "school"),
 	       ctl_fleet_str(in, "status"));
-	printf("occurred %s, declared %s by %s%s\n", ctl_fleet_when(in, "occurred", t1, sizeof(t1)),
-	       ctl_fleet_when(in, "declared", t2, sizeof(t2)), ctl_fleet_str(in, "declared_by"),
+	printf("occurred %s, declared %s by %s%s\n", ctl_when_of(in, "occurred", t1, sizeof(t1)),
+	       ctl_when_of(in, "declared", t2, sizeof(t2)), ctl_fleet_str(in, "declared_by"),
 	       json_is_true(json_object_get(in, "late")) ? " — LATE (more than 48 h after)" : "");
 	if (strcmp(ctl_fleet_str(in, "police_ref"), "-") != 0)
 		printf("police complaint %s\n", ctl_fleet_str(in, "police_ref"));
@@ -27,7 +27,7 @@ static void print_one(json_t *in)
 	if (strcmp(ctl_fleet_str(in, "note"), "-") != 0)
 		printf("note: %s\n", ctl_fleet_str(in, "note"));
 	if (strcmp(ctl_fleet_str(in, "status"), "closed") == 0)
-		printf("closed %s by %s: %s\n", ctl_fleet_when(in, "closed", t1, sizeof(t1)),
+		printf("closed %s by %s: %s\n", ctl_when_of(in, "closed", t1, sizeof(t1)),
 		       ctl_fleet_str(in, "closed_by"), ctl_fleet_str(in, "outcome"));
 }
 
@@ -119,7 +119,7 @@ static int list(struct ctl *c, int argc, char **argv)
 				     ctl_fleet_str(in, "school"),
 				     ctl_fleet_str(in, "kind"),
 				     ctl_fleet_str(in, "status"),
-				     ctl_fleet_when(in, "occurred", when, sizeof(when)),
+				     ctl_when_of(in, "occurred", when, sizeof(when)),
 				     json_is_true(json_object_get(in, "late")) ? "late" : "",
 				     ctl_fleet_str(in, "police_ref"),
 				     ctl_fleet_str(in, "outcome")};

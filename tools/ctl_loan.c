@@ -99,7 +99,7 @@ static void print_loans(json_t *a)
 				     ctl_fleet_str(l, "class"),
 				     ctl_fleet_str(l, "school"),
 				     ctl_fleet_str(l, "state"),
-				     ctl_fleet_when(l, "started", since, sizeof(since)),
+				     ctl_when_of(l, "started", since, sizeof(since)),
 				     due,
 				     json_is_true(json_object_get(l, "home_use")) ? "yes" : "no"};
 		ctl_fleet_row(t, row);

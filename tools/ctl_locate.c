@@ -6,24 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-static void when(json_t *v, char *out, size_t cap)
-{
-	time_t t = (time_t)json_integer_value(v);
-	struct tm tm;
-	if (!json_is_integer(v) || t <= 0) {
-		snprintf(out, cap, "-");
-		return;
-	}
-	localtime_r(&t, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M", &tm);
-}
-
 static void print_request(json_t *o)
 {
 	char t1[32], t2[32], t3[32];
-	when(json_object_get(o, "requested_at"), t1, sizeof(t1));
-	when(json_object_get(o, "expires_at"), t2, sizeof(t2));
-	when(json_object_get(o, "purged_at"), t3, sizeof(t3));
+	ctl_when_of(o, "requested_at", t1, sizeof(t1));
+	ctl_when_of(o, "expires_at", t2, sizeof(t2));
+	ctl_when_of(o, "purged_at", t3, sizeof(t3));
 	json_t *inc = json_object_get(o, "incident");
 	printf("request %lld  tablet %s  state %s\n",
 	       (long long)json_integer_value(json_object_get(o, "id")),

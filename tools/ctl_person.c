@@ -74,9 +74,8 @@ static int show(struct ctl *c, int argc, char **argv)
 			printf("  #%lld %-9s tablet %s from %s, returned %s, due %s\n",
 			       (long long)json_integer_value(json_object_get(l, "id")),
 			       ctl_fleet_str(l, "state"), ctl_fleet_str(l, "device"),
-			       ctl_fleet_when(l, "started", t1, sizeof(t1)),
-			       ctl_fleet_when(l, "returned", t2, sizeof(t2)),
-			       ctl_fleet_str(l, "due"));
+			       ctl_when_of(l, "started", t1, sizeof(t1)),
+			       ctl_when_of(l, "returned", t2, sizeof(t2)), ctl_fleet_str(l, "due"));
 		}
 	}
 	json_decref(p);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_PROFILE_FILE (4u * 1024 * 1024)
 
@@ -38,18 +37,6 @@ static int args_ok(int argc, char **argv, const char *const *flags, const char *
 		}
 	}
 	return 1;
-}
-
-static void when(json_int_t t, char *out, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (t <= 0) {
-		snprintf(out, cap, "-");
-		return;
-	}
-	localtime_r(&tt, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M", &tm);
 }
 
 static const char *str(json_t *o, const char *key)
@@ -138,11 +125,11 @@ static void print_profile(json_t *p)
 	json_array_foreach(types, i, v) printf(" %s", json_string_value(v));
 	printf("\ncontent hash  %s\npayload uuid  %s\n", str(p, "payload_hash"),
 	       str(p, "payload_uuid"));
-	when(num(p, "created_at"), t, sizeof(t));
-	printf("added         %s by %s\n", t, str(p, "created_by"));
-	if (num(p, "updated_at")) {
-		when(num(p, "updated_at"), t, sizeof(t));
-		printf("updated       %s by %s\n", t, str(p, "updated_by"));
+	printf("added         %s by %s\n", ctl_when_of(p, "created_at", t, sizeof(t)),
+	       str(p, "created_by"));
+	if (json_is_string(json_object_get(p, "updated_at"))) {
+		printf("updated       %s by %s\n", ctl_when_of(p, "updated_at", t, sizeof(t)),
+		       str(p, "updated_by"));
 	}
 	json_t *scopes = json_object_get(p, "scopes");
 	if (scopes) {

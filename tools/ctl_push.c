@@ -3,19 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-static void when(json_int_t t, char *out, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (t <= 0) {
-		snprintf(out, cap, "never");
-		return;
-	}
-	localtime_r(&tt, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M", &tm);
-}
 
 static const char device_usage[] = "device push SERIAL [--json]";
 
@@ -23,7 +10,6 @@ static int device_push(struct ctl *c, int argc, char **argv)
 {
 	char path[256], t1[32], t2[32];
 	json_t *ret = NULL;
-	json_int_t last_push = 0, last_seen = 0;
 	if (argc != 1)
 		return ctl_usage(device_usage, "one SERIAL is required");
 	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "/push");
@@ -35,11 +21,9 @@ static int device_push(struct ctl *c, int argc, char **argv)
 	if (c->json) {
 		ctl_print_json(ret);
 	} else {
-		json_unpack(ret, "{s:I,s:I}", "last_push", &last_push, "last_seen", &last_seen);
-		when(last_push, t1, sizeof(t1));
-		when(last_seen, t2, sizeof(t2));
-		printf("push requested for %s (previous push: %s, last seen: %s)\n", argv[0], t1,
-		       t2);
+		printf("push requested for %s (previous push: %s, last seen: %s)\n", argv[0],
+		       ctl_when_of(ret, "last_push", t1, sizeof(t1)),
+		       ctl_when_of(ret, "last_seen", t2, sizeof(t2)));
 	}
 	json_decref(ret);
 	return CTL_OK;
@@ -86,18 +70,17 @@ static int push_many(struct ctl *c, int argc, char **argv)
 
 static void print_certificate(json_t *cert)
 {
-	json_int_t not_after = 0, days = 0;
+	json_int_t days = 0;
 	const char *subject = "";
 	char t[32];
 	if (!json_is_object(cert)) {
 		printf("%-15s unreadable\n", "certificate:");
 		return;
 	}
-	json_unpack(cert, "{s:s,s:I,s:I}", "subject", &subject, "not_after", &not_after,
-		    "expires_in_days", &days);
-	when(not_after, t, sizeof(t));
+	json_unpack(cert, "{s:s,s:I}", "subject", &subject, "expires_in_days", &days);
 	printf("%-15s %s\n", "certificate:", subject);
-	printf("%-15s %s (%s%lld days)\n", days < 0 ? "expired:" : "expires:", t,
+	printf("%-15s %s (%s%lld days)\n",
+	       days < 0 ? "expired:" : "expires:", ctl_when_of(cert, "not_after", t, sizeof(t)),
 	       days < 0 ? "" : "in ", (long long)(days < 0 ? -days : days));
 }
 
@@ -127,7 +110,7 @@ static void print_counters(json_t *k)
 static void print_status(json_t *s)
 {
 	const char *topic = "", *host = "", *conn = "";
-	json_int_t port = 0, invalid = 0, waiting = 0, in_flight = 0, at = 0;
+	json_int_t port = 0, invalid = 0, waiting = 0, in_flight = 0;
 	json_t *cert = NULL, *counters = NULL, *last = NULL, *warnings = NULL, *sample = NULL, *v;
 	const char *msg = "";
 	char t[32];
@@ -152,9 +135,8 @@ static void print_status(json_t *s)
 	printf("%-15s %lld waiting, %lld in flight\n", "now:", (long long)waiting,
 	       (long long)in_flight);
 	if (json_is_object(last)) {
-		json_unpack(last, "{s:s,s:I}", "message", &msg, "at", &at);
-		when(at, t, sizeof(t));
-		printf("%-15s %s  %s\n", "last error:", t, msg);
+		json_unpack(last, "{s:s}", "message", &msg);
+		printf("%-15s %s  %s\n", "last error:", ctl_when_of(last, "at", t, sizeof(t)), msg);
 	}
 	json_array_foreach(warnings, i, v) printf("WARNING: %s\n", json_string_value(v));
 }

@@ -10,6 +10,7 @@ CA is refused and the daemon keeps serving.
 """
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -131,6 +132,20 @@ def test_device_lock_cancel_notnow():
         shown = d.ctl_json("command", "show", lock["uuid"], "--plist")
         check("MessageResult" in shown["result"] and "Success" in shown["result"],
               "the result says Success: %s" % shown["result"][:400])
+        # one time format across the API: ISO 8601 in UTC, or null; the same
+        # command reads the same in its list, its own route and the tablet's
+        iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        times = {k: v for k, v in shown.items() if k.endswith("_at")}
+        check(len(times) == 4 and times["created_at"] and times["done_at"]
+              and all(v is None or iso.match(v) for v in times.values()),
+              "command times are ISO 8601: %r" % times)
+        history = [c for c in d.ctl_json("device", "show", serial)["commands"]
+                   if c["uuid"] == lock["uuid"]]
+        check(history and history[0]["created_at"] == times["created_at"] == lock["created_at"],
+              "the same created_at in every route: %r %r" % (history, times))
+        out = d.ctl("command", "show", lock["uuid"]).stdout
+        check(re.search(r"created_at\s+\d{4}-\d\d-\d\d \d\d:\d\d\n", out),
+              "people read YYYY-MM-DD HH:MM: %r" % out)
 
         queued = d.ctl_json("command", "send", serial, "ProfileList")
         canceled = d.ctl_json("command", "cancel", queued["uuid"])
