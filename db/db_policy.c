@@ -514,16 +514,6 @@ int db_policy_each_device(struct db *db, const char *school, int64_t device_id, 
 	return rows(db, st, device_row, &c);
 }
 
-static int has_table(struct db *db, const char *name)
-{
-	sqlite3_stmt *st;
-	int rc = db_stmt(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", &st);
-	if (rc < 0)
-		return rc;
-	db_bind_text(st, 1, name);
-	return exists(db, st);
-}
-
 struct group_cb {
 	int (*fn)(int64_t device_id, const char *group, void *arg);
 	void *arg;
@@ -550,13 +540,8 @@ int db_policy_device_groups(struct db *db, int64_t device_id,
 {
 	struct group_cb c = {fn, arg};
 	sqlite3_stmt *st;
-	int rc = has_table(db, "loan");
-	if (rc <= 0)
-		return rc; /* before the fleet records: no groups */
-	if ((rc = has_table(db, "person")) <= 0)
-		return rc;
-	rc = device_id ? db_stmt(db, GROUPS_SQL(" AND l.device_id = ?1"), &st)
-		       : db_stmt(db, GROUPS_SQL(" AND ?1 = 0"), &st);
+	int rc = device_id ? db_stmt(db, GROUPS_SQL(" AND l.device_id = ?1"), &st)
+			   : db_stmt(db, GROUPS_SQL(" AND ?1 = 0"), &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);

@@ -362,18 +362,7 @@ def test_move_and_removed_app():
 def test_groups_from_loans():
     with Daemon(init_args=["--no-baseline"]) as d:
         ids = add_devices(d, [("G1", UAI_A), ("G2", UAI_A), ("G3", UAI_A)])
-        # the fleet records' tables (created by the fleet branch's migration)
         out = d.sqlite(
-            "CREATE TABLE IF NOT EXISTS person (id INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE,"
-            " kind TEXT NOT NULL, name TEXT NOT NULL, class TEXT NOT NULL DEFAULT '',"
-            " school TEXT NOT NULL, agreement_at INTEGER, left_at INTEGER,"
-            " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-            "CREATE TABLE IF NOT EXISTS loan (id INTEGER PRIMARY KEY, device_id INTEGER NOT NULL,"
-            " person_id INTEGER NOT NULL, school TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'open',"
-            " home_use INTEGER NOT NULL DEFAULT 0, started_at INTEGER NOT NULL, due_at INTEGER,"
-            " returned_at INTEGER, condition TEXT NOT NULL DEFAULT '', erase_command TEXT NOT NULL DEFAULT '',"
-            " closed_at INTEGER, end_reason TEXT NOT NULL DEFAULT '', created_by TEXT NOT NULL,"
-            " returned_by TEXT NOT NULL DEFAULT '');"
             "INSERT INTO person(id,ext_id,kind,name,class,school,created_at,updated_at) VALUES"
             " (1,'e1','pupil','Léa','5B','%s',0,0),(2,'e2','teacher','M. Prof','','%s',0,0);"
             "INSERT INTO loan(device_id,person_id,school,started_at,created_by) VALUES (%d,1,'%s',0,'ati'),"

@@ -192,23 +192,6 @@ static int collect_dev(int64_t id, const char *serial, const char *school, void 
 	return 0;
 }
 
-/* The fleet branch's tables, as migration 3 there creates them. */
-static const char fleet_tables[] =
-    "CREATE TABLE IF NOT EXISTS person (id INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE,"
-    " kind TEXT NOT NULL CHECK (kind IN ('pupil','teacher')), name TEXT NOT NULL,"
-    " class TEXT NOT NULL DEFAULT '', school TEXT NOT NULL REFERENCES school(uai),"
-    " agreement_at INTEGER, left_at INTEGER, created_at INTEGER NOT NULL,"
-    " updated_at INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS loan (id INTEGER PRIMARY KEY,"
-    " device_id INTEGER NOT NULL REFERENCES device(id),"
-    " person_id INTEGER NOT NULL REFERENCES person(id),"
-    " school TEXT NOT NULL REFERENCES school(uai), state TEXT NOT NULL DEFAULT 'open',"
-    " home_use INTEGER NOT NULL DEFAULT 0, started_at INTEGER NOT NULL, due_at INTEGER,"
-    " returned_at INTEGER, condition TEXT NOT NULL DEFAULT '',"
-    " erase_command TEXT NOT NULL DEFAULT '', closed_at INTEGER,"
-    " end_reason TEXT NOT NULL DEFAULT '', created_by TEXT NOT NULL,"
-    " returned_by TEXT NOT NULL DEFAULT '');";
-
 static void test_devices_and_groups(void **state)
 {
 	char out[256] = "", sql[512];
@@ -227,11 +210,10 @@ static void test_devices_and_groups(void **state)
 	out[0] = '\0';
 	assert_int_equal(db_policy_each_device(db, NULL, d4, 1, collect_dev, out), 0);
 	assert_string_equal(out, "S4@;");
-	/* before the fleet records: nobody is in a group */
+	/* before any loan: nobody is in a group */
 	out[0] = '\0';
 	assert_int_equal(db_policy_device_groups(db, 0, collect, out), 0);
 	assert_string_equal(out, "");
-	assert_int_equal(db_exec(db, fleet_tables), 0);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO person(id, ext_id, kind, name, class, school, created_at, updated_at)"
 		 " VALUES (1, 'p1', 'pupil', 'Léa', '5B', '0131266F', 0, 0),"
