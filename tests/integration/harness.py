@@ -271,6 +271,38 @@ class Daemon:
         return out
 
 
+class Sim:
+    """ardoise-sim on one state file (in the daemon's temp dir), against one
+    daemon: sim("enroll", "-n", "3", "--code", code), sim.devices()."""
+
+    def __init__(self, d, name="sim.db"):
+        self.d = d
+        self.state = os.path.join(d.tmp, name)
+
+    def __call__(self, *args, expect=0):
+        cmd = [ARDOISE_SIM, "--url", self.d.url, "--ca", self.d.ca, "--state", self.state]
+        out = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=300)
+        if expect is not None:
+            check(out.returncode == expect,
+                  "ardoise-sim %s: expected exit %d, got %d\nstdout: %s\nstderr: %s"
+                  % (" ".join(args), expect, out.returncode, out.stdout[-2000:],
+                     out.stderr[-2000:]))
+        return out
+
+    run = __call__
+
+    def devices(self):
+        return json.loads(self("list", "--json").stdout)
+
+    def device(self, serial):
+        return [x for x in self.devices() if x["serial"] == serial][0]
+
+    def connect(self, *args):
+        """One session per tablet; the run's summary (commands, acknowledged...)."""
+        out = self("connect", "--json", *args)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def read_response(f, head=False):
     """Reads one HTTP/1.1 response from a binary file object (sock.makefile("rb")).
     Returns (status, headers dict lower-cased, body bytes); the body is

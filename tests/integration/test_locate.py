@@ -3,35 +3,14 @@
 A real ardoised, real simulated iPads (enrolled through SCEP, talking TLS
 with their own certificates), driven through ardoisectl as staff would.
 """
-import json
 import os
 import re
-import subprocess
 
-from harness import ARDOISE_SIM, Daemon, check, run
+from harness import Daemon, Sim, check, run
 
 UAI = "0131266F"
 OTHER = "0132318Z"
 CONFIG = "[geolocation]\napproval = two-person\nexpiry_hours = 1\nretention_days = 1\n"
-
-
-class Sim:
-    def __init__(self, d):
-        self.d = d
-        self.state = os.path.join(d.tmp, "sim.db")
-
-    def run(self, *args, expect=0):
-        out = subprocess.run([ARDOISE_SIM, "--url", self.d.url, "--ca", self.d.ca, "--state",
-                              self.state] + list(args), capture_output=True, text=True, timeout=300)
-        check(out.returncode == expect, "ardoise-sim %s: exit %d\n%s\n%s"
-              % (" ".join(args), out.returncode, out.stdout[-2000:], out.stderr[-2000:]))
-        return out
-
-    def devices(self):
-        return json.loads(self.run("list", "--json").stdout)
-
-    def device(self, serial):
-        return [x for x in self.devices() if x["serial"] == serial][0]
 
 
 def token_of(out):

@@ -15,34 +15,9 @@ import subprocess
 import tempfile
 import time
 
-from harness import ARDOISE_SIM, ARDOISECTL, SHARED, Daemon, check, run
+from harness import ARDOISECTL, SHARED, Daemon, Sim, check, run
 
 SCHEMA_CHECK = os.path.join(SHARED, "tools", "mdm-schema-check")
-
-
-class Sim:
-    """ardoise-sim on one state file, against one daemon."""
-
-    def __init__(self, d):
-        self.d = d
-        self.state = os.path.join(d.tmp, "sim.db")
-
-    def __call__(self, *args, expect=0):
-        cmd = [ARDOISE_SIM, "--url", self.d.url, "--ca", self.d.ca, "--state", self.state]
-        out = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=300)
-        if expect is not None:
-            check(out.returncode == expect,
-                  "ardoise-sim %s: expected exit %d, got %d\nstdout: %s\nstderr: %s"
-                  % (" ".join(args), expect, out.returncode, out.stdout[-2000:],
-                     out.stderr[-2000:]))
-        return out
-
-    def devices(self):
-        return json.loads(self("list", "--json").stdout)
-
-    def connect(self, *args):
-        out = self("connect", "--json", *args)
-        return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def new_code(d, uses):

@@ -11,10 +11,8 @@ requester made tries to approve a geolocation request.
 """
 import base64
 import json
-import os
-import subprocess
 
-from harness import ARDOISE_SIM, Daemon, check, run
+from harness import Daemon, Sim, check, run
 
 UAI = "0131266F"
 OTHER = "0132318Z"
@@ -52,21 +50,6 @@ PROCEDURE_COMMANDS = [
     ("EraseDevice", []),
     ("ActivationLockBypassCode", []),
 ]
-
-
-class Sim:
-    def __init__(self, d):
-        self.d = d
-        self.state = os.path.join(d.tmp, "sim.db")
-
-    def run(self, *args):
-        out = subprocess.run([ARDOISE_SIM, "--url", self.d.url, "--ca", self.d.ca, "--state",
-                              self.state] + list(args), capture_output=True, text=True, timeout=300)
-        check(out.returncode == 0, "ardoise-sim %s: %s %s" % (args, out.stdout[-1500:], out.stderr[-1500:]))
-        return out
-
-    def devices(self):
-        return json.loads(self.run("list", "--json").stdout)
 
 
 def token_of(d, *args):
