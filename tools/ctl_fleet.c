@@ -1,5 +1,6 @@
 /* ctl_fleet.c - options, tables, CSV, pages and imports for fleet verbs. */
 #include "ctl_fleet.h"
+#include "ctl_scan.h"
 #include "ap_buf.h"
 
 #include <errno.h>
@@ -176,38 +177,6 @@ void ctl_fleet_query(char *path, size_t cap, const char *key, const char *value)
 	snprintf(path + n, cap - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', key, enc);
 }
 
-/* A page shaped {"next":N|null<blanks>,"KEY":[\n ITEMS \n]}\n, as the
- * server writes long lists (api_fleet_list_begin()): the elements' text at
- * items (n_items bytes), the cursor in next ("" when none).  0 when the
- * page has another shape. */
-static int split_page(const char *body, size_t len, const char *key, const char **items,
-		      size_t *n_items, char *next, size_t next_cap)
-{
-	static const char lead[] = "{\"next\":", tail[] = "\n]}\n";
-	char head[80];
-	const char *p = body, *end = body + len;
-	if (len < sizeof(lead) - 1 || strncmp(p, lead, sizeof(lead) - 1) != 0)
-		return 0;
-	p += sizeof(lead) - 1;
-	size_t k = strspn(p, "0123456789");
-	if (k == 0 && strncmp(p, "null", 4) == 0)
-		k = 4;
-	if (k == 0 || k >= next_cap)
-		return 0;
-	snprintf(next, next_cap, "%.*s", (int)k, p[0] == 'n' ? "" : p);
-	p += k;
-	p += strspn(p, " "); /* the server pads the cursor */
-	snprintf(head, sizeof(head), ",\"%s\":[\n", key);
-	if ((size_t)(end - p) < strlen(head) + sizeof(tail) - 1 ||
-	    strncmp(p, head, strlen(head)) != 0 ||
-	    memcmp(end - (sizeof(tail) - 1), tail, sizeof(tail) - 1) != 0)
-		return 0;
-	p += strlen(head);
-	*items = p;
-	*n_items = (size_t)(end - (sizeof(tail) - 1) - p);
-	return 1;
-}
-
 /* Appends one page's elements to all (",\n"-separated); the cursor of the
  * next page into next ("" when it was the last). */
 static int add_page(struct ctl *c, const char *body, size_t len, const char *key,
@@ -215,7 +184,7 @@ static int add_page(struct ctl *c, const char *body, size_t len, const char *key
 {
 	const char *items;
 	size_t n;
-	if (split_page(body, len, key, &items, &n, next, next_cap)) {
+	if (ctl_scan_page(body, len, key, &items, &n, next, next_cap)) {
 		if (n && ((all->len && ap_buf_append(all, ",\n", 2) < 0) ||
 			  ap_buf_append(all, items, n) < 0))
 			return ctl_err("the answer is too large");
@@ -309,161 +278,21 @@ int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret)
 	return rc;
 }
 
-/* Flat rows: the elements of a list read without building JSON objects
- * (jansson's allocations are most of the time of a long table). */
+/* The scanner's raw values, escaped for people (ctl_safe()), to fn. */
+struct shown_rows {
+	size_t nkeys;
+	void (*fn)(const char *const *vals, void *arg);
+	void *arg;
+	char shown[CTL_FLEET_MAX_KEYS][CTL_SCAN_VAL];
+};
 
-#define FLAT_VAL 512
-
-static const char *skip_ws(const char *p, const char *end)
+static void show_row(const char *const *vals, void *arg)
 {
-	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-		p++;
-	return p;
-}
-
-/* Appends code point cp as UTF-8 to out[*o..cap). */
-static void put_utf8(char *out, size_t *o, size_t cap, unsigned cp)
-{
-	char b[4];
-	size_t n;
-	if (cp < 0x80) {
-		b[0] = (char)cp, n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xc0 | cp >> 6), b[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xe0 | cp >> 12), b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
-	} else {
-		b[0] = (char)(0xf0 | cp >> 18), b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), b[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-	}
-	if (*o + n < cap) {
-		memcpy(out + *o, b, n);
-		*o += n;
-	}
-}
-
-/* The 4 hex digits at p as a number, or -1. */
-static long hex4(const char *p, const char *end)
-{
-	char tmp[5], *e;
-	if (end - p < 4)
-		return -1;
-	memcpy(tmp, p, 4);
-	tmp[4] = '\0';
-	long v = strtol(tmp, &e, 16);
-	return *e ? -1 : v;
-}
-
-/* Decodes the JSON string whose opening quote is at p into out (cut at
- * cap - 1 bytes); returns the position after its closing quote, or NULL. */
-static const char *jstring(const char *p, const char *end, char *out, size_t cap)
-{
-	static const char esc[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
-	size_t o = 0;
-	for (p++; p < end && *p != '"'; p++) {
-		if (*p != '\\') {
-			if (o + 1 < cap)
-				out[o++] = *p;
-			continue;
-		}
-		if (++p >= end)
-			return NULL;
-		const char *e = *p ? strchr(esc, *p) : NULL;
-		if (e && (e - esc) % 2 == 0) {
-			if (o + 1 < cap)
-				out[o++] = e[1];
-			continue;
-		}
-		long cp = *p == 'u' ? hex4(p + 1, end) : -1;
-		if (cp < 0)
-			return NULL;
-		p += 4;
-		if (cp >= 0xd800 && cp < 0xdc00 && end - p > 6 && p[1] == '\\' && p[2] == 'u') {
-			long lo = hex4(p + 3, end);
-			if (lo >= 0xdc00 && lo < 0xe000) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				p += 6;
-			}
-		}
-		put_utf8(out, &o, cap, (unsigned)cp);
-	}
-	if (p >= end)
-		return NULL;
-	out[o] = '\0';
-	return p + 1;
-}
-
-/* One flat object at p: vals[k] gets the value of keys[k] ("" when null or
- * absent; numbers and booleans as written).  NULL when it is not one. */
-static const char *flat_object(const char *p, const char *end, const char *const *keys,
-			       size_t nkeys, char (*vals)[FLAT_VAL])
-{
-	char key[64], skip[FLAT_VAL];
-	for (size_t k = 0; k < nkeys; k++)
-		vals[k][0] = '\0';
-	p = skip_ws(p, end);
-	if (p >= end || *p++ != '{')
-		return NULL;
-	for (p = skip_ws(p, end); p < end && *p != '}';) {
-		size_t k = 0;
-		if (*p != '"' || (p = jstring(p, end, key, sizeof(key))) == NULL)
-			return NULL;
-		p = skip_ws(p, end);
-		if (p >= end || *p++ != ':')
-			return NULL;
-		p = skip_ws(p, end);
-		while (k < nkeys && strcmp(keys[k], key) != 0)
-			k++;
-		char *v = k < nkeys ? vals[k] : skip;
-		if (p < end && *p == '"') {
-			p = jstring(p, end, v, FLAT_VAL);
-		} else {
-			size_t n = strspn(p, "-+.0123456789eEnulltrfas");
-			if (n == 0 || n >= FLAT_VAL || (size_t)(end - p) < n)
-				return NULL;
-			snprintf(v, FLAT_VAL, "%.*s", (int)n, strncmp(p, "null", 4) == 0 ? "" : p);
-			p += n;
-		}
-		if (p == NULL)
-			return NULL;
-		p = skip_ws(p, end);
-		if (p < end && *p == ',')
-			p = skip_ws(p + 1, end);
-		else if (p >= end || *p != '}')
-			return NULL;
-	}
-	return p < end ? p + 1 : NULL;
-}
-
-/* The rows from elements joined by ",\n"; -1 (and fn not called at all)
- * when one of them is not a flat object. */
-static int flat_rows(const char *text, size_t len, const char *const *keys, size_t nkeys,
-		     void (*fn)(const char *const *vals, void *arg), void *arg)
-{
-	char(*vals)[FLAT_VAL] = calloc(nkeys ? nkeys : 1, FLAT_VAL);
-	char(*shown)[FLAT_VAL] = calloc(nkeys ? nkeys : 1, FLAT_VAL); /* ctl_safe() */
+	struct shown_rows *sr = arg;
 	const char *ptrs[CTL_FLEET_MAX_KEYS];
-	const char *end = text + len;
-	int rc = vals && shown && nkeys <= CTL_FLEET_MAX_KEYS ? 0 : -1;
-	for (int pass = 0; rc == 0 && pass < 2; pass++) { /* check all, then call */
-		for (const char *p = skip_ws(text, end); rc == 0 && p < end;) {
-			if ((p = flat_object(p, end, keys, nkeys, vals)) == NULL) {
-				rc = -1;
-				break;
-			}
-			for (size_t k = 0; pass == 1 && k < nkeys; k++)
-				ptrs[k] = ctl_safe(vals[k], 0, shown[k], FLAT_VAL);
-			if (pass == 1)
-				fn(ptrs, arg);
-			p = skip_ws(p, end);
-			if (p < end && *p == ',')
-				p = skip_ws(p + 1, end);
-		}
-	}
-	free(vals);
-	free(shown);
-	return rc;
+	for (size_t k = 0; k < sr->nkeys; k++)
+		ptrs[k] = ctl_safe(vals[k], 0, sr->shown[k], CTL_SCAN_VAL);
+	sr->fn(ptrs, sr->arg);
 }
 
 /* The same from parsed JSON (an answer of another shape). */
@@ -502,9 +331,10 @@ int ctl_fleet_get_rows(struct ctl *c, const char *path, const char *key, const c
 	struct ap_buf items;
 	json_t *all = NULL;
 	ap_buf_init(&items, (size_t)1 << 31);
+	struct shown_rows sr = {.nkeys = nkeys, .fn = fn, .arg = arg};
 	int rc = nkeys <= CTL_FLEET_MAX_KEYS ? get_pages(c, path, key, &items) : CTL_EFAIL;
-	if (rc == CTL_OK &&
-	    flat_rows(items.data ? items.data : "", items.len, keys, nkeys, fn, arg) < 0) {
+	if (rc == CTL_OK && ctl_scan_rows(items.data ? items.data : "", items.len, keys, nkeys,
+					  show_row, &sr) < 0) {
 		ap_buf_free(&items);
 		rc = ctl_fleet_get_all(c, path, key, &all);
 		if (rc == CTL_OK)
