@@ -265,9 +265,13 @@ class Daemon:
         return json.loads(out.stdout)
 
     def sqlite(self, sql):
-        """Runs SQL on the daemon's database with the sqlite3 CLI (tamper tests)."""
-        out = subprocess.run(["sqlite3", os.path.join(self.data, "ardoise.db"), sql],
-                             capture_output=True, text=True, timeout=30)
+        """Runs SQL on the daemon's database with the sqlite3 CLI (tamper tests).
+        Waits up to 20 s for the daemon's write lock, as the daemon's own
+        connections do (without it, a write that meets one of the daemon's
+        fails at once with "database is locked")."""
+        out = subprocess.run(["sqlite3", "-cmd", ".timeout 20000",
+                              os.path.join(self.data, "ardoise.db"), sql],
+                             capture_output=True, text=True, timeout=60)
         return out
 
 

@@ -135,7 +135,8 @@ def test_fleet_converges_then_follows_changes():
         d.ctl("policy", "assign", "app:fr.college.b.atlas", "--scope", "school:" + UAI_B)
         connect(sim)
         mover = a_side[0]
-        d.sqlite("UPDATE device SET school='%s' WHERE serial='%s'" % (UAI_B, mover))
+        out = d.sqlite("UPDATE device SET school='%s' WHERE serial='%s'" % (UAI_B, mover))
+        check(out.returncode == 0 and not out.stderr, "the move is written: %r" % out.stderr)
         r = d.ctl_json("policy", "reconcile", "--school", UAI_B)
         check(r["queued"] == 2, "the mover: remove A's app, install B's: %r" % r)
         connect(sim)
