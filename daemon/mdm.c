@@ -172,18 +172,21 @@ static int enqueue(struct worker *w, int64_t device_id, enum ap_cmd_type t, cons
 	size_t plen = 0, slen = 0;
 	int rc =
 	    secret_split(w->srv->ks, device_id, uuid, type, xml, len, &pub, &plen, &sealed, &slen);
-	if (rc < 0 || sealed == NULL)
-		return rc < 0
-			   ? rc
-			   : db_cmd_enqueue(w->db, device_id, type, dedupe ? dedupe : "", uuid, xml,
-					    len, origin, actor, expires, c->queue_max, NULL);
+	if (rc < 0)
+		return rc;
+	if (sealed == NULL) /* nothing secret: the command as it is */
+		return db_cmd_enqueue(w->db, device_id, type, dedupe ? dedupe : "", uuid, xml, len,
+				      origin, actor, expires, c->queue_max, NULL);
 	if ((rc = db_begin(w->db)) == 0) {
 		rc = db_cmd_enqueue(w->db, device_id, type, dedupe ? dedupe : "", uuid, pub, plen,
 				    origin, actor, expires, c->queue_max, NULL);
 		if (rc == 0)
 			rc = db_cmd_set_sealed(w->db, uuid, sealed, slen);
-		if (rc == 0 || rc == AP_ECONFLICT || rc == AP_ELIMIT) /* a refusal wrote nothing */
-			rc = rc == 0 ? db_commit(w->db) : (db_commit(w->db), rc);
+		if (rc == 0)
+			rc = db_commit(w->db);
+		else if (rc == AP_ECONFLICT || rc == AP_ELIMIT)
+			db_commit(
+			    w->db); /* a refusal wrote nothing: keep an enclosing transaction */
 		else
 			db_rollback(w->db);
 	}
