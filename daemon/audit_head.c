@@ -2,6 +2,7 @@
 #include "audit_head.h"
 #include "ap_err.h"
 #include "db_audit.h"
+#include "isodate.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HEAD_WORD     "audit_head"
@@ -147,16 +147,13 @@ static int write_atomic(const char *path, const char *text)
 int audit_head_save(struct server *srv, struct db *db)
 {
 	struct db_audit_head h;
-	char path[CONFIG_STR + 4200], line[256], at[32];
-	time_t now = (time_t)db_now();
-	struct tm tm;
+	char path[CONFIG_STR + 4200], line[256], at[ISODATE_TIME_LEN + 1];
 	int rc = db_audit_last(db, &h);
 	if (rc < 0)
 		return rc;
 	if (h.last_id == srv->audit_saved_id && strcmp(h.hash, srv->audit_saved_hash) == 0)
 		return 0;
-	gmtime_r(&now, &tm);
-	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	isodate_format_time(db_now(), at);
 	snprintf(line, sizeof(line), "count=%lld last_id=%lld hash=%s at=%s", (long long)h.last_id,
 		 (long long)h.last_id, h.hash, at);
 	log_info(HEAD_WORD, "%s", line);
