@@ -152,7 +152,22 @@ static int sign(X509 *cert, EVP_PKEY *key)
 	return X509_sign(cert, key, EVP_sha256()) > 0 ? 0 : AP_ECRYPTO;
 }
 
-int ap_x509_make_ca(EVP_PKEY *key, const char *cn, const char *org, int days, X509 **ret)
+/* The extensions of a self-signed CA, or of a plain self-signed cert. */
+static int add_self_exts(X509 *cert, EVP_PKEY *key, int ca)
+{
+	int rc;
+	if (!ca)
+		return add_ext(cert, cert, NID_basic_constraints, "critical,CA:FALSE");
+	const char *ku = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA
+			     ? "critical,digitalSignature,keyEncipherment,keyCertSign,cRLSign"
+			     : "critical,keyCertSign,cRLSign";
+	if ((rc = add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE")) < 0 ||
+	    (rc = add_ext(cert, cert, NID_key_usage, ku)) < 0)
+		return rc;
+	return add_ext(cert, cert, NID_subject_key_identifier, "hash");
+}
+
+static int make_self(EVP_PKEY *key, const char *cn, const char *org, int days, int ca, X509 **ret)
 {
 	int rc;
 	X509 *cert = NULL;
@@ -161,18 +176,8 @@ int ap_x509_make_ca(EVP_PKEY *key, const char *cn, const char *org, int days, X5
 	if (!signing_key_ok(key))
 		return AP_EUNSUPPORTED;
 	ERR_set_mark();
-	if ((rc = new_cert(key, days, &cert)) < 0)
-		goto out;
-	if ((rc = set_self_name(cert, cn, org)) < 0)
-		goto out;
-	const char *ku = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA
-			     ? "critical,digitalSignature,keyEncipherment,keyCertSign,cRLSign"
-			     : "critical,keyCertSign,cRLSign";
-	if ((rc = add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE")) < 0 ||
-	    (rc = add_ext(cert, cert, NID_key_usage, ku)) < 0 ||
-	    (rc = add_ext(cert, cert, NID_subject_key_identifier, "hash")) < 0)
-		goto out;
-	if ((rc = sign(cert, key)) < 0)
+	if ((rc = new_cert(key, days, &cert)) < 0 || (rc = set_self_name(cert, cn, org)) < 0 ||
+	    (rc = add_self_exts(cert, key, ca)) < 0 || (rc = sign(cert, key)) < 0)
 		goto out;
 	*ret = cert;
 	cert = NULL;
@@ -182,29 +187,14 @@ out:
 	return rc;
 }
 
+int ap_x509_make_ca(EVP_PKEY *key, const char *cn, const char *org, int days, X509 **ret)
+{
+	return make_self(key, cn, org, days, 1, ret);
+}
+
 int ap_x509_make_selfsigned(EVP_PKEY *key, const char *cn, int days, X509 **ret)
 {
-	int rc;
-	X509 *cert = NULL;
-	if (key == NULL || cn == NULL || *cn == '\0' || ret == NULL || !days_ok(days))
-		return AP_EINVAL;
-	if (!signing_key_ok(key))
-		return AP_EUNSUPPORTED;
-	ERR_set_mark();
-	if ((rc = new_cert(key, days, &cert)) < 0)
-		goto out;
-	if ((rc = set_self_name(cert, cn, NULL)) < 0)
-		goto out;
-	if ((rc = add_ext(cert, cert, NID_basic_constraints, "critical,CA:FALSE")) < 0)
-		goto out;
-	if ((rc = sign(cert, key)) < 0)
-		goto out;
-	*ret = cert;
-	cert = NULL;
-out:
-	X509_free(cert);
-	ERR_pop_to_mark();
-	return rc;
+	return make_self(key, cn, NULL, days, 0, ret);
 }
 
 /*
@@ -498,27 +488,56 @@ out:
 	return rc;
 }
 
-int ap_x509_from_pem(const char *pem, size_t len, X509 **ret)
+/* Refuses to prompt for a passphrase. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
-	int rc = AP_EPARSE;
-	if (pem == NULL || ret == NULL)
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/* 1 when the n bytes of `needle` occur in hay[0..len). */
+static int contains(const char *hay, size_t len, const char *needle, size_t n)
+{
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(hay + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Reads one object from `len` bytes of PEM with `read`: AP_EPARSE when
+ * there is none, the OpenSSL error queue left as it was. */
+static int pem_read(const char *pem, size_t len, void *(*read)(BIO *), void **ret)
+{
+	int rc = AP_ENOMEM;
+	if (pem == NULL)
 		return AP_EINVAL;
 	if (len > AP_X509_MAX_PEM)
 		return AP_ETOOBIG;
 	ERR_set_mark();
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	if (b == NULL) {
-		rc = AP_ENOMEM;
-		goto out;
+	if (b != NULL) {
+		*ret = read(b);
+		rc = *ret != NULL ? 0 : AP_EPARSE;
 	}
-	X509 *cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	if (cert == NULL)
-		goto out;
-	*ret = cert;
-	rc = 0;
-out:
 	BIO_free(b);
 	ERR_pop_to_mark();
+	return rc;
+}
+
+static void *read_x509(BIO *b)
+{
+	return PEM_read_bio_X509(b, NULL, NULL, NULL);
+}
+
+int ap_x509_from_pem(const char *pem, size_t len, X509 **ret)
+{
+	void *cert = NULL;
+	int rc = ret != NULL ? pem_read(pem, len, read_x509, &cert) : AP_EINVAL;
+	if (rc == 0)
+		*ret = cert;
 	return rc;
 }
 
@@ -539,47 +558,20 @@ out:
 	return rc;
 }
 
-/* Refuses to prompt for a passphrase. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
+static void *read_pkey(BIO *b)
 {
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
-/* 1 when the n bytes of `needle` occur in hay[0..len). */
-static int contains(const char *hay, size_t len, const char *needle, size_t n)
-{
-	for (size_t i = 0; i + n <= len; i++)
-		if (memcmp(hay + i, needle, n) == 0)
-			return 1;
-	return 0;
+	return PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
 }
 
 int ap_pkey_from_pem(const char *pem, size_t len, EVP_PKEY **ret)
 {
-	int rc = AP_EPARSE;
-	if (pem == NULL || ret == NULL)
-		return AP_EINVAL;
-	if (len > AP_X509_MAX_PEM)
-		return AP_ETOOBIG;
-	if (contains(pem, len, "ENCRYPTED", 9))
+	void *key = NULL;
+	/* an encrypted key is refused: nothing may prompt for a passphrase */
+	if (pem != NULL && ret != NULL && len <= AP_X509_MAX_PEM &&
+	    contains(pem, len, "ENCRYPTED", 9))
 		return AP_EUNSUPPORTED;
-	ERR_set_mark();
-	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	if (b == NULL) {
-		rc = AP_ENOMEM;
-		goto out;
-	}
-	EVP_PKEY *key = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
-	if (key == NULL)
-		goto out;
-	*ret = key;
-	rc = 0;
-out:
-	BIO_free(b);
-	ERR_pop_to_mark();
+	int rc = ret != NULL ? pem_read(pem, len, read_pkey, &key) : AP_EINVAL;
+	if (rc == 0)
+		*ret = key;
 	return rc;
 }
