@@ -273,8 +273,7 @@ int db_device_list(struct db *db, const struct db_device_filter *f,
 {
 	sqlite3_stmt *st;
 	struct db_device d;
-	size_t n = 0;
-	int64_t last = 0, next = 0;
+	struct db_page pg = {.limit = f->limit};
 	int rc = list_stmt(db, f, &st);
 	if (rc < 0)
 		return rc;
@@ -284,19 +283,10 @@ int db_device_list(struct db *db, const struct db_device_filter *f,
 		if (f->os_below &&
 		    (d.os_version[0] == '\0' || db_device_vercmp(d.os_version, f->os_below) >= 0))
 			continue;
-		if (n == f->limit) {
-			next = last; /* one more match exists: another page */
-			break;
-		}
-		n++;
-		last = d.id;
-		if (fn(&d, arg))
+		if (!db_page_take(&pg, d.id) || fn(&d, arg))
 			break;
 	}
-	rc = db_rows_done(db, st, rc);
-	if (rc == 0)
-		*ret_next = next;
-	return rc;
+	return db_page_done(db, st, rc, &pg, ret_next);
 }
 
 int db_device_move(struct db *db, int64_t id, const char *school)

@@ -265,8 +265,7 @@ int db_incident_list(struct db *db, const struct db_incident_filter *f,
 {
 	char scope[DB_SCOPE_JSON_CAP];
 	sqlite3_stmt *st;
-	size_t n = 0;
-	int64_t last = 0, next = 0;
+	struct db_page pg = {.limit = f->limit};
 	int rc = f->only ? db_scope_json(f->only, f->n_only, scope) : 0;
 	if (rc < 0)
 		return rc;
@@ -286,18 +285,9 @@ int db_incident_list(struct db *db, const struct db_incident_filter *f,
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)f->limit + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_incident in;
-		if (n == f->limit) {
-			next = last;
-			break;
-		}
 		row_to_incident(st, &in);
-		n++;
-		last = in.id;
-		if (fn(&in, arg))
+		if (!db_page_take(&pg, in.id) || fn(&in, arg))
 			break;
 	}
-	rc = db_rows_done(db, st, rc);
-	if (rc == 0)
-		*ret_next = next;
-	return rc;
+	return db_page_done(db, st, rc, &pg, ret_next);
 }

@@ -47,6 +47,18 @@ int db_step_done(struct db *db, sqlite3_stmt *st, int none_rc);
  * the caller broke off, the end, or an error): db_done() it, then 0 or
  * the mapped error. */
 int db_rows_done(struct db *db, sqlite3_stmt *st, int rc);
+/* A keyset page of at most `limit` rows (lists: `after_id` in, the next
+ * page's `after_id` out, 0 on the last page).  The statement asks for
+ * limit + 1 rows; the loop calls db_page_take() with each row's id, and
+ * stops when it says 0 (the extra row: another page exists). */
+struct db_page {
+	size_t n, limit;
+	int64_t last, next;
+};
+int db_page_take(struct db_page *pg, int64_t id);
+/* db_rows_done(), then *ret_next set from the page when it went well. */
+int db_page_done(struct db *db, sqlite3_stmt *st, int rc, const struct db_page *pg,
+		 int64_t *ret_next);
 /* Steps a statement that returns at most one row: 0 with the row to read
  * (then db_done() it), AP_ENOTFOUND without, else the mapped error. */
 int db_step_row(struct db *db, sqlite3_stmt *st);

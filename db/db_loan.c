@@ -262,8 +262,7 @@ int db_loan_list(struct db *db, const struct db_loan_filter *f,
 {
 	char scope[DB_SCOPE_JSON_CAP];
 	sqlite3_stmt *st;
-	size_t n = 0;
-	int64_t last = 0, next = 0;
+	struct db_page pg = {.limit = f->limit};
 	int rc = f->only ? db_scope_json(f->only, f->n_only, scope) : 0;
 	if (rc < 0)
 		return rc;
@@ -291,20 +290,11 @@ int db_loan_list(struct db *db, const struct db_loan_filter *f,
 	sqlite3_bind_int64(st, 8, (sqlite3_int64)f->limit + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_loan l;
-		if (n == f->limit) {
-			next = last;
-			break;
-		}
 		row_to_loan(st, &l);
-		n++;
-		last = l.id;
-		if (fn(&l, arg))
+		if (!db_page_take(&pg, l.id) || fn(&l, arg))
 			break;
 	}
-	rc = db_rows_done(db, st, rc);
-	if (rc == 0)
-		*ret_next = next;
-	return rc;
+	return db_page_done(db, st, rc, &pg, ret_next);
 }
 
 int db_loan_campaign(struct db *db, const char *school, int64_t by,

@@ -99,6 +99,26 @@ int db_rows_done(struct db *db, sqlite3_stmt *st, int rc)
 	return rc;
 }
 
+int db_page_take(struct db_page *pg, int64_t id)
+{
+	if (pg->n == pg->limit) {
+		pg->next = pg->last; /* one more match exists: another page */
+		return 0;
+	}
+	pg->n++;
+	pg->last = id;
+	return 1;
+}
+
+int db_page_done(struct db *db, sqlite3_stmt *st, int rc, const struct db_page *pg,
+		 int64_t *ret_next)
+{
+	rc = db_rows_done(db, st, rc);
+	if (rc == 0)
+		*ret_next = pg->next;
+	return rc;
+}
+
 int db_step_row(struct db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
