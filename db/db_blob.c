@@ -38,17 +38,8 @@ int db_blob_get(struct db *db, const char *hash, unsigned char **ret, size_t *re
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, hash);
-	if ((rc = db_step_row(db, st)) == 0) {
-		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		unsigned char *p = malloc(n ? n : 1);
-		if (p == NULL) {
-			rc = AP_ENOMEM;
-		} else {
-			memcpy(p, sqlite3_column_blob(st, 0), n);
-			*ret = p;
-			*ret_len = n;
-		}
-	}
+	if ((rc = db_step_row(db, st)) == 0 && (*ret = db_col_blob_dup(st, 0, ret_len)) == NULL)
+		rc = AP_ENOMEM;
 	db_done(st);
 	return rc;
 }

@@ -17,15 +17,7 @@ int db_cmd_pending(struct db *db, int64_t device_id, int64_t *ret_n)
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*ret_n = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = db_rc(db, rc);
-	}
-	db_done(st);
-	return rc;
+	return db_step_int64(db, st, ret_n);
 }
 
 static int has_twin(struct db *db, int64_t device_id, const char *type, const char *dedupe)
@@ -161,15 +153,11 @@ int db_cmd_next(struct db *db, int64_t device_id, struct db_cmd *ret, char **ret
 		return rc;
 	}
 	fill(st, &c);
-	len = (size_t)sqlite3_column_bytes(st, 12);
-	payload = malloc(len + 1);
-	if (payload == NULL) {
+	/* '' for commands built from a blob: SQLite gives NULL */
+	if ((payload = (char *)db_col_blob_dup(st, 12, &len)) == NULL) {
 		db_done(st);
 		return AP_ENOMEM;
 	}
-	if (len) /* '' for commands built from a blob: SQLite gives NULL */
-		memcpy(payload, sqlite3_column_blob(st, 12), len);
-	payload[len] = '\0';
 	db_col_copy(st, 13, c.blob_ref, sizeof(c.blob_ref));
 	db_done(st);
 	rc = db_stmt(db, "UPDATE command SET status = 'sent', sent_at = ? WHERE id = ?", &st);
@@ -281,19 +269,11 @@ int db_cmd_blob(struct db *db, const char *uuid, enum db_cmd_part part, char **r
 		return rc;
 	db_bind_text(st, 1, uuid);
 	if ((rc = db_step_row(db, st)) == 0) {
-		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		char *p = NULL;
-		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-			p = malloc(n + 1);
-			if (p == NULL) {
-				db_done(st);
-				return AP_ENOMEM;
-			}
-			memcpy(p, sqlite3_column_blob(st, 0), n);
-			p[n] = '\0';
-		}
-		*ret = p;
-		*ret_len = p ? n : 0;
+		*ret = NULL;
+		*ret_len = 0;
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL &&
+		    (*ret = (char *)db_col_blob_dup(st, 0, ret_len)) == NULL)
+			rc = AP_ENOMEM;
 	}
 	db_done(st);
 	return rc;

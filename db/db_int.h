@@ -59,6 +59,12 @@ int db_page_take(struct db_page *pg, int64_t id);
 /* db_rows_done(), then *ret_next set from the page when it went well. */
 int db_page_done(struct db *db, sqlite3_stmt *st, int rc, const struct db_page *pg,
 		 int64_t *ret_next);
+/* A copy of column col's bytes, NUL-terminated (so text too), its length
+ * in *ret_len; NULL when out of memory. */
+unsigned char *db_col_blob_dup(sqlite3_stmt *st, int col, size_t *ret_len);
+/* Steps a statement that returns one integer (a count): 0 with it in
+ * *ret, else the mapped error; db_done()s the statement. */
+int db_step_int64(struct db *db, sqlite3_stmt *st, int64_t *ret);
 /* Steps a statement that returns at most one row: 0 with the row to read
  * (then db_done() it), AP_ENOTFOUND without, else the mapped error. */
 int db_step_row(struct db *db, sqlite3_stmt *st);

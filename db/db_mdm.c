@@ -468,16 +468,8 @@ int db_mdm_secret(struct db *db, int64_t id, int bypass, unsigned char **ret, si
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
-		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		unsigned char *p = malloc(n ? n : 1);
-		if (p == NULL) {
-			rc = AP_ENOMEM;
-		} else {
-			memcpy(p, sqlite3_column_blob(st, 0), n);
-			*ret = p;
-			*ret_len = n;
-			rc = 0;
-		}
+		*ret = db_col_blob_dup(st, 0, ret_len);
+		rc = *ret != NULL ? 0 : AP_ENOMEM;
 	} else {
 		rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? AP_ENOTFOUND : db_rc(db, rc);
 	}

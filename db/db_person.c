@@ -35,6 +35,19 @@ static void bind_opt_time(sqlite3_stmt *st, int idx, int64_t t)
 		sqlite3_bind_null(st, idx);
 }
 
+/* Binds ?2..?7 (kind, name, class, school, agreement, now), which an
+ * insert and an update share, then steps st. */
+static int step_fields(struct db *db, sqlite3_stmt *st, const struct db_person *p)
+{
+	db_bind_text(st, 2, db_person_kind_name(p->kind));
+	db_bind_text(st, 3, p->name);
+	db_bind_text(st, 4, p->class_name);
+	db_bind_text(st, 5, p->school);
+	bind_opt_time(st, 6, p->agreement_at);
+	sqlite3_bind_int64(st, 7, db_now());
+	return db_step_done(db, st, 0);
+}
+
 static int has_active_loan(struct db *db, int64_t person_id, int *ret)
 {
 	sqlite3_stmt *st;
@@ -74,13 +87,7 @@ static int update_person(struct db *db, const struct db_person *old, const struc
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, old->id);
-	db_bind_text(st, 2, db_person_kind_name(p->kind));
-	db_bind_text(st, 3, p->name);
-	db_bind_text(st, 4, p->class_name);
-	db_bind_text(st, 5, p->school);
-	bind_opt_time(st, 6, p->agreement_at);
-	sqlite3_bind_int64(st, 7, db_now());
-	return db_step_done(db, st, 0);
+	return step_fields(db, st, p);
 }
 
 static int insert_person(struct db *db, const struct db_person *p)
@@ -93,13 +100,7 @@ static int insert_person(struct db *db, const struct db_person *p)
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, p->ext_id);
-	db_bind_text(st, 2, db_person_kind_name(p->kind));
-	db_bind_text(st, 3, p->name);
-	db_bind_text(st, 4, p->class_name);
-	db_bind_text(st, 5, p->school);
-	bind_opt_time(st, 6, p->agreement_at);
-	sqlite3_bind_int64(st, 7, db_now());
-	return db_step_done(db, st, 0);
+	return step_fields(db, st, p);
 }
 
 int db_person_put(struct db *db, const struct db_person *p, int *ret_created)

@@ -957,15 +957,7 @@ int db_policy_count_enrolled(struct db *db, int64_t *ret)
 	int rc = db_stmt(db, "SELECT count(*) FROM device WHERE enrollment = 'enrolled'", &st);
 	if (rc < 0)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*ret = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = db_rc(db, rc);
-	}
-	db_done(st);
-	return rc;
+	return db_step_int64(db, st, ret);
 }
 
 struct installed_cb {

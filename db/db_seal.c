@@ -38,10 +38,7 @@ int db_seal_legacy_count(struct db *db, int64_t *ret_n)
 		rc = db_stmt(db, "SELECT count(*) FROM seal_legacy", &st);
 	if (rc < 0)
 		return rc;
-	if ((rc = db_step_row(db, st)) == 0)
-		*ret_n = sqlite3_column_int64(st, 0);
-	db_done(st);
-	return rc;
+	return db_step_int64(db, st, ret_n);
 }
 
 static int unlist(struct db *db, enum db_seal_what what, int64_t id)
@@ -53,19 +50,6 @@ static int unlist(struct db *db, enum db_seal_what what, int64_t id)
 	db_bind_text(st, 1, what_names[what]);
 	sqlite3_bind_int64(st, 2, id);
 	return db_step_done(db, st, 0);
-}
-
-static unsigned char *col_blob(sqlite3_stmt *st, int col, size_t *ret_len)
-{
-	size_t n = (size_t)sqlite3_column_bytes(st, col);
-	unsigned char *p = malloc(n + 1);
-	if (p) {
-		if (n)
-			memcpy(p, sqlite3_column_blob(st, col), n);
-		p[n] = '\0';
-		*ret_len = n;
-	}
-	return p;
 }
 
 /* Reads the record of (what, id) into row: AP_ENOTFOUND when it is gone
@@ -91,12 +75,12 @@ static int read_row(struct db *db, enum db_seal_what what, int64_t id, struct db
 		db_col_copy(st, 2, row->uuid, sizeof(row->uuid));
 		row->pending = sqlite3_column_int(st, 3);
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL &&
-		    (row->result = (char *)col_blob(st, 4, &row->result_len)) == NULL)
+		    (row->result = (char *)db_col_blob_dup(st, 4, &row->result_len)) == NULL)
 			rc = AP_ENOMEM;
 	} else {
 		db_col_copy(st, 0, row->owner, sizeof(row->owner));
 	}
-	if (rc == 0 && (row->old = col_blob(st, 1, &row->old_len)) == NULL)
+	if (rc == 0 && (row->old = db_col_blob_dup(st, 1, &row->old_len)) == NULL)
 		rc = AP_ENOMEM;
 	if (rc < 0)
 		db_seal_row_clear(row);

@@ -119,6 +119,28 @@ int db_page_done(struct db *db, sqlite3_stmt *st, int rc, const struct db_page *
 	return rc;
 }
 
+unsigned char *db_col_blob_dup(sqlite3_stmt *st, int col, size_t *ret_len)
+{
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	unsigned char *p = malloc(n + 1);
+	if (p) {
+		if (n)
+			memcpy(p, sqlite3_column_blob(st, col), n);
+		p[n] = '\0';
+		*ret_len = n;
+	}
+	return p;
+}
+
+int db_step_int64(struct db *db, sqlite3_stmt *st, int64_t *ret)
+{
+	int rc = db_step_row(db, st);
+	if (rc == 0)
+		*ret = sqlite3_column_int64(st, 0);
+	db_done(st);
+	return rc;
+}
+
 int db_step_row(struct db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
