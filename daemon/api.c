@@ -120,14 +120,14 @@ int api_audit(struct req *r, const char *action, const char *target, const char 
 	return rc;
 }
 
-int api_tablet_serial(struct req *r, int action, const char *serial, struct db_mdm_device *d)
+int api_tablet_serial(struct req *r, int action, const char *serial, struct db_device *d)
 {
 	int rc = db_mdm_by_serial(r->w->db, serial, d);
 	return api_allow_object(r, action, rc, rc == 0 ? d->school : NULL, "tablet with serial %s",
 				serial);
 }
 
-int api_tablet(struct req *r, int action, struct db_mdm_device *d)
+int api_tablet(struct req *r, int action, struct db_device *d)
 {
 	return api_tablet_serial(r, action, api_param(r, 0), d);
 }

@@ -44,13 +44,13 @@ int api_allow_object(struct req *r, int action, int found, const char *school, c
  * api_fleet_commit() (api_fleet.h), in the change's transaction. */
 int api_audit(struct req *r, const char *action, const char *target, const char *reason,
 	      json_t *detail);
-struct db_mdm_device;
+struct db_device;
 /* The tablet named by the path's first parameter (its serial), authorised
  * for action on its collège (api_allow_object()); answers itself on
  * failure. */
-int api_tablet(struct req *r, int action, struct db_mdm_device *d);
+int api_tablet(struct req *r, int action, struct db_device *d);
 /* The same for the tablet of serial. */
-int api_tablet_serial(struct req *r, int action, const char *serial, struct db_mdm_device *d);
+int api_tablet_serial(struct req *r, int action, const char *serial, struct db_device *d);
 /* Path parameter i (0-based), or "" */
 const char *api_param(const struct req *r, size_t i);
 /* Query parameter into out; 0 when present. */

@@ -125,7 +125,7 @@ static int generic_command(struct req *r, json_t *body, struct generic *g)
 
 static void command_send(struct req *r)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	struct generic g = {NULL, NULL, 0, NULL};
 	char detail[256] = "", uuid[37];
 	json_t *body;
@@ -247,7 +247,7 @@ static int add_cmd(const struct db_cmd *c, void *arg)
 
 static void command_list(struct req *r)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	if (api_tablet(r, AZ_READ, &d) < 0)
 		return;
 	json_t *a = json_array();
@@ -263,7 +263,7 @@ static void command_list(struct req *r)
 /* The command of the path's uuid with its device, authorised. */
 static int command_for(struct req *r, int action, struct db_cmd *c)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	int rc = db_cmd_get(r->w->db, api_param(r, 0), c);
 	if (rc == 0)
 		rc = db_mdm_by_id(r->w->db, c->device_id, &d);

@@ -6,6 +6,7 @@
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "ap_text.h"
+#include "db_command.h"
 #include "db_device.h"
 #include "db_incident.h"
 #include "db_loan.h"
@@ -150,7 +151,7 @@ static int add_incident(const struct db_incident *in, void *arg)
 	return json_array_append_new(arg, api_incident_json(in)) < 0;
 }
 
-static int add_command(const struct db_device_command *c, void *arg)
+static int add_command(const struct db_cmd *c, void *arg)
 {
 	json_t *o = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:o,s:s?}", "uuid", c->uuid, "type",
 			      c->type, "status", c->status, "origin", c->origin, "created_by",
@@ -173,7 +174,7 @@ static int history(struct req *r, const struct db_device *d, json_t *o)
 	if (rc == 0)
 		rc = db_incident_list(r->w->db, &inf, add_incident, incidents, &next);
 	if (rc == 0)
-		rc = db_device_commands(r->w->db, d->id, HISTORY_MAX, add_command, commands);
+		rc = db_cmd_list(r->w->db, d->id, HISTORY_MAX, add_command, commands);
 	json_object_set_new(o, "loans", loans);
 	json_object_set_new(o, "incidents", incidents);
 	json_object_set_new(o, "commands", commands);

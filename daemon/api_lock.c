@@ -28,7 +28,7 @@
 
 /* Queues t with params for d and its audit row in one transaction;
  * answers 201 with the command. */
-static void queue_and_answer(struct req *r, const struct db_mdm_device *d, enum ap_cmd_type t,
+static void queue_and_answer(struct req *r, const struct db_device *d, enum ap_cmd_type t,
 			     plist_t params, const char *action, const char *reason)
 {
 	char uuid[37], detail[200] = "";
@@ -53,7 +53,7 @@ static void queue_and_answer(struct req *r, const struct db_mdm_device *d, enum 
 
 static void clear_passcode(struct req *r)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	const char *reason = NULL;
 	unsigned char *sealed = NULL, *token = NULL;
 	size_t sealed_len = 0, token_len = 0;
@@ -100,7 +100,7 @@ out:
 
 static void lock(struct req *r)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	const char *msg = NULL, *phone = NULL, *reason = NULL;
 	json_t *body;
 	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
@@ -124,7 +124,7 @@ static void lock(struct req *r)
 
 static void activation_lock(struct req *r)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	unsigned char *sealed = NULL, *code = NULL;
 	size_t sealed_len = 0, code_len = 0;
 	char reveal[4];

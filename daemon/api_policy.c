@@ -458,7 +458,7 @@ static int resolve_item(struct req *r, const char *text, struct item_ref *ret)
  * scope (0 otherwise).  Answers on failure. */
 static int allow_scope(struct req *r, const char *text, struct pol_scope *s, int64_t *ret_device)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	*ret_device = 0;
 	if (text == NULL || pol_scope_parse(text, s) < 0) {
 		api_fail(r, AP_EINVAL, 400,
@@ -650,7 +650,7 @@ static void on_item_view(const struct reconcile_item_view *it, void *arg)
 
 static void device_policy(struct req *r)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	if (api_tablet(r, AZ_READ, &d) < 0)
 		return;
 	json_t *o = json_pack("{s:o,s:s}", "items", json_array(), "enrollment", d.enrollment);

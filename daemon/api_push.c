@@ -60,7 +60,7 @@ static int push_unavailable(struct req *r)
 }
 
 /* 409 when the tablet cannot be pushed, naming why. */
-static int device_pushable(struct req *r, const struct db_mdm_device *d)
+static int device_pushable(struct req *r, const struct db_device *d)
 {
 	if (strcmp(d->enrollment, "enrolled") != 0 || d->push_token_len == 0) {
 		api_fail(r, AP_ECONFLICT, 409,
@@ -89,7 +89,7 @@ static int device_pushable(struct req *r, const struct db_mdm_device *d)
 
 static void device_push(struct req *r)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || push_unavailable(r) ||
 	    device_pushable(r, &d) < 0)
 		return;

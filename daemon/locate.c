@@ -145,7 +145,7 @@ static void locate_request(struct req *r)
 {
 	const char *serial = NULL, *authority = NULL, *reason = NULL;
 	json_int_t incident = 0;
-	struct db_mdm_device d;
+	struct db_device d;
 	int64_t id;
 	if (api_allow(r, AZ_LOCATE, NULL) < 0)
 		return;
@@ -441,7 +441,7 @@ static void locate_register(struct req *r)
 	api_json(r, 200, a);
 }
 
-int locate_on_fix(struct worker *w, const struct db_mdm_device *d, plist_t report)
+int locate_on_fix(struct worker *w, const struct db_device *d, plist_t report)
 {
 	struct db_locate l;
 	struct ap_location loc;

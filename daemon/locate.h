@@ -15,11 +15,11 @@
 
 struct req;
 struct worker;
-struct db_mdm_device;
+struct db_device;
 
 /* DeviceLocation result: stored for the tablet's active request, or
  * dropped (and logged) when there is none any more. */
-int locate_on_fix(struct worker *w, const struct db_mdm_device *d, plist_t report);
+int locate_on_fix(struct worker *w, const struct db_device *d, plist_t report);
 /* Periodic jobs: expire approved requests past their time box; purge
  * coordinates past retention. */
 int locate_job_expire(struct worker *w);

@@ -311,7 +311,7 @@ static const char *const bind_refusals[] = {
 static int audit_rebind(struct req *r, const struct ap_checkin *ci, const struct db_mdm_bound *b,
 			const char *fp)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	char detail[200];
 	int rc = db_mdm_by_id(r->w->db, b->id, &d);
 	if (rc < 0)
@@ -390,7 +390,7 @@ static void on_authenticate(struct req *r, const struct ap_checkin *ci, const st
 /* The bound identity was checked under another set of trust anchors
  * ([mdm] device_ca changed since): its chain is checked once again, so
  * that removing an anchor shuts out the tablets it vouched for. */
-static int trust_rechecked(struct req *r, struct db_mdm_device *d)
+static int trust_rechecked(struct req *r, struct db_device *d)
 {
 	const char *now = keystore_device_trust_id(r->w->srv->ks);
 	if (strcmp(d->trust_id, now) == 0)
@@ -412,7 +412,7 @@ static int trust_rechecked(struct req *r, struct db_mdm_device *d)
 
 /* The device record for udid, checked against the identity fp. */
 static int bound_device(struct req *r, const char *udid, const struct ident *id,
-			struct db_mdm_device *d)
+			struct db_device *d)
 {
 	const char *fp = id->fp;
 	int rc = db_mdm_by_udid(r->w->db, udid, d);
@@ -440,7 +440,7 @@ static int bound_device(struct req *r, const char *udid, const struct ident *id,
 
 /* Stores the push credentials; the first time, queues the initial
  * inventory and writes the enrolment's audit row, in one transaction. */
-static int token_update(struct req *r, const struct ap_checkin *ci, const struct db_mdm_device *d,
+static int token_update(struct req *r, const struct ap_checkin *ci, const struct db_device *d,
 			const unsigned char *sealed, size_t sealed_len, int *first)
 {
 	int rc = db_begin(r->w->db);
@@ -462,7 +462,7 @@ static int token_update(struct req *r, const struct ap_checkin *ci, const struct
 
 static void on_token_update(struct req *r, const struct ap_checkin *ci, const struct ident *id)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	unsigned char *sealed = NULL;
 	size_t sealed_len = 0;
 	int first = 0, rc;
@@ -493,7 +493,7 @@ static void on_token_update(struct req *r, const struct ap_checkin *ci, const st
 
 static void on_checkout(struct req *r, const struct ap_checkin *ci, const struct ident *id)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	if (bound_device(r, ci->udid, id, &d) < 0)
 		return;
 	int rc = db_begin(r->w->db);
@@ -518,11 +518,11 @@ static void on_checkout(struct req *r, const struct ap_checkin *ci, const struct
  * reconciles it after fresh lists. */
 struct result_handler {
 	const char *type;
-	int (*apply)(struct req *r, const struct db_mdm_device *d, plist_t dict);
+	int (*apply)(struct req *r, const struct db_device *d, plist_t dict);
 	int policy;
 };
 
-static int apply_device_info(struct req *r, const struct db_mdm_device *d, plist_t dict)
+static int apply_device_info(struct req *r, const struct db_device *d, plist_t dict)
 {
 	int64_t id = d->id;
 	struct ap_device_info *di = NULL;
@@ -533,7 +533,7 @@ static int apply_device_info(struct req *r, const struct db_mdm_device *d, plist
 	return rc;
 }
 
-static int apply_security(struct req *r, const struct db_mdm_device *d, plist_t dict)
+static int apply_security(struct req *r, const struct db_device *d, plist_t dict)
 {
 	int64_t id = d->id;
 	struct ap_security_info si;
@@ -541,7 +541,7 @@ static int apply_security(struct req *r, const struct db_mdm_device *d, plist_t 
 	return rc == 0 ? db_mdm_set_security(r->w->db, id, &si) : rc;
 }
 
-static int apply_apps(struct req *r, const struct db_mdm_device *d, plist_t dict)
+static int apply_apps(struct req *r, const struct db_device *d, plist_t dict)
 {
 	int64_t id = d->id;
 	struct ap_app *apps = NULL;
@@ -553,7 +553,7 @@ static int apply_apps(struct req *r, const struct db_mdm_device *d, plist_t dict
 	return rc;
 }
 
-static int apply_profiles(struct req *r, const struct db_mdm_device *d, plist_t dict)
+static int apply_profiles(struct req *r, const struct db_device *d, plist_t dict)
 {
 	int64_t id = d->id;
 	struct ap_profile_info *p = NULL;
@@ -565,7 +565,7 @@ static int apply_profiles(struct req *r, const struct db_mdm_device *d, plist_t 
 	return rc;
 }
 
-static int apply_erase(struct req *r, const struct db_mdm_device *d, plist_t dict)
+static int apply_erase(struct req *r, const struct db_device *d, plist_t dict)
 {
 	int64_t id = d->id;
 	/* the tablet wipes itself now: it will come back through a new
@@ -577,7 +577,7 @@ static int apply_erase(struct req *r, const struct db_mdm_device *d, plist_t dic
 	return db_mdm_unenroll(r->w->db, id);
 }
 
-static int apply_bypass(struct req *r, const struct db_mdm_device *d, plist_t dict)
+static int apply_bypass(struct req *r, const struct db_device *d, plist_t dict)
 {
 	int64_t id = d->id;
 	char *code = NULL;
@@ -596,7 +596,7 @@ static int apply_bypass(struct req *r, const struct db_mdm_device *d, plist_t di
 	return rc;
 }
 
-static int apply_location(struct req *r, const struct db_mdm_device *d, plist_t dict)
+static int apply_location(struct req *r, const struct db_device *d, plist_t dict)
 {
 	return locate_on_fix(r->w, d, dict);
 }
@@ -655,7 +655,7 @@ static void error_summary(const struct ap_report *rep, char *out, size_t cap)
 }
 
 /* Stores the report on its command and applies its result. */
-static int record_report(struct req *r, const struct db_mdm_device *d, struct ap_report *rep)
+static int record_report(struct req *r, const struct db_device *d, struct ap_report *rep)
 {
 	struct db_cmd c;
 	char err[512];
@@ -724,7 +724,7 @@ static int build_from_blob(struct req *r, const struct db_cmd *c, char **payload
  * answer only: the database keeps them sealed).  AP_ECRYPTO / AP_EPARSE
  * when they do not open, or are missing where the stored command says
  * "(sealed)". */
-static int with_secrets(struct req *r, const struct db_mdm_device *d, const struct db_cmd *c,
+static int with_secrets(struct req *r, const struct db_device *d, const struct db_cmd *c,
 			char **payload, size_t *len)
 {
 	enum ap_cmd_type t;
@@ -745,7 +745,7 @@ static int with_secrets(struct req *r, const struct db_mdm_device *d, const stru
 /* The next command for the device, marked sent, with the payload to send
  * (AP_ENOTFOUND when none).  A command whose sealed secrets do not open
  * is never sent as it is: it ends in error and the next one is taken. */
-static int next_command(struct req *r, const struct db_mdm_device *d, struct db_cmd *next,
+static int next_command(struct req *r, const struct db_device *d, struct db_cmd *next,
 			char **payload, size_t *len)
 {
 	for (;;) {
@@ -772,7 +772,7 @@ static int next_command(struct req *r, const struct db_mdm_device *d, struct db_
 
 static void on_report(struct req *r, struct ap_report *rep, const struct ident *id)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	struct db_cmd next;
 	char *payload = NULL;
 	size_t len = 0;

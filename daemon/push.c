@@ -252,7 +252,7 @@ static void add_result(struct push *p, int64_t id, const char *state, const char
 static void check_drained(struct push *p);
 
 /* The device's push credentials; forgets it when it cannot be pushed. */
-static int device_for_push(struct push *p, int64_t id, struct db_mdm_device *d)
+static int device_for_push(struct push *p, int64_t id, struct db_device *d)
 {
 	int rc = db_mdm_by_id(p->db, id, d);
 	if (rc < 0 && rc != AP_ENOTFOUND)
@@ -282,7 +282,7 @@ static int device_for_push(struct push *p, int64_t id, struct db_mdm_device *d)
  * (the device is due again at once: stop for now). */
 static int submit(struct push *p, int64_t id)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	char hex[2 * sizeof(d.push_token) + 1];
 	uint64_t now = uv_now(&p->loop);
 	int rc = device_for_push(p, id, &d);

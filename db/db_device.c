@@ -186,6 +186,7 @@ int db_device_import(struct db *db, const char *serial, const char *model, const
 
 static void row_to_device(sqlite3_stmt *st, struct db_device *d)
 {
+	memset(d, 0, sizeof(*d));
 	d->id = sqlite3_column_int64(st, 0);
 	db_col_copy(st, 1, d->serial, sizeof(d->serial));
 	db_col_copy(st, 2, d->udid, sizeof(d->udid));
@@ -304,33 +305,4 @@ int db_device_move(struct db *db, int64_t id, const char *school)
 	db_bind_text(st, 2, school);
 	sqlite3_bind_int64(st, 3, db_now());
 	return db_step_done(db, st, AP_ECONFLICT);
-}
-
-int db_device_commands(struct db *db, int64_t id, size_t limit,
-		       int (*fn)(const struct db_device_command *c, void *arg), void *arg)
-{
-	sqlite3_stmt *st;
-	int rc = db_stmt(db,
-			 "SELECT uuid, type, status, origin, created_by, error, created_at,"
-			 " done_at FROM command WHERE device_id = ? ORDER BY id DESC LIMIT ?",
-			 &st);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct db_device_command c;
-		c.uuid = (const char *)sqlite3_column_text(st, 0);
-		c.type = (const char *)sqlite3_column_text(st, 1);
-		c.status = (const char *)sqlite3_column_text(st, 2);
-		c.origin = (const char *)sqlite3_column_text(st, 3);
-		c.created_by = (const char *)sqlite3_column_text(st, 4);
-		c.error = (const char *)sqlite3_column_text(st, 5);
-		c.created_at = sqlite3_column_int64(st, 6);
-		c.done_at = sqlite3_column_int64(st, 7);
-		if (fn(&c, arg))
-			break;
-	}
-	rc = db_rows_done(db, st, rc);
-	return rc;
 }

@@ -16,14 +16,15 @@
 	" coalesce(last_seen,0), coalesce(last_push,0), coalesce(supervised,-1), trust_id" \
 	" FROM device "
 
-static void fill(sqlite3_stmt *st, struct db_mdm_device *d)
+static void fill(sqlite3_stmt *st, struct db_device *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->id = sqlite3_column_int64(st, 0);
 	db_col_copy(st, 1, d->udid, sizeof(d->udid));
 	db_col_copy(st, 2, d->serial, sizeof(d->serial));
 	db_col_copy(st, 3, d->school, sizeof(d->school));
-	db_col_copy(st, 4, d->state, sizeof(d->state));
+	if (db_device_state_from_name((const char *)sqlite3_column_text(st, 4), &d->state) < 0)
+		d->state = DB_DEV_STOCK; /* the CHECK constraint makes this unreachable */
 	db_col_copy(st, 5, d->enrollment, sizeof(d->enrollment));
 	db_col_copy(st, 6, d->cert_fp, sizeof(d->cert_fp));
 	db_col_copy(st, 7, d->topic, sizeof(d->topic));
@@ -42,8 +43,7 @@ static void fill(sqlite3_stmt *st, struct db_mdm_device *d)
 	db_col_copy(st, 16, d->trust_id, sizeof(d->trust_id));
 }
 
-static int one(struct db *db, const char *sql, const char *key, int64_t id,
-	       struct db_mdm_device *ret)
+static int one(struct db *db, const char *sql, const char *key, int64_t id, struct db_device *ret)
 {
 	sqlite3_stmt *st;
 	int rc = db_stmt(db, sql, &st);
@@ -59,17 +59,17 @@ static int one(struct db *db, const char *sql, const char *key, int64_t id,
 	return rc;
 }
 
-int db_mdm_by_udid(struct db *db, const char *udid, struct db_mdm_device *ret)
+int db_mdm_by_udid(struct db *db, const char *udid, struct db_device *ret)
 {
 	return one(db, MDM_COLS "WHERE udid = ?", udid, 0, ret);
 }
 
-int db_mdm_by_serial(struct db *db, const char *serial, struct db_mdm_device *ret)
+int db_mdm_by_serial(struct db *db, const char *serial, struct db_device *ret)
 {
 	return one(db, MDM_COLS "WHERE serial = ?", serial, 0, ret);
 }
 
-int db_mdm_by_id(struct db *db, int64_t id, struct db_mdm_device *ret)
+int db_mdm_by_id(struct db *db, int64_t id, struct db_device *ret)
 {
 	return one(db, MDM_COLS "WHERE id = ?", NULL, id, ret);
 }
@@ -207,7 +207,7 @@ static int identity_end(struct db *db, const char *fp, const char *why)
 /* The device an Authenticate is about: by UDID, else by serial (an
  * imported tablet not enrolled yet).  *ret_how a refusal when the serial
  * belongs to another UDID, or the UDID is recorded with another serial. */
-static int auth_device(struct db *db, const struct db_mdm_auth *a, struct db_mdm_device *d,
+static int auth_device(struct db *db, const struct db_mdm_auth *a, struct db_device *d,
 		       enum db_mdm_bind *ret_how)
 {
 	int has_serial = a->serial && a->serial[0];
@@ -224,7 +224,7 @@ static int auth_device(struct db *db, const struct db_mdm_auth *a, struct db_mdm
 
 /* Whether the certificate n (row id; 0 when unknown) may bind to device
  * d found for the Authenticate. */
-static int auth_decide(struct db *db, const struct db_mdm_device *d, const char *fp,
+static int auth_decide(struct db *db, const struct db_device *d, const char *fp,
 		       const struct db_mdm_identity *n, enum db_mdm_bind *ret_how)
 {
 	struct db_mdm_identity cur = {0};
@@ -264,7 +264,7 @@ static int insert_device(struct db *db, const char *udid, int64_t *ret_id)
 }
 
 /* Writes the binding decided by db_mdm_authenticate(). */
-static int auth_bind(struct db *db, const struct db_mdm_auth *a, struct db_mdm_device *d, int found,
+static int auth_bind(struct db *db, const struct db_mdm_auth *a, struct db_device *d, int found,
 		     struct db_mdm_bound *b)
 {
 	int rc = 0;
@@ -282,7 +282,7 @@ static int auth_bind(struct db *db, const struct db_mdm_auth *a, struct db_mdm_d
 
 /* What an Authenticate does (*ret_how); *ret_found = 1 when d is the
  * existing device it names. */
-static int auth_outcome(struct db *db, const struct db_mdm_auth *a, struct db_mdm_device *d,
+static int auth_outcome(struct db *db, const struct db_mdm_auth *a, struct db_device *d,
 			int *ret_found, enum db_mdm_bind *ret_how)
 {
 	struct db_mdm_identity n = {0};
@@ -309,7 +309,7 @@ static int auth_outcome(struct db *db, const struct db_mdm_auth *a, struct db_md
 
 int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, struct db_mdm_bound *ret)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	struct db_mdm_bound b = {0};
 	int found = 0, rc = db_begin(db);
 	if (rc < 0)
@@ -335,7 +335,7 @@ out:
 
 int db_mdm_release(struct db *db, int64_t id)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	sqlite3_stmt *st;
 	int rc = db_mdm_by_id(db, id, &d);
 	if (rc == 0 && d.cert_fp[0] == '\0')
@@ -354,7 +354,7 @@ int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, s
 			const unsigned char *sealed_unlock, size_t sealed_len, int awaiting_config,
 			int *ret_first)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	sqlite3_stmt *st;
 	int rc = db_mdm_by_id(db, id, &d);
 	if (rc < 0)

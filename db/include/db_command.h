@@ -15,6 +15,9 @@
 
 struct db;
 
+/* A row of the table command.  Every reader fills the fields below but
+ * blob_ref, which only db_cmd_next reads.  Not in it: the plist parts
+ * (db_cmd_blob) and dedupe (db_policy_command_ref). */
 struct db_cmd {
 	int64_t id;
 	char uuid[37];
@@ -25,7 +28,7 @@ struct db_cmd {
 	char created_by[65];
 	int64_t created_at, sent_at, done_at, expires_at;
 	char error[512];
-	char blob_ref[65]; /* db_cmd_next only: "" or the blob holding the Payload */
+	char blob_ref[65]; /* "" or the blob holding the Payload */
 };
 
 /* Queues a command.  dedupe ("" for none) names what makes two commands of

@@ -1,7 +1,7 @@
 /*
  * db_device.h - the tablets as the fleet sees them: inventory import,
- * lists with filters, history, moves, and the one table of state
- * transitions.
+ * lists with filters, moves, and the one table of state transitions; the
+ * record of a `device` row (struct db_device).
  *
  * The MDM side of a device (identity, push, command queue) is db_mdm.h /
  * db_command.h; both work on the same `device` rows.
@@ -31,11 +31,20 @@ enum db_device_state {
 #define DB_ASSET_TAG_MAX 64
 #define DB_EXT_ID_MAX	 64 /* person external id */
 
+/* A row of the table device: the fleet's view (db_device_get, _list) and
+ * the MDM side (db_mdm_by_*) read it with two column sets, named at each
+ * reader; a field its reader does not name is zero ("" for text).  Not in
+ * it: the sealed secrets (db_mdm_secret), and the columns written from
+ * check-ins and command results that nothing reads back yet
+ * (build_version, wifi_mac, battery, capacity_gb, available_gb,
+ * lost_mode, passcode_present, awaiting_config, enrolled_at, inventory_at,
+ * updated_at). */
 struct db_device {
 	int64_t id;
-	char serial[DB_SERIAL_MAX + 1]; /* "" when not known yet */
-	char udid[DB_UDID_MAX + 1];	/* "" until enrolled */
-	char school[9];			/* "" when not assigned */
+	char serial[65];	    /* "" when not known yet; an import takes up to
+				       DB_SERIAL_MAX, a check-in may bring more */
+	char udid[DB_UDID_MAX + 1]; /* "" until enrolled */
+	char school[9];		    /* "" when not assigned */
 	enum db_device_state state;
 	char model[DB_MODEL_MAX + 1];
 	char asset_tag[DB_ASSET_TAG_MAX + 1];
@@ -43,8 +52,19 @@ struct db_device {
 	char product_name[65];
 	char device_name[129];
 	char enrollment[16]; /* none, pending, enrolled, unenrolled */
-	int64_t last_seen;   /* 0: never */
+	char cert_fp[65];    /* "" when unbound */
+	char topic[256];
+	char push_magic[128];
+	unsigned char push_token[256];
+	size_t push_token_len;
+	char push_state[128]; /* "", "invalid: <reason>" */
+	int has_unlock_token; /* unlock_token IS NOT NULL */
+	int supervised;	      /* -1 unknown */
+	int64_t last_seen;    /* 0: never */
+	int64_t last_push;    /* 0: never */
 	int64_t created_at;
+	char trust_id[17]; /* trust anchors the identity was last checked under */
+	/* not a column: joined from the loan in progress */
 	char holder[DB_EXT_ID_MAX + 1]; /* external id of the person whose loan is
 					   in progress (open or returning), or "" */
 };
@@ -69,7 +89,10 @@ int db_device_vercmp(const char *a, const char *b);
 int db_device_import(struct db *db, const char *serial, const char *model, const char *school,
 		     const char *asset_tag, int *ret_created);
 
-/* By serial, or by UDID; AP_ENOTFOUND when neither matches. */
+/* The fleet's view of a device: id, serial, udid, school, state, model,
+ * asset_tag, os_version, product_name, device_name, enrollment, last_seen,
+ * created_at and holder (the other fields zero).  By serial, or by UDID;
+ * AP_ENOTFOUND when neither matches. */
 int db_device_get(struct db *db, const char *serial_or_udid, struct db_device *ret);
 int db_device_get_id(struct db *db, int64_t id, struct db_device *ret);
 
@@ -83,24 +106,15 @@ struct db_device_filter {
 	size_t limit;		/* page size, >= 1 */
 };
 
-/* Calls fn for up to f->limit matching devices in id order (pointers valid
- * during the call only); fn returning non-zero stops.  *ret_next is the id
- * to pass as after_id for the next page, 0 when there is none. */
+/* Calls fn for up to f->limit matching devices (the fields of
+ * db_device_get) in id order (pointers valid during the call only); fn
+ * returning non-zero stops.  *ret_next is the id to pass as after_id for
+ * the next page, 0 when there is none. */
 int db_device_list(struct db *db, const struct db_device_filter *f,
 		   int (*fn)(const struct db_device *d, void *arg), void *arg, int64_t *ret_next);
 
 /* Reassigns an unloaned device to another collège: AP_ECONFLICT when a
  * loan is in progress or the device is retired. */
 int db_device_move(struct db *db, int64_t id, const char *school);
-
-struct db_device_command {
-	const char *uuid, *type, *status, *origin, *created_by, *error;
-	int64_t created_at, done_at; /* done_at 0: not done */
-};
-
-/* The device's newest `limit` MDM commands, newest first (read from the
- * command queue).  Pointers valid during the call only. */
-int db_device_commands(struct db *db, int64_t id, size_t limit,
-		       int (*fn)(const struct db_device_command *c, void *arg), void *arg);
 
 #endif

@@ -10,28 +10,9 @@
 #include <stdint.h>
 
 #include "ap_result.h"
+#include "db_device.h"
 
 struct db;
-
-struct db_mdm_device {
-	int64_t id;
-	char udid[65];
-	char serial[65];
-	char school[9]; /* "" when not assigned */
-	char state[16];
-	char enrollment[16]; /* none, pending, enrolled, unenrolled */
-	char cert_fp[65];    /* "" when unbound */
-	char topic[256];
-	char push_magic[128];
-	unsigned char push_token[256];
-	size_t push_token_len;
-	char push_state[128];
-	char os_version[32];
-	int has_unlock_token;
-	int supervised; /* -1 unknown */
-	int64_t last_seen, last_push;
-	char trust_id[17]; /* trust anchors the identity was last checked under */
-};
 
 /* Device facts from Authenticate. */
 struct db_mdm_auth {
@@ -97,9 +78,13 @@ int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, s
 int db_mdm_unenroll(struct db *db, int64_t id);
 /* Records that the bound identity chains to the anchors trust_id. */
 int db_mdm_set_trust(struct db *db, int64_t id, const char *trust_id);
-int db_mdm_by_udid(struct db *db, const char *udid, struct db_mdm_device *ret);
-int db_mdm_by_serial(struct db *db, const char *serial, struct db_mdm_device *ret);
-int db_mdm_by_id(struct db *db, int64_t id, struct db_mdm_device *ret);
+/* The MDM side of a device: id, udid, serial, school, state, enrollment,
+ * cert_fp, topic, push_magic, push_token, push_state, os_version,
+ * has_unlock_token, supervised, last_seen, last_push and trust_id (the
+ * other fields zero).  AP_ENOTFOUND. */
+int db_mdm_by_udid(struct db *db, const char *udid, struct db_device *ret);
+int db_mdm_by_serial(struct db *db, const char *serial, struct db_device *ret);
+int db_mdm_by_id(struct db *db, int64_t id, struct db_device *ret);
 /* Calls fn for each enrolled device of school (NULL: the whole fleet),
  * in id order; fn returning non-zero stops. */
 int db_mdm_each_enrolled(struct db *db, const char *school, int (*fn)(int64_t device_id, void *arg),

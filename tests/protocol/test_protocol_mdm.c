@@ -251,9 +251,9 @@ static void queue(struct env *e, int64_t device_id, enum ap_cmd_type t, char uui
 			 0);
 }
 
-static struct db_mdm_device device_row(struct env *e, const char *udid)
+static struct db_device device_row(struct env *e, const char *udid)
 {
-	struct db_mdm_device d;
+	struct db_device d;
 	assert_int_equal(db_mdm_by_udid(e->w.db, udid, &d), 0);
 	return d;
 }
@@ -306,7 +306,7 @@ static void test_enrol_and_inventory(void **state)
 	int64_t pending = -1;
 
 	enrol(e, &t);
-	struct db_mdm_device row = device_row(e, t.d->udid);
+	struct db_device row = device_row(e, t.d->udid);
 	assert_string_equal(row.enrollment, "enrolled");
 	assert_string_equal(row.serial, t.d->serial);
 	assert_true(row.has_unlock_token);
@@ -339,7 +339,7 @@ static void test_notnow_keeps_command(void **state)
 
 	enrol(e, &t);
 	session(e, &t, NULL, NULL);
-	struct db_mdm_device row = device_row(e, t.d->udid);
+	struct db_device row = device_row(e, t.d->udid);
 	char second[37];
 	queue(e, row.id, AP_CMD_PROFILE_LIST, uuid);
 	queue(e, row.id, AP_CMD_SECURITY_INFO, second);
@@ -369,7 +369,7 @@ static void test_replayed_report_is_idempotent(void **state)
 
 	enrol(e, &t);
 	session(e, &t, NULL, NULL);
-	struct db_mdm_device row = device_row(e, t.d->udid);
+	struct db_device row = device_row(e, t.d->udid);
 	queue(e, row.id, AP_CMD_INSTALLED_APPLICATION_LIST, uuid);
 	assert_int_equal(session(e, &t, &last, &last_len), 1);
 	assert_int_equal(db_cmd_get(e->w.db, uuid, &before), 0);
@@ -616,7 +616,7 @@ static void test_checkout_unenrols(void **state)
 
 	enrol(e, &t);
 	assert_int_equal(checkin(e, &t, SIM_CHECKOUT), 200);
-	struct db_mdm_device row = device_row(e, t.d->udid);
+	struct db_device row = device_row(e, t.d->udid);
 	assert_string_equal(row.enrollment, "unenrolled");
 	tablet_free(&t);
 }
@@ -630,7 +630,7 @@ static void test_erase_unenrols(void **state)
 
 	enrol(e, &t);
 	session(e, &t, NULL, NULL);
-	struct db_mdm_device row = device_row(e, t.d->udid);
+	struct db_device row = device_row(e, t.d->udid);
 	queue(e, row.id, AP_CMD_ERASE_DEVICE, uuid);
 	assert_int_equal(session(e, &t, NULL, NULL), 1);
 	assert_true(t.d->erased && !t.d->enrolled);
@@ -641,7 +641,7 @@ static void test_erase_unenrols(void **state)
 
 	/* the wiped tablet enrols again, same UDID, new identity */
 	enrol(e, &t);
-	struct db_mdm_device again = device_row(e, t.d->udid);
+	struct db_device again = device_row(e, t.d->udid);
 	assert_int_equal(again.id, row.id);
 	assert_string_equal(again.enrollment, "enrolled");
 	assert_string_not_equal(again.cert_fp, row.cert_fp);

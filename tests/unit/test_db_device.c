@@ -67,7 +67,7 @@ static void test_import_rules(void **state)
 
 struct seen {
 	int n;
-	char serials[16][33];
+	char serials[16][65];
 };
 
 static int collect(const struct db_device *d, void *arg)

@@ -178,7 +178,7 @@ static void test_not_pushable(void **state)
 	/* a result for an older token does not mark the current one */
 	assert_int_equal(db_mdm_push_result(db, d, base + 1, token_b, 32, "invalid: Unregistered"),
 			 0);
-	struct db_mdm_device dev;
+	struct db_device dev;
 	assert_int_equal(db_mdm_by_id(db, d, &dev), 0);
 	assert_string_equal(dev.push_state, "");
 	assert_int_equal(dev.last_push, base + 1);

@@ -141,7 +141,7 @@ static void test_identity_binding(void **state)
 	/* after CheckOut (or an erase) it may enrol with a new one */
 	assert_int_equal(db_mdm_unenroll(db, id), 0);
 	assert_int_equal(auth(db, "UDID-4", "SER4", "fp-other"), DB_MDM_BIND_NEW);
-	struct db_mdm_device d;
+	struct db_device d;
 	assert_int_equal(db_mdm_by_udid(db, "UDID-4", &d), 0);
 	assert_int_equal(d.id, id);
 	assert_string_equal(d.cert_fp, "fp-other");
@@ -159,7 +159,7 @@ static void test_one_certificate_one_tablet(void **state)
 	/* a bound certificate names no other UDID: new, imported or erased */
 	assert_int_equal(auth(db, "UDID-X", "SERX", "fpA"), DB_MDM_BIND_CERT_ELSEWHERE);
 	assert_int_equal(auth(db, "UDID-I", "SERI", "fpA"), DB_MDM_BIND_CERT_ELSEWHERE);
-	struct db_mdm_device d;
+	struct db_device d;
 	assert_int_equal(db_mdm_by_udid(db, "UDID-X", &d), AP_ENOTFOUND);
 	assert_int_equal(db_mdm_by_serial(db, "SERI", &d), 0);
 	assert_string_equal(d.udid, "");
