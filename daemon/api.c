@@ -1,16 +1,20 @@
-/* api.c - answering helpers shared by every JSON handler. */
+/* api.c - the staff-handler helpers: answers, body fields, authorisation,
+ * the change's transaction with its audit row (api.h).  A leaf: no handler
+ * module is included here. */
 #include "api.h"
 #include "ap_err.h"
+#include "ap_text.h"
 #include "authz.h"
 #include "db_audit.h"
 #include "db_mdm.h"
-#include "jobs.h"
+#include "isodate.h"
 #include "log.h"
-#include "push.h"
 #include "server.h"
+#include "store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void api_json(struct req *r, int status, json_t *v)
@@ -45,6 +49,26 @@ void api_fail(struct req *r, int err, int status, const char *fmt, ...)
 	api_json(r, status, o);
 }
 
+int api_dberr(struct req *r, int rc, const char *what)
+{
+	log_error("db_error", "id=%s what=\"%s\" error=\"%s\" sqlite=\"%s\"", r->id, what,
+		  ap_strerror(rc), db_errmsg(r->w->db));
+	api_fail(r, rc, rc == AP_EBUSY ? 503 : 500, "storage error while %s: %s", what,
+		 ap_strerror(rc));
+	return rc;
+}
+
+int api_refuse(struct req *r, int err, int status, const char *fmt, ...)
+{
+	char msg[480];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_fail(r, err, status, "%s", msg);
+	return err;
+}
+
 json_t *api_body(struct req *r)
 {
 	json_error_t je;
@@ -65,6 +89,163 @@ json_t *api_body(struct req *r)
 		return NULL;
 	}
 	return v;
+}
+
+/* v (the value of member key) as text of at most max bytes, on one line
+ * unless lines; answers 400 when it is not. */
+static int text_value(struct req *r, const char *key, json_t *v, size_t max, int lines,
+		      const char **ret)
+{
+	if (!json_is_string(v)) {
+		api_fail(r, AP_ETYPE, 400, "'%s' must be a string", key);
+		return AP_ETYPE;
+	}
+	const char *s = json_string_value(v);
+	if (!ap_text_ok(s, max, lines) || strlen(s) != json_string_length(v)) {
+		api_fail(r, AP_EINVAL, 400, "'%s' must be text of at most %zu bytes%s", key, max,
+			 lines ? ", without control characters other than line breaks"
+			       : ", on one line, without control characters");
+		return AP_EINVAL;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* Member key of body, NULL when absent or null; answers 400 when it is
+ * required then. */
+static int member(struct req *r, json_t *body, const char *key, int required, json_t **ret)
+{
+	json_t *v = json_object_get(body, key);
+	if (json_is_null(v))
+		v = NULL;
+	if (v == NULL && required) {
+		api_fail(r, AP_EMISSING, 400, "'%s' is required", key);
+		return AP_EMISSING;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* String member key of body as text (see api_field_str()); lines: line
+ * feeds allowed. */
+static int text_member(struct req *r, json_t *body, const char *key, size_t max, int required,
+		       int lines, const char **ret)
+{
+	const char *s = NULL;
+	json_t *v;
+	int rc = member(r, body, key, required, &v);
+	if (rc == 0 && v)
+		rc = text_value(r, key, v, max, lines, &s);
+	if (rc < 0)
+		return rc;
+	if (required && s[0] == '\0') {
+		api_fail(r, AP_EMISSING, 400, "'%s' must not be empty", key);
+		return AP_EMISSING;
+	}
+	*ret = s;
+	return 0;
+}
+
+int api_field_str(struct req *r, json_t *body, const char *key, size_t max, int required,
+		  const char **ret)
+{
+	return text_member(r, body, key, max, required, 0, ret);
+}
+
+int api_field_lines(struct req *r, json_t *body, const char *key, size_t max, int required,
+		    const char **ret)
+{
+	return text_member(r, body, key, max, required, 1, ret);
+}
+
+int api_field_day(struct req *r, json_t *body, const char *key, int required, int64_t *ret)
+{
+	const char *s;
+	int rc = api_field_str(r, body, key, 32, required, &s);
+	if (rc < 0)
+		return rc;
+	if (s == NULL || s[0] == '\0') {
+		*ret = 0;
+		return 0;
+	}
+	if (isodate_parse_day(s, ret) < 0) {
+		api_fail(r, AP_EINVAL, 400, "'%s': '%s' is not a date YYYY-MM-DD", key, s);
+		return AP_EINVAL;
+	}
+	return 0;
+}
+
+int api_field_strs(struct req *r, json_t *body, const char *key, size_t max_n, size_t max,
+		   int lines, const char **ret, size_t *ret_n)
+{
+	json_t *a, *v;
+	size_t i;
+	int rc = member(r, body, key, 0, &a);
+	if (rc < 0)
+		return rc;
+	if (a && (!json_is_array(a) || json_array_size(a) > max_n))
+		return api_refuse(r, AP_EINVAL, 400, "'%s' must be an array of at most %zu strings",
+				  key, max_n);
+	json_array_foreach(a, i, v)
+	{
+		if ((rc = text_value(r, key, v, max, lines, &ret[i])) < 0)
+			return rc;
+	}
+	*ret_n = a ? json_array_size(a) : 0;
+	return 0;
+}
+
+int api_field_int(struct req *r, json_t *body, const char *key, int64_t min, int64_t max,
+		  int required, int64_t *ret)
+{
+	json_t *v;
+	int rc = member(r, body, key, required, &v);
+	if (rc < 0 || v == NULL)
+		return rc;
+	if (json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max) {
+		*ret = json_integer_value(v);
+		return 0;
+	}
+	if (max == INT64_MAX)
+		return api_refuse(r, AP_EINVAL, 400, "%s must be a whole number, %lld or more", key,
+				  (long long)min);
+	return api_refuse(r, AP_EINVAL, 400, "%s must be a whole number from %lld to %lld", key,
+			  (long long)min, (long long)max);
+}
+
+int api_field_bool(struct req *r, json_t *body, const char *key, int *ret)
+{
+	json_t *v;
+	int rc = member(r, body, key, 0, &v);
+	if (rc < 0)
+		return rc;
+	if (v && !json_is_boolean(v))
+		return api_refuse(r, AP_ETYPE, 400, "'%s' must be true or false", key);
+	*ret = json_is_true(v);
+	return 0;
+}
+
+int api_field_enum(struct req *r, json_t *body, const char *key, const char *const *names,
+		   int required, int *ret)
+{
+	char choices[256] = "";
+	size_t n;
+	json_t *v;
+	int rc = member(r, body, key, required, &v);
+	if (rc < 0 || v == NULL)
+		return rc;
+	for (n = 0; names[n]; n++)
+		if (json_is_string(v) && strcmp(json_string_value(v), names[n]) == 0) {
+			*ret = (int)n;
+			return 0;
+		}
+	for (size_t i = 0; i < n; i++) /* "a", "b" or "c" */
+		snprintf(choices + strlen(choices), sizeof(choices) - strlen(choices), "%s\"%s\"",
+			 i == 0	     ? ""
+			 : i + 1 < n ? ", "
+				     : " or ",
+			 names[i]);
+	return api_refuse(r, AP_EINVAL, 400, "%s must be %s", key, choices);
 }
 
 int api_allow(struct req *r, int action, const char *school)
@@ -106,20 +287,6 @@ int api_allow_object(struct req *r, int action, int found, const char *school, c
 	return AP_ENOTFOUND;
 }
 
-int api_audit(struct req *r, const char *action, const char *target, const char *reason,
-	      json_t *detail)
-{
-	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(detail);
-	int rc = db_audit_append(r->w->db, r->has_acct ? r->acct.name : "system", action, target,
-				 reason, d);
-	free(d);
-	if (rc < 0)
-		log_error("audit_failed", "id=%s action=%s error=\"%s\"", r->id, action,
-			  ap_strerror(rc));
-	return rc;
-}
-
 int api_tablet_serial(struct req *r, int action, const char *serial, struct db_device *d)
 {
 	int rc = db_mdm_by_serial(r->w->db, serial, d);
@@ -142,56 +309,66 @@ int api_query(const struct req *r, const char *name, char *out, size_t cap)
 	return http_req_query(r->http, name, out, cap);
 }
 
-/* Always 200 while serving; "warnings" lists what needs an operator. */
-void api_healthz(struct req *r)
+/* Appends this request's audit row in the open transaction (detail may be
+ * NULL, borrowed).  Only api_commit() writes rows: a staff action's row is
+ * always in its change's transaction. */
+static int audit_row(struct req *r, const char *action, const char *target, const char *reason,
+		     json_t *detail)
 {
-	char push[400];
-	json_t *warnings = json_array();
-	if (push_warning(r->w->srv, push, sizeof(push)))
-		json_array_append_new(warnings, json_string(push));
-	if (r->w->srv->audit_warning[0])
-		json_array_append_new(warnings, json_string(r->w->srv->audit_warning));
-	api_json(r, 200, json_pack("{s:s,s:o}", "status", "ok", "warnings", warnings));
+	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (detail && d == NULL)
+		return AP_ENOMEM;
+	int rc = db_audit_append(r->w->db, r->has_acct ? r->acct.name : "system", action, target,
+				 reason, d);
+	free(d);
+	if (rc < 0)
+		log_error("audit_failed", "id=%s action=%s error=\"%s\"", r->id, action,
+			  ap_strerror(rc));
+	return rc;
 }
 
-void api_whoami(struct req *r)
+int api_begin(struct req *r)
 {
-	json_t *schools = json_array();
-	for (size_t i = 0; i < r->acct.n_schools; i++)
-		json_array_append_new(schools, json_string(r->acct.schools[i]));
-	api_json(r, 200,
-		 json_pack("{s:s,s:s,s:o,s:b}", "name", r->acct.name, "role",
-			   db_role_name(r->acct.role), "schools", schools, "fleet_wide",
-			   authz_fleet_wide(r)));
+	int rc = db_begin(r->w->db);
+	if (rc < 0)
+		api_dberr(r, rc, "starting a transaction");
+	return rc;
 }
 
-/* POST /api/v1/jobs/:name/run - a periodic job now (technicians):
- * purges and expiries on demand, and tests with a shifted clock. */
-static void api_job_run(struct req *r)
+void api_rollback(struct req *r)
 {
-	if (api_allow(r, AZ_ADMIN, NULL) < 0)
-		return;
-	if (!jobs_exists(api_param(r, 0))) {
-		api_fail(r, AP_ENOTFOUND, 404, "no job named %s", api_param(r, 0));
-		return;
-	}
-	/* a job commits on its own (in parts): the request's row comes
-	 * first, and no job runs without it */
-	int rc = api_audit(r, "job.run", api_param(r, 0), NULL, NULL);
+	db_rollback(r->w->db);
+}
+
+int api_commit(struct req *r, const char *action, const char *target, const char *reason,
+	       json_t *detail)
+{
+	int rc = audit_row(r, action, target, reason, detail);
 	if (rc < 0) {
-		api_fail(r, rc, 500, "cannot write the audit row: %s", ap_strerror(rc));
-		return;
+		db_rollback(r->w->db);
+		return api_dberr(r, rc, "writing the audit row");
 	}
-	if ((rc = jobs_run(r->w, api_param(r, 0))) < 0) {
-		api_fail(r, rc, 500, "job %s failed: %s", api_param(r, 0), ap_strerror(rc));
-		return;
-	}
-	api_json(r, 200, json_pack("{s:s,s:s}", "job", api_param(r, 0), "status", "done"));
+	rc = db_commit(r->w->db);
+	if (rc < 0)
+		api_dberr(r, rc, "committing");
+	return rc;
 }
 
-const struct route api_core_routes[] = {
-    {"POST", "/api/v1/jobs/:name/run", AUTH_STAFF, api_job_run},
-    {"GET", "/healthz", AUTH_NONE, api_healthz},
-    {"GET", "/api/v1/whoami", AUTH_STAFF, api_whoami},
-    {NULL, NULL, AUTH_NONE, NULL},
-};
+int api_commit_new(struct req *r, const char *action, const char *target, const char *reason,
+		   json_t *detail)
+{
+	int rc = api_commit(r, action, target, reason, detail);
+	json_decref(detail);
+	return rc;
+}
+
+int api_record(struct req *r, const char *action, const char *target, const char *reason,
+	       json_t *detail)
+{
+	int rc = api_begin(r);
+	if (rc < 0) {
+		json_decref(detail);
+		return rc;
+	}
+	return api_commit_new(r, action, target, reason, detail);
+}

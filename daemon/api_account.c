@@ -22,36 +22,27 @@ static json_t *account_json(const struct db_account *a)
 /* The collèges of a new account: known UAIs, as many as the role takes. */
 static int account_schools(struct req *r, json_t *b, enum db_role role, char list[][9], size_t *n)
 {
-	json_t *a = json_object_get(b, "schools"), *v;
+	const char *given[DB_ACCOUNT_MAX_SCHOOLS];
 	struct db_school s;
-	size_t i;
-	*n = 0;
-	if (a && !json_is_array(a))
-		return api_fleet_refuse(r, AP_ETYPE, 400, "'schools' must be an array of UAIs");
-	json_array_foreach(a, i, v)
-	{
-		if (!json_is_string(v) || *n == DB_ACCOUNT_MAX_SCHOOLS)
-			return api_fleet_refuse(r, AP_EINVAL, 400, "'schools': at most %d UAIs",
-						DB_ACCOUNT_MAX_SCHOOLS);
-		if (api_fleet_uai(r, json_string_value(v), list[*n]) < 0)
+	int rc = api_field_strs(r, b, "schools", DB_ACCOUNT_MAX_SCHOOLS, 64, 0, given, n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < *n; i++) {
+		if (api_fleet_uai(r, given[i], list[i]) < 0)
 			return AP_EINVAL;
-		int rc = db_school_get(r->w->db, list[*n], &s);
+		rc = db_school_get(r->w->db, list[i], &s);
 		if (rc == AP_ENOTFOUND)
-			return api_fleet_refuse(r, rc, 404, "no collège %s", list[*n]);
+			return api_refuse(r, rc, 404, "no collège %s", list[i]);
 		if (rc < 0)
-			return api_fleet_dberr(r, rc, "reading the collège");
-		(*n)++;
+			return api_dberr(r, rc, "reading the collège");
 	}
 	if ((role == DB_ROLE_TECHNICIAN || role == DB_ROLE_AUDITOR) && *n)
-		return api_fleet_refuse(r, AP_EINVAL, 400,
-					"a %s sees the whole fleet: give no collège",
-					db_role_name(role));
+		return api_refuse(r, AP_EINVAL, 400, "a %s sees the whole fleet: give no collège",
+				  db_role_name(role));
 	if (role == DB_ROLE_ATI && *n == 0)
-		return api_fleet_refuse(r, AP_EMISSING, 400,
-					"an ati account needs at least one collège");
+		return api_refuse(r, AP_EMISSING, 400, "an ati account needs at least one collège");
 	if (role == DB_ROLE_REFERENT && *n != 1)
-		return api_fleet_refuse(r, AP_EINVAL, 400,
-					"a referent account has exactly one collège");
+		return api_refuse(r, AP_EINVAL, 400, "a referent account has exactly one collège");
 	return 0;
 }
 
@@ -66,15 +57,15 @@ static void create_account(struct req *r)
 	json_t *b = NULL;
 	if (api_allow(r, AZ_ADMIN, NULL) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "name", 64, 1, &name) < 0 ||
-	    api_fleet_str(r, b, "role", 16, 1, &role_s) < 0 ||
-	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
+	if (api_field_str(r, b, "name", 64, 1, &name) < 0 ||
+	    api_field_str(r, b, "role", 16, 1, &role_s) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	if (db_role_from_name(role_s, &role) < 0) {
 		api_fail(r, AP_EINVAL, 400, "role must be technician, ati, referent or auditor");
 		goto out;
 	}
-	if (account_schools(r, b, role, list, &n) < 0 || api_fleet_begin(r) < 0)
+	if (account_schools(r, b, role, list, &n) < 0 || api_begin(r) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = list[i];
@@ -84,17 +75,17 @@ static void create_account(struct req *r)
 	if (rc == 0)
 		rc = db_account_by_name(r->w->db, name, &a);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		if (rc == AP_EEXIST)
 			api_fail(r, rc, 409, "account %s already exists", name);
 		else if (rc == AP_EINVAL)
 			api_fail(r, rc, 400, "name: 1 to 64 of A-Z a-z 0-9 . _ @ -");
 		else
-			api_fleet_dberr(r, rc, "creating the account");
+			api_dberr(r, rc, "creating the account");
 		goto out;
 	}
 	json_t *o = account_json(&a); /* never the token: it goes to the audit log */
-	rc = api_fleet_commit(r, "account.create", name, reason, o);
+	rc = api_commit(r, "account.create", name, reason, o);
 	if (rc == 0) {
 		json_object_set_new(o, "token", json_string(token));
 		api_json(r, 201, o);
@@ -120,7 +111,7 @@ static void list_accounts(struct req *r)
 	int rc = db_account_list(r->w->db, add_account, arr);
 	if (rc < 0) {
 		json_decref(arr);
-		api_fleet_dberr(r, rc, "listing accounts");
+		api_dberr(r, rc, "listing accounts");
 		return;
 	}
 	api_json(r, 200, json_pack("{s:o}", "accounts", arr));
@@ -133,24 +124,24 @@ static void disable_account(struct req *r)
 	int rc;
 	if (api_allow(r, AZ_ADMIN, NULL) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
+	if (api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	if (strcmp(name, r->acct.name) == 0) {
 		api_fail(r, AP_ECONFLICT, 409, "you cannot disable your own account");
 		goto out;
 	}
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	rc = db_account_disable(r->w->db, name);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		if (rc == AP_ENOTFOUND)
 			api_fail(r, rc, 404, "no account %s", name);
 		else
-			api_fleet_dberr(r, rc, "disabling the account");
+			api_dberr(r, rc, "disabling the account");
 		goto out;
 	}
-	if (api_fleet_commit(r, "account.disable", name, reason, NULL) == 0)
+	if (api_commit(r, "account.disable", name, reason, NULL) == 0)
 		api_json(r, 200, json_pack("{s:s,s:b}", "name", name, "disabled", 1));
 out:
 	json_decref(b);
@@ -165,25 +156,25 @@ static void rotate_token(struct req *r)
 	int rc;
 	if (b == NULL)
 		return;
-	if (api_fleet_str(r, b, "account", 64, 0, &name) < 0 ||
-	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
+	if (api_field_str(r, b, "account", 64, 0, &name) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	snprintf(who, sizeof(who), "%s", name ? name : r->acct.name);
 	if (api_allow(r, strcmp(who, r->acct.name) == 0 ? AZ_SELF : AZ_ADMIN, NULL) < 0 ||
-	    api_fleet_begin(r) < 0)
+	    api_begin(r) < 0)
 		goto out;
 	rc = db_account_rotate_token(r->w->db, who, token);
 	if (rc == 0 && strcmp(who, r->acct.name) != 0)
 		rc = db_account_token_issuer(r->w->db, who, r->acct.name);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		if (rc == AP_ENOTFOUND)
 			api_fail(r, rc, 404, "no account %s", who);
 		else
-			api_fleet_dberr(r, rc, "rotating the token");
+			api_dberr(r, rc, "rotating the token");
 		goto out;
 	}
-	if (api_fleet_commit(r, "token.rotate", who, reason, NULL) == 0)
+	if (api_commit(r, "token.rotate", who, reason, NULL) == 0)
 		api_json(r, 200, json_pack("{s:s,s:s}", "name", who, "token", token));
 	OPENSSL_cleanse(token, sizeof(token));
 out:

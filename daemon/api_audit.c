@@ -56,7 +56,7 @@ static void list(struct req *r)
 		goto fail;
 	int rc = db_audit_list(r->w->db, since, 0, add_row, &p);
 	if (rc < 0) {
-		api_fleet_dberr(r, rc, "reading the audit log");
+		api_dberr(r, rc, "reading the audit log");
 		goto fail;
 	}
 	api_json(r, 200,
@@ -97,8 +97,8 @@ static void verify(struct req *r)
 	if ((rc < 0 && rc != AP_ECONFLICT) || (head_rc = db_audit_last(r->w->db, &now)) < 0 ||
 	    (given && (head_rc = audit_head_check(r->w->db, &saved, why, sizeof(why))) < 0 &&
 	     head_rc != AP_ECONFLICT)) {
-		api_fleet_dberr(r, rc < 0 && rc != AP_ECONFLICT ? rc : head_rc,
-				"verifying the audit log");
+		api_dberr(r, rc < 0 && rc != AP_ECONFLICT ? rc : head_rc,
+			  "verifying the audit log");
 		return;
 	}
 	json_t *o =

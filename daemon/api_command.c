@@ -45,35 +45,18 @@ static json_t *cmd_json(const struct db_cmd *c)
 			 "expires_at", api_fleet_time(c->expires_at), "error", c->error);
 }
 
-/* Converts the body's "params" array into a plist for type t; answers on error. */
-static int body_params(struct req *r, json_t *params, enum ap_cmd_type t, plist_t *ret)
+/* Converts the body's "params" array of "Key=value" strings into a plist
+ * for type t; answers on error. */
+static int body_params(struct req *r, json_t *body, enum ap_cmd_type t, plist_t *ret)
 {
 	const char *kv[MAX_KV];
 	char detail[256] = "";
-	size_t n = 0, i;
-	json_t *v;
-	if (params && !json_is_array(params)) {
-		api_fail(r, AP_EINVAL, 400, "params must be an array of \"Key=value\" strings");
-		return AP_EINVAL;
-	}
-	json_array_foreach(params, i, v)
-	{
-		if (!json_is_string(v) || n == MAX_KV) {
-			api_fail(r, AP_EINVAL, 400, "params: at most %d \"Key=value\" strings",
-				 MAX_KV);
-			return AP_EINVAL;
-		}
-		/* a DeviceLock Message may hold line breaks, nothing else */
-		if (!ap_text_ok(json_string_value(v), API_REASON_MAX, 1)) {
-			api_fail(r, AP_EINVAL, 400,
-				 "params: each \"Key=value\" is text of at most %d bytes, without "
-				 "control characters other than line breaks",
-				 API_REASON_MAX);
-			return AP_EINVAL;
-		}
-		kv[n++] = json_string_value(v);
-	}
-	int rc = ap_cmd_params_from_kv(t, kv, n, ret, detail, sizeof(detail));
+	size_t n;
+	/* a DeviceLock Message may hold line breaks, nothing else */
+	int rc = api_field_strs(r, body, "params", MAX_KV, API_REASON_MAX, 1, kv, &n);
+	if (rc < 0)
+		return rc;
+	rc = ap_cmd_params_from_kv(t, kv, n, ret, detail, sizeof(detail));
 	if (rc < 0)
 		api_fail(r, rc, 400, "%s: %s", ap_cmd_name(t),
 			 detail[0] ? detail : ap_strerror(rc));
@@ -101,16 +84,15 @@ static int generic_allowed(struct req *r, const struct generic *g, int mdm_optio
 
 static int generic_command(struct req *r, json_t *body, struct generic *g)
 {
-	json_t *params = json_object_get(body, "params");
-	if (api_fleet_str(r, body, "type", 64, 1, &g->type) < 0 ||
-	    api_fleet_str(r, body, "reason", API_REASON_MAX, 0, &g->reason) < 0)
+	if (api_field_str(r, body, "type", 64, 1, &g->type) < 0 ||
+	    api_field_str(r, body, "reason", API_REASON_MAX, 0, &g->reason) < 0)
 		return AP_EINVAL;
 	if (ap_cmd_from_name(g->type, &g->t) < 0) {
 		api_fail(r, AP_EINVAL, 400, "unknown command type '%s'", g->type);
 		return AP_EINVAL;
 	}
 	/* the type first: a refused command's parameters are not even read */
-	if (generic_allowed(r, g, 0) < 0 || body_params(r, params, g->t, &g->params) < 0)
+	if (generic_allowed(r, g, 0) < 0 || body_params(r, body, g->t, &g->params) < 0)
 		return AP_EINVAL;
 	if (g->t == AP_CMD_SETTINGS && ap_cmd_settings_has(g->params, "MDMOptions") &&
 	    generic_allowed(r, g, 1) < 0)
@@ -131,17 +113,17 @@ static void command_send(struct req *r)
 	json_t *body;
 	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
 		return;
-	if (generic_command(r, body, &g) < 0 || api_fleet_begin(r) < 0)
+	if (generic_command(r, body, &g) < 0 || api_begin(r) < 0)
 		goto out;
 	int rc = mdm_queue(r->w, d.id, g.t, g.params, "", "staff", r->acct.name, uuid, detail,
 			   sizeof(detail));
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, 0, "%s: %s", g.type, detail[0] ? detail : ap_strerror(rc));
 		goto out;
 	}
 	json_t *det = json_pack("{s:s,s:s}", "type", g.type, "uuid", uuid);
-	rc = api_fleet_commit(r, "command.send", d.serial, g.reason, det);
+	rc = api_commit(r, "command.send", d.serial, g.reason, det);
 	json_decref(det);
 	if (rc == 0)
 		api_json(r, 201,
@@ -185,8 +167,8 @@ static int bulk_scope(struct req *r, json_t *body, char uai[9], const char **sch
 {
 	const char *given = NULL;
 	int all = 0;
-	if (api_fleet_str(r, body, "school", 16, 0, &given) < 0 ||
-	    api_fleet_bool(r, body, "all", &all) < 0)
+	if (api_field_str(r, body, "school", 16, 0, &given) < 0 ||
+	    api_field_bool(r, body, "all", &all) < 0)
 		return AP_EINVAL;
 	if ((given == NULL) == !all) {
 		api_fail(r, AP_EINVAL, 400,
@@ -214,19 +196,19 @@ static void command_bulk(struct req *r)
 	if (body == NULL)
 		return;
 	if (api_allow(r, AZ_BULK, NULL) < 0 || bulk_scope(r, body, uai, &school) < 0 ||
-	    generic_command(r, body, &g) < 0 || api_fleet_begin(r) < 0)
+	    generic_command(r, body, &g) < 0 || api_begin(r) < 0)
 		goto out;
 	b.t = g.t;
 	b.params = g.params;
 	int rc = db_mdm_each_enrolled(r->w->db, school, bulk_one, &b);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, 503, "bulk queueing failed: %s", ap_strerror(rc));
 		goto out;
 	}
 	json_t *det = json_pack("{s:s,s:I,s:I,s:I}", "type", g.type, "queued", (json_int_t)b.queued,
 				"skipped", (json_int_t)b.skipped, "failed", (json_int_t)b.failed);
-	rc = api_fleet_commit(r, "command.bulk", school ? school : "fleet", g.reason, det);
+	rc = api_commit(r, "command.bulk", school ? school : "fleet", g.reason, det);
 	json_decref(det);
 	if (rc == 0)
 		api_json(r, 200,
@@ -315,11 +297,11 @@ static void command_show(struct req *r)
 static void command_cancel(struct req *r)
 {
 	struct db_cmd c;
-	if (command_for(r, AZ_DEVICE_ACTION, &c) < 0 || api_fleet_begin(r) < 0)
+	if (command_for(r, AZ_DEVICE_ACTION, &c) < 0 || api_begin(r) < 0)
 		return;
 	int rc = db_cmd_cancel(r->w->db, c.uuid);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		if (rc == AP_ECONFLICT)
 			api_fail(r, rc, 409, "command %s is already %s", c.uuid, c.status);
 		else
@@ -327,7 +309,7 @@ static void command_cancel(struct req *r)
 		return;
 	}
 	json_t *det = json_pack("{s:s}", "type", c.type);
-	rc = api_fleet_commit(r, "command.cancel", c.uuid, NULL, det);
+	rc = api_commit(r, "command.cancel", c.uuid, NULL, det);
 	json_decref(det);
 	if (rc < 0)
 		return;
@@ -338,33 +320,28 @@ static void command_cancel(struct req *r)
 static void enroll_code_new(struct req *r)
 {
 	char code[33];
-	json_int_t uses = 1;
+	int64_t uses = 1;
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return;
 	json_t *body = r->http->body.len ? api_body(r) : json_object();
 	if (body == NULL)
 		return;
-	if (json_unpack(body, "{s?I}", "uses", &uses) < 0 || uses < 1 || uses > 100000) {
-		json_decref(body);
-		api_fail(r, AP_EINVAL, 400, "uses must be a whole number from 1 to 100000");
-		return;
-	}
+	int rc = api_field_int(r, body, "uses", 1, 100000, 0, &uses);
 	json_decref(body);
-	if (api_fleet_begin(r) < 0)
+	if (rc < 0 || api_begin(r) < 0)
 		return;
-	int rc = db_enroll_code_new(r->w->db, NULL, r->acct.name, ENROLL_CODE_TTL, uses, code);
+	rc = db_enroll_code_new(r->w->db, NULL, r->acct.name, ENROLL_CODE_TTL, uses, code);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, 503, "cannot make a code");
 		return;
 	}
-	json_t *det = json_pack("{s:I}", "uses", uses);
-	rc = api_fleet_commit(r, "enroll_code.create", "", NULL, det);
-	json_decref(det);
+	rc = api_commit_new(r, "enroll_code.create", "", NULL,
+			    json_pack("{s:I}", "uses", (json_int_t)uses));
 	if (rc == 0)
 		api_json(r, 201,
-			 json_pack("{s:s,s:I,s:o}", "code", code, "uses", uses, "expires_at",
-				   api_fleet_time(db_now() + ENROLL_CODE_TTL)));
+			 json_pack("{s:s,s:I,s:o}", "code", code, "uses", (json_int_t)uses,
+				   "expires_at", api_fleet_time(db_now() + ENROLL_CODE_TTL)));
 }
 
 const struct route api_command_routes[] = {

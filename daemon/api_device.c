@@ -134,7 +134,7 @@ static void list_devices(struct req *r)
 	if (rc == 0)
 		rc = db_device_list(r->w->db, &f, add_device, &page, &next);
 	if (rc < 0)
-		api_fleet_dberr(r, rc, "listing tablets");
+		api_dberr(r, rc, "listing tablets");
 	else if (page.full)
 		api_fail(r, AP_ETOOBIG, 500, "the page is too large: ask for a smaller limit");
 	else
@@ -193,7 +193,7 @@ static void show_device(struct req *r)
 	int rc = history(r, &d, o);
 	if (rc < 0) {
 		json_decref(o);
-		api_fleet_dberr(r, rc, "reading the tablet's history");
+		api_dberr(r, rc, "reading the tablet's history");
 		return;
 	}
 	api_json(r, 200, o);
@@ -206,7 +206,7 @@ static int school_exists(struct req *r, const char *uai)
 	if (rc == AP_ENOTFOUND)
 		api_fail(r, rc, 404, "no collège %s (add it with 'school add' first)", uai);
 	else if (rc < 0)
-		api_fleet_dberr(r, rc, "reading the collège");
+		api_dberr(r, rc, "reading the collège");
 	return rc;
 }
 
@@ -234,8 +234,8 @@ static void move_device(struct req *r)
 	int rc;
 	if (api_device_find(r, AZ_ADMIN, api_param(r, 0), &d) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "school", 32, 1, &to) < 0 ||
-	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
+	if (api_field_str(r, b, "school", 32, 1, &to) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
 	    api_fleet_uai(r, to, uai) < 0 || school_exists(r, uai) < 0)
 		goto out;
 	if ((why = busy(&d)) != NULL) {
@@ -247,20 +247,20 @@ static void move_device(struct req *r)
 			 api_device_name(&d), uai);
 		goto out;
 	}
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	rc = db_device_move(r->w->db, d.id, uai);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		if (rc == AP_ECONFLICT)
 			api_fail(r, rc, 409, "tablet %s has a loan in progress",
 				 api_device_name(&d));
 		else
-			api_fleet_dberr(r, rc, "moving the tablet");
+			api_dberr(r, rc, "moving the tablet");
 		goto out;
 	}
 	json_t *det = json_pack("{s:s,s:s}", "from", d.school, "to", uai);
-	rc = api_fleet_commit(r, "device.move", api_device_name(&d), reason, det);
+	rc = api_commit(r, "device.move", api_device_name(&d), reason, det);
 	json_decref(det);
 	/* the tablet now follows its new collège's apps and profiles */
 	if (rc == 0 && reconcile_device(r->w, d.id, "move") < 0)
@@ -282,7 +282,7 @@ static void retire_device(struct req *r)
 	int rc;
 	if (api_device_find(r, AZ_ADMIN, api_param(r, 0), &d) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
+	if (api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	why = busy(&d);
 	if (why == NULL && d.state != DB_DEV_STOCK)
@@ -291,15 +291,15 @@ static void retire_device(struct req *r)
 		api_fail(r, AP_ECONFLICT, 409, "tablet %s %s", api_device_name(&d), why);
 		goto out;
 	}
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	rc = db_device_set_state(r->w->db, d.id, DB_DEV_STOCK, DB_DEV_RETIRED);
 	if (rc < 0) {
-		api_fleet_rollback(r);
-		api_fleet_dberr(r, rc, "retiring the tablet");
+		api_rollback(r);
+		api_dberr(r, rc, "retiring the tablet");
 		goto out;
 	}
-	if (api_fleet_commit(r, "device.retire", api_device_name(&d), reason, NULL) == 0) {
+	if (api_commit(r, "device.retire", api_device_name(&d), reason, NULL) == 0) {
 		d.state = DB_DEV_RETIRED;
 		api_json(r, 200, api_device_json(&d));
 	}
@@ -319,7 +319,7 @@ static void erase_device(struct req *r)
 	json_t *b = NULL;
 	if (api_device_find(r, AZ_ERASE, api_param(r, 0), &d) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "reason", API_REASON_MAX, 1, &reason) < 0)
+	if (api_field_str(r, b, "reason", API_REASON_MAX, 1, &reason) < 0)
 		goto out;
 	why = strcmp(d.enrollment, "enrolled") != 0 ? "is not enrolled: nothing can reach it"
 						    : busy(&d);
@@ -327,17 +327,17 @@ static void erase_device(struct req *r)
 		api_fail(r, AP_ECONFLICT, 409, "tablet %s %s", api_device_name(&d), why);
 		goto out;
 	}
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	int rc = api_queue_erase(r, &d, "staff", uuid, &rts, detail, sizeof(detail));
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, 0, "cannot queue EraseDevice for %s: %s", api_device_name(&d),
 			 detail[0] ? detail : ap_strerror(rc));
 		goto out;
 	}
 	json_t *det = json_pack("{s:s,s:b}", "command", uuid, "return_to_service", rts);
-	if (api_fleet_commit(r, "device.erase", api_device_name(&d), reason, det) == 0)
+	if (api_commit(r, "device.erase", api_device_name(&d), reason, det) == 0)
 		api_json(r, 201,
 			 json_pack("{s:s,s:s,s:s,s:s,s:b}", "uuid", uuid, "type", "EraseDevice",
 				   "status", "queued", "serial", api_device_name(&d),
@@ -468,20 +468,20 @@ static void release_device(struct req *r)
 	int rc;
 	if (api_device_find(r, AZ_ADMIN, api_param(r, 0), &d) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "reason", API_REASON_MAX, 1, &reason) < 0 || api_fleet_begin(r) < 0)
+	if (api_field_str(r, b, "reason", API_REASON_MAX, 1, &reason) < 0 || api_begin(r) < 0)
 		goto out;
 	if ((rc = db_mdm_release(r->w->db, d.id)) < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		if (rc == AP_ECONFLICT)
 			api_fail(r, rc, 409,
 				 "tablet %s has no certificate bound (never enrolled, or released)",
 				 api_device_name(&d));
 		else
-			api_fleet_dberr(r, rc, "releasing the tablet's certificate");
+			api_dberr(r, rc, "releasing the tablet's certificate");
 		goto out;
 	}
 	json_t *det = json_pack("{s:s}", "enrollment", d.enrollment);
-	rc = api_fleet_commit(r, "device.release", api_device_name(&d), reason, det);
+	rc = api_commit(r, "device.release", api_device_name(&d), reason, det);
 	json_decref(det);
 	if (rc == 0 && db_device_get_id(r->w->db, d.id, &d) == 0)
 		api_json(r, 200, api_device_json(&d));

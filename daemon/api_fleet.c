@@ -215,140 +215,6 @@ json_t *api_fleet_time(int64_t t)
 	return json_string(s);
 }
 
-/* String member key of body as text (see api_fleet_str()); lines: line
- * feeds allowed. */
-static int text_member(struct req *r, json_t *body, const char *key, size_t max, int required,
-		       int lines, const char **ret)
-{
-	json_t *v = json_object_get(body, key);
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			api_fail(r, AP_EMISSING, 400, "'%s' is required", key);
-			return AP_EMISSING;
-		}
-		*ret = NULL;
-		return 0;
-	}
-	if (!json_is_string(v)) {
-		api_fail(r, AP_ETYPE, 400, "'%s' must be a string", key);
-		return AP_ETYPE;
-	}
-	const char *s = json_string_value(v);
-	if (!ap_text_ok(s, max, lines) || strlen(s) != json_string_length(v)) {
-		api_fail(r, AP_EINVAL, 400, "'%s' must be text of at most %zu bytes%s", key, max,
-			 lines ? ", without control characters other than line breaks"
-			       : ", on one line, without control characters");
-		return AP_EINVAL;
-	}
-	if (required && s[0] == '\0') {
-		api_fail(r, AP_EMISSING, 400, "'%s' must not be empty", key);
-		return AP_EMISSING;
-	}
-	*ret = s;
-	return 0;
-}
-
-int api_fleet_str(struct req *r, json_t *body, const char *key, size_t max, int required,
-		  const char **ret)
-{
-	return text_member(r, body, key, max, required, 0, ret);
-}
-
-int api_fleet_lines(struct req *r, json_t *body, const char *key, size_t max, int required,
-		    const char **ret)
-{
-	return text_member(r, body, key, max, required, 1, ret);
-}
-
-int api_fleet_body_day(struct req *r, json_t *body, const char *key, int required, int64_t *ret)
-{
-	const char *s;
-	int rc = api_fleet_str(r, body, key, 32, required, &s);
-	if (rc < 0)
-		return rc;
-	if (s == NULL || s[0] == '\0') {
-		*ret = 0;
-		return 0;
-	}
-	if (isodate_parse_day(s, ret) < 0) {
-		api_fail(r, AP_EINVAL, 400, "'%s': '%s' is not a date YYYY-MM-DD", key, s);
-		return AP_EINVAL;
-	}
-	return 0;
-}
-
-int api_fleet_bool(struct req *r, json_t *body, const char *key, int *ret)
-{
-	json_t *v = json_object_get(body, key);
-	if (v == NULL || json_is_null(v)) {
-		*ret = 0;
-		return 0;
-	}
-	if (!json_is_boolean(v)) {
-		api_fail(r, AP_ETYPE, 400, "'%s' must be true or false", key);
-		return AP_ETYPE;
-	}
-	*ret = json_is_true(v);
-	return 0;
-}
-
-int api_fleet_dberr(struct req *r, int rc, const char *what)
-{
-	log_error("db_error", "id=%s what=\"%s\" error=\"%s\" sqlite=\"%s\"", r->id, what,
-		  ap_strerror(rc), db_errmsg(r->w->db));
-	api_fail(r, rc, rc == AP_EBUSY ? 503 : 500, "storage error while %s: %s", what,
-		 ap_strerror(rc));
-	return rc;
-}
-
-int api_fleet_refuse(struct req *r, int err, int status, const char *fmt, ...)
-{
-	char msg[480];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	api_fail(r, err, status, "%s", msg);
-	return err;
-}
-
-int api_fleet_begin(struct req *r)
-{
-	int rc = db_begin(r->w->db);
-	if (rc < 0)
-		api_fleet_dberr(r, rc, "starting a transaction");
-	return rc;
-}
-
-void api_fleet_rollback(struct req *r)
-{
-	db_rollback(r->w->db);
-}
-
-int api_fleet_commit(struct req *r, const char *action, const char *target, const char *reason,
-		     json_t *detail)
-{
-	/* api_audit() takes a reference; detail stays the caller's */
-	int rc = api_audit(r, action, target, reason, json_incref(detail));
-	if (rc < 0) {
-		db_rollback(r->w->db);
-		api_fleet_dberr(r, rc, "writing the audit row");
-		return rc;
-	}
-	rc = db_commit(r->w->db);
-	if (rc < 0)
-		api_fleet_dberr(r, rc, "committing");
-	return rc;
-}
-
-int api_fleet_commit_new(struct req *r, const char *action, const char *target, const char *reason,
-			 json_t *detail)
-{
-	int rc = api_fleet_commit(r, action, target, reason, detail);
-	json_decref(detail);
-	return rc;
-}
-
 static int csv_body(struct req *r)
 {
 	const char *ct = http_req_header(r->http, "content-type");
@@ -404,22 +270,22 @@ void api_fleet_import(struct req *r, struct api_import *spec)
 		api_fail(r, rc, 0, "cannot read the file: %s", ap_strerror(rc));
 		goto out;
 	}
-	if ((rc = api_fleet_begin(r)) < 0)
+	if ((rc = api_begin(r)) < 0)
 		goto out;
 	while (import_next(&im, vals, &line) == 1)
 		if ((rc = spec->row(r, &im, vals, line, spec->ctx)) < 0)
 			break;
 	if (rc < 0) {
-		api_fleet_rollback(r);
-		api_fleet_dberr(r, rc, "importing");
+		api_rollback(r);
+		api_dberr(r, rc, "importing");
 		goto out;
 	}
 	if (im.n_errors || dry_run) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 	} else {
 		json_t *d = json_pack("{s:I,s:I}", "added", (json_int_t)spec->added, "updated",
 				      (json_int_t)spec->updated);
-		rc = api_fleet_commit(r, spec->action, "", reason, d);
+		rc = api_commit(r, spec->action, "", reason, d);
 		json_decref(d);
 		if (rc < 0)
 			goto out;

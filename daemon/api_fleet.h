@@ -1,7 +1,8 @@
 /*
  * api_fleet.h - what the fleet handlers (api_school.c ... api_report.c)
- * share: collège parameters and list scopes, pages, dates in JSON, body
- * members, the audited commit, CSV imports.
+ * share: collège parameters and list scopes, pages, long lists written
+ * straight into the answer, dates in JSON, CSV imports (on top of api.h,
+ * the helpers every staff handler uses).
  *
  * Functions that take a struct req and return int answer the request
  * themselves when they fail (a 4xx/5xx JSON error): the handler just
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "ap_buf.h"
+#include "api.h"
 #include "authz.h"
 #include "db_account.h"
 #include "import.h"
@@ -65,42 +67,6 @@ void api_fleet_list_end(struct req *r, int64_t next);
 /* "YYYY-MM-DD" / ISO time as a JSON string, null when t is 0. */
 json_t *api_fleet_day(int64_t t);
 json_t *api_fleet_time(int64_t t);
-
-/* The most bytes of a free-text field staff write: a reason, a note, a
- * reference (one line, see api_fleet_str()). */
-#define API_REASON_MAX 512
-
-/* String member `key` of body: *ret NULL when absent or null (400 when
- * required); 400 when not a string, longer than max bytes, not valid UTF-8
- * or holding control characters (C0 with tab and line breaks, DEL, C1):
- * one line of text (ap_text_ok()).  *ret borrows from body. */
-int api_fleet_str(struct req *r, json_t *body, const char *key, size_t max, int required,
-		  const char **ret);
-/* The same for text shown on several lines: line feeds are allowed. */
-int api_fleet_lines(struct req *r, json_t *body, const char *key, size_t max, int required,
-		    const char **ret);
-/* Day member "YYYY-MM-DD" (*ret 0 when absent and not required). */
-int api_fleet_body_day(struct req *r, json_t *body, const char *key, int required, int64_t *ret);
-/* Boolean member (absent: 0). */
-int api_fleet_bool(struct req *r, json_t *body, const char *key, int *ret);
-
-/* Opens the write transaction of a change (503 when the store is busy). */
-int api_fleet_begin(struct req *r);
-/* Appends the audit row and commits; on failure rolls back and answers.
- * detail may be NULL (not consumed). */
-int api_fleet_commit(struct req *r, const char *action, const char *target, const char *reason,
-		     json_t *detail);
-/* The same with detail (may be NULL) stolen, like api_json(). */
-int api_fleet_commit_new(struct req *r, const char *action, const char *target, const char *reason,
-			 json_t *detail);
-/* Rolls back the transaction of api_fleet_begin(). */
-void api_fleet_rollback(struct req *r);
-/* Answers a storage error met while doing `what`; returns rc. */
-int api_fleet_dberr(struct req *r, int rc, const char *what);
-/* Answers a refusal (api_fail()) and returns err, so that rule checks
- * read `return api_fleet_refuse(...)`. */
-int api_fleet_refuse(struct req *r, int err, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* A CSV import: the handler's row function validates one row and writes it
  * (inside the import's transaction), reporting problems with

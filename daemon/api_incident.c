@@ -46,16 +46,16 @@ static int declare_rules(struct req *r, const struct db_device *d, enum db_incid
 	int64_t next;
 	int rc = db_incident_list(r->w->db, &f, first_open, &open, &next);
 	if (rc < 0)
-		return api_fleet_dberr(r, rc, "reading incidents");
+		return api_dberr(r, rc, "reading incidents");
 	if (open.id)
-		return api_fleet_refuse(
-		    r, AP_ECONFLICT, 409,
-		    "tablet %s already has open incident #%lld (%s): close it first",
-		    api_device_name(d), (long long)open.id, db_incident_kind_name(open.kind));
+		return api_refuse(r, AP_ECONFLICT, 409,
+				  "tablet %s already has open incident #%lld (%s): close it first",
+				  api_device_name(d), (long long)open.id,
+				  db_incident_kind_name(open.kind));
 	if (!db_device_can(d->state, db_incident_state(k)))
-		return api_fleet_refuse(r, AP_ECONFLICT, 409,
-					"tablet %s is %s: no incident can be declared",
-					api_device_name(d), db_device_state_name(d->state));
+		return api_refuse(r, AP_ECONFLICT, 409,
+				  "tablet %s is %s: no incident can be declared",
+				  api_device_name(d), db_device_state_name(d->state));
 	return 0;
 }
 
@@ -64,25 +64,24 @@ static int declare_body(struct req *r, json_t *b, enum db_incident_kind *k, int6
 			const char **police, const char **note)
 {
 	const char *kind = NULL, *when = NULL;
-	if (api_fleet_str(r, b, "kind", 16, 1, &kind) < 0 ||
-	    api_fleet_str(r, b, "occurred", 32, 1, &when) < 0 ||
-	    api_fleet_str(r, b, "police_ref", DB_INCIDENT_TEXT_MAX, 0, police) < 0 ||
-	    api_fleet_str(r, b, "note", DB_INCIDENT_TEXT_MAX, 0, note) < 0)
+	if (api_field_str(r, b, "kind", 16, 1, &kind) < 0 ||
+	    api_field_str(r, b, "occurred", 32, 1, &when) < 0 ||
+	    api_field_str(r, b, "police_ref", DB_INCIDENT_TEXT_MAX, 0, police) < 0 ||
+	    api_field_str(r, b, "note", DB_INCIDENT_TEXT_MAX, 0, note) < 0)
 		return AP_EINVAL;
 	if (db_incident_kind_from_name(kind, k) < 0)
-		return api_fleet_refuse(r, AP_EINVAL, 400,
-					"kind must be loss, theft, damage or failure");
+		return api_refuse(r, AP_EINVAL, 400, "kind must be loss, theft, damage or failure");
 	if (isodate_parse_time(when, occurred) < 0)
-		return api_fleet_refuse(r, AP_EINVAL, 400,
-					"occurred: '%s' is not a date YYYY-MM-DD or a time "
-					"YYYY-MM-DDTHH:MM (UTC)",
-					when);
+		return api_refuse(r, AP_EINVAL, 400,
+				  "occurred: '%s' is not a date YYYY-MM-DD or a time "
+				  "YYYY-MM-DDTHH:MM (UTC)",
+				  when);
 	if (*occurred > db_now() + FUTURE_SLACK)
-		return api_fleet_refuse(r, AP_EINVAL, 400, "occurred is in the future");
+		return api_refuse(r, AP_EINVAL, 400, "occurred is in the future");
 	if (*k == DB_INC_THEFT && (*police == NULL || (*police)[0] == '\0'))
-		return api_fleet_refuse(r, AP_EMISSING, 400,
-					"a theft needs the police complaint reference (police_ref, "
-					"--police-ref)");
+		return api_refuse(r, AP_EMISSING, 400,
+				  "a theft needs the police complaint reference (police_ref, "
+				  "--police-ref)");
 	return 0;
 }
 
@@ -97,25 +96,25 @@ static void declare(struct req *r)
 	json_t *b = api_body(r);
 	if (b == NULL)
 		return;
-	if (api_fleet_str(r, b, "device", 64, 1, &dev) < 0 ||
+	if (api_field_str(r, b, "device", 64, 1, &dev) < 0 ||
 	    api_device_find(r, AZ_INCIDENT, dev, &d) < 0 ||
 	    declare_body(r, b, &k, &occurred, &police, &note) < 0 || declare_rules(r, &d, k) < 0 ||
-	    api_fleet_begin(r) < 0)
+	    api_begin(r) < 0)
 		goto out;
 	rc = db_incident_declare(r->w->db, d.id, k, occurred, police, note, r->acct.name, &id);
 	if (rc == 0)
 		rc = db_incident_get(r->w->db, id, &in);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		if (rc == AP_ECONFLICT)
 			api_fail(r, rc, 409, "tablet %s changed meanwhile: try again",
 				 api_device_name(&d));
 		else
-			api_fleet_dberr(r, rc, "declaring the incident");
+			api_dberr(r, rc, "declaring the incident");
 		goto out;
 	}
 	json_t *o = api_incident_json(&in);
-	if (api_fleet_commit(r, "incident.declare", api_device_name(&d), note, o) < 0) {
+	if (api_commit(r, "incident.declare", api_device_name(&d), note, o) < 0) {
 		json_decref(o);
 		goto out;
 	}
@@ -149,15 +148,14 @@ static int close_rules(struct req *r, const struct db_incident *in, const char *
 		       enum db_incident_outcome *o)
 {
 	if (!in->open)
-		return api_fleet_refuse(r, AP_ECONFLICT, 409,
-					"incident #%lld is already closed (%s)", (long long)in->id,
-					in->outcome);
+		return api_refuse(r, AP_ECONFLICT, 409, "incident #%lld is already closed (%s)",
+				  (long long)in->id, in->outcome);
 	if (db_incident_outcome_from_name(outcome, o) < 0 ||
 	    !db_incident_outcome_fits(in->kind, *o))
-		return api_fleet_refuse(
-		    r, AP_EINVAL, 400, "outcome for a %s: %s or written_off",
-		    db_incident_kind_name(in->kind),
-		    in->kind == DB_INC_LOSS || in->kind == DB_INC_THEFT ? "found" : "repaired");
+		return api_refuse(r, AP_EINVAL, 400, "outcome for a %s: %s or written_off",
+				  db_incident_kind_name(in->kind),
+				  in->kind == DB_INC_LOSS || in->kind == DB_INC_THEFT ? "found"
+										      : "repaired");
 	return 0;
 }
 
@@ -170,23 +168,23 @@ static void close_incident(struct req *r)
 	int rc;
 	if (incident_param(r, AZ_INCIDENT, &in) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "outcome", 16, 1, &outcome) < 0 ||
-	    api_fleet_str(r, b, "note", DB_INCIDENT_TEXT_MAX, 0, &note) < 0 ||
-	    close_rules(r, &in, outcome, &o) < 0 || api_fleet_begin(r) < 0)
+	if (api_field_str(r, b, "outcome", 16, 1, &outcome) < 0 ||
+	    api_field_str(r, b, "note", DB_INCIDENT_TEXT_MAX, 0, &note) < 0 ||
+	    close_rules(r, &in, outcome, &o) < 0 || api_begin(r) < 0)
 		goto out;
 	rc = db_incident_close(r->w->db, in.id, o, note, r->acct.name);
 	if (rc == 0)
 		rc = db_incident_get(r->w->db, in.id, &in);
 	if (rc < 0) {
-		api_fleet_rollback(r);
-		api_fleet_dberr(r, rc, "closing the incident");
+		api_rollback(r);
+		api_dberr(r, rc, "closing the incident");
 		goto out;
 	}
 	json_t *j = api_incident_json(&in);
 	struct db_device d;
 	if (db_device_get_id(r->w->db, in.device_id, &d) == 0)
 		json_object_set_new(j, "device_state", json_string(db_device_state_name(d.state)));
-	if (api_fleet_commit(r, "incident.close", in.serial, note, j) == 0)
+	if (api_commit(r, "incident.close", in.serial, note, j) == 0)
 		api_json(r, 200, j);
 	else
 		json_decref(j);
@@ -220,7 +218,7 @@ static void list(struct req *r)
 	}
 	int rc = db_incident_list(r->w->db, &f, add_incident, a, &next);
 	if (rc < 0) {
-		api_fleet_dberr(r, rc, "listing incidents");
+		api_dberr(r, rc, "listing incidents");
 		goto fail;
 	}
 	api_json(r, 200,

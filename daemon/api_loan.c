@@ -62,33 +62,32 @@ static int loan_rules(struct req *r, const struct db_device *d, const struct db_
 	int64_t today = isodate_day_start(db_now());
 	const char *dn = api_device_name(d);
 	if (d->school[0] == '\0')
-		return api_fleet_refuse(r, AP_ECONFLICT, 409, "tablet %s belongs to no collège",
-					dn);
+		return api_refuse(r, AP_ECONFLICT, 409, "tablet %s belongs to no collège", dn);
 	if (strcmp(d->school, p->school) != 0)
-		return api_fleet_refuse(
+		return api_refuse(
 		    r, AP_ECONFLICT, 409,
 		    "tablet %s is at collège %s but %s is at collège %s: a loan needs "
 		    "both in the same collège",
 		    dn, d->school, p->ext_id, p->school);
 	if (d->state == DB_DEV_LOANED)
-		return api_fleet_refuse(r, AP_ECONFLICT, 409, "tablet %s is already on loan to %s",
-					dn, d->holder);
+		return api_refuse(r, AP_ECONFLICT, 409, "tablet %s is already on loan to %s", dn,
+				  d->holder);
 	if (d->state != DB_DEV_STOCK)
-		return api_fleet_refuse(r, AP_ECONFLICT, 409, "tablet %s is %s, not in stock", dn,
-					db_device_state_name(d->state));
+		return api_refuse(r, AP_ECONFLICT, 409, "tablet %s is %s, not in stock", dn,
+				  db_device_state_name(d->state));
 	if (p->left_at && p->left_at < today) {
 		isodate_format_day(p->left_at, day);
-		return api_fleet_refuse(r, AP_ECONFLICT, 409, "%s left the collège on %s",
-					p->ext_id, day);
+		return api_refuse(r, AP_ECONFLICT, 409, "%s left the collège on %s", p->ext_id,
+				  day);
 	}
 	if (home_use && p->kind == DB_PERSON_PUPIL && p->agreement_at == 0)
-		return api_fleet_refuse(
+		return api_refuse(
 		    r, AP_ECONFLICT, 409,
 		    "home use needs the guardians' signed agreement, not recorded for "
 		    "%s (person agreement %s --date D)",
 		    p->ext_id, p->ext_id);
 	if (*due && *due < today)
-		return api_fleet_refuse(r, AP_EINVAL, 400, "the due date is in the past");
+		return api_refuse(r, AP_EINVAL, 400, "the due date is in the past");
 	if (p->left_at && (*due == 0 || *due > p->left_at))
 		*due = p->left_at;
 	return 0;
@@ -105,29 +104,29 @@ static void create_loan(struct req *r)
 	json_t *b = api_body(r);
 	if (b == NULL)
 		return;
-	if (api_fleet_str(r, b, "device", 64, 1, &dev) < 0 ||
-	    api_fleet_str(r, b, "person", 64, 1, &pid) < 0 ||
-	    api_fleet_bool(r, b, "home_use", &home) < 0 ||
-	    api_fleet_body_day(r, b, "due", 0, &due) < 0 ||
-	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
+	if (api_field_str(r, b, "device", 64, 1, &dev) < 0 ||
+	    api_field_str(r, b, "person", 64, 1, &pid) < 0 ||
+	    api_field_bool(r, b, "home_use", &home) < 0 ||
+	    api_field_day(r, b, "due", 0, &due) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
 	    api_device_find(r, AZ_LOAN, dev, &d) < 0 || find_person(r, AZ_LOAN, pid, &p) < 0 ||
-	    loan_rules(r, &d, &p, home, &due) < 0 || api_fleet_begin(r) < 0)
+	    loan_rules(r, &d, &p, home, &due) < 0 || api_begin(r) < 0)
 		goto out;
 	rc = db_loan_create(r->w->db, d.id, p.id, d.school, home, due, r->acct.name, &id);
 	if (rc == 0)
 		rc = db_loan_get(r->w->db, id, &l);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		if (rc == AP_ECONFLICT)
 			api_fail(r, rc, 409, "tablet %s is already on loan", api_device_name(&d));
 		else
-			api_fleet_dberr(r, rc, "creating the loan");
+			api_dberr(r, rc, "creating the loan");
 		goto out;
 	}
 	/* the audit log cannot be purged: ids only, no names */
 	json_t *det = json_pack("{s:I,s:s,s:b,s:o}", "loan", (json_int_t)l.id, "person", l.person,
 				"home_use", l.home_use, "due", api_fleet_day(l.due_at));
-	rc = api_fleet_commit(r, "loan.create", api_device_name(&d), reason, det);
+	rc = api_commit(r, "loan.create", api_device_name(&d), reason, det);
 	json_decref(det);
 	if (rc == 0)
 		api_json(r, 201, api_loan_json(&l));
@@ -169,20 +168,20 @@ static int return_rules(struct req *r, const struct db_device *d, const struct d
 	char day[ISODATE_DAY_LEN + 1];
 	const char *dn = api_device_name(d);
 	if (rc == AP_ENOTFOUND)
-		return api_fleet_refuse(r, rc, 409, "tablet %s is not on loan (it is %s)", dn,
-					db_device_state_name(d->state));
+		return api_refuse(r, rc, 409, "tablet %s is not on loan (it is %s)", dn,
+				  db_device_state_name(d->state));
 	if (rc < 0)
-		return api_fleet_dberr(r, rc, "reading the loan");
+		return api_dberr(r, rc, "reading the loan");
 	if (l->state == DB_LOAN_RETURNING) {
 		isodate_format_day(l->returned_at, day);
-		return api_fleet_refuse(
+		return api_refuse(
 		    r, AP_ECONFLICT, 409,
 		    "tablet %s was handed back on %s; its erase is not acknowledged yet", dn, day);
 	}
 	if (d->state != DB_DEV_LOANED)
-		return api_fleet_refuse(r, AP_ECONFLICT, 409,
-					"tablet %s is %s: close its incident before the return", dn,
-					db_device_state_name(d->state));
+		return api_refuse(r, AP_ECONFLICT, 409,
+				  "tablet %s is %s: close its incident before the return", dn,
+				  db_device_state_name(d->state));
 	return 0;
 }
 
@@ -193,18 +192,18 @@ static int do_return(struct req *r, const struct db_device *d, const struct db_l
 	int rts = 0;
 	int rc = db_loan_return(r->w->db, l->id, cond, r->acct.name);
 	if (rc < 0)
-		return api_fleet_dberr(r, rc, "recording the return");
+		return api_dberr(r, rc, "recording the return");
 	rc = api_queue_erase(r, d, "loan", uuid, &rts, detail, sizeof(detail));
 	if (rc < 0)
-		return api_fleet_refuse(r, rc, 0, "cannot queue EraseDevice for %s: %s",
-					api_device_name(d), detail[0] ? detail : ap_strerror(rc));
+		return api_refuse(r, rc, 0, "cannot queue EraseDevice for %s: %s",
+				  api_device_name(d), detail[0] ? detail : ap_strerror(rc));
 	rc = db_loan_set_erase_command(r->w->db, l->id, uuid);
 	if (rc < 0)
-		return api_fleet_dberr(r, rc, "recording the erase command");
+		return api_dberr(r, rc, "recording the erase command");
 	json_t *det =
 	    json_pack("{s:I,s:s,s:s,s:s,s:b}", "loan", (json_int_t)l->id, "person", l->person,
 		      "condition", cond, "erase_command", uuid, "return_to_service", rts);
-	rc = api_fleet_commit(r, "loan.return", api_device_name(d), reason, det);
+	rc = api_commit(r, "loan.return", api_device_name(d), reason, det);
 	json_decref(det);
 	if (rc < 0)
 		return rc;
@@ -225,9 +224,9 @@ static void return_loan(struct req *r)
 	json_t *b = api_body(r);
 	if (b == NULL)
 		return;
-	if (api_fleet_str(r, b, "device", 64, 1, &dev) < 0 ||
-	    api_fleet_str(r, b, "condition", 16, 0, &cond) < 0 ||
-	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
+	if (api_field_str(r, b, "device", 64, 1, &dev) < 0 ||
+	    api_field_str(r, b, "condition", 16, 0, &cond) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
 	    api_device_find(r, AZ_LOAN, dev, &d) < 0)
 		goto out;
 	if (cond == NULL)
@@ -236,11 +235,10 @@ static void return_loan(struct req *r)
 		api_fail(r, AP_EINVAL, 400, "condition must be ok or damaged");
 		goto out;
 	}
-	if (return_rules(r, &d, &l, db_loan_active(r->w->db, d.id, &l)) < 0 ||
-	    api_fleet_begin(r) < 0)
+	if (return_rules(r, &d, &l, db_loan_active(r->w->db, d.id, &l)) < 0 || api_begin(r) < 0)
 		goto out;
 	if (do_return(r, &d, &l, cond, reason) < 0)
-		api_fleet_rollback(r);
+		api_rollback(r);
 out:
 	json_decref(b);
 }
@@ -312,7 +310,7 @@ static void list_loans(struct req *r)
 	}
 	int rc = db_loan_list(r->w->db, &f, add_loan, a, &next);
 	if (rc < 0) {
-		api_fleet_dberr(r, rc, "listing loans");
+		api_dberr(r, rc, "listing loans");
 		goto fail;
 	}
 	api_json(r, 200,
@@ -366,7 +364,7 @@ static void campaign(struct req *r)
 	}
 	int rc = db_loan_campaign(r->w->db, uai, by + 86400, add_to_campaign, &c);
 	if (rc < 0) {
-		api_fleet_dberr(r, rc, "listing the campaign");
+		api_dberr(r, rc, "listing the campaign");
 		goto fail;
 	}
 	api_json(r, 200,

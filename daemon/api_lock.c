@@ -32,17 +32,17 @@ static void queue_and_answer(struct req *r, const struct db_device *d, enum ap_c
 			     plist_t params, const char *action, const char *reason)
 {
 	char uuid[37], detail[200] = "";
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		return;
 	int rc = mdm_queue(r->w, d->id, t, params, "", "staff", r->acct.name, uuid, detail,
 			   sizeof(detail));
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));
 		return;
 	}
 	json_t *det = json_pack("{s:s,s:s}", "command", uuid, "type", ap_cmd_name(t));
-	rc = api_fleet_commit(r, action, d->serial, reason, det);
+	rc = api_commit(r, action, d->serial, reason, det);
 	json_decref(det);
 	if (rc < 0)
 		return;
@@ -61,7 +61,7 @@ static void clear_passcode(struct req *r)
 	json_t *body;
 	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, body, "reason", API_REASON_MAX, 1, &reason) < 0)
+	if (api_field_str(r, body, "reason", API_REASON_MAX, 1, &reason) < 0)
 		goto out;
 	int rc = db_mdm_secret(r->w->db, d.id, 0, &sealed, &sealed_len);
 	if (rc == AP_ENOTFOUND) {
@@ -106,9 +106,9 @@ static void lock(struct req *r)
 	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
 		return;
 	/* the Lock screen shows the message on several lines */
-	if (api_fleet_lines(r, body, "message", LOCK_MESSAGE_MAX, 0, &msg) < 0 ||
-	    api_fleet_str(r, body, "phone", LOCK_PHONE_MAX, 0, &phone) < 0 ||
-	    api_fleet_str(r, body, "reason", API_REASON_MAX, 1, &reason) < 0) {
+	if (api_field_lines(r, body, "message", LOCK_MESSAGE_MAX, 0, &msg) < 0 ||
+	    api_field_str(r, body, "phone", LOCK_PHONE_MAX, 0, &phone) < 0 ||
+	    api_field_str(r, body, "reason", API_REASON_MAX, 1, &reason) < 0) {
 		json_decref(body);
 		return;
 	}
@@ -122,11 +122,33 @@ static void lock(struct req *r)
 	json_decref(body);
 }
 
+/* The escrowed bypass code of d into o, with its audit row written first
+ * (no code shown without its row); answers itself on failure. */
+static int reveal_code(struct req *r, const struct db_device *d, const unsigned char *sealed,
+		       size_t sealed_len, json_t *o)
+{
+	unsigned char *code = NULL;
+	size_t code_len = 0;
+	int rc = keystore_unseal(r->w->srv->ks, KEYSTORE_BYPASS_CODE, d->udid, sealed, sealed_len,
+				 &code, &code_len);
+	if (rc < 0)
+		return api_refuse(r, rc, 500,
+				  "the escrowed code of tablet %s does not open as its bypass code "
+				  "(altered in the database?)",
+				  d->serial);
+	rc = api_record(r, "device.activation_lock_code_read", d->serial, NULL, NULL);
+	if (rc == 0)
+		json_object_set_new(o, "bypass_code", json_stringn((const char *)code, code_len));
+	OPENSSL_cleanse(code, code_len);
+	free(code);
+	return rc;
+}
+
 static void activation_lock(struct req *r)
 {
 	struct db_device d;
-	unsigned char *sealed = NULL, *code = NULL;
-	size_t sealed_len = 0, code_len = 0;
+	unsigned char *sealed = NULL;
+	size_t sealed_len = 0;
 	char reveal[4];
 	if (api_tablet(r, AZ_READ, &d) < 0)
 		return;
@@ -144,31 +166,11 @@ static void activation_lock(struct req *r)
 	json_t *o = json_pack("{s:s,s:o,s:b}", "serial", d.serial, "supervised",
 			      d.supervised < 0 ? json_null() : json_boolean(d.supervised),
 			      "bypass_code_escrowed", rc == 0);
-	if (want && rc == 0) {
-		rc = keystore_unseal(r->w->srv->ks, KEYSTORE_BYPASS_CODE, d.udid, sealed,
-				     sealed_len, &code, &code_len);
-		if (rc < 0) {
-			json_decref(o);
-			free(sealed);
-			api_fail(r, rc, 500,
-				 "the escrowed code of tablet %s does not open as its bypass code "
-				 "(altered in the database?)",
-				 d.serial);
-			return;
-		}
-		json_object_set_new(o, "bypass_code", json_stringn((const char *)code, code_len));
-		OPENSSL_cleanse(code, code_len);
-		free(code);
-		/* no code shown without its audit row */
-		rc = api_audit(r, "device.activation_lock_code_read", d.serial, NULL, NULL);
-	}
-	free(sealed);
-	if (want && rc < 0 && rc != AP_ENOTFOUND) {
+	if (want && rc == 0 && reveal_code(r, &d, sealed, sealed_len, o) < 0)
 		json_decref(o);
-		api_fleet_dberr(r, rc, "writing the audit row");
-		return;
-	}
-	api_json(r, 200, o);
+	else
+		api_json(r, 200, o);
+	free(sealed);
 }
 
 const struct route api_lock_routes[] = {

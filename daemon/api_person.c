@@ -200,7 +200,7 @@ static void list_people(struct req *r)
 	int rc = db_person_list(r->w->db, sc.only, sc.n_only, has_class ? cls : NULL, offset, limit,
 				add_person, a, &next);
 	if (rc < 0) {
-		api_fleet_dberr(r, rc, "listing people");
+		api_dberr(r, rc, "listing people");
 		goto fail;
 	}
 	api_json(r, 200,
@@ -239,7 +239,7 @@ static void show_person(struct req *r)
 	int rc = db_loan_list(r->w->db, &f, add_loan, loans, &next);
 	if (rc < 0) {
 		json_decref(o);
-		api_fleet_dberr(r, rc, "reading the person's loans");
+		api_dberr(r, rc, "reading the person's loans");
 		return;
 	}
 	api_json(r, 200, o);
@@ -254,17 +254,17 @@ static void leave(struct req *r)
 	json_t *b = NULL;
 	if (person_param(r, AZ_LOAN, &p) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_body_day(r, b, "date", 1, &day) < 0 ||
-	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 || api_fleet_begin(r) < 0)
+	if (api_field_day(r, b, "date", 1, &day) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 || api_begin(r) < 0)
 		goto out;
 	rc = db_person_leave(r->w->db, p.id, day, &changed);
 	if (rc < 0) {
-		api_fleet_rollback(r);
-		api_fleet_dberr(r, rc, "recording the departure");
+		api_rollback(r);
+		api_dberr(r, rc, "recording the departure");
 		goto out;
 	}
 	json_t *det = json_pack("{s:o,s:i}", "date", api_fleet_day(day), "loans_due", changed);
-	rc = api_fleet_commit(r, "person.leave", p.ext_id, reason, det);
+	rc = api_commit(r, "person.leave", p.ext_id, reason, det);
 	json_decref(det);
 	if (rc < 0)
 		goto out;
@@ -285,9 +285,9 @@ static void agreement(struct req *r)
 	json_t *b = NULL;
 	if (person_param(r, AZ_LOAN, &p) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_bool(r, b, "withdrawn", &withdrawn) < 0 ||
-	    api_fleet_body_day(r, b, "date", !withdrawn, &day) < 0 ||
-	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
+	if (api_field_bool(r, b, "withdrawn", &withdrawn) < 0 ||
+	    api_field_day(r, b, "date", !withdrawn, &day) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	if (p.kind != DB_PERSON_PUPIL) {
 		api_fail(r, AP_ECONFLICT, 409, "%s is a teacher: no guardians' agreement applies",
@@ -296,16 +296,16 @@ static void agreement(struct req *r)
 	}
 	if (withdrawn)
 		day = 0;
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	rc = db_person_set_agreement(r->w->db, p.id, day);
 	if (rc < 0) {
-		api_fleet_rollback(r);
-		api_fleet_dberr(r, rc, "recording the agreement");
+		api_rollback(r);
+		api_dberr(r, rc, "recording the agreement");
 		goto out;
 	}
 	json_t *det = json_pack("{s:o}", "agreement", api_fleet_day(day));
-	rc = api_fleet_commit(r, "person.agreement", p.ext_id, reason, det);
+	rc = api_commit(r, "person.agreement", p.ext_id, reason, det);
 	json_decref(det);
 	if (rc < 0)
 		goto out;

@@ -174,13 +174,13 @@ static void profile_add(struct req *r)
 			 POLICY_NAME_MAX);
 		return;
 	}
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		return;
 	if (store_body(r, name, 0, &p) < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		return;
 	}
-	if (api_fleet_commit_new(
+	if (api_commit_new(
 		r, "policy.profile.add", p.name, NULL,
 		json_pack("{s:s,s:s}", "identifier", p.identifier, "hash", p.payload_hash)) < 0)
 		return;
@@ -197,17 +197,17 @@ static void profile_update(struct req *r)
 		api_fail(r, AP_ENOTFOUND, 404, "no profile named '%s'", name);
 		return;
 	}
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		return;
 	if (store_body(r, name, 1, &p) < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		return;
 	}
 	int same = strcmp(old.payload_hash, p.payload_hash) == 0 &&
 		   strcmp(old.identifier, p.identifier) == 0;
-	if (api_fleet_commit_new(r, "policy.profile.update", p.name, NULL,
-				 json_pack("{s:s,s:s,s:s}", "identifier", p.identifier, "old_hash",
-					   old.payload_hash, "hash", p.payload_hash)) < 0)
+	if (api_commit_new(r, "policy.profile.update", p.name, NULL,
+			   json_pack("{s:s,s:s,s:s}", "identifier", p.identifier, "old_hash",
+				     old.payload_hash, "hash", p.payload_hash)) < 0)
 		return;
 	json_t *o = profile_json(&p);
 	json_object_set_new(o, "changed", json_boolean(!same));
@@ -282,16 +282,16 @@ static void profile_remove(struct req *r)
 	const char *name = api_param(r, 0);
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return;
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		return;
 	int rc = db_policy_profile_remove(r->w->db, name, &n);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, rc == AP_ENOTFOUND ? 404 : 503, "no profile named '%s'", name);
 		return;
 	}
-	if (api_fleet_commit_new(r, "policy.profile.remove", name, NULL,
-				 json_pack("{s:I}", "unassigned", n)) < 0)
+	if (api_commit_new(r, "policy.profile.remove", name, NULL,
+			   json_pack("{s:I}", "unassigned", n)) < 0)
 		return;
 	api_json(r, 200,
 		 json_pack("{s:s,s:I,s:o}", "name", name, "unassigned", (json_int_t)n, "reconcile",
@@ -307,8 +307,8 @@ static int text_ok(const char *s, size_t max)
 
 static void app_add(struct req *r)
 {
-	const char *bundle = NULL, *name = NULL, *licence = "";
-	json_int_t store_id = 0;
+	const char *bundle = NULL, *name = NULL, *licence = NULL;
+	int64_t store_id = 0;
 	struct db_app a;
 	int64_t id;
 	if (api_allow(r, AZ_APP_CATALOGUE, NULL) < 0)
@@ -316,9 +316,14 @@ static void app_add(struct req *r)
 	json_t *body = api_body(r);
 	if (body == NULL)
 		return;
-	if (json_unpack(body, "{s:s,s:s,s?I,s?s}", "bundle_id", &bundle, "name", &name, "store_id",
-			&store_id, "licence", &licence) < 0 ||
-	    !pol_profile_identifier_ok(bundle) || !text_ok(name, 255) || store_id < 0 ||
+	if (api_field_str(r, body, "bundle_id", sizeof(a.bundle_id) - 1, 1, &bundle) < 0 ||
+	    api_field_str(r, body, "name", 255, 1, &name) < 0 ||
+	    api_field_int(r, body, "store_id", 0, INT64_MAX, 0, &store_id) < 0 ||
+	    api_field_str(r, body, "licence", 255, 0, &licence) < 0)
+		goto out;
+	if (licence == NULL)
+		licence = "";
+	if (!pol_profile_identifier_ok(bundle) || !text_ok(name, 255) ||
 	    (licence[0] && !text_ok(licence, 255))) {
 		api_fail(r, AP_EINVAL, 400,
 			 "expected {\"bundle_id\": reverse-DNS, \"name\": text, \"store_id\": App "
@@ -331,17 +336,18 @@ static void app_add(struct req *r)
 	snprintf(a.licence, sizeof(a.licence), "%s", licence);
 	snprintf(a.created_by, sizeof(a.created_by), "%s", r->acct.name);
 	a.store_id = store_id;
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	int rc = db_policy_app_add(r->w->db, &a, &id);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, rc == AP_EEXIST ? 409 : 503, "%s is %s", bundle,
 			 rc == AP_EEXIST ? "already in the catalogue" : "not stored");
 		goto out;
 	}
-	if (api_fleet_commit_new(r, "policy.app.add", bundle, NULL,
-				 json_pack("{s:s,s:I}", "name", name, "store_id", store_id)) < 0)
+	if (api_commit_new(r, "policy.app.add", bundle, NULL,
+			   json_pack("{s:s,s:I}", "name", name, "store_id", (json_int_t)store_id)) <
+	    0)
 		goto out;
 	db_policy_app_get(r->w->db, bundle, &a);
 	api_json(r, 201, app_json(&a));
@@ -375,17 +381,17 @@ static void app_remove(struct req *r)
 	const char *bundle = api_param(r, 0);
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return;
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		return;
 	int rc = db_policy_app_remove(r->w->db, bundle, &n);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, rc == AP_ENOTFOUND ? 404 : 503, "%s is not in the catalogue",
 			 bundle);
 		return;
 	}
-	if (api_fleet_commit_new(r, "policy.app.remove", bundle, NULL,
-				 json_pack("{s:I}", "unassigned", n)) < 0)
+	if (api_commit_new(r, "policy.app.remove", bundle, NULL,
+			   json_pack("{s:I}", "unassigned", n)) < 0)
 		return;
 	api_json(r, 200,
 		 json_pack("{s:s,s:I,s:o}", "bundle_id", bundle, "unassigned", (json_int_t)n,
@@ -489,9 +495,8 @@ static json_t *assignment_args(struct req *r, const char **item, const char **sc
 	}
 	if ((body = api_body(r)) == NULL)
 		return NULL;
-	if (json_unpack(body, "{s:s,s:s}", "item", item, "scope", scope) < 0) {
-		api_fail(r, AP_EINVAL, 400,
-			 "expected {\"item\": \"profile:NAME\" or \"app:BUNDLE\", \"scope\": S}");
+	if (api_field_str(r, body, "item", cap - 1, 1, item) < 0 ||
+	    api_field_str(r, body, "scope", cap - 1, 1, scope) < 0) {
 		json_decref(body);
 		return NULL;
 	}
@@ -511,12 +516,12 @@ static void assignment_change(struct req *r, int add)
 	if (allow_scope(r, scope, &s, &device) < 0 || resolve_item(r, item, &it) < 0)
 		goto out;
 	pol_scope_format(&s, canon);
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	int rc = add ? db_policy_assign(r->w->db, it.kind, it.id, canon, r->acct.name)
 		     : db_policy_unassign(r->w->db, it.kind, it.id, canon);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc,
 			 rc == AP_EEXIST      ? 409
 			 : rc == AP_ENOTFOUND ? 404
@@ -528,8 +533,8 @@ static void assignment_change(struct req *r, int add)
 			 canon);
 		goto out;
 	}
-	if (api_fleet_commit_new(r, add ? "policy.assign" : "policy.unassign", canon, NULL,
-				 json_pack("{s:s}", "item", it.name)) < 0)
+	if (api_commit_new(r, add ? "policy.assign" : "policy.unassign", canon, NULL,
+			   json_pack("{s:s}", "item", it.name)) < 0)
 		goto out;
 	api_json(r, add ? 201 : 200,
 		 json_pack("{s:s,s:s,s:o}", "item", it.name, "scope", canon, "reconcile",
@@ -596,10 +601,8 @@ static void reconcile_now(struct req *r)
 	json_t *body = r->http->body.len ? api_body(r) : json_object();
 	if (body == NULL)
 		return;
-	if (json_unpack(body, "{s?s}", "school", &school) < 0) {
-		api_fail(r, AP_EINVAL, 400, "expected {} or {\"school\": UAI}");
+	if (api_field_str(r, body, "school", 64, 0, &school) < 0)
 		goto out;
-	}
 	if (school) {
 		char text[48];
 		struct pol_scope s;
@@ -614,11 +617,8 @@ static void reconcile_now(struct req *r)
 		goto out;
 	/* the run commits in parts: its row is written first, and no run
 	 * happens without it */
-	int rc = api_audit(r, "policy.reconcile", uai[0] ? uai : "fleet", NULL, NULL);
-	if (rc < 0) {
-		api_fleet_dberr(r, rc, "writing the audit row");
+	if (api_record(r, "policy.reconcile", uai[0] ? uai : "fleet", NULL, NULL) < 0)
 		goto out;
-	}
 	json_t *st = reconcile_after(r, uai[0] ? uai : NULL, 0, "staff");
 	api_json(r, json_object_get(st, "error") ? 503 : 200, st);
 out:

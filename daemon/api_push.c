@@ -95,15 +95,15 @@ static void device_push(struct req *r)
 		return;
 	/* a push changes nothing stored: its row is written first, and no
 	 * push is asked without it */
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		return;
 	int rc = push_request(r->w->srv, d.id, 1);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, 503, "the push queue is full: try again in a moment");
 		return;
 	}
-	if (api_fleet_commit(r, "device.push", d.serial, NULL, NULL) < 0)
+	if (api_commit(r, "device.push", d.serial, NULL, NULL) < 0)
 		return;
 	api_json(r, 202,
 		 json_pack("{s:s,s:b,s:s,s:o,s:o}", "serial", d.serial, "requested", 1,
@@ -135,7 +135,10 @@ static void push_many(struct req *r)
 	json_t *body = api_body(r);
 	if (body == NULL)
 		return;
-	if (json_unpack(body, "{s?s,s?b}", "school", &school, "all", &all) < 0 || !school == !all) {
+	if (api_field_str(r, body, "school", 64, 0, &school) < 0 ||
+	    api_field_bool(r, body, "all", &all) < 0)
+		goto out;
+	if (!school == !all) {
 		api_fail(r, AP_EINVAL, 400, "expected {\"school\": UAI} or {\"all\": true}");
 		goto out;
 	}
@@ -146,15 +149,15 @@ static void push_many(struct req *r)
 	}
 	if (api_allow(r, all ? AZ_ADMIN : AZ_DEVICE_ACTION, school) < 0 || push_unavailable(r))
 		goto out;
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	int rc = db_mdm_each_enrolled(r->w->db, school, request_one, &m);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, 503, "cannot list the tablets: %s", ap_strerror(rc));
 		goto out;
 	}
-	if (api_fleet_commit_new(
+	if (api_commit_new(
 		r, school ? "push.school" : "push.fleet", school ? school : "fleet", NULL,
 		json_pack("{s:I,s:I}", "requested", m.requested, "dropped", m.dropped)) < 0)
 		goto out;

@@ -50,7 +50,7 @@ static void fleet(struct req *r)
 	int rc =
 	    db_report_fleet(r->w->db, sc.only, sc.n_only, now, isodate_day_start(now), &rows, &n);
 	if (rc < 0) {
-		api_fleet_dberr(r, rc, "computing the report");
+		api_dberr(r, rc, "computing the report");
 		return;
 	}
 	json_t *a = json_array();

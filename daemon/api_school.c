@@ -30,7 +30,7 @@ static void list_schools(struct req *r)
 		goto out;
 	int rc = db_school_list(r->w->db, sc.only, sc.n_only, add_json, a);
 	if (rc < 0) {
-		api_fleet_dberr(r, rc, "listing collèges");
+		api_dberr(r, rc, "listing collèges");
 		goto out;
 	}
 	api_json(r, 200, json_pack("{s:o}", "schools", a));
@@ -115,31 +115,31 @@ static void add_school(struct req *r)
 	int rc;
 	if (api_allow(r, AZ_ADMIN, NULL) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, b, "uai", 32, 1, &uai) < 0 ||
-	    api_fleet_str(r, b, "name", 1024, 1, &name) < 0 ||
-	    api_fleet_str(r, b, "address", 1024, 0, &address) < 0 ||
-	    api_fleet_str(r, b, "commune", 1024, 0, &commune) < 0 ||
-	    api_fleet_str(r, b, "sector", 1024, 0, &sector) < 0 ||
-	    api_fleet_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
+	if (api_field_str(r, b, "uai", 32, 1, &uai) < 0 ||
+	    api_field_str(r, b, "name", 1024, 1, &name) < 0 ||
+	    api_field_str(r, b, "address", 1024, 0, &address) < 0 ||
+	    api_field_str(r, b, "commune", 1024, 0, &commune) < 0 ||
+	    api_field_str(r, b, "sector", 1024, 0, &sector) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	memset(&s, 0, sizeof(s));
 	if (school_fields(&s, uai, name, address, commune, sector, why, sizeof(why)) < 0) {
 		api_fail(r, AP_EINVAL, 400, "%s", why);
 		goto out;
 	}
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	rc = db_school_add(r->w->db, &s);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		if (rc == AP_EEXIST)
 			api_fail(r, rc, 409, "collège %s already exists", s.uai);
 		else
-			api_fleet_dberr(r, rc, "adding the collège");
+			api_dberr(r, rc, "adding the collège");
 		goto out;
 	}
 	json_t *o = school_json(&s);
-	if (api_fleet_commit(r, "school.add", s.uai, reason, o) == 0)
+	if (api_commit(r, "school.add", s.uai, reason, o) == 0)
 		api_json(r, 201, o);
 	else
 		json_decref(o);

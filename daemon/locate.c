@@ -93,10 +93,22 @@ static int start_lost_mode(struct req *r, const struct db_locate *l)
 	return rc;
 }
 
-static int decide(struct req *r, const struct db_locate *l, int approve, const char *why)
+/* api_commit() with the request's audit row. */
+static int commit_request(struct req *r, const char *action, const struct db_locate *l,
+			  const char *reason)
+{
+	return api_commit_new(r, action, l->serial, reason,
+			      json_pack("{s:I}", "request", (json_int_t)l->id));
+}
+
+/* Decides l (approve: Lost Mode and a first fix queued) with its audit row
+ * (action, reason) in one transaction; answers itself on failure (409
+ * when l is no longer pending). */
+static int decide(struct req *r, const struct db_locate *l, int approve, const char *why,
+		  const char *action, const char *reason)
 {
 	int64_t expires = db_now() + r->w->srv->cfg.geo_expiry_hours * HOUR;
-	int rc = db_begin(r->w->db);
+	int rc = api_begin(r);
 	if (rc < 0)
 		return rc;
 	rc = db_locate_decide(r->w->db, l->id, approve, r->acct.name, why, expires);
@@ -107,28 +119,14 @@ static int decide(struct req *r, const struct db_locate *l, int approve, const c
 			rc = start_lost_mode(r, &now);
 	}
 	if (rc < 0) {
-		db_rollback(r->w->db);
-		return rc;
+		api_rollback(r);
+		if (rc == AP_ECONFLICT)
+			return api_refuse(r, rc, 409, "request %lld is %s, not pending",
+					  (long long)l->id, l->state);
+		return api_refuse(r, rc, 503, "cannot %s: %s", approve ? "approve" : "deny",
+				  ap_strerror(rc));
 	}
-	return db_commit(r->w->db);
-}
-
-/* decide() and its audit row (action, reason) in one transaction. */
-static int decide_audited(struct req *r, const struct db_locate *l, int approve, const char *why,
-			  const char *action, const char *reason)
-{
-	int rc = db_begin(r->w->db);
-	if (rc < 0)
-		return rc;
-	rc = decide(r, l, approve, why);
-	if (rc == 0)
-		rc = api_audit(r, action, l->serial, reason,
-			       json_pack("{s:I}", "request", (json_int_t)l->id));
-	if (rc < 0) {
-		db_rollback(r->w->db);
-		return rc;
-	}
-	return db_commit(r->w->db);
+	return commit_request(r, action, l, reason);
 }
 
 static void answer_request(struct req *r, int status, int64_t id)
@@ -144,7 +142,7 @@ static void answer_request(struct req *r, int status, int64_t id)
 static void locate_request(struct req *r)
 {
 	const char *serial = NULL, *authority = NULL, *reason = NULL;
-	json_int_t incident = 0;
+	int64_t incident = 0;
 	struct db_device d;
 	int64_t id;
 	if (api_allow(r, AZ_LOCATE, NULL) < 0)
@@ -152,15 +150,11 @@ static void locate_request(struct req *r)
 	json_t *body = api_body(r);
 	if (body == NULL)
 		return;
-	if (api_fleet_str(r, body, "serial", 64, 1, &serial) < 0 ||
-	    api_fleet_str(r, body, "authority_ref", API_REASON_MAX, 0, &authority) < 0 ||
-	    api_fleet_str(r, body, "reason", API_REASON_MAX, 0, &reason) < 0)
+	if (api_field_str(r, body, "serial", 64, 1, &serial) < 0 ||
+	    api_field_str(r, body, "authority_ref", API_REASON_MAX, 0, &authority) < 0 ||
+	    api_field_str(r, body, "reason", API_REASON_MAX, 0, &reason) < 0 ||
+	    api_field_int(r, body, "incident", 0, INT64_MAX, 0, &incident) < 0)
 		goto out;
-	if (json_unpack(body, "{s?I}", "incident", &incident) < 0) {
-		api_fail(r, AP_EINVAL, 400,
-			 "expected {\"serial\", \"incident\" or \"authority_ref\", \"reason\"}");
-		goto out;
-	}
 	if (reason == NULL || reason[0] == '\0') {
 		api_fail(r, AP_EMISSING, 400, "a reason is required: geolocation is exceptional");
 		goto out;
@@ -184,25 +178,25 @@ static void locate_request(struct req *r)
 		    "of a written request from the authorities (--authority-ref)");
 		goto out;
 	}
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	if ((rc = db_locate_create(r->w->db, d.id, incident, incident > 0 ? "" : authority, reason,
 				   r->acct.name, &id)) < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, 503, "cannot record the request");
 		goto out;
 	}
-	json_t *det = json_pack("{s:I,s:I,s:s}", "request", (json_int_t)id, "incident", incident,
-				"authority_ref", authority ? authority : "");
-	rc = api_fleet_commit(r, "locate.request", serial, reason, det);
+	json_t *det = json_pack("{s:I,s:I,s:s}", "request", (json_int_t)id, "incident",
+				(json_int_t)incident, "authority_ref", authority ? authority : "");
+	rc = api_commit(r, "locate.request", serial, reason, det);
 	json_decref(det);
 	if (rc < 0)
 		goto out;
 	if (strcmp(r->w->srv->cfg.geo_approval, "single") == 0) {
 		struct db_locate l;
+		/* when it fails the request stays pending, answered as it is */
 		if (db_locate_get(r->w->db, id, &l) == 0)
-			decide_audited(r, &l, 1, "", "locate.approve",
-				       "single approval configured");
+			decide(r, &l, 1, "", "locate.approve", "single approval configured");
 	}
 	answer_request(r, 201, id);
 out:
@@ -237,16 +231,8 @@ static void locate_approve(struct req *r)
 	struct db_locate l;
 	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 || second_person(r, &l) < 0)
 		return;
-	int rc = decide_audited(r, &l, 1, "", "locate.approve", NULL);
-	if (rc == AP_ECONFLICT) {
-		api_fail(r, rc, 409, "request %lld is %s, not pending", (long long)l.id, l.state);
-		return;
-	}
-	if (rc < 0) {
-		api_fail(r, rc, 503, "cannot approve: %s", ap_strerror(rc));
-		return;
-	}
-	answer_request(r, 200, l.id);
+	if (decide(r, &l, 1, "", "locate.approve", NULL) == 0)
+		answer_request(r, 200, l.id);
 }
 
 static void locate_deny(struct req *r)
@@ -257,27 +243,10 @@ static void locate_deny(struct req *r)
 	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 ||
 	    (body = api_body(r)) == NULL)
 		return;
-	if (api_fleet_str(r, body, "reason", API_REASON_MAX, 1, &why) < 0) {
-		/* answered */
-	} else {
-		int rc = decide_audited(r, &l, 0, why, "locate.deny", why);
-		if (rc < 0)
-			api_fail(r, rc, rc == AP_ECONFLICT ? 409 : 503,
-				 "request %lld is %s, not pending", (long long)l.id, l.state);
-		else
-			answer_request(r, 200, l.id);
-	}
+	if (api_field_str(r, body, "reason", API_REASON_MAX, 1, &why) == 0 &&
+	    decide(r, &l, 0, why, "locate.deny", why) == 0)
+		answer_request(r, 200, l.id);
 	json_decref(body);
-}
-
-/* api_fleet_commit() with the request's audit row. */
-static int commit_request(struct req *r, const char *action, const struct db_locate *l,
-			  const char *reason)
-{
-	json_t *det = json_pack("{s:I}", "request", (json_int_t)l->id);
-	int rc = api_fleet_commit(r, action, l->serial, reason, det);
-	json_decref(det);
-	return rc;
 }
 
 static void locate_refresh(struct req *r)
@@ -294,12 +263,12 @@ static void locate_refresh(struct req *r)
 		return;
 	}
 	char uuid[37], detail[160] = "";
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		return;
 	int rc = mdm_queue(r->w, l.device_id, AP_CMD_DEVICE_LOCATION, NULL, "", "locate",
 			   r->acct.name, uuid, detail, sizeof(detail));
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));
 		return;
 	}
@@ -310,24 +279,23 @@ static void locate_refresh(struct req *r)
 static void locate_close(struct req *r)
 {
 	struct db_locate l;
-	const char *outcome = NULL;
+	static const char *const outcomes[] = {"found", "not_found", NULL};
+	int found = -1;
 	json_t *body;
 	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 ||
 	    (body = api_body(r)) == NULL)
 		return;
-	if (json_unpack(body, "{s:s}", "outcome", &outcome) < 0 ||
-	    (strcmp(outcome, "found") != 0 && strcmp(outcome, "not_found") != 0)) {
-		api_fail(r, AP_EINVAL, 400, "outcome must be \"found\" or \"not_found\"");
+	if (api_field_enum(r, body, "outcome", outcomes, 1, &found) < 0)
 		goto out;
-	}
+	const char *outcome = outcomes[found];
 	int64_t purge = db_now() + r->w->srv->cfg.geo_retention_days * DAY;
-	if (api_fleet_begin(r) < 0)
+	if (api_begin(r) < 0)
 		goto out;
 	int rc = db_locate_close(r->w->db, l.id, outcome, purge);
-	if (rc == 0 && strcmp(outcome, "found") == 0)
+	if (rc == 0 && found == 0)
 		rc = queue(r, l.device_id, AP_CMD_DISABLE_LOST_MODE, NULL);
 	if (rc < 0)
-		api_fleet_rollback(r);
+		api_rollback(r);
 	if (rc == AP_ECONFLICT) {
 		api_fail(r, rc, 409,
 			 "request %lld is %s: only an approved or expired request closes",
@@ -380,13 +348,13 @@ static void locate_show(struct req *r)
 	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0)
 		return;
 	struct fixes f = {r, &l, json_array(), 0};
-	if (api_fleet_begin(r) < 0) {
+	if (api_begin(r) < 0) {
 		json_decref(f.arr);
 		return;
 	}
 	int rc = db_locate_fixes(r->w->db, l.id, add_fix, &f);
 	if (rc < 0) {
-		api_fleet_rollback(r);
+		api_rollback(r);
 		json_decref(f.arr);
 		api_fail(r, rc, 503, "cannot read the fixes");
 		return;
@@ -394,7 +362,7 @@ static void locate_show(struct req *r)
 	/* every read of a location is itself recorded, or not shown */
 	json_t *det = json_pack("{s:I,s:I}", "request", (json_int_t)l.id, "fixes",
 				(json_int_t)json_array_size(f.arr));
-	rc = api_fleet_commit(r, "locate.read", l.serial, NULL, det);
+	rc = api_commit(r, "locate.read", l.serial, NULL, det);
 	json_decref(det);
 	if (rc < 0) {
 		json_decref(f.arr);
@@ -433,9 +401,8 @@ static void locate_register(struct req *r)
 		api_fail(r, rc, 503, "cannot read the register");
 		return;
 	}
-	if ((rc = api_audit(r, "locate.register_read", "", NULL, NULL)) < 0) {
+	if (api_record(r, "locate.register_read", "", NULL, NULL) < 0) {
 		json_decref(a);
-		api_fleet_dberr(r, rc, "writing the audit row");
 		return;
 	}
 	api_json(r, 200, a);

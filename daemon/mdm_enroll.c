@@ -31,27 +31,33 @@
 
 #define ENROLL_CODE_TTL (7 * 86400)
 
-/* The code to embed: ?code=... checked, or a new one for a staff account. */
+/* The code to embed: ?code=... checked, or a new one for a staff account.
+ * On success the download's transaction is open (api_begin(); the new
+ * code is written in it); answers itself on failure. */
 static int enrolment_code(struct req *r, char code[65])
 {
 	if (api_query(r, "code", code, 65) == 0) {
 		int rc = db_enroll_code_check(r->w->db, code);
 		if (rc < 0)
-			api_fail(r, AP_EAUTH, 403, "enrolment code unknown, used or expired");
-		return rc;
+			return api_refuse(r, AP_EAUTH, 403,
+					  "enrolment code unknown, used or expired");
+		return api_begin(r);
 	}
-	if (http_req_header(r->http, "authorization") == NULL) {
-		api_fail(r, AP_EAUTH, 401,
-			 "an enrolment code (?code=) or a staff token is required");
-		return AP_EAUTH;
-	}
+	if (http_req_header(r->http, "authorization") == NULL)
+		return api_refuse(r, AP_EAUTH, 401,
+				  "an enrolment code (?code=) or a staff token is required");
 	if (router_staff_auth(r) < 0)
 		return AP_EAUTH;
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return AP_EFORBIDDEN;
-	int rc = db_enroll_code_new(r->w->db, NULL, r->acct.name, ENROLL_CODE_TTL, 1, code);
+	int rc = api_begin(r);
 	if (rc < 0)
+		return rc;
+	rc = db_enroll_code_new(r->w->db, NULL, r->acct.name, ENROLL_CODE_TTL, 1, code);
+	if (rc < 0) {
+		api_rollback(r);
 		api_fail(r, rc, 503, "cannot make an enrolment code");
+	}
 	return rc;
 }
 
@@ -104,36 +110,43 @@ out:
 	return rc;
 }
 
-void mdm_enroll(struct req *r)
+/* The profile for code, answered with its audit row written in the
+ * download's transaction (enrolment_code()): no new code and no profile
+ * without the row. */
+static void enroll_answer(struct req *r, const char *code)
 {
-	char code[65], unsigned_q[8];
+	char unsigned_q[8];
 	unsigned char *profile = NULL;
 	size_t len = 0;
-	int rc;
-
-	if (enrolment_code(r, code) < 0)
-		return;
 	int want_unsigned = api_query(r, "unsigned", unsigned_q, sizeof(unsigned_q)) == 0 &&
 			    strcmp(unsigned_q, "0") != 0;
-	if ((rc = mdm_enroll_profile(r->w, code, !want_unsigned, &profile, &len)) < 0)
-		goto fail;
-	r->resp->status = 200;
-	r->resp->content_type = "application/x-apple-aspen-config";
-	ap_buf_reset(&r->resp->body);
-	if ((rc = ap_buf_append(&r->resp->body, profile, len)) < 0)
-		goto fail;
-	http_resp_add_header(r->resp, "Content-Disposition",
-			     "attachment; filename=\"ardoise-enroll.mobileconfig\"");
-	/* no profile handed out without its row */
-	if ((rc = api_audit(r, "enroll.profile", "",
-			    r->has_acct ? "downloaded by staff" : "downloaded with code", NULL)) <
-	    0)
-		goto fail;
-	goto out;
-fail:
-	api_fail(r, rc, 500, "cannot build the enrolment profile: %s", ap_strerror(rc));
-out:
+	int rc = mdm_enroll_profile(r->w, code, !want_unsigned, &profile, &len);
+	if (rc < 0) {
+		api_rollback(r);
+		api_fail(r, rc, 500, "cannot build the enrolment profile: %s", ap_strerror(rc));
+		return;
+	}
+	if (api_commit(r, "enroll.profile", "",
+		       r->has_acct ? "downloaded by staff" : "downloaded with code", NULL) == 0) {
+		r->resp->status = 200;
+		r->resp->content_type = "application/x-apple-aspen-config";
+		ap_buf_reset(&r->resp->body);
+		if (ap_buf_append(&r->resp->body, profile, len) < 0)
+			api_fail(r, AP_ETOOBIG, 500, "cannot build the enrolment profile: %s",
+				 ap_strerror(AP_ETOOBIG));
+		else
+			http_resp_add_header(
+			    r->resp, "Content-Disposition",
+			    "attachment; filename=\"ardoise-enroll.mobileconfig\"");
+	}
 	free(profile);
+}
+
+void mdm_enroll(struct req *r)
+{
+	char code[65];
+	if (enrolment_code(r, code) == 0)
+		enroll_answer(r, code);
 }
 
 static void answer_bytes(struct req *r, const char *ctype, const void *data, size_t len)

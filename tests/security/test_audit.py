@@ -249,5 +249,31 @@ def test_every_action_has_its_audit_row():
                   "%s: %d done, %d audit rows" % (what, done, rows))
 
 
+def test_row_written_first_or_nothing():
+    """A row written before what it records (a job run, a reconciliation, the
+    geolocation register shown, an enrolment profile and its new code): when
+    the audit store refuses it, the request fails and nothing is run, shown
+    or made."""
+    with Daemon() as d:
+        d.sqlite("CREATE TRIGGER audit_refused BEFORE INSERT ON audit WHEN NEW.action IN"
+                 " ('job.run', 'policy.reconcile', 'locate.register_read', 'enroll.profile')"
+                 " BEGIN SELECT RAISE(ABORT, 'audit store refused'); END;")
+        codes = int(d.sqlite("SELECT count(*) FROM enroll_code").stdout)
+        for method, path, body in (("POST", "/api/v1/jobs/locate_expire/run", None),
+                                   ("POST", "/api/v1/policy/reconcile", {}),
+                                   ("GET", "/api/v1/locate", None),
+                                   ("GET", "/mdm/enroll", None)):
+            status, _, data = d.request(method, path, body=body)
+            check(status == 500 and b"audit row" in data,
+                  "%s %s without its audit row: %d %r" % (method, path, status, data[:200]))
+        check(int(d.sqlite("SELECT count(*) FROM enroll_code").stdout) == codes,
+              "an enrolment code was made without its audit row")
+        d.sqlite("DROP TRIGGER audit_refused")
+        d.api("POST", "/api/v1/jobs/locate_expire/run")
+        status, _, _ = d.request("GET", "/mdm/enroll")
+        check(status == 200, "the profile once the row can be written: %d" % status)
+
+
 run([test_rechained_edit_detected, test_truncated_tail_detected_with_saved_head,
-     test_wiped_log_detected, test_untouched_log_verifies, test_every_action_has_its_audit_row])
+     test_wiped_log_detected, test_untouched_log_verifies, test_every_action_has_its_audit_row,
+     test_row_written_first_or_nothing])
