@@ -94,6 +94,28 @@ enum {
 	CTL_OPT_SHOWN = 1u << 5,  /* in the synopsis only ("> enroll.mobileconfig") */
 };
 
+/* Rows many verbs share: the tablet named by its serial, the reason that
+ * goes to the audit log (word: "R" or "TEXT"; how: CTL_OPT_BODY or
+ * CTL_OPT_QUERY), a collège filter, the end of a table. */
+#define CTL_OPT_SERIAL(need_text)                                                               \
+	{                                                                                       \
+		.name = "SERIAL", .how = CTL_OPT_POS, .need = (need_text), .help = "the tablet" \
+	}
+#define CTL_OPT_REASON(word, how_to, need_text)                                      \
+	{                                                                            \
+		.name = "--reason", .arg = (word), .how = (how_to), .key = "reason", \
+		.need = (need_text), .help = "why, for the audit log"                \
+	}
+#define CTL_OPT_SCHOOL(help_text)                                                        \
+	{                                                                                \
+		.name = "--school", .arg = "UAI", .how = CTL_OPT_QUERY, .key = "school", \
+		.help = (help_text)                                                      \
+	}
+#define CTL_OPT_END  \
+	{            \
+		NULL \
+	}
+
 #define CTL_OPT_MAX	 16 /* rows of one verb */
 #define CTL_OPT_MAX_LIST 64 /* values of its one repeatable row */
 

@@ -31,8 +31,6 @@ static int whoami(struct ctl *c, const struct ctl_args *a)
 	return CTL_OK;
 }
 
-static const char reason_help[] = "why, for the audit log";
-
 static const struct ctl_opt create_opts[] = {
     {.name = "--name",
      .arg = "N",
@@ -53,8 +51,8 @@ static const struct ctl_opt create_opts[] = {
      .how = CTL_OPT_BODY | CTL_OPT_MULTI,
      .key = "schools",
      .help = "a collège the account works for (repeat for several)"},
-    {.name = "--reason", .arg = "R", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int create(struct ctl *c, const struct ctl_args *a)
@@ -113,8 +111,8 @@ static int list(struct ctl *c, const struct ctl_args *a)
 
 static const struct ctl_opt disable_opts[] = {
     {.name = "NAME", .how = CTL_OPT_POS, .need = "missing argument", .help = "the account"},
-    {.name = "--reason", .arg = "R", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int disable(struct ctl *c, const struct ctl_args *a)
@@ -140,8 +138,8 @@ static const struct ctl_opt rotate_opts[] = {
      .how = CTL_OPT_BODY,
      .key = "account",
      .help = "technicians: the account whose token to replace (default: yours)"},
-    {.name = "--reason", .arg = "R", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int rotate(struct ctl *c, const struct ctl_args *a)

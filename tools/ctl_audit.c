@@ -11,7 +11,7 @@ static const struct ctl_opt list_opts[] = {
      .how = CTL_OPT_QUERY,
      .key = "since",
      .help = "only rows from that day on"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int list(struct ctl *c, const struct ctl_args *a)
@@ -89,7 +89,7 @@ static const struct ctl_opt verify_opts[] = {
      .arg = "FILE|LINE",
      .help = "a head saved elsewhere: a copy of audit.head, a log with audit_head lines (the "
 	     "last one counts), or one such line"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int verify(struct ctl *c, const struct ctl_args *a)

@@ -16,7 +16,6 @@ static void print_cmd_row(json_t *c)
 	       ctl_when_of(c, "done_at", t2, sizeof(t2)), error);
 }
 
-static const char reason_help[] = "why, for the audit log";
 static const char params_help[] = "the command's parameters (e.g. Message=... for DeviceLock)";
 
 /* The Key=value words of a send or bulk, checked. */
@@ -29,10 +28,7 @@ static int params_ok(const struct ctl_args *a)
 }
 
 static const struct ctl_opt send_opts[] = {
-    {.name = "SERIAL",
-     .how = CTL_OPT_POS,
-     .need = "SERIAL and TYPE are required",
-     .help = "the tablet"},
+    CTL_OPT_SERIAL("SERIAL and TYPE are required"),
     {.name = "TYPE",
      .how = CTL_OPT_POS | CTL_OPT_BODY,
      .key = "type",
@@ -42,8 +38,8 @@ static const struct ctl_opt send_opts[] = {
      .how = CTL_OPT_POS | CTL_OPT_MULTI | CTL_OPT_BODY,
      .key = "params",
      .help = params_help},
-    {.name = "--reason", .arg = "TEXT", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int send(struct ctl *c, const struct ctl_args *a)
@@ -87,8 +83,8 @@ static const struct ctl_opt bulk_opts[] = {
      .how = CTL_OPT_POS | CTL_OPT_MULTI | CTL_OPT_BODY,
      .key = "params",
      .help = params_help},
-    {.name = "--reason", .arg = "TEXT", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int bulk(struct ctl *c, const struct ctl_args *a)
@@ -112,8 +108,8 @@ static int bulk(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt serial_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "one SERIAL is required", .help = "the tablet"},
-    {NULL},
+    CTL_OPT_SERIAL("one SERIAL is required"),
+    CTL_OPT_END,
 };
 
 static int list(struct ctl *c, const struct ctl_args *a)
@@ -153,7 +149,7 @@ static const struct ctl_opt show_opts[] = {
      .how = CTL_OPT_QUERY,
      .key = "plist",
      .help = "also the plist sent and the device's answer"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int show(struct ctl *c, const struct ctl_args *a)
@@ -191,7 +187,7 @@ static int show(struct ctl *c, const struct ctl_args *a)
 
 static const struct ctl_opt cancel_opts[] = {
     {.name = "UUID", .how = CTL_OPT_POS, .need = "one UUID is required", .help = "the command"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int cancel(struct ctl *c, const struct ctl_args *a)
@@ -212,7 +208,7 @@ static int cancel(struct ctl *c, const struct ctl_args *a)
 
 static const struct ctl_opt code_opts[] = {
     {.name = "--uses", .arg = "N", .help = "how many tablets may enrol with it (default 1)"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int code_new(struct ctl *c, const struct ctl_args *a)
@@ -241,7 +237,7 @@ static const struct ctl_opt profile_opts[] = {
      .key = "unsigned",
      .help = "the profile as it is, without Ardoise's signature"},
     {.name = "> enroll.mobileconfig", .how = CTL_OPT_SHOWN},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int profile(struct ctl *c, const struct ctl_args *a)

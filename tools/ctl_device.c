@@ -32,11 +32,7 @@ static void add_row(const char *const *v, void *arg)
 }
 
 static const struct ctl_opt list_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_QUERY,
-     .key = "school",
-     .help = "only this collège's tablets"},
+    CTL_OPT_SCHOOL("only this collège's tablets"),
     {.name = "--state",
      .arg = "S",
      .how = CTL_OPT_QUERY,
@@ -53,7 +49,7 @@ static const struct ctl_opt list_opts[] = {
      .how = CTL_OPT_QUERY,
      .key = "os_below",
      .help = "only tablets whose iPadOS is older than X (e.g. 17.4)"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int list(struct ctl *c, const struct ctl_args *a)
@@ -111,8 +107,8 @@ static void print_history(json_t *d)
 }
 
 static const struct ctl_opt show_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "one SERIAL is required", .help = "the tablet"},
-    {NULL},
+    CTL_OPT_SERIAL("one SERIAL is required"),
+    CTL_OPT_END,
 };
 
 static int show(struct ctl *c, const struct ctl_args *a)
@@ -138,9 +134,6 @@ static int show(struct ctl *c, const struct ctl_args *a)
 	return CTL_OK;
 }
 
-static const char reason_help[] = "why, for the audit log";
-static const char serial_help[] = "the tablet";
-
 /* POST /api/v1/devices/SERIAL/what with the body of a's options; prints
  * the new state. */
 static int change(struct ctl *c, const struct ctl_args *a, const char *what)
@@ -162,15 +155,15 @@ static int change(struct ctl *c, const struct ctl_args *a, const char *what)
 }
 
 static const struct ctl_opt move_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "missing argument", .help = serial_help},
+    CTL_OPT_SERIAL("missing argument"),
     {.name = "--school",
      .arg = "UAI",
      .how = CTL_OPT_BODY,
      .key = "school",
      .need = "--school is required",
      .help = "the collège it goes to"},
-    {.name = "--reason", .arg = "R", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int move(struct ctl *c, const struct ctl_args *a)
@@ -179,9 +172,9 @@ static int move(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt retire_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "missing argument", .help = serial_help},
-    {.name = "--reason", .arg = "R", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_SERIAL("missing argument"),
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int retire(struct ctl *c, const struct ctl_args *a)
@@ -190,14 +183,9 @@ static int retire(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt erase_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "missing argument", .help = serial_help},
-    {.name = "--reason",
-     .arg = "TEXT",
-     .how = CTL_OPT_BODY,
-     .key = "reason",
-     .need = "--reason is required (it goes to the audit log)",
-     .help = reason_help},
-    {NULL},
+    CTL_OPT_SERIAL("missing argument"),
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, "--reason is required (it goes to the audit log)"),
+    CTL_OPT_END,
 };
 
 static int erase(struct ctl *c, const struct ctl_args *a)
@@ -221,14 +209,9 @@ static int erase(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt release_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "missing argument", .help = serial_help},
-    {.name = "--reason",
-     .arg = "R",
-     .how = CTL_OPT_BODY,
-     .key = "reason",
-     .need = "--reason is required",
-     .help = reason_help},
-    {NULL},
+    CTL_OPT_SERIAL("missing argument"),
+    CTL_OPT_REASON("R", CTL_OPT_BODY, "--reason is required"),
+    CTL_OPT_END,
 };
 
 /* POST /api/v1/devices/SERIAL/release: the tablet's certificate binding

@@ -376,12 +376,8 @@ const struct ctl_opt ctl_fleet_import_opts[] = {
      .how = CTL_OPT_QUERY,
      .key = "dry_run",
      .help = "check every row and report, write nothing"},
-    {.name = "--reason",
-     .arg = "R",
-     .how = CTL_OPT_QUERY,
-     .key = "reason",
-     .help = "why, for the audit log"},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_QUERY, NULL),
+    CTL_OPT_END,
 };
 
 int ctl_fleet_import(struct ctl *c, const struct ctl_args *a, const char *path)

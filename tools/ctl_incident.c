@@ -53,7 +53,7 @@ static const struct ctl_opt declare_opts[] = {
      .key = "police_ref",
      .help = "the police complaint's reference (required for a theft)"},
     {.name = "--note", .arg = "T", .how = CTL_OPT_BODY, .key = "note", .help = note_help},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int declare(struct ctl *c, const struct ctl_args *a)
@@ -85,7 +85,7 @@ static const struct ctl_opt close_opts[] = {
      .need = "--outcome is required",
      .help = "found or repaired: the tablet goes back; written_off: it is retired"},
     {.name = "--note", .arg = "T", .how = CTL_OPT_BODY, .key = "note", .help = note_help},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int close_incident(struct ctl *c, const struct ctl_args *a)
@@ -108,18 +108,14 @@ static int close_incident(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt list_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_QUERY,
-     .key = "school",
-     .help = "only this collège's incidents"},
+    CTL_OPT_SCHOOL("only this collège's incidents"),
     {.name = "--open", .how = CTL_OPT_QUERY, .key = "open", .help = "only open incidents"},
     {.name = "--device",
      .arg = "SERIAL",
      .how = CTL_OPT_QUERY,
      .key = "device",
      .help = "only this tablet's incidents"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int list(struct ctl *c, const struct ctl_args *a)
@@ -161,7 +157,7 @@ static const struct ctl_opt show_opts[] = {
      .how = CTL_OPT_POS,
      .need = "one ID is required",
      .help = "the incident's number (12 or #12)"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int show(struct ctl *c, const struct ctl_args *a)

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char reason_help[] = "why, for the audit log";
-
 static const struct ctl_opt create_opts[] = {
     {.name = "--device",
      .arg = "SERIAL",
@@ -28,8 +26,8 @@ static const struct ctl_opt create_opts[] = {
      .how = CTL_OPT_BODY,
      .key = "due",
      .help = "when it is due back"},
-    {.name = "--reason", .arg = "R", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int create(struct ctl *c, const struct ctl_args *a)
@@ -63,8 +61,8 @@ static const struct ctl_opt return_opts[] = {
      .how = CTL_OPT_BODY,
      .key = "condition",
      .help = "the state it comes back in"},
-    {.name = "--reason", .arg = "R", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int ret_loan(struct ctl *c, const struct ctl_args *a)
@@ -124,11 +122,7 @@ static void print_loans(json_t *a)
 }
 
 static const struct ctl_opt list_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_QUERY,
-     .key = "school",
-     .help = "only this collège's loans"},
+    CTL_OPT_SCHOOL("only this collège's loans"),
     {.name = "--overdue",
      .how = CTL_OPT_QUERY,
      .key = "overdue",
@@ -148,7 +142,7 @@ static const struct ctl_opt list_opts[] = {
      .how = CTL_OPT_QUERY,
      .key = "device",
      .help = "only this tablet's loans"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int list(struct ctl *c, const struct ctl_args *a)
@@ -229,7 +223,7 @@ static const struct ctl_opt campaign_opts[] = {
      .need = "--school and --by are required",
      .help = "the day pupils' tablets should be back"},
     {.name = "--csv", .help = "CSV on stdout (one line a loan), for a spreadsheet"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int campaign(struct ctl *c, const struct ctl_args *a)

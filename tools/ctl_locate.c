@@ -88,7 +88,7 @@ static const struct ctl_opt request_opts[] = {
      .key = "reason",
      .need = request_need,
      .help = "why, for the register"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int request(struct ctl *c, const struct ctl_args *a)
@@ -107,7 +107,7 @@ static const struct ctl_opt id_opts[] = {
      .how = CTL_OPT_POS,
      .need = "a request number is required",
      .help = "the request's number"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 /* Verbs on one request: method on /api/v1/locate/ID[/action], with the
@@ -138,7 +138,7 @@ static const struct ctl_opt deny_opts[] = {
      .key = "reason",
      .need = "--reason is required",
      .help = "why, for the register"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int deny(struct ctl *c, const struct ctl_args *a)
@@ -172,7 +172,7 @@ static const struct ctl_opt close_opts[] = {
      .set = "not_found",
      .need = close_need,
      .help = "it was not"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int close_request(struct ctl *c, const struct ctl_args *a)
@@ -184,7 +184,7 @@ static int close_request(struct ctl *c, const struct ctl_args *a)
 
 static const struct ctl_opt register_opts[] = {
     {.name = "--since", .arg = "YYYY-MM-DD", .help = "only requests made from that day on"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int reg(struct ctl *c, const struct ctl_args *a)

@@ -31,14 +31,9 @@ static int post_action(struct ctl *c, const struct ctl_args *a, const char *acti
 }
 
 static const struct ctl_opt clear_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "SERIAL is required", .help = "the tablet"},
-    {.name = "--reason",
-     .arg = "TEXT",
-     .how = CTL_OPT_BODY,
-     .key = "reason",
-     .need = reason_need,
-     .help = "why, for the audit log"},
-    {NULL},
+    CTL_OPT_SERIAL("SERIAL is required"),
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, reason_need),
+    CTL_OPT_END,
 };
 
 static int clear_passcode(struct ctl *c, const struct ctl_args *a)
@@ -47,13 +42,8 @@ static int clear_passcode(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt lock_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "SERIAL is required", .help = "the tablet"},
-    {.name = "--reason",
-     .arg = "TEXT",
-     .how = CTL_OPT_BODY,
-     .key = "reason",
-     .need = reason_need,
-     .help = "why, for the audit log"},
+    CTL_OPT_SERIAL("SERIAL is required"),
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, reason_need),
     {.name = "--message",
      .arg = "TEXT",
      .how = CTL_OPT_BODY,
@@ -64,7 +54,7 @@ static const struct ctl_opt lock_opts[] = {
      .how = CTL_OPT_BODY,
      .key = "phone",
      .help = "a phone number shown on the lock screen"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int lock(struct ctl *c, const struct ctl_args *a)
@@ -73,12 +63,12 @@ static int lock(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt al_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "SERIAL is required", .help = "the tablet"},
+    CTL_OPT_SERIAL("SERIAL is required"),
     {.name = "--reveal",
      .how = CTL_OPT_QUERY,
      .key = "reveal",
      .help = "technicians: show the bypass code itself (audited)"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int activation_lock(struct ctl *c, const struct ctl_args *a)

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char reason_help[] = "why, for the audit log";
-
 static int import(struct ctl *c, const struct ctl_args *a)
 {
 	return ctl_fleet_import(c, a, "/api/v1/people/import");
@@ -30,17 +28,13 @@ static void print_people(json_t *a)
 }
 
 static const struct ctl_opt list_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_QUERY,
-     .key = "school",
-     .help = "only this collège's people"},
+    CTL_OPT_SCHOOL("only this collège's people"),
     {.name = "--class",
      .arg = "C",
      .how = CTL_OPT_QUERY,
      .key = "class",
      .help = "only this class (e.g. 3A)"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int list(struct ctl *c, const struct ctl_args *a)
@@ -63,7 +57,7 @@ static const struct ctl_opt show_opts[] = {
      .how = CTL_OPT_POS,
      .need = "one ID is required",
      .help = "the person's external id"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int show(struct ctl *c, const struct ctl_args *a)
@@ -115,8 +109,8 @@ static const struct ctl_opt leave_opts[] = {
      .key = "date",
      .need = "--date is required",
      .help = "their last day"},
-    {.name = "--reason", .arg = "R", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int leave(struct ctl *c, const struct ctl_args *a)
@@ -152,8 +146,8 @@ static const struct ctl_opt agreement_opts[] = {
      .key = "withdrawn",
      .need = "give one of --date and --withdrawn",
      .help = "the guardians withdrew it"},
-    {.name = "--reason", .arg = "R", .how = CTL_OPT_BODY, .key = "reason", .help = reason_help},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int agreement(struct ctl *c, const struct ctl_args *a)

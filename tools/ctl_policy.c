@@ -135,7 +135,7 @@ static const struct ctl_opt add_opts[] = {
      .need = "one FILE is required",
      .help = "the configuration profile (signed or not)"},
     {.name = "--name", .arg = "NAME", .help = "its name in the catalogue (default: the file's)"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int profile_add(struct ctl *c, const struct ctl_args *a)
@@ -159,7 +159,7 @@ static const struct ctl_opt update_opts[] = {
      .how = CTL_OPT_POS,
      .need = "NAME and FILE are required",
      .help = "its new content"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int profile_update(struct ctl *c, const struct ctl_args *a)
@@ -207,7 +207,7 @@ static int one_arg(struct ctl *c, const struct ctl_args *a, const char *method, 
 
 static const struct ctl_opt name_opts[] = {
     {.name = "NAME", .how = CTL_OPT_POS, .need = "one argument is required", .help = "the profile"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int profile_show(struct ctl *c, const struct ctl_args *a)
@@ -246,7 +246,7 @@ static const struct ctl_opt app_add_opts[] = {
      .help = "its name"},
     {.name = "--store-id", .arg = "N", .help = "its App Store id (the number in its store URL)"},
     {.name = "--licence", .arg = "L", .how = CTL_OPT_BODY, .key = "licence", .help = "its licence"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static void print_app(json_t *a)
@@ -287,7 +287,7 @@ static const struct ctl_opt bundle_opts[] = {
      .how = CTL_OPT_POS,
      .need = "one argument is required",
      .help = "the app"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int app_remove(struct ctl *c, const struct ctl_args *a)
@@ -330,7 +330,7 @@ static const struct ctl_opt assign_opts[] = {
      .key = "scope",
      .need = item_need,
      .help = "the whole fleet (the baseline), a collège, a group of a collège, or a tablet"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static const struct ctl_opt unassign_opts[] = {
@@ -345,7 +345,7 @@ static const struct ctl_opt unassign_opts[] = {
      .key = "scope",
      .need = item_need,
      .help = "the scope it was assigned to"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int policy_assign(struct ctl *c, const struct ctl_args *a)
@@ -383,7 +383,7 @@ static const struct ctl_opt list_opts[] = {
      .how = CTL_OPT_QUERY,
      .key = "scope",
      .help = "only this scope's assignments (fleet, school:UAI, group:UAI/NAME, device:SERIAL)"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int policy_list(struct ctl *c, const struct ctl_args *a)
@@ -419,7 +419,7 @@ static const struct ctl_opt show_opts[] = {
      .arg = "SERIAL",
      .need = "--device SERIAL is required",
      .help = "the tablet"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int policy_show(struct ctl *c, const struct ctl_args *a)
@@ -445,12 +445,8 @@ static void print_status(json_t *o)
 }
 
 static const struct ctl_opt status_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_QUERY,
-     .key = "school",
-     .help = "only this collège's tablets (default: the fleet)"},
-    {NULL},
+    CTL_OPT_SCHOOL("only this collège's tablets (default: the fleet)"),
+    CTL_OPT_END,
 };
 
 static int policy_status(struct ctl *c, const struct ctl_args *a)
@@ -469,7 +465,7 @@ static const struct ctl_opt reconcile_opts[] = {
      .how = CTL_OPT_BODY,
      .key = "school",
      .help = "only this collège's tablets (default: the fleet)"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int policy_reconcile(struct ctl *c, const struct ctl_args *a)
@@ -495,12 +491,8 @@ static void print_unapproved(json_t *o)
 }
 
 static const struct ctl_opt apps_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_QUERY,
-     .key = "school",
-     .help = "only this collège's tablets (default: the fleet)"},
-    {NULL},
+    CTL_OPT_SCHOOL("only this collège's tablets (default: the fleet)"),
+    CTL_OPT_END,
 };
 
 static int report_apps(struct ctl *c, const struct ctl_args *a)

@@ -5,8 +5,8 @@
 #include <string.h>
 
 static const struct ctl_opt device_opts[] = {
-    {.name = "SERIAL", .how = CTL_OPT_POS, .need = "one SERIAL is required", .help = "the tablet"},
-    {NULL},
+    CTL_OPT_SERIAL("one SERIAL is required"),
+    CTL_OPT_END,
 };
 
 static int device_push(struct ctl *c, const struct ctl_args *a)
@@ -43,7 +43,7 @@ static const struct ctl_opt many_opts[] = {
      .key = "all",
      .need = many_need,
      .help = "every enrolled tablet of the fleet"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int push_many(struct ctl *c, const struct ctl_args *a)

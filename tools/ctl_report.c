@@ -28,13 +28,9 @@ static void cells(json_t *row, const char **out, char num[NCOLS][24])
 }
 
 static const struct ctl_opt fleet_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_QUERY,
-     .key = "school",
-     .help = "only this collège"},
+    CTL_OPT_SCHOOL("only this collège"),
     {.name = "--csv", .help = "CSV on stdout (one line a collège), for a spreadsheet"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int fleet(struct ctl *c, const struct ctl_args *a)

@@ -28,12 +28,8 @@ static const struct ctl_opt add_opts[] = {
      .key = "address",
      .help = "its postal address"},
     {.name = "--sector", .arg = "S", .how = CTL_OPT_BODY, .key = "sector", .help = "its sector"},
-    {.name = "--reason",
-     .arg = "R",
-     .how = CTL_OPT_BODY,
-     .key = "reason",
-     .help = "why, for the audit log"},
-    {NULL},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
 };
 
 static int add(struct ctl *c, const struct ctl_args *a)
@@ -79,7 +75,7 @@ static int list(struct ctl *c, const struct ctl_args *a)
 
 static const struct ctl_opt show_opts[] = {
     {.name = "UAI", .how = CTL_OPT_POS, .need = "one UAI is required", .help = "the collège"},
-    {NULL},
+    CTL_OPT_END,
 };
 
 static int show(struct ctl *c, const struct ctl_args *a)
