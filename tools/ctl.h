@@ -1,6 +1,8 @@
 /*
- * ctl.h - ardoisectl's shared pieces: the HTTP client, output, the verb
- * table type.  Each noun's verbs live in their own ctl_<noun>.c.
+ * ctl.h - ardoisectl's one helper header: the verb and option tables and
+ * their parser (ctl_opt.c), the HTTP client and output (ctl_http.c),
+ * tables, CSV, paged lists and imports (ctl_fleet.c).  Each noun's verbs
+ * live in their own ctl_<noun>.c; the JSON scanner is ctl_scan.h's.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -62,21 +64,158 @@ void ctl_put_json(const char *text, FILE *f);
 void ctl_print_json(json_t *v);
 /* One-line error on stderr: "ardoisectl: ...". Returns CTL_EFAIL. */
 int ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Usage error: prints the line and the verb's usage; returns CTL_EUSAGE. */
-int ctl_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* URL-encodes s into out. */
 void ctl_urlenc(const char *s, char *out, size_t cap);
 /* out = prefix + arg URL-encoded + suffix: the path of a verb that names
  * one thing ("/api/v1/devices/", serial, "/commands"). */
 void ctl_path(char *out, size_t cap, const char *prefix, const char *arg, const char *suffix);
 
+/* One row of a verb's option table: an option ("--school UAI", a flag
+ * "--dry-run") or a positional argument ("SERIAL").  Rows are listed in
+ * the order the synopsis shows them; ctl_opt_parse() reads argv against
+ * them, ctl_opt_help() writes the verb's --help from them. */
+struct ctl_opt {
+	const char *name; /* "--school"; a positional: its word, "SERIAL" */
+	char short_name;  /* 'x' for "-x"; 0: none */
+	const char *arg;  /* the value's word ("UAI"); NULL: a flag (or a positional) */
+	unsigned how;	  /* CTL_OPT_* */
+	const char *key;  /* with CTL_OPT_BODY/QUERY: the field or parameter */
+	const char *set;  /* a flag's value there; NULL: true (body), "1" (query) */
+	const char *need; /* NULL: optional; else required, and the usage error */
+	const char *help; /* one line for --help */
+};
+
+enum {
+	CTL_OPT_POS = 1u << 0,	  /* a positional argument */
+	CTL_OPT_MULTI = 1u << 1,  /* repeatable (at most CTL_OPT_MAX_LIST): a JSON array */
+	CTL_OPT_BODY = 1u << 2,	  /* goes to the JSON body (ctl_opt_body()) */
+	CTL_OPT_QUERY = 1u << 3,  /* goes to the query (ctl_opt_query()) */
+	CTL_OPT_ONE_OF = 1u << 4, /* exactly one of the verb's ONE_OF rows; need: the error */
+	CTL_OPT_SHOWN = 1u << 5,  /* in the synopsis only ("> enroll.mobileconfig") */
+};
+
+/* Rows many verbs share: the tablet named by its serial, the reason that
+ * goes to the audit log (word: "R" or "TEXT"; how: CTL_OPT_BODY or
+ * CTL_OPT_QUERY), a collège filter, the end of a table. */
+#define CTL_OPT_SERIAL(need_text)                                                               \
+	{                                                                                       \
+		.name = "SERIAL", .how = CTL_OPT_POS, .need = (need_text), .help = "the tablet" \
+	}
+#define CTL_OPT_REASON(word, how_to, need_text)                                      \
+	{                                                                            \
+		.name = "--reason", .arg = (word), .how = (how_to), .key = "reason", \
+		.need = (need_text), .help = "why, for the audit log"                \
+	}
+#define CTL_OPT_SCHOOL(help_text)                                                        \
+	{                                                                                \
+		.name = "--school", .arg = "UAI", .how = CTL_OPT_QUERY, .key = "school", \
+		.help = (help_text)                                                      \
+	}
+#define CTL_OPT_END  \
+	{            \
+		NULL \
+	}
+
+#define CTL_OPT_MAX	 16 /* rows of one verb */
+#define CTL_OPT_MAX_LIST 64 /* values of its one repeatable row */
+
+struct ctl_verb;
+
+/* A verb's arguments once parsed: pointers into argv. */
+struct ctl_args {
+	const struct ctl_verb *verb;
+	const char *val[CTL_OPT_MAX];	    /* per row: its value, a flag's "1"; NULL: absent */
+	const char *list[CTL_OPT_MAX_LIST]; /* the repeatable row's values */
+	size_t n_list;
+};
+
 struct ctl_verb {
 	const char *noun;
-	const char *verb;
-	int (*run)(struct ctl *c, int argc, char **argv);
-	const char *usage;
+	const char *verb; /* NULL: the noun alone ("whoami") */
+	int (*run)(struct ctl *c, const struct ctl_args *a);
+	const struct ctl_opt *opts; /* terminated by a NULL name; NULL: none */
+	unsigned raw;		    /* writes the server's bytes: no --json */
 	const char *help;
 };
+
+/* Reads argv (the verb's own words, --json removed) against v's table
+ * into *ret: "--name VALUE" (last one wins; a repeatable row keeps all),
+ * flags, positionals in row order.  Then every required row, then the
+ * ONE_OF group, in table order.  CTL_OK, or prints the usage error and
+ * returns CTL_EUSAGE (*ret then unspecified). */
+int ctl_opt_parse(const struct ctl_verb *v, int argc, char **argv, struct ctl_args *ret);
+/* The value of the row named name ("--reason", "SERIAL"); NULL when
+ * absent.  name must be a row of the verb's table (aborts otherwise). */
+const char *ctl_opt_get(const struct ctl_args *a, const char *name);
+/* A new JSON object with the CTL_OPT_BODY rows given, in table order:
+ * strings, flags (true or their set value), repeatable rows as arrays
+ * (always written, [] when none given).  NULL only out of memory. */
+json_t *ctl_opt_body(const struct ctl_args *a);
+/* Appends the CTL_OPT_QUERY rows given to path ("?k=v&...", URL-encoded). */
+void ctl_opt_query(const struct ctl_args *a, char *path, size_t cap);
+/* The synopsis "NOUN [VERB] ARGS... [--json]" into out. */
+void ctl_opt_synopsis(const struct ctl_verb *v, char *out, size_t cap);
+/* The verb's --help on f: synopsis, what it does, each row's help. */
+void ctl_opt_help(const struct ctl_verb *v, FILE *f);
+/* Usage error: "ardoisectl: ..." and the verb's synopsis on stderr;
+ * returns CTL_EUSAGE. */
+int ctl_opt_usage(const struct ctl_verb *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The row name as a whole number >= min into *ret (untouched when
+ * absent): 0, or -1 when it is given and is not one. */
+int ctl_opt_int(const struct ctl_args *a, const char *name, long long min, long long *ret);
+
+/* ---- ctl_fleet.c: what the fleet verbs share ---- */
+
+/* An aligned text table: columns sized to their widest cell (in
+ * characters, UTF-8 aware).  Cells are copied. */
+struct ctl_table;
+struct ctl_table *ctl_fleet_table(size_t ncols, const char *const *headers);
+void ctl_fleet_row(struct ctl_table *t, const char *const *cells);
+/* Prints and frees. */
+void ctl_fleet_table_print(struct ctl_table *t, FILE *f);
+/* Frees without printing.  NULL ok. */
+void ctl_fleet_table_free(struct ctl_table *t);
+
+/* Writes one CSV line (RFC 4180 quoting, ',' separated, ended by CRLF).
+ * Every CSV ardoisectl writes goes through here: a cell starting with
+ * = + - @ TAB or CR is written with a leading ' so that no spreadsheet
+ * runs it as a formula. */
+void ctl_fleet_csv_line(FILE *f, const char *const *cells, size_t n);
+
+/* The string member key of o, or "-" when NULL/empty (times: ctl_when()). */
+const char *ctl_fleet_str(json_t *o, const char *key);
+
+/* Appends "&key=value" (URL-encoded) to a path under construction when
+ * value is not NULL; the first one gets '?'. */
+void ctl_fleet_query(char *path, size_t cap, const char *key, const char *value);
+
+/* GETs path page after page (following "next") and gathers the arrays
+ * under `key` into *ret (new reference), strings shown safe without
+ * --json (ctl_safe_json()). */
+int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t **ret);
+
+/* The same list printed as a JSON array (one element a line) without
+ * parsing it: what --json prints for long lists. */
+int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
+
+/* GETs every page of a list and calls fn for each element with vals[k]
+ * the value of keys[k] as text ("" for null or absent), strings decoded
+ * and shown safe (ctl_safe(): for people, not for --json);
+ * at most CTL_FLEET_MAX_KEYS keys.  Elements the server writes flat (the
+ * long lists) are read without building JSON objects. */
+#define CTL_FLEET_MAX_KEYS 16
+int ctl_fleet_get_rows(struct ctl *c, const char *path, const char *key, const char *const *keys,
+		       size_t nkeys, void (*fn)(const char *const *vals, void *arg), void *arg);
+
+/* POST a JSON body to path; prints the error or stores the answer. */
+int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret);
+
+/* The option table of `NOUN import FILE.csv [--dry-run] [--reason R]`. */
+extern const struct ctl_opt ctl_fleet_import_opts[];
+/* That verb: POSTs the file as text/csv to path and prints the report
+ * (each bad row as FILE:LINE: reason). */
+int ctl_fleet_import(struct ctl *c, const struct ctl_args *a, const char *path);
 
 /* Each ctl_<noun>.c exports one table of verbs, terminated by a row whose
  * noun is NULL, and is listed once in ctl_main.c. */

@@ -1,16 +1,12 @@
 /* ctl_account.c - whoami, account create/list/disable, token rotate. */
-#include "ctl_fleet.h"
+#include "ctl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_SCHOOLS 64
-
-static int whoami(struct ctl *c, int argc, char **argv)
+static int whoami(struct ctl *c, const struct ctl_args *a)
 {
 	json_t *v = NULL;
-	if (argc > 0)
-		return ctl_usage("whoami [--json]", "unexpected argument '%s'", argv[0]);
 	int rc = ctl_call(c, "GET", "/api/v1/whoami", NULL, &v);
 	if (rc != CTL_OK)
 		return rc;
@@ -35,31 +31,34 @@ static int whoami(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static const char create_usage[] = "account create --name N --role technician|ati|referent|auditor "
-				   "[--school UAI ...] [--reason R] [--json]";
+static const struct ctl_opt create_opts[] = {
+    {.name = "--name",
+     .arg = "N",
+     .how = CTL_OPT_BODY,
+     .key = "name",
+     .need = "--name and --role are required",
+     .help = "the account's name (a login, e.g. ati.aubagne)"},
+    {.name = "--role",
+     .arg = "technician|ati|referent|auditor",
+     .how = CTL_OPT_BODY,
+     .key = "role",
+     .need = "--name and --role are required",
+     .help = "technician (everything), ati (their collèges' codes, loans, incidents, device "
+	     "actions, apps), referent (read-only, one collège), auditor (read-only: audit log "
+	     "and registers)"},
+    {.name = "--school",
+     .arg = "UAI",
+     .how = CTL_OPT_BODY | CTL_OPT_MULTI,
+     .key = "schools",
+     .help = "a collège the account works for (repeat for several)"},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
 
-static int create(struct ctl *c, int argc, char **argv)
+static int create(struct ctl *c, const struct ctl_args *a)
 {
-	const char *name = NULL, *role = NULL, *reason = NULL, *schools[MAX_SCHOOLS];
-	size_t n = 0;
-	struct ctl_fleet_opt opts[] = {{"--name", &name},
-				       {"--role", &role},
-				       {"--school", NULL, NULL, schools, &n, MAX_SCHOOLS},
-				       {"--reason", &reason},
-				       {NULL}};
-	json_t *ret = NULL, *list;
-	int rc = ctl_fleet_args(create_usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	if (name == NULL || role == NULL)
-		return ctl_usage(create_usage, "--name and --role are required");
-	list = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_string(schools[i]));
-	rc = ctl_fleet_post(c, "/api/v1/accounts",
-			    json_pack("{s:s,s:s,s:o,s:s?}", "name", name, "role", role, "schools",
-				      list, "reason", reason),
-			    &ret);
+	json_t *ret = NULL;
+	int rc = ctl_fleet_post(c, "/api/v1/accounts", ctl_opt_body(a), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json) {
@@ -74,14 +73,12 @@ static int create(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int list(struct ctl *c, int argc, char **argv)
+static int list(struct ctl *c, const struct ctl_args *a)
 {
 	static const char *const head[] = {"NAME", "ROLE", "COLLÈGES", "STATE", "CREATED"};
-	json_t *ret = NULL, *a, *s;
+	json_t *ret = NULL, *acc, *s;
 	size_t i, k;
 	char when[32], schools[64 * 9 + 1];
-	if (argc > 0)
-		return ctl_usage("account list [--json]", "unexpected argument '%s'", argv[0]);
 	int rc = ctl_call(c, "GET", "/api/v1/accounts", NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
@@ -91,20 +88,20 @@ static int list(struct ctl *c, int argc, char **argv)
 		return CTL_OK;
 	}
 	struct ctl_table *t = ctl_fleet_table(5, head);
-	json_array_foreach(json_object_get(ret, "accounts"), i, a)
+	json_array_foreach(json_object_get(ret, "accounts"), i, acc)
 	{
 		schools[0] = '\0';
-		json_array_foreach(json_object_get(a, "schools"), k, s)
+		json_array_foreach(json_object_get(acc, "schools"), k, s)
 		{
 			size_t len = strlen(schools);
 			snprintf(schools + len, sizeof(schools) - len, "%s%s", k ? " " : "",
 				 json_string_value(s));
 		}
-		const char *row[] = {ctl_fleet_str(a, "name"), ctl_fleet_str(a, "role"),
+		const char *row[] = {ctl_fleet_str(acc, "name"), ctl_fleet_str(acc, "role"),
 				     schools[0] ? schools : "(whole fleet)",
-				     json_is_true(json_object_get(a, "disabled")) ? "disabled"
-										  : "active",
-				     ctl_when_of(a, "created_at", when, sizeof(when))};
+				     json_is_true(json_object_get(acc, "disabled")) ? "disabled"
+										    : "active",
+				     ctl_when_of(acc, "created_at", when, sizeof(when))};
 		ctl_fleet_row(t, row);
 	}
 	ctl_fleet_table_print(t, stdout);
@@ -112,18 +109,19 @@ static int list(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int disable(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt disable_opts[] = {
+    {.name = "NAME", .how = CTL_OPT_POS, .need = "missing argument", .help = "the account"},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
+
+static int disable(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "account disable NAME [--reason R] [--json]";
-	const char *name = NULL, *reason = NULL;
-	struct ctl_fleet_opt opts[] = {{"--reason", &reason}, {NULL}};
+	const char *name = ctl_opt_get(a, "NAME");
 	char path[256];
 	json_t *ret = NULL;
-	int rc = ctl_fleet_args(usage, argc, argv, opts, &name, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
 	ctl_path(path, sizeof(path), "/api/v1/accounts/", name, "/disable");
-	rc = ctl_fleet_post(c, path, json_pack("{s:s?}", "reason", reason), &ret);
+	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -134,17 +132,20 @@ static int disable(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int rotate(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt rotate_opts[] = {
+    {.name = "--account",
+     .arg = "NAME",
+     .how = CTL_OPT_BODY,
+     .key = "account",
+     .help = "technicians: the account whose token to replace (default: yours)"},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
+
+static int rotate(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "token rotate [--account NAME] [--reason R] [--json]";
-	const char *name = NULL, *reason = NULL;
-	struct ctl_fleet_opt opts[] = {{"--account", &name}, {"--reason", &reason}, {NULL}};
 	json_t *ret = NULL;
-	int rc = ctl_fleet_args(usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	rc = ctl_fleet_post(c, "/api/v1/token/rotate",
-			    json_pack("{s:s?,s:s?}", "account", name, "reason", reason), &ret);
+	int rc = ctl_fleet_post(c, "/api/v1/token/rotate", ctl_opt_body(a), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json) {
@@ -159,14 +160,14 @@ static int rotate(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_account_verbs[] = {
-    {"whoami", NULL, whoami, "whoami [--json]",
+    {"whoami", NULL, whoami, NULL, 0,
      "show the account the token belongs to: name, role, collèges"},
-    {"account", "create", create, create_usage,
+    {"account", "create", create, create_opts, 0,
      "create a staff account; prints its token once as 'token: <value>'"},
-    {"account", "list", list, "account list [--json]", "list staff accounts"},
-    {"account", "disable", disable, "account disable NAME [--reason R] [--json]",
+    {"account", "list", list, NULL, 0, "list staff accounts"},
+    {"account", "disable", disable, disable_opts, 0,
      "disable an account (its token stops working)"},
-    {"token", "rotate", rotate, "token rotate [--account NAME] [--reason R] [--json]",
+    {"token", "rotate", rotate, rotate_opts, 0,
      "replace your token (or, technician, another account's); prints the new one once"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

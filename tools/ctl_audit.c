@@ -1,23 +1,27 @@
 /* ctl_audit.c - audit list and verify. */
-#include "ctl_fleet.h"
+#include "ctl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int list(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt list_opts[] = {
+    {.name = "--since",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_QUERY,
+     .key = "since",
+     .help = "only rows from that day on"},
+    CTL_OPT_END,
+};
+
+static int list(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "audit list [--since YYYY-MM-DD] [--json]";
 	static const char *const head[] = {"ID", "WHEN", "ACTOR", "ACTION", "TARGET", "REASON"};
-	const char *since = NULL;
-	struct ctl_fleet_opt opts[] = {{"--since", &since}, {NULL}};
 	char path[256] = "/api/v1/audit", id[24], when[32];
 	json_t *all = NULL, *row;
 	size_t i;
-	int rc = ctl_fleet_args(usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	ctl_fleet_query(path, sizeof(path), "since", since);
+	int rc;
+	ctl_opt_query(a, path, sizeof(path));
 	if (c->json)
 		return ctl_fleet_print_all(c, path, "rows");
 	if ((rc = ctl_fleet_get_all(c, path, "rows", &all)) != CTL_OK)
@@ -80,19 +84,23 @@ static void print_verified(json_t *v)
 		       ctl_fleet_str(head, "at"));
 }
 
-static int verify(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt verify_opts[] = {
+    {.name = "--head",
+     .arg = "FILE|LINE",
+     .help = "a head saved elsewhere: a copy of audit.head, a log with audit_head lines (the "
+	     "last one counts), or one such line"},
+    CTL_OPT_END,
+};
+
+static int verify(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "audit verify [--head FILE|LINE] [--json]";
-	const char *head_arg = NULL;
-	struct ctl_fleet_opt opts[] = {{"--head", &head_arg}, {NULL}};
+	const char *head_arg = ctl_opt_get(a, "--head");
 	char path[1400] = "/api/v1/audit/verify", head[400];
 	json_t *v = NULL;
-	int rc = ctl_fleet_args(usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
+	int rc;
 	if (head_arg && head_text(head_arg, head, sizeof(head)) < 0)
-		return ctl_usage(usage, "no 'audit_head count=... last_id=... hash=...' in %s",
-				 head_arg);
+		return ctl_opt_usage(
+		    a->verb, "no 'audit_head count=... last_id=... hash=...' in %s", head_arg);
 	ctl_fleet_query(path, sizeof(path), "head", head_arg ? head : NULL);
 	if ((rc = ctl_call(c, "GET", path, NULL, &v)) != CTL_OK)
 		return rc;
@@ -116,11 +124,10 @@ static int verify(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_audit_verbs[] = {
-    {"audit", "list", list, "audit list [--since YYYY-MM-DD] [--json]",
-     "the audit log: who did what, when, on what, why"},
-    {"audit", "verify", verify, "audit verify [--head FILE|LINE] [--json]",
+    {"audit", "list", list, list_opts, 0, "the audit log: who did what, when, on what, why"},
+    {"audit", "verify", verify, verify_opts, 0,
      "recompute the keyed hash chain; names the first edited or missing row; with --head, "
      "checks the log still holds a head saved elsewhere (a copy of audit.head, a log with "
      "audit_head lines, or one such line): a deleted tail or a wiped log is reported"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -16,78 +16,83 @@ static void print_cmd_row(json_t *c)
 	       ctl_when_of(c, "done_at", t2, sizeof(t2)), error);
 }
 
-static const char send_usage[] = "command send SERIAL TYPE [Key=value...] [--reason TEXT] [--json]";
+static const char params_help[] = "the command's parameters (e.g. Message=... for DeviceLock)";
 
-static int send(struct ctl *c, int argc, char **argv)
+/* The Key=value words of a send or bulk, checked. */
+static int params_ok(const struct ctl_args *a)
+{
+	for (size_t i = 0; i < a->n_list; i++)
+		if (strchr(a->list[i], '=') == NULL)
+			return ctl_opt_usage(a->verb, "'%s' is not Key=value", a->list[i]);
+	return CTL_OK;
+}
+
+static const struct ctl_opt send_opts[] = {
+    CTL_OPT_SERIAL("SERIAL and TYPE are required"),
+    {.name = "TYPE",
+     .how = CTL_OPT_POS | CTL_OPT_BODY,
+     .key = "type",
+     .need = "SERIAL and TYPE are required",
+     .help = "the MDM command (RequestType)"},
+    {.name = "Key=value...",
+     .how = CTL_OPT_POS | CTL_OPT_MULTI | CTL_OPT_BODY,
+     .key = "params",
+     .help = params_help},
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
+
+static int send(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
-	const char *reason = NULL;
+	const char *serial = ctl_opt_get(a, "SERIAL");
 	json_t *ret = NULL;
-	if (argc < 2)
-		return ctl_usage(send_usage, "SERIAL and TYPE are required");
-	json_t *params = json_array();
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc) {
-			reason = argv[++i];
-			continue;
-		}
-		if (strchr(argv[i], '=') == NULL) {
-			json_decref(params);
-			return ctl_usage(send_usage, "'%s' is not Key=value", argv[i]);
-		}
-		json_array_append_new(params, json_string(argv[i]));
-	}
-	json_t *body =
-	    json_pack("{s:s,s:o,s:s?}", "type", argv[1], "params", params, "reason", reason);
-	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "/commands");
-	int rc = ctl_call(c, "POST", path, body, &ret);
-	json_decref(body);
+	if (params_ok(a) != CTL_OK)
+		return CTL_EUSAGE;
+	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/commands");
+	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
 		ctl_print_json(ret);
 	else
 		printf("queued %s %s for %s\n", json_string_value(json_object_get(ret, "type")),
-		       json_string_value(json_object_get(ret, "uuid")), argv[0]);
+		       json_string_value(json_object_get(ret, "uuid")), serial);
 	json_decref(ret);
 	return CTL_OK;
 }
 
-static const char bulk_usage[] =
-    "command bulk TYPE (--school UAI | --all) [Key=value...] [--reason TEXT] [--json]";
+static const struct ctl_opt bulk_opts[] = {
+    {.name = "TYPE",
+     .how = CTL_OPT_POS | CTL_OPT_BODY,
+     .key = "type",
+     .need = "TYPE is required",
+     .help = "the MDM command (RequestType)"},
+    {.name = "--school",
+     .arg = "UAI",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "school",
+     .need = "give exactly one of --school UAI and --all",
+     .help = "every enrolled tablet of this collège"},
+    {.name = "--all",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "all",
+     .need = "give exactly one of --school UAI and --all",
+     .help = "every enrolled tablet of the fleet"},
+    {.name = "Key=value...",
+     .how = CTL_OPT_POS | CTL_OPT_MULTI | CTL_OPT_BODY,
+     .key = "params",
+     .help = params_help},
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
 
-static int bulk(struct ctl *c, int argc, char **argv)
+static int bulk(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *ret = NULL, *params = json_array(), *body;
-	const char *school = NULL, *reason = NULL;
-	int all = 0;
-	if (argc < 1) {
-		json_decref(params);
-		return ctl_usage(bulk_usage, "TYPE is required");
-	}
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--school") == 0 && i + 1 < argc) {
-			school = argv[++i];
-		} else if (strcmp(argv[i], "--all") == 0) {
-			all = 1;
-		} else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc) {
-			reason = argv[++i];
-		} else if (strchr(argv[i], '=')) {
-			json_array_append_new(params, json_string(argv[i]));
-		} else {
-			json_decref(params);
-			return ctl_usage(bulk_usage, "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (!school == !all) {
-		json_decref(params);
-		return ctl_usage(bulk_usage, "give exactly one of --school UAI and --all");
-	}
-	body = json_pack("{s:s,s:o,s:s?}", "type", argv[0], "params", params, "reason", reason);
-	json_object_set_new(body, school ? "school" : "all",
-			    school ? json_string(school) : json_true());
-	int rc = ctl_call(c, "POST", "/api/v1/commands/bulk", body, &ret);
-	json_decref(body);
+	json_t *ret = NULL;
+	if (params_ok(a) != CTL_OK)
+		return CTL_EUSAGE;
+	int rc = ctl_fleet_post(c, "/api/v1/commands/bulk", ctl_opt_body(a), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json) {
@@ -95,21 +100,24 @@ static int bulk(struct ctl *c, int argc, char **argv)
 	} else {
 		json_int_t q = 0, sk = 0, f = 0;
 		json_unpack(ret, "{s:I,s:I,s:I}", "queued", &q, "skipped", &sk, "failed", &f);
-		printf("%s: queued for %lld tablets, %lld already pending, %lld failed\n", argv[0],
-		       (long long)q, (long long)sk, (long long)f);
+		printf("%s: queued for %lld tablets, %lld already pending, %lld failed\n",
+		       ctl_opt_get(a, "TYPE"), (long long)q, (long long)sk, (long long)f);
 	}
 	json_decref(ret);
 	return CTL_OK;
 }
 
-static int list(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt serial_opts[] = {
+    CTL_OPT_SERIAL("one SERIAL is required"),
+    CTL_OPT_END,
+};
+
+static int list(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
 	json_t *ret = NULL, *v;
 	size_t i;
-	if (argc != 1)
-		return ctl_usage("command list SERIAL [--json]", "one SERIAL is required");
-	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "/commands");
+	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), "/commands");
 	int rc = ctl_call(c, "GET", path, NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
@@ -135,21 +143,21 @@ static void print_field(const char *key, const char *text, int block)
 	free(shown);
 }
 
-static int show(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt show_opts[] = {
+    {.name = "UUID", .how = CTL_OPT_POS, .need = "one UUID is required", .help = "the command"},
+    {.name = "--plist",
+     .how = CTL_OPT_QUERY,
+     .key = "plist",
+     .help = "also the plist sent and the device's answer"},
+    CTL_OPT_END,
+};
+
+static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
 	json_t *ret = NULL;
-	int plist = 0, k = 0;
-	const char *uuid = NULL;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--plist") == 0)
-			plist = 1;
-		else if (k++ == 0)
-			uuid = argv[i];
-	}
-	if (uuid == NULL || k != 1)
-		return ctl_usage("command show UUID [--plist] [--json]", "one UUID is required");
-	ctl_path(path, sizeof(path), "/api/v1/commands/", uuid, plist ? "?plist=1" : "");
+	ctl_path(path, sizeof(path), "/api/v1/commands/", ctl_opt_get(a, "UUID"), "");
+	ctl_opt_query(a, path, sizeof(path));
 	int json = c->json, rc;
 	c->json = 1; /* the answer as sent: print_field() makes it safe */
 	rc = ctl_call(c, "GET", path, NULL, &ret);
@@ -177,42 +185,42 @@ static int show(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int cancel(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt cancel_opts[] = {
+    {.name = "UUID", .how = CTL_OPT_POS, .need = "one UUID is required", .help = "the command"},
+    CTL_OPT_END,
+};
+
+static int cancel(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
 	json_t *ret = NULL;
-	if (argc != 1)
-		return ctl_usage("command cancel UUID [--json]", "one UUID is required");
-	ctl_path(path, sizeof(path), "/api/v1/commands/", argv[0], "");
+	ctl_path(path, sizeof(path), "/api/v1/commands/", ctl_opt_get(a, "UUID"), "");
 	int rc = ctl_call(c, "DELETE", path, NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
 		ctl_print_json(ret);
 	else
-		printf("canceled %s\n", argv[0]);
+		printf("canceled %s\n", ctl_opt_get(a, "UUID"));
 	json_decref(ret);
 	return CTL_OK;
 }
 
-static int code_new(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt code_opts[] = {
+    {.name = "--uses", .arg = "N", .help = "how many tablets may enrol with it (default 1)"},
+    CTL_OPT_END,
+};
+
+static int code_new(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "enroll-code new [--uses N] [--json]";
-	json_t *ret = NULL, *body = json_object();
-	for (int i = 0; i < argc; i++) {
-		char *end;
-		long long n;
-		if (strcmp(argv[i], "--uses") == 0 && i + 1 < argc &&
-		    (n = strtoll(argv[i + 1], &end, 10)) > 0 && *end == '\0') {
-			json_object_set_new(body, "uses", json_integer(n));
-			i++;
-			continue;
-		}
-		json_decref(body);
-		return ctl_usage(usage, "unexpected argument '%s'", argv[i]);
-	}
-	int rc = ctl_call(c, "POST", "/api/v1/enroll-codes", body, &ret);
-	json_decref(body);
+	long long uses = 0;
+	json_t *ret = NULL;
+	if (ctl_opt_int(a, "--uses", 1, &uses) < 0)
+		return ctl_opt_usage(a->verb, "unexpected argument '--uses'");
+	json_t *body = json_object();
+	if (uses)
+		json_object_set_new(body, "uses", json_integer(uses));
+	int rc = ctl_fleet_post(c, "/api/v1/enroll-codes", body, &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -223,18 +231,20 @@ static int code_new(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int profile(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt profile_opts[] = {
+    {.name = "--unsigned",
+     .how = CTL_OPT_QUERY,
+     .key = "unsigned",
+     .help = "the profile as it is, without Ardoise's signature"},
+    {.name = "> enroll.mobileconfig", .how = CTL_OPT_SHOWN},
+    CTL_OPT_END,
+};
+
+static int profile(struct ctl *c, const struct ctl_args *a)
 {
-	const char *path = "/mdm/enroll";
-	char *data = NULL;
+	char path[64] = "/mdm/enroll", *data = NULL;
 	size_t len = 0;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--unsigned") == 0)
-			path = "/mdm/enroll?unsigned=1";
-		else
-			return ctl_usage("enroll-profile [--unsigned] > enroll.mobileconfig",
-					 "unexpected argument '%s'", argv[i]);
-	}
+	ctl_opt_query(a, path, sizeof(path));
 	int rc = ctl_call_raw(c, "GET", path, NULL, 0, NULL, &data, &len);
 	if (rc != CTL_OK)
 		return rc;
@@ -245,21 +255,20 @@ static int profile(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_command_verbs[] = {
-    {"command", "send", send, send_usage,
+    {"command", "send", send, send_opts, 0,
      "queue an MDM command no procedure owns (DeviceInformation, RestartDevice, DeviceLock "
      "with --reason...) for a tablet"},
-    {"command", "bulk", bulk, bulk_usage,
+    {"command", "bulk", bulk, bulk_opts, 0,
      "technicians: queue one such command for every enrolled tablet of a collège (or the "
      "fleet)"},
-    {"command", "list", list, "command list SERIAL [--json]",
+    {"command", "list", list, serial_opts, 0,
      "a tablet's commands, newest first, with status and error"},
-    {"command", "show", show, "command show UUID [--plist] [--json]",
+    {"command", "show", show, show_opts, 0,
      "one command; --plist adds the plist sent and the device's answer"},
-    {"command", "cancel", cancel, "command cancel UUID [--json]",
-     "cancel a command that is still pending"},
-    {"enroll-code", "new", code_new, "enroll-code new [--uses N] [--json]",
+    {"command", "cancel", cancel, cancel_opts, 0, "cancel a command that is still pending"},
+    {"enroll-code", "new", code_new, code_opts, 0,
      "make an enrolment code (valid 7 days, one tablet unless --uses), printed as 'code: <value>'"},
-    {"enroll-profile", NULL, profile, "enroll-profile [--unsigned] > enroll.mobileconfig",
+    {"enroll-profile", NULL, profile, profile_opts, 1,
      "download the enrolment profile (signed unless --unsigned); uses a new one-time code"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -1,16 +1,12 @@
 /* ctl_device.c - device import, list, show, move, retire, erase, release. */
-#include "ctl_fleet.h"
+#include "ctl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char import_usage[] = "device import FILE.csv [--dry-run] [--reason R] [--json]";
-static const char list_usage[] = "device list [--school UAI] [--state S] [--not-seen-days N] "
-				 "[--os-below X] [--json]";
-
-static int import(struct ctl *c, int argc, char **argv)
+static int import(struct ctl *c, const struct ctl_args *a)
 {
-	return ctl_fleet_import(c, import_usage, "/api/v1/devices/import", argc, argv);
+	return ctl_fleet_import(c, a, "/api/v1/devices/import");
 }
 
 static const char *const row_keys[] = {"serial",     "udid",   "school",    "state",	"model",
@@ -35,22 +31,32 @@ static void add_row(const char *const *v, void *arg)
 	ctl_fleet_row(arg, row);
 }
 
-static int list(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt list_opts[] = {
+    CTL_OPT_SCHOOL("only this collège's tablets"),
+    {.name = "--state",
+     .arg = "S",
+     .how = CTL_OPT_QUERY,
+     .key = "state",
+     .help = "only tablets in this state (stock, loaned, returning, repair, lost, stolen, "
+	     "retired)"},
+    {.name = "--not-seen-days",
+     .arg = "N",
+     .how = CTL_OPT_QUERY,
+     .key = "not_seen_days",
+     .help = "only tablets not seen for N days or more"},
+    {.name = "--os-below",
+     .arg = "X",
+     .how = CTL_OPT_QUERY,
+     .key = "os_below",
+     .help = "only tablets whose iPadOS is older than X (e.g. 17.4)"},
+    CTL_OPT_END,
+};
+
+static int list(struct ctl *c, const struct ctl_args *a)
 {
-	const char *school = NULL, *state = NULL, *days = NULL, *os = NULL;
-	struct ctl_fleet_opt opts[] = {{"--school", &school},
-				       {"--state", &state},
-				       {"--not-seen-days", &days},
-				       {"--os-below", &os},
-				       {NULL}};
 	char path[1024] = "/api/v1/devices";
-	int rc = ctl_fleet_args(list_usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	ctl_fleet_query(path, sizeof(path), "school", school);
-	ctl_fleet_query(path, sizeof(path), "state", state);
-	ctl_fleet_query(path, sizeof(path), "not_seen_days", days);
-	ctl_fleet_query(path, sizeof(path), "os_below", os);
+	int rc;
+	ctl_opt_query(a, path, sizeof(path));
 	if (c->json)
 		return ctl_fleet_print_all(c, path, "devices");
 	static const char *const head[] = {"SERIAL", "SCHOOL", "STATE",	    "MODEL",
@@ -100,13 +106,16 @@ static void print_history(json_t *d)
 	}
 }
 
-static int show(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt show_opts[] = {
+    CTL_OPT_SERIAL("one SERIAL is required"),
+    CTL_OPT_END,
+};
+
+static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256], when[32];
 	json_t *d = NULL;
-	if (argc != 1)
-		return ctl_usage("device show SERIAL [--json]", "one SERIAL is required");
-	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "");
+	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), "");
 	int rc = ctl_call(c, "GET", path, NULL, &d);
 	if (rc != CTL_OK)
 		return rc;
@@ -125,14 +134,15 @@ static int show(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-/* POST /api/v1/devices/SERIAL/what with body; prints the new state. */
-static int change(struct ctl *c, const char *serial, const char *what, json_t *body)
+/* POST /api/v1/devices/SERIAL/what with the body of a's options; prints
+ * the new state. */
+static int change(struct ctl *c, const struct ctl_args *a, const char *what)
 {
-	char path[256], enc[160];
+	char path[256];
+	const char *serial = ctl_opt_get(a, "SERIAL");
 	json_t *d = NULL;
-	ctl_urlenc(serial, enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/devices/%s/%s", enc, what);
-	int rc = ctl_fleet_post(c, path, body, &d);
+	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, what);
+	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &d);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -144,47 +154,47 @@ static int change(struct ctl *c, const char *serial, const char *what, json_t *b
 	return CTL_OK;
 }
 
-static int move(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt move_opts[] = {
+    CTL_OPT_SERIAL("missing argument"),
+    {.name = "--school",
+     .arg = "UAI",
+     .how = CTL_OPT_BODY,
+     .key = "school",
+     .need = "--school is required",
+     .help = "the collège it goes to"},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
+
+static int move(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "device move SERIAL --school UAI [--reason R] [--json]";
-	const char *serial = NULL, *school = NULL, *reason = NULL;
-	struct ctl_fleet_opt opts[] = {{"--school", &school}, {"--reason", &reason}, {NULL}};
-	int rc = ctl_fleet_args(usage, argc, argv, opts, &serial, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
-	if (school == NULL)
-		return ctl_usage(usage, "--school is required");
-	return change(c, serial, "move",
-		      json_pack("{s:s,s:s?}", "school", school, "reason", reason));
+	return change(c, a, "/move");
 }
 
-static int retire(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt retire_opts[] = {
+    CTL_OPT_SERIAL("missing argument"),
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
+
+static int retire(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "device retire SERIAL [--reason R] [--json]";
-	const char *serial = NULL, *reason = NULL;
-	struct ctl_fleet_opt opts[] = {{"--reason", &reason}, {NULL}};
-	int rc = ctl_fleet_args(usage, argc, argv, opts, &serial, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
-	return change(c, serial, "retire", json_pack("{s:s?}", "reason", reason));
+	return change(c, a, "/retire");
 }
 
-static const char erase_usage[] = "device erase SERIAL --reason TEXT [--json]";
+static const struct ctl_opt erase_opts[] = {
+    CTL_OPT_SERIAL("missing argument"),
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, "--reason is required (it goes to the audit log)"),
+    CTL_OPT_END,
+};
 
-static int erase(struct ctl *c, int argc, char **argv)
+static int erase(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial = NULL, *reason = NULL;
+	const char *serial = ctl_opt_get(a, "SERIAL");
 	char path[256];
 	json_t *ret = NULL;
-	struct ctl_fleet_opt opts[] = {{"--reason", &reason}, {NULL}};
-	int rc = ctl_fleet_args(erase_usage, argc, argv, opts, &serial, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
-	if (reason == NULL)
-		return ctl_usage(erase_usage, "--reason is required (it goes to the audit log)");
 	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/erase");
-	json_t *body = json_pack("{s:s}", "reason", reason);
-	rc = ctl_fleet_post(c, path, body, &ret);
+	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -198,23 +208,21 @@ static int erase(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static const char release_usage[] = "device release SERIAL --reason R [--json]";
+static const struct ctl_opt release_opts[] = {
+    CTL_OPT_SERIAL("missing argument"),
+    CTL_OPT_REASON("R", CTL_OPT_BODY, "--reason is required"),
+    CTL_OPT_END,
+};
 
 /* POST /api/v1/devices/SERIAL/release: the tablet's certificate binding
  * ends; its next enrolment binds a new one. */
-static int release(struct ctl *c, int argc, char **argv)
+static int release(struct ctl *c, const struct ctl_args *a)
 {
+	const char *serial = ctl_opt_get(a, "SERIAL");
 	char path[256];
-	const char *serial = NULL, *reason = NULL;
-	struct ctl_fleet_opt opts[] = {{"--reason", &reason}, {NULL}};
 	json_t *d = NULL;
-	int rc = ctl_fleet_args(release_usage, argc, argv, opts, &serial, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
-	if (reason == NULL)
-		return ctl_usage(release_usage, "--reason is required");
 	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/release");
-	rc = ctl_fleet_post(c, path, json_pack("{s:s}", "reason", reason), &d);
+	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &d);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -227,18 +235,15 @@ static int release(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_device_verbs[] = {
-    {"device", "import", import, import_usage,
+    {"device", "import", import, ctl_fleet_import_opts, 0,
      "import tablets from CSV (serial, model, uai, asset_tag); all rows or none"},
-    {"device", "list", list, list_usage, "list tablets, filtered"},
-    {"device", "show", show, "device show SERIAL [--json]",
-     "one tablet with its loans, incidents and commands"},
-    {"device", "move", move, "device move SERIAL --school UAI [--reason R] [--json]",
-     "assign a tablet (not on loan) to another collège"},
-    {"device", "retire", retire, "device retire SERIAL [--reason R] [--json]",
-     "retire a tablet in stock"},
-    {"device", "erase", erase, erase_usage,
+    {"device", "list", list, list_opts, 0, "list tablets, filtered"},
+    {"device", "show", show, show_opts, 0, "one tablet with its loans, incidents and commands"},
+    {"device", "move", move, move_opts, 0, "assign a tablet (not on loan) to another collège"},
+    {"device", "retire", retire, retire_opts, 0, "retire a tablet in stock"},
+    {"device", "erase", erase, erase_opts, 0,
      "technicians: erase a tablet outside a loan return (audited with the reason)"},
-    {"device", "release", release, release_usage,
+    {"device", "release", release, release_opts, 0,
      "technicians: end a tablet's certificate binding, so that it enrols afresh"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

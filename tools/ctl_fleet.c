@@ -1,5 +1,5 @@
-/* ctl_fleet.c - options, tables, CSV, pages and imports for fleet verbs. */
-#include "ctl_fleet.h"
+/* ctl_fleet.c - tables, CSV, pages and imports for fleet verbs. */
+#include "ctl.h"
 #include "ctl_scan.h"
 #include "ap_buf.h"
 
@@ -8,48 +8,6 @@
 #include <string.h>
 
 #define CTL_MAX_FILE ((size_t)256 << 20)
-
-static const struct ctl_fleet_opt *find_opt(const struct ctl_fleet_opt *opts, const char *a)
-{
-	for (; opts->name; opts++)
-		if (strcmp(opts->name, a) == 0)
-			return opts;
-	return NULL;
-}
-
-int ctl_fleet_args(const char *usage, int argc, char **argv, const struct ctl_fleet_opt *opts,
-		   const char **pos, size_t min_pos, size_t max_pos)
-{
-	size_t n = 0;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-' || a[1] != '-') {
-			if (n == max_pos)
-				return ctl_usage(usage, "unexpected argument '%s'", a);
-			pos[n++] = a;
-			continue;
-		}
-		const struct ctl_fleet_opt *o = find_opt(opts, a);
-		if (o == NULL)
-			return ctl_usage(usage, "unknown option %s", a);
-		if (o->flag) {
-			*o->flag = 1;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return ctl_usage(usage, "%s needs a value", a);
-		if (o->multi) {
-			if (*o->n_multi == o->max_multi)
-				return ctl_usage(usage, "too many %s", a);
-			o->multi[(*o->n_multi)++] = argv[++i];
-		} else {
-			*o->val = argv[++i];
-		}
-	}
-	if (n < min_pos)
-		return ctl_usage(usage, "missing argument");
-	return CTL_OK;
-}
 
 struct ctl_table {
 	size_t ncols, nrows, cap;
@@ -409,23 +367,31 @@ static void print_report(const char *file, json_t *rep, int ok)
 		       dry ? " (dry run: nothing written)" : " — written");
 }
 
-int ctl_fleet_import(struct ctl *c, const char *usage, const char *path, int argc, char **argv)
+const struct ctl_opt ctl_fleet_import_opts[] = {
+    {.name = "FILE.csv",
+     .how = CTL_OPT_POS,
+     .need = "missing argument",
+     .help = "the CSV file to import (its header line names the columns)"},
+    {.name = "--dry-run",
+     .how = CTL_OPT_QUERY,
+     .key = "dry_run",
+     .help = "check every row and report, write nothing"},
+    CTL_OPT_REASON("R", CTL_OPT_QUERY, NULL),
+    CTL_OPT_END,
+};
+
+int ctl_fleet_import(struct ctl *c, const struct ctl_args *a, const char *path)
 {
-	const char *file = NULL, *reason = NULL;
-	int dry = 0, rc;
-	struct ctl_fleet_opt opts[] = {
-	    {"--dry-run", NULL, &dry, NULL, NULL, 0}, {"--reason", &reason}, {NULL}};
+	const char *file = ctl_opt_get(a, "FILE.csv");
 	char *data = NULL, url[1024];
 	size_t len = 0;
 	long status = 0;
 	json_t *rep = NULL;
-	if ((rc = ctl_fleet_args(usage, argc, argv, opts, &file, 1, 1)) != CTL_OK)
-		return rc;
-	if ((rc = read_file(file, &data, &len)) != CTL_OK)
+	int rc = read_file(file, &data, &len);
+	if (rc != CTL_OK)
 		return rc;
 	snprintf(url, sizeof(url), "%s", path);
-	ctl_fleet_query(url, sizeof(url), "dry_run", dry ? "1" : NULL);
-	ctl_fleet_query(url, sizeof(url), "reason", reason);
+	ctl_opt_query(a, url, sizeof(url));
 	rc = ctl_call_any(c, "POST", url, data ? data : "", len, "text/csv", &status, &rep);
 	free(data);
 	if (rc != CTL_OK)

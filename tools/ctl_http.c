@@ -29,17 +29,6 @@ int ctl_err(const char *fmt, ...)
 	return CTL_EFAIL;
 }
 
-int ctl_usage(const char *usage, const char *fmt, ...)
-{
-	va_list ap;
-	fputs("ardoisectl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage: ardoisectl %s\n", usage);
-	return CTL_EUSAGE;
-}
-
 void ctl_urlenc(const char *s, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";

@@ -1,14 +1,11 @@
 /* ctl_incident.c - incident declare, close, list, show. */
-#include "ctl_fleet.h"
+#include "ctl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char declare_usage[] =
-    "incident declare --device SERIAL --kind loss|theft|damage|failure --occurred "
-    "YYYY-MM-DD[THH:MM] [--police-ref R] [--note T] [--json]";
-static const char close_usage[] =
-    "incident close ID --outcome found|repaired|written_off [--note T] [--json]";
+static const char declare_need[] = "--device, --kind and --occurred are required";
+static const char note_help[] = "a note kept with the incident";
 
 static void print_one(json_t *in)
 {
@@ -31,22 +28,38 @@ static void print_one(json_t *in)
 		       ctl_fleet_str(in, "closed_by"), ctl_fleet_str(in, "outcome"));
 }
 
-static int declare(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt declare_opts[] = {
+    {.name = "--device",
+     .arg = "SERIAL",
+     .how = CTL_OPT_BODY,
+     .key = "device",
+     .need = declare_need,
+     .help = "the tablet"},
+    {.name = "--kind",
+     .arg = "loss|theft|damage|failure",
+     .how = CTL_OPT_BODY,
+     .key = "kind",
+     .need = declare_need,
+     .help = "what happened"},
+    {.name = "--occurred",
+     .arg = "YYYY-MM-DD[THH:MM]",
+     .how = CTL_OPT_BODY,
+     .key = "occurred",
+     .need = declare_need,
+     .help = "when it happened (declared more than 48 h later, the incident is marked late)"},
+    {.name = "--police-ref",
+     .arg = "R",
+     .how = CTL_OPT_BODY,
+     .key = "police_ref",
+     .help = "the police complaint's reference (required for a theft)"},
+    {.name = "--note", .arg = "T", .how = CTL_OPT_BODY, .key = "note", .help = note_help},
+    CTL_OPT_END,
+};
+
+static int declare(struct ctl *c, const struct ctl_args *a)
 {
-	const char *dev = NULL, *kind = NULL, *occurred = NULL, *police = NULL, *note = NULL;
-	struct ctl_fleet_opt opts[] = {{"--device", &dev},	  {"--kind", &kind},
-				       {"--occurred", &occurred}, {"--police-ref", &police},
-				       {"--note", &note},	  {NULL}};
 	json_t *in = NULL;
-	int rc = ctl_fleet_args(declare_usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	if (dev == NULL || kind == NULL || occurred == NULL)
-		return ctl_usage(declare_usage, "--device, --kind and --occurred are required");
-	rc = ctl_fleet_post(c, "/api/v1/incidents",
-			    json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "device", dev, "kind", kind,
-				      "occurred", occurred, "police_ref", police, "note", note),
-			    &in);
+	int rc = ctl_fleet_post(c, "/api/v1/incidents", ctl_opt_body(a), &in);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json) {
@@ -60,20 +73,28 @@ static int declare(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int close_incident(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt close_opts[] = {
+    {.name = "ID",
+     .how = CTL_OPT_POS,
+     .need = "missing argument",
+     .help = "the incident's number (12 or #12)"},
+    {.name = "--outcome",
+     .arg = "found|repaired|written_off",
+     .how = CTL_OPT_BODY,
+     .key = "outcome",
+     .need = "--outcome is required",
+     .help = "found or repaired: the tablet goes back; written_off: it is retired"},
+    {.name = "--note", .arg = "T", .how = CTL_OPT_BODY, .key = "note", .help = note_help},
+    CTL_OPT_END,
+};
+
+static int close_incident(struct ctl *c, const struct ctl_args *a)
 {
-	const char *id = NULL, *outcome = NULL, *note = NULL;
-	struct ctl_fleet_opt opts[] = {{"--outcome", &outcome}, {"--note", &note}, {NULL}};
+	const char *id = ctl_opt_get(a, "ID");
 	char path[128];
 	json_t *in = NULL;
-	int rc = ctl_fleet_args(close_usage, argc, argv, opts, &id, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
-	if (outcome == NULL)
-		return ctl_usage(close_usage, "--outcome is required");
 	ctl_path(path, sizeof(path), "/api/v1/incidents/", id[0] == '#' ? id + 1 : id, "/close");
-	rc =
-	    ctl_fleet_post(c, path, json_pack("{s:s,s:s?}", "outcome", outcome, "note", note), &in);
+	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &in);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -86,25 +107,26 @@ static int close_incident(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int list(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt list_opts[] = {
+    CTL_OPT_SCHOOL("only this collège's incidents"),
+    {.name = "--open", .how = CTL_OPT_QUERY, .key = "open", .help = "only open incidents"},
+    {.name = "--device",
+     .arg = "SERIAL",
+     .how = CTL_OPT_QUERY,
+     .key = "device",
+     .help = "only this tablet's incidents"},
+    CTL_OPT_END,
+};
+
+static int list(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] =
-	    "incident list [--school UAI] [--open] [--device SERIAL] [--json]";
 	static const char *const head[] = {"ID",       "DEVICE", "SCHOOL",     "KIND",	 "STATUS",
 					   "OCCURRED", "LATE",	 "POLICE REF", "OUTCOME"};
-	const char *school = NULL, *dev = NULL;
-	int open = 0;
-	struct ctl_fleet_opt opts[] = {
-	    {"--school", &school}, {"--open", NULL, &open}, {"--device", &dev}, {NULL}};
 	char path[512] = "/api/v1/incidents", id[24], when[32];
 	json_t *all = NULL, *in;
 	size_t i;
-	int rc = ctl_fleet_args(usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	ctl_fleet_query(path, sizeof(path), "school", school);
-	ctl_fleet_query(path, sizeof(path), "open", open ? "1" : NULL);
-	ctl_fleet_query(path, sizeof(path), "device", dev);
+	int rc;
+	ctl_opt_query(a, path, sizeof(path));
 	if (c->json)
 		return ctl_fleet_print_all(c, path, "incidents");
 	if ((rc = ctl_fleet_get_all(c, path, "incidents", &all)) != CTL_OK)
@@ -130,14 +152,20 @@ static int list(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int show(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt show_opts[] = {
+    {.name = "ID",
+     .how = CTL_OPT_POS,
+     .need = "one ID is required",
+     .help = "the incident's number (12 or #12)"},
+    CTL_OPT_END,
+};
+
+static int show(struct ctl *c, const struct ctl_args *a)
 {
+	const char *id = ctl_opt_get(a, "ID");
 	char path[128];
 	json_t *in = NULL;
-	if (argc != 1)
-		return ctl_usage("incident show ID [--json]", "one ID is required");
-	ctl_path(path, sizeof(path), "/api/v1/incidents/",
-		 argv[0][0] == '#' ? argv[0] + 1 : argv[0], "");
+	ctl_path(path, sizeof(path), "/api/v1/incidents/", id[0] == '#' ? id + 1 : id, "");
 	int rc = ctl_call(c, "GET", path, NULL, &in);
 	if (rc != CTL_OK)
 		return rc;
@@ -150,12 +178,11 @@ static int show(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_incident_verbs[] = {
-    {"incident", "declare", declare, declare_usage,
+    {"incident", "declare", declare, declare_opts, 0,
      "declare a loss, theft (police reference required), damage or failure"},
-    {"incident", "close", close_incident, close_usage,
+    {"incident", "close", close_incident, close_opts, 0,
      "close an incident: the tablet goes back, or is retired when written off"},
-    {"incident", "list", list, "incident list [--school UAI] [--open] [--device SERIAL] [--json]",
-     "list incidents"},
-    {"incident", "show", show, "incident show ID [--json]", "one incident"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {"incident", "list", list, list_opts, 0, "list incidents"},
+    {"incident", "show", show, show_opts, 0, "one incident"},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -1,34 +1,39 @@
 /* ctl_loan.c - loan create, return, list, campaign. */
-#include "ctl_fleet.h"
+#include "ctl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char create_usage[] = "loan create --device SERIAL --person ID [--home-use] "
-				   "[--due YYYY-MM-DD] [--reason R] [--json]";
-static const char return_usage[] =
-    "loan return SERIAL [--condition ok|damaged] [--reason R] [--json]";
-static const char list_usage[] = "loan list [--school UAI] [--overdue] [--state S] "
-				 "[--person ID] [--device SERIAL] [--json]";
-static const char campaign_usage[] = "loan campaign --school UAI --by YYYY-MM-DD [--csv] [--json]";
+static const struct ctl_opt create_opts[] = {
+    {.name = "--device",
+     .arg = "SERIAL",
+     .how = CTL_OPT_BODY,
+     .key = "device",
+     .need = "--device and --person are required",
+     .help = "the tablet, in stock"},
+    {.name = "--person",
+     .arg = "ID",
+     .how = CTL_OPT_BODY,
+     .key = "person",
+     .need = "--device and --person are required",
+     .help = "the pupil or teacher (external id), of the tablet's collège"},
+    {.name = "--home-use",
+     .how = CTL_OPT_BODY,
+     .key = "home_use",
+     .help = "the tablet may go home (a pupil needs the guardians' agreement)"},
+    {.name = "--due",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_BODY,
+     .key = "due",
+     .help = "when it is due back"},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
 
-static int create(struct ctl *c, int argc, char **argv)
+static int create(struct ctl *c, const struct ctl_args *a)
 {
-	const char *dev = NULL, *person = NULL, *due = NULL, *reason = NULL;
-	int home = 0;
-	struct ctl_fleet_opt opts[] = {{"--device", &dev},	    {"--person", &person},
-				       {"--home-use", NULL, &home}, {"--due", &due},
-				       {"--reason", &reason},	    {NULL}};
 	json_t *l = NULL;
-	int rc = ctl_fleet_args(create_usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	if (dev == NULL || person == NULL)
-		return ctl_usage(create_usage, "--device and --person are required");
-	rc = ctl_fleet_post(c, "/api/v1/loans",
-			    json_pack("{s:s,s:s,s:b,s:s?,s:s?}", "device", dev, "person", person,
-				      "home_use", home, "due", due, "reason", reason),
-			    &l);
+	int rc = ctl_fleet_post(c, "/api/v1/loans", ctl_opt_body(a), &l);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -45,17 +50,26 @@ static int create(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int ret_loan(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt return_opts[] = {
+    {.name = "SERIAL",
+     .how = CTL_OPT_POS | CTL_OPT_BODY,
+     .key = "device",
+     .need = "missing argument",
+     .help = "the tablet handed back"},
+    {.name = "--condition",
+     .arg = "ok|damaged",
+     .how = CTL_OPT_BODY,
+     .key = "condition",
+     .help = "the state it comes back in"},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
+
+static int ret_loan(struct ctl *c, const struct ctl_args *a)
 {
-	const char *dev = NULL, *cond = NULL, *reason = NULL;
-	struct ctl_fleet_opt opts[] = {{"--condition", &cond}, {"--reason", &reason}, {NULL}};
+	const char *dev = ctl_opt_get(a, "SERIAL");
 	json_t *l = NULL;
-	int rc = ctl_fleet_args(return_usage, argc, argv, opts, &dev, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
-	rc = ctl_fleet_post(
-	    c, "/api/v1/loans/return",
-	    json_pack("{s:s,s:s?,s:s?}", "device", dev, "condition", cond, "reason", reason), &l);
+	int rc = ctl_fleet_post(c, "/api/v1/loans/return", ctl_opt_body(a), &l);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json) {
@@ -107,23 +121,36 @@ static void print_loans(json_t *a)
 	ctl_fleet_table_print(t, stdout);
 }
 
-static int list(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt list_opts[] = {
+    CTL_OPT_SCHOOL("only this collège's loans"),
+    {.name = "--overdue",
+     .how = CTL_OPT_QUERY,
+     .key = "overdue",
+     .help = "only loans past their due date"},
+    {.name = "--state",
+     .arg = "S",
+     .how = CTL_OPT_QUERY,
+     .key = "state",
+     .help = "active (the default: open and returning), open, returning, closed or all"},
+    {.name = "--person",
+     .arg = "ID",
+     .how = CTL_OPT_QUERY,
+     .key = "person",
+     .help = "only this person's loans"},
+    {.name = "--device",
+     .arg = "SERIAL",
+     .how = CTL_OPT_QUERY,
+     .key = "device",
+     .help = "only this tablet's loans"},
+    CTL_OPT_END,
+};
+
+static int list(struct ctl *c, const struct ctl_args *a)
 {
-	const char *school = NULL, *state = NULL, *person = NULL, *dev = NULL;
-	int overdue = 0;
-	struct ctl_fleet_opt opts[] = {{"--school", &school}, {"--overdue", NULL, &overdue},
-				       {"--state", &state},   {"--person", &person},
-				       {"--device", &dev},    {NULL}};
 	char path[1024] = "/api/v1/loans";
 	json_t *all = NULL;
-	int rc = ctl_fleet_args(list_usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	ctl_fleet_query(path, sizeof(path), "school", school);
-	ctl_fleet_query(path, sizeof(path), "state", state);
-	ctl_fleet_query(path, sizeof(path), "overdue", overdue ? "1" : NULL);
-	ctl_fleet_query(path, sizeof(path), "person", person);
-	ctl_fleet_query(path, sizeof(path), "device", dev);
+	int rc;
+	ctl_opt_query(a, path, sizeof(path));
 	if (c->json)
 		return ctl_fleet_print_all(c, path, "loans");
 	if ((rc = ctl_fleet_get_all(c, path, "loans", &all)) != CTL_OK)
@@ -182,26 +209,34 @@ static void campaign_text(json_t *ret)
 	}
 }
 
-static int campaign(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt campaign_opts[] = {
+    {.name = "--school",
+     .arg = "UAI",
+     .how = CTL_OPT_QUERY,
+     .key = "school",
+     .need = "--school and --by are required",
+     .help = "the collège"},
+    {.name = "--by",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_QUERY,
+     .key = "by",
+     .need = "--school and --by are required",
+     .help = "the day pupils' tablets should be back"},
+    {.name = "--csv", .help = "CSV on stdout (one line a loan), for a spreadsheet"},
+    CTL_OPT_END,
+};
+
+static int campaign(struct ctl *c, const struct ctl_args *a)
 {
-	const char *school = NULL, *by = NULL;
-	int csv = 0;
-	struct ctl_fleet_opt opts[] = {
-	    {"--school", &school}, {"--by", &by}, {"--csv", NULL, &csv}, {NULL}};
 	char path[512] = "/api/v1/loans/campaign";
 	json_t *ret = NULL;
-	int rc = ctl_fleet_args(campaign_usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	if (school == NULL || by == NULL)
-		return ctl_usage(campaign_usage, "--school and --by are required");
-	ctl_fleet_query(path, sizeof(path), "school", school);
-	ctl_fleet_query(path, sizeof(path), "by", by);
+	int rc;
+	ctl_opt_query(a, path, sizeof(path));
 	if ((rc = ctl_call(c, "GET", path, NULL, &ret)) != CTL_OK)
 		return rc;
 	if (c->json)
 		ctl_print_json(ret);
-	else if (csv)
+	else if (ctl_opt_get(a, "--csv"))
 		campaign_csv(ret);
 	else
 		campaign_text(ret);
@@ -210,12 +245,12 @@ static int campaign(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_loan_verbs[] = {
-    {"loan", "create", create, create_usage,
+    {"loan", "create", create, create_opts, 0,
      "lend a tablet in stock to a pupil or teacher of its collège"},
-    {"loan", "return", ret_loan, return_usage,
+    {"loan", "return", ret_loan, return_opts, 0,
      "hand a tablet back: queues EraseDevice, state returning until it is acknowledged"},
-    {"loan", "list", list, list_usage, "loans in progress (or --state closed|all), --overdue"},
-    {"loan", "campaign", campaign, campaign_usage,
+    {"loan", "list", list, list_opts, 0, "loans in progress (or --state closed|all), --overdue"},
+    {"loan", "campaign", campaign, campaign_opts, 0,
      "summer collection: pupils' tablets not back by a date, by class"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

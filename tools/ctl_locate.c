@@ -8,10 +8,10 @@
 
 static void print_request(json_t *o)
 {
-	char t1[32], t2[32], t3[32];
-	ctl_when_of(o, "requested_at", t1, sizeof(t1));
-	ctl_when_of(o, "expires_at", t2, sizeof(t2));
-	ctl_when_of(o, "purged_at", t3, sizeof(t3));
+	char b1[32], b2[32], b3[32];
+	const char *t1 = ctl_when_of(o, "requested_at", b1, sizeof(b1));
+	const char *t2 = ctl_when_of(o, "expires_at", b2, sizeof(b2));
+	const char *t3 = ctl_when_of(o, "purged_at", b3, sizeof(b3));
 	json_t *inc = json_object_get(o, "incident");
 	printf("request %lld  tablet %s  state %s\n",
 	       (long long)json_integer_value(json_object_get(o, "id")),
@@ -62,145 +62,155 @@ static int call(struct ctl *c, const char *method, const char *path, json_t *bod
 	return CTL_OK;
 }
 
-static const char request_usage[] =
-    "locate request SERIAL (--incident ID | --authority-ref REF) --reason TEXT [--json]";
+static const char request_need[] = "SERIAL and --reason are required";
+static const char basis_need[] = "give exactly one of --incident and --authority-ref";
 
-static int request(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt request_opts[] = {
+    {.name = "SERIAL",
+     .how = CTL_OPT_POS | CTL_OPT_BODY,
+     .key = "serial",
+     .need = request_need,
+     .help = "the tablet"},
+    {.name = "--incident",
+     .arg = "ID",
+     .how = CTL_OPT_ONE_OF,
+     .need = basis_need,
+     .help = "the loss or theft incident it answers"},
+    {.name = "--authority-ref",
+     .arg = "REF",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "authority_ref",
+     .need = basis_need,
+     .help = "or the reference of an authority's request (police, court)"},
+    {.name = "--reason",
+     .arg = "TEXT",
+     .how = CTL_OPT_BODY,
+     .key = "reason",
+     .need = request_need,
+     .help = "why, for the register"},
+    CTL_OPT_END,
+};
+
+static int request(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial = NULL, *reason = NULL, *ref = NULL;
 	long long incident = 0;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--incident") == 0 && i + 1 < argc) {
-			char *end;
-			incident = strtoll(argv[++i], &end, 10);
-			if (*end || incident <= 0)
-				return ctl_usage(request_usage,
-						 "--incident takes an incident number");
-		} else if (strcmp(argv[i], "--authority-ref") == 0 && i + 1 < argc) {
-			ref = argv[++i];
-		} else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc) {
-			reason = argv[++i];
-		} else if (serial == NULL && argv[i][0] != '-') {
-			serial = argv[i];
-		} else {
-			return ctl_usage(request_usage, "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (serial == NULL || reason == NULL)
-		return ctl_usage(request_usage, "SERIAL and --reason are required");
-	if (!incident == !ref)
-		return ctl_usage(request_usage,
-				 "give exactly one of --incident and --authority-ref");
-	json_t *body = json_pack("{s:s,s:s}", "serial", serial, "reason", reason);
+	if (ctl_opt_int(a, "--incident", 1, &incident) < 0)
+		return ctl_opt_usage(a->verb, "--incident takes an incident number");
+	json_t *body = ctl_opt_body(a);
 	if (incident)
 		json_object_set_new(body, "incident", json_integer(incident));
-	else
-		json_object_set_new(body, "authority_ref", json_string(ref));
 	return call(c, "POST", "/api/v1/locate", body);
 }
 
-/* verbs taking one request ID and an optional body built from flags */
-static int by_id(struct ctl *c, int argc, char **argv, const char *usage, const char *method,
-		 const char *action, const char *flag, const char *key, int flag_required)
+static const struct ctl_opt id_opts[] = {
+    {.name = "ID",
+     .how = CTL_OPT_POS,
+     .need = "a request number is required",
+     .help = "the request's number"},
+    CTL_OPT_END,
+};
+
+/* Verbs on one request: method on /api/v1/locate/ID[/action], with the
+ * body of a's options when POST. */
+static int by_id(struct ctl *c, const struct ctl_args *a, const char *method, const char *action)
 {
-	const char *id = NULL, *value = NULL;
+	const char *id = ctl_opt_get(a, "ID");
 	char path[128];
-	for (int i = 0; i < argc; i++) {
-		if (flag && strcmp(argv[i], flag) == 0 && i + 1 < argc)
-			value = argv[++i];
-		else if (id == NULL && argv[i][0] != '-')
-			id = argv[i];
-		else
-			return ctl_usage(usage, "unexpected argument '%s'", argv[i]);
-	}
-	if (id == NULL || strspn(id, "0123456789") != strlen(id))
-		return ctl_usage(usage, "a request number is required");
-	if (flag_required && value == NULL)
-		return ctl_usage(usage, "%s is required", flag);
+	if (strspn(id, "0123456789") != strlen(id))
+		return ctl_opt_usage(a->verb, "a request number is required");
 	snprintf(path, sizeof(path), "/api/v1/locate/%s%s%s", id, action[0] ? "/" : "", action);
-	json_t *body = NULL;
-	if (strcmp(method, "POST") == 0) {
-		body = json_object();
-		if (value)
-			json_object_set_new(body, key, json_string(value));
-	}
-	return call(c, method, path, body);
+	return call(c, method, path, strcmp(method, "POST") == 0 ? ctl_opt_body(a) : NULL);
 }
 
-static int approve(struct ctl *c, int argc, char **argv)
+static int approve(struct ctl *c, const struct ctl_args *a)
 {
-	return by_id(c, argc, argv, "locate approve ID [--json]", "POST", "approve", NULL, NULL, 0);
+	return by_id(c, a, "POST", "approve");
 }
 
-static int deny(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt deny_opts[] = {
+    {.name = "ID",
+     .how = CTL_OPT_POS,
+     .need = "a request number is required",
+     .help = "the request's number"},
+    {.name = "--reason",
+     .arg = "TEXT",
+     .how = CTL_OPT_BODY,
+     .key = "reason",
+     .need = "--reason is required",
+     .help = "why, for the register"},
+    CTL_OPT_END,
+};
+
+static int deny(struct ctl *c, const struct ctl_args *a)
 {
-	return by_id(c, argc, argv, "locate deny ID --reason TEXT [--json]", "POST", "deny",
-		     "--reason", "reason", 1);
+	return by_id(c, a, "POST", "deny");
 }
 
-static int refresh(struct ctl *c, int argc, char **argv)
+static int refresh(struct ctl *c, const struct ctl_args *a)
 {
-	return by_id(c, argc, argv, "locate refresh ID [--json]", "POST", "refresh", NULL, NULL, 0);
+	return by_id(c, a, "POST", "refresh");
 }
 
-static int show(struct ctl *c, int argc, char **argv)
+static int show(struct ctl *c, const struct ctl_args *a)
 {
-	return by_id(c, argc, argv, "locate show ID [--json]", "GET", "", NULL, NULL, 0);
+	return by_id(c, a, "GET", "");
 }
 
-static int close_request(struct ctl *c, int argc, char **argv)
+static const char close_need[] = "a request number and --found or --not-found are required";
+
+static const struct ctl_opt close_opts[] = {
+    {.name = "ID", .how = CTL_OPT_POS, .need = close_need, .help = "the request's number"},
+    {.name = "--found",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "outcome",
+     .set = "found",
+     .need = close_need,
+     .help = "the tablet was found (its Lost Mode ends)"},
+    {.name = "--not-found",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "outcome",
+     .set = "not_found",
+     .need = close_need,
+     .help = "it was not"},
+    CTL_OPT_END,
+};
+
+static int close_request(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "locate close ID (--found | --not-found) [--json]";
-	const char *outcome = NULL, *id = NULL;
-	char path[128];
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--found") == 0)
-			outcome = "found";
-		else if (strcmp(argv[i], "--not-found") == 0)
-			outcome = "not_found";
-		else if (id == NULL && argv[i][0] != '-')
-			id = argv[i];
-		else
-			return ctl_usage(usage, "unexpected argument '%s'", argv[i]);
-	}
-	if (id == NULL || outcome == NULL || strspn(id, "0123456789") != strlen(id))
-		return ctl_usage(usage, "a request number and --found or --not-found are required");
-	snprintf(path, sizeof(path), "/api/v1/locate/%s/close", id);
-	return call(c, "POST", path, json_pack("{s:s}", "outcome", outcome));
+	if (strspn(ctl_opt_get(a, "ID"), "0123456789") != strlen(ctl_opt_get(a, "ID")))
+		return ctl_opt_usage(a->verb, "%s", close_need);
+	return by_id(c, a, "POST", "close");
 }
 
-static int reg(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt register_opts[] = {
+    {.name = "--since", .arg = "YYYY-MM-DD", .help = "only requests made from that day on"},
+    CTL_OPT_END,
+};
+
+static int reg(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "locate register [--since YYYY-MM-DD] [--json]";
+	const char *since = ctl_opt_get(a, "--since");
 	char path[128] = "/api/v1/locate";
-	for (int i = 0; i < argc; i++) {
-		struct tm tm;
-		memset(&tm, 0, sizeof(tm));
-		if (strcmp(argv[i], "--since") == 0 && i + 1 < argc &&
-		    strptime(argv[i + 1], "%Y-%m-%d", &tm) != NULL) {
-			snprintf(path, sizeof(path), "/api/v1/locate?since=%lld",
-				 (long long)timegm(&tm));
-			i++;
-		} else {
-			return ctl_usage(usage, "unexpected argument '%s'", argv[i]);
-		}
-	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (since && strptime(since, "%Y-%m-%d", &tm) == NULL)
+		return ctl_opt_usage(a->verb, "unexpected argument '--since'");
+	if (since)
+		snprintf(path, sizeof(path), "/api/v1/locate?since=%lld", (long long)timegm(&tm));
 	return call(c, "GET", path, NULL);
 }
 
 const struct ctl_verb ctl_locate_verbs[] = {
-    {"locate", "request", request, request_usage,
+    {"locate", "request", request, request_opts, 0,
      "ask to locate a lost or stolen tablet (technicians; exceptional, recorded)"},
-    {"locate", "approve", approve, "locate approve ID [--json]",
+    {"locate", "approve", approve, id_opts, 0,
      "approve a request (a second technician): Lost Mode, then a location"},
-    {"locate", "deny", deny, "locate deny ID --reason TEXT [--json]", "deny a pending request"},
-    {"locate", "refresh", refresh, "locate refresh ID [--json]",
-     "ask for a new location while the request is open"},
-    {"locate", "close", close_request, "locate close ID (--found | --not-found) [--json]",
+    {"locate", "deny", deny, deny_opts, 0, "deny a pending request"},
+    {"locate", "refresh", refresh, id_opts, 0, "ask for a new location while the request is open"},
+    {"locate", "close", close_request, close_opts, 0,
      "end the procedure; --found also ends Lost Mode"},
-    {"locate", "show", show, "locate show ID [--json]",
-     "a request with its locations (this read is recorded)"},
-    {"locate", "register", reg, "locate register [--since YYYY-MM-DD] [--json]",
+    {"locate", "show", show, id_opts, 0, "a request with its locations (this read is recorded)"},
+    {"locate", "register", reg, register_opts, 0,
      "every request: who asked, who approved, why, state, locations taken/read, purge"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

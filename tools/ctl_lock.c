@@ -4,47 +4,19 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Reads --name VALUE options from argv into the slots of opts; the one
- * positional argument (the serial) into *ret_serial.  Returns 0, or prints
- * the usage error. */
-struct opt {
-	const char *name;
-	const char **value;
-};
+static const char reason_need[] = "--reason is required (it goes to the audit log)";
 
-static int parse(int argc, char **argv, const struct opt *opts, size_t n, const char *usage,
-		 const char **ret_serial)
+/* POST /api/v1/devices/SERIAL/action with the body of a's options (a
+ * reason that is not empty); prints the command queued. */
+static int post_action(struct ctl *c, const struct ctl_args *a, const char *action)
 {
-	const char *serial = NULL;
-	for (int i = 0; i < argc; i++) {
-		size_t k = 0;
-		for (; k < n; k++)
-			if (strcmp(argv[i], opts[k].name) == 0)
-				break;
-		if (k < n) {
-			if (i + 1 >= argc)
-				return ctl_usage(usage, "%s needs a value", argv[i]);
-			*opts[k].value = argv[++i];
-		} else if (argv[i][0] != '-' && serial == NULL) {
-			serial = argv[i];
-		} else {
-			return ctl_usage(usage, "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (serial == NULL)
-		return ctl_usage(usage, "SERIAL is required");
-	*ret_serial = serial;
-	return 0;
-}
-
-static int post_action(struct ctl *c, const char *serial, const char *action, json_t *body)
-{
-	char path[256], enc[160];
+	const char *serial = ctl_opt_get(a, "SERIAL");
+	char path[256];
 	json_t *ret = NULL;
-	ctl_urlenc(serial, enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/devices/%s/%s", enc, action);
-	int rc = ctl_call(c, "POST", path, body, &ret);
-	json_decref(body);
+	if (ctl_opt_get(a, "--reason")[0] == '\0')
+		return ctl_opt_usage(a->verb, "%s", reason_need);
+	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, action);
+	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -58,61 +30,54 @@ static int post_action(struct ctl *c, const char *serial, const char *action, js
 	return CTL_OK;
 }
 
-static const char clear_usage[] = "device clear-passcode SERIAL --reason TEXT [--json]";
+static const struct ctl_opt clear_opts[] = {
+    CTL_OPT_SERIAL("SERIAL is required"),
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, reason_need),
+    CTL_OPT_END,
+};
 
-static int clear_passcode(struct ctl *c, int argc, char **argv)
+static int clear_passcode(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial, *reason = NULL;
-	const struct opt opts[] = {{"--reason", &reason}};
-	int rc = parse(argc, argv, opts, 1, clear_usage, &serial);
-	if (rc)
-		return rc;
-	if (reason == NULL || reason[0] == '\0')
-		return ctl_usage(clear_usage, "--reason is required (it goes to the audit log)");
-	return post_action(c, serial, "clear-passcode", json_pack("{s:s}", "reason", reason));
+	return post_action(c, a, "/clear-passcode");
 }
 
-static const char lock_usage[] =
-    "device lock SERIAL --reason TEXT [--message TEXT] [--phone NUMBER] [--json]";
+static const struct ctl_opt lock_opts[] = {
+    CTL_OPT_SERIAL("SERIAL is required"),
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, reason_need),
+    {.name = "--message",
+     .arg = "TEXT",
+     .how = CTL_OPT_BODY,
+     .key = "message",
+     .help = "shown on the lock screen (may hold line breaks)"},
+    {.name = "--phone",
+     .arg = "NUMBER",
+     .how = CTL_OPT_BODY,
+     .key = "phone",
+     .help = "a phone number shown on the lock screen"},
+    CTL_OPT_END,
+};
 
-static int lock(struct ctl *c, int argc, char **argv)
+static int lock(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial, *msg = NULL, *phone = NULL, *reason = NULL;
-	const struct opt opts[] = {{"--message", &msg}, {"--phone", &phone}, {"--reason", &reason}};
-	int rc = parse(argc, argv, opts, 3, lock_usage, &serial);
-	if (rc)
-		return rc;
-	if (reason == NULL || reason[0] == '\0')
-		return ctl_usage(lock_usage, "--reason is required (it goes to the audit log)");
-	json_t *body = json_object();
-	if (msg)
-		json_object_set_new(body, "message", json_string(msg));
-	if (phone)
-		json_object_set_new(body, "phone", json_string(phone));
-	json_object_set_new(body, "reason", json_string(reason));
-	return post_action(c, serial, "lock", body);
+	return post_action(c, a, "/lock");
 }
 
-static const char al_usage[] = "device activation-lock SERIAL [--reveal] [--json]";
+static const struct ctl_opt al_opts[] = {
+    CTL_OPT_SERIAL("SERIAL is required"),
+    {.name = "--reveal",
+     .how = CTL_OPT_QUERY,
+     .key = "reveal",
+     .help = "technicians: show the bypass code itself (audited)"},
+    CTL_OPT_END,
+};
 
-static int activation_lock(struct ctl *c, int argc, char **argv)
+static int activation_lock(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial = NULL;
-	int reveal = 0;
+	const char *serial = ctl_opt_get(a, "SERIAL");
 	char path[256];
 	json_t *ret = NULL;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--reveal") == 0)
-			reveal = 1;
-		else if (serial == NULL && argv[i][0] != '-')
-			serial = argv[i];
-		else
-			return ctl_usage(al_usage, "unexpected argument '%s'", argv[i]);
-	}
-	if (serial == NULL)
-		return ctl_usage(al_usage, "SERIAL is required");
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial,
-		 reveal ? "/activation-lock?reveal=1" : "/activation-lock");
+	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/activation-lock");
+	ctl_opt_query(a, path, sizeof(path));
 	int rc = ctl_call(c, "GET", path, NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
@@ -135,12 +100,12 @@ static int activation_lock(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_lock_verbs[] = {
-    {"device", "clear-passcode", clear_passcode, clear_usage,
+    {"device", "clear-passcode", clear_passcode, clear_opts, 0,
      "reset (remove) a tablet's lock code with its UnlockToken; the user sets a new one"},
-    {"device", "lock", lock, lock_usage,
+    {"device", "lock", lock, lock_opts, 0,
      "lock a tablet now (the reason goes to the audit log), with an optional message and phone"},
-    {"device", "activation-lock", activation_lock, al_usage,
+    {"device", "activation-lock", activation_lock, al_opts, 0,
      "whether the Activation Lock bypass code is escrowed; --reveal shows it (technicians, "
      "audited)"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

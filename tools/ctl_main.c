@@ -1,5 +1,6 @@
 /*
- * ctl_main.c - ardoisectl: global options and the one table of verbs.
+ * ctl_main.c - ardoisectl: global options and the one table of verbs; a
+ * verb's own words go through its option table (ctl_opt_parse()).
  */
 #include "ctl.h"
 
@@ -27,16 +28,32 @@ static const struct ctl_verb *each_verb(int (*fn)(const struct ctl_verb *v, cons
 	return NULL;
 }
 
+struct find {
+	const char *noun, *verb;
+	int *n;
+};
+
 static int print_line(const struct ctl_verb *v, const void *arg)
 {
-	fprintf((FILE *)arg, "  %-44s %s\n", v->usage, v->help);
+	char syn[1024];
+	ctl_opt_synopsis(v, syn, sizeof(syn));
+	fprintf((FILE *)arg, "  %-44s %s\n", syn, v->help);
 	return 0;
 }
 
 static int print_noun(const struct ctl_verb *v, const void *arg)
 {
+	char syn[1024];
+	ctl_opt_synopsis(v, syn, sizeof(syn));
 	if (strcmp(v->noun, arg) == 0)
-		printf("  ardoisectl %s\n      %s\n", v->usage, v->help);
+		printf("  ardoisectl %s\n      %s\n", syn, v->help);
+	return 0;
+}
+
+static int count_noun(const struct ctl_verb *v, const void *arg)
+{
+	const struct find *f = arg;
+	*f->n += strcmp(v->noun, f->noun) == 0;
 	return 0;
 }
 
@@ -44,10 +61,6 @@ static int has_noun(const struct ctl_verb *v, const void *arg)
 {
 	return strcmp(v->noun, arg) == 0;
 }
-
-struct find {
-	const char *noun, *verb;
-};
 
 static int is_verb(const struct ctl_verb *v, const void *arg)
 {
@@ -76,13 +89,41 @@ static void help(FILE *f)
 	      f);
 }
 
-static int noun_help(const char *noun)
+/* --help after NOUN [VERB]: the verb's own help when VERB names one (or
+ * the noun has one verb-less row only), else the noun's verbs. */
+static int noun_help(const char *noun, const char *verb)
 {
-	if (each_verb(has_noun, noun) == NULL)
+	int n = 0;
+	struct find f = {noun, verb, &n};
+	const struct ctl_verb *v = each_verb(is_verb, &f);
+	each_verb(count_noun, &f);
+	if (v && (v->verb || n == 1)) {
+		ctl_opt_help(v, stdout);
+		return CTL_OK;
+	}
+	if (n == 0)
 		return CTL_EUSAGE;
 	printf("Usage:\n");
 	each_verb(print_noun, noun);
 	return CTL_OK;
+}
+
+/* Parses the verb's words (--json removed) and runs it. */
+static int run(struct ctl *c, const struct ctl_verb *v, int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	struct ctl_args a;
+	int n = 0, rc;
+	if (args == NULL)
+		return ctl_err("out of memory");
+	for (int k = 0; k < argc; k++)
+		if (strcmp(argv[k], "--json") != 0)
+			args[n++] = argv[k];
+	rc = ctl_opt_parse(v, n, args, &a);
+	if (rc == CTL_OK)
+		rc = v->run(c, &a);
+	free(args);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -115,11 +156,11 @@ int main(int argc, char **argv)
 	const char *verb = i < argc && argv[i][0] != '-' ? argv[i] : NULL;
 	for (int k = i; k < argc; k++) {
 		if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0)
-			return noun_help(noun) == CTL_OK ? 0 : (help(stderr), CTL_EUSAGE);
+			return noun_help(noun, verb) == CTL_OK ? 0 : (help(stderr), CTL_EUSAGE);
 		if (strcmp(argv[k], "--json") == 0)
 			c.json = 1;
 	}
-	struct find f = {noun, verb};
+	struct find f = {noun, verb, NULL};
 	const struct ctl_verb *v = each_verb(is_verb, &f);
 	if (v == NULL) {
 		if (each_verb(has_noun, noun) != NULL)
@@ -131,16 +172,9 @@ int main(int argc, char **argv)
 	if (v->verb)
 		i++;
 	if (c.url == NULL)
-		return ctl_usage(v->usage, "no server: set ARDOISE_URL or pass --url");
+		return ctl_opt_usage(v, "no server: set ARDOISE_URL or pass --url");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	/* verbs see their own arguments, --json removed */
-	char **args = calloc((size_t)(argc - i) + 1, sizeof(*args));
-	int n = 0;
-	for (int k = i; k < argc; k++)
-		if (strcmp(argv[k], "--json") != 0)
-			args[n++] = argv[k];
-	int rc = v->run(&c, n, args);
-	free(args);
+	int rc = run(&c, v, argc - i, argv + i);
 	curl_global_cleanup();
 	return rc;
 }

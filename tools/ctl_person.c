@@ -1,14 +1,12 @@
 /* ctl_person.c - person import, list, show, leave, agreement. */
-#include "ctl_fleet.h"
+#include "ctl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char import_usage[] = "person import FILE.csv [--dry-run] [--reason R] [--json]";
-
-static int import(struct ctl *c, int argc, char **argv)
+static int import(struct ctl *c, const struct ctl_args *a)
 {
-	return ctl_fleet_import(c, import_usage, "/api/v1/people/import", argc, argv);
+	return ctl_fleet_import(c, a, "/api/v1/people/import");
 }
 
 static void print_people(json_t *a)
@@ -29,18 +27,22 @@ static void print_people(json_t *a)
 	ctl_fleet_table_print(t, stdout);
 }
 
-static int list(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt list_opts[] = {
+    CTL_OPT_SCHOOL("only this collège's people"),
+    {.name = "--class",
+     .arg = "C",
+     .how = CTL_OPT_QUERY,
+     .key = "class",
+     .help = "only this class (e.g. 3A)"},
+    CTL_OPT_END,
+};
+
+static int list(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "person list [--school UAI] [--class C] [--json]";
-	const char *school = NULL, *cls = NULL;
-	struct ctl_fleet_opt opts[] = {{"--school", &school}, {"--class", &cls}, {NULL}};
 	char path[512] = "/api/v1/people";
 	json_t *all = NULL;
-	int rc = ctl_fleet_args(usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	ctl_fleet_query(path, sizeof(path), "school", school);
-	ctl_fleet_query(path, sizeof(path), "class", cls);
+	int rc;
+	ctl_opt_query(a, path, sizeof(path));
 	if (c->json)
 		return ctl_fleet_print_all(c, path, "people");
 	if ((rc = ctl_fleet_get_all(c, path, "people", &all)) != CTL_OK)
@@ -50,14 +52,20 @@ static int list(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int show(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt show_opts[] = {
+    {.name = "ID",
+     .how = CTL_OPT_POS,
+     .need = "one ID is required",
+     .help = "the person's external id"},
+    CTL_OPT_END,
+};
+
+static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256], t1[32], t2[32];
 	json_t *p = NULL, *l;
 	size_t i;
-	if (argc != 1)
-		return ctl_usage("person show ID [--json]", "one ID is required");
-	ctl_path(path, sizeof(path), "/api/v1/people/", argv[0], "");
+	ctl_path(path, sizeof(path), "/api/v1/people/", ctl_opt_get(a, "ID"), "");
 	int rc = ctl_call(c, "GET", path, NULL, &p);
 	if (rc != CTL_OK)
 		return rc;
@@ -82,27 +90,34 @@ static int show(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int post_person(struct ctl *c, const char *id, const char *what, json_t *body, json_t **ret)
+/* POST /api/v1/people/ID/what with the body of a's options. */
+static int post_person(struct ctl *c, const struct ctl_args *a, const char *what, json_t **ret)
 {
-	char path[256], enc[160];
-	ctl_urlenc(id, enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/people/%s/%s", enc, what);
-	return ctl_fleet_post(c, path, body, ret);
+	char path[256];
+	ctl_path(path, sizeof(path), "/api/v1/people/", ctl_opt_get(a, "ID"), what);
+	return ctl_fleet_post(c, path, ctl_opt_body(a), ret);
 }
 
-static int leave(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt leave_opts[] = {
+    {.name = "ID",
+     .how = CTL_OPT_POS,
+     .need = "missing argument",
+     .help = "the person's external id"},
+    {.name = "--date",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_BODY,
+     .key = "date",
+     .need = "--date is required",
+     .help = "their last day"},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
+
+static int leave(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "person leave ID --date YYYY-MM-DD [--reason R] [--json]";
-	const char *id = NULL, *date = NULL, *reason = NULL;
-	struct ctl_fleet_opt opts[] = {{"--date", &date}, {"--reason", &reason}, {NULL}};
+	const char *id = ctl_opt_get(a, "ID");
 	json_t *ret = NULL;
-	int rc = ctl_fleet_args(usage, argc, argv, opts, &id, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
-	if (date == NULL)
-		return ctl_usage(usage, "--date is required");
-	rc = post_person(c, id, "leave", json_pack("{s:s,s:s?}", "date", date, "reason", reason),
-			 &ret);
+	int rc = post_person(c, a, "/leave", &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -115,29 +130,36 @@ static int leave(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int agreement(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt agreement_opts[] = {
+    {.name = "ID",
+     .how = CTL_OPT_POS,
+     .need = "missing argument",
+     .help = "the pupil's external id"},
+    {.name = "--date",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "date",
+     .need = "give one of --date and --withdrawn",
+     .help = "the day the guardians signed it"},
+    {.name = "--withdrawn",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "withdrawn",
+     .need = "give one of --date and --withdrawn",
+     .help = "the guardians withdrew it"},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
+
+static int agreement(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] =
-	    "person agreement ID (--date YYYY-MM-DD | --withdrawn) [--reason R] [--json]";
-	const char *id = NULL, *date = NULL, *reason = NULL;
-	int withdrawn = 0;
-	struct ctl_fleet_opt opts[] = {
-	    {"--date", &date}, {"--withdrawn", NULL, &withdrawn}, {"--reason", &reason}, {NULL}};
+	const char *id = ctl_opt_get(a, "ID");
 	json_t *ret = NULL;
-	int rc = ctl_fleet_args(usage, argc, argv, opts, &id, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
-	if (!date == !withdrawn)
-		return ctl_usage(usage, "give one of --date and --withdrawn");
-	rc = post_person(
-	    c, id, "agreement",
-	    json_pack("{s:s?,s:b,s:s?}", "date", date, "withdrawn", withdrawn, "reason", reason),
-	    &ret);
+	int rc = post_person(c, a, "/agreement", &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
 		ctl_print_json(ret);
-	else if (withdrawn)
+	else if (ctl_opt_get(a, "--withdrawn"))
 		printf("%s: guardians' agreement withdrawn\n", id);
 	else
 		printf("%s: guardians' agreement signed on %s\n", id,
@@ -147,15 +169,13 @@ static int agreement(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_person_verbs[] = {
-    {"person", "import", import, import_usage,
+    {"person", "import", import, ctl_fleet_import_opts, 0,
      "import pupils and teachers from CSV (external_id, kind, name, class, uai[, agreement])"},
-    {"person", "list", list, "person list [--school UAI] [--class C] [--json]",
-     "list pupils and teachers"},
-    {"person", "show", show, "person show ID [--json]", "one person and their loans"},
-    {"person", "leave", leave, "person leave ID --date YYYY-MM-DD [--reason R] [--json]",
+    {"person", "list", list, list_opts, 0, "list pupils and teachers"},
+    {"person", "show", show, show_opts, 0, "one person and their loans"},
+    {"person", "leave", leave, leave_opts, 0,
      "record the last day; open loans become due that day"},
-    {"person", "agreement", agreement,
-     "person agreement ID (--date D | --withdrawn) [--reason R] [--json]",
+    {"person", "agreement", agreement, agreement_opts, 0,
      "record the guardians' home-use agreement of a pupil"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

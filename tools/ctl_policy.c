@@ -7,38 +7,6 @@
 
 #define MAX_PROFILE_FILE (4u * 1024 * 1024)
 
-/* Value of "--flag VALUE" in argv, NULL when absent. */
-static const char *opt(int argc, char **argv, const char *flag)
-{
-	for (int i = 0; i + 1 < argc; i++)
-		if (strcmp(argv[i], flag) == 0)
-			return argv[i + 1];
-	return NULL;
-}
-
-/* Checks that argv holds only the given flags (each with a value) and at
- * most max_pos positional arguments, collected in pos. */
-static int args_ok(int argc, char **argv, const char *const *flags, const char **pos, int max_pos,
-		   int *n_pos)
-{
-	*n_pos = 0;
-	for (int i = 0; i < argc; i++) {
-		int known = 0;
-		for (size_t k = 0; flags && flags[k]; k++)
-			known |= strcmp(argv[i], flags[k]) == 0;
-		if (known) {
-			if (i + 1 >= argc)
-				return 0;
-			i++;
-		} else if (argv[i][0] == '-' || *n_pos == max_pos) {
-			return 0;
-		} else {
-			pos[(*n_pos)++] = argv[i];
-		}
-	}
-	return 1;
-}
-
 static const char *str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -161,35 +129,44 @@ static int send_profile(struct ctl *c, const char *method, const char *path, con
 	return output(c, ret, print_profile);
 }
 
-static const char add_usage[] = "profile add FILE.mobileconfig [--name NAME] [--json]";
+static const struct ctl_opt add_opts[] = {
+    {.name = "FILE.mobileconfig",
+     .how = CTL_OPT_POS,
+     .need = "one FILE is required",
+     .help = "the configuration profile (signed or not)"},
+    {.name = "--name", .arg = "NAME", .help = "its name in the catalogue (default: the file's)"},
+    CTL_OPT_END,
+};
 
-static int profile_add(struct ctl *c, int argc, char **argv)
+static int profile_add(struct ctl *c, const struct ctl_args *a)
 {
-	static const char *const flags[] = {"--name", NULL};
-	const char *pos[1];
+	const char *file = ctl_opt_get(a, "FILE.mobileconfig"), *given = ctl_opt_get(a, "--name");
 	char name[80], path[300];
-	int n;
-	if (!args_ok(argc, argv, flags, pos, 1, &n) || n != 1)
-		return ctl_usage(add_usage, "one FILE is required");
-	const char *given = opt(argc, argv, "--name");
 	if (given)
 		snprintf(name, sizeof(name), "%s", given);
 	else
-		stem(pos[0], name, sizeof(name));
+		stem(file, name, sizeof(name));
 	ctl_path(path, sizeof(path), "/api/v1/policy/profiles?name=", name, "");
-	return send_profile(c, "POST", path, pos[0]);
+	return send_profile(c, "POST", path, file);
 }
 
-static int profile_update(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt update_opts[] = {
+    {.name = "NAME",
+     .how = CTL_OPT_POS,
+     .need = "NAME and FILE are required",
+     .help = "the profile"},
+    {.name = "FILE.mobileconfig",
+     .how = CTL_OPT_POS,
+     .need = "NAME and FILE are required",
+     .help = "its new content"},
+    CTL_OPT_END,
+};
+
+static int profile_update(struct ctl *c, const struct ctl_args *a)
 {
-	const char *pos[2];
 	char path[300];
-	int n;
-	if (!args_ok(argc, argv, NULL, pos, 2, &n) || n != 2)
-		return ctl_usage("profile update NAME FILE.mobileconfig [--json]",
-				 "NAME and FILE are required");
-	ctl_path(path, sizeof(path), "/api/v1/policy/profiles/", pos[0], "");
-	return send_profile(c, "PUT", path, pos[1]);
+	ctl_path(path, sizeof(path), "/api/v1/policy/profiles/", ctl_opt_get(a, "NAME"), "");
+	return send_profile(c, "PUT", path, ctl_opt_get(a, "FILE.mobileconfig"));
 }
 
 static void print_profiles(json_t *a)
@@ -212,30 +189,30 @@ static int get_print(struct ctl *c, const char *path, void (*human)(json_t *v))
 	return rc != CTL_OK ? rc : output(c, ret, human);
 }
 
-static int profile_list(struct ctl *c, int argc, char **argv)
+static int profile_list(struct ctl *c, const struct ctl_args *a)
 {
-	if (argc)
-		return ctl_usage("profile list [--json]", "unexpected argument '%s'", argv[0]);
 	return get_print(c, "/api/v1/policy/profiles", print_profiles);
 }
 
-/* NOUN VERB ONE-ARG verbs: path = prefix + encoded argument. */
-static int one_arg(struct ctl *c, int argc, char **argv, const char *usage, const char *method,
-		   const char *prefix, void (*human)(json_t *v))
+/* NOUN VERB NAME verbs: method on prefix + the encoded NAME. */
+static int one_arg(struct ctl *c, const struct ctl_args *a, const char *method, const char *prefix,
+		   void (*human)(json_t *v))
 {
 	char path[400];
 	json_t *ret = NULL;
-	if (argc != 1 || argv[0][0] == '-')
-		return ctl_usage(usage, "one argument is required");
-	ctl_path(path, sizeof(path), prefix, argv[0], "");
+	ctl_path(path, sizeof(path), prefix, ctl_opt_get(a, a->verb->opts[0].name), "");
 	int rc = ctl_call(c, method, path, NULL, &ret);
 	return rc != CTL_OK ? rc : output(c, ret, human);
 }
 
-static int profile_show(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt name_opts[] = {
+    {.name = "NAME", .how = CTL_OPT_POS, .need = "one argument is required", .help = "the profile"},
+    CTL_OPT_END,
+};
+
+static int profile_show(struct ctl *c, const struct ctl_args *a)
 {
-	return one_arg(c, argc, argv, "profile show NAME [--json]", "GET",
-		       "/api/v1/policy/profiles/", print_profile);
+	return one_arg(c, a, "GET", "/api/v1/policy/profiles/", print_profile);
 }
 
 static void print_removed(json_t *o)
@@ -245,16 +222,32 @@ static void print_removed(json_t *o)
 	print_reconcile(json_object_get(o, "reconcile"));
 }
 
-static int profile_remove(struct ctl *c, int argc, char **argv)
+static int profile_remove(struct ctl *c, const struct ctl_args *a)
 {
-	return one_arg(c, argc, argv, "profile remove NAME [--json]", "DELETE",
-		       "/api/v1/policy/profiles/", print_removed);
+	return one_arg(c, a, "DELETE", "/api/v1/policy/profiles/", print_removed);
 }
 
 /* ---- apps --------------------------------------------------------------- */
 
-static const char app_add_usage[] =
-    "app add --bundle-id ID --name NAME [--store-id N] [--licence L] [--json]";
+static const char app_need[] = "--bundle-id and --name are required, --store-id is a number";
+
+static const struct ctl_opt app_add_opts[] = {
+    {.name = "--bundle-id",
+     .arg = "ID",
+     .how = CTL_OPT_BODY,
+     .key = "bundle_id",
+     .need = app_need,
+     .help = "the app's bundle identifier (e.g. fr.pronote)"},
+    {.name = "--name",
+     .arg = "NAME",
+     .how = CTL_OPT_BODY,
+     .key = "name",
+     .need = app_need,
+     .help = "its name"},
+    {.name = "--store-id", .arg = "N", .help = "its App Store id (the number in its store URL)"},
+    {.name = "--licence", .arg = "L", .how = CTL_OPT_BODY, .key = "licence", .help = "its licence"},
+    CTL_OPT_END,
+};
 
 static void print_app(json_t *a)
 {
@@ -262,24 +255,14 @@ static void print_app(json_t *a)
 	       num(a, "store_id"));
 }
 
-static int app_add(struct ctl *c, int argc, char **argv)
+static int app_add(struct ctl *c, const struct ctl_args *a)
 {
-	static const char *const flags[] = {"--bundle-id", "--name", "--store-id", "--licence",
-					    NULL};
-	const char *pos[1], *store = opt(argc, argv, "--store-id");
+	long long store_id = 0;
 	json_t *ret = NULL;
-	char *end = NULL;
-	int n;
-	long long store_id = store ? strtoll(store, &end, 10) : 0;
-	if (!args_ok(argc, argv, flags, pos, 0, &n) || !opt(argc, argv, "--bundle-id") ||
-	    !opt(argc, argv, "--name") || (store && (*end || store_id < 0)))
-		return ctl_usage(app_add_usage, "--bundle-id and --name are required, "
-						"--store-id is a number");
-	json_t *body =
-	    json_pack("{s:s,s:s,s:I}", "bundle_id", opt(argc, argv, "--bundle-id"), "name",
-		      opt(argc, argv, "--name"), "store_id", (json_int_t)store_id);
-	if (opt(argc, argv, "--licence"))
-		json_object_set_new(body, "licence", json_string(opt(argc, argv, "--licence")));
+	if (ctl_opt_int(a, "--store-id", 0, &store_id) < 0)
+		return ctl_opt_usage(a->verb, "%s", app_need);
+	json_t *body = ctl_opt_body(a);
+	json_object_set_new(body, "store_id", json_integer(store_id));
 	int rc = ctl_call(c, "POST", "/api/v1/policy/apps", body, &ret);
 	json_decref(body);
 	return rc != CTL_OK ? rc : output(c, ret, print_app);
@@ -294,17 +277,22 @@ static void print_apps(json_t *a)
 	    printf("%-40s %-12lld %s\n", str(p, "bundle_id"), num(p, "store_id"), str(p, "name"));
 }
 
-static int app_list(struct ctl *c, int argc, char **argv)
+static int app_list(struct ctl *c, const struct ctl_args *a)
 {
-	if (argc)
-		return ctl_usage("app list [--json]", "unexpected argument '%s'", argv[0]);
 	return get_print(c, "/api/v1/policy/apps", print_apps);
 }
 
-static int app_remove(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt bundle_opts[] = {
+    {.name = "BUNDLE_ID",
+     .how = CTL_OPT_POS,
+     .need = "one argument is required",
+     .help = "the app"},
+    CTL_OPT_END,
+};
+
+static int app_remove(struct ctl *c, const struct ctl_args *a)
 {
-	return one_arg(c, argc, argv, "app remove BUNDLE_ID [--json]", "DELETE",
-		       "/api/v1/policy/apps/", print_removed);
+	return one_arg(c, a, "DELETE", "/api/v1/policy/apps/", print_removed);
 }
 
 /* ---- policy ------------------------------------------------------------- */
@@ -315,15 +303,9 @@ static void print_assignment(json_t *o)
 	print_reconcile(json_object_get(o, "reconcile"));
 }
 
-static int assignment(struct ctl *c, int argc, char **argv, const char *method, const char *usage)
+static int assignment(struct ctl *c, const struct ctl_args *a, const char *method)
 {
-	static const char *const flags[] = {"--scope", NULL};
-	const char *pos[1];
-	json_t *ret = NULL;
-	int n;
-	if (!args_ok(argc, argv, flags, pos, 1, &n) || n != 1 || !opt(argc, argv, "--scope"))
-		return ctl_usage(usage, "ITEM and --scope are required");
-	json_t *body = json_pack("{s:s,s:s}", "item", pos[0], "scope", opt(argc, argv, "--scope"));
+	json_t *ret = NULL, *body = ctl_opt_body(a);
 	int rc = ctl_call(c, method, "/api/v1/policy/assignments", body, &ret);
 	json_decref(body);
 	if (rc != CTL_OK)
@@ -333,18 +315,47 @@ static int assignment(struct ctl *c, int argc, char **argv, const char *method, 
 	return output(c, ret, print_assignment);
 }
 
-static const char assign_usage[] =
-    "policy assign PROFILE|APP --scope fleet|school:UAI|group:UAI/NAME|device:SERIAL [--json]";
-static const char unassign_usage[] = "policy unassign PROFILE|APP --scope SCOPE [--json]";
+static const char item_need[] = "ITEM and --scope are required";
+static const char item_help[] = "profile:NAME or app:BUNDLE_ID";
 
-static int policy_assign(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt assign_opts[] = {
+    {.name = "PROFILE|APP",
+     .how = CTL_OPT_POS | CTL_OPT_BODY,
+     .key = "item",
+     .need = item_need,
+     .help = item_help},
+    {.name = "--scope",
+     .arg = "fleet|school:UAI|group:UAI/NAME|device:SERIAL",
+     .how = CTL_OPT_BODY,
+     .key = "scope",
+     .need = item_need,
+     .help = "the whole fleet (the baseline), a collège, a group of a collège, or a tablet"},
+    CTL_OPT_END,
+};
+
+static const struct ctl_opt unassign_opts[] = {
+    {.name = "PROFILE|APP",
+     .how = CTL_OPT_POS | CTL_OPT_BODY,
+     .key = "item",
+     .need = item_need,
+     .help = item_help},
+    {.name = "--scope",
+     .arg = "SCOPE",
+     .how = CTL_OPT_BODY,
+     .key = "scope",
+     .need = item_need,
+     .help = "the scope it was assigned to"},
+    CTL_OPT_END,
+};
+
+static int policy_assign(struct ctl *c, const struct ctl_args *a)
 {
-	return assignment(c, argc, argv, "POST", assign_usage);
+	return assignment(c, a, "POST");
 }
 
-static int policy_unassign(struct ctl *c, int argc, char **argv)
+static int policy_unassign(struct ctl *c, const struct ctl_args *a)
 {
-	return assignment(c, argc, argv, "DELETE", unassign_usage);
+	return assignment(c, a, "DELETE");
 }
 
 static void print_assignments(json_t *a)
@@ -356,25 +367,28 @@ static void print_assignments(json_t *a)
 	    printf("%-40s %-32s %s\n", str(p, "item"), str(p, "scope"), str(p, "created_by"));
 }
 
-/* GET prefix with an optional "--flag VALUE" turned into ?key=VALUE. */
-static int get_filtered(struct ctl *c, int argc, char **argv, const char *usage, const char *flag,
-			const char *key, const char *prefix, void (*human)(json_t *v))
+/* GET prefix with a's query. */
+static int get_filtered(struct ctl *c, const struct ctl_args *a, const char *prefix,
+			void (*human)(json_t *v))
 {
-	const char *flags[] = {flag, NULL}, *pos[1];
-	char enc[300], path[400];
-	int n;
-	if (!args_ok(argc, argv, flags, pos, 0, &n))
-		return ctl_usage(usage, "unexpected arguments");
-	const char *v = opt(argc, argv, flag);
-	ctl_urlenc(v ? v : "", enc, sizeof(enc));
-	snprintf(path, sizeof(path), "%s%s%s%s", prefix, v ? "?" : "", v ? key : "", v ? enc : "");
+	char path[400];
+	snprintf(path, sizeof(path), "%s", prefix);
+	ctl_opt_query(a, path, sizeof(path));
 	return get_print(c, path, human);
 }
 
-static int policy_list(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt list_opts[] = {
+    {.name = "--scope",
+     .arg = "SCOPE",
+     .how = CTL_OPT_QUERY,
+     .key = "scope",
+     .help = "only this scope's assignments (fleet, school:UAI, group:UAI/NAME, device:SERIAL)"},
+    CTL_OPT_END,
+};
+
+static int policy_list(struct ctl *c, const struct ctl_args *a)
 {
-	return get_filtered(c, argc, argv, "policy list [--scope SCOPE] [--json]", "--scope",
-			    "scope=", "/api/v1/policy/assignments", print_assignments);
+	return get_filtered(c, a, "/api/v1/policy/assignments", print_assignments);
 }
 
 static void print_device_policy(json_t *o)
@@ -400,15 +414,18 @@ static void print_device_policy(json_t *o)
 	}
 }
 
-static int policy_show(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt show_opts[] = {
+    {.name = "--device",
+     .arg = "SERIAL",
+     .need = "--device SERIAL is required",
+     .help = "the tablet"},
+    CTL_OPT_END,
+};
+
+static int policy_show(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "policy show --device SERIAL [--json]";
-	const char *flags[] = {"--device", NULL}, *pos[1];
 	char path[300];
-	int n;
-	if (!args_ok(argc, argv, flags, pos, 0, &n) || !opt(argc, argv, "--device"))
-		return ctl_usage(usage, "--device SERIAL is required");
-	ctl_path(path, sizeof(path), "/api/v1/policy/devices/", opt(argc, argv, "--device"), "");
+	ctl_path(path, sizeof(path), "/api/v1/policy/devices/", ctl_opt_get(a, "--device"), "");
 	return get_print(c, path, print_device_policy);
 }
 
@@ -427,10 +444,14 @@ static void print_status(json_t *o)
 		   str(f, "error"));
 }
 
-static int policy_status(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt status_opts[] = {
+    CTL_OPT_SCHOOL("only this collège's tablets (default: the fleet)"),
+    CTL_OPT_END,
+};
+
+static int policy_status(struct ctl *c, const struct ctl_args *a)
 {
-	return get_filtered(c, argc, argv, "policy status [--school UAI] [--json]", "--school",
-			    "school=", "/api/v1/policy/status", print_status);
+	return get_filtered(c, a, "/api/v1/policy/status", print_status);
 }
 
 static void print_reconciled(json_t *o)
@@ -438,19 +459,19 @@ static void print_reconciled(json_t *o)
 	print_reconcile(o);
 }
 
-static int policy_reconcile(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt reconcile_opts[] = {
+    {.name = "--school",
+     .arg = "UAI",
+     .how = CTL_OPT_BODY,
+     .key = "school",
+     .help = "only this collège's tablets (default: the fleet)"},
+    CTL_OPT_END,
+};
+
+static int policy_reconcile(struct ctl *c, const struct ctl_args *a)
 {
-	static const char usage[] = "policy reconcile [--school UAI] [--json]";
-	const char *flags[] = {"--school", NULL}, *pos[1];
 	json_t *ret = NULL;
-	int n;
-	if (!args_ok(argc, argv, flags, pos, 0, &n))
-		return ctl_usage(usage, "unexpected arguments");
-	json_t *body = json_object();
-	if (opt(argc, argv, "--school"))
-		json_object_set_new(body, "school", json_string(opt(argc, argv, "--school")));
-	int rc = ctl_call(c, "POST", "/api/v1/policy/reconcile", body, &ret);
-	json_decref(body);
+	int rc = ctl_fleet_post(c, "/api/v1/policy/reconcile", ctl_opt_body(a), &ret);
 	return rc != CTL_OK ? rc : output(c, ret, print_reconciled);
 }
 
@@ -469,38 +490,41 @@ static void print_unapproved(json_t *o)
 	}
 }
 
-static int report_apps(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt apps_opts[] = {
+    CTL_OPT_SCHOOL("only this collège's tablets (default: the fleet)"),
+    CTL_OPT_END,
+};
+
+static int report_apps(struct ctl *c, const struct ctl_args *a)
 {
-	return get_filtered(c, argc, argv, "report apps [--school UAI] [--json]", "--school",
-			    "school=", "/api/v1/reports/apps", print_unapproved);
+	return get_filtered(c, a, "/api/v1/reports/apps", print_unapproved);
 }
 
 const struct ctl_verb ctl_policy_verbs[] = {
-    {"profile", "add", profile_add, add_usage,
+    {"profile", "add", profile_add, add_opts, 0,
      "check a configuration profile and add it to the catalogue (name: the file's)"},
-    {"profile", "update", profile_update, "profile update NAME FILE.mobileconfig [--json]",
+    {"profile", "update", profile_update, update_opts, 0,
      "replace a profile's content; tablets get the new version"},
-    {"profile", "list", profile_list, "profile list [--json]", "the profile catalogue"},
-    {"profile", "show", profile_show, "profile show NAME [--json]",
+    {"profile", "list", profile_list, NULL, 0, "the profile catalogue"},
+    {"profile", "show", profile_show, name_opts, 0,
      "one profile: payload types, content hash, the scopes it is assigned to"},
-    {"profile", "remove", profile_remove, "profile remove NAME [--json]",
+    {"profile", "remove", profile_remove, name_opts, 0,
      "remove a profile: unassigned everywhere, removed from the tablets"},
-    {"app", "add", app_add, app_add_usage, "add an App Store app to the catalogue"},
-    {"app", "list", app_list, "app list [--json]", "the app catalogue"},
-    {"app", "remove", app_remove, "app remove BUNDLE_ID [--json]",
+    {"app", "add", app_add, app_add_opts, 0, "add an App Store app to the catalogue"},
+    {"app", "list", app_list, NULL, 0, "the app catalogue"},
+    {"app", "remove", app_remove, bundle_opts, 0,
      "remove an app from the catalogue and from the tablets Ardoise installed it on"},
-    {"policy", "assign", policy_assign, assign_usage,
+    {"policy", "assign", policy_assign, assign_opts, 0,
      "give a profile or app (profile:NAME, app:BUNDLE_ID) to a scope; fleet = the baseline"},
-    {"policy", "unassign", policy_unassign, unassign_usage, "take it back"},
-    {"policy", "list", policy_list, "policy list [--scope SCOPE] [--json]",
-     "assignments, of one scope or all"},
-    {"policy", "show", policy_show, "policy show --device SERIAL [--json]",
+    {"policy", "unassign", policy_unassign, unassign_opts, 0, "take it back"},
+    {"policy", "list", policy_list, list_opts, 0, "assignments, of one scope or all"},
+    {"policy", "show", policy_show, show_opts, 0,
      "a tablet's effective policy: each item, its state and the scopes it comes from"},
-    {"policy", "status", policy_status, "policy status [--school UAI] [--json]",
+    {"policy", "status", policy_status, status_opts, 0,
      "converged / pending / failing tablets, and the failing commands' errors"},
-    {"policy", "reconcile", policy_reconcile, "policy reconcile [--school UAI] [--json]",
+    {"policy", "reconcile", policy_reconcile, reconcile_opts, 0,
      "reconcile now (it also runs by itself on every change and fresh inventory)"},
-    {"report", "apps", report_apps, "report apps [--school UAI] [--json]",
+    {"report", "apps", report_apps, apps_opts, 0,
      "apps found on tablets that their policy does not include"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

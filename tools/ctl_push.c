@@ -4,24 +4,24 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char device_usage[] = "device push SERIAL [--json]";
+static const struct ctl_opt device_opts[] = {
+    CTL_OPT_SERIAL("one SERIAL is required"),
+    CTL_OPT_END,
+};
 
-static int device_push(struct ctl *c, int argc, char **argv)
+static int device_push(struct ctl *c, const struct ctl_args *a)
 {
+	const char *serial = ctl_opt_get(a, "SERIAL");
 	char path[256], t1[32], t2[32];
 	json_t *ret = NULL;
-	if (argc != 1)
-		return ctl_usage(device_usage, "one SERIAL is required");
-	ctl_path(path, sizeof(path), "/api/v1/devices/", argv[0], "/push");
-	json_t *body = json_object();
-	int rc = ctl_call(c, "POST", path, body, &ret);
-	json_decref(body);
+	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/push");
+	int rc = ctl_fleet_post(c, path, json_object(), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json) {
 		ctl_print_json(ret);
 	} else {
-		printf("push requested for %s (previous push: %s, last seen: %s)\n", argv[0],
+		printf("push requested for %s (previous push: %s, last seen: %s)\n", serial,
 		       ctl_when_of(ret, "last_push", t1, sizeof(t1)),
 		       ctl_when_of(ret, "last_seen", t2, sizeof(t2)));
 	}
@@ -29,26 +29,28 @@ static int device_push(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static const char many_usage[] = "push (--school UAI | --all) [--json]";
+static const char many_need[] = "give exactly one of --school UAI and --all";
 
-static int push_many(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt many_opts[] = {
+    {.name = "--school",
+     .arg = "UAI",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "school",
+     .need = many_need,
+     .help = "every enrolled tablet of this collège"},
+    {.name = "--all",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "all",
+     .need = many_need,
+     .help = "every enrolled tablet of the fleet"},
+    CTL_OPT_END,
+};
+
+static int push_many(struct ctl *c, const struct ctl_args *a)
 {
-	const char *school = NULL;
-	json_t *ret = NULL, *body;
-	int all = 0;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--school") == 0 && i + 1 < argc)
-			school = argv[++i];
-		else if (strcmp(argv[i], "--all") == 0)
-			all = 1;
-		else
-			return ctl_usage(many_usage, "unexpected argument '%s'", argv[i]);
-	}
-	if (!school == !all)
-		return ctl_usage(many_usage, "give exactly one of --school UAI and --all");
-	body = school ? json_pack("{s:s}", "school", school) : json_pack("{s:b}", "all", 1);
-	int rc = ctl_call(c, "POST", "/api/v1/push", body, &ret);
-	json_decref(body);
+	const char *school = ctl_opt_get(a, "--school");
+	json_t *ret = NULL;
+	int rc = ctl_fleet_post(c, "/api/v1/push", ctl_opt_body(a), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json) {
@@ -141,11 +143,9 @@ static void print_status(json_t *s)
 	json_array_foreach(warnings, i, v) printf("WARNING: %s\n", json_string_value(v));
 }
 
-static int status(struct ctl *c, int argc, char **argv)
+static int status(struct ctl *c, const struct ctl_args *a)
 {
 	json_t *ret = NULL;
-	if (argc > 0)
-		return ctl_usage("push status [--json]", "unexpected argument '%s'", argv[0]);
 	int rc = ctl_call(c, "GET", "/api/v1/push/status", NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
@@ -161,11 +161,11 @@ static int status(struct ctl *c, int argc, char **argv)
 
 /* "device push" lives here, not in ctl_device.c: one table per file merges cleanly. */
 const struct ctl_verb ctl_push_verbs[] = {
-    {"device", "push", device_push, device_usage,
+    {"device", "push", device_push, device_opts, 0,
      "wake a tablet now through APNs, so it fetches its queued commands"},
-    {"push", "status", status, "push status [--json]",
+    {"push", "status", status, NULL, 0,
      "APNs push: certificate expiry, connection, pushes sent, failures by reason, invalid tokens"},
-    {"push", NULL, push_many, many_usage,
+    {"push", NULL, push_many, many_opts, 0,
      "wake every enrolled tablet of a collège (or of the fleet) through APNs"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -1,10 +1,8 @@
 /* ctl_report.c - the fleet report, as a table or CSV. */
-#include "ctl_fleet.h"
+#include "ctl.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static const char usage[] = "report fleet [--school UAI] [--csv] [--json]";
 
 #define NCOLS 16
 
@@ -29,24 +27,25 @@ static void cells(json_t *row, const char **out, char num[NCOLS][24])
 	}
 }
 
-static int fleet(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt fleet_opts[] = {
+    CTL_OPT_SCHOOL("only this collège"),
+    {.name = "--csv", .help = "CSV on stdout (one line a collège), for a spreadsheet"},
+    CTL_OPT_END,
+};
+
+static int fleet(struct ctl *c, const struct ctl_args *a)
 {
-	const char *school = NULL;
-	int csv = 0;
-	struct ctl_fleet_opt opts[] = {{"--school", &school}, {"--csv", NULL, &csv}, {NULL}};
 	char path[256] = "/api/v1/reports/fleet", num[NCOLS][24];
 	const char *row[NCOLS];
 	json_t *rep = NULL, *r;
 	size_t i;
-	int rc = ctl_fleet_args(usage, argc, argv, opts, NULL, 0, 0);
-	if (rc != CTL_OK)
-		return rc;
-	ctl_fleet_query(path, sizeof(path), "school", school);
+	int rc;
+	ctl_opt_query(a, path, sizeof(path));
 	if ((rc = ctl_call(c, "GET", path, NULL, &rep)) != CTL_OK)
 		return rc;
 	if (c->json) {
 		ctl_print_json(rep);
-	} else if (csv) {
+	} else if (ctl_opt_get(a, "--csv")) {
 		ctl_fleet_csv_line(stdout, head, NCOLS);
 		json_array_foreach(json_object_get(rep, "schools"), i, r)
 		{
@@ -75,7 +74,7 @@ static int fleet(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_report_verbs[] = {
-    {"report", "fleet", fleet, usage,
+    {"report", "fleet", fleet, fleet_opts, 0,
      "per collège: tablets by state, loans, overdue, open incidents, not seen 7/30 days"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };

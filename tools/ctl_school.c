@@ -1,36 +1,41 @@
 /* ctl_school.c - school import, add, list, show. */
-#include "ctl_fleet.h"
+#include "ctl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char import_usage[] = "school import FILE.csv [--dry-run] [--reason R] [--json]";
-static const char add_usage[] =
-    "school add UAI --name NAME [--commune C] [--address A] [--sector S] [--reason R] [--json]";
-
-static int import(struct ctl *c, int argc, char **argv)
+static int import(struct ctl *c, const struct ctl_args *a)
 {
-	return ctl_fleet_import(c, import_usage, "/api/v1/schools/import", argc, argv);
+	return ctl_fleet_import(c, a, "/api/v1/schools/import");
 }
 
-static int add(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt add_opts[] = {
+    {.name = "UAI",
+     .how = CTL_OPT_POS | CTL_OPT_BODY,
+     .key = "uai",
+     .need = "missing argument",
+     .help = "the collège's UAI (e.g. 0131266F)"},
+    {.name = "--name",
+     .arg = "NAME",
+     .how = CTL_OPT_BODY,
+     .key = "name",
+     .need = "--name is required",
+     .help = "its name"},
+    {.name = "--commune", .arg = "C", .how = CTL_OPT_BODY, .key = "commune", .help = "its commune"},
+    {.name = "--address",
+     .arg = "A",
+     .how = CTL_OPT_BODY,
+     .key = "address",
+     .help = "its postal address"},
+    {.name = "--sector", .arg = "S", .how = CTL_OPT_BODY, .key = "sector", .help = "its sector"},
+    CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
+    CTL_OPT_END,
+};
+
+static int add(struct ctl *c, const struct ctl_args *a)
 {
-	const char *uai = NULL, *name = NULL, *commune = NULL, *address = NULL, *sector = NULL,
-		   *reason = NULL;
-	struct ctl_fleet_opt opts[] = {{"--name", &name},	{"--commune", &commune},
-				       {"--address", &address}, {"--sector", &sector},
-				       {"--reason", &reason},	{NULL}};
 	json_t *ret = NULL;
-	int rc = ctl_fleet_args(add_usage, argc, argv, opts, &uai, 1, 1);
-	if (rc != CTL_OK)
-		return rc;
-	if (name == NULL)
-		return ctl_usage(add_usage, "--name is required");
-	rc = ctl_fleet_post(c, "/api/v1/schools",
-			    json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?}", "uai", uai, "name", name,
-				      "commune", commune, "address", address, "sector", sector,
-				      "reason", reason),
-			    &ret);
+	int rc = ctl_fleet_post(c, "/api/v1/schools", ctl_opt_body(a), &ret);
 	if (rc != CTL_OK)
 		return rc;
 	if (c->json)
@@ -42,22 +47,20 @@ static int add(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int list(struct ctl *c, int argc, char **argv)
+static int list(struct ctl *c, const struct ctl_args *a)
 {
 	static const char *const head[] = {"UAI", "NAME", "COMMUNE", "SECTOR"};
 	json_t *ret = NULL, *s;
 	size_t i;
-	if (argc > 0)
-		return ctl_usage("school list [--json]", "unexpected argument '%s'", argv[0]);
 	int rc = ctl_call(c, "GET", "/api/v1/schools", NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
-	json_t *a = json_object_get(ret, "schools");
+	json_t *all = json_object_get(ret, "schools");
 	if (c->json) {
-		ctl_print_json(a);
+		ctl_print_json(all);
 	} else {
 		struct ctl_table *t = ctl_fleet_table(4, head);
-		json_array_foreach(a, i, s)
+		json_array_foreach(all, i, s)
 		{
 			const char *row[] = {ctl_fleet_str(s, "uai"), ctl_fleet_str(s, "name"),
 					     ctl_fleet_str(s, "commune"),
@@ -70,13 +73,16 @@ static int list(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static int show(struct ctl *c, int argc, char **argv)
+static const struct ctl_opt show_opts[] = {
+    {.name = "UAI", .how = CTL_OPT_POS, .need = "one UAI is required", .help = "the collège"},
+    CTL_OPT_END,
+};
+
+static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[128];
 	json_t *ret = NULL;
-	if (argc != 1)
-		return ctl_usage("school show UAI [--json]", "one UAI is required");
-	ctl_path(path, sizeof(path), "/api/v1/schools/", argv[0], "");
+	ctl_path(path, sizeof(path), "/api/v1/schools/", ctl_opt_get(a, "UAI"), "");
 	int rc = ctl_call(c, "GET", path, NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
@@ -104,10 +110,10 @@ static int show(struct ctl *c, int argc, char **argv)
 }
 
 const struct ctl_verb ctl_school_verbs[] = {
-    {"school", "import", import, import_usage,
+    {"school", "import", import, ctl_fleet_import_opts, 0,
      "import collèges from CSV (uai, name[, address, commune, sector]); all rows or none"},
-    {"school", "add", add, add_usage, "add one collège"},
-    {"school", "list", list, "school list [--json]", "list the collèges you can see"},
-    {"school", "show", show, "school show UAI [--json]", "one collège and its counts"},
-    {NULL, NULL, NULL, NULL, NULL},
+    {"school", "add", add, add_opts, 0, "add one collège"},
+    {"school", "list", list, NULL, 0, "list the collèges you can see"},
+    {"school", "show", show, show_opts, 0, "one collège and its counts"},
+    {NULL, NULL, NULL, NULL, 0, NULL},
 };
