@@ -136,6 +136,12 @@ const char *api_device_name(const struct db_device *d);
  * says which.  Runs in the caller's transaction; detail says why not. */
 int api_queue_erase(struct req *r, const struct db_device *d, const char *origin, char uuid[37],
 		    int *ret_rts, char *detail, size_t cap);
+/* EraseDevice acknowledged (a cmdq_on_result() hook, api_loan.c): a
+ * returned tablet's loan ends and the tablet goes back to stock
+ * (db_loan_erase_acknowledged()). */
+struct worker;
+struct cmdq_result;
+int api_loan_on_erase(struct worker *w, const struct cmdq_result *res);
 /* Finds the device named by serial or UDID and authorises action on its
  * collège: an unknown tablet and one outside the caller's collèges answer
  * alike (api_allow_object()). */

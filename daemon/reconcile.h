@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 struct worker;
-struct db_cmd;
+struct cmdq_result;
 
 struct reconcile_stats {
 	int64_t devices;	   /* tablets looked at */
@@ -57,11 +57,11 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 /* A first TokenUpdate: forgets what was known of the tablet's previous
  * enrolment, then reconciles it. */
 int reconcile_enrolled(struct worker *w, int64_t device_id);
-/* Called by mdm.c, inside the report's transaction, when a device
+/* A cmdq_on_result() hook, inside the report's transaction, when a device
  * acknowledges ProfileList, InstalledApplicationList (stamps the list,
  * reconciles the tablet) or a policy InstallProfile, InstallApplication,
  * RemoveProfile, RemoveApplication (records what Ardoise installed). */
-int reconcile_on_result(struct worker *w, int64_t device_id, const struct db_cmd *c);
+int reconcile_on_result(struct worker *w, const struct cmdq_result *res);
 
 /* Convergence of the fleet or a collège.  failing_fn (may be NULL) is
  * called for each failing item: the tablet, the command type, the item
