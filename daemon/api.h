@@ -2,24 +2,20 @@
  * api.h - helpers every handler uses to answer, and the handler tables.
  *
  * Handlers have the signature void fn(struct req *r) and answer through
- * api_ok() / api_fail(); a handler that writes nothing answers 500.
+ * api_json() / api_fail() (api_reply.h); a handler that writes nothing
+ * answers 500.
  */
 #ifndef API_H
 #define API_H
 
 #include <jansson.h>
 
+#include "api_reply.h"
 #include "router.h"
 
 /* Max JSON body accepted from staff (smaller than device bodies). */
 #define API_MAX_JSON (1u << 20)
 
-/* Answers status with the JSON value (reference stolen). */
-void api_json(struct req *r, int status, json_t *v);
-/* Answers an error: status from the AP_E* code (or `status` when > 0),
- * body {"error":{"code":..., "message":...}}; logs it. */
-void api_fail(struct req *r, int err, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 /* Parses the request body as a JSON object; answers 400 itself and
  * returns NULL when it is not one. */
 json_t *api_body(struct req *r);

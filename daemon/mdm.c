@@ -24,7 +24,7 @@
 #include "ap_plist.h"
 #include "ap_result.h"
 #include "ap_x509.h"
-#include "api.h"
+#include "api_reply.h"
 #include "cmdq.h"
 #include "db_audit.h"
 #include "db_command.h"

@@ -5,10 +5,9 @@
 #ifndef MDM_H
 #define MDM_H
 
-#include <plist/plist.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "ap_cmd.h"
 #include "router.h"
 
 struct worker;

@@ -3,16 +3,16 @@
  *
  * A run loads the facts of the tablets concerned in a few bulk scans
  * (db_policy), asks policies/ for each tablet's plan (pol_plan_device),
- * and queues the commands in ONE transaction: InstallProfile by blob
- * reference (mdm_queue_profile), InstallApplication, RemoveProfile and
- * RemoveApplication through mdm_queue with dedupe = the identifier, and
+ * and queues the commands in ONE transaction (cmdq.h): InstallProfile by
+ * blob reference, InstallApplication, RemoveProfile and RemoveApplication
+ * from a template built once per item, with dedupe = the identifier, and
  * cancels pending policy commands the plan supersedes.  Commands carry
  * origin "policy".  A converged tablet costs a few comparisons and
  * writes nothing.
  *
  * Triggers: policy or assignment changes (api_policy.c, after commit),
  * a first TokenUpdate and fresh ProfileList / InstalledApplicationList
- * results (mdm.c), a tablet moved to another collège (the fleet
+ * results (hooks registered by main.c, run by mdm.c), a tablet moved to another collège (the fleet
  * handlers call reconcile_device), the daily list refresh (jobs.c).
  *
  * All functions run on a worker's loop with its database connection;
