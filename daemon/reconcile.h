@@ -12,8 +12,9 @@
  *
  * Triggers: policy or assignment changes (api_policy.c, after commit),
  * a first TokenUpdate and fresh ProfileList / InstalledApplicationList
- * results (hooks registered by main.c, run by mdm.c), a tablet moved to another collège (the fleet
- * handlers call reconcile_device), the daily list refresh (jobs.c).
+ * results (hooks registered by main.c, run by mdm.c), a tablet moved to
+ * another collège (the fleet handlers call reconcile_device), the daily
+ * list refresh (jobs.c).
  *
  * All functions run on a worker's loop with its database connection;
  * they nest inside a caller's transaction.  Outside one, a run of many
