@@ -3,7 +3,8 @@
  * fields, authorise, and make a change with its audit row.
  *
  * Handlers have the signature void fn(struct req *r) and answer through
- * api_json() / api_fail(); a handler that writes nothing answers 500.
+ * api_json() / api_fail() (api_reply.h); a handler that writes nothing
+ * answers 500.
  * Functions here that take a struct req and return int answer the request
  * themselves when they fail (a 4xx/5xx JSON error): the handler just
  * returns.  A staff action is
@@ -25,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api_reply.h"
 #include "router.h"
 
 /* Max JSON body accepted from staff (smaller than device bodies). */
@@ -36,12 +38,6 @@
 
 /* ---- answering ---------------------------------------------------------- */
 
-/* Answers status with the JSON value (reference stolen). */
-void api_json(struct req *r, int status, json_t *v);
-/* Answers an error: status from the AP_E* code (or `status` when > 0),
- * body {"error":{"code":..., "message":...}}; logs it. */
-void api_fail(struct req *r, int err, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 /* Answers a refusal (api_fail()) and returns err, so that rule checks
  * read `return api_refuse(...)`. */
 int api_refuse(struct req *r, int err, int status, const char *fmt, ...)

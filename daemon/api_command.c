@@ -25,7 +25,7 @@
 #include "authz.h"
 #include "db_command.h"
 #include "db_mdm.h"
-#include "mdm.h"
+#include "cmdq.h"
 #include "secret.h"
 #include "server.h"
 #include "store.h"
@@ -115,8 +115,12 @@ static void command_send(struct req *r)
 		return;
 	if (generic_command(r, body, &g) < 0 || api_begin(r) < 0)
 		goto out;
-	int rc = mdm_queue(r->w, d.id, g.t, g.params, "", "staff", r->acct.name, uuid, detail,
-			   sizeof(detail));
+	struct cmd_order o = {.device_id = d.id,
+			      .type = g.t,
+			      .params = g.params,
+			      .origin = "staff",
+			      .requested_by = r->acct.name};
+	int rc = cmdq_queue(r->w, &o, uuid, detail, sizeof(detail));
 	if (rc < 0) {
 		api_rollback(r);
 		api_fail(r, rc, 0, "%s: %s", g.type, detail[0] ? detail : ap_strerror(rc));
@@ -147,8 +151,12 @@ static int bulk_one(int64_t device_id, void *arg)
 {
 	struct bulk *b = arg;
 	char uuid[37], detail[160];
-	int rc = mdm_queue(b->r->w, device_id, b->t, b->params, "", "bulk", b->r->acct.name, uuid,
-			   detail, sizeof(detail));
+	struct cmd_order o = {.device_id = device_id,
+			      .type = b->t,
+			      .params = b->params,
+			      .origin = "bulk",
+			      .requested_by = b->r->acct.name};
+	int rc = cmdq_queue(b->r->w, &o, uuid, detail, sizeof(detail));
 	if (rc == 0)
 		b->queued++;
 	else if (rc == AP_ECONFLICT)

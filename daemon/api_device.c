@@ -22,11 +22,6 @@
 #define DEVICE_PAGE_MAX	    10000
 #define HISTORY_MAX	    100
 
-const char *api_device_name(const struct db_device *d)
-{
-	return d->serial[0] ? d->serial : d->udid;
-}
-
 /* The one description of a tablet in JSON, written into b. */
 static int device_write(struct ap_buf *b, const struct db_device *d)
 {
@@ -62,13 +57,6 @@ json_t *api_device_json(const struct db_device *d)
 		v = json_loadb(b.data, b.len, 0, NULL);
 	ap_buf_free(&b);
 	return v ? v : json_object();
-}
-
-int api_device_find(struct req *r, int action, const char *name, struct db_device *ret)
-{
-	int rc = name[0] ? db_device_get(r->w->db, name, ret) : AP_ENOTFOUND;
-	return api_allow_object(r, action, rc, rc == 0 ? ret->school : NULL,
-				"tablet with serial or UDID '%s'", name);
 }
 
 /* Reads the filters of a list (?state=, ?not_seen_days=, ?os_below=). */

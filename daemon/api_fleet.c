@@ -3,6 +3,7 @@
 #include "ap_err.h"
 #include "api.h"
 #include "ap_text.h"
+#include "db_device.h"
 #include "db_school.h"
 #include "isodate.h"
 #include "log.h"
@@ -73,6 +74,18 @@ void api_fleet_view(const struct req *r, struct api_scope *sc)
 		sc->list[i] = r->acct.schools[i];
 	sc->only = sc->list;
 	sc->n_only = r->acct.n_schools;
+}
+
+const char *api_device_name(const struct db_device *d)
+{
+	return d->serial[0] ? d->serial : d->udid;
+}
+
+int api_device_find(struct req *r, int action, const char *name, struct db_device *ret)
+{
+	int rc = name[0] ? db_device_get(r->w->db, name, ret) : AP_ENOTFOUND;
+	return api_allow_object(r, action, rc, rc == 0 ? ret->school : NULL,
+				"tablet with serial or UDID '%s'", name);
 }
 
 /* Query parameter as a non-negative integer (*ret untouched when absent). */

@@ -86,14 +86,17 @@ struct api_import {
 void api_fleet_import(struct req *r, struct api_import *spec);
 
 /* JSON of the fleet records, shared by the handlers that show them
- * (each defined in the module of its noun).  New references. */
+ * (each defined in the module of its noun: api_device.c shows a tablet's
+ * loans and incidents, so api_loan.c and api_incident.c use nothing of
+ * api_device.c).  New references. */
 struct db_device;
 struct db_loan;
 struct db_incident;
 json_t *api_device_json(const struct db_device *d);
 json_t *api_loan_json(const struct db_loan *l);
 json_t *api_incident_json(const struct db_incident *in);
-/* The name staff know a device by: its serial, else its UDID. */
+/* The name staff know a device by: its serial, else its UDID
+ * (api_fleet.c, like api_device_find()). */
 const char *api_device_name(const struct db_device *d);
 /* Queues d's EraseDevice (api_loan.c), with Return to Service (and the
  * enrolment profile, with a fresh one-use code bound to this tablet's
@@ -102,7 +105,14 @@ const char *api_device_name(const struct db_device *d);
  * says which.  Runs in the caller's transaction; detail says why not. */
 int api_queue_erase(struct req *r, const struct db_device *d, const char *origin, char uuid[37],
 		    int *ret_rts, char *detail, size_t cap);
-/* Finds the device named by serial or UDID and authorises action on its
+/* EraseDevice acknowledged (a cmdq_on_result() hook, api_loan.c): a
+ * returned tablet's loan ends and the tablet goes back to stock
+ * (db_loan_erase_acknowledged()). */
+struct worker;
+struct cmdq_result;
+int api_loan_on_erase(struct worker *w, const struct cmdq_result *res);
+/* Finds the device named by serial or UDID (api_fleet.c: the loan and
+ * incident handlers use it too) and authorises action on its
  * collège: an unknown tablet and one outside the caller's collèges answer
  * alike (api_allow_object()). */
 int api_device_find(struct req *r, int action, const char *name, struct db_device *ret);

@@ -4,6 +4,7 @@
 #include "api_fleet.h"
 #include "ap_cmd.h"
 #include "ap_err.h"
+#include "cmdq.h"
 #include "db_device.h"
 #include "db_incident.h"
 #include "db_loan.h"
@@ -152,14 +153,24 @@ int api_queue_erase(struct req *r, const struct db_device *d, const char *origin
 		rc = mdm_enroll_profile(r->w, code, 1, &profile, &len);
 	if (rc == 0)
 		rc = ap_cmd_params_erase(rts, profile, len, &params);
+	struct cmd_order o = {.device_id = d->id,
+			      .type = AP_CMD_ERASE_DEVICE,
+			      .params = params,
+			      .origin = origin,
+			      .requested_by = r->acct.name};
 	if (rc == 0)
-		rc = mdm_queue(r->w, d->id, AP_CMD_ERASE_DEVICE, params, "", origin, r->acct.name,
-			       uuid, detail, cap);
+		rc = cmdq_queue(r->w, &o, uuid, detail, cap);
 	plist_free(params);
 	free(profile);
 	if (rc == 0)
 		*ret_rts = rts;
 	return rc;
+}
+
+int api_loan_on_erase(struct worker *w, const struct cmdq_result *res)
+{
+	int rc = db_loan_erase_acknowledged(w->db, res->device->id);
+	return rc == AP_ENOTFOUND ? 0 : rc;
 }
 
 /* Why this tablet cannot be handed back now (409), or 0. */

@@ -16,7 +16,7 @@
 #include "authz.h"
 #include "db_mdm.h"
 #include "keystore.h"
-#include "mdm.h"
+#include "cmdq.h"
 #include "server.h"
 
 #include <openssl/crypto.h>
@@ -34,8 +34,12 @@ static void queue_and_answer(struct req *r, const struct db_device *d, enum ap_c
 	char uuid[37], detail[200] = "";
 	if (api_begin(r) < 0)
 		return;
-	int rc = mdm_queue(r->w, d->id, t, params, "", "staff", r->acct.name, uuid, detail,
-			   sizeof(detail));
+	struct cmd_order o = {.device_id = d->id,
+			      .type = t,
+			      .params = params,
+			      .origin = "staff",
+			      .requested_by = r->acct.name};
+	int rc = cmdq_queue(r->w, &o, uuid, detail, sizeof(detail));
 	if (rc < 0) {
 		api_rollback(r);
 		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));

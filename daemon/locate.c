@@ -21,7 +21,7 @@
 #include "db_mdm.h"
 #include "keystore.h"
 #include "log.h"
-#include "mdm.h"
+#include "cmdq.h"
 #include "server.h"
 #include "store.h"
 
@@ -66,8 +66,12 @@ static int request_for(struct req *r, struct db_locate *l)
 static int queue(struct req *r, int64_t device_id, enum ap_cmd_type t, plist_t params)
 {
 	char uuid[37], detail[160];
-	int rc = mdm_queue(r->w, device_id, t, params, "", "locate", r->acct.name, uuid, detail,
-			   sizeof(detail));
+	struct cmd_order o = {.device_id = device_id,
+			      .type = t,
+			      .params = params,
+			      .origin = "locate",
+			      .requested_by = r->acct.name};
+	int rc = cmdq_queue(r->w, &o, uuid, detail, sizeof(detail));
 	if (rc < 0 && rc != AP_ECONFLICT)
 		log_warn("locate_queue_failed", "id=%s type=%s error=\"%s\"", r->id, ap_cmd_name(t),
 			 ap_strerror(rc));
@@ -265,8 +269,11 @@ static void locate_refresh(struct req *r)
 	char uuid[37], detail[160] = "";
 	if (api_begin(r) < 0)
 		return;
-	int rc = mdm_queue(r->w, l.device_id, AP_CMD_DEVICE_LOCATION, NULL, "", "locate",
-			   r->acct.name, uuid, detail, sizeof(detail));
+	struct cmd_order o = {.device_id = l.device_id,
+			      .type = AP_CMD_DEVICE_LOCATION,
+			      .origin = "locate",
+			      .requested_by = r->acct.name};
+	int rc = cmdq_queue(r->w, &o, uuid, detail, sizeof(detail));
 	if (rc < 0) {
 		api_rollback(r);
 		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));
@@ -408,8 +415,9 @@ static void locate_register(struct req *r)
 	api_json(r, 200, a);
 }
 
-int locate_on_fix(struct worker *w, const struct db_device *d, plist_t report)
+int locate_on_fix(struct worker *w, const struct cmdq_result *res)
 {
+	const struct db_device *d = res->device;
 	struct db_locate l;
 	struct ap_location loc;
 	unsigned char *sealed = NULL;
@@ -423,7 +431,7 @@ int locate_on_fix(struct worker *w, const struct db_device *d, plist_t report)
 	}
 	if (rc < 0)
 		return rc;
-	if ((rc = ap_result_location(report, &loc)) < 0)
+	if ((rc = ap_result_location(res->dict, &loc)) < 0)
 		return rc;
 	json_t *o = json_pack("{s:f,s:f,s:f,s:s}", "latitude", loc.latitude, "longitude",
 			      loc.longitude, "horizontal_accuracy", loc.horizontal_accuracy,

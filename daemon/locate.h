@@ -15,11 +15,12 @@
 
 struct req;
 struct worker;
-struct db_device;
+struct cmdq_result;
 
-/* DeviceLocation result: stored for the tablet's active request, or
- * dropped (and logged) when there is none any more. */
-int locate_on_fix(struct worker *w, const struct db_device *d, plist_t report);
+/* DeviceLocation result (a cmdq_on_result() hook): stored for the
+ * tablet's active request, or dropped (and logged) when there is none any
+ * more. */
+int locate_on_fix(struct worker *w, const struct cmdq_result *res);
 /* Periodic jobs: expire approved requests past their time box; purge
  * coordinates past retention. */
 int locate_job_expire(struct worker *w);

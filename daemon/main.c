@@ -2,15 +2,20 @@
  * main.c - ardoised: command line, --init, start-up checks, run.
  */
 #include "ap_err.h"
+#include "api_fleet.h"
 #include "audit_head.h"
+#include "cmdq.h"
 #include "config.h"
 #include "db_account.h"
 #include "db_audit.h"
 #include "keystore.h"
+#include "locate.h"
 #include "secret.h"
 #include "log.h"
+#include "mdm.h"
 #include "policy.h"
 #include "push.h"
+#include "reconcile.h"
 #include "server.h"
 #include "store.h"
 
@@ -79,6 +84,34 @@ struct opts {
 	int init;
 	int check;
 };
+
+/* What the other modules do with a command a tablet acknowledged, after
+ * mdm.c recorded the inventory it carries: one row per (type, hook). */
+static const struct {
+	enum ap_cmd_type type;
+	cmdq_hook_fn fn;
+} result_hooks[] = {
+    {AP_CMD_DEVICE_LOCATION, locate_on_fix},
+    {AP_CMD_ERASE_DEVICE, api_loan_on_erase},
+    {AP_CMD_INSTALLED_APPLICATION_LIST, reconcile_on_result},
+    {AP_CMD_PROFILE_LIST, reconcile_on_result},
+    {AP_CMD_INSTALL_PROFILE, reconcile_on_result},
+    {AP_CMD_REMOVE_PROFILE, reconcile_on_result},
+    {AP_CMD_INSTALL_APPLICATION, reconcile_on_result},
+    {AP_CMD_REMOVE_APPLICATION, reconcile_on_result},
+};
+
+/* Registers the hooks of the tablet's answers, before any worker runs. */
+static int wire_hooks(void)
+{
+	for (size_t i = 0; i < sizeof(result_hooks) / sizeof(result_hooks[0]); i++) {
+		int rc = cmdq_on_result(result_hooks[i].type, result_hooks[i].fn);
+		if (rc < 0)
+			return rc;
+	}
+	mdm_on_enrolled(reconcile_enrolled);
+	return 0;
+}
 
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -361,6 +394,10 @@ int main(int argc, char **argv)
 	log_info("starting", "version=0.1.0 data_dir=%s schema=%d", o.data_dir, version);
 	if (!ca_rsa)
 		log_warn("ca_not_rsa", "msg=\"%s\"", ca_not_rsa);
+	if ((rc = wire_hooks()) < 0) {
+		rc = die("result hooks: %s", ap_strerror(rc));
+		goto out;
+	}
 	rc = server_run(&srv) < 0 ? 1 : 0;
 out:
 	keystore_free(srv.ks);

@@ -23,19 +23,15 @@
 #include "ap_msg.h"
 #include "ap_plist.h"
 #include "ap_result.h"
-#include "ap_uuid.h"
 #include "ap_x509.h"
-#include "api.h"
+#include "api_reply.h"
+#include "cmdq.h"
 #include "db_audit.h"
 #include "db_command.h"
-#include "db_loan.h"
 #include "db_mdm.h"
 #include "keystore.h"
-#include "locate.h"
 #include "log.h"
-#include "reconcile.h"
 #include "secret.h"
-#include "push.h"
 #include "server.h"
 #include "store.h"
 
@@ -43,7 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY 86400
+/* What follows a tablet's first TokenUpdate (mdm_on_enrolled()). */
+static int (*on_enrolled)(struct worker *w, int64_t device_id);
 
 static void answer_empty(struct req *r)
 {
@@ -133,6 +130,11 @@ static int device_identity(struct req *r, struct sig_identity *own, char fp[65],
 	return AP_EAUTH;
 }
 
+void mdm_on_enrolled(int (*fn)(struct worker *w, int64_t device_id))
+{
+	on_enrolled = fn;
+}
+
 void mdm_public_url(struct worker *w, char *out, size_t cap)
 {
 	const struct config *c = &w->srv->cfg;
@@ -143,116 +145,6 @@ void mdm_public_url(struct worker *w, char *out, size_t cap)
 	size_t n = strlen(out);
 	if (n && out[n - 1] == '/')
 		out[n - 1] = '\0';
-}
-
-/* After an enqueue: hands out the uuid and wakes the tablet.  Every way of
- * queueing a command ends here, so none forgets the push. */
-static int queued(struct worker *w, int64_t device_id, int rc, const char uuid[37],
-		  char ret_uuid[37])
-{
-	if (rc < 0)
-		return rc;
-	memcpy(ret_uuid, uuid, 37);
-	if (w->srv->push)
-		push_notify(w, device_id); /* never waits: a hand-off to the push thread */
-	return 0;
-}
-
-/* Stores command xml (uuid) for the device: its secret parameters sealed
- * apart (secret.h), in one transaction with the command. */
-static int enqueue(struct worker *w, int64_t device_id, enum ap_cmd_type t, const char *dedupe,
-		   const char *uuid, const char *xml, size_t len, const char *origin,
-		   const char *actor)
-{
-	const struct config *c = &w->srv->cfg;
-	int64_t expires = db_now() + c->command_expiry_days * DAY;
-	const char *type = ap_cmd_name(t);
-	char *pub = NULL;
-	unsigned char *sealed = NULL;
-	size_t plen = 0, slen = 0;
-	int rc =
-	    secret_split(w->srv->ks, device_id, uuid, type, xml, len, &pub, &plen, &sealed, &slen);
-	if (rc < 0)
-		return rc;
-	if (sealed == NULL) /* nothing secret: the command as it is */
-		return db_cmd_enqueue(w->db, device_id, type, dedupe ? dedupe : "", uuid, xml, len,
-				      origin, actor, expires, c->queue_max, NULL);
-	if ((rc = db_begin(w->db)) == 0) {
-		rc = db_cmd_enqueue(w->db, device_id, type, dedupe ? dedupe : "", uuid, pub, plen,
-				    origin, actor, expires, c->queue_max, NULL);
-		if (rc == 0)
-			rc = db_cmd_set_sealed(w->db, uuid, sealed, slen);
-		if (rc == 0)
-			rc = db_commit(w->db);
-		else if (rc == AP_ECONFLICT || rc == AP_ELIMIT)
-			db_commit(
-			    w->db); /* a refusal wrote nothing: keep an enclosing transaction */
-		else
-			db_rollback(w->db);
-	}
-	free(pub);
-	free(sealed);
-	return rc;
-}
-
-int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t params,
-	      const char *dedupe, const char *origin, const char *actor, char ret_uuid[37],
-	      char *detail, size_t detail_cap)
-{
-	const struct config *c = &w->srv->cfg;
-	char uuid[37], *xml = NULL, local[160];
-	size_t len = 0;
-	if (detail == NULL) {
-		detail = local;
-		detail_cap = sizeof(local);
-	}
-	detail[0] = '\0';
-	ap_uuid_random(uuid);
-	int rc = ap_cmd_build(t, uuid, params, &xml, &len, detail, detail_cap);
-	if (rc < 0)
-		return rc;
-	rc = enqueue(w, device_id, t, dedupe, uuid, xml, len, origin, actor);
-	free(xml);
-	if (rc == AP_ECONFLICT)
-		snprintf(detail, detail_cap, "a %s is already pending for this device",
-			 ap_cmd_name(t));
-	else if (rc == AP_ELIMIT)
-		snprintf(detail, detail_cap, "the device's queue is full (%lld commands pending)",
-			 (long long)c->queue_max);
-	return queued(w, device_id, rc, uuid, ret_uuid);
-}
-
-int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, const char *xml,
-		       size_t len, size_t uuid_at, const char *dedupe, const char *origin,
-		       const char *actor, char ret_uuid[37])
-{
-	char uuid[37];
-	if (uuid_at + AP_UUID_LEN > len ||
-	    memcmp(xml + uuid_at, MDM_TEMPLATE_UUID, AP_UUID_LEN) != 0)
-		return AP_EINVAL;
-	char *copy = malloc(len + 1);
-	if (copy == NULL)
-		return AP_ENOMEM;
-	memcpy(copy, xml, len);
-	copy[len] = '\0';
-	ap_uuid_random(uuid);
-	memcpy(copy + uuid_at, uuid, AP_UUID_LEN);
-	int rc = enqueue(w, device_id, t, dedupe, uuid, copy, len, origin, actor);
-	free(copy);
-	return queued(w, device_id, rc, uuid, ret_uuid);
-}
-
-int mdm_queue_profile(struct worker *w, int64_t device_id, const char *blob_hash,
-		      const char *identifier, const char *origin, const char *actor,
-		      char ret_uuid[37])
-{
-	const struct config *c = &w->srv->cfg;
-	char uuid[37];
-	ap_uuid_random(uuid);
-	int rc = db_cmd_enqueue_ref(w->db, device_id, ap_cmd_name(AP_CMD_INSTALL_PROFILE),
-				    identifier, uuid, blob_hash, origin, actor,
-				    db_now() + c->command_expiry_days * DAY, c->queue_max, NULL);
-	return queued(w, device_id, rc, uuid, ret_uuid);
 }
 
 static const enum ap_cmd_type initial_inventory[] = {
@@ -268,8 +160,11 @@ static void queue_initial(struct req *r, int64_t id, const char *udid)
 {
 	char uuid[37];
 	for (size_t i = 0; i < sizeof(initial_inventory) / sizeof(initial_inventory[0]); i++) {
-		int rc = mdm_queue(r->w, id, initial_inventory[i], NULL, NULL, "enrolment",
-				   "system", uuid, NULL, 0);
+		struct cmd_order o = {.device_id = id,
+				      .type = initial_inventory[i],
+				      .origin = "enrolment",
+				      .requested_by = "system"};
+		int rc = cmdq_queue(r->w, &o, uuid, NULL, 0);
 		if (rc < 0 && rc != AP_ECONFLICT)
 			log_warn("queue_failed", "id=%s udid=%s type=%s error=\"%s\"", r->id, udid,
 				 ap_cmd_name(initial_inventory[i]), ap_strerror(rc));
@@ -480,9 +375,9 @@ static void on_token_update(struct req *r, const struct ap_checkin *ci, const st
 		api_fail(r, rc, 503, "cannot store the push token: %s", ap_strerror(rc));
 		return;
 	}
-	if (first) {
+	if (first && on_enrolled) {
 		/* the desired policy right after the initial inventory */
-		if ((rc = reconcile_enrolled(r->w, d.id)) < 0)
+		if ((rc = on_enrolled(r->w, d.id)) < 0)
 			log_warn("reconcile_failed", "id=%s device=%lld error=\"%s\"", r->id,
 				 (long long)d.id, ap_strerror(rc));
 	}
@@ -512,14 +407,11 @@ static void on_checkout(struct req *r, const struct ap_checkin *ci, const struct
 }
 
 /* Result handlers: one row per command type whose answer updates the
- * inventory or the policy state.  They run inside the report's
- * transaction: apply (may be NULL) reads the result, then, when policy is
- * set, reconcile_on_result() records what the tablet now holds and
- * reconciles it after fresh lists. */
+ * tablet's inventory.  They run inside the report's transaction, before
+ * the hooks other modules registered for the type (cmdq_on_result()). */
 struct result_handler {
 	const char *type;
 	int (*apply)(struct req *r, const struct db_device *d, plist_t dict);
-	int policy;
 };
 
 static int apply_device_info(struct req *r, const struct db_device *d, plist_t dict)
@@ -567,14 +459,9 @@ static int apply_profiles(struct req *r, const struct db_device *d, plist_t dict
 
 static int apply_erase(struct req *r, const struct db_device *d, plist_t dict)
 {
-	int64_t id = d->id;
 	/* the tablet wipes itself now: it will come back through a new
-	 * enrolment, with a new identity.  A returned tablet's loan ends here
-	 * and the tablet goes back to stock (db_loan.h). */
-	int rc = db_loan_erase_acknowledged(r->w->db, id);
-	if (rc < 0 && rc != AP_ENOTFOUND)
-		return rc;
-	return db_mdm_unenroll(r->w->db, id);
+	 * enrolment, with a new identity */
+	return db_mdm_unenroll(r->w->db, d->id);
 }
 
 static int apply_bypass(struct req *r, const struct db_device *d, plist_t dict)
@@ -596,24 +483,31 @@ static int apply_bypass(struct req *r, const struct db_device *d, plist_t dict)
 	return rc;
 }
 
-static int apply_location(struct req *r, const struct db_device *d, plist_t dict)
-{
-	return locate_on_fix(r->w, d, dict);
-}
-
 static const struct result_handler result_handlers[] = {
-    {"DeviceLocation", apply_location, 0},
-    {"DeviceInformation", apply_device_info, 0},
-    {"SecurityInfo", apply_security, 0},
-    {"InstalledApplicationList", apply_apps, 1},
-    {"ProfileList", apply_profiles, 1},
-    {"EraseDevice", apply_erase, 0},
-    {"ActivationLockBypassCode", apply_bypass, 0},
-    {"InstallProfile", NULL, 1},
-    {"RemoveProfile", NULL, 1},
-    {"InstallApplication", NULL, 1},
-    {"RemoveApplication", NULL, 1},
+    {"DeviceInformation", apply_device_info},
+    {"SecurityInfo", apply_security},
+    {"InstalledApplicationList", apply_apps},
+    {"ProfileList", apply_profiles},
+    {"EraseDevice", apply_erase},
+    {"ActivationLockBypassCode", apply_bypass},
 };
+
+/* An acknowledged result: the tablet's own handler, then the hooks. */
+static int apply_result(struct req *r, const struct db_device *d, const struct db_cmd *c,
+			plist_t dict)
+{
+	struct cmdq_result res = {d, c, dict};
+	for (size_t i = 0; i < sizeof(result_handlers) / sizeof(result_handlers[0]); i++) {
+		const struct result_handler *h = &result_handlers[i];
+		if (strcmp(h->type, c->type) == 0) {
+			int rc = h->apply(r, d, dict);
+			if (rc < 0)
+				return rc;
+			break;
+		}
+	}
+	return cmdq_result(r->w, &res);
+}
 
 static int storage_error(int rc)
 {
@@ -676,22 +570,14 @@ static int record_report(struct req *r, const struct db_device *d, struct ap_rep
 	}
 	if (rc < 0 || dup || rep->status != AP_STATUS_ACKNOWLEDGED)
 		return rc;
-	for (size_t i = 0; i < sizeof(result_handlers) / sizeof(result_handlers[0]); i++) {
-		const struct result_handler *h = &result_handlers[i];
-		if (strcmp(h->type, c.type) != 0)
-			continue;
-		int arc = h->apply ? h->apply(r, d, rep->dict) : 0;
-		if (arc < 0 && !storage_error(arc)) {
-			/* a malformed result is kept on the command, not fatal */
-			log_warn("result_unusable", "id=%s command=%s type=%s error=\"%s\"", r->id,
-				 c.uuid, c.type, ap_strerror(arc));
-			return 0;
-		}
-		if (arc == 0 && h->policy)
-			arc = reconcile_on_result(r->w, d->id, &c);
-		return arc;
+	int arc = apply_result(r, d, &c, rep->dict);
+	if (arc < 0 && !storage_error(arc)) {
+		/* a malformed result is kept on the command, not fatal */
+		log_warn("result_unusable", "id=%s command=%s type=%s error=\"%s\"", r->id, c.uuid,
+			 c.type, ap_strerror(arc));
+		return 0;
 	}
-	return 0;
+	return arc;
 }
 
 /* Builds the plist of a command queued by reference (InstallProfile whose

@@ -1,41 +1,21 @@
 /*
  * mdm.h - the device side: check-in and command endpoints, the enrolment
- * profile, SCEP, and queueing commands for a device.
+ * profile, SCEP.  Queueing a command for a device: cmdq.h.
  */
 #ifndef MDM_H
 #define MDM_H
 
-#include <plist/plist.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "ap_cmd.h"
 #include "router.h"
 
 struct worker;
 
-/* Builds and queues one command for a device (params may be NULL; not
- * consumed).  dedupe: see db_cmd_enqueue.  Expiry from [mdm]
- * command_expiry_days.  Wakes the device through push when enabled.
- * detail (may be NULL) receives the reason of a refusal. */
-int mdm_queue(struct worker *w, int64_t device_id, enum ap_cmd_type t, plist_t params,
-	      const char *dedupe, const char *origin, const char *actor, char ret_uuid[37],
-	      char *detail, size_t detail_cap);
-
-/* The same command for many devices: a plist built once by ap_cmd_build()
- * with the CommandUUID MDM_TEMPLATE_UUID, which each call replaces by a
- * fresh UUID (at byte uuid_at of xml).  For bulk queueing (reconcile.c):
- * validation and serialisation are paid once, not per tablet. */
-#define MDM_TEMPLATE_UUID "00000000-0000-4000-8000-000000000000"
-int mdm_queue_template(struct worker *w, int64_t device_id, enum ap_cmd_type t, const char *xml,
-		       size_t len, size_t uuid_at, const char *dedupe, const char *origin,
-		       const char *actor, char ret_uuid[37]);
-
-/* Queues InstallProfile whose Payload is the blob blob_hash (db_blob_put):
- * the plist is built when the device asks for it, so a profile sent to
- * 100,000 tablets is stored once.  dedupe = the profile's identifier. */
-int mdm_queue_profile(struct worker *w, int64_t device_id, const char *blob_hash,
-		      const char *identifier, const char *origin, const char *actor,
-		      char ret_uuid[37]);
+/* Sets the function called after a tablet's first TokenUpdate, once it
+ * is committed (main.c: reconcile_enrolled); at start-up, before any
+ * worker runs.  NULL: none. */
+void mdm_on_enrolled(int (*fn)(struct worker *w, int64_t device_id));
 
 /* The public base URL devices use, "https://host:port". */
 void mdm_public_url(struct worker *w, char *out, size_t cap);

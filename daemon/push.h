@@ -63,7 +63,7 @@ int push_start(struct server *srv);
  * Call after the workers have stopped.  No-op when push is off. */
 void push_stop(struct server *srv);
 
-/* mdm_queue() queued a command for device_id: push it (coalesced). */
+/* cmdq_queue() queued a command for device_id: push it (coalesced). */
 void push_notify(struct worker *w, int64_t device_id);
 /* A push requested by staff (manual: due now) or by the re-push job
  * (coalesced).  0, AP_EUNSUPPORTED when push is off or its certificate is

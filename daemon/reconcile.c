@@ -2,11 +2,11 @@
 #include "reconcile.h"
 #include "ap_cmd.h"
 #include "ap_err.h"
-#include "ap_uuid.h"
+#include "cmdq.h"
 #include "db_command.h"
+#include "db_mdm.h"
 #include "db_policy.h"
 #include "log.h"
-#include "mdm.h"
 #include "pol_plan.h"
 #include "reconcile_facts.h"
 #include "server.h"
@@ -48,8 +48,7 @@ struct template
 {
 	enum pol_action_type type;
 	const char *identifier;
-	char *xml;
-	size_t len, uuid_at;
+	struct cmdq_template cmd;
 };
 
 /* A fleet or collège run commits every RUN_PART tablets: the write lock
@@ -70,7 +69,7 @@ struct run {
 static void run_free(struct run *r)
 {
 	for (size_t i = 0; i < r->n_tpl; i++)
-		free(r->tpl[i].xml);
+		free(r->tpl[i].cmd.xml);
 	free(r->tpl);
 }
 
@@ -100,20 +99,13 @@ static int template_build(const struct pol_action *a, struct template *t)
 	plist_t params = NULL;
 	int rc = params_of(a, &params);
 	if (rc == 0)
-		rc = ap_cmd_build(command_of(a->type), MDM_TEMPLATE_UUID, params, &t->xml, &t->len,
-				  NULL, 0);
+		rc = cmdq_template_build(command_of(a->type), params, &t->cmd);
 	if (params)
 		plist_free(params);
 	if (rc < 0)
 		return rc;
-	const char *at = memmem(t->xml, t->len, MDM_TEMPLATE_UUID, AP_UUID_LEN);
-	if (at == NULL) {
-		free(t->xml);
-		return AP_EINTERNAL;
-	}
 	t->type = a->type;
 	t->identifier = a->identifier;
-	t->uuid_at = (size_t)(at - t->xml);
 	return 0;
 }
 
@@ -141,6 +133,11 @@ static int template_for(struct run *r, const struct pol_action *a, const struct 
 /* Queues one action for tablet dev. */
 static int queue_one(struct run *r, int64_t dev, const struct pol_action *a)
 {
+	struct cmd_order o = {.device_id = dev,
+			      .type = command_of(a->type),
+			      .dedupe = a->identifier,
+			      .origin = ORIGIN,
+			      .requested_by = ACTOR};
 	const struct template *t;
 	char uuid[37];
 	int rc;
@@ -148,13 +145,13 @@ static int queue_one(struct run *r, int64_t dev, const struct pol_action *a)
 	case POL_CANCEL:
 		return db_policy_cancel(r->w->db, a->pending_id);
 	case POL_INSTALL_PROFILE:
-		return mdm_queue_profile(r->w, dev, a->item->ref, a->identifier, ORIGIN, ACTOR,
-					 uuid);
+		o.blob_hash = a->item->ref;
+		return cmdq_queue(r->w, &o, uuid, NULL, 0);
 	default:
 		if ((rc = template_for(r, a, &t)) < 0)
 			return rc;
-		return mdm_queue_template(r->w, dev, command_of(a->type), t->xml, t->len,
-					  t->uuid_at, a->identifier, ORIGIN, ACTOR, uuid);
+		o.tpl = &t->cmd;
+		return cmdq_queue(r->w, &o, uuid, NULL, 0);
 	}
 }
 
@@ -336,8 +333,10 @@ static int record_ack(struct worker *w, int64_t device_id, const struct db_cmd *
 	}
 }
 
-int reconcile_on_result(struct worker *w, int64_t device_id, const struct db_cmd *c)
+int reconcile_on_result(struct worker *w, const struct cmdq_result *res)
 {
+	const struct db_cmd *c = res->cmd;
+	int64_t device_id = res->device->id;
 	enum pol_action_type t;
 	int profiles = strcmp(c->type, "ProfileList") == 0;
 	if (profiles || strcmp(c->type, "InstalledApplicationList") == 0) {
@@ -631,8 +630,12 @@ static int refresh_one(struct worker *w, int64_t device_id)
 						 AP_CMD_INSTALLED_APPLICATION_LIST};
 	char uuid[37];
 	for (size_t i = 0; i < 2; i++) {
-		int rc = mdm_queue(w, device_id, lists[i], NULL, "refresh", "refresh", ACTOR, uuid,
-				   NULL, 0);
+		struct cmd_order o = {.device_id = device_id,
+				      .type = lists[i],
+				      .dedupe = "refresh",
+				      .origin = "refresh",
+				      .requested_by = ACTOR};
+		int rc = cmdq_queue(w, &o, uuid, NULL, 0);
 		if (rc < 0)
 			return rc;
 	}

@@ -3,17 +3,18 @@
  *
  * A run loads the facts of the tablets concerned in a few bulk scans
  * (db_policy), asks policies/ for each tablet's plan (pol_plan_device),
- * and queues the commands in ONE transaction: InstallProfile by blob
- * reference (mdm_queue_profile), InstallApplication, RemoveProfile and
- * RemoveApplication through mdm_queue with dedupe = the identifier, and
+ * and queues the commands in ONE transaction (cmdq.h): InstallProfile by
+ * blob reference, InstallApplication, RemoveProfile and RemoveApplication
+ * from a template built once per item, with dedupe = the identifier, and
  * cancels pending policy commands the plan supersedes.  Commands carry
  * origin "policy".  A converged tablet costs a few comparisons and
  * writes nothing.
  *
  * Triggers: policy or assignment changes (api_policy.c, after commit),
  * a first TokenUpdate and fresh ProfileList / InstalledApplicationList
- * results (mdm.c), a tablet moved to another collège (the fleet
- * handlers call reconcile_device), the daily list refresh (jobs.c).
+ * results (hooks registered by main.c, run by mdm.c), a tablet moved to
+ * another collège (the fleet handlers call reconcile_device), the daily
+ * list refresh (jobs.c).
  *
  * All functions run on a worker's loop with its database connection;
  * they nest inside a caller's transaction.  Outside one, a run of many
@@ -29,7 +30,7 @@
 #include <stdint.h>
 
 struct worker;
-struct db_cmd;
+struct cmdq_result;
 
 struct reconcile_stats {
 	int64_t devices;	   /* tablets looked at */
@@ -57,11 +58,11 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 /* A first TokenUpdate: forgets what was known of the tablet's previous
  * enrolment, then reconciles it. */
 int reconcile_enrolled(struct worker *w, int64_t device_id);
-/* Called by mdm.c, inside the report's transaction, when a device
+/* A cmdq_on_result() hook, inside the report's transaction, when a device
  * acknowledges ProfileList, InstalledApplicationList (stamps the list,
  * reconciles the tablet) or a policy InstallProfile, InstallApplication,
  * RemoveProfile, RemoveApplication (records what Ardoise installed). */
-int reconcile_on_result(struct worker *w, int64_t device_id, const struct db_cmd *c);
+int reconcile_on_result(struct worker *w, const struct cmdq_result *res);
 
 /* Convergence of the fleet or a collège.  failing_fn (may be NULL) is
  * called for each failing item: the tablet, the command type, the item

@@ -28,6 +28,7 @@
 #include "ap_err.h"
 #include "ap_scep.h"
 #include "ap_x509.h"
+#include "cmdq.h"
 #include "config.h"
 #include "db_command.h"
 #include "db_mdm.h"
@@ -247,8 +248,9 @@ static int64_t count_rows(struct env *e, const char *sql, int64_t id)
 
 static void queue(struct env *e, int64_t device_id, enum ap_cmd_type t, char uuid[37])
 {
-	assert_int_equal(mdm_queue(&e->w, device_id, t, NULL, NULL, "staff", "test", uuid, NULL, 0),
-			 0);
+	struct cmd_order o = {
+	    .device_id = device_id, .type = t, .origin = "staff", .requested_by = "test"};
+	assert_int_equal(cmdq_queue(&e->w, &o, uuid, NULL, 0), 0);
 }
 
 static struct db_device device_row(struct env *e, const char *udid)

@@ -1,0 +1,20 @@
+/*
+ * api_reply.h - answering a request: a JSON value, or an error.  Used by
+ * the staff handlers (through api.h) and by the device side (mdm.c), which
+ * needs nothing else of the staff helpers.
+ */
+#ifndef API_REPLY_H
+#define API_REPLY_H
+
+#include <jansson.h>
+
+#include "router.h"
+
+/* Answers status with the JSON value (reference stolen). */
+void api_json(struct req *r, int status, json_t *v);
+/* Answers an error: status from the AP_E* code (or `status` when > 0),
+ * body {"error":{"code":..., "message":...}}; logs it. */
+void api_fail(struct req *r, int err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif
