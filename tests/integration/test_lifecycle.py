@@ -102,7 +102,7 @@ def test_start_without_init():
 
 def test_refuses_readable_key_files():
     with Daemon(start=False) as d:
-        for name in KEY_FILES:  # (every mode bit is covered by tests/unit/test_keystore.c)
+        for name in KEY_FILES:  # (every mode bit is covered by tests/unit/daemon/test_keystore.c)
             path = os.path.join(d.data, name)
             os.chmod(path, 0o644)
             out = d.run_once("--listen", "127.0.0.1:0")
