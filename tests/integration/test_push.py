@@ -21,8 +21,7 @@ import time
 from harness import Daemon, Failure, check, run
 
 STANDIN = os.environ.get("APNS_STANDIN", "build/tests/push/apns_standin")
-MAKE_CERTS = os.environ.get("APNS_MAKE_CERTS",
-                            os.path.join(os.path.dirname(__file__), "..", "push", "make-certs.sh"))
+MAKE_CERTS = os.environ.get("APNS_MAKE_CERTS", "build/tests/support/tu-make-certs")
 TOPIC = "com.apple.mgmt.External.ardoise-test"
 TYPES = ["DeviceInformation", "SecurityInfo", "ProfileList", "InstalledApplicationList",
          "ManagedApplicationList"]
@@ -38,7 +37,7 @@ def mkdtemp():
 
 atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in TMPDIRS])
 PKI = mkdtemp()
-subprocess.run(["sh", MAKE_CERTS, PKI, TOPIC], check=True)
+subprocess.run([MAKE_CERTS, PKI, TOPIC], check=True)
 
 
 def pki(name, base=PKI):
@@ -445,7 +444,7 @@ def test_certificate_problems():
 
         # expiring within 30 days: warning, pushes still go
         soon = os.path.join(tmp, "soon")
-        subprocess.run(["sh", MAKE_CERTS, soon, TOPIC, "10"], check=True)
+        subprocess.run([MAKE_CERTS, soon, TOPIC, "10"], check=True)
         conf = push_config(apns.url).replace(pki("push.pem"), pki("push.pem", soon)) \
             .replace(pki("push.key"), pki("push.key", soon))
         apns_soon = Standin(tmp, ca=pki("ca.pem", soon)).start()
@@ -467,7 +466,7 @@ def test_certificate_problems():
 
         # APNs refusing the client certificate: one log line however many reconnects
         other = os.path.join(tmp, "other")
-        subprocess.run(["sh", MAKE_CERTS, other, TOPIC], check=True)
+        subprocess.run([MAKE_CERTS, other, TOPIC], check=True)
         strict = Standin(tmp, ca=pki("ca.pem", other)).start()
         try:
             with Daemon(config=push_config(strict.url, "coalesce_ms = 100\n")) as d:
