@@ -5,8 +5,8 @@ import csv
 import io
 import re
 
-from harness import Daemon, check, run
-from fleet_common import A, B, COLLEGES, day, refused, setup_fleet, snapshot, unchanged, write
+from fleet_common import A, B, COLLEGES, day, refused, setup_fleet, snapshot, unchanged
+from harness import Daemon, check, run, write
 
 
 def make_account(d, name, role, *schools):

@@ -4,8 +4,8 @@ import csv
 import io
 import json
 
-from harness import Daemon, check, run
-from fleet_common import A, B, COLLEGES, day, refused, setup_fleet, snapshot, unchanged, write
+from fleet_common import A, B, COLLEGES, day, refused, setup_fleet, snapshot, unchanged
+from harness import Daemon, check, run, write
 
 
 def test_colleges_import_as_is():

@@ -11,7 +11,7 @@ import secrets
 import subprocess
 import time
 
-from harness import ARDOISED, SHARED, Daemon, check, run
+from harness import ARDOISED, SHARED, Daemon, check, run, wait_until
 
 UAI_A = "0131266F"
 UAI_B = "0750001U"
@@ -350,10 +350,12 @@ def test_move_and_removed_app():
         check(r["queued"] == 2, "moved to B: %r" % r)
         check(pending_types(d, "M1") == ["InstallApplication", "RemoveApplication"], pending_types(d, "M1"))
         acknowledge_all(d, "M1")
+        acked = now()
         app_list(d, "M1", ["org.b.only"])
         check(reconcile(d)["queued"] == 0, "converged in B")
-        # the pupil deleted the app; a fresh list shows it gone
-        time.sleep(1.1)
+        # the pupil deleted the app; a fresh list (a later second than the
+        # acknowledgement's) shows it gone
+        wait_until(lambda: now() > acked, 3, "the clock to pass the acknowledgement's second")
         app_list(d, "M1", [])
         r = reconcile(d)
         check(r["queued"] == 1 and pending_types(d, "M1") == ["InstallApplication"], "back: %r" % r)

@@ -13,8 +13,7 @@ move handler (which calls reconcile_device).
 import os
 import sqlite3
 
-from harness import Daemon, check, run
-from test_mdm import Sim, new_code, schema_check
+from harness import Daemon, Sim, check, new_code, run
 
 UAI_A = "0131266F"
 UAI_B = "0750001U"
