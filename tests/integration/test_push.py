@@ -119,15 +119,17 @@ def push_config(url, extra=""):
 
 
 def sql(d, statement):
-    out = subprocess.run(["sqlite3", "-cmd", ".timeout 10000", os.path.join(d.data, "ardoise.db"),
-                          statement], capture_output=True, text=True, timeout=30)
+    """Raw SQL where the test plays the tablet (its enrolment and push token,
+    its answers) or reads what the push thread wrote; setup staff can do
+    goes through ardoisectl."""
+    out = d.sqlite(statement)
     check(out.returncode == 0, "sqlite3: %s" % out.stderr)
     return out.stdout
 
 
 def add_school(d, school):
-    sql(d, "INSERT OR IGNORE INTO school(uai, name, created_at) VALUES ('%s', 'Collège %s', 0)"
-        % (school, school))
+    if school not in [s["uai"] for s in d.ctl_json("school", "list")]:
+        d.ctl("school", "add", school, "--name", "Collège %s" % school)
 
 
 def add_device(d, serial, school=None, topic=TOPIC):

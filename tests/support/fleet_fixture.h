@@ -88,6 +88,17 @@ static inline int fixture_setup(void **state)
 	return 0;
 }
 
+/* An empty :memory: store in *state (for fixture_teardown). */
+static inline int fixture_empty_setup(void **state)
+{
+	struct db *db;
+	db_clock_set_offset(0);
+	if (db_open(":memory:", &db) < 0)
+		return -1;
+	*state = db;
+	return 0;
+}
+
 static inline int fixture_teardown(void **state)
 {
 	db_close(*state);

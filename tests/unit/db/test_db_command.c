@@ -15,22 +15,6 @@
 #include "fleet_fixture.h"
 #include "store.h"
 
-static int setup(void **state)
-{
-	struct db *db;
-	if (db_open(":memory:", &db) < 0)
-		return -1;
-	*state = db;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	db_clock_set_offset(0);
-	db_close(*state);
-	return 0;
-}
-
 static void test_fifo_and_report(void **state)
 {
 	struct db *db = *state;
@@ -132,9 +116,9 @@ static void test_blob_reference(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_fifo_and_report, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_limits_expiry_prune, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_blob_reference, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fifo_and_report, fixture_empty_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_limits_expiry_prune, fixture_empty_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_reference, fixture_empty_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

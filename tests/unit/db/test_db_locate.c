@@ -14,22 +14,6 @@
 #include "fleet_fixture.h"
 #include "store.h"
 
-static int setup(void **state)
-{
-	struct db *db;
-	if (db_open(":memory:", &db) < 0)
-		return -1;
-	*state = db;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	db_clock_set_offset(0);
-	db_close(*state);
-	return 0;
-}
-
 static int count_fix(int64_t t, const unsigned char *s, size_t n, void *arg)
 {
 	(*(int *)arg)++;
@@ -73,7 +57,7 @@ static void test_locate_register(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_locate_register, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_locate_register, fixture_empty_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
