@@ -116,9 +116,12 @@ static void test_blob_reference(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_fifo_and_report, fixture_empty_setup, fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_limits_expiry_prune, fixture_empty_setup, fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_blob_reference, fixture_empty_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_fifo_and_report, fixture_empty_setup,
+					    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_limits_expiry_prune, fixture_empty_setup,
+					    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_reference, fixture_empty_setup,
+					    fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

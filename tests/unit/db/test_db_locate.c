@@ -57,7 +57,8 @@ static void test_locate_register(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_locate_register, fixture_empty_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_locate_register, fixture_empty_setup,
+					    fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
