@@ -178,18 +178,21 @@ static int add_invalid(const char *serial, const char *state, int64_t last_push,
 
 static json_t *counters_json(const struct push_status *st)
 {
-	json_t *by = json_object();
+	json_t *by = json_object(), *o;
 	for (size_t i = 0;
 	     i < st->n_reasons && i < sizeof(st->by_reason) / sizeof(st->by_reason[0]); i++)
 		if (st->by_reason[i])
 			json_object_set_new(by, apns_reason_name(i),
 					    json_integer((json_int_t)st->by_reason[i]));
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "notified",
-			 (json_int_t)st->notified, "coalesced", (json_int_t)st->coalesced,
-			 "dropped", (json_int_t)st->dropped, "skipped", (json_int_t)st->skipped,
-			 "sent", (json_int_t)st->sent, "failed", (json_int_t)st->failed, "retried",
-			 (json_int_t)st->retried, "invalidated", (json_int_t)st->invalidated,
-			 "connects", (json_int_t)st->connects, "failed_by_reason", by);
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "notified",
+		      (json_int_t)st->notified, "coalesced", (json_int_t)st->coalesced, "dropped",
+		      (json_int_t)st->dropped, "skipped", (json_int_t)st->skipped, "sent",
+		      (json_int_t)st->sent, "failed", (json_int_t)st->failed, "retried",
+		      (json_int_t)st->retried, "invalidated", (json_int_t)st->invalidated,
+		      "connects", (json_int_t)st->connects, "failed_by_reason", by);
+	json_object_set_new(o, "connect_failures", json_integer((json_int_t)st->connect_failures));
+	json_object_set_new(o, "repush_checks", json_integer((json_int_t)st->repush_checks));
+	return o;
 }
 
 static json_t *certificate_json(const struct push_status *st)
@@ -227,6 +230,7 @@ static void push_status(struct req *r)
 			      "invalid_tokens", (json_int_t)n_invalid, "invalid_sample", sample,
 			      "waiting", (json_int_t)st.waiting, "in_flight",
 			      (json_int_t)st.in_flight, "warnings", warnings);
+	json_object_set_new(o, "idle", json_boolean(st.enabled && st.idle));
 	json_object_set_new(o, "last_error",
 			    st.last_error[0] ? json_pack("{s:s,s:o}", "message", st.last_error,
 							 "at", api_fleet_time(st.last_error_at))

@@ -67,6 +67,7 @@ struct push {
 	uv_mutex_t lock;
 	struct handoff *in, *out;
 	size_t in_len, cap;
+	uint64_t accepted; /* hand-offs taken by enqueue(); st.notified counts those planned */
 	int stopping;
 	_Atomic uint64_t dropped;
 	/* the thread's own */
@@ -91,6 +92,17 @@ struct push {
 };
 
 /* ---- counters --------------------------------------------------------------- */
+
+/* The thread's state for status; call under stat_lock (with the counters a
+ * change goes with, so a snapshot never sees one without the other). */
+static void state_locked(struct push *p)
+{
+	p->st.waiting = push_sched_waiting(p->sched);
+	p->st.in_flight = p->apns ? apns_in_flight(p->apns) : 0;
+	p->st.unwritten = p->n_results;
+	p->st.settled =
+	    p->st.waiting == 0 && push_sched_in_flight(p->sched) == 0 && p->n_results == 0;
+}
 
 #define STAT(p, stmt)                             \
 	do {                                      \
@@ -171,6 +183,7 @@ static void flush_results(struct push *p)
 	for (size_t i = 0; i < n; i++)
 		free(p->results[i].token);
 	p->n_results = 0;
+	STAT(p, state_locked(p));
 }
 
 /* Keeps only the rows that matter most when the buffer is full. */
@@ -329,10 +342,7 @@ static void pump(struct push *p)
 	uint64_t due = push_sched_next_due(p->sched);
 	if (due != UINT64_MAX && due > now)
 		uv_timer_start(&p->due_timer, on_due, due - now, 0);
-	STAT(p, {
-		p->st.waiting = push_sched_waiting(p->sched);
-		p->st.in_flight = apns_in_flight(p->apns);
-	});
+	STAT(p, state_locked(p));
 	if (p->draining)
 		check_drained(p);
 }
@@ -420,6 +430,7 @@ static void on_done(void *arg, uint64_t tag, const struct apns_result *r)
 		answer_failed(p, id, r, o, now);
 		break;
 	}
+	STAT(p, state_locked(p));
 }
 
 static void on_room(void *arg)
@@ -430,7 +441,8 @@ static void on_room(void *arg)
 static void on_state(void *arg, enum apns_state s, const char *error)
 {
 	struct push *p = arg;
-	STAT(p, snprintf(p->st.state, sizeof(p->st.state), "%s", apns_state_name(s)));
+	STAT(p, snprintf(p->st.state, sizeof(p->st.state), "%s", apns_state_name(s));
+	     p->st.connect_failures += error[0] != '\0');
 	if (error[0])
 		note_error(p, "push_connection_failed", error, is_cert_error(error));
 	if (s == APNS_READY) {
@@ -453,6 +465,7 @@ static int enqueue(struct push *p, int64_t id, enum push_kind k)
 	} else {
 		was_empty = p->in_len == 0;
 		p->in[p->in_len++] = (struct handoff){id, k};
+		p->accepted++;
 	}
 	uv_mutex_unlock(&p->lock);
 	if (rc == AP_ELIMIT)
@@ -485,7 +498,7 @@ static void on_wake(uv_async_t *a)
 		merged += rc == 1;
 		full += rc < 0;
 	}
-	STAT(p, p->st.notified += n; p->st.coalesced += merged);
+	STAT(p, p->st.notified += n; p->st.coalesced += merged; state_locked(p));
 	atomic_fetch_add(&p->dropped, full);
 	if (stopping && !p->draining)
 		begin_drain(p);
@@ -614,6 +627,7 @@ static int init_state(struct push *p)
 	p->results = calloc(p->results_cap, sizeof(*p->results));
 	if (p->in == NULL || p->out == NULL || p->results == NULL)
 		return AP_ENOMEM;
+	p->st.settled = 1; /* nothing planned yet (the thread has not started) */
 	return push_sched_new(&so, &p->sched);
 }
 
@@ -757,7 +771,9 @@ int push_repush(struct worker *w)
 		return 0;
 	struct db_repush rp = {db_now(), REPUSH_GRACE + c->push_coalesce_ms / 1000,
 			       c->push_repush_min_s, c->push_repush_max_s};
-	return db_mdm_push_due(w->db, &rp, c->push_repush_batch, repush_one, p);
+	int rc = db_mdm_push_due(w->db, &rp, c->push_repush_batch, repush_one, p);
+	STAT(p, p->st.repush_checks++);
+	return rc;
 }
 
 void push_status_get(struct server *srv, struct push_status *ret)
@@ -766,10 +782,14 @@ void push_status_get(struct server *srv, struct push_status *ret)
 	memset(ret, 0, sizeof(*ret));
 	if (p == NULL)
 		return;
+	uv_mutex_lock(&p->lock); /* first: what the thread has planned since only adds to it */
+	uint64_t accepted = p->accepted;
+	uv_mutex_unlock(&p->lock);
 	uv_mutex_lock(&p->stat_lock);
 	*ret = p->st;
 	uv_mutex_unlock(&p->stat_lock);
 	ret->dropped = atomic_load(&p->dropped);
+	ret->idle = ret->settled && ret->notified == accepted;
 }
 
 static void day_of(int64_t t, char *out, size_t cap)

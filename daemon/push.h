@@ -35,19 +35,25 @@ struct push_status {
 	int port;
 	int64_t cert_not_after; /* seconds since the epoch, 0 when unknown */
 	char cert_subject[256];
-	char state[16];		/* connection state (apns_state_name) */
-	uint64_t notified;	/* reasons to push received (queued, manual, re-push) */
-	uint64_t coalesced;	/* ... merged into a push already planned */
-	uint64_t dropped;	/* ... lost because the queue was full */
-	uint64_t skipped;	/* devices not pushable when due (no token, unenrolled) */
-	uint64_t sent;		/* accepted by APNs (200) */
-	uint64_t failed;	/* pushes given up: refused, bad token, out of retries */
-	uint64_t retried;	/* retries planned after 429/5xx/connection loss */
-	uint64_t invalidated;	/* tokens marked invalid by this process */
-	uint64_t connects;	/* connections that got ready */
-	uint64_t by_reason[48]; /* failed attempts by APNs reason (apns_reason_name) */
+	char state[16];		   /* connection state (apns_state_name) */
+	uint64_t notified;	   /* reasons to push received (queued, manual, re-push) */
+	uint64_t coalesced;	   /* ... merged into a push already planned */
+	uint64_t dropped;	   /* ... lost because the queue was full */
+	uint64_t skipped;	   /* devices not pushable when due (no token, unenrolled) */
+	uint64_t sent;		   /* accepted by APNs (200) */
+	uint64_t failed;	   /* pushes given up: refused, bad token, out of retries */
+	uint64_t retried;	   /* retries planned after 429/5xx/connection loss */
+	uint64_t invalidated;	   /* tokens marked invalid by this process */
+	uint64_t connects;	   /* connections that got ready */
+	uint64_t connect_failures; /* connection attempts that failed */
+	uint64_t repush_checks;	   /* runs of the re-push job */
+	uint64_t by_reason[48];	   /* failed attempts by APNs reason (apns_reason_name) */
 	size_t n_reasons;
 	size_t waiting, in_flight;
+	size_t unwritten; /* results not yet written to the store */
+	int settled;	  /* the push thread's part of idle (push_status_get adds the hand-off) */
+	int idle;	  /* nothing handed off, waiting, in flight or unwritten: no push
+			   * goes out until something new asks for one */
 	char last_error[300]; /* the latest problem of any kind */
 	int64_t last_error_at;
 	char cert_error[300]; /* the latest certificate problem */

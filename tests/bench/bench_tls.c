@@ -21,6 +21,7 @@
 
 #include "ap_buf.h"
 #include "ap_x509.h"
+#include "tu_pki.h"
 #include "tls.h"
 
 static double cpu_us(void)
@@ -164,16 +165,6 @@ static void floor_ops(EVP_PKEY *srv_key, X509 *cert, EVP_PKEY *cli_key, int n)
 	ERR_clear_error();
 }
 
-static int write_pem(const char *path, X509 *cert, EVP_PKEY *key)
-{
-	FILE *f = fopen(path, "w");
-	if (f == NULL)
-		return -1;
-	int ok = cert ? PEM_write_X509(f, cert) : PEM_write_PrivateKey(f, key, NULL, NULL, 0, 0, 0);
-	fclose(f);
-	return ok == 1 ? 0 : -1;
-}
-
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 500;
@@ -181,25 +172,22 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/bench_tls.XXXXXX", cert_path[64], key_path[64];
 	EVP_PKEY *ca_key = NULL, *srv_key = NULL;
 	X509 *ca = NULL, *srv = NULL;
-	X509_REQ *req = X509_REQ_new();
+	X509_REQ *req = NULL;
 	struct world w = {0};
 	struct tls_sessions *cache = NULL;
 
-	if (n < 1 || n > 100000 || mkdtemp(dir) == NULL || req == NULL)
+	if (n < 1 || n > 100000 || mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(cert_path, sizeof(cert_path), "%s/server.pem", dir);
 	snprintf(key_path, sizeof(key_path), "%s/server.key", dir);
 	if (ap_x509_new_ec_key(&ca_key) || ap_x509_make_ca(ca_key, "Bench CA", NULL, 30, &ca) ||
 	    ap_x509_new_ec_key(&srv_key) ||
 	    ap_x509_issue_server(ca, ca_key, srv_key, names, 1, 30, &srv) ||
-	    write_pem(cert_path, srv, NULL) || write_pem(key_path, NULL, srv_key) ||
-	    ap_x509_new_rsa_key(2048, &w.key))
+	    tu_write_pem(cert_path, srv, NULL, NULL, 0644) ||
+	    tu_write_pem(key_path, NULL, srv_key, NULL, 0600) || ap_x509_new_rsa_key(2048, &w.key))
 		return 1;
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC,
-				   (const unsigned char *)"Ardoise device", -1, -1, 0);
-	X509_REQ_set_pubkey(req, w.key);
-	if (X509_REQ_sign(req, w.key, EVP_sha256()) <= 0 ||
-	    ap_x509_issue_client(ca, ca_key, req, 30, &w.cert))
+	req = tu_csr(w.key, "Ardoise device");
+	if (req == NULL || ap_x509_issue_client(ca, ca_key, req, 30, &w.cert))
 		return 1;
 
 	/* as a worker: its own library context is the thread's default */

@@ -1,4 +1,6 @@
-"""fleet_common.py - shared setup and checks of the test_fleet_* files.
+"""fleet_common.py - the fleet fixture (a support module, not a test): two
+collèges, tablets, people, and the checks that a refused change left them as
+they were; for the test_fleet_* files and the security tests.
 
 Two collèges of the 38 in the real agreement are used throughout:
 A = 0131266F (Clg N. Sarraute, Aubagne) and B = 0132318Z (Clg Elie
@@ -8,7 +10,7 @@ counts days in UTC.
 import datetime
 import os
 
-from harness import SHARED, check
+from harness import SHARED, check, write
 
 COLLEGES = os.path.join(SHARED, "data", "colleges-bouches-du-rhone-2017.csv")
 A = "0131266F"
@@ -19,14 +21,6 @@ def day(delta=0):
     """Today + delta days, YYYY-MM-DD (UTC)."""
     today = datetime.datetime.now(datetime.timezone.utc).date()
     return (today + datetime.timedelta(days=delta)).isoformat()
-
-
-def write(d, name, text):
-    """Writes text (str: UTF-8, bytes: as is) into the daemon's temp dir."""
-    path = os.path.join(d.tmp, name)
-    with open(path, "wb") as f:
-        f.write(text.encode("utf-8") if isinstance(text, str) else text)
-    return path
 
 
 def refused(d, args, expect_in, token="admin", code=1):

@@ -43,6 +43,53 @@ def check(cond, msg):
         raise Failure(msg)
 
 
+def wait_until(predicate, timeout=15, what="the condition", interval=0.02):
+    """Polls predicate() until it returns a true value, and returns that
+    value; after timeout seconds raises Failure naming what (a string, or
+    a function returning one: called then, e.g. to show the last log lines).
+    The one way a test waits: never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Failure("timed out after %gs waiting for %s"
+                          % (timeout, what() if callable(what) else what))
+        time.sleep(interval)
+
+
+def write(d, name, text):
+    """Writes text (str: UTF-8, bytes: as is) into the daemon's temp dir;
+    returns the path."""
+    path = os.path.join(d.tmp, name)
+    with open(path, "wb") as f:
+        f.write(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def token_of(out):
+    """The token `ardoisectl account create` printed."""
+    m = re.search(r"^token: (\S+)$", out.stdout, re.M)
+    check(m is not None, "account create prints 'token: <value>': %r" % out.stdout)
+    return m.group(1)
+
+
+def new_code(d, uses):
+    """A new enrolment code for uses tablets."""
+    return d.ctl_json("enroll-code", "new", "--uses", str(uses))["code"]
+
+
+SCHEMA_CHECK = os.path.join(SHARED, "tools", "mdm-schema-check")
+
+
+def schema_check(paths, *args):
+    """tools/mdm-schema-check on the plist files at paths (iOS 17.5)."""
+    out = subprocess.run([SCHEMA_CHECK, "--os-version", "17.5"] + list(args) + paths,
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, "mdm-schema-check failed:\n" + out.stdout[-4000:] + out.stderr)
+
+
 class Daemon:
     def __init__(self, config="", workers=2, init_args=(), start=True, keep=False, preexec=None):
         self.tmp = tempfile.mkdtemp(prefix="ardoise-it-")
@@ -84,16 +131,12 @@ class Daemon:
         self.logf = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT,
                                      preexec_fn=self.preexec)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            m = re.search(r"event=listening addr=127\.0\.0\.1:(\d+)", self.log())
-            if m:
-                self.port = int(m.group(1))
-                return
+        def listening():
             if self.proc.poll() is not None:
                 raise Failure("ardoised exited at start (%d): %s" % (self.proc.returncode, self.log()))
-            time.sleep(0.02)
-        raise Failure("ardoised did not start: " + self.log())
+            return re.search(r"event=listening addr=127\.0\.0\.1:(\d+)", self.log())
+        m = wait_until(listening, 30, lambda: "ardoised to start: " + self.log())
+        self.port = int(m.group(1))
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc is None:
@@ -128,15 +171,9 @@ class Daemon:
 
     def wait_log(self, pattern, timeout=10):
         """Waits until the log matches the regex; returns the match."""
-        deadline = time.time() + timeout
-        while True:
-            m = re.search(pattern, self.log())
-            if m:
-                return m
-            if time.time() > deadline:
-                raise Failure("log never showed %r; last lines:\n%s"
-                              % (pattern, "\n".join(self.log().splitlines()[-20:])))
-            time.sleep(0.01)
+        return wait_until(lambda: re.search(pattern, self.log()), timeout,
+                          lambda: "the log to show %r; last lines:\n%s"
+                          % (pattern, "\n".join(self.log().splitlines()[-20:])), interval=0.01)
 
     def open_sockets(self):
         """Number of sockets the daemon holds, listeners included (Linux /proc)."""
@@ -265,7 +302,9 @@ class Daemon:
         return json.loads(out.stdout)
 
     def sqlite(self, sql):
-        """Runs SQL on the daemon's database with the sqlite3 CLI (tamper tests).
+        """Runs SQL on the daemon's database with the sqlite3 CLI: for tests
+        that play an attacker tampering with the file, or read what is
+        stored to assert it is sealed; setup goes through ardoisectl.
         Waits up to 20 s for the daemon's write lock, as the daemon's own
         connections do (without it, a write that meets one of the daemon's
         fails at once with "database is locked")."""

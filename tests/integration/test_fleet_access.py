@@ -5,8 +5,8 @@ import csv
 import io
 import re
 
-from harness import Daemon, check, run
-from fleet_common import A, B, COLLEGES, day, refused, setup_fleet, snapshot, unchanged, write
+from fleet_common import A, B, COLLEGES, day, refused, setup_fleet, snapshot, unchanged
+from harness import Daemon, check, run, write
 
 
 def make_account(d, name, role, *schools):
@@ -210,7 +210,7 @@ def test_fleet_report():
         d.ctl("loan", "return", "DMPA00000002")                                 # returning
         d.ctl("incident", "declare", "--device", "DMPA00000004", "--kind", "loss", "--occurred", day(0))
         d.ctl("device", "retire", "DMPA00000005")
-        now = "strftime('%s','now')"
+        now = "strftime('%s','now')"  # SQL: what the tablets report (no staff verb sets it)
         d.sqlite("UPDATE device SET last_seen = %s - 10*86400 WHERE serial = 'DMPA00000001';"
                  "UPDATE device SET last_seen = %s - 40*86400 WHERE serial = 'DMPA00000003';"
                  "UPDATE device SET last_seen = %s WHERE serial IN ('DMPA00000004','DMPB00000001','DMPB00000002');"

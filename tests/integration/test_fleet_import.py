@@ -4,8 +4,8 @@ import csv
 import io
 import json
 
-from harness import Daemon, check, run
-from fleet_common import A, B, COLLEGES, day, refused, setup_fleet, snapshot, unchanged, write
+from fleet_common import A, B, COLLEGES, day, refused, setup_fleet, snapshot, unchanged
+from harness import Daemon, check, run, write
 
 
 def test_colleges_import_as_is():
@@ -135,7 +135,7 @@ def test_csv_dialects():
 def test_device_filters_and_moves():
     with Daemon() as d:
         setup_fleet(d)
-        now = "strftime('%s','now')"
+        now = "strftime('%s','now')"  # SQL: what the tablets report (no staff verb sets it)
         d.sqlite("UPDATE device SET last_seen = %s - 40*86400, os_version = '16.7.2' WHERE serial = 'DMPA00000001';"
                  "UPDATE device SET last_seen = %s - 10*86400, os_version = '17.4.1' WHERE serial = 'DMPA00000002';"
                  "UPDATE device SET last_seen = %s - 3600, os_version = '17.10' WHERE serial = 'DMPA00000003';" % (now, now, now))

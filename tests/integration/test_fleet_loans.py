@@ -59,6 +59,7 @@ def erase_payload(d, serial):
 def test_return_queues_erase():
     with Daemon() as d:
         setup_fleet(d)
+        # SQL: what the tablets report (no staff verb sets it)
         d.sqlite("UPDATE device SET os_version = '16.7.8' WHERE serial = 'DMPA00000001';"
                  "UPDATE device SET os_version = '17.4' WHERE serial = 'DMPA00000002';")
         d.ctl("loan", "create", "--device", "DMPA00000001", "--person", "E-A1")

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 
-from harness import Daemon, Failure, check, read_response, read_until_closed, run
+from harness import Daemon, Failure, check, read_response, read_until_closed, run, wait_until
 
 LIMITS = """[server]
 header_timeout_ms = 500
@@ -84,13 +84,6 @@ def rst_close(sock):
     """Closes with a TCP RST instead of a FIN."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
-
-
-def wait_sockets(d, at_most, timeout=5):
-    deadline = time.time() + timeout
-    while d.open_sockets() > at_most and time.time() < deadline:
-        time.sleep(0.02)
-    return d.open_sockets()
 
 
 # -- HTTP semantics --------------------------------------------------------
@@ -277,13 +270,18 @@ def cpu_ticks(d):
 
 
 def wait_quiet(d, timeout=30):
-    """Waits until the daemon stops using CPU for a while."""
-    deadline, last, still = time.time() + timeout, -1, 0
-    while time.time() < deadline and still < 4:
-        now = cpu_ticks(d)
-        still = still + 1 if now == last else 0
-        last = now
-        time.sleep(0.1)
+    """Waits until the daemon stops using CPU for a while (five samples
+    0.1 s apart alike); one still busy after timeout is left to the
+    caller's check."""
+    ticks = []
+
+    def still():
+        ticks.append(cpu_ticks(d))
+        return len(ticks) >= 5 and len(set(ticks[-5:])) == 1
+    try:
+        wait_until(still, timeout, "the daemon to go quiet", interval=0.1)
+    except Failure:
+        pass
 
 
 def test_unread_answers_stop_reading():
@@ -303,12 +301,12 @@ def test_unread_answers_stop_reading():
         # the daemon going quiet may only mean that the writer is slow (a
         # loaded machine): look again until requests wait unread in the
         # kernel, or the writer has sent them all
-        deadline, unread = time.time() + 90, 0
-        while time.time() < deadline:
+        def settled():
             wait_quiet(q)
             unread = server_rx_queue(q, s.getsockname()[1])
-            if unread > 0 or not writer.is_alive():
-                break
+            return (unread,) if unread > 0 or not writer.is_alive() else None
+        unread, = wait_until(settled, 90, "requests unread in the kernel, or the writer done",
+                             interval=0)
         check(unread > 0, "the daemon kept reading requests whose answers were not read")
         s.settimeout(30)
         got, tail = 0, b""
@@ -378,8 +376,8 @@ def test_abrupt_disconnects():
             else:
                 rst_close(s)
     D.check_serving("100 abrupt disconnects")
-    left = wait_sockets(D, base)
-    check(left <= base, "every connection is freed: %d sockets open, %d before" % (left, base))
+    wait_until(lambda: D.open_sockets() <= base, 5, lambda: "every connection to be freed: %d "
+               "sockets open, %d before" % (D.open_sockets(), base))
 
 
 def test_200_concurrent_keepalive():
@@ -398,8 +396,8 @@ def test_200_concurrent_keepalive():
         f.close()  # a socket stays open while a file made from it is
         s.close()
     D.check_serving("200 concurrent connections")
-    left = wait_sockets(D, base)
-    check(left <= base, "connections freed: %d sockets open, %d before" % (left, base))
+    wait_until(lambda: D.open_sockets() <= base, 5, lambda: "connections to be freed: %d "
+               "sockets open, %d before" % (D.open_sockets(), base))
 
 
 # -- timeouts --------------------------------------------------------------
@@ -442,10 +440,8 @@ def test_max_connections():
         extra.close()
         check("reason=max_connections" in q.log(), "the refusal is logged")
         conns.pop().close()
-        deadline = time.time() + 5
-        while q.healthz() != 200:  # the freed slot is usable again
-            check(time.time() < deadline, "a connection slot was not freed")
-            time.sleep(0.02)
+        # the freed slot is usable again
+        wait_until(lambda: q.healthz() == 200, 5, "the connection slot to be freed")
         for c in conns:
             c.close()
 

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 
-from harness import Daemon, Failure, check, read_response, run
+from harness import Daemon, Failure, check, read_response, run, wait_until
 
 KEY_FILES = ("ca.key", "server.key", "secret.key")
 
@@ -102,7 +102,7 @@ def test_start_without_init():
 
 def test_refuses_readable_key_files():
     with Daemon(start=False) as d:
-        for name in KEY_FILES:  # (every mode bit is covered by tests/unit/test_keystore.c)
+        for name in KEY_FILES:  # (every mode bit is covered by tests/unit/daemon/test_keystore.c)
             path = os.path.join(d.data, name)
             os.chmod(path, 0o644)
             out = d.run_once("--listen", "127.0.0.1:0")
@@ -229,10 +229,9 @@ def test_sigterm_finishes_request_in_flight():
         d.wait_log(r"event=conn_state conn=\S+ from=\S+ to=body")
         d.proc.send_signal(signal.SIGTERM)
         d.wait_log(r"event=shutdown signal=SIGTERM")
-        deadline = time.time() + 3
-        while not connect_refused(d):  # the workers close their listeners
-            check(time.time() < deadline, "new connections still accepted during the drain")
-            time.sleep(0.01)
+        # the workers close their listeners
+        wait_until(lambda: connect_refused(d), 3,
+                   "new connections to be refused during the drain", interval=0.01)
         check(d.alive(), "waits for the request in flight")
         s.sendall(b"56789")
         status, h, body = read_response(s.makefile("rb"))

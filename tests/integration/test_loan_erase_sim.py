@@ -1,9 +1,8 @@
 """A loan's return, end to end with a simulated iPad: the return queues
 EraseDevice, the tablet wipes itself, its acknowledgement closes the loan
 and puts the tablet back in stock; the wiped tablet enrols again."""
-from harness import Daemon, check, run
-from test_locate import Sim, UAI
-from fleet_common import write
+from fleet_common import A as UAI
+from harness import Daemon, Sim, check, run, write
 
 
 def test_return_erases_and_closes_the_loan():

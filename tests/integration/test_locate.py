@@ -4,19 +4,11 @@ A real ardoised, real simulated iPads (enrolled through SCEP, talking TLS
 with their own certificates), driven through ardoisectl as staff would.
 """
 import os
-import re
 
-from harness import Daemon, Sim, check, run
+from fleet_common import A as UAI, B as OTHER
+from harness import Daemon, Sim, check, run, token_of
 
-UAI = "0131266F"
-OTHER = "0132318Z"
 CONFIG = "[geolocation]\napproval = two-person\nexpiry_hours = 1\nretention_days = 1\n"
-
-
-def token_of(out):
-    m = re.search(r"^token: (\S+)$", out.stdout, re.M)
-    check(m is not None, "account create prints 'token: <value>': %r" % out.stdout)
-    return m.group(1)
 
 
 def fleet(d, n=2):

@@ -15,23 +15,11 @@ import subprocess
 import tempfile
 import time
 
-from harness import ARDOISECTL, SHARED, Daemon, Sim, check, run
-
-SCHEMA_CHECK = os.path.join(SHARED, "tools", "mdm-schema-check")
-
-
-def new_code(d, uses):
-    return d.ctl_json("enroll-code", "new", "--uses", str(uses))["code"]
+from harness import ARDOISECTL, Daemon, Sim, check, new_code, run, schema_check
 
 
 def commands(d, serial):
     return d.ctl_json("command", "list", serial)
-
-
-def schema_check(paths, *args):
-    out = subprocess.run([SCHEMA_CHECK, "--os-version", "17.5"] + list(args) + paths,
-                         capture_output=True, text=True, timeout=120)
-    check(out.returncode == 0, "mdm-schema-check failed:\n" + out.stdout[-4000:] + out.stderr)
 
 
 def enrolled(d, n):
@@ -181,7 +169,7 @@ def test_keepalive_connection_stays_open():
         for i in range(8):
             status, _, _ = d.request("GET", "/healthz", token=None, conn=conn)
             check(status == 200, "request %d on the same connection: %d" % (i, status))
-            time.sleep(0.15)
+            time.sleep(0.15)  # the stimulus, not a wait: 8 requests span 3 idle deadlines
         conn.close()
         sim = enrolled(d, 3)
         res = sim.connect("--keepalive", "-c", "1")

@@ -5,13 +5,11 @@ convergence status, the unapproved-apps report.
 
 The same scenarios driven by simulated iPads are in test_policy_sim.py.
 """
-import hashlib
 import os
-import secrets
 import subprocess
 import time
 
-from harness import ARDOISED, SHARED, Daemon, check, run
+from harness import ARDOISED, SHARED, Daemon, check, run, token_of, wait_until, write
 
 UAI_A = "0131266F"
 UAI_B = "0750001U"
@@ -49,13 +47,6 @@ def profile_text(ident="fr.college.wifi", ssid="COLLEGE", uuid="0C8E1F52-3A1B-4C
     return PROFILE.format(ident=ident, ssid=ssid, uuid=uuid)
 
 
-def write(d, name, text):
-    path = os.path.join(d.tmp, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 def now():
     return int(time.time())
 
@@ -65,6 +56,7 @@ def add_devices(d, rows):
     hourly refresh leaves them alone).  Returns {serial: id}."""
     values = ",".join("('%s','UDID-%s',%s,'enrolled',0,0)" % (s, s, "'%s'" % u if u else "NULL")
                       for s, u in rows)
+    # SQL: tablets as their enrolment and first lists would leave them (no staff verb enrols)
     out = d.sqlite("INSERT OR IGNORE INTO school(uai,name,created_at) VALUES ('%s','A',0),('%s','B',0);"
                    "INSERT INTO device(serial,udid,school,enrollment,created_at,updated_at) VALUES %s;"
                    "INSERT INTO device_lists(device_id,profiles_at,apps_at) SELECT id,%d,%d FROM device"
@@ -127,12 +119,9 @@ def app_list(d, serial, bundles, when=None):
     check(out.returncode == 0, out.stderr)
 
 
-def account(d, name, role, schools=""):
-    token = "ard_" + secrets.token_urlsafe(32)[:43]
-    out = d.sqlite("INSERT INTO account(name,role,schools,token_hash,created_at) VALUES ('%s','%s','%s','%s',0)"
-                   % (name, role, schools, hashlib.sha256(token.encode()).hexdigest()))
-    check(out.returncode == 0, out.stderr)
-    return token
+def account(d, name, role, school):
+    """A staff account of one collège; returns its token."""
+    return token_of(d.ctl("account", "create", "--name", name, "--role", role, "--school", school))
 
 
 def reconcile(d, *args):
@@ -345,15 +334,18 @@ def test_move_and_removed_app():
         acknowledge_all(d, "M1")
         app_list(d, "M1", ["org.a.only"])
         check(reconcile(d)["queued"] == 0, "converged in A")
+        # SQL: a move behind the daemon's back (`device move` reconciles at once)
         d.sqlite("UPDATE device SET school='%s' WHERE serial='M1'" % UAI_B)
         r = reconcile(d, "--school", UAI_B)
         check(r["queued"] == 2, "moved to B: %r" % r)
         check(pending_types(d, "M1") == ["InstallApplication", "RemoveApplication"], pending_types(d, "M1"))
         acknowledge_all(d, "M1")
+        acked = now()
         app_list(d, "M1", ["org.b.only"])
         check(reconcile(d)["queued"] == 0, "converged in B")
-        # the pupil deleted the app; a fresh list shows it gone
-        time.sleep(1.1)
+        # the pupil deleted the app; a fresh list (a later second than the
+        # acknowledgement's) shows it gone
+        wait_until(lambda: now() > acked, 3, "the clock to pass the acknowledgement's second")
         app_list(d, "M1", [])
         r = reconcile(d)
         check(r["queued"] == 1 and pending_types(d, "M1") == ["InstallApplication"], "back: %r" % r)
@@ -362,6 +354,7 @@ def test_move_and_removed_app():
 def test_groups_from_loans():
     with Daemon(init_args=["--no-baseline"]) as d:
         ids = add_devices(d, [("G1", UAI_A), ("G2", UAI_A), ("G3", UAI_A)])
+        # SQL: loans on these bare tablet rows (never enrolled, no iOS version)
         out = d.sqlite(
             "INSERT INTO person(id,ext_id,kind,name,class,school,created_at,updated_at) VALUES"
             " (1,'e1','pupil','Léa','5B','%s',0,0),(2,'e2','teacher','M. Prof','','%s',0,0);"

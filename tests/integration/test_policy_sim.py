@@ -10,11 +10,9 @@ The tablets' collège is set with sqlite3 and the move is followed by
 `ardoisectl policy reconcile --school`, standing in for the fleet records'
 move handler (which calls reconcile_device).
 """
-import os
 import sqlite3
 
-from harness import Daemon, check, run
-from test_mdm import Sim, new_code, schema_check
+from harness import Daemon, Sim, check, new_code, run, write
 
 UAI_A = "0131266F"
 UAI_B = "0750001U"
@@ -40,13 +38,6 @@ WIFI = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def write(d, name, text):
-    path = os.path.join(d.tmp, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 def fleet(d, n):
     """n tablets enrolled and through their first sessions; the first half
     in collège A, the rest in B.  Returns (sim, {serial: device})."""
@@ -54,6 +45,7 @@ def fleet(d, n):
     sim("enroll", "-n", str(n), "--code", new_code(d, n), "--key-pool", "2")
     devs = sim.devices()
     serials = [x["serial"] for x in devs]
+    # SQL: moves behind the daemon's back (`device move` would reconcile each at once)
     d.sqlite("INSERT INTO school(uai,name,created_at) VALUES ('%s','A',0),('%s','B',0);"
              "UPDATE device SET school='%s' WHERE serial IN (%s);"
              "UPDATE device SET school='%s' WHERE serial IN (%s);"
@@ -135,6 +127,7 @@ def test_fleet_converges_then_follows_changes():
         d.ctl("policy", "assign", "app:fr.college.b.atlas", "--scope", "school:" + UAI_B)
         connect(sim)
         mover = a_side[0]
+        # SQL: a move behind the daemon's back (`device move` reconciles at once)
         out = d.sqlite("UPDATE device SET school='%s' WHERE serial='%s'" % (UAI_B, mover))
         check(out.returncode == 0 and not out.stderr, "the move is written: %r" % out.stderr)
         r = d.ctl_json("policy", "reconcile", "--school", UAI_B)

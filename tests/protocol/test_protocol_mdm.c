@@ -41,6 +41,7 @@
 #include "sim_device.h"
 #include "sim_profile.h"
 #include "store.h"
+#include "tu_pki.h"
 
 #define BODY_LIMIT (8u << 20)
 
@@ -528,17 +529,12 @@ static void migrated_tablet(struct env *e, X509 *ca, EVP_PKEY *ca_key, const str
 			    struct tablet *t)
 {
 	EVP_PKEY *key = NULL;
-	X509_REQ *csr = X509_REQ_new();
+	X509_REQ *csr = NULL;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	assert_int_equal(sim_device_new(&t->d), 0);
 	assert_int_equal(ap_x509_new_ec_key(&key), 0);
-	assert_non_null(csr);
-	assert_true(X509_REQ_set_pubkey(csr, key) == 1);
-	assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(csr), "CN", MBSTRING_ASC,
-					       (const unsigned char *)"Other MDM device", -1, -1,
-					       0) == 1);
-	assert_true(X509_REQ_sign(csr, key, EVP_sha256()) > 0);
+	assert_non_null(csr = tu_csr(key, "Other MDM device"));
 	assert_int_equal(ap_x509_issue_client(ca, ca_key, csr, 30, &t->cert), 0);
 	X509_REQ_free(csr);
 	assert_int_equal(ap_x509_to_der(t->cert, &der, &der_len), 0);

@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 topic=com.apple.mgmt.External.ardoise-bench
-sh "$here/make-certs.sh" "$w/pki" "$topic"
+"$build/tests/support/tu-make-certs" "$w/pki" "$topic"
 "$build/daemon/ardoised" --data-dir "$w/data" --init | sed -n 's/^token: //p' > "$w/token"
 python3 - "$w/data/ardoise.db" "$n" "$topic" <<'PY'
 import os, sqlite3, sys

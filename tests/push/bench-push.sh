@@ -1,14 +1,15 @@
 #!/bin/sh
-# bench-push.sh STANDIN BENCH [N] [RUNS] - pushes/s over one HTTP/2
-# connection to the local APNs stand-in: makes a test PKI, starts the
+# bench-push.sh STANDIN BENCH MAKE_CERTS [N] [RUNS] - pushes/s over one
+# HTTP/2 connection to the local APNs stand-in: makes a test PKI (with
+# MAKE_CERTS, tests/support/tu-make-certs), starts the
 # stand-in (no request log), runs bench_apns RUNS times (default 3) with N
 # distinct tokens (default 100000), prints one JSON line per run.
 set -eu
 standin=$1
 bench=$2
-n=${3:-100000}
-runs=${4:-3}
-here=$(cd "$(dirname "$0")" && pwd)
+make_certs=$3
+n=${4:-100000}
+runs=${5:-3}
 dir=$(mktemp -d)
 pid=
 cleanup() {
@@ -16,7 +17,7 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-sh "$here/make-certs.sh" "$dir"
+"$make_certs" "$dir"
 "$standin" --cert "$dir/server.pem" --key "$dir/server.key" --ca "$dir/ca.pem" \
 	> "$dir/port" 2> "$dir/standin.err" &
 pid=$!

@@ -18,10 +18,8 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import time
 
-from harness import ARDOISE_SIM, Daemon, check, run
+from harness import Daemon, Sim, check, run, wait_until
 
 GENESIS = "0" * 64
 UAI = "0131266F"
@@ -90,15 +88,15 @@ def saved_head(d):
     log: a copy of audit.head, and the last logged audit_head line."""
     path = os.path.join(d.data, "audit.head")
     want = last_id(d)
-    deadline = time.time() + 30
-    while True:
-        text = open(path).read() if os.path.exists(path) else ""
-        m = re.search(r"last_id=(\d+)", text)
-        if m and int(m.group(1)) == want:
-            break
-        check(time.time() < deadline,
-              "DATA_DIR/audit.head never named the last row %d (it holds %r)" % (want, text))
-        time.sleep(0.1)
+
+    def head():
+        return open(path).read() if os.path.exists(path) else ""
+
+    def names_last():
+        m = re.search(r"last_id=(\d+)", head())
+        return m and int(m.group(1)) == want
+    wait_until(names_last, 30, lambda: "DATA_DIR/audit.head to name the last row %d (it holds %r)"
+               % (want, head()), interval=0.1)
     copy = os.path.join(d.tmp, "saved.head")
     shutil.copy(path, copy)
     m = d.wait_log(r"[^\n]*event=audit_head count=%d last_id=%d hash=[0-9a-f]{64}[^\n]*" % (want, want), 30)
@@ -200,12 +198,10 @@ def sim_tablet(d):
     """One enrolled simulated iPad in collège UAI; returns its serial."""
     d.ctl("school", "add", UAI, "--name", "Clg N. Sarraute")
     code = d.ctl_json("enroll-code", "new", "--uses", "1")["code"]
-    state = os.path.join(d.tmp, "sim.db")
-    for args in (("enroll", "-n", "1", "--code", code), ("connect",), ("list", "--json")):
-        out = subprocess.run([ARDOISE_SIM, "--url", d.url, "--ca", d.ca, "--state", state] + list(args),
-                             capture_output=True, text=True, timeout=300)
-        check(out.returncode == 0, "ardoise-sim %s: %s" % (args[0], out.stderr[-1000:]))
-    serial = json.loads(out.stdout)[0]["serial"]
+    sim = Sim(d)
+    sim("enroll", "-n", "1", "--code", code)
+    sim("connect")
+    serial = sim.devices()[0]["serial"]
     d.ctl("device", "move", serial, "--school", UAI)
     return serial
 

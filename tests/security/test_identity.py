@@ -21,9 +21,7 @@ import sqlite3
 import ssl
 import subprocess
 
-from harness import Daemon, check, read_response, run
-from fleet_common import write
-from test_locate import Sim, token_of
+from harness import Daemon, Sim, check, read_response, run, token_of, write
 
 UAI = "0131266F"
 CHECKIN = {"Content-Type": "application/x-apple-aspen-mdm-checkin"}

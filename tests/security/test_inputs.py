@@ -12,12 +12,10 @@ Collège A = 0131266F, B = 0132318Z (fleet_common.setup_fleet).
 import csv
 import io
 import json
-import os
 import re
-import subprocess
 
-from harness import ARDOISE_SIM, Daemon, check, run
-from fleet_common import A, B, day, setup_fleet, write
+from fleet_common import A, B, day, setup_fleet
+from harness import Daemon, Sim, check, run, write
 
 ESC = "\x1b"
 BIG = "x" * 1000000  # 1 MB: under the 1 MiB JSON limit, far over 512 bytes
@@ -51,12 +49,10 @@ def stored(d):
 def enrolled_tablet(d):
     """One simulated iPad enrolled through SCEP (it has an UnlockToken), in A."""
     code = d.ctl_json("enroll-code", "new", "--uses", "1")["code"]
-    base = [ARDOISE_SIM, "--url", d.url, "--ca", d.ca, "--state", os.path.join(d.tmp, "sim.db")]
-    for args in (["enroll", "-n", "1", "--code", code], ["connect"]):
-        out = subprocess.run(base + args, capture_output=True, text=True, timeout=300)
-        check(out.returncode == 0, "ardoise-sim %s: %s" % (args, out.stderr[-1000:]))
-    serial = json.loads(subprocess.run(base + ["list", "--json"], capture_output=True, text=True,
-                                       timeout=60).stdout)[0]["serial"]
+    sim = Sim(d)
+    sim("enroll", "-n", "1", "--code", code)
+    sim("connect")
+    serial = sim.devices()[0]["serial"]
     d.ctl("device", "move", serial, "--school", A)
     return serial
 

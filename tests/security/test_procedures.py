@@ -192,6 +192,7 @@ def test_two_person_rule_needs_two_people():
     check("403" in out.stderr, "rotating it oneself changes nothing: %r" % out.stderr)
     # a third technician rotates it: a fresh token, not for 24 h
     third = token_of(d, "--name", "tech.third", "--role", "technician")
+    # SQL: a token nobody here issued (no verb makes one, by design)
     d.sqlite("UPDATE account SET token_by = '', token_at = 0 WHERE name = 'tech.third'")
     rot = json.loads(d.ctl("token", "rotate", "--account", "tech.puppet", "--json",
                            token=third).stdout)

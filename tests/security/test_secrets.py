@@ -29,9 +29,8 @@ import sqlite3
 import ssl
 import subprocess
 
-from harness import ARDOISE_SIM, Daemon, check, run
-from test_locate import Sim, token_of, UAI, OTHER
-from fleet_common import write
+from fleet_common import A as UAI, B as OTHER
+from harness import Daemon, Sim, check, run, token_of, write
 
 CONFIG = "[geolocation]\napproval = two-person\nexpiry_hours = 1\nretention_days = 1\n"
 S = {}  # the fleet, built by the first test and told in order
@@ -106,9 +105,7 @@ def done():
 
 def sim_try(d, state, *args):
     """ardoise-sim with its own state file, not checked."""
-    return subprocess.run([ARDOISE_SIM, "--url", d.url, "--ca", d.ca, "--state",
-                           os.path.join(d.tmp, state)] + list(args),
-                          capture_output=True, text=True, timeout=300)
+    return Sim(d, state)(*args, expect=None)
 
 
 def sim_row(sim, serial):

@@ -1,13 +1,12 @@
 /*
  * testutil.h - helpers shared by the unit tests (tests may do I/O):
- * running tools/mdm-schema-check on plists, reading files, and a tiny
- * test PKI.
+ * running tools/mdm-schema-check on plists, reading files, legacy seals;
+ * with the test PKI of tu_pki.h.
  */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
+#include "tu_pki.h" /* the test PKI */
 
 #include <stddef.h>
 
@@ -29,14 +28,6 @@ int tu_schema_check1(const char *name, const char *data, size_t len, const char 
 
 /* Reads a whole file (malloc'd, NUL-terminated); NULL on error. */
 char *tu_read_file(const char *path, size_t *ret_len);
-
-/* Test PKI.  Keys: "ec" (P-256) or "rsa" (2048 bits). */
-EVP_PKEY *tu_key(const char *kind);
-/* A certificate for key with subject CN=cn.  issuer/issuer_key NULL makes a
- * self-signed CA; is_ca adds basicConstraints CA:TRUE and keyCertSign,
- * otherwise a leaf with digitalSignature and clientAuth.  Signed with
- * SHA-256, valid from an hour ago for a year. */
-X509 *tu_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, int is_ca);
 
 /* Seals plain as keystore.c did before the version byte (nonce(12) |
  * ciphertext | tag(16), aad = the owner alone) with the secret.key of the

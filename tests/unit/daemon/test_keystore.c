@@ -1,13 +1,19 @@
-/* Unit tests for daemon/keystore.c: key files, permissions, sealing. */
+/* Unit tests for daemon/keystore.c: key files, permissions, sealing, the
+ * APNs push credentials. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <openssl/err.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ap_err.h"
 #include "ap_x509.h"
@@ -369,6 +375,151 @@ static void test_legacy_blobs(void **state)
 	free(old);
 }
 
+/* keystore_push_info/keystore_push_ctx: PEM, encrypted PEM, PKCS#12, the
+ * topic from the subject UID, expiry, permissions (one group, its files
+ * made once). */
+
+#define TOPIC "com.apple.mgmt.External.3b1c5d6e-unit"
+
+static char push_dir[64];
+static EVP_PKEY *push_key, *push_other_key;
+
+static void push_path(char *out, size_t cap, const char *name)
+{
+	snprintf(out, cap, "%s/%s", push_dir, name);
+}
+
+/* A push-like certificate: subject UID (if uid) and CN, valid from
+ * now+from_s to now+to_s, self-signed with k. */
+static X509 *make_cert(EVP_PKEY *k, const char *uid, long from_s, long to_s)
+{
+	struct tu_cert_spec spec = {
+	    .cn = "APSP:unit", .uid = uid, .key = k, .from_s = from_s, .to_s = to_s};
+	X509 *x = tu_cert_new(&spec);
+	assert_non_null(x);
+	return x;
+}
+
+static void write_cert(const char *name, X509 *x)
+{
+	assert_int_equal(tu_write_pem_in(push_dir, name, x, NULL, NULL, 0644), 0);
+}
+
+static void write_key(const char *name, EVP_PKEY *k, const char *pass, mode_t mode)
+{
+	assert_int_equal(tu_write_pem_in(push_dir, name, NULL, k, pass, mode), 0);
+}
+
+static int push_setup(void **state)
+{
+	snprintf(push_dir, sizeof(push_dir), "/tmp/ardoise-ks-push-XXXXXX");
+	assert_non_null(mkdtemp(push_dir));
+	push_key = tu_key("rsa");
+	push_other_key = tu_key("ec");
+	X509 *good = make_cert(push_key, TOPIC, -3600, 86400L * 30);
+	write_cert("push.pem", good);
+	write_key("push.key", push_key, NULL, 0600);
+	write_key("enc.key", push_key, "s3cret", 0600);
+	write_key("open.key", push_key, NULL, 0644);
+	write_key("other.key", push_other_key, NULL, 0600);
+	X509 *x = make_cert(push_key, TOPIC, -86400L * 40, -86400L * 5);
+	write_cert("expired.pem", x);
+	X509_free(x);
+	x = make_cert(push_key, NULL, -3600, 86400L * 30);
+	write_cert("nouid.pem", x);
+	X509_free(x);
+	PKCS12 *p12 = PKCS12_create("p12pass", "push", push_key, good, NULL, 0, 0, 0, 0, 0);
+	char p[128];
+	push_path(p, sizeof(p), "push.p12");
+	FILE *f = fopen(p, "wb");
+	i2d_PKCS12_fp(f, p12);
+	fclose(f);
+	chmod(p, 0600);
+	PKCS12_free(p12);
+	X509_free(good);
+	return 0;
+}
+
+static int push_teardown(void **state)
+{
+	static const char *const names[] = {"push.pem",	 "push.key",	"enc.key",   "open.key",
+					    "other.key", "expired.pem", "nouid.pem", "push.p12"};
+	char p[128];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		push_path(p, sizeof(p), names[i]);
+		unlink(p);
+	}
+	rmdir(push_dir);
+	EVP_PKEY_free(push_key);
+	EVP_PKEY_free(push_other_key);
+	return 0;
+}
+
+/* keystore_push_ctx on files of push_dir; frees the context. */
+static int ctx_for(const char *cert, const char *k, const char *pass, char *err, size_t cap)
+{
+	char c[128], kp[128];
+	SSL_CTX *ctx = NULL;
+	push_path(c, sizeof(c), cert);
+	push_path(kp, sizeof(kp), k ? k : "");
+	int rc = keystore_push_ctx(c, k ? kp : NULL, pass, NULL, &ctx, err, cap);
+	if (rc == 0)
+		assert_non_null(ctx);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+static void test_pem_topic_and_dates(void **state)
+{
+	struct keystore_push_info info;
+	char c[128], err[300] = "";
+	push_path(c, sizeof(c), "push.pem");
+	assert_int_equal(keystore_push_info(c, NULL, &info, err, sizeof(err)), 0);
+	assert_string_equal(info.topic, TOPIC);
+	assert_non_null(strstr(info.subject, "APSP:unit"));
+	long left = (long)(info.not_after - time(NULL));
+	assert_true(left > 86400L * 29 && left <= 86400L * 30);
+	assert_int_equal(ctx_for("push.pem", "push.key", NULL, err, sizeof(err)), 0);
+}
+
+static void test_encrypted_key(void **state)
+{
+	char err[300] = "";
+	assert_int_equal(ctx_for("push.pem", "enc.key", "s3cret", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for("push.pem", "enc.key", "wrong", err, sizeof(err)), AP_EPARSE);
+	assert_non_null(strstr(err, "passphrase"));
+	/* no passphrase: refused, never a prompt on the terminal */
+	assert_int_equal(ctx_for("push.pem", "enc.key", NULL, err, sizeof(err)), AP_EPARSE);
+	assert_null(strstr(err, "s3cret"));
+}
+
+static void test_pkcs12(void **state)
+{
+	struct keystore_push_info info;
+	char c[128], err[300] = "";
+	push_path(c, sizeof(c), "push.p12");
+	assert_int_equal(keystore_push_info(c, "p12pass", &info, err, sizeof(err)), 0);
+	assert_string_equal(info.topic, TOPIC);
+	assert_int_equal(ctx_for("push.p12", NULL, "p12pass", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for("push.p12", NULL, "nope", err, sizeof(err)), AP_EPARSE);
+	assert_non_null(strstr(err, "PKCS#12"));
+}
+
+static void test_refusals(void **state)
+{
+	char err[300] = "";
+	assert_int_equal(ctx_for("push.pem", "open.key", NULL, err, sizeof(err)), AP_EPERM);
+	assert_non_null(strstr(err, "chmod 600"));
+	assert_int_equal(ctx_for("push.pem", "other.key", NULL, err, sizeof(err)), AP_EBADSIG);
+	assert_non_null(strstr(err, "does not match"));
+	assert_int_equal(ctx_for("expired.pem", "push.key", NULL, err, sizeof(err)), AP_EBADSIG);
+	assert_non_null(strstr(err, "expired on"));
+	assert_int_equal(ctx_for("nouid.pem", "push.key", NULL, err, sizeof(err)), AP_EMISSING);
+	assert_non_null(strstr(err, "UID"));
+	assert_int_equal(ctx_for("missing.pem", "push.key", NULL, err, sizeof(err)), AP_EIO);
+	assert_int_equal(ctx_for("push.key", "push.key", NULL, err, sizeof(err)), AP_EPARSE);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -385,5 +536,12 @@ int main(void)
 	    T(test_seal_purpose_bound),
 	    T(test_legacy_blobs),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest push_tests[] = {
+	    cmocka_unit_test(test_pem_topic_and_dates),
+	    cmocka_unit_test(test_encrypted_key),
+	    cmocka_unit_test(test_pkcs12),
+	    cmocka_unit_test(test_refusals),
+	};
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	return failed + cmocka_run_group_tests(push_tests, push_setup, push_teardown);
 }

@@ -1,5 +1,6 @@
-/* Unit tests for the push side of db_mdm: results, the re-push rules,
- * invalid tokens.  On :memory:, with the store's clock shifted. */
+/* Unit tests for db/db_mdm.c: the push side (results, the re-push rules,
+ * invalid tokens) with the store's clock frozen, then the identity
+ * binding and enrolment codes.  On :memory:. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include "ap_err.h"
 #include "db_command.h"
 #include "db_mdm.h"
+#include "fleet_fixture.h"
 #include "store.h"
 
 #define TOPIC "com.apple.mgmt.External.unit"
@@ -202,6 +204,96 @@ static void test_not_pushable(void **state)
 	assert_int_equal(s.n, 0);
 }
 
+/* The identity binding and enrolment codes, on the live clock. */
+
+static int setup_live(void **state)
+{
+	return db_open(":memory:", &db);
+}
+
+static enum db_mdm_bind auth(struct db *store, const char *udid, const char *serial, const char *fp)
+{
+	struct db_mdm_auth a = {udid, serial, "t", NULL, NULL, NULL, fp};
+	struct db_mdm_bound b;
+	assert_int_equal(db_mdm_authenticate(store, &a, &b), 0);
+	return b.how;
+}
+
+static void test_identity_binding(void **state)
+{
+	int64_t id = fixture_mdm_enrol(db, "UDID-4", "SER4", "fp4");
+	/* an enrolled UDID keeps its certificate */
+	assert_int_equal(auth(db, "UDID-4", "SER4", "fp-other"), DB_MDM_BIND_UDID_TAKEN);
+	assert_int_equal(auth(db, "UDID-4", "SER4", "fp4"), DB_MDM_BIND_SAME);
+	/* after CheckOut (or an erase) it may enrol with a new one */
+	assert_int_equal(db_mdm_unenroll(db, id), 0);
+	assert_int_equal(auth(db, "UDID-4", "SER4", "fp-other"), DB_MDM_BIND_NEW);
+	struct db_device d;
+	assert_int_equal(db_mdm_by_udid(db, "UDID-4", &d), 0);
+	assert_int_equal(d.id, id);
+	assert_string_equal(d.cert_fp, "fp-other");
+	assert_string_equal(d.enrollment, "pending");
+	/* the replaced certificate is refused, even for its own UDID */
+	assert_int_equal(auth(db, "UDID-4", "SER4", "fp4"), DB_MDM_BIND_CERT_ENDED);
+}
+
+static void test_one_certificate_one_tablet(void **state)
+{
+	int64_t a = fixture_mdm_enrol(db, "UDID-A", "SERA", "fpA");
+	int created = 0;
+	assert_int_equal(db_device_import(db, "SERI", "iPad", NULL, "", &created), 0);
+	/* a bound certificate names no other UDID: new, imported or erased */
+	assert_int_equal(auth(db, "UDID-X", "SERX", "fpA"), DB_MDM_BIND_CERT_ELSEWHERE);
+	assert_int_equal(auth(db, "UDID-I", "SERI", "fpA"), DB_MDM_BIND_CERT_ELSEWHERE);
+	struct db_device d;
+	assert_int_equal(db_mdm_by_udid(db, "UDID-X", &d), AP_ENOTFOUND);
+	assert_int_equal(db_mdm_by_serial(db, "SERI", &d), 0);
+	assert_string_equal(d.udid, "");
+	/* a UDID keeps its serial; a serial keeps its UDID */
+	assert_int_equal(auth(db, "UDID-A", "SERI", "fpA"), DB_MDM_BIND_SERIAL_DIFFERS);
+	assert_int_equal(auth(db, "UDID-Y", "SERA", "fpY"), DB_MDM_BIND_SERIAL_TAKEN);
+	/* a certificate of another CA does not replace a live binding */
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-ext"), DB_MDM_BIND_UDID_TAKEN);
+	/* one from Ardoise's SCEP issued after the binding does, once */
+	assert_int_equal(db_mdm_identity_issued(db, "fpA2", "CODE", "tx-1"), 0);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fpA2"), DB_MDM_BIND_REPLACED);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fpA"), DB_MDM_BIND_CERT_ENDED);
+	assert_int_equal(db_mdm_identity_issued(db, "fpA3", "CODE", "tx-2"), 0);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fpA3"), DB_MDM_BIND_REPLACED);
+	/* issued before the current binding: not newer */
+	assert_int_equal(db_mdm_identity_issued(db, "fp-old", "CODE", "tx-3"), 0);
+	assert_int_equal(db_mdm_identity_issued(db, "fp-new", "CODE", "tx-4"), 0);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-new"), DB_MDM_BIND_REPLACED);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-old"), DB_MDM_BIND_UDID_TAKEN);
+	/* released: the next enrolment binds afresh, the released one is ended */
+	assert_int_equal(db_mdm_release(db, a), 0);
+	assert_int_equal(db_mdm_by_id(db, a, &d), 0);
+	assert_string_equal(d.cert_fp, "");
+	assert_string_equal(d.enrollment, "unenrolled");
+	assert_int_equal(db_mdm_release(db, a), AP_ECONFLICT); /* nothing bound any more */
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-new"), DB_MDM_BIND_CERT_ENDED);
+	assert_int_equal(auth(db, "UDID-A", "SERA", "fp-ext"), DB_MDM_BIND_NEW);
+	struct db_mdm_identity i;
+	assert_int_equal(db_mdm_identity_get(db, "fp-ext", &i), 0);
+	assert_string_equal(i.udid, "UDID-A");
+	assert_false(i.issued);
+	assert_false(i.ended);
+}
+
+static void test_enrol_codes(void **state)
+{
+	char code[33];
+	assert_int_equal(db_enroll_code_new(db, NULL, "admin", 60, 2, code), 0);
+	assert_int_equal(db_enroll_code_check(db, code), 0);
+	assert_int_equal(db_enroll_code_use(db, code, "a"), 0);
+	assert_int_equal(db_enroll_code_use(db, code, "b"), 0);
+	assert_int_equal(db_enroll_code_use(db, code, "c"), AP_EAUTH);
+	assert_int_equal(db_enroll_code_check(db, "NOPE"), AP_EAUTH);
+	assert_int_equal(db_enroll_code_new(db, NULL, "admin", 60, 1, code), 0);
+	db_clock_set_offset(120);
+	assert_int_equal(db_enroll_code_use(db, code, "late"), AP_EAUTH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +302,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_seen_but_missed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_pushable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_woken_before_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_identity_binding, setup_live, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_certificate_one_tablet, setup_live, teardown),
+	    cmocka_unit_test_setup_teardown(test_enrol_codes, setup_live, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

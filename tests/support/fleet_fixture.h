@@ -1,4 +1,5 @@
-/* fleet_fixture.h - a :memory: store with two collèges, for db unit tests. */
+/* fleet_fixture.h - a :memory: store with two collèges, and an enrolled
+ * tablet, for db unit tests. */
 #ifndef FLEET_FIXTURE_H
 #define FLEET_FIXTURE_H
 
@@ -12,6 +13,7 @@
 
 #include "ap_err.h"
 #include "db_device.h"
+#include "db_mdm.h"
 #include "db_person.h"
 #include "db_school.h"
 #include "store.h"
@@ -54,6 +56,26 @@ static inline int64_t fixture_person(struct db *db, const char *ext_id, enum db_
 	return got.id;
 }
 
+/* A tablet enrolled (authenticated, then its push token) with UDID udid,
+ * serial and certificate fingerprint fp; returns its id. */
+static inline int64_t fixture_mdm_enrol(struct db *db, const char *udid, const char *serial,
+					const char *fp)
+{
+	struct db_mdm_auth a = {udid, serial, "com.apple.mgmt.test", "17.5", "21F79", "iPad", fp};
+	int64_t id = 0;
+	const unsigned char tok[4] = {1, 2, 3, 4};
+	int first = 0;
+	struct db_mdm_bound b;
+	assert_int_equal(db_mdm_authenticate(db, &a, &b), 0);
+	assert_int_equal(b.how, DB_MDM_BIND_NEW);
+	id = b.id;
+	assert_int_equal(
+	    db_mdm_token_update(db, id, tok, 4, "magic", "com.apple.mgmt.test", NULL, 0, 0, &first),
+	    0);
+	assert_int_equal(first, 1);
+	return id;
+}
+
 static inline int fixture_setup(void **state)
 {
 	struct db *db;
@@ -62,6 +84,17 @@ static inline int fixture_setup(void **state)
 		return -1;
 	fixture_school(db, UAI_A, "Clg N. Sarraute");
 	fixture_school(db, UAI_B, "Clg Elie Coutarel");
+	*state = db;
+	return 0;
+}
+
+/* An empty :memory: store in *state (for fixture_teardown). */
+static inline int fixture_empty_setup(void **state)
+{
+	struct db *db;
+	db_clock_set_offset(0);
+	if (db_open(":memory:", &db) < 0)
+		return -1;
 	*state = db;
 	return 0;
 }

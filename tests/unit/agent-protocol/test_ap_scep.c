@@ -28,7 +28,8 @@
 #include "ap_err.h"
 #include "ap_scep.h"
 #include "ap_x509.h"
-#include "../fuzz/scep_test_ca.h"
+#include "tu_pki.h"
+#include "../../fuzz/scep_test_ca.h"
 
 extern char **environ;
 
@@ -551,11 +552,8 @@ static unsigned char *hand_sign(const unsigned char *content, size_t clen, X509 
 
 static unsigned char *csr_der(EVP_PKEY *key, const char *cn, size_t *len)
 {
-	X509_REQ *csr = X509_REQ_new();
-	X509_REQ_set_pubkey(csr, key);
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(csr), "CN", MBSTRING_UTF8,
-				   (const unsigned char *)cn, -1, -1, 0);
-	assert_true(X509_REQ_sign(csr, key, EVP_sha256()) > 0);
+	X509_REQ *csr = tu_csr(key, cn);
+	assert_non_null(csr);
 	unsigned char *der = NULL;
 	int n = i2d_X509_REQ(csr, &der);
 	assert_true(n > 0);
@@ -599,11 +597,7 @@ static void test_hand_built(void **state)
 	assert_null(r);
 
 	/* RenewalReq signed with a certificate the CA issued earlier */
-	X509_REQ *csr = X509_REQ_new();
-	X509_REQ_set_pubkey(csr, f->dev_key);
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(csr), "CN", MBSTRING_ASC,
-				   (const unsigned char *)"old", -1, -1, 0);
-	X509_REQ_sign(csr, f->dev_key, EVP_sha256());
+	X509_REQ *csr = tu_csr(f->dev_key, "old");
 	X509 *old = NULL;
 	assert_int_equal(ap_x509_issue_client(f->ec_ca, f->ec_ca_key, csr, 10, &old), 0);
 	X509_REQ_free(csr);

@@ -16,6 +16,7 @@
 #include "ap_err.h"
 #include "ap_x509.h"
 #include "tls.h"
+#include "tu_pki.h"
 #include "unit.h"
 
 struct world {
@@ -40,26 +41,11 @@ struct pair {
 	int srv_rc;	     /* last tls_read() result */
 };
 
-static void write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *key)
-{
-	char *pem;
-	size_t len;
-	if (cert)
-		assert_int_equal(ap_x509_to_pem(cert, &pem, &len), 0);
-	else
-		assert_int_equal(ap_pkey_to_pem(key, &pem, &len), 0);
-	unit_write(dir, name, pem);
-	free(pem);
-}
-
 static X509 *issue_client(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *cn)
 {
-	X509_REQ *req = X509_REQ_new();
+	X509_REQ *req = tu_csr(key, cn);
 	X509 *cert = NULL;
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_REQ_set_pubkey(req, key);
-	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	assert_non_null(req);
 	assert_int_equal(ap_x509_issue_client(ca, ca_key, req, 30, &cert), 0);
 	X509_REQ_free(req);
 	return cert;
@@ -78,9 +64,9 @@ static int group_setup(void **state)
 	assert_int_equal(ap_x509_make_ca(w->ca_key, "Test CA", "Ardoise", 30, &w->ca), 0);
 	assert_int_equal(ap_x509_new_ec_key(&srv_key), 0);
 	assert_int_equal(ap_x509_issue_server(w->ca, w->ca_key, srv_key, names, 2, 30, &srv), 0);
-	write_pem(w->dir, "server.pem", srv, NULL);
-	write_pem(w->dir, "server.key", NULL, srv_key);
-	write_pem(w->dir, "other.key", NULL, w->ca_key);
+	assert_int_equal(tu_write_pem_in(w->dir, "server.pem", srv, NULL, NULL, 0644), 0);
+	assert_int_equal(tu_write_pem_in(w->dir, "server.key", NULL, srv_key, NULL, 0600), 0);
+	assert_int_equal(tu_write_pem_in(w->dir, "other.key", NULL, w->ca_key, NULL, 0600), 0);
 
 	assert_int_equal(ap_x509_new_ec_key(&w->client_key), 0);
 	w->client_cert = issue_client(w->ca, w->ca_key, w->client_key, "device-1");

@@ -1,4 +1,4 @@
-/* Unit tests for the CSV reader, the import helper and ISO dates. */
+/* Unit tests for daemon/csv.c: the CSV reader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +10,6 @@
 
 #include "ap_err.h"
 #include "csv.h"
-#include "import.h"
-#include "isodate.h"
 
 /* Reads every record of text; returns how many were good. */
 static int read_all(const char *text, size_t len, const struct csv_limits *lim,
@@ -147,91 +145,6 @@ static void test_limits(void **state)
 	assert_non_null(strstr(bad.error, "more than 3 fields"));
 }
 
-static const struct import_col cols[] = {
-    {"serial", "serial|serialnumber|numerodeserie", 1},
-    {"uai", "uai|college", 1},
-    {"model", "model|modele", 0},
-};
-
-static void test_import_header(void **state)
-{
-	struct import im;
-	const char *v[3];
-	size_t line;
-	static const char text[] = "Numéro de série ; MODÈLE;Collège;extra\n"
-				   " S1 ;m1;U1\n"
-				   ";;;\n"
-				   "S2;m2;U2;x\n"
-				   "S1;m3;U3\n";
-	assert_int_equal(import_begin(&im, text, sizeof(text) - 1, cols, 3), 0);
-	assert_int_equal(im.n_errors, 0);
-	assert_int_equal(import_next(&im, v, &line), 1);
-	assert_string_equal(v[0], "S1"); /* blanks trimmed */
-	assert_string_equal(v[1], "U1");
-	assert_string_equal(v[2], "m1");
-	assert_int_equal(line, 2);
-	size_t first;
-	assert_int_equal(import_seen(&im, v[0], line, &first), 0);
-	/* the blank row is skipped; extra columns are ignored (the header has 4) */
-	assert_int_equal(import_next(&im, v, &line), 1);
-	assert_int_equal(line, 4);
-	assert_int_equal(import_next(&im, v, &line), 1);
-	assert_int_equal(import_seen(&im, v[0], line, &first), 1);
-	assert_int_equal(first, 2);
-	assert_int_equal(import_next(&im, v, &line), 0);
-	assert_int_equal(im.rows, 3);
-	import_end(&im);
-
-	static const char nohead[] = "model\nm\n";
-	assert_int_equal(import_begin(&im, nohead, sizeof(nohead) - 1, cols, 3), 0);
-	assert_int_equal(json_array_size(im.errors), 2); /* serial and uai ... */
-	assert_int_equal(im.n_errors, 1);		 /* ... both on line 1 */
-	assert_int_equal(import_next(&im, v, &line), 0); /* ... and no row is read */
-	import_end(&im);
-}
-
-static void test_import_seen_many(void **state)
-{
-	struct import im;
-	char key[16];
-	size_t first;
-	assert_int_equal(import_begin(&im, "serial,uai\n", 11, cols, 2), 0);
-	for (int i = 0; i < 50000; i++) {
-		snprintf(key, sizeof(key), "K%d", i);
-		assert_int_equal(import_seen(&im, key, (size_t)i + 2, &first), 0);
-	}
-	assert_int_equal(import_seen(&im, "K31337", 9, &first), 1);
-	assert_int_equal(first, 31339);
-	import_end(&im);
-}
-
-static void test_isodate(void **state)
-{
-	int64_t t;
-	char day[ISODATE_DAY_LEN + 1], tm[ISODATE_TIME_LEN + 1];
-	assert_int_equal(isodate_parse_day("2025-07-04", &t), 0);
-	assert_int_equal(t, 1751587200);
-	isodate_format_day(t + 86399, day);
-	assert_string_equal(day, "2025-07-04");
-	assert_int_equal(isodate_day_start(t + 86399), t);
-	assert_int_equal(isodate_parse_day("2024-02-29", &t), 0); /* leap year */
-	assert_int_equal(isodate_parse_day("2025-02-29", &t), AP_EPARSE);
-	assert_int_equal(isodate_parse_day("2025-04-31", &t), AP_EPARSE);
-	assert_int_equal(isodate_parse_day("2025-7-4", &t), AP_EPARSE);
-	assert_int_equal(isodate_parse_day("2025-07-04x", &t), AP_EPARSE);
-	assert_int_equal(isodate_parse_day("1969-12-31", &t), AP_EPARSE);
-	assert_int_equal(isodate_parse_day(NULL, &t), AP_EPARSE);
-	assert_int_equal(isodate_parse_time("2025-07-04T10:30", &t), 0);
-	assert_int_equal(t, 1751587200 + 10 * 3600 + 30 * 60);
-	assert_int_equal(isodate_parse_time("2025-07-04T10:30:15Z", &t), 0);
-	isodate_format_time(t, tm);
-	assert_string_equal(tm, "2025-07-04T10:30:15Z");
-	assert_int_equal(isodate_parse_time("2025-07-04", &t), 0);
-	assert_int_equal(isodate_parse_time("2025-07-04T24:00", &t), AP_EPARSE);
-	assert_int_equal(isodate_parse_time("2025-07-04T10:61", &t), AP_EPARSE);
-	assert_int_equal(isodate_parse_time("2025-07-04T10", &t), AP_EPARSE);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,9 +152,6 @@ int main(void)
 	    cmocka_unit_test(test_separator_detection),
 	    cmocka_unit_test(test_bad_records_and_recovery),
 	    cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_import_header),
-	    cmocka_unit_test(test_import_seen_many),
-	    cmocka_unit_test(test_isodate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "ap_err.h"
 #include "ap_x509.h"
+#include "tu_pki.h"
 
 struct fixture {
 	EVP_PKEY *ca_key;
@@ -157,12 +158,8 @@ static void test_server(void **state)
 
 static X509_REQ *make_csr(EVP_PKEY *key, const char *cn)
 {
-	X509_REQ *csr = X509_REQ_new();
+	X509_REQ *csr = tu_csr(key, cn);
 	assert_non_null(csr);
-	assert_true(X509_REQ_set_pubkey(csr, key));
-	assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(csr), "CN", MBSTRING_UTF8,
-					       (const unsigned char *)cn, -1, -1, 0));
-	assert_true(X509_REQ_sign(csr, key, EVP_sha256()) > 0);
 	return csr;
 }
 

@@ -1,8 +1,9 @@
-/* testutil.c - schema checker runner, file reading, test PKI. */
+/* testutil.c - schema checker runner, file reading, legacy seals (the test
+ * PKI is tu_pki.c). */
 #include "testutil.h"
 
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
+#include <openssl/evp.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,65 +122,6 @@ char *tu_read_file(const char *path, size_t *ret_len)
 	buf[len] = '\0';
 	*ret_len = len;
 	return buf;
-}
-
-EVP_PKEY *tu_key(const char *kind)
-{
-	if (strcmp(kind, "rsa") == 0)
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-}
-
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (ext == NULL)
-		return -1;
-	int ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -1;
-}
-
-X509 *tu_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, int is_ca)
-{
-	static long serial = 1;
-	X509 *x = X509_new();
-	X509_NAME *name = X509_NAME_new();
-
-	if (x == NULL || name == NULL)
-		goto fail;
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 365);
-	X509_set_pubkey(x, key);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, name);
-	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-	X509 *iss = issuer ? issuer : x;
-	if (is_ca) {
-		if (add_ext(x, iss, NID_basic_constraints, "critical,CA:TRUE") ||
-		    add_ext(x, iss, NID_key_usage, "critical,keyCertSign,cRLSign"))
-			goto fail;
-	} else {
-		if (add_ext(x, iss, NID_basic_constraints, "critical,CA:FALSE") ||
-		    add_ext(x, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment") ||
-		    add_ext(x, iss, NID_ext_key_usage, "clientAuth"))
-			goto fail;
-	}
-	if (add_ext(x, iss, NID_subject_key_identifier, "hash"))
-		goto fail;
-	if (X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) <= 0)
-		goto fail;
-	X509_NAME_free(name);
-	return x;
-fail:
-	X509_NAME_free(name);
-	X509_free(x);
-	return NULL;
 }
 
 int tu_legacy_seal(const char *dir, const char *aad, const void *plain, size_t len,
