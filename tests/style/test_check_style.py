@@ -43,7 +43,15 @@ CASES = [
     ("tools/ctl_x.c", "<uv.h>", "uv.h (libuv) is not for tools/ctl"),
     ("tools/sim_x.c", '"store.h"', '"store.h" is db\'s, and tools/sim may not include it'),
     ("tools/sim_x.c", '"nowhere.h"', '"nowhere.h" names no header of the tree'),
-    ("tests/unit/test_x.c", '"db_int.h"', None),
+    # a unit test keeps its folder's matrix
+    ("tests/unit/db/test_x.c", '"db_int.h"', None),
+    ("tests/unit/db/test_x.c", "<cmocka.h>", None),
+    ("tests/unit/db/test_x.c", '"server.h"',
+     '"server.h" is daemon\'s, and tests/unit/db/ may not include it'),
+    ("tests/unit/agent-protocol/test_x.c", "<uv.h>",
+     "uv.h (libuv) is not for tests/unit/agent-protocol/"),
+    ("tests/unit/agent-protocol/test_x.c", '"db_int.h"', '"db_int.h" is private to db/'),
+    ("tests/unit/daemon/test_x.c", '"db_int.h"', '"db_int.h" is private to db/'),
     ("tests/protocol/test_x.c", '"db_int.h"', '"db_int.h" is private to db/'),
 ]
 
