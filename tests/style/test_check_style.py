@@ -50,7 +50,8 @@ CASES = [
      '"server.h" is daemon\'s, and tests/unit/db/ may not include it'),
     ("tests/unit/agent-protocol/test_x.c", "<uv.h>",
      "uv.h (libuv) is not for tests/unit/agent-protocol/"),
-    ("tests/unit/agent-protocol/test_x.c", '"db_int.h"', '"db_int.h" is private to db/'),
+    ("tests/unit/agent-protocol/test_x.c", '"db_int.h"',
+     '"db_int.h" is db\'s, and tests/unit/agent-protocol/ may not include it'),
     ("tests/unit/daemon/test_x.c", '"db_int.h"', '"db_int.h" is private to db/'),
     ("tests/protocol/test_x.c", '"db_int.h"', '"db_int.h" is private to db/'),
 ]
