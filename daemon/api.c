@@ -41,7 +41,7 @@ void api_fail(struct req *r, int err, int status, const char *fmt, ...)
 	log_info("api_error", "id=%s status=%d code=%s message=%s", r->id, status, ap_errname(err),
 		 log_esc(msg, esc, sizeof(esc)));
 	if (status == 401)
-		http_resp_add_header(r->resp, "WWW-Authenticate", "Bearer realm=\"ardoise\"");
+		ap_http_resp_add_header(r->resp, "WWW-Authenticate", "Bearer realm=\"ardoise\"");
 	api_json(r, status, o);
 }
 
@@ -139,7 +139,7 @@ const char *api_param(const struct req *r, size_t i)
 
 int api_query(const struct req *r, const char *name, char *out, size_t cap)
 {
-	return http_req_query(r->http, name, out, cap);
+	return ap_http_query(r->http, name, out, cap);
 }
 
 /* Always 200 while serving; "warnings" lists what needs an operator. */

@@ -351,7 +351,7 @@ int api_fleet_commit_new(struct req *r, const char *action, const char *target, 
 
 static int csv_body(struct req *r)
 {
-	const char *ct = http_req_header(r->http, "content-type");
+	const char *ct = ap_http_header(r->http, "content-type");
 	if (ct == NULL || strncasecmp(ct, "text/csv", 8) != 0) {
 		api_fail(r, AP_EUNSUPPORTED, 415, "send the file as text/csv (got %s)",
 			 ct ? ct : "no Content-Type");

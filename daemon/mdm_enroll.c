@@ -40,7 +40,7 @@ static int enrolment_code(struct req *r, char code[65])
 			api_fail(r, AP_EAUTH, 403, "enrolment code unknown, used or expired");
 		return rc;
 	}
-	if (http_req_header(r->http, "authorization") == NULL) {
+	if (ap_http_header(r->http, "authorization") == NULL) {
 		api_fail(r, AP_EAUTH, 401,
 			 "an enrolment code (?code=) or a staff token is required");
 		return AP_EAUTH;
@@ -122,8 +122,8 @@ void mdm_enroll(struct req *r)
 	ap_buf_reset(&r->resp->body);
 	if ((rc = ap_buf_append(&r->resp->body, profile, len)) < 0)
 		goto fail;
-	http_resp_add_header(r->resp, "Content-Disposition",
-			     "attachment; filename=\"ardoise-enroll.mobileconfig\"");
+	ap_http_resp_add_header(r->resp, "Content-Disposition",
+				"attachment; filename=\"ardoise-enroll.mobileconfig\"");
 	/* no profile handed out without its row */
 	if ((rc = api_audit(r, "enroll.profile", "",
 			    r->has_acct ? "downloaded by staff" : "downloaded with code", NULL)) <
