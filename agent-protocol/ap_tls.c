@@ -17,7 +17,8 @@ struct ap_tls {
 	BIO *rbio; /* network -> SSL */
 	BIO *wbio; /* SSL -> network */
 	int done;
-	char fp[65]; /* the peer certificate's SHA-256, computed once */
+	SSL_SESSION **session_slot; /* client: where new sessions go, or NULL */
+	char fp[65];		    /* the peer certificate's SHA-256, computed once */
 	char err[128];
 };
 
@@ -280,6 +281,46 @@ int ap_tls_ctx_new(OSSL_LIB_CTX *libctx, const char *cert_file, const char *key_
 	return 0;
 }
 
+/* A client context's new-session callback: the session goes to the slot
+ * of the connection it belongs to. */
+static int client_new_session(SSL *ssl, SSL_SESSION *s)
+{
+	struct ap_tls *t = SSL_get_app_data(ssl);
+	if (t == NULL || t->session_slot == NULL)
+		return 0; /* not kept: OpenSSL keeps its reference */
+	SSL_SESSION_free(*t->session_slot);
+	*t->session_slot = s;
+	return 1; /* the reference is the slot's */
+}
+
+int ap_tls_client_ctx_new(OSSL_LIB_CTX *libctx, const char *ca_file, const char *host,
+			  SSL_CTX **ret)
+{
+	unsigned char addr[16];
+	SSL_CTX *ctx = SSL_CTX_new_ex(libctx, NULL, TLS_client_method());
+	if (ctx == NULL)
+		return AP_ENOMEM;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* an iPad presents its identity certificate alone, no chain */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		SSL_CTX_free(ctx);
+		ERR_clear_error();
+		return AP_EIO;
+	}
+	X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ctx);
+	if (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1)
+		X509_VERIFY_PARAM_set1_ip_asc(vp, host);
+	else
+		X509_VERIFY_PARAM_set1_host(vp, host, 0);
+	SSL_CTX_set_session_cache_mode(ctx,
+				       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, client_new_session);
+	*ret = ctx;
+	return 0;
+}
+
 static struct ap_tls *tls_alloc(SSL_CTX *ctx)
 {
 	struct ap_tls *t = calloc(1, sizeof(*t));
@@ -297,6 +338,7 @@ static struct ap_tls *tls_alloc(SSL_CTX *ctx)
 	}
 	BIO_set_mem_eof_return(t->rbio, -1);
 	SSL_set_bio(t->ssl, t->rbio, t->wbio);
+	SSL_set_app_data(t->ssl, t);
 	return t;
 }
 
@@ -332,6 +374,22 @@ void ap_tls_free(struct ap_tls *t)
 		return;
 	SSL_free(t->ssl); /* frees both BIOs */
 	free(t);
+}
+
+int ap_tls_client_identity(struct ap_tls *t, X509 *cert, EVP_PKEY *key)
+{
+	if (SSL_use_certificate(t->ssl, cert) != 1 || SSL_use_PrivateKey(t->ssl, key) != 1) {
+		ERR_clear_error();
+		return AP_ECRYPTO;
+	}
+	return 0;
+}
+
+void ap_tls_client_session(struct ap_tls *t, SSL_SESSION **slot, int resume)
+{
+	t->session_slot = slot;
+	if (slot && resume && *slot)
+		SSL_set_session(t->ssl, *slot);
 }
 
 int ap_tls_feed(struct ap_tls *t, const void *data, size_t len)

@@ -34,12 +34,29 @@ int ap_tls_ctx_new(OSSL_LIB_CTX *libctx, const char *cert_file, const char *key_
 		   X509_STORE *trust, STACK_OF(X509_NAME) * client_ca_names,
 		   struct ap_tls_sessions *sessions, SSL_CTX **ret);
 
+/* Client context in libctx (NULL: the default one), for a client that
+ * checks the server against the CA certificates of ca_file (PEM) and the
+ * name host (a DNS name or an IP literal): TLS 1.2 and 1.3, the client's
+ * certificate sent alone (no chain built), sessions kept where
+ * ap_tls_client_session() says.  AP_EIO when ca_file cannot be read. */
+int ap_tls_client_ctx_new(OSSL_LIB_CTX *libctx, const char *ca_file, const char *host,
+			  SSL_CTX **ret);
+
 struct ap_tls *ap_tls_new(SSL_CTX *ctx);
 /* Client side of the filter (APNs): the handshake starts at the first
  * ap_tls_read(); the server's certificate must name host (a DNS name, sent as
  * SNI, or an IP literal).  NULL when out of memory. */
 struct ap_tls *ap_tls_client_new(SSL_CTX *ctx, const char *host);
 void ap_tls_free(struct ap_tls *t);
+/* Client side, before the handshake: presents cert with key (both
+ * borrowed; the SSL takes its own references).  AP_ECRYPTO when refused. */
+int ap_tls_client_identity(struct ap_tls *t, X509 *cert, EVP_PKEY *key);
+/* Client side, on a context from ap_tls_client_ctx_new(): each session the
+ * server issues is stored in *slot (the previous one freed with
+ * SSL_SESSION_free); with resume, *slot (when not NULL) is offered first.
+ * slot NULL: sessions are no longer stored (call it before *slot's owner
+ * goes away). */
+void ap_tls_client_session(struct ap_tls *t, SSL_SESSION **slot, int resume);
 
 /* Hands ciphertext received from the peer to the filter. */
 int ap_tls_feed(struct ap_tls *t, const void *data, size_t len);
