@@ -37,6 +37,7 @@
 #include "mdm.h"
 #include "router.h"
 #include "server.h"
+#include "sim_cmd.h"
 #include "sim_device.h"
 #include "sim_profile.h"
 #include "store.h"
@@ -216,7 +217,7 @@ static int session(struct env *e, struct tablet *t, char **ret_last, size_t *ret
 		assert_int_equal(a.status, 200);
 		if (a.len == 0 || (n > 0 && t->d->end_session))
 			break;
-		assert_int_equal(sim_device_answer(t->d, a.body, a.len, &xml, &len), 0);
+		assert_int_equal(sim_cmd_answer(t->d, a.body, a.len, &xml, &len), 0);
 		free(a.body);
 		n++;
 		if (ret_last) {
