@@ -301,6 +301,8 @@ static void feed_http(struct sim_conn *c)
 		conn_fail(c, AP_EIO, "unexpected bytes from the server");
 		return;
 	}
+	if (ap_http_in_state(c->http) == AP_HTTP_IN_DONE)
+		ap_http_in_next(c->http); /* the last answer lived until now */
 	int status = ap_http_in_feed(c->http, c->plain.data, c->plain.len, &used);
 	ap_buf_reset(&c->plain);
 	if (status == 413)
@@ -487,7 +489,6 @@ int sim_conn_request(struct sim_conn *c, const struct sim_http_req *req, sim_res
 	if (rc < 0)
 		return rc;
 	c->cb = cb;
-	ap_http_in_next(c->http);
 	uv_timer_start(&c->timer, on_timeout, c->loop->cfg->timeout_ms, 0);
 	if (c->state == CS_READY) {
 		send_pending(c);
