@@ -59,9 +59,9 @@ enum ap_http_in_state {
 
 struct ap_http_in;
 
-/* A parser of requests (a server's) or of responses (a client's, which
- * sends one request at a time: a response to HEAD is not framed).  NULL
- * when out of memory. */
+/* A parser of requests (a server's) or of responses (a client's; it must
+ * not send HEAD: the answer announces a body it does not carry, and would
+ * be framed as if it did).  NULL when out of memory. */
 struct ap_http_in *ap_http_in_new(enum ap_http_kind kind, const struct ap_http_limits *lim);
 void ap_http_in_free(struct ap_http_in *h);
 /* Parses as much of data as makes up the current message.  *consumed
