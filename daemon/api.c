@@ -274,7 +274,7 @@ const char *api_param(const struct req *r, size_t i)
 
 int api_query(const struct req *r, const char *name, char *out, size_t cap)
 {
-	return http_req_query(r->http, name, out, cap);
+	return ap_http_query(r->http, name, out, cap);
 }
 
 /* Appends this request's audit row in the open transaction (detail may be

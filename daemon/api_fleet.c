@@ -230,7 +230,7 @@ json_t *api_fleet_time(int64_t t)
 
 static int csv_body(struct req *r)
 {
-	const char *ct = http_req_header(r->http, "content-type");
+	const char *ct = ap_http_header(r->http, "content-type");
 	if (ct == NULL || strncasecmp(ct, "text/csv", 8) != 0) {
 		api_fail(r, AP_EUNSUPPORTED, 415, "send the file as text/csv (got %s)",
 			 ct ? ct : "no Content-Type");

@@ -35,6 +35,6 @@ void api_fail(struct req *r, int err, int status, const char *fmt, ...)
 	log_info("api_error", "id=%s status=%d code=%s message=%s", r->id, status, ap_errname(err),
 		 log_esc(msg, esc, sizeof(esc)));
 	if (status == 401)
-		http_resp_add_header(r->resp, "WWW-Authenticate", "Bearer realm=\"ardoise\"");
+		ap_http_resp_add_header(r->resp, "WWW-Authenticate", "Bearer realm=\"ardoise\"");
 	api_json(r, status, o);
 }

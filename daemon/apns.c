@@ -13,7 +13,7 @@
 #include "ap_buf.h"
 #include "ap_err.h"
 #include "log.h"
-#include "tls.h"
+#include "ap_tls.h"
 
 #include <jansson.h>
 #include <nghttp2/nghttp2.h>
@@ -50,7 +50,7 @@ struct apns_conn {
 	int handles_open;
 	int closing;
 	int got_settings;
-	struct tls *tls;
+	struct ap_tls *tls;
 	nghttp2_session *h2;
 	struct ap_buf in;
 	size_t write_bytes; /* queued in libuv, not yet written */
@@ -523,7 +523,7 @@ static int send_ciphertext(struct apns_conn *c)
 {
 	char *data;
 	size_t len;
-	int rc = tls_take(c->tls, &data, &len);
+	int rc = ap_tls_take(c->tls, &data, &len);
 	if (rc < 0 || data == NULL)
 		return rc;
 	struct wreq *wr = malloc(sizeof(*wr));
@@ -564,21 +564,21 @@ static int h2_flush(struct apns_conn *c)
 		if (len == 0)
 			break;
 		if (n + (size_t)len > sizeof(buf)) {
-			rc = tls_write(c->tls, buf, n);
+			rc = ap_tls_write(c->tls, buf, n);
 			n = 0;
 			if (rc == 0)
 				rc = send_ciphertext(c);
 		}
 		if ((size_t)len > sizeof(buf)) {
 			if (rc == 0)
-				rc = tls_write(c->tls, data, (size_t)len);
+				rc = ap_tls_write(c->tls, data, (size_t)len);
 		} else {
 			memcpy(buf + n, data, (size_t)len);
 			n += (size_t)len;
 		}
 	}
 	if (rc == 0 && n)
-		rc = tls_write(c->tls, buf, n);
+		rc = ap_tls_write(c->tls, buf, n);
 	if (rc == 0)
 		rc = send_ciphertext(c);
 	return rc;
@@ -590,7 +590,7 @@ static void on_conn_closed(uv_handle_t *h)
 	struct apns *a = c->a;
 	if (--c->handles_open > 0)
 		return;
-	tls_free(c->tls);
+	ap_tls_free(c->tls);
 	ap_buf_free(&c->in);
 	free(c);
 	a->n_conns--;
@@ -648,12 +648,12 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 static int handshake_done(struct apns_conn *c)
 {
 	char alpn[16];
-	tls_alpn(c->tls, alpn, sizeof(alpn));
+	ap_tls_alpn(c->tls, alpn, sizeof(alpn));
 	if (strcmp(alpn, "h2") != 0) {
 		conn_close(c, "ConnectionLost", "the server did not agree to HTTP/2 (ALPN h2)");
 		return AP_EPARSE;
 	}
-	log_debug("apns_tls", "version=%s alpn=h2", tls_version(c->tls));
+	log_debug("apns_tls", "version=%s alpn=h2", ap_tls_version(c->tls));
 	return 0;
 }
 
@@ -711,17 +711,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		read_error(c, nread);
 		return;
 	}
-	int was_done = tls_handshake_done(c->tls);
-	tls_feed(c->tls, buf->base, (size_t)nread);
-	int rc = tls_read(c->tls, &c->in);
+	int was_done = ap_tls_handshake_done(c->tls);
+	ap_tls_feed(c->tls, buf->base, (size_t)nread);
+	int rc = ap_tls_read(c->tls, &c->in);
 	if (rc < 0 && rc != AP_EIO) {
 		char e[200];
 		snprintf(e, sizeof(e), "TLS %s: %s", was_done ? "error" : "handshake failed",
-			 tls_last_error(c->tls));
+			 ap_tls_last_error(c->tls));
 		conn_close(c, "ConnectionLost", e);
 		return;
 	}
-	if (!tls_handshake_done(c->tls)) {
+	if (!ap_tls_handshake_done(c->tls)) {
 		if (send_ciphertext(c) < 0)
 			conn_close(c, "ConnectionLost", "cannot write to the connection");
 		return;
@@ -756,7 +756,7 @@ static void on_connect(uv_connect_t *req, int status)
 		conn_close(c, "ConnectionLost", e);
 		return;
 	}
-	c->tls = tls_client_new(a->ctx, a->o.host);
+	c->tls = ap_tls_client_new(a->ctx, a->o.host);
 	if (c->tls == NULL || session_new(c) < 0) {
 		conn_close(c, "ConnectionLost", "out of memory for the TLS/HTTP/2 session");
 		return;
@@ -764,7 +764,7 @@ static void on_connect(uv_connect_t *req, int status)
 	uv_tcp_nodelay(&c->tcp, 1);
 	uv_tcp_keepalive(&c->tcp, 1, 60);
 	set_state(a, APNS_HANDSHAKE, NULL);
-	tls_read(c->tls, &c->in); /* produces the ClientHello */
+	ap_tls_read(c->tls, &c->in); /* produces the ClientHello */
 	if (send_ciphertext(c) < 0 ||
 	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
 		conn_close(c, "ConnectionLost", "cannot start the TLS handshake");

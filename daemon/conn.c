@@ -2,12 +2,12 @@
 #include "conn.h"
 #include "ap_buf.h"
 #include "ap_err.h"
-#include "http.h"
+#include "ap_http.h"
 #include "log.h"
 #include "quota.h"
 #include "router.h"
 #include "server.h"
-#include "tls.h"
+#include "ap_tls.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -24,8 +24,8 @@ struct conn {
 	uv_timer_t timer;
 	struct worker *w;
 	enum conn_state state;
-	struct tls *tls;
-	struct http_in *http;
+	struct ap_tls *tls;
+	struct ap_http_in *http;
 	struct ap_buf in; /* plaintext received, not yet parsed */
 	char id[24];
 	char peer[64];
@@ -104,8 +104,8 @@ static void on_handle_closed(uv_handle_t *h)
 	body_release(c);
 	if (c->addr_counted)
 		quota_addr_give(w->srv->quota, &c->addr);
-	tls_free(c->tls);
-	http_in_free(c->http);
+	ap_tls_free(c->tls);
+	ap_http_in_free(c->http);
 	ap_buf_free(&c->in);
 	free(c);
 	if (w->draining && w->n_conns == 0)
@@ -153,7 +153,7 @@ static int flush(struct conn *c)
 	size_t len;
 	if (c->state == CONN_CLOSING)
 		return 0;
-	int rc = tls_take(c->tls, &data, &len);
+	int rc = ap_tls_take(c->tls, &data, &len);
 	if (rc < 0 || data == NULL)
 		return rc;
 	struct wreq *wr = malloc(sizeof(*wr));
@@ -180,8 +180,8 @@ static void close_after_flush(struct conn *c)
 	/* close_notify: the peer knows nothing was cut, and OpenSSL keeps the
 	 * session resumable (it drops sessions of connections that end
 	 * without one) */
-	if (c->state != CONN_CLOSING && tls_handshake_done(c->tls)) {
-		tls_shutdown(c->tls);
+	if (c->state != CONN_CLOSING && ap_tls_handshake_done(c->tls)) {
+		ap_tls_shutdown(c->tls);
 		flush(c);
 	}
 	if (c->pending_writes == 0)
@@ -190,46 +190,46 @@ static void close_after_flush(struct conn *c)
 		c->close_when_flushed = 1;
 }
 
-static void send_response(struct conn *c, struct http_resp *resp, int keep_alive)
+static void send_response(struct conn *c, struct ap_http_resp *resp, int keep_alive)
 {
 	struct ap_buf out;
 	ap_buf_init(&out, (size_t)1 << 31);
-	if (http_resp_serialize(resp, keep_alive, &out) == 0 &&
-	    tls_write(c->tls, out.data, out.len) == 0)
+	if (ap_http_resp_serialize(resp, keep_alive, &out) == 0 &&
+	    ap_tls_write(c->tls, out.data, out.len) == 0)
 		flush(c);
 	ap_buf_free(&out);
 }
 
 static void answer_error(struct conn *c, int status)
 {
-	struct http_resp resp;
-	http_resp_init(&resp, 4096);
+	struct ap_http_resp resp;
+	ap_http_resp_init(&resp, 4096);
 	resp.status = status;
 	resp.close = 1;
 	resp.content_type = "application/json";
 	ap_buf_printf(&resp.body, "{\"error\":{\"code\":\"http_%d\",\"message\":\"%s\"}}\n", status,
-		      http_reason(status));
+		      ap_http_reason(status));
 	log_info("http_error", "conn=%s peer=%s status=%d", c->id, c->peer, status);
 	send_response(c, &resp, 0);
-	http_resp_free(&resp);
+	ap_http_resp_free(&resp);
 	close_after_flush(c);
 }
 
 /* A handler's view of the request being parsed on c: rid (40 bytes) and
- * resp are the caller's, resp to be freed with http_resp_free(). */
-static void req_init(struct conn *c, struct req *r, struct http_resp *resp, char *rid)
+ * resp are the caller's, resp to be freed with ap_http_resp_free(). */
+static void req_init(struct conn *c, struct req *r, struct ap_http_resp *resp, char *rid)
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(rid, 40, "%s.%llu", c->id, (unsigned long long)c->requests + 1);
-	http_resp_init(resp, (size_t)c->w->srv->cfg.max_body_bytes * 2);
+	ap_http_resp_init(resp, (size_t)c->w->srv->cfg.max_body_bytes * 2);
 	r->w = c->w;
-	r->http = http_in_request(c->http);
+	r->http = ap_http_in_message(c->http);
 	r->resp = resp;
 	r->id = rid;
 	r->peer = c->peer;
-	r->peer_cert = tls_peer_cert(c->tls);
-	r->peer_fp = tls_peer_fingerprint(c->tls);
-	r->peer_chain = tls_peer_chain(c->tls);
+	r->peer_cert = ap_tls_peer_cert(c->tls);
+	r->peer_fp = ap_tls_peer_fingerprint(c->tls);
+	r->peer_chain = ap_tls_peer_chain(c->tls);
 	r->peer_verified = -1;
 }
 
@@ -245,8 +245,8 @@ static void log_request(const struct req *r, uint64_t t0)
 
 static void handle_request(struct conn *c)
 {
-	struct http_req *hr = http_in_request(c->http);
-	struct http_resp resp;
+	struct ap_http_msg *hr = ap_http_in_message(c->http);
+	struct ap_http_resp resp;
 	struct req r;
 	char rid[40];
 	uint64_t t0 = uv_hrtime();
@@ -260,8 +260,8 @@ static void handle_request(struct conn *c)
 	int keep = hr->keep_alive && !resp.close && !c->close_after_answer && !c->w->draining;
 	log_request(&r, t0);
 	send_response(c, &resp, keep);
-	http_resp_free(&resp);
-	http_in_next(c->http);
+	ap_http_resp_free(&resp);
+	ap_http_in_next(c->http);
 	body_release(c);
 	if (!keep)
 		close_after_flush(c);
@@ -275,20 +275,20 @@ static void handle_request(struct conn *c)
  * connection closes unread.  0 when the body may come. */
 static int admit_body(struct conn *c)
 {
-	struct http_resp resp;
+	struct ap_http_resp resp;
 	struct req r;
 	struct router_admission a;
 	char rid[40];
 	uint64_t t0 = uv_hrtime();
 
 	req_init(c, &r, &resp, rid);
-	int rc = router_admit(&r, http_in_body_length(c->http), &a);
+	int rc = router_admit(&r, ap_http_in_body_length(c->http), &a);
 	if (rc == 0) {
 		c->body_reserved = a.reserved;
 		c->body_anonymous = a.anonymous;
 		c->acct = r.acct;
 		c->has_acct = r.has_acct;
-		if (http_in_admit(c->http, a.limit) != 0) {
+		if (ap_http_in_admit(c->http, a.limit) != 0) {
 			answer_error(c, 413);
 			rc = AP_ETOOBIG;
 		}
@@ -298,7 +298,7 @@ static int admit_body(struct conn *c)
 		send_response(c, &resp, 0);
 		close_after_flush(c);
 	}
-	http_resp_free(&resp);
+	ap_http_resp_free(&resp);
 	return rc;
 }
 
@@ -315,31 +315,31 @@ static void process_http(struct conn *c)
 			uv_read_stop((uv_stream_t *)&c->tcp);
 			return;
 		}
-		int status = http_in_feed(c->http, c->in.data, c->in.len, &used);
+		int status = ap_http_in_feed(c->http, c->in.data, c->in.len, &used);
 		ap_buf_consume(&c->in, used);
 		if (status) {
 			answer_error(c, status);
 			return;
 		}
-		switch (http_in_state(c->http)) {
-		case HTTP_IN_IDLE:
+		switch (ap_http_in_state(c->http)) {
+		case AP_HTTP_IN_IDLE:
 			return;
-		case HTTP_IN_HEAD:
+		case AP_HTTP_IN_HEAD:
 			conn_set_state(c, CONN_HEAD);
 			return;
-		case HTTP_IN_ADMIT:
+		case AP_HTTP_IN_ADMIT:
 			if (c->state == CONN_IDLE || c->state == CONN_HANDSHAKE)
 				conn_set_state(c, CONN_HEAD); /* arms the head deadline */
 			if (admit_body(c) < 0)
 				return; /* answered, closing */
 			conn_set_state(c, CONN_BODY);
 			break; /* parse the body received with the head */
-		case HTTP_IN_BODY:
+		case AP_HTTP_IN_BODY:
 			if (c->state == CONN_IDLE || c->state == CONN_HANDSHAKE)
 				conn_set_state(c, CONN_HEAD); /* arms the head deadline */
 			conn_set_state(c, CONN_BODY);
 			return;
-		case HTTP_IN_DONE:
+		case AP_HTTP_IN_DONE:
 			/* a whole request in one read still leaves IDLE, so the
 			 * next IDLE re-arms the idle deadline */
 			conn_set_state(c, CONN_HEAD);
@@ -363,12 +363,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread < 0) {
 		log_debug("conn_eof", "conn=%s reason=%s", c->id, uv_err_name((int)nread));
 		if (c->state == CONN_IDLE)
-			tls_shutdown(c->tls); /* closed between requests: resumable */
+			ap_tls_shutdown(c->tls); /* closed between requests: resumable */
 		conn_close(c);
 		return;
 	}
-	tls_feed(c->tls, buf->base, (size_t)nread);
-	int rc = tls_read(c->tls, &c->in);
+	ap_tls_feed(c->tls, buf->base, (size_t)nread);
+	int rc = ap_tls_read(c->tls, &c->in);
 	int was_handshake = c->state == CONN_HANDSHAKE;
 	flush(c);
 	if (rc == AP_EIO) { /* close_notify */
@@ -378,13 +378,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (rc < 0) {
 		char why[160];
 		log_info("tls_error", "conn=%s peer=%s error=%s", c->id, c->peer,
-			 log_esc(tls_last_error(c->tls), why, sizeof(why)));
+			 log_esc(ap_tls_last_error(c->tls), why, sizeof(why)));
 		close_after_flush(c);
 		return;
 	}
-	if (was_handshake && tls_handshake_done(c->tls)) {
+	if (was_handshake && ap_tls_handshake_done(c->tls)) {
 		log_debug("tls_ready", "conn=%s version=%s resumed=%d client_cert=%d", c->id,
-			  tls_version(c->tls), tls_resumed(c->tls), tls_peer_cert(c->tls) != NULL);
+			  ap_tls_version(c->tls), ap_tls_resumed(c->tls),
+			  ap_tls_peer_cert(c->tls) != NULL);
 		conn_set_state(c, CONN_IDLE);
 	}
 	if (c->state != CONN_HANDSHAKE)
@@ -443,7 +444,7 @@ static const char *refusal(struct conn *c)
 void conn_accept(struct worker *w, int fd)
 {
 	const struct config *cfg = &w->srv->cfg;
-	struct http_limits lim = {(size_t)cfg->max_header_bytes, (size_t)cfg->max_body_bytes, 1};
+	struct ap_http_limits lim = {(size_t)cfg->max_header_bytes, (size_t)cfg->max_body_bytes, 1};
 	struct conn *c = calloc(1, sizeof(*c));
 	uint64_t dropped = 0;
 	if (c == NULL) {
@@ -478,8 +479,8 @@ void conn_accept(struct worker *w, int fd)
 		conn_close(c);
 		return;
 	}
-	c->tls = tls_new(w->ssl_ctx);
-	c->http = http_in_new(&lim);
+	c->tls = ap_tls_new(w->ssl_ctx);
+	c->http = ap_http_in_new(AP_HTTP_REQUEST, &lim);
 	ap_buf_init(&c->in, lim.max_header_bytes + lim.max_body_bytes + 65536);
 	if (c->tls == NULL || c->http == NULL) {
 		conn_close(c);

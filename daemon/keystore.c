@@ -4,7 +4,7 @@
 #include "ap_cms.h"
 #include "ap_scep.h"
 #include "ap_x509.h"
-#include "tls.h"
+#include "ap_tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -404,7 +404,7 @@ void keystore_free(struct keystore *ks)
 	free(ks);
 }
 
-int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct tls_sessions *sessions,
+int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct ap_tls_sessions *sessions,
 		     SSL_CTX **ret)
 {
 	STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
@@ -414,7 +414,8 @@ int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct tls_sessi
 		sk_X509_NAME_pop_free(names, X509_NAME_free);
 		return AP_ENOMEM;
 	}
-	int rc = tls_ctx_new(libctx, ks->cert_path, ks->key_path, ks->trust, names, sessions, ret);
+	int rc =
+	    ap_tls_ctx_new(libctx, ks->cert_path, ks->key_path, ks->trust, names, sessions, ret);
 	if (rc < 0)
 		sk_X509_NAME_pop_free(names, X509_NAME_free);
 	return rc;

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct tls_sessions;
+struct ap_tls_sessions;
 
 struct keystore;
 
@@ -47,7 +47,7 @@ int keystore_audit_key_ensure(struct keystore *ks, int *ret_created, char *err, 
 const unsigned char *keystore_audit_key(const struct keystore *ks);
 
 /* TLS server context with the server identity and device trust. */
-int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct tls_sessions *sessions,
+int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct ap_tls_sessions *sessions,
 		     SSL_CTX **ret);
 /* Trust store for device identities (borrowed). */
 X509_STORE *keystore_device_trust(struct keystore *ks);
@@ -130,7 +130,7 @@ int keystore_push_info(const char *cert, const char *passphrase, struct keystore
  *   ca:   extra PEM trust anchors for the server (a local stand-in), added
  *         to the system store; NULL/"" for none.
  * The context has the identity, TLS >= 1.2, ALPN "h2", and verifies the
- * server (callers set the expected name per connection: tls_client_new).
+ * server (callers set the expected name per connection: ap_tls_client_new).
  * The file holding the private key must be 0600: AP_EPERM otherwise.
  * Other failures: AP_EIO (unreadable), AP_EPARSE (not a certificate or key,
  * or a wrong passphrase), AP_EMISSING (no UID in the subject), AP_EBADSIG

@@ -93,7 +93,7 @@ struct ident {
  * becomes r->peer_cert for that (its certificates r->peer_chain). */
 static int device_identity(struct req *r, struct sig_identity *own, char fp[65], const char **why)
 {
-	const char *sig = http_req_header(r->http, "mdm-signature");
+	const char *sig = ap_http_header(r->http, "mdm-signature");
 	char sig_fp[65] = "";
 	if (sig) {
 		struct ap_buf *b = &r->http->body;
@@ -804,7 +804,7 @@ void mdm_body_limit(struct req *r, size_t anon_limit, size_t *ret_limit, int *re
 		 * messages cost no chain check */
 		*ret_anonymous = 0;
 		*ret_limit = msg > anon_limit && peer_trusted(r) == 1 ? msg : anon_limit;
-	} else if (http_req_header(r->http, "mdm-signature")) {
+	} else if (ap_http_header(r->http, "mdm-signature")) {
 		*ret_limit = msg; /* a proxy's tablet: its signature is checked with the body */
 	}
 }

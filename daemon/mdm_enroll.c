@@ -43,7 +43,7 @@ static int enrolment_code(struct req *r, char code[65])
 					  "enrolment code unknown, used or expired");
 		return api_begin(r);
 	}
-	if (http_req_header(r->http, "authorization") == NULL)
+	if (ap_http_header(r->http, "authorization") == NULL)
 		return api_refuse(r, AP_EAUTH, 401,
 				  "an enrolment code (?code=) or a staff token is required");
 	if (router_staff_auth(r) < 0)
@@ -135,7 +135,7 @@ static void enroll_answer(struct req *r, const char *code)
 			api_fail(r, AP_ETOOBIG, 500, "cannot build the enrolment profile: %s",
 				 ap_strerror(AP_ETOOBIG));
 		else
-			http_resp_add_header(
+			ap_http_resp_add_header(
 			    r->resp, "Content-Disposition",
 			    "attachment; filename=\"ardoise-enroll.mobileconfig\"");
 	}

@@ -49,7 +49,7 @@ static int match(const char *pattern, const char *path, struct req *r)
 
 int router_staff_auth(struct req *r)
 {
-	const char *h = http_req_header(r->http, "authorization");
+	const char *h = ap_http_header(r->http, "authorization");
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		api_fail(r, AP_EAUTH, 401, "missing bearer token (Authorization: Bearer TOKEN)");
 		return AP_EAUTH;
@@ -84,7 +84,7 @@ static void allow_header(struct req *r)
 						      n ? ", " : "", m);
 		}
 	}
-	http_resp_add_header(r->resp, "Allow", allow);
+	ap_http_resp_add_header(r->resp, "Allow", allow);
 }
 
 /* The route for the request's method and path; NULL when none, with
@@ -155,17 +155,17 @@ int router_admit(struct req *r, uint64_t announced, struct router_admission *ret
 	int rc = body_limit(r, find_route(r, &path_matched), &a);
 	if (rc < 0)
 		return rc;
-	if (announced != HTTP_LENGTH_CHUNKED && announced > a.limit) {
+	if (announced != AP_HTTP_LENGTH_CHUNKED && announced > a.limit) {
 		api_fail(r, AP_ETOOBIG, 413,
 			 "a body of %llu bytes is over the %zu bytes this request may send%s",
 			 (unsigned long long)announced, a.limit,
 			 a.anonymous ? " unauthenticated" : "");
 		return AP_ETOOBIG;
 	}
-	a.reserved = announced == HTTP_LENGTH_CHUNKED ? a.limit : (size_t)announced;
+	a.reserved = announced == AP_HTTP_LENGTH_CHUNKED ? a.limit : (size_t)announced;
 	if (quota_body_take(r->w->srv->quota, a.reserved, a.anonymous) < 0) {
 		api_fail(r, AP_EBUSY, 503, "too many request bodies in flight: retry in a moment");
-		http_resp_add_header(r->resp, "Retry-After", "2");
+		ap_http_resp_add_header(r->resp, "Retry-After", "2");
 		return AP_EBUSY;
 	}
 	*ret = a;

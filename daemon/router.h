@@ -14,14 +14,14 @@
 #include <stdint.h>
 
 #include "db_account.h"
-#include "http.h"
+#include "ap_http.h"
 
 struct worker;
 
 struct req {
 	struct worker *w;
-	struct http_req *http;
-	struct http_resp *resp;
+	struct ap_http_msg *http;
+	struct ap_http_resp *resp;
 	const char *id;	  /* request id for logs */
 	const char *peer; /* "ip:port" */
 	/* staff routes: the caller */
@@ -86,7 +86,7 @@ struct router_admission {
 };
 /* Decides from the head (route, bearer token, TLS client certificate)
  * before any body byte is read, announced being the Content-Length or
- * HTTP_LENGTH_CHUNKED: staff routes authenticate now (r->acct filled);
+ * AP_HTTP_LENGTH_CHUNKED: staff routes authenticate now (r->acct filled);
  * tablets get their message limit; the rest [server] max_anon_body_bytes.
  * The body's bytes are then reserved (quota_body_give() them back).
  * Returns 0 and fills *ret, or answers into r->resp (401 bad token, 413

@@ -10,7 +10,7 @@
 #include "store.h"
 #include "keystore.h"
 #include "quota.h"
-#include "tls.h"
+#include "ap_tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -308,11 +308,11 @@ int server_run(struct server *srv)
 	fit_descriptors(srv);
 	uint64_t total = (uint64_t)srv->cfg.max_connections * (uint64_t)srv->n_workers;
 	if (srv->workers == NULL ||
-	    tls_sessions_new((size_t)srv->cfg.tls_session_cache, &srv->tls_sessions) < 0 ||
+	    ap_tls_sessions_new((size_t)srv->cfg.tls_session_cache, &srv->tls_sessions) < 0 ||
 	    quota_new((uint64_t)srv->cfg.body_budget_bytes,
 		      (uint64_t)srv->cfg.max_connections_per_ip,
 		      total / 4 > 65536 ? 65536 : (size_t)total / 4, &srv->quota) < 0) {
-		tls_sessions_free(srv->tls_sessions);
+		ap_tls_sessions_free(srv->tls_sessions);
 		free(srv->workers);
 		return AP_ENOMEM;
 	}
@@ -368,7 +368,7 @@ stop:
 	log_info("stopped", "workers=%d", started);
 out:
 	/* the cached sessions hold certificates of the workers' contexts */
-	tls_sessions_free(srv->tls_sessions);
+	ap_tls_sessions_free(srv->tls_sessions);
 	srv->tls_sessions = NULL;
 	quota_free(srv->quota);
 	srv->quota = NULL;

@@ -22,7 +22,7 @@ struct db;
 struct keystore;
 struct conn;
 struct push;
-struct tls_sessions;
+struct ap_tls_sessions;
 
 struct worker {
 	int id;
@@ -61,8 +61,8 @@ struct server {
 	char data_dir[4096];
 	char db_path[4200];
 	struct keystore *ks;
-	struct tls_sessions *tls_sessions; /* resumption, shared by the workers */
-	int port;			   /* bound port (useful when listen asked for 0) */
+	struct ap_tls_sessions *tls_sessions; /* resumption, shared by the workers */
+	int port;			      /* bound port (useful when listen asked for 0) */
 	int n_workers;
 	struct worker *workers;
 	struct push *push;   /* the APNs push thread, NULL when push is off */

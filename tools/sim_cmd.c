@@ -10,62 +10,11 @@
 #include "sim_profile.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* ---- small builders ---- */
-
-void sim_cmd_set_str(plist_t dict, const char *key, const char *v)
-{
-	plist_dict_set_item(dict, key, plist_new_string(v ? v : ""));
-}
-
-void sim_cmd_set_bool(plist_t dict, const char *key, int v)
-{
-	plist_dict_set_item(dict, key, plist_new_bool(v ? 1 : 0));
-}
-
-void sim_cmd_set_int(plist_t dict, const char *key, int64_t v)
-{
-	plist_dict_set_item(dict, key, plist_new_uint((uint64_t)v));
-}
-
-void sim_cmd_set_real(plist_t dict, const char *key, double v)
-{
-	plist_dict_set_item(dict, key, plist_new_real(v));
-}
-
-void sim_cmd_set_data(plist_t dict, const char *key, const void *v, size_t len)
-{
-	plist_dict_set_item(dict, key, plist_new_data(v, len));
-}
-
-void sim_cmd_hash_bytes(const char *seed, const char *salt, unsigned char *out, size_t n)
-{
-	unsigned char md[32];
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-
-	memset(md, 0, sizeof(md));
-	if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(c, seed, strlen(seed)) == 1 &&
-	    EVP_DigestUpdate(c, salt, strlen(salt)) == 1)
-		EVP_DigestFinal_ex(c, md, NULL);
-	EVP_MD_CTX_free(c);
-	memcpy(out, md, n > sizeof(md) ? sizeof(md) : n);
-}
-
-double sim_cmd_hash01(const char *seed, const char *salt)
-{
-	unsigned char b[4];
-
-	sim_cmd_hash_bytes(seed, salt, b, sizeof(b));
-	uint32_t v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-	return v / 4294967296.0;
-}
 
 /* ---- errors ---- */
 
@@ -105,10 +54,10 @@ static plist_t error_chain(enum sim_cmd_err e)
 {
 	plist_t chain = plist_new_array(), item = plist_new_dict();
 
-	sim_cmd_set_int(item, "ErrorCode", errors[e].code);
-	sim_cmd_set_str(item, "ErrorDomain", errors[e].domain);
-	sim_cmd_set_str(item, "LocalizedDescription", errors[e].fr);
-	sim_cmd_set_str(item, "USEnglishDescription", errors[e].en);
+	sim_plist_set_int(item, "ErrorCode", errors[e].code);
+	sim_plist_set_str(item, "ErrorDomain", errors[e].domain);
+	sim_plist_set_str(item, "LocalizedDescription", errors[e].fr);
+	sim_plist_set_str(item, "USEnglishDescription", errors[e].en);
 	plist_array_append_item(chain, item);
 	return chain;
 }
@@ -240,18 +189,18 @@ static int install_application(struct sim_device *d, plist_t cmd, plist_t report
 
 	if (rc < 0)
 		return sim_cmd_fail(report, SIM_ERR_BAD_PARAMETERS);
-	sim_cmd_set_str(report, "Identifier", id);
+	sim_plist_set_str(report, "Identifier", id);
 	struct sim_app *a = find_app(d, id);
 	int take_over = ap_dict_get_string(cmd, "ChangeManagementState", &change) == 0;
 	free(change);
 	if (a && !a->managed && !take_over) {
-		sim_cmd_set_str(report, "State", "Failed");
-		sim_cmd_set_str(report, "RejectionReason", "AppAlreadyInstalled");
+		sim_plist_set_str(report, "State", "Failed");
+		sim_plist_set_str(report, "RejectionReason", "AppAlreadyInstalled");
 		return SIM_ACK;
 	}
 	if (a && !a->managed) {
 		a->managed = 1;
-		sim_cmd_set_str(report, "State", "Managed");
+		sim_plist_set_str(report, "State", "Managed");
 		d->dirty = 1;
 		return SIM_ACK;
 	}
@@ -261,7 +210,7 @@ static int install_application(struct sim_device *d, plist_t cmd, plist_t report
 	if (rc < 0)
 		return rc;
 	/* the download happens after the answer, as on a real iPad */
-	sim_cmd_set_str(report, "State", a ? "Updating" : "Queued");
+	sim_plist_set_str(report, "State", a ? "Updating" : "Queued");
 	d->dirty = 1;
 	return SIM_ACK;
 }
@@ -318,7 +267,7 @@ static int device_lock(struct sim_device *d, plist_t cmd, plist_t report)
 		result = "DeviceInLostMode";
 	else if (has_text && !d->passcode_present)
 		result = "NoPasscodeSet"; /* the text is shown only over a passcode prompt */
-	sim_cmd_set_str(report, "MessageResult", result);
+	sim_plist_set_str(report, "MessageResult", result);
 	return SIM_ACK;
 }
 
@@ -353,14 +302,14 @@ static int device_location(struct sim_device *d, plist_t cmd, plist_t report)
 		return sim_cmd_fail(report, SIM_ERR_NOT_LOST);
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	sim_cmd_set_real(report, "Latitude", d->latitude);
-	sim_cmd_set_real(report, "Longitude", d->longitude);
-	sim_cmd_set_real(report, "HorizontalAccuracy", 5 + 60 * sim_cmd_hash01(d->udid, ts));
-	sim_cmd_set_real(report, "VerticalAccuracy", -1);
-	sim_cmd_set_real(report, "Altitude", -1);
-	sim_cmd_set_real(report, "Speed", -1);
-	sim_cmd_set_real(report, "Course", -1);
-	sim_cmd_set_str(report, "Timestamp", ts);
+	sim_plist_set_real(report, "Latitude", d->latitude);
+	sim_plist_set_real(report, "Longitude", d->longitude);
+	sim_plist_set_real(report, "HorizontalAccuracy", 5 + 60 * sim_device_hash01(d->udid, ts));
+	sim_plist_set_real(report, "VerticalAccuracy", -1);
+	sim_plist_set_real(report, "Altitude", -1);
+	sim_plist_set_real(report, "Speed", -1);
+	sim_plist_set_real(report, "Course", -1);
+	sim_plist_set_str(report, "Timestamp", ts);
 	return SIM_ACK;
 }
 
@@ -397,14 +346,14 @@ static int bypass_code(struct sim_device *d, plist_t cmd, plist_t report)
 	char code[30];
 	size_t o = 0;
 
-	sim_cmd_hash_bytes(d->udid, "bypass", b, sizeof(b));
+	sim_device_hash_bytes(d->udid, "bypass", b, sizeof(b));
 	for (size_t i = 0; i < sizeof(b); i++) {
 		if (i && i % 5 == 0)
 			code[o++] = '-';
 		code[o++] = alphabet[b[i] & 31];
 	}
 	code[o] = '\0';
-	sim_cmd_set_str(report, "ActivationLockBypassCode", code);
+	sim_plist_set_str(report, "ActivationLockBypassCode", code);
 	return SIM_ACK;
 }
 
@@ -428,8 +377,8 @@ static plist_t apply_setting(struct sim_device *d, plist_t item)
 
 	ap_dict_get_string(item, "Item", &what);
 	if (ap_dict_get_string(item, "Identifier", &app) == 0)
-		sim_cmd_set_str(res, "Identifier", app);
-	sim_cmd_set_str(res, "Status", "Acknowledged");
+		sim_plist_set_str(res, "Identifier", app);
+	sim_plist_set_str(res, "Status", "Acknowledged");
 	if (what && strcmp(what, "DeviceName") == 0) {
 		copy_setting(item, "DeviceName", d->device_name, sizeof(d->device_name));
 	} else if (what && strcmp(what, "TimeZone") == 0) {
@@ -438,7 +387,7 @@ static plist_t apply_setting(struct sim_device *d, plist_t item)
 		   ap_dict_get_node(item, "OrganizationInfo", PLIST_DICT, &org) == 0) {
 		copy_setting(org, "OrganizationName", d->organization, sizeof(d->organization));
 	} else if (app && !find_app(d, app)) {
-		sim_cmd_set_str(res, "Status", "Error");
+		sim_plist_set_str(res, "Status", "Error");
 		plist_dict_set_item(res, "ErrorChain", error_chain(SIM_ERR_APP_ABSENT));
 	}
 	d->dirty = 1;
@@ -490,4 +439,85 @@ static const struct sim_cmd cmds[AP_CMD__COUNT] = {
 const struct sim_cmd *sim_cmd_find(enum ap_cmd_type t)
 {
 	return (unsigned)t < AP_CMD__COUNT && cmds[t].run ? &cmds[t] : NULL;
+}
+
+/* ---- dispatch ---- */
+
+/* The command's parameters fit ap_cmd's table (RequestType left out). */
+static int params_ok(enum ap_cmd_type t, plist_t cmd)
+{
+	plist_t params = plist_copy(cmd);
+
+	if (params == NULL)
+		return 0;
+	plist_dict_remove_item(params, "RequestType");
+	int rc = ap_cmd_check_params(t, params, NULL, 0);
+	plist_free(params);
+	return rc == 0;
+}
+
+/* CommandFormatError with an ErrorChain saying why. */
+static int format_error(plist_t report, enum sim_cmd_err e)
+{
+	int rc = sim_cmd_fail(report, e);
+
+	return rc < 0 ? rc : AP_STATUS_FORMAT_ERROR;
+}
+
+/* Runs the command of root into report; returns the report status. */
+static int run_command(struct sim_device *d, plist_t root, plist_t report)
+{
+	plist_t cmd = NULL;
+	char *rt = NULL;
+	enum ap_cmd_type t;
+
+	if (ap_dict_get_node(root, "Command", PLIST_DICT, &cmd) < 0 ||
+	    ap_dict_get_string(cmd, "RequestType", &rt) < 0)
+		return format_error(report, SIM_ERR_UNKNOWN_COMMAND);
+	int known = ap_cmd_from_name(rt, &t) == 0;
+	free(rt);
+	if (!known)
+		return format_error(report, SIM_ERR_UNKNOWN_COMMAND);
+	d->last_type = t;
+	if (!params_ok(t, cmd))
+		return format_error(report, SIM_ERR_BAD_PARAMETERS);
+	const struct sim_cmd *h = sim_cmd_find(t);
+	if (d->locked && !h->while_locked)
+		return AP_STATUS_NOTNOW;
+	return h->run(d, cmd, report);
+}
+
+int sim_cmd_answer(struct sim_device *d, const char *cmd, size_t len, char **ret_xml,
+		   size_t *ret_len)
+{
+	plist_t root = NULL, report = NULL;
+	char *uuid = NULL;
+	int rc;
+
+	if (d == NULL || ret_xml == NULL)
+		return AP_EINVAL;
+	if (ap_plist_parse(cmd, len, 0, &root) < 0 || plist_get_node_type(root) != PLIST_DICT ||
+	    ap_dict_get_string(root, "CommandUUID", &uuid) < 0) {
+		rc = AP_EPARSE;
+		goto out;
+	}
+	if ((report = plist_new_dict()) == NULL) {
+		rc = AP_ENOMEM;
+		goto out;
+	}
+	sim_plist_set_str(report, "UDID", d->udid);
+	sim_plist_set_str(report, "CommandUUID", uuid);
+	d->end_session = 0;
+	rc = run_command(d, root, report);
+	if (rc < 0)
+		goto out;
+	d->last_status = (enum ap_status)rc;
+	sim_plist_set_str(report, "Status", ap_status_name(d->last_status));
+	rc = sim_plist_to_xml(report, ret_xml, ret_len);
+	report = NULL;
+out:
+	free(uuid);
+	plist_free(report);
+	plist_free(root);
+	return rc;
 }

@@ -1,11 +1,13 @@
 /*
- * sim_cmd.h - private to the device core: the table of command handlers
- * (sim_cmd.c, sim_cmd_info.c) that sim_device_answer() dispatches to.
+ * sim_cmd.h - what the simulated iPad does with a command: sim_cmd_answer()
+ * (its one entry, over sim_device.h) and, for the handlers of sim_cmd.c and
+ * sim_cmd_info.c, their table and helpers.
  */
 #ifndef SIM_CMD_H
 #define SIM_CMD_H
 
 #include "sim_device.h"
+#include "sim_plist.h"
 
 #include <plist/plist.h>
 
@@ -46,25 +48,28 @@ enum sim_cmd_err {
 /* Adds ErrorChain [e] to report; returns SIM_ERROR (or AP_ENOMEM). */
 int sim_cmd_fail(plist_t report, enum sim_cmd_err e);
 
-/* Small builders: set dict[key] to a new node.  Allocation failures are
- * left to libplist (it aborts), as everywhere in agent-protocol. */
-void sim_cmd_set_str(plist_t dict, const char *key, const char *v);
-void sim_cmd_set_bool(plist_t dict, const char *key, int v);
-void sim_cmd_set_int(plist_t dict, const char *key, int64_t v);
-void sim_cmd_set_real(plist_t dict, const char *key, double v);
-void sim_cmd_set_data(plist_t dict, const char *key, const void *v, size_t len);
-
-/* Stable pseudo-random value in [0, 1) from the device and a salt (for
- * battery level, sizes, MAC addresses: the same device always says the same). */
-double sim_cmd_hash01(const char *seed, const char *salt);
-/* Bytes of SHA-256(seed || salt), n <= 32. */
-void sim_cmd_hash_bytes(const char *seed, const char *salt, unsigned char *out, size_t n);
-
 /* Inventory handlers (sim_cmd_info.c). */
 int sim_cmd_device_information(struct sim_device *d, plist_t cmd, plist_t report);
 int sim_cmd_security_info(struct sim_device *d, plist_t cmd, plist_t report);
 int sim_cmd_installed_apps(struct sim_device *d, plist_t cmd, plist_t report);
 int sim_cmd_managed_apps(struct sim_device *d, plist_t cmd, plist_t report);
 int sim_cmd_profile_list(struct sim_device *d, plist_t cmd, plist_t report);
+
+/*
+ * Executes the command plist cmd[0..len) and builds the report the iPad
+ * sends back (*ret_xml malloc'd).  Sets d->last_status, d->last_type,
+ * d->end_session, and d->dirty when the state changed.
+ *   - RequestType unknown, Command missing, or parameters that do not
+ *     fit the command table: CommandFormatError;
+ *   - d->locked: NotNow, except for what a locked iPad still does
+ *     (DeviceLock, ClearPasscode, EraseDevice, the lost-mode commands,
+ *     RestartDevice, ShutDownDevice);
+ *   - otherwise Acknowledged with the command's result keys, or Error with
+ *     an ErrorChain (e.g. 12067 for lost-mode commands outside lost mode).
+ * AP_EPARSE when cmd is not a plist dictionary with a CommandUUID string
+ * (there is nothing to answer); AP_ENOMEM.
+ */
+int sim_cmd_answer(struct sim_device *d, const char *cmd, size_t len, char **ret_xml,
+		   size_t *ret_len);
 
 #endif

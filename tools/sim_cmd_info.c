@@ -31,7 +31,7 @@ static plist_t mac(const struct sim_device *d, const char *salt)
 	unsigned char b[3];
 	char out[18];
 
-	sim_cmd_hash_bytes(d->udid, salt, b, sizeof(b));
+	sim_device_hash_bytes(d->udid, salt, b, sizeof(b));
 	snprintf(out, sizeof(out), "a4:83:e7:%02x:%02x:%02x", b[0], b[1], b[2]);
 	return str(out);
 }
@@ -39,12 +39,12 @@ static plist_t mac(const struct sim_device *d, const char *salt)
 /* App sizes are stable per app identifier: 20 MB to 1 GB. */
 static int64_t bundle_size(const char *identifier)
 {
-	return 20000000 + (int64_t)(sim_cmd_hash01(identifier, "size") * 980000000.0);
+	return 20000000 + (int64_t)(sim_device_hash01(identifier, "size") * 980000000.0);
 }
 
 static double available_gb(const struct sim_device *d)
 {
-	double used = SYSTEM_GB + 6 * sim_cmd_hash01(d->udid, "photos");
+	double used = SYSTEM_GB + 6 * sim_device_hash01(d->udid, "photos");
 
 	for (size_t i = 0; i < d->n_apps; i++)
 		used += bundle_size(d->apps[i].identifier) / 1e9;
@@ -98,7 +98,7 @@ static plist_t q_available(const struct sim_device *d)
 }
 static plist_t q_battery(const struct sim_device *d)
 {
-	return plist_new_real((int)(20 + 80 * sim_cmd_hash01(d->udid, "battery")) / 100.0);
+	return plist_new_real((int)(20 + 80 * sim_device_hash01(d->udid, "battery")) / 100.0);
 }
 static plist_t q_supervised(const struct sim_device *d)
 {
@@ -142,7 +142,7 @@ static plist_t q_eas_id(const struct sim_device *d)
 	unsigned char b[16];
 	char out[33];
 
-	sim_cmd_hash_bytes(d->udid, "eas", b, sizeof(b));
+	sim_device_hash_bytes(d->udid, "eas", b, sizeof(b));
 	for (size_t i = 0; i < sizeof(b); i++)
 		snprintf(out + 2 * i, 3, "%02X", b[i]);
 	return str(out);
@@ -153,21 +153,21 @@ static plist_t q_org_info(const struct sim_device *d)
 	if (d->organization[0] == '\0')
 		return NULL; /* never set: not answered */
 	plist_t o = plist_new_dict();
-	sim_cmd_set_str(o, "OrganizationName", d->organization);
+	sim_plist_set_str(o, "OrganizationName", d->organization);
 	return o;
 }
 
 static plist_t q_mdm_options(const struct sim_device *d)
 {
 	plist_t o = plist_new_dict();
-	sim_cmd_set_bool(o, "ActivationLockAllowedWhileSupervised", 0);
+	sim_plist_set_bool(o, "ActivationLockAllowedWhileSupervised", 0);
 	return o;
 }
 
 static plist_t q_update_settings(const struct sim_device *d)
 {
 	plist_t o = plist_new_dict();
-	sim_cmd_set_int(o, "RecommendationsCadence", 0);
+	sim_plist_set_int(o, "RecommendationsCadence", 0);
 	return o;
 }
 
@@ -184,8 +184,8 @@ static plist_t q_accessibility(const struct sim_device *d)
 	};
 	plist_t o = plist_new_dict();
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		sim_cmd_set_bool(o, flags[i], 0);
-	sim_cmd_set_int(o, "TextSize", 3);
+		sim_plist_set_bool(o, flags[i], 0);
+	sim_plist_set_int(o, "TextSize", 3);
 	return o;
 }
 
@@ -260,13 +260,13 @@ int sim_cmd_security_info(struct sim_device *d, plist_t cmd, plist_t report)
 {
 	plist_t s = plist_new_dict(), status = plist_new_dict();
 
-	sim_cmd_set_int(s, "HardwareEncryptionCaps", 3);
-	sim_cmd_set_bool(s, "PasscodePresent", d->passcode_present);
-	sim_cmd_set_bool(s, "PasscodeCompliant", d->passcode_present);
-	sim_cmd_set_bool(s, "PasscodeCompliantWithProfiles", d->passcode_present);
-	sim_cmd_set_int(s, "PasscodeLockGracePeriod", 0);
-	sim_cmd_set_int(s, "PasscodeLockGracePeriodEnforced", 0);
-	sim_cmd_set_bool(status, "IsUserEnrollment", 0);
+	sim_plist_set_int(s, "HardwareEncryptionCaps", 3);
+	sim_plist_set_bool(s, "PasscodePresent", d->passcode_present);
+	sim_plist_set_bool(s, "PasscodeCompliant", d->passcode_present);
+	sim_plist_set_bool(s, "PasscodeCompliantWithProfiles", d->passcode_present);
+	sim_plist_set_int(s, "PasscodeLockGracePeriod", 0);
+	sim_plist_set_int(s, "PasscodeLockGracePeriodEnforced", 0);
+	sim_plist_set_bool(status, "IsUserEnrollment", 0);
 	plist_dict_set_item(s, "ManagementStatus", status);
 	plist_dict_set_item(report, "SecurityInfo", s);
 	return SIM_ACK;
@@ -289,23 +289,24 @@ static plist_t app_item(const struct sim_app *a)
 {
 	plist_t it = plist_new_dict();
 
-	sim_cmd_set_str(it, "Identifier", a->identifier);
-	sim_cmd_set_str(it, "Name", a->name);
-	sim_cmd_set_str(it, "ShortVersion", a->short_version);
-	sim_cmd_set_str(it, "Version", a->version);
-	sim_cmd_set_int(it, "BundleSize", bundle_size(a->identifier));
-	sim_cmd_set_int(it, "DynamicSize", bundle_size(a->identifier) / 20);
-	sim_cmd_set_int(it, "ExternalVersionIdentifier",
-			860000000 + (int64_t)(sim_cmd_hash01(a->identifier, a->version) * 1e7));
-	sim_cmd_set_str(it, "DistributorIdentifier", "com.apple.AppStore");
-	sim_cmd_set_bool(it, "Installing", 0);
-	sim_cmd_set_bool(it, "IsValidated", 1);
-	sim_cmd_set_bool(it, "AppStoreVendable", 1);
-	sim_cmd_set_bool(it, "DeviceBasedVPP", a->managed);
-	sim_cmd_set_bool(it, "BetaApp", 0);
-	sim_cmd_set_bool(it, "AdHocCodeSigned", 0);
-	sim_cmd_set_bool(it, "HasUpdateAvailable", 0);
-	sim_cmd_set_bool(it, "IsAppClip", 0);
+	sim_plist_set_str(it, "Identifier", a->identifier);
+	sim_plist_set_str(it, "Name", a->name);
+	sim_plist_set_str(it, "ShortVersion", a->short_version);
+	sim_plist_set_str(it, "Version", a->version);
+	sim_plist_set_int(it, "BundleSize", bundle_size(a->identifier));
+	sim_plist_set_int(it, "DynamicSize", bundle_size(a->identifier) / 20);
+	sim_plist_set_int(it, "ExternalVersionIdentifier",
+			  860000000 +
+			      (int64_t)(sim_device_hash01(a->identifier, a->version) * 1e7));
+	sim_plist_set_str(it, "DistributorIdentifier", "com.apple.AppStore");
+	sim_plist_set_bool(it, "Installing", 0);
+	sim_plist_set_bool(it, "IsValidated", 1);
+	sim_plist_set_bool(it, "AppStoreVendable", 1);
+	sim_plist_set_bool(it, "DeviceBasedVPP", a->managed);
+	sim_plist_set_bool(it, "BetaApp", 0);
+	sim_plist_set_bool(it, "AdHocCodeSigned", 0);
+	sim_plist_set_bool(it, "HasUpdateAvailable", 0);
+	sim_plist_set_bool(it, "IsAppClip", 0);
 	return it;
 }
 
@@ -367,16 +368,16 @@ int sim_cmd_managed_apps(struct sim_device *d, plist_t cmd, plist_t report)
 		if (!a->managed || (ids && !in_list(ids, a->identifier)))
 			continue;
 		plist_t it = plist_new_dict();
-		sim_cmd_set_str(it, "Status", "Managed");
-		sim_cmd_set_int(it, "ManagementFlags", 1);
+		sim_plist_set_str(it, "Status", "Managed");
+		sim_plist_set_int(it, "ManagementFlags", 1);
 		/* device licences have no redemption code; the schema wants the key */
-		sim_cmd_set_str(it, "UnusedRedemptionCode", "");
-		sim_cmd_set_bool(it, "HasConfiguration", 0);
-		sim_cmd_set_bool(it, "HasFeedback", 0);
-		sim_cmd_set_bool(it, "IsValidated", 1);
-		sim_cmd_set_int(it, "ExternalVersionIdentifier",
-				860000000 +
-				    (int64_t)(sim_cmd_hash01(a->identifier, a->version) * 1e7));
+		sim_plist_set_str(it, "UnusedRedemptionCode", "");
+		sim_plist_set_bool(it, "HasConfiguration", 0);
+		sim_plist_set_bool(it, "HasFeedback", 0);
+		sim_plist_set_bool(it, "IsValidated", 1);
+		sim_plist_set_int(
+		    it, "ExternalVersionIdentifier",
+		    860000000 + (int64_t)(sim_device_hash01(a->identifier, a->version) * 1e7));
 		plist_dict_set_item(out, a->identifier, it);
 	}
 	plist_dict_set_item(report, "ManagedApplicationList", out);
@@ -396,15 +397,15 @@ int sim_cmd_profile_list(struct sim_device *d, plist_t cmd, plist_t report)
 		if (managed_only && !p->managed)
 			continue;
 		plist_t it = plist_new_dict();
-		sim_cmd_set_str(it, "PayloadIdentifier", p->identifier);
-		sim_cmd_set_str(it, "PayloadUUID", p->uuid);
-		sim_cmd_set_int(it, "PayloadVersion", 1);
+		sim_plist_set_str(it, "PayloadIdentifier", p->identifier);
+		sim_plist_set_str(it, "PayloadUUID", p->uuid);
+		sim_plist_set_int(it, "PayloadVersion", 1);
 		if (p->name[0])
-			sim_cmd_set_str(it, "PayloadDisplayName", p->name);
-		sim_cmd_set_bool(it, "IsManaged", p->managed);
-		sim_cmd_set_bool(it, "PayloadRemovalDisallowed", 1); /* supervised, by MDM */
-		sim_cmd_set_bool(it, "HasRemovalPasscode", 0);
-		sim_cmd_set_bool(it, "IsEncrypted", 0);
+			sim_plist_set_str(it, "PayloadDisplayName", p->name);
+		sim_plist_set_bool(it, "IsManaged", p->managed);
+		sim_plist_set_bool(it, "PayloadRemovalDisallowed", 1); /* supervised, by MDM */
+		sim_plist_set_bool(it, "HasRemovalPasscode", 0);
+		sim_plist_set_bool(it, "IsEncrypted", 0);
 		plist_array_append_item(out, it);
 	}
 	plist_dict_set_item(report, "ProfileList", out);

@@ -1,10 +1,10 @@
 /* sim_device.c - the simulated iPad: state, check-ins, answering commands. */
 #include "sim_device.h"
 #include "ap_err.h"
-#include "ap_plist.h"
 #include "ap_uuid.h"
-#include "sim_cmd.h"
+#include "sim_plist.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <stdio.h>
@@ -97,8 +97,8 @@ int sim_device_new(struct sim_device **ret)
 	d->passcode_present = 1; /* set by the département before lending */
 	d->supervised = 1;
 	/* somewhere in the Bouches-du-Rhône */
-	d->latitude = 43.2965 + (sim_cmd_hash01(d->udid, "lat") - 0.5) * 0.6;
-	d->longitude = 5.3698 + (sim_cmd_hash01(d->udid, "lon") - 0.5) * 0.8;
+	d->latitude = 43.2965 + (sim_device_hash01(d->udid, "lat") - 0.5) * 0.6;
+	d->longitude = 5.3698 + (sim_device_hash01(d->udid, "lon") - 0.5) * 0.8;
 	sim_device_new_tokens(d);
 	if (factory_apps(d) < 0) {
 		sim_device_free(d);
@@ -248,14 +248,6 @@ int sim_device_put_app(struct sim_device *d, const char *identifier, const char 
 	return 0;
 }
 
-static int to_xml(plist_t p, char **ret_xml, size_t *ret_len)
-{
-	int rc = ap_plist_to_xml(p, ret_xml, ret_len);
-
-	plist_free(p);
-	return rc;
-}
-
 int sim_device_checkin(const struct sim_device *d, enum sim_checkin t, char **ret_xml,
 		       size_t *ret_len)
 {
@@ -266,22 +258,22 @@ int sim_device_checkin(const struct sim_device *d, enum sim_checkin t, char **re
 		return AP_EINVAL;
 	if ((m = plist_new_dict()) == NULL)
 		return AP_ENOMEM;
-	sim_cmd_set_str(m, "MessageType", names[t]);
-	sim_cmd_set_str(m, "Topic", d->topic);
-	sim_cmd_set_str(m, "UDID", d->udid);
+	sim_plist_set_str(m, "MessageType", names[t]);
+	sim_plist_set_str(m, "Topic", d->topic);
+	sim_plist_set_str(m, "UDID", d->udid);
 	if (t == SIM_AUTHENTICATE) {
-		sim_cmd_set_str(m, "OSVersion", d->os_version);
-		sim_cmd_set_str(m, "BuildVersion", d->build_version);
-		sim_cmd_set_str(m, "ProductName", d->model);
-		sim_cmd_set_str(m, "SerialNumber", d->serial);
+		sim_plist_set_str(m, "OSVersion", d->os_version);
+		sim_plist_set_str(m, "BuildVersion", d->build_version);
+		sim_plist_set_str(m, "ProductName", d->model);
+		sim_plist_set_str(m, "SerialNumber", d->serial);
 	} else if (t == SIM_TOKEN_UPDATE) {
-		sim_cmd_set_data(m, "Token", d->push_token, sizeof(d->push_token));
-		sim_cmd_set_str(m, "PushMagic", d->push_magic);
-		sim_cmd_set_data(m, "UnlockToken", d->unlock_token, sizeof(d->unlock_token));
+		sim_plist_set_data(m, "Token", d->push_token, sizeof(d->push_token));
+		sim_plist_set_str(m, "PushMagic", d->push_magic);
+		sim_plist_set_data(m, "UnlockToken", d->unlock_token, sizeof(d->unlock_token));
 		if (d->awaiting_configuration)
-			sim_cmd_set_bool(m, "AwaitingConfiguration", 1);
+			sim_plist_set_bool(m, "AwaitingConfiguration", 1);
 	}
-	return to_xml(m, ret_xml, ret_len);
+	return sim_plist_to_xml(m, ret_xml, ret_len);
 }
 
 int sim_device_idle(const struct sim_device *d, char **ret_xml, size_t *ret_len)
@@ -292,86 +284,30 @@ int sim_device_idle(const struct sim_device *d, char **ret_xml, size_t *ret_len)
 		plist_free(m);
 		return m ? AP_EINVAL : AP_ENOMEM;
 	}
-	sim_cmd_set_str(m, "Status", "Idle");
-	sim_cmd_set_str(m, "UDID", d->udid);
-	return to_xml(m, ret_xml, ret_len);
+	sim_plist_set_str(m, "Status", "Idle");
+	sim_plist_set_str(m, "UDID", d->udid);
+	return sim_plist_to_xml(m, ret_xml, ret_len);
 }
 
-/* The command's parameters fit ap_cmd's table (RequestType left out). */
-static int params_ok(enum ap_cmd_type t, plist_t cmd)
+void sim_device_hash_bytes(const char *seed, const char *salt, unsigned char *out, size_t n)
 {
-	plist_t params = plist_copy(cmd);
+	unsigned char md[32];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
 
-	if (params == NULL)
-		return 0;
-	plist_dict_remove_item(params, "RequestType");
-	int rc = ap_cmd_check_params(t, params, NULL, 0);
-	plist_free(params);
-	return rc == 0;
+	memset(md, 0, sizeof(md));
+	if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, seed, strlen(seed)) == 1 &&
+	    EVP_DigestUpdate(c, salt, strlen(salt)) == 1)
+		EVP_DigestFinal_ex(c, md, NULL);
+	EVP_MD_CTX_free(c);
+	memcpy(out, md, n > sizeof(md) ? sizeof(md) : n);
 }
 
-/* CommandFormatError with an ErrorChain saying why. */
-static int format_error(plist_t report, enum sim_cmd_err e)
+double sim_device_hash01(const char *seed, const char *salt)
 {
-	int rc = sim_cmd_fail(report, e);
+	unsigned char b[4];
 
-	return rc < 0 ? rc : AP_STATUS_FORMAT_ERROR;
-}
-
-/* Runs the command of root into report; returns the report status. */
-static int run_command(struct sim_device *d, plist_t root, plist_t report)
-{
-	plist_t cmd = NULL;
-	char *rt = NULL;
-	enum ap_cmd_type t;
-
-	if (ap_dict_get_node(root, "Command", PLIST_DICT, &cmd) < 0 ||
-	    ap_dict_get_string(cmd, "RequestType", &rt) < 0)
-		return format_error(report, SIM_ERR_UNKNOWN_COMMAND);
-	int known = ap_cmd_from_name(rt, &t) == 0;
-	free(rt);
-	if (!known)
-		return format_error(report, SIM_ERR_UNKNOWN_COMMAND);
-	d->last_type = t;
-	if (!params_ok(t, cmd))
-		return format_error(report, SIM_ERR_BAD_PARAMETERS);
-	const struct sim_cmd *h = sim_cmd_find(t);
-	if (d->locked && !h->while_locked)
-		return AP_STATUS_NOTNOW;
-	return h->run(d, cmd, report);
-}
-
-int sim_device_answer(struct sim_device *d, const char *cmd, size_t len, char **ret_xml,
-		      size_t *ret_len)
-{
-	plist_t root = NULL, report = NULL;
-	char *uuid = NULL;
-	int rc;
-
-	if (d == NULL || ret_xml == NULL)
-		return AP_EINVAL;
-	if (ap_plist_parse(cmd, len, 0, &root) < 0 || plist_get_node_type(root) != PLIST_DICT ||
-	    ap_dict_get_string(root, "CommandUUID", &uuid) < 0) {
-		rc = AP_EPARSE;
-		goto out;
-	}
-	if ((report = plist_new_dict()) == NULL) {
-		rc = AP_ENOMEM;
-		goto out;
-	}
-	sim_cmd_set_str(report, "UDID", d->udid);
-	sim_cmd_set_str(report, "CommandUUID", uuid);
-	d->end_session = 0;
-	rc = run_command(d, root, report);
-	if (rc < 0)
-		goto out;
-	d->last_status = (enum ap_status)rc;
-	sim_cmd_set_str(report, "Status", ap_status_name(d->last_status));
-	rc = to_xml(report, ret_xml, ret_len);
-	report = NULL;
-out:
-	free(uuid);
-	plist_free(report);
-	plist_free(root);
-	return rc;
+	sim_device_hash_bytes(seed, salt, b, sizeof(b));
+	uint32_t v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	return v / 4294967296.0;
 }

@@ -1,9 +1,10 @@
 /*
- * sim_device.h - one simulated iPad, without I/O: its identity and state,
- * the check-in messages it sends, and how it answers each MDM command.
+ * sim_device.h - one simulated iPad, without I/O: its identity and state
+ * and the check-in messages it sends; how it answers each MDM command is
+ * sim_cmd.h, above it.
  *
  * The model is a supervised iPad (10th generation, Wi-Fi, "iPad13,18") on
- * iPadOS 17.5 in a collège fleet.  sim_device_answer() executes every
+ * iPadOS 17.5 in a collège fleet.  sim_cmd_answer() executes every
  * command type of agent-protocol's table (ap_cmd.h) and changes the state
  * the way the tablet would: installed profiles and apps, passcode, lost
  * mode, erase.  Every message produced passes tools/mdm-schema-check.
@@ -134,21 +135,11 @@ int sim_device_checkin(const struct sim_device *d, enum sim_checkin t, char **re
 /* {Status: Idle, UDID}. */
 int sim_device_idle(const struct sim_device *d, char **ret_xml, size_t *ret_len);
 
-/*
- * Executes the command plist cmd[0..len) and builds the report the iPad
- * sends back (*ret_xml malloc'd).  Sets d->last_status, d->last_type,
- * d->end_session, and d->dirty when the state changed.
- *   - RequestType unknown, Command missing, or parameters that do not
- *     fit the command table: CommandFormatError;
- *   - d->locked: NotNow, except for what a locked iPad still does
- *     (DeviceLock, ClearPasscode, EraseDevice, the lost-mode commands,
- *     RestartDevice, ShutDownDevice);
- *   - otherwise Acknowledged with the command's result keys, or Error with
- *     an ErrorChain (e.g. 12067 for lost-mode commands outside lost mode).
- * AP_EPARSE when cmd is not a plist dictionary with a CommandUUID string
- * (there is nothing to answer); AP_ENOMEM.
- */
-int sim_device_answer(struct sim_device *d, const char *cmd, size_t len, char **ret_xml,
-		      size_t *ret_len);
+/* Stable pseudo-random value in [0, 1) from a seed (the device's UDID) and
+ * a salt, for battery level, sizes, MAC addresses, location: the same
+ * device always says the same. */
+double sim_device_hash01(const char *seed, const char *salt);
+/* Bytes of SHA-256(seed || salt), n <= 32. */
+void sim_device_hash_bytes(const char *seed, const char *salt, unsigned char *out, size_t n);
 
 #endif

@@ -1,5 +1,7 @@
 /*
- * sim_net.c - libuv + OpenSSL (memory BIOs) + http-parser client engine.
+ * sim_net.c - the client engine: libuv sockets under the protocol
+ * library's transport (ap_tls, TLS over memory BIOs; ap_http, responses
+ * framed with limits).
  *
  * Connection states: CONNECTING (TCP), HANDSHAKE (TLS), READY (no request
  * in flight), WAITING (request sent, answer not complete), CLOSING (uv_close
@@ -8,16 +10,13 @@
 #include "sim_net.h"
 #include "ap_buf.h"
 #include "ap_err.h"
+#include "ap_http.h"
+#include "ap_tls.h"
 
-#include <arpa/inet.h>
-#include <http_parser.h>
 #include <netdb.h>
-#include <openssl/err.h>
 #include <openssl/provider.h>
-#include <openssl/x509v3.h>
 #include <uv.h>
 
-#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 
 #define READ_CHUNK	 65536
 #define POOL_MAX_IDLE_MS 20000 /* below the daemon's idle_timeout_ms default (30 s) */
+#define MAX_HEAD_BYTES	 65536 /* an answer's status line and headers */
 
 enum conn_state { CS_CONNECTING, CS_HANDSHAKE, CS_READY, CS_WAITING, CS_CLOSING };
 
@@ -41,13 +41,11 @@ struct sim_conn {
 	int writes;	    /* uv_write requests in flight */
 	int close_after_writes;
 	int pooled; /* no identity: may go back to the pool */
-	SSL *ssl;
-	BIO *rbio, *wbio;
-	SSL_SESSION **session; /* where new TLS sessions go (borrowed), may be NULL */
-	http_parser parser;
-	struct ap_buf body;
-	int complete, keep_alive;
-	struct ap_buf pending; /* serialized request waiting for the handshake */
+	struct ap_tls *tls;
+	struct ap_http_in *http; /* the answers */
+	struct ap_buf plain;	 /* decrypted, not yet framed */
+	int keep_alive;		 /* the last answer's */
+	struct ap_buf pending;	 /* serialized request waiting for the handshake */
 	sim_resp_fn cb;
 	struct sim_conn *next_idle;
 	uint64_t idle_since; /* uv_now() when pooled */
@@ -118,45 +116,13 @@ static int parse_url(const char *url, char *host, size_t cap, int *port)
 	return 0;
 }
 
-static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
-{
-	struct sim_conn *c = SSL_get_app_data(ssl);
-	if (c == NULL || c->session == NULL)
-		return 0;
-	SSL_SESSION_free(*c->session);
-	*c->session = sess;
-	return 1; /* we keep the reference */
-}
-
 static int make_ctx(const struct sim_net_cfg *c, OSSL_LIB_CTX *libctx, const char *ca_file,
 		    SSL_CTX **ret, char *err, size_t cap)
 {
-	struct in6_addr a6;
-	SSL_CTX *ctx = SSL_CTX_new_ex(libctx, NULL, TLS_client_method());
-
-	if (ctx == NULL)
-		return AP_ENOMEM;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	/* an iPad presents its identity certificate alone, no chain */
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+	int rc = ap_tls_client_ctx_new(libctx, ca_file, c->host, ret);
+	if (rc == AP_EIO)
 		snprintf(err, cap, "%s: cannot read the CA certificate", ca_file);
-		SSL_CTX_free(ctx);
-		ERR_clear_error();
-		return AP_EIO;
-	}
-	X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ctx);
-	int is_ip = inet_pton(AF_INET, c->host, &a6) == 1 || inet_pton(AF_INET6, c->host, &a6) == 1;
-	if (is_ip)
-		X509_VERIFY_PARAM_set1_ip_asc(vp, c->host);
-	else
-		X509_VERIFY_PARAM_set1_host(vp, c->host, 0);
-	SSL_CTX_set_session_cache_mode(ctx,
-				       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
-	*ret = ctx;
-	return 0;
+	return rc;
 }
 
 int sim_net_cfg_init(struct sim_net_cfg *c, const char *url, const char *ca_file, char *err,
@@ -200,8 +166,9 @@ static void on_handle_closed(uv_handle_t *h)
 	struct sim_conn *c = h->data;
 	if (--c->handles > 0)
 		return;
-	SSL_free(c->ssl); /* frees both BIOs */
-	ap_buf_free(&c->body);
+	ap_tls_free(c->tls);
+	ap_http_in_free(c->http);
+	ap_buf_free(&c->plain);
 	ap_buf_free(&c->pending);
 	free(c);
 }
@@ -211,8 +178,7 @@ static void conn_close(struct sim_conn *c)
 	if (c->state == CS_CLOSING)
 		return;
 	c->state = CS_CLOSING;
-	c->session = NULL;
-	SSL_set_app_data(c->ssl, NULL);
+	ap_tls_client_session(c->tls, NULL, 0);
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -248,7 +214,6 @@ static void conn_fail(struct sim_conn *c, int err, const char *fmt, ...)
 	if (t == NULL)
 		pool_remove(c);
 	conn_close(c);
-	ERR_clear_error();
 	if (cb && t)
 		cb(NULL, t, err, NULL, why);
 }
@@ -262,13 +227,14 @@ static void on_timeout(uv_timer_t *tm)
 struct wbuf {
 	uv_write_t req;
 	struct sim_conn *c;
-	char data[];
+	char *data; /* from ap_tls_take() */
 };
 
 static void on_write(uv_write_t *req, int status)
 {
 	struct wbuf *w = (struct wbuf *)req;
 	struct sim_conn *c = w->c;
+	free(w->data);
 	free(w);
 	c->writes--;
 	if (status < 0 && status != UV_ECANCELED)
@@ -277,123 +243,84 @@ static void on_write(uv_write_t *req, int status)
 		conn_close(c);
 }
 
-/* Sends the ciphertext OpenSSL produced. */
+/* Sends the ciphertext the TLS filter produced: what the socket takes at
+ * once, the rest through a write request that owns it. */
 static int flush(struct sim_conn *c)
 {
-	char buf[16384];
-	int n;
-
-	while ((n = BIO_read(c->wbio, buf, sizeof(buf))) > 0) {
-		uv_buf_t b = uv_buf_init(buf, (unsigned)n);
-		int done = c->writes ? 0 : uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-		if (done == UV_EAGAIN)
-			done = 0;
-		if (done < 0)
-			return AP_EIO;
-		if (done == n)
-			continue;
-		struct wbuf *w = malloc(sizeof(*w) + (size_t)(n - done));
-		if (w == NULL)
-			return AP_ENOMEM;
-		memcpy(w->data, buf + done, (size_t)(n - done));
-		w->c = c;
-		b = uv_buf_init(w->data, (unsigned)(n - done));
-		if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
-			free(w);
-			return AP_EIO;
-		}
-		c->writes++;
+	char *data;
+	size_t len;
+	int rc = ap_tls_take(c->tls, &data, &len);
+	if (rc < 0 || len == 0)
+		return rc;
+	uv_buf_t b = uv_buf_init(data, (unsigned)len);
+	int done = c->writes ? 0 : uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	if (done == UV_EAGAIN)
+		done = 0;
+	struct wbuf *w = done >= 0 && (size_t)done < len ? malloc(sizeof(*w)) : NULL;
+	if (w == NULL) {
+		free(data);
+		return done < 0 ? AP_EIO : (size_t)done == len ? 0 : AP_ENOMEM;
 	}
+	w->c = c;
+	w->data = data;
+	b = uv_buf_init(data + done, (unsigned)(len - (size_t)done));
+	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
+		free(data);
+		free(w);
+		return AP_EIO;
+	}
+	c->writes++;
 	return 0;
 }
 
-/* ---- HTTP response parsing ---- */
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-	struct sim_conn *c = p->data;
-	return ap_buf_append(&c->body, at, len) < 0 ? -1 : 0;
-}
-
-static int on_complete(http_parser *p)
-{
-	struct sim_conn *c = p->data;
-	c->complete = 1;
-	c->keep_alive = http_should_keep_alive(p);
-	http_parser_pause(p, 1);
-	return 0;
-}
-
-static const http_parser_settings parser_settings = {
-    .on_body = on_body,
-    .on_message_complete = on_complete,
-};
+/* ---- HTTP answers ---- */
 
 /* Hands the complete answer to the task. */
 static void deliver(struct sim_conn *c)
 {
-	struct sim_http_resp r = {(int)c->parser.status_code, c->body.data ? c->body.data : "",
-				  c->body.len};
+	struct ap_http_msg *m = ap_http_in_message(c->http);
+	struct sim_http_resp r = {m->status, m->body.data ? m->body.data : "", m->body.len};
 	sim_resp_fn cb = c->cb;
 
 	uv_timer_stop(&c->timer);
 	c->state = CS_READY;
 	c->cb = NULL;
+	c->keep_alive = m->keep_alive;
 	if (!c->keep_alive)
 		c->pooled = 0; /* the server closes it: never reuse */
 	cb(c, c->task, 0, &r, NULL);
 }
 
-static void feed_http(struct sim_conn *c, const char *data, size_t len)
+/* Frames the plaintext received; bytes after a complete answer are dropped
+ * (one request at a time: the server has nothing more to say). */
+static void feed_http(struct sim_conn *c)
 {
+	size_t used = 0;
+
 	if (c->state != CS_WAITING) {
 		conn_fail(c, AP_EIO, "unexpected bytes from the server");
 		return;
 	}
-	size_t used = http_parser_execute(&c->parser, &parser_settings, data, len);
-	if (c->complete) {
+	if (ap_http_in_state(c->http) == AP_HTTP_IN_DONE)
+		ap_http_in_next(c->http); /* the last answer lived until now */
+	int status = ap_http_in_feed(c->http, c->plain.data, c->plain.len, &used);
+	ap_buf_reset(&c->plain);
+	if (status == 413)
+		conn_fail(c, AP_ETOOBIG, "answer larger than %zu bytes", c->loop->cfg->max_body);
+	else if (status)
+		conn_fail(c, AP_EIO, "bad HTTP answer (%d %s)", status, ap_http_reason(status));
+	else if (ap_http_in_state(c->http) == AP_HTTP_IN_DONE)
 		deliver(c);
-		return;
-	}
-	if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || used != len) {
-		if (c->body.len >= c->body.limit)
-			conn_fail(c, AP_ETOOBIG, "answer larger than %zu bytes", c->body.limit);
-		else
-			conn_fail(c, AP_EIO, "bad HTTP answer: %s",
-				  http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
-	}
 }
 
 /* ---- TLS ---- */
-
-static int tls_error(struct sim_conn *c, int r, const char *what)
-{
-	int e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-		return 0;
-	if (e == SSL_ERROR_ZERO_RETURN) {
-		conn_fail(c, AP_EIO, "server closed the connection");
-		return AP_EIO;
-	}
-	char buf[160] = "connection closed";
-	unsigned long code = ERR_peek_last_error();
-	long vr = SSL_get_verify_result(c->ssl);
-	if (vr != X509_V_OK)
-		snprintf(buf, sizeof(buf), "server certificate: %s",
-			 X509_verify_cert_error_string(vr));
-	else if (code)
-		ERR_error_string_n(code, buf, sizeof(buf));
-	conn_fail(c, AP_ECRYPTO, "%s: %s", what, buf);
-	return AP_ECRYPTO;
-}
 
 static void send_pending(struct sim_conn *c)
 {
 	if (c->pending.len == 0)
 		return;
-	int r = SSL_write(c->ssl, c->pending.data, (int)c->pending.len);
-	if (r <= 0) {
-		tls_error(c, r, "TLS write");
+	if (ap_tls_write(c->tls, c->pending.data, c->pending.len) < 0) {
+		conn_fail(c, AP_ECRYPTO, "TLS write: %s", ap_tls_last_error(c->tls));
 		return;
 	}
 	ap_buf_reset(&c->pending);
@@ -402,35 +329,31 @@ static void send_pending(struct sim_conn *c)
 		conn_fail(c, AP_EIO, "cannot write to the server");
 }
 
-static void handshake(struct sim_conn *c)
+/* Runs the filter on what arrived (nothing yet: the ClientHello): sends
+ * what it produced, starts the request once the handshake is done, frames
+ * the plaintext, then reports the filter's error, if any. */
+static void tls_progress(struct sim_conn *c)
 {
-	int r = SSL_do_handshake(c->ssl);
+	int was_handshake = c->state == CS_HANDSHAKE;
+	int rc = ap_tls_read(c->tls, &c->plain);
+
 	if (flush(c) < 0) {
 		conn_fail(c, AP_EIO, "cannot write to the server");
 		return;
 	}
-	if (r != 1) {
-		tls_error(c, r, "TLS handshake");
-		return;
+	if (rc == 0 && c->state == CS_HANDSHAKE && ap_tls_handshake_done(c->tls)) {
+		c->state = CS_READY;
+		send_pending(c);
 	}
-	c->state = CS_READY;
-	send_pending(c);
-}
-
-/* Decrypts what arrived and parses it. */
-static void read_plain(struct sim_conn *c)
-{
-	char buf[16384];
-
-	while (c->state != CS_CLOSING) {
-		int r = SSL_read(c->ssl, buf, sizeof(buf));
-		if (r <= 0) {
-			if (tls_error(c, r, "TLS read") == 0 && c->state != CS_CLOSING)
-				flush(c); /* e.g. key update answers */
-			return;
-		}
-		feed_http(c, buf, (size_t)r);
-	}
+	if (c->plain.len && c->state != CS_CLOSING)
+		feed_http(c);
+	if (rc == AP_EIO)
+		conn_fail(c, AP_EIO, "server closed the connection");
+	else if (rc == AP_ETOOBIG)
+		conn_fail(c, AP_ETOOBIG, "answer larger than %zu bytes", c->loop->cfg->max_body);
+	else if (rc < 0)
+		conn_fail(c, AP_ECRYPTO, "%s: %s", was_handshake ? "TLS handshake" : "TLS read",
+			  ap_tls_last_error(c->tls));
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -449,14 +372,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_fail(c, AP_EIO, "server closed the connection (%s)", uv_err_name((int)nread));
 		return;
 	}
-	if (BIO_write(c->rbio, buf->base, (int)nread) != nread) {
+	if (ap_tls_feed(c->tls, buf->base, (size_t)nread) < 0) {
 		conn_fail(c, AP_ENOMEM, "out of memory");
 		return;
 	}
-	if (c->state == CS_HANDSHAKE)
-		handshake(c);
-	if (c->state == CS_READY || c->state == CS_WAITING)
-		read_plain(c);
+	tls_progress(c);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -475,19 +395,16 @@ static void on_connect(uv_connect_t *req, int status)
 		conn_fail(c, AP_EIO, "cannot read from the socket");
 		return;
 	}
-	handshake(c);
+	tls_progress(c);
 }
 
 static int set_identity(struct sim_conn *c, const struct sim_identity *id)
 {
 	if (id == NULL)
 		return 0;
-	if (id->cert && (SSL_use_certificate(c->ssl, id->cert) != 1 ||
-			 SSL_use_PrivateKey(c->ssl, id->key) != 1))
+	if (id->cert && ap_tls_client_identity(c->tls, id->cert, id->key) < 0)
 		return AP_ECRYPTO;
-	c->session = id->session;
-	if (c->loop->cfg->resume && id->session && *id->session)
-		SSL_set_session(c->ssl, *id->session);
+	ap_tls_client_session(c->tls, id->session, c->loop->cfg->resume);
 	return 0;
 }
 
@@ -495,6 +412,7 @@ static struct sim_conn *conn_new(struct sim_task *t, const struct sim_identity *
 {
 	struct sim_loop *l = t->loop;
 	struct sim_conn *c = calloc(1, sizeof(*c));
+	struct ap_http_limits lim = {MAX_HEAD_BYTES, l->cfg->max_body, 0};
 
 	if (c == NULL)
 		return NULL;
@@ -502,29 +420,21 @@ static struct sim_conn *conn_new(struct sim_task *t, const struct sim_identity *
 	c->task = t;
 	c->state = CS_CONNECTING;
 	c->pooled = id == NULL || id->cert == NULL;
-	ap_buf_init(&c->body, l->cfg->max_body);
+	ap_buf_init(&c->plain, l->cfg->max_body + MAX_HEAD_BYTES);
 	ap_buf_init(&c->pending, l->cfg->max_body + 65536);
-	c->ssl = SSL_new(l->ctx);
-	c->rbio = BIO_new(BIO_s_mem());
-	c->wbio = BIO_new(BIO_s_mem());
-	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
-		SSL_free(c->ssl);
-		BIO_free(c->rbio);
-		BIO_free(c->wbio);
+	c->tls = ap_tls_client_new(l->ctx, l->cfg->host);
+	c->http = ap_http_in_new(AP_HTTP_RESPONSE, &lim);
+	if (c->tls == NULL || c->http == NULL) {
+		ap_tls_free(c->tls);
+		ap_http_in_free(c->http);
 		free(c);
 		return NULL;
 	}
-	SSL_set_bio(c->ssl, c->rbio, c->wbio);
-	SSL_set_connect_state(c->ssl);
-	SSL_set_app_data(c->ssl, c);
-	if (!isdigit((unsigned char)l->cfg->host[0]) && strchr(l->cfg->host, ':') == NULL)
-		SSL_set_tlsext_host_name(c->ssl, l->cfg->host);
 	uv_tcp_init(&l->uv, &c->tcp);
 	uv_timer_init(&l->uv, &c->timer);
 	c->tcp.data = c->timer.data = c->creq.data = c;
 	c->handles = 2;
 	if (set_identity(c, id) < 0) {
-		ERR_clear_error();
 		conn_close(c); /* freed by the close callbacks */
 		return NULL;
 	}
@@ -561,19 +471,11 @@ struct sim_conn *sim_conn_open(struct sim_task *t, const struct sim_identity *id
 static int serialize(struct sim_conn *c, const struct sim_http_req *r)
 {
 	const struct sim_net_cfg *cfg = c->loop->cfg;
-	int rc = ap_buf_printf(&c->pending,
-			       "%s %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: ardoise-sim\r\n"
-			       "Accept: */*\r\nContent-Length: %zu\r\n",
-			       r->method, r->path, cfg->host, cfg->port, r->len);
-	if (rc == 0 && r->content_type)
-		rc = ap_buf_printf(&c->pending, "Content-Type: %s\r\n", r->content_type);
-	if (rc == 0 && r->headers)
-		rc = ap_buf_appends(&c->pending, r->headers);
-	if (rc == 0)
-		rc = ap_buf_append(&c->pending, "\r\n", 2);
-	if (rc == 0 && r->len)
-		rc = ap_buf_append(&c->pending, r->body, r->len);
-	return rc;
+	char host[sizeof(cfg->host) + 8];
+	snprintf(host, sizeof(host), "%s:%d", cfg->host, cfg->port);
+	struct ap_http_out_req out = {r->method,       r->path,	   host,    "ardoise-sim",
+				      r->content_type, r->headers, r->body, r->len};
+	return ap_http_req_serialize(&out, &c->pending);
 }
 
 int sim_conn_request(struct sim_conn *c, const struct sim_http_req *req, sim_resp_fn cb)
@@ -587,10 +489,6 @@ int sim_conn_request(struct sim_conn *c, const struct sim_http_req *req, sim_res
 	if (rc < 0)
 		return rc;
 	c->cb = cb;
-	c->complete = 0;
-	ap_buf_reset(&c->body);
-	http_parser_init(&c->parser, HTTP_RESPONSE);
-	c->parser.data = c;
 	uv_timer_start(&c->timer, on_timeout, c->loop->cfg->timeout_ms, 0);
 	if (c->state == CS_READY) {
 		send_pending(c);
@@ -607,7 +505,7 @@ void sim_conn_release(struct sim_conn *c)
 {
 	if (c == NULL || c->state == CS_CLOSING)
 		return;
-	c->session = NULL;
+	ap_tls_client_session(c->tls, NULL, 0);
 	c->task = NULL;
 	if (c->loop->cfg->keepalive && c->pooled && c->state == CS_READY) {
 		c->idle_since = uv_now(&c->loop->uv);
@@ -616,7 +514,7 @@ void sim_conn_release(struct sim_conn *c)
 		return;
 	}
 	if (c->state == CS_READY || c->state == CS_WAITING) {
-		SSL_shutdown(c->ssl); /* close_notify */
+		ap_tls_shutdown(c->tls); /* close_notify */
 		flush(c);
 	}
 	if (c->writes) {
@@ -632,7 +530,7 @@ void sim_conn_release(struct sim_conn *c)
 
 int sim_conn_resumed(const struct sim_conn *c)
 {
-	return c && c->ssl && SSL_session_reused(c->ssl);
+	return c && c->tls && ap_tls_resumed(c->tls);
 }
 
 /* ---- the run ---- */
@@ -734,7 +632,7 @@ static void loop_main(void *arg)
 /* Loop k > 0 runs on a thread of its own: its own contexts. */
 static int loop_crypto(struct sim_loop *l, unsigned k)
 {
-	char err[512];
+	char err[sizeof(l->cfg->ca_file) + 64]; /* unused: the first loop reported it */
 	if (k == 0) {
 		l->ctx = l->cfg->ctx;
 		return 0;

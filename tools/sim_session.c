@@ -4,6 +4,7 @@
  * callbacks; every failure ends the task with a one-line reason.
  */
 #include "sim_session.h"
+#include "sim_cmd.h"
 #include "ap_cms.h"
 #include "ap_err.h"
 #include "ap_scep.h"
@@ -386,7 +387,7 @@ static void on_server_answer(struct sim_conn *c, struct sim_task *t, int err,
 		sess_end(t, AP_ELIMIT, "more commands than --max-commands in one session");
 		return;
 	}
-	int rc = sim_device_answer(s->d, r->body, r->len, &xml, &len);
+	int rc = sim_cmd_answer(s->d, r->body, r->len, &xml, &len);
 	if (rc < 0) {
 		sess_end(t, rc, "the server sent something that is not a command");
 		return;

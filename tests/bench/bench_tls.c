@@ -22,7 +22,7 @@
 #include "ap_buf.h"
 #include "ap_x509.h"
 #include "tu_pki.h"
-#include "tls.h"
+#include "ap_tls.h"
 
 static double cpu_us(void)
 {
@@ -44,9 +44,9 @@ static int session(struct world *w, SSL_SESSION **sess)
 {
 	char buf[16384];
 	struct ap_buf plain;
-	struct tls *s;
+	struct ap_tls *s;
 	double t0 = cpu_us();
-	s = tls_new(w->srv);
+	s = ap_tls_new(w->srv);
 	w->srv_us += cpu_us() - t0;
 	SSL *c = SSL_new(w->cli);
 	BIO *crb = BIO_new(BIO_s_mem()), *cwb = BIO_new(BIO_s_mem());
@@ -65,8 +65,8 @@ static int session(struct world *w, SSL_SESSION **sess)
 			SSL_do_handshake(c);
 		while ((n = BIO_read(cwb, buf, sizeof(buf))) > 0) {
 			t0 = cpu_us();
-			tls_feed(s, buf, (size_t)n);
-			int rc = tls_read(s, &plain);
+			ap_tls_feed(s, buf, (size_t)n);
+			int rc = ap_tls_read(s, &plain);
 			w->srv_us += cpu_us() - t0;
 			if (rc < 0)
 				return -1;
@@ -75,7 +75,7 @@ static int session(struct world *w, SSL_SESSION **sess)
 		char *out = NULL;
 		size_t len = 0;
 		t0 = cpu_us();
-		tls_take(s, &out, &len);
+		ap_tls_take(s, &out, &len);
 		w->srv_us += cpu_us() - t0;
 		if (out) {
 			BIO_write(crb, out, (int)len);
@@ -87,10 +87,10 @@ static int session(struct world *w, SSL_SESSION **sess)
 	}
 	SSL_read(c, buf, sizeof(buf)); /* takes the ticket */
 	t0 = cpu_us();
-	int ok = tls_handshake_done(s) && tls_peer_fingerprint(s)[0] != '\0';
-	int resumed = tls_resumed(s);
-	tls_shutdown(s);
-	tls_free(s);
+	int ok = ap_tls_handshake_done(s) && ap_tls_peer_fingerprint(s)[0] != '\0';
+	int resumed = ap_tls_resumed(s);
+	ap_tls_shutdown(s);
+	ap_tls_free(s);
 	w->srv_us += cpu_us() - t0;
 	SSL_SESSION_free(*sess);
 	*sess = SSL_get1_session(c);
@@ -174,7 +174,7 @@ int main(int argc, char **argv)
 	X509 *ca = NULL, *srv = NULL;
 	X509_REQ *req = NULL;
 	struct world w = {0};
-	struct tls_sessions *cache = NULL;
+	struct ap_tls_sessions *cache = NULL;
 
 	if (n < 1 || n > 100000 || mkdtemp(dir) == NULL)
 		return 1;
@@ -195,8 +195,8 @@ int main(int argc, char **argv)
 	OSSL_PROVIDER *prov = libctx ? OSSL_PROVIDER_load(libctx, "default") : NULL;
 	X509_STORE *trust = X509_STORE_new();
 	if (prov == NULL || trust == NULL || X509_STORE_add_cert(trust, ca) != 1 ||
-	    tls_sessions_new(4096, &cache) ||
-	    tls_ctx_new(libctx, cert_path, key_path, trust, NULL, cache, &w.srv))
+	    ap_tls_sessions_new(4096, &cache) ||
+	    ap_tls_ctx_new(libctx, cert_path, key_path, trust, NULL, cache, &w.srv))
 		return 1;
 	OSSL_LIB_CTX *global = OSSL_LIB_CTX_set0_default(libctx);
 	w.cli = SSL_CTX_new(TLS_client_method());
@@ -210,7 +210,7 @@ int main(int argc, char **argv)
 	OSSL_LIB_CTX_set0_default(global);
 	SSL_CTX_free(w.cli);
 	SSL_CTX_free(w.srv);
-	tls_sessions_free(cache);
+	ap_tls_sessions_free(cache);
 	X509_STORE_free(trust);
 	OSSL_PROVIDER_unload(prov);
 	OSSL_LIB_CTX_free(libctx);

@@ -32,12 +32,13 @@
 #include "config.h"
 #include "db_command.h"
 #include "db_mdm.h"
-#include "http.h"
+#include "ap_http.h"
 #include "keystore.h"
 #include "log.h"
 #include "mdm.h"
 #include "router.h"
 #include "server.h"
+#include "sim_cmd.h"
 #include "sim_device.h"
 #include "sim_profile.h"
 #include "store.h"
@@ -65,8 +66,8 @@ struct answer {
 static struct answer call(struct env *e, const char *method, const char *target, const char *header,
 			  const char *value, const void *body, size_t len, X509 *peer, int verified)
 {
-	struct http_req hr;
-	struct http_resp resp;
+	struct ap_http_msg hr;
+	struct ap_http_resp resp;
 	struct req r;
 	struct answer a = {0};
 	const char *q = strchr(target, '?');
@@ -85,7 +86,7 @@ static struct answer call(struct env *e, const char *method, const char *target,
 	ap_buf_init(&hr.body, BODY_LIMIT);
 	if (len)
 		assert_int_equal(ap_buf_append(&hr.body, body, len), 0);
-	http_resp_init(&resp, BODY_LIMIT);
+	ap_http_resp_init(&resp, BODY_LIMIT);
 	r.w = &e->w;
 	r.http = &hr;
 	r.resp = &resp;
@@ -101,7 +102,7 @@ static struct answer call(struct env *e, const char *method, const char *target,
 	if (a.len)
 		memcpy(a.body, resp.body.data, a.len);
 	a.body[a.len] = '\0';
-	http_resp_free(&resp);
+	ap_http_resp_free(&resp);
 	ap_buf_free(&hr.body);
 	free(hr.path);
 	free(hr.query);
@@ -218,7 +219,7 @@ static int session(struct env *e, struct tablet *t, char **ret_last, size_t *ret
 		assert_int_equal(a.status, 200);
 		if (a.len == 0 || (n > 0 && t->d->end_session))
 			break;
-		assert_int_equal(sim_device_answer(t->d, a.body, a.len, &xml, &len), 0);
+		assert_int_equal(sim_cmd_answer(t->d, a.body, a.len, &xml, &len), 0);
 		free(a.body);
 		n++;
 		if (ret_last) {

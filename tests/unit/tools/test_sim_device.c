@@ -20,6 +20,7 @@
 #include "ap_plist.h"
 #include "ap_result.h"
 #include "ap_uuid.h"
+#include "sim_cmd.h"
 #include "sim_device.h"
 #include "sim_profile.h"
 #include "testutil.h"
@@ -85,7 +86,7 @@ static struct ap_msg *run(struct sim_device *d, enum ap_cmd_type t, plist_t para
 	ap_uuid_random(uuid);
 	assert_int_equal(ap_cmd_build(t, uuid, params, &cmd, &cmd_len, detail, sizeof(detail)), 0);
 	plist_free(params);
-	assert_int_equal(sim_device_answer(d, cmd, cmd_len, &rep, &rep_len), 0);
+	assert_int_equal(sim_cmd_answer(d, cmd, cmd_len, &rep, &rep_len), 0);
 	free(cmd);
 	assert_int_equal(ap_msg_parse(rep, rep_len, 0, &m, detail, sizeof(detail)), 0);
 	assert_int_equal(m->kind, AP_MSG_REPORT);
@@ -508,7 +509,7 @@ static void answer_raw(struct sim_device *d, const char *cmd, enum ap_status wan
 	size_t len = 0;
 	struct ap_msg *m = NULL;
 
-	assert_int_equal(sim_device_answer(d, cmd, strlen(cmd), &rep, &len), 0);
+	assert_int_equal(sim_cmd_answer(d, cmd, strlen(cmd), &rep, &len), 0);
 	assert_int_equal(ap_msg_parse(rep, len, 0, &m, NULL, 0), 0);
 	assert_int_equal(m->u.report.status, want);
 	assert_int_equal(d->last_status, want);
@@ -541,8 +542,8 @@ static void test_format_errors(void **state)
 	answer_raw(d, unknown, AP_STATUS_FORMAT_ERROR, "format-error-unknown");
 	answer_raw(d, bad_params, AP_STATUS_FORMAT_ERROR, "format-error-params");
 	answer_raw(d, no_command, AP_STATUS_FORMAT_ERROR, NULL);
-	assert_int_equal(sim_device_answer(d, no_uuid, strlen(no_uuid), &rep, &len), AP_EPARSE);
-	assert_int_equal(sim_device_answer(d, "<plist", 6, &rep, &len), AP_EPARSE);
+	assert_int_equal(sim_cmd_answer(d, no_uuid, strlen(no_uuid), &rep, &len), AP_EPARSE);
+	assert_int_equal(sim_cmd_answer(d, "<plist", 6, &rep, &len), AP_EPARSE);
 	assert_null(rep);
 	sim_device_free(d);
 }

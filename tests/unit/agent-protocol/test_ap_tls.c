@@ -15,7 +15,7 @@
 #include "ap_buf.h"
 #include "ap_err.h"
 #include "ap_x509.h"
-#include "tls.h"
+#include "ap_tls.h"
 #include "tu_pki.h"
 #include "unit.h"
 
@@ -23,22 +23,22 @@ struct world {
 	char dir[4096];
 	EVP_PKEY *ca_key, *foreign_key, *client_key;
 	X509 *ca, *foreign, *client_cert, *foreign_client_cert;
-	SSL_CTX *srv_ctx; /* tls_ctx_new: our server */
+	SSL_CTX *srv_ctx; /* ap_tls_ctx_new: our server */
 	/* a second worker: its own library context, the same session cache */
 	OSSL_LIB_CTX *libctx2;
 	OSSL_PROVIDER *provider2;
 	SSL_CTX *srv_ctx2;
-	struct tls_sessions *sessions;
+	struct ap_tls_sessions *sessions;
 	SSL_CTX *cli_ctx; /* an ordinary client trusting our CA */
 };
 
 /* One connection: our server filter and a client SSL, wired in memory. */
 struct pair {
-	struct tls *srv;
+	struct ap_tls *srv;
 	SSL *cli;
 	BIO *cli_rbio, *cli_wbio;
 	struct ap_buf plain; /* what the server decrypted */
-	int srv_rc;	     /* last tls_read() result */
+	int srv_rc;	     /* last ap_tls_read() result */
 };
 
 static X509 *issue_client(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *cn)
@@ -79,13 +79,13 @@ static int group_setup(void **state)
 	X509_STORE_add_cert(trust, w->ca);
 	snprintf(cert_path, sizeof(cert_path), "%s/server.pem", w->dir);
 	snprintf(key_path, sizeof(key_path), "%s/server.key", w->dir);
-	assert_int_equal(tls_sessions_new(4, &w->sessions), 0);
+	assert_int_equal(ap_tls_sessions_new(4, &w->sessions), 0);
 	assert_int_equal(
-	    tls_ctx_new(NULL, cert_path, key_path, trust, NULL, w->sessions, &w->srv_ctx), 0);
+	    ap_tls_ctx_new(NULL, cert_path, key_path, trust, NULL, w->sessions, &w->srv_ctx), 0);
 	w->libctx2 = OSSL_LIB_CTX_new();
 	assert_non_null(w->provider2 = OSSL_PROVIDER_load(w->libctx2, "default"));
 	assert_int_equal(
-	    tls_ctx_new(w->libctx2, cert_path, key_path, trust, NULL, w->sessions, &w->srv_ctx2),
+	    ap_tls_ctx_new(w->libctx2, cert_path, key_path, trust, NULL, w->sessions, &w->srv_ctx2),
 	    0);
 	X509_STORE_free(trust); /* the contexts took their own reference */
 
@@ -104,7 +104,7 @@ static int group_teardown(void **state)
 	struct world *w = *state;
 	SSL_CTX_free(w->srv_ctx);
 	SSL_CTX_free(w->srv_ctx2);
-	tls_sessions_free(w->sessions);
+	ap_tls_sessions_free(w->sessions);
 	OSSL_PROVIDER_unload(w->provider2);
 	OSSL_LIB_CTX_free(w->libctx2);
 	SSL_CTX_free(w->cli_ctx);
@@ -123,7 +123,7 @@ static int group_teardown(void **state)
 static void pair_init_ctx(struct world *w, SSL_CTX *ctx, struct pair *p, X509 *cert, EVP_PKEY *key)
 {
 	memset(p, 0, sizeof(*p));
-	p->srv = tls_new(ctx);
+	p->srv = ap_tls_new(ctx);
 	assert_non_null(p->srv);
 	p->cli = SSL_new(w->cli_ctx);
 	p->cli_rbio = BIO_new(BIO_s_mem());
@@ -146,7 +146,7 @@ static void pair_init(struct world *w, struct pair *p, X509 *cert, EVP_PKEY *key
 
 static void pair_free(struct pair *p)
 {
-	tls_free(p->srv);
+	ap_tls_free(p->srv);
 	SSL_free(p->cli);
 	ap_buf_free(&p->plain);
 }
@@ -158,10 +158,10 @@ static size_t to_server(struct pair *p)
 	size_t moved = 0;
 	int n;
 	while ((n = BIO_read(p->cli_wbio, buf, sizeof(buf))) > 0) {
-		assert_int_equal(tls_feed(p->srv, buf, (size_t)n), 0);
+		assert_int_equal(ap_tls_feed(p->srv, buf, (size_t)n), 0);
 		moved += (size_t)n;
 	}
-	p->srv_rc = tls_read(p->srv, &p->plain);
+	p->srv_rc = ap_tls_read(p->srv, &p->plain);
 	return moved;
 }
 
@@ -170,7 +170,7 @@ static size_t to_client(struct pair *p)
 {
 	char *data = NULL;
 	size_t len = 0;
-	assert_int_equal(tls_take(p->srv, &data, &len), 0);
+	assert_int_equal(ap_tls_take(p->srv, &data, &len), 0);
 	if (data == NULL)
 		return 0;
 	assert_int_equal(BIO_write(p->cli_rbio, data, (int)len), (int)len);
@@ -178,7 +178,7 @@ static size_t to_client(struct pair *p)
 	return len;
 }
 
-/* Runs the handshake to completion (or failure); returns tls_read()'s
+/* Runs the handshake to completion (or failure); returns ap_tls_read()'s
  * last result. */
 static int handshake(struct pair *p)
 {
@@ -217,13 +217,13 @@ static void test_handshake_and_data(void **state)
 	struct pair p;
 	char buf[256];
 	pair_init(w, &p, NULL, NULL);
-	assert_int_equal(tls_handshake_done(p.srv), 0);
+	assert_int_equal(ap_tls_handshake_done(p.srv), 0);
 	assert_int_equal(handshake(&p), 0);
-	assert_int_equal(tls_handshake_done(p.srv), 1);
+	assert_int_equal(ap_tls_handshake_done(p.srv), 1);
 	assert_true(SSL_is_init_finished(p.cli));
 	assert_int_equal(SSL_get_verify_result(p.cli), X509_V_OK); /* server cert for localhost */
-	assert_string_equal(tls_version(p.srv), "TLSv1.3");
-	assert_string_equal(tls_last_error(p.srv), "none");
+	assert_string_equal(ap_tls_version(p.srv), "TLSv1.3");
+	assert_string_equal(ap_tls_last_error(p.srv), "none");
 
 	static const char req[] = "GET /healthz HTTP/1.1\r\n\r\n";
 	assert_int_equal(SSL_write(p.cli, req, (int)strlen(req)), (int)strlen(req));
@@ -233,7 +233,7 @@ static void test_handshake_and_data(void **state)
 	assert_memory_equal(p.plain.data, req, strlen(req));
 
 	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-	assert_int_equal(tls_write(p.srv, resp, strlen(resp)), 0);
+	assert_int_equal(ap_tls_write(p.srv, resp, strlen(resp)), 0);
 	assert_int_equal(client_read(&p, buf, sizeof(buf)), (int)strlen(resp));
 	assert_memory_equal(buf, resp, strlen(resp));
 	pair_free(&p);
@@ -261,7 +261,7 @@ static void test_large_data_both_ways(void **state)
 	assert_int_equal(p.plain.len, n);
 	assert_memory_equal(p.plain.data, big, n);
 
-	assert_int_equal(tls_write(p.srv, big, n), 0);
+	assert_int_equal(ap_tls_write(p.srv, big, n), 0);
 	assert_int_equal(client_read(&p, back, (int)n), (int)n);
 	assert_memory_equal(back, big, n);
 	pair_free(&p);
@@ -275,16 +275,16 @@ static void test_byte_at_a_time(void **state)
 	struct pair p;
 	char buf[65536];
 	pair_init(w, &p, NULL, NULL);
-	for (int round = 0; round < 10 && !tls_handshake_done(p.srv); round++) {
+	for (int round = 0; round < 10 && !ap_tls_handshake_done(p.srv); round++) {
 		SSL_do_handshake(p.cli);
 		int n = BIO_read(p.cli_wbio, buf, sizeof(buf));
 		for (int i = 0; i < n; i++) {
-			assert_int_equal(tls_feed(p.srv, buf + i, 1), 0);
-			assert_int_equal(tls_read(p.srv, &p.plain), 0);
+			assert_int_equal(ap_tls_feed(p.srv, buf + i, 1), 0);
+			assert_int_equal(ap_tls_read(p.srv, &p.plain), 0);
 		}
 		to_client(&p);
 	}
-	assert_int_equal(tls_handshake_done(p.srv), 1);
+	assert_int_equal(ap_tls_handshake_done(p.srv), 1);
 	pair_free(&p);
 	ERR_clear_error();
 }
@@ -295,8 +295,8 @@ static void test_no_client_cert(void **state)
 	struct pair p;
 	pair_init(w, &p, NULL, NULL);
 	assert_int_equal(handshake(&p), 0); /* client certificates are optional */
-	assert_null(tls_peer_cert(p.srv));
-	assert_int_equal(tls_peer_verified(p.srv), 0);
+	assert_null(ap_tls_peer_cert(p.srv));
+	assert_int_equal(ap_tls_peer_verified(p.srv), 0);
 	pair_free(&p);
 }
 
@@ -307,12 +307,12 @@ static void test_client_cert_verified(void **state)
 	char *cn = NULL;
 	pair_init(w, &p, w->client_cert, w->client_key);
 	assert_int_equal(handshake(&p), 0);
-	assert_int_equal(tls_handshake_done(p.srv), 1);
-	assert_non_null(tls_peer_cert(p.srv));
-	assert_int_equal(ap_x509_subject_cn(tls_peer_cert(p.srv), &cn), 0);
+	assert_int_equal(ap_tls_handshake_done(p.srv), 1);
+	assert_non_null(ap_tls_peer_cert(p.srv));
+	assert_int_equal(ap_x509_subject_cn(ap_tls_peer_cert(p.srv), &cn), 0);
 	assert_string_equal(cn, "device-1");
 	free(cn);
-	assert_int_equal(tls_peer_verified(p.srv), 1);
+	assert_int_equal(ap_tls_peer_verified(p.srv), 1);
 	pair_free(&p);
 }
 
@@ -324,9 +324,9 @@ static void test_foreign_client_cert_unverified(void **state)
 	struct pair p;
 	pair_init(w, &p, w->foreign_client_cert, w->client_key);
 	assert_int_equal(handshake(&p), 0);
-	assert_int_equal(tls_handshake_done(p.srv), 1);
-	assert_non_null(tls_peer_cert(p.srv));
-	assert_int_equal(tls_peer_verified(p.srv), 0);
+	assert_int_equal(ap_tls_handshake_done(p.srv), 1);
+	assert_non_null(ap_tls_peer_cert(p.srv));
+	assert_int_equal(ap_tls_peer_verified(p.srv), 0);
 	/* and the connection carries data */
 	assert_int_equal(SSL_write(p.cli, "ping", 4), 4);
 	to_server(&p);
@@ -344,23 +344,23 @@ static void test_self_signed_client_cert_unverified(void **state)
 	assert_int_equal(ap_x509_make_selfsigned(w->client_key, "device-1", 30, &self), 0);
 	pair_init(w, &p, self, w->client_key);
 	assert_int_equal(handshake(&p), 0);
-	assert_non_null(tls_peer_cert(p.srv));
-	assert_int_equal(tls_peer_verified(p.srv), 0);
+	assert_non_null(ap_tls_peer_cert(p.srv));
+	assert_int_equal(ap_tls_peer_verified(p.srv), 0);
 	pair_free(&p);
 	X509_free(self);
 }
 
 static void expect_garbage_refused(struct world *w, const void *data, size_t len)
 {
-	struct tls *t = tls_new(w->srv_ctx);
+	struct ap_tls *t = ap_tls_new(w->srv_ctx);
 	struct ap_buf out;
 	ap_buf_init(&out, 1 << 16);
-	assert_int_equal(tls_feed(t, data, len), 0);
-	assert_int_equal(tls_read(t, &out), AP_EPARSE);
+	assert_int_equal(ap_tls_feed(t, data, len), 0);
+	assert_int_equal(ap_tls_read(t, &out), AP_EPARSE);
 	assert_int_equal(out.len, 0);
-	assert_string_not_equal(tls_last_error(t), "none");
-	assert_int_equal(tls_handshake_done(t), 0);
-	tls_free(t);
+	assert_string_not_equal(ap_tls_last_error(t), "none");
+	assert_int_equal(ap_tls_handshake_done(t), 0);
+	ap_tls_free(t);
 	ap_buf_free(&out);
 }
 
@@ -389,8 +389,8 @@ static void test_garbage_after_handshake(void **state)
 	static const unsigned char bad_record[] = {
 	    0x17, 0x03, 0x03, 0x00, 0x20, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
 	    15,	  16,	17,   18,   19,	  20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
-	assert_int_equal(tls_feed(p.srv, bad_record, sizeof(bad_record)), 0);
-	assert_int_equal(tls_read(p.srv, &p.plain), AP_EPARSE);
+	assert_int_equal(ap_tls_feed(p.srv, bad_record, sizeof(bad_record)), 0);
+	assert_int_equal(ap_tls_read(p.srv, &p.plain), AP_EPARSE);
 	pair_free(&p);
 }
 
@@ -403,7 +403,7 @@ static void test_close_notify(void **state)
 	SSL_shutdown(p.cli);
 	to_server(&p);
 	assert_int_equal(p.srv_rc, AP_EIO);
-	tls_shutdown(p.srv); /* answers with its own close_notify */
+	ap_tls_shutdown(p.srv); /* answers with its own close_notify */
 	char buf[16];
 	assert_int_equal(client_read(&p, buf, sizeof(buf)), 0);
 	assert_int_equal(SSL_get_shutdown(p.cli) & SSL_RECEIVED_SHUTDOWN, SSL_RECEIVED_SHUTDOWN);
@@ -419,7 +419,7 @@ static void test_old_protocol_refused(void **state)
 	SSL_set_min_proto_version(p.cli, TLS1_VERSION);
 	SSL_set_max_proto_version(p.cli, TLS1_1_VERSION);
 	assert_int_equal(handshake(&p), AP_EPARSE);
-	assert_int_equal(tls_handshake_done(p.srv), 0);
+	assert_int_equal(ap_tls_handshake_done(p.srv), 0);
 	pair_free(&p);
 }
 
@@ -430,8 +430,8 @@ static void test_tls12_accepted(void **state)
 	pair_init(w, &p, w->client_cert, w->client_key);
 	SSL_set_max_proto_version(p.cli, TLS1_2_VERSION);
 	assert_int_equal(handshake(&p), 0);
-	assert_string_equal(tls_version(p.srv), "TLSv1.2");
-	assert_int_equal(tls_peer_verified(p.srv), 1);
+	assert_string_equal(ap_tls_version(p.srv), "TLSv1.2");
+	assert_int_equal(ap_tls_peer_verified(p.srv), 1);
 	pair_free(&p);
 }
 
@@ -458,7 +458,7 @@ static void test_tls12_policy(void **state)
 	pair_init(w, &p, NULL, NULL);
 	SSL_set_options(p.cli, SSL_OP_NO_EXTENDED_MASTER_SECRET);
 	assert_int_equal(handshake(&p), 0);
-	assert_string_equal(tls_version(p.srv), "TLSv1.3");
+	assert_string_equal(ap_tls_version(p.srv), "TLSv1.3");
 	pair_free(&p);
 }
 
@@ -492,10 +492,10 @@ static SSL_SESSION *first_session(struct world *w, SSL_CTX *ctx, int tls12)
 	client_read(&p, buf, sizeof(buf)); /* takes the TLS 1.3 session ticket */
 	SSL_SESSION *sess = SSL_get1_session(p.cli);
 	assert_non_null(sess);
-	assert_int_equal(tls_resumed(p.srv), 0);
+	assert_int_equal(ap_tls_resumed(p.srv), 0);
 	/* both ends close properly: OpenSSL drops sessions cut short */
 	SSL_shutdown(p.cli);
-	tls_shutdown(p.srv); /* as conn.c does */
+	ap_tls_shutdown(p.srv); /* as conn.c does */
 	pair_free(&p);
 	return sess;
 }
@@ -511,11 +511,11 @@ static int resume(struct world *w, SSL_CTX *ctx, SSL_SESSION *sess, int tls12)
 		SSL_set_max_proto_version(p.cli, TLS1_2_VERSION);
 	SSL_set_session(p.cli, sess);
 	assert_int_equal(handshake(&p), 0);
-	int resumed = tls_resumed(p.srv);
+	int resumed = ap_tls_resumed(p.srv);
 	if (resumed) {
 		ap_x509_fingerprint(w->client_cert, fp);
-		assert_string_equal(tls_peer_fingerprint(p.srv), fp);
-		assert_int_equal(tls_peer_verified(p.srv), 1);
+		assert_string_equal(ap_tls_peer_fingerprint(p.srv), fp);
+		assert_int_equal(ap_tls_peer_verified(p.srv), 1);
 	}
 	pair_free(&p);
 	return resumed;
@@ -541,7 +541,7 @@ static void test_session_cache_bounded(void **state)
 	SSL_SESSION *sess[6];
 	for (int i = 0; i < 6; i++)
 		sess[i] = first_session(w, i % 2 ? w->srv_ctx2 : w->srv_ctx, 0);
-	assert_true(tls_sessions_count(w->sessions) <= 4); /* the cache holds 4 */
+	assert_true(ap_tls_sessions_count(w->sessions) <= 4); /* the cache holds 4 */
 	/* the oldest went first; the newest are still there */
 	assert_int_equal(resume(w, w->srv_ctx, sess[0], 0), 0);
 	assert_int_equal(resume(w, w->srv_ctx2, sess[5], 0), 1);
@@ -558,10 +558,10 @@ static void test_ctx_errors(void **state)
 	snprintf(key, sizeof(key), "%s/server.key", w->dir);
 	snprintf(other, sizeof(other), "%s/other.key", w->dir);
 	snprintf(missing, sizeof(missing), "%s/missing.pem", w->dir);
-	assert_int_equal(tls_ctx_new(NULL, cert, other, NULL, NULL, NULL, &ctx),
+	assert_int_equal(ap_tls_ctx_new(NULL, cert, other, NULL, NULL, NULL, &ctx),
 			 AP_ECRYPTO); /* key mismatch */
-	assert_int_equal(tls_ctx_new(NULL, missing, key, NULL, NULL, NULL, &ctx), AP_ECRYPTO);
-	assert_int_equal(tls_ctx_new(NULL, cert, missing, NULL, NULL, NULL, &ctx), AP_ECRYPTO);
+	assert_int_equal(ap_tls_ctx_new(NULL, missing, key, NULL, NULL, NULL, &ctx), AP_ECRYPTO);
+	assert_int_equal(ap_tls_ctx_new(NULL, cert, missing, NULL, NULL, NULL, &ctx), AP_ECRYPTO);
 	assert_ptr_equal(ctx, (SSL_CTX *)0x1); /* untouched on failure */
 	ERR_clear_error();
 }

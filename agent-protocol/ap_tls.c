@@ -1,5 +1,5 @@
-/* tls.c - OpenSSL over memory BIOs. */
-#include "tls.h"
+/* ap_tls.c - OpenSSL over memory BIOs. */
+#include "ap_tls.h"
 #include "ap_buf.h"
 #include "ap_err.h"
 #include "ap_x509.h"
@@ -12,12 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct tls {
+struct ap_tls {
 	SSL *ssl;
 	BIO *rbio; /* network -> SSL */
 	BIO *wbio; /* SSL -> network */
 	int done;
-	char fp[65]; /* the peer certificate's SHA-256, computed once */
+	SSL_SESSION **session_slot; /* client: where new sessions go, or NULL */
+	char fp[65];		    /* the peer certificate's SHA-256, computed once */
 	char err[128];
 };
 
@@ -32,7 +33,7 @@ struct sess {
 	struct sess *hnext, *older, *newer;
 };
 
-struct tls_sessions {
+struct ap_tls_sessions {
 	pthread_mutex_t mu;
 	size_t n, max, n_buckets;
 	struct sess **buckets;
@@ -47,7 +48,7 @@ static size_t sess_hash(const unsigned char *id, unsigned int len, size_t n_buck
 	return (size_t)(h % n_buckets);
 }
 
-static struct sess **sess_slot(struct tls_sessions *c, const unsigned char *id, unsigned int len)
+static struct sess **sess_slot(struct ap_tls_sessions *c, const unsigned char *id, unsigned int len)
 {
 	struct sess **p = &c->buckets[sess_hash(id, len, c->n_buckets)];
 	while (*p && ((*p)->id_len != len || memcmp((*p)->id, id, len) != 0))
@@ -57,7 +58,7 @@ static struct sess **sess_slot(struct tls_sessions *c, const unsigned char *id, 
 
 /* Unlinks *slot from both structures; returns the session to free (the
  * caller frees it outside the lock). */
-static SSL_SESSION *sess_unlink(struct tls_sessions *c, struct sess **slot)
+static SSL_SESSION *sess_unlink(struct ap_tls_sessions *c, struct sess **slot)
 {
 	struct sess *e = *slot;
 	SSL_SESSION *s = e->s;
@@ -75,9 +76,9 @@ static SSL_SESSION *sess_unlink(struct tls_sessions *c, struct sess **slot)
 	return s;
 }
 
-int tls_sessions_new(size_t max, struct tls_sessions **ret)
+int ap_tls_sessions_new(size_t max, struct ap_tls_sessions **ret)
 {
-	struct tls_sessions *c = calloc(1, sizeof(*c));
+	struct ap_tls_sessions *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return AP_ENOMEM;
 	c->max = max;
@@ -92,7 +93,7 @@ int tls_sessions_new(size_t max, struct tls_sessions **ret)
 	return 0;
 }
 
-void tls_sessions_free(struct tls_sessions *c)
+void ap_tls_sessions_free(struct ap_tls_sessions *c)
 {
 	if (c == NULL)
 		return;
@@ -105,7 +106,7 @@ void tls_sessions_free(struct tls_sessions *c)
 	free(c);
 }
 
-size_t tls_sessions_count(struct tls_sessions *c)
+size_t ap_tls_sessions_count(struct ap_tls_sessions *c)
 {
 	pthread_mutex_lock(&c->mu);
 	size_t n = c->n;
@@ -115,7 +116,7 @@ size_t tls_sessions_count(struct tls_sessions *c)
 
 static int sess_new_cb(SSL *ssl, SSL_SESSION *s)
 {
-	struct tls_sessions *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	struct ap_tls_sessions *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
 	unsigned int len = 0;
 	const unsigned char *id = SSL_SESSION_get_id(s, &len);
 	SSL_SESSION *evicted = NULL, *replaced = NULL;
@@ -150,7 +151,7 @@ static int sess_new_cb(SSL *ssl, SSL_SESSION *s)
 
 static SSL_SESSION *sess_get_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
 {
-	struct tls_sessions *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	struct ap_tls_sessions *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
 	SSL_SESSION *s = NULL;
 	*copy = 0; /* the reference taken under the lock is the caller's */
 	if (c == NULL || len <= 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH)
@@ -167,7 +168,7 @@ static SSL_SESSION *sess_get_cb(SSL *ssl, const unsigned char *id, int len, int 
 
 static void sess_remove_cb(SSL_CTX *ctx, SSL_SESSION *s)
 {
-	struct tls_sessions *c = SSL_CTX_get_app_data(ctx);
+	struct ap_tls_sessions *c = SSL_CTX_get_app_data(ctx);
 	unsigned int len = 0;
 	const unsigned char *id = SSL_SESSION_get_id(s, &len);
 	SSL_SESSION *gone = NULL;
@@ -183,7 +184,7 @@ static void sess_remove_cb(SSL_CTX *ctx, SSL_SESSION *s)
 
 /* The chain is not checked during the handshake: a tablet's certificate
  * was checked once, when Authenticate bound it to its UDID, and each later
- * session only compares fingerprints.  tls_peer_verified() checks it when
+ * session only compares fingerprints.  ap_tls_peer_verified() checks it when
  * a handler asks.  (libssl still checks the CertificateVerify signature:
  * the peer holds the certificate's key.) */
 static int verify_later(X509_STORE_CTX *ctx, void *arg)
@@ -232,9 +233,9 @@ static int require_ems(SSL *ssl, int *al, void *arg)
 	return SSL_CLIENT_HELLO_ERROR;
 }
 
-int tls_ctx_new(OSSL_LIB_CTX *libctx, const char *cert_file, const char *key_file,
-		X509_STORE *trust, STACK_OF(X509_NAME) * client_ca_names,
-		struct tls_sessions *sessions, SSL_CTX **ret)
+int ap_tls_ctx_new(OSSL_LIB_CTX *libctx, const char *cert_file, const char *key_file,
+		   X509_STORE *trust, STACK_OF(X509_NAME) * client_ca_names,
+		   struct ap_tls_sessions *sessions, SSL_CTX **ret)
 {
 	SSL_CTX *ctx = SSL_CTX_new_ex(libctx, NULL, TLS_server_method());
 	if (ctx == NULL)
@@ -280,9 +281,49 @@ int tls_ctx_new(OSSL_LIB_CTX *libctx, const char *cert_file, const char *key_fil
 	return 0;
 }
 
-static struct tls *tls_alloc(SSL_CTX *ctx)
+/* A client context's new-session callback: the session goes to the slot
+ * of the connection it belongs to. */
+static int client_new_session(SSL *ssl, SSL_SESSION *s)
 {
-	struct tls *t = calloc(1, sizeof(*t));
+	struct ap_tls *t = SSL_get_app_data(ssl);
+	if (t == NULL || t->session_slot == NULL)
+		return 0; /* not kept: OpenSSL keeps its reference */
+	SSL_SESSION_free(*t->session_slot);
+	*t->session_slot = s;
+	return 1; /* the reference is the slot's */
+}
+
+int ap_tls_client_ctx_new(OSSL_LIB_CTX *libctx, const char *ca_file, const char *host,
+			  SSL_CTX **ret)
+{
+	unsigned char addr[16];
+	SSL_CTX *ctx = SSL_CTX_new_ex(libctx, NULL, TLS_client_method());
+	if (ctx == NULL)
+		return AP_ENOMEM;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* an iPad presents its identity certificate alone, no chain */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		SSL_CTX_free(ctx);
+		ERR_clear_error();
+		return AP_EIO;
+	}
+	X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ctx);
+	if (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1)
+		X509_VERIFY_PARAM_set1_ip_asc(vp, host);
+	else
+		X509_VERIFY_PARAM_set1_host(vp, host, 0);
+	SSL_CTX_set_session_cache_mode(ctx,
+				       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, client_new_session);
+	*ret = ctx;
+	return 0;
+}
+
+static struct ap_tls *tls_alloc(SSL_CTX *ctx)
+{
+	struct ap_tls *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return NULL;
 	t->ssl = SSL_new(ctx);
@@ -297,21 +338,22 @@ static struct tls *tls_alloc(SSL_CTX *ctx)
 	}
 	BIO_set_mem_eof_return(t->rbio, -1);
 	SSL_set_bio(t->ssl, t->rbio, t->wbio);
+	SSL_set_app_data(t->ssl, t);
 	return t;
 }
 
-struct tls *tls_new(SSL_CTX *ctx)
+struct ap_tls *ap_tls_new(SSL_CTX *ctx)
 {
-	struct tls *t = tls_alloc(ctx);
+	struct ap_tls *t = tls_alloc(ctx);
 	if (t)
 		SSL_set_accept_state(t->ssl);
 	return t;
 }
 
-struct tls *tls_client_new(SSL_CTX *ctx, const char *host)
+struct ap_tls *ap_tls_client_new(SSL_CTX *ctx, const char *host)
 {
 	unsigned char addr[16];
-	struct tls *t = tls_alloc(ctx);
+	struct ap_tls *t = tls_alloc(ctx);
 	if (t == NULL)
 		return NULL;
 	SSL_set_connect_state(t->ssl);
@@ -320,13 +362,13 @@ struct tls *tls_client_new(SSL_CTX *ctx, const char *host)
 	    is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1
 		  : SSL_set_tlsext_host_name(t->ssl, host) == 1 && SSL_set1_host(t->ssl, host) == 1;
 	if (!ok) {
-		tls_free(t);
+		ap_tls_free(t);
 		return NULL;
 	}
 	return t;
 }
 
-void tls_free(struct tls *t)
+void ap_tls_free(struct ap_tls *t)
 {
 	if (t == NULL)
 		return;
@@ -334,7 +376,23 @@ void tls_free(struct tls *t)
 	free(t);
 }
 
-int tls_feed(struct tls *t, const void *data, size_t len)
+int ap_tls_client_identity(struct ap_tls *t, X509 *cert, EVP_PKEY *key)
+{
+	if (SSL_use_certificate(t->ssl, cert) != 1 || SSL_use_PrivateKey(t->ssl, key) != 1) {
+		ERR_clear_error();
+		return AP_ECRYPTO;
+	}
+	return 0;
+}
+
+void ap_tls_client_session(struct ap_tls *t, SSL_SESSION **slot, int resume)
+{
+	t->session_slot = slot;
+	if (slot && resume && *slot)
+		SSL_set_session(t->ssl, *slot);
+}
+
+int ap_tls_feed(struct ap_tls *t, const void *data, size_t len)
 {
 	while (len > 0) {
 		int n = BIO_write(t->rbio, data, len > 65536 ? 65536 : (int)len);
@@ -346,7 +404,7 @@ int tls_feed(struct tls *t, const void *data, size_t len)
 	return 0;
 }
 
-static int fail(struct tls *t)
+static int fail(struct ap_tls *t)
 {
 	unsigned long e = ERR_peek_last_error();
 	long v = SSL_get_verify_result(t->ssl);
@@ -361,7 +419,7 @@ static int fail(struct tls *t)
 	return AP_EPARSE;
 }
 
-int tls_read(struct tls *t, struct ap_buf *out)
+int ap_tls_read(struct ap_tls *t, struct ap_buf *out)
 {
 	char chunk[16384];
 	if (!t->done) {
@@ -391,7 +449,7 @@ int tls_read(struct tls *t, struct ap_buf *out)
 	}
 }
 
-int tls_write(struct tls *t, const void *data, size_t len)
+int ap_tls_write(struct ap_tls *t, const void *data, size_t len)
 {
 	while (len > 0) {
 		int n = SSL_write(t->ssl, data, len > 1u << 30 ? 1 << 30 : (int)len);
@@ -403,14 +461,14 @@ int tls_write(struct tls *t, const void *data, size_t len)
 	return 0;
 }
 
-void tls_shutdown(struct tls *t)
+void ap_tls_shutdown(struct ap_tls *t)
 {
 	if (t->done)
 		SSL_shutdown(t->ssl);
 	ERR_clear_error();
 }
 
-int tls_take(struct tls *t, char **ret, size_t *ret_len)
+int ap_tls_take(struct ap_tls *t, char **ret, size_t *ret_len)
 {
 	size_t n = BIO_ctrl_pending(t->wbio);
 	if (n == 0) {
@@ -431,17 +489,17 @@ int tls_take(struct tls *t, char **ret, size_t *ret_len)
 	return 0;
 }
 
-int tls_handshake_done(const struct tls *t)
+int ap_tls_handshake_done(const struct ap_tls *t)
 {
 	return t->done;
 }
 
-X509 *tls_peer_cert(const struct tls *t)
+X509 *ap_tls_peer_cert(const struct ap_tls *t)
 {
 	return SSL_get0_peer_certificate(t->ssl);
 }
 
-const char *tls_peer_fingerprint(struct tls *t)
+const char *ap_tls_peer_fingerprint(struct ap_tls *t)
 {
 	X509 *cert = SSL_get0_peer_certificate(t->ssl);
 	if (cert == NULL)
@@ -451,28 +509,28 @@ const char *tls_peer_fingerprint(struct tls *t)
 	return t->fp;
 }
 
-STACK_OF(X509) * tls_peer_chain(const struct tls *t)
+STACK_OF(X509) * ap_tls_peer_chain(const struct ap_tls *t)
 {
 	return SSL_get_peer_cert_chain(t->ssl);
 }
 
-int tls_peer_verified(const struct tls *t)
+int ap_tls_peer_verified(const struct ap_tls *t)
 {
-	return ap_x509_client_chain_ok(SSL_get0_peer_certificate(t->ssl), tls_peer_chain(t),
+	return ap_x509_client_chain_ok(SSL_get0_peer_certificate(t->ssl), ap_tls_peer_chain(t),
 				       SSL_CTX_get_cert_store(SSL_get_SSL_CTX(t->ssl)));
 }
 
-int tls_resumed(const struct tls *t)
+int ap_tls_resumed(const struct ap_tls *t)
 {
 	return SSL_session_reused(t->ssl);
 }
 
-const char *tls_version(const struct tls *t)
+const char *ap_tls_version(const struct ap_tls *t)
 {
 	return SSL_get_version(t->ssl);
 }
 
-void tls_alpn(const struct tls *t, char *out, size_t cap)
+void ap_tls_alpn(const struct ap_tls *t, char *out, size_t cap)
 {
 	const unsigned char *p = NULL;
 	unsigned int n = 0;
@@ -480,7 +538,7 @@ void tls_alpn(const struct tls *t, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)n, p ? (const char *)p : "");
 }
 
-const char *tls_last_error(const struct tls *t)
+const char *ap_tls_last_error(const struct ap_tls *t)
 {
 	return t->err[0] ? t->err : "none";
 }
