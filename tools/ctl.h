@@ -37,6 +37,17 @@ int ctl_call_raw(struct ctl *c, const char *method, const char *path, const void
 int ctl_call_any(struct ctl *c, const char *method, const char *path, const void *body,
 		 size_t body_len, const char *content_type, long *ret_status, json_t **ret);
 
+struct ctl_args;
+
+/* Prints a verb's answer ret: as JSON with --json, else through
+ * human(ret, a) for people; frees ret.  Returns CTL_OK. */
+int ctl_print(struct ctl *c, const struct ctl_args *a, json_t *ret,
+	      void (*human)(json_t *ret, const struct ctl_args *a));
+/* ctl_call() of method path with body (consumed; NULL: none), then
+ * ctl_print() of the answer: the whole of most verbs. */
+int ctl_send_print(struct ctl *c, const struct ctl_args *a, const char *method, const char *path,
+		   json_t *body, void (*human)(json_t *ret, const struct ctl_args *a));
+
 /* Server text as the CLI shows it to people: every control character
  * (C0 with tab and line breaks, DEL, C1) written \xHH or \u00HH and every
  * byte of invalid UTF-8 \xHH, so that no terminal acts on it; line feeds
@@ -94,13 +105,17 @@ enum {
 	CTL_OPT_SHOWN = 1u << 5,  /* in the synopsis only ("> enroll.mobileconfig") */
 };
 
-/* Rows many verbs share: the tablet named by its serial, the reason that
- * goes to the audit log (word: "R" or "TEXT"; how: CTL_OPT_BODY or
- * CTL_OPT_QUERY), a collège filter, the end of a table. */
-#define CTL_OPT_SERIAL(need_text)                                                               \
-	{                                                                                       \
-		.name = "SERIAL", .how = CTL_OPT_POS, .need = (need_text), .help = "the tablet" \
+/* Rows many verbs share: a positional argument (its word, the usage error
+ * when it is missing, its help), the tablet named by its serial, the
+ * reason that goes to the audit log (word: "R" or "TEXT"; how:
+ * CTL_OPT_BODY or CTL_OPT_QUERY), a collège filter, the two rows
+ * "--school UAI | --all" of a verb on many tablets (body: "school" or
+ * "all": true), the end of a table. */
+#define CTL_OPT_ARG(word, need_text, help_text)                                              \
+	{                                                                                    \
+		.name = (word), .how = CTL_OPT_POS, .need = (need_text), .help = (help_text) \
 	}
+#define CTL_OPT_SERIAL(need_text) CTL_OPT_ARG("SERIAL", (need_text), "the tablet")
 #define CTL_OPT_REASON(word, how_to, need_text)                                      \
 	{                                                                            \
 		.name = "--reason", .arg = (word), .how = (how_to), .key = "reason", \
@@ -110,6 +125,18 @@ enum {
 	{                                                                                \
 		.name = "--school", .arg = "UAI", .how = CTL_OPT_QUERY, .key = "school", \
 		.help = (help_text)                                                      \
+	}
+#define CTL_OPT_SCHOOL_OR_ALL                                                        \
+	{.name = "--school",                                                         \
+	 .arg = "UAI",                                                               \
+	 .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,                                       \
+	 .key = "school",                                                            \
+	 .need = "give exactly one of --school UAI and --all",                       \
+	 .help = "every enrolled tablet of this collège"},                           \
+	{                                                                            \
+		.name = "--all", .how = CTL_OPT_BODY | CTL_OPT_ONE_OF, .key = "all", \
+		.need = "give exactly one of --school UAI and --all",                \
+		.help = "every enrolled tablet of the fleet"                         \
 	}
 #define CTL_OPT_END  \
 	{            \
@@ -199,6 +226,11 @@ int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t *
  * parsing it: what --json prints for long lists. */
 int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
 
+/* A list verb: path with a's query; with --json ctl_fleet_print_all(),
+ * else ctl_fleet_get_all() and human(all, a) for people. */
+int ctl_fleet_list(struct ctl *c, const struct ctl_args *a, const char *path, const char *key,
+		   void (*human)(json_t *all, const struct ctl_args *a));
+
 /* GETs every page of a list and calls fn for each element with vals[k]
  * the value of keys[k] as text ("" for null or absent), strings decoded
  * and shown safe (ctl_safe(): for people, not for --json);
@@ -208,14 +240,17 @@ int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
 int ctl_fleet_get_rows(struct ctl *c, const char *path, const char *key, const char *const *keys,
 		       size_t nkeys, void (*fn)(const char *const *vals, void *arg), void *arg);
 
-/* POST a JSON body to path; prints the error or stores the answer. */
-int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret);
-
 /* The option table of `NOUN import FILE.csv [--dry-run] [--reason R]`. */
 extern const struct ctl_opt ctl_fleet_import_opts[];
 /* That verb: POSTs the file as text/csv to path and prints the report
  * (each bad row as FILE:LINE: reason). */
 int ctl_fleet_import(struct ctl *c, const struct ctl_args *a, const char *path);
+
+/* POST /api/v1/devices/SERIAL/what (SERIAL: the verb's row of that
+ * name) with the body of a's options; ctl_print()s the answer through
+ * human().  In ctl_device.c. */
+int ctl_device_post(struct ctl *c, const struct ctl_args *a, const char *what,
+		    void (*human)(json_t *ret, const struct ctl_args *a));
 
 /* Each ctl_<noun>.c exports one table of verbs, terminated by a row whose
  * noun is NULL, and is listed once in ctl_main.c. */

@@ -4,31 +4,26 @@
 #include <stdio.h>
 #include <string.h>
 
+static void print_whoami(json_t *v, const struct ctl_args *a)
+{
+	const char *name = "?", *role = "?";
+	json_t *schools = NULL;
+	json_unpack(v, "{s:s,s:s,s:o}", "name", &name, "role", &role, "schools", &schools);
+	printf("%s (%s)", name, role);
+	if (json_array_size(schools)) {
+		size_t k;
+		json_t *s;
+		printf(" — collèges:");
+		json_array_foreach(schools, k, s) printf(" %s", json_string_value(s));
+	} else {
+		printf(" — whole fleet");
+	}
+	putchar('\n');
+}
+
 static int whoami(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *v = NULL;
-	int rc = ctl_call(c, "GET", "/api/v1/whoami", NULL, &v);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(v);
-	} else {
-		const char *name = "?", *role = "?";
-		json_t *schools = NULL;
-		json_unpack(v, "{s:s,s:s,s:o}", "name", &name, "role", &role, "schools", &schools);
-		printf("%s (%s)", name, role);
-		if (json_array_size(schools)) {
-			size_t k;
-			json_t *s;
-			printf(" — collèges:");
-			json_array_foreach(schools, k, s) printf(" %s", json_string_value(s));
-		} else {
-			printf(" — whole fleet");
-		}
-		putchar('\n');
-	}
-	json_decref(v);
-	return CTL_OK;
+	return ctl_send_print(c, a, "GET", "/api/v1/whoami", NULL, print_whoami);
 }
 
 static const struct ctl_opt create_opts[] = {
@@ -55,22 +50,16 @@ static const struct ctl_opt create_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_created(json_t *ret, const struct ctl_args *a)
+{
+	printf("account: %s (%s)\n", ctl_fleet_str(ret, "name"), ctl_fleet_str(ret, "role"));
+	printf("token: %s\n", ctl_fleet_str(ret, "token"));
+	fprintf(stderr, "ardoisectl: the token is shown once; hand it over securely\n");
+}
+
 static int create(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/accounts", ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		printf("account: %s (%s)\n", ctl_fleet_str(ret, "name"),
-		       ctl_fleet_str(ret, "role"));
-		printf("token: %s\n", ctl_fleet_str(ret, "token"));
-		fprintf(stderr, "ardoisectl: the token is shown once; hand it over securely\n");
-	}
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/accounts", ctl_opt_body(a), print_created);
 }
 
 static int list(struct ctl *c, const struct ctl_args *a)
@@ -110,26 +99,21 @@ static int list(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt disable_opts[] = {
-    {.name = "NAME", .how = CTL_OPT_POS, .need = "missing argument", .help = "the account"},
+    CTL_OPT_ARG("NAME", "missing argument", "the account"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
 
+static void print_disabled(json_t *ret, const struct ctl_args *a)
+{
+	printf("account %s disabled: its token no longer works\n", ctl_opt_get(a, "NAME"));
+}
+
 static int disable(struct ctl *c, const struct ctl_args *a)
 {
-	const char *name = ctl_opt_get(a, "NAME");
 	char path[256];
-	json_t *ret = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/accounts/", name, "/disable");
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("account %s disabled: its token no longer works\n", name);
-	json_decref(ret);
-	return CTL_OK;
+	ctl_path(path, sizeof(path), "/api/v1/accounts/", ctl_opt_get(a, "NAME"), "/disable");
+	return ctl_send_print(c, a, "POST", path, ctl_opt_body(a), print_disabled);
 }
 
 static const struct ctl_opt rotate_opts[] = {
@@ -142,21 +126,16 @@ static const struct ctl_opt rotate_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_rotated(json_t *ret, const struct ctl_args *a)
+{
+	printf("account: %s\n", ctl_fleet_str(ret, "name"));
+	printf("token: %s\n", ctl_fleet_str(ret, "token"));
+	fprintf(stderr, "ardoisectl: the old token no longer works\n");
+}
+
 static int rotate(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/token/rotate", ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		printf("account: %s\n", ctl_fleet_str(ret, "name"));
-		printf("token: %s\n", ctl_fleet_str(ret, "token"));
-		fprintf(stderr, "ardoisectl: the old token no longer works\n");
-	}
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/token/rotate", ctl_opt_body(a), print_rotated);
 }
 
 const struct ctl_verb ctl_account_verbs[] = {

@@ -111,47 +111,38 @@ static const struct ctl_opt show_opts[] = {
     CTL_OPT_END,
 };
 
-static int show(struct ctl *c, const struct ctl_args *a)
+static void print_device(json_t *d, const struct ctl_args *a)
 {
-	char path[256], when[32];
-	json_t *d = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), "");
-	int rc = ctl_call(c, "GET", path, NULL, &d);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(d);
-	} else {
-		static const char *const keys[] = {
-		    "serial", "udid",	   "school",	 "state",      "holder",
-		    "model",  "asset_tag", "os_version", "enrollment", "device_name"};
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			printf("%-12s %s\n", keys[i], ctl_fleet_str(d, keys[i]));
-		printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
-		print_history(d);
-	}
-	json_decref(d);
-	return CTL_OK;
+	static const char *const keys[] = {"serial",	 "udid",       "school",    "state",
+					   "holder",	 "model",      "asset_tag", "os_version",
+					   "enrollment", "device_name"};
+	char when[32];
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		printf("%-12s %s\n", keys[i], ctl_fleet_str(d, keys[i]));
+	printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
+	print_history(d);
 }
 
-/* POST /api/v1/devices/SERIAL/what with the body of a's options; prints
- * the new state. */
-static int change(struct ctl *c, const struct ctl_args *a, const char *what)
+static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
-	const char *serial = ctl_opt_get(a, "SERIAL");
-	json_t *d = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, what);
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &d);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(d);
-	else
-		printf("%s: %s, collège %s\n", serial, ctl_fleet_str(d, "state"),
-		       ctl_fleet_str(d, "school"));
-	json_decref(d);
-	return CTL_OK;
+	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), "");
+	return ctl_send_print(c, a, "GET", path, NULL, print_device);
+}
+
+int ctl_device_post(struct ctl *c, const struct ctl_args *a, const char *what,
+		    void (*human)(json_t *ret, const struct ctl_args *a))
+{
+	char path[256];
+	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), what);
+	return ctl_send_print(c, a, "POST", path, ctl_opt_body(a), human);
+}
+
+/* The new state after a move or a retirement. */
+static void print_state(json_t *d, const struct ctl_args *a)
+{
+	printf("%s: %s, collège %s\n", ctl_opt_get(a, "SERIAL"), ctl_fleet_str(d, "state"),
+	       ctl_fleet_str(d, "school"));
 }
 
 static const struct ctl_opt move_opts[] = {
@@ -168,7 +159,7 @@ static const struct ctl_opt move_opts[] = {
 
 static int move(struct ctl *c, const struct ctl_args *a)
 {
-	return change(c, a, "/move");
+	return ctl_device_post(c, a, "/move", print_state);
 }
 
 static const struct ctl_opt retire_opts[] = {
@@ -179,7 +170,7 @@ static const struct ctl_opt retire_opts[] = {
 
 static int retire(struct ctl *c, const struct ctl_args *a)
 {
-	return change(c, a, "/retire");
+	return ctl_device_post(c, a, "/retire", print_state);
 }
 
 static const struct ctl_opt erase_opts[] = {
@@ -188,24 +179,18 @@ static const struct ctl_opt erase_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_erase(json_t *ret, const struct ctl_args *a)
+{
+	printf("queued EraseDevice %s for %s%s\n", ctl_fleet_str(ret, "uuid"),
+	       ctl_opt_get(a, "SERIAL"),
+	       json_is_true(json_object_get(ret, "return_to_service"))
+		   ? " (Return to Service: it comes back enrolled)"
+		   : "");
+}
+
 static int erase(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial = ctl_opt_get(a, "SERIAL");
-	char path[256];
-	json_t *ret = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/erase");
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("queued EraseDevice %s for %s%s\n", ctl_fleet_str(ret, "uuid"), serial,
-		       json_is_true(json_object_get(ret, "return_to_service"))
-			   ? " (Return to Service: it comes back enrolled)"
-			   : "");
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_device_post(c, a, "/erase", print_erase);
 }
 
 static const struct ctl_opt release_opts[] = {
@@ -214,24 +199,17 @@ static const struct ctl_opt release_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_released(json_t *d, const struct ctl_args *a)
+{
+	printf("%s: certificate released (%s); its next enrolment binds a new one\n",
+	       ctl_opt_get(a, "SERIAL"), ctl_fleet_str(d, "enrollment"));
+}
+
 /* POST /api/v1/devices/SERIAL/release: the tablet's certificate binding
  * ends; its next enrolment binds a new one. */
 static int release(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial = ctl_opt_get(a, "SERIAL");
-	char path[256];
-	json_t *d = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/release");
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &d);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(d);
-	else
-		printf("%s: certificate released (%s); its next enrolment binds a new one\n",
-		       serial, ctl_fleet_str(d, "enrollment"));
-	json_decref(d);
-	return CTL_OK;
+	return ctl_device_post(c, a, "/release", print_released);
 }
 
 const struct ctl_verb ctl_device_verbs[] = {

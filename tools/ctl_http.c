@@ -262,3 +262,23 @@ int ctl_call_any(struct ctl *c, const char *method, const char *path, const void
 	ap_buf_free(&out);
 	return rc;
 }
+
+int ctl_print(struct ctl *c, const struct ctl_args *a, json_t *ret,
+	      void (*human)(json_t *ret, const struct ctl_args *a))
+{
+	if (c->json)
+		ctl_print_json(ret);
+	else
+		human(ret, a);
+	json_decref(ret);
+	return CTL_OK;
+}
+
+int ctl_send_print(struct ctl *c, const struct ctl_args *a, const char *method, const char *path,
+		   json_t *body, void (*human)(json_t *ret, const struct ctl_args *a))
+{
+	json_t *ret = NULL;
+	int rc = ctl_call(c, method, path, body, &ret);
+	json_decref(body);
+	return rc != CTL_OK ? rc : ctl_print(c, a, ret, human);
+}

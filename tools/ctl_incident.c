@@ -7,7 +7,7 @@
 static const char declare_need[] = "--device, --kind and --occurred are required";
 static const char note_help[] = "a note kept with the incident";
 
-static void print_one(json_t *in)
+static void print_one(json_t *in, const struct ctl_args *a)
 {
 	char t1[32], t2[32];
 	printf("incident #%lld: %s of tablet %s (collège %s), %s\n",
@@ -56,21 +56,16 @@ static const struct ctl_opt declare_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_declared(json_t *in, const struct ctl_args *a)
+{
+	print_one(in, a);
+	if (json_is_true(json_object_get(in, "late")))
+		fprintf(stderr, "ardoisectl: warning: %s\n", ctl_fleet_str(in, "warning"));
+}
+
 static int declare(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *in = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/incidents", ctl_opt_body(a), &in);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(in);
-	} else {
-		print_one(in);
-		if (json_is_true(json_object_get(in, "late")))
-			fprintf(stderr, "ardoisectl: warning: %s\n", ctl_fleet_str(in, "warning"));
-	}
-	json_decref(in);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/incidents", ctl_opt_body(a), print_declared);
 }
 
 static const struct ctl_opt close_opts[] = {
@@ -88,23 +83,27 @@ static const struct ctl_opt close_opts[] = {
     CTL_OPT_END,
 };
 
-static int close_incident(struct ctl *c, const struct ctl_args *a)
+/* method /api/v1/incidents/ID + suffix (ID: 12 or #12), with body; the
+ * answer through human(). */
+static int by_id(struct ctl *c, const struct ctl_args *a, const char *method, const char *suffix,
+		 json_t *body, void (*human)(json_t *in, const struct ctl_args *a))
 {
 	const char *id = ctl_opt_get(a, "ID");
 	char path[128];
-	json_t *in = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/incidents/", id[0] == '#' ? id + 1 : id, "/close");
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &in);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(in);
-	else
-		printf("incident #%s closed (%s); tablet %s is now %s\n", id,
-		       ctl_fleet_str(in, "outcome"), ctl_fleet_str(in, "device"),
-		       ctl_fleet_str(in, "device_state"));
-	json_decref(in);
-	return CTL_OK;
+	ctl_path(path, sizeof(path), "/api/v1/incidents/", id[0] == '#' ? id + 1 : id, suffix);
+	return ctl_send_print(c, a, method, path, body, human);
+}
+
+static void print_closed(json_t *in, const struct ctl_args *a)
+{
+	printf("incident #%s closed (%s); tablet %s is now %s\n", ctl_opt_get(a, "ID"),
+	       ctl_fleet_str(in, "outcome"), ctl_fleet_str(in, "device"),
+	       ctl_fleet_str(in, "device_state"));
+}
+
+static int close_incident(struct ctl *c, const struct ctl_args *a)
+{
+	return by_id(c, a, "POST", "/close", ctl_opt_body(a), print_closed);
 }
 
 static const struct ctl_opt list_opts[] = {
@@ -118,19 +117,13 @@ static const struct ctl_opt list_opts[] = {
     CTL_OPT_END,
 };
 
-static int list(struct ctl *c, const struct ctl_args *a)
+static void print_incidents(json_t *all, const struct ctl_args *a)
 {
 	static const char *const head[] = {"ID",       "DEVICE", "SCHOOL",     "KIND",	 "STATUS",
 					   "OCCURRED", "LATE",	 "POLICE REF", "OUTCOME"};
-	char path[512] = "/api/v1/incidents", id[24], when[32];
-	json_t *all = NULL, *in;
+	char id[24], when[32];
+	json_t *in;
 	size_t i;
-	int rc;
-	ctl_opt_query(a, path, sizeof(path));
-	if (c->json)
-		return ctl_fleet_print_all(c, path, "incidents");
-	if ((rc = ctl_fleet_get_all(c, path, "incidents", &all)) != CTL_OK)
-		return rc;
 	struct ctl_table *t = ctl_fleet_table(9, head);
 	json_array_foreach(all, i, in)
 	{
@@ -148,8 +141,11 @@ static int list(struct ctl *c, const struct ctl_args *a)
 		ctl_fleet_row(t, row);
 	}
 	ctl_fleet_table_print(t, stdout);
-	json_decref(all);
-	return CTL_OK;
+}
+
+static int list(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_fleet_list(c, a, "/api/v1/incidents", "incidents", print_incidents);
 }
 
 static const struct ctl_opt show_opts[] = {
@@ -162,19 +158,7 @@ static const struct ctl_opt show_opts[] = {
 
 static int show(struct ctl *c, const struct ctl_args *a)
 {
-	const char *id = ctl_opt_get(a, "ID");
-	char path[128];
-	json_t *in = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/incidents/", id[0] == '#' ? id + 1 : id, "");
-	int rc = ctl_call(c, "GET", path, NULL, &in);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(in);
-	else
-		print_one(in);
-	json_decref(in);
-	return CTL_OK;
+	return by_id(c, a, "GET", "", NULL, print_one);
 }
 
 const struct ctl_verb ctl_incident_verbs[] = {

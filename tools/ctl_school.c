@@ -32,19 +32,14 @@ static const struct ctl_opt add_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_added(json_t *ret, const struct ctl_args *a)
+{
+	printf("added collège %s %s\n", ctl_fleet_str(ret, "uai"), ctl_fleet_str(ret, "name"));
+}
+
 static int add(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/schools", ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("added collège %s %s\n", ctl_fleet_str(ret, "uai"),
-		       ctl_fleet_str(ret, "name"));
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/schools", ctl_opt_body(a), print_added);
 }
 
 static int list(struct ctl *c, const struct ctl_args *a)
@@ -74,39 +69,31 @@ static int list(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt show_opts[] = {
-    {.name = "UAI", .how = CTL_OPT_POS, .need = "one UAI is required", .help = "the collège"},
+    CTL_OPT_ARG("UAI", "one UAI is required", "the collège"),
     CTL_OPT_END,
 };
+
+static void print_school(json_t *ret, const struct ctl_args *a)
+{
+	json_t *st = json_object_get(ret, "by_state"), *v;
+	const char *k;
+	printf("%s  %s\n", ctl_fleet_str(ret, "uai"), ctl_fleet_str(ret, "name"));
+	printf("address   %s, %s\n", ctl_fleet_str(ret, "address"), ctl_fleet_str(ret, "commune"));
+	printf("sector    %s\n", ctl_fleet_str(ret, "sector"));
+	printf("tablets   %lld:", (long long)json_integer_value(json_object_get(ret, "devices")));
+	json_object_foreach(st, k, v) printf(" %s %lld", k, (long long)json_integer_value(v));
+	printf("\nloans     %lld open, %lld overdue\n",
+	       (long long)json_integer_value(json_object_get(ret, "loans_open")),
+	       (long long)json_integer_value(json_object_get(ret, "overdue")));
+	printf("incidents %lld open\n",
+	       (long long)json_integer_value(json_object_get(ret, "incidents_open")));
+}
 
 static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[128];
-	json_t *ret = NULL;
 	ctl_path(path, sizeof(path), "/api/v1/schools/", ctl_opt_get(a, "UAI"), "");
-	int rc = ctl_call(c, "GET", path, NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		json_t *st = json_object_get(ret, "by_state"), *v;
-		const char *k;
-		printf("%s  %s\n", ctl_fleet_str(ret, "uai"), ctl_fleet_str(ret, "name"));
-		printf("address   %s, %s\n", ctl_fleet_str(ret, "address"),
-		       ctl_fleet_str(ret, "commune"));
-		printf("sector    %s\n", ctl_fleet_str(ret, "sector"));
-		printf("tablets   %lld:",
-		       (long long)json_integer_value(json_object_get(ret, "devices")));
-		json_object_foreach(st, k, v)
-		    printf(" %s %lld", k, (long long)json_integer_value(v));
-		printf("\nloans     %lld open, %lld overdue\n",
-		       (long long)json_integer_value(json_object_get(ret, "loans_open")),
-		       (long long)json_integer_value(json_object_get(ret, "overdue")));
-		printf("incidents %lld open\n",
-		       (long long)json_integer_value(json_object_get(ret, "incidents_open")));
-	}
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_send_print(c, a, "GET", path, NULL, print_school);
 }
 
 const struct ctl_verb ctl_school_verbs[] = {
