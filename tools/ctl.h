@@ -48,6 +48,10 @@ int ctl_print(struct ctl *c, const struct ctl_args *a, json_t *ret,
 int ctl_send_print(struct ctl *c, const struct ctl_args *a, const char *method, const char *path,
 		   json_t *body, void (*human)(json_t *ret, const struct ctl_args *a));
 
+/* ctl_send_print() of a GET of path with a's query (ctl_opt_query()). */
+int ctl_get_print(struct ctl *c, const struct ctl_args *a, const char *path,
+		  void (*human)(json_t *ret, const struct ctl_args *a));
+
 /* Server text as the CLI shows it to people: every control character
  * (C0 with tab and line breaks, DEL, C1) written \xHH or \u00HH and every
  * byte of invalid UTF-8 \xHH, so that no terminal acts on it; line feeds

@@ -23,7 +23,7 @@ static void print_whoami(json_t *v, const struct ctl_args *a)
 
 static int whoami(struct ctl *c, const struct ctl_args *a)
 {
-	return ctl_send_print(c, a, "GET", "/api/v1/whoami", NULL, print_whoami);
+	return ctl_get_print(c, a, "/api/v1/whoami", print_whoami);
 }
 
 static const struct ctl_opt create_opts[] = {

@@ -100,7 +100,7 @@ static int list(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
 	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), "/commands");
-	return ctl_send_print(c, a, "GET", path, NULL, print_list);
+	return ctl_get_print(c, a, path, print_list);
 }
 
 /* One field of a command, made safe (ctl_safe()); a plist (block) on its

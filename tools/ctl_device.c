@@ -127,7 +127,7 @@ static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
 	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), "");
-	return ctl_send_print(c, a, "GET", path, NULL, print_device);
+	return ctl_get_print(c, a, path, print_device);
 }
 
 int ctl_device_post(struct ctl *c, const struct ctl_args *a, const char *what,

@@ -282,3 +282,12 @@ int ctl_send_print(struct ctl *c, const struct ctl_args *a, const char *method, 
 	json_decref(body);
 	return rc != CTL_OK ? rc : ctl_print(c, a, ret, human);
 }
+
+int ctl_get_print(struct ctl *c, const struct ctl_args *a, const char *path,
+		  void (*human)(json_t *ret, const struct ctl_args *a))
+{
+	char url[1024];
+	snprintf(url, sizeof(url), "%s", path);
+	ctl_opt_query(a, url, sizeof(url));
+	return ctl_send_print(c, a, "GET", url, NULL, human);
+}

@@ -213,9 +213,7 @@ static void print_campaign(json_t *ret, const struct ctl_args *a)
 
 static int campaign(struct ctl *c, const struct ctl_args *a)
 {
-	char path[512] = "/api/v1/loans/campaign";
-	ctl_opt_query(a, path, sizeof(path));
-	return ctl_send_print(c, a, "GET", path, NULL, print_campaign);
+	return ctl_get_print(c, a, "/api/v1/loans/campaign", print_campaign);
 }
 
 const struct ctl_verb ctl_loan_verbs[] = {

@@ -187,7 +187,7 @@ static int reg(struct ctl *c, const struct ctl_args *a)
 		return ctl_opt_usage(a->verb, "unexpected argument '--since'");
 	if (since)
 		snprintf(path, sizeof(path), "/api/v1/locate?since=%lld", (long long)timegm(&tm));
-	return ctl_send_print(c, a, "GET", path, NULL, print_answer);
+	return ctl_get_print(c, a, path, print_answer);
 }
 
 const struct ctl_verb ctl_locate_verbs[] = {

@@ -82,8 +82,7 @@ static int activation_lock(struct ctl *c, const struct ctl_args *a)
 	char path[256];
 	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"),
 		 "/activation-lock");
-	ctl_opt_query(a, path, sizeof(path));
-	return ctl_send_print(c, a, "GET", path, NULL, print_activation_lock);
+	return ctl_get_print(c, a, path, print_activation_lock);
 }
 
 const struct ctl_verb ctl_lock_verbs[] = {

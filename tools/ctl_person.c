@@ -74,7 +74,7 @@ static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
 	ctl_path(path, sizeof(path), "/api/v1/people/", ctl_opt_get(a, "ID"), "");
-	return ctl_send_print(c, a, "GET", path, NULL, print_person);
+	return ctl_get_print(c, a, path, print_person);
 }
 
 /* POST /api/v1/people/ID/what with the body of a's options; the answer

@@ -174,7 +174,7 @@ static void print_profiles(json_t *all, const struct ctl_args *a)
 
 static int profile_list(struct ctl *c, const struct ctl_args *a)
 {
-	return ctl_send_print(c, a, "GET", "/api/v1/policy/profiles", NULL, print_profiles);
+	return ctl_get_print(c, a, "/api/v1/policy/profiles", print_profiles);
 }
 
 /* NOUN VERB NAME verbs: method on prefix + the encoded NAME. */
@@ -257,7 +257,7 @@ static void print_apps(json_t *all, const struct ctl_args *a)
 
 static int app_list(struct ctl *c, const struct ctl_args *a)
 {
-	return ctl_send_print(c, a, "GET", "/api/v1/policy/apps", NULL, print_apps);
+	return ctl_get_print(c, a, "/api/v1/policy/apps", print_apps);
 }
 
 static const struct ctl_opt bundle_opts[] = {
@@ -332,16 +332,6 @@ static void print_assignments(json_t *all, const struct ctl_args *a)
 	    printf("%-40s %-32s %s\n", str(p, "item"), str(p, "scope"), str(p, "created_by"));
 }
 
-/* GET prefix with a's query. */
-static int get_filtered(struct ctl *c, const struct ctl_args *a, const char *prefix,
-			void (*human)(json_t *v, const struct ctl_args *a))
-{
-	char path[400];
-	snprintf(path, sizeof(path), "%s", prefix);
-	ctl_opt_query(a, path, sizeof(path));
-	return ctl_send_print(c, a, "GET", path, NULL, human);
-}
-
 static const struct ctl_opt list_opts[] = {
     {.name = "--scope",
      .arg = "SCOPE",
@@ -353,7 +343,7 @@ static const struct ctl_opt list_opts[] = {
 
 static int policy_list(struct ctl *c, const struct ctl_args *a)
 {
-	return get_filtered(c, a, "/api/v1/policy/assignments", print_assignments);
+	return ctl_get_print(c, a, "/api/v1/policy/assignments", print_assignments);
 }
 
 static void print_device_policy(json_t *o, const struct ctl_args *a)
@@ -391,7 +381,7 @@ static int policy_show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[300];
 	ctl_path(path, sizeof(path), "/api/v1/policy/devices/", ctl_opt_get(a, "--device"), "");
-	return ctl_send_print(c, a, "GET", path, NULL, print_device_policy);
+	return ctl_get_print(c, a, path, print_device_policy);
 }
 
 static void print_status(json_t *o, const struct ctl_args *a)
@@ -417,7 +407,7 @@ static const struct ctl_opt school_opts[] = {
 
 static int policy_status(struct ctl *c, const struct ctl_args *a)
 {
-	return get_filtered(c, a, "/api/v1/policy/status", print_status);
+	return ctl_get_print(c, a, "/api/v1/policy/status", print_status);
 }
 
 static void print_reconciled(json_t *o, const struct ctl_args *a)
@@ -457,7 +447,7 @@ static void print_unapproved(json_t *o, const struct ctl_args *a)
 
 static int report_apps(struct ctl *c, const struct ctl_args *a)
 {
-	return get_filtered(c, a, "/api/v1/reports/apps", print_unapproved);
+	return ctl_get_print(c, a, "/api/v1/reports/apps", print_unapproved);
 }
 
 const struct ctl_verb ctl_policy_verbs[] = {

@@ -128,7 +128,7 @@ static void print_status(json_t *ret, const struct ctl_args *a)
 
 static int status(struct ctl *c, const struct ctl_args *a)
 {
-	return ctl_send_print(c, a, "GET", "/api/v1/push/status", NULL, print_status);
+	return ctl_get_print(c, a, "/api/v1/push/status", print_status);
 }
 
 /* "device push" lives here, not in ctl_device.c: one table per file merges cleanly. */

@@ -67,9 +67,7 @@ static void print_fleet(json_t *rep, const struct ctl_args *a)
 
 static int fleet(struct ctl *c, const struct ctl_args *a)
 {
-	char path[256] = "/api/v1/reports/fleet";
-	ctl_opt_query(a, path, sizeof(path));
-	return ctl_send_print(c, a, "GET", path, NULL, print_fleet);
+	return ctl_get_print(c, a, "/api/v1/reports/fleet", print_fleet);
 }
 
 const struct ctl_verb ctl_report_verbs[] = {

@@ -93,7 +93,7 @@ static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[128];
 	ctl_path(path, sizeof(path), "/api/v1/schools/", ctl_opt_get(a, "UAI"), "");
-	return ctl_send_print(c, a, "GET", path, NULL, print_school);
+	return ctl_get_print(c, a, path, print_school);
 }
 
 const struct ctl_verb ctl_school_verbs[] = {
