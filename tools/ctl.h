@@ -109,27 +109,42 @@ enum {
 	CTL_OPT_SHOWN = 1u << 5,  /* in the synopsis only ("> enroll.mobileconfig") */
 };
 
-/* Rows many verbs share: a positional argument (its word, the usage error
- * when it is missing, its help), the tablet named by its serial, the
- * reason that goes to the audit log (word: "R" or "TEXT"; how:
- * CTL_OPT_BODY or CTL_OPT_QUERY), a collège filter, the two rows
- * "--school UAI | --all" of a verb on many tablets (body: "school" or
- * "all": true), the end of a table. */
+/* The kinds of row, each written one way: a positional argument (its
+ * word, the usage error when it is missing, its help); "--opt WORD" whose
+ * value goes to the body's field (need: NULL when optional, else the
+ * usage error); "--opt WORD", a filter, to the query's parameter; a flag
+ * "--opt" to the query (key=1) or the body (key: true), by how_to. */
 #define CTL_OPT_ARG(word, need_text, help_text)                                              \
 	{                                                                                    \
 		.name = (word), .how = CTL_OPT_POS, .need = (need_text), .help = (help_text) \
 	}
+#define CTL_OPT_FIELD(opt, word, field, need_text, help_text)                      \
+	{                                                                          \
+		.name = (opt), .arg = (word), .how = CTL_OPT_BODY, .key = (field), \
+		.need = (need_text), .help = (help_text)                           \
+	}
+#define CTL_OPT_FILTER(opt, word, param, help_text)                                 \
+	{                                                                           \
+		.name = (opt), .arg = (word), .how = CTL_OPT_QUERY, .key = (param), \
+		.help = (help_text)                                                 \
+	}
+#define CTL_OPT_FLAG(opt, how_to, k, help_text)                                 \
+	{                                                                       \
+		.name = (opt), .how = (how_to), .key = (k), .help = (help_text) \
+	}
+
+/* Rows many verbs share: the tablet named by its serial, the reason that
+ * goes to the audit log (word: "R" or "TEXT"; how: CTL_OPT_BODY or
+ * CTL_OPT_QUERY), a collège filter, the two rows "--school UAI | --all"
+ * of a verb on many tablets (body: "school" or "all": true), the end of a
+ * table. */
 #define CTL_OPT_SERIAL(need_text) CTL_OPT_ARG("SERIAL", (need_text), "the tablet")
 #define CTL_OPT_REASON(word, how_to, need_text)                                      \
 	{                                                                            \
 		.name = "--reason", .arg = (word), .how = (how_to), .key = "reason", \
 		.need = (need_text), .help = "why, for the audit log"                \
 	}
-#define CTL_OPT_SCHOOL(help_text)                                                        \
-	{                                                                                \
-		.name = "--school", .arg = "UAI", .how = CTL_OPT_QUERY, .key = "school", \
-		.help = (help_text)                                                      \
-	}
+#define CTL_OPT_SCHOOL(help_text) CTL_OPT_FILTER("--school", "UAI", "school", (help_text))
 #define CTL_OPT_SCHOOL_OR_ALL                                                        \
 	{.name = "--school",                                                         \
 	 .arg = "UAI",                                                               \

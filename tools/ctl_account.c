@@ -27,20 +27,13 @@ static int whoami(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt create_opts[] = {
-    {.name = "--name",
-     .arg = "N",
-     .how = CTL_OPT_BODY,
-     .key = "name",
-     .need = "--name and --role are required",
-     .help = "the account's name (a login, e.g. ati.aubagne)"},
-    {.name = "--role",
-     .arg = "technician|ati|referent|auditor",
-     .how = CTL_OPT_BODY,
-     .key = "role",
-     .need = "--name and --role are required",
-     .help = "technician (everything), ati (their collèges' codes, loans, incidents, device "
-	     "actions, apps), referent (read-only, one collège), auditor (read-only: audit log "
-	     "and registers)"},
+    CTL_OPT_FIELD("--name", "N", "name", "--name and --role are required",
+		  "the account's name (a login, e.g. ati.aubagne)"),
+    CTL_OPT_FIELD(
+	"--role", "technician|ati|referent|auditor", "role", "--name and --role are required",
+	"technician (everything), ati (their collèges' codes, loans, incidents, device "
+	"actions, apps), referent (read-only, one collège), auditor (read-only: audit log "
+	"and registers)"),
     {.name = "--school",
      .arg = "UAI",
      .how = CTL_OPT_BODY | CTL_OPT_MULTI,
@@ -117,11 +110,8 @@ static int disable(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt rotate_opts[] = {
-    {.name = "--account",
-     .arg = "NAME",
-     .how = CTL_OPT_BODY,
-     .key = "account",
-     .help = "technicians: the account whose token to replace (default: yours)"},
+    CTL_OPT_FIELD("--account", "NAME", "account", NULL,
+		  "technicians: the account whose token to replace (default: yours)"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };

@@ -6,11 +6,7 @@
 #include <string.h>
 
 static const struct ctl_opt list_opts[] = {
-    {.name = "--since",
-     .arg = "YYYY-MM-DD",
-     .how = CTL_OPT_QUERY,
-     .key = "since",
-     .help = "only rows from that day on"},
+    CTL_OPT_FILTER("--since", "YYYY-MM-DD", "since", "only rows from that day on"),
     CTL_OPT_END,
 };
 

@@ -133,10 +133,7 @@ static void print_command(json_t *ret, const struct ctl_args *a)
 
 static const struct ctl_opt show_opts[] = {
     UUID_ROW,
-    {.name = "--plist",
-     .how = CTL_OPT_QUERY,
-     .key = "plist",
-     .help = "also the plist sent and the device's answer"},
+    CTL_OPT_FLAG("--plist", CTL_OPT_QUERY, "plist", "also the plist sent and the device's answer"),
     CTL_OPT_END,
 };
 
@@ -192,10 +189,8 @@ static int code_new(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt profile_opts[] = {
-    {.name = "--unsigned",
-     .how = CTL_OPT_QUERY,
-     .key = "unsigned",
-     .help = "the profile as it is, without Ardoise's signature"},
+    CTL_OPT_FLAG("--unsigned", CTL_OPT_QUERY, "unsigned",
+		 "the profile as it is, without Ardoise's signature"),
     {.name = "> enroll.mobileconfig", .how = CTL_OPT_SHOWN},
     CTL_OPT_END,
 };

@@ -33,22 +33,13 @@ static void add_row(const char *const *v, void *arg)
 
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's tablets"),
-    {.name = "--state",
-     .arg = "S",
-     .how = CTL_OPT_QUERY,
-     .key = "state",
-     .help = "only tablets in this state (stock, loaned, returning, repair, lost, stolen, "
-	     "retired)"},
-    {.name = "--not-seen-days",
-     .arg = "N",
-     .how = CTL_OPT_QUERY,
-     .key = "not_seen_days",
-     .help = "only tablets not seen for N days or more"},
-    {.name = "--os-below",
-     .arg = "X",
-     .how = CTL_OPT_QUERY,
-     .key = "os_below",
-     .help = "only tablets whose iPadOS is older than X (e.g. 17.4)"},
+    CTL_OPT_FILTER("--state", "S", "state",
+		   "only tablets in this state (stock, loaned, returning, repair, lost, stolen, "
+		   "retired)"),
+    CTL_OPT_FILTER("--not-seen-days", "N", "not_seen_days",
+		   "only tablets not seen for N days or more"),
+    CTL_OPT_FILTER("--os-below", "X", "os_below",
+		   "only tablets whose iPadOS is older than X (e.g. 17.4)"),
     CTL_OPT_END,
 };
 
@@ -147,12 +138,7 @@ static void print_state(json_t *d, const struct ctl_args *a)
 
 static const struct ctl_opt move_opts[] = {
     CTL_OPT_SERIAL("missing argument"),
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_BODY,
-     .key = "school",
-     .need = "--school is required",
-     .help = "the collège it goes to"},
+    CTL_OPT_FIELD("--school", "UAI", "school", "--school is required", "the collège it goes to"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };

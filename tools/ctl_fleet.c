@@ -378,14 +378,10 @@ static void print_report(const char *file, json_t *rep, int ok)
 }
 
 const struct ctl_opt ctl_fleet_import_opts[] = {
-    {.name = "FILE.csv",
-     .how = CTL_OPT_POS,
-     .need = "missing argument",
-     .help = "the CSV file to import (its header line names the columns)"},
-    {.name = "--dry-run",
-     .how = CTL_OPT_QUERY,
-     .key = "dry_run",
-     .help = "check every row and report, write nothing"},
+    CTL_OPT_ARG("FILE.csv", "missing argument",
+		"the CSV file to import (its header line names the columns)"),
+    CTL_OPT_FLAG("--dry-run", CTL_OPT_QUERY, "dry_run",
+		 "check every row and report, write nothing"),
     CTL_OPT_REASON("R", CTL_OPT_QUERY, NULL),
     CTL_OPT_END,
 };

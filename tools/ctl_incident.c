@@ -29,30 +29,13 @@ static void print_one(json_t *in, const struct ctl_args *a)
 }
 
 static const struct ctl_opt declare_opts[] = {
-    {.name = "--device",
-     .arg = "SERIAL",
-     .how = CTL_OPT_BODY,
-     .key = "device",
-     .need = declare_need,
-     .help = "the tablet"},
-    {.name = "--kind",
-     .arg = "loss|theft|damage|failure",
-     .how = CTL_OPT_BODY,
-     .key = "kind",
-     .need = declare_need,
-     .help = "what happened"},
-    {.name = "--occurred",
-     .arg = "YYYY-MM-DD[THH:MM]",
-     .how = CTL_OPT_BODY,
-     .key = "occurred",
-     .need = declare_need,
-     .help = "when it happened (declared more than 48 h later, the incident is marked late)"},
-    {.name = "--police-ref",
-     .arg = "R",
-     .how = CTL_OPT_BODY,
-     .key = "police_ref",
-     .help = "the police complaint's reference (required for a theft)"},
-    {.name = "--note", .arg = "T", .how = CTL_OPT_BODY, .key = "note", .help = note_help},
+    CTL_OPT_FIELD("--device", "SERIAL", "device", declare_need, "the tablet"),
+    CTL_OPT_FIELD("--kind", "loss|theft|damage|failure", "kind", declare_need, "what happened"),
+    CTL_OPT_FIELD("--occurred", "YYYY-MM-DD[THH:MM]", "occurred", declare_need,
+		  "when it happened (declared more than 48 h later, the incident is marked late)"),
+    CTL_OPT_FIELD("--police-ref", "R", "police_ref", NULL,
+		  "the police complaint's reference (required for a theft)"),
+    CTL_OPT_FIELD("--note", "T", "note", NULL, note_help),
     CTL_OPT_END,
 };
 
@@ -69,17 +52,10 @@ static int declare(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt close_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "missing argument",
-     .help = "the incident's number (12 or #12)"},
-    {.name = "--outcome",
-     .arg = "found|repaired|written_off",
-     .how = CTL_OPT_BODY,
-     .key = "outcome",
-     .need = "--outcome is required",
-     .help = "found or repaired: the tablet goes back; written_off: it is retired"},
-    {.name = "--note", .arg = "T", .how = CTL_OPT_BODY, .key = "note", .help = note_help},
+    CTL_OPT_ARG("ID", "missing argument", "the incident's number (12 or #12)"),
+    CTL_OPT_FIELD("--outcome", "found|repaired|written_off", "outcome", "--outcome is required",
+		  "found or repaired: the tablet goes back; written_off: it is retired"),
+    CTL_OPT_FIELD("--note", "T", "note", NULL, note_help),
     CTL_OPT_END,
 };
 
@@ -108,12 +84,8 @@ static int close_incident(struct ctl *c, const struct ctl_args *a)
 
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's incidents"),
-    {.name = "--open", .how = CTL_OPT_QUERY, .key = "open", .help = "only open incidents"},
-    {.name = "--device",
-     .arg = "SERIAL",
-     .how = CTL_OPT_QUERY,
-     .key = "device",
-     .help = "only this tablet's incidents"},
+    CTL_OPT_FLAG("--open", CTL_OPT_QUERY, "open", "only open incidents"),
+    CTL_OPT_FILTER("--device", "SERIAL", "device", "only this tablet's incidents"),
     CTL_OPT_END,
 };
 
@@ -149,10 +121,7 @@ static int list(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt show_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "one ID is required",
-     .help = "the incident's number (12 or #12)"},
+    CTL_OPT_ARG("ID", "one ID is required", "the incident's number (12 or #12)"),
     CTL_OPT_END,
 };
 

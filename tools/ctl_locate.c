@@ -71,12 +71,7 @@ static const struct ctl_opt request_opts[] = {
      .key = "authority_ref",
      .need = basis_need,
      .help = "or the reference of an authority's request (police, court)"},
-    {.name = "--reason",
-     .arg = "TEXT",
-     .how = CTL_OPT_BODY,
-     .key = "reason",
-     .need = request_need,
-     .help = "why, for the register"},
+    CTL_OPT_FIELD("--reason", "TEXT", "reason", request_need, "why, for the register"),
     CTL_OPT_END,
 };
 
@@ -92,10 +87,7 @@ static int request(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt id_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "a request number is required",
-     .help = "the request's number"},
+    CTL_OPT_ARG("ID", "a request number is required", "the request's number"),
     CTL_OPT_END,
 };
 
@@ -118,16 +110,8 @@ static int approve(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt deny_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "a request number is required",
-     .help = "the request's number"},
-    {.name = "--reason",
-     .arg = "TEXT",
-     .how = CTL_OPT_BODY,
-     .key = "reason",
-     .need = "--reason is required",
-     .help = "why, for the register"},
+    CTL_OPT_ARG("ID", "a request number is required", "the request's number"),
+    CTL_OPT_FIELD("--reason", "TEXT", "reason", "--reason is required", "why, for the register"),
     CTL_OPT_END,
 };
 
@@ -149,7 +133,7 @@ static int show(struct ctl *c, const struct ctl_args *a)
 static const char close_need[] = "a request number and --found or --not-found are required";
 
 static const struct ctl_opt close_opts[] = {
-    {.name = "ID", .how = CTL_OPT_POS, .need = close_need, .help = "the request's number"},
+    CTL_OPT_ARG("ID", close_need, "the request's number"),
     {.name = "--found",
      .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
      .key = "outcome",

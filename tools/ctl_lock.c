@@ -37,16 +37,9 @@ static int clear_passcode(struct ctl *c, const struct ctl_args *a)
 static const struct ctl_opt lock_opts[] = {
     CTL_OPT_SERIAL("SERIAL is required"),
     CTL_OPT_REASON("TEXT", CTL_OPT_BODY, reason_need),
-    {.name = "--message",
-     .arg = "TEXT",
-     .how = CTL_OPT_BODY,
-     .key = "message",
-     .help = "shown on the lock screen (may hold line breaks)"},
-    {.name = "--phone",
-     .arg = "NUMBER",
-     .how = CTL_OPT_BODY,
-     .key = "phone",
-     .help = "a phone number shown on the lock screen"},
+    CTL_OPT_FIELD("--message", "TEXT", "message", NULL,
+		  "shown on the lock screen (may hold line breaks)"),
+    CTL_OPT_FIELD("--phone", "NUMBER", "phone", NULL, "a phone number shown on the lock screen"),
     CTL_OPT_END,
 };
 
@@ -57,10 +50,8 @@ static int lock(struct ctl *c, const struct ctl_args *a)
 
 static const struct ctl_opt al_opts[] = {
     CTL_OPT_SERIAL("SERIAL is required"),
-    {.name = "--reveal",
-     .how = CTL_OPT_QUERY,
-     .key = "reveal",
-     .help = "technicians: show the bypass code itself (audited)"},
+    CTL_OPT_FLAG("--reveal", CTL_OPT_QUERY, "reveal",
+		 "technicians: show the bypass code itself (audited)"),
     CTL_OPT_END,
 };
 

@@ -29,11 +29,7 @@ static void print_people(json_t *all, const struct ctl_args *a)
 
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's people"),
-    {.name = "--class",
-     .arg = "C",
-     .how = CTL_OPT_QUERY,
-     .key = "class",
-     .help = "only this class (e.g. 3A)"},
+    CTL_OPT_FILTER("--class", "C", "class", "only this class (e.g. 3A)"),
     CTL_OPT_END,
 };
 
@@ -43,10 +39,7 @@ static int list(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt show_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "one ID is required",
-     .help = "the person's external id"},
+    CTL_OPT_ARG("ID", "one ID is required", "the person's external id"),
     CTL_OPT_END,
 };
 
@@ -88,16 +81,8 @@ static int post_person(struct ctl *c, const struct ctl_args *a, const char *what
 }
 
 static const struct ctl_opt leave_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "missing argument",
-     .help = "the person's external id"},
-    {.name = "--date",
-     .arg = "YYYY-MM-DD",
-     .how = CTL_OPT_BODY,
-     .key = "date",
-     .need = "--date is required",
-     .help = "their last day"},
+    CTL_OPT_ARG("ID", "missing argument", "the person's external id"),
+    CTL_OPT_FIELD("--date", "YYYY-MM-DD", "date", "--date is required", "their last day"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
@@ -115,10 +100,7 @@ static int leave(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt agreement_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "missing argument",
-     .help = "the pupil's external id"},
+    CTL_OPT_ARG("ID", "missing argument", "the pupil's external id"),
     {.name = "--date",
      .arg = "YYYY-MM-DD",
      .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,

@@ -120,10 +120,8 @@ static int send_profile(struct ctl *c, const struct ctl_args *a, const char *met
 }
 
 static const struct ctl_opt add_opts[] = {
-    {.name = "FILE.mobileconfig",
-     .how = CTL_OPT_POS,
-     .need = "one FILE is required",
-     .help = "the configuration profile (signed or not)"},
+    CTL_OPT_ARG("FILE.mobileconfig", "one FILE is required",
+		"the configuration profile (signed or not)"),
     {.name = "--name", .arg = "NAME", .help = "its name in the catalogue (default: the file's)"},
     CTL_OPT_END,
 };
@@ -141,14 +139,8 @@ static int profile_add(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt update_opts[] = {
-    {.name = "NAME",
-     .how = CTL_OPT_POS,
-     .need = "NAME and FILE are required",
-     .help = "the profile"},
-    {.name = "FILE.mobileconfig",
-     .how = CTL_OPT_POS,
-     .need = "NAME and FILE are required",
-     .help = "its new content"},
+    CTL_OPT_ARG("NAME", "NAME and FILE are required", "the profile"),
+    CTL_OPT_ARG("FILE.mobileconfig", "NAME and FILE are required", "its new content"),
     CTL_OPT_END,
 };
 
@@ -213,20 +205,11 @@ static int profile_remove(struct ctl *c, const struct ctl_args *a)
 static const char app_need[] = "--bundle-id and --name are required, --store-id is a number";
 
 static const struct ctl_opt app_add_opts[] = {
-    {.name = "--bundle-id",
-     .arg = "ID",
-     .how = CTL_OPT_BODY,
-     .key = "bundle_id",
-     .need = app_need,
-     .help = "the app's bundle identifier (e.g. fr.pronote)"},
-    {.name = "--name",
-     .arg = "NAME",
-     .how = CTL_OPT_BODY,
-     .key = "name",
-     .need = app_need,
-     .help = "its name"},
+    CTL_OPT_FIELD("--bundle-id", "ID", "bundle_id", app_need,
+		  "the app's bundle identifier (e.g. fr.pronote)"),
+    CTL_OPT_FIELD("--name", "NAME", "name", app_need, "its name"),
     {.name = "--store-id", .arg = "N", .help = "its App Store id (the number in its store URL)"},
-    {.name = "--licence", .arg = "L", .how = CTL_OPT_BODY, .key = "licence", .help = "its licence"},
+    CTL_OPT_FIELD("--licence", "L", "licence", NULL, "its licence"),
     CTL_OPT_END,
 };
 
@@ -288,28 +271,23 @@ static int assignment(struct ctl *c, const struct ctl_args *a, const char *metho
 static const char item_need[] = "ITEM and --scope are required";
 static const char item_help[] = "profile:NAME or app:BUNDLE_ID";
 
-/* The item of an assignment, and its scope (word and help apart). */
+/* The item of an assignment (its scope's row differs in word and help). */
 #define ITEM_ROW                                                                         \
 	{                                                                                \
 		.name = "PROFILE|APP", .how = CTL_OPT_POS | CTL_OPT_BODY, .key = "item", \
 		.need = item_need, .help = item_help                                     \
 	}
-#define SCOPE_ROW(word, help_text)                                                     \
-	{                                                                              \
-		.name = "--scope", .arg = (word), .how = CTL_OPT_BODY, .key = "scope", \
-		.need = item_need, .help = (help_text)                                 \
-	}
 
 static const struct ctl_opt assign_opts[] = {
     ITEM_ROW,
-    SCOPE_ROW("fleet|school:UAI|group:UAI/NAME|device:SERIAL",
-	      "the whole fleet (the baseline), a collège, a group of a collège, or a tablet"),
+    CTL_OPT_FIELD("--scope", "fleet|school:UAI|group:UAI/NAME|device:SERIAL", "scope", item_need,
+		  "the whole fleet (the baseline), a collège, a group of a collège, or a tablet"),
     CTL_OPT_END,
 };
 
 static const struct ctl_opt unassign_opts[] = {
     ITEM_ROW,
-    SCOPE_ROW("SCOPE", "the scope it was assigned to"),
+    CTL_OPT_FIELD("--scope", "SCOPE", "scope", item_need, "the scope it was assigned to"),
     CTL_OPT_END,
 };
 
@@ -333,11 +311,9 @@ static void print_assignments(json_t *all, const struct ctl_args *a)
 }
 
 static const struct ctl_opt list_opts[] = {
-    {.name = "--scope",
-     .arg = "SCOPE",
-     .how = CTL_OPT_QUERY,
-     .key = "scope",
-     .help = "only this scope's assignments (fleet, school:UAI, group:UAI/NAME, device:SERIAL)"},
+    CTL_OPT_FILTER(
+	"--scope", "SCOPE", "scope",
+	"only this scope's assignments (fleet, school:UAI, group:UAI/NAME, device:SERIAL)"),
     CTL_OPT_END,
 };
 
@@ -416,11 +392,8 @@ static void print_reconciled(json_t *o, const struct ctl_args *a)
 }
 
 static const struct ctl_opt reconcile_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_BODY,
-     .key = "school",
-     .help = "only this collège's tablets (default: the fleet)"},
+    CTL_OPT_FIELD("--school", "UAI", "school", NULL,
+		  "only this collège's tablets (default: the fleet)"),
     CTL_OPT_END,
 };
 
