@@ -44,13 +44,20 @@ struct ctl_args;
 int ctl_print(struct ctl *c, const struct ctl_args *a, json_t *ret,
 	      void (*human)(json_t *ret, const struct ctl_args *a));
 /* ctl_call() of method path with body (consumed; NULL: none), then
- * ctl_print() of the answer: the whole of most verbs. */
+ * ctl_print() of the answer: the whole of most verbs.  Returns
+ * ctl_call()'s error, else CTL_OK. */
 int ctl_send_print(struct ctl *c, const struct ctl_args *a, const char *method, const char *path,
 		   json_t *body, void (*human)(json_t *ret, const struct ctl_args *a));
 
-/* ctl_send_print() of a GET of path with a's query (ctl_opt_query()). */
+/* ctl_send_print() of a GET of path with a's query (ctl_opt_query();
+ * the whole cut at 1023 bytes). */
 int ctl_get_print(struct ctl *c, const struct ctl_args *a, const char *path,
 		  void (*human)(json_t *ret, const struct ctl_args *a));
+
+/* GETs path and ctl_print()s the member key of its answer (a list the
+ * server does not page): the array itself with --json. */
+int ctl_get_member(struct ctl *c, const struct ctl_args *a, const char *path, const char *key,
+		   void (*human)(json_t *member, const struct ctl_args *a));
 
 /* Server text as the CLI shows it to people: every control character
  * (C0 with tab and line breaks, DEL, C1) written \xHH or \u00HH and every
@@ -245,8 +252,9 @@ int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t *
  * parsing it: what --json prints for long lists. */
 int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
 
-/* A list verb: path with a's query; with --json ctl_fleet_print_all(),
- * else ctl_fleet_get_all() and human(all, a) for people. */
+/* A list verb: path with a's query (cut at 1023 bytes); with --json
+ * ctl_fleet_print_all(), else ctl_fleet_get_all() and human(all, a) for
+ * people.  CTL_OK, or the error of the call. */
 int ctl_fleet_list(struct ctl *c, const struct ctl_args *a, const char *path, const char *key,
 		   void (*human)(json_t *all, const struct ctl_args *a));
 

@@ -55,22 +55,14 @@ static int create(struct ctl *c, const struct ctl_args *a)
 	return ctl_send_print(c, a, "POST", "/api/v1/accounts", ctl_opt_body(a), print_created);
 }
 
-static int list(struct ctl *c, const struct ctl_args *a)
+static void print_accounts(json_t *all, const struct ctl_args *a)
 {
 	static const char *const head[] = {"NAME", "ROLE", "COLLÈGES", "STATE", "CREATED"};
-	json_t *ret = NULL, *acc, *s;
+	json_t *acc, *s;
 	size_t i, k;
 	char when[32], schools[64 * 9 + 1];
-	int rc = ctl_call(c, "GET", "/api/v1/accounts", NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(json_object_get(ret, "accounts"));
-		json_decref(ret);
-		return CTL_OK;
-	}
 	struct ctl_table *t = ctl_fleet_table(5, head);
-	json_array_foreach(json_object_get(ret, "accounts"), i, acc)
+	json_array_foreach(all, i, acc)
 	{
 		schools[0] = '\0';
 		json_array_foreach(json_object_get(acc, "schools"), k, s)
@@ -87,8 +79,11 @@ static int list(struct ctl *c, const struct ctl_args *a)
 		ctl_fleet_row(t, row);
 	}
 	ctl_fleet_table_print(t, stdout);
-	json_decref(ret);
-	return CTL_OK;
+}
+
+static int list(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_get_member(c, a, "/api/v1/accounts", "accounts", print_accounts);
 }
 
 static const struct ctl_opt disable_opts[] = {

@@ -291,3 +291,15 @@ int ctl_get_print(struct ctl *c, const struct ctl_args *a, const char *path,
 	ctl_opt_query(a, url, sizeof(url));
 	return ctl_send_print(c, a, "GET", url, NULL, human);
 }
+
+int ctl_get_member(struct ctl *c, const struct ctl_args *a, const char *path, const char *key,
+		   void (*human)(json_t *member, const struct ctl_args *a))
+{
+	json_t *ret = NULL;
+	int rc = ctl_call(c, "GET", path, NULL, &ret);
+	if (rc != CTL_OK)
+		return rc;
+	ctl_print(c, a, json_incref(json_object_get(ret, key)), human);
+	json_decref(ret);
+	return CTL_OK;
+}

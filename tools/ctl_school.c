@@ -33,30 +33,24 @@ static int add(struct ctl *c, const struct ctl_args *a)
 	return ctl_send_print(c, a, "POST", "/api/v1/schools", ctl_opt_body(a), print_added);
 }
 
-static int list(struct ctl *c, const struct ctl_args *a)
+static void print_schools(json_t *all, const struct ctl_args *a)
 {
 	static const char *const head[] = {"UAI", "NAME", "COMMUNE", "SECTOR"};
-	json_t *ret = NULL, *s;
+	json_t *s;
 	size_t i;
-	int rc = ctl_call(c, "GET", "/api/v1/schools", NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	json_t *all = json_object_get(ret, "schools");
-	if (c->json) {
-		ctl_print_json(all);
-	} else {
-		struct ctl_table *t = ctl_fleet_table(4, head);
-		json_array_foreach(all, i, s)
-		{
-			const char *row[] = {ctl_fleet_str(s, "uai"), ctl_fleet_str(s, "name"),
-					     ctl_fleet_str(s, "commune"),
-					     ctl_fleet_str(s, "sector")};
-			ctl_fleet_row(t, row);
-		}
-		ctl_fleet_table_print(t, stdout);
+	struct ctl_table *t = ctl_fleet_table(4, head);
+	json_array_foreach(all, i, s)
+	{
+		const char *row[] = {ctl_fleet_str(s, "uai"), ctl_fleet_str(s, "name"),
+				     ctl_fleet_str(s, "commune"), ctl_fleet_str(s, "sector")};
+		ctl_fleet_row(t, row);
 	}
-	json_decref(ret);
-	return CTL_OK;
+	ctl_fleet_table_print(t, stdout);
+}
+
+static int list(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_get_member(c, a, "/api/v1/schools", "schools", print_schools);
 }
 
 static const struct ctl_opt show_opts[] = {
