@@ -37,6 +37,28 @@ int ctl_call_raw(struct ctl *c, const char *method, const char *path, const void
 int ctl_call_any(struct ctl *c, const char *method, const char *path, const void *body,
 		 size_t body_len, const char *content_type, long *ret_status, json_t **ret);
 
+struct ctl_args;
+
+/* Prints a verb's answer ret: as JSON with --json, else through
+ * human(ret, a) for people; frees ret.  Returns CTL_OK. */
+int ctl_print(struct ctl *c, const struct ctl_args *a, json_t *ret,
+	      void (*human)(json_t *ret, const struct ctl_args *a));
+/* ctl_call() of method path with body (consumed; NULL: none), then
+ * ctl_print() of the answer: the whole of most verbs.  Returns
+ * ctl_call()'s error, else CTL_OK. */
+int ctl_send_print(struct ctl *c, const struct ctl_args *a, const char *method, const char *path,
+		   json_t *body, void (*human)(json_t *ret, const struct ctl_args *a));
+
+/* ctl_send_print() of a GET of path with a's query (ctl_opt_query();
+ * the whole cut at 1023 bytes). */
+int ctl_get_print(struct ctl *c, const struct ctl_args *a, const char *path,
+		  void (*human)(json_t *ret, const struct ctl_args *a));
+
+/* GETs path and ctl_print()s the member key of its answer (a list the
+ * server does not page): the array itself with --json. */
+int ctl_get_member(struct ctl *c, const struct ctl_args *a, const char *path, const char *key,
+		   void (*human)(json_t *member, const struct ctl_args *a));
+
 /* Server text as the CLI shows it to people: every control character
  * (C0 with tab and line breaks, DEL, C1) written \xHH or \u00HH and every
  * byte of invalid UTF-8 \xHH, so that no terminal acts on it; line feeds
@@ -94,22 +116,53 @@ enum {
 	CTL_OPT_SHOWN = 1u << 5,  /* in the synopsis only ("> enroll.mobileconfig") */
 };
 
+/* The kinds of row, each written one way: a positional argument (its
+ * word, the usage error when it is missing, its help); "--opt WORD" whose
+ * value goes to the body's field (need: NULL when optional, else the
+ * usage error); "--opt WORD", a filter, to the query's parameter; a flag
+ * "--opt" to the query (key=1) or the body (key: true), by how_to. */
+#define CTL_OPT_ARG(word, need_text, help_text)                                              \
+	{                                                                                    \
+		.name = (word), .how = CTL_OPT_POS, .need = (need_text), .help = (help_text) \
+	}
+#define CTL_OPT_FIELD(opt, word, field, need_text, help_text)                      \
+	{                                                                          \
+		.name = (opt), .arg = (word), .how = CTL_OPT_BODY, .key = (field), \
+		.need = (need_text), .help = (help_text)                           \
+	}
+#define CTL_OPT_FILTER(opt, word, param, help_text)                                 \
+	{                                                                           \
+		.name = (opt), .arg = (word), .how = CTL_OPT_QUERY, .key = (param), \
+		.help = (help_text)                                                 \
+	}
+#define CTL_OPT_FLAG(opt, how_to, k, help_text)                                 \
+	{                                                                       \
+		.name = (opt), .how = (how_to), .key = (k), .help = (help_text) \
+	}
+
 /* Rows many verbs share: the tablet named by its serial, the reason that
  * goes to the audit log (word: "R" or "TEXT"; how: CTL_OPT_BODY or
- * CTL_OPT_QUERY), a collège filter, the end of a table. */
-#define CTL_OPT_SERIAL(need_text)                                                               \
-	{                                                                                       \
-		.name = "SERIAL", .how = CTL_OPT_POS, .need = (need_text), .help = "the tablet" \
-	}
+ * CTL_OPT_QUERY), a collège filter, the two rows "--school UAI | --all"
+ * of a verb on many tablets (body: "school" or "all": true), the end of a
+ * table. */
+#define CTL_OPT_SERIAL(need_text) CTL_OPT_ARG("SERIAL", (need_text), "the tablet")
 #define CTL_OPT_REASON(word, how_to, need_text)                                      \
 	{                                                                            \
 		.name = "--reason", .arg = (word), .how = (how_to), .key = "reason", \
 		.need = (need_text), .help = "why, for the audit log"                \
 	}
-#define CTL_OPT_SCHOOL(help_text)                                                        \
-	{                                                                                \
-		.name = "--school", .arg = "UAI", .how = CTL_OPT_QUERY, .key = "school", \
-		.help = (help_text)                                                      \
+#define CTL_OPT_SCHOOL(help_text) CTL_OPT_FILTER("--school", "UAI", "school", (help_text))
+#define CTL_OPT_SCHOOL_OR_ALL                                                        \
+	{.name = "--school",                                                         \
+	 .arg = "UAI",                                                               \
+	 .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,                                       \
+	 .key = "school",                                                            \
+	 .need = "give exactly one of --school UAI and --all",                       \
+	 .help = "every enrolled tablet of this collège"},                           \
+	{                                                                            \
+		.name = "--all", .how = CTL_OPT_BODY | CTL_OPT_ONE_OF, .key = "all", \
+		.need = "give exactly one of --school UAI and --all",                \
+		.help = "every enrolled tablet of the fleet"                         \
 	}
 #define CTL_OPT_END  \
 	{            \
@@ -199,6 +252,12 @@ int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t *
  * parsing it: what --json prints for long lists. */
 int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
 
+/* A list verb: path with a's query (cut at 1023 bytes); with --json
+ * ctl_fleet_print_all(), else ctl_fleet_get_all() and human(all, a) for
+ * people.  CTL_OK, or the error of the call. */
+int ctl_fleet_list(struct ctl *c, const struct ctl_args *a, const char *path, const char *key,
+		   void (*human)(json_t *all, const struct ctl_args *a));
+
 /* GETs every page of a list and calls fn for each element with vals[k]
  * the value of keys[k] as text ("" for null or absent), strings decoded
  * and shown safe (ctl_safe(): for people, not for --json);
@@ -208,14 +267,17 @@ int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
 int ctl_fleet_get_rows(struct ctl *c, const char *path, const char *key, const char *const *keys,
 		       size_t nkeys, void (*fn)(const char *const *vals, void *arg), void *arg);
 
-/* POST a JSON body to path; prints the error or stores the answer. */
-int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret);
-
 /* The option table of `NOUN import FILE.csv [--dry-run] [--reason R]`. */
 extern const struct ctl_opt ctl_fleet_import_opts[];
 /* That verb: POSTs the file as text/csv to path and prints the report
  * (each bad row as FILE:LINE: reason). */
 int ctl_fleet_import(struct ctl *c, const struct ctl_args *a, const char *path);
+
+/* POST /api/v1/devices/SERIAL/what (SERIAL: the verb's row of that
+ * name) with the body of a's options; ctl_print()s the answer through
+ * human().  In ctl_device.c. */
+int ctl_device_post(struct ctl *c, const struct ctl_args *a, const char *what,
+		    void (*human)(json_t *ret, const struct ctl_args *a));
 
 /* Each ctl_<noun>.c exports one table of verbs, terminated by a row whose
  * noun is NULL, and is listed once in ctl_main.c. */

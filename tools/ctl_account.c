@@ -4,48 +4,36 @@
 #include <stdio.h>
 #include <string.h>
 
+static void print_whoami(json_t *v, const struct ctl_args *a)
+{
+	const char *name = "?", *role = "?";
+	json_t *schools = NULL;
+	json_unpack(v, "{s:s,s:s,s:o}", "name", &name, "role", &role, "schools", &schools);
+	printf("%s (%s)", name, role);
+	if (json_array_size(schools)) {
+		size_t k;
+		json_t *s;
+		printf(" — collèges:");
+		json_array_foreach(schools, k, s) printf(" %s", json_string_value(s));
+	} else {
+		printf(" — whole fleet");
+	}
+	putchar('\n');
+}
+
 static int whoami(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *v = NULL;
-	int rc = ctl_call(c, "GET", "/api/v1/whoami", NULL, &v);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(v);
-	} else {
-		const char *name = "?", *role = "?";
-		json_t *schools = NULL;
-		json_unpack(v, "{s:s,s:s,s:o}", "name", &name, "role", &role, "schools", &schools);
-		printf("%s (%s)", name, role);
-		if (json_array_size(schools)) {
-			size_t k;
-			json_t *s;
-			printf(" — collèges:");
-			json_array_foreach(schools, k, s) printf(" %s", json_string_value(s));
-		} else {
-			printf(" — whole fleet");
-		}
-		putchar('\n');
-	}
-	json_decref(v);
-	return CTL_OK;
+	return ctl_get_print(c, a, "/api/v1/whoami", print_whoami);
 }
 
 static const struct ctl_opt create_opts[] = {
-    {.name = "--name",
-     .arg = "N",
-     .how = CTL_OPT_BODY,
-     .key = "name",
-     .need = "--name and --role are required",
-     .help = "the account's name (a login, e.g. ati.aubagne)"},
-    {.name = "--role",
-     .arg = "technician|ati|referent|auditor",
-     .how = CTL_OPT_BODY,
-     .key = "role",
-     .need = "--name and --role are required",
-     .help = "technician (everything), ati (their collèges' codes, loans, incidents, device "
-	     "actions, apps), referent (read-only, one collège), auditor (read-only: audit log "
-	     "and registers)"},
+    CTL_OPT_FIELD("--name", "N", "name", "--name and --role are required",
+		  "the account's name (a login, e.g. ati.aubagne)"),
+    CTL_OPT_FIELD(
+	"--role", "technician|ati|referent|auditor", "role", "--name and --role are required",
+	"technician (everything), ati (their collèges' codes, loans, incidents, device "
+	"actions, apps), referent (read-only, one collège), auditor (read-only: audit log "
+	"and registers)"),
     {.name = "--school",
      .arg = "UAI",
      .how = CTL_OPT_BODY | CTL_OPT_MULTI,
@@ -55,40 +43,26 @@ static const struct ctl_opt create_opts[] = {
     CTL_OPT_END,
 };
 
-static int create(struct ctl *c, const struct ctl_args *a)
+static void print_created(json_t *ret, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/accounts", ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		printf("account: %s (%s)\n", ctl_fleet_str(ret, "name"),
-		       ctl_fleet_str(ret, "role"));
-		printf("token: %s\n", ctl_fleet_str(ret, "token"));
-		fprintf(stderr, "ardoisectl: the token is shown once; hand it over securely\n");
-	}
-	json_decref(ret);
-	return CTL_OK;
+	printf("account: %s (%s)\n", ctl_fleet_str(ret, "name"), ctl_fleet_str(ret, "role"));
+	printf("token: %s\n", ctl_fleet_str(ret, "token"));
+	fprintf(stderr, "ardoisectl: the token is shown once; hand it over securely\n");
 }
 
-static int list(struct ctl *c, const struct ctl_args *a)
+static int create(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_send_print(c, a, "POST", "/api/v1/accounts", ctl_opt_body(a), print_created);
+}
+
+static void print_accounts(json_t *all, const struct ctl_args *a)
 {
 	static const char *const head[] = {"NAME", "ROLE", "COLLÈGES", "STATE", "CREATED"};
-	json_t *ret = NULL, *acc, *s;
+	json_t *acc, *s;
 	size_t i, k;
 	char when[32], schools[64 * 9 + 1];
-	int rc = ctl_call(c, "GET", "/api/v1/accounts", NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(json_object_get(ret, "accounts"));
-		json_decref(ret);
-		return CTL_OK;
-	}
 	struct ctl_table *t = ctl_fleet_table(5, head);
-	json_array_foreach(json_object_get(ret, "accounts"), i, acc)
+	json_array_foreach(all, i, acc)
 	{
 		schools[0] = '\0';
 		json_array_foreach(json_object_get(acc, "schools"), k, s)
@@ -105,58 +79,48 @@ static int list(struct ctl *c, const struct ctl_args *a)
 		ctl_fleet_row(t, row);
 	}
 	ctl_fleet_table_print(t, stdout);
-	json_decref(ret);
-	return CTL_OK;
+}
+
+static int list(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_get_member(c, a, "/api/v1/accounts", "accounts", print_accounts);
 }
 
 static const struct ctl_opt disable_opts[] = {
-    {.name = "NAME", .how = CTL_OPT_POS, .need = "missing argument", .help = "the account"},
+    CTL_OPT_ARG("NAME", "missing argument", "the account"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
+
+static void print_disabled(json_t *ret, const struct ctl_args *a)
+{
+	printf("account %s disabled: its token no longer works\n", ctl_opt_get(a, "NAME"));
+}
 
 static int disable(struct ctl *c, const struct ctl_args *a)
 {
-	const char *name = ctl_opt_get(a, "NAME");
 	char path[256];
-	json_t *ret = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/accounts/", name, "/disable");
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("account %s disabled: its token no longer works\n", name);
-	json_decref(ret);
-	return CTL_OK;
+	ctl_path(path, sizeof(path), "/api/v1/accounts/", ctl_opt_get(a, "NAME"), "/disable");
+	return ctl_send_print(c, a, "POST", path, ctl_opt_body(a), print_disabled);
 }
 
 static const struct ctl_opt rotate_opts[] = {
-    {.name = "--account",
-     .arg = "NAME",
-     .how = CTL_OPT_BODY,
-     .key = "account",
-     .help = "technicians: the account whose token to replace (default: yours)"},
+    CTL_OPT_FIELD("--account", "NAME", "account", NULL,
+		  "technicians: the account whose token to replace (default: yours)"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
 
+static void print_rotated(json_t *ret, const struct ctl_args *a)
+{
+	printf("account: %s\n", ctl_fleet_str(ret, "name"));
+	printf("token: %s\n", ctl_fleet_str(ret, "token"));
+	fprintf(stderr, "ardoisectl: the old token no longer works\n");
+}
+
 static int rotate(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/token/rotate", ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		printf("account: %s\n", ctl_fleet_str(ret, "name"));
-		printf("token: %s\n", ctl_fleet_str(ret, "token"));
-		fprintf(stderr, "ardoisectl: the old token no longer works\n");
-	}
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/token/rotate", ctl_opt_body(a), print_rotated);
 }
 
 const struct ctl_verb ctl_account_verbs[] = {

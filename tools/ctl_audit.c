@@ -6,26 +6,16 @@
 #include <string.h>
 
 static const struct ctl_opt list_opts[] = {
-    {.name = "--since",
-     .arg = "YYYY-MM-DD",
-     .how = CTL_OPT_QUERY,
-     .key = "since",
-     .help = "only rows from that day on"},
+    CTL_OPT_FILTER("--since", "YYYY-MM-DD", "since", "only rows from that day on"),
     CTL_OPT_END,
 };
 
-static int list(struct ctl *c, const struct ctl_args *a)
+static void print_rows(json_t *all, const struct ctl_args *a)
 {
 	static const char *const head[] = {"ID", "WHEN", "ACTOR", "ACTION", "TARGET", "REASON"};
-	char path[256] = "/api/v1/audit", id[24], when[32];
-	json_t *all = NULL, *row;
+	char id[24], when[32];
+	json_t *row;
 	size_t i;
-	int rc;
-	ctl_opt_query(a, path, sizeof(path));
-	if (c->json)
-		return ctl_fleet_print_all(c, path, "rows");
-	if ((rc = ctl_fleet_get_all(c, path, "rows", &all)) != CTL_OK)
-		return rc;
 	struct ctl_table *t = ctl_fleet_table(6, head);
 	json_array_foreach(all, i, row)
 	{
@@ -40,8 +30,11 @@ static int list(struct ctl *c, const struct ctl_args *a)
 		ctl_fleet_row(t, cells);
 	}
 	ctl_fleet_table_print(t, stdout);
-	json_decref(all);
-	return CTL_OK;
+}
+
+static int list(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_fleet_list(c, a, "/api/v1/audit", "rows", print_rows);
 }
 
 /* The last "audit_head ..." line of arg: a file (a copy of audit.head,

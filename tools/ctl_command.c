@@ -16,7 +16,18 @@ static void print_cmd_row(json_t *c)
 	       ctl_when_of(c, "done_at", t2, sizeof(t2)), error);
 }
 
-static const char params_help[] = "the command's parameters (e.g. Message=... for DeviceLock)";
+/* The rows of send and bulk: the command, its parameters. */
+#define TYPE_ROW(need_text)                                                       \
+	{                                                                         \
+		.name = "TYPE", .how = CTL_OPT_POS | CTL_OPT_BODY, .key = "type", \
+		.need = (need_text), .help = "the MDM command (RequestType)"      \
+	}
+#define PARAMS_ROW                                                                         \
+	{                                                                                  \
+		.name = "Key=value...", .how = CTL_OPT_POS | CTL_OPT_MULTI | CTL_OPT_BODY, \
+		.key = "params",                                                           \
+		.help = "the command's parameters (e.g. Message=... for DeviceLock)"       \
+	}
 
 /* The Key=value words of a send or bulk, checked. */
 static int params_ok(const struct ctl_args *a)
@@ -29,82 +40,46 @@ static int params_ok(const struct ctl_args *a)
 
 static const struct ctl_opt send_opts[] = {
     CTL_OPT_SERIAL("SERIAL and TYPE are required"),
-    {.name = "TYPE",
-     .how = CTL_OPT_POS | CTL_OPT_BODY,
-     .key = "type",
-     .need = "SERIAL and TYPE are required",
-     .help = "the MDM command (RequestType)"},
-    {.name = "Key=value...",
-     .how = CTL_OPT_POS | CTL_OPT_MULTI | CTL_OPT_BODY,
-     .key = "params",
-     .help = params_help},
+    TYPE_ROW("SERIAL and TYPE are required"),
+    PARAMS_ROW,
     CTL_OPT_REASON("TEXT", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
+
+static void print_sent(json_t *ret, const struct ctl_args *a)
+{
+	printf("queued %s %s for %s\n", json_string_value(json_object_get(ret, "type")),
+	       json_string_value(json_object_get(ret, "uuid")), ctl_opt_get(a, "SERIAL"));
+}
 
 static int send(struct ctl *c, const struct ctl_args *a)
 {
-	char path[256];
-	const char *serial = ctl_opt_get(a, "SERIAL");
-	json_t *ret = NULL;
 	if (params_ok(a) != CTL_OK)
 		return CTL_EUSAGE;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/commands");
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("queued %s %s for %s\n", json_string_value(json_object_get(ret, "type")),
-		       json_string_value(json_object_get(ret, "uuid")), serial);
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_device_post(c, a, "/commands", print_sent);
 }
 
 static const struct ctl_opt bulk_opts[] = {
-    {.name = "TYPE",
-     .how = CTL_OPT_POS | CTL_OPT_BODY,
-     .key = "type",
-     .need = "TYPE is required",
-     .help = "the MDM command (RequestType)"},
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
-     .key = "school",
-     .need = "give exactly one of --school UAI and --all",
-     .help = "every enrolled tablet of this collège"},
-    {.name = "--all",
-     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
-     .key = "all",
-     .need = "give exactly one of --school UAI and --all",
-     .help = "every enrolled tablet of the fleet"},
-    {.name = "Key=value...",
-     .how = CTL_OPT_POS | CTL_OPT_MULTI | CTL_OPT_BODY,
-     .key = "params",
-     .help = params_help},
+    TYPE_ROW("TYPE is required"),
+    CTL_OPT_SCHOOL_OR_ALL,
+    PARAMS_ROW,
     CTL_OPT_REASON("TEXT", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
 
+static void print_bulk(json_t *ret, const struct ctl_args *a)
+{
+	json_int_t q = 0, sk = 0, f = 0;
+	json_unpack(ret, "{s:I,s:I,s:I}", "queued", &q, "skipped", &sk, "failed", &f);
+	printf("%s: queued for %lld tablets, %lld already pending, %lld failed\n",
+	       ctl_opt_get(a, "TYPE"), (long long)q, (long long)sk, (long long)f);
+}
+
 static int bulk(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
 	if (params_ok(a) != CTL_OK)
 		return CTL_EUSAGE;
-	int rc = ctl_fleet_post(c, "/api/v1/commands/bulk", ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		json_int_t q = 0, sk = 0, f = 0;
-		json_unpack(ret, "{s:I,s:I,s:I}", "queued", &q, "skipped", &sk, "failed", &f);
-		printf("%s: queued for %lld tablets, %lld already pending, %lld failed\n",
-		       ctl_opt_get(a, "TYPE"), (long long)q, (long long)sk, (long long)f);
-	}
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/commands/bulk", ctl_opt_body(a), print_bulk);
 }
 
 static const struct ctl_opt serial_opts[] = {
@@ -112,24 +87,20 @@ static const struct ctl_opt serial_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_list(json_t *ret, const struct ctl_args *a)
+{
+	json_t *v;
+	size_t i;
+	printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", "UUID", "TYPE", "STATUS", "QUEUED",
+	       "DONE", "ERROR");
+	json_array_foreach(ret, i, v) print_cmd_row(v);
+}
+
 static int list(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
-	json_t *ret = NULL, *v;
-	size_t i;
 	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), "/commands");
-	int rc = ctl_call(c, "GET", path, NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", "UUID", "TYPE", "STATUS",
-		       "QUEUED", "DONE", "ERROR");
-		json_array_foreach(ret, i, v) print_cmd_row(v);
-	}
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_get_print(c, a, path, print_list);
 }
 
 /* One field of a command, made safe (ctl_safe()); a plist (block) on its
@@ -143,12 +114,26 @@ static void print_field(const char *key, const char *text, int block)
 	free(shown);
 }
 
+static void print_command(json_t *ret, const struct ctl_args *a)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(ret, key, v)
+	{
+		char t[32];
+		if (json_is_string(v) && strstr(key, "_at"))
+			printf("%-11s %s\n", key, ctl_when(json_string_value(v), t, sizeof(t)));
+		else if (json_is_string(v))
+			print_field(key, json_string_value(v),
+				    strcmp(key, "payload") == 0 || strcmp(key, "result") == 0);
+	}
+}
+
+#define UUID_ROW CTL_OPT_ARG("UUID", "one UUID is required", "the command")
+
 static const struct ctl_opt show_opts[] = {
-    {.name = "UUID", .how = CTL_OPT_POS, .need = "one UUID is required", .help = "the command"},
-    {.name = "--plist",
-     .how = CTL_OPT_QUERY,
-     .key = "plist",
-     .help = "also the plist sent and the device's answer"},
+    UUID_ROW,
+    CTL_OPT_FLAG("--plist", CTL_OPT_QUERY, "plist", "also the plist sent and the device's answer"),
     CTL_OPT_END,
 };
 
@@ -162,48 +147,24 @@ static int show(struct ctl *c, const struct ctl_args *a)
 	c->json = 1; /* the answer as sent: print_field() makes it safe */
 	rc = ctl_call(c, "GET", path, NULL, &ret);
 	c->json = json;
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		const char *key;
-		json_t *v;
-		json_object_foreach(ret, key, v)
-		{
-			char t[32];
-			if (json_is_string(v) && strstr(key, "_at"))
-				printf("%-11s %s\n", key,
-				       ctl_when(json_string_value(v), t, sizeof(t)));
-			else if (json_is_string(v))
-				print_field(key, json_string_value(v),
-					    strcmp(key, "payload") == 0 ||
-						strcmp(key, "result") == 0);
-		}
-	}
-	json_decref(ret);
-	return CTL_OK;
+	return rc != CTL_OK ? rc : ctl_print(c, a, ret, print_command);
 }
 
 static const struct ctl_opt cancel_opts[] = {
-    {.name = "UUID", .how = CTL_OPT_POS, .need = "one UUID is required", .help = "the command"},
+    UUID_ROW,
     CTL_OPT_END,
 };
+
+static void print_canceled(json_t *ret, const struct ctl_args *a)
+{
+	printf("canceled %s\n", ctl_opt_get(a, "UUID"));
+}
 
 static int cancel(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
-	json_t *ret = NULL;
 	ctl_path(path, sizeof(path), "/api/v1/commands/", ctl_opt_get(a, "UUID"), "");
-	int rc = ctl_call(c, "DELETE", path, NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("canceled %s\n", ctl_opt_get(a, "UUID"));
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_send_print(c, a, "DELETE", path, NULL, print_canceled);
 }
 
 static const struct ctl_opt code_opts[] = {
@@ -211,31 +172,25 @@ static const struct ctl_opt code_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_code(json_t *ret, const struct ctl_args *a)
+{
+	printf("code: %s\n", json_string_value(json_object_get(ret, "code")));
+}
+
 static int code_new(struct ctl *c, const struct ctl_args *a)
 {
 	long long uses = 0;
-	json_t *ret = NULL;
 	if (ctl_opt_int(a, "--uses", 1, &uses) < 0)
 		return ctl_opt_usage(a->verb, "unexpected argument '--uses'");
 	json_t *body = json_object();
 	if (uses)
 		json_object_set_new(body, "uses", json_integer(uses));
-	int rc = ctl_fleet_post(c, "/api/v1/enroll-codes", body, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("code: %s\n", json_string_value(json_object_get(ret, "code")));
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/enroll-codes", body, print_code);
 }
 
 static const struct ctl_opt profile_opts[] = {
-    {.name = "--unsigned",
-     .how = CTL_OPT_QUERY,
-     .key = "unsigned",
-     .help = "the profile as it is, without Ardoise's signature"},
+    CTL_OPT_FLAG("--unsigned", CTL_OPT_QUERY, "unsigned",
+		 "the profile as it is, without Ardoise's signature"),
     {.name = "> enroll.mobileconfig", .how = CTL_OPT_SHOWN},
     CTL_OPT_END,
 };

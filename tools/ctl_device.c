@@ -33,22 +33,13 @@ static void add_row(const char *const *v, void *arg)
 
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's tablets"),
-    {.name = "--state",
-     .arg = "S",
-     .how = CTL_OPT_QUERY,
-     .key = "state",
-     .help = "only tablets in this state (stock, loaned, returning, repair, lost, stolen, "
-	     "retired)"},
-    {.name = "--not-seen-days",
-     .arg = "N",
-     .how = CTL_OPT_QUERY,
-     .key = "not_seen_days",
-     .help = "only tablets not seen for N days or more"},
-    {.name = "--os-below",
-     .arg = "X",
-     .how = CTL_OPT_QUERY,
-     .key = "os_below",
-     .help = "only tablets whose iPadOS is older than X (e.g. 17.4)"},
+    CTL_OPT_FILTER("--state", "S", "state",
+		   "only tablets in this state (stock, loaned, returning, repair, lost, stolen, "
+		   "retired)"),
+    CTL_OPT_FILTER("--not-seen-days", "N", "not_seen_days",
+		   "only tablets not seen for N days or more"),
+    CTL_OPT_FILTER("--os-below", "X", "os_below",
+		   "only tablets whose iPadOS is older than X (e.g. 17.4)"),
     CTL_OPT_END,
 };
 
@@ -111,64 +102,50 @@ static const struct ctl_opt show_opts[] = {
     CTL_OPT_END,
 };
 
-static int show(struct ctl *c, const struct ctl_args *a)
+static void print_device(json_t *d, const struct ctl_args *a)
 {
-	char path[256], when[32];
-	json_t *d = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), "");
-	int rc = ctl_call(c, "GET", path, NULL, &d);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(d);
-	} else {
-		static const char *const keys[] = {
-		    "serial", "udid",	   "school",	 "state",      "holder",
-		    "model",  "asset_tag", "os_version", "enrollment", "device_name"};
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			printf("%-12s %s\n", keys[i], ctl_fleet_str(d, keys[i]));
-		printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
-		print_history(d);
-	}
-	json_decref(d);
-	return CTL_OK;
+	static const char *const keys[] = {"serial",	 "udid",       "school",    "state",
+					   "holder",	 "model",      "asset_tag", "os_version",
+					   "enrollment", "device_name"};
+	char when[32];
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		printf("%-12s %s\n", keys[i], ctl_fleet_str(d, keys[i]));
+	printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
+	print_history(d);
 }
 
-/* POST /api/v1/devices/SERIAL/what with the body of a's options; prints
- * the new state. */
-static int change(struct ctl *c, const struct ctl_args *a, const char *what)
+static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[256];
-	const char *serial = ctl_opt_get(a, "SERIAL");
-	json_t *d = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, what);
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &d);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(d);
-	else
-		printf("%s: %s, collège %s\n", serial, ctl_fleet_str(d, "state"),
-		       ctl_fleet_str(d, "school"));
-	json_decref(d);
-	return CTL_OK;
+	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), "");
+	return ctl_get_print(c, a, path, print_device);
+}
+
+int ctl_device_post(struct ctl *c, const struct ctl_args *a, const char *what,
+		    void (*human)(json_t *ret, const struct ctl_args *a))
+{
+	char path[256];
+	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"), what);
+	return ctl_send_print(c, a, "POST", path, ctl_opt_body(a), human);
+}
+
+/* The new state after a move or a retirement. */
+static void print_state(json_t *d, const struct ctl_args *a)
+{
+	printf("%s: %s, collège %s\n", ctl_opt_get(a, "SERIAL"), ctl_fleet_str(d, "state"),
+	       ctl_fleet_str(d, "school"));
 }
 
 static const struct ctl_opt move_opts[] = {
     CTL_OPT_SERIAL("missing argument"),
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_BODY,
-     .key = "school",
-     .need = "--school is required",
-     .help = "the collège it goes to"},
+    CTL_OPT_FIELD("--school", "UAI", "school", "--school is required", "the collège it goes to"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
 
 static int move(struct ctl *c, const struct ctl_args *a)
 {
-	return change(c, a, "/move");
+	return ctl_device_post(c, a, "/move", print_state);
 }
 
 static const struct ctl_opt retire_opts[] = {
@@ -179,7 +156,7 @@ static const struct ctl_opt retire_opts[] = {
 
 static int retire(struct ctl *c, const struct ctl_args *a)
 {
-	return change(c, a, "/retire");
+	return ctl_device_post(c, a, "/retire", print_state);
 }
 
 static const struct ctl_opt erase_opts[] = {
@@ -188,24 +165,18 @@ static const struct ctl_opt erase_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_erase(json_t *ret, const struct ctl_args *a)
+{
+	printf("queued EraseDevice %s for %s%s\n", ctl_fleet_str(ret, "uuid"),
+	       ctl_opt_get(a, "SERIAL"),
+	       json_is_true(json_object_get(ret, "return_to_service"))
+		   ? " (Return to Service: it comes back enrolled)"
+		   : "");
+}
+
 static int erase(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial = ctl_opt_get(a, "SERIAL");
-	char path[256];
-	json_t *ret = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/erase");
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("queued EraseDevice %s for %s%s\n", ctl_fleet_str(ret, "uuid"), serial,
-		       json_is_true(json_object_get(ret, "return_to_service"))
-			   ? " (Return to Service: it comes back enrolled)"
-			   : "");
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_device_post(c, a, "/erase", print_erase);
 }
 
 static const struct ctl_opt release_opts[] = {
@@ -214,24 +185,17 @@ static const struct ctl_opt release_opts[] = {
     CTL_OPT_END,
 };
 
+static void print_released(json_t *d, const struct ctl_args *a)
+{
+	printf("%s: certificate released (%s); its next enrolment binds a new one\n",
+	       ctl_opt_get(a, "SERIAL"), ctl_fleet_str(d, "enrollment"));
+}
+
 /* POST /api/v1/devices/SERIAL/release: the tablet's certificate binding
  * ends; its next enrolment binds a new one. */
 static int release(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial = ctl_opt_get(a, "SERIAL");
-	char path[256];
-	json_t *d = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/release");
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &d);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(d);
-	else
-		printf("%s: certificate released (%s); its next enrolment binds a new one\n",
-		       serial, ctl_fleet_str(d, "enrollment"));
-	json_decref(d);
-	return CTL_OK;
+	return ctl_device_post(c, a, "/release", print_released);
 }
 
 const struct ctl_verb ctl_device_verbs[] = {

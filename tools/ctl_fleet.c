@@ -229,11 +229,21 @@ int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key)
 	return rc;
 }
 
-int ctl_fleet_post(struct ctl *c, const char *path, json_t *body, json_t **ret)
+int ctl_fleet_list(struct ctl *c, const struct ctl_args *a, const char *path, const char *key,
+		   void (*human)(json_t *all, const struct ctl_args *a))
 {
-	int rc = ctl_call(c, "POST", path, body, ret);
-	json_decref(body);
-	return rc;
+	char url[1024];
+	json_t *all = NULL;
+	int rc;
+	snprintf(url, sizeof(url), "%s", path);
+	ctl_opt_query(a, url, sizeof(url));
+	if (c->json)
+		return ctl_fleet_print_all(c, url, key);
+	if ((rc = ctl_fleet_get_all(c, url, key, &all)) != CTL_OK)
+		return rc;
+	human(all, a);
+	json_decref(all);
+	return CTL_OK;
 }
 
 /* The scanner's raw values, escaped for people (ctl_safe()), to fn. */
@@ -368,14 +378,10 @@ static void print_report(const char *file, json_t *rep, int ok)
 }
 
 const struct ctl_opt ctl_fleet_import_opts[] = {
-    {.name = "FILE.csv",
-     .how = CTL_OPT_POS,
-     .need = "missing argument",
-     .help = "the CSV file to import (its header line names the columns)"},
-    {.name = "--dry-run",
-     .how = CTL_OPT_QUERY,
-     .key = "dry_run",
-     .help = "check every row and report, write nothing"},
+    CTL_OPT_ARG("FILE.csv", "missing argument",
+		"the CSV file to import (its header line names the columns)"),
+    CTL_OPT_FLAG("--dry-run", CTL_OPT_QUERY, "dry_run",
+		 "check every row and report, write nothing"),
     CTL_OPT_REASON("R", CTL_OPT_QUERY, NULL),
     CTL_OPT_END,
 };

@@ -262,3 +262,44 @@ int ctl_call_any(struct ctl *c, const char *method, const char *path, const void
 	ap_buf_free(&out);
 	return rc;
 }
+
+int ctl_print(struct ctl *c, const struct ctl_args *a, json_t *ret,
+	      void (*human)(json_t *ret, const struct ctl_args *a))
+{
+	if (c->json)
+		ctl_print_json(ret);
+	else
+		human(ret, a);
+	json_decref(ret);
+	return CTL_OK;
+}
+
+int ctl_send_print(struct ctl *c, const struct ctl_args *a, const char *method, const char *path,
+		   json_t *body, void (*human)(json_t *ret, const struct ctl_args *a))
+{
+	json_t *ret = NULL;
+	int rc = ctl_call(c, method, path, body, &ret);
+	json_decref(body);
+	return rc != CTL_OK ? rc : ctl_print(c, a, ret, human);
+}
+
+int ctl_get_print(struct ctl *c, const struct ctl_args *a, const char *path,
+		  void (*human)(json_t *ret, const struct ctl_args *a))
+{
+	char url[1024];
+	snprintf(url, sizeof(url), "%s", path);
+	ctl_opt_query(a, url, sizeof(url));
+	return ctl_send_print(c, a, "GET", url, NULL, human);
+}
+
+int ctl_get_member(struct ctl *c, const struct ctl_args *a, const char *path, const char *key,
+		   void (*human)(json_t *member, const struct ctl_args *a))
+{
+	json_t *ret = NULL;
+	int rc = ctl_call(c, "GET", path, NULL, &ret);
+	if (rc != CTL_OK)
+		return rc;
+	ctl_print(c, a, json_incref(json_object_get(ret, key)), human);
+	json_decref(ret);
+	return CTL_OK;
+}

@@ -7,7 +7,7 @@
 static const char declare_need[] = "--device, --kind and --occurred are required";
 static const char note_help[] = "a note kept with the incident";
 
-static void print_one(json_t *in)
+static void print_one(json_t *in, const struct ctl_args *a)
 {
 	char t1[32], t2[32];
 	printf("incident #%lld: %s of tablet %s (collège %s), %s\n",
@@ -29,108 +29,73 @@ static void print_one(json_t *in)
 }
 
 static const struct ctl_opt declare_opts[] = {
-    {.name = "--device",
-     .arg = "SERIAL",
-     .how = CTL_OPT_BODY,
-     .key = "device",
-     .need = declare_need,
-     .help = "the tablet"},
-    {.name = "--kind",
-     .arg = "loss|theft|damage|failure",
-     .how = CTL_OPT_BODY,
-     .key = "kind",
-     .need = declare_need,
-     .help = "what happened"},
-    {.name = "--occurred",
-     .arg = "YYYY-MM-DD[THH:MM]",
-     .how = CTL_OPT_BODY,
-     .key = "occurred",
-     .need = declare_need,
-     .help = "when it happened (declared more than 48 h later, the incident is marked late)"},
-    {.name = "--police-ref",
-     .arg = "R",
-     .how = CTL_OPT_BODY,
-     .key = "police_ref",
-     .help = "the police complaint's reference (required for a theft)"},
-    {.name = "--note", .arg = "T", .how = CTL_OPT_BODY, .key = "note", .help = note_help},
+    CTL_OPT_FIELD("--device", "SERIAL", "device", declare_need, "the tablet"),
+    CTL_OPT_FIELD("--kind", "loss|theft|damage|failure", "kind", declare_need, "what happened"),
+    CTL_OPT_FIELD("--occurred", "YYYY-MM-DD[THH:MM]", "occurred", declare_need,
+		  "when it happened (declared more than 48 h later, the incident is marked late)"),
+    CTL_OPT_FIELD("--police-ref", "R", "police_ref", NULL,
+		  "the police complaint's reference (required for a theft)"),
+    CTL_OPT_FIELD("--note", "T", "note", NULL, note_help),
     CTL_OPT_END,
 };
+
+static void print_declared(json_t *in, const struct ctl_args *a)
+{
+	print_one(in, a);
+	if (json_is_true(json_object_get(in, "late")))
+		fprintf(stderr, "ardoisectl: warning: %s\n", ctl_fleet_str(in, "warning"));
+}
 
 static int declare(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *in = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/incidents", ctl_opt_body(a), &in);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(in);
-	} else {
-		print_one(in);
-		if (json_is_true(json_object_get(in, "late")))
-			fprintf(stderr, "ardoisectl: warning: %s\n", ctl_fleet_str(in, "warning"));
-	}
-	json_decref(in);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/incidents", ctl_opt_body(a), print_declared);
 }
 
 static const struct ctl_opt close_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "missing argument",
-     .help = "the incident's number (12 or #12)"},
-    {.name = "--outcome",
-     .arg = "found|repaired|written_off",
-     .how = CTL_OPT_BODY,
-     .key = "outcome",
-     .need = "--outcome is required",
-     .help = "found or repaired: the tablet goes back; written_off: it is retired"},
-    {.name = "--note", .arg = "T", .how = CTL_OPT_BODY, .key = "note", .help = note_help},
+    CTL_OPT_ARG("ID", "missing argument", "the incident's number (12 or #12)"),
+    CTL_OPT_FIELD("--outcome", "found|repaired|written_off", "outcome", "--outcome is required",
+		  "found or repaired: the tablet goes back; written_off: it is retired"),
+    CTL_OPT_FIELD("--note", "T", "note", NULL, note_help),
     CTL_OPT_END,
 };
 
-static int close_incident(struct ctl *c, const struct ctl_args *a)
+/* method /api/v1/incidents/ID + suffix (ID: 12 or #12), with body; the
+ * answer through human(). */
+static int by_id(struct ctl *c, const struct ctl_args *a, const char *method, const char *suffix,
+		 json_t *body, void (*human)(json_t *in, const struct ctl_args *a))
 {
 	const char *id = ctl_opt_get(a, "ID");
 	char path[128];
-	json_t *in = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/incidents/", id[0] == '#' ? id + 1 : id, "/close");
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &in);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(in);
-	else
-		printf("incident #%s closed (%s); tablet %s is now %s\n", id,
-		       ctl_fleet_str(in, "outcome"), ctl_fleet_str(in, "device"),
-		       ctl_fleet_str(in, "device_state"));
-	json_decref(in);
-	return CTL_OK;
+	ctl_path(path, sizeof(path), "/api/v1/incidents/", id[0] == '#' ? id + 1 : id, suffix);
+	return ctl_send_print(c, a, method, path, body, human);
+}
+
+static void print_closed(json_t *in, const struct ctl_args *a)
+{
+	printf("incident #%s closed (%s); tablet %s is now %s\n", ctl_opt_get(a, "ID"),
+	       ctl_fleet_str(in, "outcome"), ctl_fleet_str(in, "device"),
+	       ctl_fleet_str(in, "device_state"));
+}
+
+static int close_incident(struct ctl *c, const struct ctl_args *a)
+{
+	return by_id(c, a, "POST", "/close", ctl_opt_body(a), print_closed);
 }
 
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's incidents"),
-    {.name = "--open", .how = CTL_OPT_QUERY, .key = "open", .help = "only open incidents"},
-    {.name = "--device",
-     .arg = "SERIAL",
-     .how = CTL_OPT_QUERY,
-     .key = "device",
-     .help = "only this tablet's incidents"},
+    CTL_OPT_FLAG("--open", CTL_OPT_QUERY, "open", "only open incidents"),
+    CTL_OPT_FILTER("--device", "SERIAL", "device", "only this tablet's incidents"),
     CTL_OPT_END,
 };
 
-static int list(struct ctl *c, const struct ctl_args *a)
+static void print_incidents(json_t *all, const struct ctl_args *a)
 {
 	static const char *const head[] = {"ID",       "DEVICE", "SCHOOL",     "KIND",	 "STATUS",
 					   "OCCURRED", "LATE",	 "POLICE REF", "OUTCOME"};
-	char path[512] = "/api/v1/incidents", id[24], when[32];
-	json_t *all = NULL, *in;
+	char id[24], when[32];
+	json_t *in;
 	size_t i;
-	int rc;
-	ctl_opt_query(a, path, sizeof(path));
-	if (c->json)
-		return ctl_fleet_print_all(c, path, "incidents");
-	if ((rc = ctl_fleet_get_all(c, path, "incidents", &all)) != CTL_OK)
-		return rc;
 	struct ctl_table *t = ctl_fleet_table(9, head);
 	json_array_foreach(all, i, in)
 	{
@@ -148,33 +113,21 @@ static int list(struct ctl *c, const struct ctl_args *a)
 		ctl_fleet_row(t, row);
 	}
 	ctl_fleet_table_print(t, stdout);
-	json_decref(all);
-	return CTL_OK;
+}
+
+static int list(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_fleet_list(c, a, "/api/v1/incidents", "incidents", print_incidents);
 }
 
 static const struct ctl_opt show_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "one ID is required",
-     .help = "the incident's number (12 or #12)"},
+    CTL_OPT_ARG("ID", "one ID is required", "the incident's number (12 or #12)"),
     CTL_OPT_END,
 };
 
 static int show(struct ctl *c, const struct ctl_args *a)
 {
-	const char *id = ctl_opt_get(a, "ID");
-	char path[128];
-	json_t *in = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/incidents/", id[0] == '#' ? id + 1 : id, "");
-	int rc = ctl_call(c, "GET", path, NULL, &in);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(in);
-	else
-		print_one(in);
-	json_decref(in);
-	return CTL_OK;
+	return by_id(c, a, "GET", "", NULL, print_one);
 }
 
 const struct ctl_verb ctl_incident_verbs[] = {

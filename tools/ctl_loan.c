@@ -5,49 +5,29 @@
 #include <string.h>
 
 static const struct ctl_opt create_opts[] = {
-    {.name = "--device",
-     .arg = "SERIAL",
-     .how = CTL_OPT_BODY,
-     .key = "device",
-     .need = "--device and --person are required",
-     .help = "the tablet, in stock"},
-    {.name = "--person",
-     .arg = "ID",
-     .how = CTL_OPT_BODY,
-     .key = "person",
-     .need = "--device and --person are required",
-     .help = "the pupil or teacher (external id), of the tablet's collège"},
-    {.name = "--home-use",
-     .how = CTL_OPT_BODY,
-     .key = "home_use",
-     .help = "the tablet may go home (a pupil needs the guardians' agreement)"},
-    {.name = "--due",
-     .arg = "YYYY-MM-DD",
-     .how = CTL_OPT_BODY,
-     .key = "due",
-     .help = "when it is due back"},
+    CTL_OPT_FIELD("--device", "SERIAL", "device", "--device and --person are required",
+		  "the tablet, in stock"),
+    CTL_OPT_FIELD("--person", "ID", "person", "--device and --person are required",
+		  "the pupil or teacher (external id), of the tablet's collège"),
+    CTL_OPT_FLAG("--home-use", CTL_OPT_BODY, "home_use",
+		 "the tablet may go home (a pupil needs the guardians' agreement)"),
+    CTL_OPT_FIELD("--due", "YYYY-MM-DD", "due", NULL, "when it is due back"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
 
+static void print_loan(json_t *l, const struct ctl_args *a)
+{
+	printf("loan #%lld: tablet %s to %s (%s)%s, due %s\n",
+	       (long long)json_integer_value(json_object_get(l, "id")), ctl_fleet_str(l, "device"),
+	       ctl_fleet_str(l, "person"), ctl_fleet_str(l, "name"),
+	       json_is_true(json_object_get(l, "home_use")) ? ", home use" : ", school only",
+	       ctl_fleet_str(l, "due"));
+}
+
 static int create(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *l = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/loans", ctl_opt_body(a), &l);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(l);
-	else
-		printf("loan #%lld: tablet %s to %s (%s)%s, due %s\n",
-		       (long long)json_integer_value(json_object_get(l, "id")),
-		       ctl_fleet_str(l, "device"), ctl_fleet_str(l, "person"),
-		       ctl_fleet_str(l, "name"),
-		       json_is_true(json_object_get(l, "home_use")) ? ", home use"
-								    : ", school only",
-		       ctl_fleet_str(l, "due"));
-	json_decref(l);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/loans", ctl_opt_body(a), print_loan);
 }
 
 static const struct ctl_opt return_opts[] = {
@@ -56,43 +36,32 @@ static const struct ctl_opt return_opts[] = {
      .key = "device",
      .need = "missing argument",
      .help = "the tablet handed back"},
-    {.name = "--condition",
-     .arg = "ok|damaged",
-     .how = CTL_OPT_BODY,
-     .key = "condition",
-     .help = "the state it comes back in"},
+    CTL_OPT_FIELD("--condition", "ok|damaged", "condition", NULL, "the state it comes back in"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
 
-static int ret_loan(struct ctl *c, const struct ctl_args *a)
+static void print_returned(json_t *l, const struct ctl_args *a)
 {
-	const char *dev = ctl_opt_get(a, "SERIAL");
-	json_t *l = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/loans/return", ctl_opt_body(a), &l);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(l);
-	} else {
-		json_t *e = json_object_get(l, "erase");
-		printf("tablet %s handed back by %s (%s); EraseDevice %s queued%s; state returning "
-		       "until the erase is acknowledged\n",
-		       dev, ctl_fleet_str(l, "person"), ctl_fleet_str(l, "condition"),
-		       ctl_fleet_str(e, "command"),
-		       json_is_true(json_object_get(e, "return_to_service"))
-			   ? " with Return to Service"
-			   : "");
-		if (strcmp(ctl_fleet_str(e, "enrollment"), "enrolled") != 0)
-			printf(
-			    "note: the tablet is not enrolled: the erase runs when it next enrols; "
-			    "erase it by hand if it never does\n");
-	}
-	json_decref(l);
-	return CTL_OK;
+	json_t *e = json_object_get(l, "erase");
+	printf("tablet %s handed back by %s (%s); EraseDevice %s queued%s; state returning "
+	       "until the erase is acknowledged\n",
+	       ctl_opt_get(a, "SERIAL"), ctl_fleet_str(l, "person"), ctl_fleet_str(l, "condition"),
+	       ctl_fleet_str(e, "command"),
+	       json_is_true(json_object_get(e, "return_to_service")) ? " with Return to Service"
+								     : "");
+	if (strcmp(ctl_fleet_str(e, "enrollment"), "enrolled") != 0)
+		printf("note: the tablet is not enrolled: the erase runs when it next enrols; "
+		       "erase it by hand if it never does\n");
 }
 
-static void print_loans(json_t *a)
+static int ret_loan(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_send_print(c, a, "POST", "/api/v1/loans/return", ctl_opt_body(a),
+			      print_returned);
+}
+
+static void print_loans(json_t *all, const struct ctl_args *a)
 {
 	static const char *const head[] = {"ID",     "DEVICE", "PERSON", "NAME", "CLASS",
 					   "SCHOOL", "STATE",  "SINCE",	 "DUE",	 "HOME"};
@@ -100,7 +69,7 @@ static void print_loans(json_t *a)
 	json_t *l;
 	size_t i;
 	char id[24], since[32], due[40];
-	json_array_foreach(a, i, l)
+	json_array_foreach(all, i, l)
 	{
 		snprintf(id, sizeof(id), "%lld",
 			 (long long)json_integer_value(json_object_get(l, "id")));
@@ -123,41 +92,17 @@ static void print_loans(json_t *a)
 
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's loans"),
-    {.name = "--overdue",
-     .how = CTL_OPT_QUERY,
-     .key = "overdue",
-     .help = "only loans past their due date"},
-    {.name = "--state",
-     .arg = "S",
-     .how = CTL_OPT_QUERY,
-     .key = "state",
-     .help = "active (the default: open and returning), open, returning, closed or all"},
-    {.name = "--person",
-     .arg = "ID",
-     .how = CTL_OPT_QUERY,
-     .key = "person",
-     .help = "only this person's loans"},
-    {.name = "--device",
-     .arg = "SERIAL",
-     .how = CTL_OPT_QUERY,
-     .key = "device",
-     .help = "only this tablet's loans"},
+    CTL_OPT_FLAG("--overdue", CTL_OPT_QUERY, "overdue", "only loans past their due date"),
+    CTL_OPT_FILTER("--state", "S", "state",
+		   "active (the default: open and returning), open, returning, closed or all"),
+    CTL_OPT_FILTER("--person", "ID", "person", "only this person's loans"),
+    CTL_OPT_FILTER("--device", "SERIAL", "device", "only this tablet's loans"),
     CTL_OPT_END,
 };
 
 static int list(struct ctl *c, const struct ctl_args *a)
 {
-	char path[1024] = "/api/v1/loans";
-	json_t *all = NULL;
-	int rc;
-	ctl_opt_query(a, path, sizeof(path));
-	if (c->json)
-		return ctl_fleet_print_all(c, path, "loans");
-	if ((rc = ctl_fleet_get_all(c, path, "loans", &all)) != CTL_OK)
-		return rc;
-	print_loans(all);
-	json_decref(all);
-	return CTL_OK;
+	return ctl_fleet_list(c, a, "/api/v1/loans", "loans", print_loans);
 }
 
 static void campaign_csv(json_t *ret)
@@ -226,22 +171,17 @@ static const struct ctl_opt campaign_opts[] = {
     CTL_OPT_END,
 };
 
-static int campaign(struct ctl *c, const struct ctl_args *a)
+static void print_campaign(json_t *ret, const struct ctl_args *a)
 {
-	char path[512] = "/api/v1/loans/campaign";
-	json_t *ret = NULL;
-	int rc;
-	ctl_opt_query(a, path, sizeof(path));
-	if ((rc = ctl_call(c, "GET", path, NULL, &ret)) != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else if (ctl_opt_get(a, "--csv"))
+	if (ctl_opt_get(a, "--csv"))
 		campaign_csv(ret);
 	else
 		campaign_text(ret);
-	json_decref(ret);
-	return CTL_OK;
+}
+
+static int campaign(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_get_print(c, a, "/api/v1/loans/campaign", print_campaign);
 }
 
 const struct ctl_verb ctl_loan_verbs[] = {

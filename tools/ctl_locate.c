@@ -31,35 +31,24 @@ static void print_request(json_t *o)
 	       (long long)json_integer_value(json_object_get(o, "reads")), t3);
 }
 
-static int call(struct ctl *c, const char *method, const char *path, json_t *body)
+/* A request (with its locations) or the register, for people. */
+static void print_answer(json_t *ret, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_call(c, method, path, body, &ret);
-	json_decref(body);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else if (json_is_array(ret)) {
-		size_t i;
-		json_t *v;
+	size_t i;
+	json_t *v;
+	if (json_is_array(ret)) {
 		if (json_array_size(ret) == 0)
 			printf("the register is empty\n");
 		json_array_foreach(ret, i, v) print_request(v);
-	} else {
-		print_request(ret);
-		json_t *locs = json_object_get(ret, "locations");
-		size_t i;
-		json_t *v;
-		json_array_foreach(locs, i, v)
-		    printf("  location   %.6f, %.6f (±%.0f m) at %s\n",
-			   json_real_value(json_object_get(v, "latitude")),
-			   json_real_value(json_object_get(v, "longitude")),
-			   json_real_value(json_object_get(v, "horizontal_accuracy")),
-			   json_string_value(json_object_get(v, "timestamp")));
+		return;
 	}
-	json_decref(ret);
-	return CTL_OK;
+	print_request(ret);
+	json_array_foreach(json_object_get(ret, "locations"), i, v)
+	    printf("  location   %.6f, %.6f (±%.0f m) at %s\n",
+		   json_real_value(json_object_get(v, "latitude")),
+		   json_real_value(json_object_get(v, "longitude")),
+		   json_real_value(json_object_get(v, "horizontal_accuracy")),
+		   json_string_value(json_object_get(v, "timestamp")));
 }
 
 static const char request_need[] = "SERIAL and --reason are required";
@@ -82,12 +71,7 @@ static const struct ctl_opt request_opts[] = {
      .key = "authority_ref",
      .need = basis_need,
      .help = "or the reference of an authority's request (police, court)"},
-    {.name = "--reason",
-     .arg = "TEXT",
-     .how = CTL_OPT_BODY,
-     .key = "reason",
-     .need = request_need,
-     .help = "why, for the register"},
+    CTL_OPT_FIELD("--reason", "TEXT", "reason", request_need, "why, for the register"),
     CTL_OPT_END,
 };
 
@@ -99,14 +83,11 @@ static int request(struct ctl *c, const struct ctl_args *a)
 	json_t *body = ctl_opt_body(a);
 	if (incident)
 		json_object_set_new(body, "incident", json_integer(incident));
-	return call(c, "POST", "/api/v1/locate", body);
+	return ctl_send_print(c, a, "POST", "/api/v1/locate", body, print_answer);
 }
 
 static const struct ctl_opt id_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "a request number is required",
-     .help = "the request's number"},
+    CTL_OPT_ARG("ID", "a request number is required", "the request's number"),
     CTL_OPT_END,
 };
 
@@ -119,7 +100,8 @@ static int by_id(struct ctl *c, const struct ctl_args *a, const char *method, co
 	if (strspn(id, "0123456789") != strlen(id))
 		return ctl_opt_usage(a->verb, "a request number is required");
 	snprintf(path, sizeof(path), "/api/v1/locate/%s%s%s", id, action[0] ? "/" : "", action);
-	return call(c, method, path, strcmp(method, "POST") == 0 ? ctl_opt_body(a) : NULL);
+	return ctl_send_print(c, a, method, path,
+			      strcmp(method, "POST") == 0 ? ctl_opt_body(a) : NULL, print_answer);
 }
 
 static int approve(struct ctl *c, const struct ctl_args *a)
@@ -128,16 +110,8 @@ static int approve(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt deny_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "a request number is required",
-     .help = "the request's number"},
-    {.name = "--reason",
-     .arg = "TEXT",
-     .how = CTL_OPT_BODY,
-     .key = "reason",
-     .need = "--reason is required",
-     .help = "why, for the register"},
+    CTL_OPT_ARG("ID", "a request number is required", "the request's number"),
+    CTL_OPT_FIELD("--reason", "TEXT", "reason", "--reason is required", "why, for the register"),
     CTL_OPT_END,
 };
 
@@ -159,7 +133,7 @@ static int show(struct ctl *c, const struct ctl_args *a)
 static const char close_need[] = "a request number and --found or --not-found are required";
 
 static const struct ctl_opt close_opts[] = {
-    {.name = "ID", .how = CTL_OPT_POS, .need = close_need, .help = "the request's number"},
+    CTL_OPT_ARG("ID", close_need, "the request's number"),
     {.name = "--found",
      .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
      .key = "outcome",
@@ -197,7 +171,7 @@ static int reg(struct ctl *c, const struct ctl_args *a)
 		return ctl_opt_usage(a->verb, "unexpected argument '--since'");
 	if (since)
 		snprintf(path, sizeof(path), "/api/v1/locate?since=%lld", (long long)timegm(&tm));
-	return call(c, "GET", path, NULL);
+	return ctl_get_print(c, a, path, print_answer);
 }
 
 const struct ctl_verb ctl_locate_verbs[] = {

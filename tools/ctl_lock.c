@@ -6,28 +6,21 @@
 
 static const char reason_need[] = "--reason is required (it goes to the audit log)";
 
+static void print_queued(json_t *ret, const struct ctl_args *a)
+{
+	printf("queued %s %s for %s; follow it with 'ardoisectl command show %s'\n",
+	       json_string_value(json_object_get(ret, "type")),
+	       json_string_value(json_object_get(ret, "uuid")), ctl_opt_get(a, "SERIAL"),
+	       json_string_value(json_object_get(ret, "uuid")));
+}
+
 /* POST /api/v1/devices/SERIAL/action with the body of a's options (a
  * reason that is not empty); prints the command queued. */
 static int post_action(struct ctl *c, const struct ctl_args *a, const char *action)
 {
-	const char *serial = ctl_opt_get(a, "SERIAL");
-	char path[256];
-	json_t *ret = NULL;
 	if (ctl_opt_get(a, "--reason")[0] == '\0')
 		return ctl_opt_usage(a->verb, "%s", reason_need);
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, action);
-	int rc = ctl_fleet_post(c, path, ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("queued %s %s for %s; follow it with 'ardoisectl command show %s'\n",
-		       json_string_value(json_object_get(ret, "type")),
-		       json_string_value(json_object_get(ret, "uuid")), serial,
-		       json_string_value(json_object_get(ret, "uuid")));
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_device_post(c, a, action, print_queued);
 }
 
 static const struct ctl_opt clear_opts[] = {
@@ -44,16 +37,9 @@ static int clear_passcode(struct ctl *c, const struct ctl_args *a)
 static const struct ctl_opt lock_opts[] = {
     CTL_OPT_SERIAL("SERIAL is required"),
     CTL_OPT_REASON("TEXT", CTL_OPT_BODY, reason_need),
-    {.name = "--message",
-     .arg = "TEXT",
-     .how = CTL_OPT_BODY,
-     .key = "message",
-     .help = "shown on the lock screen (may hold line breaks)"},
-    {.name = "--phone",
-     .arg = "NUMBER",
-     .how = CTL_OPT_BODY,
-     .key = "phone",
-     .help = "a phone number shown on the lock screen"},
+    CTL_OPT_FIELD("--message", "TEXT", "message", NULL,
+		  "shown on the lock screen (may hold line breaks)"),
+    CTL_OPT_FIELD("--phone", "NUMBER", "phone", NULL, "a phone number shown on the lock screen"),
     CTL_OPT_END,
 };
 
@@ -64,39 +50,30 @@ static int lock(struct ctl *c, const struct ctl_args *a)
 
 static const struct ctl_opt al_opts[] = {
     CTL_OPT_SERIAL("SERIAL is required"),
-    {.name = "--reveal",
-     .how = CTL_OPT_QUERY,
-     .key = "reveal",
-     .help = "technicians: show the bypass code itself (audited)"},
+    CTL_OPT_FLAG("--reveal", CTL_OPT_QUERY, "reveal",
+		 "technicians: show the bypass code itself (audited)"),
     CTL_OPT_END,
 };
 
+static void print_activation_lock(json_t *ret, const struct ctl_args *a)
+{
+	json_t *sup = json_object_get(ret, "supervised");
+	printf("tablet %s: supervised %s; bypass code %s\n", ctl_opt_get(a, "SERIAL"),
+	       json_is_null(sup)   ? "unknown (no inventory yet)"
+	       : json_is_true(sup) ? "yes"
+				   : "no",
+	       json_is_true(json_object_get(ret, "bypass_code_escrowed")) ? "escrowed"
+									  : "not escrowed");
+	if (json_object_get(ret, "bypass_code"))
+		printf("bypass code: %s\n", json_string_value(json_object_get(ret, "bypass_code")));
+}
+
 static int activation_lock(struct ctl *c, const struct ctl_args *a)
 {
-	const char *serial = ctl_opt_get(a, "SERIAL");
 	char path[256];
-	json_t *ret = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/activation-lock");
-	ctl_opt_query(a, path, sizeof(path));
-	int rc = ctl_call(c, "GET", path, NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		json_t *sup = json_object_get(ret, "supervised");
-		printf("tablet %s: supervised %s; bypass code %s\n", serial,
-		       json_is_null(sup)   ? "unknown (no inventory yet)"
-		       : json_is_true(sup) ? "yes"
-					   : "no",
-		       json_is_true(json_object_get(ret, "bypass_code_escrowed")) ? "escrowed"
-										  : "not escrowed");
-		if (json_object_get(ret, "bypass_code"))
-			printf("bypass code: %s\n",
-			       json_string_value(json_object_get(ret, "bypass_code")));
-	}
-	json_decref(ret);
-	return CTL_OK;
+	ctl_path(path, sizeof(path), "/api/v1/devices/", ctl_opt_get(a, "SERIAL"),
+		 "/activation-lock");
+	return ctl_get_print(c, a, path, print_activation_lock);
 }
 
 const struct ctl_verb ctl_lock_verbs[] = {

@@ -9,14 +9,14 @@ static int import(struct ctl *c, const struct ctl_args *a)
 	return ctl_fleet_import(c, a, "/api/v1/people/import");
 }
 
-static void print_people(json_t *a)
+static void print_people(json_t *all, const struct ctl_args *a)
 {
 	static const char *const head[] = {"ID",     "KIND",	  "NAME", "CLASS",
 					   "SCHOOL", "AGREEMENT", "LEFT"};
 	struct ctl_table *t = ctl_fleet_table(7, head);
 	json_t *p;
 	size_t i;
-	json_array_foreach(a, i, p)
+	json_array_foreach(all, i, p)
 	{
 		const char *row[] = {ctl_fleet_str(p, "id"),	 ctl_fleet_str(p, "kind"),
 				     ctl_fleet_str(p, "name"),	 ctl_fleet_str(p, "class"),
@@ -29,112 +29,78 @@ static void print_people(json_t *a)
 
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's people"),
-    {.name = "--class",
-     .arg = "C",
-     .how = CTL_OPT_QUERY,
-     .key = "class",
-     .help = "only this class (e.g. 3A)"},
+    CTL_OPT_FILTER("--class", "C", "class", "only this class (e.g. 3A)"),
     CTL_OPT_END,
 };
 
 static int list(struct ctl *c, const struct ctl_args *a)
 {
-	char path[512] = "/api/v1/people";
-	json_t *all = NULL;
-	int rc;
-	ctl_opt_query(a, path, sizeof(path));
-	if (c->json)
-		return ctl_fleet_print_all(c, path, "people");
-	if ((rc = ctl_fleet_get_all(c, path, "people", &all)) != CTL_OK)
-		return rc;
-	print_people(all);
-	json_decref(all);
-	return CTL_OK;
+	return ctl_fleet_list(c, a, "/api/v1/people", "people", print_people);
 }
 
 static const struct ctl_opt show_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "one ID is required",
-     .help = "the person's external id"},
+    CTL_OPT_ARG("ID", "one ID is required", "the person's external id"),
     CTL_OPT_END,
 };
 
-static int show(struct ctl *c, const struct ctl_args *a)
+static void print_person(json_t *p, const struct ctl_args *a)
 {
-	char path[256], t1[32], t2[32];
-	json_t *p = NULL, *l;
+	static const char *const keys[] = {"id",     "kind",	  "name", "class",
+					   "school", "agreement", "left"};
+	char t1[32], t2[32];
+	json_t *l;
 	size_t i;
-	ctl_path(path, sizeof(path), "/api/v1/people/", ctl_opt_get(a, "ID"), "");
-	int rc = ctl_call(c, "GET", path, NULL, &p);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(p);
-	} else {
-		static const char *const keys[] = {"id",     "kind",	  "name", "class",
-						   "school", "agreement", "left"};
-		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			printf("%-10s %s\n", keys[k], ctl_fleet_str(p, keys[k]));
-		printf("loans:\n");
-		json_array_foreach(json_object_get(p, "loans"), i, l)
-		{
-			printf("  #%lld %-9s tablet %s from %s, returned %s, due %s\n",
-			       (long long)json_integer_value(json_object_get(l, "id")),
-			       ctl_fleet_str(l, "state"), ctl_fleet_str(l, "device"),
-			       ctl_when_of(l, "started", t1, sizeof(t1)),
-			       ctl_when_of(l, "returned", t2, sizeof(t2)), ctl_fleet_str(l, "due"));
-		}
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		printf("%-10s %s\n", keys[k], ctl_fleet_str(p, keys[k]));
+	printf("loans:\n");
+	json_array_foreach(json_object_get(p, "loans"), i, l)
+	{
+		printf("  #%lld %-9s tablet %s from %s, returned %s, due %s\n",
+		       (long long)json_integer_value(json_object_get(l, "id")),
+		       ctl_fleet_str(l, "state"), ctl_fleet_str(l, "device"),
+		       ctl_when_of(l, "started", t1, sizeof(t1)),
+		       ctl_when_of(l, "returned", t2, sizeof(t2)), ctl_fleet_str(l, "due"));
 	}
-	json_decref(p);
-	return CTL_OK;
 }
 
-/* POST /api/v1/people/ID/what with the body of a's options. */
-static int post_person(struct ctl *c, const struct ctl_args *a, const char *what, json_t **ret)
+static int show(struct ctl *c, const struct ctl_args *a)
+{
+	char path[256];
+	ctl_path(path, sizeof(path), "/api/v1/people/", ctl_opt_get(a, "ID"), "");
+	return ctl_get_print(c, a, path, print_person);
+}
+
+/* POST /api/v1/people/ID/what with the body of a's options; the answer
+ * through human(). */
+static int post_person(struct ctl *c, const struct ctl_args *a, const char *what,
+		       void (*human)(json_t *ret, const struct ctl_args *a))
 {
 	char path[256];
 	ctl_path(path, sizeof(path), "/api/v1/people/", ctl_opt_get(a, "ID"), what);
-	return ctl_fleet_post(c, path, ctl_opt_body(a), ret);
+	return ctl_send_print(c, a, "POST", path, ctl_opt_body(a), human);
 }
 
 static const struct ctl_opt leave_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "missing argument",
-     .help = "the person's external id"},
-    {.name = "--date",
-     .arg = "YYYY-MM-DD",
-     .how = CTL_OPT_BODY,
-     .key = "date",
-     .need = "--date is required",
-     .help = "their last day"},
+    CTL_OPT_ARG("ID", "missing argument", "the person's external id"),
+    CTL_OPT_FIELD("--date", "YYYY-MM-DD", "date", "--date is required", "their last day"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
 
+static void print_leave(json_t *ret, const struct ctl_args *a)
+{
+	printf("%s leaves on %s; %lld open loan(s) now due that day\n", ctl_opt_get(a, "ID"),
+	       ctl_fleet_str(ret, "left"),
+	       (long long)json_integer_value(json_object_get(ret, "loans_now_due")));
+}
+
 static int leave(struct ctl *c, const struct ctl_args *a)
 {
-	const char *id = ctl_opt_get(a, "ID");
-	json_t *ret = NULL;
-	int rc = post_person(c, a, "/leave", &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("%s leaves on %s; %lld open loan(s) now due that day\n", id,
-		       ctl_fleet_str(ret, "left"),
-		       (long long)json_integer_value(json_object_get(ret, "loans_now_due")));
-	json_decref(ret);
-	return CTL_OK;
+	return post_person(c, a, "/leave", print_leave);
 }
 
 static const struct ctl_opt agreement_opts[] = {
-    {.name = "ID",
-     .how = CTL_OPT_POS,
-     .need = "missing argument",
-     .help = "the pupil's external id"},
+    CTL_OPT_ARG("ID", "missing argument", "the pupil's external id"),
     {.name = "--date",
      .arg = "YYYY-MM-DD",
      .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
@@ -150,22 +116,19 @@ static const struct ctl_opt agreement_opts[] = {
     CTL_OPT_END,
 };
 
-static int agreement(struct ctl *c, const struct ctl_args *a)
+static void print_agreement(json_t *ret, const struct ctl_args *a)
 {
 	const char *id = ctl_opt_get(a, "ID");
-	json_t *ret = NULL;
-	int rc = post_person(c, a, "/agreement", &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else if (ctl_opt_get(a, "--withdrawn"))
+	if (ctl_opt_get(a, "--withdrawn"))
 		printf("%s: guardians' agreement withdrawn\n", id);
 	else
 		printf("%s: guardians' agreement signed on %s\n", id,
 		       ctl_fleet_str(ret, "agreement"));
-	json_decref(ret);
-	return CTL_OK;
+}
+
+static int agreement(struct ctl *c, const struct ctl_args *a)
+{
+	return post_person(c, a, "/agreement", print_agreement);
 }
 
 const struct ctl_verb ctl_person_verbs[] = {

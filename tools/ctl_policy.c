@@ -39,17 +39,6 @@ static void print_reconcile(json_t *rec)
 	putchar('\n');
 }
 
-/* Prints JSON or calls human(); frees ret. */
-static int output(struct ctl *c, json_t *ret, void (*human)(json_t *v))
-{
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		human(ret);
-	json_decref(ret);
-	return CTL_OK;
-}
-
 /* ---- profiles ----------------------------------------------------------- */
 
 static int read_file(const char *path, char **ret, size_t *ret_len)
@@ -82,7 +71,7 @@ static void stem(const char *path, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)n, base);
 }
 
-static void print_profile(json_t *p)
+static void print_profile(json_t *p, const struct ctl_args *a)
 {
 	char t[32];
 	json_t *types = json_object_get(p, "payload_types"), *v;
@@ -108,7 +97,8 @@ static void print_profile(json_t *p)
 	print_reconcile(json_object_get(p, "reconcile"));
 }
 
-static int send_profile(struct ctl *c, const char *method, const char *path, const char *file)
+static int send_profile(struct ctl *c, const struct ctl_args *a, const char *method,
+			const char *path, const char *file)
 {
 	char *data = NULL, *answer = NULL;
 	size_t len = 0, alen = 0;
@@ -126,14 +116,12 @@ static int send_profile(struct ctl *c, const char *method, const char *path, con
 		return ctl_err("the server's answer is not JSON");
 	if (!c->json)
 		ctl_safe_json(ret);
-	return output(c, ret, print_profile);
+	return ctl_print(c, a, ret, print_profile);
 }
 
 static const struct ctl_opt add_opts[] = {
-    {.name = "FILE.mobileconfig",
-     .how = CTL_OPT_POS,
-     .need = "one FILE is required",
-     .help = "the configuration profile (signed or not)"},
+    CTL_OPT_ARG("FILE.mobileconfig", "one FILE is required",
+		"the configuration profile (signed or not)"),
     {.name = "--name", .arg = "NAME", .help = "its name in the catalogue (default: the file's)"},
     CTL_OPT_END,
 };
@@ -147,18 +135,12 @@ static int profile_add(struct ctl *c, const struct ctl_args *a)
 	else
 		stem(file, name, sizeof(name));
 	ctl_path(path, sizeof(path), "/api/v1/policy/profiles?name=", name, "");
-	return send_profile(c, "POST", path, file);
+	return send_profile(c, a, "POST", path, file);
 }
 
 static const struct ctl_opt update_opts[] = {
-    {.name = "NAME",
-     .how = CTL_OPT_POS,
-     .need = "NAME and FILE are required",
-     .help = "the profile"},
-    {.name = "FILE.mobileconfig",
-     .how = CTL_OPT_POS,
-     .need = "NAME and FILE are required",
-     .help = "its new content"},
+    CTL_OPT_ARG("NAME", "NAME and FILE are required", "the profile"),
+    CTL_OPT_ARG("FILE.mobileconfig", "NAME and FILE are required", "its new content"),
     CTL_OPT_END,
 };
 
@@ -166,15 +148,15 @@ static int profile_update(struct ctl *c, const struct ctl_args *a)
 {
 	char path[300];
 	ctl_path(path, sizeof(path), "/api/v1/policy/profiles/", ctl_opt_get(a, "NAME"), "");
-	return send_profile(c, "PUT", path, ctl_opt_get(a, "FILE.mobileconfig"));
+	return send_profile(c, a, "PUT", path, ctl_opt_get(a, "FILE.mobileconfig"));
 }
 
-static void print_profiles(json_t *a)
+static void print_profiles(json_t *all, const struct ctl_args *a)
 {
 	json_t *p;
 	size_t i;
 	printf("%-24s %-40s %-8s %s\n", "NAME", "IDENTIFIER", "PAYLOADS", "DISPLAY NAME");
-	json_array_foreach(a, i, p)
+	json_array_foreach(all, i, p)
 	{
 		printf("%-24s %-40s %-8zu %s\n", str(p, "name"), str(p, "identifier"),
 		       json_array_size(json_object_get(p, "payload_types")),
@@ -182,31 +164,22 @@ static void print_profiles(json_t *a)
 	}
 }
 
-static int get_print(struct ctl *c, const char *path, void (*human)(json_t *v))
-{
-	json_t *ret = NULL;
-	int rc = ctl_call(c, "GET", path, NULL, &ret);
-	return rc != CTL_OK ? rc : output(c, ret, human);
-}
-
 static int profile_list(struct ctl *c, const struct ctl_args *a)
 {
-	return get_print(c, "/api/v1/policy/profiles", print_profiles);
+	return ctl_get_print(c, a, "/api/v1/policy/profiles", print_profiles);
 }
 
 /* NOUN VERB NAME verbs: method on prefix + the encoded NAME. */
 static int one_arg(struct ctl *c, const struct ctl_args *a, const char *method, const char *prefix,
-		   void (*human)(json_t *v))
+		   void (*human)(json_t *v, const struct ctl_args *a))
 {
 	char path[400];
-	json_t *ret = NULL;
 	ctl_path(path, sizeof(path), prefix, ctl_opt_get(a, a->verb->opts[0].name), "");
-	int rc = ctl_call(c, method, path, NULL, &ret);
-	return rc != CTL_OK ? rc : output(c, ret, human);
+	return ctl_send_print(c, a, method, path, NULL, human);
 }
 
 static const struct ctl_opt name_opts[] = {
-    {.name = "NAME", .how = CTL_OPT_POS, .need = "one argument is required", .help = "the profile"},
+    CTL_OPT_ARG("NAME", "one argument is required", "the profile"),
     CTL_OPT_END,
 };
 
@@ -215,7 +188,7 @@ static int profile_show(struct ctl *c, const struct ctl_args *a)
 	return one_arg(c, a, "GET", "/api/v1/policy/profiles/", print_profile);
 }
 
-static void print_removed(json_t *o)
+static void print_removed(json_t *o, const struct ctl_args *a)
 {
 	printf("removed %s%s (%lld assignments dropped)\n", str(o, "name"), str(o, "bundle_id"),
 	       num(o, "unassigned"));
@@ -232,61 +205,46 @@ static int profile_remove(struct ctl *c, const struct ctl_args *a)
 static const char app_need[] = "--bundle-id and --name are required, --store-id is a number";
 
 static const struct ctl_opt app_add_opts[] = {
-    {.name = "--bundle-id",
-     .arg = "ID",
-     .how = CTL_OPT_BODY,
-     .key = "bundle_id",
-     .need = app_need,
-     .help = "the app's bundle identifier (e.g. fr.pronote)"},
-    {.name = "--name",
-     .arg = "NAME",
-     .how = CTL_OPT_BODY,
-     .key = "name",
-     .need = app_need,
-     .help = "its name"},
+    CTL_OPT_FIELD("--bundle-id", "ID", "bundle_id", app_need,
+		  "the app's bundle identifier (e.g. fr.pronote)"),
+    CTL_OPT_FIELD("--name", "NAME", "name", app_need, "its name"),
     {.name = "--store-id", .arg = "N", .help = "its App Store id (the number in its store URL)"},
-    {.name = "--licence", .arg = "L", .how = CTL_OPT_BODY, .key = "licence", .help = "its licence"},
+    CTL_OPT_FIELD("--licence", "L", "licence", NULL, "its licence"),
     CTL_OPT_END,
 };
 
-static void print_app(json_t *a)
+static void print_app(json_t *app, const struct ctl_args *a)
 {
-	printf("added %s (%s), App Store id %lld\n", str(a, "bundle_id"), str(a, "name"),
-	       num(a, "store_id"));
+	printf("added %s (%s), App Store id %lld\n", str(app, "bundle_id"), str(app, "name"),
+	       num(app, "store_id"));
 }
 
 static int app_add(struct ctl *c, const struct ctl_args *a)
 {
 	long long store_id = 0;
-	json_t *ret = NULL;
 	if (ctl_opt_int(a, "--store-id", 0, &store_id) < 0)
 		return ctl_opt_usage(a->verb, "%s", app_need);
 	json_t *body = ctl_opt_body(a);
 	json_object_set_new(body, "store_id", json_integer(store_id));
-	int rc = ctl_call(c, "POST", "/api/v1/policy/apps", body, &ret);
-	json_decref(body);
-	return rc != CTL_OK ? rc : output(c, ret, print_app);
+	return ctl_send_print(c, a, "POST", "/api/v1/policy/apps", body, print_app);
 }
 
-static void print_apps(json_t *a)
+static void print_apps(json_t *all, const struct ctl_args *a)
 {
 	json_t *p;
 	size_t i;
 	printf("%-40s %-12s %s\n", "BUNDLE ID", "STORE ID", "NAME");
-	json_array_foreach(a, i, p)
+	json_array_foreach(all, i, p)
 	    printf("%-40s %-12lld %s\n", str(p, "bundle_id"), num(p, "store_id"), str(p, "name"));
 }
 
 static int app_list(struct ctl *c, const struct ctl_args *a)
 {
-	return get_print(c, "/api/v1/policy/apps", print_apps);
+	return ctl_get_print(c, a, "/api/v1/policy/apps", print_apps);
 }
 
 static const struct ctl_opt bundle_opts[] = {
-    {.name = "BUNDLE_ID",
-     .how = CTL_OPT_POS,
-     .need = "one argument is required",
-     .help = "the app"},
+    CTL_OPT_ARG("BUNDLE_ID", "one argument is required", "the app"),
     CTL_OPT_END,
 };
 
@@ -297,54 +255,39 @@ static int app_remove(struct ctl *c, const struct ctl_args *a)
 
 /* ---- policy ------------------------------------------------------------- */
 
-static void print_assignment(json_t *o)
+static void print_assignment(json_t *o, const struct ctl_args *a)
 {
+	printf("%s ", strcmp(a->verb->verb, "assign") == 0 ? "assigned" : "unassigned");
 	printf("%s %s\n", str(o, "item"), str(o, "scope"));
 	print_reconcile(json_object_get(o, "reconcile"));
 }
 
 static int assignment(struct ctl *c, const struct ctl_args *a, const char *method)
 {
-	json_t *ret = NULL, *body = ctl_opt_body(a);
-	int rc = ctl_call(c, method, "/api/v1/policy/assignments", body, &ret);
-	json_decref(body);
-	if (rc != CTL_OK)
-		return rc;
-	if (!c->json)
-		printf("%s ", method[0] == 'P' ? "assigned" : "unassigned");
-	return output(c, ret, print_assignment);
+	return ctl_send_print(c, a, method, "/api/v1/policy/assignments", ctl_opt_body(a),
+			      print_assignment);
 }
 
 static const char item_need[] = "ITEM and --scope are required";
 static const char item_help[] = "profile:NAME or app:BUNDLE_ID";
 
+/* The item of an assignment (its scope's row differs in word and help). */
+#define ITEM_ROW                                                                         \
+	{                                                                                \
+		.name = "PROFILE|APP", .how = CTL_OPT_POS | CTL_OPT_BODY, .key = "item", \
+		.need = item_need, .help = item_help                                     \
+	}
+
 static const struct ctl_opt assign_opts[] = {
-    {.name = "PROFILE|APP",
-     .how = CTL_OPT_POS | CTL_OPT_BODY,
-     .key = "item",
-     .need = item_need,
-     .help = item_help},
-    {.name = "--scope",
-     .arg = "fleet|school:UAI|group:UAI/NAME|device:SERIAL",
-     .how = CTL_OPT_BODY,
-     .key = "scope",
-     .need = item_need,
-     .help = "the whole fleet (the baseline), a collège, a group of a collège, or a tablet"},
+    ITEM_ROW,
+    CTL_OPT_FIELD("--scope", "fleet|school:UAI|group:UAI/NAME|device:SERIAL", "scope", item_need,
+		  "the whole fleet (the baseline), a collège, a group of a collège, or a tablet"),
     CTL_OPT_END,
 };
 
 static const struct ctl_opt unassign_opts[] = {
-    {.name = "PROFILE|APP",
-     .how = CTL_OPT_POS | CTL_OPT_BODY,
-     .key = "item",
-     .need = item_need,
-     .help = item_help},
-    {.name = "--scope",
-     .arg = "SCOPE",
-     .how = CTL_OPT_BODY,
-     .key = "scope",
-     .need = item_need,
-     .help = "the scope it was assigned to"},
+    ITEM_ROW,
+    CTL_OPT_FIELD("--scope", "SCOPE", "scope", item_need, "the scope it was assigned to"),
     CTL_OPT_END,
 };
 
@@ -358,40 +301,28 @@ static int policy_unassign(struct ctl *c, const struct ctl_args *a)
 	return assignment(c, a, "DELETE");
 }
 
-static void print_assignments(json_t *a)
+static void print_assignments(json_t *all, const struct ctl_args *a)
 {
 	json_t *p;
 	size_t i;
 	printf("%-40s %-32s %s\n", "ITEM", "SCOPE", "BY");
-	json_array_foreach(a, i, p)
+	json_array_foreach(all, i, p)
 	    printf("%-40s %-32s %s\n", str(p, "item"), str(p, "scope"), str(p, "created_by"));
 }
 
-/* GET prefix with a's query. */
-static int get_filtered(struct ctl *c, const struct ctl_args *a, const char *prefix,
-			void (*human)(json_t *v))
-{
-	char path[400];
-	snprintf(path, sizeof(path), "%s", prefix);
-	ctl_opt_query(a, path, sizeof(path));
-	return get_print(c, path, human);
-}
-
 static const struct ctl_opt list_opts[] = {
-    {.name = "--scope",
-     .arg = "SCOPE",
-     .how = CTL_OPT_QUERY,
-     .key = "scope",
-     .help = "only this scope's assignments (fleet, school:UAI, group:UAI/NAME, device:SERIAL)"},
+    CTL_OPT_FILTER(
+	"--scope", "SCOPE", "scope",
+	"only this scope's assignments (fleet, school:UAI, group:UAI/NAME, device:SERIAL)"),
     CTL_OPT_END,
 };
 
 static int policy_list(struct ctl *c, const struct ctl_args *a)
 {
-	return get_filtered(c, a, "/api/v1/policy/assignments", print_assignments);
+	return ctl_get_print(c, a, "/api/v1/policy/assignments", print_assignments);
 }
 
-static void print_device_policy(json_t *o)
+static void print_device_policy(json_t *o, const struct ctl_args *a)
 {
 	json_t *it, *g = json_object_get(o, "groups"), *v;
 	size_t i, k;
@@ -426,10 +357,10 @@ static int policy_show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[300];
 	ctl_path(path, sizeof(path), "/api/v1/policy/devices/", ctl_opt_get(a, "--device"), "");
-	return get_print(c, path, print_device_policy);
+	return ctl_get_print(c, a, path, print_device_policy);
 }
 
-static void print_status(json_t *o)
+static void print_status(json_t *o, const struct ctl_args *a)
 {
 	json_t *f;
 	size_t i;
@@ -444,60 +375,52 @@ static void print_status(json_t *o)
 		   str(f, "error"));
 }
 
-static const struct ctl_opt status_opts[] = {
+/* policy status, report apps: a collège or the fleet. */
+static const struct ctl_opt school_opts[] = {
     CTL_OPT_SCHOOL("only this collège's tablets (default: the fleet)"),
     CTL_OPT_END,
 };
 
 static int policy_status(struct ctl *c, const struct ctl_args *a)
 {
-	return get_filtered(c, a, "/api/v1/policy/status", print_status);
+	return ctl_get_print(c, a, "/api/v1/policy/status", print_status);
 }
 
-static void print_reconciled(json_t *o)
+static void print_reconciled(json_t *o, const struct ctl_args *a)
 {
 	print_reconcile(o);
 }
 
 static const struct ctl_opt reconcile_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_BODY,
-     .key = "school",
-     .help = "only this collège's tablets (default: the fleet)"},
+    CTL_OPT_FIELD("--school", "UAI", "school", NULL,
+		  "only this collège's tablets (default: the fleet)"),
     CTL_OPT_END,
 };
 
 static int policy_reconcile(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/policy/reconcile", ctl_opt_body(a), &ret);
-	return rc != CTL_OK ? rc : output(c, ret, print_reconciled);
+	return ctl_send_print(c, a, "POST", "/api/v1/policy/reconcile", ctl_opt_body(a),
+			      print_reconciled);
 }
 
-static void print_unapproved(json_t *o)
+static void print_unapproved(json_t *o, const struct ctl_args *a)
 {
-	json_t *a, *s;
+	json_t *app, *s;
 	size_t i, k;
 	printf("%-40s %-28s %-8s %s\n", "BUNDLE ID", "NAME", "TABLETS", "SERIALS");
-	json_array_foreach(json_object_get(o, "unapproved"), i, a)
+	json_array_foreach(json_object_get(o, "unapproved"), i, app)
 	{
-		printf("%-40s %-28s %-8lld", str(a, "identifier"), str(a, "name"),
-		       num(a, "devices"));
-		json_array_foreach(json_object_get(a, "serials"), k, s)
+		printf("%-40s %-28s %-8lld", str(app, "identifier"), str(app, "name"),
+		       num(app, "devices"));
+		json_array_foreach(json_object_get(app, "serials"), k, s)
 		    printf(" %s", json_string_value(s));
 		putchar('\n');
 	}
 }
 
-static const struct ctl_opt apps_opts[] = {
-    CTL_OPT_SCHOOL("only this collège's tablets (default: the fleet)"),
-    CTL_OPT_END,
-};
-
 static int report_apps(struct ctl *c, const struct ctl_args *a)
 {
-	return get_filtered(c, a, "/api/v1/reports/apps", print_unapproved);
+	return ctl_get_print(c, a, "/api/v1/reports/apps", print_unapproved);
 }
 
 const struct ctl_verb ctl_policy_verbs[] = {
@@ -520,11 +443,11 @@ const struct ctl_verb ctl_policy_verbs[] = {
     {"policy", "list", policy_list, list_opts, 0, "assignments, of one scope or all"},
     {"policy", "show", policy_show, show_opts, 0,
      "a tablet's effective policy: each item, its state and the scopes it comes from"},
-    {"policy", "status", policy_status, status_opts, 0,
+    {"policy", "status", policy_status, school_opts, 0,
      "converged / pending / failing tablets, and the failing commands' errors"},
     {"policy", "reconcile", policy_reconcile, reconcile_opts, 0,
      "reconcile now (it also runs by itself on every change and fresh inventory)"},
-    {"report", "apps", report_apps, apps_opts, 0,
+    {"report", "apps", report_apps, school_opts, 0,
      "apps found on tablets that their policy does not include"},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

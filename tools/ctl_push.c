@@ -9,65 +9,40 @@ static const struct ctl_opt device_opts[] = {
     CTL_OPT_END,
 };
 
-static int device_push(struct ctl *c, const struct ctl_args *a)
+static void print_pushed(json_t *ret, const struct ctl_args *a)
 {
-	const char *serial = ctl_opt_get(a, "SERIAL");
-	char path[256], t1[32], t2[32];
-	json_t *ret = NULL;
-	ctl_path(path, sizeof(path), "/api/v1/devices/", serial, "/push");
-	int rc = ctl_fleet_post(c, path, json_object(), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		printf("push requested for %s (previous push: %s, last seen: %s)\n", serial,
-		       ctl_when_of(ret, "last_push", t1, sizeof(t1)),
-		       ctl_when_of(ret, "last_seen", t2, sizeof(t2)));
-	}
-	json_decref(ret);
-	return CTL_OK;
+	char t1[32], t2[32];
+	printf("push requested for %s (previous push: %s, last seen: %s)\n",
+	       ctl_opt_get(a, "SERIAL"), ctl_when_of(ret, "last_push", t1, sizeof(t1)),
+	       ctl_when_of(ret, "last_seen", t2, sizeof(t2)));
 }
 
-static const char many_need[] = "give exactly one of --school UAI and --all";
+static int device_push(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_device_post(c, a, "/push", print_pushed); /* an empty body */
+}
 
 static const struct ctl_opt many_opts[] = {
-    {.name = "--school",
-     .arg = "UAI",
-     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
-     .key = "school",
-     .need = many_need,
-     .help = "every enrolled tablet of this collège"},
-    {.name = "--all",
-     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
-     .key = "all",
-     .need = many_need,
-     .help = "every enrolled tablet of the fleet"},
+    CTL_OPT_SCHOOL_OR_ALL,
     CTL_OPT_END,
 };
 
-static int push_many(struct ctl *c, const struct ctl_args *a)
+static void print_many(json_t *ret, const struct ctl_args *a)
 {
 	const char *school = ctl_opt_get(a, "--school");
-	json_t *ret = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/push", ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		json_int_t n = 0, dropped = 0;
-		json_unpack(ret, "{s:I,s:I}", "requested", &n, "dropped", &dropped);
-		printf("push requested for %lld enrolled tablets of %s", (long long)n,
-		       school ? school : "the fleet");
-		if (dropped)
-			printf(
-			    " (%lld dropped: the push queue was full; the re-push job catches up)",
-			    (long long)dropped);
-		putchar('\n');
-	}
-	json_decref(ret);
-	return CTL_OK;
+	json_int_t n = 0, dropped = 0;
+	json_unpack(ret, "{s:I,s:I}", "requested", &n, "dropped", &dropped);
+	printf("push requested for %lld enrolled tablets of %s", (long long)n,
+	       school ? school : "the fleet");
+	if (dropped)
+		printf(" (%lld dropped: the push queue was full; the re-push job catches up)",
+		       (long long)dropped);
+	putchar('\n');
+}
+
+static int push_many(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_send_print(c, a, "POST", "/api/v1/push", ctl_opt_body(a), print_many);
 }
 
 static void print_certificate(json_t *cert)
@@ -109,7 +84,7 @@ static void print_counters(json_t *k)
 	printf("%-15s %lld\n", "connections:", (long long)v[8]);
 }
 
-static void print_status(json_t *s)
+static void print_push(json_t *s)
 {
 	const char *topic = "", *host = "", *conn = "";
 	json_int_t port = 0, invalid = 0, waiting = 0, in_flight = 0;
@@ -143,20 +118,17 @@ static void print_status(json_t *s)
 	json_array_foreach(warnings, i, v) printf("WARNING: %s\n", json_string_value(v));
 }
 
-static int status(struct ctl *c, const struct ctl_args *a)
+static void print_status(json_t *ret, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_call(c, "GET", "/api/v1/push/status", NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else if (!json_is_true(json_object_get(ret, "enabled")))
+	if (!json_is_true(json_object_get(ret, "enabled")))
 		printf("push: off ([push] cert is not set in ardoised's configuration)\n");
 	else
-		print_status(ret);
-	json_decref(ret);
-	return CTL_OK;
+		print_push(ret);
+}
+
+static int status(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_get_print(c, a, "/api/v1/push/status", print_status);
 }
 
 /* "device push" lives here, not in ctl_device.c: one table per file merges cleanly. */

@@ -33,44 +33,41 @@ static const struct ctl_opt fleet_opts[] = {
     CTL_OPT_END,
 };
 
-static int fleet(struct ctl *c, const struct ctl_args *a)
+static void print_fleet(json_t *rep, const struct ctl_args *a)
 {
-	char path[256] = "/api/v1/reports/fleet", num[NCOLS][24];
+	static const char *const human[NCOLS] = {
+	    "UAI",	 "NAME",      "TABLETS",    "STOCK",	 "LOANED", "RETURNING",
+	    "REPAIR",	 "LOST",      "STOLEN",	    "RETIRED",	 "LOANS",  "OVERDUE",
+	    "INCIDENTS", "UNSEEN 7D", "UNSEEN 30D", "NEVER SEEN"};
+	char num[NCOLS][24];
 	const char *row[NCOLS];
-	json_t *rep = NULL, *r;
+	json_t *r;
 	size_t i;
-	int rc;
-	ctl_opt_query(a, path, sizeof(path));
-	if ((rc = ctl_call(c, "GET", path, NULL, &rep)) != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(rep);
-	} else if (ctl_opt_get(a, "--csv")) {
+	if (ctl_opt_get(a, "--csv")) {
 		ctl_fleet_csv_line(stdout, head, NCOLS);
 		json_array_foreach(json_object_get(rep, "schools"), i, r)
 		{
 			cells(r, row, num);
 			ctl_fleet_csv_line(stdout, row, NCOLS);
 		}
-	} else {
-		static const char *const human[NCOLS] = {
-		    "UAI",	 "NAME",      "TABLETS",    "STOCK",	 "LOANED", "RETURNING",
-		    "REPAIR",	 "LOST",      "STOLEN",	    "RETIRED",	 "LOANS",  "OVERDUE",
-		    "INCIDENTS", "UNSEEN 7D", "UNSEEN 30D", "NEVER SEEN"};
-		struct ctl_table *t = ctl_fleet_table(NCOLS, human);
-		json_array_foreach(json_object_get(rep, "schools"), i, r)
-		{
-			cells(r, row, num);
-			ctl_fleet_row(t, row);
-		}
-		cells(json_object_get(rep, "total"), row, num);
-		row[0] = "TOTAL";
-		row[1] = "";
-		ctl_fleet_row(t, row);
-		ctl_fleet_table_print(t, stdout);
+		return;
 	}
-	json_decref(rep);
-	return CTL_OK;
+	struct ctl_table *t = ctl_fleet_table(NCOLS, human);
+	json_array_foreach(json_object_get(rep, "schools"), i, r)
+	{
+		cells(r, row, num);
+		ctl_fleet_row(t, row);
+	}
+	cells(json_object_get(rep, "total"), row, num);
+	row[0] = "TOTAL";
+	row[1] = "";
+	ctl_fleet_row(t, row);
+	ctl_fleet_table_print(t, stdout);
+}
+
+static int fleet(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_get_print(c, a, "/api/v1/reports/fleet", print_fleet);
 }
 
 const struct ctl_verb ctl_report_verbs[] = {

@@ -15,98 +15,70 @@ static const struct ctl_opt add_opts[] = {
      .key = "uai",
      .need = "missing argument",
      .help = "the collège's UAI (e.g. 0131266F)"},
-    {.name = "--name",
-     .arg = "NAME",
-     .how = CTL_OPT_BODY,
-     .key = "name",
-     .need = "--name is required",
-     .help = "its name"},
-    {.name = "--commune", .arg = "C", .how = CTL_OPT_BODY, .key = "commune", .help = "its commune"},
-    {.name = "--address",
-     .arg = "A",
-     .how = CTL_OPT_BODY,
-     .key = "address",
-     .help = "its postal address"},
-    {.name = "--sector", .arg = "S", .how = CTL_OPT_BODY, .key = "sector", .help = "its sector"},
+    CTL_OPT_FIELD("--name", "NAME", "name", "--name is required", "its name"),
+    CTL_OPT_FIELD("--commune", "C", "commune", NULL, "its commune"),
+    CTL_OPT_FIELD("--address", "A", "address", NULL, "its postal address"),
+    CTL_OPT_FIELD("--sector", "S", "sector", NULL, "its sector"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
 
+static void print_added(json_t *ret, const struct ctl_args *a)
+{
+	printf("added collège %s %s\n", ctl_fleet_str(ret, "uai"), ctl_fleet_str(ret, "name"));
+}
+
 static int add(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_fleet_post(c, "/api/v1/schools", ctl_opt_body(a), &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(ret);
-	else
-		printf("added collège %s %s\n", ctl_fleet_str(ret, "uai"),
-		       ctl_fleet_str(ret, "name"));
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_send_print(c, a, "POST", "/api/v1/schools", ctl_opt_body(a), print_added);
+}
+
+static void print_schools(json_t *all, const struct ctl_args *a)
+{
+	static const char *const head[] = {"UAI", "NAME", "COMMUNE", "SECTOR"};
+	json_t *s;
+	size_t i;
+	struct ctl_table *t = ctl_fleet_table(4, head);
+	json_array_foreach(all, i, s)
+	{
+		const char *row[] = {ctl_fleet_str(s, "uai"), ctl_fleet_str(s, "name"),
+				     ctl_fleet_str(s, "commune"), ctl_fleet_str(s, "sector")};
+		ctl_fleet_row(t, row);
+	}
+	ctl_fleet_table_print(t, stdout);
 }
 
 static int list(struct ctl *c, const struct ctl_args *a)
 {
-	static const char *const head[] = {"UAI", "NAME", "COMMUNE", "SECTOR"};
-	json_t *ret = NULL, *s;
-	size_t i;
-	int rc = ctl_call(c, "GET", "/api/v1/schools", NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	json_t *all = json_object_get(ret, "schools");
-	if (c->json) {
-		ctl_print_json(all);
-	} else {
-		struct ctl_table *t = ctl_fleet_table(4, head);
-		json_array_foreach(all, i, s)
-		{
-			const char *row[] = {ctl_fleet_str(s, "uai"), ctl_fleet_str(s, "name"),
-					     ctl_fleet_str(s, "commune"),
-					     ctl_fleet_str(s, "sector")};
-			ctl_fleet_row(t, row);
-		}
-		ctl_fleet_table_print(t, stdout);
-	}
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_get_member(c, a, "/api/v1/schools", "schools", print_schools);
 }
 
 static const struct ctl_opt show_opts[] = {
-    {.name = "UAI", .how = CTL_OPT_POS, .need = "one UAI is required", .help = "the collège"},
+    CTL_OPT_ARG("UAI", "one UAI is required", "the collège"),
     CTL_OPT_END,
 };
+
+static void print_school(json_t *ret, const struct ctl_args *a)
+{
+	json_t *st = json_object_get(ret, "by_state"), *v;
+	const char *k;
+	printf("%s  %s\n", ctl_fleet_str(ret, "uai"), ctl_fleet_str(ret, "name"));
+	printf("address   %s, %s\n", ctl_fleet_str(ret, "address"), ctl_fleet_str(ret, "commune"));
+	printf("sector    %s\n", ctl_fleet_str(ret, "sector"));
+	printf("tablets   %lld:", (long long)json_integer_value(json_object_get(ret, "devices")));
+	json_object_foreach(st, k, v) printf(" %s %lld", k, (long long)json_integer_value(v));
+	printf("\nloans     %lld open, %lld overdue\n",
+	       (long long)json_integer_value(json_object_get(ret, "loans_open")),
+	       (long long)json_integer_value(json_object_get(ret, "overdue")));
+	printf("incidents %lld open\n",
+	       (long long)json_integer_value(json_object_get(ret, "incidents_open")));
+}
 
 static int show(struct ctl *c, const struct ctl_args *a)
 {
 	char path[128];
-	json_t *ret = NULL;
 	ctl_path(path, sizeof(path), "/api/v1/schools/", ctl_opt_get(a, "UAI"), "");
-	int rc = ctl_call(c, "GET", path, NULL, &ret);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		ctl_print_json(ret);
-	} else {
-		json_t *st = json_object_get(ret, "by_state"), *v;
-		const char *k;
-		printf("%s  %s\n", ctl_fleet_str(ret, "uai"), ctl_fleet_str(ret, "name"));
-		printf("address   %s, %s\n", ctl_fleet_str(ret, "address"),
-		       ctl_fleet_str(ret, "commune"));
-		printf("sector    %s\n", ctl_fleet_str(ret, "sector"));
-		printf("tablets   %lld:",
-		       (long long)json_integer_value(json_object_get(ret, "devices")));
-		json_object_foreach(st, k, v)
-		    printf(" %s %lld", k, (long long)json_integer_value(v));
-		printf("\nloans     %lld open, %lld overdue\n",
-		       (long long)json_integer_value(json_object_get(ret, "loans_open")),
-		       (long long)json_integer_value(json_object_get(ret, "overdue")));
-		printf("incidents %lld open\n",
-		       (long long)json_integer_value(json_object_get(ret, "incidents_open")));
-	}
-	json_decref(ret);
-	return CTL_OK;
+	return ctl_get_print(c, a, path, print_school);
 }
 
 const struct ctl_verb ctl_school_verbs[] = {
