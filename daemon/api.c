@@ -9,13 +9,14 @@
 #include "db_mdm.h"
 #include "isodate.h"
 #include "log.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int api_dberr(struct req *r, int rc, const char *what)
 {
@@ -339,4 +340,24 @@ int api_record(struct req *r, const char *action, const char *target, const char
 		return rc;
 	}
 	return api_commit_new(r, action, target, reason, detail);
+}
+
+int api_authenticate(struct req *r)
+{
+	const char *h = ap_http_header(r->http, "authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		api_fail(r, AP_EAUTH, 401, "missing bearer token (Authorization: Bearer TOKEN)");
+		return AP_EAUTH;
+	}
+	int rc = db_account_by_token(r->w->db, h + 7, &r->acct);
+	if (rc == AP_EAUTH) {
+		api_fail(r, rc, 401, "unknown, rotated or disabled token");
+		return rc;
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "could not check the token: %s", ap_strerror(rc));
+		return rc;
+	}
+	r->has_acct = 1;
+	return 0;
 }

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "api_reply.h"
-#include "router.h"
+#include "req.h"
 
 /* Max JSON body accepted from staff (smaller than device bodies). */
 #define API_MAX_JSON (1u << 20)
@@ -47,6 +47,12 @@ int api_refuse(struct req *r, int err, int status, const char *fmt, ...)
 int api_dberr(struct req *r, int rc, const char *what);
 
 /* ---- the body and its fields -------------------------------------------- */
+
+/* Authenticates the bearer token into r->acct; on failure answers 401
+ * (503 when the store cannot say) and returns the error.  Routes marked
+ * AUTH_STAFF get it done by the router; a route open to anyone calls it
+ * when a token comes. */
+int api_authenticate(struct req *r);
 
 /* Parses the request body as a JSON object; answers 400 itself and
  * returns NULL when it is not one. */

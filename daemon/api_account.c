@@ -1,10 +1,11 @@
 /* api_account.c - staff accounts: create, list, disable, token rotation. */
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "db_account.h"
 #include "db_school.h"
-#include "server.h"
+#include "worker.h"
 
 #include <openssl/crypto.h>
 #include <string.h>

@@ -1,10 +1,11 @@
 /* api_audit.c - the audit log: list, chain verification, saved heads. */
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "audit_head.h"
 #include "db_audit.h"
-#include "server.h"
+#include "worker.h"
 
 #define AUDIT_PAGE_DEFAULT 1000
 #define AUDIT_PAGE_MAX	   10000

@@ -21,13 +21,14 @@
 #include "ap_err.h"
 #include "ap_text.h"
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "authz.h"
 #include "db_command.h"
 #include "db_mdm.h"
 #include "cmdq.h"
 #include "secret.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdlib.h>

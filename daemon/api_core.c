@@ -9,10 +9,11 @@
  */
 #include "ap_err.h"
 #include "api.h"
+#include "api_routes.h"
 #include "authz.h"
 #include "jobs.h"
 #include "push.h"
-#include "server.h"
+#include "worker.h"
 
 /* Always 200 while serving; "warnings" lists what needs an operator. */
 static void healthz(struct req *r)

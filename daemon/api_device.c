@@ -1,6 +1,7 @@
 /* api_device.c - tablets: list with filters, show with history, import,
  * move, retire, erase, release of the certificate binding. */
 #include "api.h"
+#include "api_routes.h"
 #include "log.h"
 #include "reconcile.h"
 #include "api_fleet.h"
@@ -12,7 +13,7 @@
 #include "db_loan.h"
 #include "db_mdm.h"
 #include "db_school.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include "db_school.h"
 #include "isodate.h"
 #include "log.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <ctype.h>

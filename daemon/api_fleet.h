@@ -20,7 +20,7 @@
 #include "authz.h"
 #include "db_account.h"
 #include "import.h"
-#include "router.h"
+#include "req.h"
 
 /* The collèges a list covers: one named by ?school=, or the account's
  * whole view (only NULL: the whole fleet). */

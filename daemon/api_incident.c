@@ -1,11 +1,12 @@
 /* api_incident.c - loss, theft, damage, failure: declare, close, list. */
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "db_device.h"
 #include "db_incident.h"
 #include "isodate.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* api_loan.c - loans: create, return (with the EraseDevice it queues),
  * lists, the summer collection campaign. */
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_cmd.h"
 #include "ap_err.h"
@@ -13,7 +14,7 @@
 #include "isodate.h"
 #include "log.h"
 #include "mdm.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdlib.h>

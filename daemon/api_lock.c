@@ -12,12 +12,13 @@
 #include "ap_cmd.h"
 #include "ap_err.h"
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "authz.h"
 #include "db_mdm.h"
 #include "keystore.h"
 #include "cmdq.h"
-#include "server.h"
+#include "worker.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* api_person.c - pupils and teachers: CSV import, list, show, leaving,
  * the guardians' home-use agreement. */
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "ap_text.h"
@@ -8,7 +9,7 @@
 #include "db_person.h"
 #include "db_school.h"
 #include "isodate.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <string.h>

@@ -30,6 +30,7 @@
 #include "ap_text.h"
 #include "ap_plist.h"
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "authz.h"
 #include "db_mdm.h"
@@ -39,7 +40,7 @@
 #include "pol_scope.h"
 #include "policy.h"
 #include "reconcile.h"
-#include "server.h"
+#include "worker.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,12 +14,13 @@
  */
 #include "ap_err.h"
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "apns.h"
 #include "authz.h"
 #include "db_mdm.h"
 #include "push.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdio.h>

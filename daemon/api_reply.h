@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "router.h"
+#include "req.h"
 
 /* Answers status with the JSON value (reference stolen). */
 void api_json(struct req *r, int status, json_t *v);

@@ -1,10 +1,11 @@
 /* api_report.c - the fleet report, per collège and in total. */
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "db_report.h"
 #include "isodate.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdlib.h>

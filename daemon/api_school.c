@@ -1,11 +1,12 @@
 /* api_school.c - collèges: list, show, add, CSV import. */
 #include "api.h"
+#include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "ap_text.h"
 #include "db_report.h"
 #include "db_school.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #include "db_audit.h"
 #include "isodate.h"
 #include "log.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <errno.h>
@@ -175,7 +175,7 @@ int audit_head_job(struct worker *w)
 void audit_head_final(struct server *srv)
 {
 	struct db *db = NULL;
-	int rc = server_db_open(srv, &db);
+	int rc = worker_db_open(srv, &db);
 	srv->audit_saved_id = -1; /* logged at shutdown even when unchanged */
 	if (rc == 0)
 		rc = audit_head_save(srv, db);

@@ -1,7 +1,7 @@
 /* authz.c - role x action table and scope check. */
 #include "authz.h"
 #include "ap_err.h"
-#include "router.h"
+#include "req.h"
 
 #include <string.h>
 

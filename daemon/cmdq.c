@@ -5,7 +5,7 @@
 #include "db_command.h"
 #include "push.h"
 #include "secret.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdio.h>

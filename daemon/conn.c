@@ -6,7 +6,7 @@
 #include "log.h"
 #include "quota.h"
 #include "router.h"
-#include "server.h"
+#include "worker.h"
 #include "ap_tls.h"
 
 #include <arpa/inet.h>

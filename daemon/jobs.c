@@ -5,7 +5,7 @@
 #include "locate.h"
 #include "log.h"
 #include "reconcile.h"
-#include "server.h"
+#include "worker.h"
 #include "db_command.h"
 #include "push.h"
 #include "store.h"

@@ -15,6 +15,7 @@
 #include "ap_result.h"
 #include "api.h"
 #include "api_fleet.h"
+#include "api_routes.h"
 #include "authz.h"
 #include "db_audit.h"
 #include "db_locate.h"
@@ -22,7 +23,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "cmdq.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdio.h>

@@ -350,7 +350,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* migrate once here, before any worker opens its own connection */
-	if ((rc = server_db_open(&srv, &db)) < 0) {
+	if ((rc = worker_db_open(&srv, &db)) < 0) {
 		fprintf(stderr, "ardoised: %s: %s\n", srv.db_path, ap_strerror(rc));
 		rc = 1;
 		goto out;

@@ -32,7 +32,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "secret.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -812,8 +812,5 @@ void mdm_body_limit(struct req *r, size_t anon_limit, size_t *ret_limit, int *re
 const struct route mdm_routes[] = {
     {"PUT", "/mdm/checkin", AUTH_DEVICE, mdm_endpoint},
     {"PUT", "/mdm/connect", AUTH_DEVICE, mdm_endpoint},
-    {"GET", "/mdm/enroll", AUTH_NONE, mdm_enroll},
-    {"GET", "/scep", AUTH_NONE, mdm_scep},
-    {"POST", "/scep", AUTH_NONE, mdm_scep},
     {NULL, NULL, AUTH_NONE, NULL},
 };

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "router.h"
+#include "req.h"
 
 struct worker;
 
@@ -38,5 +38,7 @@ void mdm_enroll(struct req *r);
 void mdm_scep(struct req *r);
 
 extern const struct route mdm_routes[];
+/* Enrolment (the profile, with a code or a staff token) and SCEP. */
+extern const struct route mdm_enroll_routes[];
 
 #endif

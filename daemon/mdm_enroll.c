@@ -21,7 +21,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "mdm.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <openssl/evp.h>
@@ -46,7 +46,7 @@ static int enrolment_code(struct req *r, char code[65])
 	if (ap_http_header(r->http, "authorization") == NULL)
 		return api_refuse(r, AP_EAUTH, 401,
 				  "an enrolment code (?code=) or a staff token is required");
-	if (router_staff_auth(r) < 0)
+	if (api_authenticate(r) < 0)
 		return AP_EAUTH;
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return AP_EFORBIDDEN;
@@ -284,3 +284,10 @@ void mdm_scep(struct req *r)
 		api_fail(r, AP_EUNSUPPORTED, 400, "unknown SCEP operation '%s'", op);
 	}
 }
+
+const struct route mdm_enroll_routes[] = {
+    {"GET", "/mdm/enroll", AUTH_NONE, mdm_enroll},
+    {"GET", "/scep", AUTH_NONE, mdm_scep},
+    {"POST", "/scep", AUTH_NONE, mdm_scep},
+    {NULL, NULL, AUTH_NONE, NULL},
+};

@@ -25,7 +25,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "push_sched.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <stdatomic.h>
@@ -635,7 +635,7 @@ static int start_thread(struct push *p)
 {
 	struct apns_handler h = {p, on_done, on_room, on_state};
 	int rc;
-	if ((rc = server_db_open(p->srv, &p->db)) < 0)
+	if ((rc = worker_db_open(p->srv, &p->db)) < 0)
 		return rc;
 	db_set_busy_timeout(p->db, BUSY_MS);
 	uv_loop_init(&p->loop);

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "pol_plan.h"
 #include "reconcile_facts.h"
-#include "server.h"
+#include "worker.h"
 #include "store.h"
 
 #include <plist/plist.h>

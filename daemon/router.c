@@ -2,18 +2,20 @@
 #include "router.h"
 #include "ap_err.h"
 #include "api.h"
+#include "api_routes.h"
 #include "db_account.h"
 #include "mdm.h"
 #include "quota.h"
-#include "server.h"
+#include "worker.h"
 
 #include <string.h>
 
 /* every module's table; order matters only for overlapping patterns */
 static const struct route *const tables[] = {
-    api_core_routes,   mdm_routes,	api_command_routes,  api_school_routes,	 api_device_routes,
-    api_person_routes, api_loan_routes, api_incident_routes, api_account_routes, api_audit_routes,
-    api_report_routes, api_lock_routes, api_locate_routes,   api_policy_routes,	 api_push_routes,
+    api_core_routes,	 mdm_routes,	     mdm_enroll_routes, api_command_routes,
+    api_school_routes,	 api_device_routes,  api_person_routes, api_loan_routes,
+    api_incident_routes, api_account_routes, api_audit_routes,	api_report_routes,
+    api_lock_routes,	 api_locate_routes,  api_policy_routes, api_push_routes,
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */
@@ -45,26 +47,6 @@ static int match(const char *pattern, const char *path, struct req *r)
 		path += sl;
 	}
 	return *pattern == '\0' && (*path == '\0' || (path[0] == '/' && path[1] == '\0'));
-}
-
-int router_staff_auth(struct req *r)
-{
-	const char *h = ap_http_header(r->http, "authorization");
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		api_fail(r, AP_EAUTH, 401, "missing bearer token (Authorization: Bearer TOKEN)");
-		return AP_EAUTH;
-	}
-	int rc = db_account_by_token(r->w->db, h + 7, &r->acct);
-	if (rc == AP_EAUTH) {
-		api_fail(r, rc, 401, "unknown, rotated or disabled token");
-		return rc;
-	}
-	if (rc < 0) {
-		api_fail(r, rc, 503, "could not check the token: %s", ap_strerror(rc));
-		return rc;
-	}
-	r->has_acct = 1;
-	return 0;
 }
 
 /* 405's Allow header: every method some route takes on this path. */
@@ -112,7 +94,7 @@ void router_dispatch(struct req *r)
 	int path_matched;
 	const struct route *rt = find_route(r, &path_matched);
 	if (rt) {
-		if (rt->auth == AUTH_STAFF && !r->has_acct && router_staff_auth(r) < 0)
+		if (rt->auth == AUTH_STAFF && !r->has_acct && api_authenticate(r) < 0)
 			return;
 		r->resp->status = 0;
 		rt->fn(r);
@@ -136,7 +118,7 @@ static int body_limit(struct req *r, const struct route *rt, struct router_admis
 	a->limit = anon;
 	a->anonymous = 1;
 	if (rt && rt->auth == AUTH_STAFF) {
-		if (router_staff_auth(r) < 0)
+		if (api_authenticate(r) < 0)
 			return AP_EAUTH;
 		a->limit = (size_t)cfg->max_body_bytes;
 		a->anonymous = 0;

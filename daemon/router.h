@@ -1,5 +1,6 @@
 /*
- * router.h - the route table and the request context handlers receive.
+ * router.h - routing a request to its handler (req.h has the request and
+ * the route a handler sees).
  *
  * Every route names who may call it (auth kind); router_dispatch() does
  * authentication before calling the handler, so no handler sees an
@@ -9,70 +10,7 @@
 #ifndef ROUTER_H
 #define ROUTER_H
 
-#include <openssl/x509.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "db_account.h"
-#include "ap_http.h"
-
-struct worker;
-
-struct req {
-	struct worker *w;
-	struct ap_http_msg *http;
-	struct ap_http_resp *resp;
-	const char *id;	  /* request id for logs */
-	const char *peer; /* "ip:port" */
-	/* staff routes: the caller */
-	struct db_account acct;
-	int has_acct;
-	/* device routes: the TLS client certificate, if any */
-	X509 *peer_cert;	     /* borrowed */
-	const char *peer_fp;	     /* its SHA-256 in hex (NULL: compute it) */
-	STACK_OF(X509) * peer_chain; /* borrowed: the certificates sent with it */
-	int peer_verified;	     /* -1 until mdm asks, then 1 when it chains
-				      * to a device CA */
-	/* path parameters: what followed the route's prefix, split on '/' */
-	const char *params[4];
-	size_t n_params;
-	char param_buf[512];
-};
-
-enum route_auth {
-	AUTH_NONE,  /* anyone (health, SCEP, enrolment with a code) */
-	AUTH_STAFF, /* bearer token required; the handler then calls api_allow() */
-	AUTH_DEVICE /* device identity checked by the handler (certificate/UDID) */
-};
-
-struct route {
-	const char *method;
-	const char *pattern; /* segments; ":name" matches one, "*" the rest */
-	enum route_auth auth;
-	void (*fn)(struct req *r);
-};
-
-/* Each API module exports one table, terminated by a {NULL} row, and is
- * listed once in router.c. */
-extern const struct route api_core_routes[];
-extern const struct route mdm_routes[];
-extern const struct route api_command_routes[];
-extern const struct route api_school_routes[];
-extern const struct route api_device_routes[];
-extern const struct route api_person_routes[];
-extern const struct route api_loan_routes[];
-extern const struct route api_incident_routes[];
-extern const struct route api_account_routes[];
-extern const struct route api_audit_routes[];
-extern const struct route api_report_routes[];
-extern const struct route api_lock_routes[];
-extern const struct route api_locate_routes[];
-extern const struct route api_policy_routes[];
-extern const struct route api_push_routes[];
-
-/* Authenticates the bearer token into r->acct; on failure answers 401
- * and returns AP_EAUTH.  Routes marked AUTH_STAFF get it done for them. */
-int router_staff_auth(struct req *r);
+#include "req.h"
 
 /* Routes the request, writes the answer into resp.  A staff route whose
  * caller router_admit() authenticated (r->has_acct) is not checked again. */

@@ -217,7 +217,7 @@ static int worker_start(struct server *srv, struct worker *w)
 	w->srv = srv;
 	if ((rc = worker_crypto(srv, w)) < 0)
 		return rc;
-	if ((rc = server_db_open(srv, &w->db)) < 0)
+	if ((rc = worker_db_open(srv, &w->db)) < 0)
 		return rc;
 	uv_loop_init(&w->loop);
 	uv_async_init(&w->loop, &w->wake, on_wake);
@@ -234,23 +234,6 @@ static int worker_start(struct server *srv, struct worker *w)
 		return rc;
 	if (uv_thread_create(&w->thread, worker_main, w) != 0)
 		return AP_ENOMEM;
-	return 0;
-}
-
-int server_db_open(struct server *srv, struct db **ret)
-{
-	struct db *db = NULL;
-	const unsigned char *key = keystore_audit_key(srv->ks);
-	int rc = db_open(srv->db_path, &db);
-	if (rc == 0 && key)
-		rc = db_audit_set_key(db, key, DB_AUDIT_KEY_LEN);
-	if (rc == 0)
-		rc = db_set_synchronous(db, strcmp(srv->cfg.db_synchronous, "full") == 0);
-	if (rc < 0) {
-		db_close(db);
-		return rc;
-	}
-	*ret = db;
 	return 0;
 }
 

@@ -241,7 +241,7 @@ const char *ctl_fleet_str(json_t *o, const char *key);
 
 /* Appends "&key=value" (URL-encoded) to a path under construction when
  * value is not NULL; the first one gets '?'. */
-void ctl_fleet_query(char *path, size_t cap, const char *key, const char *value);
+void ctl_query_add(char *path, size_t cap, const char *key, const char *value);
 
 /* GETs path page after page (following "next") and gathers the arrays
  * under `key` into *ret (new reference), strings shown safe without

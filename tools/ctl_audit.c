@@ -94,7 +94,7 @@ static int verify(struct ctl *c, const struct ctl_args *a)
 	if (head_arg && head_text(head_arg, head, sizeof(head)) < 0)
 		return ctl_opt_usage(
 		    a->verb, "no 'audit_head count=... last_id=... hash=...' in %s", head_arg);
-	ctl_fleet_query(path, sizeof(path), "head", head_arg ? head : NULL);
+	ctl_query_add(path, sizeof(path), "head", head_arg ? head : NULL);
 	if ((rc = ctl_call(c, "GET", path, NULL, &v)) != CTL_OK)
 		return rc;
 	int intact = json_is_true(json_object_get(v, "intact"));

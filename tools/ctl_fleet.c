@@ -125,16 +125,6 @@ const char *ctl_fleet_str(json_t *o, const char *key)
 	return s && s[0] ? s : "-";
 }
 
-void ctl_fleet_query(char *path, size_t cap, const char *key, const char *value)
-{
-	char enc[512];
-	size_t n = strlen(path);
-	if (value == NULL)
-		return;
-	ctl_urlenc(value, enc, sizeof(enc));
-	snprintf(path + n, cap - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', key, enc);
-}
-
 /* Appends one page's elements to all (",\n"-separated); the cursor of the
  * next page into next ("" when it was the last). */
 static int add_page(struct ctl *c, const char *body, size_t len, const char *key,
@@ -183,7 +173,7 @@ static int get_pages(struct ctl *c, const char *path, const char *key, struct ap
 		char *body = NULL;
 		size_t len = 0;
 		snprintf(page, sizeof(page), "%s", path);
-		ctl_fleet_query(page, sizeof(page), "after", next[0] ? next : NULL);
+		ctl_query_add(page, sizeof(page), "after", next[0] ? next : NULL);
 		rc = ctl_call_raw(c, "GET", page, NULL, 0, NULL, &body, &len);
 		if (rc == CTL_OK)
 			rc = add_page(c, body ? body : "", len, key, all, next, sizeof(next));

@@ -148,8 +148,8 @@ void ctl_opt_query(const struct ctl_args *a, char *path, size_t cap)
 		if (!(opts[k].how & CTL_OPT_QUERY) || a->val[k] == NULL)
 			continue;
 		int flag = opts[k].arg == NULL && !(opts[k].how & CTL_OPT_POS);
-		ctl_fleet_query(path, cap, opts[k].key,
-				flag ? (opts[k].set ? opts[k].set : "1") : a->val[k]);
+		ctl_query_add(path, cap, opts[k].key,
+			      flag ? (opts[k].set ? opts[k].set : "1") : a->val[k]);
 	}
 }
 
@@ -274,4 +274,32 @@ int ctl_opt_usage(const struct ctl_verb *v, const char *fmt, ...)
 	ctl_opt_synopsis(v, syn, sizeof(syn));
 	fprintf(stderr, "\nusage: ardoisectl %s\n", syn);
 	return CTL_EUSAGE;
+}
+
+void ctl_urlenc(const char *s, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (; *s && o + 4 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+void ctl_query_add(char *path, size_t cap, const char *key, const char *value)
+{
+	char enc[512];
+	size_t n = strlen(path);
+	if (value == NULL)
+		return;
+	ctl_urlenc(value, enc, sizeof(enc));
+	snprintf(path + n, cap - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', key, enc);
 }

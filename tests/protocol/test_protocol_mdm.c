@@ -37,7 +37,7 @@
 #include "log.h"
 #include "mdm.h"
 #include "router.h"
-#include "server.h"
+#include "worker.h"
 #include "sim_cmd.h"
 #include "sim_device.h"
 #include "sim_profile.h"

@@ -1,0 +1,25 @@
+/*
+ * api_routes.h - the staff route tables: each api_*.c module exports one,
+ * terminated by a {NULL} row, listed once in router.c.
+ */
+#ifndef API_ROUTES_H
+#define API_ROUTES_H
+
+#include "req.h"
+
+extern const struct route api_core_routes[];
+extern const struct route api_command_routes[];
+extern const struct route api_school_routes[];
+extern const struct route api_device_routes[];
+extern const struct route api_person_routes[];
+extern const struct route api_loan_routes[];
+extern const struct route api_incident_routes[];
+extern const struct route api_account_routes[];
+extern const struct route api_audit_routes[];
+extern const struct route api_report_routes[];
+extern const struct route api_lock_routes[];
+extern const struct route api_locate_routes[];
+extern const struct route api_policy_routes[];
+extern const struct route api_push_routes[];
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * req.h - a request as its handler sees it, and a route: what every
+ * handler module includes (router.h is the router's own, for conn.c and
+ * the tables' list).
+ */
+#ifndef REQ_H
+#define REQ_H
+
+#include <openssl/x509.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap_http.h"
+#include "db_account.h"
+
+struct worker;
+
+struct req {
+	struct worker *w;
+	struct ap_http_msg *http;
+	struct ap_http_resp *resp;
+	const char *id;	  /* request id for logs */
+	const char *peer; /* "ip:port" */
+	/* staff routes: the caller */
+	struct db_account acct;
+	int has_acct;
+	/* device routes: the TLS client certificate, if any */
+	X509 *peer_cert;	     /* borrowed */
+	const char *peer_fp;	     /* its SHA-256 in hex (NULL: compute it) */
+	STACK_OF(X509) * peer_chain; /* borrowed: the certificates sent with it */
+	int peer_verified;	     /* -1 until mdm asks, then 1 when it chains
+				      * to a device CA */
+	/* path parameters: what followed the route's prefix, split on '/' */
+	const char *params[4];
+	size_t n_params;
+	char param_buf[512];
+};
+
+enum route_auth {
+	AUTH_NONE,  /* anyone (health, SCEP, enrolment with a code) */
+	AUTH_STAFF, /* bearer token required; the handler then calls api_allow() */
+	AUTH_DEVICE /* device identity checked by the handler (certificate/UDID) */
+};
+
+struct route {
+	const char *method;
+	const char *pattern; /* segments; ":name" matches one, "*" the rest */
+	enum route_auth auth;
+	void (*fn)(struct req *r);
+};
+
+#endif

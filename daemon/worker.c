@@ -1,0 +1,24 @@
+/* worker.c - what the event loops share: their database connections. */
+#include "worker.h"
+#include "db_audit.h"
+#include "keystore.h"
+#include "store.h"
+
+#include <string.h>
+
+int worker_db_open(struct server *srv, struct db **ret)
+{
+	struct db *db = NULL;
+	const unsigned char *key = keystore_audit_key(srv->ks);
+	int rc = db_open(srv->db_path, &db);
+	if (rc == 0 && key)
+		rc = db_audit_set_key(db, key, DB_AUDIT_KEY_LEN);
+	if (rc == 0)
+		rc = db_set_synchronous(db, strcmp(srv->cfg.db_synchronous, "full") == 0);
+	if (rc < 0) {
+		db_close(db);
+		return rc;
+	}
+	*ret = db;
+	return 0;
+}

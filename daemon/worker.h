@@ -1,0 +1,84 @@
+/*
+ * worker.h - the process and its event loops, as every module sees them.
+ *
+ * One struct server for the process; one struct worker per event loop,
+ * each on its own thread with its own listening socket (SO_REUSEPORT, the
+ * kernel spreads connections), its own database connection and its own
+ * connections.  Nothing mutable is shared between workers except through
+ * the database.
+ */
+#ifndef WORKER_H
+#define WORKER_H
+
+#include <openssl/provider.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+
+struct db;
+struct keystore;
+struct conn;
+struct push;
+struct ap_tls_sessions;
+
+struct worker {
+	int id;
+	struct server *srv;
+	uv_loop_t loop;
+	/* the listening socket is polled and accepted here rather than by
+	 * uv_listen(): out of descriptors, accepting pauses (accept_timer,
+	 * backing off up to a second) instead of spinning */
+	uv_poll_t listener;
+	uv_timer_t accept_timer;
+	uint64_t accept_backoff_ms; /* 0 while accepting normally */
+	struct log_rate accept_log; /* accept errors, refused connections */
+	uv_async_t wake;	    /* asks the loop to drain and stop */
+	uv_timer_t drain_timer;
+	uv_thread_t thread;
+	int listen_fd;
+	int draining;
+	struct db *db; /* this loop's own connection */
+	/* this loop's own OpenSSL library context (the thread's default, so
+	 * every OpenSSL call on it) and TLS context: OpenSSL 3.0 guards its
+	 * algorithm and decoder stores with locks per library context, and
+	 * one context shared by the cores spent more time in them than in
+	 * the cryptography */
+	OSSL_LIB_CTX *libctx;
+	OSSL_PROVIDER *provider; /* "default" */
+	SSL_CTX *ssl_ctx;
+	struct conn *conns; /* doubly linked list of live connections */
+	size_t n_conns;
+	uint64_t next_id;
+	char rbuf[65536]; /* read buffer: libuv reads are synchronous per loop */
+	void *jobs;	  /* scheduler state (worker 0 only), NULL elsewhere */
+};
+
+struct server {
+	struct config cfg;
+	char data_dir[4096];
+	char db_path[4200];
+	struct keystore *ks;
+	struct ap_tls_sessions *tls_sessions; /* resumption, shared by the workers */
+	int port;			      /* bound port (useful when listen asked for 0) */
+	int n_workers;
+	struct worker *workers;
+	struct push *push;   /* the APNs push thread, NULL when push is off */
+	struct quota *quota; /* body bytes in flight, connections per address */
+	/* the audit log was found behind its saved head at start (a /healthz
+	 * warning), "" otherwise; written before the workers start */
+	char audit_warning[512];
+	/* the audit head last saved (audit_head.c): worker 0's job, then the
+	 * main thread once the workers are joined */
+	int64_t audit_saved_id;
+	char audit_saved_hash[65];
+};
+
+/* Opens a connection to the database with the audit chain's key and the
+ * configured synchronous mode set (each loop, and the push thread, has
+ * its own). */
+int worker_db_open(struct server *srv, struct db **ret);
+
+#endif
