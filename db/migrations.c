@@ -339,7 +339,7 @@ static const char *const steps[] = {
      * version byte and their purpose (keystore.h): what was sealed before,
      * and the commands stored before with secrets in clear, are listed in
      * seal_legacy and re-sealed / redacted at the next start
-     * (daemon/secret.c).  A Return-to-Service enrolment code is bound to its
+     * (daemon/core/secret.c).  A Return-to-Service enrolment code is bound to its
      * tablet's serial; the identities issued with such a code remember it
      * (enroll_code_cert) until Authenticate checks the serial. */
     "ALTER TABLE command ADD COLUMN sealed BLOB;"

@@ -2,7 +2,7 @@
  * db_seal.h - rows written before migration 8 whose secrets must be
  * re-sealed (format version 1, keystore.h) or taken out of clear: the list
  * seal_legacy that migration 8 made, worked through once at start
- * (daemon/secret.c).
+ * (daemon/core/secret.c).
  */
 #ifndef DB_SEAL_H
 #define DB_SEAL_H

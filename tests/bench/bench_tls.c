@@ -1,6 +1,6 @@
 /*
  * bench_tls.c - the server's CPU time for the TLS part of a tablet session,
- * in memory (no socket, no HTTP, no SQLite): daemon/tls.c configured as a
+ * in memory (no socket, no HTTP, no SQLite): agent-protocol/ap_tls.c configured as a
  * worker configures it (its own OpenSSL library context, the shared session
  * cache) against an OpenSSL client presenting an RSA-2048 certificate issued
  * by an EC P-256 CA, as ardoise-sim and iPads do.  Only the server's calls

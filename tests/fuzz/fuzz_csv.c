@@ -1,6 +1,6 @@
 /*
  * fuzz_csv.c - libFuzzer target for the CSV reader of staff imports
- * (daemon/csv.c).  Small limits so that every limit is reached; checks the
+ * (daemon/api/csv.c).  Small limits so that every limit is reached; checks the
  * reader's promises on every record: at most max_fields fields, each
  * NUL-terminated at its length, no longer than max_field, valid UTF-8
  * without NUL (so strlen() equals the length).

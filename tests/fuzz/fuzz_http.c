@@ -3,7 +3,7 @@
  * both directions.
  *
  * The first byte chooses the side: even, a server reading requests (as
- * daemon/conn.c does); odd, a client reading responses (as tools/sim_net.c
+ * daemon/server/conn.c does); odd, a client reading responses (as tools/sim/sim_net.c
  * does).  The hand-written corpus starts its files with '0' or '1'.  The
  * rest is a byte stream from the peer, fed to ap_http_in with small limits:
  * whatever is offered, then ap_http_in_next() after each complete message

@@ -1,7 +1,7 @@
 /*
  * Protocol scenarios in one process: the simulator's device core
- * (tools/sim_device.h) talks to the daemon's router_dispatch() directly,
- * with requests built as daemon/conn.c builds them, and no sockets.  A
+ * (tools/sim/sim_device.h) talks to the daemon's router_dispatch() directly,
+ * with requests built as daemon/server/conn.c builds them, and no sockets.  A
  * struct server and a struct worker are put together by hand on a keystore
  * and a database in a temporary directory.
  *
@@ -61,7 +61,7 @@ struct answer {
 	size_t len;
 };
 
-/* ---- the request path of daemon/conn.c, without the socket ---- */
+/* ---- the request path of daemon/server/conn.c, without the socket ---- */
 
 static struct answer call(struct env *e, const char *method, const char *target, const char *header,
 			  const char *value, const void *body, size_t len, X509 *peer, int verified)

@@ -1,5 +1,5 @@
 /*
- * bench_apns.c - pushes per second through daemon/apns.c over one HTTP/2
+ * bench_apns.c - pushes per second through daemon/apple/apns.c over one HTTP/2
  * connection, to the stand-in (tests/push/apns_standin) or any APNs-like
  * server.  Not a test: run by hand or with `meson test --benchmark`.
  *

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/http.c: request framing with limits, responses. */
+/* Unit tests for agent-protocol/ap_http.c: request framing with limits, responses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

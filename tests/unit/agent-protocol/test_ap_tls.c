@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/tls.c: the TLS filter over memory BIOs, driven by
+ * Unit tests for agent-protocol/ap_tls.c: the TLS filter over memory BIOs, driven by
  * an OpenSSL client that also lives in memory.  No socket anywhere.
  */
 #include <setjmp.h>

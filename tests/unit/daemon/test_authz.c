@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/authz.c: every role x action, in and out of scope.
+ * Unit tests for daemon/api/authz.c: every role x action, in and out of scope.
  *
  * The expected table is written here from DESIGN.md §1 (who uses it, for
  * what), independently of the table in authz.c, so a change to either

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/config.c: the table of settings and its errors. */
+/* Unit tests for daemon/core/config.c: the table of settings and its errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

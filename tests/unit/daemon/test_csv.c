@@ -1,4 +1,4 @@
-/* Unit tests for daemon/csv.c: the CSV reader. */
+/* Unit tests for daemon/api/csv.c: the CSV reader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

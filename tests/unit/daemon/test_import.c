@@ -1,4 +1,4 @@
-/* Unit tests for daemon/import.c: the import helper over the CSV reader
+/* Unit tests for daemon/api/import.c: the import helper over the CSV reader
  * (header matching, rows, duplicates). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/isodate.c: ISO 8601 days and times. */
+/* Unit tests for daemon/core/isodate.c: ISO 8601 days and times. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

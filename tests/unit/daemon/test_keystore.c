@@ -1,4 +1,4 @@
-/* Unit tests for daemon/keystore.c: key files, permissions, sealing, the
+/* Unit tests for daemon/core/keystore.c: key files, permissions, sealing, the
  * APNs push credentials. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -198,7 +198,7 @@ static void test_extra_device_ca(void **state)
 	path_of(f, "server.pem", p); /* any PEM certificate is a valid anchor */
 	assert_int_equal(keystore_open(f->dir, p, &f->ks, f->err, sizeof(f->err)), 0);
 	/* the set of anchors has a name: the same files, the same name; an
-	 * anchor more or less, another (daemon/mdm.c checks chains again) */
+	 * anchor more or less, another (daemon/mdm/mdm.c checks chains again) */
 	struct keystore *same = NULL, *fewer = NULL;
 	assert_int_equal(keystore_open(f->dir, p, &same, f->err, sizeof(f->err)), 0);
 	assert_int_equal(keystore_open(f->dir, NULL, &fewer, f->err, sizeof(f->err)), 0);

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/secret.c: commands' secrets sealed apart and put
+/* Unit tests for daemon/core/secret.c: commands' secrets sealed apart and put
  * back, and the start-up step over a database upgraded from version 7
  * (blobs sealed before the version byte, commands with secrets in clear). */
 #include <setjmp.h>

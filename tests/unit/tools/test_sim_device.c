@@ -1,5 +1,5 @@
 /*
- * Unit tests for the simulator's device core (tools/sim_device.h): every
+ * Unit tests for the simulator's device core (tools/sim/sim_device.h): every
  * command type of ap_cmd's table answered as a supervised iPad would, the
  * state changes that follow, and every message checked by
  * tools/mdm-schema-check (one checker run at the end, over all of them).

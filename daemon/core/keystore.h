@@ -52,7 +52,7 @@ int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct ap_tls_se
 /* Trust store for device identities (borrowed). */
 X509_STORE *keystore_device_trust(struct keystore *ks);
 /* Names the set of device trust anchors (16 hex digits): a device bound
- * under another set has its chain checked again (daemon/mdm.c). */
+ * under another set has its chain checked again (daemon/mdm/mdm.c). */
 const char *keystore_device_trust_id(struct keystore *ks);
 /* The CA certificate (borrowed) and its DER/PEM paths. */
 X509 *keystore_ca_cert(struct keystore *ks);
@@ -101,7 +101,7 @@ int keystore_seal(struct keystore *ks, enum keystore_purpose p, const char *owne
 int keystore_unseal(struct keystore *ks, enum keystore_purpose p, const char *owner,
 		    const unsigned char *sealed, size_t len, unsigned char **ret, size_t *ret_len);
 /* The format before version 1 (nonce | ciphertext | tag, aad = owner
- * only): used once, by the re-sealing at start (daemon/secret.c), never to
+ * only): used once, by the re-sealing at start (daemon/core/secret.c), never to
  * hand a secret out. */
 int keystore_unseal_legacy(struct keystore *ks, const unsigned char *sealed, size_t len,
 			   const char *aad, unsigned char **ret, size_t *ret_len);
