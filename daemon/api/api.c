@@ -5,6 +5,7 @@
 #include "ap_err.h"
 #include "ap_text.h"
 #include "authz.h"
+#include "cmdq.h"
 #include "db_audit.h"
 #include "db_mdm.h"
 #include "isodate.h"
@@ -360,4 +361,16 @@ int api_authenticate(struct req *r)
 	}
 	r->has_acct = 1;
 	return 0;
+}
+
+int api_queue(struct req *r, const struct cmd_order *o, const char *what, char uuid[37])
+{
+	char detail[256] = "";
+	int rc = cmdq_queue(r->w, o, uuid, detail, sizeof(detail));
+	if (rc < 0) {
+		api_rollback(r);
+		api_fail(r, rc, 0, "%s%s%s", what ? what : "", what ? ": " : "",
+			 detail[0] ? detail : ap_strerror(rc));
+	}
+	return rc;
 }

@@ -132,6 +132,11 @@ int api_commit_new(struct req *r, const char *action, const char *target, const 
 		   json_t *detail);
 /* Rolls back the transaction of api_begin(). */
 void api_rollback(struct req *r);
+struct cmd_order;
+/* Queues the command o in the change's transaction (api_begin() done):
+ * its UUID into uuid.  On failure rolls back and answers (the queue's
+ * reason, after "what: " when what is not NULL), and returns the error. */
+int api_queue(struct req *r, const struct cmd_order *o, const char *what, char uuid[37]);
 /* api_begin() then api_commit_new(): the row of an action that stores
  * nothing here, written before it goes on (the caller shows nothing and
  * runs nothing when this fails: it has answered). */

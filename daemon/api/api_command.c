@@ -110,7 +110,7 @@ static void command_send(struct req *r)
 {
 	struct db_device d;
 	struct generic g = {NULL, NULL, 0, NULL};
-	char detail[256] = "", uuid[37];
+	char uuid[37];
 	json_t *body;
 	if (api_tablet(r, AZ_DEVICE_ACTION, &d) < 0 || (body = api_body(r)) == NULL)
 		return;
@@ -121,12 +121,9 @@ static void command_send(struct req *r)
 			      .params = g.params,
 			      .origin = "staff",
 			      .requested_by = r->acct.name};
-	int rc = cmdq_queue(r->w, &o, uuid, detail, sizeof(detail));
-	if (rc < 0) {
-		api_rollback(r);
-		api_fail(r, rc, 0, "%s: %s", g.type, detail[0] ? detail : ap_strerror(rc));
+	int rc = api_queue(r, &o, g.type, uuid);
+	if (rc < 0)
 		goto out;
-	}
 	json_t *det = json_pack("{s:s,s:s}", "type", g.type, "uuid", uuid);
 	rc = api_commit(r, "command.send", d.serial, g.reason, det);
 	json_decref(det);

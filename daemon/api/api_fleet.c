@@ -260,6 +260,17 @@ static void import_answer(struct req *r, struct import *im, struct api_import *s
 	api_json(r, 422, rep);
 }
 
+int api_import_counted(struct api_import *spec, int rc, int created)
+{
+	if (rc < 0)
+		return rc;
+	if (created)
+		spec->added++;
+	else
+		spec->updated++;
+	return 0;
+}
+
 void api_fleet_import(struct req *r, struct api_import *spec)
 {
 	struct import im;

@@ -81,6 +81,10 @@ struct api_import {
 	size_t added, updated; /* counted by row() */
 };
 
+/* What a row() returns after putting its record: rc when it failed, else
+ * 0 with the record counted as added (created) or updated. */
+int api_import_counted(struct api_import *spec, int rc, int created);
+
 /* Runs an import of the text/csv body: all rows or none (?dry_run=1:
  * none).  Answers 200 with the report, or 422 with it when a row is bad. */
 void api_fleet_import(struct req *r, struct api_import *spec);

@@ -32,7 +32,7 @@
 static void queue_and_answer(struct req *r, const struct db_device *d, enum ap_cmd_type t,
 			     plist_t params, const char *action, const char *reason)
 {
-	char uuid[37], detail[200] = "";
+	char uuid[37];
 	if (api_begin(r) < 0)
 		return;
 	struct cmd_order o = {.device_id = d->id,
@@ -40,12 +40,9 @@ static void queue_and_answer(struct req *r, const struct db_device *d, enum ap_c
 			      .params = params,
 			      .origin = "staff",
 			      .requested_by = r->acct.name};
-	int rc = cmdq_queue(r->w, &o, uuid, detail, sizeof(detail));
-	if (rc < 0) {
-		api_rollback(r);
-		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));
+	int rc = api_queue(r, &o, NULL, uuid);
+	if (rc < 0)
 		return;
-	}
 	json_t *det = json_pack("{s:s,s:s}", "command", uuid, "type", ap_cmd_name(t));
 	rc = api_commit(r, action, d->serial, reason, det);
 	json_decref(det);

@@ -161,13 +161,7 @@ static int person_row(struct req *r, struct import *im, const char **v, size_t l
 			     p.ext_id, p.school);
 		return 0;
 	}
-	if (rc < 0)
-		return rc;
-	if (created)
-		spec->added++;
-	else
-		spec->updated++;
-	return 0;
+	return api_import_counted(spec, rc, created);
 }
 
 static void import_people(struct req *r)

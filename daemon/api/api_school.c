@@ -176,13 +176,7 @@ static int school_row(struct req *r, struct import *im, const char **v, size_t l
 		return 0;
 	}
 	rc = db_school_put(r->w->db, &s, &created);
-	if (rc < 0)
-		return rc;
-	if (created)
-		spec->added++;
-	else
-		spec->updated++;
-	return 0;
+	return api_import_counted(spec, rc, created);
 }
 
 static void import_schools(struct req *r)

@@ -267,19 +267,16 @@ static void locate_refresh(struct req *r)
 			     : l.state);
 		return;
 	}
-	char uuid[37], detail[160] = "";
+	char uuid[37];
 	if (api_begin(r) < 0)
 		return;
 	struct cmd_order o = {.device_id = l.device_id,
 			      .type = AP_CMD_DEVICE_LOCATION,
 			      .origin = "locate",
 			      .requested_by = r->acct.name};
-	int rc = cmdq_queue(r->w, &o, uuid, detail, sizeof(detail));
-	if (rc < 0) {
-		api_rollback(r);
-		api_fail(r, rc, 0, "%s", detail[0] ? detail : ap_strerror(rc));
+	int rc = api_queue(r, &o, NULL, uuid);
+	if (rc < 0)
 		return;
-	}
 	if (commit_request(r, "locate.refresh", &l, NULL) == 0)
 		answer_request(r, 200, l.id);
 }

@@ -10,6 +10,7 @@
  * every stream left is ended with done().
  */
 #include "apns.h"
+#include "sock_out.h"
 #include "ap_buf.h"
 #include "ap_err.h"
 #include "log.h"
@@ -492,20 +493,12 @@ static int session_new(struct apns_conn *c)
 static void conn_close(struct apns_conn *c, const char *reason, const char *error);
 static void want_flush(struct apns *a);
 
-struct wreq {
-	uv_write_t req;
-	struct apns_conn *c;
-	size_t len;
-	char *data;
-};
-
 static void on_write(uv_write_t *req, int status)
 {
-	struct wreq *wr = (struct wreq *)req;
-	struct apns_conn *c = wr->c;
-	c->write_bytes -= wr->len;
-	free(wr->data);
-	free(wr);
+	struct sock_out *o = (struct sock_out *)req;
+	struct apns_conn *c = o->owner;
+	c->write_bytes -= o->len;
+	sock_out_free(o);
 	if (status < 0 && status != UV_ECANCELED && !c->closing) {
 		char e[96];
 		snprintf(e, sizeof(e), "write failed: %s", uv_strerror(status));
@@ -521,27 +514,11 @@ static void on_write(uv_write_t *req, int status)
 /* Writes the ciphertext the TLS filter holds. */
 static int send_ciphertext(struct apns_conn *c)
 {
-	char *data;
 	size_t len;
-	int rc = ap_tls_take(c->tls, &data, &len);
-	if (rc < 0 || data == NULL)
-		return rc;
-	struct wreq *wr = malloc(sizeof(*wr));
-	if (wr == NULL) {
-		free(data);
-		return AP_ENOMEM;
-	}
-	wr->c = c;
-	wr->len = len;
-	wr->data = data;
-	uv_buf_t b = uv_buf_init(data, (unsigned)len);
-	if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
-		free(data);
-		free(wr);
-		return AP_EIO;
-	}
-	c->write_bytes += len;
-	return 0;
+	int rc = sock_out_tls((uv_stream_t *)&c->tcp, c->tls, c, on_write, &len);
+	if (rc == 0)
+		c->write_bytes += len;
+	return rc;
 }
 
 /* Serialises what nghttp2 has to send, through TLS, onto the socket. */

@@ -1,5 +1,6 @@
 /* conn.c - connection state machine: bytes -> TLS -> HTTP -> router. */
 #include "conn.h"
+#include "sock_out.h"
 #include "ap_buf.h"
 #include "ap_err.h"
 #include "ap_http.h"
@@ -122,17 +123,11 @@ static void conn_close(struct conn *c)
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
-struct wreq {
-	uv_write_t req;
-	char *data;
-};
-
 static void on_write(uv_write_t *req, int status)
 {
-	struct wreq *wr = (struct wreq *)req;
-	struct conn *c = req->data;
-	free(wr->data);
-	free(wr);
+	struct sock_out *o = (struct sock_out *)req;
+	struct conn *c = o->owner;
+	sock_out_free(o);
 	c->pending_writes--;
 	if (status < 0 && status != UV_ECANCELED)
 		conn_close(c);
@@ -149,28 +144,13 @@ static void on_write(uv_write_t *req, int status)
 /* Sends whatever ciphertext the TLS filter has produced. */
 static int flush(struct conn *c)
 {
-	char *data;
 	size_t len;
 	if (c->state == CONN_CLOSING)
 		return 0;
-	int rc = ap_tls_take(c->tls, &data, &len);
-	if (rc < 0 || data == NULL)
-		return rc;
-	struct wreq *wr = malloc(sizeof(*wr));
-	if (wr == NULL) {
-		free(data);
-		return AP_ENOMEM;
-	}
-	wr->data = data;
-	wr->req.data = c;
-	uv_buf_t b = uv_buf_init(data, (unsigned)len);
-	if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
-		free(data);
-		free(wr);
-		return AP_EIO;
-	}
-	c->pending_writes++;
-	return 0;
+	int rc = sock_out_tls((uv_stream_t *)&c->tcp, c->tls, c, on_write, &len);
+	if (rc == 0 && len > 0)
+		c->pending_writes++;
+	return rc;
 }
 
 /* Closes once everything queued has been written. */
