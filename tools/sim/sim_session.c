@@ -398,20 +398,31 @@ static void on_server_answer(struct sim_conn *c, struct sim_task *t, int err,
 	free(xml);
 }
 
-void sim_session_connect(struct sim_task *t)
+/* The session of task t on its device; NULL (the task ended) when out of
+ * memory. */
+static struct sess *sess_new(struct sim_task *t)
 {
 	struct sim_ctx *x = t->arg;
 	struct sess *s = calloc(1, sizeof(*s));
-	char *xml = NULL;
-	size_t len = 0;
-
 	if (s == NULL) {
 		sim_task_done(t, AP_ENOMEM, "out of memory");
-		return;
+		return NULL;
 	}
 	t->user = s;
 	s->x = x;
 	s->d = x->devs[t->index];
+	return s;
+}
+
+void sim_session_connect(struct sim_task *t)
+{
+	struct sess *s = sess_new(t);
+	struct sim_ctx *x = t->arg;
+	char *xml = NULL;
+	size_t len = 0;
+
+	if (s == NULL)
+		return;
 	s->d->end_session = 0;
 	atomic_fetch_add(&x->counts.sessions, 1);
 	if (s->d->key == NULL) {
@@ -457,18 +468,12 @@ static void on_checkout(struct sim_conn *c, struct sim_task *t, int err,
 
 void sim_session_checkout(struct sim_task *t)
 {
-	struct sim_ctx *x = t->arg;
-	struct sess *s = calloc(1, sizeof(*s));
+	struct sess *s = sess_new(t);
 	char *xml = NULL;
 	size_t len = 0;
 
-	if (s == NULL) {
-		sim_task_done(t, AP_ENOMEM, "out of memory");
+	if (s == NULL)
 		return;
-	}
-	t->user = s;
-	s->x = x;
-	s->d = x->devs[t->index];
 	struct sim_identity id = {sim_device_cert(s->d), s->d->key, NULL};
 	if (s->d->key == NULL || (s->c = sim_conn_open(t, &id)) == NULL ||
 	    sim_device_checkin(s->d, SIM_CHECKOUT, &xml, &len) < 0) {
