@@ -227,11 +227,7 @@ static int chain_close(struct db *db, const struct chain_end *e, int rc)
 {
 	if (rc == 0)
 		rc = write_head(db, e);
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 int db_audit_anchor(struct db *db, int64_t *ret_anchor)

@@ -85,11 +85,7 @@ out:
 		db_commit(db);
 		return rc;
 	}
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 int db_cmd_enqueue(struct db *db, int64_t device_id, const char *type, const char *dedupe,

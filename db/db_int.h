@@ -68,6 +68,9 @@ int db_step_int64(struct db *db, sqlite3_stmt *st, int64_t *ret);
 /* Steps a statement that returns at most one row: 0 with the row to read
  * (then db_done() it), AP_ENOTFOUND without, else the mapped error. */
 int db_step_row(struct db *db, sqlite3_stmt *st);
+/* Ends the transaction db_begin() opened: commits when rc >= 0, else
+ * rolls back; returns rc's error or the commit's. */
+int db_end(struct db *db, int rc);
 /* Runs fn(db, arg) between db_begin() and db_commit(), rolling back when
  * it fails; returns its error or the commit's. */
 int db_in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);

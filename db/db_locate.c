@@ -204,11 +204,7 @@ int db_locate_purge(struct db *db, int64_t now, int64_t *ret_n)
 	if ((rc = db_step_done(db, st, 0)) == 0)
 		*ret_n = sqlite3_changes(db->h);
 out:
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 int db_locate_add_fix(struct db *db, int64_t request_id, const unsigned char *sealed, size_t len)
@@ -232,11 +228,7 @@ int db_locate_add_fix(struct db *db, int64_t request_id, const unsigned char *se
 	sqlite3_bind_int64(st, 1, request_id);
 	rc = db_step_done(db, st, 0);
 out:
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 int db_locate_fixes(struct db *db, int64_t request_id,
@@ -264,11 +256,7 @@ int db_locate_fixes(struct db *db, int64_t request_id,
 			break;
 	rc = db_rows_done(db, st, rc);
 out:
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 int db_locate_list(struct db *db, int64_t since, int (*fn)(const struct db_locate *l, void *arg),

@@ -111,11 +111,7 @@ int db_mdm_set_trust(struct db *db, int64_t id, const char *trust_id)
 		sqlite3_bind_int64(st, 2, id);
 		rc = db_step_done(db, st, AP_ENOTFOUND);
 	}
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 static void fill_identity(sqlite3_stmt *st, struct db_mdm_identity *ret)
@@ -323,11 +319,7 @@ int db_mdm_authenticate(struct db *db, const struct db_mdm_auth *a, struct db_md
 	if (b.how < DB_MDM_BIND_REFUSED)
 		rc = auth_bind(db, a, &d, found, &b);
 out:
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	rc = db_commit(db);
+	rc = db_end(db, rc);
 	if (rc == 0)
 		*ret = b;
 	return rc;
@@ -580,11 +572,7 @@ static int replace_rows(struct db *db, int64_t id, const char *del_sql, const ch
 			rc = 0;
 	}
 out:
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 static void bind_app(sqlite3_stmt *st, size_t i, const void *items)

@@ -214,11 +214,7 @@ int db_person_leave(struct db *db, int64_t id, int64_t day, int *ret_loans)
 	rc = db_step_done(db, st, 0);
 	loans = sqlite3_changes(db->h);
 out:
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	rc = db_commit(db);
+	rc = db_end(db, rc);
 	if (rc == 0)
 		*ret_loans = loans;
 	return rc;

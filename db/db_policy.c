@@ -179,11 +179,7 @@ int db_policy_profile_update(struct db *db, const char *name, const struct db_pr
 	if ((rc = profile_set(db, old.id, p, actor)) == 0)
 		rc = version_add(db, old.id, p);
 out:
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 int db_policy_profile_get(struct db *db, const char *name, struct db_profile *ret)
@@ -263,11 +259,7 @@ int db_policy_profile_remove(struct db *db, const char *name, int64_t *ret_unass
 	if ((rc = db_policy_profile_get(db, name, &p)) == 0)
 		rc = remove_item(db, "UPDATE profile SET removed_at = ?1 WHERE id = ?2", "profile",
 				 p.id, ret_unassigned);
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 /* ---- apps -------------------------------------------------------------- */
@@ -355,11 +347,7 @@ int db_policy_app_remove(struct db *db, const char *bundle_id, int64_t *ret_unas
 	if ((rc = db_policy_app_get(db, bundle_id, &a)) == 0)
 		rc = remove_item(db, "UPDATE app SET removed_at = ?1 WHERE id = ?2", "app", a.id,
 				 ret_unassigned);
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 /* ---- assignments ------------------------------------------------------- */
@@ -897,11 +885,7 @@ int db_policy_forget_device(struct db *db, int64_t device_id)
 	    (rc = delete1(db, "DELETE FROM device_lists WHERE device_id = ?", device_id)) == 0 &&
 	    (rc = delete1(db, "DELETE FROM device_profile WHERE device_id = ?", device_id)) == 0)
 		rc = delete1(db, "DELETE FROM device_app WHERE device_id = ?", device_id);
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db);
+	return db_end(db, rc);
 }
 
 int db_policy_cancel(struct db *db, int64_t command_id)

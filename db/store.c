@@ -147,17 +147,19 @@ int db_step_row(struct db *db, sqlite3_stmt *st)
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
 }
 
-int db_in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+int db_end(struct db *db, int rc)
 {
-	int rc = db_begin(db);
-	if (rc < 0)
-		return rc;
-	rc = fn(db, arg);
 	if (rc < 0) {
 		db_rollback(db);
 		return rc;
 	}
 	return db_commit(db);
+}
+
+int db_in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+{
+	int rc = db_begin(db);
+	return rc < 0 ? rc : db_end(db, fn(db, arg));
 }
 
 void db_done(sqlite3_stmt *st)
