@@ -28,36 +28,31 @@ static int signing_key_ok(EVP_PKEY *key)
 	return id == EVP_PKEY_RSA || id == EVP_PKEY_EC;
 }
 
+/* The end of a key generation: key (NULL when it failed) into *ret, the
+ * OpenSSL error queue left as it was. */
+static int keygen_done(EVP_PKEY *key, EVP_PKEY **ret)
+{
+	ERR_pop_to_mark();
+	if (key == NULL)
+		return AP_ECRYPTO;
+	*ret = key;
+	return 0;
+}
+
 int ap_x509_new_ec_key(EVP_PKEY **ret)
 {
-	int rc = AP_ECRYPTO;
 	if (ret == NULL)
 		return AP_EINVAL;
 	ERR_set_mark();
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	if (key == NULL)
-		goto out;
-	*ret = key;
-	rc = 0;
-out:
-	ERR_pop_to_mark();
-	return rc;
+	return keygen_done(EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), ret);
 }
 
 int ap_x509_new_rsa_key(int bits, EVP_PKEY **ret)
 {
-	int rc = AP_ECRYPTO;
 	if (ret == NULL || bits < 1024 || bits > 8192)
 		return AP_EINVAL;
 	ERR_set_mark();
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
-	if (key == NULL)
-		goto out;
-	*ret = key;
-	rc = 0;
-out:
-	ERR_pop_to_mark();
-	return rc;
+	return keygen_done(EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits), ret);
 }
 
 static int set_random_serial(X509 *cert)
@@ -445,20 +440,28 @@ static int bio_to_string(BIO *b, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* Frees b and drops what OpenSSL queued since ERR_set_mark(): rc. */
+static int bio_done(BIO *b, int rc)
+{
+	BIO_free(b);
+	ERR_pop_to_mark();
+	return rc;
+}
+
+/* What was written into b (when written) as a string: the end of the
+ * *_to_pem functions. */
+static int pem_out(BIO *b, int written, char **ret, size_t *ret_len)
+{
+	return bio_done(b, written ? bio_to_string(b, ret, ret_len) : AP_ECRYPTO);
+}
+
 int ap_x509_to_pem(X509 *cert, char **ret, size_t *ret_len)
 {
-	int rc = AP_ECRYPTO;
 	if (cert == NULL || ret == NULL)
 		return AP_EINVAL;
 	ERR_set_mark();
 	BIO *b = BIO_new(BIO_s_mem());
-	if (b == NULL || !PEM_write_bio_X509(b, cert))
-		goto out;
-	rc = bio_to_string(b, ret, ret_len);
-out:
-	BIO_free(b);
-	ERR_pop_to_mark();
-	return rc;
+	return pem_out(b, b != NULL && PEM_write_bio_X509(b, cert), ret, ret_len);
 }
 
 int ap_x509_to_der(X509 *cert, unsigned char **ret, size_t *ret_len)
@@ -522,9 +525,7 @@ static int pem_read(const char *pem, size_t len, void *(*read)(BIO *), void **re
 		*ret = read(b);
 		rc = *ret != NULL ? 0 : AP_EPARSE;
 	}
-	BIO_free(b);
-	ERR_pop_to_mark();
-	return rc;
+	return bio_done(b, rc);
 }
 
 static void *read_x509(BIO *b)
@@ -543,19 +544,14 @@ int ap_x509_from_pem(const char *pem, size_t len, X509 **ret)
 
 int ap_pkey_to_pem(EVP_PKEY *key, char **ret, size_t *ret_len)
 {
-	int rc = AP_ECRYPTO;
 	if (key == NULL || ret == NULL)
 		return AP_EINVAL;
 	ERR_set_mark();
 	/* secure-heap memory BIO: cleansed when freed */
 	BIO *b = BIO_new(BIO_s_secmem());
-	if (b == NULL || !PEM_write_bio_PKCS8PrivateKey(b, key, NULL, NULL, 0, NULL, NULL))
-		goto out;
-	rc = bio_to_string(b, ret, ret_len);
-out:
-	BIO_free(b);
-	ERR_pop_to_mark();
-	return rc;
+	return pem_out(
+	    b, b != NULL && PEM_write_bio_PKCS8PrivateKey(b, key, NULL, NULL, 0, NULL, NULL), ret,
+	    ret_len);
 }
 
 static void *read_pkey(BIO *b)

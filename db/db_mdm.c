@@ -575,13 +575,18 @@ out:
 	return db_end(db, rc);
 }
 
+/* Binds ?2.. to the n texts of a reported item, "" for one it left out. */
+static void bind_texts(sqlite3_stmt *st, const char *const *cols, int n)
+{
+	for (int k = 0; k < n; k++)
+		db_bind_text(st, k + 2, cols[k] ? cols[k] : "");
+}
+
 static void bind_app(sqlite3_stmt *st, size_t i, const void *items)
 {
 	const struct ap_app *a = (const struct ap_app *)items + i;
-	db_bind_text(st, 2, a->identifier ? a->identifier : "");
-	db_bind_text(st, 3, a->name ? a->name : "");
-	db_bind_text(st, 4, a->version ? a->version : "");
-	db_bind_text(st, 5, a->short_version ? a->short_version : "");
+	const char *cols[] = {a->identifier, a->name, a->version, a->short_version};
+	bind_texts(st, cols, 4);
 }
 
 int db_mdm_set_apps(struct db *db, int64_t id, const struct ap_app *apps, size_t n)
@@ -595,9 +600,8 @@ int db_mdm_set_apps(struct db *db, int64_t id, const struct ap_app *apps, size_t
 static void bind_profile(sqlite3_stmt *st, size_t i, const void *items)
 {
 	const struct ap_profile_info *p = (const struct ap_profile_info *)items + i;
-	db_bind_text(st, 2, p->identifier ? p->identifier : "");
-	db_bind_text(st, 3, p->uuid ? p->uuid : "");
-	db_bind_text(st, 4, p->display_name ? p->display_name : "");
+	const char *cols[] = {p->identifier, p->uuid, p->display_name};
+	bind_texts(st, cols, 3);
 }
 
 int db_mdm_set_profiles(struct db *db, int64_t id, const struct ap_profile_info *p, size_t n)
