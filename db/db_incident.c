@@ -2,7 +2,6 @@
 #include "db_int.h"
 #include "db_incident.h"
 #include "db_loan.h"
-#include "db_scope.h"
 #include "ap_err.h"
 
 #include <string.h>
@@ -263,21 +262,16 @@ int db_incident_list(struct db *db, const struct db_incident_filter *f,
 		     int (*fn)(const struct db_incident *in, void *arg), void *arg,
 		     int64_t *ret_next)
 {
-	char scope[DB_SCOPE_JSON_CAP];
 	sqlite3_stmt *st;
 	struct db_page pg = {.limit = f->limit};
-	int rc = f->only ? db_scope_json(f->only, f->n_only, scope) : 0;
+	int rc = db_stmt_scoped(
+	    db,
+	    INCIDENT_COLS "WHERE (?1 IS NULL OR i.school IN (SELECT value FROM json_each(?1)))"
+			  " AND (?2 = 0 OR i.status = 'open') AND (?3 IS NULL OR i.device_id = ?3)"
+			  " AND i.id > ?4 ORDER BY i.id LIMIT ?5",
+	    f->only, f->n_only, &st);
 	if (rc < 0)
 		return rc;
-	rc = db_stmt(db,
-		     INCIDENT_COLS
-		     "WHERE (?1 IS NULL OR i.school IN (SELECT value FROM json_each(?1)))"
-		     " AND (?2 = 0 OR i.status = 'open') AND (?3 IS NULL OR i.device_id = ?3)"
-		     " AND i.id > ?4 ORDER BY i.id LIMIT ?5",
-		     &st);
-	if (rc < 0)
-		return rc;
-	db_bind_text(st, 1, f->only ? scope : NULL);
 	sqlite3_bind_int(st, 2, f->open_only != 0);
 	if (f->device_id > 0)
 		sqlite3_bind_int64(st, 3, f->device_id);

@@ -68,6 +68,11 @@ int db_step_int64(struct db *db, sqlite3_stmt *st, int64_t *ret);
 /* Steps a statement that returns at most one row: 0 with the row to read
  * (then db_done() it), AP_ENOTFOUND without, else the mapped error. */
 int db_step_row(struct db *db, sqlite3_stmt *st);
+/* db_stmt() for a list statement whose ?1 is the set of collèges it is
+ * limited to (json_each(?1)): binds ?1 to only[0..n_only) as a JSON array,
+ * or NULL (the whole fleet) when only is NULL; db_scope_json()'s errors. */
+int db_stmt_scoped(struct db *db, const char *sql, const char *const *only, size_t n_only,
+		   sqlite3_stmt **ret);
 /* Ends the transaction db_begin() opened: commits when rc >= 0, else
  * rolls back; returns rc's error or the commit's. */
 int db_end(struct db *db, int rc);

@@ -2,7 +2,6 @@
 #include "db_int.h"
 #include "db_loan.h"
 #include "db_audit.h"
-#include "db_scope.h"
 #include "ap_err.h"
 
 #include <stdio.h>
@@ -260,24 +259,19 @@ int db_loan_close_written_off(struct db *db, int64_t loan_id)
 int db_loan_list(struct db *db, const struct db_loan_filter *f,
 		 int (*fn)(const struct db_loan *l, void *arg), void *arg, int64_t *ret_next)
 {
-	char scope[DB_SCOPE_JSON_CAP];
 	sqlite3_stmt *st;
 	struct db_page pg = {.limit = f->limit};
-	int rc = f->only ? db_scope_json(f->only, f->n_only, scope) : 0;
+	int rc = db_stmt_scoped(
+	    db,
+	    LOAN_COLS "WHERE (?1 IS NULL OR l.school IN (SELECT value FROM json_each(?1)))"
+		      " AND (CASE ?2 WHEN -2 THEN 1 WHEN -1 THEN l.state IN ('open','returning')"
+		      " ELSE l.state = ?3 END)"
+		      " AND (?4 IS NULL OR (l.state = 'open' AND l.due_at < ?4))"
+		      " AND (?5 IS NULL OR l.device_id = ?5) AND (?6 IS NULL OR l.person_id = ?6)"
+		      " AND l.id > ?7 ORDER BY l.id LIMIT ?8",
+	    f->only, f->n_only, &st);
 	if (rc < 0)
 		return rc;
-	rc = db_stmt(db,
-		     LOAN_COLS
-		     "WHERE (?1 IS NULL OR l.school IN (SELECT value FROM json_each(?1)))"
-		     " AND (CASE ?2 WHEN -2 THEN 1 WHEN -1 THEN l.state IN ('open','returning')"
-		     " ELSE l.state = ?3 END)"
-		     " AND (?4 IS NULL OR (l.state = 'open' AND l.due_at < ?4))"
-		     " AND (?5 IS NULL OR l.device_id = ?5) AND (?6 IS NULL OR l.person_id = ?6)"
-		     " AND l.id > ?7 ORDER BY l.id LIMIT ?8",
-		     &st);
-	if (rc < 0)
-		return rc;
-	db_bind_text(st, 1, f->only ? scope : NULL);
 	sqlite3_bind_int(st, 2, f->state < 0 ? f->state : 0);
 	db_bind_text(st, 3, f->state >= 0 ? db_loan_state_name((enum db_loan_state)f->state) : "");
 	if (f->overdue_before > 0)

@@ -621,6 +621,18 @@ static void code_hash(const char *code, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+/* The statement sql about a code a device or user gave, its code_hash()
+ * in hash: AP_EAUTH when the code is missing or longer than any code
+ * Ardoise makes. */
+static int code_stmt(struct db *db, const char *code, const char *sql, char hash[65],
+		     sqlite3_stmt **ret)
+{
+	if (code == NULL || strlen(code) > 64)
+		return AP_EAUTH;
+	code_hash(code, hash);
+	return db_stmt(db, sql, ret);
+}
+
 static int code_new(struct db *db, const char *school, const char *serial, const char *created_by,
 		    int64_t ttl_seconds, int64_t max_uses, char ret_code[33])
 {
@@ -678,58 +690,45 @@ int db_enroll_code_check(struct db *db, const char *code)
 {
 	char hash[65];
 	sqlite3_stmt *st;
-	if (code == NULL || strlen(code) > 64)
-		return AP_EAUTH;
-	code_hash(code, hash);
-	int rc = db_stmt(db,
-			 "SELECT 1 FROM enroll_code WHERE code_hash = ? AND uses < max_uses"
-			 " AND expires_at > ?",
-			 &st);
+	int rc = code_stmt(db, code,
+			   "SELECT 1 FROM enroll_code WHERE code_hash = ? AND uses < max_uses"
+			   " AND expires_at > ?",
+			   hash, &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, hash);
 	sqlite3_bind_int64(st, 2, db_now());
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? AP_EAUTH : db_rc(db, rc);
+	rc = db_step_row(db, st);
 	db_done(st);
-	return rc;
+	return rc == AP_ENOTFOUND ? AP_EAUTH : rc;
 }
 
 int db_enroll_code_use(struct db *db, const char *code, const char *used_by)
 {
 	char hash[65];
 	sqlite3_stmt *st;
-	if (code == NULL || strlen(code) > 64)
-		return AP_EAUTH;
-	code_hash(code, hash);
 	int rc =
-	    db_stmt(db,
-		    "UPDATE enroll_code SET uses = uses + (serial IS NULL), used_at = ?1,"
-		    " used_by = ?2 WHERE code_hash = ?3 AND uses < max_uses AND expires_at > ?1",
-		    &st);
+	    code_stmt(db, code,
+		      "UPDATE enroll_code SET uses = uses + (serial IS NULL), used_at = ?1,"
+		      " used_by = ?2 WHERE code_hash = ?3 AND uses < max_uses AND expires_at > ?1",
+		      hash, &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, db_now());
 	db_bind_text(st, 2, used_by);
 	db_bind_text(st, 3, hash);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? (sqlite3_changes(db->h) ? 0 : AP_EAUTH) : db_rc(db, rc);
-	db_done(st);
-	return rc;
+	return db_step_done(db, st, AP_EAUTH);
 }
 
 int db_enroll_code_cert(struct db *db, const char *code, const char *cert_fp)
 {
 	char hash[65];
 	sqlite3_stmt *st;
-	if (code == NULL || strlen(code) > 64)
-		return AP_EAUTH;
-	code_hash(code, hash);
-	int rc = db_stmt(db,
-			 "INSERT OR REPLACE INTO enroll_code_cert(cert_fp, code_hash, serial,"
-			 " issued_at) SELECT ?1, code_hash, serial, ?2 FROM enroll_code"
-			 " WHERE code_hash = ?3 AND serial IS NOT NULL",
-			 &st);
+	int rc = code_stmt(db, code,
+			   "INSERT OR REPLACE INTO enroll_code_cert(cert_fp, code_hash, serial,"
+			   " issued_at) SELECT ?1, code_hash, serial, ?2 FROM enroll_code"
+			   " WHERE code_hash = ?3 AND serial IS NOT NULL",
+			   hash, &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, cert_fp);

@@ -1,7 +1,6 @@
 /* db_person.c - pupils and teachers. */
 #include "db_int.h"
 #include "db_person.h"
-#include "db_scope.h"
 #include "ap_err.h"
 
 #include <string.h>
@@ -153,21 +152,17 @@ int db_person_list(struct db *db, const char *const *only, size_t n_only, const 
 		   int64_t offset, size_t limit, int (*fn)(const struct db_person *p, void *arg),
 		   void *arg, int64_t *ret_next)
 {
-	char scope[DB_SCOPE_JSON_CAP];
 	sqlite3_stmt *st;
 	size_t n = 0;
 	int64_t next = 0;
-	int rc = only ? db_scope_json(only, n_only, scope) : 0;
+	int rc = db_stmt_scoped(db,
+				PERSON_COLS
+				"WHERE (?1 IS NULL OR school IN (SELECT value FROM json_each(?1)))"
+				" AND (?2 IS NULL OR class = ?2) ORDER BY school, class, name, id"
+				" LIMIT ?3 OFFSET ?4",
+				only, n_only, &st);
 	if (rc < 0)
 		return rc;
-	rc = db_stmt(db,
-		     PERSON_COLS "WHERE (?1 IS NULL OR school IN (SELECT value FROM json_each(?1)))"
-				 " AND (?2 IS NULL OR class = ?2) ORDER BY school, class, name, id"
-				 " LIMIT ?3 OFFSET ?4",
-		     &st);
-	if (rc < 0)
-		return rc;
-	db_bind_text(st, 1, only ? scope : NULL);
 	db_bind_text(st, 2, class_name);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit + 1);
 	sqlite3_bind_int64(st, 4, offset);

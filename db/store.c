@@ -1,5 +1,6 @@
 /* store.c - opening, migrating and closing the SQLite store. */
 #include "db_int.h"
+#include "db_scope.h"
 #include "migrations.h"
 #include "ap_err.h"
 
@@ -145,6 +146,17 @@ int db_step_row(struct db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? AP_ENOTFOUND : db_rc(db, rc);
+}
+
+int db_stmt_scoped(struct db *db, const char *sql, const char *const *only, size_t n_only,
+		   sqlite3_stmt **ret)
+{
+	char scope[DB_SCOPE_JSON_CAP];
+	int rc = only ? db_scope_json(only, n_only, scope) : 0;
+	if (rc < 0 || (rc = db_stmt(db, sql, ret)) < 0)
+		return rc;
+	db_bind_text(*ret, 1, only ? scope : NULL);
+	return 0;
 }
 
 int db_end(struct db *db, int rc)
