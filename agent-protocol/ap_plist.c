@@ -161,26 +161,37 @@ static int skip_past(struct scan *s, size_t from, const char *end)
 	return 0;
 }
 
-/* <!DOCTYPE ...>: an internal subset ('[' outside quotes) is refused. */
-static int scan_doctype(struct scan *s)
+/* The index of the first byte of s->p[from..len) outside '...' and "..."
+ * quotes that is one of stops; s->len when there is none. */
+static size_t unquoted(const struct scan *s, size_t from, const char *stops)
 {
 	char quote = 0;
 
-	for (size_t j = s->i + 9; j < s->len; j++) {
+	for (size_t j = from; j < s->len; j++) {
 		char c = s->p[j];
 		if (quote) {
 			if (c == quote)
 				quote = 0;
 		} else if (c == '"' || c == '\'') {
 			quote = c;
-		} else if (c == '[') {
-			return AP_EUNSUPPORTED;
-		} else if (c == '>') {
-			s->i = j + 1;
-			return 0;
+		} else if (c != '\0' && strchr(stops, c) != NULL) {
+			return j;
 		}
 	}
-	return AP_EPARSE;
+	return s->len;
+}
+
+/* <!DOCTYPE ...>: an internal subset ('[' outside quotes) is refused. */
+static int scan_doctype(struct scan *s)
+{
+	size_t j = unquoted(s, s->i + 9, "[>");
+
+	if (j >= s->len)
+		return AP_EPARSE;
+	if (s->p[j] == '[')
+		return AP_EUNSUPPORTED;
+	s->i = j + 1;
+	return 0;
 }
 
 static int is_name_char(char c)
@@ -222,27 +233,14 @@ static int scan_close(struct scan *s)
 static int scan_open(struct scan *s)
 {
 	size_t j = s->i + 1, start = j;
-	char quote = 0;
 
 	while (j < s->len && is_name_char(s->p[j]))
 		j++;
 	struct elem e = {s->p + start, j - start};
 	if (e.len == 0)
 		return AP_EPARSE;
-	for (; j < s->len; j++) {
-		char c = s->p[j];
-		if (quote) {
-			if (c == quote)
-				quote = 0;
-		} else if (c == '"' || c == '\'') {
-			quote = c;
-		} else if (c == '<') {
-			return AP_EPARSE;
-		} else if (c == '>') {
-			break;
-		}
-	}
-	if (j >= s->len)
+	j = unquoted(s, j, "<>");
+	if (j >= s->len || s->p[j] == '<')
 		return AP_EPARSE;
 	s->i = j + 1;
 	if (s->p[j - 1] == '/')
@@ -437,37 +435,57 @@ int ap_dict_get_data(plist_t dict, const char *key, unsigned char **ret, size_t 
 	return 0;
 }
 
-int ap_dict_get_bool(plist_t dict, const char *key, int *ret)
+/* A scalar as libplist hands it out: boolean, unsigned integer or real. */
+union scalar {
+	uint8_t b;
+	uint64_t u;
+	double d;
+};
+
+/* dict[key] when it is a scalar of `type` (PLIST_BOOLEAN, PLIST_UINT or
+ * PLIST_REAL), read into the matching member of *out (all zero first);
+ * errors as ap_dict_get_node(). */
+static int dict_get_scalar(plist_t dict, const char *key, plist_type type, union scalar *out)
 {
 	plist_t v;
-	uint8_t b = 0;
-	int rc = ap_dict_get_node(dict, key, PLIST_BOOLEAN, &v);
+	int rc = ap_dict_get_node(dict, key, type, &v);
 
 	if (rc < 0)
 		return rc;
-	plist_get_bool_val(v, &b);
-	*ret = b != 0;
+	memset(out, 0, sizeof(*out));
+	if (type == PLIST_BOOLEAN)
+		plist_get_bool_val(v, &out->b);
+	else if (type == PLIST_UINT)
+		plist_get_uint_val(v, &out->u);
+	else
+		plist_get_real_val(v, &out->d);
 	return 0;
+}
+
+int ap_dict_get_bool(plist_t dict, const char *key, int *ret)
+{
+	union scalar v;
+	int rc = dict_get_scalar(dict, key, PLIST_BOOLEAN, &v);
+
+	if (rc == 0)
+		*ret = v.b != 0;
+	return rc;
 }
 
 int ap_dict_get_int(plist_t dict, const char *key, int64_t *ret)
 {
-	plist_t v;
-	uint64_t u = 0;
-	int rc = ap_dict_get_node(dict, key, PLIST_UINT, &v);
+	union scalar v;
+	int rc = dict_get_scalar(dict, key, PLIST_UINT, &v);
 
-	if (rc < 0)
-		return rc;
-	plist_get_uint_val(v, &u);
-	*ret = (int64_t)u;
-	return 0;
+	if (rc == 0)
+		*ret = (int64_t)v.u;
+	return rc;
 }
 
 int ap_dict_get_real(plist_t dict, const char *key, double *ret)
 {
 	int64_t i;
-	double d = 0;
-	plist_t v;
+	union scalar v;
 	int rc = ap_dict_get_int(dict, key, &i);
 
 	if (rc == 0) {
@@ -476,13 +494,12 @@ int ap_dict_get_real(plist_t dict, const char *key, double *ret)
 	}
 	if (rc != AP_ETYPE)
 		return rc;
-	rc = ap_dict_get_node(dict, key, PLIST_REAL, &v);
+	rc = dict_get_scalar(dict, key, PLIST_REAL, &v);
 	if (rc < 0)
 		return rc;
-	plist_get_real_val(v, &d);
-	if (!isfinite(d))
+	if (!isfinite(v.d))
 		return AP_EINVAL;
-	*ret = d;
+	*ret = v.d;
 	return 0;
 }
 

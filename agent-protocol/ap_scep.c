@@ -713,6 +713,14 @@ static OSSL_LIB_CTX *enter_global(void)
 	return OSSL_LIB_CTX_set0_default(OSSL_LIB_CTX_get0_global_default());
 }
 
+/* The size of a message to read (request or CertRep); also runs the init. */
+static int message_len_ok(size_t len)
+{
+	if (len > AP_SCEP_MAX_MESSAGE)
+		return AP_ETOOBIG;
+	return scep_init();
+}
+
 static int scep_req_parse(const unsigned char *der, size_t len, X509 *ca_cert, EVP_PKEY *ca_key,
 			  struct ap_scep_req **ret)
 {
@@ -724,9 +732,7 @@ static int scep_req_parse(const unsigned char *der, size_t len, X509 *ca_cert, E
 	struct ap_scep_req *r = NULL;
 	if (der == NULL || ca_cert == NULL || ca_key == NULL || ret == NULL)
 		return AP_EINVAL;
-	if (len > AP_SCEP_MAX_MESSAGE)
-		return AP_ETOOBIG;
-	if ((rc = scep_init()) < 0)
+	if ((rc = message_len_ok(len)) < 0)
 		return rc;
 	ERR_set_mark();
 	rc = AP_ENOMEM;
@@ -992,9 +998,7 @@ static int scep_client_response(const unsigned char *der, size_t len, X509 *ca_c
 	STACK_OF(X509) *extra = NULL;
 	if (der == NULL || ca_cert == NULL || key == NULL || selfsigned == NULL || ret_cert == NULL)
 		return AP_EINVAL;
-	if (len > AP_SCEP_MAX_MESSAGE)
-		return AP_ETOOBIG;
-	if ((rc = scep_init()) < 0)
+	if ((rc = message_len_ok(len)) < 0)
 		return rc;
 	ERR_set_mark();
 	if ((rc = decode_signed(der, len, &cms)) < 0)

@@ -162,6 +162,18 @@ static int add_self_exts(X509 *cert, EVP_PKEY *key, int ca)
 	return add_ext(cert, cert, NID_subject_key_identifier, "hash");
 }
 
+/* The end of a certificate build: on success (rc >= 0) cert into *ret,
+ * else cert freed; the OpenSSL error queue left as at ERR_set_mark(): rc. */
+static int cert_done(X509 *cert, int rc, X509 **ret)
+{
+	if (rc >= 0)
+		*ret = cert;
+	else
+		X509_free(cert);
+	ERR_pop_to_mark();
+	return rc;
+}
+
 static int make_self(EVP_PKEY *key, const char *cn, const char *org, int days, int ca, X509 **ret)
 {
 	int rc;
@@ -171,15 +183,10 @@ static int make_self(EVP_PKEY *key, const char *cn, const char *org, int days, i
 	if (!signing_key_ok(key))
 		return AP_EUNSUPPORTED;
 	ERR_set_mark();
-	if ((rc = new_cert(key, days, &cert)) < 0 || (rc = set_self_name(cert, cn, org)) < 0 ||
-	    (rc = add_self_exts(cert, key, ca)) < 0 || (rc = sign(cert, key)) < 0)
-		goto out;
-	*ret = cert;
-	cert = NULL;
-out:
-	X509_free(cert);
-	ERR_pop_to_mark();
-	return rc;
+	if ((rc = new_cert(key, days, &cert)) >= 0 && (rc = set_self_name(cert, cn, org)) >= 0 &&
+	    (rc = add_self_exts(cert, key, ca)) >= 0)
+		rc = sign(cert, key);
+	return cert_done(cert, rc, ret);
 }
 
 int ap_x509_make_ca(EVP_PKEY *key, const char *cn, const char *org, int days, X509 **ret)
@@ -310,15 +317,10 @@ int ap_x509_issue_server(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *
 	    (rc = add_ext(cert, ca, NID_ext_key_usage, "serverAuth")) < 0 ||
 	    (rc = add_san(cert, names, n_names)) < 0)
 		goto out;
-	if ((rc = sign(cert, ca_key)) < 0)
-		goto out;
-	*ret = cert;
-	cert = NULL;
+	rc = sign(cert, ca_key);
 out:
 	X509_NAME_free(subject);
-	X509_free(cert);
-	ERR_pop_to_mark();
-	return rc;
+	return cert_done(cert, rc, ret);
 }
 
 int ap_x509_issue_client(X509 *ca, EVP_PKEY *ca_key, X509_REQ *csr, int days, X509 **ret)
@@ -344,14 +346,9 @@ int ap_x509_issue_client(X509 *ca, EVP_PKEY *ca_key, X509_REQ *csr, int days, X5
 	if ((rc = add_ext(cert, ca, NID_key_usage, ku)) < 0 ||
 	    (rc = add_ext(cert, ca, NID_ext_key_usage, "clientAuth")) < 0)
 		goto out;
-	if ((rc = sign(cert, ca_key)) < 0)
-		goto out;
-	*ret = cert;
-	cert = NULL;
+	rc = sign(cert, ca_key);
 out:
-	X509_free(cert);
-	ERR_pop_to_mark();
-	return rc;
+	return cert_done(cert, rc, ret);
 }
 
 int ap_x509_subject_cn(X509 *cert, char **ret)
