@@ -30,7 +30,7 @@ int api_dberr(struct req *r, int rc, const char *what)
 
 int api_refuse(struct req *r, int err, int status, const char *fmt, ...)
 {
-	char msg[480];
+	char msg[512]; /* as api_fail()'s own */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -66,17 +66,14 @@ json_t *api_body(struct req *r)
 static int text_value(struct req *r, const char *key, json_t *v, size_t max, int lines,
 		      const char **ret)
 {
-	if (!json_is_string(v)) {
-		api_fail(r, AP_ETYPE, 400, "'%s' must be a string", key);
-		return AP_ETYPE;
-	}
+	if (!json_is_string(v))
+		return api_refuse(r, AP_ETYPE, 400, "'%s' must be a string", key);
 	const char *s = json_string_value(v);
-	if (!ap_text_ok(s, max, lines) || strlen(s) != json_string_length(v)) {
-		api_fail(r, AP_EINVAL, 400, "'%s' must be text of at most %zu bytes%s", key, max,
-			 lines ? ", without control characters other than line breaks"
-			       : ", on one line, without control characters");
-		return AP_EINVAL;
-	}
+	if (!ap_text_ok(s, max, lines) || strlen(s) != json_string_length(v))
+		return api_refuse(r, AP_EINVAL, 400, "'%s' must be text of at most %zu bytes%s",
+				  key, max,
+				  lines ? ", without control characters other than line breaks"
+					: ", on one line, without control characters");
 	*ret = s;
 	return 0;
 }
@@ -88,10 +85,8 @@ static int member(struct req *r, json_t *body, const char *key, int required, js
 	json_t *v = json_object_get(body, key);
 	if (json_is_null(v))
 		v = NULL;
-	if (v == NULL && required) {
-		api_fail(r, AP_EMISSING, 400, "'%s' is required", key);
-		return AP_EMISSING;
-	}
+	if (v == NULL && required)
+		return api_refuse(r, AP_EMISSING, 400, "'%s' is required", key);
 	*ret = v;
 	return 0;
 }
@@ -108,10 +103,8 @@ static int text_member(struct req *r, json_t *body, const char *key, size_t max,
 		rc = text_value(r, key, v, max, lines, &s);
 	if (rc < 0)
 		return rc;
-	if (required && s[0] == '\0') {
-		api_fail(r, AP_EMISSING, 400, "'%s' must not be empty", key);
-		return AP_EMISSING;
-	}
+	if (required && s[0] == '\0')
+		return api_refuse(r, AP_EMISSING, 400, "'%s' must not be empty", key);
 	*ret = s;
 	return 0;
 }
@@ -138,10 +131,8 @@ int api_field_day(struct req *r, json_t *body, const char *key, int required, in
 		*ret = 0;
 		return 0;
 	}
-	if (isodate_parse_day(s, ret) < 0) {
-		api_fail(r, AP_EINVAL, 400, "'%s': '%s' is not a date YYYY-MM-DD", key, s);
-		return AP_EINVAL;
-	}
+	if (isodate_parse_day(s, ret) < 0)
+		return api_refuse(r, AP_EINVAL, 400, "'%s': '%s' is not a date YYYY-MM-DD", key, s);
 	return 0;
 }
 
@@ -252,9 +243,8 @@ int api_allow_object(struct req *r, int action, int found, const char *school, c
 	if (found == 0 &&
 	    authz_check(r, (enum authz_action)action, school && school[0] ? school : NULL) == 0)
 		return 0;
-	api_fail(r, AP_ENOTFOUND, 404, "no %s%s", what,
-		 authz_fleet_wide(r) ? "" : " in your collèges");
-	return AP_ENOTFOUND;
+	return api_refuse(r, AP_ENOTFOUND, 404, "no %s%s", what,
+			  authz_fleet_wide(r) ? "" : " in your collèges");
 }
 
 int api_tablet_serial(struct req *r, int action, const char *serial, struct db_device *d)
@@ -346,10 +336,9 @@ int api_record(struct req *r, const char *action, const char *target, const char
 int api_authenticate(struct req *r)
 {
 	const char *h = ap_http_header(r->http, "authorization");
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		api_fail(r, AP_EAUTH, 401, "missing bearer token (Authorization: Bearer TOKEN)");
-		return AP_EAUTH;
-	}
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return api_refuse(r, AP_EAUTH, 401,
+				  "missing bearer token (Authorization: Bearer TOKEN)");
 	int rc = db_account_by_token(r->w->db, h + 7, &r->acct);
 	if (rc == AP_EAUTH) {
 		api_fail(r, rc, 401, "unknown, rotated or disabled token");

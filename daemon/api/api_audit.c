@@ -74,12 +74,11 @@ static int saved_head(struct req *r, struct audit_head *ret, int *ret_given)
 {
 	char text[1024];
 	*ret_given = api_query(r, "head", text, sizeof(text)) == 0 && text[0];
-	if (*ret_given && audit_head_parse(text, ret) < 0) {
-		api_fail(r, AP_EPARSE, 400,
-			 "not an audit head: expected the line 'audit_head count=N last_id=N "
-			 "hash=HEX at=TIME' of the head file or of the daemon's log");
-		return AP_EPARSE;
-	}
+	if (*ret_given && audit_head_parse(text, ret) < 0)
+		return api_refuse(
+		    r, AP_EPARSE, 400,
+		    "not an audit head: expected the line 'audit_head count=N last_id=N "
+		    "hash=HEX at=TIME' of the head file or of the daemon's log");
 	return 0;
 }
 

@@ -79,8 +79,7 @@ static int generic_allowed(struct req *r, const struct generic *g, int mdm_optio
 	const char *why;
 	if (authz_command(r, g->t, mdm_options, &why) == 0)
 		return 0;
-	api_fail(r, AP_EFORBIDDEN, 403, "%s is refused here: %s", g->type, why);
-	return AP_EFORBIDDEN;
+	return api_refuse(r, AP_EFORBIDDEN, 403, "%s is refused here: %s", g->type, why);
 }
 
 static int generic_command(struct req *r, json_t *body, struct generic *g)
@@ -88,21 +87,18 @@ static int generic_command(struct req *r, json_t *body, struct generic *g)
 	if (api_field_str(r, body, "type", 64, 1, &g->type) < 0 ||
 	    api_field_str(r, body, "reason", API_REASON_MAX, 0, &g->reason) < 0)
 		return AP_EINVAL;
-	if (ap_cmd_from_name(g->type, &g->t) < 0) {
-		api_fail(r, AP_EINVAL, 400, "unknown command type '%s'", g->type);
-		return AP_EINVAL;
-	}
+	if (ap_cmd_from_name(g->type, &g->t) < 0)
+		return api_refuse(r, AP_EINVAL, 400, "unknown command type '%s'", g->type);
 	/* the type first: a refused command's parameters are not even read */
 	if (generic_allowed(r, g, 0) < 0 || body_params(r, body, g->t, &g->params) < 0)
 		return AP_EINVAL;
 	if (g->t == AP_CMD_SETTINGS && ap_cmd_settings_has(g->params, "MDMOptions") &&
 	    generic_allowed(r, g, 1) < 0)
 		return AP_EFORBIDDEN;
-	if (authz_command_needs_reason(g->t) && (g->reason == NULL || g->reason[0] == '\0')) {
-		api_fail(r, AP_EMISSING, 400,
-			 "%s needs a reason (\"reason\": it goes to the audit log)", g->type);
-		return AP_EMISSING;
-	}
+	if (authz_command_needs_reason(g->t) && (g->reason == NULL || g->reason[0] == '\0'))
+		return api_refuse(r, AP_EMISSING, 400,
+				  "%s needs a reason (\"reason\": it goes to the audit log)",
+				  g->type);
 	return 0;
 }
 
@@ -176,11 +172,9 @@ static int bulk_scope(struct req *r, json_t *body, char uai[9], const char **sch
 	if (api_field_str(r, body, "school", 16, 0, &given) < 0 ||
 	    api_field_bool(r, body, "all", &all) < 0)
 		return AP_EINVAL;
-	if ((given == NULL) == !all) {
-		api_fail(r, AP_EINVAL, 400,
-			 "give the tablets: \"school\": UAI or \"all\": true (not both)");
-		return AP_EINVAL;
-	}
+	if ((given == NULL) == !all)
+		return api_refuse(r, AP_EINVAL, 400,
+				  "give the tablets: \"school\": UAI or \"all\": true (not both)");
 	*school = NULL;
 	if (given && api_fleet_uai(r, given, uai) < 0)
 		return AP_EINVAL;

@@ -66,28 +66,25 @@ static int list_filter(struct req *r, struct db_device_filter *f, char *os, size
 	char q[32], *end;
 	enum db_device_state st;
 	if (api_query(r, "state", q, sizeof(q)) == 0 && q[0]) {
-		if (db_device_state_from_name(q, &st) < 0) {
-			api_fail(r, AP_EINVAL, 400,
-				 "unknown state '%s' (stock, loaned, returning, repair, lost, "
-				 "stolen, retired)",
-				 q);
-			return AP_EINVAL;
-		}
+		if (db_device_state_from_name(q, &st) < 0)
+			return api_refuse(
+			    r, AP_EINVAL, 400,
+			    "unknown state '%s' (stock, loaned, returning, repair, lost, "
+			    "stolen, retired)",
+			    q);
 		f->state = (int)st;
 	}
 	if (api_query(r, "not_seen_days", q, sizeof(q)) == 0 && q[0]) {
 		long days = strtol(q, &end, 10);
-		if (*end || days < 0 || days > 36500) {
-			api_fail(r, AP_EINVAL, 400, "not_seen_days must be a number of days");
-			return AP_EINVAL;
-		}
+		if (*end || days < 0 || days > 36500)
+			return api_refuse(r, AP_EINVAL, 400,
+					  "not_seen_days must be a number of days");
 		f->not_seen_since = db_now() - days * 86400;
 	}
 	if (api_query(r, "os_below", os, os_cap) == 0 && os[0]) {
-		if (strspn(os, "0123456789.") != strlen(os) || os[0] == '.') {
-			api_fail(r, AP_EINVAL, 400, "os_below must be a version like 17.5");
-			return AP_EINVAL;
-		}
+		if (strspn(os, "0123456789.") != strlen(os) || os[0] == '.')
+			return api_refuse(r, AP_EINVAL, 400,
+					  "os_below must be a version like 17.5");
 		f->os_below = os;
 	}
 	return 0;

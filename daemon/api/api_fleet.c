@@ -96,11 +96,9 @@ static int query_num(struct req *r, const char *name, int64_t max, int64_t *ret)
 		return 0;
 	errno = 0;
 	long long v = strtoll(q, &end, 10);
-	if (errno || *end || v < 0 || v > max) {
-		api_fail(r, AP_EINVAL, 400, "%s must be a whole number from 0 to %lld", name,
-			 (long long)max);
-		return AP_EINVAL;
-	}
+	if (errno || *end || v < 0 || v > max)
+		return api_refuse(r, AP_EINVAL, 400, "%s must be a whole number from 0 to %lld",
+				  name, (long long)max);
 	*ret = v;
 	return 0;
 }
@@ -133,10 +131,8 @@ int api_fleet_query_day(struct req *r, const char *name, int64_t *ret)
 		*ret = 0;
 		return 0;
 	}
-	if (isodate_parse_day(q, ret) < 0) {
-		api_fail(r, AP_EINVAL, 400, "%s: '%s' is not a date YYYY-MM-DD", name, q);
-		return AP_EINVAL;
-	}
+	if (isodate_parse_day(q, ret) < 0)
+		return api_refuse(r, AP_EINVAL, 400, "%s: '%s' is not a date YYYY-MM-DD", name, q);
 	return 0;
 }
 
@@ -231,11 +227,9 @@ json_t *api_fleet_time(int64_t t)
 static int csv_body(struct req *r)
 {
 	const char *ct = ap_http_header(r->http, "content-type");
-	if (ct == NULL || strncasecmp(ct, "text/csv", 8) != 0) {
-		api_fail(r, AP_EUNSUPPORTED, 415, "send the file as text/csv (got %s)",
-			 ct ? ct : "no Content-Type");
-		return AP_EUNSUPPORTED;
-	}
+	if (ct == NULL || strncasecmp(ct, "text/csv", 8) != 0)
+		return api_refuse(r, AP_EUNSUPPORTED, 415, "send the file as text/csv (got %s)",
+				  ct ? ct : "no Content-Type");
 	return 0;
 }
 

@@ -281,8 +281,8 @@ static int state_filter(struct req *r, int *ret)
 			return 0;
 		}
 	}
-	api_fail(r, AP_EINVAL, 400, "state must be open, returning, closed, active or all");
-	return AP_EINVAL;
+	return api_refuse(r, AP_EINVAL, 400,
+			  "state must be open, returning, closed, active or all");
 }
 
 /* ?person=ID and ?device=SERIAL narrow the list. */

@@ -111,10 +111,9 @@ static int school_query(struct req *r, char out[9])
 	struct pol_scope s;
 	char text[48];
 	snprintf(text, sizeof(text), "school:%s", q);
-	if (pol_scope_parse(text, &s) < 0) {
-		api_fail(r, AP_EINVAL, 400, "'%s' is not a UAI (7 digits and the check letter)", q);
-		return AP_EINVAL;
-	}
+	if (pol_scope_parse(text, &s) < 0)
+		return api_refuse(r, AP_EINVAL, 400,
+				  "'%s' is not a UAI (7 digits and the check letter)", q);
 	memcpy(out, s.school, 9);
 	return 0;
 }
@@ -133,12 +132,10 @@ static int store_body(struct req *r, const char *name, int update, struct db_pro
 {
 	char detail[240] = "";
 	struct ap_buf *b = &r->http->body;
-	if (b->len == 0) {
-		api_fail(r, AP_EMISSING, 400,
-			 "send the .mobileconfig as the body (Content-Type: "
-			 "application/x-apple-aspen-config)");
-		return AP_EMISSING;
-	}
+	if (b->len == 0)
+		return api_refuse(r, AP_EMISSING, 400,
+				  "send the .mobileconfig as the body (Content-Type: "
+				  "application/x-apple-aspen-config)");
 	int rc = policy_profile_store(r->w->db, r->w->srv->ks, name, b->data, b->len, r->acct.name,
 				      update, ret, detail, sizeof(detail));
 	if (rc == AP_EEXIST)
@@ -444,12 +441,11 @@ static int resolve_item(struct req *r, const char *text, struct item_ref *ret)
 	else {
 		rp = find_profile(r, text, &p);
 		ra = find_app(r, text, &a);
-		if (rp == 0 && ra == 0) {
-			api_fail(r, AP_ECONFLICT, 409,
-				 "'%s' names a profile and an app: say profile:%s or app:%s", text,
-				 text, text);
-			return AP_ECONFLICT;
-		}
+		if (rp == 0 && ra == 0)
+			return api_refuse(
+			    r, AP_ECONFLICT, 409,
+			    "'%s' names a profile and an app: say profile:%s or app:%s", text, text,
+			    text);
 		rc = rp == 0 ? 0 : ra;
 		if (rc == 0)
 			*ret = rp == 0 ? p : a;
@@ -467,12 +463,11 @@ static int allow_scope(struct req *r, const char *text, struct pol_scope *s, int
 {
 	struct db_device d;
 	*ret_device = 0;
-	if (text == NULL || pol_scope_parse(text, s) < 0) {
-		api_fail(r, AP_EINVAL, 400,
-			 "scope must be fleet, school:UAI, group:UAI/NAME (pupils, teachers or a "
-			 "class) or device:SERIAL");
-		return AP_EINVAL;
-	}
+	if (text == NULL || pol_scope_parse(text, s) < 0)
+		return api_refuse(
+		    r, AP_EINVAL, 400,
+		    "scope must be fleet, school:UAI, group:UAI/NAME (pupils, teachers or a "
+		    "class) or device:SERIAL");
 	if (s->kind == POL_SCOPE_FLEET)
 		return api_allow(r, AZ_ADMIN, NULL); /* the baseline: technicians only */
 	if (s->kind != POL_SCOPE_DEVICE)

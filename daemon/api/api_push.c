@@ -63,28 +63,24 @@ static int push_unavailable(struct req *r)
 /* 409 when the tablet cannot be pushed, naming why. */
 static int device_pushable(struct req *r, const struct db_device *d)
 {
-	if (strcmp(d->enrollment, "enrolled") != 0 || d->push_token_len == 0) {
-		api_fail(r, AP_ECONFLICT, 409,
-			 "tablet %s is not enrolled (%s): it has no push token", d->serial,
-			 d->enrollment);
-		return AP_ECONFLICT;
-	}
-	if (d->push_state[0]) {
-		api_fail(r, AP_ECONFLICT, 409,
-			 "APNs refused the push token of tablet %s (%s): it must check in again "
-			 "(TokenUpdate) before it can be pushed",
-			 d->serial, d->push_state);
-		return AP_ECONFLICT;
-	}
+	if (strcmp(d->enrollment, "enrolled") != 0 || d->push_token_len == 0)
+		return api_refuse(r, AP_ECONFLICT, 409,
+				  "tablet %s is not enrolled (%s): it has no push token", d->serial,
+				  d->enrollment);
+	if (d->push_state[0])
+		return api_refuse(
+		    r, AP_ECONFLICT, 409,
+		    "APNs refused the push token of tablet %s (%s): it must check in again "
+		    "(TokenUpdate) before it can be pushed",
+		    d->serial, d->push_state);
 	struct push_status st;
 	push_status_get(r->w->srv, &st);
-	if (strcmp(d->topic, st.topic) != 0) {
-		api_fail(r, AP_ECONFLICT, 409,
-			 "tablet %s was enrolled for topic %s, the push certificate is for %s: it "
-			 "must enrol again",
-			 d->serial, d->topic, st.topic);
-		return AP_ECONFLICT;
-	}
+	if (strcmp(d->topic, st.topic) != 0)
+		return api_refuse(
+		    r, AP_ECONFLICT, 409,
+		    "tablet %s was enrolled for topic %s, the push certificate is for %s: it "
+		    "must enrol again",
+		    d->serial, d->topic, st.topic);
 	return 0;
 }
 

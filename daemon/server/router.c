@@ -137,13 +137,11 @@ int router_admit(struct req *r, uint64_t announced, struct router_admission *ret
 	int rc = body_limit(r, find_route(r, &path_matched), &a);
 	if (rc < 0)
 		return rc;
-	if (announced != AP_HTTP_LENGTH_CHUNKED && announced > a.limit) {
-		api_fail(r, AP_ETOOBIG, 413,
-			 "a body of %llu bytes is over the %zu bytes this request may send%s",
-			 (unsigned long long)announced, a.limit,
-			 a.anonymous ? " unauthenticated" : "");
-		return AP_ETOOBIG;
-	}
+	if (announced != AP_HTTP_LENGTH_CHUNKED && announced > a.limit)
+		return api_refuse(
+		    r, AP_ETOOBIG, 413,
+		    "a body of %llu bytes is over the %zu bytes this request may send%s",
+		    (unsigned long long)announced, a.limit, a.anonymous ? " unauthenticated" : "");
 	a.reserved = announced == AP_HTTP_LENGTH_CHUNKED ? a.limit : (size_t)announced;
 	if (quota_body_take(r->w->srv->quota, a.reserved, a.anonymous) < 0) {
 		api_fail(r, AP_EBUSY, 503, "too many request bodies in flight: retry in a moment");
