@@ -34,13 +34,19 @@ static int queued(struct worker *w, int64_t device_id, int rc, const char uuid[3
 	return 0;
 }
 
+/* When a command queued now expires ([mdm] command_expiry_days). */
+static int64_t expiry(const struct worker *w)
+{
+	return db_now() + w->srv->cfg.command_expiry_days * DAY;
+}
+
 /* Stores command xml (uuid) of the order: its secret parameters sealed
  * apart (secret.h), in one transaction with the command. */
 static int enqueue(struct worker *w, const struct cmd_order *o, const char *uuid, const char *xml,
 		   size_t len)
 {
 	const struct config *c = &w->srv->cfg;
-	int64_t expires = db_now() + c->command_expiry_days * DAY;
+	int64_t expires = expiry(w);
 	const char *type = ap_cmd_name(o->type), *dedupe = o->dedupe ? o->dedupe : "";
 	char *pub = NULL;
 	unsigned char *sealed = NULL;
@@ -108,8 +114,7 @@ static int queue_blob(struct worker *w, const struct cmd_order *o, const char *u
 	const struct config *c = &w->srv->cfg;
 	return db_cmd_enqueue_ref(w->db, o->device_id, ap_cmd_name(AP_CMD_INSTALL_PROFILE),
 				  o->dedupe ? o->dedupe : "", uuid, o->blob_hash, o->origin,
-				  o->requested_by, db_now() + c->command_expiry_days * DAY,
-				  c->queue_max, NULL);
+				  o->requested_by, expiry(w), c->queue_max, NULL);
 }
 
 int cmdq_queue(struct worker *w, const struct cmd_order *o, char ret_uuid[37], char *detail,
