@@ -4,6 +4,7 @@
 #include "ap_err.h"
 #include "api_reply.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
