@@ -505,7 +505,11 @@ def test_hostile():
                        "x=1; ardoise_session=\x01\x02", "ardoise_session=../../etc/passwd",
                        "a=b" * 2000):
             st, h, body = call(d, "GET", "/api/v1/whoami", headers={"Cookie": cookie})
-            check(st in (400, 401, 431), "cookie %r: %d" % (cookie[:30], st))
+            if "\x01" in cookie:  # control characters: the HTTP parser refuses the head
+                check(st == 400, "cookie %r: %d" % (cookie[:30], st))
+            else:
+                check(st == 401 and "Max-Age=0" in h.get("set-cookie", ""),
+                      "cookie %r: 401, the cookie cleared: %d %r" % (cookie[:30], st, h))
         p = Page(d, "tech.marie")
         for cookie in ("ardoise_session=%s;ardoise_session=x" % p.cookie,
                        "theme=dark; ardoise_session=%s; lang=fr" % p.cookie):
