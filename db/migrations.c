@@ -363,6 +363,17 @@ static const char *const steps[] = {
      * on, the "audit.rekey" anchor (db_audit.h); 0: not keyed yet, the
      * rows of before keep their plain SHA-256 links. */
     "ALTER TABLE audit_head ADD COLUMN keyed_from INTEGER NOT NULL DEFAULT 0;",
+
+    /* 12: the dashboard (db_dashboard.c) counts, per collège, the tablets
+     * with a pending or a failed policy command and the people leaving
+     * soon: small partial indexes over just those rows, so that a
+     * collège's figures read a few index entries, not the command table
+     * nor every person. */
+    "CREATE INDEX command_policy_pending ON command(device_id)"
+    "  WHERE origin = 'policy' AND status IN ('queued','sent','notnow');"
+    "CREATE INDEX command_policy_failed ON command(device_id)"
+    "  WHERE origin = 'policy' AND status IN ('error','format_error','expired');"
+    "CREATE INDEX person_leaving ON person(school, left_at) WHERE left_at IS NOT NULL;",
 };
 
 int migrations_count(void)

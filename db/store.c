@@ -232,6 +232,59 @@ int db_version(struct db *db, int *ret)
 	return 0;
 }
 
+/* The letter of U+00C0 + i without its accent, lower case ('\0': none,
+ * '^': "ae"). */
+static const char latin1_base[64] = "aaaaaa^ceeeeiiiidnooooo\0ouuuuyts"
+				    "aaaaaa^ceeeeiiiidnooooo\0ouuuuyty";
+
+void db_fold(const char *s, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+	while (*p && o + 1 < cap) {
+		const char *two = NULL;
+		char one = 0;
+		if (p[0] == 0xc3 && p[1] >= 0x80 && p[1] <= 0xbf)
+			one = latin1_base[p[1] - 0x80];
+		else if (p[0] == 0xc5 && (p[1] == 0x92 || p[1] == 0x93))
+			two = "oe";
+		if (one == '^')
+			two = "ae";
+		if (two && o + 2 < cap) {
+			memcpy(out + o, two, 2);
+			o += 2;
+			p += 2;
+		} else if (one && !two) {
+			out[o++] = one;
+			p += 2;
+		} else if (two) {
+			break; /* no room for both letters */
+		} else {
+			out[o++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+			p++;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void sql_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const unsigned char *t = sqlite3_value_text(argv[0]);
+	if (t == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]) + 1;
+	char *out = sqlite3_malloc64(n);
+	if (out == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	db_fold((const char *)t, out, n);
+	sqlite3_result_text(ctx, out, -1, sqlite3_free);
+}
+
 int db_open_raw(const char *path, struct db **ret)
 {
 	struct db *db = calloc(1, sizeof(*db));
@@ -245,6 +298,12 @@ int db_open_raw(const char *path, struct db **ret)
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
+	if (sqlite3_create_function(db->h, "ard_fold", 1,
+				    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+				    sql_fold, NULL, NULL) != SQLITE_OK) {
+		rc = AP_ENOMEM;
+		goto fail;
+	}
 	rc = db_exec(db, "PRAGMA journal_mode=WAL;"
 			 "PRAGMA synchronous=NORMAL;"
 			 "PRAGMA foreign_keys=ON;"

@@ -9,8 +9,8 @@ static int import(struct ctl *c, const struct ctl_args *a)
 	return ctl_fleet_import(c, a, "/api/v1/devices/import");
 }
 
-static const char *const row_keys[] = {"serial",     "udid",   "school",    "state",	"model",
-				       "os_version", "holder", "last_seen", "asset_tag"};
+static const char *const row_keys[] = {"serial",     "udid",	  "school",    "state",	   "model",
+				       "os_version", "holder.id", "last_seen", "asset_tag"};
 
 static const char *dash(const char *s)
 {
@@ -40,6 +40,10 @@ static const struct ctl_opt list_opts[] = {
 		   "only tablets not seen for N days or more"),
     CTL_OPT_FILTER("--os-below", "X", "os_below",
 		   "only tablets whose iPadOS is older than X (e.g. 17.4)"),
+    CTL_OPT_FILTER("--class", "C", "class", "only tablets lent to someone of class C"),
+    CTL_OPT_FILTER("--find", "TEXT", "q",
+		   "only tablets whose serial, asset tag, or holder's name or id holds TEXT "
+		   "(case and accents ignored)"),
     CTL_OPT_END,
 };
 
@@ -88,6 +92,14 @@ static void print_history(json_t *d)
 		       *ctl_fleet_str(v, "outcome") != '-' ? ", outcome " : "",
 		       *ctl_fleet_str(v, "outcome") != '-' ? ctl_fleet_str(v, "outcome") : "");
 	}
+	printf("policies:\n");
+	json_array_foreach(json_object_get(d, "policies"), i, v)
+	{
+		printf("  %-7s %-40s %-10s %s\n", ctl_fleet_str(v, "kind"),
+		       ctl_fleet_str(v, "name"), ctl_fleet_str(v, "state"),
+		       json_is_string(json_object_get(v, "error")) ? ctl_fleet_str(v, "error")
+								   : "");
+	}
 	printf("commands:\n");
 	json_array_foreach(json_object_get(d, "commands"), i, v)
 	{
@@ -104,12 +116,18 @@ static const struct ctl_opt show_opts[] = {
 
 static void print_device(json_t *d, const struct ctl_args *a)
 {
-	static const char *const keys[] = {"serial",	 "udid",       "school",    "state",
-					   "holder",	 "model",      "asset_tag", "os_version",
-					   "enrollment", "device_name"};
+	static const char *const keys[] = {"serial",	 "udid",       "school",
+					   "state",	 "model",      "asset_tag",
+					   "os_version", "enrollment", "device_name"};
+	json_t *h = json_object_get(d, "holder");
 	char when[32];
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		printf("%-12s %s\n", keys[i], ctl_fleet_str(d, keys[i]));
+	if (json_is_object(h))
+		printf("%-12s %s (%s, class %s)\n", "holder", ctl_fleet_str(h, "id"),
+		       ctl_fleet_str(h, "name"), ctl_fleet_str(h, "class"));
+	else
+		printf("%-12s -\n", "holder");
 	printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
 	print_history(d);
 }
