@@ -256,47 +256,51 @@ int db_device_get_id(struct db *db, int64_t id, struct db_device *ret)
 	return one_device(db, st, ret);
 }
 
-/* The tablets whose loan in progress is that of a person matching `cond`. */
-#define HELD_BY(cond)                                                                       \
-	" d.id IN (SELECT hl.device_id FROM loan hl JOIN person hp ON hp.id = hl.person_id" \
-	" WHERE hl.state IN ('open','returning') AND " cond ")"
+/* The tablets whose loan in progress is that of a person (of the
+ * collèges of ?1 with PERSON_IN_SCOPE, else of any) matching `cond`.  The
+ * people are read first (CROSS JOIN keeps that order): their collège and
+ * class are indexed, and a text search reads them in order. */
+#define HELD_BY(scope, cond)                                              \
+	" d.id IN (SELECT hl.device_id FROM person hp CROSS JOIN loan hl" \
+	" ON hl.person_id = hp.id AND hl.state IN ('open','returning') WHERE " scope cond ")"
+#define PERSON_IN_SCOPE	  "hp.school IN (SELECT value FROM json_each(?1)) AND "
+#define CLASS_IS	  "hp.class = ?5 COLLATE NOCASE"
+#define NAME_HAS	  "(ard_has(hp.name, ?6) OR ard_has(hp.ext_id, ?6))"
+#define HELD_CLASS_ALL	  HELD_BY("", CLASS_IS)
+#define HELD_CLASS_SCOPED HELD_BY(PERSON_IN_SCOPE, CLASS_IS)
+#define HELD_NAME_ALL	  HELD_BY("", NAME_HAS)
+#define HELD_NAME_SCOPED  HELD_BY(PERSON_IN_SCOPE, NAME_HAS)
 
 /* The filters every list statement shares, on ?2..?6: state, not seen
- * since, page, class, text (folded by db_fold(): serials and external ids
- * are ASCII, lower() folds them the same). */
-#define DEVICE_FILTERS                                                                            \
-	" (?2 IS NULL OR d.state = ?2)"                                                           \
-	" AND (?3 IS NULL OR d.last_seen IS NULL OR d.last_seen < ?3)"                            \
-	" AND (?5 IS NULL OR" HELD_BY(                                                            \
-	    "hp.class = ?5 COLLATE NOCASE") ")"                                                   \
-					    " AND (?6 IS NULL OR instr(lower(d.serial), ?6) OR "  \
-					    "instr(ard_fold(d.asset_tag), ?6)"                    \
-					    " OR" HELD_BY(                                        \
-						"(instr(ard_fold(hp.name), ?6) OR "               \
-						"instr(lower(hp.ext_id), ?6))") ")"               \
-										" AND d.id > ?4 " \
-										"ORDER BY d.id"
+ * since, page, class, text (folded by db_fold(), found by ard_has()). */
+#define DEVICE_FILTERS(held_class, held_name)                                                    \
+	" (?2 IS NULL OR d.state = ?2)"                                                          \
+	" AND (?3 IS NULL OR d.last_seen IS NULL OR d.last_seen < ?3)"                           \
+	" AND (?5 IS NULL OR" held_class ")"                                                     \
+	" AND (?6 IS NULL OR ard_has(d.serial, ?6) OR ard_has(d.asset_tag, ?6) OR" held_name ")" \
+	" AND d.id > ?4 ORDER BY d.id"
+#define LIST_ALL_SQL DEVICE_COLS "WHERE" DEVICE_FILTERS(HELD_CLASS_ALL, HELD_NAME_ALL)
+#define LIST_SCOPED_SQL                                                                       \
+	DEVICE_COLS "WHERE d.school IN (SELECT value FROM json_each(?1)) AND" DEVICE_FILTERS( \
+	    HELD_CLASS_SCOPED, HELD_NAME_SCOPED)
 
 static int list_stmt(struct db *db, const struct db_device_filter *f, sqlite3_stmt **ret)
 {
-	char scope[DB_SCOPE_JSON_CAP], q[DB_DEVICE_Q_MAX * 2 + 1];
+	char scope[DB_SCOPE_JSON_CAP], q[DB_DEVICE_Q_MAX + 1];
 	sqlite3_stmt *st;
 	int rc;
-	if (f->q && strlen(f->q) > DB_DEVICE_Q_MAX)
+	const char *text = f->q && f->q[0] ? f->q : NULL; /* "" filters nothing */
+	if (text && strlen(text) > DB_DEVICE_Q_MAX)
 		return AP_EINVAL;
-	if (f->q)
-		db_fold(f->q, q, sizeof(q));
+	if (text)
+		db_fold(text, q, sizeof(q));
 	if (f->only) {
 		rc = db_scope_json(f->only, f->n_only, scope);
 		if (rc < 0)
 			return rc;
-		rc = db_stmt(
-		    db,
-		    DEVICE_COLS
-		    "WHERE d.school IN (SELECT value FROM json_each(?1)) AND" DEVICE_FILTERS,
-		    &st);
+		rc = db_stmt(db, LIST_SCOPED_SQL, &st);
 	} else {
-		rc = db_stmt(db, DEVICE_COLS "WHERE" DEVICE_FILTERS, &st);
+		rc = db_stmt(db, LIST_ALL_SQL, &st);
 	}
 	if (rc < 0)
 		return rc;
@@ -308,7 +312,7 @@ static int list_stmt(struct db *db, const struct db_device_filter *f, sqlite3_st
 		sqlite3_bind_int64(st, 3, f->not_seen_since);
 	sqlite3_bind_int64(st, 4, f->after_id);
 	db_bind_text(st, 5, f->class_name);
-	db_bind_text(st, 6, f->q ? q : NULL);
+	db_bind_text(st, 6, text ? q : NULL);
 	*ret = st;
 	return 0;
 }

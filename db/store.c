@@ -267,22 +267,27 @@ void db_fold(const char *s, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-static void sql_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+static void sql_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
+	char hay[DB_FOLD_HAY_MAX + 1];
 	(void)argc;
 	const unsigned char *t = sqlite3_value_text(argv[0]);
-	if (t == NULL) {
-		sqlite3_result_null(ctx);
+	const unsigned char *needle = sqlite3_value_text(argv[1]);
+	if (t == NULL || needle == NULL) {
+		sqlite3_result_int(ctx, 0);
 		return;
 	}
-	size_t n = (size_t)sqlite3_value_bytes(argv[0]) + 1;
-	char *out = sqlite3_malloc64(n);
-	if (out == NULL) {
-		sqlite3_result_error_nomem(ctx);
-		return;
-	}
-	db_fold((const char *)t, out, n);
-	sqlite3_result_text(ctx, out, -1, sqlite3_free);
+	db_fold((const char *)t, hay, sizeof(hay));
+	sqlite3_result_int(ctx, strstr(hay, (const char *)needle) != NULL);
+}
+
+/* The functions db_int.h promises on every connection. */
+static int add_functions(sqlite3 *h)
+{
+	const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+	if (sqlite3_create_function(h, "ard_has", 2, flags, NULL, sql_has, NULL, NULL) != SQLITE_OK)
+		return AP_ENOMEM;
+	return 0;
 }
 
 int db_open_raw(const char *path, struct db **ret)
@@ -298,12 +303,8 @@ int db_open_raw(const char *path, struct db **ret)
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
-	if (sqlite3_create_function(db->h, "ard_fold", 1,
-				    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
-				    sql_fold, NULL, NULL) != SQLITE_OK) {
-		rc = AP_ENOMEM;
+	if ((rc = add_functions(db->h)) < 0)
 		goto fail;
-	}
 	rc = db_exec(db, "PRAGMA journal_mode=WAL;"
 			 "PRAGMA synchronous=NORMAL;"
 			 "PRAGMA foreign_keys=ON;"
