@@ -139,10 +139,17 @@ static int cmp_uai(const void *a, const void *b)
 		      ((const struct db_dashboard_row *)b)->uai);
 }
 
+/* By name as people read it (case and accents aside: "Clg les Matagots"
+ * before "Clg N. Sarraute"), then as written, then by UAI. */
 static int cmp_name(const void *a, const void *b)
 {
 	const struct db_dashboard_row *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
+	char fx[DB_SCHOOL_NAME_MAX + 1], fy[DB_SCHOOL_NAME_MAX + 1];
+	db_fold(x->name, fx, sizeof(fx));
+	db_fold(y->name, fy, sizeof(fy));
+	int c = strcmp(fx, fy);
+	if (c == 0)
+		c = strcmp(x->name, y->name);
 	return c ? c : strcmp(x->uai, y->uai);
 }
 

@@ -66,7 +66,7 @@ struct db_dashboard_row {
 };
 
 /* One row per collège of `only` (NULL: every collège), ordered by name
- * (then UAI); tablets of no collège are in none.  `now`: the time the
+ * (case and accents aside, then UAI); tablets of no collège are in none.  `now`: the time the
  * not-seen windows count from; `today`: the start of the day.  *ret is
  * malloc'd, the caller frees it; *ret_n may be 0.  AP_ELIMIT / AP_EINVAL
  * from the scope (db_scope_json()). */
