@@ -22,10 +22,7 @@
  * tablet's facts instead (200 ms for a collège of a 100,000-tablet fleet,
  * too slow for a home page); the two differ while an item is wanted but
  * has no command yet (the tablet's queue full, or the moment between a
- * change and its reconciliation: converged here, pending there), and for
- * a profile acknowledged after the tablet's last list but not in it
- * (installed for the planner, failing here if its install had failed
- * before).
+ * change and its reconciliation): converged here, pending there.
  */
 #ifndef DB_DASHBOARD_H
 #define DB_DASHBOARD_H
