@@ -265,7 +265,7 @@ int db_device_get_id(struct db *db, int64_t id, struct db_device *ret)
 	" ON hl.person_id = hp.id AND hl.state IN ('open','returning') WHERE " scope cond ")"
 #define PERSON_IN_SCOPE	  "hp.school IN (SELECT value FROM json_each(?1)) AND "
 #define CLASS_IS	  "hp.class = ?5 COLLATE NOCASE"
-#define NAME_HAS	  "(ard_has(hp.name, ?6) OR ard_has(hp.ext_id, ?6))"
+#define NAME_HAS	  "ard_has(?6, hp.name, hp.ext_id)"
 #define HELD_CLASS_ALL	  HELD_BY("", CLASS_IS)
 #define HELD_CLASS_SCOPED HELD_BY(PERSON_IN_SCOPE, CLASS_IS)
 #define HELD_NAME_ALL	  HELD_BY("", NAME_HAS)
@@ -273,11 +273,11 @@ int db_device_get_id(struct db *db, int64_t id, struct db_device *ret)
 
 /* The filters every list statement shares, on ?2..?6: state, not seen
  * since, page, class, text (folded by db_fold(), found by ard_has()). */
-#define DEVICE_FILTERS(held_class, held_name)                                                    \
-	" (?2 IS NULL OR d.state = ?2)"                                                          \
-	" AND (?3 IS NULL OR d.last_seen IS NULL OR d.last_seen < ?3)"                           \
-	" AND (?5 IS NULL OR" held_class ")"                                                     \
-	" AND (?6 IS NULL OR ard_has(d.serial, ?6) OR ard_has(d.asset_tag, ?6) OR" held_name ")" \
+#define DEVICE_FILTERS(held_class, held_name)                                     \
+	" (?2 IS NULL OR d.state = ?2)"                                           \
+	" AND (?3 IS NULL OR d.last_seen IS NULL OR d.last_seen < ?3)"            \
+	" AND (?5 IS NULL OR" held_class ")"                                      \
+	" AND (?6 IS NULL OR ard_has(?6, d.serial, d.asset_tag) OR" held_name ")" \
 	" AND d.id > ?4 ORDER BY d.id"
 #define LIST_ALL_SQL DEVICE_COLS "WHERE" DEVICE_FILTERS(HELD_CLASS_ALL, HELD_NAME_ALL)
 #define LIST_SCOPED_SQL                                                                       \

@@ -76,10 +76,10 @@ int db_stmt_scoped(struct db *db, const char *sql, const char *const *only, size
 /* Text as searches compare it: ASCII letters in lower case, the Latin-1
  * letters without their accent ("É" -> "e", "Æ" -> "ae", and "Œ" -> "oe"),
  * every other byte as it is; into out (cut at cap - 1 bytes, never longer
- * than s).  Every connection has the SQL function ard_has(text, needle):
- * 1 when needle (folded already) is found in text folded (its first
- * DB_FOLD_HAY_MAX bytes), 0 otherwise and for a NULL text; no allocation,
- * no pattern characters. */
+ * than s).  Every connection has the SQL function ard_has(needle, text,
+ * ...): 1 when needle (folded already) is found in one of the texts folded
+ * (each one's first DB_FOLD_HAY_MAX bytes; NULL texts are skipped), else
+ * 0; no allocation, no pattern characters. */
 void db_fold(const char *s, char *out, size_t cap);
 #define DB_FOLD_HAY_MAX 511
 /* Ends the transaction db_begin() opened: commits when rc >= 0, else

@@ -237,32 +237,44 @@ int db_version(struct db *db, int *ret)
 static const char latin1_base[64] = "aaaaaa^ceeeeiiiidnooooo\0ouuuuyts"
 				    "aaaaaa^ceeeeiiiidnooooo\0ouuuuyty";
 
+/* The folded form of the non-ASCII character at p into out (room: room
+ * bytes): how many bytes of p it took (0: no room for it), *n_out how many
+ * it wrote. */
+static size_t fold_wide(const unsigned char *p, char *out, size_t room, size_t *n_out)
+{
+	char one = 0;
+	if (p[0] == 0xc3 && p[1] >= 0x80 && p[1] <= 0xbf)
+		one = latin1_base[p[1] - 0x80];
+	const char *two = one == '^'					   ? "ae"
+			  : p[0] == 0xc5 && (p[1] == 0x92 || p[1] == 0x93) ? "oe"
+									   : NULL;
+	if (two) {
+		if (room < 2)
+			return 0;
+		memcpy(out, two, 2);
+		*n_out = 2;
+		return 2;
+	}
+	*n_out = 1;
+	out[0] = one ? one : (char)p[0];
+	return one ? 2 : 1;
+}
+
 void db_fold(const char *s, char *out, size_t cap)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
+	size_t o = 0, n;
 	while (*p && o + 1 < cap) {
-		const char *two = NULL;
-		char one = 0;
-		if (p[0] == 0xc3 && p[1] >= 0x80 && p[1] <= 0xbf)
-			one = latin1_base[p[1] - 0x80];
-		else if (p[0] == 0xc5 && (p[1] == 0x92 || p[1] == 0x93))
-			two = "oe";
-		if (one == '^')
-			two = "ae";
-		if (two && o + 2 < cap) {
-			memcpy(out + o, two, 2);
-			o += 2;
-			p += 2;
-		} else if (one && !two) {
-			out[o++] = one;
-			p += 2;
-		} else if (two) {
-			break; /* no room for both letters */
-		} else {
-			out[o++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		if (*p < 0x80) { /* most of it: one comparison a byte */
+			out[o++] = (char)((unsigned)(*p - 'A') < 26u ? *p + ('a' - 'A') : *p);
 			p++;
+			continue;
 		}
+		size_t took = fold_wide(p, out + o, cap - 1 - o, &n);
+		if (took == 0)
+			break; /* no room for both letters */
+		p += took;
+		o += n;
 	}
 	out[o] = '\0';
 }
@@ -270,22 +282,24 @@ void db_fold(const char *s, char *out, size_t cap)
 static void sql_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	char hay[DB_FOLD_HAY_MAX + 1];
-	(void)argc;
-	const unsigned char *t = sqlite3_value_text(argv[0]);
-	const unsigned char *needle = sqlite3_value_text(argv[1]);
-	if (t == NULL || needle == NULL) {
-		sqlite3_result_int(ctx, 0);
-		return;
+	const unsigned char *needle = sqlite3_value_text(argv[0]);
+	int found = 0;
+	for (int i = 1; needle && !found && i < argc; i++) {
+		const unsigned char *t = sqlite3_value_text(argv[i]);
+		if (t == NULL)
+			continue;
+		db_fold((const char *)t, hay, sizeof(hay));
+		found = strstr(hay, (const char *)needle) != NULL;
 	}
-	db_fold((const char *)t, hay, sizeof(hay));
-	sqlite3_result_int(ctx, strstr(hay, (const char *)needle) != NULL);
+	sqlite3_result_int(ctx, found);
 }
 
 /* The functions db_int.h promises on every connection. */
 static int add_functions(sqlite3 *h)
 {
 	const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
-	if (sqlite3_create_function(h, "ard_has", 2, flags, NULL, sql_has, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_create_function(h, "ard_has", -1, flags, NULL, sql_has, NULL, NULL) !=
+	    SQLITE_OK)
 		return AP_ENOMEM;
 	return 0;
 }
