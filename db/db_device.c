@@ -338,6 +338,34 @@ int db_device_list(struct db *db, const struct db_device_filter *f,
 	return db_page_done(db, st, rc, &pg, ret_next);
 }
 
+int db_device_inventory(struct db *db, int64_t id, struct db_device_inventory *ret)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    db_stmt(db,
+		    "SELECT coalesce(battery, -1), coalesce(capacity_gb, -1),"
+		    " coalesce(available_gb, -1), coalesce(supervised, -1),"
+		    " coalesce(lost_mode, -1), coalesce(passcode_present, -1), build_version,"
+		    " coalesce(enrolled_at, 0), coalesce(inventory_at, 0) FROM device WHERE id = ?",
+		    &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = db_step_row(db, st)) == 0) {
+		ret->battery = sqlite3_column_double(st, 0);
+		ret->capacity_gb = sqlite3_column_double(st, 1);
+		ret->available_gb = sqlite3_column_double(st, 2);
+		ret->supervised = sqlite3_column_int(st, 3);
+		ret->lost_mode = sqlite3_column_int(st, 4);
+		ret->passcode_present = sqlite3_column_int(st, 5);
+		db_col_copy(st, 6, ret->build_version, sizeof(ret->build_version));
+		ret->enrolled_at = sqlite3_column_int64(st, 7);
+		ret->inventory_at = sqlite3_column_int64(st, 8);
+	}
+	db_done(st);
+	return rc;
+}
+
 int db_device_move(struct db *db, int64_t id, const char *school)
 {
 	sqlite3_stmt *st;

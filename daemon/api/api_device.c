@@ -247,6 +247,36 @@ static json_t *recent_commands(json_t *commands)
 	return a;
 }
 
+/* null for what the tablet never reported */
+static json_t *flag(int v)
+{
+	return v < 0 ? json_null() : json_boolean(v);
+}
+
+static json_t *amount(double v)
+{
+	return v < 0 ? json_null() : json_real(v);
+}
+
+/* What the tablet last said of itself, for its page. */
+static int inventory(struct req *r, const struct db_device *d, json_t *o)
+{
+	struct db_device_inventory in;
+	int rc = db_device_inventory(r->w->db, d->id, &in);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(
+	    o, "inventory",
+	    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:s?,s:o,s:o}", "battery", amount(in.battery),
+		      "capacity_gb", amount(in.capacity_gb), "available_gb",
+		      amount(in.available_gb), "supervised", flag(in.supervised), "lost_mode",
+		      flag(in.lost_mode), "passcode_present", flag(in.passcode_present),
+		      "build_version", in.build_version[0] ? in.build_version : NULL, "enrolled_at",
+		      api_fleet_time(in.enrolled_at), "inventory_at",
+		      api_fleet_time(in.inventory_at)));
+	return 0;
+}
+
 static void on_policy_device(const struct reconcile_device_view *d, void *arg)
 {
 	(void)d;
@@ -271,6 +301,8 @@ static void show_device(struct req *r)
 	json_object_set_new(o, "created_at", api_fleet_time(d.created_at));
 	json_t *policies = json_array();
 	int rc = history(r, &d, o);
+	if (rc == 0)
+		rc = inventory(r, &d, o);
 	if (rc == 0)
 		rc = reconcile_explain(r->w, d.id, on_policy_device, on_policy_item, policies);
 	json_object_set_new(o, "policies", policies);

@@ -101,6 +101,18 @@ int db_device_import(struct db *db, const char *serial, const char *model, const
 int db_device_get(struct db *db, const char *serial_or_udid, struct db_device *ret);
 int db_device_get_id(struct db *db, int64_t id, struct db_device *ret);
 
+/* What a tablet last reported of itself (DeviceInformation, SecurityInfo),
+ * for its page: the columns struct db_device leaves out. */
+struct db_device_inventory {
+	double battery;				     /* 0 to 1; < 0: never reported */
+	double capacity_gb, available_gb;	     /* < 0: never reported */
+	int supervised, lost_mode, passcode_present; /* 1 / 0; -1: never reported */
+	char build_version[33];			     /* "" when unknown */
+	int64_t enrolled_at, inventory_at;	     /* 0: never */
+};
+/* AP_ENOTFOUND when no device has that id. */
+int db_device_inventory(struct db *db, int64_t id, struct db_device_inventory *ret);
+
 struct db_device_filter {
 	const char *const *only; /* collèges (normalised UAIs), NULL = all */
 	size_t n_only;

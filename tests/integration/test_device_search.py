@@ -2,9 +2,10 @@
 --find/--class`): by serial, asset tag, holder's name (case and accents
 aside) or id, by the holder's class; the holder as an object; wildcards
 taken literally; hostile values refused; a scoped account finds nothing
-outside its collèges.  A tablet's page (GET /api/v1/devices/:serial): its
-policies and their state, its recent commands, its loans and incidents
-within the caller's collèges."""
+outside its collèges.  A tablet's page (GET /api/v1/devices/:serial): what it
+reported of itself (battery, storage, supervision, Lost Mode), its policies
+and their state, its recent commands, its loans and incidents within the
+caller's collèges."""
 import json
 import urllib.parse
 
@@ -130,7 +131,17 @@ def test_tablet_page():
         check(rc[0]["type"] == "EraseDevice" and rc[0]["status"] == "queued" and rc[0]["when"].endswith("Z"),
               "newest first: %r" % rc[0])
         check(len(dev["loans"]) == 1 and len(dev["incidents"]) == 1, dev)
+        inv = dev["inventory"]
+        check(0 <= inv["battery"] <= 1 and inv["capacity_gb"] >= inv["available_gb"] > 0
+              and inv["supervised"] is True and inv["lost_mode"] is False
+              and inv["passcode_present"] is True and inv["inventory_at"].endswith("Z"),
+              "what the tablet reported of itself: %r" % inv)
+        human = d.ctl("device", "show", first).stdout
+        check("supervised   yes" in human and "lost_mode    no" in human and "GB free of 64.0 GB" in human
+              and "webfilter" in human and "installed" in human, human)
         other = d.ctl_json("device", "show", second)
+        check(other["inventory"]["battery"] is None and other["inventory"]["supervised"] is None
+              and other["inventory"]["inventory_at"] is None, "never reported: null, not 0: %r" % other)
         check({p["state"] for p in other["policies"]} == {"pending"} and len(other["recent_commands"]) == 10,
               "the tablet that never came back: its baseline pending: %r" % other["policies"])
         # moved to B: B's ATI sees the tablet, not A's history

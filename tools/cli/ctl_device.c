@@ -109,6 +109,30 @@ static void print_history(json_t *d)
 	}
 }
 
+/* "yes", "no" or "-" (never reported) */
+static const char *yes_no(json_t *v)
+{
+	return json_is_true(v) ? "yes" : json_is_false(v) ? "no" : "-";
+}
+
+static void print_inventory(json_t *in)
+{
+	json_t *battery = json_object_get(in, "battery");
+	json_t *cap = json_object_get(in, "capacity_gb"),
+	       *avail = json_object_get(in, "available_gb");
+	if (json_is_number(battery))
+		printf("%-12s %.0f %%\n", "battery", json_number_value(battery) * 100);
+	else
+		printf("%-12s -\n", "battery");
+	if (json_is_number(cap) && json_is_number(avail))
+		printf("%-12s %.1f GB free of %.1f GB\n", "storage", json_number_value(avail),
+		       json_number_value(cap));
+	else
+		printf("%-12s -\n", "storage");
+	printf("%-12s %s\n", "supervised", yes_no(json_object_get(in, "supervised")));
+	printf("%-12s %s\n", "lost_mode", yes_no(json_object_get(in, "lost_mode")));
+}
+
 static const struct ctl_opt show_opts[] = {
     CTL_OPT_SERIAL("one SERIAL is required"),
     CTL_OPT_END,
@@ -129,6 +153,7 @@ static void print_device(json_t *d, const struct ctl_args *a)
 	else
 		printf("%-12s -\n", "holder");
 	printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
+	print_inventory(json_object_get(d, "inventory"));
 	print_history(d);
 }
 
