@@ -148,7 +148,7 @@ def accounts(d):
     """One account per role, each password set through its invitation link."""
     out = {}
     for role, name, display, letters in ROLES:
-        made = d.api("POST", "/api/v1/accounts",
+        made = d.api("POST", "/api/v1/accounts", expect=201, body=
                      {"name": name, "role": role, "display_name": display,
                       "schools": [SCHOOLS[x] for x in letters]})
         token = link_token(made.get("link"))

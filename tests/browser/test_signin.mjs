@@ -107,7 +107,7 @@ test('invitation link: first password (too short refused in French), then sign-i
 	const made = await adminApi('POST', '/api/v1/accounts', {
 		name, role: 'referent', schools: [FIXTURE.schools.A], display_name: 'Paul Invité',
 	});
-	assert.equal(made.status, 200, JSON.stringify(made.body));
+	assert.equal(made.status, 201, JSON.stringify(made.body));
 	const first = linkToken(made.body.link);
 	// a new link voids the one account creation printed
 	const token = linkToken(ctl('account', 'invite', name));
@@ -225,7 +225,7 @@ test('CSRF: a change sent from the page without the session token is refused 403
 	assert.equal((await pageFetch(page, 'GET', '/api/v1/session')).status, 200, 'still signed in');
 	// with its token the same request goes through
 	const ok = await pageFetch(page, 'POST', '/api/v1/schools', school, csrf);
-	assert.equal(ok.status, 200, JSON.stringify(ok.body));
+	assert.equal(ok.status, 201, JSON.stringify(ok.body));
 	assert.equal((await adminApi('GET', '/api/v1/schools/0132204A')).status, 200);
 	await page.context().close();
 });
