@@ -1,0 +1,133 @@
+// fmt.js - what a person reads: dates in Europe/Paris as JJ/MM/AAAA, the
+// French words for the API's states, and a French sentence for an error.
+
+const TZ = 'Europe/Paris';
+const dayFmt = new Intl.DateTimeFormat('fr-FR', {
+	timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric',
+});
+const timeFmt = new Intl.DateTimeFormat('fr-FR', {
+	timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
+});
+const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function toDate(v) {
+	return typeof v === 'number' ? new Date(v * 1000) : new Date(v);
+}
+
+// A day ('2026-12-02', kept as is: a day has no zone) or an instant (ISO
+// 8601 or epoch seconds, shown on Paris's calendar) as JJ/MM/AAAA; '—' for
+// none.
+export function date(v) {
+	if (v === null || v === undefined || v === '') return '—';
+	const m = typeof v === 'string' ? DAY_RE.exec(v) : null;
+	if (m) return `${m[3]}/${m[2]}/${m[1]}`;
+	const d = toDate(v);
+	return Number.isNaN(d.getTime()) ? String(v) : dayFmt.format(d);
+}
+
+// An instant as 'JJ/MM/AAAA HH:MM', Paris time.
+export function dateTime(v) {
+	if (v === null || v === undefined || v === '') return '—';
+	const d = toDate(v);
+	return Number.isNaN(d.getTime()) ? String(v) : timeFmt.format(d).replace(',', '');
+}
+
+function validDay(y, m, d) {
+	const t = new Date(Date.UTC(y, m - 1, d));
+	return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
+
+// A typed day, 'JJ/MM/AAAA' (or J/M/AAAA) or 'AAAA-MM-JJ', as 'AAAA-MM-JJ';
+// null when it is not a real day.
+export function parseDay(text) {
+	const s = String(text ?? '').trim();
+	let y, m, d;
+	let r = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(s);
+	if (r) {
+		[d, m, y] = [Number(r[1]), Number(r[2]), Number(r[3])];
+	} else if ((r = DAY_RE.exec(s))) {
+		[y, m, d] = [Number(r[1]), Number(r[2]), Number(r[3])];
+	} else {
+		return null;
+	}
+	if (!validDay(y, m, d)) return null;
+	return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+// Today on Paris's calendar, as 'AAAA-MM-JJ'.
+export function today() {
+	const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', {
+		timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit',
+	}).formatToParts(new Date()).map((x) => [x.type, x.value]));
+	return `${p.year}-${p.month}-${p.day}`;
+}
+
+function label(table, v) {
+	return Object.prototype.hasOwnProperty.call(table, v) ? table[v] : (v ?? '—');
+}
+
+export const STATES = {
+	stock: 'En stock', loaned: 'Prêtée', returning: 'En retour', repair: 'En réparation',
+	lost: 'Perdue', stolen: 'Volée', retired: 'Réformée',
+};
+export const ENROLLMENTS = {
+	none: 'Jamais inscrite', pending: 'Inscription en cours', enrolled: 'Inscrite', unenrolled: 'Désinscrite',
+};
+export const ROLES = {
+	technician: 'Technicien du département', ati: 'ATI', referent: 'Référent du collège', auditor: 'Auditeur',
+};
+export const INCIDENT_KINDS = { loss: 'Perte', theft: 'Vol', damage: 'Casse', failure: 'Panne' };
+export const PERSON_KINDS = { pupil: 'Élève', teacher: 'Enseignant' };
+export const LOAN_STATES = { open: 'En cours', returning: 'Retour en cours', closed: 'Terminé' };
+export const COMMAND_STATUSES = {
+	queued: 'En attente', sent: 'Envoyée', notnow: 'Reportée par la tablette', acknowledged: 'Exécutée',
+	error: 'En erreur', format_error: 'Refusée (format)', expired: 'Expirée', canceled: 'Annulée',
+};
+export const LOCATE_STATES = {
+	pending: 'En attente d’approbation', approved: 'Approuvée', denied: 'Refusée', expired: 'Expirée',
+	closed: 'Close',
+};
+
+export const stateLabel = (v) => label(STATES, v);
+export const enrollmentLabel = (v) => label(ENROLLMENTS, v);
+export const roleLabel = (v) => label(ROLES, v);
+export const incidentKindLabel = (v) => label(INCIDENT_KINDS, v);
+export const personKindLabel = (v) => label(PERSON_KINDS, v);
+export const loanStateLabel = (v) => label(LOAN_STATES, v);
+export const commandStatusLabel = (v) => label(COMMAND_STATUSES, v);
+export const locateStateLabel = (v) => label(LOCATE_STATES, v);
+
+export function yesNo(v) {
+	if (v === null || v === undefined) return 'Inconnu';
+	return v ? 'Oui' : 'Non';
+}
+
+// A whole number the French way (1 234).
+export function count(n) {
+	return new Intl.NumberFormat('fr-FR').format(n ?? 0);
+}
+
+function wait(seconds) {
+	if (!seconds) return 'dans quelques instants';
+	if (seconds < 120) return `dans ${seconds} secondes`;
+	return `dans ${Math.ceil(seconds / 60)} minutes`;
+}
+
+// A French sentence for an ApiError (api.js).  The server's own words
+// (English today) follow as a detail where they say what to correct.
+export function errorText(err) {
+	const detail = err && err.message ? ` (détail : ${err.message})` : '';
+	switch (err ? err.status : -1) {
+	case 0: return 'Le serveur Ardoise ne répond pas. Vérifiez la connexion et réessayez.';
+	case 400: return `La saisie a été refusée${detail}.`;
+	case 401: return 'Votre session a expiré : reconnectez-vous.';
+	case 403: return 'Votre compte ne permet pas cette action.';
+	case 404: return `Introuvable dans vos collèges${detail}.`;
+	case 409: return `Impossible dans l’état actuel${detail}.`;
+	case 413: return 'Le fichier ou le texte envoyé est trop volumineux.';
+	case 415: return 'Ce type de fichier n’est pas accepté.';
+	case 429: return `Trop de tentatives. Réessayez ${wait(err.retryAfter)}.`;
+	case 503: return 'Le serveur est occupé. Réessayez dans un instant.';
+	default: return `Une erreur est survenue${detail}.`;
+	}
+}

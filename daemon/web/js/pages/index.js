@@ -1,0 +1,3 @@
+// index.js - every page module, imported once so that each registers its
+// routes (app.js route()).
+import './signin.js';
