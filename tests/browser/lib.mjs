@@ -74,11 +74,24 @@ export function pathOf(page) {
 	return new URL(page.url()).pathname;
 }
 
+/* Waits until the page shown is ready: app.js turns main's aria-busy to
+ * false once a page has rendered. */
+export async function ready(page) {
+	await page.locator('main#contenu[aria-busy="false"]').waitFor({ state: 'attached', timeout: 15000 });
+}
+
+/* Goes to path (of the daemon) and waits for its page to be ready. */
+export async function visit(page, path) {
+	const res = await page.goto(path);
+	await ready(page);
+	return res;
+}
+
 /* Fills the sign-in form (/connexion) and sends it; does not wait for where
  * it lands (signIn does; a refused sign-in stays on /connexion). */
 export async function submitSignIn(page, name, password) {
 	if (pathOf(page) !== '/connexion')
-		await page.goto('/connexion');
+		await visit(page, '/connexion');
 	await page.getByLabel('Nom du compte', { exact: true }).fill(name);
 	await page.getByLabel('Mot de passe', { exact: true }).fill(password);
 	await page.getByRole('button', { name: 'Se connecter' }).click();
@@ -90,6 +103,7 @@ export async function signIn(page, name, password) {
 	await submitSignIn(page, name, password);
 	await page.waitForURL((u) => u.pathname !== '/connexion', { timeout: 15000 });
 	await page.getByRole('button', { name: 'Se déconnecter' }).waitFor({ state: 'visible' });
+	await ready(page);
 }
 
 /* The text of the page's role="alert" element (waits for one to show). */

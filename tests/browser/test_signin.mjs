@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 
 import {
 	account, adminApi, alertText, axeCheck, ctl, FIXTURE, launch, linkToken, newContext,
-	pageFetch, pathOf, session, shot, signIn, submitSignIn,
+	pageFetch, pathOf, ready, session, shot, signIn, submitSignIn, visit,
 } from './lib.mjs';
 
 const ROLES = ['technician', 'ati', 'referent', 'auditor'];
@@ -41,7 +41,7 @@ for (const role of ROLES) {
 	test(`sign-in: the ${role} lands on their home, signed in`, async () => {
 		const a = account(role);
 		const page = await freshPage();
-		await page.goto('/connexion');
+		await visit(page, '/connexion');
 		assert.equal(await page.locator('html').getAttribute('lang'), 'fr');
 		await axeCheck(page, '/connexion');
 		await signIn(page, a.name, a.password);
@@ -72,7 +72,7 @@ test('sign-in: a wrong password or an unknown name is refused in French, the sam
 	assert.equal(await sessionCookie(page.context()), undefined, 'no session cookie');
 	await axeCheck(page, '/connexion with the error shown');
 	await shot(page, 'signin-wrong-password');
-	await page.goto('/connexion');
+	await visit(page, '/connexion');
 	await submitSignIn(page, 'personne-' + randomBytes(3).toString('hex'), a.password);
 	assert.equal(await alertText(page), wrong, 'an unknown name reads exactly like a wrong password');
 	assert.equal(await sessionCookie(page.context()), undefined);
@@ -86,7 +86,7 @@ test('sign-in: a wrong password or an unknown name is refused in French, the sam
 test('sign-in: a page asked before signing in is shown after it; only local pages', async () => {
 	const a = account('technician');
 	const page = await freshPage();
-	await page.goto('/tablettes');
+	await visit(page, '/tablettes');
 	await page.waitForURL((u) => u.pathname === '/connexion');
 	assert.equal(new URL(page.url()).searchParams.get('suite'), '/tablettes');
 	await signIn(page, a.name, a.password);
@@ -94,7 +94,7 @@ test('sign-in: a page asked before signing in is shown after it; only local page
 	// a "suite" that leaves the daemon is not followed
 	for (const evil of ['https://exemple.invalid/x', '//exemple.invalid/x', '/\\exemple.invalid']) {
 		const p = await freshPage();
-		await p.goto('/connexion?suite=' + encodeURIComponent(evil));
+		await visit(p, '/connexion?suite=' + encodeURIComponent(evil));
 		await signIn(p, a.name, a.password);
 		assert.equal(new URL(p.url()).origin, new URL(page.url()).origin, `suite=${evil} stays here`);
 		await p.context().close();
@@ -113,11 +113,11 @@ test('invitation link: first password (too short refused in French), then sign-i
 	const token = linkToken(ctl('account', 'invite', name));
 	assert.notEqual(token, first);
 	const page = await freshPage();
-	await page.goto('/lien/' + first);
+	await visit(page, '/lien/' + first);
 	french(await alertText(page), 'a voided link');
 	await shot(page, 'link-voided');
 
-	await page.goto('/lien/' + token);
+	await visit(page, '/lien/' + token);
 	await page.getByLabel('Nouveau mot de passe', { exact: true }).waitFor();
 	assert.ok((await page.getByRole('main').innerText()).includes(name) ||
 		(await page.getByRole('main').innerText()).includes('Paul Invité'), 'the page names the account');
@@ -135,6 +135,7 @@ test('invitation link: first password (too short refused in French), then sign-i
 	await axeCheck(page, '/lien/<token> with the error shown');
 	await shot(page, 'link-too-short');
 	await page.reload();
+	await ready(page);
 	await fill('Un mot de passe assez long', 'Un autre mot de passe long');
 	french(await alertText(page), 'confirmation differs');
 	// the server refuses what the page would not send, and the link survives it
@@ -147,16 +148,22 @@ test('invitation link: first password (too short refused in French), then sign-i
 
 	const password = 'Été 2025 : ardoise ' + randomBytes(4).toString('hex');
 	await page.reload();
+	await ready(page);
 	await fill(password, password);
-	await page.waitForURL((u) => !u.pathname.startsWith('/lien/'), { timeout: 15000 }).catch(() => {});
-	if (pathOf(page) !== '/') // the page may sign in by itself, or send to /connexion
-		await signIn(page, name, password);
+	const done = page.getByRole('status').filter({ hasText: /\S/ }).first();
+	await done.waitFor({ state: 'visible' });
+	french((await done.innerText()).trim(), 'password set');
+	await axeCheck(page, '/lien/<token> once the password is set');
+	await shot(page, 'link-done');
+	await page.getByRole('link', { name: 'Se connecter' }).click();
+	await page.waitForURL((u) => u.pathname === '/connexion');
+	await signIn(page, name, password);
 	assert.equal(pathOf(page), '/');
 	assert.equal((await session(page)).name, name);
 	await shot(page, 'link-signed-in');
 	// one use only
 	const again = await freshPage();
-	await again.goto('/lien/' + token);
+	await visit(again, '/lien/' + token);
 	french(await alertText(again), 'a used link');
 	const acts = (await audit()).map((x) => `${x.action} ${x.target}`);
 	assert.ok(acts.includes(`account.password_set ${name}`), 'setting the password is audited');
@@ -176,13 +183,13 @@ test('sign-out: the button ends the session, the old cookie is worth nothing', a
 	await shot(page, 'signout');
 	assert.equal(await sessionCookie(page.context()), undefined, 'the cookie is cleared');
 	assert.equal((await pageFetch(page, 'GET', '/api/v1/session')).status, 401);
-	await page.goto('/');
+	await visit(page, '/');
 	await page.waitForURL((u) => u.pathname === '/connexion');
 	// replayed in another browser, the old session id opens nothing
 	const other = await newContext(browser);
 	await other.addCookies([cookie]);
 	const p2 = await other.newPage();
-	await p2.goto('/connexion');
+	await visit(p2, '/connexion');
 	assert.equal((await pageFetch(p2, 'GET', '/api/v1/session')).status, 401);
 	const acts = (await audit()).filter((x) => x.action === 'session.signout' && x.target === a.name);
 	assert.ok(acts.length >= 1, 'the sign-out is audited');
@@ -276,7 +283,7 @@ test('référent: forged write requests are refused, another collège is out of 
 	assert.ok(rows.length === 2 && rows.every((l) => l.school === FIXTURE.schools.A),
 		`only its collège's loans: ${JSON.stringify(rows.map((l) => l.device))}`);
 	// the page of a tablet of another collège shows no tablet
-	await page.goto(`/tablettes/${B[0]}`);
+	await visit(page, `/tablettes/${B[0]}`);
 	french(await alertText(page), 'a tablet out of sight');
 	assert.ok(!(await page.getByRole('main').innerText()).includes('CD13-B'), 'no asset tag of B shown');
 	await axeCheck(page, '/tablettes/<other collège>');
