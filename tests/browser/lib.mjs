@@ -87,13 +87,26 @@ export async function visit(page, path) {
 	return res;
 }
 
+/* A field's label as the pages write it: the text, then maybe more
+ * ("Nom du compte (obligatoire)"); "Mot de passe" does not match "Nouveau
+ * mot de passe". */
+export function label(text) {
+	return new RegExp('^' + text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '(\\s|$)');
+}
+
+/* The form control labelled text (not a form or region that carries the
+ * same words as its aria-label). */
+export function input(page, text) {
+	return page.getByLabel(label(text)).and(page.locator('input, select, textarea'));
+}
+
 /* Fills the sign-in form (/connexion) and sends it; does not wait for where
  * it lands (signIn does; a refused sign-in stays on /connexion). */
 export async function submitSignIn(page, name, password) {
 	if (pathOf(page) !== '/connexion')
 		await visit(page, '/connexion');
-	await page.getByLabel('Nom du compte', { exact: true }).fill(name);
-	await page.getByLabel('Mot de passe', { exact: true }).fill(password);
+	await input(page, 'Nom du compte').fill(name);
+	await input(page, 'Mot de passe').fill(password);
 	await page.getByRole('button', { name: 'Se connecter' }).click();
 }
 

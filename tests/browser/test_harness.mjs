@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { axeCheck, launch, newContext, pdf, shot } from './lib.mjs';
+import { axeCheck, launch, newContext, pdf, ready, shot } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -25,10 +25,17 @@ test('TLS: the daemon certificate is checked, trusted by its public key alone', 
 	const page = await (await newContext(browser)).newPage();
 	const res = await page.goto('/connexion');
 	assert.equal(res.status(), 200);
+	// {issuer, subjectName, protocol...}: the certificate chromium was shown
 	const tls = await res.securityDetails();
 	const ca = new X509Certificate(readFileSync(process.env.ARDOISE_CA));
-	assert.ok(tls && ca.subject.includes(`CN=${tls.issuer()}`),
-		`the certificate shown is the daemon's, issued by its CA (${tls?.issuer()} / ${ca.subject})`);
+	const server = new X509Certificate(readFileSync(process.env.ARDOISE_SERVER_CERT));
+	assert.ok(tls && ca.subject.split('\n').includes(`CN=${tls.issuer}`) &&
+		server.subject.split('\n').includes(`CN=${tls.subjectName}`),
+		`the certificate shown is the daemon's, issued by its CA: ${JSON.stringify(tls)} / ${ca.subject}`);
+	// under the daemon's real CSP (no inline script): axe runs all the same
+	assert.match(res.headers()['content-security-policy'] || '', /script-src 'self'/);
+	await ready(page);
+	await axeCheck(page, '/connexion');
 	await shot(page, 'harness-connexion');
 });
 

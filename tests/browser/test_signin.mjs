@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
 import {
-	account, adminApi, alertText, axeCheck, ctl, FIXTURE, launch, linkToken, newContext,
+	account, adminApi, alertText, axeCheck, ctl, FIXTURE, input, launch, linkToken, newContext,
 	pageFetch, pathOf, ready, session, shot, signIn, submitSignIn, visit,
 } from './lib.mjs';
 
@@ -118,14 +118,14 @@ test('invitation link: first password (too short refused in French), then sign-i
 	await shot(page, 'link-voided');
 
 	await visit(page, '/lien/' + token);
-	await page.getByLabel('Nouveau mot de passe', { exact: true }).waitFor();
+	await input(page, 'Nouveau mot de passe').waitFor();
 	assert.ok((await page.getByRole('main').innerText()).includes(name) ||
 		(await page.getByRole('main').innerText()).includes('Paul Invité'), 'the page names the account');
 	await axeCheck(page, '/lien/<token>');
 	await shot(page, 'link-form');
 	const fill = async (pw, confirm) => {
-		await page.getByLabel('Nouveau mot de passe', { exact: true }).fill(pw);
-		await page.getByLabel('Confirmer le mot de passe', { exact: true }).fill(confirm);
+		await input(page, 'Nouveau mot de passe').fill(pw);
+		await input(page, 'Confirmer le mot de passe').fill(confirm);
 		await page.getByRole('button', { name: 'Enregistrer le mot de passe' }).click();
 	};
 	await fill('court', 'court');
