@@ -58,10 +58,12 @@ export async function launch({ trustServer = true } = {}) {
 
 /* A fresh context (its own cookies) in French, Paris time, A4-ish width. */
 export async function newContext(browser, options = {}) {
-	return browser.newContext({
+	const context = await browser.newContext({
 		baseURL: URL_BASE, locale: 'fr-FR', timezoneId: 'Europe/Paris',
 		viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: false, ...options,
 	});
+	context.setDefaultTimeout(10000); // a page of this daemon is there in well under a second
+	return context;
 }
 
 export function account(role) {
@@ -199,6 +201,19 @@ export function linkToken(text) {
 	const m = /\/lien\/([A-Za-z0-9_-]+)/.exec(text);
 	assert.ok(m, `an invitation link in ${JSON.stringify(text)}`);
 	return m[1];
+}
+
+// what a page shows when it printed a missing value instead of a word
+const JUNK = /(^|[^\p{L}])(null|undefined|NaN|\[object \w+\])(?![\p{L}])/u;
+
+/* What every page must pass: no missing value shown as text ("null",
+ * "undefined", "NaN", "[object Object]"), and axeCheck. */
+export async function checkPage(page, what = pathOf(page)) {
+	const text = await page.locator('body').innerText();
+	const m = JUNK.exec(text);
+	assert.ok(!m, `${what} shows ${JSON.stringify(m && m[2])}: ` +
+		JSON.stringify(m && text.slice(Math.max(0, m.index - 60), m.index + 60)));
+	return axeCheck(page, what);
 }
 
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];

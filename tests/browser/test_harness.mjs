@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { axeCheck, launch, newContext, pdf, ready, shot } from './lib.mjs';
+import { axeCheck, checkPage, launch, newContext, pdf, ready, shot } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -35,7 +35,7 @@ test('TLS: the daemon certificate is checked, trusted by its public key alone', 
 	// under the daemon's real CSP (no inline script): axe runs all the same
 	assert.match(res.headers()['content-security-policy'] || '', /script-src 'self'/);
 	await ready(page);
-	await axeCheck(page, '/connexion');
+	await checkPage(page, '/connexion');
 	await shot(page, 'harness-connexion');
 });
 
@@ -52,6 +52,18 @@ test('axeCheck fails on a page that breaks WCAG, naming each rule and element', 
 	await page.setContent('<html lang="fr"><head><title>Essai</title></head><body><main>' +
 		'<h1>Bonjour</h1><label for="n">Nom</label><input id="n"></main></body></html>');
 	assert.deepEqual(await axeCheck(page, 'a correct page'), []);
+});
+
+test('checkPage refuses a missing value shown as text', async () => {
+	const page = await (await newContext(browser)).newPage();
+	for (const junk of ['null', 'undefined', 'NaN', '[object Object]']) {
+		await page.setContent(`<html lang="fr"><head><title>Essai</title></head><body><main>` +
+			`<h1>Tablette</h1><p>Batterie : ${junk}</p></main></body></html>`);
+		await assert.rejects(checkPage(page, 'junk'), new RegExp(`shows "${junk.replace(/[[\]]/g, '\\$&')}"`));
+	}
+	await page.setContent('<html lang="fr"><head><title>Essai</title></head><body><main>' +
+		'<h1>Tablette</h1><p>Nullement annulée, indéfinie : 12 %</p></main></body></html>');
+	await checkPage(page, 'words that contain null');
 });
 
 test('pdf counts the pages printed; shot writes a PNG', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 
-import { account, axeCheck, launch, newContext, pageFetch, pathOf, session, shot, signIn } from './lib.mjs';
+import { account, checkPage, launch, newContext, pageFetch, pathOf, session, shot, signIn } from './lib.mjs';
 
 const IDLE = Number(process.env.ARDOISE_IDLE_SECONDS);
 const MAX = Number(process.env.ARDOISE_MAX_SECONDS);
@@ -35,7 +35,7 @@ test('an idle session ends: 401, and the page asks to sign in again', async () =
 	await page.goto('/tablettes');
 	await page.waitForURL((u) => u.pathname === '/connexion');
 	assert.equal(new URL(page.url()).searchParams.get('suite'), '/tablettes');
-	await axeCheck(page, '/connexion after expiry');
+	await checkPage(page, '/connexion after expiry');
 	await shot(page, 'session-expired');
 	// and signing in again brings the person back where they were going
 	await signIn(page, a.name, a.password);
