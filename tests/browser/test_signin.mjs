@@ -11,8 +11,9 @@ import {
 } from './lib.mjs';
 
 const ROLES = ['technician', 'ati', 'referent', 'auditor'];
-// English words a French page must not show to its reader
-const ENGLISH = /\b(password|wrong|invalid|error|unknown|expired|too short|account|sign in)\b/i;
+// English words a French page must not show to its reader (the server's
+// messages are English: a page words its own sentence)
+const ENGLISH = /\b(the|your|with|not|no|is|password|wrong|invalid|error|unknown|expired|too|account|sign|found|may)\b/i;
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -81,6 +82,34 @@ test('sign-in: a wrong password or an unknown name is refused in French, the sam
 	const refused = (await audit()).filter((x) => x.action === 'session.refused' && x.target === a.name);
 	assert.ok(refused.length >= 1, 'the refused sign-in is audited');
 	assert.ok(!JSON.stringify(refused).includes(a.password), 'no password in the audit log');
+	await page.context().close();
+});
+
+test('sign-in: after repeated failures the page says to wait, even for the right password', async () => {
+	const name = 'essais-' + randomBytes(3).toString('hex');
+	const made = await adminApi('POST', '/api/v1/accounts', { name, role: 'auditor' });
+	assert.equal(made.status, 201, JSON.stringify(made.body));
+	const password = 'Un mot de passe de test ' + randomBytes(4).toString('hex');
+	const set = await adminApi('POST', `/api/v1/links/${linkToken(made.body.link)}`, { password });
+	assert.equal(set.status, 200, JSON.stringify(set.body));
+	const page = await freshPage();
+	for (let i = 0; i < 5; i++) {
+		await visit(page, '/connexion');
+		await submitSignIn(page, name, `faux ${i} ${password}`);
+		assert.match(await alertText(page), /incorrect/, `failure ${i + 1} is a plain refusal`);
+	}
+	const throttled = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/session');
+	await visit(page, '/connexion');
+	await submitSignIn(page, name, password);
+	const res = await throttled;
+	assert.equal(res.status(), 429, 'the right password, but throttled');
+	assert.ok(Number(res.headers()['retry-after']) > 0, 'Retry-After says how long');
+	const wait = await alertText(page);
+	french(wait, 'throttled');
+	assert.doesNotMatch(wait, /incorrect/, `the page says to wait, not that the password is wrong: ${wait}`);
+	assert.equal(await sessionCookie(page.context()), undefined, 'not signed in');
+	await checkPage(page, '/connexion throttled');
+	await shot(page, 'signin-throttled');
 	await page.context().close();
 });
 
