@@ -40,8 +40,8 @@ function tabletsSection(s) {
 		figures([
 			fig(t.enrolled, 'inscrites à la gestion', null),
 			fig(t.not_enrolled, 'non inscrites', null, 'attention'),
-			fig(t.not_seen_7d, 'sans contact depuis 7 jours', list({ absente: 7 }), 'attention'),
-			fig(t.not_seen_30d, 'sans contact depuis 30 jours', list({ absente: 30 }), 'erreur'),
+			fig(t.not_seen_7d, 'inscrites, sans contact depuis 7 jours', list({ absente: 7 }), 'attention'),
+			fig(t.not_seen_30d, 'inscrites, sans contact depuis 30 jours', list({ absente: 30 }), 'erreur'),
 		]),
 	];
 }
@@ -79,7 +79,7 @@ function activitySection(s) {
 		h('h2', {}, 'Incidents et départs'),
 		figures([
 			fig((s.incidents || {}).open, 'incidents ouverts', href('/incidents', { ecole: s.uai, etat: 'ouverts' }), 'attention'),
-			fig(s.leavers_soon, 'élèves quittant bientôt le collège', null),
+			fig(s.leavers_soon, 'personnes quittant le collège dans les 30 jours', null),
 		]),
 	];
 }
@@ -130,7 +130,14 @@ route('/', {
 			return;
 		}
 		const uai = ctx.query.get('ecole') || '';
-		const data = await api.get('/api/v1/dashboard', { school: uai });
+		let data;
+		try {
+			data = await api.get('/api/v1/dashboard', { school: uai });
+		} catch (e) {
+			if (e.status !== 404 && e.status !== 400) throw e;
+			main.append(...heading('Accueil'), notice('erreur', `Le collège ${uai} n’est pas parmi vos collèges.`), h('p', {}, link('/', 'Revenir à l’accueil')));
+			return;
+		}
 		const list = data.schools || [];
 		const several = s.fleet_wide || (s.schools || []).length > 1;
 		if (list.length === 1 && (uai || !several)) oneSchool(main, list[0], data.generated_at, several);

@@ -77,7 +77,8 @@ function follow(region, cmd) {
 	const say = (text, kind) => {
 		if (text === last) return;
 		last = text;
-		region.replaceChildren(notice(kind, text));
+		// the region itself is live: its message carries no role of its own
+		region.replaceChildren(h('p', { class: `notice notice-${kind}` }, text));
 	};
 	const show = (c) => {
 		const status = commandStatusLabel(c.status);
@@ -223,7 +224,7 @@ function commandsSection(commands) {
 			caption: 'Dernières commandes envoyées à la tablette',
 			columns: [
 				{ label: 'Commande', value: (c) => commandTypeLabel(c.type) },
-				{ label: 'Demandée le', value: (c) => dateTime(c.created_at) },
+				{ label: 'Demandée le', value: (c) => dateTime(c.created_at || c.when) },
 				{ label: 'Par', value: (c) => (!c.created_by || c.created_by === 'system' ? 'Ardoise (automatique)' : c.created_by) },
 				{ label: 'Statut', value: (c) => [commandStatusLabel(c.status), c.error ? ` — ${c.error}` : ''] },
 				{ label: 'Terminée le', value: (c) => dateTime(c.done_at) },
@@ -260,7 +261,8 @@ route('/tablettes/:serial', {
 				else policyError = errorText(e);
 			}
 		}
-		const commands = d.recent_commands || (d.commands || []).slice(0, 10);
+		// the full rows (who, when done, the error) when the answer has them
+		const commands = (d.commands || d.recent_commands || []).slice(0, 10);
 		main.append(...heading(`Tablette ${d.serial || serial}`,
 			[d.model, d.asset_tag ? `inventaire ${d.asset_tag}` : null].filter(Boolean).join(', ')),
 			h('p', {}, link('/tablettes', 'Revenir à la liste des tablettes')),
