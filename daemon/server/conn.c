@@ -170,9 +170,25 @@ static void close_after_flush(struct conn *c)
 		c->close_when_flushed = 1;
 }
 
+/* On every answer, pages, assets, API and device answers alike, errors
+ * and 304s too: the pages' browser defences.  A handler that sets no
+ * Cache-Control (every one but the assets') gets no-store. */
+#define SECURITY_HEADERS                                                                     \
+	"Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; " \
+	"img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; "    \
+	"frame-ancestors 'none'; base-uri 'none'\r\n"                                        \
+	"X-Frame-Options: DENY\r\n"                                                          \
+	"X-Content-Type-Options: nosniff\r\n"                                                \
+	"Referrer-Policy: no-referrer\r\n"                                                   \
+	"Strict-Transport-Security: max-age=31536000\r\n"
+
+/* The one place every answer is written. */
 static void send_response(struct conn *c, struct ap_http_resp *resp, int keep_alive)
 {
 	struct ap_buf out;
+	resp->fixed = SECURITY_HEADERS "Cache-Control: no-store\r\n";
+	if (strstr(resp->extra, "Cache-Control:"))
+		resp->fixed = SECURITY_HEADERS;
 	ap_buf_init(&out, (size_t)1 << 31);
 	if (ap_http_resp_serialize(resp, keep_alive, &out) == 0 &&
 	    ap_tls_write(c->tls, out.data, out.len) == 0)
