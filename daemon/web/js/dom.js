@@ -39,7 +39,9 @@ export function h(tag, attrs, ...children) {
 
 // The page's title (its one h1) with an optional lead paragraph.
 export function heading(title, lead) {
-	return [h('h1', { tabindex: '-1' }, title), lead ? h('p', { class: 'chapo' }, lead) : null];
+	// no null in the list: the pages spread it into append(), which writes "null"
+	const h1 = h('h1', { tabindex: '-1' }, title);
+	return lead ? [h1, h('p', { class: 'chapo' }, lead)] : [h1];
 }
 
 // A message: kind 'ok' | 'info' (role status) or 'erreur' (role alert).

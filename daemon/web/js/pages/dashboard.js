@@ -88,7 +88,7 @@ function oneSchool(main, s, generated, several) {
 	main.append(...heading(`Tableau de bord — ${s.name}`,
 		`${s.commune ? `${s.commune} · ` : ''}UAI ${s.uai}. Chiffres du ${dateTime(generated)}.`));
 	if (several) main.append(h('p', {}, link('/', 'Revenir à la liste de vos collèges')));
-	main.append(...tabletsSection(s), ...policySection(s), ...activitySection(s));
+	main.append(...[...tabletsSection(s), ...policySection(s), ...activitySection(s)].filter(Boolean));
 }
 
 function everySchool(main, list, generated, fleet) {

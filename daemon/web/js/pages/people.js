@@ -128,7 +128,7 @@ route('/personnes', {
 		};
 		const first = await fetchPage(null);
 		main.append(...heading('Personnes', 'Les élèves et enseignants de vos collèges, avec la date de l’accord des responsables légaux pour l’usage à la maison.'),
-			may ? notice('info', 'L’accord se signe sur le document imprimé avec le prêt ; enregistrez ici sa date une fois le document signé reçu.') : null,
+			...(may ? [notice('info', 'L’accord se signe sur le document imprimé avec le prêt ; enregistrez ici sa date une fois le document signé reçu.')] : []),
 			filters(q, list, ctx),
 			pagedTable({
 				caption: q.classe ? `Personnes de la classe ${q.classe}` : 'Personnes',
