@@ -39,7 +39,7 @@ export function h(tag, attrs, ...children) {
 
 // The page's title (its one h1) with an optional lead paragraph.
 export function heading(title, lead) {
-	// no null in the list: the pages spread it into append(), which writes "null"
+	// no null in the array: main.append(...heading(t)) would show "null"
 	const h1 = h('h1', { tabindex: '-1' }, title);
 	return lead ? [h1, h('p', { class: 'chapo' }, lead)] : [h1];
 }
