@@ -21,18 +21,21 @@ const STATES = {
 	tous: ['Tous les prêts', { state: 'all' }],
 };
 
-const LEND_REFUSALS = [
-	[null, /belongs to no collège/, () => 'Cette tablette n’est rattachée à aucun collège : un technicien doit d’abord l’affecter à un collège.'],
-	[null, /is at collège (\S+) but (\S+) is at collège (\S+)/, (m) => `La tablette est au collège ${m[1]} mais ${m[2]} est inscrit au collège ${m[3]} : un prêt demande que la tablette et la personne soient du même collège.`],
-	[null, /already on loan to (\S+)/, (m) => `Cette tablette est déjà prêtée (à ${m[1]}) : elle doit être restituée avant un nouveau prêt.`],
-	[null, /already on loan/, () => 'Cette tablette est déjà prêtée : elle doit être restituée avant un nouveau prêt.'],
-	[null, /is (\w+), not in stock/, (m) => `Cette tablette n’est pas en stock (elle est « ${stateLabel(m[1])} ») : seule une tablette en stock peut être prêtée.`],
-	[null, /(\S+) left the collège on (\d{4}-\d{2}-\d{2})/, (m) => `${m[1]} a quitté le collège le ${date(m[2])} : aucun prêt n’est plus possible.`],
-	[null, /home use needs the guardians' signed agreement/, () => 'Prêt à la maison refusé : l’accord signé des responsables légaux de cet élève n’est pas enregistré. Enregistrez la date de l’accord sur la page Personnes une fois le document signé reçu, ou prêtez la tablette pour un usage au collège seulement.'],
-	[null, /due date is in the past/, () => 'La date de retour prévue est déjà passée.'],
-	[404, /^no person/, () => 'Cette personne n’est pas inscrite dans vos collèges.'],
-	[404, /^no tablet/, () => 'Cette tablette n’est pas dans vos collèges.'],
-];
+// Why a loan to person p was refused, in French.
+function lendRefusals(p) {
+	return [
+		[null, /belongs to no collège/, () => 'Cette tablette n’est rattachée à aucun collège : un technicien doit d’abord l’affecter à un collège.'],
+		[null, /is at collège (\S+) but (\S+) is at collège (\S+)/, (m) => `La tablette est au collège ${m[1]} mais ${personText(p)} est inscrit au collège ${m[3]} : un prêt demande que la tablette et la personne soient du même collège.`],
+		[null, /already on loan to (\S+)/, (m) => `Cette tablette est déjà prêtée (à ${m[1]}) : elle doit être restituée avant un nouveau prêt.`],
+		[null, /already on loan/, () => 'Cette tablette est déjà prêtée : elle doit être restituée avant un nouveau prêt.'],
+		[null, /is (\w+), not in stock/, (m) => `Cette tablette n’est pas en stock (elle est « ${stateLabel(m[1])} ») : seule une tablette en stock peut être prêtée.`],
+		[null, /(\S+) left the collège on (\d{4}-\d{2}-\d{2})/, (m) => `${personText(p)} a quitté le collège le ${date(m[2])} : aucun prêt n’est plus possible.`],
+		[null, /home use needs the guardians' signed agreement/, () => `Prêt à la maison refusé : l’accord signé des responsables légaux de l’élève ${personText(p)} n’est pas enregistré. Enregistrez la date de l’accord sur la page Personnes une fois le document signé reçu, ou prêtez la tablette pour un usage au collège seulement.`],
+		[null, /due date is in the past/, () => 'La date de retour prévue est déjà passée.'],
+		[404, /^no person/, () => 'Cette personne n’est pas inscrite dans vos collèges.'],
+		[404, /^no tablet/, () => 'Cette tablette n’est pas dans vos collèges.'],
+	];
+}
 
 const RETURN_REFUSALS = [
 	[null, /is not on loan \(it is (\w+)\)/, (m) => `Cette tablette n’est pas prêtée (elle est « ${stateLabel(m[1])} »).`],
@@ -98,7 +101,7 @@ function lendForm(onDone) {
 				loan = await api.post('/api/v1/loans', { device: serial, person: p.id, home_use: v.usage === 'maison', due: due || undefined });
 			} catch (e) {
 				if (e.status === undefined) throw e;
-				throw new FormError(explain(e, LEND_REFUSALS));
+				throw new FormError(explain(e, lendRefusals(p)));
 			}
 			form.reset();
 			onDone().catch(() => {}); // the list stays as it was; the loan is made
