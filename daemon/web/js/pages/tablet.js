@@ -17,42 +17,45 @@ const POLL_MS = 2000;
 const POLL_FOR_MS = 5 * 60 * 1000;
 const DONE = new Set(['acknowledged', 'error', 'format_error', 'expired', 'canceled']);
 
-function known(v, show) {
-	return v === null || v === undefined || v === '' ? 'Non communiqué' : show(v);
-}
+const UNKNOWN = 'Non communiqué';
 
-function battery(v) {
-	return known(v, (x) => `${Math.round(x <= 1 ? x * 100 : x)} %`);
+function known(v, show) {
+	return v === null || v === undefined || v === '' ? UNKNOWN : show(v);
 }
 
 function gigas(n) {
 	return `${new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 1 }).format(n)} Go`;
 }
 
-function storage(d) {
-	if (d.capacity_gb === null || d.capacity_gb === undefined) return 'Non communiqué';
-	const free = d.available_gb === null || d.available_gb === undefined ? '' : `${gigas(d.available_gb)} libres sur `;
-	return `${free}${gigas(d.capacity_gb)}`;
+// What the tablet last reported of itself (the answer's `inventory`).
+function storage(inv) {
+	if (inv.capacity_gb === null || inv.capacity_gb === undefined) return UNKNOWN;
+	const free = inv.available_gb === null || inv.available_gb === undefined ? '' : `${gigas(inv.available_gb)} libres sur `;
+	return `${free}${gigas(inv.capacity_gb)}`;
 }
 
-function lostMode(v) {
-	if (v === null || v === undefined) return 'Non communiqué';
-	return v ? tag('Activé', 'attention') : 'Désactivé';
+function reported(inv) {
+	return [
+		['Batterie', known(inv.battery, (x) => `${Math.round(x <= 1 ? x * 100 : x)} %`)],
+		['Stockage', storage(inv)],
+		['Supervisée', known(inv.supervised, yesNo)],
+		['Mode perdu', known(inv.lost_mode, (v) => (v ? tag('Activé', 'attention') : 'Désactivé'))],
+		['Code de verrouillage', known(inv.passcode_present, (v) => (v ? 'Défini' : 'Aucun'))],
+		['Informations relevées le', inv.inventory_at ? dateTime(inv.inventory_at) : null],
+	];
 }
 
 function identity(d, list) {
+	const inv = d.inventory || {};
 	return facts([
 		['Numéro de série', d.serial || '—'],
 		['Numéro d’inventaire', d.asset_tag || '—'],
 		['Modèle', [d.product_name, d.model].filter(Boolean).join(' — ') || '—'],
 		['Nom sur la tablette', d.device_name || null],
-		['Version d’iPadOS', d.os_version || 'Non communiquée'],
-		['Batterie', battery(d.battery)],
-		['Stockage', storage(d)],
+		['Version d’iPadOS', d.os_version ? `${d.os_version}${inv.build_version ? ` (${inv.build_version})` : ''}` : 'Non communiquée'],
 		['Dernier contact', dateTime(d.last_seen)],
-		['Supervisée', d.supervised === undefined ? 'Non communiqué' : yesNo(d.supervised)],
-		['Mode perdu', lostMode(d.lost_mode)],
-		['Inscription à la gestion', enrollmentLabel(d.enrollment)],
+		...reported(inv),
+		['Inscription à la gestion', `${enrollmentLabel(d.enrollment)}${inv.enrolled_at ? ` le ${date(inv.enrolled_at)}` : ''}`],
 		['État', stateLabel(d.state)],
 		['Collège', schoolName(list, d.school)],
 		['Élève ou enseignant', holderText(d.holder)],
