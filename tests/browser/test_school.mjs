@@ -85,6 +85,8 @@ function todayFr() {
 // One check-in of every simulated tablet: each fetches and answers the
 // commands queued for it.
 function tabletsCheckIn() {
+	assert.ok(process.env.ARDOISE_SIM && process.env.ARDOISE_SIM_STATE,
+		'browser_fixture.py gives ARDOISE_SIM and ARDOISE_SIM_STATE (the fixture\'s tablets)');
 	const out = spawnSync(process.env.ARDOISE_SIM, ['--url', URL_BASE, '--ca', process.env.ARDOISE_CA,
 		'--state', process.env.ARDOISE_SIM_STATE, 'connect'], { encoding: 'utf8', timeout: 120000 });
 	assert.equal(out.status, 0, `ardoise-sim connect: ${out.stderr}`);
