@@ -161,3 +161,63 @@ export function figure(value, text, kind) {
 	return h('div', { class: `chiffre${kind ? ` chiffre-${kind}` : ''}` },
 		h('span', { class: 'valeur' }, value), h('span', { class: 'libelle' }, text));
 }
+
+// A path with the non-empty values of query: href('/tablettes', { etat: 'loaned' }).
+export function href(path, query) {
+	const q = new URLSearchParams();
+	for (const [k, v] of Object.entries(query || {})) {
+		if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+	}
+	const s = q.toString();
+	return s ? `${path}?${s}` : path;
+}
+
+// A word in a frame: kind 'ok' | 'erreur' | 'attention' colours it, the
+// word says it (never the colour alone).
+export function tag(text, kind) {
+	return h('span', { class: `etiquette${kind ? ` etiquette-${kind}` : ''}` }, text);
+}
+
+// A description list: pairs [[term, value (text | Node)]]; a null value
+// leaves its pair out.
+export function facts(pairs) {
+	return h('dl', { class: 'fiche' }, pairs.filter((p) => p[1] !== null && p[1] !== undefined)
+		.map(([t, v]) => [h('dt', {}, t), h('dd', {}, v)]));
+}
+
+// A table that grows with "Afficher plus": spec as table() with its first
+// rows and next (the API's cursor); more(next) -> { rows, next } fetches
+// the following page, appended under the same headings; the focus moves
+// to the first new row.
+export function pagedTable(spec, next, more) {
+	const box = h('div', {});
+	let shown = spec.rows.length;
+	const status = h('p', { class: 'aide', role: 'status' });
+	const grow = async (cursor) => {
+		const page = await more(cursor);
+		const body = box.querySelector('tbody');
+		const extra = table({ ...spec, rows: page.rows });
+		const added = extra.querySelectorAll ? [...extra.querySelectorAll('tbody > tr')] : [];
+		body.append(...added);
+		shown += added.length;
+		status.textContent = `${shown} lignes affichées.`;
+		if (added[0]) {
+			const first = added[0].firstElementChild;
+			first.setAttribute('tabindex', '-1');
+			first.focus();
+		}
+		const p = pager(page.next, grow);
+		if (p) box.append(p);
+	};
+	box.append(table(spec), status, pager(next, grow) || '');
+	return box;
+}
+
+// Puts node (a result) where box (the form that made it) was, and moves
+// the focus there: the form has done its work.
+export function settle(box, node) {
+	node.setAttribute('tabindex', '-1');
+	box.replaceWith(node);
+	node.focus();
+	return null;
+}

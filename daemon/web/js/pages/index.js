@@ -1,3 +1,10 @@
 // index.js - every page module, imported once so that each registers its
 // routes (app.js route()).
 import './signin.js';
+import './dashboard.js';
+import './tablets.js';
+import './tablet.js';
+import './loans.js';
+import './summer.js';
+import './people.js';
+import './incidents.js';
