@@ -22,6 +22,8 @@ ARDOISE_URL, ARDOISE_CA, ARDOISE_SERVER_CERT, ARDOISE_ADMIN_TOKEN, ARDOISECTL,
 ARDOISE_ACCOUNTS (JSON: role -> {name, password, display_name, schools}),
 ARDOISE_FIXTURE (JSON: schools, serials, people, loans, incident),
 ARDOISE_SCREENSHOTS (the build dir's browser-screenshots/), CHROMIUM,
+ARDOISE_SIM and ARDOISE_SIM_STATE (ardoise-sim and the fixture's tablets: a
+test runs its `connect` for the tablets to fetch and answer their commands),
 ARDOISE_IDLE_SECONDS / ARDOISE_MAX_SECONDS when given.
 
 A missing chromium or node_modules is a failure that says how to install
@@ -201,7 +203,7 @@ def main(argv):
     os.makedirs(SCREENSHOTS, exist_ok=True)
     with Daemon(config=config(idle, maximum)) as d:
         d.ctl("school", "import", colleges_csv(d))
-        tablets, _ = enrol_tablets(d)
+        tablets, sim = enrol_tablets(d)
         loans, incident = people_and_loans(d, tablets)
         fixture = {
             "schools": SCHOOLS,
@@ -217,7 +219,9 @@ def main(argv):
                    ARDOISE_ADMIN_TOKEN=d.token,
                    ARDOISECTL=os.path.abspath(os.environ.get("ARDOISECTL", "build/tools/ardoisectl")),
                    ARDOISE_ACCOUNTS=json.dumps(accounts(d)), ARDOISE_FIXTURE=json.dumps(fixture),
-                   ARDOISE_SCREENSHOTS=os.path.abspath(SCREENSHOTS), CHROMIUM=CHROMIUM)
+                   ARDOISE_SCREENSHOTS=os.path.abspath(SCREENSHOTS), CHROMIUM=CHROMIUM,
+                   ARDOISE_SIM=os.path.abspath(os.environ.get("ARDOISE_SIM", "build/tools/ardoise-sim")),
+                   ARDOISE_SIM_STATE=sim.state)
         if idle is not None:
             env["ARDOISE_IDLE_SECONDS"] = str(idle)
         if maximum is not None:
