@@ -46,8 +46,8 @@ for (const role of ROLES) {
 		assert.equal(await page.locator('html').getAttribute('lang'), 'fr');
 		await checkPage(page, '/connexion');
 		await signIn(page, a.name, a.password);
-		// home: the dashboard; the auditor's is the geolocation register
-		assert.equal(pathOf(page), role === 'auditor' ? '/registre' : '/', 'the role\'s home');
+		// the auditor's home is the geolocation register; the others' the dashboard
+		assert.equal(pathOf(page), role === 'auditor' ? '/registre' : '/', 'lands on their home');
 		const banner = await page.getByRole('banner').innerText();
 		assert.ok(banner.includes(a.display_name) || banner.includes(a.name),
 			`the header shows who is signed in: ${JSON.stringify(banner)}`);

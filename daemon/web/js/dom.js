@@ -49,6 +49,16 @@ export function notice(kind, text) {
 	return h('p', { class: `notice notice-${kind}`, role: kind === 'erreur' ? 'alert' : 'status' }, text);
 }
 
+// A refusal of the server in French (errorText()), with the server's own
+// words (English) folded under "Détail technique" for whoever helps.
+export function errorNotice(err, text) {
+	const n = notice('erreur', text || errorText(err));
+	if (!err || !err.message || err.status === 0 || err.status === 401) return n;
+	return h('div', { class: 'refus' }, n,
+		h('details', { class: 'detail-technique' }, h('summary', {}, 'Détail technique'),
+			h('p', { lang: 'en' }, `${err.status} ${err.code || ''} : ${err.message}`)));
+}
+
 // A table: columns [{ label, value(row) -> text | Node, class }]; empty: the
 // sentence shown when there is no row.
 export function table({ caption, columns, rows, empty }) {
@@ -124,7 +134,7 @@ export function actionForm({ label, fields, submit, action, className }) {
 			const done = await action(formData(form), form);
 			if (done) msg.replaceChildren(done instanceof Node ? done : notice('ok', done));
 		} catch (e) {
-			msg.replaceChildren(notice('erreur', e && e.status !== undefined ? errorText(e) : e.message));
+			msg.replaceChildren(e && e.status !== undefined ? errorNotice(e) : notice('erreur', e.message));
 		} finally {
 			button.disabled = false;
 		}

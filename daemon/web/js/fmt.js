@@ -113,22 +113,23 @@ function wait(seconds) {
 	return `dans ${Math.ceil(seconds / 60)} minutes`;
 }
 
-// A French sentence for an ApiError (api.js).  The server's own words
-// (English today) follow as a detail where they say what to correct.
+// A French sentence for an ApiError (api.js).  The server's own words are
+// English today: pages map the refusals they expect to French (explain()),
+// and errorNotice() (dom.js) keeps the server's words folded away for
+// support.
 export function errorText(err) {
-	const detail = err && err.message ? ` (détail : ${err.message})` : '';
 	switch (err ? err.status : -1) {
 	case 0: return 'Le serveur Ardoise ne répond pas. Vérifiez la connexion et réessayez.';
-	case 400: return `La saisie a été refusée${detail}.`;
+	case 400: return 'La saisie a été refusée : vérifiez les champs et réessayez.';
 	case 401: return 'Votre session a expiré : reconnectez-vous.';
 	case 403: return 'Votre compte ne permet pas cette action.';
-	case 404: return `Introuvable dans vos collèges${detail}.`;
-	case 409: return `Impossible dans l’état actuel${detail}.`;
+	case 404: return 'Introuvable dans vos collèges.';
+	case 409: return 'Impossible dans l’état actuel de la tablette ou du dossier.';
 	case 413: return 'Le fichier ou le texte envoyé est trop volumineux.';
 	case 415: return 'Ce type de fichier n’est pas accepté.';
 	case 429: return `Trop de tentatives. Réessayez ${wait(err.retryAfter)}.`;
 	case 503: return 'Le serveur est occupé. Réessayez dans un instant.';
-	default: return `Une erreur est survenue${detail}.`;
+	default: return 'Une erreur est survenue du côté du serveur.';
 	}
 }
 
