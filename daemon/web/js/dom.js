@@ -2,7 +2,7 @@
 // (never parsed as HTML), so whatever the API returns cannot become markup.
 // No inline style: the Content-Security-Policy forbids it; classes only.
 
-import { errorText } from './fmt.js';
+import { errorText, explain } from './fmt.js';
 
 const PROPS = new Set(['value', 'checked', 'selected', 'disabled', 'hidden', 'required', 'multiple']);
 
@@ -230,4 +230,13 @@ export function settle(box, node) {
 	box.replaceWith(node);
 	node.focus();
 	return null;
+}
+
+// What a form's action throws for a refused request: a FormError with the
+// French sentence of the first of rules that matches (fmt.js explain()),
+// else the ApiError itself, which actionForm shows with errorNotice().
+export function refusal(err, rules) {
+	if (!err || err.status === undefined) return err;
+	const text = explain(err, rules, null);
+	return text === null ? err : new FormError(text);
 }

@@ -183,12 +183,12 @@ export function parisInstant(day, hour) {
 
 // A French sentence for an ApiError whose (English) message matches one of
 // rules, [[status, RegExp, (match) => sentence]] (status null: any), tried
-// in order; errorText(err) otherwise.
-export function explain(err, rules) {
+// in order; otherwise `otherwise` when given, else errorText(err).
+export function explain(err, rules, otherwise) {
 	for (const [status, re, say] of rules) {
 		if (status !== null && err.status !== status) continue;
 		const m = re.exec(err.message || '');
 		if (m) return say(m);
 	}
-	return errorText(err);
+	return otherwise !== undefined ? otherwise : errorText(err);
 }

@@ -4,9 +4,9 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, facts, field, FormError, h, heading, href, link, notice, pagedTable, settle, tag } from '../dom.js';
+import { actionForm, facts, field, FormError, h, heading, href, link, notice, pagedTable, refusal, settle, tag } from '../dom.js';
 import {
-	date, dateTime, explain, incidentKindLabel, incidentOutcomeLabel, INCIDENT_KINDS, parisInstant, parseDay,
+	date, dateTime, incidentKindLabel, incidentOutcomeLabel, INCIDENT_KINDS, parisInstant, parseDay,
 	parseHour, stateLabel, today,
 } from '../fmt.js';
 import { schoolField, schoolName, schools } from '../scope.js';
@@ -74,8 +74,7 @@ function closeForm(i, onDone) {
 			try {
 				done = await api.post(`/api/v1/incidents/${i.id}/close`, { outcome: v.outcome, note: v.note || undefined });
 			} catch (e) {
-				if (e.status === undefined) throw e;
-				throw new FormError(explain(e, CLOSE_REFUSALS));
+				throw refusal(e, CLOSE_REFUSALS);
 			}
 			return onDone(done, notice('ok', `Incident n° ${i.id} clos (${incidentOutcomeLabel(done.outcome)}).${done.device_state ? ` La tablette est maintenant « ${stateLabel(done.device_state)} ».` : ''}`));
 		},
@@ -138,8 +137,7 @@ function declareForm(onDone) {
 					device: serial, kind: v.kind, occurred, police_ref: v.police_ref || undefined, note: v.note || undefined,
 				});
 			} catch (e) {
-				if (e.status === undefined) throw e;
-				throw new FormError(explain(e, DECLARE_REFUSALS));
+				throw refusal(e, DECLARE_REFUSALS);
 			}
 			form.reset();
 			onDone().catch(() => {}); // the list stays as it was; the incident is declared

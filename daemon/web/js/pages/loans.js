@@ -5,8 +5,8 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, field, FormError, h, heading, href, link, notice, pagedTable, settle, tag } from '../dom.js';
-import { conditionLabel, date, explain, loanStateLabel, parseDay, stateLabel, today } from '../fmt.js';
+import { actionForm, field, FormError, h, heading, href, link, notice, pagedTable, refusal, settle, tag } from '../dom.js';
+import { conditionLabel, date, loanStateLabel, parseDay, stateLabel, today } from '../fmt.js';
 import { schoolField, schoolName, schools } from '../scope.js';
 import { findTablet, tabletLink } from './tablets.js';
 
@@ -100,8 +100,7 @@ function lendForm(onDone) {
 			try {
 				loan = await api.post('/api/v1/loans', { device: serial, person: p.id, home_use: v.usage === 'maison', due: due || undefined });
 			} catch (e) {
-				if (e.status === undefined) throw e;
-				throw new FormError(explain(e, lendRefusals(p)));
+				throw refusal(e, lendRefusals(p));
 			}
 			form.reset();
 			onDone().catch(() => {}); // the list stays as it was; the loan is made
@@ -144,8 +143,7 @@ export function returnForm(serial, onDone) {
 			try {
 				done = await api.post('/api/v1/loans/return', { device: serial, condition: v.condition, reason: v.reason || undefined });
 			} catch (e) {
-				if (e.status === undefined) throw e;
-				throw new FormError(explain(e, RETURN_REFUSALS));
+				throw refusal(e, RETURN_REFUSALS);
 			}
 			return onDone(done);
 		},

@@ -5,8 +5,8 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, field, FormError, h, heading, href, notice, pagedTable, tag } from '../dom.js';
-import { date, explain, parseDay, personKindLabel, today } from '../fmt.js';
+import { actionForm, field, FormError, h, heading, href, notice, pagedTable, refusal, tag } from '../dom.js';
+import { date, parseDay, personKindLabel, today } from '../fmt.js';
 import { schoolField, schoolName, schools } from '../scope.js';
 
 const PAGE = 200;
@@ -30,8 +30,7 @@ async function send(p, what, body) {
 	try {
 		return await api.post(`/api/v1/people/${encodeURIComponent(p.id)}/${what}`, body);
 	} catch (e) {
-		if (e.status === undefined) throw e;
-		throw new FormError(explain(e, REFUSALS));
+		throw refusal(e, REFUSALS);
 	}
 }
 

@@ -5,7 +5,7 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, facts, field, FormError, h, heading, link, notice, table, tag } from '../dom.js';
+import { actionForm, facts, field, FormError, h, heading, link, notice, refusal, table, tag } from '../dom.js';
 import {
 	commandStatusLabel, commandTypeLabel, conditionLabel, date, dateTime, enrollmentLabel, errorText,
 	incidentKindLabel, incidentOutcomeLabel, loanStateLabel, policyStateLabel, stateLabel, yesNo,
@@ -62,14 +62,11 @@ function identity(d, list) {
 	]);
 }
 
-// The French sentence for a refused lock-code reset or lock.
-function actionRefusal(e) {
-	if (e.status === 409 && /UnlockToken/.test(e.message)) {
-		return 'Cette tablette n’a pas terminé son inscription ou n’est pas supervisée : son code ne peut pas être réinitialisé à distance.';
-	}
-	if (e.status === 404) return 'Cette tablette n’est pas inscrite à la gestion, ou n’est pas dans vos collèges.';
-	return errorText(e);
-}
+// The refusals of a lock-code reset or a lock, in French.
+const ACTION_REFUSALS = [
+	[409, /UnlockToken/, () => 'Cette tablette n’a pas terminé son inscription ou n’est pas supervisée : son code ne peut pas être réinitialisé à distance.'],
+	[404, /^no tablet/, () => 'Cette tablette n’est pas inscrite à la gestion, ou n’est pas dans vos collèges.'],
+];
 
 // Follows command uuid in region until the tablet answers, the page is
 // left, or 5 minutes have passed.
@@ -121,8 +118,7 @@ function actions(d, serial) {
 		try {
 			cmd = await api.post(`/api/v1/devices/${encodeURIComponent(serial)}/${path}`, body);
 		} catch (e) {
-			if (e.status === undefined) throw e;
-			throw new FormError(actionRefusal(e));
+			throw refusal(e, ACTION_REFUSALS);
 		}
 		follow(region, cmd);
 		return null;
