@@ -8,6 +8,7 @@
 #include "config.h"
 #include "db_account.h"
 #include "db_audit.h"
+#include "db_session.h"
 #include "keystore.h"
 #include "locate.h"
 #include "secret.h"
@@ -48,8 +49,11 @@ static const char usage[] =
     "  -d, --data-dir DIR    where the database, CA and keys live (required)\n"
     "      --init            create DIR's CA, server certificate, secret and audit keys,\n"
     "                        database and a first technician account, print its\n"
-    "                        token once as 'token: <value>', and exit; refuses\n"
-    "                        when DIR already holds any of these\n"
+    "                        token once as 'token: <value>' (for ardoisectl) and\n"
+    "                        the path of its one-time link as 'link: /lien/<value>'\n"
+    "                        (open it on the daemon's address within 72 h to\n"
+    "                        choose the account's password for the pages), and\n"
+    "                        exit; refuses when DIR already holds any of these\n"
     "      --hostname NAME   with --init: extra DNS name or IP address for the\n"
     "                        server certificate (repeatable; localhost and\n"
     "                        127.0.0.1 are always included)\n"
@@ -218,8 +222,9 @@ static int cmd_init(const struct opts *o)
 	static const char *const owned[] = {"ca.key",	  "ca.pem",    "server.key", "server.pem",
 					    "secret.key", "audit.key", "ardoise.db"};
 	const char *names[MAX_HOSTNAMES + 2] = {"localhost", "127.0.0.1"};
-	char path[4200], err[512], token[DB_TOKEN_LEN + 1];
+	char path[4200], err[512], token[DB_TOKEN_LEN + 1], link[DB_SESSION_ID_LEN + 1];
 	struct keystore *ks = NULL;
+	int64_t admin_id = 0;
 	struct db *db = NULL;
 	size_t n = 2;
 	int rc;
@@ -247,7 +252,9 @@ static int cmd_init(const struct opts *o)
 	/* the first row is the keyed chain's anchor */
 	db_audit_set_key(db, keystore_audit_key(ks), DB_AUDIT_KEY_LEN);
 	const char *admin = o->admin ? o->admin : "admin";
-	rc = db_account_create(db, admin, DB_ROLE_TECHNICIAN, NULL, 0, token, NULL);
+	rc = db_account_create(db, admin, DB_ROLE_TECHNICIAN, NULL, 0, token, &admin_id);
+	if (rc == 0)
+		rc = db_link_new(db, admin_id, DB_LINK_INVITE, DB_LINK_TTL, link, NULL);
 	if (rc == 0)
 		rc = db_audit_append(db, "system", "init", admin, "ardoised --init",
 				     "{\"role\":\"technician\"}");
@@ -270,6 +277,7 @@ static int cmd_init(const struct opts *o)
 	else
 		printf("baseline: %zu profiles assigned to the fleet\n", n_baseline);
 	printf("token: %s\n", token);
+	printf("link: /lien/%s\n", link);
 	return 0;
 }
 

@@ -221,7 +221,8 @@ int db_link_new(struct db *db, int64_t account_id, enum db_link_kind kind, int64
 	}
 	if ((rc = db_end(db, rc)) == 0) {
 		memcpy(ret_token, token, sizeof(token));
-		*ret_expires = now + ttl;
+		if (ret_expires)
+			*ret_expires = now + ttl;
 	}
 out:
 	OPENSSL_cleanse(token, sizeof(token));

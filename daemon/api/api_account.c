@@ -13,7 +13,6 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-#define LINK_TTL	 (72 * 3600) /* a link sets a password within 72 h */
 #define DISPLAY_NAME_MAX 128	     /* characters */
 
 static json_t *text_or_null(const char *s)
@@ -67,7 +66,7 @@ static int new_link(struct req *r, const struct db_account *a, enum db_link_kind
 		    size_t cap, int64_t *ret_expires)
 {
 	char token[DB_SESSION_ID_LEN + 1], base[300];
-	int rc = db_link_new(r->w->db, a->id, kind, LINK_TTL, token, ret_expires);
+	int rc = db_link_new(r->w->db, a->id, kind, DB_LINK_TTL, token, ret_expires);
 	if (rc < 0) {
 		api_rollback(r);
 		return api_dberr(r, rc, "making the link");

@@ -58,6 +58,8 @@ int db_session_prune(struct db *db, int64_t idle, int64_t max);
 
 enum db_link_kind { DB_LINK_INVITE, DB_LINK_RESET };
 
+#define DB_LINK_TTL (72 * 3600) /* a link sets a password within 72 h */
+
 struct db_link {
 	int64_t account_id;
 	enum db_link_kind kind;
@@ -67,7 +69,7 @@ struct db_link {
 
 const char *db_link_kind_name(enum db_link_kind k);
 /* A new link for the account, valid ttl seconds from now: its token into
- * ret_token, its end into *ret_expires.  The account's older links that
+ * ret_token, its end into *ret_expires (may be NULL).  The account's older links that
  * were not used stop working. */
 int db_link_new(struct db *db, int64_t account_id, enum db_link_kind kind, int64_t ttl,
 		char ret_token[DB_SESSION_ID_LEN + 1], int64_t *ret_expires);

@@ -113,6 +113,7 @@ class Daemon:
         m = re.search(r"^token: (\S+)$", out.stdout, re.M)
         check(m is not None, "--init printed no 'token:' line: " + out.stdout)
         self.token = m.group(1)
+        self.init_out = out.stdout
         return out
 
     def write_config(self, text=None, name="ardoised.conf"):

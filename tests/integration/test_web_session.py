@@ -271,6 +271,23 @@ def test_links():
         d.check_serving("bad links")
 
 
+def test_first_admin_link():
+    """--init prints the first technician's one-time link: the pages need no
+    token to start with (tools/ardoise-dev run shows it)."""
+    with Daemon(init_args=["--no-baseline"]) as d:
+        m = re.search(r"^link: /lien/([A-Za-z0-9_-]{43})$", d.init_out, re.M)
+        check(m is not None, "--init prints 'link: /lien/<token>': %r" % d.init_out)
+        stored = d.sqlite("SELECT token_hash FROM account_link").stdout
+        check(m.group(1) not in stored, "the link is stored as its hash only")
+        status, _, info = call(d, "GET", "/api/v1/links/" + m.group(1))
+        check(status == 200 and info["name"] == "admin" and info["kind"] == "invite",
+              "the admin's invitation: %r" % info)
+        set_password(d, m.group(1), PASSWORD)
+        p = Page(d, "admin")
+        check(p.session["role"] == "technician", "the admin signs in: %r" % p.session)
+        set_password(d, m.group(1), PASSWORD, expect=404)
+
+
 def test_public_url_in_links():
     with Daemon(config="[server]\npublic_url = https://ardoise.departement13.fr/\n",
                 init_args=["--no-baseline"]) as d:
@@ -523,7 +540,7 @@ def test_hostile():
 
 
 if __name__ == "__main__":
-    run([test_signin_and_cookie, test_wrong_password, test_throttle_per_account,
+    run([test_signin_and_cookie, test_wrong_password, test_throttle_per_account, test_first_admin_link,
          test_throttle_per_address, test_links, test_public_url_in_links, test_csrf, test_expiry,
          test_signout, test_roles_through_sessions, test_account_update_and_cli,
          test_bearer_unchanged, test_hostile])
