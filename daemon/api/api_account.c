@@ -13,7 +13,7 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-#define DISPLAY_NAME_MAX 128	     /* characters */
+#define DISPLAY_NAME_MAX 128 /* characters */
 
 static json_t *text_or_null(const char *s)
 {
