@@ -4,3 +4,7 @@ import './signin.js';
 import './imports.js';
 import './accounts.js';
 import './catalogue.js';
+import './locate.js';
+import './audit.js';
+import './register.js';
+import './documents.js';
