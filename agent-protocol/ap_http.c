@@ -357,6 +357,7 @@ static const struct {
     {200, "OK"},
     {201, "Created"},
     {204, "No Content"},
+    {304, "Not Modified"},
     {400, "Bad Request"},
     {401, "Unauthorized"},
     {403, "Forbidden"},
@@ -385,17 +386,20 @@ const char *ap_http_reason(int status)
 
 int ap_http_resp_serialize(const struct ap_http_resp *r, int keep_alive, struct ap_buf *out)
 {
-	int rc = ap_buf_printf(
-	    out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n", r->status,
-	    ap_http_reason(r->status), r->body.len, r->content_type ? "Content-Type: " : "",
-	    r->content_type ? r->content_type : "", r->content_type ? "\r\n" : "",
-	    keep_alive && !r->close ? "" : "Connection: close\r\n");
+	int rc = ap_buf_printf(out, "HTTP/1.1 %d %s\r\n", r->status, ap_http_reason(r->status));
+	if (rc == 0 && r->status != 304)
+		rc = ap_buf_printf(out, "Content-Length: %zu\r\n", r->body.len);
+	if (rc == 0)
+		rc = ap_buf_printf(out, "%s%s%s%s%s\r\n", r->content_type ? "Content-Type: " : "",
+				   r->content_type ? r->content_type : "",
+				   r->content_type ? "\r\n" : "", r->fixed ? r->fixed : "",
+				   keep_alive && !r->close ? "" : "Connection: close\r\n");
 	if (rc == 0 && r->extra[0]) {
 		/* extra headers go before the blank line: rebuild the tail */
 		out->len -= 2;
 		rc = ap_buf_printf(out, "%s\r\n", r->extra);
 	}
-	if (rc == 0 && r->body.len && !r->head)
+	if (rc == 0 && r->body.len && !r->head && r->status != 304)
 		rc = ap_buf_append(out, r->body.data, r->body.len);
 	return rc;
 }

@@ -62,6 +62,9 @@ int db_page_done(struct db *db, sqlite3_stmt *st, int rc, const struct db_page *
 /* A copy of column col's bytes, NUL-terminated (so text too), its length
  * in *ret_len; NULL when out of memory. */
 unsigned char *db_col_blob_dup(sqlite3_stmt *st, int col, size_t *ret_len);
+/* Runs sql, a literal UPDATE whose ?1 is now (db_now()) and ?2 the row id
+ * `id`: 0, AP_ENOTFOUND when it changed no row, or the mapped error. */
+int db_stamp(struct db *db, const char *sql, int64_t id);
 /* Steps a statement that returns one integer (a count): 0 with it in
  * *ret, else the mapped error; db_done()s the statement. */
 int db_step_int64(struct db *db, sqlite3_stmt *st, int64_t *ret);
@@ -79,5 +82,8 @@ int db_end(struct db *db, int rc);
 /* Runs fn(db, arg) between db_begin() and db_commit(), rolling back when
  * it fails; returns its error or the commit's. */
 int db_in_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);
+/* The first n base64url characters of in (in_len bytes, zeros past it)
+ * into out, NUL-terminated (db_account.c). */
+void db_b64u(const unsigned char *in, size_t in_len, char *out, size_t n);
 
 #endif

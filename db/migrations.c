@@ -363,6 +363,44 @@ static const char *const steps[] = {
      * on, the "audit.rekey" anchor (db_audit.h); 0: not keyed yet, the
      * rows of before keep their plain SHA-256 links. */
     "ALTER TABLE audit_head ADD COLUMN keyed_from INTEGER NOT NULL DEFAULT 0;",
+
+    /* 12: people sign in to the pages (issue 13).  An account gets a
+     * display name, an e-mail address and a password: its Argon2id
+     * encoded hash (NULL: none set yet), set through a one-time link (an
+     * invitation or a reset; the link's token kept as its SHA-256 only).
+     * A web session lives in a cookie: its id and its CSRF token are kept
+     * as their SHA-256 only.  Failed sign-ins, one row each, by the
+     * account name given and by the client's address, slow down guessing
+     * (rows pruned after a day). */
+    "ALTER TABLE account ADD COLUMN display_name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE account ADD COLUMN email TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE account ADD COLUMN password_hash TEXT;"
+    "ALTER TABLE account ADD COLUMN password_at INTEGER;"
+    "ALTER TABLE account ADD COLUMN last_signin_at INTEGER;"
+    "CREATE TABLE account_link ("
+    "  token_hash TEXT PRIMARY KEY,"
+    "  account_id INTEGER NOT NULL REFERENCES account(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('invite','reset')),"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER) WITHOUT ROWID;"
+    "CREATE INDEX account_link_account ON account_link(account_id);"
+    "CREATE TABLE web_session ("
+    "  id INTEGER PRIMARY KEY,"
+    "  id_hash TEXT NOT NULL UNIQUE,"
+    "  account_id INTEGER NOT NULL REFERENCES account(id),"
+    "  csrf_hash TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL,"
+    "  peer TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX web_session_account ON web_session(account_id);"
+    "CREATE TABLE signin_failure ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('account','address')),"
+    "  key TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX signin_failure_key ON signin_failure(kind, key, at);"
+    "CREATE INDEX signin_failure_at ON signin_failure(at);",
 };
 
 int migrations_count(void)

@@ -142,6 +142,17 @@ int db_step_int64(struct db *db, sqlite3_stmt *st, int64_t *ret)
 	return rc;
 }
 
+int db_stamp(struct db *db, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, sql, &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, db_now());
+	sqlite3_bind_int64(st, 2, id);
+	return db_step_done(db, st, AP_ENOTFOUND);
+}
+
 int db_step_row(struct db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);

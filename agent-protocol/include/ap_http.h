@@ -99,12 +99,16 @@ struct ap_http_resp {
 	char extra[512]; /* extra header lines, each ending in \r\n */
 	int close;	 /* close the connection after this answer */
 	int head;	 /* HEAD: the headers of the GET answer, no body */
+	/* borrowed header lines, each ending in \r\n, written before extra
+	 * (what a server sends on every answer); NULL: none */
+	const char *fixed;
 };
 
 void ap_http_resp_init(struct ap_http_resp *r, size_t body_limit);
 void ap_http_resp_free(struct ap_http_resp *r);
 void ap_http_resp_add_header(struct ap_http_resp *r, const char *name, const char *value);
-/* Status line + headers + body into out. */
+/* Status line + headers + body into out (a 304 has neither body nor
+ * Content-Length: that would be the length of the 200 it stands for). */
 int ap_http_resp_serialize(const struct ap_http_resp *r, int keep_alive, struct ap_buf *out);
 /* The reason phrase of status ("Not Found"), "Unknown" when not listed. */
 const char *ap_http_reason(int status);

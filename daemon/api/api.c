@@ -8,11 +8,13 @@
 #include "cmdq.h"
 #include "db_audit.h"
 #include "db_mdm.h"
+#include "db_session.h"
 #include "isodate.h"
 #include "log.h"
 #include "worker.h"
 #include "store.h"
 
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,12 +335,135 @@ int api_record(struct req *r, const char *action, const char *target, const char
 	return api_commit_new(r, action, target, reason, detail);
 }
 
+/* The value of cookie name in the request's Cookie header into out (cap
+ * bytes): 0; AP_ENOTFOUND when absent, AP_EINVAL when longer than cap - 1
+ * (the first cookie of that name counts). */
+static int cookie_value(const struct req *r, const char *name, char *out, size_t cap)
+{
+	const char *p = ap_http_header(r->http, "cookie");
+	size_t nl = strlen(name);
+	while (p && *p) {
+		p += strspn(p, " \t;");
+		size_t n = strcspn(p, ";");
+		if (n > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+			const char *v = p + nl + 1;
+			size_t vl = n - nl - 1;
+			while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+				vl--;
+			if (vl >= cap)
+				return AP_EINVAL;
+			memcpy(out, v, vl);
+			out[vl] = '\0';
+			return 0;
+		}
+		p += n;
+	}
+	return AP_ENOTFOUND;
+}
+
+/* Ends session id in its own transaction (gone already is no error). */
+static int end_session(struct db *db, int64_t id)
+{
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = db_session_end(db, id);
+	if (rc < 0 && rc != AP_ENOTFOUND) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
+}
+
+int api_session_of(struct req *r, struct db_session *ret, char *ret_sid)
+{
+	const struct config *cfg = &r->w->srv->cfg;
+	char sid[DB_SESSION_ID_LEN + 1];
+	struct db_session s;
+	int rc = AP_EAUTH;
+	if (ap_http_header(r->http, "authorization") == NULL &&
+	    cookie_value(r, API_SESSION_COOKIE, sid, sizeof(sid)) == 0)
+		rc = db_session_get(r->w->db, sid, &s);
+	if (rc == AP_ENOTFOUND)
+		rc = AP_EAUTH;
+	if (rc == 0 && (db_now() - s.last_seen >= cfg->session_idle_s ||
+			db_now() - s.created_at >= cfg->session_max_s)) {
+		rc = end_session(r->w->db, s.id);
+		if (rc == 0)
+			rc = AP_EAUTH;
+	}
+	if (rc == 0) {
+		*ret = s;
+		memcpy(ret_sid, sid, sizeof(sid));
+	}
+	OPENSSL_cleanse(sid, sizeof(sid));
+	return rc;
+}
+
+void api_session_cookie(struct req *r, const char *sid)
+{
+	char v[160];
+	snprintf(v, sizeof(v), "%s=%s; Path=/; HttpOnly; Secure; SameSite=Strict%s",
+		 API_SESSION_COOKIE, sid ? sid : "", sid ? "" : "; Max-Age=0");
+	ap_http_resp_add_header(r->resp, "Set-Cookie", v);
+}
+
+/* The session was used now (at most one write a second; a failure to
+ * write is logged, the request goes on). */
+static void touch_session(struct req *r, const struct db_session *s)
+{
+	if (s->last_seen == db_now())
+		return;
+	int rc = db_begin(r->w->db);
+	if (rc == 0 && (rc = db_session_touch(r->w->db, s->id)) < 0)
+		db_rollback(r->w->db);
+	else if (rc == 0)
+		rc = db_commit(r->w->db);
+	if (rc < 0)
+		log_warn("session_touch_failed", "id=%s error=\"%s\"", r->id, ap_strerror(rc));
+}
+
+/* api_authenticate() by the session cookie: the session, its account
+ * (enabled), the CSRF token of a change. */
+static int cookie_authenticate(struct req *r)
+{
+	char sid[DB_SESSION_ID_LEN + 1];
+	struct db_session s;
+	struct db_account a;
+	int rc = api_session_of(r, &s, sid);
+	OPENSSL_cleanse(sid, sizeof(sid));
+	if (rc == 0)
+		rc = db_account_by_id(r->w->db, s.account_id, &a);
+	if (rc == AP_ENOTFOUND || (rc == 0 && a.disabled))
+		rc = AP_EAUTH;
+	if (rc == AP_EAUTH) {
+		api_session_cookie(r, NULL);
+		return api_refuse(r, rc, 401, "no valid session: sign in again");
+	}
+	if (rc < 0) {
+		api_fail(r, rc, 503, "could not check the session: %s", ap_strerror(rc));
+		return rc;
+	}
+	if (strcmp(r->http->method, "GET") != 0 && strcmp(r->http->method, "HEAD") != 0 &&
+	    !db_session_csrf_ok(&s, ap_http_header(r->http, "x-csrf-token")))
+		return api_refuse(r, AP_EFORBIDDEN, 403,
+				  "missing or wrong CSRF token: a change made from a page carries "
+				  "the session's token in X-CSRF-Token");
+	touch_session(r, &s);
+	r->acct = a;
+	r->has_acct = 1;
+	return 0;
+}
+
 int api_authenticate(struct req *r)
 {
 	const char *h = ap_http_header(r->http, "authorization");
+	if (h == NULL && ap_http_header(r->http, "cookie"))
+		return cookie_authenticate(r);
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
 		return api_refuse(r, AP_EAUTH, 401,
-				  "missing bearer token (Authorization: Bearer TOKEN)");
+				  "missing bearer token (Authorization: Bearer TOKEN) or session "
+				  "cookie");
 	int rc = db_account_by_token(r->w->db, h + 7, &r->acct);
 	if (rc == AP_EAUTH) {
 		api_fail(r, rc, 401, "unknown, rotated or disabled token");

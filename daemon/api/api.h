@@ -48,11 +48,31 @@ int api_dberr(struct req *r, int rc, const char *what);
 
 /* ---- the body and its fields -------------------------------------------- */
 
-/* Authenticates the bearer token into r->acct; on failure answers 401
- * (503 when the store cannot say) and returns the error.  Routes marked
- * AUTH_STAFF get it done by the router; a route open to anyone calls it
- * when a token comes. */
+/* Authenticates the caller into r->acct; on failure answers 401 (503
+ * when the store cannot say) and returns the error.  Two ways in: the
+ * bearer token of scripts (Authorization: Bearer ard_...), or, without an
+ * Authorization header, the pages' session cookie (API_SESSION_COOKIE;
+ * see api_session_of()), with which any method but GET and HEAD must also
+ * carry the session's CSRF token in X-CSRF-Token (403 otherwise).  Routes
+ * marked AUTH_STAFF get it done by the router; a route open to anyone
+ * calls it when a token comes. */
 int api_authenticate(struct req *r);
+
+/* ---- the pages' sessions ------------------------------------------------ */
+
+#define API_SESSION_COOKIE "ardoise_session"
+
+struct db_session;
+/* The session named by the request's cookie when the request carries no
+ * Authorization header (a page's request, not a script's): 0 with the
+ * session in *ret and its id (DB_SESSION_ID_LEN + 1 bytes) in ret_sid;
+ * AP_EAUTH when there is none, or it is past its idle or absolute expiry
+ * ([web] session_idle_seconds, session_max_seconds: it is then deleted);
+ * another negative code when the store fails.  Answers nothing. */
+int api_session_of(struct req *r, struct db_session *ret, char *ret_sid);
+/* Adds the Set-Cookie header that gives the browser session id sid, or
+ * (sid NULL) that clears its cookie. */
+void api_session_cookie(struct req *r, const char *sid);
 
 /* Parses the request body as a JSON object; answers 400 itself and
  * returns NULL when it is not one. */

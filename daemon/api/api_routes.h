@@ -21,5 +21,6 @@ extern const struct route api_lock_routes[];
 extern const struct route api_locate_routes[];
 extern const struct route api_policy_routes[];
 extern const struct route api_push_routes[];
+extern const struct route api_session_routes[];
 
 #endif

@@ -54,6 +54,8 @@ static const struct ckey keys[] = {
     I("server", "max_connections_per_ip", max_connections_per_ip, "4096", 0, 1000000),
     I("server", "tls_session_cache", tls_session_cache, "4096", 1, 1000000),
     I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000),
+    I("web", "session_idle_seconds", session_idle_s, "1800", 1, 604800),
+    I("web", "session_max_seconds", session_max_s, "36000", 1, 2592000),
     E("log", "level", log_level, "info", "debug|info|warn|error"),
     S("audit", "head_file", audit_head_file, ""),
     E("db", "synchronous", db_synchronous, "normal", "normal|full"),

@@ -29,6 +29,9 @@ struct config {
 	int64_t max_anon_body_bytes;	/* body of a request its head does not authenticate */
 	int64_t body_budget_bytes;	/* request bodies in flight, whole process */
 	int64_t max_connections_per_ip; /* whole process (IPv6: per /64); 0 = no cap */
+	/* [web] the pages' sessions (cookie) */
+	int64_t session_idle_s; /* unused this long, a session ends */
+	int64_t session_max_s;	/* opened this long ago, a session ends whatever its use */
 	/* [log] */
 	char log_level[CONFIG_STR];
 	/* where the audit chain's head is kept outside the database; "" =

@@ -170,9 +170,25 @@ static void close_after_flush(struct conn *c)
 		c->close_when_flushed = 1;
 }
 
+/* On every answer, pages, assets, API and device answers alike, errors
+ * and 304s too: the pages' browser defences.  A handler that sets no
+ * Cache-Control (every one but the assets') gets no-store. */
+#define SECURITY_HEADERS                                                                     \
+	"Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; " \
+	"img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; "    \
+	"frame-ancestors 'none'; base-uri 'none'\r\n"                                        \
+	"X-Frame-Options: DENY\r\n"                                                          \
+	"X-Content-Type-Options: nosniff\r\n"                                                \
+	"Referrer-Policy: no-referrer\r\n"                                                   \
+	"Strict-Transport-Security: max-age=31536000\r\n"
+
+/* The one place every answer is written. */
 static void send_response(struct conn *c, struct ap_http_resp *resp, int keep_alive)
 {
 	struct ap_buf out;
+	resp->fixed = SECURITY_HEADERS "Cache-Control: no-store\r\n";
+	if (strstr(resp->extra, "Cache-Control:"))
+		resp->fixed = SECURITY_HEADERS;
 	ap_buf_init(&out, (size_t)1 << 31);
 	if (ap_http_resp_serialize(resp, keep_alive, &out) == 0 &&
 	    ap_tls_write(c->tls, out.data, out.len) == 0)
@@ -213,12 +229,25 @@ static void req_init(struct conn *c, struct req *r, struct ap_http_resp *resp, c
 	r->peer_verified = -1;
 }
 
+/* The path as the log shows it: a one-time link's token sets a password,
+ * so what follows /api/v1/links/ or /lien/ is not written. */
+static const char *logged_path(const char *path, char *out, size_t cap)
+{
+	static const char *const secret[] = {"/api/v1/links/", "/lien/"};
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+		if (strncmp(path, secret[i], strlen(secret[i])) == 0) {
+			snprintf(out, cap, "%s(hidden)", secret[i]);
+			return out;
+		}
+	return log_esc(path, out, cap);
+}
+
 static void log_request(const struct req *r, uint64_t t0)
 {
 	char path[200];
 	log_info(
 	    "request", "id=%s method=%s path=%s status=%d bytes_in=%zu bytes_out=%zu us=%llu%s%s",
-	    r->id, r->http->method, log_esc(r->http->path, path, sizeof(path)), r->resp->status,
+	    r->id, r->http->method, logged_path(r->http->path, path, sizeof(path)), r->resp->status,
 	    r->http->body.len, r->resp->body.len, (unsigned long long)((uv_hrtime() - t0) / 1000),
 	    r->has_acct ? " account=" : "", r->has_acct ? r->acct.name : "");
 }

@@ -47,6 +47,9 @@ struct route {
 	const char *pattern; /* segments; ":name" matches one, "*" the rest */
 	enum route_auth auth;
 	void (*fn)(struct req *r);
+	/* NULL, or 0 for a path the pattern matches but the route leaves to
+	 * the others (the pages' catch-all leaves /api/... to the JSON 404) */
+	int (*takes)(const char *path);
 };
 
 #endif

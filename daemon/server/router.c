@@ -6,6 +6,7 @@
 #include "db_account.h"
 #include "mdm.h"
 #include "quota.h"
+#include "web.h"
 #include "worker.h"
 
 #include <string.h>
@@ -16,6 +17,8 @@ static const struct route *const tables[] = {
     api_school_routes,	 api_device_routes,  api_person_routes, api_loan_routes,
     api_incident_routes, api_account_routes, api_audit_routes,	api_report_routes,
     api_lock_routes,	 api_locate_routes,  api_policy_routes, api_push_routes,
+    api_session_routes,
+    web_routes, /* last: its page route takes any path the others leave */
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */
@@ -49,6 +52,12 @@ static int match(const char *pattern, const char *path, struct req *r)
 	return *pattern == '\0' && (*path == '\0' || (path[0] == '/' && path[1] == '\0'));
 }
 
+/* 1 when the route takes the request's path. */
+static int takes(const struct route *rt, struct req *r)
+{
+	return match(rt->pattern, r->http->path, r) && (!rt->takes || rt->takes(r->http->path));
+}
+
 /* 405's Allow header: every method some route takes on this path. */
 static void allow_header(struct req *r)
 {
@@ -57,7 +66,7 @@ static void allow_header(struct req *r)
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct route *rt = tables[t]; rt->method; rt++) {
 			char m[16];
-			if (!match(rt->pattern, r->http->path, r))
+			if (!takes(rt, r))
 				continue;
 			snprintf(m, sizeof(m), "%s%s", rt->method,
 				 strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
@@ -77,7 +86,7 @@ static const struct route *find_route(struct req *r, int *ret_path_matched)
 	*ret_path_matched = 0;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct route *rt = tables[t]; rt->method; rt++) {
-			if (!match(rt->pattern, r->http->path, r))
+			if (!takes(rt, r))
 				continue;
 			*ret_path_matched = 1;
 			if (strcmp(rt->method, r->http->method) == 0 ||

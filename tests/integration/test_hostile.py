@@ -115,7 +115,8 @@ def test_head():
 
 
 def test_404():
-    status, h, body = D.request("GET", "/no/such/route", token=None)
+    # (a path outside /api/, /mdm/... is a page: index.html, test_web_serve)
+    status, h, body = D.request("GET", "/api/no/such/route", token=None)
     check(status == 404 and error_code(body) == "not_found", "404: %d %r" % (status, body))
     check(h.get("content-type") == "application/json", "JSON errors: %r" % h)
     status, _, _ = D.request("GET", "/healthzz", token=None)
@@ -178,7 +179,7 @@ def test_query_strings():
 
 def test_pipelined():
     raw = (b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
-           b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+           b"GET /api/nope HTTP/1.1\r\nHost: a\r\n\r\n"
            b"HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
            b"GET /api/v1/whoami HTTP/1.1\r\nAuthorization: Bearer " + D.token.encode() + b"\r\n\r\n")
     s = tls()
@@ -288,9 +289,9 @@ def test_unread_answers_stop_reading():
     """A client that pipelines requests and never reads the answers must not
     make the daemon queue answers without bound: it stops reading instead,
     and resumes when the client reads."""
-    # each answer is a ~600-byte 404 (its message names the path), so that
+    # each answer is a ~1 KB 404 (its message names the path), so that
     # a few thousand requests fill the kernel's buffers and the 1 MB queue
-    n, batch = 14000, (b"GET /" + b"p" * 480 + b" HTTP/1.1\r\n\r\n") * 1000
+    n, batch = 14000, (b"GET /api/" + b"p" * 476 + b" HTTP/1.1\r\n\r\n") * 1000
     with Daemon(workers=1) as q:
         raw = socket.socket()
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # a slow reader

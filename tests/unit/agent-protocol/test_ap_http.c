@@ -439,6 +439,21 @@ static void test_response(void **state)
 	ap_http_resp_free(&r);
 	ap_http_resp_free(NULL);
 
+	/* a server's fixed lines before the handler's; a 304 carries no
+	 * body and announces none, even when one was left in it */
+	ap_buf_reset(&out);
+	ap_http_resp_init(&r, 1024);
+	r.status = 304;
+	r.fixed = "X-Fixed: 1\r\n";
+	ap_http_resp_add_header(&r, "ETag", "\"abc\"");
+	ap_buf_appends(&r.body, "stray");
+	assert_int_equal(ap_http_resp_serialize(&r, 1, &out), 0);
+	assert_string_equal(out.data, "HTTP/1.1 304 Not Modified\r\n"
+				      "X-Fixed: 1\r\n"
+				      "ETag: \"abc\"\r\n"
+				      "\r\n");
+	ap_http_resp_free(&r);
+
 	assert_string_equal(ap_http_reason(413), "Content Too Large");
 	assert_string_equal(ap_http_reason(431), "Request Header Fields Too Large");
 	assert_string_equal(ap_http_reason(408), "Request Timeout");

@@ -76,6 +76,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c->queue_max, 200);
 	assert_string_equal(c->device_ca, "");
 	assert_string_equal(c->push_passphrase, "");
+	assert_int_equal(c->session_idle_s, 1800); /* 30 min */
+	assert_int_equal(c->session_max_s, 36000); /* 10 h */
 }
 
 static void test_load_file(void **state)
@@ -148,6 +150,8 @@ static void test_out_of_range(void **state)
 	expect_error(f, "[server]\nmax_header_bytes = 1048577\n", 2, "out of range");
 	expect_error(f, "[server]\nworkers = -1\n", 2, "out of range");
 	expect_error(f, "[mdm]\nqueue_max = 0\n", 2, "queue_max");
+	expect_error(f, "[web]\nsession_idle_seconds = 0\n", 2, "session_idle_seconds");
+	expect_error(f, "[web]\nsession_max_seconds = 2592001\n", 2, "session_max_seconds");
 	/* the bounds themselves are accepted */
 	assert_int_equal(load(f, "[server]\nheader_timeout_ms = 100\nworkers = 64\n"), 0);
 	assert_int_equal(f->c.header_timeout_ms, 100);

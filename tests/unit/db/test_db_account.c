@@ -1,4 +1,5 @@
-/* Unit tests for db/db_account.c: accounts, bearer tokens, roles. */
+/* Unit tests for db/db_account.c: accounts, bearer tokens, roles, their
+ * profile and password hash. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,6 +258,133 @@ static void test_token_not_stored(void **state)
 	unit_rmtree(dir);
 }
 
+/* A new account has no profile, no password, never signed in. */
+static void test_new_account_profile(void **state)
+{
+	struct db *db = *state;
+	char token[DB_TOKEN_LEN + 1], hash[DB_PASSWORD_HASH_MAX + 1];
+	struct db_account a;
+	int64_t id = 0;
+	assert_int_equal(db_account_create(db, "neuf", DB_ROLE_AUDITOR, NULL, 0, token, &id), 0);
+	assert_int_equal(db_account_by_id(db, id, &a), 0);
+	assert_string_equal(a.name, "neuf");
+	assert_string_equal(a.display_name, "");
+	assert_string_equal(a.email, "");
+	assert_int_equal(a.password_set, 0);
+	assert_int_equal(a.password_at, 0);
+	assert_int_equal(a.last_signin_at, 0);
+	assert_int_equal(db_account_password(db, id, hash, sizeof(hash)), AP_ENOTFOUND);
+	assert_int_equal(db_account_by_id(db, id + 1000, &a), AP_ENOTFOUND);
+}
+
+static void test_update(void **state)
+{
+	struct db *db = *state;
+	char token[DB_TOKEN_LEN + 1], long_text[DB_DISPLAY_NAME_MAX + 2];
+	const char *one[] = {"0131266F"}, *two[] = {"0131266F", "0132318Z"}, *bad[] = {"013"};
+	struct db_account a;
+	struct db_account_change c = {.enabled = -1};
+	assert_int_equal(db_account_create(db, "ref", DB_ROLE_REFERENT, one, 1, token, NULL), 0);
+
+	c.display_name = "Mme Référente";
+	c.email = "ref@ac-aix-marseille.fr";
+	assert_int_equal(db_account_update(db, "ref", &c), 0);
+	assert_int_equal(db_account_by_name(db, "ref", &a), 0);
+	assert_string_equal(a.display_name, "Mme Référente");
+	assert_string_equal(a.email, "ref@ac-aix-marseille.fr");
+	assert_int_equal(a.n_schools, 1); /* untouched */
+
+	memset(&c, 0, sizeof(c));
+	c.enabled = -1;
+	c.schools = two;
+	c.n_schools = 2;
+	c.set_schools = 1;
+	assert_int_equal(db_account_update(db, "ref", &c), 0);
+	assert_int_equal(db_account_by_name(db, "ref", &a), 0);
+	assert_int_equal(a.n_schools, 2);
+	assert_string_equal(a.schools[1], "0132318Z");
+	assert_string_equal(a.display_name, "Mme Référente"); /* untouched */
+
+	memset(&c, 0, sizeof(c));
+	c.enabled = 0;
+	c.email = "";
+	assert_int_equal(db_account_update(db, "ref", &c), 0);
+	assert_int_equal(db_account_by_name(db, "ref", &a), 0);
+	assert_int_equal(a.disabled, 1);
+	assert_string_equal(a.email, "");
+	assert_int_equal(db_account_by_token(db, token, &a), AP_EAUTH);
+	c.enabled = 1;
+	c.email = NULL;
+	assert_int_equal(db_account_update(db, "ref", &c), 0);
+	assert_int_equal(db_account_by_token(db, token, &a), 0);
+	assert_int_equal(a.disabled, 0);
+
+	/* refused changes change nothing */
+	c.schools = bad;
+	c.n_schools = 1;
+	c.set_schools = 1;
+	assert_int_equal(db_account_update(db, "ref", &c), AP_EINVAL);
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	memset(&c, 0, sizeof(c));
+	c.enabled = -1;
+	c.display_name = long_text;
+	assert_int_equal(db_account_update(db, "ref", &c), AP_EINVAL);
+	long_text[DB_EMAIL_MAX + 1] = '\0';
+	c.display_name = NULL;
+	c.email = long_text;
+	assert_int_equal(db_account_update(db, "ref", &c), AP_EINVAL);
+	assert_int_equal(db_account_update(db, "nobody", &c), AP_EINVAL);
+	c.email = NULL;
+	assert_int_equal(db_account_update(db, "nobody", &c), AP_ENOTFOUND);
+	assert_int_equal(db_account_by_name(db, "ref", &a), 0);
+	assert_int_equal(a.n_schools, 2);
+	assert_string_equal(a.display_name, "Mme Référente");
+}
+
+static void test_password(void **state)
+{
+	struct db *db = *state;
+	static const char h1[] = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA";
+	char token[DB_TOKEN_LEN + 1], hash[DB_PASSWORD_HASH_MAX + 1], small[10],
+	    huge[DB_PASSWORD_HASH_MAX + 2];
+	struct db_account a;
+	int64_t id = 0;
+	assert_int_equal(db_account_create(db, "p", DB_ROLE_ATI, NULL, 0, token, &id), 0);
+	db_clock_freeze(1800000000);
+	assert_int_equal(db_account_set_password(db, id, h1), 0);
+	assert_int_equal(db_account_password(db, id, hash, sizeof(hash)), 0);
+	assert_string_equal(hash, h1);
+	assert_int_equal(db_account_by_name(db, "p", &a), 0);
+	assert_int_equal(a.password_set, 1);
+	assert_int_equal(a.password_at, 1800000000);
+	memset(small, 'z', sizeof(small)); /* too small a buffer: nothing written */
+	assert_int_equal(db_account_password(db, id, small, sizeof(small)), AP_ETOOBIG);
+	assert_int_equal(small[0], 'z');
+	memset(huge, 'h', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	assert_int_equal(db_account_set_password(db, id, huge), AP_EINVAL);
+	assert_int_equal(db_account_set_password(db, id + 99, h1), AP_ENOTFOUND);
+	assert_int_equal(db_account_signed_in(db, id), 0);
+	assert_int_equal(db_account_signed_in(db, id + 99), AP_ENOTFOUND);
+	assert_int_equal(db_account_by_id(db, id, &a), 0);
+	assert_int_equal(a.last_signin_at, 1800000000);
+	db_clock_freeze(0);
+}
+
+static void test_helpers(void **state)
+{
+	char a[44], b[44], h[65];
+	assert_int_equal(db_random_b64u(a, 43), 0);
+	assert_int_equal(db_random_b64u(b, 43), 0);
+	assert_int_equal(strlen(a), 43);
+	assert_int_equal(strspn(a, B64URL), 43);
+	assert_string_not_equal(a, b);
+	assert_int_equal(db_random_b64u(a, 1000), AP_EINVAL); /* more than it draws at once */
+	db_sha256_hex("abc", h);
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +399,10 @@ int main(void)
 	    cmocka_unit_test(test_roles),
 	    cmocka_unit_test_setup_teardown(test_list_ordered, setup, teardown),
 	    cmocka_unit_test(test_token_not_stored),
+	    cmocka_unit_test_setup_teardown(test_new_account_profile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_password, setup, teardown),
+	    cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,6 +177,9 @@ static void test_migrate_from_every_version(void **state)
 			assert_int_equal(a.role, DB_ROLE_ATI);
 			assert_int_equal(a.n_schools, 1);
 			assert_string_equal(a.schools[0], "0131266F");
+			assert_string_equal(a.display_name, "");
+			assert_int_equal(a.password_set, 0);
+			assert_int_equal(a.last_signin_at, 0);
 		}
 		db_close(db);
 		for (size_t i = 0; i < NSEEDS; i++)
