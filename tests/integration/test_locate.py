@@ -170,7 +170,31 @@ def test_locate_approval_reason():
               "the approver's reason in the audit log: %r" % rows)
 
 
+def test_locate_link_counts_as_issued():
+    """A password link lets whoever holds it set the password: a technician
+    who made another's link cannot have that account approve its own
+    request (two people, not two accounts in one hand); one's own link
+    changes nothing."""
+    with Daemon(config=CONFIG) as d:
+        sim, (mine, other), staff = fleet(d)
+        req = d.ctl_json("locate", "request", other, "--authority-ref", "Réquisition 2026/9",
+                         "--reason", "demande écrite")
+        d.api("POST", "/api/v1/accounts/admin/invite")  # the requester's own link
+        d.api("POST", "/api/v1/accounts/tech2/password-reset")  # the requester made tech2's link
+        path = "/api/v1/locate/%d/approve" % req["id"]
+        status, _, body = d.request("POST", path, body={}, token=staff["tech2"])
+        check(status == 403 and b"issued by the requester" in body,
+              "an account whose link the requester made cannot approve: %d %s" % (status, body))
+        check(d.ctl_json("locate", "show", str(req["id"]))["state"] == "pending", "still pending")
+        # admin's own link left admin able to approve another's request
+        d.ctl("locate", "deny", str(req["id"]), "--reason", "refait par tech2", token=staff["tech2"])
+        two = d.ctl_json("locate", "request", other, "--authority-ref", "Réquisition 2026/9",
+                         "--reason", "demande écrite", token=staff["tech2"])
+        done = d.api("POST", "/api/v1/locate/%d/approve" % two["id"], body={})
+        check(done["state"] == "approved" and done["decided_by"] == "admin", done)
+
+
 if __name__ == "__main__":
     run([test_clear_passcode_scope_and_result, test_locate_refusals,
          test_locate_full_cycle_expiry_and_purge, test_locate_found_disables_lost_mode,
-         test_locate_approval_reason])
+         test_locate_approval_reason, test_locate_link_counts_as_issued])
