@@ -25,9 +25,19 @@ function actionOptions() {
 		...Object.keys(AUDIT_ACTIONS).sort().map((k) => [k, `${AUDIT_ACTIONS[k]} (${k})`])];
 }
 
+// A row's detail (a JSON object) as "key: value; ..." ('—' for none).
+function detailValue(v) {
+	if (v === null || v === undefined) return '—';
+	if (Array.isArray(v)) return `[${v.map(detailValue).join(', ')}]`;
+	if (typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${k} : ${detailValue(x)}`).join(' ; ')}}`;
+	return String(v);
+}
+
 function detailText(d) {
 	if (d === null || d === undefined) return '—';
-	const s = JSON.stringify(d);
+	const s = typeof d === 'object' && !Array.isArray(d)
+		? Object.entries(d).map(([k, x]) => `${k} : ${detailValue(x)}`).join(' ; ')
+		: detailValue(d);
 	return s.length > 240 ? `${s.slice(0, 240)}…` : s;
 }
 

@@ -150,7 +150,7 @@ function checklist(cls) {
 	return table({
 		caption: `Classe ${cls.class || 'sans classe'} : ${cls.count} tablette(s) à rendre`,
 		columns: [
-			{ label: 'Élève', value: (l) => l.name },
+			{ label: 'Élève', value: (l) => l.name, class: 'col-eleve' },
 			{ label: 'Numéro de série', value: (l) => l.device },
 			{ label: 'N° d’inventaire', value: (l) => l.asset_tag || '—' },
 			{ label: 'Prêtée le', value: (l) => date(l.started) },

@@ -35,10 +35,11 @@ export function stateOf(r) {
 	return locateStateLabel(r.state);
 }
 
-function facts(r, reasons) {
+function facts(r, reasons, schools) {
+	const school = schools.find((s) => s.uai === r.school);
 	const rows = [
 		['Tablette', r.serial],
-		['Collège', r.school || '—'],
+		['Collège', school ? `${school.name} (${r.school})` : r.school || '—'],
 		['Fondement', ground(r)],
 		['Justification', r.reason],
 		['Demandée par', `${r.requested_by}, le ${dateTime(r.requested_at)}`],
@@ -177,15 +178,16 @@ route('/geolocalisation', {
 		const body = h('div');
 
 		async function draw(message) {
-			const [requests, reasons, inc] = await Promise.all([
+			const [requests, reasons, inc, { schools }] = await Promise.all([
 				api.get('/api/v1/locate'), approvalReasons(), api.get('/api/v1/incidents', { open: 1, limit: 1000 }),
+				api.get('/api/v1/schools'),
 			]);
 			const incidents = (inc.incidents || []).filter((i) => i.kind === 'loss' || i.kind === 'theft');
 			const pending = requests.filter((r) => r.state === 'pending');
 			const approved = requests.filter((r) => r.state === 'approved');
 			const past = requests.filter((r) => r.state !== 'pending' && r.state !== 'approved');
 			const card = (r, tools) => h('article', { class: 'carte demande', 'aria-labelledby': `demande-${r.id}` },
-				h('h3', { id: `demande-${r.id}` }, `Demande n° ${r.id} — ${r.serial} — ${stateOf(r)}`), facts(r, reasons), tools);
+				h('h3', { id: `demande-${r.id}` }, `Demande n° ${r.id} — ${r.serial} — ${stateOf(r)}`), facts(r, reasons, schools), tools);
 			body.replaceChildren(
 				h('h2', {}, `En attente d’approbation (${pending.length})`),
 				...(pending.length ? pending.map((r) => card(r, decision(r, session, draw))) : [h('p', { class: 'vide' }, 'Aucune demande en attente.')]),

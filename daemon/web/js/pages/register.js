@@ -55,13 +55,18 @@ route('/registre', {
 			}
 			query = { since: Math.floor(Date.parse(parisDayBound(day)) / 1000) };
 		}
-		const [requests, reasons] = await Promise.all([api.get('/api/v1/locate', query), approvalReasons()]);
+		const [requests, reasons, schools] = await Promise.all([api.get('/api/v1/locate', query), approvalReasons(),
+			ctx.session.may.read ? api.get('/api/v1/schools').then((x) => x.schools) : []]);
+		const schoolOf = (uai) => {
+			const s = schools.find((x) => x.uai === uai);
+			return s ? `${s.name} (${uai})` : `collège ${uai}`;
+		};
 		main.append(notice('info', 'Votre consultation du registre est elle-même inscrite au journal.'),
 			table({
 				caption: `Demandes de géolocalisation (${count(requests.length)})`,
 				columns: [
 					{ label: 'N°', value: (r) => String(r.id), class: 'nombre' },
-					{ label: 'Tablette', value: (r) => [r.serial, r.school ? h('br') : null, r.school ? `collège ${r.school}` : null] },
+					{ label: 'Tablette', value: (r) => [r.serial, r.school ? h('br') : null, r.school ? schoolOf(r.school) : null] },
 					{ label: 'Demande', value: (r) => `${r.requested_by}, le ${dateTime(r.requested_at)}` },
 					{ label: 'Fondement', value: (r) => ground(r) },
 					{ label: 'Justification', value: (r) => r.reason },
