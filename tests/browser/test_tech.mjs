@@ -351,6 +351,17 @@ test('documents: the agreement, the receipt, the summer checklist and the notice
 	});
 	await visit(page, `/documents/recu/${open.id}`);
 	assert.match(await alertText(page), /n’a pas encore été rendue/, 'no receipt before the return');
+	await checkPage(page, '/documents/recu before the return');
+
+	// a référent of A prints A's documents, not another collège's
+	const referent = await signedIn('referent');
+	await visit(referent, `/documents/accord/${open.id}`);
+	assert.match(await referent.getByRole('heading', { level: 1 }).innerText(), /Convention de prêt/);
+	await visit(referent, `/documents/accord/${FIXTURE.loans.other_school.id}`);
+	assert.match(await alertText(referent), /Introuvable dans vos collèges/);
+	assert.doesNotMatch(await referent.getByRole('main').innerText(), /Jules Petit/);
+	await checkPage(referent, '/documents/accord of another collège');
+	await referent.context().close();
 
 	const by = new Date(Date.now() + 86400000).toISOString().slice(0, 10).split('-').reverse().join('/');
 	await printed(page, `/documents/ete?ecole=${A}&classe=3A&date=${by}`, 'document-summer', {

@@ -118,7 +118,7 @@ route('/documents/recu/:loan', {
 	async render(main, params) {
 		const { loan, school } = await loanAndSchool(params.loan);
 		if (!loan.returned) {
-			main.append(...heading('Reçu de restitution'),
+			main.append(...heading('Reçu de restitution', `Prêt n° ${loan.id}.`),
 				notice('erreur', `La tablette du prêt n° ${loan.id} n’a pas encore été rendue : le reçu s’imprime après le retour.`));
 			return;
 		}
@@ -194,7 +194,7 @@ route('/documents/ete', {
 		}
 		const day = q.get('date') ? parseDay(q.get('date')) : today();
 		if (!day) {
-			main.prepend(...heading('Collecte d’été des tablettes'));
+			main.prepend(...heading('Collecte d’été des tablettes', 'Choisissez le collège, la classe et la date de la collecte.'));
 			main.append(notice('erreur', `La date « ${q.get('date')} » n’est pas une date JJ/MM/AAAA.`));
 			return;
 		}
