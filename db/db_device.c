@@ -113,42 +113,63 @@ int db_device_vercmp(const char *a, const char *b)
 	return 0;
 }
 
-/* The id and collège ("" when none) of the device with this serial; id 0
- * when there is none. */
-static int by_serial(struct db *db, const char *serial, int64_t *ret_id, char ret_school[9])
+/* What an import row may change of a device: its id (0 when the serial is
+ * unknown), collège ("" when none), model and asset tag. */
+struct imported {
+	int64_t id;
+	char school[9];
+	char model[DB_MODEL_MAX + 1];
+	char asset_tag[DB_ASSET_TAG_MAX + 1];
+};
+
+static int by_serial(struct db *db, const char *serial, struct imported *ret)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db, "SELECT id, school FROM device WHERE serial = ?", &st);
+	int rc =
+	    db_stmt(db, "SELECT id, school, model, asset_tag FROM device WHERE serial = ?", &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, serial);
+	memset(ret, 0, sizeof(*ret));
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*ret_id = sqlite3_column_int64(st, 0);
-		db_col_copy(st, 1, ret_school, 9);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		*ret_id = 0;
-		ret_school[0] = '\0';
+		ret->id = sqlite3_column_int64(st, 0);
+		db_col_copy(st, 1, ret->school, sizeof(ret->school));
+		db_col_copy(st, 2, ret->model, sizeof(ret->model));
+		db_col_copy(st, 3, ret->asset_tag, sizeof(ret->asset_tag));
 		rc = 0;
 	} else {
-		rc = db_rc(db, rc);
+		rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
 	}
 	db_done(st);
 	return rc;
+}
+
+/* 1 when the row would leave the device as it is ("" keeps a field). */
+static int same_import(const struct imported *cur, const char *model, const char *school,
+		       const char *asset_tag)
+{
+	return strcmp(cur->school, school ? school : "") == 0 &&
+	       (model == NULL || model[0] == '\0' || strcmp(cur->model, model) == 0) &&
+	       (asset_tag == NULL || asset_tag[0] == '\0' ||
+		strcmp(cur->asset_tag, asset_tag) == 0);
 }
 
 int db_device_import(struct db *db, const char *serial, const char *model, const char *school,
 		     const char *asset_tag, int *ret_created)
 {
 	sqlite3_stmt *st;
-	char cur[9];
-	int64_t id = 0;
-	int rc = by_serial(db, serial, &id, cur);
+	struct imported cur;
+	int rc = by_serial(db, serial, &cur);
+	int64_t id = cur.id;
 	if (rc < 0)
 		return rc;
-	if (id && cur[0] && strcmp(cur, school) != 0)
+	if (id && cur.school[0] && (school == NULL || strcmp(cur.school, school) != 0))
 		return AP_ECONFLICT;
+	if (id && same_import(&cur, model, school, asset_tag)) {
+		*ret_created = DB_PUT_UNCHANGED;
+		return 0;
+	}
 	if (id)
 		rc = db_stmt(db,
 			     "UPDATE device SET school = ?2,"
@@ -173,14 +194,14 @@ int db_device_import(struct db *db, const char *serial, const char *model, const
 	sqlite3_bind_int64(st, 5, db_now());
 	rc = db_step_done(db, st, 0);
 	if (rc == 0)
-		*ret_created = id == 0;
+		*ret_created = id == 0 ? DB_PUT_CREATED : DB_PUT_UPDATED;
 	return rc;
 }
 
 #define DEVICE_COLS                                                                   \
 	"SELECT d.id, d.serial, d.udid, d.school, d.state, d.model, d.asset_tag,"     \
 	" d.os_version, d.product_name, d.device_name, d.enrollment, d.last_seen,"    \
-	" d.created_at, p.ext_id FROM device d"                                       \
+	" d.created_at, p.ext_id, p.name, p.class FROM device d"                      \
 	" LEFT JOIN loan l ON l.device_id = d.id AND l.state IN ('open','returning')" \
 	" LEFT JOIN person p ON p.id = l.person_id "
 
@@ -202,6 +223,8 @@ static void row_to_device(sqlite3_stmt *st, struct db_device *d)
 	d->last_seen = sqlite3_column_int64(st, 11);
 	d->created_at = sqlite3_column_int64(st, 12);
 	db_col_copy(st, 13, d->holder, sizeof(d->holder));
+	db_col_copy(st, 14, d->holder_name, sizeof(d->holder_name));
+	db_col_copy(st, 15, d->holder_class, sizeof(d->holder_class));
 }
 
 static int one_device(struct db *db, sqlite3_stmt *st, struct db_device *ret)
@@ -233,28 +256,51 @@ int db_device_get_id(struct db *db, int64_t id, struct db_device *ret)
 	return one_device(db, st, ret);
 }
 
-/* The filters every list statement shares, on ?2..?5. */
-#define DEVICE_FILTERS                                                 \
-	" (?2 IS NULL OR d.state = ?2)"                                \
-	" AND (?3 IS NULL OR d.last_seen IS NULL OR d.last_seen < ?3)" \
+/* The tablets whose loan in progress is that of a person (of the
+ * collèges of ?1 with PERSON_IN_SCOPE, else of any) matching `cond`.  The
+ * people are read first (CROSS JOIN keeps that order): their collège and
+ * class are indexed, and a text search reads them in order. */
+#define HELD_BY(scope, cond)                                              \
+	" d.id IN (SELECT hl.device_id FROM person hp CROSS JOIN loan hl" \
+	" ON hl.person_id = hp.id AND hl.state IN ('open','returning') WHERE " scope cond ")"
+#define PERSON_IN_SCOPE	  "hp.school IN (SELECT value FROM json_each(?1)) AND "
+#define CLASS_IS	  "hp.class = ?5 COLLATE NOCASE"
+#define NAME_HAS	  "ard_has(?6, hp.name, hp.ext_id)"
+#define HELD_CLASS_ALL	  HELD_BY("", CLASS_IS)
+#define HELD_CLASS_SCOPED HELD_BY(PERSON_IN_SCOPE, CLASS_IS)
+#define HELD_NAME_ALL	  HELD_BY("", NAME_HAS)
+#define HELD_NAME_SCOPED  HELD_BY(PERSON_IN_SCOPE, NAME_HAS)
+
+/* The filters every list statement shares, on ?2..?6: state, not seen
+ * since, page, class, text (folded by db_fold(), found by ard_has()). */
+#define DEVICE_FILTERS(held_class, held_name)                                     \
+	" (?2 IS NULL OR d.state = ?2)"                                           \
+	" AND (?3 IS NULL OR d.last_seen IS NULL OR d.last_seen < ?3)"            \
+	" AND (?5 IS NULL OR" held_class ")"                                      \
+	" AND (?6 IS NULL OR ard_has(?6, d.serial, d.asset_tag) OR" held_name ")" \
 	" AND d.id > ?4 ORDER BY d.id"
+#define LIST_ALL_SQL DEVICE_COLS "WHERE" DEVICE_FILTERS(HELD_CLASS_ALL, HELD_NAME_ALL)
+#define LIST_SCOPED_SQL                                                                       \
+	DEVICE_COLS "WHERE d.school IN (SELECT value FROM json_each(?1)) AND" DEVICE_FILTERS( \
+	    HELD_CLASS_SCOPED, HELD_NAME_SCOPED)
 
 static int list_stmt(struct db *db, const struct db_device_filter *f, sqlite3_stmt **ret)
 {
-	char scope[DB_SCOPE_JSON_CAP];
+	char scope[DB_SCOPE_JSON_CAP], q[DB_DEVICE_Q_MAX + 1];
 	sqlite3_stmt *st;
 	int rc;
+	const char *text = f->q && f->q[0] ? f->q : NULL; /* "" filters nothing */
+	if (text && strlen(text) > DB_DEVICE_Q_MAX)
+		return AP_EINVAL;
+	if (text)
+		db_fold(text, q, sizeof(q));
 	if (f->only) {
 		rc = db_scope_json(f->only, f->n_only, scope);
 		if (rc < 0)
 			return rc;
-		rc = db_stmt(
-		    db,
-		    DEVICE_COLS
-		    "WHERE d.school IN (SELECT value FROM json_each(?1)) AND" DEVICE_FILTERS,
-		    &st);
+		rc = db_stmt(db, LIST_SCOPED_SQL, &st);
 	} else {
-		rc = db_stmt(db, DEVICE_COLS "WHERE" DEVICE_FILTERS, &st);
+		rc = db_stmt(db, LIST_ALL_SQL, &st);
 	}
 	if (rc < 0)
 		return rc;
@@ -265,6 +311,8 @@ static int list_stmt(struct db *db, const struct db_device_filter *f, sqlite3_st
 	if (f->not_seen_since > 0)
 		sqlite3_bind_int64(st, 3, f->not_seen_since);
 	sqlite3_bind_int64(st, 4, f->after_id);
+	db_bind_text(st, 5, f->class_name);
+	db_bind_text(st, 6, text ? q : NULL);
 	*ret = st;
 	return 0;
 }
@@ -288,6 +336,34 @@ int db_device_list(struct db *db, const struct db_device_filter *f,
 			break;
 	}
 	return db_page_done(db, st, rc, &pg, ret_next);
+}
+
+int db_device_inventory(struct db *db, int64_t id, struct db_device_inventory *ret)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    db_stmt(db,
+		    "SELECT coalesce(battery, -1), coalesce(capacity_gb, -1),"
+		    " coalesce(available_gb, -1), coalesce(supervised, -1),"
+		    " coalesce(lost_mode, -1), coalesce(passcode_present, -1), build_version,"
+		    " coalesce(enrolled_at, 0), coalesce(inventory_at, 0) FROM device WHERE id = ?",
+		    &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = db_step_row(db, st)) == 0) {
+		ret->battery = sqlite3_column_double(st, 0);
+		ret->capacity_gb = sqlite3_column_double(st, 1);
+		ret->available_gb = sqlite3_column_double(st, 2);
+		ret->supervised = sqlite3_column_int(st, 3);
+		ret->lost_mode = sqlite3_column_int(st, 4);
+		ret->passcode_present = sqlite3_column_int(st, 5);
+		db_col_copy(st, 6, ret->build_version, sizeof(ret->build_version));
+		ret->enrolled_at = sqlite3_column_int64(st, 7);
+		ret->inventory_at = sqlite3_column_int64(st, 8);
+	}
+	db_done(st);
+	return rc;
 }
 
 int db_device_move(struct db *db, int64_t id, const char *school)

@@ -76,6 +76,15 @@ int db_step_row(struct db *db, sqlite3_stmt *st);
  * or NULL (the whole fleet) when only is NULL; db_scope_json()'s errors. */
 int db_stmt_scoped(struct db *db, const char *sql, const char *const *only, size_t n_only,
 		   sqlite3_stmt **ret);
+/* Text as searches compare it: ASCII letters in lower case, the Latin-1
+ * letters without their accent ("É" -> "e", "Æ" -> "ae", and "Œ" -> "oe"),
+ * every other byte as it is; into out (cut at cap - 1 bytes, never longer
+ * than s).  Every connection has the SQL function ard_has(needle, text,
+ * ...): 1 when needle (folded already) is found in one of the texts folded
+ * (each one's first DB_FOLD_HAY_MAX bytes; NULL texts are skipped), else
+ * 0; no allocation, no pattern characters. */
+void db_fold(const char *s, char *out, size_t cap);
+#define DB_FOLD_HAY_MAX 511
 /* Ends the transaction db_begin() opened: commits when rc >= 0, else
  * rolls back; returns rc's error or the commit's. */
 int db_end(struct db *db, int rc);

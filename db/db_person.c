@@ -102,6 +102,14 @@ static int insert_person(struct db *db, const struct db_person *p)
 	return step_fields(db, st, p);
 }
 
+/* 1 when putting p over old would change nothing. */
+static int same_person(const struct db_person *old, const struct db_person *p)
+{
+	return old->kind == p->kind && strcmp(old->name, p->name) == 0 &&
+	       strcmp(old->class_name, p->class_name) == 0 && strcmp(old->school, p->school) == 0 &&
+	       (p->agreement_at <= 0 || p->agreement_at == old->agreement_at);
+}
+
 int db_person_put(struct db *db, const struct db_person *p, int *ret_created)
 {
 	struct db_person old;
@@ -109,13 +117,17 @@ int db_person_put(struct db *db, const struct db_person *p, int *ret_created)
 	if (rc == AP_ENOTFOUND) {
 		rc = insert_person(db, p);
 		if (rc == 0)
-			*ret_created = 1;
+			*ret_created = DB_PUT_CREATED;
 		return rc;
+	}
+	if (rc == 0 && same_person(&old, p)) {
+		*ret_created = DB_PUT_UNCHANGED;
+		return 0;
 	}
 	if (rc == 0)
 		rc = update_person(db, &old, p);
 	if (rc == 0)
-		*ret_created = 0;
+		*ret_created = DB_PUT_UPDATED;
 	return rc;
 }
 

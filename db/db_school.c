@@ -76,11 +76,16 @@ int db_school_put(struct db *db, const struct db_school *s, int *ret_created)
 	if (rc == AP_ENOTFOUND) {
 		rc = db_school_add(db, s);
 		if (rc == 0)
-			*ret_created = 1;
+			*ret_created = DB_PUT_CREATED;
 		return rc;
 	}
 	if (rc < 0)
 		return rc;
+	if (strcmp(old.name, s->name) == 0 && strcmp(old.address, s->address) == 0 &&
+	    strcmp(old.commune, s->commune) == 0 && strcmp(old.sector, s->sector) == 0) {
+		*ret_created = DB_PUT_UNCHANGED;
+		return 0;
+	}
 	rc = db_stmt(db,
 		     "UPDATE school SET name = ?2, address = ?3, commune = ?4, sector = ?5"
 		     " WHERE uai = ?1",
@@ -90,7 +95,7 @@ int db_school_put(struct db *db, const struct db_school *s, int *ret_created)
 	bind_school(st, s);
 	rc = db_step_done(db, st, 0);
 	if (rc == 0)
-		*ret_created = 0;
+		*ret_created = DB_PUT_UPDATED;
 	return rc;
 }
 

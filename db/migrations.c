@@ -401,6 +401,17 @@ static const char *const steps[] = {
     "  at INTEGER NOT NULL);"
     "CREATE INDEX signin_failure_key ON signin_failure(kind, key, at);"
     "CREATE INDEX signin_failure_at ON signin_failure(at);",
+
+    /* 13: the dashboard (db_dashboard.c) counts, per collège, the tablets
+     * with a pending or a failed policy command and the people leaving
+     * soon: small partial indexes over just those rows, so that a
+     * collège's figures read a few index entries, not the command table
+     * nor every person. */
+    "CREATE INDEX command_policy_pending ON command(device_id)"
+    "  WHERE origin = 'policy' AND status IN ('queued','sent','notnow');"
+    "CREATE INDEX command_policy_failed ON command(device_id)"
+    "  WHERE origin = 'policy' AND status IN ('error','format_error','expired');"
+    "CREATE INDEX person_leaving ON person(school, left_at) WHERE left_at IS NOT NULL;",
 };
 
 int migrations_count(void)

@@ -243,6 +243,78 @@ int db_version(struct db *db, int *ret)
 	return 0;
 }
 
+/* The letter of U+00C0 + i without its accent, lower case ('\0': none,
+ * '^': "ae"). */
+static const char latin1_base[64] = "aaaaaa^ceeeeiiiidnooooo\0ouuuuyts"
+				    "aaaaaa^ceeeeiiiidnooooo\0ouuuuyty";
+
+/* The folded form of the non-ASCII character at p into out (room: room
+ * bytes): how many bytes of p it took (0: no room for it), *n_out how many
+ * it wrote. */
+static size_t fold_wide(const unsigned char *p, char *out, size_t room, size_t *n_out)
+{
+	char one = 0;
+	if (p[0] == 0xc3 && p[1] >= 0x80 && p[1] <= 0xbf)
+		one = latin1_base[p[1] - 0x80];
+	const char *two = one == '^'					   ? "ae"
+			  : p[0] == 0xc5 && (p[1] == 0x92 || p[1] == 0x93) ? "oe"
+									   : NULL;
+	if (two) {
+		if (room < 2)
+			return 0;
+		memcpy(out, two, 2);
+		*n_out = 2;
+		return 2;
+	}
+	*n_out = 1;
+	out[0] = one ? one : (char)p[0];
+	return one ? 2 : 1;
+}
+
+void db_fold(const char *s, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, n;
+	while (*p && o + 1 < cap) {
+		if (*p < 0x80) { /* most of it: one comparison a byte */
+			out[o++] = (char)((unsigned)(*p - 'A') < 26u ? *p + ('a' - 'A') : *p);
+			p++;
+			continue;
+		}
+		size_t took = fold_wide(p, out + o, cap - 1 - o, &n);
+		if (took == 0)
+			break; /* no room for both letters */
+		p += took;
+		o += n;
+	}
+	out[o] = '\0';
+}
+
+static void sql_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	char hay[DB_FOLD_HAY_MAX + 1];
+	const unsigned char *needle = sqlite3_value_text(argv[0]);
+	int found = 0;
+	for (int i = 1; needle && !found && i < argc; i++) {
+		const unsigned char *t = sqlite3_value_text(argv[i]);
+		if (t == NULL)
+			continue;
+		db_fold((const char *)t, hay, sizeof(hay));
+		found = strstr(hay, (const char *)needle) != NULL;
+	}
+	sqlite3_result_int(ctx, found);
+}
+
+/* The functions db_int.h promises on every connection. */
+static int add_functions(sqlite3 *h)
+{
+	const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+	if (sqlite3_create_function(h, "ard_has", -1, flags, NULL, sql_has, NULL, NULL) !=
+	    SQLITE_OK)
+		return AP_ENOMEM;
+	return 0;
+}
+
 int db_open_raw(const char *path, struct db **ret)
 {
 	struct db *db = calloc(1, sizeof(*db));
@@ -256,6 +328,8 @@ int db_open_raw(const char *path, struct db **ret)
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
+	if ((rc = add_functions(db->h)) < 0)
+		goto fail;
 	rc = db_exec(db, "PRAGMA journal_mode=WAL;"
 			 "PRAGMA synchronous=NORMAL;"
 			 "PRAGMA foreign_keys=ON;"

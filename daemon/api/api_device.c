@@ -12,6 +12,7 @@
 #include "db_incident.h"
 #include "db_loan.h"
 #include "db_mdm.h"
+#include "db_person.h"
 #include "db_school.h"
 #include "worker.h"
 #include "store.h"
@@ -22,9 +23,27 @@
 #define DEVICE_PAGE_DEFAULT 5000
 #define DEVICE_PAGE_MAX	    10000
 #define HISTORY_MAX	    100
+#define RECENT_COMMANDS	    10
 
-/* The one description of a tablet in JSON, written into b. */
-static int device_write(struct ap_buf *b, const struct db_device *d)
+/* The holder of d's loan in progress, or null (none, or not shown). */
+static int holder_write(struct ap_buf *b, const struct db_device *d, int shown)
+{
+	int rc = 0;
+	if (!shown || d->holder[0] == '\0')
+		return ap_buf_appends(b, "null");
+	rc |= ap_buf_appends(b, "{\"id\":");
+	rc |= api_fleet_jstr(b, d->holder, 0);
+	rc |= ap_buf_appends(b, ",\"name\":");
+	rc |= api_fleet_jstr(b, d->holder_name, 0);
+	rc |= ap_buf_appends(b, ",\"class\":");
+	rc |= api_fleet_jstr(b, d->holder_class, 1);
+	rc |= ap_buf_appends(b, "}");
+	return rc;
+}
+
+/* The one description of a tablet in JSON, written into b; its holder
+ * (the person) only when holder is not 0. */
+static int device_write(struct ap_buf *b, const struct db_device *d, int holder)
 {
 	int rc = 0;
 	rc |= ap_buf_appends(b, "{\"serial\":");
@@ -42,7 +61,7 @@ static int device_write(struct ap_buf *b, const struct db_device *d)
 	rc |= ap_buf_appends(b, ",\"last_seen\":");
 	rc |= api_fleet_jtime(b, d->last_seen);
 	rc |= ap_buf_appends(b, ",\"holder\":");
-	rc |= api_fleet_jstr(b, d->holder, 1);
+	rc |= holder_write(b, d, holder);
 	rc |= ap_buf_appends(b, ",\"enrollment\":");
 	rc |= api_fleet_jstr(b, d->enrollment, 0);
 	rc |= ap_buf_appends(b, "}");
@@ -54,16 +73,51 @@ json_t *api_device_json(const struct db_device *d)
 	struct ap_buf b;
 	json_t *v = NULL;
 	ap_buf_init(&b, 1 << 16);
-	if (device_write(&b, d) == 0)
+	if (device_write(&b, d, 1) == 0)
 		v = json_loadb(b.data, b.len, 0, NULL);
 	ap_buf_free(&b);
 	return v ? v : json_object();
 }
 
-/* Reads the filters of a list (?state=, ?not_seen_days=, ?os_below=). */
-static int list_filter(struct req *r, struct db_device_filter *f, char *os, size_t os_cap)
+/* The text of the list's ?class= and ?q= (db_device_filter). */
+struct list_text {
+	char os[32];
+	char class_name[64];
+	char q[DB_DEVICE_Q_MAX * 4]; /* a longer one is cut, still too long */
+};
+
+/* Query parameter name as one line of text of at most max bytes, blanks
+ * around it dropped: *ret NULL when absent or blank; 400 otherwise. */
+static int query_text(struct req *r, const char *name, char *buf, size_t cap, size_t max,
+		      const char **ret)
 {
-	char q[32], *end;
+	size_t n;
+	char *s = buf;
+	*ret = NULL;
+	if (api_query(r, name, buf, cap) < 0)
+		return 0;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	if (n == 0)
+		return 0;
+	if (!ap_text_ok(s, max, 0))
+		return api_refuse(r, AP_EINVAL, 400,
+				  "%s must be one line of text of at most %zu bytes, without "
+				  "control characters",
+				  name, max);
+	*ret = s;
+	return 0;
+}
+
+/* Reads the filters of a list (?state=, ?not_seen_days=, ?os_below=,
+ * ?class=, ?q=). */
+static int list_filter(struct req *r, struct db_device_filter *f, struct list_text *t)
+{
+	char q[32], *end, *os = t->os;
+	size_t os_cap = sizeof(t->os);
 	enum db_device_state st;
 	if (api_query(r, "state", q, sizeof(q)) == 0 && q[0]) {
 		if (db_device_state_from_name(q, &st) < 0)
@@ -87,10 +141,14 @@ static int list_filter(struct req *r, struct db_device_filter *f, char *os, size
 					  "os_below must be a version like 17.5");
 		f->os_below = os;
 	}
-	return 0;
+	if (query_text(r, "class", t->class_name, sizeof(t->class_name), DB_PERSON_CLASS_MAX,
+		       &f->class_name) < 0)
+		return AP_EINVAL;
+	return query_text(r, "q", t->q, sizeof(t->q), DB_DEVICE_Q_MAX, &f->q);
 }
 
 struct device_page {
+	struct req *r;
 	struct ap_buf *out;
 	size_t n;
 	int full; /* the answer's cap was reached: the page is not complete */
@@ -99,19 +157,21 @@ struct device_page {
 static int add_device(const struct db_device *d, void *arg)
 {
 	struct device_page *p = arg;
-	if ((p->n++ && ap_buf_append(p->out, ",\n", 2) < 0) || device_write(p->out, d) < 0)
+	/* the holder is a loan's person: shown to who may read that collège's loans */
+	int holder = authz_check(p->r, AZ_READ, d->school[0] ? d->school : NULL) == 0;
+	if ((p->n++ && ap_buf_append(p->out, ",\n", 2) < 0) || device_write(p->out, d, holder) < 0)
 		p->full = 1;
 	return p->full;
 }
 
 static void list_devices(struct req *r)
 {
-	struct db_device_filter f = {NULL, 0, -1, 0, NULL, 0, DEVICE_PAGE_DEFAULT};
-	struct device_page page = {&r->resp->body, 0, 0};
+	struct db_device_filter f = {NULL, 0, -1, 0, NULL, 0, DEVICE_PAGE_DEFAULT, NULL, NULL};
+	struct device_page page = {r, &r->resp->body, 0, 0};
 	struct api_scope sc;
-	char os[32];
+	struct list_text text;
 	int64_t next = 0;
-	if (api_fleet_scope(r, AZ_READ, &sc) < 0 || list_filter(r, &f, os, sizeof(os)) < 0 ||
+	if (api_fleet_scope(r, AZ_READ, &sc) < 0 || list_filter(r, &f, &text) < 0 ||
 	    api_fleet_page(r, DEVICE_PAGE_DEFAULT, DEVICE_PAGE_MAX, &f.after_id, &f.limit) < 0)
 		return;
 	f.only = sc.only;
@@ -167,6 +227,69 @@ static int history(struct req *r, const struct db_device *d, json_t *o)
 	return rc;
 }
 
+/* The newest RECENT_COMMANDS of commands (newest first): what a page
+ * shows. */
+static json_t *recent_commands(json_t *commands)
+{
+	json_t *a = json_array(), *c;
+	size_t i;
+	json_array_foreach(commands, i, c)
+	{
+		if (i == RECENT_COMMANDS)
+			break;
+		json_t *done = json_object_get(c, "done_at");
+		json_array_append_new(
+		    a, json_pack("{s:O,s:O,s:O,s:O}", "uuid", json_object_get(c, "uuid"), "type",
+				 json_object_get(c, "type"), "status", json_object_get(c, "status"),
+				 "when",
+				 json_is_null(done) ? json_object_get(c, "created_at") : done));
+	}
+	return a;
+}
+
+/* null for what the tablet never reported */
+static json_t *flag(int v)
+{
+	return v < 0 ? json_null() : json_boolean(v);
+}
+
+static json_t *amount(double v)
+{
+	return v < 0 ? json_null() : json_real(v);
+}
+
+/* What the tablet last said of itself, for its page. */
+static int inventory(struct req *r, const struct db_device *d, json_t *o)
+{
+	struct db_device_inventory in;
+	int rc = db_device_inventory(r->w->db, d->id, &in);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(
+	    o, "inventory",
+	    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:s?,s:o,s:o}", "battery", amount(in.battery),
+		      "capacity_gb", amount(in.capacity_gb), "available_gb",
+		      amount(in.available_gb), "supervised", flag(in.supervised), "lost_mode",
+		      flag(in.lost_mode), "passcode_present", flag(in.passcode_present),
+		      "build_version", in.build_version[0] ? in.build_version : NULL, "enrolled_at",
+		      api_fleet_time(in.enrolled_at), "inventory_at",
+		      api_fleet_time(in.inventory_at)));
+	return 0;
+}
+
+static void on_policy_device(const struct reconcile_device_view *d, void *arg)
+{
+	(void)d;
+	(void)arg;
+}
+
+static void on_policy_item(const struct reconcile_item_view *it, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:s,s:s?}", "kind", it->kind, "name",
+					     it->name, "identifier", it->identifier, "state",
+					     it->state, "error", it->error[0] ? it->error : NULL));
+}
+
 static void show_device(struct req *r)
 {
 	struct db_device d;
@@ -176,7 +299,14 @@ static void show_device(struct req *r)
 	json_object_set_new(o, "product_name", json_string(d.product_name));
 	json_object_set_new(o, "device_name", json_string(d.device_name));
 	json_object_set_new(o, "created_at", api_fleet_time(d.created_at));
+	json_t *policies = json_array();
 	int rc = history(r, &d, o);
+	if (rc == 0)
+		rc = inventory(r, &d, o);
+	if (rc == 0)
+		rc = reconcile_explain(r->w, d.id, on_policy_device, on_policy_item, policies);
+	json_object_set_new(o, "policies", policies);
+	json_object_set_new(o, "recent_commands", recent_commands(json_object_get(o, "commands")));
 	if (rc < 0) {
 		json_decref(o);
 		api_dberr(r, rc, "reading the tablet's history");
@@ -423,13 +553,7 @@ static int device_row(struct req *r, struct import *im, const char **v, size_t l
 			     serial, d.school, uai);
 		return 0;
 	}
-	if (rc < 0)
-		return rc;
-	if (created)
-		di->spec.added++;
-	else
-		di->spec.updated++;
-	return 0;
+	return api_import_counted(&di->spec, rc, created);
 }
 
 static void import_devices(struct req *r)

@@ -239,9 +239,16 @@ static void import_answer(struct req *r, struct import *im, struct api_import *s
 	json_t *rep = import_report(im);
 	json_object_set_new(rep, "added", json_integer((json_int_t)spec->added));
 	json_object_set_new(rep, "updated", json_integer((json_int_t)spec->updated));
+	json_object_set_new(rep, "unchanged", json_integer((json_int_t)spec->unchanged));
 	json_object_set_new(rep, "dry_run", json_boolean(dry_run));
 	json_object_set_new(rep, "written", json_boolean(written));
-	if (im->n_errors == 0) {
+	if (dry_run) { /* the preview: what would change, every bad line */
+		json_object_set_new(rep, "would_create", json_integer((json_int_t)spec->added));
+		json_object_set_new(rep, "would_update", json_integer((json_int_t)spec->updated));
+		log_info("import_preview", "id=%s action=%s rows=%zu bad_rows=%zu", r->id,
+			 spec->action, im->rows, im->n_errors);
+	}
+	if (im->n_errors == 0 || dry_run) {
 		api_json(r, 200, rep);
 		return;
 	}
@@ -254,12 +261,14 @@ static void import_answer(struct req *r, struct import *im, struct api_import *s
 	api_json(r, 422, rep);
 }
 
-int api_import_counted(struct api_import *spec, int rc, int created)
+int api_import_counted(struct api_import *spec, int rc, int what)
 {
 	if (rc < 0)
 		return rc;
-	if (created)
+	if (what == DB_PUT_CREATED)
 		spec->added++;
+	else if (what == DB_PUT_UNCHANGED)
+		spec->unchanged++;
 	else
 		spec->updated++;
 	return 0;
@@ -301,8 +310,9 @@ void api_fleet_import(struct req *r, struct api_import *spec)
 	if (im.n_errors || dry_run) {
 		api_rollback(r);
 	} else {
-		json_t *d = json_pack("{s:I,s:I}", "added", (json_int_t)spec->added, "updated",
-				      (json_int_t)spec->updated);
+		json_t *d =
+		    json_pack("{s:I,s:I,s:I}", "added", (json_int_t)spec->added, "updated",
+			      (json_int_t)spec->updated, "unchanged", (json_int_t)spec->unchanged);
 		rc = api_commit(r, spec->action, "", reason, d);
 		json_decref(d);
 		if (rc < 0)

@@ -78,15 +78,20 @@ struct api_import {
 	size_t n_cols;
 	int (*row)(struct req *r, struct import *im, const char **vals, size_t line, void *ctx);
 	void *ctx;
-	size_t added, updated; /* counted by row() */
+	size_t added, updated, unchanged; /* counted by row() */
 };
 
 /* What a row() returns after putting its record: rc when it failed, else
- * 0 with the record counted as added (created) or updated. */
-int api_import_counted(struct api_import *spec, int rc, int created);
+ * 0 with the record counted by `what`, an enum db_put (store.h): added
+ * (created), updated, or unchanged. */
+int api_import_counted(struct api_import *spec, int rc, int what);
 
-/* Runs an import of the text/csv body: all rows or none (?dry_run=1:
- * none).  Answers 200 with the report, or 422 with it when a row is bad. */
+/* Runs an import of the text/csv body: all rows or none.  Answers 200
+ * with the report, or 422 with it when a row is bad.  ?dry_run=1 is the
+ * preview: the same checks and writes in a transaction rolled back, so
+ * nothing is written (no audit row either), answered 200 with the report
+ * and "would_create", "would_update", "unchanged", every bad line in
+ * "errors" (422 only when the file cannot be read at all). */
 void api_fleet_import(struct req *r, struct api_import *spec);
 
 /* JSON of the fleet records, shared by the handlers that show them

@@ -22,5 +22,6 @@ extern const struct route api_locate_routes[];
 extern const struct route api_policy_routes[];
 extern const struct route api_push_routes[];
 extern const struct route api_session_routes[];
+extern const struct route api_dashboard_routes[];
 
 #endif

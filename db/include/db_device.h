@@ -64,9 +64,11 @@ struct db_device {
 	int64_t last_push;    /* 0: never */
 	int64_t created_at;
 	char trust_id[17]; /* trust anchors the identity was last checked under */
-	/* not a column: joined from the loan in progress */
-	char holder[DB_EXT_ID_MAX + 1]; /* external id of the person whose loan is
-					   in progress (open or returning), or "" */
+	/* not columns: joined from the loan in progress (open or returning);
+	 * "" when none */
+	char holder[DB_EXT_ID_MAX + 1]; /* the person's external id */
+	char holder_name[129];		/* their name (DB_PERSON_NAME_MAX) */
+	char holder_class[33];		/* their class (DB_PERSON_CLASS_MAX), "" for none */
 };
 
 const char *db_device_state_name(enum db_device_state s);
@@ -82,19 +84,34 @@ int db_device_set_state(struct db *db, int64_t id, enum db_device_state from,
  * missing components count as 0.  <0, 0, >0 like strcmp. */
 int db_device_vercmp(const char *a, const char *b);
 
-/* One inventory row.  A new serial is added in stock; a known serial with
- * no collège or the same collège gets the collège, and the model and asset
- * tag when they are not empty (*ret_created = 0).  AP_ECONFLICT when the
- * serial is already assigned to another collège (moves are explicit). */
+/* One inventory row.  A new serial is added in stock (*ret_created =
+ * DB_PUT_CREATED); a known serial with no collège or the same collège gets
+ * the collège, and the model and asset tag when they are not empty
+ * (DB_PUT_UPDATED, or DB_PUT_UNCHANGED when that changes nothing: the row
+ * is not written).  AP_ECONFLICT when the serial is already assigned to
+ * another collège (moves are explicit). */
 int db_device_import(struct db *db, const char *serial, const char *model, const char *school,
 		     const char *asset_tag, int *ret_created);
 
 /* The fleet's view of a device: id, serial, udid, school, state, model,
  * asset_tag, os_version, product_name, device_name, enrollment, last_seen,
- * created_at and holder (the other fields zero).  By serial, or by UDID;
+ * created_at and holder, holder_name, holder_class (the other fields
+ * zero).  By serial, or by UDID;
  * AP_ENOTFOUND when neither matches. */
 int db_device_get(struct db *db, const char *serial_or_udid, struct db_device *ret);
 int db_device_get_id(struct db *db, int64_t id, struct db_device *ret);
+
+/* What a tablet last reported of itself (DeviceInformation, SecurityInfo),
+ * for its page: the columns struct db_device leaves out. */
+struct db_device_inventory {
+	double battery;				     /* 0 to 1; < 0: never reported */
+	double capacity_gb, available_gb;	     /* < 0: never reported */
+	int supervised, lost_mode, passcode_present; /* 1 / 0; -1: never reported */
+	char build_version[33];			     /* "" when unknown */
+	int64_t enrolled_at, inventory_at;	     /* 0: never */
+};
+/* AP_ENOTFOUND when no device has that id. */
+int db_device_inventory(struct db *db, int64_t id, struct db_device_inventory *ret);
 
 struct db_device_filter {
 	const char *const *only; /* collèges (normalised UAIs), NULL = all */
@@ -104,12 +121,22 @@ struct db_device_filter {
 	const char *os_below;	/* non-NULL: known OS version below this one */
 	int64_t after_id;	/* page: devices with a larger id */
 	size_t limit;		/* page size, >= 1 */
+	/* NULL for none: the holder's class (ASCII letters in any case), and
+	 * a text found anywhere in the serial, the asset tag, or the holder's
+	 * name or external id, at most DB_DEVICE_Q_MAX bytes, compared with
+	 * case and the accents of Latin letters ignored (every character is
+	 * plain: no wildcard) */
+	const char *class_name;
+	const char *q;
 };
+
+#define DB_DEVICE_Q_MAX 128
 
 /* Calls fn for up to f->limit matching devices (the fields of
  * db_device_get) in id order (pointers valid during the call only); fn
  * returning non-zero stops.  *ret_next is the id to pass as after_id for
- * the next page, 0 when there is none. */
+ * the next page, 0 when there is none.  AP_EINVAL when f->q is longer
+ * than DB_DEVICE_Q_MAX. */
 int db_device_list(struct db *db, const struct db_device_filter *f,
 		   int (*fn)(const struct db_device *d, void *arg), void *arg, int64_t *ret_next);
 

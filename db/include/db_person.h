@@ -35,8 +35,10 @@ int db_person_kind_from_name(const char *name, enum db_person_kind *ret);
 
 /* Adds the person, or updates kind, name, class and collège of the one with
  * this external id (agreement and leaving date are kept; a non-zero
- * p->agreement_at replaces the stored one).  AP_ECONFLICT when the collège
- * would change while a loan is in progress. */
+ * p->agreement_at replaces the stored one).  *ret_created: an enum db_put
+ * (store.h; DB_PUT_UNCHANGED: nothing would change, nothing is written).
+ * AP_ECONFLICT when the collège would change while a loan is in
+ * progress. */
 int db_person_put(struct db *db, const struct db_person *p, int *ret_created);
 /* AP_ENOTFOUND when unknown. */
 int db_person_get(struct db *db, const char *ext_id, struct db_person *ret);

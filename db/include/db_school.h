@@ -36,7 +36,9 @@ int db_school_uai_norm(const char *in, char ret[DB_UAI_LEN + 1]);
 
 /* Adds a collège; AP_EEXIST when its UAI is known. */
 int db_school_add(struct db *db, const struct db_school *s);
-/* Adds or updates (name, address, commune, sector); *ret_created says which. */
+/* Adds or updates (name, address, commune, sector); *ret_created says
+ * which (an enum db_put, store.h: DB_PUT_UNCHANGED when the row already
+ * says all that, and is not written). */
 int db_school_put(struct db *db, const struct db_school *s, int *ret_created);
 /* AP_ENOTFOUND when unknown. */
 int db_school_get(struct db *db, const char *uai, struct db_school *ret);

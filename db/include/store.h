@@ -61,6 +61,11 @@ int db_split(struct db *db);
 /* The last SQLite error message of this connection (static, for logs). */
 const char *db_errmsg(struct db *db);
 
+/* What an import's put did with its row (*ret_created of
+ * db_device_import(), db_person_put(), db_school_put()): 1 and 0 keep
+ * meaning created / updated. */
+enum db_put { DB_PUT_UPDATED = 0, DB_PUT_CREATED = 1, DB_PUT_UNCHANGED = 2 };
+
 /* Time source for everything stored: seconds since the epoch.  Tests may
  * shift it with db_clock_set_offset() (process-wide). */
 int64_t db_now(void);

@@ -3,7 +3,7 @@
  * ctl_scan.c), which reads long lists from the server's answer text
  * without a JSON parser: ctl_scan_page() on the raw bytes, then
  * ctl_scan_rows() on what it finds (or on the whole input), with the keys
- * `device list` asks for.  Every value handed out must be a string within
+ * `device list` asks for (the holder's, members of a member, too).  Every value handed out must be a string within
  * its room.  Replayed from the committed corpus in `meson test`.
  */
 #include <stddef.h>
@@ -15,8 +15,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const keys[] = {"serial", "udid",	  "school",	"state",
-				   "model",  "asset_tag", "enrollment", "last_seen"};
+static const char *const keys[] = {"serial",	"udid",	      "school",	    "state",
+				   "model",	"asset_tag",  "enrollment", "last_seen",
+				   "holder.id", "holder.name"};
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static void row(const char *const *vals, void *arg)

@@ -27,12 +27,13 @@ def test_colleges_import_as_is():
         col = text[0].index("COMMUNE")
         row = next(l for l in text if "René Cassin" in l)
         check(row[col:].startswith("Tarascon"), "aligned columns:\n%s\n%s" % (text[0], row))
-        # importing again updates, adds nothing
+        # importing again adds nothing, changes nothing
         again = d.ctl_json("school", "import", COLLEGES, "--reason", "convention 2017, avenant")
-        check(again["added"] == 0 and again["updated"] == 38 and again["written"], again)
+        check(again["added"] == 0 and again["updated"] == 0 and again["unchanged"] == 38
+              and again["written"], again)
         row = d.ctl_json("audit", "list")[-1]
         check(row["action"] == "school.import" and row["reason"] == "convention 2017, avenant"
-              and row["detail"] == {"added": 0, "updated": 38}, row)
+              and row["detail"] == {"added": 0, "updated": 0, "unchanged": 38}, row)
 
 
 def test_uai_rules():

@@ -72,7 +72,7 @@ def test_return_queues_erase():
         out = d.ctl("loan", "return", "DMPA00000001", "--condition", "damaged")
         check("EraseDevice" in out.stdout and "returning" in out.stdout, out.stdout)
         dev = d.ctl_json("device", "show", "DMPA00000001")
-        check(dev["state"] == "returning" and dev["holder"] == "E-A1", dev)
+        check(dev["state"] == "returning" and dev["holder"]["id"] == "E-A1", dev)
         uuid, payload = erase_payload(d, "DMPA00000001")
         check("<string>EraseDevice</string>" in payload and "ReturnToService" not in payload,
               "iPadOS 16: a plain erase\n" + payload)

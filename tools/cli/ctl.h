@@ -259,7 +259,8 @@ int ctl_fleet_list(struct ctl *c, const struct ctl_args *a, const char *path, co
 		   void (*human)(json_t *all, const struct ctl_args *a));
 
 /* GETs every page of a list and calls fn for each element with vals[k]
- * the value of keys[k] as text ("" for null or absent), strings decoded
+ * the value of keys[k] ("a.b": member b of member a) as text ("" for
+ * null or absent), strings decoded
  * and shown safe (ctl_safe(): for people, not for --json);
  * at most CTL_FLEET_MAX_KEYS keys.  Elements the server writes flat (the
  * long lists) are read without building JSON objects. */
@@ -294,5 +295,6 @@ extern const struct ctl_verb ctl_lock_verbs[];
 extern const struct ctl_verb ctl_locate_verbs[];
 extern const struct ctl_verb ctl_policy_verbs[];
 extern const struct ctl_verb ctl_push_verbs[];
+extern const struct ctl_verb ctl_dashboard_verbs[];
 
 #endif

@@ -9,8 +9,8 @@ static int import(struct ctl *c, const struct ctl_args *a)
 	return ctl_fleet_import(c, a, "/api/v1/devices/import");
 }
 
-static const char *const row_keys[] = {"serial",     "udid",   "school",    "state",	"model",
-				       "os_version", "holder", "last_seen", "asset_tag"};
+static const char *const row_keys[] = {"serial",     "udid",	  "school",    "state",	   "model",
+				       "os_version", "holder.id", "last_seen", "asset_tag"};
 
 static const char *dash(const char *s)
 {
@@ -40,6 +40,10 @@ static const struct ctl_opt list_opts[] = {
 		   "only tablets not seen for N days or more"),
     CTL_OPT_FILTER("--os-below", "X", "os_below",
 		   "only tablets whose iPadOS is older than X (e.g. 17.4)"),
+    CTL_OPT_FILTER("--class", "C", "class", "only tablets lent to someone of class C"),
+    CTL_OPT_FILTER("--find", "TEXT", "q",
+		   "only tablets whose serial, asset tag, or holder's name or id holds TEXT "
+		   "(case and accents ignored)"),
     CTL_OPT_END,
 };
 
@@ -88,6 +92,14 @@ static void print_history(json_t *d)
 		       *ctl_fleet_str(v, "outcome") != '-' ? ", outcome " : "",
 		       *ctl_fleet_str(v, "outcome") != '-' ? ctl_fleet_str(v, "outcome") : "");
 	}
+	printf("policies:\n");
+	json_array_foreach(json_object_get(d, "policies"), i, v)
+	{
+		printf("  %-7s %-40s %-10s %s\n", ctl_fleet_str(v, "kind"),
+		       ctl_fleet_str(v, "name"), ctl_fleet_str(v, "state"),
+		       json_is_string(json_object_get(v, "error")) ? ctl_fleet_str(v, "error")
+								   : "");
+	}
 	printf("commands:\n");
 	json_array_foreach(json_object_get(d, "commands"), i, v)
 	{
@@ -97,6 +109,30 @@ static void print_history(json_t *d)
 	}
 }
 
+/* "yes", "no" or "-" (never reported) */
+static const char *yes_no(json_t *v)
+{
+	return json_is_true(v) ? "yes" : json_is_false(v) ? "no" : "-";
+}
+
+static void print_inventory(json_t *in)
+{
+	json_t *battery = json_object_get(in, "battery");
+	json_t *cap = json_object_get(in, "capacity_gb"),
+	       *avail = json_object_get(in, "available_gb");
+	if (json_is_number(battery))
+		printf("%-12s %.0f %%\n", "battery", json_number_value(battery) * 100);
+	else
+		printf("%-12s -\n", "battery");
+	if (json_is_number(cap) && json_is_number(avail))
+		printf("%-12s %.1f GB free of %.1f GB\n", "storage", json_number_value(avail),
+		       json_number_value(cap));
+	else
+		printf("%-12s -\n", "storage");
+	printf("%-12s %s\n", "supervised", yes_no(json_object_get(in, "supervised")));
+	printf("%-12s %s\n", "lost_mode", yes_no(json_object_get(in, "lost_mode")));
+}
+
 static const struct ctl_opt show_opts[] = {
     CTL_OPT_SERIAL("one SERIAL is required"),
     CTL_OPT_END,
@@ -104,13 +140,20 @@ static const struct ctl_opt show_opts[] = {
 
 static void print_device(json_t *d, const struct ctl_args *a)
 {
-	static const char *const keys[] = {"serial",	 "udid",       "school",    "state",
-					   "holder",	 "model",      "asset_tag", "os_version",
-					   "enrollment", "device_name"};
+	static const char *const keys[] = {"serial",	 "udid",       "school",
+					   "state",	 "model",      "asset_tag",
+					   "os_version", "enrollment", "device_name"};
+	json_t *h = json_object_get(d, "holder");
 	char when[32];
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		printf("%-12s %s\n", keys[i], ctl_fleet_str(d, keys[i]));
+	if (json_is_object(h))
+		printf("%-12s %s (%s, class %s)\n", "holder", ctl_fleet_str(h, "id"),
+		       ctl_fleet_str(h, "name"), ctl_fleet_str(h, "class"));
+	else
+		printf("%-12s -\n", "holder");
 	printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
+	print_inventory(json_object_get(d, "inventory"));
 	print_history(d);
 }
 

@@ -253,7 +253,20 @@ static void show_row(const char *const *vals, void *arg)
 	sr->fn(ptrs, sr->arg);
 }
 
-/* The same from parsed JSON (an answer of another shape). */
+/* Member key of o; "a.b" names member b of member a. */
+static json_t *member(json_t *o, const char *key)
+{
+	const char *dot = strchr(key, '.');
+	char outer[64];
+	if (dot == NULL || (size_t)(dot - key) >= sizeof(outer))
+		return json_object_get(o, key);
+	memcpy(outer, key, (size_t)(dot - key));
+	outer[dot - key] = '\0';
+	return json_object_get(json_object_get(o, outer), dot + 1);
+}
+
+/* The same from parsed JSON (an answer of another shape, or keys naming
+ * members of members: "holder.id"). */
 static void json_rows(json_t *all, const char *const *keys, size_t nkeys,
 		      void (*fn)(const char *const *vals, void *arg), void *arg)
 {
@@ -264,7 +277,7 @@ static void json_rows(json_t *all, const char *const *keys, size_t nkeys,
 	json_array_foreach(all, i, e)
 	{
 		for (size_t k = 0; k < nkeys && k < CTL_FLEET_MAX_KEYS; k++) {
-			json_t *v = json_object_get(e, keys[k]);
+			json_t *v = member(e, keys[k]);
 			if (json_is_string(v)) {
 				ptrs[k] = json_string_value(v);
 				continue;
@@ -346,12 +359,12 @@ static int read_file(const char *name, char **ret, size_t *ret_len)
 
 static void print_report(const char *file, json_t *rep, int ok)
 {
-	json_int_t rows = 0, added = 0, updated = 0, bad = 0;
+	json_int_t rows = 0, added = 0, updated = 0, same = 0, bad = 0;
 	json_t *errors = json_object_get(rep, "errors"), *e;
 	size_t i;
 	int dry = json_is_true(json_object_get(rep, "dry_run"));
-	json_unpack(rep, "{s?I,s?I,s?I,s?I}", "rows", &rows, "added", &added, "updated", &updated,
-		    "bad_rows", &bad);
+	json_unpack(rep, "{s?I,s?I,s?I,s?I,s?I}", "rows", &rows, "added", &added, "updated",
+		    &updated, "unchanged", &same, "bad_rows", &bad);
 	json_array_foreach(errors, i, e)
 	{
 		printf("%s:%lld: %s\n", file,
@@ -361,9 +374,9 @@ static void print_report(const char *file, json_t *rep, int ok)
 	if (bad > (json_int_t)json_array_size(errors))
 		printf("... and %lld more bad rows\n",
 		       (long long)(bad - (json_int_t)json_array_size(errors)));
-	if (ok)
-		printf("%s: %lld rows: %lld to add, %lld to update%s\n", file, (long long)rows,
-		       (long long)added, (long long)updated,
+	if (ok && bad == 0)
+		printf("%s: %lld rows: %lld to add, %lld to update, %lld unchanged%s\n", file,
+		       (long long)rows, (long long)added, (long long)updated, (long long)same,
 		       dry ? " (dry run: nothing written)" : " — written");
 }
 
@@ -406,7 +419,8 @@ int ctl_fleet_import(struct ctl *c, const struct ctl_args *a, const char *path)
 		msg = ctl_safe(msg, 0, shown, sizeof(shown));
 	const char *code = json_string_value(json_object_get(err, "code"));
 	json_int_t bad = json_integer_value(json_object_get(rep, "bad_rows"));
-	if (!ok && bad > 0)
+	/* a preview with bad rows is answered 200: it fails all the same */
+	if (bad > 0)
 		rc = ctl_err("%s: %lld bad row%s: nothing was written", file, (long long)bad,
 			     bad == 1 ? "" : "s");
 	else if (!ok)

@@ -118,15 +118,14 @@ static const char *jstring(const char *p, const char *end, char *out, size_t cap
 	return p + 1;
 }
 
-/* One flat object at p: vals[k] gets the value of keys[k] ("" when null or
- * absent; numbers and booleans as written).  NULL when it is not one. */
-static const char *flat_object(const char *p, const char *end, const char *const *keys,
-			       size_t nkeys, char (*vals)[CTL_SCAN_VAL])
+/* The members of the object at p (its '{'): vals[k] gets the value of
+ * keys[k] (numbers and booleans as written), a member named prefix + its
+ * name; when nested is 0, a member that is an object is read too, its
+ * members named "outer.inner".  NULL when it is not such an object. */
+static const char *object(const char *p, const char *end, const char *const *keys, size_t nkeys,
+			  char (*vals)[CTL_SCAN_VAL], const char *prefix, int nested)
 {
-	char key[64], skip[CTL_SCAN_VAL];
-	for (size_t k = 0; k < nkeys; k++)
-		vals[k][0] = '\0';
-	p = skip_ws(p, end);
+	char key[64], full[136], skip[CTL_SCAN_VAL];
 	if (p >= end || *p++ != '{')
 		return NULL;
 	for (p = skip_ws(p, end); p < end && *p != '}';) {
@@ -137,11 +136,16 @@ static const char *flat_object(const char *p, const char *end, const char *const
 		if (p >= end || *p++ != ':')
 			return NULL;
 		p = skip_ws(p, end);
-		while (k < nkeys && strcmp(keys[k], key) != 0)
+		snprintf(full, sizeof(full), "%s%s", prefix, key);
+		while (k < nkeys && strcmp(keys[k], full) != 0)
 			k++;
 		char *v = k < nkeys ? vals[k] : skip;
 		if (p < end && *p == '"') {
 			p = jstring(p, end, v, CTL_SCAN_VAL);
+		} else if (p < end && *p == '{' && !nested) {
+			char inner[sizeof(full) + 1];
+			snprintf(inner, sizeof(inner), "%s.", full);
+			p = object(p, end, keys, nkeys, vals, inner, 1);
 		} else {
 			size_t n = strspn(p, "-+.0123456789eEnulltrfas");
 			if (n == 0 || n >= CTL_SCAN_VAL || (size_t)(end - p) < n)
@@ -159,6 +163,17 @@ static const char *flat_object(const char *p, const char *end, const char *const
 			return NULL;
 	}
 	return p < end ? p + 1 : NULL;
+}
+
+/* One flat object at p (or with flat objects as members, see object()):
+ * vals[k] gets the value of keys[k] ("" when null or absent).  NULL when
+ * it is not one. */
+static const char *flat_object(const char *p, const char *end, const char *const *keys,
+			       size_t nkeys, char (*vals)[CTL_SCAN_VAL])
+{
+	for (size_t k = 0; k < nkeys; k++)
+		vals[k][0] = '\0';
+	return object(skip_ws(p, end), end, keys, nkeys, vals, "", 0);
 }
 
 int ctl_scan_rows(const char *text, size_t len, const char *const *keys, size_t nkeys,

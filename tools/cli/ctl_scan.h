@@ -19,10 +19,12 @@
 int ctl_scan_page(const char *body, size_t len, const char *key, const char **items,
 		  size_t *n_items, char *next, size_t next_cap);
 
-/* The flat objects of text (elements joined by ",\n"): for each, fn gets
- * vals[k], the value of keys[k] ("" when null or absent; numbers and
- * booleans as written).  -1, and fn not called at all, when one element is
- * not a flat object or nkeys > CTL_SCAN_MAX_KEYS; 0 otherwise. */
+/* The flat objects of text (elements joined by ",\n"), whose members may
+ * be flat objects themselves: for each, fn gets vals[k], the value of
+ * keys[k] ("a.b": member b of member a; "" when null or absent; numbers
+ * and booleans as written).  -1, and fn not called at all, when one
+ * element is not such an object or nkeys > CTL_SCAN_MAX_KEYS; 0
+ * otherwise. */
 int ctl_scan_rows(const char *text, size_t len, const char *const *keys, size_t nkeys,
 		  void (*fn)(const char *const *vals, void *arg), void *arg);
 

@@ -57,6 +57,11 @@ static void test_import_rules(void **state)
 	assert_string_equal(d.asset_tag, "T-2");
 	assert_int_equal(d.state, DB_DEV_STOCK);
 	assert_int_equal(d.last_seen, 0);
+	/* the same again, or with fields left empty: nothing to write */
+	assert_int_equal(db_device_import(db, "DMPA00000002", "iPad 9", UAI_A, "T-2", &created), 0);
+	assert_int_equal(created, DB_PUT_UNCHANGED);
+	assert_int_equal(db_device_import(db, "DMPA00000002", "", UAI_A, "", &created), 0);
+	assert_int_equal(created, DB_PUT_UNCHANGED);
 	/* another collège: refused, nothing changes */
 	assert_int_equal(db_device_import(db, "DMPA00000002", "X", UAI_B, "", &created),
 			 AP_ECONFLICT);

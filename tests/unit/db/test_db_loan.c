@@ -117,7 +117,9 @@ static void test_person_put(void **state)
 	assert_int_equal(db_person_get(db, "E1", &p), 0);
 	snprintf(p.class_name, sizeof(p.class_name), "%s", "4B");
 	assert_int_equal(db_person_put(db, &p, &created), 0);
-	assert_int_equal(created, 0);
+	assert_int_equal(created, DB_PUT_UPDATED);
+	assert_int_equal(db_person_put(db, &p, &created), 0);
+	assert_int_equal(created, DB_PUT_UNCHANGED);
 	assert_int_equal(db_person_set_agreement(db, pid, 86400 * 20000), 0);
 	assert_int_equal(db_loan_create(db, dev, pid, UAI_A, 0, 0, "t", &loan), 0);
 	/* changing collège with a tablet in hand is refused */

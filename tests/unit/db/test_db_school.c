@@ -37,9 +37,11 @@ static void test_add_put_list(void **state)
 	snprintf(s.name, sizeof(s.name), "%s", "Renamed");
 	assert_int_equal(db_school_add(db, &s), AP_EEXIST);
 	assert_int_equal(db_school_put(db, &s, &created), 0);
-	assert_int_equal(created, 0);
+	assert_int_equal(created, DB_PUT_UPDATED);
 	assert_int_equal(db_school_get(db, UAI_A, &got), 0);
 	assert_string_equal(got.name, "Renamed");
+	assert_int_equal(db_school_put(db, &s, &created), 0);
+	assert_int_equal(created, DB_PUT_UNCHANGED);
 	snprintf(s.uai, sizeof(s.uai), "%s", "0132786H");
 	assert_int_equal(db_school_put(db, &s, &created), 0);
 	assert_int_equal(created, 1);
