@@ -15,7 +15,7 @@
 // main's aria-busy turns false when the page is ready (the tests wait on it).
 
 import * as api from './api.js';
-import { h, notice } from './dom.js';
+import { errorNotice, h, notice } from './dom.js';
 import { errorText, roleLabel } from './fmt.js';
 
 const routes = [];
@@ -166,7 +166,7 @@ export async function show(moved = false) {
 		} catch (e) {
 			if (seq !== showing) return;
 			page.replaceChildren(h('h1', { tabindex: '-1' }, titleOf(found.r, found.params)),
-				notice('erreur', e && e.status !== undefined ? errorText(e) : String(e)));
+				e && e.status !== undefined ? errorNotice(e) : notice('erreur', String(e)));
 		}
 		if (seq !== showing) return;
 		main.replaceChildren(...page.childNodes);

@@ -39,12 +39,24 @@ export function h(tag, attrs, ...children) {
 
 // The page's title (its one h1) with an optional lead paragraph.
 export function heading(title, lead) {
-	return [h('h1', { tabindex: '-1' }, title), lead ? h('p', { class: 'chapo' }, lead) : null];
+	// no null in the array: main.append(...heading(t)) would show "null"
+	const h1 = h('h1', { tabindex: '-1' }, title);
+	return lead ? [h1, h('p', { class: 'chapo' }, lead)] : [h1];
 }
 
 // A message: kind 'ok' | 'info' (role status) or 'erreur' (role alert).
 export function notice(kind, text) {
 	return h('p', { class: `notice notice-${kind}`, role: kind === 'erreur' ? 'alert' : 'status' }, text);
+}
+
+// A refusal of the server in French (errorText()), with the server's own
+// words (English) folded under "Détail technique" for whoever helps.
+export function errorNotice(err, text) {
+	const n = notice('erreur', text || errorText(err));
+	if (!err || !err.message || err.status === 0 || err.status === 401) return n;
+	return h('div', { class: 'refus' }, n,
+		h('details', { class: 'detail-technique' }, h('summary', {}, 'Détail technique'),
+			h('p', { lang: 'en' }, `${err.status} ${err.code || ''} : ${err.message}`)));
 }
 
 // A table: columns [{ label, value(row) -> text | Node, class }]; empty: the
@@ -122,7 +134,7 @@ export function actionForm({ label, fields, submit, action, className }) {
 			const done = await action(formData(form), form);
 			if (done) msg.replaceChildren(done instanceof Node ? done : notice('ok', done));
 		} catch (e) {
-			msg.replaceChildren(notice('erreur', e && e.status !== undefined ? errorText(e) : e.message));
+			msg.replaceChildren(e && e.status !== undefined ? errorNotice(e) : notice('erreur', e.message));
 		} finally {
 			button.disabled = false;
 		}
@@ -158,4 +170,64 @@ export function link(href, text, attrs = {}) {
 export function figure(value, text, kind) {
 	return h('div', { class: `chiffre${kind ? ` chiffre-${kind}` : ''}` },
 		h('span', { class: 'valeur' }, value), h('span', { class: 'libelle' }, text));
+}
+
+// A path with the non-empty values of query: href('/tablettes', { etat: 'loaned' }).
+export function href(path, query) {
+	const q = new URLSearchParams();
+	for (const [k, v] of Object.entries(query || {})) {
+		if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+	}
+	const s = q.toString();
+	return s ? `${path}?${s}` : path;
+}
+
+// A word in a frame: kind 'ok' | 'erreur' | 'attention' colours it, the
+// word says it (never the colour alone).
+export function tag(text, kind) {
+	return h('span', { class: `etiquette${kind ? ` etiquette-${kind}` : ''}` }, text);
+}
+
+// A description list: pairs [[term, value (text | Node)]]; a null value
+// leaves its pair out.
+export function facts(pairs) {
+	return h('dl', { class: 'fiche' }, pairs.filter((p) => p[1] !== null && p[1] !== undefined)
+		.map(([t, v]) => [h('dt', {}, t), h('dd', {}, v)]));
+}
+
+// A table that grows with "Afficher plus": spec as table() with its first
+// rows and next (the API's cursor); more(next) -> { rows, next } fetches
+// the following page, appended under the same headings; the focus moves
+// to the first new row.
+export function pagedTable(spec, next, more) {
+	const box = h('div', {});
+	let shown = spec.rows.length;
+	const status = h('p', { class: 'aide', role: 'status' });
+	const grow = async (cursor) => {
+		const page = await more(cursor);
+		const body = box.querySelector('tbody');
+		const extra = table({ ...spec, rows: page.rows });
+		const added = extra.querySelectorAll ? [...extra.querySelectorAll('tbody > tr')] : [];
+		body.append(...added);
+		shown += added.length;
+		status.textContent = `${shown} lignes affichées.`;
+		if (added[0]) {
+			const first = added[0].firstElementChild;
+			first.setAttribute('tabindex', '-1');
+			first.focus();
+		}
+		const p = pager(page.next, grow);
+		if (p) box.append(p);
+	};
+	box.append(table(spec), status, pager(next, grow) || '');
+	return box;
+}
+
+// Puts node (a result) where box (the form that made it) was, and moves
+// the focus there: the form has done its work.
+export function settle(box, node) {
+	node.setAttribute('tabindex', '-1');
+	box.replaceWith(node);
+	node.focus();
+	return null;
 }

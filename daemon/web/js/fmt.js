@@ -113,22 +113,23 @@ function wait(seconds) {
 	return `dans ${Math.ceil(seconds / 60)} minutes`;
 }
 
-// A French sentence for an ApiError (api.js).  The server's own words
-// (English today) follow as a detail where they say what to correct.
+// A French sentence for an ApiError (api.js).  The server's own words are
+// English today: pages map the refusals they expect to French (explain()),
+// and errorNotice() (dom.js) keeps the server's words folded away for
+// support.
 export function errorText(err) {
-	const detail = err && err.message ? ` (détail : ${err.message})` : '';
 	switch (err ? err.status : -1) {
 	case 0: return 'Le serveur Ardoise ne répond pas. Vérifiez la connexion et réessayez.';
-	case 400: return `La saisie a été refusée${detail}.`;
+	case 400: return 'La saisie a été refusée : vérifiez les champs et réessayez.';
 	case 401: return 'Votre session a expiré : reconnectez-vous.';
 	case 403: return 'Votre compte ne permet pas cette action.';
-	case 404: return `Introuvable dans vos collèges${detail}.`;
-	case 409: return `Impossible dans l’état actuel${detail}.`;
+	case 404: return 'Introuvable dans vos collèges.';
+	case 409: return 'Impossible dans l’état actuel de la tablette ou du dossier.';
 	case 413: return 'Le fichier ou le texte envoyé est trop volumineux.';
 	case 415: return 'Ce type de fichier n’est pas accepté.';
 	case 429: return `Trop de tentatives. Réessayez ${wait(err.retryAfter)}.`;
 	case 503: return 'Le serveur est occupé. Réessayez dans un instant.';
-	default: return `Une erreur est survenue${detail}.`;
+	default: return 'Une erreur est survenue du côté du serveur.';
 	}
 }
 
@@ -188,3 +189,62 @@ export const AUDIT_ACTIONS = {
 	'audit.rekey': 'Journal scellé par clé', init: 'Installation d’Ardoise',
 };
 export const auditActionLabel = (v) => label(AUDIT_ACTIONS, v);
+export const INCIDENT_OUTCOMES = {
+	found: 'Retrouvée', repaired: 'Réparée', written_off: 'Réformée (perte définitive)',
+};
+export const POLICY_STATES = {
+	installed: 'Installé', pending: 'En cours d’installation', missing: 'Manquant', failed: 'En échec',
+};
+export const CONDITIONS = { ok: 'Bon état', damaged: 'Abîmée' };
+export const COMMAND_TYPES = {
+	ClearPasscode: 'Réinitialisation du code', DeviceLock: 'Verrouillage', EraseDevice: 'Effacement',
+	DeviceInformation: 'Relevé d’informations', SecurityInfo: 'Relevé de sécurité',
+	InstalledApplicationList: 'Liste des applications', ManagedApplicationList: 'Applications gérées',
+	ProfileList: 'Liste des profils', InstallProfile: 'Installation d’un profil',
+	RemoveProfile: 'Retrait d’un profil', InstallApplication: 'Installation d’une application',
+	RemoveApplication: 'Retrait d’une application', RestartDevice: 'Redémarrage',
+	ShutDownDevice: 'Extinction', Settings: 'Réglages', DeviceConfigured: 'Fin de configuration',
+	EnableLostMode: 'Mode perdu activé', DisableLostMode: 'Mode perdu désactivé',
+	DeviceLocation: 'Localisation', PlayLostModeSound: 'Son du mode perdu',
+	ActivationLockBypassCode: 'Code de contournement du verrouillage d’activation',
+};
+
+export const incidentOutcomeLabel = (v) => label(INCIDENT_OUTCOMES, v);
+export const policyStateLabel = (v) => label(POLICY_STATES, v);
+export const conditionLabel = (v) => label(CONDITIONS, v);
+export const commandTypeLabel = (v) => label(COMMAND_TYPES, v);
+
+// A typed time of day 'HH:MM' (or 'HHhMM', 'HH') as 'HH:MM'; null when not
+// one.
+export function parseHour(text) {
+	const r = /^(\d{1,2})(?:[:hH](\d{2})?)?$/.exec(String(text ?? '').trim());
+	if (!r || Number(r[1]) > 23 || Number(r[2] ?? 0) > 59) return null;
+	return `${r[1].padStart(2, '0')}:${r[2] ?? '00'}`;
+}
+
+// A day ('AAAA-MM-JJ') and an hour ('HH:MM') on Paris's clock as the UTC
+// instant the API takes, 'AAAA-MM-JJTHH:MM'.
+export function parisInstant(day, hour) {
+	const [y, mo, d] = day.split('-').map(Number);
+	const [hh, mm] = hour.split(':').map(Number);
+	const asUtc = Date.UTC(y, mo - 1, d, hh, mm);
+	// Paris's offset at that moment (the offset an hour either side of a
+	// change is the one the clock showed)
+	const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
+		timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+	}).formatToParts(new Date(asUtc)).map((x) => [x.type, x.value]));
+	const offset = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute) - asUtc;
+	return new Date(asUtc - offset).toISOString().slice(0, 16);
+}
+
+// A French sentence for an ApiError whose (English) message matches one of
+// rules, [[status, RegExp, (match) => sentence]] (status null: any), tried
+// in order; errorText(err) otherwise.
+export function explain(err, rules) {
+	for (const [status, re, say] of rules) {
+		if (status !== null && err.status !== status) continue;
+		const m = re.exec(err.message || '');
+		if (m) return say(m);
+	}
+	return errorText(err);
+}

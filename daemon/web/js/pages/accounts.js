@@ -6,7 +6,31 @@
 import * as api from '../api.js';
 import { route } from '../app.js';
 import { actionForm, field, FormError, h, heading, notice, table } from '../dom.js';
-import { dateTime, roleLabel, ROLES, yesNo } from '../fmt.js';
+import { dateTime, explain, roleLabel, ROLES, yesNo } from '../fmt.js';
+
+// The server's refusals about accounts, in French.
+const REFUSALS = [
+	[409, /already exists/, () => 'Un compte porte déjà ce nom.'],
+	[400, /^name:/, () => 'Nom du compte : de 1 à 64 lettres sans accent, chiffres ou . _ @ -.'],
+	[400, /^email:/, () => 'L’adresse e-mail n’est pas valable (nom@domaine.fr).'],
+	[400, /^display_name: at most (\d+)/, (m) => `Le nom affiché compte au plus ${m[1]} caractères.`],
+	[400, /needs at least one collège/, () => 'Choisissez au moins un collège pour ce rôle.'],
+	[400, /sees the whole fleet/, () => 'Un technicien ou un auditeur voit tous les collèges : n’en cochez aucun.'],
+	[404, /no collège (\S+)/, (m) => `Le collège ${m[1]} est inconnu.`],
+	[409, /cannot disable your own account/, () => 'Vous ne pouvez pas désactiver votre propre compte.'],
+	[409, /is disabled: enable it first/, () => 'Ce compte est désactivé : réactivez-le avant de lui donner un lien.'],
+	[404, /no account (\S+)/, (m) => `Le compte ${m[1]} n’existe plus.`],
+];
+
+// Sends path (POST body); a refusal becomes a FormError in French.
+async function send(path, body) {
+	try {
+		return await api.post(path, body);
+	} catch (e) {
+		if (e.status === undefined) throw e;
+		throw new FormError(explain(e, REFUSALS));
+	}
+}
 
 // Roles that cover collèges, and how many (the server checks it too).
 const SCOPED = new Set(['ati', 'referent']);
@@ -81,7 +105,7 @@ function createForm(schools, refresh) {
 			if (v.display_name) body.display_name = v.display_name;
 			if (v.email) body.email = v.email;
 			if (v.reason) body.reason = v.reason;
-			const made = await api.post('/api/v1/accounts', body);
+			const made = await send('/api/v1/accounts', body);
 			form.reset();
 			refresh();
 			return readonlyInputs(h('div', {},
@@ -102,7 +126,7 @@ function manage(a, schools, session, refresh) {
 			a.password_set ? 'Mot de passe choisi.' : 'Mot de passe pas encore choisi.')];
 	const linkAction = (kind) => async () => {
 		const path = `/api/v1/accounts/${encodeURIComponent(a.name)}/${kind}`;
-		const got = await api.post(path, {});
+		const got = await send(path, {});
 		refresh();
 		return readonlyInputs(h('div', {},
 			notice('ok', kind === 'invite' ? 'Nouvelle invitation créée : les liens précédents ne valent plus.'
@@ -136,7 +160,7 @@ function manage(a, schools, session, refresh) {
 					checkSchools(a.role, body.schools);
 				}
 				if (v.reason) body.reason = v.reason;
-				await api.post(`/api/v1/accounts/${encodeURIComponent(a.name)}/update`, body);
+				await send(`/api/v1/accounts/${encodeURIComponent(a.name)}/update`, body);
 				await refresh(a.name, 'Compte enregistré.');
 				return null;
 			},
@@ -155,7 +179,7 @@ function manage(a, schools, session, refresh) {
 				async action(v) {
 					const body = { enabled: !!a.disabled };
 					if (v.reason) body.reason = v.reason;
-					await api.post(`/api/v1/accounts/${encodeURIComponent(a.name)}/update`, body);
+					await send(`/api/v1/accounts/${encodeURIComponent(a.name)}/update`, body);
 					await refresh(a.name, a.disabled ? 'Compte réactivé.' : 'Compte désactivé.');
 					return null;
 				},
@@ -200,7 +224,7 @@ route('/comptes', {
 					{ label: 'Mot de passe choisi', value: (a) => (a.password_set === undefined ? 'Inconnu' : yesNo(a.password_set)) },
 					{ label: 'État', value: (a) => (a.disabled ? h('span', { class: 'etiquette etiquette-erreur' }, 'Désactivé') : h('span', { class: 'etiquette etiquette-ok' }, 'Actif')) },
 					{ label: 'Dernière connexion', value: (a) => dateTime(a.last_signin_at) },
-					{ label: 'Actions', value: (a) => h('button', { type: 'button', class: 'bouton secondaire', onclick: () => open(a.name) }, 'Gérer', h('span', { class: 'visuellement-cache' }, ` le compte ${a.name}`)) },
+					{ label: 'Actions', value: (a) => h('button', { type: 'button', class: 'bouton secondaire', onclick: () => open(a.name) }, 'Gérer', h('span', { class: 'invisible' }, ` le compte ${a.name}`)) },
 				],
 				rows,
 				empty: 'Aucun compte.',

@@ -5,8 +5,8 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { field, h, heading, notice, pager, table } from '../dom.js';
-import { AUDIT_ACTIONS, auditActionLabel, count, dateTime, errorText, parisDayBound, parseDay } from '../fmt.js';
+import { errorNotice, field, h, heading, notice, pager, table } from '../dom.js';
+import { AUDIT_ACTIONS, auditActionLabel, count, dateTime, parisDayBound, parseDay } from '../fmt.js';
 
 const PAGE = 100;
 
@@ -104,7 +104,7 @@ function verifySection() {
 		try {
 			out.replaceChildren(verifyText(await api.get('/api/v1/audit/verify')));
 		} catch (e) {
-			out.replaceChildren(notice('erreur', errorText(e)));
+			out.replaceChildren(errorNotice(e));
 		} finally {
 			b.disabled = false;
 		}

@@ -5,8 +5,29 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, field, figure, FormError, h, heading, notice, table } from '../dom.js';
-import { count, date, errorText } from '../fmt.js';
+import { actionForm, errorNotice, field, figure, FormError, h, heading, notice, table } from '../dom.js';
+import { count, date, explain } from '../fmt.js';
+
+// The server's refusals about the catalogue, in French.
+const REFUSALS = [
+	[409, /(\S+) is already in the catalogue/, (m) => `${m[1]} est déjà au catalogue.`],
+	[400, /expected \{"bundle_id"/, () => 'Identifiant de paquet (par exemple fr.editeur.app), nom et identifiant App Store (un nombre) attendus.'],
+	[409, /is already assigned to/, () => 'Cet élément est déjà affecté à cette portée.'],
+	[404, /is not assigned to/, () => 'Cet élément n’est plus affecté à cette portée : la page est mise à jour.'],
+	[400, /scope must be/, () => 'Portée incorrecte : vérifiez le collège, le groupe ou le numéro de série.'],
+	[404, /no tablet with serial (\S+)/, (m) => `Aucune tablette n’a le numéro de série ${m[1]} dans vos collèges.`],
+	[404, /no profile or app/, () => 'Cet élément n’est plus au catalogue : la page est mise à jour.'],
+	[404, /is not in the catalogue/, () => 'Cette application n’est plus au catalogue : la page est mise à jour.'],
+];
+
+async function send(call) {
+	try {
+		return await call();
+	} catch (e) {
+		if (e.status === undefined) throw e;
+		throw new FormError(explain(e, REFUSALS));
+	}
+}
 
 const MAX_FAILURES_SHOWN = 100;
 
@@ -154,7 +175,7 @@ function assignForm(session, schools, profiles, apps, reload) {
 		submit: 'Affecter',
 		async action(v) {
 			const scope = scopeOf(v, session);
-			const got = await api.post('/api/v1/policy/assignments', { item: v.item, scope });
+			const got = await send(() => api.post('/api/v1/policy/assignments', { item: v.item, scope }));
 			await reload();
 			return `${itemLabel(got.item, profiles(), apps())} affecté : ${scopeLabel(got.scope, schools)}.${reconcileText(got.reconcile)}`;
 		},
@@ -179,7 +200,7 @@ function appForm(reload) {
 				body.store_id = Number(v.store_id);
 			}
 			if (v.licence) body.licence = v.licence;
-			const a = await api.post('/api/v1/policy/apps', body);
+			const a = await send(() => api.post('/api/v1/policy/apps', body));
 			form.reset();
 			await reload();
 			return `« ${a.name} » (${a.bundle_id}) est au catalogue. Affectez-la pour l’installer.`;
@@ -213,7 +234,7 @@ route('/catalogue', {
 				await reload();
 				appMessage.replaceChildren(notice('ok', `« ${a.name} » est retirée du catalogue (${count(got.unassigned)} affectation(s) retirée(s)).${reconcileText(got.reconcile)}`));
 			} catch (e) {
-				appMessage.replaceChildren(notice('erreur', e.status !== undefined ? errorText(e) : String(e)));
+				appMessage.replaceChildren(e.status !== undefined ? errorNotice(e, explain(e, REFUSALS)) : notice('erreur', String(e)));
 			}
 		}
 
@@ -225,7 +246,7 @@ route('/catalogue', {
 				await reload();
 				message.replaceChildren(notice('ok', `Affectation retirée.${reconcileText(got.reconcile)}`));
 			} catch (e) {
-				message.replaceChildren(notice('erreur', e.status !== undefined ? errorText(e) : String(e)));
+				message.replaceChildren(e.status !== undefined ? errorNotice(e, explain(e, REFUSALS)) : notice('erreur', String(e)));
 			}
 		}
 
@@ -257,7 +278,7 @@ route('/catalogue', {
 					...(session.may.admin ? [{
 						label: 'Action',
 						value: (a) => h('button', { type: 'button', class: 'bouton secondaire', onclick: () => removeApp(a) }, 'Retirer',
-							h('span', { class: 'visuellement-cache' }, ` ${a.name} du catalogue`)),
+							h('span', { class: 'invisible' }, ` ${a.name} du catalogue`)),
 					}] : []),
 				],
 				rows: apps,
@@ -273,7 +294,7 @@ route('/catalogue', {
 						label: 'Action',
 						value: (a) => (mayChange(session, a.scope)
 							? h('button', { type: 'button', class: 'bouton secondaire', onclick: () => unassign(a) }, 'Retirer',
-								h('span', { class: 'visuellement-cache' }, ` ${itemLabel(a.item, profiles, apps)} de ${scopeLabel(a.scope, schools)}`))
+								h('span', { class: 'invisible' }, ` ${itemLabel(a.item, profiles, apps)} de ${scopeLabel(a.scope, schools)}`))
 							: '—'),
 					},
 				],

@@ -24,7 +24,7 @@ function printBar(back) {
 function box(ticked, text) {
 	return h('p', { class: `case-ligne${ticked ? ' cochee' : ''}` },
 		h('span', { class: 'case', 'aria-hidden': 'true' }, ticked ? 'X' : ''),
-		ticked ? h('span', { class: 'visuellement-cache' }, 'Case cochée : ') : h('span', { class: 'visuellement-cache' }, 'Case non cochée : '),
+		ticked ? h('span', { class: 'invisible' }, 'Case cochée : ') : h('span', { class: 'invisible' }, 'Case non cochée : '),
 		text);
 }
 

@@ -7,8 +7,32 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, field, FormError, h, heading, notice, table } from '../dom.js';
-import { dateTime, errorText, incidentKindLabel, locateStateLabel } from '../fmt.js';
+import { actionForm, errorNotice, field, FormError, h, heading, notice, table } from '../dom.js';
+import { dateTime, explain, incidentKindLabel, locateStateLabel } from '../fmt.js';
+
+// The server's refusals of the procedure, in French.
+const REFUSALS = [
+	[404, /no tablet with serial (\S+)/, (m) => `Aucune tablette n’a le numéro de série ${m[1]}.`],
+	[409, /incident (\d+) is not an open loss or theft/, (m) => `L’incident n° ${m[1]} n’est pas une perte ou un vol ouvert de cette tablette : la géolocalisation est refusée.`],
+	[409, /needs an open loss\/theft incident/, () => 'La géolocalisation demande un incident de perte ou de vol ouvert, ou la référence d’une demande écrite des autorités.'],
+	[400, /a reason is required/, () => 'Saisissez la justification : la géolocalisation est exceptionnelle.'],
+	[403, /requester cannot approve/, () => 'Vous avez fait cette demande : un autre technicien doit l’approuver.'],
+	[403, /issued by the requester/, () => 'Votre accès (jeton ou lien de mot de passe) a été créé par le demandeur : un autre technicien doit décider.'],
+	[403, /less than 24 h ago/, () => 'Votre accès a été créé par un autre compte il y a moins de 24 heures : vous ne pouvez pas encore approuver une géolocalisation.'],
+	[409, /not pending/, () => 'Cette demande a déjà été décidée : la page est mise à jour.'],
+	[409, /no new location may be asked/, () => 'Cette demande n’est plus ouverte (délai dépassé ou close) : aucune nouvelle position ne peut être demandée.'],
+	[409, /only an approved or expired request closes/, () => 'Seule une demande approuvée ou expirée peut être close.'],
+];
+
+// Runs call(); a refusal of the server becomes a FormError in French.
+async function refusedInFrench(call) {
+	try {
+		return await call();
+	} catch (e) {
+		if (e.status === undefined) throw e;
+		throw new FormError(explain(e, REFUSALS));
+	}
+}
 
 // The approvers' reasons by request id, from the audit log (the register
 // keeps only a refusal's).
@@ -65,7 +89,7 @@ function decision(r, session, done) {
 		async action(v, f) {
 			if (!v.reason) throw new FormError('Saisissez le motif de votre décision.');
 			const deny = f.dataset.choix === 'refuser';
-			await api.post(`/api/v1/locate/${r.id}/${deny ? 'deny' : 'approve'}`, { reason: v.reason });
+			await refusedInFrench(() => api.post(`/api/v1/locate/${r.id}/${deny ? 'deny' : 'approve'}`, { reason: v.reason }));
 			await done(deny ? `Demande n° ${r.id} refusée.` : `Demande n° ${r.id} approuvée : la tablette passe en mode perdu et envoie sa position.`);
 			return null;
 		},
@@ -104,7 +128,7 @@ function approvedTools(r, done) {
 			const full = await api.get(`/api/v1/locate/${r.id}`);
 			shown.replaceChildren(notice('info', 'Cette consultation est enregistrée dans le registre.'), positionsTable(full.locations || []));
 		} catch (e) {
-			shown.replaceChildren(notice('erreur', errorText(e)));
+			shown.replaceChildren(errorNotice(e, explain(e, REFUSALS)));
 		} finally {
 			see.disabled = false;
 		}
@@ -116,7 +140,7 @@ function approvedTools(r, done) {
 			await api.post(`/api/v1/locate/${r.id}/refresh`, {});
 			shown.replaceChildren(notice('ok', 'Nouvelle position demandée : elle arrivera quand la tablette se connectera. Affichez les positions pour la voir.'));
 		} catch (e) {
-			shown.replaceChildren(notice('erreur', errorText(e)));
+			shown.replaceChildren(errorNotice(e, explain(e, REFUSALS)));
 		} finally {
 			more.disabled = false;
 		}
@@ -129,7 +153,7 @@ function approvedTools(r, done) {
 		})],
 		submit: 'Clore',
 		async action(v) {
-			await api.post(`/api/v1/locate/${r.id}/close`, { outcome: v.outcome });
+			await refusedInFrench(() => api.post(`/api/v1/locate/${r.id}/close`, { outcome: v.outcome }));
 			await done(`Demande n° ${r.id} close.`);
 			return null;
 		},
@@ -158,7 +182,7 @@ function requestForm(incidents, done) {
 			const body = { serial: v.serial.toUpperCase(), reason: v.reason };
 			if (v.incident) body.incident = Number(v.incident);
 			else body.authority_ref = v.authority_ref;
-			const made = await api.post('/api/v1/locate', body);
+			const made = await refusedInFrench(() => api.post('/api/v1/locate', body));
 			form.reset();
 			await done(made.state === 'pending'
 				? `Demande n° ${made.id} enregistrée : un autre technicien doit l’approuver.`

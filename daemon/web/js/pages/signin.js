@@ -10,8 +10,10 @@ const MIN_PASSWORD = 12;
 
 // Where to go after signing in: a path of this site only.
 function next(query) {
-	const s = query.get('suite') || '/';
-	return s.startsWith('/') && !s.startsWith('//') && !s.startsWith('/connexion') ? s : '/';
+	// compare origins, not prefixes: a URL parser reads '/\\host' as '//host'
+	const u = new URL(query.get('suite') || '/', location.origin);
+	return u.origin === location.origin && !u.pathname.startsWith('/connexion')
+		? u.pathname + u.search + u.hash : '/';
 }
 
 route('/connexion', {
