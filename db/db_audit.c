@@ -290,6 +290,54 @@ int db_audit_list(struct db *db, int64_t since, int64_t limit,
 	return rc;
 }
 
+/* db_audit_find()'s selection: ?1 < id < ?2, ?3 <= ts <= ?4, then each
+ * text filter (NULL: any). */
+#define AUDIT_FIND                                                       \
+	AUDIT_COLS "WHERE id > ?1 AND id < ?2 AND ts >= ?3 AND ts <= ?4" \
+		   " AND (?5 IS NULL OR actor = ?5)"                     \
+		   " AND (?6 IS NULL OR action = ?6"                     \
+		   "  OR substr(action, 1, length(?6) + 1) = ?6 || '.')" \
+		   " AND (?7 IS NULL OR target = ?7)"                    \
+		   " AND (?8 IS NULL OR target IN (?8, 'school:' || ?8)" \
+		   "  OR substr(target, 1, 15) = 'group:' || ?8 || '/'"  \
+		   "  OR target IN (SELECT serial FROM device"           \
+		   "   WHERE school = ?8 AND serial IS NOT NULL)"        \
+		   "  OR target IN (SELECT ext_id FROM person WHERE school = ?8))"
+
+static const char *or_null(const char *s)
+{
+	return s && s[0] ? s : NULL;
+}
+
+int db_audit_find(struct db *db, const struct db_audit_filter *f,
+		  int (*fn)(const struct db_audit_row *r, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 f->newest_first ? AUDIT_FIND " ORDER BY id DESC LIMIT ?9"
+					 : AUDIT_FIND " ORDER BY id LIMIT ?9",
+			 &st);
+	if (rc < 0)
+		return rc;
+	int down = f->newest_first && f->after > 0;
+	sqlite3_bind_int64(st, 1, down ? 0 : f->after);
+	sqlite3_bind_int64(st, 2, down ? f->after : INT64_MAX);
+	sqlite3_bind_int64(st, 3, f->from);
+	sqlite3_bind_int64(st, 4, f->to > 0 ? f->to : INT64_MAX);
+	db_bind_text(st, 5, or_null(f->actor));
+	db_bind_text(st, 6, or_null(f->action));
+	db_bind_text(st, 7, or_null(f->target));
+	db_bind_text(st, 8, or_null(f->school));
+	sqlite3_bind_int64(st, 9, f->limit > 0 ? f->limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_audit_row r;
+		fill_row(st, &r);
+		if (fn(&r, arg))
+			break;
+	}
+	return db_rows_done(db, st, rc);
+}
+
 /* The head must name the last row seen (or be absent with no rows). */
 static int check_head(struct db *db, int64_t last_id, const char *last_hash)
 {

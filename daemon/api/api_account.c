@@ -301,6 +301,15 @@ static void link_route(struct req *r, enum db_link_kind kind, const char *action
 	}
 	if (api_begin(r) < 0 || new_link(r, &a, kind, url, sizeof(url), &expires) < 0)
 		goto out;
+	/* whoever holds the link can set the password: like a token it issued
+	 * (the geolocation's two-person rule counts it), unless it is its own */
+	int rc =
+	    strcmp(name, r->acct.name) ? db_account_token_issuer(r->w->db, name, r->acct.name) : 0;
+	if (rc < 0) {
+		api_rollback(r);
+		api_dberr(r, rc, "recording who issued the link");
+		goto out;
+	}
 	if (api_commit_new(r, action, name, reason,
 			   json_pack("{s:o}", "link_expires_at", api_fleet_time(expires))) == 0)
 		api_json(r, 200,

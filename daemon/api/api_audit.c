@@ -3,12 +3,21 @@
 #include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
+#include "ap_text.h"
 #include "audit_head.h"
 #include "db_audit.h"
+#include "isodate.h"
 #include "worker.h"
+
+#include <string.h>
 
 #define AUDIT_PAGE_DEFAULT 1000
 #define AUDIT_PAGE_MAX	   10000
+/* the longest filter texts: account names and "device:<udid>", actions,
+ * targets (serials, accounts, policy scopes) */
+#define AUDIT_ACTOR_MAX	 128
+#define AUDIT_ACTION_MAX 64
+#define AUDIT_TARGET_MAX 256
 
 /* A page ends at `limit` rows or when its JSON would pass `bytes` (half
  * the answer's cap, at least one row): rows written before reasons were
@@ -24,8 +33,6 @@ struct page {
 static int add_row(const struct db_audit_row *row, void *arg)
 {
 	struct page *p = arg;
-	if (row->id <= p->after)
-		return 0;
 	if (p->n == p->limit) {
 		p->next = p->last; /* one more row exists */
 		return 1;
@@ -48,14 +55,102 @@ static int add_row(const struct db_audit_row *row, void *arg)
 	return 0;
 }
 
+/* ?name=TEXT into out (cap: the longest accepted plus two, so that a
+ * longer one is seen and refused rather than cut); "" when absent. */
+/* 1 when the raw value of ?name= holds %00, which decodes to a NUL that
+ * would end the text early (a filter silently cut). */
+static int nul_in_query(const struct req *r, const char *name)
+{
+	size_t nl = strlen(name);
+	for (const char *p = r->http->query; p && *p;) {
+		size_t len = strcspn(p, "&");
+		if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
+			for (const char *v = p + nl + 1; v + 2 < p + len; v++)
+				if (v[0] == '%' && v[1] == '0' && v[2] == '0')
+					return 1;
+		p += len;
+		p += *p == '&';
+	}
+	return 0;
+}
+
+static int query_text(struct req *r, const char *name, char *out, size_t cap)
+{
+	if (api_query(r, name, out, cap) < 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (!ap_text_ok(out, cap - 2, 0) || nul_in_query(r, name))
+		return api_refuse(r, AP_EINVAL, 400,
+				  "%s must be one line of text of at most %zu bytes, without "
+				  "control characters",
+				  name, cap - 2);
+	return 0;
+}
+
+/* ?name=YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z into *ret (unchanged
+ * when absent); a day given as `to` ends at its last second. */
+static int query_when(struct req *r, const char *name, int end_of_day, int64_t *ret)
+{
+	char q[32];
+	int64_t t;
+	if (api_query(r, name, q, sizeof(q)) < 0 || q[0] == '\0')
+		return 0;
+	if (isodate_parse_time(q, &t) < 0)
+		return api_refuse(r, AP_EINVAL, 400,
+				  "%s: '%.24s' is not a date YYYY-MM-DD nor a time "
+				  "YYYY-MM-DDTHH:MM:SSZ",
+				  name, q);
+	*ret = end_of_day && strlen(q) == ISODATE_DAY_LEN ? t + 86399 : t;
+	return 0;
+}
+
+/* The filters of GET /api/v1/audit (the texts go in the buffers). */
+struct filters {
+	char actor[AUDIT_ACTOR_MAX + 2], action[AUDIT_ACTION_MAX + 2];
+	char target[AUDIT_TARGET_MAX + 2], school[32], uai[9], order[8];
+};
+
+static int read_filters(struct req *r, struct filters *q, struct db_audit_filter *f)
+{
+	int64_t since = 0;
+	if (api_fleet_query_day(r, "since", &since) < 0 || query_when(r, "from", 0, &since) < 0 ||
+	    query_when(r, "to", 1, &f->to) < 0 ||
+	    query_text(r, "actor", q->actor, sizeof(q->actor)) < 0 ||
+	    query_text(r, "action", q->action, sizeof(q->action)) < 0 ||
+	    query_text(r, "target", q->target, sizeof(q->target)) < 0 ||
+	    query_text(r, "school", q->school, sizeof(q->school)) < 0 ||
+	    query_text(r, "order", q->order, sizeof(q->order)) < 0)
+		return -1;
+	f->from = since;
+	if (f->to && f->from > f->to)
+		return api_refuse(r, AP_EINVAL, 400, "from is after to: no row can match");
+	if (q->school[0] && api_fleet_uai(r, q->school, q->uai) < 0)
+		return -1;
+	if (q->order[0] && strcmp(q->order, "asc") != 0 && strcmp(q->order, "desc") != 0)
+		return api_refuse(r, AP_EINVAL, 400, "order must be asc or desc");
+	f->newest_first = strcmp(q->order, "desc") == 0;
+	f->actor = q->actor;
+	f->action = q->action;
+	f->target = q->target;
+	f->school = q->school[0] ? q->uai : NULL;
+	return 0;
+}
+
+/* GET /api/v1/audit: a keyset page (?after=ID&limit=N, "next"), oldest
+ * first or ?order=desc; narrowed by ?from= ?to= (days or times) ?actor=
+ * ?action= ?target= ?school= (db_audit_filter says how each matches). */
 static void list(struct req *r)
 {
 	struct page p = {json_array(), 0, 0, 0, r->resp->body.limit / 2, 0, 0, 0};
-	int64_t since = 0;
-	if (api_allow(r, AZ_AUDIT, NULL) < 0 || api_fleet_query_day(r, "since", &since) < 0 ||
+	struct db_audit_filter f = {0};
+	struct filters q;
+	if (api_allow(r, AZ_AUDIT, NULL) < 0 || read_filters(r, &q, &f) < 0 ||
 	    api_fleet_page(r, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, &p.after, &p.limit) < 0)
 		goto fail;
-	int rc = db_audit_list(r->w->db, since, 0, add_row, &p);
+	f.after = p.after;
+	f.limit = (int64_t)p.limit + 1;
+	int rc = db_audit_find(r->w->db, &f, add_row, &p);
 	if (rc < 0) {
 		api_dberr(r, rc, "reading the audit log");
 		goto fail;

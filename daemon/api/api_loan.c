@@ -17,6 +17,8 @@
 #include "worker.h"
 #include "store.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -333,6 +335,24 @@ fail:
 	json_decref(a);
 }
 
+/* GET /api/v1/loans/:id: one loan, for whoever may read its collège's
+ * loans (an unknown id and one outside the caller's collèges answer
+ * alike). */
+static void show_loan(struct req *r)
+{
+	struct db_loan l;
+	const char *text = api_param(r, 0);
+	char *end;
+	errno = 0;
+	long long id = strtoll(text, &end, 10);
+	int rc = (errno || *end || id <= 0 || !isdigit((unsigned char)text[0]))
+		     ? AP_ENOTFOUND
+		     : db_loan_get(r->w->db, id, &l);
+	if (api_allow_object(r, AZ_READ, rc, rc == 0 ? l.school : NULL, "loan %.24s", text) < 0)
+		return;
+	api_json(r, 200, api_loan_json(&l));
+}
+
 struct campaign {
 	json_t *classes;
 	json_t *cur; /* the current class's object */
@@ -392,5 +412,6 @@ const struct route api_loan_routes[] = {
     {"POST", "/api/v1/loans", AUTH_STAFF, create_loan},
     {"POST", "/api/v1/loans/return", AUTH_STAFF, return_loan},
     {"GET", "/api/v1/loans/campaign", AUTH_STAFF, campaign},
+    {"GET", "/api/v1/loans/:id", AUTH_STAFF, show_loan},
     {NULL, NULL, AUTH_NONE, NULL},
 };

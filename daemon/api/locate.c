@@ -2,7 +2,7 @@
  * locate.c - the geolocation procedure: API, Lost Mode commands, fixes.
  *
  *   POST /api/v1/locate                 {"serial", "incident"|"authority_ref", "reason"}
- *   POST /api/v1/locate/:id/approve
+ *   POST /api/v1/locate/:id/approve     [{"reason"}]
  *   POST /api/v1/locate/:id/deny        {"reason"}
  *   POST /api/v1/locate/:id/refresh
  *   POST /api/v1/locate/:id/close       {"outcome": "found"|"not_found"}
@@ -231,13 +231,20 @@ static int second_person(struct req *r, const struct db_locate *l)
 	return why ? AP_EFORBIDDEN : 0;
 }
 
+/* Body optional: {"reason"}, the approver's own, in the audit row. */
 static void locate_approve(struct req *r)
 {
 	struct db_locate l;
+	const char *why = NULL;
+	json_t *body;
 	if (api_allow(r, AZ_LOCATE, NULL) < 0 || request_for(r, &l) < 0 || second_person(r, &l) < 0)
 		return;
-	if (decide(r, &l, 1, "", "locate.approve", NULL) == 0)
+	if ((body = r->http->body.len ? api_body(r) : json_object()) == NULL)
+		return;
+	if (api_field_str(r, body, "reason", API_REASON_MAX, 0, &why) == 0 &&
+	    decide(r, &l, 1, "", "locate.approve", why) == 0)
 		answer_request(r, 200, l.id);
+	json_decref(body);
 }
 
 static void locate_deny(struct req *r)

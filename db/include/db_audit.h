@@ -62,6 +62,24 @@ int db_audit_append(struct db *db, const char *actor, const char *action, const 
  * rows (0 = no limit); pointers in the row are valid only during the call. */
 int db_audit_list(struct db *db, int64_t since, int64_t limit,
 		  int (*fn)(const struct db_audit_row *r, void *arg), void *arg);
+/* What db_audit_find() lists: a keyset page in either order, narrowed by
+ * any of the fields (NULL or "": any).  action matches the action itself
+ * or its family ("loan" matches "loan.create" and "loan.return"); school
+ * (a normalised UAI) matches rows whose target is the collège, one of its
+ * policy scopes (school:UAI, group:UAI/...), one of its tablets or one of
+ * its people, as they are recorded now (a tablet moved since counts for
+ * its new collège). */
+struct db_audit_filter {
+	int64_t after;	  /* rows after this id in the listing order; 0: from the start */
+	int newest_first; /* order by id descending (after: rows with a smaller id) */
+	int64_t from, to; /* ts bounds, both inclusive; 0: none */
+	const char *actor, *action, *target, *school;
+	int64_t limit; /* at most this many rows; 0: no limit */
+};
+/* Calls fn for the rows f selects, in its order, until fn returns non-zero;
+ * pointers in the row are valid only during the call. */
+int db_audit_find(struct db *db, const struct db_audit_filter *f,
+		  int (*fn)(const struct db_audit_row *r, void *arg), void *arg);
 /* Recomputes the chain.  0 when intact (*ret_rows = rows checked);
  * AP_ECONFLICT when not, with *ret_bad_id = the first bad row's id (or the
  * id after a gap when a row was deleted) and *ret_rows the rows checked.

@@ -148,6 +148,53 @@ def test_locate_found_disables_lost_mode():
         check(status == "acknowledged", "DisableLostMode acknowledged")
 
 
+def test_locate_approval_reason():
+    """The approver's reason (optional) goes to the audit row the register
+    page reads; a bad one is refused and leaves the request pending."""
+    with Daemon(config=CONFIG) as d:
+        sim, (mine, other), staff = fleet(d)
+        req = d.ctl_json("locate", "request", other, "--authority-ref", "Réquisition 2026/7",
+                         "--reason", "demande écrite")
+        path = "/api/v1/locate/%d/approve" % req["id"]
+        for bad in ({"reason": 12}, {"reason": "x" * 600}, {"reason": "a\nb"}, [1], "approve"):
+            status, _, body = d.request("POST", path, body=bad, token=staff["tech2"])
+            check(status == 400, "approve with %r: 400, got %d %s" % (str(bad)[:40], status, body[:200]))
+        check(d.ctl_json("locate", "show", str(req["id"]))["state"] == "pending", "still pending")
+        status, _, body = d.request("POST", path, body={"reason": "réquisition vérifiée"})
+        check(status == 403 and b"own" in body, "the requester still cannot approve: %d %s" % (status, body))
+        done = d.api("POST", path, body={"reason": "réquisition vérifiée par téléphone"}, token=staff["tech2"])
+        check(done["state"] == "approved" and done["decided_by"] == "tech2", done)
+        rows = d.api("GET", "/api/v1/audit?action=locate.approve", token=staff["auditor"])["rows"]
+        check(len(rows) == 1 and rows[0]["reason"] == "réquisition vérifiée par téléphone"
+              and rows[0]["detail"]["request"] == req["id"] and rows[0]["actor"] == "tech2",
+              "the approver's reason in the audit log: %r" % rows)
+
+
+def test_locate_link_counts_as_issued():
+    """A password link lets whoever holds it set the password: a technician
+    who made another's link cannot have that account approve its own
+    request (two people, not two accounts in one hand); one's own link
+    changes nothing."""
+    with Daemon(config=CONFIG) as d:
+        sim, (mine, other), staff = fleet(d)
+        req = d.ctl_json("locate", "request", other, "--authority-ref", "Réquisition 2026/9",
+                         "--reason", "demande écrite")
+        d.api("POST", "/api/v1/accounts/admin/invite")  # the requester's own link
+        d.api("POST", "/api/v1/accounts/tech2/password-reset")  # the requester made tech2's link
+        path = "/api/v1/locate/%d/approve" % req["id"]
+        status, _, body = d.request("POST", path, body={}, token=staff["tech2"])
+        check(status == 403 and b"issued by the requester" in body,
+              "an account whose link the requester made cannot approve: %d %s" % (status, body))
+        check(d.ctl_json("locate", "show", str(req["id"]))["state"] == "pending", "still pending")
+        # admin's own link left admin able to approve another's request
+        d.ctl("locate", "deny", str(req["id"]), "--reason", "refait par tech2", token=staff["tech2"])
+        two = d.ctl_json("locate", "request", other, "--authority-ref", "Réquisition 2026/9",
+                         "--reason", "demande écrite", token=staff["tech2"])
+        done = d.api("POST", "/api/v1/locate/%d/approve" % two["id"], body={})
+        check(done["state"] == "approved" and done["decided_by"] == "admin", done)
+
+
 if __name__ == "__main__":
     run([test_clear_passcode_scope_and_result, test_locate_refusals,
-         test_locate_full_cycle_expiry_and_purge, test_locate_found_disables_lost_mode])
+         test_locate_full_cycle_expiry_and_purge, test_locate_found_disables_lost_mode,
+         test_locate_approval_reason, test_locate_link_counts_as_issued])

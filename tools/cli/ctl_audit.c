@@ -7,6 +7,14 @@
 
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_FILTER("--since", "YYYY-MM-DD", "since", "only rows from that day on"),
+    CTL_OPT_FILTER("--from", "DAY|TIME", "from",
+		   "only rows from then on (YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ)"),
+    CTL_OPT_FILTER("--to", "DAY|TIME", "to", "only rows up to then (a day: to its end)"),
+    CTL_OPT_FILTER("--actor", "NAME", "actor", "only this account's rows (or system)"),
+    CTL_OPT_FILTER("--action", "A", "action",
+		   "only this action (loan.create) or family (loan: loan.create, loan.return...)"),
+    CTL_OPT_FILTER("--target", "T", "target", "only rows on this tablet, account, person..."),
+    CTL_OPT_SCHOOL("only rows on this collège, its tablets, people and policy scopes"),
     CTL_OPT_END,
 };
 

@@ -1,4 +1,4 @@
-/* ctl_loan.c - loan create, return, list, campaign. */
+/* ctl_loan.c - loan create, return, list, show, campaign. */
 #include "ctl.h"
 
 #include <stdio.h>
@@ -184,6 +184,28 @@ static int campaign(struct ctl *c, const struct ctl_args *a)
 	return ctl_get_print(c, a, "/api/v1/loans/campaign", print_campaign);
 }
 
+static const struct ctl_opt show_opts[] = {
+    CTL_OPT_ARG("ID", "one ID is required", "the loan's number (12 or #12)"),
+    CTL_OPT_END,
+};
+
+static void print_one(json_t *l, const struct ctl_args *a)
+{
+	print_loan(l, a);
+	printf("collège %s, class %s, %s since %s%s%s\n", ctl_fleet_str(l, "school"),
+	       ctl_fleet_str(l, "class"), ctl_fleet_str(l, "state"), ctl_fleet_str(l, "started"),
+	       json_is_null(json_object_get(l, "returned")) ? "" : ", handed back ",
+	       json_is_null(json_object_get(l, "returned")) ? "" : ctl_fleet_str(l, "returned"));
+}
+
+static int show(struct ctl *c, const struct ctl_args *a)
+{
+	const char *id = ctl_opt_get(a, "ID");
+	char path[128];
+	ctl_path(path, sizeof(path), "/api/v1/loans/", id[0] == '#' ? id + 1 : id, "");
+	return ctl_send_print(c, a, "GET", path, NULL, print_one);
+}
+
 const struct ctl_verb ctl_loan_verbs[] = {
     {"loan", "create", create, create_opts, 0,
      "lend a tablet in stock to a pupil or teacher of its collège"},
@@ -192,5 +214,6 @@ const struct ctl_verb ctl_loan_verbs[] = {
     {"loan", "list", list, list_opts, 0, "loans in progress (or --state closed|all), --overdue"},
     {"loan", "campaign", campaign, campaign_opts, 0,
      "summer collection: pupils' tablets not back by a date, by class"},
+    {"loan", "show", show, show_opts, 0, "one loan"},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

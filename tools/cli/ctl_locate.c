@@ -104,6 +104,12 @@ static int by_id(struct ctl *c, const struct ctl_args *a, const char *method, co
 			      strcmp(method, "POST") == 0 ? ctl_opt_body(a) : NULL, print_answer);
 }
 
+static const struct ctl_opt approve_opts[] = {
+    CTL_OPT_ARG("ID", "a request number is required", "the request's number"),
+    CTL_OPT_FIELD("--reason", "TEXT", "reason", NULL, "why, for the audit log"),
+    CTL_OPT_END,
+};
+
 static int approve(struct ctl *c, const struct ctl_args *a)
 {
 	return by_id(c, a, "POST", "approve");
@@ -177,7 +183,7 @@ static int reg(struct ctl *c, const struct ctl_args *a)
 const struct ctl_verb ctl_locate_verbs[] = {
     {"locate", "request", request, request_opts, 0,
      "ask to locate a lost or stolen tablet (technicians; exceptional, recorded)"},
-    {"locate", "approve", approve, id_opts, 0,
+    {"locate", "approve", approve, approve_opts, 0,
      "approve a request (a second technician): Lost Mode, then a location"},
     {"locate", "deny", deny, deny_opts, 0, "deny a pending request"},
     {"locate", "refresh", refresh, id_opts, 0, "ask for a new location while the request is open"},

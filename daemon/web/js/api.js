@@ -72,6 +72,7 @@ async function call(method, path, { query, json, text, contentType, quiet401 } =
 		const err = data && data.error ? data.error : {};
 		const e = new ApiError(res.status, err.code || '', err.message || res.statusText,
 			Number(res.headers.get('Retry-After')) || 0);
+		e.body = data; // the whole answer: an import's 422 lists its bad lines
 		if (res.status === 401 && !quiet401) location.assign(signInPath());
 		throw e;
 	}

@@ -133,6 +133,62 @@ export function errorText(err) {
 	}
 }
 
+// The offset of Paris from UTC at instant ms, in ms (+1 h or +2 h).
+function parisOffset(ms) {
+	const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
+		timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+		hour: '2-digit', minute: '2-digit', second: '2-digit',
+	}).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+	return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - ms;
+}
+
+// 00:00 of a day ('AAAA-MM-JJ') on Paris's calendar as an instant for the
+// API ('AAAA-MM-JJTHH:MM:SSZ'); end: the last second of that day instead.
+export function parisDayBound(day, end = false) {
+	const m = DAY_RE.exec(day || '');
+	if (!m) return null;
+	const next = end ? 1 : 0;
+	const local = Date.UTC(+m[1], +m[2] - 1, +m[3] + next);
+	let t = local - parisOffset(local);
+	t = local - parisOffset(t); // the offset of the instant itself (a change of hour that night)
+	return new Date(t - (end ? 1000 : 0)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// What the audit log's actions mean, in French (the code stays shown).
+export const AUDIT_ACTIONS = {
+	'account.create': 'Création d’un compte', 'account.disable': 'Désactivation d’un compte',
+	'account.update': 'Modification d’un compte', 'account.invite': 'Invitation (lien envoyé)',
+	'account.password_reset': 'Nouveau lien de mot de passe', 'account.password_set': 'Mot de passe choisi',
+	'token.rotate': 'Nouveau jeton d’accès', 'session.signin': 'Connexion', 'session.signout': 'Déconnexion',
+	'session.refused': 'Connexion refusée',
+	'school.add': 'Ajout d’un collège', 'school.import': 'Import des collèges',
+	'device.import': 'Import des tablettes', 'device.move': 'Tablette changée de collège',
+	'device.retire': 'Tablette réformée', 'device.erase': 'Effacement d’une tablette',
+	'device.release': 'Tablette libérée', 'device.enrolled': 'Tablette inscrite',
+	'device.clear_passcode': 'Code de verrouillage effacé', 'device.lock': 'Tablette verrouillée',
+	'device.activation_lock_code_read': 'Code de contournement du verrouillage d’activation lu',
+	'device.checkout': 'Tablette sortie de la gestion', 'device.identity_issued': 'Identité de tablette délivrée',
+	'device.rebind': 'Identité de tablette rattachée', 'device.push': 'Réveil d’une tablette',
+	'push.school': 'Réveil des tablettes d’un collège', 'push.fleet': 'Réveil de toutes les tablettes',
+	'enroll.profile': 'Profil d’inscription téléchargé', 'job.run': 'Tâche lancée à la main',
+	'person.import': 'Import des personnes', 'person.leave': 'Départ du collège',
+	'person.agreement': 'Accord des responsables légaux',
+	'loan.create': 'Prêt', 'loan.return': 'Retour d’une tablette',
+	'incident.declare': 'Déclaration d’incident', 'incident.close': 'Clôture d’incident',
+	'command.send': 'Commande envoyée', 'command.cancel': 'Commande annulée', 'command.bulk': 'Commande groupée',
+	'locate.request': 'Demande de géolocalisation', 'locate.approve': 'Géolocalisation approuvée',
+	'locate.deny': 'Géolocalisation refusée', 'locate.refresh': 'Nouvelle position demandée',
+	'locate.close': 'Géolocalisation close', 'locate.read': 'Positions consultées',
+	'locate.register_read': 'Registre consulté', 'locate.expire': 'Géolocalisations expirées',
+	'locate.purge': 'Positions effacées (durée de conservation passée)',
+	'policy.assign': 'Affectation au catalogue', 'policy.unassign': 'Affectation retirée',
+	'policy.app.add': 'Application ajoutée au catalogue', 'policy.app.remove': 'Application retirée du catalogue',
+	'policy.profile.add': 'Profil ajouté', 'policy.profile.update': 'Profil modifié',
+	'policy.profile.remove': 'Profil retiré', 'policy.reconcile': 'Mise en conformité lancée',
+	'policy.baseline': 'Socle commun installé', 'enroll_code.create': 'Code d’inscription créé',
+	'audit.rekey': 'Journal scellé par clé', init: 'Installation d’Ardoise',
+};
+export const auditActionLabel = (v) => label(AUDIT_ACTIONS, v);
 export const INCIDENT_OUTCOMES = {
 	found: 'Retrouvée', repaired: 'Réparée', written_off: 'Réformée (perte définitive)',
 };

@@ -154,6 +154,79 @@ static void test_since_filters_by_time(void **state)
 	assert_int_equal(rows, NROWS + 1);
 }
 
+struct ids {
+	int n;
+	int64_t id[32];
+};
+
+static int collect_id(const struct db_audit_row *r, void *arg)
+{
+	struct ids *s = arg;
+	s->id[s->n++] = r->id;
+	return s->n == 32;
+}
+
+/* The ids f selects, as a string "6,7,9" (into out). */
+static const char *find_ids(struct db *db, const struct db_audit_filter *f, char out[200])
+{
+	struct ids s = {0};
+	size_t used = 0;
+	assert_int_equal(db_audit_find(db, f, collect_id, &s), 0);
+	out[0] = '\0';
+	for (int i = 0; i < s.n; i++)
+		used += (size_t)snprintf(out + used, 200 - used, "%s%lld", i ? "," : "",
+					 (long long)s.id[i]);
+	return out;
+}
+
+static void test_find_filters_and_pages(void **state)
+{
+	struct fixture *f = *state;
+	char got[200];
+	/* rows 6..11 after the five device.lock rows of tech */
+	assert_int_equal(db_audit_append(f->db, "ati", "loan.create", "DMPXK0002", "", ""), 0);
+	assert_int_equal(db_audit_append(f->db, "ati", "loan.return", "DMPXK0002", "", ""), 0);
+	assert_int_equal(db_audit_append(f->db, "tech", "loans.other", "x", "", ""), 0);
+	assert_int_equal(db_audit_append(f->db, "tech", "loan", "y", "", ""), 0);
+	assert_int_equal(db_audit_append(f->db, "tech", "policy.assign", "school:0131266F", "", ""),
+			 0);
+	assert_int_equal(
+	    db_audit_append(f->db, "tech", "policy.assign", "group:0131266F/3A", "", ""), 0);
+	struct db_audit_filter all = {0};
+	assert_string_equal(find_ids(f->db, &all, got), "1,2,3,4,5,6,7,8,9,10,11");
+	struct db_audit_filter family = {.action = "loan"};
+	assert_string_equal(find_ids(f->db, &family, got), "6,7,9"); /* not loans.other */
+	struct db_audit_filter one = {.action = "loan.return"};
+	assert_string_equal(find_ids(f->db, &one, got), "7");
+	struct db_audit_filter actor = {.actor = "ati"};
+	assert_string_equal(find_ids(f->db, &actor, got), "6,7");
+	struct db_audit_filter target = {.target = "DMPXK0002"};
+	assert_string_equal(find_ids(f->db, &target, got), "2,6,7");
+	struct db_audit_filter both = {.target = "DMPXK0002", .actor = "tech"};
+	assert_string_equal(find_ids(f->db, &both, got), "2");
+	struct db_audit_filter school = {.school = "0131266F"};
+	assert_string_equal(find_ids(f->db, &school, got), "10,11");
+	struct db_audit_filter other = {.school = "0131266G"};
+	assert_string_equal(find_ids(f->db, &other, got), "");
+	/* keyset pages, both orders */
+	struct db_audit_filter up = {.after = 3, .limit = 2};
+	assert_string_equal(find_ids(f->db, &up, got), "4,5");
+	struct db_audit_filter down = {.newest_first = 1, .limit = 3};
+	assert_string_equal(find_ids(f->db, &down, got), "11,10,9");
+	down.after = 9;
+	assert_string_equal(find_ids(f->db, &down, got), "8,7,6");
+	struct db_audit_filter down_family = {.newest_first = 1, .after = 9, .action = "loan"};
+	assert_string_equal(find_ids(f->db, &down_family, got), "7,6");
+	/* time bounds, inclusive */
+	struct db_audit_filter later = {.from = db_now() + 3600};
+	assert_string_equal(find_ids(f->db, &later, got), "");
+	struct db_audit_filter earlier = {.to = db_now() - 3600};
+	assert_string_equal(find_ids(f->db, &earlier, got), "");
+	struct db_audit_filter now = {
+	    .from = db_now() - 3600, .to = db_now() + 3600, .actor = "ati"};
+	assert_string_equal(find_ids(f->db, &now, got), "6,7");
+}
+
 static void test_triggers_refuse_update_and_delete(void **state)
 {
 	struct fixture *f = *state;
@@ -475,6 +548,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_log_verifies),
 	    cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_since_filters_by_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_find_filters_and_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_triggers_refuse_update_and_delete, setup,
 					    teardown),
 	    cmocka_unit_test(test_edited_field_detected),
