@@ -118,6 +118,7 @@ static const struct {
     {"loan", AZ_LOAN, 0},
     {"incident", AZ_INCIDENT, 0},
     {"device_action", AZ_DEVICE_ACTION, 0},
+    {"school_policy", AZ_SCHOOL_POLICY, 0},
     {"admin", AZ_ADMIN, 1},
     {"audit", AZ_AUDIT, 1},
     {"locate", AZ_LOCATE, 1},

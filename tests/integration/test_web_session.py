@@ -121,9 +121,9 @@ def test_signin_and_cookie():
               and s["fleet_wide"] is True and s["display_name"] == "Prénom tech.marie"
               and s["email"] is None, "the session object: %r" % s)
         check(all(s["may"][k] is True for k in ("read", "read_fleet", "loan", "incident",
-                                                 "device_action", "admin", "audit", "locate",
-                                                 "policy_read", "app_catalogue", "erase"))
-              and len(s["may"]) == 11, "a technician may everything: %r" % s["may"])
+                                                 "device_action", "school_policy", "admin", "audit",
+                                                 "locate", "policy_read", "app_catalogue", "erase"))
+              and len(s["may"]) == 12, "a technician may everything: %r" % s["may"])
         check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", s["expires_at"])
               and s["idle_expires_at"] < s["expires_at"], "expiry times: %r" % s)
         status, _, again = p("GET", "/api/v1/session")
@@ -386,10 +386,12 @@ def test_roles_through_sessions():
               "the référent's collège: %r" % ref.session)
         may = ref.session["may"]
         check(may["read"] and may["policy_read"] and not any(
-            may[k] for k in ("read_fleet", "loan", "incident", "device_action", "admin", "audit",
-                             "locate", "app_catalogue", "erase")), "a référent reads: %r" % may)
+            may[k] for k in ("read_fleet", "loan", "incident", "device_action", "school_policy",
+                             "admin", "audit", "locate", "app_catalogue", "erase")),
+              "a référent reads: %r" % may)
         ati = Page(d, "ati.aubagne").session["may"]
-        check(ati["loan"] and ati["device_action"] and ati["app_catalogue"] and not ati["admin"]
+        check(ati["loan"] and ati["device_action"] and ati["app_catalogue"] and ati["school_policy"]
+              and not ati["admin"]
               and not ati["erase"], "an ATI's may: %r" % ati)
         check(ref("GET", "/api/v1/devices/DMPA00000001")[0] == 200, "own collège's tablet")
         status, _, body = ref("GET", "/api/v1/devices/DMPB00000001")

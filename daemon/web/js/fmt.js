@@ -142,15 +142,19 @@ function parisOffset(ms) {
 	return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - ms;
 }
 
+// The instant (ms) at which Paris's clocks show local (a wall-clock time
+// written as if it were UTC, in ms): the offset taken is that of the
+// instant itself, so a time on the night of a change of hour is right.
+function parisUtc(local) {
+	return local - parisOffset(local - parisOffset(local));
+}
+
 // 00:00 of a day ('AAAA-MM-JJ') on Paris's calendar as an instant for the
 // API ('AAAA-MM-JJTHH:MM:SSZ'); end: the last second of that day instead.
 export function parisDayBound(day, end = false) {
 	const m = DAY_RE.exec(day || '');
 	if (!m) return null;
-	const next = end ? 1 : 0;
-	const local = Date.UTC(+m[1], +m[2] - 1, +m[3] + next);
-	let t = local - parisOffset(local);
-	t = local - parisOffset(t); // the offset of the instant itself (a change of hour that night)
+	const t = parisUtc(Date.UTC(+m[1], +m[2] - 1, +m[3] + (end ? 1 : 0)));
 	return new Date(t - (end ? 1000 : 0)).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
@@ -227,14 +231,7 @@ export function parseHour(text) {
 export function parisInstant(day, hour) {
 	const [y, mo, d] = day.split('-').map(Number);
 	const [hh, mm] = hour.split(':').map(Number);
-	const asUtc = Date.UTC(y, mo - 1, d, hh, mm);
-	// Paris's offset at that moment (the offset an hour either side of a
-	// change is the one the clock showed)
-	const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
-		timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-	}).formatToParts(new Date(asUtc)).map((x) => [x.type, x.value]));
-	const offset = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute) - asUtc;
-	return new Date(asUtc - offset).toISOString().slice(0, 16);
+	return new Date(parisUtc(Date.UTC(y, mo - 1, d, hh, mm))).toISOString().slice(0, 16);
 }
 
 // A French sentence for an ApiError whose (English) message matches one of

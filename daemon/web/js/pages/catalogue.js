@@ -32,11 +32,10 @@ async function send(call) {
 const MAX_FAILURES_SHOWN = 100;
 
 // Whether the session may change a collège's assignments (the API's
-// school_policy: technicians anywhere, ATIs in their collèges).  Sessions
-// without may.school_policy: the role says it.
+// school_policy: technicians anywhere, ATIs in their collèges).
 function maySchool(session, uai) {
 	if (session.may.admin) return true;
-	const any = session.may.school_policy ?? session.role === 'ati';
+	const any = session.may.school_policy;
 	return !!any && (session.schools || []).includes(uai);
 }
 
