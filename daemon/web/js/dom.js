@@ -240,3 +240,20 @@ export function refusal(err, rules) {
 	const text = explain(err, rules, null);
 	return text === null ? err : new FormError(text);
 }
+
+// A filter form (role search): "Afficher" goes to the address to(values)
+// gives, so that the filters stay in the query string (links and back
+// work); to() may throw a FormError.
+export function filterForm({ label, fields, to, go }) {
+	const form = actionForm({
+		label,
+		className: 'formulaire enligne',
+		fields,
+		submit: 'Afficher',
+		async action(v) {
+			go(to(v));
+		},
+	});
+	form.setAttribute('role', 'search');
+	return form;
+}

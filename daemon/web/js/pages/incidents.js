@@ -4,7 +4,7 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, facts, field, FormError, h, heading, href, link, notice, pagedTable, refusal, settle, tag } from '../dom.js';
+import { actionForm, facts, field, filterForm, FormError, h, heading, href, link, notice, pagedTable, refusal, settle, tag } from '../dom.js';
 import {
 	date, dateTime, incidentKindLabel, incidentOutcomeLabel, INCIDENT_KINDS, parisInstant, parseDay,
 	parseHour, stateLabel, today,
@@ -151,20 +151,17 @@ function declareForm(onDone) {
 }
 
 function filters(q, list, ctx) {
-	const form = actionForm({
+	return filterForm({
 		label: 'Filtrer les incidents',
-		className: 'formulaire enligne',
 		fields: [
 			field({ label: 'Incidents', name: 'etat', type: 'select', value: q.etat, options: [['', 'Ouverts et clos'], ['ouverts', 'Ouverts seulement']] }),
 			list.length > 1 ? schoolField(list, q.ecole) : null,
 		],
-		submit: 'Afficher',
-		async action(v) {
-			ctx.go(href('/incidents', { etat: v.etat, ecole: v.ecole ?? q.ecole }));
+		go: ctx.go,
+		to(v) {
+			return href('/incidents', { etat: v.etat, ecole: v.ecole ?? q.ecole });
 		},
 	});
-	form.setAttribute('role', 'search');
-	return form;
 }
 
 async function incidentList(box, q, list, may) {

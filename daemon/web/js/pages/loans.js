@@ -5,7 +5,7 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, field, FormError, h, heading, href, link, notice, pagedTable, refusal, settle, tag } from '../dom.js';
+import { actionForm, field, filterForm, FormError, h, heading, href, link, notice, pagedTable, refusal, settle, tag } from '../dom.js';
 import { conditionLabel, date, loanStateLabel, parseDay, stateLabel, today } from '../fmt.js';
 import { schoolField, schoolName, schools } from '../scope.js';
 import { findTablet, tabletLink } from './tablets.js';
@@ -203,20 +203,17 @@ async function loanList(box, q, list, may) {
 }
 
 function filters(q, list, ctx) {
-	const form = actionForm({
+	return filterForm({
 		label: 'Filtrer les prêts',
-		className: 'formulaire enligne',
 		fields: [
 			field({ label: 'Prêts', name: 'etat', type: 'select', value: q.etat, options: Object.entries(STATES).map(([k, [l]]) => [k, l]) }),
 			list.length > 1 ? schoolField(list, q.ecole) : null,
 		],
-		submit: 'Afficher',
-		async action(v) {
-			ctx.go(href('/prets', { etat: v.etat, ecole: v.ecole ?? q.ecole }));
+		go: ctx.go,
+		to(v) {
+			return href('/prets', { etat: v.etat, ecole: v.ecole ?? q.ecole });
 		},
 	});
-	form.setAttribute('role', 'search');
-	return form;
 }
 
 route('/prets', {

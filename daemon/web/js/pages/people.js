@@ -5,7 +5,7 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, field, FormError, h, heading, href, notice, pagedTable, refusal, tag } from '../dom.js';
+import { actionForm, field, filterForm, FormError, h, heading, href, notice, pagedTable, refusal, tag } from '../dom.js';
 import { date, parseDay, personKindLabel, today } from '../fmt.js';
 import { schoolField, schoolName, schools } from '../scope.js';
 
@@ -97,20 +97,17 @@ function actionsCell(p) {
 }
 
 function filters(q, list, ctx) {
-	const form = actionForm({
+	return filterForm({
 		label: 'Filtrer les personnes',
-		className: 'formulaire enligne',
 		fields: [
 			field({ label: 'Classe', name: 'classe', value: q.classe, hint: 'Par exemple 3A' }),
 			list.length > 1 ? schoolField(list, q.ecole) : null,
 		],
-		submit: 'Afficher',
-		async action(v) {
-			ctx.go(href('/personnes', { classe: v.classe, ecole: v.ecole ?? q.ecole }));
+		go: ctx.go,
+		to(v) {
+			return href('/personnes', { classe: v.classe, ecole: v.ecole ?? q.ecole });
 		},
 	});
-	form.setAttribute('role', 'search');
-	return form;
 }
 
 route('/personnes', {

@@ -5,7 +5,7 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, field, FormError, h, heading, href, link, notice, settle, table } from '../dom.js';
+import { field, filterForm, FormError, h, heading, href, link, notice, settle, table } from '../dom.js';
 import { count, date, parseDay, today } from '../fmt.js';
 import { onlySchool, schoolField, schoolName, schools } from '../scope.js';
 import { returnForm, returned } from './loans.js';
@@ -50,22 +50,19 @@ function classSection(c, uai, may) {
 }
 
 function choice(list, q, ctx) {
-	const form = actionForm({
+	return filterForm({
 		label: 'Choisir le collège et la date',
-		className: 'formulaire enligne',
 		fields: [
 			list.length > 1 ? schoolField(list, q.ecole, { all: null, required: true }) : null,
 			field({ label: 'Prêts commencés avant le', name: 'date', type: 'date', value: q.date ? date(q.date) : '', hint: 'JJ/MM/AAAA ; par défaut aujourd’hui.' }),
 		],
-		submit: 'Afficher',
-		async action(v) {
+		go: ctx.go,
+		to(v) {
 			const day = v.date ? parseDay(v.date) : '';
 			if (v.date && !day) throw new FormError('La date doit s’écrire JJ/MM/AAAA.');
-			ctx.go(href('/ete', { ecole: v.ecole ?? q.ecole, date: day }));
+			return href('/ete', { ecole: v.ecole ?? q.ecole, date: day });
 		},
 	});
-	form.setAttribute('role', 'search');
-	return form;
 }
 
 route('/ete', {

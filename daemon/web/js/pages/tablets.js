@@ -5,7 +5,7 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, field, FormError, heading, href, link, pagedTable } from '../dom.js';
+import { field, filterForm, FormError, heading, href, link, pagedTable } from '../dom.js';
 import { dateTime, enrollmentLabel, stateLabel, STATES } from '../fmt.js';
 import { schoolField, schoolName, schools } from '../scope.js';
 
@@ -34,9 +34,8 @@ export async function findTablet(text) {
 }
 
 function filters(q, list, ctx) {
-	const form = actionForm({
+	return filterForm({
 		label: 'Filtrer les tablettes',
-		className: 'formulaire enligne',
 		fields: [
 			field({ label: 'Rechercher', name: 'q', type: 'search', value: q.q, hint: 'Numéro de série, numéro d’inventaire ou nom de l’élève' }),
 			field({ label: 'État', name: 'etat', type: 'select', value: q.etat, options: [['', 'Tous les états'], ...Object.entries(STATES)] }),
@@ -44,13 +43,11 @@ function filters(q, list, ctx) {
 			list.length > 1 ? schoolField(list, q.ecole) : null,
 			field({ label: 'Sans contact depuis', name: 'absente', type: 'select', value: q.absente, options: [['', 'Peu importe'], ['7', '7 jours'], ['30', '30 jours']] }),
 		],
-		submit: 'Afficher',
-		async action(v) {
-			ctx.go(href('/tablettes', { q: v.q, etat: v.etat, classe: v.classe, ecole: v.ecole ?? q.ecole, absente: v.absente }));
+		go: ctx.go,
+		to(v) {
+			return href('/tablettes', { q: v.q, etat: v.etat, classe: v.classe, ecole: v.ecole ?? q.ecole, absente: v.absente });
 		},
 	});
-	form.setAttribute('role', 'search');
-	return form;
 }
 
 route('/tablettes', {
