@@ -4,6 +4,7 @@ assets, API, errors, 304), and the names a hostile client tries."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,20 @@ def test_pages_get_index():
             check(h.get("content-length") == str(len(index)), "GET %s: its length" % path)
             check("etag" not in h, "GET %s: index.html is not cached: no ETag" % path)
             check_defences(h, "GET " + path)
+
+
+def test_index_preloads_every_module():
+    """index.html names every JavaScript module for preloading, so the
+    browser fetches them at once instead of one import after another (the
+    first visit's time, README); a new page module must be added there."""
+    index = file_bytes("index.html").decode()
+    listed = re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', index)
+    want = sorted(os.path.relpath(os.path.join(dp, f), WEB)
+                  for dp, _, fs in os.walk(os.path.join(WEB, "js")) for f in fs
+                  if f.endswith(".js") and f != "main.js")
+    check(sorted(listed) == want, "index.html preloads every module but main.js: missing %r, "
+          "unknown %r" % (sorted(set(want) - set(listed)), sorted(set(listed) - set(want))))
+    check('<script type="module" src="/static/js/main.js"></script>' in index, "main.js runs")
 
 
 def test_assets():
@@ -284,6 +299,6 @@ def test_generator():
 
 
 if __name__ == "__main__":
-    run([test_pages_get_index, test_assets, test_if_none_match, test_unknown_names_are_json_404,
+    run([test_pages_get_index, test_index_preloads_every_module, test_assets, test_if_none_match, test_unknown_names_are_json_404,
          test_methods_on_pages, test_head, test_defences_on_api_answers, test_traversal_refused,
          test_long_paths, test_generator])
