@@ -372,7 +372,8 @@ int db_dashboard(struct db *db, const char *const *only, size_t n_only, int64_t 
 		free(r.v);
 		return rc;
 	}
-	qsort(r.v, r.n, sizeof(*r.v), cmp_name);
+	if (r.n > 1) /* none: r.v is NULL, which qsort() may not take */
+		qsort(r.v, r.n, sizeof(*r.v), cmp_name);
 	*ret = r.v;
 	*ret_n = r.n;
 	return 0;
