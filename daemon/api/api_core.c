@@ -5,6 +5,7 @@
  *
  *   GET  /healthz                 always 200 while serving, with warnings
  *   GET  /api/v1/whoami           the caller's account
+ *   GET  /api/v1/notice           what the families' notice states (public)
  *   POST /api/v1/jobs/:name/run   a periodic job now (technicians)
  */
 #include "ap_err.h"
@@ -38,6 +39,23 @@ static void whoami(struct req *r)
 			   authz_fleet_wide(r)));
 }
 
+/* GET /api/v1/notice - the configured values the information notice on
+ * personal data states (the page /documents/notice): the organisation and
+ * the durations the daemon applies, so a département that changes them
+ * hands out a true notice.  Public (AUTH_NONE) because the notice is
+ * handed to families, who have no account; it carries only these values
+ * of the configuration, nothing personal or secret. */
+static void notice(struct req *r)
+{
+	const struct config *c = &r->w->srv->cfg;
+	api_json(r, 200,
+		 json_pack("{s:s,s:I,s:I,s:I,s:s}", "organization", c->organization,
+			   "geolocation_retention_days", (json_int_t)c->geo_retention_days,
+			   "command_retention_days", (json_int_t)c->command_retention_days,
+			   "command_expiry_days", (json_int_t)c->command_expiry_days,
+			   "geolocation_approval", c->geo_approval));
+}
+
 /* POST /api/v1/jobs/:name/run - a periodic job now (technicians):
  * purges and expiries on demand, and tests with a shifted clock. */
 static void job_run(struct req *r)
@@ -64,5 +82,6 @@ const struct route api_core_routes[] = {
     {"POST", "/api/v1/jobs/:name/run", AUTH_STAFF, job_run},
     {"GET", "/healthz", AUTH_NONE, healthz},
     {"GET", "/api/v1/whoami", AUTH_STAFF, whoami},
+    {"GET", "/api/v1/notice", AUTH_NONE, notice},
     {NULL, NULL, AUTH_NONE, NULL},
 };

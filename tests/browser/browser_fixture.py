@@ -164,9 +164,12 @@ def accounts(d):
 
 
 def config(idle, maximum):
+    # durations other than config.c's defaults (30 and 90 days): the
+    # families' notice must print these, read from the daemon
+    text = "[geolocation]\nretention_days = 45\n[mdm]\ncommand_retention_days = 120\n"
     if idle is None and maximum is None:
-        return ""
-    text = "[web]\n"
+        return text
+    text += "[web]\n"
     if idle is not None:
         text += "session_idle_seconds = %d\n" % idle
     if maximum is not None:

@@ -375,11 +375,28 @@ test('documents: the agreement, the receipt, the summer checklist and the notice
 	await anyone.getByRole('link', { name: 'Données personnelles' }).click();
 	await ready(anyone);
 	assert.equal(pathOf(anyone), '/documents/notice');
-	await printed(anyone, '/documents/notice', 'document-notice', {
+	// the durations are the daemon's (the fixture sets 45 and 120 days,
+	// not config.c's 30 and 90), read from GET /api/v1/notice
+	const notice = (await printed(anyone, '/documents/notice', 'document-notice', {
 		pages: 2,
 		has: ['Notice d’information sur les données personnelles', 'Quelles données sont gardées', 'Pourquoi',
-			'30 jours après la fin de la procédure', 'délégué à la protection des données', 'CNIL'],
-	});
+			'délégué à la protection des données', 'CNIL'],
+	})).replace(/\s+/g, ' ');
+	for (const t of ['effacées 45 jours après la fin de la procédure', 'effacées 120 jours après leur exécution',
+		'au bout de 30 jours est abandonnée', 'avec l’accord de deux techniciens du Département']) {
+		assert.ok(notice.includes(t), `the notice says ${JSON.stringify(t)}:\n${notice}`);
+	}
+	assert.doesNotMatch(notice, /\b90 jours|effacées 30 jours/, 'no default duration the daemon does not apply');
+	assert.match(agreement.replace(/\s+/g, ' '), /avec l’accord de deux techniciens du Département/, 'the agreement states the approval rule');
+
+	// the values cannot be read: the notice says so, and states no duration
+	await anyone.route('**/api/v1/notice', (r) => r.abort());
+	await visit(anyone, '/documents/notice');
+	assert.match(await alertText(anyone), /n’ont pas pu être lus/);
+	const blind = await anyone.getByRole('main').innerText();
+	assert.doesNotMatch(blind, /\d+ jours? (après|plus tard)|deux techniciens/, `no duration nor rule printed unread:\n${blind}`);
+	assert.match(blind, /ce délai n’a pas pu être lu/);
+	await checkPage(anyone, '/documents/notice without its values');
 	await anyone.context().close();
 	await page.context().close();
 });

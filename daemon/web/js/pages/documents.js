@@ -9,10 +9,54 @@ import { route } from '../app.js';
 import { field, h, heading, notice, table } from '../dom.js';
 import { date, dateTime, parseDay, today } from '../fmt.js';
 
-// The durations the daemon applies by default ([geolocation]
-// retention_days, [mdm] command_retention_days in daemon/core/config.c).
-const GEO_RETENTION_DAYS = 30;
-const COMMAND_RETENTION_DAYS = 90;
+// What the notice and the agreement state from the daemon's configuration
+// (GET /api/v1/notice, public: [mdm] organization, the retention and expiry
+// durations, the geolocation approval rule); null when it could not be
+// read: the documents then say so rather than print a default that a
+// département may have changed.
+async function configured() {
+	try {
+		return await api.get('/api/v1/notice', undefined, { quiet401: true });
+	} catch (e) {
+		return null;
+	}
+}
+
+// The screen's warning when the configuration could not be read (none
+// when it was); the printed text says it in its own words.
+function unread(cfg) {
+	if (cfg) return [];
+	const n = notice('erreur', 'Les réglages du Département (durées de conservation des données, accord pour localiser une tablette) n’ont pas pu être lus : le document ne les indique pas. Rechargez la page, ou demandez-les au collège.');
+	n.classList.add('ecran-seulement');
+	return [n];
+}
+
+function days(n) {
+	return `${n} jour${n > 1 ? 's' : ''}`;
+}
+
+// "le Département", with its configured name when it is not just that.
+function lender(cfg) {
+	const org = cfg && cfg.organization ? cfg.organization.trim() : '';
+	if (!org || org === 'Département') return 'le Département';
+	if (/^département\b/i.test(org)) return `le ${org}`;
+	return `le Département (${org})`;
+}
+
+function capital(t) {
+	return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+function entete(cfg) {
+	return cfg && cfg.organization ? cfg.organization : 'Département';
+}
+
+// Who agrees to locate a tablet ([geolocation] approval).
+function approvers(cfg) {
+	if (!cfg) return 'selon la procédure du Département';
+	return cfg.geolocation_approval === 'single' ? 'avec l’accord d’un technicien du Département'
+		: 'avec l’accord de deux techniciens du Département';
+}
 
 function printBar(back) {
 	const b = h('button', { type: 'button', class: 'bouton' }, 'Imprimer');
@@ -55,7 +99,7 @@ function schoolLine(s) {
 	return `${s.name}${s.commune ? `, ${s.commune}` : ''} (UAI ${s.uai})`;
 }
 
-const RULES = [
+const rules = (cfg) => [
 	'La tablette appartient au Département. Elle est prêtée pour la scolarité au collège et reste son bien.',
 	'La tablette ne peut être emportée au domicile qu’une fois la présente convention signée par les responsables légaux et remise au collège. Sans cette signature, elle ne sert qu’au collège.',
 	'La tablette reste au collège pendant les vacances d’été : elle est rendue avant la date fixée par le collège et redonnée à la rentrée.',
@@ -64,7 +108,7 @@ const RULES = [
 	'Toute perte, tout vol, toute casse ou panne est déclaré au collège dans les 48 heures.',
 	'En cas de vol, les responsables légaux déposent plainte auprès de la police ou de la gendarmerie et remettent au collège la référence de la plainte.',
 	'La tablette est configurée et gérée à distance par le Département (réglages de sécurité, applications pédagogiques, code de verrouillage). Personne ne peut lire son code de verrouillage ni son contenu.',
-	'La tablette n’est localisée qu’exceptionnellement : après une perte ou un vol déclaré, ou sur demande écrite des autorités, avec l’accord de deux techniciens du Département ; chaque demande est inscrite dans un registre.',
+	`La tablette n’est localisée qu’exceptionnellement : après une perte ou un vol déclaré, ou sur demande écrite des autorités, ${approvers(cfg)} ; chaque demande est inscrite dans un registre.`,
 	'Les données personnelles liées au prêt sont décrites dans la notice d’information jointe.',
 ];
 
@@ -72,7 +116,7 @@ route('/documents/accord/:loan', {
 	title: 'Convention de prêt',
 	may: 'read',
 	async render(main, params) {
-		const { loan, school } = await loanAndSchool(params.loan);
+		const [{ loan, school }, cfg] = await Promise.all([loanAndSchool(params.loan), configured()]);
 		const pupil = loan.kind !== 'teacher';
 		const doc = h('article', { class: 'document' },
 			h('p', { class: 'entete' }, `Département — ${schoolLine(school)}`),
@@ -95,12 +139,12 @@ route('/documents/accord/:loan', {
 			box(loan.home_use, 'Oui : la tablette peut être emportée au domicile, une fois cette convention signée par les responsables légaux.'),
 			box(!loan.home_use, 'Non : la tablette reste au collège et ne sert qu’en classe.'),
 			h('h2', {}, 'Règles du prêt'),
-			h('ol', { class: 'regles' }, RULES.map((r) => h('li', {}, r))),
+			h('ol', { class: 'regles' }, rules(cfg).map((r) => h('li', {}, r))),
 			h('p', { class: 'a-remplir' }, 'Fait à ', h('span', { class: 'ligne-a-remplir courte' }), ', le ', h('span', { class: 'ligne-a-remplir courte' })),
 			signatures(pupil
 				? ['Responsable légal 1 (nom, prénom, signature)', 'Responsable légal 2 (nom, prénom, signature)', 'L’élève (signature)', 'Pour le collège (nom, qualité, signature et cachet)']
 				: ['L’emprunteur (nom, prénom, signature)', 'Pour le collège (nom, qualité, signature et cachet)']));
-		main.append(printBar({ href: '/documents/notice', text: 'Notice d’information à joindre' }), doc);
+		main.append(printBar({ href: '/documents/notice', text: 'Notice d’information à joindre' }), ...unread(cfg), doc);
 	},
 });
 
@@ -218,19 +262,20 @@ route('/documents/notice', {
 	title: 'Notice d’information sur les données personnelles',
 	public: true,
 	async render(main) {
+		const cfg = await configured();
 		const list = (items) => h('ul', {}, items.map((t) => h('li', {}, t)));
 		const doc = h('article', { class: 'document notice-rgpd' },
-			h('p', { class: 'entete' }, 'Département — prêt de tablettes numériques aux collégiens'),
+			h('p', { class: 'entete' }, `${entete(cfg)} — prêt de tablettes numériques aux collégiens`),
 			...heading('Notice d’information sur les données personnelles', 'À remettre aux familles avec la convention de prêt de la tablette.'),
 			h('h2', {}, 'Qui est responsable de ces données'),
-			h('p', {}, 'Le Département, propriétaire des tablettes, qui les gère avec le logiciel Ardoise, et le collège de l’élève, qui organise les prêts.'),
+			h('p', {}, `${capital(lender(cfg))}, propriétaire des tablettes, qui les gère avec le logiciel Ardoise, et le collège de l’élève, qui organise les prêts.`),
 			h('h2', {}, 'Quelles données sont gardées'),
 			list([
 				'L’identité de l’élève : nom et prénom, classe, collège, identifiant de l’élève au collège.',
 				'Les prêts : la tablette prêtée, les dates de prêt et de retour, le choix de l’usage à domicile, la date de l’accord signé des responsables légaux, l’état de la tablette au retour.',
 				'Les incidents déclarés : perte, vol (avec la référence de la plainte), casse ou panne, et leurs dates.',
 				'Les données techniques de la tablette : numéro de série, modèle, version du système, batterie, espace de stockage, applications installées, date de sa dernière connexion.',
-				'Exceptionnellement, la position de la tablette : seulement après une perte ou un vol déclaré, ou sur demande écrite des autorités, avec l’accord de deux techniciens ; la position est chiffrée.',
+				`Exceptionnellement, la position de la tablette : seulement après une perte ou un vol déclaré, ou sur demande écrite des autorités, ${approvers(cfg)} ; la position est chiffrée.`,
 			]),
 			h('p', {}, 'Ne sont pas gardés : le contenu de la tablette (documents, photos, messages), l’historique de navigation, le code de verrouillage (personne ne peut le lire).'),
 			h('h2', {}, 'Pourquoi'),
@@ -242,8 +287,10 @@ route('/documents/notice', {
 			h('p', {}, 'Ces traitements relèvent de la mission de service public d’éducation du Département et du collège (article 6.1.e du règlement général sur la protection des données).'),
 			h('h2', {}, 'Pendant combien de temps'),
 			list([
-				`Les positions d’une tablette : effacées ${GEO_RETENTION_DAYS} jours après la fin de la procédure de géolocalisation (durée fixée par le Département). La demande reste inscrite au registre, sans les positions.`,
-				`Les commandes techniques envoyées à la tablette : effacées ${COMMAND_RETENTION_DAYS} jours après leur exécution.`,
+				cfg ? `Les positions d’une tablette : effacées ${days(cfg.geolocation_retention_days)} après la fin de la procédure de géolocalisation (durée fixée par le Département). La demande reste inscrite au registre, sans les positions.`
+					: 'Les positions d’une tablette : effacées après la fin de la procédure de géolocalisation, dans un délai fixé par le Département (ce délai n’a pas pu être lu ; demandez-le au collège). La demande reste inscrite au registre, sans les positions.',
+				cfg ? `Les commandes techniques envoyées à la tablette : effacées ${days(cfg.command_retention_days)} après leur exécution ; une commande que la tablette n’a pas exécutée au bout de ${days(cfg.command_expiry_days)} est abandonnée, puis effacée ${days(cfg.command_retention_days)} plus tard.`
+					: 'Les commandes techniques envoyées à la tablette : effacées après leur exécution, dans un délai fixé par le Département (ce délai n’a pas pu être lu ; demandez-le au collège).',
 				'Le contenu de la tablette : effacé à chaque retour de la tablette.',
 				'L’identité de l’élève, ses prêts et les incidents : gardés pendant sa scolarité au collège et le suivi du matériel prêté. Ardoise ne les efface pas d’elle-même aujourd’hui : leur suppression se demande au collège ou au Département.',
 				'Le journal des actions du personnel (qui a fait quoi, quand) : gardé sans limite de durée pour pouvoir contrôler chaque action ; il ne contient pas le nom des élèves, seulement leur identifiant.',
@@ -258,6 +305,6 @@ route('/documents/notice', {
 			h('p', {}, 'Vous pouvez demander à voir les données de votre enfant, à les faire corriger, et vous opposer à leur usage ou en demander la limitation. Adressez-vous d’abord au collège (référent numérique ou direction), puis au délégué à la protection des données (DPO) du Département. Si vous estimez que vos droits ne sont pas respectés, vous pouvez adresser une réclamation à la CNIL (www.cnil.fr).'),
 			blank('Collège, contact'),
 			blank('Délégué à la protection des données du Département, contact'));
-		main.append(printBar(null), doc);
+		main.append(printBar(null), ...unread(cfg), doc);
 	},
 });
