@@ -273,7 +273,8 @@ static void failing_close(struct failing *f)
 		return;
 	if (f->count)
 		keep_item(row, f->item, f->count);
-	qsort(f->devs, f->n, sizeof(*f->devs), cmp_i64);
+	if (f->n > 1)
+		qsort(f->devs, f->n, sizeof(*f->devs), cmp_i64);
 	for (size_t i = 0; i < f->n; i++) {
 		if (i && f->devs[i] >> 1 == f->devs[i - 1] >> 1)
 			continue;
