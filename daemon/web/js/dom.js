@@ -241,6 +241,17 @@ export function refusal(err, rules) {
 	return text === null ? err : new FormError(text);
 }
 
+// Runs call(); a refusal of the server that rules ([[status, RegExp,
+// say]], explain()) foresee becomes a FormError in French, any other goes
+// on as it is (actionForm() shows it with errorNotice()).
+export async function inFrench(call, rules) {
+	try {
+		return await call();
+	} catch (e) {
+		throw refusal(e, rules);
+	}
+}
+
 // A filter form (role search): "Afficher" goes to the address to(values)
 // gives, so that the filters stay in the query string (links and back
 // work); to() may throw a FormError.

@@ -5,7 +5,7 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, errorNotice, field, figure, FormError, h, heading, notice, table } from '../dom.js';
+import { actionForm, errorNotice, field, figure, FormError, h, heading, inFrench, notice, table } from '../dom.js';
 import { count, date, explain } from '../fmt.js';
 
 // The server's refusals about the catalogue, in French.
@@ -20,14 +20,6 @@ const REFUSALS = [
 	[404, /is not in the catalogue/, () => 'Cette application n’est plus au catalogue : la page est mise à jour.'],
 ];
 
-async function send(call) {
-	try {
-		return await call();
-	} catch (e) {
-		if (e.status === undefined) throw e;
-		throw new FormError(explain(e, REFUSALS));
-	}
-}
 
 const MAX_FAILURES_SHOWN = 100;
 
@@ -174,7 +166,7 @@ function assignForm(session, schools, profiles, apps, reload) {
 		submit: 'Affecter',
 		async action(v) {
 			const scope = scopeOf(v, session);
-			const got = await send(() => api.post('/api/v1/policy/assignments', { item: v.item, scope }));
+			const got = await inFrench(() => api.post('/api/v1/policy/assignments', { item: v.item, scope }), REFUSALS);
 			await reload();
 			return `${itemLabel(got.item, profiles(), apps())} affecté : ${scopeLabel(got.scope, schools)}.${reconcileText(got.reconcile)}`;
 		},
@@ -199,7 +191,7 @@ function appForm(reload) {
 				body.store_id = Number(v.store_id);
 			}
 			if (v.licence) body.licence = v.licence;
-			const a = await send(() => api.post('/api/v1/policy/apps', body));
+			const a = await inFrench(() => api.post('/api/v1/policy/apps', body), REFUSALS);
 			form.reset();
 			await reload();
 			return `« ${a.name} » (${a.bundle_id}) est au catalogue. Affectez-la pour l’installer.`;

@@ -7,7 +7,7 @@
 
 import * as api from '../api.js';
 import { route } from '../app.js';
-import { actionForm, errorNotice, field, FormError, h, heading, notice, table } from '../dom.js';
+import { actionForm, errorNotice, field, FormError, h, heading, inFrench, notice, table } from '../dom.js';
 import { dateTime, explain, incidentKindLabel, locateStateLabel } from '../fmt.js';
 
 // The server's refusals of the procedure, in French.
@@ -24,15 +24,6 @@ const REFUSALS = [
 	[409, /only an approved or expired request closes/, () => 'Seule une demande approuvée ou expirée peut être close.'],
 ];
 
-// Runs call(); a refusal of the server becomes a FormError in French.
-async function refusedInFrench(call) {
-	try {
-		return await call();
-	} catch (e) {
-		if (e.status === undefined) throw e;
-		throw new FormError(explain(e, REFUSALS));
-	}
-}
 
 // The approvers' reasons by request id, from the audit log (the register
 // keeps only a refusal's).
@@ -89,7 +80,7 @@ function decision(r, session, done) {
 		async action(v, f) {
 			if (!v.reason) throw new FormError('Saisissez le motif de votre décision.');
 			const deny = f.dataset.choix === 'refuser';
-			await refusedInFrench(() => api.post(`/api/v1/locate/${r.id}/${deny ? 'deny' : 'approve'}`, { reason: v.reason }));
+			await inFrench(() => api.post(`/api/v1/locate/${r.id}/${deny ? 'deny' : 'approve'}`, { reason: v.reason }), REFUSALS);
 			await done(deny ? `Demande n° ${r.id} refusée.` : `Demande n° ${r.id} approuvée : la tablette passe en mode perdu et envoie sa position.`);
 			return null;
 		},
@@ -153,7 +144,7 @@ function approvedTools(r, done) {
 		})],
 		submit: 'Clore',
 		async action(v) {
-			await refusedInFrench(() => api.post(`/api/v1/locate/${r.id}/close`, { outcome: v.outcome }));
+			await inFrench(() => api.post(`/api/v1/locate/${r.id}/close`, { outcome: v.outcome }), REFUSALS);
 			await done(`Demande n° ${r.id} close.`);
 			return null;
 		},
@@ -182,7 +173,7 @@ function requestForm(incidents, done) {
 			const body = { serial: v.serial.toUpperCase(), reason: v.reason };
 			if (v.incident) body.incident = Number(v.incident);
 			else body.authority_ref = v.authority_ref;
-			const made = await refusedInFrench(() => api.post('/api/v1/locate', body));
+			const made = await inFrench(() => api.post('/api/v1/locate', body), REFUSALS);
 			form.reset();
 			await done(made.state === 'pending'
 				? `Demande n° ${made.id} enregistrée : un autre technicien doit l’approuver.`
