@@ -65,6 +65,9 @@ unsigned char *db_col_blob_dup(sqlite3_stmt *st, int col, size_t *ret_len);
 /* Runs sql, a literal UPDATE whose ?1 is now (db_now()) and ?2 the row id
  * `id`: 0, AP_ENOTFOUND when it changed no row, or the mapped error. */
 int db_stamp(struct db *db, const char *sql, int64_t id);
+/* Runs sql, a literal statement whose one parameter ?1 is v: 0, none_rc
+ * when it changed no row (0: that is fine), or the mapped error. */
+int db_run_int64(struct db *db, const char *sql, int64_t v, int none_rc);
 /* Steps a statement that returns one integer (a count): 0 with it in
  * *ret, else the mapped error; db_done()s the statement. */
 int db_step_int64(struct db *db, sqlite3_stmt *st, int64_t *ret);

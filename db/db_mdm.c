@@ -328,17 +328,13 @@ out:
 int db_mdm_release(struct db *db, int64_t id)
 {
 	struct db_device d;
-	sqlite3_stmt *st;
 	int rc = db_mdm_by_id(db, id, &d);
 	if (rc == 0 && d.cert_fp[0] == '\0')
 		rc = AP_ECONFLICT;
 	if (rc < 0 || (rc = identity_end(db, d.cert_fp, "released")) < 0 ||
 	    (rc = db_mdm_unenroll(db, id)) < 0)
 		return rc;
-	if ((rc = db_stmt(db, "UPDATE device SET cert_fp = NULL WHERE id = ?", &st)) < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	return db_step_done(db, st, AP_ENOTFOUND);
+	return db_run_int64(db, "UPDATE device SET cert_fp = NULL WHERE id = ?", id, AP_ENOTFOUND);
 }
 
 int db_mdm_token_update(struct db *db, int64_t id, const unsigned char *token, size_t token_len,

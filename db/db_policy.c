@@ -866,25 +866,18 @@ int db_policy_lists_stamp(struct db *db, int64_t device_id, int profiles, int64_
 	return db_step_done(db, st, 0);
 }
 
-static int delete1(struct db *db, const char *sql, int64_t device_id)
-{
-	sqlite3_stmt *st;
-	int rc = db_stmt(db, sql, &st);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, device_id);
-	return db_step_done(db, st, 0);
-}
-
 int db_policy_forget_device(struct db *db, int64_t device_id)
 {
 	int rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	if ((rc = delete1(db, "DELETE FROM device_owned WHERE device_id = ?", device_id)) == 0 &&
-	    (rc = delete1(db, "DELETE FROM device_lists WHERE device_id = ?", device_id)) == 0 &&
-	    (rc = delete1(db, "DELETE FROM device_profile WHERE device_id = ?", device_id)) == 0)
-		rc = delete1(db, "DELETE FROM device_app WHERE device_id = ?", device_id);
+	if ((rc = db_run_int64(db, "DELETE FROM device_owned WHERE device_id = ?", device_id, 0)) ==
+		0 &&
+	    (rc = db_run_int64(db, "DELETE FROM device_lists WHERE device_id = ?", device_id, 0)) ==
+		0 &&
+	    (rc = db_run_int64(db, "DELETE FROM device_profile WHERE device_id = ?", device_id,
+			       0)) == 0)
+		rc = db_run_int64(db, "DELETE FROM device_app WHERE device_id = ?", device_id, 0);
 	return db_end(db, rc);
 }
 

@@ -137,12 +137,7 @@ int db_session_touch(struct db *db, int64_t id)
 
 int db_session_end(struct db *db, int64_t id)
 {
-	sqlite3_stmt *st;
-	int rc = db_stmt(db, "DELETE FROM web_session WHERE id = ?", &st);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	return db_step_done(db, st, AP_ENOTFOUND);
+	return db_run_int64(db, "DELETE FROM web_session WHERE id = ?", id, AP_ENOTFOUND);
 }
 
 int db_session_end_account(struct db *db, int64_t account_id, int64_t *ret_n)
@@ -339,10 +334,5 @@ int db_signin_clear(struct db *db, enum db_signin_key kind, const char *key)
 
 int db_signin_prune(struct db *db, int64_t before)
 {
-	sqlite3_stmt *st;
-	int rc = db_stmt(db, "DELETE FROM signin_failure WHERE at < ?", &st);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, before);
-	return db_step_done(db, st, 0);
+	return db_run_int64(db, "DELETE FROM signin_failure WHERE at < ?", before, 0);
 }

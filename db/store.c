@@ -153,6 +153,16 @@ int db_stamp(struct db *db, const char *sql, int64_t id)
 	return db_step_done(db, st, AP_ENOTFOUND);
 }
 
+int db_run_int64(struct db *db, const char *sql, int64_t v, int none_rc)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, sql, &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, v);
+	return db_step_done(db, st, none_rc);
+}
+
 int db_step_row(struct db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
