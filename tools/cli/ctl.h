@@ -8,8 +8,15 @@
 #define CTL_H
 
 #include <jansson.h>
+#include <libintl.h>
 #include <stddef.h>
 #include <stdio.h>
+
+/* What people read goes through gettext (domain "ardoise"): _() at the
+ * point of use, N_() marks a string of a static table that is translated
+ * where it is printed.  English is the msgid and the default. */
+#define _(s)  gettext(s)
+#define N_(s) (s)
 
 struct ctl {
 	const char *url; /* https://127.0.0.1:8443 */

@@ -5,6 +5,7 @@
 #include "ctl.h"
 
 #include <curl/curl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,14 @@ int main(int argc, char **argv)
 {
 	struct ctl c = {getenv("ARDOISE_URL"), getenv("ARDOISE_TOKEN"), getenv("ARDOISE_CA"), 0, 0};
 	int i = 1;
+
+	/* French under a French locale; numbers stay "C" (the JSON sent and
+	 * the figures scripts parse) */
+	setlocale(LC_ALL, "");
+	setlocale(LC_NUMERIC, "C");
+	bindtextdomain("ardoise", getenv("ARDOISE_LOCALEDIR") ? getenv("ARDOISE_LOCALEDIR")
+							       : ARDOISE_LOCALEDIR);
+	textdomain("ardoise");
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
