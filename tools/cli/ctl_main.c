@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	setlocale(LC_NUMERIC, "C");
 	bindtextdomain("ardoise", getenv("ARDOISE_LOCALEDIR") ? getenv("ARDOISE_LOCALEDIR")
-							       : ARDOISE_LOCALEDIR);
+							      : ARDOISE_LOCALEDIR);
 	textdomain("ardoise");
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
