@@ -412,6 +412,33 @@ static const char *const steps[] = {
     "CREATE INDEX command_policy_failed ON command(device_id)"
     "  WHERE origin = 'policy' AND status IN ('error','format_error','expired');"
     "CREATE INDEX person_leaving ON person(school, left_at) WHERE left_at IS NOT NULL;",
+
+    /* 14: the convention's records.  A loan deposited at the collège for
+     * the summer (suspended, not erased) and its flag ("agreement_withdrawn":
+     * home use turned school-only); when the family told the collège of an
+     * incident, the police complaint's date, a damage's cost and whether
+     * the family is asked to pay it back; a collège's equipment targets;
+     * the model typed at import, apart from the one the tablet reports; a
+     * leaver's pseudonymisation; the guardians' agreement per school year
+     * (school_year: the year it starts, 2026 for 2026-2027). */
+    "ALTER TABLE loan ADD COLUMN deposited_at INTEGER;"
+    "ALTER TABLE loan ADD COLUMN flag TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE incident ADD COLUMN reported_at INTEGER;"
+    "ALTER TABLE incident ADD COLUMN complaint_at INTEGER;"
+    "ALTER TABLE incident ADD COLUMN cost_cents INTEGER CHECK (cost_cents >= 0);"
+    "ALTER TABLE incident ADD COLUMN reimburse INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE school ADD COLUMN pupils_equipped INTEGER;"
+    "ALTER TABLE school ADD COLUMN teachers_equipped INTEGER;"
+    "ALTER TABLE device ADD COLUMN model_declared TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE person ADD COLUMN pseudonymised_at INTEGER;"
+    "CREATE TABLE agreement ("
+    "  person_id INTEGER NOT NULL REFERENCES person(id),"
+    "  school_year INTEGER NOT NULL,"
+    "  signed_at INTEGER NOT NULL,"
+    "  withdrawn_at INTEGER,"
+    "  recorded_by TEXT NOT NULL,"
+    "  recorded_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (person_id, school_year));",
 };
 
 int migrations_count(void)
