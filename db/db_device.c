@@ -114,7 +114,8 @@ int db_device_vercmp(const char *a, const char *b)
 }
 
 /* What an import row may change of a device: its id (0 when the serial is
- * unknown), collège ("" when none), model and asset tag. */
+ * unknown), collège ("" when none), declared model and asset tag (the
+ * model the tablet reports, device.model, is the inventory's). */
 struct imported {
 	int64_t id;
 	char school[9];
@@ -125,8 +126,8 @@ struct imported {
 static int by_serial(struct db *db, const char *serial, struct imported *ret)
 {
 	sqlite3_stmt *st;
-	int rc =
-	    db_stmt(db, "SELECT id, school, model, asset_tag FROM device WHERE serial = ?", &st);
+	int rc = db_stmt(
+	    db, "SELECT id, school, model_declared, asset_tag FROM device WHERE serial = ?", &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, serial);
@@ -173,15 +174,16 @@ int db_device_import(struct db *db, const char *serial, const char *model, const
 	if (id)
 		rc = db_stmt(db,
 			     "UPDATE device SET school = ?2,"
-			     " model = CASE WHEN ?3 = '' THEN model ELSE ?3 END,"
+			     " model_declared = CASE WHEN ?3 = '' THEN model_declared ELSE ?3 END,"
 			     " asset_tag = CASE WHEN ?4 = '' THEN asset_tag ELSE ?4 END,"
 			     " updated_at = ?5 WHERE id = ?1",
 			     &st);
 	else
-		rc = db_stmt(db,
-			     "INSERT INTO device(serial, school, model, asset_tag, created_at,"
-			     " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-			     &st);
+		rc = db_stmt(
+		    db,
+		    "INSERT INTO device(serial, school, model_declared, asset_tag, created_at,"
+		    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+		    &st);
 	if (rc < 0)
 		return rc;
 	if (id)
@@ -201,7 +203,7 @@ int db_device_import(struct db *db, const char *serial, const char *model, const
 #define DEVICE_COLS                                                                   \
 	"SELECT d.id, d.serial, d.udid, d.school, d.state, d.model, d.asset_tag,"     \
 	" d.os_version, d.product_name, d.device_name, d.enrollment, d.last_seen,"    \
-	" d.created_at, p.ext_id, p.name, p.class FROM device d"                      \
+	" d.created_at, p.ext_id, p.name, p.class, d.model_declared FROM device d"    \
 	" LEFT JOIN loan l ON l.device_id = d.id AND l.state IN ('open','returning')" \
 	" LEFT JOIN person p ON p.id = l.person_id "
 
@@ -225,6 +227,7 @@ static void row_to_device(sqlite3_stmt *st, struct db_device *d)
 	db_col_copy(st, 13, d->holder, sizeof(d->holder));
 	db_col_copy(st, 14, d->holder_name, sizeof(d->holder_name));
 	db_col_copy(st, 15, d->holder_class, sizeof(d->holder_class));
+	db_col_copy(st, 16, d->model_declared, sizeof(d->model_declared));
 }
 
 static int one_device(struct db *db, sqlite3_stmt *st, struct db_device *ret)
@@ -244,6 +247,29 @@ int db_device_get(struct db *db, const char *serial_or_udid, struct db_device *r
 		return rc;
 	db_bind_text(st, 1, serial_or_udid);
 	return one_device(db, st, ret);
+}
+
+int db_device_by_tag(struct db *db, const char *tag, size_t max,
+		     int (*fn)(const char *name, const char *school, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc = db_stmt(db,
+			 "SELECT CASE WHEN serial != '' THEN serial ELSE udid END, school"
+			 " FROM device WHERE asset_tag = ?1 COLLATE NOCASE AND ?1 != ''"
+			 " ORDER BY id",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, tag);
+	rc = SQLITE_DONE;
+	while (n++ < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn((const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1), arg))
+			break;
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return db_rows_done(db, st, rc);
 }
 
 int db_device_get_id(struct db *db, int64_t id, struct db_device *ret)

@@ -160,9 +160,10 @@ int db_person_get(struct db *db, const char *ext_id, struct db_person *ret)
 	return rc;
 }
 
-int db_person_list(struct db *db, const char *const *only, size_t n_only, const char *class_name,
-		   int64_t offset, size_t limit, int (*fn)(const struct db_person *p, void *arg),
-		   void *arg, int64_t *ret_next)
+/* db_person_list() and db_person_find(): q folded (db_fold()) or NULL. */
+static int list(struct db *db, const char *const *only, size_t n_only, const char *class_name,
+		const char *q, int64_t offset, size_t limit,
+		int (*fn)(const struct db_person *p, void *arg), void *arg, int64_t *ret_next)
 {
 	sqlite3_stmt *st;
 	size_t n = 0;
@@ -170,14 +171,16 @@ int db_person_list(struct db *db, const char *const *only, size_t n_only, const 
 	int rc = db_stmt_scoped(db,
 				PERSON_COLS
 				"WHERE (?1 IS NULL OR school IN (SELECT value FROM json_each(?1)))"
-				" AND (?2 IS NULL OR class = ?2) ORDER BY school, class, name, id"
-				" LIMIT ?3 OFFSET ?4",
+				" AND (?2 IS NULL OR class = ?2)"
+				" AND (?5 IS NULL OR ard_has(?5, name, ext_id))"
+				" ORDER BY school, class, name, id LIMIT ?3 OFFSET ?4",
 				only, n_only, &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 2, class_name);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit + 1);
 	sqlite3_bind_int64(st, 4, offset);
+	db_bind_text(st, 5, q);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_person p;
 		if (n == limit) {
@@ -193,6 +196,24 @@ int db_person_list(struct db *db, const char *const *only, size_t n_only, const 
 	if (rc == 0)
 		*ret_next = next;
 	return rc;
+}
+
+int db_person_list(struct db *db, const char *const *only, size_t n_only, const char *class_name,
+		   int64_t offset, size_t limit, int (*fn)(const struct db_person *p, void *arg),
+		   void *arg, int64_t *ret_next)
+{
+	return list(db, only, n_only, class_name, NULL, offset, limit, fn, arg, ret_next);
+}
+
+int db_person_find(struct db *db, const char *const *only, size_t n_only, const char *class_name,
+		   const char *text, int64_t offset, size_t limit,
+		   int (*fn)(const struct db_person *p, void *arg), void *arg, int64_t *ret_next)
+{
+	char q[DB_PERSON_Q_MAX * 2 + 1];
+	if (strlen(text) > DB_PERSON_Q_MAX)
+		return AP_EINVAL;
+	db_fold(text, q, sizeof(q));
+	return list(db, only, n_only, class_name, q, offset, limit, fn, arg, ret_next);
 }
 
 int db_person_leave(struct db *db, int64_t id, int64_t day, int *ret_loans)

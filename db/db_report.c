@@ -34,7 +34,18 @@ static struct db_report_row *add_row(struct rows *r, const char *uai, const char
 
 static int add_school(const struct db_school *s, void *arg)
 {
-	return add_row(arg, s->uai, s->name) == NULL;
+	struct db_report_row *row = add_row(arg, s->uai, s->name);
+	if (row == NULL)
+		return 1;
+	row->pupils_equipped = s->pupils_equipped;
+	row->teachers_equipped = s->teachers_equipped;
+	return 0;
+}
+
+int64_t db_report_held(const struct db_report_row *row)
+{
+	return row->devices - row->by_state[DB_DEV_RETIRED] - row->by_state[DB_DEV_LOST] -
+	       row->by_state[DB_DEV_STOLEN];
 }
 
 static int cmp_uai(const void *a, const void *b)
@@ -100,6 +111,8 @@ static void fold_loans(struct db_report_row *row, sqlite3_stmt *st)
 	row->loans_open = sqlite3_column_int64(st, 1);
 	row->loans_returning = sqlite3_column_int64(st, 2);
 	row->overdue = sqlite3_column_int64(st, 3);
+	row->loans_pupils = sqlite3_column_int64(st, 4);
+	row->loans_teachers = sqlite3_column_int64(st, 5);
 }
 
 static void fold_incidents(struct db_report_row *row, sqlite3_stmt *st)
@@ -127,9 +140,12 @@ static int run_queries(struct db *db, struct rows *r, int64_t now, int64_t today
 	}
 	if (rc == 0)
 		rc = db_stmt(db,
-			     "SELECT school, sum(state = 'open'), sum(state = 'returning'),"
-			     " sum(state = 'open' AND due_at < ?1) FROM loan"
-			     " WHERE state IN ('open','returning') GROUP BY school",
+			     "SELECT l.school, sum(l.state = 'open'), sum(l.state = 'returning'),"
+			     " sum(l.state = 'open' AND l.due_at < ?1),"
+			     " sum(l.state = 'open' AND p.kind = 'pupil'),"
+			     " sum(l.state = 'open' AND p.kind = 'teacher') FROM loan l"
+			     " JOIN person p ON p.id = l.person_id"
+			     " WHERE l.state IN ('open','returning') GROUP BY l.school",
 			     &st);
 	if (rc == 0) {
 		sqlite3_bind_int64(st, 1, today);

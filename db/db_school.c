@@ -44,7 +44,16 @@ int db_school_uai_norm(const char *in, char ret[DB_UAI_LEN + 1])
 	return 0;
 }
 
-/* Binds ?1..?5 (uai, name, address, commune, sector). */
+/* A target as stored: NULL when unknown (0). */
+static void bind_target(sqlite3_stmt *st, int i, int64_t n)
+{
+	if (n <= 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, n);
+}
+
+/* Binds ?1..?7 (uai, name, address, commune, sector, the two targets). */
 static void bind_school(sqlite3_stmt *st, const struct db_school *s)
 {
 	db_bind_text(st, 1, s->uai);
@@ -52,19 +61,21 @@ static void bind_school(sqlite3_stmt *st, const struct db_school *s)
 	db_bind_text(st, 3, s->address);
 	db_bind_text(st, 4, s->commune);
 	db_bind_text(st, 5, s->sector);
+	bind_target(st, 6, s->pupils_equipped);
+	bind_target(st, 7, s->teachers_equipped);
 }
 
 int db_school_add(struct db *db, const struct db_school *s)
 {
 	sqlite3_stmt *st;
 	int rc = db_stmt(db,
-			 "INSERT INTO school(uai, name, address, commune, sector, created_at)"
-			 " VALUES (?, ?, ?, ?, ?, ?)",
+			 "INSERT INTO school(uai, name, address, commune, sector, pupils_equipped,"
+			 " teachers_equipped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			 &st);
 	if (rc < 0)
 		return rc;
 	bind_school(st, s);
-	sqlite3_bind_int64(st, 6, db_now());
+	sqlite3_bind_int64(st, 8, db_now());
 	return db_step_done(db, st, 0);
 }
 
@@ -82,13 +93,16 @@ int db_school_put(struct db *db, const struct db_school *s, int *ret_created)
 	if (rc < 0)
 		return rc;
 	if (strcmp(old.name, s->name) == 0 && strcmp(old.address, s->address) == 0 &&
-	    strcmp(old.commune, s->commune) == 0 && strcmp(old.sector, s->sector) == 0) {
+	    strcmp(old.commune, s->commune) == 0 && strcmp(old.sector, s->sector) == 0 &&
+	    (s->pupils_equipped <= 0 || s->pupils_equipped == old.pupils_equipped) &&
+	    (s->teachers_equipped <= 0 || s->teachers_equipped == old.teachers_equipped)) {
 		*ret_created = DB_PUT_UNCHANGED;
 		return 0;
 	}
 	rc = db_stmt(db,
-		     "UPDATE school SET name = ?2, address = ?3, commune = ?4, sector = ?5"
-		     " WHERE uai = ?1",
+		     "UPDATE school SET name = ?2, address = ?3, commune = ?4, sector = ?5,"
+		     " pupils_equipped = coalesce(?6, pupils_equipped),"
+		     " teachers_equipped = coalesce(?7, teachers_equipped) WHERE uai = ?1",
 		     &st);
 	if (rc < 0)
 		return rc;
@@ -99,7 +113,9 @@ int db_school_put(struct db *db, const struct db_school *s, int *ret_created)
 	return rc;
 }
 
-#define SCHOOL_COLS "SELECT uai, name, address, commune, sector, created_at FROM school "
+#define SCHOOL_COLS                                                                \
+	"SELECT uai, name, address, commune, sector, created_at, pupils_equipped," \
+	" teachers_equipped FROM school "
 
 static void row_to_school(sqlite3_stmt *st, struct db_school *s)
 {
@@ -109,6 +125,8 @@ static void row_to_school(sqlite3_stmt *st, struct db_school *s)
 	db_col_copy(st, 3, s->commune, sizeof(s->commune));
 	db_col_copy(st, 4, s->sector, sizeof(s->sector));
 	s->created_at = sqlite3_column_int64(st, 5);
+	s->pupils_equipped = sqlite3_column_int64(st, 6); /* NULL: 0 */
+	s->teachers_equipped = sqlite3_column_int64(st, 7);
 }
 
 int db_school_get(struct db *db, const char *uai, struct db_school *ret)

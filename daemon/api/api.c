@@ -2,6 +2,7 @@
  * the change's transaction with its audit row (api.h).  A leaf: no handler
  * module is included here. */
 #include "api.h"
+#include "api_fleet.h"
 #include "ap_err.h"
 #include "ap_text.h"
 #include "authz.h"
@@ -251,7 +252,15 @@ int api_allow_object(struct req *r, int action, int found, const char *school, c
 
 int api_tablet_serial(struct req *r, int action, const char *serial, struct db_device *d)
 {
+	char found[65];
 	int rc = db_mdm_by_serial(r->w->db, serial, d);
+	if (rc == AP_ENOTFOUND && serial[0]) { /* not a serial: an asset tag? */
+		rc = api_device_resolve(r, action, serial, found, sizeof(found));
+		if (rc == AP_ECONFLICT)
+			return rc; /* answered */
+		if (rc == 0)
+			rc = db_mdm_by_serial(r->w->db, found, d);
+	}
 	return api_allow_object(r, action, rc, rc == 0 ? d->school : NULL, "tablet with serial %s",
 				serial);
 }

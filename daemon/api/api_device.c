@@ -52,7 +52,10 @@ static int device_write(struct ap_buf *b, const struct db_device *d, int holder)
 	rc |= api_fleet_jstr(b, d->udid, 1);
 	rc |= ap_buf_appends(b, ",\"school\":");
 	rc |= api_fleet_jstr(b, d->school, 1);
-	rc |= ap_buf_printf(b, ",\"state\":\"%s\",\"model\":", db_device_state_name(d->state));
+	rc |= ap_buf_printf(
+	    b, ",\"state\":\"%s\",\"model_declared\":", db_device_state_name(d->state));
+	rc |= api_fleet_jstr(b, d->model_declared, 0);
+	rc |= ap_buf_appends(b, ",\"model\":");
 	rc |= api_fleet_jstr(b, d->model, 0);
 	rc |= ap_buf_appends(b, ",\"asset_tag\":");
 	rc |= api_fleet_jstr(b, d->asset_tag, 0);
@@ -463,11 +466,20 @@ out:
 	json_decref(b);
 }
 
+/* "model" of the file is the model declared (device.model_declared): the
+ * export writes model_declared before the tablet's own model, and the
+ * first column a name matches is taken, so an export imports as it is. */
 static const struct import_col device_cols[] = {
-    {"serial", "serial|serialnumber|numerodeserie|numeroserie|sn", 1},
-    {"model", "model|modele|productname", 0},
-    {"uai", "uai|rne|school|college", 1},
-    {"asset_tag", "assettag|asset|tag|inventaire|numeroinventaire", 0},
+    {"serial",
+     "N° de série|Numéro de série|N° série|Numéro série|No de série|Série|serial|serial number|"
+     "SN",
+     1},
+    {"model", "Modèle|Modèle déclaré|model_declared|model|product name", 0},
+    {"uai", "UAI|RNE|Code UAI|Collège|school|college", 1},
+    {"asset_tag",
+     "N° d'inventaire|Numéro d'inventaire|N° inventaire|Inventaire|Étiquette|asset tag|asset|"
+     "tag",
+     0},
 };
 
 struct device_import {

@@ -38,14 +38,17 @@ static int ext_id_ok(const char *s)
 static int kind_from_text(const char *s, enum db_person_kind *ret)
 {
 	static const struct {
-		const char *word;
+		const char *word; /* as import_norm() writes it */
 		enum db_person_kind kind;
 	} words[] = {{"pupil", DB_PERSON_PUPIL},	{"eleve", DB_PERSON_PUPIL},
-		     {"élève", DB_PERSON_PUPIL},	{"student", DB_PERSON_PUPIL},
-		     {"teacher", DB_PERSON_TEACHER},	{"enseignant", DB_PERSON_TEACHER},
-		     {"professeur", DB_PERSON_TEACHER}, {"staff", DB_PERSON_TEACHER}};
+		     {"student", DB_PERSON_PUPIL},	{"teacher", DB_PERSON_TEACHER},
+		     {"enseignant", DB_PERSON_TEACHER}, {"enseignante", DB_PERSON_TEACHER},
+		     {"professeur", DB_PERSON_TEACHER}, {"prof", DB_PERSON_TEACHER},
+		     {"staff", DB_PERSON_TEACHER}};
+	char w[24];
+	import_norm(s, w, sizeof(w)); /* "Élève", "ELEVE", "élève" */
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		if (strcasecmp(s, words[i].word) == 0) {
+		if (strcmp(w, words[i].word) == 0) {
 			*ret = words[i].kind;
 			return 0;
 		}
@@ -68,45 +71,65 @@ static int agreement_from_text(const char *s, int64_t *ret)
 	return isodate_parse_day(s, ret);
 }
 
+/* The columns, in the order of the values a row gets (PC_*). */
+enum { PC_ID, PC_KIND, PC_NAME, PC_FIRST, PC_CLASS, PC_UAI, PC_AGREEMENT, PC_LEFT };
 static const struct import_col person_cols[] = {
-    {"external_id", "externalid|id|extid|identifiant|ine|ident", 1},
-    {"kind", "kind|type|statut|role|categorie", 1},
-    {"name", "name|nom|nomprenom|fullname|prenomnom", 1},
-    {"class", "class|classe|division", 0},
-    {"uai", "uai|rne|school|college", 1},
-    {"agreement", "agreement|homeuse|accord|agreementdate|autorisation|accordparental", 0},
+    {"external_id", "Identifiant|INE|Identifiant ENT|Identifiant élève|external_id|id|ext_id|ident",
+     1},
+    {"kind", "Type|Statut|Rôle|Catégorie|Profil|kind|role", 1},
+    {"name", "Nom|Nom Prénom|Prénom Nom|Nom et prénom|Nom complet|name|full name", 1},
+    {"first_name", "Prénom|first name|given name", 0},
+    {"class", "Classe|Division|class", 0},
+    {"uai", "UAI|RNE|Code UAI|Collège|school|college", 1},
+    {"agreement",
+     "Accord parents|Date accord|Accord parental|Date accord parents|Accord|"
+     "Autorisation|agreement|agreement date|home use",
+     0},
+    {"left", "Date de sortie|Sortie|Date sortie|left|leaving date", 0},
 };
 
-/* Checks one row into p; reports the first problem. */
+/* Checks one row into p (and its leaving day into *ret_left, 0: none);
+ * reports the first problem. */
 static int person_fields(struct req *r, struct import *im, const char **v, size_t line,
-			 struct db_person *p)
+			 struct db_person *p, int64_t *ret_left)
 {
 	char why[200];
 	int rc;
 	memset(p, 0, sizeof(*p));
-	if (!ext_id_ok(v[0]))
+	if (!ext_id_ok(v[PC_ID]))
 		return import_error(im, line, "bad id '%.40s': 1 to %d of A-Z a-z 0-9 . _ @ -",
-				    v[0], DB_PERSON_ID_MAX);
-	if (kind_from_text(v[1], &p->kind) < 0)
-		return import_error(im, line, "bad kind '%.20s': pupil or teacher", v[1]);
-	if (v[2][0] == '\0' || !ap_text_ok(v[2], DB_PERSON_NAME_MAX, 0) ||
-	    !ap_text_ok(v[3], DB_PERSON_CLASS_MAX, 0))
+				    v[PC_ID], DB_PERSON_ID_MAX);
+	if (kind_from_text(v[PC_KIND], &p->kind) < 0)
+		return import_error(
+		    im, line, "bad kind '%.20s': pupil or teacher (élève, enseignant)", v[PC_KIND]);
+	/* "Prénom" and "Nom" make one name: "Marie Dupont" */
+	int n = snprintf(p->name, sizeof(p->name), "%s%s%s", v[PC_FIRST],
+			 v[PC_FIRST][0] && v[PC_NAME][0] ? " " : "", v[PC_NAME]);
+	if (v[PC_NAME][0] == '\0' || n < 0 || (size_t)n >= sizeof(p->name) ||
+	    !ap_text_ok(p->name, DB_PERSON_NAME_MAX, 0) ||
+	    !ap_text_ok(v[PC_CLASS], DB_PERSON_CLASS_MAX, 0))
 		return import_error(im, line,
 				    "name (1 to %d bytes) and class (at most %d) expected",
 				    DB_PERSON_NAME_MAX, DB_PERSON_CLASS_MAX);
-	if ((rc = db_school_uai_norm(v[4], p->school)) < 0) {
-		api_fleet_uai_why(v[4], rc, why, sizeof(why));
+	if ((rc = db_school_uai_norm(v[PC_UAI], p->school)) < 0) {
+		api_fleet_uai_why(v[PC_UAI], rc, why, sizeof(why));
 		return import_error(im, line, "%s", why);
 	}
-	if (agreement_from_text(v[5], &p->agreement_at) < 0)
-		return import_error(im, line, "bad agreement '%.20s': a date YYYY-MM-DD, yes or no",
-				    v[5]);
+	if (agreement_from_text(v[PC_AGREEMENT], &p->agreement_at) < 0)
+		return import_error(im, line,
+				    "bad agreement '%.20s': a date DD/MM/YYYY or YYYY-MM-DD, yes "
+				    "or no",
+				    v[PC_AGREEMENT]);
+	*ret_left = 0;
+	if (v[PC_LEFT][0] && isodate_parse_day(v[PC_LEFT], ret_left) < 0)
+		return import_error(im, line,
+				    "bad leaving date '%.20s': a date DD/MM/YYYY or YYYY-MM-DD",
+				    v[PC_LEFT]);
 	if (authz_check(r, AZ_LOAN, p->school) < 0)
 		return import_error(im, line, "collège %s is outside the scope of account %s",
 				    p->school, r->acct.name);
-	snprintf(p->ext_id, sizeof(p->ext_id), "%s", v[0]);
-	snprintf(p->name, sizeof(p->name), "%s", v[2]);
-	snprintf(p->class_name, sizeof(p->class_name), "%s", v[3]);
+	snprintf(p->ext_id, sizeof(p->ext_id), "%s", v[PC_ID]);
+	snprintf(p->class_name, sizeof(p->class_name), "%s", v[PC_CLASS]);
 	return 0;
 }
 
@@ -130,6 +153,20 @@ static int outside_scope(struct req *r, struct import *im, const struct db_perso
 	return 1;
 }
 
+/* A leaving date in the file: recorded as `person leave` does (open loans
+ * due that day) when it is not the one stored already. */
+static int import_left(struct req *r, const struct db_person *p, int64_t left, int *created)
+{
+	struct db_person cur;
+	int loans, rc = db_person_get(r->w->db, p->ext_id, &cur);
+	if (rc < 0 || cur.left_at == left)
+		return rc;
+	rc = db_person_leave(r->w->db, cur.id, left, &loans);
+	if (rc == 0 && *created == DB_PUT_UNCHANGED)
+		*created = DB_PUT_UPDATED;
+	return rc;
+}
+
 /* Writes one checked row; 0 also when the row is refused (reported). */
 static int person_row(struct req *r, struct import *im, const char **v, size_t line, void *ctx)
 {
@@ -137,8 +174,9 @@ static int person_row(struct req *r, struct import *im, const char **v, size_t l
 	struct db_person p;
 	struct db_school s;
 	size_t first;
+	int64_t left;
 	int created, rc;
-	if (person_fields(r, im, v, line, &p) < 0)
+	if (person_fields(r, im, v, line, &p, &left) < 0)
 		return 0;
 	if ((rc = import_seen(im, p.ext_id, line, &first)) < 0)
 		return rc;
@@ -161,6 +199,8 @@ static int person_row(struct req *r, struct import *im, const char **v, size_t l
 			     p.ext_id, p.school);
 		return 0;
 	}
+	if (rc == 0 && left)
+		rc = import_left(r, &p, left, &created);
 	return api_import_counted(spec, rc, created);
 }
 
@@ -183,17 +223,27 @@ static int add_person(const struct db_person *p, void *arg)
 static void list_people(struct req *r)
 {
 	struct api_scope sc;
-	char cls[DB_PERSON_CLASS_MAX + 1];
+	char cls[DB_PERSON_CLASS_MAX + 1], q[DB_PERSON_Q_MAX * 4];
 	int64_t offset = 0, next = 0;
 	size_t limit;
 	json_t *a = json_array();
 	int has_class = api_query(r, "class", cls, sizeof(cls)) == 0 && cls[0];
+	int has_q = api_query(r, "q", q, sizeof(q)) == 0 && q[0];
 	/* the cursor of this list is an offset (people are listed by class) */
 	if (api_fleet_scope(r, AZ_READ, &sc) < 0 ||
 	    api_fleet_page(r, PEOPLE_PAGE_DEFAULT, PEOPLE_PAGE_MAX, &offset, &limit) < 0)
 		goto fail;
-	int rc = db_person_list(r->w->db, sc.only, sc.n_only, has_class ? cls : NULL, offset, limit,
-				add_person, a, &next);
+	if (has_q && !ap_text_ok(q, DB_PERSON_Q_MAX, 0)) {
+		api_fail(
+		    r, AP_EINVAL, 400,
+		    "q must be one line of text of at most %d bytes, without control characters",
+		    DB_PERSON_Q_MAX);
+		goto fail;
+	}
+	int rc = has_q ? db_person_find(r->w->db, sc.only, sc.n_only, has_class ? cls : NULL, q,
+					offset, limit, add_person, a, &next)
+		       : db_person_list(r->w->db, sc.only, sc.n_only, has_class ? cls : NULL,
+					offset, limit, add_person, a, &next);
 	if (rc < 0) {
 		api_dberr(r, rc, "listing people");
 		goto fail;

@@ -10,20 +10,41 @@
 
 #include <stdlib.h>
 
+/* An equipment target: null when unknown. */
+static json_t *target(int64_t n)
+{
+	return n > 0 ? json_integer((json_int_t)n) : json_null();
+}
+
+/* The fleet against the collège's targets: the tablets it holds, those
+ * lent to pupils and teachers, and the targets (null when unknown). */
+static void add_targets(json_t *o, const struct db_report_row *row)
+{
+	json_object_set_new(o, "held", json_integer((json_int_t)db_report_held(row)));
+	json_object_set_new(o, "loaned_pupils", json_integer((json_int_t)row->loans_pupils));
+	json_object_set_new(o, "loaned_teachers", json_integer((json_int_t)row->loans_teachers));
+	json_object_set_new(o, "pupils_equipped", target(row->pupils_equipped));
+	json_object_set_new(o, "teachers_equipped", target(row->teachers_equipped));
+	json_object_set_new(o, "target", target(row->pupils_equipped + row->teachers_equipped));
+}
+
 static json_t *row_json(const struct db_report_row *row)
 {
-	json_t *states = json_object();
+	json_t *o, *states = json_object();
 	for (int s = 0; s < DB_DEV_NSTATES; s++)
 		json_object_set_new(states, db_device_state_name(s),
 				    json_integer(row->by_state[s]));
-	return json_pack("{s:o,s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "uai",
-			 row->uai[0] ? json_string(row->uai) : json_null(), "name", row->name,
-			 "devices", (json_int_t)row->devices, "by_state", states, "loans_open",
-			 (json_int_t)row->loans_open, "loans_returning",
-			 (json_int_t)row->loans_returning, "overdue", (json_int_t)row->overdue,
-			 "incidents_open", (json_int_t)row->incidents_open, "not_seen_7d",
-			 (json_int_t)row->not_seen_7d, "not_seen_30d",
-			 (json_int_t)row->not_seen_30d, "never_seen", (json_int_t)row->never_seen);
+	o = json_pack("{s:o,s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "uai",
+		      row->uai[0] ? json_string(row->uai) : json_null(), "name", row->name,
+		      "devices", (json_int_t)row->devices, "by_state", states, "loans_open",
+		      (json_int_t)row->loans_open, "loans_returning",
+		      (json_int_t)row->loans_returning, "overdue", (json_int_t)row->overdue,
+		      "incidents_open", (json_int_t)row->incidents_open, "not_seen_7d",
+		      (json_int_t)row->not_seen_7d, "not_seen_30d", (json_int_t)row->not_seen_30d,
+		      "never_seen", (json_int_t)row->never_seen);
+	if (o)
+		add_targets(o, row);
+	return o;
 }
 
 static void add_to(struct db_report_row *t, const struct db_report_row *row)
@@ -33,6 +54,10 @@ static void add_to(struct db_report_row *t, const struct db_report_row *row)
 		t->by_state[s] += row->by_state[s];
 	t->loans_open += row->loans_open;
 	t->loans_returning += row->loans_returning;
+	t->loans_pupils += row->loans_pupils;
+	t->loans_teachers += row->loans_teachers;
+	t->pupils_equipped += row->pupils_equipped;
+	t->teachers_equipped += row->teachers_equipped;
 	t->overdue += row->overdue;
 	t->incidents_open += row->incidents_open;
 	t->not_seen_7d += row->not_seen_7d;

@@ -12,10 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An equipment target: null when unknown. */
+static json_t *target_json(int64_t n)
+{
+	return n > 0 ? json_integer((json_int_t)n) : json_null();
+}
+
 static json_t *school_json(const struct db_school *s)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:s}", "uai", s->uai, "name", s->name, "address",
-			 s->address, "commune", s->commune, "sector", s->sector);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "uai", s->uai, "name", s->name, "address",
+			 s->address, "commune", s->commune, "sector", s->sector, "pupils_equipped",
+			 target_json(s->pupils_equipped), "teachers_equipped",
+			 target_json(s->teachers_equipped));
 }
 
 static int add_json(const struct db_school *s, void *arg)
@@ -53,10 +61,13 @@ static json_t *school_counts(struct req *r, const char *uai, int64_t now)
 	for (int s = 0; s < DB_DEV_NSTATES; s++)
 		json_object_set_new(states, db_device_state_name(s),
 				    json_integer(rows[0].by_state[s]));
-	o = json_pack("{s:I,s:o,s:I,s:I,s:I}", "devices", (json_int_t)rows[0].devices, "by_state",
-		      states, "loans_open", (json_int_t)rows[0].loans_open, "overdue",
+	o = json_pack("{s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I}", "devices", (json_int_t)rows[0].devices,
+		      "by_state", states, "loans_open", (json_int_t)rows[0].loans_open, "overdue",
 		      (json_int_t)rows[0].overdue, "incidents_open",
-		      (json_int_t)rows[0].incidents_open);
+		      (json_int_t)rows[0].incidents_open, "held",
+		      (json_int_t)db_report_held(&rows[0]), "loaned_pupils",
+		      (json_int_t)rows[0].loans_pupils, "loaned_teachers",
+		      (json_int_t)rows[0].loans_teachers);
 out:
 	free(rows);
 	return o;
@@ -149,12 +160,32 @@ out:
 }
 
 static const struct import_col school_cols[] = {
-    {"uai", "uai|rne|codeuai|school|college", 1},
-    {"name", "name|nom|libelle|denomination|appellation", 1},
-    {"address", "address|adresse", 0},
-    {"commune", "commune|city|ville", 0},
-    {"sector", "sector|secteur", 0},
+    {"uai", "UAI|RNE|Code UAI|Code RNE|N° UAI|uai|school", 1},
+    {"name",
+     "Nom Établissement|Établissement|Collège|Nom du collège|Nom|Libellé|Dénomination|"
+     "Appellation officielle|Appellation|name",
+     1},
+    {"address", "Adresse|address", 0},
+    {"commune", "Commune|Ville|city", 0},
+    {"sector", "Secteur|Statut|sector", 0},
+    {"pupils_equipped", "Élèves équipés|Nb élèves équipés|Objectif élèves|pupils_equipped", 0},
+    {"teachers_equipped",
+     "Enseignants équipés|Nb enseignants équipés|Objectif enseignants|teachers_equipped", 0},
 };
+
+/* An equipment target of the file: a whole number, 0 when the cell is
+ * empty (the stored target is kept). */
+static int target_from_text(const char *s, int64_t *ret)
+{
+	size_t n = strlen(s);
+	*ret = 0;
+	if (n == 0)
+		return 0;
+	if (n > 6 || strspn(s, "0123456789") != n)
+		return AP_EINVAL;
+	*ret = strtoll(s, NULL, 10);
+	return 0;
+}
 
 static int school_row(struct req *r, struct import *im, const char **v, size_t line, void *ctx)
 {
@@ -166,6 +197,14 @@ static int school_row(struct req *r, struct import *im, const char **v, size_t l
 	memset(&s, 0, sizeof(s));
 	if (school_fields(&s, v[0], v[1], v[2], v[3], v[4], why, sizeof(why)) < 0) {
 		import_error(im, line, "%s", why);
+		return 0;
+	}
+	if (target_from_text(v[5], &s.pupils_equipped) < 0 ||
+	    target_from_text(v[6], &s.teachers_equipped) < 0) {
+		import_error(im, line,
+			     "bad equipment target '%.20s' / '%.20s': a whole number of tablets "
+			     "(at most 999999)",
+			     v[5], v[6]);
 		return 0;
 	}
 	rc = import_seen(im, s.uai, line, &first);

@@ -117,41 +117,52 @@ static void skip_line(struct csv *c)
 	eat_eol(c);
 }
 
+/* The bytes of the UTF-8 character at s[i] (at most n - i), 0 when it is
+ * not one: NUL, a bad or truncated sequence, an overlong form, a
+ * surrogate, or past U+10FFFF. */
+static size_t utf8_char(const unsigned char *s, size_t i, size_t n)
+{
+	unsigned char b = s[i];
+	size_t k;
+	unsigned cp;
+	if (b == 0)
+		return 0;
+	if (b < 0x80)
+		return 1;
+	if ((b & 0xe0) == 0xc0)
+		k = 1, cp = b & 0x1f;
+	else if ((b & 0xf0) == 0xe0)
+		k = 2, cp = b & 0x0f;
+	else if ((b & 0xf8) == 0xf0)
+		k = 3, cp = b & 0x07;
+	else
+		return 0;
+	if (i + k >= n)
+		return 0; /* truncated sequence */
+	for (size_t j = 1; j <= k; j++) {
+		if ((s[i + j] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i + j] & 0x3f);
+	}
+	if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k + 1;
+}
+
+size_t csv_utf8_prefix(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+	while (i < n && (k = utf8_char(u, i, n)) != 0)
+		i += k;
+	return i;
+}
+
 /* Valid UTF-8 without NUL or overlong forms. */
 static int utf8_ok(const unsigned char *s, size_t n)
 {
-	size_t i = 0;
-	while (i < n) {
-		unsigned char b = s[i];
-		size_t k;
-		unsigned cp;
-		if (b == 0)
-			return 0;
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if ((b & 0xe0) == 0xc0)
-			k = 1, cp = b & 0x1f;
-		else if ((b & 0xf0) == 0xe0)
-			k = 2, cp = b & 0x0f;
-		else if ((b & 0xf8) == 0xf0)
-			k = 3, cp = b & 0x07;
-		else
-			return 0;
-		if (i + k >= n)
-			return 0; /* truncated sequence */
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
+	return csv_utf8_prefix((const char *)s, n) == n;
 }
 
 /* Appends byte ch to the field being built. */

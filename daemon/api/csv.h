@@ -42,6 +42,10 @@ struct csv;
  * AP_ENOMEM. */
 int csv_open(const char *data, size_t len, const struct csv_limits *lim, struct csv **ret);
 void csv_free(struct csv *c); /* NULL ok */
+/* The length of the longest prefix of s[0..n) that is UTF-8 text without
+ * NUL: n when all of it is.  What an import checks once for the whole
+ * file (a Windows-1252 file is one problem, not one a line). */
+size_t csv_utf8_prefix(const char *s, size_t n);
 /* ',' or ';', as detected. */
 char csv_separator(const struct csv *c);
 /* Reads the next non-empty record into rec.  Returns 1 for a record, 0 at

@@ -19,7 +19,7 @@ struct import_key {
 
 int import_error(struct import *im, size_t line, const char *fmt, ...)
 {
-	char msg[256];
+	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -45,32 +45,43 @@ static char unaccent(unsigned char second)
 	return c == ' ' ? 0 : c;
 }
 
-/* Lower-cases s into out, drops blanks, '_', '-', '.' and the accents of
- * Latin letters ("Numéro de série" -> "numerodeserie"). */
-static void norm_name(const char *s, char *out, size_t cap)
+void import_norm(const char *s, char *out, size_t cap)
 {
 	size_t o = 0;
+	if (cap == 0)
+		return;
 	for (; *s && o + 1 < cap; s++) {
 		unsigned char ch = (unsigned char)*s;
 		char plain;
-		if (ch == ' ' || ch == '\t' || ch == '_' || ch == '-' || ch == '.')
-			continue;
 		if (ch == 0xc3 && (plain = unaccent((unsigned char)s[1])) != 0) {
 			out[o++] = plain;
 			s++;
 			continue;
 		}
-		out[o++] = (char)tolower(ch);
+		if (ch == 0xc5 && ((unsigned char)s[1] == 0x92 || (unsigned char)s[1] == 0x93)) {
+			out[o++] = 'o'; /* œ, Œ */
+			if (o + 1 < cap)
+				out[o++] = 'e';
+			s++;
+			continue;
+		}
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z'))
+			out[o++] = (char)ch;
+		else if (ch >= 'A' && ch <= 'Z')
+			out[o++] = (char)(ch - 'A' + 'a');
 	}
 	out[o] = '\0';
 }
 
+/* 1 when one of the '|'-separated aliases is name once normalised. */
 static int alias_match(const char *aliases, const char *name)
 {
-	size_t n = strlen(name);
+	char one[64], normed[64];
 	for (const char *p = aliases; *p;) {
 		size_t k = strcspn(p, "|");
-		if (k == n && strncmp(p, name, n) == 0)
+		snprintf(one, sizeof(one), "%.*s", (int)(k < sizeof(one) ? k : sizeof(one) - 1), p);
+		import_norm(one, normed, sizeof(normed));
+		if (normed[0] && strcmp(normed, name) == 0)
 			return 1;
 		p += k;
 		if (*p == '|')
@@ -79,23 +90,72 @@ static int alias_match(const char *aliases, const char *name)
 	return 0;
 }
 
+/* A required column is missing: the error names the header names accepted. */
+static void missing(struct import *im, const struct import_col *col)
+{
+	char names[400];
+	size_t o = 0;
+	for (const char *p = col->aliases; *p && o + 8 < sizeof(names);) {
+		size_t k = strcspn(p, "|");
+		int n =
+		    snprintf(names + o, sizeof(names) - o, "%s\"%.*s\"", o ? ", " : "", (int)k, p);
+		if (n < 0 || (size_t)n >= sizeof(names) - o)
+			break;
+		o += (size_t)n;
+		p += k;
+		if (*p == '|')
+			p++;
+	}
+	import_error(im, im->rec.line, "the header has no column '%s' (accepted names: %s)",
+		     col->name, names);
+}
+
 static void map_header(struct import *im)
 {
-	char name[64];
+	char name[64], shown[80];
+	size_t named = 0; /* fields up to the last one with a name */
 	im->header_fields = im->rec.n;
+	for (size_t f = 0; f < im->rec.n; f++)
+		if (strspn(im->rec.f[f], " \t") < im->rec.len[f])
+			named = f + 1;
 	for (size_t f = 0; f < im->rec.n; f++) {
-		norm_name(im->rec.f[f], name, sizeof(name));
-		for (size_t c = 0; c < im->n_cols; c++) {
-			if (im->idx[c] >= 0 || !alias_match(im->cols[c].aliases, name))
-				continue;
+		size_t c;
+		import_norm(im->rec.f[f], name, sizeof(name));
+		for (c = 0; c < im->n_cols; c++)
+			if (im->idx[c] < 0 && name[0] && alias_match(im->cols[c].aliases, name))
+				break;
+		if (c < im->n_cols) {
 			im->idx[c] = (int)f;
-			break;
+			continue;
 		}
+		/* blanks around the name dropped; an unnamed column by its place */
+		const char *s = im->rec.f[f];
+		size_t n = strlen(s);
+		while (*s == ' ' || *s == '\t')
+			s++, n--;
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (f >= named)
+			continue; /* trailing separators: no column at all */
+		if (n == 0)
+			snprintf(shown, sizeof(shown), "(column %zu, no name)", f + 1);
+		else
+			snprintf(shown, sizeof(shown), "%.*s", (int)(n < 64 ? n : 64), s);
+		json_array_append_new(im->ignored, json_string(shown));
 	}
 	for (size_t c = 0; c < im->n_cols; c++)
 		if (im->idx[c] < 0 && im->cols[c].required)
-			import_error(im, im->rec.line, "the header has no column '%s'",
-				     im->cols[c].name);
+			missing(im, &im->cols[c]);
+}
+
+/* The line (1-based) of byte off of data. */
+static size_t line_of(const char *data, size_t off)
+{
+	size_t line = 1;
+	for (size_t i = 0; i < off; i++)
+		if (data[i] == '\n' || (data[i] == '\r' && (i + 1 >= off || data[i + 1] != '\n')))
+			line++;
+	return line;
 }
 
 int import_begin(struct import *im, const char *data, size_t len, const struct import_col *cols,
@@ -109,11 +169,23 @@ int import_begin(struct import *im, const char *data, size_t len, const struct i
 	for (size_t c = 0; c < IMPORT_MAX_COLS; c++)
 		im->idx[c] = -1;
 	im->errors = json_array();
-	if (im->errors == NULL)
+	im->ignored = json_array();
+	if (im->errors == NULL || im->ignored == NULL)
 		return AP_ENOMEM;
 	rc = csv_open(data, len, NULL, &im->csv);
 	if (rc == AP_EUNSUPPORTED) {
 		import_error(im, 1, "the file is UTF-16: save it as \"CSV UTF-8\"");
+		return 0;
+	}
+	size_t bom = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	size_t good = rc == 0 ? bom + csv_utf8_prefix(data + bom, len - bom) : len;
+	if (good < len) { /* one error for the file, not one a line */
+		import_error(im, line_of(data, good),
+			     "the file is not UTF-8 text (Windows-1252, Excel's plain \"CSV\"?): "
+			     "save it as \"CSV UTF-8\" (Excel: Save As, \"CSV UTF-8 (délimité par "
+			     "des virgules)\"; LibreOffice: character set Unicode (UTF-8))");
+		csv_free(im->csv);
+		im->csv = NULL;
 		return 0;
 	}
 	if (rc < 0)
@@ -196,8 +268,9 @@ int import_next(struct import *im, const char *vals[], size_t *ret_line)
 json_t *import_report(const struct import *im)
 {
 	char sep[2] = {im->sep ? im->sep : ',', '\0'};
-	return json_pack("{s:I,s:I,s:O,s:s}", "rows", (json_int_t)im->rows, "bad_rows",
-			 (json_int_t)im->n_errors, "errors", im->errors, "separator", sep);
+	return json_pack("{s:I,s:I,s:O,s:s,s:O}", "rows", (json_int_t)im->rows, "bad_rows",
+			 (json_int_t)im->n_errors, "errors", im->errors, "separator", sep,
+			 "ignored_columns", im->ignored);
 }
 
 static uint64_t fnv1a(const char *s)
@@ -261,4 +334,6 @@ void import_end(struct import *im)
 	im->csv = NULL;
 	json_decref(im->errors);
 	im->errors = NULL;
+	json_decref(im->ignored);
+	im->ignored = NULL;
 }

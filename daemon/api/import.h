@@ -6,9 +6,13 @@
  * every bad row (line, reason).  The handler writes rows in one
  * transaction and commits only when the report has no error.
  *
- * Header names are compared after lower-casing and dropping blanks, '_',
- * '-', '.' and accents, so "Asset tag", "asset_tag" and "ASSET-TAG" are one
- * name, and "Numéro de série" is "numerodeserie".
+ * Header names are compared after lower-casing and dropping accents and
+ * everything but letters and digits (import_norm()), so "Asset tag",
+ * "asset_tag" and "ASSET-TAG" are one name, and "N° de série" is
+ * "ndeserie".  Every header column no handler column takes is listed in
+ * the report ("ignored_columns"): an import never drops one silently.  A
+ * file that is not UTF-8 (Windows-1252 from Excel's plain "CSV") is one
+ * error, on the line of its first bad byte, and no row is read.
  */
 #ifndef IMPORT_H
 #define IMPORT_H
@@ -26,7 +30,9 @@ struct import_key;
 
 struct import_col {
 	const char *name;    /* as reported: "serial" */
-	const char *aliases; /* normalised names that match, '|'-separated */
+	const char *aliases; /* header names that match, '|'-separated, as people
+				write them ("N° de série|serial"): listed when the
+				column is missing, compared through import_norm() */
 	int required;	     /* the header must have it */
 };
 
@@ -40,7 +46,8 @@ struct import {
 	size_t rows;	 /* data rows read (blank ones excluded) */
 	size_t n_errors; /* bad rows (a row counts once) */
 	size_t last_error_line;
-	json_t *errors; /* [{"line":N,"message":"..."}], at most IMPORT_MAX_ERRORS */
+	json_t *errors;	 /* [{"line":N,"message":"..."}], at most IMPORT_MAX_ERRORS */
+	json_t *ignored; /* the header's names no column took: ["wave", ...] */
 	struct csv_record rec;
 	/* keys seen (import_seen): open addressing over an arena of keys */
 	struct import_key *keys;
@@ -67,9 +74,14 @@ int import_error(struct import *im, size_t line, const char *fmt, ...)
  * new, 1 when an earlier row had it (*ret_line says which), or AP_ENOMEM /
  * AP_ELIMIT (more keys than rows can make). */
 int import_seen(struct import *im, const char *key, size_t line, size_t *ret_line);
-/* The report: {"rows":N,"errors":[...],"bad_rows":N,"separator":","}; the
- * caller adds its counts.  New reference. */
+/* The report: {"rows":N,"errors":[...],"bad_rows":N,"separator":",",
+ * "ignored_columns":[...]}; the caller adds its counts.  New reference. */
 json_t *import_report(const struct import *im);
 void import_end(struct import *im);
+/* s lower-cased into out, accents of Latin letters dropped (é -> e,
+ * œ -> oe) and every character but ASCII letters and digits left out:
+ * "N° d'inventaire" -> "ndinventaire".  Header names and words of a
+ * column's values ("Élève") compare so. */
+void import_norm(const char *s, char *out, size_t cap);
 
 #endif

@@ -46,7 +46,8 @@ struct db_device {
 	char udid[DB_UDID_MAX + 1]; /* "" until enrolled */
 	char school[9];		    /* "" when not assigned */
 	enum db_device_state state;
-	char model[DB_MODEL_MAX + 1];
+	char model[DB_MODEL_MAX + 1];	       /* as the tablet reports it */
+	char model_declared[DB_MODEL_MAX + 1]; /* as typed at import ("" when none) */
 	char asset_tag[DB_ASSET_TAG_MAX + 1];
 	char os_version[33];
 	char product_name[65];
@@ -86,7 +87,8 @@ int db_device_vercmp(const char *a, const char *b);
 
 /* One inventory row.  A new serial is added in stock (*ret_created =
  * DB_PUT_CREATED); a known serial with no collège or the same collège gets
- * the collège, and the model and asset tag when they are not empty
+ * the collège, and the model (as typed: model_declared, never the
+ * tablet's own `model`) and asset tag when they are not empty
  * (DB_PUT_UPDATED, or DB_PUT_UNCHANGED when that changes nothing: the row
  * is not written).  AP_ECONFLICT when the serial is already assigned to
  * another collège (moves are explicit). */
@@ -94,12 +96,17 @@ int db_device_import(struct db *db, const char *serial, const char *model, const
 		     const char *asset_tag, int *ret_created);
 
 /* The fleet's view of a device: id, serial, udid, school, state, model,
- * asset_tag, os_version, product_name, device_name, enrollment, last_seen,
+ * model_declared, asset_tag, os_version, product_name, device_name, enrollment, last_seen,
  * created_at and holder, holder_name, holder_class (the other fields
  * zero).  By serial, or by UDID;
  * AP_ENOTFOUND when neither matches. */
 int db_device_get(struct db *db, const char *serial_or_udid, struct db_device *ret);
 int db_device_get_id(struct db *db, int64_t id, struct db_device *ret);
+/* Calls fn with the serial (or UDID when it has none) and collège of each
+ * tablet whose asset tag is tag (case aside), in id order, at most max of
+ * them; fn returning non-zero stops. */
+int db_device_by_tag(struct db *db, const char *tag, size_t max,
+		     int (*fn)(const char *name, const char *school, void *arg), void *arg);
 
 /* What a tablet last reported of itself (DeviceInformation, SecurityInfo),
  * for its page: the columns struct db_device leaves out. */

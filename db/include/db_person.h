@@ -49,6 +49,13 @@ int db_person_get(struct db *db, const char *ext_id, struct db_person *ret);
 int db_person_list(struct db *db, const char *const *only, size_t n_only, const char *class_name,
 		   int64_t offset, size_t limit, int (*fn)(const struct db_person *p, void *arg),
 		   void *arg, int64_t *ret_next);
+/* The same, only the people whose name or external id holds text, case
+ * and accents aside ("helene" finds "Hélène"; db_fold(), ard_has()).
+ * AP_EINVAL when text is longer than DB_PERSON_Q_MAX bytes. */
+#define DB_PERSON_Q_MAX 128
+int db_person_find(struct db *db, const char *const *only, size_t n_only, const char *class_name,
+		   const char *text, int64_t offset, size_t limit,
+		   int (*fn)(const struct db_person *p, void *arg), void *arg, int64_t *ret_next);
 /* Records the last day; the person's open loans become due that day when
  * they had no due date or a later one (*ret_loans: how many changed). */
 int db_person_leave(struct db *db, int64_t id, int64_t day, int *ret_loans);

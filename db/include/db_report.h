@@ -20,7 +20,11 @@ struct db_report_row {
 	int64_t by_state[DB_DEV_NSTATES];
 	int64_t loans_open;
 	int64_t loans_returning; /* handed back, erase pending */
-	int64_t overdue;	 /* open loans due before `today` */
+	int64_t loans_pupils;	 /* open loans to pupils, to teachers */
+	int64_t loans_teachers;
+	int64_t pupils_equipped; /* the collège's targets (db_school), 0: unknown */
+	int64_t teachers_equipped;
+	int64_t overdue; /* open loans due before `today` */
 	int64_t incidents_open;
 	/* tablets not retired whose last check-in is older than 7 / 30 days,
 	 * never-seen ones included (and also counted in never_seen) */
@@ -34,6 +38,10 @@ struct db_report_row {
  * the time the not-seen windows count from; `today` the start of the day
  * (loans due before it are overdue).  *ret is malloc'd, the caller frees
  * it; *ret_n may be 0. */
+/* The tablets the collège holds against its targets: every one not
+ * retired, lost or stolen. */
+int64_t db_report_held(const struct db_report_row *row);
+
 int db_report_fleet(struct db *db, const char *const *only, size_t n_only, int64_t now,
 		    int64_t today, struct db_report_row **ret, size_t *ret_n);
 

@@ -24,6 +24,9 @@ struct db_school {
 	char address[DB_SCHOOL_TEXT_MAX + 1];
 	char commune[DB_SCHOOL_TEXT_MAX + 1];
 	char sector[DB_SCHOOL_SECTOR_MAX + 1];
+	/* the equipment targets of the département's plan: pupils and
+	 * teachers to equip with a tablet; 0 when unknown (stored NULL) */
+	int64_t pupils_equipped, teachers_equipped;
 	int64_t created_at;
 };
 
@@ -36,7 +39,8 @@ int db_school_uai_norm(const char *in, char ret[DB_UAI_LEN + 1]);
 
 /* Adds a collège; AP_EEXIST when its UAI is known. */
 int db_school_add(struct db *db, const struct db_school *s);
-/* Adds or updates (name, address, commune, sector); *ret_created says
+/* Adds or updates (name, address, commune, sector, and each equipment
+ * target that is not 0: 0 keeps the stored one); *ret_created says
  * which (an enum db_put, store.h: DB_PUT_UNCHANGED when the row already
  * says all that, and is not written). */
 int db_school_put(struct db *db, const struct db_school *s, int *ret_created);

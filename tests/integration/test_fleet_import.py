@@ -114,7 +114,7 @@ def test_csv_dialects():
         rep = d.ctl_json("device", "import", write(d, "semi.csv", text))
         check(rep["added"] == 2 and rep["separator"] == ";" and rep["bad_rows"] == 0, rep)
         devs = {x["serial"]: x for x in d.ctl_json("device", "list", "--school", A)}
-        check(devs["SEMI0001"]["model"] == "iPad; 9th gen" and devs["SEMI0001"]["asset_tag"] == 'T "1"',
+        check(devs["SEMI0001"]["model_declared"] == "iPad; 9th gen" and devs["SEMI0001"]["asset_tag"] == 'T "1"',
               devs["SEMI0001"])
         check(devs["SEMI0003"]["school"] == A, "lower-case UAI in a CSV is normalised")
         table = d.ctl("device", "list", "--school", A).stdout

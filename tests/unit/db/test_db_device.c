@@ -1,6 +1,8 @@
 /* Unit tests for db_device: transition table, import, filters, moves. */
 #include "fleet_fixture.h"
 #include "db_loan.h"
+#include "db_mdm.h"
+#include "ap_result.h"
 
 static void test_transitions(void **state)
 {
@@ -53,7 +55,8 @@ static void test_import_rules(void **state)
 	assert_int_equal(db_device_import(db, "DMPA00000002", "", UAI_A, "T-2", &created), 0);
 	assert_int_equal(created, 0);
 	assert_int_equal(db_device_get(db, "DMPA00000002", &d), 0);
-	assert_string_equal(d.model, "iPad 9");
+	assert_string_equal(d.model_declared, "iPad 9"); /* as typed */
+	assert_string_equal(d.model, "");		 /* the tablet's own: none yet */
 	assert_string_equal(d.asset_tag, "T-2");
 	assert_int_equal(d.state, DB_DEV_STOCK);
 	assert_int_equal(d.last_seen, 0);
@@ -68,6 +71,32 @@ static void test_import_rules(void **state)
 	assert_int_equal(db_device_get(db, "DMPA00000002", &d), 0);
 	assert_string_equal(d.school, UAI_A);
 	assert_int_equal(db_device_get(db, "NOPE", &d), AP_ENOTFOUND);
+}
+
+/* The model typed at import and the one the tablet reports are kept
+ * apart: an inventory does not overwrite the first, an import not the
+ * second. */
+static void test_model_declared(void **state)
+{
+	struct db *db = *state;
+	struct db_device d;
+	int created;
+	char model[] = "iPad (10th generation)";
+	struct ap_device_info di = {.model_name = model};
+	assert_int_equal(db_device_import(db, "DMPA00000002", "iPad 9", UAI_A, "", &created), 0);
+	assert_int_equal(db_device_get(db, "DMPA00000002", &d), 0);
+	assert_int_equal(db_mdm_set_device_info(db, d.id, &di), 0);
+	assert_int_equal(db_device_get(db, "DMPA00000002", &d), 0);
+	assert_string_equal(d.model, "iPad (10th generation)");
+	assert_string_equal(d.model_declared, "iPad 9");
+	/* the same file again: nothing changes */
+	assert_int_equal(db_device_import(db, "DMPA00000002", "iPad 9", UAI_A, "", &created), 0);
+	assert_int_equal(created, DB_PUT_UNCHANGED);
+	assert_int_equal(db_device_import(db, "DMPA00000002", "iPad 8", UAI_A, "", &created), 0);
+	assert_int_equal(created, DB_PUT_UPDATED);
+	assert_int_equal(db_device_get(db, "DMPA00000002", &d), 0);
+	assert_string_equal(d.model, "iPad (10th generation)");
+	assert_string_equal(d.model_declared, "iPad 8");
 }
 
 struct seen {
@@ -154,6 +183,7 @@ int main(void)
 	    cmocka_unit_test(test_vercmp),
 	    cmocka_unit_test_setup_teardown(test_set_state_checked, fixture_setup,
 					    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_model_declared, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_import_rules, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_list_filters_and_pages, fixture_setup,
 					    fixture_teardown),
