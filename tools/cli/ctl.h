@@ -171,6 +171,16 @@ enum {
 		.need = "give exactly one of --school UAI and --all",                \
 		.help = "every enrolled tablet of the fleet"                         \
 	}
+/* The two rows of every list verb's CSV export (ctl_fleet_csv()). */
+#define CTL_OPT_CSV                                                                       \
+	{.name = "--csv",                                                                 \
+	 .help = N_("CSV on stdout, for a spreadsheet: ';'-separated, UTF-8 with a BOM "  \
+		    "(opens as it is in French Excel)")},                                 \
+	{                                                                                 \
+		.name = "--csv-sep", .arg = "SEP",                                        \
+		.help = N_("the CSV's separator: ';' (the default), ',' or tab (implies " \
+			   "--csv)")                                                      \
+	}
 #define CTL_OPT_END  \
 	{            \
 		NULL \
@@ -237,11 +247,19 @@ void ctl_fleet_table_print(struct ctl_table *t, FILE *f);
 /* Frees without printing.  NULL ok. */
 void ctl_fleet_table_free(struct ctl_table *t);
 
-/* Writes one CSV line (RFC 4180 quoting, ',' separated, ended by CRLF).
- * Every CSV ardoisectl writes goes through here: a cell starting with
- * = + - @ TAB or CR is written with a leading ' so that no spreadsheet
- * runs it as a formula. */
+/* Writes one CSV line (RFC 4180 quoting, ended by CRLF), separated by
+ * ';' unless ctl_fleet_csv() chose another, the UTF-8 BOM before the
+ * first line of an export ctl_fleet_csv() started.  Every CSV ardoisectl
+ * writes goes through here: a cell starting with = + - @ TAB or CR is
+ * written with a leading ' so that no spreadsheet runs it as a formula. */
 void ctl_fleet_csv_line(FILE *f, const char *const *cells, size_t n);
+/* 1 when the verb was asked for CSV (its rows CTL_OPT_CSV: --csv, or
+ * --csv-sep SEP); then the separator is set and the BOM armed for
+ * ctl_fleet_csv_line().  0 otherwise.  A bad SEP is a usage error (exits). */
+int ctl_fleet_csv(const struct ctl_args *a);
+/* A list as CSV on f: a header line of the elements' members (an object
+ * member's members as "holder.id"), then a line per element. */
+void ctl_fleet_csv_json(json_t *all, FILE *f);
 
 /* The string member key of o, or "-" when NULL/empty (times: ctl_when()). */
 const char *ctl_fleet_str(json_t *o, const char *key);
@@ -260,8 +278,9 @@ int ctl_fleet_get_all(struct ctl *c, const char *path, const char *key, json_t *
 int ctl_fleet_print_all(struct ctl *c, const char *path, const char *key);
 
 /* A list verb: path with a's query (cut at 1023 bytes); with --json
- * ctl_fleet_print_all(), else ctl_fleet_get_all() and human(all, a) for
- * people.  CTL_OK, or the error of the call. */
+ * ctl_fleet_print_all(), with --csv (ctl_fleet_csv()) ctl_fleet_csv_json(),
+ * else ctl_fleet_get_all() and human(all, a) for people.  CTL_OK, or the
+ * error of the call. */
 int ctl_fleet_list(struct ctl *c, const struct ctl_args *a, const char *path, const char *key,
 		   void (*human)(json_t *all, const struct ctl_args *a));
 

@@ -15,6 +15,7 @@ static const struct ctl_opt list_opts[] = {
 		   "only this action (loan.create) or family (loan: loan.create, loan.return...)"),
     CTL_OPT_FILTER("--target", "T", "target", "only rows on this tablet, account, person..."),
     CTL_OPT_SCHOOL("only rows on this collège, its tablets, people and policy scopes"),
+    CTL_OPT_CSV,
     CTL_OPT_END,
 };
 

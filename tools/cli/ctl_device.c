@@ -9,21 +9,32 @@ static int import(struct ctl *c, const struct ctl_args *a)
 	return ctl_fleet_import(c, a, "/api/v1/devices/import");
 }
 
-static const char *const row_keys[] = {"serial",     "udid",	  "school",    "state",	   "model",
-				       "os_version", "holder.id", "last_seen", "asset_tag"};
+static const char *const row_keys[] = {"serial",    "udid",	     "school",	  "state",
+				       "model",	    "os_version",    "holder.id", "last_seen",
+				       "asset_tag", "model_declared"};
 
 static const char *dash(const char *s)
 {
 	return s[0] ? s : "-";
 }
 
+/* The model the tablet reports, the one declared at import when it has
+ * reported none, both when they differ. */
+static const char *model_shown(const char *model, const char *declared, char *buf, size_t cap)
+{
+	if (model[0] == '\0' || declared[0] == '\0' || strcmp(model, declared) == 0)
+		return model[0] ? model : declared[0] ? declared : "-";
+	snprintf(buf, cap, _("%s (declared: %s)"), model, declared);
+	return buf;
+}
+
 static void add_row(const char *const *v, void *arg)
 {
-	char when[32];
+	char when[32], model[160];
 	const char *row[] = {dash(v[0][0] ? v[0] : v[1]),
 			     dash(v[2]),
 			     dash(v[3]),
-			     dash(v[4]),
+			     model_shown(v[4], v[9], model, sizeof(model)),
 			     dash(v[5]),
 			     dash(v[6]),
 			     ctl_when(v[7], when, sizeof(when)),
@@ -44,6 +55,7 @@ static const struct ctl_opt list_opts[] = {
     CTL_OPT_FILTER("--find", "TEXT", "q",
 		   "only tablets whose serial, asset tag, or holder's name or id holds TEXT "
 		   "(case and accents ignored)"),
+    CTL_OPT_CSV,
     CTL_OPT_END,
 };
 
@@ -51,13 +63,15 @@ static int list(struct ctl *c, const struct ctl_args *a)
 {
 	char path[1024] = "/api/v1/devices";
 	int rc;
+	if (!c->json && ctl_fleet_csv(a))
+		return ctl_fleet_list(c, a, path, "devices", NULL);
 	ctl_opt_query(a, path, sizeof(path));
 	if (c->json)
 		return ctl_fleet_print_all(c, path, "devices");
 	static const char *const head[] = {"SERIAL", "SCHOOL", "STATE",	    "MODEL",
 					   "OS",     "HOLDER", "LAST SEEN", "ASSET TAG"};
 	struct ctl_table *t = ctl_fleet_table(8, head);
-	rc = ctl_fleet_get_rows(c, path, "devices", row_keys, 9, add_row, t);
+	rc = ctl_fleet_get_rows(c, path, "devices", row_keys, 10, add_row, t);
 	if (rc == CTL_OK)
 		ctl_fleet_table_print(t, stdout);
 	else
@@ -145,8 +159,14 @@ static void print_device(json_t *d, const struct ctl_args *a)
 					   "os_version", "enrollment", "device_name"};
 	json_t *h = json_object_get(d, "holder");
 	char when[32];
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	const char *declared = json_string_value(json_object_get(d, "model_declared"));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		printf("%-12s %s\n", keys[i], ctl_fleet_str(d, keys[i]));
+		/* the model typed at import, when the tablet says otherwise */
+		if (i == 4 && declared && declared[0] &&
+		    strcmp(declared, ctl_fleet_str(d, "model")) != 0)
+			printf("%-12s %s\n", "declared", declared);
+	}
 	if (json_is_object(h))
 		printf("%-12s %s (%s, class %s)\n", "holder", ctl_fleet_str(h, "id"),
 		       ctl_fleet_str(h, "name"), ctl_fleet_str(h, "class"));

@@ -95,16 +95,25 @@ void ctl_fleet_table_free(struct ctl_table *t)
 	free(t);
 }
 
+/* The separator of the CSV ardoisectl writes (ctl_fleet_csv()) and
+ * whether the UTF-8 BOM is still to write, before the first line. */
+static char csv_sep = ';';
+static int csv_bom;
+
 void ctl_fleet_csv_line(FILE *f, const char *const *cells, size_t n)
 {
+	char specials[] = {csv_sep, '"', '\r', '\n', ',', ';', '\0'};
+	if (csv_bom) /* Excel reads the file as UTF-8 only with it */
+		fputs("\xEF\xBB\xBF", f);
+	csv_bom = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *s = cells[i] ? cells[i] : "";
 		/* a spreadsheet reads a cell starting with one of these as a
 		 * formula (=HYPERLINK(...), +cmd|...): a leading ' keeps it text */
 		const char *guard = s[0] && strchr("=+-@\t\r", s[0]) ? "'" : "";
 		if (i)
-			fputc(',', f);
-		if (strpbrk(s, ",;\"\r\n") == NULL) {
+			fputc(csv_sep, f);
+		if (strpbrk(s, specials) == NULL) {
 			fprintf(f, "%s%s", guard, s);
 			continue;
 		}
@@ -117,6 +126,114 @@ void ctl_fleet_csv_line(FILE *f, const char *const *cells, size_t n)
 		fputc('"', f);
 	}
 	fputs("\r\n", f);
+}
+
+/* The value of the verb's row name, or NULL when it is absent or the verb
+ * has no such row. */
+static const char *opt_val(const struct ctl_args *a, const char *name)
+{
+	for (int k = 0; a->verb->opts && a->verb->opts[k].name; k++)
+		if (strcmp(a->verb->opts[k].name, name) == 0)
+			return a->val[k];
+	return NULL;
+}
+
+int ctl_fleet_csv(const struct ctl_args *a)
+{
+	const char *sep = opt_val(a, "--csv-sep");
+	if (opt_val(a, "--csv") == NULL && sep == NULL)
+		return 0;
+	if (sep == NULL || strcmp(sep, ";") == 0)
+		csv_sep = ';';
+	else if (strcmp(sep, ",") == 0)
+		csv_sep = ',';
+	else if (strcmp(sep, "tab") == 0 || strcmp(sep, "\t") == 0)
+		csv_sep = '\t';
+	else
+		exit(ctl_opt_usage(a->verb, _("--csv-sep: ';', ',' or tab, not '%s'"), sep));
+	csv_bom = 1;
+	return 1;
+}
+
+/* The columns of a list: its elements' members in the order first met;
+ * an object member's own members as "key.member". */
+static void csv_columns(json_t *all, json_t *cols)
+{
+	json_t *e, *v, *w;
+	const char *k, *k2;
+	size_t i;
+	char name[160];
+	json_array_foreach(all, i, e)
+	{
+		json_object_foreach(e, k, v)
+		{
+			if (!json_is_object(v)) {
+				json_object_set_new(cols, k, json_null());
+				continue;
+			}
+			json_object_foreach(v, k2, w)
+			{
+				snprintf(name, sizeof(name), "%s.%s", k, k2);
+				json_object_set_new(cols, name, json_null());
+			}
+		}
+	}
+}
+
+/* A value as a cell: text as it is, numbers, yes/no, "" for null; an
+ * array or a deeper object as compact JSON. */
+static char *csv_cell(json_t *v)
+{
+	char buf[64];
+	if (v == NULL || json_is_null(v))
+		return strdup("");
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_integer(v))
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, sizeof(buf), "%g", json_real_value(v));
+	else if (json_is_boolean(v))
+		snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "yes" : "no");
+	else
+		return json_dumps(v, JSON_COMPACT);
+	return strdup(buf);
+}
+
+void ctl_fleet_csv_json(json_t *all, FILE *f)
+{
+	json_t *cols = json_object(), *e, *v;
+	const char *k;
+	size_t i, n = 0;
+	csv_columns(all, cols);
+	size_t ncols = json_object_size(cols);
+	const char **head = calloc(ncols ? ncols : 1, sizeof(*head));
+	char **cells = calloc(ncols ? ncols : 1, sizeof(*cells));
+	if (cols == NULL || head == NULL || cells == NULL || ncols == 0)
+		goto out;
+	json_object_foreach(cols, k, v) head[n++] = k;
+	ctl_fleet_csv_line(f, head, ncols);
+	json_array_foreach(all, i, e)
+	{
+		for (size_t c = 0; c < ncols; c++) {
+			const char *dot = strchr(head[c], '.');
+			json_t *cell = json_object_get(e, head[c]);
+			if (cell == NULL && dot) {
+				char outer[160];
+				snprintf(outer, sizeof(outer), "%.*s", (int)(dot - head[c]),
+					 head[c]);
+				cell = json_object_get(json_object_get(e, outer), dot + 1);
+			}
+			cells[c] = csv_cell(cell);
+		}
+		ctl_fleet_csv_line(f, (const char *const *)cells, ncols);
+		for (size_t c = 0; c < ncols; c++)
+			free(cells[c]);
+	}
+out:
+	free(head);
+	free(cells);
+	json_decref(cols);
 }
 
 const char *ctl_fleet_str(json_t *o, const char *key)
@@ -225,13 +342,17 @@ int ctl_fleet_list(struct ctl *c, const struct ctl_args *a, const char *path, co
 	char url[1024];
 	json_t *all = NULL;
 	int rc;
+	int csv = ctl_fleet_csv(a);
 	snprintf(url, sizeof(url), "%s", path);
 	ctl_opt_query(a, url, sizeof(url));
 	if (c->json)
 		return ctl_fleet_print_all(c, url, key);
 	if ((rc = ctl_fleet_get_all(c, url, key, &all)) != CTL_OK)
 		return rc;
-	human(all, a);
+	if (csv)
+		ctl_fleet_csv_json(all, stdout);
+	else
+		human(all, a);
 	json_decref(all);
 	return CTL_OK;
 }
@@ -365,6 +486,13 @@ static void print_report(const char *file, json_t *rep, int ok)
 	int dry = json_is_true(json_object_get(rep, "dry_run"));
 	json_unpack(rep, "{s?I,s?I,s?I,s?I,s?I}", "rows", &rows, "added", &added, "updated",
 		    &updated, "unchanged", &same, "bad_rows", &bad);
+	json_t *ignored = json_object_get(rep, "ignored_columns");
+	if (json_array_size(ignored)) { /* never silent about a column */
+		printf(_("%s: columns ignored (no such field): "), file);
+		json_array_foreach(ignored, i, e)
+		    printf("%s%s", i ? ", " : "", json_string_value(e) ? json_string_value(e) : "");
+		printf("\n");
+	}
 	json_array_foreach(errors, i, e)
 	{
 		printf("%s:%lld: %s\n", file,

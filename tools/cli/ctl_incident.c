@@ -86,6 +86,7 @@ static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's incidents"),
     CTL_OPT_FLAG("--open", CTL_OPT_QUERY, "open", "only open incidents"),
     CTL_OPT_FILTER("--device", "SERIAL", "device", "only this tablet's incidents"),
+    CTL_OPT_CSV,
     CTL_OPT_END,
 };
 

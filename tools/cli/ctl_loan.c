@@ -97,6 +97,7 @@ static const struct ctl_opt list_opts[] = {
 		   "active (the default: open and returning), open, returning, closed or all"),
     CTL_OPT_FILTER("--person", "ID", "person", "only this person's loans"),
     CTL_OPT_FILTER("--device", "SERIAL", "device", "only this tablet's loans"),
+    CTL_OPT_CSV,
     CTL_OPT_END,
 };
 
@@ -167,13 +168,13 @@ static const struct ctl_opt campaign_opts[] = {
      .key = "by",
      .need = "--school and --by are required",
      .help = "the day pupils' tablets should be back"},
-    {.name = "--csv", .help = "CSV on stdout (one line a loan), for a spreadsheet"},
+    CTL_OPT_CSV,
     CTL_OPT_END,
 };
 
 static void print_campaign(json_t *ret, const struct ctl_args *a)
 {
-	if (ctl_opt_get(a, "--csv"))
+	if (ctl_fleet_csv(a))
 		campaign_csv(ret);
 	else
 		campaign_text(ret);

@@ -30,10 +30,29 @@ static void print_people(json_t *all, const struct ctl_args *a)
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's people"),
     CTL_OPT_FILTER("--class", "C", "class", "only this class (e.g. 3A)"),
+    CTL_OPT_CSV,
     CTL_OPT_END,
 };
 
 static int list(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_fleet_list(c, a, "/api/v1/people", "people", print_people);
+}
+
+static const struct ctl_opt find_opts[] = {
+    {.name = "TEXT",
+     .how = CTL_OPT_POS | CTL_OPT_QUERY,
+     .key = "q",
+     .need = N_("what to look for is required (a name, part of one, or an id)"),
+     .help = N_("part of the name or id, case and accents aside (\"helene\" finds Hélène)")},
+    CTL_OPT_SCHOOL(N_("only this collège's people")),
+    CTL_OPT_CSV,
+    CTL_OPT_END,
+};
+
+/* GET /api/v1/people?q=TEXT: the people of the caller's collèges whose
+ * name or id holds TEXT. */
+static int find(struct ctl *c, const struct ctl_args *a)
 {
 	return ctl_fleet_list(c, a, "/api/v1/people", "people", print_people);
 }
@@ -135,6 +154,8 @@ const struct ctl_verb ctl_person_verbs[] = {
     {"person", "import", import, ctl_fleet_import_opts, 0,
      "import pupils and teachers from CSV (external_id, kind, name, class, uai[, agreement])"},
     {"person", "list", list, list_opts, 0, "list pupils and teachers"},
+    {"person", "find", find, find_opts, 0,
+     N_("find pupils and teachers of your collèges by name or id (case and accents aside)")},
     {"person", "show", show, show_opts, 0, "one person and their loans"},
     {"person", "leave", leave, leave_opts, 0,
      "record the last day; open loans become due that day"},

@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NCOLS 16
+#define NCOLS 18
 
 static const char *const head[NCOLS] = {
     "uai",	  "name",    "devices",	       "stock",	      "loaned",
     "returning",  "repair",  "lost",	       "stolen",      "retired",
     "loans_open", "overdue", "incidents_open", "not_seen_7d", "not_seen_30d",
-    "never_seen"};
+    "never_seen", "held",    "target"};
 
 /* The row's cells; numbers written into num. */
 static void cells(json_t *row, const char **out, char num[NCOLS][24])
@@ -22,28 +22,30 @@ static void cells(json_t *row, const char **out, char num[NCOLS][24])
 		json_t *v = json_object_get(row, head[i]);
 		if (v == NULL)
 			v = json_object_get(st, head[i]);
-		snprintf(num[i], sizeof(num[i]), "%lld", (long long)json_integer_value(v));
+		num[i][0] = '\0'; /* a target not known: an empty cell */
+		if (json_is_integer(v))
+			snprintf(num[i], sizeof(num[i]), "%lld", (long long)json_integer_value(v));
 		out[i] = num[i];
 	}
 }
 
 static const struct ctl_opt fleet_opts[] = {
     CTL_OPT_SCHOOL("only this collège"),
-    {.name = "--csv", .help = "CSV on stdout (one line a collège), for a spreadsheet"},
+    CTL_OPT_CSV,
     CTL_OPT_END,
 };
 
 static void print_fleet(json_t *rep, const struct ctl_args *a)
 {
 	static const char *const human[NCOLS] = {
-	    "UAI",	 "NAME",      "TABLETS",    "STOCK",	 "LOANED", "RETURNING",
-	    "REPAIR",	 "LOST",      "STOLEN",	    "RETIRED",	 "LOANS",  "OVERDUE",
-	    "INCIDENTS", "UNSEEN 7D", "UNSEEN 30D", "NEVER SEEN"};
+	    "UAI",	 "NAME",      "TABLETS",    "STOCK",	  "LOANED", "RETURNING",
+	    "REPAIR",	 "LOST",      "STOLEN",	    "RETIRED",	  "LOANS",  "OVERDUE",
+	    "INCIDENTS", "UNSEEN 7D", "UNSEEN 30D", "NEVER SEEN", "HELD",   "TARGET"};
 	char num[NCOLS][24];
 	const char *row[NCOLS];
 	json_t *r;
 	size_t i;
-	if (ctl_opt_get(a, "--csv")) {
+	if (ctl_fleet_csv(a)) {
 		ctl_fleet_csv_line(stdout, head, NCOLS);
 		json_array_foreach(json_object_get(rep, "schools"), i, r)
 		{

@@ -38,6 +38,10 @@ static void print_schools(json_t *all, const struct ctl_args *a)
 	static const char *const head[] = {"UAI", "NAME", "COMMUNE", "SECTOR"};
 	json_t *s;
 	size_t i;
+	if (ctl_fleet_csv(a)) { /* it imports back as it is */
+		ctl_fleet_csv_json(all, stdout);
+		return;
+	}
 	struct ctl_table *t = ctl_fleet_table(4, head);
 	json_array_foreach(all, i, s)
 	{
@@ -47,6 +51,11 @@ static void print_schools(json_t *all, const struct ctl_args *a)
 	}
 	ctl_fleet_table_print(t, stdout);
 }
+
+static const struct ctl_opt list_opts[] = {
+    CTL_OPT_CSV,
+    CTL_OPT_END,
+};
 
 static int list(struct ctl *c, const struct ctl_args *a)
 {
@@ -58,6 +67,29 @@ static const struct ctl_opt show_opts[] = {
     CTL_OPT_END,
 };
 
+/* A target, or "-" when the collège has none. */
+static const char *target(json_t *v, char *buf, size_t cap)
+{
+	if (!json_is_integer(v))
+		return "-";
+	snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+	return buf;
+}
+
+/* The equipment targets against the fleet: tablets held (not retired,
+ * lost or stolen) and lent. */
+static void print_targets(json_t *ret)
+{
+	char p[24], t[24];
+	printf(_("targets   %s pupils, %s teachers to equip\n"),
+	       target(json_object_get(ret, "pupils_equipped"), p, sizeof(p)),
+	       target(json_object_get(ret, "teachers_equipped"), t, sizeof(t)));
+	printf(_("equipped  %lld tablets held; lent to %lld pupils, %lld teachers\n"),
+	       (long long)json_integer_value(json_object_get(ret, "held")),
+	       (long long)json_integer_value(json_object_get(ret, "loaned_pupils")),
+	       (long long)json_integer_value(json_object_get(ret, "loaned_teachers")));
+}
+
 static void print_school(json_t *ret, const struct ctl_args *a)
 {
 	json_t *st = json_object_get(ret, "by_state"), *v;
@@ -67,7 +99,9 @@ static void print_school(json_t *ret, const struct ctl_args *a)
 	printf("sector    %s\n", ctl_fleet_str(ret, "sector"));
 	printf("tablets   %lld:", (long long)json_integer_value(json_object_get(ret, "devices")));
 	json_object_foreach(st, k, v) printf(" %s %lld", k, (long long)json_integer_value(v));
-	printf("\nloans     %lld open, %lld overdue\n",
+	printf("\n");
+	print_targets(ret);
+	printf(_("loans     %lld open, %lld overdue\n"),
 	       (long long)json_integer_value(json_object_get(ret, "loans_open")),
 	       (long long)json_integer_value(json_object_get(ret, "overdue")));
 	printf("incidents %lld open\n",
@@ -83,9 +117,10 @@ static int show(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_school_verbs[] = {
     {"school", "import", import, ctl_fleet_import_opts, 0,
-     "import collèges from CSV (uai, name[, address, commune, sector]); all rows or none"},
+     N_("import collèges from CSV (uai, name[, address, commune, sector, pupils_equipped, "
+	"teachers_equipped]; French headers too); all rows or none")},
     {"school", "add", add, add_opts, 0, "add one collège"},
-    {"school", "list", list, NULL, 0, "list the collèges you can see"},
+    {"school", "list", list, list_opts, 0, N_("list the collèges you can see")},
     {"school", "show", show, show_opts, 0, "one collège and its counts"},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };
