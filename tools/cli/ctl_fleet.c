@@ -156,18 +156,24 @@ int ctl_fleet_csv(const struct ctl_args *a)
 }
 
 /* The columns of a list: its elements' members in the order first met;
- * an object member's own members as "key.member". */
+ * a member that is an object in some element, its own members as
+ * "key.member" (an element where it is null leaves them empty). */
 static void csv_columns(json_t *all, json_t *cols)
 {
-	json_t *e, *v, *w;
+	json_t *objects = json_object(), *e, *v, *w;
 	const char *k, *k2;
 	size_t i;
 	char name[160];
 	json_array_foreach(all, i, e)
 	{
+		json_object_foreach(e, k, v) if (json_is_object(v))
+		    json_object_set_new(objects, k, json_null());
+	}
+	json_array_foreach(all, i, e)
+	{
 		json_object_foreach(e, k, v)
 		{
-			if (!json_is_object(v)) {
+			if (json_object_get(objects, k) == NULL) {
 				json_object_set_new(cols, k, json_null());
 				continue;
 			}
@@ -178,6 +184,7 @@ static void csv_columns(json_t *all, json_t *cols)
 			}
 		}
 	}
+	json_decref(objects);
 }
 
 /* A value as a cell: text as it is, numbers, yes/no, "" for null; an
