@@ -12,17 +12,17 @@ const KINDS = {
 	schools: {
 		label: 'Collèges',
 		path: '/api/v1/schools/import',
-		columns: 'uai (obligatoire), nom (obligatoire), adresse, commune, secteur',
+		columns: 'UAI (obligatoire), Nom Établissement (obligatoire), Adresse, Commune, Secteur, Élèves équipés, Enseignants équipés',
 	},
 	devices: {
 		label: 'Tablettes',
 		path: '/api/v1/devices/import',
-		columns: 'numéro de série (obligatoire), modèle, uai du collège (obligatoire), numéro d’inventaire',
+		columns: 'N° de série (obligatoire), Modèle, UAI du collège (obligatoire), N° d’inventaire',
 	},
 	people: {
 		label: 'Personnes (élèves et enseignants)',
 		path: '/api/v1/people/import',
-		columns: 'identifiant (obligatoire), type : pupil ou teacher (obligatoire), nom (obligatoire), classe, uai (obligatoire), date de l’accord des responsables légaux',
+		columns: 'Identifiant ou INE (obligatoire), Statut : élève ou enseignant (obligatoire), Nom (obligatoire), Prénom, Classe, UAI (obligatoire), Accord parents (date), Date de sortie',
 	},
 };
 
@@ -54,16 +54,20 @@ const MESSAGES = [
 	[/^serial (\S+) is at collège (\S+), not (\S+)/, (m) => `La tablette ${m[1]} est au collège ${m[2]}, pas ${m[3]} : changez-la de collège d’abord.`],
 	[/^model and asset tag: at most (\d+) bytes/, (m) => `Modèle et numéro d’inventaire : ${m[1]} octets au plus chacun, sur une ligne.`],
 	[/^bad id '(.*)': 1 to (\d+) of/, (m) => `Identifiant « ${m[1]} » incorrect : de 1 à ${m[2]} lettres, chiffres ou . _ @ -.`],
-	[/^bad kind '(.*)': pupil or teacher$/, (m) => `Type « ${m[1]} » incorrect : pupil (élève) ou teacher (enseignant).`],
+	[/^bad kind '(.*)': pupil or teacher/, (m) => `Statut « ${m[1]} » incorrect : élève ou enseignant.`],
 	[/^name \(1 to (\d+) bytes\) and class \(at most (\d+)\) expected$/, (m) => `Nom (de 1 à ${m[1]} octets) et classe (${m[2]} au plus) attendus.`],
-	[/^bad agreement '(.*)': a date/, (m) => `Accord « ${m[1]} » incorrect : une date AAAA-MM-JJ, yes ou no.`],
+	[/^bad agreement '(.*)': a date/, (m) => `Accord « ${m[1]} » incorrect : une date JJ/MM/AAAA ou AAAA-MM-JJ, oui ou non.`],
+	[/^bad leaving date '(.*)': a date/, (m) => `Date de sortie « ${m[1]} » incorrecte : une date JJ/MM/AAAA ou AAAA-MM-JJ.`],
+	[/^bad equipment target '(.*)' \/ '(.*)': a whole number/, (m) => `Objectif d’équipement « ${m[1] || m[2]} » incorrect : un nombre entier de tablettes.`],
 	[/^collège (\S+) is outside the scope of account (\S+)$/, (m) => `Le collège ${m[1]} n’est pas dans les collèges du compte ${m[2]}.`],
 	[/^id (\S+) is a person of a collège outside your scope/, (m) => `${m[1]} est une personne d’un autre collège : seul un technicien la change de collège.`],
 	[/^id (\S+) is already on line (\d+)$/, (m) => `L’identifiant ${m[1]} figure déjà ligne ${m[2]}.`],
 	[/^(\S+) has a tablet on loan at another collège/, (m) => `${m[1]} a une tablette en prêt dans un autre collège : elle doit être rendue avant le changement de collège.`],
 	[/^UAI (\S+) is already on line (\d+)$/, (m) => `L’UAI ${m[1]} figure déjà ligne ${m[2]}.`],
 	[/^name must be 1 to (\d+) bytes/, (m) => `Le nom doit compter de 1 à ${m[1]} octets.`],
+	[/^the header has no column '(.*)' \(accepted names: (.*)\)$/, (m) => `L’en-tête n’a pas de colonne « ${m[1]} » (noms acceptés : ${m[2]}).`],
 	[/^the header has no column '(.*)'$/, (m) => `L’en-tête n’a pas de colonne « ${m[1]} ».`],
+	[/^the file is not UTF-8/, () => 'Le fichier n’est pas en UTF-8 (Windows-1252 ?) : dans le tableur, enregistrez-le au format « CSV UTF-8 ».'],
 	[/^the file is UTF-16/, () => 'Le fichier est en UTF-16 : enregistrez-le au format « CSV UTF-8 ».'],
 	[/^the file is empty/, () => 'Le fichier est vide : une ligne d’en-tête est attendue.'],
 	[/^(\d+) fields, but the header names (\d+)$/, (m) => `${m[1]} champs, alors que l’en-tête en nomme ${m[2]}.`],
@@ -94,6 +98,13 @@ function badLines(rep) {
 			? notice('info', `Seules les ${count(errors.length)} premières lignes refusées sont listées, sur ${count(c.bad)}.`)
 			: null,
 	];
+}
+
+// The file's columns no field takes: said, never dropped in silence.
+function ignoredColumns(rep) {
+	const cols = rep.ignored_columns || [];
+	if (!cols.length) return null;
+	return notice('info', `Colonnes ignorées (aucun champ ne leur correspond) : ${cols.map((c) => `« ${c} »`).join(', ')}.`);
 }
 
 function figures(c, preview) {
@@ -150,6 +161,7 @@ route('/imports', {
 				h('h2', { id: 'apercu-titre', tabindex: '-1' }, `Aperçu : ${KINDS[kind].label.toLowerCase()}, fichier « ${name} »`),
 				notice('info', 'Rien n’est encore enregistré.'),
 				figures(c, true),
+				ignoredColumns(rep),
 				badLines(rep),
 			];
 			if (c.bad) {

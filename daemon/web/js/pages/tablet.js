@@ -51,6 +51,8 @@ function identity(d, list) {
 		['Numéro de série', d.serial || '—'],
 		['Numéro d’inventaire', d.asset_tag || '—'],
 		['Modèle', [d.product_name, d.model].filter(Boolean).join(' — ') || '—'],
+		// the model typed at import, when the tablet says otherwise (or nothing yet)
+		['Modèle déclaré à l’import', d.model_declared && d.model_declared !== d.model ? d.model_declared : null],
 		['Nom sur la tablette', d.device_name || null],
 		['Version d’iPadOS', d.os_version ? `${d.os_version}${inv.build_version ? ` (${inv.build_version})` : ''}` : 'Non communiquée'],
 		['Dernier contact', dateTime(d.last_seen)],

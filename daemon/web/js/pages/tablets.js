@@ -73,7 +73,7 @@ route('/tablettes', {
 				columns: [
 					{ label: 'Numéro de série', value: (d) => tabletLink(d.serial || d.udid) },
 					{ label: 'Inventaire', value: (d) => d.asset_tag || '—' },
-					{ label: 'Modèle', value: (d) => d.model || '—' },
+					{ label: 'Modèle', value: (d) => d.model || d.model_declared || '—' },
 					several ? { label: 'Collège', value: (d) => schoolName(list, d.school) } : null,
 					{ label: 'État', value: (d) => stateLabel(d.state) },
 					{ label: 'Élève ou enseignant', value: (d) => holderText(d.holder) },
