@@ -227,7 +227,7 @@ def test_fleet_report():
         check(rep["total"]["devices"] == 7 and rep["total"]["overdue"] == 1, rep["total"])
         one = d.ctl_json("report", "fleet", "--school", A)
         check(len(one["schools"]) == 1 and one["schools"][0] == a, one)
-        rows = list(csv.DictReader(io.StringIO(d.ctl("report", "fleet", "--csv").stdout)))
+        rows = list(csv.DictReader(io.StringIO(d.ctl("report", "fleet", "--csv", "--csv-sep", ",").stdout.lstrip("\ufeff"))))
         ra = next(r for r in rows if r["uai"] == A)
         check(len(rows) == 38 and ra["loaned"] == "2" and ra["overdue"] == "1" and ra["not_seen_30d"] == "2"
               and ra["name"] == "Clg N. Sarraute", ra)

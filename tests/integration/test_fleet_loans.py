@@ -140,7 +140,7 @@ def test_summer_campaign():
         check(c["classes"][1]["loans"][0]["device"] == "DMPA00000002", c)
         text = d.ctl("loan", "campaign", "--school", A, "--by", day(30)).stdout
         check("class 3A (1)" in text and "class 3B (1)" in text and "T-A1" not in text, text)
-        rows = list(csv.reader(io.StringIO(d.ctl("loan", "campaign", "--school", A, "--by", day(30), "--csv").stdout)))
+        rows = list(csv.reader(io.StringIO(d.ctl("loan", "campaign", "--school", A, "--by", day(30), "--csv").stdout.lstrip("\ufeff")), delimiter=";"))
         check(rows[0][:4] == ["class", "person", "name", "device"] and len(rows) == 3, rows)
         check(rows[1][:4] == ["3A", "E-A1", "Léa Dupont", "DMPA00000001"], rows)
         # loans made after the date are not part of a past campaign
