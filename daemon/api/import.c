@@ -73,21 +73,24 @@ void import_norm(const char *s, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-/* 1 when one of the '|'-separated aliases is name once normalised. */
-static int alias_match(const char *aliases, const char *name)
+/* The header field (not taken yet) that col's aliases name, the first
+ * alias first: "UAI" wins over a "Collège" column holding names, and
+ * "model_declared" over "model", wherever they stand.  -1 when none. */
+static int find_field(const struct import_col *col, char (*names)[64], const int *taken, size_t n)
 {
 	char one[64], normed[64];
-	for (const char *p = aliases; *p;) {
+	for (const char *p = col->aliases; *p;) {
 		size_t k = strcspn(p, "|");
 		snprintf(one, sizeof(one), "%.*s", (int)(k < sizeof(one) ? k : sizeof(one) - 1), p);
 		import_norm(one, normed, sizeof(normed));
-		if (normed[0] && strcmp(normed, name) == 0)
-			return 1;
+		for (size_t f = 0; normed[0] && f < n; f++)
+			if (!taken[f] && strcmp(names[f], normed) == 0)
+				return (int)f;
 		p += k;
 		if (*p == '|')
 			p++;
 	}
-	return 0;
+	return -1;
 }
 
 /* A required column is missing: the error names the header names accepted. */
@@ -112,22 +115,25 @@ static void missing(struct import *im, const struct import_col *col)
 
 static void map_header(struct import *im)
 {
-	char name[64], shown[80];
+	char names[CSV_MAX_FIELDS][64], shown[80];
+	int taken[CSV_MAX_FIELDS] = {0};
 	size_t named = 0; /* fields up to the last one with a name */
 	im->header_fields = im->rec.n;
-	for (size_t f = 0; f < im->rec.n; f++)
+	for (size_t f = 0; f < im->rec.n; f++) {
+		import_norm(im->rec.f[f], names[f], sizeof(names[f]));
 		if (strspn(im->rec.f[f], " \t") < im->rec.len[f])
 			named = f + 1;
-	for (size_t f = 0; f < im->rec.n; f++) {
-		size_t c;
-		import_norm(im->rec.f[f], name, sizeof(name));
-		for (c = 0; c < im->n_cols; c++)
-			if (im->idx[c] < 0 && name[0] && alias_match(im->cols[c].aliases, name))
-				break;
-		if (c < im->n_cols) {
-			im->idx[c] = (int)f;
-			continue;
+	}
+	for (size_t c = 0; c < im->n_cols; c++) {
+		int f = find_field(&im->cols[c], names, taken, im->rec.n);
+		if (f >= 0) {
+			im->idx[c] = f;
+			taken[f] = 1;
 		}
+	}
+	for (size_t f = 0; f < named; f++) { /* trailing separators: no column at all */
+		if (taken[f])
+			continue;
 		/* blanks around the name dropped; an unnamed column by its place */
 		const char *s = im->rec.f[f];
 		size_t n = strlen(s);
@@ -135,8 +141,6 @@ static void map_header(struct import *im)
 			s++, n--;
 		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 			n--;
-		if (f >= named)
-			continue; /* trailing separators: no column at all */
 		if (n == 0)
 			snprintf(shown, sizeof(shown), "(column %zu, no name)", f + 1);
 		else

@@ -58,7 +58,7 @@ static void test_import_header(void **state)
 static const struct import_col fr_cols[] = {
     {"serial", "N° de série|Numéro de série|Série|serial", 1},
     {"asset_tag", "N° d'inventaire|Étiquette|asset tag", 0},
-    {"uai", "UAI|RNE", 1},
+    {"uai", "UAI|RNE|Collège", 1},
 };
 
 /* French headers as spreadsheets write them, every column no field takes
@@ -99,7 +99,18 @@ static void test_import_french(void **state)
 	assert_int_equal(im.n_errors, 1);
 	const char *msg =
 	    json_string_value(json_object_get(json_array_get(im.errors, 0), "message"));
-	assert_non_null(strstr(msg, "no column 'uai' (accepted names: \"UAI\", \"RNE\")"));
+	assert_non_null(
+	    strstr(msg, "no column 'uai' (accepted names: \"UAI\", \"RNE\", \"Collège\")"));
+	import_end(&im);
+
+	/* the first alias first, wherever the columns stand: a "Collège" of
+	 * names before the "UAI" is left for what it is */
+	static const char order[] = "Collège;Série;UAI\nClg X;S1;U1\n";
+	assert_int_equal(import_begin(&im, order, sizeof(order) - 1, fr_cols, 3), 0);
+	assert_int_equal(im.n_errors, 0);
+	assert_int_equal(import_next(&im, v, &line), 1);
+	assert_string_equal(v[2], "U1");
+	assert_string_equal(json_string_value(json_array_get(im.ignored, 0)), "Collège");
 	import_end(&im);
 }
 
