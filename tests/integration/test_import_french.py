@@ -99,6 +99,15 @@ def test_french_devices_and_people():
         dev = d.ctl_json("device", "show", "FRDV0001")
         check(dev["model_declared"] == "iPad 9; 64 Go" and dev["asset_tag"] == "INV-001"
               and not dev["model"], dev)
+        # the tablet reports its own model (as its inventory writes it): both kept, both shown
+        d.sqlite("UPDATE device SET model = 'iPad (9th generation)' WHERE serial = 'FRDV0001'")
+        d.ctl("device", "import", write(d, "again.csv", text))
+        dev = d.ctl_json("device", "show", "FRDV0001")
+        check(dev["model"] == "iPad (9th generation)" and dev["model_declared"] == "iPad 9; 64 Go", dev)
+        out = d.ctl("device", "show", "FRDV0001").stdout
+        check("iPad (9th generation)" in out and "declared     iPad 9; 64 Go" in out, out)
+        out = d.ctl("device", "list", "--school", A).stdout
+        check("iPad (9th generation) (declared: iPad 9; 64 Go)" in out and "iPad 10" in out, out)
         # other spellings of the same columns
         for head in ("Numéro de série;Modèle;UAI;Étiquette", "Série;modele;Code UAI;Inventaire",
                      "NUMERO DE SERIE;MODELE;Collège;numéro d'inventaire"):
