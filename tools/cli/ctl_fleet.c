@@ -517,7 +517,8 @@ static void print_report(const char *file, json_t *rep, int ok)
 
 const struct ctl_opt ctl_fleet_import_opts[] = {
     CTL_OPT_ARG("FILE.csv", "missing argument",
-		"the CSV file to import (its header line names the columns)"),
+		N_("the CSV file to import: UTF-8 (\"CSV UTF-8\"), ';' or ',', its header line "
+		   "naming the columns in French or English; columns it does not know are listed")),
     CTL_OPT_FLAG("--dry-run", CTL_OPT_QUERY, "dry_run",
 		 "check every row and report, write nothing"),
     CTL_OPT_REASON("R", CTL_OPT_QUERY, NULL),
