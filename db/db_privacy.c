@@ -205,8 +205,9 @@ int db_privacy_audit(struct db *db, const char *ext_id, int64_t limit,
 	/* the detail test reads only the rows that name a person at all */
 	int rc = db_stmt(db,
 			 "SELECT id, ts, actor, action, target, reason, detail, hash FROM audit"
-			 " WHERE target = ?1 OR (detail LIKE '%\"person\":%' AND json_valid(detail)"
-			 " AND json_extract(detail, '$.person') = ?1) ORDER BY id LIMIT ?2",
+			 " WHERE target = ?1 OR (detail LIKE '%\"person\":%' AND CASE WHEN"
+			 " json_valid(detail) THEN json_extract(detail, '$.person') END = ?1)"
+			 " ORDER BY id LIMIT ?2",
 			 &st);
 	if (rc < 0)
 		return rc;
