@@ -3,10 +3,12 @@
  * pseudonymised [privacy] leaver_retention_days after their last day
  * (db_privacy.h says what changes and what is kept).
  *
- * A daily job (jobs.c) and a technician's run now
- * (POST /api/v1/privacy/pseudonymise, ardoisectl person pseudonymise) do
- * the same: batches of PRIVACY_BATCH people, each batch one transaction
- * with its audit row ("person.pseudonymise", the count, no name nor id).
+ * A job (jobs.c) checks every hour, from an hour after start (people
+ * become due once a day, when the date changes; the next run catches up
+ * after a stop), and a technician's run now (POST
+ * /api/v1/privacy/pseudonymise, ardoisectl person pseudonymise) does the
+ * same: batches of PRIVACY_BATCH people, each batch one transaction with
+ * its audit row ("person.pseudonymise", the count, no name nor id).
  */
 #ifndef PRIVACY_H
 #define PRIVACY_H
@@ -28,7 +30,7 @@ struct privacy_stats {
  * job); *ret (may be NULL) says what it did, also when it failed part
  * way (the batches committed stay). */
 int privacy_run(struct worker *w, const char *actor, struct privacy_stats *ret);
-/* The daily job. */
+/* The periodic job (as "system"). */
 int privacy_job(struct worker *w);
 
 #endif
