@@ -58,7 +58,7 @@ int privacy_run(struct worker *w, const char *actor, struct privacy_stats *ret)
 		if (n < PRIVACY_BATCH)
 			break;
 	}
-	if (st.done > 0 || st.held_back > 0)
+	if (st.done > 0) /* not every hour for those held back */
 		log_info("leavers_pseudonymised", "count=%lld held_back=%lld", (long long)st.done,
 			 (long long)st.held_back);
 	if (ret)
