@@ -58,6 +58,8 @@ def test_pseudonymise_export_and_log():
                                         "%s;pupil;%s;%s;%s\n%s;pupil;%s;%s;%s\n"
                                         % (INE, NAME, CLASS, A, INE, NAME, CLASS, A)), expect=1)
         refused(d, ["person", "show", INE + "Q"], "no person")
+        d.api("GET", "/api/v1/nothing/%s?name=%s" % (INE, CLASS), expect=404)  # no route
+        d.api("DELETE", "/api/v1/people/%s" % INE, expect=405)
         refused(d, ["loan", "create", "--device", "DMPA00000003", "--person", INE + "Q"], INE)
         d.ctl("person", "leave", INE, "--date", day(-400))
 
@@ -172,6 +174,7 @@ def test_pseudonymise_export_and_log():
                       "Nora Lenoir", "E-A2", "E-A5"):
             check(trace not in log, "%r must not appear in the daemon's log" % trace)
         check("path=/api/v1/people/:id " in log, "the request line shows the route's pattern")
+        check("path=(unmatched) status=404" in log, "an unknown path is not shown either")
         check(re.search(r"event=api_error id=\S+ status=404 code=\S+ message=.*%s", log),
               "an error line shows the message's pattern")
 
