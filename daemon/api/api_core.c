@@ -49,11 +49,12 @@ static void notice(struct req *r)
 {
 	const struct config *c = &r->w->srv->cfg;
 	api_json(r, 200,
-		 json_pack("{s:s,s:I,s:I,s:I,s:s}", "organization", c->organization,
+		 json_pack("{s:s,s:I,s:I,s:I,s:s,s:I}", "organization", c->organization,
 			   "geolocation_retention_days", (json_int_t)c->geo_retention_days,
 			   "command_retention_days", (json_int_t)c->command_retention_days,
 			   "command_expiry_days", (json_int_t)c->command_expiry_days,
-			   "geolocation_approval", c->geo_approval));
+			   "geolocation_approval", c->geo_approval, "leaver_retention_days",
+			   (json_int_t)c->leaver_retention_days));
 }
 
 /* POST /api/v1/jobs/:name/run - a periodic job now (technicians):

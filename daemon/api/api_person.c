@@ -5,10 +5,14 @@
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "ap_text.h"
+#include "db_audit.h"
+#include "db_incident.h"
 #include "db_loan.h"
 #include "db_person.h"
+#include "db_privacy.h"
 #include "db_school.h"
 #include "isodate.h"
+#include "privacy.h"
 #include "worker.h"
 #include "store.h"
 
@@ -167,6 +171,21 @@ static int import_left(struct req *r, const struct db_person *p, int64_t left, i
 	return rc;
 }
 
+/* 1 (the row reported) when the id is a pseudonymised leaver's: an import
+ * never puts a name back on them. */
+static int pseudonymised(struct req *r, struct import *im, const struct db_person *p, size_t line)
+{
+	int64_t at = 0;
+	int rc = db_privacy_pseudonymised_at(r->w->db, p->ext_id, &at);
+	if (rc == AP_ENOTFOUND || (rc == 0 && at == 0))
+		return 0;
+	if (rc < 0)
+		return rc;
+	import_error(im, line, "id %s is a pseudonymised leaver's: it cannot be imported again",
+		     p->ext_id);
+	return 1;
+}
+
 /* Writes one checked row; 0 also when the row is refused (reported). */
 static int person_row(struct req *r, struct import *im, const char **v, size_t line, void *ctx)
 {
@@ -189,7 +208,8 @@ static int person_row(struct req *r, struct import *im, const char **v, size_t l
 		import_error(im, line, "unknown collège %s", p.school);
 		return 0;
 	}
-	if (rc < 0 || (rc = outside_scope(r, im, &p, line)) != 0)
+	if (rc < 0 || (rc = outside_scope(r, im, &p, line)) != 0 ||
+	    (rc = pseudonymised(r, im, &p, line)) != 0)
 		return rc < 0 ? rc : 0;
 	rc = db_person_put(r->w->db, &p, &created);
 	if (rc == AP_ECONFLICT) {
@@ -360,11 +380,142 @@ out:
 	json_decref(b);
 }
 
+/* ---- the right of access: everything held on one person --------------- */
+
+#define EXPORT_AUDIT_MAX 10000
+#define EXPORT_LOANS_MAX 1000
+
+struct export_ctx {
+	struct req *r;
+	json_t *a;
+	int rc;
+};
+
+static int add_agreement(const struct db_privacy_agreement *g, void *arg)
+{
+	return json_array_append_new(
+		   arg, json_pack("{s:I,s:o,s:o,s:s,s:o}", "school_year",
+				  (json_int_t)g->school_year, "signed", api_fleet_day(g->signed_at),
+				  "withdrawn", api_fleet_day(g->withdrawn_at), "recorded_by",
+				  g->recorded_by, "recorded", api_fleet_time(g->recorded_at))) < 0;
+}
+
+static int add_incident(int64_t id, void *arg)
+{
+	struct export_ctx *x = arg;
+	struct db_incident in;
+	if ((x->rc = db_incident_get(x->r->w->db, id, &in)) < 0)
+		return 1;
+	return json_array_append_new(x->a, api_incident_json(&in)) < 0;
+}
+
+static int add_audit(const struct db_audit_row *row, void *arg)
+{
+	json_t *detail = row->detail && row->detail[0] ? json_loads(row->detail, 0, NULL) : NULL;
+	if (row->detail && row->detail[0] && detail == NULL)
+		detail = json_string(row->detail);
+	return json_array_append_new(
+		   arg, json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)row->id, "at",
+				  api_fleet_time(row->ts), "actor", row->actor, "action",
+				  row->action, "target", row->target, "reason", row->reason,
+				  "detail", detail ? detail : json_null())) < 0;
+}
+
+/* The person's row as kept, with its dates. */
+static json_t *export_person(const struct db_person *p, const struct db_privacy_person *k)
+{
+	json_t *o = person_json(p);
+	json_object_set_new(o, "created", api_fleet_time(k->created_at));
+	json_object_set_new(o, "updated", api_fleet_time(k->updated_at));
+	json_object_set_new(o, "pseudonymised", api_fleet_time(k->pseudonymised_at));
+	return o;
+}
+
+/* Loans, their incidents, agreements and audit rows into o. */
+static int export_records(struct req *r, const struct db_person *p, const struct api_scope *sc,
+			  json_t *o)
+{
+	struct db_loan_filter f = {sc->only, sc->n_only, -2, 0, 0, p->id, 0, EXPORT_LOANS_MAX};
+	struct export_ctx x = {r, json_array(), 0};
+	json_t *loans = json_array(), *agreements = json_array(), *audit = json_array();
+	int64_t next;
+	json_object_set_new(o, "agreements", agreements);
+	json_object_set_new(o, "loans", loans);
+	json_object_set_new(o, "incidents", x.a);
+	json_object_set_new(o, "audit", audit);
+	int rc = db_privacy_agreements(r->w->db, p->id, add_agreement, agreements);
+	if (rc == 0)
+		rc = db_loan_list(r->w->db, &f, add_loan, loans, &next);
+	if (rc == 0)
+		rc = db_privacy_incident_ids(r->w->db, p->id, sc->only, sc->n_only, add_incident,
+					     &x);
+	if (rc == 0)
+		rc = x.rc;
+	if (rc == 0)
+		rc = db_privacy_audit(r->w->db, p->ext_id, EXPORT_AUDIT_MAX, add_audit, audit);
+	return rc;
+}
+
+/* GET /api/v1/people/:id/export - everything held on one person (the
+ * right of access): technicians, and ATIs for the people of their
+ * collèges (the loans and incidents recorded there: "records_of" names
+ * them; null is every collège).  Audited before anything is shown. */
+static void export_person_records(struct req *r)
+{
+	struct db_person p;
+	struct db_privacy_person k;
+	struct api_scope sc;
+	if (person_param(r, AZ_LOAN, &p) < 0)
+		return;
+	int rc = db_privacy_person(r->w->db, p.ext_id, &k);
+	if (rc < 0) {
+		api_dberr(r, rc, "reading the person");
+		return;
+	}
+	if (api_record(r, "person.export", p.ext_id, NULL, NULL) < 0)
+		return;
+	api_fleet_view(r, &sc);
+	json_t *of = json_null();
+	if (sc.only) {
+		of = json_array();
+		for (size_t i = 0; i < sc.n_only; i++)
+			json_array_append_new(of, json_string(sc.only[i]));
+	}
+	json_t *o = json_pack("{s:o,s:o,s:o}", "generated", api_fleet_time(db_now()), "records_of",
+			      of, "person", export_person(&p, &k));
+	if ((rc = export_records(r, &p, &sc, o)) < 0) {
+		json_decref(o);
+		api_dberr(r, rc, "reading the person's records");
+		return;
+	}
+	api_json(r, 200, o);
+}
+
+/* POST /api/v1/privacy/pseudonymise - the leavers due, now (technicians):
+ * what the daily job does (privacy.c), audited as the caller. */
+static void pseudonymise_now(struct req *r)
+{
+	struct privacy_stats st;
+	if (api_allow(r, AZ_ADMIN, NULL) < 0)
+		return;
+	int rc = privacy_run(r->w, r->acct.name, &st);
+	if (rc < 0) {
+		api_dberr(r, rc, "pseudonymising leavers");
+		return;
+	}
+	api_json(r, 200,
+		 json_pack("{s:I,s:I,s:o,s:I}", "pseudonymised", (json_int_t)st.done, "held_back",
+			   (json_int_t)st.held_back, "left_before", api_fleet_day(st.left_before),
+			   "retention_days", (json_int_t)r->w->srv->cfg.leaver_retention_days));
+}
+
 const struct route api_person_routes[] = {
     {"GET", "/api/v1/people", AUTH_STAFF, list_people},
     {"POST", "/api/v1/people/import", AUTH_STAFF, import_people},
     {"GET", "/api/v1/people/:id", AUTH_STAFF, show_person},
     {"POST", "/api/v1/people/:id/leave", AUTH_STAFF, leave},
     {"POST", "/api/v1/people/:id/agreement", AUTH_STAFF, agreement},
+    {"GET", "/api/v1/people/:id/export", AUTH_STAFF, export_person_records},
+    {"POST", "/api/v1/privacy/pseudonymise", AUTH_STAFF, pseudonymise_now},
     {NULL, NULL, AUTH_NONE, NULL},
 };

@@ -22,19 +22,26 @@ void api_json(struct req *r, int status, json_t *v)
 	free(text);
 }
 
-void api_fail(struct req *r, int err, int status, const char *fmt, ...)
+/* The log line shows fmt, the message's pattern, not the message: its
+ * values may be a person's id, name or class ("no person with id '%s'"). */
+void api_failv(struct req *r, int err, int status, const char *fmt, va_list ap)
 {
 	char msg[512], esc[600];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (status <= 0)
 		status = ap_errstatus(err);
 	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", ap_errname(err), "message", msg);
 	log_info("api_error", "id=%s status=%d code=%s message=%s", r->id, status, ap_errname(err),
-		 log_esc(msg, esc, sizeof(esc)));
+		 log_esc(fmt, esc, sizeof(esc)));
 	if (status == 401)
 		ap_http_resp_add_header(r->resp, "WWW-Authenticate", "Bearer realm=\"ardoise\"");
 	api_json(r, status, o);
+}
+
+void api_fail(struct req *r, int err, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	api_failv(r, err, status, fmt, ap);
+	va_end(ap);
 }

@@ -7,14 +7,19 @@
 #define API_REPLY_H
 
 #include <jansson.h>
+#include <stdarg.h>
 
 #include "req.h"
 
 /* Answers status with the JSON value (reference stolen). */
 void api_json(struct req *r, int status, json_t *v);
 /* Answers an error: status from the AP_E* code (or `status` when > 0),
- * body {"error":{"code":..., "message":...}}; logs it. */
+ * body {"error":{"code":..., "message":...}}; logs it with fmt, the
+ * message's pattern: never its values, which may name a person. */
 void api_fail(struct req *r, int err, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with a va_list (api_refuse()). */
+void api_failv(struct req *r, int err, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 #endif

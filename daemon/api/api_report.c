@@ -1,8 +1,10 @@
-/* api_report.c - the fleet report, per collège and in total. */
+/* api_report.c - the fleet report, per collège and in total; the
+ * académie's indicators (counts without personal data). */
 #include "api.h"
 #include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
+#include "db_privacy.h"
 #include "db_report.h"
 #include "isodate.h"
 #include "worker.h"
@@ -90,7 +92,143 @@ static void fleet(struct req *r)
 			   "total", row_json(&total)));
 }
 
+/* ---- the académie's indicators ----------------------------------------- */
+
+/* A count under this is never shown: it could single a pupil out. */
+#define IND_THRESHOLD 5
+
+static const char ind_rule[] =
+    "counts under 5 (0 included) are null and named in \"suppressed\"; in each line further "
+    "cells, the smallest first, are suppressed until at least 2 are and they add up to 5 or "
+    "more, so that the line's total gives none of them back; a total under 5 is suppressed; "
+    "the académie's total of a measure is given only when no collège's total is suppressed, "
+    "and there is no total per level";
+
+/* Suppresses the cells of one line v[0..n) into sup[] (primary: under
+ * the threshold; complementary: the smallest others, until the suppressed
+ * are 2 or more and add up to the threshold at least); returns 1 when the
+ * line's total is suppressed too (under the threshold: then every cell
+ * is). */
+static int suppress_line(const int64_t *v, size_t n, int *sup)
+{
+	int64_t hidden = 0, total = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		total += v[i];
+		sup[i] = v[i] < IND_THRESHOLD;
+		k += (size_t)sup[i];
+		hidden += sup[i] ? v[i] : 0;
+	}
+	while (k > 0 && k < n && (k < 2 || hidden < IND_THRESHOLD)) {
+		size_t best = n;
+		for (size_t i = 0; i < n; i++)
+			if (!sup[i] && (best == n || v[i] < v[best]))
+				best = i;
+		sup[best] = 1;
+		k++;
+		hidden += v[best];
+	}
+	return total < IND_THRESHOLD;
+}
+
+/* One measure of one collège: {"6e":N|null,...,"total":N|null,
+ * "suppressed":[levels, and "total"]}; *ret_total_hidden says whether its
+ * total is suppressed. */
+static json_t *ind_line(const int64_t *v, int64_t *ret_total, int *ret_total_hidden)
+{
+	int sup[DB_IND_NLEVELS];
+	int64_t total = 0;
+	int hide_total = suppress_line(v, DB_IND_NLEVELS, sup);
+	json_t *o = json_object(), *which = json_array();
+	for (int l = 0; l < DB_IND_NLEVELS; l++) {
+		total += v[l];
+		json_object_set_new(o, db_ind_level_name(l),
+				    sup[l] ? json_null() : json_integer((json_int_t)v[l]));
+		if (sup[l])
+			json_array_append_new(which, json_string(db_ind_level_name(l)));
+	}
+	json_object_set_new(o, "total", hide_total ? json_null() : json_integer((json_int_t)total));
+	if (hide_total)
+		json_array_append_new(which, json_string("total"));
+	json_object_set_new(o, "suppressed", which);
+	*ret_total = total;
+	*ret_total_hidden = hide_total;
+	return o;
+}
+
+/* The lines of every collège, and the académie's totals, into schools and
+ * totals. */
+static void ind_tables(const struct db_ind_row *rows, size_t n, json_t *schools, json_t *totals)
+{
+	int64_t sum[DB_IND__COUNT] = {0};
+	int hidden[DB_IND__COUNT] = {0};
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_pack("{s:s,s:s}", "uai", rows[i].uai, "name", rows[i].name);
+		for (int m = 0; m < DB_IND__COUNT; m++) {
+			int64_t t;
+			int h;
+			json_object_set_new(s, db_ind_measure_name(m),
+					    ind_line(rows[i].n[m], &t, &h));
+			sum[m] += t;
+			hidden[m] |= h;
+		}
+		json_array_append_new(schools, s);
+	}
+	for (int m = 0; m < DB_IND__COUNT; m++) {
+		int hide = hidden[m] || sum[m] < IND_THRESHOLD;
+		json_object_set_new(totals, db_ind_measure_name(m),
+				    json_pack("{s:o,s:b}", "total",
+					      hide ? json_null() : json_integer((json_int_t)sum[m]),
+					      "suppressed", hide));
+	}
+}
+
+/* The period's bounds from ?from= and ?to= (days, both in): [*from, *end). */
+static int ind_period(struct req *r, int64_t *from, int64_t *to, int64_t *end)
+{
+	if (api_fleet_query_day(r, "from", from) < 0 || api_fleet_query_day(r, "to", to) < 0)
+		return AP_EINVAL;
+	if (*from == 0 || *to == 0)
+		return api_refuse(r, AP_EMISSING, 400, "from and to are required (YYYY-MM-DD)");
+	if (*to < *from)
+		return api_refuse(r, AP_EINVAL, 400, "to is before from");
+	*end = isodate_day_start(*to + 36 * 3600); /* the next day, whatever the clock change */
+	return 0;
+}
+
+/* GET /api/v1/reports/indicators?from=DAY&to=DAY - per collège and class
+ * level, the loans started, with home use, the returns and the incidents
+ * by kind over the period: counts only, small ones suppressed (ind_rule).
+ * Technicians and the auditor. */
+static void indicators(struct req *r)
+{
+	struct db_ind_row *rows = NULL;
+	size_t n = 0;
+	int64_t from = 0, to = 0, end = 0;
+	if (api_allow(r, AZ_READ_FLEET, NULL) < 0 || ind_period(r, &from, &to, &end) < 0)
+		return;
+	int rc = db_privacy_indicators(r->w->db, from, end, &rows, &n);
+	if (rc < 0) {
+		api_dberr(r, rc, "counting the indicators");
+		return;
+	}
+	json_t *levels = json_array(), *measures = json_array(), *schools = json_array(),
+	       *totals = json_object();
+	for (int l = 0; l < DB_IND_NLEVELS; l++)
+		json_array_append_new(levels, json_string(db_ind_level_name(l)));
+	for (int m = 0; m < DB_IND__COUNT; m++)
+		json_array_append_new(measures, json_string(db_ind_measure_name(m)));
+	ind_tables(rows, n, schools, totals);
+	free(rows);
+	api_json(r, 200,
+		 json_pack("{s:o,s:o,s:o,s:i,s:s,s:o,s:o,s:o,s:o}", "from", api_fleet_day(from),
+			   "to", api_fleet_day(to), "generated_at", api_fleet_time(db_now()),
+			   "threshold", IND_THRESHOLD, "suppression", ind_rule, "levels", levels,
+			   "measures", measures, "schools", schools, "total", totals));
+}
+
 const struct route api_report_routes[] = {
     {"GET", "/api/v1/reports/fleet", AUTH_STAFF, fleet},
+    {"GET", "/api/v1/reports/indicators", AUTH_STAFF, indicators},
     {NULL, NULL, AUTH_NONE, NULL},
 };

@@ -93,6 +93,7 @@ static const struct ckey keys[] = {
     I("push", "repush_batch", push_repush_batch, "5000", 1, 1000000),
     I("push", "expiry_warn_days", push_expiry_warn_days, "30", 1, 365),
     I("push", "drain_ms", push_drain_ms, "5000", 0, 600000),
+    I("privacy", "leaver_retention_days", leaver_retention_days, "365", 1, 36500),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -75,6 +75,8 @@ struct config {
 	int64_t push_repush_batch;     /* devices re-pushed per job run at most */
 	int64_t push_expiry_warn_days; /* certificate expiry warning */
 	int64_t push_drain_ms;	       /* SIGTERM: longest wait for pushes in flight */
+	/* [privacy] */
+	int64_t leaver_retention_days; /* pseudonymised this long after their last day */
 };
 
 /* Fills c with the defaults. */

@@ -229,17 +229,13 @@ static void req_init(struct conn *c, struct req *r, struct ap_http_resp *resp, c
 	r->peer_verified = -1;
 }
 
-/* The path as the log shows it: a one-time link's token sets a password,
- * so what follows /api/v1/links/ or /lien/ is not written. */
-static const char *logged_path(const char *path, char *out, size_t cap)
+/* The path as the log shows it: the pattern of the route it matched
+ * ("/api/v1/people/:id"), never the path itself, whose segments may be a
+ * person's id (an INE) or a one-time link's token; the query string is
+ * never shown either (it may hold a name or a class). */
+static const char *logged_path(const struct req *r)
 {
-	static const char *const secret[] = {"/api/v1/links/", "/lien/"};
-	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
-		if (strncmp(path, secret[i], strlen(secret[i])) == 0) {
-			snprintf(out, cap, "%s(hidden)", secret[i]);
-			return out;
-		}
-	return log_esc(path, out, cap);
+	return r->route ? r->route : "(unmatched)";
 }
 
 static void log_request(const struct req *r, uint64_t t0)
@@ -247,7 +243,7 @@ static void log_request(const struct req *r, uint64_t t0)
 	char path[200];
 	log_info(
 	    "request", "id=%s method=%s path=%s status=%d bytes_in=%zu bytes_out=%zu us=%llu%s%s",
-	    r->id, r->http->method, logged_path(r->http->path, path, sizeof(path)), r->resp->status,
+	    r->id, r->http->method, log_esc(logged_path(r), path, sizeof(path)), r->resp->status,
 	    r->http->body.len, r->resp->body.len, (unsigned long long)((uv_hrtime() - t0) / 1000),
 	    r->has_acct ? " account=" : "", r->has_acct ? r->acct.name : "");
 }

@@ -4,6 +4,7 @@
 #include "audit_head.h"
 #include "locate.h"
 #include "log.h"
+#include "privacy.h"
 #include "reconcile.h"
 #include "worker.h"
 #include "db_command.h"
@@ -80,6 +81,7 @@ static const struct job jobs[] = {
     {"push_repush", 0, push_repush, repush_period, 0},
     {"push_certificate", 86400 * 1000, push_cert_check, NULL, 1},
     {"audit_head", 1000, audit_head_job, NULL, 0},
+    {"pseudonymise_leavers", 3600 * 1000, privacy_job, NULL, 0},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

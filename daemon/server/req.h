@@ -21,6 +21,10 @@ struct req {
 	struct ap_http_resp *resp;
 	const char *id;	  /* request id for logs */
 	const char *peer; /* "ip:port" */
+	/* the pattern of the route the path matched ("/api/v1/people/:id"),
+	 * NULL when none: what the log shows instead of the path, which may
+	 * hold a person's id */
+	const char *route;
 	/* staff routes: the caller */
 	struct db_account acct;
 	int has_acct;

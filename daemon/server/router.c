@@ -94,6 +94,7 @@ static const struct route *find_route(struct req *r, int *ret_path_matched)
 			if (!takes(rt, r))
 				continue;
 			*ret_path_matched = 1;
+			r->route = rt->pattern;
 			if (strcmp(rt->method, r->http->method) == 0 ||
 			    (strcmp(rt->method, "GET") == 0 &&
 			     strcmp(r->http->method, "HEAD") == 0))

@@ -14,12 +14,14 @@ command_expiry_days = 21
 [geolocation]
 retention_days = 45
 approval = single
+[privacy]
+leaver_retention_days = 200
 [push]
 passphrase = not-in-the-notice
 """
 
 KEYS = {"organization", "geolocation_retention_days", "command_retention_days",
-        "command_expiry_days", "geolocation_approval"}
+        "command_expiry_days", "geolocation_approval", "leaver_retention_days"}
 
 
 def get_notice(d, token=None, headers=None):
@@ -34,7 +36,8 @@ def test_configured_values_without_a_token():
         got = get_notice(d)
         check(got == {"organization": "Département des Bouches-du-Rhône",
                       "geolocation_retention_days": 45, "command_retention_days": 120,
-                      "command_expiry_days": 21, "geolocation_approval": "single"},
+                      "command_expiry_days": 21, "geolocation_approval": "single",
+                      "leaver_retention_days": 200},
               "the configured values, and nothing else: %r" % got)
         check(get_notice(d, token="admin") == got, "the same with a token")
         check(get_notice(d, headers={"Authorization": "Bearer ard_" + "A" * 43}) == got,
@@ -51,6 +54,7 @@ def test_defaults():
         check(set(got) == KEYS, "only the notice's keys: %r" % sorted(got))
         check(got["geolocation_retention_days"] == 30 and got["command_retention_days"] == 90
               and got["command_expiry_days"] == 30 and got["geolocation_approval"] == "two-person"
+              and got["leaver_retention_days"] == 365
               and got["organization"] == "Département", "the defaults of config.c: %r" % got)
 
 

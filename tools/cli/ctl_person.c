@@ -150,6 +150,40 @@ static int agreement(struct ctl *c, const struct ctl_args *a)
 	return post_person(c, a, "/agreement", print_agreement);
 }
 
+static const struct ctl_opt export_opts[] = {
+    CTL_OPT_ARG("ID", N_("one ID is required"), N_("the person's external id")),
+    CTL_OPT_END,
+};
+
+/* Always JSON: the record handed to the person who asked for it. */
+static void print_export(json_t *ret, const struct ctl_args *a)
+{
+	ctl_print_json(ret);
+}
+
+static int export_person(struct ctl *c, const struct ctl_args *a)
+{
+	char path[256];
+	ctl_path(path, sizeof(path), "/api/v1/people/", ctl_opt_get(a, "ID"), "/export");
+	return ctl_get_print(c, a, path, print_export);
+}
+
+static void print_pseudonymised(json_t *ret, const struct ctl_args *a)
+{
+	printf(_("%lld leaver(s) pseudonymised (last day before %s, %lld days' retention); "
+		 "%lld held back by a loan in progress\n"),
+	       (long long)json_integer_value(json_object_get(ret, "pseudonymised")),
+	       ctl_fleet_str(ret, "left_before"),
+	       (long long)json_integer_value(json_object_get(ret, "retention_days")),
+	       (long long)json_integer_value(json_object_get(ret, "held_back")));
+}
+
+static int pseudonymise(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_send_print(c, a, "POST", "/api/v1/privacy/pseudonymise", NULL,
+			      print_pseudonymised);
+}
+
 const struct ctl_verb ctl_person_verbs[] = {
     {"person", "import", import, ctl_fleet_import_opts, 0,
      "import pupils and teachers from CSV (external_id, kind, name, class, uai[, agreement])"},
@@ -161,5 +195,9 @@ const struct ctl_verb ctl_person_verbs[] = {
      "record the last day; open loans become due that day"},
     {"person", "agreement", agreement, agreement_opts, 0,
      "record the guardians' home-use agreement of a pupil"},
+    {"person", "export", export_person, export_opts, 0,
+     N_("everything held on one person, as JSON (right of access)")},
+    {"person", "pseudonymise", pseudonymise, NULL, 0,
+     N_("pseudonymise now the leavers past [privacy] leaver_retention_days (technicians)")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -1,4 +1,5 @@
-/* ctl_report.c - the fleet report, as a table or CSV. */
+/* ctl_report.c - the fleet report and the académie's indicators, as
+ * tables or CSV. */
 #include "ctl.h"
 
 #include <stdio.h>
@@ -72,8 +73,130 @@ static int fleet(struct ctl *c, const struct ctl_args *a)
 	return ctl_get_print(c, a, "/api/v1/reports/fleet", print_fleet);
 }
 
+/* ---- the académie's indicators ---- */
+
+#define IND_LEVELS 7
+#define IND_COLS   (3 + IND_LEVELS + 2)
+
+static const char *const ind_levels[IND_LEVELS] = {"6e",    "5e",      "4e",  "3e",
+						   "other", "teacher", "none"};
+
+static const struct ctl_opt indicators_opts[] = {
+    {.name = "--from",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_QUERY,
+     .key = "from",
+     .need = N_("--from is required"),
+     .help = N_("the first day of the period")},
+    {.name = "--to",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_QUERY,
+     .key = "to",
+     .need = N_("--to is required"),
+     .help = N_("the last day of the period")},
+    {.name = "--csv", .help = N_("CSV on stdout (one line a collège and measure)")},
+    CTL_OPT_END,
+};
+
+/* A count as shown: the number, or "" when suppressed (null). */
+static const char *ind_cell(json_t *v, char *buf, size_t cap)
+{
+	if (!json_is_integer(v))
+		return "";
+	snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+	return buf;
+}
+
+/* The cells of one collège's measure (CSV or table); suppressed cells are
+ * "" in CSV, "<5" is not said of them: a complementary one may be more. */
+static void ind_cells(json_t *s, const char *measure, json_t *line, const char **out,
+		      char num[IND_COLS][24], const char *hidden, char names[64])
+{
+	json_t *v;
+	size_t i, n = 0;
+	out[0] = ctl_fleet_str(s, "uai");
+	out[1] = ctl_fleet_str(s, "name");
+	out[2] = measure;
+	for (int l = 0; l < IND_LEVELS; l++) {
+		out[3 + l] = ind_cell(json_object_get(line, ind_levels[l]), num[3 + l], 24);
+		if (out[3 + l][0] == '\0')
+			out[3 + l] = hidden;
+	}
+	out[3 + IND_LEVELS] = ind_cell(json_object_get(line, "total"), num[3 + IND_LEVELS], 24);
+	if (out[3 + IND_LEVELS][0] == '\0')
+		out[3 + IND_LEVELS] = hidden;
+	names[0] = '\0';
+	json_array_foreach(json_object_get(line, "suppressed"), i, v)
+	{
+		const char *w = json_string_value(v);
+		if (w && n + strlen(w) + 2 < 64)
+			n += (size_t)snprintf(names + n, 64 - n, "%s%s", n ? " " : "", w);
+	}
+	out[IND_COLS - 1] = names;
+}
+
+static void print_indicators(json_t *rep, const struct ctl_args *a)
+{
+	static const char *const ind_head[IND_COLS] = {"uai",	  "name", "measure", "6e",
+						       "5e",	  "4e",	  "3e",	     "other",
+						       "teacher", "none", "total",   "suppressed"};
+	static const char *const human[IND_COLS] = {
+	    N_("UAI"), N_("NAME"),  N_("MEASURE"),  "6E",	   "5E",	"4E",
+	    "3E",      N_("OTHER"), N_("TEACHERS"), N_("NO LOAN"), N_("TOTAL"), N_("SUPPRESSED")};
+	const char *hdr[IND_COLS], *row[IND_COLS];
+	char num[IND_COLS][24], names[64];
+	int csv = ctl_opt_get(a, "--csv") != NULL;
+	json_t *measures = json_object_get(rep, "measures"), *s, *m;
+	size_t i, j;
+	for (int k = 0; k < IND_COLS; k++)
+		hdr[k] = csv ? ind_head[k] : _(human[k]);
+	struct ctl_table *t = csv ? NULL : ctl_fleet_table(IND_COLS, hdr);
+	if (csv)
+		ctl_fleet_csv_line(stdout, hdr, IND_COLS);
+	json_array_foreach(json_object_get(rep, "schools"), i, s) json_array_foreach(measures, j, m)
+	{
+		const char *name = json_string_value(m);
+		ind_cells(s, name, json_object_get(s, name), row, num, csv ? "" : "*", names);
+		if (csv)
+			ctl_fleet_csv_line(stdout, row, IND_COLS);
+		else
+			ctl_fleet_row(t, row);
+	}
+	json_array_foreach(measures, j, m)
+	{
+		const char *name = json_string_value(m);
+		json_t *tot = json_object_get(json_object_get(rep, "total"), name);
+		for (int k = 0; k < IND_COLS; k++)
+			row[k] = "";
+		row[1] = csv ? "total" : _("TOTAL");
+		row[2] = name;
+		row[3 + IND_LEVELS] = ind_cell(json_object_get(tot, "total"), num[0], 24);
+		if (row[3 + IND_LEVELS][0] == '\0')
+			row[3 + IND_LEVELS] = csv ? "" : "*";
+		row[IND_COLS - 1] = json_is_true(json_object_get(tot, "suppressed")) ? "total" : "";
+		if (csv)
+			ctl_fleet_csv_line(stdout, row, IND_COLS);
+		else
+			ctl_fleet_row(t, row);
+	}
+	if (csv)
+		return;
+	ctl_fleet_table_print(t, stdout);
+	printf(_("* suppressed: counts under %lld are not shown, nor the cells and totals that "
+		 "would give one back (see \"suppression\" in --json)\n"),
+	       (long long)json_integer_value(json_object_get(rep, "threshold")));
+}
+
+static int indicators(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_get_print(c, a, "/api/v1/reports/indicators", print_indicators);
+}
+
 const struct ctl_verb ctl_report_verbs[] = {
     {"report", "fleet", fleet, fleet_opts, 0,
      "per collège: tablets by state, loans, overdue, open incidents, not seen 7/30 days"},
+    {"report", "indicators", indicators, indicators_opts, 0,
+     N_("for the académie: loans, home use, returns, incidents per collège and class level, "
+	"without personal data (counts under 5 suppressed)")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -292,7 +292,8 @@ route('/documents/notice', {
 				cfg ? `Les commandes techniques envoyées à la tablette : effacées ${days(cfg.command_retention_days)} après leur exécution ; une commande que la tablette n’a pas exécutée au bout de ${days(cfg.command_expiry_days)} est abandonnée, puis effacée ${days(cfg.command_retention_days)} plus tard.`
 					: 'Les commandes techniques envoyées à la tablette : effacées après leur exécution, dans un délai fixé par le Département (ce délai n’a pas pu être lu ; demandez-le au collège).',
 				'Le contenu de la tablette : effacé à chaque retour de la tablette.',
-				'L’identité de l’élève, ses prêts et les incidents : gardés pendant sa scolarité au collège et le suivi du matériel prêté. Ardoise ne les efface pas d’elle-même aujourd’hui : leur suppression se demande au collège ou au Département.',
+				cfg ? `L’identité de l’élève : gardée pendant sa scolarité ; ${days(cfg.leaver_retention_days)} après son départ et le retour de sa tablette, nom, classe et identifiant sont remplacés par une mention neutre. Ses prêts et incidents restent, sans rien qui le nomme.`
+					: 'L’identité de l’élève : gardée pendant sa scolarité ; après son départ et le retour de sa tablette, dans un délai fixé par le Département (non lu ; demandez-le au collège), nom, classe et identifiant sont remplacés par une mention neutre.',
 				'Le journal des actions du personnel (qui a fait quoi, quand) : gardé sans limite de durée pour pouvoir contrôler chaque action ; il ne contient pas le nom des élèves, seulement leur identifiant.',
 			]),
 			h('h2', {}, 'Qui peut les voir'),
