@@ -277,6 +277,56 @@ int db_locate_list(struct db *db, int64_t since, int (*fn)(const struct db_locat
 	return rc;
 }
 
+int db_locate_of_incident(struct db *db, int64_t incident_id,
+			  int (*fn)(const struct db_locate *l, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, LOC_COLS "WHERE l.incident_id = ? ORDER BY l.id", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, incident_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_locate l;
+		fill(st, &l);
+		if (fn(&l, arg))
+			break;
+	}
+	return db_rows_done(db, st, rc);
+}
+
+int db_locate_lost_mode(struct db *db, int64_t device_id, enum db_lost_mode *ret)
+{
+	sqlite3_stmt *st;
+	/* the newest Lost Mode command pending, else acknowledged, decides;
+	 * with none, what the tablet last reported */
+	int rc = db_stmt(db,
+			 "SELECT (SELECT type FROM command WHERE device_id = ?1"
+			 "  AND type IN ('EnableLostMode','DisableLostMode')"
+			 "  AND status IN ('queued','sent','notnow') ORDER BY id DESC LIMIT 1),"
+			 " (SELECT type FROM command WHERE device_id = ?1"
+			 "  AND type IN ('EnableLostMode','DisableLostMode')"
+			 "  AND status = 'acknowledged' ORDER BY id DESC LIMIT 1),"
+			 " (SELECT coalesce(lost_mode, 0) FROM device WHERE id = ?1)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, device_id);
+	if ((rc = db_step_row(db, st)) == 0) {
+		const char *pending = (const char *)sqlite3_column_text(st, 0);
+		const char *acked = (const char *)sqlite3_column_text(st, 1);
+		if (pending)
+			*ret = strcmp(pending, "DisableLostMode") == 0 ? DB_LOST_MODE_ENDING
+								       : DB_LOST_MODE_ON;
+		else if (acked)
+			*ret = strcmp(acked, "EnableLostMode") == 0 ? DB_LOST_MODE_ON
+								    : DB_LOST_MODE_OFF;
+		else
+			*ret = sqlite3_column_int(st, 2) == 1 ? DB_LOST_MODE_ON : DB_LOST_MODE_OFF;
+	}
+	db_done(st);
+	return rc;
+}
+
 int db_locate_school_name(struct db *db, const char *uai, char *out, size_t cap)
 {
 	sqlite3_stmt *st;
