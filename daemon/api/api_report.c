@@ -16,14 +16,18 @@ static json_t *row_json(const struct db_report_row *row)
 	for (int s = 0; s < DB_DEV_NSTATES; s++)
 		json_object_set_new(states, db_device_state_name(s),
 				    json_integer(row->by_state[s]));
-	return json_pack("{s:o,s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "uai",
-			 row->uai[0] ? json_string(row->uai) : json_null(), "name", row->name,
-			 "devices", (json_int_t)row->devices, "by_state", states, "loans_open",
-			 (json_int_t)row->loans_open, "loans_returning",
-			 (json_int_t)row->loans_returning, "overdue", (json_int_t)row->overdue,
-			 "incidents_open", (json_int_t)row->incidents_open, "not_seen_7d",
-			 (json_int_t)row->not_seen_7d, "not_seen_30d",
-			 (json_int_t)row->not_seen_30d, "never_seen", (json_int_t)row->never_seen);
+	json_t *o = json_pack(
+	    "{s:o,s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "uai",
+	    row->uai[0] ? json_string(row->uai) : json_null(), "name", row->name, "devices",
+	    (json_int_t)row->devices, "by_state", states, "loans_open", (json_int_t)row->loans_open,
+	    "loans_returning", (json_int_t)row->loans_returning, "overdue",
+	    (json_int_t)row->overdue, "incidents_open", (json_int_t)row->incidents_open,
+	    "not_seen_7d", (json_int_t)row->not_seen_7d, "not_seen_30d",
+	    (json_int_t)row->not_seen_30d, "never_seen", (json_int_t)row->never_seen);
+	json_object_set_new(o, "damages", json_integer(row->damages));
+	json_object_set_new(o, "damage_cost_cents", json_integer(row->damage_cost_cents));
+	json_object_set_new(o, "reimbursements", json_integer(row->reimbursements));
+	return o;
 }
 
 static void add_to(struct db_report_row *t, const struct db_report_row *row)
@@ -38,6 +42,9 @@ static void add_to(struct db_report_row *t, const struct db_report_row *row)
 	t->not_seen_7d += row->not_seen_7d;
 	t->not_seen_30d += row->not_seen_30d;
 	t->never_seen += row->never_seen;
+	t->damages += row->damages;
+	t->damage_cost_cents += row->damage_cost_cents;
+	t->reimbursements += row->reimbursements;
 }
 
 static void fleet(struct req *r)

@@ -4,13 +4,28 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NCOLS 16
+#define NCOLS	 19
+#define COL_COST 17 /* damage_cost_cents: euros in the table */
 
-static const char *const head[NCOLS] = {
-    "uai",	  "name",    "devices",	       "stock",	      "loaned",
-    "returning",  "repair",  "lost",	       "stolen",      "retired",
-    "loans_open", "overdue", "incidents_open", "not_seen_7d", "not_seen_30d",
-    "never_seen"};
+static const char *const head[NCOLS] = {"uai",
+					"name",
+					"devices",
+					"stock",
+					"loaned",
+					"returning",
+					"repair",
+					"lost",
+					"stolen",
+					"retired",
+					"loans_open",
+					"overdue",
+					"incidents_open",
+					"not_seen_7d",
+					"not_seen_30d",
+					"never_seen",
+					"damages",
+					"damage_cost_cents",
+					"reimbursements"};
 
 /* The row's cells; numbers written into num. */
 static void cells(json_t *row, const char **out, char num[NCOLS][24])
@@ -27,6 +42,13 @@ static void cells(json_t *row, const char **out, char num[NCOLS][24])
 	}
 }
 
+/* The damage cost of a row as people read it, "45,50". */
+static void euros(json_t *row, char out[24])
+{
+	long long c = (long long)json_integer_value(json_object_get(row, "damage_cost_cents"));
+	snprintf(out, 24, "%lld,%02lld", c / 100, c % 100);
+}
+
 static const struct ctl_opt fleet_opts[] = {
     CTL_OPT_SCHOOL("only this collège"),
     {.name = "--csv", .help = "CSV on stdout (one line a collège), for a spreadsheet"},
@@ -36,9 +58,10 @@ static const struct ctl_opt fleet_opts[] = {
 static void print_fleet(json_t *rep, const struct ctl_args *a)
 {
 	static const char *const human[NCOLS] = {
-	    "UAI",	 "NAME",      "TABLETS",    "STOCK",	 "LOANED", "RETURNING",
-	    "REPAIR",	 "LOST",      "STOLEN",	    "RETIRED",	 "LOANS",  "OVERDUE",
-	    "INCIDENTS", "UNSEEN 7D", "UNSEEN 30D", "NEVER SEEN"};
+	    "UAI",	  "NAME",	 "TABLETS",    "STOCK",	       "LOANED",
+	    "RETURNING",  "REPAIR",	 "LOST",       "STOLEN",       "RETIRED",
+	    "LOANS",	  "OVERDUE",	 "INCIDENTS",  "UNSEEN 7D",    "UNSEEN 30D",
+	    "NEVER SEEN", N_("DAMAGES"), N_("COST €"), N_("REIMBURSE")};
 	char num[NCOLS][24];
 	const char *row[NCOLS];
 	json_t *r;
@@ -56,9 +79,11 @@ static void print_fleet(json_t *rep, const struct ctl_args *a)
 	json_array_foreach(json_object_get(rep, "schools"), i, r)
 	{
 		cells(r, row, num);
+		euros(r, num[COL_COST]);
 		ctl_fleet_row(t, row);
 	}
 	cells(json_object_get(rep, "total"), row, num);
+	euros(json_object_get(rep, "total"), num[COL_COST]);
 	row[0] = "TOTAL";
 	row[1] = "";
 	ctl_fleet_row(t, row);
@@ -72,6 +97,7 @@ static int fleet(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_report_verbs[] = {
     {"report", "fleet", fleet, fleet_opts, 0,
-     "per collège: tablets by state, loans, overdue, open incidents, not seen 7/30 days"},
+     N_("per collège: tablets by state, loans, overdue, open incidents, not seen 7/30 days, "
+	"damage and its cost")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };
