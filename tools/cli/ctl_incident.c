@@ -29,9 +29,13 @@ static void print_complaint(json_t *in)
 		       json_is_true(json_object_get(in, "complaint_overdue"))
 			   ? _(" — OVERDUE (still missing 48 h after the report)")
 			   : "");
-	if (strcmp(ctl_fleet_str(in, "police_ref"), "-") != 0)
+	if (strcmp(ctl_fleet_str(in, "police_ref"), "-") == 0)
+		return;
+	if (json_is_string(json_object_get(in, "complaint_date")))
 		printf(_("police complaint %s of %s\n"), ctl_fleet_str(in, "police_ref"),
 		       ctl_when_of(in, "complaint_date", t, sizeof(t)));
+	else
+		printf(_("police complaint %s\n"), ctl_fleet_str(in, "police_ref"));
 }
 
 static void print_one(json_t *in, const struct ctl_args *a)
