@@ -148,13 +148,14 @@ function complaintForm(i, onDone) {
 function follow(i, list, may) {
 	const box = h('div', {}, details(i, list));
 	if (i.complaint_missing && may) {
-		const form = complaintForm(i, (done, said) => {
+		const part = h('div', {}, h('p', { class: 'aide' }, 'Dès que la famille a porté plainte, indiquez la référence et la date du dépôt de plainte.'));
+		part.append(complaintForm(i, (done, said) => {
 			box.firstChild.replaceWith(details(done, list));
 			const cell = box.closest('tr')?.querySelector('.nature');
 			if (cell) cell.replaceChildren(...[kindCell(done)].flat());
-			return settle(form, said);
-		});
-		box.append(form);
+			return settle(part, said);
+		}));
+		box.append(part);
 	}
 	if (i.status === 'open' && may) {
 		const form = closeForm(i, (done, said) => {
