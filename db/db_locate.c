@@ -131,7 +131,7 @@ int db_locate_decide(struct db *db, int64_t id, int approve, const char *by, con
 	return rc;
 }
 
-int db_locate_close(struct db *db, int64_t id, const char *outcome, int64_t purge_after)
+static int close_request(struct db *db, int64_t id, const char *outcome, int64_t purge_after)
 {
 	sqlite3_stmt *st;
 	int rc = db_stmt(db,
@@ -148,6 +148,30 @@ int db_locate_close(struct db *db, int64_t id, const char *outcome, int64_t purg
 	rc = rc == SQLITE_DONE ? (sqlite3_changes(db->h) ? 0 : AP_ECONFLICT) : db_rc(db, rc);
 	db_done(st);
 	return rc;
+}
+
+int db_locate_close(struct db *db, int64_t id, const char *outcome, int64_t purge_after)
+{
+	sqlite3_stmt *st;
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = close_request(db, id, outcome, purge_after);
+	/* closed: no new location is asked (as past the time box) */
+	if (rc == 0)
+		rc = db_stmt(
+		    db,
+		    "UPDATE command SET status = 'canceled', done_at = ?2,"
+		    " error = 'geolocation request closed'"
+		    " WHERE type = 'DeviceLocation' AND status IN ('queued','sent','notnow')"
+		    " AND device_id = (SELECT device_id FROM locate_request WHERE id = ?1)",
+		    &st);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, db_now());
+		rc = db_step_done(db, st, 0);
+	}
+	return db_end(db, rc);
 }
 
 int db_locate_expire(struct db *db, int64_t now, int64_t retention_s, int64_t *ret_n)

@@ -47,8 +47,9 @@ int db_locate_active(struct db *db, int64_t device_id, struct db_locate *ret);
 /* pending -> approved (expires_at set) or denied. */
 int db_locate_decide(struct db *db, int64_t id, int approve, const char *by, const char *why,
 		     int64_t expires_at);
-/* approved -> closed, outcome found/not_found; coordinates kept until
- * purge_after. */
+/* approved or expired -> closed, outcome found/not_found; coordinates
+ * kept until purge_after; the device's pending DeviceLocation commands
+ * canceled. */
 int db_locate_close(struct db *db, int64_t id, const char *outcome, int64_t purge_after);
 /* Approved requests past expires_at -> expired (purge_after set from
  * retention_s), their pending DeviceLocation commands canceled; *ret_n

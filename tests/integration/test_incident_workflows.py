@@ -245,8 +245,10 @@ def test_found_ends_lost_mode_and_geolocation():
         done = d.ctl_json("incident", "close", str(inc["id"]), "--outcome", "found")
         check(done["lost_mode"] == "ending" and done["geolocation"] == [{"id": req["id"], "from": "approved",
                                                                          "state": "closed"}], done)
+        check(statuses(d, two, "DeviceLocation") == ["canceled"], "no location is asked of a found tablet")
         sim.run("connect")
         check(not sim.device(two)["lost_mode"], "enabled then disabled, in order: off")
+        check(d.ctl_json("locate", "show", str(req["id"]))["fixes"] == 0, "no location taken")
 
         # 3. a request still waiting for its second approval: denied; no Lost Mode to end
         inc = d.ctl_json("incident", "declare", "--device", three, "--kind", "loss", "--occurred", day(0))
