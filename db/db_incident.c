@@ -75,36 +75,56 @@ int db_incident_outcome_fits(enum db_incident_kind k, enum db_incident_outcome o
 	return k == DB_INC_DAMAGE || k == DB_INC_FAILURE;
 }
 
+#define STR(x)	 #x
+#define XSTR(x)	 STR(x)
+#define LATE_SQL XSTR(DB_INCIDENT_LATE_SECONDS)
+
+static int cost_ok(int has_cost, int64_t cents)
+{
+	return !has_cost || (cents >= 0 && cents <= DB_INCIDENT_COST_MAX);
+}
+
+static int late(int64_t occurred_at, int64_t reported_at)
+{
+	return reported_at - occurred_at > DB_INCIDENT_LATE_SECONDS;
+}
+
 struct declare_args {
-	int64_t device_id, occurred_at, id;
-	enum db_incident_kind kind;
-	const char *police_ref, *note, *actor;
+	const struct db_incident_decl *d;
+	int64_t reported_at, id;
 };
 
-static int insert_incident(struct db *db, struct declare_args *a, const struct db_device *d,
+static int insert_incident(struct db *db, struct declare_args *a, const struct db_device *dev,
 			   int64_t loan_id)
 {
+	const struct db_incident_decl *d = a->d;
 	sqlite3_stmt *st;
-	int64_t now = db_now();
 	int rc = db_stmt(db,
 			 "INSERT INTO incident(device_id, school, loan_id, kind, occurred_at,"
-			 " declared_at, late, police_ref, note, prev_state, declared_by)"
-			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 " declared_at, late, police_ref, note, prev_state, declared_by,"
+			 " reported_at, complaint_at, cost_cents, reimburse)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			 &st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, a->device_id);
-	db_bind_text(st, 2, d->school[0] ? d->school : NULL);
+	sqlite3_bind_int64(st, 1, d->device_id);
+	db_bind_text(st, 2, dev->school[0] ? dev->school : NULL);
 	if (loan_id)
 		sqlite3_bind_int64(st, 3, loan_id);
-	db_bind_text(st, 4, kind_names[a->kind]);
-	sqlite3_bind_int64(st, 5, a->occurred_at);
-	sqlite3_bind_int64(st, 6, now);
-	sqlite3_bind_int(st, 7, now - a->occurred_at > DB_INCIDENT_LATE_SECONDS);
-	db_bind_text(st, 8, a->police_ref ? a->police_ref : "");
-	db_bind_text(st, 9, a->note ? a->note : "");
-	db_bind_text(st, 10, db_device_state_name(d->state));
-	db_bind_text(st, 11, a->actor);
+	db_bind_text(st, 4, kind_names[d->kind]);
+	sqlite3_bind_int64(st, 5, d->occurred_at);
+	sqlite3_bind_int64(st, 6, db_now());
+	sqlite3_bind_int(st, 7, late(d->occurred_at, a->reported_at));
+	db_bind_text(st, 8, d->police_ref ? d->police_ref : "");
+	db_bind_text(st, 9, d->note ? d->note : "");
+	db_bind_text(st, 10, db_device_state_name(dev->state));
+	db_bind_text(st, 11, d->actor);
+	sqlite3_bind_int64(st, 12, a->reported_at);
+	if (d->complaint_at)
+		sqlite3_bind_int64(st, 13, d->complaint_at);
+	if (d->has_cost)
+		sqlite3_bind_int64(st, 14, d->cost_cents);
+	sqlite3_bind_int(st, 15, d->reimburse != 0);
 	rc = db_step_done(db, st, 0);
 	if (rc == 0)
 		a->id = sqlite3_last_insert_rowid(db->h);
@@ -117,10 +137,10 @@ static int declare_tx(struct db *db, void *arg)
 	struct db_device d;
 	struct db_loan l;
 	int64_t loan_id = 0;
-	int rc = db_device_get_id(db, a->device_id, &d);
+	int rc = db_device_get_id(db, a->d->device_id, &d);
 	if (rc < 0)
 		return rc;
-	rc = db_loan_active(db, a->device_id, &l);
+	rc = db_loan_active(db, a->d->device_id, &l);
 	if (rc == 0)
 		loan_id = l.id;
 	else if (rc != AP_ENOTFOUND)
@@ -128,22 +148,96 @@ static int declare_tx(struct db *db, void *arg)
 	rc = insert_incident(db, a, &d, loan_id);
 	if (rc < 0)
 		return rc;
-	return db_device_set_state(db, a->device_id, d.state, db_incident_state(a->kind));
+	return db_device_set_state(db, a->d->device_id, d.state, db_incident_state(a->d->kind));
+}
+
+int db_incident_declare_with(struct db *db, const struct db_incident_decl *d, int64_t *ret_id)
+{
+	struct declare_args a = {d, d->reported_at ? d->reported_at : db_now(), 0};
+	if ((unsigned)d->kind >= NKINDS || a.reported_at < d->occurred_at ||
+	    !cost_ok(d->has_cost, d->cost_cents))
+		return AP_EINVAL;
+	int rc = db_in_tx(db, declare_tx, &a);
+	if (rc == 0)
+		*ret_id = a.id;
+	return rc;
 }
 
 int db_incident_declare(struct db *db, int64_t device_id, enum db_incident_kind kind,
 			int64_t occurred_at, const char *police_ref, const char *note,
 			const char *actor, int64_t *ret_id)
 {
-	struct declare_args a = {device_id, occurred_at, 0, kind, police_ref, note, actor};
-	if ((unsigned)kind >= NKINDS)
+	struct db_incident_decl d = {.device_id = device_id,
+				     .kind = kind,
+				     .occurred_at = occurred_at,
+				     .reported_at = db_now(),
+				     .police_ref = police_ref,
+				     .note = note,
+				     .actor = actor};
+	if (d.reported_at < occurred_at) /* an event a little ahead of the clock */
+		d.reported_at = occurred_at;
+	return db_incident_declare_with(db, &d, ret_id);
+}
+
+/* Each part of a change is one statement over the columns it names, with
+ * ?1 the incident and ?2 the value. */
+static int set_column(struct db *db, const char *sql, int64_t id, int64_t v, const char *text,
+		      int null)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, sql, &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if (text)
+		db_bind_text(st, 2, text);
+	else if (!null)
+		sqlite3_bind_int64(st, 2, v);
+	return db_step_done(db, st, 0);
+}
+
+struct update_args {
+	int64_t id;
+	const struct db_incident_change *c;
+};
+
+static int update_tx(struct db *db, void *arg)
+{
+	struct update_args *a = arg;
+	const struct db_incident_change *c = a->c;
+	struct db_incident in;
+	int rc = db_incident_get(db, a->id, &in);
+	if (rc < 0)
+		return rc;
+	if (c->set_reported_at && c->reported_at < in.occurred_at)
 		return AP_EINVAL;
-	if (kind == DB_INC_THEFT && (police_ref == NULL || police_ref[0] == '\0'))
-		return AP_EMISSING;
-	int rc = db_in_tx(db, declare_tx, &a);
-	if (rc == 0)
-		*ret_id = a.id;
+	if (rc == 0 && c->set_police_ref)
+		rc = set_column(db, "UPDATE incident SET police_ref = ?2 WHERE id = ?1", a->id, 0,
+				c->police_ref, 0);
+	if (rc == 0 && c->set_complaint_at)
+		rc = set_column(db, "UPDATE incident SET complaint_at = ?2 WHERE id = ?1", a->id,
+				c->complaint_at, NULL, c->complaint_at == 0);
+	if (rc == 0 && c->set_reported_at)
+		rc = set_column(db,
+				"UPDATE incident SET reported_at = ?2,"
+				" late = ?2 - occurred_at > " LATE_SQL " WHERE id = ?1",
+				a->id, c->reported_at, NULL, 0);
+	if (rc == 0 && c->set_cost)
+		rc = set_column(db, "UPDATE incident SET cost_cents = ?2 WHERE id = ?1", a->id,
+				c->cost_cents, NULL, !c->has_cost);
+	if (rc == 0 && c->set_reimburse)
+		rc = set_column(db, "UPDATE incident SET reimburse = ?2 WHERE id = ?1", a->id,
+				c->reimburse != 0, NULL, 0);
 	return rc;
+}
+
+int db_incident_update(struct db *db, int64_t id, const struct db_incident_change *c)
+{
+	struct update_args a = {id, c};
+	if ((c->set_police_ref && (c->police_ref == NULL || c->police_ref[0] == '\0')) ||
+	    (c->set_cost && !cost_ok(c->has_cost, c->cost_cents)))
+		return AP_EINVAL;
+	return db_in_tx(db, update_tx, &a);
 }
 
 struct close_args {
@@ -214,11 +308,20 @@ int db_incident_close(struct db *db, int64_t id, enum db_incident_outcome outcom
 	return db_in_tx(db, close_tx, &a);
 }
 
+/* A theft whose complaint (reference and day) is not recorded; one
+ * declared before reported_at existed had its reference by rule. */
+#define COMPLAINT_MISSING                                                     \
+	"(i.kind = 'theft' AND (i.police_ref = '' OR (i.complaint_at IS NULL" \
+	" AND i.reported_at IS NOT NULL)))"
+
 #define INCIDENT_COLS                                                                    \
 	"SELECT i.id, i.device_id, coalesce(d.serial, d.udid), i.school, i.loan_id,"     \
 	" p.ext_id, i.kind, i.occurred_at, i.declared_at, i.late, i.police_ref, i.note," \
 	" i.prev_state, i.status, i.outcome, i.close_note, i.closed_at, i.declared_by,"  \
-	" i.closed_by FROM incident i JOIN device d ON d.id = i.device_id"               \
+	" i.closed_by, coalesce(i.reported_at, 0), coalesce(i.complaint_at, 0),"         \
+	" i.cost_cents IS NOT NULL, coalesce(i.cost_cents, 0), i.reimburse,"             \
+	" " COMPLAINT_MISSING ", coalesce(i.reported_at, i.declared_at)"                 \
+	" FROM incident i JOIN device d ON d.id = i.device_id"                           \
 	" LEFT JOIN loan l ON l.id = i.loan_id LEFT JOIN person p ON p.id = l.person_id "
 
 static void row_to_incident(sqlite3_stmt *st, struct db_incident *in)
@@ -243,6 +346,14 @@ static void row_to_incident(sqlite3_stmt *st, struct db_incident *in)
 	in->closed_at = sqlite3_column_int64(st, 16);
 	db_col_copy(st, 17, in->declared_by, sizeof(in->declared_by));
 	db_col_copy(st, 18, in->closed_by, sizeof(in->closed_by));
+	in->reported_at = sqlite3_column_int64(st, 19);
+	in->complaint_at = sqlite3_column_int64(st, 20);
+	in->has_cost = sqlite3_column_int(st, 21);
+	in->cost_cents = sqlite3_column_int64(st, 22);
+	in->reimburse = sqlite3_column_int(st, 23);
+	in->complaint_missing = sqlite3_column_int(st, 24);
+	in->complaint_overdue = in->complaint_missing &&
+				db_now() - sqlite3_column_int64(st, 25) > DB_INCIDENT_LATE_SECONDS;
 }
 
 int db_incident_get(struct db *db, int64_t id, struct db_incident *ret)
@@ -268,6 +379,7 @@ int db_incident_list(struct db *db, const struct db_incident_filter *f,
 	    db,
 	    INCIDENT_COLS "WHERE (?1 IS NULL OR i.school IN (SELECT value FROM json_each(?1)))"
 			  " AND (?2 = 0 OR i.status = 'open') AND (?3 IS NULL OR i.device_id = ?3)"
+			  " AND (?6 = 0 OR " COMPLAINT_MISSING ")"
 			  " AND i.id > ?4 ORDER BY i.id LIMIT ?5",
 	    f->only, f->n_only, &st);
 	if (rc < 0)
@@ -277,6 +389,7 @@ int db_incident_list(struct db *db, const struct db_incident_filter *f,
 		sqlite3_bind_int64(st, 3, f->device_id);
 	sqlite3_bind_int64(st, 4, f->after_id);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)f->limit + 1);
+	sqlite3_bind_int(st, 6, f->complaint_missing != 0);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_incident in;
 		row_to_incident(st, &in);

@@ -131,7 +131,7 @@ int db_locate_decide(struct db *db, int64_t id, int approve, const char *by, con
 	return rc;
 }
 
-int db_locate_close(struct db *db, int64_t id, const char *outcome, int64_t purge_after)
+static int close_request(struct db *db, int64_t id, const char *outcome, int64_t purge_after)
 {
 	sqlite3_stmt *st;
 	int rc = db_stmt(db,
@@ -148,6 +148,30 @@ int db_locate_close(struct db *db, int64_t id, const char *outcome, int64_t purg
 	rc = rc == SQLITE_DONE ? (sqlite3_changes(db->h) ? 0 : AP_ECONFLICT) : db_rc(db, rc);
 	db_done(st);
 	return rc;
+}
+
+int db_locate_close(struct db *db, int64_t id, const char *outcome, int64_t purge_after)
+{
+	sqlite3_stmt *st;
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = close_request(db, id, outcome, purge_after);
+	/* closed: no new location is asked (as past the time box) */
+	if (rc == 0)
+		rc = db_stmt(
+		    db,
+		    "UPDATE command SET status = 'canceled', done_at = ?2,"
+		    " error = 'geolocation request closed'"
+		    " WHERE type = 'DeviceLocation' AND status IN ('queued','sent','notnow')"
+		    " AND device_id = (SELECT device_id FROM locate_request WHERE id = ?1)",
+		    &st);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, db_now());
+		rc = db_step_done(db, st, 0);
+	}
+	return db_end(db, rc);
 }
 
 int db_locate_expire(struct db *db, int64_t now, int64_t retention_s, int64_t *ret_n)
@@ -274,6 +298,56 @@ int db_locate_list(struct db *db, int64_t since, int (*fn)(const struct db_locat
 			break;
 	}
 	rc = db_rows_done(db, st, rc);
+	return rc;
+}
+
+int db_locate_of_incident(struct db *db, int64_t incident_id,
+			  int (*fn)(const struct db_locate *l, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db, LOC_COLS "WHERE l.incident_id = ? ORDER BY l.id", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, incident_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_locate l;
+		fill(st, &l);
+		if (fn(&l, arg))
+			break;
+	}
+	return db_rows_done(db, st, rc);
+}
+
+int db_locate_lost_mode(struct db *db, int64_t device_id, enum db_lost_mode *ret)
+{
+	sqlite3_stmt *st;
+	/* the newest Lost Mode command pending, else acknowledged, decides;
+	 * with none, what the tablet last reported */
+	int rc = db_stmt(db,
+			 "SELECT (SELECT type FROM command WHERE device_id = ?1"
+			 "  AND type IN ('EnableLostMode','DisableLostMode')"
+			 "  AND status IN ('queued','sent','notnow') ORDER BY id DESC LIMIT 1),"
+			 " (SELECT type FROM command WHERE device_id = ?1"
+			 "  AND type IN ('EnableLostMode','DisableLostMode')"
+			 "  AND status = 'acknowledged' ORDER BY id DESC LIMIT 1),"
+			 " (SELECT coalesce(lost_mode, 0) FROM device WHERE id = ?1)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, device_id);
+	if ((rc = db_step_row(db, st)) == 0) {
+		const char *pending = (const char *)sqlite3_column_text(st, 0);
+		const char *acked = (const char *)sqlite3_column_text(st, 1);
+		if (pending)
+			*ret = strcmp(pending, "DisableLostMode") == 0 ? DB_LOST_MODE_ENDING
+								       : DB_LOST_MODE_ON;
+		else if (acked)
+			*ret = strcmp(acked, "EnableLostMode") == 0 ? DB_LOST_MODE_ON
+								    : DB_LOST_MODE_OFF;
+		else
+			*ret = sqlite3_column_int(st, 2) == 1 ? DB_LOST_MODE_ON : DB_LOST_MODE_OFF;
+	}
+	db_done(st);
 	return rc;
 }
 

@@ -120,6 +120,13 @@ static void fold_incidents(struct db_report_row *row, sqlite3_stmt *st)
 	row->incidents_open = sqlite3_column_int64(st, 1);
 }
 
+static void fold_damage(struct db_report_row *row, sqlite3_stmt *st)
+{
+	row->damages = sqlite3_column_int64(st, 1);
+	row->damage_cost_cents = sqlite3_column_int64(st, 2);
+	row->reimbursements = sqlite3_column_int64(st, 3);
+}
+
 static int run_queries(struct db *db, struct rows *r, int64_t now, int64_t today)
 {
 	sqlite3_stmt *st;
@@ -158,6 +165,14 @@ static int run_queries(struct db *db, struct rows *r, int64_t now, int64_t today
 			     &st);
 	if (rc == 0)
 		rc = fold_query(db, st, r, fold_incidents);
+	if (rc == 0)
+		rc = db_stmt(
+		    db,
+		    "SELECT school, count(*), coalesce(sum(cost_cents), 0), sum(reimburse != 0)"
+		    " FROM incident WHERE kind = 'damage' GROUP BY school",
+		    &st);
+	if (rc == 0)
+		rc = fold_query(db, st, r, fold_damage);
 	return rc;
 }
 

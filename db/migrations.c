@@ -8,6 +8,7 @@
 #include "migrations.h"
 
 #include <stddef.h>
+#include <string.h>
 
 static const char *const steps[] = {
     /* 1: accounts and the audit log */
@@ -439,11 +440,30 @@ static const char *const steps[] = {
     "  recorded_by TEXT NOT NULL,"
     "  recorded_at INTEGER NOT NULL,"
     "  PRIMARY KEY (person_id, school_year));",
+
+    /* 15: a theft is declared at once, its police complaint reference and
+     * date added later (incident.complaint_at): the CHECK of step 4 that
+     * wanted the reference at once goes.  SQLite cannot drop a CHECK with
+     * ALTER TABLE, and copying the table is not possible here (foreign keys
+     * point at incident(id) and cannot be switched off in a transaction): a
+     * step that starts "UPDATE sqlite_schema" is run by db_migrate() as
+     * SQLite's writable_schema procedure (lang_altertable.html, section 7).
+     * Rows keep every value; the text removed is the exact one of step 4. */
+    "UPDATE sqlite_schema SET sql = replace(sql,"
+    "  ',  CHECK (kind != ''theft'' OR police_ref != '''')', '')"
+    "  WHERE type = 'table' AND name = 'incident'"
+    "  AND instr(sql, ',  CHECK (kind != ''theft'' OR police_ref != '''')') > 0;",
 };
 
 int migrations_count(void)
 {
 	return (int)(sizeof(steps) / sizeof(steps[0]));
+}
+
+int migrations_edits_schema(int version)
+{
+	const char *sql = migrations_step(version);
+	return sql && strncmp(sql, MIGRATIONS_SCHEMA_EDIT, strlen(MIGRATIONS_SCHEMA_EDIT)) == 0;
 }
 
 const char *migrations_step(int version)

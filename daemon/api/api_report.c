@@ -44,8 +44,12 @@ static json_t *row_json(const struct db_report_row *row)
 		      "incidents_open", (json_int_t)row->incidents_open, "not_seen_7d",
 		      (json_int_t)row->not_seen_7d, "not_seen_30d", (json_int_t)row->not_seen_30d,
 		      "never_seen", (json_int_t)row->never_seen);
-	if (o)
-		add_targets(o, row);
+	if (o == NULL)
+		return NULL;
+	add_targets(o, row);
+	json_object_set_new(o, "damages", json_integer(row->damages));
+	json_object_set_new(o, "damage_cost_cents", json_integer(row->damage_cost_cents));
+	json_object_set_new(o, "reimbursements", json_integer(row->reimbursements));
 	return o;
 }
 
@@ -65,6 +69,9 @@ static void add_to(struct db_report_row *t, const struct db_report_row *row)
 	t->not_seen_7d += row->not_seen_7d;
 	t->not_seen_30d += row->not_seen_30d;
 	t->never_seen += row->never_seen;
+	t->damages += row->damages;
+	t->damage_cost_cents += row->damage_cost_cents;
+	t->reimbursements += row->reimbursements;
 }
 
 static void fleet(struct req *r)

@@ -18,6 +18,8 @@
 #include "api_routes.h"
 #include "authz.h"
 #include "db_audit.h"
+#include "db_device.h"
+#include "db_incident.h"
 #include "db_locate.h"
 #include "db_mdm.h"
 #include "keystore.h"
@@ -322,6 +324,103 @@ static void locate_close(struct req *r)
 		answer_request(r, 200, l.id);
 out:
 	json_decref(body);
+}
+
+struct ended {
+	struct req *r;
+	const struct db_incident *in;
+	json_t *list;
+	int rc;
+};
+
+/* One request of a found tablet's incident, ended by its own transition. */
+static int end_request(const struct db_locate *l, void *arg)
+{
+	struct ended *e = arg;
+	struct req *r = e->r;
+	char why[96];
+	const char *action = NULL, *to = NULL;
+	snprintf(why, sizeof(why), "incident #%lld closed: tablet found", (long long)e->in->id);
+	if (strcmp(l->state, "pending") == 0) {
+		e->rc = db_locate_decide(r->w->db, l->id, 0, r->acct.name, why, 0);
+		action = "locate.deny";
+		to = "denied";
+	} else if (strcmp(l->state, "approved") == 0 || strcmp(l->state, "expired") == 0) {
+		int64_t purge = db_now() + r->w->srv->cfg.geo_retention_days * DAY;
+		e->rc = db_locate_close(r->w->db, l->id, "found", purge);
+		action = "locate.close";
+		to = "closed";
+	}
+	if (action == NULL || e->rc < 0)
+		return e->rc < 0;
+	json_t *det =
+	    json_pack("{s:I,s:I}", "request", (json_int_t)l->id, "incident", (json_int_t)e->in->id);
+	char *text = json_dumps(det, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(det);
+	e->rc = text ? db_audit_append(r->w->db, r->acct.name, action, l->serial, why, text)
+		     : AP_ENOMEM;
+	free(text);
+	json_array_append_new(e->list, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)l->id, "from",
+						 l->state, "state", to));
+	return e->rc < 0;
+}
+
+/* Lost Mode of the found tablet: "off", "ending" or "on" (cannot end it
+ * from here), with what remains said in still. */
+static int end_lost_mode(struct req *r, const struct db_incident *in, const char **ret,
+			 json_t *still)
+{
+	enum db_lost_mode lm;
+	struct db_device d;
+	int rc = db_locate_lost_mode(r->w->db, in->device_id, &lm);
+	if (rc == 0)
+		rc = db_device_get_id(r->w->db, in->device_id, &d);
+	if (rc < 0)
+		return rc;
+	if (lm == DB_LOST_MODE_ON && strcmp(d.enrollment, "enrolled") != 0) {
+		*ret = "on";
+		json_array_append_new(still,
+				      json_string("Lost Mode stays on: the tablet is no longer "
+						  "enrolled, end it on the tablet itself"));
+		return 0;
+	}
+	if (lm == DB_LOST_MODE_ON)
+		rc = queue(r, in->device_id, AP_CMD_DISABLE_LOST_MODE, NULL);
+	if (rc == AP_ELIMIT) { /* a refusal that wrote nothing */
+		*ret = "on";
+		json_array_append_new(still,
+				      json_string("Lost Mode stays on: the tablet's command "
+						  "queue is full, end it once it has emptied"));
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	*ret = lm == DB_LOST_MODE_OFF ? "off" : "ending";
+	if (lm != DB_LOST_MODE_OFF)
+		json_array_append_new(still, json_string("Lost Mode will end when the tablet next "
+							 "checks in (DisableLostMode queued)"));
+	return 0;
+}
+
+int locate_end_for_incident(struct req *r, const struct db_incident *in, json_t *answer)
+{
+	struct ended e = {r, in, json_array(), 0};
+	json_t *still = json_array();
+	const char *lm = "off";
+	int rc = db_locate_of_incident(r->w->db, in->id, end_request, &e);
+	if (rc == 0)
+		rc = e.rc;
+	if (rc == 0)
+		rc = end_lost_mode(r, in, &lm, still);
+	if (rc < 0) {
+		json_decref(e.list);
+		json_decref(still);
+		return rc;
+	}
+	json_object_set_new(answer, "geolocation", e.list);
+	json_object_set_new(answer, "lost_mode", json_string(lm));
+	json_object_set_new(answer, "still_open", still);
+	return 0;
 }
 
 struct fixes {

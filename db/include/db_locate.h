@@ -47,8 +47,9 @@ int db_locate_active(struct db *db, int64_t device_id, struct db_locate *ret);
 /* pending -> approved (expires_at set) or denied. */
 int db_locate_decide(struct db *db, int64_t id, int approve, const char *by, const char *why,
 		     int64_t expires_at);
-/* approved -> closed, outcome found/not_found; coordinates kept until
- * purge_after. */
+/* approved or expired -> closed, outcome found/not_found; coordinates
+ * kept until purge_after; the device's pending DeviceLocation commands
+ * canceled. */
 int db_locate_close(struct db *db, int64_t id, const char *outcome, int64_t purge_after);
 /* Approved requests past expires_at -> expired (purge_after set from
  * retention_s), their pending DeviceLocation commands canceled; *ret_n
@@ -64,6 +65,19 @@ int db_locate_fixes(struct db *db, int64_t request_id,
 /* Register rows requested since `since`, newest first. */
 int db_locate_list(struct db *db, int64_t since, int (*fn)(const struct db_locate *l, void *arg),
 		   void *arg);
+
+/* Requests tied to incident_id, oldest first. */
+int db_locate_of_incident(struct db *db, int64_t incident_id,
+			  int (*fn)(const struct db_locate *l, void *arg), void *arg);
+
+/* Where a tablet's Lost Mode stands, from what it reported and the
+ * commands queued or acknowledged. */
+enum db_lost_mode {
+	DB_LOST_MODE_OFF,    /* never asked, or ended */
+	DB_LOST_MODE_ON,     /* reported on, acknowledged or pending, no end asked */
+	DB_LOST_MODE_ENDING, /* a DisableLostMode is pending */
+};
+int db_locate_lost_mode(struct db *db, int64_t device_id, enum db_lost_mode *ret);
 
 /* The collège's name (for the Lost Mode message). */
 int db_locate_school_name(struct db *db, const char *uai, char *out, size_t cap);

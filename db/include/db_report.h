@@ -1,6 +1,7 @@
 /*
  * db_report.h - the fleet report: per collège, tablets by state, loans,
- * overdue loans, open incidents, tablets not seen lately.
+ * overdue loans, open incidents, damage and its cost, tablets not seen
+ * lately.
  */
 #ifndef DB_REPORT_H
 #define DB_REPORT_H
@@ -26,6 +27,12 @@ struct db_report_row {
 	int64_t teachers_equipped;
 	int64_t overdue; /* open loans due before `today` */
 	int64_t incidents_open;
+	/* damage incidents ever recorded (open and closed), the sum of their
+	 * costs (euro cents; those without a cost count 0) and how many ask
+	 * the family for a reimbursement */
+	int64_t damages;
+	int64_t damage_cost_cents;
+	int64_t reimbursements;
 	/* tablets not retired whose last check-in is older than 7 / 30 days,
 	 * never-seen ones included (and also counted in never_seen) */
 	int64_t not_seen_7d;

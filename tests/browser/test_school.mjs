@@ -357,7 +357,7 @@ test('ATI: the summer checklist by class, a tablet handed back from it', async (
 	await done(page);
 });
 
-test('ATI: an incident declared (a theft needs its police reference), followed and closed', async () => {
+test('ATI: a theft declared before its complaint, the complaint added, followed and closed', async () => {
 	const page = await signedIn('ati');
 	const serial = TABLETS.B[1]; // in stock at Clg Elie Coutarel, the ATI's second collège
 	await visit(page, '/incidents');
@@ -366,25 +366,39 @@ test('ATI: an incident declared (a theft needs its police reference), followed a
 	await control(declare, 'Tablette').fill(serial);
 	await control(declare, 'Nature').selectOption({ label: 'Vol' });
 	await control(declare, 'Date des faits').fill(todayFr());
-	await declare.getByRole('button', { name: 'Déclarer l’incident' }).click();
-	french(await alertText(page), 'a theft without its police reference');
-	await control(declare, 'Nature').selectOption({ label: 'Perte' });
 	await control(declare, 'Heure des faits').fill('00:05');
-	await control(declare, 'Note').fill('oubliée dans le car');
+	await control(declare, 'Coût de la casse').fill('45,50');
+	await declare.getByRole('button', { name: 'Déclarer l’incident' }).click();
+	french(await alertText(page), 'a cost on a theft');
+	await control(declare, 'Coût de la casse').fill('');
+	await control(declare, 'Date du signalement').fill(todayFr());
+	await control(declare, 'Note').fill('volée dans le car');
 	await declare.getByRole('button', { name: 'Déclarer l’incident' }).click();
 	await declare.locator('.notice-ok').waitFor();
+	assert.match(await declare.innerText(), /Plainte manquante/);
 	const incident = (await api(`/api/v1/incidents?device=${serial}&open=1`)).incidents[0];
-	assert.equal(incident.kind, 'loss');
-	assert.equal(incident.note, 'oubliée dans le car');
-	assert.equal((await api(`/api/v1/devices/${serial}`)).state, 'lost');
+	assert.equal(incident.kind, 'theft');
+	assert.equal(incident.note, 'volée dans le car');
+	assert.ok(incident.complaint_missing && incident.reported);
+	assert.equal((await api(`/api/v1/devices/${serial}`)).state, 'stolen');
 	await check(page, 'incident-declared-ati');
 
-	// followed on its page, closed: found
+	// followed on its page: the complaint added, then closed: found
 	await declare.getByRole('link', { name: `Suivre l’incident n° ${incident.id}` }).click();
 	await ready(page);
 	assert.equal(await page.locator('h1').innerText(), `Incident n° ${incident.id}`);
 	assert.match(await page.locator('dl').innerText(), /Survenu le\s+\d{2}\/\d{2}\/\d{4} 00:05/);
+	assert.match(await page.locator('dl').innerText(), /plainte manquante/);
 	await check(page, 'incident-page-ati');
+	const complaint = form(page, `Compléter la plainte de l’incident n° ${incident.id}`);
+	await control(complaint, 'Référence du dépôt de plainte').fill('PV 13-2026-0042');
+	await control(complaint, 'Date de la plainte').fill(todayFr());
+	await complaint.getByRole('button', { name: 'Enregistrer la plainte' }).click();
+	await page.getByRole('status').filter({ hasText: 'Plainte enregistrée' }).waitFor();
+	assert.match(await page.locator('dl').innerText(), /PV 13-2026-0042, déposée le \d{2}\/\d{2}\/\d{4}/);
+	const completed = await api(`/api/v1/incidents/${incident.id}`);
+	assert.equal(completed.complaint_missing, false);
+	assert.equal(completed.police_ref, 'PV 13-2026-0042');
 	const close = form(page, `Clore l’incident n° ${incident.id}`);
 	await control(close, 'Issue').selectOption('found');
 	await close.getByRole('button', { name: 'Clore l’incident' }).click();

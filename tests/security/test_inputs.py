@@ -115,6 +115,8 @@ def test_reason_fields_are_one_bounded_line():
             check_refused(d, "/api/v1/incidents", {"device": "DMPA00000003", "kind": "damage", "occurred": day(0),
                                                    "note": bad}, what, ati)
             check_refused(d, "/api/v1/incidents/%d/close" % inc, {"outcome": "repaired", "note": bad}, what, ati)
+            check_refused(d, "/api/v1/incidents/%d/update" % inc, {"police_ref": bad}, what, ati)
+            check_refused(d, "/api/v1/incidents/%d/update" % inc, {"reported": day(0), "reason": bad}, what, ati)
             check_refused(d, "/api/v1/loans", {"device": "DMPA00000003", "person": "E-A3", "reason": bad}, what, ati)
             check_refused(d, "/api/v1/loans/return", {"device": "DMPA00000002", "reason": bad}, what, ati)
             if what not in ("newline",):  # the Lock screen shows several lines

@@ -5,13 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NCOLS 18
+#define NCOLS	 21
+#define COL_COST 19 /* damage_cost_cents: euros in the table */
 
 static const char *const head[NCOLS] = {
-    "uai",	  "name",    "devices",	       "stock",	      "loaned",
-    "returning",  "repair",  "lost",	       "stolen",      "retired",
-    "loans_open", "overdue", "incidents_open", "not_seen_7d", "not_seen_30d",
-    "never_seen", "held",    "target"};
+    "uai",	     "name",	"devices",	  "stock",	 "loaned",
+    "returning",     "repair",	"lost",		  "stolen",	 "retired",
+    "loans_open",    "overdue", "incidents_open", "not_seen_7d", "not_seen_30d",
+    "never_seen",    "held",	"target",	  "damages",	 "damage_cost_cents",
+    "reimbursements"};
 
 /* The row's cells; numbers written into num. */
 static void cells(json_t *row, const char **out, char num[NCOLS][24])
@@ -30,6 +32,13 @@ static void cells(json_t *row, const char **out, char num[NCOLS][24])
 	}
 }
 
+/* The damage cost of a row as people read it, "45,50". */
+static void euros(json_t *row, char out[24])
+{
+	long long c = (long long)json_integer_value(json_object_get(row, "damage_cost_cents"));
+	snprintf(out, 24, "%lld,%02lld", c / 100, c % 100);
+}
+
 static const struct ctl_opt fleet_opts[] = {
     CTL_OPT_SCHOOL("only this collège"),
     CTL_OPT_CSV,
@@ -39,9 +48,10 @@ static const struct ctl_opt fleet_opts[] = {
 static void print_fleet(json_t *rep, const struct ctl_args *a)
 {
 	static const char *const human[NCOLS] = {
-	    "UAI",	 "NAME",      "TABLETS",    "STOCK",	  "LOANED", "RETURNING",
-	    "REPAIR",	 "LOST",      "STOLEN",	    "RETIRED",	  "LOANS",  "OVERDUE",
-	    "INCIDENTS", "UNSEEN 7D", "UNSEEN 30D", "NEVER SEEN", "HELD",   "TARGET"};
+	    "UAI",	   "NAME",	 "TABLETS",	 "STOCK",      "LOANED", "RETURNING",
+	    "REPAIR",	   "LOST",	 "STOLEN",	 "RETIRED",    "LOANS",	 "OVERDUE",
+	    "INCIDENTS",   "UNSEEN 7D",	 "UNSEEN 30D",	 "NEVER SEEN", "HELD",	 "TARGET",
+	    N_("DAMAGES"), N_("COST €"), N_("REIMBURSE")};
 	char num[NCOLS][24];
 	const char *row[NCOLS];
 	json_t *r;
@@ -59,9 +69,11 @@ static void print_fleet(json_t *rep, const struct ctl_args *a)
 	json_array_foreach(json_object_get(rep, "schools"), i, r)
 	{
 		cells(r, row, num);
+		euros(r, num[COL_COST]);
 		ctl_fleet_row(t, row);
 	}
 	cells(json_object_get(rep, "total"), row, num);
+	euros(json_object_get(rep, "total"), num[COL_COST]);
 	row[0] = "TOTAL";
 	row[1] = "";
 	ctl_fleet_row(t, row);
@@ -94,7 +106,7 @@ static const struct ctl_opt indicators_opts[] = {
      .key = "to",
      .need = N_("--to is required"),
      .help = N_("the last day of the period")},
-    {.name = "--csv", .help = N_("CSV on stdout (one line a collège and measure)")},
+    CTL_OPT_CSV,
     CTL_OPT_END,
 };
 
@@ -145,7 +157,7 @@ static void print_indicators(json_t *rep, const struct ctl_args *a)
 	    "3E",      N_("OTHER"), N_("TEACHERS"), N_("NO LOAN"), N_("TOTAL"), N_("SUPPRESSED")};
 	const char *hdr[IND_COLS], *row[IND_COLS];
 	char num[IND_COLS][24], names[64];
-	int csv = ctl_opt_get(a, "--csv") != NULL;
+	int csv = ctl_fleet_csv(a);
 	json_t *measures = json_object_get(rep, "measures"), *s, *m;
 	size_t i, j;
 	for (int k = 0; k < IND_COLS; k++)
@@ -194,7 +206,8 @@ static int indicators(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_report_verbs[] = {
     {"report", "fleet", fleet, fleet_opts, 0,
-     "per collège: tablets by state, loans, overdue, open incidents, not seen 7/30 days"},
+     N_("per collège: tablets by state, loans, overdue, open incidents, not seen 7/30 days, "
+	"damage and its cost")},
     {"report", "indicators", indicators, indicators_opts, 0,
      N_("for the académie: loans, home use, returns, incidents per collège and class level, "
 	"without personal data (counts under 5 suppressed)")},

@@ -179,6 +179,7 @@ export const AUDIT_ACTIONS = {
 	'person.agreement': 'Accord des responsables légaux',
 	'loan.create': 'Prêt', 'loan.return': 'Retour d’une tablette',
 	'incident.declare': 'Déclaration d’incident', 'incident.close': 'Clôture d’incident',
+	'incident.update': 'Incident complété ou corrigé',
 	'command.send': 'Commande envoyée', 'command.cancel': 'Commande annulée', 'command.bulk': 'Commande groupée',
 	'locate.request': 'Demande de géolocalisation', 'locate.approve': 'Géolocalisation approuvée',
 	'locate.deny': 'Géolocalisation refusée', 'locate.refresh': 'Nouvelle position demandée',

@@ -1,6 +1,7 @@
 // incidents.js - losses, thefts, damage and failures: the list (open and
-// closed), declaring one, following one (an expanding row, or its own view
-// /incidents?id=N) and closing it with its outcome.
+// closed), declaring one (when the family told the collège, a damage's
+// cost), following one (an expanding row, or its own view /incidents?id=N),
+// adding a theft's police complaint, and closing it with its outcome.
 
 import * as api from '../api.js';
 import { route } from '../app.js';
@@ -18,9 +19,18 @@ const DECLARE_REFUSALS = [
 	[null, /already has open incident #(\d+) \((\w+)\)/, (m) => `Cette tablette a déjà un incident ouvert (n° ${m[1]}, ${incidentKindLabel(m[2]).toLowerCase()}) : clôturez-le avant d’en déclarer un autre.`],
 	[null, /is (\w+): no incident can be declared/, (m) => `Cette tablette est « ${stateLabel(m[1])} » : aucun incident ne peut être déclaré.`],
 	[null, /occurred is in the future/, () => 'La date des faits est dans le futur.'],
-	[null, /police complaint reference/, () => 'Un vol se déclare avec la référence du dépôt de plainte.'],
+	[null, /reported is in the future/, () => 'La date du signalement est dans le futur.'],
+	[null, /reported is before the event/, () => 'Le signalement ne peut pas précéder les faits.'],
+	[null, /^cost: /, () => 'Le coût s’écrit en euros, de 0 à 100 000, avec au plus deux décimales (par exemple 45,50).'],
+	[null, /cost and reimburse are for a damage/, () => 'Le coût et le remboursement ne concernent qu’une casse.'],
 	[null, /changed meanwhile/, () => 'La tablette a changé entre-temps : réessayez.'],
 	[404, /^no tablet/, () => 'Cette tablette n’est pas dans vos collèges.'],
+];
+
+const COMPLAINT_REFUSALS = [
+	[null, /complaint_date is in the future/, () => 'La date de la plainte est dans le futur.'],
+	[null, /complaint_date is before the event/, () => 'La plainte ne peut pas précéder les faits.'],
+	[404, /./, () => 'Cet incident n’est pas dans vos collèges.'],
 ];
 
 const CLOSE_REFUSALS = [
@@ -45,15 +55,39 @@ function statusCell(i) {
 	return i.status === 'open' ? tag('Ouvert', 'attention') : `Clos : ${incidentOutcomeLabel(i.outcome)}`;
 }
 
+// A cost in cents as '45,50 €'.
+function euros(cents) {
+	return `${Math.floor(cents / 100)},${String(cents % 100).padStart(2, '0')} €`;
+}
+
+// The nature, with what a theft still lacks.
+function kindCell(i) {
+	if (!i.complaint_missing) return incidentKindLabel(i.kind);
+	return [incidentKindLabel(i.kind), ' ', tag(i.complaint_overdue ? 'plainte manquante depuis plus de 48 h' : 'plainte manquante', 'attention')];
+}
+
+// The police complaint: missing, or its reference and day.
+function complaint(i) {
+	if (i.complaint_missing) {
+		const lacks = [!i.police_ref ? 'la référence' : null, !i.complaint_date ? 'la date' : null].filter(Boolean).join(' et ');
+		return [tag('plainte manquante', 'attention'), ` : ${lacks} du dépôt de plainte${i.complaint_overdue ? ', plus de 48 h après le signalement' : ''}.`];
+	}
+	if (!i.police_ref) return null;
+	return i.complaint_date ? `${i.police_ref}, déposée le ${date(i.complaint_date)}` : i.police_ref;
+}
+
 function details(i, list) {
 	return facts([
 		['Tablette', tabletLink(i.device)],
 		['Collège', schoolName(list, i.school)],
 		['Nature', incidentKindLabel(i.kind)],
 		['Survenu le', when(i.occurred)],
-		['Déclaré le', [dateTime(i.declared), i.declared_by ? ` par ${i.declared_by}` : '', i.late ? [' ', tag('déclaré plus de 48 h après', 'attention')] : null]],
+		['Signalé au collège le', i.reported ? [dateTime(i.reported), i.late ? [' ', tag('signalé plus de 48 h après', 'attention')] : null] : null],
+		['Déclaré le', [dateTime(i.declared), i.declared_by ? ` par ${i.declared_by}` : '', i.late && !i.reported ? [' ', tag('déclaré plus de 48 h après', 'attention')] : null]],
 		['Élève ou enseignant', i.holder ? holderText(i.holder) : null],
-		['Référence de la plainte', i.police_ref || null],
+		['Plainte', complaint(i)],
+		['Coût', i.cost_cents !== null && i.cost_cents !== undefined ? euros(i.cost_cents) : null],
+		['Remboursement', i.reimburse ? 'demandé à la famille' : null],
 		['Note', i.note || null],
 		['Statut', statusCell(i)],
 		['Clos le', i.closed ? `${dateTime(i.closed)}${i.closed_by ? ` par ${i.closed_by}` : ''}` : null],
@@ -76,15 +110,53 @@ function closeForm(i, onDone) {
 			} catch (e) {
 				throw refusal(e, CLOSE_REFUSALS);
 			}
-			return onDone(done, notice('ok', `Incident n° ${i.id} clos (${incidentOutcomeLabel(done.outcome)}).${done.device_state ? ` La tablette est maintenant « ${stateLabel(done.device_state)} ».` : ''}`));
+			const geo = (done.geolocation || []).map((g) => ` La demande de géolocalisation n° ${g.id} est ${g.state === 'denied' ? 'refusée' : 'close'}.`).join('');
+			const lost = done.lost_mode === 'ending' ? ' Le mode perdu prendra fin à la prochaine connexion de la tablette.'
+				: done.lost_mode === 'on' ? ' Le mode perdu reste actif : il ne peut pas être levé à distance pour l’instant.' : '';
+			return onDone(done, notice('ok', `Incident n° ${i.id} clos (${incidentOutcomeLabel(done.outcome)}).${done.device_state ? ` La tablette est maintenant « ${stateLabel(done.device_state)} ».` : ''}${geo}${lost}`));
 		},
 	});
 }
 
-// The body of an incident: its facts, and the closing form when it is open
-// and the caller may close it.
+// A theft's police complaint, added once the family has filed it.
+function complaintForm(i, onDone) {
+	return actionForm({
+		label: `Compléter la plainte de l’incident n° ${i.id}`,
+		fields: [
+			field({ label: 'Référence du dépôt de plainte', name: 'police_ref', value: i.police_ref || '', required: true }),
+			field({ label: 'Date de la plainte', name: 'day', type: 'date', required: true, hint: 'JJ/MM/AAAA.' }),
+		],
+		submit: 'Enregistrer la plainte',
+		async action(v) {
+			if (!v.police_ref) throw new FormError('Indiquez la référence du dépôt de plainte.');
+			const day = parseDay(v.day);
+			if (!day) throw new FormError('La date de la plainte doit s’écrire JJ/MM/AAAA.');
+			let done;
+			try {
+				done = await api.post(`/api/v1/incidents/${i.id}/update`, { police_ref: v.police_ref, complaint_date: day });
+			} catch (e) {
+				throw refusal(e, COMPLAINT_REFUSALS);
+			}
+			return onDone(done, notice('ok', `Plainte enregistrée pour l’incident n° ${i.id}.`));
+		},
+	});
+}
+
+// The body of an incident: its facts, the complaint form while a theft
+// lacks it, and the closing form when it is open and the caller may close
+// it.
 function follow(i, list, may) {
 	const box = h('div', {}, details(i, list));
+	if (i.complaint_missing && may) {
+		const part = h('div', {}, h('p', { class: 'aide' }, 'Dès que la famille a porté plainte, indiquez la référence et la date du dépôt de plainte.'));
+		part.append(complaintForm(i, (done, said) => {
+			box.firstChild.replaceWith(details(done, list));
+			const cell = box.closest('tr')?.querySelector('.nature');
+			if (cell) cell.replaceChildren(...[kindCell(done)].flat());
+			return settle(part, said);
+		}));
+		box.append(part);
+	}
 	if (i.status === 'open' && may) {
 		const form = closeForm(i, (done, said) => {
 			const row = box.closest('tr');
@@ -100,11 +172,12 @@ function follow(i, list, may) {
 	return box;
 }
 
-// The instant of the facts: a day, and an hour on Paris's clock or none.
-function occurredAt(dayText, hourText) {
+// The instant of the facts (or of the report, what: 'du signalement'): a
+// day, and an hour on Paris's clock or none.
+function occurredAt(dayText, hourText, what = 'des faits') {
 	const day = parseDay(dayText);
-	if (!day) throw new FormError('La date des faits doit s’écrire JJ/MM/AAAA.');
-	if (day > today()) throw new FormError('La date des faits est dans le futur.');
+	if (!day) throw new FormError(`La date ${what} doit s’écrire JJ/MM/AAAA.`);
+	if (day > today()) throw new FormError(`La date ${what} est dans le futur.`);
 	if (hourText) {
 		const hour = parseHour(hourText);
 		if (!hour) throw new FormError('L’heure doit s’écrire HH:MM (par exemple 14:30).');
@@ -122,19 +195,28 @@ function declareForm(onDone) {
 			field({ label: 'Nature', name: 'kind', type: 'select', required: true, options: Object.entries(INCIDENT_KINDS) }),
 			field({ label: 'Date des faits', name: 'day', type: 'date', required: true, hint: 'JJ/MM/AAAA.' }),
 			field({ label: 'Heure des faits', name: 'hour', hint: 'Facultatif, HH:MM (heure de Paris).' }),
-			field({ label: 'Référence du dépôt de plainte', name: 'police_ref', hint: 'Obligatoire pour un vol.' }),
+			field({ label: 'Date du signalement', name: 'rday', type: 'date', hint: 'Quand la famille a prévenu le collège, JJ/MM/AAAA. Facultatif : maintenant. Plus de 48 h après les faits, l’incident est signalé comme tardif.' }),
+			field({ label: 'Heure du signalement', name: 'rhour', hint: 'Facultatif, HH:MM (heure de Paris).' }),
+			field({ label: 'Référence du dépôt de plainte', name: 'police_ref', hint: 'Pour un vol. Sans elle, l’incident est marqué « plainte manquante » jusqu’à ce qu’elle soit ajoutée.' }),
+			field({ label: 'Date de la plainte', name: 'cday', type: 'date', hint: 'Facultatif, JJ/MM/AAAA.' }),
+			field({ label: 'Coût de la casse', name: 'cost', hint: 'Facultatif, en euros (par exemple 45,50).' }),
+			field({ label: 'Remboursement demandé à la famille', name: 'reimburse', type: 'checkbox', hint: 'Pour une casse, comme la convention le permet.' }),
 			field({ label: 'Note', name: 'note', type: 'textarea', hint: 'Ce qui s’est passé, en quelques mots.' }),
 		],
 		submit: 'Déclarer l’incident',
 		async action(v) {
 			if (!v.device) throw new FormError('Indiquez la tablette.');
 			const occurred = occurredAt(v.day, v.hour);
-			if (v.kind === 'theft' && !v.police_ref) throw new FormError('Un vol se déclare avec la référence du dépôt de plainte.');
+			const reported = v.rday || v.rhour ? occurredAt(v.rday || today(), v.rhour, 'du signalement') : undefined;
+			const complaintDay = v.cday ? parseDay(v.cday) : undefined;
+			if (complaintDay === null) throw new FormError('La date de la plainte doit s’écrire JJ/MM/AAAA.');
+			if ((v.cost || v.reimburse) && v.kind !== 'damage') throw new FormError('Le coût et le remboursement ne concernent qu’une casse.');
 			const serial = await findTablet(v.device);
 			let i;
 			try {
 				i = await api.post('/api/v1/incidents', {
-					device: serial, kind: v.kind, occurred, police_ref: v.police_ref || undefined, note: v.note || undefined,
+					device: serial, kind: v.kind, occurred, reported, police_ref: v.police_ref || undefined,
+					complaint_date: complaintDay, cost: v.cost || undefined, reimburse: v.reimburse || undefined, note: v.note || undefined,
 				});
 			} catch (e) {
 				throw refusal(e, DECLARE_REFUSALS);
@@ -143,7 +225,8 @@ function declareForm(onDone) {
 			onDone().catch(() => {}); // the list stays as it was; the incident is declared
 			return h('div', {},
 				notice('ok', `Incident n° ${i.id} déclaré (${incidentKindLabel(i.kind).toLowerCase()}) pour la tablette ${i.device}.`),
-				i.late ? notice('info', 'Déclaré plus de 48 heures après les faits : il est signalé comme tardif.') : null,
+				i.late ? notice('info', 'Signalé au collège plus de 48 heures après les faits : il est marqué comme tardif.') : null,
+				i.complaint_missing ? notice('info', 'Plainte manquante : ajoutez la référence et la date du dépôt de plainte dès que la famille les transmet.') : null,
 				h('p', {}, link(href('/incidents', { id: i.id }), `Suivre l’incident n° ${i.id}`)));
 		},
 	});
@@ -176,8 +259,9 @@ async function incidentList(box, q, list, may) {
 			{ label: 'Numéro', value: (i) => link(href('/incidents', { id: i.id }), `n° ${i.id}`) },
 			{ label: 'Tablette', value: (i) => tabletLink(i.device) },
 			list.length > 1 ? { label: 'Collège', value: (i) => schoolName(list, i.school) } : null,
-			{ label: 'Nature', value: (i) => incidentKindLabel(i.kind) },
+			{ label: 'Nature', value: kindCell, class: 'nature' },
 			{ label: 'Survenu le', value: (i) => when(i.occurred) },
+			{ label: 'Coût', value: (i) => (i.cost_cents !== null && i.cost_cents !== undefined ? euros(i.cost_cents) : '—') },
 			{ label: 'Statut', value: statusCell, class: 'statut' },
 			{
 				label: 'Suivi',
