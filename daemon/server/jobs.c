@@ -4,6 +4,7 @@
 #include "audit_head.h"
 #include "locate.h"
 #include "log.h"
+#include "notice.h"
 #include "reconcile.h"
 #include "worker.h"
 #include "db_command.h"
@@ -80,6 +81,7 @@ static const struct job jobs[] = {
     {"push_repush", 0, push_repush, repush_period, 0},
     {"push_certificate", 86400 * 1000, push_cert_check, NULL, 1},
     {"audit_head", 1000, audit_head_job, NULL, 0},
+    {"notice", 60 * 1000, notice_job, NULL, 1},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -154,6 +156,7 @@ void jobs_stop(struct worker *w)
 	if (s == NULL || s->stopped)
 		return;
 	s->stopped = 1;
+	notice_stop(); /* a notice run in flight sends nothing more */
 	s->open = NJOBS;
 	for (size_t i = 0; i < NJOBS; i++)
 		uv_close((uv_handle_t *)&s->timers[i], on_closed);

@@ -23,6 +23,7 @@ static const struct route
 		    api_account_routes, api_audit_routes,   api_report_routes,
 		    api_lock_routes,	api_locate_routes,  api_policy_routes,
 		    api_push_routes,	api_session_routes, api_dashboard_routes,
+		    api_notice_routes,
 		    web_routes, /* last: its page route takes any path the others leave */
 };
 
