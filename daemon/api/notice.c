@@ -29,10 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_MAX       100	 /* rows written per list and collège; the rest counted */
+#define LIST_MAX       100	  /* rows written per list and collège; the rest counted */
 #define BODY_MAX       (1u << 20) /* one message's text */
-#define LEAVER_DAYS    7	 /* a last day within this many days makes a leaver */
-#define SEND_TIMEOUT_S 60	 /* one message */
+#define LEAVER_DAYS    7	  /* a last day within this many days makes a leaver */
+#define SEND_TIMEOUT_S 60	  /* one message */
 #define DAY	       86400
 
 /* ---- what is gathered --------------------------------------------------------------------------- */
@@ -41,7 +41,7 @@
 struct bucket {
 	char uai[9];
 	char name[DB_SCHOOL_NAME_MAX + 1];
-	size_t n[DB_NOTICE_NKINDS];		     /* rows found */
+	size_t n[DB_NOTICE_NKINDS];		    /* rows found */
 	struct db_notice_item *v[DB_NOTICE_NKINDS]; /* the first LIST_MAX of them */
 };
 
@@ -84,7 +84,8 @@ static struct bucket *bucket_of(struct gather *g, const char *uai)
 static int keep_item(const struct db_notice_item *it, void *arg)
 {
 	struct gather *g = arg;
-	struct bucket *b = it->kind == DB_NOTICE_LOCATE_PENDING ? &g->fleet : bucket_of(g, it->school);
+	struct bucket *b =
+	    it->kind == DB_NOTICE_LOCATE_PENDING ? &g->fleet : bucket_of(g, it->school);
 	if (b == NULL)
 		return 0; /* a tablet of no collège: nobody's list but a technician's */
 	size_t i = b->n[it->kind]++;
@@ -146,8 +147,8 @@ static const char *fr_time(int64_t t, char out[32])
 static const char *fr_state(const char *s)
 {
 	static const char *const names[][2] = {
-	    {"stock", "en stock"},	  {"loaned", "prêtée"},	 {"returning", "en retour"},
-	    {"repair", "en réparation"}, {"lost", "perdue"},	 {"stolen", "volée"},
+	    {"stock", "en stock"},	 {"loaned", "prêtée"}, {"returning", "en retour"},
+	    {"repair", "en réparation"}, {"lost", "perdue"},   {"stolen", "volée"},
 	    {"retired", "retirée"},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -230,8 +231,8 @@ static const struct {
     [DB_NOTICE_LEAVER] = {"leavers",
 			  "Départs du collège (passés ou dans les 7 jours) avec un prêt en cours",
 			  line_leaver},
-    [DB_NOTICE_NO_COMPLAINT] = {"theft_without_complaint",
-				"Vols sans référence de plainte", line_theft},
+    [DB_NOTICE_NO_COMPLAINT] = {"theft_without_complaint", "Vols sans référence de plainte",
+				line_theft},
     [DB_NOTICE_LOST_MODE] = {"lost_mode", "Tablettes encore en mode perdu", line_lost},
     [DB_NOTICE_LOCATE_PENDING] = {"locate_pending",
 				  "Demandes de géolocalisation en attente d'une seconde "
@@ -284,9 +285,10 @@ static size_t school_part(const struct gather *g, const struct db_account *a, st
 			if (bk->n[k] == 0)
 				continue;
 			put_list(b, bk, k);
-			json_object_set_new(m->counts, lists[k].key,
-					    json_integer((json_int_t)(bk->n[k] +
-						json_integer_value(json_object_get(m->counts, lists[k].key)))));
+			json_object_set_new(
+			    m->counts, lists[k].key,
+			    json_integer((json_int_t)(bk->n[k] + json_integer_value(json_object_get(
+								     m->counts, lists[k].key)))));
 		}
 		total += here;
 	}
@@ -309,10 +311,11 @@ static size_t tech_part(const struct gather *g, const struct config *c, struct a
 	int64_t left = p->cert_not_after - g->now;
 	if (p->enabled && p->usable && !p->cert_problem && p->cert_not_after &&
 	    left < c->push_expiry_warn_days * DAY) {
-		ap_buf_printf(b,
-			      "\nCertificat de push : il expire le %s (dans %lld jours). "
-			      "Renouvelez-le avec le même compte Apple pour garder le même sujet.\n",
-			      fr_day(p->cert_not_after, d), (long long)(left > 0 ? left / DAY : 0));
+		ap_buf_printf(
+		    b,
+		    "\nCertificat de push : il expire le %s (dans %lld jours). "
+		    "Renouvelez-le avec le même compte Apple pour garder le même sujet.\n",
+		    fr_day(p->cert_not_after, d), (long long)(left > 0 ? left / DAY : 0));
 		json_object_set_new(m->counts, "push_certificate_expiring", json_integer(1));
 		total++;
 	}
@@ -374,8 +377,8 @@ static int build(struct worker *w, const struct gather *g, const struct db_accou
 	snprintf(m->subject, sizeof(m->subject), "Ardoise : %zu point%s à suivre au %s", n,
 		 n > 1 ? "s" : "", fr_day(g->now, d));
 	m->body = ap_buf_steal(&b, NULL);
-	struct mail_msg msg = {from,	       c->organization, a->email, a->display_name,
-			       m->subject,     m->body,		c->hostname, g->now};
+	struct mail_msg msg = {from,	   c->organization, a->email,	 a->display_name,
+			       m->subject, m->body,	    c->hostname, g->now};
 	int rc = mail_compose(&msg, &m->data, &m->len);
 	if (rc < 0) {
 		mail_free(m);
@@ -555,7 +558,8 @@ static void send_all(uv_work_t *req)
 			run->failed++;
 			continue;
 		}
-		if (mail_send(ms, run->from, m->to, m->data, m->len, err, sizeof(err), &down) == 0) {
+		if (mail_send(ms, run->from, m->to, m->data, m->len, err, sizeof(err), &down) ==
+		    0) {
 			run->sent++;
 			continue;
 		}
@@ -572,24 +576,27 @@ static void send_all(uv_work_t *req)
 static void finish(struct run *run)
 {
 	char esc[400];
-	json_t *detail = json_pack(
-	    "{s:s,s:I,s:I,s:I,s:I,s:I}", "origin", run->origin, "recipients",
-	    (json_int_t)run->n_mails, "sent", (json_int_t)run->sent, "failed", (json_int_t)run->failed,
-	    "no_address", (json_int_t)run->no_address, "bad_address", (json_int_t)run->bad_address);
+	json_t *detail =
+	    json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "origin", run->origin, "recipients",
+		      (json_int_t)run->n_mails, "sent", (json_int_t)run->sent, "failed",
+		      (json_int_t)run->failed, "no_address", (json_int_t)run->no_address,
+		      "bad_address", (json_int_t)run->bad_address);
 	char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
 	int rc = db_audit_append(run->w->db, run->actor, "notice.sent", run->origin, NULL,
 				 text ? text : "{}");
 	free(text);
 	json_decref(detail);
 	if (run->failed)
-		log_warn("notice_failed", "run=%lld origin=%s recipients=%zu sent=%zu failed=%zu error=%s",
+		log_warn("notice_failed",
+			 "run=%lld origin=%s recipients=%zu sent=%zu failed=%zu error=%s",
 			 (long long)run->id, run->origin, run->n_mails, run->sent, run->failed,
 			 log_esc(run->error, esc, sizeof(esc)));
 	else
-		log_info("notice_sent", "run=%lld origin=%s recipients=%zu sent=%zu no_address=%zu "
-					"bad_address=%zu",
-			 (long long)run->id, run->origin, run->n_mails, run->sent,
-			 run->no_address, run->bad_address);
+		log_info("notice_sent",
+			 "run=%lld origin=%s recipients=%zu sent=%zu no_address=%zu "
+			 "bad_address=%zu",
+			 (long long)run->id, run->origin, run->n_mails, run->sent, run->no_address,
+			 run->bad_address);
 	if (rc < 0)
 		log_error("notice_audit_failed", "run=%lld error=\"%s\"", (long long)run->id,
 			  ap_strerror(rc));
@@ -707,8 +714,9 @@ static void send_now(struct req *r)
 		return;
 	}
 	if (r->w->srv->cfg.mail_smtp_url[0] == '\0') {
-		api_fail(r, AP_ECONFLICT, 409,
-			 "mail is off: set [mail] smtp_url in the configuration to send the notice");
+		api_fail(
+		    r, AP_ECONFLICT, 409,
+		    "mail is off: set [mail] smtp_url in the configuration to send the notice");
 		return;
 	}
 	/* the request's row first: nothing goes out without it */

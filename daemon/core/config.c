@@ -42,8 +42,8 @@ struct ckey {
 	}
 
 /* A string with its own rule (a value check). */
-#define SC(sec, name, field, def, fn)                                                   \
-	{                                                                               \
+#define SC(sec, name, field, def, fn)                                                    \
+	{                                                                                \
 		sec, name, C_STR, offsetof(struct config, field), def, 0, 0, NULL, 0, fn \
 	}
 

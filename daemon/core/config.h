@@ -76,11 +76,11 @@ struct config {
 	int64_t push_expiry_warn_days; /* certificate expiry warning */
 	int64_t push_drain_ms;	       /* SIGTERM: longest wait for pushes in flight */
 	/* [mail] the daily notice by e-mail (daemon/api/notice.c) */
-	char mail_smtp_url[CONFIG_STR];	 /* smtp[s]://host[:port]; "" = no notice */
-	char mail_from[CONFIG_STR];	 /* the sender; "" = ardoise@<hostname> */
-	char mail_username[CONFIG_STR];	 /* "" = no sign-in to the relay */
-	char mail_password[CONFIG_STR];	 /* secret */
-	int64_t mail_hour;		 /* local hour of the daily run, 0-23 */
+	char mail_smtp_url[CONFIG_STR]; /* smtp[s]://host[:port]; "" = no notice */
+	char mail_from[CONFIG_STR];	/* the sender; "" = ardoise@<hostname> */
+	char mail_username[CONFIG_STR]; /* "" = no sign-in to the relay */
+	char mail_password[CONFIG_STR]; /* secret */
+	int64_t mail_hour;		/* local hour of the daily run, 0-23 */
 };
 
 /* Fills c with the defaults. */

@@ -22,15 +22,17 @@ struct mail_session {
 static int host_port_ok(const char *p, char *err, size_t cap)
 {
 	if (strchr(p, '@')) {
-		snprintf(err, cap, "no user name in the URL: the user name and password are "
-				   "keys of their own ([mail] username, password)");
+		snprintf(err, cap,
+			 "no user name in the URL: the user name and password are "
+			 "keys of their own ([mail] username, password)");
 		return AP_EINVAL;
 	}
-	size_t n = p[0] == '[' ? strcspn(p, "]") + 1 : strspn(p, "abcdefghijklmnopqrstuvwxyz"
-							      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-							      "0123456789.-");
-	if (p[0] == '[' && (p[n - 1] != ']' || n < 3 || strspn(p + 1, "0123456789abcdefABCDEF:.") !=
-							      n - 2))
+	size_t n = p[0] == '[' ? strcspn(p, "]") + 1
+			       : strspn(p, "abcdefghijklmnopqrstuvwxyz"
+					   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					   "0123456789.-");
+	if (p[0] == '[' &&
+	    (p[n - 1] != ']' || n < 3 || strspn(p + 1, "0123456789abcdefABCDEF:.") != n - 2))
 		n = 0;
 	if (n == 0) {
 		snprintf(err, cap, "no host name after the scheme");
@@ -40,16 +42,17 @@ static int host_port_ok(const char *p, char *err, size_t cap)
 	if (*p == ':') {
 		char *end;
 		long port = strtol(p + 1, &end, 10);
-		if (end == p + 1 || port < 1 || port > 65535 || strspn(p + 1, "0123456789") !=
-								     (size_t)(end - p - 1)) {
+		if (end == p + 1 || port < 1 || port > 65535 ||
+		    strspn(p + 1, "0123456789") != (size_t)(end - p - 1)) {
 			snprintf(err, cap, "the port is not a number from 1 to 65535");
 			return AP_EINVAL;
 		}
 		p = end;
 	}
 	if (*p != '\0' && strcmp(p, "/") != 0) {
-		snprintf(err, cap, "only smtp://host[:port] or smtps://host[:port] (the user name "
-				   "and password are keys of their own)");
+		snprintf(err, cap,
+			 "only smtp://host[:port] or smtps://host[:port] (the user name "
+			 "and password are keys of their own)");
 		return AP_EINVAL;
 	}
 	return 0;
@@ -142,7 +145,7 @@ static void put_words(struct out *o, const char *s, int phrase)
 {
 	size_t n = strlen(s), i = 0;
 	if (ascii_plain(s) && (!phrase || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
-						   "QRSTUVWXYZ0123456789 .-") == n)) {
+						    "QRSTUVWXYZ0123456789 .-") == n)) {
 		puts_(o, s);
 		return;
 	}

@@ -39,9 +39,9 @@ struct mail_msg {
 	const char *from, *from_name;
 	const char *to, *to_name;
 	const char *subject;
-	const char *body;	 /* lines ended by '\n' */
+	const char *body;	  /* lines ended by '\n' */
 	const char *msgid_domain; /* the right side of the Message-ID */
-	int64_t date;		 /* seconds since the epoch */
+	int64_t date;		  /* seconds since the epoch */
 };
 
 /* The message as sent: headers (From, To, Subject RFC 2047 encoded, Date,

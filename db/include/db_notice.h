@@ -28,7 +28,7 @@ enum db_notice_kind {
 /* One row of a list.  What a kind does not fill is "" or 0. */
 struct db_notice_item {
 	enum db_notice_kind kind;
-	int64_t id;   /* the loan, incident, tablet or request */
+	int64_t id;	/* the loan, incident, tablet or request */
 	char school[9]; /* the collège it is listed under, "" for none */
 	char serial[DB_SERIAL_MAX + 1];
 	char asset_tag[DB_ASSET_TAG_MAX + 1];
@@ -36,7 +36,7 @@ struct db_notice_item {
 	/* the holder (loans, the theft's loan): no external id, ever */
 	char name[DB_PERSON_NAME_MAX + 1];
 	char class_name[DB_PERSON_CLASS_MAX + 1];
-	char person_kind[8]; /* "pupil", "teacher" */
+	char person_kind[8];   /* "pupil", "teacher" */
 	char requested_by[65]; /* a geolocation request's requester */
 	/* due_at (overdue), left_at (leaver), occurred_at (theft),
 	 * requested_at (geolocation); 0 for Lost Mode */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#define POLL_MS	  200
+#define POLL_MS	   200
 #define POLL_MAX_S 1800 /* a run of many messages, each up to a minute */
 
 static const struct ctl_opt send_opts[] = {
@@ -21,12 +21,14 @@ static void print_dry(json_t *ret, const struct ctl_args *a)
 	size_t i;
 	json_t *all = json_object_get(ret, "messages");
 	if (!json_is_true(json_object_get(ret, "mail_on")))
-		printf("%s\n", _("mail is off ([mail] smtp_url is not set): nothing would be sent"));
+		printf("%s\n",
+		       _("mail is off ([mail] smtp_url is not set): nothing would be sent"));
 	printf(_("%zu e-mails would be sent\n"), json_array_size(all));
 	json_array_foreach(all, i, m)
 	{
-		printf("\n%s (%s) <%s>\n%s\n", ctl_fleet_str(m, "account"), ctl_fleet_str(m, "role"),
-		       ctl_fleet_str(m, "to"), ctl_fleet_str(m, "subject"));
+		printf("\n%s (%s) <%s>\n%s\n", ctl_fleet_str(m, "account"),
+		       ctl_fleet_str(m, "role"), ctl_fleet_str(m, "to"),
+		       ctl_fleet_str(m, "subject"));
 		const char *body = json_string_value(json_object_get(m, "body"));
 		char safe[65536];
 		printf("%s", ctl_safe(body ? body : "", 1, safe, sizeof(safe)));
