@@ -719,11 +719,16 @@ static void send_now(struct req *r)
 		    "mail is off: set [mail] smtp_url in the configuration to send the notice");
 		return;
 	}
+	uv_once(&state.once, state_init);
+	uv_mutex_lock(&state.lock);
+	int rc = state.running ? AP_EBUSY : 0;
+	uv_mutex_unlock(&state.lock);
 	/* the request's row first: nothing goes out without it */
-	if (api_record(r, "notice.send", "manual", NULL, NULL) < 0)
+	if (rc == 0 && api_record(r, "notice.send", "manual", NULL, NULL) < 0)
 		return;
-	int rc = start(r->w, r->acct.name, "manual", &status);
-	if (rc == AP_EBUSY) {
+	if (rc == 0)
+		rc = start(r->w, r->acct.name, "manual", &status);
+	if (rc == AP_EBUSY) { /* also when a run began since the look above */
 		api_fail(r, rc, 409, "a notice run is in progress: see GET /api/v1/notices/last");
 		return;
 	}

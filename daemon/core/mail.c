@@ -1,5 +1,6 @@
 /* mail.c - a message composed and sent by SMTP (libcurl). */
 #include "mail.h"
+#include "ap_buf.h"
 #include "ap_err.h"
 
 #include <curl/curl.h>
@@ -85,31 +86,17 @@ int mail_address_ok(const char *addr)
 
 /* ---- composing ---------------------------------------------------------------------------------- */
 
+/* The message under construction: a capped buffer and its first error
+ * (appends after one are skipped). */
 struct out {
-	char *p;
-	size_t len, cap;
-	int oom;
+	struct ap_buf b;
+	int rc;
 };
 
 static void put(struct out *o, const char *s, size_t n)
 {
-	if (o->oom)
-		return;
-	if (o->len + n + 1 > o->cap) {
-		size_t cap = (o->cap ? o->cap : 4096);
-		while (cap < o->len + n + 1)
-			cap *= 2;
-		char *p = realloc(o->p, cap);
-		if (p == NULL) {
-			o->oom = 1;
-			return;
-		}
-		o->p = p;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
+	if (o->rc == 0)
+		o->rc = ap_buf_append(&o->b, s, n);
 }
 
 static void puts_(struct out *o, const char *s)
@@ -211,7 +198,8 @@ static void put_msgid(struct out *o, const char *domain, int64_t t)
 /* The text with its line ends as CRLF, then base64 in lines of 76. */
 static int put_body(struct out *o, const char *body)
 {
-	struct out crlf = {0};
+	struct out crlf = {{0}, 0};
+	ap_buf_init(&crlf.b, MAIL_MAX);
 	for (const char *p = body; *p;) {
 		size_t n = strcspn(p, "\r\n");
 		put(&crlf, p, n);
@@ -219,22 +207,20 @@ static int put_body(struct out *o, const char *body)
 		p += n;
 		p += *p == '\r' && p[1] == '\n' ? 2 : *p != '\0';
 	}
-	if (crlf.oom) {
-		free(crlf.p);
-		return AP_ENOMEM;
-	}
-	put_b64(o, (const unsigned char *)(crlf.p ? crlf.p : ""), crlf.len);
+	if (crlf.rc == 0)
+		put_b64(o, (const unsigned char *)(crlf.b.data ? crlf.b.data : ""), crlf.b.len);
 	puts_(o, "\r\n");
-	free(crlf.p);
-	return 0;
+	ap_buf_free(&crlf.b);
+	return crlf.rc < 0 ? crlf.rc : o->rc;
 }
 
 int mail_compose(const struct mail_msg *m, char **ret, size_t *ret_len)
 {
-	struct out o = {0};
+	struct out o = {{0}, 0};
 	const char *domain = strchr(m->from, '@');
 	if (!mail_address_ok(m->from) || !mail_address_ok(m->to))
 		return AP_EINVAL;
+	ap_buf_init(&o.b, MAIL_MAX);
 	put_address(&o, "From: ", m->from_name, m->from);
 	put_address(&o, "To: ", m->to_name, m->to);
 	puts_(&o, "Subject: ");
@@ -248,14 +234,11 @@ int mail_compose(const struct mail_msg *m, char **ret, size_t *ret_len)
 		  "Content-Transfer-Encoding: base64\r\n"
 		  "Auto-Submitted: auto-generated\r\n\r\n");
 	int rc = put_body(&o, m->body);
-	if (rc == 0 && o.oom)
-		rc = AP_ENOMEM;
 	if (rc < 0) {
-		free(o.p);
+		ap_buf_free(&o.b);
 		return rc;
 	}
-	*ret = o.p;
-	*ret_len = o.len;
+	*ret = ap_buf_steal(&o.b, ret_len);
 	return 0;
 }
 

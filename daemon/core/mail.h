@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAIL_ADDRESS_MAX 254 /* RFC 5321's path limit */
+#define MAIL_ADDRESS_MAX 254	    /* RFC 5321's path limit */
+#define MAIL_MAX	 (4u << 20) /* a composed message, bytes */
 
 /* The relay and how to sign in to it.  Strings are borrowed. */
 struct mail_server {
@@ -48,7 +49,8 @@ struct mail_msg {
  * Message-ID, MIME-Version, Content-Type text/plain; charset=UTF-8,
  * Content-Transfer-Encoding: base64) and the body, lines ended by CRLF,
  * into *ret (malloc'd, NUL-terminated, the caller frees) and *ret_len.
- * AP_EINVAL when an address is not mail_address_ok(), AP_ENOMEM. */
+ * AP_EINVAL when an address is not mail_address_ok(), AP_ETOOBIG past
+ * MAIL_MAX, AP_ENOMEM. */
 int mail_compose(const struct mail_msg *m, char **ret, size_t *ret_len);
 
 /* A connection to the relay, kept across the messages sent through it. */
