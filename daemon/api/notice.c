@@ -319,13 +319,18 @@ static size_t tech_part(const struct gather *g, const struct config *c, struct a
 		json_object_set_new(m->counts, "push_certificate_expiring", json_integer(1));
 		total++;
 	}
-	if ((!p->enabled || !p->usable || p->cert_problem) && g->waiting > 0) {
+	/* push off, or failing: its certificate, or APNs not reached (the
+	 * connection waits to try again) */
+	const char *off = !p->enabled ? "désactivé (aucun certificat configuré)"
+			  : !p->usable || p->cert_problem
+			      ? "en échec (certificat inutilisable ou refusé)"
+			  : strcmp(p->state, "backoff") == 0 ? "en échec (APNs injoignable)"
+							     : NULL;
+	if (off && g->waiting > 0) {
 		ap_buf_printf(b,
 			      "\nPush %s alors que des commandes attendent sur %lld tablette%s : "
 			      "elles ne les recevront qu'à leur prochaine connexion.\n",
-			      p->enabled ? "en échec (certificat inutilisable ou refusé)"
-					 : "désactivé (aucun certificat configuré)",
-			      (long long)g->waiting, g->waiting > 1 ? "s" : "");
+			      off, (long long)g->waiting, g->waiting > 1 ? "s" : "");
 		json_object_set_new(m->counts, "push_off_commands_waiting",
 				    json_integer((json_int_t)g->waiting));
 		total++;
@@ -446,11 +451,15 @@ static json_t *run_json(const struct run *run, const char *st, int64_t finished)
 			 "error", run->error[0] ? run->error : NULL);
 }
 
+/* Frees the slot; last (stolen; NULL: a run that never started) becomes
+ * the latest run's figures. */
 static void release_slot(json_t *last)
 {
 	uv_mutex_lock(&state.lock);
-	json_decref(state.last);
-	state.last = last;
+	if (last) {
+		json_decref(state.last);
+		state.last = last;
+	}
 	state.running = 0;
 	uv_mutex_unlock(&state.lock);
 }

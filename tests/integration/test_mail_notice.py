@@ -16,6 +16,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 
 from fleet_common import A, B, setup_fleet
 from harness import Daemon, Sim, check, new_code, run, token_of
@@ -333,6 +334,39 @@ def test_addresses_cannot_add_headers():
             os.environ.pop("ARDOISE_CLOCK_OFFSET", None)
 
 
+MAKE_CERTS = os.environ.get("APNS_MAKE_CERTS", "build/tests/support/tu-make-certs")
+TOPIC = "com.apple.mgmt.External.ardoise-test"
+
+
+def test_push_certificate_expiring():
+    """A push certificate that ends within [push] expiry_warn_days: the
+    technicians hear of it (APNs itself is not needed: nothing is pushed)."""
+    with SmtpSink() as sink, Daemon(start=False) as d:
+        pki = os.path.join(d.tmp, "pki")
+        subprocess.run([MAKE_CERTS, pki, TOPIC, "10"], check=True, capture_output=True)
+        d.config_text = (mail_config(sink.url) + "[mdm]\ntopic = %s\n[push]\nurl = https://127.0.0.1:%d\n"
+                         "cert = %s\nkey = %s\n" % (TOPIC, closed_port(), os.path.join(pki, "push.pem"),
+                                                   os.path.join(pki, "push.key")))
+        try:
+            start_at(d, D1)  # 03:00: the daily run is not due
+            d.ctl("school", "add", A, "--name", "Clg N. Sarraute")
+            staff(d, "tech.one", "technician", (), "tech@dep13.fr")
+            staff(d, "ati.a", "ati", [A], "a@clg-a.fr")  # nothing in A: no e-mail
+            d.ctl("notice", "send")
+            check([m.rcpts for m in sink.messages] == [["tech@dep13.fr"]], "technicians only")
+            body = sink.messages[0].body()
+            m = re.search(r"Certificat de push : il expire le (\d\d/\d\d/\d{4}) \(dans (\d+) jours\)",
+                          body)
+            # the daemon's clock runs ahead to D1 03:00: the days left count from there
+            left = (datetime.datetime.now(UTC) + datetime.timedelta(days=10)
+                    - datetime.datetime(D1.year, D1.month, D1.day, 3, tzinfo=UTC)).days
+            check(m and abs(int(m.group(2)) - left) <= 1, "the expiry, in French: %s" % body)
+            check("Push désactivé" not in body and "Push en échec" not in body,
+                  "push is on and nothing waits: %s" % body)
+        finally:
+            os.environ.pop("ARDOISE_CLOCK_OFFSET", None)
+
+
 def test_technicians_only():
     with Daemon(config=mail_config("smtp://127.0.0.1:1")) as d:
         setup_fleet(d)
@@ -355,4 +389,5 @@ def test_technicians_only():
 if __name__ == "__main__":
     run([test_each_recipient_gets_their_collèges, test_mail_off_sends_nothing,
          test_refused_or_unreachable_then_next_day, test_bad_mail_settings_at_load,
-         test_addresses_cannot_add_headers, test_technicians_only])
+         test_addresses_cannot_add_headers, test_push_certificate_expiring,
+         test_technicians_only])
