@@ -120,6 +120,9 @@ def test_each_recipient_gets_their_collèges():
                   ["ati.a@clg-a.fr", "ref.b@clg-b.fr", "tech@dep13.fr"],
                   "the dry run says who would get what: %r" % dry)
             check(dry["no_address"] == 2, "admin and ati.a2 have no address: %r" % dry)
+            text = d.ctl("notice", "send", "--dry-run").stdout
+            check("3 e-mails would be sent" in text and "ati.a (ati) <ati.a@clg-a.fr>" in text
+                  and "Léa Dupont (3A)" in text, "the dry run for people: %s" % text)
             out = d.ctl("notice", "send")
             check("3 sent" in out.stdout and "0 not sent" in out.stdout, out.stdout)
             got = parse_all(sink)
