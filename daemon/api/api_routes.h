@@ -23,5 +23,6 @@ extern const struct route api_policy_routes[];
 extern const struct route api_push_routes[];
 extern const struct route api_session_routes[];
 extern const struct route api_dashboard_routes[];
+extern const struct route api_notice_routes[];
 
 #endif

@@ -29,6 +29,7 @@ static const struct {
     [AZ_BULK] = {{FLEET, NO, NO, NO}, "send a command to every tablet of a collège"},
     [AZ_COMMAND_PLIST] = {{FLEET, NO, NO, NO},
 			  "read a command's payload and result (?plist=1): technicians only"},
+    [AZ_REPORT_SCHOOL] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's annual report"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))

@@ -28,6 +28,7 @@ enum authz_action {
 	AZ_ERASE,	  /* erase a tablet outside a loan return (device erase --reason) */
 	AZ_BULK,	  /* one command for every tablet of a collège or of the fleet */
 	AZ_COMMAND_PLIST, /* a command's stored payload and result (?plist=1), secrets masked */
+	AZ_REPORT_SCHOOL, /* a collège's annual figures (report year): its staff, not the auditor */
 	AZ__COUNT	  /* not an action: the size of the table */
 };
 

@@ -1,6 +1,7 @@
 /* config.c - the table of settings and the inih glue. */
 #include "config.h"
 #include "ap_err.h"
+#include "mail.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -19,6 +20,8 @@ struct ckey {
 	int64_t min, max;  /* C_INT bounds */
 	const char *enums; /* C_ENUM: "a|b|c" */
 	int secret;
+	/* C_STR: a value's own rule, 0 or why not into err (NULL: any text) */
+	int (*check)(const char *v, char *err, size_t cap);
 };
 
 #define S(sec, name, field, def)                                                     \
@@ -37,6 +40,20 @@ struct ckey {
 	{                                                                             \
 		sec, name, C_ENUM, offsetof(struct config, field), def, 0, 0, list, 0 \
 	}
+
+/* A string with its own rule (a value check). */
+#define SC(sec, name, field, def, fn)                                                    \
+	{                                                                                \
+		sec, name, C_STR, offsetof(struct config, field), def, 0, 0, NULL, 0, fn \
+	}
+
+static int check_address(const char *v, char *err, size_t cap)
+{
+	if (v[0] == '\0' || mail_address_ok(v))
+		return 0;
+	snprintf(err, cap, "not an e-mail address name@domain (printable ASCII, no spaces)");
+	return AP_EINVAL;
+}
 
 static const struct ckey keys[] = {
     S("server", "listen", listen, "127.0.0.1:8443"),
@@ -94,6 +111,11 @@ static const struct ckey keys[] = {
     I("push", "expiry_warn_days", push_expiry_warn_days, "30", 1, 365),
     I("push", "drain_ms", push_drain_ms, "5000", 0, 600000),
     I("privacy", "leaver_retention_days", leaver_retention_days, "365", 1, 36500),
+    SC("mail", "smtp_url", mail_smtp_url, "", mail_url_check),
+    SC("mail", "from", mail_from, "", check_address),
+    S("mail", "username", mail_username, ""),
+    SECRET("mail", "password", mail_password),
+    I("mail", "hour", mail_hour, "7", 0, 23),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -121,6 +143,13 @@ static int apply(struct config *c, const struct ckey *k, const char *v, char *er
 			snprintf(err, cap, "%s.%s: longer than %d bytes", k->section, k->name,
 				 CONFIG_STR - 1);
 			return AP_ECONFIG;
+		}
+		if (k->check) {
+			char why[200];
+			if (k->check(v, why, sizeof(why)) < 0) {
+				snprintf(err, cap, "%s.%s: %s", k->section, k->name, why);
+				return AP_ECONFIG;
+			}
 		}
 		snprintf(field, CONFIG_STR, "%s", v);
 		return 0;

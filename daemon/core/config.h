@@ -77,6 +77,12 @@ struct config {
 	int64_t push_drain_ms;	       /* SIGTERM: longest wait for pushes in flight */
 	/* [privacy] */
 	int64_t leaver_retention_days; /* pseudonymised this long after their last day */
+	/* [mail] the daily notice by e-mail (daemon/api/notice.c) */
+	char mail_smtp_url[CONFIG_STR]; /* smtp[s]://host[:port]; "" = no notice */
+	char mail_from[CONFIG_STR];	/* the sender; "" = ardoise@<hostname> */
+	char mail_username[CONFIG_STR]; /* "" = no sign-in to the relay */
+	char mail_password[CONFIG_STR]; /* secret */
+	int64_t mail_hour;		/* local hour of the daily run, 0-23 */
 };
 
 /* Fills c with the defaults. */

@@ -5,6 +5,7 @@
 #include "locate.h"
 #include "log.h"
 #include "privacy.h"
+#include "notice.h"
 #include "reconcile.h"
 #include "worker.h"
 #include "db_command.h"
@@ -82,6 +83,7 @@ static const struct job jobs[] = {
     {"push_certificate", 86400 * 1000, push_cert_check, NULL, 1},
     {"audit_head", 1000, audit_head_job, NULL, 0},
     {"pseudonymise_leavers", 3600 * 1000, privacy_job, NULL, 0},
+    {"notice", 60 * 1000, notice_job, NULL, 1},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -156,6 +158,7 @@ void jobs_stop(struct worker *w)
 	if (s == NULL || s->stopped)
 		return;
 	s->stopped = 1;
+	notice_stop(); /* a notice run in flight sends nothing more */
 	s->open = NJOBS;
 	for (size_t i = 0; i < NJOBS; i++)
 		uv_close((uv_handle_t *)&s->timers[i], on_closed);

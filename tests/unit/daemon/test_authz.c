@@ -42,7 +42,8 @@ static const enum expect table[][4] = {
     [AZ_APP_CATALOGUE] = {FLEET, FLEET, NO, NO},
     [AZ_ERASE] = {FLEET, NO, NO, NO}, /* outside a loan return */
     [AZ_BULK] = {FLEET, NO, NO, NO},
-    [AZ_COMMAND_PLIST] = {FLEET, NO, NO, NO}, /* stored plists, secrets masked */
+    [AZ_COMMAND_PLIST] = {FLEET, NO, NO, NO},	    /* stored plists, secrets masked */
+    [AZ_REPORT_SCHOOL] = {FLEET, SCOPE, SCOPE, NO}, /* a collège's year: its staff */
 };
 
 static void make_req(struct req *r, enum db_role role, int n_schools)
