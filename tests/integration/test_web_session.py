@@ -1,7 +1,7 @@
 """Signing in to the pages: passwords set through one-time links, the session
 cookie and its CSRF token, throttled guessing, expiry, sign-out, the roles
 seen through a session, and bearer tokens that still work as before."""
-import calendar
+import datetime
 import http.client
 import json
 import os
@@ -353,7 +353,7 @@ def test_expiry():
 
 def seconds(iso):
     """An API time as seconds since the epoch."""
-    return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
+    return datetime.datetime.fromisoformat(iso).timestamp()
 
 
 def test_signout():

@@ -6,7 +6,7 @@ import * as api from '../api.js';
 import { route } from '../app.js';
 import { actionForm, facts, field, filterForm, FormError, h, heading, href, link, notice, pagedTable, refusal, settle, tag } from '../dom.js';
 import {
-	date, dateTime, incidentKindLabel, incidentOutcomeLabel, INCIDENT_KINDS, parisInstant, parseDay,
+	date, dateTime, incidentKindLabel, incidentOutcomeLabel, INCIDENT_KINDS, nowInstant, parisInstant, parseDay,
 	parseHour, stateLabel, today,
 } from '../fmt.js';
 import { schoolField, schoolName, schools } from '../scope.js';
@@ -110,8 +110,8 @@ function occurredAt(dayText, hourText) {
 		if (!hour) throw new FormError('L’heure doit s’écrire HH:MM (par exemple 14:30).');
 		return parisInstant(day, hour);
 	}
-	// today without an hour: now (midnight UTC of today may be ahead of Paris)
-	return day === today() ? new Date().toISOString().slice(0, 16) : day;
+	// today without an hour: now (the facts cannot be later than now)
+	return day === today() ? nowInstant() : day;
 }
 
 function declareForm(onDone) {
