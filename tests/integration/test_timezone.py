@@ -63,6 +63,9 @@ def test_times_carry_the_zone_offset():
         inc2 = d.ctl_json("incident", "declare", "--device", "DMPA00000001", "--kind", "failure",
                           "--occurred", yesterday + "T11:30Z")
         check(api_time(inc2["occurred"], CAYENNE) == want, inc2)
+        # a day typed on the command line goes to the server as typed
+        d.ctl_json("locate", "register", "--since", jjmmaaaa(yesterday))
+        refused(d, ["locate", "register", "--since", "31/02/2026"], "since must be a day")
         # every time of the answers carries the zone's offset
         for row in d.ctl_json("audit", "list"):
             api_time(row["ts"], CAYENNE)

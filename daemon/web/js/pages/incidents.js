@@ -35,10 +35,10 @@ function outcomes(k) {
 		: [['repaired', 'Réparée : la tablette revient'], ['written_off', 'Irréparable : la tablette est réformée']];
 }
 
-// When it happened: a day declared without an hour is midnight UTC, shown
-// as the day alone.
+// When it happened: a day declared without an hour is its midnight (the
+// server's, with its offset; UTC before), shown as the day alone.
 function when(iso) {
-	return /T00:00(:00)?Z$/.test(iso || '') ? date(iso.slice(0, 10)) : dateTime(iso);
+	return /T00:00(:00)?(Z|[+-]\d{2}:?\d{2})$/.test(iso || '') ? date(iso.slice(0, 10)) : dateTime(iso);
 }
 
 function statusCell(i) {
