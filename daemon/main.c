@@ -6,6 +6,7 @@
 #include "audit_head.h"
 #include "cmdq.h"
 #include "config.h"
+#include "isodate.h"
 #include "db_account.h"
 #include "db_audit.h"
 #include "db_session.h"
@@ -312,6 +313,14 @@ static int load_config(const struct opts *o, struct config *cfg)
 		return die("--workers: %s", err);
 	if (log_level_from_name(cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
+	/* The zone of every day and time the API reads and writes.  Set here,
+	 * once, while the process has one thread: setenv() is not safe while
+	 * another thread may call getenv() (mktime() and tzset() do), and no
+	 * thread (workers, push, libuv's pool) starts before server_run(). */
+	if (config_zone_check(cfg->time_zone, err, sizeof(err)) < 0)
+		return die("%s", err);
+	if (isodate_set_zone(cfg->time_zone) < 0)
+		return die("server.timezone: cannot set TZ=%s", cfg->time_zone);
 	return 0;
 }
 

@@ -36,7 +36,9 @@ struct scoped_sql {
 #define INCIDENTS_SQL(scope)                    \
 	"SELECT school, count(*) FROM incident" \
 	" WHERE status = 'open' AND " scope " GROUP BY school"
-/* ?2, ?3: today and 30 days later */
+/* ?2, ?3: the middle of yesterday and of the day 30 days later (the days
+ * stored are midnights, local or, written before, UTC: half a day either
+ * way covers both and a change of hour between) */
 #define LEAVERS_SQL(scope)                                                                     \
 	"SELECT school, count(*) FROM person WHERE left_at >= ?2 AND left_at <= ?3 AND " scope \
 	" GROUP BY school"
@@ -345,7 +347,8 @@ static int run_queries(struct db *db, struct rows *r)
 	if (rc == 0)
 		rc = fold_query(db, r, &incidents_sql, 0, 0, fold_incidents);
 	if (rc == 0)
-		rc = fold_query(db, r, &leavers_sql, r->today, r->today + 30 * 86400, fold_leavers);
+		rc = fold_query(db, r, &leavers_sql, r->today - 43200,
+				r->today + 30 * 86400 + 43200, fold_leavers);
 	if (rc == 0)
 		rc = fold_query(db, r, &pending_sql, 0, 0, fold_pending);
 	if (rc == 0)

@@ -133,7 +133,8 @@ int api_field_day(struct req *r, json_t *body, const char *key, int required, in
 		return 0;
 	}
 	if (isodate_parse_day(s, ret) < 0)
-		return api_refuse(r, AP_EINVAL, 400, "'%s': '%s' is not a date YYYY-MM-DD", key, s);
+		return api_refuse(r, AP_EINVAL, 400,
+				  "'%s': '%s' is not a date DD/MM/YYYY or YYYY-MM-DD", key, s);
 	return 0;
 }
 

@@ -88,7 +88,7 @@ static int query_text(struct req *r, const char *name, char *out, size_t cap)
 	return 0;
 }
 
-/* ?name=YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z into *ret (unchanged
+/* ?name=a day or a time (isodate_parse_time()) into *ret (unchanged
  * when absent); a day given as `to` ends at its last second. */
 static int query_when(struct req *r, const char *name, int end_of_day, int64_t *ret)
 {
@@ -98,10 +98,11 @@ static int query_when(struct req *r, const char *name, int end_of_day, int64_t *
 		return 0;
 	if (isodate_parse_time(q, &t) < 0)
 		return api_refuse(r, AP_EINVAL, 400,
-				  "%s: '%.24s' is not a date YYYY-MM-DD nor a time "
-				  "YYYY-MM-DDTHH:MM:SSZ",
+				  "%s: '%.32s' is not a date DD/MM/YYYY or YYYY-MM-DD nor a "
+				  "time YYYY-MM-DDTHH:MM:SS (local, or with Z or +01:00)",
 				  name, q);
-	*ret = end_of_day && strlen(q) == ISODATE_DAY_LEN ? t + 86399 : t;
+	/* a day ends at the next local midnight: not always 86400 s later */
+	*ret = end_of_day && isodate_parse_day(q, &t) == 0 ? isodate_day_add(t, 1) - 1 : t;
 	return 0;
 }
 

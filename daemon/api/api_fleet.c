@@ -185,7 +185,8 @@ int api_fleet_query_day(struct req *r, const char *name, int64_t *ret)
 		return 0;
 	}
 	if (isodate_parse_day(q, ret) < 0)
-		return api_refuse(r, AP_EINVAL, 400, "%s: '%s' is not a date YYYY-MM-DD", name, q);
+		return api_refuse(r, AP_EINVAL, 400,
+				  "%s: '%s' is not a date DD/MM/YYYY or YYYY-MM-DD", name, q);
 	return 0;
 }
 

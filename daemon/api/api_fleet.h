@@ -54,7 +54,8 @@ int api_fleet_query_day(struct req *r, const char *name, int64_t *ret);
  * included, as \u00XX), invalid UTF-8 bytes as U+FFFD; NULL or "" (when
  * empty_null) as null. */
 int api_fleet_jstr(struct ap_buf *b, const char *s, int empty_null);
-/* "YYYY-MM-DDTHH:MM:SSZ", or null when t is 0. */
+/* t in the server's zone with its offset, "YYYY-MM-DDTHH:MM:SS+01:00"
+ * (isodate_format_time()), or null when t is 0. */
 int api_fleet_jtime(struct ap_buf *b, int64_t t);
 /* A long list written straight into the answer: begin writes
  * {"next":<room>,"KEY":[\n, the caller appends the elements to
@@ -64,7 +65,8 @@ int api_fleet_jtime(struct ap_buf *b, int64_t t);
 int api_fleet_list_begin(struct req *r, const char *key);
 void api_fleet_list_end(struct req *r, int64_t next);
 
-/* "YYYY-MM-DD" / ISO time as a JSON string, null when t is 0. */
+/* The one way the API writes a day ("YYYY-MM-DD", the local day of t) and
+ * a time (as api_fleet_jtime()): a JSON string, null when t is 0. */
 json_t *api_fleet_day(int64_t t);
 json_t *api_fleet_time(int64_t t);
 

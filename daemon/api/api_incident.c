@@ -183,8 +183,9 @@ static int declare_body(struct req *r, json_t *b, struct db_incident_decl *d)
 		return api_refuse(r, AP_EINVAL, 400, "kind must be loss, theft, damage or failure");
 	if (isodate_parse_time(when, &d->occurred_at) < 0)
 		return api_refuse(r, AP_EINVAL, 400,
-				  "occurred: '%s' is not a date YYYY-MM-DD or a time "
-				  "YYYY-MM-DDTHH:MM (UTC)",
+				  "occurred: '%s' is not a date DD/MM/YYYY or YYYY-MM-DD nor a "
+				  "time DD/MM/YYYY HH:MM or YYYY-MM-DDTHH:MM (local, or with Z or "
+				  "+01:00)",
 				  when);
 	if (d->occurred_at > db_now() + FUTURE_SLACK)
 		return api_refuse(r, AP_EINVAL, 400, "occurred is in the future");

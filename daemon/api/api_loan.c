@@ -394,7 +394,7 @@ static void campaign(struct req *r)
 		api_fail(r, AP_EMISSING, 400, "by (the collection date, YYYY-MM-DD) is required");
 		goto fail;
 	}
-	int rc = db_loan_campaign(r->w->db, uai, by + 86400, add_to_campaign, &c);
+	int rc = db_loan_campaign(r->w->db, uai, isodate_day_add(by, 1), add_to_campaign, &c);
 	if (rc < 0) {
 		api_dberr(r, rc, "listing the campaign");
 		goto fail;

@@ -1,5 +1,6 @@
 /* api_school.c - collèges: list, show, add, CSV import. */
 #include "api.h"
+#include "isodate.h"
 #include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
@@ -55,7 +56,8 @@ static json_t *school_counts(struct req *r, const char *uai, int64_t now)
 	size_t n = 0;
 	json_t *o = NULL;
 	const char *only[] = {uai};
-	if (db_report_fleet(r->w->db, only, 1, now, now - now % 86400, &rows, &n) < 0 || n != 1)
+	if (db_report_fleet(r->w->db, only, 1, now, isodate_day_start(now), &rows, &n) < 0 ||
+	    n != 1)
 		goto out;
 	json_t *states = json_object();
 	for (int s = 0; s < DB_DEV_NSTATES; s++)

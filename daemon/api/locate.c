@@ -22,6 +22,7 @@
 #include "db_incident.h"
 #include "db_locate.h"
 #include "db_mdm.h"
+#include "isodate.h"
 #include "keystore.h"
 #include "log.h"
 #include "cmdq.h"
@@ -493,15 +494,20 @@ static int add_row(const struct db_locate *l, void *arg)
 
 static void locate_register(struct req *r)
 {
-	char since[32];
-	long long s = 0;
+	char since[48];
+	int64_t s = 0;
 	if (api_allow(r, AZ_AUDIT, NULL) < 0)
 		return;
 	if (api_query(r, "since", since, sizeof(since)) == 0) {
+		/* a day or a time as typed (isodate), or epoch seconds (the pages) */
 		char *end;
-		s = strtoll(since, &end, 10);
-		if (*end || s < 0) {
-			api_fail(r, AP_EINVAL, 400, "since must be epoch seconds");
+		long long n = strtoll(since, &end, 10);
+		if (since[0] && !*end && n >= 0)
+			s = n;
+		else if (isodate_parse_time(since, &s) < 0) {
+			api_fail(r, AP_EINVAL, 400,
+				 "since must be a day DD/MM/YYYY or YYYY-MM-DD, a time, or epoch "
+				 "seconds");
 			return;
 		}
 	}

@@ -22,6 +22,7 @@
 #include "ap_err.h"
 #include "apns.h"
 #include "db_mdm.h"
+#include "isodate.h"
 #include "keystore.h"
 #include "log.h"
 #include "push_sched.h"
@@ -792,12 +793,12 @@ void push_status_get(struct server *srv, struct push_status *ret)
 	ret->idle = ret->settled && ret->notified == accepted;
 }
 
+/* The local day of t, as the API writes days. */
 static void day_of(int64_t t, char *out, size_t cap)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, cap, "%Y-%m-%d", &tm);
+	char day[ISODATE_DAY_LEN + 1];
+	isodate_format_day(t, day);
+	snprintf(out, cap, "%s", day);
 }
 
 int push_warning(struct server *srv, char *out, size_t cap)

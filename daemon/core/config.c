@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-enum ctype { C_STR, C_INT, C_ENUM };
+enum ctype { C_STR, C_INT, C_ENUM, C_ZONE };
 
 struct ckey {
 	const char *section;
@@ -36,6 +37,10 @@ struct ckey {
 	{                                                                              \
 		sec, name, C_INT, offsetof(struct config, field), def, lo, hi, NULL, 0 \
 	}
+#define Z(sec, name, field, def)                                                      \
+	{                                                                             \
+		sec, name, C_ZONE, offsetof(struct config, field), def, 0, 0, NULL, 0 \
+	}
 #define E(sec, name, field, def, list)                                                \
 	{                                                                             \
 		sec, name, C_ENUM, offsetof(struct config, field), def, 0, 0, list, 0 \
@@ -60,6 +65,7 @@ static const struct ckey keys[] = {
     I("server", "workers", workers, "0", 0, 64),
     S("server", "hostname", hostname, "localhost"),
     S("server", "public_url", public_url, ""),
+    Z("server", "timezone", time_zone, "Europe/Paris"),
     I("server", "max_header_bytes", max_header_bytes, "16384", 1024, 1048576),
     I("server", "max_body_bytes", max_body_bytes, "8388608", 1024, 268435456),
     I("server", "header_timeout_ms", header_timeout_ms, "10000", 100, 600000),
@@ -134,6 +140,35 @@ static int enum_has(const char *list, const char *v)
 	return 0;
 }
 
+int config_zone_check(const char *name, char *err, size_t cap)
+{
+	const char *dir = getenv("TZDIR");
+	char path[CONFIG_STR + 512], magic[4];
+	struct stat st;
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/usr/share/zoneinfo";
+	if (name[0] == '\0' || name[0] == '/' || strstr(name, "..") ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
+		strlen(name)) {
+		snprintf(err, cap,
+			 "server.timezone: '%s' is not a time zone name (like Europe/Paris)", name);
+		return AP_ECONFIG;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
+	int ok = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+	if (f)
+		fclose(f);
+	if (!ok) {
+		snprintf(err, cap,
+			 "server.timezone: unknown time zone '%s' (no zone file %s; names are "
+			 "like Europe/Paris or America/Cayenne, from Debian's tzdata)",
+			 name, path);
+		return AP_ECONFIG;
+	}
+	return 0;
+}
+
 static int apply(struct config *c, const struct ckey *k, const char *v, char *err, size_t cap)
 {
 	char *field = (char *)c + k->off;
@@ -150,6 +185,15 @@ static int apply(struct config *c, const struct ckey *k, const char *v, char *er
 				snprintf(err, cap, "%s.%s: %s", k->section, k->name, why);
 				return AP_ECONFIG;
 			}
+		}
+		snprintf(field, CONFIG_STR, "%s", v);
+		return 0;
+	case C_ZONE:
+		if (strlen(v) >= CONFIG_STR || config_zone_check(v, err, cap) < 0) {
+			if (strlen(v) >= CONFIG_STR)
+				snprintf(err, cap, "%s.%s: longer than %d bytes", k->section,
+					 k->name, CONFIG_STR - 1);
+			return AP_ECONFIG;
 		}
 		snprintf(field, CONFIG_STR, "%s", v);
 		return 0;
@@ -187,7 +231,9 @@ void config_defaults(struct config *c)
 	char err[256];
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < NKEYS; i++)
-		apply(c, &keys[i], keys[i].def, err, sizeof(err));
+		if (apply(c, &keys[i], keys[i].def, err, sizeof(err)) < 0 && keys[i].type == C_ZONE)
+			/* kept: config_zone_check() at start says the zone is missing */
+			snprintf((char *)c + keys[i].off, CONFIG_STR, "%s", keys[i].def);
 }
 
 int config_set(struct config *c, const char *section, const char *key, const char *value, char *err,

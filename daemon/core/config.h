@@ -17,6 +17,7 @@ struct config {
 	int64_t workers;	     /* event loops; 0 = one per core */
 	char hostname[CONFIG_STR];   /* public name used in URLs and certificate */
 	char public_url[CONFIG_STR]; /* https://host:port seen by devices; "" = derived */
+	char time_zone[CONFIG_STR];  /* days and times of the API, e.g. Europe/Paris (TZDIR) */
 	int64_t max_header_bytes;
 	int64_t max_body_bytes;
 	int64_t header_timeout_ms; /* whole request head must arrive within */
@@ -93,6 +94,10 @@ int config_load(struct config *c, const char *path, char *err, size_t errcap);
 /* Sets one key from text (used for command-line overrides), same checks. */
 int config_set(struct config *c, const char *section, const char *key, const char *value, char *err,
 	       size_t errcap);
+/* 0 when name is a time zone of the system: no "..", no leading '/', and
+ * a TZif file at $TZDIR/name (default /usr/share/zoneinfo); else
+ * AP_ECONFIG with the reason in err. */
+int config_zone_check(const char *name, char *err, size_t cap);
 /* Prints every key with its current value, as an INI file (secrets shown
  * as "(set)"). */
 void config_dump(const struct config *c, void *file);

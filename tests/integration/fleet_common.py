@@ -4,11 +4,13 @@ they were; for the test_fleet_* files and the security tests.
 
 Two collèges of the 38 in the real agreement are used throughout:
 A = 0131266F (Clg N. Sarraute, Aubagne) and B = 0132318Z (Clg Elie
-Coutarel, Istres).  Dates are computed from today (UTC), as the daemon
-counts days in UTC.
+Coutarel, Istres).  Dates are computed from today in Europe/Paris, as the
+daemon counts days on the calendar of its [server] timezone (default
+Europe/Paris).
 """
 import datetime
 import os
+import zoneinfo
 
 from harness import SHARED, check, write
 
@@ -17,10 +19,20 @@ A = "0131266F"
 B = "0132318Z"
 
 
-def day(delta=0):
-    """Today + delta days, YYYY-MM-DD (UTC)."""
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+def day(delta=0, zone="Europe/Paris"):
+    """Today + delta days, YYYY-MM-DD, on the calendar of zone."""
+    today = datetime.datetime.now(zoneinfo.ZoneInfo(zone)).date()
     return (today + datetime.timedelta(days=delta)).isoformat()
+
+
+def api_time(s, zone="Europe/Paris"):
+    """An API time, ISO 8601 with the offset zone has at that instant
+    ("2026-12-02T15:05:00+01:00"), as an aware datetime; fails otherwise."""
+    t = datetime.datetime.fromisoformat(s) if isinstance(s, str) else None
+    check(t is not None and t.utcoffset() is not None and not s.endswith("Z")
+          and t.utcoffset() == t.astimezone(zoneinfo.ZoneInfo(zone)).utcoffset(),
+          "%r: a time with the offset of %s" % (s, zone))
+    return t
 
 
 def refused(d, args, expect_in, token="admin", code=1):

@@ -86,6 +86,8 @@ def test_filters():
               "filters combine (and): %r" % both)
 
         check(len(rows(d, {"from": day(0), "to": day(0)})) == len(every), "today, from and to inclusive")
+        fr = "/".join(reversed(day(0).split("-")))
+        check(len(rows(d, {"from": fr, "to": fr})) == len(every), "today typed JJ/MM/AAAA: %s" % fr)
         check(rows(d, {"from": day(1)}) == [], "from tomorrow: nothing")
         check(rows(d, {"to": day(-1)}) == [], "to yesterday: nothing")
         check(len(rows(d, {"since": day(0)})) == len(every), "since (the CLI's) still works")
@@ -118,7 +120,8 @@ def test_filters():
 HOSTILE = [
     ({"from": "2026-13-45"}, "from"),
     ({"from": "hier"}, "from"),
-    ({"to": "31/12/2026"}, "to"),
+    ({"to": "31/02/2026"}, "to"),
+    ({"to": "2026-12-31T10:00+25:00"}, "to"),
     ({"to": "99999-01-01"}, "to"),
     ({"from": "2026-01-01T25:00:00Z"}, "from"),
     ({"since": "2026-02-30"}, "since"),

@@ -9,7 +9,7 @@ caller's collèges."""
 import json
 import urllib.parse
 
-from fleet_common import A, B, COLLEGES, day, refused, setup_fleet
+from fleet_common import A, B, COLLEGES, api_time, day, refused, setup_fleet
 from harness import Daemon, Sim, check, new_code, run, token_of, write
 
 
@@ -128,13 +128,13 @@ def test_tablet_page():
         check(len(rc) == 10 and rc == [{"uuid": c["uuid"], "type": c["type"], "status": c["status"],
                                         "when": c["done_at"] or c["created_at"]} for c in dev["commands"][:10]],
               "the ten newest commands: %r" % rc)
-        check(rc[0]["type"] == "EraseDevice" and rc[0]["status"] == "queued" and rc[0]["when"].endswith("Z"),
+        check(rc[0]["type"] == "EraseDevice" and rc[0]["status"] == "queued" and api_time(rc[0]["when"]),
               "newest first: %r" % rc[0])
         check(len(dev["loans"]) == 1 and len(dev["incidents"]) == 1, dev)
         inv = dev["inventory"]
         check(0 <= inv["battery"] <= 1 and inv["capacity_gb"] >= inv["available_gb"] > 0
               and inv["supervised"] is True and inv["lost_mode"] is False
-              and inv["passcode_present"] is True and inv["inventory_at"].endswith("Z"),
+              and inv["passcode_present"] is True and api_time(inv["inventory_at"]),
               "what the tablet reported of itself: %r" % inv)
         human = d.ctl("device", "show", first).stdout
         check("supervised   yes" in human and "lost_mode    no" in human and "GB free of 64.0 GB" in human

@@ -4,7 +4,7 @@ import csv
 import io
 import json
 
-from fleet_common import A, B, COLLEGES, day, refused, setup_fleet, snapshot, unchanged
+from fleet_common import A, B, COLLEGES, api_time, day, refused, setup_fleet, snapshot, unchanged
 from harness import Daemon, check, run, write
 
 
@@ -152,7 +152,7 @@ def test_device_filters_and_moves():
         row = d.ctl_json("device", "list", "--school", A)[0]
         for k in ("serial", "udid", "school", "state", "model", "os_version", "last_seen"):
             check(k in row, "device list --json has %s: %r" % (k, row))
-        check(row["last_seen"].endswith("Z"), row)
+        api_time(row["last_seen"])
         refused(d, ["device", "list", "--state", "gone"], "unknown state 'gone'")
         refused(d, ["device", "list", "--os-below", "x"], "os_below must be a version")
         # move and retire

@@ -2,8 +2,11 @@
 (lost/stolen/repair and back, written off).  A theft declared before its
 police complaint, the report time, Lost Mode on found and damage costs:
 test_incident_workflows.py."""
+import datetime
+import zoneinfo
+
 from harness import Daemon, check, run
-from fleet_common import A, day, refused, setup_fleet, snapshot, unchanged
+from fleet_common import A, api_time, day, refused, setup_fleet, snapshot, unchanged
 
 
 def state(d, serial):
@@ -58,7 +61,10 @@ def test_late_and_states():
         d.ctl("incident", "declare", "--device", "DMPA00000003", "--kind", "damage",
               "--occurred", day(-1) + "T08:30")
         inc = [i for i in d.ctl_json("incident", "list") if i["device"] == "DMPA00000003"][0]
-        check(not inc["late"] and inc["occurred"] == day(-1) + "T08:30:00Z", inc)
+        # a time typed without a zone is Paris time
+        occurred = api_time(inc["occurred"]).astimezone(zoneinfo.ZoneInfo("Europe/Paris"))
+        check(not inc["late"] and occurred.replace(tzinfo=None)
+              == datetime.datetime.fromisoformat(day(-1) + "T08:30"), inc)
         check(state(d, "DMPA00000003") == "repair", "damage -> repair")
         d.ctl("incident", "close", str(inc["id"]), "--outcome", "repaired")
         check(state(d, "DMPA00000003") == "stock", "repaired, no loan -> stock")

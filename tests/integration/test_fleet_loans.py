@@ -20,7 +20,7 @@ def test_loan_rules():
         refused(d, ["loan", "create", "--device", "DMPA00000001", "--person", "E-A1", "--due", day(-1)],
                 "due date is in the past")
         refused(d, ["loan", "create", "--device", "DMPA00000001", "--person", "E-A1", "--due", "2025-02-30"],
-                "is not a date YYYY-MM-DD")
+                "is not a date DD/MM/YYYY or YYYY-MM-DD")
         refused(d, ["loan", "create", "--device", "DMPA00000001"], "--device and --person are required", code=2)
         unchanged(d, before, "refused loans")
 

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 
+from fleet_common import api_time
 from harness import ARDOISECTL, Daemon, Sim, check, new_code, run, schema_check
 
 
@@ -95,12 +96,13 @@ def test_device_lock_cancel_notnow():
         shown = d.ctl_json("command", "show", lock["uuid"], "--plist")
         check("MessageResult" in shown["result"] and "Success" in shown["result"],
               "the result says Success: %s" % shown["result"][:400])
-        # one time format across the API: ISO 8601 in UTC, or null; the same
-        # command reads the same in its list, its own route and the tablet's
-        iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        # one time format across the API: ISO 8601 with the offset of the
+        # server's zone (Europe/Paris), or null; the same command reads the
+        # same in its list, its own route and the tablet's
+        iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
         times = {k: v for k, v in shown.items() if k.endswith("_at")}
         check(len(times) == 4 and times["created_at"] and times["done_at"]
-              and all(v is None or iso.match(v) for v in times.values()),
+              and all(v is None or (iso.match(v) and api_time(v)) for v in times.values()),
               "command times are ISO 8601: %r" % times)
         history = [c for c in d.ctl_json("device", "show", serial)["commands"]
                    if c["uuid"] == lock["uuid"]]

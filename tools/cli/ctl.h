@@ -78,10 +78,11 @@ const char *ctl_safe(const char *s, int lines, char *out, size_t cap);
  * with --json (JSON escapes control characters itself). */
 void ctl_safe_json(json_t *v);
 
-/* The API's times ("YYYY-MM-DDTHH:MM:SSZ", ISO 8601 in UTC) as people
- * read them: "YYYY-MM-DD HH:MM" in the local time zone (TZ).  "-" for
- * NULL or ""; any other text is shown as it is.  Into buf; returns buf or
- * a constant. */
+/* The API's times (ISO 8601 with an offset, "2026-12-02T15:05:00+01:00",
+ * or "Z") as people read them, in the local time zone (TZ, else the
+ * system's): "JJ/MM/AAAA HH:MM" when the locale is French (LC_ALL, LC_TIME
+ * or LANG fr*), else "YYYY-MM-DD HH:MM".  "-" for NULL or ""; any other
+ * text is shown as it is.  Into buf; returns buf, iso or a constant. */
 const char *ctl_when(const char *iso, char *buf, size_t cap);
 /* ctl_when() of the string member key of o. */
 const char *ctl_when_of(json_t *o, const char *key, char *buf, size_t cap);

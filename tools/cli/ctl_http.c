@@ -36,18 +36,52 @@ void ctl_path(char *out, size_t cap, const char *prefix, const char *arg, const 
 	snprintf(out, cap, "%s%s%s", prefix, enc, suffix);
 }
 
+/* The offset from UTC (seconds) that ends an API time at p: an optional
+ * fraction of a second, then "Z" or "+HH:MM" / "-HHMM". */
+static int when_offset(const char *p, long *ret)
+{
+	int h, m;
+	if (*p == '.')
+		p += 1 + strspn(p + 1, "0123456789");
+	if (p[0] == 'Z' && p[1] == '\0') {
+		*ret = 0;
+		return 0;
+	}
+	if ((*p != '+' && *p != '-') ||
+	    (sscanf(p + 1, "%2d:%2d", &h, &m) != 2 && sscanf(p + 1, "%2d%2d", &h, &m) != 2) ||
+	    strlen(p) != (p[3] == ':' ? 6u : 5u) || h < 0 || h > 23 || m < 0 || m > 59)
+		return -1;
+	*ret = (*p == '-' ? -1L : 1L) * (h * 3600L + m * 60L);
+	return 0;
+}
+
+/* Whether times are written the French way: LC_ALL, else LC_TIME, else
+ * LANG names a French locale (fr, fr_FR.UTF-8, fr_BE...). */
+static int when_french(void)
+{
+	static const char *const vars[] = {"LC_ALL", "LC_TIME", "LANG"};
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+		if (v && v[0])
+			return strncmp(v, "fr", 2) == 0;
+	}
+	return 0;
+}
+
 const char *ctl_when(const char *iso, char *buf, size_t cap)
 {
 	struct tm tm;
+	long off;
 	if (iso == NULL || iso[0] == '\0')
 		return "-";
 	memset(&tm, 0, sizeof(tm));
-	const char *end = strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
+	const char *end = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL || when_offset(end, &off) < 0)
 		return iso;
-	time_t t = timegm(&tm);
-	localtime_r(&t, &tm);
-	strftime(buf, cap, "%Y-%m-%d %H:%M", &tm);
+	time_t t = timegm(&tm) - off;
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, cap, when_french() ? "%d/%m/%Y %H:%M" : "%Y-%m-%d %H:%M", &tm) == 0)
+		return iso;
 	return buf;
 }
 

@@ -170,13 +170,8 @@ static const struct ctl_opt register_opts[] = {
 static int reg(struct ctl *c, const struct ctl_args *a)
 {
 	const char *since = ctl_opt_get(a, "--since");
-	char path[128] = "/api/v1/locate";
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	if (since && strptime(since, "%Y-%m-%d", &tm) == NULL)
-		return ctl_opt_usage(a->verb, "unexpected argument '--since'");
-	if (since)
-		snprintf(path, sizeof(path), "/api/v1/locate?since=%lld", (long long)timegm(&tm));
+	char path[256] = "/api/v1/locate";
+	ctl_query_add(path, sizeof(path), "since", since); /* as typed: the server reads it */
 	return ctl_get_print(c, a, path, print_answer);
 }
 

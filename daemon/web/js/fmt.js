@@ -1,4 +1,6 @@
-// fmt.js - what a person reads: dates in Europe/Paris as JJ/MM/AAAA, the
+// fmt.js - what a person reads: dates as JJ/MM/AAAA on the server's clock
+// (the API writes its times with the offset of its zone, [server] timezone,
+// Europe/Paris by default; a time in UTC is shown in Europe/Paris), the
 // French words for the API's states, and a French sentence for an error.
 
 const TZ = 'Europe/Paris';
@@ -9,25 +11,31 @@ const timeFmt = new Intl.DateTimeFormat('fr-FR', {
 	timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
 });
 const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+// An API time with its offset, '2026-12-02T15:05:00+01:00': the server's
+// wall clock, read as written.
+const ZONED_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?[+-]\d{2}:?\d{2}$/;
 
 function toDate(v) {
 	return typeof v === 'number' ? new Date(v * 1000) : new Date(v);
 }
 
 // A day ('2026-12-02', kept as is: a day has no zone) or an instant (ISO
-// 8601 or epoch seconds, shown on Paris's calendar) as JJ/MM/AAAA; '—' for
-// none.
+// 8601 with an offset: its day there; with Z or epoch seconds: on Paris's
+// calendar) as JJ/MM/AAAA; '—' for none.
 export function date(v) {
 	if (v === null || v === undefined || v === '') return '—';
-	const m = typeof v === 'string' ? DAY_RE.exec(v) : null;
+	const m = typeof v === 'string' ? DAY_RE.exec(v) || ZONED_RE.exec(v) : null;
 	if (m) return `${m[3]}/${m[2]}/${m[1]}`;
 	const d = toDate(v);
 	return Number.isNaN(d.getTime()) ? String(v) : dayFmt.format(d);
 }
 
-// An instant as 'JJ/MM/AAAA HH:MM', Paris time.
+// An instant as 'JJ/MM/AAAA HH:MM': with an offset, the time written there
+// (the server's clock); with Z or epoch seconds, Paris time.
 export function dateTime(v) {
 	if (v === null || v === undefined || v === '') return '—';
+	const m = typeof v === 'string' ? ZONED_RE.exec(v) : null;
+	if (m) return `${m[3]}/${m[2]}/${m[1]} ${m[4]}:${m[5]}`;
 	const d = toDate(v);
 	return Number.isNaN(d.getTime()) ? String(v) : timeFmt.format(d).replace(',', '');
 }
@@ -149,8 +157,8 @@ function parisUtc(local) {
 	return local - parisOffset(local - parisOffset(local));
 }
 
-// 00:00 of a day ('AAAA-MM-JJ') on Paris's calendar as an instant for the
-// API ('AAAA-MM-JJTHH:MM:SSZ'); end: the last second of that day instead.
+// 00:00 of a day ('AAAA-MM-JJ') on Paris's calendar as an instant in UTC
+// ('AAAA-MM-JJTHH:MM:SSZ'); end: the last second of that day instead.
 export function parisDayBound(day, end = false) {
 	const m = DAY_RE.exec(day || '');
 	if (!m) return null;
@@ -227,12 +235,17 @@ export function parseHour(text) {
 	return `${r[1].padStart(2, '0')}:${r[2] ?? '00'}`;
 }
 
-// A day ('AAAA-MM-JJ') and an hour ('HH:MM') on Paris's clock as the UTC
-// instant the API takes, 'AAAA-MM-JJTHH:MM'.
+// A day ('AAAA-MM-JJ') and an hour ('HH:MM') on the collège's clock as the
+// API takes it, 'AAAA-MM-JJTHH:MM': a time without a zone is the server's
+// local time ([server] timezone), which the server converts itself, changes
+// of hour included.
 export function parisInstant(day, hour) {
-	const [y, mo, d] = day.split('-').map(Number);
-	const [hh, mm] = hour.split(':').map(Number);
-	return new Date(parisUtc(Date.UTC(y, mo - 1, d, hh, mm))).toISOString().slice(0, 16);
+	return `${day}T${hour}`;
+}
+
+// Now, for the API: 'AAAA-MM-JJTHH:MMZ' (UTC, said so).
+export function nowInstant() {
+	return new Date().toISOString().slice(0, 16) + 'Z';
 }
 
 // A French sentence for an ApiError whose (English) message matches one of

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ap_err.h"
@@ -168,6 +169,36 @@ static void test_bad_enum(void **state)
 	expect_error(f, "[log]\nlevel = inf\n", 2, "inf");
 }
 
+/* [server] timezone: a zone file of the system, else file:line and why. */
+static void test_timezone(void **state)
+{
+	struct fixture *f = *state;
+	assert_string_equal(f->c.time_zone, "Europe/Paris");
+	assert_int_equal(load(f, "[server]\ntimezone = America/Cayenne\n"), 0);
+	assert_string_equal(f->c.time_zone, "America/Cayenne");
+	expect_error(f, "[server]\ntimezone = Europe/Pariss\n", 2,
+		     "unknown time zone 'Europe/Pariss'");
+	expect_error(f, "[server]\ntimezone = Europe\n", 2,
+		     "unknown time zone 'Europe'"); /* a folder */
+	expect_error(f, "[server]\ntimezone = ../../../etc/passwd\n", 2, "not a time zone name");
+	expect_error(f, "[server]\ntimezone = Europe/../Europe/Paris\n", 2, "not a time zone name");
+	expect_error(f, "[server]\ntimezone = /usr/share/zoneinfo/UTC\n", 2,
+		     "not a time zone name");
+	expect_error(f, "[server]\ntimezone = Paris France\n", 2, "not a time zone name");
+	expect_error(f, "[server]\ntimezone =\n", 2, "not a time zone name");
+	expect_error(f, "[server]\ntimezone = zone.tab\n", 2, "not a time zone name");
+	assert_string_equal(f->c.time_zone, "America/Cayenne"); /* unchanged by the errors */
+	/* TZDIR is where the C library looks: the check looks there too */
+	setenv("TZDIR", f->dir, 1);
+	assert_int_equal(config_zone_check("Europe/Paris", f->err, sizeof(f->err)), AP_ECONFIG);
+	unit_write(f->dir, "Fake", "TZif2 not really");
+	assert_int_equal(config_zone_check("Fake", f->err, sizeof(f->err)), 0);
+	unit_write(f->dir, "NotZone", "hello");
+	assert_int_equal(config_zone_check("NotZone", f->err, sizeof(f->err)), AP_ECONFIG);
+	unsetenv("TZDIR");
+	assert_int_equal(config_zone_check("Pacific/Noumea", f->err, sizeof(f->err)), 0);
+}
+
 static void test_bad_integer(void **state)
 {
 	struct fixture *f = *state;
@@ -288,6 +319,7 @@ int main(void)
 	    T(test_key_outside_section),
 	    T(test_out_of_range),
 	    T(test_bad_enum),
+	    T(test_timezone),
 	    T(test_bad_integer),
 	    T(test_syntax_error),
 	    T(test_first_error_reported),

@@ -7,7 +7,7 @@ import * as api from '../api.js';
 import { route } from '../app.js';
 import { actionForm, facts, field, filterForm, FormError, h, heading, href, link, notice, pagedTable, refusal, settle, tag } from '../dom.js';
 import {
-	date, dateTime, incidentKindLabel, incidentOutcomeLabel, INCIDENT_KINDS, parisInstant, parseDay,
+	date, dateTime, incidentKindLabel, incidentOutcomeLabel, INCIDENT_KINDS, nowInstant, parisInstant, parseDay,
 	parseHour, stateLabel, today,
 } from '../fmt.js';
 import { schoolField, schoolName, schools } from '../scope.js';
@@ -45,10 +45,10 @@ function outcomes(k) {
 		: [['repaired', 'Réparée : la tablette revient'], ['written_off', 'Irréparable : la tablette est réformée']];
 }
 
-// When it happened: a day declared without an hour is midnight UTC, shown
-// as the day alone.
+// When it happened: a day declared without an hour is its midnight (the
+// server's, with its offset; UTC before), shown as the day alone.
 function when(iso) {
-	return /T00:00(:00)?Z$/.test(iso || '') ? date(iso.slice(0, 10)) : dateTime(iso);
+	return /T00:00(:00)?(Z|[+-]\d{2}:?\d{2})$/.test(iso || '') ? date(iso.slice(0, 10)) : dateTime(iso);
 }
 
 function statusCell(i) {
@@ -183,8 +183,8 @@ function occurredAt(dayText, hourText, what = 'des faits') {
 		if (!hour) throw new FormError('L’heure doit s’écrire HH:MM (par exemple 14:30).');
 		return parisInstant(day, hour);
 	}
-	// today without an hour: now (midnight UTC of today may be ahead of Paris)
-	return day === today() ? new Date().toISOString().slice(0, 16) : day;
+	// today without an hour: now (the facts cannot be later than now)
+	return day === today() ? nowInstant() : day;
 }
 
 function declareForm(onDone) {
