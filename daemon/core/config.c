@@ -1,6 +1,7 @@
 /* config.c - the table of settings and the inih glue. */
 #include "config.h"
 #include "ap_err.h"
+#include "schoolyear.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -8,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum ctype { C_STR, C_INT, C_ENUM };
+enum ctype { C_STR, C_INT, C_ENUM, C_SPAN };
 
 struct ckey {
 	const char *section;
@@ -32,6 +33,11 @@ struct ckey {
 #define I(sec, name, field, def, lo, hi)                                               \
 	{                                                                              \
 		sec, name, C_INT, offsetof(struct config, field), def, lo, hi, NULL, 0 \
+	}
+/* a yearly period "MM-DD..MM-DD" (schoolyear.h), kept as text */
+#define SPAN(sec, name, field, def)                                                   \
+	{                                                                             \
+		sec, name, C_SPAN, offsetof(struct config, field), def, 0, 0, NULL, 0 \
 	}
 #define E(sec, name, field, def, list)                                                \
 	{                                                                             \
@@ -93,6 +99,8 @@ static const struct ckey keys[] = {
     I("push", "repush_batch", push_repush_batch, "5000", 1, 1000000),
     I("push", "expiry_warn_days", push_expiry_warn_days, "30", 1, 365),
     I("push", "drain_ms", push_drain_ms, "5000", 0, 600000),
+    SPAN("loans", "summer", loans_summer, "07-05..08-31"),
+    I("loans", "teacher_max", loans_teacher_max, "1", 0, 1000),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -123,6 +131,15 @@ static int apply(struct config *c, const struct ckey *k, const char *v, char *er
 		}
 		snprintf(field, CONFIG_STR, "%s", v);
 		return 0;
+	case C_SPAN: {
+		const char *why = "";
+		if (strlen(v) >= CONFIG_STR || schoolyear_span_check(v, &why) < 0) {
+			snprintf(err, cap, "%s.%s: '%.40s': %s", k->section, k->name, v, why);
+			return AP_ECONFIG;
+		}
+		snprintf(field, CONFIG_STR, "%s", v);
+		return 0;
+	}
 	case C_ENUM:
 		if (!enum_has(k->enums, v)) {
 			snprintf(err, cap, "%s.%s: '%s' is not one of %s", k->section, k->name, v,

@@ -75,6 +75,9 @@ struct config {
 	int64_t push_repush_batch;     /* devices re-pushed per job run at most */
 	int64_t push_expiry_warn_days; /* certificate expiry warning */
 	int64_t push_drain_ms;	       /* SIGTERM: longest wait for pushes in flight */
+	/* [loans] */
+	char loans_summer[CONFIG_STR]; /* "MM-DD..MM-DD": no home-use loan starts then; "" = none */
+	int64_t loans_teacher_max;     /* open loans a teacher may hold; 0 = no limit */
 };
 
 /* Fills c with the defaults. */
