@@ -35,8 +35,9 @@ def enrolled(d, *serials):
     """Marks imported tablets enrolled, as their enrolment would (SQL: no
     staff verb sets it; ardoise-sim where the enrolment itself matters):
     home use needs a managed tablet."""
-    d.sqlite("UPDATE device SET enrollment = 'enrolled' WHERE serial IN (%s);"
-             % ",".join("'%s'" % s for s in serials))
+    out = d.sqlite("UPDATE device SET enrollment = 'enrolled' WHERE serial IN (%s);"
+                   % ",".join("'%s'" % s for s in serials))
+    check(out.returncode == 0, out.stderr)
 
 
 def refused(d, args, expect_in, token="admin", code=1):
