@@ -225,6 +225,24 @@ def test_update_agreement_and_one_per_pupil():
         d.api("POST", "/api/v1/loans/update", {"device": "DMPA00000001", "home_use": "yes"}, expect=400)
         d.api("POST", "/api/v1/loans/update", {"device": "DMPA00000001"}, expect=400)
 
+        # the import's agreement column: the school year of its date; never in the future
+        before = snapshot(d)
+        out = refused(d, ["person", "import", write(d, "future.csv", "external_id;kind;name;class;uai;agreement\n"
+                                                    "E-A9;pupil;Zoé Roux;3A;%s;%s\n" % (A, day(2)))],
+                      "1 bad row")
+        check("agreement '%s' is in the future" % day(2) in out.stdout, out.stdout)
+        unchanged(d, before, "an agreement in the future")
+        d.ctl("person", "import", write(d, "years.csv", "external_id;kind;name;class;uai;agreement\n"
+                                        "E-A8;pupil;Paul Roux;4B;%s;%d-09-10\n"
+                                        "E-A9;pupil;Zoé Roux;3A;%s;%s\n" % (A, year - 1, A, school_year_start())))
+        check(d.ctl_json("person", "show", "E-A8")["agreement"] is None, "last year's: recorded, not shown")
+        check(d.ctl_json("person", "show", "E-A9")["agreement"] == school_year_start(), "this year's shown")
+        refused(d, ["loan", "create", "--device", "DMPA00000003", "--person", "E-A8", "--home-use"],
+                "not recorded for E-A8")
+        # withdrawing last year's: recorded, this year's loans untouched
+        out = d.ctl("person", "agreement", "E-A8", "--withdraw", "--year", str(year - 1))
+        check("of %d-%d withdrawn; 0 home-use loan(s)" % (year - 1, year) in out.stdout, out.stdout)
+
         # one tablet per pupil at a time
         before = snapshot(d)
         refused(d, ["loan", "create", "--device", "DMPA00000002", "--person", "E-A2"],
