@@ -76,7 +76,8 @@ int db_loan_create(struct db *db, int64_t device_id, int64_t person_id, const ch
 	"SELECT l.id, l.device_id, d.serial, d.asset_tag, l.person_id, p.ext_id, p.name," \
 	" p.kind, p.class, l.school, l.state, l.home_use, l.started_at, l.due_at,"        \
 	" l.returned_at, l.closed_at, l.condition, l.end_reason, l.erase_command,"        \
-	" l.created_by, l.returned_by FROM loan l JOIN device d ON d.id = l.device_id"    \
+	" l.created_by, l.returned_by, l.deposited_at, l.overdue_at, l.flag"              \
+	" FROM loan l JOIN device d ON d.id = l.device_id"                                \
 	" JOIN person p ON p.id = l.person_id "
 
 static void row_to_loan(sqlite3_stmt *st, struct db_loan *l)
@@ -104,6 +105,9 @@ static void row_to_loan(sqlite3_stmt *st, struct db_loan *l)
 	db_col_copy(st, 18, l->erase_command, sizeof(l->erase_command));
 	db_col_copy(st, 19, l->created_by, sizeof(l->created_by));
 	db_col_copy(st, 20, l->returned_by, sizeof(l->returned_by));
+	l->deposited_at = sqlite3_column_int64(st, 21);
+	l->overdue_at = sqlite3_column_int64(st, 22);
+	db_col_copy(st, 23, l->flag, sizeof(l->flag));
 }
 
 static int one_loan(struct db *db, sqlite3_stmt *st, struct db_loan *ret)
@@ -205,10 +209,30 @@ static int close_loan(struct db *db, int64_t id, const char *from, const char *e
 	return db_step_done(db, st, AP_ECONFLICT);
 }
 
+/* The device of loan l, erased: from returning to stock, or to repair
+ * when it came back damaged; left where an incident put it.  *ret_to: its
+ * state after. */
+static int device_after_erase(struct db *db, const struct db_loan *l, enum db_device_state *ret_to)
+{
+	struct db_device d;
+	int rc = db_device_get_id(db, l->device_id, &d);
+	if (rc < 0)
+		return rc;
+	enum db_device_state to = d.state;
+	if (d.state == DB_DEV_RETURNING) {
+		to = strcmp(l->condition, "damaged") == 0 ? DB_DEV_REPAIR : DB_DEV_STOCK;
+		rc = db_device_set_state(db, l->device_id, DB_DEV_RETURNING, to);
+		if (rc < 0)
+			return rc;
+	}
+	*ret_to = to;
+	return 0;
+}
+
 static int erased_tx(struct db *db, void *arg)
 {
 	int64_t device_id = *(int64_t *)arg;
-	struct db_device d;
+	enum db_device_state to;
 	struct db_loan l;
 	char detail[64];
 	int rc = db_loan_active(db, device_id, &l);
@@ -219,16 +243,11 @@ static int erased_tx(struct db *db, void *arg)
 	rc = close_loan(db, l.id, "returning", "erased");
 	if (rc < 0)
 		return rc;
-	rc = db_device_get_id(db, device_id, &d);
+	rc = device_after_erase(db, &l, &to);
 	if (rc < 0)
 		return rc;
-	if (d.state == DB_DEV_RETURNING) {
-		rc = db_device_set_state(db, device_id, DB_DEV_RETURNING, DB_DEV_STOCK);
-		if (rc < 0)
-			return rc;
-	}
 	snprintf(detail, sizeof(detail), "{\"loan\":%lld,\"state\":\"%s\"}", (long long)l.id,
-		 d.state == DB_DEV_RETURNING ? "stock" : db_device_state_name(d.state));
+		 db_device_state_name(to));
 	return db_audit_append(db, "system", "loan.erased", l.serial, "", detail);
 }
 
@@ -243,6 +262,139 @@ int db_loan_erase_acknowledged(struct db *db, int64_t device_id)
 	if (rc < 0)
 		return rc;
 	return db_in_tx(db, erased_tx, &device_id);
+}
+
+struct mark_args {
+	int64_t device_id;
+	struct db_loan l;
+};
+
+static int mark_erased_tx(struct db *db, void *arg)
+{
+	struct mark_args *a = arg;
+	enum db_device_state to;
+	int rc = db_loan_active(db, a->device_id, &a->l);
+	if (rc == 0 && a->l.state != DB_LOAN_RETURNING)
+		rc = AP_ECONFLICT;
+	if (rc == 0)
+		rc = close_loan(db, a->l.id, "returning", "erased");
+	if (rc == 0)
+		rc = device_after_erase(db, &a->l, &to);
+	return rc;
+}
+
+int db_loan_mark_erased(struct db *db, int64_t device_id, struct db_loan *ret_loan)
+{
+	struct mark_args a = {.device_id = device_id};
+	int rc = db_in_tx(db, mark_erased_tx, &a);
+	if (rc == 0)
+		*ret_loan = a.l;
+	return rc;
+}
+
+int db_loan_deposit(struct db *db, int64_t loan_id, int deposit)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "UPDATE loan SET deposited_at = CASE WHEN ?2 THEN ?3 END"
+			 " WHERE id = ?1 AND state = 'open' AND (deposited_at IS NULL) = ?2",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, loan_id);
+	sqlite3_bind_int(st, 2, deposit != 0);
+	sqlite3_bind_int64(st, 3, db_now());
+	return db_step_done(db, st, AP_ECONFLICT);
+}
+
+int db_loan_update(struct db *db, int64_t loan_id, int home_use, int64_t due_at)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "UPDATE loan SET home_use = CASE WHEN ?2 < 0 THEN home_use ELSE ?2 END,"
+			 " due_at = CASE WHEN ?3 < 0 THEN due_at WHEN ?3 = 0 THEN NULL ELSE ?3 END,"
+			 " overdue_at = CASE WHEN ?3 < 0 THEN overdue_at END, flag = ''"
+			 " WHERE id = ?1 AND state = 'open'",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, loan_id);
+	sqlite3_bind_int(st, 2, home_use < 0 ? -1 : home_use != 0);
+	sqlite3_bind_int64(st, 3, due_at);
+	return db_step_done(db, st, AP_ECONFLICT);
+}
+
+int db_loan_open_count(struct db *db, int64_t person_id, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    db_stmt(db, "SELECT count(*) FROM loan WHERE person_id = ? AND state = 'open'", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, person_id);
+	return db_step_int64(db, st, ret);
+}
+
+#define OVERDUE_BATCH 64
+
+/* Marks up to OVERDUE_BATCH loans overdue before today; *ret_n: how many. */
+static int overdue_batch(struct db *db, int64_t today, int64_t *ret_n)
+{
+	struct {
+		int64_t id;
+		char serial[DB_SERIAL_MAX + 1];
+	} batch[OVERDUE_BATCH];
+	char detail[48];
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	int rc = db_stmt(db,
+			 "SELECT l.id, d.serial FROM loan l JOIN device d ON d.id = l.device_id"
+			 " WHERE l.state = 'open' AND l.overdue_at IS NULL"
+			 " AND l.deposited_at IS NULL AND l.due_at < ?1 ORDER BY l.id LIMIT ?2",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, today);
+	sqlite3_bind_int(st, 2, OVERDUE_BATCH);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < OVERDUE_BATCH) {
+		batch[n].id = sqlite3_column_int64(st, 0);
+		db_col_copy(st, 1, batch[n].serial, sizeof(batch[n].serial));
+		n++;
+	}
+	rc = db_rows_done(db, st, rc);
+	for (int64_t i = 0; rc == 0 && i < n; i++) {
+		rc = db_stamp(db, "UPDATE loan SET overdue_at = ?1 WHERE id = ?2", batch[i].id);
+		snprintf(detail, sizeof(detail), "{\"loan\":%lld}", (long long)batch[i].id);
+		if (rc == 0)
+			rc = db_audit_append(db, "system", "loan.overdue", batch[i].serial, "",
+					     detail);
+	}
+	if (rc == 0)
+		*ret_n = n;
+	return rc;
+}
+
+static int overdue_tx(struct db *db, void *arg)
+{
+	int64_t *io = arg; /* in: today; out: how many */
+	int64_t total = 0, n;
+	int rc;
+	do {
+		rc = overdue_batch(db, *io, &n);
+		total += rc == 0 ? n : 0;
+	} while (rc == 0 && n == OVERDUE_BATCH);
+	if (rc == 0)
+		*io = total;
+	return rc;
+}
+
+int db_loan_mark_overdue(struct db *db, int64_t today, int64_t *ret_n)
+{
+	int64_t io = today;
+	int rc = db_in_tx(db, overdue_tx, &io);
+	if (rc == 0)
+		*ret_n = io;
+	return rc;
 }
 
 int db_loan_close_written_off(struct db *db, int64_t loan_id)
@@ -266,7 +418,8 @@ int db_loan_list(struct db *db, const struct db_loan_filter *f,
 	    LOAN_COLS "WHERE (?1 IS NULL OR l.school IN (SELECT value FROM json_each(?1)))"
 		      " AND (CASE ?2 WHEN -2 THEN 1 WHEN -1 THEN l.state IN ('open','returning')"
 		      " ELSE l.state = ?3 END)"
-		      " AND (?4 IS NULL OR (l.state = 'open' AND l.due_at < ?4))"
+		      " AND (?4 IS NULL OR (l.state = 'open' AND l.due_at < ?4"
+		      " AND l.deposited_at IS NULL))"
 		      " AND (?5 IS NULL OR l.device_id = ?5) AND (?6 IS NULL OR l.person_id = ?6)"
 		      " AND l.id > ?7 ORDER BY l.id LIMIT ?8",
 	    f->only, f->n_only, &st);
@@ -291,19 +444,21 @@ int db_loan_list(struct db *db, const struct db_loan_filter *f,
 	return db_page_done(db, st, rc, &pg, ret_next);
 }
 
-int db_loan_campaign(struct db *db, const char *school, int64_t by,
+int db_loan_campaign(struct db *db, const char *school, const char *class_name, int64_t by,
 		     int (*fn)(const struct db_loan *l, void *arg), void *arg)
 {
 	sqlite3_stmt *st;
 	int rc = db_stmt(db,
 			 LOAN_COLS "WHERE l.school = ?1 AND p.kind = 'pupil' AND l.state = 'open'"
 				   " AND d.state = 'loaned' AND l.started_at < ?2"
+				   " AND (?3 IS NULL OR p.class = ?3)"
 				   " ORDER BY p.class, p.name, l.id",
 			 &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 1, school);
 	sqlite3_bind_int64(st, 2, by);
+	db_bind_text(st, 3, class_name);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_loan l;
 		row_to_loan(st, &l);

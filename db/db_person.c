@@ -260,3 +260,128 @@ int db_person_set_agreement(struct db *db, int64_t id, int64_t day)
 	sqlite3_bind_int64(st, 3, db_now());
 	return db_step_done(db, st, AP_ENOTFOUND);
 }
+
+int db_agreement_get(struct db *db, int64_t person_id, int year, struct db_agreement *ret)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "SELECT signed_at, withdrawn_at, recorded_by, recorded_at FROM agreement"
+			 " WHERE person_id = ? AND school_year = ?",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, person_id);
+	sqlite3_bind_int(st, 2, year);
+	if ((rc = db_step_row(db, st)) == 0) {
+		ret->signed_at = sqlite3_column_int64(st, 0);
+		ret->withdrawn_at = sqlite3_column_int64(st, 1);
+		db_col_copy(st, 2, ret->recorded_by, sizeof(ret->recorded_by));
+		ret->recorded_at = sqlite3_column_int64(st, 3);
+	}
+	db_done(st);
+	return rc;
+}
+
+struct agreement_args {
+	int64_t person_id, signed_at;
+	int year, current, loans;
+	const char *actor;
+};
+
+static int sign_tx(struct db *db, void *arg)
+{
+	struct agreement_args *a = arg;
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "INSERT INTO agreement(person_id, school_year, signed_at, recorded_by,"
+			 " recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+			 " ON CONFLICT(person_id, school_year) DO UPDATE SET signed_at = ?3,"
+			 " withdrawn_at = NULL, recorded_by = ?4, recorded_at = ?5",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, a->person_id);
+	sqlite3_bind_int(st, 2, a->year);
+	sqlite3_bind_int64(st, 3, a->signed_at);
+	db_bind_text(st, 4, a->actor);
+	sqlite3_bind_int64(st, 5, db_now());
+	rc = db_step_done(db, st, 0);
+	if (rc == 0 && a->current)
+		rc = db_person_set_agreement(db, a->person_id, a->signed_at);
+	return rc;
+}
+
+int db_agreement_sign(struct db *db, int64_t person_id, int year, int64_t signed_at,
+		      const char *actor, int current)
+{
+	struct agreement_args a = {person_id, signed_at, year, current, 0, actor};
+	if (signed_at <= 0)
+		return AP_EINVAL;
+	return db_in_tx(db, sign_tx, &a);
+}
+
+static int withdraw_tx(struct db *db, void *arg)
+{
+	struct agreement_args *a = arg;
+	struct db_agreement ag;
+	sqlite3_stmt *st;
+	int rc = db_agreement_get(db, a->person_id, a->year, &ag);
+	if (rc == 0 && ag.withdrawn_at)
+		rc = AP_ECONFLICT;
+	if (rc < 0)
+		return rc;
+	rc = db_stmt(db,
+		     "UPDATE agreement SET withdrawn_at = ?3 WHERE person_id = ?1"
+		     " AND school_year = ?2",
+		     &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, a->person_id);
+	sqlite3_bind_int(st, 2, a->year);
+	sqlite3_bind_int64(st, 3, db_now());
+	rc = db_step_done(db, st, AP_ENOTFOUND);
+	if (rc < 0 || !a->current)
+		return rc;
+	rc = db_person_set_agreement(db, a->person_id, 0);
+	if (rc < 0)
+		return rc;
+	rc = db_stmt(db,
+		     "UPDATE loan SET home_use = 0, flag = 'agreement_withdrawn'"
+		     " WHERE person_id = ?1 AND state = 'open' AND home_use = 1",
+		     &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, a->person_id);
+	rc = db_step_done(db, st, 0);
+	a->loans = sqlite3_changes(db->h);
+	return rc;
+}
+
+int db_agreement_withdraw(struct db *db, int64_t person_id, int year, int current, int *ret_loans)
+{
+	struct agreement_args a = {person_id, 0, year, current, 0, NULL};
+	int rc = db_in_tx(db, withdraw_tx, &a);
+	if (rc == 0)
+		*ret_loans = a.loans;
+	return rc;
+}
+
+int db_agreement_refresh(struct db *db, int year, int64_t *ret_n)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "UPDATE person SET agreement_at = (SELECT signed_at FROM agreement a"
+			 "  WHERE a.person_id = person.id AND a.school_year = ?1"
+			 "  AND a.withdrawn_at IS NULL)"
+			 " WHERE agreement_at IS NOT (SELECT signed_at FROM agreement a"
+			 "  WHERE a.person_id = person.id AND a.school_year = ?1"
+			 "  AND a.withdrawn_at IS NULL)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int(st, 1, year);
+	rc = db_step_done(db, st, 0);
+	if (rc == 0)
+		*ret_n = sqlite3_changes(db->h);
+	return rc;
+}

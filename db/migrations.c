@@ -453,6 +453,20 @@ static const char *const steps[] = {
     "  ',  CHECK (kind != ''theft'' OR police_ref != '''')', '')"
     "  WHERE type = 'table' AND name = 'incident'"
     "  AND instr(sql, ',  CHECK (kind != ''theft'' OR police_ref != '''')') > 0;",
+
+    /* 16: loans.  When an open loan was first found overdue by the daily
+     * job (loans_overdue), so that it is marked once; the agreements
+     * recorded before the table existed move into it, each for the school
+     * year of its date (September 1st; +12 h keeps a local midnight stored
+     * on the evening before in its day), recorded by "migration". */
+    "ALTER TABLE loan ADD COLUMN overdue_at INTEGER;"
+    "CREATE INDEX loan_open_due ON loan(due_at) WHERE state = 'open' AND overdue_at IS NULL;"
+    "INSERT OR IGNORE INTO agreement(person_id, school_year, signed_at, recorded_by,"
+    "  recorded_at)"
+    "  SELECT id, CAST(strftime('%Y', agreement_at + 43200, 'unixepoch') AS INTEGER)"
+    "    - (CAST(strftime('%m', agreement_at + 43200, 'unixepoch') AS INTEGER) < 9),"
+    "    agreement_at, 'migration', CAST(strftime('%s', 'now') AS INTEGER)"
+    "  FROM person WHERE agreement_at IS NOT NULL AND kind = 'pupil';",
 };
 
 int migrations_count(void)

@@ -466,6 +466,46 @@ out:
 	json_decref(b);
 }
 
+/* POST /api/v1/devices/:serial/mark-erased: a return stuck "returning"
+ * (its erase never acknowledged: never enrolled, lost, broken) closed by a
+ * technician as erased, the tablet to stock (repair when it came back
+ * damaged); audited with the reason. */
+static void mark_erased(struct req *r)
+{
+	struct db_device d, now;
+	struct db_loan l;
+	const char *reason = NULL;
+	json_t *b = NULL;
+	int rc;
+	if (api_device_find(r, AZ_ERASE, api_param(r, 0), &d) < 0 || (b = api_body(r)) == NULL)
+		return;
+	if (api_field_str(r, b, "reason", API_REASON_MAX, 1, &reason) < 0 || api_begin(r) < 0)
+		goto out;
+	rc = db_loan_mark_erased(r->w->db, d.id, &l);
+	if (rc == 0)
+		rc = db_device_get_id(r->w->db, d.id, &now);
+	if (rc < 0) {
+		api_rollback(r);
+		if (rc == AP_ENOTFOUND || rc == AP_ECONFLICT)
+			api_refuse(r, AP_ECONFLICT, 409,
+				   "tablet %s has no return waiting for its erase (it is %s): "
+				   "nothing to mark erased",
+				   api_device_name(&d), db_device_state_name(d.state));
+		else
+			api_dberr(r, rc, "closing the return");
+		goto out;
+	}
+	json_t *det =
+	    json_pack("{s:I,s:s,s:s,s:o}", "loan", (json_int_t)l.id, "state",
+		      db_device_state_name(now.state), "condition", l.condition, "erase_command",
+		      l.erase_command[0] ? json_string(l.erase_command) : json_null());
+	if (api_commit(r, "device.mark_erased", api_device_name(&d), reason, det) == 0)
+		api_json(r, 200, api_device_json(&now));
+	json_decref(det);
+out:
+	json_decref(b);
+}
+
 /* "model" of the file is the model declared (device.model_declared): the
  * export writes model_declared before the tablet's own model, and the
  * first column a name matches is taken, so an export imports as it is. */
@@ -621,5 +661,6 @@ const struct route api_device_routes[] = {
     {"POST", "/api/v1/devices/:serial/retire", AUTH_STAFF, retire_device},
     {"POST", "/api/v1/devices/:serial/erase", AUTH_STAFF, erase_device},
     {"POST", "/api/v1/devices/:serial/release", AUTH_STAFF, release_device},
+    {"POST", "/api/v1/devices/:serial/mark-erased", AUTH_STAFF, mark_erased},
     {NULL, NULL, AUTH_NONE, NULL},
 };

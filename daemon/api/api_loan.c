@@ -6,6 +6,7 @@
 #include "ap_cmd.h"
 #include "ap_err.h"
 #include "cmdq.h"
+#include "db_audit.h"
 #include "db_device.h"
 #include "db_incident.h"
 #include "db_loan.h"
@@ -14,6 +15,7 @@
 #include "isodate.h"
 #include "log.h"
 #include "mdm.h"
+#include "schoolyear.h"
 #include "worker.h"
 #include "store.h"
 
@@ -35,18 +37,25 @@ static json_t *str_or_null(const char *s)
 json_t *api_loan_json(const struct db_loan *l)
 {
 	int64_t today = isodate_day_start(db_now());
-	int overdue = l->state == DB_LOAN_OPEN && l->due_at && l->due_at < today;
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:s,s:s,"
-			 "s:o,s:s,s:s}",
-			 "id", (json_int_t)l->id, "device", l->serial, "asset_tag", l->asset_tag,
-			 "person", l->person, "name", l->person_name, "kind",
-			 db_person_kind_name(l->kind), "class", l->class_name, "school", l->school,
-			 "state", db_loan_state_name(l->state), "home_use", l->home_use, "started",
-			 api_fleet_time(l->started_at), "due", api_fleet_day(l->due_at), "returned",
-			 api_fleet_time(l->returned_at), "closed", api_fleet_time(l->closed_at),
-			 "overdue", overdue, "condition", l->condition, "end_reason", l->end_reason,
-			 "erase_command", str_or_null(l->erase_command), "created_by",
-			 l->created_by, "returned_by", l->returned_by);
+	int overdue =
+	    l->state == DB_LOAN_OPEN && l->due_at && l->due_at < today && l->deposited_at == 0;
+	json_t *o = json_pack(
+	    "{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:s,s:s,"
+	    "s:o,s:s,s:s}",
+	    "id", (json_int_t)l->id, "device", l->serial, "asset_tag", l->asset_tag, "person",
+	    l->person, "name", l->person_name, "kind", db_person_kind_name(l->kind), "class",
+	    l->class_name, "school", l->school, "state", db_loan_state_name(l->state), "home_use",
+	    l->home_use, "started", api_fleet_time(l->started_at), "due", api_fleet_day(l->due_at),
+	    "returned", api_fleet_time(l->returned_at), "closed", api_fleet_time(l->closed_at),
+	    "overdue", overdue, "condition", l->condition, "end_reason", l->end_reason,
+	    "erase_command", str_or_null(l->erase_command), "created_by", l->created_by,
+	    "returned_by", l->returned_by);
+	/* deposited: kept at the collège for the summer since (null: with the
+	 * person); overdue_since: when the daily job first found it overdue */
+	json_object_set_new(o, "deposited", api_fleet_time(l->deposited_at));
+	json_object_set_new(o, "overdue_since", api_fleet_time(l->overdue_at));
+	json_object_set_new(o, "flag", json_string(l->flag));
+	return o;
 }
 
 /* The person of id, authorised for action (api_allow_object()). */
@@ -57,10 +66,76 @@ static int find_person(struct req *r, int action, const char *id, struct db_pers
 				id);
 }
 
+/* Why home use may not start now for p with tablet d (409), or 0: the
+ * summer deposit period, the guardians' agreement of the current school
+ * year, a tablet without management (unless a technician gives
+ * override, the reason that goes to the audit log). */
+static int home_use_rules(struct req *r, const struct db_device *d, const struct db_person *p,
+			  const char *override)
+{
+	const struct config *c = &r->w->srv->cfg;
+	int64_t now = db_now();
+	int year = schoolyear_of(now);
+	struct db_agreement ag;
+	const char *dn = api_device_name(d);
+	if (schoolyear_in_span(c->loans_summer, now))
+		return api_refuse(r, AP_ECONFLICT, 409,
+				  "no home-use loan starts in the summer deposit period (%s): "
+				  "lend it for school only, or after the summer",
+				  c->loans_summer);
+	if (p->kind == DB_PERSON_PUPIL) {
+		int rc = db_agreement_get(r->w->db, p->id, year, &ag);
+		if (rc < 0 && rc != AP_ENOTFOUND)
+			return api_dberr(r, rc, "reading the agreement");
+		if (rc == AP_ENOTFOUND || ag.withdrawn_at)
+			return api_refuse(
+			    r, AP_ECONFLICT, 409,
+			    "home use needs the guardians' signed agreement of school year "
+			    "%d-%d, %s for %s (person agreement %s --signed DATE)",
+			    year, year + 1, rc == 0 ? "withdrawn" : "not recorded", p->ext_id,
+			    p->ext_id);
+	}
+	if (strcmp(d->enrollment, "enrolled") != 0) {
+		if (override == NULL)
+			return api_refuse(
+			    r, AP_ECONFLICT, 409,
+			    "tablet %s is not enrolled: unmanaged, it has no filter nor "
+			    "restrictions at home; enrol it first, or a technician gives "
+			    "--override-reason",
+			    dn);
+		if (r->acct.role != DB_ROLE_TECHNICIAN)
+			return api_refuse(r, AP_EFORBIDDEN, 403,
+					  "only a technician may lend an unenrolled tablet for "
+					  "home use (--override-reason)");
+	}
+	return 0;
+}
+
+/* One tablet per pupil at a time; teachers up to [loans] teacher_max. */
+static int holder_rules(struct req *r, const struct db_person *p)
+{
+	int64_t max = p->kind == DB_PERSON_PUPIL ? 1 : r->w->srv->cfg.loans_teacher_max, n = 0;
+	int rc = max > 0 ? db_loan_open_count(r->w->db, p->id, &n) : 0;
+	if (rc < 0)
+		return api_dberr(r, rc, "counting the person's loans");
+	if (max > 0 && n >= max) {
+		if (p->kind == DB_PERSON_PUPIL)
+			return api_refuse(r, AP_ECONFLICT, 409,
+					  "%s already has a tablet on loan: one tablet per pupil "
+					  "at a time (return it first)",
+					  p->ext_id);
+		return api_refuse(r, AP_ECONFLICT, 409,
+				  "%s already has %lld tablet(s) on loan, the most a teacher may "
+				  "hold ([loans] teacher_max)",
+				  p->ext_id, (long long)n);
+	}
+	return 0;
+}
+
 /* Why this loan may not be made (409), or 0.  *due may be brought
  * forward to the person's last day. */
 static int loan_rules(struct req *r, const struct db_device *d, const struct db_person *p,
-		      int home_use, int64_t *due)
+		      int home_use, const char *override, int64_t *due)
 {
 	char day[ISODATE_DAY_LEN + 1];
 	int64_t today = isodate_day_start(db_now());
@@ -84,12 +159,8 @@ static int loan_rules(struct req *r, const struct db_device *d, const struct db_
 		return api_refuse(r, AP_ECONFLICT, 409, "%s left the collège on %s", p->ext_id,
 				  day);
 	}
-	if (home_use && p->kind == DB_PERSON_PUPIL && p->agreement_at == 0)
-		return api_refuse(
-		    r, AP_ECONFLICT, 409,
-		    "home use needs the guardians' signed agreement, not recorded for "
-		    "%s (person agreement %s --date D)",
-		    p->ext_id, p->ext_id);
+	if (holder_rules(r, p) < 0 || (home_use && home_use_rules(r, d, p, override) < 0))
+		return -1;
 	if (*due && *due < today)
 		return api_refuse(r, AP_EINVAL, 400, "the due date is in the past");
 	if (p->left_at && (*due == 0 || *due > p->left_at))
@@ -99,7 +170,7 @@ static int loan_rules(struct req *r, const struct db_device *d, const struct db_
 
 static void create_loan(struct req *r)
 {
-	const char *dev = NULL, *pid = NULL, *reason = NULL;
+	const char *dev = NULL, *pid = NULL, *reason = NULL, *override = NULL;
 	struct db_device d;
 	struct db_person p;
 	struct db_loan l;
@@ -113,8 +184,9 @@ static void create_loan(struct req *r)
 	    api_field_bool(r, b, "home_use", &home) < 0 ||
 	    api_field_day(r, b, "due", 0, &due) < 0 ||
 	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
+	    api_field_str(r, b, "override_reason", API_REASON_MAX, 0, &override) < 0 ||
 	    api_device_find(r, AZ_LOAN, dev, &d) < 0 || find_person(r, AZ_LOAN, pid, &p) < 0 ||
-	    loan_rules(r, &d, &p, home, &due) < 0 || api_begin(r) < 0)
+	    loan_rules(r, &d, &p, home, override, &due) < 0 || api_begin(r) < 0)
 		goto out;
 	rc = db_loan_create(r->w->db, d.id, p.id, d.school, home, due, r->acct.name, &id);
 	if (rc == 0)
@@ -130,6 +202,11 @@ static void create_loan(struct req *r)
 	/* the audit log cannot be purged: ids only, no names */
 	json_t *det = json_pack("{s:I,s:s,s:b,s:o}", "loan", (json_int_t)l.id, "person", l.person,
 				"home_use", l.home_use, "due", api_fleet_day(l.due_at));
+	/* a technician's override of the enrolment rule is the row's reason */
+	if (home && override && strcmp(d.enrollment, "enrolled") != 0) {
+		json_object_set_new(det, "override_reason", json_string(override));
+		reason = override;
+	}
 	rc = api_commit(r, "loan.create", api_device_name(&d), reason, det);
 	json_decref(det);
 	if (rc == 0)
@@ -199,10 +276,36 @@ static int return_rules(struct req *r, const struct db_device *d, const struct d
 	return 0;
 }
 
+/* A tablet handed back damaged: the damage incident, in the return's
+ * transaction; the tablet goes to repair (it stays there once its erase is
+ * acknowledged).  The one call of db_incident_declare() outside
+ * api_incident.c.  *ret_id: the incident. */
+static int declare_damage(struct req *r, const struct db_device *d, const struct db_loan *l,
+			  int64_t *ret_id)
+{
+	char detail[96];
+	int64_t id;
+	int rc = db_incident_declare(r->w->db, d->id, DB_INC_DAMAGE, db_now(), NULL,
+				     "handed back damaged (loan return)", r->acct.name, &id);
+	if (rc < 0)
+		return api_refuse(r, rc, rc == AP_ECONFLICT ? 409 : 0,
+				  "cannot open the damage incident of tablet %s: %s",
+				  api_device_name(d), ap_strerror(rc));
+	snprintf(detail, sizeof(detail), "{\"incident\":%lld,\"kind\":\"damage\",\"loan\":%lld}",
+		 (long long)id, (long long)l->id);
+	rc = db_audit_append(r->w->db, r->acct.name, "incident.declare", api_device_name(d), "",
+			     detail);
+	if (rc < 0)
+		return api_dberr(r, rc, "auditing the incident");
+	*ret_id = id;
+	return 0;
+}
+
 static int do_return(struct req *r, const struct db_device *d, const struct db_loan *l,
 		     const char *cond, const char *reason)
 {
 	char uuid[37], detail[200];
+	int64_t incident = 0;
 	int rts = 0;
 	int rc = db_loan_return(r->w->db, l->id, cond, r->acct.name);
 	if (rc < 0)
@@ -214,9 +317,13 @@ static int do_return(struct req *r, const struct db_device *d, const struct db_l
 	rc = db_loan_set_erase_command(r->w->db, l->id, uuid);
 	if (rc < 0)
 		return api_dberr(r, rc, "recording the erase command");
+	if (strcmp(cond, "damaged") == 0 && declare_damage(r, d, l, &incident) < 0)
+		return -1;
 	json_t *det =
 	    json_pack("{s:I,s:s,s:s,s:s,s:b}", "loan", (json_int_t)l->id, "person", l->person,
 		      "condition", cond, "erase_command", uuid, "return_to_service", rts);
+	if (incident)
+		json_object_set_new(det, "incident", json_integer((json_int_t)incident));
 	rc = api_commit(r, "loan.return", api_device_name(d), reason, det);
 	json_decref(det);
 	if (rc < 0)
@@ -226,6 +333,8 @@ static int do_return(struct req *r, const struct db_device *d, const struct db_l
 	json_object_set_new(o, "erase",
 			    json_pack("{s:s,s:b,s:s}", "command", uuid, "return_to_service", rts,
 				      "enrollment", d->enrollment));
+	json_object_set_new(o, "incident",
+			    incident ? json_integer((json_int_t)incident) : json_null());
 	api_json(r, 200, o);
 	return 0;
 }
@@ -253,6 +362,153 @@ static void return_loan(struct req *r)
 		goto out;
 	if (do_return(r, &d, &l, cond, reason) < 0)
 		api_rollback(r);
+out:
+	json_decref(b);
+}
+
+/* The open loan of the body's "device", authorised for AZ_LOAN: 0, or
+ * answered (404 unknown or out of scope, 409 not on loan). */
+static int open_loan_of(struct req *r, json_t *b, struct db_device *d, struct db_loan *l)
+{
+	const char *dev = NULL;
+	if (api_field_str(r, b, "device", 64, 1, &dev) < 0 ||
+	    api_device_find(r, AZ_LOAN, dev, d) < 0)
+		return -1;
+	int rc = db_loan_active(r->w->db, d->id, l);
+	if (rc == AP_ENOTFOUND || (rc == 0 && l->state != DB_LOAN_OPEN))
+		return api_refuse(r, AP_ECONFLICT, 409, "tablet %s is not on loan (it is %s)",
+				  api_device_name(d), db_device_state_name(d->state));
+	return rc < 0 ? api_dberr(r, rc, "reading the loan") : 0;
+}
+
+/* Writes the audit row and answers the loan as it is now. */
+static void commit_loan(struct req *r, const char *action, const struct db_device *d,
+			int64_t loan_id, const char *reason, json_t *det)
+{
+	struct db_loan now;
+	int rc = db_loan_get(r->w->db, loan_id, &now);
+	if (rc < 0) {
+		api_rollback(r);
+		api_dberr(r, rc, "reading the loan");
+		return;
+	}
+	if (api_commit(r, action, api_device_name(d), reason, det) == 0)
+		api_json(r, 200, api_loan_json(&now));
+}
+
+/* POST /api/v1/loans/deposit and /resume: the summer deposit, without
+ * erase: the tablet stays on loan (device loaned), kept at the collège. */
+static void deposit_or_resume(struct req *r, int deposit)
+{
+	const char *reason = NULL;
+	struct db_device d;
+	struct db_loan l;
+	json_t *b = api_body(r);
+	if (b == NULL)
+		return;
+	if (open_loan_of(r, b, &d, &l) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
+		goto out;
+	if (deposit && l.deposited_at) {
+		api_refuse(r, AP_ECONFLICT, 409, "tablet %s is deposited already",
+			   api_device_name(&d));
+		goto out;
+	}
+	if (!deposit && l.deposited_at == 0) {
+		api_refuse(r, AP_ECONFLICT, 409, "tablet %s is not deposited: nothing to resume",
+			   api_device_name(&d));
+		goto out;
+	}
+	if (api_begin(r) < 0)
+		goto out;
+	int rc = db_loan_deposit(r->w->db, l.id, deposit);
+	if (rc < 0) {
+		api_rollback(r);
+		api_dberr(r, rc, "recording the deposit");
+		goto out;
+	}
+	json_t *det = json_pack("{s:I,s:s}", "loan", (json_int_t)l.id, "person", l.person);
+	commit_loan(r, deposit ? "loan.deposit" : "loan.resume", &d, l.id, reason, det);
+	json_decref(det);
+out:
+	json_decref(b);
+}
+
+static void deposit_loan(struct req *r)
+{
+	deposit_or_resume(r, 1);
+}
+
+static void resume_loan(struct req *r)
+{
+	deposit_or_resume(r, 0);
+}
+
+/* The body of an update: home_use -1 (absent) or 0/1, due -1 (absent) or
+ * a day; 400 when neither is given. */
+static int update_body(struct req *r, json_t *b, int *home, int64_t *due)
+{
+	json_t *h = json_object_get(b, "home_use");
+	int64_t day = 0;
+	*home = -1;
+	*due = -1;
+	if (h && !json_is_null(h) && api_field_bool(r, b, "home_use", home) < 0)
+		return -1;
+	if (api_field_day(r, b, "due", 0, &day) < 0)
+		return -1;
+	if (day)
+		*due = day;
+	if (*home < 0 && *due < 0)
+		return api_refuse(r, AP_EMISSING, 400, "give home_use, due or both");
+	if (day && day < isodate_day_start(db_now()))
+		return api_refuse(r, AP_EINVAL, 400, "the due date is in the past");
+	return 0;
+}
+
+/* POST /api/v1/loans/update: school-only <-> home use (home use checked as
+ * at the loan's start), the due date (not after the person's last day);
+ * the loan's flag is cleared. */
+static void update_loan(struct req *r)
+{
+	const char *reason = NULL, *override = NULL;
+	struct db_device d;
+	struct db_person p;
+	struct db_loan l;
+	int64_t due;
+	int home, rc;
+	json_t *b = api_body(r);
+	if (b == NULL)
+		return;
+	if (open_loan_of(r, b, &d, &l) < 0 || update_body(r, b, &home, &due) < 0 ||
+	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 ||
+	    api_field_str(r, b, "override_reason", API_REASON_MAX, 0, &override) < 0)
+		goto out;
+	if ((rc = db_person_get(r->w->db, l.person, &p)) < 0) {
+		api_dberr(r, rc, "reading the person");
+		goto out;
+	}
+	if (home == 1 && !l.home_use && home_use_rules(r, &d, &p, override) < 0)
+		goto out;
+	if (due > 0 && p.left_at && due > p.left_at) {
+		api_refuse(r, AP_ECONFLICT, 409, "%s leaves the collège before that day", p.ext_id);
+		goto out;
+	}
+	if (api_begin(r) < 0)
+		goto out;
+	if ((rc = db_loan_update(r->w->db, l.id, home, due)) < 0) {
+		api_rollback(r);
+		api_dberr(r, rc, "changing the loan");
+		goto out;
+	}
+	json_t *det = json_pack("{s:I,s:s,s:b,s:o,s:s}", "loan", (json_int_t)l.id, "person",
+				l.person, "home_use", home < 0 ? l.home_use : home, "due",
+				api_fleet_day(due < 0 ? l.due_at : due), "flag_cleared", l.flag);
+	if (home == 1 && !l.home_use && override && strcmp(d.enrollment, "enrolled") != 0) {
+		json_object_set_new(det, "override_reason", json_string(override));
+		reason = override;
+	}
+	commit_loan(r, "loan.update", &d, l.id, reason, det);
+	json_decref(det);
 out:
 	json_decref(b);
 }
@@ -356,32 +612,49 @@ static void show_loan(struct req *r)
 struct campaign {
 	json_t *classes;
 	json_t *cur; /* the current class's object */
-	size_t pupils;
+	size_t pupils, deposited;
 };
+
+/* Counts of one class (or the whole campaign): tablets, deposited, to
+ * collect. */
+static void set_counts(json_t *o, size_t n, size_t deposited)
+{
+	json_object_set_new(o, "count", json_integer((json_int_t)n));
+	json_object_set_new(o, "deposited", json_integer((json_int_t)deposited));
+	json_object_set_new(o, "to_collect", json_integer((json_int_t)(n - deposited)));
+}
 
 static int add_to_campaign(const struct db_loan *l, void *arg)
 {
 	struct campaign *c = arg;
 	const char *cur = c->cur ? json_string_value(json_object_get(c->cur, "class")) : NULL;
 	if (cur == NULL || strcmp(cur, l->class_name) != 0) {
-		c->cur = json_pack("{s:s,s:i,s:[]}", "class", l->class_name, "count", 0, "loans");
+		c->cur = json_pack("{s:s,s:i,s:i,s:i,s:[]}", "class", l->class_name, "count", 0,
+				   "deposited", 0, "to_collect", 0, "loans");
 		json_array_append_new(c->classes, c->cur);
 	}
 	json_t *items = json_object_get(c->cur, "loans");
-	json_array_append_new(items,
-			      json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "person", l->person,
-					"name", l->person_name, "device", l->serial, "asset_tag",
-					l->asset_tag, "started", api_fleet_time(l->started_at),
-					"due", api_fleet_day(l->due_at), "home_use", l->home_use));
-	json_object_set_new(c->cur, "count", json_integer((json_int_t)json_array_size(items)));
+	json_array_append_new(
+	    items, json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:b,s:o,s:s}", "id", (json_int_t)l->id,
+			     "person", l->person, "name", l->person_name, "device", l->serial,
+			     "asset_tag", l->asset_tag, "started", api_fleet_time(l->started_at),
+			     "due", api_fleet_day(l->due_at), "home_use", l->home_use, "deposited",
+			     api_fleet_time(l->deposited_at), "flag", l->flag));
+	size_t dep = (size_t)json_integer_value(json_object_get(c->cur, "deposited")) +
+		     (l->deposited_at != 0);
+	set_counts(c->cur, json_array_size(items), dep);
 	c->pupils++;
+	c->deposited += l->deposited_at != 0;
 	return 0;
 }
 
+/* GET /api/v1/loans/campaign?school=UAI&by=DAY[&class=C]: the summer
+ * checklist, per class: each pupil's loan, deposited or not (when), and
+ * the counts to collect / deposited. */
 static void campaign(struct req *r)
 {
-	struct campaign c = {json_array(), NULL, 0};
-	char q[32], uai[9];
+	struct campaign c = {json_array(), NULL, 0, 0};
+	char q[32], uai[9], cls[DB_PERSON_CLASS_MAX + 2];
 	int64_t by = 0;
 	if (api_query(r, "school", q, sizeof(q)) < 0 || q[0] == '\0') {
 		api_fail(r, AP_EMISSING, 400, "school (a UAI) is required");
@@ -394,14 +667,23 @@ static void campaign(struct req *r)
 		api_fail(r, AP_EMISSING, 400, "by (the collection date, YYYY-MM-DD) is required");
 		goto fail;
 	}
-	int rc = db_loan_campaign(r->w->db, uai, isodate_day_add(by, 1), add_to_campaign, &c);
+	int has_class = api_query(r, "class", cls, sizeof(cls)) == 0 && cls[0];
+	if (has_class && strlen(cls) > DB_PERSON_CLASS_MAX) {
+		api_fail(r, AP_EINVAL, 400, "class is at most %d bytes", DB_PERSON_CLASS_MAX);
+		goto fail;
+	}
+	int rc = db_loan_campaign(r->w->db, uai, has_class ? cls : NULL, isodate_day_add(by, 1),
+				  add_to_campaign, &c);
 	if (rc < 0) {
 		api_dberr(r, rc, "listing the campaign");
 		goto fail;
 	}
-	api_json(r, 200,
-		 json_pack("{s:s,s:o,s:I,s:o}", "school", uai, "by", api_fleet_day(by), "tablets",
-			   (json_int_t)c.pupils, "classes", c.classes));
+	json_t *o = json_pack("{s:s,s:o,s:o,s:I,s:o}", "school", uai, "by", api_fleet_day(by),
+			      "class", has_class ? json_string(cls) : json_null(), "tablets",
+			      (json_int_t)c.pupils, "classes", c.classes);
+	set_counts(o, c.pupils, c.deposited);
+	json_object_del(o, "count");
+	api_json(r, 200, o);
 	return;
 fail:
 	json_decref(c.classes);
@@ -411,6 +693,9 @@ const struct route api_loan_routes[] = {
     {"GET", "/api/v1/loans", AUTH_STAFF, list_loans},
     {"POST", "/api/v1/loans", AUTH_STAFF, create_loan},
     {"POST", "/api/v1/loans/return", AUTH_STAFF, return_loan},
+    {"POST", "/api/v1/loans/deposit", AUTH_STAFF, deposit_loan},
+    {"POST", "/api/v1/loans/resume", AUTH_STAFF, resume_loan},
+    {"POST", "/api/v1/loans/update", AUTH_STAFF, update_loan},
     {"GET", "/api/v1/loans/campaign", AUTH_STAFF, campaign},
     {"GET", "/api/v1/loans/:id", AUTH_STAFF, show_loan},
     {NULL, NULL, AUTH_NONE, NULL},

@@ -13,6 +13,7 @@
 #include "db_school.h"
 #include "isodate.h"
 #include "privacy.h"
+#include "schoolyear.h"
 #include "worker.h"
 #include "store.h"
 
@@ -124,6 +125,11 @@ static int person_fields(struct req *r, struct import *im, const char **v, size_
 				    "bad agreement '%.20s': a date DD/MM/YYYY or YYYY-MM-DD, yes "
 				    "or no",
 				    v[PC_AGREEMENT]);
+	if (p->agreement_at > isodate_day_start(db_now()))
+		return import_error(im, line, "agreement '%.20s' is in the future",
+				    v[PC_AGREEMENT]);
+	if (p->agreement_at && p->kind != DB_PERSON_PUPIL)
+		p->agreement_at = 0; /* teachers sign none */
 	*ret_left = 0;
 	if (v[PC_LEFT][0] && isodate_parse_day(v[PC_LEFT], ret_left) < 0)
 		return import_error(im, line,
@@ -186,6 +192,26 @@ static int pseudonymised(struct req *r, struct import *im, const struct db_perso
 	return 1;
 }
 
+/* Records the agreement column of an imported pupil (unless the same
+ * signature is recorded already for that year: *created then unchanged). */
+static int import_agreement(struct req *r, const struct db_person *p, int year, int64_t signed_at,
+			    int current, int *created)
+{
+	struct db_person now;
+	struct db_agreement ag;
+	int rc = db_person_get(r->w->db, p->ext_id, &now);
+	if (rc < 0)
+		return rc;
+	rc = db_agreement_get(r->w->db, now.id, year, &ag);
+	if (rc == 0 && ag.signed_at == signed_at && ag.withdrawn_at == 0)
+		return 0;
+	if (rc < 0 && rc != AP_ENOTFOUND)
+		return rc;
+	if (*created == DB_PUT_UNCHANGED)
+		*created = DB_PUT_UPDATED;
+	return db_agreement_sign(r->w->db, now.id, year, signed_at, r->acct.name, current);
+}
+
 /* Writes one checked row; 0 also when the row is refused (reported). */
 static int person_row(struct req *r, struct import *im, const char **v, size_t line, void *ctx)
 {
@@ -211,6 +237,12 @@ static int person_row(struct req *r, struct import *im, const char **v, size_t l
 	if (rc < 0 || (rc = outside_scope(r, im, &p, line)) != 0 ||
 	    (rc = pseudonymised(r, im, &p, line)) != 0)
 		return rc < 0 ? rc : 0;
+	/* the agreement column goes to the agreement of the school year of
+	 * its date; person.agreement_at only mirrors the current year's */
+	int64_t signed_at = p.agreement_at;
+	int year = schoolyear_of(signed_at), current = year == schoolyear_of(db_now());
+	if (!current)
+		p.agreement_at = 0;
 	rc = db_person_put(r->w->db, &p, &created);
 	if (rc == AP_ECONFLICT) {
 		import_error(im, line,
@@ -219,6 +251,8 @@ static int person_row(struct req *r, struct import *im, const char **v, size_t l
 			     p.ext_id, p.school);
 		return 0;
 	}
+	if (rc == 0 && signed_at)
+		rc = import_agreement(r, &p, year, signed_at, current, &created);
 	if (rc == 0 && left)
 		rc = import_left(r, &p, left, &created);
 	return api_import_counted(spec, rc, created);
@@ -310,25 +344,42 @@ static void show_person(struct req *r)
 	api_json(r, 200, o);
 }
 
+static int add_to_collect(const struct db_loan *l, void *arg)
+{
+	json_t *o =
+	    json_pack("{s:I,s:s,s:s,s:o}", "loan", (json_int_t)l->id, "device", l->serial,
+		      "asset_tag", l->asset_tag, "deposited", api_fleet_time(l->deposited_at));
+	return json_array_append_new(arg, o) < 0;
+}
+
+/* POST /api/v1/people/:id/leave {date}: the last day; the person's open
+ * loans end that day (due then, overdue from the next day); the answer
+ * lists the tablets the collège must collect ("collect"). */
 static void leave(struct req *r)
 {
 	struct db_person p;
 	const char *reason = NULL;
-	int64_t day = 0;
+	int64_t day = 0, next;
 	int changed = 0, rc;
-	json_t *b = NULL;
+	json_t *b = NULL, *collect = NULL;
 	if (person_param(r, AZ_LOAN, &p) < 0 || (b = api_body(r)) == NULL)
 		return;
 	if (api_field_day(r, b, "date", 1, &day) < 0 ||
 	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0 || api_begin(r) < 0)
 		goto out;
+	struct db_loan_filter f = {NULL, 0, DB_LOAN_OPEN, 0, 0, 0, 0, 100};
+	collect = json_array();
 	rc = db_person_leave(r->w->db, p.id, day, &changed);
+	f.person_id = p.id;
+	if (rc == 0)
+		rc = db_loan_list(r->w->db, &f, add_to_collect, collect, &next);
 	if (rc < 0) {
 		api_rollback(r);
 		api_dberr(r, rc, "recording the departure");
 		goto out;
 	}
-	json_t *det = json_pack("{s:o,s:i}", "date", api_fleet_day(day), "loans_due", changed);
+	json_t *det = json_pack("{s:o,s:i,s:I}", "date", api_fleet_day(day), "loans_due", changed,
+				"to_collect", (json_int_t)json_array_size(collect));
 	rc = api_commit(r, "person.leave", p.ext_id, reason, det);
 	json_decref(det);
 	if (rc < 0)
@@ -336,22 +387,65 @@ static void leave(struct req *r)
 	p.left_at = day;
 	json_t *o = person_json(&p);
 	json_object_set_new(o, "loans_now_due", json_integer(changed));
+	json_object_set_new(o, "collect", collect);
+	collect = NULL;
 	api_json(r, 200, o);
 out:
+	json_decref(collect);
 	json_decref(b);
 }
 
+/* The agreement's body: the school year (default the current one; from
+ * ten years back to the next), the signing day (not in the future) or
+ * withdrawn. */
+static int agreement_body(struct req *r, json_t *b, int *withdrawn, int64_t *day, int *year)
+{
+	int cur = schoolyear_of(db_now());
+	int64_t y = cur;
+	if (api_field_bool(r, b, "withdrawn", withdrawn) < 0 ||
+	    api_field_day(r, b, "date", !*withdrawn, day) < 0 ||
+	    api_field_int(r, b, "year", cur - 10, cur + 1, 0, &y) < 0)
+		return -1;
+	if (*withdrawn && *day)
+		return api_refuse(r, AP_EINVAL, 400, "give a signing date or withdrawn, not both");
+	if (*day > isodate_day_start(db_now()))
+		return api_refuse(r, AP_EINVAL, 400,
+				  "the signing date is in the future: record it once signed");
+	*year = (int)y;
+	return 0;
+}
+
+static int record_agreement(struct req *r, const struct db_person *p, int withdrawn, int64_t day,
+			    int year, int *ret_loans)
+{
+	int current = year == schoolyear_of(db_now());
+	int rc = withdrawn ? db_agreement_withdraw(r->w->db, p->id, year, current, ret_loans)
+			   : db_agreement_sign(r->w->db, p->id, year, day, r->acct.name, current);
+	if (rc == AP_ENOTFOUND)
+		return api_refuse(r, rc, 409,
+				  "no agreement of school year %d-%d is recorded for %s: "
+				  "nothing to withdraw",
+				  year, year + 1, p->ext_id);
+	if (rc == AP_ECONFLICT)
+		return api_refuse(r, rc, 409,
+				  "the agreement of school year %d-%d of %s is withdrawn already",
+				  year, year + 1, p->ext_id);
+	return rc < 0 ? api_dberr(r, rc, "recording the agreement") : 0;
+}
+
+/* POST /api/v1/people/:id/agreement {date | withdrawn, year}: the
+ * guardians' agreement of one school year; withdrawing the current one
+ * turns the pupil's home-use loans school-only, flagged. */
 static void agreement(struct req *r)
 {
 	struct db_person p;
 	const char *reason = NULL;
 	int64_t day = 0;
-	int withdrawn = 0, rc;
+	int withdrawn = 0, year = 0, loans = 0, rc;
 	json_t *b = NULL;
 	if (person_param(r, AZ_LOAN, &p) < 0 || (b = api_body(r)) == NULL)
 		return;
-	if (api_field_bool(r, b, "withdrawn", &withdrawn) < 0 ||
-	    api_field_day(r, b, "date", !withdrawn, &day) < 0 ||
+	if (agreement_body(r, b, &withdrawn, &day, &year) < 0 ||
 	    api_field_str(r, b, "reason", API_REASON_MAX, 0, &reason) < 0)
 		goto out;
 	if (p.kind != DB_PERSON_PUPIL) {
@@ -359,23 +453,28 @@ static void agreement(struct req *r)
 			 p.ext_id);
 		goto out;
 	}
-	if (withdrawn)
-		day = 0;
 	if (api_begin(r) < 0)
 		goto out;
-	rc = db_person_set_agreement(r->w->db, p.id, day);
-	if (rc < 0) {
+	if (record_agreement(r, &p, withdrawn, day, year, &loans) < 0) {
 		api_rollback(r);
-		api_dberr(r, rc, "recording the agreement");
 		goto out;
 	}
-	json_t *det = json_pack("{s:o}", "agreement", api_fleet_day(day));
+	json_t *det = json_pack("{s:i,s:o,s:b,s:i}", "year", year, "agreement", api_fleet_day(day),
+				"withdrawn", withdrawn, "loans_school_only", loans);
 	rc = api_commit(r, "person.agreement", p.ext_id, reason, det);
 	json_decref(det);
 	if (rc < 0)
 		goto out;
-	p.agreement_at = day;
-	api_json(r, 200, person_json(&p));
+	if ((rc = db_person_get(r->w->db, p.ext_id, &p)) < 0) {
+		api_dberr(r, rc, "reading the person");
+		goto out;
+	}
+	json_t *o = person_json(&p);
+	json_object_set_new(o, "year", json_integer(year));
+	json_object_set_new(o, "signed", api_fleet_day(day));
+	json_object_set_new(o, "withdrawn", json_boolean(withdrawn));
+	json_object_set_new(o, "loans_school_only", json_integer(loans));
+	api_json(r, 200, o);
 out:
 	json_decref(b);
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "ap_err.h"
 #include "mail.h"
+#include "schoolyear.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum ctype { C_STR, C_INT, C_ENUM, C_ZONE };
+enum ctype { C_STR, C_INT, C_ENUM, C_ZONE, C_SPAN };
 
 struct ckey {
 	const char *section;
@@ -40,6 +41,11 @@ struct ckey {
 #define Z(sec, name, field, def)                                                      \
 	{                                                                             \
 		sec, name, C_ZONE, offsetof(struct config, field), def, 0, 0, NULL, 0 \
+	}
+/* a yearly period "MM-DD..MM-DD" (schoolyear.h), kept as text */
+#define SPAN(sec, name, field, def)                                                   \
+	{                                                                             \
+		sec, name, C_SPAN, offsetof(struct config, field), def, 0, 0, NULL, 0 \
 	}
 #define E(sec, name, field, def, list)                                                \
 	{                                                                             \
@@ -122,6 +128,8 @@ static const struct ckey keys[] = {
     S("mail", "username", mail_username, ""),
     SECRET("mail", "password", mail_password),
     I("mail", "hour", mail_hour, "7", 0, 23),
+    SPAN("loans", "summer", loans_summer, "07-05..08-31"),
+    I("loans", "teacher_max", loans_teacher_max, "1", 0, 1000),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -197,6 +205,15 @@ static int apply(struct config *c, const struct ckey *k, const char *v, char *er
 		}
 		snprintf(field, CONFIG_STR, "%s", v);
 		return 0;
+	case C_SPAN: {
+		const char *why = "";
+		if (strlen(v) >= CONFIG_STR || schoolyear_span_check(v, &why) < 0) {
+			snprintf(err, cap, "%s.%s: '%.40s': %s", k->section, k->name, v, why);
+			return AP_ECONFIG;
+		}
+		snprintf(field, CONFIG_STR, "%s", v);
+		return 0;
+	}
 	case C_ENUM:
 		if (!enum_has(k->enums, v)) {
 			snprintf(err, cap, "%s.%s: '%s' is not one of %s", k->section, k->name, v,

@@ -84,6 +84,9 @@ struct config {
 	char mail_username[CONFIG_STR]; /* "" = no sign-in to the relay */
 	char mail_password[CONFIG_STR]; /* secret */
 	int64_t mail_hour;		/* local hour of the daily run, 0-23 */
+	/* [loans] */
+	char loans_summer[CONFIG_STR]; /* "MM-DD..MM-DD": no home-use loan starts then; "" = none */
+	int64_t loans_teacher_max;     /* open loans a teacher may hold; 0 = no limit */
 };
 
 /* Fills c with the defaults. */

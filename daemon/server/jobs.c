@@ -9,6 +9,10 @@
 #include "reconcile.h"
 #include "worker.h"
 #include "db_command.h"
+#include "db_loan.h"
+#include "db_person.h"
+#include "isodate.h"
+#include "schoolyear.h"
 #include "push.h"
 #include "store.h"
 
@@ -67,6 +71,24 @@ static int job_refresh_lists(struct worker *w)
 	return rc;
 }
 
+/* Daily: open loans past their due day (not deposited for the summer) are
+ * marked overdue once, each with an audit row by "system"; the log line
+ * carries a count only (no person, no tablet).  The guardians' agreements
+ * shown on people follow the school year (person.agreement_at mirrors the
+ * current year's, which changes on September 1st). */
+static int job_loans_overdue(struct worker *w)
+{
+	int64_t n = 0, m = 0;
+	int rc = db_loan_mark_overdue(w->db, isodate_day_start(db_now()), &n);
+	if (rc == 0 && n > 0)
+		log_info("loans_overdue", "count=%lld", (long long)n);
+	if (rc == 0)
+		rc = db_agreement_refresh(w->db, schoolyear_of(db_now()), &m);
+	if (rc == 0 && m > 0)
+		log_info("agreements_refreshed", "count=%lld", (long long)m);
+	return rc;
+}
+
 static uint64_t repush_period(const struct config *c)
 {
 	return (uint64_t)c->push_repush_check_s * 1000;
@@ -84,6 +106,7 @@ static const struct job jobs[] = {
     {"audit_head", 1000, audit_head_job, NULL, 0},
     {"pseudonymise_leavers", 3600 * 1000, privacy_job, NULL, 0},
     {"notice", 60 * 1000, notice_job, NULL, 1},
+    {"loans_overdue", 86400 * 1000, job_loans_overdue, NULL, 1},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

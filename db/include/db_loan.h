@@ -46,6 +46,9 @@ struct db_loan {
 	char erase_command[37];
 	char created_by[65];
 	char returned_by[65];
+	int64_t deposited_at; /* kept at the collège for the summer since; 0: with the person */
+	int64_t overdue_at;   /* first found overdue by the daily job; 0: not (yet) */
+	char flag[24];	      /* "", "agreement_withdrawn" (home use turned school-only) */
 };
 
 const char *db_loan_state_name(enum db_loan_state s);
@@ -71,6 +74,28 @@ int db_loan_set_erase_command(struct db *db, int64_t loan_id, const char *uuid);
  * action "loan.erased").  AP_ENOTFOUND when the device has no loan waiting
  * for its erase: nothing is changed (a staff erase outside a return). */
 int db_loan_erase_acknowledged(struct db *db, int64_t device_id);
+/* A stuck return closed by a technician (device mark-erased): the
+ * returning loan of device_id is closed as erased and the device goes from
+ * returning to stock, or to repair when it came back damaged (it stays
+ * where it is if an incident moved it).  No audit row: the caller's, with
+ * the reason.  AP_ENOTFOUND when the device has no loan in progress,
+ * AP_ECONFLICT when its loan is open (not handed back); *ret_loan: the
+ * loan as it was. */
+int db_loan_mark_erased(struct db *db, int64_t device_id, struct db_loan *ret_loan);
+/* Summer deposit: an open loan is suspended (deposit 1: deposited_at set,
+ * the tablet kept at the collège, nothing erased) or resumed (deposit 0:
+ * cleared).  AP_ECONFLICT when the loan is not open, or already
+ * deposited (resp. not deposited). */
+int db_loan_deposit(struct db *db, int64_t loan_id, int deposit);
+/* Changes an open loan: home_use (-1 keeps it), due_at (-1 keeps it, 0
+ * none); its flag is cleared.  AP_ECONFLICT when not open. */
+int db_loan_update(struct db *db, int64_t loan_id, int home_use, int64_t due_at);
+/* How many open loans person_id holds. */
+int db_loan_open_count(struct db *db, int64_t person_id, int64_t *ret);
+/* The daily job: open loans, not deposited, due before `today` and not
+ * marked yet get overdue_at = now, one audit row each (actor "system",
+ * action "loan.overdue").  *ret_n: how many. */
+int db_loan_mark_overdue(struct db *db, int64_t today, int64_t *ret_n);
 /* Closes a loan whose device is written off (end_reason "written_off"). */
 int db_loan_close_written_off(struct db *db, int64_t loan_id);
 
@@ -90,10 +115,11 @@ struct db_loan_filter {
 int db_loan_list(struct db *db, const struct db_loan_filter *f,
 		 int (*fn)(const struct db_loan *l, void *arg), void *arg, int64_t *ret_next);
 
-/* Summer collection: pupils' loans of collège `school` started before `by`
- * whose tablet is still with the pupil (loan open, device loaned: not
- * handed back, not in repair, lost or stolen), ordered by class, name. */
-int db_loan_campaign(struct db *db, const char *school, int64_t by,
+/* Summer collection: pupils' loans of collège `school` (of one class,
+ * class_name not NULL) started before `by` whose tablet is still theirs
+ * (loan open, device loaned: not handed back, not in repair, lost or
+ * stolen), deposited already or not, ordered by class, name. */
+int db_loan_campaign(struct db *db, const char *school, const char *class_name, int64_t by,
 		     int (*fn)(const struct db_loan *l, void *arg), void *arg);
 
 #endif

@@ -62,4 +62,30 @@ int db_person_leave(struct db *db, int64_t id, int64_t day, int *ret_loans);
 /* Records (day > 0) or withdraws (day 0) the guardians' agreement. */
 int db_person_set_agreement(struct db *db, int64_t id, int64_t day);
 
+/* The guardians' home-use agreement of school year `year` (the year it
+ * starts: 2026 for 2026-2027), table agreement.  person.agreement_at
+ * mirrors the current year's signature (NULL when none, or withdrawn):
+ * `current` says whether `year` is the current school year (the caller
+ * knows the calendar, db_agreement_refresh() follows it over the years). */
+struct db_agreement {
+	int64_t signed_at;    /* day */
+	int64_t withdrawn_at; /* 0: not withdrawn */
+	char recorded_by[65];
+	int64_t recorded_at;
+};
+/* AP_ENOTFOUND when none is recorded for that year. */
+int db_agreement_get(struct db *db, int64_t person_id, int year, struct db_agreement *ret);
+/* Records the signature of `year` (replacing a withdrawn or earlier one). */
+int db_agreement_sign(struct db *db, int64_t person_id, int year, int64_t signed_at,
+		      const char *actor, int current);
+/* Withdraws the agreement of `year`: AP_ENOTFOUND when none is recorded,
+ * AP_ECONFLICT when withdrawn already.  When `current`, the person's open
+ * home-use loans become school-only with flag "agreement_withdrawn"
+ * (*ret_loans: how many). */
+int db_agreement_withdraw(struct db *db, int64_t person_id, int year, int current, int *ret_loans);
+/* Sets every person.agreement_at to their signature of `year` (the
+ * current school year; NULL when none or withdrawn); *ret_n: people
+ * changed. */
+int db_agreement_refresh(struct db *db, int year, int64_t *ret_n);
+
 #endif

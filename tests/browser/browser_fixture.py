@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from harness import Daemon, Failure, Sim, check, write  # noqa: E402
-from fleet_common import COLLEGES, day  # noqa: E402
+from fleet_common import COLLEGES, day, school_year_start  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NODE = os.environ.get("NODE", shutil.which("node") or "node")
@@ -102,13 +102,19 @@ def enrol_tablets(d):
     return placed, sim
 
 
+def signed(delta):
+    """An agreement signed delta days ago, in this school year (home use
+    needs this year's)."""
+    return max(day(delta), school_year_start())
+
+
 PEOPLE = [  # external_id, kind, name, class, letter, agreement
-    ("E-A1", "pupil", "Léa Dupont", "3A", "A", day(-90)),
-    ("E-A2", "pupil", "Hugo Martin", "3B", "A", day(-90)),
-    ("E-A3", "pupil", "Inès Bernard", "3A", "A", day(-80)),
+    ("E-A1", "pupil", "Léa Dupont", "3A", "A", signed(-90)),
+    ("E-A2", "pupil", "Hugo Martin", "3B", "A", signed(-90)),
+    ("E-A3", "pupil", "Inès Bernard", "3A", "A", signed(-80)),
     ("T-A1", "teacher", "Mme Durand", "", "A", ""),
-    ("E-B1", "pupil", "Jules Petit", "4C", "B", day(-60)),
-    ("E-C1", "pupil", "Chloé Garnier", "5D", "C", day(-60)),
+    ("E-B1", "pupil", "Jules Petit", "4C", "B", signed(-60)),
+    ("E-C1", "pupil", "Chloé Garnier", "5D", "C", signed(-60)),
 ]
 
 

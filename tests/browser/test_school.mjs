@@ -280,14 +280,16 @@ test('ATI: a loan refused for home use without the agreement, lent once it is re
 	assert.match(await back.innerText(), /Restituée \(Abîmée\)[\s\S]*effacement/);
 	assert.equal(await row.getByRole('link', { name: /reçu/ }).getAttribute('href'), `/documents/recu/${loan.id}`);
 	assert.match(await row.locator('.etat-pret').innerText(), /Retour en cours/);
+	assert.match(await back.innerText(), /incident de casse est ouvert[\s\S]*réparation/);
 	await check(page, 'loan-returned-ati');
-	assert.equal((await api(`/api/v1/devices/${stock}`)).state, 'returning');
+	// damaged: its damage incident is open, the tablet goes to repair
+	assert.equal((await api(`/api/v1/devices/${stock}`)).state, 'repair');
 	tabletsCheckIn(); // the tablet wipes itself; its acknowledgement closes the loan
-	assert.equal((await api(`/api/v1/devices/${stock}`)).state, 'stock', 'back in stock once erased');
+	assert.equal((await api(`/api/v1/devices/${stock}`)).state, 'repair', 'in repair, not stock, once erased');
 	const closed = (await api(`/api/v1/loans?device=${stock}&state=closed`)).loans;
 	assert.ok(closed.some((l) => l.id === loan.id && l.condition === 'damaged'), 'the loan is closed');
 	await visit(page, `/tablettes/${stock}`);
-	assert.match(await page.locator('dl').innerText(), /État\s+En stock/);
+	assert.match(await page.locator('dl').innerText(), /État\s+En réparation/);
 	await check(page, 'tablet-after-return-ati');
 	await done(page);
 });
@@ -343,6 +345,16 @@ test('ATI: the summer checklist by class, a tablet handed back from it', async (
 	assert.equal(await page.getByRole('link', { name: /liste à signer de la classe 3A/ }).getAttribute('href'),
 		`/documents/ete?ecole=${A}&classe=3A`);
 	await check(page, 'summer-ati');
+	// the summer deposit: the loan suspended, nothing erased; then resumed
+	const lea = page.getByRole('table', { name: 'Tablettes à rendre, classe 3A' }).getByRole('row').filter({ hasText: 'Léa Dupont' });
+	await lea.getByRole('button', { name: 'Déposer la tablette de Léa Dupont' }).click();
+	await lea.getByText('Déposée, prêt suspendu.').waitFor();
+	assert.match(await lea.locator('.deposee').innerText(), /Oui, le \d{2}\/\d{2}\/\d{4}/);
+	assert.equal((await api(`/api/v1/devices/${FIXTURE.loans.open.serial}`)).state, 'loaned', 'still on loan');
+	await check(page, 'summer-deposited-ati');
+	await lea.getByRole('button', { name: 'Reprendre la tablette de Léa Dupont' }).click();
+	await lea.getByText('Rendue à l’élève, prêt repris.').waitFor();
+	assert.equal(await lea.locator('.deposee').innerText(), 'Non');
 	const serial = FIXTURE.loans.overdue.serial; // Hugo Martin, 3B
 	const row = page.getByRole('table', { name: 'Tablettes à rendre, classe 3B' }).getByRole('row').filter({ hasText: serial });
 	assert.match(await row.innerText(), /Hugo Martin[\s\S]*Non/);

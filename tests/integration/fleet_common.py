@@ -35,6 +35,23 @@ def api_time(s, zone="Europe/Paris"):
     return t
 
 
+def school_year_start():
+    """September 1st of the current school year, YYYY-MM-DD: a guardians'
+    agreement signed then counts for home use today (it is per school year)."""
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    year = today.year if today.month >= 9 else today.year - 1
+    return "%d-09-01" % year
+
+
+def enrolled(d, *serials):
+    """Marks imported tablets enrolled, as their enrolment would (SQL: no
+    staff verb sets it; ardoise-sim where the enrolment itself matters):
+    home use needs a managed tablet."""
+    out = d.sqlite("UPDATE device SET enrollment = 'enrolled' WHERE serial IN (%s);"
+                   % ",".join("'%s'" % s for s in serials))
+    check(out.returncode == 0, out.stderr)
+
+
 def refused(d, args, expect_in, token="admin", code=1):
     """Runs ardoisectl expecting a refusal: exit code, one line on stderr
     that contains expect_in (usage errors, exit 2, add the usage line)."""
@@ -72,10 +89,11 @@ def setup_fleet(d, devices=(("DMPA00000001", A), ("DMPA00000002", A), ("DMPA0000
     rows = "serial,model,uai,asset_tag\n" + "".join(
         "%s,iPad 9,%s,T-%s\n" % (s, u, s[-3:]) for s, u in devices)
     d.ctl("device", "import", write(d, "devices.csv", rows))
+    signed = school_year_start()
     people = ("external_id;kind;name;class;uai;agreement\n"
-              "E-A1;pupil;Léa Dupont;3A;%s;2024-09-02\n"
+              "E-A1;pupil;Léa Dupont;3A;%s;%s\n"
               "E-A2;pupil;Hugo Martin;3B;%s;\n"
-              "E-A3;pupil;Inès Bernard;3A;%s;2024-09-03\n"
+              "E-A3;pupil;Inès Bernard;3A;%s;%s\n"
               "T-A1;teacher;Mme Durand;;%s;\n"
-              "E-B1;pupil;Jules Petit;4C;%s;2024-09-02\n" % (A, A, A, A, B))
+              "E-B1;pupil;Jules Petit;4C;%s;%s\n" % (A, signed, A, A, signed, A, B, signed))
     d.ctl("person", "import", write(d, "people.csv", people))

@@ -10,7 +10,7 @@ import sqlite3
 import unicodedata
 import urllib.parse
 
-from fleet_common import A, B, COLLEGES, api_time, day, refused
+from fleet_common import A, B, COLLEGES, api_time, day, refused, school_year_start
 from harness import Daemon, Sim, check, new_code, run, token_of, write
 
 C = "0132786H"  # a third collège of the agreement
@@ -57,10 +57,11 @@ def fleet(d):
         sim("connect", "--device", u)
     d.ctl("person", "import", write(d, "people.csv",
                                     "external_id;kind;name;class;uai;agreement\n"
-                                    "E-A1;pupil;Léa Dupont;3A;%s;2024-09-02\n"
+                                    "E-A1;pupil;Léa Dupont;3A;%s;%s\n"
                                     "E-A2;pupil;Hugo Martin;3B;%s;\n"
                                     "E-A3;pupil;Inès Bernard;3A;%s;\n"
-                                    "E-B1;pupil;Jules Petit;4C;%s;2024-09-02\n" % (A, A, A, B)))
+                                    "E-B1;pupil;Jules Petit;4C;%s;%s\n"
+                                    % (A, school_year_start(), A, A, B, school_year_start())))
     d.ctl("loan", "create", "--device", serials[0], "--person", "E-A1", "--home-use")
     d.ctl("loan", "create", "--device", serials[1], "--person", "E-A2")
     d.ctl("person", "leave", "E-A2", "--date", day(-1))  # the loan is due yesterday: overdue

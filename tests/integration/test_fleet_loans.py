@@ -4,12 +4,13 @@ import csv
 import io
 
 from harness import Daemon, check, run
-from fleet_common import A, B, day, refused, setup_fleet, snapshot, unchanged
+from fleet_common import A, B, day, enrolled, refused, setup_fleet, snapshot, unchanged
 
 
 def test_loan_rules():
     with Daemon() as d:
         setup_fleet(d)
+        enrolled(d, "DMPA00000001", "DMPA00000002", "DMPA00000003")
         before = snapshot(d)
         refused(d, ["loan", "create", "--device", "DMPA00000001", "--person", "E-A2", "--home-use"],
                 "home use needs the guardians' signed agreement")
@@ -72,7 +73,8 @@ def test_return_queues_erase():
         out = d.ctl("loan", "return", "DMPA00000001", "--condition", "damaged")
         check("EraseDevice" in out.stdout and "returning" in out.stdout, out.stdout)
         dev = d.ctl_json("device", "show", "DMPA00000001")
-        check(dev["state"] == "returning" and dev["holder"]["id"] == "E-A1", dev)
+        # damaged: a damage incident, the tablet to repair (test_loan_workflows)
+        check(dev["state"] == "repair" and dev["holder"]["id"] == "E-A1", dev)
         uuid, payload = erase_payload(d, "DMPA00000001")
         check("<string>EraseDevice</string>" in payload and "ReturnToService" not in payload,
               "iPadOS 16: a plain erase\n" + payload)
@@ -84,7 +86,7 @@ def test_return_queues_erase():
         before = snapshot(d)
         refused(d, ["loan", "return", "DMPA00000001"], "its erase is not acknowledged yet")
         refused(d, ["loan", "create", "--device", "DMPA00000001", "--person", "E-A3"],
-                "tablet DMPA00000001 is returning, not in stock")
+                "tablet DMPA00000001 is repair, not in stock")
         unchanged(d, before, "refused while returning")
 
         # iPadOS 17: Return to Service, with the enrolment profile so it re-enrols

@@ -3,13 +3,14 @@ what the printable agreement and receipt are filled from: the same JSON as
 the list, for whoever may read the loans of its collège; an unknown number
 and one of another collège answer alike; hostile ids are 404s.
 """
-from fleet_common import A, B, refused, setup_fleet
+from fleet_common import A, B, enrolled, refused, setup_fleet
 from harness import Daemon, check, run, token_of
 
 
 def test_show_and_scope():
     with Daemon(init_args=["--no-baseline"]) as d:
         setup_fleet(d)
+        enrolled(d, "DMPA00000001")
         mine = d.ctl_json("loan", "create", "--device", "DMPA00000001", "--person", "E-A1", "--home-use")
         other = d.ctl_json("loan", "create", "--device", "DMPB00000001", "--person", "E-B1")
         shown = d.ctl_json("loan", "show", str(mine["id"]))

@@ -14,7 +14,7 @@ import io
 import json
 import re
 
-from fleet_common import A, B, day, setup_fleet
+from fleet_common import A, B, day, setup_fleet, enrolled
 from harness import Daemon, Sim, check, run, write
 
 ESC = "\x1b"
@@ -292,6 +292,7 @@ def test_moved_tablet_history_stays_with_its_college():
         inc = d.ctl_json("incident", "declare", "--device", "DMPB00000001", "--kind", "damage",
                          "--occurred", day(0), "--note", "chute en EPS")["id"]
         d.ctl("incident", "close", str(inc), "--outcome", "repaired")
+        enrolled(d, "DMPB00000001")  # home use needs a managed tablet
         d.ctl("loan", "create", "--device", "DMPB00000001", "--person", "E-B1", "--home-use")
         d.ctl("loan", "return", "DMPB00000001")
         # the erase is acknowledged (no tablet answers here): the loan ends

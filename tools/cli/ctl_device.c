@@ -261,6 +261,25 @@ static int release(struct ctl *c, const struct ctl_args *a)
 	return ctl_device_post(c, a, "/release", print_released);
 }
 
+static const struct ctl_opt mark_erased_opts[] = {
+    CTL_OPT_SERIAL("missing argument"),
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, N_("--reason is required (it goes to the audit log)")),
+    CTL_OPT_END,
+};
+
+static void print_marked(json_t *d, const struct ctl_args *a)
+{
+	printf(_("%s: return closed as erased by hand; the tablet is now %s\n"),
+	       ctl_opt_get(a, "SERIAL"), ctl_fleet_str(d, "state"));
+}
+
+/* POST /api/v1/devices/SERIAL/mark-erased: a return stuck "returning"
+ * closed by a technician. */
+static int mark_erased(struct ctl *c, const struct ctl_args *a)
+{
+	return ctl_device_post(c, a, "/mark-erased", print_marked);
+}
+
 const struct ctl_verb ctl_device_verbs[] = {
     {"device", "import", import, ctl_fleet_import_opts, 0,
      "import tablets from CSV (serial, model, uai, asset_tag); all rows or none"},
@@ -270,6 +289,9 @@ const struct ctl_verb ctl_device_verbs[] = {
     {"device", "retire", retire, retire_opts, 0, "retire a tablet in stock"},
     {"device", "erase", erase, erase_opts, 0,
      "technicians: erase a tablet outside a loan return (audited with the reason)"},
+    {"device", "mark-erased", mark_erased, mark_erased_opts, 0,
+     N_("technicians: close a return whose erase is never acknowledged (audited with the "
+	"reason); retire or move remain the other way out")},
     {"device", "release", release, release_opts, 0,
      "technicians: end a tablet's certificate binding, so that it enrols afresh"},
     {NULL, NULL, NULL, NULL, 0, NULL},

@@ -101,16 +101,41 @@ static int post_person(struct ctl *c, const struct ctl_args *a, const char *what
 
 static const struct ctl_opt leave_opts[] = {
     CTL_OPT_ARG("ID", "missing argument", "the person's external id"),
-    CTL_OPT_FIELD("--date", "YYYY-MM-DD", "date", "--date is required", "their last day"),
+    {.name = "--on",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "date",
+     .need = N_("--on is required"),
+     .help = N_("their last day: their loans end then, overdue from the next day")},
+    {.name = "--date",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "date",
+     .need = N_("--on is required"),
+     .help = N_("the same as --on")},
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
 
 static void print_leave(json_t *ret, const struct ctl_args *a)
 {
-	printf("%s leaves on %s; %lld open loan(s) now due that day\n", ctl_opt_get(a, "ID"),
+	json_t *l;
+	size_t i;
+	printf(_("%s leaves on %s; %lld open loan(s) now due that day\n"), ctl_opt_get(a, "ID"),
 	       ctl_fleet_str(ret, "left"),
 	       (long long)json_integer_value(json_object_get(ret, "loans_now_due")));
+	json_t *collect = json_object_get(ret, "collect");
+	if (json_array_size(collect) == 0)
+		return;
+	printf(_("tablets the collège must collect:\n"));
+	json_array_foreach(collect, i, l)
+	{
+		printf("  %-16s %-16s%s\n", ctl_fleet_str(l, "device"),
+		       ctl_fleet_str(l, "asset_tag"),
+		       json_is_string(json_object_get(l, "deposited"))
+			   ? _(" (deposited at the collège already)")
+			   : "");
+	}
 }
 
 static int leave(struct ctl *c, const struct ctl_args *a)
@@ -118,19 +143,36 @@ static int leave(struct ctl *c, const struct ctl_args *a)
 	return post_person(c, a, "/leave", print_leave);
 }
 
+#define AGREEMENT_NEED N_("give one of --signed DATE and --withdraw")
+
 static const struct ctl_opt agreement_opts[] = {
     CTL_OPT_ARG("ID", "missing argument", "the pupil's external id"),
+    {.name = "--signed",
+     .arg = "YYYY-MM-DD",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "date",
+     .need = AGREEMENT_NEED,
+     .help = N_("the day the guardians signed it (not in the future)")},
+    {.name = "--withdraw",
+     .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
+     .key = "withdrawn",
+     .need = AGREEMENT_NEED,
+     .help = N_("the guardians withdrew it: home-use loans turn school-only, flagged")},
     {.name = "--date",
      .arg = "YYYY-MM-DD",
      .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
      .key = "date",
-     .need = "give one of --date and --withdrawn",
-     .help = "the day the guardians signed it"},
+     .need = AGREEMENT_NEED,
+     .help = N_("the same as --signed")},
     {.name = "--withdrawn",
      .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
      .key = "withdrawn",
-     .need = "give one of --date and --withdrawn",
-     .help = "the guardians withdrew it"},
+     .need = AGREEMENT_NEED,
+     .help = N_("the same as --withdraw")},
+    {.name = "--year",
+     .arg = "YYYY",
+     .help = N_("the school year it covers, by the year it starts (default: the current "
+		"one; 2026 for 2026-2027)")},
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
 };
@@ -138,16 +180,28 @@ static const struct ctl_opt agreement_opts[] = {
 static void print_agreement(json_t *ret, const struct ctl_args *a)
 {
 	const char *id = ctl_opt_get(a, "ID");
-	if (ctl_opt_get(a, "--withdrawn"))
-		printf("%s: guardians' agreement withdrawn\n", id);
+	long long y = (long long)json_integer_value(json_object_get(ret, "year"));
+	if (json_is_true(json_object_get(ret, "withdrawn")))
+		printf(_("%s: guardians' agreement of %lld-%lld withdrawn; %lld home-use loan(s) "
+			 "turned school-only\n"),
+		       id, y, y + 1,
+		       (long long)json_integer_value(json_object_get(ret, "loans_school_only")));
 	else
-		printf("%s: guardians' agreement signed on %s\n", id,
-		       ctl_fleet_str(ret, "agreement"));
+		printf(_("%s: guardians' agreement of %lld-%lld signed on %s\n"), id, y, y + 1,
+		       ctl_fleet_str(ret, "signed"));
 }
 
 static int agreement(struct ctl *c, const struct ctl_args *a)
 {
-	return post_person(c, a, "/agreement", print_agreement);
+	char path[256];
+	long long year = 0;
+	if (ctl_opt_int(a, "--year", 1970, &year) < 0)
+		return ctl_opt_usage(a->verb, "%s", _("--year: a year such as 2026"));
+	json_t *body = ctl_opt_body(a);
+	if (year)
+		json_object_set_new(body, "year", json_integer(year));
+	ctl_path(path, sizeof(path), "/api/v1/people/", ctl_opt_get(a, "ID"), "/agreement");
+	return ctl_send_print(c, a, "POST", path, body, print_agreement);
 }
 
 static const struct ctl_opt export_opts[] = {
@@ -192,9 +246,9 @@ const struct ctl_verb ctl_person_verbs[] = {
      N_("find pupils and teachers of your collèges by name or id (case and accents aside)")},
     {"person", "show", show, show_opts, 0, "one person and their loans"},
     {"person", "leave", leave, leave_opts, 0,
-     "record the last day; open loans become due that day"},
+     N_("record the last day; open loans end that day; lists the tablets to collect")},
     {"person", "agreement", agreement, agreement_opts, 0,
-     "record the guardians' home-use agreement of a pupil"},
+     N_("record or withdraw the guardians' home-use agreement of a pupil, per school year")},
     {"person", "export", export_person, export_opts, 0,
      N_("everything held on one person, as JSON (right of access)")},
     {"person", "pseudonymise", pseudonymise, NULL, 0,

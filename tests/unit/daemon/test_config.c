@@ -199,6 +199,23 @@ static void test_timezone(void **state)
 	assert_int_equal(config_zone_check("Pacific/Noumea", f->err, sizeof(f->err)), 0);
 }
 
+/* [loans] summer: a yearly period MM-DD..MM-DD, checked at load. */
+static void test_summer_span(void **state)
+{
+	struct fixture *f = *state;
+	assert_string_equal(f->c.loans_summer, "07-05..08-31");
+	assert_int_equal(f->c.loans_teacher_max, 1);
+	assert_int_equal(load(f, "[loans]\nsummer = 06-30..08-25\nteacher_max = 0\n"), 0);
+	assert_string_equal(f->c.loans_summer, "06-30..08-25");
+	assert_int_equal(f->c.loans_teacher_max, 0);
+	assert_int_equal(load(f, "[loans]\nsummer =\n"), 0);
+	assert_string_equal(f->c.loans_summer, "");
+	expect_error(f, "[loans]\nsummer = 13-01..08-31\n", 2, "loans.summer: '13-01..08-31'");
+	expect_error(f, "[loans]\nsummer = 07-05\n", 2, "expected MM-DD..MM-DD");
+	expect_error(f, "[loans]\n\nsummer = 08-31..07-05\n", 3, "comes after the last");
+	expect_error(f, "[loans]\nteacher_max = -1\n", 2, "out of range");
+}
+
 static void test_bad_integer(void **state)
 {
 	struct fixture *f = *state;
@@ -321,6 +338,7 @@ int main(void)
 	    T(test_bad_enum),
 	    T(test_timezone),
 	    T(test_bad_integer),
+	    T(test_summer_span),
 	    T(test_syntax_error),
 	    T(test_first_error_reported),
 	    T(test_long_lines),

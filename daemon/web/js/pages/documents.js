@@ -192,13 +192,13 @@ route('/documents/recu/:loan', {
 
 function checklist(cls) {
 	return table({
-		caption: `Classe ${cls.class || 'sans classe'} : ${cls.count} tablette(s) à rendre`,
+		caption: `Classe ${cls.class || 'sans classe'} : ${cls.count} tablette(s), ${cls.deposited || 0} déposée(s), ${cls.to_collect ?? cls.count} à déposer`,
 		columns: [
 			{ label: 'Élève', value: (l) => l.name, class: 'col-eleve' },
 			{ label: 'Numéro de série', value: (l) => l.device },
 			{ label: 'N° d’inventaire', value: (l) => l.asset_tag || '—' },
 			{ label: 'Prêtée le', value: (l) => date(l.started) },
-			{ label: 'Rendue', value: () => h('span', { class: 'case' }), class: 'col-case' },
+			{ label: 'Déposée', value: (l) => (l.deposited ? `Oui, le ${date(l.deposited)}` : h('span', { class: 'case' })), class: 'col-case' },
 			{ label: 'État au retour', value: () => '', class: 'col-etat' },
 			{ label: 'Signature', value: () => '', class: 'col-signature' },
 		],

@@ -30,6 +30,10 @@ function lendRefusals(p) {
 		[null, /already on loan/, () => 'Cette tablette est déjà prêtée : elle doit être restituée avant un nouveau prêt.'],
 		[null, /is (\w+), not in stock/, (m) => `Cette tablette n’est pas en stock (elle est « ${stateLabel(m[1])} ») : seule une tablette en stock peut être prêtée.`],
 		[null, /(\S+) left the collège on (\d{4}-\d{2}-\d{2})/, (m) => `${personText(p)} a quitté le collège le ${date(m[2])} : aucun prêt n’est plus possible.`],
+		[null, /one tablet per pupil at a time/, () => `${personText(p)} a déjà une tablette en prêt : une seule tablette par élève à la fois. Elle doit être restituée avant un nouveau prêt.`],
+		[null, /the most a teacher may hold/, () => `${personText(p)} a déjà le nombre de tablettes qu’un enseignant peut emprunter.`],
+		[null, /summer deposit period/, () => 'Pendant la période du dépôt d’été, aucun prêt à la maison ne commence : prêtez la tablette pour un usage au collège seulement, ou attendez la rentrée.'],
+		[null, /is not enrolled: unmanaged/, () => 'Cette tablette n’est pas inscrite dans la gestion : sans filtrage ni restrictions, elle ne peut pas partir à la maison. Faites-la inscrire, ou prêtez-la pour un usage au collège seulement.'],
 		[null, /home use needs the guardians' signed agreement/, () => `Prêt à la maison refusé : l’accord signé des responsables légaux de l’élève ${personText(p)} n’est pas enregistré. Enregistrez la date de l’accord sur la page Personnes une fois le document signé reçu, ou prêtez la tablette pour un usage au collège seulement.`],
 		[null, /due date is in the past/, () => 'La date de retour prévue est déjà passée.'],
 		[404, /^no person/, () => 'Cette personne n’est pas inscrite dans vos collèges.'],
@@ -153,12 +157,18 @@ export function returnForm(serial, onDone) {
 // What a return answers: done, erase on its way, the receipt to print.
 export function returned(done) {
 	return h('div', {},
-		notice('ok', `Restituée (${conditionLabel(done.condition)}). L’effacement est programmé : il se fera à la prochaine connexion de la tablette.`),
+		notice('ok', `Restituée (${conditionLabel(done.condition)}). L’effacement est programmé : il se fera à la prochaine connexion de la tablette.${done.incident ? ` Un incident de casse est ouvert (n° ${done.incident}) : la tablette part en réparation, pas en stock.` : ''}`),
 		h('p', {}, link(`/documents/recu/${done.id}`, 'Imprimer le reçu de restitution')));
+}
+
+// What a loan's flag says, or nothing (the flag is "" on most loans).
+export function flagText(l) {
+	return l.flag === 'agreement_withdrawn' ? [' ', tag('Accord des parents retiré : collège seulement', 'attention')] : null;
 }
 
 function stateCell(l) {
 	if (l.overdue) return tag('En retard', 'attention');
+	if (l.state === 'open' && l.deposited) return `Déposée au collège depuis le ${date(l.deposited)}`;
 	return loanStateLabel(l.state);
 }
 
@@ -192,7 +202,7 @@ async function loanList(box, q, list, may) {
 			list.length > 1 ? { label: 'Collège', value: (l) => schoolName(list, l.school) } : null,
 			{ label: 'Début', value: (l) => date(l.started) },
 			{ label: 'Retour prévu', value: (l) => date(l.due) },
-			{ label: 'Usage', value: (l) => (l.home_use ? 'Maison et collège' : 'Collège seulement') },
+			{ label: 'Usage', value: (l) => [l.home_use ? 'Maison et collège' : 'Collège seulement', flagText(l)] },
 			{ label: 'État', value: stateCell, class: 'etat-pret' },
 			{ label: 'Documents', value: (l) => [link(`/documents/accord/${l.id}`, 'Accord'), l.returned ? [' · ', link(`/documents/recu/${l.id}`, 'Reçu')] : null] },
 			may ? { label: 'Restitution', value: returnCell } : null,

@@ -14,6 +14,8 @@ const PAGE = 200;
 const REFUSALS = [
 	[null, /is a teacher: no guardians' agreement applies/, () => 'C’est un enseignant : l’accord des responsables légaux ne concerne que les élèves.'],
 	[404, /^no person/, () => 'Cette personne n’est pas inscrite dans vos collèges.'],
+	[400, /signing date is in the future/, () => 'La date de l’accord ne peut pas être dans le futur.'],
+	[409, /withdrawn already/, () => 'L’accord de cette année scolaire est déjà retiré.'],
 ];
 
 function agreementCell(p) {
@@ -63,7 +65,8 @@ function agreementForms(p, cell) {
 			async action() {
 				const done = await send(p, 'agreement', { withdrawn: true });
 				update(cell.closest('tr'), done);
-				return 'Accord retiré.';
+				const n = done.loans_school_only || 0;
+				return `Accord retiré.${n ? ` ${n} prêt${n > 1 ? 's passent' : ' passe'} au collège seulement (signalé${n > 1 ? 's' : ''} dans la liste des prêts).` : ''}`;
 			},
 		}));
 	}
@@ -84,7 +87,9 @@ function leaveForm(p, cell) {
 			const done = await send(p, 'leave', { date: day, reason: v.reason || undefined });
 			update(cell.closest('tr'), done);
 			const n = done.loans_now_due || 0;
-			return `Départ enregistré le ${date(done.left)}.${n ? ` ${n} prêt${n > 1 ? 's doivent' : ' doit'} désormais être rendu${n > 1 ? 's' : ''} au plus tard ce jour-là.` : ''}`;
+			const collect = (done.collect || []).map((t) => `${t.device}${t.asset_tag ? ` (${t.asset_tag})` : ''}`);
+			return `Départ enregistré le ${date(done.left)}.${n ? ` ${n} prêt${n > 1 ? 's doivent' : ' doit'} désormais être rendu${n > 1 ? 's' : ''} au plus tard ce jour-là.` : ''}`
+				+ (collect.length ? ` Tablette${collect.length > 1 ? 's' : ''} à récupérer : ${collect.join(', ')}.` : '');
 		},
 	});
 }

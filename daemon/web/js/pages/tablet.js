@@ -11,6 +11,7 @@ import {
 	incidentKindLabel, incidentOutcomeLabel, loanStateLabel, policyStateLabel, stateLabel, yesNo,
 } from '../fmt.js';
 import { schoolName, schools } from '../scope.js';
+import { flagText } from './loans.js';
 import { holderText } from './tablets.js';
 
 const POLL_MS = 2000;
@@ -189,9 +190,9 @@ function loansSection(loans) {
 			columns: [
 				{ label: 'Début', value: (l) => date(l.started) },
 				{ label: 'Élève ou enseignant', value: (l) => `${l.name}${l.class ? ` (${l.class})` : ''}` },
-				{ label: 'Usage', value: (l) => (l.home_use ? 'À la maison et au collège' : 'Au collège seulement') },
+				{ label: 'Usage', value: (l) => [l.home_use ? 'À la maison et au collège' : 'Au collège seulement', flagText(l)] },
 				{ label: 'Retour prévu', value: (l) => date(l.due) },
-				{ label: 'État', value: (l) => (l.overdue ? tag('En retard', 'attention') : loanStateLabel(l.state)) },
+				{ label: 'État', value: (l) => (l.overdue ? tag('En retard', 'attention') : l.state === 'open' && l.deposited ? `Déposée au collège depuis le ${date(l.deposited)}` : loanStateLabel(l.state)) },
 				{ label: 'Restituée le', value: (l) => (l.returned ? `${date(l.returned)} (${conditionLabel(l.condition)})` : '—') },
 				{ label: 'Documents', value: (l) => [link(`/documents/accord/${l.id}`, 'Accord'), ' ', l.returned ? link(`/documents/recu/${l.id}`, 'Reçu') : null] },
 			],
