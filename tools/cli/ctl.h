@@ -17,6 +17,20 @@
  * where it is printed.  English is the msgid and the default. */
 #define _(s)  gettext(s)
 #define N_(s) (s)
+/* N_() with a context: "ctx\004s", gettext's key of s in that context. */
+#define NC_(ctx, s) ctx "\004" s
+
+/* A table's string (N_()) in the reader's language where it is printed:
+ * gettext(s), except NULL and "" (gettext("") is the catalogue's header)
+ * are returned as they are. */
+const char *ctl_tr(const char *s);
+
+/* A value of the API (a state, a kind, a role: "open", "theft",
+ * "technician") as people read it: its word in the reader's language
+ * when it is one the CLI knows ("ouvert" under a French locale), else the
+ * value itself.  For human output only: --json and CSV keep the value.
+ * NULL stays NULL. */
+const char *ctl_word(const char *value);
 
 struct ctl {
 	const char *url; /* https://127.0.0.1:8443 */
@@ -91,7 +105,8 @@ const char *ctl_when_of(json_t *o, const char *key, char *buf, size_t cap);
 void ctl_put_json(const char *text, FILE *f);
 /* Prints v as JSON (pretty) on stdout, through ctl_put_json(). */
 void ctl_print_json(json_t *v);
-/* One-line error on stderr: "ardoisectl: ...". Returns CTL_EFAIL. */
+/* One-line error on stderr: "ardoisectl: ...", fmt translated (gettext):
+ * pass the English literal.  Returns CTL_EFAIL. */
 int ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* URL-encodes s into out. */
 void ctl_urlenc(const char *s, char *out, size_t cap);
@@ -217,8 +232,8 @@ void ctl_opt_query(const struct ctl_args *a, char *path, size_t cap);
 void ctl_opt_synopsis(const struct ctl_verb *v, char *out, size_t cap);
 /* The verb's --help on f: synopsis, what it does, each row's help. */
 void ctl_opt_help(const struct ctl_verb *v, FILE *f);
-/* Usage error: "ardoisectl: ..." and the verb's synopsis on stderr;
- * returns CTL_EUSAGE. */
+/* Usage error: "ardoisectl: ..." (fmt translated, as ctl_err()'s) and
+ * the verb's synopsis on stderr; returns CTL_EUSAGE. */
 int ctl_opt_usage(const struct ctl_verb *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The row name as a whole number >= min into *ret (untouched when
