@@ -32,12 +32,10 @@ int api_dberr(struct req *r, int rc, const char *what)
 
 int api_refuse(struct req *r, int err, int status, const char *fmt, ...)
 {
-	char msg[512]; /* as api_fail()'s own */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	api_vfail(r, err, status, fmt, ap);
 	va_end(ap);
-	api_fail(r, err, status, "%s", msg);
 	return err;
 }
 

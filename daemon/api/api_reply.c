@@ -3,9 +3,14 @@
 #include "ap_err.h"
 #include "log.h"
 
+#include <libintl.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 void api_json(struct req *r, int status, json_t *v)
 {
@@ -22,16 +27,63 @@ void api_json(struct req *r, int status, json_t *v)
 	free(text);
 }
 
+/* French, for the requests that ask it: the fr_FR.UTF-8 locale of the
+ * thread that translates (uselocale()), NULL when it is not installed
+ * (the refusals then stay English). */
+static pthread_once_t french_once = PTHREAD_ONCE_INIT;
+static locale_t french;
+
+static void french_open(void)
+{
+	french = newlocale(LC_MESSAGES_MASK | LC_CTYPE_MASK, "fr_FR.UTF-8", (locale_t)0);
+}
+
+/* 1 when the request's first language is French ("fr", "fr-FR",
+ * "fr;q=0.9, en"). */
+static int asks_french(struct req *r)
+{
+	const char *v = r->http ? ap_http_header(r->http, "Accept-Language") : NULL;
+	if (v == NULL)
+		return 0;
+	v += strspn(v, " \t");
+	return strncasecmp(v, "fr", 2) == 0 && strchr("-_;, \t", v[2] ? v[2] : ' ') != NULL;
+}
+
+/* fmt in French (domain API_DOMAIN) when the request asks it and the
+ * catalogue has it; else fmt. */
+static const char *translated(struct req *r, const char *fmt)
+{
+	if (!asks_french(r))
+		return fmt;
+	pthread_once(&french_once, french_open);
+	if (french == (locale_t)0)
+		return fmt;
+	locale_t was = uselocale(french);
+	const char *t = dgettext(API_DOMAIN, fmt);
+	uselocale(was);
+	return t;
+}
+
 void api_fail(struct req *r, int err, int status, const char *fmt, ...)
 {
-	char msg[512], esc[600];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	api_vfail(r, err, status, fmt, ap);
 	va_end(ap);
+}
+
+void api_vfail(struct req *r, int err, int status, const char *fmt, va_list ap)
+{
+	char msg[512], shown[512], esc[600];
+	va_list again;
+	va_copy(again, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* the log keeps English; the answer is in the request's language */
+	vsnprintf(shown, sizeof(shown), translated(r, fmt), again);
+	va_end(again);
 	if (status <= 0)
 		status = ap_errstatus(err);
-	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", ap_errname(err), "message", msg);
+	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", ap_errname(err), "message", shown);
 	log_info("api_error", "id=%s status=%d code=%s message=%s", r->id, status, ap_errname(err),
 		 log_esc(msg, esc, sizeof(esc)));
 	if (status == 401)

@@ -167,11 +167,11 @@ enum {
  * CTL_OPT_QUERY), a collège filter, the two rows "--school UAI | --all"
  * of a verb on many tablets (body: "school" or "all": true), the end of a
  * table. */
-#define CTL_OPT_SERIAL(need_text) CTL_OPT_ARG("SERIAL", (need_text), "the tablet")
+#define CTL_OPT_SERIAL(need_text) CTL_OPT_ARG("SERIAL", (need_text), N_("the tablet"))
 #define CTL_OPT_REASON(word, how_to, need_text)                                      \
 	{                                                                            \
 		.name = "--reason", .arg = (word), .how = (how_to), .key = "reason", \
-		.need = (need_text), .help = "why, for the audit log"                \
+		.need = (need_text), .help = N_("why, for the audit log")            \
 	}
 #define CTL_OPT_SCHOOL(help_text) CTL_OPT_FILTER("--school", "UAI", "school", (help_text))
 #define CTL_OPT_SCHOOL_OR_ALL                                                        \
@@ -179,12 +179,12 @@ enum {
 	 .arg = "UAI",                                                               \
 	 .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,                                       \
 	 .key = "school",                                                            \
-	 .need = "give exactly one of --school UAI and --all",                       \
-	 .help = "every enrolled tablet of this collège"},                           \
+	 .need = N_("give exactly one of --school UAI and --all"),                   \
+	 .help = N_("every enrolled tablet of this collège")},                       \
 	{                                                                            \
 		.name = "--all", .how = CTL_OPT_BODY | CTL_OPT_ONE_OF, .key = "all", \
-		.need = "give exactly one of --school UAI and --all",                \
-		.help = "every enrolled tablet of the fleet"                         \
+		.need = N_("give exactly one of --school UAI and --all"),            \
+		.help = N_("every enrolled tablet of the fleet")                     \
 	}
 #define CTL_OPT_END  \
 	{            \
