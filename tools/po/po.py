@@ -67,7 +67,8 @@ def extract(root, d, out):
     files = potfiles(root, d)
     for n, keywords in enumerate(d["passes"]):
         args = ["xgettext", "--from-code=UTF-8", "--language=C", "--add-comments=TRANSLATORS",
-                "--package-name=ardoise", "--msgid-bugs-address=", "--sort-by-file",
+                "--package-name=ardoise",
+                "--msgid-bugs-address=the Ardoise issue tracker", "--sort-by-file",
                 "-D", root, "-o", out, "-k"]
         args += ["--keyword=" + k for k in keywords]
         args += ["--flag=" + f for f in d["flags"]]
