@@ -51,6 +51,8 @@ static int asks_french(struct req *r)
 
 /* fmt in French (domain API_DOMAIN) when the request asks it and the
  * catalogue has it; else fmt. */
+static const char *translated(struct req *r, const char *fmt) __attribute__((format_arg(2)));
+
 static const char *translated(struct req *r, const char *fmt)
 {
 	if (!asks_french(r))
@@ -84,6 +86,10 @@ void api_vfail(struct req *r, int err, int status, const char *fmt, va_list ap)
 	if (status <= 0)
 		status = ap_errstatus(err);
 	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", ap_errname(err), "message", shown);
+	/* a translated message keeps its English beside it: what scripts and
+	 * the pages' rules match */
+	if (strcmp(shown, msg) != 0)
+		json_object_set_new(json_object_get(o, "error"), "message_en", json_string(msg));
 	log_info("api_error", "id=%s status=%d code=%s message=%s", r->id, status, ap_errname(err),
 		 log_esc(msg, esc, sizeof(esc)));
 	if (status == 401)

@@ -17,7 +17,8 @@ void api_json(struct req *r, int status, json_t *v);
  * body {"error":{"code":..., "message":...}}; logs it (in English).  The
  * message is French when the request's Accept-Language asks it first and
  * the catalogue (domain API_DOMAIN, daemon/po/) translates fmt: pass an
- * English literal.  The code stays as it is. */
+ * English literal; the English is then "message_en" beside it.  The code
+ * stays as it is. */
 void api_fail(struct req *r, int err, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The same with a va_list. */

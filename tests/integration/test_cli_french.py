@@ -74,6 +74,7 @@ def test_refusal_and_table():
         check(st == 409 and body["error"]["message"] == "account admin already exists", "%r" % body)
         st, fr_body = refusal(d, "fr-FR,fr;q=0.9,en;q=0.5")
         check(fr_body["error"]["message"] == "le compte admin existe déjà"
+              and fr_body["error"]["message_en"] == "account admin already exists"
               and fr_body["error"]["code"] == body["error"]["code"], "French API refusal: %r" % fr_body)
         st, en_body = refusal(d, "en-GB,fr;q=0.5")
         check(en_body == body, "English first stays English: %r" % en_body)

@@ -234,13 +234,13 @@ export function parisInstant(day, hour) {
 	return new Date(parisUtc(Date.UTC(y, mo - 1, d, hh, mm))).toISOString().slice(0, 16);
 }
 
-// A French sentence for an ApiError whose (English) message matches one of
+// A French sentence for an ApiError whose English message matches one of
 // rules, [[status, RegExp, (match) => sentence]] (status null: any), tried
 // in order; otherwise `otherwise` when given, else errorText(err).
 export function explain(err, rules, otherwise) {
 	for (const [status, re, say] of rules) {
 		if (status !== null && err.status !== status) continue;
-		const m = re.exec(err.message || '');
+		const m = re.exec(err.english || err.message || '');
 		if (m) return say(m);
 	}
 	return otherwise !== undefined ? otherwise : errorText(err);
