@@ -66,6 +66,23 @@ static const char *translated(struct req *r, const char *fmt)
 	return t;
 }
 
+/* s cut by vsnprintf() at its last byte: a character cut in the middle is
+ * dropped, so that the text stays UTF-8 (json_pack() refuses less). */
+static void whole_chars(char *s, size_t cap)
+{
+	size_t n = strlen(s), k = n;
+	if (n + 1 < cap)
+		return;
+	while (k > 0 && ((unsigned char)s[k - 1] & 0xc0) == 0x80)
+		k--;
+	if (k == 0 || (unsigned char)s[k - 1] < 0xc0)
+		return;
+	unsigned char lead = (unsigned char)s[k - 1];
+	size_t len = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+	if (n - (k - 1) < len)
+		s[k - 1] = '\0';
+}
+
 void api_fail(struct req *r, int err, int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -83,6 +100,8 @@ void api_vfail(struct req *r, int err, int status, const char *fmt, va_list ap)
 	/* the log keeps English; the answer is in the request's language */
 	vsnprintf(shown, sizeof(shown), translated(r, fmt), again);
 	va_end(again);
+	whole_chars(msg, sizeof(msg));
+	whole_chars(shown, sizeof(shown));
 	if (status <= 0)
 		status = ap_errstatus(err);
 	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", ap_errname(err), "message", shown);
