@@ -3,6 +3,7 @@
  */
 #include "ap_err.h"
 #include "api_fleet.h"
+#include "api_reply.h"
 #include "audit_head.h"
 #include "cmdq.h"
 #include "config.h"
@@ -26,6 +27,7 @@
 #include <openssl/x509.h>
 #include <stdarg.h>
 #include <getopt.h>
+#include <libintl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +339,11 @@ int main(int argc, char **argv)
 	/* what ardoised creates is its user's alone; SQLite gives the WAL and
 	 * shared-memory files the database's mode */
 	umask(077);
+	/* the refusals' French (api_fail()): the catalogue installed, or the
+	 * build tree's (ARDOISED_LOCALEDIR) */
+	const char *localedir = getenv("ARDOISED_LOCALEDIR");
+	bindtextdomain(API_DOMAIN, localedir && *localedir ? localedir : ARDOISE_LOCALEDIR);
+	bind_textdomain_codeset(API_DOMAIN, "UTF-8");
 	/* tests only: shift the clock (retention, expiry) without waiting */
 	const char *shift = getenv("ARDOISE_CLOCK_OFFSET");
 	if (shift && *shift)

@@ -35,7 +35,7 @@ int api_refuse(struct req *r, int err, int status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	api_failv(r, err, status, fmt, ap);
+	api_vfail(r, err, status, fmt, ap);
 	va_end(ap);
 	return err;
 }

@@ -185,12 +185,13 @@ export function adminApi(method, path, body = undefined) {
 	});
 }
 
-/* ardoisectl as the admin technician; returns its stdout (exit 0 asserted). */
+/* ardoisectl as the admin technician, in English (LANG=C, as harness.py's
+ * ctl()); returns its stdout (exit 0 asserted). */
 export function ctl(...args) {
 	const out = spawnSync(need('ARDOISECTL'), args, {
 		encoding: 'utf8', timeout: 60000,
 		env: { ...process.env, ARDOISE_URL: URL_BASE, ARDOISE_CA: need('ARDOISE_CA'),
-		       ARDOISE_TOKEN: need('ARDOISE_ADMIN_TOKEN') },
+		       ARDOISE_TOKEN: need('ARDOISE_ADMIN_TOKEN'), LANG: 'C', LC_ALL: 'C' },
 	});
 	assert.equal(out.status, 0, `ardoisectl ${args.join(' ')}: ${out.stderr}`);
 	return out.stdout;

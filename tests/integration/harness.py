@@ -282,10 +282,14 @@ class Daemon:
         """A plain TCP socket to the daemon's port (no TLS)."""
         return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
 
-    def ctl(self, *args, token="admin", expect=0, input=None):
-        """Runs ardoisectl; returns the CompletedProcess (checked against expect)."""
-        env = dict(os.environ, ARDOISE_URL=self.url, ARDOISE_CA=self.ca)
+    def ctl(self, *args, token="admin", expect=0, input=None, lang="C"):
+        """Runs ardoisectl; returns the CompletedProcess (checked against expect).
+        Under the locale lang: "C" (English, what most tests read) even when
+        the suite runs under fr_FR.UTF-8; a test of the French passes
+        lang="fr_FR.UTF-8"."""
+        env = dict(os.environ, ARDOISE_URL=self.url, ARDOISE_CA=self.ca, LANG=lang, LC_ALL=lang)
         env.pop("ARDOISE_TOKEN", None)
+        env.pop("LANGUAGE", None)
         if token == "admin":
             token = self.token
         if token:

@@ -17,6 +17,20 @@
  * where it is printed.  English is the msgid and the default. */
 #define _(s)  gettext(s)
 #define N_(s) (s)
+/* N_() with a context: "ctx\004s", gettext's key of s in that context. */
+#define NC_(ctx, s) ctx "\004" s
+
+/* A table's string (N_()) in the reader's language where it is printed:
+ * gettext(s), except NULL and "" (gettext("") is the catalogue's header)
+ * are returned as they are. */
+const char *ctl_tr(const char *s);
+
+/* A value of the API (a state, a kind, a role: "open", "theft",
+ * "technician") as people read it: its word in the reader's language
+ * when it is one the CLI knows ("ouvert" under a French locale), else the
+ * value itself.  For human output only: --json and CSV keep the value.
+ * NULL stays NULL. */
+const char *ctl_word(const char *value);
 
 struct ctl {
 	const char *url; /* https://127.0.0.1:8443 */
@@ -92,7 +106,8 @@ const char *ctl_when_of(json_t *o, const char *key, char *buf, size_t cap);
 void ctl_put_json(const char *text, FILE *f);
 /* Prints v as JSON (pretty) on stdout, through ctl_put_json(). */
 void ctl_print_json(json_t *v);
-/* One-line error on stderr: "ardoisectl: ...". Returns CTL_EFAIL. */
+/* One-line error on stderr: "ardoisectl: ...", fmt translated (gettext):
+ * pass the English literal.  Returns CTL_EFAIL. */
 int ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* URL-encodes s into out. */
 void ctl_urlenc(const char *s, char *out, size_t cap);
@@ -153,11 +168,11 @@ enum {
  * CTL_OPT_QUERY), a collège filter, the two rows "--school UAI | --all"
  * of a verb on many tablets (body: "school" or "all": true), the end of a
  * table. */
-#define CTL_OPT_SERIAL(need_text) CTL_OPT_ARG("SERIAL", (need_text), "the tablet")
+#define CTL_OPT_SERIAL(need_text) CTL_OPT_ARG("SERIAL", (need_text), N_("the tablet"))
 #define CTL_OPT_REASON(word, how_to, need_text)                                      \
 	{                                                                            \
 		.name = "--reason", .arg = (word), .how = (how_to), .key = "reason", \
-		.need = (need_text), .help = "why, for the audit log"                \
+		.need = (need_text), .help = N_("why, for the audit log")            \
 	}
 #define CTL_OPT_SCHOOL(help_text) CTL_OPT_FILTER("--school", "UAI", "school", (help_text))
 #define CTL_OPT_SCHOOL_OR_ALL                                                        \
@@ -165,12 +180,12 @@ enum {
 	 .arg = "UAI",                                                               \
 	 .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,                                       \
 	 .key = "school",                                                            \
-	 .need = "give exactly one of --school UAI and --all",                       \
-	 .help = "every enrolled tablet of this collège"},                           \
+	 .need = N_("give exactly one of --school UAI and --all"),                   \
+	 .help = N_("every enrolled tablet of this collège")},                       \
 	{                                                                            \
 		.name = "--all", .how = CTL_OPT_BODY | CTL_OPT_ONE_OF, .key = "all", \
-		.need = "give exactly one of --school UAI and --all",                \
-		.help = "every enrolled tablet of the fleet"                         \
+		.need = N_("give exactly one of --school UAI and --all"),            \
+		.help = N_("every enrolled tablet of the fleet")                     \
 	}
 /* The two rows of every list verb's CSV export (ctl_fleet_csv()). */
 #define CTL_OPT_CSV                                                                       \
@@ -228,8 +243,8 @@ void ctl_opt_query(const struct ctl_args *a, char *path, size_t cap);
 void ctl_opt_synopsis(const struct ctl_verb *v, char *out, size_t cap);
 /* The verb's --help on f: synopsis, what it does, each row's help. */
 void ctl_opt_help(const struct ctl_verb *v, FILE *f);
-/* Usage error: "ardoisectl: ..." and the verb's synopsis on stderr;
- * returns CTL_EUSAGE. */
+/* Usage error: "ardoisectl: ..." (fmt translated, as ctl_err()'s) and
+ * the verb's synopsis on stderr; returns CTL_EUSAGE. */
 int ctl_opt_usage(const struct ctl_verb *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The row name as a whole number >= min into *ret (untouched when

@@ -25,14 +25,14 @@ static void print_whoami(json_t *v, const struct ctl_args *a)
 	const char *name = "?", *role = "?";
 	json_t *schools = NULL;
 	json_unpack(v, "{s:s,s:s,s:o}", "name", &name, "role", &role, "schools", &schools);
-	printf("%s (%s)", name, role);
+	printf("%s (%s)", name, ctl_word(role));
 	if (json_array_size(schools)) {
 		size_t k;
 		json_t *s;
-		printf(" — collèges:");
+		printf("%s", _(" — collèges:"));
 		json_array_foreach(schools, k, s) printf(" %s", json_string_value(s));
 	} else {
-		printf(" — whole fleet");
+		printf("%s", _(" — whole fleet"));
 	}
 	putchar('\n');
 }
@@ -57,7 +57,7 @@ static const struct ctl_opt create_opts[] = {
     {.name = "NAME",
      .how = CTL_OPT_POS | CTL_OPT_BODY,
      .key = "name",
-     .help = "the account's name (a login, e.g. ati.aubagne); or --name N"},
+     .help = N_("the account's name (a login, e.g. ati.aubagne); or --name N")},
     CTL_OPT_FIELD("--name", "N", "name", NULL, "the account's name, as NAME"),
     CTL_OPT_FIELD(
 	"--role", "technician|ati|referent|auditor", "role", "--role is required",
@@ -76,17 +76,19 @@ static void print_link(json_t *ret)
 {
 	char when[32];
 	printf("link: %s\n", ctl_fleet_str(ret, "link"));
-	printf("link expires: %s\n", ctl_when_of(ret, "link_expires_at", when, sizeof(when)));
-	fprintf(stderr, "ardoisectl: the link sets the account's password once; hand it to its "
-			"holder only\n");
+	printf(_("link expires: %s\n"), ctl_when_of(ret, "link_expires_at", when, sizeof(when)));
+	fputs(_("ardoisectl: the link sets the account's password once; hand it to its holder "
+		"only\n"),
+	      stderr);
 }
 
 static void print_created(json_t *ret, const struct ctl_args *a)
 {
-	printf("account: %s (%s)\n", ctl_fleet_str(ret, "name"), ctl_fleet_str(ret, "role"));
+	printf(_("account: %s (%s)\n"), ctl_fleet_str(ret, "name"),
+	       ctl_word(ctl_fleet_str(ret, "role")));
 	printf("token: %s\n", ctl_fleet_str(ret, "token"));
 	print_link(ret);
-	fprintf(stderr, "ardoisectl: the token is shown once; hand it over securely\n");
+	fputs(_("ardoisectl: the token is shown once; hand it over securely\n"), stderr);
 }
 
 static int create(struct ctl *c, const struct ctl_args *a)
@@ -106,7 +108,7 @@ static const struct ctl_opt link_opts[] = {
 
 static void print_new_link(json_t *ret, const struct ctl_args *a)
 {
-	printf("account: %s\n", ctl_fleet_str(ret, "name"));
+	printf(_("account: %s\n"), ctl_fleet_str(ret, "name"));
 	print_link(ret);
 }
 
@@ -142,10 +144,11 @@ static const struct ctl_opt update_opts[] = {
 static void print_updated(json_t *ret, const struct ctl_args *a)
 {
 	char schools[64 * 9 + 1];
-	printf("account %s (%s), %s — %s\n", ctl_fleet_str(ret, "name"), ctl_fleet_str(ret, "role"),
-	       json_is_true(json_object_get(ret, "disabled")) ? "disabled" : "active",
-	       schools_of(ret, schools, sizeof(schools), "whole fleet"));
-	printf("display name: %s\nemail: %s\n", ctl_fleet_str(ret, "display_name"),
+	printf(_("account %s (%s), %s — %s\n"), ctl_fleet_str(ret, "name"),
+	       ctl_word(ctl_fleet_str(ret, "role")),
+	       ctl_word(json_is_true(json_object_get(ret, "disabled")) ? "disabled" : "active"),
+	       schools_of(ret, schools, sizeof(schools), _("whole fleet")));
+	printf(_("display name: %s\nemail: %s\n"), ctl_fleet_str(ret, "display_name"),
 	       ctl_fleet_str(ret, "email"));
 }
 
@@ -168,8 +171,9 @@ static int update(struct ctl *c, const struct ctl_args *a)
 
 static void print_accounts(json_t *all, const struct ctl_args *a)
 {
-	static const char *const head[] = {"NAME",    "ROLE",	  "COLLÈGES",	  "STATE",
-					   "CREATED", "PASSWORD", "LAST SIGN-IN", "DISPLAY NAME"};
+	static const char *const head[] = {N_("NAME"),	       N_("ROLE"),	  N_("COLLÈGES"),
+					   N_("STATE"),	       N_("CREATED"),	  N_("PASSWORD"),
+					   N_("LAST SIGN-IN"), N_("DISPLAY NAME")};
 	json_t *acc;
 	size_t i;
 	char when[32], signin[32], schools[64 * 9 + 1];
@@ -178,11 +182,12 @@ static void print_accounts(json_t *all, const struct ctl_args *a)
 	{
 		const char *row[] = {
 		    ctl_fleet_str(acc, "name"),
-		    ctl_fleet_str(acc, "role"),
-		    schools_of(acc, schools, sizeof(schools), "(whole fleet)"),
-		    json_is_true(json_object_get(acc, "disabled")) ? "disabled" : "active",
+		    ctl_word(ctl_fleet_str(acc, "role")),
+		    schools_of(acc, schools, sizeof(schools), _("(whole fleet)")),
+		    ctl_word(json_is_true(json_object_get(acc, "disabled")) ? "disabled"
+									    : "active"),
 		    ctl_when_of(acc, "created_at", when, sizeof(when)),
-		    json_is_true(json_object_get(acc, "password_set")) ? "set" : "-",
+		    json_is_true(json_object_get(acc, "password_set")) ? _("set") : "-",
 		    ctl_when_of(acc, "last_signin_at", signin, sizeof(signin)),
 		    ctl_fleet_str(acc, "display_name")};
 		ctl_fleet_row(t, row);
@@ -203,7 +208,7 @@ static const struct ctl_opt disable_opts[] = {
 
 static void print_disabled(json_t *ret, const struct ctl_args *a)
 {
-	printf("account %s disabled: its token no longer works\n", ctl_opt_get(a, "NAME"));
+	printf(_("account %s disabled: its token no longer works\n"), ctl_opt_get(a, "NAME"));
 }
 
 static int disable(struct ctl *c, const struct ctl_args *a)
@@ -222,9 +227,9 @@ static const struct ctl_opt rotate_opts[] = {
 
 static void print_rotated(json_t *ret, const struct ctl_args *a)
 {
-	printf("account: %s\n", ctl_fleet_str(ret, "name"));
+	printf(_("account: %s\n"), ctl_fleet_str(ret, "name"));
 	printf("token: %s\n", ctl_fleet_str(ret, "token"));
-	fprintf(stderr, "ardoisectl: the old token no longer works\n");
+	fputs(_("ardoisectl: the old token no longer works\n"), stderr);
 }
 
 static int rotate(struct ctl *c, const struct ctl_args *a)
@@ -234,22 +239,22 @@ static int rotate(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_account_verbs[] = {
     {"whoami", NULL, whoami, NULL, 0,
-     "show the account the token belongs to: name, role, collèges"},
+     N_("show the account the token belongs to: name, role, collèges")},
     {"account", "create", create, create_opts, 0,
-     "create a staff account; prints its token once as 'token: <value>' and the one-time "
-     "link (valid 72 h) where its holder sets a password to sign in to the pages"},
+     N_("create a staff account; prints its token once as 'token: <value>' and the one-time "
+	"link (valid 72 h) where its holder sets a password to sign in to the pages")},
     {"account", "invite", invite, link_opts, 0,
-     "a new one-time link (valid 72 h) where the account's holder sets a password; the "
-     "account's earlier links stop working"},
+     N_("a new one-time link (valid 72 h) where the account's holder sets a password; the "
+	"account's earlier links stop working")},
     {"account", "password-reset", password_reset, link_opts, 0,
-     "a new one-time link (valid 72 h) to set a new password (the current one works until "
-     "then); the account's earlier links stop working"},
+     N_("a new one-time link (valid 72 h) to set a new password (the current one works until "
+	"then); the account's earlier links stop working")},
     {"account", "update", update, update_opts, 0,
-     "change an account: its collèges, display name, e-mail address; enable or disable it"},
-    {"account", "list", list, NULL, 0, "list staff accounts"},
+     N_("change an account: its collèges, display name, e-mail address; enable or disable it")},
+    {"account", "list", list, NULL, 0, N_("list staff accounts")},
     {"account", "disable", disable, disable_opts, 0,
-     "disable an account (its token stops working)"},
+     N_("disable an account (its token stops working)")},
     {"token", "rotate", rotate, rotate_opts, 0,
-     "replace your token (or, technician, another account's); prints the new one once"},
+     N_("replace your token (or, technician, another account's); prints the new one once")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -21,7 +21,8 @@ static const struct ctl_opt list_opts[] = {
 
 static void print_rows(json_t *all, const struct ctl_args *a)
 {
-	static const char *const head[] = {"ID", "WHEN", "ACTOR", "ACTION", "TARGET", "REASON"};
+	static const char *const head[] = {"ID",	 N_("WHEN"),   N_("ACTOR"),
+					   N_("ACTION"), N_("TARGET"), N_("REASON")};
 	char id[24], when[32];
 	json_t *row;
 	size_t i;
@@ -74,13 +75,13 @@ static int head_text(const char *arg, char *out, size_t cap)
 static void print_verified(json_t *v)
 {
 	json_t *head = json_object_get(v, "head"), *keyed = json_object_get(v, "keyed_from");
-	printf("audit log intact: %lld rows, hash chain verified",
+	printf(_("audit log intact: %lld rows, hash chain verified"),
 	       (long long)json_integer_value(json_object_get(v, "rows")));
 	if (keyed && !json_is_null(keyed))
-		printf(" (keyed from row %lld)", (long long)json_integer_value(keyed));
+		printf(_(" (keyed from row %lld)"), (long long)json_integer_value(keyed));
 	printf("\n");
 	if (head)
-		printf("saved head present: row %lld (%lld rows, at %s)\n",
+		printf(_("saved head present: row %lld (%lld rows, at %s)\n"),
 		       (long long)json_integer_value(json_object_get(head, "last_id")),
 		       (long long)json_integer_value(json_object_get(head, "count")),
 		       ctl_fleet_str(head, "at"));
@@ -89,8 +90,8 @@ static void print_verified(json_t *v)
 static const struct ctl_opt verify_opts[] = {
     {.name = "--head",
      .arg = "FILE|LINE",
-     .help = "a head saved elsewhere: a copy of audit.head, a log with audit_head lines (the "
-	     "last one counts), or one such line"},
+     .help = N_("a head saved elsewhere: a copy of audit.head, a log with audit_head lines (the "
+		"last one counts), or one such line")},
     CTL_OPT_END,
 };
 
@@ -126,10 +127,10 @@ static int verify(struct ctl *c, const struct ctl_args *a)
 }
 
 const struct ctl_verb ctl_audit_verbs[] = {
-    {"audit", "list", list, list_opts, 0, "the audit log: who did what, when, on what, why"},
+    {"audit", "list", list, list_opts, 0, N_("the audit log: who did what, when, on what, why")},
     {"audit", "verify", verify, verify_opts, 0,
-     "recompute the keyed hash chain; names the first edited or missing row; with --head, "
-     "checks the log still holds a head saved elsewhere (a copy of audit.head, a log with "
-     "audit_head lines, or one such line): a deleted tail or a wiped log is reported"},
+     N_("recompute the keyed hash chain; names the first edited or missing row; with --head, "
+	"checks the log still holds a head saved elsewhere (a copy of audit.head, a log with "
+	"audit_head lines, or one such line): a deleted tail or a wiped log is reported")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

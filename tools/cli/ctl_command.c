@@ -11,7 +11,7 @@ static void print_cmd_row(json_t *c)
 	char t1[32], t2[32];
 	json_unpack(c, "{s:s,s:s,s:s,s:s}", "uuid", &uuid, "type", &type, "status", &status,
 		    "error", &error);
-	printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", uuid, type, status,
+	printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", uuid, type, ctl_word(status),
 	       ctl_when_of(c, "created_at", t1, sizeof(t1)),
 	       ctl_when_of(c, "done_at", t2, sizeof(t2)), error);
 }
@@ -20,13 +20,13 @@ static void print_cmd_row(json_t *c)
 #define TYPE_ROW(need_text)                                                       \
 	{                                                                         \
 		.name = "TYPE", .how = CTL_OPT_POS | CTL_OPT_BODY, .key = "type", \
-		.need = (need_text), .help = "the MDM command (RequestType)"      \
+		.need = (need_text), .help = N_("the MDM command (RequestType)")  \
 	}
 #define PARAMS_ROW                                                                         \
 	{                                                                                  \
 		.name = "Key=value...", .how = CTL_OPT_POS | CTL_OPT_MULTI | CTL_OPT_BODY, \
 		.key = "params",                                                           \
-		.help = "the command's parameters (e.g. Message=... for DeviceLock)"       \
+		.help = N_("the command's parameters (e.g. Message=... for DeviceLock)")   \
 	}
 
 /* The Key=value words of a send or bulk, checked. */
@@ -48,7 +48,7 @@ static const struct ctl_opt send_opts[] = {
 
 static void print_sent(json_t *ret, const struct ctl_args *a)
 {
-	printf("queued %s %s for %s\n", json_string_value(json_object_get(ret, "type")),
+	printf(_("queued %s %s for %s\n"), json_string_value(json_object_get(ret, "type")),
 	       json_string_value(json_object_get(ret, "uuid")), ctl_opt_get(a, "SERIAL"));
 }
 
@@ -71,7 +71,7 @@ static void print_bulk(json_t *ret, const struct ctl_args *a)
 {
 	json_int_t q = 0, sk = 0, f = 0;
 	json_unpack(ret, "{s:I,s:I,s:I}", "queued", &q, "skipped", &sk, "failed", &f);
-	printf("%s: queued for %lld tablets, %lld already pending, %lld failed\n",
+	printf(_("%s: queued for %lld tablets, %lld already pending, %lld failed\n"),
 	       ctl_opt_get(a, "TYPE"), (long long)q, (long long)sk, (long long)f);
 }
 
@@ -91,8 +91,8 @@ static void print_list(json_t *ret, const struct ctl_args *a)
 {
 	json_t *v;
 	size_t i;
-	printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", "UUID", "TYPE", "STATUS", "QUEUED",
-	       "DONE", "ERROR");
+	printf("%-36s  %-26s  %-12s  %-16s  %-16s  %s\n", "UUID", _("TYPE"), _("STATUS"),
+	       _("QUEUED"), _("DONE"), _("ERROR"));
 	json_array_foreach(ret, i, v) print_cmd_row(v);
 }
 
@@ -157,7 +157,7 @@ static const struct ctl_opt cancel_opts[] = {
 
 static void print_canceled(json_t *ret, const struct ctl_args *a)
 {
-	printf("canceled %s\n", ctl_opt_get(a, "UUID"));
+	printf(_("canceled %s\n"), ctl_opt_get(a, "UUID"));
 }
 
 static int cancel(struct ctl *c, const struct ctl_args *a)
@@ -168,7 +168,7 @@ static int cancel(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt code_opts[] = {
-    {.name = "--uses", .arg = "N", .help = "how many tablets may enrol with it (default 1)"},
+    {.name = "--uses", .arg = "N", .help = N_("how many tablets may enrol with it (default 1)")},
     CTL_OPT_END,
 };
 
@@ -211,19 +211,20 @@ static int profile(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_command_verbs[] = {
     {"command", "send", send, send_opts, 0,
-     "queue an MDM command no procedure owns (DeviceInformation, RestartDevice, DeviceLock "
-     "with --reason...) for a tablet"},
+     N_("queue an MDM command no procedure owns (DeviceInformation, RestartDevice, DeviceLock "
+	"with --reason...) for a tablet")},
     {"command", "bulk", bulk, bulk_opts, 0,
-     "technicians: queue one such command for every enrolled tablet of a collège (or the "
-     "fleet)"},
+     N_("technicians: queue one such command for every enrolled tablet of a collège (or the "
+	"fleet)")},
     {"command", "list", list, serial_opts, 0,
-     "a tablet's commands, newest first, with status and error"},
+     N_("a tablet's commands, newest first, with status and error")},
     {"command", "show", show, show_opts, 0,
-     "one command; --plist adds the plist sent and the device's answer"},
-    {"command", "cancel", cancel, cancel_opts, 0, "cancel a command that is still pending"},
+     N_("one command; --plist adds the plist sent and the device's answer")},
+    {"command", "cancel", cancel, cancel_opts, 0, N_("cancel a command that is still pending")},
     {"enroll-code", "new", code_new, code_opts, 0,
-     "make an enrolment code (valid 7 days, one tablet unless --uses), printed as 'code: <value>'"},
+     N_("make an enrolment code (valid 7 days, one tablet unless --uses), printed as 'code: "
+	"<value>'")},
     {"enroll-profile", NULL, profile, profile_opts, 1,
-     "download the enrolment profile (signed unless --unsigned); uses a new one-time code"},
+     N_("download the enrolment profile (signed unless --unsigned); uses a new one-time code")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -31,10 +31,10 @@ static void print_school(json_t *s)
 	char items[1024];
 	failing_items(json_object_get(json_object_get(s, "policy"), "failing_items"), items,
 		      sizeof(items));
-	printf("%s %s (%s): %lld tablets, %lld enrolled, %lld not enrolled, unseen %lld for 7 d "
-	       "and %lld for 30 d; policy %lld converged, %lld pending, %lld failing%s%s%s; "
-	       "loans %lld open, %lld overdue, %lld home use; %lld open incidents; "
-	       "%lld leaving within 30 d\n",
+	printf(_("%s %s (%s): %lld tablets, %lld enrolled, %lld not enrolled, unseen %lld for 7 d "
+		 "and %lld for 30 d; policy %lld converged, %lld pending, %lld failing%s%s%s; "
+		 "loans %lld open, %lld overdue, %lld home use; %lld open incidents; "
+		 "%lld leaving within 30 d\n"),
 	       ctl_fleet_str(s, "uai"), ctl_fleet_str(s, "name"), ctl_fleet_str(s, "commune"),
 	       num(s, "tablets", "total"), num(s, "tablets", "enrolled"),
 	       num(s, "tablets", "not_enrolled"), num(s, "tablets", "not_seen_7d"),
@@ -52,7 +52,7 @@ static void print_dashboard(json_t *d, const struct ctl_args *a)
 	(void)a;
 	json_array_foreach(json_object_get(d, "schools"), i, s) print_school(s);
 	if (json_array_size(json_object_get(d, "schools")) == 0)
-		printf("no collège\n");
+		printf(_("no collège\n"));
 }
 
 static const struct ctl_opt dashboard_opts[] = {
@@ -67,7 +67,7 @@ static int dashboard(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_dashboard_verbs[] = {
     {"dashboard", NULL, dashboard, dashboard_opts, 0,
-     "per collège of your scope: tablets, enrolment, unseen, policy convergence, loans, "
-     "incidents, leavers"},
+     N_("per collège of your scope: tablets, enrolment, unseen, policy convergence, loans, "
+	"incidents, leavers")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

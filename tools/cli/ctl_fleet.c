@@ -27,10 +27,18 @@ static char *dup_cell(const char *s)
 struct ctl_table *ctl_fleet_table(size_t ncols, const char *const *headers)
 {
 	struct ctl_table *t = calloc(1, sizeof(*t));
-	if (t == NULL)
+	const char **shown = calloc(ncols ? ncols : 1, sizeof(*shown));
+	if (t == NULL || shown == NULL) {
+		free(t);
+		free(shown);
 		return NULL;
+	}
+	/* the headers (N_() in the tables) in the reader's language */
+	for (size_t i = 0; i < ncols; i++)
+		shown[i] = ctl_tr(headers[i]);
 	t->ncols = ncols;
-	ctl_fleet_row(t, headers);
+	ctl_fleet_row(t, shown);
+	free(shown);
 	return t;
 }
 

@@ -23,7 +23,7 @@ int ctl_err(const char *fmt, ...)
 	va_list ap;
 	fputs("ardoisectl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(stderr, _(fmt), ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	return CTL_EFAIL;
@@ -174,6 +174,11 @@ static int transfer(struct ctl *c, const char *method, const char *path, const v
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (c->ca)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca);
+	/* the server's refusals in the reader's language: the catalogue's
+	 * (English when there is none) */
+	/* TRANSLATORS: the HTTP header asking the server for messages in
+	 * your language: its code in place of "en" */
+	hdrs = curl_slist_append(hdrs, _("Accept-Language: en"));
 	if (c->token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
 		hdrs = curl_slist_append(hdrs, auth);

@@ -13,20 +13,21 @@ static void print_request(json_t *o)
 	const char *t2 = ctl_when_of(o, "expires_at", b2, sizeof(b2));
 	const char *t3 = ctl_when_of(o, "purged_at", b3, sizeof(b3));
 	json_t *inc = json_object_get(o, "incident");
-	printf("request %lld  tablet %s  state %s\n",
+	printf(_("request %lld  tablet %s  state %s\n"),
 	       (long long)json_integer_value(json_object_get(o, "id")),
 	       json_string_value(json_object_get(o, "serial")),
-	       json_string_value(json_object_get(o, "state")));
-	printf("  basis      %s%s\n", json_is_integer(inc) ? "incident " : "authority request ",
+	       ctl_word(json_string_value(json_object_get(o, "state"))));
+	printf(_("  basis      %s%s\n"),
+	       json_is_integer(inc) ? _("incident ") : _("authority request "),
 	       json_is_integer(inc) ? "" : json_string_value(json_object_get(o, "authority_ref")));
 	if (json_is_integer(inc))
-		printf("  incident   %lld\n", (long long)json_integer_value(inc));
-	printf("  reason     %s\n", json_string_value(json_object_get(o, "reason")));
-	printf("  asked      %s by %s\n", t1,
+		printf(_("  incident   %lld\n"), (long long)json_integer_value(inc));
+	printf(_("  reason     %s\n"), json_string_value(json_object_get(o, "reason")));
+	printf(_("  asked      %s by %s\n"), t1,
 	       json_string_value(json_object_get(o, "requested_by")));
-	printf("  decided by %s\n", json_string_value(json_object_get(o, "decided_by")));
-	printf("  expires    %s\n", t2);
-	printf("  locations  %lld taken, read %lld times, purged %s\n",
+	printf(_("  decided by %s\n"), json_string_value(json_object_get(o, "decided_by")));
+	printf(_("  expires    %s\n"), t2);
+	printf(_("  locations  %lld taken, read %lld times, purged %s\n"),
 	       (long long)json_integer_value(json_object_get(o, "fixes")),
 	       (long long)json_integer_value(json_object_get(o, "reads")), t3);
 }
@@ -38,40 +39,40 @@ static void print_answer(json_t *ret, const struct ctl_args *a)
 	json_t *v;
 	if (json_is_array(ret)) {
 		if (json_array_size(ret) == 0)
-			printf("the register is empty\n");
+			printf(_("the register is empty\n"));
 		json_array_foreach(ret, i, v) print_request(v);
 		return;
 	}
 	print_request(ret);
 	json_array_foreach(json_object_get(ret, "locations"), i, v)
-	    printf("  location   %.6f, %.6f (±%.0f m) at %s\n",
+	    printf(_("  location   %.6f, %.6f (±%.0f m) at %s\n"),
 		   json_real_value(json_object_get(v, "latitude")),
 		   json_real_value(json_object_get(v, "longitude")),
 		   json_real_value(json_object_get(v, "horizontal_accuracy")),
 		   json_string_value(json_object_get(v, "timestamp")));
 }
 
-static const char request_need[] = "SERIAL and --reason are required";
-static const char basis_need[] = "give exactly one of --incident and --authority-ref";
+#define REQUEST_NEED N_("SERIAL and --reason are required")
+#define BASIS_NEED   N_("give exactly one of --incident and --authority-ref")
 
 static const struct ctl_opt request_opts[] = {
     {.name = "SERIAL",
      .how = CTL_OPT_POS | CTL_OPT_BODY,
      .key = "serial",
-     .need = request_need,
-     .help = "the tablet"},
+     .need = REQUEST_NEED,
+     .help = N_("the tablet")},
     {.name = "--incident",
      .arg = "ID",
      .how = CTL_OPT_ONE_OF,
-     .need = basis_need,
-     .help = "the loss or theft incident it answers"},
+     .need = BASIS_NEED,
+     .help = N_("the loss or theft incident it answers")},
     {.name = "--authority-ref",
      .arg = "REF",
      .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
      .key = "authority_ref",
-     .need = basis_need,
-     .help = "or the reference of an authority's request (police, court)"},
-    CTL_OPT_FIELD("--reason", "TEXT", "reason", request_need, "why, for the register"),
+     .need = BASIS_NEED,
+     .help = N_("or the reference of an authority's request (police, court)")},
+    CTL_OPT_FIELD("--reason", "TEXT", "reason", REQUEST_NEED, "why, for the register"),
     CTL_OPT_END,
 };
 
@@ -136,34 +137,34 @@ static int show(struct ctl *c, const struct ctl_args *a)
 	return by_id(c, a, "GET", "");
 }
 
-static const char close_need[] = "a request number and --found or --not-found are required";
+#define CLOSE_NEED N_("a request number and --found or --not-found are required")
 
 static const struct ctl_opt close_opts[] = {
-    CTL_OPT_ARG("ID", close_need, "the request's number"),
+    CTL_OPT_ARG("ID", CLOSE_NEED, "the request's number"),
     {.name = "--found",
      .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
      .key = "outcome",
      .set = "found",
-     .need = close_need,
-     .help = "the tablet was found (its Lost Mode ends)"},
+     .need = CLOSE_NEED,
+     .help = N_("the tablet was found (its Lost Mode ends)")},
     {.name = "--not-found",
      .how = CTL_OPT_BODY | CTL_OPT_ONE_OF,
      .key = "outcome",
      .set = "not_found",
-     .need = close_need,
-     .help = "it was not"},
+     .need = CLOSE_NEED,
+     .help = N_("it was not")},
     CTL_OPT_END,
 };
 
 static int close_request(struct ctl *c, const struct ctl_args *a)
 {
 	if (strspn(ctl_opt_get(a, "ID"), "0123456789") != strlen(ctl_opt_get(a, "ID")))
-		return ctl_opt_usage(a->verb, "%s", close_need);
+		return ctl_opt_usage(a->verb, "%s", _(CLOSE_NEED));
 	return by_id(c, a, "POST", "close");
 }
 
 static const struct ctl_opt register_opts[] = {
-    {.name = "--since", .arg = "YYYY-MM-DD", .help = "only requests made from that day on"},
+    {.name = "--since", .arg = "YYYY-MM-DD", .help = N_("only requests made from that day on")},
     CTL_OPT_END,
 };
 
@@ -177,15 +178,17 @@ static int reg(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_locate_verbs[] = {
     {"locate", "request", request, request_opts, 0,
-     "ask to locate a lost or stolen tablet (technicians; exceptional, recorded)"},
+     N_("ask to locate a lost or stolen tablet (technicians; exceptional, recorded)")},
     {"locate", "approve", approve, approve_opts, 0,
-     "approve a request (a second technician): Lost Mode, then a location"},
-    {"locate", "deny", deny, deny_opts, 0, "deny a pending request"},
-    {"locate", "refresh", refresh, id_opts, 0, "ask for a new location while the request is open"},
+     N_("approve a request (a second technician): Lost Mode, then a location")},
+    {"locate", "deny", deny, deny_opts, 0, N_("deny a pending request")},
+    {"locate", "refresh", refresh, id_opts, 0,
+     N_("ask for a new location while the request is open")},
     {"locate", "close", close_request, close_opts, 0,
-     "end the procedure; --found also ends Lost Mode"},
-    {"locate", "show", show, id_opts, 0, "a request with its locations (this read is recorded)"},
+     N_("end the procedure; --found also ends Lost Mode")},
+    {"locate", "show", show, id_opts, 0,
+     N_("a request with its locations (this read is recorded)")},
     {"locate", "register", reg, register_opts, 0,
-     "every request: who asked, who approved, why, state, locations taken/read, purge"},
+     N_("every request: who asked, who approved, why, state, locations taken/read, purge")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

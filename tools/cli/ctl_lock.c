@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char reason_need[] = "--reason is required (it goes to the audit log)";
+#define REASON_NEED N_("--reason is required (it goes to the audit log)")
 
 static void print_queued(json_t *ret, const struct ctl_args *a)
 {
-	printf("queued %s %s for %s; follow it with 'ardoisectl command show %s'\n",
+	printf(_("queued %s %s for %s; follow it with 'ardoisectl command show %s'\n"),
 	       json_string_value(json_object_get(ret, "type")),
 	       json_string_value(json_object_get(ret, "uuid")), ctl_opt_get(a, "SERIAL"),
 	       json_string_value(json_object_get(ret, "uuid")));
@@ -19,13 +19,13 @@ static void print_queued(json_t *ret, const struct ctl_args *a)
 static int post_action(struct ctl *c, const struct ctl_args *a, const char *action)
 {
 	if (ctl_opt_get(a, "--reason")[0] == '\0')
-		return ctl_opt_usage(a->verb, "%s", reason_need);
+		return ctl_opt_usage(a->verb, "%s", _(REASON_NEED));
 	return ctl_device_post(c, a, action, print_queued);
 }
 
 static const struct ctl_opt clear_opts[] = {
     CTL_OPT_SERIAL("SERIAL is required"),
-    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, reason_need),
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, REASON_NEED),
     CTL_OPT_END,
 };
 
@@ -36,7 +36,7 @@ static int clear_passcode(struct ctl *c, const struct ctl_args *a)
 
 static const struct ctl_opt lock_opts[] = {
     CTL_OPT_SERIAL("SERIAL is required"),
-    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, reason_need),
+    CTL_OPT_REASON("TEXT", CTL_OPT_BODY, REASON_NEED),
     CTL_OPT_FIELD("--message", "TEXT", "message", NULL,
 		  "shown on the lock screen (may hold line breaks)"),
     CTL_OPT_FIELD("--phone", "NUMBER", "phone", NULL, "a phone number shown on the lock screen"),
@@ -58,14 +58,15 @@ static const struct ctl_opt al_opts[] = {
 static void print_activation_lock(json_t *ret, const struct ctl_args *a)
 {
 	json_t *sup = json_object_get(ret, "supervised");
-	printf("tablet %s: supervised %s; bypass code %s\n", ctl_opt_get(a, "SERIAL"),
-	       json_is_null(sup)   ? "unknown (no inventory yet)"
-	       : json_is_true(sup) ? "yes"
-				   : "no",
-	       json_is_true(json_object_get(ret, "bypass_code_escrowed")) ? "escrowed"
-									  : "not escrowed");
+	printf(_("tablet %s: supervised %s; bypass code %s\n"), ctl_opt_get(a, "SERIAL"),
+	       json_is_null(sup)   ? _("unknown (no inventory yet)")
+	       : json_is_true(sup) ? _("yes")
+				   : _("no"),
+	       json_is_true(json_object_get(ret, "bypass_code_escrowed")) ? _("escrowed")
+									  : _("not escrowed"));
 	if (json_object_get(ret, "bypass_code"))
-		printf("bypass code: %s\n", json_string_value(json_object_get(ret, "bypass_code")));
+		printf(_("bypass code: %s\n"),
+		       json_string_value(json_object_get(ret, "bypass_code")));
 }
 
 static int activation_lock(struct ctl *c, const struct ctl_args *a)
@@ -78,11 +79,12 @@ static int activation_lock(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_lock_verbs[] = {
     {"device", "clear-passcode", clear_passcode, clear_opts, 0,
-     "reset (remove) a tablet's lock code with its UnlockToken; the user sets a new one"},
+     N_("reset (remove) a tablet's lock code with its UnlockToken; the user sets a new one")},
     {"device", "lock", lock, lock_opts, 0,
-     "lock a tablet now (the reason goes to the audit log), with an optional message and phone"},
+     N_("lock a tablet now (the reason goes to the audit log), with an optional message and "
+	"phone")},
     {"device", "activation-lock", activation_lock, al_opts, 0,
-     "whether the Activation Lock bypass code is escrowed; --reveal shows it (technicians, "
-     "audited)"},
+     N_("whether the Activation Lock bypass code is escrowed; --reveal shows it (technicians, "
+	"audited)")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -38,7 +38,7 @@ static int print_line(const struct ctl_verb *v, const void *arg)
 {
 	char syn[1024];
 	ctl_opt_synopsis(v, syn, sizeof(syn));
-	fprintf((FILE *)arg, "  %-44s %s\n", syn, v->help);
+	fprintf((FILE *)arg, "  %-44s %s\n", syn, ctl_tr(v->help));
 	return 0;
 }
 
@@ -47,7 +47,7 @@ static int print_noun(const struct ctl_verb *v, const void *arg)
 	char syn[1024];
 	ctl_opt_synopsis(v, syn, sizeof(syn));
 	if (strcmp(v->noun, arg) == 0)
-		printf("  ardoisectl %s\n      %s\n", syn, v->help);
+		printf("  ardoisectl %s\n      %s\n", syn, ctl_tr(v->help));
 	return 0;
 }
 
@@ -72,21 +72,23 @@ static int is_verb(const struct ctl_verb *v, const void *arg)
 
 static void help(FILE *f)
 {
-	fputs("Usage: ardoisectl [--url URL] [--token TOKEN] [--ca FILE] [--json] NOUN [VERB] "
-	      "[ARGS]\n\n"
-	      "ardoisectl drives an Ardoise server (ardoised) through its JSON API.\n\n"
-	      "Connection (flags win over the environment):\n"
-	      "  --url URL      server, e.g. https://127.0.0.1:8443   (ARDOISE_URL)\n"
-	      "  --token TOKEN  bearer token of your account          (ARDOISE_TOKEN)\n"
-	      "  --ca FILE      CA certificate to trust (the data dir's ca.pem) (ARDOISE_CA)\n"
-	      "Output:\n"
-	      "  --json         JSON on stdout for scripts (default: text for people)\n"
-	      "  -h, --help     this text; 'ardoisectl NOUN --help' for one noun\n\n"
-	      "Commands:\n",
+	fputs(_("Usage: ardoisectl [--url URL] [--token TOKEN] [--ca FILE] [--json] NOUN [VERB] "
+		"[ARGS]\n\n"
+		"ardoisectl drives an Ardoise server (ardoised) through its JSON API.\n\n"),
 	      f);
+	fputs(_("Connection (flags win over the environment):\n"
+		"  --url URL      server, e.g. https://127.0.0.1:8443   (ARDOISE_URL)\n"
+		"  --token TOKEN  bearer token of your account          (ARDOISE_TOKEN)\n"
+		"  --ca FILE      CA certificate to trust (the data dir's ca.pem) (ARDOISE_CA)\n"),
+	      f);
+	fputs(_("Output:\n"
+		"  --json         JSON on stdout for scripts (default: text for people)\n"
+		"  -h, --help     this text; 'ardoisectl NOUN --help' for one noun\n\n"),
+	      f);
+	fputs(_("Commands:\n"), f);
 	each_verb(print_line, f);
-	fputs("\nExit status: 0 success, 1 refused or failed (one line on stderr says why),\n"
-	      "2 usage error, 3 server unreachable.\n",
+	fputs(_("\nExit status: 0 success, 1 refused or failed (one line on stderr says why),\n"
+		"2 usage error, 3 server unreachable.\n"),
 	      f);
 }
 
@@ -104,7 +106,7 @@ static int noun_help(const char *noun, const char *verb)
 	}
 	if (n == 0)
 		return CTL_EUSAGE;
-	printf("Usage:\n");
+	printf("%s", _("Usage:\n"));
 	each_verb(print_noun, noun);
 	return CTL_OK;
 }
@@ -153,7 +155,7 @@ int main(int argc, char **argv)
 			const char **dst = a[2] == 'u' ? &c.url : a[2] == 't' ? &c.token : &c.ca;
 			*dst = argv[++i];
 		} else {
-			fprintf(stderr, "ardoisectl: unknown option %s (see --help)\n", a);
+			ctl_err("unknown option %s (see --help)", a);
 			return CTL_EUSAGE;
 		}
 	}
@@ -173,9 +175,9 @@ int main(int argc, char **argv)
 	const struct ctl_verb *v = each_verb(is_verb, &f);
 	if (v == NULL) {
 		if (each_verb(has_noun, noun) != NULL)
-			fprintf(stderr, "ardoisectl: unknown or missing verb for '%s'\n", noun);
+			ctl_err("unknown or missing verb for '%s'", noun);
 		else
-			fprintf(stderr, "ardoisectl: unknown command '%s' (see --help)\n", noun);
+			ctl_err("unknown command '%s' (see --help)", noun);
 		return CTL_EUSAGE;
 	}
 	if (v->verb)

@@ -59,14 +59,14 @@ static int check_needs(const struct ctl_args *a)
 	int given = 0;
 	for (int k = 0; opts && opts[k].name; k++) {
 		if ((opts[k].how & CTL_OPT_ONE_OF) == 0 && opts[k].need && a->val[k] == NULL)
-			return ctl_opt_usage(a->verb, "%s", opts[k].need);
+			return ctl_opt_usage(a->verb, "%s", ctl_tr(opts[k].need));
 		if (opts[k].how & CTL_OPT_ONE_OF) {
 			one_of = opts[k].need;
 			given += a->val[k] != NULL;
 		}
 	}
 	if (one_of && given != 1)
-		return ctl_opt_usage(a->verb, "%s", one_of);
+		return ctl_opt_usage(a->verb, "%s", ctl_tr(one_of));
 	return CTL_OK;
 }
 
@@ -239,14 +239,15 @@ static void help_row(FILE *f, const char *word, const char *help, size_t w)
 
 void ctl_opt_help(const struct ctl_verb *v, FILE *f)
 {
-	static const char json_help[] = "JSON on stdout for scripts (default: text for people)";
+	const char *json_help = _("JSON on stdout for scripts (default: text for people)");
+	const char *usage = _("Usage: ardoisectl ");
 	char syn[1024], word[160];
 	size_t w = v->raw ? 0 : strlen("--json");
 	ctl_opt_synopsis(v, syn, sizeof(syn));
-	fputs("Usage: ardoisectl ", f);
-	wrap(f, syn, 6, strlen("Usage: ardoisectl "));
+	fputs(usage, f);
+	wrap(f, syn, 6, width(usage, strlen(usage)));
 	fputc('\n', f);
-	wrap(f, v->help, 0, 0);
+	wrap(f, ctl_tr(v->help), 0, 0);
 	fputc('\n', f);
 	for (const struct ctl_opt *o = v->opts; o && o->name; o++) {
 		row_word(o, word, sizeof(word));
@@ -257,7 +258,7 @@ void ctl_opt_help(const struct ctl_verb *v, FILE *f)
 	for (const struct ctl_opt *o = v->opts; o && o->name; o++) {
 		row_word(o, word, sizeof(word));
 		if (!(o->how & CTL_OPT_SHOWN))
-			help_row(f, word, o->help, w);
+			help_row(f, word, ctl_tr(o->help), w);
 	}
 	if (!v->raw)
 		help_row(f, "--json", json_help, w);
@@ -269,10 +270,10 @@ int ctl_opt_usage(const struct ctl_verb *v, const char *fmt, ...)
 	va_list ap;
 	fputs("ardoisectl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(stderr, _(fmt), ap);
 	va_end(ap);
 	ctl_opt_synopsis(v, syn, sizeof(syn));
-	fprintf(stderr, "\nusage: ardoisectl %s\n", syn);
+	fprintf(stderr, _("\nusage: ardoisectl %s\n"), syn);
 	return CTL_EUSAGE;
 }
 

@@ -24,18 +24,19 @@ static void print_reconcile(json_t *rec)
 	if (rec == NULL || json_is_null(rec))
 		return;
 	if (json_object_get(rec, "error")) {
-		printf("reconciliation failed: %s (it runs again at the next change or refresh)\n",
-		       str(rec, "error"));
+		printf(
+		    _("reconciliation failed: %s (it runs again at the next change or refresh)\n"),
+		    str(rec, "error"));
 		return;
 	}
-	printf("reconciled %lld tablets in %lld ms: %lld commands queued, %lld canceled, "
-	       "%lld already converged",
+	printf(_("reconciled %lld tablets in %lld ms: %lld commands queued, %lld canceled, "
+		 "%lld already converged"),
 	       num(rec, "devices"), num(rec, "ms"), num(rec, "queued"), num(rec, "canceled"),
 	       num(rec, "converged"));
 	if (num(rec, "capped"))
-		printf(", %lld waiting for room in full queues", num(rec, "capped"));
+		printf(_(", %lld waiting for room in full queues"), num(rec, "capped"));
 	if (num(rec, "failed"))
-		printf(", %lld could not be built", num(rec, "failed"));
+		printf(_(", %lld could not be built"), num(rec, "failed"));
 	putchar('\n');
 }
 
@@ -52,7 +53,8 @@ static int read_file(const char *path, char **ret, size_t *ret_len)
 	fclose(f);
 	if (bad || n > MAX_PROFILE_FILE) {
 		free(buf);
-		return ctl_err("%s: %s", path, bad ? "cannot read" : "larger than 4 MiB");
+		return bad ? ctl_err("%s: cannot read", path)
+			   : ctl_err("%s: larger than 4 MiB", path);
 	}
 	*ret = buf;
 	*ret_len = n;
@@ -76,23 +78,23 @@ static void print_profile(json_t *p, const struct ctl_args *a)
 	char t[32];
 	json_t *types = json_object_get(p, "payload_types"), *v;
 	size_t i;
-	printf("name          %s\nidentifier    %s\ndisplay name  %s\n", str(p, "name"),
+	printf(_("name          %s\nidentifier    %s\ndisplay name  %s\n"), str(p, "name"),
 	       str(p, "identifier"), str(p, "display_name"));
-	printf("payloads     ");
+	printf(_("payloads     "));
 	json_array_foreach(types, i, v) printf(" %s", json_string_value(v));
-	printf("\ncontent hash  %s\npayload uuid  %s\n", str(p, "payload_hash"),
+	printf(_("\ncontent hash  %s\npayload uuid  %s\n"), str(p, "payload_hash"),
 	       str(p, "payload_uuid"));
-	printf("added         %s by %s\n", ctl_when_of(p, "created_at", t, sizeof(t)),
+	printf(_("added         %s by %s\n"), ctl_when_of(p, "created_at", t, sizeof(t)),
 	       str(p, "created_by"));
 	if (json_is_string(json_object_get(p, "updated_at"))) {
-		printf("updated       %s by %s\n", ctl_when_of(p, "updated_at", t, sizeof(t)),
+		printf(_("updated       %s by %s\n"), ctl_when_of(p, "updated_at", t, sizeof(t)),
 		       str(p, "updated_by"));
 	}
 	json_t *scopes = json_object_get(p, "scopes");
 	if (scopes) {
-		printf("assigned to  ");
+		printf(_("assigned to  "));
 		json_array_foreach(scopes, i, v) printf(" %s", json_string_value(v));
-		printf("%s\n", json_array_size(scopes) ? "" : " (nothing)");
+		printf("%s\n", json_array_size(scopes) ? "" : _(" (nothing)"));
 	}
 	print_reconcile(json_object_get(p, "reconcile"));
 }
@@ -122,7 +124,9 @@ static int send_profile(struct ctl *c, const struct ctl_args *a, const char *met
 static const struct ctl_opt add_opts[] = {
     CTL_OPT_ARG("FILE.mobileconfig", "one FILE is required",
 		"the configuration profile (signed or not)"),
-    {.name = "--name", .arg = "NAME", .help = "its name in the catalogue (default: the file's)"},
+    {.name = "--name",
+     .arg = "NAME",
+     .help = N_("its name in the catalogue (default: the file's)")},
     CTL_OPT_END,
 };
 
@@ -155,7 +159,8 @@ static void print_profiles(json_t *all, const struct ctl_args *a)
 {
 	json_t *p;
 	size_t i;
-	printf("%-24s %-40s %-8s %s\n", "NAME", "IDENTIFIER", "PAYLOADS", "DISPLAY NAME");
+	printf("%-24s %-40s %-8s %s\n", _("NAME"), _("IDENTIFIER"), _("PAYLOADS"),
+	       _("DISPLAY NAME"));
 	json_array_foreach(all, i, p)
 	{
 		printf("%-24s %-40s %-8zu %s\n", str(p, "name"), str(p, "identifier"),
@@ -190,7 +195,7 @@ static int profile_show(struct ctl *c, const struct ctl_args *a)
 
 static void print_removed(json_t *o, const struct ctl_args *a)
 {
-	printf("removed %s%s (%lld assignments dropped)\n", str(o, "name"), str(o, "bundle_id"),
+	printf(_("removed %s%s (%lld assignments dropped)\n"), str(o, "name"), str(o, "bundle_id"),
 	       num(o, "unassigned"));
 	print_reconcile(json_object_get(o, "reconcile"));
 }
@@ -202,20 +207,22 @@ static int profile_remove(struct ctl *c, const struct ctl_args *a)
 
 /* ---- apps --------------------------------------------------------------- */
 
-static const char app_need[] = "--bundle-id and --name are required, --store-id is a number";
+#define APP_NEED N_("--bundle-id and --name are required, --store-id is a number")
 
 static const struct ctl_opt app_add_opts[] = {
-    CTL_OPT_FIELD("--bundle-id", "ID", "bundle_id", app_need,
+    CTL_OPT_FIELD("--bundle-id", "ID", "bundle_id", APP_NEED,
 		  "the app's bundle identifier (e.g. fr.pronote)"),
-    CTL_OPT_FIELD("--name", "NAME", "name", app_need, "its name"),
-    {.name = "--store-id", .arg = "N", .help = "its App Store id (the number in its store URL)"},
+    CTL_OPT_FIELD("--name", "NAME", "name", APP_NEED, "its name"),
+    {.name = "--store-id",
+     .arg = "N",
+     .help = N_("its App Store id (the number in its store URL)")},
     CTL_OPT_FIELD("--licence", "L", "licence", NULL, "its licence"),
     CTL_OPT_END,
 };
 
 static void print_app(json_t *app, const struct ctl_args *a)
 {
-	printf("added %s (%s), App Store id %lld\n", str(app, "bundle_id"), str(app, "name"),
+	printf(_("added %s (%s), App Store id %lld\n"), str(app, "bundle_id"), str(app, "name"),
 	       num(app, "store_id"));
 }
 
@@ -223,7 +230,7 @@ static int app_add(struct ctl *c, const struct ctl_args *a)
 {
 	long long store_id = 0;
 	if (ctl_opt_int(a, "--store-id", 0, &store_id) < 0)
-		return ctl_opt_usage(a->verb, "%s", app_need);
+		return ctl_opt_usage(a->verb, "%s", _(APP_NEED));
 	json_t *body = ctl_opt_body(a);
 	json_object_set_new(body, "store_id", json_integer(store_id));
 	return ctl_send_print(c, a, "POST", "/api/v1/policy/apps", body, print_app);
@@ -233,7 +240,7 @@ static void print_apps(json_t *all, const struct ctl_args *a)
 {
 	json_t *p;
 	size_t i;
-	printf("%-40s %-12s %s\n", "BUNDLE ID", "STORE ID", "NAME");
+	printf("%-40s %-12s %s\n", _("BUNDLE ID"), _("STORE ID"), _("NAME"));
 	json_array_foreach(all, i, p)
 	    printf("%-40s %-12lld %s\n", str(p, "bundle_id"), num(p, "store_id"), str(p, "name"));
 }
@@ -257,8 +264,10 @@ static int app_remove(struct ctl *c, const struct ctl_args *a)
 
 static void print_assignment(json_t *o, const struct ctl_args *a)
 {
-	printf("%s ", strcmp(a->verb->verb, "assign") == 0 ? "assigned" : "unassigned");
-	printf("%s %s\n", str(o, "item"), str(o, "scope"));
+	if (strcmp(a->verb->verb, "assign") == 0)
+		printf(_("assigned %s %s\n"), str(o, "item"), str(o, "scope"));
+	else
+		printf(_("unassigned %s %s\n"), str(o, "item"), str(o, "scope"));
 	print_reconcile(json_object_get(o, "reconcile"));
 }
 
@@ -268,26 +277,26 @@ static int assignment(struct ctl *c, const struct ctl_args *a, const char *metho
 			      print_assignment);
 }
 
-static const char item_need[] = "ITEM and --scope are required";
-static const char item_help[] = "profile:NAME or app:BUNDLE_ID";
+#define ITEM_NEED N_("ITEM and --scope are required")
+#define ITEM_HELP N_("profile:NAME or app:BUNDLE_ID")
 
 /* The item of an assignment (its scope's row differs in word and help). */
 #define ITEM_ROW                                                                         \
 	{                                                                                \
 		.name = "PROFILE|APP", .how = CTL_OPT_POS | CTL_OPT_BODY, .key = "item", \
-		.need = item_need, .help = item_help                                     \
+		.need = ITEM_NEED, .help = ITEM_HELP                                     \
 	}
 
 static const struct ctl_opt assign_opts[] = {
     ITEM_ROW,
-    CTL_OPT_FIELD("--scope", "fleet|school:UAI|group:UAI/NAME|device:SERIAL", "scope", item_need,
+    CTL_OPT_FIELD("--scope", "fleet|school:UAI|group:UAI/NAME|device:SERIAL", "scope", ITEM_NEED,
 		  "the whole fleet (the baseline), a collège, a group of a collège, or a tablet"),
     CTL_OPT_END,
 };
 
 static const struct ctl_opt unassign_opts[] = {
     ITEM_ROW,
-    CTL_OPT_FIELD("--scope", "SCOPE", "scope", item_need, "the scope it was assigned to"),
+    CTL_OPT_FIELD("--scope", "SCOPE", "scope", ITEM_NEED, "the scope it was assigned to"),
     CTL_OPT_END,
 };
 
@@ -305,7 +314,7 @@ static void print_assignments(json_t *all, const struct ctl_args *a)
 {
 	json_t *p;
 	size_t i;
-	printf("%-40s %-32s %s\n", "ITEM", "SCOPE", "BY");
+	printf("%-40s %-32s %s\n", _("ITEM"), _("SCOPE"), _("BY"));
 	json_array_foreach(all, i, p)
 	    printf("%-40s %-32s %s\n", str(p, "item"), str(p, "scope"), str(p, "created_by"));
 }
@@ -326,21 +335,22 @@ static void print_device_policy(json_t *o, const struct ctl_args *a)
 {
 	json_t *it, *g = json_object_get(o, "groups"), *v;
 	size_t i, k;
-	printf("tablet %s, collège %s, %s", str(o, "serial"),
-	       json_is_string(json_object_get(o, "school")) ? str(o, "school") : "(none)",
-	       str(o, "enrollment"));
+	printf(_("tablet %s, collège %s, %s"), str(o, "serial"),
+	       json_is_string(json_object_get(o, "school")) ? str(o, "school") : _("(none)"),
+	       ctl_word(str(o, "enrollment")));
 	if (json_array_size(g)) {
-		printf(", groups:");
+		printf(_(", groups:"));
 		json_array_foreach(g, i, v) printf(" %s", json_string_value(v));
 	}
-	printf("\n\n%-8s %-36s %-10s %s\n", "KIND", "ITEM", "STATE", "FROM");
+	printf("\n\n%-8s %-36s %-10s %s\n", _("KIND"), _("ITEM"), _("STATE"), _("FROM"));
 	json_array_foreach(json_object_get(o, "items"), i, it)
 	{
-		printf("%-8s %-36s %-10s", str(it, "kind"), str(it, "name"), str(it, "state"));
+		printf("%-8s %-36s %-10s", ctl_word(str(it, "kind")), str(it, "name"),
+		       ctl_word(str(it, "state")));
 		json_array_foreach(json_object_get(it, "scopes"), k, v)
 		    printf(" %s", json_string_value(v));
 		if (str(it, "error")[0])
-			printf("  error: %s", str(it, "error"));
+			printf(_("  error: %s"), str(it, "error"));
 		putchar('\n');
 	}
 }
@@ -348,8 +358,8 @@ static void print_device_policy(json_t *o, const struct ctl_args *a)
 static const struct ctl_opt show_opts[] = {
     {.name = "--device",
      .arg = "SERIAL",
-     .need = "--device SERIAL is required",
-     .help = "the tablet"},
+     .need = N_("--device SERIAL is required"),
+     .help = N_("the tablet")},
     CTL_OPT_END,
 };
 
@@ -364,12 +374,12 @@ static void print_status(json_t *o, const struct ctl_args *a)
 {
 	json_t *f;
 	size_t i;
-	printf("%s: %lld tablets, %lld converged, %lld pending, %lld failing\n",
-	       json_is_string(json_object_get(o, "school")) ? str(o, "school") : "fleet",
+	printf(_("%s: %lld tablets, %lld converged, %lld pending, %lld failing\n"),
+	       json_is_string(json_object_get(o, "school")) ? str(o, "school") : _("fleet"),
 	       num(o, "devices"), num(o, "converged"), num(o, "pending"), num(o, "failing"));
 	if (json_array_size(json_object_get(o, "failures")) == 0)
 		return;
-	printf("\n%-16s %-20s %-36s %s\n", "SERIAL", "COMMAND", "ITEM", "ERROR");
+	printf("\n%-16s %-20s %-36s %s\n", _("SERIAL"), _("COMMAND"), _("ITEM"), _("ERROR"));
 	json_array_foreach(json_object_get(o, "failures"), i, f)
 	    printf("%-16s %-20s %-36s %s\n", str(f, "serial"), str(f, "type"), str(f, "identifier"),
 		   str(f, "error"));
@@ -407,7 +417,7 @@ static void print_unapproved(json_t *o, const struct ctl_args *a)
 {
 	json_t *app, *s;
 	size_t i, k;
-	printf("%-40s %-28s %-8s %s\n", "BUNDLE ID", "NAME", "TABLETS", "SERIALS");
+	printf("%-40s %-28s %-8s %s\n", _("BUNDLE ID"), _("NAME"), _("TABLETS"), _("SERIALS"));
 	json_array_foreach(json_object_get(o, "unapproved"), i, app)
 	{
 		printf("%-40s %-28s %-8lld", str(app, "identifier"), str(app, "name"),
@@ -425,29 +435,29 @@ static int report_apps(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_policy_verbs[] = {
     {"profile", "add", profile_add, add_opts, 0,
-     "check a configuration profile and add it to the catalogue (name: the file's)"},
+     N_("check a configuration profile and add it to the catalogue (name: the file's)")},
     {"profile", "update", profile_update, update_opts, 0,
-     "replace a profile's content; tablets get the new version"},
-    {"profile", "list", profile_list, NULL, 0, "the profile catalogue"},
+     N_("replace a profile's content; tablets get the new version")},
+    {"profile", "list", profile_list, NULL, 0, N_("the profile catalogue")},
     {"profile", "show", profile_show, name_opts, 0,
-     "one profile: payload types, content hash, the scopes it is assigned to"},
+     N_("one profile: payload types, content hash, the scopes it is assigned to")},
     {"profile", "remove", profile_remove, name_opts, 0,
-     "remove a profile: unassigned everywhere, removed from the tablets"},
-    {"app", "add", app_add, app_add_opts, 0, "add an App Store app to the catalogue"},
-    {"app", "list", app_list, NULL, 0, "the app catalogue"},
+     N_("remove a profile: unassigned everywhere, removed from the tablets")},
+    {"app", "add", app_add, app_add_opts, 0, N_("add an App Store app to the catalogue")},
+    {"app", "list", app_list, NULL, 0, N_("the app catalogue")},
     {"app", "remove", app_remove, bundle_opts, 0,
-     "remove an app from the catalogue and from the tablets Ardoise installed it on"},
+     N_("remove an app from the catalogue and from the tablets Ardoise installed it on")},
     {"policy", "assign", policy_assign, assign_opts, 0,
-     "give a profile or app (profile:NAME, app:BUNDLE_ID) to a scope; fleet = the baseline"},
-    {"policy", "unassign", policy_unassign, unassign_opts, 0, "take it back"},
-    {"policy", "list", policy_list, list_opts, 0, "assignments, of one scope or all"},
+     N_("give a profile or app (profile:NAME, app:BUNDLE_ID) to a scope; fleet = the baseline")},
+    {"policy", "unassign", policy_unassign, unassign_opts, 0, N_("take it back")},
+    {"policy", "list", policy_list, list_opts, 0, N_("assignments, of one scope or all")},
     {"policy", "show", policy_show, show_opts, 0,
-     "a tablet's effective policy: each item, its state and the scopes it comes from"},
+     N_("a tablet's effective policy: each item, its state and the scopes it comes from")},
     {"policy", "status", policy_status, school_opts, 0,
-     "converged / pending / failing tablets, and the failing commands' errors"},
+     N_("converged / pending / failing tablets, and the failing commands' errors")},
     {"policy", "reconcile", policy_reconcile, reconcile_opts, 0,
-     "reconcile now (it also runs by itself on every change and fresh inventory)"},
+     N_("reconcile now (it also runs by itself on every change and fresh inventory)")},
     {"report", "apps", report_apps, school_opts, 0,
-     "apps found on tablets that their policy does not include"},
+     N_("apps found on tablets that their policy does not include")},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -2,6 +2,8 @@
 //
 // Every call goes to the same origin with the session cookie; a change
 // (anything but GET) carries the session's CSRF token in X-CSRF-Token.
+// The server is asked for French (Accept-Language): a refusal's message
+// comes in French, its English in `english` (what explain() rules match).
 // A refusal becomes an ApiError (status, code, message, retryAfter); a 401
 // sends the person to the sign-in page, back here afterwards, unless the
 // caller asks { quiet401: true } (the sign-in page itself).
@@ -37,7 +39,7 @@ export function signInPath() {
 }
 
 async function call(method, path, { query, json, text, contentType, quiet401 } = {}) {
-	const headers = { Accept: 'application/json' };
+	const headers = { Accept: 'application/json', 'Accept-Language': 'fr' };
 	let body;
 	if (json !== undefined) {
 		headers['Content-Type'] = 'application/json';
@@ -72,6 +74,7 @@ async function call(method, path, { query, json, text, contentType, quiet401 } =
 		const err = data && data.error ? data.error : {};
 		const e = new ApiError(res.status, err.code || '', err.message || res.statusText,
 			Number(res.headers.get('Retry-After')) || 0);
+		e.english = err.message_en || e.message; // the server's English words
 		e.body = data; // the whole answer: an import's 422 lists its bad lines
 		if (res.status === 401 && !quiet401) location.assign(signInPath());
 		throw e;

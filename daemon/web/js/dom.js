@@ -50,13 +50,14 @@ export function notice(kind, text) {
 }
 
 // A refusal of the server in French (errorText()), with the server's own
-// words (English) folded under "Détail technique" for whoever helps.
+// words (in French when it has them) folded under "Détail technique".
 export function errorNotice(err, text) {
 	const n = notice('erreur', text || errorText(err));
 	if (!err || !err.message || err.status === 0 || err.status === 401) return n;
 	return h('div', { class: 'refus' }, n,
 		h('details', { class: 'detail-technique' }, h('summary', {}, 'Détail technique'),
-			h('p', { lang: 'en' }, `${err.status} ${err.code || ''} : ${err.message}`)));
+			h('p', { lang: err.english && err.english !== err.message ? 'fr' : 'en' },
+				`${err.status} ${err.code || ''} : ${err.message}`)));
 }
 
 // A table: columns [{ label, value(row) -> text | Node, class }]; empty: the

@@ -251,13 +251,13 @@ export function nowInstant() {
 	return new Date().toISOString().slice(0, 16) + 'Z';
 }
 
-// A French sentence for an ApiError whose (English) message matches one of
+// A French sentence for an ApiError whose English message matches one of
 // rules, [[status, RegExp, (match) => sentence]] (status null: any), tried
 // in order; otherwise `otherwise` when given, else errorText(err).
 export function explain(err, rules, otherwise) {
 	for (const [status, re, say] of rules) {
 		if (status !== null && err.status !== status) continue;
-		const m = re.exec(err.message || '');
+		const m = re.exec(err.english || err.message || '');
 		if (m) return say(m);
 	}
 	return otherwise !== undefined ? otherwise : errorText(err);
