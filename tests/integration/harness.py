@@ -286,10 +286,13 @@ class Daemon:
         """Runs ardoisectl; returns the CompletedProcess (checked against expect).
         Under the locale lang: "C" (English, what most tests read) even when
         the suite runs under fr_FR.UTF-8; a test of the French passes
-        lang="fr_FR.UTF-8"."""
-        env = dict(os.environ, ARDOISE_URL=self.url, ARDOISE_CA=self.ca, LANG=lang, LC_ALL=lang)
+        lang="fr_FR.UTF-8"; None leaves the environment's locale variables as
+        they are (a test of LC_TIME against LANG)."""
+        env = dict(os.environ, ARDOISE_URL=self.url, ARDOISE_CA=self.ca)
+        if lang is not None:
+            env.update(LANG=lang, LC_ALL=lang)
+            env.pop("LANGUAGE", None)
         env.pop("ARDOISE_TOKEN", None)
-        env.pop("LANGUAGE", None)
         if token == "admin":
             token = self.token
         if token:

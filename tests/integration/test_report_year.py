@@ -4,7 +4,7 @@ ask for which collège; bad periods and unknown collèges."""
 import csv
 import io
 
-from fleet_common import A, B, day, refused, setup_fleet
+from fleet_common import A, B, day, enrolled, refused, setup_fleet
 from harness import Daemon, check, run, token_of
 
 DEVICES = tuple(("DMPA0000000%d" % i, A) for i in range(1, 8)) + (("DMPB00000001", B),
@@ -22,6 +22,7 @@ def setup(d):
     # them once issue 14's imports land; set here when it did not)
     d.sqlite("UPDATE school SET pupils_equipped = 161, teachers_equipped = 34"
              " WHERE uai = '%s' AND pupils_equipped IS NULL" % A)
+    enrolled(d, "DMPA00000001")  # home use needs a managed tablet
     d.ctl("loan", "create", "--device", "DMPA00000001", "--person", "E-A1", "--home-use")
     d.ctl("loan", "create", "--device", "DMPA00000002", "--person", "E-A2")
     d.ctl("loan", "create", "--device", "DMPA00000003", "--person", "T-A1")

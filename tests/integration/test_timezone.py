@@ -26,7 +26,7 @@ def ctl_in(d, env, *args):
         for k in ("LC_ALL", "LC_TIME", "LANG", "LANGUAGE", "TZ"):
             os.environ.pop(k, None)
         os.environ.update(env)
-        return d.ctl(*args).stdout
+        return d.ctl(*args, lang=None).stdout
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -223,7 +223,7 @@ def test_csv_exports_carry_no_formula():
                                                     "E-A9,pupil,\"%s\",-3A,%s,yes\n" % (formula.replace('"', '""'), A)))
         d.ctl("loan", "create", "--device", "DMPA00000009", "--person", "E-A9")
         out = d.ctl("loan", "campaign", "--school", A, "--by", day(10), "--csv")
-        rows = list(csv.reader(io.StringIO(out.stdout)))
+        rows = list(csv.reader(io.StringIO(out.stdout.lstrip("\ufeff")), delimiter=";"))
         mine = [r for r in rows if r and r[1] == "E-A9"]
         check(mine, "the campaign lists the loan: %r" % rows)
         cells = mine[0]
@@ -231,7 +231,7 @@ def test_csv_exports_carry_no_formula():
               "formula cells start with a quote: %r" % cells)
         check(all(not c or c[0] not in "=+-@\t\r" for r in rows for c in r), "no cell is a formula: %r" % rows)
         out = d.ctl("report", "fleet", "--csv")
-        rows = list(csv.reader(io.StringIO(out.stdout)))
+        rows = list(csv.reader(io.StringIO(out.stdout.lstrip("\ufeff")), delimiter=";"))
         check(["0130001F", "'+cmd|' /C calc'!A0"] in [r[:2] for r in rows], "report cells too: %r" % rows)
         check(all(not c or c[0] not in "=+-@\t\r" for r in rows for c in r), "no cell is a formula: %r" % rows)
 
