@@ -515,7 +515,7 @@ static const struct import_col device_cols[] = {
      "SN",
      1},
     {"model", "Modèle|Modèle déclaré|model_declared|model|product name", 0},
-    {"uai", "UAI|RNE|Code UAI|school|Collège|college", 1},
+    {"uai", IMPORT_UAI_NAMES, 1},
     {"asset_tag",
      "N° d'inventaire|Numéro d'inventaire|N° inventaire|Inventaire|Étiquette|asset tag|asset|"
      "tag",

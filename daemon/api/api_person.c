@@ -85,7 +85,7 @@ static const struct import_col person_cols[] = {
     {"name", "Nom|Nom Prénom|Prénom Nom|Nom et prénom|Nom complet|name|full name", 1},
     {"first_name", "Prénom|first name|given name", 0},
     {"class", "Classe|Division|class", 0},
-    {"uai", "UAI|RNE|Code UAI|school|Collège|college", 1},
+    {"uai", IMPORT_UAI_NAMES, 1},
     {"agreement",
      "Accord parents|Date accord|Accord parental|Date accord parents|Accord|"
      "Autorisation|agreement|agreement date|home use",

@@ -36,6 +36,10 @@ struct import_col {
 	int required;	     /* the header must have it */
 };
 
+/* The names of a tablet's or a person's collège column: its UAI (a column
+ * of names, "Collège" in the schools file, is the collège's name there). */
+#define IMPORT_UAI_NAMES "UAI|RNE|Code UAI|school|Collège|college"
+
 struct import {
 	struct csv *csv;
 	const struct import_col *cols;
