@@ -2,7 +2,7 @@
  * the change's transaction with its audit row (api.h).  A leaf: no handler
  * module is included here. */
 #include "api.h"
-#include "api_fleet.h"
+#include "db_device.h"
 #include "ap_err.h"
 #include "ap_text.h"
 #include "authz.h"
@@ -247,6 +247,51 @@ int api_allow_object(struct req *r, int action, int found, const char *school, c
 		return 0;
 	return api_refuse(r, AP_ENOTFOUND, 404, "no %s%s", what,
 			  authz_fleet_wide(r) ? "" : " in your collèges");
+}
+
+#define TAG_SHOWN 10 /* tablets an ambiguous asset tag lists */
+
+struct by_tag {
+	struct req *r;
+	int action;
+	size_t n;
+	char names[TAG_SHOWN][65];
+};
+
+static int tag_hit(const char *name, const char *school, void *arg)
+{
+	struct by_tag *t = arg;
+	/* the caller's collèges only: another collège's tag is not theirs */
+	if (authz_check(t->r, (enum authz_action)t->action, school && school[0] ? school : NULL) <
+	    0)
+		return 0;
+	if (t->n < TAG_SHOWN)
+		snprintf(t->names[t->n], sizeof(t->names[t->n]), "%s", name ? name : "");
+	t->n++;
+	return 0;
+}
+
+int api_device_resolve(struct req *r, int action, const char *name, char *out, size_t cap)
+{
+	struct by_tag t = {r, action, 0, {{0}}};
+	char list[TAG_SHOWN * 66];
+	size_t o = 0;
+	int rc = name[0] ? db_device_by_tag(r->w->db, name, 1000, tag_hit, &t) : 0;
+	if (rc < 0)
+		return rc;
+	if (t.n == 0)
+		return AP_ENOTFOUND;
+	if (t.n == 1) {
+		snprintf(out, cap, "%s", t.names[0]);
+		return 0;
+	}
+	list[0] = '\0';
+	for (size_t i = 0; i < t.n && i < TAG_SHOWN; i++)
+		o +=
+		    (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", t.names[i]);
+	return api_refuse(r, AP_ECONFLICT, 409,
+			  "asset tag '%s' is on %zu tablets (%s%s): name one by its serial", name,
+			  t.n, list, t.n > TAG_SHOWN ? ", ..." : "");
 }
 
 int api_tablet_serial(struct req *r, int action, const char *serial, struct db_device *d)

@@ -135,8 +135,15 @@ struct db_device;
  * for action on its collège (api_allow_object()); answers itself on
  * failure. */
 int api_tablet(struct req *r, int action, struct db_device *d);
-/* The same for the tablet of serial. */
+/* The same for the tablet of serial, or of the asset tag serial names
+ * when no tablet has that serial (api_device_resolve()). */
 int api_tablet_serial(struct req *r, int action, const char *serial, struct db_device *d);
+/* The one place a name that is no serial is tried as an asset tag (what
+ * staff read on the tablet's label): among the tablets of the caller's
+ * collèges (for action) with that tag, case aside, the serial (or UDID) of
+ * the only one into out.  AP_ENOTFOUND when none (not answered);
+ * AP_ECONFLICT, answered 409 with the tablets listed, when several. */
+int api_device_resolve(struct req *r, int action, const char *name, char *out, size_t cap);
 
 /* ---- a change and its audit row ----------------------------------------- */
 

@@ -127,11 +127,5 @@ int api_loan_on_erase(struct worker *w, const struct cmdq_result *res);
  * it too) and authorises action on its collège: an unknown tablet and one
  * outside the caller's collèges answer alike (api_allow_object()). */
 int api_device_find(struct req *r, int action, const char *name, struct db_device *ret);
-/* The one place a name that is no serial is tried as an asset tag (what
- * staff read on the tablet's label): among the tablets of the caller's
- * collèges (for action) with that tag, case aside, the serial (or UDID) of
- * the only one into out.  AP_ENOTFOUND when none (not answered);
- * AP_ECONFLICT, answered 409 with the tablets listed, when several. */
-int api_device_resolve(struct req *r, int action, const char *name, char *out, size_t cap);
 
 #endif
