@@ -70,6 +70,13 @@ static const char *const values[] = {
     /* policies */
     NC_("value", "profile"),
     NC_("value", "app"),
+    /* a policy on a tablet (device show) */
+    NC_("value", "installed"),
+    NC_("value", "missing"),
+    NC_("value", "failed"),
+    NC_("value", "removing"),
+    NC_("value", "to_remove"),
+
     /* runs of the daily notice: their origin, their state */
     NC_("value", "daily"),
     NC_("value", "manual"),

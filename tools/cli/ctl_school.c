@@ -100,8 +100,14 @@ static void print_school(json_t *ret, const struct ctl_args *a)
 	printf(_("sector    %s\n"), ctl_fleet_str(ret, "sector"));
 	printf(_("tablets   %lld:"),
 	       (long long)json_integer_value(json_object_get(ret, "devices")));
+	/* "stock 3, loaned 0, ...": a state may be several words ("en stock") */
+	int first = 1;
 	json_object_foreach(st, k, v)
-	    printf(" %s %lld", ctl_word(k), (long long)json_integer_value(v));
+	{
+		printf("%s %s %lld", first ? "" : ",", ctl_word(k),
+		       (long long)json_integer_value(v));
+		first = 0;
+	}
 	printf("\n");
 	print_targets(ret);
 	printf(_("loans     %lld open, %lld overdue\n"),
