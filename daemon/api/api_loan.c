@@ -87,13 +87,19 @@ static int home_use_rules(struct req *r, const struct db_device *d, const struct
 		int rc = db_agreement_get(r->w->db, p->id, year, &ag);
 		if (rc < 0 && rc != AP_ENOTFOUND)
 			return api_dberr(r, rc, "reading the agreement");
-		if (rc == AP_ENOTFOUND || ag.withdrawn_at)
-			return api_refuse(
-			    r, AP_ECONFLICT, 409,
-			    "home use needs the guardians' signed agreement of school year "
-			    "%d-%d, %s for %s (person agreement %s --signed DATE)",
-			    year, year + 1, rc == 0 ? "withdrawn" : "not recorded", p->ext_id,
-			    p->ext_id);
+		/* two sentences, each translated whole (daemon/po) */
+		if (rc == AP_ENOTFOUND)
+			return api_refuse(r, AP_ECONFLICT, 409,
+					  "home use needs the guardians' signed agreement of "
+					  "school year %d-%d, not recorded for %s (person "
+					  "agreement %s --signed DATE)",
+					  year, year + 1, p->ext_id, p->ext_id);
+		if (ag.withdrawn_at)
+			return api_refuse(r, AP_ECONFLICT, 409,
+					  "home use needs the guardians' signed agreement of "
+					  "school year %d-%d, withdrawn for %s (person agreement "
+					  "%s --signed DATE)",
+					  year, year + 1, p->ext_id, p->ext_id);
 	}
 	if (strcmp(d->enrollment, "enrolled") != 0) {
 		if (override == NULL)

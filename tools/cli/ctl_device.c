@@ -33,7 +33,7 @@ static void add_row(const char *const *v, void *arg)
 	char when[32], model[160];
 	const char *row[] = {dash(v[0][0] ? v[0] : v[1]),
 			     dash(v[2]),
-			     dash(v[3]),
+			     ctl_word(dash(v[3])),
 			     model_shown(v[4], v[9], model, sizeof(model)),
 			     dash(v[5]),
 			     dash(v[6]),
@@ -45,8 +45,8 @@ static void add_row(const char *const *v, void *arg)
 static const struct ctl_opt list_opts[] = {
     CTL_OPT_SCHOOL("only this collège's tablets"),
     CTL_OPT_FILTER("--state", "S", "state",
-		   "only tablets in this state (stock, loaned, returning, repair, lost, stolen, "
-		   "retired)"),
+		   N_("only tablets in this state (stock, loaned, returning, repair, lost, stolen, "
+		      "retired)")),
     CTL_OPT_FILTER("--not-seen-days", "N", "not_seen_days",
 		   "only tablets not seen for N days or more"),
     CTL_OPT_FILTER("--os-below", "X", "os_below",
@@ -68,8 +68,9 @@ static int list(struct ctl *c, const struct ctl_args *a)
 	ctl_opt_query(a, path, sizeof(path));
 	if (c->json)
 		return ctl_fleet_print_all(c, path, "devices");
-	static const char *const head[] = {"SERIAL", "SCHOOL", "STATE",	    "MODEL",
-					   "OS",     "HOLDER", "LAST SEEN", "ASSET TAG"};
+	static const char *const head[] = {N_("SERIAL"),    N_("SCHOOL"),   N_("STATE"),
+					   N_("MODEL"),	    N_("OS"),	    N_("HOLDER"),
+					   N_("LAST SEEN"), N_("ASSET TAG")};
 	struct ctl_table *t = ctl_fleet_table(8, head);
 	rc = ctl_fleet_get_rows(c, path, "devices", row_keys, 10, add_row, t);
 	if (rc == CTL_OK)
@@ -84,41 +85,42 @@ static void print_history(json_t *d)
 	json_t *v;
 	size_t i;
 	char t1[32], t2[32];
-	printf("\nloans:\n");
+	printf(_("\nloans:\n"));
 	json_array_foreach(json_object_get(d, "loans"), i, v)
 	{
-		printf("  #%lld %-9s %s (%s) from %s, returned %s, due %s%s\n",
+		printf(_("  #%lld %-9s %s (%s) from %s, returned %s, due %s%s\n"),
 		       (long long)json_integer_value(json_object_get(v, "id")),
-		       ctl_fleet_str(v, "state"), ctl_fleet_str(v, "person"),
+		       ctl_word(ctl_fleet_str(v, "state")), ctl_fleet_str(v, "person"),
 		       ctl_fleet_str(v, "name"), ctl_when_of(v, "started", t1, sizeof(t1)),
 		       ctl_when_of(v, "returned", t2, sizeof(t2)), ctl_fleet_str(v, "due"),
-		       json_is_true(json_object_get(v, "home_use")) ? ", home use" : "");
+		       json_is_true(json_object_get(v, "home_use")) ? _(", home use") : "");
 	}
-	printf("incidents:\n");
+	printf(_("incidents:\n"));
 	json_array_foreach(json_object_get(d, "incidents"), i, v)
 	{
-		printf("  #%lld %-7s %-6s occurred %s, declared %s%s%s%s\n",
+		printf(_("  #%lld %-7s %-6s occurred %s, declared %s%s%s%s\n"),
 		       (long long)json_integer_value(json_object_get(v, "id")),
-		       ctl_fleet_str(v, "kind"), ctl_fleet_str(v, "status"),
+		       ctl_word(ctl_fleet_str(v, "kind")), ctl_word(ctl_fleet_str(v, "status")),
 		       ctl_when_of(v, "occurred", t1, sizeof(t1)),
 		       ctl_when_of(v, "declared", t2, sizeof(t2)),
-		       json_is_true(json_object_get(v, "late")) ? " (late)" : "",
-		       *ctl_fleet_str(v, "outcome") != '-' ? ", outcome " : "",
-		       *ctl_fleet_str(v, "outcome") != '-' ? ctl_fleet_str(v, "outcome") : "");
+		       json_is_true(json_object_get(v, "late")) ? _(" (late)") : "",
+		       *ctl_fleet_str(v, "outcome") != '-' ? _(", outcome ") : "",
+		       *ctl_fleet_str(v, "outcome") != '-' ? ctl_word(ctl_fleet_str(v, "outcome"))
+							   : "");
 	}
-	printf("policies:\n");
+	printf(_("policies:\n"));
 	json_array_foreach(json_object_get(d, "policies"), i, v)
 	{
-		printf("  %-7s %-40s %-10s %s\n", ctl_fleet_str(v, "kind"),
-		       ctl_fleet_str(v, "name"), ctl_fleet_str(v, "state"),
+		printf("  %-7s %-40s %-10s %s\n", ctl_word(ctl_fleet_str(v, "kind")),
+		       ctl_fleet_str(v, "name"), ctl_word(ctl_fleet_str(v, "state")),
 		       json_is_string(json_object_get(v, "error")) ? ctl_fleet_str(v, "error")
 								   : "");
 	}
-	printf("commands:\n");
+	printf(_("commands:\n"));
 	json_array_foreach(json_object_get(d, "commands"), i, v)
 	{
 		printf("  %s %-24s %-12s %s\n", ctl_when_of(v, "created_at", t1, sizeof(t1)),
-		       ctl_fleet_str(v, "type"), ctl_fleet_str(v, "status"),
+		       ctl_fleet_str(v, "type"), ctl_word(ctl_fleet_str(v, "status")),
 		       ctl_fleet_str(v, "uuid"));
 	}
 }
@@ -126,7 +128,7 @@ static void print_history(json_t *d)
 /* "yes", "no" or "-" (never reported) */
 static const char *yes_no(json_t *v)
 {
-	return json_is_true(v) ? "yes" : json_is_false(v) ? "no" : "-";
+	return json_is_true(v) ? _("yes") : json_is_false(v) ? _("no") : "-";
 }
 
 static void print_inventory(json_t *in)
@@ -139,7 +141,7 @@ static void print_inventory(json_t *in)
 	else
 		printf("%-12s -\n", "battery");
 	if (json_is_number(cap) && json_is_number(avail))
-		printf("%-12s %.1f GB free of %.1f GB\n", "storage", json_number_value(avail),
+		printf(_("%-12s %.1f GB free of %.1f GB\n"), "storage", json_number_value(avail),
 		       json_number_value(cap));
 	else
 		printf("%-12s -\n", "storage");
@@ -161,14 +163,16 @@ static void print_device(json_t *d, const struct ctl_args *a)
 	char when[32];
 	const char *declared = json_string_value(json_object_get(d, "model_declared"));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		printf("%-12s %s\n", keys[i], ctl_fleet_str(d, keys[i]));
+		const char *v = ctl_fleet_str(d, keys[i]);
+		/* the state and the enrolment in words, the rest as it is */
+		printf("%-12s %s\n", keys[i], i == 3 || i == 7 ? ctl_word(v) : v);
 		/* the model typed at import, when the tablet says otherwise */
 		if (i == 4 && declared && declared[0] &&
 		    strcmp(declared, ctl_fleet_str(d, "model")) != 0)
 			printf("%-12s %s\n", "declared", declared);
 	}
 	if (json_is_object(h))
-		printf("%-12s %s (%s, class %s)\n", "holder", ctl_fleet_str(h, "id"),
+		printf(_("%-12s %s (%s, class %s)\n"), "holder", ctl_fleet_str(h, "id"),
 		       ctl_fleet_str(h, "name"), ctl_fleet_str(h, "class"));
 	else
 		printf("%-12s -\n", "holder");
@@ -195,8 +199,8 @@ int ctl_device_post(struct ctl *c, const struct ctl_args *a, const char *what,
 /* The new state after a move or a retirement. */
 static void print_state(json_t *d, const struct ctl_args *a)
 {
-	printf("%s: %s, collège %s\n", ctl_opt_get(a, "SERIAL"), ctl_fleet_str(d, "state"),
-	       ctl_fleet_str(d, "school"));
+	printf(_("%s: %s, collège %s\n"), ctl_opt_get(a, "SERIAL"),
+	       ctl_word(ctl_fleet_str(d, "state")), ctl_fleet_str(d, "school"));
 }
 
 static const struct ctl_opt move_opts[] = {
@@ -230,10 +234,10 @@ static const struct ctl_opt erase_opts[] = {
 
 static void print_erase(json_t *ret, const struct ctl_args *a)
 {
-	printf("queued EraseDevice %s for %s%s\n", ctl_fleet_str(ret, "uuid"),
+	printf(_("queued EraseDevice %s for %s%s\n"), ctl_fleet_str(ret, "uuid"),
 	       ctl_opt_get(a, "SERIAL"),
 	       json_is_true(json_object_get(ret, "return_to_service"))
-		   ? " (Return to Service: it comes back enrolled)"
+		   ? _(" (Return to Service: it comes back enrolled)")
 		   : "");
 }
 
@@ -250,8 +254,8 @@ static const struct ctl_opt release_opts[] = {
 
 static void print_released(json_t *d, const struct ctl_args *a)
 {
-	printf("%s: certificate released (%s); its next enrolment binds a new one\n",
-	       ctl_opt_get(a, "SERIAL"), ctl_fleet_str(d, "enrollment"));
+	printf(_("%s: certificate released (%s); its next enrolment binds a new one\n"),
+	       ctl_opt_get(a, "SERIAL"), ctl_word(ctl_fleet_str(d, "enrollment")));
 }
 
 /* POST /api/v1/devices/SERIAL/release: the tablet's certificate binding
@@ -270,7 +274,7 @@ static const struct ctl_opt mark_erased_opts[] = {
 static void print_marked(json_t *d, const struct ctl_args *a)
 {
 	printf(_("%s: return closed as erased by hand; the tablet is now %s\n"),
-	       ctl_opt_get(a, "SERIAL"), ctl_fleet_str(d, "state"));
+	       ctl_opt_get(a, "SERIAL"), ctl_word(ctl_fleet_str(d, "state")));
 }
 
 /* POST /api/v1/devices/SERIAL/mark-erased: a return stuck "returning"
@@ -282,17 +286,18 @@ static int mark_erased(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_device_verbs[] = {
     {"device", "import", import, ctl_fleet_import_opts, 0,
-     "import tablets from CSV (serial, model, uai, asset_tag); all rows or none"},
-    {"device", "list", list, list_opts, 0, "list tablets, filtered"},
-    {"device", "show", show, show_opts, 0, "one tablet with its loans, incidents and commands"},
-    {"device", "move", move, move_opts, 0, "assign a tablet (not on loan) to another collège"},
-    {"device", "retire", retire, retire_opts, 0, "retire a tablet in stock"},
+     N_("import tablets from CSV (serial, model, uai, asset_tag); all rows or none")},
+    {"device", "list", list, list_opts, 0, N_("list tablets, filtered")},
+    {"device", "show", show, show_opts, 0, N_("one tablet with its loans, incidents and commands")},
+    {"device", "move", move, move_opts, 0, N_("assign a tablet (not on loan) to another collège")},
+    {"device", "retire", retire, retire_opts, 0, N_("retire a tablet in stock")},
     {"device", "erase", erase, erase_opts, 0,
-     "technicians: erase a tablet outside a loan return (audited with the reason)"},
+     N_("technicians: erase a tablet outside a loan return (audited with the reason)")},
     {"device", "mark-erased", mark_erased, mark_erased_opts, 0,
      N_("technicians: close a return whose erase is never acknowledged (audited with the "
 	"reason); retire or move remain the other way out")},
     {"device", "release", release, release_opts, 0,
-     "technicians: end a tablet's certificate binding, so that it enrols afresh"},
+     N_("technicians: end a tablet's certificate binding, so that it enrols afresh")},
+
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

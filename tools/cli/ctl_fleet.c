@@ -515,12 +515,12 @@ static void print_report(const char *file, json_t *rep, int ok)
 		       ctl_fleet_str(e, "message"));
 	}
 	if (bad > (json_int_t)json_array_size(errors))
-		printf("... and %lld more bad rows\n",
+		printf(_("... and %lld more bad rows\n"),
 		       (long long)(bad - (json_int_t)json_array_size(errors)));
 	if (ok && bad == 0)
-		printf("%s: %lld rows: %lld to add, %lld to update, %lld unchanged%s\n", file,
+		printf(_("%s: %lld rows: %lld to add, %lld to update, %lld unchanged%s\n"), file,
 		       (long long)rows, (long long)added, (long long)updated, (long long)same,
-		       dry ? " (dry run: nothing written)" : " — written");
+		       dry ? _(" (dry run: nothing written)") : _(" — written"));
 }
 
 const struct ctl_opt ctl_fleet_import_opts[] = {
@@ -528,7 +528,8 @@ const struct ctl_opt ctl_fleet_import_opts[] = {
 		N_("the CSV file to import: UTF-8 (\"CSV UTF-8\"), ';' or ',', its header line "
 		   "naming the columns in French or English; columns it does not know are listed")),
     CTL_OPT_FLAG("--dry-run", CTL_OPT_QUERY, "dry_run",
-		 "check every row and report, write nothing"),
+		 N_("check every row and report, write nothing")),
+
     CTL_OPT_REASON("R", CTL_OPT_QUERY, NULL),
     CTL_OPT_END,
 };

@@ -37,7 +37,8 @@ static const char *const values[] = {
     NC_("value", "found"),
     NC_("value", "not_found"),
     NC_("value", "repaired"),
-
+    /* a loan's flag */
+    NC_("value", "agreement_withdrawn"),
     /* kinds of incident, of person */
     NC_("value", "loss"),
     NC_("value", "theft"),
@@ -69,6 +70,19 @@ static const char *const values[] = {
     /* policies */
     NC_("value", "profile"),
     NC_("value", "app"),
+    /* a policy on a tablet (device show) */
+    NC_("value", "installed"),
+    NC_("value", "missing"),
+    NC_("value", "failed"),
+    NC_("value", "removing"),
+    NC_("value", "to_remove"),
+
+    /* runs of the daily notice: their origin, their state */
+    NC_("value", "daily"),
+    NC_("value", "manual"),
+    NC_("value", "sending"),
+    NC_("value", "done"),
+
 };
 
 const char *ctl_word(const char *value)

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char declare_need[] = "--device, --kind and --occurred are required";
-static const char note_help[] = "a note kept with the incident";
+static const char declare_need[] = N_("--device, --kind and --occurred are required");
+static const char note_help[] = N_("a note kept with the incident");
 
 /* A cost in cents as people read it, "45,50 €" (the decimal comma of
  * the convention's paperwork); "-" when none. */
@@ -41,10 +41,10 @@ static void print_complaint(json_t *in)
 static void print_one(json_t *in, const struct ctl_args *a)
 {
 	char t1[32], t2[32];
-	printf("incident #%lld: %s of tablet %s (collège %s), %s\n",
-	       (long long)json_integer_value(json_object_get(in, "id")), ctl_fleet_str(in, "kind"),
-	       ctl_fleet_str(in, "device"), ctl_fleet_str(in, "school"),
-	       ctl_fleet_str(in, "status"));
+	printf(_("incident #%lld: %s of tablet %s (collège %s), %s\n"),
+	       (long long)json_integer_value(json_object_get(in, "id")),
+	       ctl_word(ctl_fleet_str(in, "kind")), ctl_fleet_str(in, "device"),
+	       ctl_fleet_str(in, "school"), ctl_word(ctl_fleet_str(in, "status")));
 	printf(_("occurred %s, declared %s by %s%s\n"), ctl_when_of(in, "occurred", t1, sizeof(t1)),
 	       ctl_when_of(in, "declared", t2, sizeof(t2)), ctl_fleet_str(in, "declared_by"),
 	       json_is_true(json_object_get(in, "late"))
@@ -61,12 +61,12 @@ static void print_one(json_t *in, const struct ctl_args *a)
 			   ? _(", reimbursement asked of the family")
 			   : "");
 	if (strcmp(ctl_fleet_str(in, "holder"), "-") != 0)
-		printf("on loan to %s\n", ctl_fleet_str(in, "holder"));
+		printf(_("on loan to %s\n"), ctl_fleet_str(in, "holder"));
 	if (strcmp(ctl_fleet_str(in, "note"), "-") != 0)
-		printf("note: %s\n", ctl_fleet_str(in, "note"));
+		printf(_("note: %s\n"), ctl_fleet_str(in, "note"));
 	if (strcmp(ctl_fleet_str(in, "status"), "closed") == 0)
-		printf("closed %s by %s: %s\n", ctl_when_of(in, "closed", t1, sizeof(t1)),
-		       ctl_fleet_str(in, "closed_by"), ctl_fleet_str(in, "outcome"));
+		printf(_("closed %s by %s: %s\n"), ctl_when_of(in, "closed", t1, sizeof(t1)),
+		       ctl_fleet_str(in, "closed_by"), ctl_word(ctl_fleet_str(in, "outcome")));
 }
 
 static const char reported_help[] =
@@ -80,8 +80,8 @@ static const char reimburse_help[] = N_("a reimbursement of the cost is asked of
 static const char no_reimburse_help[] = N_("no reimbursement is asked of the family");
 
 static const struct ctl_opt declare_opts[] = {
-    CTL_OPT_FIELD("--device", "SERIAL", "device", declare_need, "the tablet"),
-    CTL_OPT_FIELD("--kind", "loss|theft|damage|failure", "kind", declare_need, "what happened"),
+    CTL_OPT_FIELD("--device", "SERIAL", "device", declare_need, N_("the tablet")),
+    CTL_OPT_FIELD("--kind", "loss|theft|damage|failure", "kind", declare_need, N_("what happened")),
     CTL_OPT_FIELD("--occurred", "YYYY-MM-DD[THH:MM]", "occurred", declare_need,
 		  "when it happened (declared more than 48 h later, the incident is marked late)"),
     CTL_OPT_FIELD("--reported", "YYYY-MM-DD[THH:MM]", "reported", NULL, reported_help),
@@ -115,7 +115,7 @@ static void print_declared(json_t *in, const struct ctl_args *a)
 {
 	print_one(in, a);
 	if (json_is_true(json_object_get(in, "late")))
-		fprintf(stderr, "ardoisectl: warning: %s\n", ctl_fleet_str(in, "warning"));
+		fprintf(stderr, _("ardoisectl: warning: %s\n"), ctl_fleet_str(in, "warning"));
 }
 
 static int declare(struct ctl *c, const struct ctl_args *a)
@@ -148,14 +148,14 @@ static void print_closed(json_t *in, const struct ctl_args *a)
 {
 	json_t *v;
 	size_t i;
-	printf("incident #%s closed (%s); tablet %s is now %s\n", ctl_opt_get(a, "ID"),
-	       ctl_fleet_str(in, "outcome"), ctl_fleet_str(in, "device"),
-	       ctl_fleet_str(in, "device_state"));
+	printf(_("incident #%s closed (%s); tablet %s is now %s\n"), ctl_opt_get(a, "ID"),
+	       ctl_word(ctl_fleet_str(in, "outcome")), ctl_fleet_str(in, "device"),
+	       ctl_word(ctl_fleet_str(in, "device_state")));
 	json_array_foreach(json_object_get(in, "geolocation"), i, v)
 	{
 		printf(_("geolocation request %lld: %s -> %s\n"),
 		       (long long)json_integer_value(json_object_get(v, "id")),
-		       ctl_fleet_str(v, "from"), ctl_fleet_str(v, "state"));
+		       ctl_word(ctl_fleet_str(v, "from")), ctl_word(ctl_fleet_str(v, "state")));
 	}
 	json_array_foreach(json_object_get(in, "still_open"), i, v)
 	{
@@ -218,13 +218,10 @@ static void print_incidents(json_t *all, const struct ctl_args *a)
 	static const char *const head[] = {
 	    N_("ID"),	    N_("DEVICE"), N_("SCHOOL"),	    N_("KIND"), N_("STATUS"),
 	    N_("OCCURRED"), N_("LATE"),	  N_("POLICE REF"), N_("COST"), N_("OUTCOME")};
-	const char *shown[10];
 	char id[24], when[32], cost[32];
 	json_t *in;
 	size_t i;
-	for (i = 0; i < 10; i++)
-		shown[i] = _(head[i]);
-	struct ctl_table *t = ctl_fleet_table(10, shown);
+	struct ctl_table *t = ctl_fleet_table(10, head);
 	json_array_foreach(all, i, in)
 	{
 		snprintf(id, sizeof(id), "%lld",
@@ -232,15 +229,15 @@ static void print_incidents(json_t *all, const struct ctl_args *a)
 		const char *row[] = {id,
 				     ctl_fleet_str(in, "device"),
 				     ctl_fleet_str(in, "school"),
-				     ctl_fleet_str(in, "kind"),
-				     ctl_fleet_str(in, "status"),
+				     ctl_word(ctl_fleet_str(in, "kind")),
+				     ctl_word(ctl_fleet_str(in, "status")),
 				     ctl_when_of(in, "occurred", when, sizeof(when)),
-				     json_is_true(json_object_get(in, "late")) ? "late" : "",
+				     json_is_true(json_object_get(in, "late")) ? _("late") : "",
 				     json_is_true(json_object_get(in, "complaint_missing"))
 					 ? _("complaint missing")
 					 : ctl_fleet_str(in, "police_ref"),
 				     cost_text(in, cost, sizeof(cost)),
-				     ctl_fleet_str(in, "outcome")};
+				     ctl_word(ctl_fleet_str(in, "outcome"))};
 		ctl_fleet_row(t, row);
 	}
 	ctl_fleet_table_print(t, stdout);
@@ -268,8 +265,9 @@ const struct ctl_verb ctl_incident_verbs[] = {
      N_("add the police complaint, correct the report time, set a damage's cost and "
 	"reimbursement")},
     {"incident", "close", close_incident, close_opts, 0,
-     "close an incident: the tablet goes back, or is retired when written off"},
-    {"incident", "list", list, list_opts, 0, "list incidents"},
-    {"incident", "show", show, show_opts, 0, "one incident"},
+     N_("close an incident: the tablet goes back, or is retired when written off")},
+    {"incident", "list", list, list_opts, 0, N_("list incidents")},
+    {"incident", "show", show, show_opts, 0, N_("one incident")},
+
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

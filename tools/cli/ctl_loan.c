@@ -22,9 +22,10 @@ static const struct ctl_opt create_opts[] = {
 /* What a loan's flags say: deposited for the summer, overdue, its flag. */
 static void print_marks(json_t *l)
 {
+	char when[32];
 	if (!json_is_null(json_object_get(l, "deposited")) && json_object_get(l, "deposited"))
 		printf(_("  deposited at the collège since %s (loan suspended)\n"),
-		       ctl_fleet_str(l, "deposited"));
+		       ctl_when_of(l, "deposited", when, sizeof(when)));
 	if (json_is_true(json_object_get(l, "overdue")))
 		printf(_("  OVERDUE since %s\n"), ctl_fleet_str(l, "due"));
 	if (strcmp(ctl_fleet_str(l, "flag"), "agreement_withdrawn") == 0)
@@ -50,8 +51,8 @@ static const struct ctl_opt return_opts[] = {
     {.name = "SERIAL",
      .how = CTL_OPT_POS | CTL_OPT_BODY,
      .key = "device",
-     .need = "missing argument",
-     .help = "the tablet handed back"},
+     .need = N_("missing argument"),
+     .help = N_("the tablet handed back")},
     CTL_OPT_FIELD("--condition", "ok|damaged", "condition", NULL, "the state it comes back in"),
     CTL_OPT_REASON("R", CTL_OPT_BODY, NULL),
     CTL_OPT_END,
@@ -60,11 +61,11 @@ static const struct ctl_opt return_opts[] = {
 static void print_returned(json_t *l, const struct ctl_args *a)
 {
 	json_t *e = json_object_get(l, "erase");
-	printf("tablet %s handed back by %s (%s); EraseDevice %s queued%s; state returning "
-	       "until the erase is acknowledged\n",
-	       ctl_opt_get(a, "SERIAL"), ctl_fleet_str(l, "person"), ctl_fleet_str(l, "condition"),
-	       ctl_fleet_str(e, "command"),
-	       json_is_true(json_object_get(e, "return_to_service")) ? " with Return to Service"
+	printf(_("tablet %s handed back by %s (%s); EraseDevice %s queued%s; state returning "
+		 "until the erase is acknowledged\n"),
+	       ctl_opt_get(a, "SERIAL"), ctl_fleet_str(l, "person"),
+	       ctl_word(ctl_fleet_str(l, "condition")), ctl_fleet_str(e, "command"),
+	       json_is_true(json_object_get(e, "return_to_service")) ? _(" with Return to Service")
 								     : "");
 	if (json_is_integer(json_object_get(l, "incident")))
 		printf(_("damage incident #%lld opened: the tablet goes to repair, not to stock\n"),
@@ -145,8 +146,9 @@ static int update(struct ctl *c, const struct ctl_args *a)
 
 static void print_loans(json_t *all, const struct ctl_args *a)
 {
-	static const char *const head[] = {"ID",    "DEVICE", "PERSON", "NAME", "CLASS",   "SCHOOL",
-					   "STATE", "SINCE",  "DUE",	"HOME", N_("FLAG")};
+	static const char *const head[] = {N_("ID"),	N_("DEVICE"), N_("PERSON"), N_("NAME"),
+					   N_("CLASS"), N_("SCHOOL"), N_("STATE"),  N_("SINCE"),
+					   N_("DUE"),	N_("HOME"),   N_("FLAG")};
 	struct ctl_table *t = ctl_fleet_table(11, head);
 	json_t *l;
 	size_t i;
@@ -157,7 +159,7 @@ static void print_loans(json_t *all, const struct ctl_args *a)
 			 (long long)json_integer_value(json_object_get(l, "id")));
 		snprintf(due, sizeof(due), "%s%s", ctl_fleet_str(l, "due"),
 			 json_is_true(json_object_get(l, "overdue")) ? _(" OVERDUE") : "");
-		snprintf(state, sizeof(state), "%s%s", ctl_fleet_str(l, "state"),
+		snprintf(state, sizeof(state), "%s%s", ctl_word(ctl_fleet_str(l, "state")),
 			 json_is_string(json_object_get(l, "deposited")) ? _(" (deposited)") : "");
 		const char *row[] = {id,
 				     ctl_fleet_str(l, "device"),
@@ -168,8 +170,9 @@ static void print_loans(json_t *all, const struct ctl_args *a)
 				     state,
 				     ctl_when_of(l, "started", since, sizeof(since)),
 				     due,
-				     json_is_true(json_object_get(l, "home_use")) ? "yes" : "no",
-				     ctl_fleet_str(l, "flag")};
+				     json_is_true(json_object_get(l, "home_use")) ? _("yes")
+										  : _("no"),
+				     ctl_word(ctl_fleet_str(l, "flag"))};
 		ctl_fleet_row(t, row);
 	}
 	ctl_fleet_table_print(t, stdout);
@@ -261,14 +264,14 @@ static const struct ctl_opt campaign_opts[] = {
      .arg = "UAI",
      .how = CTL_OPT_QUERY,
      .key = "school",
-     .need = "--school and --by are required",
-     .help = "the collège"},
+     .need = N_("--school and --by are required"),
+     .help = N_("the collège")},
     {.name = "--by",
      .arg = "YYYY-MM-DD",
      .how = CTL_OPT_QUERY,
      .key = "by",
-     .need = "--school and --by are required",
-     .help = "the day pupils' tablets should be back"},
+     .need = N_("--school and --by are required"),
+     .help = N_("the day pupils' tablets should be back")},
     CTL_OPT_FILTER("--class", "C", "class", N_("only this class (e.g. 3A): its checklist")),
     CTL_OPT_CSV,
     CTL_OPT_END,
@@ -294,11 +297,13 @@ static const struct ctl_opt show_opts[] = {
 
 static void print_one(json_t *l, const struct ctl_args *a)
 {
+	char t1[32], t2[32];
+	int back = !json_is_null(json_object_get(l, "returned"));
 	print_loan(l, a);
-	printf("collège %s, class %s, %s since %s%s%s\n", ctl_fleet_str(l, "school"),
-	       ctl_fleet_str(l, "class"), ctl_fleet_str(l, "state"), ctl_fleet_str(l, "started"),
-	       json_is_null(json_object_get(l, "returned")) ? "" : ", handed back ",
-	       json_is_null(json_object_get(l, "returned")) ? "" : ctl_fleet_str(l, "returned"));
+	printf(_("collège %s, class %s, %s since %s%s%s\n"), ctl_fleet_str(l, "school"),
+	       ctl_fleet_str(l, "class"), ctl_word(ctl_fleet_str(l, "state")),
+	       ctl_when_of(l, "started", t1, sizeof(t1)), back ? _(", handed back ") : "",
+	       back ? ctl_when_of(l, "returned", t2, sizeof(t2)) : "");
 }
 
 static int show(struct ctl *c, const struct ctl_args *a)
@@ -311,10 +316,11 @@ static int show(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_loan_verbs[] = {
     {"loan", "create", create, create_opts, 0,
-     "lend a tablet in stock to a pupil or teacher of its collège"},
+     N_("lend a tablet in stock to a pupil or teacher of its collège")},
     {"loan", "return", ret_loan, return_opts, 0,
-     "hand a tablet back: queues EraseDevice, state returning until it is acknowledged"},
-    {"loan", "list", list, list_opts, 0, "loans in progress (or --state closed|all), --overdue"},
+     N_("hand a tablet back: queues EraseDevice, state returning until it is acknowledged")},
+    {"loan", "list", list, list_opts, 0,
+     N_("loans in progress (or --state closed|all), --overdue")},
     {"loan", "deposit", deposit, deposit_opts, 0,
      N_("summer deposit: the tablet is kept at the collège, its loan suspended, nothing "
 	"erased")},
@@ -325,6 +331,7 @@ const struct ctl_verb ctl_loan_verbs[] = {
     {"loan", "campaign", campaign, campaign_opts, 0,
      N_("summer deposit checklist per class (--class): who has deposited, how many to "
 	"collect")},
-    {"loan", "show", show, show_opts, 0, "one loan"},
+    {"loan", "show", show, show_opts, 0, N_("one loan")},
+
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

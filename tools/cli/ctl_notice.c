@@ -27,7 +27,7 @@ static void print_dry(json_t *ret, const struct ctl_args *a)
 	json_array_foreach(all, i, m)
 	{
 		printf("\n%s (%s) <%s>\n%s\n", ctl_fleet_str(m, "account"),
-		       ctl_fleet_str(m, "role"), ctl_fleet_str(m, "to"),
+		       ctl_word(ctl_fleet_str(m, "role")), ctl_fleet_str(m, "to"),
 		       ctl_fleet_str(m, "subject"));
 		const char *body = json_string_value(json_object_get(m, "body"));
 		char safe[65536];
@@ -46,7 +46,9 @@ static void print_run(json_t *ret, const struct ctl_args *a)
 	}
 	printf(_("notice run %lld (%s): %s; %lld e-mails to send, %lld sent, %lld not sent\n"),
 	       (long long)json_integer_value(json_object_get(ret, "run")),
-	       ctl_fleet_str(ret, "origin"), ctl_fleet_str(ret, "state"), (long long)n,
+	       ctl_word(ctl_fleet_str(ret, "origin")), ctl_word(ctl_fleet_str(ret, "state")),
+	       (long long)n,
+
 	       (long long)sent, (long long)failed);
 	if (no_addr || bad)
 		printf(_("accounts without an e-mail address: %lld; with an unusable one: %lld\n"),

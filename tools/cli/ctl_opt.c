@@ -203,13 +203,31 @@ static size_t width(const char *s, size_t n)
 	return w;
 }
 
+/* The bytes of the word at s and of the words that must stay on its line:
+ * French puts a space before ":", ";", "?", "!" and "»" and after "«"
+ * ("défaut : texte"), and a line never starts with the one nor ends with
+ * the other. */
+static size_t word_len(const char *s)
+{
+	size_t n = strcspn(s, " ");
+	for (;;) {
+		size_t gap = strspn(s + n, " "), next = strcspn(s + n + gap, " ");
+		int opens = n >= 2 && memcmp(s + n - 2, "\xC2\xAB", 2) == 0; /* « */
+		const char *w = s + n + gap;
+		int closes = next && (strchr(":;?!", w[0]) || memcmp(w, "\xC2\xBB", 2) == 0);
+		if (gap == 0 || next == 0 || !(opens || closes))
+			return n;
+		n += gap + next;
+	}
+}
+
 /* text on f from column col, its words wrapped at HELP_WIDTH onto lines
  * indented by indent; ends the line. */
 static void wrap(FILE *f, const char *text, size_t indent, size_t col)
 {
 	int first = 1;
 	while (*text) {
-		size_t n = strcspn(text, " "), w = width(text, n);
+		size_t n = word_len(text), w = width(text, n);
 		if (!first && col + 1 + w > HELP_WIDTH) {
 			fprintf(f, "\n%*s", (int)indent, "");
 			col = indent;

@@ -11,14 +11,14 @@ static int import(struct ctl *c, const struct ctl_args *a)
 
 static void print_people(json_t *all, const struct ctl_args *a)
 {
-	static const char *const head[] = {"ID",     "KIND",	  "NAME", "CLASS",
-					   "SCHOOL", "AGREEMENT", "LEFT"};
+	static const char *const head[] = {N_("ID"),	 N_("KIND"),	  N_("NAME"), N_("CLASS"),
+					   N_("SCHOOL"), N_("AGREEMENT"), N_("LEFT")};
 	struct ctl_table *t = ctl_fleet_table(7, head);
 	json_t *p;
 	size_t i;
 	json_array_foreach(all, i, p)
 	{
-		const char *row[] = {ctl_fleet_str(p, "id"),	 ctl_fleet_str(p, "kind"),
+		const char *row[] = {ctl_fleet_str(p, "id"),	 ctl_word(ctl_fleet_str(p, "kind")),
 				     ctl_fleet_str(p, "name"),	 ctl_fleet_str(p, "class"),
 				     ctl_fleet_str(p, "school"), ctl_fleet_str(p, "agreement"),
 				     ctl_fleet_str(p, "left")};
@@ -64,19 +64,22 @@ static const struct ctl_opt show_opts[] = {
 
 static void print_person(json_t *p, const struct ctl_args *a)
 {
+	/* the member's name on the left stays as in --json: people and
+	 * scripts read the same key */
 	static const char *const keys[] = {"id",     "kind",	  "name", "class",
 					   "school", "agreement", "left"};
 	char t1[32], t2[32];
 	json_t *l;
 	size_t i;
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-		printf("%-10s %s\n", keys[k], ctl_fleet_str(p, keys[k]));
-	printf("loans:\n");
+		printf("%-10s %s\n", keys[k],
+		       k == 1 ? ctl_word(ctl_fleet_str(p, keys[k])) : ctl_fleet_str(p, keys[k]));
+	printf(_("loans:\n"));
 	json_array_foreach(json_object_get(p, "loans"), i, l)
 	{
-		printf("  #%lld %-9s tablet %s from %s, returned %s, due %s\n",
+		printf(_("  #%lld %-9s tablet %s from %s, returned %s, due %s\n"),
 		       (long long)json_integer_value(json_object_get(l, "id")),
-		       ctl_fleet_str(l, "state"), ctl_fleet_str(l, "device"),
+		       ctl_word(ctl_fleet_str(l, "state")), ctl_fleet_str(l, "device"),
 		       ctl_when_of(l, "started", t1, sizeof(t1)),
 		       ctl_when_of(l, "returned", t2, sizeof(t2)), ctl_fleet_str(l, "due"));
 	}
@@ -240,11 +243,13 @@ static int pseudonymise(struct ctl *c, const struct ctl_args *a)
 
 const struct ctl_verb ctl_person_verbs[] = {
     {"person", "import", import, ctl_fleet_import_opts, 0,
-     "import pupils and teachers from CSV (external_id, kind, name, class, uai[, agreement])"},
-    {"person", "list", list, list_opts, 0, "list pupils and teachers"},
+     N_("import pupils and teachers from CSV (external_id, kind, name, class, uai[, "
+	"agreement])")},
+    {"person", "list", list, list_opts, 0, N_("list pupils and teachers")},
     {"person", "find", find, find_opts, 0,
      N_("find pupils and teachers of your collèges by name or id (case and accents aside)")},
-    {"person", "show", show, show_opts, 0, "one person and their loans"},
+    {"person", "show", show, show_opts, 0, N_("one person and their loans")},
+
     {"person", "leave", leave, leave_opts, 0,
      N_("record the last day; open loans end that day; lists the tablets to collect")},
     {"person", "agreement", agreement, agreement_opts, 0,

@@ -48,10 +48,11 @@ static const struct ctl_opt fleet_opts[] = {
 static void print_fleet(json_t *rep, const struct ctl_args *a)
 {
 	static const char *const human[NCOLS] = {
-	    "UAI",	   "NAME",	 "TABLETS",	 "STOCK",      "LOANED", "RETURNING",
-	    "REPAIR",	   "LOST",	 "STOLEN",	 "RETIRED",    "LOANS",	 "OVERDUE",
-	    "INCIDENTS",   "UNSEEN 7D",	 "UNSEEN 30D",	 "NEVER SEEN", "HELD",	 "TARGET",
-	    N_("DAMAGES"), N_("COST €"), N_("REIMBURSE")};
+	    N_("UAI"),	      N_("NAME"),    N_("TABLETS"),   N_("STOCK"),     N_("LOANED"),
+	    N_("RETURNING"),  N_("REPAIR"),  N_("LOST"),      N_("STOLEN"),    N_("RETIRED"),
+	    N_("LOANS"),      N_("OVERDUE"), N_("INCIDENTS"), N_("UNSEEN 7D"), N_("UNSEEN 30D"),
+	    N_("NEVER SEEN"), N_("HELD"),    N_("TARGET"),    N_("DAMAGES"),   N_("COST €"),
+	    N_("REIMBURSE")};
 	char num[NCOLS][24];
 	const char *row[NCOLS];
 	json_t *r;
@@ -74,7 +75,7 @@ static void print_fleet(json_t *rep, const struct ctl_args *a)
 	}
 	cells(json_object_get(rep, "total"), row, num);
 	euros(json_object_get(rep, "total"), num[COL_COST]);
-	row[0] = "TOTAL";
+	row[0] = _("TOTAL");
 	row[1] = "";
 	ctl_fleet_row(t, row);
 	ctl_fleet_table_print(t, stdout);
@@ -161,7 +162,7 @@ static void print_indicators(json_t *rep, const struct ctl_args *a)
 	json_t *measures = json_object_get(rep, "measures"), *s, *m;
 	size_t i, j;
 	for (int k = 0; k < IND_COLS; k++)
-		hdr[k] = csv ? ind_head[k] : _(human[k]);
+		hdr[k] = csv ? ind_head[k] : human[k];
 	struct ctl_table *t = csv ? NULL : ctl_fleet_table(IND_COLS, hdr);
 	if (csv)
 		ctl_fleet_csv_line(stdout, hdr, IND_COLS);
@@ -301,7 +302,8 @@ static void print_year(json_t *rep, const struct ctl_args *a)
 	}
 	printf(_("%s (%s), from %s to %s\n"), ctl_fleet_str(school, "name"),
 	       ctl_fleet_str(school, "uai"), ctl_fleet_str(rep, "from"), ctl_fleet_str(rep, "to"));
-	const char *const human[2] = {_("FIGURE"), _("VALUE")};
+	static const char *const human[2] = {N_("FIGURE"), N_("VALUE")};
+
 	struct ctl_table *t = ctl_fleet_table(2, human);
 	for (size_t i = 0; i < NFIGURES; i++) {
 		const char *v = figure(rep, figures[i].path, num);

@@ -13,8 +13,8 @@ static const struct ctl_opt add_opts[] = {
     {.name = "UAI",
      .how = CTL_OPT_POS | CTL_OPT_BODY,
      .key = "uai",
-     .need = "missing argument",
-     .help = "the collège's UAI (e.g. 0131266F)"},
+     .need = N_("missing argument"),
+     .help = N_("the collège's UAI (e.g. 0131266F)")},
     CTL_OPT_FIELD("--name", "NAME", "name", "--name is required", "its name"),
     CTL_OPT_FIELD("--commune", "C", "commune", NULL, "its commune"),
     CTL_OPT_FIELD("--address", "A", "address", NULL, "its postal address"),
@@ -25,7 +25,7 @@ static const struct ctl_opt add_opts[] = {
 
 static void print_added(json_t *ret, const struct ctl_args *a)
 {
-	printf("added collège %s %s\n", ctl_fleet_str(ret, "uai"), ctl_fleet_str(ret, "name"));
+	printf(_("added collège %s %s\n"), ctl_fleet_str(ret, "uai"), ctl_fleet_str(ret, "name"));
 }
 
 static int add(struct ctl *c, const struct ctl_args *a)
@@ -35,7 +35,7 @@ static int add(struct ctl *c, const struct ctl_args *a)
 
 static void print_schools(json_t *all, const struct ctl_args *a)
 {
-	static const char *const head[] = {"UAI", "NAME", "COMMUNE", "SECTOR"};
+	static const char *const head[] = {N_("UAI"), N_("NAME"), N_("COMMUNE"), N_("SECTOR")};
 	json_t *s;
 	size_t i;
 	if (ctl_fleet_csv(a)) { /* it imports back as it is */
@@ -95,16 +95,25 @@ static void print_school(json_t *ret, const struct ctl_args *a)
 	json_t *st = json_object_get(ret, "by_state"), *v;
 	const char *k;
 	printf("%s  %s\n", ctl_fleet_str(ret, "uai"), ctl_fleet_str(ret, "name"));
-	printf("address   %s, %s\n", ctl_fleet_str(ret, "address"), ctl_fleet_str(ret, "commune"));
-	printf("sector    %s\n", ctl_fleet_str(ret, "sector"));
-	printf("tablets   %lld:", (long long)json_integer_value(json_object_get(ret, "devices")));
-	json_object_foreach(st, k, v) printf(" %s %lld", k, (long long)json_integer_value(v));
+	printf(_("address   %s, %s\n"), ctl_fleet_str(ret, "address"),
+	       ctl_fleet_str(ret, "commune"));
+	printf(_("sector    %s\n"), ctl_fleet_str(ret, "sector"));
+	printf(_("tablets   %lld:"),
+	       (long long)json_integer_value(json_object_get(ret, "devices")));
+	/* "stock 3, loaned 0, ...": a state may be several words ("en stock") */
+	int first = 1;
+	json_object_foreach(st, k, v)
+	{
+		printf("%s %s %lld", first ? "" : ",", ctl_word(k),
+		       (long long)json_integer_value(v));
+		first = 0;
+	}
 	printf("\n");
 	print_targets(ret);
 	printf(_("loans     %lld open, %lld overdue\n"),
 	       (long long)json_integer_value(json_object_get(ret, "loans_open")),
 	       (long long)json_integer_value(json_object_get(ret, "overdue")));
-	printf("incidents %lld open\n",
+	printf(_("incidents %lld open\n"),
 	       (long long)json_integer_value(json_object_get(ret, "incidents_open")));
 }
 
@@ -119,8 +128,9 @@ const struct ctl_verb ctl_school_verbs[] = {
     {"school", "import", import, ctl_fleet_import_opts, 0,
      N_("import collèges from CSV (uai, name[, address, commune, sector, pupils_equipped, "
 	"teachers_equipped]; French headers too); all rows or none")},
-    {"school", "add", add, add_opts, 0, "add one collège"},
+    {"school", "add", add, add_opts, 0, N_("add one collège")},
     {"school", "list", list, list_opts, 0, N_("list the collèges you can see")},
-    {"school", "show", show, show_opts, 0, "one collège and its counts"},
+    {"school", "show", show, show_opts, 0, N_("one collège and its counts")},
+
     {NULL, NULL, NULL, NULL, 0, NULL},
 };
