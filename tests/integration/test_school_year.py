@@ -178,6 +178,9 @@ def test_a_school_year():
         check(d.ctl("loan", "list", "--school", A, "--json").stdout
               == d.ctl("loan", "list", "--school", A, "--json", lang=FR).stdout, "JSON unchanged")
         check("--home-use" in d.ctl("loan", "create", "--help", lang=FR).stdout, "help in French")
+        people_fr = d.ctl("person", "list", "--school", A, lang=FR).stdout
+        check(fr_day(-20) in people_fr and fr_day(-1) in people_fr,
+              "days as people write them, JJ/MM/AAAA (agreement, last day): %s" % people_fr)
         d.ctl("audit", "verify")
 
 

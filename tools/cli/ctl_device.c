@@ -84,7 +84,7 @@ static void print_history(json_t *d)
 {
 	json_t *v;
 	size_t i;
-	char t1[32], t2[32];
+	char t1[32], t2[32], t3[32];
 	printf(_("\nloans:\n"));
 	json_array_foreach(json_object_get(d, "loans"), i, v)
 	{
@@ -92,7 +92,8 @@ static void print_history(json_t *d)
 		       (long long)json_integer_value(json_object_get(v, "id")),
 		       ctl_word(ctl_fleet_str(v, "state")), ctl_fleet_str(v, "person"),
 		       ctl_fleet_str(v, "name"), ctl_when_of(v, "started", t1, sizeof(t1)),
-		       ctl_when_of(v, "returned", t2, sizeof(t2)), ctl_fleet_str(v, "due"),
+		       ctl_when_of(v, "returned", t2, sizeof(t2)),
+		       ctl_when_of(v, "due", t3, sizeof(t3)),
 		       json_is_true(json_object_get(v, "home_use")) ? _(", home use") : "");
 	}
 	printf(_("incidents:\n"));

@@ -75,7 +75,11 @@ const char *ctl_when(const char *iso, char *buf, size_t cap)
 	if (iso == NULL || iso[0] == '\0')
 		return "-";
 	memset(&tm, 0, sizeof(tm));
-	const char *end = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
+	const char *end = strptime(iso, "%Y-%m-%d", &tm);
+	if (end && *end == '\0') /* a day: no zone, shown as people write it */
+		return when_french() && strftime(buf, cap, "%d/%m/%Y", &tm) ? buf : iso;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (end == NULL || when_offset(end, &off) < 0)
 		return iso;
 	time_t t = timegm(&tm) - off;

@@ -22,23 +22,24 @@ static const struct ctl_opt create_opts[] = {
 /* What a loan's flags say: deposited for the summer, overdue, its flag. */
 static void print_marks(json_t *l)
 {
-	char when[32];
+	char when[32], due[32];
 	if (!json_is_null(json_object_get(l, "deposited")) && json_object_get(l, "deposited"))
 		printf(_("  deposited at the collège since %s (loan suspended)\n"),
 		       ctl_when_of(l, "deposited", when, sizeof(when)));
 	if (json_is_true(json_object_get(l, "overdue")))
-		printf(_("  OVERDUE since %s\n"), ctl_fleet_str(l, "due"));
+		printf(_("  OVERDUE since %s\n"), ctl_when_of(l, "due", due, sizeof(due)));
 	if (strcmp(ctl_fleet_str(l, "flag"), "agreement_withdrawn") == 0)
 		printf(_("  flag: guardians' agreement withdrawn, home use turned school-only\n"));
 }
 
 static void print_loan(json_t *l, const struct ctl_args *a)
 {
+	char due[32];
 	printf(_("loan #%lld: tablet %s to %s (%s)%s, due %s\n"),
 	       (long long)json_integer_value(json_object_get(l, "id")), ctl_fleet_str(l, "device"),
 	       ctl_fleet_str(l, "person"), ctl_fleet_str(l, "name"),
 	       json_is_true(json_object_get(l, "home_use")) ? _(", home use") : _(", school only"),
-	       ctl_fleet_str(l, "due"));
+	       ctl_when_of(l, "due", due, sizeof(due)));
 	print_marks(l);
 }
 
@@ -152,12 +153,12 @@ static void print_loans(json_t *all, const struct ctl_args *a)
 	struct ctl_table *t = ctl_fleet_table(11, head);
 	json_t *l;
 	size_t i;
-	char id[24], since[32], due[64], state[48];
+	char id[24], since[32], due[64], day[32], state[48];
 	json_array_foreach(all, i, l)
 	{
 		snprintf(id, sizeof(id), "%lld",
 			 (long long)json_integer_value(json_object_get(l, "id")));
-		snprintf(due, sizeof(due), "%s%s", ctl_fleet_str(l, "due"),
+		snprintf(due, sizeof(due), "%s%s", ctl_when_of(l, "due", day, sizeof(day)),
 			 json_is_true(json_object_get(l, "overdue")) ? _(" OVERDUE") : "");
 		snprintf(state, sizeof(state), "%s%s", ctl_word(ctl_fleet_str(l, "state")),
 			 json_is_string(json_object_get(l, "deposited")) ? _(" (deposited)") : "");

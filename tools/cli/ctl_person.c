@@ -14,14 +14,18 @@ static void print_people(json_t *all, const struct ctl_args *a)
 	static const char *const head[] = {N_("ID"),	 N_("KIND"),	  N_("NAME"), N_("CLASS"),
 					   N_("SCHOOL"), N_("AGREEMENT"), N_("LEFT")};
 	struct ctl_table *t = ctl_fleet_table(7, head);
+	char signed_day[32], left_day[32];
 	json_t *p;
 	size_t i;
 	json_array_foreach(all, i, p)
 	{
-		const char *row[] = {ctl_fleet_str(p, "id"),	 ctl_word(ctl_fleet_str(p, "kind")),
-				     ctl_fleet_str(p, "name"),	 ctl_fleet_str(p, "class"),
-				     ctl_fleet_str(p, "school"), ctl_fleet_str(p, "agreement"),
-				     ctl_fleet_str(p, "left")};
+		const char *row[] = {ctl_fleet_str(p, "id"),
+				     ctl_word(ctl_fleet_str(p, "kind")),
+				     ctl_fleet_str(p, "name"),
+				     ctl_fleet_str(p, "class"),
+				     ctl_fleet_str(p, "school"),
+				     ctl_when_of(p, "agreement", signed_day, sizeof(signed_day)),
+				     ctl_when_of(p, "left", left_day, sizeof(left_day))};
 		ctl_fleet_row(t, row);
 	}
 	ctl_fleet_table_print(t, stdout);
@@ -68,7 +72,7 @@ static void print_person(json_t *p, const struct ctl_args *a)
 	 * scripts read the same key */
 	static const char *const keys[] = {"id",     "kind",	  "name", "class",
 					   "school", "agreement", "left"};
-	char t1[32], t2[32];
+	char t1[32], t2[32], t3[32];
 	json_t *l;
 	size_t i;
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
@@ -81,7 +85,8 @@ static void print_person(json_t *p, const struct ctl_args *a)
 		       (long long)json_integer_value(json_object_get(l, "id")),
 		       ctl_word(ctl_fleet_str(l, "state")), ctl_fleet_str(l, "device"),
 		       ctl_when_of(l, "started", t1, sizeof(t1)),
-		       ctl_when_of(l, "returned", t2, sizeof(t2)), ctl_fleet_str(l, "due"));
+		       ctl_when_of(l, "returned", t2, sizeof(t2)),
+		       ctl_when_of(l, "due", t3, sizeof(t3)));
 	}
 }
 
@@ -122,10 +127,11 @@ static const struct ctl_opt leave_opts[] = {
 
 static void print_leave(json_t *ret, const struct ctl_args *a)
 {
+	char day[32];
 	json_t *l;
 	size_t i;
 	printf(_("%s leaves on %s; %lld open loan(s) now due that day\n"), ctl_opt_get(a, "ID"),
-	       ctl_fleet_str(ret, "left"),
+	       ctl_when_of(ret, "left", day, sizeof(day)),
 	       (long long)json_integer_value(json_object_get(ret, "loans_now_due")));
 	json_t *collect = json_object_get(ret, "collect");
 	if (json_array_size(collect) == 0)
@@ -183,6 +189,7 @@ static const struct ctl_opt agreement_opts[] = {
 static void print_agreement(json_t *ret, const struct ctl_args *a)
 {
 	const char *id = ctl_opt_get(a, "ID");
+	char day[32];
 	long long y = (long long)json_integer_value(json_object_get(ret, "year"));
 	if (json_is_true(json_object_get(ret, "withdrawn")))
 		printf(_("%s: guardians' agreement of %lld-%lld withdrawn; %lld home-use loan(s) "
@@ -191,7 +198,7 @@ static void print_agreement(json_t *ret, const struct ctl_args *a)
 		       (long long)json_integer_value(json_object_get(ret, "loans_school_only")));
 	else
 		printf(_("%s: guardians' agreement of %lld-%lld signed on %s\n"), id, y, y + 1,
-		       ctl_fleet_str(ret, "signed"));
+		       ctl_when_of(ret, "signed", day, sizeof(day)));
 }
 
 static int agreement(struct ctl *c, const struct ctl_args *a)
