@@ -123,6 +123,8 @@ def test_each_recipient_gets_their_collèges():
             text = d.ctl("notice", "send", "--dry-run").stdout
             check("3 e-mails would be sent" in text and "ati.a (ati) <ati.a@clg-a.fr>" in text
                   and "Léa Dupont (3A)" in text, "the dry run for people: %s" % text)
+            check("\\x0a" not in text and "\nBonjour Anne Martin,\n" in text,
+                  "each body on its own lines: %s" % text)
             out = d.ctl("notice", "send")
             check("3 sent" in out.stdout and "0 not sent" in out.stdout, out.stdout)
             got = parse_all(sink)

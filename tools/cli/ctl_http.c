@@ -190,6 +190,9 @@ static int transfer(struct ctl *c, const char *method, const char *path, const v
 	if (body) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
 		hdrs = curl_slist_append(hdrs, ct);
+		/* no "Expect: 100-continue": libcurl would wait a second for the
+		 * interim answer before sending a body over 1 MiB (an import) */
+		hdrs = curl_slist_append(hdrs, "Expect:");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	}

@@ -3,6 +3,7 @@
 #include "ctl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,7 +16,10 @@ static const struct ctl_opt send_opts[] = {
     CTL_OPT_END,
 };
 
-static void print_dry(json_t *ret, const struct ctl_args *a)
+/* The dry run for people: each message's body on its own lines (bodies:
+ * the server's text, escaped here keeping its line feeds; ret's strings are
+ * escaped already). */
+static void print_dry(json_t *ret, json_t *bodies)
 {
 	json_t *m;
 	size_t i;
@@ -29,10 +33,42 @@ static void print_dry(json_t *ret, const struct ctl_args *a)
 		printf("\n%s (%s) <%s>\n%s\n", ctl_fleet_str(m, "account"),
 		       ctl_word(ctl_fleet_str(m, "role")), ctl_fleet_str(m, "to"),
 		       ctl_fleet_str(m, "subject"));
-		const char *body = json_string_value(json_object_get(m, "body"));
+		const char *body = json_string_value(json_array_get(bodies, i));
 		char safe[65536];
 		printf("%s", ctl_safe(body ? body : "", 1, safe, sizeof(safe)));
 	}
+}
+
+/* --dry-run: the answer taken raw, so that the bodies keep their lines. */
+static int notice_dry(struct ctl *c)
+{
+	char *raw = NULL;
+	size_t len = 0, i;
+	json_t *m;
+	int rc =
+	    ctl_call_raw(c, "POST", "/api/v1/notices/send?dry_run=1", NULL, 0, NULL, &raw, &len);
+	if (rc != CTL_OK)
+		return rc;
+	json_t *ret = json_loadb(raw ? raw : "", len, 0, NULL);
+	free(raw);
+	if (ret == NULL)
+		return ctl_err(_("the server's answer is not JSON"));
+	if (c->json) {
+		ctl_print_json(ret);
+		json_decref(ret);
+		return CTL_OK;
+	}
+	json_t *bodies = json_array();
+	json_array_foreach(json_object_get(ret, "messages"), i, m)
+	{
+		const char *b = json_string_value(json_object_get(m, "body"));
+		json_array_append_new(bodies, json_string(b ? b : ""));
+	}
+	ctl_safe_json(ret);
+	print_dry(ret, bodies);
+	json_decref(bodies);
+	json_decref(ret);
+	return CTL_OK;
 }
 
 static void print_run(json_t *ret, const struct ctl_args *a)
@@ -88,8 +124,7 @@ static int notice_send(struct ctl *c, const struct ctl_args *a)
 {
 	json_t *ret = NULL, *done = NULL;
 	if (ctl_opt_get(a, "--dry-run"))
-		return ctl_send_print(c, a, "POST", "/api/v1/notices/send?dry_run=1", NULL,
-				      print_dry);
+		return notice_dry(c);
 	int rc = ctl_call(c, "POST", "/api/v1/notices/send", NULL, &ret);
 	if (rc != CTL_OK)
 		return rc;
