@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Answers queued in libuv beyond what the kernel took: past this, the
@@ -274,6 +275,20 @@ static void handle_request(struct conn *c)
 		conn_set_state(c, CONN_IDLE);
 }
 
+/* A client that waits for leave to send its body ("Expect: 100-continue",
+ * curl's way with a body over 1 MiB) hears it once the body is admitted;
+ * a refused one hears the refusal instead.  (A client that sent its body
+ * without waiting reads the interim answer and goes on: RFC 9110 15.2.) */
+static void expect_continue(struct conn *c)
+{
+	static const char go[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const char *v = ap_http_header(ap_http_in_message(c->http), "expect");
+	if (v == NULL || strcasecmp(v, "100-continue") != 0)
+		return;
+	if (ap_tls_write(c->tls, go, sizeof(go) - 1) == 0)
+		flush(c);
+}
+
 /* The head of a request with a body is in and none of the body is read:
  * the router decides from the head how much body it may send and reserves
  * it in the process's budget, or answers at once (401, 413, 503) and the
@@ -296,6 +311,8 @@ static int admit_body(struct conn *c)
 		if (ap_http_in_admit(c->http, a.limit) != 0) {
 			answer_error(c, 413);
 			rc = AP_ETOOBIG;
+		} else {
+			expect_continue(c);
 		}
 	} else {
 		c->requests++;

@@ -223,6 +223,27 @@ def test_413_content_length():
     D.check_serving()
 
 
+def test_expect_100_continue():
+    """A client that waits for leave to send its body (curl over 1 MiB) hears
+    "100 Continue" once the body is admitted, and the refusal instead when it
+    is not."""
+    s = tls()
+    s.sendall(b"POST /healthz HTTP/1.1\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
+    f = s.makefile("rb")
+    interim = f.readline() + f.readline()
+    check(interim == b"HTTP/1.1 100 Continue\r\n\r\n", "the go-ahead before the body: %r" % interim)
+    s.sendall(b"0123456789")
+    status, _, _ = read_response(f)
+    check(status == 405, "then the answer to the whole request: %d" % status)
+    s.close()
+    s = tls()
+    s.sendall(b"POST /healthz HTTP/1.1\r\nContent-Length: 4097\r\nExpect: 100-continue\r\n\r\n")
+    status, h, _ = read_response(s.makefile("rb"))
+    check(status == 413, "a body over the limit is refused, never invited: %d" % status)
+    s.close()
+    D.check_serving()
+
+
 def test_413_chunked():
     s = tls()
     s.sendall(b"POST /healthz HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -572,7 +593,7 @@ def main():
         try:
             run([test_keepalive_reuse, test_head, test_404, test_405, test_401,
              test_400_garbage_request, test_query_strings, test_pipelined, test_chunked_body,
-             test_413_content_length, test_413_chunked, test_431,
+             test_413_content_length, test_expect_100_continue, test_413_chunked, test_431,
              test_tls_garbage, test_plain_http_to_tls_port, test_abrupt_disconnects,
              test_200_concurrent_keepalive, test_unread_answers_stop_reading,
              test_max_connections, test_handshake_timeout, test_slow_headers_408, test_stalled_body_408,
