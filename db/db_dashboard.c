@@ -30,8 +30,9 @@ struct scoped_sql {
 	" sum(enrollment = 'enrolled' AND (last_seen IS NULL OR last_seen < ?3))"  \
 	" FROM device WHERE " scope " GROUP BY school, state"
 /* ?2: the start of today */
-#define LOANS_SQL(scope)                                                          \
-	"SELECT school, count(*), sum(due_at < ?2), sum(home_use != 0) FROM loan" \
+#define LOANS_SQL(scope)                                                      \
+	"SELECT school, count(*), sum(due_at < ?2 AND deposited_at IS NULL)," \
+	" sum(home_use != 0) FROM loan"                                       \
 	" WHERE state = 'open' AND " scope " GROUP BY school"
 #define INCIDENTS_SQL(scope)                    \
 	"SELECT school, count(*) FROM incident" \

@@ -148,7 +148,7 @@ static int run_queries(struct db *db, struct rows *r, int64_t now, int64_t today
 	if (rc == 0)
 		rc = db_stmt(db,
 			     "SELECT l.school, sum(l.state = 'open'), sum(l.state = 'returning'),"
-			     " sum(l.state = 'open' AND l.due_at < ?1),"
+			     " sum(l.state = 'open' AND l.due_at < ?1 AND l.deposited_at IS NULL),"
 			     " sum(l.state = 'open' AND p.kind = 'pupil'),"
 			     " sum(l.state = 'open' AND p.kind = 'teacher') FROM loan l"
 			     " JOIN person p ON p.id = l.person_id"

@@ -358,6 +358,10 @@ def test_leaver_and_overdue_job():
         d.ctl("loan", "deposit", "DMPA00000001")
         check(not loan_of(d, "DMPA00000001")["overdue"], "deposited: not overdue")
         check(d.ctl_json("loan", "list", "--overdue") == [], "nor in the overdue list")
+        fleet = [r for r in d.ctl_json("report", "fleet")["schools"] if r["uai"] == A]
+        check(fleet[0]["overdue"] == 0, "nor in the fleet report: %r" % fleet)
+        dash = d.ctl_json("dashboard", "--school", A)
+        check(dash["schools"][0]["loans"]["overdue"] == 0, "nor on the dashboard: %r" % dash["schools"][0])
 
 
 def test_enrolled_tablet_and_damaged_return_with_sim():
