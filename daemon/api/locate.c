@@ -167,11 +167,11 @@ static void locate_request(struct req *r)
 		api_fail(r, AP_EMISSING, 400, "a reason is required: geolocation is exceptional");
 		goto out;
 	}
-	int rc = db_mdm_by_serial(r->w->db, serial, &d);
-	if (rc < 0) {
-		api_fail(r, rc, rc == AP_ENOTFOUND ? 404 : 503, "no tablet with serial %s", serial);
+	/* by serial, or by the asset tag on its label (answers itself) */
+	if (api_tablet_serial(r, AZ_LOCATE, serial, &d) < 0)
 		goto out;
-	}
+	serial = d.serial;
+	int rc;
 	if (incident > 0 && db_locate_incident_ok(r->w->db, d.id, incident) < 0) {
 		api_fail(
 		    r, AP_ECONFLICT, 409,

@@ -104,6 +104,12 @@ def test_a_school_year():
         check(inc["complaint_missing"] is True and inc["late"] is False,
               "declared at once, the complaint to come; told the collège within 48 h: %r" % inc)
         check(d.ctl_json("device", "show", s3)["state"] == "stolen", "stolen")
+        # the exceptional geolocation, the tablet named by the tag on its label
+        req = d.ctl_json("locate", "request", "CD13-0003", "--incident", str(inc["id"]),
+                         "--reason", "vol déclaré par la famille")
+        check(req["state"] == "pending" and req["serial"] == s3, "requested by asset tag: %r" % req)
+        d.ctl("locate", "request", "CD13-0003", "--incident", str(inc["id"]), "--reason", "x",
+              token=ati, expect=1)  # technicians only
 
         # the daily e-mail to the ATI names it (and never the INE)
         out = d.ctl("notice", "send")
