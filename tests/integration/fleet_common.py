@@ -12,7 +12,7 @@ import datetime
 import os
 import zoneinfo
 
-from harness import SHARED, check, write
+from harness import SHARED, Sim, check, write
 
 COLLEGES = os.path.join(SHARED, "data", "colleges-bouches-du-rhone-2017.csv")
 A = "0131266F"
@@ -97,3 +97,19 @@ def setup_fleet(d, devices=(("DMPA00000001", A), ("DMPA00000002", A), ("DMPA0000
               "T-A1;teacher;Mme Durand;;%s;\n"
               "E-B1;pupil;Jules Petit;4C;%s;%s\n" % (A, signed, A, A, signed, A, B, signed))
     d.ctl("person", "import", write(d, "people.csv", people))
+
+
+def enrolled_sims(d, n, schools):
+    """Collèges A and B, n tablets enrolled by ardoise-sim (a first session
+    drained), the i-th moved to schools[i % len(schools)]: (sim, serials)."""
+    d.ctl("school", "add", A, "--name", "Clg N. Sarraute")
+    d.ctl("school", "add", B, "--name", "Clg Elie Coutarel")
+    code = d.ctl_json("enroll-code", "new", "--uses", str(n))["code"]
+    sim = Sim(d)
+    sim.run("enroll", "-n", str(n), "--code", code)
+    sim.run("connect")
+    serials = [x["serial"] for x in sim.devices()]
+    check(len(serials) == n and all(serials), "enrolled serials: %r" % serials)
+    for i, s in enumerate(serials):
+        d.ctl("device", "move", s, "--school", schools[i % len(schools)])
+    return sim, serials

@@ -6,8 +6,8 @@ damage's cost and reimbursement, in the incident and the fleet report."""
 import datetime
 import re
 
-from fleet_common import A, B, day, refused, setup_fleet, snapshot, unchanged
-from harness import Daemon, Sim, check, run, token_of
+from fleet_common import A, B, day, enrolled_sims, refused, setup_fleet, snapshot, unchanged
+from harness import Daemon, check, run, token_of
 
 
 def account(d, name, role, *schools):
@@ -191,16 +191,7 @@ SIM_CONFIG = "[geolocation]\napproval = two-person\nexpiry_hours = 1\nretention_
 
 def sim_fleet(d, n=3):
     """n enrolled tablets of collège A; a second technician; an ATI of A."""
-    d.ctl("school", "add", A, "--name", "Clg N. Sarraute")
-    d.ctl("school", "add", B, "--name", "Clg Elie Coutarel")
-    code = d.ctl_json("enroll-code", "new", "--uses", str(n))["code"]
-    sim = Sim(d)
-    sim.run("enroll", "-n", str(n), "--code", code)
-    sim.run("connect")
-    serials = [x["serial"] for x in sim.devices()]
-    check(len(serials) == n and all(serials), "enrolled serials: %r" % serials)
-    for s in serials:
-        d.ctl("device", "move", s, "--school", A)
+    sim, serials = enrolled_sims(d, n, [A])
     tech2 = account(d, "tech2", "technician")
     d.sqlite("UPDATE account SET token_by = '', token_at = 0 WHERE name = 'tech2'")
     return sim, serials, tech2, account(d, "ati-a", "ati", A), account(d, "ati-b", "ati", B)

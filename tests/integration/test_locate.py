@@ -5,24 +5,15 @@ with their own certificates), driven through ardoisectl as staff would.
 """
 import os
 
-from fleet_common import A as UAI, B as OTHER
-from harness import Daemon, Sim, check, run, token_of
+from fleet_common import A as UAI, B as OTHER, enrolled_sims
+from harness import Daemon, check, run, token_of
 
 CONFIG = "[geolocation]\napproval = two-person\nexpiry_hours = 1\nretention_days = 1\n"
 
 
 def fleet(d, n=2):
     """n enrolled tablets of collège UAI, drained; staff accounts."""
-    d.ctl("school", "add", UAI, "--name", "Clg N. Sarraute")
-    d.ctl("school", "add", OTHER, "--name", "Clg Elie Coutarel")
-    code = d.ctl_json("enroll-code", "new", "--uses", str(n))["code"]
-    sim = Sim(d)
-    sim.run("enroll", "-n", str(n), "--code", code)
-    sim.run("connect")
-    serials = [x["serial"] for x in sim.devices()]
-    check(len(serials) == n and all(serials), "enrolled serials: %r" % serials)
-    d.ctl("device", "move", serials[0], "--school", UAI)
-    d.ctl("device", "move", serials[1], "--school", OTHER)
+    sim, serials = enrolled_sims(d, n, [UAI, OTHER])
     staff = {
         "tech2": token_of(d.ctl("account", "create", "--name", "tech2", "--role", "technician")),
         "ati": token_of(d.ctl("account", "create", "--name", "ati1", "--role", "ati", "--school", UAI)),

@@ -279,6 +279,9 @@ void ctl_fleet_csv_json(json_t *all, FILE *f);
 
 /* The string member key of o, or "-" when NULL/empty (times: ctl_when()). */
 const char *ctl_fleet_str(json_t *o, const char *key);
+/* The count v as text into buf, or none when v is not an integer (null: a
+ * target not known, a cell suppressed). */
+const char *ctl_fleet_int(json_t *v, const char *none, char *buf, size_t cap);
 
 /* Appends "&key=value" (URL-encoded) to a path under construction when
  * value is not NULL; the first one gets '?'. */

@@ -257,6 +257,14 @@ const char *ctl_fleet_str(json_t *o, const char *key)
 	return s && s[0] ? s : "-";
 }
 
+const char *ctl_fleet_int(json_t *v, const char *none, char *buf, size_t cap)
+{
+	if (!json_is_integer(v))
+		return none;
+	snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+	return buf;
+}
+
 /* Appends one page's elements to all (",\n"-separated); the cursor of the
  * next page into next ("" when it was the last). */
 static int add_page(struct ctl *c, const char *body, size_t len, const char *key,

@@ -111,15 +111,6 @@ static const struct ctl_opt indicators_opts[] = {
     CTL_OPT_END,
 };
 
-/* A count as shown: the number, or "" when suppressed (null). */
-static const char *ind_cell(json_t *v, char *buf, size_t cap)
-{
-	if (!json_is_integer(v))
-		return "";
-	snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-	return buf;
-}
-
 /* The cells of one collège's measure (CSV or table); suppressed cells are
  * "" in CSV, "<5" is not said of them: a complementary one may be more. */
 static void ind_cells(json_t *s, const char *measure, json_t *line, const char **out,
@@ -131,11 +122,13 @@ static void ind_cells(json_t *s, const char *measure, json_t *line, const char *
 	out[1] = ctl_fleet_str(s, "name");
 	out[2] = measure;
 	for (int l = 0; l < IND_LEVELS; l++) {
-		out[3 + l] = ind_cell(json_object_get(line, ind_levels[l]), num[3 + l], 24);
+		out[3 + l] =
+		    ctl_fleet_int(json_object_get(line, ind_levels[l]), "", num[3 + l], 24);
 		if (out[3 + l][0] == '\0')
 			out[3 + l] = hidden;
 	}
-	out[3 + IND_LEVELS] = ind_cell(json_object_get(line, "total"), num[3 + IND_LEVELS], 24);
+	out[3 + IND_LEVELS] =
+	    ctl_fleet_int(json_object_get(line, "total"), "", num[3 + IND_LEVELS], 24);
 	if (out[3 + IND_LEVELS][0] == '\0')
 		out[3 + IND_LEVELS] = hidden;
 	names[0] = '\0';
@@ -183,7 +176,7 @@ static void print_indicators(json_t *rep, const struct ctl_args *a)
 			row[k] = "";
 		row[1] = csv ? "total" : _("TOTAL");
 		row[2] = name;
-		row[3 + IND_LEVELS] = ind_cell(json_object_get(tot, "total"), num[0], 24);
+		row[3 + IND_LEVELS] = ctl_fleet_int(json_object_get(tot, "total"), "", num[0], 24);
 		if (row[3 + IND_LEVELS][0] == '\0')
 			row[3 + IND_LEVELS] = csv ? "" : "*";
 		row[IND_COLS - 1] = json_is_true(json_object_get(tot, "suppressed")) ? "total" : "";
@@ -277,11 +270,7 @@ static const char *figure(json_t *rep, const char *path, char out[24])
 		v = json_object_get(rep, group);
 		path = dot + 1;
 	}
-	v = json_object_get(v, path);
-	if (!json_is_integer(v))
-		return "";
-	snprintf(out, 24, "%lld", (long long)json_integer_value(v));
-	return out;
+	return ctl_fleet_int(json_object_get(v, path), "", out, 24);
 }
 
 static void print_year(json_t *rep, const struct ctl_args *a)

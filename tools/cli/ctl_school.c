@@ -67,23 +67,14 @@ static const struct ctl_opt show_opts[] = {
     CTL_OPT_END,
 };
 
-/* A target, or "-" when the collège has none. */
-static const char *target(json_t *v, char *buf, size_t cap)
-{
-	if (!json_is_integer(v))
-		return "-";
-	snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-	return buf;
-}
-
 /* The equipment targets against the fleet: tablets held (not retired,
  * lost or stolen) and lent. */
 static void print_targets(json_t *ret)
 {
 	char p[24], t[24];
 	printf(_("targets   %s pupils, %s teachers to equip\n"),
-	       target(json_object_get(ret, "pupils_equipped"), p, sizeof(p)),
-	       target(json_object_get(ret, "teachers_equipped"), t, sizeof(t)));
+	       ctl_fleet_int(json_object_get(ret, "pupils_equipped"), "-", p, sizeof(p)),
+	       ctl_fleet_int(json_object_get(ret, "teachers_equipped"), "-", t, sizeof(t)));
 	printf(_("equipped  %lld tablets held; lent to %lld pupils, %lld teachers\n"),
 	       (long long)json_integer_value(json_object_get(ret, "held")),
 	       (long long)json_integer_value(json_object_get(ret, "loaned_pupils")),
