@@ -193,16 +193,23 @@ static void ind_tables(const struct db_ind_row *rows, size_t n, json_t *schools,
 	}
 }
 
-/* The period's bounds from ?from= and ?to= (days, both in): [*from, *end). */
-static int ind_period(struct req *r, int64_t *from, int64_t *to, int64_t *end)
+/* ?from= and ?to= (days, both required, from <= to) into *ret_from and
+ * *ret_to, and *ret_end the start of the day after `to`: [from, end).
+ * Answers 400 itself (the year's and the indicators' one period). */
+static int period(struct req *r, int64_t *ret_from, int64_t *ret_to, int64_t *ret_end)
 {
-	if (api_fleet_query_day(r, "from", from) < 0 || api_fleet_query_day(r, "to", to) < 0)
+	int64_t from = 0, to = 0;
+	if (api_fleet_query_day(r, "from", &from) < 0 || api_fleet_query_day(r, "to", &to) < 0)
 		return AP_EINVAL;
-	if (*from == 0 || *to == 0)
-		return api_refuse(r, AP_EMISSING, 400, "from and to are required (YYYY-MM-DD)");
-	if (*to < *from)
-		return api_refuse(r, AP_EINVAL, 400, "to is before from");
-	*end = isodate_day_start(*to + 36 * 3600); /* the next day, whatever the clock change */
+	if (from == 0 || to == 0)
+		return api_refuse(r, AP_EMISSING, 400,
+				  "from and to are required (days YYYY-MM-DD)");
+	if (from > to)
+		return api_refuse(r, AP_EINVAL, 400,
+				  "from is after to: the period ends before it starts");
+	*ret_from = from;
+	*ret_to = to;
+	*ret_end = isodate_day_add(to, 1);
 	return 0;
 }
 
@@ -215,7 +222,7 @@ static void indicators(struct req *r)
 	struct db_ind_row *rows = NULL;
 	size_t n = 0;
 	int64_t from = 0, to = 0, end = 0;
-	if (api_allow(r, AZ_READ_FLEET, NULL) < 0 || ind_period(r, &from, &to, &end) < 0)
+	if (api_allow(r, AZ_READ_FLEET, NULL) < 0 || period(r, &from, &to, &end) < 0)
 		return;
 	int rc = db_privacy_indicators(r->w->db, from, end, &rows, &n);
 	if (rc < 0) {
@@ -266,26 +273,6 @@ static json_t *year_json(const struct db_school *s, int64_t from, int64_t to,
 	    year_target(y->teachers_target), "tablets", N(y->fleet_tablets), "pupils_equipped",
 	    N(y->equipped_pupils), "teachers_equipped", N(y->equipped_teachers));
 #undef N
-}
-
-/* ?from= and ?to= (days, both required, from <= to) into *ret_from and
- * *ret_end, the start of the day after `to`.  Answers 400 itself. */
-static int period(struct req *r, int64_t *ret_from, int64_t *ret_to, int64_t *ret_end)
-{
-	int64_t from = 0, to = 0;
-	if (api_fleet_query_day(r, "from", &from) < 0 || api_fleet_query_day(r, "to", &to) < 0)
-		return AP_EINVAL;
-	if (from == 0 || to == 0)
-		return api_refuse(r, AP_EMISSING, 400,
-				  "from and to are required (days YYYY-MM-DD)");
-	if (from > to)
-		return api_refuse(r, AP_EINVAL, 400, "from is after to: the period is empty");
-	*ret_from = from;
-	*ret_to = to;
-	/* the start of the next day: two hours past `to`'s 24 lands in it
-	 * whether a day is stored at midnight UTC or local (23 to 25 hours) */
-	*ret_end = isodate_day_start(to + 86400 + 7200);
-	return 0;
 }
 
 /* GET /api/v1/reports/year?school=UAI&from=DAY&to=DAY - the figures of
