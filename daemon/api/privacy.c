@@ -48,8 +48,8 @@ int privacy_run(struct worker *w, const char *actor, struct privacy_stats *ret)
 {
 	struct privacy_stats st = {0};
 	int64_t days = w->srv->cfg.leaver_retention_days, n = 0;
-	/* the day `days` days before today (noon: whatever the clock change) */
-	st.left_before = isodate_day_start(isodate_day_start(db_now()) - days * 86400 + 43200);
+	/* the day `days` days before today (at most 36500: config.c) */
+	st.left_before = isodate_day_add(db_now(), -(int)days);
 	int rc = db_privacy_held_back(w->db, st.left_before, &st.held_back);
 	for (int b = 0; rc == 0 && b < PRIVACY_MAX_BATCHES; b++) {
 		rc = batch(w, actor, &st, &n);
