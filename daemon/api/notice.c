@@ -114,7 +114,7 @@ static int gather(struct worker *w, struct gather *g)
 	g->today = isodate_day_start(g->now);
 	int rc = db_school_list(w->db, NULL, 0, add_school, g);
 	for (int k = 0; rc == 0 && k < DB_NOTICE_NKINDS; k++)
-		rc = db_notice_items(w->db, k, g->today, g->today + (LEAVER_DAYS + 1) * DAY,
+		rc = db_notice_items(w->db, k, g->today, isodate_day_add(g->today, LEAVER_DAYS + 1),
 				     keep_item, g);
 	if (rc == 0)
 		rc = db_notice_waiting(w->db, &g->waiting);
