@@ -54,17 +54,17 @@ static void process_http(struct conn *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-static void conn_set_state(struct conn *c, enum conn_state s)
+/* Arms the deadline of the connection's state; while reading is paused
+ * the daemon, not the peer, holds the request up, so the deadline is the
+ * peer's reading instead: idle_timeout_ms without an answer taken. */
+static void arm_deadline(struct conn *c)
 {
 	const struct config *cfg = &c->w->srv->cfg;
-	if (c->state == s)
+	if (c->read_paused && c->state != CONN_CLOSING) {
+		uv_timer_start(&c->timer, on_timer, (uint64_t)cfg->idle_timeout_ms, 0);
 		return;
-	log_debug("conn_state", "conn=%s from=%s to=%s", c->id, state_names[c->state],
-		  state_names[s]);
-	c->state = s;
-	/* each state has its own deadline, armed once on entry: a slow peer
-	 * cannot extend it by trickling bytes */
-	switch (s) {
+	}
+	switch (c->state) {
 	case CONN_HANDSHAKE:
 	case CONN_HEAD:
 		uv_timer_start(&c->timer, on_timer, (uint64_t)cfg->header_timeout_ms, 0);
@@ -79,6 +79,18 @@ static void conn_set_state(struct conn *c, enum conn_state s)
 		uv_timer_stop(&c->timer);
 		break;
 	}
+}
+
+static void conn_set_state(struct conn *c, enum conn_state s)
+{
+	if (c->state == s)
+		return;
+	log_debug("conn_state", "conn=%s from=%s to=%s", c->id, state_names[c->state],
+		  state_names[s]);
+	c->state = s;
+	/* each state has its own deadline, armed once on entry: a slow peer
+	 * cannot extend it by trickling bytes */
+	arm_deadline(c);
 }
 
 /* Gives the current request's body bytes back to the process's budget. */
@@ -134,9 +146,13 @@ static void on_write(uv_write_t *req, int status)
 		conn_close(c);
 	else if (c->pending_writes == 0 && c->close_when_flushed)
 		conn_close(c);
-	else if (c->read_paused && c->state != CONN_CLOSING && !c->close_when_flushed &&
-		 uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= CONN_MAX_QUEUED / 2) {
+	else if (c->read_paused && c->state != CONN_CLOSING && !c->close_when_flushed) {
+		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_MAX_QUEUED / 2) {
+			arm_deadline(c); /* the peer took an answer: it is reading */
+			return;
+		}
 		c->read_paused = 0;
+		arm_deadline(c); /* the request's own deadline, afresh */
 		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 		process_http(c); /* requests already received */
 	}
@@ -330,10 +346,12 @@ static void process_http(struct conn *c)
 	while (c->in.len > 0 && c->state != CONN_CLOSING && !c->close_when_flushed) {
 		size_t used = 0;
 		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_MAX_QUEUED) {
-			if (!c->read_paused)
+			if (!c->read_paused) {
 				log_debug("conn_paused", "conn=%s queued=%zu", c->id,
 					  uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp));
-			c->read_paused = 1;
+				c->read_paused = 1;
+				arm_deadline(c);
+			}
 			uv_read_stop((uv_stream_t *)&c->tcp);
 			return;
 		}
@@ -417,7 +435,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
-	log_info("timeout", "conn=%s peer=%s state=%s", c->id, c->peer, state_names[c->state]);
+	log_info("timeout", "conn=%s peer=%s state=%s", c->id, c->peer,
+		 c->read_paused ? "answers_unread" : state_names[c->state]);
+	if (c->read_paused) {
+		conn_close(c); /* answers it does not read: nothing more to say */
+		return;
+	}
 	if (c->state == CONN_HEAD || c->state == CONN_BODY) {
 		answer_error(c, 408);
 		return;

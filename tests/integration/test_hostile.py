@@ -285,6 +285,23 @@ def server_rx_queue(d, client_port):
     raise Failure("connection from port %d not found in /proc/net/tcp" % client_port)
 
 
+def server_rx_queue_gone(d, client_port):
+    """True when the daemon's end of the connection from client_port is
+    closed (not in /proc/net/tcp, or no longer ESTABLISHED)."""
+    want = (":%04X" % d.port, ":%04X" % client_port)
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(want[0]) and fields[2].endswith(want[1]):
+                return fields[3] != "01"  # 01 = ESTABLISHED
+    return True
+
+
+# pipelined requests whose ~1 KB answers (a 404 naming the path) fill the
+# kernel's buffers and the daemon's 1 MB queue in a few thousand
+UNREAD_BATCH = (b"GET /api/" + b"p" * 476 + b" HTTP/1.1\r\n\r\n") * 1000
+
+
 def cpu_ticks(d):
     with open("/proc/%d/stat" % d.proc.pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -309,11 +326,15 @@ def wait_quiet(d, timeout=30):
 def test_unread_answers_stop_reading():
     """A client that pipelines requests and never reads the answers must not
     make the daemon queue answers without bound: it stops reading instead,
-    and resumes when the client reads."""
+    and resumes when the client reads.  The daemon is the one holding up
+    the half-received request then: the request's 0.3 s deadline must not
+    close the connection while the client reads its answers.  (A loaded
+    machine may take long to settle: idle_timeout_ms, the deadline of a
+    client that reads nothing, is 2 min here.)"""
     # each answer is a ~1 KB 404 (its message names the path), so that
     # a few thousand requests fill the kernel's buffers and the 1 MB queue
-    n, batch = 14000, (b"GET /api/" + b"p" * 476 + b" HTTP/1.1\r\n\r\n") * 1000
-    with Daemon(workers=1) as q:
+    n, batch = 14000, UNREAD_BATCH
+    with Daemon(workers=1, config="[server]\nheader_timeout_ms = 300\nidle_timeout_ms = 120000\n") as q:
         raw = socket.socket()
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # a slow reader
         raw.connect(("127.0.0.1", q.port))
@@ -341,6 +362,33 @@ def test_unread_answers_stop_reading():
         check(got == n, "%d answers for %d requests" % (got, n))
         s.close()
         q.check_serving("a client that does not read")
+    D.check_serving()
+
+
+def test_unread_answers_deadline():
+    """A client that stops reading its answers altogether is closed once
+    idle_timeout_ms passes without it taking one."""
+    with Daemon(workers=1, config="[server]\nidle_timeout_ms = 1000\n") as q:
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        raw.connect(("127.0.0.1", q.port))
+        s = q.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1")
+
+        def write():
+            try:
+                for _ in range(14):
+                    s.sendall(UNREAD_BATCH)
+            except OSError:
+                pass  # closed by the daemon: what is expected
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        wait_until(lambda: "state=answers_unread" in q.log(), 60,
+                   "the daemon to close a connection whose answers are not read")
+        port = s.getsockname()[1]
+        wait_until(lambda: server_rx_queue_gone(q, port), 10,
+                   "the daemon's end of the connection to close")
+        s.close()
+        q.check_serving("a client that stopped reading")
     D.check_serving()
 
 
@@ -596,6 +644,7 @@ def main():
              test_413_content_length, test_expect_100_continue, test_413_chunked, test_431,
              test_tls_garbage, test_plain_http_to_tls_port, test_abrupt_disconnects,
              test_200_concurrent_keepalive, test_unread_answers_stop_reading,
+             test_unread_answers_deadline,
              test_max_connections, test_handshake_timeout, test_slow_headers_408, test_stalled_body_408,
              test_idle_timeout, test_client_certificates, test_secrets_never_logged,
              test_survived_everything])
