@@ -54,13 +54,23 @@ static void process_http(struct conn *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-/* Arms the deadline of the connection's state; while reading is paused
- * the daemon, not the peer, holds the request up, so the deadline is the
- * peer's reading instead: idle_timeout_ms without an answer taken. */
+/* Answers are on their way and only the peer's reading moves them on: a
+ * kept-alive connection still sending its last answer, one closing once
+ * its answer is sent, one whose reading is paused (past CONN_MAX_QUEUED
+ * the daemon, not the peer, holds the next request up). */
+static int answering(const struct conn *c)
+{
+	return c->state != CONN_CLOSING && c->pending_writes > 0 &&
+	       (c->read_paused || c->close_when_flushed || c->state == CONN_IDLE);
+}
+
+/* Arms the deadline of the connection's state, or, while answering(), of
+ * the peer's reading: idle_timeout_ms without an answer taken (re-armed
+ * by on_write at each one), however long the whole takes. */
 static void arm_deadline(struct conn *c)
 {
 	const struct config *cfg = &c->w->srv->cfg;
-	if (c->read_paused && c->state != CONN_CLOSING) {
+	if (answering(c)) {
 		uv_timer_start(&c->timer, on_timer, (uint64_t)cfg->idle_timeout_ms, 0);
 		return;
 	}
@@ -146,15 +156,14 @@ static void on_write(uv_write_t *req, int status)
 		conn_close(c);
 	else if (c->pending_writes == 0 && c->close_when_flushed)
 		conn_close(c);
-	else if (c->read_paused && c->state != CONN_CLOSING && !c->close_when_flushed) {
-		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_MAX_QUEUED / 2) {
-			arm_deadline(c); /* the peer took an answer: it is reading */
-			return;
-		}
+	else if (c->read_paused && !c->close_when_flushed && c->state != CONN_CLOSING &&
+		 uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= CONN_MAX_QUEUED / 2) {
 		c->read_paused = 0;
-		arm_deadline(c); /* the request's own deadline, afresh */
+		arm_deadline(c); /* the held request's own deadline, afresh */
 		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 		process_http(c); /* requests already received */
+	} else if (answering(c) || (c->state == CONN_IDLE && c->pending_writes == 0)) {
+		arm_deadline(c); /* the peer took an answer, or all: idle from now */
 	}
 }
 
@@ -183,8 +192,10 @@ static void close_after_flush(struct conn *c)
 	}
 	if (c->pending_writes == 0)
 		conn_close(c);
-	else
+	else {
 		c->close_when_flushed = 1;
+		arm_deadline(c); /* the peer's reading, now */
+	}
 }
 
 /* On every answer, pages, assets, API and device answers alike, errors
@@ -435,9 +446,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
+	int unread = answering(c);
 	log_info("timeout", "conn=%s peer=%s state=%s", c->id, c->peer,
-		 c->read_paused ? "answers_unread" : state_names[c->state]);
-	if (c->read_paused) {
+		 unread ? "answers_unread" : state_names[c->state]);
+	if (unread) {
 		conn_close(c); /* answers it does not read: nothing more to say */
 		return;
 	}
