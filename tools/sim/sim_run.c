@@ -105,6 +105,13 @@ static int env_net(const struct sim_opts *o, struct env *e)
 	return 0;
 }
 
+/* Keys an enrolment of n devices needs: one each, up to the pool's size
+ * (a test's two tablets need not wait for 64 RSA keys). */
+static size_t keys_for(const struct sim_opts *o, size_t n)
+{
+	return n < o->key_pool ? n : o->key_pool;
+}
+
 /* Opens the state (and the network when net); keys of o->key_type are
  * generated up to want_keys.  Returns an exit status. */
 static int env_open(const struct sim_opts *o, int net, size_t want_keys, struct env *e)
@@ -401,7 +408,7 @@ int sim_run_enroll(const struct sim_opts *o)
 
 	if (o->n == 0 || (!o->code == !o->enroll_token))
 		return sim_run_fail("enroll: give -n N and one of --code CODE or --enroll-token T");
-	if ((rc = env_open(o, 1, o->key_pool, &e)) == 0)
+	if ((rc = env_open(o, 1, keys_for(o, o->n), &e)) == 0)
 		rc = enrol_devices(&e, o, o->code, o->n, &total);
 	if (rc == 0 && o->json)
 		print_phase(o, "enrol", &total, NULL, NULL);
@@ -645,7 +652,7 @@ int sim_run_bench(const struct sim_opts *o)
 
 	if ((rc = bench_check(o)) != 0)
 		return rc;
-	if ((rc = env_open(o, 1, o->key_pool, &e)) != 0)
+	if ((rc = env_open(o, 1, keys_for(o, o->n), &e)) != 0)
 		goto out;
 	if (sim_state_count(e.st, SIM_ENROLLED, &have) < 0) {
 		rc = sim_run_fail("%s: cannot count the devices", o->state);
