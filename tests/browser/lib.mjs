@@ -231,29 +231,37 @@ const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
  * its JavaScript globals, DevTools evaluation is not subject to the page's
  * CSP, and the page's own code never sees axe. */
 export async function axeCheck(page, what = pathOf(page)) {
-	const source = require('axe-core').source;
-	const cdp = await page.context().newCDPSession(page);
-	let violations;
-	try {
-		const { frameTree } = await cdp.send('Page.getFrameTree');
-		const { executionContextId } = await cdp.send('Page.createIsolatedWorld', {
-			frameId: frameTree.frame.id, worldName: 'ardoise-axe',
-		});
-		const load = await cdp.send('Runtime.evaluate', { expression: source, contextId: executionContextId });
-		assert.ok(!load.exceptionDetails, `axe-core loads: ${JSON.stringify(load.exceptionDetails)}`);
-		const run = await cdp.send('Runtime.evaluate', {
-			contextId: executionContextId, awaitPromise: true, returnByValue: true,
-			expression: `axe.run(document, {runOnly: {type: 'tag', values: ${JSON.stringify(AXE_TAGS)}},
-				resultTypes: ['violations']}).then((r) => JSON.stringify(r.violations))`,
-		});
-		assert.ok(!run.exceptionDetails, `axe-core runs: ${JSON.stringify(run.exceptionDetails)}`);
-		violations = JSON.parse(run.result.value);
-	} finally {
-		await cdp.detach();
-	}
+	const world = await axeWorld(page);
+	const run = await world.cdp.send('Runtime.evaluate', {
+		contextId: world.contextId, awaitPromise: true, returnByValue: true,
+		expression: `axe.run(document, {runOnly: {type: 'tag', values: ${JSON.stringify(AXE_TAGS)}},
+			resultTypes: ['violations']}).then((r) => JSON.stringify(r.violations))`,
+	});
+	assert.ok(!run.exceptionDetails, `axe-core runs: ${JSON.stringify(run.exceptionDetails)}`);
+	const violations = JSON.parse(run.result.value);
 	assert.ok(violations.length === 0,
 		`axe-core (WCAG 2.1 AA) on ${what}: ${violations.length} violation(s)\n` + describe(violations));
 	return violations;
+}
+
+/* The isolated world holding axe for the page's current document: made
+ * and loaded (~0.5 MB of script) once per document, not once per check;
+ * a new document (its loaderId changes) gets a new one. */
+async function axeWorld(page) {
+	const known = page.ardoiseAxe;
+	const cdp = known ? known.cdp : await page.context().newCDPSession(page);
+	const { frameTree } = await cdp.send('Page.getFrameTree');
+	if (known && known.loaderId === frameTree.frame.loaderId)
+		return known;
+	const { executionContextId } = await cdp.send('Page.createIsolatedWorld', {
+		frameId: frameTree.frame.id, worldName: 'ardoise-axe',
+	});
+	const load = await cdp.send('Runtime.evaluate', {
+		expression: require('axe-core').source, contextId: executionContextId,
+	});
+	assert.ok(!load.exceptionDetails, `axe-core loads: ${JSON.stringify(load.exceptionDetails)}`);
+	page.ardoiseAxe = { cdp, loaderId: frameTree.frame.loaderId, contextId: executionContextId };
+	return page.ardoiseAxe;
 }
 
 function describe(violations) {

@@ -42,10 +42,10 @@ async function done(page) {
 }
 
 // Every page visited is checked (no stray value shown, axe) with its
-// expanding rows closed, then open.
+// expanding rows open: everything a closed row shows (its summary) is
+// shown then too, with what it hides.
 async function check(page, name) {
 	const open = (yes) => page.evaluate((o) => document.querySelectorAll('main details').forEach((d) => { d.open = o; }), yes);
-	await checkPage(page, `${pathOf(page)} (${name})`);
 	await open(true);
 	await checkPage(page, `${pathOf(page)} (${name}, rows open)`);
 	await open(false);
