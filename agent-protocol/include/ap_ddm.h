@@ -203,7 +203,8 @@ struct ap_ddm_status {
  * AP_DDM_MAX_DEPTH -> AP_ETOODEEP; more than AP_DDM_MAX_ITEMS items,
  * AP_DDM_MAX_ERRORS errors or AP_DDM_MAX_REASONS reasons in one error ->
  * AP_ELIMIT; an empty key, a name or code over AP_DDM_NAME_MAX octets or
- * with control characters -> AP_EINVAL.  Invalid JSON (truncated, not UTF-8,
+ * with control characters, an item given twice (a dotted key beside its
+ * nested form) -> AP_EINVAL.  Invalid JSON (truncated, not UTF-8,
  * a NUL, duplicate keys) -> AP_EPARSE.  On success *ret is freed with
  * ap_ddm_status_free().
  */
