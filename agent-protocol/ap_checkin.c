@@ -1,4 +1,5 @@
-/* ap_checkin.c - check-in messages (Authenticate, TokenUpdate, CheckOut). */
+/* ap_checkin.c - check-in messages (Authenticate, TokenUpdate, CheckOut,
+ * and DeclarativeManagement when the caller accepts it). */
 #include "ap_detail.h"
 #include "ap_err.h"
 #include "ap_msg_impl.h"
@@ -13,7 +14,9 @@
 enum ftype { F_STRING, F_DATA, F_BOOL };
 
 #define BIT(t) (1u << (t))
-#define ALL    (BIT(AP_CHECKIN_AUTHENTICATE) | BIT(AP_CHECKIN_TOKENUPDATE) | BIT(AP_CHECKIN_CHECKOUT))
+#define MDM    (BIT(AP_CHECKIN_AUTHENTICATE) | BIT(AP_CHECKIN_TOKENUPDATE) | BIT(AP_CHECKIN_CHECKOUT))
+#define DM     BIT(AP_CHECKIN_DECLARATIVE_MANAGEMENT)
+#define ALL    (MDM | DM)
 #define TU     BIT(AP_CHECKIN_TOKENUPDATE)
 #define OFF(f) offsetof(struct ap_checkin, f)
 
@@ -31,27 +34,30 @@ struct field {
 
 static const struct field fields[] = {
     {"UDID", F_STRING, OFF(udid), 0, ALL, ALL},
-    {"Topic", F_STRING, OFF(topic), 0, ALL, ALL},
+    {"Topic", F_STRING, OFF(topic), 0, MDM, MDM},
     {"Token", F_DATA, OFF(token), OFF(token_len), TU, TU},
     {"PushMagic", F_STRING, OFF(push_magic), 0, TU, TU},
     {"UnlockToken", F_DATA, OFF(unlock_token), OFF(unlock_token_len), TU, 0},
     {"AwaitingConfiguration", F_BOOL, OFF(awaiting_configuration), 0, TU, 0},
-    {"SerialNumber", F_STRING, OFF(serial), 0, ALL, 0},
-    {"OSVersion", F_STRING, OFF(os_version), 0, ALL, 0},
-    {"BuildVersion", F_STRING, OFF(build_version), 0, ALL, 0},
-    {"ProductName", F_STRING, OFF(product_name), 0, ALL, 0},
-    {"IMEI", F_STRING, OFF(imei), 0, ALL, 0},
-    {"MEID", F_STRING, OFF(meid), 0, ALL, 0},
-    {"Model", F_STRING, OFF(model), 0, ALL, 0},
-    {"DeviceName", F_STRING, OFF(device_name), 0, ALL, 0},
+    {"SerialNumber", F_STRING, OFF(serial), 0, MDM, 0},
+    {"OSVersion", F_STRING, OFF(os_version), 0, MDM, 0},
+    {"BuildVersion", F_STRING, OFF(build_version), 0, MDM, 0},
+    {"ProductName", F_STRING, OFF(product_name), 0, MDM, 0},
+    {"IMEI", F_STRING, OFF(imei), 0, MDM, 0},
+    {"MEID", F_STRING, OFF(meid), 0, MDM, 0},
+    {"Model", F_STRING, OFF(model), 0, MDM, 0},
+    {"DeviceName", F_STRING, OFF(device_name), 0, MDM, 0},
     {"UserID", F_STRING, OFF(user_id), 0, ALL, 0},
     {"UserShortName", F_STRING, OFF(user_short_name), 0, ALL, 0},
+    {"Endpoint", F_STRING, OFF(endpoint), 0, DM, DM},
+    {"Data", F_DATA, OFF(data), OFF(data_len), DM, 0},
 };
 
 static const char *const type_names[] = {
     [AP_CHECKIN_AUTHENTICATE] = "Authenticate",
     [AP_CHECKIN_TOKENUPDATE] = "TokenUpdate",
     [AP_CHECKIN_CHECKOUT] = "CheckOut",
+    [AP_CHECKIN_DECLARATIVE_MANAGEMENT] = "DeclarativeManagement",
 };
 
 #define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
@@ -93,7 +99,8 @@ static int field_error(const struct field *f, const char *mt, int rc, char *deta
 	return ap_detail_set(detail, cap, rc, "%s: %s: %s", mt, f->key, ap_strerror(rc));
 }
 
-static int message_type(plist_t dict, enum ap_checkin_type *ret, char *detail, size_t cap)
+static int message_type(plist_t dict, unsigned flags, enum ap_checkin_type *ret, char *detail,
+			size_t cap)
 {
 	char *mt = NULL;
 	int rc = ap_dict_get_string(dict, "MessageType", &mt);
@@ -104,6 +111,8 @@ static int message_type(plist_t dict, enum ap_checkin_type *ret, char *detail, s
 		return ap_detail_set(detail, cap, rc, "MessageType: %s", ap_strerror(rc));
 	rc = ap_detail_set(detail, cap, AP_EUNSUPPORTED, "unsupported MessageType \"%.40s\"", mt);
 	for (size_t i = 0; i < N_TYPES; i++) {
+		if (i == AP_CHECKIN_DECLARATIVE_MANAGEMENT && !(flags & AP_MSG_DDM))
+			continue; /* the caller does not handle it: unsupported */
 		if (strcmp(mt, type_names[i]) == 0) {
 			*ret = (enum ap_checkin_type)i;
 			ap_detail_clear(detail, cap);
@@ -115,10 +124,25 @@ static int message_type(plist_t dict, enum ap_checkin_type *ret, char *detail, s
 	return rc;
 }
 
-int ap_checkin_parse(plist_t dict, struct ap_checkin *ret, char *detail, size_t cap)
+/* The Endpoint of a DeclarativeManagement check-in, and its Data when it
+ * is a status report. */
+static int ddm_endpoint(struct ap_checkin *c, char *detail, size_t cap)
+{
+	static const char mt[] = "DeclarativeManagement";
+	char why[160];
+
+	if (ap_ddm_endpoint_parse(c->endpoint, strlen(c->endpoint), &c->ddm, why, sizeof(why)) < 0)
+		return ap_detail_set(detail, cap, AP_EINVAL, "%s: %s", mt, why);
+	if (c->ddm.type == AP_DDM_EP_STATUS && c->data == NULL)
+		return ap_detail_set(detail, cap, AP_EMISSING,
+				     "%s: Endpoint status without Data (the status report)", mt);
+	return 0;
+}
+
+int ap_checkin_parse(plist_t dict, unsigned flags, struct ap_checkin *ret, char *detail, size_t cap)
 {
 	struct ap_checkin c = {0};
-	int rc = message_type(dict, &c.type, detail, cap);
+	int rc = message_type(dict, flags, &c.type, detail, cap);
 
 	if (rc < 0)
 		goto out;
@@ -134,6 +158,8 @@ int ap_checkin_parse(plist_t dict, struct ap_checkin *ret, char *detail, size_t 
 			goto out;
 		}
 	}
+	if (c.type == AP_CHECKIN_DECLARATIVE_MANAGEMENT && (rc = ddm_endpoint(&c, detail, cap)) < 0)
+		goto out;
 	*ret = c;
 	rc = 0;
 out:

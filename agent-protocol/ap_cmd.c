@@ -8,6 +8,7 @@
  */
 #include "ap_cmd.h"
 #include "ap_codec.h"
+#include "ap_ddm.h"
 #include "ap_detail.h"
 #include "ap_err.h"
 #include "ap_plist.h"
@@ -206,6 +207,7 @@ static const struct pspec p_installed_apps[] = {
 
 static const struct pspec p_managed_apps[] = {STRS("Identifiers", 0), END};
 static const struct pspec p_profile_list[] = {BOOL("ManagedOnly", 0), END};
+static const struct pspec p_declarative_management[] = {DATA("Data", 0), END};
 static const struct pspec p_install_profile[] = {DATA("Payload", P_REQ), END};
 static const struct pspec p_identifier[] = {STR("Identifier", P_REQ), END};
 static const struct pspec p_clear_passcode[] = {DATA("UnlockToken", P_REQ | P_SECRET), END};
@@ -392,6 +394,24 @@ static int rule_install_app(plist_t p, char *detail, size_t cap)
 			     "InstallApplication: needs iTunesStoreID, Identifier or ManifestURL");
 }
 
+/* Data, when given, is the tokens answer (declarativemanagement.yaml: "a
+ * TokensResponse"). */
+static int rule_declarative_management(plist_t p, char *detail, size_t cap)
+{
+	char token[AP_DDM_DTOKEN_MAX + 1], why[160];
+	uint64_t len = 0;
+	plist_t data = plist_dict_get_item(p, "Data");
+
+	if (data == NULL)
+		return 0;
+	const char *bytes = plist_get_data_ptr(data, &len);
+	if (ap_ddm_tokens_parse(bytes, (size_t)len, token, why, sizeof(why)) < 0)
+		return ap_detail_set(detail, cap, AP_EINVAL,
+				     "DeclarativeManagement: Data must be a tokens answer: %s",
+				     why);
+	return 0;
+}
+
 static plist_t string_array(const char *const *v, size_t n)
 {
 	plist_t a = plist_new_array();
@@ -455,6 +475,8 @@ static const struct cmd cmds[AP_CMD__COUNT] = {
     [AP_CMD_SETTINGS] = {"Settings", p_settings, NULL, NULL},
     [AP_CMD_ACTIVATION_LOCK_BYPASS_CODE] = {"ActivationLockBypassCode", no_params, NULL, NULL},
     [AP_CMD_DEVICE_CONFIGURED] = {"DeviceConfigured", no_params, NULL, NULL},
+    [AP_CMD_DECLARATIVE_MANAGEMENT] = {"DeclarativeManagement", p_declarative_management,
+				       rule_declarative_management, NULL},
 };
 
 static const struct cmd *lookup(enum ap_cmd_type t)
@@ -1281,6 +1303,15 @@ int ap_cmd_params_install_app(int64_t itunes_store_id, const char *bundle_id, pl
 	plist_dict_set_item(d, "ManagementFlags", plist_new_uint(1));
 	*ret = d;
 	return 0;
+}
+
+int ap_cmd_params_declarative_management(const void *tokens_json, size_t len, plist_t *ret)
+{
+	if (ret == NULL)
+		return AP_EINVAL;
+	if (tokens_json == NULL || len == 0)
+		return (*ret = plist_new_dict()) ? 0 : AP_ENOMEM;
+	return data_param("Data", tokens_json, len, ret);
 }
 
 /* ---- secret parameters ---- */

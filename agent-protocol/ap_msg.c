@@ -9,6 +9,12 @@
 int ap_msg_parse(const char *body, size_t len, size_t max_bytes, struct ap_msg **ret, char *detail,
 		 size_t detail_cap)
 {
+	return ap_msg_parse_flags(body, len, max_bytes, 0, ret, detail, detail_cap);
+}
+
+int ap_msg_parse_flags(const char *body, size_t len, size_t max_bytes, unsigned flags,
+		       struct ap_msg **ret, char *detail, size_t detail_cap)
+{
 	plist_t root = NULL;
 	struct ap_msg *m = NULL;
 	int rc;
@@ -46,7 +52,7 @@ int ap_msg_parse(const char *body, size_t len, size_t max_bytes, struct ap_msg *
 	}
 	if (has_mt) {
 		m->kind = AP_MSG_CHECKIN;
-		rc = ap_checkin_parse(root, &m->u.checkin, detail, detail_cap);
+		rc = ap_checkin_parse(root, flags, &m->u.checkin, detail, detail_cap);
 	} else {
 		m->kind = AP_MSG_REPORT;
 		rc = ap_report_parse(root, &m->u.report, detail, detail_cap);

@@ -7,9 +7,10 @@
 
 #include "ap_msg.h"
 
-/* dict is borrowed.  On success *ret is filled (fields owned by it);
- * on failure *ret is left zeroed. */
-int ap_checkin_parse(plist_t dict, struct ap_checkin *ret, char *detail, size_t cap);
+/* dict is borrowed; flags as for ap_msg_parse_flags().  On success *ret
+ * is filled (fields owned by it); on failure *ret is left zeroed. */
+int ap_checkin_parse(plist_t dict, unsigned flags, struct ap_checkin *ret, char *detail,
+		     size_t cap);
 void ap_checkin_clear(struct ap_checkin *c);
 
 /* On success the report takes ownership of dict (ret->dict); on failure

@@ -38,6 +38,7 @@ enum ap_cmd_type {
 	AP_CMD_SETTINGS,
 	AP_CMD_ACTIVATION_LOCK_BYPASS_CODE,
 	AP_CMD_DEVICE_CONFIGURED,
+	AP_CMD_DECLARATIVE_MANAGEMENT,
 	AP_CMD__COUNT
 };
 
@@ -67,7 +68,9 @@ int ap_cmd_from_name(const char *name, enum ap_cmd_type *ret);
  * allowed set, an empty required string, or text that is not valid for
  * XML; AP_ETYPE for a wrong plist type; AP_EMISSING for a missing required
  * key or an unmet rule (EnableLostMode needs Message or PhoneNumber,
- * InstallApplication needs iTunesStoreID, Identifier or ManifestURL).
+ * InstallApplication needs iTunesStoreID, Identifier or ManifestURL);
+ * AP_EINVAL for a DeclarativeManagement Data that is not a tokens answer
+ * (ap_ddm_tokens_parse()).
  * AP_EINVAL too for t out of range or a bad command_uuid.
  * detail may be NULL; otherwise it receives a short reason on failure and
  * "" on success.
@@ -123,6 +126,11 @@ int ap_cmd_params_erase(int return_to_service, const void *mdm_profile, size_t m
  * (Volume Purchase licence)} and bundle_id is ignored; otherwise
  * {Identifier: bundle_id}.  Neither -> AP_EINVAL. */
 int ap_cmd_params_install_app(int64_t itunes_store_id, const char *bundle_id, plist_t *ret);
+/* DeclarativeManagement {Data: <the tokens answer>} (ap_ddm_tokens_build()'s
+ * bytes, so the tablet syncs without asking for the tokens first); {} when
+ * tokens_json is NULL or len 0 (the tablet then calls the tokens endpoint).
+ * The first one turns declarative management on for the tablet. */
+int ap_cmd_params_declarative_management(const void *tokens_json, size_t len, plist_t *ret);
 
 /*
  * Secret parameters (UnlockToken; ReturnToService's MDMProfileData, which

@@ -1,6 +1,7 @@
 /*
  * ap_msg.h - what a device sends: check-in messages (Authenticate,
- * TokenUpdate, CheckOut) and command reports (Status ...).
+ * TokenUpdate, CheckOut, and DeclarativeManagement for a caller that asks
+ * for it) and command reports (Status ...).
  *
  * ap_msg_parse() turns a request body into a struct ap_msg the caller owns.
  * A check-in is told from a report by its keys (MessageType vs Status),
@@ -8,6 +9,8 @@
  */
 #ifndef AP_MSG_H
 #define AP_MSG_H
+
+#include "ap_ddm.h"
 
 #include <plist/plist.h>
 
@@ -17,7 +20,12 @@
 #define AP_MSG_MAX_ERRORS 16 /* ErrorChain items kept; the rest are dropped */
 
 enum ap_msg_kind { AP_MSG_CHECKIN, AP_MSG_REPORT };
-enum ap_checkin_type { AP_CHECKIN_AUTHENTICATE, AP_CHECKIN_TOKENUPDATE, AP_CHECKIN_CHECKOUT };
+enum ap_checkin_type {
+	AP_CHECKIN_AUTHENTICATE,
+	AP_CHECKIN_TOKENUPDATE,
+	AP_CHECKIN_CHECKOUT,
+	AP_CHECKIN_DECLARATIVE_MANAGEMENT, /* only with AP_MSG_DDM */
+};
 enum ap_status {
 	AP_STATUS_IDLE,
 	AP_STATUS_ACKNOWLEDGED,
@@ -38,6 +46,13 @@ struct ap_checkin { /* all strings malloc'd, NULL when absent */
 	size_t unlock_token_len;
 	int awaiting_configuration;	 /* TokenUpdate, optional; 0 when absent */
 	char *user_id, *user_short_name; /* a user channel's message (Shared iPad, macOS) */
+	/* DeclarativeManagement: UDID required, Topic and the device keys above
+	 * not read (the check-in does not carry them) */
+	char *endpoint;		    /* Endpoint as sent; required */
+	struct ap_ddm_endpoint ddm; /* Endpoint parsed (ap_ddm_endpoint_parse()) */
+	unsigned char *data;	    /* Data: the status report JSON, data_len bytes (plus a
+				     * NUL); required for status, optional (NULL) otherwise */
+	size_t data_len;
 };
 
 struct ap_error_item {
@@ -82,6 +97,20 @@ struct ap_msg {
  */
 int ap_msg_parse(const char *body, size_t len, size_t max_bytes, struct ap_msg **ret, char *detail,
 		 size_t detail_cap);
+
+#define AP_MSG_DDM 0x1u /* accept DeclarativeManagement check-ins */
+/*
+ * ap_msg_parse() with flags.  AP_MSG_DDM: a DeclarativeManagement check-in
+ * is parsed (type AP_CHECKIN_DECLARATIVE_MANAGEMENT) instead of refused as
+ * AP_EUNSUPPORTED; a caller that dispatches on the check-in type sets it
+ * only once it handles that type.  Besides the errors above: Endpoint
+ * missing (AP_EMISSING) or not a string (AP_ETYPE); an Endpoint that
+ * ap_ddm_endpoint_parse() refuses (AP_EINVAL, its reason in detail);
+ * Endpoint status without Data (AP_EMISSING); Data not data (AP_ETYPE).
+ * The Data itself is not parsed here: ap_ddm_status_parse() does.
+ */
+int ap_msg_parse_flags(const char *body, size_t len, size_t max_bytes, unsigned flags,
+		       struct ap_msg **ret, char *detail, size_t detail_cap);
 /* Frees m and everything it owns (report dict included).  NULL ok. */
 void ap_msg_free(struct ap_msg *m);
 

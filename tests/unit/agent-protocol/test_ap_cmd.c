@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ap_cmd.h"
+#include "ap_ddm.h"
 #include "ap_err.h"
 #include "ap_plist.h"
 #include "ap_uuid.h"
@@ -114,6 +115,16 @@ static plist_t params_for(enum ap_cmd_type t)
 		    "ApplicationAttributes.Identifier=fr.education.pronote",
 		    "ApplicationAttributes.Attributes.Removable=false", "DataRoaming.Enabled=false",
 		    "PersonalHotspot.Enabled=false");
+	case AP_CMD_DECLARATIVE_MANAGEMENT: {
+		char *tokens = NULL;
+		size_t len = 0;
+		assert_int_equal(ap_ddm_tokens_build("3dc25b025a14acbe9f788b7c62408a1e", 1792080000,
+						     &tokens, &len, NULL, 0),
+				 0);
+		assert_int_equal(ap_cmd_params_declarative_management(tokens, len, &p), 0);
+		free(tokens);
+		return p;
+	}
 	default:
 		return NULL; /* no parameters, or defaults (DeviceInformation) */
 	}

@@ -195,6 +195,7 @@ static const enum cmd_expect commands[AP_CMD__COUNT] = {
     [AP_CMD_PLAY_LOST_MODE_SOUND] = C_NOBODY,
     [AP_CMD_ERASE_DEVICE] = C_NOBODY,
     [AP_CMD_ACTIVATION_LOCK_BYPASS_CODE] = C_NOBODY,
+    [AP_CMD_DECLARATIVE_MANAGEMENT] = C_NOBODY, /* declarative management's own */
 };
 
 static void test_generic_commands(void **state)
