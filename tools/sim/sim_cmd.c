@@ -476,7 +476,10 @@ static int run_command(struct sim_device *d, plist_t root, plist_t report)
 		return format_error(report, SIM_ERR_UNKNOWN_COMMAND);
 	int known = ap_cmd_from_name(rt, &t) == 0;
 	free(rt);
-	if (!known)
+	/* a command the protocol knows and this iPad does not implement
+	 * (DeclarativeManagement until the simulator has a DDM side) is
+	 * answered as unknown, as an older iPadOS would */
+	if (!known || sim_cmd_find(t) == NULL)
 		return format_error(report, SIM_ERR_UNKNOWN_COMMAND);
 	d->last_type = t;
 	if (!params_ok(t, cmd))

@@ -538,10 +538,17 @@ static void test_format_errors(void **state)
 	    "</dict></plist>";
 	static const char no_uuid[] =
 	    "<plist version=\"1.0\"><dict><key>Command</key><dict/></dict></plist>";
+	/* a command the protocol knows and this iPad does not implement:
+	 * refused as unknown, never a crash */
+	static const char not_here[] =
+	    "<plist version=\"1.0\"><dict><key>CommandUUID</key><string>X-4</string>"
+	    "<key>Command</key><dict><key>RequestType</key><string>DeclarativeManagement</string>"
+	    "</dict></dict></plist>";
 
 	answer_raw(d, unknown, AP_STATUS_FORMAT_ERROR, "format-error-unknown");
 	answer_raw(d, bad_params, AP_STATUS_FORMAT_ERROR, "format-error-params");
 	answer_raw(d, no_command, AP_STATUS_FORMAT_ERROR, NULL);
+	answer_raw(d, not_here, AP_STATUS_FORMAT_ERROR, NULL);
 	assert_int_equal(sim_cmd_answer(d, no_uuid, strlen(no_uuid), &rep, &len), AP_EPARSE);
 	assert_int_equal(sim_cmd_answer(d, "<plist", 6, &rep, &len), AP_EPARSE);
 	assert_null(rep);
