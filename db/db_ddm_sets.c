@@ -9,7 +9,9 @@
  * collège, its serial, its groups; "fleet" hits all), found while the
  * rows are read, so that the walk only ORs a few bit sets per tablet and
  * reads the bits out in order.  100,000 tablets: one scan of device (with
- * device_ddm), one of the open loans when a group scope is assigned.
+ * device_ddm), one of the open loans when a group scope is assigned (a
+ * collège: its tablets' loans one by one, through loan's index, rather
+ * than every loan of the fleet).
  */
 #include "db_int.h"
 #include "db_ddm.h"
@@ -48,8 +50,10 @@ struct hit {
 struct db_ddm_sets {
 	struct decl *decls;
 	size_t n_decls, n_words;
-	struct key *keys; /* open addressing, cap_keys a power of two */
-	size_t cap_keys, n_keys;
+	struct key *keys; /* n_keys of them, room for cap_slots / 2 */
+	size_t n_keys;
+	int32_t *slots; /* open addressing: a key's index or -1; a power of two */
+	size_t cap_slots;
 	int32_t fleet_key; /* -1: nothing assigned to the fleet */
 	int has_groups;	   /* some scope is a group's */
 	struct dev *devs;
@@ -79,12 +83,13 @@ static uint64_t fnv(const char *s)
 	return h;
 }
 
-/* The slot of folded text: its key, or the free slot where it would go. */
+/* The slot of folded text: the one holding its key, or the free one
+ * where it would go. */
 static size_t key_slot(const struct db_ddm_sets *s, const char *text)
 {
-	size_t k = fnv(text) & (s->cap_keys - 1);
-	while (s->keys[k].text && strcmp(s->keys[k].text, text) != 0)
-		k = (k + 1) & (s->cap_keys - 1);
+	size_t k = fnv(text) & (s->cap_slots - 1);
+	while (s->slots[k] >= 0 && strcmp(s->keys[s->slots[k]].text, text) != 0)
+		k = (k + 1) & (s->cap_slots - 1);
 	return k;
 }
 
@@ -92,27 +97,30 @@ static size_t key_slot(const struct db_ddm_sets *s, const char *text)
 static int32_t key_find(const struct db_ddm_sets *s, const char *scope)
 {
 	char text[DB_DDM_SCOPE_MAX + 2];
-	if (s->cap_keys == 0 || strlen(scope) > DB_DDM_SCOPE_MAX)
+	if (s->cap_slots == 0 || strlen(scope) > DB_DDM_SCOPE_MAX)
 		return -1;
 	fold(scope, text, sizeof(text));
-	size_t k = key_slot(s, text);
-	return s->keys[k].text ? (int32_t)k : -1;
+	return s->slots[key_slot(s, text)];
 }
 
+/* Doubles the slots (and the keys' room): keys keep their index. */
 static int keys_grow(struct db_ddm_sets *s)
 {
-	size_t ncap = s->cap_keys ? s->cap_keys * 2 : 64;
-	struct key *old = s->keys;
-	size_t ocap = s->cap_keys;
-	if ((s->keys = calloc(ncap, sizeof(*s->keys))) == NULL) {
-		s->keys = old;
+	size_t ncap = s->cap_slots ? s->cap_slots * 2 : 64;
+	struct key *keys = realloc(s->keys, ncap / 2 * sizeof(*keys));
+	if (keys == NULL)
 		return AP_ENOMEM;
-	}
-	s->cap_keys = ncap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].text)
-			s->keys[key_slot(s, old[i].text)] = old[i];
-	free(old);
+	s->keys = keys;
+	int32_t *slots = malloc(ncap * sizeof(*slots));
+	if (slots == NULL)
+		return AP_ENOMEM;
+	free(s->slots);
+	s->slots = slots;
+	s->cap_slots = ncap;
+	for (size_t k = 0; k < ncap; k++)
+		slots[k] = -1;
+	for (size_t i = 0; i < s->n_keys; i++)
+		slots[key_slot(s, s->keys[i].text)] = (int32_t)i;
 	return 0;
 }
 
@@ -120,18 +128,20 @@ static int keys_grow(struct db_ddm_sets *s)
 static int key_add(struct db_ddm_sets *s, const char *scope, size_t *ret)
 {
 	char text[DB_DDM_SCOPE_MAX + 2];
-	if ((s->n_keys + 1) * 2 > s->cap_keys && keys_grow(s) < 0)
+	if ((s->n_keys + 1) * 2 > s->cap_slots && keys_grow(s) < 0)
 		return AP_ENOMEM;
 	fold(scope, text, sizeof(text));
 	size_t k = key_slot(s, text);
-	if (s->keys[k].text == NULL) {
-		if ((s->keys[k].text = strdup(text)) == NULL)
+	if (s->slots[k] < 0) {
+		struct key *n = &s->keys[s->n_keys];
+		if ((n->text = strdup(text)) == NULL)
 			return AP_ENOMEM;
-		s->n_keys++;
+		n->bits = NULL;
+		s->slots[k] = (int32_t)s->n_keys++;
 		if (strncmp(text, "group:", 6) == 0)
 			s->has_groups = 1;
 	}
-	*ret = k;
+	*ret = (size_t)s->slots[k];
 	return 0;
 }
 
@@ -192,9 +202,9 @@ static int decl_take(struct db_ddm_sets *s, sqlite3_stmt *st, size_t *ret)
 static int bits_fill(struct db_ddm_sets *s, const struct pairs *p)
 {
 	s->n_words = (s->n_decls + 63) / 64;
-	for (size_t k = 0; k < s->cap_keys; k++)
-		if (s->keys[k].text && (s->keys[k].bits = calloc(s->n_words ? s->n_words : 1,
-								 sizeof(uint64_t))) == NULL)
+	for (size_t k = 0; k < s->n_keys; k++)
+		if ((s->keys[k].bits = calloc(s->n_words ? s->n_words : 1, sizeof(uint64_t))) ==
+		    NULL)
 			return AP_ENOMEM;
 	for (size_t i = 0; i < p->n; i++)
 		s->keys[p->key[i]].bits[p->decl[i] / 64] |= 1ull << (p->decl[i] % 64);
@@ -384,7 +394,12 @@ static int load_groups(struct db *db, struct db_ddm_sets *s, const struct db_ddm
 	struct group_load g = {s, 0};
 	if (!s->has_groups || s->n_devs == 0)
 		return hits_index(s);
-	int rc = db_policy_device_groups(db, f->device_id, on_group, &g);
+	int rc = 0;
+	if (f->school && !f->device_id) /* a collège: its tablets' loans, by index */
+		for (size_t i = 0; i < s->n_devs && rc == 0 && g.rc == 0; i++)
+			rc = db_policy_device_groups(db, s->devs[i].id, on_group, &g);
+	else /* one tablet, or the fleet in one scan */
+		rc = db_policy_device_groups(db, f->device_id, on_group, &g);
 	if (rc == 0)
 		rc = g.rc;
 	return rc < 0 ? rc : hits_index(s);
@@ -485,10 +500,11 @@ void db_ddm_sets_free(struct db_ddm_sets *s)
 		free(s->decls[i].identifier);
 		free(s->decls[i].server_token);
 	}
-	for (size_t k = 0; k < s->cap_keys; k++) {
+	for (size_t k = 0; k < s->n_keys; k++) {
 		free(s->keys[k].text);
 		free(s->keys[k].bits);
 	}
+	free(s->slots);
 	free(s->decls);
 	free(s->keys);
 	free(s->devs);

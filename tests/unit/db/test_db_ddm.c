@@ -477,6 +477,20 @@ static void test_assignments(void **state)
 	int n = 0;
 	assert_int_equal(db_ddm_sets_recompute(db, NULL, 0, stop_first, &n), 0);
 	assert_int_equal(n, 1);
+	/* more scopes than the first hash table holds (it grows; each scope
+	 * keeps its declarations), more declarations than a 64-bit word */
+	char scope[32], id[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(scope, sizeof(scope), "device:X%d", i);
+		assign("cfg.a", scope);
+		snprintf(id, sizeof(id), "cfg.n%03d", i);
+		assert_int_equal(add(DB_DDM_CONFIGURATION, CFG, id, "t"), 0);
+		assign(id, i == 70 ? "device:S1" : scope);
+	}
+	assign("cfg.n099", "device:S1");
+	struct sets_seen w;
+	assert_string_equal(device_set(&w, 1), "1[c:cfg.a,c:cfg.n070,c:cfg.n099]");
+	assert_string_equal(device_set(&w, 2), "2[c:cfg.a]");
 }
 
 /* ---- tokens --------------------------------------------------------------------------- */
