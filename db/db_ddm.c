@@ -30,16 +30,20 @@ int db_ddm_kind_parse(const char *text, enum db_ddm_kind *ret)
 
 /* ---- checks ---------------------------------------------------------------- */
 
+/* 1 for A-Z a-z 0-9 _ - */
+static int name_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
 /* 1 when s is 1-max octets of A-Z a-z 0-9 . _ - */
 static int plain(const char *s, size_t max)
 {
 	size_t n = 0;
-	for (; s && s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
+	for (; s && s[n]; n++)
+		if (!name_char(s[n]) && s[n] != '.')
 			return 0;
-	}
 	return n >= 1 && n <= max;
 }
 
@@ -730,19 +734,39 @@ int db_ddm_decl_states(struct db *db, int64_t device_id,
 	return db_rows_done(db, st, rc);
 }
 
-int db_ddm_item_counts(struct db *db, const char *item, const char *const *only, size_t n_only,
+/* 1 when path is "$" then ".name" or "[digits]" parts, at most 64 octets. */
+static int path_ok(const char *path)
+{
+	size_t i = 1;
+	if (path == NULL || path[0] != '$' || strlen(path) > 64)
+		return 0;
+	while (path[i]) {
+		char open = path[i++];
+		size_t n = 0;
+		for (; path[i] && path[i] != '.' && path[i] != '[' && path[i] != ']'; i++, n++)
+			if (open == '[' ? !(path[i] >= '0' && path[i] <= '9') : !name_char(path[i]))
+				return 0;
+		if (n == 0 || (open != '.' && open != '[') || (open == '[' && path[i++] != ']'))
+			return 0;
+	}
+	return 1;
+}
+
+int db_ddm_item_counts(struct db *db, const char *item, const char *path, const char *const *only,
+		       size_t n_only,
 		       int (*fn)(const char *school, enum db_ddm_reporting reporting,
 				 const char *value, int64_t count, void *arg),
 		       void *arg)
 {
 	sqlite3_stmt *st;
-	if (!plain(item, DB_DDM_ITEM_MAX))
+	if (!plain(item, DB_DDM_ITEM_MAX) || (path && !path_ok(path)))
 		return AP_EINVAL;
 	int rc = db_stmt_scoped(
 	    db,
 	    "SELECT coalesce(d.school, '') AS sc,"
 	    " CASE WHEN s.enabled_at IS NULL THEN 0 WHEN i.value IS NULL THEN 1 ELSE 2 END AS r,"
-	    " CASE WHEN s.enabled_at IS NOT NULL THEN i.value END AS v, count(*)"
+	    " CASE WHEN s.enabled_at IS NULL THEN NULL WHEN ?3 IS NULL THEN i.value"
+	    " ELSE i.value -> ?3 END AS v, count(*)"
 	    " FROM device d LEFT JOIN device_ddm s ON s.device_id = d.id"
 	    " LEFT JOIN device_ddm_item i ON i.device_id = d.id AND i.item = ?2"
 	    " WHERE d.enrollment = 'enrolled'"
@@ -752,6 +776,7 @@ int db_ddm_item_counts(struct db *db, const char *item, const char *const *only,
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 2, item);
+	db_bind_text(st, 3, path);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (fn((const char *)sqlite3_column_text(st, 0),
 		       (enum db_ddm_reporting)sqlite3_column_int(st, 1),

@@ -289,10 +289,15 @@ enum db_ddm_reporting {
  * "softwareupdate.install-state"): fn(school, reporting, value, count)
  * once per (collège, reporting, value), by collège, reporting, value;
  * value is the JSON text ("\"downloading\"") for DB_DDM_REPORTED, NULL
- * otherwise; school "" for tablets no collège holds.  only (n_only UAIs)
+ * otherwise; school "" for tablets no collège holds.  path (NULL: the
+ * whole value) counts one member of the value instead, as JSON text
+ * (e.g. "$.reason" of "softwareupdate.failure-reason"; NULL when the
+ * value has no such member): "$", then ".name" (A-Z a-z 0-9 _ -) or
+ * "[index]" parts, 64 octets at most, else AP_EINVAL.  only (n_only UAIs)
  * limits it to those collèges, NULL: every collège (db_scope.h's errors).
  */
-int db_ddm_item_counts(struct db *db, const char *item, const char *const *only, size_t n_only,
+int db_ddm_item_counts(struct db *db, const char *item, const char *path, const char *const *only,
+		       size_t n_only,
 		       int (*fn)(const char *school, enum db_ddm_reporting reporting,
 				 const char *value, int64_t count, void *arg),
 		       void *arg);

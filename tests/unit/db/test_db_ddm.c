@@ -862,7 +862,8 @@ static void test_counts(void **state)
 	/* tablet 2 reported once without DDM on record: still "no DDM" */
 	report_state(2, "\"installing\"");
 	assert_int_equal(
-	    db_ddm_item_counts(db, "softwareupdate.install-state", NULL, 0, on_count, out), 0);
+	    db_ddm_item_counts(db, "softwareupdate.install-state", NULL, NULL, 0, on_count, out),
+	    0);
 	assert_string_equal(out, "-:2:\"failed\":1;"
 				 "0131266F:0:-:2;"
 				 "0131266F:2:\"downloading\":1;"
@@ -871,14 +872,54 @@ static void test_counts(void **state)
 	assert_int_equal(db_ddm_enable(db, 6), 0);
 	out[0] = '\0';
 	assert_int_equal(
-	    db_ddm_item_counts(db, "softwareupdate.install-state", only_a, 1, on_count, out), 0);
+	    db_ddm_item_counts(db, "softwareupdate.install-state", NULL, only_a, 1, on_count, out),
+	    0);
 	assert_string_equal(out, "0131266F:0:-:1;0131266F:1:-:1;0131266F:2:\"downloading\":1;");
 	out[0] = '\0';
-	assert_int_equal(db_ddm_item_counts(db, "never.reported", only_a, 1, on_count, out), 0);
+	assert_int_equal(db_ddm_item_counts(db, "never.reported", NULL, only_a, 1, on_count, out),
+			 0);
 	assert_string_equal(out, "0131266F:0:-:1;0131266F:1:-:2;");
-	assert_int_equal(db_ddm_item_counts(db, "bad item", NULL, 0, on_count, out), AP_EINVAL);
-	assert_int_equal(db_ddm_item_counts(db, NULL, NULL, 0, on_count, out), AP_EINVAL);
-	assert_int_equal(db_ddm_item_counts(db, "a.b", bad, 1, on_count, out), AP_EINVAL);
+	assert_int_equal(db_ddm_item_counts(db, "bad item", NULL, NULL, 0, on_count, out),
+			 AP_EINVAL);
+	assert_int_equal(db_ddm_item_counts(db, NULL, NULL, NULL, 0, on_count, out), AP_EINVAL);
+	assert_int_equal(db_ddm_item_counts(db, "a.b", NULL, bad, 1, on_count, out), AP_EINVAL);
+
+	/* one member of an object value: the failures by reason */
+	const char *reasons[] = {"{\"count\":1,\"reason\":\"no space\",\"timestamp\":\"x\"}",
+				 "{\"count\":3,\"reason\":\"no space\",\"timestamp\":\"y\"}",
+				 "{\"count\":1,\"reason\":\"network\"}", "{\"count\":2}"};
+	for (int64_t d = 1; d <= 4; d++) {
+		struct db_ddm_item it[] = {{"softwareupdate.failure-reason", reasons[d - 1]}};
+		struct db_ddm_report r = {0, it, 1, NULL, 0};
+		assert_int_equal(db_ddm_status_apply(db, d, &r), 0);
+	}
+	out[0] = '\0';
+	assert_int_equal(db_ddm_item_counts(db, "softwareupdate.failure-reason", "$.reason", NULL,
+					    0, on_count, out),
+			 0);
+	/* 1 (A: no space), 3 (B: network), 4 (reported, no reason); 2 (no
+	 * DDM) and 6 (silent) */
+	assert_string_equal(out, "-:2:-:1;"
+				 "0131266F:0:-:1;0131266F:1:-:1;0131266F:2:\"no space\":1;"
+				 "0750001U:2:\"network\":1;");
+	out[0] = '\0';
+	assert_int_equal(db_ddm_item_counts(db, "softwareupdate.failure-reason", "$.count", only_a,
+					    1, on_count, out),
+			 0);
+	assert_string_equal(out, "0131266F:0:-:1;0131266F:1:-:1;0131266F:2:1:1;");
+	/* paths refused: not from "$", empty parts, not an index, too long */
+	const char *bad_paths[] = {
+	    "",	       "reason",
+	    "$.",      "$..a",
+	    "$[",      "$[a]",
+	    "$[1",     "$.a b",
+	    "$.a\"",   "$]",
+	    "$.a[0]]", "$.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
+		assert_int_equal(
+		    db_ddm_item_counts(db, "a.b", bad_paths[i], NULL, 0, on_count, out), AP_EINVAL);
+	assert_int_equal(db_ddm_item_counts(db, "a.b", "$.a[0].b_c-d", NULL, 0, on_count, out), 0);
+	assert_int_equal(db_ddm_item_counts(db, "a.b", "$", NULL, 0, on_count, out), 0);
 }
 
 /* ---- the migration ------------------------------------------------------------------------ */
