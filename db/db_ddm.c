@@ -784,3 +784,38 @@ int db_ddm_item_counts(struct db *db, const char *item, const char *path, const 
 			break;
 	return db_rows_done(db, st, rc);
 }
+
+int db_ddm_decl_counts(struct db *db, const char *identifier, const char *const *only,
+		       size_t n_only,
+		       int (*fn)(const char *school, enum db_ddm_reporting reporting,
+				 const char *valid, int active, const char *reasons, int64_t count,
+				 void *arg),
+		       void *arg)
+{
+	sqlite3_stmt *st;
+	if (!plain(identifier, DB_DDM_IDENTIFIER_MAX))
+		return AP_EINVAL;
+	int rc = db_stmt_scoped(
+	    db,
+	    "SELECT coalesce(d.school, '') AS sc,"
+	    " CASE WHEN s.enabled_at IS NULL THEN 0 WHEN x.valid IS NULL THEN 1 ELSE 2 END AS r,"
+	    " CASE WHEN s.enabled_at IS NOT NULL THEN x.valid END AS va,"
+	    " CASE WHEN s.enabled_at IS NOT NULL THEN x.active ELSE 0 END AS ac,"
+	    " CASE WHEN s.enabled_at IS NOT NULL THEN x.reasons END AS re, count(*)"
+	    " FROM device d LEFT JOIN device_ddm s ON s.device_id = d.id"
+	    " LEFT JOIN device_declaration x ON x.device_id = d.id AND x.identifier = ?2"
+	    " WHERE d.enrollment = 'enrolled'"
+	    " AND (?1 IS NULL OR d.school IN (SELECT value FROM json_each(?1)))"
+	    " GROUP BY sc, r, va, ac, re ORDER BY sc, r, va, ac, re",
+	    only, n_only, &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 2, identifier);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn((const char *)sqlite3_column_text(st, 0),
+		       (enum db_ddm_reporting)sqlite3_column_int(st, 1),
+		       (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3),
+		       (const char *)sqlite3_column_text(st, 4), sqlite3_column_int64(st, 5), arg))
+			break;
+	return db_rows_done(db, st, rc);
+}

@@ -301,5 +301,20 @@ int db_ddm_item_counts(struct db *db, const char *item, const char *path, const 
 		       int (*fn)(const char *school, enum db_ddm_reporting reporting,
 				 const char *value, int64_t count, void *arg),
 		       void *arg);
+/*
+ * Per collège, how many enrolled tablets report which state for the
+ * declaration identifier (from management.declarations): fn(school,
+ * reporting, valid, active, reasons, count) once per (collège,
+ * reporting, valid, active, reasons), in that order; valid, reasons NULL
+ * and active 0 unless DB_DDM_REPORTED (DB_DDM_SILENT: DDM on, the
+ * declaration not in its reports).  AP_EINVAL for an identifier that is
+ * not one; only as above.
+ */
+int db_ddm_decl_counts(struct db *db, const char *identifier, const char *const *only,
+		       size_t n_only,
+		       int (*fn)(const char *school, enum db_ddm_reporting reporting,
+				 const char *valid, int active, const char *reasons, int64_t count,
+				 void *arg),
+		       void *arg);
 
 #endif

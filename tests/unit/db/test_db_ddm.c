@@ -922,6 +922,48 @@ static void test_counts(void **state)
 	assert_int_equal(db_ddm_item_counts(db, "a.b", "$", NULL, 0, on_count, out), 0);
 }
 
+static int on_decl_count(const char *school, enum db_ddm_reporting reporting, const char *valid,
+			 int active, const char *reasons, int64_t count, void *arg)
+{
+	char *out = arg;
+	size_t l = strlen(out);
+	snprintf(out + l, 1024 - l, "%s:%d:%s:%d:%s:%lld;", school[0] ? school : "-",
+		 (int)reporting, valid ? valid : "-", active, reasons ? reasons : "-",
+		 (long long)count);
+	return 0;
+}
+
+static void test_decl_counts(void **state)
+{
+	char out[1024] = "";
+	const char *only_b[] = {UAI_B};
+	const char *fail = "[{\"code\":\"Error.ConfigurationCannotBeApplied\"}]";
+	struct db_ddm_decl_state ok = {DB_DDM_CONFIGURATION, "su", "t", 1, "valid", NULL, 0};
+	struct db_ddm_decl_state bad = {DB_DDM_CONFIGURATION, "su", "t", 0, "invalid", fail, 0};
+	struct db_ddm_decl_state other = {DB_DDM_CONFIGURATION, "other", "t", 1, "valid", NULL, 0};
+	for (int64_t d = 1; d <= 6; d++)
+		if (d != 2)
+			assert_int_equal(db_ddm_enable(db, d), 0);
+	/* 1, 3: valid; 4: invalid; 6: reports only another declaration */
+	struct db_ddm_report r1 = {1, NULL, 0, &ok, 1}, r4 = {1, NULL, 0, &bad, 1},
+			     r6 = {1, NULL, 0, &other, 1};
+	assert_int_equal(db_ddm_status_apply(db, 1, &r1), 0);
+	assert_int_equal(db_ddm_status_apply(db, 3, &r1), 0);
+	assert_int_equal(db_ddm_status_apply(db, 4, &r4), 0);
+	assert_int_equal(db_ddm_status_apply(db, 6, &r6), 0);
+	assert_int_equal(db_ddm_decl_counts(db, "su", NULL, 0, on_decl_count, out), 0);
+	assert_string_equal(out,
+			    "-:2:invalid:0:[{\"code\":\"Error.ConfigurationCannotBeApplied\"}]:1;"
+			    "0131266F:0:-:0:-:1;0131266F:1:-:0:-:1;"
+			    "0131266F:2:valid:1:[]:1;"
+			    "0750001U:2:valid:1:[]:1;");
+	out[0] = '\0';
+	assert_int_equal(db_ddm_decl_counts(db, "su", only_b, 1, on_decl_count, out), 0);
+	assert_string_equal(out, "0750001U:2:valid:1:[]:1;");
+	assert_int_equal(db_ddm_decl_counts(db, "a/b", NULL, 0, on_decl_count, out), AP_EINVAL);
+	assert_int_equal(db_ddm_decl_counts(db, NULL, NULL, 0, on_decl_count, out), AP_EINVAL);
+}
+
 /* ---- the migration ------------------------------------------------------------------------ */
 
 /* The version whose step creates the declaration table. */
@@ -1035,6 +1077,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_status_reports, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decl_counts, setup, teardown),
 	    cmocka_unit_test(test_migration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
