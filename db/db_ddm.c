@@ -734,6 +734,32 @@ int db_ddm_decl_states(struct db *db, int64_t device_id,
 	return db_rows_done(db, st, rc);
 }
 
+/* The counts over every collège (?1 NULL), or over the collèges of
+ * json_each(?1): an IN list that device's index on school can use, where
+ * "?1 IS NULL OR" could not.  SQL texts stay literals (db_stmt). */
+#define ALL  "?1 IS NULL"
+#define SOME "d.school IN (SELECT value FROM json_each(?1))"
+
+#define ITEM_COUNTS_SQL(where)                                                                \
+	"SELECT coalesce(d.school, '') AS sc,"                                                \
+	" CASE WHEN s.enabled_at IS NULL THEN 0 WHEN i.value IS NULL THEN 1 ELSE 2 END AS r," \
+	" CASE WHEN s.enabled_at IS NULL THEN NULL WHEN ?3 IS NULL THEN i.value"              \
+	" ELSE i.value -> ?3 END AS v, count(*)"                                              \
+	" FROM device d LEFT JOIN device_ddm s ON s.device_id = d.id"                         \
+	" LEFT JOIN device_ddm_item i ON i.device_id = d.id AND i.item = ?2"                  \
+	" WHERE d.enrollment = 'enrolled' AND " where " GROUP BY sc, r, v ORDER BY sc, r, v"
+
+#define DECL_COUNTS_SQL(where)                                                                \
+	"SELECT coalesce(d.school, '') AS sc,"                                                \
+	" CASE WHEN s.enabled_at IS NULL THEN 0 WHEN x.valid IS NULL THEN 1 ELSE 2 END AS r," \
+	" CASE WHEN s.enabled_at IS NOT NULL THEN x.valid END AS va,"                         \
+	" CASE WHEN s.enabled_at IS NOT NULL THEN x.active ELSE 0 END AS ac,"                 \
+	" CASE WHEN s.enabled_at IS NOT NULL THEN x.reasons END AS re, count(*)"              \
+	" FROM device d LEFT JOIN device_ddm s ON s.device_id = d.id"                         \
+	" LEFT JOIN device_declaration x ON x.device_id = d.id AND x.identifier = ?2"         \
+	" WHERE d.enrollment = 'enrolled' AND " where                                         \
+	" GROUP BY sc, r, va, ac, re ORDER BY sc, r, va, ac, re"
+
 /* 1 when path is "$" then ".name" or "[digits]" parts, at most 64 octets. */
 static int path_ok(const char *path)
 {
@@ -761,18 +787,8 @@ int db_ddm_item_counts(struct db *db, const char *item, const char *path, const 
 	sqlite3_stmt *st;
 	if (!plain(item, DB_DDM_ITEM_MAX) || (path && !path_ok(path)))
 		return AP_EINVAL;
-	int rc = db_stmt_scoped(
-	    db,
-	    "SELECT coalesce(d.school, '') AS sc,"
-	    " CASE WHEN s.enabled_at IS NULL THEN 0 WHEN i.value IS NULL THEN 1 ELSE 2 END AS r,"
-	    " CASE WHEN s.enabled_at IS NULL THEN NULL WHEN ?3 IS NULL THEN i.value"
-	    " ELSE i.value -> ?3 END AS v, count(*)"
-	    " FROM device d LEFT JOIN device_ddm s ON s.device_id = d.id"
-	    " LEFT JOIN device_ddm_item i ON i.device_id = d.id AND i.item = ?2"
-	    " WHERE d.enrollment = 'enrolled'"
-	    " AND (?1 IS NULL OR d.school IN (SELECT value FROM json_each(?1)))"
-	    " GROUP BY sc, r, v ORDER BY sc, r, v",
-	    only, n_only, &st);
+	int rc = db_stmt_scoped(db, only ? ITEM_COUNTS_SQL(SOME) : ITEM_COUNTS_SQL(ALL), only,
+				n_only, &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 2, item);
@@ -795,19 +811,8 @@ int db_ddm_decl_counts(struct db *db, const char *identifier, const char *const 
 	sqlite3_stmt *st;
 	if (!plain(identifier, DB_DDM_IDENTIFIER_MAX))
 		return AP_EINVAL;
-	int rc = db_stmt_scoped(
-	    db,
-	    "SELECT coalesce(d.school, '') AS sc,"
-	    " CASE WHEN s.enabled_at IS NULL THEN 0 WHEN x.valid IS NULL THEN 1 ELSE 2 END AS r,"
-	    " CASE WHEN s.enabled_at IS NOT NULL THEN x.valid END AS va,"
-	    " CASE WHEN s.enabled_at IS NOT NULL THEN x.active ELSE 0 END AS ac,"
-	    " CASE WHEN s.enabled_at IS NOT NULL THEN x.reasons END AS re, count(*)"
-	    " FROM device d LEFT JOIN device_ddm s ON s.device_id = d.id"
-	    " LEFT JOIN device_declaration x ON x.device_id = d.id AND x.identifier = ?2"
-	    " WHERE d.enrollment = 'enrolled'"
-	    " AND (?1 IS NULL OR d.school IN (SELECT value FROM json_each(?1)))"
-	    " GROUP BY sc, r, va, ac, re ORDER BY sc, r, va, ac, re",
-	    only, n_only, &st);
+	int rc = db_stmt_scoped(db, only ? DECL_COUNTS_SQL(SOME) : DECL_COUNTS_SQL(ALL), only,
+				n_only, &st);
 	if (rc < 0)
 		return rc;
 	db_bind_text(st, 2, identifier);

@@ -18,7 +18,9 @@
  * tokens, a no-op, then R times the fleet's update declaration replaced
  * (a new one assigned to the fleet, the old one unassigned: every tablet
  * changes), and a collège's configuration edited.  Wall and CPU times,
- * median and range.  Each run has the reconciliation's 32 MiB page cache
+ * median and range.  Then every tablet sends a status report (each in
+ * its own transaction, as a check-in would), and the fleet's and one
+ * collège's counts of the install state are read.  Each run has the reconciliation's 32 MiB page cache
  * (db_policy_bulk), as the daemon's runs of many tablets; --no-bulk:
  * SQLite's default.
  *
@@ -342,6 +344,72 @@ static void fleet_changes(int runs)
 	free(cpu);
 }
 
+/* ---- status reports and their counts ------------------------------------------ */
+
+static int on_count(const char *school, enum db_ddm_reporting reporting, const char *value,
+		    int64_t count, void *arg)
+{
+	(*(long *)arg)++;
+	return 0;
+}
+
+/* Every tablet reports (its own transaction each, as a check-in), one
+ * in four a full report; then the fleet's counts of the install state
+ * and of the failures by reason. */
+static void statuses(long devices)
+{
+	static const char *const states[] = {"\"downloading\"", "\"installing\"", "\"none\"",
+					     "\"failed\""};
+	char version[32];
+	double t0 = ms_of(CLOCK_MONOTONIC), c0 = ms_of(CLOCK_PROCESS_CPUTIME_ID);
+	for (long id = 1; id <= devices; id++) {
+		snprintf(version, sizeof(version), "\"26.%ld\"", id % 3);
+		struct db_ddm_item items[] = {
+		    {"softwareupdate.install-state", states[id % 4]},
+		    {"device.operating-system.version", version},
+		    {"softwareupdate.failure-reason",
+		     id % 4 == 3 ? "{\"count\":1,\"reason\":\"no space\"}" : "{\"count\":0}"},
+		};
+		struct db_ddm_decl_state decl = {DB_DDM_CONFIGURATION,
+						 "ardoise.su.26.2",
+						 "t",
+						 1,
+						 id % 4 == 3 ? "invalid" : "valid",
+						 NULL,
+						 0};
+		struct db_ddm_report r = {id % 4 == 0, items, 3, &decl, 1};
+		int rc = db_ddm_status_apply(bench_db, id, &r);
+		if (rc < 0)
+			die("db_ddm_status_apply", rc);
+	}
+	double wall = ms_of(CLOCK_MONOTONIC) - t0, cpu = ms_of(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	printf("status reports (3 items + 1 declaration, each its own transaction): %ld in %.0f ms,"
+	       " %.1f us wall, %.1f us CPU each\n",
+	       devices, wall, wall * 1e3 / (double)devices, cpu * 1e3 / (double)devices);
+	const char *what[][2] = {{"softwareupdate.install-state", NULL},
+				 {"softwareupdate.failure-reason", "$.reason"}};
+	for (size_t i = 0; i < 2; i++) {
+		long rows = 0;
+		t0 = ms_of(CLOCK_MONOTONIC);
+		int rc =
+		    db_ddm_item_counts(bench_db, what[i][0], what[i][1], NULL, 0, on_count, &rows);
+		if (rc < 0)
+			die("db_ddm_item_counts", rc);
+		printf("counts of %s%s%s over the fleet: %ld rows in %.1f ms\n", what[i][0],
+		       what[i][1] ? " " : "", what[i][1] ? what[i][1] : "", rows,
+		       ms_of(CLOCK_MONOTONIC) - t0);
+	}
+	const char *one[] = {uais[0]};
+	long rows = 0;
+	t0 = ms_of(CLOCK_MONOTONIC);
+	if (db_ddm_item_counts(bench_db, "softwareupdate.install-state", NULL, one, 1, on_count,
+			       &rows) < 0)
+		die("db_ddm_item_counts", 0);
+	printf("counts of softwareupdate.install-state in one collège: %ld rows in %.1f ms\n", rows,
+	       ms_of(CLOCK_MONOTONIC) - t0);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	const char *csv = NULL;
@@ -401,6 +469,7 @@ int main(int argc, char **argv)
 	if ((rc = db_ddm_declaration_update(bench_db, id, &d, p, strlen(p), "bench", NULL)) < 0)
 		die("update", rc);
 	print("one collège's declaration edited", recompute(uais[0]));
+	statuses(devices);
 	EVP_MD_CTX_free(md);
 	db_close(bench_db);
 	if (!keep) {
