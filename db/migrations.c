@@ -467,6 +467,64 @@ static const char *const steps[] = {
     "    - (CAST(strftime('%m', agreement_at + 43200, 'unixepoch') AS INTEGER) < 9),"
     "    agreement_at, 'migration', CAST(strftime('%s', 'now') AS INTEGER)"
     "  FROM person WHERE agreement_at IS NOT NULL AND kind = 'pupil';",
+
+    /* 17: declarative device management (issue 15, db_ddm.h).  The
+     * declaration catalogue (its Payload a content-addressed blob, as a
+     * profile's bytes; identifiers unique among those not removed), their
+     * assignments to scopes (canonical pol_scope text, as assignment's: a
+     * sibling table, since assignment.kind's CHECK admits only profiles
+     * and apps and declarations reach tablets through their own
+     * DeclarationsToken, not through queued commands), each tablet's DDM
+     * state (when it was enabled, the DeclarationsToken last stored and
+     * how many times it changed, its last sync and status report), its
+     * status items (the value of each as JSON text) and its declarations'
+     * state from the item management.declarations.  JSON is checked with
+     * json_valid(), built into SQLite since 3.38. */
+    "CREATE TABLE declaration ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('activation','configuration','asset','management')),"
+    "  type TEXT NOT NULL," /* e.g. com.apple.configuration.softwareupdate.enforcement.specific */
+    "  identifier TEXT NOT NULL CHECK (length(CAST(identifier AS BLOB)) BETWEEN 1 AND 64),"
+    "  server_token TEXT NOT NULL CHECK (length(CAST(server_token AS BLOB)) BETWEEN 1 AND 64),"
+    "  blob TEXT NOT NULL REFERENCES blob(hash)," /* the Payload, a JSON object */
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_by TEXT NOT NULL DEFAULT '',"
+    "  updated_at INTEGER,"
+    "  removed_at INTEGER);"
+    "CREATE UNIQUE INDEX declaration_identifier ON declaration(identifier)"
+    "  WHERE removed_at IS NULL;"
+    "CREATE TABLE declaration_assignment ("
+    "  declaration_id INTEGER NOT NULL REFERENCES declaration(id),"
+    "  scope TEXT NOT NULL," /* canonical pol_scope text */
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (declaration_id, scope)) WITHOUT ROWID;"
+    "CREATE INDEX declaration_assignment_scope ON declaration_assignment(scope);"
+    "CREATE TABLE device_ddm ("
+    "  device_id INTEGER PRIMARY KEY REFERENCES device(id),"
+    "  enabled_at INTEGER," /* NULL: DDM not enabled on the tablet */
+    "  token TEXT NOT NULL DEFAULT '' CHECK (length(CAST(token AS BLOB)) <= 256),"
+    "  token_version INTEGER NOT NULL DEFAULT 0," /* times the token changed */
+    "  token_at INTEGER,"			  /* when it last changed */
+    "  synced_at INTEGER,"			  /* last tokens / declaration-items fetch */
+    "  status_at INTEGER);"			  /* last status report */
+    "CREATE TABLE device_ddm_item ("
+    "  device_id INTEGER NOT NULL REFERENCES device(id),"
+    "  item TEXT NOT NULL," /* e.g. softwareupdate.install-state */
+    "  value TEXT NOT NULL CHECK (json_valid(value)),"
+    "  reported_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, item)) WITHOUT ROWID;"
+    "CREATE TABLE device_declaration ("
+    "  device_id INTEGER NOT NULL REFERENCES device(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('activation','configuration','asset','management')),"
+    "  identifier TEXT NOT NULL,"
+    "  server_token TEXT NOT NULL DEFAULT '',"
+    "  active INTEGER NOT NULL DEFAULT 0,"
+    "  valid TEXT NOT NULL DEFAULT 'unknown' CHECK (valid IN ('valid','invalid','unknown')),"
+    "  reasons TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(reasons)),"
+    "  reported_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, kind, identifier)) WITHOUT ROWID;",
 };
 
 int migrations_count(void)
