@@ -111,8 +111,10 @@ static const struct job jobs[] = {
     {"pseudonymise_leavers", 3600 * 1000, privacy_job, NULL, 0},
     {"notice", 60 * 1000, notice_job, NULL, 1},
     {"loans_overdue", 86400 * 1000, job_loans_overdue, NULL, 1},
-    /* looks every 10 minutes whether the catalogue is catalogue_refresh_hours old */
-    {"updates_catalogue", 600 * 1000, gdmf_sync_job, NULL, 1, gdmf_sync_now},
+    /* looks every 10 minutes whether the catalogue is catalogue_refresh_hours old;
+     * the first look 10 minutes after start, not 10 s: a daemon started for a
+     * moment (a test, -n) does not go to Apple */
+    {"updates_catalogue", 600 * 1000, gdmf_sync_job, NULL, 0, gdmf_sync_now},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
