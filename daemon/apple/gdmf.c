@@ -162,6 +162,11 @@ static void release_clear(struct gdmf_release *r)
 	r->n_devices = 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int parse_devices(struct parse *ps, json_t *a, const char *path, struct gdmf_release *r)
 {
 	char where[200];
@@ -190,6 +195,8 @@ static int parse_devices(struct parse *ps, json_t *a, const char *path, struct g
 		r->n_devices++;
 	}
 	ps->devices += r->n_devices;
+	/* sorted for gdmf_release_offers()'s binary search */
+	qsort(r->devices, r->n_devices, sizeof(*r->devices), cmp_str);
 	return 0;
 }
 
@@ -357,10 +364,8 @@ int gdmf_release_offers(const struct gdmf_release *r, const char *model, int64_t
 {
 	if (r->expires && now >= r->expires)
 		return 0;
-	for (size_t i = 0; i < r->n_devices; i++)
-		if (strcmp(r->devices[i], model) == 0)
-			return 1;
-	return 0;
+	return r->n_devices &&
+	       bsearch(&model, r->devices, r->n_devices, sizeof(*r->devices), cmp_str) != NULL;
 }
 
 /* Highest first; the same version: the later posting, then the build. */

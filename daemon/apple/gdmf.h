@@ -55,7 +55,7 @@ struct gdmf_release {
 	int64_t posted;	 /* PostingDate: its local midnight */
 	int64_t expires; /* ExpirationDate's local midnight, from which the release is no
 			  * longer signed; 0 when absent */
-	char **devices;	 /* SupportedDevices, n_devices strings */
+	char **devices;	 /* SupportedDevices, n_devices strings, in strcmp() order */
 	size_t n_devices;
 };
 
