@@ -196,7 +196,8 @@ static int parse_devices(struct parse *ps, json_t *a, const char *path, struct g
 	}
 	ps->devices += r->n_devices;
 	/* sorted for gdmf_release_offers()'s binary search */
-	qsort(r->devices, r->n_devices, sizeof(*r->devices), cmp_str);
+	if (r->n_devices > 1)
+		qsort(r->devices, r->n_devices, sizeof(*r->devices), cmp_str);
 	return 0;
 }
 
