@@ -40,34 +40,49 @@ static const char *offered_text(json_t *offered, char *buf, size_t cap)
 	return o ? buf : "-";
 }
 
+/* A label of the state's lines, padded to LABEL_COLS characters (UTF-8:
+ * the French labels are longer in bytes than on screen). */
+#define LABEL_COLS 26
+static void label(const char *s)
+{
+	size_t cols = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		cols += (*p & 0xc0) != 0x80;
+	printf("%s%*s", s, cols < LABEL_COLS ? (int)(LABEL_COLS - cols) : 1, "");
+}
+
 static void print_state(json_t *ret)
 {
 	char t[64];
 	json_t *err = json_object_get(ret, "last_error");
 	json_t *win = json_object_get(ret, "windows");
-	printf("%-22s %s\n", _("catalogue:"), ctl_fleet_str(ret, "url"));
+	label(_("catalogue:"));
+	printf("%s\n", ctl_fleet_str(ret, "url"));
+	label(_("fetched:"));
 	if (json_is_string(json_object_get(ret, "fetched_at")))
-		printf(_("%-22s %s (%lld releases)\n"), _("fetched:"),
-		       ctl_when_of(ret, "fetched_at", t, sizeof(t)),
+		printf(_("%s (%lld releases)\n"), ctl_when_of(ret, "fetched_at", t, sizeof(t)),
 		       (long long)json_integer_value(json_object_get(ret, "releases")));
 	else
-		printf("%-22s %s\n", _("fetched:"), _("never (no copy kept)"));
-	if (json_is_true(json_object_get(ret, "fetching")))
-		printf("%-22s %s\n", _("now:"), _("fetching"));
+		printf("%s\n", _("never (no copy kept)"));
+	if (json_is_true(json_object_get(ret, "fetching"))) {
+		label(_("now:"));
+		printf("%s\n", _("fetching"));
+	}
 	if (json_is_object(err)) {
 		json_t *st = json_object_get(err, "status");
-		printf("%-22s %s: ", _("last attempt failed:"),
-		       ctl_when_of(err, "at", t, sizeof(t)));
+		label(_("last attempt failed:"));
+		printf("%s: ", ctl_when_of(err, "at", t, sizeof(t)));
 		if (json_is_integer(st))
 			printf(_("HTTP %lld: "), (long long)json_integer_value(st));
 		printf("%s\n", ctl_fleet_str(err, "message"));
 	}
 	if (json_is_object(win)) {
-		printf("%-22s %s\n", _("update windows:"), ctl_fleet_str(win, "allowed_windows"));
-		printf("%-22s %s\n", _("next allowed:"),
-		       json_is_true(json_object_get(win, "allowed_now"))
-			   ? _("now")
-			   : ctl_when_of(win, "next_allowed", t, sizeof(t)));
+		label(_("update windows:"));
+		printf("%s\n", ctl_fleet_str(win, "allowed_windows"));
+		label(_("next allowed:"));
+		printf("%s\n", json_is_true(json_object_get(win, "allowed_now"))
+				   ? _("now")
+				   : ctl_when_of(win, "next_allowed", t, sizeof(t)));
 	}
 }
 
