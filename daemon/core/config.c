@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum ctype { C_STR, C_INT, C_ENUM, C_ZONE, C_SPAN };
 
@@ -81,6 +82,24 @@ static int check_https(const char *v, char *err, size_t cap)
 	return AP_EINVAL;
 }
 
+/* A file read later (a PEM bundle): "" for none, else a readable regular
+ * file now, so that a wrong path stops the start rather than each use. */
+static int check_readable(const char *v, char *err, size_t cap)
+{
+	struct stat sb;
+	if (v[0] == '\0')
+		return 0;
+	if (stat(v, &sb) < 0 || access(v, R_OK) < 0) {
+		snprintf(err, cap, "'%.200s': %s", v, strerror(errno));
+		return AP_EINVAL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, cap, "'%.200s': not a regular file", v);
+		return AP_EINVAL;
+	}
+	return 0;
+}
+
 static const struct ckey keys[] = {
     S("server", "listen", listen, "127.0.0.1:8443"),
     I("server", "workers", workers, "0", 0, 64),
@@ -147,7 +166,7 @@ static const struct ckey keys[] = {
     I("loans", "teacher_max", loans_teacher_max, "1", 0, 1000),
     SC("updates", "catalogue_url", updates_catalogue_url, "https://gdmf.apple.com/v2/pmv",
        check_https),
-    S("updates", "catalogue_ca", updates_catalogue_ca, ""),
+    SC("updates", "catalogue_ca", updates_catalogue_ca, "", check_readable),
     I("updates", "catalogue_refresh_hours", updates_refresh_hours, "24", 0, 720),
     SC("updates", "allowed_windows", updates_allowed_windows,
        "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; sat-sun 00:00-24:00",

@@ -17,7 +17,8 @@ Answers: too_many(seconds) is 429 with Retry-After (None: without it);
 error(status); truncated() the fixture's first half as a whole 200
 answer (JSON cut short); cut() a 200 whose connection closes before the
 announced length; invalid() a 200 JSON answer with a value of the wrong
-type; answer(status, body, headers) anything else.  Any path but /v2/pmv
+type; hold() the fixture once let_go() is called; answer(status, body,
+headers) anything else.  Any path but /v2/pmv
 is 404.  Only the Python standard library is used.
 
 Standalone: python3 gdmf_standin.py CERT KEY [PORT] serves the fixture.
@@ -51,6 +52,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             plan = (404, b'{"error":"not found"}', {}, None)
         if plan is None:
             plan = (200, body, {}, None)
+        if plan == "hold":  # held until the test lets it go, then the fixture
+            g.held.set()
+            g.release.wait(60)
+            plan = (200, body, {}, None)
         status, data, headers, announced = plan
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -76,6 +81,7 @@ class GdmfStandin:
         self.requests = 0
         self.paths = []
         self.user_agents = []
+        self.held, self.release = threading.Event(), threading.Event()
         self.server = None
         self.port = None
 
@@ -102,6 +108,15 @@ class GdmfStandin:
         return (200, b'{"PublicAssetSets": {"iOS": [{"ProductVersion": 26.1, "Build": "23B85",'
                      b' "PostingDate": "2026-11-03", "SupportedDevices": ["iPad13,18"]}]}}',
                 {}, None)
+
+    def hold(self):
+        """An answer held until let_go() (held is set when the request waits)."""
+        self.held.clear()
+        self.release.clear()
+        return "hold"
+
+    def let_go(self):
+        self.release.set()
 
     def then(self, *answers):
         """The next requests to /v2/pmv get these answers, in order."""

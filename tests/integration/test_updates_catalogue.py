@@ -155,6 +155,26 @@ def test_429_then_success():
         check(st["last_error"] is None, "a success clears the failure: %s" % st)
 
 
+def test_fetch_off_the_loop():
+    """One event loop: while the stand-in holds its answer, the daemon
+    answers (the fetch waits on a work thread) and says it is fetching; a
+    second run meanwhile starts no second fetch."""
+    with GdmfStandin(CERT, KEY) as g, Daemon(config=config(g.url), workers=1) as d:
+        g.then(g.hold())
+        d.api("POST", "/api/v1/jobs/updates_catalogue/run")
+        wait_until(g.held.is_set, 30, "the stand-in to hold the request")
+        st = state(d)
+        check(st["fetching"] is True and st["fetched_at"] is None, st)
+        check(d.healthz() == 200, "the loop answers")
+        out = d.ctl("update", "catalogue").stdout
+        check("fetching" in out, out)
+        d.api("POST", "/api/v1/jobs/updates_catalogue/run")
+        g.let_go()
+        wait_until(lambda: not state(d)["fetching"], 30, "the fetch to end")
+        st = state(d)
+        check(st["releases"] == 13 and st["attempts"] == 1 and g.requests == 1, st)
+
+
 def test_failures_keep_the_copy():
     with GdmfStandin(CERT, KEY) as g, Daemon(config=config(g.url)) as d:
         good = fetch(d)
@@ -264,11 +284,16 @@ def test_trust():
         check(st["last_error"] and st["last_error"]["status"] is None and
               re.search(r"certificate|SSL", st["last_error"]["message"]), st)
         check(st["releases"] == 0 and g.requests == 0, st)
+        # a file that holds no certificate: said at the fetch
+        garbage = os.path.join(PKI, "garbage.pem")
+        with open(garbage, "w") as f:
+            f.write("not a certificate\n")
         d.stop()
-        d.config_text = config(g.url, ca=os.path.join(PKI, "missing.pem"))
+        d.config_text = config(g.url, ca=garbage)
         d.start()
         st = fetch(d)
         check("no PEM certificate could be read" in st["last_error"]["message"], st)
+        check(st["releases"] == 0 and g.requests == 0, st)
 
 
 def test_bad_settings_at_start():
@@ -277,6 +302,7 @@ def test_bad_settings_at_start():
                           ("catalogue_url = https://", "not an https:// URL"),
                           ("catalogue_url = https://gdmf apple.com/", "not an https:// URL"),
                           ("catalogue_refresh_hours = 721", "out of range 0..720"),
+                          ("catalogue_ca = /nonexistent/gdmf.pem", "No such file"),
                           ("catalogue_refresh_hours = often", "not a whole number"),
                           ("allowed_windows = mon-fri 18h-7h30", "the hours are not like"),
                           ("allowed_windows = weekdays 18:00-07:30", "the days are not like"),
@@ -299,6 +325,7 @@ def test_bad_settings_at_start():
 
 
 if __name__ == "__main__":
-    run([test_first_fetch, test_429_then_success, test_failures_keep_the_copy,
+    run([test_first_fetch, test_429_then_success, test_fetch_off_the_loop,
+         test_failures_keep_the_copy,
          test_restart_with_standin_down, test_who_may_see_it, test_bad_model_parameter,
          test_trust, test_bad_settings_at_start])

@@ -227,8 +227,18 @@ static void test_updates(void **state)
 	assert_string_equal(f->c.updates_allowed_windows,
 			    "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; "
 			    "sat-sun 00:00-24:00");
+	char ca[4200], text2[4400];
+	snprintf(ca, sizeof(ca), "%s",
+		 unit_write(f->dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n"));
+	snprintf(text2, sizeof(text2), "[updates]\ncatalogue_ca = %s\n", ca);
+	assert_int_equal(load(f, text2), 0);
+	assert_string_equal(f->c.updates_catalogue_ca, ca);
+	expect_error(f, "[updates]\ncatalogue_ca = /nonexistent/gdmf.pem\n", 2,
+		     "updates.catalogue_ca: '/nonexistent/gdmf.pem': No such file");
+	snprintf(text2, sizeof(text2), "[updates]\ncatalogue_ca = %s\n", f->dir);
+	expect_error(f, text2, 2, "not a regular file");
 	assert_int_equal(load(f, "[updates]\ncatalogue_url = https://127.0.0.1:8444/v2/pmv\n"
-				 "catalogue_ca = /etc/ssl/gdmf.pem\ncatalogue_refresh_hours = 0\n"
+				 "catalogue_ca =\ncatalogue_refresh_hours = 0\n"
 				 "allowed_windows = sat-sun 00:00-24:00; wed 13:00-18:00\n"),
 			 0);
 	assert_string_equal(f->c.updates_catalogue_url, "https://127.0.0.1:8444/v2/pmv");
