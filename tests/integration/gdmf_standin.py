@@ -65,8 +65,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if announced is not None:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError:  # the client gave up (a cap, a drain): nothing to tell
+            self.close_connection = True
+            return
         if announced is not None:
             self.close_connection = True
 

@@ -173,6 +173,14 @@ def test_fetch_off_the_loop():
         wait_until(lambda: not state(d)["fetching"], 30, "the fetch to end")
         st = state(d)
         check(st["releases"] == 13 and st["attempts"] == 1 and g.requests == 1, st)
+        # SIGTERM with a fetch in flight: it gives up, the daemon stops cleanly
+        g.then(g.hold())
+        d.api("POST", "/api/v1/jobs/updates_catalogue/run")
+        wait_until(g.held.is_set, 30, "the stand-in to hold the request")
+        check(d.stop() == 0, "a clean stop")
+        g.let_go()
+        check(re.search(r"event=gdmf_fetch_failed status=0 tries=1 kept=previous error=stopped",
+                        d.log()), d.log()[-1500:])
 
 
 def test_failures_keep_the_copy():
