@@ -11,6 +11,7 @@
 #include "db_account.h"
 #include "db_audit.h"
 #include "db_session.h"
+#include "gdmf_sync.h"
 #include "keystore.h"
 #include "locate.h"
 #include "secret.h"
@@ -422,6 +423,7 @@ int main(int argc, char **argv)
 		rc = die("result hooks: %s", ap_strerror(rc));
 		goto out;
 	}
+	gdmf_sync_start(&srv); /* the catalogue's last good copy */
 	rc = server_run(&srv) < 0 ? 1 : 0;
 out:
 	keystore_free(srv.ks);

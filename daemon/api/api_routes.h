@@ -24,5 +24,6 @@ extern const struct route api_push_routes[];
 extern const struct route api_session_routes[];
 extern const struct route api_dashboard_routes[];
 extern const struct route api_notice_routes[];
+extern const struct route api_update_routes[];
 
 #endif

@@ -30,6 +30,7 @@ static const struct {
     [AZ_COMMAND_PLIST] = {{FLEET, NO, NO, NO},
 			  "read a command's payload and result (?plist=1): technicians only"},
     [AZ_REPORT_SCHOOL] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's annual report"},
+    [AZ_UPDATES] = {{FLEET, FLEET, NO, NO}, "see the software update catalogue"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))

@@ -1,6 +1,7 @@
 /* config.c - the table of settings and the inih glue. */
 #include "config.h"
 #include "ap_err.h"
+#include "classhours.h"
 #include "mail.h"
 #include "schoolyear.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum ctype { C_STR, C_INT, C_ENUM, C_ZONE, C_SPAN };
 
@@ -64,6 +66,38 @@ static int check_address(const char *v, char *err, size_t cap)
 		return 0;
 	snprintf(err, cap, "not an e-mail address name@domain (printable ASCII, no spaces)");
 	return AP_EINVAL;
+}
+
+/* An https:// URL with a host: what libcurl is asked for, nothing else. */
+static int check_https(const char *v, char *err, size_t cap)
+{
+	size_t n = strlen(v);
+	int printable = 1;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f)
+			printable = 0;
+	if (strncmp(v, "https://", 8) == 0 && n > 8 && v[8] != '/' && printable)
+		return 0;
+	snprintf(err, cap, "'%.60s' is not an https:// URL (printable ASCII, no blank)", v);
+	return AP_EINVAL;
+}
+
+/* A file read later (a PEM bundle): "" for none, else a readable regular
+ * file now, so that a wrong path stops the start rather than each use. */
+static int check_readable(const char *v, char *err, size_t cap)
+{
+	struct stat sb;
+	if (v[0] == '\0')
+		return 0;
+	if (stat(v, &sb) < 0 || access(v, R_OK) < 0) {
+		snprintf(err, cap, "'%.200s': %s", v, strerror(errno));
+		return AP_EINVAL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, cap, "'%.200s': not a regular file", v);
+		return AP_EINVAL;
+	}
+	return 0;
 }
 
 static const struct ckey keys[] = {
@@ -130,6 +164,13 @@ static const struct ckey keys[] = {
     I("mail", "hour", mail_hour, "7", 0, 23),
     SPAN("loans", "summer", loans_summer, "07-05..08-31"),
     I("loans", "teacher_max", loans_teacher_max, "1", 0, 1000),
+    SC("updates", "catalogue_url", updates_catalogue_url, "https://gdmf.apple.com/v2/pmv",
+       check_https),
+    SC("updates", "catalogue_ca", updates_catalogue_ca, "", check_readable),
+    I("updates", "catalogue_refresh_hours", updates_refresh_hours, "24", 0, 720),
+    SC("updates", "allowed_windows", updates_allowed_windows,
+       "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; sat-sun 00:00-24:00",
+       classhours_check),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -312,6 +353,13 @@ static char *read_line(char *str, int num, void *stream)
 	}
 	size_t skip = strspn(str, " \t");
 	memmove(str, str + skip, n - skip + 1);
+	/* inih cuts a value at a ';' after a blank (an inline comment): in
+	 * [updates] allowed_windows that would drop windows in silence */
+	if (strncmp(str, "allowed_windows", 15) == 0 && strchr(" \t=", str[15]) &&
+	    (strstr(str, " ;") || strstr(str, "\t;")))
+		note_error(lc, "updates.allowed_windows: a blank before ';' starts a comment here, "
+			       "which would drop the windows after it: write ';' right after the "
+			       "hours (mon-fri 18:00-07:30; wed 12:00-24:00)");
 	return str;
 }
 

@@ -87,6 +87,12 @@ struct config {
 	/* [loans] */
 	char loans_summer[CONFIG_STR]; /* "MM-DD..MM-DD": no home-use loan starts then; "" = none */
 	int64_t loans_teacher_max;     /* open loans a teacher may hold; 0 = no limit */
+	/* [updates] Apple's software update catalogue (gdmf_sync.h) and when
+	 * tablets may install an update (classhours.h) */
+	char updates_catalogue_url[CONFIG_STR]; /* https:// only */
+	char updates_catalogue_ca[CONFIG_STR];	/* extra trust anchors (PEM); "" = system's only */
+	int64_t updates_refresh_hours;		/* 0 = fetched only when asked */
+	char updates_allowed_windows[CONFIG_STR]; /* "mon-fri 18:00-07:30; ..."; "" = any time */
 };
 
 /* Fills c with the defaults. */

@@ -9,6 +9,7 @@
 #include "reconcile.h"
 #include "worker.h"
 #include "db_command.h"
+#include "gdmf_sync.h"
 #include "db_loan.h"
 #include "db_person.h"
 #include "isodate.h"
@@ -25,6 +26,9 @@ struct job {
 	int (*run)(struct worker *w);
 	uint64_t (*period_from)(const struct config *c); /* when set, overrides period_ms */
 	int soon; /* first run 10 s after start (catching up after downtime), else after a period */
+	/* when set, what POST /api/v1/jobs/:name/run runs instead of run (a
+	 * job whose timer only acts when something is due) */
+	int (*run_now)(struct worker *w);
 };
 
 static int job_checkpoint(struct worker *w)
@@ -107,6 +111,10 @@ static const struct job jobs[] = {
     {"pseudonymise_leavers", 3600 * 1000, privacy_job, NULL, 0},
     {"notice", 60 * 1000, notice_job, NULL, 1},
     {"loans_overdue", 86400 * 1000, job_loans_overdue, NULL, 1},
+    /* looks every 10 minutes whether the catalogue is catalogue_refresh_hours old;
+     * the first look 10 minutes after start, not 10 s: a daemon started for a
+     * moment (a test, -n) does not go to Apple */
+    {"updates_catalogue", 600 * 1000, gdmf_sync_job, NULL, 0, gdmf_sync_now},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -143,7 +151,7 @@ int jobs_run(struct worker *w, const char *name)
 {
 	for (size_t i = 0; i < NJOBS; i++)
 		if (strcmp(jobs[i].name, name) == 0)
-			return jobs[i].run(w);
+			return jobs[i].run_now ? jobs[i].run_now(w) : jobs[i].run(w);
 	return AP_ENOTFOUND;
 }
 
@@ -181,7 +189,8 @@ void jobs_stop(struct worker *w)
 	if (s == NULL || s->stopped)
 		return;
 	s->stopped = 1;
-	notice_stop(); /* a notice run in flight sends nothing more */
+	notice_stop();	  /* a notice run in flight sends nothing more */
+	gdmf_sync_stop(); /* a catalogue fetch in flight gives up */
 	s->open = NJOBS;
 	for (size_t i = 0; i < NJOBS; i++)
 		uv_close((uv_handle_t *)&s->timers[i], on_closed);

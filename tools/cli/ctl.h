@@ -342,5 +342,6 @@ extern const struct ctl_verb ctl_policy_verbs[];
 extern const struct ctl_verb ctl_push_verbs[];
 extern const struct ctl_verb ctl_dashboard_verbs[];
 extern const struct ctl_verb ctl_notice_verbs[];
+extern const struct ctl_verb ctl_update_verbs[];
 
 #endif

@@ -22,8 +22,9 @@
 enum expect { NO, SCOPE, FLEET };
 
 static const char *const action_names[] = {
-    "READ",  "READ_FLEET", "LOAN", "INCIDENT",	  "DEVICE_ACTION", "SCHOOL_POLICY", "ADMIN",
-    "AUDIT", "LOCATE",	   "SELF", "POLICY_READ", "APP_CATALOGUE", "ERASE",	    "BULK",
+    "READ",  "READ_FLEET", "LOAN",	    "INCIDENT",	     "DEVICE_ACTION", "SCHOOL_POLICY",
+    "ADMIN", "AUDIT",	   "LOCATE",	    "SELF",	     "POLICY_READ",   "APP_CATALOGUE",
+    "ERASE", "BULK",	   "COMMAND_PLIST", "REPORT_SCHOOL", "UPDATES",
 };
 
 /* rows: actions in enum order; columns: technician, ati, referent, auditor */
@@ -44,6 +45,7 @@ static const enum expect table[][4] = {
     [AZ_BULK] = {FLEET, NO, NO, NO},
     [AZ_COMMAND_PLIST] = {FLEET, NO, NO, NO},	    /* stored plists, secrets masked */
     [AZ_REPORT_SCHOOL] = {FLEET, SCOPE, SCOPE, NO}, /* a collège's year: its staff */
+    [AZ_UPDATES] = {FLEET, FLEET, NO, NO},	    /* the update catalogue */
 };
 
 static void make_req(struct req *r, enum db_role role, int n_schools)

@@ -216,6 +216,58 @@ static void test_summer_span(void **state)
 	expect_error(f, "[loans]\nteacher_max = -1\n", 2, "out of range");
 }
 
+/* [updates]: the catalogue's URL (https only), its CA, the refresh, the
+ * windows outside class hours, each refused with file:line. */
+static void test_updates(void **state)
+{
+	struct fixture *f = *state;
+	assert_string_equal(f->c.updates_catalogue_url, "https://gdmf.apple.com/v2/pmv");
+	assert_string_equal(f->c.updates_catalogue_ca, "");
+	assert_int_equal(f->c.updates_refresh_hours, 24);
+	assert_string_equal(f->c.updates_allowed_windows,
+			    "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; "
+			    "sat-sun 00:00-24:00");
+	char ca[4200], text2[4400];
+	snprintf(ca, sizeof(ca), "%s",
+		 unit_write(f->dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n"));
+	snprintf(text2, sizeof(text2), "[updates]\ncatalogue_ca = %s\n", ca);
+	assert_int_equal(load(f, text2), 0);
+	assert_string_equal(f->c.updates_catalogue_ca, ca);
+	expect_error(f, "[updates]\ncatalogue_ca = /nonexistent/gdmf.pem\n", 2,
+		     "updates.catalogue_ca: '/nonexistent/gdmf.pem': No such file");
+	snprintf(text2, sizeof(text2), "[updates]\ncatalogue_ca = %s\n", f->dir);
+	expect_error(f, text2, 2, "not a regular file");
+	assert_int_equal(load(f, "[updates]\ncatalogue_url = https://127.0.0.1:8444/v2/pmv\n"
+				 "catalogue_ca =\ncatalogue_refresh_hours = 0\n"
+				 "allowed_windows = sat-sun 00:00-24:00; wed 13:00-18:00\n"),
+			 0);
+	assert_string_equal(f->c.updates_catalogue_url, "https://127.0.0.1:8444/v2/pmv");
+	assert_int_equal(f->c.updates_refresh_hours, 0);
+	assert_string_equal(f->c.updates_allowed_windows, "sat-sun 00:00-24:00; wed 13:00-18:00");
+	assert_int_equal(load(f, "[updates]\nallowed_windows =\n"), 0);
+	assert_string_equal(f->c.updates_allowed_windows, "");
+	expect_error(
+	    f, "[updates]\ncatalogue_url = http://gdmf.apple.com/v2/pmv\n", 2,
+	    "updates.catalogue_url: 'http://gdmf.apple.com/v2/pmv' is not an https:// URL");
+	expect_error(f, "[updates]\n\ncatalogue_url = https://\n", 3, "not an https:// URL");
+	expect_error(f, "[updates]\ncatalogue_url = https://a b/\n", 2, "not an https:// URL");
+	expect_error(f, "[updates]\ncatalogue_url = file:///etc/passwd\n", 2, "not an https://");
+	expect_error(f, "[updates]\ncatalogue_refresh_hours = 721\n", 2, "out of range 0..720");
+	expect_error(f, "[updates]\ncatalogue_refresh_hours = -1\n", 2, "out of range");
+	expect_error(f, "[updates]\ncatalogue_refresh_hours = daily\n", 2, "not a whole number");
+	expect_error(f, "[updates]\nallowed_windows = mon-fri 18h-7h30\n", 2,
+		     "updates.allowed_windows: 'mon-fri 18h-7h30': the hours are not like");
+	expect_error(f, "[updates]\nallowed_windows = lundi 18:00-19:00\n", 2, "the days are");
+	expect_error(f,
+		     "[server]\n[updates]\nallowed_windows = mon 18:00-19:00 ; tue 18:00-19:00\n",
+		     3, "a blank before ';' starts a comment");
+	char text[400] = "[updates]\nallowed_windows = ";
+	for (int i = 0; i < 20; i++)
+		strncat(text, "sun 01:00-02:00;", sizeof(text) - strlen(text) - 1);
+	strncat(text, "\n", sizeof(text) - strlen(text) - 1);
+	expect_error(f, text, 2, "longer than");
+}
+
 static void test_bad_integer(void **state)
 {
 	struct fixture *f = *state;
@@ -339,6 +391,7 @@ int main(void)
 	    T(test_timezone),
 	    T(test_bad_integer),
 	    T(test_summer_span),
+	    T(test_updates),
 	    T(test_syntax_error),
 	    T(test_first_error_reported),
 	    T(test_long_lines),
