@@ -22,6 +22,7 @@
 #include "db_ddm.h"
 #include "db_int.h"
 #include "migrations.h"
+#include "sql_unit.h"
 #include "store.h"
 #include "unit.h"
 
@@ -976,17 +977,6 @@ static int ddm_step(void)
 	return 0;
 }
 
-static int64_t raw_int(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 static void test_migration(void **state)
 {
 	char dir[4096], path[4200];
@@ -1034,12 +1024,13 @@ static void test_migration(void **state)
 
 	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
 	/* the rows of before are all there */
-	assert_int_equal(raw_int(h, "SELECT count(*) FROM assignment WHERE kind = 'profile'"
-				    " AND item_id = 1 AND scope = 'school:" UAI_A "'"),
+	assert_int_equal(sql_unit_int(h, "SELECT count(*) FROM assignment WHERE kind = 'profile'"
+					 " AND item_id = 1 AND scope = 'school:" UAI_A "'"),
 			 1);
-	assert_int_equal(raw_int(h, "SELECT count(*) FROM device WHERE id = 7 AND serial = 'M7'"),
-			 1);
-	assert_int_equal(raw_int(h, "SELECT count(*) FROM device_ddm_item WHERE device_id = 7"), 2);
+	assert_int_equal(
+	    sql_unit_int(h, "SELECT count(*) FROM device WHERE id = 7 AND serial = 'M7'"), 1);
+	assert_int_equal(
+	    sql_unit_int(h, "SELECT count(*) FROM device_ddm_item WHERE device_id = 7"), 2);
 	/* the CHECKs hold: a bad kind, a 65-octet identifier, a value not JSON */
 	assert_int_not_equal(
 	    sqlite3_exec(h,
@@ -1057,9 +1048,9 @@ static void test_migration(void **state)
 	assert_int_not_equal(sqlite3_exec(h, "INSERT INTO device_ddm_item VALUES (7, 'x', '{', 1)",
 					  NULL, NULL, NULL),
 			     SQLITE_OK);
-	assert_int_equal(raw_int(h, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-	assert_int_equal(raw_int(h, "SELECT count(*) FROM pragma_integrity_check"
-				    " WHERE integrity_check != 'ok'"),
+	assert_int_equal(sql_unit_int(h, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	assert_int_equal(sql_unit_int(h, "SELECT count(*) FROM pragma_integrity_check"
+					 " WHERE integrity_check != 'ok'"),
 			 0);
 	sqlite3_close(h);
 	unit_rmtree(dir);

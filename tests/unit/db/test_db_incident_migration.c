@@ -18,6 +18,7 @@
 
 #include "ap_err.h"
 #include "db_incident.h"
+#include "sql_unit.h"
 #include "store.h"
 #include "unit.h"
 
@@ -37,17 +38,6 @@ static const char seed[] =
     "         'stock', 'ati1', 'closed');"
     "INSERT INTO locate_request(device_id, incident_id, reason, requested_by, requested_at)"
     " VALUES (1, 7, 'vol', 'tech', 1700300100);";
-
-static int64_t one_int(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 static const char *one_text(sqlite3 *h, const char *sql, char *out, size_t cap)
 {
@@ -92,7 +82,7 @@ static void test_theft_check_dropped(void **state)
 			 " 1, 1, 'stock', 'x')",
 			 NULL, NULL, NULL),
 	    SQLITE_OK);
-	int64_t cookie = one_int(other, "PRAGMA schema_version");
+	int64_t cookie = sql_unit_int(other, "PRAGMA schema_version");
 
 	/* the daemon migrates while `other` stays open with the old schema */
 	assert_int_equal(db_open(path, &db), 0);
@@ -103,20 +93,21 @@ static void test_theft_check_dropped(void **state)
 	assert_null(strstr(sql, "police_ref != ''"));
 	assert_non_null(strstr(sql, "CHECK (kind IN ('loss','theft','damage','failure'))"));
 	assert_non_null(strstr(sql, "cost_cents INTEGER CHECK (cost_cents >= 0)"));
-	assert_true(one_int(other, "PRAGMA schema_version") > cookie);
-	assert_int_equal(one_int(other, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-	assert_int_equal(one_int(other, "SELECT count(*) FROM pragma_integrity_check"
-					" WHERE integrity_check != 'ok'"),
+	assert_true(sql_unit_int(other, "PRAGMA schema_version") > cookie);
+	assert_int_equal(sql_unit_int(other, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	assert_int_equal(sql_unit_int(other, "SELECT count(*) FROM pragma_integrity_check"
+					     " WHERE integrity_check != 'ok'"),
 			 0);
 	/* every row as it was */
-	assert_int_equal(one_int(other, "SELECT count(*) FROM incident"), 2);
-	assert_int_equal(one_int(other, "SELECT count(*) FROM incident WHERE id = 7 AND"
-					" kind = 'theft' AND police_ref = 'PV-13-77' AND late = 1"
-					" AND declared_at = 1700300000 AND status = 'open'"
-					" AND reported_at IS NULL"),
+	assert_int_equal(sql_unit_int(other, "SELECT count(*) FROM incident"), 2);
+	assert_int_equal(sql_unit_int(other,
+				      "SELECT count(*) FROM incident WHERE id = 7 AND"
+				      " kind = 'theft' AND police_ref = 'PV-13-77' AND late = 1"
+				      " AND declared_at = 1700300000 AND status = 'open'"
+				      " AND reported_at IS NULL"),
 			 1);
 	assert_int_equal(
-	    one_int(other, "SELECT count(*) FROM locate_request WHERE incident_id = 7"), 1);
+	    sql_unit_int(other, "SELECT count(*) FROM locate_request WHERE incident_id = 7"), 1);
 	/* the old connection sees the new schema: no CHECK on its next insert */
 	exec_ok(other, "INSERT INTO incident(device_id, kind, occurred_at, declared_at,"
 		       " prev_state, declared_by, status) VALUES (2, 'theft', 1, 1, 'stock', 'x',"

@@ -20,6 +20,7 @@
 #include "ap_err.h"
 #include "db_account.h"
 #include "db_audit.h"
+#include "sql_unit.h"
 #include "store.h"
 #include "unit.h"
 
@@ -92,13 +93,8 @@ static void raw_exec(const char *path, const char *sql)
 static int64_t raw_int(const char *path, const char *sql)
 {
 	sqlite3 *h;
-	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	int64_t v = sql_unit_int(h, sql);
 	sqlite3_close(h);
 	return v;
 }
