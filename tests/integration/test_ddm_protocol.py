@@ -244,6 +244,34 @@ def test_command_endpoints_and_tokens():
             a.ddm("declaration/configuration/fr.t.pass", expect=404)
             check(a.tokens() == first, "removed: nothing changed for A")
 
+            # a DeviceInformation with a new model takes the tablet into a filter:
+            # A answers its queued DeviceInformation by hand (as iPad99,1)
+            d.api("POST", "/api/v1/declarations", {"Type": PASSCODE, "Identifier": "fr.t.model",
+                                                   "Payload": {"MinimumLength": 5}}, expect=201)
+            d.sqlite("UPDATE declaration SET models = '[\"iPad99,1\"]'"
+                     " WHERE identifier = 'fr.t.model' AND removed_at IS NULL")
+            d.api("POST", "/api/v1/declarations/fr.t.model/assignments", {"scope": "fleet"},
+                  expect=201)
+            before = a.tokens()
+            a.ddm("declaration/configuration/fr.t.model", expect=404)
+            status, _, body = a.send({"Status": "Idle", "UDID": a.udid})
+            cmd = plistlib.loads(body)
+            check(status == 200 and cmd["Command"]["RequestType"] == "DeviceInformation",
+                  "A's first command: %r" % cmd)
+            n_push = len(apns.for_token(a.push_token))
+            status, _, body = a.send({"Status": "Acknowledged", "UDID": a.udid,
+                                      "CommandUUID": cmd["CommandUUID"],
+                                      "QueryResponses": {"ProductName": "iPad99,1",
+                                                         "OSVersion": "17.5",
+                                                         "SerialNumber": a.serial}})
+            check(status == 200, "DeviceInformation recorded: %d %r" % (status, body[:200]))
+            now = stored_token(d, a.serial)
+            check(now != before, "a new model, a new token")
+            wait_until(lambda: len(apns.for_token(a.push_token)) > n_push,
+                       what="A pushed after its new model")
+            a.ddm("declaration/configuration/fr.t.model")
+            check(a.tokens() == now, "the tablet reads it")
+
             # the command's Acknowledged result turns DDM on (B never checked in by hand
             # before its session: the sim acknowledges the command in it)
             d.sqlite("UPDATE device_ddm SET enabled_at = NULL WHERE device_id ="
@@ -371,6 +399,11 @@ def test_status_reports_and_hostile_checkins():
             token=None)
         check(status == 401, "no identity: %d" % status)
         check(items_of(d, a.serial) == before, "nothing stored by the hostile check-ins")
+        # staff have no generic route to DeclarativeManagement (the daemon makes its Data)
+        d.api("POST", "/api/v1/devices/%s/commands" % a.serial,
+              {"type": "DeclarativeManagement", "reason": "test"}, expect=403)
+        d.api("POST", "/api/v1/commands/bulk", {"type": "DeclarativeManagement",
+                                                "reason": "test", "school": UAI_A}, expect=403)
         # a tablet checked out (unenrolled) is no longer answered
         b.send({"MessageType": "CheckOut", "UDID": b.udid, "Topic": "x"})
         b.ddm("tokens", expect=403)
