@@ -414,8 +414,8 @@ int main(int argc, char **argv)
 	int subs_created = 0;
 	if (rc == 0 && !o.check &&
 	    (rc = ddm_status_subscriptions_ensure(db, "system", &subs_created)) < 0) {
+		rc = die("status subscriptions: %s (%s)", ap_strerror(rc), db_errmsg(db));
 		db_close(db);
-		rc = die("status subscriptions: %s", ap_strerror(rc));
 		goto out;
 	}
 	if (subs_created)

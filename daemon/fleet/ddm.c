@@ -463,8 +463,11 @@ int ddm_declaration_remove(struct db *db, const char *identifier, const char *ac
 	    (rc = scopes_of(db, identifier, &sc)) == 0 &&
 	    (rc = db_ddm_declaration_remove(db, identifier, actor, NULL)) == 0 &&
 	    d.kind == DB_DDM_CONFIGURATION && act_of(identifier, act) == 0) {
-		rc = db_ddm_declaration_remove(db, act, actor, NULL);
-		if (rc == AP_ENOTFOUND)
+		struct db_declaration a;
+		rc = db_ddm_declaration_get(db, "activation", act, &a);
+		if (rc == 0)
+			rc = db_ddm_declaration_remove(db, act, actor, NULL);
+		else if (rc == AP_ENOTFOUND)
 			rc = 0;
 	}
 	for (size_t i = 0; i < sc.n && rc == 0; i++)
@@ -575,10 +578,19 @@ static int has(const struct scopes *s, const char *identifier)
 	return 0;
 }
 
+static int on_any(const struct db_ddm_assignment *a, void *arg)
+{
+	*(int *)arg = 1;
+	return 1;
+}
+
+/* Assigns unless assigned already (asked first: a refused change rolls
+ * back the caller's whole transaction, store.h). */
 static int assign_once(struct db *db, const char *identifier, const char *scope, const char *actor)
 {
-	int rc = db_ddm_assign(db, identifier, scope, actor);
-	return rc == AP_EEXIST ? 0 : rc;
+	int found = 0;
+	int rc = db_ddm_assignment_list(db, scope, identifier, on_any, &found);
+	return rc < 0 ? rc : found ? 0 : db_ddm_assign(db, identifier, scope, actor);
 }
 
 /* The scope's own activation: made, replaced or removed. */
