@@ -8,9 +8,16 @@ with nothing new fetches nothing and reports nothing; a declaration
 assigned to the fleet arrives at the next session and goes away when it is
 unassigned, with an incremental report.
 
+A state file written by an ardoise-sim from before DDM (schema 1) is
+migrated when opened: its tablets keep their version and have DDM off.
+
 The stored state is read with sqlite3 (device_ddm, device_ddm_item,
 device_declaration) and through GET /api/v1/devices/<serial>.
 """
+import sqlite3
+import tempfile
+import types
+
 from harness import Daemon, Sim, check, new_code, run
 
 PASSCODE = {"Type": "com.apple.configuration.passcode.settings",
@@ -135,5 +142,50 @@ def test_enrolment_enables_ddm_on_17_not_15():
             check("ardoise.passcode.college" not in decls, "gone from the report: %r" % decls)
 
 
+# ardoise-sim's state file schema 1, as it was before DDM
+STATE_V1 = """
+CREATE TABLE key_pool (kind TEXT NOT NULL, slot INTEGER NOT NULL, pem TEXT NOT NULL,
+  PRIMARY KEY (kind, slot)) WITHOUT ROWID;
+CREATE TABLE device (id INTEGER PRIMARY KEY, udid TEXT NOT NULL UNIQUE,
+  serial TEXT NOT NULL UNIQUE, model TEXT NOT NULL, os_version TEXT NOT NULL,
+  build_version TEXT NOT NULL, device_name TEXT NOT NULL, time_zone TEXT NOT NULL,
+  organization TEXT NOT NULL, key_kind TEXT, key_slot INTEGER, cert BLOB,
+  topic TEXT NOT NULL, checkin_path TEXT NOT NULL, server_path TEXT NOT NULL,
+  push_token BLOB, push_magic TEXT NOT NULL, unlock_token BLOB, enrolled INTEGER NOT NULL,
+  erased INTEGER NOT NULL, passcode_present INTEGER NOT NULL, supervised INTEGER NOT NULL,
+  lost_mode INTEGER NOT NULL, awaiting_config INTEGER NOT NULL, locked INTEGER NOT NULL,
+  latitude REAL NOT NULL, longitude REAL NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE profile (device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,
+  identifier TEXT NOT NULL, uuid TEXT NOT NULL, name TEXT NOT NULL, managed INTEGER NOT NULL,
+  PRIMARY KEY (device_id, identifier));
+CREATE TABLE app (device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,
+  identifier TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+  short_version TEXT NOT NULL, managed INTEGER NOT NULL, PRIMARY KEY (device_id, identifier));
+INSERT INTO device VALUES (1, '00008101-00000000000000AA', 'DMPXK1ABCD', 'iPad13,18', '17.4',
+  '21E219', 'iPad', 'Europe/Paris', '', NULL, NULL, NULL, 't', '/mdm/checkin', '/mdm/connect',
+  NULL, 'm', NULL, 0, 0, 1, 1, 0, 0, 0, 43.3, 5.4, 0);
+PRAGMA user_version = 1;
+"""
+
+
+def test_state_file_from_before_ddm():
+    tmp = tempfile.mkdtemp(prefix="ardoise-sim-v1-")
+    sim = Sim(types.SimpleNamespace(tmp=tmp, url="https://127.0.0.1:9", ca="/nonexistent"))
+    db = sqlite3.connect(sim.state)
+    db.executescript(STATE_V1)
+    db.close()
+    devs = sim.devices()
+    check(len(devs) == 1 and devs[0]["os_version"] == "17.4"
+          and devs[0]["build_version"] == "21E219" and devs[0]["ddm"]["enabled"] == "off"
+          and devs[0]["ddm"]["update_fail"] is None, "migrated: %r" % devs)
+    sim("update-fail", devs[0]["udid"], "--reason", "Pas de réseau")
+    check(sim.devices()[0]["ddm"]["update_fail"] == "Pas de réseau", "the rule is kept")
+    db = sqlite3.connect(sim.state)
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    db.close()
+    check(version == 2 and "declaration" in tables, "schema 2: %r %r" % (version, tables))
+
+
 if __name__ == "__main__":
-    run([test_enrolment_enables_ddm_on_17_not_15])
+    run([test_state_file_from_before_ddm, test_enrolment_enables_ddm_on_17_not_15])
