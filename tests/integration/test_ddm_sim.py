@@ -155,7 +155,8 @@ MAKE_CERTS = os.environ.get("APNS_MAKE_CERTS", "build/tests/support/tu-make-cert
 
 def catalogue_daemon():
     """A daemon with Apple's update catalogue from the local stand-in
-    (18.7.2, build 22H124, for iPad13,18); returns (standin, daemon) to enter."""
+    (18.7.2, build 22H124, for iPad13,18): returns the stand-in (to enter)
+    and the CA of its certificate."""
     pki = tempfile.mkdtemp(prefix="ardoise-ddm-sim-pki-")
     subprocess.run([MAKE_CERTS, pki], check=True, capture_output=True)
     ca, cert, key = (os.path.join(pki, n) for n in ("ca.pem", "server.pem", "server.key"))
