@@ -659,6 +659,8 @@ static int update_step(struct sim_device *dev, const struct sim_clock *now)
 		return 0;
 	}
 	snprintf(d->deadline, sizeof(d->deadline), "%s", t.deadline); /* may have moved */
+	if (d->install == SIM_INSTALL_INSTALLING)
+		return 1; /* the session was lost while installing: it goes on */
 	if (d->install == SIM_INSTALL_DOWNLOADING) {
 		d->install = SIM_INSTALL_PREPARED;
 		dev->dirty = 1;

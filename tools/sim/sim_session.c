@@ -434,7 +434,7 @@ static void ddm_report(struct sim_task *t)
 		sess_end(t, AP_ENOMEM, "cannot build the status report");
 		return;
 	}
-	if (json == NULL && s->installing) { /* nothing changed: cannot be, but install */
+	if (json == NULL && s->installing) { /* nothing new to say: install all the same */
 		s->installing = 0;
 		sim_ddm_install(s->d, s->x->clock);
 		ddm_report(t);

@@ -671,8 +671,14 @@ static void test_enforcement_failure(void **state)
 	assert_true(step(d, "2026-10-15T09:00", "fail-2", &st));
 	assert_non_null(strstr(item(st, "softwareupdate.failure-reason"), "\"count\":2"));
 	ap_ddm_status_free(st);
-	/* update-ok: the next one succeeds, the failure count goes back to 0 */
+	/* update-ok: the next one succeeds, the failure count goes back to 0;
+	 * a session lost while installing goes on installing */
 	d->update_fail_on = 0;
+	struct sim_clock t2 = at("2026-10-15T09:30");
+	int install = 0;
+	assert_int_equal(sim_ddm_apply(d, &t2, &install), 0);
+	assert_int_equal(install, 1);
+	assert_int_equal(d->ddm.install, SIM_INSTALL_INSTALLING);
 	assert_true(step(d, "2026-10-15T10:00", "fail-then-ok", &st));
 	assert_string_equal(item(st, "softwareupdate.install-state"), "\"none\"");
 	assert_string_equal(item(st, "softwareupdate.failure-reason"), "{\"count\":0}");
