@@ -55,7 +55,6 @@
 #define MODELS_MAX    GDMF_MAX_DEVICES /* iPads in one filter */
 #define OFFERED_SHOWN 8		       /* versions named when one is refused */
 #define AHEAD_MAX     (366 * 86400)    /* a deadline at most a year away */
-#define PLAN_SCOPES   "a plan's scope is fleet or school:UAI"
 
 /* ---- Apple's catalogue ------------------------------------------------------ */
 
@@ -344,9 +343,10 @@ static int plan_scope(struct req *r, const char *text, char *canon)
 	struct pol_scope s;
 	if (text && pol_scope_parse(text, &s) == 0 && s.kind != POL_SCOPE_FLEET &&
 	    s.kind != POL_SCOPE_SCHOOL)
-		return api_refuse(r, AP_EINVAL, 400, "%s (not %s)", PLAN_SCOPES, text);
+		return api_refuse(r, AP_EINVAL, 400,
+				  "a plan's scope is fleet or school:UAI (not %s)", text);
 	if (text == NULL || pol_scope_parse(text, &s) < 0)
-		return api_refuse(r, AP_EINVAL, 400, PLAN_SCOPES);
+		return api_refuse(r, AP_EINVAL, 400, "a plan's scope is fleet or school:UAI");
 	return api_ddm_scope(r, text, canon);
 }
 
