@@ -4,6 +4,7 @@
 #include "api_routes.h"
 #include "log.h"
 #include "reconcile.h"
+#include "ddm.h"
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "ap_text.h"
@@ -448,6 +449,10 @@ static void move_device(struct req *r)
 	/* the tablet now follows its new collège's apps and profiles */
 	if (rc == 0 && reconcile_device(r->w, d.id, "move") < 0)
 		log_warn("reconcile_failed", "id=%s device=%lld reason=move", r->id,
+			 (long long)d.id);
+	/* and its new collège's declarations (a new DeclarationsToken, pushed) */
+	if (rc == 0 && ddm_recompute(r->w, NULL, d.id, "move", NULL) < 0)
+		log_warn("ddm_recompute_failed", "id=%s device=%lld reason=move", r->id,
 			 (long long)d.id);
 	if (rc == 0 && db_device_get_id(r->w->db, d.id, &d) == 0)
 		api_json(r, 200, api_device_json(&d));

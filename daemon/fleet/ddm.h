@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 struct db;
+struct db_ddm_set;
 struct worker;
 struct cmdq_result;
 
@@ -44,7 +45,8 @@ struct cmdq_result;
 #define DDM_STATUS_SUBS_ID    "ardoise.status-subscriptions"
 #define DDM_PLAN_ACT_SUFFIX   ".act"
 #define DDM_SLUG_MAX	      64   /* octets of a slug */
-#define DDM_MODELS_MAX	      4096 /* octets of a models filter's JSON text */
+#define DDM_MODELS_MAX	      8192 /* octets of a models filter's JSON text (DB_DDM_MODELS_MAX) */
+#define DDM_TOKEN_LEN	      32   /* AP_DDM_TOKEN_LEN */
 
 struct ddm_stats {
 	int64_t devices, changed, pushed;
@@ -76,11 +78,16 @@ int ddm_recompute(struct worker *w, const char *school, int64_t device_id, const
  * array of product types ("iPad13,18") -- then only tablets whose
  * product_name is in it get the declaration (the update plans' filter;
  * see db_ddm_declaration_models()).  A configuration with a models
- * filter gets its activation "<identifier>.act" made or replaced too.
- * In one transaction nested in the caller's.  *ret_changed (may be NULL)
- * 1 when the content (or the filter) changed.  The caller then calls
- * ddm_scope_sync() for the scopes it is assigned to when it is new or a
- * configuration, and ddm_recompute().
+ * filter gets its activation "<identifier>.act" made or replaced too (so
+ * its identifier is 60 octets at most), removed when an update drops the
+ * filter.  When the content changed, the scopes the declaration is
+ * assigned to are synced (ddm_scope_sync()) here.  In one transaction
+ * nested in the caller's.  *ret_changed (may be NULL) 1 when the content
+ * (or the filter) changed: the caller then calls ddm_recompute() (after
+ * its commit, or nested and then ddm_flush_pushes()).  Besides the
+ * refusals: AP_EEXIST (add of an identifier in use), AP_ENOTFOUND
+ * (update of none), AP_ECONFLICT (update to another kind), AP_EPARSE
+ * (Payload not JSON), AP_ETOOBIG; each with its detail.
  */
 int ddm_declaration_put(struct db *db, const char *type, const char *identifier,
 			const char *payload, size_t len, const char *models, const char *actor,
@@ -104,6 +111,10 @@ int ddm_scope_sync(struct db *db, const char *scope, const char *actor);
  */
 int ddm_declaration_remove(struct db *db, const char *identifier, const char *actor);
 
+/* Ardoise's refusals alone (ddm_declaration_put() applies them): 0, or
+ * AP_EINVAL / AP_EPARSE with the reason in detail. */
+int ddm_refused(const char *type, const char *payload, size_t len, char *detail, size_t detail_cap);
+
 /* 1 when identifier is one Ardoise generates (DDM_ACTIVATION_PREFIX,
  * DDM_UPDATE_PREFIX, DDM_STATUS_SUBS_ID, or "<x>.act" of a filtered
  * configuration x): staff routes must refuse to edit, assign or remove
@@ -115,6 +126,11 @@ int ddm_generated(struct db *db, const char *identifier);
  * the first 16 hex characters of the SHA-256 of the scope text instead.
  * out holds DDM_SLUG_MAX + 1 octets. */
 void ddm_scope_slug(const char *scope, char out[DDM_SLUG_MAX + 1]);
+/* The identifier of the scope's generated activation:
+ * DDM_ACTIVATION_PREFIX + its slug; when that would be over 64 octets
+ * (a slug over 45 octets), the prefix + the 16-hex hash of the scope
+ * instead, so that the identifier is always a valid one.  out: 65 octets. */
+void ddm_scope_activation(const char *scope, char out[65]);
 
 /* The Payload of a com.apple.activation.simple listing ids (n, in the
  * order given: the caller sorts): malloc'd JSON text
@@ -124,6 +140,8 @@ char *ddm_activation_payload(const char *const *ids, size_t n);
 /* The Payload of the status subscriptions configuration: the items of
  * the contract that the status schema knows.  malloc'd JSON text. */
 char *ddm_status_subscriptions_payload(void);
+/* The items the status subscriptions list (static storage): their count. */
+size_t ddm_status_items(const char *const **ret);
 
 /* Creates the status subscriptions configuration and its fleet assignment
  * when missing (ardoised --init, and at each start), then syncs the fleet
@@ -138,11 +156,19 @@ void ddm_drop_pushes(void);
 
 /* ---- hooks the device side calls ------------------------------------------ */
 
-/* A first TokenUpdate: forgets the tablet's previous DDM state
- * (db_ddm_forget_device), computes and stores its token and, when
- * os_version is 16 or later, queues the DeclarativeManagement command
- * (Data = the tokens document).  In the caller's transaction. */
-int ddm_enrolled(struct worker *w, int64_t device_id, const char *os_version);
+/* The DeclarationsToken of a set (ap_ddm_declarations_token()). */
+int ddm_set_token(const struct db_ddm_set *set, char token[DDM_TOKEN_LEN + 1]);
+/* The tablet's current DeclarationsToken, computed from its set and
+ * stored when it changed (db_ddm_token_store; no push: the tablet is the
+ * one asking).  AP_ENOTFOUND: no such tablet. */
+int ddm_device_token(struct db *db, int64_t device_id, char token[DDM_TOKEN_LEN + 1]);
+/* A first TokenUpdate (after its commit): forgets the tablet's previous
+ * DDM state (db_ddm_forget_device: a new enrolment starts without DDM),
+ * computes and stores its token and, when its OSVersion (from its
+ * Authenticate) is 16 or later, queues the DeclarativeManagement command
+ * (Data = the tokens document, nothing secret; dedupe "ddm"), in one
+ * transaction. */
+int ddm_enrolled(struct worker *w, int64_t device_id);
 /* A cmdq_on_result() hook, inside the report's transaction: an
  * acknowledged DeclarativeManagement enables DDM (db_ddm_enable) and
  * recomputes the tablet; a DeviceInformation result recomputes it when

@@ -303,6 +303,11 @@ struct sess {
 	X509 *cert; /* for Mdm-Signature; borrowed from the device */
 	size_t n;   /* commands answered */
 	char *headers;
+	/* the DDM synchronisation */
+	struct sim_ddm_fetch *fetch; /* declarations to fetch, n_fetch of them */
+	size_t n_fetch, i_fetch;
+	char token[AP_DDM_DTOKEN_MAX + 1];
+	int installing; /* the report in flight says `installing`: install next */
 };
 
 static void sess_end(struct sim_task *t, int err, const char *why)
@@ -310,6 +315,9 @@ static void sess_end(struct sim_task *t, int err, const char *why)
 	struct sess *s = t->user;
 	sim_conn_release(s->c);
 	free(s->headers);
+	free(s->fetch);
+	s->d->ddm.sync = 0;
+	s->d->ddm.hint[0] = '\0';
 	free(s);
 	t->user = NULL;
 	sim_task_done(t, err, why);
@@ -317,13 +325,15 @@ static void sess_end(struct sim_task *t, int err, const char *why)
 
 static void on_server_answer(struct sim_conn *c, struct sim_task *t, int err,
 			     const struct sim_http_resp *r, const char *why);
+static void ddm_start(struct sim_task *t);
 
-/* PUTs a message to the server URL, signed when asked. */
-static void sess_put(struct sim_task *t, const char *xml, size_t len)
+/* PUTs a message, signed when asked, to the server URL (on_server_answer)
+ * or, for DDM, to the check-in URL (cb). */
+static void sess_put_to(struct sim_task *t, const char *path, const char *ctype, const char *xml,
+			size_t len, sim_resp_fn cb)
 {
 	struct sess *s = t->user;
-	struct sim_http_req rq = {
-	    "PUT", s->d->server_path, "application/x-apple-aspen-mdm", NULL, xml, len};
+	struct sim_http_req rq = {"PUT", path, ctype, NULL, xml, len};
 	char *sig = NULL;
 
 	free(s->headers);
@@ -339,9 +349,209 @@ static void sess_put(struct sim_task *t, const char *xml, size_t len)
 		free(sig);
 		rq.headers = s->headers;
 	}
-	int rc = sim_conn_request(s->c, &rq, on_server_answer);
+	int rc = sim_conn_request(s->c, &rq, cb);
 	if (rc < 0)
 		sess_end(t, rc, "cannot send the request");
+}
+
+static void sess_put(struct sim_task *t, const char *xml, size_t len)
+{
+	struct sess *s = t->user;
+	sess_put_to(t, s->d->server_path, "application/x-apple-aspen-mdm", xml, len,
+		    on_server_answer);
+}
+
+/* ---- the DDM synchronisation ---- */
+
+/* A DeclarativeManagement check-in to endpoint; cb gets the answer. */
+static void ddm_send(struct sim_task *t, const char *endpoint, const char *data, size_t len,
+		     sim_resp_fn cb)
+{
+	struct sess *s = t->user;
+	char *xml = NULL;
+	size_t n = 0;
+
+	if (sim_ddm_checkin(s->d, endpoint, data, len, &xml, &n) < 0) {
+		sess_end(t, AP_ENOMEM, "cannot build the DeclarativeManagement check-in");
+		return;
+	}
+	sess_put_to(t, s->d->checkin_path, "application/x-apple-aspen-mdm-checkin", xml, n, cb);
+	free(xml);
+}
+
+/* Common checks of a DDM answer: 0 to go on (status 200, or 404 when
+ * allowed). */
+static int ddm_answer_ok(struct sim_task *t, int err, const struct sim_http_resp *r,
+			 const char *why, const char *what, int allow_404)
+{
+	struct sess *s = t->user;
+	char msg[240], label[120];
+
+	snprintf(label, sizeof(label), "DDM %.100s", what);
+	if (err < 0) {
+		s->c = NULL;
+		snprintf(msg, sizeof(msg), "%s: %s", label, why);
+		sess_end(t, err, msg);
+		return err;
+	}
+	if (r->status == 200 || (allow_404 && r->status == 404))
+		return 0;
+	bad_status(msg, sizeof(msg), label, r);
+	sess_end(t, r->status == 401 || r->status == 403 ? AP_EAUTH : AP_EIO, msg);
+	return AP_EIO;
+}
+
+static void ddm_report(struct sim_task *t);
+
+static void on_status(struct sim_conn *c, struct sim_task *t, int err,
+		      const struct sim_http_resp *r, const char *why)
+{
+	struct sess *s = t->user;
+
+	if (ddm_answer_ok(t, err, r, why, "status", 0) < 0)
+		return;
+	sim_ddm_report_taken(s->d, s->x->clock);
+	atomic_fetch_add(&s->x->counts.ddm_reports, 1);
+	if (!s->installing) {
+		sess_end(t, 0, NULL);
+		return;
+	}
+	/* `installing` reported: the tablet installs, reboots (or fails) and
+	 * reports again */
+	s->installing = 0;
+	sim_ddm_install(s->d, s->x->clock);
+	ddm_report(t);
+}
+
+/* The status report, when there is something to say. */
+static void ddm_report(struct sim_task *t)
+{
+	struct sess *s = t->user;
+	char *json = NULL;
+	size_t len = 0;
+
+	if (sim_ddm_report(s->d, s->x->clock, s->x->ddm_full, &json, &len) < 0) {
+		sess_end(t, AP_ENOMEM, "cannot build the status report");
+		return;
+	}
+	if (json == NULL && s->installing) { /* nothing changed: cannot be, but install */
+		s->installing = 0;
+		sim_ddm_install(s->d, s->x->clock);
+		ddm_report(t);
+		return;
+	}
+	if (json == NULL) {
+		sess_end(t, 0, NULL);
+		return;
+	}
+	ddm_send(t, "status", json, len, on_status);
+	free(json);
+}
+
+static void ddm_apply(struct sim_task *t)
+{
+	struct sess *s = t->user;
+
+	sim_ddm_apply(s->d, s->x->clock, &s->installing);
+	ddm_report(t);
+}
+
+static void ddm_next_fetch(struct sim_task *t);
+
+static void on_declaration(struct sim_conn *c, struct sim_task *t, int err,
+			   const struct sim_http_resp *r, const char *why)
+{
+	struct sess *s = t->user;
+	const struct sim_ddm_fetch *f = &s->fetch[s->i_fetch];
+	char msg[240];
+
+	if (ddm_answer_ok(t, err, r, why, f->endpoint, 1) < 0)
+		return;
+	if (r->status == 404) {
+		sim_ddm_drop(s->d, f->identifier); /* gone since the manifest */
+	} else {
+		int rc = sim_ddm_put(s->d, f->identifier, r->body, r->len);
+		if (rc < 0) {
+			snprintf(msg, sizeof(msg), "DDM %.100s: %s", f->endpoint, ap_strerror(rc));
+			sess_end(t, rc, msg);
+			return;
+		}
+		atomic_fetch_add(&s->x->counts.ddm_fetched, 1);
+	}
+	s->i_fetch++;
+	ddm_next_fetch(t);
+}
+
+static void ddm_next_fetch(struct sim_task *t)
+{
+	struct sess *s = t->user;
+
+	if (s->i_fetch < s->n_fetch) {
+		ddm_send(t, s->fetch[s->i_fetch].endpoint, NULL, 0, on_declaration);
+		return;
+	}
+	sim_ddm_synced(s->d, s->token);
+	ddm_apply(t);
+}
+
+static void on_items(struct sim_conn *c, struct sim_task *t, int err, const struct sim_http_resp *r,
+		     const char *why)
+{
+	struct sess *s = t->user;
+	char msg[240];
+
+	if (ddm_answer_ok(t, err, r, why, "declaration-items", 0) < 0)
+		return;
+	int rc = sim_ddm_manifest(s->d, r->body, r->len, &s->fetch, &s->n_fetch, s->token);
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "DDM declaration-items: %s", ap_strerror(rc));
+		sess_end(t, rc, msg);
+		return;
+	}
+	ddm_next_fetch(t);
+}
+
+/* With the server's DeclarationsToken: fetch the manifest when it moved. */
+static void ddm_token(struct sim_task *t)
+{
+	struct sess *s = t->user;
+
+	if (strcmp(s->token, s->d->ddm.token) == 0) {
+		ddm_apply(t);
+		return;
+	}
+	ddm_send(t, "declaration-items", NULL, 0, on_items);
+}
+
+static void on_tokens(struct sim_conn *c, struct sim_task *t, int err,
+		      const struct sim_http_resp *r, const char *why)
+{
+	struct sess *s = t->user;
+	char msg[240], detail[120];
+
+	if (ddm_answer_ok(t, err, r, why, "tokens", 0) < 0)
+		return;
+	int rc = ap_ddm_tokens_parse(r->body, r->len, s->token, detail, sizeof(detail));
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "DDM tokens: %s", detail);
+		sess_end(t, rc, msg);
+		return;
+	}
+	ddm_token(t);
+}
+
+/* The token of the DeclarativeManagement command's Data, else `tokens`. */
+static void ddm_start(struct sim_task *t)
+{
+	struct sess *s = t->user;
+
+	atomic_fetch_add(&s->x->counts.ddm_syncs, 1);
+	if (s->d->ddm.sync && s->d->ddm.hint[0]) {
+		snprintf(s->token, sizeof(s->token), "%s", s->d->ddm.hint);
+		ddm_token(t);
+		return;
+	}
+	ddm_send(t, "tokens", NULL, 0, on_tokens);
 }
 
 static void count(struct sim_ctx *x, enum ap_status st)
@@ -378,9 +588,17 @@ static void on_server_answer(struct sim_conn *c, struct sim_task *t, int err,
 		sess_end(t, r->status == 401 || r->status == 403 ? AP_EAUTH : AP_EIO, msg);
 		return;
 	}
-	/* empty: nothing more for us; after erase/restart the device is gone */
-	if (r->len == 0 || (s->n > 0 && s->d->end_session)) {
+	/* after erase/restart the device is gone */
+	if (s->n > 0 && s->d->end_session) {
 		sess_end(t, 0, NULL);
+		return;
+	}
+	/* empty: nothing more for us; a DDM tablet (it was pushed) syncs */
+	if (r->len == 0) {
+		if (s->d->ddm.enabled || s->d->ddm.sync)
+			ddm_start(t);
+		else
+			sess_end(t, 0, NULL);
 		return;
 	}
 	if (s->n == max) {
@@ -414,32 +632,53 @@ static struct sess *sess_new(struct sim_task *t)
 	return s;
 }
 
-void sim_session_connect(struct sim_task *t)
+/* The session's connection with the device's identity; 0, or the task
+ * has ended. */
+static int sess_open(struct sim_task *t)
 {
-	struct sess *s = sess_new(t);
+	struct sess *s = t->user;
 	struct sim_ctx *x = t->arg;
-	char *xml = NULL;
-	size_t len = 0;
 
-	if (s == NULL)
-		return;
 	s->d->end_session = 0;
 	atomic_fetch_add(&x->counts.sessions, 1);
 	if (s->d->key == NULL) {
 		sess_end(t, AP_EMISSING, "device has no identity (enrol it first)");
-		return;
+		return AP_EMISSING;
 	}
 	X509 *cert = sim_device_cert(s->d);
 	if (x->sign)
 		s->cert = cert;
 	struct sim_identity id = {x->sig_only ? NULL : cert, s->d->key, &s->d->tls_session};
-	if (cert == NULL || (s->c = sim_conn_open(t, &id)) == NULL ||
-	    sim_device_idle(s->d, &xml, &len) < 0) {
+	if (cert == NULL || (s->c = sim_conn_open(t, &id)) == NULL) {
+		sess_end(t, AP_ENOMEM, "cannot start the session");
+		return AP_ENOMEM;
+	}
+	return 0;
+}
+
+void sim_session_connect(struct sim_task *t)
+{
+	struct sess *s = sess_new(t);
+	char *xml = NULL;
+	size_t len = 0;
+
+	if (s == NULL || sess_open(t) < 0)
+		return;
+	if (sim_device_idle(s->d, &xml, &len) < 0) {
 		sess_end(t, AP_ENOMEM, "cannot start the session");
 		return;
 	}
 	sess_put(t, xml, len);
 	free(xml);
+}
+
+void sim_session_ddm(struct sim_task *t)
+{
+	struct sess *s = sess_new(t);
+
+	if (s == NULL || sess_open(t) < 0)
+		return;
+	ddm_start(t);
 }
 
 /* ---- CheckOut ---- */
@@ -463,6 +702,7 @@ static void on_checkout(struct sim_conn *c, struct sim_task *t, int err,
 	}
 	s->d->enrolled = 0;
 	s->d->dirty = 1;
+	sim_ddm_clear(&s->d->ddm); /* unenrolment wipes the DDM state */
 	sess_end(t, 0, NULL);
 }
 

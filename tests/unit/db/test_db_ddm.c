@@ -515,7 +515,7 @@ static void test_models_filter(void **state)
 	for (int i = 0; i < DB_DDM_MODELS_N + 1; i++) /* one too many */
 		snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s\"i%d\"", i ? "," : "",
 			 i);
-	strcat(big, "]");
+	snprintf(big + strlen(big), sizeof(big) - strlen(big), "]");
 	assert_int_equal(add_models("plan.bad", "t", big), AP_EINVAL);
 	memset(d.models, 'x', sizeof(d.models)); /* no NUL: too long */
 	assert_int_equal(
