@@ -34,8 +34,9 @@ CA, CERT, KEY = (os.path.join(PKI, n) for n in ("ca.pem", "server.pem", "server.
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 os.environ["ARDOISE_CLOCK_OFFSET"] = str(int((NOW - datetime.datetime.now(UTC)).total_seconds()))
+os.environ["TZ"] = "Europe/Paris"  # ardoisectl shows times in the reader's zone
 
-C = "0130003L"  # a third collège, never added: an unknown scope
+C = "0132786H"  # a third collège, never added: an unknown scope
 SATURDAY = "05/12/2026 10:00"      # in a window (the weekend)
 THURSDAY_CLASS = "03/12/2026 10:00"  # class hours
 PASSCODE = {"Type": "com.apple.configuration.passcode.settings",
@@ -115,7 +116,7 @@ def accounts(d):
 
 
 def audit(d, action):
-    return d.api("GET", "/api/v1/audit?action=" + action)["entries"]
+    return d.api("GET", "/api/v1/audit?action=" + action)["rows"]
 
 
 def declaration_rows(d, pattern):
@@ -178,7 +179,8 @@ def test_declarations():
         check("nothing to send" in out, out)
         d.api("PUT", "/api/v1/declarations/fr.college.passcode",
               dict(changed, Identifier="fr.other"), expect=400)
-        d.api("PUT", "/api/v1/declarations/fr.nothing", changed, expect=404)
+        d.api("PUT", "/api/v1/declarations/fr.nothing",
+              {"Type": changed["Type"], "Payload": changed["Payload"]}, expect=404)
 
         # unassign: the activation goes with the last configuration of the scope
         out = d.ctl("declaration", "unassign", "fr.college.passcode", "--scope",
