@@ -192,6 +192,14 @@ def test_declarations():
               expect=404)
         check(audit(d, "ddm.unassign") != [], "the unassignment is audited")
 
+        # a group of a collège: its own activation
+        d.ctl("declaration", "assign", "fr.college.passcode", "--scope", "group:%s/5B" % A)
+        act = d.api("GET", "/api/v1/declarations/ardoise.activation.group-%s-5b" % A.lower())
+        check(act["scopes"] == ["group:%s/5B" % A], act)
+        d.ctl("declaration", "unassign", "fr.college.passcode", "--scope", "group:%s/5B" % A)
+        # the kind of a declaration does not change
+        d.api("PUT", "/api/v1/declarations/fr.college.passcode",
+              {"Type": "com.apple.asset.data", "Payload": changed["Payload"]}, expect=409)
         # a device scope, then removal drops it
         d.ctl("declaration", "assign", "fr.college.passcode", "--scope", "device:DMPB00000001")
         out = d.ctl("declaration", "remove", "fr.college.passcode").stdout
