@@ -283,6 +283,22 @@ def refusals(d, tokens):
     check("bad.json:2: not JSON" in out.stderr, out.stderr)
     out = d.ctl("declaration", "add", os.path.join(d.tmp, "none.json"), expect=1)
     check("cannot open" in out.stderr, out.stderr)
+    # no change without its audit row: the store refusing the row refuses the change
+    sql(d, "CREATE TRIGGER audit_refused BEFORE INSERT ON audit WHEN NEW.action LIKE 'ddm.%' "
+           "BEGIN SELECT RAISE(ABORT, 'audit store refused'); END;")
+    for method, path, body in (
+            ("POST", "/api/v1/declarations/fr.college.passcode/assignments", {"scope": "fleet"}),
+            ("POST", "/api/v1/declarations", dict(base, Identifier="fr.unaudited")),
+            ("PUT", "/api/v1/declarations/fr.college.passcode",
+             dict(PASSCODE, Payload={"RequirePasscode": False})),
+            ("DELETE", "/api/v1/declarations/fr.college.passcode", None)):
+        s, _, data = d.request(method, path, body=body)
+        check(s >= 400, "%s %s without its audit row: %d %r" % (method, path, s, data[:200]))
+    sql(d, "DROP TRIGGER audit_refused;")
+    doc = d.api("GET", "/api/v1/declarations/fr.college.passcode")
+    check(doc["Payload"] == PASSCODE["Payload"] and doc["scopes"] == [],
+          "nothing changed without its audit row: %r" % doc)
+    d.api("GET", "/api/v1/declarations/fr.unaudited", expect=404)
     d.api("DELETE", "/api/v1/declarations/fr.college.passcode")
     after = sql(d, "SELECT identifier, server_token FROM declaration WHERE removed_at IS NULL "
                    "ORDER BY 1; SELECT * FROM declaration_assignment ORDER BY 1, 2;")
