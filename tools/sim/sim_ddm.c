@@ -668,13 +668,18 @@ static int update_step(struct sim_device *dev, const struct sim_clock *now)
 	return 0;
 }
 
-int sim_ddm_apply(struct sim_device *dev, const struct sim_clock *now, int *ret_install)
+void sim_ddm_evaluate(struct sim_device *dev)
 {
 	struct sim_ddm *d = &dev->ddm;
 
 	for (size_t i = 0; i < d->n_decls; i++)
 		validate(dev, &d->decls[i]);
 	activation_pass(d);
+}
+
+int sim_ddm_apply(struct sim_device *dev, const struct sim_clock *now, int *ret_install)
+{
+	sim_ddm_evaluate(dev);
 	int install = update_step(dev, now);
 	if (ret_install)
 		*ret_install = install;

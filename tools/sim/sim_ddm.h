@@ -158,6 +158,9 @@ void sim_ddm_drop(struct sim_device *d, const char *identifier);
 /* The synchronisation is complete at token. */
 void sim_ddm_synced(struct sim_device *d, const char *token);
 
+/* Validity and activation of every declaration (what a device loaded
+ * from the state file shows before its next sync). */
+void sim_ddm_evaluate(struct sim_device *d);
 /* Validity and activation of every declaration, and one step of the
  * software update.  *ret_install 1 when an install starts (install-state
  * `installing`: report it, then sim_ddm_install()). */

@@ -110,6 +110,7 @@ static const char manual[] =
     "                errors, the simulator's own sim_cpu_s and\n"
     "                sim_cpu_us_per_session and, with --server-pid, server_cpu_s,\n"
     "                server_cpu_us_per_session and server_peak_rss_mb.\n"
+    "                These sessions do not end with a DDM sync (the drain's do).\n"
     "                With --ddm: enrols and drains as above, then a ddm-prime\n"
     "                phase syncs every device (DDM on, all declarations), then the\n"
     "                sessions phase measures, per device, a new connection and\n"

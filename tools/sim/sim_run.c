@@ -621,6 +621,9 @@ static int bench_sessions(struct env *e, const struct sim_opts *o, const char *p
 		return sim_run_fail("out of memory");
 	x->devs = devs;
 	x->ddm_full = fn == sim_session_ddm;
+	/* the command sessions measured alone, as before DDM (the drain, which
+	 * answers DeclarativeManagement, syncs) */
+	x->no_ddm = fn == sim_session_connect && strcmp(phase, "drain") != 0;
 	int rc = run(e, o, fn, x, n, rate, &s);
 	if (rc == 0)
 		print_phase(o, phase, &s, &before, session_extra(o, x));

@@ -595,7 +595,7 @@ static void on_server_answer(struct sim_conn *c, struct sim_task *t, int err,
 	}
 	/* empty: nothing more for us; a DDM tablet (it was pushed) syncs */
 	if (r->len == 0) {
-		if (s->d->ddm.enabled || s->d->ddm.sync)
+		if ((s->d->ddm.enabled || s->d->ddm.sync) && !s->x->no_ddm)
 			ddm_start(t);
 		else
 			sess_end(t, 0, NULL);

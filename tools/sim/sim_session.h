@@ -44,6 +44,7 @@ struct sim_ctx {
 	/* DDM */
 	const struct sim_clock *clock; /* the tablets' time (deadlines, timestamps) */
 	int ddm_full;		       /* every status report is a full one (bench) */
+	int no_ddm;		       /* sessions end without the DDM sync (bench) */
 	struct sim_counts counts;
 };
 

@@ -572,6 +572,8 @@ static int load_lists(struct sim_state *st, struct sim_device **devs, size_t n)
 			rc = sim_ddm_state_put(&d->ddm, t[0], t[1], t[2], t[3], t[4]);
 	}
 	sqlite3_finalize(s);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		sim_ddm_evaluate(devs[i]);
 	return rc;
 }
 
