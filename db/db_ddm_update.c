@@ -12,10 +12,10 @@
 	" LEFT JOIN device_ddm_item " alias " ON " alias ".device_id = d.id AND " alias \
 	".item = '" name "'"
 
-#define ITEMS                                                                      \
-	ITEM("v", DB_DDM_UPDATE_VERSION_ITEM)                                      \
-	ITEM("st", DB_DDM_UPDATE_STATE_ITEM) ITEM("p", DB_DDM_UPDATE_PENDING_ITEM) \
-	    ITEM("f", DB_DDM_UPDATE_FAILURE_ITEM)
+#define ITEMS                                 \
+	ITEM("v", DB_DDM_UPDATE_VERSION_ITEM) \
+	ITEM("st", DB_DDM_UPDATE_STATE_ITEM)  \
+	ITEM("p", DB_DDM_UPDATE_PENDING_ITEM) ITEM("f", DB_DDM_UPDATE_FAILURE_ITEM)
 
 /* the items' values as text: a string's content, a member of an object */
 #define TABLETS_SQL(where)                                                  \
