@@ -406,6 +406,10 @@ def test_update_plans():
                          "--deadline", THURSDAY_CLASS, "--outside-windows")
         check(got["build"] == "22H124" and got["payload"]["TargetBuildVersion"] == "22H124"
               and got["outside_windows"] is True and got["targeted"] == 1, got)
+        doc = d.api("GET", "/api/v1/declarations/" + got["identifier"])
+        f = write(d, "plan-b.json", json.dumps({k: doc[k] for k in
+                                                ("Type", "Identifier", "ServerToken", "Payload")}))
+        schema_check([f])  # with its TargetBuildVersion
         out = plan(d, "--scope", "fleet", "--latest", "--deadline", SATURDAY, expect=1)
         # replaced, then the same again changes nothing
         got = d.ctl_json("update", "plan", "--scope", "school:" + A, "--version", "18.7.2",
