@@ -128,7 +128,6 @@ static void resolve_read(const struct gdmf_sync_view *v, void *arg)
 	if (g == NULL)
 		return;
 	x->loaded = 1;
-	list_offered(g, x);
 	if (x->want && gdmf_version_parse(x->want, &want) < 0)
 		return;
 	for (size_t i = 0; i < gdmf_count(g); i++) {
@@ -141,8 +140,10 @@ static void resolve_read(const struct gdmf_sync_view *v, void *arg)
 		} else if (best == NULL || gdmf_version_cmp(&rel->v, &best->v) > 0)
 			best = rel;
 	}
-	if (best == NULL)
+	if (best == NULL) {
+		list_offered(g, x); /* for the refusal */
 		return;
+	}
 	const char **models = calloc(MODELS_MAX, sizeof(*models));
 	size_t n = 0;
 	if (models == NULL)
