@@ -160,7 +160,8 @@ struct db_ddm_ref {
 };
 
 /* A tablet and the declarations that apply to it (the union over the
- * scopes that cover it), in (kind, identifier) order: kind by its text
+ * scopes that cover it, less the declarations whose models filter does not
+ * list its product_name), in (kind, identifier) order: kind by its text
  * ("activation" < "asset" < "configuration" < "management"), identifier
  * by its octets (strcmp) -- the order of the DeclarationsToken. */
 struct db_ddm_set {
