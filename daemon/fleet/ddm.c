@@ -776,43 +776,61 @@ static int ddm_capable(const char *os_version)
 	return (*end == '\0' || *end == '.') && major >= 16;
 }
 
-int ddm_enrolled(struct worker *w, int64_t device_id)
+/* Queues the DeclarativeManagement command with the tablet's current
+ * token in its Data (one pending at a time: dedupe "ddm").  A full queue
+ * is logged, not an error: the tablet gets DDM at a later chance. */
+static int queue_command(struct worker *w, int64_t device_id, const char *origin)
 {
-	struct db_device d;
 	char token[AP_DDM_TOKEN_LEN + 1], uuid[37], detail[120] = "";
 	char *json = NULL;
 	size_t len = 0;
 	plist_t params = NULL;
-	int rc = db_begin(w->db);
-	if (rc < 0)
-		return rc;
-	if ((rc = db_mdm_by_id(w->db, device_id, &d)) < 0 ||
-	    (rc = db_ddm_forget_device(w->db, device_id)) < 0 ||
-	    (rc = ddm_device_token(w->db, device_id, token)) < 0)
-		goto out;
-	if (!ddm_capable(d.os_version))
-		goto out; /* iPadOS 15 and older: no DDM, MDM commands only */
-	if ((rc = ap_ddm_tokens_build(token, time(NULL), &json, &len, detail, sizeof(detail))) <
-		0 ||
-	    (rc = ap_cmd_params_declarative_management(json, len, &params)) < 0)
-		goto out;
-	struct cmd_order o = {.device_id = device_id,
-			      .type = AP_CMD_DECLARATIVE_MANAGEMENT,
-			      .params = params,
-			      .dedupe = "ddm",
-			      .origin = "enrolment",
-			      .requested_by = "system"};
-	rc = cmdq_queue(w, &o, uuid, detail, sizeof(detail));
+	int rc = ddm_device_token(w->db, device_id, token);
+	if (rc == 0)
+		rc = ap_ddm_tokens_build(token, time(NULL), &json, &len, detail, sizeof(detail));
+	if (rc == 0)
+		rc = ap_cmd_params_declarative_management(json, len, &params);
+	if (rc == 0) {
+		struct cmd_order o = {.device_id = device_id,
+				      .type = AP_CMD_DECLARATIVE_MANAGEMENT,
+				      .params = params,
+				      .dedupe = "ddm",
+				      .origin = origin,
+				      .requested_by = "system"};
+		rc = cmdq_queue(w, &o, uuid, detail, sizeof(detail));
+	}
 	if (rc == AP_ECONFLICT) /* one pending already */
 		rc = 0;
-out:
+	if (rc == AP_ELIMIT) {
+		log_warn("ddm_command_not_queued", "device=%lld reason=\"%s\"",
+			 (long long)device_id, detail);
+		rc = 0;
+	}
+	if (rc < 0)
+		log_warn("ddm_command_failed", "device=%lld error=\"%s\" detail=\"%s\"",
+			 (long long)device_id, ap_strerror(rc), detail);
 	if (params)
 		plist_free(params);
 	free(json);
+	return rc;
+}
+
+int ddm_enrolled(struct worker *w, int64_t device_id)
+{
+	struct db_device d;
+	char token[AP_DDM_TOKEN_LEN + 1];
+	int rc = db_begin(w->db);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_mdm_by_id(w->db, device_id, &d)) == 0 &&
+	    (rc = db_ddm_forget_device(w->db, device_id)) == 0) {
+		if (ddm_capable(d.os_version))
+			rc = queue_command(w, device_id, "enrolment");
+		else /* iPadOS 15 and older: no DDM, MDM commands only; its token kept */
+			rc = ddm_device_token(w->db, device_id, token);
+	}
 	if (rc < 0) {
 		db_rollback(w->db);
-		log_warn("ddm_enrol_failed", "device=%lld error=\"%s\" detail=\"%s\"",
-			 (long long)device_id, ap_strerror(rc), detail);
 		return rc;
 	}
 	return db_commit(w->db);
@@ -821,6 +839,7 @@ out:
 int ddm_on_result(struct worker *w, const struct cmdq_result *res)
 {
 	struct db_ddm_state s;
+	struct db_device d;
 	int64_t id = res->device->id;
 	if (strcmp(res->cmd->type, "DeclarativeManagement") == 0) {
 		int rc = db_ddm_enable(w->db, id);
@@ -828,10 +847,20 @@ int ddm_on_result(struct worker *w, const struct cmdq_result *res)
 	}
 	if (strcmp(res->cmd->type, "DeviceInformation") != 0)
 		return 0;
-	/* a new product_name may take the tablet in or out of a plan's models;
-	 * only tablets with a DDM state have a token to keep */
+	/* the inventory just stored: a tablet now on iPadOS 16+ without DDM
+	 * (updated from 15, enrolled before Ardoise served DDM, its command
+	 * lost) gets the command */
 	int rc = db_ddm_state_get(w->db, id, &s);
+	if (rc < 0 && rc != AP_ENOTFOUND)
+		return rc;
+	if ((rc != 0 || s.enabled_at == 0) && db_mdm_by_id(w->db, id, &d) == 0 &&
+	    ddm_capable(d.os_version) && strcmp(d.enrollment, "enrolled") == 0) {
+		if ((rc = queue_command(w, id, "inventory")) < 0)
+			return rc;
+		rc = db_ddm_state_get(w->db, id, &s);
+	}
 	if (rc == AP_ENOTFOUND)
 		return 0;
+	/* a new product_name may take the tablet in or out of a plan's models */
 	return rc < 0 ? rc : ddm_recompute(w, NULL, id, "inventory", NULL);
 }

@@ -177,8 +177,11 @@ int ddm_device_token(struct db *db, int64_t device_id, char token[DDM_TOKEN_LEN 
 int ddm_enrolled(struct worker *w, int64_t device_id);
 /* A cmdq_on_result() hook, inside the report's transaction: an
  * acknowledged DeclarativeManagement enables DDM (db_ddm_enable) and
- * recomputes the tablet; a DeviceInformation result recomputes it when
- * its product_name may have changed. */
+ * recomputes the tablet; a DeviceInformation result (its inventory stored
+ * just before) queues the DeclarativeManagement command for an enrolled
+ * tablet now on iPadOS 16+ without DDM (updated from 15, or enrolled
+ * before Ardoise served DDM), and recomputes the tablet (a new
+ * product_name may take it in or out of a models filter). */
 int ddm_on_result(struct worker *w, const struct cmdq_result *res);
 
 #endif

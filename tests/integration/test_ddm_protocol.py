@@ -313,6 +313,45 @@ def test_groups_follow_loans_and_classes():
         a.ddm("declaration/configuration/fr.t.5b", expect=404)
 
 
+def test_older_ipados_then_updated():
+    """iPadOS 15: no DeclarativeManagement at enrolment; once its inventory says
+    16 or later (updated), the command is queued."""
+    with Daemon(init_args=["--no-baseline"]) as d:
+        sim = Sim(d)
+        sim("enroll", "-n", "1", "--code", new_code(d, 1), "--key-pool", "2",
+            "--os-version", "15.8", "--product", "iPad7,11")
+        a = Tablet(d, sim, sim.devices()[0]["serial"])
+
+        def ddm_commands():
+            return db_rows(d, "SELECT c.status, c.origin FROM command c JOIN device v"
+                              " ON v.id = c.device_id WHERE v.serial = ?"
+                              " AND c.type = 'DeclarativeManagement'", (a.serial,))
+        check(ddm_commands() == [], "none at enrolment on 15.8")
+        status, _, body = a.send({"Status": "Idle", "UDID": a.udid})
+        cmd = plistlib.loads(body)
+        check(cmd["Command"]["RequestType"] == "DeviceInformation", "inventory first: %r" % cmd)
+        a.send({"Status": "Acknowledged", "UDID": a.udid, "CommandUUID": cmd["CommandUUID"],
+                "QueryResponses": {"OSVersion": "15.8", "ProductName": "iPad7,11"}})
+        check(ddm_commands() == [], "still none on 15.8")
+        cmd = d.api("POST", "/api/v1/devices/%s/commands" % a.serial,
+                    {"type": "DeviceInformation"}, expect=201)
+        # answer the queue until that DeviceInformation comes, as the updated tablet
+        for _ in range(10):
+            status, _, body = a.send({"Status": "Idle", "UDID": a.udid})
+            nxt = plistlib.loads(body)
+            if nxt["CommandUUID"] == cmd["uuid"]:
+                break
+            a.send({"Status": "Acknowledged", "UDID": a.udid, "CommandUUID": nxt["CommandUUID"]})
+        status, _, body = a.send({"Status": "Acknowledged", "UDID": a.udid,
+                                  "CommandUUID": cmd["uuid"],
+                                  "QueryResponses": {"OSVersion": "16.7.10",
+                                                     "ProductName": "iPad7,11"}})
+        check(ddm_commands() == [("sent", "inventory")], "queued once on 16: %r" % ddm_commands())
+        nxt = plistlib.loads(body)  # and handed out in the same session
+        check(nxt["Command"]["RequestType"] == "DeclarativeManagement", "next: %r" % nxt)
+        checked(d, "ddm-command-16.plist", body)
+
+
 def items_of(d, serial):
     return dict(db_rows(d, "SELECT i.item, i.value FROM device_ddm_item i JOIN device v"
                            " ON v.id = i.device_id WHERE v.serial = ?", (serial,)))
@@ -449,4 +488,4 @@ def test_status_reports_and_hostile_checkins():
 
 if __name__ == "__main__":
     run([test_command_endpoints_and_tokens, test_groups_follow_loans_and_classes,
-         test_status_reports_and_hostile_checkins])
+         test_older_ipados_then_updated, test_status_reports_and_hostile_checkins])
