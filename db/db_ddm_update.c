@@ -12,17 +12,21 @@
 	" LEFT JOIN device_ddm_item " alias " ON " alias ".device_id = d.id AND " alias \
 	".item = '" name "'"
 
-#define TABLETS_SQL(where)                                                                     \
-	"SELECT d.id, coalesce(d.school, ''), coalesce(d.serial, ''),"                         \
-	" coalesce(d.product_name, ''), coalesce(d.os_version, ''),"                           \
-	" s.enabled_at IS NOT NULL, coalesce(s.status_at, 0),"                                 \
-	" v.value, st.value, p.value, f.value"                                                 \
-	" FROM device d LEFT JOIN device_ddm s ON s.device_id = d.id" ITEM(                    \
-	    "v", DB_DDM_UPDATE_VERSION_ITEM) ITEM("st", DB_DDM_UPDATE_STATE_ITEM)              \
-	    ITEM("p", DB_DDM_UPDATE_PENDING_ITEM) ITEM(                                        \
-		"f", DB_DDM_UPDATE_FAILURE_ITEM) " WHERE d.enrollment = 'enrolled' AND " where \
-						 " ORDER BY coalesce(d.school, ''), "          \
-						 "coalesce(d.serial, ''), d.id"
+#define ITEMS                                 \
+	ITEM("v", DB_DDM_UPDATE_VERSION_ITEM) \
+	ITEM("st", DB_DDM_UPDATE_STATE_ITEM)  \
+	ITEM("p", DB_DDM_UPDATE_PENDING_ITEM) ITEM("f", DB_DDM_UPDATE_FAILURE_ITEM)
+
+/* the items' values as text: a string's content, a member of an object */
+#define TABLETS_SQL(where)                                                  \
+	"SELECT d.id, coalesce(d.school, ''), coalesce(d.serial, ''),"      \
+	" coalesce(d.product_name, ''), coalesce(d.os_version, ''),"        \
+	" s.enabled_at IS NOT NULL, coalesce(s.status_at, 0),"              \
+	" v.value ->> '$', st.value ->> '$', p.value ->> '$.os-version',"   \
+	" coalesce(f.value ->> '$.count', 0), f.value ->> '$.reason'"       \
+	" FROM device d LEFT JOIN device_ddm s ON s.device_id = d.id" ITEMS \
+	" WHERE d.enrollment = 'enrolled' AND " where                       \
+	" ORDER BY coalesce(d.school, ''), coalesce(d.serial, ''), d.id"
 
 static const char *text(sqlite3_stmt *st, int col)
 {
@@ -49,7 +53,8 @@ int db_ddm_update_tablets(struct db *db, const char *const *only, size_t n_only,
 		    .version = (const char *)sqlite3_column_text(st, 7),
 		    .install_state = (const char *)sqlite3_column_text(st, 8),
 		    .pending_version = (const char *)sqlite3_column_text(st, 9),
-		    .failure_reason = (const char *)sqlite3_column_text(st, 10),
+		    .failures = sqlite3_column_int64(st, 10),
+		    .failure_reason = (const char *)sqlite3_column_text(st, 11),
 		};
 		if (fn(&t, arg))
 			break;

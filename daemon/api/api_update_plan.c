@@ -55,7 +55,6 @@
 #define MODELS_MAX    GDMF_MAX_DEVICES /* iPads in one filter */
 #define OFFERED_SHOWN 8		       /* versions named when one is refused */
 #define AHEAD_MAX     (366 * 86400)    /* a deadline at most a year away */
-#define PLAN_SCOPES   "a plan's scope is fleet or school:UAI"
 
 /* ---- Apple's catalogue ------------------------------------------------------ */
 
@@ -129,7 +128,6 @@ static void resolve_read(const struct gdmf_sync_view *v, void *arg)
 	if (g == NULL)
 		return;
 	x->loaded = 1;
-	list_offered(g, x);
 	if (x->want && gdmf_version_parse(x->want, &want) < 0)
 		return;
 	for (size_t i = 0; i < gdmf_count(g); i++) {
@@ -142,8 +140,10 @@ static void resolve_read(const struct gdmf_sync_view *v, void *arg)
 		} else if (best == NULL || gdmf_version_cmp(&rel->v, &best->v) > 0)
 			best = rel;
 	}
-	if (best == NULL)
+	if (best == NULL) {
+		list_offered(g, x); /* for the refusal */
 		return;
+	}
 	const char **models = calloc(MODELS_MAX, sizeof(*models));
 	size_t n = 0;
 	if (models == NULL)
@@ -344,9 +344,10 @@ static int plan_scope(struct req *r, const char *text, char *canon)
 	struct pol_scope s;
 	if (text && pol_scope_parse(text, &s) == 0 && s.kind != POL_SCOPE_FLEET &&
 	    s.kind != POL_SCOPE_SCHOOL)
-		return api_refuse(r, AP_EINVAL, 400, "%s (not %s)", PLAN_SCOPES, text);
+		return api_refuse(r, AP_EINVAL, 400,
+				  "a plan's scope is fleet or school:UAI (not %s)", text);
 	if (text == NULL || pol_scope_parse(text, &s) < 0)
-		return api_refuse(r, AP_EINVAL, 400, PLAN_SCOPES);
+		return api_refuse(r, AP_EINVAL, 400, "a plan's scope is fleet or school:UAI");
 	return api_ddm_scope(r, text, canon);
 }
 
@@ -627,90 +628,93 @@ out:
 
 /* ---- GET /api/v1/updates/status ------------------------------------------------ */
 
-static const enum pol_update_class shown[] = {
-    POL_UPDATE_ON_TARGET,     POL_UPDATE_PENDING,     POL_UPDATE_DOWNLOADING,
-    POL_UPDATE_PREPARED,      POL_UPDATE_INSTALLING,  POL_UPDATE_FAILED,
-    POL_UPDATE_NOT_REPORTING, POL_UPDATE_WITHOUT_DDM, POL_UPDATE_UNSUPPORTED,
-    POL_UPDATE_UNKNOWN_MODEL, POL_UPDATE_NO_PLAN,
+/* One collège's figures (or the fleet's), counted in C: the tablets come
+ * by collège, so the current one is the last. */
+struct figures {
+	char school[9];
+	json_t *plan; /* borrowed from the plans; NULL: none covers it */
+	int64_t tablets, n[POL_UPDATE__COUNT];
+	json_t *failures; /* reason -> count */
 };
-
-static json_t *figures_new(void)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
-		json_object_set_new(o, pol_update_class_name(shown[i]), json_integer(0));
-	json_object_set_new(o, "failures", json_object()); /* reason -> count, then an array */
-	json_object_set_new(o, "tablets", json_integer(0));
-	return o;
-}
-
-static void bump(json_t *o, const char *key)
-{
-	json_object_set_new(o, key, json_integer(json_integer_value(json_object_get(o, key)) + 1));
-}
 
 struct status {
 	json_t *plans;
-	json_t *schools; /* UAI -> figures */
-	json_t *fleet;
+	struct figures *figs, fleet;
+	size_t n, cap;
+	int oom; /* the walk stopped: out of memory */
 };
 
-/* The string value of an item's JSON text; NULL when not a string. */
-static json_t *item_value(const char *text)
+/* The plan a tablet of collège school follows: its collège's, else the
+ * fleet's (plans never overlap). */
+static json_t *plan_for(json_t *plans, const char *school)
 {
-	return text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+	char scope[32];
+	json_t *p = NULL;
+	if (school[0]) {
+		snprintf(scope, sizeof(scope), "school:%s", school);
+		p = plan_of(plans, scope);
+	}
+	return p ? p : plan_of(plans, "fleet");
+}
+
+static struct figures *figures_of(struct status *s, const char *school)
+{
+	if (s->n && strcmp(s->figs[s->n - 1].school, school) == 0)
+		return &s->figs[s->n - 1];
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->figs[i].school, school) == 0)
+			return &s->figs[i];
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct figures *f = realloc(s->figs, cap * sizeof(*f));
+		if (f == NULL)
+			return NULL;
+		s->figs = f;
+		s->cap = cap;
+	}
+	struct figures *f = &s->figs[s->n++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->school, sizeof(f->school), "%s", school);
+	f->plan = plan_for(s->plans, school);
+	f->failures = json_object();
+	return f;
+}
+
+static void count_in(struct figures *f, enum pol_update_class c, const char *why)
+{
+	f->tablets++;
+	f->n[c]++;
+	if (c != POL_UPDATE_FAILED)
+		return;
+	why = why && why[0] ? why : "unknown";
+	json_object_set_new(
+	    f->failures, why,
+	    json_integer(json_integer_value(json_object_get(f->failures, why)) + 1));
 }
 
 static int status_tablet(const struct db_ddm_update_tablet *t, void *arg)
 {
 	struct status *s = arg;
-	char scope[32];
-	snprintf(scope, sizeof(scope), "school:%s", t->school);
-	json_t *plan = t->school[0] ? plan_of(s->plans, scope) : NULL;
-	if (plan == NULL)
-		plan = plan_of(s->plans, "fleet");
-	json_t *models = plan ? json_object_get(plan, "models") : NULL;
-	json_t *version = item_value(t->version), *state = item_value(t->install_state);
-	json_t *failure = item_value(t->failure_reason);
+	struct figures *f = figures_of(s, t->school);
+	if (f == NULL) {
+		s->oom = 1; /* the walk stops, the caller says so */
+		return 1;
+	}
+	json_t *models = f->plan ? json_object_get(f->plan, "models") : NULL;
 	struct pol_update_tablet in = {
 	    .ddm_enabled = t->enabled,
 	    .reporting = t->status_at != 0,
 	    .product_name = t->product_name,
-	    .target = plan ? json_string_value(json_object_get(plan, "version")) : NULL,
+	    .target = f->plan ? json_string_value(json_object_get(f->plan, "version")) : NULL,
 	    .supported = !json_array_size(models) || in_models(models, t->product_name),
-	    .version = json_string_value(version),
+	    .version = t->version,
 	    .inventory = t->os_version,
-	    .install_state = json_string_value(state),
-	    .failures = json_integer_value(json_object_get(failure, "count")),
+	    .install_state = t->install_state,
+	    .failures = t->failures,
 	};
 	enum pol_update_class c = pol_update_classify(&in);
-	json_t *fig = json_object_get(s->schools, t->school);
-	if (fig == NULL) {
-		fig = figures_new();
-		json_object_set_new(fig, "school",
-				    t->school[0] ? json_string(t->school) : json_null());
-		json_object_set_new(fig, "target",
-				    json_copy(in.target ? json_string(in.target) : json_null()));
-		json_object_set_new(fig, "plan",
-				    plan ? json_copy(json_object_get(plan, "identifier"))
-					 : json_null());
-		json_object_set_new(fig, "deadline",
-				    plan ? json_copy(json_object_get(plan, "deadline"))
-					 : json_null());
-		json_object_set_new(s->schools, t->school, fig);
-	}
-	json_t *both[2] = {fig, s->fleet};
-	for (int k = 0; k < 2; k++) {
-		bump(both[k], "tablets");
-		bump(both[k], pol_update_class_name(c));
-		if (c == POL_UPDATE_FAILED) {
-			const char *why = json_string_value(json_object_get(failure, "reason"));
-			bump(json_object_get(both[k], "failures"), why && why[0] ? why : "unknown");
-		}
-	}
-	json_decref(version);
-	json_decref(state);
-	json_decref(failure);
+	count_in(f, c, t->failure_reason);
+	count_in(&s->fleet, c, t->failure_reason);
 	return 0;
 }
 
@@ -724,15 +728,17 @@ static int by_count(const void *a, const void *b)
 		      json_string_value(json_object_get(*(json_t *const *)b, "reason")));
 }
 
-/* "failures": {reason: n} -> [{"reason", "count"}], most first. */
-static void failures_array(json_t *fig)
+/* {reason: n} -> [{"reason", "count"}], most first. */
+static json_t *failures_array(json_t *by)
 {
-	json_t *by = json_object_get(fig, "failures"), *a = json_array(), *v;
+	json_t *a = json_array(), *v;
 	const char *k;
 	json_object_foreach(by, k, v)
 	    json_array_append_new(a, json_pack("{s:s,s:O}", "reason", k, "count", v));
 	size_t n = json_array_size(a);
 	json_t **e = calloc(n + 1, sizeof(*e));
+	if (e == NULL)
+		return a;
 	for (size_t i = 0; i < n; i++)
 		e[i] = json_incref(json_array_get(a, i));
 	qsort(e, n, sizeof(*e), by_count);
@@ -740,32 +746,63 @@ static void failures_array(json_t *fig)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, e[i]);
 	free(e);
-	json_object_set_new(fig, "failures", a);
+	return a;
+}
+
+static const enum pol_update_class shown[] = {
+    POL_UPDATE_ON_TARGET,     POL_UPDATE_PENDING,     POL_UPDATE_DOWNLOADING,
+    POL_UPDATE_PREPARED,      POL_UPDATE_INSTALLING,  POL_UPDATE_FAILED,
+    POL_UPDATE_NOT_REPORTING, POL_UPDATE_WITHOUT_DDM, POL_UPDATE_UNSUPPORTED,
+    POL_UPDATE_UNKNOWN_MODEL, POL_UPDATE_NO_PLAN,
+};
+
+static json_t *figures_json(const struct figures *f, int school)
+{
+	json_t *o = json_object();
+	if (school) {
+		json_t *p = f->plan;
+		json_object_set_new(o, "school",
+				    f->school[0] ? json_string(f->school) : json_null());
+		json_object_set_new(o, "target",
+				    json_copy(p ? json_object_get(p, "version") : json_null()));
+		json_object_set_new(o, "plan",
+				    json_copy(p ? json_object_get(p, "identifier") : json_null()));
+		json_object_set_new(o, "deadline",
+				    json_copy(p ? json_object_get(p, "deadline") : json_null()));
+	}
+	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+		json_object_set_new(o, pol_update_class_name(shown[i]),
+				    json_integer(f->n[shown[i]]));
+	json_object_set_new(o, "failures", failures_array(f->failures));
+	json_object_set_new(o, "tablets", json_integer(f->tablets));
+	return o;
 }
 
 json_t *api_update_figures(struct req *r, const char *const *only, size_t n_only, int *ret_rc)
 {
-	struct status s = {NULL, json_object(), figures_new()};
+	struct status s;
+	json_t *out = NULL;
+	memset(&s, 0, sizeof(s));
+	s.fleet.failures = json_object();
 	int rc = plans_load(r, &s.plans);
 	if (rc == 0)
 		rc = db_ddm_update_tablets(r->w->db, only, n_only, status_tablet, &s);
-	json_t *schools = json_array(), *fig;
-	const char *k;
-	json_object_foreach(s.schools, k, fig)
-	{
-		failures_array(fig);
-		json_array_append(schools, fig);
+	if (rc == 0 && s.oom)
+		rc = AP_ENOMEM;
+	if (rc == 0) {
+		json_t *schools = json_array();
+		for (size_t i = 0; i < s.n; i++)
+			json_array_append_new(schools, figures_json(&s.figs[i], 1));
+		out = json_pack("{s:o,s:o,s:O}", "schools", schools, "fleet",
+				figures_json(&s.fleet, 0), "plans", s.plans);
 	}
-	failures_array(s.fleet);
-	json_decref(s.schools);
+	for (size_t i = 0; i < s.n; i++)
+		json_decref(s.figs[i].failures);
+	free(s.figs);
+	json_decref(s.fleet.failures);
+	json_decref(s.plans);
 	*ret_rc = rc;
-	if (rc < 0) {
-		json_decref(schools);
-		json_decref(s.fleet);
-		json_decref(s.plans);
-		return NULL;
-	}
-	return json_pack("{s:o,s:o,s:o}", "schools", schools, "fleet", s.fleet, "plans", s.plans);
+	return out;
 }
 
 static void update_status(struct req *r)

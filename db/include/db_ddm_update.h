@@ -28,11 +28,12 @@ struct db_ddm_update_tablet {
 	const char *os_version;	  /* the inventory's (DeviceInformation), "" when none */
 	int enabled;		  /* DDM enabled on it */
 	int64_t status_at;	  /* its last status report, 0: never */
-	/* the items' JSON text, NULL when not reported */
-	const char *version; /* "\"26.1\"" */
-	const char *install_state;
-	const char *pending_version;
-	const char *failure_reason;
+	/* what it reported, NULL when not (values as text, from the items' JSON) */
+	const char *version;	     /* device.operating-system.version: "26.1" */
+	const char *install_state;   /* softwareupdate.install-state: "downloading" */
+	const char *pending_version; /* softwareupdate.pending-version's os-version */
+	int64_t failures;	     /* softwareupdate.failure-reason's count (0: none) */
+	const char *failure_reason;  /* its reason, NULL when none */
 };
 
 /*

@@ -275,7 +275,12 @@ static int update_plans(struct ctl *c, const struct ctl_args *a)
 }
 
 static const struct ctl_opt unplan_opts[] = {
-    CTL_OPT_FILTER("--scope", "fleet|school:UAI", "scope", N_("the scope whose plan ends")),
+    {.name = "--scope",
+     .arg = "fleet|school:UAI",
+     .how = CTL_OPT_QUERY,
+     .key = "scope",
+     .need = N_("--scope is required"),
+     .help = N_("the scope whose plan ends")},
     CTL_OPT_END,
 };
 
@@ -291,8 +296,6 @@ static void print_unplanned(json_t *o, const struct ctl_args *a)
 static int update_unplan(struct ctl *c, const struct ctl_args *a)
 {
 	char path[400] = "/api/v1/updates/plans";
-	if (ctl_opt_get(a, "--scope") == NULL)
-		return ctl_opt_usage(a->verb, "%s", _("--scope is required"));
 	ctl_opt_query(a, path, sizeof(path));
 	return ctl_send_print(c, a, "DELETE", path, NULL, print_unplanned);
 }
