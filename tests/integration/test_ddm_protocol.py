@@ -417,6 +417,18 @@ def test_status_reports_and_hostile_checkins():
         a.ddm("status", report(True, {"device.operating-system.version": "1.0"}), expect=403,
               cert=(b.cert, b.key))
         a.ddm("tokens", expect=403, cert=(b.cert, b.key))
+        # one kept-alive connection: each request is judged (what the connection's
+        # certificate is worth is learnt once, never borrowed from another one)
+        for cert, udid, want in (((b.cert, b.key), a.udid, 403), ((a.cert, a.key), a.udid, 200),
+                                 ((b.cert, b.key), b.udid, 200)):
+            conn = d.connect(cert=cert[0], key=cert[1])
+            try:
+                for _ in range(3):
+                    status, _, _ = d.request("PUT", a.path, token=None, conn=conn, body=plistlib.dumps(
+                        {"MessageType": "DeclarativeManagement", "UDID": udid, "Endpoint": "tokens"}))
+                    check(status == want, "kept-alive check-in: %d, want %d" % (status, want))
+            finally:
+                conn.close()
         # no identity at all
         status, _, _ = d.request("PUT", a.path, body=plistlib.dumps(
             {"MessageType": "DeclarativeManagement", "UDID": a.udid, "Endpoint": "tokens"}),
