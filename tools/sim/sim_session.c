@@ -9,6 +9,7 @@
 #include "ap_err.h"
 #include "ap_scep.h"
 #include "ap_x509.h"
+#include "sim_ddm_sync.h"
 #include "sim_profile.h"
 
 #include <stdio.h>
@@ -303,11 +304,9 @@ struct sess {
 	X509 *cert; /* for Mdm-Signature; borrowed from the device */
 	size_t n;   /* commands answered */
 	char *headers;
-	/* the DDM synchronisation */
-	struct sim_ddm_fetch *fetch; /* declarations to fetch, n_fetch of them */
-	size_t n_fetch, i_fetch;
-	char token[AP_DDM_DTOKEN_MAX + 1];
-	int installing; /* the report in flight says `installing`: install next */
+	/* the DDM synchronisation, when syncing */
+	struct sim_ddm_sync sync;
+	int syncing;
 };
 
 static void sess_end(struct sim_task *t, int err, const char *why)
@@ -315,7 +314,11 @@ static void sess_end(struct sim_task *t, int err, const char *why)
 	struct sess *s = t->user;
 	sim_conn_release(s->c);
 	free(s->headers);
-	free(s->fetch);
+	if (s->syncing) {
+		atomic_fetch_add(&s->x->counts.ddm_fetched, s->sync.fetched);
+		atomic_fetch_add(&s->x->counts.ddm_reports, s->sync.reports);
+		sim_ddm_sync_clear(&s->sync);
+	}
 	s->d->ddm.sync = 0;
 	s->d->ddm.hint[0] = '\0';
 	free(s);
@@ -361,197 +364,63 @@ static void sess_put(struct sim_task *t, const char *xml, size_t len)
 		    on_server_answer);
 }
 
-/* ---- the DDM synchronisation ---- */
+/* ---- the DDM synchronisation (sim_ddm_sync.h) ---- */
 
-/* A DeclarativeManagement check-in to endpoint; cb gets the answer. */
-static void ddm_send(struct sim_task *t, const char *endpoint, const char *data, size_t len,
-		     sim_resp_fn cb)
+static void on_ddm(struct sim_conn *c, struct sim_task *t, int err, const struct sim_http_resp *r,
+		   const char *why);
+
+/* The sync's next DeclarativeManagement check-in. */
+static void ddm_send(struct sim_task *t)
 {
 	struct sess *s = t->user;
 	char *xml = NULL;
 	size_t n = 0;
 
-	if (sim_ddm_checkin(s->d, endpoint, data, len, &xml, &n) < 0) {
+	if (sim_ddm_checkin(s->d, s->sync.endpoint, s->sync.data, s->sync.len, &xml, &n) < 0) {
 		sess_end(t, AP_ENOMEM, "cannot build the DeclarativeManagement check-in");
 		return;
 	}
-	sess_put_to(t, s->d->checkin_path, "application/x-apple-aspen-mdm-checkin", xml, n, cb);
+	sess_put_to(t, s->d->checkin_path, "application/x-apple-aspen-mdm-checkin", xml, n, on_ddm);
 	free(xml);
 }
 
-/* Common checks of a DDM answer: 0 to go on (status 200, or 404 when
- * allowed). */
-static int ddm_answer_ok(struct sim_task *t, int err, const struct sim_http_resp *r,
-			 const char *why, const char *what, int allow_404)
+static void on_ddm(struct sim_conn *c, struct sim_task *t, int err, const struct sim_http_resp *r,
+		   const char *why)
 {
 	struct sess *s = t->user;
-	char msg[240], label[120];
+	char msg[240];
+	int done = 0;
 
-	snprintf(label, sizeof(label), "DDM %.100s", what);
 	if (err < 0) {
 		s->c = NULL;
-		snprintf(msg, sizeof(msg), "%s: %s", label, why);
+		snprintf(msg, sizeof(msg), "DDM %.100s: %s", s->sync.endpoint, why);
 		sess_end(t, err, msg);
-		return err;
-	}
-	if (r->status == 200 || (allow_404 && r->status == 404))
-		return 0;
-	bad_status(msg, sizeof(msg), label, r);
-	sess_end(t, r->status == 401 || r->status == 403 ? AP_EAUTH : AP_EIO, msg);
-	return AP_EIO;
-}
-
-static void ddm_report(struct sim_task *t);
-
-static void on_status(struct sim_conn *c, struct sim_task *t, int err,
-		      const struct sim_http_resp *r, const char *why)
-{
-	struct sess *s = t->user;
-
-	if (ddm_answer_ok(t, err, r, why, "status", 0) < 0)
-		return;
-	sim_ddm_report_taken(s->d, s->x->clock);
-	atomic_fetch_add(&s->x->counts.ddm_reports, 1);
-	if (!s->installing) {
-		sess_end(t, 0, NULL);
 		return;
 	}
-	/* `installing` reported: the tablet installs, reboots (or fails) and
-	 * reports again */
-	s->installing = 0;
-	sim_ddm_install(s->d, s->x->clock);
-	ddm_report(t);
-}
-
-/* The status report, when there is something to say. */
-static void ddm_report(struct sim_task *t)
-{
-	struct sess *s = t->user;
-	char *json = NULL;
-	size_t len = 0;
-
-	if (sim_ddm_report(s->d, s->x->clock, s->x->ddm_full, &json, &len) < 0) {
-		sess_end(t, AP_ENOMEM, "cannot build the status report");
-		return;
-	}
-	if (json == NULL && s->installing) { /* nothing new to say: install all the same */
-		s->installing = 0;
-		sim_ddm_install(s->d, s->x->clock);
-		ddm_report(t);
-		return;
-	}
-	if (json == NULL) {
-		sess_end(t, 0, NULL);
-		return;
-	}
-	ddm_send(t, "status", json, len, on_status);
-	free(json);
-}
-
-static void ddm_apply(struct sim_task *t)
-{
-	struct sess *s = t->user;
-
-	sim_ddm_apply(s->d, s->x->clock, &s->installing);
-	ddm_report(t);
-}
-
-static void ddm_next_fetch(struct sim_task *t);
-
-static void on_declaration(struct sim_conn *c, struct sim_task *t, int err,
-			   const struct sim_http_resp *r, const char *why)
-{
-	struct sess *s = t->user;
-	const struct sim_ddm_fetch *f = &s->fetch[s->i_fetch];
-	char msg[240];
-
-	if (ddm_answer_ok(t, err, r, why, f->endpoint, 1) < 0)
-		return;
-	if (r->status == 404) {
-		sim_ddm_drop(s->d, f->identifier); /* gone since the manifest */
-	} else {
-		int rc = sim_ddm_put(s->d, f->kind, f->identifier, r->body, r->len);
-		if (rc < 0) {
-			snprintf(msg, sizeof(msg), "DDM %.100s: %s", f->endpoint, ap_strerror(rc));
-			sess_end(t, rc, msg);
-			return;
-		}
-		atomic_fetch_add(&s->x->counts.ddm_fetched, 1);
-	}
-	s->i_fetch++;
-	ddm_next_fetch(t);
-}
-
-static void ddm_next_fetch(struct sim_task *t)
-{
-	struct sess *s = t->user;
-
-	if (s->i_fetch < s->n_fetch) {
-		ddm_send(t, s->fetch[s->i_fetch].endpoint, NULL, 0, on_declaration);
-		return;
-	}
-	sim_ddm_synced(s->d, s->token);
-	ddm_apply(t);
-}
-
-static void on_items(struct sim_conn *c, struct sim_task *t, int err, const struct sim_http_resp *r,
-		     const char *why)
-{
-	struct sess *s = t->user;
-	char msg[240];
-
-	if (ddm_answer_ok(t, err, r, why, "declaration-items", 0) < 0)
-		return;
-	int rc = sim_ddm_manifest(s->d, r->body, r->len, &s->fetch, &s->n_fetch, s->token);
-	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "DDM declaration-items: %s", ap_strerror(rc));
+	int rc = sim_ddm_sync_answer(&s->sync, s->d, s->x->clock, r->status, r->body, r->len, &done,
+				     msg, sizeof(msg));
+	if (rc < 0)
 		sess_end(t, rc, msg);
-		return;
-	}
-	ddm_next_fetch(t);
+	else if (done)
+		sess_end(t, 0, NULL);
+	else
+		ddm_send(t);
 }
 
-/* With the server's DeclarationsToken: fetch the manifest when it moved. */
-static void ddm_token(struct sim_task *t)
-{
-	struct sess *s = t->user;
-
-	if (strcmp(s->token, s->d->ddm.token) == 0) {
-		ddm_apply(t);
-		return;
-	}
-	ddm_send(t, "declaration-items", NULL, 0, on_items);
-}
-
-static void on_tokens(struct sim_conn *c, struct sim_task *t, int err,
-		      const struct sim_http_resp *r, const char *why)
-{
-	struct sess *s = t->user;
-	char msg[240], detail[120];
-
-	if (ddm_answer_ok(t, err, r, why, "tokens", 0) < 0)
-		return;
-	int rc = ap_ddm_tokens_parse(r->body, r->len, s->token, detail, sizeof(detail));
-	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "DDM tokens: %s", detail);
-		sess_end(t, rc, msg);
-		return;
-	}
-	ddm_token(t);
-}
-
-/* The token of the DeclarativeManagement command's Data, else `tokens`. */
 static void ddm_start(struct sim_task *t)
 {
 	struct sess *s = t->user;
+	int done = 0;
 
 	atomic_fetch_add(&s->x->counts.ddm_syncs, 1);
-	if (s->d->ddm.sync && s->d->ddm.hint[0]) {
-		snprintf(s->token, sizeof(s->token), "%s", s->d->ddm.hint);
-		ddm_token(t);
-		return;
-	}
-	ddm_send(t, "tokens", NULL, 0, on_tokens);
+	s->syncing = 1;
+	int rc = sim_ddm_sync_start(&s->sync, s->d, s->x->clock, s->x->ddm_full, &done);
+	if (rc < 0)
+		sess_end(t, rc, "cannot start the DDM sync");
+	else if (done)
+		sess_end(t, 0, NULL);
+	else
+		ddm_send(t);
 }
 
 static void count(struct sim_ctx *x, enum ap_status st)
