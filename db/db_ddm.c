@@ -542,7 +542,7 @@ int db_ddm_enable(struct db *db, int64_t device_id)
 	return state_upsert(db,
 			    "INSERT INTO device_ddm(device_id, enabled_at) VALUES (?1, ?2)"
 			    " ON CONFLICT(device_id) DO UPDATE"
-			    " SET enabled_at = coalesce(enabled_at, excluded.enabled_at)",
+			    " SET enabled_at = excluded.enabled_at WHERE enabled_at IS NULL",
 			    device_id);
 }
 
@@ -550,7 +550,8 @@ int db_ddm_synced(struct db *db, int64_t device_id)
 {
 	return state_upsert(db,
 			    "INSERT INTO device_ddm(device_id, synced_at) VALUES (?1, ?2)"
-			    " ON CONFLICT(device_id) DO UPDATE SET synced_at = excluded.synced_at",
+			    " ON CONFLICT(device_id) DO UPDATE SET synced_at = excluded.synced_at"
+			    " WHERE synced_at IS NOT excluded.synced_at",
 			    device_id);
 }
 

@@ -11,7 +11,9 @@
  *  - "ardoise.activation.<slug>" (com.apple.activation.simple), one per
  *    scope with at least one configuration assigned that has no models
  *    filter; StandardConfigurations = those configurations' identifiers,
- *    sorted; assigned to that scope; removed when the list is empty.
+ *    sorted; assigned to that scope; removed when the list is empty
+ *    (ddm_scope_activation(): the slug's hash where the identifier would
+ *    pass 64 octets).
  *  - "<identifier>.act", one per configuration WITH a models filter (an
  *    update plan), with the same filter, assigned to the same scopes as
  *    it; removed with it.
@@ -26,7 +28,8 @@
  * calls ddm_flush_pushes(w) after its commit (or ddm_drop_pushes() after
  * a rollback).  Nothing is lost if a caller forgets: the next recompute
  * outside a transaction on that thread sends them too, and a tablet
- * checking in reads its current token anyway.
+ * checking in reads its current token anyway.  mdm.c flushes after a
+ * report's commit (the result hooks, ddm_on_result()).
  */
 #ifndef DDM_H
 #define DDM_H
@@ -87,7 +90,10 @@ int ddm_recompute(struct worker *w, const char *school, int64_t device_id, const
  * its commit, or nested and then ddm_flush_pushes()).  Besides the
  * refusals: AP_EEXIST (add of an identifier in use), AP_ENOTFOUND
  * (update of none), AP_ECONFLICT (update to another kind), AP_EPARSE
- * (Payload not JSON), AP_ETOOBIG; each with its detail.
+ * (Payload not JSON), AP_ETOOBIG; each with its detail.  As with the
+ * store's own functions, an error once the store was asked (AP_EEXIST,
+ * AP_ENOTFOUND, AP_ECONFLICT) has failed a caller's transaction: roll it
+ * back (the refusals of content come before, and leave it usable).
  */
 int ddm_declaration_put(struct db *db, const char *type, const char *identifier,
 			const char *payload, size_t len, const char *models, const char *actor,

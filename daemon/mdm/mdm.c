@@ -804,9 +804,10 @@ static void mdm_endpoint(struct req *r)
 		on_token_update(r, &m->u.checkin, &id);
 	} else if (m->u.checkin.type == AP_CHECKIN_DECLARATIVE_MANAGEMENT) {
 		on_declarative_management(r, &m->u.checkin, &id);
-	} else { /* the four types are dispatched before this one: a new type is
-		  * never taken for a CheckOut */
+	} else if (m->u.checkin.type == AP_CHECKIN_CHECKOUT) {
 		on_checkout(r, &m->u.checkin, &id);
+	} else { /* a type ap_msg learns later is never taken for a CheckOut */
+		api_fail(r, AP_EUNSUPPORTED, 400, "unsupported check-in message");
 	}
 	ap_msg_free(m);
 out:

@@ -289,6 +289,30 @@ def test_command_endpoints_and_tokens():
         apns.stop()
 
 
+def test_groups_follow_loans_and_classes():
+    """A loan puts the tablet in its borrower's groups at once; a class changed
+    behind the handlers' back (an import) is followed by the hourly job."""
+    with Daemon(init_args=["--no-baseline"]) as d:
+        sim, (a,) = setup(d, 1)
+        d.sqlite("INSERT INTO person(id, ext_id, kind, name, class, school, created_at,"
+                 " updated_at) VALUES (1, 'E1', 'pupil', 'x', '5B', '%s', 0, 0)" % UAI_A)
+        d.api("POST", "/api/v1/declarations", {"Type": PASSCODE, "Identifier": "fr.t.5b",
+                                               "Payload": {"MinimumLength": 4}}, expect=201)
+        d.api("POST", "/api/v1/declarations/fr.t.5b/assignments",
+              {"scope": "group:%s/5B" % UAI_A}, expect=201)
+        first = a.tokens()  # DDM on
+        a.ddm("declaration/configuration/fr.t.5b", expect=404)
+        d.ctl("loan", "create", "--device", a.serial, "--person", "E1")
+        lent = stored_token(d, a.serial)
+        check(lent != first, "lent to a pupil of 5B: a new token")
+        a.ddm("declaration/configuration/fr.t.5b")
+        d.sqlite("UPDATE person SET class = '4A' WHERE id = 1")
+        check(stored_token(d, a.serial) == lent, "nothing follows the class at once")
+        d.api("POST", "/api/v1/jobs/ddm_recompute/run")
+        check(stored_token(d, a.serial) == first, "the hourly job follows it")
+        a.ddm("declaration/configuration/fr.t.5b", expect=404)
+
+
 def items_of(d, serial):
     return dict(db_rows(d, "SELECT i.item, i.value FROM device_ddm_item i JOIN device v"
                            " ON v.id = i.device_id WHERE v.serial = ?", (serial,)))
@@ -412,4 +436,5 @@ def test_status_reports_and_hostile_checkins():
 
 
 if __name__ == "__main__":
-    run([test_command_endpoints_and_tokens, test_status_reports_and_hostile_checkins])
+    run([test_command_endpoints_and_tokens, test_groups_follow_loans_and_classes,
+         test_status_reports_and_hostile_checkins])

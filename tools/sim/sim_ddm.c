@@ -360,6 +360,7 @@ static int fetch_list(struct sim_ddm *d, const struct entry *e, size_t n,
 		struct sim_decl *x = decl_find(d, e[i].identifier);
 		if (x && x->kind == e[i].kind && strcmp(x->server_token, e[i].server_token) == 0)
 			continue;
+		f[k].kind = e[i].kind;
 		snprintf(f[k].endpoint, sizeof(f[k].endpoint), "declaration/%s/%s",
 			 ap_ddm_kind_name(e[i].kind), e[i].identifier);
 		snprintf(f[k].identifier, sizeof(f[k].identifier), "%s", e[i].identifier);
@@ -416,7 +417,8 @@ int sim_ddm_manifest(struct sim_device *dev, const char *json, size_t len,
 	return rc;
 }
 
-int sim_ddm_put(struct sim_device *dev, const char *identifier, const char *json, size_t len)
+int sim_ddm_put(struct sim_device *dev, enum ap_ddm_kind want, const char *identifier,
+		const char *json, size_t len)
 {
 	json_t *root = NULL;
 	enum ap_ddm_kind kind;
@@ -438,7 +440,7 @@ int sim_ddm_put(struct sim_device *dev, const char *identifier, const char *json
 	else if (!json_is_object(p))
 		rc = AP_ETYPE;
 	else if (strcmp(id, identifier) != 0 || ap_ddm_kind_of_type(type, &kind) < 0 ||
-		 !token_ok(tok, AP_DDM_ID_MAX) || strlen(type) > AP_DDM_TYPE_MAX)
+		 kind != want || !token_ok(tok, AP_DDM_ID_MAX) || strlen(type) > AP_DDM_TYPE_MAX)
 		rc = AP_EINVAL;
 	else if ((payload = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		rc = AP_ENOMEM;
@@ -521,6 +523,8 @@ static void validate(const struct sim_device *dev, struct sim_decl *x)
 	x->reasons = NULL;
 	x->valid = 1;
 	x->active = x->kind == AP_DDM_MANAGEMENT; /* management needs no activation */
+	/* the other configurations, assets and management declarations are
+	 * taken as applied: the simulator has nothing behind them */
 	if (x->kind == AP_DDM_ACTIVATION && strcmp(x->type, T_SIMPLE) != 0)
 		invalid(x, "Error.ConfigurationNotSupported");
 	else if (x->kind == AP_DDM_ACTIVATION && !activation_ok(p))
@@ -655,6 +659,8 @@ static int update_step(struct sim_device *dev, const struct sim_clock *now)
 		return 0;
 	}
 	snprintf(d->deadline, sizeof(d->deadline), "%s", t.deadline); /* may have moved */
+	if (d->install == SIM_INSTALL_INSTALLING)
+		return 1; /* the session was lost while installing: it goes on */
 	if (d->install == SIM_INSTALL_DOWNLOADING) {
 		d->install = SIM_INSTALL_PREPARED;
 		dev->dirty = 1;

@@ -138,6 +138,7 @@ int sim_ddm_checkin(const struct sim_device *d, const char *endpoint, const void
 
 /* One declaration to fetch: its endpoint "declaration/<kind>/<identifier>". */
 struct sim_ddm_fetch {
+	enum ap_ddm_kind kind; /* as the manifest lists it */
 	char endpoint[AP_DDM_ID_MAX + 32];
 	char identifier[AP_DDM_ID_MAX + 1];
 };
@@ -149,10 +150,12 @@ struct sim_ddm_fetch {
  * with d unchanged. */
 int sim_ddm_manifest(struct sim_device *d, const char *json, size_t len, struct sim_ddm_fetch **ret,
 		     size_t *ret_n, char ret_token[AP_DDM_DTOKEN_MAX + 1]);
-/* A fetched declaration {Type, Identifier, ServerToken, Payload} (Type of
- * kind's family, Identifier the one asked for): added or replaced.
- * AP_EPARSE / AP_ETYPE / AP_EMISSING / AP_EINVAL otherwise. */
-int sim_ddm_put(struct sim_device *d, const char *identifier, const char *json, size_t len);
+/* A fetched declaration {Type, Identifier, ServerToken, Payload}: added or
+ * replaced when its Type is of kind's family and its Identifier the one
+ * asked for (AP_EINVAL otherwise); AP_EPARSE / AP_ETYPE / AP_EMISSING /
+ * AP_ETOOBIG (over AP_DDM_MAX_BYTES) / AP_ELIMIT for the rest. */
+int sim_ddm_put(struct sim_device *d, enum ap_ddm_kind kind, const char *identifier,
+		const char *json, size_t len);
 /* Removes a declaration (404 for it); no-op when absent. */
 void sim_ddm_drop(struct sim_device *d, const char *identifier);
 /* The synchronisation is complete at token. */

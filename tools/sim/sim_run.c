@@ -620,7 +620,9 @@ static int bench_sessions(struct env *e, const struct sim_opts *o, const char *p
 	if (x == NULL)
 		return sim_run_fail("out of memory");
 	x->devs = devs;
-	x->ddm_full = fn == sim_session_ddm;
+	/* the measured DDM sessions end with a full report; ddm-prime's only
+	 * report what changed (usually nothing: tokens alone) */
+	x->ddm_full = fn == sim_session_ddm && strcmp(phase, "sessions") == 0;
 	/* the command sessions measured alone, as before DDM (the drain, which
 	 * answers DeclarativeManagement, syncs) */
 	x->no_ddm = fn == sim_session_connect && strcmp(phase, "drain") != 0;

@@ -434,7 +434,7 @@ static void ddm_report(struct sim_task *t)
 		sess_end(t, AP_ENOMEM, "cannot build the status report");
 		return;
 	}
-	if (json == NULL && s->installing) { /* nothing changed: cannot be, but install */
+	if (json == NULL && s->installing) { /* nothing new to say: install all the same */
 		s->installing = 0;
 		sim_ddm_install(s->d, s->x->clock);
 		ddm_report(t);
@@ -470,7 +470,7 @@ static void on_declaration(struct sim_conn *c, struct sim_task *t, int err,
 	if (r->status == 404) {
 		sim_ddm_drop(s->d, f->identifier); /* gone since the manifest */
 	} else {
-		int rc = sim_ddm_put(s->d, f->identifier, r->body, r->len);
+		int rc = sim_ddm_put(s->d, f->kind, f->identifier, r->body, r->len);
 		if (rc < 0) {
 			snprintf(msg, sizeof(msg), "DDM %.100s: %s", f->endpoint, ap_strerror(rc));
 			sess_end(t, rc, msg);

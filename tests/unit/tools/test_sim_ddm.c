@@ -121,7 +121,8 @@ static size_t sync_set(struct sim_device *d, const struct decl *set, size_t n)
 		assert_string_equal(fetch[k].endpoint, want);
 		char tok[AP_DDM_TOKEN_LEN + 1];
 		json = declaration(&set[i], tok);
-		assert_int_equal(sim_ddm_put(d, fetch[k].identifier, json, strlen(json)), 0);
+		assert_int_equal(
+		    sim_ddm_put(d, fetch[k].kind, fetch[k].identifier, json, strlen(json)), 0);
 		free(json);
 	}
 	free(fetch);
@@ -389,12 +390,28 @@ static void test_sync_hostile(void **state)
 	     " \"Payload\": {\"StandardConfigurations\": [",
 	     AP_EPARSE},
 	    {"x", "\"just a string\"", AP_EPARSE},
+	    /* a configuration where the manifest listed an activation */
+	    {"x",
+	     "{\"Type\": \"" T_SUBS "\", \"Identifier\": \"x\", \"ServerToken\": \"t\","
+	     " \"Payload\": {}}",
+	     AP_EINVAL},
 	};
 	for (size_t i = 0; i < sizeof(decls) / sizeof(decls[0]); i++) {
-		int rc = sim_ddm_put(d, decls[i].id, decls[i].json, strlen(decls[i].json));
+		int rc = sim_ddm_put(d, AP_DDM_ACTIVATION, decls[i].id, decls[i].json,
+				     strlen(decls[i].json));
 		if (rc != decls[i].rc)
 			fail_msg("declaration %zu: %d, want %d", i, rc, decls[i].rc);
 	}
+	assert_int_equal(d->ddm.n_decls, 2);
+	/* over the size cap, whatever it holds */
+	size_t huge_len = AP_DDM_MAX_BYTES + 1;
+	char *huge = malloc(huge_len + 1);
+	assert_non_null(huge);
+	memset(huge, ' ', huge_len);
+	huge[huge_len] = '\0';
+	assert_int_equal(sim_ddm_put(d, AP_DDM_ACTIVATION, "x", huge, huge_len), AP_ETOOBIG);
+	assert_int_equal(sim_ddm_manifest(d, huge, huge_len, &f, &n, tok), AP_ETOOBIG);
+	free(huge);
 	assert_int_equal(d->ddm.n_decls, 2);
 	sim_ddm_drop(d, "not-there");
 	assert_int_equal(d->ddm.n_decls, 2);
@@ -654,8 +671,14 @@ static void test_enforcement_failure(void **state)
 	assert_true(step(d, "2026-10-15T09:00", "fail-2", &st));
 	assert_non_null(strstr(item(st, "softwareupdate.failure-reason"), "\"count\":2"));
 	ap_ddm_status_free(st);
-	/* update-ok: the next one succeeds, the failure count goes back to 0 */
+	/* update-ok: the next one succeeds, the failure count goes back to 0;
+	 * a session lost while installing goes on installing */
 	d->update_fail_on = 0;
+	struct sim_clock t2 = at("2026-10-15T09:30");
+	int install = 0;
+	assert_int_equal(sim_ddm_apply(d, &t2, &install), 0);
+	assert_int_equal(install, 1);
+	assert_int_equal(d->ddm.install, SIM_INSTALL_INSTALLING);
 	assert_true(step(d, "2026-10-15T10:00", "fail-then-ok", &st));
 	assert_string_equal(item(st, "softwareupdate.install-state"), "\"none\"");
 	assert_string_equal(item(st, "softwareupdate.failure-reason"), "{\"count\":0}");
