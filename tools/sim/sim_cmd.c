@@ -7,6 +7,7 @@
 #include "sim_cmd.h"
 #include "ap_err.h"
 #include "ap_plist.h"
+#include "sim_ddm.h"
 #include "sim_profile.h"
 
 #include <openssl/crypto.h>

@@ -1,17 +1,16 @@
 /*
- * sim_ddm.c - the simulated iPad's DDM state: the clock, versions, the
- * synchronisation steps, what it applies and the software update.  The
- * status reports and the state file's form are in sim_ddm_report.c.
+ * sim_ddm.c - the simulated iPad's DDM side: the DeclarativeManagement
+ * command, the synchronisation steps, what it applies and the software
+ * update.  The status reports are in sim_ddm_report.c, what it keeps (and
+ * the clock, versions) in sim_ddm_state.c.
  */
 #include "sim_ddm.h"
 #include "ap_err.h"
-#include "ap_plist.h"
 #include "sim_device.h"
 #include "sim_plist.h"
 
 #include <jansson.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,243 +19,9 @@
 #define T_SUBSCRIPTIONS "com.apple.configuration.management.status-subscriptions"
 #define T_SIMPLE	"com.apple.activation.simple"
 
-/* ---- clock ---- */
-
-void sim_clock_at(struct sim_clock *c, time_t t)
-{
-	struct tm lt, ut;
-
-	c->t = t;
-	localtime_r(&t, &lt);
-	gmtime_r(&t, &ut);
-	strftime(c->local, sizeof(c->local), "%Y-%m-%dT%H:%M:%S", &lt);
-	strftime(c->utc, sizeof(c->utc), "%Y-%m-%dT%H:%M:%SZ", &ut);
-}
-
-/* n digits at s; -1 otherwise. */
-static int digits(const char *s, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* "YYYY-MM-DDTHH:MM[:SS]" (T or a space) into tm; 0 or AP_EINVAL. */
-static int local_fields(const char *s, struct tm *tm)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if ((n != 16 && n != 19) || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
-	    s[13] != ':' || (n == 19 && s[16] != ':'))
-		return AP_EINVAL;
-	memset(tm, 0, sizeof(*tm));
-	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2), h = digits(s + 11, 2),
-	    mi = digits(s + 14, 2), se = n == 19 ? digits(s + 17, 2) : 0;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
-	    mi > 59 || se < 0 || se > 59)
-		return AP_EINVAL;
-	tm->tm_year = y - 1900;
-	tm->tm_mon = mo - 1;
-	tm->tm_mday = d;
-	tm->tm_hour = h;
-	tm->tm_min = mi;
-	tm->tm_sec = se;
-	tm->tm_isdst = -1;
-	return 0;
-}
-
-int sim_clock_parse(struct sim_clock *c, const char *local)
-{
-	struct tm tm, back;
-
-	if (local_fields(local, &tm) < 0)
-		return AP_EINVAL;
-	struct tm want = tm;
-	time_t t = mktime(&tm);
-	/* 30 February, or a time the spring clock change skips */
-	if (t == (time_t)-1 || localtime_r(&t, &back) == NULL || back.tm_mday != want.tm_mday ||
-	    back.tm_hour != want.tm_hour || back.tm_min != want.tm_min)
-		return AP_EINVAL;
-	sim_clock_at(c, t);
-	return 0;
-}
-
-/* ---- versions ---- */
-
-/* Up to 3 numbers of 1-3 digits separated by dots; their count, or -1. */
-static int version_parts(const char *s, int v[3])
-{
-	int n = 0;
-
-	v[0] = v[1] = v[2] = 0;
-	if (s == NULL)
-		return -1;
-	while (n < 3) {
-		int len = 0, x = 0;
-		while (isdigit((unsigned char)s[len]) && len < 4)
-			x = x * 10 + (s[len++] - '0');
-		if (len == 0 || len > 3)
-			return -1;
-		v[n++] = x;
-		s += len;
-		if (*s == '\0')
-			return n;
-		if (*s++ != '.')
-			return -1;
-	}
-	return -1;
-}
-
-int sim_ddm_version_ok(const char *s)
-{
-	int v[3], n = version_parts(s, v);
-	return (n == 2 || n == 3) && v[0] >= 1;
-}
-
-int sim_ddm_version_cmp(const char *a, const char *b)
-{
-	int x[3], y[3];
-
-	version_parts(a, x);
-	version_parts(b, y);
-	for (int i = 0; i < 3; i++)
-		if (x[i] != y[i])
-			return x[i] < y[i] ? -1 : 1;
-	return 0;
-}
-
-void sim_ddm_build_of(const char *version, char *out, size_t cap)
-{
-	int v[3];
-
-	version_parts(version, v);
-	/* iOS 17 builds are 21x, 18 are 22x; iOS 26 went back to 23x */
-	int major = v[0] >= 26 ? v[0] - 3 : v[0] + 4;
-	char letter = (char)('A' + (v[1] < 25 ? v[1] : 25));
-	snprintf(out, cap, "%d%c%d", major, letter, 79 + 11 * v[2]);
-}
-
-/* ---- state ---- */
-
-static void decl_free(struct sim_decl *x)
-{
-	free(x->identifier);
-	free(x->type);
-	free(x->server_token);
-	free(x->payload);
-	free(x->reasons);
-	memset(x, 0, sizeof(*x));
-}
-
-void sim_ddm_clear(struct sim_ddm *d)
-{
-	for (size_t i = 0; i < d->n_decls; i++)
-		decl_free(&d->decls[i]);
-	free(d->decls);
-	free(d->reported);
-	free(d->next);
-	memset(d, 0, sizeof(*d));
-}
-
-void sim_ddm_reset(struct sim_ddm *d)
-{
-	free(d->reported);
-	d->reported = NULL;
-}
-
-static const char *const install_names[] = {
-    [SIM_INSTALL_NONE] = "none",	 [SIM_INSTALL_DOWNLOADING] = "downloading",
-    [SIM_INSTALL_PREPARED] = "prepared", [SIM_INSTALL_INSTALLING] = "installing",
-    [SIM_INSTALL_FAILED] = "failed",
-};
-
-const char *sim_install_name(enum sim_install s)
-{
-	return (unsigned)s <= SIM_INSTALL_FAILED ? install_names[s] : "none";
-}
-
-int sim_install_from_name(const char *s, enum sim_install *ret)
-{
-	for (int i = 0; s && i <= SIM_INSTALL_FAILED; i++) {
-		if (strcmp(s, install_names[i]) == 0) {
-			*ret = (enum sim_install)i;
-			return 0;
-		}
-	}
-	return AP_EINVAL;
-}
-
-static struct sim_decl *decl_find(struct sim_ddm *d, const char *identifier)
-{
-	for (size_t i = 0; i < d->n_decls; i++)
-		if (strcmp(d->decls[i].identifier, identifier) == 0)
-			return &d->decls[i];
-	return NULL;
-}
-
 void sim_ddm_drop(struct sim_device *dev, const char *identifier)
 {
-	struct sim_ddm *d = &dev->ddm;
-	struct sim_decl *x = decl_find(d, identifier);
-
-	if (x == NULL)
-		return;
-	size_t i = (size_t)(x - d->decls);
-	decl_free(x);
-	memmove(x, x + 1, (d->n_decls - i - 1) * sizeof(*x));
-	d->n_decls--;
-	dev->dirty = 1;
-}
-
-/* Adds or replaces (same identifier); takes the strings only on success. */
-static int decl_store(struct sim_ddm *d, enum ap_ddm_kind kind, const char *identifier,
-		      const char *type, const char *server_token, const char *payload)
-{
-	struct sim_decl fresh = {kind};
-
-	fresh.identifier = strdup(identifier);
-	fresh.type = strdup(type);
-	fresh.server_token = strdup(server_token);
-	fresh.payload = strdup(payload);
-	fresh.valid = 1;
-	if (!fresh.identifier || !fresh.type || !fresh.server_token || !fresh.payload) {
-		decl_free(&fresh);
-		return AP_ENOMEM;
-	}
-	struct sim_decl *old = decl_find(d, identifier);
-	if (old) {
-		decl_free(old);
-		*old = fresh;
-		return 0;
-	}
-	if (d->n_decls == SIM_DDM_MAX_DECLS) {
-		decl_free(&fresh);
-		return AP_ELIMIT;
-	}
-	struct sim_decl *v = realloc(d->decls, (d->n_decls + 1) * sizeof(*v));
-	if (v == NULL) {
-		decl_free(&fresh);
-		return AP_ENOMEM;
-	}
-	v[d->n_decls++] = fresh;
-	d->decls = v;
-	return 0;
-}
-
-int sim_ddm_state_put(struct sim_ddm *s, const char *kind, const char *identifier, const char *type,
-		      const char *server_token, const char *payload)
-{
-	enum ap_ddm_kind k;
-
-	if (ap_ddm_kind_from_name(kind, &k) < 0 || !ap_ddm_identifier_ok(identifier) || !type ||
-	    !server_token || !payload)
-		return AP_EINVAL;
-	return decl_store(s, k, identifier, type, server_token, payload);
+	dev->dirty |= sim_ddm_remove(&dev->ddm, identifier);
 }
 
 /* ---- the synchronisation ---- */
@@ -357,7 +122,7 @@ static int fetch_list(struct sim_ddm *d, const struct entry *e, size_t n,
 	if (f == NULL)
 		return AP_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		struct sim_decl *x = decl_find(d, e[i].identifier);
+		struct sim_decl *x = sim_ddm_find(d, e[i].identifier);
 		if (x && x->kind == e[i].kind && strcmp(x->server_token, e[i].server_token) == 0)
 			continue;
 		f[k].kind = e[i].kind;
@@ -444,7 +209,7 @@ int sim_ddm_put(struct sim_device *dev, enum ap_ddm_kind want, const char *ident
 		rc = AP_EINVAL;
 	else if ((payload = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		rc = AP_ENOMEM;
-	if (rc == 0 && (rc = decl_store(&dev->ddm, kind, id, type, tok, payload)) == 0)
+	if (rc == 0 && (rc = sim_ddm_store(&dev->ddm, kind, id, type, tok, payload)) == 0)
 		dev->dirty = 1;
 	free(payload);
 	json_decref(root);
@@ -485,10 +250,9 @@ static int enforcement_ok(json_t *p)
 {
 	const char *v = json_string_value(json_object_get(p, "TargetOSVersion"));
 	const char *at = json_string_value(json_object_get(p, "TargetLocalDateTime"));
-	struct tm tm;
 	json_t *b = json_object_get(p, "TargetBuildVersion");
 
-	return sim_ddm_version_ok(v) && at && strlen(at) == 19 && local_fields(at, &tm) == 0 &&
+	return sim_ddm_version_ok(v) && at && strlen(at) == 19 && sim_clock_local_ok(at) &&
 	       (b == NULL || (json_is_string(b) && json_string_length(b) < 16));
 }
 
@@ -549,7 +313,7 @@ static void activate(struct sim_ddm *d, struct sim_decl *act)
 	act->active = 1;
 	json_array_foreach(json_object_get(p, "StandardConfigurations"), i, it)
 	{
-		struct sim_decl *c = decl_find(d, json_string_value(it));
+		struct sim_decl *c = sim_ddm_find(d, json_string_value(it));
 		if (c == NULL || c->kind != AP_DDM_CONFIGURATION)
 			json_array_append(missing, it);
 		else if (c->valid)

@@ -1,7 +1,6 @@
 /*
- * sim_ddm_report.c - the status reports of the simulated iPad (full and
- * incremental, on its subscriptions) and the form its DDM state takes in
- * the state file.
+ * sim_ddm_report.c - the status reports of the simulated iPad: full and
+ * incremental, on its subscriptions.
  */
 #include "sim_ddm.h"
 #include "ap_err.h"
@@ -320,56 +319,4 @@ void sim_ddm_report_taken(struct sim_device *d, const struct sim_clock *now)
 	if (d->ddm.next_full)
 		d->ddm.full_at = now->t;
 	d->dirty = 1;
-}
-
-/* ---- the state file's form ---- */
-
-int sim_ddm_state_dump(const struct sim_ddm *s, char **ret)
-{
-	json_t *rep = s->reported ? json_loads(s->reported, 0, NULL) : json_null();
-	json_t *o = json_pack(
-	    "{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:o,s:I}", "enabled", s->enabled, "token",
-	    s->token, "install", sim_install_name(s->install), "pending_os", s->pending_os,
-	    "pending_build", s->pending_build, "update_id", s->update_id, "deadline", s->deadline,
-	    "fail_count", (json_int_t)s->fail_count, "fail_reason", s->fail_reason, "fail_at",
-	    s->fail_at, "reported", rep ? rep : json_null(), "full_at", (json_int_t)s->full_at);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	json_decref(o);
-	if (text == NULL)
-		return AP_ENOMEM;
-	*ret = text;
-	return 0;
-}
-
-static void copy_str(json_t *o, const char *key, char *out, size_t cap)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	snprintf(out, cap, "%s", v ? v : "");
-}
-
-int sim_ddm_state_load(struct sim_ddm *s, const char *json)
-{
-	json_t *o = json ? json_loads(json, 0, NULL) : NULL;
-
-	if (o == NULL)
-		return json ? AP_EPARSE : 0; /* NULL: a device from before DDM */
-	s->enabled = json_is_true(json_object_get(o, "enabled"));
-	copy_str(o, "token", s->token, sizeof(s->token));
-	if (sim_install_from_name(json_string_value(json_object_get(o, "install")), &s->install) <
-	    0)
-		s->install = SIM_INSTALL_NONE;
-	copy_str(o, "pending_os", s->pending_os, sizeof(s->pending_os));
-	copy_str(o, "pending_build", s->pending_build, sizeof(s->pending_build));
-	copy_str(o, "update_id", s->update_id, sizeof(s->update_id));
-	copy_str(o, "deadline", s->deadline, sizeof(s->deadline));
-	s->fail_count = json_integer_value(json_object_get(o, "fail_count"));
-	copy_str(o, "fail_reason", s->fail_reason, sizeof(s->fail_reason));
-	copy_str(o, "fail_at", s->fail_at, sizeof(s->fail_at));
-	s->full_at = json_integer_value(json_object_get(o, "full_at"));
-	json_t *rep = json_object_get(o, "reported");
-	free(s->reported);
-	s->reported = json_is_object(rep) ? json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	return 0;
 }

@@ -21,7 +21,7 @@
 
 #include "ap_cmd.h"
 #include "ap_msg.h"
-#include "sim_ddm.h"
+#include "sim_ddm_state.h"
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>

@@ -3,7 +3,7 @@
  * subcommands, and their options.  The work is in sim_run.c.
  */
 #include "ap_err.h"
-#include "sim_ddm.h"
+#include "sim_ddm_state.h"
 #include "sim_device.h"
 #include "sim_run.h"
 

@@ -7,6 +7,7 @@
 #include "ap_cmd.h"
 #include "ap_err.h"
 #include "ap_x509.h"
+#include "sim_ddm.h"
 #include "sim_net.h"
 #include "sim_session.h"
 

@@ -7,7 +7,7 @@
 #ifndef SIM_RUN_H
 #define SIM_RUN_H
 
-#include "sim_ddm.h"
+#include "sim_ddm_state.h"
 #include "sim_state.h"
 
 #include <stddef.h>

@@ -9,6 +9,7 @@
 #include "ap_err.h"
 #include "ap_scep.h"
 #include "ap_x509.h"
+#include "sim_ddm.h"
 #include "sim_profile.h"
 
 #include <stdio.h>

@@ -2,6 +2,7 @@
 #include "sim_state.h"
 #include "ap_err.h"
 #include "ap_x509.h"
+#include "sim_ddm.h"
 
 #include <sqlite3.h>
 
