@@ -235,6 +235,9 @@ def refusals(d, tokens):
             "DELETE")
     refused(dict(base, Type="com.apple.configuration.softwareupdate.enforcement.specific",
                  Payload={"TargetOSVersion": "26.1"}), 409, ["update plan"])
+    refused(dict(base, Type="com.apple.activation.simple",
+                 Payload={"StandardConfigurations": ["fr.college.passcode"]}), 409,
+            ["activations are generated"])
     # secrets: credential assets, keys naming a password (at any depth)
     refused(dict(base, Type="com.apple.asset.credential.userpassword",
                  Payload={"Reference": {"DataURL": "https://x/y", "ContentType": "a/b"}}),

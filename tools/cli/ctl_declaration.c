@@ -274,7 +274,8 @@ const struct ctl_verb ctl_declaration_verbs[] = {
      N_("Adds a declaration read from a JSON file {\"Type\": \"com.apple.configuration....\", "
 	"\"Identifier\": \"fr.college.passcode\", \"Payload\": {...}}.  Refused: credential "
 	"assets, Payload keys naming a password (Ardoise stores no secret), identifiers "
-	"Ardoise generates (ardoise.*), software update enforcement (use update plan).  It "
+	"Ardoise generates (ardoise.*), activations (Ardoise makes one per scope), software "
+	"update enforcement (use update plan).  It "
 	"reaches no tablet until assigned (technicians)")},
     {"declaration", "update", decl_update, file_opts, 0,
      N_("Replaces the Type and Payload of the declaration the file names (by its "
