@@ -11,6 +11,7 @@
 #include "db_account.h"
 #include "db_audit.h"
 #include "db_session.h"
+#include "ddm.h"
 #include "gdmf_sync.h"
 #include "keystore.h"
 #include "locate.h"
@@ -107,7 +108,20 @@ static const struct {
     {AP_CMD_REMOVE_PROFILE, reconcile_on_result},
     {AP_CMD_INSTALL_APPLICATION, reconcile_on_result},
     {AP_CMD_REMOVE_APPLICATION, reconcile_on_result},
+    {AP_CMD_DECLARATIVE_MANAGEMENT, ddm_on_result},
+    {AP_CMD_DEVICE_INFORMATION, ddm_on_result},
 };
+
+/* A tablet's first TokenUpdate: its DDM state (and DeclarativeManagement
+ * command), then its desired policy. */
+static int enrolled(struct worker *w, int64_t device_id)
+{
+	int rc = ddm_enrolled(w, device_id);
+	if (rc < 0)
+		log_warn("ddm_enrol_failed", "device=%lld error=\"%s\"", (long long)device_id,
+			 ap_strerror(rc));
+	return reconcile_enrolled(w, device_id);
+}
 
 /* Registers the hooks of the tablet's answers, before any worker runs. */
 static int wire_hooks(void)
@@ -117,7 +131,7 @@ static int wire_hooks(void)
 		if (rc < 0)
 			return rc;
 	}
-	mdm_on_enrolled(reconcile_enrolled);
+	mdm_on_enrolled(enrolled);
 	return 0;
 }
 
@@ -267,6 +281,12 @@ static int cmd_init(const struct opts *o)
 		keystore_free(ks);
 		return die("creating account '%s': %s", admin, ap_strerror(rc));
 	}
+	/* the status every tablet reports (DDM) */
+	if ((rc = ddm_status_subscriptions_ensure(db, "system", NULL)) < 0) {
+		db_close(db);
+		keystore_free(ks);
+		return die("status subscriptions: %s", ap_strerror(rc));
+	}
 	size_t n_baseline = 0;
 	rc = !o->no_baseline && init_baseline(o, ks, db, &n_baseline) != 0;
 	db_close(db);
@@ -389,6 +409,17 @@ int main(int argc, char **argv)
 		rc = die("audit log: %s", ap_strerror(rc));
 		goto out;
 	}
+	/* an installation made before DDM (or one whose subscriptions were
+	 * removed in the database) gets them back */
+	int subs_created = 0;
+	if (rc == 0 && !o.check &&
+	    (rc = ddm_status_subscriptions_ensure(db, "system", &subs_created)) < 0) {
+		rc = die("status subscriptions: %s (%s)", ap_strerror(rc), db_errmsg(db));
+		db_close(db);
+		goto out;
+	}
+	if (subs_created)
+		log_info("ddm_status_subscriptions", "created=1 identifier=%s", DDM_STATUS_SUBS_ID);
 	db_close(db);
 	if (rc < 0) {
 		fprintf(stderr, "ardoised: %s: re-sealing secrets: %s\n", srv.db_path,

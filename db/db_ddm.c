@@ -98,9 +98,38 @@ static int payload_check(struct db *db, const char *payload, size_t len)
 	return rc < 0 ? rc : strcmp(type, "object") == 0 ? 0 : AP_EINVAL;
 }
 
+/* A models filter: "" (none), or a JSON array of at most DB_DDM_MODELS_N
+ * strings of 1-DB_DDM_MODEL_MAX printable ASCII octets. */
+static int models_check(struct db *db, const char *models)
+{
+	sqlite3_stmt *st;
+	if (memchr(models, '\0', DB_DDM_MODELS_MAX + 1) == NULL)
+		return AP_EINVAL;
+	if (models[0] == '\0')
+		return 0;
+	int rc = db_stmt(db,
+			 "SELECT CASE WHEN NOT json_valid(?1) THEN 0"
+			 " WHEN json_type(?1) <> 'array' THEN 0"
+			 " ELSE json_array_length(?1) <= ?2 AND NOT EXISTS (SELECT 1"
+			 " FROM json_each(?1) WHERE type <> 'text'"
+			 " OR length(CAST(value AS BLOB)) NOT BETWEEN 1 AND ?3"
+			 " OR value GLOB '*[^!-~]*') END",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, models);
+	sqlite3_bind_int(st, 2, DB_DDM_MODELS_N);
+	sqlite3_bind_int(st, 3, DB_DDM_MODEL_MAX);
+	if ((rc = db_step_row(db, st)) == 0)
+		rc = sqlite3_column_int(st, 0) ? 0 : AP_EINVAL;
+	db_done(st);
+	return rc;
+}
+
 static int declaration_check(struct db *db, const struct db_declaration *d, const char *payload,
 			     size_t len, const char *actor)
 {
+	int rc;
 	/* fields filled to the brim without their NUL: too long */
 	if (memchr(d->identifier, '\0', sizeof(d->identifier)) == NULL ||
 	    memchr(d->server_token, '\0', sizeof(d->server_token)) == NULL ||
@@ -110,6 +139,8 @@ static int declaration_check(struct db *db, const struct db_declaration *d, cons
 	    !printable(d->server_token, DB_DDM_IDENTIFIER_MAX) || !type_ok(d->kind, d->type) ||
 	    actor == NULL || actor[0] == '\0')
 		return AP_EINVAL;
+	if ((rc = models_check(db, d->models)) < 0)
+		return rc;
 	return payload_check(db, payload, len);
 }
 
@@ -180,9 +211,10 @@ static int audit_assignment(struct db *db, const char *actor, const char *action
 
 /* ---- the catalogue -------------------------------------------------------------- */
 
-#define DECLARATION_COLS                                                     \
-	"SELECT id, kind, type, identifier, server_token, blob, created_by," \
-	" created_at, updated_by, coalesce(updated_at, 0) FROM declaration "
+#define DECLARATION_COLS                                                         \
+	"SELECT id, kind, type, identifier, server_token, blob, created_by,"     \
+	" created_at, updated_by, coalesce(updated_at, 0), coalesce(models, '')" \
+	" FROM declaration "
 
 static void declaration_fill(sqlite3_stmt *st, struct db_declaration *d)
 {
@@ -197,6 +229,7 @@ static void declaration_fill(sqlite3_stmt *st, struct db_declaration *d)
 	d->created_at = sqlite3_column_int64(st, 7);
 	db_col_copy(st, 8, d->updated_by, sizeof(d->updated_by));
 	d->updated_at = sqlite3_column_int64(st, 9);
+	db_col_copy(st, 10, d->models, sizeof(d->models));
 }
 
 int db_ddm_declaration_get(struct db *db, const char *kind, const char *identifier,
@@ -223,7 +256,7 @@ static int declaration_insert(struct db *db, const struct db_declaration *d, con
 	sqlite3_stmt *st;
 	int rc = db_stmt(db,
 			 "INSERT INTO declaration(kind, type, identifier, server_token, blob,"
-			 " created_by, created_at) VALUES (?,?,?,?,?,?,?)",
+			 " created_by, created_at, models) VALUES (?,?,?,?,?,?,?,nullif(?8, ''))",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -234,6 +267,7 @@ static int declaration_insert(struct db *db, const struct db_declaration *d, con
 	db_bind_text(st, 5, blob);
 	db_bind_text(st, 6, actor);
 	sqlite3_bind_int64(st, 7, db_now());
+	db_bind_text(st, 8, d->models);
 	if ((rc = db_step_done(db, st, 0)) == 0)
 		*ret_id = sqlite3_last_insert_rowid(db->h);
 	return rc;
@@ -267,7 +301,7 @@ static int declaration_set(struct db *db, int64_t id, const struct db_declaratio
 	sqlite3_stmt *st;
 	int rc = db_stmt(db,
 			 "UPDATE declaration SET type = ?, server_token = ?, blob = ?,"
-			 " updated_by = ?, updated_at = ? WHERE id = ?",
+			 " updated_by = ?, updated_at = ?, models = nullif(?7, '') WHERE id = ?6",
 			 &st);
 	if (rc < 0)
 		return rc;
@@ -277,6 +311,7 @@ static int declaration_set(struct db *db, int64_t id, const struct db_declaratio
 	db_bind_text(st, 4, actor);
 	sqlite3_bind_int64(st, 5, db_now());
 	sqlite3_bind_int64(st, 6, id);
+	db_bind_text(st, 7, d->models);
 	return db_step_done(db, st, 0);
 }
 
@@ -299,7 +334,7 @@ int db_ddm_declaration_update(struct db *db, const char *identifier, const struc
 		rc = AP_ECONFLICT;
 		goto out;
 	}
-	if (strcmp(old.server_token, now.server_token) == 0)
+	if (strcmp(old.server_token, now.server_token) == 0 && strcmp(old.models, now.models) == 0)
 		goto out;
 	changed = 1;
 	if ((rc = db_blob_put(db, payload, len, blob)) == 0 &&
@@ -507,7 +542,7 @@ int db_ddm_enable(struct db *db, int64_t device_id)
 	return state_upsert(db,
 			    "INSERT INTO device_ddm(device_id, enabled_at) VALUES (?1, ?2)"
 			    " ON CONFLICT(device_id) DO UPDATE"
-			    " SET enabled_at = coalesce(enabled_at, excluded.enabled_at)",
+			    " SET enabled_at = excluded.enabled_at WHERE enabled_at IS NULL",
 			    device_id);
 }
 
@@ -515,7 +550,8 @@ int db_ddm_synced(struct db *db, int64_t device_id)
 {
 	return state_upsert(db,
 			    "INSERT INTO device_ddm(device_id, synced_at) VALUES (?1, ?2)"
-			    " ON CONFLICT(device_id) DO UPDATE SET synced_at = excluded.synced_at",
+			    " ON CONFLICT(device_id) DO UPDATE SET synced_at = excluded.synced_at"
+			    " WHERE synced_at IS NOT excluded.synced_at",
 			    device_id);
 }
 

@@ -12,6 +12,14 @@
  * device_ddm), one of the open loans when a group scope is assigned (a
  * collège: its tablets' loans one by one, through loan's index, rather
  * than every loan of the fleet).
+ *
+ * A declaration with a models filter (migration 18) is marked in the
+ * filtered bit set, and each product type of its list becomes a key
+ * "#model:<type>" (folded; no scope text starts with '#') whose bit set
+ * holds the filtered declarations that list it: the lists are read once
+ * per load, in one query, and each tablet finds its model's key once,
+ * while its row is read.  The walk then keeps a filtered declaration only
+ * when the tablet's model key has it.
  */
 #include "db_int.h"
 #include "db_ddm.h"
@@ -37,6 +45,7 @@ struct dev {
 	char school[9];
 	unsigned char enabled;
 	int32_t school_key, device_key; /* -1: none */
+	int32_t model_key;		/* "#model:<product_name>", -1: none */
 	size_t token;			/* offset in the token arena */
 	size_t g_start, g_n;		/* its group keys in group_keys[] */
 };
@@ -54,8 +63,9 @@ struct db_ddm_sets {
 	size_t n_keys;
 	int32_t *slots; /* open addressing: a key's index or -1; a power of two */
 	size_t cap_slots;
-	int32_t fleet_key; /* -1: nothing assigned to the fleet */
-	int has_groups;	   /* some scope is a group's */
+	int32_t fleet_key;  /* -1: nothing assigned to the fleet */
+	uint64_t *filtered; /* n_words: the declarations with a models filter; NULL: none */
+	int has_groups;	    /* some scope is a group's */
 	struct dev *devs;
 	size_t n_devs, cap_devs;
 	char *tokens; /* the stored tokens, NUL-terminated, one after another */
@@ -174,7 +184,7 @@ static int pair_push(struct pairs *p, size_t decl, size_t key)
 
 /* A declaration row; rows come by (kind, identifier), one per scope, so
  * a new one differs from the last. */
-static int decl_take(struct db_ddm_sets *s, sqlite3_stmt *st, size_t *ret)
+static int decl_take(struct db_ddm_sets *s, sqlite3_stmt *st, size_t *ret, struct pairs *filt)
 {
 	const char *identifier = (const char *)sqlite3_column_text(st, 1);
 	if (s->n_decls && strcmp(s->decls[s->n_decls - 1].identifier, identifier) == 0) {
@@ -196,10 +206,11 @@ static int decl_take(struct db_ddm_sets *s, sqlite3_stmt *st, size_t *ret)
 	if (d->identifier == NULL || d->server_token == NULL)
 		return AP_ENOMEM;
 	*ret = s->n_decls - 1;
-	return 0;
+	/* filtered: remembered as (declaration, 0) until the bits are sized */
+	return sqlite3_column_int(st, 4) ? pair_push(filt, s->n_decls - 1, 0) : 0;
 }
 
-static int bits_fill(struct db_ddm_sets *s, const struct pairs *p)
+static int bits_fill(struct db_ddm_sets *s, const struct pairs *p, const struct pairs *filt)
 {
 	s->n_words = (s->n_decls + 63) / 64;
 	for (size_t k = 0; k < s->n_keys; k++)
@@ -209,20 +220,79 @@ static int bits_fill(struct db_ddm_sets *s, const struct pairs *p)
 	for (size_t i = 0; i < p->n; i++)
 		s->keys[p->key[i]].bits[p->decl[i] / 64] |= 1ull << (p->decl[i] % 64);
 	s->fleet_key = key_find(s, "fleet");
+	if (filt->n == 0)
+		return 0;
+	if ((s->filtered = calloc(s->n_words, sizeof(uint64_t))) == NULL)
+		return AP_ENOMEM;
+	for (size_t i = 0; i < filt->n; i++)
+		s->filtered[filt->decl[i] / 64] |= 1ull << (filt->decl[i] % 64);
 	return 0;
+}
+
+/* The index of the declaration (kind, identifier) among those loaded
+ * (sorted the same way), -1 when not loaded. */
+static long decl_find(const struct db_ddm_sets *s, const char *kind, const char *identifier)
+{
+	size_t lo = 0, hi = s->n_decls;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct decl *d = &s->decls[mid];
+		int c = strcmp(db_ddm_kind_name(d->kind), kind);
+		if (c == 0)
+			c = strcmp(d->identifier, identifier);
+		if (c < 0)
+			lo = mid + 1;
+		else if (c > 0)
+			hi = mid;
+		else
+			return (long)mid;
+	}
+	return -1;
+}
+
+/* The product types of the filtered declarations assigned somewhere: one
+ * (declaration, "#model:<type>") pair each. */
+static int load_models(struct db *db, struct db_ddm_sets *s, struct pairs *p)
+{
+	char text[DB_DDM_SCOPE_MAX + 2];
+	sqlite3_stmt *st;
+	size_t key;
+	int rc =
+	    db_stmt(db,
+		    "SELECT d.kind, d.identifier, j.value FROM declaration d, json_each(d.models) j"
+		    " WHERE d.removed_at IS NULL AND d.models IS NOT NULL AND j.type = 'text'"
+		    " AND EXISTS (SELECT 1 FROM declaration_assignment a"
+		    " WHERE a.declaration_id = d.id)",
+		    &st);
+	if (rc < 0)
+		return rc;
+	int e = 0;
+	while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *model = (const char *)sqlite3_column_text(st, 2);
+		long decl = decl_find(s, (const char *)sqlite3_column_text(st, 0),
+				      (const char *)sqlite3_column_text(st, 1));
+		if (decl < 0 || strlen(model) > DB_DDM_MODEL_MAX)
+			continue;
+		snprintf(text, sizeof(text), "#model:%s", model);
+		if ((e = key_add(s, text, &key)) == 0)
+			e = pair_push(p, (size_t)decl, key);
+	}
+	rc = db_rows_done(db, st, rc);
+	return rc < 0 ? rc : e;
 }
 
 static int load_assignments(struct db *db, struct db_ddm_sets *s)
 {
-	struct pairs p = {0};
+	struct pairs p = {0}, filt = {0};
 	sqlite3_stmt *st;
 	size_t decl, key;
-	int rc = db_stmt(db,
-			 "SELECT d.kind, d.identifier, d.server_token, a.scope"
-			 " FROM declaration_assignment a JOIN declaration d"
-			 " ON d.id = a.declaration_id AND d.removed_at IS NULL"
-			 " ORDER BY d.kind, d.identifier",
-			 &st);
+	int rc =
+	    db_stmt(db,
+		    "SELECT d.kind, d.identifier, d.server_token, a.scope, d.models IS NOT NULL"
+		    " FROM declaration_assignment a JOIN declaration d"
+		    " ON d.id = a.declaration_id AND d.removed_at IS NULL"
+		    " ORDER BY d.kind, d.identifier",
+		    &st);
 	if (rc < 0)
 		return rc;
 	int e = 0;
@@ -230,16 +300,20 @@ static int load_assignments(struct db *db, struct db_ddm_sets *s)
 		const char *scope = (const char *)sqlite3_column_text(st, 3);
 		if (strlen(scope) > DB_DDM_SCOPE_MAX)
 			continue; /* not written by db_ddm_assign */
-		if ((e = decl_take(s, st, &decl)) == 0 && (e = key_add(s, scope, &key)) == 0)
+		if ((e = decl_take(s, st, &decl, &filt)) == 0 && (e = key_add(s, scope, &key)) == 0)
 			e = pair_push(&p, decl, key);
 	}
 	rc = db_rows_done(db, st, rc);
 	if (rc == 0)
 		rc = e;
+	if (rc == 0 && filt.n)
+		rc = load_models(db, s, &p);
 	if (rc == 0)
-		rc = bits_fill(s, &p);
+		rc = bits_fill(s, &p, &filt);
 	free(p.decl);
 	free(p.key);
+	free(filt.decl);
+	free(filt.key);
 	return rc;
 }
 
@@ -264,7 +338,7 @@ static int token_keep(struct db_ddm_sets *s, const char *token, size_t *ret)
 	return 0;
 }
 
-/* A tablet row: id, serial, school, enabled, token. */
+/* A tablet row: id, serial, school, enabled, token, product_name. */
 static int dev_take(struct db_ddm_sets *s, sqlite3_stmt *st)
 {
 	char scope[DB_DDM_SCOPE_MAX + 2]; /* longer: cut, then found by no key */
@@ -286,16 +360,23 @@ static int dev_take(struct db_ddm_sets *s, sqlite3_stmt *st)
 	d->school_key = d->school[0] ? key_find(s, scope) : -1;
 	snprintf(scope, sizeof(scope), "device:%s", serial);
 	d->device_key = serial[0] ? key_find(s, scope) : -1;
+	d->model_key = -1;
+	if (s->filtered) {
+		const char *model = (const char *)sqlite3_column_text(st, 5);
+		snprintf(scope, sizeof(scope), "#model:%s", model);
+		d->model_key = model[0] ? key_find(s, scope) : -1;
+	}
 	int rc = token_keep(s, (const char *)sqlite3_column_text(st, 4), &d->token);
 	if (rc == 0)
 		s->n_devs++;
 	return rc;
 }
 
-#define DEVICE_SQL(where)                                                \
-	"SELECT d.id, coalesce(d.serial, ''), coalesce(d.school, ''),"   \
-	" s.enabled_at IS NOT NULL, coalesce(s.token, '') FROM device d" \
-	" LEFT JOIN device_ddm s ON s.device_id = d.id WHERE " where     \
+#define DEVICE_SQL(where)                                              \
+	"SELECT d.id, coalesce(d.serial, ''), coalesce(d.school, '')," \
+	" s.enabled_at IS NOT NULL, coalesce(s.token, ''),"            \
+	" coalesce(d.product_name, '') FROM device d"                  \
+	" LEFT JOIN device_ddm s ON s.device_id = d.id WHERE " where   \
 	" AND (?2 = 0 OR s.enabled_at IS NOT NULL) ORDER BY d.id"
 
 static int load_devices(struct db *db, struct db_ddm_sets *s, const struct db_ddm_filter *f)
@@ -465,6 +546,11 @@ static size_t set_of(const struct db_ddm_sets *s, size_t i, uint64_t *acc, struc
 	bits_or(acc, s, d->device_key);
 	for (size_t g = 0; g < d->g_n; g++)
 		bits_or(acc, s, s->group_keys[d->g_start + g]);
+	if (s->filtered) { /* a filtered declaration only for the models it lists */
+		const uint64_t *m = d->model_key >= 0 ? s->keys[d->model_key].bits : NULL;
+		for (size_t w = 0; w < s->n_words; w++)
+			acc[w] &= ~s->filtered[w] | (m ? m[w] : 0);
+	}
 	for (size_t w = 0; w < s->n_words; w++)
 		for (uint64_t b = acc[w]; b; b &= b - 1) {
 			const struct decl *x = &s->decls[w * 64 + (size_t)__builtin_ctzll(b)];
@@ -505,6 +591,7 @@ void db_ddm_sets_free(struct db_ddm_sets *s)
 		free(s->keys[k].bits);
 	}
 	free(s->slots);
+	free(s->filtered);
 	free(s->decls);
 	free(s->keys);
 	free(s->devs);

@@ -525,6 +525,13 @@ static const char *const steps[] = {
     "  reasons TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(reasons)),"
     "  reported_at INTEGER NOT NULL,"
     "  PRIMARY KEY (device_id, kind, identifier)) WITHOUT ROWID;",
+
+    /* 18: a declaration's models filter (issue 15, db_ddm.h): NULL for
+     * every tablet, else a JSON array of product types ("iPad13,18") and
+     * only tablets whose product_name is one of them get the declaration
+     * (an update plan goes only to the models that can run its version). */
+    "ALTER TABLE declaration ADD COLUMN models TEXT"
+    "  CHECK (models IS NULL OR (json_valid(models) AND json_type(models) = 'array'));",
 };
 
 int migrations_count(void)

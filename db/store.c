@@ -560,6 +560,11 @@ void db_read_end(struct db *db)
 		db_exec(db, "COMMIT");
 }
 
+int db_tx_depth(const struct db *db)
+{
+	return db->tx_depth;
+}
+
 int db_split(struct db *db)
 {
 	if (db->tx_depth != 1)

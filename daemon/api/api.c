@@ -369,6 +369,14 @@ int api_commit(struct req *r, const char *action, const char *target, const char
 	return rc;
 }
 
+int api_commit_plain(struct req *r)
+{
+	int rc = db_commit(r->w->db);
+	if (rc < 0)
+		api_dberr(r, rc, "committing");
+	return rc;
+}
+
 int api_commit_new(struct req *r, const char *action, const char *target, const char *reason,
 		   json_t *detail)
 {

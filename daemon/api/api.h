@@ -157,6 +157,10 @@ int api_commit(struct req *r, const char *action, const char *target, const char
 /* The same with detail (may be NULL) stolen, like api_json(). */
 int api_commit_new(struct req *r, const char *action, const char *target, const char *reason,
 		   json_t *detail);
+/* Commits a change whose audit rows the store wrote itself, in the same
+ * transaction (db_ddm.h's staff changes): no row is appended here.  On
+ * failure answers (api_dberr()), as api_commit(). */
+int api_commit_plain(struct req *r);
 /* Rolls back the transaction of api_begin(). */
 void api_rollback(struct req *r);
 struct cmd_order;

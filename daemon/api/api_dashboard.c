@@ -7,18 +7,23 @@
  * AZ_READ in the caller's own scope (every collège for the fleet-wide
  * roles).  ?school= narrows to one collège; one outside the caller's
  * collèges answers as an unknown one (404), a malformed UAI 400.  The
- * figures and their definitions are db_dashboard.h's.
+ * figures and their definitions are db_dashboard.h's; "updates" is where
+ * the collège's enrolled tablets stand against their iPadOS update plan
+ * (api_update_figures(), as GET /api/v1/updates/status; null when it has
+ * none enrolled, absent for the auditor, who does not see it).
  */
 #include "api.h"
 #include "api_routes.h"
 #include "api_fleet.h"
 #include "ap_err.h"
+#include "authz.h"
 #include "db_dashboard.h"
 #include "isodate.h"
 #include "worker.h"
 #include "store.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static json_t *tablets_json(const struct db_dashboard_row *row)
 {
@@ -91,9 +96,28 @@ static void dashboard(struct req *r)
 		api_dberr(r, rc, "computing the dashboard");
 		return;
 	}
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, row_json(&rows[i]));
+	json_t *upd = NULL, *a = json_array();
+	if (authz_check(r, AZ_UPDATE_STATUS, AUTHZ_OWN_SCOPE) == 0 &&
+	    (upd = api_update_figures(r, sc.only, sc.n_only, &rc)) == NULL) {
+		free(rows);
+		json_decref(a);
+		api_dberr(r, rc, "computing the update status");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *row = row_json(&rows[i]), *fig, *per = json_object_get(upd, "schools");
+		size_t k;
+		if (upd) {
+			json_object_set_new(row, "updates", json_null());
+			json_array_foreach(
+			    per, k,
+			    fig) if (json_is_string(json_object_get(fig, "school")) &&
+				     strcmp(json_string_value(json_object_get(fig, "school")),
+					    rows[i].uai) == 0) json_object_set(row, "updates", fig);
+		}
+		json_array_append_new(a, row);
+	}
+	json_decref(upd);
 	free(rows);
 	api_json(r, 200, json_pack("{s:o,s:o}", "schools", a, "generated_at", api_fleet_time(now)));
 }

@@ -4,10 +4,12 @@
 #include "api_routes.h"
 #include "log.h"
 #include "reconcile.h"
+#include "ddm.h"
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "ap_text.h"
 #include "db_command.h"
+#include "db_ddm.h"
 #include "db_device.h"
 #include "db_incident.h"
 #include "db_loan.h"
@@ -293,6 +295,67 @@ static void on_policy_item(const struct reconcile_item_view *it, void *arg)
 					     it->state, "error", it->error[0] ? it->error : NULL));
 }
 
+/* ---- the tablet's DDM part ------------------------------------------------- */
+
+static int ddm_item(const char *name, const char *value, int64_t at, void *arg)
+{
+	json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+	(void)at;
+	json_object_set_new(arg, name, v ? v : json_string(value));
+	return 0;
+}
+
+static int ddm_decl(const struct db_ddm_decl_state *d, int64_t at, void *arg)
+{
+	json_t *reasons = d->reasons && d->reasons[0] ? json_loads(d->reasons, 0, NULL) : NULL;
+	json_array_append_new(
+	    arg, json_pack("{s:s,s:s,s:s,s:b,s:s,s:o,s:o}", "kind", db_ddm_kind_name(d->kind),
+			   "identifier", d->identifier, "server_token", d->server_token, "active",
+			   d->active, "valid", d->valid, "reasons",
+			   reasons ? reasons : json_array(), "reported_at", api_fleet_time(at)));
+	return 0;
+}
+
+static int ddm_set(const struct db_ddm_set *set, void *arg)
+{
+	for (size_t i = 0; i < set->n; i++)
+		json_array_append_new(arg, json_pack("{s:s,s:s,s:s}", "kind",
+						     db_ddm_kind_name(set->refs[i].kind),
+						     "identifier", set->refs[i].identifier,
+						     "server_token", set->refs[i].server_token));
+	return 0;
+}
+
+/* "ddm": whether DDM is on, its token and times, the status items the
+ * tablet reported, its declarations' state as it reported them, and the
+ * set of declarations Ardoise gives it. */
+static int ddm_part(struct req *r, const struct db_device *d, json_t *o)
+{
+	struct db_ddm_state st;
+	int rc = db_ddm_state_get(r->w->db, d->id, &st);
+	if (rc == AP_ENOTFOUND) {
+		memset(&st, 0, sizeof(st));
+		rc = 0;
+	}
+	json_t *items = json_object(), *decls = json_array(), *set = json_array();
+	if (rc == 0)
+		rc = db_ddm_items(r->w->db, d->id, ddm_item, items);
+	if (rc == 0)
+		rc = db_ddm_decl_states(r->w->db, d->id, ddm_decl, decls);
+	if (rc == 0)
+		rc = db_ddm_sets_device(r->w->db, d->id, ddm_set, set);
+	json_object_set_new(
+	    o, "ddm",
+	    json_pack("{s:b,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "enabled", st.enabled_at != 0,
+		      "enabled_at", api_fleet_time(st.enabled_at), "token",
+		      st.token[0] ? json_string(st.token) : json_null(), "token_version",
+		      (json_int_t)st.token_version, "token_at", api_fleet_time(st.token_at),
+		      "synced_at", api_fleet_time(st.synced_at), "status_at",
+		      api_fleet_time(st.status_at), "items", items, "declarations", decls, "set",
+		      set));
+	return rc;
+}
+
 static void show_device(struct req *r)
 {
 	struct db_device d;
@@ -306,6 +369,8 @@ static void show_device(struct req *r)
 	int rc = history(r, &d, o);
 	if (rc == 0)
 		rc = inventory(r, &d, o);
+	if (rc == 0)
+		rc = ddm_part(r, &d, o);
 	if (rc == 0)
 		rc = reconcile_explain(r->w, d.id, on_policy_device, on_policy_item, policies);
 	json_object_set_new(o, "policies", policies);
@@ -384,6 +449,10 @@ static void move_device(struct req *r)
 	/* the tablet now follows its new collège's apps and profiles */
 	if (rc == 0 && reconcile_device(r->w, d.id, "move") < 0)
 		log_warn("reconcile_failed", "id=%s device=%lld reason=move", r->id,
+			 (long long)d.id);
+	/* and its new collège's declarations (a new DeclarationsToken, pushed) */
+	if (rc == 0 && ddm_recompute(r->w, NULL, d.id, "move", NULL) < 0)
+		log_warn("ddm_recompute_failed", "id=%s device=%lld reason=move", r->id,
 			 (long long)d.id);
 	if (rc == 0 && db_device_get_id(r->w->db, d.id, &d) == 0)
 		api_json(r, 200, api_device_json(&d));

@@ -128,4 +128,24 @@ int api_loan_on_erase(struct worker *w, const struct cmdq_result *res);
  * outside the caller's collèges answer alike (api_allow_object()). */
 int api_device_find(struct req *r, int action, const char *name, struct db_device *ret);
 
+/* Declarative device management, shared by api_ddm.c (declarations) and
+ * api_update_plan.c (update plans); in api_ddm.c. */
+struct ddm_stats;
+/* ddm_recompute()'s outcome as JSON ({"error"} when rc < 0). */
+json_t *api_ddm_stats_json(int rc, const struct ddm_stats *st);
+/* After the change's commit: recomputes the tablets a scope's change may
+ * touch (fleet, the collège of a school or group scope, the tablet of a
+ * device scope) and pushes the changed ones; the outcome as JSON. */
+json_t *api_ddm_recompute(struct req *r, const char *scope, const char *reason);
+/* Parses a scope given by staff into its canonical text (canon:
+ * POL_SCOPE_TEXT octets); 400 when it is not one, 404 for a collège or a
+ * tablet that does not exist (a group is not checked: any name may be
+ * one). */
+int api_ddm_scope(struct req *r, const char *text, char *canon);
+/* Where the enrolled tablets of the collèges only[0..n_only) (NULL: the
+ * fleet) stand against their update plans (api_update_plan.c):
+ * {"schools": [per collège], "fleet": totals, "plans": [...]}; NULL with
+ * the store's error in *ret_rc (nothing answered). */
+json_t *api_update_figures(struct req *r, const char *const *only, size_t n_only, int *ret_rc);
+
 #endif

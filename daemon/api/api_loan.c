@@ -12,6 +12,7 @@
 #include "db_loan.h"
 #include "db_mdm.h"
 #include "db_person.h"
+#include "ddm.h"
 #include "isodate.h"
 #include "log.h"
 #include "mdm.h"
@@ -215,6 +216,10 @@ static void create_loan(struct req *r)
 	}
 	rc = api_commit(r, "loan.create", api_device_name(&d), reason, det);
 	json_decref(det);
+	/* the borrower's groups (pupils / teachers, the class) are the tablet's now */
+	if (rc == 0 && ddm_recompute(r->w, NULL, d.id, "loan", NULL) < 0)
+		log_warn("ddm_recompute_failed", "id=%s device=%lld reason=loan", r->id,
+			 (long long)d.id);
 	if (rc == 0)
 		api_json(r, 201, api_loan_json(&l));
 out:
@@ -334,6 +339,10 @@ static int do_return(struct req *r, const struct db_device *d, const struct db_l
 	json_decref(det);
 	if (rc < 0)
 		return rc;
+	/* out of the borrower's groups */
+	if (ddm_recompute(r->w, NULL, d->id, "loan", NULL) < 0)
+		log_warn("ddm_recompute_failed", "id=%s device=%lld reason=loan", r->id,
+			 (long long)d->id);
 	struct db_loan done;
 	json_t *o = db_loan_get(r->w->db, l->id, &done) == 0 ? api_loan_json(&done) : json_object();
 	json_object_set_new(o, "erase",

@@ -25,5 +25,7 @@ extern const struct route api_session_routes[];
 extern const struct route api_dashboard_routes[];
 extern const struct route api_notice_routes[];
 extern const struct route api_update_routes[];
+extern const struct route api_update_plan_routes[];
+extern const struct route api_ddm_routes[];
 
 #endif

@@ -31,6 +31,7 @@ static const struct {
 			  "read a command's payload and result (?plist=1): technicians only"},
     [AZ_REPORT_SCHOOL] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's annual report"},
     [AZ_UPDATES] = {{FLEET, FLEET, NO, NO}, "see the software update catalogue"},
+    [AZ_UPDATE_STATUS] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's iPadOS update status"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))

@@ -30,6 +30,7 @@ enum authz_action {
 	AZ_COMMAND_PLIST, /* a command's stored payload and result (?plist=1), secrets masked */
 	AZ_REPORT_SCHOOL, /* a collège's annual figures (report year): its staff, not the auditor */
 	AZ_UPDATES,	  /* the software update catalogue (no personal data) */
+	AZ_UPDATE_STATUS, /* where a collège's tablets stand against their update plan */
 	AZ__COUNT	  /* not an action: the size of the table */
 };
 

@@ -29,8 +29,10 @@
 #include "db_audit.h"
 #include "db_command.h"
 #include "db_mdm.h"
+#include "ddm.h"
 #include "keystore.h"
 #include "log.h"
+#include "mdm_ddm.h"
 #include "secret.h"
 #include "worker.h"
 #include "store.h"
@@ -406,6 +408,21 @@ static void on_checkout(struct req *r, const struct ap_checkin *ci, const struct
 	answer_empty(r);
 }
 
+/* A DeclarativeManagement check-in: an enrolled tablet with its bound
+ * identity only (mdm_ddm.c answers). */
+static void on_declarative_management(struct req *r, const struct ap_checkin *ci,
+				      const struct ident *id)
+{
+	struct db_device d;
+	if (bound_device(r, ci->udid, id, &d) < 0)
+		return;
+	if (strcmp(d.enrollment, "enrolled") != 0) {
+		refuse(r, 403, ci->udid, "not enrolled: enrol before declarative management");
+		return;
+	}
+	mdm_ddm_checkin(r, ci, &d);
+}
+
 /* Result handlers: one row per command type whose answer updates the
  * tablet's inventory.  They run inside the report's transaction, before
  * the hooks other modules registered for the type (cmdq_on_result()). */
@@ -675,6 +692,7 @@ static void on_report(struct req *r, struct ap_report *rep, const struct ident *
 		/* the device is busy or locked: nothing more this session */
 		if ((rc = db_commit(r->w->db)) < 0)
 			goto fail;
+		ddm_flush_pushes(r->w);
 		answer_empty(r);
 		return;
 	}
@@ -683,6 +701,9 @@ static void on_report(struct req *r, struct ap_report *rep, const struct ident *
 		goto rollback;
 	if ((rc = db_commit(r->w->db)) < 0)
 		goto fail;
+	/* tokens a result changed (ddm_on_result): their tablets are told now
+	 * that the change is committed */
+	ddm_flush_pushes(r->w);
 	if (payload == NULL) {
 		answer_empty(r);
 		return;
@@ -700,6 +721,7 @@ static void on_report(struct req *r, struct ap_report *rep, const struct ident *
 rollback:
 	db_rollback(r->w->db);
 fail:
+	ddm_drop_pushes();
 	free(payload);
 	api_fail(r, rc, 503, "cannot record the report: %s", ap_strerror(rc));
 }
@@ -762,8 +784,9 @@ static void mdm_endpoint(struct req *r)
 	if (identity_admitted(r, &id) < 0)
 		goto out;
 	struct ap_buf *b = &r->http->body;
-	rc = ap_msg_parse(b->data ? b->data : "", b->len, (size_t)r->w->srv->cfg.max_message_bytes,
-			  &m, detail, sizeof(detail));
+	rc = ap_msg_parse_flags(b->data ? b->data : "", b->len,
+				(size_t)r->w->srv->cfg.max_message_bytes, AP_MSG_DDM, &m, detail,
+				sizeof(detail));
 	if (rc < 0) {
 		char d[240];
 		log_info("bad_device_message", "id=%s error=%s detail=%s", r->id, ap_errname(rc),
@@ -779,8 +802,12 @@ static void mdm_endpoint(struct req *r)
 		on_authenticate(r, &m->u.checkin, &id);
 	} else if (m->u.checkin.type == AP_CHECKIN_TOKENUPDATE) {
 		on_token_update(r, &m->u.checkin, &id);
-	} else {
+	} else if (m->u.checkin.type == AP_CHECKIN_DECLARATIVE_MANAGEMENT) {
+		on_declarative_management(r, &m->u.checkin, &id);
+	} else if (m->u.checkin.type == AP_CHECKIN_CHECKOUT) {
 		on_checkout(r, &m->u.checkin, &id);
+	} else { /* a type ap_msg learns later is never taken for a CheckOut */
+		api_fail(r, AP_EUNSUPPORTED, 400, "unsupported check-in message");
 	}
 	ap_msg_free(m);
 out:

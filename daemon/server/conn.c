@@ -43,6 +43,11 @@ struct conn {
 	int body_anonymous;
 	struct db_account acct; /* the staff caller router_admit() authenticated */
 	int has_acct;
+	/* whether the TLS client certificate chains to a device CA (req.h),
+	 * once a request asked: the certificate is the connection's, so its
+	 * later requests (a tablet's DDM check-ins, a command and its result)
+	 * do not verify the chain again; -1 until asked */
+	int peer_verified;
 	struct conn *next, *prev;
 };
 
@@ -254,7 +259,16 @@ static void req_init(struct conn *c, struct req *r, struct ap_http_resp *resp, c
 	r->peer_cert = ap_tls_peer_cert(c->tls);
 	r->peer_fp = ap_tls_peer_fingerprint(c->tls);
 	r->peer_chain = ap_tls_peer_chain(c->tls);
-	r->peer_verified = -1;
+	r->peer_verified = r->peer_cert ? c->peer_verified : -1;
+}
+
+/* Keeps what the request learnt of the connection's certificate (not of
+ * an Mdm-Signature signer the handler put in its place). */
+static void req_done(struct conn *c, const struct req *r)
+{
+	X509 *cert = ap_tls_peer_cert(c->tls);
+	if (cert && r->peer_cert == cert)
+		c->peer_verified = r->peer_verified;
 }
 
 /* The path as the log shows it: the pattern of the route it matched
@@ -289,6 +303,7 @@ static void handle_request(struct conn *c)
 	r.acct = c->acct;
 	r.has_acct = c->has_acct;
 	router_dispatch(&r);
+	req_done(c, &r);
 
 	int keep = hr->keep_alive && !resp.close && !c->close_after_answer && !c->w->draining;
 	log_request(&r, t0);
@@ -330,6 +345,7 @@ static int admit_body(struct conn *c)
 
 	req_init(c, &r, &resp, rid);
 	int rc = router_admit(&r, ap_http_in_body_length(c->http), &a);
+	req_done(c, &r);
 	if (rc == 0) {
 		c->body_reserved = a.reserved;
 		c->body_anonymous = a.anonymous;
@@ -514,6 +530,7 @@ void conn_accept(struct worker *w, int fd)
 	c->tcp.data = c->timer.data = c;
 	c->handles_open = 2;
 	c->state = CONN_HANDSHAKE;
+	c->peer_verified = -1;
 	snprintf(c->id, sizeof(c->id), "w%d-%llu", w->id, (unsigned long long)++w->next_id);
 	c->next = w->conns;
 	if (w->conns)

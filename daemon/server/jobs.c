@@ -6,6 +6,7 @@
 #include "log.h"
 #include "privacy.h"
 #include "notice.h"
+#include "ddm.h"
 #include "reconcile.h"
 #include "worker.h"
 #include "db_command.h"
@@ -93,6 +94,15 @@ static int job_loans_overdue(struct worker *w)
 	return rc;
 }
 
+/* Hourly: the DeclarationsTokens of the tablets with DDM on, for the set
+ * changes no handler follows at once (a class changed by an import, a
+ * leaver's loans closed: their groups); a converged fleet costs the
+ * load and no write (~0.5 s of CPU for 100,000 tablets, tools/bench-ddm). */
+static int job_ddm_recompute(struct worker *w)
+{
+	return ddm_recompute(w, NULL, 0, "hourly", NULL);
+}
+
 static uint64_t repush_period(const struct config *c)
 {
 	return (uint64_t)c->push_repush_check_s * 1000;
@@ -111,6 +121,7 @@ static const struct job jobs[] = {
     {"pseudonymise_leavers", 3600 * 1000, privacy_job, NULL, 0},
     {"notice", 60 * 1000, notice_job, NULL, 1},
     {"loans_overdue", 86400 * 1000, job_loans_overdue, NULL, 1},
+    {"ddm_recompute", 3600 * 1000, job_ddm_recompute, NULL, 0},
     /* looks every 10 minutes whether the catalogue is catalogue_refresh_hours old;
      * the first look 10 minutes after start, not 10 s: a daemon started for a
      * moment (a test, -n) does not go to Apple */

@@ -47,6 +47,9 @@ struct db;
 #define DB_DDM_VALUE_MAX      (64 * 1024)  /* octets of a status item's JSON value */
 #define DB_DDM_REASONS_MAX    (8 * 1024)   /* octets of a declaration's reasons */
 #define DB_DDM_REPORT_MAX     1024	   /* items, or declarations, in one report */
+#define DB_DDM_MODELS_MAX     8192	   /* octets of a models filter's JSON text */
+#define DB_DDM_MODEL_MAX      64	   /* octets of one product type in it */
+#define DB_DDM_MODELS_N	      512	   /* product types in one filter */
 
 /* The item management.declarations: its content goes to decls (below),
  * never to the items. */
@@ -77,26 +80,35 @@ struct db_declaration {
 	int64_t created_at;
 	char updated_by[65]; /* "" when never updated */
 	int64_t updated_at;  /* 0 when never updated */
+	/* the models filter (migration 18): "" for every tablet, else a JSON
+	 * array of product types ("[\"iPad13,18\"]"): only tablets whose
+	 * product_name is one of them (ASCII case aside) get the declaration;
+	 * a tablet whose product_name is not known yet gets none of the
+	 * filtered ones */
+	char models[DB_DDM_MODELS_MAX + 1];
 };
 
 /*
- * Adds a declaration: d->kind, type, identifier, server_token are used
- * (the rest ignored); payload is the Payload, a JSON object of len octets
+ * Adds a declaration: d->kind, type, identifier, server_token, models are
+ * used (the rest ignored); payload is the Payload, a JSON object of len octets
  * (not NUL-terminated), kept in a blob.  AP_EINVAL: identifier not 1-64
  * octets of A-Z a-z 0-9 . _ -, server token not 1-64 printable ASCII
  * octets, type not "com.apple.<kind>." followed by A-Z a-z 0-9 . _ -
- * (128 octets at most), payload not a JSON object, actor empty;
- * AP_ETOOBIG: payload over DB_DDM_PAYLOAD_MAX; AP_EEXIST: a declaration
+ * (128 octets at most), payload not a JSON object, models neither "" nor
+ * a JSON array of at most DB_DDM_MODELS_N strings of 1-DB_DDM_MODEL_MAX
+ * printable ASCII octets, actor empty; AP_ETOOBIG: payload over
+ * DB_DDM_PAYLOAD_MAX; AP_EEXIST: a declaration
  * not removed has the identifier.  *ret_id (may be NULL) its id.
  */
 int db_ddm_declaration_add(struct db *db, const struct db_declaration *d, const char *payload,
 			   size_t len, const char *actor, int64_t *ret_id);
 /*
- * Replaces the type, server token and payload of declaration identifier
- * (d->identifier is not read; its id, hence its assignments, stay).  The
- * kind cannot change (AP_ECONFLICT).  The server token stands for the
- * content: the same one as stored means nothing to write, no audit row,
- * *ret_changed 0; else 1 (ret_changed may be NULL).
+ * Replaces the type, server token, payload and models filter of
+ * declaration identifier (d->identifier is not read; its id, hence its
+ * assignments, stay).  The kind cannot change (AP_ECONFLICT).  The server
+ * token stands for the content: the same one as stored, with the same
+ * models text, means nothing to write, no audit row, *ret_changed 0; else
+ * 1 (ret_changed may be NULL).
  * AP_ENOTFOUND, and add's AP_EINVAL / AP_ETOOBIG.
  */
 int db_ddm_declaration_update(struct db *db, const char *identifier, const struct db_declaration *d,
@@ -148,7 +160,8 @@ struct db_ddm_ref {
 };
 
 /* A tablet and the declarations that apply to it (the union over the
- * scopes that cover it), in (kind, identifier) order: kind by its text
+ * scopes that cover it, less the declarations whose models filter does not
+ * list its product_name), in (kind, identifier) order: kind by its text
  * ("activation" < "asset" < "configuration" < "management"), identifier
  * by its octets (strcmp) -- the order of the DeclarationsToken. */
 struct db_ddm_set {

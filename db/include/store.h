@@ -53,6 +53,10 @@ void db_rollback(struct db *db);
  * the write lock.  Not inside db_begin() (AP_EINVAL), not nested. */
 int db_read_begin(struct db *db);
 void db_read_end(struct db *db);
+/* How deep the transactions of this connection nest (0: none open): a
+ * caller that must act after the commit (a push) knows whether the
+ * commit is its own. */
+int db_tx_depth(const struct db *db);
 /* In the outermost transaction: commits the work so far and begins again,
  * so that the other loops' writers get their turn (a long run in parts).
  * Nested in a caller's transaction: does nothing. */

@@ -103,8 +103,9 @@ static void seed(const char *path, long devices)
 	snprintf(sql, sizeof(sql),
 		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %ld)"
 		 " INSERT INTO device(id, serial, school, state, enrollment, created_at,"
-		 " updated_at) SELECT i, printf('BNCH%%07d', i), (SELECT uai FROM u"
-		 " WHERE u.i = n.i %% %zu), 'loaned', 'enrolled', 1, 1 FROM n",
+		 " updated_at, product_name) SELECT i, printf('BNCH%%07d', i), (SELECT uai"
+		 " FROM u WHERE u.i = n.i %% %zu), 'loaned', 'enrolled', 1, 1,"
+		 " printf('iPad%%d,%%d', 7 + i %% 10, 1 + i %% 4) FROM n",
 		 devices, n_uais);
 	raw_exec(h, sql);
 	raw_exec(h, "INSERT INTO person(id, ext_id, kind, name, class, school, created_at,"
@@ -178,6 +179,35 @@ static void su_declare(int k)
 		 "{\"TargetOSVersion\":\"26.%d\",\"TargetLocalDateTime\":\"2026-12-16T18:00:00\"}",
 		 k);
 	declare(DB_DDM_CONFIGURATION, SU, id, payload);
+}
+
+/* An update plan with a models filter (migration 18): the fleet's 40
+ * models, half of them listed (k: the target's minor version). */
+static void su_filtered(int k)
+{
+	char id[64], payload[160], models[1024];
+	size_t o = 0;
+	struct db_declaration d;
+	memset(&d, 0, sizeof(d));
+	snprintf(id, sizeof(id), "ardoise.su.f.%d", k);
+	snprintf(payload, sizeof(payload),
+		 "{\"TargetOSVersion\":\"26.%d\",\"TargetLocalDateTime\":\"2026-12-16T18:00:00\"}",
+		 k);
+	o += (size_t)snprintf(models, sizeof(models), "[");
+	for (int m = 0; m < 20; m++)
+		o += (size_t)snprintf(models + o, sizeof(models) - o, "%s\"iPad%d,%d\"",
+				      m ? "," : "", 7 + m / 4 + 5, 1 + m % 4);
+	snprintf(models + o, sizeof(models) - o, "]");
+	d.kind = DB_DDM_CONFIGURATION;
+	snprintf(d.type, sizeof(d.type), "%s", SU);
+	snprintf(d.identifier, sizeof(d.identifier), "%s", id);
+	snprintf(d.models, sizeof(d.models), "%s", models);
+	const void *parts[] = {SU, id, payload};
+	size_t lens[] = {strlen(SU) + 1, strlen(id) + 1, strlen(payload)};
+	token32(md, parts, lens, 3, d.server_token);
+	int rc = db_ddm_declaration_add(bench_db, &d, payload, strlen(payload), "bench", NULL);
+	if (rc < 0)
+		die(id, rc);
 }
 
 static void catalogue(void)
@@ -344,6 +374,24 @@ static void fleet_changes(int runs)
 	free(cpu);
 }
 
+/* The fleet's plan replaced by one with a models filter, then that one
+ * replaced by another (both for half the models). */
+static void fleet_filtered(int runs)
+{
+	char old[64], now[64];
+	snprintf(old, sizeof(old), "ardoise.su.26.%d", runs + 1);
+	for (int k = 0; k < 2; k++) {
+		snprintf(now, sizeof(now), "ardoise.su.f.%d", k);
+		su_filtered(k);
+		assign(now, "fleet");
+		int rc = db_ddm_unassign(bench_db, old, "fleet", "bench");
+		if (rc < 0)
+			die("unassign", rc);
+		print(k ? "filtered plan replaced" : "plan with models filter", recompute(NULL));
+		snprintf(old, sizeof(old), "%s", now);
+	}
+}
+
 /* ---- status reports and their counts ------------------------------------------ */
 
 static int on_count(const char *school, enum db_ddm_reporting reporting, const char *value,
@@ -458,6 +506,7 @@ int main(int argc, char **argv)
 	print("first tokens", recompute(NULL));
 	print("no change (nothing stored)", recompute(NULL));
 	fleet_changes(runs);
+	fleet_filtered(runs);
 	/* one collège's own configuration edited */
 	struct db_declaration d;
 	char id[64];

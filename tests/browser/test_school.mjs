@@ -146,6 +146,8 @@ test('home: the référent lands on their collège’s dashboard with its figure
 	assert.equal(await figure(page, 'prêts en retard'), 1);
 	assert.equal(await figure(page, 'incidents ouverts'), 1);
 	assert.equal(await figure(page, 'prêtées'), 2);
+	assert.equal(await page.getByRole('heading', { name: 'Mises à jour d’iPadOS' }).count(), 1,
+		'the iPadOS update figures have their section');
 	await check(page, 'home-referent');
 	await page.getByRole('link', { name: /prêtées/ }).click();
 	await ready(page);

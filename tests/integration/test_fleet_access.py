@@ -153,13 +153,14 @@ def tampered(edit, expect_row):
         for who in ("E-A1", "E-A2"):
             d.ctl("loan", "create", "--device", "DMPA0000000%s" % who[-1], "--person", who)
         rows = d.ctl_json("audit", "list")
-        # 1 is the keyed chain's anchor, 2 the first account's creation by --init
-        check([r["id"] for r in rows] == [1, 2, 3, 4, 5, 6, 7], rows)
-        check("audit log intact: 7 rows" in d.ctl("audit", "verify").stdout, "intact before")
+        # 1 is the keyed chain's anchor, 2 the first account's creation by --init,
+        # 3-6 the status subscriptions and the fleet's activation (DDM)
+        check([r["id"] for r in rows] == list(range(1, 12)), rows)
+        check("audit log intact: 11 rows" in d.ctl("audit", "verify").stdout, "intact before")
         # the triggers refuse edits...
         out = d.sqlite("UPDATE audit SET reason = 'x' WHERE id = 2;")
         check(out.returncode != 0 and "append-only" in out.stderr, "trigger: %r" % out.stderr)
-        out = d.sqlite("DELETE FROM audit WHERE id = 7;")
+        out = d.sqlite("DELETE FROM audit WHERE id = 11;")
         check(out.returncode != 0 and "append-only" in out.stderr, "trigger: %r" % out.stderr)
         # ... so a tamperer drops them first
         out = d.sqlite("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; " + edit)
@@ -170,15 +171,15 @@ def tampered(edit, expect_row):
 
 
 def test_audit_detects_edited_row():
-    tampered("UPDATE audit SET target = 'DMPA00000009' WHERE id = 6;", 6)
+    tampered("UPDATE audit SET target = 'DMPA00000009' WHERE id = 10;", 10)
 
 
 def test_audit_detects_deleted_middle_row():
-    tampered("DELETE FROM audit WHERE id = 5;", 6)
+    tampered("DELETE FROM audit WHERE id = 9;", 10)
 
 
 def test_audit_detects_deleted_last_row():
-    tampered("DELETE FROM audit WHERE id = 7;", 7)
+    tampered("DELETE FROM audit WHERE id = 11;", 11)
 
 
 def test_audit_rows_and_since():
@@ -186,14 +187,15 @@ def test_audit_rows_and_since():
         setup_fleet(d)
         d.ctl("loan", "create", "--device", "DMPA00000001", "--person", "E-A1", "--reason", "rentrée")
         rows = d.ctl_json("audit", "list")
-        check([r["action"] for r in rows] == ["audit.rekey", "init", "school.import", "device.import", "person.import",
-                                              "loan.create"], rows)
+        ddm = ["ddm.declaration.add", "ddm.assign"] * 2  # the status subscriptions, activated
+        check([r["action"] for r in rows] == ["audit.rekey", "init"] + ddm + [
+            "school.import", "device.import", "person.import", "loan.create"], rows)
         last = rows[-1]
         check(last["actor"] == "admin" and last["target"] == "DMPA00000001" and last["reason"] == "rentrée"
               and last["ts"].startswith(day(0)) and last["detail"]["person"] == "E-A1", last)
         check("Léa" not in str(last), "no names in the audit log (it cannot be purged): %r" % last)
-        check(rows[3]["detail"] == {"added": 5, "updated": 0, "unchanged": 0}, rows[3])
-        check(len(d.ctl_json("audit", "list", "--since", day(0))) == 6, "since today")
+        check(rows[7]["detail"] == {"added": 5, "updated": 0, "unchanged": 0}, rows[7])
+        check(len(d.ctl_json("audit", "list", "--since", day(0))) == 10, "since today")
         check(d.ctl_json("audit", "list", "--since", day(1)) == [], "since tomorrow")
         check("loan.create" in d.ctl("audit", "list").stdout, "human list")
 

@@ -38,11 +38,11 @@ def test_enrol_inventory_and_schemas():
               "5 enrolled devices: %r" % [x["state"] for x in devs])
         first = commands(d, devs[0]["serial"])
         check(sorted(c["type"] for c in first) ==
-              ["ActivationLockBypassCode", "DeviceInformation", "InstalledApplicationList",
-               "ProfileList", "SecurityInfo"],
-              "enrolment queues the inventory: %r" % first)
+              ["ActivationLockBypassCode", "DeclarativeManagement", "DeviceInformation",
+               "InstalledApplicationList", "ProfileList", "SecurityInfo"],
+              "enrolment queues the inventory (and DDM, iPadOS 16+): %r" % first)
         res = sim.connect()
-        check(res["devices"] == 5 and res["commands"] == 25 and res["acknowledged"] == 25
+        check(res["devices"] == 5 and res["commands"] == 30 and res["acknowledged"] == 30
               and res["errors"] == 0, "connect drains the inventory: %r" % res)
         check(sim.connect()["commands"] == 0, "nothing left to drain")
 
@@ -136,7 +136,7 @@ def test_sign_mode_and_enroll_token():
         devs = sim.devices()
         check(len(devs) == 2, "two devices enrolled with a staff token: %r" % devs)
         res = sim.connect("--sign")
-        check(res["acknowledged"] == 10 and res["errors"] == 0 and res["sign"],
+        check(res["acknowledged"] == 12 and res["errors"] == 0 and res["sign"],
               "inventory through Mdm-Signature: %r" % res)
         d.ctl("command", "send", devs[1]["serial"], "SecurityInfo")
         res = sim.connect("--keepalive", "-c", "1")
@@ -160,7 +160,8 @@ def test_erase_and_reenrol():
         again = sim.devices()
         check(len(again) == 1 and again[0]["udid"] == dev["udid"]
               and again[0]["state"] == "enrolled", "the same tablet enrols again: %r" % again)
-        check(sim.connect()["acknowledged"] == 5, "a new inventory (and bypass escrow) after re-enrolment")
+        check(sim.connect()["acknowledged"] == 6,
+              "a new inventory (bypass escrow, DeclarativeManagement) after re-enrolment")
 
 
 def test_keepalive_connection_stays_open():
@@ -175,8 +176,8 @@ def test_keepalive_connection_stays_open():
         conn.close()
         sim = enrolled(d, 3)
         res = sim.connect("--keepalive", "-c", "1")
-        # the initial inventory: 5 commands each
-        check(res["errors"] == 0 and res["acknowledged"] == 15, "keep-alive sessions: %r" % res)
+        # the initial inventory: 6 commands each (DeclarativeManagement: iPadOS 17.5)
+        check(res["errors"] == 0 and res["acknowledged"] == 18, "keep-alive sessions: %r" % res)
 
 
 def test_threaded_simulator():
@@ -184,8 +185,8 @@ def test_threaded_simulator():
     with Daemon(init_args=["--no-baseline"]) as d:
         sim = enrolled(d, 4)
         res = sim.connect("-j", "2", "-c", "4")
-        # the initial inventory: 5 commands each
-        check(res["errors"] == 0 and res["acknowledged"] == 20 and res["threads"] == 2,
+        # the initial inventory: 6 commands each (DeclarativeManagement: iPadOS 17.5)
+        check(res["errors"] == 0 and res["acknowledged"] == 24 and res["threads"] == 2,
               "two threads: %r" % res)
 
 

@@ -2,6 +2,7 @@
 #include "ctl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int import(struct ctl *c, const struct ctl_args *a)
@@ -150,6 +151,50 @@ static void print_inventory(json_t *in)
 	printf("%-12s %s\n", "lost_mode", yes_no(json_object_get(in, "lost_mode")));
 }
 
+/* The DDM part: on or not, its token and times, what the tablet reports
+ * (status items, its declarations' state). */
+static void print_ddm(json_t *dd)
+{
+	char t1[32], t2[32];
+	json_t *v, *items = json_object_get(dd, "items");
+	const char *k;
+	size_t i;
+	if (!json_is_object(dd))
+		return;
+	printf(_("\ndeclarative management (DDM):\n"));
+	if (!json_is_true(json_object_get(dd, "enabled"))) {
+		printf("  %s\n", _("not enabled (iPadOS older than 16, or not acknowledged yet)"));
+		return;
+	}
+	printf(_("  enabled %s, last sync %s, last status %s\n"),
+	       ctl_when_of(dd, "enabled_at", t1, sizeof(t1)),
+	       ctl_when_of(dd, "synced_at", t2, sizeof(t2)),
+	       json_is_string(json_object_get(dd, "status_at"))
+		   ? ctl_when_of(dd, "status_at", t1, sizeof(t1))
+		   : _("never"));
+	printf(_("  token %s\n"), ctl_fleet_str(dd, "token"));
+	if (json_object_size(items))
+		printf(_("status items:\n"));
+	json_object_foreach(items, k, v)
+	{
+		char *text =
+		    json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("  %-40s %s\n", k, text ? text : json_string_value(v));
+		free(text);
+	}
+	printf(_("declarations:\n"));
+	json_array_foreach(json_object_get(dd, "declarations"), i, v)
+	{
+		json_t *reasons = json_object_get(v, "reasons");
+		char *why = json_array_size(reasons) ? json_dumps(reasons, JSON_COMPACT) : NULL;
+		printf("  %-13s %-40s %-8s %s%s%s\n", ctl_word(ctl_fleet_str(v, "kind")),
+		       ctl_fleet_str(v, "identifier"), ctl_word(ctl_fleet_str(v, "valid")),
+		       json_is_true(json_object_get(v, "active")) ? _("active") : _("inactive"),
+		       why ? "  " : "", why ? why : "");
+		free(why);
+	}
+}
+
 static const struct ctl_opt show_opts[] = {
     CTL_OPT_SERIAL("one SERIAL is required"),
     CTL_OPT_END,
@@ -179,6 +224,7 @@ static void print_device(json_t *d, const struct ctl_args *a)
 		printf("%-12s -\n", "holder");
 	printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
 	print_inventory(json_object_get(d, "inventory"));
+	print_ddm(json_object_get(d, "ddm"));
 	print_history(d);
 }
 

@@ -82,6 +82,14 @@ static const char *const values[] = {
     NC_("value", "manual"),
     NC_("value", "sending"),
     NC_("value", "done"),
+    /* declarative management: kinds of declaration, their state on a tablet */
+    NC_("value", "activation"),
+    NC_("value", "configuration"),
+    NC_("value", "asset"),
+    NC_("value", "management"),
+    NC_("value", "valid"),
+    NC_("value", "invalid"),
+    NC_("value", "unknown"),
 
 };
 

@@ -7,6 +7,7 @@
 #include "sim_cmd.h"
 #include "ap_err.h"
 #include "ap_plist.h"
+#include "sim_ddm.h"
 #include "sim_profile.h"
 
 #include <openssl/crypto.h>
@@ -409,6 +410,30 @@ static int settings(struct sim_device *d, plist_t cmd, plist_t report)
 	return SIM_ACK;
 }
 
+/* ---- declarative device management ---- */
+
+/* DeclarativeManagement (iOS 15+): Data, when given, is the tokens
+ * document; DDM turns on and the session ends with a sync (sim_ddm.h).
+ * An older iPadOS does not know the command. */
+static int declarative_management(struct sim_device *d, plist_t cmd, plist_t report)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+
+	if (sim_ddm_version_cmp(d->os_version, "15.0") < 0) {
+		int rc = sim_cmd_fail(report, SIM_ERR_UNKNOWN_COMMAND);
+		return rc < 0 ? rc : AP_STATUS_FORMAT_ERROR;
+	}
+	int rc = ap_dict_get_data(cmd, "Data", &data, &len);
+	if (rc == AP_ENOMEM)
+		return rc;
+	rc = sim_ddm_command(d, rc == 0 ? data : NULL, rc == 0 ? len : 0);
+	free(data);
+	if (rc == AP_ENOMEM)
+		return rc;
+	return rc < 0 ? sim_cmd_fail(report, SIM_ERR_BAD_PARAMETERS) : SIM_ACK;
+}
+
 /* ---- the table ---- */
 
 static const struct sim_cmd cmds[AP_CMD__COUNT] = {
@@ -434,6 +459,7 @@ static const struct sim_cmd cmds[AP_CMD__COUNT] = {
     [AP_CMD_SETTINGS] = {AP_CMD_SETTINGS, 0, settings},
     [AP_CMD_ACTIVATION_LOCK_BYPASS_CODE] = {AP_CMD_ACTIVATION_LOCK_BYPASS_CODE, 0, bypass_code},
     [AP_CMD_DEVICE_CONFIGURED] = {AP_CMD_DEVICE_CONFIGURED, 0, device_configured},
+    [AP_CMD_DECLARATIVE_MANAGEMENT] = {AP_CMD_DECLARATIVE_MANAGEMENT, 0, declarative_management},
 };
 
 const struct sim_cmd *sim_cmd_find(enum ap_cmd_type t)
@@ -476,8 +502,7 @@ static int run_command(struct sim_device *d, plist_t root, plist_t report)
 		return format_error(report, SIM_ERR_UNKNOWN_COMMAND);
 	int known = ap_cmd_from_name(rt, &t) == 0;
 	free(rt);
-	/* a command the protocol knows and this iPad does not implement
-	 * (DeclarativeManagement until the simulator has a DDM side) is
+	/* a command the protocol knows and this iPad does not implement is
 	 * answered as unknown, as an older iPadOS would */
 	if (!known || sim_cmd_find(t) == NULL)
 		return format_error(report, SIM_ERR_UNKNOWN_COMMAND);

@@ -70,6 +70,7 @@ int sim_device_wipe(struct sim_device *d)
 	d->enrolled = 0;
 	d->erased = 1;
 	d->locked = 0;
+	sim_ddm_clear(&d->ddm); /* unenrolment wipes the DDM state */
 	snprintf(d->device_name, sizeof(d->device_name), "iPad");
 	snprintf(d->time_zone, sizeof(d->time_zone), "Europe/Paris");
 	d->organization[0] = '\0';
@@ -106,6 +107,36 @@ int sim_device_new(struct sim_device **ret)
 	}
 	d->dirty = 1;
 	*ret = d;
+	return 0;
+}
+
+int sim_device_product_ok(const char *s)
+{
+	size_t i = 4, n;
+
+	if (strncmp(s, "iPad", 4) != 0)
+		return 0;
+	for (n = 0; s[i] >= '0' && s[i] <= '9'; i++)
+		n++;
+	if (n < 1 || n > 2 || s[i++] != ',')
+		return 0;
+	for (n = 0; s[i] >= '0' && s[i] <= '9'; i++)
+		n++;
+	return n >= 1 && n <= 2 && s[i] == '\0';
+}
+
+int sim_device_set_os(struct sim_device *d, const char *product, const char *version)
+{
+	if ((product && !sim_device_product_ok(product)) ||
+	    (version && !sim_ddm_version_ok(version)))
+		return AP_EINVAL;
+	if (product)
+		snprintf(d->model, sizeof(d->model), "%s", product);
+	if (version) {
+		snprintf(d->os_version, sizeof(d->os_version), "%s", version);
+		sim_ddm_build_of(version, d->build_version, sizeof(d->build_version));
+	}
+	d->dirty = 1;
 	return 0;
 }
 
@@ -149,6 +180,7 @@ void sim_device_free(struct sim_device *d)
 		return;
 	sim_device_drop_identity(d);
 	sim_device_clear_lists(d);
+	sim_ddm_clear(&d->ddm);
 	OPENSSL_cleanse(d->unlock_token, sizeof(d->unlock_token));
 	free(d);
 }

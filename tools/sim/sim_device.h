@@ -4,7 +4,8 @@
  * sim_cmd.h, above it.
  *
  * The model is a supervised iPad (10th generation, Wi-Fi, "iPad13,18") on
- * iPadOS 17.5 in a collège fleet.  sim_cmd_answer() executes every
+ * iPadOS 17.5 in a collège fleet; the product type and the version can be
+ * set (sim_device_set_os()).  sim_cmd_answer() executes every
  * command type of agent-protocol's table (ap_cmd.h) and changes the state
  * the way the tablet would: installed profiles and apps, passcode, lost
  * mode, erase.  Every message produced passes tools/mdm-schema-check.
@@ -20,6 +21,7 @@
 
 #include "ap_cmd.h"
 #include "ap_msg.h"
+#include "sim_ddm_state.h"
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -86,6 +88,12 @@ struct sim_device {
 	int locked; /* data-protection locked: NotNow for most commands */
 	double latitude, longitude;
 
+	/* declarative device management (sim_ddm.h); the update-fail rule:
+	 * the next install fails with this reason */
+	struct sim_ddm ddm;
+	int update_fail_on;
+	char update_fail[200];
+
 	/* not saved: TLS session for resumption (owned), per-command outcome */
 	SSL_SESSION *tls_session;
 	int dirty;	 /* state changed since load or save */
@@ -100,6 +108,14 @@ struct sim_device {
 int sim_device_new(struct sim_device **ret);
 /* NULL ok. */
 void sim_device_free(struct sim_device *d);
+
+/* Sets the product type (NULL: keep) and the OS version (NULL: keep; its
+ * build version follows, sim_ddm_build_of()).  AP_EINVAL for a product
+ * that is not "iPadN,M" (N, M of 1 or 2 digits) or a version that is not
+ * sim_ddm_version_ok(). */
+int sim_device_set_os(struct sim_device *d, const char *product, const char *version);
+/* 1 when s is such a product type. */
+int sim_device_product_ok(const char *s);
 
 /* Takes a new reference on key and a copy of the DER certificate. */
 int sim_device_set_identity(struct sim_device *d, EVP_PKEY *key, int key_slot,

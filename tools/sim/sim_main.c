@@ -3,6 +3,8 @@
  * subcommands, and their options.  The work is in sim_run.c.
  */
 #include "ap_err.h"
+#include "sim_ddm_state.h"
+#include "sim_device.h"
 #include "sim_run.h"
 
 #include <getopt.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char manual[] =
     "NAME\n"
@@ -20,11 +23,13 @@ static const char manual[] =
     "    ardoise-sim [--url URL] [--ca FILE] [--state FILE] [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
     "\n"
     "    ardoise-sim ... enroll -n N (--code CODE | --enroll-token TOKEN) [-c CONC]\n"
+    "                           [--os-version X.Y[.Z]] [--product iPadN,M]\n"
     "    ardoise-sim ... connect [-c CONC] [-n N] [--device UDID] [--sign]\n"
     "    ardoise-sim ... bench -n N -c CONC --token TOKEN [--rate R] [--keepalive]\n"
-    "                          [--resume] [--sign] [--server-pid PID]\n"
+    "                          [--resume] [--sign] [--server-pid PID] [--ddm]\n"
     "    ardoise-sim ... list [--json]\n"
     "    ardoise-sim ... lock UDID | unlock UDID | checkout UDID\n"
+    "    ardoise-sim ... update-fail UDID --reason TEXT | update-ok UDID\n"
     "\n"
     "DESCRIPTION\n"
     "    Each simulated device behaves as a supervised iPad (10th generation, Wi-Fi,\n"
@@ -34,6 +39,9 @@ static const char manual[] =
     "    with realistic result payloads: inventory queries, profiles and apps that\n"
     "    really install and go away, passcode reset with the UnlockToken, lost mode and\n"
     "    location, erase (the device must then enrol again), restart, settings.\n"
+    "    A device has a product type and an iPadOS version (enroll --product,\n"
+    "    --os-version), reported in Authenticate and DeviceInformation with a build\n"
+    "    version derived from the version (17.5: 21F79).\n"
     "\n"
     "    The devices live in a state file (SQLite), so runs can be split: enrol once,\n"
     "    connect many times.  Identities reuse a pool of private keys kept in the same\n"
@@ -44,6 +52,42 @@ static const char manual[] =
     "    carrying its requests with keep-alive; the server certificate is checked\n"
     "    against --ca.  Network failures, timeouts and refusals are counted and\n"
     "    reported, never fatal to the other devices.\n"
+    "\n"
+    "DECLARATIVE DEVICE MANAGEMENT\n"
+    "    On iPadOS 15 or later a device answers the DeclarativeManagement command\n"
+    "    (its Data is the tokens document): it turns DDM on and synchronises in\n"
+    "    the same session.  From then on every session ends with a synchronisation,\n"
+    "    as a pushed iPad does: check-in Endpoint tokens (skipped when the command\n"
+    "    gave them); when the DeclarationsToken is not the one of its last sync,\n"
+    "    declaration-items, then declaration/<kind>/<identifier> for each new or\n"
+    "    changed ServerToken (404: dropped), and the declarations no longer listed\n"
+    "    are removed.  The declarations are kept in the state file and applied:\n"
+    "    activations (com.apple.activation.simple) activate their\n"
+    "    StandardConfigurations; only active configurations apply.  Then Endpoint\n"
+    "    status: the first report (and the first after 24 hours of the clock) is\n"
+    "    a FullReport; the next ones carry only what changed (removed declarations\n"
+    "    with \"_removed\": true), and none is sent when nothing changed.  A report\n"
+    "    holds the items the active status-subscriptions configurations name that\n"
+    "    the device knows (OS version and build, model identifier and family,\n"
+    "    serial number, UDID, passcode.is-present and is-compliant, battery health\n"
+    "    \"unsupported\" as on every iPad, the softwareupdate items from iPadOS 17)\n"
+    "    and always management.declarations (identifier, server-token, active,\n"
+    "    valid, reasons such as Info.NotReferencedByActivation).\n"
+    "\n"
+    "    Software updates (com.apple.configuration.softwareupdate.enforcement.specific,\n"
+    "    active, iPadOS 17 or later): of the targets newer than the running version\n"
+    "    the one with the earliest TargetLocalDateTime is taken (one it already\n"
+    "    runs: nothing to do).  The sync that first applies it reports install-state\n"
+    "    downloading, pending-version {os-version, build-version} and install-reason\n"
+    "    declaration; the next sync, prepared; the first sync at or after\n"
+    "    TargetLocalDateTime (the tablet's local time, Europe/Paris: the real clock\n"
+    "    or --now; a download still going completes first) reports installing,\n"
+    "    then the device reboots into the target (OS and build version change,\n"
+    "    in DeviceInformation and Authenticate too) and reports install-state\n"
+    "    none and an empty pending-version.  After\n"
+    "    update-fail the install fails instead: install-state failed and\n"
+    "    failure-reason {count, reason, timestamp}; it is retried at each later\n"
+    "    sync until update-ok.\n"
     "\n"
     "COMMANDS\n"
     "    enroll      Enrol N devices: devices the state file holds as erased enrol\n"
@@ -67,11 +111,27 @@ static const char manual[] =
     "                errors, the simulator's own sim_cpu_s and\n"
     "                sim_cpu_us_per_session and, with --server-pid, server_cpu_s,\n"
     "                server_cpu_us_per_session and server_peak_rss_mb.\n"
-    "    list        The devices of the state file (--json: everything known).\n"
+    "                These sessions do not end with a DDM sync (the drain's do).\n"
+    "                With --ddm: enrols and drains as above, then a ddm-prime\n"
+    "                phase syncs every device (DDM on, all declarations; a device\n"
+    "                already in sync asks for the tokens alone), then the sessions\n"
+    "                phase measures, per device, a new connection and tokens,\n"
+    "                declaration-items, one declaration (the device forgot its\n"
+    "                token and one declaration) and a full status report; the\n"
+    "                lines add ddm_syncs, ddm_fetched and ddm_reports.\n"
+    "    list        The devices of the state file (--json: everything known,\n"
+    "                with os_version, product and ddm: enabled, token,\n"
+    "                declarations with their state, install_state,\n"
+    "                pending_version, failure, update_fail).\n"
     "    lock UDID   The device answers NotNow to what a locked iPad defers.\n"
     "    unlock UDID Undoes lock.\n"
     "    checkout UDID\n"
     "                The device sends CheckOut (its MDM profile was removed).\n"
+    "    update-fail UDID --reason TEXT\n"
+    "                The device's software update installs fail with TEXT (the\n"
+    "                failure-reason it reports) until update-ok.\n"
+    "    update-ok UDID\n"
+    "                Undoes update-fail: the next install succeeds.\n"
     "\n"
     "GLOBAL OPTIONS\n"
     "    --url URL          the server, https://HOST[:PORT] (default $ARDOISE_URL)\n"
@@ -81,6 +141,10 @@ static const char manual[] =
     "                       ./ardoise-sim.db); created 0600\n"
     "    --timeout MS       per request, connection included (default 30000)\n"
     "    -j, --threads N    event loops, one thread each (default 1)\n"
+    "    --now 'YYYY-MM-DDTHH:MM'\n"
+    "                       the devices' clock, local time (Europe/Paris), for the\n"
+    "                       update deadlines and the reports' timestamps (default:\n"
+    "                       the real time)\n"
     "    -v, --verbose      report the first failure of each run on stderr\n"
     "    -h, --help         this manual\n"
     "\n"
@@ -97,6 +161,10 @@ static const char manual[] =
     "    --signed-profile   fetch the CMS-signed profile (not ?unsigned=1) and check\n"
     "                       its signature chains to --ca\n"
     "    --batch B          enrol: save the state every B devices (default 2000)\n"
+    "    --os-version V     enrol: the devices run iPadOS V, X.Y[.Z] (default 17.5)\n"
+    "    --product P        enrol: the product type, iPadN,M (default iPad13,18)\n"
+    "    --reason TEXT      update-fail: the failure reason (1 to 199 bytes)\n"
+    "    --ddm              bench: measure DDM sync sessions instead of a command\n"
     "    --device UDID      connect: this device only\n"
     "    --sign             add the Mdm-Signature header (detached CMS signature of\n"
     "                       the body with the device identity) to every message\n"
@@ -127,7 +195,13 @@ static const char manual[] =
     "        enroll -n 30 --code \"$code\"\n"
     "    ardoise-sim --url https://127.0.0.1:8443 --ca var/ca.pem --state trolley.db connect\n"
     "    ardoise-sim ... bench -n 100000 -c 64 --token \"$(cat var/admin.token)\" \\\n"
-    "        --server-pid \"$(pgrep -o ardoised)\"\n";
+    "        --server-pid \"$(pgrep -o ardoised)\"\n"
+    "    # the same devices, a DDM sync per session: compare the two sessions\n"
+    "    # lines' server_cpu_us_per_session\n"
+    "    ardoise-sim ... bench -n 100000 -c 64 --token \"$(cat var/admin.token)\" \\\n"
+    "        --server-pid \"$(pgrep -o ardoised)\" --ddm\n"
+    "    ardoise-sim ... enroll -n 5 --code \"$code\" --os-version 15.8 --product iPad7,11\n"
+    "    ardoise-sim ... --now '2026-10-15T18:05' connect\n";
 
 enum {
 	O_URL = 256,
@@ -150,6 +224,11 @@ enum {
 	O_COMMAND,
 	O_MAX_COMMANDS,
 	O_JSON,
+	O_NOW,
+	O_OS_VERSION,
+	O_PRODUCT,
+	O_REASON,
+	O_DDM,
 };
 
 static const struct option options[] = {
@@ -178,6 +257,11 @@ static const struct option options[] = {
     {"command", required_argument, NULL, O_COMMAND},
     {"max-commands", required_argument, NULL, O_MAX_COMMANDS},
     {"json", no_argument, NULL, O_JSON},
+    {"now", required_argument, NULL, O_NOW},
+    {"os-version", required_argument, NULL, O_OS_VERSION},
+    {"product", required_argument, NULL, O_PRODUCT},
+    {"reason", required_argument, NULL, O_REASON},
+    {"ddm", no_argument, NULL, O_DDM},
     {NULL, 0, NULL, 0},
 };
 
@@ -269,6 +353,17 @@ static int numeric_option(int c, const char *arg, struct sim_opts *o)
 	return -1;
 }
 
+/* A failure reason: 1 to 199 bytes, no control characters. */
+static int reason_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return n >= 1 && n < 200;
+}
+
 static int other_option(int c, const char *arg, struct sim_opts *o)
 {
 	switch (c) {
@@ -313,6 +408,29 @@ static int other_option(int c, const char *arg, struct sim_opts *o)
 		break;
 	case O_JSON:
 		o->json = 1;
+		break;
+	case O_DDM:
+		o->ddm = 1;
+		break;
+	case O_NOW:
+		if (sim_clock_parse(&o->clock, arg) < 0)
+			return usage("--now wants a local time 'YYYY-MM-DDTHH:MM', not '%s'", arg);
+		o->now = arg;
+		break;
+	case O_OS_VERSION:
+		if (!sim_ddm_version_ok(arg))
+			return usage("--os-version wants X.Y or X.Y.Z, not '%s'", arg);
+		o->os_version = arg;
+		break;
+	case O_PRODUCT:
+		if (!sim_device_product_ok(arg))
+			return usage("--product wants a product type iPadN,M, not '%s'", arg);
+		o->product = arg;
+		break;
+	case O_REASON:
+		if (!reason_ok(arg))
+			return usage("%s", "--reason wants 1 to 199 bytes of text");
+		o->reason = arg;
 		break;
 	case O_KEY_TYPE:
 		if (sim_key_kind_from_name(arg, &o->key_type) < 0)
@@ -390,13 +508,29 @@ static int cmd_checkout(struct sim_opts *o, int argc, char **argv)
 	return one_udid("checkout", argc, argv) ?: sim_run_checkout(o, argv[0]);
 }
 
+static int cmd_update_fail(struct sim_opts *o, int argc, char **argv)
+{
+	if (one_udid("update-fail", argc, argv))
+		return 2;
+	if (o->reason == NULL)
+		return usage("%s", "update-fail wants --reason TEXT");
+	return sim_run_update_fail(o, argv[0], o->reason);
+}
+
+static int cmd_update_ok(struct sim_opts *o, int argc, char **argv)
+{
+	return one_udid("update-ok", argc, argv) ?: sim_run_update_fail(o, argv[0], NULL);
+}
+
 static const struct {
 	const char *name;
 	int (*run)(struct sim_opts *o, int argc, char **argv);
 } commands[] = {
-    {"enroll", cmd_enroll},	{"connect", cmd_connect}, {"bench", cmd_bench},
-    {"list", cmd_list},		{"lock", cmd_lock},	  {"unlock", cmd_unlock},
-    {"checkout", cmd_checkout},
+    {"enroll", cmd_enroll},	  {"connect", cmd_connect},
+    {"bench", cmd_bench},	  {"list", cmd_list},
+    {"lock", cmd_lock},		  {"unlock", cmd_unlock},
+    {"checkout", cmd_checkout},	  {"update-fail", cmd_update_fail},
+    {"update-ok", cmd_update_ok},
 };
 
 static void defaults(struct sim_opts *o)
@@ -419,21 +553,33 @@ int main(int argc, char **argv)
 	struct sim_opts o;
 	int rc;
 
+	/* the tablets' local time (deadlines, --now) */
+	setenv("TZ", "Europe/Paris", 1);
+	tzset();
 	defaults(&o);
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = parse(argc, argv, &o)) != 0)
 		return rc == 1 ? 0 : rc;
 	if (optind >= argc)
 		return usage("%s", "a COMMAND is required: enroll, connect, bench, list, lock,"
-				   " unlock, checkout");
+				   " unlock, checkout, update-fail, update-ok");
 	const char *verb = argv[optind++];
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, verb) != 0)
 			continue;
-		/* the command's own options, then its arguments */
-		if ((rc = parse(argc, argv, &o)) != 0)
-			return rc == 1 ? 0 : rc;
-		return commands[i].run(&o, argc - optind, argv + optind);
+		/* the command's own options and its arguments, in any order */
+		char *args[8];
+		int n = 0;
+		for (;;) {
+			if ((rc = parse(argc, argv, &o)) != 0)
+				return rc == 1 ? 0 : rc;
+			if (optind >= argc)
+				break;
+			if (n == 8)
+				return usage("%s: too many arguments", verb);
+			args[n++] = argv[optind++];
+		}
+		return commands[i].run(&o, n, args);
 	}
 	return usage("unknown command '%s'", verb);
 }

@@ -7,6 +7,7 @@
 #include "ap_cmd.h"
 #include "ap_err.h"
 #include "ap_x509.h"
+#include "sim_ddm.h"
 #include "sim_net.h"
 #include "sim_session.h"
 
@@ -48,6 +49,7 @@ static double now_s(void)
 /* ---- shared set-up ---- */
 
 struct env {
+	struct sim_clock clock; /* the devices' time: --now or the real one */
 	struct sim_state *st;
 	struct sim_pool pool;
 	struct sim_net_cfg net;
@@ -119,6 +121,10 @@ static int env_open(const struct sim_opts *o, int net, size_t want_keys, struct 
 	char err[300];
 
 	memset(e, 0, sizeof(*e));
+	if (o->now)
+		e->clock = o->clock;
+	else
+		sim_clock_at(&e->clock, time(NULL));
 	if (sim_state_open(o->state, &e->st, err, sizeof(err)) < 0)
 		return sim_run_fail("%s: %s", o->state, err);
 	if (sim_state_pool(e->st, &e->pool, o->key_type, want_keys, key_announce) < 0)
@@ -142,6 +148,7 @@ static struct sim_ctx *new_ctx(struct env *e, const struct sim_opts *o)
 	x->sign = o->sign || o->keepalive;
 	x->sig_only = o->keepalive;
 	x->max_commands = o->max_commands;
+	x->clock = &e->clock;
 	return x;
 }
 
@@ -311,7 +318,10 @@ static void print_phase(const struct sim_opts *o, const char *phase, struct sim_
 
 static json_t *session_extra(const struct sim_opts *o, struct sim_ctx *x)
 {
-	return json_pack(
+	json_t *ddm = json_pack("{s:I,s:I,s:I}", "ddm_syncs", (json_int_t)x->counts.ddm_syncs,
+				"ddm_fetched", (json_int_t)x->counts.ddm_fetched, "ddm_reports",
+				(json_int_t)x->counts.ddm_reports);
+	json_t *j = json_pack(
 	    "{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:b,s:b,s:s,s:I}", "commands",
 	    (json_int_t)x->counts.commands, "acknowledged", (json_int_t)x->counts.acknowledged,
 	    "notnow", (json_int_t)x->counts.notnow, "resumed", (json_int_t)x->counts.resumed,
@@ -319,6 +329,9 @@ static json_t *session_extra(const struct sim_opts *o, struct sim_ctx *x)
 	    "keepalive", o->keepalive, "resume", o->resume, "sign", o->sign || o->keepalive,
 	    "key_type", sim_key_kind_name(o->key_type), "command_errors",
 	    (json_int_t)(x->counts.errors + x->counts.format_errors));
+	json_object_update(j, ddm);
+	json_decref(ddm);
+	return j;
 }
 
 /* ---- enrolment ---- */
@@ -341,7 +354,8 @@ static int save_batch(struct env *e, struct sim_device **devs, size_t n)
 }
 
 /* n devices to enrol: erased ones from the file first, then new ones. */
-static int devices_to_enrol(struct env *e, size_t n, struct sim_device ***ret)
+static int devices_to_enrol(struct env *e, const struct sim_opts *o, size_t n,
+			    struct sim_device ***ret)
 {
 	struct sim_device **erased = NULL, **devs = NULL;
 	size_t n_erased = 0;
@@ -358,6 +372,8 @@ static int devices_to_enrol(struct env *e, size_t n, struct sim_device ***ret)
 	free(erased);
 	for (size_t i = n_erased; i < n && rc == 0; i++)
 		rc = sim_device_new(&devs[i]);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = sim_device_set_os(devs[i], o->product, o->os_version);
 	if (rc < 0) {
 		sim_state_free_devices(devs, n);
 		return rc;
@@ -381,7 +397,7 @@ static int enrol_devices(struct env *e, const struct sim_opts *o, const char *co
 		struct sim_stats part = {0};
 		size_t k = n - off < batch ? n - off : batch;
 		double t0 = now_s();
-		if (devices_to_enrol(e, k, &devs) < 0) {
+		if (devices_to_enrol(e, o, k, &devs) < 0) {
 			rc = sim_run_fail("cannot prepare %zu devices", k);
 			break;
 		}
@@ -460,10 +476,12 @@ static void print_connect(const struct sim_opts *o, struct sim_stats *s, struct 
 		return;
 	}
 	printf("connect: %zu devices, %zu commands (%zu acknowledged, %zu error, %zu format error,"
-	       " %zu notnow), %zu failed sessions, %.2f s\n",
+	       " %zu notnow), %zu DDM syncs (%zu declarations fetched, %zu status reports),"
+	       " %zu failed sessions, %.2f s\n",
 	       s->tasks, (size_t)x->counts.commands, (size_t)x->counts.acknowledged,
 	       (size_t)x->counts.errors, (size_t)x->counts.format_errors, (size_t)x->counts.notnow,
-	       s->errors, s->seconds);
+	       (size_t)x->counts.ddm_syncs, (size_t)x->counts.ddm_fetched,
+	       (size_t)x->counts.ddm_reports, s->errors, s->seconds);
 }
 
 int sim_run_connect(const struct sim_opts *o)
@@ -591,9 +609,10 @@ static int bench_enrol(struct env *e, const struct sim_opts *o, size_t missing)
 	return rc;
 }
 
-/* One sessions phase over devs; prints its line. */
+/* One sessions phase over devs (fn: sim_session_connect or, for DDM,
+ * sim_session_ddm); prints its line. */
 static int bench_sessions(struct env *e, const struct sim_opts *o, const char *phase,
-			  struct sim_device **devs, size_t n, double rate)
+			  sim_task_fn fn, struct sim_device **devs, size_t n, double rate)
 {
 	struct sim_ctx *x = new_ctx(e, o);
 	struct sim_stats s = {0};
@@ -602,12 +621,49 @@ static int bench_sessions(struct env *e, const struct sim_opts *o, const char *p
 	if (x == NULL)
 		return sim_run_fail("out of memory");
 	x->devs = devs;
-	int rc = run(e, o, sim_session_connect, x, n, rate, &s);
+	/* the measured DDM sessions end with a full report; ddm-prime's only
+	 * report what changed (usually nothing: tokens alone) */
+	x->ddm_full = fn == sim_session_ddm && strcmp(phase, "sessions") == 0;
+	/* the command sessions measured alone, as before DDM (the drain, which
+	 * answers DeclarativeManagement, syncs) */
+	x->no_ddm = fn == sim_session_connect && strcmp(phase, "drain") != 0;
+	int rc = run(e, o, fn, x, n, rate, &s);
 	if (rc == 0)
 		print_phase(o, phase, &s, &before, session_extra(o, x));
+	if (rc == 0 && s.errors && fn == sim_session_ddm && !o->verbose)
+		fprintf(stderr, "ardoise-sim: %s: %zu of %zu failed; first: %s\n", phase, s.errors,
+			s.tasks, s.first_error);
 	sim_stats_clear(&s);
 	free(x);
 	return rc;
+}
+
+/* Each device forgets its DeclarationsToken, one declaration and what it
+ * reported: its next sync is tokens, declaration-items, that declaration
+ * and a full status report. */
+static void bench_ddm_forget(struct sim_device **devs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sim_ddm *d = &devs[i]->ddm;
+		d->token[0] = '\0';
+		if (d->n_decls)
+			sim_ddm_drop(devs[i], d->decls[d->n_decls - 1].identifier);
+		sim_ddm_reset(d);
+	}
+}
+
+/* bench --ddm after the enrolment: every device syncs once (DDM on, all
+ * its declarations), then the measured sessions. */
+static int bench_ddm(struct env *e, const struct sim_opts *o, struct sim_device **devs, size_t n)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		devs[i]->ddm.enabled = 1;
+	if ((rc = bench_sessions(e, o, "ddm-prime", sim_session_ddm, devs, n, 0)) != 0)
+		return rc;
+	bench_ddm_forget(devs, n);
+	return bench_sessions(e, o, "sessions", sim_session_ddm, devs, n, o->rate);
 }
 
 /* Queues o->command for every enrolled tablet; prints its line. */
@@ -663,13 +719,18 @@ int sim_run_bench(const struct sim_opts *o)
 	if ((rc = load_for_sessions(&e, o, &devs, &n)) != 0)
 		goto out;
 	/* new devices have their initial inventory queued: answer it first */
-	if (have < o->n && (rc = bench_sessions(&e, o, "drain", devs, n, 0)) != 0)
+	if (have < o->n &&
+	    (rc = bench_sessions(&e, o, "drain", sim_session_connect, devs, n, 0)) != 0)
 		goto out;
 	/* TLS sessions to resume come from a first, full handshake */
-	if (o->resume && (rc = bench_sessions(&e, o, "prime", devs, n, 0)) != 0)
+	if (o->resume && !o->ddm &&
+	    (rc = bench_sessions(&e, o, "prime", sim_session_connect, devs, n, 0)) != 0)
 		goto out;
-	if ((rc = bench_queue(&e, o)) != 0 ||
-	    (rc = bench_sessions(&e, o, "sessions", devs, n, o->rate)) != 0)
+	if (o->ddm)
+		rc = bench_ddm(&e, o, devs, n);
+	else if ((rc = bench_queue(&e, o)) == 0)
+		rc = bench_sessions(&e, o, "sessions", sim_session_connect, devs, n, o->rate);
+	if (rc != 0)
 		goto out;
 	if (sim_state_save_all(e.st, devs, n) < 0)
 		rc = sim_run_fail("%s: cannot save the devices", o->state);
@@ -686,6 +747,39 @@ static const char *state_word(const struct sim_device *d)
 	return d->erased ? "erased" : d->enrolled ? "enrolled" : "unenrolled";
 }
 
+static json_t *ddm_json(const struct sim_device *d)
+{
+	const struct sim_ddm *m = &d->ddm;
+	json_t *decls = json_array();
+
+	for (size_t i = 0; i < m->n_decls; i++) {
+		const struct sim_decl *x = &m->decls[i];
+		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "kind",
+				      ap_ddm_kind_name(x->kind), "identifier", x->identifier,
+				      "type", x->type, "server_token", x->server_token, "active",
+				      x->active, "valid", x->valid ? "valid" : "invalid");
+		json_t *r = x->reasons ? json_loads(x->reasons, 0, NULL) : NULL;
+		if (r)
+			json_object_set_new(e, "reasons", r);
+		json_array_append_new(decls, e);
+	}
+	json_t *j =
+	    json_pack("{s:s,s:s,s:o,s:s}", "enabled", m->enabled ? "on" : "off", "token", m->token,
+		      "declarations", decls, "install_state", sim_install_name(m->install));
+	if (m->pending_os[0])
+		json_object_set_new(j, "pending_version",
+				    json_pack("{s:s,s:s,s:s,s:s}", "os_version", m->pending_os,
+					      "build_version", m->pending_build, "declaration",
+					      m->update_id, "deadline", m->deadline));
+	if (m->fail_count)
+		json_object_set_new(j, "failure",
+				    json_pack("{s:I,s:s,s:s}", "count", (json_int_t)m->fail_count,
+					      "reason", m->fail_reason, "timestamp", m->fail_at));
+	json_object_set_new(j, "update_fail",
+			    d->update_fail_on ? json_string(d->update_fail) : json_null());
+	return j;
+}
+
 static json_t *device_json(const struct sim_device *d)
 {
 	json_t *profiles = json_array(), *apps = json_array();
@@ -699,12 +793,15 @@ static json_t *device_json(const struct sim_device *d)
 		json_array_append_new(
 		    apps, json_pack("{s:s,s:s,s:b}", "identifier", d->apps[i].identifier, "version",
 				    d->apps[i].short_version, "managed", d->apps[i].managed));
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:f,s:f,s:o,s:o}", "udid", d->udid,
-			 "serial", d->serial, "model", d->model, "os_version", d->os_version,
-			 "state", state_word(d), "locked", d->locked, "passcode_present",
-			 d->passcode_present, "supervised", d->supervised, "lost_mode",
-			 d->lost_mode, "latitude", d->latitude, "longitude", d->longitude,
-			 "profiles", profiles, "apps", apps);
+	json_t *j =
+	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:f,s:f,s:o,s:o}", "udid",
+		      d->udid, "serial", d->serial, "model", d->model, "product", d->model,
+		      "os_version", d->os_version, "build_version", d->build_version, "state",
+		      state_word(d), "locked", d->locked, "passcode_present", d->passcode_present,
+		      "supervised", d->supervised, "lost_mode", d->lost_mode, "latitude",
+		      d->latitude, "longitude", d->longitude, "profiles", profiles, "apps", apps);
+	json_object_set_new(j, "ddm", ddm_json(d));
+	return j;
 }
 
 static void list_print(const struct sim_opts *o, struct sim_device **devs, size_t n)
@@ -718,13 +815,18 @@ static void list_print(const struct sim_opts *o, struct sim_device **devs, size_
 		json_decref(a);
 		return;
 	}
-	printf("%-25s  %-10s  %-10s  %-6s  %-4s  %-8s  %8s  %4s\n", "UDID", "SERIAL", "STATE",
-	       "LOCKED", "LOST", "PASSCODE", "PROFILES", "APPS");
+	printf("%-25s  %-10s  %-10s  %-10s  %-7s  %-6s  %-4s  %-8s  %8s  %4s  %-3s  %s\n", "UDID",
+	       "SERIAL", "STATE", "PRODUCT", "OS", "LOCKED", "LOST", "PASSCODE", "PROFILES", "APPS",
+	       "DDM", "UPDATE");
 	for (size_t i = 0; i < n; i++) {
 		const struct sim_device *d = devs[i];
-		printf("%-25s  %-10s  %-10s  %-6s  %-4s  %-8s  %8zu  %4zu\n", d->udid, d->serial,
-		       state_word(d), d->locked ? "yes" : "no", d->lost_mode ? "yes" : "no",
-		       d->passcode_present ? "yes" : "no", d->n_profiles, d->n_apps);
+		printf("%-25s  %-10s  %-10s  %-10s  %-7s  %-6s  %-4s  %-8s  %8zu  %4zu  %-3s  "
+		       "%s%s%s\n",
+		       d->udid, d->serial, state_word(d), d->model, d->os_version,
+		       d->locked ? "yes" : "no", d->lost_mode ? "yes" : "no",
+		       d->passcode_present ? "yes" : "no", d->n_profiles, d->n_apps,
+		       d->ddm.enabled ? "on" : "off", sim_install_name(d->ddm.install),
+		       d->ddm.pending_os[0] ? " " : "", d->ddm.pending_os);
 	}
 }
 
@@ -757,6 +859,26 @@ int sim_run_lock(const struct sim_opts *o, const char *udid, int locked)
 			rc = sim_run_fail("%s: %s", o->state, ap_strerror(r));
 		else
 			printf("%s %s\n", udid, locked ? "locked (answers NotNow)" : "unlocked");
+	}
+	env_close(&e);
+	return rc;
+}
+
+int sim_run_update_fail(const struct sim_opts *o, const char *udid, const char *reason)
+{
+	struct env e;
+	int rc = env_open(o, 0, 0, &e);
+
+	if (rc == 0) {
+		int r = sim_state_set_update_fail(e.st, udid, reason);
+		if (r == AP_ENOTFOUND)
+			rc = sim_run_fail("no device %s in %s", udid, o->state);
+		else if (r < 0)
+			rc = sim_run_fail("%s: %s", o->state, ap_strerror(r));
+		else if (reason)
+			printf("%s: its software update installs fail (%s)\n", udid, reason);
+		else
+			printf("%s: its software update installs succeed\n", udid);
 	}
 	env_close(&e);
 	return rc;

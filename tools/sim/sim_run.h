@@ -7,6 +7,7 @@
 #ifndef SIM_RUN_H
 #define SIM_RUN_H
 
+#include "sim_ddm_state.h"
 #include "sim_state.h"
 
 #include <stddef.h>
@@ -32,6 +33,11 @@ struct sim_opts {
 	const char *device;  /* connect: one UDID only */
 	size_t batch;	     /* enroll: devices saved every `batch` */
 	size_t max_commands;
+	const char *now;		  /* --now as given, NULL: the real clock */
+	struct sim_clock clock;		  /* --now parsed */
+	const char *os_version, *product; /* enroll: NULL: the defaults */
+	const char *reason;		  /* update-fail */
+	int ddm;			  /* bench: DDM sync sessions */
 };
 
 int sim_run_enroll(const struct sim_opts *o);
@@ -40,6 +46,8 @@ int sim_run_bench(const struct sim_opts *o);
 int sim_run_checkout(const struct sim_opts *o, const char *udid);
 int sim_run_list(const struct sim_opts *o);
 int sim_run_lock(const struct sim_opts *o, const char *udid, int locked);
+/* reason NULL: update-ok. */
+int sim_run_update_fail(const struct sim_opts *o, const char *udid, const char *reason);
 
 /* "ardoise-sim: <message>" on stderr; returns 1. */
 int sim_run_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

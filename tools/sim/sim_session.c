@@ -9,6 +9,7 @@
 #include "ap_err.h"
 #include "ap_scep.h"
 #include "ap_x509.h"
+#include "sim_ddm_sync.h"
 #include "sim_profile.h"
 
 #include <stdio.h>
@@ -303,6 +304,9 @@ struct sess {
 	X509 *cert; /* for Mdm-Signature; borrowed from the device */
 	size_t n;   /* commands answered */
 	char *headers;
+	/* the DDM synchronisation, when syncing */
+	struct sim_ddm_sync sync;
+	int syncing;
 };
 
 static void sess_end(struct sim_task *t, int err, const char *why)
@@ -310,6 +314,13 @@ static void sess_end(struct sim_task *t, int err, const char *why)
 	struct sess *s = t->user;
 	sim_conn_release(s->c);
 	free(s->headers);
+	if (s->syncing) {
+		atomic_fetch_add(&s->x->counts.ddm_fetched, s->sync.fetched);
+		atomic_fetch_add(&s->x->counts.ddm_reports, s->sync.reports);
+		sim_ddm_sync_clear(&s->sync);
+	}
+	s->d->ddm.sync = 0;
+	s->d->ddm.hint[0] = '\0';
 	free(s);
 	t->user = NULL;
 	sim_task_done(t, err, why);
@@ -317,13 +328,15 @@ static void sess_end(struct sim_task *t, int err, const char *why)
 
 static void on_server_answer(struct sim_conn *c, struct sim_task *t, int err,
 			     const struct sim_http_resp *r, const char *why);
+static void ddm_start(struct sim_task *t);
 
-/* PUTs a message to the server URL, signed when asked. */
-static void sess_put(struct sim_task *t, const char *xml, size_t len)
+/* PUTs a message, signed when asked, to the server URL (on_server_answer)
+ * or, for DDM, to the check-in URL (cb). */
+static void sess_put_to(struct sim_task *t, const char *path, const char *ctype, const char *xml,
+			size_t len, sim_resp_fn cb)
 {
 	struct sess *s = t->user;
-	struct sim_http_req rq = {
-	    "PUT", s->d->server_path, "application/x-apple-aspen-mdm", NULL, xml, len};
+	struct sim_http_req rq = {"PUT", path, ctype, NULL, xml, len};
 	char *sig = NULL;
 
 	free(s->headers);
@@ -339,9 +352,75 @@ static void sess_put(struct sim_task *t, const char *xml, size_t len)
 		free(sig);
 		rq.headers = s->headers;
 	}
-	int rc = sim_conn_request(s->c, &rq, on_server_answer);
+	int rc = sim_conn_request(s->c, &rq, cb);
 	if (rc < 0)
 		sess_end(t, rc, "cannot send the request");
+}
+
+static void sess_put(struct sim_task *t, const char *xml, size_t len)
+{
+	struct sess *s = t->user;
+	sess_put_to(t, s->d->server_path, "application/x-apple-aspen-mdm", xml, len,
+		    on_server_answer);
+}
+
+/* ---- the DDM synchronisation (sim_ddm_sync.h) ---- */
+
+static void on_ddm(struct sim_conn *c, struct sim_task *t, int err, const struct sim_http_resp *r,
+		   const char *why);
+
+/* The sync's next DeclarativeManagement check-in. */
+static void ddm_send(struct sim_task *t)
+{
+	struct sess *s = t->user;
+	char *xml = NULL;
+	size_t n = 0;
+
+	if (sim_ddm_checkin(s->d, s->sync.endpoint, s->sync.data, s->sync.len, &xml, &n) < 0) {
+		sess_end(t, AP_ENOMEM, "cannot build the DeclarativeManagement check-in");
+		return;
+	}
+	sess_put_to(t, s->d->checkin_path, "application/x-apple-aspen-mdm-checkin", xml, n, on_ddm);
+	free(xml);
+}
+
+static void on_ddm(struct sim_conn *c, struct sim_task *t, int err, const struct sim_http_resp *r,
+		   const char *why)
+{
+	struct sess *s = t->user;
+	char msg[240];
+	int done = 0;
+
+	if (err < 0) {
+		s->c = NULL;
+		snprintf(msg, sizeof(msg), "DDM %.100s: %s", s->sync.endpoint, why);
+		sess_end(t, err, msg);
+		return;
+	}
+	int rc = sim_ddm_sync_answer(&s->sync, s->d, s->x->clock, r->status, r->body, r->len, &done,
+				     msg, sizeof(msg));
+	if (rc < 0)
+		sess_end(t, rc, msg);
+	else if (done)
+		sess_end(t, 0, NULL);
+	else
+		ddm_send(t);
+}
+
+static void ddm_start(struct sim_task *t)
+{
+	struct sess *s = t->user;
+	int done = 0;
+
+	atomic_fetch_add(&s->x->counts.ddm_syncs, 1);
+	s->syncing = 1;
+	int rc = sim_ddm_sync_start(&s->sync, s->d, s->x->clock, s->x->ddm_full, &done);
+	if (rc < 0)
+		sess_end(t, rc, "cannot start the DDM sync");
+	else if (done)
+		sess_end(t, 0, NULL);
+	else
+		ddm_send(t);
 }
 
 static void count(struct sim_ctx *x, enum ap_status st)
@@ -378,9 +457,17 @@ static void on_server_answer(struct sim_conn *c, struct sim_task *t, int err,
 		sess_end(t, r->status == 401 || r->status == 403 ? AP_EAUTH : AP_EIO, msg);
 		return;
 	}
-	/* empty: nothing more for us; after erase/restart the device is gone */
-	if (r->len == 0 || (s->n > 0 && s->d->end_session)) {
+	/* after erase/restart the device is gone */
+	if (s->n > 0 && s->d->end_session) {
 		sess_end(t, 0, NULL);
+		return;
+	}
+	/* empty: nothing more for us; a DDM tablet (it was pushed) syncs */
+	if (r->len == 0) {
+		if ((s->d->ddm.enabled || s->d->ddm.sync) && !s->x->no_ddm)
+			ddm_start(t);
+		else
+			sess_end(t, 0, NULL);
 		return;
 	}
 	if (s->n == max) {
@@ -414,32 +501,53 @@ static struct sess *sess_new(struct sim_task *t)
 	return s;
 }
 
-void sim_session_connect(struct sim_task *t)
+/* The session's connection with the device's identity; 0, or the task
+ * has ended. */
+static int sess_open(struct sim_task *t)
 {
-	struct sess *s = sess_new(t);
+	struct sess *s = t->user;
 	struct sim_ctx *x = t->arg;
-	char *xml = NULL;
-	size_t len = 0;
 
-	if (s == NULL)
-		return;
 	s->d->end_session = 0;
 	atomic_fetch_add(&x->counts.sessions, 1);
 	if (s->d->key == NULL) {
 		sess_end(t, AP_EMISSING, "device has no identity (enrol it first)");
-		return;
+		return AP_EMISSING;
 	}
 	X509 *cert = sim_device_cert(s->d);
 	if (x->sign)
 		s->cert = cert;
 	struct sim_identity id = {x->sig_only ? NULL : cert, s->d->key, &s->d->tls_session};
-	if (cert == NULL || (s->c = sim_conn_open(t, &id)) == NULL ||
-	    sim_device_idle(s->d, &xml, &len) < 0) {
+	if (cert == NULL || (s->c = sim_conn_open(t, &id)) == NULL) {
+		sess_end(t, AP_ENOMEM, "cannot start the session");
+		return AP_ENOMEM;
+	}
+	return 0;
+}
+
+void sim_session_connect(struct sim_task *t)
+{
+	struct sess *s = sess_new(t);
+	char *xml = NULL;
+	size_t len = 0;
+
+	if (s == NULL || sess_open(t) < 0)
+		return;
+	if (sim_device_idle(s->d, &xml, &len) < 0) {
 		sess_end(t, AP_ENOMEM, "cannot start the session");
 		return;
 	}
 	sess_put(t, xml, len);
 	free(xml);
+}
+
+void sim_session_ddm(struct sim_task *t)
+{
+	struct sess *s = sess_new(t);
+
+	if (s == NULL || sess_open(t) < 0)
+		return;
+	ddm_start(t);
 }
 
 /* ---- CheckOut ---- */
@@ -463,6 +571,7 @@ static void on_checkout(struct sim_conn *c, struct sim_task *t, int err,
 	}
 	s->d->enrolled = 0;
 	s->d->dirty = 1;
+	sim_ddm_clear(&s->d->ddm); /* unenrolment wipes the DDM state */
 	sess_end(t, 0, NULL);
 }
 

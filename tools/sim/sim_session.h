@@ -21,6 +21,8 @@
 /* Counters of what the devices answered, shared by the run's threads. */
 struct sim_counts {
 	atomic_size_t sessions, commands, acknowledged, errors, format_errors, notnow, resumed;
+	/* DDM: synchronisations, declarations fetched, status reports sent */
+	atomic_size_t ddm_syncs, ddm_fetched, ddm_reports;
 };
 
 struct sim_ctx {
@@ -39,12 +41,23 @@ struct sim_ctx {
 	int sign;	     /* add Mdm-Signature */
 	int sig_only;	     /* no TLS client certificate: identity by Mdm-Signature alone */
 	size_t max_commands; /* per session, a guard against a loop; 0: 10000 */
+	/* DDM */
+	const struct sim_clock *clock; /* the tablets' time (deadlines, timestamps) */
+	int ddm_full;		       /* every status report is a full one (bench) */
+	int no_ddm;		       /* sessions end without the DDM sync (bench) */
 	struct sim_counts counts;
 };
 
 /* Task start functions for sim_net_run(). */
 void sim_session_enrol(struct sim_task *t);
+/* One session: Idle, the commands, then, for a tablet with DDM on (or
+ * turned on by a DeclarativeManagement command in it), a DDM
+ * synchronisation (sim_ddm.h): tokens, declaration-items and the changed
+ * declarations when the token moved, then status; an install started by
+ * the sync is reported, done, and reported again. */
 void sim_session_connect(struct sim_task *t);
+/* A DDM synchronisation alone on a new connection (bench --ddm). */
+void sim_session_ddm(struct sim_task *t);
 void sim_session_checkout(struct sim_task *t);
 
 /* One staff API request with a bearer token (no device identity), with a

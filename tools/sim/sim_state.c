@@ -2,6 +2,7 @@
 #include "sim_state.h"
 #include "ap_err.h"
 #include "ap_x509.h"
+#include "sim_ddm.h"
 
 #include <sqlite3.h>
 
@@ -16,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Statements used once per device or per list item are prepared once. */
 enum cached {
@@ -26,6 +27,9 @@ enum cached {
 	C_DELETE_APPS,
 	C_INSERT_PROFILE,
 	C_INSERT_APP,
+	C_DELETE_DECLS,
+	C_INSERT_DECL,
+	C_UPDATE_DDM,
 	C__COUNT
 };
 
@@ -61,6 +65,18 @@ static const char schema[] =
     "  short_version TEXT NOT NULL, managed INTEGER NOT NULL,"
     "  PRIMARY KEY (device_id, identifier));";
 
+/* Version 2: declarative device management.  ddm is the device's DDM
+ * state as JSON (sim_ddm_state_dump()), update_fail the reason its next
+ * software update fails with (NULL: it succeeds); its declarations. */
+static const char migrate_2[] =
+    "ALTER TABLE device ADD COLUMN ddm TEXT;"
+    "ALTER TABLE device ADD COLUMN update_fail TEXT;"
+    "CREATE TABLE declaration ("
+    "  device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL, identifier TEXT NOT NULL, type TEXT NOT NULL,"
+    "  server_token TEXT NOT NULL, payload TEXT NOT NULL,"
+    "  PRIMARY KEY (device_id, identifier));";
+
 static int db_err(sqlite3 *h, int rc, char *err, size_t cap)
 {
 	if (err && cap)
@@ -80,6 +96,27 @@ static void create_private(const char *path)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		close(fd);
+}
+
+/* From version to SCHEMA_VERSION in one transaction: version 0 is a new
+ * file, version 1 a file of an ardoise-sim from before DDM. */
+static int migrate(sqlite3 *h, int version)
+{
+	int rc = SQLITE_OK;
+
+	if (version == SCHEMA_VERSION)
+		return rc;
+	if ((rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return rc;
+	if (version < 1)
+		rc = sqlite3_exec(h, schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && version < 2)
+		rc = sqlite3_exec(h, migrate_2, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(h, "PRAGMA user_version = 2; COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }
 
 int sim_state_open(const char *path, struct sim_state **ret, char *err, size_t cap)
@@ -113,8 +150,7 @@ int sim_state_open(const char *path, struct sim_state **ret, char *err, size_t c
 		sim_state_close(st);
 		return AP_EUNSUPPORTED;
 	}
-	if ((rc = sqlite3_exec(st->h, schema, NULL, NULL, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_exec(st->h, "PRAGMA user_version = 1", NULL, NULL, NULL)) != SQLITE_OK)
+	if ((rc = migrate(st->h, version)) != SQLITE_OK)
 		goto fail;
 	*ret = st;
 	return 0;
@@ -188,6 +224,9 @@ static const char *const cached_sql[C__COUNT] = {
     [C_DELETE_APPS] = "DELETE FROM app WHERE device_id = ?",
     [C_INSERT_PROFILE] = "INSERT INTO profile VALUES (?,?,?,?,?)",
     [C_INSERT_APP] = "INSERT INTO app VALUES (?,?,?,?,?,?)",
+    [C_DELETE_DECLS] = "DELETE FROM declaration WHERE device_id = ?",
+    [C_INSERT_DECL] = "INSERT INTO declaration VALUES (?,?,?,?,?,?)",
+    [C_UPDATE_DDM] = "UPDATE device SET ddm = ?2, update_fail = ?3 WHERE id = ?1",
 };
 
 /* The cached statement c, reset and unbound, owned by st. */
@@ -385,7 +424,8 @@ int sim_state_pool(struct sim_state *st, struct sim_pool *pool, enum sim_key_kin
 	"id, udid, serial, model, os_version, build_version, device_name, time_zone," \
 	" organization, key_kind, key_slot, cert, topic, checkin_path, server_path,"  \
 	" push_token, push_magic, unlock_token, enrolled, erased, passcode_present,"  \
-	" supervised, lost_mode, awaiting_config, locked, latitude, longitude"
+	" supervised, lost_mode, awaiting_config, locked, latitude, longitude, ddm,"  \
+	" update_fail"
 
 static void col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
 {
@@ -445,7 +485,11 @@ static int row_device(sqlite3_stmt *s, const struct sim_pool *pool, struct sim_d
 	d->locked = sqlite3_column_int(s, 24);
 	d->latitude = sqlite3_column_double(s, 25);
 	d->longitude = sqlite3_column_double(s, 26);
-	int rc = row_identity(s, pool, d);
+	d->update_fail_on = sqlite3_column_type(s, 28) != SQLITE_NULL;
+	col_text(s, 28, d->update_fail, sizeof(d->update_fail));
+	int rc = sim_ddm_state_load(&d->ddm, (const char *)sqlite3_column_text(s, 27));
+	if (rc == 0)
+		rc = row_identity(s, pool, d);
 	if (rc < 0) {
 		sim_device_free(d);
 		return rc;
@@ -515,6 +559,22 @@ static int load_lists(struct sim_state *st, struct sim_device **devs, size_t n)
 						sqlite3_column_int(s, 5));
 	}
 	sqlite3_finalize(s);
+	if (rc == 0)
+		rc = prepare(st,
+			     "SELECT device_id, kind, identifier, type, server_token, payload"
+			     " FROM declaration ORDER BY device_id, rowid",
+			     &s);
+	while (rc == 0 && sqlite3_step(s) == SQLITE_ROW) {
+		struct sim_device *d = by_id(devs, n, sqlite3_column_int64(s, 0));
+		const char *t[5];
+		for (int i = 0; i < 5; i++)
+			t[i] = (const char *)sqlite3_column_text(s, i + 1);
+		if (d)
+			rc = sim_ddm_state_put(&d->ddm, t[0], t[1], t[2], t[3], t[4]);
+	}
+	sqlite3_finalize(s);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		sim_ddm_evaluate(devs[i]);
 	return rc;
 }
 
@@ -691,12 +751,54 @@ static int save_app(struct sim_state *st, int64_t id, const struct sim_app *a)
 	return run_cached(st, s);
 }
 
+static int save_decl(struct sim_state *st, int64_t id, const struct sim_decl *x)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = cached(st, C_INSERT_DECL, &s);
+
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, ap_ddm_kind_name(x->kind));
+	bind_text(s, 3, x->identifier);
+	bind_text(s, 4, x->type);
+	bind_text(s, 5, x->server_token);
+	bind_text(s, 6, x->payload);
+	return run_cached(st, s);
+}
+
+/* The DDM columns and the declarations. */
+static int save_ddm(struct sim_state *st, const struct sim_device *d)
+{
+	sqlite3_stmt *s = NULL;
+	char *json = NULL;
+	int rc = sim_ddm_state_dump(&d->ddm, &json);
+
+	if (rc == 0)
+		rc = cached(st, C_UPDATE_DDM, &s);
+	if (rc == 0) {
+		sqlite3_bind_int64(s, 1, d->id);
+		bind_text(s, 2, json);
+		if (d->update_fail_on)
+			bind_text(s, 3, d->update_fail);
+		rc = run_cached(st, s);
+	}
+	free(json);
+	if (rc == 0)
+		rc = delete_list(st, C_DELETE_DECLS, d->id);
+	for (size_t i = 0; rc == 0 && i < d->ddm.n_decls; i++)
+		rc = save_decl(st, d->id, &d->ddm.decls[i]);
+	return rc;
+}
+
 static int save_lists(struct sim_state *st, const struct sim_device *d)
 {
 	int rc = delete_list(st, C_DELETE_PROFILES, d->id);
 
 	if (rc == 0)
 		rc = delete_list(st, C_DELETE_APPS, d->id);
+	if (rc == 0)
+		rc = save_ddm(st, d);
 	for (size_t i = 0; rc == 0 && i < d->n_profiles; i++)
 		rc = save_profile(st, d->id, &d->profiles[i]);
 	for (size_t i = 0; rc == 0 && i < d->n_apps; i++)
@@ -745,6 +847,22 @@ int sim_state_set_locked(struct sim_state *st, const char *udid, int locked)
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int(s, 1, locked ? 1 : 0);
+	bind_text(s, 2, udid);
+	rc = step_done(st, s);
+	if (rc == 0 && sqlite3_changes(st->h) == 0)
+		rc = AP_ENOTFOUND;
+	return rc;
+}
+
+int sim_state_set_update_fail(struct sim_state *st, const char *udid, const char *reason)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = prepare(st, "UPDATE device SET update_fail = ? WHERE udid = ?", &s);
+
+	if (rc < 0)
+		return rc;
+	if (reason)
+		bind_text(s, 1, reason);
 	bind_text(s, 2, udid);
 	rc = step_done(st, s);
 	if (rc == 0 && sqlite3_changes(st->h) == 0)

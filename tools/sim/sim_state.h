@@ -1,7 +1,9 @@
 /*
  * sim_state.h - the simulator's state file (SQLite): every simulated
  * device with its identity, UDID, serial, installed profiles and apps,
- * passcode, supervision, lost mode, location and "locked" flag, and a pool
+ * passcode, supervision, lost mode, location and "locked" flag, its DDM
+ * state and declarations (schema version 2; a version 1 file is migrated
+ * when opened), and a pool
  * of private keys shared by the devices' identities, so that runs can be
  * split (enrol today, connect tomorrow) and 100,000 devices do not need
  * 100,000 RSA key generations.
@@ -80,6 +82,11 @@ int sim_state_save_all(struct sim_state *st, struct sim_device **devs, size_t n)
 
 /* Sets the NotNow flag of a device; AP_ENOTFOUND for an unknown UDID. */
 int sim_state_set_locked(struct sim_state *st, const char *udid, int locked);
+
+/* Sets (reason) or clears (NULL) the update-fail rule of a device: its
+ * next software update install fails with that reason.  AP_ENOTFOUND for
+ * an unknown UDID. */
+int sim_state_set_update_fail(struct sim_state *st, const char *udid, const char *reason);
 
 /* Number of devices in filter. */
 int sim_state_count(struct sim_state *st, enum sim_filter filter, size_t *ret);

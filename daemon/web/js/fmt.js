@@ -203,6 +203,10 @@ export const AUDIT_ACTIONS = {
 	'policy.profile.remove': 'Profil retiré', 'policy.reconcile': 'Mise en conformité lancée',
 	'policy.baseline': 'Socle commun installé', 'enroll_code.create': 'Code d’inscription créé',
 	'audit.rekey': 'Journal scellé par clé', init: 'Installation d’Ardoise',
+	'ddm.declaration.add': 'Déclaration (gestion déclarative) ajoutée',
+	'ddm.declaration.update': 'Déclaration (gestion déclarative) modifiée',
+	'ddm.declaration.remove': 'Déclaration (gestion déclarative) retirée',
+	'ddm.assign': 'Déclaration affectée', 'ddm.unassign': 'Affectation de déclaration retirée',
 };
 export const auditActionLabel = (v) => label(AUDIT_ACTIONS, v);
 export const INCIDENT_OUTCOMES = {
@@ -223,6 +227,7 @@ export const COMMAND_TYPES = {
 	EnableLostMode: 'Mode perdu activé', DisableLostMode: 'Mode perdu désactivé',
 	DeviceLocation: 'Localisation', PlayLostModeSound: 'Son du mode perdu',
 	ActivationLockBypassCode: 'Code de contournement du verrouillage d’activation',
+	DeclarativeManagement: 'Activation de la gestion déclarative (DDM)',
 };
 
 export const incidentOutcomeLabel = (v) => label(INCIDENT_OUTCOMES, v);

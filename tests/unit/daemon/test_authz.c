@@ -24,7 +24,7 @@ enum expect { NO, SCOPE, FLEET };
 static const char *const action_names[] = {
     "READ",  "READ_FLEET", "LOAN",	    "INCIDENT",	     "DEVICE_ACTION", "SCHOOL_POLICY",
     "ADMIN", "AUDIT",	   "LOCATE",	    "SELF",	     "POLICY_READ",   "APP_CATALOGUE",
-    "ERASE", "BULK",	   "COMMAND_PLIST", "REPORT_SCHOOL", "UPDATES",
+    "ERASE", "BULK",	   "COMMAND_PLIST", "REPORT_SCHOOL", "UPDATES",	      "UPDATE_STATUS",
 };
 
 /* rows: actions in enum order; columns: technician, ati, referent, auditor */
@@ -46,6 +46,7 @@ static const enum expect table[][4] = {
     [AZ_COMMAND_PLIST] = {FLEET, NO, NO, NO},	    /* stored plists, secrets masked */
     [AZ_REPORT_SCHOOL] = {FLEET, SCOPE, SCOPE, NO}, /* a collège's year: its staff */
     [AZ_UPDATES] = {FLEET, FLEET, NO, NO},	    /* the update catalogue */
+    [AZ_UPDATE_STATUS] = {FLEET, SCOPE, SCOPE, NO}, /* where a collège's tablets stand */
 };
 
 static void make_req(struct req *r, enum db_role role, int n_schools)

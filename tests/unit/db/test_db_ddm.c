@@ -435,6 +435,97 @@ static void test_sets_by_scope(void **state)
 	assert_int_equal(w.n, 5);
 }
 
+static int add_models(const char *identifier, const char *token, const char *models)
+{
+	struct db_declaration d = decl(DB_DDM_CONFIGURATION, CFG, identifier, token);
+	snprintf(d.models, sizeof(d.models), "%s", models);
+	return db_ddm_declaration_add(db, &d, BODY, strlen(BODY), "tech", NULL);
+}
+
+/* The models filter (migration 18): a filtered declaration reaches only the
+ * tablets whose product_name it lists. */
+static void test_models_filter(void **state)
+{
+	struct sets_seen w;
+	struct db_declaration got;
+	exec("UPDATE device SET product_name = CASE id WHEN 1 THEN 'iPad13,18' WHEN 2 THEN"
+	     " 'iPad7,11' WHEN 3 THEN 'IPAD13,18' WHEN 4 THEN '' ELSE 'iPad8,1' END");
+	assert_int_equal(add(DB_DDM_ACTIVATION, ACT, "act.fleet", "t"), 0);
+	assert_int_equal(add_models("plan.new", "t", "[\"iPad13,18\", \"iPad8,1\"]"), 0);
+	assert_int_equal(add_models("plan.none", "t", "[]"), 0);
+	assert_int_equal(db_ddm_declaration_get(db, NULL, "plan.new", &got), 0);
+	assert_string_equal(got.models, "[\"iPad13,18\", \"iPad8,1\"]");
+	assert_int_equal(db_ddm_declaration_get(db, NULL, "act.fleet", &got), 0);
+	assert_string_equal(got.models, "");
+	/* not assigned: reaches nobody */
+	assign("act.fleet", "fleet");
+	assert_string_equal(
+	    fleet_sets(&w, NULL, 0),
+	    "1[a:act.fleet]2[a:act.fleet]3[a:act.fleet]4[a:act.fleet]6[a:act.fleet]");
+	assign("plan.new", "fleet");
+	assign("plan.none", "school:" UAI_A);
+	/* 1 and 6 listed, 3 listed in another case, 2 not listed, 4 model unknown */
+	assert_string_equal(fleet_sets(&w, NULL, 0), "1[a:act.fleet,c:plan.new]"
+						     "2[a:act.fleet]"
+						     "3[a:act.fleet,c:plan.new]"
+						     "4[a:act.fleet]"
+						     "6[a:act.fleet,c:plan.new]");
+	assert_string_equal(fleet_sets(&w, UAI_A, 0), "1[a:act.fleet,c:plan.new]"
+						      "2[a:act.fleet]"
+						      "6[a:act.fleet,c:plan.new]");
+	assert_string_equal(device_set(&w, 5), "5[a:act.fleet,c:plan.new]");
+	assert_string_equal(device_set(&w, 2), "2[a:act.fleet]");
+	/* a new product_name (DeviceInformation) moves the tablet in or out */
+	exec("UPDATE device SET product_name = 'iPad8,1' WHERE id = 2");
+	assert_string_equal(device_set(&w, 2), "2[a:act.fleet,c:plan.new]");
+	/* the filter changed alone: an update that counts, then removed */
+	struct db_declaration d = decl(DB_DDM_CONFIGURATION, CFG, "", "t");
+	int changed = -1;
+	snprintf(d.models, sizeof(d.models), "[\"iPad7,11\"]");
+	assert_int_equal(
+	    db_ddm_declaration_update(db, "plan.new", &d, BODY, strlen(BODY), "tech", &changed), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(
+	    db_ddm_declaration_update(db, "plan.new", &d, BODY, strlen(BODY), "tech", &changed), 0);
+	assert_int_equal(changed, 0);
+	assert_string_equal(fleet_sets(&w, NULL, 0), "1[a:act.fleet]"
+						     "2[a:act.fleet]"
+						     "3[a:act.fleet]"
+						     "4[a:act.fleet]"
+						     "6[a:act.fleet]");
+	exec("UPDATE device SET product_name = 'iPad7,11' WHERE id = 4");
+	assert_string_equal(device_set(&w, 4), "4[a:act.fleet,c:plan.new]");
+	d.models[0] = '\0'; /* no filter any more: every tablet */
+	assert_int_equal(
+	    db_ddm_declaration_update(db, "plan.new", &d, BODY, strlen(BODY), "tech", &changed), 0);
+	assert_int_equal(changed, 1);
+	assert_string_equal(fleet_sets(&w, UAI_B, 0), "3[a:act.fleet,c:plan.new]");
+	/* bad filters are refused, nothing stored */
+	const char *bad[] = {"{}",     "\"iPad8,1\"",	  "[1]",
+			     "[\"\"]", "[\"iPad 8\"]",	  "[\"a\",",
+			     "[null]", "[[\"iPad8,1\"]]", "[\"\u00e9\"]"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(d.models, sizeof(d.models), "%s", bad[i]);
+		assert_int_equal(db_ddm_declaration_update(db, "plan.new", &d, BODY, strlen(BODY),
+							   "tech", &changed),
+				 AP_EINVAL);
+		assert_int_equal(add_models("plan.bad", "t", bad[i]), AP_EINVAL);
+	}
+	char big[DB_DDM_MODELS_MAX + 64] = "[";
+	for (int i = 0; i < DB_DDM_MODELS_N + 1; i++) /* one too many */
+		snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s\"i%d\"", i ? "," : "",
+			 i);
+	snprintf(big + strlen(big), sizeof(big) - strlen(big), "]");
+	assert_int_equal(add_models("plan.bad", "t", big), AP_EINVAL);
+	memset(d.models, 'x', sizeof(d.models)); /* no NUL: too long */
+	assert_int_equal(
+	    db_ddm_declaration_update(db, "plan.new", &d, BODY, strlen(BODY), "tech", &changed),
+	    AP_EINVAL);
+	assert_int_equal(db_ddm_declaration_get(db, NULL, "plan.bad", &got), AP_ENOTFOUND);
+	assert_int_equal(db_ddm_declaration_get(db, NULL, "plan.new", &got), 0);
+	assert_string_equal(got.models, "");
+}
+
 static int stop_first(const struct db_ddm_set *s, void *arg)
 {
 	(*(int *)arg)++;
@@ -1048,6 +1139,16 @@ static void test_migration(void **state)
 	assert_int_not_equal(sqlite3_exec(h, "INSERT INTO device_ddm_item VALUES (7, 'x', '{', 1)",
 					  NULL, NULL, NULL),
 			     SQLITE_OK);
+	/* step 18: the declaration of before has no models filter; a filter
+	 * that is not a JSON array is refused */
+	assert_int_equal(sql_unit_int(h, "SELECT count(*) FROM declaration WHERE models IS NULL"),
+			 1);
+	assert_int_not_equal(
+	    sqlite3_exec(h, "UPDATE declaration SET models = '{\"a\":1}'", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(h, "UPDATE declaration SET models = '[\"iPad8,1\"]'", NULL, NULL, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sql_unit_int(h, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	assert_int_equal(sql_unit_int(h, "SELECT count(*) FROM pragma_integrity_check"
 					 " WHERE integrity_check != 'ok'"),
@@ -1064,6 +1165,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sets_by_scope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_assignments, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_models_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_token_changes_with_the_set, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_reports, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_refusals, setup, teardown),

@@ -15,6 +15,7 @@
 
 #include "ap_cmd.h"
 #include "ap_cms.h"
+#include "ap_ddm.h"
 #include "ap_err.h"
 #include "ap_msg.h"
 #include "ap_plist.h"
@@ -538,8 +539,8 @@ static void test_format_errors(void **state)
 	    "</dict></plist>";
 	static const char no_uuid[] =
 	    "<plist version=\"1.0\"><dict><key>Command</key><dict/></dict></plist>";
-	/* a command the protocol knows and this iPad does not implement:
-	 * refused as unknown, never a crash */
+	/* a command this iPadOS does not know (DeclarativeManagement before
+	 * iPadOS 15): refused as unknown, never a crash */
 	static const char not_here[] =
 	    "<plist version=\"1.0\"><dict><key>CommandUUID</key><string>X-4</string>"
 	    "<key>Command</key><dict><key>RequestType</key><string>DeclarativeManagement</string>"
@@ -548,7 +549,23 @@ static void test_format_errors(void **state)
 	answer_raw(d, unknown, AP_STATUS_FORMAT_ERROR, "format-error-unknown");
 	answer_raw(d, bad_params, AP_STATUS_FORMAT_ERROR, "format-error-params");
 	answer_raw(d, no_command, AP_STATUS_FORMAT_ERROR, NULL);
-	answer_raw(d, not_here, AP_STATUS_FORMAT_ERROR, NULL);
+	struct sim_device *old = new_device();
+	assert_int_equal(sim_device_set_os(old, NULL, "14.8"), 0);
+	answer_raw(old, not_here, AP_STATUS_FORMAT_ERROR, NULL);
+	assert_false(old->ddm.enabled);
+	sim_device_free(old);
+	/* on 17.5, without Data, it turns DDM on (sim_ddm.h; test_sim_ddm.c) */
+	answer_raw(d, not_here, AP_STATUS_ACKNOWLEDGED, NULL);
+	assert_true(d->ddm.enabled);
+	char *tokens = NULL;
+	size_t tlen = 0;
+	plist_t params = NULL;
+	assert_int_equal(ap_ddm_tokens_build("5f2b", 1790000000, &tokens, &tlen, NULL, 0), 0);
+	assert_int_equal(ap_cmd_params_declarative_management(tokens, tlen, &params), 0);
+	free(tokens);
+	assert_int_equal(status_of(d, AP_CMD_DECLARATIVE_MANAGEMENT, params, "declarative", NULL),
+			 AP_STATUS_ACKNOWLEDGED);
+	assert_string_equal(d->ddm.hint, "5f2b");
 	assert_int_equal(sim_cmd_answer(d, no_uuid, strlen(no_uuid), &rep, &len), AP_EPARSE);
 	assert_int_equal(sim_cmd_answer(d, "<plist", 6, &rep, &len), AP_EPARSE);
 	assert_null(rep);
@@ -601,10 +618,6 @@ static void test_all_covered_and_valid(void **state)
 {
 	static const char *const args[] = {"--os-version", "17.5", NULL};
 	for (int t = 0; t < AP_CMD__COUNT; t++) {
-		/* the simulator has no DDM side yet (sim_cmd.c has no row for
-		 * it): nothing sends it DeclarativeManagement so far */
-		if (t == AP_CMD_DECLARATIVE_MANAGEMENT)
-			continue;
 		if (!covered[t])
 			fprintf(stderr, "not answered in these tests: %s\n",
 				ap_cmd_name((enum ap_cmd_type)t));

@@ -66,6 +66,40 @@ function policySection(s) {
 	];
 }
 
+// Where the collège's tablets stand against their iPadOS update plan (the
+// figures of GET /api/v1/updates/status; absent for those who may not see
+// them, null when the collège has no enrolled tablet).
+function updatesSection(s) {
+	if (!('updates' in s)) return [];
+	const u = s.updates;
+	if (!u) return [h('h2', {}, 'Mises à jour d’iPadOS'), h('p', {}, 'Aucune tablette inscrite.')];
+	return [
+		h('h2', {}, 'Mises à jour d’iPadOS'),
+		h('p', {}, u.target
+			? `Version visée : iPadOS ${u.target}${u.deadline ? `, au plus tard le ${dateTime(u.deadline)}` : ''}.`
+			: 'Aucune mise à jour n’est planifiée pour ce collège.'),
+		figures([
+			fig(u.on_target, 'à jour (version visée ou plus récente)', null, 'ok'),
+			fig(u.pending, 'en attente', null),
+			fig(u.downloading, 'en téléchargement', null),
+			fig(u.prepared, 'prêtes à installer', null),
+			fig(u.installing, 'en cours d’installation', null),
+			fig(u.failed, 'en échec', null, 'erreur'),
+			fig(u.not_reporting, 'sans état remonté', null, 'attention'),
+			fig(u.without_ddm, 'sans gestion déclarative (iPadOS ancien)', null, 'attention'),
+			fig(u.unsupported, 'modèle non compatible', null, 'attention'),
+		]),
+		(u.failures || []).length ? table({
+			caption: 'Échecs de mise à jour',
+			columns: [
+				{ label: 'Raison donnée par la tablette', value: (r) => r.reason },
+				{ label: 'Tablettes', value: (r) => count(r.count), class: 'nombre' },
+			],
+			rows: u.failures,
+		}) : null,
+	];
+}
+
 function activitySection(s) {
 	const l = s.loans || {};
 	const prets = (q) => href('/prets', { ecole: s.uai, ...q });
@@ -88,7 +122,8 @@ function oneSchool(main, s, generated, several) {
 	main.append(...heading(`Tableau de bord — ${s.name}`,
 		`${s.commune ? `${s.commune} · ` : ''}UAI ${s.uai}. Chiffres du ${dateTime(generated)}.`));
 	if (several) main.append(h('p', {}, link('/', 'Revenir à la liste de vos collèges')));
-	main.append(...[...tabletsSection(s), ...policySection(s), ...activitySection(s)].filter(Boolean));
+	main.append(...[...tabletsSection(s), ...policySection(s), ...updatesSection(s), ...activitySection(s)]
+		.filter(Boolean));
 }
 
 function everySchool(main, list, generated, fleet) {
@@ -106,6 +141,7 @@ function everySchool(main, list, generated, fleet) {
 			{ label: 'Non inscrites', value: (s) => n(s.tablets.not_enrolled), class: 'nombre' },
 			{ label: 'Sans contact 30 jours', value: (s) => n(s.tablets.not_seen_30d), class: 'nombre' },
 			{ label: 'Configuration en échec', value: (s) => n(s.policy.failing), class: 'nombre' },
+			{ label: 'Mises à jour en échec', value: (s) => (s.updates ? n(s.updates.failed) : '—'), class: 'nombre' },
 			{ label: 'Prêts en retard', value: (s) => n(s.loans.overdue), class: 'nombre' },
 			{ label: 'Incidents ouverts', value: (s) => n(s.incidents.open), class: 'nombre' },
 			{ label: 'Départs prochains', value: (s) => n(s.leavers_soon), class: 'nombre' },
