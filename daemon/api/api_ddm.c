@@ -421,10 +421,7 @@ static void assignment_change(struct req *r, int add)
 	json_t *body = NULL;
 	if (api_allow(r, AZ_ADMIN, NULL) < 0 || refuse_generated(r, id) < 0)
 		return;
-	if (r->http->body.len == 0 && api_query(r, "scope", q, sizeof(q)) == 0)
-		scope = q;
-	else if ((body = api_body(r)) == NULL ||
-		 api_field_str(r, body, "scope", DB_DDM_SCOPE_MAX, 1, &scope) < 0)
+	if (api_ddm_scope_arg(r, q, sizeof(q), &body, &scope) < 0)
 		goto out;
 	int rc = db_ddm_declaration_get(r->w->db, NULL, id, &d);
 	if (rc < 0) {
@@ -465,6 +462,20 @@ static void assignment_add(struct req *r)
 static void assignment_remove(struct req *r)
 {
 	assignment_change(r, 0);
+}
+
+int api_ddm_scope_arg(struct req *r, char *q, size_t cap, json_t **body, const char **scope)
+{
+	*body = NULL;
+	*scope = NULL;
+	if (r->http->body.len == 0 && api_query(r, "scope", q, cap) == 0) {
+		*scope = q;
+		return 0;
+	}
+	if ((*body = api_body(r)) == NULL ||
+	    api_field_str(r, *body, "scope", cap - 2, 1, scope) < 0)
+		return -1;
+	return 0;
 }
 
 const struct route api_ddm_routes[] = {

@@ -142,6 +142,10 @@ json_t *api_ddm_recompute(struct req *r, const char *scope, const char *reason);
  * tablet that does not exist (a group is not checked: any name may be
  * one). */
 int api_ddm_scope(struct req *r, const char *text, char *canon);
+/* The scope a POST or DELETE names: ?scope= when there is no body, else
+ * the body's "scope" (at most cap - 2 octets); *body is the parsed body
+ * (json_decref() it; NULL when none).  -1 when answered (400). */
+int api_ddm_scope_arg(struct req *r, char *q, size_t cap, json_t **body, const char **scope);
 /* Where the enrolled tablets of the collèges only[0..n_only) (NULL: the
  * fleet) stand against their update plans (api_update_plan.c):
  * {"schools": [per collège], "fleet": totals, "plans": [...]}; NULL with

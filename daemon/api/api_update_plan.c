@@ -592,10 +592,7 @@ static void plan_remove(struct req *r)
 	json_t *body = NULL;
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return;
-	if (r->http->body.len == 0 && api_query(r, "scope", q, sizeof(q)) == 0)
-		scope = q;
-	else if ((body = api_body(r)) == NULL ||
-		 api_field_str(r, body, "scope", DB_DDM_SCOPE_MAX, 1, &scope) < 0)
+	if (api_ddm_scope_arg(r, q, sizeof(q), &body, &scope) < 0)
 		goto out;
 	if (plan_scope(r, scope, canon) < 0)
 		goto out;

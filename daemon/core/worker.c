@@ -5,6 +5,8 @@
 #include "store.h"
 
 #include <string.h>
+#include <time.h>
+#include <uv.h>
 
 int worker_db_open(struct server *srv, struct db **ret)
 {
@@ -21,4 +23,17 @@ int worker_db_open(struct server *srv, struct db **ret)
 	}
 	*ret = db;
 	return 0;
+}
+
+int64_t worker_ms_since(uint64_t t0)
+{
+	return (int64_t)((uv_hrtime() - t0) / 1000000);
+}
+
+int64_t worker_cpu_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

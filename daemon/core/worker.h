@@ -81,4 +81,10 @@ struct server {
  * its own). */
 int worker_db_open(struct server *srv, struct db **ret);
 
+/* What a long run on a worker's loop logs: milliseconds of wall clock since
+ * t0 (uv_hrtime()), and the CPU time of the calling thread in ms (the wall
+ * clock lies on a busy machine; 0 if the clock cannot be read). */
+int64_t worker_ms_since(uint64_t t0);
+int64_t worker_cpu_ms(void);
+
 #endif

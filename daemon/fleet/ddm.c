@@ -69,19 +69,6 @@ void ddm_drop_pushes(void)
 
 /* ---- tokens ---------------------------------------------------------------- */
 
-static int64_t ms_since(uint64_t t0)
-{
-	return (int64_t)((uv_hrtime() - t0) / 1000000);
-}
-
-static int64_t cpu_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The ap_ddm kind of a store kind (they are numbered differently). */
 static enum ap_ddm_kind ap_kind(enum db_ddm_kind k)
 {
@@ -168,7 +155,7 @@ int ddm_recompute(struct worker *w, const char *school, int64_t device_id, const
 	struct db_ddm_sets *sets = NULL;
 	struct db_ddm_filter f = {school, device_id, device_id == 0};
 	uint64_t t0 = uv_hrtime();
-	int64_t c0 = cpu_ms();
+	int64_t c0 = worker_cpu_ms();
 	int nested = db_tx_depth(w->db) > 0, rc = 0;
 	memset(&st, 0, sizeof(st));
 	if (!nested && device_id == 0 && (rc = db_policy_bulk(w->db, 1)) < 0)
@@ -195,8 +182,8 @@ out:
 		db_policy_bulk(w->db, 0);
 	if (rc == AP_ENOTFOUND && device_id) /* DDM off on it, or no such tablet */
 		rc = 0;
-	st.total_ms = ms_since(t0);
-	st.cpu_ms = cpu_ms() - c0;
+	st.total_ms = worker_ms_since(t0);
+	st.cpu_ms = worker_cpu_ms() - c0;
 	log_run(reason ? reason : "", school, device_id, &st, rc);
 	if (rc == 0 && ret)
 		*ret = st;

@@ -22,20 +22,6 @@
 #define ORIGIN "policy"
 #define ACTOR  "system"
 
-static int64_t ms_since(uint64_t t0)
-{
-	return (int64_t)((uv_hrtime() - t0) / 1000000);
-}
-
-/* CPU time of this thread, in ms (wall time lies on a busy machine). */
-static int64_t cpu_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Errors that end a run (anything else fails one command: a refused
  * enqueue, AP_ECONFLICT or AP_ELIMIT, leaves the transaction usable). */
 static int storage_error(int rc)
@@ -239,7 +225,7 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 	struct reconcile_facts f;
 	struct reconcile_stats st;
 	uint64_t t0 = uv_hrtime();
-	int64_t c0 = cpu_ms();
+	int64_t c0 = worker_cpu_ms();
 	int rc;
 	memset(&st, 0, sizeof(st));
 	if (device_id == 0 && (rc = db_policy_bulk(w->db, 1)) < 0)
@@ -263,7 +249,7 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 			goto out;
 		}
 	}
-	st.load_ms = ms_since(t0);
+	st.load_ms = worker_ms_since(t0);
 	st.devices = (int64_t)f.n_devs;
 	struct run r = {w, &f, NULL, 0, 0, &st};
 	rc = plan_all(&r);
@@ -276,8 +262,8 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 out:
 	if (device_id == 0)
 		db_policy_bulk(w->db, 0);
-	st.total_ms = ms_since(t0);
-	st.cpu_ms = cpu_ms() - c0;
+	st.total_ms = worker_ms_since(t0);
+	st.cpu_ms = worker_cpu_ms() - c0;
 	log_run(reason, school, device_id, &st, rc);
 	if (rc == 0 && ret)
 		*ret = st;

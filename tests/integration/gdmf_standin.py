@@ -21,12 +21,19 @@ type; hold() the fixture once let_go() is called; answer(status, body,
 headers) anything else.  Any path but /v2/pmv
 is 404.  Only the Python standard library is used.
 
+For the tests of a daemon that reads it: standin_pki() makes a test CA and
+the stand-in's certificate, updates_config(url, ca) the [updates] section
+(no refresh unless asked), load_catalogue(d) runs the fetch job and waits
+for the releases.
+
 Standalone: python3 gdmf_standin.py CERT KEY [PORT] serves the fixture.
 """
 import http.server
 import os
+import subprocess
 import ssl
 import sys
+import tempfile
 import threading
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "apple",
@@ -74,6 +81,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if announced is not None:
             self.close_connection = True
 
+
+
+def standin_pki():
+    """(ca, cert, key): a fresh test CA and a certificate for 127.0.0.1 and
+    localhost it issued (tests/support/tu-make-certs), in a temp directory."""
+    pki = tempfile.mkdtemp(prefix="ardoise-gdmf-pki-")
+    make = os.environ.get("APNS_MAKE_CERTS", "build/tests/support/tu-make-certs")
+    subprocess.run([make, pki], check=True, capture_output=True)
+    return tuple(os.path.join(pki, n) for n in ("ca.pem", "server.pem", "server.key"))
+
+
+def updates_config(url, ca, extra=""):
+    """The [updates] section of a daemon reading the stand-in at url; the
+    catalogue is fetched only when a test asks (load_catalogue)."""
+    return ("[updates]\ncatalogue_url = %s\ncatalogue_ca = %s\ncatalogue_refresh_hours = 0\n%s"
+            % (url, ca, extra))
+
+
+def load_catalogue(d):
+    """Runs the daemon's fetch job and waits until it holds releases."""
+    from harness import wait_until
+    d.api("POST", "/api/v1/jobs/updates_catalogue/run")
+    wait_until(lambda: d.api("GET", "/api/v1/updates/catalogue")["releases"] > 0, 60,
+               "the catalogue")
 
 class GdmfStandin:
     def __init__(self, cert, key, fixture=FIXTURE):

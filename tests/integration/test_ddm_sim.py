@@ -20,12 +20,11 @@ device_declaration) and through GET /api/v1/devices/<serial>.
 import json
 import os
 import sqlite3
-import subprocess
 import tempfile
 import types
 
-from gdmf_standin import GdmfStandin
-from harness import Daemon, Sim, check, new_code, run, wait_until
+from gdmf_standin import GdmfStandin, load_catalogue, standin_pki, updates_config
+from harness import Daemon, Sim, check, new_code, run
 
 PASSCODE = {"Type": "com.apple.configuration.passcode.settings",
             "Identifier": "ardoise.passcode.college",
@@ -150,16 +149,12 @@ def test_enrolment_enables_ddm_on_17_not_15():
             check("ardoise.passcode.college" not in decls, "gone from the report: %r" % decls)
 
 
-MAKE_CERTS = os.environ.get("APNS_MAKE_CERTS", "build/tests/support/tu-make-certs")
-
 
 def catalogue_daemon():
     """A daemon with Apple's update catalogue from the local stand-in
     (18.7.2, build 22H124, for iPad13,18): returns the stand-in (to enter)
     and the CA of its certificate."""
-    pki = tempfile.mkdtemp(prefix="ardoise-ddm-sim-pki-")
-    subprocess.run([MAKE_CERTS, pki], check=True, capture_output=True)
-    ca, cert, key = (os.path.join(pki, n) for n in ("ca.pem", "server.pem", "server.key"))
+    ca, cert, key = standin_pki()
     g = GdmfStandin(cert, key)
     return g, ca
 
@@ -171,11 +166,8 @@ def items_of(d, serial):
 
 def test_update_at_the_deadline():
     g, ca = catalogue_daemon()
-    with g, Daemon(config="[updates]\ncatalogue_url = %s\ncatalogue_ca = %s\n"
-                   "catalogue_refresh_hours = 0\n" % (g.url, ca)) as d:
-        d.api("POST", "/api/v1/jobs/updates_catalogue/run")
-        wait_until(lambda: d.api("GET", "/api/v1/updates/catalogue")["releases"] > 0, 60,
-                   "the catalogue")
+    with g, Daemon(config=updates_config(g.url, ca)) as d:
+        load_catalogue(d)
         sim = Sim(d)
         sim("enroll", "-n", "3", "--code", new_code(d, 3), "--key-pool", "2",
             "--os-version", "18.6.2")

@@ -19,17 +19,12 @@ UTC (a Wednesday, 13:00 in Paris: class hours; ARDOISE_CLOCK_OFFSET).
 import datetime
 import json
 import os
-import subprocess
-import tempfile
 
 from fleet_common import A, B
-from gdmf_standin import GdmfStandin
-from harness import Daemon, check, run, schema_check, token_of, wait_until, write
+from gdmf_standin import GdmfStandin, load_catalogue, standin_pki, updates_config
+from harness import Daemon, check, run, schema_check, token_of, write
 
-MAKE_CERTS = os.environ.get("APNS_MAKE_CERTS", "build/tests/support/tu-make-certs")
-PKI = tempfile.mkdtemp(prefix="ardoise-ddmstaff-pki-")
-subprocess.run([MAKE_CERTS, PKI], check=True, capture_output=True)
-CA, CERT, KEY = (os.path.join(PKI, n) for n in ("ca.pem", "server.pem", "server.key"))
+CA, CERT, KEY = standin_pki()
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -56,14 +51,7 @@ TABLETS = {
 
 
 def config(url):
-    return ("[updates]\ncatalogue_url = %s\ncatalogue_ca = %s\ncatalogue_refresh_hours = 0\n"
-            % (url, CA))
-
-
-def fetch_catalogue(d):
-    d.api("POST", "/api/v1/jobs/updates_catalogue/run")
-    wait_until(lambda: d.api("GET", "/api/v1/updates/catalogue")["releases"] > 0, 60,
-               "the catalogue")
+    return updates_config(url, CA)
 
 
 def sql(d, text):
@@ -324,7 +312,7 @@ def test_update_plans():
         out = plan(d, "--scope", "school:" + A, "--version", "26.1", "--deadline", SATURDAY,
                    expect=1)
         check("[updates] catalogue_url" in out.stderr, out.stderr)
-        fetch_catalogue(d)
+        load_catalogue(d)
 
         # versions: not in the catalogue, expired, not a version
         out = plan(d, "--scope", "school:" + A, "--version", "25.0", "--deadline", SATURDAY,
@@ -488,7 +476,7 @@ def test_update_status():
     with GdmfStandin(CERT, KEY) as g, Daemon(config=config(g.url)) as d:
         fleet(d)
         tokens = accounts(d)
-        fetch_catalogue(d)
+        load_catalogue(d)
         st = d.api("GET", "/api/v1/updates/status")
         a = school_of(st, A)
         check(a["target"] is None and a["no_plan"] == 5 and a["without_ddm"] == 1

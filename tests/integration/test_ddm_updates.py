@@ -23,17 +23,12 @@ ARDOISE_CLOCK_OFFSET), the tablets' clock is given by `ardoise-sim --now`.
 import datetime
 import json
 import os
-import subprocess
-import tempfile
 
 from fleet_common import A, B
-from gdmf_standin import GdmfStandin
-from harness import Daemon, Sim, check, new_code, run, schema_check, wait_until, write
+from gdmf_standin import GdmfStandin, load_catalogue, standin_pki, updates_config
+from harness import Daemon, Sim, check, new_code, run, schema_check, write
 
-MAKE_CERTS = os.environ.get("APNS_MAKE_CERTS", "build/tests/support/tu-make-certs")
-PKI = tempfile.mkdtemp(prefix="ardoise-ddm-pki-")
-subprocess.run([MAKE_CERTS, PKI], check=True, capture_output=True)
-CA, CERT, KEY = (os.path.join(PKI, n) for n in ("ca.pem", "server.pem", "server.key"))
+CA, CERT, KEY = standin_pki()
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -48,14 +43,7 @@ PASSCODE = {"Type": "com.apple.configuration.passcode.settings",
 
 
 def config(url):
-    return ("[updates]\ncatalogue_url = %s\ncatalogue_ca = %s\ncatalogue_refresh_hours = 0\n"
-            % (url, CA))
-
-
-def fetch_catalogue(d):
-    d.api("POST", "/api/v1/jobs/updates_catalogue/run")
-    wait_until(lambda: d.api("GET", "/api/v1/updates/catalogue")["releases"] > 0, 60,
-               "the catalogue")
+    return updates_config(url, CA)
 
 
 def ddm(d, serial):
@@ -104,7 +92,7 @@ def school_status(st, uai):
 
 def test_done_means():
     with GdmfStandin(CERT, KEY) as g, Daemon(config=config(g.url)) as d:
-        fetch_catalogue(d)
+        load_catalogue(d)
         d.ctl("school", "add", A, "--name", "Clg N. Sarraute")
         d.ctl("school", "add", B, "--name", "Clg Elie Coutarel")
         sim = Sim(d)
