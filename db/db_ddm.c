@@ -658,11 +658,12 @@ static int report_check(struct db *db, const struct db_ddm_report *r)
 static int item_put(struct db *db, int64_t device_id, const struct db_ddm_item *it, int64_t now)
 {
 	sqlite3_stmt *st;
-	int rc =
-	    db_stmt(db,
-		    "INSERT OR REPLACE INTO device_ddm_item(device_id, item, value, reported_at)"
-		    " VALUES (?,?,?,?)",
-		    &st);
+	int rc = db_stmt(db,
+			 "INSERT INTO device_ddm_item(device_id, item, value, reported_at)"
+			 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(device_id, item) DO UPDATE"
+			 " SET value = excluded.value, reported_at = excluded.reported_at"
+			 " WHERE value IS NOT excluded.value",
+			 &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);
@@ -676,15 +677,23 @@ static int decl_put(struct db *db, int64_t device_id, const struct db_ddm_decl_s
 		    int64_t now)
 {
 	sqlite3_stmt *st;
-	int rc = d->removed ? db_stmt(db,
-				      "DELETE FROM device_declaration WHERE device_id = ?1"
-				      " AND kind = ?2 AND identifier = ?3",
-				      &st)
-			    : db_stmt(db,
-				      "INSERT OR REPLACE INTO device_declaration(device_id, kind,"
-				      " identifier, server_token, active, valid, reasons,"
-				      " reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-				      &st);
+	int rc = d->removed
+		     ? db_stmt(db,
+			       "DELETE FROM device_declaration WHERE device_id = ?1"
+			       " AND kind = ?2 AND identifier = ?3",
+			       &st)
+		     : db_stmt(db,
+			       "INSERT INTO device_declaration(device_id, kind, identifier,"
+			       " server_token, active, valid, reasons, reported_at)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+			       " ON CONFLICT(device_id, kind, identifier) DO UPDATE"
+			       " SET server_token = excluded.server_token,"
+			       " active = excluded.active, valid = excluded.valid,"
+			       " reasons = excluded.reasons, reported_at = excluded.reported_at"
+			       " WHERE (server_token, active, valid, reasons) IS NOT"
+			       " (excluded.server_token, excluded.active, excluded.valid,"
+			       " excluded.reasons)",
+			       &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, device_id);
@@ -700,6 +709,56 @@ static int decl_put(struct db *db, int64_t device_id, const struct db_ddm_decl_s
 	return db_step_done(db, st, 0);
 }
 
+/* A full report: what was stored and the report does not name goes (the
+ * names and identifiers are plain text, checked by report_check(), so
+ * they go into a JSON array as they are). */
+static int forget_unreported(struct db *db, int64_t device_id, const struct db_ddm_report *r)
+{
+	sqlite3_str *items = sqlite3_str_new(db->h), *decls = sqlite3_str_new(db->h);
+	char *ti = NULL, *td = NULL;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc;
+	sqlite3_str_appendchar(items, 1, '[');
+	for (size_t i = 0; i < r->n_items; i++)
+		sqlite3_str_appendf(items, "%s\"%s\"", i ? "," : "", r->items[i].name);
+	sqlite3_str_appendchar(items, 1, ']');
+	sqlite3_str_appendchar(decls, 1, '[');
+	for (size_t i = 0; i < r->n_decls; i++)
+		if (!r->decls[i].removed)
+			sqlite3_str_appendf(decls, "%s\"%s/%s\"", n++ ? "," : "",
+					    db_ddm_kind_name(r->decls[i].kind),
+					    r->decls[i].identifier);
+	sqlite3_str_appendchar(decls, 1, ']');
+	ti = sqlite3_str_finish(items);
+	td = sqlite3_str_finish(decls);
+	if (ti == NULL || td == NULL) {
+		rc = AP_ENOMEM;
+		goto out;
+	}
+	if ((rc = db_stmt(db,
+			  "DELETE FROM device_ddm_item WHERE device_id = ?1"
+			  " AND item NOT IN (SELECT value FROM json_each(?2))",
+			  &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, device_id);
+	db_bind_text(st, 2, ti);
+	if ((rc = db_step_done(db, st, 0)) < 0)
+		goto out;
+	if ((rc = db_stmt(db,
+			  "DELETE FROM device_declaration WHERE device_id = ?1"
+			  " AND kind || '/' || identifier NOT IN (SELECT value FROM json_each(?2))",
+			  &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, device_id);
+	db_bind_text(st, 2, td);
+	rc = db_step_done(db, st, 0);
+out:
+	sqlite3_free(ti);
+	sqlite3_free(td);
+	return rc;
+}
+
 int db_ddm_status_apply(struct db *db, int64_t device_id, const struct db_ddm_report *r)
 {
 	int64_t now = db_now();
@@ -710,13 +769,14 @@ int db_ddm_status_apply(struct db *db, int64_t device_id, const struct db_ddm_re
 		return rc;
 	if ((rc = db_begin(db)) < 0)
 		return rc;
-	if ((rc = device_exists(db, device_id)) < 0 ||
-	    (r->full && (rc = forget_items(db, device_id)) < 0))
+	if ((rc = device_exists(db, device_id)) < 0)
 		goto out;
 	for (size_t i = 0; i < r->n_items && rc == 0; i++)
 		rc = item_put(db, device_id, &r->items[i], now);
 	for (size_t i = 0; i < r->n_decls && rc == 0; i++)
 		rc = decl_put(db, device_id, &r->decls[i], now);
+	if (rc == 0 && r->full)
+		rc = forget_unreported(db, device_id, r);
 	if (rc == 0)
 		rc = status_stamp(db, device_id);
 out:

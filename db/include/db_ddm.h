@@ -262,8 +262,12 @@ struct db_ddm_decl_state {
 
 /* A status report, parsed by the caller.  Incremental (full 0): each item
  * is upserted, each declaration upserted (or deleted when removed), the
- * rest stays.  Full (FullReport true): everything stored for the tablet
- * is replaced by the report's items and declarations. */
+ * rest stays.  Full (FullReport true): what is stored for the tablet
+ * becomes the report's items and declarations (those it does not name are
+ * forgotten).  A value reported as it is stored is not rewritten: an
+ * item's or a declaration's reported_at is when it was first reported
+ * with its present value ("installing since"), the tablet's status_at
+ * when it last reported anything. */
 struct db_ddm_report {
 	int full;
 	const struct db_ddm_item *items;

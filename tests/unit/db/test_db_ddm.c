@@ -813,6 +813,69 @@ static void test_status_reports(void **state)
 	assert_string_equal(items_of(1, buf), "device.operating-system.version=\"17.6.1\";");
 }
 
+/* The reported_at of an item or a declaration's state (0 when absent). */
+static int on_item_at(const char *name, const char *value, int64_t at, void *arg)
+{
+	const char **want = arg;
+	if (strcmp(name, want[0]) == 0)
+		*(int64_t *)(void *)want[1] = at;
+	return 0;
+}
+
+static int64_t item_at(int64_t dev, const char *name)
+{
+	int64_t at = 0;
+	const char *want[2] = {name, (const char *)(void *)&at};
+	assert_int_equal(db_ddm_items(db, dev, on_item_at, want), 0);
+	return at;
+}
+
+static int on_decl_at(const struct db_ddm_decl_state *d, int64_t at, void *arg)
+{
+	*(int64_t *)arg = at;
+	return 1;
+}
+
+/* A full report that says again what is stored rewrites nothing: each
+ * value keeps the time it was first reported as it is; a changed value
+ * gets the report's time; what the report does not name goes. */
+static void test_full_report_keeps_unchanged(void **state)
+{
+	char buf[1024];
+	struct db_ddm_state st;
+	struct db_ddm_item a[] = {
+	    {"device.operating-system.version", "\"18.6.2\""},
+	    {"softwareupdate.install-state", "\"downloading\""},
+	    {"passcode.is-compliant", "true"},
+	};
+	struct db_ddm_decl_state d[] = {
+	    {DB_DDM_CONFIGURATION, "ardoise.su", "tok1", 1, "valid", NULL, 0},
+	};
+	struct db_ddm_report r1 = {1, a, 3, d, 1};
+	db_clock_freeze(1000000);
+	assert_int_equal(db_ddm_status_apply(db, 1, &r1), 0);
+	/* the same report later, but the install state moved and the
+	 * passcode item is not named any more */
+	struct db_ddm_item b[] = {
+	    {"device.operating-system.version", "\"18.6.2\""},
+	    {"softwareupdate.install-state", "\"prepared\""},
+	};
+	struct db_ddm_report r2 = {1, b, 2, d, 1};
+	db_clock_freeze(1000600);
+	assert_int_equal(db_ddm_status_apply(db, 1, &r2), 0);
+	db_clock_freeze(0);
+	assert_int_equal(item_at(1, "device.operating-system.version"), 1000000);
+	assert_int_equal(item_at(1, "softwareupdate.install-state"), 1000600);
+	assert_int_equal(item_at(1, "passcode.is-compliant"), 0);
+	assert_string_equal(items_of(1, buf), "device.operating-system.version=\"18.6.2\";"
+					      "softwareupdate.install-state=\"prepared\";");
+	int64_t at = 0;
+	assert_int_equal(db_ddm_decl_states(db, 1, on_decl_at, &at), 0);
+	assert_int_equal(at, 1000000);
+	assert_int_equal(db_ddm_state_get(db, 1, &st), 0);
+	assert_int_equal(st.status_at, 1000600); /* the tablet did report */
+}
+
 /* Each bad report is refused whole: tablet 1 keeps what it had. */
 static void refused(const struct db_ddm_report *r, int want)
 {
@@ -1167,6 +1230,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_assignments, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_models_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_token_changes_with_the_set, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_report_keeps_unchanged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_reports, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
