@@ -596,6 +596,50 @@ static int forget_items(struct db *db, int64_t device_id)
 	return rc;
 }
 
+int db_ddm_not_enabled(struct db *db, int64_t limit, int64_t **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	*ret = NULL;
+	*ret_n = 0;
+	if (limit <= 0)
+		return AP_EINVAL;
+	/* CAST('17.5' AS INTEGER) is 17: the major version */
+	int rc = db_stmt(db,
+			 "SELECT d.id FROM device d LEFT JOIN device_ddm s ON s.device_id = d.id"
+			 " WHERE d.enrollment = 'enrolled' AND CAST(d.os_version AS INTEGER) >= 16"
+			 " AND s.enabled_at IS NULL AND NOT EXISTS (SELECT 1 FROM command c"
+			 " WHERE c.device_id = d.id AND c.type = 'DeclarativeManagement'"
+			 " AND c.status IN ('queued','sent','notnow'))"
+			 " ORDER BY d.id LIMIT ?",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 64;
+			int64_t *m = realloc(ids, c * sizeof(*ids));
+			if (m == NULL) {
+				free(ids);
+				db_done(st);
+				return AP_ENOMEM;
+			}
+			ids = m;
+			cap = c;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	if ((rc = db_rows_done(db, st, rc)) < 0) {
+		free(ids);
+		return rc;
+	}
+	*ret = ids;
+	*ret_n = n;
+	return 0;
+}
+
 int db_ddm_forget_device(struct db *db, int64_t device_id)
 {
 	int rc = db_begin(db);

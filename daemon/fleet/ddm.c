@@ -851,3 +851,31 @@ int ddm_on_result(struct worker *w, const struct cmdq_result *res)
 	/* a new product_name may take the tablet in or out of a plan's models */
 	return rc < 0 ? rc : ddm_recompute(w, NULL, id, "inventory", NULL);
 }
+
+int ddm_enable_missing(struct worker *w, int64_t limit, int64_t *ret_n)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, i;
+	if (ret_n)
+		*ret_n = 0;
+	int rc = db_ddm_not_enabled(w->db, limit, &ids, &n);
+	if (rc < 0 || n == 0)
+		return rc;
+	if ((rc = db_begin(w->db)) < 0) {
+		free(ids);
+		return rc;
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		rc = queue_command(w, ids[i], "upgrade");
+	free(ids);
+	if (rc < 0) {
+		db_rollback(w->db);
+		return rc;
+	}
+	if ((rc = db_commit(w->db)) < 0)
+		return rc;
+	log_info("ddm_enable_missing", "queued=%zu", n);
+	if (ret_n)
+		*ret_n = (int64_t)n;
+	return 0;
+}

@@ -183,5 +183,11 @@ int ddm_enrolled(struct worker *w, int64_t device_id);
  * before Ardoise served DDM), and recomputes the tablet (a new
  * product_name may take it in or out of a models filter). */
 int ddm_on_result(struct worker *w, const struct cmdq_result *res);
+/* The tablets on iPadOS 16 or later without DDM and without the command
+ * pending (db_ddm_not_enabled: enrolled before Ardoise served DDM, or
+ * their command expired or failed) get it queued, at most limit of them,
+ * in one transaction; *ret_n (may be NULL) how many.  Run by the hourly
+ * ddm_recompute job. */
+int ddm_enable_missing(struct worker *w, int64_t limit, int64_t *ret_n);
 
 #endif

@@ -96,10 +96,16 @@ static int job_loans_overdue(struct worker *w)
 
 /* Hourly: the DeclarationsTokens of the tablets with DDM on, for the set
  * changes no handler follows at once (a class changed by an import, a
- * leaver's loans closed: their groups); a converged fleet costs the
+ * leaver's loans closed: their groups), after DDM turned on where it is
+ * missing (ddm_enable_missing); a converged fleet costs the
  * load and no write (~0.5 s of CPU for 100,000 tablets, tools/bench-ddm). */
 static int job_ddm_recompute(struct worker *w)
 {
+	/* first the tablets on iPadOS 16+ that have no DDM yet (enrolled
+	 * before Ardoise served it, or their command lost), 10,000 an hour */
+	int rc = ddm_enable_missing(w, 10000, NULL);
+	if (rc < 0)
+		return rc;
 	return ddm_recompute(w, NULL, 0, "hourly", NULL);
 }
 

@@ -237,6 +237,12 @@ int db_ddm_enable(struct db *db, int64_t device_id);
 int db_ddm_token_store(struct db *db, int64_t device_id, const char *token, int *ret_changed);
 /* The tablet fetched its tokens or declaration items: synced_at = now. */
 int db_ddm_synced(struct db *db, int64_t device_id);
+/* Enrolled tablets whose inventory says iPadOS 16 or later, with DDM not
+ * enabled and no DeclarativeManagement command pending (enrolled before
+ * Ardoise served DDM, or their command expired or failed): their ids, by
+ * id, at most limit (> 0) of them, in *ret (malloc'd, the caller frees;
+ * NULL when none), *ret_n how many. */
+int db_ddm_not_enabled(struct db *db, int64_t limit, int64_t **ret, size_t *ret_n);
 /* A new enrolment: the tablet's DDM state, items and declarations' state
  * are forgotten (unenrolment wipes DDM on the tablet). */
 int db_ddm_forget_device(struct db *db, int64_t device_id);

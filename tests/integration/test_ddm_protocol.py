@@ -352,6 +352,52 @@ def test_older_ipados_then_updated():
         checked(d, "ddm-command-16.plist", body)
 
 
+def test_fleet_enrolled_before_ddm():
+    """Tablets enrolled before Ardoise served DDM (no DDM state, no command)
+    get DeclarativeManagement from the hourly job, once, on iPadOS 16+ only;
+    one whose command expired gets it again."""
+    with Daemon(init_args=["--no-baseline"]) as d:
+        sim = Sim(d)
+        sim("enroll", "-n", "3", "--code", new_code(d, 3), "--key-pool", "2",
+            "--os-version", "17.5", "--product", "iPad13,18")
+        sim("enroll", "-n", "1", "--code", new_code(d, 1), "--key-pool", "2",
+            "--os-version", "15.8", "--product", "iPad7,11")
+        # as an older Ardoise left them: no DDM state, no command
+        d.sqlite("DELETE FROM command WHERE type = 'DeclarativeManagement';"
+                 "DELETE FROM device_ddm;")
+
+        def queued():
+            return db_rows(d, "SELECT v.os_version, c.origin, c.status FROM command c"
+                              " JOIN device v ON v.id = c.device_id"
+                              " WHERE c.type = 'DeclarativeManagement' ORDER BY c.id")
+
+        def run_job():
+            before = d.log().count("event=ddm_recompute reason=hourly")
+            d.api("POST", "/api/v1/jobs/ddm_recompute/run")
+            wait_until(lambda: d.log().count("event=ddm_recompute reason=hourly") > before,
+                       30, "the ddm_recompute job")
+
+        run_job()
+        check(queued() == [("17.5", "upgrade", "queued")] * 3,
+              "the three iPadOS 17 tablets get the command: %r" % queued())
+        run_job()
+        check(len(queued()) == 3, "not twice while pending: %r" % queued())
+        r = sim.connect()
+        check(r["errors"] == 0, "sessions: %r" % r)
+        on = db_rows(d, "SELECT count(*) FROM device_ddm WHERE enabled_at IS NOT NULL")
+        check(on == [(3,)], "DDM on for the three: %r" % on)
+        run_job()
+        check(len(queued()) == 3, "nothing more once DDM is on: %r" % queued())
+        # a tablet whose command expired and whose DDM never came
+        d.sqlite("UPDATE device_ddm SET enabled_at = NULL WHERE device_id ="
+                 " (SELECT min(device_id) FROM device_ddm);"
+                 "UPDATE command SET status = 'expired' WHERE type = 'DeclarativeManagement'"
+                 " AND device_id = (SELECT min(device_id) FROM device_ddm);")
+        run_job()
+        check(len(queued()) == 4 and queued()[-1][1:] == ("upgrade", "queued"),
+              "queued again after it expired: %r" % queued())
+
+
 def items_of(d, serial):
     return dict(db_rows(d, "SELECT i.item, i.value FROM device_ddm_item i JOIN device v"
                            " ON v.id = i.device_id WHERE v.serial = ?", (serial,)))
@@ -488,4 +534,5 @@ def test_status_reports_and_hostile_checkins():
 
 if __name__ == "__main__":
     run([test_command_endpoints_and_tokens, test_groups_follow_loans_and_classes,
-         test_older_ipados_then_updated, test_status_reports_and_hostile_checkins])
+         test_older_ipados_then_updated, test_fleet_enrolled_before_ddm,
+         test_status_reports_and_hostile_checkins])

@@ -876,6 +876,43 @@ static void test_full_report_keeps_unchanged(void **state)
 	assert_int_equal(st.status_at, 1000600); /* the tablet did report */
 }
 
+/* The tablets that should have DDM and do not: enrolled, iPadOS 16 or
+ * later, DDM off, no DeclarativeManagement pending. */
+static void test_not_enabled(void **state)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	exec("UPDATE device SET os_version = '17.5' WHERE id IN (1, 2, 3, 5);"
+	     "UPDATE device SET os_version = '15.8' WHERE id = 4;"
+	     "UPDATE device SET os_version = '16' WHERE id = 6;");
+	assert_int_equal(db_ddm_not_enabled(db, 100, &ids, &n), 0);
+	/* 5 is not enrolled, 4 runs iPadOS 15 */
+	assert_int_equal(n, 4);
+	assert_true(ids[0] == 1 && ids[1] == 2 && ids[2] == 3 && ids[3] == 6);
+	free(ids);
+	/* DDM on (1), a command pending (2), one that expired (3) */
+	assert_int_equal(db_ddm_enable(db, 1), 0);
+	exec("INSERT INTO command(uuid, device_id, type, status, payload, dedupe, created_at,"
+	     " expires_at) VALUES ('u2', 2, 'DeclarativeManagement', 'sent', '', 'ddm', 0, 9),"
+	     " ('u3', 3, 'DeclarativeManagement', 'expired', '', 'ddm', 0, 9),"
+	     " ('u6', 6, 'DeviceInformation', 'queued', '', '', 0, 9);");
+	assert_int_equal(db_ddm_not_enabled(db, 100, &ids, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(ids[0] == 3 && ids[1] == 6);
+	free(ids);
+	/* at most limit, by id */
+	assert_int_equal(db_ddm_not_enabled(db, 1, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 3);
+	free(ids);
+	assert_int_equal(db_ddm_not_enabled(db, 0, &ids, &n), AP_EINVAL);
+	/* none */
+	exec("UPDATE device SET os_version = '15.8';");
+	assert_int_equal(db_ddm_not_enabled(db, 100, &ids, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(ids);
+}
+
 /* Each bad report is refused whole: tablet 1 keeps what it had. */
 static void refused(const struct db_ddm_report *r, int want)
 {
@@ -1231,6 +1268,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_models_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_token_changes_with_the_set, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full_report_keeps_unchanged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_enabled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_reports, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
