@@ -111,7 +111,7 @@ static void token(struct req *r)
 	int rc =
 	    keystore_ade_decrypt(r->w->srv->ks, der, der_len, &plain, &plain_len, err, sizeof(err));
 	if (rc == AP_EMISSING) {
-		api_fail(r, rc, 409, "%s", err);
+		api_fail(r, rc, 409, "no ADE key pair yet: run ardoisectl ade keypair first");
 		goto out;
 	}
 	if (rc < 0) {
