@@ -53,22 +53,40 @@ static int read_b64(const char *name, char **ret)
 	return CTL_OK;
 }
 
-static void print_keypair(json_t *ret, const struct ctl_args *a)
-{
-	(void)a;
-	fputs(ctl_fleet_str(ret, "certificate"), stdout);
-	fprintf(
-	    stderr, "%s\n",
-	    json_is_true(json_object_get(ret, "created"))
-		? _("a new ADE key pair was made: upload this certificate (PEM) in Apple School "
-		    "Manager, in the MDM server's settings, then download the server token")
-		: _("the ADE key pair is kept: upload this certificate (PEM) in Apple School "
-		    "Manager if it does not have it yet"));
-}
-
+/* The certificate as the server sent it (the answers ctl_call() hands over
+ * have their line feeds escaped): PEM text only, checked here. */
 static int ade_keypair(struct ctl *c, const struct ctl_args *a)
 {
-	return ctl_send_print(c, a, "POST", "/api/v1/ade/keypair", NULL, print_keypair);
+	char *body = NULL;
+	size_t len = 0;
+	(void)a;
+	int rc =
+	    ctl_call_raw(c, "POST", "/api/v1/ade/keypair", "", 0, "application/json", &body, &len);
+	if (rc != CTL_OK)
+		return rc;
+	json_t *ret = json_loadb(body, len, 0, NULL);
+	free(body);
+	const char *pem = json_string_value(json_object_get(ret, "certificate"));
+	if (pem == NULL || strspn(pem, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				       "0123456789+/=- \n") != strlen(pem)) {
+		json_decref(ret);
+		return ctl_err("the server's answer holds no certificate");
+	}
+	if (c->json) {
+		ctl_print_json(ret);
+	} else {
+		fputs(pem, stdout);
+		fprintf(
+		    stderr, "%s\n",
+		    json_is_true(json_object_get(ret, "created"))
+			? _("a new ADE key pair was made: upload this certificate (PEM) in Apple "
+			    "School Manager, in the MDM server's settings, then download the "
+			    "server token")
+			: _("the ADE key pair is kept: upload this certificate (PEM) in Apple "
+			    "School Manager if it does not have it yet"));
+	}
+	json_decref(ret);
+	return CTL_OK;
 }
 
 static const struct ctl_opt token_opts[] = {
