@@ -13,6 +13,8 @@
  *                            chain (db_audit.h), handed to each database
  *                            connection; made at the first start of a data
  *                            dir from before it existed
+ *   ade.key / ade.pem        the Automated Device Enrolment key pair (RSA-2048),
+ *                            made by keystore_ade_keypair() when first asked
  * Key files must be 0600 (no group/other bits): keystore_open() refuses
  * otherwise, naming the file.  No key material is ever logged.
  *
