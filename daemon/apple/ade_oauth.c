@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
 {
@@ -384,4 +386,74 @@ int ade_session_parse(const char *text, size_t len, char *out, size_t cap, char 
 	}
 	json_decref(root);
 	return rc;
+}
+
+/* ---- answers -------------------------------------------------------------------------------- */
+
+static int has(const char *body, size_t len, const char *what)
+{
+	return body && len && memmem(body, len, what, strlen(what)) != NULL;
+}
+
+enum ade_verdict ade_classify(long status, const char *body, size_t len)
+{
+	if (status >= 200 && status < 300)
+		return ADE_OK;
+	if (status == 401)
+		return ADE_REAUTH;
+	if (status == 403) {
+		if (has(body, len, "T_C_NOT_SIGNED"))
+			return ADE_TERMS;
+		if (has(body, len, "ACCESS_DENIED"))
+			return ADE_DENIED;
+		if (has(body, len, "FORBIDDEN"))
+			return ADE_REAUTH;
+		return ADE_DENIED;
+	}
+	if (status == 400) {
+		if (has(body, len, "EXHAUSTED_CURSOR"))
+			return ADE_CURSOR_EXHAUSTED;
+		if (has(body, len, "EXPIRED_CURSOR") || has(body, len, "INVALID_CURSOR"))
+			return ADE_CURSOR_RESET;
+		return ADE_MALFORMED;
+	}
+	if (status == 429 || status == 503)
+		return ADE_LATER;
+	return ADE_FAILED;
+}
+
+const char *ade_verdict_name(enum ade_verdict v)
+{
+	static const char *const names[] = {
+	    [ADE_OK] = "ok",
+	    [ADE_REAUTH] = "reauth",
+	    [ADE_DENIED] = "access_denied",
+	    [ADE_TERMS] = "terms_not_signed",
+	    [ADE_CURSOR_EXHAUSTED] = "cursor_exhausted",
+	    [ADE_CURSOR_RESET] = "cursor_reset",
+	    [ADE_MALFORMED] = "malformed_request",
+	    [ADE_LATER] = "later",
+	    [ADE_FAILED] = "failed",
+	};
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";
+}
+
+int64_t ade_retry_after(const char *value, int64_t now, int64_t cap_s)
+{
+	size_t d = strspn(value, "0123456789");
+	if (d > 0 && value[d] == '\0') {
+		if (d > 9)
+			return cap_s;
+		int64_t s = strtoll(value, NULL, 10);
+		return s < cap_s ? s : cap_s;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	int64_t at = (int64_t)timegm(&tm);
+	if (at <= now)
+		return 0;
+	return at - now < cap_s ? at - now : cap_s;
 }

@@ -85,6 +85,36 @@ int ade_oauth_hmac_sha1(const char *base, const char *consumer_secret, const cha
 int ade_oauth_header(const struct ade_token *t, const char *url, int64_t timestamp,
 		     const char *nonce, char *out, size_t cap);
 
+/* §2.3: what every call carries (the session header not on /session). */
+#define ADE_PROTOCOL_VERSION "7" /* X-Server-Protocol-Version: NanoDEP's */
+#define ADE_CONTENT_TYPE     "application/json;charset=UTF8"
+#define ADE_SESSION_HEADER   "X-ADM-Auth-Session"
+#define ADE_SESSION_PATH     "/session"
+
+/* §2.6: what to do with an answer of the ADE API, from its status and body
+ * (error bodies are short strings, sometimes quoted: matched by substring). */
+enum ade_verdict {
+	ADE_OK,		      /* 2xx */
+	ADE_REAUTH,	      /* 401, or 403 with FORBIDDEN: a new session, the call once more */
+	ADE_DENIED,	      /* 403 ACCESS_DENIED: the token lacks rights; alert, no loop */
+	ADE_TERMS,	      /* 403 T_C_NOT_SIGNED: an ASM administrator must accept the terms */
+	ADE_CURSOR_EXHAUSTED, /* 400 EXHAUSTED_CURSOR: everything fetched, switch to sync */
+	ADE_CURSOR_RESET,     /* 400 EXPIRED_CURSOR or INVALID_CURSOR: fetch again from scratch */
+	ADE_MALFORMED,	      /* 400 MALFORMED_REQUEST_BODY or another 400: a bug, no retry */
+	ADE_LATER,	      /* 429 or 503: later (Retry-After, else capped backoff) */
+	ADE_FAILED,	      /* anything else */
+};
+
+/* The verdict on an answer (body len bytes, may be NULL). */
+enum ade_verdict ade_classify(long status, const char *body, size_t len);
+/* The verdict's name ("reauth"), for logs. */
+const char *ade_verdict_name(enum ade_verdict v);
+/* A Retry-After value, delta-seconds or an HTTP date (IMF-fixdate), as
+ * seconds to wait from now (0 for a date past), capped at cap_s; day and
+ * month names read in the C locale (the daemon never sets LC_TIME).  -1 when it
+ * is neither. */
+int64_t ade_retry_after(const char *value, int64_t now, int64_t cap_s);
+
 /* Parses the /session answer {"auth_session_token": "..."} into out (cap
  * bytes).  AP_EPARSE, AP_ETYPE, AP_EMISSING (absent or empty: NanoDEP's
  * rule), AP_ETOOBIG (answer past ADE_SESSION_MAX_BYTES, token past

@@ -347,13 +347,64 @@ static void test_session_answer(void **state)
 	free(huge);
 }
 
+/* §2.6: answers sorted by status and body substring; Retry-After. */
+static void test_classify(void **state)
+{
+	(void)state;
+	static const struct {
+		long status;
+		const char *body;
+		enum ade_verdict v;
+	} cases[] = {
+	    {200, "{}", ADE_OK},
+	    {204, NULL, ADE_OK},
+	    {401, "UNAUTHORIZED", ADE_REAUTH},
+	    {403, "\"FORBIDDEN\"", ADE_REAUTH},
+	    {403, "ACCESS_DENIED", ADE_DENIED},
+	    {403, "T_C_NOT_SIGNED", ADE_TERMS},
+	    {403, "", ADE_DENIED},
+	    {400, "EXHAUSTED_CURSOR", ADE_CURSOR_EXHAUSTED},
+	    {400, "\"EXPIRED_CURSOR\"", ADE_CURSOR_RESET},
+	    {400, "INVALID_CURSOR", ADE_CURSOR_RESET},
+	    {400, "MALFORMED_REQUEST_BODY", ADE_MALFORMED},
+	    {429, "", ADE_LATER},
+	    {503, "busy", ADE_LATER},
+	    {500, "oops", ADE_FAILED},
+	    {0, NULL, ADE_FAILED},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum ade_verdict v = ade_classify(cases[i].status, cases[i].body,
+						  cases[i].body ? strlen(cases[i].body) : 0);
+		if (v != cases[i].v)
+			fail_msg("%ld %s: %s, not %s", cases[i].status,
+				 cases[i].body ? cases[i].body : "(none)", ade_verdict_name(v),
+				 ade_verdict_name(cases[i].v));
+	}
+	assert_string_equal(ade_verdict_name(ADE_TERMS), "terms_not_signed");
+	assert_string_equal(ade_verdict_name((enum ade_verdict)99), "?");
+	/* Retry-After: seconds or an HTTP date, capped */
+	int64_t now = 784111777; /* Sun, 06 Nov 1994 08:49:37 GMT */
+	assert_int_equal(ade_retry_after("120", now, 3600), 120);
+	assert_int_equal(ade_retry_after("0", now, 3600), 0);
+	assert_int_equal(ade_retry_after("86400", now, 3600), 3600);
+	assert_int_equal(ade_retry_after("99999999999999999999", now, 3600), 3600);
+	assert_int_equal(ade_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now, 3600), 60);
+	assert_int_equal(ade_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now, 3600), 0);
+	assert_int_equal(ade_retry_after("Mon, 07 Nov 1994 08:49:37 GMT", now, 3600), 3600);
+	static const char *const bad[] = {
+	    "", "-1", "1.5", "soon", "12 ", "Sun, 06 Nov 1994", "Sun, 06 Nov 1994 08:50:37 GMT+1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ade_retry_after(bad[i], now, 3600) != -1)
+			fail_msg("'%s' taken as a Retry-After", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pct_encode),	   cmocka_unit_test(test_rfc_base_string),
 	    cmocka_unit_test(test_rfc_signature),  cmocka_unit_test(test_session_header),
 	    cmocka_unit_test(test_token_forms),	   cmocka_unit_test(test_token_hostile),
-	    cmocka_unit_test(test_session_answer),
+	    cmocka_unit_test(test_session_answer), cmocka_unit_test(test_classify),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
