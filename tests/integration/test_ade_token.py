@@ -90,6 +90,8 @@ def test_keypair_token_status():
         check(os.stat(key).st_mode & 0o777 == 0o600, "ade.key is 0600")
         again = d.api("POST", "/api/v1/ade/keypair")
         check(again["certificate"] == pem and again["created"] is False, "kept, not remade")
+        js = d.ctl_json("ade", "keypair")
+        check(js == {"certificate": pem, "created": False}, "--json: %r" % js)
         # S/MIME as ASM gives it
         out = d.ctl("ade", "token", p7m(pem, token_json(300), "good"))
         check("server token CK_48dd68d198350f51258e885ce9a5c37ab7f9 imported" in out.stdout,
@@ -113,7 +115,7 @@ def test_keypair_token_status():
               out.stdout)
         no_secret_in_clear(d)
         rows = d.sqlite("SELECT action, target FROM audit WHERE action LIKE 'ade.%' ORDER BY id")
-        check(rows.stdout.split() == ["ade.keypair|ade", "ade.keypair|ade",
+        check(rows.stdout.split() == ["ade.keypair|ade", "ade.keypair|ade", "ade.keypair|ade",
                                       "ade.token|CK_48dd68d198350f51258e885ce9a5c37ab7f9",
                                       "ade.token|CK_2"], rows.stdout)
 
