@@ -532,6 +532,19 @@ static const char *const steps[] = {
      * (an update plan goes only to the models that can run its version). */
     "ALTER TABLE declaration ADD COLUMN models TEXT"
     "  CHECK (models IS NULL OR (json_valid(models) AND json_type(models) = 'array'));",
+
+    /* 19: the Automated Device Enrolment server token (issue 16, db_ade.h):
+     * one row, replaced by each import; the consumer secret and the access
+     * secret sealed by the keystore (purpose ade-token), never in clear. */
+    "CREATE TABLE ade_token ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  consumer_key TEXT NOT NULL CHECK (length(consumer_key) BETWEEN 1 AND 255),"
+    "  access_token TEXT NOT NULL CHECK (length(access_token) BETWEEN 1 AND 255),"
+    "  consumer_secret BLOB NOT NULL," /* sealed */
+    "  access_secret BLOB NOT NULL,"   /* sealed */
+    "  expiry INTEGER NOT NULL,"       /* access_token_expiry */
+    "  imported_at INTEGER NOT NULL,"
+    "  imported_by TEXT NOT NULL);",
 };
 
 int migrations_count(void)

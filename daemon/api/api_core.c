@@ -10,6 +10,7 @@
  */
 #include "ap_err.h"
 #include "api.h"
+#include "api_ade.h"
 #include "api_routes.h"
 #include "authz.h"
 #include "jobs.h"
@@ -22,6 +23,8 @@ static void healthz(struct req *r)
 	char push[400];
 	json_t *warnings = json_array();
 	if (push_warning(r->w->srv, push, sizeof(push)))
+		json_array_append_new(warnings, json_string(push));
+	if (api_ade_warning(r, push, sizeof(push)))
 		json_array_append_new(warnings, json_string(push));
 	if (r->w->srv->audit_warning[0])
 		json_array_append_new(warnings, json_string(r->w->srv->audit_warning));

@@ -32,6 +32,7 @@ static const struct {
     [AZ_REPORT_SCHOOL] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's annual report"},
     [AZ_UPDATES] = {{FLEET, FLEET, NO, NO}, "see the software update catalogue"},
     [AZ_UPDATE_STATUS] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's iPadOS update status"},
+    [AZ_ADE] = {{FLEET, NO, NO, NO}, "manage the Apple School Manager server token"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))

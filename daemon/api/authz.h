@@ -31,7 +31,8 @@ enum authz_action {
 	AZ_REPORT_SCHOOL, /* a collège's annual figures (report year): its staff, not the auditor */
 	AZ_UPDATES,	  /* the software update catalogue (no personal data) */
 	AZ_UPDATE_STATUS, /* where a collège's tablets stand against their update plan */
-	AZ__COUNT	  /* not an action: the size of the table */
+	AZ_ADE,	  /* the ADE key pair and server token (Apple School Manager): technicians */
+	AZ__COUNT /* not an action: the size of the table */
 };
 
 /* Pass as `school` for a view over every collège the account may see (a

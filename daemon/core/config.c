@@ -82,6 +82,29 @@ static int check_https(const char *v, char *err, size_t cap)
 	return AP_EINVAL;
 }
 
+/* A minimum iPadOS version "X.Y" or "X.Y.Z" (each 1-3 digits), or "" for none. */
+static int check_min_os(const char *v, char *err, size_t cap)
+{
+	const char *p = v;
+	int parts = 0;
+	if (v[0] == '\0')
+		return 0;
+	for (;;) {
+		size_t d = strspn(p, "0123456789");
+		if (d == 0 || d > 3)
+			break;
+		parts++;
+		p += d;
+		if (*p != '.')
+			break;
+		p++;
+	}
+	if (*p == '\0' && parts >= 2 && parts <= 3)
+		return 0;
+	snprintf(err, cap, "'%.60s' is not a version X.Y or X.Y.Z", v);
+	return AP_EINVAL;
+}
+
 /* A file read later (a PEM bundle): "" for none, else a readable regular
  * file now, so that a wrong path stops the start rather than each use. */
 static int check_readable(const char *v, char *err, size_t cap)
@@ -171,6 +194,9 @@ static const struct ckey keys[] = {
     SC("updates", "allowed_windows", updates_allowed_windows,
        "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; sat-sun 00:00-24:00",
        classhours_check),
+    SC("ade", "url", ade_url, "https://mdmenrollment.apple.com", check_https),
+    SC("ade", "min_os", ade_min_os, "", check_min_os),
+    I("ade", "sync_minutes", ade_sync_minutes, "60", 5, 1440),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

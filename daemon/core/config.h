@@ -93,6 +93,11 @@ struct config {
 	char updates_catalogue_ca[CONFIG_STR];	/* extra trust anchors (PEM); "" = system's only */
 	int64_t updates_refresh_hours;		/* 0 = fetched only when asked */
 	char updates_allowed_windows[CONFIG_STR]; /* "mon-fri 18:00-07:30; ..."; "" = any time */
+	/* [ade] Automated Device Enrolment (docs/apple-services.md §2; ade_oauth.h):
+	 * read, not used yet */
+	char ade_url[CONFIG_STR];    /* Apple's ADE API, https:// only, no trailing path */
+	char ade_min_os[CONFIG_STR]; /* "X.Y[.Z]": older tablets refused at enrolment; "" = none */
+	int64_t ade_sync_minutes;    /* the device list synced this often, 5..1440 */
 };
 
 /* Fills c with the defaults. */

@@ -8,12 +8,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,10 +447,9 @@ const char *keystore_ca_path(struct keystore *ks)
  * version, the purpose's name and the owner ("unlock-token\0<udid>"), so
  * that a blob answers only the question it was sealed for. */
 static const char *const purpose_names[] = {
-    [KEYSTORE_UNLOCK_TOKEN] = "unlock-token",
-    [KEYSTORE_BYPASS_CODE] = "bypass-code",
-    [KEYSTORE_LOCATION] = "location",
-    [KEYSTORE_COMMAND] = "command-secret",
+    [KEYSTORE_UNLOCK_TOKEN] = "unlock-token", [KEYSTORE_BYPASS_CODE] = "bypass-code",
+    [KEYSTORE_LOCATION] = "location",	      [KEYSTORE_COMMAND] = "command-secret",
+    [KEYSTORE_ADE_TOKEN] = "ade-token",
 };
 
 #define SEAL_V1	     1
@@ -878,5 +879,141 @@ int keystore_push_ctx(const char *cert, const char *key, const char *passphrase,
 	rc = push_ctx_build(&id, ca, ret, err, errcap);
 out:
 	push_id_free(&id);
+	return rc;
+}
+
+/* ---- Automated Device Enrolment ------------------------------------------------------------- */
+
+#define ADE_RSA_BITS 2048
+#define ADE_DAYS     (10 * 365)
+#define ADE_MAX_P7M  (1u << 20)
+
+static int ade_make(const char *dir, char *err, size_t errcap)
+{
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	X509_EXTENSION *ku = NULL;
+	int rc = ap_x509_new_rsa_key(ADE_RSA_BITS, &key);
+	if (rc == 0)
+		rc = ap_x509_make_selfsigned(key, "Ardoise ADE", ADE_DAYS, &cert);
+	/* NanoDEP's certificate: keyEncipherment and digitalSignature */
+	if (rc == 0 &&
+	    ((ku = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
+				       "critical,digitalSignature,keyEncipherment")) == NULL ||
+	     !X509_add_ext(cert, ku, -1) || !X509_sign(cert, key, EVP_sha256())))
+		rc = AP_ECRYPTO;
+	if (rc < 0)
+		snprintf(err, errcap, "creating the ADE key pair: %s", ap_strerror(rc));
+	if (rc == 0)
+		rc = write_pem_key(dir, "ade.key", key, err, errcap);
+	if (rc == 0)
+		rc = write_pem_cert(dir, "ade.pem", cert, err, errcap);
+	X509_EXTENSION_free(ku);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* Loads ade.pem and ade.key; AP_EMISSING when there is no key pair. */
+static int ade_load(struct keystore *ks, X509 **ret_cert, EVP_PKEY **ret_key, char **ret_pem,
+		    char *err, size_t errcap)
+{
+	char kpath[4200], cpath[4200], *pem = NULL, *kpem = NULL;
+	size_t len = 0, klen = 0;
+	path_in(kpath, sizeof(kpath), ks->dir, "ade.key");
+	path_in(cpath, sizeof(cpath), ks->dir, "ade.pem");
+	if (access(kpath, F_OK) < 0 || access(cpath, F_OK) < 0) {
+		snprintf(err, errcap, "no ADE key pair yet (ardoisectl ade keypair)");
+		return AP_EMISSING;
+	}
+	int rc = check_private(kpath, err, errcap);
+	if (rc == 0)
+		rc = read_file(cpath, &pem, &len, err, errcap);
+	if (rc == 0 && ret_cert && (rc = ap_x509_from_pem(pem, len, ret_cert)) < 0)
+		snprintf(err, errcap, "%s: not a certificate", cpath);
+	if (rc == 0 && ret_key) {
+		rc = read_file(kpath, &kpem, &klen, err, errcap);
+		if (rc == 0 && (rc = ap_pkey_from_pem(kpem, klen, ret_key)) < 0)
+			snprintf(err, errcap, "%s: not a private key", kpath);
+		if (kpem)
+			OPENSSL_cleanse(kpem, klen);
+		free(kpem);
+	}
+	if (rc == 0 && ret_pem)
+		*ret_pem = pem;
+	else
+		free(pem);
+	return rc;
+}
+
+int keystore_ade_keypair(struct keystore *ks, char **ret_pem, int *ret_created, char *err,
+			 size_t errcap)
+{
+	*ret_pem = NULL;
+	*ret_created = 0;
+	char kpath[4200];
+	path_in(kpath, sizeof(kpath), ks->dir, "ade.key");
+	if (access(kpath, F_OK) < 0) {
+		int rc = ade_make(ks->dir, err, errcap);
+		if (rc < 0)
+			return rc;
+		*ret_created = 1;
+	}
+	return ade_load(ks, NULL, NULL, ret_pem, err, errcap);
+}
+
+int keystore_ade_decrypt(struct keystore *ks, const void *p7m, size_t len, char **ret,
+			 size_t *ret_len, char *err, size_t errcap)
+{
+	*ret = NULL;
+	*ret_len = 0;
+	if (len > ADE_MAX_P7M) {
+		snprintf(err, errcap, "token file larger than %u bytes", ADE_MAX_P7M);
+		return AP_ETOOBIG;
+	}
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+	int rc = ade_load(ks, &cert, &key, NULL, err, errcap);
+	if (rc < 0)
+		return rc;
+	BIO *in = BIO_new_mem_buf(p7m, (int)len), *out = BIO_new(BIO_s_mem());
+	CMS_ContentInfo *cms = NULL;
+	const unsigned char *b = p7m;
+	if (!in || !out) {
+		rc = AP_ENOMEM;
+	} else if (len > 0 && b[0] == 0x30) {
+		cms = d2i_CMS_bio(in, NULL);
+	} else if (len > 10 && memmem(p7m, len, "-----BEGIN", 10)) {
+		cms = PEM_read_bio_CMS(in, NULL, NULL, NULL);
+	} else {
+		cms = SMIME_read_CMS(in, NULL);
+	}
+	if (rc == 0 && (!cms || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_enveloped)) {
+		rc = AP_EPARSE;
+		snprintf(err, errcap, "not an S/MIME or CMS encrypted message");
+	}
+	if (rc == 0 && CMS_decrypt(cms, key, cert, NULL, out, 0) != 1) {
+		rc = AP_ECRYPTO;
+		snprintf(err, errcap,
+			 "the token is not encrypted to this server's ADE certificate");
+	}
+	if (rc == 0) {
+		char *data = NULL;
+		long n = BIO_get_mem_data(out, &data);
+		if (n < 0 || (*ret = malloc((size_t)n + 1)) == NULL) {
+			rc = AP_ENOMEM;
+		} else {
+			memcpy(*ret, data, (size_t)n);
+			(*ret)[n] = '\0';
+			*ret_len = (size_t)n;
+			OPENSSL_cleanse(data, (size_t)n);
+		}
+	}
+	ERR_clear_error();
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	BIO_free(out);
+	X509_free(cert);
+	EVP_PKEY_free(key);
 	return rc;
 }

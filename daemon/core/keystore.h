@@ -13,6 +13,8 @@
  *                            chain (db_audit.h), handed to each database
  *                            connection; made at the first start of a data
  *                            dir from before it existed
+ *   ade.key / ade.pem        the Automated Device Enrolment key pair (RSA-2048),
+ *                            made by keystore_ade_keypair() when first asked
  * Key files must be 0600 (no group/other bits): keystore_open() refuses
  * otherwise, naming the file.  No key material is ever logged.
  *
@@ -86,6 +88,8 @@ enum keystore_purpose {
 	KEYSTORE_BYPASS_CODE,  /* owner: the device's UDID */
 	KEYSTORE_LOCATION,     /* owner: "locate:<request id>" */
 	KEYSTORE_COMMAND,      /* a command's secret fields; owner: "<udid>/<command uuid>" */
+	KEYSTORE_ADE_TOKEN,    /* the ADE server token's consumer_secret and access_secret;
+				* owner: "<consumer key>/consumer_secret" or "/access_secret" */
 };
 
 /* Seals plaintext with AES-256-GCM: out = version(1) | nonce(12) |
@@ -105,6 +109,24 @@ int keystore_unseal(struct keystore *ks, enum keystore_purpose p, const char *ow
  * hand a secret out. */
 int keystore_unseal_legacy(struct keystore *ks, const unsigned char *sealed, size_t len,
 			   const char *aad, unsigned char **ret, size_t *ret_len);
+
+/* The Automated Device Enrolment key pair (docs/apple-services.md §2.1):
+ * ade.key (RSA-2048, 0600) and ade.pem (self-signed, keyEncipherment and
+ * digitalSignature, 0644) in the data directory, made at the first call and
+ * kept after it, so that an administrator can download the token again
+ * without re-keying.  *ret_pem: the certificate (PEM, malloc'd) to upload in
+ * Apple School Manager; *ret_created 1 when made by this call.  AP_EIO,
+ * AP_EPERM (ade.key readable by others), AP_ECRYPTO. */
+int keystore_ade_keypair(struct keystore *ks, char **ret_pem, int *ret_created, char *err,
+			 size_t errcap);
+/* Decrypts an ADE server token file (.p7m) with ade.key: an S/MIME message
+ * (MIME headers, then base64 CMS EnvelopedData, as Apple gives it), or the
+ * CMS alone as PEM or DER.  *ret: the content (malloc'd, NUL-terminated
+ * beyond *ret_len; the caller wipes it).  AP_EMISSING (no key pair yet),
+ * AP_ETOOBIG (past 1 MiB), AP_EPARSE (not CMS EnvelopedData), AP_ECRYPTO
+ * (not encrypted to our certificate); err says which. */
+int keystore_ade_decrypt(struct keystore *ks, const void *p7m, size_t len, char **ret,
+			 size_t *ret_len, char *err, size_t errcap);
 
 /* What the push certificate says about itself. */
 struct keystore_push_info {

@@ -207,6 +207,8 @@ export const AUDIT_ACTIONS = {
 	'ddm.declaration.update': 'Déclaration (gestion déclarative) modifiée',
 	'ddm.declaration.remove': 'Déclaration (gestion déclarative) retirée',
 	'ddm.assign': 'Déclaration affectée', 'ddm.unassign': 'Affectation de déclaration retirée',
+	'ade.keypair': 'Clé Apple School Manager (inscription automatisée) demandée',
+	'ade.token': 'Jeton serveur Apple School Manager importé',
 };
 export const auditActionLabel = (v) => label(AUDIT_ACTIONS, v);
 export const INCIDENT_OUTCOMES = {

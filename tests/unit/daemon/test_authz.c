@@ -47,6 +47,7 @@ static const enum expect table[][4] = {
     [AZ_REPORT_SCHOOL] = {FLEET, SCOPE, SCOPE, NO}, /* a collège's year: its staff */
     [AZ_UPDATES] = {FLEET, FLEET, NO, NO},	    /* the update catalogue */
     [AZ_UPDATE_STATUS] = {FLEET, SCOPE, SCOPE, NO}, /* where a collège's tablets stand */
+    [AZ_ADE] = {FLEET, NO, NO, NO},		    /* the ADE key pair and token */
 };
 
 static void make_req(struct req *r, enum db_role role, int n_schools)

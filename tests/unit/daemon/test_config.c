@@ -268,6 +268,38 @@ static void test_updates(void **state)
 	expect_error(f, text, 2, "longer than");
 }
 
+/* [ade]: Apple's host by default, https only, a minimum OS X.Y[.Z], the
+ * sync period within 5..1440 minutes. */
+static void test_ade(void **state)
+{
+	struct fixture *f = *state;
+	assert_string_equal(f->c.ade_url, "https://mdmenrollment.apple.com");
+	assert_string_equal(f->c.ade_min_os, "");
+	assert_int_equal(f->c.ade_sync_minutes, 60);
+	assert_int_equal(load(f, "[ade]\nurl = https://127.0.0.1:8445\nmin_os = 17.5\n"
+				 "sync_minutes = 5\n"),
+			 0);
+	assert_string_equal(f->c.ade_url, "https://127.0.0.1:8445");
+	assert_string_equal(f->c.ade_min_os, "17.5");
+	assert_int_equal(f->c.ade_sync_minutes, 5);
+	assert_int_equal(load(f, "[ade]\nmin_os = 18.0.1\nsync_minutes = 1440\n"), 0);
+	assert_string_equal(f->c.ade_min_os, "18.0.1");
+	assert_int_equal(load(f, "[ade]\nmin_os =\n"), 0);
+	assert_string_equal(f->c.ade_min_os, "");
+	expect_error(f, "[ade]\nurl = http://mdmenrollment.apple.com\n", 2,
+		     "ade.url: 'http://mdmenrollment.apple.com' is not an https:// URL");
+	static const char *const bad[] = {"17",	    "17.", ".5",	"17.5.1.2", "17,5",
+					  "1000.0", "a.b", "17.5 beta", "-17.5"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[100];
+		snprintf(text, sizeof(text), "[ade]\nmin_os = %s\n", bad[i]);
+		expect_error(f, text, 2, "is not a version X.Y or X.Y.Z");
+	}
+	expect_error(f, "[ade]\nsync_minutes = 4\n", 2, "out of range 5..1440");
+	expect_error(f, "[ade]\nsync_minutes = 1441\n", 2, "out of range 5..1440");
+	expect_error(f, "[ade]\nsync_minutes = hourly\n", 2, "not a whole number");
+}
+
 static void test_bad_integer(void **state)
 {
 	struct fixture *f = *state;
@@ -392,6 +424,7 @@ int main(void)
 	    T(test_bad_integer),
 	    T(test_summer_span),
 	    T(test_updates),
+	    T(test_ade),
 	    T(test_syntax_error),
 	    T(test_first_error_reported),
 	    T(test_long_lines),

@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -520,6 +522,110 @@ static void test_refusals(void **state)
 	assert_int_equal(ctx_for("push.key", "push.key", NULL, err, sizeof(err)), AP_EPARSE);
 }
 
+/* cert's PEM to an X509. */
+static X509 *pem_cert(const char *pem)
+{
+	X509 *x = NULL;
+	assert_int_equal(ap_x509_from_pem(pem, strlen(pem), &x), 0);
+	return x;
+}
+
+/* content encrypted to cert as CMS EnvelopedData: S/MIME (form 0), PEM
+ * (1) or DER (2); malloc'd into *ret. */
+static size_t encrypt_to(X509 *cert, const char *content, int form, char **ret)
+{
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	sk_X509_push(certs, cert);
+	BIO *in = BIO_new_mem_buf(content, (int)strlen(content)), *out = BIO_new(BIO_s_mem());
+	CMS_ContentInfo *cms = CMS_encrypt(certs, in, EVP_aes_256_cbc(), CMS_BINARY);
+	assert_non_null(cms);
+	if (form == 0)
+		assert_int_equal(SMIME_write_CMS(out, cms, NULL, 0), 1);
+	else if (form == 1)
+		assert_int_equal(PEM_write_bio_CMS_stream(out, cms, NULL, 0), 1);
+	else
+		assert_int_equal(i2d_CMS_bio(out, cms), 1);
+	char *data;
+	long n = BIO_get_mem_data(out, &data);
+	*ret = malloc((size_t)n + 1);
+	memcpy(*ret, data, (size_t)n);
+	(*ret)[n] = '\0';
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	BIO_free(out);
+	sk_X509_free(certs);
+	return (size_t)n;
+}
+
+/* The ADE key pair: none before the first call (decrypt says so), made
+ * 0600 / 0644 and kept (the same certificate again), an RSA-2048
+ * certificate for key encipherment; a token encrypted to it opens in the
+ * three forms, one encrypted to another key or garbage does not. */
+static void test_ade_keypair(void **state)
+{
+	struct fixture *f = *state;
+	char *pem = NULL, *pem2 = NULL, *out = NULL, *p7m = NULL;
+	size_t n = 0;
+	int created = -1;
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+	assert_int_equal(keystore_ade_decrypt(f->ks, "x", 1, &out, &n, f->err, sizeof(f->err)),
+			 AP_EMISSING);
+	assert_non_null(strstr(f->err, "ade keypair"));
+	assert_int_equal(keystore_ade_keypair(f->ks, &pem, &created, f->err, sizeof(f->err)), 0);
+	assert_int_equal(created, 1);
+	assert_non_null(strstr(pem, "-----BEGIN CERTIFICATE-----"));
+	assert_int_equal(mode_of(f, "ade.key"), 0600);
+	assert_int_equal(mode_of(f, "ade.pem"), 0644);
+	assert_int_equal(keystore_ade_keypair(f->ks, &pem2, &created, f->err, sizeof(f->err)), 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(pem, pem2);
+	X509 *cert = pem_cert(pem);
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+	assert_int_equal(EVP_PKEY_get_base_id(pub), EVP_PKEY_RSA);
+	assert_int_equal(EVP_PKEY_get_bits(pub), 2048);
+	assert_true(X509_get_key_usage(cert) & KU_KEY_ENCIPHERMENT);
+
+	const char *token =
+	    "Content-Type: text/plain;charset=UTF-8\r\n\r\n{\"consumer_key\":\"CK_1\"}";
+	for (int form = 0; form < 3; form++) {
+		size_t len = encrypt_to(cert, token, form, &p7m);
+		assert_int_equal(
+		    keystore_ade_decrypt(f->ks, p7m, len, &out, &n, f->err, sizeof(f->err)), 0);
+		assert_string_equal(out, token);
+		assert_int_equal(n, strlen(token));
+		free(out);
+		free(p7m);
+	}
+	/* encrypted to another key */
+	EVP_PKEY *other = NULL;
+	X509 *ocert = NULL;
+	assert_int_equal(ap_x509_new_rsa_key(2048, &other), 0);
+	assert_int_equal(ap_x509_make_selfsigned(other, "Other", 30, &ocert), 0);
+	size_t len = encrypt_to(ocert, token, 0, &p7m);
+	assert_int_equal(keystore_ade_decrypt(f->ks, p7m, len, &out, &n, f->err, sizeof(f->err)),
+			 AP_ECRYPTO);
+	assert_null(out);
+	free(p7m);
+	static const char *const junk[] = {"", "garbage", "0\x82\x01", "-----BEGIN CMS-----\nxx\n",
+					   "Content-Type: application/pkcs7-mime\r\n\r\n@@@"};
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		assert_int_equal(keystore_ade_decrypt(f->ks, junk[i], strlen(junk[i]), &out, &n,
+						      f->err, sizeof(f->err)),
+				 AP_EPARSE);
+		assert_null(out);
+	}
+	/* a key readable by others is refused */
+	char kp[4200];
+	path_of(f, "ade.key", kp);
+	assert_int_equal(chmod(kp, 0644), 0);
+	assert_int_equal(keystore_ade_keypair(f->ks, &pem2, &created, f->err, sizeof(f->err)),
+			 AP_EPERM);
+	X509_free(cert);
+	X509_free(ocert);
+	EVP_PKEY_free(other);
+	free(pem);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -535,6 +641,7 @@ int main(void)
 	    T(test_unseal_refuses_tampering),
 	    T(test_seal_purpose_bound),
 	    T(test_legacy_blobs),
+	    T(test_ade_keypair),
 	};
 	const struct CMUnitTest push_tests[] = {
 	    cmocka_unit_test(test_pem_topic_and_dates),
