@@ -171,6 +171,7 @@ static const struct ckey keys[] = {
     SC("updates", "allowed_windows", updates_allowed_windows,
        "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; sat-sun 00:00-24:00",
        classhours_check),
+    SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -93,6 +93,8 @@ struct config {
 	char updates_catalogue_ca[CONFIG_STR];	/* extra trust anchors (PEM); "" = system's only */
 	int64_t updates_refresh_hours;		/* 0 = fetched only when asked */
 	char updates_allowed_windows[CONFIG_STR]; /* "mon-fri 18:00-07:30; ..."; "" = any time */
+	/* [vpp] Apple's Apps and Books API (daemon/apple/vpp.h; not wired yet) */
+	char vpp_url[CONFIG_STR]; /* the API's root, https:// only, no trailing '/' needed */
 };
 
 /* Fills c with the defaults. */
