@@ -33,8 +33,8 @@ static int parse(unsigned kind, const char *s, size_t n, char *err, size_t cap)
 	case 1: {
 		struct vpp_error e;
 		int rc = vpp_answer_check(200 + (int)(n % 400), n > 3 ? s : NULL, s, n, &e);
-		if (rc < 0 && (e.reason == NULL || e.retry_after < 0 ||
-			       e.retry_after > VPP_RETRY_MAX_S))
+		if (rc < 0 &&
+		    (e.reason == NULL || e.retry_after < 0 || e.retry_after > VPP_RETRY_MAX_S))
 			abort();
 		err[0] = 'x';
 		return rc < 0 ? rc : 0;
