@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <plist/plist.h>
+#include "ap_cmd.h" /* plist_t: ap_cmd_build()'s parameters */
 
 #define VPP_MAX_BYTES	(8u << 20) /* the largest answer accepted */
 #define VPP_MAX_ITEMS	20000	   /* assets, assignments, failures or URLs in one answer */
