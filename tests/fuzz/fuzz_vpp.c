@@ -32,7 +32,11 @@ static int parse(unsigned kind, const char *s, size_t n, char *err, size_t cap)
 	}
 	case 1: {
 		struct vpp_error e;
-		int rc = vpp_answer_check(200 + (int)(n % 400), n > 3 ? s : NULL, s, n, &e);
+		char retry[24]; /* the header as a C string: the input's first bytes */
+		size_t rn = n < sizeof(retry) - 1 ? n : sizeof(retry) - 1;
+		memcpy(retry, s, rn);
+		retry[rn] = '\0';
+		int rc = vpp_answer_check(200 + (int)(n % 400), n > 3 ? retry : NULL, s, n, &e);
 		if (rc < 0 &&
 		    (e.reason == NULL || e.retry_after < 0 || e.retry_after > VPP_RETRY_MAX_S))
 			abort();
