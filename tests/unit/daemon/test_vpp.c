@@ -332,6 +332,21 @@ static void test_client_config(void **state)
 		if (rc != bad[i].rc || strstr(err, bad[i].why) == NULL)
 			fail_msg("client config %zu: %d %s", i, rc, err);
 	}
+	/* a name past VPP_TEXT_MAX, a NUL inside a string */
+	char big[600];
+	int k = snprintf(big, sizeof(big), "{\"locationName\":\"%0300d\"}", 7);
+	assert_int_equal(vpp_client_config_parse(big, (size_t)k, &c, err, sizeof(err)), AP_ETOOBIG);
+	assert_non_null(strstr(err, "locationName: too long"));
+	const char nul[] = "{\"locationName\":\"Coll\\u0000ge\"}";
+	assert_int_equal(vpp_client_config_parse(nul, strlen(nul), &c, err, sizeof(err)),
+			 AP_EPARSE);
+	assert_non_null(strstr(err, "not JSON")); /* jansson refuses \\u0000 */
+	/* a URL past VPP_URL_MAX */
+	char url[1200];
+	k = snprintf(url, sizeof(url), "{\"urls\":{\"status\":\"https://%01100d\"}}", 1);
+	struct vpp_service_config sc;
+	assert_int_equal(vpp_service_config_parse(url, (size_t)k, &sc, err, sizeof(err)),
+			 AP_ETOOBIG);
 }
 
 static const char assets_page[] =
