@@ -98,6 +98,8 @@ struct config {
 	char ade_url[CONFIG_STR];    /* Apple's ADE API, https:// only, no trailing path */
 	char ade_min_os[CONFIG_STR]; /* "X.Y[.Z]": older tablets refused at enrolment; "" = none */
 	int64_t ade_sync_minutes;    /* the device list synced this often, 5..1440 */
+	/* [vpp] Apple's Apps and Books API (daemon/apple/vpp.h; not wired yet) */
+	char vpp_url[CONFIG_STR]; /* the API's root, https:// only, no trailing '/' needed */
 };
 
 /* Fills c with the defaults. */

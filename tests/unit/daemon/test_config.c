@@ -258,6 +258,13 @@ static void test_updates(void **state)
 	expect_error(f, "[updates]\nallowed_windows = mon-fri 18h-7h30\n", 2,
 		     "updates.allowed_windows: 'mon-fri 18h-7h30': the hours are not like");
 	expect_error(f, "[updates]\nallowed_windows = lundi 18:00-19:00\n", 2, "the days are");
+	/* [vpp] url: Apple's Apps and Books API, https only */
+	assert_string_equal(f->c.vpp_url, "https://vpp.itunes.apple.com/mdm/v2");
+	assert_int_equal(load(f, "[vpp]\nurl = https://127.0.0.1:8445/mdm/v2\n"), 0);
+	assert_string_equal(f->c.vpp_url, "https://127.0.0.1:8445/mdm/v2");
+	expect_error(f, "[vpp]\nurl = http://vpp.itunes.apple.com/mdm/v2\n", 2,
+		     "vpp.url: 'http://vpp.itunes.apple.com/mdm/v2' is not an https:// URL");
+	expect_error(f, "[vpp]\nurl =\n", 2, "not an https:// URL");
 	expect_error(f,
 		     "[server]\n[updates]\nallowed_windows = mon 18:00-19:00 ; tue 18:00-19:00\n",
 		     3, "a blank before ';' starts a comment");
