@@ -466,8 +466,7 @@ class AdeStandin:
             pos += 1
             if d is not None:
                 page.append(self._shape(d, version))
-        more = any(s in self.devices for s in self.order[pos:pos + 1]) or \
-            (pos < len(self.order) and any(s in self.devices for s in self.order[pos:]))
+        more = any(s in self.devices for s in self.order[pos:])
         if not more:
             pos = len(self.order)
         return {"cursor": _hex_cursor("f", pos, seq, now, self.epoch), "devices": page,

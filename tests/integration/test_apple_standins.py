@@ -194,6 +194,14 @@ def test_ade():
               "ADE assign of 1001 serials: 400")
         st, js, _ = cl.call("POST", "/devices", {"devices": [serials[0]]}, headers=h)
         check(js["devices"][serials[0]]["profile_status"] == "assigned", "ADE assigned shows")
+        st, js, _ = cl.call("DELETE", "/profile/devices", {"devices": [serials[0], "NOPE"]},
+                            headers=h)
+        check(st == 200 and js["devices"] == {serials[0]: "SUCCESS", "NOPE": "NOT_ACCESSIBLE"},
+              "ADE DELETE /profile/devices per serial")
+        st, js, _ = cl.call("POST", "/devices", {"devices": [serials[0]]}, headers=h)
+        check(js["devices"][serials[0]]["profile_status"] == "removed", "ADE removed shows")
+        check(cl.call("POST", "/profile/devices", {"profile_uuid": "X", "devices": [serials[0]]},
+                      headers=h)[1] == "PROFILE_NOT_FOUND", "ADE assign to an unknown profile")
         # rate limits
         ade.then(ade.too_many(2), ade.unavailable(5))
         st, _, r = cl.call("GET", "/account", headers=h)
@@ -372,6 +380,19 @@ def test_vpp():
             "assets": [{"adamId": "3"}], "serialNumbers": ["S%04d" % i for i in range(1000)]},
             headers=h)
         check(st == 200, "VPP associate of 1000 serials accepted")
+        v.auto = True
+        st, js, _ = cl.call("POST", b + "/assets/associate", {
+            "assets": [{"adamId": "2"}], "serialNumbers": ["A1"]}, headers=h)
+        eid = js["eventId"]
+        first = cl.call("GET", b + "/status?eventId=" + eid, headers=h)[1]["eventStatus"]
+        second = cl.call("GET", b + "/status?eventId=" + eid, headers=h)[1]
+        check(first == "PENDING" and second["eventStatus"] == "COMPLETE" and
+              second["numCompleted"] == 1 and "failures" not in second,
+              "VPP auto: PENDING once, then COMPLETE (free app, unlimited)")
+        other = v.add_token("Autre collège")
+        st, js, _ = cl.call("GET", b + "/status?eventId=" + eid,
+                            headers={"Authorization": "Bearer " + other})
+        check(st == 400 and js["errorNumber"] == 9708, "VPP another location's eventId: 9708")
         v.then(v.too_many(3), v.unavailable(7))
         st, js, r = cl.call("GET", b + "/assets", headers=h)
         check(st == 429 and js["errorNumber"] == 9646 and r.getheader("Retry-After") == "3",
