@@ -55,12 +55,10 @@ generated tablets (1000 by default) and prints the server token.
 import base64
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import plistlib
 import secrets
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -68,6 +66,8 @@ import threading
 import time
 import urllib.parse
 import uuid
+
+from https_standin import HttpsStandin, Reply
 
 SESSION_PATH = "/session"
 MAX_LIMIT = 1000
@@ -161,59 +161,13 @@ def _unhex_cursor(c):
         return None
 
 
-class _Reply(Exception):
-    def __init__(self, status, body, headers=None):
-        super().__init__(status)
-        self.status, self.body, self.headers = status, body, headers or {}
-
-
 def _err(status, code):
-    return _Reply(status, json.dumps(code))
+    return Reply(status, json.dumps(code))
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class AdeStandin(HttpsStandin):
+    content_type = "application/json;charset=UTF8"
 
-    def log_message(self, fmt, *args):
-        pass
-
-    def _serve(self, method):
-        a = self.server.standin
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
-        try:
-            status, data, headers = 200, a.handle(method, self.path, self.headers, body), {}
-        except _Reply as r:
-            status, data, headers = r.status, r.body, r.headers
-        if isinstance(data, (dict, list)):
-            data = json.dumps(data)
-        if isinstance(data, str):
-            data = data.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF8")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        try:
-            self.wfile.write(data)
-        except OSError:
-            self.close_connection = True
-
-    def do_GET(self):
-        self._serve("GET")
-
-    def do_POST(self):
-        self._serve("POST")
-
-    def do_PUT(self):
-        self._serve("PUT")
-
-    def do_DELETE(self):
-        self._serve("DELETE")
-
-
-class AdeStandin:
     def __init__(self, cert, key, session_seconds=3600, token_days=365):
         self.cert, self.key = cert, key
         self.lock = threading.Lock()
@@ -299,13 +253,13 @@ class AdeStandin:
 
     @staticmethod
     def answer(status, body=b"", headers=None):
-        return _Reply(status, body, dict(headers or {}))
+        return Reply(status, body, dict(headers or {}))
 
     def too_many(self, seconds=1):
-        return _Reply(429, b"", {} if seconds is None else {"Retry-After": str(seconds)})
+        return Reply(429, b"", {} if seconds is None else {"Retry-After": str(seconds)})
 
     def unavailable(self, seconds=1):
-        return _Reply(503, b"", {} if seconds is None else {"Retry-After": str(seconds)})
+        return Reply(503, b"", {} if seconds is None else {"Retry-After": str(seconds)})
 
     def then(self, *answers):
         with self.lock:
@@ -353,23 +307,23 @@ class AdeStandin:
                       ("DELETE", "/profile/devices"): self._remove}
             fn = routes.get((method, u.path))
             if fn is None:
-                raise _Reply(404, json.dumps("NOT_FOUND"), extra)
+                raise Reply(404, json.dumps("NOT_FOUND"), extra)
             if method in ("POST", "PUT", "DELETE"):
                 try:
                     req = json.loads(body or b"null")
                 except ValueError:
                     req = None
                 if not isinstance(req, dict):
-                    raise _Reply(400, json.dumps("MALFORMED_REQUEST_BODY"), extra)
+                    raise Reply(400, json.dumps("MALFORMED_REQUEST_BODY"), extra)
             else:
                 req = dict(urllib.parse.parse_qsl(u.query))
             try:
                 out = fn(req, version)
-            except _Reply as r:
+            except Reply as r:
                 r.headers.update(extra)
                 raise
             if extra:
-                raise _Reply(200, json.dumps(out), extra)
+                raise Reply(200, json.dumps(out), extra)
             return out
 
     def _session(self, headers):
@@ -611,29 +565,6 @@ class AdeStandin:
     def url(self):
         return "https://127.0.0.1:%d" % self.port
 
-    def start(self, port=0):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self.server.daemon_threads = True
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.server.standin = self
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, et, ev, tb):
-        self.stop()
 
 
 # -- MachineInfo (§2.7) ----------------------------------------------------

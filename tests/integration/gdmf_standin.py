@@ -31,10 +31,11 @@ Standalone: python3 gdmf_standin.py CERT KEY [PORT] serves the fixture.
 import http.server
 import os
 import subprocess
-import ssl
 import sys
 import tempfile
 import threading
+
+from https_standin import HttpsStandin
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "apple",
                        "gdmf_fixture.json")
@@ -106,7 +107,9 @@ def load_catalogue(d):
     wait_until(lambda: d.api("GET", "/api/v1/updates/catalogue")["releases"] > 0, 60,
                "the catalogue")
 
-class GdmfStandin:
+class GdmfStandin(HttpsStandin):
+    handler = _Handler
+
     def __init__(self, cert, key, fixture=FIXTURE):
         with open(fixture, "rb") as f:
             self.body = f.read()
@@ -163,29 +166,6 @@ class GdmfStandin:
     def url(self):
         return "https://127.0.0.1:%d%s" % (self.port, PATH)
 
-    def start(self, port=0):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self.server.daemon_threads = True
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.server.standin = self
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, et, ev, tb):
-        self.stop()
 
 
 if __name__ == "__main__":

@@ -32,14 +32,14 @@ Standalone: python3 vpp_standin.py CERT KEY [PORT] prints a token and serves
 three apps.
 """
 import base64
-import http.server
 import json
 import secrets
-import ssl
 import sys
 import threading
 import time
 import urllib.parse
+
+from https_standin import HttpsStandin, Reply
 
 BASE = "/mdm/v2"
 LIMITS = {"maxAssets": 25, "maxSerialNumbers": 1000, "maxRevokeSerialNumbers": 100,
@@ -62,56 +62,14 @@ def make_stoken(token, exp, org):
                                         "orgName": org}).encode()).decode()
 
 
-class _Reply(Exception):
-    def __init__(self, status, body, headers=None):
-        super().__init__(status)
-        self.status, self.body, self.headers = status, body, headers or {}
-
-
 def _err(status, number, **info):
     b = {"errorNumber": number, "errorMessage": ERRORS.get(number, "error")}
     if info:
         b["errorInfo"] = info
-    return _Reply(status, b)
+    return Reply(status, b)
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def _serve(self, method):
-        v = self.server.standin
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
-        try:
-            status, data, headers = 200, v.handle(method, self.path, self.headers, body), {}
-        except _Reply as r:
-            status, data, headers = r.status, r.body, r.headers
-        if isinstance(data, (dict, list)):
-            data = json.dumps(data)
-        if isinstance(data, str):
-            data = data.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        for k, val in headers.items():
-            self.send_header(k, val)
-        self.end_headers()
-        try:
-            self.wfile.write(data)
-        except OSError:
-            self.close_connection = True
-
-    def do_GET(self):
-        self._serve("GET")
-
-    def do_POST(self):
-        self._serve("POST")
-
-
-class VppStandin:
+class VppStandin(HttpsStandin):
     def __init__(self, cert, key, page_size=100, auto=False, error_in_200=True):
         self.cert, self.key = cert, key
         self.lock = threading.Lock()
@@ -153,15 +111,15 @@ class VppStandin:
                     "supportedPlatforms": ["iOS", "iPadOS"]}
 
     def too_many(self, seconds=1):
-        return _Reply(429, {"errorNumber": 9646, "errorMessage": ERRORS[9646]},
+        return Reply(429, {"errorNumber": 9646, "errorMessage": ERRORS[9646]},
                       {} if seconds is None else {"Retry-After": str(seconds)})
 
     def unavailable(self, seconds=1):
-        return _Reply(503, b"", {} if seconds is None else {"Retry-After": str(seconds)})
+        return Reply(503, b"", {} if seconds is None else {"Retry-After": str(seconds)})
 
     @staticmethod
     def answer(status, body=b"", headers=None):
-        return _Reply(status, body, dict(headers or {}))
+        return Reply(status, body, dict(headers or {}))
 
     def then(self, *answers):
         with self.lock:
@@ -183,7 +141,7 @@ class VppStandin:
         if plan is not None:
             raise plan
         if not u.path.startswith(BASE + "/"):
-            raise _Reply(404, b"")
+            raise Reply(404, b"")
         route = u.path[len(BASE):]
         if route == "/service/config" and method == "GET":
             return {"urls": {k: "%s%s" % (self.url, p) for k, p in (
@@ -216,7 +174,7 @@ class VppStandin:
                       ("GET", "/status"): lambda: self._status(tok, q)}
             fn = routes.get((method, route))
             if fn is None:
-                raise _Reply(404, b"")
+                raise Reply(404, b"")
             out = fn()
             out.update(common)
             if tok["mdmInfo"] is not None:
@@ -230,7 +188,7 @@ class VppStandin:
             raise _err(401, 9722)
         tok = self.tokens.get(header[7:].strip())
         if tok is None:
-            raise _Reply(200, {"errorNumber": 9601, "errorMessage": ERRORS[9601]}) \
+            raise Reply(200, {"errorNumber": 9601, "errorMessage": ERRORS[9601]}) \
                 if self.error_in_200 else _err(401, 9601)
         if tok["revoked"]:
             raise _err(401, 9625)
@@ -366,29 +324,6 @@ class VppStandin:
     def url(self):
         return "https://127.0.0.1:%d%s" % (self.port, BASE)
 
-    def start(self, port=0):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self.server.daemon_threads = True
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.server.standin = self
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, et, ev, tb):
-        self.stop()
 
 
 if __name__ == "__main__":
