@@ -94,7 +94,9 @@ def test_filters():
         last = every[-1]["ts"]
         at = rows(d, {"from": last})
         check(at and all(r["ts"] >= last for r in at), "from a time: rows at or after it: %r" % at)
-        check(rows(d, {"from": day(0) + "T00:00:00Z", "to": every[0]["ts"]})[0]["id"] == every[0]["id"],
+        # from the start of today in Paris (a day), to a time; day(0) + "T00:00:00Z"
+        # was midnight UTC of Paris's date: after `to` from 23:00 to 24:00 UTC
+        check(rows(d, {"from": day(0), "to": every[0]["ts"]})[0]["id"] == every[0]["id"],
               "to a time: rows at or before it")
 
         down = rows(d, {"order": "desc"})
