@@ -579,6 +579,7 @@ static void test_ade_keypair(void **state)
 	assert_int_equal(keystore_ade_keypair(f->ks, &pem2, &created, f->err, sizeof(f->err)), 0);
 	assert_int_equal(created, 0);
 	assert_string_equal(pem, pem2);
+	free(pem2);
 	X509 *cert = pem_cert(pem);
 	EVP_PKEY *pub = X509_get0_pubkey(cert);
 	assert_int_equal(EVP_PKEY_get_base_id(pub), EVP_PKEY_RSA);
