@@ -545,6 +545,66 @@ static const char *const steps[] = {
     "  expiry INTEGER NOT NULL,"       /* access_token_expiry */
     "  imported_at INTEGER NOT NULL,"
     "  imported_by TEXT NOT NULL);",
+
+    /* 20: Automated Device Enrolment (issue 16, db_ade.h): the tablets
+     * Apple School Manager assigned to Ardoise (one row per tablet of the
+     * inventory that ASM gave, kept when ASM removes it: removed_at), the
+     * enrolment profiles Ardoise defines at Apple (at most one for the
+     * fleet, school NULL, and one per collège), and the device sync's
+     * state (one row: the cursor, the last run and its failure). */
+    "CREATE TABLE ade_profile ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),"
+    "  school TEXT REFERENCES school(uai)," /* NULL: every tablet no collège profile takes */
+    "  settings TEXT NOT NULL CHECK (json_valid(settings))," /* Apple's profile, url and anchors apart */
+    "  profile_uuid TEXT NOT NULL DEFAULT ''," /* Apple's, once defined there */
+    "  defined_at INTEGER,"
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX ade_profile_school ON ade_profile(coalesce(school, ''));"
+    "CREATE TABLE ade_device ("
+    "  device_id INTEGER PRIMARY KEY REFERENCES device(id),"
+    "  serial TEXT NOT NULL UNIQUE CHECK (length(serial) BETWEEN 1 AND 64),"
+    "  model TEXT NOT NULL DEFAULT '',"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  color TEXT NOT NULL DEFAULT '',"
+    "  asset_tag TEXT NOT NULL DEFAULT '',"
+    "  os TEXT NOT NULL DEFAULT '',"
+    "  device_family TEXT NOT NULL DEFAULT '',"
+    "  order_number TEXT NOT NULL DEFAULT ''," /* ASM's export; the API does not give it */
+    "  op_type TEXT NOT NULL DEFAULT '' CHECK (op_type IN ('','added','modified','deleted')),"
+    "  op_date INTEGER,"
+    "  assigned_at INTEGER," /* device_assigned_date */
+    "  assigned_by TEXT NOT NULL DEFAULT '',"
+    "  profile_status TEXT NOT NULL DEFAULT '',"  /* Apple's: empty, assigned, pushed, removed */
+    "  profile_uuid TEXT NOT NULL DEFAULT '',"    /* Apple's */
+    "  profile_id INTEGER REFERENCES ade_profile(id)," /* what Ardoise assigned */
+    "  assign_state TEXT NOT NULL DEFAULT '' CHECK (assign_state IN"
+    "    ('','pending','assigned','failed','throttled')),"
+    "  assign_error TEXT NOT NULL DEFAULT '',"
+    "  assign_after INTEGER," /* throttled or failed: not before */
+    "  removed_at INTEGER,"   /* no longer assigned to Ardoise in ASM */
+    "  seen_at INTEGER NOT NULL," /* last in a fetch or sync page */
+    "  created_at INTEGER NOT NULL,"
+    "  enrolled_at INTEGER,"   /* last enrolment through ADE accepted */
+    "  refused_at INTEGER,"    /* last enrolment refused, and why */
+    "  refusal TEXT NOT NULL DEFAULT '',"
+    "  configured_at INTEGER);" /* DeviceConfigured acknowledged since enrolled_at */
+    "CREATE INDEX ade_device_assign ON ade_device(assign_state, assign_after)"
+    "  WHERE removed_at IS NULL;"
+    "CREATE TABLE ade_sync ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  cursor TEXT NOT NULL DEFAULT '' CHECK (length(cursor) <= 1000),"
+    "  phase TEXT NOT NULL DEFAULT 'fetch' CHECK (phase IN ('fetch','sync')),"
+    "  cursor_at INTEGER,"  /* when the cursor was stored */
+    "  run_at INTEGER,"     /* the last run's start */
+    "  ok_at INTEGER,"      /* the last run that ended well */
+    "  devices INTEGER NOT NULL DEFAULT 0," /* tablets the last run saw */
+    "  error_at INTEGER,"   /* the last failure, NULL after a good run */
+    "  error_status INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  next_at INTEGER);",  /* not before (Retry-After, backoff) */
 };
 
 int migrations_count(void)

@@ -2,7 +2,7 @@
  * thread) and its last good copy kept. */
 #include "gdmf_sync.h"
 #include "ap_err.h"
-#include "httpsget.h"
+#include "httpsreq.h"
 #include "log.h"
 #include "store.h"
 #include "worker.h"
@@ -177,7 +177,7 @@ static void pause_s(long s)
 
 /* One answer judged: 1 to ask again (a 429 with a short Retry-After),
  * else 0 with the outcome in f. */
-static int judge(struct fetch *f, const struct httpsget_res *res)
+static int judge(struct fetch *f, const struct httpsreq_res *res)
 {
 	char err[256];
 	f->status = res->status;
@@ -204,15 +204,15 @@ static int judge(struct fetch *f, const struct httpsget_res *res)
 static void fetch_work(uv_work_t *req)
 {
 	struct fetch *f = req->data;
-	struct httpsget_req q = {f->url,	  f->ca,	 GDMF_MAX_BYTES,
+	struct httpsreq_req q = {f->url,	  f->ca,	 GDMF_MAX_BYTES,
 				 FETCH_TIMEOUT_S, "ardoise/0.1", &st.stop};
 	for (;;) {
-		struct httpsget_res res;
+		struct httpsreq_res res;
 		f->tries++;
 		uv_mutex_lock(&st.lock);
 		st.v.attempts++;
 		uv_mutex_unlock(&st.lock);
-		if (httpsget(&q, &res, f->error, sizeof(f->error)) < 0) {
+		if (httpsreq(&q, &res, f->error, sizeof(f->error)) < 0) {
 			f->status = 0; /* no answer */
 			break;
 		}

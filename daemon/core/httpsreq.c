@@ -1,19 +1,27 @@
-/* httpsget.c - one HTTPS GET through libcurl, capped. */
-#include "httpsget.h"
+/* httpsreq.c - one HTTPS request through libcurl, capped. */
+#include "httpsreq.h"
 #include "ap_buf.h"
 #include "ap_err.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <uv.h>
 
 #define CONNECT_TIMEOUT_S 10L
 
-struct get {
-	const struct httpsget_req *q;
+struct httpsreq_conn {
+	CURL *h;
+};
+
+struct call {
+	const struct httpsreq_req *q;
+	struct httpsreq_res *res;
 	struct ap_buf body;
 	int too_big; /* the body passed max_bytes */
 	int ca_bad;  /* q->ca could not be read */
@@ -26,7 +34,7 @@ static void global_init(void)
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
-	struct get *g = arg;
+	struct call *g = arg;
 	if (ap_buf_append(&g->body, data, size * n) < 0) {
 		g->too_big = 1;
 		return 0; /* curl stops: CURLE_WRITE_ERROR */
@@ -34,16 +42,36 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* Keeps want_header's value (the last one when it comes twice). */
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct call *g = arg;
+	size_t len = size * n, name = strlen(g->q->want_header);
+	if (len > name && data[name] == ':' && strncasecmp(data, g->q->want_header, name) == 0) {
+		const char *v = data + name + 1, *end = data + len;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && isspace((unsigned char)end[-1]))
+			end--;
+		size_t vlen = (size_t)(end - v);
+		if (vlen < sizeof(g->res->header)) {
+			memcpy(g->res->header, v, vlen);
+			g->res->header[vlen] = '\0';
+		}
+	}
+	return len;
+}
+
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-	struct get *g = arg;
+	struct call *g = arg;
 	return g->q->stop && atomic_load(g->q->stop) ? 1 : 0;
 }
 
 /* The extra trust anchors, added to the system's that curl loaded. */
 static CURLcode add_ca(CURL *h, void *ssl_ctx, void *arg)
 {
-	struct get *g = arg;
+	struct call *g = arg;
 	if (X509_STORE_load_file(SSL_CTX_get_cert_store(ssl_ctx), g->q->ca) != 1) {
 		g->ca_bad = 1;
 		return CURLE_SSL_CACERT_BADFILE;
@@ -51,9 +79,9 @@ static CURLcode add_ca(CURL *h, void *ssl_ctx, void *arg)
 	return CURLE_OK;
 }
 
-static void setup(CURL *h, struct get *g, char *errbuf)
+static int setup(CURL *h, struct call *g, char *errbuf, struct curl_slist **hdrs)
 {
-	const struct httpsget_req *q = g->q;
+	const struct httpsreq_req *q = g->q;
 	curl_easy_setopt(h, CURLOPT_URL, q->url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -73,28 +101,72 @@ static void setup(CURL *h, struct get *g, char *errbuf)
 		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, add_ca);
 		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, g);
 	}
+	if (q->want_header) {
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, g);
+	}
+	if (q->body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)q->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+	}
+	if (q->method) /* with a body too: DELETE /profile/devices carries one */
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+	for (const char *const *l = q->headers; l && *l; l++) {
+		struct curl_slist *n = curl_slist_append(*hdrs, *l);
+		if (n == NULL)
+			return AP_ENOMEM;
+		*hdrs = n;
+	}
+	if (*hdrs)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
+	return 0;
 }
 
-int httpsget(const struct httpsget_req *q, struct httpsget_res *ret, char *err, size_t cap)
+struct httpsreq_conn *httpsreq_conn_new(void)
+{
+	static uv_once_t once = UV_ONCE_INIT;
+	uv_once(&once, global_init);
+	struct httpsreq_conn *c = calloc(1, sizeof(*c));
+	if (c && (c->h = curl_easy_init()) == NULL) {
+		free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+void httpsreq_conn_free(struct httpsreq_conn *c)
+{
+	if (c) {
+		curl_easy_cleanup(c->h);
+		free(c);
+	}
+}
+
+int httpsreq(const struct httpsreq_req *q, struct httpsreq_res *ret, char *err, size_t cap)
 {
 	static uv_once_t once = UV_ONCE_INIT;
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct get g = {q, {0}, 0, 0};
+	struct call g = {q, ret, {0}, 0, 0};
+	struct curl_slist *hdrs = NULL;
 	long status = 0;
 	curl_off_t after = 0;
 	int rc = 0;
 	uv_once(&once, global_init);
-	CURL *h = curl_easy_init();
+	memset(ret, 0, sizeof(*ret));
+	CURL *h = q->conn ? q->conn->h : curl_easy_init();
 	if (h == NULL) {
 		snprintf(err, cap, "out of memory");
 		return AP_ENOMEM;
 	}
+	if (q->conn)
+		curl_easy_reset(h); /* options forgotten, the connection kept */
 	ap_buf_init(&g.body, q->max_bytes);
-	setup(h, &g, errbuf);
-	CURLcode c = curl_easy_perform(h);
+	CURLcode c = setup(h, &g, errbuf, &hdrs) < 0 ? CURLE_OUT_OF_MEMORY : curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after);
-	curl_easy_cleanup(h);
+	if (q->conn == NULL)
+		curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
 	if (c == CURLE_OK && ap_buf_append(&g.body, "", 0) < 0)
 		c = CURLE_OUT_OF_MEMORY; /* an empty body: data stays NULL otherwise */
 	if (c != CURLE_OK) {
@@ -105,9 +177,12 @@ int httpsget(const struct httpsget_req *q, struct httpsget_res *ret, char *err, 
 			snprintf(err, cap, "%.200s: no PEM certificate could be read", q->ca);
 		else if (q->stop && atomic_load(q->stop))
 			snprintf(err, cap, "stopped");
+		else if (c == CURLE_OUT_OF_MEMORY)
+			snprintf(err, cap, "out of memory"), rc = AP_ENOMEM;
 		else
 			snprintf(err, cap, "%s", errbuf[0] ? errbuf : curl_easy_strerror(c));
 		ap_buf_free(&g.body);
+		ret->header[0] = '\0';
 		return rc;
 	}
 	ret->status = status;
