@@ -557,7 +557,7 @@ static const char *const steps[] = {
     "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),"
     "  school TEXT REFERENCES school(uai)," /* NULL: every tablet no collège profile takes */
     "  settings TEXT NOT NULL CHECK (json_valid(settings))," /* Apple's profile, url and anchors apart */
-    "  profile_uuid TEXT NOT NULL DEFAULT ''," /* Apple's, once defined there */
+    "  profile_uuid TEXT NOT NULL DEFAULT '',"		     /* Apple's, once defined there */
     "  defined_at INTEGER,"
     "  created_by TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
@@ -577,18 +577,18 @@ static const char *const steps[] = {
     "  op_date INTEGER,"
     "  assigned_at INTEGER," /* device_assigned_date */
     "  assigned_by TEXT NOT NULL DEFAULT '',"
-    "  profile_status TEXT NOT NULL DEFAULT '',"  /* Apple's: empty, assigned, pushed, removed */
-    "  profile_uuid TEXT NOT NULL DEFAULT '',"    /* Apple's */
+    "  profile_status TEXT NOT NULL DEFAULT ''," /* Apple's: empty, assigned, pushed, removed */
+    "  profile_uuid TEXT NOT NULL DEFAULT '',"	 /* Apple's */
     "  profile_id INTEGER REFERENCES ade_profile(id)," /* what Ardoise assigned */
     "  assign_state TEXT NOT NULL DEFAULT '' CHECK (assign_state IN"
     "    ('','pending','assigned','failed','throttled')),"
     "  assign_error TEXT NOT NULL DEFAULT '',"
-    "  assign_after INTEGER," /* throttled or failed: not before */
-    "  removed_at INTEGER,"   /* no longer assigned to Ardoise in ASM */
+    "  assign_after INTEGER,"	  /* throttled or failed: not before */
+    "  removed_at INTEGER,"	  /* no longer assigned to Ardoise in ASM */
     "  seen_at INTEGER NOT NULL," /* last in a fetch or sync page */
     "  created_at INTEGER NOT NULL,"
-    "  enrolled_at INTEGER,"   /* last enrolment through ADE accepted */
-    "  refused_at INTEGER,"    /* last enrolment refused, and why */
+    "  enrolled_at INTEGER," /* last enrolment through ADE accepted */
+    "  refused_at INTEGER,"  /* last enrolment refused, and why */
     "  refusal TEXT NOT NULL DEFAULT '',"
     "  configured_at INTEGER);" /* DeviceConfigured acknowledged since enrolled_at */
     "CREATE INDEX ade_device_assign ON ade_device(assign_state, assign_after)"
@@ -597,14 +597,14 @@ static const char *const steps[] = {
     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  cursor TEXT NOT NULL DEFAULT '' CHECK (length(cursor) <= 1000),"
     "  phase TEXT NOT NULL DEFAULT 'fetch' CHECK (phase IN ('fetch','sync')),"
-    "  cursor_at INTEGER,"  /* when the cursor was stored */
-    "  run_at INTEGER,"     /* the last run's start */
-    "  ok_at INTEGER,"      /* the last run that ended well */
+    "  cursor_at INTEGER,"		    /* when the cursor was stored */
+    "  run_at INTEGER,"			    /* the last run's start */
+    "  ok_at INTEGER,"			    /* the last run that ended well */
     "  devices INTEGER NOT NULL DEFAULT 0," /* tablets the last run saw */
-    "  error_at INTEGER,"   /* the last failure, NULL after a good run */
+    "  error_at INTEGER,"		    /* the last failure, NULL after a good run */
     "  error_status INTEGER NOT NULL DEFAULT 0,"
     "  error TEXT NOT NULL DEFAULT '',"
-    "  next_at INTEGER);",  /* not before (Retry-After, backoff) */
+    "  next_at INTEGER);", /* not before (Retry-After, backoff) */
 };
 
 int migrations_count(void)
