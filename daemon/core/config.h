@@ -97,7 +97,9 @@ struct config {
 	 * read, not used yet */
 	char ade_url[CONFIG_STR];    /* Apple's ADE API, https:// only, no trailing path */
 	char ade_min_os[CONFIG_STR]; /* "X.Y[.Z]": older tablets refused at enrolment; "" = none */
-	int64_t ade_sync_minutes;    /* the device list synced this often, 5..1440 */
+	char ade_machineinfo_anchor
+	    [CONFIG_STR];	  /* PEM: the root MachineInfo must chain to; "" = no ADE */
+	int64_t ade_sync_minutes; /* the device list synced this often, 5..1440 */
 	/* [vpp] Apple's Apps and Books API (daemon/apple/vpp.h; not wired yet) */
 	char vpp_url[CONFIG_STR]; /* the API's root, https:// only, no trailing '/' needed */
 };

@@ -1,0 +1,159 @@
+"""Enrolment through Automated Device Enrolment (issue 16): the tablet
+POSTs its MachineInfo signed by Apple (here by the stand-in chain of
+ade_standin.MachineInfoSigner, whose root is [ade] machineinfo_anchor) to
+/mdm/ade/enroll.  An assigned tablet gets the signed enrolment profile; a
+serial ASM did not assign, or removed, is refused 403 and the refusal
+recorded; a tablet below [ade] min_os gets Apple's schema-valid 403
+com.apple.softwareupdate.required (checked with mdm-schema-check) and does
+not enrol, or a plain 403 when it cannot update itself; a bad signature,
+another anchor, garbage and a huge body are refused with nothing stored.
+
+The tablets are put in ade_device with harness.ade_assign() (sqlite3 while
+the daemon is stopped) until the ADE sync fills it from the stand-in.
+"""
+import base64
+import json
+import os
+import plistlib
+import subprocess
+import tempfile
+
+from ade_standin import MachineInfoSigner
+from harness import Daemon, Sim, ade_assign, check, read_response, run, schema_check
+
+SIGNER = MachineInfoSigner()
+UAI = "0131266F"
+
+
+def config(min_os="17.4", anchor=None):
+    return "[ade]\nmin_os = %s\nmachineinfo_anchor = %s\n" % (min_os, anchor or SIGNER.root)
+
+
+def info(serial, os_version="17.6.1", can_update=True, **over):
+    i = {"UDID": "00008103-%016X" % abs(hash(serial)), "SERIAL": serial,
+         "PRODUCT": "iPad13,18", "VERSION": "21G93", "LANGUAGE": "fr"}
+    if os_version:
+        i["OS_VERSION"] = os_version
+    if can_update is not None:
+        i["MDM_CAN_REQUEST_SOFTWARE_UPDATE"] = can_update
+    i.update(over)
+    return i
+
+
+def post(d, blob, signer=SIGNER):
+    body = blob if isinstance(blob, bytes) and not blob.startswith(b"<?xml") else signer.sign(blob)
+    return d.request("POST", "/mdm/ade/enroll", body=body, token=None,
+                     headers={"Content-Type": "application/pkcs7-signature",
+                              "Accept-Language": "fr"})
+
+
+def english(body):
+    e = json.loads(body)["error"]
+    return e.get("message_en", e["message"])
+
+
+def ade_row(d, serial):
+    out = d.sqlite("SELECT coalesce(enrolled_at,0), coalesce(refused_at,0), refusal,"
+                   " coalesce(configured_at,0) FROM ade_device WHERE serial='%s'" % serial)
+    e, r, why, c = out.stdout.strip().split("|")
+    return {"enrolled_at": int(e), "refused_at": int(r), "refusal": why, "configured_at": int(c)}
+
+
+def codes(d):
+    return int(d.sqlite("SELECT count(*) FROM enroll_code WHERE created_by='ade'").stdout)
+
+
+def test_endpoint_answers():
+    with Daemon(config=config()) as d:
+        d.ctl("school", "add", UAI, "--name", "Clg N. Sarraute")
+        ade_assign(d, ["ADEOK0000001", "ADEOLD000001", "ADEOLD000002"], school=UAI)
+        ade_assign(d, ["ADEGONE00001"], removed=True)
+        # assigned: the signed profile, a code made for that serial
+        st, h, body = post(d, info("ADEOK0000001"))
+        check(st == 200 and h["content-type"] == "application/x-apple-aspen-config",
+              "assigned tablet: %d %r %r" % (st, h, body[:200]))
+        check(b"fr.ardoise.enroll" in body and body[:1] == b"\x30", "a CMS-signed profile")
+        check(ade_row(d, "ADEOK0000001")["enrolled_at"] > 0, "enrolled_at set")
+        check(codes(d) == 1, "one code by ade")
+        serial_of = d.sqlite("SELECT serial FROM enroll_code WHERE created_by='ade'").stdout
+        check(serial_of.strip() == "ADEOK0000001", "the code is bound to the serial")
+        # not assigned
+        st, _, body = post(d, info("NOTASSIGNED1"))
+        check(st == 403 and "Apple School Manager" in english(body),
+              "unassigned: %d %r" % (st, body))
+        # removed from Ardoise in ASM: refused and recorded
+        st, _, body = post(d, info("ADEGONE00001"))
+        check(st == 403, "removed: %d %r" % (st, body))
+        row = ade_row(d, "ADEGONE00001")
+        check(row["refused_at"] > 0 and "no longer assigned" in row["refusal"], "recorded: %r" % row)
+        check(row["enrolled_at"] == 0, "not enrolled")
+        # below min_os, can update: Apple's 403, schema-valid
+        st, h, body = post(d, info("ADEOLD000001", os_version="17.1"))
+        check(st == 403 and h["content-type"].startswith("application/json"),
+              "below min_os: %d %r" % (st, h))
+        doc = json.loads(body)
+        check(doc["code"] == "com.apple.softwareupdate.required"
+              and doc["details"] == {"OSVersion": "17.4"} and "17.4" in doc["message"],
+              "the version to install: %r" % doc)
+        path = os.path.join(d.tmp, "su.json")
+        with open(path, "wb") as f:
+            f.write(body)
+        schema_check([path], "--kind", "error")
+        row = ade_row(d, "ADEOLD000001")
+        check(row["enrolled_at"] == 0 and "update required to iPadOS 17.4" in row["refusal"],
+              "refused, recorded: %r" % row)
+        # below min_os, cannot update (flag false / absent: before iPadOS 17)
+        for i in (info("ADEOLD000002", os_version="17.1", can_update=False),
+                  info("ADEOLD000002", os_version=None, can_update=None)):
+            st, h, body = post(d, i)
+            check(st == 403 and "error" in json.loads(body), "cannot update: %d %r" % (st, body))
+        check("cannot update itself" in ade_row(d, "ADEOLD000002")["refusal"], "recorded")
+        check(codes(d) == 1, "no code for any refusal")
+        # GET with the blob in x-apple-aspen-deviceinfo (the web-view flow)
+        b64 = base64.b64encode(SIGNER.sign(info("ADEOK0000001"))).decode()
+        st, h, body = d.request("GET", "/mdm/ade/enroll", token=None,
+                                headers={"x-apple-aspen-deviceinfo": b64})
+        check(st == 200 and h["content-type"] == "application/x-apple-aspen-config",
+              "web-view flow: %d" % st)
+        st, _, _ = d.request("GET", "/mdm/ade/enroll", token=None,
+                             headers={"x-apple-aspen-deviceinfo": "!!!!" + b64[4:]})
+        check(st == 400, "bad base64: %d" % st)
+
+
+def test_hostile_machine_info():
+    with Daemon(config=config()) as d:
+        ade_assign(d, ["ADEOK0000001"])
+        other = MachineInfoSigner()
+        good = SIGNER.sign(info("ADEOK0000001"))
+        bad = [("another root", other.sign(info("ADEOK0000001")), 400),
+               ("not signed", plistlib.dumps(info("ADEOK0000001")), 400),
+               ("tampered", good.replace(b"ADEOK0000001", b"ADEOK0000002"), 400),
+               ("truncated", good[:len(good) // 2], 400),
+               ("garbage", os.urandom(3000), 400),
+               ("empty", b"", 400),
+               ("a hostile serial", SIGNER.sign(info("A' OR 1=1--")), 400),
+               ("a serial of the wrong type", SIGNER.sign(info("X", SERIAL=12)), 400)]
+        for what, blob, want in bad:
+            st, _, body = d.request("POST", "/mdm/ade/enroll", body=blob, token=None,
+                                    headers={"Content-Type": "application/pkcs7-signature"})
+            check(st == want, "%s: expected %d, got %d %r" % (what, want, st, body[:200]))
+        s = d.raw_tls()  # a huge body: refused from its head, before it is read
+        s.sendall(b"POST /mdm/ade/enroll HTTP/1.1\r\nHost: x\r\nContent-Length: 204800\r\n"
+                  b"Content-Type: application/pkcs7-signature\r\n\r\n" + b"\x30" * 1024)
+        st, _, _ = read_response(s.makefile("rb"))
+        s.close()
+        check(st == 413, "huge body: %d" % st)
+        check(codes(d) == 0 and ade_row(d, "ADEOK0000001")["enrolled_at"] == 0,
+              "nothing stored for any of them")
+        check(d.alive(), "the daemon is still up")
+    # no anchor configured: every ADE enrolment refused, clearly
+    with Daemon(config="[ade]\nmin_os = 17.0\n") as d:
+        ade_assign(d, ["ADEOK0000001"])
+        st, _, body = post(d, info("ADEOK0000001"))
+        check(st == 503 and "not set up" in english(body),
+              "no anchor: %d %r" % (st, body))
+        check("machineinfo_anchor" in d.log(), "the log says which key to set")
+
+
+if __name__ == "__main__":
+    run([test_endpoint_answers, test_hostile_machine_info])
