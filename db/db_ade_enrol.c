@@ -53,6 +53,28 @@ int db_ade_enrol_pending(struct db *db, int64_t device_id, int64_t *ret_n)
 	return db_step_int64(db, st, ret_n);
 }
 
+#define CONFIGURING                                                \
+	"EXISTS (SELECT 1 FROM command c WHERE c.device_id = d.id" \
+	"   AND c.type = 'DeviceConfigured' AND c.status IN ('queued','sent','notnow'))"
+
+int db_ade_enrol_state(struct db *db, int64_t device_id, int *ret_awaiting, int *ret_configuring)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "SELECT d.awaiting_config = 1 AND d.enrollment = 'enrolled', " CONFIGURING
+			 " FROM device d WHERE d.id = ?1",
+			 &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, device_id);
+	if ((rc = db_step_row(db, st)) == 0) {
+		*ret_awaiting = sqlite3_column_int(st, 0);
+		*ret_configuring = sqlite3_column_int(st, 1);
+		db_done(st);
+	}
+	return rc;
+}
+
 int db_ade_enrol_awaiting(struct db *db, int64_t limit,
 			  int (*fn)(const struct db_ade_awaiting *a, void *arg), void *arg)
 {
@@ -62,8 +84,7 @@ int db_ade_enrol_awaiting(struct db *db, int64_t limit,
 		    "SELECT d.id, coalesce(d.enrolled_at, 0),"
 		    " max(coalesce(d.enrolled_at, 0), coalesce((SELECT max(max(c.created_at,"
 		    "   coalesce(c.done_at, 0))) FROM command c WHERE c.device_id = d.id), 0)),"
-		    " EXISTS (SELECT 1 FROM command c WHERE c.device_id = d.id"
-		    "   AND c.type = 'DeviceConfigured' AND c.status IN ('queued','sent','notnow'))"
+		    " " CONFIGURING
 		    " FROM device d WHERE d.awaiting_config = 1 AND d.enrollment = 'enrolled'"
 		    " ORDER BY d.id LIMIT ?1",
 		    &st);

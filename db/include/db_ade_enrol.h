@@ -24,6 +24,11 @@ int db_ade_enrol_configured(struct db *db, int64_t device_id);
  * whose origin is "policy" or "enrolment", into *ret_n. */
 int db_ade_enrol_pending(struct db *db, int64_t device_id, int64_t *ret_n);
 
+/* Whether device_id awaits configuration (*ret_awaiting: awaiting_config
+ * set and enrolled) and has a DeviceConfigured pending (*ret_configuring).
+ * AP_ENOTFOUND when no such tablet. */
+int db_ade_enrol_state(struct db *db, int64_t device_id, int *ret_awaiting, int *ret_configuring);
+
 /* A tablet awaiting configuration: awaiting_config set, enrolled. */
 struct db_ade_awaiting {
 	int64_t device_id;
