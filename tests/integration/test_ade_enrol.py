@@ -8,6 +8,16 @@ com.apple.softwareupdate.required (checked with mdm-schema-check) and does
 not enrol, or a plain 403 when it cannot update itself; a bad signature,
 another anchor, garbage and a huge body are refused with nothing stored.
 
+With ardoise-sim ade-enroll: an assigned tablet enrols supervised and
+awaiting configuration, receives the baseline, then DeviceConfigured (only
+then: ade_device.configured_at set, awaiting_config cleared, audited); an
+unassigned serial and a tablet below min_os do not enrol; a returned
+tablet (loan, return: EraseDevice) comes back through ADE by itself at its
+next session, with a new identity, keeping its collège; the generic command
+route refuses DeviceConfigured; a tablet whose plan never settles is
+released after [ade] await_release_minutes (its commands made to look old
+with sqlite3: the clock cannot be moved), audited.
+
 The tablets are put in ade_device with harness.ade_assign() (sqlite3 while
 the daemon is stopped) until the ADE sync fills it from the stand-in.
 """
@@ -19,7 +29,8 @@ import subprocess
 import tempfile
 
 from ade_standin import MachineInfoSigner
-from harness import Daemon, Sim, ade_assign, check, read_response, run, schema_check
+from harness import (Daemon, Sim, ade_assign, check, read_response, run, schema_check,
+                     write)
 
 SIGNER = MachineInfoSigner()
 UAI = "0131266F"
@@ -155,5 +166,126 @@ def test_hostile_machine_info():
         check("machineinfo_anchor" in d.log(), "the log says which key to set")
 
 
+def ade_sim(d, sim, *args, expect=0):
+    return sim("ade-enroll", "--enroll-url", d.url + "/mdm/ade/enroll", "--signer-cert",
+               SIGNER.leaf, "--signer-key", SIGNER.leaf_key, "--signer-chain", SIGNER.ca,
+               *args, expect=expect)
+
+
+def awaiting(d, serial):
+    return int(d.sqlite("SELECT awaiting_config FROM device WHERE serial='%s'" % serial).stdout)
+
+
+def commands(d, serial):
+    return d.ctl_json("command", "list", serial)
+
+
+def settle(d, sim, serial):
+    """Sessions until DeviceConfigured is acknowledged (a few at most)."""
+    for _ in range(5):
+        sim.connect()
+        if ade_row(d, serial)["configured_at"]:
+            return
+    check(False, "DeviceConfigured never acknowledged: %r" % commands(d, serial))
+
+
+def test_sim_enrols_is_configured_and_comes_back():
+    with Daemon(config=config()) as d:
+        d.ctl("school", "add", UAI, "--name", "Clg N. Sarraute")
+        ade_assign(d, ["ADE000000001", "ADE000000002", "OLD000000001"], school=UAI)
+        sim = Sim(d)
+        out = ade_sim(d, sim, "-n", "2", "--serial-prefix", "ADE", "--os-version", "17.6")
+        check("2 of 2 devices enrolled through ADE" in out.stdout, out.stdout)
+        serial = "ADE000000001"
+        dev = sim.device(serial)
+        check(dev["state"] == "enrolled" and dev["supervised"] and dev["awaiting_configuration"],
+              "enrolled, supervised, awaiting configuration: %r" % dev)
+        check(awaiting(d, serial) == 1, "the daemon knows it awaits configuration")
+        check(ade_row(d, serial)["configured_at"] == 0, "not configured yet")
+        first_cert = d.sqlite("SELECT cert_fp FROM device WHERE serial='%s'" % serial).stdout
+        settle(d, sim, serial)
+        dev = sim.device(serial)
+        held = {p["identifier"] for p in dev["profiles"]}
+        check(not dev["awaiting_configuration"], "released from Setup Assistant: %r" % dev)
+        check({"fr.ardoise.baseline.passcode", "fr.ardoise.baseline.restrictions"} <= held,
+              "the baseline was installed first: %r" % held)
+        cmds = commands(d, serial)
+        conf = [c for c in cmds if c["type"] == "DeviceConfigured"]
+        check(len(conf) == 1 and conf[0]["status"] == "acknowledged", "once: %r" % conf)
+        check(cmds[0]["type"] == "DeviceConfigured", "sent last, after the baseline: %r"
+              % [c["type"] for c in cmds])
+        installs = [c for c in cmds if c["type"] == "InstallProfile"]
+        check(installs and all(c["status"] == "acknowledged" for c in installs),
+              "every baseline profile acknowledged: %r" % installs)
+        check(awaiting(d, serial) == 0, "awaiting_config cleared")
+        audit = [a for a in d.ctl_json("audit", "list") if a["action"] == "device.configured"]
+        check(len(audit) == 2, "both tablets' DeviceConfigured audited: %r" % audit)
+        # staff cannot send DeviceConfigured through the generic route
+        st, _, body = d.request("POST", "/api/v1/devices/%s/commands" % serial,
+                                body={"type": "DeviceConfigured", "reason": "essai"})
+        check(st == 403 and b"ADE" in body, "generic route: %d %r" % (st, body))
+        # below min_os: told to update, not enrolled; unassigned: refused
+        out = ade_sim(d, sim, "--serials", serials_file(d, ["OLD000000001"]),
+                      "--os-version", "17.1")
+        check("1 told to update first" in out.stdout, out.stdout)
+        old = sim.device("OLD000000001")
+        check(old["state"] != "enrolled" and old["ade"]["refusal"] == "update required to 17.4",
+              "recorded by the tablet: %r" % old)
+        out = ade_sim(d, sim, "-n", "1", "--serial-prefix", "NOPE", expect=1)
+        check("403" in out.stderr and "Apple School Manager" in out.stderr, out.stderr)
+        # a loan and its return: the erase, then back through ADE by itself
+        d.ctl("person", "import", write(d, "people.csv",
+                                         "external_id;kind;name;class;uai;agreement\n"
+                                         "E-1;pupil;Léa Dupont;5B;%s;2024-09-02\n" % UAI))
+        d.ctl("loan", "create", "--device", serial, "--person", "E-1")
+        d.ctl("loan", "return", serial, "--condition", "ok")
+        sim.connect()  # the erase: acknowledged, then the tablet wipes itself
+        check(sim.device(serial)["state"] in ("erased", "enrolled"), "erased")
+        settle(d, sim, serial)  # comes back through ADE, configured again
+        dev = d.ctl_json("device", "show", serial)
+        check(dev["school"] == UAI and dev["state"] == "stock",
+              "same record, same collège, back in stock: %r" % dev)
+        again = d.sqlite("SELECT cert_fp FROM device WHERE serial='%s'" % serial).stdout
+        check(again.strip() and again != first_cert, "a new identity after the erase")
+        check(sim.device(serial)["state"] == "enrolled", "enrolled again")
+        confs = [c for c in commands(d, serial) if c["type"] == "DeviceConfigured"]
+        check(len(confs) == 2, "configured again after the re-enrolment: %r" % confs)
+        d.ctl("audit", "verify")
+
+
+def serials_file(d, serials):
+    return write(d, "serials.txt", "\n".join(serials) + "\n")
+
+
+def test_stuck_tablet_is_released():
+    with Daemon(config=config() + "await_release_minutes = 30\n") as d:
+        ade_assign(d, ["ADE000000001"])
+        sim = Sim(d)
+        ade_sim(d, sim, "-n", "1", "--serial-prefix", "ADE", "--os-version", "17.6")
+        serial = "ADE000000001"
+        sim("lock", sim.device(serial)["udid"])  # answers NotNow: nothing settles
+        sim.connect()
+        check(awaiting(d, serial) == 1 and not [c for c in commands(d, serial)
+                                                if c["type"] == "DeviceConfigured"],
+              "a locked tablet is not released while its commands wait")
+        d.api("POST", "/api/v1/jobs/ade_configure/run")
+        check(not [c for c in commands(d, serial) if c["type"] == "DeviceConfigured"],
+              "not before await_release_minutes")
+        # SQL: the clock cannot be moved; the tablet's commands are made 31 minutes old
+        d.sqlite("UPDATE command SET created_at = created_at - 1860,"
+                 " done_at = done_at - 1860; UPDATE device SET enrolled_at = enrolled_at - 1860")
+        d.api("POST", "/api/v1/jobs/ade_configure/run")
+        conf = [c for c in commands(d, serial) if c["type"] == "DeviceConfigured"]
+        check(len(conf) == 1, "released: %r" % conf)
+        audit = [a for a in d.ctl_json("audit", "list")
+                 if a["action"] == "device.configure_released"]
+        check(len(audit) == 1 and "await_release_minutes" in audit[0]["reason"],
+              "the release says why: %r" % audit)
+        sim("unlock", sim.device(serial)["udid"])
+        settle(d, sim, serial)
+        check(awaiting(d, serial) == 0, "released")
+
+
 if __name__ == "__main__":
-    run([test_endpoint_answers, test_hostile_machine_info])
+    run([test_endpoint_answers, test_hostile_machine_info, test_sim_enrols_is_configured_and_comes_back,
+         test_stuck_tablet_is_released])
