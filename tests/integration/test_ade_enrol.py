@@ -218,6 +218,10 @@ def test_sim_enrols_is_configured_and_comes_back():
         check(installs and all(c["status"] == "acknowledged" for c in installs),
               "every baseline profile acknowledged: %r" % installs)
         check(awaiting(d, serial) == 0, "awaiting_config cleared")
+        shown = d.ctl_json("device", "show", serial)["ade"]
+        check(shown["assigned"] and shown["enrolled_at"] and shown["configured_at"]
+              and shown["refused_at"] is None, "the tablet's page says it came through ADE: %r"
+              % shown)
         audit = [a for a in d.ctl_json("audit", "list") if a["action"] == "device.configured"]
         check(len(audit) == 2, "both tablets' DeviceConfigured audited: %r" % audit)
         # staff cannot send DeviceConfigured through the generic route
@@ -231,6 +235,9 @@ def test_sim_enrols_is_configured_and_comes_back():
         old = sim.device("OLD000000001")
         check(old["state"] != "enrolled" and old["ade"]["refusal"] == "update required to 17.4",
               "recorded by the tablet: %r" % old)
+        shown = d.ctl_json("device", "show", "OLD000000001")["ade"]
+        check(shown["enrolled_at"] is None and "update required" in shown["refusal"],
+              "and by Ardoise: %r" % shown)
         out = ade_sim(d, sim, "-n", "1", "--serial-prefix", "NOPE", expect=1)
         check("403" in out.stderr and "Apple School Manager" in out.stderr, out.stderr)
         # a loan and its return: the erase, then back through ADE by itself
