@@ -359,7 +359,9 @@ def ade_assign(d, serials, school=None, removed=False):
         " WHERE serial = '%s' ON CONFLICT(serial) DO UPDATE SET removed_at = excluded.removed_at;"
         % (s, "'%s'" % school if school else "NULL", "unixepoch()" if removed else "NULL", s)
         for s in serials)
-    out = d.sqlite("BEGIN;" + rows + "COMMIT;")
+    out = subprocess.run(["sqlite3", os.path.join(d.data, "ardoise.db")],  # on stdin: any size
+                         input="BEGIN;" + rows + "COMMIT;", capture_output=True, text=True,
+                         timeout=120)
     check(out.returncode == 0 and out.stderr == "", "ade_assign: " + out.stderr)
     if running:
         d.start()
