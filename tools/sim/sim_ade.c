@@ -18,6 +18,25 @@ static X509 *read_cert(FILE *f)
 	return PEM_read_X509(f, NULL, NULL, NULL);
 }
 
+/* The first certificate / the private key of a PEM file; NULL. */
+static X509 *pem_cert(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x = f ? read_cert(f) : NULL;
+	if (f)
+		fclose(f);
+	return x;
+}
+
+static EVP_PKEY *pem_key(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	return k;
+}
+
 void sim_ade_signer_free(struct sim_ade_signer *s)
 {
 	if (s == NULL)
@@ -51,26 +70,20 @@ int sim_ade_signer_load(const struct sim_ade *a, struct sim_ade_signer **ret, ch
 {
 	struct sim_ade_signer *s = calloc(1, sizeof(*s));
 	const char *path = sim_url_path(a->url);
-	FILE *f = NULL;
 	int rc = s ? 0 : AP_ENOMEM;
 	if (rc == 0 && (path == NULL || strlen(path) >= sizeof(s->path))) {
 		snprintf(err, cap, "--enroll-url wants https://HOST[:PORT]/PATH, not '%.100s'",
 			 a->url);
 		rc = AP_EINVAL;
 	}
-	if (rc == 0 && ((f = fopen(a->cert, "r")) == NULL || (s->cert = read_cert(f)) == NULL)) {
+	if (rc == 0 && (s->cert = pem_cert(a->cert)) == NULL) {
 		snprintf(err, cap, "%.200s: not a PEM certificate", a->cert);
 		rc = AP_EPARSE;
 	}
-	if (f)
-		fclose(f);
-	if (rc == 0 && ((f = fopen(a->key, "r")) == NULL ||
-			(s->key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL)) {
+	if (rc == 0 && (s->key = pem_key(a->key)) == NULL) {
 		snprintf(err, cap, "%.200s: not a PEM private key", a->key);
 		rc = AP_EPARSE;
 	}
-	if (rc == 0 && f)
-		fclose(f);
 	if (rc == 0 && a->chain[0] && load_chain(a->chain, s) < 0) {
 		snprintf(err, cap, "%.200s: not PEM certificates", a->chain);
 		rc = AP_EPARSE;
