@@ -4,8 +4,9 @@ ade_standin.MachineInfoSigner, whose root is [ade] machineinfo_anchor) to
 /mdm/ade/enroll.  An assigned tablet gets the signed enrolment profile; a
 serial ASM did not assign, or removed, is refused 403 and the refusal
 recorded; a tablet below [ade] min_os gets Apple's schema-valid 403
-com.apple.softwareupdate.required (checked with mdm-schema-check) and does
-not enrol, or a plain 403 when it cannot update itself; a bad signature,
+com.apple.softwareupdate.required (checked with mdm-schema-check), naming
+min_os, or the newest version the update catalogue offers its PRODUCT when
+one is loaded (the GDMF stand-in), and does not enrol, or a plain 403 when it cannot update itself; a bad signature,
 another anchor, garbage and a huge body are refused with nothing stored.
 
 With ardoise-sim ade-enroll: an assigned tablet enrols supervised and
@@ -30,11 +31,17 @@ import subprocess
 import tempfile
 
 from ade_standin import MachineInfoSigner
+from gdmf_standin import FIXTURE, GdmfStandin, load_catalogue, standin_pki, updates_config
 from harness import (Daemon, Sim, ade_assign, check, read_response, run, schema_check,
                      write)
 
 SIGNER = MachineInfoSigner()
 UAI = "0131266F"
+
+
+def catalogue_daemon():
+    ca, cert, key = standin_pki()
+    return GdmfStandin(cert, key), ca
 
 
 def config(min_os="17.4", anchor=None):
@@ -298,6 +305,29 @@ def test_stuck_tablet_is_released():
         check(awaiting(d, serial) == 0, "released")
 
 
+def test_update_to_the_catalogue_newest():
+    """With Apple's update catalogue loaded (the stand-in's fixture), the
+    403 names the newest iPadOS it offers the tablet's PRODUCT, not
+    min_os; schema-valid again."""
+    g, ca = catalogue_daemon()
+    with open(FIXTURE) as f:
+        releases = json.load(f)["PublicAssetSets"]["iOS"]
+    newest = max((r["ProductVersion"] for r in releases if "iPad13,18" in r["SupportedDevices"]
+                  and not r.get("ExpirationDate")),
+                 key=lambda v: [int(x) for x in v.split(".")])
+    with g, Daemon(config=config() + updates_config(g.url, ca)) as d:
+        load_catalogue(d)
+        ade_assign(d, ["OLD000000001"])
+        st, _, body = post(d, info("OLD000000001", os_version="17.1"))
+        doc = json.loads(body)
+        check(st == 403 and doc["details"]["OSVersion"] == newest and newest in doc["message"],
+              "the catalogue's newest for iPad13,18 (%s): %d %r" % (newest, st, doc))
+        path = os.path.join(d.tmp, "su.json")
+        with open(path, "wb") as f:
+            f.write(body)
+        schema_check([path], "--kind", "error")
+
+
 if __name__ == "__main__":
     run([test_endpoint_answers, test_hostile_machine_info, test_sim_enrols_is_configured_and_comes_back,
-         test_stuck_tablet_is_released])
+         test_stuck_tablet_is_released, test_update_to_the_catalogue_newest])
