@@ -12,6 +12,7 @@
 #include "db_audit.h"
 #include "db_session.h"
 #include "ddm.h"
+#include "ade_configure.h"
 #include "gdmf_sync.h"
 #include "keystore.h"
 #include "locate.h"
@@ -110,6 +111,17 @@ static const struct {
     {AP_CMD_REMOVE_APPLICATION, reconcile_on_result},
     {AP_CMD_DECLARATIVE_MANAGEMENT, ddm_on_result},
     {AP_CMD_DEVICE_INFORMATION, ddm_on_result},
+    /* after reconcile's: the plan as the result left it */
+    {AP_CMD_INSTALLED_APPLICATION_LIST, ade_configure_on_result},
+    {AP_CMD_PROFILE_LIST, ade_configure_on_result},
+    {AP_CMD_INSTALL_PROFILE, ade_configure_on_result},
+    {AP_CMD_REMOVE_PROFILE, ade_configure_on_result},
+    {AP_CMD_INSTALL_APPLICATION, ade_configure_on_result},
+    {AP_CMD_REMOVE_APPLICATION, ade_configure_on_result},
+    {AP_CMD_DEVICE_INFORMATION, ade_configure_on_result},
+    {AP_CMD_SECURITY_INFO, ade_configure_on_result},
+    {AP_CMD_ACTIVATION_LOCK_BYPASS_CODE, ade_configure_on_result},
+    {AP_CMD_DEVICE_CONFIGURED, ade_configure_on_result},
 };
 
 /* A tablet's first TokenUpdate: its DDM state (and DeclarativeManagement

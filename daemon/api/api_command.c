@@ -4,7 +4,7 @@
  *
  *   POST   /api/v1/devices/:serial/commands  {"type": T, "params": ["K=V", ...],
  *                                             "reason": T (DeviceLock, ShutDownDevice,
- *                                             Settings, DeviceConfigured)}
+ *                                             Settings)}
  *   GET    /api/v1/devices/:serial/commands
  *   GET    /api/v1/commands/:uuid            (?plist=1: with payload and result,
  *                                             technicians only, secrets masked)

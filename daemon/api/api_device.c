@@ -8,6 +8,7 @@
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "ap_text.h"
+#include "db_ade.h"
 #include "db_command.h"
 #include "db_ddm.h"
 #include "db_device.h"
@@ -356,6 +357,27 @@ static int ddm_part(struct req *r, const struct db_device *d, json_t *o)
 	return rc;
 }
 
+/* The tablet's Automated Device Enrolment ("ade": null when Apple School
+ * Manager never assigned it): its last enrolment through ADE, refusal,
+ * DeviceConfigured. */
+static int ade_part(struct req *r, const struct db_device *d, json_t *o)
+{
+	struct db_ade_device a;
+	int rc = d->serial[0] ? db_ade_device_get(r->w->db, d->serial, &a) : AP_ENOTFOUND;
+	if (rc == AP_ENOTFOUND) {
+		json_object_set_new(o, "ade", json_null());
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	json_object_set_new(o, "ade",
+			    json_pack("{s:b,s:o,s:o,s:o,s:s}", "assigned", a.removed_at == 0,
+				      "enrolled_at", api_fleet_time(a.enrolled_at), "configured_at",
+				      api_fleet_time(a.configured_at), "refused_at",
+				      api_fleet_time(a.refused_at), "refusal", a.refusal));
+	return 0;
+}
+
 static void show_device(struct req *r)
 {
 	struct db_device d;
@@ -371,6 +393,8 @@ static void show_device(struct req *r)
 		rc = inventory(r, &d, o);
 	if (rc == 0)
 		rc = ddm_part(r, &d, o);
+	if (rc == 0)
+		rc = ade_part(r, &d, o);
 	if (rc == 0)
 		rc = reconcile_explain(r->w, d.id, on_policy_device, on_policy_item, policies);
 	json_object_set_new(o, "policies", policies);

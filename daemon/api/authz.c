@@ -101,7 +101,9 @@ static const struct {
     [AP_CMD_SHUT_DOWN_DEVICE] = {C_STAFF, 1, NULL},
     [AP_CMD_DEVICE_LOCK] = {C_STAFF, 1, NULL},
     [AP_CMD_SETTINGS] = {C_TECH, 1, NULL},
-    [AP_CMD_DEVICE_CONFIGURED] = {C_TECH, 1, NULL},
+    [AP_CMD_DEVICE_CONFIGURED] = {C_PROC, 0,
+				  "Ardoise sends it to a tablet enrolled through ADE once its "
+				  "configuration is installed (ade_configure.c)"},
     [AP_CMD_INSTALL_PROFILE] = {C_PROC, 0, POLICY},
     [AP_CMD_REMOVE_PROFILE] = {C_PROC, 0, POLICY},
     [AP_CMD_INSTALL_APPLICATION] = {C_PROC, 0, POLICY},

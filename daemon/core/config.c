@@ -196,6 +196,8 @@ static const struct ckey keys[] = {
        classhours_check),
     SC("ade", "url", ade_url, "https://mdmenrollment.apple.com", check_https),
     SC("ade", "min_os", ade_min_os, "", check_min_os),
+    SC("ade", "machineinfo_anchor", ade_machineinfo_anchor, "", check_readable),
+    I("ade", "await_release_minutes", ade_await_release_minutes, "30", 1, 1440),
     I("ade", "sync_minutes", ade_sync_minutes, "60", 5, 1440),
     SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https),
 };

@@ -94,10 +94,14 @@ struct config {
 	int64_t updates_refresh_hours;		/* 0 = fetched only when asked */
 	char updates_allowed_windows[CONFIG_STR]; /* "mon-fri 18:00-07:30; ..."; "" = any time */
 	/* [ade] Automated Device Enrolment (docs/apple-services.md §2; ade_oauth.h):
-	 * read, not used yet */
+	 * min_os, machineinfo_anchor, await_release_minutes: mdm_ade.c, ade_configure.c */
 	char ade_url[CONFIG_STR];    /* Apple's ADE API, https:// only, no trailing path */
 	char ade_min_os[CONFIG_STR]; /* "X.Y[.Z]": older tablets refused at enrolment; "" = none */
-	int64_t ade_sync_minutes;    /* the device list synced this often, 5..1440 */
+	/* PEM: the root ADE MachineInfo must chain to ("" = ADE enrolment off) */
+	char ade_machineinfo_anchor[CONFIG_STR];
+	/* an ADE tablet stuck awaiting configuration is released after this long */
+	int64_t ade_await_release_minutes;
+	int64_t ade_sync_minutes; /* the device list synced this often, 5..1440 */
 	/* [vpp] Apple's Apps and Books API (daemon/apple/vpp.h; not wired yet) */
 	char vpp_url[CONFIG_STR]; /* the API's root, https:// only, no trailing '/' needed */
 };

@@ -519,6 +519,27 @@ int reconcile_explain(struct worker *w, int64_t device_id,
 	return rc;
 }
 
+/* What reconcile_settled() counts: items not yet settled. */
+static void settled_device(const struct reconcile_device_view *d, void *arg)
+{
+	(void)d;
+	(void)arg;
+}
+
+static void settled_item(const struct reconcile_item_view *it, void *arg)
+{
+	int64_t *unsettled = arg;
+	if (strcmp(it->state, "installed") != 0 && strcmp(it->state, "failed") != 0)
+		(*unsettled)++;
+}
+
+int reconcile_settled(struct worker *w, int64_t device_id)
+{
+	int64_t unsettled = 0;
+	int rc = reconcile_explain(w, device_id, settled_device, settled_item, &unsettled);
+	return rc < 0 ? rc : unsettled == 0;
+}
+
 /* ---- unapproved apps ---------------------------------------------------- */
 
 /* Apple's own apps ship with iPadOS: not worth a line in the report. */

@@ -99,6 +99,13 @@ int reconcile_explain(struct worker *w, int64_t device_id,
 		      void (*device_fn)(const struct reconcile_device_view *d, void *arg),
 		      void (*item_fn)(const struct reconcile_item_view *it, void *arg), void *arg);
 
+/* 1 when the plan of the tablet has nothing left to do: every desired
+ * item installed or failed, nothing missing, pending, removing or to
+ * remove (reconcile_explain()'s states); 0 when something is; AP_ENOTFOUND
+ * when no such tablet, or a storage error.  What a tablet awaiting
+ * configuration waits for before DeviceConfigured (ade_configure.h). */
+int reconcile_settled(struct worker *w, int64_t device_id);
+
 /* Apps reported by the enrolled tablets of school (NULL: the fleet) that
  * are not in the tablet's desired state, Apple's own (com.apple.*) left
  * out. */

@@ -40,5 +40,7 @@ void mdm_scep(struct req *r);
 extern const struct route mdm_routes[];
 /* Enrolment (the profile, with a code or a staff token) and SCEP. */
 extern const struct route mdm_enroll_routes[];
+/* POST (and GET) /mdm/ade/enroll: ADE enrolment (mdm_ade.c). */
+extern const struct route mdm_ade_routes[];
 
 #endif

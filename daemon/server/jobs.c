@@ -7,6 +7,7 @@
 #include "privacy.h"
 #include "notice.h"
 #include "ddm.h"
+#include "ade_configure.h"
 #include "reconcile.h"
 #include "worker.h"
 #include "db_command.h"
@@ -128,6 +129,7 @@ static const struct job jobs[] = {
     {"notice", 60 * 1000, notice_job, NULL, 1},
     {"loans_overdue", 86400 * 1000, job_loans_overdue, NULL, 1},
     {"ddm_recompute", 3600 * 1000, job_ddm_recompute, NULL, 0},
+    {"ade_configure", 60 * 1000, ade_configure_job, NULL, 1},
     /* looks every 10 minutes whether the catalogue is catalogue_refresh_hours old;
      * the first look 10 minutes after start, not 10 s: a daemon started for a
      * moment (a test, -n) does not go to Apple */

@@ -341,6 +341,32 @@ class Daemon:
         return out
 
 
+def ade_assign(d, serials, school=None, removed=False):
+    """Tablets Apple School Manager assigned to Ardoise, written as the ADE
+    sync writes them (a device row in stock, its ade_device row) with the
+    sqlite3 CLI while the daemon is stopped (it is started again after):
+    the technician's way until `ade sync` fills ade_device from ASM.  A
+    serial already known keeps its device row (collège, state, loans);
+    removed marks them no longer assigned (ASM's "deleted")."""
+    running = d.alive()
+    if running:
+        d.stop()
+    rows = "".join(
+        "INSERT OR IGNORE INTO device(serial, school, created_at, updated_at)"
+        " VALUES ('%s', %s, unixepoch(), unixepoch());"
+        "INSERT INTO ade_device(device_id, serial, op_type, seen_at, created_at, removed_at)"
+        " SELECT id, serial, 'added', unixepoch(), unixepoch(), %s FROM device"
+        " WHERE serial = '%s' ON CONFLICT(serial) DO UPDATE SET removed_at = excluded.removed_at;"
+        % (s, "'%s'" % school if school else "NULL", "unixepoch()" if removed else "NULL", s)
+        for s in serials)
+    out = subprocess.run(["sqlite3", os.path.join(d.data, "ardoise.db")],  # on stdin: any size
+                         input="BEGIN;" + rows + "COMMIT;", capture_output=True, text=True,
+                         timeout=120)
+    check(out.returncode == 0 and out.stderr == "", "ade_assign: " + out.stderr)
+    if running:
+        d.start()
+
+
 class Sim:
     """ardoise-sim on one state file (in the daemon's temp dir), against one
     daemon: sim("enroll", "-n", "3", "--code", code), sim.devices()."""

@@ -266,7 +266,9 @@ def test_state_file_from_before_ddm():
     version = db.execute("PRAGMA user_version").fetchone()[0]
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     db.close()
-    check(version == 2 and "declaration" in tables, "schema 2: %r %r" % (version, tables))
+    # schema 3 (ADE, issue 16) since: a file of schema 1 goes through 2 and 3
+    check(version == 3 and {"declaration", "ade"} <= tables, "schema 3: %r %r" % (version, tables))
+    check(sim.devices()[0]["ade"] is None, "not a device that came through ADE")
 
 
 if __name__ == "__main__":

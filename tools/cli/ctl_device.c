@@ -195,6 +195,27 @@ static void print_ddm(json_t *dd)
 	}
 }
 
+/* The ADE part: none for a tablet Apple School Manager never assigned. */
+static void print_ade(json_t *ade)
+{
+	char t1[32], t2[32];
+	if (!json_is_object(ade))
+		return;
+	printf(_("\nAutomated Device Enrolment (ADE):\n"));
+	if (!json_is_true(json_object_get(ade, "assigned")))
+		printf("  %s\n", _("no longer assigned to Ardoise in Apple School Manager"));
+	printf(_("  enrolled %s, configured %s\n"),
+	       json_is_string(json_object_get(ade, "enrolled_at"))
+		   ? ctl_when_of(ade, "enrolled_at", t1, sizeof(t1))
+		   : _("never"),
+	       json_is_string(json_object_get(ade, "configured_at"))
+		   ? ctl_when_of(ade, "configured_at", t2, sizeof(t2))
+		   : _("not yet"));
+	if (json_is_string(json_object_get(ade, "refused_at")))
+		printf(_("  refused %s: %s\n"), ctl_when_of(ade, "refused_at", t1, sizeof(t1)),
+		       ctl_fleet_str(ade, "refusal"));
+}
+
 static const struct ctl_opt show_opts[] = {
     CTL_OPT_SERIAL("one SERIAL is required"),
     CTL_OPT_END,
@@ -225,6 +246,7 @@ static void print_device(json_t *d, const struct ctl_args *a)
 	printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
 	print_inventory(json_object_get(d, "inventory"));
 	print_ddm(json_object_get(d, "ddm"));
+	print_ade(json_object_get(d, "ade"));
 	print_history(d);
 }
 

@@ -182,6 +182,7 @@ void sim_device_free(struct sim_device *d)
 	sim_device_clear_lists(d);
 	sim_ddm_clear(&d->ddm);
 	OPENSSL_cleanse(d->unlock_token, sizeof(d->unlock_token));
+	free(d->ade);
 	free(d);
 }
 

@@ -43,6 +43,8 @@ struct sim_profile {
 	int managed;			/* installed by MDM (0: the enrolment profile) */
 };
 
+struct sim_ade;
+
 struct sim_app {
 	char *identifier, *name, *version, *short_version; /* malloc'd, never NULL */
 	int managed;
@@ -73,8 +75,9 @@ struct sim_device {
 	unsigned char push_token[SIM_TOKEN_LEN];
 	char push_magic[37];
 	unsigned char unlock_token[SIM_TOKEN_LEN];
-	int enrolled; /* TokenUpdate accepted, not checked out nor erased */
-	int erased;   /* wiped by EraseDevice: must enrol again */
+	int enrolled;	     /* TokenUpdate accepted, not checked out nor erased */
+	struct sim_ade *ade; /* came through ADE (sim_ade.h; owned), NULL otherwise */
+	int erased;	     /* wiped by EraseDevice: must enrol again */
 
 	/* what MDM can see and change */
 	struct sim_profile *profiles;

@@ -24,6 +24,9 @@ static const char manual[] =
     "\n"
     "    ardoise-sim ... enroll -n N (--code CODE | --enroll-token TOKEN) [-c CONC]\n"
     "                           [--os-version X.Y[.Z]] [--product iPadN,M]\n"
+    "    ardoise-sim ... ade-enroll --enroll-url URL --signer-cert FILE --signer-key FILE\n"
+    "                           [--signer-chain FILE] (-n N --serial-prefix P | --serials FILE)\n"
+    "                           [--os-version X.Y[.Z]] [--product iPadN,M] [-c CONC]\n"
     "    ardoise-sim ... connect [-c CONC] [-n N] [--device UDID] [--sign]\n"
     "    ardoise-sim ... bench -n N -c CONC --token TOKEN [--rate R] [--keepalive]\n"
     "                          [--resume] [--sign] [--server-pid PID] [--ddm]\n"
@@ -98,9 +101,28 @@ static const char manual[] =
     "                32-byte push token, PushMagic, 32-byte UnlockToken) with the new\n"
     "                identity.  One code made with 'ardoisectl enroll-code new --uses N'\n"
     "                covers N devices.\n"
+    "    ade-enroll  Enrol new devices as tablets Apple School Manager assigned to\n"
+    "                Ardoise (Automated Device Enrolment): each POSTs its MachineInfo\n"
+    "                (UDID, SERIAL, PRODUCT, VERSION, and from iPadOS 17 OS_VERSION\n"
+    "                and MDM_CAN_REQUEST_SOFTWARE_UPDATE true), CMS-signed with SHA-1\n"
+    "                by --signer-cert/--signer-key (the stand-in of Apple's device\n"
+    "                attestation; --signer-chain adds intermediates), to the path of\n"
+    "                --enroll-url on the server.  200: the profile, SCEP, Authenticate\n"
+    "                and TokenUpdate with AwaitingConfiguration true, supervised; the\n"
+    "                device stays awaiting configuration until it acknowledges\n"
+    "                DeviceConfigured.  403 com.apple.softwareupdate.required: it\n"
+    "                records \"update required to V\" and does not enrol (counted, not\n"
+    "                a failure).  Another refusal is a failure, recorded too (list).\n"
+    "                Serials: --serial-prefix P (P then a number, 12 characters) for\n"
+    "                -n N devices, or --serials FILE (one a line).  The state file\n"
+    "                keeps the URL and the signer's files: after an EraseDevice, the\n"
+    "                device enrols again through ADE by itself at the next connect,\n"
+    "                with a new identity.\n"
     "    connect     Every enrolled device (or --device UDID, or the first -n N) runs\n"
     "                one session: Idle, then the answer to each command until the\n"
     "                server's queue is empty.  A locked device answers NotNow.\n"
+    "                Devices erased after coming through ADE first enrol again\n"
+    "                through ADE (not with --device).\n"
     "    bench       Measures a wave of N sessions.  Enrols the missing devices first\n"
     "                (with a code made through the API) and drains their initial\n"
     "                inventory, queues one command for every enrolled tablet\n"
@@ -164,6 +186,13 @@ static const char manual[] =
     "    --os-version V     enrol: the devices run iPadOS V, X.Y[.Z] (default 17.5)\n"
     "    --product P        enrol: the product type, iPadN,M (default iPad13,18)\n"
     "    --reason TEXT      update-fail: the failure reason (1 to 199 bytes)\n"
+    "    --enroll-url URL   ade-enroll: the ADE profile's url, https://HOST[:PORT]/PATH\n"
+    "                       (Ardoise: /mdm/ade/enroll); its path is asked of --url\n"
+    "    --signer-cert F    ade-enroll: PEM certificate signing the MachineInfo\n"
+    "    --signer-key F     ade-enroll: its PEM private key\n"
+    "    --signer-chain F   ade-enroll: PEM intermediates sent in the signature\n"
+    "    --serial-prefix P  ade-enroll: serials P000...1 to N (1 to 11 of A-Z, 0-9)\n"
+    "    --serials FILE     ade-enroll: the serials, one a line (with -n: the first N)\n"
     "    --ddm              bench: measure DDM sync sessions instead of a command\n"
     "    --device UDID      connect: this device only\n"
     "    --sign             add the Mdm-Signature header (detached CMS signature of\n"
@@ -229,6 +258,12 @@ enum {
 	O_PRODUCT,
 	O_REASON,
 	O_DDM,
+	O_ENROLL_URL,
+	O_SIGNER_CERT,
+	O_SIGNER_KEY,
+	O_SIGNER_CHAIN,
+	O_SERIAL_PREFIX,
+	O_SERIALS,
 };
 
 static const struct option options[] = {
@@ -262,6 +297,12 @@ static const struct option options[] = {
     {"product", required_argument, NULL, O_PRODUCT},
     {"reason", required_argument, NULL, O_REASON},
     {"ddm", no_argument, NULL, O_DDM},
+    {"enroll-url", required_argument, NULL, O_ENROLL_URL},
+    {"signer-cert", required_argument, NULL, O_SIGNER_CERT},
+    {"signer-key", required_argument, NULL, O_SIGNER_KEY},
+    {"signer-chain", required_argument, NULL, O_SIGNER_CHAIN},
+    {"serial-prefix", required_argument, NULL, O_SERIAL_PREFIX},
+    {"serials", required_argument, NULL, O_SERIALS},
     {NULL, 0, NULL, 0},
 };
 
@@ -412,6 +453,24 @@ static int other_option(int c, const char *arg, struct sim_opts *o)
 	case O_DDM:
 		o->ddm = 1;
 		break;
+	case O_ENROLL_URL:
+		o->enroll_url = arg;
+		break;
+	case O_SIGNER_CERT:
+		o->signer_cert = arg;
+		break;
+	case O_SIGNER_KEY:
+		o->signer_key = arg;
+		break;
+	case O_SIGNER_CHAIN:
+		o->signer_chain = arg;
+		break;
+	case O_SERIAL_PREFIX:
+		o->serial_prefix = arg;
+		break;
+	case O_SERIALS:
+		o->serials = arg;
+		break;
 	case O_NOW:
 		if (sim_clock_parse(&o->clock, arg) < 0)
 			return usage("--now wants a local time 'YYYY-MM-DDTHH:MM', not '%s'", arg);
@@ -471,6 +530,12 @@ static int cmd_enroll(struct sim_opts *o, int argc, char **argv)
 	return argc ? usage("enroll: unexpected argument '%s'", argv[0]) : sim_run_enroll(o);
 }
 
+static int cmd_ade_enroll(struct sim_opts *o, int argc, char **argv)
+{
+	return argc ? usage("ade-enroll: unexpected argument '%s'", argv[0])
+		    : sim_run_ade_enroll(o);
+}
+
 static int cmd_connect(struct sim_opts *o, int argc, char **argv)
 {
 	return argc ? usage("connect: unexpected argument '%s'", argv[0]) : sim_run_connect(o);
@@ -526,10 +591,15 @@ static const struct {
 	const char *name;
 	int (*run)(struct sim_opts *o, int argc, char **argv);
 } commands[] = {
-    {"enroll", cmd_enroll},	  {"connect", cmd_connect},
-    {"bench", cmd_bench},	  {"list", cmd_list},
-    {"lock", cmd_lock},		  {"unlock", cmd_unlock},
-    {"checkout", cmd_checkout},	  {"update-fail", cmd_update_fail},
+    {"enroll", cmd_enroll},
+    {"ade-enroll", cmd_ade_enroll},
+    {"connect", cmd_connect},
+    {"bench", cmd_bench},
+    {"list", cmd_list},
+    {"lock", cmd_lock},
+    {"unlock", cmd_unlock},
+    {"checkout", cmd_checkout},
+    {"update-fail", cmd_update_fail},
     {"update-ok", cmd_update_ok},
 };
 
@@ -561,8 +631,9 @@ int main(int argc, char **argv)
 	if ((rc = parse(argc, argv, &o)) != 0)
 		return rc == 1 ? 0 : rc;
 	if (optind >= argc)
-		return usage("%s", "a COMMAND is required: enroll, connect, bench, list, lock,"
-				   " unlock, checkout, update-fail, update-ok");
+		return usage(
+		    "%s", "a COMMAND is required: enroll, ade-enroll, connect, bench, list, lock,"
+			  " unlock, checkout, update-fail, update-ok");
 	const char *verb = argv[optind++];
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, verb) != 0)

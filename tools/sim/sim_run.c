@@ -346,8 +346,8 @@ static int save_batch(struct env *e, struct sim_device **devs, size_t n)
 	if (keep == NULL)
 		return AP_ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (devs[i]->enrolled || devs[i]->id)
-			keep[k++] = devs[i];
+		if (devs[i]->enrolled || devs[i]->id || (devs[i]->ade && devs[i]->ade->refusal[0]))
+			keep[k++] = devs[i]; /* an ADE refusal is kept: list shows it */
 	int rc = sim_state_save_all(e->st, keep, k);
 	free(keep);
 	return rc;
@@ -440,6 +440,220 @@ int sim_run_enroll(const struct sim_opts *o)
 	return rc;
 }
 
+/* ---- ADE ---- */
+
+/* The serials of --serials FILE (one a line) or --serial-prefix; *ret is
+ * one malloc'd block of n strings of 16 bytes. */
+static int ade_serials(const struct sim_opts *o, char (**ret)[16], size_t *ret_n)
+{
+	size_t n = o->n, cap = o->serials ? 1024 : o->n;
+	char(*s)[16] = calloc(cap ? cap : 1, 16), line[256];
+	if (s == NULL)
+		return sim_run_fail("out of memory");
+	if (o->serials == NULL) {
+		size_t plen = strlen(o->serial_prefix);
+		for (size_t i = 0; i < n; i++) {
+			char t[48] = "";
+			snprintf(t, sizeof(t), "%s%0*zu", o->serial_prefix,
+				 plen < 11 ? (int)(12 - plen) : 1, i + 1);
+			memcpy(s[i], t, 15); /* the prefix and the number fit: checked */
+		}
+		*ret = s;
+		*ret_n = n;
+		return 0;
+	}
+	FILE *f = fopen(o->serials, "r");
+	n = 0;
+	while (f && fgets(line, sizeof(line), f) && n < cap) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0')
+			continue;
+		if (strlen(line) > 15 ||
+		    strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(line)) {
+			fclose(f);
+			free(s);
+			return sim_run_fail(
+			    "%s: '%.40s' is not a serial number (A-Z, 0-9, 15 at most)", o->serials,
+			    line);
+		}
+		snprintf(s[n++], 16, "%s", line);
+	}
+	if (f)
+		fclose(f);
+	if (f == NULL || n == 0) {
+		free(s);
+		return sim_run_fail("%s: no serial numbers read", o->serials);
+	}
+	*ret = s;
+	*ret_n = o->n && o->n < n ? o->n : n;
+	return 0;
+}
+
+/* New devices with those serials, their ADE origin from `a`. */
+static int ade_devices(const struct sim_opts *o, const struct sim_ade *a, char (*serials)[16],
+		       size_t n, struct sim_device ***ret)
+{
+	struct sim_device **devs = calloc(n ? n : 1, sizeof(*devs));
+	int rc = devs ? 0 : AP_ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if ((rc = sim_device_new(&devs[i])) < 0 ||
+		    (rc = sim_device_set_os(devs[i], o->product, o->os_version)) < 0)
+			break;
+		snprintf(devs[i]->serial, sizeof(devs[i]->serial), "%s", serials[i]);
+		if ((devs[i]->ade = malloc(sizeof(*a))) == NULL)
+			rc = AP_ENOMEM;
+		else
+			*devs[i]->ade = *a;
+	}
+	if (rc < 0) {
+		sim_state_free_devices(devs, n);
+		return rc;
+	}
+	*ret = devs;
+	return 0;
+}
+
+/* Runs the ADE enrolment of devs (saved after). */
+static int ade_run(struct env *e, const struct sim_opts *o, struct sim_ctx *x,
+		   struct sim_device **devs, size_t n, size_t base, struct sim_stats *total)
+{
+	struct sim_stats part = {0};
+	double t0 = now_s();
+	int rc = 0;
+	x->devs = devs;
+	x->index_base = base;
+	if (run(e, o, sim_session_enrol, x, n, 0, &part) != 0)
+		rc = 1;
+	else if (save_batch(e, devs, n) < 0)
+		rc = sim_run_fail("%s: cannot save the devices", o->state);
+	part.seconds = now_s() - t0;
+	stats_add(total, &part);
+	return rc;
+}
+
+static int ade_check_opts(const struct sim_opts *o, struct sim_ade *a)
+{
+	if (o->enroll_url == NULL || o->signer_cert == NULL || o->signer_key == NULL ||
+	    !o->serial_prefix == !o->serials || (o->serial_prefix && o->n == 0))
+		return sim_run_fail("ade-enroll: give --enroll-url URL, --signer-cert F,"
+				    " --signer-key F and one of -n N --serial-prefix P or"
+				    " --serials FILE");
+	if (o->serial_prefix && (strlen(o->serial_prefix) > 11 ||
+				 strspn(o->serial_prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+				     strlen(o->serial_prefix)))
+		return sim_run_fail("--serial-prefix wants 1 to 11 of A-Z and 0-9");
+	memset(a, 0, sizeof(*a));
+	if (snprintf(a->url, sizeof(a->url), "%s", o->enroll_url) >= (int)sizeof(a->url) ||
+	    snprintf(a->cert, sizeof(a->cert), "%s", o->signer_cert) >= (int)sizeof(a->cert) ||
+	    snprintf(a->key, sizeof(a->key), "%s", o->signer_key) >= (int)sizeof(a->key) ||
+	    snprintf(a->chain, sizeof(a->chain), "%s", o->signer_chain ? o->signer_chain : "") >=
+		(int)sizeof(a->chain))
+		return sim_run_fail("ade-enroll: a path or URL is too long");
+	return 0;
+}
+
+static void print_ade(const struct sim_opts *o, const char *phase, struct sim_stats *s,
+		      struct sim_ctx *x)
+{
+	size_t upd = x->counts.ade_update_required, refused = x->counts.ade_refused;
+	if (o->json) {
+		print_phase(o, phase, s, NULL,
+			    json_pack("{s:I,s:I,s:I}", "enrolled",
+				      (json_int_t)(s->tasks - s->errors - upd), "update_required",
+				      (json_int_t)upd, "refused", (json_int_t)refused));
+		return;
+	}
+	printf("%s: %zu of %zu devices enrolled through ADE, %zu told to update first,"
+	       " %zu refused, %.1f s\n",
+	       phase, s->tasks - s->errors - upd, s->tasks, upd, refused, s->seconds);
+}
+
+int sim_run_ade_enroll(const struct sim_opts *o)
+{
+	struct sim_ade a;
+	struct sim_ade_signer *signer = NULL;
+	struct env e;
+	struct sim_stats total = {0};
+	struct sim_ctx *x = NULL;
+	char(*serials)[16] = NULL, err[300];
+	size_t n = 0, batch = o->batch ? o->batch : 2000;
+	int rc = ade_check_opts(o, &a);
+	if (rc == 0 && sim_ade_signer_load(&a, &signer, err, sizeof(err)) < 0)
+		rc = sim_run_fail("ade-enroll: %s", err);
+	if (rc == 0)
+		rc = ade_serials(o, &serials, &n);
+	if (rc != 0) {
+		sim_ade_signer_free(signer);
+		return rc;
+	}
+	rc = env_open(o, 1, keys_for(o, n), &e);
+	if (rc == 0 && (x = new_ctx(&e, o)) == NULL)
+		rc = sim_run_fail("out of memory");
+	if (x)
+		x->ade = signer;
+	for (size_t off = 0; off < n && rc == 0; off += batch) {
+		struct sim_device **devs = NULL;
+		size_t k = n - off < batch ? n - off : batch;
+		if (ade_devices(o, &a, serials + off, k, &devs) < 0) {
+			rc = sim_run_fail("cannot prepare %zu devices", k);
+			break;
+		}
+		rc = ade_run(&e, o, x, devs, k, off, &total);
+		sim_state_free_devices(devs, k);
+	}
+	if (rc == 0)
+		print_ade(o, "ade-enrol", &total, x);
+	if (rc == 0 && total.errors)
+		rc = sim_run_fail("ade-enroll: %zu of %zu devices failed; first: %s", total.errors,
+				  total.tasks, total.first_error);
+	env_close(&e);
+	sim_stats_clear(&total);
+	sim_ade_signer_free(signer);
+	free(serials);
+	free(x);
+	return rc;
+}
+
+/* Devices erased after coming through ADE enrol again through ADE, as a
+ * tablet does after its erase, before the sessions (connect). */
+static int ade_reenrol(struct env *e, const struct sim_opts *o)
+{
+	struct sim_device **devs = NULL;
+	struct sim_ade_signer *signer = NULL;
+	struct sim_stats total = {0};
+	struct sim_ctx *x = NULL;
+	size_t n = 0;
+	char err[300];
+	if (sim_state_load(e->st, &e->pool, SIM_ERASED_ADE, 0, &devs, &n) < 0)
+		return sim_run_fail("%s: cannot load the devices", o->state);
+	int rc = 0;
+	if (n == 0)
+		goto out;
+	/* one signer for the run: the one the first of them enrolled with */
+	if (sim_ade_signer_load(devs[0]->ade, &signer, err, sizeof(err)) < 0) {
+		rc = sim_run_fail("re-enrolment through ADE: %s", err);
+		goto out;
+	}
+	if (sim_state_pool(e->st, &e->pool, o->key_type, n < o->key_pool ? n : o->key_pool,
+			   key_announce) < 0 ||
+	    (x = new_ctx(e, o)) == NULL) {
+		rc = sim_run_fail("out of memory");
+		goto out;
+	}
+	x->ade = signer;
+	if ((rc = ade_run(e, o, x, devs, n, 0, &total)) == 0 && !o->json)
+		print_ade(o, "ade-reenrol", &total, x);
+	if (rc == 0 && total.errors)
+		rc = sim_run_fail("re-enrolment through ADE: %zu of %zu devices failed; first: %s",
+				  total.errors, total.tasks, total.first_error);
+out:
+	sim_stats_clear(&total);
+	sim_state_free_devices(devs, n);
+	sim_ade_signer_free(signer);
+	free(x);
+	return rc;
+}
+
 /* ---- sessions ---- */
 
 static int load_for_sessions(struct env *e, const struct sim_opts *o, struct sim_device ***ret,
@@ -493,7 +707,9 @@ int sim_run_connect(const struct sim_opts *o)
 	size_t n = 0;
 	int rc;
 
-	if ((rc = env_open(o, 1, 0, &e)) != 0 || (rc = load_for_sessions(&e, o, &devs, &n)) != 0)
+	if ((rc = env_open(o, 1, 0, &e)) != 0 ||
+	    (o->device == NULL && (rc = ade_reenrol(&e, o)) != 0) ||
+	    (rc = load_for_sessions(&e, o, &devs, &n)) != 0)
 		goto out;
 	if ((x = new_ctx(&e, o)) == NULL) {
 		rc = sim_run_fail("out of memory");
@@ -801,6 +1017,11 @@ static json_t *device_json(const struct sim_device *d)
 		      "supervised", d->supervised, "lost_mode", d->lost_mode, "latitude",
 		      d->latitude, "longitude", d->longitude, "profiles", profiles, "apps", apps);
 	json_object_set_new(j, "ddm", ddm_json(d));
+	json_object_set_new(j, "awaiting_configuration", json_boolean(d->awaiting_configuration));
+	json_object_set_new(j, "ade",
+			    d->ade ? json_pack("{s:s,s:s?}", "url", d->ade->url, "refusal",
+					       d->ade->refusal[0] ? d->ade->refusal : NULL)
+				   : json_null());
 	return j;
 }
 

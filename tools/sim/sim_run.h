@@ -38,9 +38,15 @@ struct sim_opts {
 	const char *os_version, *product; /* enroll: NULL: the defaults */
 	const char *reason;		  /* update-fail */
 	int ddm;			  /* bench: DDM sync sessions */
+	/* ade-enroll: the ADE enrolment URL, the signer's files, the serials */
+	const char *enroll_url, *signer_cert, *signer_key, *signer_chain;
+	const char *serial_prefix, *serials;
 };
 
 int sim_run_enroll(const struct sim_opts *o);
+/* Enrols devices through ADE (sim_ade.h): new ones with the serials of
+ * --serials FILE or --serial-prefix P (P then a number, 12 characters). */
+int sim_run_ade_enroll(const struct sim_opts *o);
 int sim_run_connect(const struct sim_opts *o);
 int sim_run_bench(const struct sim_opts *o);
 int sim_run_checkout(const struct sim_opts *o, const char *udid);

@@ -135,6 +135,10 @@ static void start_checkins(struct sim_task *t)
 	snprintf(d->checkin_path, sizeof(d->checkin_path), "%s", sim_url_path(e->info.checkin_url));
 	snprintf(d->server_path, sizeof(d->server_path), "%s", sim_url_path(e->info.server_url));
 	sim_device_new_tokens(d);
+	if (d->ade) { /* Setup Assistant waits for DeviceConfigured */
+		d->supervised = 1;
+		d->awaiting_configuration = 1;
+	}
 	if (sim_device_put_profile(d, e->info.identifier, e->info.uuid, e->info.name, 0) < 0 ||
 	    (e->c = sim_conn_open(t, &id)) == NULL) {
 		e->c = NULL;
@@ -232,15 +236,12 @@ static void on_cacaps(struct sim_conn *c, struct sim_task *t, int err,
 	enrol_send(t, "GET", e->path, NULL, NULL, 0, on_cacert);
 }
 
-static void on_profile(struct sim_conn *c, struct sim_task *t, int err,
-		       const struct sim_http_resp *r, const char *why)
+/* The enrolment profile received: on to SCEP. */
+static void profile_received(struct sim_task *t, const struct sim_http_resp *r)
 {
 	struct enrol *e = t->user;
 	plist_t p = NULL;
 	char msg[200];
-
-	if (enrol_answer_ok(t, err, r, why, "GET /mdm/enroll") < 0)
-		return;
 	int rc =
 	    sim_profile_open(r->body, r->len, e->x->signed_profile ? e->x->trust : NULL, &p, NULL);
 	if (rc == 0)
@@ -257,6 +258,58 @@ static void on_profile(struct sim_conn *c, struct sim_task *t, int err,
 	snprintf(e->path, sizeof(e->path), "%s?operation=GetCACaps",
 		 sim_url_path(e->info.scep_url));
 	enrol_send(t, "GET", e->path, NULL, NULL, 0, on_cacaps);
+}
+
+static void on_profile(struct sim_conn *c, struct sim_task *t, int err,
+		       const struct sim_http_resp *r, const char *why)
+{
+	if (enrol_answer_ok(t, err, r, why, "GET /mdm/enroll") == 0)
+		profile_received(t, r);
+}
+
+/* The answer to the MachineInfo: the profile, or a refusal recorded. */
+static void on_ade_answer(struct sim_conn *c, struct sim_task *t, int err,
+			  const struct sim_http_resp *r, const char *why)
+{
+	struct enrol *e = t->user;
+	struct sim_ade *a = e->d->ade;
+	char version[64], msg[240];
+	if (err >= 0 && r->status == 200) {
+		a->refusal[0] = '\0';
+		profile_received(t, r);
+		return;
+	}
+	if (err >= 0 && r->status == 403 &&
+	    sim_ade_update_required(r->body, r->len, version, sizeof(version))) {
+		snprintf(a->refusal, sizeof(a->refusal), "update required to %s", version);
+		atomic_fetch_add(&e->x->counts.ade_update_required, 1);
+		e->d->dirty = 1;
+		enrol_end(t, 0, NULL);
+		return;
+	}
+	if (err >= 0) {
+		bad_status(msg, sizeof(msg), "POST MachineInfo", r);
+		snprintf(a->refusal, sizeof(a->refusal), "%.150s", msg);
+		atomic_fetch_add(&e->x->counts.ade_refused, 1);
+		e->d->dirty = 1;
+	}
+	enrol_answer_ok(t, err, r, why, "POST MachineInfo"); /* ends the task */
+}
+
+/* An ADE tablet in Setup Assistant: its signed MachineInfo. */
+static void ade_start(struct sim_task *t)
+{
+	struct enrol *e = t->user;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int rc = sim_ade_machineinfo(e->d, e->x->ade, &der, &len);
+	if (rc < 0) {
+		enrol_end(t, rc, "cannot sign the MachineInfo");
+		return;
+	}
+	enrol_send(t, "POST", e->x->ade->path, "application/pkcs7-signature", der, len,
+		   on_ade_answer);
+	free(der);
 }
 
 void sim_session_enrol(struct sim_task *t)
@@ -277,6 +330,10 @@ void sim_session_enrol(struct sim_task *t)
 	e->key = x->pool->keys[x->key_kind][e->slot];
 	if ((e->c = sim_conn_open(t, NULL)) == NULL) {
 		enrol_end(t, AP_ENOMEM, "out of memory");
+		return;
+	}
+	if (x->ade && e->d->ade) {
+		ade_start(t);
 		return;
 	}
 	struct sim_http_req rq = {"GET", e->path, NULL, NULL, NULL, 0};

@@ -9,6 +9,7 @@
 #ifndef SIM_SESSION_H
 #define SIM_SESSION_H
 
+#include "sim_ade.h"
 #include "sim_device.h"
 #include "sim_net.h"
 #include "sim_state.h"
@@ -23,6 +24,8 @@ struct sim_counts {
 	atomic_size_t sessions, commands, acknowledged, errors, format_errors, notnow, resumed;
 	/* DDM: synchronisations, declarations fetched, status reports sent */
 	atomic_size_t ddm_syncs, ddm_fetched, ddm_reports;
+	/* ADE enrolment: told to update first (not enrolled), other refusals */
+	atomic_size_t ade_update_required, ade_refused;
 };
 
 struct sim_ctx {
@@ -30,10 +33,12 @@ struct sim_ctx {
 	struct sim_device **devs; /* task i: devs[i] */
 	/* enrolment */
 	const char *code;	  /* one-time code (?code=), or */
-	const char *enroll_token; /* staff token: a profile (and code) per device */
-	int signed_profile;	  /* fetch the CMS-signed profile and check it against ca */
-	X509 *ca;		  /* the server's CA (--ca), borrowed */
-	X509_STORE *trust;	  /* holding ca, for the profile signature */
+	const char *enroll_token; /* staff token: a profile (and code) per device, or */
+	/* ADE: the device POSTs its signed MachineInfo to ade->path */
+	const struct sim_ade_signer *ade;
+	int signed_profile; /* fetch the CMS-signed profile and check it against ca */
+	X509 *ca;	    /* the server's CA (--ca), borrowed */
+	X509_STORE *trust;  /* holding ca, for the profile signature */
 	const struct sim_pool *pool;
 	enum sim_key_kind key_kind; /* identities are made with keys of this pool */
 	size_t index_base;	    /* task i is device number index_base + i (picks its key) */
@@ -49,6 +54,13 @@ struct sim_ctx {
 };
 
 /* Task start functions for sim_net_run(). */
+/* Enrolment: the profile (GET /mdm/enroll with the code or token, or,
+ * with x->ade, the POST of the signed MachineInfo: a 403
+ * softwareupdate.required leaves the device unenrolled with
+ * d->ade->refusal "update required to V", counted, and is not a
+ * failure; another refusal is one, recorded there too), SCEP,
+ * Authenticate, TokenUpdate (an ADE device: supervised, awaiting
+ * configuration until DeviceConfigured). */
 void sim_session_enrol(struct sim_task *t);
 /* One session: Idle, the commands, then, for a tablet with DDM on (or
  * turned on by a DeclarativeManagement command in it), a DDM

@@ -2,6 +2,7 @@
 #include "sim_state.h"
 #include "ap_err.h"
 #include "ap_x509.h"
+#include "sim_ade.h"
 #include "sim_ddm.h"
 
 #include <sqlite3.h>
@@ -17,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* Statements used once per device or per list item are prepared once. */
 enum cached {
@@ -77,6 +78,15 @@ static const char migrate_2[] =
     "  server_token TEXT NOT NULL, payload TEXT NOT NULL,"
     "  PRIMARY KEY (device_id, identifier));";
 
+/* Version 3: Automated Device Enrolment (sim_ade.h): the devices that
+ * came through ADE, where they enrol again after an erase and with which
+ * signer files, and their last refusal. */
+static const char migrate_3[] =
+    "CREATE TABLE ade ("
+    "  device_id INTEGER PRIMARY KEY REFERENCES device(id) ON DELETE CASCADE,"
+    "  url TEXT NOT NULL, signer_cert TEXT NOT NULL, signer_key TEXT NOT NULL,"
+    "  signer_chain TEXT NOT NULL, refusal TEXT NOT NULL);";
+
 static int db_err(sqlite3 *h, int rc, char *err, size_t cap)
 {
 	if (err && cap)
@@ -99,7 +109,8 @@ static void create_private(const char *path)
 }
 
 /* From version to SCHEMA_VERSION in one transaction: version 0 is a new
- * file, version 1 a file of an ardoise-sim from before DDM. */
+ * file, version 1 a file of an ardoise-sim from before DDM, version 2 one
+ * from before ADE. */
 static int migrate(sqlite3 *h, int version)
 {
 	int rc = SQLITE_OK;
@@ -112,8 +123,10 @@ static int migrate(sqlite3 *h, int version)
 		rc = sqlite3_exec(h, schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK && version < 2)
 		rc = sqlite3_exec(h, migrate_2, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && version < 3)
+		rc = sqlite3_exec(h, migrate_3, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(h, "PRAGMA user_version = 2; COMMIT", NULL, NULL, NULL);
+		rc = sqlite3_exec(h, "PRAGMA user_version = 3; COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
@@ -506,7 +519,9 @@ static const char *filter_sql(enum sim_filter f)
 	case SIM_ENROLLED:
 		return " WHERE enrolled = 1 AND erased = 0";
 	case SIM_ERASED:
-		return " WHERE erased = 1";
+		return " WHERE erased = 1 AND id NOT IN (SELECT device_id FROM ade)";
+	case SIM_ERASED_ADE:
+		return " WHERE erased = 1 AND id IN (SELECT device_id FROM ade)";
 	default:
 		return "";
 	}
@@ -525,6 +540,32 @@ static struct sim_device *by_id(struct sim_device **devs, size_t n, int64_t id)
 			hi = mid;
 	}
 	return NULL;
+}
+
+/* The ADE origin of devs (sorted by id). */
+static int load_ade(struct sim_state *st, struct sim_device **devs, size_t n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = prepare(st,
+			 "SELECT device_id, url, signer_cert, signer_key, signer_chain, refusal"
+			 " FROM ade ORDER BY device_id",
+			 &s);
+	while (rc == 0 && sqlite3_step(s) == SQLITE_ROW) {
+		struct sim_device *d = by_id(devs, n, sqlite3_column_int64(s, 0));
+		if (d == NULL)
+			continue;
+		if (d->ade == NULL && (d->ade = calloc(1, sizeof(*d->ade))) == NULL) {
+			rc = AP_ENOMEM;
+			break;
+		}
+		col_text(s, 1, d->ade->url, sizeof(d->ade->url));
+		col_text(s, 2, d->ade->cert, sizeof(d->ade->cert));
+		col_text(s, 3, d->ade->key, sizeof(d->ade->key));
+		col_text(s, 4, d->ade->chain, sizeof(d->ade->chain));
+		col_text(s, 5, d->ade->refusal, sizeof(d->ade->refusal));
+	}
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /* Fills the profile and app lists of devs (sorted by id). */
@@ -573,6 +614,8 @@ static int load_lists(struct sim_state *st, struct sim_device **devs, size_t n)
 			rc = sim_ddm_state_put(&d->ddm, t[0], t[1], t[2], t[3], t[4]);
 	}
 	sqlite3_finalize(s);
+	if (rc == 0)
+		rc = load_ade(st, devs, n);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		sim_ddm_evaluate(devs[i]);
 	return rc;
@@ -791,6 +834,24 @@ static int save_ddm(struct sim_state *st, const struct sim_device *d)
 	return rc;
 }
 
+static int save_ade(struct sim_state *st, const struct sim_device *d)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = prepare(st,
+			 "INSERT OR REPLACE INTO ade (device_id, url, signer_cert, signer_key,"
+			 " signer_chain, refusal) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			 &s);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, d->id);
+	bind_text(s, 2, d->ade->url);
+	bind_text(s, 3, d->ade->cert);
+	bind_text(s, 4, d->ade->key);
+	bind_text(s, 5, d->ade->chain);
+	bind_text(s, 6, d->ade->refusal);
+	return step_done(st, s);
+}
+
 static int save_lists(struct sim_state *st, const struct sim_device *d)
 {
 	int rc = delete_list(st, C_DELETE_PROFILES, d->id);
@@ -803,6 +864,8 @@ static int save_lists(struct sim_state *st, const struct sim_device *d)
 		rc = save_profile(st, d->id, &d->profiles[i]);
 	for (size_t i = 0; rc == 0 && i < d->n_apps; i++)
 		rc = save_app(st, d->id, &d->apps[i]);
+	if (rc == 0 && d->ade)
+		rc = save_ade(st, d);
 	return rc;
 }
 

@@ -2,8 +2,9 @@
  * sim_state.h - the simulator's state file (SQLite): every simulated
  * device with its identity, UDID, serial, installed profiles and apps,
  * passcode, supervision, lost mode, location and "locked" flag, its DDM
- * state and declarations (schema version 2; a version 1 file is migrated
- * when opened), and a pool
+ * state and declarations, where a device that came through ADE enrols
+ * again (schema version 3; a version 1 or 2 file is migrated when
+ * opened), and a pool
  * of private keys shared by the devices' identities, so that runs can be
  * split (enrol today, connect tomorrow) and 100,000 devices do not need
  * 100,000 RSA key generations.
@@ -59,8 +60,9 @@ EVP_PKEY *sim_pool_key(const struct sim_pool *pool, enum sim_key_kind kind, int 
 /* Which devices to load. */
 enum sim_filter {
 	SIM_ALL,
-	SIM_ENROLLED, /* enrolled and not erased: they can run sessions */
-	SIM_ERASED,   /* wiped: they must enrol again */
+	SIM_ENROLLED,	/* enrolled and not erased: they can run sessions */
+	SIM_ERASED,	/* wiped: they must enrol again (with a code) */
+	SIM_ERASED_ADE, /* wiped, came through ADE: they enrol again through ADE */
 };
 
 /* Loads the devices of filter in id order (limit 0: all) with their lists;

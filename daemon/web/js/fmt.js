@@ -181,6 +181,8 @@ export const AUDIT_ACTIONS = {
 	'device.activation_lock_code_read': 'Code de contournement du verrouillage d’activation lu',
 	'device.checkout': 'Tablette sortie de la gestion', 'device.identity_issued': 'Identité de tablette délivrée',
 	'device.rebind': 'Identité de tablette rattachée', 'device.push': 'Réveil d’une tablette',
+	'device.configured': 'Tablette configurée (inscription ADE)',
+	'device.configure_released': 'Tablette libérée de l’assistant sans configuration complète',
 	'push.school': 'Réveil des tablettes d’un collège', 'push.fleet': 'Réveil de toutes les tablettes',
 	'enroll.profile': 'Profil d’inscription téléchargé', 'job.run': 'Tâche lancée à la main',
 	'person.import': 'Import des personnes', 'person.leave': 'Départ du collège',

@@ -173,8 +173,10 @@ static void test_fleet_wide_and_scope(void **state)
 }
 
 /* The generic command routes, written from issue 11: what a procedure
- * owns is refused to everyone; technicians alone for Settings and
- * DeviceConfigured; ATIs keep the harmless ones. */
+ * owns is refused to everyone; technicians alone for Settings
+ * (DeviceConfigured was theirs too until issue 16: Ardoise sends it to an
+ * ADE tablet once configured, nobody by hand); ATIs keep the harmless
+ * ones. */
 enum cmd_expect { C_ALL, C_TECHNICIAN, C_NOBODY };
 
 static const enum cmd_expect commands[AP_CMD__COUNT] = {
@@ -187,7 +189,7 @@ static const enum cmd_expect commands[AP_CMD__COUNT] = {
     [AP_CMD_SHUT_DOWN_DEVICE] = C_ALL,
     [AP_CMD_DEVICE_LOCK] = C_ALL,
     [AP_CMD_SETTINGS] = C_TECHNICIAN,
-    [AP_CMD_DEVICE_CONFIGURED] = C_TECHNICIAN,
+    [AP_CMD_DEVICE_CONFIGURED] = C_NOBODY,
     [AP_CMD_INSTALL_PROFILE] = C_NOBODY,
     [AP_CMD_REMOVE_PROFILE] = C_NOBODY,
     [AP_CMD_INSTALL_APPLICATION] = C_NOBODY,
@@ -230,6 +232,8 @@ static void test_generic_commands(void **state)
 	assert_non_null(strstr(why, "locate request"));
 	assert_int_equal(authz_command(&r, AP_CMD_ERASE_DEVICE, 0, &why), AP_EFORBIDDEN);
 	assert_non_null(strstr(why, "device erase"));
+	assert_int_equal(authz_command(&r, AP_CMD_DEVICE_CONFIGURED, 0, &why), AP_EFORBIDDEN);
+	assert_non_null(strstr(why, "ADE"));
 	assert_int_equal(authz_command(&r, (enum ap_cmd_type)AP_CMD__COUNT, 0, &why),
 			 AP_EFORBIDDEN);
 	r.has_acct = 0;
