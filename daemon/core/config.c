@@ -195,6 +195,7 @@ static const struct ckey keys[] = {
        "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; sat-sun 00:00-24:00",
        classhours_check),
     SC("ade", "url", ade_url, "https://mdmenrollment.apple.com", check_https),
+    SC("ade", "ca", ade_ca, "", check_readable),
     SC("ade", "min_os", ade_min_os, "", check_min_os),
     I("ade", "sync_minutes", ade_sync_minutes, "60", 5, 1440),
     SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https),

@@ -96,6 +96,7 @@ struct config {
 	/* [ade] Automated Device Enrolment (docs/apple-services.md §2; ade_oauth.h):
 	 * read, not used yet */
 	char ade_url[CONFIG_STR];    /* Apple's ADE API, https:// only, no trailing path */
+	char ade_ca[CONFIG_STR];     /* extra trust anchors (PEM) for ade_url; "" = system's only */
 	char ade_min_os[CONFIG_STR]; /* "X.Y[.Z]": older tablets refused at enrolment; "" = none */
 	int64_t ade_sync_minutes;    /* the device list synced this often, 5..1440 */
 	/* [vpp] Apple's Apps and Books API (daemon/apple/vpp.h; not wired yet) */

@@ -1,0 +1,224 @@
+"""The Automated Device Enrolment sync (issue 16): a real ardoised against
+the ADE stand-in (ade_standin.py, HTTPS with its own CA given as [ade] ca)
+and ardoisectl.  The server token is imported as ASM hands it out (the
+stand-in encrypts it to the daemon's certificate); `ade sync` fetches 2500
+tablets over three pages into the inventory (stock, no collège), then an
+incremental sync sees an added, a modified and a deleted tablet; an
+expired cursor makes a full fetch again; a 429 with Retry-After is waited
+out; an expired session (401) gets a new one; T_C_NOT_SIGNED is reported in
+French with its HTTP status in `ade status`; enrolment profiles (the
+fleet's and a collège's) are defined at Apple with the enrolment URL and
+the daemon's CA and assigned, the collège's to that collège's tablets; a
+THROTTLED tablet is assigned at a later run once retry_after_seconds have
+passed; an ATI and a référent are refused.  JSON and French output.
+"""
+import json
+import os
+import sys
+import time
+
+from fleet_common import A
+from harness import Daemon, check, run, token_of, wait_until
+
+sys.path.insert(0, os.path.dirname(__file__))
+from ade_standin import AdeStandin, generate_devices  # noqa: E402
+from gdmf_standin import standin_pki  # noqa: E402
+
+CA, CERT, KEY = standin_pki()
+
+
+def daemon_for(ade):
+    return Daemon(config="[ade]\nurl = %s\nca = %s\nsync_minutes = 1440\n" % (ade.url, CA))
+
+
+def import_token(d, ade):
+    pem = d.ctl("ade", "keypair").stdout
+    cert = os.path.join(d.tmp, "ade-cert.pem")
+    with open(cert, "w") as f:
+        f.write(pem)
+    p7m = os.path.join(d.tmp, "token.p7m")
+    with open(p7m, "wb") as f:
+        f.write(ade.token_p7m(cert))
+    d.ctl("ade", "token", p7m)
+
+
+def sync(d, *args, expect=0):
+    out = d.ctl("ade", "sync", "--json", *args, expect=expect)
+    return json.loads(out.stdout)
+
+
+def calls(ade, path):
+    return [r for r in ade.requests if r[1] == path]
+
+
+def test_sync():
+    with AdeStandin(CERT, KEY) as ade:
+        devs = generate_devices(2500)
+        ade.add_devices(devs)
+        with daemon_for(ade) as d:
+            import_token(d, ade)
+            # a full fetch: three pages of at most 1000
+            r = sync(d)
+            check(r["error"] is None and r["phase"] == "fetch" and r["pages"] == 3
+                  and r["devices"] == 2500 and r["new"] == 2500, r)
+            check(len(calls(ade, "/session")) == 1, "one session for the run")
+            check(all(v == "10" for _, _, v in ade.requests), "protocol version 10")
+            n = d.sqlite("SELECT count(*) FROM device WHERE state = 'stock' AND school IS NULL"
+                         " AND model_declared LIKE 'iPad%'").stdout.strip()
+            check(n == "2500", "2500 tablets in the inventory: %s" % n)
+            # an incremental sync: added, modified, deleted
+            s0, s1 = devs[0]["serial_number"], devs[1]["serial_number"]
+            ade.modify(s0, color="BLUE")
+            ade.delete(s1)
+            ade.add_devices(generate_devices(3, start=9000))
+            before = len(calls(ade, "/server/devices"))
+            r = sync(d)
+            check(r["error"] is None and r["phase"] == "sync" and r["new"] == 3
+                  and r["removed"] == 1 and r["modified"] == 1, r)
+            check(len(calls(ade, "/server/devices")) == before, "no fetch: a sync")
+            rem = d.ctl_json("ade", "devices", "--removed")
+            check([x["serial"] for x in rem] == [s1] and rem[0]["removed_at"], rem)
+            rows = d.ctl_json("ade", "devices")
+            check(len(rows) == 2502, len(rows))
+            check([x["color"] for x in rows if x["serial"] == s0] == ["BLUE"], "modified")
+            # an expired cursor: a full fetch again
+            ade.cursor_days = 3 / 86400   # cursors older than 3 s expire
+            time.sleep(3.1)
+            r = sync(d)
+            ade.cursor_days = 7
+            check(r["error"] is None and r["phase"] == "fetch" and r["devices"] == 2502, r)
+            # an expired session: 401, a new session, the call again
+            sessions = len(calls(ade, "/session"))
+            ade.rotate = True   # and the session replaced from an answer's header
+            r = sync(d)
+            check(r["error"] is None, r)
+            ade.rotate = False
+            with ade.lock:
+                ade.sessions.clear()
+            r = sync(d)
+            check(r["error"] is None, r)
+            check(len(calls(ade, "/session")) == sessions + 2, "one session a run")
+            # 429 with Retry-After: waited out
+            ade.then(ade.too_many(2))
+            t0 = time.time()
+            r = sync(d)
+            check(r["error"] is None and time.time() - t0 >= 2, r)
+            # 503 past the retries: the run fails, recorded
+            ade.then(*[ade.unavailable(1) for _ in range(6)])
+            r = sync(d, expect=1)
+            check(r["error"]["kind"] == "later" and r["error"]["status"] == 503, r)
+            with ade.lock:
+                ade.plan = []
+            # the terms: no loop, reported
+            ade.deny = "T_C_NOT_SIGNED"
+            n = len(ade.requests)
+            r = sync(d, expect=1)
+            check(r["error"]["kind"] == "terms" and r["error"]["status"] == 403, r)
+            check(len(ade.requests) - n == 1, "one call, no retry")
+            st = d.ctl_json("ade", "status")
+            check(st["sync"]["error"]["kind"] == "terms" and st["sync"]["ok_at"], st["sync"])
+            out = d.ctl("ade", "status", lang="fr_FR.UTF-8")
+            check("accepter les nouvelles conditions" in out.stdout and "HTTP 403" in out.stdout,
+                  out.stdout)
+            out = d.ctl("ade", "status")
+            check("must accept the new terms" in out.stdout, out.stdout)
+            ade.deny = None
+            audit = d.sqlite("SELECT count(*) FROM audit WHERE action = 'ade.sync'").stdout
+            check(int(audit) == 8, "one audit row a run asked: %s" % audit)
+
+
+def test_profiles_roles():
+    with AdeStandin(CERT, KEY) as ade:
+        devs = generate_devices(1200)
+        ade.add_devices(devs)
+        with daemon_for(ade) as d:
+            import_token(d, ade)
+            d.ctl("school", "add", A, "--name", "Clg N. Sarraute")
+            r = sync(d)   # the tablets first, no profile yet: nothing assigned
+            check(r["error"] is None and r["assigned"] == 0 and r["new"] == 1200, r)
+            # only technicians
+            for role in ("ati", "referent"):
+                tok = token_of(d.ctl("account", "create", "--name", role + ".1", "--role",
+                                     role, "--school", A))
+                for verb in (["sync"], ["devices"], ["profile", "list"],
+                             ["profile", "add", "X"]):
+                    out = d.ctl("ade", *verb, token=tok, expect=1)
+                    check("manage the Apple School Manager" in out.stderr
+                          or "not allowed" in out.stderr, (role, verb, out.stderr))
+            # profiles: bad skip pane, then the fleet's and the collège's
+            out = d.ctl("ade", "profile", "add", "Flotte", "--skip", "Siri,Nope", expect=1)
+            check("Nope is not a pane" in out.stderr and "AppleID" in out.stderr, out.stderr)
+            p = d.ctl_json("ade", "profile", "add", "Flotte", "--department",
+                           "Département — numérique éducatif")
+            check(p["settings"]["is_mdm_removable"] is False
+                  and p["settings"]["await_device_configured"] is True
+                  and p["settings"]["is_return_to_service"] is True
+                  and p["settings"]["language"] == "fr" and "Siri" in
+                  p["settings"]["skip_setup_items"] and p["profile_uuid"] is None, p)
+            d.ctl("ade", "profile", "add", "Sarraute", "--school", A, "--skip", "Siri,TOS",
+                  "--removable", "--no-await")
+            out = d.ctl("ade", "profile", "add", "Flotte2", expect=1)
+            check("has a profile already" in out.stderr, out.stderr)
+            s_a, s_t = devs[5]["serial_number"], devs[7]["serial_number"]
+            d.ctl("device", "move", s_a, "--school", A)
+            ade.throttle_serials = {s_t}
+            ade.retry_after_seconds = 2
+            r = sync(d)
+            check(r["error"] is None and r["defined"] == 2 and r["assigned"] == 1199
+                  and r["throttled"] == 1, r)
+            check(len(ade.profiles) == 2, ade.profiles)
+            by_name = {v["profile_name"]: k for k, v in ade.profiles.items()}
+            fleet, coll = ade.profiles[by_name["Flotte"]], ade.profiles[by_name["Sarraute"]]
+            check(fleet["url"].endswith("/mdm/ade/enroll") and fleet["url"].startswith("https://")
+                  and len(fleet["anchor_certs"]) == 1 and fleet["is_mdm_removable"] is False,
+                  fleet)
+            check(coll["skip_setup_items"] == ["Siri", "TOS"] and coll["is_mdm_removable"]
+                  and coll["await_device_configured"] is False, coll)
+            check(ade.devices[s_a]["profile_uuid"] == by_name["Sarraute"], "collège's profile")
+            check(ade.devices[devs[0]["serial_number"]]["profile_uuid"] == by_name["Flotte"],
+                  "fleet's profile")
+            st = d.ctl_json("ade", "status")
+            check(st["assignment"]["throttled"] == 1 and st["assignment"]["assigned"] == 1199,
+                  st["assignment"])
+            # THROTTLED: again once retry_after_seconds passed
+            ade.throttle_serials = set()
+            r = sync(d)
+            check(r["assigned"] == 0, "not before retry_after_seconds: %r" % r)
+            time.sleep(2.1)
+            r = sync(d)
+            check(r["assigned"] == 1 and ade.devices[s_t]["profile_uuid"] == by_name["Flotte"], r)
+            # a tablet moved to the collège: re-assigned at the next run
+            s_m = devs[9]["serial_number"]
+            d.ctl("device", "move", s_m, "--school", A)
+            r = sync(d)
+            check(r["assigned"] == 1 and ade.devices[s_m]["profile_uuid"] == by_name["Sarraute"],
+                  r)
+            # an update: defined again, its tablets assigned again
+            d.ctl("ade", "profile", "update", "Sarraute", "--support-phone", "+33 4 42 00 00 00")
+            r = sync(d)
+            check(r["defined"] == 1 and r["assigned"] == 2, r)
+            rows = d.ctl_json("ade", "devices", "--school", A)
+            check(sorted(x["serial"] for x in rows) == sorted([s_a, s_m])
+                  and all(x["profile"] == "Sarraute" and x["assign_state"] == "assigned"
+                          for x in rows), rows)
+            out = d.ctl("ade", "profile", "show", "Sarraute", lang="fr_FR.UTF-8")
+            check("profil" in out.stdout and A in out.stdout, out.stdout)
+            out = d.ctl("ade", "status", lang="fr_FR.UTF-8")
+            check("attribution" in out.stdout, out.stdout)
+            d.ctl("ade", "profile", "remove", "Sarraute")
+            audit = d.sqlite("SELECT action FROM audit WHERE action LIKE 'ade.profile.%'"
+                             " ORDER BY id").stdout.split()
+            check(audit == ["ade.profile.add", "ade.profile.add", "ade.profile.update",
+                            "ade.profile.remove"], audit)
+
+
+def test_no_token():
+    with AdeStandin(CERT, KEY) as ade:
+        with daemon_for(ade) as d:
+            out = d.ctl("ade", "sync", expect=1)
+            check("no ADE server token yet" in out.stderr, out.stderr)
+            check(ade.requests == [], "nothing sent")
+
+
+if __name__ == "__main__":
+    run([test_sync, test_profiles_roles, test_no_token])
