@@ -101,12 +101,13 @@ static void test_devices(void **state)
 	enum db_ade_put what;
 	(void)state;
 	assert_int_equal(db_open(":memory:", &db), 0);
-	assert_int_equal(db_exec(db, "INSERT INTO school(uai, name, created_at) VALUES ('0750001A', 'A', 1),"
-				     " ('0750002B', 'B', 1);"
-				     "INSERT INTO device(serial, school, state, model_declared,"
-				     " created_at, updated_at) VALUES ('KNOWN1', '0750001A',"
-				     " 'loaned', '', 1, 1)"),
-			 0);
+	assert_int_equal(
+	    db_exec(db, "INSERT INTO school(uai, name, created_at) VALUES ('0750001A', 'A', 1),"
+			" ('0750002B', 'B', 1);"
+			"INSERT INTO device(serial, school, state, model_declared,"
+			" created_at, updated_at) VALUES ('KNOWN1', '0750001A',"
+			" 'loaned', '', 1, 1)"),
+	    0);
 	/* a new serial: in the inventory, stock, no collège */
 	d = dev("NEW1", "", 0);
 	assert_int_equal(db_ade_device_put(db, &d, 1000, &what), 0);
