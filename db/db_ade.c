@@ -471,35 +471,37 @@ int db_ade_profile_defined(struct db *db, int64_t id, const char *uuid, int64_t 
 
 /* ---- assignment ------------------------------------------------------------------------------ */
 
-int db_ade_assign_todo(struct db *db, int64_t now, struct db_ade_todo *ret, size_t max,
-		       size_t *ret_n)
+int db_ade_assign_todo(struct db *db, int64_t now, int64_t profile_id, int64_t after,
+		       struct db_ade_todo *ret, size_t max, size_t *ret_n)
 {
 	sqlite3_stmt *st;
 	*ret_n = 0;
-	int rc = db_stmt(
-	    db,
-	    "SELECT serial, want, uuid FROM (SELECT a.serial, a.profile_id, a.assign_state,"
-	    "  a.assign_after, coalesce(ps.id, pf.id) AS want,"
-	    "  coalesce(ps.profile_uuid, pf.profile_uuid) AS uuid"
-	    "  FROM ade_device a JOIN device d ON d.id = a.device_id"
-	    "  LEFT JOIN ade_profile ps ON ps.school = d.school"
-	    "  LEFT JOIN ade_profile pf ON pf.school IS NULL"
-	    "  WHERE a.removed_at IS NULL)"
-	    " WHERE want IS NOT NULL AND uuid <> '' AND (profile_id IS NOT want"
-	    "  OR assign_state IN ('', 'pending')"
-	    "  OR (assign_state IN ('failed', 'throttled') AND coalesce(assign_after, 0) <= ?1))"
-	    " ORDER BY want, serial",
-	    &st);
+	/* ade_device walked in its rowid order from after: no sort, the
+	 * profile found per row through device(id) and ade_profile's school
+	 * index */
+	int rc = db_stmt(db,
+			 "SELECT a.device_id, a.serial, p.profile_uuid FROM ade_device a"
+			 " JOIN device d ON d.id = a.device_id"
+			 " JOIN ade_profile p ON p.id = ?2 AND p.profile_uuid <> ''"
+			 " WHERE a.device_id > ?3 AND a.removed_at IS NULL"
+			 " AND coalesce((SELECT s.id FROM ade_profile s WHERE s.school = d.school),"
+			 "  (SELECT f.id FROM ade_profile f WHERE f.school IS NULL)) = ?2"
+			 " AND (a.profile_id IS NOT ?2 OR a.assign_state IN ('', 'pending')"
+			 "  OR (a.assign_state IN ('failed', 'throttled') AND "
+			 "coalesce(a.assign_after, 0) <= ?1))"
+			 " ORDER BY a.device_id LIMIT ?4",
+			 &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, now);
-	while (*ret_n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t want = sqlite3_column_int64(st, 1);
-		if (*ret_n && want != ret[0].profile_id)
-			break;
+	sqlite3_bind_int64(st, 2, profile_id);
+	sqlite3_bind_int64(st, 3, after);
+	sqlite3_bind_int64(st, 4, (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_ade_todo *t = &ret[(*ret_n)++];
-		db_col_copy(st, 0, t->serial, sizeof(t->serial));
-		t->profile_id = want;
+		t->device_id = sqlite3_column_int64(st, 0);
+		db_col_copy(st, 1, t->serial, sizeof(t->serial));
+		t->profile_id = profile_id;
 		db_col_copy(st, 2, t->profile_uuid, sizeof(t->profile_uuid));
 	}
 	return db_rows_done(db, st, rc);

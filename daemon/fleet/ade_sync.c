@@ -440,48 +440,70 @@ static int store_assign(struct run *x, const struct db_ade_todo *todo, size_t n,
 	return rc < 0 ? failed(x, 0, "db", "storing an assignment: %s", ap_strerror(rc)) : 0;
 }
 
+struct ids {
+	int64_t id[64];
+	size_t n;
+};
+
+static int defined_id(const struct db_ade_profile *p, void *arg)
+{
+	struct ids *l = arg;
+	if (p->profile_uuid[0] && l->n < 64)
+		l->id[l->n++] = p->id;
+	return 0;
+}
+
+/* One batch of profile's tablets after device id *after: sent, stored;
+ * *ret_n the batch's size (0: none left). */
+static int assign_batch(struct run *x, int64_t profile, int64_t *after, struct db_ade_todo *todo,
+			const char **serials, size_t *ret_n)
+{
+	size_t n = 0;
+	char *body = NULL, err[300] = "";
+	struct httpsreq_res res;
+	struct ade_assign a;
+	enum ade_verdict v;
+	int rc = db_ade_assign_todo(x->db, db_now(), profile, *after, todo, ADE_ASSIGN_MAX, &n);
+	*ret_n = n;
+	if (rc < 0)
+		return failed(x, 0, "db", "%s", ap_strerror(rc));
+	if (n == 0)
+		return 0;
+	*after = todo[n - 1].device_id;
+	for (size_t i = 0; i < n; i++)
+		serials[i] = todo[i].serial;
+	if (ade_assign_body(todo[0].profile_uuid, serials, n, &body) < 0)
+		return failed(x, 0, "assign", "%s", "cannot build the body");
+	rc = call(x, "POST", "/profile/devices", body, ADE_ANSWER_MAX, &res, &v);
+	free(body);
+	if (rc < 0)
+		return rc;
+	if (v != ADE_OK) {
+		free(res.body);
+		return failed(x, res.status, "assign", "%s", "POST /profile/devices refused");
+	}
+	rc = ade_assign_parse(res.body, res.len, &a, err, sizeof(err));
+	free(res.body);
+	if (rc < 0)
+		return failed(x, 200, "answer", "POST /profile/devices: %s", err);
+	rc = store_assign(x, todo, n, &a);
+	ade_assign_clear(&a);
+	return rc;
+}
+
 static int assign(struct run *x)
 {
 	struct db_ade_todo *todo = calloc(ADE_ASSIGN_MAX, sizeof(*todo));
 	const char **serials = calloc(ADE_ASSIGN_MAX, sizeof(*serials));
-	char err[300] = "";
-	int rc = todo && serials ? 0 : AP_ENOMEM;
-	/* each batch leaves the todo list (assigned, or failed/throttled until later) */
-	for (int batch = 0; rc == 0 && batch < 10000; batch++) {
-		size_t n = 0;
-		char *body = NULL;
-		struct httpsreq_res res;
-		struct ade_assign a;
-		enum ade_verdict v;
-		if ((rc = db_ade_assign_todo(x->db, db_now(), todo, ADE_ASSIGN_MAX, &n)) < 0) {
-			rc = failed(x, 0, "db", "%s", ap_strerror(rc));
-			break;
-		}
-		if (n == 0)
-			break;
-		for (size_t i = 0; i < n; i++)
-			serials[i] = todo[i].serial;
-		if ((rc = ade_assign_body(todo[0].profile_uuid, serials, n, &body)) < 0) {
-			rc = failed(x, 0, "assign", "%s", "cannot build the body");
-			break;
-		}
-		rc = call(x, "POST", "/profile/devices", body, ADE_ANSWER_MAX, &res, &v);
-		free(body);
-		if (rc < 0)
-			break;
-		if (v != ADE_OK) {
-			free(res.body);
-			rc = failed(x, res.status, "assign", "%s", "POST /profile/devices refused");
-			break;
-		}
-		rc = ade_assign_parse(res.body, res.len, &a, err, sizeof(err));
-		free(res.body);
-		if (rc < 0) {
-			rc = failed(x, 200, "answer", "POST /profile/devices: %s", err);
-			break;
-		}
-		rc = store_assign(x, todo, n, &a);
-		ade_assign_clear(&a);
+	struct ids l = {{0}, 0};
+	int rc = todo && serials ? db_ade_profile_list(x->db, defined_id, &l) : AP_ENOMEM;
+	if (rc < 0)
+		rc = failed(x, 0, "db", "%s", ap_strerror(rc));
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		int64_t after = 0;
+		size_t n = 1;
+		while (rc == 0 && n > 0)
+			rc = assign_batch(x, l.id[i], &after, todo, serials, &n);
 	}
 	free(todo);
 	free(serials);

@@ -142,18 +142,20 @@ int db_ade_profile_defined(struct db *db, int64_t id, const char *uuid, int64_t 
 
 /* A tablet to (re)assign. */
 struct db_ade_todo {
+	int64_t device_id;
 	char serial[65];
 	int64_t profile_id;
 	char profile_uuid[64];
 };
 
-/* Up to max tablets (not removed) whose profile (their collège's, else
- * the fleet's, defined at Apple) is not the one Ardoise assigned, or whose
- * assignment is pending, or failed/throttled and due (assign_after <=
- * now); all for the same profile, into ret (max slots); their count into
- * *ret_n. */
-int db_ade_assign_todo(struct db *db, int64_t now, struct db_ade_todo *ret, size_t max,
-		       size_t *ret_n);
+/* Up to max tablets (not removed) after device id `after` (in device id
+ * order) whose profile is profile_id (their collège's, else the fleet's;
+ * it must be defined at Apple) and whose assignment is not that profile,
+ * or is pending, or failed/throttled and due (assign_after <= now); into
+ * ret (max slots), their count into *ret_n.  The caller walks one profile
+ * with after = the last device_id it got: each page costs its own rows. */
+int db_ade_assign_todo(struct db *db, int64_t now, int64_t profile_id, int64_t after,
+		       struct db_ade_todo *ret, size_t max, size_t *ret_n);
 /* The assignment of serial: profile_id, state (assigned, failed,
  * throttled, pending), error ("" when none), after (0: none). */
 int db_ade_assign_set(struct db *db, const char *serial, int64_t profile_id, const char *state,

@@ -184,37 +184,45 @@ static void test_devices(void **state)
 	/* nothing to assign before the profiles are defined at Apple */
 	struct db_ade_todo todo[4];
 	size_t n = 9;
-	assert_int_equal(db_ade_assign_todo(db, 4000, todo, 4, &n), 0);
+	assert_int_equal(db_ade_assign_todo(db, 4000, fleet, 0, todo, 4, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(db_ade_profile_defined(db, fleet, "UF", 3500), 0);
 	assert_int_equal(db_ade_profile_defined(db, coll, "UC", 3500), 0);
-	/* each tablet gets its collège's profile, else the fleet's; one profile a batch */
-	assert_int_equal(db_ade_assign_todo(db, 4000, todo, 4, &n), 0);
+	/* each tablet gets its collège's profile, else the fleet's */
+	assert_int_equal(db_ade_assign_todo(db, 4000, fleet, 0, todo, 4, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(todo[0].profile_id, fleet);
 	assert_string_equal(todo[0].serial, "NEW1");
 	assert_string_equal(todo[0].profile_uuid, "UF");
+	/* a page after that tablet: none */
+	assert_int_equal(db_ade_assign_todo(db, 4000, fleet, todo[0].device_id, todo, 4, &n), 0);
+	assert_int_equal(n, 0);
 	assert_int_equal(db_ade_assign_set(db, "NEW1", fleet, "assigned", "", 0), 0);
-	assert_int_equal(db_ade_assign_todo(db, 4000, todo, 4, &n), 0);
+	assert_int_equal(db_ade_assign_todo(db, 4000, fleet, 0, todo, 4, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(db_ade_assign_todo(db, 4000, coll, 0, todo, 4, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(todo[0].serial, "KNOWN1");
 	assert_int_equal(todo[0].profile_id, coll);
+	assert_string_equal(todo[0].profile_uuid, "UC");
 	assert_int_equal(db_ade_assign_set(db, "KNOWN1", coll, "throttled", "", 5000), 0);
-	assert_int_equal(db_ade_assign_todo(db, 4000, todo, 4, &n), 0);
+	assert_int_equal(db_ade_assign_todo(db, 4000, coll, 0, todo, 4, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(db_ade_assign_todo(db, 5000, todo, 4, &n), 0); /* due */
+	assert_int_equal(db_ade_assign_todo(db, 5000, coll, 0, todo, 4, &n), 0); /* due */
 	assert_int_equal(n, 1);
 	assert_int_equal(db_ade_assign_set(db, "KNOWN1", coll, "assigned", "", 0), 0);
 	/* moved to another collège: the fleet's profile again */
 	assert_int_equal(
 	    db_exec(db, "UPDATE device SET school = '0750002B' WHERE serial = 'KNOWN1'"), 0);
-	assert_int_equal(db_ade_assign_todo(db, 5000, todo, 4, &n), 0);
+	assert_int_equal(db_ade_assign_todo(db, 5000, coll, 0, todo, 4, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(db_ade_assign_todo(db, 5000, fleet, 0, todo, 4, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(todo[0].profile_id, fleet);
 	/* removed tablets are not assigned */
 	d = dev("KNOWN1", "deleted", 900);
 	assert_int_equal(db_ade_device_put(db, &d, 1006, &what), 0);
-	assert_int_equal(db_ade_assign_todo(db, 5000, todo, 4, &n), 0);
+	assert_int_equal(db_ade_assign_todo(db, 5000, fleet, 0, todo, 4, &n), 0);
 	assert_int_equal(n, 0);
 	struct db_ade_counts c;
 	assert_int_equal(db_ade_counts(db, &c), 0);
