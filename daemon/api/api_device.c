@@ -8,6 +8,7 @@
 #include "api_fleet.h"
 #include "ap_err.h"
 #include "ap_text.h"
+#include "db_ade.h"
 #include "db_command.h"
 #include "db_ddm.h"
 #include "db_device.h"
@@ -19,6 +20,7 @@
 #include "worker.h"
 #include "store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -356,6 +358,53 @@ static int ddm_part(struct req *r, const struct db_device *d, json_t *o)
 	return rc;
 }
 
+struct prof_name {
+	int64_t id;
+	char name[65];
+};
+
+static int prof_name(const struct db_ade_profile *p, void *arg)
+{
+	struct prof_name *n = arg;
+	if (p->id != n->id)
+		return 0;
+	snprintf(n->name, sizeof(n->name), "%s", p->name);
+	return 1;
+}
+
+/* What Apple School Manager says of the tablet (ade_device), the profile
+ * Ardoise assigned and its state, and its enrolments through ADE; null
+ * when ASM never gave this serial. */
+static int ade_part(struct req *r, const struct db_device *d, json_t *o)
+{
+	struct db_ade_device a;
+	struct prof_name pn = {0, ""};
+	int rc = db_ade_device_get(r->w->db, d->serial, &a);
+	if (rc == AP_ENOTFOUND) {
+		json_object_set_new(o, "ade", json_null());
+		return 0;
+	}
+	if (rc == 0 && (pn.id = a.profile_id) != 0)
+		rc = db_ade_profile_list(r->w->db, prof_name, &pn);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(
+	    o, "ade",
+	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s?,s:s,s:s,s:o,s:o,s:o,s:o,s:o,"
+		      "s:o,s:s,s:o}",
+		      "model", a.model, "description", a.description, "color", a.color, "asset_tag",
+		      a.asset_tag, "os", a.os, "device_family", a.device_family, "assigned_at",
+		      api_fleet_time(a.assigned_at), "assigned_by", a.assigned_by, "profile_status",
+		      a.profile_status, "profile_uuid", a.profile_uuid, "profile",
+		      pn.name[0] ? pn.name : NULL, "assign_state", a.assign_state, "assign_error",
+		      a.assign_error, "assign_after", api_fleet_time(a.assign_after), "removed_at",
+		      api_fleet_time(a.removed_at), "seen_at", api_fleet_time(a.seen_at),
+		      "enrolled_at", api_fleet_time(a.enrolled_at), "configured_at",
+		      api_fleet_time(a.configured_at), "refused_at", api_fleet_time(a.refused_at),
+		      "refusal", a.refusal, "op_date", api_fleet_time(a.op_date)));
+	return 0;
+}
+
 static void show_device(struct req *r)
 {
 	struct db_device d;
@@ -371,6 +420,8 @@ static void show_device(struct req *r)
 		rc = inventory(r, &d, o);
 	if (rc == 0)
 		rc = ddm_part(r, &d, o);
+	if (rc == 0)
+		rc = ade_part(r, &d, o);
 	if (rc == 0)
 		rc = reconcile_explain(r->w, d.id, on_policy_device, on_policy_item, policies);
 	json_object_set_new(o, "policies", policies);

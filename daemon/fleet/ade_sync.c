@@ -55,7 +55,8 @@ struct run {
 	char header[ADE_SESSION_MAX + 64];
 	struct db *db;
 	struct ade_sync_run r;
-	int64_t next_at; /* Retry-After that ended the run */
+	int64_t next_at;  /* Retry-After that ended the run */
+	int profile_gone; /* the last refusal said PROFILE_NOT_FOUND */
 };
 
 /* ---- the calls ------------------------------------------------------------------------------- */
@@ -203,6 +204,7 @@ static int call(struct run *x, const char *method, const char *path, const char 
 		if (v == ADE_OK || v == ADE_CURSOR_EXHAUSTED || v == ADE_CURSOR_RESET)
 			return 0;
 		long status = ret->status;
+		x->profile_gone = ret->body && strstr(ret->body, "PROFILE_NOT_FOUND") != NULL;
 		int64_t wait = ret->retry_after > 0 ? ret->retry_after : (int64_t)1 << later;
 		free(ret->body);
 		ret->body = NULL;
@@ -476,6 +478,13 @@ static int assign_batch(struct run *x, int64_t profile, int64_t *after, struct d
 		return failed(x, 0, "assign", "%s", "cannot build the body");
 	rc = call(x, "POST", "/profile/devices", body, ADE_ANSWER_MAX, &res, &v);
 	free(body);
+	if (rc < 0 && x->profile_gone) {
+		/* Apple no longer knows the profile: defined again by the next run */
+		if (db_ade_profile_defined(x->db, profile, "", db_now()) < 0)
+			return failed(x, 0, "db", "%s", "forgetting the profile's uuid");
+		return failed(x, 400, "profile", "%s",
+			      "PROFILE_NOT_FOUND: defined again at the next run");
+	}
 	if (rc < 0)
 		return rc;
 	if (v != ADE_OK) {

@@ -212,6 +212,107 @@ def test_profiles_roles():
                             "ade.profile.remove"], audit)
 
 
+def test_hostile():
+    """Malformed answers, wrong types, a huge body, unknown serials, FAILED,
+    the daemon's stop during a Retry-After wait; nothing half-stored, no
+    secret in the log or the database."""
+    with AdeStandin(CERT, KEY) as ade:
+        devs = generate_devices(1500)
+        ade.add_devices(devs)
+        with daemon_for(ade) as d:
+            import_token(d, ade)
+            bad = [(ade.answer(200, b"not json"), "not JSON"),
+                   (ade.answer(200, b'{"cursor": 5, "devices": []}'), "cursor: not a string"),
+                   (ade.answer(200, json.dumps({"cursor": "ab", "more_to_follow": False,
+                                                "devices": [{"model": "x"}]})),
+                    "devices[0].serial_number: missing"),
+                   (ade.answer(200, json.dumps({"cursor": "ab", "devices": [
+                       {"serial_number": "A1", "op_type": "stolen"}]})), "op_type"),
+                   (ade.answer(200, b"[" * 100 + b"]" * 100), "not a JSON object"),
+                   (ade.answer(200, b" " * (17 << 20)), "answer too large"),
+                   (ade.answer(400, b'"MALFORMED_REQUEST_BODY"'), "POST /server/devices"),
+                   (ade.answer(500, b"oops"), "POST /server/devices")]
+            def after_session(*replies):
+                """the next run's GET /session answered (a session the
+                stand-in knows), then replies"""
+                ade.then(ade.answer(200, json.dumps({"auth_session_token": "S" * 64})),
+                         *replies)
+                with ade.lock:
+                    ade.sessions["S" * 64] = ade.now() + 3600
+
+            for reply, why in bad:
+                after_session(reply)
+                r = sync(d, expect=1)
+                check(r["error"] is not None and why in r["error"]["detail"], (why, r["error"]))
+                n = d.sqlite("SELECT count(*) FROM ade_device").stdout.strip()
+                check(n == "0", "nothing stored from a refused page: %s" % n)
+            st = d.ctl_json("ade", "status")
+            check(st["sync"]["error"]["status"] == 500 and st["sync"]["ok_at"] is None, st["sync"])
+            # a good run after all that: the first page was not lost
+            r = sync(d)
+            check(r["error"] is None and r["devices"] == 1500 and r["new"] == 1500, r)
+            # a sync page refused mid-way: its cursor is not stored, the next run
+            # sees the same changes again
+            ade.modify(devs[3]["serial_number"], color="PINK")
+            after_session(ade.answer(200, b'{"cursor": "zz", "devices": [{"serial_number": 7}]}'))
+            r = sync(d, expect=1)
+            check("devices[0].serial_number: not a string" in r["error"]["detail"], r)
+            r = sync(d)
+            check(r["error"] is None and r["modified"] == 1, r)
+            # FAILED and NOT_ACCESSIBLE (a serial ASM no longer gives this server)
+            d.ctl("ade", "profile", "add", "Flotte")
+            s_f, s_n = devs[10]["serial_number"], devs[11]["serial_number"]
+            ade.fail_serials = {s_f}
+            with ade.lock:
+                del ade.devices[s_n]   # gone in ASM, no event yet
+            r = sync(d)
+            check(r["error"] is None and r["assigned"] == 1498 and r["failed"] == 2, r)
+            show = d.ctl_json("device", "show", s_n)["ade"]
+            check(show["assign_state"] == "failed" and "NOT_ACCESSIBLE" in show["assign_error"]
+                  and show["profile"] == "Flotte" and show["assign_after"], show)
+            out = d.ctl("device", "show", s_f)
+            check("Apple School Manager (ADE)" in out.stdout and "FAILED" in out.stdout,
+                  out.stdout)
+            check(d.ctl_json("device", "show", s_f)["ade"]["assign_state"] == "failed",
+                  "failed")
+            # not again before an hour
+            r = sync(d)
+            check(r["assigned"] == 0 and r["failed"] == 0, r)
+            # a wrong type in an assign answer
+            d.ctl("ade", "profile", "update", "Flotte", "--department", "D")
+            # (the stored cursor then is "zz": the next run's sync is refused
+            # INVALID_CURSOR and fetches everything again)
+            after_session(ade.answer(200, b'{"cursor": "zz", "more_to_follow": false}'),
+                          ade.answer(200, b'{"profile_uuid": "U", "devices": {}}'),
+                          ade.answer(200, b'{"profile_uuid": "U", "devices": {"A": 3}}'))
+            r = sync(d, expect=1)
+            check("status not a string" in r["error"]["detail"], r)
+            # Apple does not know the profile "U": forgotten, defined again next
+            r = sync(d, expect=1)
+            check(r["phase"] == "fetch" and r["devices"] == 1499
+                  and "PROFILE_NOT_FOUND" in r["error"]["detail"], r)
+            r = sync(d)
+            check(r["error"] is None and r["defined"] == 1 and r["assigned"] == 1498
+                  and r["failed"] == 2, r)
+            # a long Retry-After: the run waits; the daemon's stop cuts it short
+            after_session(ade.too_many(50))
+            d.api("POST", "/api/v1/ade/sync", body={}, expect=202)
+            wait_until(lambda: "ade_wait" in d.log(), 10, "the run waits")
+            t0 = time.time()
+            d.stop()
+            check(time.time() - t0 < 10, "the stop did not wait 50 s: %.1f" % (time.time() - t0))
+            # no secret in the log or the database
+            with open(os.path.join(d.data, "ardoise.db"), "rb") as f:
+                db = f.read()
+            wal = os.path.join(d.data, "ardoise.db-wal")
+            if os.path.exists(wal):
+                with open(wal, "rb") as f:
+                    db += f.read()
+            log = d.log()
+            for secret in (ade.token["consumer_secret"], ade.token["access_secret"], "S" * 64):
+                check(secret not in log and secret.encode() not in db, "a secret leaked")
+
+
 def test_no_token():
     with AdeStandin(CERT, KEY) as ade:
         with daemon_for(ade) as d:
@@ -221,4 +322,4 @@ def test_no_token():
 
 
 if __name__ == "__main__":
-    run([test_sync, test_profiles_roles, test_no_token])
+    run([test_sync, test_profiles_roles, test_hostile, test_no_token])

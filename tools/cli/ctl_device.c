@@ -195,6 +195,35 @@ static void print_ddm(json_t *dd)
 	}
 }
 
+/* What Apple School Manager says of the tablet, when it gave it. */
+static void print_ade(json_t *a)
+{
+	char t1[32], t2[32];
+	if (!json_is_object(a))
+		return;
+	printf("%s", _("\nApple School Manager (ADE):\n"));
+	printf(_("  %s, %s, assigned in ASM %s by %s\n"), ctl_fleet_str(a, "model"),
+	       ctl_fleet_str(a, "description"), ctl_when_of(a, "assigned_at", t1, sizeof(t1)),
+	       ctl_fleet_str(a, "assigned_by"));
+	if (!json_is_null(json_object_get(a, "removed_at")))
+		printf(_("  removed from ASM on %s\n"),
+		       ctl_when_of(a, "removed_at", t1, sizeof(t1)));
+	printf(_("  profile %s: %s%s%s (Apple: %s)\n"),
+	       json_is_string(json_object_get(a, "profile")) ? ctl_fleet_str(a, "profile") : "-",
+	       ctl_word(ctl_fleet_str(a, "assign_state")),
+	       ctl_fleet_str(a, "assign_error")[0] ? ", " : "", ctl_fleet_str(a, "assign_error"),
+	       ctl_fleet_str(a, "profile_status"));
+	if (!json_is_null(json_object_get(a, "enrolled_at")))
+		printf(_("  enrolled through ADE %s, configured %s\n"),
+		       ctl_when_of(a, "enrolled_at", t1, sizeof(t1)),
+		       json_is_null(json_object_get(a, "configured_at"))
+			   ? _("not yet")
+			   : ctl_when_of(a, "configured_at", t2, sizeof(t2)));
+	if (!json_is_null(json_object_get(a, "refused_at")))
+		printf(_("  enrolment refused %s: %s\n"),
+		       ctl_when_of(a, "refused_at", t1, sizeof(t1)), ctl_fleet_str(a, "refusal"));
+}
+
 static const struct ctl_opt show_opts[] = {
     CTL_OPT_SERIAL("one SERIAL is required"),
     CTL_OPT_END,
@@ -225,6 +254,7 @@ static void print_device(json_t *d, const struct ctl_args *a)
 	printf("%-12s %s\n", "last_seen", ctl_when_of(d, "last_seen", when, sizeof(when)));
 	print_inventory(json_object_get(d, "inventory"));
 	print_ddm(json_object_get(d, "ddm"));
+	print_ade(json_object_get(d, "ade"));
 	print_history(d);
 }
 
