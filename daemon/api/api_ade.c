@@ -565,8 +565,8 @@ static void profile_update(struct req *r)
 		goto out;
 	}
 	db_ade_profile_get(r->w->db, p->name, p);
-	if (api_commit(r, "ade.profile.update", p->name, NULL,
-		       json_pack("{s:s?}", "school", p->school[0] ? p->school : NULL)) < 0)
+	if (api_commit_new(r, "ade.profile.update", p->name, NULL,
+			   json_pack("{s:s?}", "school", p->school[0] ? p->school : NULL)) < 0)
 		goto out;
 	api_json(r, 200, profile_json(p));
 out:

@@ -250,8 +250,9 @@ static const struct ctl_opt sync_opts[] = {
  * that run has ended and prints it. */
 static int ade_sync(struct ctl *c, const struct ctl_args *a)
 {
-	json_t *ret = NULL;
-	int rc = ctl_call(c, "POST", "/api/v1/ade/sync", ctl_opt_body(a), &ret);
+	json_t *ret = NULL, *body = ctl_opt_body(a);
+	int rc = ctl_call(c, "POST", "/api/v1/ade/sync", body, &ret);
+	json_decref(body);
 	if (rc != CTL_OK)
 		return rc;
 	json_int_t id = json_integer_value(json_object_get(ret, "run"));

@@ -166,7 +166,9 @@ static void test_page_hostile(void **state)
 	json_t *devs = json_array();
 	for (int i = 0; i < 1001; i++)
 		json_array_append_new(devs, json_pack("{s:s}", "serial_number", "A1"));
-	char *many = json_dumps(json_pack("{s:s,s:o}", "cursor", "a", "devices", devs), 0);
+	json_t *whole = json_pack("{s:s,s:o}", "cursor", "a", "devices", devs);
+	char *many = json_dumps(whole, 0);
+	json_decref(whole);
 	assert_int_equal(page(many, &p), AP_ETOOBIG);
 	free(many);
 	/* past the size cap */
