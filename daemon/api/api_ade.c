@@ -214,7 +214,19 @@ static json_t *run_json(const struct ade_sync_run *x)
 			 (json_int_t)x->failed, "error", err);
 }
 
-static json_t *sync_json(const struct db_ade_sync *s, const struct db_ade_counts *c)
+/* When the periodic job runs next: sync_minutes after the last run, not
+ * before a Retry-After; soon (its next look, within a minute) when none
+ * ran yet; null without a token. */
+static json_t *next_run(struct req *r, const struct db_ade_sync *s, int token)
+{
+	int64_t at = s->run_at ? s->run_at + r->w->srv->cfg.ade_sync_minutes * 60 : db_now();
+	if (!token)
+		return json_null();
+	return api_fleet_time(s->next_at > at ? s->next_at : at);
+}
+
+static json_t *sync_json(struct req *r, const struct db_ade_sync *s, const struct db_ade_counts *c,
+			 int token)
 {
 	const char *colon = strchr(s->error, ':');
 	json_t *err = json_null();
@@ -223,10 +235,11 @@ static json_t *sync_json(const struct db_ade_sync *s, const struct db_ade_counts
 				(size_t)(colon ? colon - s->error : 0), "detail",
 				colon ? colon + 1 + (colon[1] == ' ') : s->error, "status",
 				(json_int_t)s->error_status, "at", api_fleet_time(s->error_at));
-	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:I,s:I,s:o}", "phase", s->phase, "cursor_at",
+	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:o}", "phase", s->phase, "cursor_at",
 			 api_fleet_time(s->cursor_at), "run_at", api_fleet_time(s->run_at), "ok_at",
-			 api_fleet_time(s->ok_at), "next_at", api_fleet_time(s->next_at), "devices",
-			 (json_int_t)c->known, "removed", (json_int_t)c->removed, "error", err);
+			 api_fleet_time(s->ok_at), "next_at", api_fleet_time(s->next_at),
+			 "next_run_at", next_run(r, s, token), "devices", (json_int_t)c->known,
+			 "removed", (json_int_t)c->removed, "error", err);
 }
 
 static json_t *profile_json(const struct db_ade_profile *p)
@@ -287,11 +300,12 @@ static void status(struct req *r)
 	}
 	api_json(r, 200,
 		 json_pack("{s:s,s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:o}", "url",
-			   r->w->srv->cfg.ade_url, "token", tok, "sync", sync_json(&s, &c), "run",
-			   run_json(&run), "profiles", profiles, "assignment", "assigned",
-			   (json_int_t)c.assigned, "pending", (json_int_t)(c.pending + c.none),
-			   "failed", (json_int_t)c.failed, "throttled", (json_int_t)c.throttled,
-			   "removed", (json_int_t)c.removed, "warnings", warnings));
+			   r->w->srv->cfg.ade_url, "token", tok, "sync",
+			   sync_json(r, &s, &c, rc == 0), "run", run_json(&run), "profiles",
+			   profiles, "assignment", "assigned", (json_int_t)c.assigned, "pending",
+			   (json_int_t)(c.pending + c.none), "failed", (json_int_t)c.failed,
+			   "throttled", (json_int_t)c.throttled, "removed", (json_int_t)c.removed,
+			   "warnings", warnings));
 }
 
 static void sync_now(struct req *r)

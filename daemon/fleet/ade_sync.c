@@ -709,6 +709,13 @@ int ade_sync_job(struct worker *w)
 	return ade_sync_start(w, 0, &id);
 }
 
+int ade_sync_now(struct worker *w)
+{
+	uint64_t id;
+	int rc = ade_sync_start(w, 0, &id);
+	return rc == AP_EMISSING ? 0 : rc;
+}
+
 void ade_sync_stop(void)
 {
 	atomic_store(&st.stop, 1);

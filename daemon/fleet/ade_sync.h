@@ -62,6 +62,9 @@ int ade_sync_start(struct worker *w, int full, uint64_t *ret_id);
 /* The periodic job (jobs.c): a run when a token is there, sync_minutes
  * passed since the last one and next_at (Retry-After) is past. */
 int ade_sync_job(struct worker *w);
+/* A run now (POST /api/v1/jobs/ade_sync/run): started, or the running
+ * one joined; nothing without a token. */
+int ade_sync_now(struct worker *w);
 /* Drain: the run in flight gives up at its next step. */
 void ade_sync_stop(void);
 /* A copy of the last (or running) run. */

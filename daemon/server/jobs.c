@@ -135,7 +135,7 @@ static const struct job jobs[] = {
     {"updates_catalogue", 600 * 1000, gdmf_sync_job, NULL, 0, gdmf_sync_now},
     /* looks every minute whether [ade] sync_minutes passed since the last run
      * (only with a server token; not before a Retry-After) */
-    {"ade_sync", 60 * 1000, ade_sync_job, NULL, 0},
+    {"ade_sync", 60 * 1000, ade_sync_job, NULL, 0, ade_sync_now},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

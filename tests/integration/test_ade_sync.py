@@ -79,8 +79,21 @@ def test_sync():
             rem = d.ctl_json("ade", "devices", "--removed")
             check([x["serial"] for x in rem] == [s1] and rem[0]["removed_at"], rem)
             rows = d.ctl_json("ade", "devices")
-            check(len(rows) == 2502, len(rows))
+            check(len(rows) == 2502, len(rows))   # the removed one apart
             check([x["color"] for x in rows if x["serial"] == s0] == ["BLUE"], "modified")
+            # the status, in French; a run asked in French; the job run by hand
+            st = d.ctl_json("ade", "status")
+            check(st["sync"]["phase"] == "sync" and st["sync"]["devices"] == 2503
+                  and st["sync"]["removed"] == 1 and st["sync"]["next_run_at"]
+                  and st["sync"]["error"] is None and st["run"]["id"] == 2, st["sync"])
+            out = d.ctl("ade", "sync", lang="fr_FR.UTF-8")
+            check("tablettes vues (0 nouvelles" in out.stdout, out.stdout)
+            out = d.ctl("ade", "status", lang="fr_FR.UTF-8")
+            check("phase :" in out.stdout and "dernière réussie" in out.stdout
+                  and "2503 connues, 1 retirées d'ASM" in out.stdout, out.stdout)
+            d.api("POST", "/api/v1/jobs/ade_sync/run")
+            wait_until(lambda: d.ctl_json("ade", "status")["run"]["id"] == 4
+                       and not d.ctl_json("ade", "status")["run"]["running"], 30, "the job's run")
             # an expired cursor: a full fetch again
             ade.cursor_days = 3 / 86400   # cursors older than 3 s expire
             time.sleep(3.1)
@@ -124,7 +137,7 @@ def test_sync():
             check("must accept the new terms" in out.stdout, out.stdout)
             ade.deny = None
             audit = d.sqlite("SELECT count(*) FROM audit WHERE action = 'ade.sync'").stdout
-            check(int(audit) == 8, "one audit row a run asked: %s" % audit)
+            check(int(audit) == 9, "one audit row a run asked: %s" % audit)
 
 
 def test_profiles_roles():

@@ -207,9 +207,9 @@ static void print_status(json_t *ret, const struct ctl_args *a)
 		       (long long)json_integer_value(json_object_get(sync, "devices")),
 		       (long long)json_integer_value(json_object_get(sync, "removed")));
 		print_error(json_object_get(sync, "error"), 1);
-		if (!json_is_null(json_object_get(sync, "next_at")))
-			printf(_("next run:       not before %s\n"),
-			       ctl_when_of(sync, "next_at", t, sizeof(t)));
+		if (!json_is_null(json_object_get(sync, "next_run_at")))
+			printf(_("next run:       %s\n"),
+			       ctl_when_of(sync, "next_run_at", t, sizeof(t)));
 	}
 	json_t *run = json_object_get(ret, "run");
 	if (json_is_object(run)) {
