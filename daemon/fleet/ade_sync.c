@@ -101,19 +101,28 @@ static int tx_end(struct db *db, int rc)
 	return db_commit(db);
 }
 
-static int session(struct run *x)
+/* The Authorization header of GET /session: a fresh nonce and the time
+ * now (each attempt signed anew). */
+static int sign(struct run *x, const char *url, char *out, size_t cap)
 {
-	char url[CONFIG_STR + 16], nonce[33], auth[ADE_HEADER_MAX + 32], err[300] = "";
+	char nonce[33];
 	unsigned char raw[16];
-	struct httpsreq_res res;
-	snprintf(url, sizeof(url), "%s%s", x->base, ADE_SESSION_PATH);
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return failed(x, 0, "crypto", "%s", "no random nonce");
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
-	memcpy(auth, "Authorization: ", 15);
-	if (ade_oauth_header(&x->tok, url, db_now(), nonce, auth + 15, sizeof(auth) - 15) < 0)
+	snprintf(out, cap, "Authorization: ");
+	if (ade_oauth_header(&x->tok, url, db_now(), nonce, out + strlen(out), cap - strlen(out)) <
+	    0)
 		return failed(x, 0, "token", "%s", "cannot sign GET /session");
+	return 0;
+}
+
+static int session(struct run *x)
+{
+	char url[CONFIG_STR + 16], auth[ADE_HEADER_MAX + 32], err[300] = "";
+	struct httpsreq_res res;
+	snprintf(url, sizeof(url), "%s%s", x->base, ADE_SESSION_PATH);
 	const char *hdr[] = {auth, "X-Server-Protocol-Version: " PROTOCOL_VERSION,
 			     "Accept: " ADE_CONTENT_TYPE, NULL};
 	struct httpsreq_req q = {.url = url,
@@ -126,6 +135,8 @@ static int session(struct run *x)
 				 .conn = x->conn};
 	enum ade_verdict v;
 	for (int later = 0;; later++) {
+		if (sign(x, url, auth, sizeof(auth)) < 0)
+			return AP_EIO;
 		if (httpsreq(&q, &res, err, sizeof(err)) < 0)
 			return failed(x, 0, "io", "GET /session: %s", err);
 		v = ade_classify(res.status, res.body, res.len);

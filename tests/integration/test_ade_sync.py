@@ -76,6 +76,10 @@ def test_sync():
             check(r["error"] is None and r["phase"] == "sync" and r["new"] == 3
                   and r["removed"] == 1 and r["modified"] == 1, r)
             check(len(calls(ade, "/server/devices")) == before, "no fetch: a sync")
+            out = d.ctl("ade", "devices", "--school", "XYZ", expect=1)
+            check("XYZ" in out.stderr, out.stderr)
+            status, _, body = d.request("POST", "/api/v1/ade/sync", body={"full": "yes"})
+            check(status == 400, body)
             rem = d.ctl_json("ade", "devices", "--removed")
             check([x["serial"] for x in rem] == [s1] and rem[0]["removed_at"], rem)
             rows = d.ctl_json("ade", "devices")
@@ -111,11 +115,16 @@ def test_sync():
             r = sync(d)
             check(r["error"] is None, r)
             check(len(calls(ade, "/session")) == sessions + 2, "one session a run")
-            # 429 with Retry-After: waited out
+            # 429 with Retry-After: waited out; a second request while the run
+            # waits joins it (one run at a time), and so does ardoisectl
             ade.then(ade.too_many(2))
             t0 = time.time()
+            first = d.api("POST", "/api/v1/ade/sync", body={}, expect=202)["run"]
+            second = d.api("POST", "/api/v1/ade/sync", body={"full": True}, expect=202)["run"]
+            check(first == second, "joined: %r %r" % (first, second))
             r = sync(d)
-            check(r["error"] is None and time.time() - t0 >= 2, r)
+            check(r["id"] == first and r["error"] is None and not r["full"]
+                  and time.time() - t0 >= 2, r)
             # 503 past the retries: the run fails, recorded
             ade.then(*[ade.unavailable(1) for _ in range(6)])
             r = sync(d, expect=1)
@@ -137,7 +146,7 @@ def test_sync():
             check("must accept the new terms" in out.stdout, out.stdout)
             ade.deny = None
             audit = d.sqlite("SELECT count(*) FROM audit WHERE action = 'ade.sync'").stdout
-            check(int(audit) == 9, "one audit row a run asked: %s" % audit)
+            check(int(audit) == 11, "one audit row a run asked: %s" % audit)
 
 
 def test_profiles_roles():
