@@ -110,11 +110,26 @@ def test_sync():
             r = sync(d)
             check(r["error"] is None, r)
             ade.rotate = False
+            check(len(calls(ade, "/session")) == sessions + 1, "one session a run")
+            # a 401 in the middle of a run: a new session, the call replayed once
             with ade.lock:
-                ade.sessions.clear()
+                ade.sessions["S" * 64] = ade.now() + 3600
+            ade.then(ade.answer(200, json.dumps({"auth_session_token": "S" * 64})),
+                     ade.answer(401, b'"UNAUTHORIZED"'))
+            n = len(ade.requests)
             r = sync(d)
             check(r["error"] is None, r)
-            check(len(calls(ade, "/session")) == sessions + 2, "one session a run")
+            run_paths = [p for _, p, _ in ade.requests[n:]]
+            check(run_paths[:4] == ["/session", "/devices/sync", "/session", "/devices/sync"],
+                  run_paths)
+            # twice in a row: the run stops, no loop
+            ade.then(ade.answer(200, json.dumps({"auth_session_token": "S" * 64})),
+                     ade.answer(401, b'"UNAUTHORIZED"'), ade.answer(200, json.dumps(
+                         {"auth_session_token": "S" * 64})), ade.answer(401, b'"UNAUTHORIZED"'))
+            n = len(ade.requests)
+            r = sync(d, expect=1)
+            check(r["error"]["kind"] == "session" and r["error"]["status"] == 401
+                  and len(ade.requests) - n == 4, r)
             # 429 with Retry-After: waited out; a second request while the run
             # waits joins it (one run at a time), and so does ardoisectl
             ade.then(ade.too_many(2))
@@ -146,7 +161,7 @@ def test_sync():
             check("must accept the new terms" in out.stdout, out.stdout)
             ade.deny = None
             audit = d.sqlite("SELECT count(*) FROM audit WHERE action = 'ade.sync'").stdout
-            check(int(audit) == 11, "one audit row a run asked: %s" % audit)
+            check(int(audit) == 12, "one audit row a run asked: %s" % audit)
 
 
 def test_profiles_roles():
