@@ -199,8 +199,9 @@ def test_profiles_roles():
             s_a, s_t = devs[5]["serial_number"], devs[7]["serial_number"]
             d.ctl("device", "move", s_a, "--school", A)
             ade.throttle_serials = {s_t}
-            ade.retry_after_seconds = 2
+            ade.retry_after_seconds = 8
             r = sync(d)
+            t_throttled = time.time()   # assign_after is at most this + 8 s
             check(r["error"] is None and r["defined"] == 2 and r["assigned"] == 1199
                   and r["throttled"] == 1, r)
             check(len(ade.profiles) == 2, ade.profiles)
@@ -221,7 +222,7 @@ def test_profiles_roles():
             ade.throttle_serials = set()
             r = sync(d)
             check(r["assigned"] == 0, "not before retry_after_seconds: %r" % r)
-            time.sleep(2.1)
+            time.sleep(max(0, t_throttled + 8.2 - time.time()))
             r = sync(d)
             check(r["assigned"] == 1 and ade.devices[s_t]["profile_uuid"] == by_name["Flotte"], r)
             # a tablet moved to the collège: re-assigned at the next run
