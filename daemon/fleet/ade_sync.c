@@ -345,8 +345,10 @@ static int devices(struct run *x)
 		rc = pages(x, "/server/devices", "", 1);
 	if (rc == 2)
 		return failed(x, 400, "cursor", "%s", "POST /server/devices: cursor refused");
-	if (rc == 1) { /* EXHAUSTED_CURSOR: everything fetched already */
-		if (db_ade_sync_cursor(x->db, s.cursor, "sync", db_now()) < 0)
+	if (rc == 1) { /* EXHAUSTED_CURSOR: everything fetched already; the
+			* cursor of the last page stored, now synced from */
+		if (db_ade_sync_get(x->db, &s) < 0 ||
+		    db_ade_sync_cursor(x->db, s.cursor, "sync", db_now()) < 0)
 			return failed(x, 0, "db", "%s", "storing the phase");
 		return 0;
 	}

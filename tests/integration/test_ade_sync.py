@@ -21,7 +21,7 @@ from fleet_common import A
 from harness import Daemon, check, run, token_of, wait_until
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ade_standin import AdeStandin, generate_devices  # noqa: E402
+from ade_standin import AdeStandin, _hex_cursor, generate_devices  # noqa: E402
 from gdmf_standin import standin_pki  # noqa: E402
 
 CA, CERT, KEY = standin_pki()
@@ -146,6 +146,21 @@ def test_sync():
             check(r["error"]["kind"] == "later" and r["error"]["status"] == 503, r)
             with ade.lock:
                 ade.plan = []
+            # EXHAUSTED_CURSOR on a fetch: everything fetched already, the
+            # cursor kept and the phase switched to sync
+            with ade.lock:
+                ade.sessions["S" * 64] = ade.now() + 3600
+                end = _hex_cursor("f", len(ade.order), len(ade.events), ade.now(), ade.epoch)
+            ade.then(ade.answer(200, json.dumps({"auth_session_token": "S" * 64})),
+                     ade.answer(200, json.dumps({"cursor": end, "devices": [],
+                                                 "more_to_follow": True})))
+            n = len(ade.requests)
+            r = sync(d, "--full")
+            check(r["error"] is None and r["pages"] == 1 and r["phase"] == "fetch"
+                  and [p for _, p, _ in ade.requests[n:]][-1] == "/server/devices", r)
+            check(d.ctl_json("ade", "status")["sync"]["phase"] == "sync", "switched to sync")
+            r = sync(d)
+            check(r["error"] is None and r["phase"] == "sync", r)
             # the terms: no loop, reported
             ade.deny = "T_C_NOT_SIGNED"
             n = len(ade.requests)
@@ -161,7 +176,7 @@ def test_sync():
             check("must accept the new terms" in out.stdout, out.stdout)
             ade.deny = None
             audit = d.sqlite("SELECT count(*) FROM audit WHERE action = 'ade.sync'").stdout
-            check(int(audit) == 12, "one audit row a run asked: %s" % audit)
+            check(int(audit) == 14, "one audit row a run asked: %s" % audit)
 
 
 def test_profiles_roles():
