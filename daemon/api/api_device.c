@@ -20,6 +20,7 @@
 #include "worker.h"
 #include "store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -357,24 +358,50 @@ static int ddm_part(struct req *r, const struct db_device *d, json_t *o)
 	return rc;
 }
 
-/* The tablet's Automated Device Enrolment ("ade": null when Apple School
- * Manager never assigned it): its last enrolment through ADE, refusal,
- * DeviceConfigured. */
+struct prof_name {
+	int64_t id;
+	char name[65];
+};
+
+static int prof_name(const struct db_ade_profile *p, void *arg)
+{
+	struct prof_name *n = arg;
+	if (p->id != n->id)
+		return 0;
+	snprintf(n->name, sizeof(n->name), "%s", p->name);
+	return 1;
+}
+
+/* What Apple School Manager says of the tablet (ade_device), the profile
+ * Ardoise assigned and its state, and its enrolments through ADE; null
+ * when ASM never gave this serial. */
 static int ade_part(struct req *r, const struct db_device *d, json_t *o)
 {
 	struct db_ade_device a;
+	struct prof_name pn = {0, ""};
 	int rc = d->serial[0] ? db_ade_device_get(r->w->db, d->serial, &a) : AP_ENOTFOUND;
 	if (rc == AP_ENOTFOUND) {
 		json_object_set_new(o, "ade", json_null());
 		return 0;
 	}
+	if (rc == 0 && (pn.id = a.profile_id) != 0)
+		rc = db_ade_profile_list(r->w->db, prof_name, &pn);
 	if (rc < 0)
 		return rc;
-	json_object_set_new(o, "ade",
-			    json_pack("{s:b,s:o,s:o,s:o,s:s}", "assigned", a.removed_at == 0,
-				      "enrolled_at", api_fleet_time(a.enrolled_at), "configured_at",
-				      api_fleet_time(a.configured_at), "refused_at",
-				      api_fleet_time(a.refused_at), "refusal", a.refusal));
+	json_object_set_new(
+	    o, "ade",
+	    json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s?,s:s,s:s,s:o,s:o,s:o,s:o,s:o,"
+		      "s:o,s:s,s:o}",
+		      "assigned", a.removed_at == 0, "model", a.model, "description", a.description, "color", a.color, "asset_tag",
+		      a.asset_tag, "os", a.os, "device_family", a.device_family, "assigned_at",
+		      api_fleet_time(a.assigned_at), "assigned_by", a.assigned_by, "profile_status",
+		      a.profile_status, "profile_uuid", a.profile_uuid, "profile",
+		      pn.name[0] ? pn.name : NULL, "assign_state", a.assign_state, "assign_error",
+		      a.assign_error, "assign_after", api_fleet_time(a.assign_after), "removed_at",
+		      api_fleet_time(a.removed_at), "seen_at", api_fleet_time(a.seen_at),
+		      "enrolled_at", api_fleet_time(a.enrolled_at), "configured_at",
+		      api_fleet_time(a.configured_at), "refused_at", api_fleet_time(a.refused_at),
+		      "refusal", a.refusal, "op_date", api_fleet_time(a.op_date)));
 	return 0;
 }
 

@@ -195,6 +195,7 @@ static const struct ckey keys[] = {
        "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; sat-sun 00:00-24:00",
        classhours_check),
     SC("ade", "url", ade_url, "https://mdmenrollment.apple.com", check_https),
+    SC("ade", "ca", ade_ca, "", check_readable),
     SC("ade", "min_os", ade_min_os, "", check_min_os),
     SC("ade", "machineinfo_anchor", ade_machineinfo_anchor, "", check_readable),
     I("ade", "await_release_minutes", ade_await_release_minutes, "30", 1, 1440),

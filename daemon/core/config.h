@@ -96,6 +96,7 @@ struct config {
 	/* [ade] Automated Device Enrolment (docs/apple-services.md §2; ade_oauth.h):
 	 * min_os, machineinfo_anchor, await_release_minutes: mdm_ade.c, ade_configure.c */
 	char ade_url[CONFIG_STR];    /* Apple's ADE API, https:// only, no trailing path */
+	char ade_ca[CONFIG_STR];     /* extra trust anchors (PEM) for ade_url; "" = system's only */
 	char ade_min_os[CONFIG_STR]; /* "X.Y[.Z]": older tablets refused at enrolment; "" = none */
 	/* PEM: the root ADE MachineInfo must chain to ("" = ADE enrolment off) */
 	char ade_machineinfo_anchor[CONFIG_STR];

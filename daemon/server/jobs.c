@@ -11,6 +11,7 @@
 #include "reconcile.h"
 #include "worker.h"
 #include "db_command.h"
+#include "ade_sync.h"
 #include "gdmf_sync.h"
 #include "db_loan.h"
 #include "db_person.h"
@@ -134,6 +135,9 @@ static const struct job jobs[] = {
      * the first look 10 minutes after start, not 10 s: a daemon started for a
      * moment (a test, -n) does not go to Apple */
     {"updates_catalogue", 600 * 1000, gdmf_sync_job, NULL, 0, gdmf_sync_now},
+    /* looks every minute whether [ade] sync_minutes passed since the last run
+     * (only with a server token; not before a Retry-After) */
+    {"ade_sync", 60 * 1000, ade_sync_job, NULL, 0, ade_sync_now},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -210,6 +214,7 @@ void jobs_stop(struct worker *w)
 	s->stopped = 1;
 	notice_stop();	  /* a notice run in flight sends nothing more */
 	gdmf_sync_stop(); /* a catalogue fetch in flight gives up */
+	ade_sync_stop();  /* an ADE run in flight gives up at its next step */
 	s->open = NJOBS;
 	for (size_t i = 0; i < NJOBS; i++)
 		uv_close((uv_handle_t *)&s->timers[i], on_closed);

@@ -65,4 +65,114 @@ struct db_ade_device {
  * AP_ENOTFOUND when ASM never gave that serial.  AP_EDB. */
 int db_ade_device_get(struct db *db, const char *serial, struct db_ade_device *ret);
 
+/* What db_ade_device_put() did. */
+enum db_ade_put {
+	DB_ADE_UNCHANGED, /* an older event, or a deletion of a serial never seen */
+	DB_ADE_NEW,	  /* a serial ASM gave for the first time */
+	DB_ADE_MODIFIED,  /* a known one, updated (or back after a removal) */
+	DB_ADE_REMOVED,	  /* op_type deleted: removed_at set */
+};
+
+/* One device of a fetch or sync page, in one call (the caller holds the
+ * page's transaction): ade_device upserted from d (serial, model,
+ * description, color, asset_tag, os, device_family, op_type, op_date,
+ * assigned_at, assigned_by, profile_status, profile_uuid) with seen_at =
+ * now, and the tablet put in the inventory when it is not there (a device
+ * row with that serial, state stock, no collège, model_declared and
+ * asset_tag from ASM); a tablet already there keeps its collège and state
+ * (its empty model_declared and asset_tag take ASM's).  op_type deleted
+ * sets removed_at (op_date, else now); added or a fetch (op_type "")
+ * clears it.  An event older than the stored op_date changes nothing.
+ * The result into *ret.  AP_EDB. */
+int db_ade_device_put(struct db *db, const struct db_ade_device *d, int64_t now,
+		      enum db_ade_put *ret);
+
+/* The device sync's state (ade_sync; defaults when no run yet). */
+struct db_ade_sync {
+	char cursor[1001];
+	char phase[8]; /* fetch, sync */
+	int64_t cursor_at, run_at, ok_at;
+	int64_t devices;
+	int64_t error_at;
+	long error_status;
+	char error[512];
+	int64_t next_at;
+};
+
+int db_ade_sync_get(struct db *db, struct db_ade_sync *ret);
+/* Stores the cursor and the phase (cursor_at = now): call it in the
+ * transaction of the page whose devices it follows. */
+int db_ade_sync_cursor(struct db *db, const char *cursor, const char *phase, int64_t now);
+/* Records a run's end: run_at, ok_at (kept when 0), devices, error_at,
+ * error_status, error, next_at of s. */
+int db_ade_sync_ran(struct db *db, const struct db_ade_sync *s);
+
+/* An enrolment profile (ade_profile); settings is the JSON Ardoise keeps
+ * (ade.h: ade_settings_check()). */
+#define DB_ADE_SETTINGS_MAX 8191
+struct db_ade_profile {
+	int64_t id;
+	char name[65];
+	char school[16]; /* "" for the fleet's */
+	char settings[DB_ADE_SETTINGS_MAX + 1];
+	char profile_uuid[64]; /* Apple's; "" until defined (again) */
+	int64_t defined_at;
+	char created_by[65];
+	int64_t created_at, updated_at;
+	int64_t devices; /* tablets Ardoise assigned it to (db_ade_profile_list, _get) */
+};
+
+/* Adds p (id, uuid, times set here); AP_ECONFLICT when the name is taken
+ * or the fleet / that collège already has one; AP_ENOTFOUND for an
+ * unknown collège.  *ret_id the new id. */
+int db_ade_profile_add(struct db *db, const struct db_ade_profile *p, int64_t now, int64_t *ret_id);
+/* Replaces the settings and the collège of the profile named p->name; its
+ * Apple definition is dropped (defined again by the next run) and its
+ * tablets go back to pending.  AP_ENOTFOUND, AP_ECONFLICT. */
+int db_ade_profile_update(struct db *db, const struct db_ade_profile *p, int64_t now);
+/* Removes the profile name; its tablets lose it (assign state "").
+ * AP_ENOTFOUND. */
+int db_ade_profile_remove(struct db *db, const char *name);
+int db_ade_profile_get(struct db *db, const char *name, struct db_ade_profile *ret);
+/* Every profile (fleet's first, then by collège), fn(p, arg) each. */
+int db_ade_profile_list(struct db *db, int (*fn)(const struct db_ade_profile *p, void *arg),
+			void *arg);
+/* Apple's uuid of profile id once defined at. */
+int db_ade_profile_defined(struct db *db, int64_t id, const char *uuid, int64_t at);
+
+/* A tablet to (re)assign. */
+struct db_ade_todo {
+	int64_t device_id;
+	char serial[65];
+	int64_t profile_id;
+	char profile_uuid[64];
+};
+
+/* Up to max tablets (not removed) after device id `after` (in device id
+ * order) whose profile is profile_id (their collège's, else the fleet's;
+ * it must be defined at Apple) and whose assignment is not that profile,
+ * or is pending, or failed/throttled and due (assign_after <= now); into
+ * ret (max slots), their count into *ret_n.  The caller walks one profile
+ * with after = the last device_id it got: each page costs its own rows. */
+int db_ade_assign_todo(struct db *db, int64_t now, int64_t profile_id, int64_t after,
+		       struct db_ade_todo *ret, size_t max, size_t *ret_n);
+/* The assignment of serial: profile_id, state (assigned, failed,
+ * throttled, pending), error ("" when none), after (0: none). */
+int db_ade_assign_set(struct db *db, const char *serial, int64_t profile_id, const char *state,
+		      const char *error, int64_t after);
+
+struct db_ade_counts {
+	int64_t known, removed;				    /* rows; removed: removed_at set */
+	int64_t assigned, pending, failed, throttled, none; /* of those not removed */
+};
+int db_ade_counts(struct db *db, struct db_ade_counts *ret);
+
+/* A page of ade_device rows by device_id (after, limit), only those of
+ * school when not NULL, only the removed ones when removed, else only the
+ * others; fn(d, school, profile name, arg) each. */
+int db_ade_device_list(struct db *db, const char *school, int removed, int64_t after, size_t limit,
+		       int (*fn)(const struct db_ade_device *d, const char *school,
+				 const char *profile, void *arg),
+		       void *arg, int64_t *ret_next);
+
 #endif

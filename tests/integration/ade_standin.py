@@ -188,6 +188,7 @@ class AdeStandin(HttpsStandin):
         self.fail_serials = set()    # assign answers FAILED
         self.throttle_serials = set()  # assign answers THROTTLED (v9+)
         self.retry_after_seconds = 60
+        self.cursor_days = CURSOR_DAYS  # a test may shorten it: the next cursors expire
         self.epoch = secrets.token_hex(4)  # cursors of another server are INVALID
         self.server = None
         self.port = None
@@ -410,7 +411,7 @@ class AdeStandin(HttpsStandin):
             if cur is None or cur[0] != "f" or cur[4] != self.epoch:
                 raise _err(400, "INVALID_CURSOR")
             _, pos, seq, issued, _ = cur
-            if now - issued > CURSOR_DAYS * 86400:
+            if now - issued > self.cursor_days * 86400:
                 raise _err(400, "EXPIRED_CURSOR")
             if pos >= len(self.order):
                 raise _err(400, "EXHAUSTED_CURSOR")
@@ -433,7 +434,7 @@ class AdeStandin(HttpsStandin):
         if cur is None or cur[4] != self.epoch:
             raise _err(400, "INVALID_CURSOR")
         _, _, seq, issued, _ = cur
-        if now - issued > CURSOR_DAYS * 86400:
+        if now - issued > self.cursor_days * 86400:
             raise _err(400, "EXPIRED_CURSOR")
         if seq > len(self.events):
             raise _err(400, "INVALID_CURSOR")

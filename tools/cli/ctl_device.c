@@ -195,25 +195,33 @@ static void print_ddm(json_t *dd)
 	}
 }
 
-/* The ADE part: none for a tablet Apple School Manager never assigned. */
-static void print_ade(json_t *ade)
+/* What Apple School Manager says of the tablet, when it gave it. */
+static void print_ade(json_t *a)
 {
 	char t1[32], t2[32];
-	if (!json_is_object(ade))
+	if (!json_is_object(a))
 		return;
-	printf(_("\nAutomated Device Enrolment (ADE):\n"));
-	if (!json_is_true(json_object_get(ade, "assigned")))
-		printf("  %s\n", _("no longer assigned to Ardoise in Apple School Manager"));
-	printf(_("  enrolled %s, configured %s\n"),
-	       json_is_string(json_object_get(ade, "enrolled_at"))
-		   ? ctl_when_of(ade, "enrolled_at", t1, sizeof(t1))
-		   : _("never"),
-	       json_is_string(json_object_get(ade, "configured_at"))
-		   ? ctl_when_of(ade, "configured_at", t2, sizeof(t2))
-		   : _("not yet"));
-	if (json_is_string(json_object_get(ade, "refused_at")))
-		printf(_("  refused %s: %s\n"), ctl_when_of(ade, "refused_at", t1, sizeof(t1)),
-		       ctl_fleet_str(ade, "refusal"));
+	printf("%s", _("\nApple School Manager (ADE):\n"));
+	printf(_("  %s, %s, assigned in ASM %s by %s\n"), ctl_fleet_str(a, "model"),
+	       ctl_fleet_str(a, "description"), ctl_when_of(a, "assigned_at", t1, sizeof(t1)),
+	       ctl_fleet_str(a, "assigned_by"));
+	if (!json_is_null(json_object_get(a, "removed_at")))
+		printf(_("  removed from ASM on %s\n"),
+		       ctl_when_of(a, "removed_at", t1, sizeof(t1)));
+	printf(_("  profile %s: %s%s%s (Apple: %s)\n"),
+	       json_is_string(json_object_get(a, "profile")) ? ctl_fleet_str(a, "profile") : "-",
+	       ctl_word(ctl_fleet_str(a, "assign_state")),
+	       ctl_fleet_str(a, "assign_error")[0] ? ", " : "", ctl_fleet_str(a, "assign_error"),
+	       ctl_fleet_str(a, "profile_status"));
+	if (!json_is_null(json_object_get(a, "enrolled_at")))
+		printf(_("  enrolled through ADE %s, configured %s\n"),
+		       ctl_when_of(a, "enrolled_at", t1, sizeof(t1)),
+		       json_is_null(json_object_get(a, "configured_at"))
+			   ? _("not yet")
+			   : ctl_when_of(a, "configured_at", t2, sizeof(t2)));
+	if (!json_is_null(json_object_get(a, "refused_at")))
+		printf(_("  enrolment refused %s: %s\n"),
+		       ctl_when_of(a, "refused_at", t1, sizeof(t1)), ctl_fleet_str(a, "refusal"));
 }
 
 static const struct ctl_opt show_opts[] = {

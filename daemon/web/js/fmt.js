@@ -211,6 +211,10 @@ export const AUDIT_ACTIONS = {
 	'ddm.assign': 'Déclaration affectée', 'ddm.unassign': 'Affectation de déclaration retirée',
 	'ade.keypair': 'Clé Apple School Manager (inscription automatisée) demandée',
 	'ade.token': 'Jeton serveur Apple School Manager importé',
+	'ade.sync': 'Synchronisation Apple School Manager lancée',
+	'ade.profile.add': 'Profil d’inscription automatisée ajouté',
+	'ade.profile.update': 'Profil d’inscription automatisée modifié',
+	'ade.profile.remove': 'Profil d’inscription automatisée supprimé',
 };
 export const auditActionLabel = (v) => label(AUDIT_ACTIONS, v);
 export const INCIDENT_OUTCOMES = {
