@@ -390,18 +390,19 @@ static int ade_part(struct req *r, const struct db_device *d, json_t *o)
 		return rc;
 	json_object_set_new(
 	    o, "ade",
-	    json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s?,s:s,s:s,s:o,s:o,s:o,s:o,s:o,"
-		      "s:o,s:s,s:o}",
-		      "assigned", a.removed_at == 0, "model", a.model, "description", a.description, "color", a.color, "asset_tag",
-		      a.asset_tag, "os", a.os, "device_family", a.device_family, "assigned_at",
-		      api_fleet_time(a.assigned_at), "assigned_by", a.assigned_by, "profile_status",
-		      a.profile_status, "profile_uuid", a.profile_uuid, "profile",
-		      pn.name[0] ? pn.name : NULL, "assign_state", a.assign_state, "assign_error",
-		      a.assign_error, "assign_after", api_fleet_time(a.assign_after), "removed_at",
-		      api_fleet_time(a.removed_at), "seen_at", api_fleet_time(a.seen_at),
-		      "enrolled_at", api_fleet_time(a.enrolled_at), "configured_at",
-		      api_fleet_time(a.configured_at), "refused_at", api_fleet_time(a.refused_at),
-		      "refusal", a.refusal, "op_date", api_fleet_time(a.op_date)));
+	    json_pack(
+		"{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s?,s:s,s:s,s:o,s:o,s:o,s:o,s:o,"
+		"s:o,s:s,s:o}",
+		"assigned", a.removed_at == 0, "model", a.model, "description", a.description,
+		"color", a.color, "asset_tag", a.asset_tag, "os", a.os, "device_family",
+		a.device_family, "assigned_at", api_fleet_time(a.assigned_at), "assigned_by",
+		a.assigned_by, "profile_status", a.profile_status, "profile_uuid", a.profile_uuid,
+		"profile", pn.name[0] ? pn.name : NULL, "assign_state", a.assign_state,
+		"assign_error", a.assign_error, "assign_after", api_fleet_time(a.assign_after),
+		"removed_at", api_fleet_time(a.removed_at), "seen_at", api_fleet_time(a.seen_at),
+		"enrolled_at", api_fleet_time(a.enrolled_at), "configured_at",
+		api_fleet_time(a.configured_at), "refused_at", api_fleet_time(a.refused_at),
+		"refusal", a.refusal, "op_date", api_fleet_time(a.op_date)));
 	return 0;
 }
 

@@ -231,7 +231,7 @@ def test_sim_enrols_is_configured_and_comes_back():
               and shown["refused_at"] is None, "the tablet's page says it came through ADE: %r"
               % shown)
         text = d.ctl("device", "show", serial, lang="fr_FR.UTF-8").stdout
-        check("Apple School Manager (ADE)" in text
+        check("Apple School Manager (inscription automatisée)" in text
               and re.search(r"inscrite par ADE le \d\d/\d\d/\d{4} \d\d:\d\d, configurée "
                             r"\d\d/\d\d/\d{4}", text),
               "in French, dates JJ/MM/AAAA: %s" % text)
