@@ -198,6 +198,8 @@ static const struct ckey keys[] = {
     SC("ade", "min_os", ade_min_os, "", check_min_os),
     I("ade", "sync_minutes", ade_sync_minutes, "60", 5, 1440),
     SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https),
+    SC("vpp", "ca", vpp_ca, "", check_readable),
+    I("vpp", "sync_minutes", vpp_sync_minutes, "10", 0, 1440),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

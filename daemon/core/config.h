@@ -98,8 +98,10 @@ struct config {
 	char ade_url[CONFIG_STR];    /* Apple's ADE API, https:// only, no trailing path */
 	char ade_min_os[CONFIG_STR]; /* "X.Y[.Z]": older tablets refused at enrolment; "" = none */
 	int64_t ade_sync_minutes;    /* the device list synced this often, 5..1440 */
-	/* [vpp] Apple's Apps and Books API (daemon/apple/vpp.h; not wired yet) */
+	/* [vpp] Apple's Apps and Books API (daemon/apple/vpp_client.h, daemon/fleet/licence.h) */
 	char vpp_url[CONFIG_STR]; /* the API's root, https:// only, no trailing '/' needed */
+	char vpp_ca[CONFIG_STR];  /* extra trust anchors (PEM); "" = system's only */
+	int64_t vpp_sync_minutes; /* the licence run this often, 0 = only when asked */
 };
 
 /* Fills c with the defaults. */
