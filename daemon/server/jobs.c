@@ -11,6 +11,7 @@
 #include "worker.h"
 #include "db_command.h"
 #include "gdmf_sync.h"
+#include "licence.h"
 #include "db_loan.h"
 #include "db_person.h"
 #include "isodate.h"
@@ -132,6 +133,9 @@ static const struct job jobs[] = {
      * the first look 10 minutes after start, not 10 s: a daemon started for a
      * moment (a test, -n) does not go to Apple */
     {"updates_catalogue", 600 * 1000, gdmf_sync_job, NULL, 0, gdmf_sync_now},
+    /* Apps and Books licences: looks every minute whether [vpp] sync_minutes
+     * have passed since the last run (licence.h) */
+    {"vpp_sync", 60 * 1000, licence_job, NULL, 0, licence_sync_asked},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -208,6 +212,7 @@ void jobs_stop(struct worker *w)
 	s->stopped = 1;
 	notice_stop();	  /* a notice run in flight sends nothing more */
 	gdmf_sync_stop(); /* a catalogue fetch in flight gives up */
+	licence_stop();	  /* a licence run in flight gives up */
 	s->open = NJOBS;
 	for (size_t i = 0; i < NJOBS; i++)
 		uv_close((uv_handle_t *)&s->timers[i], on_closed);

@@ -79,7 +79,7 @@ struct db_vpp_licence {
 	char adam_id[20];
 	char pricing[8];
 	char state[16]; /* associated, associating, disassociating */
-	char event_id[64];
+	char event_id[DB_VPP_TEXT + 1];
 	int64_t since;
 };
 
