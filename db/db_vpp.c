@@ -449,14 +449,15 @@ int db_vpp_short_for(struct db *db, int64_t device_id, const char *adam_id)
 int db_vpp_run_put(struct db *db, const struct db_vpp_run *r)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db,
-			 "INSERT INTO vpp_run (id, run_at, ok_at, associated, disassociated, ms,"
-			 " error_at, error) VALUES (1, ?1, CASE ?6 WHEN '' THEN ?1 END, ?2, ?3, ?4,"
-			 " CASE ?6 WHEN '' THEN NULL ELSE ?5 END, ?6) ON CONFLICT(id) DO UPDATE SET"
-			 " run_at = ?1, ok_at = CASE ?6 WHEN '' THEN ?1 ELSE ok_at END,"
-			 " associated = ?2, disassociated = ?3, ms = ?4,"
-			 " error_at = CASE ?6 WHEN '' THEN NULL ELSE ?5 END, error = ?6",
-			 &st);
+	int rc =
+	    db_stmt(db,
+		    "INSERT INTO vpp_run (id, runs, run_at, ok_at, associated, disassociated, ms,"
+		    " error_at, error) VALUES (1, 1, ?1, CASE ?6 WHEN '' THEN ?1 END, ?2, ?3, ?4,"
+		    " CASE ?6 WHEN '' THEN NULL ELSE ?5 END, ?6) ON CONFLICT(id) DO UPDATE SET"
+		    " runs = runs + 1, run_at = ?1, ok_at = CASE ?6 WHEN '' THEN ?1 ELSE ok_at END,"
+		    " associated = ?2, disassociated = ?3, ms = ?4,"
+		    " error_at = CASE ?6 WHEN '' THEN NULL ELSE ?5 END, error = ?6",
+		    &st);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, r->run_at);
@@ -472,11 +473,11 @@ int db_vpp_run_get(struct db *db, struct db_vpp_run *ret)
 {
 	sqlite3_stmt *st;
 	memset(ret, 0, sizeof(*ret));
-	int rc =
-	    db_stmt(db,
-		    "SELECT coalesce(run_at, 0), coalesce(ok_at, 0), associated,"
-		    " disassociated, ms, coalesce(error_at, 0), error FROM vpp_run WHERE id = 1",
-		    &st);
+	int rc = db_stmt(db,
+			 "SELECT coalesce(run_at, 0), coalesce(ok_at, 0), associated,"
+			 " disassociated, ms, coalesce(error_at, 0), error, runs FROM vpp_run"
+			 " WHERE id = 1",
+			 &st);
 	if (rc < 0)
 		return rc;
 	if ((rc = db_step_row(db, st)) < 0) {
@@ -490,6 +491,7 @@ int db_vpp_run_get(struct db *db, struct db_vpp_run *ret)
 	ret->ms = sqlite3_column_int64(st, 4);
 	ret->error_at = sqlite3_column_int64(st, 5);
 	db_col_copy(st, 6, ret->error, sizeof(ret->error));
+	ret->runs = sqlite3_column_int64(st, 7);
 	db_done(st);
 	return 0;
 }

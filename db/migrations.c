@@ -667,6 +667,7 @@ static const char *const steps[] = {
     "  PRIMARY KEY (token_id, school, adam_id));"
     "CREATE TABLE vpp_run ("
     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  runs INTEGER NOT NULL DEFAULT 0," /* since the table was made */
     "  run_at INTEGER,"
     "  ok_at INTEGER,"
     "  associated INTEGER NOT NULL DEFAULT 0," /* licences, the last run */

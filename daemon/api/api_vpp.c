@@ -436,12 +436,12 @@ static void status(struct req *r)
 	if (api_vpp_warning(r, warning, sizeof(warning)))
 		json_array_append_new(warnings, json_string(warning));
 	api_json(r, 200,
-		 json_pack("{s:o,s:o,s:o,s:{s:o,s:o,s:I,s:I,s:I,s:s,s:o,s:b},s:o}", "tokens",
-			   tokens, "apps", x.apps, "waiting", x.waiting, "last_run", "at",
-			   api_fleet_time(run.run_at), "ok_at", api_fleet_time(run.ok_at),
-			   "associated", (json_int_t)run.associated, "disassociated",
-			   (json_int_t)run.disassociated, "ms", (json_int_t)run.ms, "error",
-			   run.error, "error_at", api_fleet_time(run.error_at), "running",
+		 json_pack("{s:o,s:o,s:o,s:{s:I,s:o,s:o,s:I,s:I,s:I,s:s,s:o,s:b},s:o}", "tokens",
+			   tokens, "apps", x.apps, "waiting", x.waiting, "last_run", "runs",
+			   (json_int_t)run.runs, "at", api_fleet_time(run.run_at), "ok_at",
+			   api_fleet_time(run.ok_at), "associated", (json_int_t)run.associated,
+			   "disassociated", (json_int_t)run.disassociated, "ms", (json_int_t)run.ms,
+			   "error", run.error, "error_at", api_fleet_time(run.error_at), "running",
 			   licence_running(), "warnings", warnings));
 }
 

@@ -237,11 +237,18 @@ static struct tok *tok_by_id(struct run *r, int64_t id)
 static void token_failed(struct run *r, struct tok *t, const struct vpp_error *e)
 {
 	char why[DB_VPP_TEXT + 1];
+	if (atomic_load(&st.stop)) { /* the daemon stops: not the token's fault */
+		vpp_client_close(t->c);
+		t->c = NULL;
+		return;
+	}
 	snprintf(why, sizeof(why), "%d: %.200s", e->number ? e->number : e->code,
 		 e->reason ? e->reason : ap_strerror(e->code));
 	db_vpp_token_note(r->db, t->row.id, "", "", why, e->action == VPP_NEW_TOKEN ? 1 : -1, 0);
-	log_warn("vpp_token_failed", "token=%lld scope=%s number=%d http=%d action=%d",
-		 (long long)t->row.id, t->row.scope, e->number, e->http, (int)e->action);
+	char esc[400];
+	log_warn("vpp_token_failed", "token=%lld scope=%s number=%d http=%d action=%d error=%s",
+		 (long long)t->row.id, t->row.scope, e->number, e->http, (int)e->action,
+		 log_esc(e->message, esc, sizeof(esc)));
 	run_error(r, t->row.scope, why);
 	vpp_client_close(t->c);
 	t->c = NULL;
@@ -815,6 +822,19 @@ static int post_all(struct run *r, const struct pol_lic_plan *p, struct posted *
 	return 0;
 }
 
+/* Apple's counts of token t read again (after its events completed). */
+static void refresh_assets(struct run *r, struct tok *t)
+{
+	struct asset_acc a = {r, t->row.id, NULL, 0, 0};
+	struct vpp_error e;
+	int rc = vpp_client_assets(t->c, on_asset, &a, &e);
+	if (rc < 0)
+		token_failed(r, t, &e);
+	else if ((rc = db_vpp_assets_replace(r->db, t->row.id, a.v, a.n)) < 0)
+		run_error(r, t->row.scope, ap_strerror(rc));
+	free(a.v);
+}
+
 /* Polls the events round after round until each is COMPLETE or FAILED. */
 static int poll_all(struct run *r, const struct pol_lic_plan *p, struct posted *ev, size_t n)
 {
@@ -893,6 +913,13 @@ static int plan_and_execute(struct run *r)
 	}
 	if ((rc = post_all(r, &p, ev, &n_ev)) == 0)
 		rc = poll_all(r, &p, ev, n_ev);
+	for (size_t i = 0; i < r->n_toks && rc == 0; i++) {
+		int posted = 0;
+		for (size_t k = 0; k < n_ev && !posted; k++)
+			posted = ev[k].tok == i;
+		if (posted && r->toks[i].c)
+			refresh_assets(r, &r->toks[i]);
+	}
 	log_info("vpp_plan",
 		 "tablets=%zu held=%zu associate=%zu disassociate=%zu kept=%zu"
 		 " shorts=%zu events=%zu",
@@ -972,7 +999,7 @@ static void run_done(uv_work_t *req, int status)
 	(void)status;
 	log_info("vpp_run",
 		 "reason=%s tokens=%zu tablets=%zu associated=%lld disassociated=%lld shorts=%lld"
-		 " requests=%lld ms=%lld cpu_ms=%lld error=\"%s\"",
+		 " requests=%lld ms=%lld cpu_ms=%lld error=%s",
 		 r->reason, r->n_toks, r->n_tabs, (long long)r->associated,
 		 (long long)r->disassociated, (long long)r->shorts, (long long)r->requests,
 		 (long long)r->ms, (long long)r->cpu_ms, log_esc(r->error, esc, sizeof(esc)));

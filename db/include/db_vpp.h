@@ -135,6 +135,7 @@ struct db_vpp_run {
 	int64_t associated, disassociated, ms;
 	int64_t error_at;
 	char error[DB_VPP_TEXT + 1];
+	int64_t runs; /* read only: how many runs were recorded */
 };
 /* Records a run that ended (error "" when it went well). */
 int db_vpp_run_put(struct db *db, const struct db_vpp_run *r);

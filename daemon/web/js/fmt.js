@@ -209,13 +209,16 @@ export const AUDIT_ACTIONS = {
 	'ddm.assign': 'Déclaration affectée', 'ddm.unassign': 'Affectation de déclaration retirée',
 	'ade.keypair': 'Clé Apple School Manager (inscription automatisée) demandée',
 	'ade.token': 'Jeton serveur Apple School Manager importé',
+	'vpp.token.add': 'Jeton de contenu Apps and Books ajouté',
+	'vpp.token.remove': 'Jeton de contenu Apps and Books retiré',
+	'vpp.sync': 'Passe des licences Apps and Books lancée',
 };
 export const auditActionLabel = (v) => label(AUDIT_ACTIONS, v);
 export const INCIDENT_OUTCOMES = {
 	found: 'Retrouvée', repaired: 'Réparée', written_off: 'Réformée (perte définitive)',
 };
 export const POLICY_STATES = {
-	installed: 'Installé', pending: 'En cours d’installation', missing: 'Manquant', failed: 'En échec',
+	installed: 'Installé', pending: 'En cours d’installation', missing: 'Manquant', waiting_licence: 'En attente de licences', failed: 'En échec',
 };
 export const CONDITIONS = { ok: 'Bon état', damaged: 'Abîmée' };
 export const COMMAND_TYPES = {

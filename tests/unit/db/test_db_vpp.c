@@ -183,7 +183,7 @@ static void test_licences(void **state)
 	n = 0;
 	assert_int_equal(db_vpp_licence_each(db, 0, count_licence, &n), 0);
 	assert_int_equal(n, 0);
-	struct db_vpp_run r = {100, 0, 3, 1, 20, 0, ""}, got;
+	struct db_vpp_run r = {100, 0, 3, 1, 20, 0, "", 0}, got;
 	assert_int_equal(db_vpp_run_get(db, &got), 0);
 	assert_int_equal(got.run_at, 0);
 	assert_int_equal(db_vpp_run_put(db, &r), 0);
@@ -194,6 +194,7 @@ static void test_licences(void **state)
 	assert_int_equal(got.run_at, 200);
 	assert_int_equal(got.ok_at, 100);
 	assert_string_equal(got.error, "boom");
+	assert_int_equal(got.runs, 2);
 	db_close(db);
 }
 
