@@ -194,12 +194,15 @@ struct run {
 	size_t n_toks;
 	struct tablet *tabs;
 	size_t n_tabs, cap_tabs;
+	struct tablet **by_serial;   /* tabs sorted by serial */
 	struct db_vpp_licence *held; /* associated, of usable tokens */
 	size_t n_held, cap_held;
 	struct db_vpp_asset *assets;
 	size_t n_assets, cap_assets;
 	char (*adam)[VPP_ADAMID_MAX + 1]; /* per facts item */
 	const char **app_pool;
+	char (*adopted)[32]; /* serials whose licence the run found at Apple */
+	size_t n_adopted, cap_adopted;
 	int64_t *changed; /* tablets that got a licence */
 	size_t n_changed, cap_changed;
 	int64_t associated, disassociated, shorts, requests;
@@ -207,6 +210,21 @@ struct run {
 	char error[DB_VPP_TEXT + 1];
 	int rc;
 };
+
+static int held_cmp(const void *a, const void *b)
+{
+	const struct db_vpp_licence *x = a, *y = b;
+	if (x->token_id != y->token_id)
+		return x->token_id < y->token_id ? -1 : 1;
+	int c = strcmp(x->serial, y->serial);
+	return c ? c : strcmp(x->adam_id, y->adam_id);
+}
+
+static int serial_cmp(const void *a, const void *b)
+{
+	const struct tablet *const *x = a, *const *y = b;
+	return strcmp((*x)->serial, (*y)->serial);
+}
 
 /* The run's first error: "what: why". */
 static void run_error(struct run *r, const char *what, const char *why)
@@ -385,6 +403,21 @@ static int on_known(const struct db_vpp_licence *l, void *arg)
 	return (x->rc = fix_add(x, &n)) < 0;
 }
 
+/* A licence now known held: its tablet is reconciled at the end. */
+static int adopted_add(struct run *r, const char *serial)
+{
+	if (r->n_adopted == r->cap_adopted) {
+		size_t ncap = r->cap_adopted ? r->cap_adopted * 2 : 64;
+		char(*v)[32] = realloc(r->adopted, ncap * sizeof(*v));
+		if (v == NULL)
+			return AP_ENOMEM;
+		r->adopted = v;
+		r->cap_adopted = ncap;
+	}
+	snprintf(r->adopted[r->n_adopted++], 32, "%s", serial);
+	return 0;
+}
+
 /* Apple's assignments against Ardoise's licences of token t. */
 static int compare(struct run *r, struct tok *t, struct assign_acc *apple)
 {
@@ -408,6 +441,9 @@ static int compare(struct run *r, struct tok *t, struct assign_acc *apple)
 		l.since = db_now();
 		rc = fix_add(&x, &l); /* adopted: the plan keeps or frees it */
 	}
+	for (size_t i = 0; i < x.n_fix && rc == 0; i++)
+		if (x.fix[i].state[0])
+			rc = adopted_add(r, x.fix[i].serial);
 	if (rc == 0 && x.n_fix && (rc = db_begin(r->db)) == 0) {
 		for (size_t i = 0; i < x.n_fix && rc == 0; i++)
 			rc = x.fix[i].state[0]
@@ -596,6 +632,28 @@ static int desired_apps(struct run *r, struct reconcile_facts *f)
 	return rc;
 }
 
+static const struct tablet *tablet_of(const struct run *r, const char *serial)
+{
+	struct tablet k, *kp = &k;
+	snprintf(k.serial, sizeof(k.serial), "%s", serial);
+	struct tablet **f = bsearch(&kp, r->by_serial, r->n_tabs, sizeof(kp), serial_cmp);
+	return f ? *f : NULL;
+}
+
+static int changed_add(struct run *r, int64_t id)
+{
+	if (r->n_changed == r->cap_changed) {
+		size_t ncap = r->cap_changed ? r->cap_changed * 2 : 256;
+		int64_t *v = realloc(r->changed, ncap * sizeof(*v));
+		if (v == NULL)
+			return AP_ENOMEM;
+		r->changed = v;
+		r->cap_changed = ncap;
+	}
+	r->changed[r->n_changed++] = id;
+	return 0;
+}
+
 static int load_facts(struct run *r)
 {
 	struct reconcile_filter flt = {NULL, 0, 0, 0};
@@ -613,6 +671,19 @@ static int load_facts(struct run *r)
 		rc = r->rc;
 	if (rc == 0 && (rc = db_vpp_asset_each(r->db, 0, on_stock, r)) == 0)
 		rc = r->rc;
+	if (rc == 0 && (r->by_serial = calloc(r->n_tabs + 1, sizeof(*r->by_serial))) == NULL)
+		rc = AP_ENOMEM;
+	for (size_t i = 0; i < r->n_tabs && rc == 0; i++)
+		r->by_serial[i] = &r->tabs[i];
+	if (rc == 0) {
+		qsort(r->by_serial, r->n_tabs, sizeof(*r->by_serial), serial_cmp);
+		qsort(r->held, r->n_held, sizeof(*r->held), held_cmp);
+	}
+	for (size_t i = 0; i < r->n_adopted && rc == 0; i++) {
+		const struct tablet *tb = tablet_of(r, r->adopted[i]);
+		if (tb)
+			rc = changed_add(r, tb->id);
+	}
 	return rc;
 }
 
@@ -626,14 +697,15 @@ static int has_app(const struct tablet *t, const char *adam)
 	return 0;
 }
 
+/* r->held sorted by held_cmp (load_facts). */
 static int holds(const struct run *r, const struct tablet *t, const char *adam)
 {
-	for (size_t i = 0; i < r->n_held; i++)
-		if (r->held[i].token_id == t->location &&
-		    strcmp(r->held[i].serial, t->serial) == 0 &&
-		    strcmp(r->held[i].adam_id, adam) == 0)
-			return 1;
-	return 0;
+	struct db_vpp_licence k;
+	memset(&k, 0, sizeof(k));
+	k.token_id = t->location;
+	snprintf(k.serial, sizeof(k.serial), "%s", t->serial);
+	snprintf(k.adam_id, sizeof(k.adam_id), "%s", adam);
+	return bsearch(&k, r->held, r->n_held, sizeof(k), held_cmp) != NULL;
 }
 
 /* The tablets of each collège that wait for a licence of a short app. */
@@ -728,28 +800,6 @@ static int failed_serial(const struct vpp_status *s, const char *serial, int *re
 	return s->state == VPP_FAILED && s->n_failures == 0;
 }
 
-static int tablet_of(const struct run *r, const char *serial)
-{
-	for (size_t i = 0; i < r->n_tabs; i++)
-		if (strcmp(r->tabs[i].serial, serial) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int changed_add(struct run *r, int64_t id)
-{
-	if (r->n_changed == r->cap_changed) {
-		size_t ncap = r->cap_changed ? r->cap_changed * 2 : 256;
-		int64_t *v = realloc(r->changed, ncap * sizeof(*v));
-		if (v == NULL)
-			return AP_ENOMEM;
-		r->changed = v;
-		r->cap_changed = ncap;
-	}
-	r->changed[r->n_changed++] = id;
-	return 0;
-}
-
 /* An event's outcome stored: licences associated or dropped. */
 static int apply_status(struct run *r, const struct pol_lic_op *op, const char *event_id,
 			const struct vpp_status *s)
@@ -777,10 +827,10 @@ static int apply_status(struct run *r, const struct pol_lic_op *op, const char *
 		snprintf(l.state, sizeof(l.state), "associated");
 		l.since = db_now();
 		rc = db_vpp_licence_set(r->db, &l);
-		int k = tablet_of(r, op->serials[i]);
-		if (rc == 0 && assoc && k >= 0) {
+		const struct tablet *tb = tablet_of(r, op->serials[i]);
+		if (rc == 0 && assoc && tb) {
 			r->associated++;
-			rc = changed_add(r, r->tabs[k].id);
+			rc = changed_add(r, tb->id);
 		}
 	}
 	if (rc == 0)
@@ -981,11 +1031,13 @@ static void run_free(struct run *r)
 {
 	free(r->toks);
 	free(r->tabs);
+	free(r->by_serial);
 	free(r->held);
 	free(r->assets);
 	free(r->adam);
 	free(r->app_pool);
 	free(r->changed);
+	free(r->adopted);
 	free(r);
 }
 
