@@ -127,7 +127,8 @@ int licence_held_load(struct db *db, int64_t device_id, struct licence_held **re
 		licence_held_free(h);
 		return rc;
 	}
-	qsort(h->keys, h->n, sizeof(*h->keys), key_cmp);
+	if (h->n)
+		qsort(h->keys, h->n, sizeof(*h->keys), key_cmp);
 	*ret = h;
 	return 0;
 }
@@ -152,7 +153,8 @@ enum licence_gate licence_gate(const struct licence_held *h, int64_t device_id, 
 	if (!covered || store_id <= 0)
 		return LICENCE_NONE;
 	struct held_key k = {device_id, store_id};
-	return bsearch(&k, h->keys, h->n, sizeof(k), key_cmp) ? LICENCE_HELD : LICENCE_WITHOUT;
+	return h->n && bsearch(&k, h->keys, h->n, sizeof(k), key_cmp) ? LICENCE_HELD
+								      : LICENCE_WITHOUT;
 }
 
 int licence_waiting(struct worker *w, int64_t device_id)
@@ -389,7 +391,8 @@ static int on_known(const struct db_vpp_licence *l, void *arg)
 	memset(&k, 0, sizeof(k));
 	snprintf(k.serial, sizeof(k.serial), "%s", l->serial);
 	snprintf(k.adam_id, sizeof(k.adam_id), "%s", l->adam_id);
-	struct vpp_assignment *f = bsearch(&k, x->apple->v, x->apple->n, sizeof(k), assign_cmp);
+	struct vpp_assignment *f =
+	    x->apple->n ? bsearch(&k, x->apple->v, x->apple->n, sizeof(k), assign_cmp) : NULL;
 	struct db_vpp_licence n = *l;
 	if (f)
 		x->seen[f - x->apple->v] = 1;
@@ -424,7 +427,8 @@ static int compare(struct run *r, struct tok *t, struct assign_acc *apple)
 	struct compare_ctx x = {r, apple, calloc(apple->n + 1, 1), NULL, 0, 0, 0};
 	if (x.seen == NULL)
 		return AP_ENOMEM;
-	qsort(apple->v, apple->n, sizeof(*apple->v), assign_cmp);
+	if (apple->n)
+		qsort(apple->v, apple->n, sizeof(*apple->v), assign_cmp);
 	int rc = db_vpp_licence_each(r->db, t->row.id, on_known, &x);
 	if (rc == 0)
 		rc = x.rc;
@@ -636,7 +640,8 @@ static const struct tablet *tablet_of(const struct run *r, const char *serial)
 {
 	struct tablet k, *kp = &k;
 	snprintf(k.serial, sizeof(k.serial), "%s", serial);
-	struct tablet **f = bsearch(&kp, r->by_serial, r->n_tabs, sizeof(kp), serial_cmp);
+	struct tablet **f =
+	    r->n_tabs ? bsearch(&kp, r->by_serial, r->n_tabs, sizeof(kp), serial_cmp) : NULL;
 	return f ? *f : NULL;
 }
 
@@ -676,8 +681,10 @@ static int load_facts(struct run *r)
 	for (size_t i = 0; i < r->n_tabs && rc == 0; i++)
 		r->by_serial[i] = &r->tabs[i];
 	if (rc == 0) {
-		qsort(r->by_serial, r->n_tabs, sizeof(*r->by_serial), serial_cmp);
-		qsort(r->held, r->n_held, sizeof(*r->held), held_cmp);
+		if (r->n_tabs)
+			qsort(r->by_serial, r->n_tabs, sizeof(*r->by_serial), serial_cmp);
+		if (r->n_held)
+			qsort(r->held, r->n_held, sizeof(*r->held), held_cmp);
 	}
 	for (size_t i = 0; i < r->n_adopted && rc == 0; i++) {
 		const struct tablet *tb = tablet_of(r, r->adopted[i]);
@@ -705,7 +712,7 @@ static int holds(const struct run *r, const struct tablet *t, const char *adam)
 	k.token_id = t->location;
 	snprintf(k.serial, sizeof(k.serial), "%s", t->serial);
 	snprintf(k.adam_id, sizeof(k.adam_id), "%s", adam);
-	return bsearch(&k, r->held, r->n_held, sizeof(k), held_cmp) != NULL;
+	return r->n_held && bsearch(&k, r->held, r->n_held, sizeof(k), held_cmp) != NULL;
 }
 
 /* The tablets of each collège that wait for a licence of a short app. */
