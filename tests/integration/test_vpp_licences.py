@@ -259,5 +259,78 @@ def test_licences_flow():
         d.ctl_json("vpp", "status", token=tok)
 
 
+def test_hostile_answers():
+    """Answers Apple should not give, and the ones it gives when it is
+    unwell: the run records why and stores nothing half-done; the next
+    clean run associates."""
+    with VppStandin(CERT, KEY, auto=True) as v, Daemon(config=config(v), init_args=["--no-baseline"]) as d:
+        sim, a_side, b_side = fleet(d, 2)
+        t = v.add_token("Département")
+        v.add_asset(APP, count=5)
+        d.ctl("vpp", "token", "add", token_file(d, "t.vpptoken", t), "--scope", "fleet")
+        wait_until(lambda: last_run(d)["runs"] >= 1, 30, "the first run")
+        d.ctl("app", "add", "--bundle-id", BUNDLE, "--store-id", APP, "--name", "Pronote")
+        d.ctl("policy", "assign", "app:" + BUNDLE, "--scope", "fleet")
+        wait_until(lambda: not last_run(d)["running"], 30, "the assignment's run")
+        with v.lock:  # what that run did is undone at Apple: the hostile runs start from nothing
+            v.tokens[t]["assignments"] = []
+        queued = {s: len(installs(d, s)) for s in a_side + b_side}
+        held = d.sqlite("SELECT count(*) FROM vpp_licence").stdout.strip()  # read what is stored
+        for bad, why in ((v.answer(200, b"{not json"), "not JSON"),
+                         (v.answer(200, {"countryISO2ACode": 5, "locationName": []}), "wrong types"),
+                         (v.answer(200, b"[" + b" " * (9 << 20) + b"]"), "9 MiB"),
+                         (v.answer(500, {"errorNumber": 9603, "errorMessage": "x"}), "5xx"),
+                         (v.answer(200, {"errorNumber": 9634, "errorMessage": "gone"}), "9634 in a 200")):
+            v.then(bad, bad, bad, bad)  # the retries too
+            st = sync(d)
+            check(st["last_run"]["error"] != "", "%s: the run says why: %r" % (why, st["last_run"]))
+            check(st["tokens"][0]["error"] != "" and not st["tokens"][0]["stopped"],
+                  "%s: the token's last error, not stopped: %r" % (why, st["tokens"][0]))
+            check(v.tokens[t]["assignments"] == [], "%s: nothing associated" % why)
+            check({s: len(installs(d, s)) for s in a_side + b_side} == queued,
+                  "%s: nothing more queued" % why)
+            check(d.sqlite("SELECT count(*) FROM vpp_licence").stdout.strip() == held,
+                  "%s: Ardoise's licences untouched" % why)
+            with v.lock:
+                v.plan.clear()
+        st = sync(d)
+        check(st["last_run"]["error"] == "" and st["tokens"][0]["error"] == "",
+              "a clean run clears the errors: %r" % st)
+        check({x["serialNumber"] for x in v.tokens[t]["assignments"]} == set(a_side + b_side),
+              "then associated")
+        # an event Apple says failed for every serial: nothing held, nothing installed
+        d.ctl("app", "add", "--bundle-id", "com.apps.store.id284882215", "--store-id", "284882215",
+              "--name", "GeoGebra")
+        v.add_asset("284882215", count=5, stoken=t)
+        with v.lock:  # Apple shows 5 free, then runs out before the event: 9709 for each
+            v.tokens[t]["assets"][("284882215", "STDQ")]["availableCount"] = 5
+        orig = v._complete
+
+        def none_left(e):
+            for k in e["keys"]:
+                v.tokens[t]["assets"][k]["availableCount"] = 0
+            orig(e)
+        v._complete = none_left
+        d.ctl("policy", "assign", "app:com.apps.store.id284882215", "--scope", "fleet")
+        st = sync(d)
+        v._complete = orig
+        check(not any(x["adamId"] == "284882215" for x in v.tokens[t]["assignments"]),
+              "9709: nothing associated")
+        app = [p for p in st["apps"] if p["adam_id"] == "284882215"]
+        check(app and app[0]["held"] == 0 and app[0]["associating"] == 0, "none held: %r" % app)
+        n_geo = d.sqlite("SELECT count(*) FROM command WHERE type = 'InstallApplication'"
+                         " AND dedupe = 'com.apps.store.id284882215'").stdout.strip()  # read
+        check(n_geo == "0", "no install of the app without its licence: %s" % n_geo)
+        # a revoked token: stopped, warned, not used until replaced
+        v.revoke(t)
+        st = sync(d)
+        check(st["tokens"][0]["stopped"] and "9625" in st["tokens"][0]["error"], "stopped: %r" % st)
+        hz = d.api("GET", "/healthz", token=None)
+        check(any("refuses the content token" in w for w in hz["warnings"]), "healthz: %r" % hz)
+        n = len(v.requests)
+        sync(d)
+        check(len(v.requests) == n, "a stopped token is not used")
+
+
 if __name__ == "__main__":
-    run([test_tokens, test_licences_flow])
+    run([test_tokens, test_licences_flow, test_hostile_answers])
