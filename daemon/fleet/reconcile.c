@@ -288,9 +288,9 @@ out:
 	st.total_ms = worker_ms_since(t0);
 	st.cpu_ms = worker_cpu_ms() - c0;
 	log_run(reason, school, device_id, &st, rc);
-	/* a change of policy or a tablet enrolled may need licences */
+	/* a change of policy, a tablet enrolled or moved may need licences */
 	if (rc == 0 && strcmp(reason, "licence") != 0 &&
-	    (device_id == 0 || strcmp(reason, "enrolment") == 0))
+	    (device_id == 0 || strcmp(reason, "enrolment") == 0 || strcmp(reason, "move") == 0))
 		licence_sync_now(w, reason);
 	if (rc == 0 && ret)
 		*ret = st;
