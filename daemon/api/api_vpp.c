@@ -16,8 +16,10 @@
  *                                  for licences per collège; the last run
  *
  * Adding a token asks Apple twice (GET then POST /client/config) on the
- * request's loop, each call at most TOKEN_TIMEOUT_S: the one request of
- * the daemon that waits on Apple, done by a technician once a year.
+ * request's loop, each call at most TOKEN_TIMEOUT_S (a 429 or 5xx waited
+ * out at most TOKEN_WAIT_S, 3 times): the one request of the daemon that
+ * waits on Apple, done by a technician once a year; the other loop serves
+ * meanwhile.
  */
 #include "ap_err.h"
 #include "api.h"
@@ -43,6 +45,7 @@
 
 #define DAY		86400
 #define TOKEN_TIMEOUT_S 15L
+#define TOKEN_WAIT_S	2L /* the longest wait before a retry (429, 5xx) on the loop */
 
 static int64_t days_left(int64_t expires)
 {
