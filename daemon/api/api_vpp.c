@@ -111,8 +111,11 @@ static int claim(struct req *r, const char *stoken, int take_over, struct vpp_cl
 		api_fail(r, rc, 500, "cannot read the installation's id: %s", ap_strerror(rc));
 		return rc;
 	}
-	struct vpp_client_opts o = {cfg->vpp_url,    cfg->vpp_ca, "",  TOKEN_TIMEOUT_S,
-				    TOKEN_TIMEOUT_S, 0,		  NULL};
+	struct vpp_client_opts o = {.url = cfg->vpp_url,
+				    .ca = cfg->vpp_ca,
+				    .mdm_id = "",
+				    .timeout_s = TOKEN_TIMEOUT_S,
+				    .wait_cap_s = TOKEN_WAIT_S};
 	if ((rc = vpp_client_open(&o, stoken, strlen(stoken), &c)) < 0)
 		return api_refuse(r, rc, 400, "stoken: empty or too long");
 	rc = vpp_client_config_get(c, &cc, &e);
