@@ -15,6 +15,7 @@
 #include "ade_configure.h"
 #include "gdmf_sync.h"
 #include "keystore.h"
+#include "licence.h"
 #include "locate.h"
 #include "secret.h"
 #include "log.h"
@@ -144,6 +145,7 @@ static int wire_hooks(void)
 			return rc;
 	}
 	mdm_on_enrolled(enrolled);
+	licence_on_licensed(reconcile_licensed); /* licensed tablets get their apps */
 	return 0;
 }
 

@@ -605,6 +605,76 @@ static const char *const steps[] = {
     "  error_status INTEGER NOT NULL DEFAULT 0,"
     "  error TEXT NOT NULL DEFAULT '',"
     "  next_at INTEGER);", /* not before (Retry-After, backoff) */
+    /* 21: Apps and Books (issue 16, db_vpp.h; written after ADE's step 20:
+     * the integrator renumbers when ADE adds its own).  A content token
+     * per location: the fleet, or one collège (scope 'school:UAI'); its
+     * sToken sealed (keystore purpose vpp-token, owner the scope), never in
+     * clear.  The assets of each token with Apple's counts at the last
+     * sync; the device licences Ardoise knows (associated, or an event in
+     * flight); the events in flight; the apps short of licences per
+     * collège at the last run; the runs' state.  A token removed takes its
+     * rows with it (ON DELETE CASCADE). */
+    "CREATE TABLE vpp_token ("
+    "  id INTEGER PRIMARY KEY,"
+    "  scope TEXT NOT NULL UNIQUE CHECK (scope = 'fleet' OR scope LIKE 'school:_%'),"
+    "  school TEXT REFERENCES school(uai)," /* NULL: the fleet token */
+    "  stoken BLOB NOT NULL,"		    /* sealed */
+    "  org TEXT NOT NULL DEFAULT '',"	    /* orgName of the file */
+    "  location TEXT NOT NULL DEFAULT '',"  /* locationName of the service */
+    "  uid TEXT NOT NULL DEFAULT '',"
+    "  expires INTEGER NOT NULL,"
+    "  imported_by TEXT NOT NULL,"
+    "  imported_at INTEGER NOT NULL,"
+    "  synced_at INTEGER," /* the last assets sync */
+    "  error_at INTEGER,"  /* the last failure with this token */
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  stopped INTEGER NOT NULL DEFAULT 0);" /* 9621/9625: not used until replaced */
+    "CREATE TABLE vpp_asset ("
+    "  token_id INTEGER NOT NULL REFERENCES vpp_token(id) ON DELETE CASCADE,"
+    "  adam_id TEXT NOT NULL CHECK (length(adam_id) BETWEEN 1 AND 19),"
+    "  pricing TEXT NOT NULL DEFAULT 'STDQ',"
+    "  product TEXT NOT NULL DEFAULT 'App',"
+    "  total INTEGER NOT NULL DEFAULT 0,"
+    "  assigned INTEGER NOT NULL DEFAULT 0,"
+    "  available INTEGER NOT NULL DEFAULT 0,"
+    "  device_assignable INTEGER NOT NULL DEFAULT 0,"
+    "  synced_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (token_id, adam_id, pricing));"
+    "CREATE TABLE vpp_licence ("
+    "  token_id INTEGER NOT NULL REFERENCES vpp_token(id) ON DELETE CASCADE,"
+    "  serial TEXT NOT NULL CHECK (length(serial) BETWEEN 1 AND 31),"
+    "  adam_id TEXT NOT NULL CHECK (length(adam_id) BETWEEN 1 AND 19),"
+    "  pricing TEXT NOT NULL DEFAULT 'STDQ',"
+    "  state TEXT NOT NULL CHECK (state IN ('associated','associating','disassociating')),"
+    "  event_id TEXT NOT NULL DEFAULT '',"
+    "  since INTEGER NOT NULL,"
+    "  PRIMARY KEY (token_id, serial, adam_id));"
+    "CREATE INDEX vpp_licence_serial ON vpp_licence(serial, adam_id);"
+    "CREATE TABLE vpp_event ("
+    "  event_id TEXT PRIMARY KEY,"
+    "  token_id INTEGER NOT NULL REFERENCES vpp_token(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('associate','disassociate')),"
+    "  adam_id TEXT NOT NULL,"
+    "  serials INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE vpp_short ("
+    "  token_id INTEGER NOT NULL REFERENCES vpp_token(id) ON DELETE CASCADE,"
+    "  school TEXT NOT NULL DEFAULT ''," /* '' : tablets in no collège */
+    "  adam_id TEXT NOT NULL,"
+    "  wanted INTEGER NOT NULL,"    /* tablets of the collège without the licence */
+    "  available INTEGER NOT NULL," /* what the token had */
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (token_id, school, adam_id));"
+    "CREATE TABLE vpp_run ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  runs INTEGER NOT NULL DEFAULT 0," /* since the table was made */
+    "  run_at INTEGER,"
+    "  ok_at INTEGER,"
+    "  associated INTEGER NOT NULL DEFAULT 0," /* licences, the last run */
+    "  disassociated INTEGER NOT NULL DEFAULT 0,"
+    "  ms INTEGER NOT NULL DEFAULT 0,"
+    "  error_at INTEGER,"
+    "  error TEXT NOT NULL DEFAULT '');",
 };
 
 int migrations_count(void)

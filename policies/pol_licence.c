@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A (collège, app, serial) triple: a want or a licence held. */
+/* A (location, app, serial) triple: a want or a licence held. */
 struct key {
-	int64_t college;
+	int64_t location;
 	const char *adam_id;
 	const char *serial;
 };
@@ -15,16 +15,16 @@ struct key {
 static int key_cmp(const void *pa, const void *pb)
 {
 	const struct key *a = pa, *b = pb;
-	if (a->college != b->college)
-		return a->college < b->college ? -1 : 1;
+	if (a->location != b->location)
+		return a->location < b->location ? -1 : 1;
 	int c = strcmp(a->adam_id, b->adam_id);
 	return c ? c : strcmp(a->serial, b->serial);
 }
 
-/* Same collège and app. */
+/* Same location and app. */
 static int same_group(const struct key *a, const struct key *b)
 {
-	return a->college == b->college && strcmp(a->adam_id, b->adam_id) == 0;
+	return a->location == b->location && strcmp(a->adam_id, b->adam_id) == 0;
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -35,8 +35,8 @@ static int str_cmp(const void *a, const void *b)
 static int stock_cmp(const void *pa, const void *pb)
 {
 	const struct pol_lic_stock *a = pa, *b = pb;
-	if (a->college != b->college)
-		return a->college < b->college ? -1 : 1;
+	if (a->location != b->location)
+		return a->location < b->location ? -1 : 1;
 	return strcmp(a->adam_id, b->adam_id);
 }
 
@@ -64,7 +64,7 @@ struct build {
 };
 
 /* Adds the ops of kind for serials (already in pool order) in batches. */
-static int add_ops(struct build *b, enum pol_lic_kind kind, int64_t college, const char *adam_id,
+static int add_ops(struct build *b, enum pol_lic_kind kind, int64_t location, const char *adam_id,
 		   const char **serials, size_t n)
 {
 	for (size_t first = 0; first < n; first += b->max) {
@@ -77,13 +77,13 @@ static int add_ops(struct build *b, enum pol_lic_kind kind, int64_t college, con
 			p->ops = o;
 			b->cap_ops = cap;
 		}
-		p->ops[p->n_ops++] = (struct pol_lic_op){kind, college, adam_id, serials + first,
+		p->ops[p->n_ops++] = (struct pol_lic_op){kind, location, adam_id, serials + first,
 							 n - first < b->max ? n - first : b->max};
 	}
 	return 0;
 }
 
-static int add_short(struct build *b, int64_t college, const char *adam_id, size_t wanted,
+static int add_short(struct build *b, int64_t location, const char *adam_id, size_t wanted,
 		     int64_t available)
 {
 	struct pol_lic_plan *p = b->p;
@@ -95,19 +95,19 @@ static int add_short(struct build *b, int64_t college, const char *adam_id, size
 		p->shorts = s;
 		b->cap_shorts = cap;
 	}
-	p->shorts[p->n_shorts++] = (struct pol_lic_short){college, adam_id, wanted, available};
+	p->shorts[p->n_shorts++] = (struct pol_lic_short){location, adam_id, wanted, available};
 	return 0;
 }
 
-static int64_t available_of(const struct pol_lic_stock *stock, size_t n, int64_t college,
+static int64_t available_of(const struct pol_lic_stock *stock, size_t n, int64_t location,
 			    const char *adam_id)
 {
-	struct pol_lic_stock k = {college, adam_id, 0};
+	struct pol_lic_stock k = {location, adam_id, 0};
 	const struct pol_lic_stock *s = n ? bsearch(&k, stock, n, sizeof(*stock), stock_cmp) : NULL;
 	return s && s->available > 0 ? s->available : 0;
 }
 
-/* One collège and app: wants w[0..nw), held h[0..nh) (both sorted). */
+/* One location and app: wants w[0..nw), held h[0..nh) (both sorted). */
 static int plan_group(struct build *b, const struct key *w, size_t nw, const struct key *h,
 		      size_t nh, const struct pol_lic_stock *stock, size_t n_stock)
 {
@@ -136,16 +136,16 @@ static int plan_group(struct build *b, const struct key *w, size_t nw, const str
 			continue;
 		need[nn++] = w[i].serial;
 	}
-	int rc = add_ops(b, POL_LIC_DISASSOCIATE, g->college, g->adam_id, drop, nd);
+	int rc = add_ops(b, POL_LIC_DISASSOCIATE, g->location, g->adam_id, drop, nd);
 	b->p->n_disassociate += nd;
 	if (rc < 0 || nn == 0)
 		return rc;
-	int64_t avail = available_of(stock, n_stock, g->college, g->adam_id);
+	int64_t avail = available_of(stock, n_stock, g->location, g->adam_id);
 	if ((int64_t)nn > avail)
-		return add_short(b, g->college, g->adam_id, nn, avail);
+		return add_short(b, g->location, g->adam_id, nn, avail);
 	b->pool_used += nn;
 	b->p->n_associate += nn;
-	return add_ops(b, POL_LIC_ASSOCIATE, g->college, g->adam_id, need, nn);
+	return add_ops(b, POL_LIC_ASSOCIATE, g->location, g->adam_id, need, nn);
 }
 
 int pol_lic_plan(const struct pol_lic_tablet *tablets, size_t n_tablets,
@@ -194,15 +194,15 @@ int pol_lic_plan(const struct pol_lic_tablet *tablets, size_t n_tablets,
 				rc = AP_EINVAL;
 				goto out;
 			}
-			w[nw++] =
-			    (struct key){tablets[i].college, tablets[i].apps[k], tablets[i].serial};
+			w[nw++] = (struct key){tablets[i].location, tablets[i].apps[k],
+					       tablets[i].serial};
 		}
 	for (size_t i = 0; i < n_held; i++) {
 		if (!text_ok(held[i].serial) || !text_ok(held[i].adam_id)) {
 			rc = AP_EINVAL;
 			goto out;
 		}
-		h[nh++] = (struct key){held[i].college, held[i].adam_id, held[i].serial};
+		h[nh++] = (struct key){held[i].location, held[i].adam_id, held[i].serial};
 	}
 	for (size_t i = 0; i < n_stock; i++) {
 		if (!text_ok(stock[i].adam_id)) {
@@ -215,7 +215,7 @@ int pol_lic_plan(const struct pol_lic_tablet *tablets, size_t n_tablets,
 		qsort(st, n_stock, sizeof(*st), stock_cmp);
 	nw = sort_unique(w, nw);
 	nh = sort_unique(h, nh);
-	/* walk the groups (collège, app) of both lists together */
+	/* walk the groups (location, app) of both lists together */
 	size_t i = 0, j = 0;
 	while (i < nw || j < nh) {
 		const struct key *g;

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "api_ade.h"
 #include "api_routes.h"
+#include "api_vpp.h"
 #include "authz.h"
 #include "jobs.h"
 #include "push.h"
@@ -25,6 +26,8 @@ static void healthz(struct req *r)
 	if (push_warning(r->w->srv, push, sizeof(push)))
 		json_array_append_new(warnings, json_string(push));
 	if (api_ade_warning(r, push, sizeof(push)))
+		json_array_append_new(warnings, json_string(push));
+	if (api_vpp_warning(r, push, sizeof(push)))
 		json_array_append_new(warnings, json_string(push));
 	if (r->w->srv->audit_warning[0])
 		json_array_append_new(warnings, json_string(r->w->srv->audit_warning));

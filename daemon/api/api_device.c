@@ -3,6 +3,7 @@
 #include "api.h"
 #include "api_routes.h"
 #include "log.h"
+#include "licence.h"
 #include "reconcile.h"
 #include "ddm.h"
 #include "api_fleet.h"
@@ -542,6 +543,7 @@ static void retire_device(struct req *r)
 	if (api_commit(r, "device.retire", api_device_name(&d), reason, NULL) == 0) {
 		d.state = DB_DEV_RETIRED;
 		api_json(r, 200, api_device_json(&d));
+		licence_sync_now(r->w, "retire"); /* its App Store licences go back to the pool */
 	}
 out:
 	json_decref(b);

@@ -33,6 +33,8 @@ static const struct {
     [AZ_UPDATES] = {{FLEET, FLEET, NO, NO}, "see the software update catalogue"},
     [AZ_UPDATE_STATUS] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's iPadOS update status"},
     [AZ_ADE] = {{FLEET, NO, NO, NO}, "manage the Apple School Manager server token"},
+    [AZ_VPP] = {{FLEET, NO, NO, NO}, "manage the Apps and Books content tokens"},
+    [AZ_VPP_STATUS] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's Apps and Books licences"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))

@@ -31,8 +31,10 @@ enum authz_action {
 	AZ_REPORT_SCHOOL, /* a collège's annual figures (report year): its staff, not the auditor */
 	AZ_UPDATES,	  /* the software update catalogue (no personal data) */
 	AZ_UPDATE_STATUS, /* where a collège's tablets stand against their update plan */
-	AZ_ADE,	  /* the ADE key pair and server token (Apple School Manager): technicians */
-	AZ__COUNT /* not an action: the size of the table */
+	AZ_ADE,	       /* the ADE key pair and server token (Apple School Manager): technicians */
+	AZ_VPP,	       /* the Apps and Books content tokens and licence runs: technicians */
+	AZ_VPP_STATUS, /* a collège's Apps and Books licences and shortages */
+	AZ__COUNT      /* not an action: the size of the table */
 };
 
 /* Pass as `school` for a view over every collège the account may see (a

@@ -201,6 +201,8 @@ static const struct ckey keys[] = {
     I("ade", "await_release_minutes", ade_await_release_minutes, "30", 1, 1440),
     I("ade", "sync_minutes", ade_sync_minutes, "60", 5, 1440),
     SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https),
+    SC("vpp", "ca", vpp_ca, "", check_readable),
+    I("vpp", "sync_minutes", vpp_sync_minutes, "10", 0, 1440),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

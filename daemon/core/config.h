@@ -103,8 +103,10 @@ struct config {
 	/* an ADE tablet stuck awaiting configuration is released after this long */
 	int64_t ade_await_release_minutes;
 	int64_t ade_sync_minutes; /* the device list synced this often, 5..1440 */
-	/* [vpp] Apple's Apps and Books API (daemon/apple/vpp.h; not wired yet) */
+	/* [vpp] Apple's Apps and Books API (daemon/apple/vpp_client.h, daemon/fleet/licence.h) */
 	char vpp_url[CONFIG_STR]; /* the API's root, https:// only, no trailing '/' needed */
+	char vpp_ca[CONFIG_STR];  /* extra trust anchors (PEM); "" = system's only */
+	int64_t vpp_sync_minutes; /* the licence run this often, 0 = only when asked */
 };
 
 /* Fills c with the defaults. */

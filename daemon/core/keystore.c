@@ -449,7 +449,7 @@ const char *keystore_ca_path(struct keystore *ks)
 static const char *const purpose_names[] = {
     [KEYSTORE_UNLOCK_TOKEN] = "unlock-token", [KEYSTORE_BYPASS_CODE] = "bypass-code",
     [KEYSTORE_LOCATION] = "location",	      [KEYSTORE_COMMAND] = "command-secret",
-    [KEYSTORE_ADE_TOKEN] = "ade-token",
+    [KEYSTORE_ADE_TOKEN] = "ade-token",	      [KEYSTORE_VPP_TOKEN] = "vpp-token",
 };
 
 #define SEAL_V1	     1

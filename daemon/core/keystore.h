@@ -90,6 +90,8 @@ enum keystore_purpose {
 	KEYSTORE_COMMAND,      /* a command's secret fields; owner: "<udid>/<command uuid>" */
 	KEYSTORE_ADE_TOKEN,    /* the ADE server token's consumer_secret and access_secret;
 				* owner: "<consumer key>/consumer_secret" or "/access_secret" */
+	KEYSTORE_VPP_TOKEN,    /* an Apps and Books content token (sToken); owner: its scope
+				* ("fleet", "school:<UAI>") */
 };
 
 /* Seals plaintext with AES-256-GCM: out = version(1) | nonce(12) |

@@ -6,11 +6,13 @@
 #include "db_command.h"
 #include "db_mdm.h"
 #include "db_policy.h"
+#include "licence.h"
 #include "log.h"
 #include "pol_plan.h"
 #include "reconcile_facts.h"
 #include "worker.h"
 #include "store.h"
+#include "vpp.h"
 
 #include <plist/plist.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@ struct template
 {
 	enum pol_action_type type;
 	const char *identifier;
+	int licensed; /* InstallApplication with a device licence (PurchaseMethod 1) */
 	struct cmdq_template cmd;
 };
 
@@ -50,6 +53,7 @@ struct run {
 	struct template *tpl;
 	size_t n_tpl, cap_tpl;
 	struct reconcile_stats *st;
+	struct licence_held *held; /* the Apps and Books licences (licence.h) */
 };
 
 static void run_free(struct run *r)
@@ -67,9 +71,15 @@ static enum ap_cmd_type command_of(enum pol_action_type t)
 }
 
 /* InstallApplication from the catalogue item (removed with the MDM
- * profile, ap_cmd_params_install_app), or {Identifier} for removals. */
-static int params_of(const struct pol_action *a, plist_t *ret)
+ * profile, ap_cmd_params_install_app; with its device licence,
+ * vpp_install_params()), or {Identifier} for removals. */
+static int params_of(const struct pol_action *a, int licensed, plist_t *ret)
 {
+	char adam[24];
+	if (a->type == POL_INSTALL_APP && licensed) {
+		snprintf(adam, sizeof(adam), "%lld", (long long)a->item->store_id);
+		return vpp_install_params(adam, ret);
+	}
 	if (a->type == POL_INSTALL_APP)
 		return ap_cmd_params_install_app(a->item->store_id, a->identifier, ret);
 	plist_t d = plist_new_dict();
@@ -80,10 +90,10 @@ static int params_of(const struct pol_action *a, plist_t *ret)
 	return 0;
 }
 
-static int template_build(const struct pol_action *a, struct template *t)
+static int template_build(const struct pol_action *a, int licensed, struct template *t)
 {
 	plist_t params = NULL;
-	int rc = params_of(a, &params);
+	int rc = params_of(a, licensed, &params);
 	if (rc == 0)
 		rc = cmdq_template_build(command_of(a->type), params, &t->cmd);
 	if (params)
@@ -92,13 +102,16 @@ static int template_build(const struct pol_action *a, struct template *t)
 		return rc;
 	t->type = a->type;
 	t->identifier = a->identifier;
+	t->licensed = licensed;
 	return 0;
 }
 
-static int template_for(struct run *r, const struct pol_action *a, const struct template **ret)
+static int template_for(struct run *r, const struct pol_action *a, int licensed,
+			const struct template **ret)
 {
 	for (size_t i = 0; i < r->n_tpl; i++)
-		if (r->tpl[i].type == a->type && strcmp(r->tpl[i].identifier, a->identifier) == 0) {
+		if (r->tpl[i].type == a->type && r->tpl[i].licensed == licensed &&
+		    strcmp(r->tpl[i].identifier, a->identifier) == 0) {
 			*ret = &r->tpl[i];
 			return 0;
 		}
@@ -110,14 +123,15 @@ static int template_for(struct run *r, const struct pol_action *a, const struct 
 		r->tpl = n;
 		r->cap_tpl = ncap;
 	}
-	int rc = template_build(a, &r->tpl[r->n_tpl]);
+	int rc = template_build(a, licensed, &r->tpl[r->n_tpl]);
 	if (rc == 0)
 		*ret = &r->tpl[r->n_tpl++];
 	return rc;
 }
 
-/* Queues one action for tablet dev. */
-static int queue_one(struct run *r, int64_t dev, const struct pol_action *a)
+/* Queues one action for tablet dev (licensed: an App Store app whose
+ * device licence the tablet holds). */
+static int queue_one(struct run *r, int64_t dev, const struct pol_action *a, int licensed)
 {
 	struct cmd_order o = {.device_id = dev,
 			      .type = command_of(a->type),
@@ -134,7 +148,7 @@ static int queue_one(struct run *r, int64_t dev, const struct pol_action *a)
 		o.blob_hash = a->item->ref;
 		return cmdq_queue(r->w, &o, uuid, NULL, 0);
 	default:
-		if ((rc = template_for(r, a, &t)) < 0)
+		if ((rc = template_for(r, a, licensed, &t)) < 0)
 			return rc;
 		o.tpl = &t->cmd;
 		return cmdq_queue(r->w, &o, uuid, NULL, 0);
@@ -147,7 +161,14 @@ static int queue_plan(struct run *r, size_t i, const struct pol_plan *p)
 	const struct reconcile_device *d = &r->f->devs[i];
 	for (size_t k = 0; k < p->n; k++) {
 		const struct pol_action *a = &p->actions[k];
-		int rc = queue_one(r, d->id, a);
+		enum licence_gate g = LICENCE_NONE;
+		if (a->type == POL_INSTALL_APP)
+			g = licence_gate(r->held, d->id, d->school, a->item->store_id);
+		if (g == LICENCE_WITHOUT) {
+			r->st->licence_wait++; /* after its association (licence.c) */
+			continue;
+		}
+		int rc = queue_one(r, d->id, a, g == LICENCE_HELD);
 		if (rc < 0 && storage_error(rc))
 			return rc;
 		if (rc < 0) {
@@ -251,8 +272,10 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 	}
 	st.load_ms = worker_ms_since(t0);
 	st.devices = (int64_t)f.n_devs;
-	struct run r = {w, &f, NULL, 0, 0, &st};
-	rc = plan_all(&r);
+	struct run r = {w, &f, NULL, 0, 0, &st, NULL};
+	if ((rc = licence_held_load(w->db, device_id, &r.held)) == 0)
+		rc = plan_all(&r);
+	licence_held_free(r.held);
 	run_free(&r);
 	reconcile_facts_free(&f);
 	if (rc < 0)
@@ -265,6 +288,10 @@ out:
 	st.total_ms = worker_ms_since(t0);
 	st.cpu_ms = worker_cpu_ms() - c0;
 	log_run(reason, school, device_id, &st, rc);
+	/* a change of policy, a tablet enrolled or moved may need licences */
+	if (rc == 0 && strcmp(reason, "licence") != 0 &&
+	    (device_id == 0 || strcmp(reason, "enrolment") == 0 || strcmp(reason, "move") == 0))
+		licence_sync_now(w, reason);
 	if (rc == 0 && ret)
 		*ret = st;
 	return rc;
@@ -284,6 +311,16 @@ int reconcile_school(struct worker *w, const char *uai, const char *reason,
 int reconcile_device(struct worker *w, int64_t device_id, const char *reason)
 {
 	return reconcile_run(w, NULL, device_id, reason, NULL);
+}
+
+int reconcile_licensed(struct worker *w, const int64_t *ids, size_t n)
+{
+	int rc = 0;
+	if (n > RECONCILE_LICENSED_EACH)
+		return reconcile_fleet(w, "licence");
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = reconcile_device(w, ids[i], "licence");
+	return rc;
 }
 
 int reconcile_enrolled(struct worker *w, int64_t device_id)
@@ -430,10 +467,11 @@ int reconcile_status(struct worker *w, const char *school, struct reconcile_stat
 	return rc;
 }
 
-/* The state word of a desired item of tablet i. */
+/* The state word of a desired item of tablet i ("waiting_licence": an
+ * App Store app whose device licence the tablet does not hold yet). */
 static const char *item_state(const struct reconcile_facts *f, size_t i,
 			      const struct pol_plan *needed, const struct pol_item *it,
-			      const char **error)
+			      const struct licence_held *held, const char **error)
 {
 	struct pol_device_state s;
 	reconcile_facts_state(f, i, 0, &s);
@@ -449,12 +487,17 @@ static const char *item_state(const struct reconcile_facts *f, size_t i,
 			*error = x->error;
 			return "failed";
 		}
+		if (a->type == POL_INSTALL_APP &&
+		    licence_gate(held, f->devs[i].id, f->devs[i].school, it->store_id) ==
+			LICENCE_WITHOUT)
+			return "waiting_licence";
 		return "missing";
 	}
 	return "installed";
 }
 
 static void explain_items(const struct reconcile_facts *f, const struct pol_plan *needed,
+			  const struct licence_held *held,
 			  void (*item_fn)(const struct reconcile_item_view *it, void *arg),
 			  void *arg)
 {
@@ -474,7 +517,7 @@ static void explain_items(const struct reconcile_facts *f, const struct pol_plan
 			if (f->assignments[k].item == it &&
 			    pol_scope_applies(&f->assignments[k].scope, &s.facts))
 				scopes[v.n_scopes++] = f->assignment_scopes[k];
-		v.state = item_state(f, 0, needed, it, &v.error);
+		v.state = item_state(f, 0, needed, it, held, &v.error);
 		item_fn(&v, arg);
 	}
 	for (size_t k = 0; k < needed->n; k++) {
@@ -506,14 +549,17 @@ int reconcile_explain(struct worker *w, int64_t device_id,
 		reconcile_facts_free(&f);
 		return AP_ENOTFOUND;
 	}
+	struct licence_held *held = NULL;
 	pol_plan_init(&p);
-	if ((rc = needed(&f, 0, &p)) == 0) {
+	if ((rc = licence_held_load(w->db, device_id, &held)) == 0 &&
+	    (rc = needed(&f, 0, &p)) == 0) {
 		reconcile_facts_state(&f, 0, 0, &s);
 		struct reconcile_device_view d = {f.devs[0].id, f.devs[0].serial, f.devs[0].school,
 						  s.facts.groups, s.facts.n_groups};
 		device_fn(&d, arg);
-		explain_items(&f, &p, item_fn, arg);
+		explain_items(&f, &p, held, item_fn, arg);
 	}
+	licence_held_free(held);
 	pol_plan_free(&p);
 	reconcile_facts_free(&f);
 	return rc;

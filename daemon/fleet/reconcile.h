@@ -39,6 +39,7 @@ struct reconcile_stats {
 	int64_t canceled;	   /* pending commands canceled */
 	int64_t capped;		   /* actions left for later: queue full */
 	int64_t failed;		   /* commands that could not be built */
+	int64_t licence_wait;	   /* App Store installs held until the licence (licence.h) */
 	int64_t load_ms, total_ms; /* wall clock: loading the facts, the whole run */
 	int64_t cpu_ms;		   /* CPU time of the run (this thread) */
 	char last_error[160];
@@ -51,6 +52,10 @@ int reconcile_fleet(struct worker *w, const char *reason);
 int reconcile_school(struct worker *w, const char *uai, const char *reason,
 		     struct reconcile_stats *ret);
 int reconcile_device(struct worker *w, int64_t device_id, const char *reason);
+/* The tablets ids[0..n) got device licences (licence.h's hook): each
+ * reconciled, or the fleet at once past RECONCILE_LICENSED_EACH. */
+#define RECONCILE_LICENSED_EACH 200
+int reconcile_licensed(struct worker *w, const int64_t *ids, size_t n);
 /* school NULL: the fleet. */
 int reconcile_run(struct worker *w, const char *school, int64_t device_id, const char *reason,
 		  struct reconcile_stats *ret);

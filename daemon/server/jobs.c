@@ -13,6 +13,7 @@
 #include "db_command.h"
 #include "ade_sync.h"
 #include "gdmf_sync.h"
+#include "licence.h"
 #include "db_loan.h"
 #include "db_person.h"
 #include "isodate.h"
@@ -138,6 +139,9 @@ static const struct job jobs[] = {
     /* looks every minute whether [ade] sync_minutes passed since the last run
      * (only with a server token; not before a Retry-After) */
     {"ade_sync", 60 * 1000, ade_sync_job, NULL, 0, ade_sync_now},
+    /* Apps and Books licences: looks every minute whether [vpp] sync_minutes
+     * have passed since the last run (licence.h) */
+    {"vpp_sync", 60 * 1000, licence_job, NULL, 0, licence_sync_asked},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
@@ -215,6 +219,7 @@ void jobs_stop(struct worker *w)
 	notice_stop();	  /* a notice run in flight sends nothing more */
 	gdmf_sync_stop(); /* a catalogue fetch in flight gives up */
 	ade_sync_stop();  /* an ADE run in flight gives up at its next step */
+	licence_stop();	  /* a licence run in flight gives up */
 	s->open = NJOBS;
 	for (size_t i = 0; i < NJOBS; i++)
 		uv_close((uv_handle_t *)&s->timers[i], on_closed);

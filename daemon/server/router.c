@@ -24,7 +24,8 @@ static const struct route *const tables[] = {
     api_push_routes,	  api_session_routes,
     api_dashboard_routes, api_notice_routes,
     api_update_routes,	  api_update_plan_routes,
-    api_ade_routes,	  api_ddm_routes,
+    api_ade_routes,	  api_vpp_routes,
+    api_ddm_routes,
     web_routes, /* last: its page route takes any path the others leave */
 };
 

@@ -1,30 +1,32 @@
 /*
  * pol_licence.h - the Apps and Books licence plan (docs/apple-services.md
- * §3): which device licences to associate and disassociate, per collège
- * (one content token per collège: licences and counts are the collège's)
- * and per app, in Apple's batch sizes.  Pure: the caller gives the tablets
- * with the apps they should have, the licences Ardoise knows are
- * associated, and Apple's available counts; no I/O.  Not wired yet: the
- * policy engine's licence step calls it next round.
+ * §3): which device licences to associate and disassociate, per location
+ * and per app, in Apple's batch sizes.  A location is what one content
+ * token covers (licences and counts are the token's): the fleet, or one
+ * collège; the caller gives each tablet the location of the token that
+ * covers it (daemon/fleet/licence.c: the collège's token, else the
+ * fleet's).  Pure: the caller gives the tablets with the apps they should
+ * have, the licences Ardoise knows are associated, and Apple's available
+ * counts; no I/O.
  *
  * The rules:
  *  - a tablet wants an app when it is active (enrolled, not retired, in
  *    Ardoise's scope) and the app is among its apps;
- *  - a licence held (serial, app, collège) is kept when that tablet is
- *    active, in that collège, and wants the app; any other is freed
+ *  - a licence held (serial, app, location) is kept when that tablet is
+ *    active, in that location, and wants the app; any other is freed
  *    (disassociated): a retired tablet, a tablet that left the scope or is
- *    unknown, an app withdrawn from it, a tablet moved to another collège
- *    (its licence belongs to the old collège's token);
- *  - all or nothing per collège and app: the tablets of a collège that
+ *    unknown, an app withdrawn from it, a tablet moved to another location
+ *    (its licence belongs to the old location's token);
+ *  - all or nothing per location and app: the tablets of a location that
  *    want an app and hold no licence for it are associated only when the
- *    collège's available count covers them all; otherwise none of them is
- *    (never half a class), and the app is reported short for the collège
- *    (wanted, available), so the collège buys the difference in Apple
- *    School Manager.  Tablets that already hold a licence keep it;
+ *    location's available count covers them all; otherwise none of them
+ *    is (never half a class), and the app is reported short for the
+ *    location (wanted, available), so the buyer buys the difference in
+ *    Apple School Manager.  Tablets that already hold a licence keep it;
  *  - licences freed by this plan are not counted as available: Apple's
  *    count shows them once the disassociation completes (the next plan);
  *  - an app with no count given has 0 available;
- *  - operations come per collège (ascending), per app (strcmp order),
+ *  - operations come per location (ascending), per app (strcmp order),
  *    disassociations first, serials in strcmp order, batches of at most
  *    max_serials (maxSerialNumbers).
  */
@@ -36,7 +38,7 @@
 
 struct pol_lic_tablet {
 	const char *serial;
-	int64_t college;
+	int64_t location;
 	int active;		 /* 0: retired, left the scope, not enrolled */
 	const char *const *apps; /* adamIds it should have (repeats ignored) */
 	size_t n_apps;
@@ -46,12 +48,12 @@ struct pol_lic_tablet {
 struct pol_lic_held {
 	const char *serial;
 	const char *adam_id;
-	int64_t college; /* whose token associated it */
+	int64_t location; /* whose token associated it */
 };
 
-/* Apple's availableCount of an app in a collège. */
+/* Apple's availableCount of an app in a location. */
 struct pol_lic_stock {
-	int64_t college;
+	int64_t location;
 	const char *adam_id;
 	int64_t available;
 };
@@ -62,23 +64,23 @@ enum pol_lic_kind { POL_LIC_DISASSOCIATE, POL_LIC_ASSOCIATE };
  * the input). */
 struct pol_lic_op {
 	enum pol_lic_kind kind;
-	int64_t college;
+	int64_t location;
 	const char *adam_id;
 	const char **serials;
 	size_t n;
 };
 
 struct pol_lic_short {
-	int64_t college;
+	int64_t location;
 	const char *adam_id;
 	size_t wanted;	   /* tablets without a licence that want it */
-	int64_t available; /* what the collège has */
+	int64_t available; /* what the location has */
 };
 
 struct pol_lic_plan {
 	struct pol_lic_op *ops;
 	size_t n_ops;
-	struct pol_lic_short *shorts; /* collège, then app order */
+	struct pol_lic_short *shorts; /* location, then app order */
 	size_t n_shorts;
 	size_t n_associate, n_disassociate, n_kept; /* licences */
 	const char **pool_;			    /* the ops' serials */

@@ -344,6 +344,7 @@ extern const struct ctl_verb ctl_dashboard_verbs[];
 extern const struct ctl_verb ctl_notice_verbs[];
 extern const struct ctl_verb ctl_update_verbs[];
 extern const struct ctl_verb ctl_ade_verbs[];
+extern const struct ctl_verb ctl_vpp_verbs[];
 extern const struct ctl_verb ctl_declaration_verbs[];
 
 #endif

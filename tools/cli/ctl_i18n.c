@@ -73,6 +73,7 @@ static const char *const values[] = {
     /* a policy on a tablet (device show) */
     NC_("value", "installed"),
     NC_("value", "missing"),
+    NC_("value", "waiting_licence"),
     NC_("value", "failed"),
     NC_("value", "removing"),
     NC_("value", "to_remove"),

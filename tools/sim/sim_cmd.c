@@ -190,6 +190,13 @@ static int install_application(struct sim_device *d, plist_t cmd, plist_t report
 
 	if (rc < 0)
 		return sim_cmd_fail(report, SIM_ERR_BAD_PARAMETERS);
+	/* a pupil's iPad has no Apple Account: an App Store app installs only
+	 * with its device licence (Options.PurchaseMethod 1) */
+	int64_t store_id = 0, method = 0;
+	plist_t opts = plist_dict_get_item(cmd, "Options");
+	if (ap_dict_get_int(cmd, "iTunesStoreID", &store_id) == 0 &&
+	    (opts == NULL || ap_dict_get_int(opts, "PurchaseMethod", &method) < 0 || method != 1))
+		return sim_cmd_fail(report, SIM_ERR_BAD_PARAMETERS);
 	sim_plist_set_str(report, "Identifier", id);
 	struct sim_app *a = find_app(d, id);
 	int take_over = ap_dict_get_string(cmd, "ChangeManagementState", &change) == 0;

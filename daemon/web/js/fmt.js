@@ -215,13 +215,16 @@ export const AUDIT_ACTIONS = {
 	'ade.profile.add': 'Profil d’inscription automatisée ajouté',
 	'ade.profile.update': 'Profil d’inscription automatisée modifié',
 	'ade.profile.remove': 'Profil d’inscription automatisée supprimé',
+	'vpp.token.add': 'Jeton de contenu Apps and Books ajouté',
+	'vpp.token.remove': 'Jeton de contenu Apps and Books retiré',
+	'vpp.sync': 'Passe des licences Apps and Books lancée',
 };
 export const auditActionLabel = (v) => label(AUDIT_ACTIONS, v);
 export const INCIDENT_OUTCOMES = {
 	found: 'Retrouvée', repaired: 'Réparée', written_off: 'Réformée (perte définitive)',
 };
 export const POLICY_STATES = {
-	installed: 'Installé', pending: 'En cours d’installation', missing: 'Manquant', failed: 'En échec',
+	installed: 'Installé', pending: 'En cours d’installation', missing: 'Manquant', waiting_licence: 'En attente de licences', failed: 'En échec',
 };
 export const CONDITIONS = { ok: 'Bon état', damaged: 'Abîmée' };
 export const COMMAND_TYPES = {

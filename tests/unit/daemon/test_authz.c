@@ -48,6 +48,8 @@ static const enum expect table[][4] = {
     [AZ_UPDATES] = {FLEET, FLEET, NO, NO},	    /* the update catalogue */
     [AZ_UPDATE_STATUS] = {FLEET, SCOPE, SCOPE, NO}, /* where a collège's tablets stand */
     [AZ_ADE] = {FLEET, NO, NO, NO},		    /* the ADE key pair and token */
+    [AZ_VPP] = {FLEET, NO, NO, NO},		    /* the content tokens, a licence run */
+    [AZ_VPP_STATUS] = {FLEET, SCOPE, SCOPE, NO},    /* a collège's licences */
 };
 
 static void make_req(struct req *r, enum db_role role, int n_schools)

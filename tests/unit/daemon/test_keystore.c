@@ -323,14 +323,15 @@ static void test_seal_purpose_bound(void **state)
 {
 	struct fixture *f = *state;
 	static const enum keystore_purpose all[] = {KEYSTORE_UNLOCK_TOKEN, KEYSTORE_BYPASS_CODE,
-						    KEYSTORE_LOCATION, KEYSTORE_COMMAND};
+						    KEYSTORE_LOCATION,	   KEYSTORE_COMMAND,
+						    KEYSTORE_ADE_TOKEN,	   KEYSTORE_VPP_TOKEN};
 	unsigned char *sealed = NULL, *plain = NULL;
 	size_t slen = 0, plen = 0;
 	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 6; i++) {
 		assert_int_equal(
 		    keystore_seal(f->ks, all[i], "udid-1", "s3cret", 6, &sealed, &slen), 0);
-		for (size_t j = 0; j < 4; j++) {
+		for (size_t j = 0; j < 6; j++) {
 			int rc =
 			    keystore_unseal(f->ks, all[j], "udid-1", sealed, slen, &plain, &plen);
 			assert_int_equal(rc, i == j ? 0 : AP_ECRYPTO);
@@ -366,7 +367,7 @@ static void test_legacy_blobs(void **state)
 	assert_int_equal(keystore_unseal_legacy(f->ks, old, old_len, "udid-2", &plain, &plen),
 			 AP_ECRYPTO);
 	old[0] = 1; /* even when its first byte looks like the version */
-	for (int k = KEYSTORE_UNLOCK_TOKEN; k <= KEYSTORE_COMMAND; k++)
+	for (int k = KEYSTORE_UNLOCK_TOKEN; k <= KEYSTORE_VPP_TOKEN; k++)
 		assert_true(keystore_unseal(f->ks, (enum keystore_purpose)k, "udid-1", old, old_len,
 					    &plain, &plen) < 0);
 	assert_int_equal(

@@ -21,7 +21,7 @@ struct tcase {
 	const char *name;
 	struct {
 		const char *serial;
-		int64_t college;
+		int64_t location;
 		int active;
 		const char *apps[4];
 	} t[MAXT];
@@ -107,7 +107,7 @@ static void run(const struct tcase *c)
 		size_t na = 0;
 		while (na < 4 && c->t[nt].apps[na])
 			na++;
-		t[nt] = (struct pol_lic_tablet){c->t[nt].serial, c->t[nt].college, c->t[nt].active,
+		t[nt] = (struct pol_lic_tablet){c->t[nt].serial, c->t[nt].location, c->t[nt].active,
 						c->t[nt].apps, na};
 	}
 	while (nh < MAXT && c->h[nh].serial)
@@ -123,7 +123,7 @@ static void run(const struct tcase *c)
 		/* shortages come at their collège and app's place in the plan */
 		k += (size_t)snprintf(out + k, sizeof(out) - k, "%s %lld %s ",
 				      o->kind == POL_LIC_ASSOCIATE ? "A" : "D",
-				      (long long)o->college, o->adam_id);
+				      (long long)o->location, o->adam_id);
 		for (size_t j = 0; j < o->n; j++)
 			k += (size_t)snprintf(out + k, sizeof(out) - k, "%s%s", j ? "," : "",
 					      o->serials[j]);
@@ -140,11 +140,11 @@ static void run(const struct tcase *c)
 		if (*q)
 			sscanf(q + 2, "%lld %31s", &col, app);
 		if (si < p.n_shorts &&
-		    (!*q || p.shorts[si].college < col ||
-		     (p.shorts[si].college == col && strcmp(p.shorts[si].adam_id, app) < 0))) {
+		    (!*q || p.shorts[si].location < col ||
+		     (p.shorts[si].location == col && strcmp(p.shorts[si].adam_id, app) < 0))) {
 			m += (size_t)snprintf(
 			    merged + m, sizeof(merged) - m, "S %lld %s %zu/%lld; ",
-			    (long long)p.shorts[si].college, p.shorts[si].adam_id,
+			    (long long)p.shorts[si].location, p.shorts[si].adam_id,
 			    p.shorts[si].wanted, (long long)p.shorts[si].available);
 			si++;
 			continue;

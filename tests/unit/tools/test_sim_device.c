@@ -112,6 +112,15 @@ static enum ap_status status_of(struct sim_device *d, enum ap_cmd_type t, plist_
 	return s;
 }
 
+/* The simulated tablet's app of that identifier, NULL when absent. */
+static const struct sim_app *find_app_named(const struct sim_device *d, const char *id)
+{
+	for (size_t i = 0; i < d->n_apps; i++)
+		if (strcmp(d->apps[i].identifier, id) == 0)
+			return &d->apps[i];
+	return NULL;
+}
+
 static plist_t kv1(enum ap_cmd_type t, const char *a, const char *b)
 {
 	const char *args[2] = {a, b};
@@ -333,10 +342,18 @@ static void test_apps(void **state)
 				       "ChangeManagementState=Managed"),
 				   NULL, NULL),
 			 AP_STATUS_ACKNOWLEDGED);
+	/* an App Store app without its device licence (PurchaseMethod 1): the
+	 * pupil's iPad has no Apple Account to buy it with */
 	assert_int_equal(status_of(d, AP_CMD_INSTALL_APPLICATION,
 				   kv1(AP_CMD_INSTALL_APPLICATION, "iTunesStoreID=361285480", NULL),
 				   NULL, NULL),
+			 AP_STATUS_ERROR);
+	assert_null(find_app_named(d, "com.apps.store.id361285480"));
+	plist_t licensed = NULL;
+	assert_int_equal(ap_cmd_params_install_app(361285480, NULL, &licensed), 0);
+	assert_int_equal(status_of(d, AP_CMD_INSTALL_APPLICATION, licensed, NULL, NULL),
 			 AP_STATUS_ACKNOWLEDGED);
+	assert_non_null(find_app_named(d, "com.apps.store.id361285480"));
 
 	assert_int_equal(
 	    status_of(d, AP_CMD_REMOVE_APPLICATION,
