@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A (location, app, serial) triple: a want or a licence held. */
+/* A (location, app, serial) triple: a want or a licence held; a want
+ * carries its tablet's group. */
 struct key {
 	int64_t location;
 	const char *adam_id;
 	const char *serial;
+	const char *group; /* wants only; never NULL */
 };
 
 static int key_cmp(const void *pa, const void *pb)
@@ -25,6 +27,14 @@ static int key_cmp(const void *pa, const void *pb)
 static int same_group(const struct key *a, const struct key *b)
 {
 	return a->location == b->location && strcmp(a->adam_id, b->adam_id) == 0;
+}
+
+/* Wants of one location and app by group, then serial. */
+static int group_cmp(const void *pa, const void *pb)
+{
+	const struct key *a = *(const struct key *const *)pa, *b = *(const struct key *const *)pb;
+	int c = strcmp(a->group, b->group);
+	return c ? c : strcmp(a->serial, b->serial);
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -61,6 +71,7 @@ struct build {
 	struct pol_lic_plan *p;
 	size_t cap_ops, cap_shorts, pool_used;
 	size_t max;
+	const struct key **need; /* scratch: one group's wants without a licence */
 };
 
 /* Adds the ops of kind for serials (already in pool order) in batches. */
@@ -83,8 +94,8 @@ static int add_ops(struct build *b, enum pol_lic_kind kind, int64_t location, co
 	return 0;
 }
 
-static int add_short(struct build *b, int64_t location, const char *adam_id, size_t wanted,
-		     int64_t available)
+static int add_short(struct build *b, int64_t location, const char *group, const char *adam_id,
+		     size_t wanted, int64_t available)
 {
 	struct pol_lic_plan *p = b->p;
 	if (p->n_shorts == b->cap_shorts) {
@@ -95,7 +106,8 @@ static int add_short(struct build *b, int64_t location, const char *adam_id, siz
 		p->shorts = s;
 		b->cap_shorts = cap;
 	}
-	p->shorts[p->n_shorts++] = (struct pol_lic_short){location, adam_id, wanted, available};
+	p->shorts[p->n_shorts++] =
+	    (struct pol_lic_short){location, group, adam_id, wanted, available};
 	return 0;
 }
 
@@ -127,25 +139,45 @@ static int plan_group(struct build *b, const struct key *w, size_t nw, const str
 			drop[nd++] = h[j++].serial;
 	}
 	b->pool_used += nd;
-	const char **need = b->p->pool_ + b->pool_used;
+	const struct key **need = b->need;
 	size_t nn = 0;
 	for (i = 0, j = 0; i < nw; i++) {
 		while (j < nh && strcmp(h[j].serial, w[i].serial) < 0)
 			j++;
 		if (j < nh && strcmp(h[j].serial, w[i].serial) == 0)
 			continue;
-		need[nn++] = w[i].serial;
+		need[nn++] = &w[i];
 	}
 	int rc = add_ops(b, POL_LIC_DISASSOCIATE, g->location, g->adam_id, drop, nd);
 	b->p->n_disassociate += nd;
 	if (rc < 0 || nn == 0)
 		return rc;
+	/* each group whole or not at all, from what the location has left */
 	int64_t avail = available_of(stock, n_stock, g->location, g->adam_id);
-	if ((int64_t)nn > avail)
-		return add_short(b, g->location, g->adam_id, nn, avail);
-	b->pool_used += nn;
-	b->p->n_associate += nn;
-	return add_ops(b, POL_LIC_ASSOCIATE, g->location, g->adam_id, need, nn);
+	if (nn > 1)
+		qsort(need, nn, sizeof(*need), group_cmp);
+	const char **take = b->p->pool_ + b->pool_used;
+	size_t nt = 0;
+	for (size_t k = 0; k < nn;) {
+		size_t e = k;
+		while (e < nn && strcmp(need[e]->group, need[k]->group) == 0)
+			e++;
+		if ((int64_t)(e - k) > avail) {
+			if ((rc = add_short(b, g->location, need[k]->group, g->adam_id, e - k,
+					    avail)) < 0)
+				return rc;
+		} else {
+			avail -= (int64_t)(e - k);
+			for (size_t x = k; x < e; x++)
+				take[nt++] = need[x]->serial;
+		}
+		k = e;
+	}
+	if (nt > 1)
+		qsort(take, nt, sizeof(*take), str_cmp);
+	b->pool_used += nt;
+	b->p->n_associate += nt;
+	return add_ops(b, POL_LIC_ASSOCIATE, g->location, g->adam_id, take, nt);
 }
 
 int pol_lic_plan(const struct pol_lic_tablet *tablets, size_t n_tablets,
@@ -186,7 +218,8 @@ int pol_lic_plan(const struct pol_lic_tablet *tablets, size_t n_tablets,
 	if ((w = malloc((n_wants + 1) * sizeof(*w))) == NULL ||
 	    (h = malloc((n_held + 1) * sizeof(*h))) == NULL ||
 	    (st = malloc((n_stock + 1) * sizeof(*st))) == NULL ||
-	    (p.pool_ = malloc((n_wants + n_held + 1) * sizeof(*p.pool_))) == NULL)
+	    (p.pool_ = malloc((n_wants + n_held + 1) * sizeof(*p.pool_))) == NULL ||
+	    (b.need = malloc((n_wants + 1) * sizeof(*b.need))) == NULL)
 		goto out;
 	for (size_t i = 0; i < n_tablets; i++)
 		for (size_t k = 0; tablets[i].active && k < tablets[i].n_apps; k++) {
@@ -194,15 +227,16 @@ int pol_lic_plan(const struct pol_lic_tablet *tablets, size_t n_tablets,
 				rc = AP_EINVAL;
 				goto out;
 			}
-			w[nw++] = (struct key){tablets[i].location, tablets[i].apps[k],
-					       tablets[i].serial};
+			w[nw++] =
+			    (struct key){tablets[i].location, tablets[i].apps[k], tablets[i].serial,
+					 tablets[i].group ? tablets[i].group : ""};
 		}
 	for (size_t i = 0; i < n_held; i++) {
 		if (!text_ok(held[i].serial) || !text_ok(held[i].adam_id)) {
 			rc = AP_EINVAL;
 			goto out;
 		}
-		h[nh++] = (struct key){held[i].location, held[i].adam_id, held[i].serial};
+		h[nh++] = (struct key){held[i].location, held[i].adam_id, held[i].serial, ""};
 	}
 	for (size_t i = 0; i < n_stock; i++) {
 		if (!text_ok(stock[i].adam_id)) {
@@ -239,6 +273,7 @@ int pol_lic_plan(const struct pol_lic_tablet *tablets, size_t n_tablets,
 	rc = 0;
 out:
 	pol_lic_plan_free(&p);
+	free(b.need);
 	free(serials);
 	free(w);
 	free(h);

@@ -696,65 +696,26 @@ static int load_facts(struct run *r)
 
 /* ---- shortages per collège --------------------------------------------------------------- */
 
-static int has_app(const struct tablet *t, const char *adam)
-{
-	for (size_t i = 0; i < t->n_apps; i++)
-		if (strcmp(t->apps[i], adam) == 0)
-			return 1;
-	return 0;
-}
-
-/* r->held sorted by held_cmp (load_facts). */
-static int holds(const struct run *r, const struct tablet *t, const char *adam)
-{
-	struct db_vpp_licence k;
-	memset(&k, 0, sizeof(k));
-	k.token_id = t->location;
-	snprintf(k.serial, sizeof(k.serial), "%s", t->serial);
-	snprintf(k.adam_id, sizeof(k.adam_id), "%s", adam);
-	return r->n_held && bsearch(&k, r->held, r->n_held, sizeof(k), held_cmp) != NULL;
-}
-
-/* The tablets of each collège that wait for a licence of a short app. */
+/* The shortages of the plan, one per location, collège and app. */
 static int store_shorts(struct run *r, const struct pol_lic_plan *p)
 {
-	struct db_vpp_short *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	for (size_t s = 0; s < p->n_shorts && rc == 0; s++) {
+	struct db_vpp_short *v = calloc(p->n_shorts + 1, sizeof(*v));
+	int rc;
+	if (v == NULL)
+		return AP_ENOMEM;
+	for (size_t s = 0; s < p->n_shorts; s++) {
 		const struct pol_lic_short *sh = &p->shorts[s];
-		for (size_t i = 0; i < r->n_tabs && rc == 0; i++) {
-			const struct tablet *t = &r->tabs[i];
-			if (t->location != sh->location || !has_app(t, sh->adam_id) ||
-			    holds(r, t, sh->adam_id))
-				continue;
-			size_t k = 0;
-			while (k < n && !(v[k].token_id == sh->location &&
-					  strcmp(v[k].school, t->school) == 0 &&
-					  strcmp(v[k].adam_id, sh->adam_id) == 0))
-				k++;
-			if (k == n) {
-				if (n == cap) {
-					size_t ncap = cap ? cap * 2 : 16;
-					struct db_vpp_short *nv = realloc(v, ncap * sizeof(*nv));
-					if (nv == NULL) {
-						rc = AP_ENOMEM;
-						break;
-					}
-					v = nv;
-					cap = ncap;
-				}
-				v[n++] = (struct db_vpp_short){sh->location,  "",      "", 0,
-							       sh->available, db_now()};
-				snprintf(v[k].school, sizeof(v[k].school), "%s", t->school);
-				snprintf(v[k].adam_id, sizeof(v[k].adam_id), "%s", sh->adam_id);
-			}
-			v[k].wanted++;
-		}
+		v[s] = (struct db_vpp_short){sh->location,
+					     "",
+					     "",
+					     (int64_t)sh->wanted,
+					     sh->available > 0 ? sh->available : 0,
+					     db_now()};
+		snprintf(v[s].school, sizeof(v[s].school), "%s", sh->group);
+		snprintf(v[s].adam_id, sizeof(v[s].adam_id), "%s", sh->adam_id);
 	}
-	if (rc == 0)
-		rc = db_vpp_short_replace(r->db, v, n);
-	r->shorts = (int64_t)n;
+	rc = db_vpp_short_replace(r->db, v, p->n_shorts);
+	r->shorts = (int64_t)p->n_shorts;
 	free(v);
 	return rc;
 }
@@ -945,8 +906,9 @@ static int plan_and_execute(struct run *r)
 		goto out;
 	for (size_t i = 0; i < r->n_tabs; i++)
 		if (r->tabs[i].location)
-			t[nt++] = (struct pol_lic_tablet){r->tabs[i].serial, r->tabs[i].location, 1,
-							  r->tabs[i].apps, r->tabs[i].n_apps};
+			t[nt++] = (struct pol_lic_tablet){r->tabs[i].serial, r->tabs[i].location,
+							  r->tabs[i].school, 1,
+							  r->tabs[i].apps,   r->tabs[i].n_apps};
 	for (size_t i = 0; i < r->n_held; i++)
 		h[i] = (struct pol_lic_held){r->held[i].serial, r->held[i].adam_id,
 					     r->held[i].token_id};

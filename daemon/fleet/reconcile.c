@@ -6,6 +6,7 @@
 #include "db_command.h"
 #include "db_mdm.h"
 #include "db_policy.h"
+#include "db_vpp.h"
 #include "licence.h"
 #include "log.h"
 #include "pol_plan.h"
@@ -512,7 +513,8 @@ static void explain_items(const struct reconcile_facts *f, const struct pol_plan
 						scopes,
 						0,
 						NULL,
-						NULL};
+						NULL,
+						it->store_id};
 		for (size_t k = 0; k < f->n_assignments && v.n_scopes < 64; k++)
 			if (f->assignments[k].item == it &&
 			    pol_scope_applies(&f->assignments[k].scope, &s.facts))
@@ -530,7 +532,8 @@ static void explain_items(const struct reconcile_facts *f, const struct pol_plan
 						NULL,
 						0,
 						is_pending(&s, a) ? "removing" : "to_remove",
-						""};
+						"",
+						0};
 		item_fn(&v, arg);
 	}
 }
@@ -565,25 +568,48 @@ int reconcile_explain(struct worker *w, int64_t device_id,
 	return rc;
 }
 
-/* What reconcile_settled() counts: items not yet settled. */
+/* What reconcile_settled() counts: items not yet settled; the App Store
+ * apps waiting for their licence are kept apart. */
+struct settled {
+	int64_t id, unsettled;
+	int64_t waiting[64];
+	size_t n_waiting;
+};
+
 static void settled_device(const struct reconcile_device_view *d, void *arg)
 {
-	(void)d;
-	(void)arg;
+	((struct settled *)arg)->id = d->id;
 }
 
 static void settled_item(const struct reconcile_item_view *it, void *arg)
 {
-	int64_t *unsettled = arg;
-	if (strcmp(it->state, "installed") != 0 && strcmp(it->state, "failed") != 0)
-		(*unsettled)++;
+	struct settled *st = arg;
+	if (strcmp(it->state, "waiting_licence") == 0 && st->n_waiting < 64)
+		st->waiting[st->n_waiting++] = it->store_id;
+	else if (strcmp(it->state, "installed") != 0 && strcmp(it->state, "failed") != 0)
+		st->unsettled++;
 }
 
+/* An app waiting for its licence is settled only when the last licence run
+ * found its collège short of it (reported, never half-installed) and no
+ * association for the tablet is in flight; otherwise its licence (then its
+ * install) is on its way. */
 int reconcile_settled(struct worker *w, int64_t device_id)
 {
-	int64_t unsettled = 0;
-	int rc = reconcile_explain(w, device_id, settled_device, settled_item, &unsettled);
-	return rc < 0 ? rc : unsettled == 0;
+	struct settled st;
+	memset(&st, 0, sizeof(st));
+	int rc = reconcile_explain(w, device_id, settled_device, settled_item, &st);
+	if (rc < 0 || st.unsettled)
+		return rc < 0 ? rc : 0;
+	if (st.n_waiting && (rc = licence_waiting(w, device_id)) != 0)
+		return rc < 0 ? rc : 0;
+	for (size_t i = 0; i < st.n_waiting; i++) {
+		char adam[24];
+		snprintf(adam, sizeof(adam), "%lld", (long long)st.waiting[i]);
+		if ((rc = db_vpp_short_for(w->db, device_id, adam)) <= 0)
+			return rc;
+	}
+	return 1;
 }
 
 /* ---- unapproved apps ---------------------------------------------------- */

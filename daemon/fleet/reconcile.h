@@ -94,9 +94,12 @@ struct reconcile_item_view {
 	const char *const *scopes; /* the assignments it comes from; none when removed */
 	size_t n_scopes;
 	/* installed | pending (a command is queued) | failed | missing (will
-	 * be queued) | removing (its removal is queued) | to_remove */
+	 * be queued) | waiting_licence (an App Store app whose device licence
+	 * the tablet does not hold yet) | removing (its removal is queued) |
+	 * to_remove */
 	const char *state;
 	const char *error; /* failed: the device's error; else "" */
+	int64_t store_id;  /* apps: the App Store id, 0 when none */
 };
 /* AP_ENOTFOUND when no such tablet.  Both callbacks are called once per
  * object; the views are valid during the call. */

@@ -9,7 +9,7 @@
  * have, the licences Ardoise knows are associated, and Apple's available
  * counts; no I/O.
  *
- * The rules:
+ * The rules (a location is the token's; a group, the collège):
  *  - a tablet wants an app when it is active (enrolled, not retired, in
  *    Ardoise's scope) and the app is among its apps;
  *  - a licence held (serial, app, location) is kept when that tablet is
@@ -17,12 +17,16 @@
  *    (disassociated): a retired tablet, a tablet that left the scope or is
  *    unknown, an app withdrawn from it, a tablet moved to another location
  *    (its licence belongs to the old location's token);
- *  - all or nothing per location and app: the tablets of a location that
- *    want an app and hold no licence for it are associated only when the
- *    location's available count covers them all; otherwise none of them
- *    is (never half a class), and the app is reported short for the
- *    location (wanted, available), so the buyer buys the difference in
- *    Apple School Manager.  Tablets that already hold a licence keep it;
+ *  - all or nothing per collège and app: the tablets of one group (the
+ *    caller's: their collège) that want an app and hold no licence for it
+ *    are associated only when what is left of their location's available
+ *    count covers them all; otherwise none of them is (never half a
+ *    class), and the app is reported short for that group (wanted, what
+ *    was left), so the buyer buys the difference in Apple School Manager.
+ *    The groups of one location share its count and are served in group
+ *    order (strcmp; tablets without a group first): under a fleet token,
+ *    collège A's shortage does not hold back collège B when the count
+ *    covers B.  Tablets that already hold a licence keep it;
  *  - licences freed by this plan are not counted as available: Apple's
  *    count shows them once the disassociation completes (the next plan);
  *  - an app with no count given has 0 available;
@@ -39,6 +43,7 @@
 struct pol_lic_tablet {
 	const char *serial;
 	int64_t location;
+	const char *group;	 /* its collège: all or nothing per group; NULL = "" */
 	int active;		 /* 0: retired, left the scope, not enrolled */
 	const char *const *apps; /* adamIds it should have (repeats ignored) */
 	size_t n_apps;
@@ -72,15 +77,16 @@ struct pol_lic_op {
 
 struct pol_lic_short {
 	int64_t location;
+	const char *group; /* the tablets' group ("" none; borrowed from the input) */
 	const char *adam_id;
-	size_t wanted;	   /* tablets without a licence that want it */
-	int64_t available; /* what the location has */
+	size_t wanted;	   /* tablets of the group without a licence that want it */
+	int64_t available; /* what the location had left for the group */
 };
 
 struct pol_lic_plan {
 	struct pol_lic_op *ops;
 	size_t n_ops;
-	struct pol_lic_short *shorts; /* location, then app order */
+	struct pol_lic_short *shorts; /* location, app, then group order */
 	size_t n_shorts;
 	size_t n_associate, n_disassociate, n_kept; /* licences */
 	const char **pool_;			    /* the ops' serials */

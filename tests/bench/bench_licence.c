@@ -51,8 +51,8 @@ int main(int argc, char **argv)
 		snprintf(serial[i], sizeof(serial[i]), "DMP%09zu", (i * 2654435761u) % 1000000000u);
 		int64_t college = (int64_t)(i % COLLEGES);
 		/* a window of na apps, starting by the collège */
-		t[i] = (struct pol_lic_tablet){serial[i], college, rand() % 20 != 0,
-					       apps + (size_t)college % APPS, na};
+		t[i] = (struct pol_lic_tablet){
+		    serial[i], college, NULL, rand() % 20 != 0, apps + (size_t)college % APPS, na};
 		for (size_t k = 0; k < na; k++)
 			if (rand() % 2)
 				h[nh++] = (struct pol_lic_held){serial[i], t[i].apps[k], college};

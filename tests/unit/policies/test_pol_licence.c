@@ -24,6 +24,7 @@ struct tcase {
 		int64_t location;
 		int active;
 		const char *apps[4];
+		const char *group; /* NULL: none */
 	} t[MAXT];
 	struct pol_lic_held h[MAXT];
 	struct pol_lic_stock s[MAXT];
@@ -90,6 +91,27 @@ static const struct tcase cases[] = {
      10,
      "D 1 100 A1; ",
      0},
+    {"one location, three collèges: a short one does not hold back one the rest covers",
+     {{"A1", 1, 1, {"100"}, "0131266F"},
+      {"A2", 1, 1, {"100"}, "0131266F"},
+      {"A3", 1, 1, {"100"}, "0131266F"},
+      {"B1", 1, 1, {"100"}, "0750001U"},
+      {"B2", 1, 1, {"100"}, "0750001U"},
+      {"C1", 1, 1, {"100"}, "0930001X"}},
+     {{NULL, NULL, 0}},
+     {{1, "100", 2}},
+     10,
+     "A 1 100 B1,B2; S 1/0131266F 100 3/2; S 1/0930001X 100 1/0; ",
+     0},
+    {"one location, two collèges: the first served, the second short by what is left",
+     {{"A1", 1, 1, {"100"}, "0131266F"},
+      {"B1", 1, 1, {"100"}, "0750001U"},
+      {"B2", 1, 1, {"100"}, "0750001U"}},
+     {{NULL, NULL, 0}},
+     {{1, "100", 2}},
+     10,
+     "A 1 100 A1; S 1/0750001U 100 2/1; ",
+     0},
     {"negative count is 0",
      {{"A1", 1, 1, {"100"}}},
      {{NULL, NULL, 0}},
@@ -107,8 +129,8 @@ static void run(const struct tcase *c)
 		size_t na = 0;
 		while (na < 4 && c->t[nt].apps[na])
 			na++;
-		t[nt] = (struct pol_lic_tablet){c->t[nt].serial, c->t[nt].location, c->t[nt].active,
-						c->t[nt].apps, na};
+		t[nt] = (struct pol_lic_tablet){c->t[nt].serial, c->t[nt].location, c->t[nt].group,
+						c->t[nt].active, c->t[nt].apps,	    na};
 	}
 	while (nh < MAXT && c->h[nh].serial)
 		nh++;
@@ -143,9 +165,10 @@ static void run(const struct tcase *c)
 		    (!*q || p.shorts[si].location < col ||
 		     (p.shorts[si].location == col && strcmp(p.shorts[si].adam_id, app) < 0))) {
 			m += (size_t)snprintf(
-			    merged + m, sizeof(merged) - m, "S %lld %s %zu/%lld; ",
-			    (long long)p.shorts[si].location, p.shorts[si].adam_id,
-			    p.shorts[si].wanted, (long long)p.shorts[si].available);
+			    merged + m, sizeof(merged) - m, "S %lld%s%s %s %zu/%lld; ",
+			    (long long)p.shorts[si].location, p.shorts[si].group[0] ? "/" : "",
+			    p.shorts[si].group, p.shorts[si].adam_id, p.shorts[si].wanted,
+			    (long long)p.shorts[si].available);
 			si++;
 			continue;
 		}
@@ -174,7 +197,7 @@ static void test_counts(void **state)
 	char serial[2500][16];
 	for (int i = 0; i < 2500; i++) {
 		snprintf(serial[i], sizeof(serial[i]), "S%05d", i);
-		t[i] = (struct pol_lic_tablet){serial[i], 7, 1, apps, 1};
+		t[i] = (struct pol_lic_tablet){serial[i], 7, NULL, 1, apps, 1};
 	}
 	struct pol_lic_stock s = {7, "100", 2500};
 	struct pol_lic_plan p;
@@ -199,10 +222,10 @@ static void test_refused(void **state)
 {
 	(void)state;
 	const char *apps[] = {"100"}, *empty_app[] = {""};
-	struct pol_lic_tablet two[2] = {{"A1", 1, 1, apps, 1}, {"A1", 2, 1, apps, 1}};
-	struct pol_lic_tablet nul[1] = {{NULL, 1, 1, apps, 1}};
-	struct pol_lic_tablet bad_app[1] = {{"A1", 1, 1, empty_app, 1}};
-	struct pol_lic_tablet no_apps[1] = {{"A1", 1, 1, NULL, 3}};
+	struct pol_lic_tablet two[2] = {{"A1", 1, NULL, 1, apps, 1}, {"A1", 2, NULL, 1, apps, 1}};
+	struct pol_lic_tablet nul[1] = {{NULL, 1, NULL, 1, apps, 1}};
+	struct pol_lic_tablet bad_app[1] = {{"A1", 1, NULL, 1, empty_app, 1}};
+	struct pol_lic_tablet no_apps[1] = {{"A1", 1, NULL, 1, NULL, 3}};
 	struct pol_lic_held h[1] = {{"A1", NULL, 1}};
 	struct pol_lic_stock s[1] = {{1, NULL, 3}};
 	struct pol_lic_plan p;
