@@ -332,7 +332,7 @@ int db_vpp_tablet_each(struct db *db,
 	sqlite3_stmt *st;
 	int rc = db_stmt(db,
 			 "SELECT id, serial, coalesce(school, '') FROM device"
-			 " WHERE enrollment = 'enrolled' AND state <> 'retired'"
+			 " WHERE state <> 'retired'"
 			 " AND serial IS NOT NULL AND serial <> '' ORDER BY id",
 			 &st);
 	if (rc < 0)

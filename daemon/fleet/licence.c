@@ -661,7 +661,10 @@ static int changed_add(struct run *r, int64_t id)
 
 static int load_facts(struct run *r)
 {
-	struct reconcile_filter flt = {NULL, 0, 0, 0};
+	/* every tablet of the inventory, enrolled or not: a collège's licences
+	 * go to all its tablets together (Apple's are by serial), not to those
+	 * that happened to enrol first */
+	struct reconcile_filter flt = {NULL, 0, 1, 0};
 	struct reconcile_facts f;
 	int rc = db_vpp_tablet_each(r->db, on_tablet, r);
 	if (rc == 0)

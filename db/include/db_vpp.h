@@ -102,8 +102,9 @@ int db_vpp_waiting(struct db *db, int64_t device_id);
 /* The token that covers a tablet of collège school (NULL or "": none):
  * the collège's, else the fleet's: its id into *ret_id, 0 when none. */
 int db_vpp_token_for(struct db *db, const char *school, int64_t *ret_id);
-/* Calls fn for each tablet that may hold a licence: enrolled and not
- * retired, with a serial; in id order. */
+/* Calls fn for each tablet that may hold a licence: in the inventory with
+ * a serial and not retired, enrolled or not (Apple's licences are by
+ * serial: a collège's tablets get theirs together); in id order. */
 int db_vpp_tablet_each(struct db *db,
 		       int (*fn)(int64_t id, const char *serial, const char *school, void *arg),
 		       void *arg);

@@ -10,8 +10,9 @@
  * counts; no I/O.
  *
  * The rules (a location is the token's; a group, the collège):
- *  - a tablet wants an app when it is active (enrolled, not retired, in
- *    Ardoise's scope) and the app is among its apps;
+ *  - a tablet wants an app when it is active (in the inventory, not
+ *    retired: enrolled or not, its serial is what Apple licenses) and the
+ *    app is among its apps;
  *  - a licence held (serial, app, location) is kept when that tablet is
  *    active, in that location, and wants the app; any other is freed
  *    (disassociated): a retired tablet, a tablet that left the scope or is
