@@ -2,6 +2,7 @@
 #include "ap_buf.h"
 #include "ap_err.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,4 +115,20 @@ char *ap_buf_steal(struct ap_buf *b, size_t *ret_len)
 	b->data = NULL;
 	b->len = b->cap = 0;
 	return p;
+}
+
+int ap_grow(void *arrayp, size_t *cap, size_t n, size_t size, size_t first)
+{
+	void *old, *nv;
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : (first ? first : 1);
+	if (ncap < *cap || size == 0 || ncap > SIZE_MAX / size)
+		return AP_ENOMEM;
+	memcpy(&old, arrayp, sizeof(old));
+	if ((nv = realloc(old, ncap * size)) == NULL)
+		return AP_ENOMEM;
+	memcpy(arrayp, &nv, sizeof(nv));
+	*cap = ncap;
+	return 0;
 }

@@ -1,5 +1,6 @@
 /* pol_licence.c - the Apps and Books licence plan (rules in pol_licence.h). */
 #include "pol_licence.h"
+#include "ap_buf.h"
 #include "ap_err.h"
 
 #include <stdlib.h>
@@ -80,14 +81,8 @@ static int add_ops(struct build *b, enum pol_lic_kind kind, int64_t location, co
 {
 	for (size_t first = 0; first < n; first += b->max) {
 		struct pol_lic_plan *p = b->p;
-		if (p->n_ops == b->cap_ops) {
-			size_t cap = b->cap_ops ? b->cap_ops * 2 : 64;
-			struct pol_lic_op *o = realloc(p->ops, cap * sizeof(*o));
-			if (o == NULL)
-				return AP_ENOMEM;
-			p->ops = o;
-			b->cap_ops = cap;
-		}
+		if (ap_grow(&p->ops, &b->cap_ops, p->n_ops, sizeof(*p->ops), 64) < 0)
+			return AP_ENOMEM;
 		p->ops[p->n_ops++] = (struct pol_lic_op){kind, location, adam_id, serials + first,
 							 n - first < b->max ? n - first : b->max};
 	}
@@ -98,14 +93,8 @@ static int add_short(struct build *b, int64_t location, const char *group, const
 		     size_t wanted, int64_t available)
 {
 	struct pol_lic_plan *p = b->p;
-	if (p->n_shorts == b->cap_shorts) {
-		size_t cap = b->cap_shorts ? b->cap_shorts * 2 : 16;
-		struct pol_lic_short *s = realloc(p->shorts, cap * sizeof(*s));
-		if (s == NULL)
-			return AP_ENOMEM;
-		p->shorts = s;
-		b->cap_shorts = cap;
-	}
+	if (ap_grow(&p->shorts, &b->cap_shorts, p->n_shorts, sizeof(*p->shorts), 16) < 0)
+		return AP_ENOMEM;
 	p->shorts[p->n_shorts++] =
 	    (struct pol_lic_short){location, group, adam_id, wanted, available};
 	return 0;

@@ -34,4 +34,11 @@ void ap_buf_consume(struct ap_buf *b, size_t n);
 /* Hands the data to the caller (who frees it with free()); empties b. */
 char *ap_buf_steal(struct ap_buf *b, size_t *ret_len);
 
+/* The one grow-by-doubling of a malloc'd array: *(void **)arrayp holds
+ * *cap elements of size bytes, n of them used.  When n == *cap it is
+ * reallocated to twice as many (first when *cap is 0) and *cap updated;
+ * else nothing is done.  0, or AP_ENOMEM with the array and *cap as they
+ * were.  Use: if (ap_grow(&v, &cap, n, sizeof(*v), 64) < 0) ... */
+int ap_grow(void *arrayp, size_t *cap, size_t n, size_t size, size_t first);
+
 #endif

@@ -1,6 +1,7 @@
 /* licence.c - Apps and Books licences: the run on a work thread, the gate
  * reconcile.c asks. */
 #include "licence.h"
+#include "ap_buf.h"
 #include "ap_err.h"
 #include "db_vpp.h"
 #include "keystore.h"
@@ -88,15 +89,9 @@ static int key_cmp(const void *a, const void *b)
 static int on_held(int64_t device_id, const char *adam_id, void *arg)
 {
 	struct licence_held *h = arg;
-	if (h->n == h->cap) {
-		size_t ncap = h->cap ? h->cap * 2 : 64;
-		struct held_key *k = realloc(h->keys, ncap * sizeof(*k));
-		if (k == NULL) {
-			h->rc = AP_ENOMEM;
-			return 1;
-		}
-		h->keys = k;
-		h->cap = ncap;
+	if (ap_grow(&h->keys, &h->cap, h->n, sizeof(*h->keys), 64) < 0) {
+		h->rc = AP_ENOMEM;
+		return 1;
 	}
 	h->keys[h->n++] = (struct held_key){device_id, strtoll(adam_id, NULL, 10)};
 	return 0;
@@ -310,14 +305,8 @@ static int on_asset(const struct vpp_asset *a, void *arg)
 	struct asset_acc *x = arg;
 	if (a->product != VPP_APP)
 		return 0;
-	if (x->n == x->cap) {
-		size_t ncap = x->cap ? x->cap * 2 : 32;
-		struct db_vpp_asset *v = realloc(x->v, ncap * sizeof(*v));
-		if (v == NULL)
-			return AP_ENOMEM;
-		x->v = v;
-		x->cap = ncap;
-	}
+	if (ap_grow(&x->v, &x->cap, x->n, sizeof(*x->v), 32) < 0)
+		return AP_ENOMEM;
 	struct db_vpp_asset *d = &x->v[x->n++];
 	memset(d, 0, sizeof(*d));
 	d->token_id = x->token_id;
@@ -341,14 +330,8 @@ struct assign_acc {
 static int on_assignment(const struct vpp_assignment *a, void *arg)
 {
 	struct assign_acc *x = arg;
-	if (x->n == x->cap) {
-		size_t ncap = x->cap ? x->cap * 2 : 256;
-		struct vpp_assignment *v = realloc(x->v, ncap * sizeof(*v));
-		if (v == NULL)
-			return AP_ENOMEM;
-		x->v = v;
-		x->cap = ncap;
-	}
+	if (ap_grow(&x->v, &x->cap, x->n, sizeof(*x->v), 256) < 0)
+		return AP_ENOMEM;
 	x->v[x->n++] = *a;
 	return 0;
 }
@@ -371,14 +354,8 @@ struct compare_ctx {
 
 static int fix_add(struct compare_ctx *x, const struct db_vpp_licence *l)
 {
-	if (x->n_fix == x->cap_fix) {
-		size_t ncap = x->cap_fix ? x->cap_fix * 2 : 64;
-		struct db_vpp_licence *v = realloc(x->fix, ncap * sizeof(*v));
-		if (v == NULL)
-			return AP_ENOMEM;
-		x->fix = v;
-		x->cap_fix = ncap;
-	}
+	if (ap_grow(&x->fix, &x->cap_fix, x->n_fix, sizeof(*x->fix), 64) < 0)
+		return AP_ENOMEM;
 	x->fix[x->n_fix++] = *l;
 	return 0;
 }
@@ -409,14 +386,8 @@ static int on_known(const struct db_vpp_licence *l, void *arg)
 /* A licence now known held: its tablet is reconciled at the end. */
 static int adopted_add(struct run *r, const char *serial)
 {
-	if (r->n_adopted == r->cap_adopted) {
-		size_t ncap = r->cap_adopted ? r->cap_adopted * 2 : 64;
-		char(*v)[32] = realloc(r->adopted, ncap * sizeof(*v));
-		if (v == NULL)
-			return AP_ENOMEM;
-		r->adopted = v;
-		r->cap_adopted = ncap;
-	}
+	if (ap_grow(&r->adopted, &r->cap_adopted, r->n_adopted, sizeof(*r->adopted), 64) < 0)
+		return AP_ENOMEM;
 	snprintf(r->adopted[r->n_adopted++], 32, "%s", serial);
 	return 0;
 }
@@ -512,15 +483,9 @@ out:
 static int on_tablet(int64_t id, const char *serial, const char *school, void *arg)
 {
 	struct run *r = arg;
-	if (r->n_tabs == r->cap_tabs) {
-		size_t ncap = r->cap_tabs ? r->cap_tabs * 2 : 1024;
-		struct tablet *v = realloc(r->tabs, ncap * sizeof(*v));
-		if (v == NULL) {
-			r->rc = AP_ENOMEM;
-			return 1;
-		}
-		r->tabs = v;
-		r->cap_tabs = ncap;
+	if (ap_grow(&r->tabs, &r->cap_tabs, r->n_tabs, sizeof(*r->tabs), 1024) < 0) {
+		r->rc = AP_ENOMEM;
+		return 1;
 	}
 	struct tablet *t = &r->tabs[r->n_tabs++];
 	memset(t, 0, sizeof(*t));
@@ -536,15 +501,9 @@ static int on_licence(const struct db_vpp_licence *l, void *arg)
 	struct tok *t = tok_by_id(r, l->token_id);
 	if (t == NULL || t->c == NULL || strcmp(l->state, "associated") != 0)
 		return 0;
-	if (r->n_held == r->cap_held) {
-		size_t ncap = r->cap_held ? r->cap_held * 2 : 1024;
-		struct db_vpp_licence *v = realloc(r->held, ncap * sizeof(*v));
-		if (v == NULL) {
-			r->rc = AP_ENOMEM;
-			return 1;
-		}
-		r->held = v;
-		r->cap_held = ncap;
+	if (ap_grow(&r->held, &r->cap_held, r->n_held, sizeof(*r->held), 1024) < 0) {
+		r->rc = AP_ENOMEM;
+		return 1;
 	}
 	r->held[r->n_held++] = *l;
 	return 0;
@@ -553,15 +512,9 @@ static int on_licence(const struct db_vpp_licence *l, void *arg)
 static int on_stock(const struct db_vpp_asset *a, void *arg)
 {
 	struct run *r = arg;
-	if (r->n_assets == r->cap_assets) {
-		size_t ncap = r->cap_assets ? r->cap_assets * 2 : 64;
-		struct db_vpp_asset *v = realloc(r->assets, ncap * sizeof(*v));
-		if (v == NULL) {
-			r->rc = AP_ENOMEM;
-			return 1;
-		}
-		r->assets = v;
-		r->cap_assets = ncap;
+	if (ap_grow(&r->assets, &r->cap_assets, r->n_assets, sizeof(*r->assets), 64) < 0) {
+		r->rc = AP_ENOMEM;
+		return 1;
 	}
 	r->assets[r->n_assets++] = *a;
 	return 0;
@@ -613,15 +566,10 @@ static int desired_apps(struct run *r, struct reconcile_facts *f)
 			size_t it = (size_t)(p.desired[d] - f->items);
 			if (r->adam[it][0] == '\0')
 				continue;
-			if (n_pool == cap_pool) {
-				size_t ncap = cap_pool ? cap_pool * 2 : 4096;
-				const char **v = realloc(r->app_pool, ncap * sizeof(*v));
-				if (v == NULL) {
-					rc = AP_ENOMEM;
-					break;
-				}
-				r->app_pool = v;
-				cap_pool = ncap;
+			if (ap_grow(&r->app_pool, &cap_pool, n_pool, sizeof(*r->app_pool), 4096) <
+			    0) {
+				rc = AP_ENOMEM;
+				break;
 			}
 			r->app_pool[n_pool++] = r->adam[it];
 		}
@@ -647,14 +595,8 @@ static const struct tablet *tablet_of(const struct run *r, const char *serial)
 
 static int changed_add(struct run *r, int64_t id)
 {
-	if (r->n_changed == r->cap_changed) {
-		size_t ncap = r->cap_changed ? r->cap_changed * 2 : 256;
-		int64_t *v = realloc(r->changed, ncap * sizeof(*v));
-		if (v == NULL)
-			return AP_ENOMEM;
-		r->changed = v;
-		r->cap_changed = ncap;
-	}
+	if (ap_grow(&r->changed, &r->cap_changed, r->n_changed, sizeof(*r->changed), 256) < 0)
+		return AP_ENOMEM;
 	r->changed[r->n_changed++] = id;
 	return 0;
 }

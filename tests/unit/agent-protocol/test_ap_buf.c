@@ -47,12 +47,37 @@ static void test_errors(void **state)
 	assert_int_equal(ap_errstatus(12345), 500);
 }
 
+/* ap_grow: doubles only when full, keeps what is there, refuses an
+ * impossible size without touching the array. */
+static void test_grow(void **state)
+{
+	(void)state;
+	int *v = NULL;
+	size_t cap = 0, n = 0;
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(ap_grow(&v, &cap, n, sizeof(*v), 8), 0);
+		v[n++] = i;
+	}
+	assert_int_equal(cap, 1024); /* 8, 16, ... 1024 */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(v[i], i);
+	assert_int_equal(ap_grow(&v, &cap, 10, sizeof(*v), 8), 0);
+	assert_int_equal(cap, 1024); /* not full: unchanged */
+	int *keep = v;
+	size_t huge = cap;
+	assert_int_equal(ap_grow(&v, &huge, huge, SIZE_MAX / 4, 8), AP_ENOMEM);
+	assert_ptr_equal(v, keep);
+	assert_int_equal(huge, cap);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cap_is_hard),
 	    cmocka_unit_test(test_printf_and_consume),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
