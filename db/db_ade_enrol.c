@@ -14,6 +14,19 @@ int db_ade_enrol_accepted(struct db *db, int64_t device_id)
 			device_id);
 }
 
+int db_ade_enrol_prune_codes(struct db *db, const char *serial)
+{
+	sqlite3_stmt *st;
+	int rc = db_stmt(db,
+			 "DELETE FROM enroll_code WHERE serial = ?1 AND created_by = 'ade'"
+			 " AND code_hash NOT IN (SELECT code_hash FROM enroll_code_cert)",
+			 &st);
+	if (rc < 0)
+		return rc;
+	db_bind_text(st, 1, serial);
+	return db_step_done(db, st, 0);
+}
+
 int db_ade_enrol_refused(struct db *db, int64_t device_id, const char *why)
 {
 	sqlite3_stmt *st;

@@ -230,7 +230,8 @@ static int os_gate(struct req *r, const struct ap_machineinfo *mi, const struct 
 			  min);
 }
 
-/* The code bound to the serial and enrolled_at, in one transaction. */
+/* The code bound to the serial (the serial's earlier unused ones
+ * forgotten) and enrolled_at, in one transaction. */
 static int enrolment_code(struct req *r, const struct db_ade_device *ad, char code[33])
 {
 	struct db_device d;
@@ -239,6 +240,7 @@ static int enrolment_code(struct req *r, const struct db_ade_device *ad, char co
 	if (rc < 0)
 		return rc;
 	if ((rc = db_device_get_id(db, ad->device_id, &d)) == 0 &&
+	    (rc = db_ade_enrol_prune_codes(db, ad->serial)) == 0 &&
 	    (rc = db_enroll_code_for_serial(db, d.school[0] ? d.school : NULL, ad->serial, "ade",
 					    ADE_CODE_TTL, code)) == 0)
 		rc = db_ade_enrol_accepted(db, ad->device_id);

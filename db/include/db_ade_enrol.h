@@ -14,6 +14,11 @@ struct db;
 /* An ADE enrolment of the tablet device_id accepted now: enrolled_at set,
  * configured_at cleared.  AP_ENOTFOUND when it has no ade_device row. */
 int db_ade_enrol_accepted(struct db *db, int64_t device_id);
+/* Before a new profile for serial: forgets the codes ADE made for it that
+ * paid for no identity (enroll_code_cert), so that a MachineInfo replayed
+ * (Apple's signature proves the device, not freshness) leaves one live code
+ * per tablet, not one per request; the newest request wins. */
+int db_ade_enrol_prune_codes(struct db *db, const char *serial);
 /* Refused now because of why (cut to 255 bytes): refused_at, refusal.
  * AP_ENOTFOUND when it has no ade_device row. */
 int db_ade_enrol_refused(struct db *db, int64_t device_id, const char *why);

@@ -96,6 +96,11 @@ def test_endpoint_answers():
         check(codes(d) == 1, "one code by ade")
         serial_of = d.sqlite("SELECT serial FROM enroll_code WHERE created_by='ade'").stdout
         check(serial_of.strip() == "ADEOK0000001", "the code is bound to the serial")
+        # the same MachineInfo replayed: still one live code for the tablet
+        blob = SIGNER.sign(info("ADEOK0000001"))
+        for _ in range(4):
+            check(post(d, blob)[0] == 200, "a replay is answered as the tablet would be")
+        check(codes(d) == 1, "a replayed MachineInfo leaves one code, not one a request")
         # not assigned
         st, _, body = post(d, info("NOTASSIGNED1"))
         check(st == 403 and "Apple School Manager" in english(body),
