@@ -675,6 +675,23 @@ static const char *pricing_of(const struct run *r, int64_t token_id, const char 
 	return "STDQ";
 }
 
+/* Stores the licence of serial for op's app in op's location, in state
+ * (event_id "" when none is in flight), since now. */
+static int licence_put(struct run *r, const struct pol_lic_op *op, const char *serial,
+		       const char *pricing, const char *state, const char *event_id)
+{
+	struct db_vpp_licence l;
+	memset(&l, 0, sizeof(l));
+	l.token_id = op->location;
+	snprintf(l.serial, sizeof(l.serial), "%s", serial);
+	snprintf(l.adam_id, sizeof(l.adam_id), "%s", op->adam_id);
+	snprintf(l.pricing, sizeof(l.pricing), "%s", pricing);
+	snprintf(l.state, sizeof(l.state), "%s", state);
+	snprintf(l.event_id, sizeof(l.event_id), "%s", event_id);
+	l.since = db_now();
+	return db_vpp_licence_set(r->db, &l);
+}
+
 /* Marks op's licences as in flight under event_id. */
 static int mark_posted(struct run *r, const struct pol_lic_op *op, const char *event_id)
 {
@@ -682,21 +699,12 @@ static int mark_posted(struct run *r, const struct pol_lic_op *op, const char *e
 	int rc = db_begin(r->db);
 	if (rc < 0)
 		return rc;
+	const char *pricing = pricing_of(r, op->location, op->adam_id);
 	rc = db_vpp_event_add(r->db, event_id, op->location, assoc ? "associate" : "disassociate",
 			      op->adam_id, (int64_t)op->n);
-	for (size_t i = 0; i < op->n && rc == 0; i++) {
-		struct db_vpp_licence l;
-		memset(&l, 0, sizeof(l));
-		l.token_id = op->location;
-		snprintf(l.serial, sizeof(l.serial), "%s", op->serials[i]);
-		snprintf(l.adam_id, sizeof(l.adam_id), "%s", op->adam_id);
-		snprintf(l.pricing, sizeof(l.pricing), "%s",
-			 pricing_of(r, op->location, op->adam_id));
-		snprintf(l.state, sizeof(l.state), "%s", assoc ? "associating" : "disassociating");
-		snprintf(l.event_id, sizeof(l.event_id), "%s", event_id);
-		l.since = db_now();
-		rc = db_vpp_licence_set(r->db, &l);
-	}
+	for (size_t i = 0; i < op->n && rc == 0; i++)
+		rc = licence_put(r, op, op->serials[i], pricing,
+				 assoc ? "associating" : "disassociating", event_id);
 	return tx_end(r->db, rc);
 }
 
@@ -719,6 +727,7 @@ static int apply_status(struct run *r, const struct pol_lic_op *op, const char *
 {
 	int assoc = op->kind == POL_LIC_ASSOCIATE, number = 0;
 	size_t n_failed = 0;
+	const char *pricing = pricing_of(r, op->location, op->adam_id);
 	int rc = db_begin(r->db);
 	if (rc < 0)
 		return rc;
@@ -730,16 +739,7 @@ static int apply_status(struct run *r, const struct pol_lic_op *op, const char *
 			r->disassociated += !assoc;
 			continue;
 		}
-		struct db_vpp_licence l;
-		memset(&l, 0, sizeof(l));
-		l.token_id = op->location;
-		snprintf(l.serial, sizeof(l.serial), "%s", op->serials[i]);
-		snprintf(l.adam_id, sizeof(l.adam_id), "%s", op->adam_id);
-		snprintf(l.pricing, sizeof(l.pricing), "%s",
-			 pricing_of(r, op->location, op->adam_id));
-		snprintf(l.state, sizeof(l.state), "associated");
-		l.since = db_now();
-		rc = db_vpp_licence_set(r->db, &l);
+		rc = licence_put(r, op, op->serials[i], pricing, "associated", "");
 		const struct tablet *tb = tablet_of(r, op->serials[i]);
 		if (rc == 0 && assoc && tb) {
 			r->associated++;
