@@ -10,6 +10,7 @@
 
 #include "req.h"
 
+struct req;
 struct worker;
 
 /* Sets the function called after a tablet's first TokenUpdate, once it
@@ -25,6 +26,9 @@ void mdm_public_url(struct worker *w, char *out, size_t cap);
  * Also the MDMProfileData of an EraseDevice with Return to Service. */
 int mdm_enroll_profile(struct worker *w, const char *code, int sign, unsigned char **ret,
 		       size_t *ret_len);
+/* Answers 200 with profile (len bytes) as application/x-apple-aspen-config:
+ * 0, or an error already answered. */
+int mdm_answer_profile(struct req *r, const unsigned char *profile, size_t len);
 
 /* The largest body a tablet's request may send, decided from its head:
  * [mdm] max_message_bytes with a TLS client certificate that chains to a

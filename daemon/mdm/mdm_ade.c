@@ -263,13 +263,7 @@ static void enrol(struct req *r, const struct ap_machineinfo *mi, const struct d
 		api_fail(r, rc, 503, "cannot build the enrolment profile: %s", ap_strerror(rc));
 		return;
 	}
-	r->resp->status = 200;
-	r->resp->content_type = "application/x-apple-aspen-config";
-	ap_buf_reset(&r->resp->body);
-	if (ap_buf_append(&r->resp->body, profile, len) < 0)
-		api_fail(r, AP_ETOOBIG, 500, "cannot build the enrolment profile: %s",
-			 ap_strerror(AP_ETOOBIG));
-	else
+	if (mdm_answer_profile(r, profile, len) == 0)
 		log_info("ade_enrolment", "id=%s device=%lld serial=%s os=%s", r->id,
 			 (long long)ad->device_id, ad->serial, mi->os_version);
 	free(profile);

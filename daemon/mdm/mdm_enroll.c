@@ -128,18 +128,25 @@ static void enroll_answer(struct req *r, const char *code)
 	}
 	if (api_commit(r, "enroll.profile", "",
 		       r->has_acct ? "downloaded by staff" : "downloaded with code", NULL) == 0) {
-		r->resp->status = 200;
-		r->resp->content_type = "application/x-apple-aspen-config";
-		ap_buf_reset(&r->resp->body);
-		if (ap_buf_append(&r->resp->body, profile, len) < 0)
-			api_fail(r, AP_ETOOBIG, 500, "cannot build the enrolment profile: %s",
-				 ap_strerror(AP_ETOOBIG));
-		else
+		if (mdm_answer_profile(r, profile, len) == 0)
 			ap_http_resp_add_header(
 			    r->resp, "Content-Disposition",
 			    "attachment; filename=\"ardoise-enroll.mobileconfig\"");
 	}
 	free(profile);
+}
+
+int mdm_answer_profile(struct req *r, const unsigned char *profile, size_t len)
+{
+	r->resp->status = 200;
+	r->resp->content_type = "application/x-apple-aspen-config";
+	ap_buf_reset(&r->resp->body);
+	if (ap_buf_append(&r->resp->body, profile, len) < 0) {
+		api_fail(r, AP_ETOOBIG, 500, "cannot build the enrolment profile: %s",
+			 ap_strerror(AP_ETOOBIG));
+		return AP_ETOOBIG;
+	}
+	return 0;
 }
 
 void mdm_enroll(struct req *r)
