@@ -571,14 +571,15 @@ int reconcile_explain(struct worker *w, int64_t device_id,
 /* What reconcile_settled() counts: items not yet settled; the App Store
  * apps waiting for their licence are kept apart. */
 struct settled {
-	int64_t id, unsettled;
+	int64_t unsettled;
 	int64_t waiting[64];
 	size_t n_waiting;
 };
 
 static void settled_device(const struct reconcile_device_view *d, void *arg)
 {
-	((struct settled *)arg)->id = d->id;
+	(void)d;
+	(void)arg;
 }
 
 static void settled_item(const struct reconcile_item_view *it, void *arg)
