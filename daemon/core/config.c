@@ -26,38 +26,40 @@ struct ckey {
 	int secret;
 	/* C_STR: a value's own rule, 0 or why not into err (NULL: any text) */
 	int (*check)(const char *v, char *err, size_t cap);
+	/* what the key does, for ardoised.conf(5) and the installed ardoised.conf */
+	const char *doc;
 };
 
-#define S(sec, name, field, def)                                                     \
-	{                                                                            \
-		sec, name, C_STR, offsetof(struct config, field), def, 0, 0, NULL, 0 \
+#define S(sec, name, field, def, doc)                                                           \
+	{                                                                                       \
+		sec, name, C_STR, offsetof(struct config, field), def, 0, 0, NULL, 0, NULL, doc \
 	}
-#define SECRET(sec, name, field)                                                    \
-	{                                                                           \
-		sec, name, C_STR, offsetof(struct config, field), "", 0, 0, NULL, 1 \
+#define SECRET(sec, name, field, doc)                                                          \
+	{                                                                                      \
+		sec, name, C_STR, offsetof(struct config, field), "", 0, 0, NULL, 1, NULL, doc \
 	}
-#define I(sec, name, field, def, lo, hi)                                               \
-	{                                                                              \
-		sec, name, C_INT, offsetof(struct config, field), def, lo, hi, NULL, 0 \
+#define I(sec, name, field, def, lo, hi, doc)                                                     \
+	{                                                                                         \
+		sec, name, C_INT, offsetof(struct config, field), def, lo, hi, NULL, 0, NULL, doc \
 	}
-#define Z(sec, name, field, def)                                                      \
-	{                                                                             \
-		sec, name, C_ZONE, offsetof(struct config, field), def, 0, 0, NULL, 0 \
+#define Z(sec, name, field, def, doc)                                                            \
+	{                                                                                        \
+		sec, name, C_ZONE, offsetof(struct config, field), def, 0, 0, NULL, 0, NULL, doc \
 	}
 /* a yearly period "MM-DD..MM-DD" (schoolyear.h), kept as text */
-#define SPAN(sec, name, field, def)                                                   \
-	{                                                                             \
-		sec, name, C_SPAN, offsetof(struct config, field), def, 0, 0, NULL, 0 \
+#define SPAN(sec, name, field, def, doc)                                                         \
+	{                                                                                        \
+		sec, name, C_SPAN, offsetof(struct config, field), def, 0, 0, NULL, 0, NULL, doc \
 	}
-#define E(sec, name, field, def, list)                                                \
-	{                                                                             \
-		sec, name, C_ENUM, offsetof(struct config, field), def, 0, 0, list, 0 \
+#define E(sec, name, field, def, list, doc)                                                      \
+	{                                                                                        \
+		sec, name, C_ENUM, offsetof(struct config, field), def, 0, 0, list, 0, NULL, doc \
 	}
 
 /* A string with its own rule (a value check). */
-#define SC(sec, name, field, def, fn)                                                    \
-	{                                                                                \
-		sec, name, C_STR, offsetof(struct config, field), def, 0, 0, NULL, 0, fn \
+#define SC(sec, name, field, def, fn, doc)                                                    \
+	{                                                                                     \
+		sec, name, C_STR, offsetof(struct config, field), def, 0, 0, NULL, 0, fn, doc \
 	}
 
 static int check_address(const char *v, char *err, size_t cap)
@@ -124,85 +126,85 @@ static int check_readable(const char *v, char *err, size_t cap)
 }
 
 static const struct ckey keys[] = {
-    S("server", "listen", listen, "127.0.0.1:8443"),
-    I("server", "workers", workers, "0", 0, 64),
-    S("server", "hostname", hostname, "localhost"),
-    S("server", "public_url", public_url, ""),
-    Z("server", "timezone", time_zone, "Europe/Paris"),
-    I("server", "max_header_bytes", max_header_bytes, "16384", 1024, 1048576),
-    I("server", "max_body_bytes", max_body_bytes, "8388608", 1024, 268435456),
-    I("server", "header_timeout_ms", header_timeout_ms, "10000", 100, 600000),
-    I("server", "body_timeout_ms", body_timeout_ms, "30000", 100, 3600000),
-    I("server", "idle_timeout_ms", idle_timeout_ms, "30000", 100, 3600000),
-    I("server", "max_anon_body_bytes", max_anon_body_bytes, "65536", 1024, 268435456),
-    I("server", "body_budget_bytes", body_budget_bytes, "33554432", 65536, 17179869184),
-    I("server", "max_connections", max_connections, "20000", 1, 1000000),
-    I("server", "max_connections_per_ip", max_connections_per_ip, "4096", 0, 1000000),
-    I("server", "tls_session_cache", tls_session_cache, "4096", 1, 1000000),
-    I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000),
-    I("web", "session_idle_seconds", session_idle_s, "1800", 1, 604800),
-    I("web", "session_max_seconds", session_max_s, "36000", 1, 2592000),
-    E("log", "level", log_level, "info", "debug|info|warn|error"),
-    S("audit", "head_file", audit_head_file, ""),
-    E("db", "synchronous", db_synchronous, "normal", "normal|full"),
-    S("mdm", "topic", topic, "com.apple.mgmt.External.ardoise"),
-    S("mdm", "device_ca", device_ca, ""),
-    S("mdm", "organization", organization, "Département"),
-    I("mdm", "queue_max", queue_max, "200", 1, 100000),
-    I("mdm", "max_message_bytes", max_message_bytes, "2097152", 4096, 67108864),
-    I("mdm", "command_expiry_days", command_expiry_days, "30", 1, 3650),
-    I("mdm", "command_retention_days", command_retention_days, "90", 1, 3650),
-    I("mdm", "device_cert_days", device_cert_days, "825", 1, 7300),
-    E("geolocation", "approval", geo_approval, "two-person", "two-person|single"),
-    I("geolocation", "expiry_hours", geo_expiry_hours, "72", 1, 720),
-    I("geolocation", "retention_days", geo_retention_days, "30", 1, 365),
+    S("server", "listen", listen, "127.0.0.1:8443", ""),
+    I("server", "workers", workers, "0", 0, 64, ""),
+    S("server", "hostname", hostname, "localhost", ""),
+    S("server", "public_url", public_url, "", ""),
+    Z("server", "timezone", time_zone, "Europe/Paris", ""),
+    I("server", "max_header_bytes", max_header_bytes, "16384", 1024, 1048576, ""),
+    I("server", "max_body_bytes", max_body_bytes, "8388608", 1024, 268435456, ""),
+    I("server", "header_timeout_ms", header_timeout_ms, "10000", 100, 600000, ""),
+    I("server", "body_timeout_ms", body_timeout_ms, "30000", 100, 3600000, ""),
+    I("server", "idle_timeout_ms", idle_timeout_ms, "30000", 100, 3600000, ""),
+    I("server", "max_anon_body_bytes", max_anon_body_bytes, "65536", 1024, 268435456, ""),
+    I("server", "body_budget_bytes", body_budget_bytes, "33554432", 65536, 17179869184, ""),
+    I("server", "max_connections", max_connections, "20000", 1, 1000000, ""),
+    I("server", "max_connections_per_ip", max_connections_per_ip, "4096", 0, 1000000, ""),
+    I("server", "tls_session_cache", tls_session_cache, "4096", 1, 1000000, ""),
+    I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000, ""),
+    I("web", "session_idle_seconds", session_idle_s, "1800", 1, 604800, ""),
+    I("web", "session_max_seconds", session_max_s, "36000", 1, 2592000, ""),
+    E("log", "level", log_level, "info", "debug|info|warn|error", ""),
+    S("audit", "head_file", audit_head_file, "", ""),
+    E("db", "synchronous", db_synchronous, "normal", "normal|full", ""),
+    S("mdm", "topic", topic, "com.apple.mgmt.External.ardoise", ""),
+    S("mdm", "device_ca", device_ca, "", ""),
+    S("mdm", "organization", organization, "Département", ""),
+    I("mdm", "queue_max", queue_max, "200", 1, 100000, ""),
+    I("mdm", "max_message_bytes", max_message_bytes, "2097152", 4096, 67108864, ""),
+    I("mdm", "command_expiry_days", command_expiry_days, "30", 1, 3650, ""),
+    I("mdm", "command_retention_days", command_retention_days, "90", 1, 3650, ""),
+    I("mdm", "device_cert_days", device_cert_days, "825", 1, 7300, ""),
+    E("geolocation", "approval", geo_approval, "two-person", "two-person|single", ""),
+    I("geolocation", "expiry_hours", geo_expiry_hours, "72", 1, 720, ""),
+    I("geolocation", "retention_days", geo_retention_days, "30", 1, 365, ""),
     S("geolocation", "message", geo_message,
-      "Cette tablette appartient au Département. Merci de la rapporter au collège."),
-    S("geolocation", "phone", geo_phone, ""),
-    S("push", "url", push_url, "https://api.push.apple.com:443"),
-    S("push", "cert", push_cert, ""),
-    S("push", "key", push_key, ""),
-    SECRET("push", "passphrase", push_passphrase),
-    S("push", "ca", push_ca, ""),
-    I("push", "coalesce_ms", push_coalesce_ms, "500", 0, 60000),
-    I("push", "max_streams", push_max_streams, "1000", 1, 10000),
-    I("push", "queue_size", push_queue_size, "200000", 1024, 10000000),
-    I("push", "timeout_ms", push_timeout_ms, "10000", 100, 600000),
-    I("push", "retries", push_retries, "5", 0, 20),
-    I("push", "retry_base_ms", push_retry_base_ms, "1000", 10, 600000),
-    I("push", "retry_max_ms", push_retry_max_ms, "60000", 10, 3600000),
-    I("push", "reconnect_min_ms", push_reconnect_min_ms, "1000", 10, 600000),
-    I("push", "reconnect_max_ms", push_reconnect_max_ms, "60000", 10, 3600000),
-    I("push", "repush_check_s", push_repush_check_s, "60", 1, 86400),
-    I("push", "repush_min_s", push_repush_min_s, "900", 1, 86400),
-    I("push", "repush_max_s", push_repush_max_s, "21600", 1, 604800),
-    I("push", "repush_batch", push_repush_batch, "5000", 1, 1000000),
-    I("push", "expiry_warn_days", push_expiry_warn_days, "30", 1, 365),
-    I("push", "drain_ms", push_drain_ms, "5000", 0, 600000),
-    I("privacy", "leaver_retention_days", leaver_retention_days, "365", 1, 36500),
-    SC("mail", "smtp_url", mail_smtp_url, "", mail_url_check),
-    SC("mail", "from", mail_from, "", check_address),
-    S("mail", "username", mail_username, ""),
-    SECRET("mail", "password", mail_password),
-    I("mail", "hour", mail_hour, "7", 0, 23),
-    SPAN("loans", "summer", loans_summer, "07-05..08-31"),
-    I("loans", "teacher_max", loans_teacher_max, "1", 0, 1000),
+      "Cette tablette appartient au Département. Merci de la rapporter au collège.", ""),
+    S("geolocation", "phone", geo_phone, "", ""),
+    S("push", "url", push_url, "https://api.push.apple.com:443", ""),
+    S("push", "cert", push_cert, "", ""),
+    S("push", "key", push_key, "", ""),
+    SECRET("push", "passphrase", push_passphrase, ""),
+    S("push", "ca", push_ca, "", ""),
+    I("push", "coalesce_ms", push_coalesce_ms, "500", 0, 60000, ""),
+    I("push", "max_streams", push_max_streams, "1000", 1, 10000, ""),
+    I("push", "queue_size", push_queue_size, "200000", 1024, 10000000, ""),
+    I("push", "timeout_ms", push_timeout_ms, "10000", 100, 600000, ""),
+    I("push", "retries", push_retries, "5", 0, 20, ""),
+    I("push", "retry_base_ms", push_retry_base_ms, "1000", 10, 600000, ""),
+    I("push", "retry_max_ms", push_retry_max_ms, "60000", 10, 3600000, ""),
+    I("push", "reconnect_min_ms", push_reconnect_min_ms, "1000", 10, 600000, ""),
+    I("push", "reconnect_max_ms", push_reconnect_max_ms, "60000", 10, 3600000, ""),
+    I("push", "repush_check_s", push_repush_check_s, "60", 1, 86400, ""),
+    I("push", "repush_min_s", push_repush_min_s, "900", 1, 86400, ""),
+    I("push", "repush_max_s", push_repush_max_s, "21600", 1, 604800, ""),
+    I("push", "repush_batch", push_repush_batch, "5000", 1, 1000000, ""),
+    I("push", "expiry_warn_days", push_expiry_warn_days, "30", 1, 365, ""),
+    I("push", "drain_ms", push_drain_ms, "5000", 0, 600000, ""),
+    I("privacy", "leaver_retention_days", leaver_retention_days, "365", 1, 36500, ""),
+    SC("mail", "smtp_url", mail_smtp_url, "", mail_url_check, ""),
+    SC("mail", "from", mail_from, "", check_address, ""),
+    S("mail", "username", mail_username, "", ""),
+    SECRET("mail", "password", mail_password, ""),
+    I("mail", "hour", mail_hour, "7", 0, 23, ""),
+    SPAN("loans", "summer", loans_summer, "07-05..08-31", ""),
+    I("loans", "teacher_max", loans_teacher_max, "1", 0, 1000, ""),
     SC("updates", "catalogue_url", updates_catalogue_url, "https://gdmf.apple.com/v2/pmv",
-       check_https),
-    SC("updates", "catalogue_ca", updates_catalogue_ca, "", check_readable),
-    I("updates", "catalogue_refresh_hours", updates_refresh_hours, "24", 0, 720),
+       check_https, ""),
+    SC("updates", "catalogue_ca", updates_catalogue_ca, "", check_readable, ""),
+    I("updates", "catalogue_refresh_hours", updates_refresh_hours, "24", 0, 720, ""),
     SC("updates", "allowed_windows", updates_allowed_windows,
        "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; sat-sun 00:00-24:00",
-       classhours_check),
-    SC("ade", "url", ade_url, "https://mdmenrollment.apple.com", check_https),
-    SC("ade", "ca", ade_ca, "", check_readable),
-    SC("ade", "min_os", ade_min_os, "", check_min_os),
-    SC("ade", "machineinfo_anchor", ade_machineinfo_anchor, "", check_readable),
-    I("ade", "await_release_minutes", ade_await_release_minutes, "30", 1, 1440),
-    I("ade", "sync_minutes", ade_sync_minutes, "60", 5, 1440),
-    SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https),
-    SC("vpp", "ca", vpp_ca, "", check_readable),
-    I("vpp", "sync_minutes", vpp_sync_minutes, "10", 0, 1440),
+       classhours_check, ""),
+    SC("ade", "url", ade_url, "https://mdmenrollment.apple.com", check_https, ""),
+    SC("ade", "ca", ade_ca, "", check_readable, ""),
+    SC("ade", "min_os", ade_min_os, "", check_min_os, ""),
+    SC("ade", "machineinfo_anchor", ade_machineinfo_anchor, "", check_readable, ""),
+    I("ade", "await_release_minutes", ade_await_release_minutes, "30", 1, 1440, ""),
+    I("ade", "sync_minutes", ade_sync_minutes, "60", 5, 1440, ""),
+    SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https, ""),
+    SC("vpp", "ca", vpp_ca, "", check_readable, ""),
+    I("vpp", "sync_minutes", vpp_sync_minutes, "10", 0, 1440, ""),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
