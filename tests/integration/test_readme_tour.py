@@ -32,6 +32,7 @@ SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 README = os.path.join(SRC, "README.md")
 TOUR_URL = "https://127.0.0.1:8443"
 UAI = "0131266F"
+FRENCH = os.environ.get("LC_ALL", os.environ.get("LANG", "")).startswith("fr")  # days JJ/MM/AAAA
 
 
 def tour_blocks(text):
@@ -193,6 +194,16 @@ def test_the_tour_runs_as_written():
         counts = re.findall(r"\b\d+\b", status.partition(UAI)[2])[:4]
         check(counts == ["1", "1", "0", "0"],
               "policy status: 1 tablet, 1 converged, 0 pending, 0 failing: %r" % status)
+
+        # times and days shown to people, in the reader's zone and locale (ctl_when()), not raw ISO
+        for command in ("ardoisectl locate show", "ardoisectl loan campaign", "ardoisectl audit verify"):
+            shown = output_of(blocks, output, command)
+            check(shown.strip() and not re.search(r"\d{4}-\d\d-\d\dT\d\d:", shown)
+                  and not (FRENCH and "2027-07-04" in shown),
+                  "%s shows its times as people read them: %r" % (command, shown))
+        year = output_of(blocks, output, "ardoisectl report year")
+        check("loans.started;3" in year and "returns.ok;1" in year and "thefts.with_complaint;1" in year,
+              "report year counts the tour's loans and returns: %r" % year)
 
         with open(os.path.join(top, "parc.csv"), "rb") as f:
             csv = f.read()
