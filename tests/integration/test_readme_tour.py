@@ -234,5 +234,22 @@ def test_a_failing_line_is_named():
         check(not os.path.exists(os.path.join(top, "never-reached")), "nothing runs after it")
 
 
+def test_ardoise_dev_run_hints_the_tour():
+    """The lines `tools/ardoise-dev run` prints to try are the tour's first
+    lines (its URL, no comment), so that neither drifts from the other."""
+    with open(os.path.join(SRC, "tools", "ardoise-dev"), encoding="utf-8") as f:
+        script = f.read()
+    m = re.search(r"Try, in another terminal.*?\n\n(.*?)\n\n", script, re.S)
+    check(m is not None, "ardoise-dev run prints lines to try")
+    hint = [l.strip().replace("\\$", "$").replace("$url", TOUR_URL)
+            for l in m.group(1).split("\n")]
+    check(hint[-1] == "ardoisectl whoami", "the hint ends with a command to try: %r" % hint)
+    with open(README, encoding="utf-8") as f:
+        tour = [re.sub(r"\s+#.*$", "", line) for _, line in tour_blocks(f.read())]
+    for line in hint[:-1]:
+        check(line in tour, "the hint's %r is a line of the tour" % line)
+
+
 if __name__ == "__main__":
-    run([test_the_tour_runs_as_written, test_a_failing_line_is_named])
+    run([test_the_tour_runs_as_written, test_a_failing_line_is_named,
+         test_ardoise_dev_run_hints_the_tour])
