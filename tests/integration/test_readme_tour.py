@@ -188,21 +188,25 @@ def test_the_tour_runs_as_written():
         check([a["item"] for a in assigned] == ["app:fr.pronote"],
               "Pronote assigned to the collège: %r" % assigned)
         cmds = d.ctl_json("command", "list", ipad)
-        check(any(c["type"] == "InstallApplication" and c["status"] == "acknowledged" for c in cmds),
+        check(any(c["type"] == "InstallApplication" and c["status"] == "acknowledged"
+                  for c in cmds),
               "the iPad installed the app assigned: %r" % [(c["type"], c["status"]) for c in cmds])
         status = output_of(blocks, output, "ardoisectl policy status --school 0131266F")
         counts = re.findall(r"\b\d+\b", status.partition(UAI)[2])[:4]
         check(counts == ["1", "1", "0", "0"],
               "policy status: 1 tablet, 1 converged, 0 pending, 0 failing: %r" % status)
 
-        # times and days shown to people, in the reader's zone and locale (ctl_when()), not raw ISO
-        for command in ("ardoisectl locate show", "ardoisectl loan campaign", "ardoisectl audit verify"):
+        # times and days shown to people, in the reader's zone and locale
+        # (ctl_when()), not raw ISO
+        for command in ("ardoisectl locate show", "ardoisectl loan campaign",
+                        "ardoisectl audit verify"):
             shown = output_of(blocks, output, command)
             check(shown.strip() and not re.search(r"\d{4}-\d\d-\d\dT\d\d:", shown)
                   and not (FRENCH and "2027-07-04" in shown),
                   "%s shows its times as people read them: %r" % (command, shown))
         year = output_of(blocks, output, "ardoisectl report year")
-        check("loans.started;3" in year and "returns.ok;1" in year and "thefts.with_complaint;1" in year,
+        check("loans.started;3" in year and "returns.ok;1" in year
+              and "thefts.with_complaint;1" in year,
               "report year counts the tour's loans and returns: %r" % year)
 
         with open(os.path.join(top, "parc.csv"), "rb") as f:
@@ -216,8 +220,8 @@ def test_the_tour_runs_as_written():
 def test_a_failing_line_is_named():
     """The runner names the README line that fails, with its output: a tour
     whose third command is wrong must not pass."""
-    blocks = [(10, "export ARDOISE_URL=%s ARDOISE_CA=$PWD/var/ca.pem ARDOISE_TOKEN=$(cat var/admin.token)"
-               % TOUR_URL),
+    blocks = [(10, "export ARDOISE_URL=%s ARDOISE_CA=$PWD/var/ca.pem"
+               " ARDOISE_TOKEN=$(cat var/admin.token)" % TOUR_URL),
               (11, "ardoisectl() { build/tools/ardoisectl \"$@\"; }"),
               (12, "# a comment line is kept"),
               (13, "ardoisectl whoami"),
