@@ -219,7 +219,7 @@ def test_the_tour_runs_as_written():
 
 def test_a_failing_line_is_named():
     """The runner names the README line that fails, with its output: a tour
-    whose third command is wrong must not pass."""
+    with a wrong command must not pass, nor run what follows."""
     blocks = [(10, "export ARDOISE_URL=%s ARDOISE_CA=$PWD/var/ca.pem"
                " ARDOISE_TOKEN=$(cat var/admin.token)" % TOUR_URL),
               (11, "ardoisectl() { build/tools/ardoisectl \"$@\"; }"),
