@@ -75,6 +75,7 @@ static int head_text(const char *arg, char *out, size_t cap)
 static void print_verified(json_t *v)
 {
 	json_t *head = json_object_get(v, "head"), *keyed = json_object_get(v, "keyed_from");
+	char at[32];
 	printf(_("audit log intact: %lld rows, hash chain verified"),
 	       (long long)json_integer_value(json_object_get(v, "rows")));
 	if (keyed && !json_is_null(keyed))
@@ -84,7 +85,7 @@ static void print_verified(json_t *v)
 		printf(_("saved head present: row %lld (%lld rows, at %s)\n"),
 		       (long long)json_integer_value(json_object_get(head, "last_id")),
 		       (long long)json_integer_value(json_object_get(head, "count")),
-		       ctl_fleet_str(head, "at"));
+		       ctl_when_of(head, "at", at, sizeof(at)));
 }
 
 static const struct ctl_opt verify_opts[] = {

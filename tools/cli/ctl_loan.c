@@ -235,13 +235,13 @@ static long long count_of(json_t *o, const char *key)
  * time) once the tablet is deposited. */
 static void campaign_text(json_t *ret)
 {
-	char when[32];
+	char when[32], by[32];
 	json_t *cls, *l;
 	size_t i, k;
 	printf(_("collège %s, summer deposit by %s: %lld pupils' tablets, %lld deposited, %lld to "
 		 "collect\n"),
-	       ctl_fleet_str(ret, "school"), ctl_fleet_str(ret, "by"), count_of(ret, "tablets"),
-	       count_of(ret, "deposited"), count_of(ret, "to_collect"));
+	       ctl_fleet_str(ret, "school"), ctl_when_of(ret, "by", by, sizeof(by)),
+	       count_of(ret, "tablets"), count_of(ret, "deposited"), count_of(ret, "to_collect"));
 	json_array_foreach(json_object_get(ret, "classes"), i, cls)
 	{
 		printf(_("\nclass %s (%lld): %lld deposited, %lld to collect\n"),

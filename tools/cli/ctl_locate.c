@@ -37,6 +37,7 @@ static void print_answer(json_t *ret, const struct ctl_args *a)
 {
 	size_t i;
 	json_t *v;
+	char at[32];
 	if (json_is_array(ret)) {
 		if (json_array_size(ret) == 0)
 			printf(_("the register is empty\n"));
@@ -49,7 +50,7 @@ static void print_answer(json_t *ret, const struct ctl_args *a)
 		   json_real_value(json_object_get(v, "latitude")),
 		   json_real_value(json_object_get(v, "longitude")),
 		   json_real_value(json_object_get(v, "horizontal_accuracy")),
-		   json_string_value(json_object_get(v, "timestamp")));
+		   ctl_when_of(v, "timestamp", at, sizeof(at)));
 }
 
 #define REQUEST_NEED N_("SERIAL and --reason are required")
