@@ -31,9 +31,10 @@ int log_set_file(const char *path, char *err, size_t errcap)
 	int fd = path && path[0]
 		     ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600)
 		     : fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 && !(path && path[0]))
+		return 0; /* standard error is closed: nothing to send lines to instead */
 	if (fd < 0) {
-		snprintf(err, errcap, "%s: %s", path && path[0] ? path : "standard error",
-			 strerror(errno));
+		snprintf(err, errcap, "%s: %s", path, strerror(errno));
 		return AP_EIO;
 	}
 	int cur = atomic_load(&log_fd);
