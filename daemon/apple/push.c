@@ -609,6 +609,16 @@ static void thread_main(void *arg)
 
 /* ---- start --------------------------------------------------------------------------------- */
 
+/* A certificate whose UID is not [mdm] topic pushes none of the tablets. */
+static void topic_check(const struct keystore_push_info *info, const struct config *c)
+{
+	if (strcmp(info->topic, c->topic) != 0)
+		log_error("push_topic_mismatch",
+			  "certificate_topic=%s mdm_topic=%s: devices enrolled with [mdm] topic "
+			  "cannot be pushed with this certificate",
+			  info->topic, c->topic);
+}
+
 /* Loads the certificate; on failure push stays on but unusable. */
 static int load_identity(struct push *p)
 {
@@ -633,11 +643,7 @@ static int load_identity(struct push *p)
 		return 0;
 	}
 	p->usable = 1;
-	if (strcmp(p->info.topic, c->topic) != 0)
-		log_error("push_topic_mismatch",
-			  "certificate_topic=%s mdm_topic=%s: devices enrolled with [mdm] topic "
-			  "cannot be pushed with this certificate",
-			  p->info.topic, c->topic);
+	topic_check(&p->info, c);
 	return 0;
 }
 
@@ -927,11 +933,7 @@ int push_reload(struct server *srv, const struct config *c, int paths_changed)
 		SSL_CTX_free(ctx);
 		return 0;
 	}
-	if (strcmp(info.topic, c->topic) != 0)
-		log_error("push_topic_mismatch",
-			  "certificate_topic=%s mdm_topic=%s: devices enrolled with [mdm] topic "
-			  "cannot be pushed with this certificate",
-			  info.topic, c->topic);
+	topic_check(&info, c);
 	p->loaded = info;
 	uv_mutex_lock(&p->lock);
 	SSL_CTX_free(p->next_ctx); /* a reload the thread has not taken yet */
