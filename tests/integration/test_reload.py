@@ -14,7 +14,9 @@ Against a real ardoised:
   before the HUP still answering after it;
 - [mdm] device_ca: a tablet whose identity chains to a CA that was not
   trusted is refused, accepted after the CA is added and HUP, and its
-  sessions refused again once the CA is removed and HUP.
+  sessions refused again once the CA is removed and HUP;
+- hostile: 50 SIGHUPs in a row, a [log] file that cannot be opened (at
+  start and at a reload), push turned on by a reload (reload_ignored).
 """
 import os
 import plistlib
@@ -226,6 +228,48 @@ def test_reload_level_file_ignored_and_broken():
         keep.close()
 
 
+def test_reload_hostile():
+    """A burst of SIGHUPs, a [log] file that cannot be opened (at start: the
+    daemon refuses to start, naming the key; at a reload: the lines stay in
+    the file they went to), push turned on by a reload (a restart does it)."""
+    d = FileLogDaemon()
+    d.config_text = conf(d)
+    with d:
+        keep = d.connect()
+        check(d.request("GET", "/healthz", token=None, conn=keep)[0] == 200, "kept-alive")
+        n = reload_lines(d)
+        for _ in range(50):
+            d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: reload_lines(d) > n, 30, "the burst's reloads")
+        d.check_serving("50 SIGHUPs in a row")
+        check(d.request("GET", "/healthz", token=None, conn=keep)[0] == 200,
+              "the kept-alive connection survives the burst")
+
+        bad = os.path.join(d.tmp, "no", "such", "dir", "ardoised.log")
+        d.write_config("[log]\nlevel = info\nfile = %s\n" % bad)
+        hup_and_wait(d)
+        m = d.wait_log(r"event=reload_log_file_failed error=(\S+|\"[^\"]*\") "
+                       r"kept=previous_destination")
+        check(bad in m.group(1), "the failure names the file: %r" % m.group(1))
+        d.check_serving("an unwritable log file")
+        d.wait_log(r"event=request .*path=/healthz")  # still in the old file
+
+        d.write_config(conf(d) + "[push]\ncert = %s\n" % d.ca)
+        hup_and_wait(d)
+        d.wait_log(r"event=reload_ignored key=push\.cert ")
+        check(d.ctl_json("push", "status")["enabled"] is False, "push stays off until a restart")
+        keep.close()
+    # at start: refused, with the key named
+    d2 = Daemon(start=False)
+    with d2:
+        bad = os.path.join(d2.tmp, "no", "such", "dir", "ardoised.log")
+        d2.write_config("[log]\nfile = %s\n" % bad)
+        out = d2.run_once("--config", os.path.join(d2.tmp, "ardoised.conf"), "--listen",
+                          "127.0.0.1:0")
+        check(out.returncode == 1 and "log.file: %s" % bad in out.stderr,
+              "an unwritable [log] file stops the start: %d %r" % (out.returncode, out.stderr))
+
+
 def openssl(*args, cwd):
     subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True, timeout=60)
 
@@ -306,4 +350,4 @@ def test_reload_device_ca():
 
 if __name__ == "__main__":
     run([test_notify_ready_reload_stopping, test_no_notify_socket_no_message,
-         test_reload_level_file_ignored_and_broken, test_reload_device_ca])
+         test_reload_level_file_ignored_and_broken, test_reload_hostile, test_reload_device_ca])
