@@ -80,7 +80,11 @@ static const char usage[] =
     "\n"
     "Signals: SIGTERM or SIGINT stop accepting, finish requests in flight\n"
     "(bounded by server.drain_timeout_ms), close the database and exit 0.\n"
-    "Logs go to standard error as key=value lines.\n";
+    "SIGHUP reads the configuration again and applies [log] level and file\n"
+    "(the file opened again), the push certificate and [mdm] device_ca without\n"
+    "closing a connection; other keys changed need a restart (reload_ignored).\n"
+    "Under systemd (NOTIFY_SOCKET) readiness, reloads and the stop are notified.\n"
+    "Logs go to standard error, or [log] file, as key=value lines.\n";
 
 struct opts {
 	const char *data_dir;
@@ -337,17 +341,38 @@ static int check_data_private(const char *dir)
 	return 0;
 }
 
+/* The configuration as the command line asks: the file, then --listen and
+ * --workers over it.  At start and at each reload (SIGHUP). */
+static const struct opts *run_opts;
+
+static int read_config(struct config *cfg, char *err, size_t cap)
+{
+	const struct opts *o = run_opts;
+	char why[400];
+	config_defaults(cfg);
+	if (o->config && config_load(cfg, o->config, err, cap) < 0)
+		return AP_ECONFIG;
+	if (o->listen && config_set(cfg, "server", "listen", o->listen, why, sizeof(why)) < 0) {
+		snprintf(err, cap, "--listen: %s", why);
+		return AP_ECONFIG;
+	}
+	if (o->workers && config_set(cfg, "server", "workers", o->workers, why, sizeof(why)) < 0) {
+		snprintf(err, cap, "--workers: %s", why);
+		return AP_ECONFIG;
+	}
+	return 0;
+}
+
 static int load_config(const struct opts *o, struct config *cfg)
 {
 	char err[512];
 	enum log_level lvl;
-	config_defaults(cfg);
-	if (o->config && config_load(cfg, o->config, err, sizeof(err)) < 0)
+	run_opts = o;
+	if (read_config(cfg, err, sizeof(err)) < 0)
 		return die("%s", err);
-	if (o->listen && config_set(cfg, "server", "listen", o->listen, err, sizeof(err)) < 0)
-		return die("--listen: %s", err);
-	if (o->workers && config_set(cfg, "server", "workers", o->workers, err, sizeof(err)) < 0)
-		return die("--workers: %s", err);
+	/* -n only checks: it creates no log file */
+	if (!o->check && log_set_file(cfg->log_file, err, sizeof(err)) < 0)
+		return die("log.file: %s", err);
 	if (log_level_from_name(cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
 	/* The zone of every day and time the API reads and writes.  Set here,
@@ -388,6 +413,7 @@ int main(int argc, char **argv)
 	memset(&srv, 0, sizeof(srv));
 	if (load_config(&o, &srv.cfg) != 0)
 		return 1;
+	srv.reread = read_config;
 	snprintf(srv.data_dir, sizeof(srv.data_dir), "%s", o.data_dir);
 	snprintf(srv.db_path, sizeof(srv.db_path), "%s/ardoise.db", o.data_dir);
 	if (access(srv.db_path, F_OK) != 0)

@@ -845,6 +845,11 @@ static void want_flush(struct apns *a)
 
 /* ---- public -------------------------------------------------------------------- */
 
+void apns_set_ctx(struct apns *a, SSL_CTX *ctx)
+{
+	a->ctx = ctx;
+}
+
 int apns_new(uv_loop_t *loop, SSL_CTX *ctx, const struct apns_opts *o, const struct apns_handler *h,
 	     struct apns **ret)
 {

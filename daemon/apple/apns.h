@@ -85,6 +85,10 @@ int apns_parse_url(const char *url, char *host, size_t cap, int *ret_port);
  * the client).  Nothing is connected until apns_want(). */
 int apns_new(uv_loop_t *loop, SSL_CTX *ctx, const struct apns_opts *o, const struct apns_handler *h,
 	     struct apns **ret);
+/* The next connection uses ctx (borrowed, as for apns_new()); the open one,
+ * if any, keeps its own (its SSL holds a reference to the context it was
+ * made with, so the caller may free the previous ctx now). */
+void apns_set_ctx(struct apns *a, SSL_CTX *ctx);
 /* Closes the connection (pushes in flight end with ConnectionLost), stops
  * the timers and frees a from the loop's close callbacks; closed(arg) runs
  * after a is gone.  The loop must keep running until then. */

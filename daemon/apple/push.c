@@ -64,8 +64,12 @@ struct push {
 	SSL_CTX *ctx;
 	struct apns_opts ao;
 	char start_error[300];
+	/* the main thread's copy of the identity last loaded (push_reload()) */
+	struct keystore_push_info loaded;
 	/* hand-off, under lock: workers append to `in`, the thread swaps */
 	uv_mutex_t lock;
+	SSL_CTX *next_ctx; /* a reloaded identity for the thread's next connection */
+	struct keystore_push_info next_info;
 	struct handoff *in, *out;
 	size_t in_len, cap;
 	uint64_t accepted; /* hand-offs taken by enqueue(); st.notified counts those planned */
@@ -478,12 +482,32 @@ static int enqueue(struct push *p, int64_t id, enum push_kind k)
 
 static void begin_drain(struct push *p);
 
+/* On the thread: a reloaded identity (taken under lock) becomes the one
+ * the next APNs connection uses; the open connection keeps its own. */
+static void adopt_identity(struct push *p, SSL_CTX *ctx, const struct keystore_push_info *info)
+{
+	apns_set_ctx(p->apns, ctx);
+	SSL_CTX_free(p->ctx);
+	p->ctx = ctx;
+	p->info = *info;
+	STAT(p, snprintf(p->st.topic, sizeof(p->st.topic), "%s", info->topic);
+	     snprintf(p->st.cert_subject, sizeof(p->st.cert_subject), "%s", info->subject);
+	     p->st.cert_not_after = info->not_after; p->st.cert_problem = 0;
+	     p->st.cert_error[0] = '\0');
+	p->mismatch_logged = 0;
+	log_info("push_identity_reloaded", "topic=%s certificate_expires=%lld", info->topic,
+		 (long long)info->not_after);
+}
+
 static void on_wake(uv_async_t *a)
 {
 	struct push *p = a->data;
 	size_t n;
 	int stopping;
 	uv_mutex_lock(&p->lock);
+	SSL_CTX *next_ctx = p->next_ctx;
+	struct keystore_push_info next_info = p->next_info;
+	p->next_ctx = NULL;
 	struct handoff *batch = p->in;
 	n = p->in_len;
 	p->in = p->out;
@@ -491,6 +515,8 @@ static void on_wake(uv_async_t *a)
 	p->in_len = 0;
 	stopping = p->stopping;
 	uv_mutex_unlock(&p->lock);
+	if (next_ctx)
+		adopt_identity(p, next_ctx, &next_info);
 	uv_update_time(&p->loop);
 	uint64_t now = uv_now(&p->loop), merged = 0, full = 0;
 	for (size_t i = 0; i < n && !p->finished; i++) {
@@ -583,6 +609,16 @@ static void thread_main(void *arg)
 
 /* ---- start --------------------------------------------------------------------------------- */
 
+/* A certificate whose UID is not [mdm] topic pushes none of the tablets. */
+static void topic_check(const struct keystore_push_info *info, const struct config *c)
+{
+	if (strcmp(info->topic, c->topic) != 0)
+		log_error("push_topic_mismatch",
+			  "certificate_topic=%s mdm_topic=%s: devices enrolled with [mdm] topic "
+			  "cannot be pushed with this certificate",
+			  info->topic, c->topic);
+}
+
 /* Loads the certificate; on failure push stays on but unusable. */
 static int load_identity(struct push *p)
 {
@@ -607,11 +643,7 @@ static int load_identity(struct push *p)
 		return 0;
 	}
 	p->usable = 1;
-	if (strcmp(p->info.topic, c->topic) != 0)
-		log_error("push_topic_mismatch",
-			  "certificate_topic=%s mdm_topic=%s: devices enrolled with [mdm] topic "
-			  "cannot be pushed with this certificate",
-			  p->info.topic, c->topic);
+	topic_check(&p->info, c);
 	return 0;
 }
 
@@ -669,6 +701,7 @@ static void push_free(struct push *p)
 	free(p->out);
 	push_sched_free(p->sched);
 	SSL_CTX_free(p->ctx);
+	SSL_CTX_free(p->next_ctx);
 	uv_mutex_destroy(&p->lock);
 	uv_mutex_destroy(&p->stat_lock);
 	free(p);
@@ -718,6 +751,7 @@ int push_start(struct server *srv)
 	snprintf(p->st.topic, sizeof(p->st.topic), "%s", p->info.topic);
 	snprintf(p->st.cert_subject, sizeof(p->st.cert_subject), "%s", p->info.subject);
 	p->st.cert_not_after = p->info.not_after;
+	p->loaded = p->info;
 	srv->push = p;
 	if (p->usable)
 		log_info("push_started",
@@ -828,16 +862,18 @@ int push_warning(struct server *srv, char *out, size_t cap)
 int push_cert_check(struct worker *w)
 {
 	struct push *p = w->srv->push;
+	struct push_status st;
 	char day[16];
 	if (p == NULL || !p->usable)
 		return 0;
-	int64_t left = p->info.not_after - (int64_t)time(NULL);
+	push_status_get(w->srv, &st); /* the identity may be reloaded meanwhile */
+	int64_t left = st.cert_not_after - (int64_t)time(NULL);
 	if (left >= w->srv->cfg.push_expiry_warn_days * DAY)
 		return 0;
-	day_of(p->info.not_after, day, sizeof(day));
+	day_of(st.cert_not_after, day, sizeof(day));
 	log_warn("push_certificate_expiring",
 		 "days=%lld not_after=%s topic=%s: renew it with the same Apple account",
-		 (long long)(left > 0 ? left / DAY : 0), day, p->info.topic);
+		 (long long)(left > 0 ? left / DAY : 0), day, st.topic);
 	return 0;
 }
 
@@ -873,4 +909,37 @@ int push_check(const struct config *c, char *out, size_t cap)
 	snprintf(out, cap, "push: topic %s, certificate valid until %s, APNs at %s:%d", info.topic,
 		 day, host, port);
 	return 0;
+}
+
+int push_reload(struct server *srv, const struct config *c, int paths_changed)
+{
+	struct push *p = srv->push;
+	struct keystore_push_info info;
+	SSL_CTX *ctx = NULL;
+	char err[300] = "", esc[340];
+	if (p == NULL || !p->usable || c->push_cert[0] == '\0')
+		return (p && p->usable) || c->push_cert[0] ? AP_EUNSUPPORTED : 0;
+	int rc = keystore_push_info(c->push_cert, c->push_passphrase, &info, err, sizeof(err));
+	if (rc == 0)
+		rc = keystore_push_ctx(c->push_cert, c->push_key, c->push_passphrase, c->push_ca,
+				       &ctx, err, sizeof(err));
+	if (rc < 0) {
+		log_error("push_reload_failed", "error=%s kept=identity_in_use",
+			  log_esc(err, esc, sizeof(esc)));
+		return rc;
+	}
+	if (!paths_changed && strcmp(info.subject, p->loaded.subject) == 0 &&
+	    info.not_before == p->loaded.not_before && info.not_after == p->loaded.not_after) {
+		SSL_CTX_free(ctx);
+		return 0;
+	}
+	topic_check(&info, c);
+	p->loaded = info;
+	uv_mutex_lock(&p->lock);
+	SSL_CTX_free(p->next_ctx); /* a reload the thread has not taken yet */
+	p->next_ctx = ctx;
+	p->next_info = info;
+	uv_mutex_unlock(&p->lock);
+	uv_async_send(&p->wake);
+	return 1;
 }

@@ -69,6 +69,17 @@ int push_start(struct server *srv);
  * Call after the workers have stopped.  No-op when push is off. */
 void push_stop(struct server *srv);
 
+/* A reload (SIGHUP, main thread): loads the identity of c's [push] cert,
+ * key, passphrase and ca and, when it differs from the one in use (another
+ * certificate, or paths_changed: one of those keys changed), hands it to
+ * the push thread, whose next APNs connection uses it (the open one keeps
+ * the old identity until it ends).  1 when handed over, 0 when nothing
+ * changed or push is off in both, AP_EUNSUPPORTED when push would have to
+ * be turned on or off (a restart does that: push was off, or its
+ * certificate unusable, at start), or the error of an unusable identity
+ * (logged; the one in use is kept). */
+int push_reload(struct server *srv, const struct config *c, int paths_changed);
+
 /* cmdq_queue() queued a command for device_id: push it (coalesced). */
 void push_notify(struct worker *w, int64_t device_id);
 /* A push requested by staff (manual: due now) or by the re-push job

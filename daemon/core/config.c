@@ -144,7 +144,13 @@ static const struct ckey keys[] = {
     I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000, ""),
     I("web", "session_idle_seconds", session_idle_s, "1800", 1, 604800, ""),
     I("web", "session_max_seconds", session_max_s, "36000", 1, 2592000, ""),
-    E("log", "level", log_level, "info", "debug|info|warn|error", ""),
+    E("log", "level", log_level, "info", "debug|info|warn|error",
+      "The least severe log lines written: debug, info, warn or error. Changed by a reload "
+      "(SIGHUP)."),
+    S("log", "file", log_file, "",
+      "Where the log lines go: a file, appended to and created 0600, opened again on SIGHUP "
+      "(after logrotate moved it); empty for standard error, which journald reads under "
+      "systemd."),
     S("audit", "head_file", audit_head_file, "", ""),
     E("db", "synchronous", db_synchronous, "normal", "normal|full", ""),
     S("mdm", "topic", topic, "com.apple.mgmt.External.ardoise", ""),
@@ -418,6 +424,42 @@ int config_load(struct config *c, const char *path, char *err, size_t errcap)
 		return AP_ECONFIG;
 	}
 	return 0;
+}
+
+/* What a reload applies while the daemon runs (server.c does it). */
+static const char *const live_keys[] = {"log.level",	   "log.file", "push.cert",    "push.key",
+					"push.passphrase", "push.ca",  "mdm.device_ca"};
+
+static int is_live(const char *key)
+{
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (strcmp(live_keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+void config_reload_merge(const struct config *cur, struct config *next,
+			 void (*ignored)(void *arg, const char *key), void *arg, char *changed,
+			 size_t cap)
+{
+	size_t n = 0;
+	changed[0] = '\0';
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct ckey *k = &keys[i];
+		const char *a = (const char *)cur + k->off;
+		char *b = (char *)next + k->off;
+		size_t size = k->type == C_INT ? sizeof(int64_t) : CONFIG_STR;
+		char key[80];
+		if (k->type == C_INT ? memcmp(a, b, size) == 0 : strcmp(a, b) == 0)
+			continue;
+		snprintf(key, sizeof(key), "%s.%s", k->section, k->name);
+		if (!is_live(key)) {
+			ignored(arg, key);
+			memcpy(b, a, size);
+		} else if (n < cap) {
+			n += (size_t)snprintf(changed + n, cap - n, "%s%s", n ? "," : "", key);
+		}
+	}
 }
 
 void config_dump(const struct config *c, void *file)

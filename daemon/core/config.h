@@ -35,6 +35,7 @@ struct config {
 	int64_t session_max_s;	/* opened this long ago, a session ends whatever its use */
 	/* [log] */
 	char log_level[CONFIG_STR];
+	char log_file[CONFIG_STR]; /* appended, 0600, reopened on SIGHUP; "" = standard error */
 	/* where the audit chain's head is kept outside the database; "" =
 	 * DATA_DIR/audit.head */
 	char audit_head_file[CONFIG_STR];
@@ -121,6 +122,16 @@ int config_set(struct config *c, const char *section, const char *key, const cha
  * a TZif file at $TZDIR/name (default /usr/share/zoneinfo); else
  * AP_ECONFIG with the reason in err. */
 int config_zone_check(const char *name, char *err, size_t cap);
+/* A reload (SIGHUP): compares the running configuration cur with next,
+ * read from the file again.  Each reloadable key whose value differs is
+ * added to changed ("log.level,mdm.device_ca", NUL-terminated, cut at
+ * cap); a key that cannot change while the daemon runs (not in the reloadable list:
+ * [log] level and file, [push] cert, key, passphrase and ca, [mdm]
+ * device_ca) is passed to ignored() and gets its value in cur back in next,
+ * so that next holds what the daemon will run with. */
+void config_reload_merge(const struct config *cur, struct config *next,
+			 void (*ignored)(void *arg, const char *key), void *arg, char *changed,
+			 size_t cap);
 /* Prints every key with its current value, as an INI file (secrets shown
  * as "(set)"). */
 void config_dump(const struct config *c, void *file);

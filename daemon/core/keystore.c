@@ -16,6 +16,8 @@
 #include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,14 @@
 #define CA_RSA_BITS 2048
 #define SERVER_DAYS 825
 
+/* One set of device trust anchors, shared by reference: the keystore holds
+ * one reference to the current set, each thread one to the set it uses. */
+struct ks_trust {
+	X509_STORE *store;
+	char id[17];
+	atomic_int refs;
+};
+
 struct keystore {
 	char dir[4096];
 	char ca_path[4200];
@@ -36,8 +46,11 @@ struct keystore {
 	EVP_PKEY *ca_key;
 	X509 *server;
 	EVP_PKEY *server_key;
-	X509_STORE *trust;
-	char trust_id[17];
+	/* the device trust anchors now (under lock): keystore_trust_reload()
+	 * replaces them; each thread uses the set it adopted (held, below) */
+	pthread_mutex_t lock;
+	struct ks_trust *trust;
+	uint64_t serial; /* tells this keystore from one freed at the same address */
 	unsigned char secret[32];
 	unsigned char audit_key[32]; /* valid when has_audit_key */
 	int has_audit_key;
@@ -226,12 +239,12 @@ static int cmp_fp(const void *a, const void *b)
 	return memcmp(a, b, 65);
 }
 
-/* Names the set of anchors in ks->trust: the first 16 hex digits of the
+/* Names the set of anchors in t->store: the first 16 hex digits of the
  * SHA-256 of their sorted fingerprints (the order of device_ca's file
  * does not matter, its content does). */
-static int name_trust(struct keystore *ks)
+static int name_trust(struct ks_trust *t)
 {
-	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(ks->trust);
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(t->store);
 	int n = sk_X509_OBJECT_num(objs), k = 0;
 	char(*fps)[65] = calloc((size_t)(n > 0 ? n : 1), 65);
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -249,7 +262,86 @@ static int name_trust(struct keystore *ks)
 	if (!ok)
 		return AP_ENOMEM;
 	for (int i = 0; i < 8; i++)
-		snprintf(ks->trust_id + 2 * i, 3, "%02x", md[i]);
+		snprintf(t->id + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static void trust_put(struct ks_trust *t)
+{
+	if (t && atomic_fetch_sub(&t->refs, 1) == 1) {
+		X509_STORE_free(t->store);
+		free(t);
+	}
+}
+
+/* The CA and extra_ca's certificates (NULL or "": none), named. */
+static int trust_new(X509 *ca, const char *extra_ca, struct ks_trust **ret, char *err,
+		     size_t errcap)
+{
+	struct ks_trust *t = calloc(1, sizeof(*t));
+	int rc = AP_ENOMEM;
+	if (t == NULL)
+		return AP_ENOMEM;
+	atomic_init(&t->refs, 1);
+	if ((t->store = X509_STORE_new()) == NULL || X509_STORE_add_cert(t->store, ca) != 1)
+		goto fail;
+	if (extra_ca && extra_ca[0] && (rc = add_anchors(t->store, extra_ca, err, errcap)) < 0)
+		goto fail;
+	if ((rc = name_trust(t)) < 0)
+		goto fail;
+	*ret = t;
+	return 0;
+fail:
+	trust_put(t);
+	return rc;
+}
+
+/* The set this thread uses, and the keystore it came from. */
+static _Thread_local struct ks_trust *held;
+static _Thread_local uint64_t held_serial;
+static atomic_uint_fast64_t serials;
+
+void keystore_trust_adopt(struct keystore *ks)
+{
+	pthread_mutex_lock(&ks->lock);
+	struct ks_trust *t = ks->trust;
+	atomic_fetch_add(&t->refs, 1);
+	pthread_mutex_unlock(&ks->lock);
+	trust_put(held);
+	held = t;
+	held_serial = ks->serial;
+}
+
+void keystore_trust_leave(void)
+{
+	trust_put(held);
+	held = NULL;
+	held_serial = 0;
+}
+
+/* This thread's set (adopted at its first use). */
+static struct ks_trust *mine(struct keystore *ks)
+{
+	if (held == NULL || held_serial != ks->serial)
+		keystore_trust_adopt(ks);
+	return held;
+}
+
+int keystore_trust_reload(struct keystore *ks, const char *extra_ca, int *ret_changed, char *err,
+			  size_t errcap)
+{
+	struct ks_trust *t = NULL, *old;
+	int rc = trust_new(ks->ca, extra_ca, &t, err, errcap);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&ks->lock);
+	int changed = strcmp(ks->trust->id, t->id) != 0;
+	old = changed ? ks->trust : t;
+	if (changed)
+		ks->trust = t;
+	pthread_mutex_unlock(&ks->lock);
+	trust_put(old);
+	*ret_changed = changed;
 	return 0;
 }
 
@@ -339,6 +431,8 @@ int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, 
 
 	if (ks == NULL)
 		return AP_ENOMEM;
+	pthread_mutex_init(&ks->lock, NULL);
+	ks->serial = atomic_fetch_add(&serials, 1) + 1;
 	snprintf(ks->dir, sizeof(ks->dir), "%s", dir);
 	path_in(ks->ca_path, sizeof(ks->ca_path), dir, "ca.pem");
 	path_in(ks->cert_path, sizeof(ks->cert_path), dir, "server.pem");
@@ -376,14 +470,7 @@ int keystore_open(const char *dir, const char *extra_ca, struct keystore **ret, 
 	free(pem);
 	if ((rc = load_audit_key(ks, err, errcap)) < 0)
 		goto fail;
-	ks->trust = X509_STORE_new();
-	if (ks->trust == NULL || X509_STORE_add_cert(ks->trust, ks->ca) != 1) {
-		rc = AP_ENOMEM;
-		goto fail;
-	}
-	if (extra_ca && extra_ca[0] && (rc = add_anchors(ks->trust, extra_ca, err, errcap)) < 0)
-		goto fail;
-	if ((rc = name_trust(ks)) < 0)
+	if ((rc = trust_new(ks->ca, extra_ca, &ks->trust, err, errcap)) < 0)
 		goto fail;
 	*ret = ks;
 	return 0;
@@ -400,7 +487,10 @@ void keystore_free(struct keystore *ks)
 	EVP_PKEY_free(ks->ca_key);
 	X509_free(ks->server);
 	EVP_PKEY_free(ks->server_key);
-	X509_STORE_free(ks->trust);
+	if (held_serial == ks->serial)
+		keystore_trust_leave();
+	trust_put(ks->trust);
+	pthread_mutex_destroy(&ks->lock);
 	OPENSSL_cleanse(ks->secret, sizeof(ks->secret));
 	OPENSSL_cleanse(ks->audit_key, sizeof(ks->audit_key));
 	free(ks);
@@ -416,8 +506,8 @@ int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct ap_tls_se
 		sk_X509_NAME_pop_free(names, X509_NAME_free);
 		return AP_ENOMEM;
 	}
-	int rc =
-	    ap_tls_ctx_new(libctx, ks->cert_path, ks->key_path, ks->trust, names, sessions, ret);
+	int rc = ap_tls_ctx_new(libctx, ks->cert_path, ks->key_path, mine(ks)->store, names,
+				sessions, ret);
 	if (rc < 0)
 		sk_X509_NAME_pop_free(names, X509_NAME_free);
 	return rc;
@@ -425,12 +515,12 @@ int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct ap_tls_se
 
 X509_STORE *keystore_device_trust(struct keystore *ks)
 {
-	return ks->trust;
+	return mine(ks)->store;
 }
 
 const char *keystore_device_trust_id(struct keystore *ks)
 {
-	return ks->trust_id;
+	return mine(ks)->id;
 }
 
 X509 *keystore_ca_cert(struct keystore *ks)

@@ -48,10 +48,30 @@ int keystore_audit_key_ensure(struct keystore *ks, int *ret_created, char *err, 
 /* The audit chain's key (32 bytes, borrowed), or NULL when none yet. */
 const unsigned char *keystore_audit_key(const struct keystore *ks);
 
-/* TLS server context with the server identity and device trust. */
+/*
+ * The device trust anchors ([mdm] device_ca) can be replaced while the
+ * daemon runs (SIGHUP).  Each thread uses the set it adopted: the first
+ * call below on a thread adopts the current set, and the set stays that
+ * thread's (pointers returned stay valid) until it calls
+ * keystore_trust_adopt() again, or keystore_trust_leave(), between
+ * requests.  No lock is taken on the session path; adopting takes one.
+ */
+/* Reads ca.pem and extra_ca (NULL or "": none) into a new set; when it
+ * differs from the current one (keystore_device_trust_id()), it becomes
+ * current and *ret_changed is 1.  On failure (AP_EIO, AP_ECONFIG: no PEM
+ * certificate in the file; err says which) the current set stays. */
+int keystore_trust_reload(struct keystore *ks, const char *extra_ca, int *ret_changed, char *err,
+			  size_t errcap);
+/* The calling thread uses the current set from now. */
+void keystore_trust_adopt(struct keystore *ks);
+/* The calling thread gives its set back (at its end). */
+void keystore_trust_leave(void);
+
+/* TLS server context with the server identity and the calling thread's
+ * device trust. */
 int keystore_tls_ctx(struct keystore *ks, OSSL_LIB_CTX *libctx, struct ap_tls_sessions *sessions,
 		     SSL_CTX **ret);
-/* Trust store for device identities (borrowed). */
+/* Trust store for device identities (borrowed: the calling thread's set). */
 X509_STORE *keystore_device_trust(struct keystore *ks);
 /* Names the set of device trust anchors (16 hex digits): a device bound
  * under another set has its chain checked again (daemon/mdm/mdm.c). */

@@ -1,19 +1,53 @@
-/* log.c - key=value lines on stderr, written with one write() each. */
+/* log.c - key=value lines on stderr or a file, written with one write() each. */
 #include "log.h"
+#include "ap_err.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-static enum log_level min_level = LOG_INFO;
+static _Atomic int min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+/* Where lines go: -1 (standard error) until log_set_file() gives the log
+ * a descriptor of its own.  Its number never changes afterwards: a later
+ * log_set_file() dup2()s the new file onto it, so a thread writing a line
+ * meanwhile writes it whole to the old file or the new one, never to a
+ * descriptor closed (or reused by a socket) under it. */
+static _Atomic int log_fd = -1;
 
 void log_set_level(enum log_level l)
 {
-	min_level = l;
+	atomic_store(&min_level, (int)l);
+}
+
+int log_set_file(const char *path, char *err, size_t errcap)
+{
+	int fd = path && path[0]
+		     ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600)
+		     : fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 && !(path && path[0]))
+		return 0; /* standard error is closed: nothing to send lines to instead */
+	if (fd < 0) {
+		snprintf(err, errcap, "%s: %s", path, strerror(errno));
+		return AP_EIO;
+	}
+	int cur = atomic_load(&log_fd);
+	if (cur < 0) {
+		atomic_store(&log_fd, fd);
+		return 0;
+	}
+	int rc = dup2(fd, cur) < 0 ? AP_EIO : 0;
+	if (rc < 0)
+		snprintf(err, errcap, "%s: %s", path && path[0] ? path : "standard error",
+			 strerror(errno));
+	close(fd);
+	return rc;
 }
 
 int log_level_from_name(const char *name, enum log_level *ret)
@@ -29,7 +63,7 @@ int log_level_from_name(const char *name, enum log_level *ret)
 
 int log_enabled(enum log_level l)
 {
-	return l >= min_level;
+	return (int)l >= atomic_load(&min_level);
 }
 
 void log_msg(enum log_level l, const char *event, const char *fmt, ...)
@@ -40,7 +74,7 @@ void log_msg(enum log_level l, const char *event, const char *fmt, ...)
 	size_t n;
 	va_list ap;
 
-	if (l < min_level)
+	if (!log_enabled(l))
 		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
@@ -59,7 +93,8 @@ void log_msg(enum log_level l, const char *event, const char *fmt, ...)
 	while (n > 0 && line[n - 1] == ' ')
 		n--;
 	line[n++] = '\n';
-	ssize_t w = write(STDERR_FILENO, line, n);
+	int fd = atomic_load(&log_fd);
+	ssize_t w = write(fd < 0 ? STDERR_FILENO : fd, line, n);
 	(void)w;
 }
 

@@ -1,5 +1,5 @@
 /*
- * log.h - key=value log lines, one event a line, on stderr.
+ * log.h - key=value log lines, one event a line, on stderr or [log] file.
  *
  *   ts=2026-11-24T03:00:00.123Z level=info event=listening addr=127.0.0.1:8443
  *
@@ -16,7 +16,15 @@
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
+/* Any thread, at any time (SIGHUP): lines below l are dropped from now. */
 void log_set_level(enum log_level l);
+/* Sends the lines to path from now (appended, created 0600), or to
+ * standard error for NULL or "".  Called again (SIGHUP, after logrotate
+ * moved the file) it opens path anew: lines after it go to the new file.
+ * The first call must come before any other thread logs.  AP_EIO with
+ * "path: reason" in err when path cannot be opened: lines keep going where
+ * they went. */
+int log_set_file(const char *path, char *err, size_t errcap);
 int log_level_from_name(const char *name, enum log_level *ret);
 int log_enabled(enum log_level l);
 void log_msg(enum log_level l, const char *event, const char *fmt, ...)

@@ -36,6 +36,7 @@ struct worker {
 	uint64_t accept_backoff_ms; /* 0 while accepting normally */
 	struct log_rate accept_log; /* accept errors, refused connections */
 	uv_async_t wake;	    /* asks the loop to drain and stop */
+	uv_async_t reload;	    /* SIGHUP: take the new trust anchors (server.c) */
 	uv_timer_t drain_timer;
 	uv_thread_t thread;
 	int listen_fd;
@@ -67,6 +68,11 @@ struct server {
 	struct worker *workers;
 	struct push *push;   /* the APNs push thread, NULL when push is off */
 	struct quota *quota; /* body bytes in flight, connections per address */
+	/* SIGHUP: reads the configuration again as at start (main.c: the
+	 * --config file and the command line's overrides) into ret; on
+	 * failure "file:line: reason" in err.  NULL: nothing to read again. */
+	int (*reread)(struct config *ret, char *err, size_t cap);
+	uv_sem_t reloaded; /* each worker posts once it took the new anchors */
 	/* the audit log was found behind its saved head at start (a /healthz
 	 * warning), "" otherwise; written before the workers start */
 	char audit_warning[512];

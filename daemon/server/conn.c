@@ -280,14 +280,18 @@ static const char *logged_path(const struct req *r)
 	return r->route ? r->route : "(unmatched)";
 }
 
+/* The account by its number, never its name: a name is often a person's
+ * ("m.durand"); the audit log says who did what, under its own access. */
 static void log_request(const struct req *r, uint64_t t0)
 {
-	char path[200];
-	log_info(
-	    "request", "id=%s method=%s path=%s status=%d bytes_in=%zu bytes_out=%zu us=%llu%s%s",
-	    r->id, r->http->method, log_esc(logged_path(r), path, sizeof(path)), r->resp->status,
-	    r->http->body.len, r->resp->body.len, (unsigned long long)((uv_hrtime() - t0) / 1000),
-	    r->has_acct ? " account=" : "", r->has_acct ? r->acct.name : "");
+	char path[200], acct[32] = "";
+	if (r->has_acct)
+		snprintf(acct, sizeof(acct), " account=%lld", (long long)r->acct.id);
+	log_info("request",
+		 "id=%s method=%s path=%s status=%d bytes_in=%zu bytes_out=%zu us=%llu%s", r->id,
+		 r->http->method, log_esc(logged_path(r), path, sizeof(path)), r->resp->status,
+		 r->http->body.len, r->resp->body.len,
+		 (unsigned long long)((uv_hrtime() - t0) / 1000), acct);
 }
 
 static void handle_request(struct conn *c)

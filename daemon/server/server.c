@@ -1,4 +1,5 @@
-/* server.c - listeners, worker threads, signals and the drain. */
+/* server.c - listeners, worker threads, signals (stop, reload), readiness
+ * for systemd and the drain. */
 #include "server.h"
 #include "ap_err.h"
 #include "audit_head.h"
@@ -22,6 +23,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Connections accepted per wake-up of the listener: the rest wait for the
@@ -154,6 +157,8 @@ static void finish_if_drained(struct worker *w)
 		uv_close((uv_handle_t *)&w->accept_timer, NULL);
 	if (!uv_is_closing((uv_handle_t *)&w->wake))
 		uv_close((uv_handle_t *)&w->wake, NULL);
+	if (!uv_is_closing((uv_handle_t *)&w->reload))
+		uv_close((uv_handle_t *)&w->reload, NULL);
 	jobs_stop(w);
 }
 
@@ -179,6 +184,27 @@ static void on_wake(uv_async_t *a)
 	finish_if_drained(w);
 }
 
+/* SIGHUP, on the worker's own loop between two callbacks (no request is
+ * half-handled): this thread takes the current device trust anchors, and
+ * connections accepted from now get a TLS context with them.  Open
+ * connections keep the context they were made with (their SSL holds a
+ * reference to it); a request already read is checked with the anchors its
+ * thread holds, the new ones. */
+static void on_reload(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	SSL_CTX *ctx = NULL;
+	keystore_trust_adopt(w->srv->ks);
+	int rc = keystore_tls_ctx(w->srv->ks, w->libctx, w->srv->tls_sessions, &ctx);
+	if (rc < 0) {
+		log_error("reload_tls_failed", "worker=%d error=\"%s\"", w->id, ap_strerror(rc));
+	} else {
+		SSL_CTX_free(w->ssl_ctx);
+		w->ssl_ctx = ctx;
+	}
+	uv_sem_post(&w->srv->reloaded);
+}
+
 static void worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -187,6 +213,7 @@ static void worker_main(void *arg)
 	uv_loop_close(&w->loop);
 	db_close(w->db);
 	w->db = NULL;
+	keystore_trust_leave();
 }
 
 /* The worker's library context, with the default provider alone: each
@@ -221,9 +248,10 @@ static int worker_start(struct server *srv, struct worker *w)
 		return rc;
 	uv_loop_init(&w->loop);
 	uv_async_init(&w->loop, &w->wake, on_wake);
+	uv_async_init(&w->loop, &w->reload, on_reload);
 	uv_timer_init(&w->loop, &w->drain_timer);
 	uv_timer_init(&w->loop, &w->accept_timer);
-	w->wake.data = w->drain_timer.data = w->accept_timer.data = w;
+	w->wake.data = w->reload.data = w->drain_timer.data = w->accept_timer.data = w;
 	if (listen(w->listen_fd, 4096) < 0 ||
 	    uv_poll_init_socket(&w->loop, &w->listener, w->listen_fd) < 0)
 		return AP_EIO;
@@ -237,15 +265,162 @@ static int worker_start(struct server *srv, struct worker *w)
 	return 0;
 }
 
+/* The signals the main thread waits for (blocked in every thread). */
+static void signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
 static int wait_for_signal(void)
 {
 	sigset_t set;
 	int sig = 0;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	signal_set(&set);
 	sigwait(&set, &sig);
 	return sig;
+}
+
+/* ---- reload (SIGHUP) ------------------------------------------------------ */
+
+/* Tells systemd (Type=notify) where the daemon is: a no-op without
+ * NOTIFY_SOCKET.  RELOADING=1 carries the monotonic clock systemd wants
+ * with it (Type=notify-reload). */
+static void notify_reloading(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nSTATUS=reloading the configuration\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)ts.tv_sec * 1000000ULL +
+		       (unsigned long long)ts.tv_nsec / 1000ULL);
+}
+
+/* "127.0.0.1" of listen "127.0.0.1:0" (the bound port is srv->port). */
+static void listen_host(const struct server *srv, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", srv->cfg.listen);
+	char *colon = strrchr(out, ':');
+	if (colon)
+		*colon = '\0';
+}
+
+static void notify_ready(struct server *srv)
+{
+	char addr[CONFIG_STR];
+	listen_host(srv, addr, sizeof(addr));
+	sd_notifyf(0, "READY=1\nMAINPID=%lu\nSTATUS=listening on %s:%d, %d workers",
+		   (unsigned long)getpid(), addr, srv->port, srv->n_workers);
+}
+
+static void note_ignored(void *arg, const char *key)
+{
+	(void)arg;
+	log_warn("reload_ignored",
+		 "key=%s msg=\"changed in the file, kept as it was: a restart "
+		 "applies it\"",
+		 key);
+}
+
+/* Applies next's [log] level and file: the file is opened again even when
+ * its name did not change (logrotate moved it). */
+static int reload_log(const struct config *next)
+{
+	char err[600], esc[700];
+	enum log_level lvl;
+	if (log_level_from_name(next->log_level, &lvl) == 0)
+		log_set_level(lvl);
+	if (log_set_file(next->log_file, err, sizeof(err)) < 0) {
+		log_error("reload_log_file_failed", "error=%s kept=previous_destination",
+			  log_esc(err, esc, sizeof(esc)));
+		return AP_EIO;
+	}
+	return 0;
+}
+
+/* [mdm] device_ca, read again even when its name did not change (the
+ * file's content may have): every worker takes the new set before this
+ * returns.  *ret_changed: the set of anchors changed. */
+static int reload_anchors(struct server *srv, const struct config *next, int *ret_changed)
+{
+	char err[600], esc[700];
+	int rc = keystore_trust_reload(srv->ks, next->device_ca, ret_changed, err, sizeof(err));
+	if (rc < 0) {
+		log_error("reload_anchors_failed", "error=%s kept=anchors_in_use",
+			  log_esc(err, esc, sizeof(esc)));
+		return rc;
+	}
+	if (!*ret_changed)
+		return 0;
+	for (int i = 0; i < srv->n_workers; i++)
+		uv_async_send(&srv->workers[i].reload);
+	for (int i = 0; i < srv->n_workers; i++)
+		uv_sem_wait(&srv->reloaded);
+	return 0;
+}
+
+/* Whether one of next's [push] identity keys differs from cur's. */
+static int push_keys_changed(const struct config *cur, const struct config *next)
+{
+	return strcmp(cur->push_cert, next->push_cert) || strcmp(cur->push_key, next->push_key) ||
+	       strcmp(cur->push_passphrase, next->push_passphrase) ||
+	       strcmp(cur->push_ca, next->push_ca);
+}
+
+/* SIGHUP: reads the configuration again and applies what may change while
+ * serving ([log], the push identity, the device anchors); any other key
+ * changed keeps its running value (reload_ignored).  A file that does not
+ * parse changes nothing.  The connections stay open.  file_cfg: the
+ * configuration as last read (srv->cfg may differ: max_connections fitted
+ * to the descriptors). */
+static void reload(struct server *srv, struct config *file_cfg)
+{
+	char err[600], esc[700], changed[400];
+	struct config *next = malloc(sizeof(*next));
+	int anchors = 0, failed = 0;
+	notify_reloading();
+	if (next == NULL || srv->reread == NULL) {
+		log_error("reload_failed", "error=\"%s\"",
+			  next ? "no configuration to read again" : "out of memory");
+		goto out;
+	}
+	if (srv->reread(next, err, sizeof(err)) < 0) {
+		log_error("reload_failed", "error=%s kept=every_value",
+			  log_esc(err, esc, sizeof(esc)));
+		goto out;
+	}
+	failed |= reload_log(next) < 0; /* first: what follows goes to the new file */
+	config_reload_merge(file_cfg, next, note_ignored, NULL, changed, sizeof(changed));
+	failed |= reload_anchors(srv, next, &anchors) < 0;
+	int pushed = push_reload(srv, next, push_keys_changed(file_cfg, next));
+	if (pushed == AP_EUNSUPPORTED)
+		log_warn("reload_ignored", "key=push.cert msg=\"push was off or its certificate "
+					   "unusable at start (or is turned off now): a restart "
+					   "applies it\"");
+	failed |= pushed < 0 && pushed != AP_EUNSUPPORTED;
+	/* what the running daemon now uses: only the main thread reads these */
+	snprintf(srv->cfg.log_level, CONFIG_STR, "%s", next->log_level);
+	snprintf(srv->cfg.log_file, CONFIG_STR, "%s", next->log_file);
+	snprintf(srv->cfg.device_ca, CONFIG_STR, "%s", next->device_ca);
+	if (pushed != AP_EUNSUPPORTED) {
+		snprintf(srv->cfg.push_cert, CONFIG_STR, "%s", next->push_cert);
+		snprintf(srv->cfg.push_key, CONFIG_STR, "%s", next->push_key);
+		snprintf(srv->cfg.push_passphrase, CONFIG_STR, "%s", next->push_passphrase);
+		snprintf(srv->cfg.push_ca, CONFIG_STR, "%s", next->push_ca);
+	} else { /* kept as they were (a restart applies them) */
+		memcpy(next->push_cert, file_cfg->push_cert, CONFIG_STR);
+		memcpy(next->push_key, file_cfg->push_key, CONFIG_STR);
+		memcpy(next->push_passphrase, file_cfg->push_passphrase, CONFIG_STR);
+		memcpy(next->push_ca, file_cfg->push_ca, CONFIG_STR);
+	}
+	*file_cfg = *next;
+	log_info("reloaded", "changed=%s anchors=%s push_identity=%s log_file=reopened%s",
+		 changed[0] ? changed : "none", anchors ? "new" : "same",
+		 pushed == 1 ? "new" : "same", failed ? " partial=1" : "");
+out:
+	free(next);
+	notify_ready(srv);
 }
 
 /* Raises the soft RLIMIT_NOFILE (up to the hard one) to what
@@ -287,6 +462,16 @@ int server_run(struct server *srv)
 	}
 	srv->n_workers =
 	    srv->cfg.workers > 0 ? (int)srv->cfg.workers : (int)uv_available_parallelism();
+	/* the configuration as read, before fit_descriptors() adjusts it: what
+	 * a reload compares the file with */
+	struct config *file_cfg = malloc(sizeof(*file_cfg));
+	if (file_cfg == NULL)
+		return AP_ENOMEM;
+	*file_cfg = srv->cfg;
+	if (uv_sem_init(&srv->reloaded, 0) < 0) {
+		free(file_cfg);
+		return AP_ENOMEM;
+	}
 	srv->workers = calloc((size_t)srv->n_workers, sizeof(*srv->workers));
 	fit_descriptors(srv);
 	uint64_t total = (uint64_t)srv->cfg.max_connections * (uint64_t)srv->n_workers;
@@ -297,6 +482,8 @@ int server_run(struct server *srv)
 		      total / 4 > 65536 ? 65536 : (size_t)total / 4, &srv->quota) < 0) {
 		ap_tls_sessions_free(srv->tls_sessions);
 		free(srv->workers);
+		free(file_cfg);
+		uv_sem_destroy(&srv->reloaded);
 		return AP_ENOMEM;
 	}
 
@@ -314,10 +501,8 @@ int server_run(struct server *srv)
 		}
 	}
 
-	/* only the main thread takes SIGTERM/SIGINT, through sigwait() */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	/* only the main thread takes SIGTERM/SIGINT/SIGHUP, through sigwait() */
+	signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -333,12 +518,15 @@ int server_run(struct server *srv)
 			goto stop;
 		}
 	}
-	char addr[CONFIG_STR + 8];
-	snprintf(addr, sizeof(addr), "%s", srv->cfg.listen);
-	*strrchr(addr, ':') = '\0';
+	char addr[CONFIG_STR];
+	listen_host(srv, addr, sizeof(addr));
 	log_info("listening", "addr=%s:%d workers=%d", addr, srv->port, srv->n_workers);
+	notify_ready(srv);
 
-	int sig = wait_for_signal();
+	int sig;
+	while ((sig = wait_for_signal()) == SIGHUP)
+		reload(srv, file_cfg);
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing the requests in flight");
 	log_info("shutdown", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	rc = 0;
 stop:
@@ -359,5 +547,7 @@ out:
 		worker_crypto_free(&srv->workers[i]);
 	free(srv->workers);
 	srv->workers = NULL;
+	free(file_cfg);
+	uv_sem_destroy(&srv->reloaded);
 	return rc;
 }

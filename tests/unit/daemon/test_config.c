@@ -414,6 +414,48 @@ static void test_dump(void **state)
 	assert_string_equal(again.geo_message, f->c.geo_message);
 }
 
+static void note_ignored(void *arg, const char *key)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	snprintf(out + n, 256 - n, "%s%s", n ? "," : "", key);
+}
+
+/* A reload: what may change at run time is named in changed and kept in
+ * next; any other key changed is passed to ignored() and gets the running
+ * value back; keys not changed are named nowhere. */
+static void test_reload_merge(void **state)
+{
+	struct fixture *f = *state;
+	struct config next;
+	char changed[256], ignored[256] = "";
+	assert_int_equal(load(f, "[log]\nlevel = info\n[server]\nidle_timeout_ms = 30000\n"), 0);
+	config_defaults(&next);
+	const char *path = unit_write(f->dir, "next.conf",
+				      "[log]\nlevel = debug\nfile = /var/log/ardoise/ardoised.log\n"
+				      "[server]\nidle_timeout_ms = 5000\nlisten = 0.0.0.0:443\n"
+				      "[mdm]\ndevice_ca = /etc/ardoise/anchors.pem\n"
+				      "[push]\npassphrase = s3cret\n");
+	assert_int_equal(config_load(&next, path, f->err, sizeof(f->err)), 0);
+	config_reload_merge(&f->c, &next, note_ignored, ignored, changed, sizeof(changed));
+	assert_string_equal(changed, "log.level,log.file,mdm.device_ca,push.passphrase");
+	assert_string_equal(ignored, "server.listen,server.idle_timeout_ms");
+	assert_string_equal(next.log_level, "debug");
+	assert_string_equal(next.device_ca, "/etc/ardoise/anchors.pem");
+	assert_int_equal(next.idle_timeout_ms, 30000);
+	assert_string_equal(next.listen, f->c.listen);
+	/* the same again: nothing */
+	ignored[0] = '\0';
+	struct config same = next;
+	config_reload_merge(&next, &same, note_ignored, ignored, changed, sizeof(changed));
+	assert_string_equal(changed, "");
+	assert_string_equal(ignored, "");
+	/* changed is cut at its capacity, never overrun */
+	char tiny[8];
+	config_reload_merge(&f->c, &same, note_ignored, ignored, tiny, sizeof(tiny));
+	assert_true(strlen(tiny) < sizeof(tiny));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -438,6 +480,7 @@ int main(void)
 	    T(test_indented_lines),
 	    T(test_set),
 	    T(test_dump),
+	    T(test_reload_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

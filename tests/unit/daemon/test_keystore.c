@@ -212,6 +212,62 @@ static void test_extra_device_ca(void **state)
 	ERR_clear_error();
 }
 
+/* [mdm] device_ca read again (SIGHUP): a new set becomes current; the
+ * calling thread keeps the set it holds until it adopts the new one; the
+ * same anchors change nothing; a file with no certificate keeps the set. */
+static void test_trust_reload(void **state)
+{
+	struct fixture *f = *state;
+	char p[4200], before[17], with_server[17];
+	int changed = -1;
+	assert_int_equal(keystore_open(f->dir, NULL, &f->ks, f->err, sizeof(f->err)), 0);
+	snprintf(before, sizeof(before), "%s", keystore_device_trust_id(f->ks));
+	path_of(f, "server.pem", p);
+	X509 *server = NULL;
+	size_t len = 0;
+	char *pem = tu_read_file(p, &len);
+	assert_non_null(pem);
+	assert_int_equal(ap_x509_from_pem(pem, len, &server), 0);
+	free(pem);
+
+	assert_int_equal(keystore_trust_reload(f->ks, p, &changed, f->err, sizeof(f->err)), 0);
+	assert_int_equal(changed, 1);
+	/* this thread still holds the set it adopted */
+	assert_string_equal(keystore_device_trust_id(f->ks), before);
+	keystore_trust_adopt(f->ks);
+	snprintf(with_server, sizeof(with_server), "%s", keystore_device_trust_id(f->ks));
+	assert_string_not_equal(with_server, before);
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	assert_int_equal(X509_STORE_CTX_init(ctx, keystore_device_trust(f->ks), server, NULL), 1);
+	assert_int_equal(X509_verify_cert(ctx), 1); /* the new anchor is in the store */
+	X509_STORE_CTX_free(ctx);
+
+	/* the same anchors: no change */
+	assert_int_equal(keystore_trust_reload(f->ks, p, &changed, f->err, sizeof(f->err)), 0);
+	assert_int_equal(changed, 0);
+	/* a file without a certificate: refused, the set kept */
+	const char *junk = unit_write(f->dir, "junk.pem", "not a certificate\n");
+	changed = -1;
+	assert_int_equal(keystore_trust_reload(f->ks, junk, &changed, f->err, sizeof(f->err)),
+			 AP_ECONFIG);
+	assert_int_equal(changed, -1);
+	assert_non_null(strstr(f->err, "junk.pem"));
+	keystore_trust_adopt(f->ks);
+	assert_string_equal(keystore_device_trust_id(f->ks), with_server);
+	/* the anchor removed: back to the CA alone */
+	assert_int_equal(keystore_trust_reload(f->ks, "", &changed, f->err, sizeof(f->err)), 0);
+	assert_int_equal(changed, 1);
+	keystore_trust_adopt(f->ks);
+	assert_string_equal(keystore_device_trust_id(f->ks), before);
+	/* a TLS context made now carries the current set */
+	SSL_CTX *tls = NULL;
+	assert_int_equal(keystore_tls_ctx(f->ks, NULL, NULL, &tls), 0);
+	assert_ptr_equal(SSL_CTX_get_cert_store(tls), keystore_device_trust(f->ks));
+	SSL_CTX_free(tls);
+	X509_free(server);
+	ERR_clear_error();
+}
+
 static void test_seal_round_trip(void **state)
 {
 	struct fixture *f = *state;
@@ -639,6 +695,7 @@ int main(void)
 	    T(test_unsafe_modes_refused),
 	    T(test_missing_and_bad_files),
 	    T(test_extra_device_ca),
+	    T(test_trust_reload),
 	    T(test_seal_round_trip),
 	    T(test_unseal_refuses_tampering),
 	    T(test_seal_purpose_bound),
