@@ -193,6 +193,15 @@ def test_roles_and_no_recipient_refused():
         check("--force" in out.stderr and os.path.getsize(f) == 0, out.stderr)
         d.ctl("backup", f, "--force")
         check(os.path.getsize(f) > 0, "replaced with --force")
+        # SQL: the audit store refuses the row: no backup is handed out without it
+        d.sqlite("CREATE TRIGGER audit_refused BEFORE INSERT ON audit WHEN NEW.action = "
+                 "'backup.take' BEGIN SELECT RAISE(ABORT, 'audit store refused'); END;")
+        status, _, body = d.request("GET", "/api/v1/backup")
+        check(status >= 500 and b"error" in body, "no audit row, no backup: %d %r" % (status, body))
+        d.ctl("backup", os.path.join(d.tmp, "y.cms"), expect=1)
+        check(not os.path.exists(os.path.join(d.tmp, "y.cms")), "nothing written")
+        d.sqlite("DROP TRIGGER audit_refused")
+        d.check_serving("the refused backups")
     with Daemon() as d:
         out = d.ctl("backup", os.path.join(d.tmp, "n.cms"), expect=1)
         check("recipient" in out.stderr, out.stderr)
