@@ -97,6 +97,10 @@ static void backup_get(struct req *r)
 {
 	if (api_allow(r, AZ_ADMIN, NULL) < 0)
 		return;
+	if (strcmp(r->http->method, "HEAD") == 0) {
+		api_refuse(r, AP_EUNSUPPORTED, 405, "HEAD takes no backup: send GET");
+		return;
+	}
 	if (r->w->srv->cfg.backup_recipient[0] == '\0') {
 		api_refuse(r, AP_ECONFIG, 409,
 			   "no [backup] recipient is configured: backups are encrypted to the "

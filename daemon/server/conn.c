@@ -29,6 +29,7 @@ struct conn_later {
 	struct req_later base; /* first: what the handler holds */
 	struct conn *c;	       /* NULL once the connection closed */
 	int keep;	       /* keep-alive after the answer */
+	int head;	       /* a HEAD: the headers only */
 	char rid[40];
 	char method[16];
 	const char *route;
@@ -346,6 +347,7 @@ static void handle_request(struct conn *c)
 	int keep = hr->keep_alive && !resp.close && !c->close_after_answer && !c->w->draining;
 	if (c->later) { /* answered later: nothing sent, nothing more read */
 		c->later->keep = keep;
+		c->later->head = resp.head;
 		c->later->t0 = t0;
 		snprintf(c->later->method, sizeof(c->later->method), "%s", hr->method);
 		c->later->route = r.route;
@@ -382,6 +384,7 @@ static struct req_later *later_take(struct req *r)
 	if (r->has_acct)
 		snprintf(l->account, sizeof(l->account), "%s", r->acct.name);
 	c->later = l;
+	r->resp->status = 102; /* an answer promised: never sent, the router sees one */
 	return &l->base;
 }
 
@@ -472,6 +475,7 @@ static void later_answer(struct req_later *base, struct ap_http_resp *resp, int 
 		 (unsigned long long)((uv_hrtime() - l->t0) / 1000),
 		 l->account[0] ? " account=" : "", l->account);
 	int keep = l->keep && !resp->close;
+	resp->head = l->head;
 	free(l);
 	if (fd < 0) {
 		send_response(c, resp, keep);
@@ -490,6 +494,11 @@ static void later_answer(struct req_later *base, struct ap_http_resp *resp, int 
 	}
 	ap_buf_free(&out);
 	flush(c);
+	if (resp->head) { /* the length said, no body */
+		close(fd);
+		answered(c, keep);
+		return;
+	}
 	c->file_fd = fd;
 	c->file_off = 0;
 	c->file_left = size;

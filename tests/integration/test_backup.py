@@ -84,6 +84,9 @@ def test_backup_during_wave_restores_and_serves():
         print("backups during the wave: %d, the wave still running after %d of them; "
               "acknowledged before the last: %d" % (len(taken), sum(x[2] for x in taken),
                                                     len(taken[-1][0])))
+        # the first backup started before the wave's last acknowledgement: they overlapped
+        check(len(taken[0][0]) < len(acknowledged(os.path.join(d.data, "ardoise.db"))),
+              "the backups ran during the wave")
         before, r, _ = taken[-1]
         st = os.stat(out_file)
         check(stat.S_IMODE(st.st_mode) == 0o600 and st.st_size == r["bytes"], "0600, %r" % r)
@@ -186,6 +189,8 @@ def test_roles_and_no_recipient_refused():
             check(not os.path.exists(f) and not os.path.exists(f + ".part"), "no file for " + role)
         status, _, _ = d.request("GET", "/api/v1/backup", token=None)
         check(status == 401, "no token: %d" % status)
+        status, _, _ = d.request("HEAD", "/api/v1/backup")
+        check(status == 405, "HEAD takes no backup: %d" % status)
         # an existing file is not replaced without --force
         f = os.path.join(d.tmp, "x.cms")
         open(f, "w").close()
