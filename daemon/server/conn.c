@@ -408,7 +408,9 @@ static void pump_file(struct conn *c)
 	/* the loop's read buffer: free outside on_read, which never sends a file */
 	char *buf = c->w->rbuf;
 	size_t cap = sizeof(c->w->rbuf) < CONN_FILE_CHUNK ? sizeof(c->w->rbuf) : CONN_FILE_CHUNK;
-	while (c->file_left > 0 &&
+	/* writes not yet called back hold their buffers, even those the
+	 * kernel took at once (libuv calls back on the next turn): count them */
+	while (c->file_left > 0 && (size_t)c->pending_writes < CONN_FILE_AHEAD / CONN_FILE_CHUNK &&
 	       uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < CONN_FILE_AHEAD) {
 		size_t want = c->file_left < cap ? (size_t)c->file_left : cap;
 		ssize_t n = pread(c->file_fd, buf, want, (off_t)c->file_off);
