@@ -38,8 +38,11 @@ def config(extra=""):
 
 
 def restore(data, backup, key, *more):
-    return subprocess.run([ARDOISED, "--data-dir", data, "--restore", backup, "--key", key]
-                          + list(more), capture_output=True, text=True, timeout=120)
+    o = subprocess.run([ARDOISED, "--data-dir", data, "--restore", backup, "--key", key]
+                       + list(more), capture_output=True, text=True, timeout=120)
+    # a refusal exits 1 anyway: no sanitizer report may hide there
+    check("Sanitizer" not in o.stderr and "runtime error:" not in o.stderr, o.stderr[-3000:])
+    return o
 
 
 def new_dir_with_keys(d, name):
@@ -77,7 +80,7 @@ def test_backup_during_wave_restores_and_serves():
             before = acknowledged(os.path.join(d.data, "ardoise.db"))
             r = d.ctl_json("backup", out_file, "--force")
             taken.append((before, r, t.is_alive()))
-            if len(taken) == 8:
+            if len(taken) == 4:
                 break
         t.join(120)
         check(wave.get("errors") == 0, "the wave ran without errors: %r" % wave)
