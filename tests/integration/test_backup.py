@@ -67,7 +67,7 @@ def test_backup_during_wave_restores_and_serves():
     _, key = operator("op")
     with Daemon(config=config()) as d:
         sim = Sim(d)
-        n = 24
+        n = 16
         # enrolment queues each tablet's inventory, DDM and baseline (11 commands)
         sim("enroll", "-n", str(n), "--code", new_code(d, n), "--key-pool", "2")
         # the wave: every tablet's session, one at a time, while backups are taken
