@@ -5,6 +5,7 @@
 #include "api_fleet.h"
 #include "api_reply.h"
 #include "audit_head.h"
+#include "backup.h"
 #include "cmdq.h"
 #include "config.h"
 #include "isodate.h"
@@ -48,6 +49,7 @@ static const char usage[] =
     "Usage: ardoised --data-dir DIR --init [--hostname NAME]... [--admin NAME]\n"
     "                [--baseline-dir DIR | --no-baseline]\n"
     "       ardoised --data-dir DIR [--config FILE] [--listen ADDR:PORT] [-n]\n"
+    "       ardoised --data-dir DIR --restore FILE --key OPERATOR.key [--cert OPERATOR.pem]\n"
     "\n"
     "ardoised is the Ardoise fleet-management daemon: it serves the tablets'\n"
     "MDM protocol and the staff API on one TLS port.\n"
@@ -70,6 +72,12 @@ static const char usage[] =
     "                        " ARDOISE_BASELINE_DIR ")\n"
     "      --no-baseline     with --init: start with no policy at all\n"
     "  -c, --config FILE     INI configuration file (see README, 'Configuration')\n"
+    "      --restore FILE    install the backup FILE (ardoisectl backup, [backup] dir)\n"
+    "                        as DIR's database: DIR holds the key files copied back\n"
+    "                        and no database; checks the copy and the keys, writes\n"
+    "                        audit.head, prints what was restored, and exits\n"
+    "      --key FILE        with --restore: the operator's private key (PEM)\n"
+    "      --cert FILE       with --restore: its certificate ([backup] recipient)\n"
     "  -l, --listen A:P      address and port to listen on (default\n"
     "                        127.0.0.1:8443; port 0 picks a free one)\n"
     "  -w, --workers N       event loops (default: one per core)\n"
@@ -98,6 +106,9 @@ struct opts {
 	size_t n_hostnames;
 	int init;
 	int check;
+	const char *restore;
+	const char *key;
+	const char *cert;
 };
 
 /* What the other modules do with a command a tablet acknowledged, after
@@ -179,6 +190,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"baseline-dir", required_argument, NULL, 'B'},
 	    {"no-baseline", no_argument, NULL, 'N'},
 	    {"check", no_argument, NULL, 'n'},
+	    {"restore", required_argument, NULL, 'R'},
+	    {"key", required_argument, NULL, 'K'},
+	    {"cert", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -213,6 +227,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'n':
 			o->check = 1;
 			break;
+		case 'R':
+			o->restore = optarg;
+			break;
+		case 'K':
+			o->key = optarg;
+			break;
+		case 'C':
+			o->cert = optarg;
+			break;
 		case 'H':
 			if (o->n_hostnames == MAX_HOSTNAMES)
 				return die("at most %d --hostname options", MAX_HOSTNAMES);
@@ -233,6 +256,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return die("unexpected argument '%s' (see --help)", argv[optind]);
 	if (o->data_dir == NULL)
 		return die("--data-dir DIR is required (see --help)");
+	if ((o->key || o->cert) && !o->restore)
+		return die("--key and --cert go with --restore (see --help)");
+	if (o->restore && (o->key == NULL || o->init || o->check))
+		return die("--restore FILE needs --key OPERATOR.key, without --init or -n");
 	if (o->baseline_dir && o->no_baseline)
 		return die("--baseline-dir and --no-baseline exclude each other");
 	return 0;
@@ -414,6 +441,8 @@ int main(int argc, char **argv)
 	if (load_config(&o, &srv.cfg) != 0)
 		return 1;
 	srv.reread = read_config;
+	if (o.restore)
+		return backup_restore(&srv.cfg, o.data_dir, o.restore, o.key, o.cert);
 	snprintf(srv.data_dir, sizeof(srv.data_dir), "%s", o.data_dir);
 	snprintf(srv.db_path, sizeof(srv.db_path), "%s/ardoise.db", o.data_dir);
 	if (access(srv.db_path, F_OK) != 0)
@@ -479,6 +508,10 @@ int main(int argc, char **argv)
 		config_dump(&srv.cfg, stdout);
 		if (push_check(&srv.cfg, push_line, sizeof(push_line)) < 0) {
 			rc = die("%s", push_line);
+			goto out;
+		}
+		if (backup_check_config(&srv.cfg, err, sizeof(err)) < 0) {
+			rc = die("backup.recipient: %s", err);
 			goto out;
 		}
 		printf("\n; %s\n", push_line);

@@ -8,6 +8,7 @@
 #include "req.h"
 
 extern const struct route api_core_routes[];
+extern const struct route api_backup_routes[];
 extern const struct route api_command_routes[];
 extern const struct route api_school_routes[];
 extern const struct route api_device_routes[];

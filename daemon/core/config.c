@@ -152,6 +152,16 @@ static const struct ckey keys[] = {
       "(after logrotate moved it); empty for standard error, which journald reads under "
       "systemd."),
     S("audit", "head_file", audit_head_file, "", ""),
+    SC("backup", "recipient", backup_recipient, "", check_readable,
+       "The operator's X.509 certificate (PEM, RSA or EC key) every backup is encrypted to; its "
+       "private key is kept off the server. Empty: no backup can be taken."),
+    S("backup", "dir", backup_dir, "",
+      "Directory of the daily backups, ardoise-AAAAMMJJ-HHMM.cms (0600), written by the daemon. "
+      "Empty: no scheduled backup."),
+    I("backup", "keep", backup_keep, "14", 1, 10000,
+      "How many of the newest daily backups are kept in backup.dir; older ones are removed."),
+    I("backup", "hour", backup_hour, "2", 0, 23,
+      "Hour of the day (server.timezone) from which the daily backup is taken, once a day."),
     E("db", "synchronous", db_synchronous, "normal", "normal|full", ""),
     S("mdm", "topic", topic, "com.apple.mgmt.External.ardoise", ""),
     S("mdm", "device_ca", device_ca, "", ""),

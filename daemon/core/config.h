@@ -39,6 +39,11 @@ struct config {
 	/* where the audit chain's head is kept outside the database; "" =
 	 * DATA_DIR/audit.head */
 	char audit_head_file[CONFIG_STR];
+	/* [backup] */
+	char backup_recipient[CONFIG_STR]; /* the operator's certificate (PEM); "" = none */
+	char backup_dir[CONFIG_STR];	   /* the daily backups; "" = none */
+	int64_t backup_keep;		   /* the newest kept */
+	int64_t backup_hour;		   /* 0-23, [server] timezone */
 	/* [db] */
 	char db_synchronous[CONFIG_STR]; /* normal | full: SQLite's synchronous pragma */
 	/* [mdm] */

@@ -20,6 +20,22 @@
 /* Answers queued in libuv beyond what the kernel took: past this, the
  * connection stops reading (and parsing) until the peer reads. */
 #define CONN_MAX_QUEUED (1u << 20)
+/* A file answer (req.h's struct req_later): chunks read and queued while
+ * less than this waits. */
+#define CONN_FILE_AHEAD (256u << 10)
+#define CONN_FILE_CHUNK (64u << 10)
+
+struct conn_later {
+	struct req_later base; /* first: what the handler holds */
+	struct conn *c;	       /* NULL once the connection closed */
+	int keep;	       /* keep-alive after the answer */
+	int head;	       /* a HEAD: the headers only */
+	char rid[40];
+	char method[16];
+	const char *route;
+	char account[80];
+	uint64_t t0;
+};
 
 struct conn {
 	uv_tcp_t tcp;
@@ -48,6 +64,10 @@ struct conn {
 	 * later requests (a tablet's DDM check-ins, a command and its result)
 	 * do not verify the chain again; -1 until asked */
 	int peer_verified;
+	struct conn_later *later; /* an answer promised, the connection waits */
+	int file_fd;		  /* a file answer being sent, -1: none */
+	uint64_t file_off, file_left;
+	int file_keep; /* keep-alive once the file is sent */
 	struct conn *next, *prev;
 };
 
@@ -58,6 +78,7 @@ static void on_timer(uv_timer_t *t);
 static void process_http(struct conn *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static struct req_later *later_take(struct req *r);
 
 /* Answers are on their way and only the peer's reading moves them on: a
  * kept-alive connection still sending its last answer, one closing once
@@ -75,6 +96,14 @@ static int answering(const struct conn *c)
 static void arm_deadline(struct conn *c)
 {
 	const struct config *cfg = &c->w->srv->cfg;
+	if (c->later && c->state != CONN_CLOSING) {
+		uv_timer_stop(&c->timer); /* the daemon, not the peer, is slow */
+		return;
+	}
+	if (c->file_fd >= 0 && c->state != CONN_CLOSING) {
+		uv_timer_start(&c->timer, on_timer, (uint64_t)cfg->idle_timeout_ms, 0);
+		return;
+	}
 	if (answering(c)) {
 		uv_timer_start(&c->timer, on_timer, (uint64_t)cfg->idle_timeout_ms, 0);
 		return;
@@ -133,6 +162,10 @@ static void on_handle_closed(uv_handle_t *h)
 	body_release(c);
 	if (c->addr_counted)
 		quota_addr_give(w->srv->quota, &c->addr);
+	if (c->later)
+		c->later->c = NULL; /* its answer finds the connection gone */
+	if (c->file_fd >= 0)
+		close(c->file_fd);
 	ap_tls_free(c->tls);
 	ap_http_in_free(c->http);
 	ap_buf_free(&c->in);
@@ -151,6 +184,8 @@ static void conn_close(struct conn *c)
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
+static void pump_file(struct conn *c);
+
 static void on_write(uv_write_t *req, int status)
 {
 	struct sock_out *o = (struct sock_out *)req;
@@ -159,6 +194,8 @@ static void on_write(uv_write_t *req, int status)
 	c->pending_writes--;
 	if (status < 0 && status != UV_ECANCELED)
 		conn_close(c);
+	else if (c->file_fd >= 0 && c->state != CONN_CLOSING)
+		pump_file(c); /* the peer read: the next chunks */
 	else if (c->pending_writes == 0 && c->close_when_flushed)
 		conn_close(c);
 	else if (c->read_paused && !c->close_when_flushed && c->state != CONN_CLOSING &&
@@ -256,6 +293,8 @@ static void req_init(struct conn *c, struct req *r, struct ap_http_resp *resp, c
 	r->resp = resp;
 	r->id = rid;
 	r->peer = c->peer;
+	r->conn = c;
+	r->later = later_take;
 	r->peer_cert = ap_tls_peer_cert(c->tls);
 	r->peer_fp = ap_tls_peer_fingerprint(c->tls);
 	r->peer_chain = ap_tls_peer_chain(c->tls);
@@ -310,6 +349,19 @@ static void handle_request(struct conn *c)
 	req_done(c, &r);
 
 	int keep = hr->keep_alive && !resp.close && !c->close_after_answer && !c->w->draining;
+	if (c->later) { /* answered later: nothing sent, nothing more read */
+		c->later->keep = keep;
+		c->later->head = resp.head;
+		c->later->t0 = t0;
+		snprintf(c->later->method, sizeof(c->later->method), "%s", hr->method);
+		c->later->route = r.route;
+		ap_http_resp_free(&resp);
+		ap_http_in_next(c->http);
+		body_release(c);
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		arm_deadline(c);
+		return;
+	}
 	log_request(&r, t0);
 	send_response(c, &resp, keep);
 	ap_http_resp_free(&resp);
@@ -319,6 +371,145 @@ static void handle_request(struct conn *c)
 		close_after_flush(c);
 	else
 		conn_set_state(c, CONN_IDLE);
+}
+
+static void later_answer(struct req_later *base, struct ap_http_resp *resp, int fd, uint64_t size);
+
+/* r->later: an answer promised (req.h). */
+static struct req_later *later_take(struct req *r)
+{
+	struct conn *c = r->conn;
+	struct conn_later *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	l->base.answer = later_answer;
+	l->c = c;
+	snprintf(l->rid, sizeof(l->rid), "%s", r->id);
+	if (r->has_acct)
+		snprintf(l->account, sizeof(l->account), "%s", r->acct.name);
+	c->later = l;
+	r->resp->status = 102; /* an answer promised: never sent, the router sees one */
+	return &l->base;
+}
+
+/* After an answer: the next request, or the close. */
+static void answered(struct conn *c, int keep)
+{
+	if (!keep || c->close_after_answer || c->w->draining) {
+		close_after_flush(c);
+		return;
+	}
+	conn_set_state(c, CONN_IDLE);
+	arm_deadline(c);
+	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	process_http(c); /* requests received meanwhile */
+}
+
+/* Queues chunks of the file answer while less than CONN_FILE_AHEAD waits;
+ * at its end, the next request. */
+static void pump_file(struct conn *c)
+{
+	/* the loop's read buffer: free outside on_read, which never sends a file */
+	char *buf = c->w->rbuf;
+	size_t cap = sizeof(c->w->rbuf) < CONN_FILE_CHUNK ? sizeof(c->w->rbuf) : CONN_FILE_CHUNK;
+	/* writes not yet called back hold their buffers, even those the
+	 * kernel took at once (libuv calls back on the next turn): count them */
+	while (c->file_left > 0 && (size_t)c->pending_writes < CONN_FILE_AHEAD / CONN_FILE_CHUNK &&
+	       uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < CONN_FILE_AHEAD) {
+		size_t want = c->file_left < cap ? (size_t)c->file_left : cap;
+		ssize_t n = pread(c->file_fd, buf, want, (off_t)c->file_off);
+		if (n <= 0 || ap_tls_write(c->tls, buf, (size_t)n) != 0 || flush(c) < 0) {
+			log_warn("file_answer_failed", "conn=%s sent=%llu", c->id,
+				 (unsigned long long)c->file_off);
+			conn_close(c); /* a short body: the peer sees it cut */
+			return;
+		}
+		c->file_off += (uint64_t)n;
+		c->file_left -= (uint64_t)n;
+	}
+	if (c->file_left > 0) {
+		arm_deadline(c); /* the peer's reading */
+		return;
+	}
+	close(c->file_fd);
+	c->file_fd = -1;
+	answered(c, c->file_keep);
+}
+
+/* resp serialised with its body replaced by size bytes to come: the
+ * Content-Length line ap_http_resp_serialize() wrote for an empty body
+ * (the second line) says size instead. */
+static int file_head(struct ap_http_resp *resp, uint64_t size, int keep, struct ap_buf *out)
+{
+	struct ap_buf head;
+	ap_buf_init(&head, 1u << 16);
+	resp->body.len = 0;
+	int rc = ap_http_resp_serialize(resp, keep, &head);
+	const char *cl =
+	    rc == 0 ? strstr((const char *)head.data, "\r\nContent-Length: 0\r\n") : NULL;
+	if (cl == NULL)
+		rc = AP_EINTERNAL;
+	if (rc == 0) {
+		size_t first = (size_t)(cl - (const char *)head.data) + 2;
+		size_t skip = first + strlen("Content-Length: 0\r\n");
+		rc = ap_buf_append(out, head.data, first);
+		if (rc == 0)
+			rc = ap_buf_printf(out, "Content-Length: %llu\r\n",
+					   (unsigned long long)size);
+		if (rc == 0)
+			rc = ap_buf_append(out, head.data + skip, head.len - skip);
+	}
+	ap_buf_free(&head);
+	return rc;
+}
+
+static void later_answer(struct req_later *base, struct ap_http_resp *resp, int fd, uint64_t size)
+{
+	struct conn_later *l = (struct conn_later *)base;
+	struct conn *c = l->c;
+	if (c == NULL || c->state == CONN_CLOSING) {
+		if (fd >= 0)
+			close(fd);
+		free(l);
+		return;
+	}
+	c->later = NULL;
+	log_info("request",
+		 "id=%s method=%s path=%s status=%d bytes_in=0 bytes_out=%llu us=%llu%s%s", l->rid,
+		 l->method, l->route ? l->route : "(unmatched)", resp->status,
+		 (unsigned long long)(fd >= 0 ? size : resp->body.len),
+		 (unsigned long long)((uv_hrtime() - l->t0) / 1000),
+		 l->account[0] ? " account=" : "", l->account);
+	int keep = l->keep && !resp->close;
+	resp->head = l->head;
+	free(l);
+	if (fd < 0) {
+		send_response(c, resp, keep);
+		answered(c, keep);
+		return;
+	}
+	struct ap_buf out;
+	ap_buf_init(&out, 1u << 16);
+	resp->fixed = SECURITY_HEADERS "Cache-Control: no-store\r\n";
+	if (file_head(resp, size, keep, &out) != 0 ||
+	    ap_tls_write(c->tls, out.data, out.len) != 0) {
+		ap_buf_free(&out);
+		close(fd);
+		conn_close(c);
+		return;
+	}
+	ap_buf_free(&out);
+	flush(c);
+	if (resp->head) { /* the length said, no body */
+		close(fd);
+		answered(c, keep);
+		return;
+	}
+	c->file_fd = fd;
+	c->file_off = 0;
+	c->file_left = size;
+	c->file_keep = keep;
+	pump_file(c);
 }
 
 /* A client that waits for leave to send its body ("Expect: 100-continue",
@@ -374,7 +565,8 @@ static int admit_body(struct conn *c)
 /* Parses what plaintext there is; answers every complete request. */
 static void process_http(struct conn *c)
 {
-	while (c->in.len > 0 && c->state != CONN_CLOSING && !c->close_when_flushed) {
+	while (c->in.len > 0 && c->state != CONN_CLOSING && !c->close_when_flushed && !c->later &&
+	       c->file_fd < 0) {
 		size_t used = 0;
 		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_MAX_QUEUED) {
 			if (!c->read_paused) {
@@ -535,6 +727,7 @@ void conn_accept(struct worker *w, int fd)
 	c->handles_open = 2;
 	c->state = CONN_HANDSHAKE;
 	c->peer_verified = -1;
+	c->file_fd = -1;
 	snprintf(c->id, sizeof(c->id), "w%d-%llu", w->id, (unsigned long long)++w->next_id);
 	c->next = w->conns;
 	if (w->conns)

@@ -2,6 +2,7 @@
 #include "jobs.h"
 #include "ap_err.h"
 #include "audit_head.h"
+#include "backup.h"
 #include "locate.h"
 #include "log.h"
 #include "privacy.h"
@@ -142,6 +143,9 @@ static const struct job jobs[] = {
     /* Apps and Books licences: looks every minute whether [vpp] sync_minutes
      * have passed since the last run (licence.h) */
     {"vpp_sync", 60 * 1000, licence_job, NULL, 0, licence_sync_asked},
+    /* looks every minute whether the day's backup is due ([backup] hour,
+     * dir); run now, one backup at once */
+    {"backup", 60 * 1000, backup_job, NULL, 0, backup_job_now},
 };
 
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

@@ -14,13 +14,28 @@
 #include "db_account.h"
 
 struct worker;
+struct req;
+
+/* An answer promised for later (conn.c): a handler whose work runs on a
+ * work thread takes one with r->later(r) (NULL when out of memory: answer
+ * now), answers nothing now, and the connection reads no further request
+ * until l->answer(l, resp, fd, size), called from the worker's loop (the
+ * work's after-callback): resp; with fd >= 0, resp's headers then the
+ * first size bytes of fd, sent in chunks as the peer reads them (never
+ * read whole), fd closed when sent.  answer frees l; when the connection
+ * closed meanwhile it only closes fd. */
+struct req_later {
+	void (*answer)(struct req_later *l, struct ap_http_resp *resp, int fd, uint64_t size);
+};
 
 struct req {
 	struct worker *w;
 	struct ap_http_msg *http;
 	struct ap_http_resp *resp;
-	const char *id;	  /* request id for logs */
-	const char *peer; /* "ip:port" */
+	const char *id;				   /* request id for logs */
+	const char *peer;			   /* "ip:port" */
+	struct req_later *(*later)(struct req *r); /* see struct req_later */
+	void *conn;				   /* the connection, for later() */
 	/* the pattern of the route the path matched ("/api/v1/people/:id"),
 	 * NULL when none: what the log shows instead of the path, which may
 	 * hold a person's id */

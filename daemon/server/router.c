@@ -13,15 +13,33 @@
 
 /* every module's table; order matters only for overlapping patterns */
 static const struct route *const tables[] = {
-    api_core_routes,	    mdm_routes,		mdm_enroll_routes,
-    mdm_ade_routes,	    api_command_routes, api_school_routes,
-    api_device_routes,	    api_person_routes,	api_loan_routes,
-    api_incident_routes,    api_account_routes, api_audit_routes,
-    api_report_routes,	    api_lock_routes,	api_locate_routes,
-    api_policy_routes,	    api_push_routes,	api_session_routes,
-    api_dashboard_routes,   api_notice_routes,	api_update_routes,
-    api_update_plan_routes, api_ade_routes,	api_vpp_routes,
-    api_ddm_routes,	    web_routes, /* last: its page route takes any path the others leave */
+    api_core_routes,
+    api_backup_routes,
+    mdm_routes,
+    mdm_enroll_routes,
+    mdm_ade_routes,
+    api_command_routes,
+    api_school_routes,
+    api_device_routes,
+    api_person_routes,
+    api_loan_routes,
+    api_incident_routes,
+    api_account_routes,
+    api_audit_routes,
+    api_report_routes,
+    api_lock_routes,
+    api_locate_routes,
+    api_policy_routes,
+    api_push_routes,
+    api_session_routes,
+    api_dashboard_routes,
+    api_notice_routes,
+    api_update_routes,
+    api_update_plan_routes,
+    api_ade_routes,
+    api_vpp_routes,
+    api_ddm_routes,
+    web_routes, /* last: its page route takes any path the others leave */
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */

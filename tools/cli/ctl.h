@@ -58,6 +58,19 @@ int ctl_call_raw(struct ctl *c, const char *method, const char *path, const void
 int ctl_call_any(struct ctl *c, const char *method, const char *path, const void *body,
 		 size_t body_len, const char *content_type, long *ret_status, json_t **ret);
 
+/* What ctl_download() received: its size, and the X-Ardoise-Backup-Point
+ * and -Sha256 headers ("" when absent). */
+struct ctl_download {
+	unsigned long long bytes;
+	char point[256];
+	char sha256[65];
+};
+/* GETs path into fd as it arrives (never whole in memory), with a
+ * progress line on stderr when progress is set.  CTL_OK only on a 200
+ * received whole; otherwise the error is printed (what was written to fd
+ * is then the caller's to throw away). */
+int ctl_download(struct ctl *c, const char *path, int fd, int progress, struct ctl_download *ret);
+
 struct ctl_args;
 
 /* Prints a verb's answer ret: as JSON with --json, else through
@@ -345,6 +358,7 @@ extern const struct ctl_verb ctl_notice_verbs[];
 extern const struct ctl_verb ctl_update_verbs[];
 extern const struct ctl_verb ctl_ade_verbs[];
 extern const struct ctl_verb ctl_vpp_verbs[];
+extern const struct ctl_verb ctl_backup_verbs[];
 extern const struct ctl_verb ctl_declaration_verbs[];
 
 #endif

@@ -5,10 +5,13 @@
 
 #include <curl/curl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <strings.h>
 
 #define CTL_MAX_ANSWER (256u << 20)
 
@@ -156,10 +159,67 @@ void ctl_print_json(json_t *v)
 	free(s);
 }
 
-/* One transfer; *ret_status is the HTTP status (0 when none). */
-static int transfer(struct ctl *c, const char *method, const char *path, const void *body,
-		    size_t body_len, const char *ctype, struct ap_buf *out, long *ret_status,
-		    char *ret_ctype, size_t ctype_cap)
+/* A download in progress (ctl_download()): a 200's body goes to fd, any
+ * other answer to err (an error object). */
+struct download {
+	CURL *h;
+	int fd;
+	int progress;
+	uint64_t bytes;
+	struct ap_buf *err;
+	struct ctl_download *info;
+};
+
+static size_t on_file(char *p, size_t size, size_t n, void *user)
+{
+	struct download *d = user;
+	long status = 0;
+	curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200)
+		return ap_buf_append(d->err, p, size * n) == 0 ? size * n : 0;
+	for (size_t off = 0; off < size * n;) {
+		ssize_t w = write(d->fd, p + off, size * n - off);
+		if (w <= 0)
+			return 0;
+		off += (size_t)w;
+	}
+	d->bytes += size * n;
+	if (d->progress) {
+		fputc('\r', stderr);
+		fprintf(stderr, _("%llu KiB received"), (unsigned long long)(d->bytes >> 10));
+	}
+	return size * n;
+}
+
+/* The X-Ardoise-Backup-* headers of a download into its info. */
+static size_t on_header(char *p, size_t size, size_t n, void *user)
+{
+	struct download *d = user;
+	size_t len = size * n;
+	static const char point[] = "x-ardoise-backup-point:", sha[] = "x-ardoise-backup-sha256:";
+	char *into = NULL;
+	size_t cap = 0, skip = 0;
+	if (len > sizeof(point) - 1 && strncasecmp(p, point, sizeof(point) - 1) == 0) {
+		into = d->info->point, cap = sizeof(d->info->point), skip = sizeof(point) - 1;
+	} else if (len > sizeof(sha) - 1 && strncasecmp(p, sha, sizeof(sha) - 1) == 0) {
+		into = d->info->sha256, cap = sizeof(d->info->sha256), skip = sizeof(sha) - 1;
+	}
+	if (into) {
+		while (skip < len && p[skip] == ' ')
+			skip++;
+		size_t end = len;
+		while (end > skip && (p[end - 1] == '\r' || p[end - 1] == '\n'))
+			end--;
+		snprintf(into, cap, "%.*s", (int)(end - skip), p + skip);
+	}
+	return len;
+}
+
+/* One transfer; *ret_status is the HTTP status (0 when none).  With dl,
+ * the answer goes through it (ctl_download()). */
+static int transfer_to(struct ctl *c, const char *method, const char *path, const void *body,
+		       size_t body_len, const char *ctype, struct ap_buf *out, long *ret_status,
+		       char *ret_ctype, size_t ctype_cap, struct download *dl)
 {
 	char url[4096], auth[512], ct[160], errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
@@ -170,8 +230,14 @@ static int transfer(struct ctl *c, const char *method, const char *path, const v
 	snprintf(url, sizeof(url), "%s%s", c->url, path);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl ? on_file : on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, dl ? (void *)dl : (void *)out);
+	if (dl) {
+		dl->h = h;
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, dl);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, 0L); /* a big database takes its time */
+	}
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
@@ -212,6 +278,14 @@ out:
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	return rc;
+}
+
+static int transfer(struct ctl *c, const char *method, const char *path, const void *body,
+		    size_t body_len, const char *ctype, struct ap_buf *out, long *ret_status,
+		    char *ret_ctype, size_t ctype_cap)
+{
+	return transfer_to(c, method, path, body, body_len, ctype, out, ret_status, ret_ctype,
+			   ctype_cap, NULL);
 }
 
 /* Prints the server's error object as one line. */
@@ -330,4 +404,24 @@ int ctl_get_member(struct ctl *c, const struct ctl_args *a, const char *path, co
 	ctl_print(c, a, json_incref(json_object_get(ret, key)), human);
 	json_decref(ret);
 	return CTL_OK;
+}
+
+int ctl_download(struct ctl *c, const char *path, int fd, int progress, struct ctl_download *ret)
+{
+	struct ap_buf err;
+	struct ctl_download info = {0};
+	struct download d = {.fd = fd, .progress = progress, .err = &err, .info = &info};
+	long status = 0;
+	ap_buf_init(&err, CTL_MAX_ANSWER);
+	int rc = transfer_to(c, "GET", path, NULL, 0, NULL, NULL, &status, NULL, 0, &d);
+	if (progress)
+		fputc('\n', stderr);
+	if (rc == CTL_OK && status != 200)
+		rc = report_error(status, &err);
+	ap_buf_free(&err);
+	if (rc == CTL_OK) {
+		info.bytes = d.bytes;
+		*ret = info;
+	}
+	return rc;
 }

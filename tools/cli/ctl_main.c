@@ -15,7 +15,7 @@ static const struct ctl_verb *const tables[] = {
     ctl_person_verbs,  ctl_loan_verbs,	    ctl_incident_verbs,	   ctl_audit_verbs,
     ctl_report_verbs,  ctl_lock_verbs,	    ctl_locate_verbs,	   ctl_policy_verbs,
     ctl_push_verbs,    ctl_dashboard_verbs, ctl_notice_verbs,	   ctl_update_verbs,
-    ctl_ade_verbs,     ctl_vpp_verbs,	    ctl_declaration_verbs,
+    ctl_ade_verbs,     ctl_vpp_verbs,	    ctl_declaration_verbs, ctl_backup_verbs,
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))

@@ -185,6 +185,7 @@ export const AUDIT_ACTIONS = {
 	'device.configure_released': 'Tablette libérée de l’assistant sans configuration complète',
 	'push.school': 'Réveil des tablettes d’un collège', 'push.fleet': 'Réveil de toutes les tablettes',
 	'enroll.profile': 'Profil d’inscription téléchargé', 'job.run': 'Tâche lancée à la main',
+	'backup.take': 'Sauvegarde de la base téléchargée',
 	'person.import': 'Import des personnes', 'person.leave': 'Départ du collège',
 	'person.agreement': 'Accord des responsables légaux',
 	'loan.create': 'Prêt', 'loan.return': 'Retour d’une tablette',
