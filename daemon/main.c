@@ -473,6 +473,9 @@ int main(int argc, char **argv)
 	db_version(db, &version);
 	/* what was sealed or stored in clear before: once, before serving */
 	rc = secret_upgrade(db, srv.ks);
+	/* a backup killed half-way leaves its plaintext copy: not kept */
+	if (!o.check)
+		backup_remove_leftovers(o.data_dir);
 	if (rc == 0 && !o.check && (rc = audit_head_start(&srv, db, key_created)) < 0) {
 		db_close(db);
 		rc = die("audit log: %s", ap_strerror(rc));

@@ -47,6 +47,27 @@ int backup_tmpfile(const struct server *srv, int *ret_fd)
 	return 0;
 }
 
+int backup_remove_leftovers(const char *data_dir)
+{
+	char path[4400];
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir(data_dir);
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, ".backup-", 8) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", data_dir, e->d_name);
+		if (unlink(path) == 0) {
+			log_warn("backup_leftover_removed", "file=%s", e->d_name);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
 /* The SHA-256 of the len bytes of fd from offset start, in hex. */
 static int file_sha256(int fd, off_t start, uint64_t len, char ret[65])
 {

@@ -41,6 +41,10 @@ int backup_check_config(const struct config *cfg, char *err, size_t cap);
 int backup_take(const struct server *srv, int out_fd, struct backup_result *ret, char *err,
 		size_t cap);
 
+/* Removes the plaintext copies (".backup-*") a backup killed half-way left
+ * in the data directory: at start, before serving.  Returns how many. */
+int backup_remove_leftovers(const char *data_dir);
+
 /* A file of the data directory with no name (unlinked at once): where an
  * encrypted backup waits to be sent.  *ret_fd to close. */
 int backup_tmpfile(const struct server *srv, int *ret_fd);

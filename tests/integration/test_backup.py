@@ -123,8 +123,15 @@ def test_backup_during_wave_restores_and_serves():
         d.stop()
         d2 = Daemon()
         d2.data, d2.token = data2, d.token
+        # a backup killed half-way leaves its plaintext copy: gone at start
+        leftover = os.path.join(data2, ".backup-4242-0x1.db")
+        with open(leftover, "wb") as f:
+            f.write(b"SQLite format 3\0 pupils' data")
+        os.chmod(leftover, 0o600)
         try:
             d2.start()
+            check(not os.path.exists(leftover), "a crashed backup's plaintext copy is removed")
+            check("backup_leftover_removed" in d2.log(), "its removal is logged")
             sim2 = Sim(d2)
             sim2.state = sim.state  # the same tablets, their same state files
             w = sim2.connect()
