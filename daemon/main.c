@@ -468,23 +468,15 @@ static int write_secret_file(const char *dir, const char *name, const char *text
 	return 0;
 }
 
-/* --first-start: the token and link into files, not the journal.  When
- * they cannot be written, what --init made is removed, so that the next
- * start tries again rather than leave a server nobody can sign in to. */
+/* --first-start: the token and link into files, not the journal. */
 static int first_start_files(const char *dir, const char *token, const char *link)
 {
-	char path[4200], lien[DB_SESSION_ID_LEN + 8];
+	char lien[DB_SESSION_ID_LEN + 8];
 	snprintf(lien, sizeof(lien), "/lien/%s", link);
-	if (write_secret_file(dir, "admin.token", token) == 0 &&
-	    write_secret_file(dir, "admin.link", lien) == 0)
-		return 0;
-	for (size_t i = 0; i < N_INIT_OWNED; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, init_owned[i]);
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/admin.token", dir);
-	unlink(path);
-	return 1;
+	if (write_secret_file(dir, "admin.token", token) != 0 ||
+	    write_secret_file(dir, "admin.link", lien) != 0)
+		return 1;
+	return 0;
 }
 
 /* The configuration's server.hostname, for the certificate: "" without
@@ -518,11 +510,6 @@ static int cmd_init(const struct opts *o)
 	size_t n = 2;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/ardoise.db", o->data_dir);
-	if (o->first_start && access(path, F_OK) == 0) {
-		printf("%s is already initialised: nothing to do\n", o->data_dir);
-		return 0;
-	}
 	if (init_hostname(o, conf_host, sizeof(conf_host)) != 0)
 		return 1;
 	if (mkdir(o->data_dir, 0700) < 0 && errno != EEXIST)
@@ -592,6 +579,39 @@ static int cmd_init(const struct opts *o)
 	return 0;
 }
 
+/* --init --first-start: nothing when DIR/ardoise.db exists; a partial
+ * installation (some of --init's files, or the token files, without the
+ * database) is refused and left as it is; otherwise --init, and when it
+ * fails what it made is removed, so that the next start tries again
+ * rather than leave a database nobody can sign in to. */
+static int cmd_first_start(const struct opts *o)
+{
+	static const char *const token_files[] = {"admin.token", "admin.link"};
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/ardoise.db", o->data_dir);
+	if (access(path, F_OK) == 0) {
+		printf("%s is already initialised: nothing to do\n", o->data_dir);
+		return 0;
+	}
+	for (size_t i = 0; i < N_INIT_OWNED + 2; i++) {
+		const char *name = i < N_INIT_OWNED ? init_owned[i] : token_files[i - N_INIT_OWNED];
+		snprintf(path, sizeof(path), "%s/%s", o->data_dir, name);
+		if (access(path, F_OK) == 0 || errno != ENOENT)
+			return die(
+			    "%s exists without %s/ardoise.db: a partial installation, left as "
+			    "it is (restore the data directory, or empty it to start afresh)",
+			    path, o->data_dir);
+	}
+	if (cmd_init(o) == 0)
+		return 0;
+	for (size_t i = 0; i < N_INIT_OWNED + 2; i++) {
+		const char *name = i < N_INIT_OWNED ? init_owned[i] : token_files[i - N_INIT_OWNED];
+		snprintf(path, sizeof(path), "%s/%s", o->data_dir, name);
+		unlink(path);
+	}
+	return 1;
+}
+
 /* The database holds every tablet's and person's record and the sealed
  * secrets: like the key files, it (with its WAL and shared memory) and the
  * data directory are the daemon user's alone. */
@@ -659,7 +679,7 @@ int main(int argc, char **argv)
 	if (shift && *shift)
 		db_clock_set_offset(strtoll(shift, NULL, 10));
 	if (o.init)
-		return cmd_init(&o);
+		return o.first_start ? cmd_first_start(&o) : cmd_init(&o);
 	memset(&srv, 0, sizeof(srv));
 	if (load_config(&o, &srv.cfg) != 0)
 		return 1;
