@@ -53,10 +53,11 @@
 #endif
 
 /* What the help and ardoised(8) say before and after the options. */
-static const char synopsis[] =
-    "ardoised --data-dir DIR --init [--first-start] [--config FILE] [--hostname NAME]...\n"
-    "         [--admin NAME] [--baseline-dir DIR | --no-baseline]\n"
-    "ardoised --data-dir DIR [--config FILE] [--listen ADDR:PORT] [--workers N] [-n]\n";
+static const char synopsis[] = "ardoised --data-dir DIR --init [--first-start] [--config FILE]\n"
+			       "         [--hostname NAME]... [--admin NAME]\n"
+			       "         [--baseline-dir DIR | --no-baseline]\n"
+			       "ardoised --data-dir DIR [--config FILE] [--listen ADDR:PORT]\n"
+			       "         [--workers N] [-n]\n";
 static const char description[] =
     "ardoised is the Ardoise fleet-management daemon: it serves the tablets' MDM protocol "
     "and the staff API on one TLS port.";

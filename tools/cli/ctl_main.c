@@ -111,6 +111,33 @@ static int man_verb(const struct ctl_verb *v, const void *arg)
 	return 0;
 }
 
+/* The lines of a help block as roff: "  WORD   text" an option's
+ * paragraph, any other line a paragraph of its own. */
+static void man_options(const char *block, FILE *f)
+{
+	char line[512];
+	for (const char *p = block; *p;) {
+		size_t n = strcspn(p, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+		char *gap = line[0] == ' ' ? strstr(line + 2, "  ") : NULL;
+		if (line[0] == '\0')
+			continue;
+		if (gap == NULL) {
+			fputs(".PP\n", f);
+			ctl_opt_roff(line, f);
+			fputc('\n', f);
+			continue;
+		}
+		*gap = '\0';
+		fputs(".TP\n\\fB", f);
+		ctl_opt_roff(line + 2, f);
+		fputs("\\fR\n", f);
+		ctl_opt_roff(gap + 2 + strspn(gap + 2, " "), f);
+		fputc('\n', f);
+	}
+}
+
 /* ardoisectl(1) in roff, written from the verb tables at build time. */
 static int man(FILE *f)
 {
@@ -123,11 +150,11 @@ static int man(FILE *f)
 	      ".SH DESCRIPTION\n"
 	      "ardoisectl drives an Ardoise server (\\fBardoised\\fR(8)) through its JSON API. "
 	      "Its messages are in French under a French locale (LANG=fr_FR.UTF\\-8).\n"
-	      ".SH OPTIONS\n.nf\n",
+	      ".SH OPTIONS\n",
 	      f);
-	ctl_opt_roff(help_connection, f);
-	ctl_opt_roff(help_output, f);
-	fputs(".fi\n.SH COMMANDS\n", f);
+	man_options(help_connection, f);
+	man_options(help_output, f);
+	fputs(".SH COMMANDS\n", f);
 	each_verb(man_verb, f);
 	fputs(".SH \"EXIT STATUS\"\n", f);
 	ctl_opt_roff(help_exit + 1, f);
