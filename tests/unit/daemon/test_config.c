@@ -458,8 +458,10 @@ static void each_key(const char *dump, void (*fn)(const char *sec, const char *k
 		p += n + (p[n] == '\n');
 		if (line[0] == '[')
 			snprintf(sec, sizeof(sec), "%.*s", (int)(strcspn(line + 1, "]")), line + 1);
-		else if (strstr(line, " = ") || (n > 2 && strcmp(line + n - 2, " =") == 0))
-			fn(sec, strtok(line, " "), arg);
+		else if (strstr(line, " = ") || (n > 2 && strcmp(line + n - 2, " =") == 0)) {
+			line[strcspn(line, " ")] = '\0';
+			fn(sec, line, arg);
+		}
 	}
 }
 
