@@ -28,6 +28,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
@@ -45,54 +46,212 @@
 #define ARDOISE_BASELINE_DIR "policies/baseline"
 #endif
 
-static const char usage[] =
-    "Usage: ardoised --data-dir DIR --init [--hostname NAME]... [--admin NAME]\n"
-    "                [--baseline-dir DIR | --no-baseline]\n"
-    "       ardoised --data-dir DIR [--config FILE] [--listen ADDR:PORT] [-n]\n"
-    "       ardoised --data-dir DIR --restore FILE --key OPERATOR.key [--cert OPERATOR.pem]\n"
-    "\n"
-    "ardoised is the Ardoise fleet-management daemon: it serves the tablets'\n"
-    "MDM protocol and the staff API on one TLS port.\n"
-    "\n"
-    "Options:\n"
-    "  -d, --data-dir DIR    where the database, CA and keys live (required)\n"
-    "      --init            create DIR's CA, server certificate, secret and audit keys,\n"
-    "                        database and a first technician account, print its\n"
-    "                        token once as 'token: <value>' (for ardoisectl) and\n"
-    "                        the path of its one-time link as 'link: /lien/<value>'\n"
-    "                        (open it on the daemon's address within 72 h to\n"
-    "                        choose the account's password for the pages), and\n"
-    "                        exit; refuses when DIR already holds any of these\n"
-    "      --hostname NAME   with --init: extra DNS name or IP address for the\n"
-    "                        server certificate (repeatable; localhost and\n"
-    "                        127.0.0.1 are always included)\n"
-    "      --admin NAME      with --init: name of the first account (default admin)\n"
-    "      --baseline-dir DIR  with --init: the security baseline to load and assign\n"
-    "                        to the whole fleet, every DIR/*.mobileconfig (default\n"
-    "                        " ARDOISE_BASELINE_DIR ")\n"
-    "      --no-baseline     with --init: start with no policy at all\n"
-    "  -c, --config FILE     INI configuration file (see README, 'Configuration')\n"
-    "      --restore FILE    install the backup FILE (ardoisectl backup, [backup] dir)\n"
-    "                        as DIR's database: DIR holds the key files copied back\n"
-    "                        and no database; checks the copy and the keys, writes\n"
-    "                        audit.head, prints what was restored, and exits\n"
-    "      --key FILE        with --restore: the operator's private key (PEM)\n"
-    "      --cert FILE       with --restore: its certificate ([backup] recipient)\n"
-    "  -l, --listen A:P      address and port to listen on (default\n"
-    "                        127.0.0.1:8443; port 0 picks a free one)\n"
-    "  -w, --workers N       event loops (default: one per core)\n"
-    "  -n, --check           check the configuration and the data directory,\n"
-    "                        print the effective configuration, and exit\n"
-    "  -h, --help            this text\n"
-    "  -V, --version         print the version\n"
-    "\n"
-    "Signals: SIGTERM or SIGINT stop accepting, finish requests in flight\n"
-    "(bounded by server.drain_timeout_ms), close the database and exit 0.\n"
-    "SIGHUP reads the configuration again and applies [log] level and file\n"
-    "(the file opened again), the push certificate and [mdm] device_ca without\n"
-    "closing a connection; other keys changed need a restart (reload_ignored).\n"
-    "Under systemd (NOTIFY_SOCKET) readiness, reloads and the stop are notified.\n"
-    "Logs go to standard error, or [log] file, as key=value lines.\n";
+#ifndef ARDOISE_VERSION
+#define ARDOISE_VERSION "0.1.0"
+#endif
+#ifndef ARDOISE_CONFIG_FILE /* set by meson: SYSCONFDIR/ardoise/ardoised.conf */
+#define ARDOISE_CONFIG_FILE "/etc/ardoise/ardoised.conf"
+#endif
+
+/* What the help and ardoised(8) say before and after the options. */
+static const char synopsis[] = "ardoised --data-dir DIR --init [--first-start] [--config FILE]\n"
+			       "         [--hostname NAME]... [--admin NAME]\n"
+			       "         [--baseline-dir DIR | --no-baseline]\n"
+			       "ardoised --data-dir DIR [--config FILE] [--listen ADDR:PORT]\n"
+			       "         [--workers N] [-n]\n"
+			       "ardoised --data-dir DIR --restore FILE --key OPERATOR.key\n"
+			       "         [--cert OPERATOR.pem]\n";
+static const char description[] =
+    "ardoised is the Ardoise fleet-management daemon: it serves the tablets' MDM protocol "
+    "and the staff API on one TLS port.";
+static const char signals[] =
+    "SIGTERM or SIGINT stop accepting, finish requests in flight (bounded by "
+    "server.drain_timeout_ms), close the database and exit 0. SIGHUP reads the configuration "
+    "again and applies [log] level and file (the file opened again), the push certificate and "
+    "[mdm] device_ca without closing a connection; other keys changed need a restart "
+    "(reload_ignored). Under systemd (NOTIFY_SOCKET) readiness, reloads and the stop are "
+    "notified. Logs go to standard error, or [log] file, as key=value lines.";
+
+/* The options: getopt's table, --help and ardoised(8) are written from
+ * these rows.  A row without help is not shown (build-time outputs). */
+static const struct dopt {
+	const char *name; /* long option */
+	int id;		  /* getopt's value */
+	int shrt;	  /* 1: id is also the short option "-x" */
+	const char *arg;  /* the value's word; NULL: a flag */
+	const char *help; /* one paragraph */
+} dopts[] = {
+    {"data-dir", 'd', 1, "DIR", "where the database, CA and keys live (required)"},
+    {"init", 'I', 0, NULL,
+     "create DIR's CA, server certificate, secret and audit keys, database and a first "
+     "technician account, print its token once as 'token: <value>' (for ardoisectl) and the "
+     "path of its one-time link as 'link: /lien/<value>' (open it on the daemon's address "
+     "within 72 h to choose the account's password for the pages), and exit; refuses when DIR "
+     "already holds any of these"},
+    {"first-start", 'F', 0, NULL,
+     "with --init, for a service's first start: exit 0 doing nothing when DIR/ardoise.db "
+     "exists; otherwise initialise as --init does but write the token and the link into "
+     "DIR/admin.token and DIR/admin.link (mode 0600) and print only their paths, so that no "
+     "secret reaches the journal"},
+    {"hostname", 'H', 0, "NAME",
+     "with --init: extra DNS name or IP address for the server certificate (repeatable; "
+     "localhost, 127.0.0.1 and the configuration's server.hostname are always included)"},
+    {"admin", 'A', 0, "NAME", "with --init: name of the first account (default admin)"},
+    {"baseline-dir", 'B', 0, "DIR",
+     "with --init: the security baseline to load and assign to the whole fleet, every "
+     "DIR/*.mobileconfig (default $ARDOISED_BASELINE_DIR, else " ARDOISE_BASELINE_DIR ")"},
+    {"no-baseline", 'N', 0, NULL, "with --init: start with no policy at all"},
+    {"config", 'c', 1, "FILE",
+     "INI configuration file (ardoised.conf(5); installed as " ARDOISE_CONFIG_FILE ")"},
+    {"restore", 'R', 0, "FILE",
+     "install the backup FILE (ardoisectl backup, [backup] dir) as DIR's database: DIR holds "
+     "the key files copied back and no database; checks the copy and the keys, writes "
+     "audit.head, prints what was restored, and exits"},
+    {"key", 'K', 0, "FILE", "with --restore: the operator's private key (PEM)"},
+    {"cert", 'C', 0, "FILE", "with --restore: its certificate ([backup] recipient)"},
+    {"listen", 'l', 1, "A:P",
+     "address and port to listen on (default 127.0.0.1:8443; port 0 picks a free one)"},
+    {"workers", 'w', 1, "N", "event loops (default: one per core)"},
+    {"check", 'n', 1, NULL,
+     "check the configuration and the data directory, print the effective configuration, "
+     "and exit"},
+    {"help", 'h', 1, NULL, "this text"},
+    {"version", 'V', 1, NULL, "print the version"},
+    {"man", 'M', 0, "SECTION", NULL},	   /* ardoised(8) or ardoised.conf(5) in roff */
+    {"sample-config", 'S', 0, NULL, NULL}, /* the commented ardoised.conf installed */
+};
+
+#define NDOPTS (sizeof(dopts) / sizeof(dopts[0]))
+
+/* The default --baseline-dir: $ARDOISED_BASELINE_DIR (the build tree's
+ * policies/baseline, set by the tests and tools/ardoise-dev), else the
+ * installed one. */
+static const char *baseline_default(void)
+{
+	const char *env = getenv("ARDOISED_BASELINE_DIR");
+	return env && *env ? env : ARDOISE_BASELINE_DIR;
+}
+
+/* s wrapped to 78 columns on f, lines after the first indented by indent
+ * (the first continues at column col). */
+static void wrap(FILE *f, const char *s, size_t indent, size_t col)
+{
+	int first = 1;
+	while (*s) {
+		size_t n = strcspn(s, " ");
+		if (!first && col + 1 + n > 78) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+			first = 1;
+		}
+		col += (size_t)fprintf(f, "%s%.*s", first ? "" : " ", (int)n, s);
+		first = 0;
+		s += n;
+		s += strspn(s, " ");
+	}
+	fputc('\n', f);
+}
+
+static void usage(FILE *f)
+{
+	char word[64];
+	fputs("Usage: ", f);
+	for (const char *p = synopsis; *p;) {
+		size_t n = strcspn(p, "\n");
+		fprintf(f, "%s%.*s\n", p == synopsis ? "" : "       ", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	fputc('\n', f);
+	wrap(f, description, 0, 0);
+	fputs("\nOptions:\n", f);
+	for (size_t i = 0; i < NDOPTS; i++) {
+		const struct dopt *o = &dopts[i];
+		if (o->help == NULL)
+			continue;
+		char sh[8] = "    ";
+		if (o->shrt)
+			snprintf(sh, sizeof(sh), "-%c, ", o->id);
+		int len = snprintf(word, sizeof(word), "  %s--%s%s%s", sh, o->name,
+				   o->arg ? " " : "", o->arg ? o->arg : "");
+		if (len >= 24)
+			fprintf(f, "%s\n%24s", word, "");
+		else
+			fprintf(f, "%-24s", word);
+		wrap(f, o->help, 24, 24);
+	}
+	fputs("\nSignals: ", f);
+	wrap(f, signals, 0, 9);
+}
+
+/* s as roff text: backslashes and hyphens escaped. */
+static void roff(FILE *f, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else if (*s == '\n')
+			fputs("\n.br\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* ardoised(8), written from the same rows as usage(). */
+static void man8(FILE *f)
+{
+	fputs(".TH ARDOISED 8 \"\" \"Ardoise " ARDOISE_VERSION "\" \"System administration\"\n"
+	      ".nh\n.ad l\n.SH NAME\nardoised \\- the Ardoise fleet\\-management daemon for iPads\n"
+	      ".SH SYNOPSIS\n.nf\n",
+	      f);
+	roff(f, synopsis);
+	fputs(".fi\n.SH DESCRIPTION\n", f);
+	roff(f, description);
+	fputs("\n.PP\nUnder systemd the service \\fBardoised.service\\fR runs it as the user "
+	      "\\fBardoise\\fR with its data in /var/lib/ardoise; its first start runs "
+	      "\\fBardoised \\-\\-init \\-\\-first\\-start\\fR, which leaves the first "
+	      "technician's token in /var/lib/ardoise/admin.token and its one\\-time link in "
+	      "/var/lib/ardoise/admin.link.\n.SH OPTIONS\n",
+	      f);
+	for (size_t i = 0; i < NDOPTS; i++) {
+		const struct dopt *o = &dopts[i];
+		if (o->help == NULL)
+			continue;
+		fputs(".TP\n", f);
+		if (o->shrt)
+			fprintf(f, "\\fB\\-%c\\fR, ", o->id);
+		fputs("\\fB\\-\\-", f);
+		roff(f, o->name);
+		fputs("\\fR", f);
+		if (o->arg) {
+			fputs(" \\fI", f);
+			roff(f, o->arg);
+			fputs("\\fR", f);
+		}
+		fputc('\n', f);
+		roff(f, o->help);
+		fputc('\n', f);
+	}
+	fputs(".SH SIGNALS\n", f);
+	roff(f, signals);
+	fputs("\n.SH ENVIRONMENT\n.TP\n.B ARDOISED_BASELINE_DIR\nThe default of "
+	      "\\fB\\-\\-baseline\\-dir\\fR (an uninstalled build's policies/baseline).\n"
+	      ".TP\n.B ARDOISED_LOCALEDIR\nWhere the French catalogue of the refusals is read "
+	      "(an uninstalled build's daemon/po).\n.SH FILES\n.TP\n",
+	      f);
+	roff(f, ARDOISE_CONFIG_FILE);
+	fputs("\nThe configuration, see \\fBardoised.conf\\fR(5).\n.TP\n", f);
+	roff(f, ARDOISE_BASELINE_DIR);
+	fputs("\nThe security baseline profiles assigned to the fleet by \\fB\\-\\-init\\fR.\n"
+	      ".TP\n/var/lib/ardoise\nThe service's data directory: the database, the CA, the "
+	      "keys; ardoise.db holds every tablet, loan, sealed secret and the audit log.\n"
+	      ".SH \"SEE ALSO\"\n\\fBardoisectl\\fR(1), \\fBardoised.conf\\fR(5), "
+	      "\\fBsystemctl\\fR(1)\n",
+	      f);
+}
 
 struct opts {
 	const char *data_dir;
@@ -105,10 +264,13 @@ struct opts {
 	const char *hostnames[MAX_HOSTNAMES];
 	size_t n_hostnames;
 	int init;
+	int first_start;
 	int check;
 	const char *restore;
 	const char *key;
 	const char *cert;
+	const char *man;   /* --man=8|5 */
+	int sample_config; /* --sample-config */
 };
 
 /* What the other modules do with a command a tablet acknowledged, after
@@ -179,26 +341,27 @@ static int die(const char *fmt, ...)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	static const struct option longopts[] = {
-	    {"data-dir", required_argument, NULL, 'd'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"listen", required_argument, NULL, 'l'},
-	    {"workers", required_argument, NULL, 'w'},
-	    {"init", no_argument, NULL, 'I'},
-	    {"hostname", required_argument, NULL, 'H'},
-	    {"admin", required_argument, NULL, 'A'},
-	    {"baseline-dir", required_argument, NULL, 'B'},
-	    {"no-baseline", no_argument, NULL, 'N'},
-	    {"check", no_argument, NULL, 'n'},
-	    {"restore", required_argument, NULL, 'R'},
-	    {"key", required_argument, NULL, 'K'},
-	    {"cert", required_argument, NULL, 'C'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct option longopts[NDOPTS + 1];
+	char shortopts[2 * NDOPTS + 1];
+	size_t ns = 0;
+	for (size_t i = 0; i < NDOPTS; i++) {
+		const struct dopt *d = &dopts[i];
+		/* --man's section is optional only so that "--man=5" is one word */
+		longopts[i] = (struct option){d->name,
+					      d->arg == NULL	       ? no_argument
+					      : strcmp(d->name, "man") ? required_argument
+								       : optional_argument,
+					      NULL, d->id};
+		if (d->shrt) {
+			shortopts[ns++] = (char)d->id;
+			if (d->arg)
+				shortopts[ns++] = ':';
+		}
+	}
+	longopts[NDOPTS] = (struct option){NULL, 0, NULL, 0};
+	shortopts[ns] = '\0';
 	int ch;
-	while ((ch = getopt_long(argc, argv, "d:c:l:w:nhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			o->data_dir = optarg;
@@ -214,6 +377,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'I':
 			o->init = 1;
+			break;
+		case 'F':
+			o->first_start = 1;
 			break;
 		case 'A':
 			o->admin = optarg;
@@ -236,24 +402,32 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'C':
 			o->cert = optarg;
 			break;
+		case 'M':
+			o->man = optarg ? optarg : "8";
+			break;
+		case 'S':
+			o->sample_config = 1;
+			break;
 		case 'H':
 			if (o->n_hostnames == MAX_HOSTNAMES)
 				return die("at most %d --hostname options", MAX_HOSTNAMES);
 			o->hostnames[o->n_hostnames++] = optarg;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			usage(stdout);
 			exit(0);
 		case 'V':
-			puts("ardoised 0.1.0");
+			puts("ardoised " ARDOISE_VERSION);
 			exit(0);
 		default:
-			fputs(usage, stderr);
+			usage(stderr);
 			return 2;
 		}
 	}
 	if (optind < argc)
 		return die("unexpected argument '%s' (see --help)", argv[optind]);
+	if (o->man || o->sample_config)
+		return 0; /* build-time outputs: no data directory */
 	if (o->data_dir == NULL)
 		return die("--data-dir DIR is required (see --help)");
 	if ((o->key || o->cert) && !o->restore)
@@ -262,6 +436,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return die("--restore FILE needs --key OPERATOR.key, without --init or -n");
 	if (o->baseline_dir && o->no_baseline)
 		return die("--baseline-dir and --no-baseline exclude each other");
+	if (o->first_start && !o->init)
+		return die("--first-start goes with --init");
 	return 0;
 }
 
@@ -269,7 +445,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
  * assigns them to the fleet. */
 static int init_baseline(const struct opts *o, struct keystore *ks, struct db *db, size_t *ret_n)
 {
-	const char *dir = o->baseline_dir ? o->baseline_dir : ARDOISE_BASELINE_DIR;
+	const char *dir = o->baseline_dir ? o->baseline_dir : baseline_default();
 	char err[600], detail[64];
 	int rc = policy_baseline_load(db, ks, dir, "system", ret_n, err, sizeof(err));
 	if (rc < 0)
@@ -280,30 +456,105 @@ static int init_baseline(const struct opts *o, struct keystore *ks, struct db *d
 	return 0;
 }
 
+/* --man=8, --man=5, --sample-config: the pages and the installed
+ * configuration, written at build time from the tables. */
+static int build_output(const struct opts *o)
+{
+	/* the installed file's one change: a server answers on 443 */
+	static const char *const set[] = {"server.listen", "0.0.0.0:443", NULL};
+	if (o->sample_config)
+		config_sample(stdout, set);
+	else if (strcmp(o->man, "8") == 0)
+		man8(stdout);
+	else if (strcmp(o->man, "5") == 0)
+		config_man(stdout, ARDOISE_VERSION, ARDOISE_CONFIG_FILE);
+	else
+		return die("--man takes 8 (ardoised) or 5 (ardoised.conf)");
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : die("cannot write the output");
+}
+
+/* The files --init creates in the data directory. */
+static const char *const init_owned[] = {"ca.key",     "ca.pem",	 "server.key",
+					 "server.pem", "secret.key",	 "audit.key",
+					 "ardoise.db", "ardoise.db-wal", "ardoise.db-shm"};
+
+#define N_INIT_OWNED (sizeof(init_owned) / sizeof(init_owned[0]))
+
+/* Writes text and a newline into DIR/name, a new file of mode 0600. */
+static int write_secret_file(const char *dir, const char *name, const char *text)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return die("cannot create %s: %s", path, strerror(errno));
+	size_t n = strlen(text);
+	int ok = write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
+	if (close(fd) < 0 || !ok) {
+		unlink(path);
+		return die("cannot write %s", path);
+	}
+	return 0;
+}
+
+/* --first-start: the token and link into files, not the journal. */
+static int first_start_files(const char *dir, const char *token, const char *link)
+{
+	char lien[DB_SESSION_ID_LEN + 8];
+	snprintf(lien, sizeof(lien), "/lien/%s", link);
+	if (write_secret_file(dir, "admin.token", token) != 0 ||
+	    write_secret_file(dir, "admin.link", lien) != 0)
+		return 1;
+	return 0;
+}
+
+/* The configuration's server.hostname, for the certificate: "" without
+ * --config or when it is the default. */
+static int init_hostname(const struct opts *o, char *out, size_t cap)
+{
+	char err[512];
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	out[0] = '\0';
+	if (cfg == NULL)
+		return die("out of memory");
+	config_defaults(cfg);
+	if (o->config && config_load(cfg, o->config, err, sizeof(err)) < 0) {
+		free(cfg);
+		return die("%s", err);
+	}
+	if (strcmp(cfg->hostname, "localhost") != 0 && strcmp(cfg->hostname, "127.0.0.1") != 0)
+		snprintf(out, cap, "%s", cfg->hostname);
+	free(cfg);
+	return 0;
+}
+
 static int cmd_init(const struct opts *o)
 {
-	static const char *const owned[] = {"ca.key",	  "ca.pem",    "server.key", "server.pem",
-					    "secret.key", "audit.key", "ardoise.db"};
-	const char *names[MAX_HOSTNAMES + 2] = {"localhost", "127.0.0.1"};
+	const char *names[MAX_HOSTNAMES + 3] = {"localhost", "127.0.0.1"};
 	char path[4200], err[512], token[DB_TOKEN_LEN + 1], link[DB_SESSION_ID_LEN + 1];
+	char conf_host[CONFIG_STR];
 	struct keystore *ks = NULL;
 	int64_t admin_id = 0;
 	struct db *db = NULL;
 	size_t n = 2;
 	int rc;
 
+	if (init_hostname(o, conf_host, sizeof(conf_host)) != 0)
+		return 1;
 	if (mkdir(o->data_dir, 0700) < 0 && errno != EEXIST)
 		return die("cannot create %s: %s", o->data_dir, strerror(errno));
 	if (chmod(o->data_dir, 0700) < 0) /* it may have been made beforehand */
 		return die("cannot make %s private: %s", o->data_dir, strerror(errno));
-	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", o->data_dir, owned[i]);
+	for (size_t i = 0; i < N_INIT_OWNED; i++) {
+		snprintf(path, sizeof(path), "%s/%s", o->data_dir, init_owned[i]);
 		if (access(path, F_OK) == 0)
 			return die("%s already exists: --init refuses to overwrite an installation",
 				   path);
 	}
 	for (size_t i = 0; i < o->n_hostnames; i++)
 		names[n++] = o->hostnames[i];
+	if (conf_host[0])
+		names[n++] = conf_host;
 	if (keystore_create(o->data_dir, names, n, err, sizeof(err)) < 0 ||
 	    keystore_open(o->data_dir, NULL, &ks, err, sizeof(err)) < 0)
 		return die("%s", err);
@@ -345,9 +596,49 @@ static int cmd_init(const struct opts *o)
 		printf("baseline: none (--no-baseline)\n");
 	else
 		printf("baseline: %zu profiles assigned to the fleet\n", n_baseline);
+	if (o->first_start) {
+		if (first_start_files(o->data_dir, token, link) != 0)
+			return 1;
+		printf("token file: %s/admin.token\n", o->data_dir);
+		printf("link file: %s/admin.link\n", o->data_dir);
+		return 0;
+	}
 	printf("token: %s\n", token);
 	printf("link: /lien/%s\n", link);
 	return 0;
+}
+
+/* --init --first-start: nothing when DIR/ardoise.db exists; a partial
+ * installation (some of --init's files, or the token files, without the
+ * database) is refused and left as it is; otherwise --init, and when it
+ * fails what it made is removed, so that the next start tries again
+ * rather than leave a database nobody can sign in to. */
+static int cmd_first_start(const struct opts *o)
+{
+	static const char *const token_files[] = {"admin.token", "admin.link"};
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/ardoise.db", o->data_dir);
+	if (access(path, F_OK) == 0) {
+		printf("%s is already initialised: nothing to do\n", o->data_dir);
+		return 0;
+	}
+	for (size_t i = 0; i < N_INIT_OWNED + 2; i++) {
+		const char *name = i < N_INIT_OWNED ? init_owned[i] : token_files[i - N_INIT_OWNED];
+		snprintf(path, sizeof(path), "%s/%s", o->data_dir, name);
+		if (access(path, F_OK) == 0 || errno != ENOENT)
+			return die(
+			    "%s exists without %s/ardoise.db: a partial installation, left as "
+			    "it is (restore the data directory, or empty it to start afresh)",
+			    path, o->data_dir);
+	}
+	if (cmd_init(o) == 0)
+		return 0;
+	for (size_t i = 0; i < N_INIT_OWNED + 2; i++) {
+		const char *name = i < N_INIT_OWNED ? init_owned[i] : token_files[i - N_INIT_OWNED];
+		snprintf(path, sizeof(path), "%s/%s", o->data_dir, name);
+		unlink(path);
+	}
+	return 1;
 }
 
 /* The database holds every tablet's and person's record and the sealed
@@ -423,6 +714,8 @@ int main(int argc, char **argv)
 
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;
+	if (o.man || o.sample_config)
+		return build_output(&o);
 	/* what ardoised creates is its user's alone; SQLite gives the WAL and
 	 * shared-memory files the database's mode */
 	umask(077);
@@ -436,7 +729,7 @@ int main(int argc, char **argv)
 	if (shift && *shift)
 		db_clock_set_offset(strtoll(shift, NULL, 10));
 	if (o.init)
-		return cmd_init(&o);
+		return o.first_start ? cmd_first_start(&o) : cmd_init(&o);
 	memset(&srv, 0, sizeof(srv));
 	if (load_config(&o, &srv.cfg) != 0)
 		return 1;
@@ -523,7 +816,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	log_info("starting", "version=0.1.0 data_dir=%s schema=%d", o.data_dir, version);
+	log_info("starting", "version=" ARDOISE_VERSION " data_dir=%s schema=%d", o.data_dir,
+		 version);
 	if (!ca_rsa)
 		log_warn("ca_not_rsa", "msg=\"%s\"", ca_not_rsa);
 	if ((rc = wire_hooks()) < 0) {

@@ -126,24 +126,54 @@ static int check_readable(const char *v, char *err, size_t cap)
 }
 
 static const struct ckey keys[] = {
-    S("server", "listen", listen, "127.0.0.1:8443", ""),
-    I("server", "workers", workers, "0", 0, 64, ""),
-    S("server", "hostname", hostname, "localhost", ""),
-    S("server", "public_url", public_url, "", ""),
-    Z("server", "timezone", time_zone, "Europe/Paris", ""),
-    I("server", "max_header_bytes", max_header_bytes, "16384", 1024, 1048576, ""),
-    I("server", "max_body_bytes", max_body_bytes, "8388608", 1024, 268435456, ""),
-    I("server", "header_timeout_ms", header_timeout_ms, "10000", 100, 600000, ""),
-    I("server", "body_timeout_ms", body_timeout_ms, "30000", 100, 3600000, ""),
-    I("server", "idle_timeout_ms", idle_timeout_ms, "30000", 100, 3600000, ""),
-    I("server", "max_anon_body_bytes", max_anon_body_bytes, "65536", 1024, 268435456, ""),
-    I("server", "body_budget_bytes", body_budget_bytes, "33554432", 65536, 17179869184, ""),
-    I("server", "max_connections", max_connections, "20000", 1, 1000000, ""),
-    I("server", "max_connections_per_ip", max_connections_per_ip, "4096", 0, 1000000, ""),
-    I("server", "tls_session_cache", tls_session_cache, "4096", 1, 1000000, ""),
-    I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000, ""),
-    I("web", "session_idle_seconds", session_idle_s, "1800", 1, 604800, ""),
-    I("web", "session_max_seconds", session_max_s, "36000", 1, 2592000, ""),
+    S("server", "listen", listen, "127.0.0.1:8443",
+      "Address and port the one TLS port listens on, for the tablets and the staff; port 0 picks a "
+      "free one. A département's server listens on 0.0.0.0:443."),
+    I("server", "workers", workers, "0", 0, 64,
+      "Event loops serving connections; 0 starts one per core."),
+    S("server", "hostname", hostname, "localhost",
+      "The public name of the server, used in the URLs given to the tablets and in the server "
+      "certificate."),
+    S("server", "public_url", public_url, "",
+      "The https://host[:port] the tablets reach when the server sits behind a name or port of its "
+      "own; empty derives it from hostname and listen."),
+    Z("server", "timezone", time_zone, "Europe/Paris",
+      "The collèges' days and times (Europe/Paris, America/Cayenne, Indian/Reunion...): a zone "
+      "file of Debian's tzdata or $TZDIR. An unknown zone stops ardoised."),
+    I("server", "max_header_bytes", max_header_bytes, "16384", 1024, 1048576,
+      "Largest request head accepted, in bytes; a larger one is refused 431."),
+    I("server", "max_body_bytes", max_body_bytes, "8388608", 1024, 268435456,
+      "Largest request body accepted from an authenticated request, in bytes (spreadsheet imports "
+      "are the largest)."),
+    I("server", "header_timeout_ms", header_timeout_ms, "10000", 100, 600000,
+      "A request's head, and the TLS handshake, must arrive within this many milliseconds."),
+    I("server", "body_timeout_ms", body_timeout_ms, "30000", 100, 3600000,
+      "A request's body must arrive within this many milliseconds: a peer that trickles bytes "
+      "cannot extend it."),
+    I("server", "idle_timeout_ms", idle_timeout_ms, "30000", 100, 3600000,
+      "A kept-alive connection with no request, or a client taking none of the answers it "
+      "pipelined, is closed after this many milliseconds."),
+    I("server", "max_anon_body_bytes", max_anon_body_bytes, "65536", 1024, 268435456,
+      "Largest body of a request whose head does not authenticate it (SCEP, enrolment, unknown "
+      "routes), in bytes."),
+    I("server", "body_budget_bytes", body_budget_bytes, "33554432", 65536, 17179869184,
+      "Request bodies in flight in the whole process, in bytes; unauthenticated ones get at most "
+      "half. Keep it above max_body_bytes."),
+    I("server", "max_connections", max_connections, "20000", 1, 1000000,
+      "Open connections per worker; lowered at start, with a warning, when the hard RLIMIT_NOFILE "
+      "is too low."),
+    I("server", "max_connections_per_ip", max_connections_per_ip, "4096", 0, 1000000,
+      "Open connections per client address in the whole process (an IPv6 /64 counts as one); 0 "
+      "means no cap. A collège's tablets share one NAT address: keep it well above its largest "
+      "wave."),
+    I("server", "tls_session_cache", tls_session_cache, "4096", 1, 1000000,
+      "TLS sessions kept for resumption, shared by the workers (about 6 KB each)."),
+    I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000,
+      "On SIGTERM, the longest wait in milliseconds for the requests in flight before exiting."),
+    I("web", "session_idle_seconds", session_idle_s, "1800", 1, 604800,
+      "A session of the pages unused this many seconds ends."),
+    I("web", "session_max_seconds", session_max_s, "36000", 1, 2592000,
+      "Any session of the pages ends this many seconds after its sign-in, whatever its use."),
     E("log", "level", log_level, "info", "debug|info|warn|error",
       "The least severe log lines written: debug, info, warn or error. Changed by a reload "
       "(SIGHUP)."),
@@ -151,7 +181,9 @@ static const struct ckey keys[] = {
       "Where the log lines go: a file, appended to and created 0600, opened again on SIGHUP "
       "(after logrotate moved it); empty for standard error, which journald reads under "
       "systemd."),
-    S("audit", "head_file", audit_head_file, "", ""),
+    S("audit", "head_file", audit_head_file, "",
+      "Where the audit chain's head is kept outside the database, to detect a truncated log; empty "
+      "means DATA_DIR/audit.head."),
     SC("backup", "recipient", backup_recipient, "", check_readable,
        "The operator's X.509 certificate (PEM, RSA or EC key) every backup is encrypted to; its "
        "private key is kept off the server. Empty: no backup can be taken."),
@@ -162,65 +194,135 @@ static const struct ckey keys[] = {
       "How many of the newest daily backups are kept in backup.dir; older ones are removed."),
     I("backup", "hour", backup_hour, "2", 0, 23,
       "Hour of the day (server.timezone) from which the daily backup is taken, once a day."),
-    E("db", "synchronous", db_synchronous, "normal", "normal|full", ""),
-    S("mdm", "topic", topic, "com.apple.mgmt.External.ardoise", ""),
-    S("mdm", "device_ca", device_ca, "", ""),
-    S("mdm", "organization", organization, "Département", ""),
-    I("mdm", "queue_max", queue_max, "200", 1, 100000, ""),
-    I("mdm", "max_message_bytes", max_message_bytes, "2097152", 4096, 67108864, ""),
-    I("mdm", "command_expiry_days", command_expiry_days, "30", 1, 3650, ""),
-    I("mdm", "command_retention_days", command_retention_days, "90", 1, 3650, ""),
-    I("mdm", "device_cert_days", device_cert_days, "825", 1, 7300, ""),
-    E("geolocation", "approval", geo_approval, "two-person", "two-person|single", ""),
-    I("geolocation", "expiry_hours", geo_expiry_hours, "72", 1, 720, ""),
-    I("geolocation", "retention_days", geo_retention_days, "30", 1, 365, ""),
+    E("db", "synchronous", db_synchronous, "normal", "normal|full",
+      "SQLite's synchronous setting: full loses nothing committed on a power loss, at a cost in "
+      "write time; normal may lose the last transactions."),
+    S("mdm", "topic", topic, "com.apple.mgmt.External.ardoise",
+      "The push topic: the UID of the APNs MDM push certificate."),
+    S("mdm", "device_ca", device_ca, "",
+      "A PEM file of extra trust anchors for tablet identities issued by another CA; empty means "
+      "only the data directory's CA."),
+    S("mdm", "organization", organization, "Département",
+      "The organisation named in the enrolment profile the tablets show."),
+    I("mdm", "queue_max", queue_max, "200", 1, 100000,
+      "Commands pending per tablet at most; more are refused."),
+    I("mdm", "max_message_bytes", max_message_bytes, "2097152", 4096, 67108864,
+      "Largest property list a tablet may send, in bytes."),
+    I("mdm", "command_expiry_days", command_expiry_days, "30", 1, 3650,
+      "A command a tablet has not acknowledged expires after this many days."),
+    I("mdm", "command_retention_days", command_retention_days, "90", 1, 3650,
+      "Finished commands are pruned this many days after they finished."),
+    I("mdm", "device_cert_days", device_cert_days, "825", 1, 7300,
+      "Validity in days of the identity certificate a tablet gets at enrolment (SCEP)."),
+    E("geolocation", "approval", geo_approval, "two-person", "two-person|single",
+      "Who may locate a lost tablet: two-person needs a second staff member's approval, single "
+      "does not."),
+    I("geolocation", "expiry_hours", geo_expiry_hours, "72", 1, 720,
+      "A location request not approved within this many hours expires."),
+    I("geolocation", "retention_days", geo_retention_days, "30", 1, 365,
+      "A tablet's reported location is deleted after this many days."),
     S("geolocation", "message", geo_message,
-      "Cette tablette appartient au Département. Merci de la rapporter au collège.", ""),
-    S("geolocation", "phone", geo_phone, "", ""),
-    S("push", "url", push_url, "https://api.push.apple.com:443", ""),
-    S("push", "cert", push_cert, "", ""),
-    S("push", "key", push_key, "", ""),
-    SECRET("push", "passphrase", push_passphrase, ""),
-    S("push", "ca", push_ca, "", ""),
-    I("push", "coalesce_ms", push_coalesce_ms, "500", 0, 60000, ""),
-    I("push", "max_streams", push_max_streams, "1000", 1, 10000, ""),
-    I("push", "queue_size", push_queue_size, "200000", 1024, 10000000, ""),
-    I("push", "timeout_ms", push_timeout_ms, "10000", 100, 600000, ""),
-    I("push", "retries", push_retries, "5", 0, 20, ""),
-    I("push", "retry_base_ms", push_retry_base_ms, "1000", 10, 600000, ""),
-    I("push", "retry_max_ms", push_retry_max_ms, "60000", 10, 3600000, ""),
-    I("push", "reconnect_min_ms", push_reconnect_min_ms, "1000", 10, 600000, ""),
-    I("push", "reconnect_max_ms", push_reconnect_max_ms, "60000", 10, 3600000, ""),
-    I("push", "repush_check_s", push_repush_check_s, "60", 1, 86400, ""),
-    I("push", "repush_min_s", push_repush_min_s, "900", 1, 86400, ""),
-    I("push", "repush_max_s", push_repush_max_s, "21600", 1, 604800, ""),
-    I("push", "repush_batch", push_repush_batch, "5000", 1, 1000000, ""),
-    I("push", "expiry_warn_days", push_expiry_warn_days, "30", 1, 365, ""),
-    I("push", "drain_ms", push_drain_ms, "5000", 0, 600000, ""),
-    I("privacy", "leaver_retention_days", leaver_retention_days, "365", 1, 36500, ""),
-    SC("mail", "smtp_url", mail_smtp_url, "", mail_url_check, ""),
-    SC("mail", "from", mail_from, "", check_address, ""),
-    S("mail", "username", mail_username, "", ""),
-    SECRET("mail", "password", mail_password, ""),
-    I("mail", "hour", mail_hour, "7", 0, 23, ""),
-    SPAN("loans", "summer", loans_summer, "07-05..08-31", ""),
-    I("loans", "teacher_max", loans_teacher_max, "1", 0, 1000, ""),
+      "Cette tablette appartient au Département. Merci de la rapporter au collège.",
+      "The message shown on a tablet put in Lost Mode."),
+    S("geolocation", "phone", geo_phone, "",
+      "The phone number shown on a tablet put in Lost Mode; empty shows none."),
+    S("push", "url", push_url, "https://api.push.apple.com:443",
+      "The APNs server: https://host[:port], or production or development."),
+    S("push", "cert", push_cert, "",
+      "The MDM push certificate: PEM (with its chain, maybe its key) or PKCS#12; empty turns push "
+      "off."),
+    S("push", "key", push_key, "",
+      "The push certificate's PEM private key (mode 0600, or ardoised refuses to start); empty "
+      "when cert holds it."),
+    SECRET("push", "passphrase", push_passphrase,
+	   "The passphrase of an encrypted key or PKCS#12 file (secret: ardoised -n shows (set))."),
+    S("push", "ca", push_ca, "",
+      "An extra trust anchor (PEM) for the APNs server, for a local stand-in only."),
+    I("push", "coalesce_ms", push_coalesce_ms, "500", 0, 60000,
+      "A queued command is pushed this many milliseconds later: one push per tablet per window."),
+    I("push", "max_streams", push_max_streams, "1000", 1, 10000,
+      "Concurrent HTTP/2 streams to APNs at most (APNs' own settings may lower it)."),
+    I("push", "queue_size", push_queue_size, "200000", 1024, 10000000,
+      "Tablets waiting for a push at most; beyond, pushes are dropped and counted, and the re-push "
+      "job catches up."),
+    I("push", "timeout_ms", push_timeout_ms, "10000", 100, 600000,
+      "Connect and TLS handshake time, and the longest wait for an answer, in milliseconds."),
+    I("push", "retries", push_retries, "5", 0, 20,
+      "Attempts after the first on 429, 5xx or a lost connection."),
+    I("push", "retry_base_ms", push_retry_base_ms, "1000", 10, 600000,
+      "The first retry waits this many milliseconds, doubled each attempt up to retry_max_ms."),
+    I("push", "retry_max_ms", push_retry_max_ms, "60000", 10, 3600000,
+      "The longest wait between retries, in milliseconds."),
+    I("push", "reconnect_min_ms", push_reconnect_min_ms, "1000", 10, 600000,
+      "The wait after a failed connection, in milliseconds, doubled up to reconnect_max_ms."),
+    I("push", "reconnect_max_ms", push_reconnect_max_ms, "60000", 10, 3600000,
+      "The longest wait before reconnecting, in milliseconds."),
+    I("push", "repush_check_s", push_repush_check_s, "60", 1, 86400,
+      "Period in seconds of the re-push job, which pushes again tablets with pending commands not "
+      "seen since their last push."),
+    I("push", "repush_min_s", push_repush_min_s, "900", 1, 86400,
+      "A silent tablet is pushed again after this many seconds, then with doubling gaps up to "
+      "repush_max_s."),
+    I("push", "repush_max_s", push_repush_max_s, "21600", 1, 604800,
+      "The longest gap in seconds between re-pushes of a silent tablet."),
+    I("push", "repush_batch", push_repush_batch, "5000", 1, 1000000,
+      "Tablets re-pushed per run of the job at most."),
+    I("push", "expiry_warn_days", push_expiry_warn_days, "30", 1, 365,
+      "Status and /healthz warn this many days before the push certificate expires."),
+    I("push", "drain_ms", push_drain_ms, "5000", 0, 600000,
+      "On SIGTERM, the longest wait in milliseconds for pushes in flight."),
+    I("privacy", "leaver_retention_days", leaver_retention_days, "365", 1, 36500,
+      "A pupil or teacher who left is pseudonymised this many days after their last day."),
+    SC("mail", "smtp_url", mail_smtp_url, "", mail_url_check,
+       "The relay of the daily notice: smtp://host[:port] (STARTTLS when offered, required with a "
+       "username) or smtps://host[:port]; empty sends no notice."),
+    SC("mail", "from", mail_from, "", check_address,
+       "The notice's sender address; empty means ardoise@ followed by hostname."),
+    S("mail", "username", mail_username, "",
+      "The account to sign in to the relay; empty does not sign in."),
+    SECRET("mail", "password", mail_password,
+	   "The password to sign in to the relay (secret: ardoised -n shows (set))."),
+    I("mail", "hour", mail_hour, "7", 0, 23, "The local hour of the daily notice's run."),
+    SPAN("loans", "summer", loans_summer, "07-05..08-31",
+	 "The summer deposit as MM-DD..MM-DD: no home-use loan starts then; empty means none."),
+    I("loans", "teacher_max", loans_teacher_max, "1", 0, 1000,
+      "Tablets a teacher may hold at once; 0 means no limit (a pupil holds one)."),
     SC("updates", "catalogue_url", updates_catalogue_url, "https://gdmf.apple.com/v2/pmv",
-       check_https, ""),
-    SC("updates", "catalogue_ca", updates_catalogue_ca, "", check_readable, ""),
-    I("updates", "catalogue_refresh_hours", updates_refresh_hours, "24", 0, 720, ""),
+       check_https, "Apple's software update catalogue (https:// only)."),
+    SC("updates", "catalogue_ca", updates_catalogue_ca, "", check_readable,
+       "A PEM file of extra trust anchors for the catalogue, added to the system's; empty means "
+       "the system's only."),
+    I("updates", "catalogue_refresh_hours", updates_refresh_hours, "24", 0, 720,
+      "The catalogue is fetched again when the kept copy is this many hours old; 0 fetches it only "
+      "when asked."),
     SC("updates", "allowed_windows", updates_allowed_windows,
        "mon-fri 18:00-07:30; mon 00:00-07:30; wed 12:00-24:00; sat-sun 00:00-24:00",
-       classhours_check, ""),
-    SC("ade", "url", ade_url, "https://mdmenrollment.apple.com", check_https, ""),
-    SC("ade", "ca", ade_ca, "", check_readable, ""),
-    SC("ade", "min_os", ade_min_os, "", check_min_os, ""),
-    SC("ade", "machineinfo_anchor", ade_machineinfo_anchor, "", check_readable, ""),
-    I("ade", "await_release_minutes", ade_await_release_minutes, "30", 1, 1440, ""),
-    I("ade", "sync_minutes", ade_sync_minutes, "60", 5, 1440, ""),
-    SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https, ""),
-    SC("vpp", "ca", vpp_ca, "", check_readable, ""),
-    I("vpp", "sync_minutes", vpp_sync_minutes, "10", 0, 1440, ""),
+       classhours_check,
+       "When tablets may install an update, on the local clock: windows DAYS HH:MM-HH:MM separated "
+       "by ';', DAYS mon..sun, a range mon-fri or a list mon,wed; empty means at any time."),
+    SC("ade", "url", ade_url, "https://mdmenrollment.apple.com", check_https,
+       "Apple's Automated Device Enrolment API (https:// only)."),
+    SC("ade", "ca", ade_ca, "", check_readable,
+       "A PEM file of extra trust anchors for the ADE API, beside the system's; empty means none."),
+    SC("ade", "min_os", ade_min_os, "", check_min_os,
+       "X.Y or X.Y.Z: tablets on an older iPadOS are refused at enrolment (told to update when "
+       "they can be); empty means none."),
+    SC("ade", "machineinfo_anchor", ade_machineinfo_anchor, "", check_readable,
+       "A PEM file: the root a tablet's signed MachineInfo must chain to (Apple Inc. Root CA in "
+       "production); empty refuses every enrolment through ADE."),
+    I("ade", "await_release_minutes", ade_await_release_minutes, "30", 1, 1440,
+      "A tablet awaiting configuration with nothing moving this many minutes is released."),
+    I("ade", "sync_minutes", ade_sync_minutes, "60", 5, 1440,
+      "With a server token, the tablets are synced with Apple School Manager this often, in "
+      "minutes."),
+    SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https,
+       "The root of Apple's Apps and Books API (https:// only)."),
+    SC("vpp", "ca", vpp_ca, "", check_readable,
+       "A PEM file of extra trust anchors for the Apps and Books API; empty means the system's "
+       "only."),
+    I("vpp", "sync_minutes", vpp_sync_minutes, "10", 0, 1440,
+      "The licence run happens this often, in minutes; 0 runs it only when asked or after a "
+      "change."),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -490,5 +592,154 @@ void config_dump(const struct config *c, void *file)
 			fprintf(f, "%s = %s\n", k->name, field[0] ? "(set)" : "");
 		else
 			fprintf(f, "%s = %s\n", k->name, field);
+	}
+}
+
+/* Text as roff: a backslash is \e, a hyphen \- (so a key, path or option
+ * copies as typed), a line never starts with a control character. */
+static void roff_text(FILE *f, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* What the key takes, in words: "a whole number from 0 to 64". */
+static void describe_type(const struct ckey *k, char *out, size_t cap)
+{
+	switch (k->type) {
+	case C_INT:
+		snprintf(out, cap, "a whole number from %lld to %lld", (long long)k->min,
+			 (long long)k->max);
+		return;
+	case C_ENUM: {
+		size_t n = (size_t)snprintf(out, cap, "one of ");
+		for (const char *p = k->enums; *p && n < cap;) {
+			size_t m = strcspn(p, "|");
+			n += (size_t)snprintf(out + n, cap - n, "%s%.*s", p == k->enums ? "" : ", ",
+					      (int)m, p);
+			p += m + (p[m] == '|');
+		}
+		return;
+	}
+	case C_ZONE:
+		snprintf(out, cap, "a time zone name");
+		return;
+	case C_SPAN:
+		snprintf(out, cap, "a yearly period MM-DD..MM-DD, or empty");
+		return;
+	case C_STR:
+		snprintf(out, cap, "%s", k->secret ? "text, a secret" : "text");
+		return;
+	}
+}
+
+void config_man(void *file, const char *version, const char *conf_path)
+{
+	FILE *f = file;
+	char type[300];
+	const char *sec = "";
+	fprintf(f, ".TH ARDOISED.CONF 5 \"\" \"Ardoise %s\" \"File formats\"\n.nh\n.ad l\n",
+		version);
+	fputs(".SH NAME\nardoised.conf \\- configuration file of ardoised, the Ardoise daemon\n",
+	      f);
+	fputs(".SH SYNOPSIS\n", f);
+	roff_text(f, conf_path);
+	fputs("\n.SH DESCRIPTION\n"
+	      "\\fBardoised\\fR(8) reads this INI file when started with \\fB\\-\\-config\\fR "
+	      "\\fIFILE\\fR.\nLines are \\fBkey = value\\fR under a \\fB[section]\\fR header; "
+	      "a line starting with \\fB;\\fR or \\fB#\\fR, and the rest of a line after a blank "
+	      "and \\fB;\\fR, are comments.\n"
+	      "A key left out keeps its default.\n"
+	      "An unknown section or key, or a value out of its bounds, stops ardoised with the "
+	      "file and line in the message; \\fBardoised \\-n\\fR checks the file and prints "
+	      "the effective configuration.\n"
+	      ".PP\nThis page is generated from the table of keys ardoised reads "
+	      "(daemon/core/config.c), as is the commented file installed as ",
+	      f);
+	roff_text(f, conf_path);
+	fputs(".\n", f);
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct ckey *k = &keys[i];
+		if (strcmp(sec, k->section) != 0) {
+			fprintf(f, ".SH \"[%s]\"\n", k->section);
+			sec = k->section;
+		}
+		fputs(".TP\n\\fB", f);
+		roff_text(f, k->name);
+		fputs("\\fR\n", f);
+		roff_text(f, k->doc);
+		describe_type(k, type, sizeof(type));
+		fputs("\n.br\nValue: ", f);
+		roff_text(f, type);
+		fputs(". Default: ", f);
+		if (k->def[0]) {
+			fputs("\\fB", f);
+			roff_text(f, k->def);
+			fputs("\\fR", f);
+		} else {
+			fputs("empty", f);
+		}
+		fputs(".\n", f);
+	}
+	fputs(".SH \"SEE ALSO\"\n\\fBardoised\\fR(8), \\fBardoisectl\\fR(1)\n", f);
+}
+
+/* Words of s, wrapped to 78 columns, each line starting with "# ". */
+static void comment_wrapped(FILE *f, const char *s)
+{
+	size_t col = 0;
+	while (*s) {
+		size_t n = strcspn(s, " ");
+		if (col && col + 1 + n > 78) {
+			fputc('\n', f);
+			col = 0;
+		}
+		col += (size_t)fprintf(f, "%s%.*s", col ? " " : "# ", (int)n, s);
+		s += n;
+		s += strspn(s, " ");
+	}
+	if (col)
+		fputc('\n', f);
+}
+
+void config_sample(void *file, const char *const *set)
+{
+	FILE *f = file;
+	char type[300];
+	const char *sec = "";
+	fputs("# ardoised.conf - the configuration of ardoised (see ardoised.conf(5)).\n"
+	      "# Every key is shown commented out with its default and what it does;\n"
+	      "# remove the '# ' before a key to change it, then 'systemctl reload ardoised'\n"
+	      "# for what can be reloaded, or 'systemctl restart ardoised'.\n"
+	      "# 'ardoised -n --config FILE --data-dir DIR' checks this file.\n",
+	      f);
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct ckey *k = &keys[i];
+		const char *value = NULL;
+		for (size_t s = 0; set && set[s]; s += 2)
+			if (strncmp(set[s], k->section, strlen(k->section)) == 0 &&
+			    set[s][strlen(k->section)] == '.' &&
+			    strcmp(set[s] + strlen(k->section) + 1, k->name) == 0)
+				value = set[s + 1];
+		if (strcmp(sec, k->section) != 0) {
+			fprintf(f, "\n[%s]\n", k->section);
+			sec = k->section;
+		}
+		describe_type(k, type, sizeof(type));
+		fputc('\n', f);
+		comment_wrapped(f, k->doc);
+		fprintf(f, "# (%s)\n", type);
+		if (value)
+			fprintf(f, "%s = %s\n", k->name, value);
+		else
+			fprintf(f, "# %s =%s%s\n", k->name, k->def[0] ? " " : "", k->def);
 	}
 }

@@ -140,5 +140,13 @@ void config_reload_merge(const struct config *cur, struct config *next,
 /* Prints every key with its current value, as an INI file (secrets shown
  * as "(set)"). */
 void config_dump(const struct config *c, void *file);
+/* ardoised.conf(5) in roff on file (a FILE *): every section and key of
+ * the table with its doc, type, bounds or values, and default. */
+void config_man(void *file, const char *version, const char *conf_path);
+/* The commented configuration installed for a new server on file: every
+ * key commented out with its doc, type and default, except the keys of set
+ * ("section.key", "value" pairs, NULL-terminated; NULL: none), written
+ * uncommented with that value. */
+void config_sample(void *file, const char *const *set);
 
 #endif

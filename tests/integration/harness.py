@@ -33,6 +33,14 @@ SHARED = os.environ.get("ARDOISE_SHARED",
                         os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
 
 
+# --init's baseline: the source tree's (meson sets it; the benchmarks that
+# import this file get it here), as an installed ardoised reads the
+# installed one
+os.environ.setdefault("ARDOISED_BASELINE_DIR",
+                      os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                   "policies", "baseline"))
+
+
 class Failure(Exception):
     pass
 

@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 topic=com.apple.mgmt.External.ardoise-bench
 "$build/tests/support/tu-make-certs" "$w/pki" "$topic"
-"$build/daemon/ardoised" --data-dir "$w/data" --init | sed -n 's/^token: //p' > "$w/token"
+"$build/daemon/ardoised" --data-dir "$w/data" --init --baseline-dir "$here/../../policies/baseline" | sed -n 's/^token: //p' > "$w/token"
 python3 - "$w/data/ardoise.db" "$n" "$topic" <<'PY'
 import os, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])

@@ -256,6 +256,11 @@ void ctl_opt_query(const struct ctl_args *a, char *path, size_t cap);
 void ctl_opt_synopsis(const struct ctl_verb *v, char *out, size_t cap);
 /* The verb's --help on f: synopsis, what it does, each row's help. */
 void ctl_opt_help(const struct ctl_verb *v, FILE *f);
+/* The verb's part of ardoisectl(1) in roff on f: its synopsis, what it
+ * does and each row's help, in English (msgids, untranslated). */
+void ctl_opt_man(const struct ctl_verb *v, FILE *f);
+/* s as roff text on f (backslashes, hyphens, leading dots escaped). */
+void ctl_opt_roff(const char *s, FILE *f);
 /* Usage error: "ardoisectl: ..." (fmt translated, as ctl_err()'s) and
  * the verb's synopsis on stderr; returns CTL_EUSAGE. */
 int ctl_opt_usage(const struct ctl_verb *v, const char *fmt, ...)

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef ARDOISE_VERSION
+#define ARDOISE_VERSION "0.1.0"
+#endif
+
 static const struct ctl_verb *const tables[] = {
     ctl_account_verbs, ctl_command_verbs,   ctl_school_verbs,	   ctl_device_verbs,
     ctl_person_verbs,  ctl_loan_verbs,	    ctl_incident_verbs,	   ctl_audit_verbs,
@@ -72,26 +76,90 @@ static int is_verb(const struct ctl_verb *v, const void *arg)
 	       (v->verb == NULL || (f->verb && strcmp(v->verb, f->verb) == 0));
 }
 
+/* The global options and the exit status: --help prints them translated,
+ * ardoisectl(1) in English. */
+static const char help_usage[] =
+    N_("Usage: ardoisectl [--url URL] [--token TOKEN] [--ca FILE] [--json] NOUN [VERB] "
+       "[ARGS]\n\n"
+       "ardoisectl drives an Ardoise server (ardoised) through its JSON API.\n\n");
+static const char help_connection[] =
+    N_("Connection (flags win over the environment):\n"
+       "  --url URL      server, e.g. https://127.0.0.1:8443   (ARDOISE_URL)\n"
+       "  --token TOKEN  bearer token of your account          (ARDOISE_TOKEN)\n"
+       "  --ca FILE      CA certificate to trust (the data dir's ca.pem) (ARDOISE_CA)\n");
+static const char help_output[] =
+    N_("Output:\n"
+       "  --json         JSON on stdout for scripts (default: text for people)\n"
+       "  -h, --help     this text; 'ardoisectl NOUN --help' for one noun\n\n");
+static const char help_exit[] =
+    N_("\nExit status: 0 success, 1 refused or failed (one line on stderr says why),\n"
+       "2 usage error, 3 server unreachable.\n");
+
 static void help(FILE *f)
 {
-	fputs(_("Usage: ardoisectl [--url URL] [--token TOKEN] [--ca FILE] [--json] NOUN [VERB] "
-		"[ARGS]\n\n"
-		"ardoisectl drives an Ardoise server (ardoised) through its JSON API.\n\n"),
-	      f);
-	fputs(_("Connection (flags win over the environment):\n"
-		"  --url URL      server, e.g. https://127.0.0.1:8443   (ARDOISE_URL)\n"
-		"  --token TOKEN  bearer token of your account          (ARDOISE_TOKEN)\n"
-		"  --ca FILE      CA certificate to trust (the data dir's ca.pem) (ARDOISE_CA)\n"),
-	      f);
-	fputs(_("Output:\n"
-		"  --json         JSON on stdout for scripts (default: text for people)\n"
-		"  -h, --help     this text; 'ardoisectl NOUN --help' for one noun\n\n"),
-	      f);
+	fputs(_(help_usage), f);
+	fputs(_(help_connection), f);
+	fputs(_(help_output), f);
 	fputs(_("Commands:\n"), f);
 	each_verb(print_line, f);
-	fputs(_("\nExit status: 0 success, 1 refused or failed (one line on stderr says why),\n"
-		"2 usage error, 3 server unreachable.\n"),
+	fputs(_(help_exit), f);
+}
+
+static int man_verb(const struct ctl_verb *v, const void *arg)
+{
+	ctl_opt_man(v, (FILE *)arg);
+	return 0;
+}
+
+/* The lines of a help block as roff: "  WORD   text" an option's
+ * paragraph, any other line a paragraph of its own. */
+static void man_options(const char *block, FILE *f)
+{
+	char line[512];
+	for (const char *p = block; *p;) {
+		size_t n = strcspn(p, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+		char *gap = line[0] == ' ' ? strstr(line + 2, "  ") : NULL;
+		if (line[0] == '\0')
+			continue;
+		if (gap == NULL) {
+			fputs(".PP\n", f);
+			ctl_opt_roff(line, f);
+			fputc('\n', f);
+			continue;
+		}
+		*gap = '\0';
+		fputs(".TP\n\\fB", f);
+		ctl_opt_roff(line + 2, f);
+		fputs("\\fR\n", f);
+		ctl_opt_roff(gap + 2 + strspn(gap + 2, " "), f);
+		fputc('\n', f);
+	}
+}
+
+/* ardoisectl(1) in roff, written from the verb tables at build time. */
+static int man(FILE *f)
+{
+	fputs(".TH ARDOISECTL 1 \"\" \"Ardoise " ARDOISE_VERSION
+	      "\" \"User commands\"\n.nh\n.ad l\n"
+	      ".SH NAME\nardoisectl \\- drive an Ardoise server from the command line\n"
+	      ".SH SYNOPSIS\n.B ardoisectl\n[\\fB\\-\\-url\\fR \\fIURL\\fR] "
+	      "[\\fB\\-\\-token\\fR \\fITOKEN\\fR] [\\fB\\-\\-ca\\fR \\fIFILE\\fR] "
+	      "[\\fB\\-\\-json\\fR] \\fINOUN\\fR [\\fIVERB\\fR] [\\fIARGS\\fR]\n"
+	      ".SH DESCRIPTION\n"
+	      "ardoisectl drives an Ardoise server (\\fBardoised\\fR(8)) through its JSON API. "
+	      "Its messages are in French under a French locale (LANG=fr_FR.UTF\\-8).\n"
+	      ".SH OPTIONS\n",
 	      f);
+	man_options(help_connection, f);
+	man_options(help_output, f);
+	fputs(".SH COMMANDS\n", f);
+	each_verb(man_verb, f);
+	fputs(".SH \"EXIT STATUS\"\n", f);
+	ctl_opt_roff(help_exit + 1, f);
+	fputs(".SH \"SEE ALSO\"\n\\fBardoised\\fR(8), \\fBardoised.conf\\fR(5)\n", f);
+	return fflush(f) == 0 && !ferror(f) ? 0 : 1;
 }
 
 /* --help after NOUN [VERB]: the verb's own help when VERB names one (or
@@ -136,6 +204,9 @@ int main(int argc, char **argv)
 	struct ctl c = {getenv("ARDOISE_URL"), getenv("ARDOISE_TOKEN"), getenv("ARDOISE_CA"), 0, 0};
 	int i = 1;
 
+	/* build time: the manual page, in English whatever the locale */
+	if (argc == 2 && strcmp(argv[1], "--man") == 0)
+		return man(stdout);
 	/* French under a French locale; numbers stay "C" (the JSON sent and
 	 * the figures scripts parse) */
 	setlocale(LC_ALL, "");

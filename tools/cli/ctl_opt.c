@@ -322,3 +322,48 @@ void ctl_query_add(char *path, size_t cap, const char *key, const char *value)
 	ctl_urlenc(value, enc, sizeof(enc));
 	snprintf(path + n, cap - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', key, enc);
 }
+
+/* s as roff text: a backslash is \e, a hyphen \- (an option copies as
+ * typed), a line never starts with a control character. */
+static void roff(FILE *f, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else if (*s == '\n')
+			fputs(*(s + 1) == '.' || *(s + 1) == '\'' ? "\n\\&" : "\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+void ctl_opt_roff(const char *s, FILE *f)
+{
+	roff(f, s);
+}
+
+void ctl_opt_man(const struct ctl_verb *v, FILE *f)
+{
+	char syn[1024], word[160];
+	ctl_opt_synopsis(v, syn, sizeof(syn));
+	fprintf(f, ".SS \"%s%s%s\"\n.B ardoisectl\n", v->noun, v->verb ? " " : "",
+		v->verb ? v->verb : "");
+	roff(f, syn);
+	fputs("\n.PP\n", f);
+	roff(f, v->help);
+	fputc('\n', f);
+	for (const struct ctl_opt *o = v->opts; o && o->name; o++) {
+		if (o->how & CTL_OPT_SHOWN)
+			continue;
+		row_word(o, word, sizeof(word));
+		fputs(".TP\n\\fB", f);
+		roff(f, word);
+		fputs("\\fR\n", f);
+		roff(f, o->help);
+		fputc('\n', f);
+	}
+}

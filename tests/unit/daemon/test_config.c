@@ -456,6 +456,179 @@ static void test_reload_merge(void **state)
 	assert_true(strlen(tiny) < sizeof(tiny));
 }
 
+/* What fn wrote to a FILE, as a string (free it). */
+static char *capture(struct fixture *f, const char *name, void (*fn)(FILE *out, void *arg),
+		     void *arg)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	FILE *out = fopen(path, "w");
+	assert_non_null(out);
+	fn(out, arg);
+	assert_int_equal(fclose(out), 0);
+	FILE *in = fopen(path, "r");
+	char *text = calloc(1, 1 << 20);
+	size_t n = fread(text, 1, (1 << 20) - 1, in);
+	fclose(in);
+	text[n] = '\0';
+	return text;
+}
+
+static void write_dump(FILE *out, void *arg)
+{
+	config_dump(arg, out);
+}
+
+static void write_sample(FILE *out, void *arg)
+{
+	config_sample(out, arg);
+}
+
+static void write_man(FILE *out, void *arg)
+{
+	config_man(out, "9.9.9", "/etc/ardoise/ardoised.conf");
+}
+
+/* Calls fn(section, key) for each "key = value" line of a dump. */
+static void each_key(const char *dump, void (*fn)(const char *sec, const char *key, void *arg),
+		     void *arg)
+{
+	char sec[64] = "", line[1024];
+	for (const char *p = dump; *p;) {
+		size_t n = strcspn(p, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+		if (line[0] == '[')
+			snprintf(sec, sizeof(sec), "%.*s", (int)(strcspn(line + 1, "]")), line + 1);
+		else if (strstr(line, " = ") || (n > 2 && strcmp(line + n - 2, " =") == 0)) {
+			line[strcspn(line, " ")] = '\0';
+			fn(sec, line, arg);
+		}
+	}
+}
+
+/* In the sample: under its section, the doc, its type, then the key
+ * commented out with its default (listen: set). */
+static void key_in_sample(const char *sec, const char *key, void *arg)
+{
+	const char *sample = arg;
+	char head[80], want[200];
+	snprintf(head, sizeof(head), "\n[%s]\n", sec);
+	const char *at = strstr(sample, head);
+	if (at == NULL)
+		fail_msg("no [%s] in the sample", sec);
+	const char *next = strstr(at + 1, "\n[");
+	snprintf(want, sizeof(want), strcmp(key, "listen") ? "\n# %s =" : "\n%s = ", key);
+	const char *k = strstr(at, want);
+	if (k == NULL || (next && k > next))
+		fail_msg("%s.%s is not in its section of the sample", sec, key);
+	/* the two lines before: "# <doc>" (some words) and "# (<type>)" */
+	const char *type = k - 1;
+	while (type > at && type[-1] != '\n')
+		type--;
+	if (strncmp(type, "# (", 3) != 0)
+		fail_msg("%s.%s: no type line before it", sec, key);
+	const char *doc = type - 1;
+	while (doc > at && doc[-1] != '\n')
+		doc--;
+	if (strncmp(doc, "# ", 2) != 0 || type - doc < 6)
+		fail_msg("%s.%s: no description before it", sec, key);
+}
+
+/* In the page: the key as a paragraph tag, then its doc. */
+static void key_in_man(const char *sec, const char *key, void *arg)
+{
+	const char *man = arg;
+	char head[80], want[200], esc[100];
+	size_t o = 0;
+	for (const char *c = key; *c && o + 3 < sizeof(esc); c++) {
+		if (*c == '-')
+			esc[o++] = '\\';
+		esc[o++] = *c;
+	}
+	esc[o] = '\0';
+	snprintf(head, sizeof(head), ".SH \"[%s]\"\n", sec);
+	snprintf(want, sizeof(want), ".TP\n\\fB%s\\fR\n", esc);
+	const char *at = strstr(man, head), *k = at ? strstr(at, want) : NULL;
+	const char *next = at ? strstr(at + 1, ".SH ") : NULL;
+	if (k == NULL || (next && k > next))
+		fail_msg("%s.%s is not in its section of ardoised.conf(5)", sec, key);
+	k += strlen(want);
+	if (*k == '.' || strcspn(k, "\n") < 20)
+		fail_msg("%s.%s: no description in ardoised.conf(5)", sec, key);
+}
+
+static void test_sample(void **state)
+{
+	struct fixture *f = *state;
+	const char *const set[] = {"server.listen", "0.0.0.0:443", NULL};
+	char *dump = capture(f, "dump", write_dump, &f->c);
+	char *sample = capture(f, "sample.conf", write_sample, (void *)set);
+	each_key(dump, key_in_sample, sample);
+	/* as installed: the defaults but listen */
+	struct config c;
+	config_defaults(&c);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/sample.conf", f->dir);
+	assert_int_equal(config_load(&c, path, f->err, sizeof(f->err)), 0);
+	assert_string_equal(c.listen, "0.0.0.0:443");
+	assert_int_equal(config_set(&c, "server", "listen", "127.0.0.1:8443", f->err, 512), 0);
+	char *again = capture(f, "dump2", write_dump, &c);
+	assert_string_equal(again, dump);
+	free(again);
+	/* every key uncommented is its default: the same configuration */
+	char *full = calloc(1, strlen(sample) + 1), *w = full;
+	for (const char *p = sample; *p;) {
+		size_t n = strcspn(p, "\n");
+		int key = strncmp(p, "# ", 2) == 0 && p[2] >= 'a' && p[2] <= 'z' &&
+			  memchr(p, '=', n) && strcspn(p + 2, " ") < strcspn(p + 2, "=");
+		/* "# name = value": a key line, not a sentence with a '=' */
+		if (key && p[2 + strcspn(p + 2, " ") + 1] != '=')
+			key = 0;
+		memcpy(w, p + (key ? 2 : 0), n + (p[n] == '\n') - (key ? 2 : 0));
+		w += n + (p[n] == '\n') - (key ? 2 : 0);
+		p += n + (p[n] == '\n');
+	}
+	unit_write(f->dir, "full.conf", full);
+	snprintf(path, sizeof(path), "%s/full.conf", f->dir);
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, path, f->err, sizeof(f->err)), 0);
+	assert_int_equal(config_set(&c, "server", "listen", "127.0.0.1:8443", f->err, 512), 0);
+	again = capture(f, "dump3", write_dump, &c);
+	assert_string_equal(again, dump);
+	free(again);
+	free(full);
+	free(sample);
+	free(dump);
+}
+
+static void test_man(void **state)
+{
+	struct fixture *f = *state;
+	char *dump = capture(f, "dump", write_dump, &f->c);
+	char *man = capture(f, "ardoised.conf.5", write_man, NULL);
+	each_key(dump, key_in_man, man);
+	assert_non_null(strstr(man, ".TH ARDOISED.CONF 5 \"\" \"Ardoise 9.9.9\""));
+	/* the bounds and values are said */
+	assert_non_null(strstr(man, "a whole number from 0 to 64"));
+	assert_non_null(strstr(man, "one of debug, info, warn, error"));
+	/* no line is a request roff does not know: text never starts with a
+	 * control character */
+	static const char *const requests[] = {".TH ",	".SH ",	 ".TP\n",  ".br\n",
+					       ".PP\n", ".nh\n", ".ad l\n"};
+	for (const char *p = man; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != 0)) {
+		if (*p != '.' && *p != '\'')
+			continue;
+		int known = 0;
+		for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+			known |= strncmp(p, requests[i], strlen(requests[i])) == 0;
+		if (!known)
+			fail_msg("a line roff would take for a request: %.60s", p);
+	}
+	free(man);
+	free(dump);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -481,6 +654,8 @@ int main(void)
 	    T(test_set),
 	    T(test_dump),
 	    T(test_reload_merge),
+	    T(test_sample),
+	    T(test_man),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
