@@ -205,6 +205,10 @@ static const struct ckey keys[] = {
     SC("vpp", "url", vpp_url, "https://vpp.itunes.apple.com/mdm/v2", check_https, ""),
     SC("vpp", "ca", vpp_ca, "", check_readable, ""),
     I("vpp", "sync_minutes", vpp_sync_minutes, "10", 0, 1440, ""),
+    E("metrics", "access", metrics_access, "loopback", "loopback|account|off",
+      "Who may read GET /metrics (Prometheus text format): loopback answers peers on "
+      "127.0.0.0/8 or ::1 without a token, account asks for the bearer token of a "
+      "monitoring account or a technician, off answers 404."),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -3,6 +3,7 @@
 #include "ap_err.h"
 #include "api.h"
 #include "api_routes.h"
+#include "authz.h"
 #include "db_account.h"
 #include "mdm.h"
 #include "quota.h"
@@ -13,15 +14,20 @@
 
 /* every module's table; order matters only for overlapping patterns */
 static const struct route *const tables[] = {
-    api_core_routes,	    mdm_routes,		mdm_enroll_routes,
-    mdm_ade_routes,	    api_command_routes, api_school_routes,
-    api_device_routes,	    api_person_routes,	api_loan_routes,
-    api_incident_routes,    api_account_routes, api_audit_routes,
-    api_report_routes,	    api_lock_routes,	api_locate_routes,
-    api_policy_routes,	    api_push_routes,	api_session_routes,
-    api_dashboard_routes,   api_notice_routes,	api_update_routes,
-    api_update_plan_routes, api_ade_routes,	api_vpp_routes,
-    api_ddm_routes,	    web_routes, /* last: its page route takes any path the others leave */
+    api_core_routes,	  mdm_routes,
+    mdm_enroll_routes,	  mdm_ade_routes,
+    api_command_routes,	  api_school_routes,
+    api_device_routes,	  api_person_routes,
+    api_loan_routes,	  api_incident_routes,
+    api_account_routes,	  api_audit_routes,
+    api_report_routes,	  api_lock_routes,
+    api_locate_routes,	  api_policy_routes,
+    api_push_routes,	  api_session_routes,
+    api_dashboard_routes, api_notice_routes,
+    api_update_routes,	  api_update_plan_routes,
+    api_ade_routes,	  api_vpp_routes,
+    api_ddm_routes,	  api_metrics_routes,
+    web_routes, /* last: its page route takes any path the others leave */
 };
 
 /* Matches path against pattern, capturing ":x" and "*" into r->params. */
@@ -109,6 +115,11 @@ void router_dispatch(struct req *r)
 	if (rt) {
 		if (rt->auth == AUTH_STAFF && !r->has_acct && api_authenticate(r) < 0)
 			return;
+		if (rt->auth == AUTH_STAFF && authz_staff_route(r) < 0) {
+			api_refuse(r, AP_EFORBIDDEN, 403,
+				   "a monitoring account reads GET /metrics and nothing else");
+			return;
+		}
 		r->resp->status = 0;
 		rt->fn(r);
 		if (r->resp->status == 0)
