@@ -64,7 +64,7 @@ static void hist_init(struct metrics_hist *h, const double *bounds, size_t n)
 void metrics_init(int64_t start_time_s, const char *version)
 {
 	reg.start_time_s = start_time_s;
-	strncpy(reg.version, version ? version : "", sizeof(reg.version) - 1);
+	snprintf(reg.version, sizeof(reg.version), "%s", version ? version : "");
 	for (size_t i = 0; i < METRICS__CLASSES; i++)
 		hist_init(&reg.request[i], short_bounds, SHORT_N);
 	for (size_t i = 0; i < METRICS__RECONCILES; i++)

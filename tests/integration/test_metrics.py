@@ -99,6 +99,14 @@ def test_numbers_match_a_wave():
             wait_idle(d)
             second = sim.connect()
             check(second["acknowledged"] >= N, "the tablets acknowledged: %r" % second)
+            # one command left waiting, one tablet silent for 8 days (the
+            # test plays the clock on the stored row)
+            d.ctl("command", "send", serials[0], "DeviceInformation")
+            wait_until(lambda: len(apns.requests()) >= N + 1, what="the last push")
+            wait_idle(d)
+            out = d.sqlite("UPDATE device SET last_seen = last_seen - 8 * 86400 "
+                           "WHERE serial = '%s'" % serials[1])
+            check(out.returncode == 0, out.stderr)
 
             text = scrape(d)
             promtool_check(text)
@@ -137,8 +145,9 @@ def test_numbers_match_a_wave():
             check(value(m, "ardoise_mdm_checkin_requests_total",
                         'message="TokenUpdate",outcome="ok"') >= N, "TokenUpdate check-ins")
             check(value(m, "ardoise_tablets_enrolled") == N, "enrolled tablets")
-            check(value(m, "ardoise_tablets_not_seen", 'days="7"') == 0, "none unseen")
-            check(value(m, "ardoise_commands_pending", 'status="queued"') == 0, "none pending")
+            check(value(m, "ardoise_tablets_not_seen", 'days="7"') == 1, "one unseen for 7 days")
+            check(value(m, "ardoise_tablets_not_seen", 'days="30"') == 0, "none for 30")
+            check(value(m, "ardoise_commands_pending", 'status="queued"') == 1, "one pending")
 
             # handshakes: at least one a session (the sim opens a connection each)
             sessions = sum(v for (n, _), v in m.items()
