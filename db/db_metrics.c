@@ -31,24 +31,46 @@ int db_metrics_pending(struct db *db, int64_t ret[3])
 	return 0;
 }
 
-int db_metrics_tablets(struct db *db, int64_t now, struct db_metrics_tablets *ret)
+/* count(*) of a literal statement; its ?1, if it has one, is v. */
+static int count_of(struct db *db, const char *sql, int64_t v, int64_t *ret)
 {
 	sqlite3_stmt *st;
-	int rc = db_stmt(db,
-			 "SELECT count(*),"
-			 " coalesce(sum(last_seen IS NULL OR last_seen < ?1), 0),"
-			 " coalesce(sum(last_seen IS NULL OR last_seen < ?2), 0)"
-			 " FROM device WHERE enrollment = 'enrolled'",
-			 &st);
+	int rc = db_stmt(db, sql, &st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, now - 7 * DAY);
-	sqlite3_bind_int64(st, 2, now - 30 * DAY);
-	if ((rc = db_step_row(db, st)) < 0)
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, v);
+	return db_step_int64(db, st, ret);
+}
+
+/* Three index lookups, never a scan of the device rows: the enrolled from
+ * device_enrollment, the unseen from device_seen's range (the unary + keeps
+ * the planner off device_enrollment there: the rows looked up are only the
+ * unseen ones). */
+int db_metrics_tablets(struct db *db, int64_t now, struct db_metrics_tablets *ret)
+{
+	int64_t enrolled, never, before7, before30;
+	int rc =
+	    count_of(db, "SELECT count(*) FROM device WHERE enrollment = 'enrolled'", 0, &enrolled);
+	if (rc == 0)
+		rc = count_of(db,
+			      "SELECT count(*) FROM device WHERE last_seen IS NULL"
+			      " AND +enrollment = 'enrolled'",
+			      0, &never);
+	if (rc == 0)
+		rc = count_of(db,
+			      "SELECT count(*) FROM device WHERE last_seen < ?1"
+			      " AND +enrollment = 'enrolled'",
+			      now - 7 * DAY, &before7);
+	if (rc == 0)
+		rc = count_of(db,
+			      "SELECT count(*) FROM device WHERE last_seen < ?1"
+			      " AND +enrollment = 'enrolled'",
+			      now - 30 * DAY, &before30);
+	if (rc < 0)
 		return rc;
-	ret->enrolled = sqlite3_column_int64(st, 0);
-	ret->not_seen_7d = sqlite3_column_int64(st, 1);
-	ret->not_seen_30d = sqlite3_column_int64(st, 2);
-	db_done(st);
+	ret->enrolled = enrolled;
+	ret->not_seen_7d = never + before7;
+	ret->not_seen_30d = never + before30;
 	return 0;
 }
