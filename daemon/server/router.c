@@ -108,6 +108,16 @@ static const struct route *find_route(struct req *r, int *ret_path_matched)
 	return NULL;
 }
 
+/* 0 when the caller of a staff route may use the staff routes at all
+ * (authz_staff_route()); otherwise answered 403. */
+static int staff_admitted(struct req *r)
+{
+	if (authz_staff_route(r) == 0)
+		return 0;
+	return api_refuse(r, AP_EFORBIDDEN, 403,
+			  "a monitoring account reads GET /metrics and nothing else");
+}
+
 void router_dispatch(struct req *r)
 {
 	int path_matched;
@@ -115,11 +125,8 @@ void router_dispatch(struct req *r)
 	if (rt) {
 		if (rt->auth == AUTH_STAFF && !r->has_acct && api_authenticate(r) < 0)
 			return;
-		if (rt->auth == AUTH_STAFF && authz_staff_route(r) < 0) {
-			api_refuse(r, AP_EFORBIDDEN, 403,
-				   "a monitoring account reads GET /metrics and nothing else");
+		if (rt->auth == AUTH_STAFF && staff_admitted(r) < 0)
 			return;
-		}
 		r->resp->status = 0;
 		rt->fn(r);
 		if (r->resp->status == 0)
@@ -144,6 +151,8 @@ static int body_limit(struct req *r, const struct route *rt, struct router_admis
 	if (rt && rt->auth == AUTH_STAFF) {
 		if (api_authenticate(r) < 0)
 			return AP_EAUTH;
+		if (staff_admitted(r) < 0) /* before its body, not after */
+			return AP_EFORBIDDEN;
 		a->limit = (size_t)cfg->max_body_bytes;
 		a->anonymous = 0;
 	} else if (rt && rt->auth == AUTH_DEVICE) {
