@@ -207,6 +207,31 @@ static int sample(struct ap_buf *out, const char *name, const char *label, const
 	return rc;
 }
 
+/* A counter family of one label: its HELP and TYPE, then n samples, the
+ * label's values[i] with c[i]. */
+static int family(struct ap_buf *out, const char *name, const char *help, const char *label,
+		  const char *const *values, counter *c, size_t n)
+{
+	int rc = head(out, name, "counter", help);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = sample(out, name, label, values[i], get(&c[i]));
+	return rc;
+}
+
+/* A counter family of two labels: c is [n1][n2], c[i * n2 + j] under
+ * l1=v1[i], l2=v2[j] (values of the source, no escaping needed). */
+static int family2(struct ap_buf *out, const char *name, const char *help, const char *l1,
+		   const char *const *v1, size_t n1, const char *l2, const char *const *v2,
+		   size_t n2, counter *c)
+{
+	int rc = head(out, name, "counter", help);
+	for (size_t i = 0; i < n1 && rc == 0; i++)
+		for (size_t j = 0; j < n2 && rc == 0; j++)
+			rc = ap_buf_printf(out, "%s{%s=\"%s\",%s=\"%s\"} %llu\n", name, l1, v1[i],
+					   l2, v2[j], (unsigned long long)get(&c[i * n2 + j]));
+	return rc;
+}
+
 static int gauge_i(struct ap_buf *out, const char *name, const char *labels, int64_t v)
 {
 	return ap_buf_printf(out, "%s%s%s%s %lld\n", name, labels[0] ? "{" : "", labels,
@@ -238,6 +263,20 @@ static int histogram(struct ap_buf *out, const char *name, const char *labels,
 	return rc;
 }
 
+/* A histogram family of one label: HELP and TYPE, then h[i] under the
+ * label's values[i]. */
+static int hist_family(struct ap_buf *out, const char *name, const char *help, const char *label,
+		       const char *const *values, struct metrics_hist *h, size_t n)
+{
+	int rc = head(out, name, "histogram", help);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char l[64];
+		snprintf(l, sizeof(l), "%s=\"%s\"", label, values[i]);
+		rc = histogram(out, name, l, &h[i]);
+	}
+	return rc;
+}
+
 static int write_process(struct ap_buf *out)
 {
 	int rc = head(out, "ardoise_build_info", "gauge",
@@ -261,45 +300,31 @@ static int write_process(struct ap_buf *out)
 		rc = gauge_i(out, "ardoise_connections_open", "",
 			     atomic_load_explicit(&reg.connections, memory_order_relaxed));
 	if (rc == 0)
-		rc =
-		    head(out, "ardoise_tls_handshakes_total", "counter",
-			 "TLS handshakes by result: full, resumed (session resumption) or failed.");
-	for (size_t i = 0; i < METRICS__TLS && rc == 0; i++)
-		rc = sample(out, "ardoise_tls_handshakes_total", "result", tls_names[i],
-			    get(&reg.tls[i]));
+		rc = family(
+		    out, "ardoise_tls_handshakes_total",
+		    "TLS handshakes by result: full, resumed (session resumption) or failed.",
+		    "result", tls_names, reg.tls, METRICS__TLS);
 	if (rc == 0)
-		rc = head(out, "ardoise_http_request_duration_seconds", "histogram",
-			  "Time from a request's last byte to its answer, by route class.");
-	for (size_t i = 0; i < METRICS__CLASSES && rc == 0; i++) {
-		char l[40];
-		snprintf(l, sizeof(l), "class=\"%s\"", class_names[i]);
-		rc = histogram(out, "ardoise_http_request_duration_seconds", l, &reg.request[i]);
-	}
+		rc = hist_family(out, "ardoise_http_request_duration_seconds",
+				 "Time from a request's last byte to its answer, by route class.",
+				 "class", class_names, reg.request, METRICS__CLASSES);
 	return rc;
 }
 
 static int write_mdm(struct ap_buf *out)
 {
-	const char *n = "ardoise_mdm_checkin_requests_total";
-	int rc = head(out, n, "counter",
-		      "Check-in requests (PUT /mdm/checkin) by message type and outcome.");
-	for (size_t m = 0; m < METRICS__CHECKINS && rc == 0; m++)
-		for (size_t o = 0; o < 3 && rc == 0; o++)
-			rc = ap_buf_printf(out, "%s{message=\"%s\",outcome=\"%s\"} %llu\n", n,
-					   checkin_names[m], checkin_outcomes[o],
-					   (unsigned long long)get(&reg.checkin[m][o]));
+	int rc = family2(out, "ardoise_mdm_checkin_requests_total",
+			 "Check-in requests (PUT /mdm/checkin) by message type and outcome.",
+			 "message", checkin_names, METRICS__CHECKINS, "outcome", checkin_outcomes,
+			 3, &reg.checkin[0][0]);
 	if (rc == 0)
-		rc = head(out, "ardoise_mdm_connect_requests_total", "counter",
-			  "Command-channel requests (PUT /mdm/connect) by outcome.");
-	for (size_t i = 0; i < METRICS__CONNECTS && rc == 0; i++)
-		rc = sample(out, "ardoise_mdm_connect_requests_total", "outcome", connect_names[i],
-			    get(&reg.connect[i]));
+		rc = family(out, "ardoise_mdm_connect_requests_total",
+			    "Command-channel requests (PUT /mdm/connect) by outcome.", "outcome",
+			    connect_names, reg.connect, METRICS__CONNECTS);
 	if (rc == 0)
-		rc = head(out, "ardoise_mdm_reports_total", "counter",
-			  "Statuses tablets reported on the command channel.");
-	for (size_t i = 0; i < METRICS__REPORTS && rc == 0; i++)
-		rc = sample(out, "ardoise_mdm_reports_total", "status", report_names[i],
-			    get(&reg.report[i]));
+		rc = family(out, "ardoise_mdm_reports_total",
+			    "Statuses tablets reported on the command channel.", "status",
+			    report_names, reg.report, METRICS__REPORTS);
 	return rc;
 }
 
@@ -325,24 +350,15 @@ static int write_commands(struct ap_buf *out)
 
 static int write_runs(struct ap_buf *out)
 {
-	int rc = head(out, "ardoise_reconcile_runs_total", "counter",
-		      "Reconciliation runs by scope (fleet, school, tablet) and result.");
-	for (size_t s = 0; s < METRICS__RECONCILES && rc == 0; s++)
-		for (int ok = 0; ok < 2 && rc == 0; ok++)
-			rc = ap_buf_printf(
-			    out,
-			    "ardoise_reconcile_runs_total{scope=\"%s\",result=\"%s\"} "
-			    "%llu\n",
-			    reconcile_names[s], ok ? "ok" : "failed",
-			    (unsigned long long)get(&reg.reconcile_runs[s][ok]));
+	static const char *const results[2] = {"failed", "ok"};
+	int rc = family2(out, "ardoise_reconcile_runs_total",
+			 "Reconciliation runs by scope (fleet, school, tablet) and result.",
+			 "scope", reconcile_names, METRICS__RECONCILES, "result", results, 2,
+			 &reg.reconcile_runs[0][0]);
 	if (rc == 0)
-		rc = head(out, "ardoise_reconcile_duration_seconds", "histogram",
-			  "Wall-clock time of reconciliation runs, by scope.");
-	for (size_t s = 0; s < METRICS__RECONCILES && rc == 0; s++) {
-		char l[40];
-		snprintf(l, sizeof(l), "scope=\"%s\"", reconcile_names[s]);
-		rc = histogram(out, "ardoise_reconcile_duration_seconds", l, &reg.reconcile[s]);
-	}
+		rc = hist_family(out, "ardoise_reconcile_duration_seconds",
+				 "Wall-clock time of reconciliation runs, by scope.", "scope",
+				 reconcile_names, reg.reconcile, METRICS__RECONCILES);
 	if (rc == 0)
 		rc = head(out, "ardoise_db_write_transaction_duration_seconds", "histogram",
 			  "Time database write transactions hold the write lock, BEGIN to "
