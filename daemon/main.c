@@ -21,6 +21,7 @@
 #include "secret.h"
 #include "log.h"
 #include "mdm.h"
+#include "metrics.h"
 #include "policy.h"
 #include "push.h"
 #include "reconcile.h"
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -816,7 +818,7 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	log_info("starting", "version=" ARDOISE_VERSION " data_dir=%s schema=%d", o.data_dir,
+	log_info("starting", "version=%s data_dir=%s schema=%d", ARDOISE_VERSION, o.data_dir,
 		 version);
 	if (!ca_rsa)
 		log_warn("ca_not_rsa", "msg=\"%s\"", ca_not_rsa);
@@ -824,6 +826,10 @@ int main(int argc, char **argv)
 		rc = die("result hooks: %s", ap_strerror(rc));
 		goto out;
 	}
+	/* before any thread counts: the registry and the write transactions'
+	 * hook (db/ may not include the daemon, so it calls back) */
+	metrics_init((int64_t)time(NULL), ARDOISE_VERSION);
+	db_set_tx_hook(metrics_db_tx);
 	gdmf_sync_start(&srv); /* the catalogue's last good copy */
 	rc = server_run(&srv) < 0 ? 1 : 0;
 out:

@@ -10,10 +10,9 @@
 #include <string.h>
 
 static const char *const role_names[] = {
-    [DB_ROLE_TECHNICIAN] = "technician",
-    [DB_ROLE_ATI] = "ati",
-    [DB_ROLE_REFERENT] = "referent",
-    [DB_ROLE_AUDITOR] = "auditor",
+    [DB_ROLE_TECHNICIAN] = "technician", [DB_ROLE_ATI] = "ati",
+    [DB_ROLE_REFERENT] = "referent",	 [DB_ROLE_AUDITOR] = "auditor",
+    [DB_ROLE_MONITORING] = "monitoring",
 };
 
 const char *db_role_name(enum db_role r)

@@ -12,6 +12,7 @@ struct db {
 	sqlite3 *h;
 	int tx_depth;
 	int tx_failed;
+	uint64_t tx_t0; /* when the outermost write transaction began (ns, db_set_tx_hook) */
 	/* the audit chain's HMAC key (db_audit_set_key), when has_audit_key */
 	unsigned char audit_key[32];
 	int has_audit_key;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <time.h>
 
 static _Atomic int64_t clock_offset;
 
@@ -515,6 +516,27 @@ static void write_lock_give(void)
 	pthread_mutex_unlock(&write_lock.mu);
 }
 
+static void (*tx_hook)(uint64_t ns);
+
+void db_set_tx_hook(void (*fn)(uint64_t ns))
+{
+	tx_hook = fn;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The outermost write transaction ended: the lock is given back next. */
+static void tx_ended(struct db *db)
+{
+	if (tx_hook && db->tx_t0)
+		tx_hook(mono_ns() - db->tx_t0);
+}
+
 int db_begin(struct db *db)
 {
 	if (db->tx_depth++ > 0)
@@ -526,6 +548,7 @@ int db_begin(struct db *db)
 		db->tx_depth = 0;
 		write_lock_give();
 	}
+	db->tx_t0 = tx_hook ? mono_ns() : 0;
 	return rc;
 }
 
@@ -537,12 +560,14 @@ int db_commit(struct db *db)
 		return 0;
 	if (db->tx_failed) {
 		db_exec(db, "ROLLBACK");
+		tx_ended(db);
 		write_lock_give();
 		return AP_EDB;
 	}
 	int rc = db_exec(db, "COMMIT");
 	if (rc < 0)
 		db_exec(db, "ROLLBACK");
+	tx_ended(db);
 	write_lock_give();
 	return rc;
 }
@@ -582,5 +607,6 @@ void db_rollback(struct db *db)
 		return;
 	}
 	db_exec(db, "ROLLBACK");
+	tx_ended(db);
 	write_lock_give();
 }

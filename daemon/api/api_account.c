@@ -95,7 +95,8 @@ static int account_schools(struct req *r, json_t *b, enum db_role role, char lis
 		if (rc < 0)
 			return api_dberr(r, rc, "reading the collège");
 	}
-	if ((role == DB_ROLE_TECHNICIAN || role == DB_ROLE_AUDITOR) && *n)
+	if ((role == DB_ROLE_TECHNICIAN || role == DB_ROLE_AUDITOR || role == DB_ROLE_MONITORING) &&
+	    *n)
 		return api_refuse(r, AP_EINVAL, 400, "a %s sees the whole fleet: give no collège",
 				  db_role_name(role));
 	if (role == DB_ROLE_ATI && *n == 0)
@@ -125,7 +126,8 @@ static void create_account(struct req *r)
 	    profile_fields(r, b, &c) < 0)
 		goto out;
 	if (db_role_from_name(role_s, &role) < 0) {
-		api_fail(r, AP_EINVAL, 400, "role must be technician, ati, referent or auditor");
+		api_fail(r, AP_EINVAL, 400,
+			 "role must be technician, ati, referent, auditor or monitoring");
 		goto out;
 	}
 	if (account_schools(r, b, role, list, &n) < 0 || api_begin(r) < 0)

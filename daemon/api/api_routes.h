@@ -30,5 +30,6 @@ extern const struct route api_update_plan_routes[];
 extern const struct route api_ddm_routes[];
 extern const struct route api_ade_routes[];
 extern const struct route api_vpp_routes[];
+extern const struct route api_metrics_routes[];
 
 #endif

@@ -10,31 +10,32 @@ enum grant { NO = 0, SCOPE = 1, FLEET = 2 };
 
 /* The one table: per action, who may do it, and what it is (for messages). */
 static const struct {
-	unsigned char grant[4]; /* technician, ati, referent, auditor */
+	unsigned char grant[DB_ROLE__COUNT]; /* technician, ati, referent, auditor, monitoring */
 	const char *what;
 } actions[] = {
-    [AZ_READ] = {{FLEET, SCOPE, SCOPE, FLEET}, "see this collège's records"},
-    [AZ_READ_FLEET] = {{FLEET, NO, NO, FLEET}, "see fleet-wide views"},
-    [AZ_LOAN] = {{FLEET, SCOPE, NO, NO}, "change loans, returns or people"},
-    [AZ_INCIDENT] = {{FLEET, SCOPE, NO, NO}, "declare or close incidents"},
-    [AZ_DEVICE_ACTION] = {{FLEET, SCOPE, NO, NO}, "act on tablets"},
-    [AZ_SCHOOL_POLICY] = {{FLEET, SCOPE, NO, NO}, "change a collège's apps and profiles"},
-    [AZ_ADMIN] = {{FLEET, NO, NO, NO}, "administer (accounts, collèges, inventory, policy)"},
-    [AZ_AUDIT] = {{FLEET, NO, NO, FLEET}, "read the audit log and registers"},
-    [AZ_LOCATE] = {{FLEET, NO, NO, NO}, "run the geolocation procedure"},
-    [AZ_SELF] = {{FLEET, FLEET, FLEET, FLEET}, "manage its own token"},
-    [AZ_POLICY_READ] = {{FLEET, FLEET, FLEET, FLEET}, "read the profile and app catalogue"},
-    [AZ_APP_CATALOGUE] = {{FLEET, FLEET, NO, NO}, "add apps to the catalogue"},
-    [AZ_ERASE] = {{FLEET, NO, NO, NO}, "erase a tablet outside a loan return"},
-    [AZ_BULK] = {{FLEET, NO, NO, NO}, "send a command to every tablet of a collège"},
-    [AZ_COMMAND_PLIST] = {{FLEET, NO, NO, NO},
+    [AZ_READ] = {{FLEET, SCOPE, SCOPE, FLEET, NO}, "see this collège's records"},
+    [AZ_READ_FLEET] = {{FLEET, NO, NO, FLEET, NO}, "see fleet-wide views"},
+    [AZ_LOAN] = {{FLEET, SCOPE, NO, NO, NO}, "change loans, returns or people"},
+    [AZ_INCIDENT] = {{FLEET, SCOPE, NO, NO, NO}, "declare or close incidents"},
+    [AZ_DEVICE_ACTION] = {{FLEET, SCOPE, NO, NO, NO}, "act on tablets"},
+    [AZ_SCHOOL_POLICY] = {{FLEET, SCOPE, NO, NO, NO}, "change a collège's apps and profiles"},
+    [AZ_ADMIN] = {{FLEET, NO, NO, NO, NO}, "administer (accounts, collèges, inventory, policy)"},
+    [AZ_AUDIT] = {{FLEET, NO, NO, FLEET, NO}, "read the audit log and registers"},
+    [AZ_LOCATE] = {{FLEET, NO, NO, NO, NO}, "run the geolocation procedure"},
+    [AZ_SELF] = {{FLEET, FLEET, FLEET, FLEET, NO}, "manage its own token"},
+    [AZ_POLICY_READ] = {{FLEET, FLEET, FLEET, FLEET, NO}, "read the profile and app catalogue"},
+    [AZ_APP_CATALOGUE] = {{FLEET, FLEET, NO, NO, NO}, "add apps to the catalogue"},
+    [AZ_ERASE] = {{FLEET, NO, NO, NO, NO}, "erase a tablet outside a loan return"},
+    [AZ_BULK] = {{FLEET, NO, NO, NO, NO}, "send a command to every tablet of a collège"},
+    [AZ_COMMAND_PLIST] = {{FLEET, NO, NO, NO, NO},
 			  "read a command's payload and result (?plist=1): technicians only"},
-    [AZ_REPORT_SCHOOL] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's annual report"},
-    [AZ_UPDATES] = {{FLEET, FLEET, NO, NO}, "see the software update catalogue"},
-    [AZ_UPDATE_STATUS] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's iPadOS update status"},
-    [AZ_ADE] = {{FLEET, NO, NO, NO}, "manage the Apple School Manager server token"},
-    [AZ_VPP] = {{FLEET, NO, NO, NO}, "manage the Apps and Books content tokens"},
-    [AZ_VPP_STATUS] = {{FLEET, SCOPE, SCOPE, NO}, "see a collège's Apps and Books licences"},
+    [AZ_REPORT_SCHOOL] = {{FLEET, SCOPE, SCOPE, NO, NO}, "see a collège's annual report"},
+    [AZ_UPDATES] = {{FLEET, FLEET, NO, NO, NO}, "see the software update catalogue"},
+    [AZ_UPDATE_STATUS] = {{FLEET, SCOPE, SCOPE, NO, NO}, "see a collège's iPadOS update status"},
+    [AZ_ADE] = {{FLEET, NO, NO, NO, NO}, "manage the Apple School Manager server token"},
+    [AZ_VPP] = {{FLEET, NO, NO, NO, NO}, "manage the Apps and Books content tokens"},
+    [AZ_VPP_STATUS] = {{FLEET, SCOPE, SCOPE, NO, NO}, "see a collège's Apps and Books licences"},
+    [AZ_METRICS] = {{FLEET, NO, NO, NO, FLEET}, "read the metrics (GET /metrics)"},
 };
 
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))
@@ -63,11 +64,16 @@ int authz_in_scope(const struct req *r, const char *school)
 	return 0;
 }
 
+int authz_staff_route(const struct req *r)
+{
+	return r->has_acct && r->acct.role == DB_ROLE_MONITORING ? AP_EFORBIDDEN : 0;
+}
+
 int authz_check(const struct req *r, enum authz_action action, const char *school)
 {
 	if (!r->has_acct || r->acct.disabled)
 		return AP_EAUTH;
-	if ((unsigned)action >= NACTIONS || (unsigned)r->acct.role >= 4)
+	if ((unsigned)action >= NACTIONS || (unsigned)r->acct.role >= DB_ROLE__COUNT)
 		return AP_EFORBIDDEN;
 	switch (actions[action].grant[r->acct.role]) {
 	case FLEET:

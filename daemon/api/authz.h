@@ -34,6 +34,7 @@ enum authz_action {
 	AZ_ADE,	       /* the ADE key pair and server token (Apple School Manager): technicians */
 	AZ_VPP,	       /* the Apps and Books content tokens and licence runs: technicians */
 	AZ_VPP_STATUS, /* a collège's Apps and Books licences and shortages */
+	AZ_METRICS,    /* GET /metrics when [metrics] access = account */
 	AZ__COUNT      /* not an action: the size of the table */
 };
 
@@ -61,6 +62,12 @@ const char *authz_action_text(enum authz_action action);
 int authz_command(const struct req *r, enum ap_cmd_type t, int mdm_options, const char **why);
 /* 1 when the generic routes need a reason for t (it goes to the audit log). */
 int authz_command_needs_reason(enum ap_cmd_type t);
+
+/* 0 when r's account may use the staff routes (AUTH_STAFF) at all;
+ * AP_EFORBIDDEN for a monitoring account, which reads GET /metrics
+ * (AZ_METRICS) and nothing else.  The router asks it of every staff
+ * route once the caller is known. */
+int authz_staff_route(const struct req *r);
 
 /* 1 when the account's role sees the whole fleet (technician, auditor). */
 int authz_fleet_wide(const struct req *r);

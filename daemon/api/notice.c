@@ -477,7 +477,7 @@ static int collect_one(const struct db_account *a, void *arg)
 	struct run *run = c->run;
 	struct notice_mail m;
 	int some = 0;
-	if (a->disabled || a->role == DB_ROLE_AUDITOR)
+	if (a->disabled || a->role == DB_ROLE_AUDITOR || a->role == DB_ROLE_MONITORING)
 		return 0;
 	if (a->email[0] == '\0') {
 		run->no_address++;

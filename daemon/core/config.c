@@ -323,6 +323,10 @@ static const struct ckey keys[] = {
     I("vpp", "sync_minutes", vpp_sync_minutes, "10", 0, 1440,
       "The licence run happens this often, in minutes; 0 runs it only when asked or after a "
       "change."),
+    E("metrics", "access", metrics_access, "loopback", "loopback|account|off",
+      "Who may read GET /metrics (Prometheus text format): loopback answers peers on "
+      "127.0.0.0/8 or ::1 without a token, account asks for the bearer token of a "
+      "monitoring account or a technician, off answers 404."),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -113,6 +113,8 @@ struct config {
 	char vpp_url[CONFIG_STR]; /* the API's root, https:// only, no trailing '/' needed */
 	char vpp_ca[CONFIG_STR];  /* extra trust anchors (PEM); "" = system's only */
 	int64_t vpp_sync_minutes; /* the licence run this often, 0 = only when asked */
+	/* [metrics] GET /metrics (daemon/api/api_metrics.c) */
+	char metrics_access[CONFIG_STR]; /* loopback | account | off */
 };
 
 /* Fills c with the defaults. */

@@ -528,6 +528,11 @@ X509 *keystore_ca_cert(struct keystore *ks)
 	return ks->ca;
 }
 
+X509 *keystore_server_cert(struct keystore *ks)
+{
+	return ks->server;
+}
+
 const char *keystore_ca_path(struct keystore *ks)
 {
 	return ks->ca_path;

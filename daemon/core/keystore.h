@@ -78,6 +78,8 @@ X509_STORE *keystore_device_trust(struct keystore *ks);
 const char *keystore_device_trust_id(struct keystore *ks);
 /* The CA certificate (borrowed) and its DER/PEM paths. */
 X509 *keystore_ca_cert(struct keystore *ks);
+/* The TLS server certificate (borrowed). */
+X509 *keystore_server_cert(struct keystore *ks);
 const char *keystore_ca_path(struct keystore *ks);
 
 /* CMS SignedData (DER, content attached) over data, signed with the

@@ -9,6 +9,7 @@
 #include "db_vpp.h"
 #include "licence.h"
 #include "log.h"
+#include "metrics.h"
 #include "pol_plan.h"
 #include "reconcile_facts.h"
 #include "worker.h"
@@ -288,6 +289,10 @@ out:
 		db_policy_bulk(w->db, 0);
 	st.total_ms = worker_ms_since(t0);
 	st.cpu_ms = worker_cpu_ms() - c0;
+	metrics_reconcile(device_id ? METRICS_REC_TABLET
+			  : school  ? METRICS_REC_SCHOOL
+				    : METRICS_REC_FLEET,
+			  rc == 0, uv_hrtime() - t0);
 	log_run(reason, school, device_id, &st, rc);
 	/* a change of policy, a tablet enrolled or moved may need licences */
 	if (rc == 0 && strcmp(reason, "licence") != 0 &&

@@ -1,5 +1,6 @@
 /* cmdq.c - build, seal, store and push a tablet's command; result hooks. */
 #include "cmdq.h"
+#include "metrics.h"
 #include "ap_err.h"
 #include "ap_uuid.h"
 #include "db_command.h"
@@ -129,11 +130,21 @@ int cmdq_queue(struct worker *w, const struct cmd_order *o, char ret_uuid[37], c
 	}
 	detail[0] = '\0';
 	ap_uuid_random(uuid);
-	if (o->blob_hash)
-		return queued(w, o->device_id, queue_blob(w, o, uuid), uuid, ret_uuid);
-	if (o->tpl)
-		return queued(w, o->device_id, queue_template(w, o, uuid), uuid, ret_uuid);
+	if (o->blob_hash) {
+		rc = queue_blob(w, o, uuid);
+		if (rc == 0)
+			metrics_command_type(METRICS_CMD_QUEUED, AP_CMD_INSTALL_PROFILE);
+		return queued(w, o->device_id, rc, uuid, ret_uuid);
+	}
+	if (o->tpl) {
+		rc = queue_template(w, o, uuid);
+		if (rc == 0)
+			metrics_command_type(METRICS_CMD_QUEUED, o->type);
+		return queued(w, o->device_id, rc, uuid, ret_uuid);
+	}
 	rc = queue_built(w, o, uuid, detail, detail_cap);
+	if (rc == 0)
+		metrics_command_type(METRICS_CMD_QUEUED, o->type);
 	if (rc == AP_ECONFLICT)
 		snprintf(detail, detail_cap, "a %s is already pending for this device",
 			 ap_cmd_name(o->type));

@@ -33,6 +33,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "mdm_ddm.h"
+#include "metrics.h"
 #include "secret.h"
 #include "worker.h"
 #include "store.h"
@@ -585,6 +586,10 @@ static int record_report(struct req *r, const struct db_device *d, struct ap_rep
 			 (long long)d->id, log_esc(rep->command_uuid, u, sizeof(u)));
 		return 0;
 	}
+	if (rc == 0 && !dup && rep->status != AP_STATUS_NOTNOW)
+		metrics_command(rep->status == AP_STATUS_ACKNOWLEDGED ? METRICS_CMD_ACKNOWLEDGED
+								      : METRICS_CMD_ERROR,
+				c.type);
 	if (rc < 0 || dup || rep->status != AP_STATUS_ACKNOWLEDGED)
 		return rc;
 	int arc = apply_result(r, d, &c, rep->dict);
@@ -673,7 +678,9 @@ static int next_command(struct req *r, const struct db_device *d, struct db_cmd 
 	}
 }
 
-static void on_report(struct req *r, struct ap_report *rep, const struct ident *id)
+/* What on_report() answered, for the metrics (metrics_connect). */
+static void on_report(struct req *r, struct ap_report *rep, const struct ident *id,
+		      enum metrics_connect *ret_outcome)
 {
 	struct db_device d;
 	struct db_cmd next;
@@ -694,6 +701,7 @@ static void on_report(struct req *r, struct ap_report *rep, const struct ident *
 			goto fail;
 		ddm_flush_pushes(r->w);
 		answer_empty(r);
+		*ret_outcome = METRICS_CONN_NOT_NOW;
 		return;
 	}
 	rc = next_command(r, &d, &next, &payload, &len);
@@ -706,6 +714,7 @@ static void on_report(struct req *r, struct ap_report *rep, const struct ident *
 	ddm_flush_pushes(r->w);
 	if (payload == NULL) {
 		answer_empty(r);
+		*ret_outcome = METRICS_CONN_IDLE;
 		return;
 	}
 	r->resp->status = 200;
@@ -713,8 +722,12 @@ static void on_report(struct req *r, struct ap_report *rep, const struct ident *
 	ap_buf_reset(&r->resp->body);
 	rc = ap_buf_append(&r->resp->body, payload, len);
 	free(payload);
-	if (rc < 0)
+	if (rc < 0) {
 		api_fail(r, rc, 500, "command too large to send");
+	} else {
+		*ret_outcome = METRICS_CONN_COMMAND_SENT;
+		metrics_command(METRICS_CMD_DELIVERED, next.type);
+	}
 	log_debug("command_sent", "id=%s device=%lld command=%s type=%s", r->id, (long long)d.id,
 		  next.uuid, next.type);
 	return;
@@ -769,8 +782,42 @@ static int user_channel(struct req *r, const struct ap_msg *m)
 	return 1;
 }
 
+/* Counts a finished device request: a report by its status and what the
+ * command channel answered (outcome, when on_report() answered 200), a
+ * check-in by its message type; either by the route when the message was
+ * never read. */
+static void count_request(const struct req *r, const struct ap_msg *m, int outcome)
+{
+	static const enum metrics_checkin ci[] = {
+	    [AP_CHECKIN_AUTHENTICATE] = METRICS_CI_AUTHENTICATE,
+	    [AP_CHECKIN_TOKENUPDATE] = METRICS_CI_TOKEN_UPDATE,
+	    [AP_CHECKIN_CHECKOUT] = METRICS_CI_CHECKOUT,
+	    [AP_CHECKIN_DECLARATIVE_MANAGEMENT] = METRICS_CI_DECLARATIVE,
+	};
+	int status = r->resp->status;
+	int report =
+	    m ? m->kind == AP_MSG_REPORT : r->route && strcmp(r->route, "/mdm/connect") == 0;
+	if (!report) {
+		unsigned t = m ? (unsigned)m->u.checkin.type : sizeof(ci) / sizeof(ci[0]);
+		metrics_checkin(t < sizeof(ci) / sizeof(ci[0]) ? ci[t] : METRICS_CI_OTHER, status);
+		return;
+	}
+	_Static_assert((int)METRICS_REP_NOT_NOW == (int)AP_STATUS_NOTNOW &&
+			   (int)METRICS_REP_ACKNOWLEDGED == (int)AP_STATUS_ACKNOWLEDGED,
+		       "enum metrics_report follows enum ap_status");
+	if (m)
+		metrics_report((enum metrics_report)m->u.report.status);
+	if (status >= 500)
+		metrics_connect(METRICS_CONN_FAILED);
+	else if (status >= 400)
+		metrics_connect(METRICS_CONN_REFUSED);
+	else if (outcome >= 0)
+		metrics_connect((enum metrics_connect)outcome);
+}
+
 static void mdm_endpoint(struct req *r)
 {
+	enum metrics_connect outcome = (enum metrics_connect) - 1;
 	struct ap_msg *m = NULL;
 	struct sig_identity own = {NULL, NULL};
 	struct ident id;
@@ -797,7 +844,7 @@ static void mdm_endpoint(struct req *r)
 	if (user_channel(r, m)) {
 		/* answered */
 	} else if (m->kind == AP_MSG_REPORT) {
-		on_report(r, &m->u.report, &id);
+		on_report(r, &m->u.report, &id, &outcome);
 	} else if (m->u.checkin.type == AP_CHECKIN_AUTHENTICATE) {
 		on_authenticate(r, &m->u.checkin, &id);
 	} else if (m->u.checkin.type == AP_CHECKIN_TOKENUPDATE) {
@@ -809,8 +856,9 @@ static void mdm_endpoint(struct req *r)
 	} else { /* a type ap_msg learns later is never taken for a CheckOut */
 		api_fail(r, AP_EUNSUPPORTED, 400, "unsupported check-in message");
 	}
-	ap_msg_free(m);
 out:
+	count_request(r, m, (int)outcome);
+	ap_msg_free(m);
 	if (r->peer_cert == own.signer) {
 		r->peer_cert = NULL;
 		r->peer_chain = NULL;

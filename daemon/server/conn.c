@@ -5,6 +5,7 @@
 #include "ap_err.h"
 #include "ap_http.h"
 #include "log.h"
+#include "metrics.h"
 #include "quota.h"
 #include "router.h"
 #include "worker.h"
@@ -159,6 +160,7 @@ static void on_handle_closed(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->n_conns--;
+	metrics_connection(-1);
 	body_release(c);
 	if (c->addr_counted)
 		quota_addr_give(w->srv->quota, &c->addr);
@@ -363,6 +365,7 @@ static void handle_request(struct conn *c)
 		return;
 	}
 	log_request(&r, t0);
+	metrics_request(metrics_class_of(r.route), uv_hrtime() - t0);
 	send_response(c, &resp, keep);
 	ap_http_resp_free(&resp);
 	ap_http_in_next(c->http);
@@ -640,12 +643,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (rc < 0) {
 		char why[160];
+		if (was_handshake)
+			metrics_tls(METRICS_TLS_FAILED);
 		log_info("tls_error", "conn=%s peer=%s error=%s", c->id, c->peer,
 			 log_esc(ap_tls_last_error(c->tls), why, sizeof(why)));
 		close_after_flush(c);
 		return;
 	}
 	if (was_handshake && ap_tls_handshake_done(c->tls)) {
+		metrics_tls(ap_tls_resumed(c->tls) ? METRICS_TLS_RESUMED : METRICS_TLS_FULL);
 		log_debug("tls_ready", "conn=%s version=%s resumed=%d client_cert=%d", c->id,
 			  ap_tls_version(c->tls), ap_tls_resumed(c->tls),
 			  ap_tls_peer_cert(c->tls) != NULL);
@@ -734,6 +740,7 @@ void conn_accept(struct worker *w, int fd)
 		w->conns->prev = c;
 	w->conns = c;
 	w->n_conns++;
+	metrics_connection(1);
 	if (uv_tcp_open(&c->tcp, fd) < 0) {
 		close(fd);
 		conn_close(c);

@@ -3,6 +3,7 @@
 #include "ap_err.h"
 #include "api.h"
 #include "api_routes.h"
+#include "authz.h"
 #include "db_account.h"
 #include "mdm.h"
 #include "quota.h"
@@ -13,32 +14,15 @@
 
 /* every module's table; order matters only for overlapping patterns */
 static const struct route *const tables[] = {
-    api_core_routes,
-    api_backup_routes,
-    mdm_routes,
-    mdm_enroll_routes,
-    mdm_ade_routes,
-    api_command_routes,
-    api_school_routes,
-    api_device_routes,
-    api_person_routes,
-    api_loan_routes,
-    api_incident_routes,
-    api_account_routes,
-    api_audit_routes,
-    api_report_routes,
-    api_lock_routes,
-    api_locate_routes,
-    api_policy_routes,
-    api_push_routes,
-    api_session_routes,
-    api_dashboard_routes,
-    api_notice_routes,
-    api_update_routes,
-    api_update_plan_routes,
-    api_ade_routes,
-    api_vpp_routes,
-    api_ddm_routes,
+    api_core_routes,	api_backup_routes,	mdm_routes,
+    mdm_enroll_routes,	mdm_ade_routes,		api_command_routes,
+    api_school_routes,	api_device_routes,	api_person_routes,
+    api_loan_routes,	api_incident_routes,	api_account_routes,
+    api_audit_routes,	api_report_routes,	api_lock_routes,
+    api_locate_routes,	api_policy_routes,	api_push_routes,
+    api_session_routes, api_dashboard_routes,	api_notice_routes,
+    api_update_routes,	api_update_plan_routes, api_ade_routes,
+    api_vpp_routes,	api_ddm_routes,		api_metrics_routes,
     web_routes, /* last: its page route takes any path the others leave */
 };
 
@@ -120,12 +104,24 @@ static const struct route *find_route(struct req *r, int *ret_path_matched)
 	return NULL;
 }
 
+/* 0 when the caller of a staff route may use the staff routes at all
+ * (authz_staff_route()); otherwise answered 403. */
+static int staff_admitted(struct req *r)
+{
+	if (authz_staff_route(r) == 0)
+		return 0;
+	return api_refuse(r, AP_EFORBIDDEN, 403,
+			  "a monitoring account reads GET /metrics and nothing else");
+}
+
 void router_dispatch(struct req *r)
 {
 	int path_matched;
 	const struct route *rt = find_route(r, &path_matched);
 	if (rt) {
 		if (rt->auth == AUTH_STAFF && !r->has_acct && api_authenticate(r) < 0)
+			return;
+		if (rt->auth == AUTH_STAFF && staff_admitted(r) < 0)
 			return;
 		r->resp->status = 0;
 		rt->fn(r);
@@ -151,6 +147,8 @@ static int body_limit(struct req *r, const struct route *rt, struct router_admis
 	if (rt && rt->auth == AUTH_STAFF) {
 		if (api_authenticate(r) < 0)
 			return AP_EAUTH;
+		if (staff_admitted(r) < 0) /* before its body, not after */
+			return AP_EFORBIDDEN;
 		a->limit = (size_t)cfg->max_body_bytes;
 		a->anonymous = 0;
 	} else if (rt && rt->auth == AUTH_DEVICE) {

@@ -14,7 +14,15 @@
 
 struct db;
 
-enum db_role { DB_ROLE_TECHNICIAN, DB_ROLE_ATI, DB_ROLE_REFERENT, DB_ROLE_AUDITOR };
+/* monitoring: reads GET /metrics and nothing else (daemon/api/authz.c) */
+enum db_role {
+	DB_ROLE_TECHNICIAN,
+	DB_ROLE_ATI,
+	DB_ROLE_REFERENT,
+	DB_ROLE_AUDITOR,
+	DB_ROLE_MONITORING,
+	DB_ROLE__COUNT /* not a role: how many there are */
+};
 
 #define DB_ACCOUNT_MAX_SCHOOLS 64
 #define DB_TOKEN_LEN	       47  /* "ard_" + 43 */

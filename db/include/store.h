@@ -49,6 +49,12 @@ int db_checkpoint(struct db *db);
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+/* Called, when set, at the end of every outermost write transaction of
+ * every connection (COMMIT or ROLLBACK) with the nanoseconds it held the
+ * write lock (monotonic clock), on the thread that ran it: the daemon's
+ * metrics.  Set it once before any connection writes (it is read without
+ * a lock); NULL stops it. */
+void db_set_tx_hook(void (*fn)(uint64_t ns));
 /* A read transaction: one snapshot for several SELECTs, without taking
  * the write lock.  Not inside db_begin() (AP_EINVAL), not nested. */
 int db_read_begin(struct db *db);

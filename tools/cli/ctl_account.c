@@ -60,10 +60,10 @@ static const struct ctl_opt create_opts[] = {
      .help = N_("the account's name (a login, e.g. ati.aubagne); or --name N")},
     CTL_OPT_FIELD("--name", "N", "name", NULL, "the account's name, as NAME"),
     CTL_OPT_FIELD(
-	"--role", "technician|ati|referent|auditor", "role", "--role is required",
+	"--role", "technician|ati|referent|auditor|monitoring", "role", "--role is required",
 	"technician (everything), ati (their collèges' codes, loans, incidents, device "
 	"actions, apps), referent (read-only, their collèges), auditor (read-only: audit log "
-	"and registers)"),
+	"and registers), monitoring (reads GET /metrics, nothing else)"),
     SCHOOL_OPT("a collège the account works for (repeat for several; ati and referent: at "
 	       "least one)"),
     PROFILE_OPTS,

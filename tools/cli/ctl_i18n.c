@@ -51,6 +51,7 @@ static const char *const values[] = {
     NC_("value", "ati"),
     NC_("value", "referent"),
     NC_("value", "auditor"),
+    NC_("value", "monitoring"),
     NC_("value", "system"),
     /* commands */
     NC_("value", "queued"),

@@ -83,6 +83,7 @@ export const ENROLLMENTS = {
 };
 export const ROLES = {
 	technician: 'Technicien du département', ati: 'ATI', referent: 'Référent du collège', auditor: 'Auditeur',
+	monitoring: 'Supervision (métriques)',
 };
 export const INCIDENT_KINDS = { loss: 'Perte', theft: 'Vol', damage: 'Casse', failure: 'Panne' };
 export const PERSON_KINDS = { pupil: 'Élève', teacher: 'Enseignant' };

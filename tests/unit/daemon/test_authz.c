@@ -25,31 +25,34 @@ static const char *const action_names[] = {
     "READ",  "READ_FLEET", "LOAN",	    "INCIDENT",	     "DEVICE_ACTION", "SCHOOL_POLICY",
     "ADMIN", "AUDIT",	   "LOCATE",	    "SELF",	     "POLICY_READ",   "APP_CATALOGUE",
     "ERASE", "BULK",	   "COMMAND_PLIST", "REPORT_SCHOOL", "UPDATES",	      "UPDATE_STATUS",
+    "ADE",   "VPP",	   "VPP_STATUS",    "METRICS",
 };
 
-/* rows: actions in enum order; columns: technician, ati, referent, auditor */
-static const enum expect table[][4] = {
-    [AZ_READ] = {FLEET, SCOPE, SCOPE, FLEET},
-    [AZ_READ_FLEET] = {FLEET, NO, NO, FLEET},
-    [AZ_LOAN] = {FLEET, SCOPE, NO, NO},
-    [AZ_INCIDENT] = {FLEET, SCOPE, NO, NO},
-    [AZ_DEVICE_ACTION] = {FLEET, SCOPE, NO, NO},
-    [AZ_SCHOOL_POLICY] = {FLEET, SCOPE, NO, NO},
-    [AZ_ADMIN] = {FLEET, NO, NO, NO},
-    [AZ_AUDIT] = {FLEET, NO, NO, FLEET},
-    [AZ_LOCATE] = {FLEET, NO, NO, NO},
-    [AZ_SELF] = {FLEET, FLEET, FLEET, FLEET}, /* one's own token */
-    [AZ_POLICY_READ] = {FLEET, FLEET, FLEET, FLEET},
-    [AZ_APP_CATALOGUE] = {FLEET, FLEET, NO, NO},
-    [AZ_ERASE] = {FLEET, NO, NO, NO}, /* outside a loan return */
-    [AZ_BULK] = {FLEET, NO, NO, NO},
-    [AZ_COMMAND_PLIST] = {FLEET, NO, NO, NO},	    /* stored plists, secrets masked */
-    [AZ_REPORT_SCHOOL] = {FLEET, SCOPE, SCOPE, NO}, /* a collège's year: its staff */
-    [AZ_UPDATES] = {FLEET, FLEET, NO, NO},	    /* the update catalogue */
-    [AZ_UPDATE_STATUS] = {FLEET, SCOPE, SCOPE, NO}, /* where a collège's tablets stand */
-    [AZ_ADE] = {FLEET, NO, NO, NO},		    /* the ADE key pair and token */
-    [AZ_VPP] = {FLEET, NO, NO, NO},		    /* the content tokens, a licence run */
-    [AZ_VPP_STATUS] = {FLEET, SCOPE, SCOPE, NO},    /* a collège's licences */
+/* rows: actions in enum order; columns: technician, ati, referent,
+ * auditor, monitoring (issue 17: GET /metrics and nothing else) */
+static const enum expect table[][5] = {
+    [AZ_READ] = {FLEET, SCOPE, SCOPE, FLEET, NO},
+    [AZ_READ_FLEET] = {FLEET, NO, NO, FLEET, NO},
+    [AZ_LOAN] = {FLEET, SCOPE, NO, NO, NO},
+    [AZ_INCIDENT] = {FLEET, SCOPE, NO, NO, NO},
+    [AZ_DEVICE_ACTION] = {FLEET, SCOPE, NO, NO, NO},
+    [AZ_SCHOOL_POLICY] = {FLEET, SCOPE, NO, NO, NO},
+    [AZ_ADMIN] = {FLEET, NO, NO, NO, NO},
+    [AZ_AUDIT] = {FLEET, NO, NO, FLEET, NO},
+    [AZ_LOCATE] = {FLEET, NO, NO, NO, NO},
+    [AZ_SELF] = {FLEET, FLEET, FLEET, FLEET, NO}, /* one's own token */
+    [AZ_POLICY_READ] = {FLEET, FLEET, FLEET, FLEET, NO},
+    [AZ_APP_CATALOGUE] = {FLEET, FLEET, NO, NO, NO},
+    [AZ_ERASE] = {FLEET, NO, NO, NO, NO}, /* outside a loan return */
+    [AZ_BULK] = {FLEET, NO, NO, NO, NO},
+    [AZ_COMMAND_PLIST] = {FLEET, NO, NO, NO, NO},	/* stored plists, secrets masked */
+    [AZ_REPORT_SCHOOL] = {FLEET, SCOPE, SCOPE, NO, NO}, /* a collège's year: its staff */
+    [AZ_UPDATES] = {FLEET, FLEET, NO, NO, NO},		/* the update catalogue */
+    [AZ_UPDATE_STATUS] = {FLEET, SCOPE, SCOPE, NO, NO}, /* where a collège's tablets stand */
+    [AZ_ADE] = {FLEET, NO, NO, NO, NO},			/* the ADE key pair and token */
+    [AZ_VPP] = {FLEET, NO, NO, NO, NO},			/* the content tokens, a licence run */
+    [AZ_VPP_STATUS] = {FLEET, SCOPE, SCOPE, NO, NO},	/* a collège's licences */
+    [AZ_METRICS] = {FLEET, NO, NO, NO, FLEET}, /* GET /metrics ([metrics] access = account) */
 };
 
 static void make_req(struct req *r, enum db_role role, int n_schools)
@@ -77,7 +80,8 @@ static void check(const struct req *r, enum authz_action a, const char *school, 
 static void test_table(void **state)
 {
 	assert_int_equal(sizeof(table) / sizeof(table[0]), AZ__COUNT);
-	for (int role = 0; role < 4; role++) {
+	assert_int_equal(sizeof(table[0]) / sizeof(table[0][0]), DB_ROLE__COUNT);
+	for (int role = 0; role < DB_ROLE__COUNT; role++) {
 		struct req r;
 		make_req(&r, (enum db_role)role, 2);
 		for (int a = 0; a < AZ__COUNT; a++) {
@@ -134,7 +138,7 @@ static void test_out_of_table_values(void **state)
 	make_req(&r, DB_ROLE_TECHNICIAN, 0);
 	assert_int_equal(authz_check(&r, (enum authz_action)AZ__COUNT, NULL), AP_EFORBIDDEN);
 	assert_int_equal(authz_check(&r, (enum authz_action) - 1, NULL), AP_EFORBIDDEN);
-	r.acct.role = (enum db_role)4;
+	r.acct.role = DB_ROLE__COUNT;
 	assert_int_equal(authz_check(&r, AZ_READ, NULL), AP_EFORBIDDEN);
 	r.acct.role = (enum db_role) - 1;
 	assert_int_equal(authz_check(&r, AZ_READ, NULL), AP_EFORBIDDEN);
@@ -159,6 +163,23 @@ static void test_own_scope(void **state)
 	assert_int_equal(authz_in_scope(&r, AUTHZ_OWN_SCOPE), 1); /* fleet-wide */
 	assert_string_equal(authz_action_text(AZ_LOAN), "change loans, returns or people");
 	assert_string_equal(authz_action_text((enum authz_action)99), "do this");
+}
+
+/* A monitoring account may use no staff route (the router asks
+ * authz_staff_route() of each); every other role may. */
+static void test_staff_route(void **state)
+{
+	struct req r;
+	for (int role = 0; role < DB_ROLE__COUNT; role++) {
+		make_req(&r, (enum db_role)role, 0);
+		assert_int_equal(authz_staff_route(&r),
+				 role == DB_ROLE_MONITORING ? AP_EFORBIDDEN : 0);
+	}
+	make_req(&r, DB_ROLE_MONITORING, 0);
+	check(&r, AZ_METRICS, NULL, 0);
+	check(&r, AZ_SELF, NULL, AP_EFORBIDDEN);
+	check(&r, AZ_POLICY_READ, NULL, AP_EFORBIDDEN);
+	assert_int_equal(authz_fleet_wide(&r), 0);
 }
 
 static void test_fleet_wide_and_scope(void **state)
@@ -254,6 +275,7 @@ int main(void)
 	    cmocka_unit_test(test_out_of_table_values),
 	    cmocka_unit_test(test_own_scope),
 	    cmocka_unit_test(test_fleet_wide_and_scope),
+	    cmocka_unit_test(test_staff_route),
 	    cmocka_unit_test(test_generic_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
