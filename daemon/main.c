@@ -185,23 +185,6 @@ static void usage(FILE *f)
 	wrap(f, signals, 0, 9);
 }
 
-/* s as roff text: backslashes and hyphens escaped. */
-static void roff(FILE *f, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", f);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", f);
-		else if (*s == '-')
-			fputs("\\-", f);
-		else if (*s == '\n')
-			fputs("\n.br\n", f);
-		else
-			fputc(*s, f);
-	}
-}
-
 /* ardoised(8), written from the same rows as usage(). */
 static void man8(FILE *f)
 {
@@ -209,9 +192,9 @@ static void man8(FILE *f)
 	      ".nh\n.ad l\n.SH NAME\nardoised \\- the Ardoise fleet\\-management daemon for iPads\n"
 	      ".SH SYNOPSIS\n.nf\n",
 	      f);
-	roff(f, synopsis);
+	config_roff(f, synopsis);
 	fputs(".fi\n.SH DESCRIPTION\n", f);
-	roff(f, description);
+	config_roff(f, description);
 	fputs("\n.PP\nUnder systemd the service \\fBardoised.service\\fR runs it as the user "
 	      "\\fBardoise\\fR with its data in /var/lib/ardoise; its first start runs "
 	      "\\fBardoised \\-\\-init \\-\\-first\\-start\\fR, which leaves the first "
@@ -226,27 +209,27 @@ static void man8(FILE *f)
 		if (o->shrt)
 			fprintf(f, "\\fB\\-%c\\fR, ", o->id);
 		fputs("\\fB\\-\\-", f);
-		roff(f, o->name);
+		config_roff(f, o->name);
 		fputs("\\fR", f);
 		if (o->arg) {
 			fputs(" \\fI", f);
-			roff(f, o->arg);
+			config_roff(f, o->arg);
 			fputs("\\fR", f);
 		}
 		fputc('\n', f);
-		roff(f, o->help);
+		config_roff(f, o->help);
 		fputc('\n', f);
 	}
 	fputs(".SH SIGNALS\n", f);
-	roff(f, signals);
+	config_roff(f, signals);
 	fputs("\n.SH ENVIRONMENT\n.TP\n.B ARDOISED_BASELINE_DIR\nThe default of "
 	      "\\fB\\-\\-baseline\\-dir\\fR (an uninstalled build's policies/baseline).\n"
 	      ".TP\n.B ARDOISED_LOCALEDIR\nWhere the French catalogue of the refusals is read "
 	      "(an uninstalled build's daemon/po).\n.SH FILES\n.TP\n",
 	      f);
-	roff(f, ARDOISE_CONFIG_FILE);
+	config_roff(f, ARDOISE_CONFIG_FILE);
 	fputs("\nThe configuration, see \\fBardoised.conf\\fR(5).\n.TP\n", f);
-	roff(f, ARDOISE_BASELINE_DIR);
+	config_roff(f, ARDOISE_BASELINE_DIR);
 	fputs("\nThe security baseline profiles assigned to the fleet by \\fB\\-\\-init\\fR.\n"
 	      ".TP\n/var/lib/ardoise\nThe service's data directory: the database, the CA, the "
 	      "keys; ardoise.db holds every tablet, loan, sealed secret and the audit log.\n"

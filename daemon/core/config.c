@@ -599,18 +599,21 @@ void config_dump(const struct config *c, void *file)
 	}
 }
 
-/* Text as roff: a backslash is \e, a hyphen \- (so a key, path or option
- * copies as typed), a line never starts with a control character. */
-static void roff_text(FILE *f, const char *s)
+void config_roff(void *file, const char *s)
 {
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", f);
-	for (; *s; s++) {
+	FILE *f = file;
+	for (int line_start = 1; *s; s++) {
+		if (line_start && (*s == '.' || *s == '\''))
+			fputs("\\&", f);
+		line_start = 0;
 		if (*s == '\\')
 			fputs("\\e", f);
 		else if (*s == '-')
 			fputs("\\-", f);
-		else
+		else if (*s == '\n') {
+			fputs("\n.br\n", f);
+			line_start = 1;
+		} else
 			fputc(*s, f);
 	}
 }
@@ -655,7 +658,7 @@ void config_man(void *file, const char *version, const char *conf_path)
 	fputs(".SH NAME\nardoised.conf \\- configuration file of ardoised, the Ardoise daemon\n",
 	      f);
 	fputs(".SH SYNOPSIS\n", f);
-	roff_text(f, conf_path);
+	config_roff(f, conf_path);
 	fputs("\n.SH DESCRIPTION\n"
 	      "\\fBardoised\\fR(8) reads this INI file when started with \\fB\\-\\-config\\fR "
 	      "\\fIFILE\\fR.\nLines are \\fBkey = value\\fR under a \\fB[section]\\fR header; "
@@ -668,7 +671,7 @@ void config_man(void *file, const char *version, const char *conf_path)
 	      ".PP\nThis page is generated from the table of keys ardoised reads "
 	      "(daemon/core/config.c), as is the commented file installed as ",
 	      f);
-	roff_text(f, conf_path);
+	config_roff(f, conf_path);
 	fputs(".\n", f);
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct ckey *k = &keys[i];
@@ -677,16 +680,16 @@ void config_man(void *file, const char *version, const char *conf_path)
 			sec = k->section;
 		}
 		fputs(".TP\n\\fB", f);
-		roff_text(f, k->name);
+		config_roff(f, k->name);
 		fputs("\\fR\n", f);
-		roff_text(f, k->doc);
+		config_roff(f, k->doc);
 		describe_type(k, type, sizeof(type));
 		fputs("\n.br\nValue: ", f);
-		roff_text(f, type);
+		config_roff(f, type);
 		fputs(". Default: ", f);
 		if (k->def[0]) {
 			fputs("\\fB", f);
-			roff_text(f, k->def);
+			config_roff(f, k->def);
 			fputs("\\fR", f);
 		} else {
 			fputs("empty", f);

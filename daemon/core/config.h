@@ -142,6 +142,12 @@ void config_reload_merge(const struct config *cur, struct config *next,
 /* Prints every key with its current value, as an INI file (secrets shown
  * as "(set)"). */
 void config_dump(const struct config *c, void *file);
+/* s as roff text, for the man pages written at build time (ardoised(8)
+ * too): a backslash is \e, a hyphen \- (so a key, path or option copies
+ * as typed), a newline a line break (.br), and no line starts with a
+ * control character. */
+void config_roff(void *file, const char *s);
+
 /* ardoised.conf(5) in roff on file (a FILE *): every section and key of
  * the table with its doc, type, bounds or values, and default. */
 void config_man(void *file, const char *version, const char *conf_path);
