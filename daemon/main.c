@@ -4,6 +4,7 @@
 #include "ap_err.h"
 #include "api_fleet.h"
 #include "api_reply.h"
+#include "api_routes.h"
 #include "audit_head.h"
 #include "backup.h"
 #include "cmdq.h"
@@ -815,6 +816,7 @@ int main(int argc, char **argv)
 	db_set_tx_hook(metrics_db_tx);
 	gdmf_sync_start(&srv); /* the catalogue's last good copy */
 	rc = server_run(&srv) < 0 ? 1 : 0;
+	api_metrics_end();
 out:
 	keystore_free(srv.ks);
 	return rc;

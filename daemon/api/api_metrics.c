@@ -14,8 +14,12 @@
  * commands pending 15 s, tablets enrolled and not seen 60 s, certificates
  * and tokens 60 s, so that scrapes over a large fleet stay cheap whatever
  * their rate (one grouped query each, a scan of the enrolled tablets at
- * most once a minute).  A figure the database cannot give is left out of
- * the scrape, which still answers.
+ * most once a minute).  The first scrape reads them on its loop; later
+ * ones answer at once from the cache and, when it is older than its TTL,
+ * have it read again on a work thread with a connection of its own (one
+ * refresh at a time): the scrape after that shows the new figures.  A
+ * figure the database cannot give is left out of the scrape, which still
+ * answers.
  */
 #include "ap_err.h"
 #include "api.h"
@@ -42,14 +46,37 @@
 #define PENDING_TTL_NS (15 * (uint64_t)1000000000)
 #define FLEET_TTL_NS   (60 * (uint64_t)1000000000)
 
-/* The cached figures; guarded by mu (scrapes only: no session takes it). */
+/* The cached figures; guarded by mu (scrapes and the refresh's
+ * after-callback only: no session takes it). */
 static struct {
 	pthread_mutex_t mu;
 	uint64_t pending_at, fleet_at; /* uv_hrtime() of the last read; 0 never */
 	int64_t pending[3];
 	struct db_metrics_tablets tablets;
 	int64_t ade, vpp, server, ca;
-} cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	int refreshing; /* a refresh is on a work thread */
+	/* the refresh's own connection, opened by the first refresh and used
+	 * by one work thread at a time (refreshing); closed by
+	 * api_metrics_end() */
+	struct db *db;
+	/* test hooks (ARDOISE_TEST_METRICS_TTL_MS, ..._DELAY_MS), read once;
+	 * inert unless set: both TTLs, and a sleep before each refresh */
+	int hooks_read;
+	int64_t test_ttl_ms, test_delay_ms;
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER, .test_ttl_ms = -1};
+
+/* A refresh on a work thread: what it was asked to read, what it read. */
+struct refresh {
+	uv_work_t work;
+	struct server *srv;
+	uint64_t started; /* uv_hrtime() */
+	int fleet;	  /* the fleet's figures too, not only the pending */
+	int pending_rc, fleet_rc;
+	int64_t pending[3];
+	struct db_metrics_tablets tablets;
+	int64_t ade, vpp;
+	int64_t delay_ms;
+};
 
 /* notAfter of cert as Unix seconds; 0 when unknown. */
 static int64_t not_after(X509 *cert)
@@ -76,28 +103,126 @@ static int64_t vpp_soonest(struct db *db)
 	return soonest;
 }
 
-/* Reads what is older than its TTL; under cache.mu. */
-static void refresh(struct req *r, uint64_t now)
+static int64_t env_ms(const char *name)
 {
-	struct db *db = r->w->db;
-	if (cache.pending_at == 0 || now - cache.pending_at > PENDING_TTL_NS) {
-		if (db_metrics_pending(db, cache.pending) == 0)
-			cache.pending_at = now;
-		else
-			cache.pending_at = 0;
-	}
-	if (cache.fleet_at != 0 && now - cache.fleet_at <= FLEET_TTL_NS)
-		return;
+	const char *v = getenv(name);
+	char *end;
+	long long n = v ? strtoll(v, &end, 10) : -1;
+	return v && *v && *end == '\0' && n >= 0 ? (int64_t)n : -1;
+}
+
+static uint64_t ttl(uint64_t ns)
+{
+	return cache.test_ttl_ms >= 0 ? (uint64_t)cache.test_ttl_ms * 1000000 : ns;
+}
+
+/* The figures x asks for read from db into x (any thread: db is the
+ * caller's). */
+static void read_all(struct db *db, struct refresh *x)
+{
 	struct db_ade_token ade;
-	cache.ade = 0;
+	x->pending_rc = db_metrics_pending(db, x->pending);
+	if (!x->fleet)
+		return;
+	x->ade = 0;
 	if (db_ade_token_get(db, &ade) == 0) {
-		cache.ade = ade.expiry;
+		x->ade = ade.expiry;
 		db_ade_token_clear(&ade);
 	}
-	cache.vpp = vpp_soonest(db);
-	cache.server = not_after(keystore_server_cert(r->w->srv->ks));
-	cache.ca = not_after(keystore_ca_cert(r->w->srv->ks));
-	cache.fleet_at = db_metrics_tablets(db, db_now(), &cache.tablets) == 0 ? now : 0;
+	x->vpp = vpp_soonest(db);
+	x->fleet_rc = db_metrics_tablets(db, db_now(), &x->tablets);
+}
+
+/* Stores what x read; under cache.mu, on a loop thread (the certificates
+ * of the keystore are read there, as every loop reads them). */
+static void store(struct server *srv, const struct refresh *x, uint64_t at)
+{
+	memcpy(cache.pending, x->pending, sizeof(cache.pending));
+	cache.pending_at = x->pending_rc == 0 ? at : 0;
+	if (!x->fleet)
+		return;
+	cache.tablets = x->tablets;
+	cache.ade = x->ade;
+	cache.vpp = x->vpp;
+	cache.server = not_after(keystore_server_cert(srv->ks));
+	cache.ca = not_after(keystore_ca_cert(srv->ks));
+	cache.fleet_at = x->fleet_rc == 0 ? at : 0;
+}
+
+/* On a work thread, with the refresh's own connection: a scan of the
+ * enrolled tablets may take most of a second at a million of them, and
+ * no loop waits for it. */
+static void refresh_work(uv_work_t *q)
+{
+	struct refresh *x = q->data;
+	if (x->delay_ms > 0)
+		uv_sleep((unsigned int)x->delay_ms); /* test hook only */
+	if (cache.db == NULL && worker_db_open(x->srv, &cache.db) < 0) {
+		x->pending_rc = x->fleet_rc = AP_EIO;
+		return;
+	}
+	read_all(cache.db, x);
+}
+
+static void refresh_done(uv_work_t *q, int status)
+{
+	struct refresh *x = q->data;
+	if (status < 0)
+		x->pending_rc = x->fleet_rc = AP_EIO;
+	if (x->pending_rc < 0 || (x->fleet && x->fleet_rc < 0))
+		log_warn("metrics_refresh_failed", "pending=%s fleet=%s",
+			 ap_strerror(x->pending_rc), ap_strerror(x->fleet_rc));
+	pthread_mutex_lock(&cache.mu);
+	store(x->srv, x, x->started);
+	cache.refreshing = 0;
+	pthread_mutex_unlock(&cache.mu);
+	free(x);
+}
+
+/* Under cache.mu.  The first scrape (nothing read yet, or the last read
+ * failed) reads on the loop's own connection and answers with it: the
+ * figures are never shown before they were read once.  Later, a figure
+ * older than its TTL is refreshed on a work thread, and this scrape
+ * answers with the cache as it is. */
+static void refresh(struct req *r, uint64_t now)
+{
+	if (!cache.hooks_read) {
+		cache.test_ttl_ms = env_ms("ARDOISE_TEST_METRICS_TTL_MS");
+		cache.test_delay_ms = env_ms("ARDOISE_TEST_METRICS_DELAY_MS");
+		cache.hooks_read = 1;
+	}
+	if (cache.refreshing)
+		return;
+	if (cache.pending_at == 0 || cache.fleet_at == 0) {
+		struct refresh x;
+		memset(&x, 0, sizeof(x));
+		x.fleet = 1;
+		read_all(r->w->db, &x);
+		store(r->w->srv, &x, now);
+		return;
+	}
+	int fleet = now - cache.fleet_at > ttl(FLEET_TTL_NS);
+	if (!fleet && now - cache.pending_at <= ttl(PENDING_TTL_NS))
+		return;
+	struct refresh *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return; /* the next scrape tries again */
+	x->work.data = x;
+	x->fleet = fleet;
+	x->srv = r->w->srv;
+	x->started = now;
+	x->delay_ms = cache.test_delay_ms;
+	if (uv_queue_work(&r->w->loop, &x->work, refresh_work, refresh_done) < 0) {
+		free(x);
+		return;
+	}
+	cache.refreshing = 1;
+}
+
+void api_metrics_end(void)
+{
+	db_close(cache.db);
+	cache.db = NULL;
 }
 
 /* The scrape's figures from the cache (refreshed as needed) and push. */

@@ -32,4 +32,8 @@ extern const struct route api_ade_routes[];
 extern const struct route api_vpp_routes[];
 extern const struct route api_metrics_routes[];
 
+/* Closes the connection GET /metrics refreshes its cache with; once the
+ * loops have ended (no refresh runs then). */
+void api_metrics_end(void);
+
 #endif

@@ -1,12 +1,15 @@
-/* log.c - key=value lines on stderr or a file, written with one write() each. */
+/* log.c - key=value lines on stderr or a file: written with one write()
+ * each, or buffered per loop iteration by the threads that ask. */
 #include "log.h"
 #include "ap_err.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -20,6 +23,70 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
  * meanwhile writes it whole to the old file or the new one, never to a
  * descriptor closed (or reused by a socket) under it. */
 static _Atomic int log_fd = -1;
+/* Taken around every write(): a buffer longer than PIPE_BUF written to a
+ * pipe is not atomic, and a line of another thread must not land inside
+ * it. */
+static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
+/* The calling thread's buffer (LOG_BUFFER_SIZE bytes), NULL when its
+ * lines are written at once. */
+static _Thread_local char *tl_buf;
+static _Thread_local size_t tl_len;
+
+/* Writes p whole, under write_mu. */
+static void write_all(const char *p, size_t n)
+{
+	int fd = atomic_load(&log_fd);
+	if (fd < 0)
+		fd = STDERR_FILENO;
+	pthread_mutex_lock(&write_mu);
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* nowhere to write: the lines are lost, as before */
+		p += w;
+		n -= (size_t)w;
+	}
+	pthread_mutex_unlock(&write_mu);
+}
+
+int log_buffer_begin(void)
+{
+	if (tl_buf == NULL && (tl_buf = malloc(LOG_BUFFER_SIZE)) == NULL)
+		return AP_ENOMEM;
+	tl_len = 0;
+	return 0;
+}
+
+void log_flush(void)
+{
+	if (tl_len > 0)
+		write_all(tl_buf, tl_len);
+	tl_len = 0;
+}
+
+void log_buffer_end(void)
+{
+	log_flush();
+	free(tl_buf);
+	tl_buf = NULL;
+}
+
+/* Buffers the line, or writes it (with what waits before it). */
+static void emit(enum log_level l, const char *line, size_t n)
+{
+	if (tl_buf == NULL) {
+		write_all(line, n);
+		return;
+	}
+	if (tl_len + n > LOG_BUFFER_SIZE)
+		log_flush();
+	memcpy(tl_buf + tl_len, line, n); /* n < 2048 < LOG_BUFFER_SIZE */
+	tl_len += n;
+	if (l >= LOG_WARN)
+		log_flush();
+}
 
 void log_set_level(enum log_level l)
 {
@@ -93,9 +160,7 @@ void log_msg(enum log_level l, const char *event, const char *fmt, ...)
 	while (n > 0 && line[n - 1] == ' ')
 		n--;
 	line[n++] = '\n';
-	int fd = atomic_load(&log_fd);
-	ssize_t w = write(fd < 0 ? STDERR_FILENO : fd, line, n);
-	(void)w;
+	emit(l, line, n);
 }
 
 int log_rate_pass(struct log_rate *r, uint64_t now_ms, uint64_t *ret_dropped)

@@ -7,6 +7,14 @@
  * string that came from a peer must go through log_esc() (quotes it when it
  * holds spaces, escapes quotes, backslashes and control bytes, truncates to
  * 200 bytes).  Secrets are never passed here.
+ *
+ * A thread that runs an event loop buffers its info and debug lines
+ * (log_buffer_begin()) and writes them with one write() at its flush
+ * point, once per loop iteration (log_flush()), or sooner when the buffer
+ * would overflow.  A warning or an error is written at once, after the
+ * lines buffered before it.  Every other thread writes each line at once.
+ * Lines are never split nor interleaved: every write of the process takes
+ * one lock.
  */
 #ifndef LOG_H
 #define LOG_H
@@ -29,6 +37,19 @@ int log_level_from_name(const char *name, enum log_level *ret);
 int log_enabled(enum log_level l);
 void log_msg(enum log_level l, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The calling thread's buffer, in bytes. */
+#define LOG_BUFFER_SIZE 65536
+/* From now the calling thread's lines below LOG_WARN wait in its buffer
+ * until log_flush() (or an overflow, or a warning).  The thread must call
+ * log_buffer_end() before it ends.  AP_ENOMEM: lines keep being written
+ * at once. */
+int log_buffer_begin(void);
+/* Writes what the calling thread has buffered; nothing when it buffers
+ * nothing.  Any thread, for its own buffer. */
+void log_flush(void);
+/* log_flush(), then lines are written at once again; the buffer is freed. */
+void log_buffer_end(void);
 
 /* Escapes s into out (cap bytes, at least 8) and returns out. NULL -> "-". */
 const char *log_esc(const char *s, char *out, size_t cap);

@@ -38,6 +38,10 @@ struct worker {
 	uv_async_t wake;	    /* asks the loop to drain and stop */
 	uv_async_t reload;	    /* SIGHUP: take the new trust anchors (server.c) */
 	uv_timer_t drain_timer;
+	/* before the loop waits for I/O: writes the log lines this thread
+	 * buffered during the iteration (log_flush(); unreferenced, it keeps
+	 * no loop alive) */
+	uv_prepare_t log_flush;
 	uv_thread_t thread;
 	int listen_fd;
 	int draining;

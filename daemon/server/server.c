@@ -159,6 +159,8 @@ static void finish_if_drained(struct worker *w)
 		uv_close((uv_handle_t *)&w->wake, NULL);
 	if (!uv_is_closing((uv_handle_t *)&w->reload))
 		uv_close((uv_handle_t *)&w->reload, NULL);
+	if (!uv_is_closing((uv_handle_t *)&w->log_flush))
+		uv_close((uv_handle_t *)&w->log_flush, NULL); /* worker_main flushes the rest */
 	jobs_stop(w);
 }
 
@@ -205,15 +207,26 @@ static void on_reload(uv_async_t *a)
 	uv_sem_post(&w->srv->reloaded);
 }
 
+static void on_log_flush(uv_prepare_t *p)
+{
+	(void)p;
+	log_flush();
+}
+
+/* The loop's info lines are buffered and written once an iteration, before
+ * it waits (on_log_flush); what is left when it ends (the drain) is
+ * written here. */
 static void worker_main(void *arg)
 {
 	struct worker *w = arg;
 	OSSL_LIB_CTX_set0_default(w->libctx);
+	log_buffer_begin(); /* out of memory: lines written at once */
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
 	db_close(w->db);
 	w->db = NULL;
 	keystore_trust_leave();
+	log_buffer_end();
 }
 
 /* The worker's library context, with the default provider alone: each
@@ -252,6 +265,9 @@ static int worker_start(struct server *srv, struct worker *w)
 	uv_timer_init(&w->loop, &w->drain_timer);
 	uv_timer_init(&w->loop, &w->accept_timer);
 	w->wake.data = w->reload.data = w->drain_timer.data = w->accept_timer.data = w;
+	uv_prepare_init(&w->loop, &w->log_flush);
+	uv_prepare_start(&w->log_flush, on_log_flush);
+	uv_unref((uv_handle_t *)&w->log_flush);
 	if (listen(w->listen_fd, 4096) < 0 ||
 	    uv_poll_init_socket(&w->loop, &w->listener, w->listen_fd) < 0)
 		return AP_EIO;

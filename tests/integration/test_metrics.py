@@ -281,6 +281,51 @@ def test_off_is_404():
         check(out.returncode != 0 and "metrics" in out.stderr, "a bad access refused: %s" % out.stderr)
 
 
+def test_scrape_answers_during_a_refresh():
+    """The fleet figures are read again on a work thread: a scrape while a
+    refresh is on its way answers with the figures the cache holds (it does
+    not wait for the refresh), and the scrapes after it show the new ones.
+    Test hooks of the daemon: every figure stale at once (TTL 0), and each
+    refresh held 5 s before it reads."""
+    os.environ["ARDOISE_TEST_METRICS_TTL_MS"] = "0"
+    os.environ["ARDOISE_TEST_METRICS_DELAY_MS"] = "5000"
+    try:
+        with Daemon() as d:
+            sim = Sim(d)
+            sim("enroll", "-n", "2", "--code", new_code(d, 2), "--key-pool", "2")
+            m = parse(scrape(d))  # the first scrape reads on its loop: no wait
+            check(value(m, "ardoise_tablets_enrolled") == 2, "enrolled after the first scrape")
+            queued = value(m, "ardoise_commands_pending", 'status="queued"')
+            check(value(m, "ardoise_tablets_not_seen", 'days="7"') == 0, "all seen")
+
+            serials = [x["serial"] for x in sim.devices()]
+            d.ctl("command", "send", serials[0], "DeviceLock", "Message=test", "--reason", "test")
+            # the test plays the clock on the stored row: silent for 8 days
+            out = d.sqlite("UPDATE device SET last_seen = last_seen - 8 * 86400 "
+                           "WHERE serial = '%s'" % serials[1])
+            check(out.returncode == 0, out.stderr)
+
+            # this scrape starts the refresh and answers from the cache;
+            # the next one, the refresh still held, too (and starts no other)
+            for _ in range(2):
+                m = parse(scrape(d))
+                check(value(m, "ardoise_commands_pending", 'status="queued"') == queued,
+                      "the scrape waited for the refresh")
+                check(value(m, "ardoise_tablets_not_seen", 'days="7"') == 0,
+                      "the scrape waited for the refresh")
+            wait_until(lambda: value(parse(scrape(d)), "ardoise_commands_pending",
+                                     'status="queued"') == queued + 1,
+                       what="the refreshed figures in a scrape")
+            m = parse(scrape(d))
+            check(value(m, "ardoise_tablets_not_seen", 'days="7"') == 1, "one unseen for 7 days")
+            check(value(m, "ardoise_tablets_enrolled") == 2, "still two enrolled")
+            check("metrics_refresh_failed" not in d.log(), "a refresh failed:\n" + d.log()[-2000:])
+    finally:
+        os.environ.pop("ARDOISE_TEST_METRICS_TTL_MS", None)
+        os.environ.pop("ARDOISE_TEST_METRICS_DELAY_MS", None)
+
+
 if __name__ == "__main__":
     run([test_numbers_match_a_wave, test_loopback_only_by_default,
-         test_account_access_and_monitoring_role, test_off_is_404])
+         test_account_access_and_monitoring_role, test_off_is_404,
+         test_scrape_answers_during_a_refresh])
