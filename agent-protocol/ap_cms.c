@@ -369,7 +369,7 @@ static size_t put_hdr(unsigned char *out, unsigned tag, size_t len)
 
 static size_t hdr_size(size_t len)
 {
-	unsigned char scratch[8];
+	unsigned char scratch[2 + sizeof(size_t)];
 	return put_hdr(scratch, 0, len);
 }
 
