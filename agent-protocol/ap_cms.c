@@ -165,6 +165,22 @@ int ap_cms_verify_detached(const char *b64_header, const void *body, size_t body
 	return rc;
 }
 
+/* The body as CMS_verify() reads it: a memory BIO behind a buffer filter.
+ * OpenSSL 3.0's CMS_verify() copies a bare memory BIO into one of its own
+ * and loses that copy when the message's digest algorithms are unknown (a
+ * peer could leak memory with every such header); any other BIO it reads
+ * as given.  NULL: out of memory. */
+static BIO *content_bio(const void *body, size_t body_len)
+{
+	BIO *mem = BIO_new_mem_buf(body_len ? body : "", (int)body_len);
+	BIO *buf = mem ? BIO_new(BIO_f_buffer()) : NULL;
+	if (buf == NULL) {
+		BIO_free(mem);
+		return NULL;
+	}
+	return BIO_push(buf, mem);
+}
+
 /* Checks the detached signature of cms over body; certs (may be NULL) are
  * searched for the signer before the message's own.  The one signer,
  * borrowed from cms, in *ret_signer. */
@@ -177,7 +193,7 @@ static int verify_cms(CMS_ContentInfo *cms, STACK_OF(X509) * certs, const void *
 
 	if (!shape_ok(cms))
 		goto out;
-	content = BIO_new_mem_buf(body_len ? body : "", (int)body_len);
+	content = content_bio(body, body_len);
 	if (content == NULL) {
 		rc = AP_ENOMEM;
 		goto out;
@@ -192,7 +208,7 @@ static int verify_cms(CMS_ContentInfo *cms, STACK_OF(X509) * certs, const void *
 	rc = 0;
 out:
 	sk_X509_free(signers);
-	BIO_free(content);
+	BIO_free_all(content);
 	return rc;
 }
 
