@@ -47,6 +47,40 @@ int ap_cms_verify_detached(const char *b64_header, const void *body, size_t body
 int ap_cms_verify_signature(const char *b64_header, const void *body, size_t body_len,
 			    X509 **ret_signer, STACK_OF(X509) * *ret_certs);
 
+/* A connection's last Mdm-Signature signer, so that a tablet signing every
+ * message of a kept-alive session has its certificate parsed once: the
+ * certificates field of the last message as received (DER bytes), its
+ * certificates parsed, the signer and its SHA-256.  Opaque; one per
+ * connection, used from one thread. */
+struct ap_cms_signer_cache;
+
+struct ap_cms_signer_cache *ap_cms_signer_cache_new(void);	  /* NULL: out of memory */
+void ap_cms_signer_cache_free(struct ap_cms_signer_cache *cache); /* NULL is fine */
+
+/* What ap_cms_verify_signature_cached() gives, all borrowed from the cache
+ * (valid until its next call or its free): the signer, every certificate of
+ * the message, the signer's SHA-256 in hex, and the cache's chain flag for
+ * that signer (-1 until the caller sets it: 1 chains to a device CA, 0 not),
+ * reset whenever the signer changes.  reused: 1 when the certificates were
+ * not parsed again. */
+struct ap_cms_signer {
+	X509 *cert;
+	STACK_OF(X509) * certs;
+	const char *fp;
+	int *verified;
+	int reused;
+};
+
+/* ap_cms_verify_signature() with the connection's cache: when the message's
+ * certificates field is byte for byte the one of the cached message, the
+ * signature over body is verified with the cached certificates (not parsed
+ * again) and must name the cached signer; otherwise the message is
+ * verified in full and the cache then holds its certificates.  The
+ * signature over body is verified every call.  Same errors as
+ * ap_cms_verify_signature(); on failure the cache is left as it was. */
+int ap_cms_verify_signature_cached(struct ap_cms_signer_cache *cache, const char *b64_header,
+				   const void *body, size_t body_len, struct ap_cms_signer *ret);
+
 /* Builds an Mdm-Signature header value (for the simulator and tests):
  * detached CMS SignedData over body with key/cert, SHA-256, signer
  * certificate included; *ret_b64 is malloc'd, NUL-terminated, one line. */

@@ -75,11 +75,12 @@ static int peer_trusted(struct req *r)
 	return r->peer_verified;
 }
 
-/* The identity certificate when it came in an Mdm-Signature (owned by the
- * request, freed by mdm_endpoint). */
+/* The identity certificate when it came in an Mdm-Signature: borrowed
+ * from the connection's signer cache (r->sig_cache), or from one of the
+ * request's own (tmp, freed by mdm_endpoint) when the request has none. */
 struct sig_identity {
-	X509 *signer;
-	STACK_OF(X509) * certs;
+	struct ap_cms_signer sig; /* sig.cert NULL: no signature */
+	struct ap_cms_signer_cache *tmp;
 };
 
 /* The device identity of a request: its certificate's SHA-256, and what
@@ -97,20 +98,26 @@ struct ident {
 static int device_identity(struct req *r, struct sig_identity *own, char fp[65], const char **why)
 {
 	const char *sig = ap_http_header(r->http, "mdm-signature");
-	char sig_fp[65] = "";
+	const char *sig_fp = NULL;
 	if (sig) {
 		struct ap_buf *b = &r->http->body;
-		if (ap_cms_verify_signature(sig, b->data ? b->data : "", b->len, &own->signer,
-					    &own->certs) < 0) {
+		struct ap_cms_signer_cache *cache = r->sig_cache;
+		if (cache == NULL && (cache = own->tmp = ap_cms_signer_cache_new()) == NULL) {
+			*why = "out of memory";
+			return AP_ENOMEM;
+		}
+		if (ap_cms_verify_signature_cached(cache, sig, b->data ? b->data : "", b->len,
+						   &own->sig) < 0) {
+			own->sig.cert = NULL;
 			*why = "Mdm-Signature does not verify";
 			return AP_EBADSIG;
 		}
-		ap_x509_fingerprint(own->signer, sig_fp);
+		sig_fp = own->sig.fp;
 		if (r->peer_cert == NULL) { /* behind a TLS-terminating proxy */
-			r->peer_cert = own->signer;
-			r->peer_chain = own->certs;
-			r->peer_fp = NULL;
-			r->peer_verified = -1;
+			r->peer_cert = own->sig.cert;
+			r->peer_chain = own->sig.certs;
+			r->peer_fp = own->sig.fp;
+			r->peer_verified = *own->sig.verified;
 		}
 	}
 	if (r->peer_cert) {
@@ -123,7 +130,7 @@ static int device_identity(struct req *r, struct sig_identity *own, char fp[65],
 			memcpy(fp, r->peer_fp, 65);
 		else
 			ap_x509_fingerprint(r->peer_cert, fp);
-		if (sig_fp[0] && strcmp(sig_fp, fp) != 0) {
+		if (sig_fp && strcmp(sig_fp, fp) != 0) {
 			*why = "Mdm-Signature and TLS client certificate differ";
 			return AP_EBADSIG;
 		}
@@ -819,7 +826,7 @@ static void mdm_endpoint(struct req *r)
 {
 	enum metrics_connect outcome = (enum metrics_connect) - 1;
 	struct ap_msg *m = NULL;
-	struct sig_identity own = {NULL, NULL};
+	struct sig_identity own = {{NULL, NULL, NULL, NULL, 0}, NULL};
 	struct ident id;
 	char detail[160];
 	const char *why = "";
@@ -859,12 +866,13 @@ static void mdm_endpoint(struct req *r)
 out:
 	count_request(r, m, (int)outcome);
 	ap_msg_free(m);
-	if (r->peer_cert == own.signer) {
+	if (own.sig.cert && r->peer_cert == own.sig.cert) {
+		*own.sig.verified = r->peer_verified; /* the signer's chain, for the next request */
 		r->peer_cert = NULL;
 		r->peer_chain = NULL;
+		r->peer_fp = NULL;
 	}
-	X509_free(own.signer);
-	sk_X509_pop_free(own.certs, X509_free);
+	ap_cms_signer_cache_free(own.tmp);
 }
 
 void mdm_body_limit(struct req *r, size_t anon_limit, size_t *ret_limit, int *ret_anonymous)

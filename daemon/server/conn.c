@@ -2,6 +2,7 @@
 #include "conn.h"
 #include "sock_out.h"
 #include "ap_buf.h"
+#include "ap_cms.h"
 #include "ap_err.h"
 #include "ap_http.h"
 #include "log.h"
@@ -65,8 +66,9 @@ struct conn {
 	 * later requests (a tablet's DDM check-ins, a command and its result)
 	 * do not verify the chain again; -1 until asked */
 	int peer_verified;
-	struct conn_later *later; /* an answer promised, the connection waits */
-	int file_fd;		  /* a file answer being sent, -1: none */
+	struct ap_cms_signer_cache *sig_cache; /* req.h; NULL until a request is read */
+	struct conn_later *later;	       /* an answer promised, the connection waits */
+	int file_fd;			       /* a file answer being sent, -1: none */
 	uint64_t file_off, file_left;
 	int file_keep; /* keep-alive once the file is sent */
 	struct conn *next, *prev;
@@ -169,6 +171,7 @@ static void on_handle_closed(uv_handle_t *h)
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	ap_tls_free(c->tls);
+	ap_cms_signer_cache_free(c->sig_cache);
 	ap_http_in_free(c->http);
 	ap_buf_free(&c->in);
 	free(c);
@@ -301,6 +304,9 @@ static void req_init(struct conn *c, struct req *r, struct ap_http_resp *resp, c
 	r->peer_fp = ap_tls_peer_fingerprint(c->tls);
 	r->peer_chain = ap_tls_peer_chain(c->tls);
 	r->peer_verified = r->peer_cert ? c->peer_verified : -1;
+	if (c->sig_cache == NULL)
+		c->sig_cache = ap_cms_signer_cache_new(); /* NULL: mdm.c does without */
+	r->sig_cache = c->sig_cache;
 }
 
 /* Keeps what the request learnt of the connection's certificate (not of

@@ -15,6 +15,7 @@
 
 struct worker;
 struct req;
+struct ap_cms_signer_cache;
 
 /* An answer promised for later (conn.c): a handler whose work runs on a
  * work thread takes one with r->later(r) (NULL when out of memory: answer
@@ -49,6 +50,10 @@ struct req {
 	STACK_OF(X509) * peer_chain; /* borrowed: the certificates sent with it */
 	int peer_verified;	     /* -1 until mdm asks, then 1 when it chains
 				      * to a device CA */
+	/* the connection's last Mdm-Signature signer (ap_cms.h), so a kept-alive
+	 * tablet's certificate is parsed once; the connection owns it, NULL:
+	 * none (mdm.c then verifies with a cache of the request's own) */
+	struct ap_cms_signer_cache *sig_cache;
 	/* path parameters: what followed the route's prefix, split on '/' */
 	const char *params[4];
 	size_t n_params;

@@ -2,7 +2,10 @@
  * fuzz_cms.c - libFuzzer target for the Mdm-Signature header check.  The
  * input is "<header>\n<body>": everything before the first newline is the
  * header value, the rest the signed body.  The trust store holds the CA of
- * the corpus, so its valid signatures go all the way through.
+ * the corpus, so its valid signatures go all the way through.  The same
+ * input then goes through the connection's signer cache (one cache for the
+ * whole run, as a long connection seeing every input), twice: the outcome
+ * and the signer must be those of the check without the cache.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +50,26 @@ static X509_STORE *trust(void)
 	return store;
 }
 
+/* Aborts (a finding) when the cache changes what the message proves. */
+static void cached_as_plain(const char *header, const uint8_t *body, size_t blen)
+{
+	static struct ap_cms_signer_cache *cache;
+	X509 *signer = NULL;
+	STACK_OF(X509) *certs = NULL;
+	struct ap_cms_signer s;
+
+	if (cache == NULL && (cache = ap_cms_signer_cache_new()) == NULL)
+		abort();
+	int rc = ap_cms_verify_signature(header, body, blen, &signer, &certs);
+	for (int i = 0; i < 2; i++) {
+		if (ap_cms_verify_signature_cached(cache, header, body, blen, &s) != rc ||
+		    (rc == 0 && X509_cmp(s.cert, signer) != 0))
+			abort();
+	}
+	X509_free(signer);
+	sk_X509_pop_free(certs, X509_free);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nl = memchr(data, '\n', size);
@@ -62,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t blen = nl ? size - hlen - 1 : 0;
 	if (ap_cms_verify_detached(header, body, blen, trust(), &signer) == 0)
 		X509_free(signer);
+	cached_as_plain(header, body, blen);
 	free(header);
 	return 0;
 }

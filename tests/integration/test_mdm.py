@@ -211,12 +211,25 @@ def test_bench_phases_and_variants():
         for key in ("sessions_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_session",
                     "server_peak_rss_mb", "sim_cpu_us_per_session"):
             check(s.get(key, 0) > 0, "%s in %r" % (key, s))
+        # Idle (the command), Acknowledged (nothing more): two requests on
+        # one connection, one full handshake, counted for other tools
+        check(s["requests"] == 12 and s["requests_per_session"] == 2.0
+              and s["handshakes_full"] == 6 and s["handshakes_resumed"] == 0
+              and s["handshakes_per_session"] == 1.0, "requests and handshakes: %r" % s)
         s = bench("--resume")["sessions"]
         check(s["resumed"] == 6 and s["acknowledged"] == 6, "every session resumed: %r" % s)
+        check(s["handshakes_resumed"] == 6 and s["handshakes_full"] == 0
+              and s["resumed_handshakes_per_session"] == 1.0, "resumed handshakes: %r" % s)
         s = bench("--keepalive")["sessions"]
         check(s["acknowledged"] == 6 and s["errors"] == 0 and s["sign"], "keep-alive: %r" % s)
+        check(s["requests"] == 12 and 1 <= s["handshakes_full"] <= 3,
+              "keep-alive: one handshake per connection (3 in flight): %r" % s)
         s = bench("--sign")["sessions"]
         check(s["acknowledged"] == 6 and s["errors"] == 0, "signed sessions: %r" % s)
+        s = bench("--like-ipad")["sessions"]
+        check(s["acknowledged"] == 6 and s["errors"] == 0 and s["sign"] and s["like_ipad"]
+              and s["requests_per_session"] == 2.0 and s["handshakes_per_session"] == 1.0,
+              "as iPads: %r" % s)
 
 
 def test_scep_ciphers_through_a_worker():

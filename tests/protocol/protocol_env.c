@@ -59,6 +59,7 @@ struct answer pt_call(struct env *e, const char *method, const char *target, con
 	r.peer = "127.0.0.1:1";
 	r.peer_cert = peer;
 	r.peer_verified = verified;
+	r.sig_cache = e->sig_cache;
 	router_dispatch(&r);
 	a.status = resp.status;
 	a.len = resp.body.len;

@@ -16,12 +16,17 @@
 #include "sim_device.h"
 #include "worker.h"
 
+struct ap_cms_signer_cache;
+
 struct env {
 	char dir[64];
 	char db_path[128];
 	struct server srv;
 	struct worker w;
 	char code[33]; /* enrolment code good for 10 devices */
+	/* the Mdm-Signature cache pt_call() hands over as one connection's
+	 * (conn.c), NULL: none; the test that sets it frees it */
+	struct ap_cms_signer_cache *sig_cache;
 };
 
 /* One answer from the router: status and a copy of the body. */

@@ -400,6 +400,77 @@ static void test_erase_unenrols(void **state)
 	pt_tablet_free(&t);
 }
 
+/* One PUT of xml signed by cert/key, no TLS client certificate (a proxy's
+ * tablet); its status. */
+static int signed_put(struct env *e, const char *xml, size_t len, const char *sign_xml, X509 *cert,
+		      EVP_PKEY *key)
+{
+	char *sig = NULL;
+	assert_int_equal(ap_cms_sign_detached_b64(sign_xml, len, cert, key, &sig), 0);
+	struct answer r =
+	    pt_call(e, "PUT", "/mdm/connect", "mdm-signature", sig, xml, len, NULL, 0);
+	free(sig);
+	free(r.body);
+	return r.status;
+}
+
+/* A kept-alive connection's Mdm-Signature signer is reused only for the
+ * same certificate bytes: a second certificate on the same connection is
+ * that certificate, and a tampered body is refused with the cached one. */
+static void test_signer_cached_per_connection(void **state)
+{
+	struct env *e = *state;
+	struct tablet a = {0}, b = {0};
+	char *xa = NULL, *xb = NULL;
+	size_t la = 0, lb = 0;
+
+	pt_enrol(e, &a, NULL);
+	pt_enrol(e, &b, NULL);
+	e->sig_cache = ap_cms_signer_cache_new();
+	assert_non_null(e->sig_cache);
+	assert_int_equal(sim_device_idle(a.d, &xa, &la), 0);
+	assert_int_equal(sim_device_idle(b.d, &xb, &lb), 0);
+	assert_int_equal(signed_put(e, xa, la, xa, a.cert, a.d->key), 200);
+	assert_int_equal(signed_put(e, xa, la, xa, a.cert, a.d->key), 200); /* cached */
+	/* b's certificate for a's UDID on the same connection: refused as b */
+	assert_int_equal(signed_put(e, xa, la, xa, b.cert, b.d->key), 403);
+	assert_int_equal(signed_put(e, xb, lb, xb, b.cert, b.d->key), 200);
+	assert_int_equal(signed_put(e, xb, lb, xb, b.cert, b.d->key), 200); /* cached */
+	/* b cached, a's UDID signed by b again, then a tampered body */
+	assert_int_equal(signed_put(e, xa, la, xa, b.cert, b.d->key), 403);
+	char *tampered = malloc(lb);
+	memcpy(tampered, xb, lb);
+	tampered[lb / 2] ^= 0x01;
+	assert_int_equal(signed_put(e, tampered, lb, xb, b.cert, b.d->key), 403);
+	/* a certificate not issued by the device CA, with b's key, after b's:
+	 * its chain is checked, not taken from b's */
+	X509 *foreign = NULL;
+	assert_int_equal(ap_x509_make_selfsigned(b.d->key, "Ardoise device", 30, &foreign), 0);
+	struct sim_device *c = NULL;
+	char *auth = NULL, *sig = NULL;
+	size_t lc = 0;
+	assert_int_equal(sim_device_new(&c), 0);
+	assert_int_equal(sim_device_checkin(c, SIM_AUTHENTICATE, &auth, &lc), 0);
+	assert_int_equal(signed_put(e, xb, lb, xb, b.cert, b.d->key), 200);
+	assert_int_equal(ap_cms_sign_detached_b64(auth, lc, foreign, b.d->key, &sig), 0);
+	struct answer r =
+	    pt_call(e, "PUT", "/mdm/checkin", "mdm-signature", sig, auth, lc, NULL, 0);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(r.body, "not issued by a trusted device CA"));
+	free(r.body);
+	free(sig);
+	free(auth);
+	sim_device_free(c);
+	X509_free(foreign);
+	free(tampered);
+	free(xa);
+	free(xb);
+	ap_cms_signer_cache_free(e->sig_cache);
+	e->sig_cache = NULL;
+	pt_tablet_free(&a);
+	pt_tablet_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +479,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_replayed_report_is_idempotent, pt_setup,
 					    pt_teardown),
 	    cmocka_unit_test_setup_teardown(test_identity_refusals, pt_setup, pt_teardown),
+	    cmocka_unit_test_setup_teardown(test_signer_cached_per_connection, pt_setup,
+					    pt_teardown),
 	    cmocka_unit_test_setup_teardown(test_device_ca_anchor_added_and_removed, pt_setup,
 					    pt_teardown),
 	    cmocka_unit_test_setup_teardown(test_checkout_unenrols, pt_setup, pt_teardown),

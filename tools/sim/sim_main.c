@@ -29,7 +29,7 @@ static const char manual[] =
     "                           [--os-version X.Y[.Z]] [--product iPadN,M] [-c CONC]\n"
     "    ardoise-sim ... connect [-c CONC] [-n N] [--device UDID] [--sign]\n"
     "    ardoise-sim ... bench -n N -c CONC --token TOKEN [--rate R] [--keepalive]\n"
-    "                          [--resume] [--sign] [--server-pid PID] [--ddm]\n"
+    "                          [--resume] [--sign] [--like-ipad] [--server-pid PID] [--ddm]\n"
     "    ardoise-sim ... list [--json]\n"
     "    ardoise-sim ... lock UDID | unlock UDID | checkout UDID\n"
     "    ardoise-sim ... update-fail UDID --reason TEXT | update-ok UDID\n"
@@ -203,6 +203,17 @@ static const char manual[] =
     "                       behind a TLS-terminating proxy (implies --sign)\n"
     "    --resume           keep each device's TLS session and resume it at the next\n"
     "                       connection (bench first runs a 'prime' phase to get one)\n"
+    "    --like-ipad        as an iPad does what the simulator otherwise does its own\n"
+    "                       way: TLS groups X25519, P-256, P-384 (key share X25519),\n"
+    "                       User-Agent MDM/1.0, and Mdm-Signature on every message\n"
+    "                       beside the client certificate (Ardoise's profile sets\n"
+    "                       SignMessage).  Already alike: the identity certificate\n"
+    "                       sent alone (no CA), one connection kept for the\n"
+    "                       session's requests, Content-Type application/x-apple-\n"
+    "                       aspen-mdm (server URL) or -mdm-checkin.  Not simulated:\n"
+    "                       iPadOS 26's X25519MLKEM768 key share (OpenSSL 3.0 has\n"
+    "                       none).  Sources: README, \"Where an MDM session's time\n"
+    "                       goes\"\n"
     "    --rate R           start R sessions per second (latency is measured from the\n"
     "                       scheduled start)\n"
     "    --server-pid PID   bench: read the daemon's CPU time and peak RSS in /proc\n"
@@ -248,6 +259,7 @@ enum {
 	O_SIGN,
 	O_KEEPALIVE,
 	O_RESUME,
+	O_LIKE_IPAD,
 	O_RATE,
 	O_SERVER_PID,
 	O_COMMAND,
@@ -287,6 +299,7 @@ static const struct option options[] = {
     {"sign", no_argument, NULL, O_SIGN},
     {"keepalive", no_argument, NULL, O_KEEPALIVE},
     {"resume", no_argument, NULL, O_RESUME},
+    {"like-ipad", no_argument, NULL, O_LIKE_IPAD},
     {"rate", required_argument, NULL, O_RATE},
     {"server-pid", required_argument, NULL, O_SERVER_PID},
     {"command", required_argument, NULL, O_COMMAND},
@@ -443,6 +456,9 @@ static int other_option(int c, const char *arg, struct sim_opts *o)
 		break;
 	case O_RESUME:
 		o->resume = 1;
+		break;
+	case O_LIKE_IPAD:
+		o->like_ipad = 1;
 		break;
 	case O_COMMAND:
 		o->command = arg;

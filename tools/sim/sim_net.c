@@ -75,6 +75,7 @@ struct sim_loop {
 	/* results */
 	double *lat;
 	size_t n_lat, errors, tasks;
+	size_t requests, handshakes, resumed; /* struct sim_stats */
 	char first_error[240];
 	int rc;
 };
@@ -122,6 +123,12 @@ static int make_ctx(const struct sim_net_cfg *c, OSSL_LIB_CTX *libctx, const cha
 	int rc = ap_tls_client_ctx_new(libctx, ca_file, c->host, ret);
 	if (rc == AP_EIO)
 		snprintf(err, cap, "%s: cannot read the CA certificate", ca_file);
+	if (rc == 0 && c->groups[0] && SSL_CTX_set1_groups_list(*ret, c->groups) != 1) {
+		snprintf(err, cap, "TLS groups '%s' refused", c->groups);
+		SSL_CTX_free(*ret);
+		*ret = NULL;
+		return AP_EINVAL;
+	}
 	return rc;
 }
 
@@ -149,6 +156,17 @@ int sim_net_cfg_init(struct sim_net_cfg *c, const char *url, const char *ca_file
 	freeaddrinfo(res);
 	snprintf(c->ca_file, sizeof(c->ca_file), "%s", ca_file ? ca_file : "");
 	return make_ctx(c, NULL, ca_file, &c->ctx, err, cap);
+}
+
+int sim_net_cfg_client(struct sim_net_cfg *c, const char *groups, const char *user_agent)
+{
+	c->user_agent = user_agent;
+	if (groups == NULL)
+		return 0;
+	if (strlen(groups) >= sizeof(c->groups) || SSL_CTX_set1_groups_list(c->ctx, groups) != 1)
+		return AP_EINVAL;
+	snprintf(c->groups, sizeof(c->groups), "%s", groups);
+	return 0;
 }
 
 void sim_net_cfg_clear(struct sim_net_cfg *c)
@@ -286,6 +304,7 @@ static void deliver(struct sim_conn *c)
 	c->state = CS_READY;
 	c->cb = NULL;
 	c->keep_alive = m->keep_alive;
+	c->loop->requests++;
 	if (!c->keep_alive)
 		c->pooled = 0; /* the server closes it: never reuse */
 	cb(c, c->task, 0, &r, NULL);
@@ -343,6 +362,8 @@ static void tls_progress(struct sim_conn *c)
 	}
 	if (rc == 0 && c->state == CS_HANDSHAKE && ap_tls_handshake_done(c->tls)) {
 		c->state = CS_READY;
+		c->loop->handshakes++;
+		c->loop->resumed += ap_tls_resumed(c->tls) ? 1 : 0;
 		send_pending(c);
 	}
 	if (c->plain.len && c->state != CS_CLOSING)
@@ -473,7 +494,8 @@ static int serialize(struct sim_conn *c, const struct sim_http_req *r)
 	const struct sim_net_cfg *cfg = c->loop->cfg;
 	char host[sizeof(cfg->host) + 8];
 	snprintf(host, sizeof(host), "%s:%d", cfg->host, cfg->port);
-	struct ap_http_out_req out = {r->method,       r->path,	   host,    "ardoise-sim",
+	const char *ua = cfg->user_agent ? cfg->user_agent : "ardoise-sim";
+	struct ap_http_out_req out = {r->method,       r->path,	   host,    ua,
 				      r->content_type, r->headers, r->body, r->len};
 	return ap_http_req_serialize(&out, &c->pending);
 }
@@ -694,6 +716,9 @@ static void merge(struct sim_loop *loops, unsigned threads, struct sim_stats *s)
 		s->n_lat += s->lat_ms ? l->n_lat : 0;
 		s->tasks += l->tasks;
 		s->errors += l->errors;
+		s->requests += l->requests;
+		s->handshakes += l->handshakes;
+		s->resumed += l->resumed;
 		if (s->first_error[0] == '\0' && l->first_error[0])
 			memcpy(s->first_error, l->first_error, sizeof(s->first_error));
 		free(l->lat);

@@ -23,6 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The groups an iPad's ClientHello offers, X25519 first with its key
+ * share (Apple's TLS stack is BoringSSL: X25519, P-256, P-384).  iPadOS 26
+ * puts the hybrid X25519MLKEM768 first with a second key share (Apple,
+ * support.apple.com/122756), which OpenSSL 3.0 cannot offer and the
+ * daemon's OpenSSL 3.0 ignores: it takes the X25519 share, no retry. */
+#define SIM_IPAD_GROUPS "X25519:P-256:P-384"
+
 /* What every connection of a run shares; filled by sim_net_cfg_init(). */
 struct sim_net_cfg {
 	char host[256]; /* from the URL: TLS name check and Host header */
@@ -34,6 +41,11 @@ struct sim_net_cfg {
 	size_t max_body;	      /* response bodies larger than this are errors */
 	int resume;    /* offer and keep TLS sessions (struct sim_identity.session) */
 	int keepalive; /* connections without identity are pooled across tasks */
+	/* what the client offers and says (sim_net_cfg_client()): TLS groups
+	 * in order (the first gets the key share), "" for OpenSSL's default;
+	 * the User-Agent */
+	char groups[128];
+	const char *user_agent;
 };
 
 /* url: https://HOST[:PORT] (a path is ignored); ca_file: PEM of the CA
@@ -41,6 +53,11 @@ struct sim_net_cfg {
 int sim_net_cfg_init(struct sim_net_cfg *c, const char *url, const char *ca_file, char *err,
 		     size_t cap);
 void sim_net_cfg_clear(struct sim_net_cfg *c);
+/* The TLS groups offered (OpenSSL's list syntax, "X25519:P-256:P-384";
+ * NULL: OpenSSL's default) and the User-Agent (NULL: "ardoise-sim"), for
+ * every connection of the runs that follow.  AP_EINVAL for a group list
+ * OpenSSL refuses. */
+int sim_net_cfg_client(struct sim_net_cfg *c, const char *groups, const char *user_agent);
 
 struct sim_loop;
 
@@ -67,6 +84,9 @@ struct sim_run_opts {
  * the scheduled start when paced), malloc'd; free with sim_stats_clear(). */
 struct sim_stats {
 	size_t tasks, errors;
+	/* requests answered, TLS handshakes completed and how many of them
+	 * resumed a session: per session, what other tools' figures compare on */
+	size_t requests, handshakes, resumed;
 	double seconds;
 	double *lat_ms;
 	size_t n_lat;

@@ -97,6 +97,8 @@ static int env_net(const struct sim_opts *o, struct env *e)
 		return sim_run_fail("%s", err);
 	e->net.timeout_ms = o->timeout_ms;
 	e->net.resume = o->resume;
+	if (o->like_ipad && sim_net_cfg_client(&e->net, SIM_IPAD_GROUPS, "MDM/1.0") < 0)
+		return sim_run_fail("TLS groups '%s' refused by OpenSSL", SIM_IPAD_GROUPS);
 	e->net.keepalive = o->keepalive;
 	if (read_ca(o->ca, &e->ca) < 0)
 		return sim_run_fail("%s: not a PEM certificate", o->ca);
@@ -145,7 +147,7 @@ static struct sim_ctx *new_ctx(struct env *e, const struct sim_opts *o)
 	x->signed_profile = o->signed_profile;
 	x->code = o->code;
 	x->enroll_token = o->enroll_token;
-	x->sign = o->sign || o->keepalive;
+	x->sign = o->sign || o->keepalive || o->like_ipad;
 	x->sig_only = o->keepalive;
 	x->max_commands = o->max_commands;
 	x->clock = &e->clock;
@@ -164,6 +166,9 @@ static void stats_add(struct sim_stats *total, struct sim_stats *part)
 		total->lat_ms = lat;
 	total->tasks += part->tasks;
 	total->errors += part->errors;
+	total->requests += part->requests;
+	total->handshakes += part->handshakes;
+	total->resumed += part->resumed;
 	total->seconds += part->seconds;
 	if (total->first_error[0] == '\0')
 		memcpy(total->first_error, part->first_error, sizeof(total->first_error));
@@ -275,6 +280,11 @@ static double r3(double v)
 	return round(v * 1000.0) / 1000.0;
 }
 
+static double per(size_t count, size_t sessions)
+{
+	return sessions ? (double)count / (double)sessions : 0;
+}
+
 /* One JSON line for a phase: devices, seconds, rate, latencies, errors,
  * the server's CPU and memory when known; extra (may be NULL) is merged. */
 static void print_phase(const struct sim_opts *o, const char *phase, struct sim_stats *s,
@@ -289,6 +299,17 @@ static void print_phase(const struct sim_opts *o, const char *phase, struct sim_
 	json_object_set_new(j, "p50_ms", json_real(r3(sim_stats_percentile(s, 50))));
 	json_object_set_new(j, "p99_ms", json_real(r3(sim_stats_percentile(s, 99))));
 	json_object_set_new(j, "errors", json_integer((json_int_t)s->errors));
+	json_object_set_new(j, "requests", json_integer((json_int_t)s->requests));
+	json_object_set_new(j, "handshakes_full",
+			    json_integer((json_int_t)(s->handshakes - s->resumed)));
+	json_object_set_new(j, "handshakes_resumed", json_integer((json_int_t)s->resumed));
+	json_object_set_new(j, "requests_per_session", json_real(r3(per(s->requests, s->tasks))));
+	json_object_set_new(j, "handshakes_per_session",
+			    json_real(r3(per(s->handshakes, s->tasks))));
+	json_object_set_new(j, "full_handshakes_per_session",
+			    json_real(r3(per(s->handshakes - s->resumed, s->tasks))));
+	json_object_set_new(j, "resumed_handshakes_per_session",
+			    json_real(r3(per(s->resumed, s->tasks))));
 	if (before) { /* the simulator's own share of the two cores */
 		double cpu = self_cpu_s() - before->sim_cpu_s;
 		json_object_set_new(j, "sim_cpu_s", json_real(r3(cpu)));
@@ -326,11 +347,12 @@ static json_t *session_extra(const struct sim_opts *o, struct sim_ctx *x)
 	    (json_int_t)x->counts.commands, "acknowledged", (json_int_t)x->counts.acknowledged,
 	    "notnow", (json_int_t)x->counts.notnow, "resumed", (json_int_t)x->counts.resumed,
 	    "concurrency", (json_int_t)o->conc, "threads", (json_int_t)o->threads, "rate", o->rate,
-	    "keepalive", o->keepalive, "resume", o->resume, "sign", o->sign || o->keepalive,
-	    "key_type", sim_key_kind_name(o->key_type), "command_errors",
-	    (json_int_t)(x->counts.errors + x->counts.format_errors));
+	    "keepalive", o->keepalive, "resume", o->resume, "sign",
+	    o->sign || o->keepalive || o->like_ipad, "key_type", sim_key_kind_name(o->key_type),
+	    "command_errors", (json_int_t)(x->counts.errors + x->counts.format_errors));
 	json_object_update(j, ddm);
 	json_decref(ddm);
+	json_object_set_new(j, "like_ipad", json_boolean(o->like_ipad));
 	return j;
 }
 

@@ -15,6 +15,7 @@
 #include "ap_cms.h"
 #include "ap_codec.h"
 #include "ap_err.h"
+#include "ap_x509.h"
 #include "testutil.h"
 
 static const char body[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">"
@@ -268,12 +269,180 @@ static void test_sign_attached(void **state)
 	assert_int_equal(ap_cms_sign(body, BODY_LEN, NULL, p->ec_key, NULL, &der, &len), AP_EINVAL);
 }
 
+/* A detached signature of data by key/cert built here: flags may hold
+ * CMS_NOCERTS; extra (may be NULL) is added to the message's certificates. */
+static char *sign_b64(X509 *cert, EVP_PKEY *key, X509 *extra, unsigned flags, const char *data)
+{
+	unsigned char *der = NULL;
+	char *b64 = NULL;
+	BIO *in = BIO_new_mem_buf(data, -1);
+	CMS_ContentInfo *cms = CMS_sign(cert, key, NULL, in, flags | CMS_DETACHED | CMS_BINARY);
+	assert_non_null(cms);
+	if (extra)
+		assert_int_equal(CMS_add1_cert(cms, extra), 1);
+	int n = i2d_CMS_ContentInfo(cms, &der);
+	assert_true(n > 0);
+	assert_int_equal(ap_codec_b64_encode(der, (size_t)n, &b64, NULL), 0);
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	return b64;
+}
+
+static const char body2[] = "<plist version=\"1.0\"><dict><key>Status</key>"
+			    "<string>Acknowledged</string></dict></plist>\n";
+
+/* One verification through the cache: its result, and *ret. */
+static int cached(struct ap_cms_signer_cache *c, const char *sig, const char *data,
+		  struct ap_cms_signer *ret)
+{
+	return ap_cms_verify_signature_cached(c, sig, data, strlen(data), ret);
+}
+
+static void test_cache_same_certificate(void **state)
+{
+	struct pki *p = *state;
+	struct ap_cms_signer_cache *c = ap_cms_signer_cache_new();
+	struct ap_cms_signer s;
+	char fp[65];
+	char *sig1 = sign_b64(p->rsa_cert, p->rsa_key, NULL, 0, body);
+	char *sig2 = sign_b64(p->rsa_cert, p->rsa_key, NULL, 0, body2);
+
+	assert_non_null(c);
+	assert_int_equal(cached(c, sig1, body, &s), 0);
+	assert_int_equal(s.reused, 0);
+	assert_int_equal(X509_cmp(s.cert, p->rsa_cert), 0);
+	ap_x509_fingerprint(p->rsa_cert, fp);
+	assert_string_equal(s.fp, fp);
+	assert_int_equal(sk_X509_num(s.certs), 1);
+	assert_int_equal(*s.verified, -1);
+	*s.verified = 1; /* the caller checked its chain */
+	X509 *first = s.cert;
+	/* the next message of the connection: not parsed again, still verified */
+	assert_int_equal(cached(c, sig2, body2, &s), 0);
+	assert_int_equal(s.reused, 1);
+	assert_ptr_equal(s.cert, first);
+	assert_string_equal(s.fp, fp);
+	assert_int_equal(*s.verified, 1);
+	/* a tampered body with the cached certificate is refused, the cache kept */
+	char *tampered = strdup(body2);
+	tampered[30] ^= 0x01;
+	assert_int_equal(cached(c, sig2, tampered, &s), AP_EBADSIG);
+	assert_int_equal(cached(c, sig1, body2, &s), AP_EBADSIG);
+	assert_int_equal(cached(c, sig2, body2, &s), 0);
+	assert_int_equal(s.reused, 1);
+	assert_int_equal(*s.verified, 1);
+	free(tampered);
+	free(sig1);
+	free(sig2);
+	ap_cms_signer_cache_free(c);
+	ap_cms_signer_cache_free(NULL);
+}
+
+static void test_cache_other_certificate(void **state)
+{
+	struct pki *p = *state;
+	struct ap_cms_signer_cache *c = ap_cms_signer_cache_new();
+	struct ap_cms_signer s;
+	char fp[65];
+	char *rsa = sign_b64(p->rsa_cert, p->rsa_key, NULL, 0, body);
+	char *ec = sign_b64(p->ec_cert, p->ec_key, NULL, 0, body2);
+	/* the certificates field of rsa's messages, the signature of ec's key */
+	char *mixed = sign_b64(p->ec_cert, p->ec_key, p->rsa_cert, CMS_NOCERTS, body);
+	/* no certificate at all: the cached one must not stand in */
+	char *bare = sign_b64(p->rsa_cert, p->rsa_key, NULL, CMS_NOCERTS, body);
+
+	assert_int_equal(cached(c, rsa, body, &s), 0);
+	*s.verified = 1;
+	assert_int_equal(cached(c, mixed, body, &s), AP_EBADSIG);
+	assert_int_equal(cached(c, bare, body, &s), AP_EBADSIG);
+	/* a second certificate on the connection is that certificate */
+	assert_int_equal(cached(c, ec, body2, &s), 0);
+	assert_int_equal(s.reused, 0);
+	assert_int_equal(X509_cmp(s.cert, p->ec_cert), 0);
+	ap_x509_fingerprint(p->ec_cert, fp);
+	assert_string_equal(s.fp, fp);
+	assert_int_equal(*s.verified, -1); /* its chain not checked yet */
+	/* and the first again is parsed again */
+	assert_int_equal(cached(c, rsa, body, &s), 0);
+	assert_int_equal(s.reused, 0);
+	assert_int_equal(X509_cmp(s.cert, p->rsa_cert), 0);
+	assert_int_equal(*s.verified, -1);
+	/* the chain sent with it (signer and CA) is cached as a whole */
+	char *chain = sign_b64(p->ec_cert, p->ec_key, p->ca, 0, body);
+	assert_int_equal(cached(c, chain, body, &s), 0);
+	assert_int_equal(sk_X509_num(s.certs), 2);
+	assert_int_equal(cached(c, chain, body, &s), 0);
+	assert_int_equal(s.reused, 1);
+	assert_int_equal(X509_cmp(s.cert, p->ec_cert), 0);
+	/* hostile values */
+	assert_int_equal(cached(c, "not base64 !", body, &s), AP_EBADSIG);
+	assert_int_equal(cached(c, "MAA=", body, &s), AP_EBADSIG);
+	assert_int_equal(ap_cms_verify_signature_cached(NULL, rsa, body, 1, &s), AP_EINVAL);
+	assert_int_equal(ap_cms_verify_signature_cached(c, NULL, body, 1, &s), AP_EINVAL);
+	assert_int_equal(cached(c, chain, body, &s), 0); /* still cached */
+	assert_int_equal(s.reused, 1);
+	free(chain);
+	free(rsa);
+	free(ec);
+	free(mixed);
+	free(bare);
+	ap_cms_signer_cache_free(c);
+}
+
+/* Truncations and one-byte changes of a message whose certificates are
+ * cached: the same outcome and signer as without the cache (a change in a
+ * certificate's own signature still verifies: its chain is checked later). */
+static void test_cache_mangled(void **state)
+{
+	struct pki *p = *state;
+	struct ap_cms_signer_cache *c = ap_cms_signer_cache_new();
+	struct ap_cms_signer s;
+	char *sig = sign_b64(p->ec_cert, p->ec_key, NULL, 0, body);
+	unsigned char *der = NULL;
+	size_t len = 0;
+	char *b64 = NULL;
+
+	assert_int_equal(cached(c, sig, body, &s), 0);
+	assert_int_equal(ap_codec_b64_decode(sig, strlen(sig), &der, &len), 0);
+	for (size_t i = 0; i < len; i += 7) {
+		for (size_t cut = 0; cut < 2; cut++) {
+			unsigned char saved = der[i];
+			if (cut == 0)
+				der[i] ^= 0x5a;
+			assert_int_equal(ap_codec_b64_encode(der, cut ? i : len, &b64, NULL), 0);
+			int rc = cached(c, b64, body, &s);
+			X509 *signer = NULL;
+			STACK_OF(X509) *certs = NULL;
+			assert_int_equal(
+			    ap_cms_verify_signature(b64, body, BODY_LEN, &signer, &certs), rc);
+			if (rc == 0) /* what the message says, never the cached certificate */
+				assert_int_equal(X509_cmp(s.cert, signer), 0);
+			else
+				assert_int_equal(rc, AP_EBADSIG);
+			X509_free(signer);
+			sk_X509_pop_free(certs, X509_free);
+			free(b64);
+			der[i] = saved;
+		}
+	}
+	free(der);
+	free(sig);
+	ap_cms_signer_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip_ec), cmocka_unit_test(test_round_trip_rsa),
-	    cmocka_unit_test(test_foreign_ca),	  cmocka_unit_test(test_sha1_and_md5),
-	    cmocka_unit_test(test_garbage),	  cmocka_unit_test(test_sign_attached),
+	    cmocka_unit_test(test_round_trip_ec),
+	    cmocka_unit_test(test_round_trip_rsa),
+	    cmocka_unit_test(test_foreign_ca),
+	    cmocka_unit_test(test_sha1_and_md5),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_sign_attached),
+	    cmocka_unit_test(test_cache_same_certificate),
+	    cmocka_unit_test(test_cache_other_certificate),
+	    cmocka_unit_test(test_cache_mangled),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
