@@ -159,6 +159,7 @@ static void finish_if_drained(struct worker *w)
 		uv_close((uv_handle_t *)&w->wake, NULL);
 	if (!uv_is_closing((uv_handle_t *)&w->reload))
 		uv_close((uv_handle_t *)&w->reload, NULL);
+	conn_group_close(w); /* the last answers held were sent or dropped */
 	jobs_stop(w);
 }
 
@@ -252,6 +253,7 @@ static int worker_start(struct server *srv, struct worker *w)
 	uv_timer_init(&w->loop, &w->drain_timer);
 	uv_timer_init(&w->loop, &w->accept_timer);
 	w->wake.data = w->reload.data = w->drain_timer.data = w->accept_timer.data = w;
+	conn_group_init(w);
 	if (listen(w->listen_fd, 4096) < 0 ||
 	    uv_poll_init_socket(&w->loop, &w->listener, w->listen_fd) < 0)
 		return AP_EIO;
