@@ -633,12 +633,12 @@ int db_group_pending(const struct db *db)
 	return db->group_open;
 }
 
-int db_group_commit(struct db *db, unsigned *ret_requests)
+int db_group_commit(struct db *db, unsigned *ret_released)
 {
 	if (db->group_open)
 		group_end(db);
 	int rc = db->group_ended ? db->group_rc : 0;
-	*ret_requests = db->group_ended ? db->group_reqs : 0;
+	*ret_released = db->group_ended ? db->group_reqs : 0;
 	db->group_ended = 0;
 	db->group_rc = 0;
 	db->group_reqs = 0;

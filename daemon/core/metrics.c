@@ -365,8 +365,9 @@ static int write_groups(struct ap_buf *out)
 			"result", results, reg.group_commits, 2);
 	if (rc == 0)
 		rc = head(out, "ardoise_db_group_requests_total", "counter",
-			  "Tablet requests whose writes went in a group commit: over "
-			  "ardoise_db_group_commits_total, the requests per group.");
+			  "Tablet requests answered after a group commit (or replaced by a "
+			  "503 when it failed): over ardoise_db_group_commits_total, the "
+			  "requests per group.");
 	if (rc == 0)
 		rc = sample(out, "ardoise_db_group_requests_total", NULL, NULL,
 			    get(&reg.group_requests));

@@ -406,21 +406,19 @@ static void release(struct conn_held *h, int rc)
 
 void conn_group_commit(struct worker *w)
 {
-	unsigned n = 0;
+	unsigned released = 0, answers = 0;
 	struct conn_held *h = w->held;
 	w->held = NULL;
 	w->held_last = &w->held;
 	uv_idle_stop(&w->group_idle);
-	int rc = w->db ? db_group_commit(w->db, &n) : 0;
-	if (n > 0 || rc < 0)
-		metrics_group_commit(n, rc == 0);
-	if (rc < 0) {
-		unsigned held = 0;
-		for (struct conn_held *x = h; x; x = x->next)
-			held += x->c != NULL;
-		log_error("group_commit_failed", "worker=%d requests=%u answers=%u error=%s", w->id,
-			  n, held, ap_errname(rc));
-	}
+	int rc = w->db ? db_group_commit(w->db, &released) : 0;
+	for (struct conn_held *x = h; x; x = x->next)
+		answers += x->c != NULL;
+	if (released > 0 || rc < 0)
+		metrics_group_commit(answers, rc == 0);
+	if (rc < 0)
+		log_error("group_commit_failed", "worker=%d transactions=%u answers=%u error=%s",
+			  w->id, released, answers, ap_errname(rc));
 	while (h) { /* detached first: a release may hold answers anew */
 		struct conn_held *next = h->next;
 		release(h, rc);

@@ -90,9 +90,10 @@ int db_group_pending(const struct db *db);
  * lock back: 0 when everything the group's requests released is durable
  * (as [db] synchronous makes it), or AP_E* when it was rolled back, also
  * when a group committed earlier by a caller outside it failed.
- * *ret_requests: how many requests released their savepoint in the
- * groups this answers for. */
-int db_group_commit(struct db *db, unsigned *ret_requests);
+ * *ret_released: how many savepoints (requests' outermost transactions;
+ * a request may have several) were released in the groups this answers
+ * for. */
+int db_group_commit(struct db *db, unsigned *ret_released);
 /* Tests only: the nth group commit of the process counted from now (1:
  * the next) rolls back instead and answers AP_EIO; 0: none. */
 void db_group_fail_at(uint64_t nth);
