@@ -15,13 +15,16 @@ the Nth group commit after start roll back instead.
 """
 import json
 import os
+import plistlib
 import re
 import signal
 import sqlite3
+import ssl
+import tempfile
 import threading
 import time
 
-from harness import Daemon, Sim, check, new_code, run, wait_until
+from harness import Daemon, Sim, check, new_code, read_response, run, wait_until
 
 N = 48
 
@@ -142,7 +145,7 @@ def test_kill_during_wave_loses_nothing_answered():
         sim = Sim(d)
         last = fleet(d, sim, N)
         result = {}
-        t = threading.Thread(target=lambda: result.update(wave(sim, 4)))
+        t = threading.Thread(target=lambda: result.update(wave(sim, 2)))
         t.start()
         # some acknowledged, not all: then SIGKILL
         wait_until(lambda: statuses(d, last).get("acknowledged", 0) >= N // 4, 60,
@@ -166,6 +169,59 @@ def test_kill_during_wave_loses_nothing_answered():
               % (statuses(d, last), s2))
 
 
+def identity(d, sim, n):
+    """(udid, cert path, key path) of the sim's nth tablet."""
+    h = sqlite3.connect("file:%s?mode=ro" % sim.state, uri=True)
+    udid, der, key = h.execute("SELECT d.udid, d.cert, k.pem FROM device d JOIN key_pool k"
+                               " ON k.kind = d.key_kind AND k.slot = d.key_slot"
+                               " ORDER BY d.serial LIMIT 1 OFFSET ?", (n,)).fetchone()
+    h.close()
+    tmp = tempfile.mkdtemp(dir=d.tmp)
+    cert, kpath = os.path.join(tmp, "id.pem"), os.path.join(tmp, "id.key")
+    with open(cert, "w") as f:
+        f.write(ssl.DER_cert_to_PEM_cert(bytes(der)))
+    with open(kpath, "w") as f:
+        f.write(key)
+    return udid, cert, kpath
+
+
+def put(path, body, close=False):
+    return (("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-apple-aspen-mdm\r\n"
+             "Content-Length: %d\r\n%s\r\n" % (path, len(body), "Connection: close\r\n"
+                                                if close else "")).encode() + body)
+
+
+def test_hostile_pipelined_and_abrupt():
+    """Requests pipelined on one connection, grouped and not, are answered
+    in order; tablets that close before their held answer is sent lose the
+    answer, not the daemon's health nor their writes."""
+    with Daemon(workers=1) as d:
+        sim = Sim(d)
+        last = fleet(d, sim, 4)
+        udid, cert, key = identity(d, sim, 0)
+        idle = plistlib.dumps({"Status": "Idle", "UDID": udid})
+        s = d.raw_tls(cert, key)
+        s.sendall(put("/mdm/connect", idle) + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                  + put("/mdm/connect", idle, close=True))
+        f = s.makefile("rb")
+        got = [read_response(f) for _ in range(3)]
+        s.close()
+        check([g[0] for g in got] == [200, 200, 200], "three answers: %r" % [g[:2] for g in got])
+        check(b"<plist" in got[0][2] and b"ok" in got[1][2].lower(),
+              "in order: the command, then the health: %r" % [g[2][:80] for g in got[:2]])
+        # abrupt closes: each sends its report and goes without reading
+        for n in range(4):
+            u, c, k = identity(d, sim, n)
+            for _ in range(5):
+                s = d.raw_tls(c, k)
+                s.sendall(put("/mdm/connect", plistlib.dumps({"Status": "Idle", "UDID": u})))
+                s.close()
+        d.check_serving("tablets gone before their answers")
+        s = wave(sim, 4)  # the commands left are delivered and acknowledged
+        check(s["errors"] == 0 and statuses(d, last) == {"acknowledged": 4},
+              "the fleet converged: %r, %r" % (s, statuses(d, last)))
+
+
 if __name__ == "__main__":
     run([test_failed_group_answers_503_and_keeps_nothing, test_groups_batch_under_concurrency,
-         test_kill_during_wave_loses_nothing_answered])
+         test_kill_during_wave_loses_nothing_answered, test_hostile_pipelined_and_abrupt])
