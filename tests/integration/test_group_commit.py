@@ -22,7 +22,6 @@ import sqlite3
 import ssl
 import tempfile
 import threading
-import time
 
 from harness import Daemon, Sim, check, new_code, read_response, run, wait_until
 
