@@ -404,7 +404,7 @@ static void release(struct conn_held *h, int rc)
 	free(h);
 }
 
-void conn_group_commit(struct worker *w)
+static void group_commit_once(struct worker *w)
 {
 	unsigned released = 0, answers = 0;
 	struct conn_held *h = w->held;
@@ -424,6 +424,16 @@ void conn_group_commit(struct worker *w)
 		release(h, rc);
 		h = next;
 	}
+}
+
+void conn_group_commit(struct worker *w)
+{
+	/* the answers sent let their connections go on with requests already
+	 * received, which may hold answers anew: those are committed now too,
+	 * so that no group outlives the loop turn */
+	do
+		group_commit_once(w);
+	while (w->held || (w->db && db_group_pending(w->db)));
 }
 
 static void on_group_idle(uv_idle_t *i)
