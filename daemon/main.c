@@ -714,6 +714,10 @@ int main(int argc, char **argv)
 	const char *shift = getenv("ARDOISE_CLOCK_OFFSET");
 	if (shift && *shift)
 		db_clock_set_offset(strtoll(shift, NULL, 10));
+	/* tests only: the nth group commit rolls back (its answers are 503s) */
+	const char *group_fail = getenv("ARDOISE_TEST_GROUP_FAIL");
+	if (group_fail && *group_fail)
+		db_group_fail_at(strtoull(group_fail, NULL, 10));
 	if (o.init)
 		return o.first_start ? cmd_first_start(&o) : cmd_init(&o);
 	memset(&srv, 0, sizeof(srv));

@@ -13,6 +13,14 @@ struct db {
 	int tx_depth;
 	int tx_failed;
 	uint64_t tx_t0; /* when the outermost write transaction began (ns, db_set_tx_hook) */
+	/* group commit (store.h, db_group_*) */
+	int grouping;	     /* between db_group_enter() and db_group_leave() */
+	int tx_savepoint;    /* the outermost db_begin() open is a group's savepoint */
+	int group_open;	     /* the group's BEGIN IMMEDIATE ran: the write lock is held */
+	int group_read;	     /* a db_read_begin() answered by the open group */
+	int group_ended;     /* a group ended since the last db_group_commit() */
+	int group_rc;	     /* the first failure of those groups, 0: none */
+	unsigned group_reqs; /* savepoints released in those groups */
 	/* the audit chain's HMAC key (db_audit_set_key), when has_audit_key */
 	unsigned char audit_key[32];
 	int has_audit_key;

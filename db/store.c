@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <time.h>
 
 static _Atomic int64_t clock_offset;
 
@@ -456,10 +455,14 @@ int db_open(const char *path, struct db **ret)
 	return 0;
 }
 
+static int group_end(struct db *db);
+
 void db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	if (db->h && db->group_open)
+		group_end(db); /* gives the write lock back */
 	if (db->h) {
 		for (size_t i = 0; i < DB_STMT_CACHE; i++)
 			sqlite3_finalize(db->cache[i].st);
@@ -537,11 +540,120 @@ static void tx_ended(struct db *db)
 		tx_hook(mono_ns() - db->tx_t0);
 }
 
+/* ---- group commit (store.h) ---- */
+
+static _Atomic uint64_t group_fail_nth, groups_ended;
+
+void db_group_fail_at(uint64_t nth)
+{
+	atomic_store(&groups_ended, 0);
+	atomic_store(&group_fail_nth, nth);
+}
+
+/* Takes the write lock and opens the group's transaction. */
+static int group_open(struct db *db)
+{
+	write_lock_take();
+	int rc = db_exec(db, "BEGIN IMMEDIATE");
+	if (rc < 0) {
+		write_lock_give();
+		return rc;
+	}
+	db->group_open = 1;
+	db->tx_t0 = tx_hook ? mono_ns() : 0;
+	return 0;
+}
+
+/* Ends the open group: COMMIT, or ROLLBACK when the test hook says so or
+ * SQLite already rolled the transaction back (an I/O error, a full disk:
+ * its savepoints then all went with it).  The lock is given back. */
+static int group_end(struct db *db)
+{
+	uint64_t nth = atomic_fetch_add(&groups_ended, 1) + 1;
+	int rc = sqlite3_get_autocommit(db->h) ? AP_EIO : 0;
+	if (rc == 0 && nth == atomic_load(&group_fail_nth))
+		rc = AP_EIO;
+	if (rc == 0)
+		rc = db_exec(db, "COMMIT");
+	if (rc < 0 && !sqlite3_get_autocommit(db->h))
+		db_exec(db, "ROLLBACK");
+	db->group_open = 0;
+	db->group_ended = 1;
+	if (db->group_rc == 0)
+		db->group_rc = rc;
+	tx_ended(db);
+	write_lock_give();
+	return rc;
+}
+
+/* A request's outermost begin inside a group (tx_depth already 1). */
+static int group_savepoint(struct db *db)
+{
+	int rc = db->group_open ? 0 : group_open(db);
+	if (rc == 0 && sqlite3_get_autocommit(db->h))
+		rc = AP_EIO; /* the group's transaction is gone: group_end() says so */
+	if (rc == 0)
+		rc = db_exec(db, "SAVEPOINT grp");
+	if (rc < 0) {
+		db->tx_depth = 0;
+		return rc;
+	}
+	db->tx_savepoint = 1;
+	return 0;
+}
+
+/* A request's outermost end inside a group: RELEASE when ok (rc 0), else
+ * its savepoint rolled back and released.  Returns rc, or RELEASE's. */
+static int group_release(struct db *db, int rc)
+{
+	db->tx_savepoint = 0;
+	if (rc == 0 && (rc = db_exec(db, "RELEASE grp")) == 0) {
+		db->group_reqs++;
+		return 0;
+	}
+	if (!sqlite3_get_autocommit(db->h)) {
+		db_exec(db, "ROLLBACK TO grp");
+		db_exec(db, "RELEASE grp");
+	}
+	return rc;
+}
+
+void db_group_enter(struct db *db)
+{
+	db->grouping = 1;
+}
+
+void db_group_leave(struct db *db)
+{
+	db->grouping = 0;
+}
+
+int db_group_pending(const struct db *db)
+{
+	return db->group_open;
+}
+
+int db_group_commit(struct db *db, unsigned *ret_released)
+{
+	if (db->group_open)
+		group_end(db);
+	int rc = db->group_ended ? db->group_rc : 0;
+	*ret_released = db->group_ended ? db->group_reqs : 0;
+	db->group_ended = 0;
+	db->group_rc = 0;
+	db->group_reqs = 0;
+	return rc;
+}
+
 int db_begin(struct db *db)
 {
 	if (db->tx_depth++ > 0)
 		return 0;
 	db->tx_failed = 0;
+	if (db->grouping)
+		return group_savepoint(db);
+	if (db->group_open)
+		group_end(db); /* a writer outside the group: the group first */
 	write_lock_take();
 	int rc = db_exec(db, "BEGIN IMMEDIATE");
 	if (rc < 0) {
@@ -558,6 +670,8 @@ int db_commit(struct db *db)
 		return AP_EINVAL;
 	if (--db->tx_depth > 0)
 		return 0;
+	if (db->tx_savepoint)
+		return group_release(db, db->tx_failed ? AP_EDB : 0);
 	if (db->tx_failed) {
 		db_exec(db, "ROLLBACK");
 		tx_ended(db);
@@ -574,14 +688,22 @@ int db_commit(struct db *db)
 
 int db_read_begin(struct db *db)
 {
-	if (db->tx_depth != 0)
+	if (db->tx_depth != 0 || db->group_read)
 		return AP_EINVAL;
+	if (db->grouping && db->group_open) {
+		db->group_read = 1; /* the group's transaction is the snapshot */
+		return 0;
+	}
+	if (db->group_open)
+		group_end(db);
 	return db_exec(db, "BEGIN DEFERRED");
 }
 
 void db_read_end(struct db *db)
 {
-	if (db->tx_depth == 0)
+	if (db->group_read)
+		db->group_read = 0;
+	else if (db->tx_depth == 0)
 		db_exec(db, "COMMIT");
 }
 
@@ -604,6 +726,10 @@ void db_rollback(struct db *db)
 		return;
 	if (--db->tx_depth > 0) {
 		db->tx_failed = 1;
+		return;
+	}
+	if (db->tx_savepoint) {
+		group_release(db, AP_EDB);
 		return;
 	}
 	db_exec(db, "ROLLBACK");

@@ -41,6 +41,8 @@ static struct {
 	struct metrics_hist request[METRICS__CLASSES];
 	struct metrics_hist reconcile[METRICS__RECONCILES];
 	struct metrics_hist db_tx;
+	counter group_commits[2]; /* failed, ok */
+	counter group_requests;
 } reg;
 
 static const char *const class_names[METRICS__CLASSES] = {"mdm", "scep", "enroll",
@@ -164,6 +166,12 @@ void metrics_reconcile(enum metrics_reconcile s, int ok, uint64_t ns)
 void metrics_db_tx(uint64_t ns)
 {
 	observe(&reg.db_tx, ns);
+}
+
+void metrics_group_commit(unsigned requests, int ok)
+{
+	add(&reg.group_commits[ok ? 1 : 0]);
+	atomic_fetch_add_explicit(&reg.group_requests, requests, memory_order_relaxed);
 }
 
 /* --- the exposition --- */
@@ -348,6 +356,24 @@ static int write_commands(struct ap_buf *out)
 	return rc;
 }
 
+static int write_groups(struct ap_buf *out)
+{
+	static const char *const results[2] = {"failed", "ok"};
+	int rc = family(out, "ardoise_db_group_commits_total",
+			"Group commits (one write transaction for the tablet requests of a "
+			"loop turn), by result.",
+			"result", results, reg.group_commits, 2);
+	if (rc == 0)
+		rc = head(out, "ardoise_db_group_requests_total", "counter",
+			  "Tablet requests answered after a group commit (or replaced by a "
+			  "503 when it failed): over ardoise_db_group_commits_total, the "
+			  "requests per group.");
+	if (rc == 0)
+		rc = sample(out, "ardoise_db_group_requests_total", NULL, NULL,
+			    get(&reg.group_requests));
+	return rc;
+}
+
 static int write_runs(struct ap_buf *out)
 {
 	static const char *const results[2] = {"failed", "ok"};
@@ -366,7 +392,7 @@ static int write_runs(struct ap_buf *out)
 	if (rc == 0)
 		rc =
 		    histogram(out, "ardoise_db_write_transaction_duration_seconds", "", &reg.db_tx);
-	return rc;
+	return rc == 0 ? write_groups(out) : rc;
 }
 
 static int write_fleet(struct ap_buf *out, const struct metrics_scrape *s)

@@ -100,6 +100,9 @@ void metrics_command(enum metrics_cmd_event e, const char *type);
 void metrics_command_type(enum metrics_cmd_event e, enum ap_cmd_type t);
 void metrics_reconcile(enum metrics_reconcile s, int ok, uint64_t ns);
 void metrics_db_tx(uint64_t ns); /* a write transaction, BEGIN IMMEDIATE to COMMIT/ROLLBACK */
+/* a group commit (conn.c) that wrote ended, ok or rolled back, with
+ * requests answers held for it */
+void metrics_group_commit(unsigned requests, int ok);
 
 /* What the route reads at scrape time.  A count < 0 is not shown (not
  * known: the database could not be read); an expiry of 0 is not shown

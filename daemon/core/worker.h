@@ -21,6 +21,7 @@
 struct db;
 struct keystore;
 struct conn;
+struct conn_held;
 struct push;
 struct ap_tls_sessions;
 
@@ -54,6 +55,12 @@ struct worker {
 	OSSL_LIB_CTX *libctx;
 	OSSL_PROVIDER *provider; /* "default" */
 	SSL_CTX *ssl_ctx;
+	/* group commit (conn.c): answers held until this loop's group of
+	 * writes commits, in order; the check handle commits after each poll,
+	 * the idle one keeps the poll from blocking while answers are held */
+	struct conn_held *held, **held_last;
+	uv_check_t group_check;
+	uv_idle_t group_idle;
 	struct conn *conns; /* doubly linked list of live connections */
 	size_t n_conns;
 	uint64_t next_id;

@@ -893,7 +893,7 @@ void mdm_body_limit(struct req *r, size_t anon_limit, size_t *ret_limit, int *re
 }
 
 const struct route mdm_routes[] = {
-    {"PUT", "/mdm/checkin", AUTH_DEVICE, mdm_endpoint},
-    {"PUT", "/mdm/connect", AUTH_DEVICE, mdm_endpoint},
+    {"PUT", "/mdm/checkin", AUTH_DEVICE, mdm_endpoint, NULL, ROUTE_GROUPED},
+    {"PUT", "/mdm/connect", AUTH_DEVICE, mdm_endpoint, NULL, ROUTE_GROUPED},
     {NULL, NULL, AUTH_NONE, NULL},
 };

@@ -4,6 +4,7 @@
 #include "ap_buf.h"
 #include "ap_cms.h"
 #include "ap_err.h"
+#include "store.h"
 #include "ap_http.h"
 #include "log.h"
 #include "metrics.h"
@@ -39,6 +40,14 @@ struct conn_later {
 	uint64_t t0;
 };
 
+/* An answer held until its loop's group committed (conn_group_commit()). */
+struct conn_held {
+	struct conn *c;	   /* NULL once the connection closed: dropped */
+	struct ap_buf out; /* the answer serialised, not yet given to TLS */
+	int keep;
+	struct conn_held *next;
+};
+
 struct conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
@@ -68,6 +77,7 @@ struct conn {
 	int peer_verified;
 	struct ap_cms_signer_cache *sig_cache; /* req.h; NULL until a request is read */
 	struct conn_later *later;	       /* an answer promised, the connection waits */
+	struct conn_held *held;		       /* its answer waits for the group commit */
 	int file_fd;			       /* a file answer being sent, -1: none */
 	uint64_t file_off, file_left;
 	int file_keep; /* keep-alive once the file is sent */
@@ -168,6 +178,8 @@ static void on_handle_closed(uv_handle_t *h)
 		quota_addr_give(w->srv->quota, &c->addr);
 	if (c->later)
 		c->later->c = NULL; /* its answer finds the connection gone */
+	if (c->held)
+		c->held->c = NULL; /* its writes still commit; the tablet sends again */
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	ap_tls_free(c->tls);
@@ -257,16 +269,22 @@ static void close_after_flush(struct conn *c)
 	"Referrer-Policy: no-referrer\r\n"                                                   \
 	"Strict-Transport-Security: max-age=31536000\r\n"
 
+/* The one place every answer is serialised: into out (initialised here,
+ * the caller frees it). */
+static int serialize(struct ap_http_resp *resp, int keep_alive, struct ap_buf *out)
+{
+	resp->fixed = SECURITY_HEADERS "Cache-Control: no-store\r\n";
+	if (strstr(resp->extra, "Cache-Control:"))
+		resp->fixed = SECURITY_HEADERS;
+	ap_buf_init(out, (size_t)1 << 31);
+	return ap_http_resp_serialize(resp, keep_alive, out);
+}
+
 /* The one place every answer is written. */
 static void send_response(struct conn *c, struct ap_http_resp *resp, int keep_alive)
 {
 	struct ap_buf out;
-	resp->fixed = SECURITY_HEADERS "Cache-Control: no-store\r\n";
-	if (strstr(resp->extra, "Cache-Control:"))
-		resp->fixed = SECURITY_HEADERS;
-	ap_buf_init(&out, (size_t)1 << 31);
-	if (ap_http_resp_serialize(resp, keep_alive, &out) == 0 &&
-	    ap_tls_write(c->tls, out.data, out.len) == 0)
+	if (serialize(resp, keep_alive, &out) == 0 && ap_tls_write(c->tls, out.data, out.len) == 0)
 		flush(c);
 	ap_buf_free(&out);
 }
@@ -341,6 +359,154 @@ static void log_request(const struct req *r, uint64_t t0)
 		 (unsigned long long)((uv_hrtime() - t0) / 1000), acct);
 }
 
+/* ---- group commit ----
+ *
+ * The tablets' requests (ROUTE_GROUPED) of one loop turn write in one
+ * transaction (store.h's group): each answer is serialised and held on
+ * the worker's list, and the worker's check handle, which runs right
+ * after the poll phase, commits the group and then sends the held answers
+ * in the order they were made, or, when the commit failed, a 503 in their
+ * place.  A request of any other route commits the group and sends its
+ * answers first.  While answers are held the worker's idle handle is
+ * active, so the loop never blocks in poll with a group open (a request
+ * handled in the pending phase, a write's callback, holds one too). */
+
+static void send_unavailable(struct conn *c)
+{
+	struct ap_http_resp resp;
+	ap_http_resp_init(&resp, 4096);
+	resp.status = 503;
+	resp.close = 1;
+	resp.content_type = "application/json";
+	ap_http_resp_add_header(&resp, "Retry-After", "1");
+	ap_buf_printf(&resp.body,
+		      "{\"error\":{\"code\":\"%s\",\"message\":\"the change could not be "
+		      "stored: send the request again\"}}\n",
+		      ap_errname(AP_EIO));
+	send_response(c, &resp, 0);
+	ap_http_resp_free(&resp);
+}
+
+static void answered(struct conn *c, int keep);
+
+/* Sends (ok: rc 0) or replaces with a 503 one held answer, frees it. */
+static void release(struct conn_held *h, int rc)
+{
+	struct conn *c = h->c;
+	if (c && c->state != CONN_CLOSING) {
+		c->held = NULL;
+		if (rc < 0) {
+			send_unavailable(c);
+			close_after_flush(c);
+		} else {
+			if (ap_tls_write(c->tls, h->out.data, h->out.len) == 0)
+				flush(c);
+			answered(c, h->keep);
+		}
+	} else if (c) {
+		c->held = NULL;
+	}
+	ap_buf_free(&h->out);
+	free(h);
+}
+
+static void group_commit_once(struct worker *w)
+{
+	unsigned released = 0, answers = 0;
+	struct conn_held *h = w->held;
+	w->held = NULL;
+	w->held_last = &w->held;
+	uv_idle_stop(&w->group_idle);
+	int rc = w->db ? db_group_commit(w->db, &released) : 0;
+	for (struct conn_held *x = h; x; x = x->next)
+		answers += x->c != NULL;
+	if (released > 0 || rc < 0)
+		metrics_group_commit(answers, rc == 0);
+	if (rc < 0)
+		log_error("group_commit_failed", "worker=%d transactions=%u answers=%u error=%s",
+			  w->id, released, answers, ap_errname(rc));
+	while (h) { /* detached first: a release may hold answers anew */
+		struct conn_held *next = h->next;
+		release(h, rc);
+		h = next;
+	}
+}
+
+void conn_group_commit(struct worker *w)
+{
+	/* the answers sent let their connections go on with requests already
+	 * received, which may hold answers anew: those are committed now too,
+	 * so that no group outlives the loop turn */
+	do
+		group_commit_once(w);
+	while (w->held || (w->db && db_group_pending(w->db)));
+}
+
+static void on_group_idle(uv_idle_t *i)
+{
+	(void)i; /* only keeps the poll from blocking while answers are held */
+}
+
+static void on_group_check(uv_check_t *k)
+{
+	conn_group_commit(k->data);
+}
+
+void conn_group_init(struct worker *w)
+{
+	w->held = NULL;
+	w->held_last = &w->held;
+	uv_idle_init(&w->loop, &w->group_idle);
+	uv_check_init(&w->loop, &w->group_check);
+	w->group_check.data = w->group_idle.data = w;
+	uv_check_start(&w->group_check, on_group_check);
+	/* neither keeps the loop running: a drain ends with conn_group_close() */
+	uv_unref((uv_handle_t *)&w->group_check);
+	uv_unref((uv_handle_t *)&w->group_idle);
+}
+
+void conn_group_close(struct worker *w)
+{
+	conn_group_commit(w);
+	if (!uv_is_closing((uv_handle_t *)&w->group_check)) {
+		uv_close((uv_handle_t *)&w->group_check, NULL);
+		uv_close((uv_handle_t *)&w->group_idle, NULL);
+	}
+}
+
+/* Holds the answer until the group commits: 0, or AP_ENOMEM (not held). */
+static int hold(struct conn *c, struct ap_http_resp *resp, int keep)
+{
+	struct conn_held *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return AP_ENOMEM;
+	if (serialize(resp, keep, &h->out) != 0) {
+		ap_buf_free(&h->out);
+		free(h);
+		return AP_ENOMEM;
+	}
+	h->c = c;
+	h->keep = keep;
+	c->held = h;
+	*c->w->held_last = h;
+	c->w->held_last = &h->next;
+	uv_idle_start(&c->w->group_idle, on_group_idle);
+	return 0;
+}
+
+/* r->enter: a grouped request joins the group; any other commits it and
+ * sends its answers before it runs. */
+static void group_enter(struct req *r, int grouped)
+{
+	struct worker *w = r->w;
+	if (w->db == NULL)
+		return;
+	if (grouped)
+		db_group_enter(w->db);
+	else if (w->held || db_group_pending(w->db))
+		conn_group_commit(w);
+}
+
 static void handle_request(struct conn *c)
 {
 	struct ap_http_msg *hr = ap_http_in_message(c->http);
@@ -353,7 +519,11 @@ static void handle_request(struct conn *c)
 	c->requests++;
 	r.acct = c->acct;
 	r.has_acct = c->has_acct;
+	r.enter = group_enter;
 	router_dispatch(&r);
+	int grouped = c->w->db && db_group_pending(c->w->db);
+	if (c->w->db)
+		db_group_leave(c->w->db);
 	req_done(c, &r);
 
 	int keep = hr->keep_alive && !resp.close && !c->close_after_answer && !c->w->draining;
@@ -372,6 +542,14 @@ static void handle_request(struct conn *c)
 	}
 	log_request(&r, t0);
 	metrics_request(metrics_class_of(r.route), uv_hrtime() - t0);
+	if (grouped && hold(c, &resp, keep) == 0) {
+		ap_http_resp_free(&resp);
+		ap_http_in_next(c->http);
+		body_release(c);
+		return; /* conn_group_commit() sends it, or a 503 */
+	}
+	if (grouped)
+		conn_group_commit(c->w); /* not held (no memory): committed first */
 	send_response(c, &resp, keep);
 	ap_http_resp_free(&resp);
 	ap_http_in_next(c->http);
@@ -575,7 +753,7 @@ static int admit_body(struct conn *c)
 static void process_http(struct conn *c)
 {
 	while (c->in.len > 0 && c->state != CONN_CLOSING && !c->close_when_flushed && !c->later &&
-	       c->file_fd < 0) {
+	       !c->held && c->file_fd < 0) {
 		size_t used = 0;
 		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_MAX_QUEUED) {
 			if (!c->read_paused) {

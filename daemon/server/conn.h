@@ -29,4 +29,13 @@ void conn_drain_all(struct worker *w);
 /* Closes every connection now (drain timeout). */
 void conn_close_all(struct worker *w);
 
+/* Group commit (conn.c): the worker's check and idle handles, started
+ * once its loop is initialised; conn_group_commit() commits the loop's
+ * group and sends the answers held for it (503s when it failed), which
+ * the check handle does after every poll; conn_group_close() does it a
+ * last time and closes the handles (the drain's end). */
+void conn_group_init(struct worker *w);
+void conn_group_commit(struct worker *w);
+void conn_group_close(struct worker *w);
+
 #endif

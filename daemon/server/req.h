@@ -37,6 +37,9 @@ struct req {
 	const char *peer;			   /* "ip:port" */
 	struct req_later *(*later)(struct req *r); /* see struct req_later */
 	void *conn;				   /* the connection, for later() */
+	/* called by the router once the route is known, before anything of
+	 * the request runs: grouped is 1 for a ROUTE_GROUPED route */
+	void (*enter)(struct req *r, int grouped);
 	/* the pattern of the route the path matched ("/api/v1/people/:id"),
 	 * NULL when none: what the log shows instead of the path, which may
 	 * hold a person's id */
@@ -74,6 +77,11 @@ struct route {
 	/* NULL, or 0 for a path the pattern matches but the route leaves to
 	 * the others (the pages' catch-all leaves /api/... to the JSON 404) */
 	int (*takes)(const char *path);
+	/* ROUTE_GROUPED: the tablets' device routes (conn.c's group commit):
+	 * the request's writes join its loop's group and its answer is held
+	 * until the group committed */
+	unsigned flags;
 };
+#define ROUTE_GROUPED 1u
 
 #endif

@@ -118,6 +118,8 @@ void router_dispatch(struct req *r)
 {
 	int path_matched;
 	const struct route *rt = find_route(r, &path_matched);
+	if (r->enter)
+		r->enter(r, rt && (rt->flags & ROUTE_GROUPED));
 	if (rt) {
 		if (rt->auth == AUTH_STAFF && !r->has_acct && api_authenticate(r) < 0)
 			return;

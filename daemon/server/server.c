@@ -161,6 +161,7 @@ static void finish_if_drained(struct worker *w)
 		uv_close((uv_handle_t *)&w->reload, NULL);
 	if (!uv_is_closing((uv_handle_t *)&w->log_flush))
 		uv_close((uv_handle_t *)&w->log_flush, NULL); /* worker_main flushes the rest */
+	conn_group_close(w); /* the last answers held were sent or dropped */
 	jobs_stop(w);
 }
 
@@ -268,6 +269,7 @@ static int worker_start(struct server *srv, struct worker *w)
 	uv_prepare_init(&w->loop, &w->log_flush);
 	uv_prepare_start(&w->log_flush, on_log_flush);
 	uv_unref((uv_handle_t *)&w->log_flush);
+	conn_group_init(w);
 	if (listen(w->listen_fd, 4096) < 0 ||
 	    uv_poll_init_socket(&w->loop, &w->listener, w->listen_fd) < 0)
 		return AP_EIO;

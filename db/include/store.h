@@ -68,6 +68,36 @@ int db_tx_depth(const struct db *db);
  * Nested in a caller's transaction: does nothing. */
 int db_split(struct db *db);
 
+/*
+ * Group commit: one write transaction for the requests a loop handles in
+ * one turn, answered once it is committed.  Between db_group_enter() and
+ * db_group_leave() (a request), the outermost db_begin() is a SAVEPOINT
+ * inside the group's transaction (the first one takes the write lock and
+ * runs BEGIN IMMEDIATE), db_commit() its RELEASE, and db_rollback() or a
+ * failed db_commit() undoes that savepoint alone: one request's failure
+ * never undoes another's.  The transaction stays open after
+ * db_group_leave(), holding the write lock, until db_group_commit(): the
+ * caller commits before its loop polls again.  Outside a request, a
+ * db_begin() or db_read_begin() while the group is open commits the group
+ * first (its result kept for db_group_commit()).  A read transaction
+ * inside a request while the group is open reads the group's own writes.
+ * Not nested: enter at depth 0. */
+void db_group_enter(struct db *db);
+void db_group_leave(struct db *db);
+/* 1 while writes of the group wait for db_group_commit(). */
+int db_group_pending(const struct db *db);
+/* Commits the group (nothing when no request began one), gives the write
+ * lock back: 0 when everything the group's requests released is durable
+ * (as [db] synchronous makes it), or AP_E* when it was rolled back, also
+ * when a group committed earlier by a caller outside it failed.
+ * *ret_released: how many savepoints (requests' outermost transactions;
+ * a request may have several) were released in the groups this answers
+ * for. */
+int db_group_commit(struct db *db, unsigned *ret_released);
+/* Tests only: the nth group commit of the process counted from now (1:
+ * the next) rolls back instead and answers AP_EIO; 0: none. */
+void db_group_fail_at(uint64_t nth);
+
 /* The last SQLite error message of this connection (static, for logs). */
 const char *db_errmsg(struct db *db);
 

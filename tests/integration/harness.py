@@ -33,6 +33,13 @@ SHARED = os.environ.get("ARDOISE_SHARED",
                         os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
 
 
+# Test-only knobs ardoised reads once at start from its environment (set
+# os.environ before Daemon.start(); inert when unset, never for production):
+#   ARDOISE_CLOCK_OFFSET=S    its clock runs S seconds ahead (expiry, retention)
+#   ARDOISE_TEST_GROUP_FAIL=N the Nth group commit after start rolls back
+#                             instead (its held answers become 503s):
+#                             test_group_commit.py
+
 # --init's baseline: the source tree's (meson sets it; the benchmarks that
 # import this file get it here), as an installed ardoised reads the
 # installed one

@@ -1,6 +1,6 @@
 /*
  * Unit tests for db/store.c: opening, migrations from every earlier schema
- * version, refusing newer files, and nested transactions.
+ * version, refusing newer files, nested transactions and group commit.
  *
  * Migrations are checked in a loop over every version k < newest: a file is
  * built at version k, rows that exist at k are inserted (the seeds below,
@@ -350,6 +350,176 @@ static void test_split(void **state)
 	db_close(b);
 }
 
+/* ---- group commit (store.h: db_group_*) ---- */
+
+static int tx_hooked;
+
+static void count_tx(uint64_t ns)
+{
+	(void)ns;
+	tx_hooked++;
+}
+
+/* One request of a group on a: begin, name created, end (ok: commit,
+ * else rollback); returns db_commit()'s result (0 after a rollback). */
+static int grouped_request(struct db *a, const char *name, int ok)
+{
+	int rc = 0;
+	db_group_enter(a);
+	assert_int_equal(db_begin(a), 0);
+	create(a, name);
+	if (ok)
+		rc = db_commit(a);
+	else
+		db_rollback(a);
+	db_group_leave(a);
+	return rc;
+}
+
+/* Each request is a savepoint: one's rollback keeps the others' rows, a
+ * nested rollback dooms its own request only, nothing is visible to the
+ * other connections before db_group_commit(), which commits once. */
+static void test_group_savepoints(void **state)
+{
+	struct fixture *f = *state;
+	struct db *a = NULL, *b = NULL;
+	unsigned n = 99;
+	assert_int_equal(db_open(f->path, &a), 0);
+	assert_int_equal(db_open(f->path, &b), 0);
+	tx_hooked = 0;
+	db_set_tx_hook(count_tx);
+
+	assert_false(db_group_pending(a));
+	assert_int_equal(grouped_request(a, "g1", 1), 0);
+	assert_true(db_group_pending(a)); /* open past the request */
+	assert_int_equal(grouped_request(a, "g2", 0), 0);
+	db_group_enter(a); /* nested begins inside one request */
+	assert_int_equal(db_begin(a), 0);
+	assert_int_equal(db_begin(a), 0);
+	create(a, "g3");
+	assert_int_equal(db_commit(a), 0);
+	assert_int_equal(db_tx_depth(a), 1);
+	assert_int_equal(db_commit(a), 0);
+	db_group_leave(a);
+	db_group_enter(a); /* an inner rollback dooms its request */
+	assert_int_equal(db_begin(a), 0);
+	create(a, "g4");
+	assert_int_equal(db_begin(a), 0);
+	create(a, "g5");
+	db_rollback(a);
+	assert_int_equal(db_commit(a), AP_EDB);
+	db_group_leave(a);
+
+	assert_true(exists(a, "g1") && exists(a, "g3")); /* the group's own view */
+	assert_false(exists(a, "g2") || exists(a, "g4") || exists(a, "g5"));
+	assert_false(exists(b, "g1") || exists(b, "g3")); /* not committed yet */
+	assert_int_equal(tx_hooked, 0);
+	assert_int_equal(db_group_commit(a, &n), 0);
+	assert_int_equal(n, 2);		/* g1 and g3 */
+	assert_int_equal(tx_hooked, 1); /* one transaction */
+	assert_false(db_group_pending(a));
+	assert_true(exists(b, "g1") && exists(b, "g3"));
+	assert_false(exists(b, "g2") || exists(b, "g4") || exists(b, "g5"));
+
+	/* nothing open: commits nothing, and b may write (the lock is free) */
+	assert_int_equal(db_group_commit(a, &n), 0);
+	assert_int_equal(n, 0);
+	create(b, "free");
+	db_set_tx_hook(NULL);
+	db_close(a);
+	db_close(b);
+}
+
+/* A group whose requests wrote nothing (or only read) opens nothing; a
+ * read inside a request reads the group's writes; a writer or a reader
+ * outside a request commits the group first; db_split and long runs
+ * outside a group are as before. */
+static void test_group_readers_and_outsiders(void **state)
+{
+	struct fixture *f = *state;
+	struct db *a = NULL, *b = NULL;
+	unsigned n = 99;
+	assert_int_equal(db_open(f->path, &a), 0);
+	assert_int_equal(db_open(f->path, &b), 0);
+
+	db_group_enter(a);
+	assert_false(exists(a, "none"));
+	assert_int_equal(db_read_begin(a), 0); /* no group open: its own snapshot */
+	db_read_end(a);
+	db_group_leave(a);
+	assert_false(db_group_pending(a));
+	assert_int_equal(db_group_commit(a, &n), 0);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(grouped_request(a, "r1", 1), 0);
+	db_group_enter(a);
+	assert_int_equal(db_read_begin(a), 0); /* the group's transaction */
+	assert_true(exists(a, "r1"));
+	assert_int_equal(db_read_begin(a), AP_EINVAL); /* not nested */
+	db_read_end(a);
+	db_group_leave(a);
+	assert_true(db_group_pending(a));
+	assert_int_equal(db_read_begin(a), 0); /* outside: the group commits first */
+	assert_true(exists(b, "r1"));
+	db_read_end(a);
+
+	assert_int_equal(grouped_request(a, "w1", 1), 0);
+	assert_int_equal(db_begin(a), 0); /* a writer outside: the same */
+	assert_true(exists(b, "w1"));
+	create(a, "o1");
+	assert_int_equal(db_split(a), 0);
+	assert_true(exists(b, "o1"));
+	create(a, "o2");
+	assert_int_equal(db_commit(a), 0);
+	assert_true(exists(b, "o2"));
+	assert_int_equal(db_group_commit(a, &n), 0);
+	assert_int_equal(n, 2); /* r1 and w1, committed before */
+	db_close(a);
+	db_close(b);
+}
+
+/* The test hook: the nth group commit rolls back and says so, also when
+ * a writer outside the group committed it; the next group is unaffected. */
+static void test_group_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct db *a = NULL, *b = NULL;
+	unsigned n = 99;
+	assert_int_equal(db_open(f->path, &a), 0);
+	assert_int_equal(db_open(f->path, &b), 0);
+
+	db_group_fail_at(1);
+	assert_int_equal(grouped_request(a, "f1", 1), 0);
+	assert_int_equal(grouped_request(a, "f2", 1), 0);
+	assert_int_equal(db_group_commit(a, &n), AP_EIO);
+	assert_int_equal(n, 2);
+	assert_false(exists(a, "f1") || exists(a, "f2") || exists(b, "f1"));
+
+	assert_int_equal(grouped_request(a, "f3", 1), 0); /* the second: commits */
+	assert_int_equal(db_group_commit(a, &n), 0);
+	assert_true(exists(b, "f3"));
+
+	db_group_fail_at(1);
+	assert_int_equal(grouped_request(a, "f4", 1), 0);
+	assert_int_equal(db_begin(a), 0); /* ends the group, which fails */
+	create(a, "o3");
+	assert_int_equal(db_commit(a), 0);
+	assert_int_equal(grouped_request(a, "f5", 1), 0); /* a new group */
+	assert_int_equal(db_group_commit(a, &n), AP_EIO); /* the failure is told */
+	assert_int_equal(n, 2);
+	assert_false(exists(b, "f4"));
+	assert_true(exists(b, "o3") && exists(b, "f5"));
+	assert_int_equal(db_group_commit(a, &n), 0); /* and told once */
+	db_group_fail_at(0);
+
+	/* db_close() ends an open group and gives the lock back */
+	assert_int_equal(grouped_request(a, "f6", 1), 0);
+	db_close(a);
+	create(b, "after");
+	assert_true(exists(b, "f6"));
+	db_close(b);
+}
+
 static void test_clock_offset(void **state)
 {
 	int64_t t0 = db_now();
@@ -373,6 +543,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
 	    cmocka_unit_test(test_transactions),
 	    cmocka_unit_test_setup_teardown(test_split, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_savepoints, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_readers_and_outsiders, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_failure, setup, teardown),
 	    cmocka_unit_test(test_clock_offset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
