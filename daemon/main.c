@@ -718,6 +718,10 @@ int main(int argc, char **argv)
 	const char *group_fail = getenv("ARDOISE_TEST_GROUP_FAIL");
 	if (group_fail && *group_fail)
 		db_group_fail_at(strtoull(group_fail, NULL, 10));
+	/* tests only: each group holds the write lock N ms once open */
+	const char *group_hold = getenv("ARDOISE_TEST_GROUP_HOLD_MS");
+	if (group_hold && *group_hold)
+		db_group_hold_at_open((unsigned)strtoul(group_hold, NULL, 10));
 	if (o.init)
 		return o.first_start ? cmd_first_start(&o) : cmd_init(&o);
 	memset(&srv, 0, sizeof(srv));
@@ -818,6 +822,7 @@ int main(int argc, char **argv)
 	 * hook (db/ may not include the daemon, so it calls back) */
 	metrics_init((int64_t)time(NULL), ARDOISE_VERSION);
 	db_set_tx_hook(metrics_db_tx);
+	db_set_lock_wait_hook(metrics_db_lock_wait);
 	gdmf_sync_start(&srv); /* the catalogue's last good copy */
 	rc = server_run(&srv) < 0 ? 1 : 0;
 	api_metrics_end();

@@ -21,6 +21,14 @@ struct db {
 	int group_ended;     /* a group ended since the last db_group_commit() */
 	int group_rc;	     /* the first failure of those groups, 0: none */
 	unsigned group_reqs; /* savepoints released in those groups */
+	/* the write lock waited for without blocking (db_group_try_open()):
+	 * a ticket held in its queue, and who is told when its turn comes */
+	int lock_reserved;   /* lock_ticket is this connection's, not yet taken */
+	int lock_wake_after; /* a blocking writer used the ticket: wake at its end */
+	uint64_t lock_ticket;
+	struct db *lock_next; /* the lock's list of reservations */
+	void (*lock_wake)(void *arg);
+	void *lock_wake_arg;
 	/* the audit chain's HMAC key (db_audit_set_key), when has_audit_key */
 	unsigned char audit_key[32];
 	int has_audit_key;

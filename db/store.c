@@ -463,6 +463,7 @@ void db_close(struct db *db)
 		return;
 	if (db->h && db->group_open)
 		group_end(db); /* gives the write lock back */
+	db_group_cancel(db);   /* a turn it waited for, given back */
 	if (db->h) {
 		for (size_t i = 0; i < DB_STMT_CACHE; i++)
 			sqlite3_finalize(db->cache[i].st);
@@ -495,35 +496,25 @@ int db_checkpoint(struct db *db)
  * other processes still go through busy_timeout.  The turns are FIFO (a
  * ticket lock): a long run committing in parts (db_split) would otherwise
  * take the lock back before a waiting loop wakes up.
+ *
+ * A loop's group (db_group_try_open()) never blocks: it takes the lock
+ * when it is free and nobody queues, else it holds a ticket in the queue
+ * (a reservation, on the list below) and its waker is called when that
+ * ticket's turn comes; the turn is then the loop's until it opens its
+ * group, or gives the turn back (db_group_cancel()).
  */
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t turn;
 	uint64_t next, serving;
-} write_lock = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+	struct db *reserved; /* connections holding a ticket without blocking */
+} write_lock = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL};
 
-static void write_lock_take(void)
+static void (*lock_wait_hook)(int grouped, uint64_t ns);
+
+void db_set_lock_wait_hook(void (*fn)(int grouped, uint64_t ns))
 {
-	pthread_mutex_lock(&write_lock.mu);
-	uint64_t mine = write_lock.next++;
-	while (write_lock.serving != mine)
-		pthread_cond_wait(&write_lock.turn, &write_lock.mu);
-	pthread_mutex_unlock(&write_lock.mu);
-}
-
-static void write_lock_give(void)
-{
-	pthread_mutex_lock(&write_lock.mu);
-	write_lock.serving++;
-	pthread_cond_broadcast(&write_lock.turn);
-	pthread_mutex_unlock(&write_lock.mu);
-}
-
-static void (*tx_hook)(uint64_t ns);
-
-void db_set_tx_hook(void (*fn)(uint64_t ns))
-{
-	tx_hook = fn;
+	lock_wait_hook = fn;
 }
 
 static uint64_t mono_ns(void)
@@ -531,6 +522,91 @@ static uint64_t mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* write_lock.mu held: db's reservation leaves the list. */
+static void unreserve(struct db *db)
+{
+	for (struct db **p = &write_lock.reserved; *p; p = &(*p)->lock_next)
+		if (*p == db) {
+			*p = db->lock_next;
+			break;
+		}
+	db->lock_next = NULL;
+	db->lock_reserved = 0;
+}
+
+/* Blocks until db's turn: its reservation's ticket when it holds one (the
+ * loop's own blocking writer must not queue behind its own ticket), else
+ * the next.  The time blocked goes to the hook, grouped saying who. */
+static void write_lock_take(struct db *db, int grouped)
+{
+	uint64_t t0 = 0, mine;
+	pthread_mutex_lock(&write_lock.mu);
+	if (db->lock_reserved) {
+		mine = db->lock_ticket;
+		unreserve(db);
+		db->lock_wake_after = 1; /* what it deferred tries again after this */
+	} else {
+		mine = write_lock.next++;
+	}
+	if (write_lock.serving != mine)
+		t0 = mono_ns();
+	while (write_lock.serving != mine)
+		pthread_cond_wait(&write_lock.turn, &write_lock.mu);
+	pthread_mutex_unlock(&write_lock.mu);
+	if (t0 && lock_wait_hook)
+		lock_wait_hook(grouped, mono_ns() - t0);
+}
+
+static void write_lock_give(struct db *db)
+{
+	pthread_mutex_lock(&write_lock.mu);
+	write_lock.serving++;
+	for (struct db *d = write_lock.reserved; d; d = d->lock_next)
+		if (d->lock_ticket == write_lock.serving) {
+			if (d->lock_wake)
+				d->lock_wake(d->lock_wake_arg); /* a reservation: its turn came */
+			break;
+		}
+	pthread_cond_broadcast(&write_lock.turn);
+	pthread_mutex_unlock(&write_lock.mu);
+	if (db->lock_wake_after) {
+		db->lock_wake_after = 0;
+		if (db->lock_wake)
+			db->lock_wake(db->lock_wake_arg);
+	}
+}
+
+/* 1 when db holds the lock now without blocking: free with nobody queued,
+ * or its reservation's turn came; else 0 and db holds a ticket (taken now
+ * or before) whose turn calls its waker. */
+static int write_lock_try(struct db *db)
+{
+	int got = 0;
+	pthread_mutex_lock(&write_lock.mu);
+	if (db->lock_reserved) {
+		got = write_lock.serving == db->lock_ticket;
+		if (got)
+			unreserve(db);
+	} else if (write_lock.serving == write_lock.next) {
+		write_lock.next++;
+		got = 1;
+	} else {
+		db->lock_ticket = write_lock.next++;
+		db->lock_reserved = 1;
+		db->lock_next = write_lock.reserved;
+		write_lock.reserved = db;
+	}
+	pthread_mutex_unlock(&write_lock.mu);
+	return got;
+}
+
+static void (*tx_hook)(uint64_t ns);
+
+void db_set_tx_hook(void (*fn)(uint64_t ns))
+{
+	tx_hook = fn;
 }
 
 /* The outermost write transaction ended: the lock is given back next. */
@@ -550,18 +626,36 @@ void db_group_fail_at(uint64_t nth)
 	atomic_store(&group_fail_nth, nth);
 }
 
-/* Takes the write lock and opens the group's transaction. */
-static int group_open(struct db *db)
+static unsigned group_hold_ms;
+
+void db_group_hold_at_open(unsigned ms)
 {
-	write_lock_take();
+	group_hold_ms = ms;
+}
+
+/* The write lock held: opens the group's transaction, or gives the lock
+ * back. */
+static int group_begin(struct db *db)
+{
 	int rc = db_exec(db, "BEGIN IMMEDIATE");
 	if (rc < 0) {
-		write_lock_give();
+		write_lock_give(db);
 		return rc;
 	}
 	db->group_open = 1;
 	db->tx_t0 = tx_hook ? mono_ns() : 0;
+	if (group_hold_ms) { /* tests only: a loop turn's work, the lock held */
+		struct timespec ts = {group_hold_ms / 1000, (long)(group_hold_ms % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+	}
 	return 0;
+}
+
+/* Takes the write lock, blocking, and opens the group's transaction. */
+static int group_open(struct db *db)
+{
+	write_lock_take(db, 1);
+	return group_begin(db);
 }
 
 /* Ends the open group: COMMIT, or ROLLBACK when the test hook says so or
@@ -582,7 +676,7 @@ static int group_end(struct db *db)
 	if (db->group_rc == 0)
 		db->group_rc = rc;
 	tx_ended(db);
-	write_lock_give();
+	write_lock_give(db);
 	return rc;
 }
 
@@ -616,6 +710,43 @@ static int group_release(struct db *db, int rc)
 		db_exec(db, "RELEASE grp");
 	}
 	return rc;
+}
+
+void db_group_set_waker(struct db *db, void (*fn)(void *arg), void *arg)
+{
+	db->lock_wake = fn;
+	db->lock_wake_arg = arg;
+}
+
+int db_group_try_open(struct db *db)
+{
+	if (db->group_open)
+		return 0;
+	if (db->lock_wake == NULL)
+		return group_open(db); /* nobody to tell: waits its turn */
+	return write_lock_try(db) ? group_begin(db) : AP_EBUSY;
+}
+
+void db_group_pass(struct db *db)
+{
+	int mine = 0;
+	pthread_mutex_lock(&write_lock.mu);
+	if (db->lock_reserved && write_lock.serving == db->lock_ticket) {
+		unreserve(db);
+		mine = 1;
+	}
+	pthread_mutex_unlock(&write_lock.mu);
+	if (mine)
+		write_lock_give(db);
+}
+
+void db_group_cancel(struct db *db)
+{
+	if (!db->lock_reserved)
+		return;
+	write_lock_take(db, 0);
+	db->lock_wake_after = 0;
+	write_lock_give(db);
 }
 
 void db_group_enter(struct db *db)
@@ -654,11 +785,11 @@ int db_begin(struct db *db)
 		return group_savepoint(db);
 	if (db->group_open)
 		group_end(db); /* a writer outside the group: the group first */
-	write_lock_take();
+	write_lock_take(db, 0);
 	int rc = db_exec(db, "BEGIN IMMEDIATE");
 	if (rc < 0) {
 		db->tx_depth = 0;
-		write_lock_give();
+		write_lock_give(db);
 	}
 	db->tx_t0 = tx_hook ? mono_ns() : 0;
 	return rc;
@@ -675,14 +806,14 @@ int db_commit(struct db *db)
 	if (db->tx_failed) {
 		db_exec(db, "ROLLBACK");
 		tx_ended(db);
-		write_lock_give();
+		write_lock_give(db);
 		return AP_EDB;
 	}
 	int rc = db_exec(db, "COMMIT");
 	if (rc < 0)
 		db_exec(db, "ROLLBACK");
 	tx_ended(db);
-	write_lock_give();
+	write_lock_give(db);
 	return rc;
 }
 
@@ -734,5 +865,5 @@ void db_rollback(struct db *db)
 	}
 	db_exec(db, "ROLLBACK");
 	tx_ended(db);
-	write_lock_give();
+	write_lock_give(db);
 }

@@ -43,6 +43,8 @@ static struct {
 	struct metrics_hist db_tx;
 	counter group_commits[2]; /* failed, ok */
 	counter group_requests;
+	counter group_deferred;
+	counter lock_wait_ns[2]; /* other, grouped */
 } reg;
 
 static const char *const class_names[METRICS__CLASSES] = {"mdm", "scep", "enroll",
@@ -356,6 +358,36 @@ static int write_commands(struct ap_buf *out)
 	return rc;
 }
 
+void metrics_group_deferred(void)
+{
+	add(&reg.group_deferred);
+}
+
+void metrics_db_lock_wait(int grouped, uint64_t ns)
+{
+	atomic_fetch_add_explicit(&reg.lock_wait_ns[grouped ? 1 : 0], ns, memory_order_relaxed);
+}
+
+static int write_lock_wait(struct ap_buf *out)
+{
+	static const char *const callers[2] = {"other", "grouped"};
+	static const char name[] = "ardoise_db_write_lock_wait_seconds_total";
+	int rc = head(out, "ardoise_db_group_deferred_total", "counter",
+		      "Tablet requests that found the write lock taken and waited, "
+		      "unstarted, for their loop's turn (instead of blocking the loop).");
+	if (rc == 0)
+		rc = sample(out, "ardoise_db_group_deferred_total", NULL, NULL,
+			    get(&reg.group_deferred));
+	if (rc == 0)
+		rc = head(out, name, "counter",
+			  "Time threads spent blocked waiting for the database write lock, by "
+			  "caller: grouped (a tablet request's group) or other.");
+	for (size_t i = 0; i < 2 && rc == 0; i++)
+		rc = ap_buf_printf(out, "%s{caller=\"%s\"} %.9f\n", name, callers[i],
+				   (double)get(&reg.lock_wait_ns[i]) / 1e9);
+	return rc;
+}
+
 static int write_groups(struct ap_buf *out)
 {
 	static const char *const results[2] = {"failed", "ok"};
@@ -371,7 +403,7 @@ static int write_groups(struct ap_buf *out)
 	if (rc == 0)
 		rc = sample(out, "ardoise_db_group_requests_total", NULL, NULL,
 			    get(&reg.group_requests));
-	return rc;
+	return rc == 0 ? write_lock_wait(out) : rc;
 }
 
 static int write_runs(struct ap_buf *out)

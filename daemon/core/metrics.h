@@ -103,6 +103,10 @@ void metrics_db_tx(uint64_t ns); /* a write transaction, BEGIN IMMEDIATE to COMM
 /* a group commit (conn.c) that wrote ended, ok or rolled back, with
  * requests answers held for it */
 void metrics_group_commit(unsigned requests, int ok);
+/* a tablet request put off until its loop's turn of the write lock (conn.c) */
+void metrics_group_deferred(void);
+/* time a thread spent blocked for the write lock (db_set_lock_wait_hook()) */
+void metrics_db_lock_wait(int grouped, uint64_t ns);
 
 /* What the route reads at scrape time.  A count < 0 is not shown (not
  * known: the database could not be read); an expiry of 0 is not shown

@@ -61,6 +61,12 @@ struct worker {
 	struct conn_held *held, **held_last;
 	uv_check_t group_check;
 	uv_idle_t group_idle;
+	/* tablet requests put off, unstarted, while another writer has the
+	 * write lock (in order of arrival; conn.c): group_wake is signalled
+	 * when this loop's turn comes, and dispatches them into its group */
+	struct conn *deferred, *deferred_last;
+	struct conn *dispatching; /* the one being dispatched, NULL otherwise */
+	uv_async_t group_wake;
 	struct conn *conns; /* doubly linked list of live connections */
 	size_t n_conns;
 	uint64_t next_id;

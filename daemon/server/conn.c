@@ -78,7 +78,11 @@ struct conn {
 	struct ap_cms_signer_cache *sig_cache; /* req.h; NULL until a request is read */
 	struct conn_later *later;	       /* an answer promised, the connection waits */
 	struct conn_held *held;		       /* its answer waits for the group commit */
-	int file_fd;			       /* a file answer being sent, -1: none */
+	/* its request waits, unstarted, for the loop's turn of the write lock
+	 * (on the worker's deferred list) */
+	int deferred;
+	struct conn *dnext, *dprev;
+	int file_fd; /* a file answer being sent, -1: none */
 	uint64_t file_off, file_left;
 	int file_keep; /* keep-alive once the file is sent */
 	struct conn *next, *prev;
@@ -89,6 +93,7 @@ static const char *const state_names[] = {"handshake", "idle", "head", "body", "
 static void conn_close(struct conn *c);
 static void on_timer(uv_timer_t *t);
 static void process_http(struct conn *c);
+static void handle_request(struct conn *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static struct req_later *later_take(struct req *r);
@@ -109,7 +114,7 @@ static int answering(const struct conn *c)
 static void arm_deadline(struct conn *c)
 {
 	const struct config *cfg = &c->w->srv->cfg;
-	if (c->later && c->state != CONN_CLOSING) {
+	if ((c->later || c->deferred) && c->state != CONN_CLOSING) {
 		uv_timer_stop(&c->timer); /* the daemon, not the peer, is slow */
 		return;
 	}
@@ -159,6 +164,24 @@ static void body_release(struct conn *c)
 	c->has_acct = 0;
 }
 
+/* Off the worker's deferred list (nothing when not on it). */
+static void defer_unlink(struct conn *c)
+{
+	struct worker *w = c->w;
+	if (!c->deferred)
+		return;
+	if (c->dprev)
+		c->dprev->dnext = c->dnext;
+	else
+		w->deferred = c->dnext;
+	if (c->dnext)
+		c->dnext->dprev = c->dprev;
+	else
+		w->deferred_last = c->dprev;
+	c->dnext = c->dprev = NULL;
+	c->deferred = 0;
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
@@ -195,6 +218,7 @@ static void conn_close(struct conn *c)
 {
 	if (c->state == CONN_CLOSING)
 		return;
+	defer_unlink(c); /* its request put off is dropped with it */
 	conn_set_state(c, CONN_CLOSING);
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
@@ -369,7 +393,15 @@ static void log_request(const struct req *r, uint64_t t0)
  * place.  A request of any other route commits the group and sends its
  * answers first.  While answers are held the worker's idle handle is
  * active, so the loop never blocks in poll with a group open (a request
- * handled in the pending phase, a write's callback, holds one too). */
+ * handled in the pending phase, a write's callback, holds one too).
+ *
+ * The group is opened before a tablet's request runs, without waiting
+ * (db_group_try_open()): when another writer has the write lock, or
+ * queues for it, the request is put off unstarted on the worker's
+ * deferred list, the loop goes on with its other connections, and the
+ * worker's group_wake, signalled when the loop's turn comes, dispatches
+ * the requests put off, in order, into one group.  So neither loop
+ * blocks on the other's group while that one handshakes and parses. */
 
 static void send_unavailable(struct conn *c)
 {
@@ -447,31 +479,81 @@ static void on_group_idle(uv_idle_t *i)
 	(void)i; /* only keeps the poll from blocking while answers are held */
 }
 
+/* The requests put off, in order, while the loop's group can be opened
+ * without waiting; the rest when the loop's turn comes (group_wake). */
+static void deferred_run(struct worker *w)
+{
+	while (w->deferred && w->db && db_group_try_open(w->db) != AP_EBUSY) {
+		struct conn *c = w->deferred;
+		defer_unlink(c);
+		arm_deadline(c);
+		w->dispatching = c;
+		handle_request(c);
+		w->dispatching = NULL;
+		process_http(c); /* requests pipelined behind it */
+	}
+}
+
 static void on_group_check(uv_check_t *k)
 {
-	conn_group_commit(k->data);
+	struct worker *w = k->data;
+	conn_group_commit(w);
+	if (w->deferred)
+		deferred_run(w); /* the lock's turn may have come meanwhile */
+}
+
+static void on_group_wake(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	deferred_run(w);
+	if (w->deferred == NULL && w->db)
+		db_group_pass(w->db); /* what waited closed meanwhile: the turn goes on */
+}
+
+/* db_group_set_waker()'s waker: any thread, the write lock's mutex held */
+static void group_waker(void *arg)
+{
+	uv_async_send(arg);
 }
 
 void conn_group_init(struct worker *w)
 {
 	w->held = NULL;
 	w->held_last = &w->held;
+	w->deferred = w->deferred_last = w->dispatching = NULL;
 	uv_idle_init(&w->loop, &w->group_idle);
 	uv_check_init(&w->loop, &w->group_check);
-	w->group_check.data = w->group_idle.data = w;
+	uv_async_init(&w->loop, &w->group_wake, on_group_wake);
+	w->group_check.data = w->group_idle.data = w->group_wake.data = w;
 	uv_check_start(&w->group_check, on_group_check);
-	/* neither keeps the loop running: a drain ends with conn_group_close() */
+	/* none keeps the loop running: a drain ends with conn_group_close() */
 	uv_unref((uv_handle_t *)&w->group_check);
 	uv_unref((uv_handle_t *)&w->group_idle);
+	uv_unref((uv_handle_t *)&w->group_wake);
+	if (w->db)
+		db_group_set_waker(w->db, group_waker, &w->group_wake);
 }
 
 void conn_group_close(struct worker *w)
 {
 	conn_group_commit(w);
-	if (!uv_is_closing((uv_handle_t *)&w->group_check)) {
-		uv_close((uv_handle_t *)&w->group_check, NULL);
-		uv_close((uv_handle_t *)&w->group_idle, NULL);
+	/* a drain ends with no connection left: a request still put off is
+	 * refused (its writes never began) */
+	while (w->deferred) {
+		struct conn *c = w->deferred;
+		defer_unlink(c);
+		send_unavailable(c);
+		close_after_flush(c);
 	}
+	if (uv_is_closing((uv_handle_t *)&w->group_check))
+		return;
+	if (w->db) { /* the turn waited for given back: nobody signals group_wake after */
+		db_group_cancel(w->db);
+		db_group_set_waker(w->db, NULL, NULL);
+	}
+	uv_close((uv_handle_t *)&w->group_check, NULL);
+	uv_close((uv_handle_t *)&w->group_idle, NULL);
+	uv_close((uv_handle_t *)&w->group_wake, NULL);
 }
 
 /* Holds the answer until the group commits: 0, or AP_ENOMEM (not held). */
@@ -494,17 +576,45 @@ static int hold(struct conn *c, struct ap_http_resp *resp, int keep)
 	return 0;
 }
 
-/* r->enter: a grouped request joins the group; any other commits it and
- * sends its answers before it runs. */
-static void group_enter(struct req *r, int grouped)
+/* r->enter: a grouped request joins the group, opened now without
+ * waiting, or is put off (AP_EBUSY) behind those put off before it; any
+ * other commits the group and sends its answers before it runs. */
+static int group_enter(struct req *r, int grouped)
 {
 	struct worker *w = r->w;
 	if (w->db == NULL)
-		return;
-	if (grouped)
-		db_group_enter(w->db);
-	else if (w->held || db_group_pending(w->db))
-		conn_group_commit(w);
+		return 0;
+	if (!grouped) {
+		if (w->held || db_group_pending(w->db))
+			conn_group_commit(w);
+		return 0;
+	}
+	if (w->deferred && w->dispatching != r->conn)
+		return AP_EBUSY; /* in order of arrival */
+	/* another failure (BEGIN IMMEDIATE's): the request's first write
+	 * opens the group as it would have, and meets the error there */
+	if (db_group_try_open(w->db) == AP_EBUSY)
+		return AP_EBUSY;
+	db_group_enter(w->db);
+	uv_idle_start(&w->group_idle, on_group_idle); /* no poll blocks with the group open */
+	return 0;
+}
+
+/* The request read is put off, unstarted, until the loop's turn of the
+ * write lock (deferred_run()). */
+static void defer(struct conn *c)
+{
+	struct worker *w = c->w;
+	c->deferred = 1;
+	c->dnext = NULL;
+	c->dprev = w->deferred_last;
+	if (w->deferred_last)
+		w->deferred_last->dnext = c;
+	else
+		w->deferred = c;
+	w->deferred_last = c;
+	metrics_group_deferred();
+	arm_deadline(c); /* the daemon, not the peer, is slow */
 }
 
 static void handle_request(struct conn *c)
@@ -520,7 +630,13 @@ static void handle_request(struct conn *c)
 	r.acct = c->acct;
 	r.has_acct = c->has_acct;
 	r.enter = group_enter;
-	router_dispatch(&r);
+	if (router_dispatch(&r) == AP_EBUSY) {
+		c->requests--; /* not handled yet */
+		req_done(c, &r);
+		ap_http_resp_free(&resp);
+		defer(c);
+		return;
+	}
 	int grouped = c->w->db && db_group_pending(c->w->db);
 	if (c->w->db)
 		db_group_leave(c->w->db);
@@ -753,7 +869,7 @@ static int admit_body(struct conn *c)
 static void process_http(struct conn *c)
 {
 	while (c->in.len > 0 && c->state != CONN_CLOSING && !c->close_when_flushed && !c->later &&
-	       !c->held && c->file_fd < 0) {
+	       !c->held && !c->deferred && c->file_fd < 0) {
 		size_t used = 0;
 		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_MAX_QUEUED) {
 			if (!c->read_paused) {

@@ -38,8 +38,10 @@ struct req {
 	struct req_later *(*later)(struct req *r); /* see struct req_later */
 	void *conn;				   /* the connection, for later() */
 	/* called by the router once the route is known, before anything of
-	 * the request runs: grouped is 1 for a ROUTE_GROUPED route */
-	void (*enter)(struct req *r, int grouped);
+	 * the request runs: grouped is 1 for a ROUTE_GROUPED route.  AP_EBUSY:
+	 * the request is put off (nothing of it ran, router_dispatch() says
+	 * so); 0: it runs now */
+	int (*enter)(struct req *r, int grouped);
 	/* the pattern of the route the path matched ("/api/v1/people/:id"),
 	 * NULL when none: what the log shows instead of the path, which may
 	 * hold a person's id */

@@ -114,17 +114,17 @@ static int staff_admitted(struct req *r)
 			  "a monitoring account reads GET /metrics and nothing else");
 }
 
-void router_dispatch(struct req *r)
+int router_dispatch(struct req *r)
 {
 	int path_matched;
 	const struct route *rt = find_route(r, &path_matched);
-	if (r->enter)
-		r->enter(r, rt && (rt->flags & ROUTE_GROUPED));
+	if (r->enter && r->enter(r, rt && (rt->flags & ROUTE_GROUPED)) == AP_EBUSY)
+		return AP_EBUSY;
 	if (rt) {
 		if (rt->auth == AUTH_STAFF && !r->has_acct && api_authenticate(r) < 0)
-			return;
+			return 0;
 		if (rt->auth == AUTH_STAFF && staff_admitted(r) < 0)
-			return;
+			return 0;
 		r->resp->status = 0;
 		rt->fn(r);
 		if (r->resp->status == 0)
@@ -137,6 +137,7 @@ void router_dispatch(struct req *r)
 	} else {
 		api_fail(r, AP_ENOTFOUND, 404, "no such route: %s", r->http->path);
 	}
+	return 0;
 }
 
 /* The largest body the request may send, from its route and head. */

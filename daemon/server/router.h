@@ -13,8 +13,10 @@
 #include "req.h"
 
 /* Routes the request, writes the answer into resp.  A staff route whose
- * caller router_admit() authenticated (r->has_acct) is not checked again. */
-void router_dispatch(struct req *r);
+ * caller router_admit() authenticated (r->has_acct) is not checked again.
+ * 0, or AP_EBUSY when r->enter put the request off: nothing ran, no
+ * answer is written, the caller hands it over again later. */
+int router_dispatch(struct req *r);
 
 /* What the body of a request may be, decided from its head alone. */
 struct router_admission {

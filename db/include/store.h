@@ -97,6 +97,36 @@ int db_group_commit(struct db *db, unsigned *ret_released);
 /* Tests only: the nth group commit of the process counted from now (1:
  * the next) rolls back instead and answers AP_EIO; 0: none. */
 void db_group_fail_at(uint64_t nth);
+/* Tests only: each group holds the write lock ms more once open (a loop
+ * turn's work), so that another loop finds it taken; 0: none. */
+void db_group_hold_at_open(unsigned ms);
+
+/*
+ * A loop opens its group without waiting for the write lock.  The waker
+ * (fn, called from any thread, with the lock's mutex held: it must only
+ * signal, e.g. uv_async_send()) is set once, before the first try.
+ * db_group_try_open(): 0 when the group is open (already, or now: the
+ * lock was free with no writer queued, or the turn this connection waited
+ * for came), AP_EBUSY when another writer has the lock or queues before:
+ * this connection then holds a ticket in the queue and fn is called when
+ * its turn comes (try again then; until then every writer queued after it
+ * waits), or when a blocking write of its own used that ticket and ended.
+ * Another AP_E* when BEGIN IMMEDIATE failed (the lock given back).  With
+ * no waker set it blocks for its turn, as a request's first write would.
+ * db_group_pass(): when the turn waited for came and nothing needs it any
+ * more (what waited went away), it is given back; nothing otherwise (the
+ * waker is called when it comes: pass it then).
+ * db_group_cancel(): the turn waited for, if any, is taken (blocking) and
+ * given back; before the waker goes away (db_close() does it too).
+ */
+void db_group_set_waker(struct db *db, void (*fn)(void *arg), void *arg);
+int db_group_try_open(struct db *db);
+void db_group_pass(struct db *db);
+void db_group_cancel(struct db *db);
+/* Time writers of the process spent blocked waiting for the write lock:
+ * fn(grouped: a request of a group (1) or any other writer (0), ns) after
+ * each wait, on the writer's thread.  Set before the threads start. */
+void db_set_lock_wait_hook(void (*fn)(int grouped, uint64_t ns));
 
 /* The last SQLite error message of this connection (static, for logs). */
 const char *db_errmsg(struct db *db);

@@ -39,6 +39,9 @@ SHARED = os.environ.get("ARDOISE_SHARED",
 #   ARDOISE_TEST_GROUP_FAIL=N the Nth group commit after start rolls back
 #                             instead (its held answers become 503s):
 #                             test_group_commit.py
+#   ARDOISE_TEST_GROUP_HOLD_MS=N each group holds the write lock N ms once
+#                             open, so the other loop finds it taken:
+#                             test_group_trylock.py
 
 # --init's baseline: the source tree's (meson sets it; the benchmarks that
 # import this file get it here), as an installed ardoised reads the

@@ -1,6 +1,7 @@
 /*
  * Unit tests for db/store.c: opening, migrations from every earlier schema
- * version, refusing newer files, nested transactions and group commit.
+ * version, refusing newer files, nested transactions and group commit
+ * (and its turn of the write lock taken without blocking).
  *
  * Migrations are checked in a loop over every version k < newest: a file is
  * built at version k, rows that exist at k are inserted (the seeds below,
@@ -8,6 +9,7 @@
  * must migrate it to db_schema_version() keeping every row.  A new
  * migration is covered automatically; a new table deserves a new seed.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -520,6 +522,151 @@ static void test_group_failure(void **state)
 	db_close(b);
 }
 
+/* ---- the group's turn of the write lock (db_group_try_open) ---- */
+
+static void count_wake(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static int waited_grouped = -1;
+static uint64_t waited_ns;
+
+static void lock_waited(int grouped, uint64_t ns)
+{
+	waited_grouped = grouped;
+	waited_ns += ns;
+}
+
+/* a's group holds the lock: b's try does not block, holds its place and is
+ * woken when a commits; a's next try then does not overtake b, although
+ * nobody holds the lock; each is woken in turn. */
+static void test_group_try_open_turns(void **state)
+{
+	struct fixture *f = *state;
+	struct db *a = NULL, *b = NULL, *c = NULL;
+	int wa = 0, wb = 0;
+	unsigned n = 99;
+	assert_int_equal(db_open(f->path, &a), 0);
+	assert_int_equal(db_open(f->path, &b), 0);
+	assert_int_equal(db_open(f->path, &c), 0);
+	db_group_set_waker(a, count_wake, &wa);
+	db_group_set_waker(b, count_wake, &wb);
+
+	assert_int_equal(db_group_try_open(a), 0);
+	assert_true(db_group_pending(a));
+	assert_int_equal(db_group_try_open(a), 0); /* already open */
+	assert_int_equal(grouped_request(a, "t1", 1), 0);
+	assert_int_equal(db_group_try_open(b), AP_EBUSY);
+	assert_int_equal(db_group_try_open(b), AP_EBUSY); /* the same place, not a second */
+	assert_false(db_group_pending(b));
+	assert_int_equal(wb, 0);
+	assert_int_equal(db_group_commit(a, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(wb, 1);			  /* b's turn came */
+	assert_int_equal(db_group_try_open(a), AP_EBUSY); /* free, but b is first */
+	assert_int_equal(db_group_try_open(b), 0);
+	assert_int_equal(grouped_request(b, "t2", 1), 0);
+	assert_int_equal(wa, 0);
+	assert_int_equal(db_group_commit(b, &n), 0);
+	assert_int_equal(wa, 1);
+	assert_int_equal(db_group_try_open(a), 0);
+	assert_int_equal(db_group_commit(a, &n), 0); /* an empty group */
+	assert_int_equal(n, 0);
+	assert_true(exists(c, "t1") && exists(c, "t2"));
+
+	/* a turn come to a loop that no longer needs it is passed on: c (no
+	 * waker, so it would block forever otherwise) writes */
+	assert_int_equal(db_group_try_open(a), 0);
+	assert_int_equal(db_group_try_open(b), AP_EBUSY);
+	db_group_pass(b); /* not its turn yet: nothing */
+	assert_int_equal(db_group_commit(a, &n), 0);
+	assert_int_equal(wb, 2);
+	db_group_pass(b);
+	create(c, "t3");
+
+	/* a blocking writer of b's own takes b's place instead of queueing
+	 * behind it (single thread: it would wait forever), and wakes b when it
+	 * ends, so that what b put off tries again */
+	assert_int_equal(db_group_try_open(a), 0);
+	assert_int_equal(db_group_try_open(b), AP_EBUSY);
+	assert_int_equal(db_group_commit(a, &n), 0);
+	assert_int_equal(wb, 3);
+	assert_int_equal(db_begin(b), 0);
+	create(b, "t4");
+	assert_int_equal(db_commit(b), 0);
+	assert_int_equal(wb, 4);
+	assert_int_equal(db_group_try_open(b), 0);
+	assert_int_equal(db_group_commit(b, &n), 0);
+
+	/* a turn given back at close (db_close() cancels): the lock is free */
+	assert_int_equal(db_group_try_open(a), 0);
+	assert_int_equal(db_group_try_open(b), AP_EBUSY);
+	assert_int_equal(db_group_commit(a, &n), 0);
+	db_close(b);
+	create(c, "t5");
+	db_close(a);
+	db_close(c);
+}
+
+struct blocked {
+	struct db *db;
+	int done;
+};
+
+static void *blocked_writer(void *arg)
+{
+	struct blocked *bw = arg;
+	assert_int_equal(db_begin(bw->db), 0);
+	create(bw->db, "bw");
+	assert_int_equal(db_commit(bw->db), 0);
+	__atomic_store_n(&bw->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* A blocking writer that queues behind a loop's place waits for that
+ * loop's group, not just for the holder's (the loop's turn is not
+ * overtaken); the time it blocked is reported as not grouped. */
+static void test_group_try_open_blocking_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct db *a = NULL, *b = NULL;
+	struct blocked bw = {NULL, 0};
+	int wa = 0, wb = 0;
+	unsigned n;
+	pthread_t t;
+	assert_int_equal(db_open(f->path, &a), 0);
+	assert_int_equal(db_open(f->path, &b), 0);
+	assert_int_equal(db_open(f->path, &bw.db), 0);
+	db_group_set_waker(a, count_wake, &wa);
+	db_group_set_waker(b, count_wake, &wb);
+	db_set_lock_wait_hook(lock_waited);
+	waited_ns = 0;
+	waited_grouped = -1;
+
+	assert_int_equal(db_group_try_open(a), 0);
+	assert_int_equal(db_group_try_open(b), AP_EBUSY); /* b's place, then the writer's */
+	assert_int_equal(pthread_create(&t, NULL, blocked_writer, &bw), 0);
+	struct timespec ms = {0, 20000000};
+	nanosleep(&ms, NULL); /* the writer queues (or comes later: it waits all the same) */
+	assert_int_equal(db_group_commit(a, &n), 0);
+	assert_int_equal(wb, 1);
+	nanosleep(&ms, NULL);
+	assert_false(__atomic_load_n(&bw.done, __ATOMIC_SEQ_CST)); /* b's turn is b's */
+	assert_int_equal(db_group_try_open(b), 0);
+	assert_int_equal(grouped_request(b, "g", 1), 0);
+	assert_int_equal(db_group_commit(b, &n), 0);
+	pthread_join(t, NULL);
+	assert_true(bw.done);
+	assert_true(exists(a, "bw") && exists(a, "g"));
+	assert_true(waited_ns == 0 || waited_grouped == 0);
+	assert_int_equal(wa, 0);
+	db_set_lock_wait_hook(NULL);
+	db_close(a);
+	db_close(b);
+	db_close(bw.db);
+}
+
 static void test_clock_offset(void **state)
 {
 	int64_t t0 = db_now();
@@ -546,6 +693,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_group_savepoints, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_readers_and_outsiders, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_failure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_try_open_turns, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_try_open_blocking_writer, setup, teardown),
 	    cmocka_unit_test(test_clock_offset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
