@@ -53,7 +53,7 @@ struct template
  * tablets): a run on its work thread keeps a loop's writes waiting about
  * that long, and splits no more than needed when nobody waits (each commit
  * costs the run: parts of 1,000 made it 60% slower). */
-#define RUN_PART_MS 5
+#define RUN_PART_MS 10
 #define RUN_CHECK   64
 
 /* The runs of many tablets on a work thread (reconcile_start()): one at a
