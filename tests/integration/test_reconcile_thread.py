@@ -93,6 +93,8 @@ def test_sessions_served_during_a_fleet_run():
         rec = change.answer["reconcile"]
         check(rec.get("devices") == 3 and rec.get("queued") == 3,
               "the answer carries the run's figures: %r" % rec)
+        check(t0 >= change.t - rec["ms"] / 1000.0,
+              "the sessions started once the run was going (it took %d ms)" % rec["ms"])
         check(installs(d, "fr.test.one") == 3, "every tablet got its InstallApplication")
         d.wait_log(r"event=reconcile reason=assign scope=fleet devices=3 .*queued=3")
 
