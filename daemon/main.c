@@ -722,6 +722,10 @@ int main(int argc, char **argv)
 	const char *group_hold = getenv("ARDOISE_TEST_GROUP_HOLD_MS");
 	if (group_hold && *group_hold)
 		db_group_hold_at_open((unsigned)strtoul(group_hold, NULL, 10));
+	/* tests only: a fleet or collège run pauses after reading its facts */
+	const char *rec_slow = getenv("ARDOISE_TEST_RECONCILE_SLOW_MS");
+	if (rec_slow && *rec_slow)
+		reconcile_test_slow((unsigned)strtoul(rec_slow, NULL, 10));
 	if (o.init)
 		return o.first_start ? cmd_first_start(&o) : cmd_init(&o);
 	memset(&srv, 0, sizeof(srv));

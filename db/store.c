@@ -843,6 +843,14 @@ int db_tx_depth(const struct db *db)
 	return db->tx_depth;
 }
 
+int db_write_waited(void)
+{
+	pthread_mutex_lock(&write_lock.mu);
+	int waited = write_lock.next - write_lock.serving > 1; /* the holder has one ticket */
+	pthread_mutex_unlock(&write_lock.mu);
+	return waited;
+}
+
 int db_split(struct db *db)
 {
 	if (db->tx_depth != 1)

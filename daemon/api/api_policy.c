@@ -24,7 +24,9 @@
  * collège, group and device scopes are AZ_SCHOOL_POLICY for that collège
  * (ATIs in theirs); adding an app to the catalogue is AZ_APP_CATALOGUE.
  * Every change is audited, then reconciled after its commit; answers say
- * what the reconciliation queued and how long it took.
+ * what the reconciliation queued and how long it took (a change of the
+ * fleet or a collège is answered once its run on a work thread is done:
+ * reconcile.h).
  */
 #include "ap_err.h"
 #include "ap_text.h"
@@ -62,13 +64,76 @@ static json_t *stats_json(int rc, const struct reconcile_stats *st)
 			 (json_int_t)st->cpu_ms);
 }
 
-/* Reconciles what a change touched; the JSON of the outcome. */
-static json_t *reconcile_after(struct req *r, const char *school, int64_t device_id,
-			       const char *reason)
+/* An answer waiting for a run of many tablets (reconcile_start()). */
+struct after {
+	struct req_later *later; /* NULL: answered already */
+	struct worker *w;
+	json_t *o; /* the answer, its "reconcile" to come; NULL: the stats are it */
+	int status;
+};
+
+/* On the request's loop once the run is done: the answer. */
+static void after_done(int rc, const struct reconcile_stats *st, void *arg)
+{
+	struct after *a = arg;
+	struct ap_http_resp resp;
+	struct req r;
+	if (a->later == NULL) {
+		json_decref(a->o);
+		free(a);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	ap_http_resp_init(&resp, 1u << 16);
+	r.w = a->w;
+	r.resp = &resp;
+	json_t *stats = stats_json(rc, st);
+	if (a->o) {
+		json_object_set_new(a->o, "reconcile", stats);
+		api_json(&r, a->status, a->o);
+	} else {
+		api_json(&r, rc < 0 ? 503 : 200, stats);
+	}
+	a->later->answer(a->later, &resp, -1, 0);
+	ap_http_resp_free(&resp);
+	free(a);
+}
+
+/* Answers o (status) with "reconcile": the outcome of reconciling what the
+ * change touched (o NULL: the outcome is the answer, 503 on failure).  One
+ * tablet is reconciled here; the fleet or a collège on a work thread
+ * (reconcile.h), the answer sent when it is done, this loop serving its
+ * tablets meanwhile. */
+static void answer_reconciled(struct req *r, int status, json_t *o, const char *school,
+			      int64_t device_id, const char *reason)
 {
 	struct reconcile_stats st;
-	int rc = reconcile_run(r->w, school, device_id, reason, &st);
-	return stats_json(rc, &st);
+	struct after *a = NULL;
+	int rc = 0;
+	memset(&st, 0, sizeof(st));
+	if (device_id == 0 && (a = calloc(1, sizeof(*a))) == NULL)
+		rc = AP_ENOMEM;
+	if (a) {
+		a->w = r->w;
+		a->o = o;
+		a->status = status;
+		if ((rc = reconcile_start(r->w, school, reason, after_done, a)) == 0) {
+			/* after_done runs on a later turn of this loop */
+			if ((a->later = r->later(r)) == NULL)
+				api_fail(r, AP_ENOMEM, 503, "out of memory");
+			return;
+		}
+		free(a);
+	}
+	if (rc == 0)
+		rc = reconcile_run(r->w, school, device_id, reason, &st);
+	json_t *stats = stats_json(rc, &st);
+	if (o == NULL) {
+		api_json(r, rc < 0 ? 503 : 200, stats);
+		return;
+	}
+	json_object_set_new(o, "reconcile", stats);
+	api_json(r, status, o);
 }
 
 static json_t *split_types(const char *csv)
@@ -209,9 +274,12 @@ static void profile_update(struct req *r)
 		return;
 	json_t *o = profile_json(&p);
 	json_object_set_new(o, "changed", json_boolean(!same));
-	json_object_set_new(o, "reconcile",
-			    same ? json_null() : reconcile_after(r, NULL, 0, "profile.update"));
-	api_json(r, 200, o);
+	if (same) {
+		json_object_set_new(o, "reconcile", json_null());
+		api_json(r, 200, o);
+		return;
+	}
+	answer_reconciled(r, 200, o, NULL, 0, "profile.update");
 }
 
 static int add_profile(const struct db_profile *p, void *arg)
@@ -291,9 +359,8 @@ static void profile_remove(struct req *r)
 	if (api_commit_new(r, "policy.profile.remove", name, NULL,
 			   json_pack("{s:I}", "unassigned", n)) < 0)
 		return;
-	api_json(r, 200,
-		 json_pack("{s:s,s:I,s:o}", "name", name, "unassigned", (json_int_t)n, "reconcile",
-			   reconcile_after(r, NULL, 0, "profile.remove")));
+	answer_reconciled(r, 200, json_pack("{s:s,s:I}", "name", name, "unassigned", (json_int_t)n),
+			  NULL, 0, "profile.remove");
 }
 
 /* ---- apps --------------------------------------------------------------- */
@@ -391,9 +458,9 @@ static void app_remove(struct req *r)
 	if (api_commit_new(r, "policy.app.remove", bundle, NULL,
 			   json_pack("{s:I}", "unassigned", n)) < 0)
 		return;
-	api_json(r, 200,
-		 json_pack("{s:s,s:I,s:o}", "bundle_id", bundle, "unassigned", (json_int_t)n,
-			   "reconcile", reconcile_after(r, NULL, 0, "app.remove")));
+	answer_reconciled(r, 200,
+			  json_pack("{s:s,s:I}", "bundle_id", bundle, "unassigned", (json_int_t)n),
+			  NULL, 0, "app.remove");
 }
 
 /* ---- assignments -------------------------------------------------------- */
@@ -532,10 +599,9 @@ static void assignment_change(struct req *r, int add)
 	if (api_commit_new(r, add ? "policy.assign" : "policy.unassign", canon, NULL,
 			   json_pack("{s:s}", "item", it.name)) < 0)
 		goto out;
-	api_json(r, add ? 201 : 200,
-		 json_pack("{s:s,s:s,s:o}", "item", it.name, "scope", canon, "reconcile",
-			   reconcile_after(r, pol_scope_school(&s), device,
-					   add ? "assign" : "unassign")));
+	answer_reconciled(r, add ? 201 : 200,
+			  json_pack("{s:s,s:s}", "item", it.name, "scope", canon),
+			  pol_scope_school(&s), device, add ? "assign" : "unassign");
 out:
 	json_decref(body);
 }
@@ -615,8 +681,7 @@ static void reconcile_now(struct req *r)
 	 * happens without it */
 	if (api_record(r, "policy.reconcile", uai[0] ? uai : "fleet", NULL, NULL) < 0)
 		goto out;
-	json_t *st = reconcile_after(r, uai[0] ? uai : NULL, 0, "staff");
-	api_json(r, json_object_get(st, "error") ? 503 : 200, st);
+	answer_reconciled(r, 200, NULL, uai[0] ? uai : NULL, 0, "staff");
 out:
 	json_decref(body);
 }

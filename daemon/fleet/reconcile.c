@@ -17,6 +17,7 @@
 #include "vpp.h"
 
 #include <plist/plist.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,36 @@ struct template
  * between (a whole-fleet change can be half a million commands: 3-5 s in
  * one transaction).  Parts of 1,000 made the runs 60% slower. */
 #define RUN_PART 10000
+/* ... or, when a loop waits for the write lock (a group of tablet
+ * sessions), once the part held it RUN_PART_MS (checked every RUN_CHECK
+ * tablets): a run on its work thread keeps a loop's writes waiting about
+ * that long, and splits no more than needed when nobody waits (each commit
+ * costs the run: parts of 1,000 made it 60% slower). */
+#define RUN_PART_MS 10
+#define RUN_CHECK   64
+
+/* The runs of many tablets on a work thread (reconcile_start()): one at a
+ * time in the process; a change arriving during a run asks for another
+ * (again), whose scope widens to the fleet when two differ, and whose
+ * waiters are called after it. */
+struct waiter {
+	uv_async_t async; /* on the loop that called reconcile_start() */
+	reconcile_done_fn fn;
+	void *arg;
+	int rc;
+	struct reconcile_stats st;
+	struct waiter *next;
+};
+
+static struct {
+	uv_once_t once;
+	uv_mutex_t lock;
+	int running, again;
+	char school[16], reason[32]; /* the next run's; school "": the fleet */
+	struct waiter *next;	     /* waiting for the next run */
+	atomic_int stop;
+	atomic_uint slow_ms; /* tests: a pause after the facts are read */
+} bg = {UV_ONCE_INIT};
 
 /* One run's queueing state. */
 struct run {
@@ -193,10 +224,21 @@ static int plan_all(struct run *r)
 	const struct reconcile_facts *f = r->f;
 	struct pol_plan p;
 	int rc = 0;
+	uint64_t part_t0 = uv_hrtime();
 	pol_plan_init(&p);
 	for (size_t i = 0; i < f->n_devs && rc == 0; i++) {
-		if (i > 0 && i % RUN_PART == 0 && (rc = db_split(r->w->db)) < 0)
-			break;
+		if (i > 0 && (i % RUN_PART == 0 ||
+			      (i % RUN_CHECK == 0 &&
+			       uv_hrtime() - part_t0 > (uint64_t)RUN_PART_MS * 1000000u &&
+			       db_write_waited()))) {
+			if ((rc = db_split(r->w->db)) < 0)
+				break;
+			part_t0 = uv_hrtime();
+			if (atomic_load(&bg.stop)) {
+				rc = AP_EBUSY; /* the parts done stay queued; the rest waits */
+				break;
+			}
+		}
 		struct pol_device_state s;
 		reconcile_facts_state(f, i, r->w->srv->cfg.queue_max, &s);
 		if ((rc = pol_plan_device(f->assignments, f->n_assignments, &s, &p)) < 0)
@@ -241,16 +283,18 @@ static void log_run(const char *reason, const char *school, int64_t device_id,
 			 st->last_error);
 }
 
-int reconcile_run(struct worker *w, const char *school, int64_t device_id, const char *reason,
-		  struct reconcile_stats *ret)
+/* Loads, plans and queues (w: its srv and db only, so that a work thread
+ * may run it with a connection of its own); *st filled, the wall clock
+ * and CPU time of the calling thread included. */
+static int run_core(struct worker *w, const char *school, int64_t device_id,
+		    struct reconcile_stats *st)
 {
 	struct reconcile_filter flt = {school, device_id, 0, 0};
 	struct reconcile_facts f;
-	struct reconcile_stats st;
 	uint64_t t0 = uv_hrtime();
 	int64_t c0 = worker_cpu_ms();
 	int rc;
-	memset(&st, 0, sizeof(st));
+	memset(st, 0, sizeof(*st));
 	if (device_id == 0 && (rc = db_policy_bulk(w->db, 1)) < 0)
 		goto out;
 	if (device_id == 0 && db_read_begin(w->db) == 0) {
@@ -260,6 +304,9 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 		db_read_end(w->db);
 		if (rc < 0)
 			goto out;
+		unsigned slow = atomic_load(&bg.slow_ms);
+		if (slow)
+			uv_sleep(slow);
 		if ((rc = db_begin(w->db)) < 0) {
 			reconcile_facts_free(&f);
 			goto out;
@@ -272,9 +319,9 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 			goto out;
 		}
 	}
-	st.load_ms = worker_ms_since(t0);
-	st.devices = (int64_t)f.n_devs;
-	struct run r = {w, &f, NULL, 0, 0, &st, NULL};
+	st->load_ms = worker_ms_since(t0);
+	st->devices = (int64_t)f.n_devs;
+	struct run r = {w, &f, NULL, 0, 0, st, NULL};
 	if ((rc = licence_held_load(w->db, device_id, &r.held)) == 0)
 		rc = plan_all(&r);
 	licence_held_free(r.held);
@@ -287,31 +334,239 @@ int reconcile_run(struct worker *w, const char *school, int64_t device_id, const
 out:
 	if (device_id == 0)
 		db_policy_bulk(w->db, 0);
-	st.total_ms = worker_ms_since(t0);
-	st.cpu_ms = worker_cpu_ms() - c0;
+	st->total_ms = worker_ms_since(t0);
+	st->cpu_ms = worker_cpu_ms() - c0;
+	return rc;
+}
+
+/* What follows a run, on w's loop: metrics, the log, the licences. */
+static void run_after(struct worker *w, const char *school, int64_t device_id, const char *reason,
+		      const struct reconcile_stats *st, int rc)
+{
 	metrics_reconcile(device_id ? METRICS_REC_TABLET
 			  : school  ? METRICS_REC_SCHOOL
 				    : METRICS_REC_FLEET,
-			  rc == 0, uv_hrtime() - t0);
-	log_run(reason, school, device_id, &st, rc);
+			  rc == 0, (uint64_t)st->total_ms * 1000000u);
+	log_run(reason, school, device_id, st, rc);
 	/* a change of policy, a tablet enrolled or moved may need licences */
 	if (rc == 0 && strcmp(reason, "licence") != 0 &&
 	    (device_id == 0 || strcmp(reason, "enrolment") == 0 || strcmp(reason, "move") == 0))
 		licence_sync_now(w, reason);
+}
+
+int reconcile_run(struct worker *w, const char *school, int64_t device_id, const char *reason,
+		  struct reconcile_stats *ret)
+{
+	struct reconcile_stats st;
+	int rc = run_core(w, school, device_id, &st);
+	run_after(w, school, device_id, reason, &st, rc);
 	if (rc == 0 && ret)
 		*ret = st;
 	return rc;
 }
 
-int reconcile_fleet(struct worker *w, const char *reason)
+/* ---- runs of many tablets on a work thread ------------------------------ */
+
+struct job {
+	uv_work_t work;
+	struct worker *w;  /* the loop that queued it: the after-work runs there */
+	struct worker *tw; /* the thread's: w's srv and a connection of its own */
+	char school[16];   /* "": the fleet */
+	char reason[32];
+	int rc;
+	struct reconcile_stats st;
+	struct waiter *waiters; /* called once this run is done */
+};
+
+static void bg_init(void)
 {
-	return reconcile_run(w, NULL, 0, reason, NULL);
+	uv_mutex_init(&bg.lock);
 }
 
-int reconcile_school(struct worker *w, const char *uai, const char *reason,
-		     struct reconcile_stats *ret)
+static void waiter_closed(uv_handle_t *h)
 {
-	return reconcile_run(w, uai, 0, reason, ret);
+	free(h->data);
+}
+
+/* On the waiter's loop. */
+static void waiter_fire(uv_async_t *a)
+{
+	struct waiter *x = a->data;
+	x->fn(x->rc, &x->st, x->arg);
+	uv_close((uv_handle_t *)&x->async, waiter_closed);
+}
+
+/* Hands each waiter of list its outcome (st NULL: none); a waiter is not
+ * touched after its send (its loop frees it). */
+static void waiters_finish(struct waiter *list, int rc, const struct reconcile_stats *st)
+{
+	while (list) {
+		struct waiter *next = list->next;
+		list->rc = rc;
+		if (st)
+			list->st = *st;
+		uv_async_send(&list->async);
+		list = next;
+	}
+}
+
+static void job_work(uv_work_t *q)
+{
+	struct job *j = q->data;
+	int rc = worker_db_open(j->w->srv, &j->tw->db);
+	if (rc == 0)
+		rc = run_core(j->tw, j->school[0] ? j->school : NULL, 0, &j->st);
+	if (j->tw->db)
+		db_close(j->tw->db);
+	j->tw->db = NULL;
+	j->rc = rc;
+}
+
+static int job_queue(struct worker *w, const char *school, const char *reason,
+		     struct waiter *waiters);
+
+static void job_done(uv_work_t *q, int status)
+{
+	struct job *j = q->data;
+	struct worker *w = j->w;
+	const char *school = j->school[0] ? j->school : NULL;
+	int rc = status < 0 ? AP_EINTERNAL : j->rc;
+	char next_school[16], next_reason[32];
+	if (rc == AP_EBUSY && atomic_load(&bg.stop))
+		log_warn("reconcile_stopped",
+			 "reason=%s scope=%s%s queued=%lld: the next change converges the rest",
+			 j->reason, school ? "school:" : "fleet", school ? school : "",
+			 (long long)j->st.queued);
+	else
+		run_after(w, school, 0, j->reason, &j->st, rc);
+	waiters_finish(j->waiters, rc, &j->st);
+	free(j->tw);
+	free(j);
+	uv_mutex_lock(&bg.lock);
+	int again = bg.again;
+	struct waiter *next = bg.next;
+	memcpy(next_school, bg.school, sizeof(next_school));
+	memcpy(next_reason, bg.reason, sizeof(next_reason));
+	bg.again = 0;
+	bg.next = NULL;
+	if (!again || atomic_load(&bg.stop))
+		bg.running = 0;
+	uv_mutex_unlock(&bg.lock);
+	if (!again)
+		return;
+	if (atomic_load(&bg.stop)) {
+		log_warn("reconcile_deferred", "reason=%s scope=%s%s: stopping", next_reason,
+			 next_school[0] ? "school:" : "fleet", next_school);
+		waiters_finish(next, AP_EBUSY, NULL);
+		return;
+	}
+	if ((rc = job_queue(w, next_school, next_reason, next)) < 0) {
+		uv_mutex_lock(&bg.lock);
+		next = bg.next; /* arrived meanwhile: they fail with it */
+		bg.next = NULL;
+		bg.again = 0;
+		bg.running = 0;
+		uv_mutex_unlock(&bg.lock);
+		waiters_finish(next, rc, NULL);
+	}
+}
+
+/* Queues a run (bg.running is set); on failure the waiters are told. */
+static int job_queue(struct worker *w, const char *school, const char *reason,
+		     struct waiter *waiters)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	int rc = AP_ENOMEM;
+	if (j && (j->tw = calloc(1, sizeof(*j->tw))) != NULL) {
+		j->work.data = j;
+		j->w = w;
+		j->tw->srv = w->srv;
+		j->tw->id = w->id;
+		snprintf(j->school, sizeof(j->school), "%s", school ? school : "");
+		snprintf(j->reason, sizeof(j->reason), "%s", reason);
+		j->waiters = waiters;
+		rc = uv_queue_work(&w->loop, &j->work, job_work, job_done) < 0 ? AP_EIO : 0;
+	}
+	if (rc < 0) {
+		if (j)
+			free(j->tw);
+		free(j);
+		waiters_finish(waiters, rc, NULL);
+	}
+	return rc;
+}
+
+int reconcile_start(struct worker *w, const char *school, const char *reason,
+		    reconcile_done_fn done, void *arg)
+{
+	struct waiter *x = NULL;
+	uv_once(&bg.once, bg_init);
+	if (atomic_load(&bg.stop))
+		return AP_EBUSY;
+	if (done) {
+		if ((x = calloc(1, sizeof(*x))) == NULL)
+			return AP_ENOMEM;
+		if (uv_async_init(&w->loop, &x->async, waiter_fire) < 0) {
+			free(x);
+			return AP_EIO;
+		}
+		x->async.data = x;
+		x->fn = done;
+		x->arg = arg;
+	}
+	uv_mutex_lock(&bg.lock);
+	int busy = bg.running;
+	if (busy && !bg.again) {
+		snprintf(bg.school, sizeof(bg.school), "%s", school ? school : "");
+		snprintf(bg.reason, sizeof(bg.reason), "%s", reason);
+	} else if (busy) { /* two changes wait: one run covers both */
+		if (strcmp(bg.school, school ? school : "") != 0)
+			bg.school[0] = '\0';
+		if (strcmp(bg.reason, reason) != 0)
+			snprintf(bg.reason, sizeof(bg.reason), "%s", "again");
+	}
+	if (busy) {
+		bg.again = 1;
+		if (x) {
+			x->next = bg.next;
+			bg.next = x;
+		}
+	}
+	bg.running = 1;
+	uv_mutex_unlock(&bg.lock);
+	if (busy)
+		return 0;
+	int rc = job_queue(w, school, reason, x);
+	if (rc < 0) {
+		uv_mutex_lock(&bg.lock);
+		struct waiter *next = bg.next; /* arrived meanwhile: they fail with it */
+		bg.next = NULL;
+		bg.again = 0;
+		bg.running = 0;
+		uv_mutex_unlock(&bg.lock);
+		waiters_finish(next, rc, NULL);
+	}
+	return x ? 0 : rc;
+}
+
+void reconcile_stop(void)
+{
+	atomic_store(&bg.stop, 1);
+}
+
+void reconcile_test_slow(unsigned ms)
+{
+	atomic_store(&bg.slow_ms, ms);
+}
+
+int reconcile_fleet(struct worker *w, const char *reason)
+{
+	return reconcile_start(w, NULL, reason, NULL, NULL);
+}
+
+int reconcile_school(struct worker *w, const char *uai, const char *reason)
+{
+	return reconcile_start(w, uai, reason, NULL, NULL);
 }
 
 int reconcile_device(struct worker *w, int64_t device_id, const char *reason)

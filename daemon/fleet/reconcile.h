@@ -16,12 +16,29 @@
  * another collège (the fleet handlers call reconcile_device), the daily
  * list refresh (jobs.c).
  *
- * All functions run on a worker's loop with its database connection;
- * they nest inside a caller's transaction.  Outside one, a run of many
- * tablets reads its facts before taking the write lock and commits every
- * 10,000 tablets, so that the other loop's writers are not held for the
- * whole run: a storage error then leaves the earlier parts queued, and the
- * next run converges the rest.
+ * What runs where.  A run of many tablets (the fleet, a collège:
+ * reconcile_start(), reconcile_fleet(), reconcile_school(), the fleet case
+ * of reconcile_licensed()) runs on a work thread with a connection of its
+ * own (uv_queue_work): the loop that asked serves its tablets meanwhile.
+ * The thread sees a struct worker of its own holding only srv and that
+ * connection: it reads the facts, plans (policies/, pure), queues through
+ * cmdq_queue() (w->srv, w->db; the push hand-off push_notify() takes the
+ * push thread's lock) and cancels (db_policy, its connection's bulk
+ * mode).  The metrics, the log line, licence_sync_now() and the callers'
+ * callbacks run after it, on the loop that queued the run (the callbacks
+ * on each caller's own loop).  One such run at a time in the process: a
+ * change arriving during one asks for another after it (two such changes
+ * make one run, widened to the fleet when their collèges differ), so a
+ * change committed after the run read its facts is reconciled by the next.
+ *
+ * Every other function runs on a worker's loop with its connection and
+ * nests inside a caller's transaction (one tablet: an enrolment, a move, a
+ * result).  Outside one, a run of many tablets reads its facts before
+ * taking the write lock and commits every 10,000 tablets, so that the
+ * loops' writers are not held for the whole run: a storage error then
+ * leaves the earlier parts queued, and the next run converges the rest.
+ * Stopping (reconcile_stop(), the drain) ends a thread's run after its
+ * current part, committed.
  */
 #ifndef RECONCILE_H
 #define RECONCILE_H
@@ -45,18 +62,37 @@ struct reconcile_stats {
 	char last_error[160];
 };
 
-/* The whole fleet / one collège / one tablet.  reason is logged
- * ("assignment", "inventory", ...).  ret may be NULL.  Errors are storage
- * errors (nothing was queued) or AP_ENOMEM. */
+/* The outcome of a run of many tablets, on the loop that asked: rc 0 and
+ * the run's figures, or an error (st then zero, or the figures of a run
+ * that failed).  AP_EBUSY: stopped by the drain. */
+typedef void (*reconcile_done_fn)(int rc, const struct reconcile_stats *st, void *arg);
+
+/* Reconciles the fleet (school NULL) or one collège on a work thread, at
+ * the latest in the run that starts after this call (a change committed
+ * before it is covered).  reason is logged ("assign", "staff", ...).  done
+ * (may be NULL) is called once on w's loop, after this call returned.
+ * Errors (done then never called): AP_ENOMEM, AP_EIO, AP_EBUSY when the
+ * daemon is stopping. */
+int reconcile_start(struct worker *w, const char *school, const char *reason,
+		    reconcile_done_fn done, void *arg);
+/* The drain: a thread's run stops after its current part; no run starts. */
+void reconcile_stop(void);
+/* Tests only: a thread's run pauses ms after it read its facts, before it
+ * takes the write lock (ARDOISE_TEST_RECONCILE_SLOW_MS). */
+void reconcile_test_slow(unsigned ms);
+
+/* reconcile_start() without a callback. */
 int reconcile_fleet(struct worker *w, const char *reason);
-int reconcile_school(struct worker *w, const char *uai, const char *reason,
-		     struct reconcile_stats *ret);
+int reconcile_school(struct worker *w, const char *uai, const char *reason);
+/* One tablet, on the calling loop.  Errors are storage errors (nothing was
+ * queued) or AP_ENOMEM. */
 int reconcile_device(struct worker *w, int64_t device_id, const char *reason);
 /* The tablets ids[0..n) got device licences (licence.h's hook): each
  * reconciled, or the fleet at once past RECONCILE_LICENSED_EACH. */
 #define RECONCILE_LICENSED_EACH 200
 int reconcile_licensed(struct worker *w, const int64_t *ids, size_t n);
-/* school NULL: the fleet. */
+/* On the calling loop, whatever the scope (school NULL: the fleet); ret may
+ * be NULL.  The daemon's runs of many tablets go through reconcile_start(). */
 int reconcile_run(struct worker *w, const char *school, int64_t device_id, const char *reason,
 		  struct reconcile_stats *ret);
 

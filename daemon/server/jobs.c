@@ -224,6 +224,7 @@ void jobs_stop(struct worker *w)
 	gdmf_sync_stop(); /* a catalogue fetch in flight gives up */
 	ade_sync_stop();  /* an ADE run in flight gives up at its next step */
 	licence_stop();	  /* a licence run in flight gives up */
+	reconcile_stop(); /* a fleet run in flight ends after its part */
 	s->open = NJOBS;
 	for (size_t i = 0; i < NJOBS; i++)
 		uv_close((uv_handle_t *)&s->timers[i], on_closed);

@@ -67,6 +67,9 @@ int db_tx_depth(const struct db *db);
  * so that the other loops' writers get their turn (a long run in parts).
  * Nested in a caller's transaction: does nothing. */
 int db_split(struct db *db);
+/* 1 when another writer of this process waits for the write lock (a long
+ * run in parts then splits sooner), 0 otherwise. */
+int db_write_waited(void);
 
 /*
  * Group commit: one write transaction for the requests a loop handles in
