@@ -285,6 +285,37 @@ static void test_list_class_and_text(void **state)
 	assert_int_equal(list(db, NULL, NULL, longer, &s), AP_EINVAL);
 }
 
+/* The failing pairs of one collège are found through its tablets or the
+ * failed commands, not by reading every enrolled tablet of the fleet. */
+static void test_one_college_of_many(void **state)
+{
+	struct db *db = *state;
+	struct db_dashboard_row *rows = NULL;
+	const char *only[] = {UAI_A};
+	size_t n = 0;
+	exec(db,
+	     "WITH RECURSIVE k(i) AS (SELECT 5000 UNION ALL SELECT i + 1 FROM k WHERE i < 6999)"
+	     " INSERT INTO device(id, serial, school, enrollment, created_at, updated_at)"
+	     " SELECT i, 'M' || i, '%s', 'enrolled', 0, 0 FROM k",
+	     UAI_B);
+	assert_int_equal(db_dashboard(db, only, 1, now, today, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	free(rows);
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db->h, NULL); st;
+	     st = sqlite3_next_stmt(db->h, st)) {
+		const char *sql = sqlite3_sql(st);
+		if (strstr(sql, "format_error") && strstr(sql, "json_each")) {
+			int steps = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+			if (steps > 1000)
+				fail_msg(
+				    "%d VM steps for one collège's failures: the fleet was read",
+				    steps);
+			return;
+		}
+	}
+	fail_msg("no failing-pairs statement");
+}
+
 static void test_fold(void **state)
 {
 	char out[64];
@@ -303,6 +334,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_figures, setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_rules, setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_scope, setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_one_college_of_many, setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_list_class_and_text, setup, fixture_teardown),
 	    cmocka_unit_test(test_fold),
 	};

@@ -4,7 +4,9 @@
  * status items read as text (a string's content, the failure's count and
  * reason, the pending version), in collège then serial order; tablets not
  * enrolled left out; a value of an unexpected shape read as its JSON text
- * (which no state matches) or as nothing (a member it lacks).
+ * (which no state matches) or as nothing (a member it lacks).  Over some
+ * collèges the tablets are found through their collège, not by reading
+ * every enrolled tablet of the fleet.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +146,33 @@ static void test_some_colleges(void **state)
 	assert_true(db_ddm_update_tablets(db, bad, 1, take, &r) < 0);
 }
 
+/* The statement's virtual machine steps: what reading one collège cost. */
+static int vm_steps_of(const char *needle)
+{
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db->h, NULL); st;
+	     st = sqlite3_next_stmt(db->h, st))
+		if (strstr(sqlite3_sql(st), needle))
+			return sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+	fail_msg("no statement with %s", needle);
+	return -1;
+}
+
+static void test_one_college_of_many(void **state)
+{
+	const char *only_a[] = {UAI_A};
+	struct rows r = {0};
+	(void)state;
+	/* 2,000 enrolled tablets in B: collège A's read must not visit them */
+	exec("WITH RECURSIVE n(i) AS (SELECT 100 UNION ALL SELECT i + 1 FROM n WHERE i < 2099)"
+	     " INSERT INTO device(id, serial, school, enrollment, created_at, updated_at)"
+	     " SELECT i, 'B' || i, '" UAI_B "', 'enrolled', 0, 0 FROM n");
+	assert_int_equal(db_ddm_update_tablets(db, only_a, 1, take, &r), 0);
+	assert_int_equal(r.n, 3);
+	int steps = vm_steps_of("json_each");
+	if (steps > 1000)
+		fail_msg("%d VM steps for 3 tablets: the fleet was read", steps);
+}
+
 static int stop_at_first(const struct db_ddm_update_tablet *t, void *arg)
 {
 	(void)t;
@@ -165,6 +194,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fleet, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_some_colleges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_college_of_many, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
