@@ -230,6 +230,18 @@ def test_bench_phases_and_variants():
         check(s["acknowledged"] == 6 and s["errors"] == 0 and s["sign"] and s["like_ipad"]
               and s["requests_per_session"] == 2.0 and s["handshakes_per_session"] == 1.0,
               "as iPads: %r" % s)
+        # --queue-each: the wave's own tablets get the command, one request
+        # each; a tablet of another state file (the rest of a generated
+        # fleet) gets nothing
+        other = Sim(d, "other.db")
+        other("enroll", "-n", "1", "--code", new_code(d, 1), "--key-pool", "1")
+        other.connect()
+        p = bench("--queue-each", "--command", "DeviceInformation")
+        check(p["queue"]["devices"] == 6 and p["sessions"]["acknowledged"] == 6
+              and p["sessions"]["errors"] == 0, "queued per tablet: %r" % p)
+        got = other.connect()
+        check(got["commands"] == 0 and got["errors"] == 0,
+              "the tablet outside the wave got nothing: %r" % got)
 
 
 def test_scep_ciphers_through_a_worker():

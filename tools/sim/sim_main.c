@@ -218,6 +218,10 @@ static const char manual[] =
     "                       scheduled start)\n"
     "    --server-pid PID   bench: read the daemon's CPU time and peak RSS in /proc\n"
     "    --command TYPE     bench: the RequestType queued (default SecurityInfo)\n"
+    "    --queue-each       bench: queue the command for the wave's own tablets, one\n"
+    "                       POST /api/v1/devices/SERIAL/commands each, instead of one\n"
+    "                       bulk request for every enrolled tablet of the server (a\n"
+    "                       data dir of a million generated tablets: tools/gen-fleet)\n"
     "    --max-commands N   sessions stop with an error past N commands (default 10000)\n"
     "    --json             one JSON object per line (list: an array)\n"
     "\n"
@@ -260,6 +264,7 @@ enum {
 	O_KEEPALIVE,
 	O_RESUME,
 	O_LIKE_IPAD,
+	O_QUEUE_EACH,
 	O_RATE,
 	O_SERVER_PID,
 	O_COMMAND,
@@ -300,6 +305,7 @@ static const struct option options[] = {
     {"keepalive", no_argument, NULL, O_KEEPALIVE},
     {"resume", no_argument, NULL, O_RESUME},
     {"like-ipad", no_argument, NULL, O_LIKE_IPAD},
+    {"queue-each", no_argument, NULL, O_QUEUE_EACH},
     {"rate", required_argument, NULL, O_RATE},
     {"server-pid", required_argument, NULL, O_SERVER_PID},
     {"command", required_argument, NULL, O_COMMAND},
@@ -459,6 +465,9 @@ static int other_option(int c, const char *arg, struct sim_opts *o)
 		break;
 	case O_LIKE_IPAD:
 		o->like_ipad = 1;
+		break;
+	case O_QUEUE_EACH:
+		o->queue_each = 1;
 		break;
 	case O_COMMAND:
 		o->command = arg;

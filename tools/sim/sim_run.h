@@ -28,6 +28,7 @@ struct sim_opts {
 	size_t key_pool;
 	enum sim_key_kind key_type;
 	int sign, resume, keepalive;
+	int queue_each;	     /* bench: the command queued per wave tablet (--help) */
 	int like_ipad;	     /* TLS groups, User-Agent and signatures as an iPad (--help) */
 	long server_pid;     /* 0: none */
 	const char *command; /* bench: RequestType queued for every device */
