@@ -346,6 +346,7 @@ int db_open_raw(const char *path, struct db **ret)
 			 "PRAGMA temp_store=MEMORY;");
 	if (rc < 0)
 		goto fail;
+	db_cache_attach(db);
 	*ret = db;
 	return 0;
 fail:
@@ -467,6 +468,7 @@ void db_close(struct db *db)
 		for (size_t i = 0; i < DB_STMT_CACHE; i++)
 			sqlite3_finalize(db->cache[i].st);
 		sqlite3_exec(db->h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+		db_cache_detach(db);
 		sqlite3_close_v2(db->h);
 	}
 	free(db);
@@ -554,6 +556,7 @@ void db_group_fail_at(uint64_t nth)
 static int group_open(struct db *db)
 {
 	write_lock_take();
+	db->snap_seq = db_cache_seq();
 	int rc = db_exec(db, "BEGIN IMMEDIATE");
 	if (rc < 0) {
 		write_lock_give();
@@ -655,6 +658,7 @@ int db_begin(struct db *db)
 	if (db->group_open)
 		group_end(db); /* a writer outside the group: the group first */
 	write_lock_take();
+	db->snap_seq = db_cache_seq();
 	int rc = db_exec(db, "BEGIN IMMEDIATE");
 	if (rc < 0) {
 		db->tx_depth = 0;
@@ -696,6 +700,7 @@ int db_read_begin(struct db *db)
 	}
 	if (db->group_open)
 		group_end(db);
+	db->snap_seq = db_cache_seq();
 	return db_exec(db, "BEGIN DEFERRED");
 }
 
