@@ -29,6 +29,15 @@ struct db {
 	struct db *lock_next; /* the lock's list of reservations */
 	void (*lock_wake)(void *arg);
 	void *lock_wake_arg;
+	/* the session index (db_mdm_cache.c): rows of device and
+	 * device_identity this connection's transaction changed, marked
+	 * changed in the index once it commits */
+	int cache_ok;	   /* WAL on the index's file: the index may be used */
+	int cache_quiet;   /* the update hook ignores the statement stepping */
+	int pend_all;	   /* too many rows: the commit forgets the whole index */
+	uint64_t snap_seq; /* db_cache_seq() before the open transaction began */
+	struct db_pend *pend;
+	size_t n_pend, cap_pend;
 	/* the audit chain's HMAC key (db_audit_set_key), when has_audit_key */
 	unsigned char audit_key[32];
 	int has_audit_key;
@@ -39,6 +48,38 @@ struct db {
 		sqlite3_stmt *st;
 	} cache[DB_STMT_CACHE];
 };
+
+/* db_watch.c: which rows of device (table 1) and device_identity (0)
+ * each transaction changed, for the session index (db_mdm_cache.c).  A
+ * row the open transaction changed; seen != 0: only device.last_seen, set
+ * to seen (fp: its certificate, raw). */
+struct db_pend {
+	int64_t rowid, seen;
+	int table;
+	unsigned char fp[32];
+};
+/* Hooks a connection just opened (cache_ok when it may use the index:
+ * WAL, on the index's file); db_cache_detach() before it closes. */
+void db_cache_attach(struct db *db);
+void db_cache_detach(struct db *db);
+/* The count of commits that changed watched rows (snap_seq, tags). */
+uint64_t db_cache_seq(void);
+/* The index's lock: db_watch_fresh() and the index's entries under it. */
+void db_watch_lock(void);
+void db_watch_unlock(void);
+/* Under the lock: no commit changed row rowid of table since tag was
+ * taken (nor was everything forgotten). */
+int db_watch_fresh(int table, int64_t rowid, uint64_t tag);
+/* 1 when db's open transaction changed the row (other than last_seen). */
+int db_watch_pending(const struct db *db, int table, int64_t rowid);
+/* db's transaction set last_seen of device rowid, bound to fp: told to
+ * the index once committed. */
+void db_watch_seen(struct db *db, int64_t rowid, int64_t seen, const unsigned char fp[32]);
+/* Under the lock: everything read before now is stale. */
+void db_watch_forget(void);
+/* The index's callbacks, called under the lock: a committed last_seen,
+ * and the last connection closed (free the entries). */
+void db_watch_on(void (*seen)(const struct db_pend *p), void (*gone)(void));
 
 /* A prepared statement for sql, a string literal: cached per connection,
  * reset and with bindings cleared.  Do not finalize it: call db_done(). */

@@ -346,6 +346,7 @@ int db_open_raw(const char *path, struct db **ret)
 			 "PRAGMA temp_store=MEMORY;");
 	if (rc < 0)
 		goto fail;
+	db_cache_attach(db);
 	*ret = db;
 	return 0;
 fail:
@@ -468,6 +469,7 @@ void db_close(struct db *db)
 		for (size_t i = 0; i < DB_STMT_CACHE; i++)
 			sqlite3_finalize(db->cache[i].st);
 		sqlite3_exec(db->h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+		db_cache_detach(db);
 		sqlite3_close_v2(db->h);
 	}
 	free(db);
@@ -637,6 +639,7 @@ void db_group_hold_at_open(unsigned ms)
  * back. */
 static int group_begin(struct db *db)
 {
+	db->snap_seq = db_cache_seq();
 	int rc = db_exec(db, "BEGIN IMMEDIATE");
 	if (rc < 0) {
 		write_lock_give(db);
@@ -786,6 +789,7 @@ int db_begin(struct db *db)
 	if (db->group_open)
 		group_end(db); /* a writer outside the group: the group first */
 	write_lock_take(db, 0);
+	db->snap_seq = db_cache_seq();
 	int rc = db_exec(db, "BEGIN IMMEDIATE");
 	if (rc < 0) {
 		db->tx_depth = 0;
@@ -827,6 +831,7 @@ int db_read_begin(struct db *db)
 	}
 	if (db->group_open)
 		group_end(db);
+	db->snap_seq = db_cache_seq();
 	return db_exec(db, "BEGIN DEFERRED");
 }
 

@@ -29,6 +29,7 @@
 #include "db_audit.h"
 #include "db_command.h"
 #include "db_mdm.h"
+#include "db_mdm_cache.h"
 #include "ddm.h"
 #include "keystore.h"
 #include "log.h"
@@ -320,7 +321,7 @@ static int bound_device(struct req *r, const char *udid, const struct ident *id,
 			struct db_device *d)
 {
 	const char *fp = id->fp;
-	int rc = db_mdm_by_udid(r->w->db, udid, d);
+	int rc = db_mdm_session_device(r->w->db, udid, fp, d);
 	if (rc == 0 && strcmp(d->cert_fp, fp) == 0)
 		return trust_rechecked(r, d);
 	if (rc < 0 && rc != AP_ENOTFOUND) {
@@ -698,7 +699,7 @@ static void on_report(struct req *r, struct ap_report *rep, const struct ident *
 		return;
 	if ((rc = db_begin(r->w->db)) < 0)
 		goto fail;
-	if ((rc = db_mdm_seen(r->w->db, d.id)) < 0)
+	if ((rc = db_mdm_seen_session(r->w->db, &d, rep->status != AP_STATUS_IDLE)) < 0)
 		goto rollback;
 	if (rep->status != AP_STATUS_IDLE && (rc = record_report(r, &d, rep)) < 0)
 		goto rollback;
@@ -751,7 +752,7 @@ fail:
  * that chains to a device CA.  An ended certificate is refused here. */
 static int identity_admitted(struct req *r, struct ident *id)
 {
-	int rc = db_mdm_identity_get(r->w->db, id->fp, &id->known);
+	int rc = db_mdm_identity_known(r->w->db, id->fp, &id->known);
 	if (rc == AP_ENOTFOUND)
 		memset(&id->known, 0, sizeof(id->known));
 	else if (rc < 0) {
