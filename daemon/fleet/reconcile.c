@@ -17,6 +17,9 @@
 #include "vpp.h"
 
 #include <plist/plist.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -475,6 +478,11 @@ static void job_work(uv_work_t *q)
 		db_close(j->tw->db);
 	j->tw->db = NULL;
 	j->rc = rc;
+#ifdef __GLIBC__
+	/* this thread's malloc arena keeps the freed facts and page cache
+	 * (tens of MB) otherwise: each thread of the pool would hold its own */
+	malloc_trim(0);
+#endif
 }
 
 static int job_queue(struct worker *w, const char *school, const char *reason,

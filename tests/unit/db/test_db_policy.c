@@ -297,6 +297,17 @@ static void test_owned_and_reported(void **state)
 	out[0] = '\0';
 	assert_int_equal(db_policy_each_owned(db, 0, INT64_MAX, on_owned, out), 0);
 	assert_string_equal(out, "app:org.a=@42;profile:fr.t.b=UB@41;");
+	/* a range reads its ids only, both ends included */
+	out[0] = '\0';
+	assert_int_equal(db_policy_each_owned(db, d - 1, d, on_owned, out), 0);
+	assert_int_equal(db_policy_each_reported_profile(db, d, d + 1, on_profile, out), 0);
+	assert_int_equal(db_policy_each_reported_app(db, d - 1, d, on_app, out), 0);
+	assert_string_equal(out, "app:org.a=@42;profile:fr.t.b=UB@41;fr.t.a=UA;org.a;");
+	out[0] = '\0';
+	assert_int_equal(db_policy_each_owned(db, d + 1, INT64_MAX, on_owned, out), 0);
+	assert_int_equal(db_policy_each_reported_profile(db, 0, d - 1, on_profile, out), 0);
+	assert_int_equal(db_policy_each_reported_app(db, d + 1, d + 9, on_app, out), 0);
+	assert_string_equal(out, "");
 	out[0] = '\0';
 	assert_int_equal(db_policy_each_reported_profile(db, d, d, on_profile, out), 0);
 	assert_string_equal(out, "fr.other=UO;fr.t.a=UA;fr.t.b=UB;");
