@@ -776,18 +776,25 @@ int reconcile_status(struct worker *w, const char *school, struct reconcile_stat
 	struct reconcile_status out = {0, 0, 0, 0};
 	struct status_ctx c = {failing_fn, arg};
 	struct pol_plan p;
-	int rc = load_view(w, school, 0, 0, &f);
+	int range = atomic_load(&bg.range);
+	/* the fleet's in ranges, as its runs (run_many()) */
+	struct reconcile_filter flt = {school, 0, 0, 1, school ? 0 : range > 0 ? range : RUN_RANGE};
+	int rc = reconcile_facts_load(w->db, &flt, &f);
 	if (rc < 0)
 		return rc;
 	pol_plan_init(&p);
-	out.devices = (int64_t)f.n_devs;
-	for (size_t i = 0; i < f.n_devs && rc == 0; i++) {
-		if ((rc = needed(&f, i, &p)) < 0)
-			break;
-		int k = classify(&f, i, &p, &c);
-		out.converged += k == 0;
-		out.pending += k == 1;
-		out.failing += k == 2;
+	while (rc == 0 && f.n_devs > 0) {
+		out.devices += (int64_t)f.n_devs;
+		for (size_t i = 0; i < f.n_devs && rc == 0; i++) {
+			if ((rc = needed(&f, i, &p)) < 0)
+				break;
+			int k = classify(&f, i, &p, &c);
+			out.converged += k == 0;
+			out.pending += k == 1;
+			out.failing += k == 2;
+		}
+		if (rc == 0)
+			rc = reconcile_facts_next(w->db, &flt, &f);
 	}
 	pol_plan_free(&p);
 	reconcile_facts_free(&f);

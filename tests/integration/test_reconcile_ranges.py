@@ -63,6 +63,7 @@ def scenario(d):
     cmds = d.sqlite("SELECT d.serial, c.type, c.dedupe, c.status FROM command c"
                     " JOIN device d ON d.id = c.device_id WHERE c.origin = 'policy'"
                     " ORDER BY 1, 2, 3").stdout.split("\n")
+    figures.append(d.ctl_json("policy", "status"))  # read in ranges too
     return enrolled, [x for x in cmds if x], [f.get("reconcile", f) for f in figures]
 
 
@@ -90,6 +91,8 @@ def test_ranges_give_the_same_commands():
           "the fleet run's figures: %r" % figs[0])
     check(figs[2]["devices"] == enrolled and figs[2]["queued"] == 0
           and figs[2]["canceled"] == 0, "the last run queues nothing more: %r" % figs[2])
+    check(figs[3]["devices"] == enrolled and figs[3]["pending"] == enrolled,
+          "the status counts every tablet once: %r" % figs[3])
     for rng in (1, 7):
         check(got[rng][1] == cmds, "ranges of %d: the same commands (%d, %d in one range)"
               % (rng, len(got[rng][1]), len(cmds)))
