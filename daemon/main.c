@@ -726,6 +726,10 @@ int main(int argc, char **argv)
 	const char *rec_slow = getenv("ARDOISE_TEST_RECONCILE_SLOW_MS");
 	if (rec_slow && *rec_slow)
 		reconcile_test_slow((unsigned)strtoul(rec_slow, NULL, 10));
+	/* tests only: a fleet run's tablets in ranges of N */
+	const char *rec_range = getenv("ARDOISE_TEST_RECONCILE_RANGE");
+	if (rec_range && *rec_range)
+		reconcile_test_range((int)strtol(rec_range, NULL, 10));
 	if (o.init)
 		return o.first_start ? cmd_first_start(&o) : cmd_init(&o);
 	memset(&srv, 0, sizeof(srv));

@@ -478,9 +478,12 @@ static int load_groups(struct db *db, struct db_ddm_sets *s, const struct db_ddm
 	int rc = 0;
 	if (f->school && !f->device_id) /* a collège: its tablets' loans, by index */
 		for (size_t i = 0; i < s->n_devs && rc == 0 && g.rc == 0; i++)
-			rc = db_policy_device_groups(db, s->devs[i].id, on_group, &g);
+			rc =
+			    db_policy_device_groups(db, s->devs[i].id, s->devs[i].id, on_group, &g);
 	else /* one tablet, or the fleet in one scan */
-		rc = db_policy_device_groups(db, f->device_id, on_group, &g);
+		rc = f->device_id
+			 ? db_policy_device_groups(db, f->device_id, f->device_id, on_group, &g)
+			 : db_policy_device_groups(db, 0, INT64_MAX, on_group, &g);
 	if (rc == 0)
 		rc = g.rc;
 	return rc < 0 ? rc : hits_index(s);

@@ -470,35 +470,35 @@ static int device_row(sqlite3_stmt *st, void *ctx)
 	return c->fn(sqlite3_column_int64(st, 0), text(st, 1), text(st, 2), c->arg);
 }
 
-int db_policy_each_device(struct db *db, const char *school, int64_t device_id, int all,
+int db_policy_each_device(struct db *db, const char *school, int64_t lo, int64_t hi, int all,
+			  int64_t limit,
 			  int (*fn)(int64_t id, const char *serial, const char *school, void *arg),
 			  void *arg)
 {
 	struct device_cb c = {fn, arg};
 	sqlite3_stmt *st;
 	int rc;
-	if (device_id)
+	/* the rowid's range in key order: no sort, LIMIT stops the scan */
+	if (school)
 		rc = db_stmt(db,
 			     "SELECT id, coalesce(serial,''), coalesce(school,'') FROM device"
-			     " WHERE id = ?1 AND (?2 OR enrollment = 'enrolled')",
-			     &st);
-	else if (school)
-		rc = db_stmt(db,
-			     "SELECT id, coalesce(serial,''), coalesce(school,'') FROM device"
-			     " WHERE school = ?3 AND (?2 OR enrollment = 'enrolled') ORDER BY id",
+			     " WHERE school = ?3 AND id BETWEEN ?1 AND ?4"
+			     " AND (?2 OR enrollment = 'enrolled') ORDER BY id LIMIT ?5",
 			     &st);
 	else
 		rc = db_stmt(db,
 			     "SELECT id, coalesce(serial,''), coalesce(school,'') FROM device"
-			     " WHERE ?2 OR enrollment = 'enrolled' ORDER BY id",
+			     " WHERE id BETWEEN ?1 AND ?4 AND (?2 OR enrollment = 'enrolled')"
+			     " ORDER BY id LIMIT ?5",
 			     &st);
 	if (rc < 0)
 		return rc;
-	if (device_id)
-		sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 1, lo);
 	sqlite3_bind_int(st, 2, all ? 1 : 0);
-	if (school && !device_id)
+	if (school)
 		db_bind_text(st, 3, school);
+	sqlite3_bind_int64(st, 4, hi);
+	sqlite3_bind_int64(st, 5, limit > 0 ? limit : -1);
 	return rows(db, st, device_row, &c);
 }
 
@@ -523,16 +523,16 @@ static int group_row(sqlite3_stmt *st, void *ctx)
 	" FROM loan l JOIN person p ON p.id = l.person_id JOIN device d ON d.id = l.device_id" \
 	" WHERE l.state = 'open' AND p.school = d.school AND p.class != ''" where
 
-int db_policy_device_groups(struct db *db, int64_t device_id,
+int db_policy_device_groups(struct db *db, int64_t lo, int64_t hi,
 			    int (*fn)(int64_t device_id, const char *group, void *arg), void *arg)
 {
 	struct group_cb c = {fn, arg};
 	sqlite3_stmt *st;
-	int rc = device_id ? db_stmt(db, GROUPS_SQL(" AND l.device_id = ?1"), &st)
-			   : db_stmt(db, GROUPS_SQL(" AND ?1 = 0"), &st);
+	int rc = db_stmt(db, GROUPS_SQL(" AND l.device_id BETWEEN ?1 AND ?2"), &st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
 	return rows(db, st, group_row, &c);
 }
 
@@ -548,26 +548,29 @@ static int reported_profile_row(sqlite3_stmt *st, void *ctx)
 	return c->profile(sqlite3_column_int64(st, 0), text(st, 1), text(st, 2), c->arg);
 }
 
-int db_policy_each_reported_profile(struct db *db, int64_t device_id,
+int db_policy_each_reported_profile(struct db *db, int64_t lo, int64_t hi,
 				    int (*fn)(int64_t device_id, const char *identifier,
 					      const char *uuid, void *arg),
 				    void *arg)
 {
 	struct reported_cb c = {fn, NULL, arg};
 	sqlite3_stmt *st;
-	int rc = device_id ? db_stmt(db,
-				     "SELECT device_id, identifier, uuid FROM device_profile"
-				     " WHERE device_id = ?",
-				     &st)
-			   : db_stmt(db,
-				     "SELECT dp.device_id, dp.identifier, dp.uuid"
-				     " FROM (SELECT DISTINCT identifier FROM profile) k"
-				     " JOIN device_profile dp ON dp.identifier = k.identifier",
-				     &st);
+	/* a range: the primary key's, in key order (a tablet reports a few
+	 * profiles); "+identifier" keeps SQLite off the index on identifier,
+	 * which would read every tablet's rows of each catalogue profile */
+	int rc = lo == hi ? db_stmt(db,
+				    "SELECT device_id, identifier, uuid FROM device_profile"
+				    " WHERE device_id = ?1 AND ?2 = ?1",
+				    &st)
+			  : db_stmt(db,
+				    "SELECT device_id, identifier, uuid FROM device_profile"
+				    " WHERE device_id BETWEEN ?1 AND ?2"
+				    " AND +identifier IN (SELECT identifier FROM profile)",
+				    &st);
 	if (rc < 0)
 		return rc;
-	if (device_id)
-		sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
 	return rows(db, st, reported_profile_row, &c);
 }
 
@@ -577,25 +580,29 @@ static int reported_app_row(sqlite3_stmt *st, void *ctx)
 	return c->app(sqlite3_column_int64(st, 0), text(st, 1), c->arg);
 }
 
-int db_policy_each_reported_app(struct db *db, int64_t device_id,
+int db_policy_each_reported_app(struct db *db, int64_t lo, int64_t hi,
 				int (*fn)(int64_t device_id, const char *identifier, void *arg),
 				void *arg)
 {
 	struct reported_cb c = {NULL, fn, arg};
 	sqlite3_stmt *st;
-	int rc = device_id ? db_stmt(db,
-				     "SELECT device_id, identifier FROM device_app"
-				     " WHERE device_id = ?",
-				     &st)
-			   : db_stmt(db,
-				     "SELECT da.device_id, da.identifier"
-				     " FROM (SELECT DISTINCT bundle_id FROM app) k"
-				     " JOIN device_app da ON da.identifier = k.bundle_id",
-				     &st);
+	/* a range: device_app_identifier, whose entries end with the primary
+	 * key's device_id, for each catalogue bundle id (a tablet reports
+	 * dozens of apps, few of them Ardoise's) */
+	int rc = lo == hi ? db_stmt(db,
+				    "SELECT device_id, identifier FROM device_app"
+				    " WHERE device_id = ?1 AND ?2 = ?1",
+				    &st)
+			  : db_stmt(db,
+				    "SELECT da.device_id, da.identifier"
+				    " FROM (SELECT DISTINCT bundle_id FROM app) k"
+				    " JOIN device_app da ON da.identifier = k.bundle_id"
+				    " AND da.device_id BETWEEN ?1 AND ?2",
+				    &st);
 	if (rc < 0)
 		return rc;
-	if (device_id)
-		sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
 	return rows(db, st, reported_app_row, &c);
 }
 
@@ -612,25 +619,21 @@ static int owned_row(sqlite3_stmt *st, void *ctx)
 		     sqlite3_column_int64(st, 4), c->arg);
 }
 
-int db_policy_each_owned(struct db *db, int64_t device_id,
+int db_policy_each_owned(struct db *db, int64_t lo, int64_t hi,
 			 int (*fn)(int64_t device_id, const char *kind, const char *identifier,
 				   const char *version, int64_t acked_cmd, void *arg),
 			 void *arg)
 {
 	struct owned_cb c = {fn, arg};
 	sqlite3_stmt *st;
-	int rc = device_id ? db_stmt(db,
-				     "SELECT device_id, kind, identifier, version, acked_cmd"
-				     " FROM device_owned WHERE device_id = ?",
-				     &st)
-			   : db_stmt(db,
-				     "SELECT device_id, kind, identifier, version, acked_cmd"
-				     " FROM device_owned",
-				     &st);
+	int rc = db_stmt(db,
+			 "SELECT device_id, kind, identifier, version, acked_cmd"
+			 " FROM device_owned WHERE device_id BETWEEN ?1 AND ?2",
+			 &st);
 	if (rc < 0)
 		return rc;
-	if (device_id)
-		sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
 	return rows(db, st, owned_row, &c);
 }
 
@@ -647,25 +650,22 @@ static int pending_row(sqlite3_stmt *st, void *ctx)
 		     text(st, 3), text(st, 4), c->arg);
 }
 
-int db_policy_each_pending(struct db *db, int64_t device_id,
+int db_policy_each_pending(struct db *db, int64_t lo, int64_t hi,
 			   int (*fn)(int64_t device_id, int64_t command_id, const char *type,
 				     const char *dedupe, const char *blob_ref, void *arg),
 			   void *arg)
 {
 	struct pending_cb c = {fn, arg};
 	sqlite3_stmt *st;
-	int rc = device_id ? db_stmt(db,
-				     "SELECT device_id, id, type, dedupe, coalesce(blob_ref,'')"
-				     " FROM command WHERE device_id = ? AND status IN " PENDING,
-				     &st)
-			   : db_stmt(db,
-				     "SELECT device_id, id, type, dedupe, coalesce(blob_ref,'')"
-				     " FROM command WHERE status IN " PENDING,
-				     &st);
+	/* command_queue, the partial index of exactly these rows */
+	int rc = db_stmt(db,
+			 "SELECT device_id, id, type, dedupe, coalesce(blob_ref,'')"
+			 " FROM command WHERE device_id BETWEEN ?1 AND ?2 AND status IN " PENDING,
+			 &st);
 	if (rc < 0)
 		return rc;
-	if (device_id)
-		sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
 	return rows(db, st, pending_row, &c);
 }
 
@@ -681,24 +681,21 @@ static int lists_row(sqlite3_stmt *st, void *ctx)
 		     sqlite3_column_int64(st, 2), c->arg);
 }
 
-int db_policy_each_lists(struct db *db, int64_t device_id,
+int db_policy_each_lists(struct db *db, int64_t lo, int64_t hi,
 			 int (*fn)(int64_t device_id, int64_t profiles_cmd, int64_t apps_cmd,
 				   void *arg),
 			 void *arg)
 {
 	struct lists_cb c = {fn, arg};
 	sqlite3_stmt *st;
-	int rc =
-	    device_id
-		? db_stmt(db,
-			  "SELECT device_id, profiles_cmd, apps_cmd FROM device_lists"
-			  " WHERE device_id = ?",
-			  &st)
-		: db_stmt(db, "SELECT device_id, profiles_cmd, apps_cmd FROM device_lists", &st);
+	int rc = db_stmt(db,
+			 "SELECT device_id, profiles_cmd, apps_cmd FROM device_lists"
+			 " WHERE device_id BETWEEN ?1 AND ?2",
+			 &st);
 	if (rc < 0)
 		return rc;
-	if (device_id)
-		sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
 	return rows(db, st, lists_row, &c);
 }
 
@@ -722,7 +719,7 @@ static int failed_row(sqlite3_stmt *st, void *ctx)
 	" AND NOT EXISTS (SELECT 1 FROM command n WHERE n.device_id = c.device_id"        \
 	" AND n.type = c.type AND n.dedupe = c.dedupe AND n.id > c.id)"
 
-int db_policy_each_failed(struct db *db, int64_t device_id,
+int db_policy_each_failed(struct db *db, int64_t lo, int64_t hi,
 			  int (*fn)(int64_t device_id, const char *type, const char *dedupe,
 				    const char *status, const char *error, int64_t done_at,
 				    void *arg),
@@ -730,11 +727,11 @@ int db_policy_each_failed(struct db *db, int64_t device_id,
 {
 	struct failed_cb c = {fn, arg};
 	sqlite3_stmt *st;
-	int rc = device_id ? db_stmt(db, FAILED_SQL(" AND c.device_id = ?1"), &st)
-			   : db_stmt(db, FAILED_SQL(" AND ?1 = 0"), &st);
+	int rc = db_stmt(db, FAILED_SQL(" AND c.device_id BETWEEN ?1 AND ?2"), &st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
 	return rows(db, st, failed_row, &c);
 }
 

@@ -606,7 +606,7 @@ static int load_facts(struct run *r)
 	/* every tablet of the inventory, enrolled or not: a collège's licences
 	 * go to all its tablets together (Apple's are by serial), not to those
 	 * that happened to enrol first */
-	struct reconcile_filter flt = {NULL, 0, 1, 0};
+	struct reconcile_filter flt = {NULL, 0, 1, 0, 0};
 	struct reconcile_facts f;
 	int rc = db_vpp_tablet_each(r->db, on_tablet, r);
 	if (rc == 0)

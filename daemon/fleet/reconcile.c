@@ -17,6 +17,9 @@
 #include "vpp.h"
 
 #include <plist/plist.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +41,8 @@ static int storage_error(int rc)
 struct template
 {
 	enum pol_action_type type;
-	const char *identifier;
-	int licensed; /* InstallApplication with a device licence (PurchaseMethod 1) */
+	char *identifier; /* a copy: a removal's outlives its range's facts */
+	int licensed;	  /* InstallApplication with a device licence (PurchaseMethod 1) */
 	struct cmdq_template cmd;
 };
 
@@ -55,6 +58,11 @@ struct template
  * costs the run: parts of 1,000 made it 60% slower). */
 #define RUN_PART_MS 10
 #define RUN_CHECK   64
+/* A fleet run reads and plans its tablets in ranges of RUN_RANGE ids
+ * (reconcile_facts_next()): its memory is one range's facts, not the
+ * fleet's (~650 bytes a tablet: 670 MB for a million read at once), and
+ * each table is read in key order over the range. */
+#define RUN_RANGE 50000
 
 /* The runs of many tablets on a work thread (reconcile_start()): one at a
  * time in the process; a change arriving during a run asks for another
@@ -77,6 +85,7 @@ static struct {
 	struct waiter *next;	     /* waiting for the next run */
 	atomic_int stop;
 	atomic_uint slow_ms; /* tests: a pause after the facts are read */
+	atomic_int range;    /* tests: tablets a range, 0 RUN_RANGE */
 } bg = {UV_ONCE_INIT};
 
 /* One run's queueing state. */
@@ -91,8 +100,10 @@ struct run {
 
 static void run_free(struct run *r)
 {
-	for (size_t i = 0; i < r->n_tpl; i++)
+	for (size_t i = 0; i < r->n_tpl; i++) {
 		free(r->tpl[i].cmd.xml);
+		free(r->tpl[i].identifier);
+	}
 	free(r->tpl);
 }
 
@@ -131,10 +142,13 @@ static int template_build(const struct pol_action *a, int licensed, struct templ
 		rc = cmdq_template_build(command_of(a->type), params, &t->cmd);
 	if (params)
 		plist_free(params);
+	if (rc == 0 && (t->identifier = strdup(a->identifier)) == NULL) {
+		free(t->cmd.xml);
+		rc = AP_ENOMEM;
+	}
 	if (rc < 0)
 		return rc;
 	t->type = a->type;
-	t->identifier = a->identifier;
 	t->licensed = licensed;
 	return 0;
 }
@@ -283,41 +297,87 @@ static void log_run(const char *reason, const char *school, int64_t device_id,
 			 st->last_error);
 }
 
+/* Reads the facts (flt->limit: the next range of them, f holding the
+ * last) before the write lock is taken: the other loop writes on.  *ms
+ * grows by the time spent. */
+static int read_facts(struct worker *w, const struct reconcile_filter *flt, int first,
+		      struct reconcile_facts *f, int64_t *ms)
+{
+	uint64_t t0 = uv_hrtime();
+	int rc = db_read_begin(w->db);
+	if (rc < 0)
+		return rc;
+	rc = first ? reconcile_facts_load(w->db, flt, f) : reconcile_facts_next(w->db, flt, f);
+	db_read_end(w->db);
+	*ms += worker_ms_since(t0);
+	return rc;
+}
+
+/* A run of many tablets: the catalogue, its templates and the licences
+ * held once, the tablets range after range, each planned and queued in
+ * its own transaction(s) (split as plan_all() says). */
+static int run_many(struct worker *w, const char *school, struct reconcile_stats *st)
+{
+	int range = atomic_load(&bg.range);
+	struct reconcile_filter flt = {school, 0, 0, 0, school ? 0 : range > 0 ? range : RUN_RANGE};
+	struct reconcile_facts f;
+	int rc;
+	if ((rc = read_facts(w, &flt, 1, &f, &st->load_ms)) < 0)
+		return rc;
+	unsigned slow = atomic_load(&bg.slow_ms);
+	if (slow)
+		uv_sleep(slow);
+	struct run r = {w, &f, NULL, 0, 0, st, NULL};
+	int open = (rc = db_begin(w->db)) == 0; /* a write transaction to end */
+	if (rc == 0)
+		rc = licence_held_load(w->db, 0, &r.held);
+	while (rc == 0 && f.n_devs > 0) {
+		st->devices += (int64_t)f.n_devs;
+		if ((rc = plan_all(&r)) < 0)
+			break;
+		open = 0;
+		if ((rc = db_commit(w->db)) < 0)
+			break;
+		if (atomic_load(&bg.stop)) {
+			rc = AP_EBUSY; /* the ranges done stay queued; the rest waits */
+			break;
+		}
+		if ((rc = read_facts(w, &flt, 0, &f, &st->load_ms)) == 0)
+			open = (rc = db_begin(w->db)) == 0;
+	}
+	if (open && rc < 0)
+		db_rollback(w->db);
+	else if (open)
+		rc = db_commit(w->db);
+	licence_held_free(r.held);
+	run_free(&r);
+	reconcile_facts_free(&f);
+	return rc;
+}
+
 /* Loads, plans and queues (w: its srv and db only, so that a work thread
  * may run it with a connection of its own); *st filled, the wall clock
  * and CPU time of the calling thread included. */
 static int run_core(struct worker *w, const char *school, int64_t device_id,
 		    struct reconcile_stats *st)
 {
-	struct reconcile_filter flt = {school, device_id, 0, 0};
+	struct reconcile_filter flt = {school, device_id, 0, 0, 0};
 	struct reconcile_facts f;
 	uint64_t t0 = uv_hrtime();
 	int64_t c0 = worker_cpu_ms();
 	int rc;
 	memset(st, 0, sizeof(*st));
-	if (device_id == 0 && (rc = db_policy_bulk(w->db, 1)) < 0)
+	if (device_id == 0) {
+		if ((rc = db_policy_bulk(w->db, 1)) == 0)
+			rc = run_many(w, school, st);
+		db_policy_bulk(w->db, 0);
 		goto out;
-	if (device_id == 0 && db_read_begin(w->db) == 0) {
-		/* a run of many tablets reads its facts (~1 s for 100,000)
-		 * before it takes the write lock: the other loop writes on */
-		rc = reconcile_facts_load(w->db, &flt, &f);
-		db_read_end(w->db);
-		if (rc < 0)
-			goto out;
-		unsigned slow = atomic_load(&bg.slow_ms);
-		if (slow)
-			uv_sleep(slow);
-		if ((rc = db_begin(w->db)) < 0) {
-			reconcile_facts_free(&f);
-			goto out;
-		}
-	} else {
-		if ((rc = db_begin(w->db)) < 0)
-			goto out;
-		if ((rc = reconcile_facts_load(w->db, &flt, &f)) < 0) {
-			db_rollback(w->db);
-			goto out;
-		}
+	}
+	if ((rc = db_begin(w->db)) < 0)
+		goto out;
+	if ((rc = reconcile_facts_load(w->db, &flt, &f)) < 0) {
+		db_rollback(w->db);
+		goto out;
 	}
 	st->load_ms = worker_ms_since(t0);
 	st->devices = (int64_t)f.n_devs;
@@ -332,8 +392,6 @@ static int run_core(struct worker *w, const char *school, int64_t device_id,
 	else
 		rc = db_commit(w->db);
 out:
-	if (device_id == 0)
-		db_policy_bulk(w->db, 0);
 	st->total_ms = worker_ms_since(t0);
 	st->cpu_ms = worker_cpu_ms() - c0;
 	return rc;
@@ -420,6 +478,11 @@ static void job_work(uv_work_t *q)
 		db_close(j->tw->db);
 	j->tw->db = NULL;
 	j->rc = rc;
+#ifdef __GLIBC__
+	/* this thread's malloc arena keeps the freed facts and page cache
+	 * (tens of MB) otherwise: each thread of the pool would hold its own */
+	malloc_trim(0);
+#endif
 }
 
 static int job_queue(struct worker *w, const char *school, const char *reason,
@@ -559,6 +622,11 @@ void reconcile_test_slow(unsigned ms)
 	atomic_store(&bg.slow_ms, ms);
 }
 
+void reconcile_test_range(int n)
+{
+	atomic_store(&bg.range, n);
+}
+
 int reconcile_fleet(struct worker *w, const char *reason)
 {
 	return reconcile_start(w, NULL, reason, NULL, NULL);
@@ -637,7 +705,7 @@ int reconcile_on_result(struct worker *w, const struct cmdq_result *res)
 static int load_view(struct worker *w, const char *school, int64_t device_id, int all,
 		     struct reconcile_facts *f)
 {
-	struct reconcile_filter flt = {school, device_id, all, 1};
+	struct reconcile_filter flt = {school, device_id, all, 1, 0};
 	return reconcile_facts_load(w->db, &flt, f);
 }
 
@@ -708,18 +776,25 @@ int reconcile_status(struct worker *w, const char *school, struct reconcile_stat
 	struct reconcile_status out = {0, 0, 0, 0};
 	struct status_ctx c = {failing_fn, arg};
 	struct pol_plan p;
-	int rc = load_view(w, school, 0, 0, &f);
+	int range = atomic_load(&bg.range);
+	/* the fleet's in ranges, as its runs (run_many()) */
+	struct reconcile_filter flt = {school, 0, 0, 1, school ? 0 : range > 0 ? range : RUN_RANGE};
+	int rc = reconcile_facts_load(w->db, &flt, &f);
 	if (rc < 0)
 		return rc;
 	pol_plan_init(&p);
-	out.devices = (int64_t)f.n_devs;
-	for (size_t i = 0; i < f.n_devs && rc == 0; i++) {
-		if ((rc = needed(&f, i, &p)) < 0)
-			break;
-		int k = classify(&f, i, &p, &c);
-		out.converged += k == 0;
-		out.pending += k == 1;
-		out.failing += k == 2;
+	while (rc == 0 && f.n_devs > 0) {
+		out.devices += (int64_t)f.n_devs;
+		for (size_t i = 0; i < f.n_devs && rc == 0; i++) {
+			if ((rc = needed(&f, i, &p)) < 0)
+				break;
+			int k = classify(&f, i, &p, &c);
+			out.converged += k == 0;
+			out.pending += k == 1;
+			out.failing += k == 2;
+		}
+		if (rc == 0)
+			rc = reconcile_facts_next(w->db, &flt, &f);
 	}
 	pol_plan_free(&p);
 	reconcile_facts_free(&f);

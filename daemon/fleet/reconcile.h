@@ -80,6 +80,9 @@ void reconcile_stop(void);
 /* Tests only: a thread's run pauses ms after it read its facts, before it
  * takes the write lock (ARDOISE_TEST_RECONCILE_SLOW_MS). */
 void reconcile_test_slow(unsigned ms);
+/* Tests only: a fleet run reads its tablets in ranges of n, not of
+ * thousands (ARDOISE_TEST_RECONCILE_RANGE). */
+void reconcile_test_range(int n);
 
 /* reconcile_start() without a callback. */
 int reconcile_fleet(struct worker *w, const char *reason);

@@ -180,8 +180,8 @@ static int on_device(int64_t id, const char *serial, const char *school, void *a
 	struct reconcile_device *d = &f->devs[f->n_devs];
 	memset(d, 0, sizeof(*d));
 	d->id = id;
-	d->serial = intern(f->strs, serial);
-	d->school = intern(f->strs, school);
+	d->serial = intern(f->tstrs, serial);
+	d->school = intern(f->tstrs, school);
 	if (d->serial == NULL || d->school == NULL)
 		return oom(l);
 	f->n_devs++;
@@ -205,7 +205,7 @@ static int on_group(int64_t device_id, const char *group, void *arg)
 	long i = reconcile_facts_find(l->f, device_id);
 	if (i < 0)
 		return 0;
-	const char *g = intern(l->f->strs, group);
+	const char *g = intern(l->f->tstrs, group);
 	return g == NULL || rows_push(&l->f->groups, (size_t)i, &g) < 0 ? oom(l) : 0;
 }
 
@@ -215,7 +215,7 @@ static int on_profile(int64_t device_id, const char *identifier, const char *uui
 	long i = reconcile_facts_find(l->f, device_id);
 	if (i < 0)
 		return 0;
-	struct pol_reported r = {intern(l->f->strs, identifier), intern(l->f->strs, uuid)};
+	struct pol_reported r = {intern(l->f->tstrs, identifier), intern(l->f->tstrs, uuid)};
 	if (r.identifier == NULL || r.version == NULL)
 		return oom(l);
 	return rows_push(&l->f->profiles, (size_t)i, &r) < 0 ? oom(l) : 0;
@@ -227,7 +227,7 @@ static int on_app(int64_t device_id, const char *identifier, void *arg)
 	long i = reconcile_facts_find(l->f, device_id);
 	if (i < 0)
 		return 0;
-	struct pol_reported r = {intern(l->f->strs, identifier), NULL};
+	struct pol_reported r = {intern(l->f->tstrs, identifier), NULL};
 	if (r.identifier == NULL)
 		return oom(l);
 	return rows_push(&l->f->apps, (size_t)i, &r) < 0 ? oom(l) : 0;
@@ -241,7 +241,7 @@ static int on_owned(int64_t device_id, const char *kind, const char *identifier,
 	if (i < 0)
 		return 0;
 	struct pol_owned o = {strcmp(kind, "profile") == 0 ? POL_PROFILE : POL_APP,
-			      intern(l->f->strs, identifier), intern(l->f->strs, version),
+			      intern(l->f->tstrs, identifier), intern(l->f->tstrs, version),
 			      acked_cmd};
 	if (o.identifier == NULL || o.version == NULL)
 		return oom(l);
@@ -259,8 +259,8 @@ static int on_pending(int64_t device_id, int64_t command_id, const char *type, c
 	l->f->devs[i].pending_all++;
 	if (dedupe[0] == '\0' || pol_action_from_command(type, &t) < 0)
 		return 0; /* not a policy command */
-	struct pol_pending p = {t, intern(l->f->strs, dedupe),
-				blob_ref[0] ? intern(l->f->strs, blob_ref) : NULL, command_id};
+	struct pol_pending p = {t, intern(l->f->tstrs, dedupe),
+				blob_ref[0] ? intern(l->f->tstrs, blob_ref) : NULL, command_id};
 	if (p.identifier == NULL || (blob_ref[0] && p.ref == NULL))
 		return oom(l);
 	return rows_push(&l->f->pending, (size_t)i, &p) < 0 ? oom(l) : 0;
@@ -274,8 +274,8 @@ static int on_failed(int64_t device_id, const char *type, const char *dedupe, co
 	long i = reconcile_facts_find(l->f, device_id);
 	if (i < 0 || pol_action_from_command(type, &t) < 0)
 		return 0;
-	struct reconcile_failure x = {t, intern(l->f->strs, dedupe),
-				      intern(l->f->strs, error[0] ? error : status)};
+	struct reconcile_failure x = {t, intern(l->f->tstrs, dedupe),
+				      intern(l->f->tstrs, error[0] ? error : status)};
 	if (x.identifier == NULL || x.error == NULL)
 		return oom(l);
 	return rows_push(&l->f->failures, (size_t)i, &x) < 0 ? oom(l) : 0;
@@ -347,37 +347,65 @@ static int on_assigned(const struct db_policy_assigned *a, void *arg)
 	return 0;
 }
 
-static int load_tablets(struct db *db, const struct reconcile_filter *flt, struct load *l)
+/* The tablets of flt with an id above after (at most flt->limit of them
+ * when set), then the rows of the ids they span, each table read in its
+ * key order over that range only. */
+static int load_tablets(struct db *db, const struct reconcile_filter *flt, int64_t after,
+			struct load *l)
 {
-	int rc =
-	    db_policy_each_device(db, flt->school, flt->device_id, flt->all_states, on_device, l);
+	struct reconcile_facts *f = l->f;
+	int64_t lo = flt->device_id ? flt->device_id : after + 1;
+	int64_t hi = flt->device_id ? flt->device_id : INT64_MAX;
+	int rc = db_policy_each_device(db, flt->school, lo, hi, flt->all_states,
+				       flt->device_id ? 0 : flt->limit, on_device, l);
+	if (rc < 0 || l->rc < 0 || f->n_devs == 0)
+		return rc < 0 ? rc : l->rc;
+	if (flt->limit > 0 && !flt->device_id)
+		hi = f->devs[f->n_devs - 1].id; /* the range the next one starts after */
+	f->last = hi;
+	if (lo == hi && !flt->device_id)
+		lo = hi - 1; /* a range of one tablet reads as a range (db_policy.h) */
+	rc = db_policy_each_lists(db, lo, hi, on_lists, l);
 	if (rc == 0 && l->rc == 0)
-		rc = db_policy_each_lists(db, flt->device_id, on_lists, l);
+		rc = db_policy_device_groups(db, lo, hi, on_group, l);
 	if (rc == 0 && l->rc == 0)
-		rc = db_policy_device_groups(db, flt->device_id, on_group, l);
+		rc = db_policy_each_reported_profile(db, lo, hi, on_profile, l);
 	if (rc == 0 && l->rc == 0)
-		rc = db_policy_each_reported_profile(db, flt->device_id, on_profile, l);
+		rc = db_policy_each_reported_app(db, lo, hi, on_app, l);
 	if (rc == 0 && l->rc == 0)
-		rc = db_policy_each_reported_app(db, flt->device_id, on_app, l);
+		rc = db_policy_each_owned(db, lo, hi, on_owned, l);
 	if (rc == 0 && l->rc == 0)
-		rc = db_policy_each_owned(db, flt->device_id, on_owned, l);
-	if (rc == 0 && l->rc == 0)
-		rc = db_policy_each_pending(db, flt->device_id, on_pending, l);
+		rc = db_policy_each_pending(db, lo, hi, on_pending, l);
 	if (rc == 0 && l->rc == 0 && flt->with_failures)
-		rc = db_policy_each_failed(db, flt->device_id, on_failed, l);
+		rc = db_policy_each_failed(db, lo, hi, on_failed, l);
 	return rc < 0 ? rc : l->rc;
 }
 
-static int index_all(struct reconcile_facts *f)
+static int index_tablets(struct reconcile_facts *f)
 {
 	struct reconcile_rows *all[] = {&f->groups, &f->profiles, &f->apps,
 					&f->owned,  &f->pending,  &f->failures};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (rows_index(all[i], f->n_devs) < 0)
 			return AP_ENOMEM;
-	for (size_t i = 0; i < f->n_assignments; i++)
-		f->assignments[i].item = &f->items[(uintptr_t)f->assignments[i].item];
 	return 0;
+}
+
+/* Empties the tablets' part of f (kept: the catalogue). */
+static int tablets_reset(struct reconcile_facts *f)
+{
+	struct reconcile_rows *all[] = {&f->groups, &f->profiles, &f->apps,
+					&f->owned,  &f->pending,  &f->failures};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		size_t size = all[i]->size;
+		rows_free(all[i]);
+		rows_init(all[i], size);
+	}
+	free(f->devs);
+	f->devs = NULL;
+	f->n_devs = f->cap_devs = 0;
+	intern_free(f->tstrs);
+	return (f->tstrs = calloc(1, sizeof(*f->tstrs))) == NULL ? AP_ENOMEM : 0;
 }
 
 int reconcile_facts_load(struct db *db, const struct reconcile_filter *flt,
@@ -393,17 +421,37 @@ int reconcile_facts_load(struct db *db, const struct reconcile_filter *flt,
 	rows_init(&f.owned, sizeof(struct pol_owned));
 	rows_init(&f.pending, sizeof(struct pol_pending));
 	rows_init(&f.failures, sizeof(struct reconcile_failure));
-	if ((f.strs = calloc(1, sizeof(*f.strs))) == NULL)
+	if ((f.strs = calloc(1, sizeof(*f.strs))) == NULL ||
+	    (f.tstrs = calloc(1, sizeof(*f.tstrs))) == NULL) {
+		reconcile_facts_free(&f);
 		return AP_ENOMEM;
-	if ((rc = load_tablets(db, flt, &l)) == 0 &&
+	}
+	if ((rc = load_tablets(db, flt, 0, &l)) == 0 &&
 	    (rc = db_policy_each_assigned(db, on_assigned, &l)) == 0 && (rc = l.rc) == 0)
-		rc = index_all(&f);
+		rc = index_tablets(&f);
+	for (size_t i = 0; rc == 0 && i < f.n_assignments; i++)
+		f.assignments[i].item = &f.items[(uintptr_t)f.assignments[i].item];
 	if (rc < 0) {
 		reconcile_facts_free(&f);
 		return rc;
 	}
 	*ret = f;
 	return 0;
+}
+
+int reconcile_facts_next(struct db *db, const struct reconcile_filter *flt,
+			 struct reconcile_facts *f)
+{
+	struct load l = {f, 0};
+	int64_t after = f->last;
+	int rc = tablets_reset(f);
+	if (rc < 0 || flt->limit <= 0 || flt->device_id || after == INT64_MAX)
+		return rc; /* one load held them all: no tablet left */
+	if ((rc = load_tablets(db, flt, after, &l)) == 0)
+		rc = index_tablets(f);
+	if (rc < 0)
+		tablets_reset(f);
+	return rc;
 }
 
 void reconcile_facts_free(struct reconcile_facts *f)
@@ -421,6 +469,7 @@ void reconcile_facts_free(struct reconcile_facts *f)
 	free(f->assignments);
 	free(f->assignment_scopes);
 	intern_free(f->strs);
+	intern_free(f->tstrs);
 	memset(f, 0, sizeof(*f));
 }
 

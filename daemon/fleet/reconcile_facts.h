@@ -42,8 +42,10 @@ struct reconcile_device {
 struct reconcile_intern;
 
 struct reconcile_facts {
-	struct reconcile_intern *strs;
-	struct reconcile_device *devs; /* by id */
+	struct reconcile_intern *strs;	/* the catalogue's strings, for the whole load */
+	struct reconcile_intern *tstrs; /* the tablets', freed by reconcile_facts_next() */
+	int64_t last;			/* the range loaded ends at this id */
+	struct reconcile_device *devs;	/* by id */
 	size_t n_devs, cap_devs;
 	struct reconcile_rows groups;	/* const char * */
 	struct reconcile_rows profiles; /* struct pol_reported */
@@ -63,12 +65,21 @@ struct reconcile_filter {
 	int64_t device_id;  /* 0: any */
 	int all_states;	    /* also tablets not enrolled */
 	int with_failures;  /* load the failed policy commands too */
+	int64_t limit;	    /* > 0: tablets in ranges of that many (device_id 0) */
 };
 
-/* Loads the facts matching f into *ret (zeroed by the call).  On error
- * *ret holds nothing to free.  log-free; errors are AP_E* codes. */
+/* Loads the facts matching f into *ret (zeroed by the call): the
+ * catalogue and its assignments, and the tablets (with f->limit, the
+ * first range of them).  On error *ret holds nothing to free.  log-free;
+ * errors are AP_E* codes. */
 int reconcile_facts_load(struct db *db, const struct reconcile_filter *f,
 			 struct reconcile_facts *ret);
+/* Frees the tablets of *facts and loads the next range's (ids above the
+ * last range's, in order; the catalogue stays as loaded): n_devs 0 when
+ * none is left.  On error the tablets are empty, the rest freed by
+ * reconcile_facts_free(). */
+int reconcile_facts_next(struct db *db, const struct reconcile_filter *f,
+			 struct reconcile_facts *facts);
 void reconcile_facts_free(struct reconcile_facts *f);
 
 /* The state of tablet i for the planner; room from queue_max. */

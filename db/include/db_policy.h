@@ -104,11 +104,14 @@ struct db_policy_assigned {
 int db_policy_each_assigned(struct db *db, int (*fn)(const struct db_policy_assigned *a, void *arg),
 			    void *arg);
 
-/* Bulk loaders.  device_id 0: every tablet (school, where given, limits
- * each_device); else that tablet only. */
-/* Tablets in id order: enrolled ones, or every tablet when all is 1.
+/* Bulk loaders: the rows of tablets lo..hi (ids, both included), each
+ * query in its index's key order; lo == hi: that one tablet (every fleet
+ * run reads 0..INT64_MAX or ranges of it, reconcile_facts.h). */
+/* Tablets in id order (the first limit ones; limit 0: all): enrolled
+ * ones, or every tablet when all is 1; of school only, when given.
  * school "" in the callback for a tablet no collège holds. */
-int db_policy_each_device(struct db *db, const char *school, int64_t device_id, int all,
+int db_policy_each_device(struct db *db, const char *school, int64_t lo, int64_t hi, int all,
+			  int64_t limit,
 			  int (*fn)(int64_t id, const char *serial, const char *school, void *arg),
 			  void *arg);
 /*
@@ -119,38 +122,38 @@ int db_policy_each_device(struct db *db, const char *school, int64_t device_id, 
  * person and loan) exist, no tablet is in any group.  The one place that
  * knows how groups are stored.
  */
-int db_policy_device_groups(struct db *db, int64_t device_id,
+int db_policy_device_groups(struct db *db, int64_t lo, int64_t hi,
 			    int (*fn)(int64_t device_id, const char *group, void *arg), void *arg);
-/* Reported profiles (last ProfileList).  For the whole fleet, only those
- * whose identifier is or was in the catalogue. */
-int db_policy_each_reported_profile(struct db *db, int64_t device_id,
+/* Reported profiles (last ProfileList).  For a range (lo < hi), only
+ * those whose identifier is or was in the catalogue. */
+int db_policy_each_reported_profile(struct db *db, int64_t lo, int64_t hi,
 				    int (*fn)(int64_t device_id, const char *identifier,
 					      const char *uuid, void *arg),
 				    void *arg);
-/* Reported apps (last InstalledApplicationList); for the whole fleet,
+/* Reported apps (last InstalledApplicationList); for a range (lo < hi),
  * only bundle ids that are or were in the catalogue. */
-int db_policy_each_reported_app(struct db *db, int64_t device_id,
+int db_policy_each_reported_app(struct db *db, int64_t lo, int64_t hi,
 				int (*fn)(int64_t device_id, const char *identifier, void *arg),
 				void *arg);
 /* What Ardoise installed: kind "profile" or "app". */
-int db_policy_each_owned(struct db *db, int64_t device_id,
+int db_policy_each_owned(struct db *db, int64_t lo, int64_t hi,
 			 int (*fn)(int64_t device_id, const char *kind, const char *identifier,
 				   const char *version, int64_t acked_cmd, void *arg),
 			 void *arg);
 /* Every pending command (queued, sent, notnow), any type; blob_ref "" for
  * commands that carry their own payload. */
-int db_policy_each_pending(struct db *db, int64_t device_id,
+int db_policy_each_pending(struct db *db, int64_t lo, int64_t hi,
 			   int (*fn)(int64_t device_id, int64_t command_id, const char *type,
 				     const char *dedupe, const char *blob_ref, void *arg),
 			   void *arg);
 /* The command whose result was each tablet's last lists (0: never). */
-int db_policy_each_lists(struct db *db, int64_t device_id,
+int db_policy_each_lists(struct db *db, int64_t lo, int64_t hi,
 			 int (*fn)(int64_t device_id, int64_t profiles_cmd, int64_t apps_cmd,
 				   void *arg),
 			 void *arg);
 /* Policy commands (origin 'policy') that are the latest of their
  * (tablet, type, dedupe) and ended in error, format_error or expired. */
-int db_policy_each_failed(struct db *db, int64_t device_id,
+int db_policy_each_failed(struct db *db, int64_t lo, int64_t hi,
 			  int (*fn)(int64_t device_id, const char *type, const char *dedupe,
 				    const char *status, const char *error, int64_t done_at,
 				    void *arg),

@@ -202,17 +202,18 @@ static void test_devices_and_groups(void **state)
 	struct db_mdm_bound b4;
 	assert_int_equal(db_mdm_authenticate(db, &a, &b4), 0); /* pending: not enrolled */
 	int64_t d4 = b4.id;
-	assert_int_equal(db_policy_each_device(db, NULL, 0, 0, collect_dev, out), 0);
+	assert_int_equal(db_policy_each_device(db, NULL, 0, INT64_MAX, 0, 0, collect_dev, out), 0);
 	assert_string_equal(out, "S1@0131266F;S2@0750001U;S3@0131266F;");
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_device(db, "0131266F", 0, 0, collect_dev, out), 0);
+	assert_int_equal(
+	    db_policy_each_device(db, "0131266F", 0, INT64_MAX, 0, 0, collect_dev, out), 0);
 	assert_string_equal(out, "S1@0131266F;S3@0131266F;");
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_device(db, NULL, d4, 1, collect_dev, out), 0);
+	assert_int_equal(db_policy_each_device(db, NULL, d4, d4, 1, 0, collect_dev, out), 0);
 	assert_string_equal(out, "S4@;");
 	/* before any loan: nobody is in a group */
 	out[0] = '\0';
-	assert_int_equal(db_policy_device_groups(db, 0, collect, out), 0);
+	assert_int_equal(db_policy_device_groups(db, 0, INT64_MAX, collect, out), 0);
 	assert_string_equal(out, "");
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO person(id, ext_id, kind, name, class, school, created_at, updated_at)"
@@ -226,12 +227,12 @@ static void test_devices_and_groups(void **state)
 		 (long long)d1, (long long)d2, (long long)d3);
 	assert_int_equal(db_exec(db, sql), 0);
 	out[0] = '\0';
-	assert_int_equal(db_policy_device_groups(db, 0, collect, out), 0);
+	assert_int_equal(db_policy_device_groups(db, 0, INT64_MAX, collect, out), 0);
 	char want[128];
 	snprintf(want, sizeof(want), "%lld:pupils;%lld:5B;", (long long)d1, (long long)d1);
 	assert_string_equal(out, want);
 	out[0] = '\0';
-	assert_int_equal(db_policy_device_groups(db, d3, collect, out), 0);
+	assert_int_equal(db_policy_device_groups(db, d3, d3, collect, out), 0);
 	assert_string_equal(out, ""); /* loan closed */
 }
 
@@ -282,45 +283,56 @@ static void test_owned_and_reported(void **state)
 	assert_int_equal(db_mdm_set_profiles(db, d, rp, 2), 0);
 	assert_int_equal(db_mdm_set_apps(db, d, ra, 2), 0);
 	/* for the fleet, only catalogue identifiers are read */
-	assert_int_equal(db_policy_each_reported_profile(db, 0, on_profile, out), 0);
+	assert_int_equal(db_policy_each_reported_profile(db, 0, INT64_MAX, on_profile, out), 0);
 	assert_string_equal(out, "fr.t.a=UA;");
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_reported_profile(db, d, on_profile, out), 0);
+	assert_int_equal(db_policy_each_reported_profile(db, d, d, on_profile, out), 0);
 	assert_string_equal(out, "fr.other=UO;fr.t.a=UA;");
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_reported_app(db, 0, on_app, out), 0);
+	assert_int_equal(db_policy_each_reported_app(db, 0, INT64_MAX, on_app, out), 0);
 	assert_string_equal(out, "org.a;");
 	/* acknowledged install: owned, and the profile counts as reported */
 	assert_int_equal(db_policy_installed(db, d, "profile", "fr.t.b", "UB", "B", 41), 0);
 	assert_int_equal(db_policy_installed(db, d, "app", "org.a", "", "", 42), 0);
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_owned(db, 0, on_owned, out), 0);
+	assert_int_equal(db_policy_each_owned(db, 0, INT64_MAX, on_owned, out), 0);
 	assert_string_equal(out, "app:org.a=@42;profile:fr.t.b=UB@41;");
+	/* a range reads its ids only, both ends included */
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_reported_profile(db, d, on_profile, out), 0);
+	assert_int_equal(db_policy_each_owned(db, d - 1, d, on_owned, out), 0);
+	assert_int_equal(db_policy_each_reported_profile(db, d, d + 1, on_profile, out), 0);
+	assert_int_equal(db_policy_each_reported_app(db, d - 1, d, on_app, out), 0);
+	assert_string_equal(out, "app:org.a=@42;profile:fr.t.b=UB@41;fr.t.a=UA;org.a;");
+	out[0] = '\0';
+	assert_int_equal(db_policy_each_owned(db, d + 1, INT64_MAX, on_owned, out), 0);
+	assert_int_equal(db_policy_each_reported_profile(db, 0, d - 1, on_profile, out), 0);
+	assert_int_equal(db_policy_each_reported_app(db, d + 1, d + 9, on_app, out), 0);
+	assert_string_equal(out, "");
+	out[0] = '\0';
+	assert_int_equal(db_policy_each_reported_profile(db, d, d, on_profile, out), 0);
 	assert_string_equal(out, "fr.other=UO;fr.t.a=UA;fr.t.b=UB;");
 	assert_int_equal(db_policy_removed(db, d, "app", "org.a"), 0);
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_reported_app(db, d, on_app, out), 0);
+	assert_int_equal(db_policy_each_reported_app(db, d, d, on_app, out), 0);
 	assert_string_equal(out, "org.game;");
 	/* lists: the id of the command that brought them */
 	assert_int_equal(db_policy_lists_stamp(db, d, 1, 43), 0);
-	assert_int_equal(db_policy_each_lists(db, d, on_lists, lists), 0);
+	assert_int_equal(db_policy_each_lists(db, d, d, on_lists, lists), 0);
 	assert_int_equal(lists[0], 43);
 	assert_int_equal(lists[1], 0);
 	assert_int_equal(db_policy_lists_stamp(db, d, 0, 44), 0);
-	assert_int_equal(db_policy_each_lists(db, d, on_lists, lists), 0);
+	assert_int_equal(db_policy_each_lists(db, d, d, on_lists, lists), 0);
 	assert_int_equal(lists[0], 43);
 	assert_int_equal(lists[1], 44);
 	/* a new enrolment forgets all of it */
 	assert_int_equal(db_policy_forget_device(db, d), 0);
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_owned(db, d, on_owned, out), 0);
-	assert_int_equal(db_policy_each_reported_profile(db, d, on_profile, out), 0);
-	assert_int_equal(db_policy_each_reported_app(db, d, on_app, out), 0);
+	assert_int_equal(db_policy_each_owned(db, d, d, on_owned, out), 0);
+	assert_int_equal(db_policy_each_reported_profile(db, d, d, on_profile, out), 0);
+	assert_int_equal(db_policy_each_reported_app(db, d, d, on_app, out), 0);
 	assert_string_equal(out, "");
 	lists[0] = -1;
-	assert_int_equal(db_policy_each_lists(db, d, on_lists, lists), 0);
+	assert_int_equal(db_policy_each_lists(db, d, d, on_lists, lists), 0);
 	assert_int_equal(lists[0], -1);
 }
 
@@ -359,7 +371,7 @@ static void test_pending_and_failed(void **state)
 	assert_int_equal(db_cmd_enqueue_ref(db, d, "InstallProfile", "fr.t.a", "C3", "blobhash",
 					    "policy", "t", db_now() + 3600, 100, NULL),
 			 0);
-	assert_int_equal(db_policy_each_pending(db, 0, on_pending, out), 0);
+	assert_int_equal(db_policy_each_pending(db, 0, INT64_MAX, on_pending, out), 0);
 	assert_string_equal(
 	    out, "InstallApplication:org.a:;DeviceLock::;InstallProfile:fr.t.a:blobhash;");
 	assert_int_equal(db_policy_command_ref(db, "C3", dedupe, blob), 0);
@@ -368,7 +380,7 @@ static void test_pending_and_failed(void **state)
 	assert_int_equal(db_policy_cancel(db, c1), 0);
 	assert_int_equal(db_policy_cancel(db, c1), 0); /* no longer pending: nothing */
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_pending(db, d, on_pending, out), 0);
+	assert_int_equal(db_policy_each_pending(db, d, d, on_pending, out), 0);
 	assert_null(strstr(out, "InstallApplication"));
 	/* failures: only the latest command of a (type, dedupe), only policy ones */
 	queue(d, "RemoveApplication", "org.x", "policy", "F1");
@@ -380,7 +392,7 @@ static void test_pending_and_failed(void **state)
 	queue(d, "RemoveApplication", "org.y", "policy", "F3");
 	assert_int_equal(db_cmd_report(db, d, "F3", "acknowledged", NULL, 0, "", NULL, NULL), 0);
 	out[0] = '\0';
-	assert_int_equal(db_policy_each_failed(db, 0, on_failed, out), 0);
+	assert_int_equal(db_policy_each_failed(db, 0, INT64_MAX, on_failed, out), 0);
 	assert_string_equal(out, "RemoveApplication:org.x:error:MDMErrorDomain 12021: nope;");
 }
 
