@@ -15,7 +15,7 @@ import json
 import re
 
 from fleet_common import A, B, day, setup_fleet, enrolled
-from harness import Daemon, Sim, check, run, write
+from harness import Daemon, Sim, check, run, scaled, write
 
 ESC = "\x1b"
 BIG = "x" * 1000000  # 1 MB: under the 1 MiB JSON limit, far over 512 bytes
@@ -157,18 +157,29 @@ def test_audit_lists_after_many_odd_but_valid_reasons():
         check(sum(r["reason"] == reason for r in rows) == 150, "ardoisectl gathers every row")
 
 
+# Under the sanitizers the answer's cap and the rows are both 64 times
+# smaller (max_body_bytes 128 KiB instead of the default 8 MiB, rows of
+# 15.6 kB instead of 1 MB): the same ratios, so the same pages of two rows,
+# for a 64th of the bytes escaped and parsed.
+OLD_ROW_PAIRS = scaled(500000, 500000 // 64)  # "ESC [" pairs in an old row
+OLD_ROW_CONFIG = scaled("", "[server]\nmax_body_bytes = %d\n" % (8388608 // 64))
+
+
 def test_audit_lists_old_megabyte_rows():
     """Rows written before reasons were bounded (1 MB of ANSI escapes each):
     25 of them made GET /api/v1/audit answer 500."""
-    with Daemon(init_args=["--no-baseline"]) as d:
+    with Daemon(config=OLD_ROW_CONFIG, init_args=["--no-baseline"]) as d:
         d.ctl("school", "add", A, "--name", "Clg N. Sarraute")
         out = d.sqlite("INSERT INTO audit(ts, actor, action, target, reason, prev_hash, hash)"
                        " SELECT 1700000000 + value, 'ati-a', 'device.lock', 'DMPA00000001',"
-                       " replace(hex(zeroblob(500000)), '00', char(27) || '['), '', ''"
-                       " FROM generate_series(1, 25)")
+                       " replace(hex(zeroblob(%d)), '00', char(27) || '['), '', ''"
+                       " FROM generate_series(1, 25)" % OLD_ROW_PAIRS)
         check(out.returncode == 0, out.stderr)
         status, _, data = d.request("GET", "/api/v1/audit")
         check(status == 200, "GET /api/v1/audit with old 1 MB rows: %d %r" % (status, data[:200]))
+        page = json.loads(data)
+        check(0 < len(page["rows"]) < 25 and page["next"] is not None,
+              "a page of a few of them and its cursor: %d rows" % len(page["rows"]))
         rows = d.ctl_json("audit", "list")
         check(sum(r["action"] == "device.lock" for r in rows) == 25, "every row is listed, page after page")
 
