@@ -106,20 +106,6 @@ int ap_cms_sign_detached_b64(const void *body, size_t len, X509 *cert, EVP_PKEY 
 }
 
 /* The DER of an Mdm-Signature value (*ret_der malloc'd), or -1. */
-static int decode_der(const char *b64, unsigned char **ret_der, size_t *ret_len)
-{
-	unsigned char *der = NULL;
-	size_t len = 0;
-
-	if (ap_codec_b64_decode(b64, strlen(b64), &der, &len) != 0 || len == 0 || len > INT_MAX) {
-		free(der);
-		return -1;
-	}
-	*ret_der = der;
-	*ret_len = len;
-	return 0;
-}
-
 static CMS_ContentInfo *parse(const unsigned char *der, size_t len)
 {
 	const unsigned char *p = der;
@@ -212,14 +198,27 @@ out:
 	return rc;
 }
 
-static int check_args(const char *b64_header, const void *body, size_t body_len)
+/* The arguments checked and the header's base64 decoded: *ret_der is
+ * the caller's to free. */
+static int header_der(const char *b64_header, const void *body, size_t body_len,
+		      unsigned char **ret_der, size_t *ret_len)
 {
+	unsigned char *der = NULL;
+	size_t len = 0;
+
 	if (b64_header == NULL || (body == NULL && body_len > 0))
 		return AP_EINVAL;
 	if (strnlen(b64_header, AP_CMS_MAX_HEADER + 1) > AP_CMS_MAX_HEADER)
 		return AP_ETOOBIG;
 	if (body_len > INT_MAX)
 		return AP_ETOOBIG;
+	if (ap_codec_b64_decode(b64_header, strlen(b64_header), &der, &len) != 0 || len == 0 ||
+	    len > INT_MAX) {
+		free(der);
+		return AP_EBADSIG;
+	}
+	*ret_der = der;
+	*ret_len = len;
 	return 0;
 }
 
@@ -254,11 +253,9 @@ int ap_cms_verify_signature(const char *b64_header, const void *body, size_t bod
 
 	if (ret_signer == NULL || ret_certs == NULL)
 		return AP_EINVAL;
-	int rc = check_args(b64_header, body, body_len);
+	int rc = header_der(b64_header, body, body_len, &der, &len);
 	if (rc < 0)
 		return rc;
-	if (decode_der(b64_header, &der, &len) < 0)
-		return AP_EBADSIG;
 	rc = verify_der(der, len, body, body_len, ret_signer, ret_certs);
 	free(der);
 	return rc;
@@ -459,11 +456,9 @@ int ap_cms_verify_signature_cached(struct ap_cms_signer_cache *cache, const char
 
 	if (cache == NULL || ret == NULL)
 		return AP_EINVAL;
-	int rc = check_args(b64_header, body, body_len);
+	int rc = header_der(b64_header, body, body_len, &der, &len);
 	if (rc < 0)
 		return rc;
-	if (decode_der(b64_header, &der, &len) < 0)
-		return AP_EBADSIG;
 	int shaped = cms_layout(der, len, &lay) == 0;
 	if (shaped && lay.certs_len && lay.certs_len == cache->certs_len &&
 	    memcmp(der + lay.certs_off, cache->certs_der, lay.certs_len) == 0 &&
